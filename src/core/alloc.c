@@ -1,0 +1,155 @@
+/* Allocation wrappers and the used-memory counter.  The counter is a plain
+ * size_t: every process is a single event loop, so no atomics are needed. */
+#include "config.h"
+#include "core/alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef USE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#define usable_size(p) malloc_usable_size((void *)(p))
+#else
+#include <malloc.h>
+#define usable_size(p) malloc_usable_size((void *)(p))
+#endif
+
+static size_t used_memory;
+
+static void
+mem_oom(size_t size)
+{
+    fprintf(stderr, "cachely: out of memory allocating %zu bytes\n", size);
+    fflush(stderr);
+    abort();
+}
+
+void *
+mem_alloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (p == NULL) {
+        mem_oom(size);
+    }
+    used_memory += usable_size(p);
+    return p;
+}
+
+void *
+mem_calloc(size_t size)
+{
+    void *p = calloc(1, size ? size : 1);
+    if (p == NULL) {
+        mem_oom(size);
+    }
+    used_memory += usable_size(p);
+    return p;
+}
+
+void *
+mem_realloc(void *ptr, size_t size)
+{
+    size_t old = ptr ? usable_size(ptr) : 0;
+    void *p = realloc(ptr, size ? size : 1);
+    if (p == NULL) {
+        mem_oom(size);
+    }
+    used_memory = used_memory - old + usable_size(p);
+    return p;
+}
+
+void
+mem_free(void *ptr)
+{
+    if (ptr == NULL) {
+        return;
+    }
+    used_memory -= usable_size(ptr);
+    free(ptr);
+}
+
+char *
+mem_strndup(const char *s, size_t n)
+{
+    char *d = mem_alloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *
+mem_strdup(const char *s)
+{
+    return mem_strndup(s, strlen(s));
+}
+
+size_t
+mem_usable(const void *ptr)
+{
+    return ptr ? usable_size(ptr) : 0;
+}
+
+size_t
+mem_used(void)
+{
+    return used_memory;
+}
+
+size_t
+mem_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0, resident = 0;
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%lu %lu", &pages, &resident) != 2) {
+        resident = 0;
+    }
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+void
+mem_allocator_stats(struct mem_allocator_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+#ifdef USE_JEMALLOC
+    uint64_t epoch = 1;
+    size_t sz = sizeof(epoch);
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    sz = sizeof(size_t);
+    mallctl("stats.allocated", &st->allocated, &sz, NULL, 0);
+    mallctl("stats.active", &st->active, &sz, NULL, 0);
+    mallctl("stats.resident", &st->resident, &sz, NULL, 0);
+    mallctl("stats.retained", &st->retained, &sz, NULL, 0);
+#endif
+}
+
+const char *
+mem_allocator_name(void)
+{
+#ifdef USE_JEMALLOC
+    static char name[64];
+    if (name[0] == '\0') {
+        const char *v = NULL;
+        size_t sz = sizeof(v);
+        if (mallctl("version", &v, &sz, NULL, 0) == 0 && v != NULL) {
+            char ver[32];
+            snprintf(ver, sizeof(ver), "%s", v);
+            char *dash = strchr(ver, '-');
+            if (dash) {
+                *dash = '\0';
+            }
+            snprintf(name, sizeof(name), "jemalloc-%s", ver);
+        } else {
+            snprintf(name, sizeof(name), "jemalloc");
+        }
+    }
+    return name;
+#else
+    return "libc";
+#endif
+}

@@ -1,0 +1,38 @@
+/* Allocation wrappers with memory accounting.  Every allocation the cache
+ * makes for data goes through here so that used memory (for maxmemory and
+ * INFO memory) is the sum of allocator-usable sizes.  With jemalloc the
+ * allocator's own statistics are also readable; under sanitizers libc malloc
+ * is used and accounting relies on malloc_usable_size. */
+#ifndef CACHELY_CORE_ALLOC_H
+#define CACHELY_CORE_ALLOC_H
+
+#include <stddef.h>
+
+/* Allocate; abort the process on allocation failure (as Redis does: a cache
+ * out of address space cannot do anything sensible). */
+void *mem_alloc(size_t size);
+void *mem_calloc(size_t size);
+void *mem_realloc(void *ptr, size_t size);
+void mem_free(void *ptr);
+char *mem_strdup(const char *s);
+char *mem_strndup(const char *s, size_t n);
+/* Usable size of a block from mem_alloc (>= the size asked for). */
+size_t mem_usable(const void *ptr);
+
+/* Bytes currently allocated through this module. */
+size_t mem_used(void);
+/* Process resident set size in bytes, read from /proc (0 if unknown). */
+size_t mem_rss(void);
+/* Allocator statistics: allocated, active, resident, retained (jemalloc);
+ * each 0 when unavailable.  Refreshes the allocator's epoch. */
+struct mem_allocator_stats {
+    size_t allocated;
+    size_t active;
+    size_t resident;
+    size_t retained;
+};
+void mem_allocator_stats(struct mem_allocator_stats *st);
+/* Name of the allocator, e.g. "jemalloc-5.3.0" or "libc". */
+const char *mem_allocator_name(void);
+
+#endif

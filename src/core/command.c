@@ -1,0 +1,150 @@
+/* Command table storage and lookup.  Top-level names go into a small open-
+ * addressing table so that dispatch is one hash and one compare. */
+#include "core/command.h"
+#include "core/alloc.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static struct command commands[CMD_ID__COUNT] = {
+#define CMD_ROW(id, par, nm, ar, fl, fk, lk, st, grp, snc, sum)                \
+    [CMD_ID_##id] = {CMD_ID_##id, CMD_ID_##par, nm, NULL, ar, fl, fk,    \
+                     lk, st, grp, snc, sum, NULL, 0},
+    CMD_LIST(CMD_ROW)
+#undef CMD_ROW
+};
+
+static const char *flag_names[] = {
+#define CMD_FLAG_NAME(sym, name) name,
+    CMD_FLAG_LIST(CMD_FLAG_NAME)
+#undef CMD_FLAG_NAME
+};
+
+#define LOOKUP_SIZE 256 /* power of two, > 2x the number of commands */
+static const struct command *lookup[LOOKUP_SIZE];
+static const struct command *toplevel[CMD_ID__COUNT];
+static size_t ntoplevel;
+static char *fullnames[CMD_ID__COUNT];
+
+static unsigned
+name_hash(const char *s, size_t len)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned)tolower((unsigned char)s[i])) * 16777619u;
+    }
+    return h;
+}
+
+void
+command_setup(void)
+{
+    if (ntoplevel > 0) {
+        return;
+    }
+    for (int i = 0; i < CMD_ID__COUNT; i++) {
+        struct command *c = &commands[i];
+        if (c->parent == CMD_ID_NONE) {
+            unsigned h = name_hash(c->name, strlen(c->name)) & (LOOKUP_SIZE - 1);
+            while (lookup[h] != NULL) {
+                h = (h + 1) & (LOOKUP_SIZE - 1);
+            }
+            lookup[h] = c;
+            toplevel[ntoplevel++] = c;
+            c->fullname = c->name;
+        } else {
+            struct command *p = &commands[c->parent];
+            size_t n = strlen(p->name) + strlen(c->name) + 2;
+            fullnames[i] = mem_alloc(n);
+            snprintf(fullnames[i], n, "%s|%s", p->name, c->name);
+            c->fullname = fullnames[i];
+            p->subs = mem_realloc((void *)p->subs,
+                                  (p->nsubs + 2) * sizeof(*p->subs));
+            p->subs[p->nsubs++] = c;
+            p->subs[p->nsubs] = NULL;
+        }
+    }
+}
+
+void
+command_teardown(void)
+{
+    for (int i = 0; i < CMD_ID__COUNT; i++) {
+        mem_free(fullnames[i]);
+        fullnames[i] = NULL;
+        mem_free((void *)commands[i].subs);
+        commands[i].subs = NULL;
+        commands[i].nsubs = 0;
+    }
+    memset(lookup, 0, sizeof(lookup));
+    ntoplevel = 0;
+}
+
+const struct command *
+command_get(enum cmd_id id)
+{
+    return &commands[id];
+}
+
+const struct command *
+command_lookup(const char *name, size_t len)
+{
+    unsigned h = name_hash(name, len) & (LOOKUP_SIZE - 1);
+    while (lookup[h] != NULL) {
+        const struct command *c = lookup[h];
+        if (strlen(c->name) == len && strncasecmp(c->name, name, len) == 0) {
+            return c;
+        }
+        h = (h + 1) & (LOOKUP_SIZE - 1);
+    }
+    return NULL;
+}
+
+const struct command *
+command_lookup_sub(const struct command *cmd, const char *name, size_t len)
+{
+    for (size_t i = 0; i < cmd->nsubs; i++) {
+        const struct command *s = cmd->subs[i];
+        if (strlen(s->name) == len && strncasecmp(s->name, name, len) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+size_t
+command_count(void)
+{
+    return ntoplevel;
+}
+
+const struct command *
+command_at(size_t i)
+{
+    return i < ntoplevel ? toplevel[i] : NULL;
+}
+
+const char *
+command_flag_name(int bit)
+{
+    return bit >= 0 && bit < CMD_FLAG_BIT__COUNT ? flag_names[bit] : "";
+}
+
+size_t
+command_key_positions(const struct command *cmd, size_t argc, size_t *idx,
+                      size_t cap)
+{
+    size_t n = 0;
+    long last;
+    if (cmd->first_key <= 0) {
+        return 0;
+    }
+    last = cmd->last_key < 0 ? (long)argc + cmd->last_key : cmd->last_key;
+    for (long i = cmd->first_key; i <= last && i < (long)argc && n < cap;
+         i += cmd->key_step) {
+        idx[n++] = (size_t)i;
+    }
+    return n;
+}

@@ -1,0 +1,217 @@
+/* The command table: every command either binary knows, with its arity
+ * ("negative means at least"), flags, key positions, group and a one-line
+ * summary.  It holds no handlers: the node binds handlers by command id and
+ * the proxy routes by flags, so both read the same facts.
+ *
+ * Container commands (CONFIG, CLIENT, ...) have subcommand rows whose parent
+ * is the container; their full name is "parent|sub" as in Redis 7. */
+#ifndef CACHELY_CORE_COMMAND_H
+#define CACHELY_CORE_COMMAND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Flag names as COMMAND INFO prints them, in bit order. */
+#define CMD_FLAG_LIST(X)                                                    \
+    X(WRITE, "write")                                                       \
+    X(READONLY, "readonly")                                                 \
+    X(DENYOOM, "denyoom")                                                   \
+    X(ADMIN, "admin")                                                       \
+    X(PUBSUB, "pubsub")                                                     \
+    X(NOSCRIPT, "noscript")                                                 \
+    X(BLOCKING, "blocking")                                                 \
+    X(LOADING, "loading")                                                   \
+    X(STALE, "stale")                                                       \
+    X(SKIP_MONITOR, "skip_monitor")                                         \
+    X(SKIP_SLOWLOG, "skip_slowlog")                                         \
+    X(FAST, "fast")                                                         \
+    X(NO_AUTH, "no_auth")                                                   \
+    X(MAY_REPLICATE, "may_replicate")                                       \
+    X(NO_MULTI, "no_multi")                                                 \
+    X(MOVABLEKEYS, "movablekeys")                                           \
+    X(ALLOW_BUSY, "allow_busy")
+
+enum cmd_flag_bit {
+#define CMD_FLAG_BIT(sym, name) CMD_FLAG_BIT_##sym,
+    CMD_FLAG_LIST(CMD_FLAG_BIT)
+#undef CMD_FLAG_BIT
+    CMD_FLAG_BIT__COUNT
+};
+
+#define CMD_FLAG_VALUE(sym, name) CMD_##sym = 1u << CMD_FLAG_BIT_##sym,
+enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
+#undef CMD_FLAG_VALUE
+
+/* Short spellings for the table below. */
+#define XW CMD_WRITE
+#define XR CMD_READONLY
+#define XM CMD_DENYOOM
+#define XA CMD_ADMIN
+#define XN CMD_NOSCRIPT
+#define XL CMD_LOADING
+#define XS CMD_STALE
+#define XF CMD_FAST
+#define XU CMD_NO_AUTH
+#define XB CMD_ALLOW_BUSY
+#define XO CMD_NO_MULTI
+
+/* X(id, parent id or NONE, name, arity, flags, first key, last key, step,
+ *   group, since, summary) */
+#define CMD_LIST(X)                                                                        \
+    /* strings */                                                                         \
+    X(GET, NONE, "get", 2, XR | XF, 1, 1, 1, "string", "1.0.0", "Return the value of a key") \
+    X(SET, NONE, "set", -3, XW | XM, 1, 1, 1, "string", "1.0.0", "Set a key's value, with optional expiry and conditions") \
+    X(SETNX, NONE, "setnx", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Set a key only when it is absent") \
+    X(SETEX, NONE, "setex", 4, XW | XM, 1, 1, 1, "string", "2.0.0", "Set a key with an expiry in seconds") \
+    X(PSETEX, NONE, "psetex", 4, XW | XM, 1, 1, 1, "string", "2.6.0", "Set a key with an expiry in milliseconds") \
+    X(GETSET, NONE, "getset", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Set a key and return its previous value") \
+    X(GETDEL, NONE, "getdel", 2, XW | XF, 1, 1, 1, "string", "6.2.0", "Return a key's value and delete the key") \
+    X(GETEX, NONE, "getex", -2, XW | XF, 1, 1, 1, "string", "6.2.0", "Return a key's value and change its expiry") \
+    X(MGET, NONE, "mget", -2, XR | XF, 1, -1, 1, "string", "1.0.0", "Return the values of several keys") \
+    X(MSET, NONE, "mset", -3, XW | XM, 1, -1, 2, "string", "1.0.1", "Set several keys") \
+    X(MSETNX, NONE, "msetnx", -3, XW | XM, 1, -1, 2, "string", "1.0.1", "Set several keys only when none exists") \
+    X(APPEND, NONE, "append", 3, XW | XM | XF, 1, 1, 1, "string", "2.0.0", "Append to a key's value") \
+    X(STRLEN, NONE, "strlen", 2, XR | XF, 1, 1, 1, "string", "2.2.0", "Return the length of a key's value") \
+    X(GETRANGE, NONE, "getrange", 4, XR, 1, 1, 1, "string", "2.4.0", "Return a substring of a key's value") \
+    X(SUBSTR, NONE, "substr", 4, XR, 1, 1, 1, "string", "1.0.0", "Return a substring of a key's value (old name of GETRANGE)") \
+    X(SETRANGE, NONE, "setrange", 4, XW | XM, 1, 1, 1, "string", "2.2.0", "Overwrite part of a key's value at an offset") \
+    X(INCR, NONE, "incr", 2, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Add one to a key's integer value") \
+    X(DECR, NONE, "decr", 2, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Subtract one from a key's integer value") \
+    X(INCRBY, NONE, "incrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Add an integer to a key's value") \
+    X(DECRBY, NONE, "decrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Subtract an integer from a key's value") \
+    X(INCRBYFLOAT, NONE, "incrbyfloat", 3, XW | XM | XF, 1, 1, 1, "string", "2.6.0", "Add a floating-point number to a key's value") \
+    /* keyspace */                                                                        \
+    X(DEL, NONE, "del", -2, XW, 1, -1, 1, "generic", "1.0.0", "Delete keys") \
+    X(UNLINK, NONE, "unlink", -2, XW | XF, 1, -1, 1, "generic", "4.0.0", "Delete keys (memory may be reclaimed later)") \
+    X(EXISTS, NONE, "exists", -2, XR | XF, 1, -1, 1, "generic", "1.0.0", "Count how many of the keys exist") \
+    X(TOUCH, NONE, "touch", -2, XR | XF, 1, -1, 1, "generic", "3.2.1", "Update the access time of keys") \
+    X(TYPE, NONE, "type", 2, XR | XF, 1, 1, 1, "generic", "1.0.0", "Return the type of a key's value") \
+    X(RENAME, NONE, "rename", 3, XW, 1, 2, 1, "generic", "1.0.0", "Rename a key, replacing the target") \
+    X(RENAMENX, NONE, "renamenx", 3, XW | XF, 1, 2, 1, "generic", "1.0.0", "Rename a key only when the target is absent") \
+    X(EXPIRE, NONE, "expire", -3, XW | XF, 1, 1, 1, "generic", "1.0.0", "Set a key's time to live in seconds") \
+    X(PEXPIRE, NONE, "pexpire", -3, XW | XF, 1, 1, 1, "generic", "2.6.0", "Set a key's time to live in milliseconds") \
+    X(EXPIREAT, NONE, "expireat", -3, XW | XF, 1, 1, 1, "generic", "1.2.0", "Set a key's expiry as a Unix time in seconds") \
+    X(PEXPIREAT, NONE, "pexpireat", -3, XW | XF, 1, 1, 1, "generic", "2.6.0", "Set a key's expiry as a Unix time in milliseconds") \
+    X(TTL, NONE, "ttl", 2, XR | XF, 1, 1, 1, "generic", "1.0.0", "Return a key's time to live in seconds") \
+    X(PTTL, NONE, "pttl", 2, XR | XF, 1, 1, 1, "generic", "2.6.0", "Return a key's time to live in milliseconds") \
+    X(EXPIRETIME, NONE, "expiretime", 2, XR | XF, 1, 1, 1, "generic", "7.0.0", "Return a key's expiry as a Unix time in seconds") \
+    X(PEXPIRETIME, NONE, "pexpiretime", 2, XR | XF, 1, 1, 1, "generic", "7.0.0", "Return a key's expiry as a Unix time in milliseconds") \
+    X(PERSIST, NONE, "persist", 2, XW | XF, 1, 1, 1, "generic", "2.2.0", "Remove a key's expiry") \
+    X(KEYS, NONE, "keys", 2, XR, 0, 0, 0, "generic", "1.0.0", "Return the keys matching a pattern") \
+    X(SCAN, NONE, "scan", -2, XR, 0, 0, 0, "generic", "2.8.0", "Iterate over the keyspace with a cursor") \
+    X(RANDOMKEY, NONE, "randomkey", 1, XR, 0, 0, 0, "generic", "1.0.0", "Return a random key") \
+    X(DBSIZE, NONE, "dbsize", 1, XR | XF, 0, 0, 0, "server", "1.0.0", "Return the number of keys in the database") \
+    X(FLUSHDB, NONE, "flushdb", -1, XW, 0, 0, 0, "server", "1.0.0", "Remove every key of the current database") \
+    X(FLUSHALL, NONE, "flushall", -1, XW, 0, 0, 0, "server", "1.0.0", "Remove every key of every database") \
+    X(SELECT, NONE, "select", 2, XL | XS | XF, 0, 0, 0, "connection", "1.0.0", "Change the connection's database") \
+    X(SWAPDB, NONE, "swapdb", 3, XW | XF, 0, 0, 0, "server", "4.0.0", "Swap two databases") \
+    X(MOVE, NONE, "move", 3, XW | XF, 1, 1, 1, "generic", "1.0.0", "Move a key to another database") \
+    X(COPY, NONE, "copy", -3, XW | XM, 1, 2, 1, "generic", "6.2.0", "Copy a key's value to another key") \
+    X(OBJECT, NONE, "object", -2, 0, 0, 0, 0, "generic", "2.2.3", "Inspect a key's internal object") \
+    X(OBJECT_ENCODING, OBJECT, "encoding", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return a key's internal encoding") \
+    X(OBJECT_FREQ, OBJECT, "freq", 3, XR, 2, 2, 1, "generic", "4.0.0", "Return a key's LFU access counter") \
+    X(OBJECT_IDLETIME, OBJECT, "idletime", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return seconds since a key was last accessed") \
+    X(OBJECT_REFCOUNT, OBJECT, "refcount", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return a key's reference count") \
+    X(OBJECT_HELP, OBJECT, "help", 2, XL | XS, 0, 0, 0, "generic", "6.2.0", "Describe the OBJECT subcommands") \
+    /* connection */                                                                      \
+    X(PING, NONE, "ping", -1, XF, 0, 0, 0, "connection", "1.0.0", "Check the connection") \
+    X(ECHO, NONE, "echo", 2, XL | XS | XF, 0, 0, 0, "connection", "1.0.0", "Return the argument") \
+    X(QUIT, NONE, "quit", -1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "1.0.0", "Close the connection") \
+    X(RESET, NONE, "reset", 1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "6.2.0", "Reset the connection's state") \
+    X(AUTH, NONE, "auth", -2, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "1.0.0", "Authenticate the connection") \
+    X(HELLO, NONE, "hello", -1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "6.0.0", "Handshake: choose the protocol, authenticate, name the connection") \
+    X(CLIENT, NONE, "client", -2, 0, 0, 0, 0, "connection", "2.4.0", "Inspect and manage connections") \
+    X(CLIENT_ID, CLIENT, "id", 2, XN | XL | XS, 0, 0, 0, "connection", "5.0.0", "Return the connection's id") \
+    X(CLIENT_SETNAME, CLIENT, "setname", 3, XN | XL | XS, 0, 0, 0, "connection", "2.6.9", "Name the connection") \
+    X(CLIENT_GETNAME, CLIENT, "getname", 2, XN | XL | XS, 0, 0, 0, "connection", "2.6.9", "Return the connection's name") \
+    X(CLIENT_LIST, CLIENT, "list", -2, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "List the connections") \
+    X(CLIENT_INFO, CLIENT, "info", 2, XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "Describe this connection") \
+    X(CLIENT_KILL, CLIENT, "kill", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "Close connections") \
+    X(CLIENT_SETINFO, CLIENT, "setinfo", 4, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Record the client library's name or version") \
+    X(CLIENT_NO_EVICT, CLIENT, "no-evict", 3, XA | XN | XL | XS, 0, 0, 0, "connection", "7.0.0", "Exempt the connection from client eviction") \
+    X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands") \
+    /* server */                                                                          \
+    X(COMMAND, NONE, "command", -1, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the commands") \
+    X(COMMAND_COUNT, COMMAND, "count", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Return the number of commands") \
+    X(COMMAND_INFO, COMMAND, "info", -2, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe commands by name") \
+    X(COMMAND_DOCS, COMMAND, "docs", -2, XL | XS, 0, 0, 0, "server", "7.0.0", "Return documentation of commands") \
+    X(COMMAND_LIST, COMMAND, "list", -2, XL | XS, 0, 0, 0, "server", "7.0.0", "List command names") \
+    X(COMMAND_GETKEYS, COMMAND, "getkeys", -4, XL | XS, 0, 0, 0, "server", "2.8.13", "Extract the keys of a command") \
+    X(COMMAND_HELP, COMMAND, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the COMMAND subcommands") \
+    X(TIME, NONE, "time", 1, XL | XS | XF, 0, 0, 0, "server", "2.6.0", "Return the server time") \
+    X(ROLE, NONE, "role", 1, XN | XL | XS | XF, 0, 0, 0, "server", "2.8.12", "Return the replication role") \
+    X(INFO, NONE, "info", -1, XL | XS, 0, 0, 0, "server", "1.0.0", "Return information and statistics about the server") \
+    X(CONFIG, NONE, "config", -2, 0, 0, 0, 0, "server", "2.0.0", "Read and change the configuration") \
+    X(CONFIG_GET, CONFIG, "get", -3, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Return option values matching patterns") \
+    X(CONFIG_SET, CONFIG, "set", -4, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Change options at run time") \
+    X(CONFIG_RESETSTAT, CONFIG, "resetstat", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Reset the statistics") \
+    X(CONFIG_REWRITE, CONFIG, "rewrite", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.0", "Write the running configuration to the config file") \
+    X(CONFIG_HELP, CONFIG, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the CONFIG subcommands") \
+    X(MEMORY, NONE, "memory", -2, 0, 0, 0, 0, "server", "4.0.0", "Memory introspection") \
+    X(MEMORY_USAGE, MEMORY, "usage", -3, XR, 2, 2, 1, "server", "4.0.0", "Estimate the memory a key uses") \
+    X(MEMORY_STATS, MEMORY, "stats", 2, 0, 0, 0, 0, "server", "4.0.0", "Return memory statistics") \
+    X(MEMORY_HELP, MEMORY, "help", 2, XL | XS, 0, 0, 0, "server", "4.0.0", "Describe the MEMORY subcommands") \
+    X(SLOWLOG, NONE, "slowlog", -2, 0, 0, 0, 0, "server", "2.2.12", "Inspect the slow command log") \
+    X(SLOWLOG_GET, SLOWLOG, "get", -2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return slow log entries") \
+    X(SLOWLOG_LEN, SLOWLOG, "len", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return the slow log's length") \
+    X(SLOWLOG_RESET, SLOWLOG, "reset", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Empty the slow log") \
+    X(SLOWLOG_HELP, SLOWLOG, "help", 2, XL | XS, 0, 0, 0, "server", "6.2.0", "Describe the SLOWLOG subcommands") \
+    X(SHUTDOWN, NONE, "shutdown", -1, XA | XN | XL | XS | XO | XB, 0, 0, 0, "server", "1.0.0", "Stop the server") \
+    X(DEBUG, NONE, "debug", -2, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Debugging helpers")
+
+enum cmd_id {
+#define CMD_ID_ENUM(id, parent, name, ...) CMD_ID_##id,
+    CMD_LIST(CMD_ID_ENUM)
+#undef CMD_ID_ENUM
+    CMD_ID__COUNT,
+    CMD_ID_NONE = -1
+};
+
+
+struct command {
+    enum cmd_id id;
+    enum cmd_id parent;       /* CMD_ID_NONE for top-level commands */
+    const char *name;         /* lower case; subcommand part only */
+    const char *fullname;     /* "get", "config|get" */
+    int arity;                /* exact, or at least -arity when negative */
+    uint32_t flags;           /* enum cmd_flag bits */
+    int first_key, last_key, key_step;
+    const char *group;
+    const char *since;
+    const char *summary;
+    /* filled by command_setup() */
+    const struct command **subs;   /* owned by the module; NULL-terminated */
+    size_t nsubs;
+};
+
+/* Build the lookup structures; call once before any lookup. */
+void command_setup(void);
+void command_teardown(void);
+
+/* The row for an id (never NULL for a valid id). */
+const struct command *command_get(enum cmd_id id);
+/* Case-insensitive lookup of a top-level command; NULL when unknown. */
+const struct command *command_lookup(const char *name, size_t len);
+/* Case-insensitive lookup of a subcommand of container cmd; NULL if none. */
+const struct command *command_lookup_sub(const struct command *cmd,
+                                         const char *name, size_t len);
+/* Number of top-level commands. */
+size_t command_count(void);
+/* Iterate top-level commands: i from 0 to command_count()-1. */
+const struct command *command_at(size_t i);
+/* Flag name for a bit index, e.g. "readonly". */
+const char *command_flag_name(int bit);
+/* True when argc fits the command's arity. */
+static inline int
+command_arity_ok(const struct command *cmd, size_t argc)
+{
+    return cmd->arity >= 0 ? argc == (size_t)cmd->arity
+                           : argc >= (size_t)(-cmd->arity);
+}
+
+/* Key positions: fills idx[] with argv indexes of the keys of a command of
+ * argc arguments, up to cap; returns the number of keys. */
+size_t command_key_positions(const struct command *cmd, size_t argc,
+                             size_t *idx, size_t cap);
+
+#endif

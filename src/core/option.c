@@ -1,0 +1,504 @@
+/* Option registry: typed storage at offsets in the owner's struct, text
+ * parsing with Redis's error wording, config file load and rewrite. */
+#include "core/option.h"
+#include "core/alloc.h"
+#include "core/resp.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define FIELD(t, def, type) ((type *)((char *)(t)->values + (def)->offset))
+
+const struct option_def *
+option_find(const struct option_table *t, const char *name)
+{
+    for (const struct option_def *d = t->defs; d->name != NULL; d++) {
+        if (!strcasecmp(d->name, name)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static int
+parse_value(struct option_table *t, const struct option_def *def,
+            const char *value, char *err, size_t errlen)
+{
+    long long ll;
+    unsigned long long ull;
+
+    switch (def->type) {
+    case OPT_BOOL:
+        if (!strcasecmp(value, "yes")) {
+            *FIELD(t, def, int) = 1;
+        } else if (!strcasecmp(value, "no")) {
+            *FIELD(t, def, int) = 0;
+        } else {
+            snprintf(err, errlen, "argument must be 'yes' or 'no'");
+            return -1;
+        }
+        return 0;
+    case OPT_INT:
+        if (util_str2ll(value, strlen(value), &ll) != 0) {
+            snprintf(err, errlen, "argument couldn't be parsed into an integer");
+            return -1;
+        }
+        if (ll < def->min || ll > def->max) {
+            snprintf(err, errlen, "argument must be between %lld and %lld inclusive",
+                     def->min, def->max);
+            return -1;
+        }
+        *FIELD(t, def, long long) = ll;
+        return 0;
+    case OPT_MEMORY:
+        if (util_memtoull(value, &ull) != 0) {
+            snprintf(err, errlen, "argument must be a memory value");
+            return -1;
+        }
+        if (def->max > 0 && ull > (unsigned long long)def->max) {
+            snprintf(err, errlen, "argument must be between %lld and %lld inclusive",
+                     def->min, def->max);
+            return -1;
+        }
+        *FIELD(t, def, unsigned long long) = ull;
+        return 0;
+    case OPT_STRING: {
+        char **slot = FIELD(t, def, char *);
+        mem_free(*slot);
+        *slot = mem_strdup(value);
+        return 0;
+    }
+    case OPT_ENUM:
+        for (int i = 0; def->names[i] != NULL; i++) {
+            if (!strcasecmp(def->names[i], value)) {
+                *FIELD(t, def, int) = i;
+                return 0;
+            }
+        }
+        {
+            size_t off = (size_t)snprintf(err, errlen,
+                                          "argument(s) must be one of the following: ");
+            for (int i = 0; def->names[i] != NULL && off < errlen; i++) {
+                off += (size_t)snprintf(err + off, errlen - off, "%s%s",
+                                        i ? ", " : "", def->names[i]);
+            }
+        }
+        return -1;
+    case OPT_SPECIAL:
+        return def->parse(def, t->values, value, err, errlen);
+    }
+    return -1;
+}
+
+int
+option_defaults(struct option_table *t)
+{
+    char err[256];
+    for (const struct option_def *d = t->defs; d->name != NULL; d++) {
+        if (parse_value(t, d, d->defval, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bad default for %s: %s\n", d->name, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+option_format(const struct option_table *t, const struct option_def *def,
+              char *buf, size_t len)
+{
+    switch (def->type) {
+    case OPT_BOOL:
+        snprintf(buf, len, "%s", *FIELD(t, def, int) ? "yes" : "no");
+        break;
+    case OPT_INT:
+        snprintf(buf, len, "%lld", *FIELD(t, def, long long));
+        break;
+    case OPT_MEMORY:
+        snprintf(buf, len, "%llu", *FIELD(t, def, unsigned long long));
+        break;
+    case OPT_STRING: {
+        const char *s = *FIELD(t, def, char *);
+        snprintf(buf, len, "%s", s ? s : "");
+        break;
+    }
+    case OPT_ENUM:
+        snprintf(buf, len, "%s", def->names[*FIELD(t, def, int)]);
+        break;
+    case OPT_SPECIAL:
+        def->format(def, t->values, buf, len);
+        break;
+    }
+}
+
+int
+option_set(struct option_table *t, const struct option_def *def,
+           const char *value, char *err, size_t errlen)
+{
+    char old[1024];
+    option_format(t, def, old, sizeof(old));
+    if (parse_value(t, def, value, err, errlen) != 0) {
+        return -1;
+    }
+    if (def->apply != NULL && t->ctx != NULL
+        && def->apply(def, t->ctx, err, errlen) != 0) {
+        char ignored[64];
+        parse_value(t, def, old, ignored, sizeof(ignored));
+        return -1;
+    }
+    return 0;
+}
+
+int
+option_split_line(const char *line, char *scratch, char **words, int max)
+{
+    size_t len = strlen(line);
+    struct resp_arg *args = mem_alloc((len / 2 + 2) * sizeof(*args));
+    char *tmp = mem_alloc(len + 1);
+    long n = resp_split_inline(line, len, tmp, args);
+    char *o = scratch;
+    if (n > max) {
+        n = max;
+    }
+    for (long i = 0; i < n; i++) {
+        memcpy(o, args[i].ptr, args[i].len);
+        o[args[i].len] = '\0';
+        words[i] = o;
+        o += args[i].len + 1;
+    }
+    mem_free(tmp);
+    mem_free(args);
+    return (int)n;
+}
+
+/* Join words[1..n) with spaces: multi-word values such as
+ * client-output-buffer-limit or save schedules. */
+static void
+join_words(char **words, int n, char *out, size_t cap)
+{
+    size_t off = 0;
+    out[0] = '\0';
+    for (int i = 1; i < n && off < cap; i++) {
+        off += (size_t)snprintf(out + off, cap - off, "%s%s", i > 1 ? " " : "",
+                                words[i]);
+    }
+}
+
+int
+option_load_file(struct option_table *t, const char *path, char *err,
+                 size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int lineno = 0, rc = 0;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "can't open config file '%s': %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    mem_free(t->config_file);
+    t->config_file = NULL;
+    {
+        char *abs = realpath(path, NULL);
+        t->config_file = mem_strdup(abs ? abs : path);
+        free(abs);
+    }
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        char *words[64];
+        char *scratch, value[4096], reason[512];
+        int n;
+        const struct option_def *def;
+
+        lineno++;
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) {
+            line[--got] = '\0';
+        }
+        char *p = line;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '#' || *p == '\0') {
+            continue;
+        }
+        scratch = mem_alloc(strlen(p) + 1);
+        n = option_split_line(p, scratch, words, 64);
+        if (n < 0) {
+            snprintf(err, errlen, "line %d: unbalanced quotes", lineno);
+            mem_free(scratch);
+            rc = -1;
+            break;
+        }
+        if (n == 0) {
+            mem_free(scratch);
+            continue;
+        }
+        def = option_find(t, words[0]);
+        if (def == NULL) {
+            snprintf(err, errlen, "line %d: '%s': Bad directive or wrong number of arguments",
+                     lineno, words[0]);
+            mem_free(scratch);
+            rc = -1;
+            break;
+        }
+        join_words(words, n, value, sizeof(value));
+        if (n < 2 && def->type != OPT_STRING && def->type != OPT_SPECIAL) {
+            snprintf(err, errlen, "line %d: '%s': wrong number of arguments",
+                     lineno, words[0]);
+            mem_free(scratch);
+            rc = -1;
+            break;
+        }
+        if (parse_value(t, def, value, reason, sizeof(reason)) != 0) {
+            snprintf(err, errlen, "line %d: '%s': %s", lineno, words[0], reason);
+            mem_free(scratch);
+            rc = -1;
+            break;
+        }
+        mem_free(scratch);
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+int
+option_load_args(struct option_table *t, int argc, char **argv, char *err,
+                 size_t errlen)
+{
+    int i = 0;
+    while (i < argc) {
+        const char *name = argv[i];
+        const struct option_def *def;
+        char value[4096], reason[512];
+        size_t off = 0;
+
+        if (strncmp(name, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument '%s' (options are --name value)",
+                     name);
+            return -1;
+        }
+        name += 2;
+        def = option_find(t, name);
+        if (def == NULL) {
+            snprintf(err, errlen, "unknown option '--%s'", name);
+            return -1;
+        }
+        i++;
+        value[0] = '\0';
+        /* The value is every following word up to the next "--option". */
+        while (i < argc && strncmp(argv[i], "--", 2) != 0) {
+            off += (size_t)snprintf(value + off, sizeof(value) - off, "%s%s",
+                                    off ? " " : "", argv[i]);
+            i++;
+            if (off >= sizeof(value)) {
+                break;
+            }
+        }
+        if (off == 0 && def->type == OPT_BOOL) {
+            snprintf(value, sizeof(value), "yes");
+        }
+        if (parse_value(t, def, value, reason, sizeof(reason)) != 0) {
+            snprintf(err, errlen, "option '--%s': %s", name, reason);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+is_default(const struct option_table *t, const struct option_def *def)
+{
+    char cur[1024], dflt[1024];
+    struct option_table tmp = *t;
+    char *saved_str = NULL;
+    unsigned char saved[64];
+    char err[128];
+    size_t size = 0;
+
+    option_format(t, def, cur, sizeof(cur));
+    /* Format the default through a scratch copy of the field. */
+    switch (def->type) {
+    case OPT_BOOL:
+    case OPT_ENUM:
+        size = sizeof(int);
+        break;
+    case OPT_INT:
+        size = sizeof(long long);
+        break;
+    case OPT_MEMORY:
+        size = sizeof(unsigned long long);
+        break;
+    case OPT_STRING:
+        return strcmp(cur, def->defval) == 0;
+    case OPT_SPECIAL:
+        return 0;
+    }
+    (void)saved_str;
+    memcpy(saved, (char *)t->values + def->offset, size);
+    tmp.ctx = NULL;
+    if (parse_value(&tmp, def, def->defval, err, sizeof(err)) != 0) {
+        return 0;
+    }
+    option_format(&tmp, def, dflt, sizeof(dflt));
+    memcpy((char *)t->values + def->offset, saved, size);
+    return strcmp(cur, dflt) == 0;
+}
+
+static void
+write_quoted(FILE *f, const char *s)
+{
+    int plain = *s != '\0';
+    for (const char *p = s; *p; p++) {
+        if (*p == ' ' || *p == '"' || *p == '\'' || *p == '\\' || *p < 32) {
+            plain = 0;
+        }
+    }
+    if (plain || strchr(s, ' ') != NULL) {
+        /* multi-word values (schedules, limits) are written as they are */
+        if (plain || (strchr(s, '"') == NULL && strchr(s, '\\') == NULL)) {
+            fputs(s, f);
+            return;
+        }
+    }
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            fprintf(f, "\\%c", *p);
+        } else if ((unsigned char)*p < 32) {
+            fprintf(f, "\\x%02x", (unsigned char)*p);
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+int
+option_rewrite(struct option_table *t, char *err, size_t errlen)
+{
+    FILE *in, *out;
+    char tmppath[4096];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    size_t ndefs = 0;
+    unsigned char *written;
+
+    if (t->config_file == NULL) {
+        snprintf(err, errlen, "The server is running without a config file");
+        return -1;
+    }
+    for (const struct option_def *d = t->defs; d->name; d++) {
+        ndefs++;
+    }
+    written = mem_calloc(ndefs);
+    snprintf(tmppath, sizeof(tmppath), "%s.tmp-%d", t->config_file, (int)getpid());
+    in = fopen(t->config_file, "r");
+    out = fopen(tmppath, "w");
+    if (out == NULL) {
+        snprintf(err, errlen, "Rewriting config file: %s", strerror(errno));
+        if (in) {
+            fclose(in);
+        }
+        mem_free(written);
+        return -1;
+    }
+    /* Keep comments and lines of options we do not know; replace known
+     * options in place with their current value (once). */
+    while (in != NULL && (got = getline(&line, &cap, in)) >= 0) {
+        char *words[2], *scratch;
+        const struct option_def *def;
+        int n;
+        char *p = line;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '#' || *p == '\n' || *p == '\0') {
+            fputs(line, out);
+            continue;
+        }
+        scratch = mem_alloc(strlen(p) + 1);
+        n = option_split_line(p, scratch, words, 2);
+        def = n > 0 ? option_find(t, words[0]) : NULL;
+        if (def == NULL) {
+            fputs(line, out);
+        } else {
+            size_t idx = (size_t)(def - t->defs);
+            if (!written[idx]) {
+                char val[4096];
+                option_format(t, def, val, sizeof(val));
+                fprintf(out, "%s ", def->name);
+                write_quoted(out, val);
+                fputc('\n', out);
+                written[idx] = 1;
+            }
+        }
+        mem_free(scratch);
+    }
+    free(line);
+    if (in) {
+        fclose(in);
+    }
+    for (size_t i = 0; i < ndefs; i++) {
+        const struct option_def *def = &t->defs[i];
+        if (!written[i] && !is_default(t, def)) {
+            char val[4096];
+            option_format(t, def, val, sizeof(val));
+            fprintf(out, "%s ", def->name);
+            write_quoted(out, val);
+            fputc('\n', out);
+        }
+    }
+    mem_free(written);
+    if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
+        snprintf(err, errlen, "Rewriting config file: %s", strerror(errno));
+        fclose(out);
+        unlink(tmppath);
+        return -1;
+    }
+    fclose(out);
+    if (rename(tmppath, t->config_file) != 0) {
+        snprintf(err, errlen, "Rewriting config file: %s", strerror(errno));
+        unlink(tmppath);
+        return -1;
+    }
+    return 0;
+}
+
+void
+option_print_help(const struct option_table *t, const char *progname)
+{
+    printf("Usage: %s [config-file] [--option value ...]\n"
+           "       %s --version | --help\n\nOptions (config-file directive, "
+           "or --name value):\n",
+           progname, progname);
+    for (const struct option_def *d = t->defs; d->name; d++) {
+        if (d->flags & OPT_HIDDEN) {
+            continue;
+        }
+        printf("  %-30s %s (default: \"%s\")%s\n", d->name, d->doc, d->defval,
+               d->flags & OPT_MUTABLE ? "" : " [restart]");
+    }
+}
+
+void
+option_free_values(struct option_table *t)
+{
+    for (const struct option_def *d = t->defs; d->name; d++) {
+        if (d->type == OPT_STRING) {
+            char **slot = FIELD(t, d, char *);
+            mem_free(*slot);
+            *slot = NULL;
+        }
+    }
+    mem_free(t->config_file);
+    t->config_file = NULL;
+}

@@ -1,0 +1,90 @@
+/* The option registry: a table of option definitions drives the config file,
+ * command-line "--name value" arguments, CONFIG GET/SET/REWRITE and --help.
+ * Each binary (node, proxy) owns its table and the struct the values live
+ * in; this module only knows types, bounds and offsets. */
+#ifndef CACHELY_CORE_OPTION_H
+#define CACHELY_CORE_OPTION_H
+
+#include <stddef.h>
+
+enum option_type {
+    OPT_BOOL,     /* int: 0/1, "yes"/"no" */
+    OPT_INT,      /* long long within [min, max] */
+    OPT_MEMORY,   /* unsigned long long bytes, accepts units (100mb) */
+    OPT_STRING,   /* char * owned by the values struct (mem_alloc) */
+    OPT_ENUM,     /* int index into names */
+    OPT_SPECIAL,  /* parse/format through callbacks */
+};
+
+enum option_flag {
+    OPT_MUTABLE = 1 << 0,   /* CONFIG SET may change it at run time */
+    OPT_SENSITIVE = 1 << 1, /* never logged (passwords) */
+    OPT_HIDDEN = 1 << 2,    /* not in --help or CONFIG REWRITE unless set */
+};
+
+struct option_def;
+/* Parse argv[0..argc) into the option's storage; on failure write a reason
+ * (Redis's wording) into err and return -1. */
+typedef int (*option_parse_fn)(const struct option_def *def, void *values,
+                               const char *value, char *err, size_t errlen);
+/* Format the current value into buf. */
+typedef void (*option_format_fn)(const struct option_def *def,
+                                 const void *values, char *buf, size_t len);
+/* Called after a successful CONFIG SET of this option, with the owner's
+ * context; returns -1 (with err) to refuse, which restores the old value. */
+typedef int (*option_apply_fn)(const struct option_def *def, void *ctx,
+                               char *err, size_t errlen);
+
+struct option_def {
+    const char *name;
+    enum option_type type;
+    unsigned flags;
+    const char *defval;         /* default, as config-file text */
+    long long min, max;         /* OPT_INT bounds */
+    const char *const *names;   /* OPT_ENUM names, NULL-terminated */
+    size_t offset;              /* of the value inside the values struct */
+    option_parse_fn parse;      /* OPT_SPECIAL */
+    option_format_fn format;    /* OPT_SPECIAL */
+    option_apply_fn apply;      /* optional, run after CONFIG SET */
+    const char *doc;
+};
+
+struct option_table {
+    const struct option_def *defs;   /* borrowed; terminated by name NULL */
+    void *values;                    /* borrowed; the struct offsets refer to */
+    void *ctx;                       /* borrowed; passed to apply callbacks */
+    char *config_file;               /* owned; absolute path or NULL */
+};
+
+/* Set every option to its default.  Returns 0 or -1 (a bad default). */
+int option_defaults(struct option_table *t);
+/* Find an option by name (case-insensitive); NULL when unknown. */
+const struct option_def *option_find(const struct option_table *t,
+                                     const char *name);
+/* Set one option from text.  Returns 0, or -1 with a reason in err. */
+int option_set(struct option_table *t, const struct option_def *def,
+               const char *value, char *err, size_t errlen);
+/* Current value as CONFIG GET prints it. */
+void option_format(const struct option_table *t, const struct option_def *def,
+                   char *buf, size_t len);
+/* Load a config file.  Returns 0, or -1 with "line N: reason" in err. */
+int option_load_file(struct option_table *t, const char *path, char *err,
+                     size_t errlen);
+/* Apply "--name value [value...]" arguments (argv without the program and
+ * the config file).  Returns 0, or -1 with a reason in err. */
+int option_load_args(struct option_table *t, int argc, char **argv, char *err,
+                     size_t errlen);
+/* Write the current non-default values back into the config file, keeping
+ * its comments and unknown lines.  Returns 0, or -1 with err set. */
+int option_rewrite(struct option_table *t, char *err, size_t errlen);
+/* Print every option, its default and its doc (for --help). */
+void option_print_help(const struct option_table *t, const char *progname);
+/* Free the strings owned by the values struct. */
+void option_free_values(struct option_table *t);
+
+/* Parse and split a config line into words (quotes as in the inline
+ * protocol).  Returns the count (at most max), or -1 on unbalanced quotes.
+ * Words point into scratch, which needs strlen(line)+1 bytes. */
+int option_split_line(const char *line, char *scratch, char **words, int max);
+
+#endif

@@ -1,0 +1,333 @@
+/* RESP request parser: multibulk and inline frames, Redis's limits and error
+ * strings.  See resp.h for the buffer contract. */
+#include "core/resp.h"
+#include "core/alloc.h"
+#include "core/status.h"
+#include "core/util.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+void
+resp_parser_init(struct resp_parser *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->max_bulk_len = RESP_DEFAULT_MAX_BULK;
+    p->max_multibulk_len = INT_MAX;
+    p->bulk_len = -1;
+}
+
+void
+resp_parser_free(struct resp_parser *p)
+{
+    mem_free(p->argv);
+    mem_free(p->offs);
+    mem_free(p->scratch);
+    p->argv = NULL;
+    p->offs = NULL;
+    p->scratch = NULL;
+    p->argv_cap = 0;
+    p->scratch_cap = 0;
+}
+
+void
+resp_parser_reset(struct resp_parser *p)
+{
+    p->kind = 0;
+    p->multibulk_left = 0;
+    p->bulk_len = -1;
+    p->pos = 0;
+    p->argc = 0;
+    p->consumed = 0;
+    p->need = 0;
+    p->done = 0;
+    p->error = 0;
+    p->errstr[0] = '\0';
+}
+
+static int
+parser_fail(struct resp_parser *p, const char *msg)
+{
+    p->error = 1;
+    snprintf(p->errstr, sizeof(p->errstr), "Protocol error: %s", msg);
+    return STATUS_ERR;
+}
+
+static void
+parser_reserve(struct resp_parser *p, size_t n)
+{
+    if (n <= p->argv_cap) {
+        return;
+    }
+    size_t cap = p->argv_cap ? p->argv_cap : 8;
+    while (cap < n) {
+        cap *= 2;
+    }
+    p->argv = mem_realloc(p->argv, cap * sizeof(*p->argv));
+    p->offs = mem_realloc(p->offs, cap * sizeof(*p->offs));
+    p->argv_cap = cap;
+}
+
+/* Find "\r\n" terminating a line that starts at buf+from; returns the offset
+ * of '\r' or -1. */
+static long
+find_crlf(const char *buf, size_t len, size_t from)
+{
+    const char *nl;
+    if (from >= len) {
+        return -1;
+    }
+    nl = memchr(buf + from, '\r', len - from);
+    if (nl == NULL || (size_t)(nl - buf) + 1 >= len) {
+        return -1;
+    }
+    return nl - buf;
+}
+
+static int
+parse_inline(struct resp_parser *p, const char *buf, size_t len)
+{
+    const char *nl = memchr(buf, '\n', len);
+    size_t linelen;
+    long n;
+
+    if (nl == NULL) {
+        if (len > RESP_MAX_INLINE) {
+            return parser_fail(p, "too big inline request");
+        }
+        p->need = len + 1;
+        return STATUS_AGAIN;
+    }
+    linelen = (size_t)(nl - buf);
+    p->consumed = linelen + 1;
+    if (linelen > 0 && buf[linelen - 1] == '\r') {
+        linelen--;
+    }
+    if (p->scratch_cap < linelen + 1) {
+        mem_free(p->scratch);
+        p->scratch_cap = linelen + 1;
+        p->scratch = mem_alloc(p->scratch_cap);
+    }
+    parser_reserve(p, linelen / 2 + 2);
+    n = resp_split_inline(buf, linelen, p->scratch, p->argv);
+    if (n < 0) {
+        return parser_fail(p, "unbalanced quotes in request");
+    }
+    p->argc = (size_t)n;
+    p->done = 1;
+    return STATUS_OK;
+}
+
+int
+resp_parser_next(struct resp_parser *p, const char *buf, size_t len)
+{
+    long long ll;
+    long cr;
+
+    if (p->error) {
+        return STATUS_ERR;
+    }
+    if (p->done) {
+        p->kind = 0;
+        p->pos = 0;
+        p->argc = 0;
+        p->done = 0;
+    }
+    p->need = 0;
+    if (len == 0) {
+        p->need = 1;
+        return STATUS_AGAIN;
+    }
+    if (p->kind == 0) {
+        if (buf[0] != '*') {
+            return parse_inline(p, buf, len);
+        }
+        cr = find_crlf(buf, len, 1);
+        if (cr < 0) {
+            if (len > RESP_MAX_INLINE) {
+                return parser_fail(p, "too big mbulk count string");
+            }
+            p->need = len + 1;
+            return STATUS_AGAIN;
+        }
+        if (util_str2ll(buf + 1, (size_t)cr - 1, &ll) != 0
+            || ll > p->max_multibulk_len) {
+            return parser_fail(p, "invalid multibulk length");
+        }
+        if (ll > RESP_UNAUTH_MAX_MULTIBULK && p->unauthenticated) {
+            return parser_fail(p, "unauthenticated multibulk length");
+        }
+        p->pos = (size_t)cr + 2;
+        if (ll <= 0) {
+            p->consumed = p->pos;
+            p->argc = 0;
+            p->done = 1;
+            return STATUS_OK;
+        }
+        p->kind = '*';
+        p->multibulk_left = ll;
+        p->bulk_len = -1;
+        p->argc = 0;
+    }
+
+    while (p->multibulk_left > 0) {
+        if (p->bulk_len < 0) {
+            if (p->pos >= len) {
+                p->need = p->pos + 1;
+                return STATUS_AGAIN;
+            }
+            if (buf[p->pos] != '$') {
+                char msg[48];
+                snprintf(msg, sizeof(msg), "expected '$', got '%c'",
+                         buf[p->pos]);
+                return parser_fail(p, msg);
+            }
+            cr = find_crlf(buf, len, p->pos + 1);
+            if (cr < 0) {
+                if (len - p->pos > RESP_MAX_INLINE) {
+                    return parser_fail(p, "too big bulk count string");
+                }
+                p->need = len + 1;
+                return STATUS_AGAIN;
+            }
+            if (util_str2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) != 0
+                || ll < 0 || ll > p->max_bulk_len) {
+                return parser_fail(p, "invalid bulk length");
+            }
+            if (ll > RESP_UNAUTH_MAX_BULK && p->unauthenticated) {
+                return parser_fail(p, "unauthenticated bulk length");
+            }
+            p->bulk_len = ll;
+            p->pos = (size_t)cr + 2;
+        }
+        if (len - p->pos < (size_t)p->bulk_len + 2) {
+            p->need = p->pos + (size_t)p->bulk_len + 2;
+            return STATUS_AGAIN;
+        }
+        parser_reserve(p, p->argc + 1);
+        p->offs[p->argc] = p->pos;
+        p->argv[p->argc].len = (size_t)p->bulk_len;
+        p->argc++;
+        p->pos += (size_t)p->bulk_len + 2;
+        p->bulk_len = -1;
+        p->multibulk_left--;
+    }
+    for (size_t i = 0; i < p->argc; i++) {
+        p->argv[i].ptr = buf + p->offs[i];
+    }
+    p->consumed = p->pos;
+    p->done = 1;
+    return STATUS_OK;
+}
+
+size_t
+resp_fmt_prefixed(char *dst, char prefix, long long n)
+{
+    size_t k;
+    dst[0] = prefix;
+    k = 1 + util_ll2str(dst + 1, n);
+    dst[k++] = '\r';
+    dst[k++] = '\n';
+    return k;
+}
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+long
+resp_split_inline(const char *line, size_t len, char *out,
+                  struct resp_arg *args)
+{
+    size_t i = 0;
+    long argc = 0;
+    char *o = out;
+
+    for (;;) {
+        while (i < len && isspace((unsigned char)line[i])) {
+            i++;
+        }
+        if (i >= len) {
+            return argc;
+        }
+        char *start = o;
+        int inq = 0, insq = 0, done = 0;
+        while (!done) {
+            char c = i < len ? line[i] : '\0';
+            if (inq) {
+                if (i >= len) {
+                    return -1;
+                }
+                if (c == '\\' && i + 3 < len && line[i + 1] == 'x'
+                    && hexval((unsigned char)line[i + 2]) >= 0
+                    && hexval((unsigned char)line[i + 3]) >= 0) {
+                    *o++ = (char)(hexval((unsigned char)line[i + 2]) * 16
+                                  + hexval((unsigned char)line[i + 3]));
+                    i += 3;
+                } else if (c == '\\' && i + 1 < len) {
+                    char e = line[++i];
+                    switch (e) {
+                    case 'n': *o++ = '\n'; break;
+                    case 'r': *o++ = '\r'; break;
+                    case 't': *o++ = '\t'; break;
+                    case 'b': *o++ = '\b'; break;
+                    case 'a': *o++ = '\a'; break;
+                    default: *o++ = e; break;
+                    }
+                } else if (c == '"') {
+                    /* closing quote must be followed by a space or end */
+                    if (i + 1 < len && !isspace((unsigned char)line[i + 1])) {
+                        return -1;
+                    }
+                    done = 1;
+                } else {
+                    *o++ = c;
+                }
+            } else if (insq) {
+                if (i >= len) {
+                    return -1;
+                }
+                if (c == '\\' && i + 1 < len && line[i + 1] == '\'') {
+                    i++;
+                    *o++ = '\'';
+                } else if (c == '\'') {
+                    if (i + 1 < len && !isspace((unsigned char)line[i + 1])) {
+                        return -1;
+                    }
+                    done = 1;
+                } else {
+                    *o++ = c;
+                }
+            } else {
+                if (i >= len || c == ' ' || c == '\n' || c == '\r'
+                    || c == '\t' || c == '\0') {
+                    done = 1;
+                    continue;
+                } else if (c == '"') {
+                    inq = 1;
+                } else if (c == '\'') {
+                    insq = 1;
+                } else {
+                    *o++ = c;
+                }
+            }
+            if (i < len) {
+                i++;
+            }
+        }
+        args[argc].ptr = start;
+        args[argc].len = (size_t)(o - start);
+        argc++;
+    }
+}

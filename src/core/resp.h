@@ -1,0 +1,82 @@
+/* RESP request parser and encoder helpers.
+ *
+ * The parser does no I/O: the owner keeps the unconsumed bytes of the stream
+ * in one contiguous buffer and calls resp_parser_next() with it each time more
+ * bytes arrive.  Progress inside a partial frame is remembered (as offsets
+ * from the frame start), so a large frame arriving in small reads is parsed in
+ * linear time, and nothing is allocated for a declared length: the argument
+ * vector grows only as arguments actually arrive.  Limits are fields; an error
+ * sticks until resp_parser_reset(). */
+#ifndef CACHELY_CORE_RESP_H
+#define CACHELY_CORE_RESP_H
+
+#include <stddef.h>
+
+/* Redis's protocol defaults. */
+#define RESP_DEFAULT_MAX_BULK (512LL * 1024 * 1024)
+#define RESP_DEFAULT_MAX_MULTIBULK (1024LL * 1024 * 1024) /* INT_MAX-ish; Redis checks > INT_MAX */
+#define RESP_MAX_INLINE (64 * 1024)
+/* Limits that apply before a client has authenticated (as Redis 7.0). */
+#define RESP_UNAUTH_MAX_MULTIBULK 10
+#define RESP_UNAUTH_MAX_BULK 16384
+
+struct resp_arg {
+    const char *ptr;   /* borrowed from the caller's buffer or the parser's
+                          inline scratch; valid until the next call */
+    size_t len;
+};
+
+struct resp_parser {
+    /* limits, set by the owner (defaults from resp_parser_init) */
+    long long max_bulk_len;
+    long long max_multibulk_len;
+    int unauthenticated;      /* apply Redis's pre-AUTH limits */
+
+    /* result of the last STATUS_OK: argc arguments, consumed bytes */
+    size_t argc;
+    struct resp_arg *argv;    /* owned; argv_cap entries */
+    size_t argv_cap;
+    size_t consumed;
+    /* hint after STATUS_AGAIN: total bytes the frame needs at least */
+    size_t need;
+
+    /* progress inside the current frame */
+    int kind;                 /* 0 none, '*' multibulk, 'i' inline */
+    long long multibulk_left;
+    long long bulk_len;       /* -1 when not inside a bulk */
+    size_t pos;               /* next unparsed offset from frame start */
+    size_t *offs;             /* owned; argument offsets while partial */
+    int done;                 /* last call returned a frame */
+
+    char *scratch;            /* owned; unescaped inline arguments */
+    size_t scratch_cap;
+
+    int error;                /* sticky */
+    char errstr[96];          /* "Protocol error: ..." */
+};
+
+void resp_parser_init(struct resp_parser *p);
+void resp_parser_free(struct resp_parser *p);
+/* Forget any partial frame and a sticky error. */
+void resp_parser_reset(struct resp_parser *p);
+
+/* Parse the next command from buf[0..len), which starts at the frame the
+ * parser is in the middle of (or a new one).
+ * Returns STATUS_OK with argc/argv/consumed set (argc may be 0 for an empty
+ * frame, which the caller skips), STATUS_AGAIN when more bytes are needed
+ * (need says how many in total at least), or STATUS_ERR with errstr set. */
+int resp_parser_next(struct resp_parser *p, const char *buf, size_t len);
+
+/* Encoder helpers: each writes a RESP header such as "$5\r\n" or ":42\r\n"
+ * into dst (which must have RESP_HDR_MAX bytes) and returns its length. */
+#define RESP_HDR_MAX 32
+size_t resp_fmt_prefixed(char *dst, char prefix, long long n);
+
+/* Split an inline command line into arguments as redis-cli and Redis do
+ * (quotes, \xHH escapes).  Writes unescaped bytes into out (capacity at
+ * least len) and argument slices into args (capacity at least len/2+1).
+ * Returns the count, or -1 on unbalanced quotes. */
+long resp_split_inline(const char *line, size_t len, char *out,
+                       struct resp_arg *args);
+
+#endif

@@ -1,0 +1,47 @@
+/* Small pure helpers: strict number parsing and formatting as Redis does it,
+ * glob matching, memory-size units, hashing and clocks. */
+#ifndef CACHELY_CORE_UTIL_H
+#define CACHELY_CORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse a whole buffer as a signed 64-bit integer with no leading '+',
+ * spaces or zeros (except "0" itself).  Returns 0 on success, -1 otherwise. */
+int util_str2ll(const char *s, size_t len, long long *out);
+/* Parse a long double the way INCRBYFLOAT does (no spaces, no nan/inf). */
+int util_str2ld(const char *s, size_t len, long double *out);
+/* Parse a double for options such as the EX argument parser of floats. */
+int util_str2d(const char *s, size_t len, double *out);
+/* Format; returns length written (no NUL counted).  dst needs 21 bytes. */
+size_t util_ll2str(char *dst, long long v);
+size_t util_ull2str(char *dst, unsigned long long v);
+/* Human-friendly long double as INCRBYFLOAT prints it; dst needs 64 bytes. */
+size_t util_ld2str(char *dst, size_t cap, long double v);
+/* Double as Redis prints it in replies (%.17g, inf/-inf). */
+size_t util_d2str(char *dst, size_t cap, double v);
+
+/* Parse "100", "10kb", "1gb", "5m"... into bytes.  Returns 0 or -1. */
+int util_memtoull(const char *s, unsigned long long *out);
+/* Glob-style match (*, ?, [a-z], [^x], \ escapes) of string against pattern.
+ * nocase compares ASCII case-insensitively.  Returns 1 on a match. */
+int util_glob_match(const char *pat, size_t patlen, const char *str,
+                    size_t strlen, int nocase);
+
+/* Keyed 64-bit hash for hash tables; util_hash_seed() randomises the key at
+ * startup so clients cannot force collisions. */
+void util_hash_seed(const uint8_t seed[16]);
+uint64_t util_hash(const void *data, size_t len);
+
+/* Wall-clock milliseconds/microseconds since the epoch, and monotonic
+ * microseconds for measuring durations. */
+long long util_mstime(void);
+long long util_ustime(void);
+long long util_monotonic_us(void);
+
+/* Fill buf with len random bytes from /dev/urandom (falls back to time). */
+void util_random_bytes(uint8_t *buf, size_t len);
+/* A random hex string of len characters (run ids, replication ids). */
+void util_random_hex(char *dst, size_t len);
+
+#endif

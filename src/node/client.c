@@ -1,0 +1,800 @@
+/* Client I/O on plain libevent events: read into a contiguous query buffer,
+ * parse and execute every complete command, write replies at once. */
+#include "node/client.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/util.h"
+#include "node/db.h"
+#include "node/dispatch.h"
+#include "node/server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define READ_CHUNK (16 * 1024)
+#define BIG_ARG_READ (1024 * 1024)
+#define REPLY_BLOCK_MIN (16 * 1024)
+
+static void client_on_read(evutil_socket_t fd, short what, void *arg);
+static void client_on_write(evutil_socket_t fd, short what, void *arg);
+
+static void
+format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+        port = ntohs(s->sin_port);
+        snprintf(buf, len, "%s:%d", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s->sin6_port);
+        snprintf(buf, len, "%s:%d", ip, port);
+    } else {
+        snprintf(buf, len, "?:0");
+    }
+}
+
+struct client *
+client_create(struct server *srv, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    struct client *c;
+    int one = 1;
+
+    if ((long long)srv->nclients >= srv->cfg.maxclients) {
+        static const char err[] = "-ERR max number of clients reached\r\n";
+        ssize_t ignored = write(fd, err, sizeof(err) - 1);
+        (void)ignored;
+        close(fd);
+        srv->stats.rejected_connections++;
+        return NULL;
+    }
+    evutil_make_socket_nonblocking(fd);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (srv->cfg.tcp_keepalive > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    }
+    c = mem_alloc(sizeof(*c));
+    memset(c, 0, offsetof(struct client, buf));
+    c->id = ++srv->next_client_id;
+    c->fd = fd;
+    c->srv = srv;
+    c->resp = 2;
+    c->db = &srv->ks.dbs[0];
+    c->ctime_ms = util_mstime();
+    c->last_interaction_ms = c->ctime_ms;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        format_addr(&ss, c->addr, sizeof(c->addr));
+    }
+    sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        format_addr(&ss, c->laddr, sizeof(c->laddr));
+    }
+    resp_parser_init(&c->parser);
+    c->parser.max_bulk_len = (long long)srv->cfg.proto_max_bulk_len;
+    client_update_auth(c);
+    c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, client_on_read, c);
+    c->ev_write = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
+    event_add(c->ev_read, NULL);
+    c->next = srv->clients;
+    if (srv->clients) {
+        srv->clients->prev = c;
+    }
+    srv->clients = c;
+    srv->nclients++;
+    srv->stats.total_connections++;
+    return c;
+}
+
+void
+client_update_auth(struct client *c)
+{
+    const char *pass = c->srv->cfg.requirepass;
+    if (pass == NULL || pass[0] == '\0') {
+        c->flags |= CLIENT_AUTHENTICATED;
+    }
+    c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
+}
+
+static void
+reply_blocks_free(struct client *c)
+{
+    struct reply_block *b = c->reply;
+    while (b) {
+        struct reply_block *next = b->next;
+        mem_free(b);
+        b = next;
+    }
+    c->reply = c->reply_tail = NULL;
+    c->reply_bytes = 0;
+    if (c->bufpos == 0) {
+        c->sentlen = 0;
+    }
+}
+
+void
+client_destroy(struct client **cp)
+{
+    struct client *c = *cp;
+    struct server *srv;
+    if (c == NULL) {
+        return;
+    }
+    srv = c->srv;
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else if (srv->clients == c) {
+        srv->clients = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    srv->nclients--;
+    event_free(c->ev_read);
+    event_free(c->ev_write);
+    close(c->fd);
+    resp_parser_free(&c->parser);
+    mem_free(c->qbuf);
+    reply_blocks_free(c);
+    mem_free(c->name);
+    mem_free(c->lib_name);
+    mem_free(c->lib_ver);
+    mem_free(c);
+    *cp = NULL;
+}
+
+void
+client_close_async(struct client *c)
+{
+    struct server *srv = c->srv;
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        return;
+    }
+    c->flags |= CLIENT_CLOSE_ASAP;
+    event_del(c->ev_read);
+    event_del(c->ev_write);
+    c->close_next = srv->close_list;
+    srv->close_list = c;
+    event_active(srv->close_event, EV_TIMEOUT, 0);
+}
+
+void
+client_free_pending(struct server *srv)
+{
+    while (srv->close_list) {
+        struct client *c = srv->close_list;
+        srv->close_list = c->close_next;
+        client_destroy(&c);
+    }
+}
+
+size_t
+client_pending_output(const struct client *c)
+{
+    /* sentlen counts into buf while it holds bytes, else into the first
+     * reply block. */
+    return c->bufpos + c->reply_bytes - c->sentlen;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void
+check_output_limits(struct client *c)
+{
+    const struct cob_limit *lim = &c->srv->cfg.cob[COB_NORMAL];
+    size_t used = c->reply_bytes;
+    if (lim->hard == 0 && lim->soft == 0) {
+        return;
+    }
+    int over = 0;
+    if (lim->hard && used >= lim->hard) {
+        over = 1;
+    } else if (lim->soft && used >= lim->soft) {
+        long long now = c->srv->ks.now_ms;
+        if (c->obuf_soft_since_ms == 0) {
+            c->obuf_soft_since_ms = now;
+        } else if (now - c->obuf_soft_since_ms >= lim->soft_seconds * 1000) {
+            over = 1;
+        }
+    } else {
+        c->obuf_soft_since_ms = 0;
+    }
+    if (over && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        log_warn("Client id=%llu addr=%s scheduled to be closed ASAP for "
+                 "overcoming of output buffer limits.",
+                 (unsigned long long)c->id, c->addr);
+        c->srv->stats.client_obuf_limit_disconnections++;
+        reply_blocks_free(c);
+        client_close_async(c);
+    }
+}
+
+void
+reply_raw(struct client *c, const char *s, size_t len)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        return;
+    }
+    if (c->reply == NULL) {
+        size_t room = CLIENT_BUF_SIZE - c->bufpos;
+        size_t n = len < room ? len : room;
+        memcpy(c->buf + c->bufpos, s, n);
+        c->bufpos += n;
+        s += n;
+        len -= n;
+        if (len == 0) {
+            return;
+        }
+    }
+    struct reply_block *t = c->reply_tail;
+    if (t && t->size > t->used) {
+        size_t n = t->size - t->used;
+        if (n > len) {
+            n = len;
+        }
+        memcpy(t->data + t->used, s, n);
+        t->used += n;
+        c->reply_bytes += n;
+        s += n;
+        len -= n;
+    }
+    if (len > 0) {
+        size_t size = len > REPLY_BLOCK_MIN ? len : REPLY_BLOCK_MIN;
+        struct reply_block *b = mem_alloc(sizeof(*b) + size);
+        b->next = NULL;
+        b->size = mem_usable(b) - sizeof(*b);
+        b->used = len;
+        memcpy(b->data, s, len);
+        if (c->reply_tail) {
+            c->reply_tail->next = b;
+        } else {
+            c->reply = b;
+        }
+        c->reply_tail = b;
+        c->reply_bytes += len;
+    }
+    check_output_limits(c);
+}
+
+int
+client_flush(struct client *c)
+{
+    struct iovec iov[16];
+    for (;;) {
+        int n = 0;
+        size_t total = 0, skip = c->sentlen;
+        if (c->bufpos > 0) {
+            iov[n].iov_base = c->buf + c->sentlen;
+            iov[n].iov_len = c->bufpos - c->sentlen;
+            total += iov[n].iov_len;
+            n++;
+            skip = 0;
+        }
+        for (struct reply_block *b = c->reply; b && n < 16; b = b->next) {
+            iov[n].iov_base = b->data + skip;
+            iov[n].iov_len = b->used - skip;
+            total += iov[n].iov_len;
+            skip = 0;
+            n++;
+        }
+        if (total == 0) {
+            break;
+        }
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            log_debug("Error writing to client: %s", strerror(errno));
+            client_close_async(c);
+            return -1;
+        }
+        c->srv->stats.net_output_bytes += w;
+        c->tot_net_out += w;
+        size_t left = (size_t)w;
+        if (c->bufpos > 0) {
+            size_t avail = c->bufpos - c->sentlen;
+            if (left >= avail) {
+                left -= avail;
+                c->bufpos = 0;
+                c->sentlen = 0;
+            } else {
+                c->sentlen += left;
+                left = 0;
+            }
+        }
+        while (left > 0 && c->reply) {
+            struct reply_block *b = c->reply;
+            size_t avail = b->used - c->sentlen;
+            if (left >= avail) {
+                left -= avail;
+                c->sentlen = 0;
+                c->reply_bytes -= b->used;
+                c->reply = b->next;
+                if (c->reply == NULL) {
+                    c->reply_tail = NULL;
+                }
+                mem_free(b);
+            } else {
+                c->sentlen += left;
+                left = 0;
+            }
+        }
+        if ((size_t)w < total) {
+            break;
+        }
+    }
+    int pending = c->bufpos > 0 || c->reply != NULL;
+    if (pending && !(c->flags & CLIENT_WRITE_ARMED)) {
+        event_add(c->ev_write, NULL);
+        c->flags |= CLIENT_WRITE_ARMED;
+    } else if (!pending && (c->flags & CLIENT_WRITE_ARMED)) {
+        event_del(c->ev_write);
+        c->flags &= ~CLIENT_WRITE_ARMED;
+    }
+    if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) {
+        client_close_async(c);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+client_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct client *c = arg;
+    (void)fd;
+    (void)what;
+    client_flush(c);
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+static void
+process_input(struct client *c)
+{
+    struct server *srv = c->srv;
+    while (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) {
+        int rc = resp_parser_next(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos);
+        if (rc == STATUS_AGAIN) {
+            break;
+        }
+        if (rc == STATUS_ERR) {
+            log_debug("Protocol error (%s) from client: id=%llu addr=%s",
+                      c->parser.errstr, (unsigned long long)c->id, c->addr);
+            reply_error(c, c->parser.errstr);
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            c->qpos = c->qlen;
+            break;
+        }
+        if (c->parser.argc > 0) {
+            c->argc = c->parser.argc;
+            c->argv = c->parser.argv;
+            dispatch_command(c);
+            c->argc = 0;
+            c->argv = NULL;
+        }
+        c->qpos += c->parser.consumed;
+        if (srv->shutdown_asap) {
+            break;
+        }
+    }
+    /* Compact: keep the unconsumed tail at the start of the buffer. */
+    if (c->qpos > 0) {
+        size_t rest = c->qlen - c->qpos;
+        if (rest > 0) {
+            memmove(c->qbuf, c->qbuf + c->qpos, rest);
+        }
+        c->qlen = rest;
+        c->qpos = 0;
+    }
+}
+
+static void
+client_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct client *c = arg;
+    struct server *srv = c->srv;
+    size_t want = READ_CHUNK;
+    (void)what;
+
+    /* Inside a large argument, read up to what the frame still needs (in
+     * bounded steps), so the buffer grows with the bytes that arrive, never
+     * with a declared length. */
+    if (c->parser.need > c->qlen) {
+        size_t missing = c->parser.need - c->qlen;
+        want = missing < BIG_ARG_READ ? (missing > READ_CHUNK ? missing : READ_CHUNK)
+                                      : BIG_ARG_READ;
+    }
+    if (c->qcap - c->qlen < want) {
+        size_t cap = c->qcap ? c->qcap : READ_CHUNK;
+        while (cap - c->qlen < want) {
+            cap *= 2;
+        }
+        c->qbuf = mem_realloc(c->qbuf, cap);
+        c->qcap = cap;
+    }
+    ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            return;
+        }
+        log_debug("Reading from client: %s", strerror(errno));
+        client_close_async(c);
+        client_free_pending(srv);
+        return;
+    }
+    if (n == 0) {
+        log_debug("Client closed connection id=%llu addr=%s",
+                  (unsigned long long)c->id, c->addr);
+        client_close_async(c);
+        client_free_pending(srv);
+        return;
+    }
+    c->qlen += (size_t)n;
+    if (c->qlen > c->qbuf_peak) {
+        c->qbuf_peak = c->qlen;
+    }
+    srv->stats.net_input_bytes += n;
+    c->last_interaction_ms = srv->ks.now_ms = util_mstime();
+    if (srv->cfg.client_query_buffer_limit > 0
+        && c->qlen > srv->cfg.client_query_buffer_limit) {
+        log_warn("Closing client that reached max query buffer length: id=%llu addr=%s (qbuf initial bytes: %zu)",
+                 (unsigned long long)c->id, c->addr, c->qlen);
+        srv->stats.client_qbuf_limit_disconnections++;
+        client_close_async(c);
+        client_free_pending(srv);
+        return;
+    }
+    c->flags |= CLIENT_IN_CALLBACK;
+    process_input(c);
+    c->flags &= ~CLIENT_IN_CALLBACK;
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+        event_del(c->ev_read);
+    }
+    if (!(c->flags & CLIENT_CLOSE_ASAP)) {
+        client_flush(c);
+    }
+    /* Shrink an idle, oversized query buffer. */
+    if (c->qlen == 0 && c->qcap > 4 * READ_CHUNK) {
+        mem_free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = 0;
+    }
+    /* Free whatever this command marked for closing, this client included:
+     * nothing of it is on the stack any more. */
+    client_free_pending(srv);
+}
+
+int
+client_select(struct client *c, long long id)
+{
+    if (id < 0 || id >= c->srv->ks.ndb) {
+        return -1;
+    }
+    c->db = &c->srv->ks.dbs[id];
+    return 0;
+}
+
+size_t
+client_describe(const struct client *c, char *buf, size_t len)
+{
+    long long now = util_mstime();
+    char flags[8];
+    int fi = 0;
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        flags[fi++] = 'A';
+    }
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+        flags[fi++] = 'c';
+    }
+    if (c->flags & CLIENT_NO_EVICT) {
+        flags[fi++] = 'e';
+    }
+    if (fi == 0) {
+        flags[fi++] = 'N';
+    }
+    flags[fi] = '\0';
+    size_t obl = c->bufpos, oll = 0;
+    for (struct reply_block *b = c->reply; b; b = b->next) {
+        oll++;
+    }
+    int n = snprintf(buf, len,
+                     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
+                     "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+                     "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
+                     "oll=%zu omem=%zu tot-mem=%zu events=r%s cmd=%s user=default "
+                     "redir=-1 resp=%d lib-name=%s lib-ver=%s",
+                     (unsigned long long)c->id, c->addr, c->laddr, c->fd,
+                     c->name ? c->name : "", (now - c->ctime_ms) / 1000,
+                     (now - c->last_interaction_ms) / 1000, flags,
+                     c->db ? c->db->id : 0, c->qlen - c->qpos,
+                     c->qcap - c->qlen, c->qcap, c->qbuf_peak, obl, oll,
+                     c->reply_bytes,
+                     sizeof(*c) + c->qcap + c->reply_bytes,
+                     (c->flags & CLIENT_WRITE_ARMED) ? "w" : "",
+                     c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp,
+                     c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+    return n > 0 ? ((size_t)n < len ? (size_t)n : len - 1) : 0;
+}
+
+/* ---- reply helpers ----------------------------------------------------- */
+
+void
+reply_ok(struct client *c)
+{
+    reply_raw(c, "+OK\r\n", 5);
+}
+
+void
+reply_status(struct client *c, const char *s)
+{
+    size_t len = strlen(s);
+    reply_raw(c, "+", 1);
+    reply_raw(c, s, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+static void
+reply_error_len(struct client *c, const char *msg, size_t len)
+{
+    char clean[512];
+    size_t n = 0;
+    /* An error is one line: newlines inside would break the protocol. */
+    for (size_t i = 0; i < len && n < sizeof(clean) - 1; i++) {
+        clean[n++] = (msg[i] == '\r' || msg[i] == '\n') ? ' ' : msg[i];
+    }
+    if (n == 0 || clean[0] != '-') {
+        reply_raw(c, "-ERR ", 5);
+        server_count_error(c->srv, "ERR", 3);
+    } else {
+        size_t p = 1;
+        while (p < n && clean[p] != ' ') {
+            p++;
+        }
+        server_count_error(c->srv, clean + 1, p - 1);
+    }
+    reply_raw(c, clean, n);
+    reply_raw(c, "\r\n", 2);
+    c->cmd_errors++;
+}
+
+void
+reply_error(struct client *c, const char *msg)
+{
+    reply_error_len(c, msg, strlen(msg));
+}
+
+void
+reply_errorf(struct client *c, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        n = 0;
+    }
+    reply_error_len(c, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static inline void
+reply_prefixed(struct client *c, char prefix, long long n)
+{
+    char hdr[RESP_HDR_MAX];
+    reply_raw(c, hdr, resp_fmt_prefixed(hdr, prefix, n));
+}
+
+void
+reply_int(struct client *c, long long v)
+{
+    static const char *small[] = {":0\r\n", ":1\r\n"};
+    if (v == 0 || v == 1) {
+        reply_raw(c, small[v], 4);
+        return;
+    }
+    reply_prefixed(c, ':', v);
+}
+
+void
+reply_bulk(struct client *c, const char *p, size_t len)
+{
+    char hdr[RESP_HDR_MAX];
+    size_t h = resp_fmt_prefixed(hdr, '$', (long long)len);
+    /* Small values: one copy of header, body and CRLF into the buffer. */
+    if (c->reply == NULL && c->bufpos + h + len + 2 <= CLIENT_BUF_SIZE
+        && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        char *o = c->buf + c->bufpos;
+        memcpy(o, hdr, h);
+        memcpy(o + h, p, len);
+        o[h + len] = '\r';
+        o[h + len + 1] = '\n';
+        c->bufpos += h + len + 2;
+        return;
+    }
+    reply_raw(c, hdr, h);
+    reply_raw(c, p, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+void
+reply_bulk_cstr(struct client *c, const char *s)
+{
+    if (s == NULL) {
+        reply_null(c);
+        return;
+    }
+    reply_bulk(c, s, strlen(s));
+}
+
+void
+reply_bulk_ll(struct client *c, long long v)
+{
+    char buf[32];
+    size_t n = util_ll2str(buf, v);
+    reply_bulk(c, buf, n);
+}
+
+void
+reply_null(struct client *c)
+{
+    if (c->resp >= 3) {
+        reply_raw(c, "_\r\n", 3);
+    } else {
+        reply_raw(c, "$-1\r\n", 5);
+    }
+}
+
+void
+reply_null_array(struct client *c)
+{
+    if (c->resp >= 3) {
+        reply_raw(c, "_\r\n", 3);
+    } else {
+        reply_raw(c, "*-1\r\n", 5);
+    }
+}
+
+void
+reply_array_len(struct client *c, long long n)
+{
+    reply_prefixed(c, '*', n);
+}
+
+void
+reply_map_len(struct client *c, long long n)
+{
+    if (c->resp >= 3) {
+        reply_prefixed(c, '%', n);
+    } else {
+        reply_prefixed(c, '*', n * 2);
+    }
+}
+
+void
+reply_set_len(struct client *c, long long n)
+{
+    reply_prefixed(c, c->resp >= 3 ? '~' : '*', n);
+}
+
+void
+reply_double(struct client *c, double d)
+{
+    char buf[64];
+    size_t n = util_d2str(buf, sizeof(buf), d);
+    if (c->resp >= 3) {
+        reply_raw(c, ",", 1);
+        reply_raw(c, buf, n);
+        reply_raw(c, "\r\n", 2);
+    } else {
+        reply_bulk(c, buf, n);
+    }
+}
+
+void
+reply_bool(struct client *c, int b)
+{
+    if (c->resp >= 3) {
+        reply_raw(c, b ? "#t\r\n" : "#f\r\n", 4);
+    } else {
+        reply_int(c, b ? 1 : 0);
+    }
+}
+
+void
+reply_verbatim(struct client *c, const char *p, size_t len, const char *ext)
+{
+    if (c->resp < 3) {
+        reply_bulk(c, p, len);
+        return;
+    }
+    reply_prefixed(c, '=', (long long)len + 4);
+    reply_raw(c, ext, 3);
+    reply_raw(c, ":", 1);
+    reply_raw(c, p, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+void
+reply_syntax_error(struct client *c)
+{
+    reply_error(c, "syntax error");
+}
+
+void
+reply_wrongtype(struct client *c)
+{
+    reply_error(c, "-WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+void
+reply_not_integer(struct client *c)
+{
+    reply_error(c, "value is not an integer or out of range");
+}
+
+void
+reply_arity_error(struct client *c)
+{
+    reply_errorf(c, "wrong number of arguments for '%s' command",
+                 c->cmd ? c->cmd->fullname : "?");
+}
+
+void
+reply_help(struct client *c, const char *container, const char *const *lines)
+{
+    long long n = 0;
+    char head[128];
+    while (lines[n]) {
+        n++;
+    }
+    snprintf(head, sizeof(head),
+             "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             container);
+    reply_array_len(c, n + 3);
+    reply_status(c, head);
+    for (long long i = 0; i < n; i++) {
+        reply_status(c, lines[i]);
+    }
+    reply_status(c, "HELP");
+    reply_status(c, "    Print this help.");
+}
+
+void
+reply_subcommand_error(struct client *c)
+{
+    const struct command *parent = c->cmd;
+    char upper[64];
+    size_t i;
+    if (parent && parent->parent != CMD_ID_NONE) {
+        parent = command_get(parent->parent);
+    }
+    for (i = 0; parent && parent->name[i] && i < sizeof(upper) - 1; i++) {
+        upper[i] = (char)(parent->name[i] >= 'a' && parent->name[i] <= 'z'
+                              ? parent->name[i] - 32 : parent->name[i]);
+    }
+    upper[i] = '\0';
+    int sublen = c->argc > 1 ? (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len) : 0;
+    reply_errorf(c, "unknown subcommand '%.*s'. Try %s HELP.", sublen,
+                 c->argc > 1 ? c->argv[1].ptr : "", upper);
+}

@@ -1,0 +1,137 @@
+/* Client connections: reading and parsing requests, the reply buffer, output
+ * limits, and closing.  Replies are appended to a 16 KiB inline buffer, then
+ * to a list of blocks; after a read has been processed the client writes what
+ * it can at once and arms a write event only for what the socket refused. */
+#ifndef CACHELY_NODE_CLIENT_H
+#define CACHELY_NODE_CLIENT_H
+
+#include "core/resp.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct server;
+struct db;
+struct command;
+struct event;
+
+#define CLIENT_BUF_SIZE (16 * 1024)
+
+enum client_flag {
+    CLIENT_AUTHENTICATED = 1 << 0,
+    CLIENT_CLOSE_AFTER_REPLY = 1 << 1,  /* stop reading; close once flushed */
+    CLIENT_CLOSE_ASAP = 1 << 2,         /* queued on the server's close list */
+    CLIENT_NO_EVICT = 1 << 3,
+    CLIENT_IN_CALLBACK = 1 << 4,        /* a callback of ours is on the stack */
+    CLIENT_WRITE_ARMED = 1 << 5,
+};
+
+struct reply_block {
+    struct reply_block *next;  /* owned */
+    size_t size;
+    size_t used;
+    char data[];
+};
+
+struct client {
+    uint64_t id;
+    int fd;
+    unsigned flags;                 /* enum client_flag */
+    struct server *srv;             /* borrowed */
+    struct event *ev_read;          /* owned */
+    struct event *ev_write;         /* owned */
+
+    char *qbuf;                     /* owned; unconsumed input from qpos */
+    size_t qlen, qcap, qpos;
+    size_t qbuf_peak;
+    struct resp_parser parser;
+    size_t argc;                    /* the command being executed */
+    struct resp_arg *argv;          /* borrowed from parser/qbuf */
+    const struct command *cmd;      /* borrowed from the command table */
+    const struct command *lastcmd;  /* borrowed */
+
+    struct db *db;                  /* borrowed from the keyspace */
+    int resp;                       /* 2 or 3 */
+    char *name;                     /* owned or NULL */
+    char *lib_name;                 /* owned or NULL */
+    char *lib_ver;                  /* owned or NULL */
+    char addr[64];
+    char laddr[64];
+    long long ctime_ms;
+    long long last_interaction_ms;
+    long long cmd_errors;           /* errors replied during this command */
+
+    size_t bufpos;                  /* bytes in buf */
+    size_t sentlen;                 /* bytes of buf/first block already sent */
+    struct reply_block *reply;      /* owned list */
+    struct reply_block *reply_tail; /* borrowed */
+    size_t reply_bytes;             /* bytes held in blocks */
+    long long obuf_soft_since_ms;   /* when the soft limit was first exceeded */
+    long long tot_net_out;
+
+    struct client *prev, *next;     /* borrowed: the server's list */
+    struct client *close_next;      /* borrowed: the server's close list */
+    char buf[CLIENT_BUF_SIZE];
+};
+
+/* Accept handler helpers: create a client for a connected socket (takes the
+ * fd); returns NULL after replying with an error when over maxclients. */
+struct client *client_create(struct server *srv, int fd);
+/* Free a client now.  Never call from inside its own callbacks: use
+ * client_close_async. */
+void client_destroy(struct client **cp);
+/* Mark the client for closing; it is freed once the stack unwinds. */
+void client_close_async(struct client *c);
+/* Free every client on the close list (called from an event). */
+void client_free_pending(struct server *srv);
+
+/* Try to write pending output now; arms the write event if the socket is
+ * full.  Returns 0, or -1 when the connection failed (client is then closing). */
+int client_flush(struct client *c);
+/* Output bytes not yet written. */
+size_t client_pending_output(const struct client *c);
+/* Fill a CLIENT LIST line describing c (no newline).  Returns its length. */
+size_t client_describe(const struct client *c, char *buf, size_t len);
+/* Select a database; returns -1 when the index is out of range. */
+int client_select(struct client *c, long long id);
+/* Update the parser's pre-authentication limits after AUTH/HELLO/RESET. */
+void client_update_auth(struct client *c);
+
+/* ---- replies ------------------------------------------------------------
+ * All append to the client's output; the protocol version decides how nulls,
+ * maps, sets, doubles and verbatim strings look. */
+void reply_raw(struct client *c, const char *s, size_t len);
+static inline void
+reply_cstr_raw(struct client *c, const char *s)
+{
+    reply_raw(c, s, strlen(s));
+}
+void reply_ok(struct client *c);
+void reply_status(struct client *c, const char *s);
+/* Error reply: a message that does not start with '-' gets "-ERR " before
+ * it, as Redis's addReplyError does. */
+void reply_error(struct client *c, const char *msg);
+void reply_errorf(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void reply_int(struct client *c, long long v);
+void reply_bulk(struct client *c, const char *p, size_t len);
+void reply_bulk_cstr(struct client *c, const char *s);
+void reply_bulk_ll(struct client *c, long long v);
+void reply_null(struct client *c);
+void reply_null_array(struct client *c);
+void reply_array_len(struct client *c, long long n);
+void reply_map_len(struct client *c, long long n);
+void reply_set_len(struct client *c, long long n);
+void reply_double(struct client *c, double d);
+void reply_bool(struct client *c, int b);
+void reply_verbatim(struct client *c, const char *p, size_t len, const char *ext);
+/* Standard errors. */
+void reply_syntax_error(struct client *c);
+void reply_wrongtype(struct client *c);
+void reply_not_integer(struct client *c);
+void reply_arity_error(struct client *c);
+void reply_help(struct client *c, const char *container, const char *const *lines);
+void reply_subcommand_error(struct client *c);
+
+#endif

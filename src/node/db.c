@@ -1,0 +1,433 @@
+/* Keyspace operations over the compact entry: allocation, overwrite in
+ * place when the block is big enough, TTL index upkeep, lazy and active
+ * expiry, and the LRU/LFU access bits. */
+#include "node/db.h"
+#include "core/alloc.h"
+#include "core/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LRU_CLOCK_MAX ((1 << 24) - 1)
+#define LFU_INIT_VAL 5
+
+void
+keyspace_init(struct keyspace *ks, int ndb)
+{
+    memset(ks, 0, sizeof(*ks));
+    ks->ndb = ndb;
+    ks->dbs = mem_calloc((size_t)ndb * sizeof(struct db));
+    ks->now_ms = util_mstime();
+    ks->active_expire = 1;
+    ks->lfu_log_factor = 10;
+    ks->lfu_decay_time = 1;
+    for (int i = 0; i < ndb; i++) {
+        ks->dbs[i].id = i;
+        ks->dbs[i].ks = ks;
+        dict_init(&ks->dbs[i].dict);
+        expire_index_init(&ks->dbs[i].ttl, ks->now_ms);
+    }
+}
+
+void
+keyspace_destroy(struct keyspace *ks)
+{
+    for (int i = 0; i < ks->ndb; i++) {
+        dict_clear(&ks->dbs[i].dict, NULL, NULL);
+        expire_index_free(&ks->dbs[i].ttl);
+    }
+    mem_free(ks->dbs);
+    ks->dbs = NULL;
+    ks->ndb = 0;
+}
+
+void
+keyspace_tick(struct keyspace *ks)
+{
+    ks->now_ms = util_mstime();
+}
+
+size_t
+keyspace_size(const struct keyspace *ks)
+{
+    size_t n = 0;
+    for (int i = 0; i < ks->ndb; i++) {
+        n += dict_size(&ks->dbs[i].dict);
+    }
+    return n;
+}
+
+/* ---- access bits ------------------------------------------------------ */
+
+static inline uint32_t
+lru_clock(const struct keyspace *ks)
+{
+    return (uint32_t)((ks->now_ms / 1000) & LRU_CLOCK_MAX);
+}
+
+static inline uint32_t
+lfu_minutes(const struct keyspace *ks)
+{
+    return (uint32_t)((ks->now_ms / 60000) & 0xFFFF);
+}
+
+long long
+db_idle_ms(const struct keyspace *ks, struct entry *e)
+{
+    uint32_t now = lru_clock(ks);
+    uint32_t t = e->lru;
+    long long secs = now >= t ? (long long)(now - t)
+                              : (long long)(LRU_CLOCK_MAX - t + now);
+    return secs * 1000;
+}
+
+unsigned
+db_lfu_counter(const struct keyspace *ks, struct entry *e)
+{
+    uint32_t ldt = e->lru >> 8;
+    unsigned counter = e->lru & 0xFF;
+    uint32_t now = lfu_minutes(ks);
+    uint32_t elapsed = now >= ldt ? now - ldt : 65535 - ldt + now;
+    if (ks->lfu_decay_time > 0) {
+        uint32_t periods = elapsed / (uint32_t)ks->lfu_decay_time;
+        counter = periods > counter ? 0 : counter - periods;
+    }
+    return counter;
+}
+
+void
+db_touch(struct keyspace *ks, struct entry *e)
+{
+    if (!ks->lfu) {
+        e->lru = lru_clock(ks);
+        return;
+    }
+    unsigned counter = db_lfu_counter(ks, e);
+    if (counter < 255) {
+        /* Logarithmic increment: the higher the counter, the less likely. */
+        double r = (double)random() / RAND_MAX;
+        double base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+        double p = 1.0 / (base * ks->lfu_log_factor + 1);
+        if (r < p) {
+            counter++;
+        }
+    }
+    e->lru = (lfu_minutes(ks) << 8) | counter;
+}
+
+void
+db_init_access(struct keyspace *ks, struct entry *e)
+{
+    e->lru = ks->lfu ? (lfu_minutes(ks) << 8) | LFU_INIT_VAL : lru_clock(ks);
+}
+
+/* ---- entries ---------------------------------------------------------- */
+
+size_t
+db_entry_memory(struct entry *e)
+{
+    return mem_usable(e);
+}
+
+static struct entry *
+entry_new(struct keyspace *ks, const char *key, size_t keylen, size_t vallen,
+          uint32_t hash, int is_volatile)
+{
+    struct entry *e = mem_alloc(entry_header_size(is_volatile) + keylen + vallen);
+    e->next = NULL;
+    e->hash = hash;
+    e->keylen = (uint32_t)keylen;
+    e->vallen = (uint32_t)vallen;
+    e->type = ENTRY_STRING;
+    e->volatile_ = is_volatile ? 1 : 0;
+    e->spare = 0;
+    memcpy(entry_key(e), key, keylen);
+    db_init_access(ks, e);
+    return e;
+}
+
+static void
+ttl_link(struct db *db, struct entry *e, long long when)
+{
+    entry_ttl(e)->expire_ms = when;
+    expire_index_add(&db->ttl, e);
+    db->volatile_count++;
+    db->expire_sum += (long double)when;
+}
+
+static void
+ttl_unlink(struct db *db, struct entry *e)
+{
+    expire_index_remove(e);
+    db->volatile_count--;
+    db->expire_sum -= (long double)entry_ttl(e)->expire_ms;
+    if (db->volatile_count == 0) {
+        db->expire_sum = 0;
+    }
+}
+
+static void
+entry_free(struct db *db, struct entry *e)
+{
+    if (e->volatile_) {
+        ttl_unlink(db, e);
+    }
+    mem_free(e);
+}
+
+void
+db_delete_ref(struct db *db, struct entry **ref)
+{
+    struct entry *e = dict_unlink(&db->dict, ref);
+    entry_free(db, e);
+}
+
+static void
+expire_now(struct db *db, struct entry **ref)
+{
+    struct entry *e = *ref;
+    struct keyspace *ks = db->ks;
+    ks->expired_keys++;
+    if (ks->on_delete) {
+        ks->on_delete(ks->on_delete_ctx, db, entry_key(e), e->keylen);
+    }
+    db_delete_ref(db, ref);
+}
+
+struct entry **
+db_lookup_ref(struct db *db, const char *key, size_t len, int flags)
+{
+    uint64_t h = dict_hash(key, len);
+    struct entry **ref = dict_find_ref(&db->dict, key, len, h);
+    struct keyspace *ks = db->ks;
+
+    if (ref != NULL && !(flags & LOOKUP_NOEXPIRE) && db_entry_expired(db, *ref)) {
+        if (!ks->is_replica) {
+            expire_now(db, ref);
+        }
+        ref = NULL;
+    }
+    if (ref == NULL) {
+        if (!(flags & LOOKUP_NOSTATS)) {
+            ks->misses++;
+        }
+        return NULL;
+    }
+    if (!(flags & LOOKUP_NOSTATS)) {
+        ks->hits++;
+    }
+    if (!(flags & LOOKUP_NOTOUCH)) {
+        db_touch(ks, *ref);
+    }
+    return ref;
+}
+
+struct entry *
+db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
+       long long expire_ms)
+{
+    uint64_t h = dict_hash(key, keylen);
+    struct entry *e = entry_new(db->ks, key, keylen, vallen, (uint32_t)h,
+                                expire_ms >= 0);
+    dict_insert(&db->dict, e);
+    if (expire_ms >= 0) {
+        ttl_link(db, e, expire_ms);
+    }
+    return e;
+}
+
+struct entry *
+db_set(struct db *db, const char *key, size_t keylen, const char *val,
+       size_t vallen, long long expire_ms, int keepttl)
+{
+    uint64_t h = dict_hash(key, keylen);
+    struct entry **ref = dict_find_ref(&db->dict, key, keylen, h);
+    struct entry *e;
+
+    if (ref == NULL) {
+        e = entry_new(db->ks, key, keylen, vallen, (uint32_t)h, expire_ms >= 0);
+        memcpy(entry_val(e), val, vallen);
+        dict_insert(&db->dict, e);
+        if (expire_ms >= 0) {
+            ttl_link(db, e, expire_ms);
+        }
+        return e;
+    }
+    e = *ref;
+    if (keepttl && expire_ms < 0 && e->volatile_) {
+        expire_ms = entry_ttl(e)->expire_ms;
+    }
+    int want_volatile = expire_ms >= 0;
+    size_t need = entry_header_size(want_volatile) + keylen + vallen;
+    size_t have = mem_usable(e);
+    /* Overwrite in place when the block fits and is not much too large:
+     * the common cache pattern of rewriting a key with a same-size value
+     * then costs no allocation at all. */
+    if (want_volatile == (int)e->volatile_ && need <= have && need * 2 >= have) {
+        e->vallen = (uint32_t)vallen;
+        memmove(entry_val(e), val, vallen);
+        if (e->volatile_) {
+            ttl_unlink(db, e);
+            ttl_link(db, e, expire_ms);
+        }
+        db_init_access(db->ks, e);
+        return e;
+    }
+    struct entry *n = entry_new(db->ks, key, keylen, vallen, (uint32_t)h,
+                                want_volatile);
+    memcpy(entry_val(n), val, vallen);
+    n->next = e->next;
+    dict_replace_at(ref, n);
+    entry_free(db, e);
+    if (want_volatile) {
+        ttl_link(db, n, expire_ms);
+    }
+    return n;
+}
+
+struct entry *
+db_resize_value(struct db *db, struct entry **ref, size_t vallen)
+{
+    struct entry *e = *ref;
+    size_t need = entry_header_size(e->volatile_) + e->keylen + vallen;
+    if (need <= mem_usable(e) && (vallen >= e->vallen || need * 2 >= mem_usable(e))) {
+        e->vallen = (uint32_t)vallen;
+        return e;
+    }
+    /* Grow geometrically so repeated APPENDs are amortised O(1). */
+    size_t alloc = need;
+    if (vallen > e->vallen && vallen < 64 * 1024 * 1024) {
+        alloc = need + need / 2;
+    }
+    struct entry *n = mem_realloc(e, alloc);
+    n->vallen = (uint32_t)vallen;
+    if (n != e) {
+        dict_replace_at(ref, n);
+        if (n->volatile_) {
+            expire_index_moved(n);
+        }
+    }
+    return n;
+}
+
+struct entry *
+db_set_expire(struct db *db, struct entry **ref, long long when_ms)
+{
+    struct entry *e = *ref;
+    int want = when_ms >= 0;
+    if (want && e->volatile_) {
+        ttl_unlink(db, e);
+        ttl_link(db, e, when_ms);
+        return e;
+    }
+    if (!want && !e->volatile_) {
+        return e;
+    }
+    struct entry *n = mem_alloc(entry_header_size(want) + e->keylen + e->vallen);
+    memcpy(n, e, sizeof(struct entry));
+    n->volatile_ = want ? 1 : 0;
+    memcpy(entry_key(n), entry_key(e), (size_t)e->keylen + e->vallen);
+    dict_replace_at(ref, n);
+    entry_free(db, e);
+    if (want) {
+        ttl_link(db, n, when_ms);
+    }
+    return n;
+}
+
+int
+db_delete(struct db *db, const char *key, size_t len)
+{
+    struct entry **ref = db_lookup_ref(db, key, len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    if (ref == NULL) {
+        return 0;
+    }
+    db_delete_ref(db, ref);
+    return 1;
+}
+
+size_t
+db_flush(struct db *db)
+{
+    size_t n = dict_size(&db->dict);
+    dict_clear(&db->dict, NULL, NULL);
+    dict_init(&db->dict);
+    expire_index_reset(&db->ttl, db->ks->now_ms);
+    db->volatile_count = 0;
+    db->expire_sum = 0;
+    return n;
+}
+
+void
+db_swap(struct db *a, struct db *b)
+{
+    struct db tmp = *a;
+    /* The TTL lists' first elements point back at their slot heads, which
+     * live in the slot arrays: swapping the arrays (pointers) keeps those
+     * addresses valid.  The pending list head lives in the struct, so fix
+     * its first element's back link after the swap. */
+    a->dict = b->dict;
+    a->ttl = b->ttl;
+    a->volatile_count = b->volatile_count;
+    a->expire_sum = b->expire_sum;
+    b->dict = tmp.dict;
+    b->ttl = tmp.ttl;
+    b->volatile_count = tmp.volatile_count;
+    b->expire_sum = tmp.expire_sum;
+    if (a->ttl.pending) {
+        entry_ttl(a->ttl.pending)->ttl_pprev = &a->ttl.pending;
+    }
+    if (b->ttl.pending) {
+        entry_ttl(b->ttl.pending)->ttl_pprev = &b->ttl.pending;
+    }
+}
+
+/* ---- active expiry ---------------------------------------------------- */
+
+struct expire_ctx {
+    struct db *db;
+};
+
+static void
+active_expire_one(struct entry *e, void *arg)
+{
+    struct expire_ctx *ctx = arg;
+    struct db *db = ctx->db;
+    struct entry **ref = dict_find_ref(&db->dict, entry_key(e), e->keylen,
+                                       dict_hash(entry_key(e), e->keylen));
+    if (ref != NULL && *ref == e) {
+        expire_now(db, ref);
+    } else {
+        /* Cannot happen: every indexed entry is in the dict. */
+        expire_index_remove(e);
+    }
+}
+
+int
+keyspace_active_expire(struct keyspace *ks, long long budget_us)
+{
+    long long start = util_monotonic_us();
+    int more = 0;
+    if (!ks->active_expire || ks->is_replica) {
+        return 0;
+    }
+    keyspace_tick(ks);
+    for (int i = 0; i < ks->ndb; i++) {
+        struct db *db = &ks->dbs[i];
+        struct expire_ctx ctx = {db};
+        long long left = budget_us - (util_monotonic_us() - start);
+        if (left <= 0) {
+            more = 1;
+            break;
+        }
+        if (db->volatile_count == 0) {
+            /* Nothing indexed (every slot is empty): just advance. */
+            db->ttl.next_tick = ks->now_ms >> EXPIRE_SLOT_SHIFT;
+            continue;
+        }
+        more |= expire_index_cycle(&db->ttl, ks->now_ms, left,
+                                   active_expire_one, &ctx, NULL);
+    }
+    ks->expire_cycle_us += util_monotonic_us() - start;
+    return more;
+}

@@ -1,0 +1,120 @@
+/* The keyspace: numbered databases of compact entries, lazy expiry on
+ * access, the active expiry cycle, LRU/LFU access bits, and the hit/miss and
+ * expiry statistics.  Command handlers call these; nothing here writes
+ * replies. */
+#ifndef CACHELY_NODE_DB_H
+#define CACHELY_NODE_DB_H
+
+#include "node/dict.h"
+#include "node/entry.h"
+#include "node/expire.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct keyspace;
+
+struct db {
+    int id;
+    struct dict dict;            /* owns the entries */
+    struct expire_index ttl;     /* links the volatile entries */
+    size_t volatile_count;
+    long double expire_sum;      /* sum of expire_ms of volatile entries (avg_ttl) */
+    struct keyspace *ks;         /* borrowed: owner */
+};
+
+/* Hook for replication: called for each key the keyspace deletes by itself
+ * (expiry, eviction) so the deletion can be propagated as DEL. */
+typedef void (*keyspace_delete_hook_fn)(void *ctx, struct db *db,
+                                        const char *key, size_t len);
+
+struct keyspace {
+    struct db *dbs;              /* owned array of ndb */
+    int ndb;
+    long long now_ms;            /* cached clock for the current command */
+    int lfu;                     /* the eviction policy is an LFU one */
+    int lfu_log_factor;
+    int lfu_decay_time;          /* minutes */
+    int active_expire;           /* DEBUG SET-ACTIVE-EXPIRE */
+    int is_replica;              /* replicas hide, but never delete, expired keys */
+    keyspace_delete_hook_fn on_delete;
+    void *on_delete_ctx;         /* borrowed */
+    /* statistics */
+    long long hits, misses;
+    long long expired_keys, evicted_keys;
+    long long expire_cycle_us;   /* CPU spent in active expiry */
+};
+
+/* Create/destroy the databases.  keyspace_destroy frees every entry. */
+void keyspace_init(struct keyspace *ks, int ndb);
+void keyspace_destroy(struct keyspace *ks);
+/* Refresh the cached clock; call once per command. */
+void keyspace_tick(struct keyspace *ks);
+/* Total keys, volatile keys. */
+size_t keyspace_size(const struct keyspace *ks);
+
+enum lookup_flags {
+    LOOKUP_NOTOUCH = 1 << 0,     /* leave LRU/LFU bits alone */
+    LOOKUP_NOSTATS = 1 << 1,     /* do not count a hit or miss */
+    LOOKUP_WRITE = LOOKUP_NOSTATS,
+    LOOKUP_NOEXPIRE = 1 << 2,    /* return logically expired entries too */
+};
+
+/* Find a key.  A logically expired key is deleted (on a master) and reported
+ * missing.  Returns the link pointing at the entry (stable until the next
+ * keyspace change) or NULL. */
+struct entry **db_lookup_ref(struct db *db, const char *key, size_t len,
+                             int flags);
+static inline struct entry *
+db_lookup(struct db *db, const char *key, size_t len, int flags)
+{
+    struct entry **ref = db_lookup_ref(db, key, len, flags);
+    return ref ? *ref : NULL;
+}
+
+/* Create or overwrite a string key.  expire_ms < 0 means no expiry, unless
+ * keepttl keeps the existing one.  Returns the entry. */
+struct entry *db_set(struct db *db, const char *key, size_t keylen,
+                     const char *val, size_t vallen, long long expire_ms,
+                     int keepttl);
+/* Add a fresh entry for an absent key: returns the entry with a value of
+ * vallen uninitialised bytes for the caller to fill. */
+struct entry *db_add(struct db *db, const char *key, size_t keylen,
+                     size_t vallen, long long expire_ms);
+/* Resize the value of the entry at ref (keeping the first
+ * min(old, new) bytes); the entry may move.  Returns it. */
+struct entry *db_resize_value(struct db *db, struct entry **ref, size_t vallen);
+/* Set (when_ms >= 0) or clear (when_ms < 0) the expiry of the entry at ref;
+ * the entry may move.  Returns it. */
+struct entry *db_set_expire(struct db *db, struct entry **ref, long long when_ms);
+/* Delete a key; returns 1 if it existed. */
+int db_delete(struct db *db, const char *key, size_t len);
+/* Delete the entry at ref. */
+void db_delete_ref(struct db *db, struct entry **ref);
+/* Move an entry from one db to another (MOVE/SWAPDB helpers use it). */
+/* Remove every key (FLUSHDB); returns how many. */
+size_t db_flush(struct db *db);
+/* Swap the contents of two databases (SWAPDB). */
+void db_swap(struct db *a, struct db *b);
+/* True when the entry's time has come (now >= expire). */
+static inline int
+db_entry_expired(const struct db *db, struct entry *e)
+{
+    return e->volatile_ && entry_ttl(e)->expire_ms <= db->ks->now_ms;
+}
+/* Memory the entry takes (its block). */
+size_t db_entry_memory(struct entry *e);
+
+/* Run the active expiry cycle over all databases for at most budget_us;
+ * returns 1 while work remains (call again soon). */
+int keyspace_active_expire(struct keyspace *ks, long long budget_us);
+
+/* LRU/LFU: mark an access to the entry. */
+void db_touch(struct keyspace *ks, struct entry *e);
+/* Idle time in ms of an entry under LRU, and its LFU counter after decay. */
+long long db_idle_ms(const struct keyspace *ks, struct entry *e);
+unsigned db_lfu_counter(const struct keyspace *ks, struct entry *e);
+/* Reset the access bits of a new entry as the policy wants them. */
+void db_init_access(struct keyspace *ks, struct entry *e);
+
+#endif

@@ -1,0 +1,108 @@
+/* Command dispatch, in Redis's order: lookup (unknown command/subcommand),
+ * arity, authentication, memory, then the handler and its accounting. */
+#include "node/dispatch.h"
+#include "core/command.h"
+#include "core/util.h"
+#include "node/client.h"
+#include "node/evict.h"
+#include "node/handlers.h"
+#include "node/server.h"
+#include "node/slowlog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void
+reply_unknown_command(struct client *c)
+{
+    char args[256];
+    size_t off = 0;
+    args[0] = '\0';
+    for (size_t i = 1; i < c->argc && off < 128; i++) {
+        int room = 128 - (int)off;
+        int n = snprintf(args + off, sizeof(args) - off, "'%.*s' ",
+                         (int)(c->argv[i].len < (size_t)room ? c->argv[i].len
+                                                             : (size_t)room),
+                         c->argv[i].ptr);
+        if (n < 0) {
+            break;
+        }
+        off += (size_t)n;
+        if (off >= sizeof(args)) {
+            off = sizeof(args) - 1;
+        }
+    }
+    reply_errorf(c, "unknown command '%.*s', with args beginning with: %s",
+                 (int)(c->argv[0].len > 128 ? 128 : c->argv[0].len),
+                 c->argv[0].ptr, args);
+}
+
+static void
+reject(struct client *c, const struct command *cmd)
+{
+    if (cmd) {
+        c->srv->cmdstats[cmd->id].rejected_calls++;
+    }
+}
+
+void
+dispatch_command(struct client *c)
+{
+    struct server *srv = c->srv;
+    const struct command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
+    cmd_handler_fn fn;
+
+    c->cmd = NULL;
+    if (cmd != NULL && cmd->nsubs > 0 && c->argc >= 2) {
+        const struct command *sub =
+            command_lookup_sub(cmd, c->argv[1].ptr, c->argv[1].len);
+        if (sub == NULL || handlers_get(sub->id) == NULL) {
+            c->cmd = cmd;
+            reply_subcommand_error(c);
+            reject(c, cmd);
+            return;
+        }
+        cmd = sub;
+    }
+    fn = cmd ? handlers_get(cmd->id) : NULL;
+    if (cmd == NULL || (fn == NULL && cmd->nsubs == 0)) {
+        reply_unknown_command(c);
+        return;
+    }
+    c->cmd = cmd;
+    if (!command_arity_ok(cmd, c->argc)) {
+        reply_arity_error(c);
+        reject(c, cmd);
+        return;
+    }
+    if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
+        reply_error(c, "-NOAUTH Authentication required.");
+        reject(c, cmd);
+        return;
+    }
+    if (srv->cfg.maxmemory > 0 && evict_perform(srv) != 0
+        && (cmd->flags & CMD_DENYOOM)) {
+        reply_error(c, "-OOM command not allowed when used memory > 'maxmemory'.");
+        reject(c, cmd);
+        return;
+    }
+
+    long long start = util_monotonic_us();
+    srv->ks.now_ms = util_mstime();
+    c->cmd_errors = 0;
+    fn(c);
+    long long dur = util_monotonic_us() - start;
+
+    struct command_stats *st = &srv->cmdstats[cmd->id];
+    st->calls++;
+    st->usec += dur;
+    if (c->cmd_errors > 0) {
+        st->failed_calls++;
+    }
+    srv->stats.total_commands++;
+    c->lastcmd = cmd;
+    if (dur >= srv->cfg.slowlog_log_slower_than
+        && srv->cfg.slowlog_log_slower_than >= 0) {
+        slowlog_maybe_add(srv, c, dur);
+    }
+}

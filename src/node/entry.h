@@ -1,0 +1,66 @@
+/* The compact keyspace entry: key, value, TTL and LRU/LFU bits in a single
+ * allocation.  A non-volatile 16-byte key with a 32-byte value is one 80-byte
+ * jemalloc block; a volatile one adds a 24-byte TTL block (expiry time and the
+ * TTL index links) and fits 96 bytes.  Redis spends about 170 bytes on the
+ * same key (dictEntry, key sds, robj+embstr, expires dictEntry). */
+#ifndef CACHELY_NODE_ENTRY_H
+#define CACHELY_NODE_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+enum entry_type {
+    ENTRY_STRING = 0,
+};
+
+struct entry_ttl {
+    long long expire_ms;        /* absolute Unix time in ms */
+    struct entry *ttl_next;     /* borrowed: next entry in its TTL slot */
+    struct entry **ttl_pprev;   /* borrowed: the link that points at us */
+};
+
+struct entry {
+    struct entry *next;         /* borrowed: next entry in the hash chain */
+    uint32_t hash;              /* low 32 bits of the key hash */
+    uint32_t keylen;
+    uint32_t vallen;
+    uint32_t lru : 24;          /* LRU clock or LFU (16-bit minutes, 8-bit log counter) */
+    uint32_t type : 4;          /* enum entry_type */
+    uint32_t volatile_ : 1;     /* has an entry_ttl block */
+    uint32_t spare : 3;
+    /* then, when volatile_: struct entry_ttl; then key bytes; then value */
+    char data[];
+};
+
+static inline struct entry_ttl *
+entry_ttl(struct entry *e)
+{
+    return (struct entry_ttl *)(void *)e->data;
+}
+
+static inline size_t
+entry_header_size(int is_volatile)
+{
+    return sizeof(struct entry) + (is_volatile ? sizeof(struct entry_ttl) : 0);
+}
+
+static inline char *
+entry_key(struct entry *e)
+{
+    return e->data + (e->volatile_ ? sizeof(struct entry_ttl) : 0);
+}
+
+static inline char *
+entry_val(struct entry *e)
+{
+    return entry_key(e) + e->keylen;
+}
+
+static inline long long
+entry_expire(struct entry *e)
+{
+    return e->volatile_ ? entry_ttl(e)->expire_ms : -1;
+}
+
+#endif

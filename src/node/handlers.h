@@ -1,0 +1,113 @@
+/* Handler prototypes for every command the node implements, by family.
+ * A handler reads c->argc/c->argv (arity already checked; arguments are NOT
+ * NUL-terminated: always use .len) and writes exactly one reply. */
+#ifndef CACHELY_NODE_HANDLERS_H
+#define CACHELY_NODE_HANDLERS_H
+
+#include "core/command.h"
+
+struct client;
+typedef void (*cmd_handler_fn)(struct client *c);
+
+/* The handler bound to a command id, or NULL when the node has none. */
+cmd_handler_fn handlers_get(enum cmd_id id);
+
+/* cmd_string.c */
+void cmd_get(struct client *c);
+void cmd_set(struct client *c);
+void cmd_setnx(struct client *c);
+void cmd_setex(struct client *c);
+void cmd_psetex(struct client *c);
+void cmd_getset(struct client *c);
+void cmd_getdel(struct client *c);
+void cmd_getex(struct client *c);
+void cmd_mget(struct client *c);
+void cmd_mset(struct client *c);
+void cmd_msetnx(struct client *c);
+void cmd_append(struct client *c);
+void cmd_strlen(struct client *c);
+void cmd_getrange(struct client *c);
+void cmd_setrange(struct client *c);
+void cmd_incr(struct client *c);
+void cmd_decr(struct client *c);
+void cmd_incrby(struct client *c);
+void cmd_decrby(struct client *c);
+void cmd_incrbyfloat(struct client *c);
+
+/* cmd_keys.c */
+void cmd_del(struct client *c);
+void cmd_unlink(struct client *c);
+void cmd_exists(struct client *c);
+void cmd_touch(struct client *c);
+void cmd_type(struct client *c);
+void cmd_rename(struct client *c);
+void cmd_renamenx(struct client *c);
+void cmd_expire(struct client *c);
+void cmd_pexpire(struct client *c);
+void cmd_expireat(struct client *c);
+void cmd_pexpireat(struct client *c);
+void cmd_ttl(struct client *c);
+void cmd_pttl(struct client *c);
+void cmd_expiretime(struct client *c);
+void cmd_pexpiretime(struct client *c);
+void cmd_persist(struct client *c);
+void cmd_keys(struct client *c);
+void cmd_scan(struct client *c);
+void cmd_randomkey(struct client *c);
+void cmd_dbsize(struct client *c);
+void cmd_flushdb(struct client *c);
+void cmd_flushall(struct client *c);
+void cmd_select(struct client *c);
+void cmd_swapdb(struct client *c);
+void cmd_move(struct client *c);
+void cmd_copy(struct client *c);
+void cmd_object_encoding(struct client *c);
+void cmd_object_freq(struct client *c);
+void cmd_object_idletime(struct client *c);
+void cmd_object_refcount(struct client *c);
+void cmd_object_help(struct client *c);
+void cmd_memory_usage(struct client *c);
+void cmd_memory_stats(struct client *c);
+void cmd_memory_help(struct client *c);
+
+/* cmd_conn.c */
+void cmd_ping(struct client *c);
+void cmd_echo(struct client *c);
+void cmd_quit(struct client *c);
+void cmd_reset(struct client *c);
+void cmd_auth(struct client *c);
+void cmd_hello(struct client *c);
+void cmd_client_id(struct client *c);
+void cmd_client_setname(struct client *c);
+void cmd_client_getname(struct client *c);
+void cmd_client_list(struct client *c);
+void cmd_client_info(struct client *c);
+void cmd_client_kill(struct client *c);
+void cmd_client_setinfo(struct client *c);
+void cmd_client_no_evict(struct client *c);
+void cmd_client_help(struct client *c);
+
+/* cmd_server.c */
+void cmd_command(struct client *c);
+void cmd_command_count(struct client *c);
+void cmd_command_info(struct client *c);
+void cmd_command_docs(struct client *c);
+void cmd_command_list(struct client *c);
+void cmd_command_getkeys(struct client *c);
+void cmd_command_help(struct client *c);
+void cmd_time(struct client *c);
+void cmd_role(struct client *c);
+void cmd_info(struct client *c);
+void cmd_config_get(struct client *c);
+void cmd_config_set(struct client *c);
+void cmd_config_resetstat(struct client *c);
+void cmd_config_rewrite(struct client *c);
+void cmd_config_help(struct client *c);
+void cmd_slowlog_get(struct client *c);
+void cmd_slowlog_len(struct client *c);
+void cmd_slowlog_reset(struct client *c);
+void cmd_slowlog_help(struct client *c);
+void cmd_shutdown(struct client *c);
+void cmd_debug(struct client *c);
+
+#endif

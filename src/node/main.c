@@ -1,0 +1,423 @@
+/* cachely-server: option loading, process setup, listeners, timers, and
+ * the module setup/teardown order. */
+#include "config.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/log.h"
+#include "core/option.h"
+#include "core/util.h"
+#include "node/client.h"
+#include "node/db.h"
+#include "node/http.h"
+#include "node/options.h"
+#include "node/server.h"
+#include "node/slowlog.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct server server;
+
+static void
+on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)what;
+    /* Accept a bounded batch per wakeup so a connection storm cannot starve
+     * the clients already connected. */
+    for (int i = 0; i < 64; i++) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                log_warn("Accepting client connection: %s", strerror(errno));
+            }
+            return;
+        }
+        evutil_make_socket_closeonexec(fd);
+        client_create(srv, fd);
+    }
+}
+
+static int
+listen_on(struct server *srv, const char *addr, int port)
+{
+    struct addrinfo hints, *res, *ai;
+    char portstr[16];
+    int rc = -1;
+    const char *host = addr;
+
+    if (addr[0] == '-') {
+        host = addr + 1; /* "-::1": optional address, as Redis allows */
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    if (!strcmp(host, "*")) {
+        host = NULL;
+        hints.ai_family = AF_INET;
+    }
+    if (getaddrinfo(host, portstr, &hints, &res) != 0) {
+        log_error("Could not resolve bind address %s", addr);
+        return addr[0] == '-' ? 0 : -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0) {
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ai->ai_family == AF_INET6) {
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        }
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0
+            || listen(fd, (int)srv->cfg.tcp_backlog) != 0) {
+            log_error("Could not create server TCP listening socket %s:%d: %s",
+                      addr, port, strerror(errno));
+            close(fd);
+            continue;
+        }
+        evutil_make_socket_nonblocking(fd);
+        srv->listen_fds = mem_realloc(srv->listen_fds,
+                                      (size_t)(srv->nlisten + 1) * sizeof(int));
+        srv->listen_events = mem_realloc(srv->listen_events,
+                                         (size_t)(srv->nlisten + 1) * sizeof(struct event *));
+        srv->listen_fds[srv->nlisten] = fd;
+        srv->listen_events[srv->nlisten] =
+            event_new(srv->base, fd, EV_READ | EV_PERSIST, on_accept, srv);
+        event_add(srv->listen_events[srv->nlisten], NULL);
+        srv->nlisten++;
+        rc = 0;
+        break;
+    }
+    freeaddrinfo(res);
+    return rc == 0 || addr[0] == '-' ? 0 : -1;
+}
+
+static int
+listeners_setup(struct server *srv)
+{
+    char *words[16];
+    char *scratch;
+    int n;
+
+    if (srv->cfg.port == 0) {
+        return 0;
+    }
+    scratch = mem_alloc(strlen(srv->cfg.bind) + 1);
+    n = option_split_line(srv->cfg.bind, scratch, words, 16);
+    for (int i = 0; i < n; i++) {
+        if (listen_on(srv, words[i], (int)srv->cfg.port) != 0) {
+            mem_free(scratch);
+            return -1;
+        }
+    }
+    mem_free(scratch);
+    return srv->nlisten > 0 ? 0 : -1;
+}
+
+static void
+listeners_teardown(struct server *srv)
+{
+    for (int i = 0; i < srv->nlisten; i++) {
+        event_free(srv->listen_events[i]);
+        close(srv->listen_fds[i]);
+    }
+    mem_free(srv->listen_events);
+    mem_free(srv->listen_fds);
+    srv->listen_events = NULL;
+    srv->listen_fds = NULL;
+    srv->nlisten = 0;
+}
+
+static void
+stats_sample(struct server *srv)
+{
+    struct node_stats *st = &srv->stats;
+    long long now = util_mstime();
+    long long dt = now - st->ops_sample_time_ms;
+    if (dt < 100) {
+        return;
+    }
+    int i = st->ops_sample_idx;
+    st->ops_samples[i] = (srv->stats.total_commands - st->ops_sample_count) * 1000 / dt;
+    st->net_in_samples[i] = (st->net_input_bytes - st->net_in_last) * 1000 / dt;
+    st->net_out_samples[i] = (st->net_output_bytes - st->net_out_last) * 1000 / dt;
+    st->ops_sample_idx = (i + 1) % 16;
+    st->ops_sample_time_ms = now;
+    st->ops_sample_count = srv->stats.total_commands;
+    st->net_in_last = st->net_input_bytes;
+    st->net_out_last = st->net_output_bytes;
+}
+
+static void
+clients_cron(struct server *srv)
+{
+    long long now = util_mstime();
+    if (srv->cfg.timeout <= 0) {
+        return;
+    }
+    for (struct client *c = srv->clients; c; c = c->next) {
+        if (now - c->last_interaction_ms > srv->cfg.timeout * 1000
+            && !(c->flags & CLIENT_CLOSE_ASAP)) {
+            log_debug("Closing idle client id=%llu", (unsigned long long)c->id);
+            client_close_async(c);
+        }
+    }
+}
+
+static void
+schedule_cron(struct server *srv)
+{
+    struct timeval tv = {0, (int)(1000000 / srv->cfg.hz)};
+    event_add(srv->cron_event, &tv);
+}
+
+static void
+on_cron(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    srv->cronloops++;
+    keyspace_tick(&srv->ks);
+    stats_sample(srv);
+    clients_cron(srv);
+    /* Incremental rehash and shrinking: 1 ms per database at most. */
+    for (int i = 0; i < srv->ks.ndb; i++) {
+        struct dict *d = &srv->ks.dbs[i].dict;
+        dict_maybe_shrink(d);
+        dict_rehash_ms(d, 1);
+    }
+    schedule_cron(srv);
+}
+
+/* Active expiry runs in short slices: a slice spends at most about a
+ * millisecond (times active-expire-effort) and, while keys remain due, the
+ * next slice is queued right behind the clients' events instead of waiting
+ * for the next tick.  So a mass expiry is reclaimed within a second or two
+ * and no client waits more than a slice. */
+static void
+on_expire(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    struct timeval tv;
+    (void)fd;
+    (void)what;
+    int more = keyspace_active_expire(&srv->ks, 1000 * srv->cfg.active_expire_effort);
+    if (more) {
+        tv.tv_sec = 0;
+        tv.tv_usec = 0;
+    } else {
+        tv.tv_sec = 0;
+        tv.tv_usec = (int)(1000000 / srv->cfg.hz);
+    }
+    event_add(srv->expire_event, &tv);
+}
+
+static void
+on_close_pending(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    client_free_pending(arg);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)what;
+    log_info("Received %s, scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    srv->shutdown_asap = 1;
+    event_base_loopbreak(srv->base);
+}
+
+static void
+write_pidfile(const char *path)
+{
+    FILE *f;
+    if (path == NULL || path[0] == '\0') {
+        return;
+    }
+    f = fopen(path, "w");
+    if (f == NULL) {
+        log_warn("Failed to write PID file: %s", strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+static void
+daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid > 0) {
+        exit(0);
+    }
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO) {
+            close(fd);
+        }
+    }
+}
+
+static void
+usage_exit(struct server *srv, const char *prog, const char *msg)
+{
+    if (msg) {
+        fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (cachely %s) ***\n%s\n",
+                PACKAGE_VERSION, msg);
+        exit(1);
+    }
+    option_print_help(&srv->opts, prog);
+    exit(0);
+}
+
+static void
+free_all_clients(struct server *srv)
+{
+    while (srv->clients) {
+        struct client *c = srv->clients;
+        client_flush(c);
+        client_destroy(&c);
+    }
+    srv->close_list = NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct server *srv = &server;
+    char err[1024];
+    int argi = 1;
+    uint8_t seed[16];
+
+    memset(srv, 0, sizeof(*srv));
+    srv->opts.defs = node_options;
+    srv->opts.values = &srv->cfg;
+    srv->opts.ctx = NULL;
+    if (option_defaults(&srv->opts) != 0) {
+        return 1;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+        printf("cachely-server v=%s malloc=%s\n", PACKAGE_VERSION, mem_allocator_name());
+        return 0;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage_exit(srv, argv[0], NULL);
+    }
+    if (argc >= 2 && strncmp(argv[1], "--", 2) != 0) {
+        if (option_load_file(&srv->opts, argv[1], err, sizeof(err)) != 0) {
+            char msg[1200];
+            snprintf(msg, sizeof(msg), "Reading the configuration file %s: %s",
+                     argv[1], err);
+            usage_exit(srv, argv[0], msg);
+        }
+        argi = 2;
+    }
+    if (option_load_args(&srv->opts, argc - argi, argv + argi, err, sizeof(err)) != 0) {
+        usage_exit(srv, argv[0], err);
+    }
+    if (realpath(argv[0], srv->executable) == NULL) {
+        snprintf(srv->executable, sizeof(srv->executable), "%s", argv[0]);
+    }
+    if (srv->cfg.dir && srv->cfg.dir[0] && chdir(srv->cfg.dir) != 0) {
+        fprintf(stderr, "Can't chdir to '%s': %s\n", srv->cfg.dir, strerror(errno));
+        return 1;
+    }
+    if (srv->cfg.daemonize) {
+        daemonize();
+    }
+    log_setup(srv->cfg.logfile, LOG_LEVEL_INFO);
+    signal(SIGPIPE, SIG_IGN);
+    util_random_bytes(seed, sizeof(seed));
+    util_hash_seed(seed);
+    srandom((unsigned)(seed[0] | seed[1] << 8 | seed[2] << 16) ^ (unsigned)getpid());
+    util_random_hex(srv->run_id, 40);
+    command_setup();
+
+    srv->stats.start_ms = util_mstime();
+    srv->stats.ops_sample_time_ms = srv->stats.start_ms;
+    keyspace_init(&srv->ks, (int)srv->cfg.databases);
+    srv->opts.ctx = srv;
+    server_apply_config(srv);
+
+    srv->base = event_base_new();
+    if (srv->base == NULL) {
+        log_error("Could not create the event loop");
+        return 1;
+    }
+    if (listeners_setup(srv) != 0) {
+        log_error("Failed listening on port %lld (tcp), aborting.", srv->cfg.port);
+        return 1;
+    }
+    if (http_setup(srv) != 0) {
+        log_error("Failed listening on http-port %lld, aborting.", srv->cfg.http_port);
+        return 1;
+    }
+    srv->cron_event = event_new(srv->base, -1, 0, on_cron, srv);
+    srv->expire_event = event_new(srv->base, -1, 0, on_expire, srv);
+    srv->close_event = event_new(srv->base, -1, 0, on_close_pending, srv);
+    srv->sig_events[0] = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    srv->sig_events[1] = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    event_add(srv->sig_events[0], NULL);
+    event_add(srv->sig_events[1], NULL);
+    schedule_cron(srv);
+    {
+        struct timeval tv = {0, 100000};
+        event_add(srv->expire_event, &tv);
+    }
+    write_pidfile(srv->cfg.pidfile);
+    log_info("cachely-server %s (%s) started, pid=%d, port=%lld, run_id=%s",
+             PACKAGE_VERSION, mem_allocator_name(), (int)getpid(), srv->cfg.port,
+             srv->run_id);
+    log_info("Ready to accept connections tcp");
+
+    event_base_dispatch(srv->base);
+
+    log_info("User requested shutdown...");
+    free_all_clients(srv);
+    http_teardown(srv);
+    listeners_teardown(srv);
+    for (int i = 0; i < 3; i++) {
+        if (srv->sig_events[i]) {
+            event_free(srv->sig_events[i]);
+        }
+    }
+    event_free(srv->cron_event);
+    event_free(srv->expire_event);
+    event_free(srv->close_event);
+    event_base_free(srv->base);
+    slowlog_reset(srv);
+    keyspace_destroy(&srv->ks);
+    command_teardown();
+    if (srv->cfg.pidfile && srv->cfg.pidfile[0]) {
+        unlink(srv->cfg.pidfile);
+    }
+    option_free_values(&srv->opts);
+    log_info("cachely-server is now ready to exit, bye bye...");
+    log_teardown();
+    return srv->exit_code;
+}

@@ -1,0 +1,168 @@
+/* Every cachely-server option: name, type, default, bounds, mutability and
+ * the line --help prints.  conf/cachely.conf documents the same list. */
+#include "node/options.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "node/server.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const maxmemory_policy_names[] = {
+#define MM_NAME(sym, name) name,
+    MAXMEMORY_POLICY_LIST(MM_NAME)
+#undef MM_NAME
+    NULL,
+};
+
+const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+
+static const char *const cob_class_names[] = {"normal", "replica", "pubsub"};
+
+/* client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [...] */
+static int
+cob_parse(const struct option_def *def, void *values, const char *value,
+          char *err, size_t errlen)
+{
+    struct node_config *cfg = values;
+    char *words[64];
+    char scratch[1024];
+    struct cob_limit tmp[COB__COUNT];
+    int n;
+
+    (void)def;
+    if (strlen(value) >= sizeof(scratch)) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        return -1;
+    }
+    n = option_split_line(value, scratch, words, 64);
+    if (n <= 0 || n % 4 != 0) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        return -1;
+    }
+    memcpy(tmp, cfg->cob, sizeof(tmp));
+    for (int i = 0; i < n; i += 4) {
+        int cls = -1;
+        unsigned long long hard, soft;
+        long long secs;
+        for (int k = 0; k < COB__COUNT; k++) {
+            if (!strcasecmp(words[i], cob_class_names[k])) {
+                cls = k;
+            }
+        }
+        if (!strcasecmp(words[i], "slave")) {
+            cls = COB_REPLICA;
+        }
+        if (cls < 0) {
+            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
+            return -1;
+        }
+        if (util_memtoull(words[i + 1], &hard) != 0
+            || util_memtoull(words[i + 2], &soft) != 0
+            || util_str2ll(words[i + 3], strlen(words[i + 3]), &secs) != 0
+            || secs < 0) {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            return -1;
+        }
+        tmp[cls].hard = hard;
+        tmp[cls].soft = soft;
+        tmp[cls].soft_seconds = secs;
+    }
+    memcpy(cfg->cob, tmp, sizeof(tmp));
+    return 0;
+}
+
+static void
+cob_format(const struct option_def *def, const void *values, char *buf,
+           size_t len)
+{
+    const struct node_config *cfg = values;
+    size_t off = 0;
+    (void)def;
+    buf[0] = '\0';
+    for (int k = 0; k < COB__COUNT && off < len; k++) {
+        off += (size_t)snprintf(buf + off, len - off, "%s%s %llu %llu %lld",
+                                k ? " " : "", k == COB_REPLICA ? "slave" : cob_class_names[k],
+                                cfg->cob[k].hard, cfg->cob[k].soft,
+                                cfg->cob[k].soft_seconds);
+    }
+}
+
+static int
+apply_runtime(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    (void)def;
+    (void)err;
+    (void)errlen;
+    server_apply_config(ctx);
+    return 0;
+}
+
+#define OFF(f) offsetof(struct node_config, f)
+#define MUT OPT_MUTABLE
+#define LL_MAX 0x7fffffffffffffffLL
+
+const struct option_def node_options[] = {
+    {"port", OPT_INT, 0, "6379", 0, 65535, NULL, OFF(port), NULL, NULL, NULL,
+     "TCP port to listen on (0 = no TCP listener)"},
+    {"bind", OPT_STRING, 0, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, NULL,
+     "addresses to listen on, space separated"},
+    {"requirepass", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL, OFF(requirepass),
+     NULL, NULL, NULL, "password clients must AUTH with (empty = none)"},
+    {"maxmemory", OPT_MEMORY, MUT, "0", 0, 0, NULL, OFF(maxmemory), NULL, NULL,
+     apply_runtime, "memory limit for data, with units (100mb, 1gb); 0 = none"},
+    {"maxmemory-policy", OPT_ENUM, MUT, "noeviction", 0, 0, maxmemory_policy_names,
+     OFF(maxmemory_policy), NULL, NULL, apply_runtime,
+     "what to evict at the limit: noeviction, allkeys-lru, volatile-lru, "
+     "allkeys-lfu, volatile-lfu, allkeys-random, volatile-random, volatile-ttl"},
+    {"maxmemory-samples", OPT_INT, MUT, "5", 1, 64, NULL, OFF(maxmemory_samples),
+     NULL, NULL, NULL, "keys sampled per eviction"},
+    {"loglevel", OPT_ENUM, MUT, "notice", 0, 0, loglevel_names, OFF(loglevel), NULL,
+     NULL, apply_runtime, "debug, verbose, notice or warning"},
+    {"logfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(logfile), NULL, NULL, NULL,
+     "log file path (empty = standard error)"},
+    {"pidfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(pidfile), NULL, NULL, NULL,
+     "write the process id to this file"},
+    {"daemonize", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(daemonize), NULL, NULL, NULL,
+     "run in the background"},
+    {"databases", OPT_INT, 0, "16", 1, 1024, NULL, OFF(databases), NULL, NULL, NULL,
+     "number of databases (SELECT 0..n-1)"},
+    {"maxclients", OPT_INT, MUT, "10000", 1, 1000000, NULL, OFF(maxclients), NULL,
+     NULL, NULL, "maximum simultaneous client connections"},
+    {"timeout", OPT_INT, MUT, "0", 0, 2147483647, NULL, OFF(timeout), NULL, NULL,
+     NULL, "close clients idle for this many seconds (0 = never)"},
+    {"tcp-keepalive", OPT_INT, MUT, "300", 0, 2147483647, NULL, OFF(tcp_keepalive),
+     NULL, NULL, NULL, "TCP keepalive period in seconds (0 = off)"},
+    {"tcp-backlog", OPT_INT, 0, "511", 0, 65535, NULL, OFF(tcp_backlog), NULL, NULL,
+     NULL, "listen() backlog"},
+    {"hz", OPT_INT, MUT, "10", 1, 500, NULL, OFF(hz), NULL, NULL, NULL,
+     "background task frequency (timeouts, stats, rehashing)"},
+    {"proto-max-bulk-len", OPT_MEMORY, MUT, "512mb", 1024 * 1024, LL_MAX, NULL,
+     OFF(proto_max_bulk_len), NULL, NULL, NULL, "largest bulk string a client may send"},
+    {"client-query-buffer-limit", OPT_MEMORY, MUT, "1gb", 1024 * 1024, LL_MAX, NULL,
+     OFF(client_query_buffer_limit), NULL, NULL, NULL,
+     "close a client whose unparsed input exceeds this"},
+    {"client-output-buffer-limit", OPT_SPECIAL, MUT,
+     "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, NULL, 0, cob_parse,
+     cob_format, NULL,
+     "<class> <hard> <soft> <soft-seconds>: close clients whose pending replies "
+     "exceed hard, or soft for soft-seconds (0 = no limit)"},
+    {"slowlog-log-slower-than", OPT_INT, MUT, "10000", -1, LL_MAX, NULL,
+     OFF(slowlog_log_slower_than), NULL, NULL, NULL,
+     "log commands slower than this many microseconds (-1 = off)"},
+    {"slowlog-max-len", OPT_INT, MUT, "128", 0, LL_MAX, NULL, OFF(slowlog_max_len),
+     NULL, NULL, NULL, "slow log entries kept"},
+    {"http-port", OPT_INT, 0, "0", 0, 65535, NULL, OFF(http_port), NULL, NULL, NULL,
+     "port for the HTTP interface (/cache/*, /health, /metrics); 0 = off"},
+    {"lfu-log-factor", OPT_INT, MUT, "10", 0, 2147483647, NULL, OFF(lfu_log_factor),
+     NULL, NULL, apply_runtime, "LFU counter logarithm factor"},
+    {"lfu-decay-time", OPT_INT, MUT, "1", 0, 2147483647, NULL, OFF(lfu_decay_time),
+     NULL, NULL, apply_runtime, "minutes for the LFU counter to decay by one"},
+    {"dir", OPT_STRING, 0, ".", 0, 0, NULL, OFF(dir), NULL, NULL, NULL,
+     "working directory"},
+    {"active-expire-effort", OPT_INT, MUT, "1", 1, 10, NULL, OFF(active_expire_effort),
+     NULL, NULL, NULL, "share of each tick the active expiry may use (1-10)"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
+};

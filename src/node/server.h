@@ -1,0 +1,152 @@
+/* The node's process-wide state: configuration values, the keyspace, the
+ * client list, statistics, and the libevent base.  One instance lives in
+ * main.c; handlers reach it through their client's srv pointer. */
+#ifndef CACHELY_NODE_SERVER_H
+#define CACHELY_NODE_SERVER_H
+
+#include "core/command.h"
+#include "core/option.h"
+#include "node/db.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct event;
+struct evhttp;
+struct client;
+
+/* Redis's maxmemory-policy names, in option order. */
+#define MAXMEMORY_POLICY_LIST(X)                                            \
+    X(NOEVICTION, "noeviction")                                             \
+    X(ALLKEYS_LRU, "allkeys-lru")                                           \
+    X(VOLATILE_LRU, "volatile-lru")                                         \
+    X(ALLKEYS_LFU, "allkeys-lfu")                                           \
+    X(VOLATILE_LFU, "volatile-lfu")                                         \
+    X(ALLKEYS_RANDOM, "allkeys-random")                                     \
+    X(VOLATILE_RANDOM, "volatile-random")                                   \
+    X(VOLATILE_TTL, "volatile-ttl")
+
+enum maxmemory_policy {
+#define MM_ENUM(sym, name) MAXMEMORY_##sym,
+    MAXMEMORY_POLICY_LIST(MM_ENUM)
+#undef MM_ENUM
+};
+extern const char *const maxmemory_policy_names[];
+
+/* client-output-buffer-limit for one class of client. */
+struct cob_limit {
+    unsigned long long hard;
+    unsigned long long soft;
+    long long soft_seconds;
+};
+enum cob_class { COB_NORMAL = 0, COB_REPLICA, COB_PUBSUB, COB__COUNT };
+
+/* Option values; the table in options.c describes each field. */
+struct node_config {
+    long long port;
+    char *bind;                    /* owned: space-separated addresses */
+    char *requirepass;             /* owned; "" when none */
+    unsigned long long maxmemory;
+    int maxmemory_policy;          /* enum maxmemory_policy */
+    long long maxmemory_samples;
+    int loglevel;                  /* index into the loglevel names */
+    char *logfile;                 /* owned; "" is stderr */
+    char *pidfile;                 /* owned; "" is none */
+    int daemonize;
+    long long databases;
+    long long maxclients;
+    long long timeout;             /* idle client timeout, seconds, 0 = none */
+    long long tcp_keepalive;
+    long long tcp_backlog;
+    long long hz;
+    unsigned long long proto_max_bulk_len;
+    unsigned long long client_query_buffer_limit;
+    struct cob_limit cob[COB__COUNT];
+    long long slowlog_log_slower_than;
+    long long slowlog_max_len;
+    long long http_port;           /* 0 = off */
+    long long lfu_log_factor;
+    long long lfu_decay_time;
+    char *dir;                     /* owned */
+    long long active_expire_effort;
+};
+
+struct command_stats {
+    long long calls;
+    long long usec;
+    long long rejected_calls;
+    long long failed_calls;
+};
+
+struct slowlog_entry;
+
+struct node_stats {
+    long long start_ms;
+    long long total_connections;
+    long long rejected_connections;
+    long long total_commands;
+    long long net_input_bytes;
+    long long net_output_bytes;
+    long long total_error_replies;
+    long long unexpected_error_replies;
+    long long client_qbuf_limit_disconnections;
+    long long client_obuf_limit_disconnections;
+    long long evicted_clients;
+    /* instantaneous ops/sec: samples taken by the cron */
+    long long ops_sample_time_ms;
+    long long ops_sample_count;
+    long long ops_samples[16];
+    int ops_sample_idx;
+    long long net_in_samples[16], net_out_samples[16];
+    long long net_in_last, net_out_last;
+    /* error replies by prefix ("ERR", "WRONGTYPE"...) for INFO errorstats */
+    struct errorstat {
+        char prefix[32];
+        long long count;
+    } errors[32];
+    int nerrors;
+};
+
+struct server {
+    struct node_config cfg;
+    struct option_table opts;
+    struct event_base *base;          /* owned */
+    struct event **listen_events;     /* owned; one per bound address */
+    int *listen_fds;                  /* owned */
+    int nlisten;
+    struct event *cron_event;         /* owned; runs hz times a second */
+    struct event *expire_event;       /* owned; active expiry slices */
+    struct event *close_event;        /* owned; frees clients marked to close */
+    struct event *sig_events[3];      /* owned */
+    struct evhttp *http;              /* owned; NULL when http-port is 0 */
+
+    struct keyspace ks;
+    struct client *clients;           /* owned: doubly-linked list */
+    size_t nclients;
+    struct client *close_list;        /* clients to free (singly linked via close_next) */
+    uint64_t next_client_id;
+    long long cronloops;
+
+    struct command_stats cmdstats[CMD_ID__COUNT];
+    struct node_stats stats;
+    struct slowlog_entry *slowlog;    /* owned: newest first */
+    long long slowlog_len;
+    long long slowlog_next_id;
+
+    char run_id[41];
+    char executable[4096];
+    long long maxmemory_reached_ms;
+    int shutdown_asap;
+    int exit_code;
+};
+
+/* Apply options that the running process reads (loglevel, maxmemory policy,
+ * LFU tunables...) after a config load or CONFIG SET. */
+void server_apply_config(struct server *srv);
+/* Uptime in seconds. */
+long long server_uptime(const struct server *srv);
+/* Record an error reply's prefix for INFO errorstats. */
+void server_count_error(struct server *srv, const char *msg, size_t len);
+
+#endif

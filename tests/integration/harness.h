@@ -1,0 +1,3 @@
+#ifndef HARNESS_H
+#define HARNESS_H
+#endif

@@ -1,0 +1,6 @@
+#include <criterion/criterion.h>
+
+Test(expire, placeholder_builds)
+{
+    cr_assert(1);
+}
