@@ -1,2 +1,97 @@
-#!/bin/sh
-echo "tests: 0 passed, 0 failed"
+#!/usr/bin/env bash
+# Runs every test suite against a build and prints one closing line
+# "tests: N passed, M failed".  Called by "make check" with CACHELY_BUILDDIR
+# and CACHELY_SRCDIR set; each suite's own output is shown as it runs.
+#   Criterion binaries (unit, integration): counted per test case.
+#   tests/compat/test_*.py (run with /usr/bin/python3) and test_*.sh: each
+#   prints its own "N passed, M failed" line, which is added up.
+#   The fuzz corpus replay: one case per corpus file.
+set -u
+B=${CACHELY_BUILDDIR:-$(pwd)}
+S=${CACHELY_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+export CACHELY_BUILDDIR=$B CACHELY_SRCDIR=$S
+passed=0
+failed=0
+failed_suites=()
+only=${CACHELY_TESTS:-}   # optional substring filter on suite names
+
+wanted() { [ -z "$only" ] || [[ "$1" == *"$only"* ]]; }
+
+add_counts() { # suite name, passed, failed
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+    if [ "$3" -gt 0 ]; then failed_suites+=("$1"); fi
+}
+
+run_criterion() {
+    local bin=$1 name out p f c
+    name=${bin#"$B"/}
+    wanted "$name" || return 0
+    echo "== $name"
+    out=$(mktemp)
+    # Criterion runs cases in parallel; integration cases each start their
+    # own server on a free port, so that is safe.
+    timeout 600 "$bin" --jobs 2 >"$out" 2>&1
+    local rc=$?
+    cat "$out"
+    local line
+    line=$(grep -a 'Synthesis:' "$out" | tail -n 1)
+    if [ -n "$line" ]; then
+        p=$(echo "$line" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+        f=$(echo "$line" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+        c=$(echo "$line" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+        add_counts "$name" "${p:-0}" $(( ${f:-0} + ${c:-0} ))
+    else
+        echo "!! $name exited with $rc and no summary"
+        add_counts "$name" 0 1
+    fi
+    rm -f "$out"
+}
+
+run_counted() { # a script that prints "N passed, M failed"
+    local name=$1; shift
+    wanted "$name" || return 0
+    echo "== $name"
+    local out
+    out=$(mktemp)
+    timeout 900 "$@" 2>&1 | tee "$out"
+    local line
+    line=$(grep -aE '^[a-z]*:? *[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+    if [ -n "$line" ]; then
+        local p f
+        p=$(echo "$line" | sed -n 's/.*\b\([0-9][0-9]*\) passed.*/\1/p')
+        f=$(echo "$line" | sed -n 's/.*passed, \([0-9][0-9]*\) failed.*/\1/p')
+        add_counts "$name" "${p:-0}" "${f:-0}"
+    else
+        echo "!! $name printed no summary"
+        add_counts "$name" 0 1
+    fi
+    rm -f "$out"
+}
+
+for dir in unit integration; do
+    for bin in "$B"/tests/$dir/test_*; do
+        [ -f "$bin" ] && [ -x "$bin" ] || continue
+        case "$bin" in *.c|*.o|*.log|*.trs|*.py|*.sh) continue;; esac
+        run_criterion "$bin"
+    done
+done
+
+if [ -x "$B/tests/fuzz/fuzz_resp_replay" ]; then
+    run_counted fuzz_resp_replay "$B/tests/fuzz/fuzz_resp_replay" "$S"/tests/fuzz/corpus/*
+fi
+
+for t in "$S"/tests/compat/test_*.py; do
+    [ -f "$t" ] || continue
+    run_counted "compat/$(basename "$t")" /usr/bin/python3 "$t"
+done
+for t in "$S"/tests/compat/test_*.sh; do
+    [ -f "$t" ] || continue
+    run_counted "compat/$(basename "$t")" bash "$t"
+done
+
+if [ ${#failed_suites[@]} -gt 0 ]; then
+    echo "failed suites: ${failed_suites[*]}"
+fi
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,177 @@
+"""Byte-for-byte comparison of Cachely and a real redis-server.
+
+Every tests/compat/*.cmds script is replayed on a fresh connection to both
+servers (started here, FLUSHALL between scripts) and each reply is compared as
+raw RESP bytes.  Script lines:
+    COMMAND args...        compare the raw replies exactly
+    ~COMMAND args...       compare as unordered: arrays sorted (KEYS, SCAN)
+    ?COMMAND args...       compare only the reply's type byte (TTL, TIME...)
+    !sleep <ms>            wait on both sides
+    # comment / blank      ignored
+Arguments split like redis-cli: "quoted strings", 'single', and \\xHH escapes.
+Run with /usr/bin/python3.
+"""
+import glob
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import Results, Server  # noqa: E402
+
+
+def split_args(line):
+    args, i, n = [], 0, len(line)
+    while True:
+        while i < n and line[i].isspace():
+            i += 1
+        if i >= n:
+            return args
+        cur = bytearray()
+        if line[i] in "\"'":
+            q = line[i]
+            i += 1
+            while i < n and line[i] != q:
+                c = line[i]
+                if c == "\\" and q == '"' and i + 1 < n:
+                    e = line[i + 1]
+                    if e == "x" and i + 3 < n:
+                        cur.append(int(line[i + 2:i + 4], 16))
+                        i += 4
+                        continue
+                    cur += {"n": b"\n", "r": b"\r", "t": b"\t"}.get(e, e.encode())
+                    i += 2
+                    continue
+                cur += c.encode()
+                i += 1
+            i += 1
+        else:
+            while i < n and not line[i].isspace():
+                cur += line[i].encode()
+                i += 1
+        args.append(bytes(cur))
+
+
+def encode(args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+class Conn:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), 5)
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("connection closed")
+            self.buf += d
+        i = self.buf.index(b"\r\n")
+        line, self.buf = self.buf[:i + 2], self.buf[i + 2:]
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("connection closed")
+            self.buf += d
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read(self):
+        """Return one whole reply as (raw bytes, parsed tree)."""
+        line = self._line()
+        t, rest = line[:1], line[1:-2]
+        if t in b"+-:,#_(":
+            return line, (t, rest)
+        if t in b"$=!":
+            n = int(rest)
+            if n < 0:
+                return line, (t, None)
+            body = self._exact(n + 2)
+            return line + body, (t, body[:-2])
+        if t in b"*~%>|":
+            n = int(rest)
+            if n < 0:
+                return line, (t, None)
+            count = n * 2 if t in b"%|" else n
+            raw, items = line, []
+            for _ in range(count):
+                r, tree = self.read()
+                raw += r
+                items.append(tree)
+            return raw, (t, items)
+        raise ValueError("bad reply line %r" % line)
+
+    def call(self, args):
+        self.s.sendall(encode(args))
+        return self.read()
+
+
+def canon(tree):
+    t, v = tree
+    if isinstance(v, list):
+        return (t, sorted(repr(canon(x)) for x in v))
+    return tree
+
+
+def run_script(path, cport, rport, res):
+    name = os.path.basename(path)
+    c, r = Conn(cport), Conn(rport)
+    for conn in (c, r):
+        conn.call([b"FLUSHALL"])
+    with open(path, encoding="utf-8") as f:
+        for lineno, raw in enumerate(f, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("!sleep"):
+                time.sleep(int(line.split()[1]) / 1000.0)
+                continue
+            mode = ""
+            if line[0] in "~?":
+                mode, line = line[0], line[1:]
+            args = split_args(line)
+            case = "%s:%d %s" % (name, lineno, line[:60])
+            try:
+                craw, ctree = c.call(args)
+            except Exception as e:
+                res.check(case, False, "cachely: %r" % e)
+                c = Conn(cport)
+                r = Conn(rport)
+                continue
+            rraw, rtree = r.call(args)
+            if mode == "~":
+                ok = canon(ctree) == canon(rtree)
+            elif mode == "?":
+                ok = craw[:1] == rraw[:1]
+            else:
+                ok = craw == rraw
+            res.check(case, ok, "\n   cachely: %r\n   redis:   %r" % (craw[:300], rraw[:300]))
+
+
+def main():
+    res = Results()
+    here = os.path.dirname(os.path.abspath(__file__))
+    scripts = sorted(glob.glob(os.path.join(here, "*.cmds")))
+    cach = Server("cachely")
+    red = Server("redis")
+    try:
+        for path in scripts:
+            run_script(path, cach.port, red.port, res)
+    finally:
+        if res.failed:
+            cach.dump_log()
+        cach.stop()
+        red.stop()
+    return res.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
