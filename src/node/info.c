@@ -11,10 +11,3 @@ info_render(struct server *srv, const char *const *sections, const size_t *lens,
     return mem_strdup("");
 }
 
-char *
-info_render_metrics(struct server *srv, size_t *len)
-{
-    (void)srv;
-    *len = 0;
-    return mem_strdup("");
-}

@@ -1,5 +1,5 @@
-/* INFO sections and the Prometheus /metrics text, generated from the same
- * server statistics. */
+/* INFO: the sections Redis prints, with Redis's field names, so exporters
+ * and dashboards built for Redis parse them. */
 #ifndef CACHELY_NODE_INFO_H
 #define CACHELY_NODE_INFO_H
 
@@ -11,7 +11,5 @@ struct server;
  * Returns a mem_alloc'd NUL-terminated string the caller frees; *len is set. */
 char *info_render(struct server *srv, const char *const *sections,
                   const size_t *lens, int nsections, size_t *len);
-/* Render Prometheus text exposition; caller frees with mem_free. */
-char *info_render_metrics(struct server *srv, size_t *len);
 
 #endif
