@@ -253,7 +253,14 @@ resp_split_inline(const char *line, size_t len, char *out,
     size_t i = 0;
     long argc = 0;
     char *o = out;
+    const char *nul = memchr(line, '\0', len);
 
+    /* Redis splits the line as a C string, so a NUL byte ends it.  Without
+     * this, an unquoted NUL made an empty argument without advancing: an
+     * endless loop writing past args (found by tests/fuzz/fuzz_resp). */
+    if (nul != NULL) {
+        len = (size_t)(nul - line);
+    }
     for (;;) {
         while (i < len && isspace((unsigned char)line[i])) {
             i++;

@@ -16,7 +16,9 @@ int util_str2d(const char *s, size_t len, double *out);
 /* Format; returns length written (no NUL counted).  dst needs 21 bytes. */
 size_t util_ll2str(char *dst, long long v);
 size_t util_ull2str(char *dst, unsigned long long v);
-/* Human-friendly long double as INCRBYFLOAT prints it; dst needs 64 bytes. */
+/* Long double as INCRBYFLOAT prints it (%.17Lf, trailing zeros dropped).
+ * Large magnitudes print every integer digit, so give it 5 KiB as Redis
+ * does; returns 0 when cap is too small. */
 size_t util_ld2str(char *dst, size_t cap, long double v);
 /* Double as Redis prints it in replies (%.17g, inf/-inf). */
 size_t util_d2str(char *dst, size_t cap, double v);

@@ -1,6 +1,479 @@
-#include <criterion/criterion.h>
+/* Unit tests for core/resp: the request parser (multibulk, inline, partial
+ * frames, Redis's limits and exact error strings) and the encoder helpers. */
+#include "core/resp.h"
+#include "core/alloc.h"
+#include "core/status.h"
 
-Test(resp, placeholder_builds)
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Parse one frame from a NUL-terminated string with fresh default limits. */
+static int
+parse_str(struct resp_parser *p, const char *s)
 {
-    cr_assert(1);
+    return resp_parser_next(p, s, strlen(s));
+}
+
+static void
+assert_arg(const struct resp_parser *p, size_t i, const char *want, size_t wantlen)
+{
+    cr_assert_lt(i, p->argc);
+    cr_assert_eq(p->argv[i].len, wantlen, "arg %zu: len %zu, want %zu", i,
+                 p->argv[i].len, wantlen);
+    cr_assert(memcmp(p->argv[i].ptr, want, wantlen) == 0, "arg %zu differs", i);
+}
+
+#define ASSERT_ARG(p, i, lit) assert_arg((p), (i), (lit), sizeof(lit) - 1)
+
+static void
+assert_error(const char *input, size_t len, int unauthenticated, const char *want)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    p.unauthenticated = unauthenticated;
+    cr_assert_eq(resp_parser_next(&p, input, len), STATUS_ERR);
+    cr_assert_str_eq(p.errstr, want);
+    resp_parser_free(&p);
+}
+
+/* Parse a stream as a client does, delivering it first up to split bytes and
+ * then whole, keeping unconsumed bytes at the buffer start.  Describes every
+ * frame as "a|b|c;" (empty frames as ";") and a final error as "E:<text>". */
+static void
+describe_stream(const char *s, size_t n, size_t split, char *out, size_t cap)
+{
+    struct resp_parser p;
+    size_t start = 0, fed = split, o = 0;
+    char *buf = malloc(n + 1);
+
+    cr_assert_not_null(buf);
+    out[0] = '\0';
+    resp_parser_init(&p);
+    for (;;) {
+        int rc;
+        /* A fresh copy of exactly the unconsumed bytes, as after compaction. */
+        memcpy(buf, s + start, fed - start);
+        rc = resp_parser_next(&p, buf, fed - start);
+        if (rc == STATUS_OK) {
+            for (size_t i = 0; i < p.argc; i++) {
+                o += (size_t)snprintf(out + o, cap - o, "%s%.*s", i ? "|" : "",
+                                      (int)p.argv[i].len, p.argv[i].ptr);
+            }
+            o += (size_t)snprintf(out + o, cap - o, ";");
+            start += p.consumed;
+            continue;
+        }
+        if (rc == STATUS_ERR) {
+            snprintf(out + o, cap - o, "E:%s", p.errstr);
+            break;
+        }
+        cr_assert_gt(p.need, fed - start);
+        if (fed == n) {
+            break;
+        }
+        fed = n;
+    }
+    resp_parser_free(&p);
+    free(buf);
+}
+
+/* ---- multibulk ---------------------------------------------------------- */
+
+Test(resp, parses_multibulk_command)
+{
+    struct resp_parser p;
+    const char *in = "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, in), STATUS_OK);
+    cr_assert_eq(p.argc, 3);
+    ASSERT_ARG(&p, 0, "SET");
+    ASSERT_ARG(&p, 1, "key");
+    ASSERT_ARG(&p, 2, "value");
+    cr_assert_eq(p.consumed, strlen(in));
+    resp_parser_free(&p);
+}
+
+Test(resp, multibulk_arguments_are_binary_safe)
+{
+    struct resp_parser p;
+    static const char in[] = "*2\r\n$4\r\nECHO\r\n$6\r\n\0\r\n\xff\n\r\r\n";
+    resp_parser_init(&p);
+    cr_assert_eq(resp_parser_next(&p, in, sizeof(in) - 1), STATUS_OK);
+    cr_assert_eq(p.argc, 2);
+    ASSERT_ARG(&p, 1, "\0\r\n\xff\n\r");
+    resp_parser_free(&p);
+}
+
+Test(resp, multibulk_accepts_empty_bulk)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "*2\r\n$4\r\nECHO\r\n$0\r\n\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 2);
+    cr_assert_eq(p.argv[1].len, 0);
+    resp_parser_free(&p);
+}
+
+Test(resp, zero_or_negative_multibulk_count_is_an_empty_frame)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "*0\r\nPING\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 0);
+    cr_assert_eq(p.consumed, 4);
+    cr_assert_eq(parse_str(&p, "*-1\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 0);
+    cr_assert_eq(p.consumed, 5);
+    resp_parser_free(&p);
+}
+
+/* ---- inline ------------------------------------------------------------- */
+
+Test(resp, parses_inline_command)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "SET  key\tvalue \r\nGET key\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 3);
+    ASSERT_ARG(&p, 0, "SET");
+    ASSERT_ARG(&p, 1, "key");
+    ASSERT_ARG(&p, 2, "value");
+    cr_assert_eq(p.consumed, 17);
+    resp_parser_free(&p);
+}
+
+Test(resp, inline_accepts_lf_without_cr)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "PING\nPING\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 1);
+    ASSERT_ARG(&p, 0, "PING");
+    cr_assert_eq(p.consumed, 5);
+    resp_parser_free(&p);
+}
+
+Test(resp, inline_double_quotes_and_escapes)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "SET \"hello world\" \"\\x41\\x4a\\n\\t\\r\\b\\a\\\\\\\"\\q\"\r\n"),
+                 STATUS_OK);
+    cr_assert_eq(p.argc, 3);
+    ASSERT_ARG(&p, 1, "hello world");
+    ASSERT_ARG(&p, 2, "AJ\n\t\r\b\a\\\"q");
+    resp_parser_free(&p);
+}
+
+Test(resp, inline_incomplete_hex_escape_is_literal)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "ECHO \"\\x4\" \"\\xzz\"\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 3);
+    ASSERT_ARG(&p, 1, "x4");
+    ASSERT_ARG(&p, 2, "xzz");
+    resp_parser_free(&p);
+}
+
+Test(resp, inline_single_quotes)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "SET 'it\\'s' 'a\\nb' '' \"\"\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 5);
+    ASSERT_ARG(&p, 1, "it's");
+    ASSERT_ARG(&p, 2, "a\\nb"); /* no escapes but \' in single quotes */
+    ASSERT_ARG(&p, 3, "");
+    ASSERT_ARG(&p, 4, "");
+    resp_parser_free(&p);
+}
+
+Test(resp, inline_empty_lines_are_empty_frames)
+{
+    struct resp_parser p;
+    const char *in = "\r\n  \r\n\nPING\r\n";
+    size_t pos = 0;
+    resp_parser_init(&p);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(resp_parser_next(&p, in + pos, strlen(in) - pos), STATUS_OK);
+        cr_assert_eq(p.argc, 0, "line %d", i);
+        pos += p.consumed;
+    }
+    cr_assert_eq(resp_parser_next(&p, in + pos, strlen(in) - pos), STATUS_OK);
+    cr_assert_eq(p.argc, 1);
+    ASSERT_ARG(&p, 0, "PING");
+    resp_parser_free(&p);
+}
+
+/* Regression: an unquoted NUL byte in an inline line made resp_split_inline
+ * loop forever, writing empty arguments past the end of argv (heap overflow
+ * found by tests/fuzz/fuzz_resp).  Redis splits the line as a C string, so
+ * the NUL ends the line. */
+Test(resp, inline_nul_byte_ends_the_line)
+{
+    struct resp_parser p;
+    static const char in[] = "SET a\0 b\r\nPING\r\n";
+    resp_parser_init(&p);
+    cr_assert_eq(resp_parser_next(&p, in, sizeof(in) - 1), STATUS_OK);
+    cr_assert_eq(p.argc, 2);
+    ASSERT_ARG(&p, 0, "SET");
+    ASSERT_ARG(&p, 1, "a");
+    cr_assert_eq(p.consumed, 10);
+    resp_parser_free(&p);
+}
+
+Test(resp, split_inline_rejects_text_after_closing_quote)
+{
+    char out[32];
+    struct resp_arg args[16];
+    cr_assert_eq(resp_split_inline("SET \"a\"b", 8, out, args), -1);
+    cr_assert_eq(resp_split_inline("SET 'a'b", 8, out, args), -1);
+    cr_assert_eq(resp_split_inline("SET \"a\" b", 9, out, args), 3);
+}
+
+/* ---- pipelines and partial frames --------------------------------------- */
+
+Test(resp, parses_pipeline_of_frames)
+{
+    char got[512];
+    const char *in = "*1\r\n$4\r\nPING\r\nECHO hi\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+                     "\r\n*0\r\n";
+    describe_stream(in, strlen(in), strlen(in), got, sizeof(got));
+    cr_assert_str_eq(got, "PING;ECHO|hi;GET|k;;;");
+}
+
+Test(resp, frame_split_at_every_byte_gives_same_result)
+{
+    static const char in[] =
+        "*3\r\n$3\r\nSET\r\n$3\r\nk\0y\r\n$10\r\n0123456789\r\n"
+        "SET \"a b\" '\\'c' \\x41\r\n"
+        "*1\r\n$0\r\n\r\n"
+        "\r\n"
+        "*2\r\n$4\r\nECHO\r\n$2\r\n\r\n\r\n";
+    char want[512], got[512];
+    size_t n = sizeof(in) - 1;
+
+    describe_stream(in, n, n, want, sizeof(want));
+    cr_assert_str_eq(want, "SET|k|0123456789;SET|a b|'c|\\x41;;;ECHO|\r\n;");
+    for (size_t split = 0; split <= n; split++) {
+        describe_stream(in, n, split, got, sizeof(got));
+        cr_assert_str_eq(got, want, "split at %zu", split);
+    }
+}
+
+Test(resp, error_is_the_same_at_every_split)
+{
+    static const char in[] = "*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\nx\r\n";
+    char want[256], got[256];
+    size_t n = sizeof(in) - 1;
+
+    describe_stream(in, n, n, want, sizeof(want));
+    cr_assert_str_eq(want, "PING;E:Protocol error: expected '$', got 'x'");
+    for (size_t split = 0; split <= n; split++) {
+        describe_stream(in, n, split, got, sizeof(got));
+        cr_assert_str_eq(got, want, "split at %zu", split);
+    }
+}
+
+Test(resp, again_says_how_many_bytes_the_frame_needs)
+{
+    struct resp_parser p;
+    const char *in = "*2\r\n$3\r\nGET\r\n$10\r\nabc";
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, in), STATUS_AGAIN);
+    /* 18 bytes of headers, then 10 bytes of bulk and a CRLF. */
+    cr_assert_eq(p.need, 18 + 12);
+    resp_parser_free(&p);
+}
+
+/* ---- errors, with Redis's exact wording --------------------------------- */
+
+Test(resp, invalid_multibulk_length_error)
+{
+    assert_error("*abc\r\n", 6, 0, "Protocol error: invalid multibulk length");
+    assert_error("*\r\n", 3, 0, "Protocol error: invalid multibulk length");
+    assert_error("*01\r\n", 5, 0, "Protocol error: invalid multibulk length");
+    assert_error("*2147483648\r\n", 13, 0, "Protocol error: invalid multibulk length");
+    assert_error("*99999999999999999999\r\n", 23, 0,
+                 "Protocol error: invalid multibulk length");
+}
+
+Test(resp, invalid_bulk_length_error)
+{
+    assert_error("*1\r\n$abc\r\n", 10, 0, "Protocol error: invalid bulk length");
+    assert_error("*1\r\n$+3\r\nfoo\r\n", 14, 0, "Protocol error: invalid bulk length");
+    assert_error("*1\r\n$\r\n", 7, 0, "Protocol error: invalid bulk length");
+}
+
+Test(resp, rejects_negative_bulk_length)
+{
+    assert_error("*1\r\n$-1\r\n", 9, 0, "Protocol error: invalid bulk length");
+    assert_error("*2\r\n$3\r\nGET\r\n$-5\r\n", 18, 0, "Protocol error: invalid bulk length");
+}
+
+Test(resp, rejects_bulk_over_max_bulk_len)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    p.max_bulk_len = 10;
+    cr_assert_eq(parse_str(&p, "*1\r\n$10\r\n0123456789\r\n"), STATUS_OK);
+    cr_assert_eq(parse_str(&p, "*1\r\n$11\r\n01234567890\r\n"), STATUS_ERR);
+    cr_assert_str_eq(p.errstr, "Protocol error: invalid bulk length");
+    resp_parser_free(&p);
+    /* Redis's default: 512 MB. */
+    assert_error("*1\r\n$536870913\r\n", 16, 0, "Protocol error: invalid bulk length");
+}
+
+Test(resp, expected_dollar_error_names_the_byte)
+{
+    assert_error("*1\r\nx3\r\nfoo\r\n", 13, 0, "Protocol error: expected '$', got 'x'");
+    assert_error("*2\r\n$3\r\nGET\r\n:1\r\n", 17, 0,
+                 "Protocol error: expected '$', got ':'");
+}
+
+Test(resp, too_big_inline_request_error)
+{
+    size_t n = RESP_MAX_INLINE + 1;
+    char *in = malloc(n);
+    struct resp_parser p;
+
+    memset(in, 'a', n);
+    resp_parser_init(&p);
+    /* Exactly the limit still waits for the newline. */
+    cr_assert_eq(resp_parser_next(&p, in, n - 1), STATUS_AGAIN);
+    resp_parser_free(&p);
+    assert_error(in, n, 0, "Protocol error: too big inline request");
+    free(in);
+}
+
+Test(resp, too_big_mbulk_count_string_error)
+{
+    size_t n = RESP_MAX_INLINE + 2;
+    char *in = malloc(n);
+    memset(in, '1', n);
+    in[0] = '*';
+    assert_error(in, n, 0, "Protocol error: too big mbulk count string");
+    free(in);
+}
+
+Test(resp, too_big_bulk_count_string_error)
+{
+    size_t n = RESP_MAX_INLINE + 8;
+    char *in = malloc(n);
+    memset(in, '1', n);
+    memcpy(in, "*1\r\n$", 5);
+    assert_error(in, n, 0, "Protocol error: too big bulk count string");
+    free(in);
+}
+
+Test(resp, unbalanced_quotes_error)
+{
+    assert_error("SET \"abc\r\n", 10, 0, "Protocol error: unbalanced quotes in request");
+    assert_error("SET 'abc\r\n", 10, 0, "Protocol error: unbalanced quotes in request");
+    assert_error("SET \"a\"b\r\n", 10, 0, "Protocol error: unbalanced quotes in request");
+}
+
+Test(resp, unauthenticated_multibulk_length_error)
+{
+    struct resp_parser p;
+    char in[256];
+    int n = snprintf(in, sizeof(in), "*10\r\n");
+    for (int i = 0; i < 10; i++) {
+        n += snprintf(in + n, sizeof(in) - (size_t)n, "$1\r\na\r\n");
+    }
+    resp_parser_init(&p);
+    p.unauthenticated = 1;
+    cr_assert_eq(resp_parser_next(&p, in, (size_t)n), STATUS_OK);
+    cr_assert_eq(p.argc, 10);
+    resp_parser_free(&p);
+    assert_error("*11\r\n", 5, 1, "Protocol error: unauthenticated multibulk length");
+}
+
+Test(resp, unauthenticated_bulk_length_error)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    p.unauthenticated = 1;
+    cr_assert_eq(parse_str(&p, "*2\r\n$4\r\nAUTH\r\n$16384\r\n"), STATUS_AGAIN);
+    resp_parser_free(&p);
+    assert_error("*2\r\n$4\r\nAUTH\r\n$16385\r\n", 22, 1,
+                 "Protocol error: unauthenticated bulk length");
+    /* Authenticated clients get the normal limits. */
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "*11\r\n$16385\r\n"), STATUS_AGAIN);
+    resp_parser_free(&p);
+}
+
+Test(resp, error_sticks_until_reset)
+{
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "*1\r\n$x\r\n"), STATUS_ERR);
+    cr_assert_str_eq(p.errstr, "Protocol error: invalid bulk length");
+    cr_assert_eq(parse_str(&p, "PING\r\n"), STATUS_ERR);
+    cr_assert_eq(parse_str(&p, "*1\r\n$4\r\nPING\r\n"), STATUS_ERR);
+    cr_assert_str_eq(p.errstr, "Protocol error: invalid bulk length");
+    resp_parser_reset(&p);
+    cr_assert_eq(parse_str(&p, "*1\r\n$4\r\nPING\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 1);
+    ASSERT_ARG(&p, 0, "PING");
+    resp_parser_free(&p);
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+Test(resp, huge_declared_bulk_does_not_allocate)
+{
+    struct resp_parser p;
+    size_t before;
+    resp_parser_init(&p);
+    before = mem_used();
+    cr_assert_eq(parse_str(&p, "*2\r\n$3\r\nSET\r\n$536870912\r\nabc"), STATUS_AGAIN);
+    cr_assert_eq(p.need, 25 + 536870912 + 2);
+    cr_assert_lt(mem_used() - before, 4096, "parser allocated %zu bytes",
+                 mem_used() - before);
+    resp_parser_free(&p);
+    cr_assert_eq(mem_used(), before);
+}
+
+Test(resp, huge_declared_multibulk_does_not_allocate)
+{
+    struct resp_parser p;
+    size_t before;
+    resp_parser_init(&p);
+    before = mem_used();
+    cr_assert_eq(parse_str(&p, "*2147483647\r\n$3\r\nGET\r\n"), STATUS_AGAIN);
+    cr_assert_lt(mem_used() - before, 4096, "parser allocated %zu bytes",
+                 mem_used() - before);
+    resp_parser_free(&p);
+    cr_assert_eq(mem_used(), before);
+}
+
+/* ---- encoder ------------------------------------------------------------ */
+
+Test(resp, fmt_prefixed_writes_header_with_crlf)
+{
+    char dst[RESP_HDR_MAX];
+    size_t n;
+
+    n = resp_fmt_prefixed(dst, '$', 5);
+    cr_assert_eq(n, 4);
+    cr_assert(memcmp(dst, "$5\r\n", 4) == 0);
+    n = resp_fmt_prefixed(dst, ':', 0);
+    cr_assert_eq(n, 4);
+    cr_assert(memcmp(dst, ":0\r\n", 4) == 0);
+    n = resp_fmt_prefixed(dst, ':', -42);
+    cr_assert_eq(n, 6);
+    cr_assert(memcmp(dst, ":-42\r\n", 6) == 0);
+    n = resp_fmt_prefixed(dst, '*', LLONG_MIN);
+    cr_assert_eq(n, 23);
+    cr_assert(memcmp(dst, "*-9223372036854775808\r\n", 23) == 0);
+    n = resp_fmt_prefixed(dst, ':', LLONG_MAX);
+    cr_assert(memcmp(dst, ":9223372036854775807\r\n", n) == 0 && n == 22);
 }

@@ -1,6 +1,340 @@
-#include <criterion/criterion.h>
+/* Unit tests for core/util: strict integer parsing (Redis's string2ll rules),
+ * INCRBYFLOAT-style long double formatting, memory units, glob matching and
+ * the keyed hash. */
+#include "core/util.h"
 
-Test(util, placeholder_builds)
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- util_str2ll -------------------------------------------------------- */
+
+static int
+str2ll(const char *s, long long *out)
 {
-    cr_assert(1);
+    return util_str2ll(s, strlen(s), out);
+}
+
+Test(util, str2ll_parses_plain_integers)
+{
+    long long v = 123;
+    cr_assert_eq(str2ll("0", &v), 0);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(str2ll("7", &v), 0);
+    cr_assert_eq(v, 7);
+    cr_assert_eq(str2ll("-42", &v), 0);
+    cr_assert_eq(v, -42);
+    cr_assert_eq(str2ll("1000000", &v), 0);
+    cr_assert_eq(v, 1000000);
+}
+
+Test(util, str2ll_accepts_llong_min_and_max)
+{
+    long long v = 0;
+    cr_assert_eq(str2ll("9223372036854775807", &v), 0);
+    cr_assert_eq(v, LLONG_MAX);
+    cr_assert_eq(str2ll("-9223372036854775808", &v), 0);
+    cr_assert_eq(v, LLONG_MIN);
+}
+
+Test(util, str2ll_rejects_overflow)
+{
+    long long v = 5;
+    cr_assert_eq(str2ll("9223372036854775808", &v), -1);
+    cr_assert_eq(str2ll("-9223372036854775809", &v), -1);
+    cr_assert_eq(str2ll("18446744073709551615", &v), -1);
+    cr_assert_eq(str2ll("18446744073709551616", &v), -1);
+    cr_assert_eq(str2ll("99999999999999999999", &v), -1);
+    cr_assert_eq(str2ll("-99999999999999999999", &v), -1);
+    cr_assert_eq(v, 5, "a failed parse must not write the result");
+}
+
+Test(util, str2ll_rejects_leading_zeros_plus_and_spaces)
+{
+    long long v;
+    const char *bad[] = {"", "-", "+1", "01", "00", "-0", "-01", " 1", "1 ",
+                         "\t1", "1\n", "1a", "a1", "1.0", "1e3", "0x10", "--1",
+                         "000000000000000000001"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(str2ll(bad[i], &v), -1, "accepted \"%s\"", bad[i]);
+    }
+}
+
+Test(util, str2ll_uses_len_not_nul)
+{
+    long long v = 0;
+    cr_assert_eq(util_str2ll("12345", 2, &v), 0);
+    cr_assert_eq(v, 12);
+    cr_assert_eq(util_str2ll("1\0" "2", 3, &v), -1);
+}
+
+/* ---- util_ld2str -------------------------------------------------------- */
+
+/* What INCRBYFLOAT replies for "SET k <a>; INCRBYFLOAT k <b>": both parsed as
+ * long doubles, added, formatted. */
+static void
+assert_incrbyfloat(const char *a, const char *b, const char *want)
+{
+    long double x, y;
+    char buf[5 * 1024];
+    size_t n;
+
+    cr_assert_eq(util_str2ld(a, strlen(a), &x), 0, "parse %s", a);
+    cr_assert_eq(util_str2ld(b, strlen(b), &y), 0, "parse %s", b);
+    n = util_ld2str(buf, sizeof(buf), x + y);
+    cr_assert_str_eq(buf, want, "%s + %s", a, b);
+    cr_assert_eq(n, strlen(want));
+}
+
+/* Expected strings are redis-server 7.0.15's INCRBYFLOAT replies. */
+Test(util, ld2str_formats_like_incrbyfloat)
+{
+    assert_incrbyfloat("10.5", "0.1", "10.6");
+    assert_incrbyfloat("5.0e3", "0", "5000");
+    assert_incrbyfloat("3.0000000000000001", "0", "3.0000000000000001");
+    assert_incrbyfloat("0", "1.5", "1.5");
+    assert_incrbyfloat("1", "0.3", "1.3");
+    assert_incrbyfloat("0.1", "0.2", "0.3");
+    assert_incrbyfloat("-1.5", "0", "-1.5");
+    assert_incrbyfloat("0", "1e-5", "0.00001");
+    assert_incrbyfloat("100", "0.00000000000000001", "100.00000000000000001");
+    assert_incrbyfloat("17179869184", "0.5", "17179869184.5");
+    assert_incrbyfloat("1e20", "0", "100000000000000000000");
+}
+
+Test(util, ld2str_prints_negative_zero_as_zero)
+{
+    assert_incrbyfloat("10", "-10", "0");
+    assert_incrbyfloat("-0.0", "0", "0");
+}
+
+Test(util, ld2str_prints_large_values_in_full)
+{
+    /* redis-server 7.0.15: SET f 1e70; INCRBYFLOAT f 0 */
+    assert_incrbyfloat("1e70", "0",
+                       "10000000000000000000222479489586148259025995410601157579323600873193472");
+}
+
+Test(util, ld2str_returns_0_when_buffer_too_small)
+{
+    /* Room is needed for the untrimmed %.17Lf form: 1.5 takes 19 bytes
+     * before trimming, 1e20 takes 39. */
+    char buf[32];
+    cr_assert_eq(util_ld2str(buf, sizeof(buf), 1e20L), 0);
+    cr_assert_eq(util_ld2str(buf, sizeof(buf), 1.5L), 3);
+    cr_assert_str_eq(buf, "1.5");
+}
+
+Test(util, ld2str_prints_infinity)
+{
+    char buf[64];
+    cr_assert_eq(util_ld2str(buf, sizeof(buf), 1.0L / 0.0L), 3);
+    cr_assert_str_eq(buf, "inf");
+    cr_assert_eq(util_ld2str(buf, sizeof(buf), -1.0L / 0.0L), 4);
+    cr_assert_str_eq(buf, "-inf");
+}
+
+/* ---- util_memtoull ------------------------------------------------------ */
+
+static unsigned long long
+mem_ok(const char *s)
+{
+    unsigned long long v = 0;
+    cr_assert_eq(util_memtoull(s, &v), 0, "rejected \"%s\"", s);
+    return v;
+}
+
+Test(util, memtoull_units)
+{
+    cr_assert_eq(mem_ok("0"), 0);
+    cr_assert_eq(mem_ok("100"), 100);
+    cr_assert_eq(mem_ok("100b"), 100);
+    cr_assert_eq(mem_ok("1k"), 1000);
+    cr_assert_eq(mem_ok("1kb"), 1024);
+    cr_assert_eq(mem_ok("1m"), 1000000);
+    cr_assert_eq(mem_ok("1mb"), 1048576);
+    cr_assert_eq(mem_ok("1g"), 1000000000ULL);
+    cr_assert_eq(mem_ok("1gb"), 1073741824ULL);
+    cr_assert_eq(mem_ok("100mb"), 100ULL * 1024 * 1024);
+}
+
+Test(util, memtoull_units_ignore_case)
+{
+    cr_assert_eq(mem_ok("1GB"), 1073741824ULL);
+    cr_assert_eq(mem_ok("2Kb"), 2048);
+    cr_assert_eq(mem_ok("3M"), 3000000);
+}
+
+Test(util, memtoull_rejects_bad_suffixes_and_numbers)
+{
+    unsigned long long v = 7;
+    const char *bad[] = {"", "kb", "1t", "1tb", "1kbb", "1 kb", " 1", "1.5gb",
+                         "-1", "-1kb", "1x", "abc", "1b2"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(util_memtoull(bad[i], &v), -1, "accepted \"%s\"", bad[i]);
+    }
+    cr_assert_eq(v, 7);
+}
+
+Test(util, memtoull_rejects_overflow)
+{
+    unsigned long long v;
+    cr_assert_eq(util_memtoull("9223372036854775807", &v), 0);
+    cr_assert_eq(v, 9223372036854775807ULL);
+    cr_assert_eq(util_memtoull("9223372036854775807gb", &v), -1);
+    cr_assert_eq(util_memtoull("99999999999999999999", &v), -1);
+}
+
+/* ---- util_glob_match ---------------------------------------------------- */
+
+static int
+glob(const char *pat, const char *str)
+{
+    return util_glob_match(pat, strlen(pat), str, strlen(str), 0);
+}
+
+static int
+globi(const char *pat, const char *str)
+{
+    return util_glob_match(pat, strlen(pat), str, strlen(str), 1);
+}
+
+Test(util, glob_star)
+{
+    cr_assert(glob("*", ""));
+    cr_assert(glob("*", "anything"));
+    cr_assert(glob("key:*", "key:"));
+    cr_assert(glob("key:*", "key:123"));
+    cr_assert(glob("*:123", "key:123"));
+    cr_assert(glob("k*y*3", "key:123"));
+    cr_assert(glob("**a**", "bab"));
+    cr_assert_not(glob("key:*", "kex:1"));
+    cr_assert_not(glob("*x", "abc"));
+    cr_assert(glob("", ""));
+    cr_assert_not(glob("", "a"));
+}
+
+Test(util, glob_question_mark)
+{
+    cr_assert(glob("h?llo", "hello"));
+    cr_assert(glob("h?llo", "hallo"));
+    cr_assert_not(glob("h?llo", "hllo"));
+    cr_assert_not(glob("?", ""));
+    cr_assert(glob("??", "ab"));
+}
+
+Test(util, glob_character_classes)
+{
+    cr_assert(glob("h[ae]llo", "hello"));
+    cr_assert(glob("h[ae]llo", "hallo"));
+    cr_assert_not(glob("h[ae]llo", "hillo"));
+    cr_assert(glob("[a-c]", "b"));
+    cr_assert(glob("[a-c]", "a"));
+    cr_assert(glob("[a-c]", "c"));
+    cr_assert_not(glob("[a-c]", "d"));
+    cr_assert(glob("[c-a]", "b"), "a reversed range still matches");
+    cr_assert(glob("h[^e]llo", "hallo"));
+    cr_assert_not(glob("h[^e]llo", "hello"));
+    cr_assert_not(glob("[^a]", "a"));
+    cr_assert(glob("[^a]", "b"));
+    cr_assert(glob("x[a-c0-9]y", "x7y"));
+}
+
+Test(util, glob_escapes)
+{
+    cr_assert(glob("a\\*b", "a*b"));
+    cr_assert_not(glob("a\\*b", "axb"));
+    cr_assert(glob("a\\?b", "a?b"));
+    cr_assert_not(glob("a\\?b", "axb"));
+    cr_assert(glob("\\[x]", "[x]"));
+    cr_assert(glob("[\\]]", "]"));
+    cr_assert(glob("[\\-]", "-"));
+    cr_assert(glob("a\\", "a\\"), "a trailing backslash is literal");
+}
+
+Test(util, glob_nocase)
+{
+    cr_assert(globi("HeLLo*", "hello world"));
+    cr_assert_not(glob("HeLLo*", "hello world"));
+    cr_assert(globi("[A-C]x", "bX"));
+    cr_assert(globi("[^A]", "b"));
+    cr_assert_not(globi("[^A]", "a"));
+}
+
+Test(util, glob_pathological_patterns_finish_fast)
+{
+    size_t n = 20000;
+    char *str = malloc(n + 1);
+    char pat[256];
+    size_t k = 0;
+    long long t0;
+
+    memset(str, 'a', n);
+    str[n] = '\0';
+    for (int i = 0; i < 40; i++) {
+        pat[k++] = 'a';
+        pat[k++] = '*';
+    }
+    pat[k++] = 'b';
+    pat[k] = '\0';
+    t0 = util_monotonic_us();
+    cr_assert_not(glob(pat, str));
+    cr_assert_not(glob("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", str));
+    cr_assert_not(glob("*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*[a-z]*?*?*?*?*?*?*b", str));
+    cr_assert(glob("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*", str));
+    cr_assert_lt(util_monotonic_us() - t0, 1000000, "took %lld us",
+                 util_monotonic_us() - t0);
+    free(str);
+}
+
+/* ---- util_hash ---------------------------------------------------------- */
+
+Test(util, hash_is_deterministic_for_a_fixed_seed)
+{
+    uint8_t seed[16];
+    uint64_t h1, h2;
+    const char *keys[] = {"", "a", "ab", "abc", "abcd", "key:1", "key:2",
+                          "a key longer than sixteen bytes", "0123456789abcdef"};
+
+    for (int i = 0; i < 16; i++) {
+        seed[i] = (uint8_t)(i * 17 + 3);
+    }
+    util_hash_seed(seed);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        h1 = util_hash(keys[i], strlen(keys[i]));
+        h2 = util_hash(keys[i], strlen(keys[i]));
+        cr_assert_eq(h1, h2, "key \"%s\"", keys[i]);
+        for (size_t j = 0; j < i; j++) {
+            cr_assert_neq(h1, util_hash(keys[j], strlen(keys[j])), "\"%s\" vs \"%s\"",
+                          keys[i], keys[j]);
+        }
+    }
+    /* Same seed set again: same values. */
+    h1 = util_hash("key:1", 5);
+    util_hash_seed(seed);
+    cr_assert_eq(util_hash("key:1", 5), h1);
+}
+
+Test(util, hash_depends_on_seed)
+{
+    uint8_t a[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    uint8_t b[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17};
+    uint64_t ha, hb;
+
+    util_hash_seed(a);
+    ha = util_hash("key:1", 5);
+    util_hash_seed(b);
+    hb = util_hash("key:1", 5);
+    cr_assert_neq(ha, hb);
+}
+
+Test(util, hash_reads_only_len_bytes)
+{
+    char x[32] = "abcdefghij-XXXXXXXXXXXXXXXX";
+    char y[32] = "abcdefghij-YYYYYYYYYYYYYYYY";
+    for (size_t len = 0; len <= 11; len++) {
+        cr_assert_eq(util_hash(x, len), util_hash(y, len), "len %zu", len);
+    }
+    cr_assert_neq(util_hash(x, 12), util_hash(y, 12));
 }
