@@ -1,207 +1,956 @@
-/* cmd_keys.c: placeholder handlers until the family is written. */
+/* The keyspace command family: deletion and existence, renaming, expiry,
+ * iteration (KEYS, SCAN, RANDOMKEY), database selection and movement, and
+ * the OBJECT and MEMORY introspection commands, with Redis 7.0's replies and
+ * error strings.  Keyspace changes go through node/db.h. */
 #include "node/handlers.h"
+#include "core/alloc.h"
+#include "core/util.h"
 #include "node/client.h"
+#include "node/db.h"
+#include "node/info.h"
+#include "node/server.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SHARED_INTEGERS 10000   /* Redis shares the objects of 0..9999 */
+#define EMBSTR_MAX 44           /* longest value Redis stores as embstr */
+
+/* ---- argument helpers ------------------------------------------------- */
+
+static int
+arg_is(const struct resp_arg *a, const char *word)
+{
+    size_t n = strlen(word);
+    return a->len == n && strncasecmp(a->ptr, word, n) == 0;
+}
+
+/* Parse a database index as Redis's getIntFromObjectOrReply does: replies
+ * and returns -1 when it is not an integer or does not fit an int. */
+static int
+parse_int_or_reply(struct client *c, const struct resp_arg *a, int *out)
+{
+    long long v;
+    if (util_str2ll(a->ptr, a->len, &v) != 0) {
+        reply_not_integer(c);
+        return -1;
+    }
+    if (v < INT_MIN || v > INT_MAX) {
+        reply_error(c, "value is out of range, value must between "
+                       "-2147483648 and 2147483647");
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static struct db *
+db_by_index(struct client *c, int id)
+{
+    if (id < 0 || id >= c->srv->ks.ndb) {
+        return NULL;
+    }
+    return &c->srv->ks.dbs[id];
+}
+
+/* ---- DEL, UNLINK, EXISTS, TOUCH, TYPE ---------------------------------- */
+
+static void
+delete_keys(struct client *c)
+{
+    long long n = 0;
+    for (size_t i = 1; i < c->argc; i++) {
+        n += db_delete(c->db, c->argv[i].ptr, c->argv[i].len);
+    }
+    reply_int(c, n);
+}
 
 void
 cmd_del(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    delete_keys(c);
 }
 
+/* Entries are single blocks, so freeing one is as cheap as unlinking it:
+ * UNLINK has nothing to hand to a background thread. */
 void
 cmd_unlink(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    delete_keys(c);
+}
+
+static void
+count_keys(struct client *c, int flags)
+{
+    long long n = 0;
+    for (size_t i = 1; i < c->argc; i++) {
+        if (db_lookup(c->db, c->argv[i].ptr, c->argv[i].len, flags) != NULL) {
+            n++;
+        }
+    }
+    reply_int(c, n);
 }
 
 void
 cmd_exists(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    count_keys(c, LOOKUP_NOTOUCH);
 }
 
 void
 cmd_touch(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    count_keys(c, 0);
 }
 
 void
 cmd_type(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct entry *e = db_lookup(c->db, c->argv[1].ptr, c->argv[1].len,
+                                LOOKUP_NOTOUCH);
+    reply_status(c, e == NULL ? "none" : "string");
+}
+
+/* ---- RENAME, RENAMENX ---------------------------------------------------- */
+
+static void
+rename_generic(struct client *c, int nx)
+{
+    const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
+    if (db_lookup(c->db, src->ptr, src->len, LOOKUP_WRITE) == NULL) {
+        reply_error(c, "no such key");
+        return;
+    }
+    if (src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
+        if (nx) {
+            reply_int(c, 0);
+        } else {
+            reply_ok(c);
+        }
+        return;
+    }
+    if (nx && db_lookup(c->db, dst->ptr, dst->len, LOOKUP_WRITE) != NULL) {
+        reply_int(c, 0);
+        return;
+    }
+    db_rename(c->db, src->ptr, src->len, dst->ptr, dst->len);
+    if (nx) {
+        reply_int(c, 1);
+    } else {
+        reply_ok(c);
+    }
 }
 
 void
 cmd_rename(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    rename_generic(c, 0);
 }
 
 void
 cmd_renamenx(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    rename_generic(c, 1);
+}
+
+/* ---- EXPIRE family ------------------------------------------------------ */
+
+enum expire_flag {
+    EXPIRE_NX = 1 << 0,
+    EXPIRE_XX = 1 << 1,
+    EXPIRE_GT = 1 << 2,
+    EXPIRE_LT = 1 << 3,
+};
+
+static int
+parse_expire_flags(struct client *c, int *flags)
+{
+    for (size_t i = 3; i < c->argc; i++) {
+        const struct resp_arg *a = &c->argv[i];
+        if (arg_is(a, "nx")) {
+            *flags |= EXPIRE_NX;
+        } else if (arg_is(a, "xx")) {
+            *flags |= EXPIRE_XX;
+        } else if (arg_is(a, "gt")) {
+            *flags |= EXPIRE_GT;
+        } else if (arg_is(a, "lt")) {
+            *flags |= EXPIRE_LT;
+        } else {
+            /* Redis formats the option with %s: it stops at a NUL byte. */
+            reply_errorf(c, "Unsupported option %.*s",
+                         (int)strnlen(a->ptr, a->len), a->ptr);
+            return -1;
+        }
+    }
+    if ((*flags & EXPIRE_NX) && (*flags & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT))) {
+        reply_error(c, "NX and XX, GT or LT options at the same time are not "
+                       "compatible");
+        return -1;
+    }
+    if ((*flags & EXPIRE_GT) && (*flags & EXPIRE_LT)) {
+        reply_error(c, "GT and LT options at the same time are not compatible");
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether the NX/XX/GT/LT conditions let a key whose expiry is cur (-1 for
+ * none, which counts as infinite) take the new time when. */
+static int
+expire_allowed(int flags, long long cur, long long when)
+{
+    if ((flags & EXPIRE_NX) && cur != -1) {
+        return 0;
+    }
+    if ((flags & EXPIRE_XX) && cur == -1) {
+        return 0;
+    }
+    if ((flags & EXPIRE_GT) && (cur == -1 || when <= cur)) {
+        return 0;
+    }
+    if ((flags & EXPIRE_LT) && cur != -1 && when >= cur) {
+        return 0;
+    }
+    return 1;
+}
+
+/* EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: basetime is added to the argument
+ * (now for the relative forms, 0 for the absolute ones). */
+static void
+expire_generic(struct client *c, long long basetime, int seconds)
+{
+    struct db *db = c->db;
+    int flags = 0;
+    long long when;
+
+    if (parse_expire_flags(c, &flags) != 0) {
+        return;
+    }
+    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &when) != 0) {
+        reply_not_integer(c);
+        return;
+    }
+    /* Negative times are allowed (they delete the key); only overflow of
+     * the unit conversion or of the addition is refused. */
+    if (seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
+            reply_errorf(c, "invalid expire time in '%s' command", c->cmd->name);
+            return;
+        }
+        when *= 1000;
+    }
+    if (when > LLONG_MAX - basetime) {
+        reply_errorf(c, "invalid expire time in '%s' command", c->cmd->name);
+        return;
+    }
+    when += basetime;
+
+    struct entry **ref = db_lookup_ref(db, c->argv[1].ptr, c->argv[1].len,
+                                       LOOKUP_WRITE);
+    if (ref == NULL || !expire_allowed(flags, entry_expire(*ref), when)) {
+        reply_int(c, 0);
+        return;
+    }
+    /* A time already past deletes the key now, except on a replica, which
+     * waits for its master's DEL. */
+    if (when <= db->ks->now_ms && !db->ks->is_replica) {
+        db_delete_ref(db, ref);
+    } else {
+        db_set_expire(db, ref, when < 0 ? 0 : when);
+    }
+    reply_int(c, 1);
 }
 
 void
 cmd_expire(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    expire_generic(c, c->srv->ks.now_ms, 1);
 }
 
 void
 cmd_pexpire(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    expire_generic(c, c->srv->ks.now_ms, 0);
 }
 
 void
 cmd_expireat(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    expire_generic(c, 0, 1);
 }
 
 void
 cmd_pexpireat(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    expire_generic(c, 0, 0);
+}
+
+/* TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 when the key is missing, -1 when
+ * it has no expiry; seconds are rounded to the nearest. */
+static void
+ttl_generic(struct client *c, int ms, int absolute)
+{
+    struct entry *e = db_lookup(c->db, c->argv[1].ptr, c->argv[1].len,
+                                LOOKUP_NOTOUCH);
+    if (e == NULL) {
+        reply_int(c, -2);
+        return;
+    }
+    long long expire = entry_expire(e);
+    if (expire == -1) {
+        reply_int(c, -1);
+        return;
+    }
+    long long t = absolute ? expire : expire - c->srv->ks.now_ms;
+    if (t < 0) {
+        t = 0;
+    }
+    reply_int(c, ms ? t : (t + 500) / 1000);
 }
 
 void
 cmd_ttl(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    ttl_generic(c, 0, 0);
 }
 
 void
 cmd_pttl(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    ttl_generic(c, 1, 0);
 }
 
 void
 cmd_expiretime(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    ttl_generic(c, 0, 1);
 }
 
 void
 cmd_pexpiretime(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    ttl_generic(c, 1, 1);
 }
 
 void
 cmd_persist(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct entry **ref = db_lookup_ref(c->db, c->argv[1].ptr, c->argv[1].len,
+                                       LOOKUP_WRITE);
+    if (ref == NULL || !(*ref)->volatile_) {
+        reply_int(c, 0);
+        return;
+    }
+    db_set_expire(c->db, ref, -1);
+    reply_int(c, 1);
+}
+
+/* ---- KEYS, SCAN, RANDOMKEY ---------------------------------------------- */
+
+/* Entries gathered by an iteration.  They are borrowed: nothing may change
+ * the keyspace between gathering and replying. */
+struct key_filter {
+    struct db *db;
+    const char *pat;           /* borrowed from argv; NULL matches all */
+    size_t patlen;
+    int no_type_match;         /* TYPE named a type we do not hold */
+    size_t visited;            /* entries seen before filtering */
+    struct entry **out;        /* owned */
+    size_t n, cap;
+};
+
+static void
+key_filter_visit(struct entry *e, void *arg)
+{
+    struct key_filter *f = arg;
+    f->visited++;
+    /* Logically expired keys are hidden but not deleted: deleting here
+     * would free entries the iteration still walks. */
+    if (f->no_type_match || db_entry_expired(f->db, e)) {
+        return;
+    }
+    if (f->pat != NULL
+        && !util_glob_match(f->pat, f->patlen, entry_key(e), e->keylen, 0)) {
+        return;
+    }
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 16;
+        f->out = mem_realloc(f->out, f->cap * sizeof(*f->out));
+    }
+    f->out[f->n++] = e;
+}
+
+static void
+key_filter_pattern(struct key_filter *f, const struct resp_arg *a)
+{
+    /* "*" matches everything: skip the matcher. */
+    if (a->len == 1 && a->ptr[0] == '*') {
+        f->pat = NULL;
+    } else {
+        f->pat = a->ptr;
+        f->patlen = a->len;
+    }
+}
+
+static void
+reply_keys(struct client *c, struct key_filter *f)
+{
+    reply_array_len(c, (long long)f->n);
+    for (size_t i = 0; i < f->n; i++) {
+        reply_bulk(c, entry_key(f->out[i]), f->out[i]->keylen);
+    }
+    mem_free(f->out);
+    f->out = NULL;
 }
 
 void
 cmd_keys(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct key_filter f = {.db = c->db};
+    key_filter_pattern(&f, &c->argv[1]);
+    dict_foreach(&c->db->dict, key_filter_visit, &f);
+    reply_keys(c, &f);
+}
+
+/* Parse a SCAN cursor as Redis does with strtoul: an optional sign, decimal
+ * digits, nothing after them, no leading space, no overflow. */
+static int
+parse_cursor(const struct resp_arg *a, unsigned long *out)
+{
+    char buf[64];
+    char *s = a->len < sizeof(buf) ? buf : mem_alloc(a->len + 1);
+    char *end;
+    int ok;
+
+    memcpy(s, a->ptr, a->len);
+    s[a->len] = '\0';
+    errno = 0;
+    *out = strtoul(s, &end, 10);
+    ok = !(a->len > 0 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
+         && end == s + a->len && errno != ERANGE;
+    if (s != buf) {
+        mem_free(s);
+    }
+    return ok ? 0 : -1;
 }
 
 void
 cmd_scan(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct key_filter f = {.db = c->db};
+    unsigned long cursor;
+    unsigned long long count = 10;
+
+    if (parse_cursor(&c->argv[1], &cursor) != 0) {
+        reply_error(c, "invalid cursor");
+        return;
+    }
+    for (size_t i = 2; i < c->argc; i += 2) {
+        const struct resp_arg *opt = &c->argv[i];
+        if (i + 1 >= c->argc) {
+            reply_syntax_error(c);
+            return;
+        }
+        const struct resp_arg *val = &c->argv[i + 1];
+        if (arg_is(opt, "count")) {
+            long long n;
+            if (util_str2ll(val->ptr, val->len, &n) != 0) {
+                reply_not_integer(c);
+                return;
+            }
+            if (n < 1) {
+                reply_syntax_error(c);
+                return;
+            }
+            count = (unsigned long long)n;
+        } else if (arg_is(opt, "match")) {
+            key_filter_pattern(&f, val);
+        } else if (arg_is(opt, "type")) {
+            /* Strings are the only type we hold; Redis 7.0 answers an
+             * unknown type name with no keys rather than an error. */
+            f.no_type_match = !arg_is(val, "string");
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    /* Bound the buckets visited per call so a sparse table cannot make one
+     * SCAN walk it all. */
+    unsigned long long budget = count > ULLONG_MAX / 10 ? ULLONG_MAX : count * 10;
+    do {
+        cursor = dict_scan(&c->db->dict, cursor, key_filter_visit, &f);
+    } while (cursor != 0 && budget-- > 0 && f.visited < count);
+
+    char buf[32];
+    size_t n = util_ull2str(buf, cursor);
+    reply_array_len(c, 2);
+    reply_bulk(c, buf, n);
+    reply_keys(c, &f);
 }
 
 void
 cmd_randomkey(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct db *db = c->db;
+    struct keyspace *ks = db->ks;
+    int tries = 0;
+
+    for (;;) {
+        struct entry *e = dict_random(&db->dict);
+        if (e == NULL) {
+            reply_null(c);
+            return;
+        }
+        /* A replica may not delete, so after enough expired samples it
+         * answers with one of them, as Redis does. */
+        if (!db_entry_expired(db, e) || (ks->is_replica && ++tries > 100)) {
+            reply_bulk(c, entry_key(e), e->keylen);
+            return;
+        }
+        if (!ks->is_replica) {
+            /* Each expired sample is deleted, so this loop ends. */
+            db_lookup_ref(db, entry_key(e), e->keylen,
+                          LOOKUP_NOSTATS | LOOKUP_NOTOUCH);
+        }
+    }
 }
+
+/* ---- databases ---------------------------------------------------------- */
 
 void
 cmd_dbsize(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    reply_int(c, (long long)dict_size(&c->db->dict));
+}
+
+/* FLUSHDB/FLUSHALL [ASYNC|SYNC]: entries are freed at once either way. */
+static int
+parse_flush_args(struct client *c)
+{
+    if (c->argc > 2
+        || (c->argc == 2 && !arg_is(&c->argv[1], "sync")
+            && !arg_is(&c->argv[1], "async"))) {
+        reply_syntax_error(c);
+        return -1;
+    }
+    return 0;
 }
 
 void
 cmd_flushdb(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    if (parse_flush_args(c) != 0) {
+        return;
+    }
+    db_flush(c->db);
+    reply_ok(c);
 }
 
 void
 cmd_flushall(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    if (parse_flush_args(c) != 0) {
+        return;
+    }
+    for (int i = 0; i < c->srv->ks.ndb; i++) {
+        db_flush(&c->srv->ks.dbs[i]);
+    }
+    reply_ok(c);
 }
 
 void
 cmd_select(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    int id;
+    if (parse_int_or_reply(c, &c->argv[1], &id) != 0) {
+        return;
+    }
+    if (client_select(c, id) != 0) {
+        reply_error(c, "DB index is out of range");
+        return;
+    }
+    reply_ok(c);
 }
 
 void
 cmd_swapdb(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    long long id1, id2;
+    if (util_str2ll(c->argv[1].ptr, c->argv[1].len, &id1) != 0
+        || id1 < INT_MIN || id1 > INT_MAX) {
+        reply_error(c, "invalid first DB index");
+        return;
+    }
+    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &id2) != 0
+        || id2 < INT_MIN || id2 > INT_MAX) {
+        reply_error(c, "invalid second DB index");
+        return;
+    }
+    struct db *a = db_by_index(c, (int)id1);
+    struct db *b = db_by_index(c, (int)id2);
+    if (a == NULL || b == NULL) {
+        reply_error(c, "DB index is out of range");
+        return;
+    }
+    if (a != b) {
+        db_swap(a, b);
+    }
+    reply_ok(c);
 }
 
 void
 cmd_move(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    const struct resp_arg *key = &c->argv[1];
+    struct db *dst;
+    int id;
+
+    if (parse_int_or_reply(c, &c->argv[2], &id) != 0) {
+        return;
+    }
+    if ((dst = db_by_index(c, id)) == NULL) {
+        reply_error(c, "DB index is out of range");
+        return;
+    }
+    if (dst == c->db) {
+        reply_error(c, "source and destination objects are the same");
+        return;
+    }
+    if (db_lookup(c->db, key->ptr, key->len, LOOKUP_WRITE) == NULL
+        || db_lookup(dst, key->ptr, key->len, LOOKUP_WRITE) != NULL) {
+        reply_int(c, 0);
+        return;
+    }
+    db_move(c->db, dst, key->ptr, key->len);
+    reply_int(c, 1);
 }
 
 void
 cmd_copy(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    const struct resp_arg *key = &c->argv[1], *newkey = &c->argv[2];
+    struct db *dst = c->db;
+    int replace = 0;
+
+    for (size_t i = 3; i < c->argc; i++) {
+        if (arg_is(&c->argv[i], "replace")) {
+            replace = 1;
+        } else if (arg_is(&c->argv[i], "db") && i + 1 < c->argc) {
+            int id;
+            if (parse_int_or_reply(c, &c->argv[i + 1], &id) != 0) {
+                return;
+            }
+            if ((dst = db_by_index(c, id)) == NULL) {
+                reply_error(c, "DB index is out of range");
+                return;
+            }
+            i++;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if (dst == c->db && key->len == newkey->len
+        && memcmp(key->ptr, newkey->ptr, key->len) == 0) {
+        reply_error(c, "source and destination objects are the same");
+        return;
+    }
+    struct entry *e = db_lookup(c->db, key->ptr, key->len, 0);
+    if (e == NULL) {
+        reply_int(c, 0);
+        return;
+    }
+    if (db_lookup(dst, newkey->ptr, newkey->len, LOOKUP_WRITE) != NULL) {
+        if (!replace) {
+            reply_int(c, 0);
+            return;
+        }
+        /* newkey differs from key or lives in another db, so deleting it
+         * leaves e alone. */
+        db_delete(dst, newkey->ptr, newkey->len);
+    }
+    db_copy(dst, e, newkey->ptr, newkey->len);
+    reply_int(c, 1);
+}
+
+/* ---- OBJECT ------------------------------------------------------------- */
+
+/* The entry for OBJECT's key argument, or NULL after replying null. */
+static struct entry *
+object_lookup(struct client *c)
+{
+    struct entry *e = db_lookup(c->db, c->argv[2].ptr, c->argv[2].len,
+                                LOOKUP_NOTOUCH);
+    if (e == NULL) {
+        reply_null(c);
+    }
+    return e;
+}
+
+/* Redis keeps a value that reads as a canonical long long as an integer. */
+static int
+value_as_int(struct entry *e, long long *v)
+{
+    return e->vallen <= 20 && util_str2ll(entry_val(e), e->vallen, v) == 0;
+}
+
+static int
+policy_is_lru_or_lfu(int policy)
+{
+    return policy == MAXMEMORY_ALLKEYS_LRU || policy == MAXMEMORY_VOLATILE_LRU
+           || policy == MAXMEMORY_ALLKEYS_LFU || policy == MAXMEMORY_VOLATILE_LFU;
 }
 
 void
 cmd_object_encoding(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    long long v;
+    struct entry *e = object_lookup(c);
+    if (e == NULL) {
+        return;
+    }
+    if (value_as_int(e, &v)) {
+        reply_bulk_cstr(c, "int");
+    } else if (e->vallen <= EMBSTR_MAX) {
+        reply_bulk_cstr(c, "embstr");
+    } else {
+        reply_bulk_cstr(c, "raw");
+    }
 }
 
 void
 cmd_object_freq(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct entry *e = object_lookup(c);
+    if (e == NULL) {
+        return;
+    }
+    if (!c->srv->ks.lfu) {
+        reply_error(c, "An LFU maxmemory policy is not selected, access "
+                       "frequency not tracked. Please note that when switching "
+                       "between policies at runtime LRU and LFU data will take "
+                       "some time to adjust.");
+        return;
+    }
+    reply_int(c, db_lfu_counter(&c->srv->ks, e));
 }
 
 void
 cmd_object_idletime(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct entry *e = object_lookup(c);
+    if (e == NULL) {
+        return;
+    }
+    if (c->srv->ks.lfu) {
+        reply_error(c, "An LFU maxmemory policy is selected, idle time not "
+                       "tracked. Please note that when switching between "
+                       "policies at runtime LRU and LFU data will take some "
+                       "time to adjust.");
+        return;
+    }
+    reply_int(c, db_idle_ms(&c->srv->ks, e) / 1000);
 }
 
+/* Values are never shared here, but Redis shares the small integers 0..9999
+ * (unless maxmemory with an LRU/LFU policy needs per-key access bits), and
+ * those report INT_MAX: mirror that so clients see the same answer. */
 void
 cmd_object_refcount(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    const struct node_config *cfg = &c->srv->cfg;
+    long long v;
+    struct entry *e = object_lookup(c);
+    if (e == NULL) {
+        return;
+    }
+    int shared = cfg->maxmemory == 0 || !policy_is_lru_or_lfu(cfg->maxmemory_policy);
+    if (shared && value_as_int(e, &v) && v >= 0 && v < SHARED_INTEGERS) {
+        reply_int(c, INT_MAX);
+    } else {
+        reply_int(c, 1);
+    }
 }
 
 void
 cmd_object_help(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    static const char *const lines[] = {
+        "ENCODING <key>",
+        "    Return how the value of <key> is held: int, embstr (up to 44",
+        "    bytes) or raw.",
+        "FREQ <key>",
+        "    Return the logarithmic access counter of <key>. Needs an LFU",
+        "    maxmemory-policy.",
+        "IDLETIME <key>",
+        "    Return the seconds since <key> was last read or written. Needs a",
+        "    policy other than LFU.",
+        "REFCOUNT <key>",
+        "    Return how many references the value of <key> has.",
+        NULL,
+    };
+    reply_help(c, "OBJECT", lines);
 }
+
+/* ---- MEMORY ------------------------------------------------------------- */
 
 void
 cmd_memory_usage(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    for (size_t i = 3; i < c->argc; i++) {
+        long long samples;
+        if (!arg_is(&c->argv[i], "samples") || i + 1 >= c->argc) {
+            reply_syntax_error(c);
+            return;
+        }
+        /* Values are flat strings: the sample count is checked, not used. */
+        if (util_str2ll(c->argv[i + 1].ptr, c->argv[i + 1].len, &samples) != 0) {
+            reply_not_integer(c);
+            return;
+        }
+        if (samples < 0) {
+            reply_syntax_error(c);
+            return;
+        }
+        i++;
+    }
+    /* Like Redis, report a key that is present even if logically expired. */
+    struct entry *e = db_lookup(c->db, c->argv[2].ptr, c->argv[2].len,
+                                LOOKUP_NOEXPIRE | LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    if (e == NULL) {
+        reply_null(c);
+        return;
+    }
+    reply_int(c, (long long)db_key_memory(c->db, e));
+}
+
+/* Memory the keyspace held before any key was written: the database array
+ * and every database's TTL wheel.  Stands in for Redis's startup.allocated
+ * until the server records a process-wide figure. */
+static size_t
+memory_startup(const struct keyspace *ks)
+{
+    return (size_t)ks->ndb * (sizeof(struct db) + EXPIRE_SLOTS * sizeof(struct entry *));
+}
+
+static size_t
+memory_clients(const struct server *srv)
+{
+    size_t n = 0;
+    for (const struct client *cl = srv->clients; cl; cl = cl->next) {
+        n += sizeof(*cl) + cl->qcap + cl->reply_bytes;
+    }
+    return n;
+}
+
+/* Redis reports its ratios as floats widened to double; do the same so the
+ * figures read alike. */
+static double
+ratio(double num, double den)
+{
+    return den > 0 ? (double)(float)(num / den) : 0;
 }
 
 void
 cmd_memory_stats(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct server *srv = c->srv;
+    struct keyspace *ks = &srv->ks;
+    struct mem_allocator_stats as;
+    size_t total = mem_used();
+    size_t startup = memory_startup(ks);
+    size_t clients = memory_clients(srv);
+    size_t overhead = startup + clients;
+    size_t keys = 0;
+    int used_dbs = 0;
+
+    /* The same peak as INFO's used_memory_peak, brought up to date. */
+    info_sample_peak(srv);
+    size_t peak = srv->mem_peak;
+    mem_allocator_stats(&as);
+    for (int i = 0; i < ks->ndb; i++) {
+        if (dict_size(&ks->dbs[i].dict) > 0) {
+            used_dbs++;
+        }
+    }
+    reply_map_len(c, 17 + used_dbs);
+    reply_bulk_cstr(c, "peak.allocated");
+    reply_int(c, (long long)peak);
+    reply_bulk_cstr(c, "total.allocated");
+    reply_int(c, (long long)total);
+    reply_bulk_cstr(c, "startup.allocated");
+    reply_int(c, (long long)startup);
+    reply_bulk_cstr(c, "clients.normal");
+    reply_int(c, (long long)clients);
+    for (int i = 0; i < ks->ndb; i++) {
+        struct db *db = &ks->dbs[i];
+        const struct dict *d = &db->dict;
+        size_t n = dict_size(d);
+        if (n == 0) {
+            continue;
+        }
+        /* The per-key headers are the compact entry's equivalent of Redis's
+         * dictEntry; TTL blocks stand for its expires table. */
+        size_t main_bytes = (d->t[0].size + d->t[1].size) * sizeof(struct entry *)
+                            + n * sizeof(struct entry);
+        size_t exp_bytes = db->volatile_count * sizeof(struct entry_ttl);
+        char name[32];
+        snprintf(name, sizeof(name), "db.%d", i);
+        reply_bulk_cstr(c, name);
+        reply_map_len(c, 2);
+        reply_bulk_cstr(c, "overhead.hashtable.main");
+        reply_int(c, (long long)main_bytes);
+        reply_bulk_cstr(c, "overhead.hashtable.expires");
+        reply_int(c, (long long)exp_bytes);
+        overhead += main_bytes + exp_bytes;
+        keys += n;
+    }
+    size_t net = total > startup ? total - startup : 0;
+    size_t dataset = total > overhead ? total - overhead : 0;
+    size_t rss = mem_rss();
+    reply_bulk_cstr(c, "overhead.total");
+    reply_int(c, (long long)overhead);
+    reply_bulk_cstr(c, "keys.count");
+    reply_int(c, (long long)keys);
+    reply_bulk_cstr(c, "keys.bytes-per-key");
+    reply_int(c, keys ? (long long)(net / keys) : 0);
+    reply_bulk_cstr(c, "dataset.bytes");
+    reply_int(c, (long long)dataset);
+    reply_bulk_cstr(c, "dataset.percentage");
+    reply_double(c, ratio((double)dataset * 100, (double)net));
+    reply_bulk_cstr(c, "peak.percentage");
+    reply_double(c, ratio((double)total * 100, (double)peak));
+    reply_bulk_cstr(c, "allocator.allocated");
+    reply_int(c, (long long)as.allocated);
+    reply_bulk_cstr(c, "allocator.active");
+    reply_int(c, (long long)as.active);
+    reply_bulk_cstr(c, "allocator.resident");
+    reply_int(c, (long long)as.resident);
+    reply_bulk_cstr(c, "allocator-fragmentation.ratio");
+    reply_double(c, ratio((double)as.active, (double)as.allocated));
+    reply_bulk_cstr(c, "allocator-fragmentation.bytes");
+    reply_int(c, (long long)as.active - (long long)as.allocated);
+    reply_bulk_cstr(c, "fragmentation");
+    reply_double(c, ratio((double)rss, (double)total));
+    reply_bulk_cstr(c, "fragmentation.bytes");
+    reply_int(c, (long long)rss - (long long)total);
 }
 
 void
 cmd_memory_help(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    static const char *const lines[] = {
+        "STATS",
+        "    Return a map of memory figures: allocated and peak bytes, the",
+        "    overhead of each database's tables, and the bytes held by data.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return the bytes <key> takes: its entry and its share of the hash",
+        "    table. SAMPLES is accepted for compatibility; values are flat.",
+        NULL,
+    };
+    reply_help(c, "MEMORY", lines);
 }

@@ -346,6 +346,86 @@ db_delete(struct db *db, const char *key, size_t len)
     return 1;
 }
 
+struct entry *
+db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
+          size_t newlen)
+{
+    uint64_t h = dict_hash(newkey, newlen);
+    struct entry **ref = dict_find_ref(&db->dict, key, keylen,
+                                       dict_hash(key, keylen));
+    if (ref == NULL) {
+        return NULL;
+    }
+    struct entry *e = dict_unlink(&db->dict, ref);
+    long long when = entry_expire(e);
+    if (e->volatile_) {
+        ttl_unlink(db, e);
+    }
+    /* Look the target up only once the source is out of the table: a find
+     * may take a rehash step, which would leave the source's link stale. */
+    ref = dict_find_ref(&db->dict, newkey, newlen, h);
+    if (ref != NULL) {
+        db_delete_ref(db, ref);
+    }
+    /* The key sits between the header and the value, so slide the value to
+     * its new place, shrinking after the move or growing before it. */
+    size_t hdr = entry_header_size(e->volatile_);
+    size_t vallen = e->vallen;
+    if (newlen < e->keylen) {
+        memmove(entry_key(e) + newlen, entry_val(e), vallen);
+        e = mem_realloc(e, hdr + newlen + vallen);
+    } else if (newlen > e->keylen) {
+        e = mem_realloc(e, hdr + newlen + vallen);
+        memmove(entry_key(e) + newlen, entry_val(e), vallen);
+    }
+    memcpy(entry_key(e), newkey, newlen);
+    e->keylen = (uint32_t)newlen;
+    e->hash = (uint32_t)h;
+    dict_insert(&db->dict, e);
+    if (when >= 0) {
+        ttl_link(db, e, when);
+    }
+    return e;
+}
+
+struct entry *
+db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
+{
+    struct entry **ref = dict_find_ref(&src->dict, key, keylen,
+                                       dict_hash(key, keylen));
+    if (ref == NULL) {
+        return NULL;
+    }
+    struct entry *e = dict_unlink(&src->dict, ref);
+    long long when = entry_expire(e);
+    if (e->volatile_) {
+        ttl_unlink(src, e);
+    }
+    dict_insert(&dst->dict, e);
+    if (when >= 0) {
+        ttl_link(dst, e, when);
+    }
+    return e;
+}
+
+struct entry *
+db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
+{
+    struct entry *n = db_add(dst, newkey, newlen, e->vallen, entry_expire(e));
+    memcpy(entry_val(n), entry_val(e), e->vallen);
+    n->type = e->type;
+    return n;
+}
+
+size_t
+db_key_memory(const struct db *db, struct entry *e)
+{
+    const struct dict *d = &db->dict;
+    size_t buckets = (d->t[0].size + d->t[1].size) * sizeof(struct entry *);
+    size_t n = dict_size(d) > 0 ? dict_size(d) : 1;
+    return mem_usable(e) + (buckets + n - 1) / n;
+}
+
 size_t
 db_flush(struct db *db)
 {

@@ -91,7 +91,23 @@ struct entry *db_set_expire(struct db *db, struct entry **ref, long long when_ms
 int db_delete(struct db *db, const char *key, size_t len);
 /* Delete the entry at ref. */
 void db_delete_ref(struct db *db, struct entry **ref);
-/* Move an entry from one db to another (MOVE/SWAPDB helpers use it). */
+/* Rename key to newkey within db (RENAME): newkey is deleted first when
+ * present; the entry keeps its value, TTL and access bits, and its block is
+ * resized in place rather than copied.  The caller has already looked key up
+ * (so a logically expired key is gone); newkey must not point into the
+ * keyspace.  Returns the renamed entry, or NULL when key is absent. */
+struct entry *db_rename(struct db *db, const char *key, size_t keylen,
+                        const char *newkey, size_t newlen);
+/* Move key from src to dst (MOVE), where the caller has checked it is
+ * absent: the entry is relinked, keeping value, TTL and access bits.
+ * Returns it, or NULL when key is absent from src. */
+struct entry *db_move(struct db *src, struct db *dst, const char *key,
+                      size_t keylen);
+/* Add newkey to dst with a copy of e's value and TTL and fresh access bits
+ * (COPY).  newkey must be absent from dst (the caller deletes it for
+ * REPLACE); e stays valid and untouched.  Returns the new entry. */
+struct entry *db_copy(struct db *dst, struct entry *e, const char *newkey,
+                      size_t newlen);
 /* Remove every key (FLUSHDB); returns how many. */
 size_t db_flush(struct db *db);
 /* Swap the contents of two databases (SWAPDB). */
@@ -104,6 +120,8 @@ db_entry_expired(const struct db *db, struct entry *e)
 }
 /* Memory the entry takes (its block). */
 size_t db_entry_memory(struct entry *e);
+/* MEMORY USAGE: the entry's block plus its share of db's bucket arrays. */
+size_t db_key_memory(const struct db *db, struct entry *e);
 
 /* Run the active expiry cycle over all databases for at most budget_us;
  * returns 1 while work remains (call again soon). */

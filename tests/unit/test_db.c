@@ -1,6 +1,344 @@
+/* Keyspace operations on compact entries: overwrite in place, resizing and
+ * TTL changes that move entries, lazy and active expiry, flush, swap, and
+ * the rename/move/copy helpers.  The clock (ks.now_ms) is set by hand
+ * except where the active cycle reads the real one. */
 #include <criterion/criterion.h>
 
-Test(db, placeholder_builds)
+#include "core/alloc.h"
+#include "core/util.h"
+#include "node/db.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static struct keyspace ks;
+
+static void
+setup(void)
 {
-    cr_assert(1);
+    keyspace_init(&ks, 4);
+}
+
+static void
+teardown(void)
+{
+    keyspace_destroy(&ks);
+}
+
+TestSuite(db, .init = setup, .fini = teardown);
+
+static struct entry *
+set(struct db *db, const char *key, const char *val, long long expire_ms)
+{
+    return db_set(db, key, strlen(key), val, strlen(val), expire_ms, 0);
+}
+
+static struct entry *
+get(struct db *db, const char *key)
+{
+    return db_lookup(db, key, strlen(key), LOOKUP_NOSTATS | LOOKUP_NOTOUCH);
+}
+
+static void
+assert_value(struct db *db, const char *key, const char *val)
+{
+    struct entry *e = get(db, key);
+    cr_assert_not_null(e, "%s missing", key);
+    cr_assert_eq(e->vallen, strlen(val), "%s has the wrong length", key);
+    cr_assert_eq(memcmp(entry_val(e), val, e->vallen), 0, "%s has the wrong value", key);
+}
+
+/* Entries linked from db's TTL wheel, counted by walking every slot. */
+static size_t
+ttl_linked(struct db *db)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < EXPIRE_SLOTS; s++) {
+        struct entry **pp = &db->ttl.slots[s];
+        for (struct entry *e = *pp; e; e = entry_ttl(e)->ttl_next) {
+            cr_assert_eq(entry_ttl(e)->ttl_pprev, pp, "back link is stale");
+            pp = &entry_ttl(e)->ttl_next;
+            n++;
+        }
+    }
+    return n;
+}
+
+Test(db, set_then_lookup_and_overwrite)
+{
+    struct db *db = &ks.dbs[0];
+    set(db, "k", "v1", -1);
+    assert_value(db, "k", "v1");
+    set(db, "k", "a much longer second value", -1);
+    assert_value(db, "k", "a much longer second value");
+    cr_assert_eq(dict_size(&db->dict), 1);
+    cr_assert_null(get(db, "other"));
+}
+
+Test(db, same_size_overwrite_reuses_the_block)
+{
+    struct db *db = &ks.dbs[0];
+    struct entry *a = set(db, "key", "0123456789", -1);
+    struct entry *b = set(db, "key", "abcdefghij", -1);
+    cr_assert_eq(a, b, "overwrite in place");
+    assert_value(db, "key", "abcdefghij");
+    /* Also for a volatile entry, whose TTL is replaced. */
+    long long t = ks.now_ms + 10000;
+    a = set(db, "vol", "0123456789", t);
+    b = set(db, "vol", "abcdefghij", t + 5000);
+    cr_assert_eq(a, b);
+    cr_assert_eq(entry_expire(b), t + 5000);
+    cr_assert_eq(db->volatile_count, 1);
+    cr_assert_eq(ttl_linked(db), 1);
+}
+
+Test(db, lookups_count_hits_and_misses)
+{
+    struct db *db = &ks.dbs[0];
+    set(db, "k", "v", -1);
+    db_lookup(db, "k", 1, 0);
+    db_lookup(db, "nope", 4, 0);
+    db_lookup(db, "k", 1, LOOKUP_NOSTATS);
+    cr_assert_eq(ks.hits, 1);
+    cr_assert_eq(ks.misses, 1);
+}
+
+Test(db, resize_keeps_the_prefix_and_ttl_links)
+{
+    struct db *db = &ks.dbs[0];
+    long long t = ks.now_ms + 60000;
+    set(db, "other", "x", t);
+    set(db, "k", "hello", t);
+    set(db, "third", "y", t);
+    struct entry **ref = db_lookup_ref(db, "k", 1, LOOKUP_NOSTATS);
+    struct entry *e = db_resize_value(db, ref, 5000);
+    memset(entry_val(e) + 5, 'z', 4995);
+    struct entry *found = get(db, "k");
+    cr_assert_eq(found, e);
+    cr_assert_eq(found->vallen, 5000);
+    cr_assert_eq(memcmp(entry_val(found), "hellozz", 7), 0);
+    cr_assert_eq(entry_expire(found), t);
+    cr_assert_eq(ttl_linked(db), 3, "a moved entry stays in the TTL wheel");
+    ref = db_lookup_ref(db, "k", 1, LOOKUP_NOSTATS);
+    e = db_resize_value(db, ref, 2);
+    cr_assert_eq(e->vallen, 2);
+    cr_assert_eq(memcmp(entry_val(e), "he", 2), 0);
+    cr_assert_eq(ttl_linked(db), 3);
+}
+
+Test(db, set_and_clear_expire_move_the_entry)
+{
+    struct db *db = &ks.dbs[0];
+    long long t = ks.now_ms + 5000;
+    set(db, "k", "value", -1);
+    struct entry **ref = db_lookup_ref(db, "k", 1, LOOKUP_NOSTATS);
+    struct entry *e = db_set_expire(db, ref, t);
+    cr_assert(e->volatile_);
+    cr_assert_eq(entry_expire(e), t);
+    cr_assert_eq(db->volatile_count, 1);
+    cr_assert_eq(ttl_linked(db), 1);
+    assert_value(db, "k", "value");
+    /* Changing the time of a volatile entry keeps it where it is. */
+    ref = db_lookup_ref(db, "k", 1, LOOKUP_NOSTATS);
+    cr_assert_eq(db_set_expire(db, ref, t + 1), e);
+    cr_assert_eq(db->volatile_count, 1);
+    ref = db_lookup_ref(db, "k", 1, LOOKUP_NOSTATS);
+    e = db_set_expire(db, ref, -1);
+    cr_assert(!e->volatile_);
+    cr_assert_eq(entry_expire(e), -1);
+    cr_assert_eq(db->volatile_count, 0);
+    cr_assert_eq(ttl_linked(db), 0);
+    assert_value(db, "k", "value");
+}
+
+Test(db, logically_expired_key_is_deleted_on_lookup)
+{
+    struct db *db = &ks.dbs[0];
+    long long t = ks.now_ms + 100;
+    set(db, "k", "v", t);
+    cr_assert_not_null(get(db, "k"));
+    ks.now_ms = t;
+    cr_assert_null(get(db, "k"));
+    cr_assert_eq(dict_size(&db->dict), 0);
+    cr_assert_eq(db->volatile_count, 0);
+    cr_assert_eq(ks.expired_keys, 1);
+}
+
+Test(db, replica_hides_but_keeps_expired_keys)
+{
+    struct db *db = &ks.dbs[0];
+    long long t = ks.now_ms + 100;
+    set(db, "k", "v", t);
+    ks.is_replica = 1;
+    ks.now_ms = t + 1;
+    cr_assert_null(get(db, "k"));
+    cr_assert_eq(dict_size(&db->dict), 1);
+    cr_assert_not_null(db_lookup(db, "k", 1, LOOKUP_NOEXPIRE | LOOKUP_NOSTATS));
+}
+
+struct deleted {
+    int n;
+    char last[16];
+};
+
+static void
+on_delete(void *ctx, struct db *db, const char *key, size_t len)
+{
+    struct deleted *d = ctx;
+    (void)db;
+    d->n++;
+    memcpy(d->last, key, len < 15 ? len : 15);
+    d->last[len < 15 ? len : 15] = '\0';
+}
+
+Test(db, active_expiry_deletes_due_keys_and_reports_them)
+{
+    struct db *db = &ks.dbs[1];
+    struct deleted d = {0};
+    ks.on_delete = on_delete;
+    ks.on_delete_ctx = &d;
+    keyspace_tick(&ks);
+    set(db, "soon", "v", ks.now_ms + 10);
+    set(db, "later", "v", ks.now_ms + 3600 * 1000);
+    set(db, "never", "v", -1);
+    /* The slot of "soon" is walked once its 64 ms window has passed. */
+    long long deadline = util_mstime() + 2000;
+    while (dict_size(&db->dict) == 3 && util_mstime() < deadline) {
+        usleep(20 * 1000);
+        keyspace_active_expire(&ks, 100000);
+    }
+    cr_assert_eq(dict_size(&db->dict), 2);
+    cr_assert_null(db_lookup(db, "soon", 4, LOOKUP_NOEXPIRE));
+    cr_assert_not_null(get(db, "later"));
+    cr_assert_eq(d.n, 1);
+    cr_assert_str_eq(d.last, "soon");
+    cr_assert_eq(ks.expired_keys, 1);
+}
+
+Test(db, delete_and_flush)
+{
+    struct db *db = &ks.dbs[0];
+    set(db, "a", "1", -1);
+    set(db, "b", "2", ks.now_ms + 10000);
+    set(db, "c", "3", -1);
+    cr_assert_eq(db_delete(db, "a", 1), 1);
+    cr_assert_eq(db_delete(db, "a", 1), 0);
+    cr_assert_eq(db_flush(db), 2);
+    cr_assert_eq(dict_size(&db->dict), 0);
+    cr_assert_eq(db->volatile_count, 0);
+    cr_assert_eq(ttl_linked(db), 0);
+    /* The db works as new afterwards. */
+    set(db, "d", "4", ks.now_ms + 10000);
+    assert_value(db, "d", "4");
+    cr_assert_eq(ttl_linked(db), 1);
+}
+
+Test(db, swap_exchanges_keys_and_ttls)
+{
+    struct db *a = &ks.dbs[0], *b = &ks.dbs[1];
+    long long t = ks.now_ms + 10000;
+    set(a, "in_a", "1", t);
+    set(a, "a2", "1", -1);
+    set(b, "in_b", "2", -1);
+    db_swap(a, b);
+    cr_assert_eq(a->id, 0, "ids stay with the slots");
+    cr_assert_eq(dict_size(&a->dict), 1);
+    cr_assert_eq(dict_size(&b->dict), 2);
+    assert_value(a, "in_b", "2");
+    assert_value(b, "in_a", "1");
+    cr_assert_null(get(a, "in_a"));
+    cr_assert_eq(b->volatile_count, 1);
+    cr_assert_eq(a->volatile_count, 0);
+    cr_assert_eq(ttl_linked(b), 1);
+    /* Lazy expiry now happens in the db that holds the key. */
+    ks.now_ms = t;
+    cr_assert_null(get(b, "in_a"));
+    cr_assert_eq(b->volatile_count, 0);
+    cr_assert_eq(ttl_linked(b), 0);
+}
+
+Test(db, rename_keeps_value_ttl_and_access_bits)
+{
+    struct db *db = &ks.dbs[0];
+    long long t = ks.now_ms + 10000;
+    const char *names[] = {"k", "a much longer name for the same key", "mid"};
+    struct entry *e = set(db, "src", "the value", t);
+    set(db, "filler", "x", t + 1);
+    e->lru = 12345;
+    const char *from = "src";
+    for (int i = 0; i < 3; i++) {
+        e = db_rename(db, from, strlen(from), names[i], strlen(names[i]));
+        cr_assert_not_null(e);
+        cr_assert_null(get(db, from));
+        assert_value(db, names[i], "the value");
+        cr_assert_eq(entry_expire(e), t);
+        cr_assert_eq(e->lru, 12345);
+        cr_assert_eq(dict_size(&db->dict), 2);
+        cr_assert_eq(db->volatile_count, 2);
+        cr_assert_eq(ttl_linked(db), 2);
+        from = names[i];
+    }
+    cr_assert_null(db_rename(db, "absent", 6, "x", 1));
+}
+
+Test(db, rename_replaces_the_target)
+{
+    struct db *db = &ks.dbs[0];
+    set(db, "src", "new", -1);
+    set(db, "dst", "old", ks.now_ms + 10000);
+    db_rename(db, "src", 3, "dst", 3);
+    assert_value(db, "dst", "new");
+    cr_assert_eq(entry_expire(get(db, "dst")), -1);
+    cr_assert_eq(dict_size(&db->dict), 1);
+    cr_assert_eq(db->volatile_count, 0);
+    cr_assert_eq(ttl_linked(db), 0);
+}
+
+Test(db, move_relinks_the_entry_with_its_ttl)
+{
+    struct db *a = &ks.dbs[0], *b = &ks.dbs[2];
+    long long t = ks.now_ms + 10000;
+    struct entry *e = set(a, "k", "v", t);
+    struct entry *m = db_move(a, b, "k", 1);
+    cr_assert_eq(m, e, "moved, not copied");
+    cr_assert_null(get(a, "k"));
+    assert_value(b, "k", "v");
+    cr_assert_eq(a->volatile_count, 0);
+    cr_assert_eq(b->volatile_count, 1);
+    cr_assert_eq(ttl_linked(a), 0);
+    cr_assert_eq(ttl_linked(b), 1);
+    cr_assert_null(db_move(a, b, "k", 1));
+}
+
+Test(db, copy_is_independent_of_the_source)
+{
+    struct db *a = &ks.dbs[0], *b = &ks.dbs[1];
+    long long t = ks.now_ms + 10000;
+    struct entry *e = set(a, "k", "v", t);
+    struct entry *c = db_copy(b, e, "k2", 2);
+    cr_assert_neq(c, e);
+    assert_value(b, "k2", "v");
+    cr_assert_eq(entry_expire(c), t);
+    cr_assert_eq(b->volatile_count, 1);
+    db_delete(a, "k", 1);
+    assert_value(b, "k2", "v");
+    /* Same db, no TTL. */
+    e = set(a, "p", "persistent", -1);
+    c = db_copy(a, e, "p2", 2);
+    assert_value(a, "p2", "persistent");
+    assert_value(a, "p", "persistent");
+    cr_assert_eq(entry_expire(c), -1);
+}
+
+Test(db, key_memory_counts_the_block_and_a_bucket_share)
+{
+    struct db *db = &ks.dbs[0];
+    struct entry *small = set(db, "s", "x", -1);
+    size_t s = db_key_memory(db, small);
+    cr_assert_geq(s, db_entry_memory(small) + sizeof(struct entry *));
+    char big[1000];
+    memset(big, 'b', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    struct entry *large = set(db, "l", big, -1);
+    cr_assert_gt(db_key_memory(db, large), s + 900);
 }
