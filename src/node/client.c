@@ -777,7 +777,7 @@ reply_help(struct client *c, const char *container, const char *const *lines)
         reply_status(c, lines[i]);
     }
     reply_status(c, "HELP");
-    reply_status(c, "    Print this help.");
+    reply_status(c, "    Prints this help.");
 }
 
 void
