@@ -60,7 +60,8 @@ parse_value(struct option_table *t, const struct option_def *def,
             snprintf(err, errlen, "argument must be a memory value");
             return -1;
         }
-        if (def->max > 0 && ull > (unsigned long long)def->max) {
+        if ((def->max > 0 && ull > (unsigned long long)def->max)
+            || (def->min > 0 && ull < (unsigned long long)def->min)) {
             snprintf(err, errlen, "argument must be between %lld and %lld inclusive",
                      def->min, def->max);
             return -1;

@@ -1,129 +1,880 @@
-/* cmd_server.c: placeholder handlers until the family is written. */
+/* Server commands: COMMAND (introspection of the command table), TIME, ROLE,
+ * INFO, CONFIG, SLOWLOG, SHUTDOWN and DEBUG.  Everything COMMAND prints is
+ * read from the table in core/command.h and everything CONFIG touches from
+ * the option table, so neither needs editing when a command or option is
+ * added. */
 #include "node/handlers.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/log.h"
+#include "core/option.h"
+#include "core/util.h"
 #include "node/client.h"
+#include "node/db.h"
+#include "node/info.h"
+#include "node/server.h"
+#include "node/slowlog.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+static int
+arg_is(const struct client *c, size_t i, const char *word)
+{
+    return c->argv[i].len == strlen(word)
+           && strncasecmp(c->argv[i].ptr, word, c->argv[i].len) == 0;
+}
+
+/* Arguments are not NUL-terminated; the option module wants C strings. */
+static char *
+arg_dup(const struct client *c, size_t i)
+{
+    return mem_strndup(c->argv[i].ptr, c->argv[i].len);
+}
+
+static int
+arg_ll(const struct client *c, size_t i, long long *out)
+{
+    return util_str2ll(c->argv[i].ptr, c->argv[i].len, out);
+}
+
+/* ==== COMMAND ============================================================ */
+
+/* ACL categories derived from flags and group.  Redis lists categories per
+ * command by hand; deriving them keeps the table the single source of truth
+ * and gets the common cases right (@read/@write/@fast/@slow/@admin and the
+ * data-type category).  Order is Redis's category order. */
+#define ACL_MAX_CATS 10
+
+static int
+is_bare_container(const struct command *cmd)
+{
+    return cmd->nsubs > 0 && cmd->flags == 0;
+}
+
+static size_t
+command_acl_categories(const struct command *cmd, const char **out)
+{
+    size_t n = 0;
+    uint32_t f = cmd->flags;
+    int generic = !strcmp(cmd->group, "generic");
+    int server = !strcmp(cmd->group, "server");
+
+    if (is_bare_container(cmd)) {
+        /* A container only routes to its subcommands. */
+        out[n++] = "slow";
+        return n;
+    }
+    /* Whole-keyspace commands (DBSIZE, FLUSHDB, SWAPDB) live in the server
+     * group but touch the keyspace. */
+    if (generic || (server && (f & (CMD_WRITE | CMD_READONLY)) && cmd->first_key == 0)) {
+        out[n++] = "keyspace";
+    }
+    if (f & CMD_READONLY) {
+        out[n++] = "read";
+    }
+    if (f & CMD_WRITE) {
+        out[n++] = "write";
+    }
+    if (!strcmp(cmd->group, "string")) {
+        out[n++] = "string";
+    }
+    if (f & CMD_PUBSUB) {
+        out[n++] = "pubsub";
+    }
+    if (f & CMD_ADMIN) {
+        out[n++] = "admin";
+    }
+    out[n++] = (f & CMD_FAST) ? "fast" : "slow";
+    if (f & CMD_BLOCKING) {
+        out[n++] = "blocking";
+    }
+    if (f & CMD_ADMIN) {
+        out[n++] = "dangerous";
+    }
+    if (!strcmp(cmd->group, "connection")) {
+        out[n++] = "connection";
+    }
+    return n;
+}
+
+static int
+command_in_category(const struct command *cmd, const char *cat, size_t len)
+{
+    const char *cats[ACL_MAX_CATS];
+    size_t n = command_acl_categories(cmd, cats);
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(cats[i]) == len && strncasecmp(cats[i], cat, len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One key spec built from first/last/step: the range form Redis uses for
+ * the same commands, so cluster-aware clients that read key specs route
+ * correctly. */
+static void
+reply_key_specs(struct client *c, const struct command *cmd)
+{
+    int rw = (cmd->flags & CMD_WRITE) != 0;
+    long long lastkey;
+
+    if (cmd->first_key <= 0) {
+        reply_set_len(c, 0);
+        return;
+    }
+    lastkey = cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key;
+    reply_set_len(c, 1);
+    reply_map_len(c, 3);
+    reply_bulk_cstr(c, "flags");
+    reply_set_len(c, 2);
+    reply_status(c, rw ? "RW" : "RO");
+    reply_status(c, rw ? "update" : "access");
+    reply_bulk_cstr(c, "begin_search");
+    reply_map_len(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, "index");
+    reply_bulk_cstr(c, "spec");
+    reply_map_len(c, 1);
+    reply_bulk_cstr(c, "index");
+    reply_int(c, cmd->first_key);
+    reply_bulk_cstr(c, "find_keys");
+    reply_map_len(c, 2);
+    reply_bulk_cstr(c, "type");
+    reply_bulk_cstr(c, "range");
+    reply_bulk_cstr(c, "spec");
+    reply_map_len(c, 3);
+    reply_bulk_cstr(c, "lastkey");
+    reply_int(c, lastkey);
+    reply_bulk_cstr(c, "keystep");
+    reply_int(c, cmd->key_step);
+    reply_bulk_cstr(c, "limit");
+    reply_int(c, 0);
+}
+
+/* The ten-element COMMAND INFO entry of Redis 7.0. */
+static void
+reply_command_entry(struct client *c, const struct command *cmd)
+{
+    const char *cats[ACL_MAX_CATS];
+    size_t ncats = command_acl_categories(cmd, cats);
+    int nflags = 0;
+
+    reply_array_len(c, 10);
+    reply_bulk_cstr(c, cmd->fullname);
+    reply_int(c, cmd->arity);
+    for (int bit = 0; bit < CMD_FLAG_BIT__COUNT; bit++) {
+        nflags += (cmd->flags >> bit) & 1;
+    }
+    reply_set_len(c, nflags);
+    for (int bit = 0; bit < CMD_FLAG_BIT__COUNT; bit++) {
+        if (cmd->flags & (1u << bit)) {
+            reply_status(c, command_flag_name(bit));
+        }
+    }
+    reply_int(c, cmd->first_key);
+    reply_int(c, cmd->last_key);
+    reply_int(c, cmd->key_step);
+    reply_set_len(c, (long long)ncats);
+    for (size_t i = 0; i < ncats; i++) {
+        char cat[32];
+        snprintf(cat, sizeof(cat), "@%s", cats[i]);
+        reply_status(c, cat);
+    }
+    reply_set_len(c, 0); /* tips */
+    reply_key_specs(c, cmd);
+    if (cmd->nsubs == 0) {
+        reply_set_len(c, 0);
+    } else {
+        reply_array_len(c, (long long)cmd->nsubs);
+        for (size_t i = 0; i < cmd->nsubs; i++) {
+            reply_command_entry(c, cmd->subs[i]);
+        }
+    }
+}
+
+/* "get", "CONFIG", or a full subcommand name "config|get". */
+static const struct command *
+lookup_fullname(const char *name, size_t len)
+{
+    const char *bar = memchr(name, '|', len);
+    const struct command *cmd;
+    if (bar == NULL) {
+        return command_lookup(name, len);
+    }
+    cmd = command_lookup(name, (size_t)(bar - name));
+    if (cmd == NULL) {
+        return NULL;
+    }
+    return command_lookup_sub(cmd, bar + 1, len - (size_t)(bar - name) - 1);
+}
+
+static void
+reply_all_command_entries(struct client *c)
+{
+    size_t n = command_count();
+    reply_array_len(c, (long long)n);
+    for (size_t i = 0; i < n; i++) {
+        reply_command_entry(c, command_at(i));
+    }
+}
 
 void
 cmd_command(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    reply_all_command_entries(c);
 }
 
 void
 cmd_command_count(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    reply_int(c, (long long)command_count());
 }
 
 void
 cmd_command_info(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    if (c->argc == 2) {
+        reply_all_command_entries(c);
+        return;
+    }
+    reply_array_len(c, (long long)c->argc - 2);
+    for (size_t i = 2; i < c->argc; i++) {
+        const struct command *cmd = lookup_fullname(c->argv[i].ptr, c->argv[i].len);
+        if (cmd == NULL) {
+            reply_null(c);
+        } else {
+            reply_command_entry(c, cmd);
+        }
+    }
+}
+
+/* Docs as Redis 7.0 shapes them, without complexity and arguments, which
+ * the table does not hold (both are optional in Redis's reply too). */
+static void
+reply_command_docs(struct client *c, const struct command *cmd)
+{
+    reply_map_len(c, cmd->nsubs > 0 ? 4 : 3);
+    reply_bulk_cstr(c, "summary");
+    reply_bulk_cstr(c, cmd->summary);
+    reply_bulk_cstr(c, "since");
+    reply_bulk_cstr(c, cmd->since);
+    reply_bulk_cstr(c, "group");
+    reply_bulk_cstr(c, cmd->group);
+    if (cmd->nsubs > 0) {
+        reply_bulk_cstr(c, "subcommands");
+        reply_map_len(c, (long long)cmd->nsubs);
+        for (size_t i = 0; i < cmd->nsubs; i++) {
+            reply_bulk_cstr(c, cmd->subs[i]->fullname);
+            reply_command_docs(c, cmd->subs[i]);
+        }
+    }
 }
 
 void
 cmd_command_docs(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    if (c->argc == 2) {
+        size_t n = command_count();
+        reply_map_len(c, (long long)n);
+        for (size_t i = 0; i < n; i++) {
+            reply_bulk_cstr(c, command_at(i)->fullname);
+            reply_command_docs(c, command_at(i));
+        }
+        return;
+    }
+    /* Unknown names are left out, so count the known ones first. */
+    long long found = 0;
+    for (size_t i = 2; i < c->argc; i++) {
+        found += lookup_fullname(c->argv[i].ptr, c->argv[i].len) != NULL;
+    }
+    reply_map_len(c, found);
+    for (size_t i = 2; i < c->argc; i++) {
+        const struct command *cmd = lookup_fullname(c->argv[i].ptr, c->argv[i].len);
+        if (cmd != NULL) {
+            reply_bulk_cstr(c, cmd->fullname);
+            reply_command_docs(c, cmd);
+        }
+    }
+}
+
+enum list_filter { LIST_ALL, LIST_MODULE, LIST_ACLCAT, LIST_PATTERN };
+
+static int
+list_match(const struct command *cmd, enum list_filter f, const char *arg,
+           size_t len)
+{
+    switch (f) {
+    case LIST_ALL:
+        return 1;
+    case LIST_MODULE:
+        return 0; /* no modules */
+    case LIST_ACLCAT:
+        return command_in_category(cmd, arg, len);
+    case LIST_PATTERN:
+        return util_glob_match(arg, len, cmd->fullname, strlen(cmd->fullname), 1);
+    }
+    return 0;
 }
 
 void
 cmd_command_list(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    enum list_filter f = LIST_ALL;
+    const char *arg = NULL;
+    size_t arglen = 0;
+    long long n = 0;
+
+    if (c->argc == 5 && arg_is(c, 2, "filterby")) {
+        if (arg_is(c, 3, "module")) {
+            f = LIST_MODULE;
+        } else if (arg_is(c, 3, "aclcat")) {
+            f = LIST_ACLCAT;
+        } else if (arg_is(c, 3, "pattern")) {
+            f = LIST_PATTERN;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+        arg = c->argv[4].ptr;
+        arglen = c->argv[4].len;
+    } else if (c->argc != 2) {
+        reply_syntax_error(c);
+        return;
+    }
+    /* Two passes, the first counting, so the array length comes first. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            reply_array_len(c, n);
+        }
+        for (size_t i = 0; i < command_count(); i++) {
+            const struct command *cmd = command_at(i);
+            for (size_t s = 0; s <= cmd->nsubs; s++) {
+                const struct command *x = s == 0 ? cmd : cmd->subs[s - 1];
+                if (!list_match(x, f, arg, arglen)) {
+                    continue;
+                }
+                if (pass == 0) {
+                    n++;
+                } else {
+                    reply_bulk_cstr(c, x->fullname);
+                }
+            }
+        }
+    }
 }
 
 void
 cmd_command_getkeys(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    const struct command *cmd = command_lookup(c->argv[2].ptr, c->argv[2].len);
+    size_t argc = c->argc - 2;
+    size_t *idx, n;
+
+    /* A container with a subcommand word resolves to the subcommand; a
+     * container alone is judged by its own arity, as Redis does. */
+    if (cmd != NULL && cmd->nsubs > 0 && argc >= 2) {
+        cmd = command_lookup_sub(cmd, c->argv[3].ptr, c->argv[3].len);
+    }
+    if (cmd == NULL) {
+        reply_error(c, "Invalid command specified");
+        return;
+    }
+    if (!command_arity_ok(cmd, argc)) {
+        reply_error(c, "Invalid number of arguments specified for command");
+        return;
+    }
+    idx = mem_alloc(argc * sizeof(*idx));
+    n = command_key_positions(cmd, argc, idx, argc);
+    if (n == 0) {
+        reply_error(c, "The command has no key arguments");
+    } else {
+        reply_array_len(c, (long long)n);
+        for (size_t i = 0; i < n; i++) {
+            const struct resp_arg *a = &c->argv[2 + idx[i]];
+            reply_bulk(c, a->ptr, a->len);
+        }
+    }
+    mem_free(idx);
 }
 
 void
 cmd_command_help(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    static const char *const lines[] = {
+        "(no subcommand)",
+        "    Describe every command: name, arity, flags, key positions, ACL",
+        "    categories, key specs and subcommands.",
+        "COUNT",
+        "    The number of top-level commands.",
+        "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+        "    Names of the commands and subcommands, optionally filtered.",
+        "INFO [<command-name> ...]",
+        "    Describe the named commands, or every command when none is named.",
+        "DOCS [<command-name> ...]",
+        "    Summary, first version and group of the named commands, or of",
+        "    every command when none is named.",
+        "GETKEYS <full-command>",
+        "    The key arguments of a complete command line.",
+        NULL,
+    };
+    reply_help(c, "COMMAND", lines);
 }
+
+/* ==== TIME, ROLE, INFO =================================================== */
 
 void
 cmd_time(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    reply_array_len(c, 2);
+    reply_bulk_ll(c, (long long)tv.tv_sec);
+    reply_bulk_ll(c, (long long)tv.tv_usec);
 }
 
+/* Replication does not exist yet: always a master with no replicas. */
 void
 cmd_role(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    reply_array_len(c, 3);
+    reply_bulk_cstr(c, "master");
+    reply_int(c, 0);
+    reply_array_len(c, 0);
 }
 
 void
 cmd_info(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    int n = (int)c->argc - 1;
+    const char **names = NULL;
+    size_t *lens = NULL;
+    size_t len;
+    char *text;
+
+    if (n > 0) {
+        names = mem_alloc((size_t)n * sizeof(*names));
+        lens = mem_alloc((size_t)n * sizeof(*lens));
+        for (int i = 0; i < n; i++) {
+            names[i] = c->argv[i + 1].ptr;
+            lens[i] = c->argv[i + 1].len;
+        }
+    }
+    text = info_render(c->srv, names, lens, n, &len);
+    reply_verbatim(c, text, len, "txt");
+    mem_free(text);
+    mem_free(names);
+    mem_free(lens);
 }
+
+/* ==== CONFIG ============================================================= */
 
 void
 cmd_config_get(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct option_table *t = &c->srv->opts;
+    long long n = 0;
+
+    /* Table order, each option once however many patterns match it. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            reply_map_len(c, n);
+        }
+        for (const struct option_def *d = t->defs; d->name != NULL; d++) {
+            const struct resp_arg *match = NULL;
+            for (size_t i = 2; i < c->argc && match == NULL; i++) {
+                if (util_glob_match(c->argv[i].ptr, c->argv[i].len, d->name,
+                                    strlen(d->name), 1)) {
+                    match = &c->argv[i];
+                }
+            }
+            if (match == NULL) {
+                continue;
+            }
+            if (pass == 0) {
+                n++;
+            } else {
+                char val[4096];
+                option_format(t, d, val, sizeof(val));
+                /* A plain name is echoed as the client spelled it, as Redis
+                 * does ("CONFIG GET HZ" answers "HZ"); a pattern's matches
+                 * use the option's own name. */
+                if (memchr(match->ptr, '*', match->len) == NULL
+                    && memchr(match->ptr, '?', match->len) == NULL
+                    && memchr(match->ptr, '[', match->len) == NULL
+                    && memchr(match->ptr, '\\', match->len) == NULL) {
+                    reply_bulk(c, match->ptr, match->len);
+                } else {
+                    reply_bulk_cstr(c, d->name);
+                }
+                reply_bulk_cstr(c, val);
+            }
+        }
+    }
 }
 
+/* CONFIG SET is all-or-nothing: every name is checked before anything
+ * changes, and when one value is refused the ones already set get their old
+ * values back (through option_set, so apply hooks see the restore too). */
 void
 cmd_config_set(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct server *srv = c->srv;
+    struct option_table *t = &srv->opts;
+    size_t npairs = (c->argc - 2) / 2;
+    const struct option_def **defs = NULL;
+    char **names = NULL, **values = NULL, **olds = NULL;
+    size_t set = 0;
+    int bulk_len_changed = 0;
+
+    if ((c->argc - 2) % 2 != 0) {
+        reply_syntax_error(c);
+        return;
+    }
+    defs = mem_calloc(npairs * sizeof(*defs));
+    names = mem_calloc(npairs * sizeof(*names));
+    values = mem_calloc(npairs * sizeof(*values));
+    olds = mem_calloc(npairs * sizeof(*olds));
+    for (size_t i = 0; i < npairs; i++) {
+        names[i] = arg_dup(c, 2 + 2 * i);
+        values[i] = arg_dup(c, 3 + 2 * i);
+        defs[i] = option_find(t, names[i]);
+        if (defs[i] == NULL) {
+            reply_errorf(c, "Unknown option or number of arguments for CONFIG SET - '%s'",
+                         names[i]);
+            goto done;
+        }
+        if (!(defs[i]->flags & OPT_MUTABLE)) {
+            reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
+                         "can't set immutable config", names[i]);
+            goto done;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (defs[k] == defs[i]) {
+                reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
+                             "duplicate parameter", names[i]);
+                goto done;
+            }
+        }
+    }
+    for (size_t i = 0; i < npairs; i++) {
+        char buf[4096];
+        option_format(t, defs[i], buf, sizeof(buf));
+        olds[i] = mem_strdup(buf);
+    }
+    for (set = 0; set < npairs; set++) {
+        char err[512];
+        if (option_set(t, defs[set], values[set], err, sizeof(err)) != 0) {
+            char ignored[512];
+            size_t failed = set;
+            while (set-- > 0) {
+                option_set(t, defs[set], olds[set], ignored, sizeof(ignored));
+            }
+            reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - %s",
+                         names[failed], err);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < npairs; i++) {
+        if (!strcmp(defs[i]->name, "proto-max-bulk-len")) {
+            bulk_len_changed = 1;
+        }
+        log_info("CONFIG SET %s %s", defs[i]->name,
+                 (defs[i]->flags & OPT_SENSITIVE) ? "(redacted)" : values[i]);
+    }
+    /* Parsers copy the limit when a client connects; existing clients must
+     * follow a change too, or a lowered limit would not protect anything. */
+    if (bulk_len_changed) {
+        for (struct client *k = srv->clients; k; k = k->next) {
+            k->parser.max_bulk_len = (long long)srv->cfg.proto_max_bulk_len;
+        }
+    }
+    reply_ok(c);
+done:
+    for (size_t i = 0; i < npairs; i++) {
+        mem_free(names[i]);
+        mem_free(values[i]);
+        mem_free(olds[i]);
+    }
+    mem_free((void *)defs);
+    mem_free(names);
+    mem_free(values);
+    mem_free(olds);
 }
 
 void
 cmd_config_resetstat(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    info_reset_stats(c->srv);
+    reply_ok(c);
 }
 
 void
 cmd_config_rewrite(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    char err[512];
+    if (option_rewrite(&c->srv->opts, err, sizeof(err)) != 0) {
+        log_warn("CONFIG REWRITE failed: %s", err);
+        reply_errorf(c, "%s", err);
+        return;
+    }
+    log_info("CONFIG REWRITE executed with success.");
+    reply_ok(c);
 }
 
 void
 cmd_config_help(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    static const char *const lines[] = {
+        "GET <pattern> [<pattern> ...]",
+        "    Options whose names match any of the glob-style patterns, with",
+        "    their current values.",
+        "SET <option> <value> [<option> <value> ...]",
+        "    Change options at run time: either every one changes or none does.",
+        "RESETSTAT",
+        "    Zero the statistics that INFO reports.",
+        "REWRITE",
+        "    Write the running configuration back into the config file.",
+        NULL,
+    };
+    reply_help(c, "CONFIG", lines);
 }
+
+/* ==== SLOWLOG ============================================================ */
 
 void
 cmd_slowlog_get(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct server *srv = c->srv;
+    long long count = 10, n = 0;
+
+    if (c->argc > 3) {
+        reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
+                     "Try SLOWLOG HELP.", (int)c->argv[1].len, c->argv[1].ptr);
+        return;
+    }
+    if (c->argc == 3 && (arg_ll(c, 2, &count) != 0 || count < -1)) {
+        reply_error(c, "count should be greater than or equal to -1");
+        return;
+    }
+    if (count == -1 || count > srv->slowlog_len) {
+        count = srv->slowlog_len;
+    }
+    reply_array_len(c, count);
+    for (struct slowlog_entry *e = srv->slowlog; e && n < count; e = e->next, n++) {
+        reply_array_len(c, 6);
+        reply_int(c, e->id);
+        reply_int(c, e->time);
+        reply_int(c, e->duration_us);
+        reply_array_len(c, e->argc);
+        for (int i = 0; i < e->argc; i++) {
+            reply_bulk(c, e->argv[i], e->argvlen[i]);
+        }
+        reply_bulk_cstr(c, e->peer);
+        reply_bulk_cstr(c, e->name);
+    }
 }
 
 void
 cmd_slowlog_len(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    reply_int(c, c->srv->slowlog_len);
 }
 
 void
 cmd_slowlog_reset(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    slowlog_reset(c->srv);
+    reply_ok(c);
 }
 
 void
 cmd_slowlog_help(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    static const char *const lines[] = {
+        "GET [<count>]",
+        "    The <count> newest entries (default 10, -1 for all).  Each entry is",
+        "    id, Unix time, duration in microseconds, arguments, client address",
+        "    and client name.",
+        "LEN",
+        "    The number of entries.",
+        "RESET",
+        "    Drop every entry.",
+        NULL,
+    };
+    reply_help(c, "SLOWLOG", lines);
 }
 
+/* ==== SHUTDOWN =========================================================== */
+
+/* There is no persistence yet, so SAVE has nothing to write: it is accepted
+ * (and logged) rather than refused, because orchestration scripts send
+ * "SHUTDOWN SAVE" to any Redis-like server and a refusal would leave the
+ * process running.  NOW and FORCE only skip waits Cachely never makes.  Once
+ * persistence exists SAVE must write the snapshot before exiting.  As in
+ * Redis, success sends no reply: the connection just closes. */
 void
 cmd_shutdown(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    struct server *srv = c->srv;
+    int save = 0, nosave = 0, abort_ = 0;
+
+    for (size_t i = 1; i < c->argc; i++) {
+        if (arg_is(c, i, "nosave")) {
+            nosave = 1;
+        } else if (arg_is(c, i, "save")) {
+            save = 1;
+        } else if (arg_is(c, i, "now") || arg_is(c, i, "force")) {
+            continue;
+        } else if (arg_is(c, i, "abort")) {
+            abort_ = 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if ((save && nosave) || (abort_ && c->argc != 2)) {
+        reply_syntax_error(c);
+        return;
+    }
+    if (abort_) {
+        /* Shutdown is immediate, so one is never in progress. */
+        reply_error(c, "No shutdown in progress.");
+        return;
+    }
+    if (save) {
+        log_warn("SHUTDOWN SAVE: no persistence configured, nothing to save");
+    }
+    log_info("SHUTDOWN requested by client id=%llu addr=%s",
+             (unsigned long long)c->id, c->addr);
+    srv->shutdown_asap = 1;
+    srv->exit_code = 0;
+    event_base_loopbreak(srv->base);
+}
+
+/* ==== DEBUG ============================================================== */
+
+/* The encoding Redis would give the same string, for DEBUG OBJECT. */
+static const char *
+debug_encoding(const char *v, size_t len)
+{
+    long long ll;
+    if (len <= 20 && util_str2ll(v, len, &ll) == 0) {
+        return "int";
+    }
+    return len <= 44 ? "embstr" : "raw";
+}
+
+/* Bytes the value would take in an RDB file (without LZF compression):
+ * small integers in their compact forms, strings with a length prefix. */
+static size_t
+debug_serialized_length(const char *v, size_t len)
+{
+    long long ll;
+    if (len <= 20 && util_str2ll(v, len, &ll) == 0) {
+        if (ll >= -128 && ll <= 127) {
+            return 2;
+        }
+        if (ll >= -32768 && ll <= 32767) {
+            return 3;
+        }
+        if (ll >= -2147483648LL && ll <= 2147483647LL) {
+            return 5;
+        }
+    }
+    if (len < 64) {
+        return 1 + len;
+    }
+    if (len < 16384) {
+        return 2 + len;
+    }
+    return (len <= 0xffffffffULL ? 5 : 9) + len;
+}
+
+static void
+debug_object(struct client *c)
+{
+    struct entry *e = db_lookup(c->db, c->argv[2].ptr, c->argv[2].len,
+                                LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    char buf[256];
+    if (e == NULL) {
+        reply_error(c, "no such key");
+        return;
+    }
+    snprintf(buf, sizeof(buf),
+             "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
+             "lru_seconds_idle:%lld",
+             (void *)e, debug_encoding(entry_val(e), e->vallen),
+             debug_serialized_length(entry_val(e), e->vallen), (unsigned)e->lru,
+             c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
+    reply_status(c, buf);
+}
+
+/* Blocks the whole server on purpose: tests use it to simulate a slow
+ * command (slow log, timeouts, client buffers). */
+static void
+debug_sleep(struct client *c)
+{
+    double secs;
+    struct timespec ts;
+    if (util_str2d(c->argv[2].ptr, c->argv[2].len, &secs) != 0 || secs < 0
+        || secs > 1e6) {
+        reply_error(c, "value is not a valid float");
+        return;
+    }
+    ts.tv_sec = (time_t)secs;
+    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    reply_ok(c);
+}
+
+static void
+debug_set_active_expire(struct client *c)
+{
+    long long v;
+    if (arg_ll(c, 2, &v) != 0) {
+        reply_not_integer(c);
+        return;
+    }
+    c->srv->ks.active_expire = v != 0;
+    log_info("DEBUG SET-ACTIVE-EXPIRE %d", c->srv->ks.active_expire);
+    reply_ok(c);
 }
 
 void
 cmd_debug(struct client *c)
 {
-    reply_error(c, "not implemented yet");
+    static const char *const lines[] = {
+        "OBJECT <key>",
+        "    Low-level facts about a key: address, encoding, serialized length",
+        "    and LRU clock.",
+        "SLEEP <seconds>",
+        "    Block the whole server for <seconds>; decimals are allowed.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    0 stops expiring keys in the background (keys still expire when",
+        "    accessed); 1 turns it back on.",
+        NULL,
+    };
+    if (c->argc == 2 && arg_is(c, 1, "help")) {
+        reply_help(c, "DEBUG", lines);
+    } else if (c->argc == 3 && arg_is(c, 1, "object")) {
+        debug_object(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "sleep")) {
+        debug_sleep(c);
+    } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
+        debug_set_active_expire(c);
+    } else {
+        /* Redis's wording first, so scripts matching it still work, then
+         * what this server supports. */
+        reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
+                     "Try DEBUG HELP. Supported: OBJECT, SLEEP, SET-ACTIVE-EXPIRE, HELP.",
+                     (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr);
+    }
 }

@@ -1,13 +1,593 @@
-/* info.c: placeholder until INFO is written. */
+/* INFO rendering: one function per section, each printing Redis 7.0's field
+ * names in Redis's order so that exporters, dashboards and client libraries
+ * written for Redis read us unchanged.  Fields Cachely has no subsystem for
+ * (persistence, replication, pub/sub, defrag) print the values an idle Redis
+ * without that feature prints, rather than disappearing. */
+/* RUSAGE_THREAD (main-thread CPU) is a GNU extension. */
+#define _GNU_SOURCE
 #include "node/info.h"
+#include "config.h"
 #include "core/alloc.h"
+#include "core/command.h"
+#include "core/util.h"
+#include "node/client.h"
+#include "node/db.h"
+#include "node/server.h"
+
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+/* The version we claim in redis_version.  Cachely implements the Redis 7.0
+ * protocol and command semantics (RESP3, HELLO, COMMAND DOCS, the 7.0 error
+ * wording), and tools gate features on this string: redis-cli, client
+ * libraries and exporters switch parsing on ">= 7".  So we report 7.0.0 —
+ * the baseline we are compatible with, not a particular Redis release — and
+ * our own version in cachely_version. */
+#define INFO_REDIS_VERSION "7.0.0"
+
+/* ---- a growable text buffer ------------------------------------------- */
+
+struct info_buf {
+    char *p;       /* owned until handed to the caller */
+    size_t len;
+    size_t cap;
+};
+
+static void info_printf(struct info_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+info_printf(struct info_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        size_t room = b->cap - b->len;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            return;
+        }
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = b->cap * 2 + (size_t)n;
+        b->p = mem_realloc(b->p, b->cap);
+    }
+}
+
+void
+info_bytes_human(char *buf, size_t len, unsigned long long n)
+{
+    static const char units[] = "KMGTPE";
+    double d = (double)n;
+    int u = -1;
+
+    if (n < 1024) {
+        snprintf(buf, len, "%lluB", n);
+        return;
+    }
+    while (d >= 1024 && u < 5) {
+        d /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%.2f%c", d, units[u]);
+}
+
+void
+info_sample_peak(struct server *srv)
+{
+    size_t used = mem_used();
+    if (used > srv->mem_peak) {
+        srv->mem_peak = used;
+    }
+}
+
+void
+info_reset_stats(struct server *srv)
+{
+    struct node_stats *st = &srv->stats;
+    long long start = st->start_ms;
+
+    memset(st, 0, sizeof(*st));
+    st->start_ms = start;
+    st->ops_sample_time_ms = util_mstime();
+    memset(srv->cmdstats, 0, sizeof(srv->cmdstats));
+    srv->ks.hits = 0;
+    srv->ks.misses = 0;
+    srv->ks.expired_keys = 0;
+    srv->ks.evicted_keys = 0;
+    srv->ks.expire_cycle_us = 0;
+    srv->mem_peak = 0;
+    info_sample_peak(srv);
+}
+
+static long long
+avg_samples(const long long *samples, int n)
+{
+    long long sum = 0;
+    for (int i = 0; i < n; i++) {
+        sum += samples[i];
+    }
+    return sum / n;
+}
+
+/* ---- sections --------------------------------------------------------- */
+
+static void
+section_server(struct server *srv, struct info_buf *b)
+{
+    struct utsname un;
+    long long uptime = server_uptime(srv);
+    long long now_us = util_ustime();
+
+    if (uname(&un) != 0) {
+        memset(&un, 0, sizeof(un));
+    }
+    info_printf(b,
+                "# Server\r\n"
+                "redis_version:%s\r\n"
+                "cachely_version:%s\r\n"
+                "redis_git_sha1:00000000\r\n"
+                "redis_git_dirty:0\r\n"
+                "redis_build_id:0\r\n"
+                "redis_mode:standalone\r\n"
+                "os:%s %s %s\r\n"
+                "arch_bits:%d\r\n"
+                "monotonic_clock:POSIX clock_gettime\r\n"
+                "multiplexing_api:%s\r\n"
+                "gcc_version:%d.%d.%d\r\n"
+                "process_id:%d\r\n"
+                "process_supervised:no\r\n"
+                "run_id:%s\r\n"
+                "tcp_port:%lld\r\n"
+                "server_time_usec:%lld\r\n"
+                "uptime_in_seconds:%lld\r\n"
+                "uptime_in_days:%lld\r\n"
+                "hz:%lld\r\n"
+                "configured_hz:%lld\r\n"
+                "lru_clock:%lld\r\n"
+                "executable:%s\r\n"
+                "config_file:%s\r\n"
+                "io_threads_active:0\r\n",
+                INFO_REDIS_VERSION, PACKAGE_VERSION, un.sysname, un.release,
+                un.machine, (int)(sizeof(long) * 8),
+                srv->base ? event_base_get_method(srv->base) : "",
+#ifdef __GNUC__
+                __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
+#else
+                0, 0, 0,
+#endif
+                (int)getpid(), srv->run_id, srv->cfg.port, now_us, uptime,
+                uptime / 86400, srv->cfg.hz, srv->cfg.hz,
+                (now_us / 1000000) & ((1 << 24) - 1), srv->executable,
+                srv->opts.config_file ? srv->opts.config_file : "");
+}
+
+static void
+section_clients(struct server *srv, struct info_buf *b)
+{
+    size_t max_in = 0, max_out = 0;
+    for (struct client *c = srv->clients; c; c = c->next) {
+        size_t out = client_pending_output(c);
+        if (c->qbuf_peak > max_in) {
+            max_in = c->qbuf_peak;
+        }
+        if (out > max_out) {
+            max_out = out;
+        }
+    }
+    info_printf(b,
+                "# Clients\r\n"
+                "connected_clients:%zu\r\n"
+                "cluster_connections:0\r\n"
+                "maxclients:%lld\r\n"
+                "client_recent_max_input_buffer:%zu\r\n"
+                "client_recent_max_output_buffer:%zu\r\n"
+                "blocked_clients:0\r\n"
+                "tracking_clients:0\r\n"
+                "clients_in_timeout_table:0\r\n",
+                srv->nclients, srv->cfg.maxclients, max_in, max_out);
+}
+
+static void
+section_memory(struct server *srv, struct info_buf *b)
+{
+    struct mem_allocator_stats as;
+    size_t used = mem_used();
+    size_t rss = mem_rss();
+    size_t clients_mem = 0;
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long psize = sysconf(_SC_PAGESIZE);
+    unsigned long long total_sys =
+        pages > 0 && psize > 0 ? (unsigned long long)pages * (unsigned long long)psize : 0;
+    char h_used[32], h_rss[32], h_peak[32], h_sys[32], h_max[32];
+
+    info_sample_peak(srv);
+    mem_allocator_stats(&as);
+    for (struct client *c = srv->clients; c; c = c->next) {
+        clients_mem += sizeof(*c) + c->qcap + c->reply_bytes;
+    }
+    info_bytes_human(h_used, sizeof(h_used), used);
+    info_bytes_human(h_rss, sizeof(h_rss), rss);
+    info_bytes_human(h_peak, sizeof(h_peak), srv->mem_peak);
+    info_bytes_human(h_sys, sizeof(h_sys), total_sys);
+    info_bytes_human(h_max, sizeof(h_max), srv->cfg.maxmemory);
+    info_printf(b,
+                "# Memory\r\n"
+                "used_memory:%zu\r\n"
+                "used_memory_human:%s\r\n"
+                "used_memory_rss:%zu\r\n"
+                "used_memory_rss_human:%s\r\n"
+                "used_memory_peak:%zu\r\n"
+                "used_memory_peak_human:%s\r\n"
+                "used_memory_peak_perc:%.2f%%\r\n"
+                "allocator_allocated:%zu\r\n"
+                "allocator_active:%zu\r\n"
+                "allocator_resident:%zu\r\n"
+                "total_system_memory:%llu\r\n"
+                "total_system_memory_human:%s\r\n"
+                "maxmemory:%llu\r\n"
+                "maxmemory_human:%s\r\n"
+                "maxmemory_policy:%s\r\n"
+                "allocator_frag_ratio:%.2f\r\n"
+                "allocator_frag_bytes:%lld\r\n"
+                "allocator_rss_ratio:%.2f\r\n"
+                "allocator_rss_bytes:%lld\r\n"
+                "mem_fragmentation_ratio:%.2f\r\n"
+                "mem_fragmentation_bytes:%lld\r\n"
+                "mem_not_counted_for_evict:0\r\n"
+                "mem_replication_backlog:0\r\n"
+                "mem_total_replication_buffers:0\r\n"
+                "mem_clients_slaves:0\r\n"
+                "mem_clients_normal:%zu\r\n"
+                "mem_aof_buffer:0\r\n"
+                "mem_allocator:%s\r\n"
+                "active_defrag_running:0\r\n"
+                "lazyfree_pending_objects:0\r\n"
+                "lazyfreed_objects:0\r\n",
+                used, h_used, rss, h_rss, srv->mem_peak, h_peak,
+                srv->mem_peak ? (double)used * 100 / (double)srv->mem_peak : 0.0,
+                as.allocated, as.active, as.resident, total_sys, h_sys,
+                srv->cfg.maxmemory, h_max,
+                maxmemory_policy_names[srv->cfg.maxmemory_policy],
+                as.allocated ? (double)as.active / (double)as.allocated : 0.0,
+                (long long)as.active - (long long)as.allocated,
+                as.active ? (double)as.resident / (double)as.active : 0.0,
+                (long long)as.resident - (long long)as.active,
+                used ? (double)rss / (double)used : 0.0,
+                (long long)rss - (long long)used, clients_mem,
+                mem_allocator_name());
+}
+
+/* Cachely keeps no data on disk: these are the values an idle Redis with
+ * "save ''" and appendonly off reports, so persistence alerts stay quiet. */
+static void
+section_persistence(struct server *srv, struct info_buf *b)
+{
+    info_printf(b,
+                "# Persistence\r\n"
+                "loading:0\r\n"
+                "async_loading:0\r\n"
+                "current_cow_peak:0\r\n"
+                "current_cow_size:0\r\n"
+                "current_cow_size_age:0\r\n"
+                "current_fork_perc:0.00\r\n"
+                "current_save_keys_processed:0\r\n"
+                "current_save_keys_total:0\r\n"
+                "rdb_changes_since_last_save:0\r\n"
+                "rdb_bgsave_in_progress:0\r\n"
+                "rdb_last_save_time:%lld\r\n"
+                "rdb_last_bgsave_status:ok\r\n"
+                "rdb_last_bgsave_time_sec:-1\r\n"
+                "rdb_current_bgsave_time_sec:-1\r\n"
+                "rdb_saves:0\r\n"
+                "rdb_last_cow_size:0\r\n"
+                "rdb_last_load_keys_expired:0\r\n"
+                "rdb_last_load_keys_loaded:0\r\n"
+                "aof_enabled:0\r\n"
+                "aof_rewrite_in_progress:0\r\n"
+                "aof_rewrite_scheduled:0\r\n"
+                "aof_last_rewrite_time_sec:-1\r\n"
+                "aof_current_rewrite_time_sec:-1\r\n"
+                "aof_last_bgrewrite_status:ok\r\n"
+                "aof_rewrites:0\r\n"
+                "aof_rewrites_consecutive_failures:0\r\n"
+                "aof_last_write_status:ok\r\n"
+                "aof_last_cow_size:0\r\n"
+                "module_fork_in_progress:0\r\n"
+                "module_fork_last_cow_size:0\r\n",
+                srv->stats.start_ms / 1000);
+}
+
+static void
+section_stats(struct server *srv, struct info_buf *b)
+{
+    const struct node_stats *st = &srv->stats;
+    const struct keyspace *ks = &srv->ks;
+    long long lookups = ks->hits + ks->misses;
+    long long exceeded = srv->maxmemory_reached_ms > 0
+                             ? util_mstime() - srv->maxmemory_reached_ms : 0;
+
+    info_printf(b,
+                "# Stats\r\n"
+                "total_connections_received:%lld\r\n"
+                "total_commands_processed:%lld\r\n"
+                "instantaneous_ops_per_sec:%lld\r\n"
+                "total_net_input_bytes:%lld\r\n"
+                "total_net_output_bytes:%lld\r\n"
+                "total_net_repl_input_bytes:0\r\n"
+                "total_net_repl_output_bytes:0\r\n"
+                "instantaneous_input_kbps:%.2f\r\n"
+                "instantaneous_output_kbps:%.2f\r\n"
+                "instantaneous_input_repl_kbps:0.00\r\n"
+                "instantaneous_output_repl_kbps:0.00\r\n"
+                "rejected_connections:%lld\r\n"
+                "sync_full:0\r\n"
+                "sync_partial_ok:0\r\n"
+                "sync_partial_err:0\r\n"
+                "expired_keys:%lld\r\n"
+                "expired_stale_perc:0.00\r\n"
+                "expired_time_cap_reached_count:0\r\n"
+                "expire_cycle_cpu_milliseconds:%lld\r\n"
+                "evicted_keys:%lld\r\n"
+                "evicted_clients:%lld\r\n"
+                "total_eviction_exceeded_time:0\r\n"
+                "current_eviction_exceeded_time:%lld\r\n"
+                "keyspace_hits:%lld\r\n"
+                "keyspace_misses:%lld\r\n"
+                /* Not a Redis field: the hit ratio every cache dashboard
+                 * wants, computed here so nobody divides by zero. */
+                "keyspace_hit_ratio:%.4f\r\n"
+                "pubsub_channels:0\r\n"
+                "pubsub_patterns:0\r\n"
+                "pubsubshard_channels:0\r\n"
+                "latest_fork_usec:0\r\n"
+                "total_forks:0\r\n"
+                "migrate_cached_sockets:0\r\n"
+                "slave_expires_tracked_keys:0\r\n"
+                "active_defrag_hits:0\r\n"
+                "active_defrag_misses:0\r\n"
+                "active_defrag_key_hits:0\r\n"
+                "active_defrag_key_misses:0\r\n"
+                "total_active_defrag_time:0\r\n"
+                "current_active_defrag_time:0\r\n"
+                "tracking_total_keys:0\r\n"
+                "tracking_total_items:0\r\n"
+                "tracking_total_prefixes:0\r\n"
+                "unexpected_error_replies:%lld\r\n"
+                "total_error_replies:%lld\r\n"
+                "dump_payload_sanitizations:0\r\n"
+                "client_query_buffer_limit_disconnections:%lld\r\n"
+                "client_output_buffer_limit_disconnections:%lld\r\n",
+                st->total_connections, st->total_commands,
+                avg_samples(st->ops_samples, 16), st->net_input_bytes,
+                st->net_output_bytes,
+                (double)avg_samples(st->net_in_samples, 16) / 1024,
+                (double)avg_samples(st->net_out_samples, 16) / 1024,
+                st->rejected_connections, ks->expired_keys,
+                ks->expire_cycle_us / 1000, ks->evicted_keys, st->evicted_clients,
+                exceeded, ks->hits, ks->misses,
+                lookups ? (double)ks->hits / (double)lookups : 0.0,
+                st->unexpected_error_replies, st->total_error_replies,
+                st->client_qbuf_limit_disconnections,
+                st->client_obuf_limit_disconnections);
+}
+
+/* Replication does not exist yet: a master without replicas.  The
+ * replication id is made once per process, like Redis's, and is not the run
+ * id (Redis keeps the two apart and tools compare them separately). */
+static void
+section_replication(struct server *srv, struct info_buf *b)
+{
+    static char replid[41];
+    (void)srv;
+    if (replid[0] == '\0') {
+        util_random_hex(replid, 40);
+        replid[40] = '\0';
+    }
+    info_printf(b,
+                "# Replication\r\n"
+                "role:master\r\n"
+                "connected_slaves:0\r\n"
+                "master_failover_state:no-failover\r\n"
+                "master_replid:%s\r\n"
+                "master_replid2:0000000000000000000000000000000000000000\r\n"
+                "master_repl_offset:0\r\n"
+                "second_repl_offset:-1\r\n"
+                "repl_backlog_active:0\r\n"
+                "repl_backlog_size:1048576\r\n"
+                "repl_backlog_first_byte_offset:0\r\n"
+                "repl_backlog_histlen:0\r\n",
+                replid);
+}
+
+static void
+section_cpu(struct server *srv, struct info_buf *b)
+{
+    struct rusage self, children, thread;
+    (void)srv;
+    memset(&self, 0, sizeof(self));
+    memset(&children, 0, sizeof(children));
+    memset(&thread, 0, sizeof(thread));
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+#ifdef RUSAGE_THREAD
+    getrusage(RUSAGE_THREAD, &thread);
+#else
+    thread = self;
+#endif
+    info_printf(b,
+                "# CPU\r\n"
+                "used_cpu_sys:%ld.%06ld\r\n"
+                "used_cpu_user:%ld.%06ld\r\n"
+                "used_cpu_sys_children:%ld.%06ld\r\n"
+                "used_cpu_user_children:%ld.%06ld\r\n"
+                "used_cpu_sys_main_thread:%ld.%06ld\r\n"
+                "used_cpu_user_main_thread:%ld.%06ld\r\n",
+                (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+                (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+                (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec,
+                (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec,
+                (long)thread.ru_stime.tv_sec, (long)thread.ru_stime.tv_usec,
+                (long)thread.ru_utime.tv_sec, (long)thread.ru_utime.tv_usec);
+}
+
+static void
+section_modules(struct server *srv, struct info_buf *b)
+{
+    (void)srv;
+    info_printf(b, "# Modules\r\n");
+}
+
+/* Every command row, subcommands included, that has been called or refused,
+ * under its Redis 7 full name ("config|get"). */
+static void
+section_commandstats(struct server *srv, struct info_buf *b)
+{
+    info_printf(b, "# Commandstats\r\n");
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command_stats *cs = &srv->cmdstats[id];
+        if (cs->calls == 0 && cs->rejected_calls == 0 && cs->failed_calls == 0) {
+            continue;
+        }
+        info_printf(b,
+                    "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,"
+                    "rejected_calls=%lld,failed_calls=%lld\r\n",
+                    command_get((enum cmd_id)id)->fullname, cs->calls, cs->usec,
+                    cs->calls ? (double)cs->usec / (double)cs->calls : 0.0,
+                    cs->rejected_calls, cs->failed_calls);
+    }
+}
+
+static void
+section_errorstats(struct server *srv, struct info_buf *b)
+{
+    info_printf(b, "# Errorstats\r\n");
+    for (int i = 0; i < srv->stats.nerrors; i++) {
+        info_printf(b, "errorstat_%s:count=%lld\r\n", srv->stats.errors[i].prefix,
+                    srv->stats.errors[i].count);
+    }
+}
+
+static void
+section_cluster(struct server *srv, struct info_buf *b)
+{
+    (void)srv;
+    info_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+}
+
+/* avg_ttl is exact here (Redis estimates it from samples): the mean of the
+ * remaining milliseconds of the volatile keys, from the running sum. */
+static void
+section_keyspace(struct server *srv, struct info_buf *b)
+{
+    long long now = util_mstime();
+    info_printf(b, "# Keyspace\r\n");
+    for (int i = 0; i < srv->ks.ndb; i++) {
+        struct db *db = &srv->ks.dbs[i];
+        size_t keys = dict_size(&db->dict);
+        long long avg = 0;
+        if (keys == 0) {
+            continue;
+        }
+        if (db->volatile_count > 0) {
+            long double mean = db->expire_sum / (long double)db->volatile_count;
+            avg = (long long)(mean - (long double)now);
+            if (avg < 0) {
+                avg = 0;
+            }
+        }
+        info_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys,
+                    db->volatile_count, avg);
+    }
+}
+
+/* ---- selection -------------------------------------------------------- */
+
+enum info_group {
+    INFO_DEFAULT = 1 << 0,   /* INFO with no argument, INFO default */
+    INFO_ALL = 1 << 1,       /* INFO all */
+    INFO_EVERYTHING = 1 << 2 /* INFO everything */
+};
+
+#define INFO_D (INFO_DEFAULT | INFO_ALL | INFO_EVERYTHING)
+#define INFO_A (INFO_ALL | INFO_EVERYTHING)
+
+static const struct info_section {
+    const char *name;
+    unsigned groups;
+    void (*render)(struct server *srv, struct info_buf *b);
+} info_sections[] = {
+    {"server", INFO_D, section_server},
+    {"clients", INFO_D, section_clients},
+    {"memory", INFO_D, section_memory},
+    {"persistence", INFO_D, section_persistence},
+    {"stats", INFO_D, section_stats},
+    {"replication", INFO_D, section_replication},
+    {"cpu", INFO_D, section_cpu},
+    {"modules", INFO_D, section_modules},
+    {"commandstats", INFO_A, section_commandstats},
+    {"errorstats", INFO_D, section_errorstats},
+    {"cluster", INFO_D, section_cluster},
+    {"keyspace", INFO_D, section_keyspace},
+};
+
+#define INFO_NSECTIONS (sizeof(info_sections) / sizeof(info_sections[0]))
+
+static int
+name_is(const char *s, size_t len, const char *name)
+{
+    return strlen(name) == len && strncasecmp(s, name, len) == 0;
+}
 
 char *
 info_render(struct server *srv, const char *const *sections, const size_t *lens,
             int nsections, size_t *len)
 {
-    (void)srv; (void)sections; (void)lens; (void)nsections;
-    *len = 0;
-    return mem_strdup("");
-}
+    struct info_buf b = {mem_alloc(4096), 0, 4096};
+    int want[INFO_NSECTIONS];
+    int first = 1;
 
+    memset(want, 0, sizeof(want));
+    for (size_t k = 0; k < INFO_NSECTIONS; k++) {
+        want[k] = nsections <= 0 && (info_sections[k].groups & INFO_DEFAULT);
+    }
+    for (int i = 0; i < nsections; i++) {
+        unsigned group = 0;
+        if (name_is(sections[i], lens[i], "default")) {
+            group = INFO_DEFAULT;
+        } else if (name_is(sections[i], lens[i], "all")) {
+            group = INFO_ALL;
+        } else if (name_is(sections[i], lens[i], "everything")) {
+            group = INFO_EVERYTHING;
+        }
+        for (size_t k = 0; k < INFO_NSECTIONS; k++) {
+            if ((info_sections[k].groups & group)
+                || name_is(sections[i], lens[i], info_sections[k].name)) {
+                want[k] = 1;
+            }
+        }
+    }
+    b.p[0] = '\0';
+    for (size_t k = 0; k < INFO_NSECTIONS; k++) {
+        if (!want[k]) {
+            continue;
+        }
+        if (!first) {
+            info_printf(&b, "\r\n");
+        }
+        first = 0;
+        info_sections[k].render(srv, &b);
+    }
+    *len = b.len;
+    return b.p;
+}

@@ -8,8 +8,25 @@
 struct server;
 
 /* Render INFO for the given section names (NULL/0 = default sections).
- * Returns a mem_alloc'd NUL-terminated string the caller frees; *len is set. */
+ * Names are matched case-insensitively; "default", "all" and "everything"
+ * select groups of sections as in Redis 7.0 and unknown names select nothing.
+ * Sections always come out in Redis's order, whatever order they were asked
+ * in.  Returns a mem_alloc'd NUL-terminated string the caller frees; *len is
+ * set. */
 char *info_render(struct server *srv, const char *const *sections,
                   const size_t *lens, int nsections, size_t *len);
+
+/* Raise srv->mem_peak to the current used memory.  Called by the cron and by
+ * INFO so the peak stays close to the truth between samples. */
+void info_sample_peak(struct server *srv);
+
+/* Zero every statistic CONFIG RESETSTAT resets: server counters, per-command
+ * and per-error statistics, keyspace hits/misses/expired/evicted, and the
+ * memory peak (restarted from current usage). */
+void info_reset_stats(struct server *srv);
+
+/* Format bytes the way Redis's *_human fields do ("1.09M", "0B"); buf needs
+ * 32 bytes. */
+void info_bytes_human(char *buf, size_t len, unsigned long long n);
 
 #endif

@@ -9,6 +9,7 @@
 #include "node/client.h"
 #include "node/db.h"
 #include "node/http.h"
+#include "node/info.h"
 #include "node/options.h"
 #include "node/server.h"
 #include "node/slowlog.h"
@@ -193,6 +194,7 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     srv->cronloops++;
     keyspace_tick(&srv->ks);
     stats_sample(srv);
+    info_sample_peak(srv);
     clients_cron(srv);
     /* Incremental rehash and shrinking: 1 ms per database at most. */
     for (int i = 0; i < srv->ks.ndb; i++) {

@@ -137,6 +137,7 @@ struct server {
     char run_id[41];
     char executable[4096];
     long long maxmemory_reached_ms;
+    size_t mem_peak;                  /* highest mem_used() seen (INFO used_memory_peak) */
     int shutdown_asap;
     int exit_code;
 };

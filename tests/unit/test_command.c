@@ -1,6 +1,240 @@
-#include <criterion/criterion.h>
+/* The command table: naming invariants, lookup, arity and key positions. */
+#include "core/command.h"
 
-Test(command, placeholder_builds)
+#include <criterion/criterion.h>
+#include <string.h>
+
+static void
+setup(void)
 {
-    cr_assert(1);
+    command_setup();
+}
+
+static void
+teardown(void)
+{
+    command_teardown();
+}
+
+TestSuite(command, .init = setup, .fini = teardown);
+
+static int
+all_lower(const char *s)
+{
+    for (; *s; s++) {
+        if (*s >= 'A' && *s <= 'Z') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+Test(command, every_name_is_lower_case)
+{
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        cr_assert(all_lower(c->name), "%s is not lower case", c->name);
+        cr_assert(all_lower(c->fullname), "%s is not lower case", c->fullname);
+    }
+}
+
+Test(command, full_names_are_unique)
+{
+    for (int a = 0; a < CMD_ID__COUNT; a++) {
+        for (int b = a + 1; b < CMD_ID__COUNT; b++) {
+            cr_assert_str_neq(command_get((enum cmd_id)a)->fullname,
+                              command_get((enum cmd_id)b)->fullname);
+        }
+    }
+}
+
+Test(command, ids_match_their_rows)
+{
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        cr_assert_eq(command_get((enum cmd_id)id)->id, (enum cmd_id)id);
+    }
+}
+
+Test(command, lookup_ignores_case)
+{
+    const struct command *a = command_lookup("get", 3);
+    cr_assert_not_null(a);
+    cr_assert_eq(a->id, CMD_ID_GET);
+    cr_assert_eq(command_lookup("GET", 3), a);
+    cr_assert_eq(command_lookup("gEt", 3), a);
+}
+
+Test(command, lookup_uses_the_length_not_a_terminator)
+{
+    /* Arguments are not NUL-terminated: "getx" with length 3 is "get". */
+    cr_assert_eq(command_lookup("getx", 3), command_get(CMD_ID_GET));
+    cr_assert_null(command_lookup("get", 2));
+}
+
+Test(command, unknown_names_are_not_found)
+{
+    cr_assert_null(command_lookup("nosuch", 6));
+    cr_assert_null(command_lookup("", 0));
+    /* a subcommand name is not a top-level command */
+    cr_assert_null(command_lookup("resetstat", 9));
+}
+
+Test(command, every_top_level_name_is_found)
+{
+    for (size_t i = 0; i < command_count(); i++) {
+        const struct command *c = command_at(i);
+        cr_assert_eq(c->parent, CMD_ID_NONE);
+        cr_assert_eq(command_lookup(c->name, strlen(c->name)), c, "%s", c->name);
+    }
+    cr_assert_null(command_at(command_count()));
+}
+
+Test(command, count_covers_top_level_rows_only)
+{
+    size_t top = 0;
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        top += command_get((enum cmd_id)id)->parent == CMD_ID_NONE;
+    }
+    cr_assert_eq(command_count(), top);
+}
+
+Test(command, container_subcommands_are_found)
+{
+    const struct command *config = command_lookup("config", 6);
+    const struct command *get;
+    cr_assert_not_null(config);
+    cr_assert_gt(config->nsubs, 0);
+    get = command_lookup_sub(config, "GET", 3);
+    cr_assert_not_null(get);
+    cr_assert_eq(get->id, CMD_ID_CONFIG_GET);
+    cr_assert_str_eq(get->fullname, "config|get");
+    cr_assert_null(command_lookup_sub(config, "nosuch", 6));
+    cr_assert_null(config->subs[config->nsubs]);
+}
+
+Test(command, every_subcommand_is_listed_under_its_parent)
+{
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        const struct command *p;
+        if (c->parent == CMD_ID_NONE) {
+            continue;
+        }
+        p = command_get(c->parent);
+        cr_assert_eq(p->parent, CMD_ID_NONE, "%s nests too deep", c->fullname);
+        cr_assert_eq(command_lookup_sub(p, c->name, strlen(c->name)), c, "%s",
+                     c->fullname);
+    }
+}
+
+Test(command, subcommand_arity_counts_the_container)
+{
+    /* "CONFIG GET x" has three words: a subcommand's arity includes the
+     * container's name, as in Redis. */
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        if (c->parent != CMD_ID_NONE) {
+            int a = c->arity < 0 ? -c->arity : c->arity;
+            cr_assert_geq(a, 2, "%s", c->fullname);
+        }
+    }
+}
+
+Test(command, arity_exact_and_minimum)
+{
+    const struct command *get = command_get(CMD_ID_GET);
+    const struct command *set = command_get(CMD_ID_SET);
+    cr_assert(command_arity_ok(get, 2));
+    cr_assert_not(command_arity_ok(get, 1));
+    cr_assert_not(command_arity_ok(get, 3));
+    cr_assert_not(command_arity_ok(set, 2));
+    cr_assert(command_arity_ok(set, 3));
+    cr_assert(command_arity_ok(set, 7));
+}
+
+Test(command, key_positions_for_get)
+{
+    size_t idx[8];
+    cr_assert_eq(command_key_positions(command_get(CMD_ID_GET), 2, idx, 8), 1);
+    cr_assert_eq(idx[0], 1);
+}
+
+Test(command, key_positions_for_del_cover_every_argument)
+{
+    size_t idx[8];
+    size_t n = command_key_positions(command_get(CMD_ID_DEL), 4, idx, 8);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(idx[0], 1);
+    cr_assert_eq(idx[1], 2);
+    cr_assert_eq(idx[2], 3);
+}
+
+Test(command, key_positions_for_mset_skip_values)
+{
+    size_t idx[8];
+    size_t n = command_key_positions(command_get(CMD_ID_MSET), 5, idx, 8);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(idx[0], 1);
+    cr_assert_eq(idx[1], 3);
+}
+
+Test(command, key_positions_respect_the_cap)
+{
+    size_t idx[2];
+    cr_assert_eq(command_key_positions(command_get(CMD_ID_DEL), 6, idx, 2), 2);
+}
+
+Test(command, key_positions_of_a_subcommand_count_from_the_container)
+{
+    size_t idx[4];
+    size_t n = command_key_positions(command_get(CMD_ID_OBJECT_ENCODING), 3, idx, 4);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(idx[0], 2);
+}
+
+Test(command, keyless_commands_have_no_positions)
+{
+    size_t idx[4];
+    cr_assert_eq(command_key_positions(command_get(CMD_ID_PING), 2, idx, 4), 0);
+    cr_assert_eq(command_key_positions(command_get(CMD_ID_KEYS), 2, idx, 4), 0);
+}
+
+Test(command, key_steps_are_positive_when_keys_exist)
+{
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        if (c->first_key > 0) {
+            cr_assert_gt(c->key_step, 0, "%s", c->fullname);
+            cr_assert(c->last_key < 0 || c->last_key >= c->first_key, "%s",
+                      c->fullname);
+        }
+    }
+}
+
+Test(command, write_and_readonly_are_exclusive)
+{
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        cr_assert_not((c->flags & CMD_WRITE) && (c->flags & CMD_READONLY), "%s",
+                      c->fullname);
+    }
+}
+
+Test(command, every_row_is_documented)
+{
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        cr_assert(c->summary && c->summary[0], "%s", c->fullname);
+        cr_assert(c->since && c->since[0], "%s", c->fullname);
+        cr_assert(c->group && c->group[0], "%s", c->fullname);
+    }
+}
+
+Test(command, flag_names_follow_the_bits)
+{
+    cr_assert_str_eq(command_flag_name(CMD_FLAG_BIT_WRITE), "write");
+    cr_assert_str_eq(command_flag_name(CMD_FLAG_BIT_READONLY), "readonly");
+    cr_assert_str_eq(command_flag_name(CMD_FLAG_BIT_FAST), "fast");
+    cr_assert_str_eq(command_flag_name(-1), "");
+    cr_assert_str_eq(command_flag_name(CMD_FLAG_BIT__COUNT), "");
 }

@@ -1,6 +1,404 @@
-#include <criterion/criterion.h>
+/* The option registry: defaults, typed parsing with Redis's error wording,
+ * config files (comments, quotes, errors naming the line) and rewrite. */
+#include "core/option.h"
+#include "core/alloc.h"
+#include "node/options.h"
+#include "node/server.h"
 
-Test(option, placeholder_builds)
+#include <criterion/criterion.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct tvals {
+    int enabled;
+    long long count;
+    unsigned long long size;
+    char *name;
+    int color;
+    long long fixed;
+};
+
+static const char *const colors[] = {"red", "green", "blue", NULL};
+
+/* Refuses count 7, to show a refused apply restores the old value. */
+static int
+refuse_seven(const struct option_def *def, void *ctx, char *err, size_t errlen)
 {
-    cr_assert(1);
+    struct tvals *v = ctx;
+    (void)def;
+    if (v->count == 7) {
+        snprintf(err, errlen, "seven is refused");
+        return -1;
+    }
+    return 0;
+}
+
+#define OFF(f) offsetof(struct tvals, f)
+static const struct option_def tdefs[] = {
+    {"enabled", OPT_BOOL, OPT_MUTABLE, "no", 0, 0, NULL, OFF(enabled), NULL, NULL,
+     NULL, "a switch"},
+    {"count", OPT_INT, OPT_MUTABLE, "5", 1, 10, NULL, OFF(count), NULL, NULL,
+     refuse_seven, "a bounded number"},
+    {"size", OPT_MEMORY, OPT_MUTABLE, "1mb", 1024, 0x7fffffffffffffffLL, NULL,
+     OFF(size), NULL, NULL, NULL, "a memory size"},
+    {"name", OPT_STRING, OPT_MUTABLE, "", 0, 0, NULL, OFF(name), NULL, NULL, NULL,
+     "a string"},
+    {"color", OPT_ENUM, OPT_MUTABLE, "red", 0, 0, colors, OFF(color), NULL, NULL,
+     NULL, "an enum"},
+    {"fixed", OPT_INT, 0, "3", 0, 100, NULL, OFF(fixed), NULL, NULL, NULL,
+     "set at startup only"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
+};
+
+static struct tvals vals;
+static struct option_table table;
+static char tmppath[64];
+
+static void
+setup(void)
+{
+    memset(&vals, 0, sizeof(vals));
+    memset(&table, 0, sizeof(table));
+    table.defs = tdefs;
+    table.values = &vals;
+    table.ctx = NULL;
+    cr_assert_eq(option_defaults(&table), 0);
+    tmppath[0] = '\0';
+}
+
+static void
+teardown(void)
+{
+    option_free_values(&table);
+    if (tmppath[0]) {
+        unlink(tmppath);
+    }
+}
+
+TestSuite(option, .init = setup, .fini = teardown);
+
+static void
+write_file(const char *text)
+{
+    int fd;
+    snprintf(tmppath, sizeof(tmppath), "/tmp/cachely-test-option-XXXXXX");
+    fd = mkstemp(tmppath);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static char *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    static char buf[8192];
+    size_t n;
+    cr_assert_not_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static const struct option_def *
+def(const char *name)
+{
+    const struct option_def *d = option_find(&table, name);
+    cr_assert_not_null(d, "no option %s", name);
+    return d;
+}
+
+static int
+set(const char *name, const char *value, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    return option_set(&table, def(name), value, err, errlen);
+}
+
+/* ---- defaults --------------------------------------------------------- */
+
+Test(option, defaults_load)
+{
+    cr_assert_eq(vals.enabled, 0);
+    cr_assert_eq(vals.count, 5);
+    cr_assert_eq(vals.size, 1024 * 1024);
+    cr_assert_str_eq(vals.name, "");
+    cr_assert_eq(vals.color, 0);
+    cr_assert_eq(vals.fixed, 3);
+}
+
+Test(option, node_table_defaults_load)
+{
+    struct node_config cfg;
+    struct option_table t = {node_options, &cfg, NULL, NULL};
+    char buf[256];
+    memset(&cfg, 0, sizeof(cfg));
+    cr_assert_eq(option_defaults(&t), 0);
+    cr_assert_eq(cfg.port, 6379);
+    cr_assert_eq(cfg.maxmemory, 0);
+    cr_assert_eq(cfg.proto_max_bulk_len, 512ULL * 1024 * 1024);
+    cr_assert_eq(cfg.maxmemory_policy, MAXMEMORY_NOEVICTION);
+    option_format(&t, option_find(&t, "client-output-buffer-limit"), buf, sizeof(buf));
+    cr_assert_str_eq(buf, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+    option_free_values(&t);
+}
+
+Test(option, find_ignores_case)
+{
+    cr_assert_eq(option_find(&table, "COUNT"), option_find(&table, "count"));
+    cr_assert_null(option_find(&table, "nosuch"));
+}
+
+/* ---- set, with Redis's wording ---------------------------------------- */
+
+Test(option, int_out_of_bounds_names_the_range)
+{
+    char err[256];
+    cr_assert_eq(set("count", "11", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "argument must be between 1 and 10 inclusive");
+    cr_assert_eq(set("count", "0", err, sizeof(err)), -1);
+    cr_assert_eq(vals.count, 5);
+    cr_assert_eq(set("count", "10", err, sizeof(err)), 0);
+    cr_assert_eq(vals.count, 10);
+}
+
+Test(option, int_rejects_garbage)
+{
+    char err[256];
+    cr_assert_eq(set("count", "5x", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "argument couldn't be parsed into an integer");
+    cr_assert_eq(set("count", " 5", err, sizeof(err)), -1);
+    cr_assert_eq(set("count", "", err, sizeof(err)), -1);
+}
+
+Test(option, memory_accepts_units)
+{
+    char err[256];
+    cr_assert_eq(set("size", "10mb", err, sizeof(err)), 0);
+    cr_assert_eq(vals.size, 10ULL * 1024 * 1024);
+    cr_assert_eq(set("size", "1GB", err, sizeof(err)), 0);
+    cr_assert_eq(vals.size, 1024ULL * 1024 * 1024);
+    cr_assert_eq(set("size", "2k", err, sizeof(err)), 0);
+    cr_assert_eq(vals.size, 2000);
+    cr_assert_eq(set("size", "5kb", err, sizeof(err)), 0);
+    cr_assert_eq(vals.size, 5120);
+    cr_assert_eq(set("size", "4096", err, sizeof(err)), 0);
+    cr_assert_eq(vals.size, 4096);
+}
+
+Test(option, memory_rejects_garbage)
+{
+    char err[256];
+    cr_assert_eq(set("size", "10xb", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "argument must be a memory value");
+    cr_assert_eq(set("size", "-1", err, sizeof(err)), -1);
+    cr_assert_eq(vals.size, 1024 * 1024);
+}
+
+/* Regression: memory options ignored their minimum, so CONFIG SET
+ * proto-max-bulk-len 10 was accepted where Redis refuses it. */
+Test(option, memory_below_minimum_is_refused)
+{
+    char err[256];
+    cr_assert_eq(set("size", "10", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "argument must be between 1024 and 9223372036854775807 inclusive");
+    cr_assert_eq(vals.size, 1024 * 1024);
+}
+
+Test(option, enum_error_lists_the_names)
+{
+    char err[256];
+    cr_assert_eq(set("color", "purple", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "argument(s) must be one of the following: red, green, blue");
+    cr_assert_eq(set("color", "BLUE", err, sizeof(err)), 0);
+    cr_assert_eq(vals.color, 2);
+}
+
+Test(option, bool_wants_yes_or_no)
+{
+    char err[256];
+    cr_assert_eq(set("enabled", "true", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "argument must be 'yes' or 'no'");
+    cr_assert_eq(set("enabled", "YES", err, sizeof(err)), 0);
+    cr_assert_eq(vals.enabled, 1);
+}
+
+Test(option, string_is_copied)
+{
+    char err[256];
+    char value[] = "hello";
+    cr_assert_eq(set("name", value, err, sizeof(err)), 0);
+    value[0] = 'j';
+    cr_assert_str_eq(vals.name, "hello");
+}
+
+Test(option, refused_apply_restores_the_old_value)
+{
+    char err[256];
+    table.ctx = &vals;
+    cr_assert_eq(set("count", "6", err, sizeof(err)), 0);
+    cr_assert_eq(vals.count, 6);
+    cr_assert_eq(set("count", "7", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "seven is refused");
+    cr_assert_eq(vals.count, 6);
+}
+
+Test(option, format_prints_config_get_values)
+{
+    char buf[64];
+    char err[256];
+    cr_assert_eq(set("size", "2mb", err, sizeof(err)), 0);
+    option_format(&table, def("size"), buf, sizeof(buf));
+    cr_assert_str_eq(buf, "2097152");
+    option_format(&table, def("enabled"), buf, sizeof(buf));
+    cr_assert_str_eq(buf, "no");
+    option_format(&table, def("color"), buf, sizeof(buf));
+    cr_assert_str_eq(buf, "red");
+}
+
+/* ---- command-line arguments ------------------------------------------- */
+
+Test(option, args_take_values_up_to_the_next_option)
+{
+    char *argv[] = {"--count", "3", "--enabled", "--name", "a", "b"};
+    char err[256];
+    cr_assert_eq(option_load_args(&table, 6, argv, err, sizeof(err)), 0);
+    cr_assert_eq(vals.count, 3);
+    cr_assert_eq(vals.enabled, 1);
+    cr_assert_str_eq(vals.name, "a b");
+}
+
+Test(option, args_name_the_bad_option)
+{
+    char *argv[] = {"--nosuch", "1"};
+    char *argv2[] = {"--count", "99"};
+    char err[256];
+    cr_assert_eq(option_load_args(&table, 2, argv, err, sizeof(err)), -1);
+    cr_assert(strstr(err, "nosuch") != NULL, "%s", err);
+    cr_assert_eq(option_load_args(&table, 2, argv2, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "option '--count': argument must be between 1 and 10 inclusive");
+}
+
+/* ---- config files ----------------------------------------------------- */
+
+Test(option, file_with_comments_and_quotes_loads)
+{
+    char err[256] = "";
+    write_file("# a comment\n"
+               "   # an indented comment\n"
+               "\n"
+               "enabled yes\n"
+               "COUNT 7\n"
+               "size 2mb\r\n"
+               "name \"hello world\"\n"
+               "color 'blue'\n");
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(vals.enabled, 1);
+    cr_assert_eq(vals.count, 7);
+    cr_assert_eq(vals.size, 2ULL * 1024 * 1024);
+    cr_assert_str_eq(vals.name, "hello world");
+    cr_assert_eq(vals.color, 2);
+    cr_assert_not_null(table.config_file);
+}
+
+Test(option, file_error_names_the_line)
+{
+    char err[256] = "";
+    write_file("# comment\n"
+               "count 3\n"
+               "count 99\n");
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "line 3: 'count': argument must be between 1 and 10 inclusive");
+}
+
+Test(option, file_unknown_directive_names_the_line)
+{
+    char err[256] = "";
+    write_file("count 3\nnosuch 1\n");
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "line 2: 'nosuch': Bad directive or wrong number of arguments");
+}
+
+Test(option, file_unbalanced_quotes_are_refused)
+{
+    char err[256] = "";
+    write_file("name \"unterminated\n");
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "line 1: unbalanced quotes");
+}
+
+Test(option, missing_file_is_reported)
+{
+    char err[256] = "";
+    cr_assert_eq(option_load_file(&table, "/nonexistent/cachely.conf", err, sizeof(err)), -1);
+    cr_assert(strstr(err, "can't open config file") != NULL, "%s", err);
+}
+
+/* ---- rewrite ---------------------------------------------------------- */
+
+Test(option, rewrite_without_a_file_is_refused)
+{
+    char err[256] = "";
+    cr_assert_eq(option_rewrite(&table, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "The server is running without a config file");
+}
+
+Test(option, rewrite_keeps_comments_and_writes_changed_values)
+{
+    char err[256] = "";
+    char *text;
+    write_file("# keep this comment\n"
+               "count 3\n"
+               "\n"
+               "# and this one\n"
+               "count 4\n");
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(vals.count, 4);
+    cr_assert_eq(set("count", "9", err, sizeof(err)), 0);
+    cr_assert_eq(set("size", "4mb", err, sizeof(err)), 0);
+    cr_assert_eq(set("name", "with \"quotes\"", err, sizeof(err)), 0);
+    cr_assert_eq(option_rewrite(&table, err, sizeof(err)), 0, "%s", err);
+
+    text = read_file(tmppath);
+    cr_assert(strstr(text, "# keep this comment\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "# and this one\n") != NULL, "%s", text);
+    /* the option is rewritten in place, once */
+    cr_assert(strstr(text, "count 9\n") != NULL, "%s", text);
+    cr_assert_null(strstr(text, "count 3"), "%s", text);
+    cr_assert_null(strstr(text, "count 4"), "%s", text);
+    cr_assert(strstr(text, "# keep this comment\ncount 9\n") != NULL, "%s", text);
+    /* changed options are appended, defaults are not */
+    cr_assert(strstr(text, "size 4194304\n") != NULL, "%s", text);
+    cr_assert_null(strstr(text, "enabled"), "%s", text);
+    cr_assert_null(strstr(text, "color"), "%s", text);
+
+    /* and the result loads back to the same values */
+    option_free_values(&table);
+    memset(&vals, 0, sizeof(vals));
+    table.config_file = NULL;
+    cr_assert_eq(option_defaults(&table), 0);
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(vals.count, 9);
+    cr_assert_eq(vals.size, 4ULL * 1024 * 1024);
+    cr_assert_str_eq(vals.name, "with \"quotes\"");
+}
+
+/* ---- line splitting --------------------------------------------------- */
+
+Test(option, split_line_honours_quotes)
+{
+    const char *line = "save \"900 1\" 'a b' plain \"\\x41\"";
+    char scratch[64];
+    char *words[8];
+    int n = option_split_line(line, scratch, words, 8);
+    cr_assert_eq(n, 5);
+    cr_assert_str_eq(words[0], "save");
+    cr_assert_str_eq(words[1], "900 1");
+    cr_assert_str_eq(words[2], "a b");
+    cr_assert_str_eq(words[3], "plain");
+    cr_assert_str_eq(words[4], "A");
 }
