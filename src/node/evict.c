@@ -1,17 +1,411 @@
-/* evict.c: placeholder until eviction is written: reports OOM at the limit. */
+/* maxmemory enforcement.  Like Redis, eviction is approximated: each round
+ * samples a few keys per database and feeds them to a small pool of the best
+ * candidates seen so far, which survives between calls, so the key evicted
+ * is close to the one an exact LRU/LFU/TTL order would pick at a fraction
+ * of the cost.  The random policies need no pool. */
 #include "node/evict.h"
 #include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "node/db.h"
+#include "node/dict.h"
 #include "node/server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Redis's sizes: 16 candidates, keys up to 255 bytes copied inline so that
+ * filling the pool does not allocate. */
+#define EVICT_POOL_SIZE 16
+#define EVICT_KEY_CACHE 255
+#define EVICT_MAX_SAMPLES 64
+/* Work one call may do before letting the command run (Redis spends 500 us
+ * at the default maxmemory-eviction-tenacity).  The next command continues
+ * where this one stopped. */
+#define EVICT_TIME_LIMIT_US 1000
+
+struct evict_candidate {
+    unsigned long long score;       /* higher = better to evict; 0 = empty */
+    int dbid;
+    size_t keylen;
+    char *key;                      /* cached, or owned heap copy */
+    char cached[EVICT_KEY_CACHE];
+};
+
+/* The pool is sorted by ascending score: the best candidate is the last
+ * used slot.  Scores of different policies do not compare, so the pool is
+ * emptied when the policy changes. */
+struct evict_pool {
+    struct evict_candidate c[EVICT_POOL_SIZE];
+    int used;
+    int policy;                     /* enum maxmemory_policy of the scores */
+};
+
+static struct evict_pool pool = {.policy = -1};
+static int next_random_db;
+
+static int
+policy_is_volatile(int policy)
+{
+    return policy == MAXMEMORY_VOLATILE_LRU || policy == MAXMEMORY_VOLATILE_LFU
+           || policy == MAXMEMORY_VOLATILE_RANDOM || policy == MAXMEMORY_VOLATILE_TTL;
+}
+
+static int
+policy_is_random(int policy)
+{
+    return policy == MAXMEMORY_ALLKEYS_RANDOM || policy == MAXMEMORY_VOLATILE_RANDOM;
+}
 
 unsigned long long
 evict_used_memory(const struct server *srv)
 {
+    /* Everything the allocator wrapper counts: keys, tables, and the query
+     * and reply buffers of normal clients, as in Redis.  Redis subtracts
+     * replica output buffers (and the AOF buffer) because they grow with
+     * the DELs each eviction propagates, which would feed more eviction
+     * until the dataset is empty.  Cachely has no replica links yet; once
+     * it has, their pending output must be subtracted here. */
     (void)srv;
     return mem_used();
+}
+
+/* ---- the candidate pool ------------------------------------------------ */
+
+static void
+candidate_clear(struct evict_candidate *cand)
+{
+    if (cand->key != NULL && cand->key != cand->cached) {
+        mem_free(cand->key);
+    }
+    cand->key = NULL;
+    cand->keylen = 0;
+    cand->score = 0;
+}
+
+static void
+pool_reset(int policy)
+{
+    for (int i = 0; i < pool.used; i++) {
+        candidate_clear(&pool.c[i]);
+    }
+    pool.used = 0;
+    pool.policy = policy;
+}
+
+/* Remove the candidate at i, closing the gap. */
+static void
+pool_remove(int i)
+{
+    candidate_clear(&pool.c[i]);
+    /* The cached buffer moves with the struct, so re-point key after the
+     * shift for candidates that use it. */
+    for (int j = i; j < pool.used - 1; j++) {
+        int cached = pool.c[j + 1].key == pool.c[j + 1].cached;
+        pool.c[j] = pool.c[j + 1];
+        if (cached) {
+            pool.c[j].key = pool.c[j].cached;
+        }
+    }
+    pool.used--;
+    pool.c[pool.used].key = NULL;
+    pool.c[pool.used].score = 0;
+}
+
+static int
+pool_contains(int dbid, const char *key, size_t len)
+{
+    for (int i = 0; i < pool.used; i++) {
+        if (pool.c[i].dbid == dbid && pool.c[i].keylen == len
+            && memcmp(pool.c[i].key, key, len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Offer a sampled entry: it goes in when the pool has room or when it beats
+ * the worst candidate, which then drops out. */
+static void
+pool_offer(int dbid, struct entry *e, unsigned long long score)
+{
+    int pos;
+    const char *key = entry_key(e);
+
+    if (pool.used == EVICT_POOL_SIZE && score <= pool.c[0].score) {
+        return;
+    }
+    if (pool_contains(dbid, key, e->keylen)) {
+        return;
+    }
+    /* First slot whose score is >= ours: we go just before it. */
+    for (pos = 0; pos < pool.used && pool.c[pos].score < score; pos++) {
+    }
+    if (pool.used == EVICT_POOL_SIZE) {
+        /* Full: drop the worst (slot 0) and shift left what precedes us. */
+        pool_remove(0);
+        pos--;
+    }
+    for (int j = pool.used; j > pos; j--) {
+        int cached = pool.c[j - 1].key == pool.c[j - 1].cached;
+        pool.c[j] = pool.c[j - 1];
+        if (cached) {
+            pool.c[j].key = pool.c[j].cached;
+        }
+    }
+    struct evict_candidate *cand = &pool.c[pos];
+    cand->score = score;
+    cand->dbid = dbid;
+    cand->keylen = e->keylen;
+    cand->key = e->keylen <= EVICT_KEY_CACHE ? cand->cached : mem_alloc(e->keylen);
+    memcpy(cand->key, key, e->keylen);
+    pool.used++;
+}
+
+/* Higher is a better victim.  Never 0, which marks an empty slot. */
+static unsigned long long
+entry_score(const struct keyspace *ks, int policy, struct entry *e)
+{
+    switch (policy) {
+    case MAXMEMORY_ALLKEYS_LFU:
+    case MAXMEMORY_VOLATILE_LFU:
+        return 256 - db_lfu_counter(ks, e);
+    case MAXMEMORY_VOLATILE_TTL:
+        /* Sooner expiry, higher score. */
+        return ~0ULL - (unsigned long long)entry_expire(e);
+    default:
+        return (unsigned long long)db_idle_ms(ks, e) + 1;
+    }
+}
+
+/* ---- sampling ---------------------------------------------------------- */
+
+/* Up to n volatile entries from the TTL wheel, starting at a random slot.
+ * Used when volatile keys are too sparse for dict sampling to find them. */
+static size_t
+sample_wheel(struct db *db, struct entry **out, size_t n)
+{
+    size_t got = 0;
+    size_t start = (size_t)random() & (EXPIRE_SLOTS - 1);
+    for (size_t i = 0; i < EXPIRE_SLOTS && got < n; i++) {
+        struct entry *e = db->ttl.slots[(start + i) & (EXPIRE_SLOTS - 1)];
+        for (; e != NULL && got < n; e = entry_ttl(e)->ttl_next) {
+            out[got++] = e;
+        }
+    }
+    /* The slot the expiry cycle is walking is detached from the wheel. */
+    for (struct entry *e = db->ttl.pending; e != NULL && got < n;
+         e = entry_ttl(e)->ttl_next) {
+        out[got++] = e;
+    }
+    return got;
+}
+
+struct scan_ctx {
+    struct entry **out;
+    size_t got, cap;
+};
+
+static void
+scan_collect(struct entry *e, void *arg)
+{
+    struct scan_ctx *ctx = arg;
+    if (ctx->got < ctx->cap) {
+        ctx->out[ctx->got++] = e;
+    }
+}
+
+/* dict_sample gives up after a bounded number of empty buckets, so a table
+ * left nearly empty by a mass deletion (until the cron shrinks it) could
+ * look empty and turn into a false OOM: walk it with SCAN instead. */
+static size_t
+sample_dict(struct dict *d, struct entry **out, size_t n)
+{
+    size_t got = dict_sample(d, out, n);
+    if (got == 0 && dict_size(d) > 0) {
+        struct scan_ctx ctx = {out, 0, n};
+        unsigned long cursor = 0;
+        do {
+            cursor = dict_scan(d, cursor, scan_collect, &ctx);
+        } while (cursor != 0 && ctx.got == 0);
+        got = ctx.got;
+    }
+    return got;
+}
+
+/* Sample up to n entries the policy may evict. */
+static size_t
+sample_db(struct db *db, int is_volatile, struct entry **out, size_t n)
+{
+    if (!is_volatile) {
+        return sample_dict(&db->dict, out, n);
+    }
+    if (db->volatile_count == 0) {
+        return 0;
+    }
+    /* Mostly volatile: sample the dict (uniform) and keep the volatile
+     * ones.  Sparse: the wheel, so a few volatile keys among millions of
+     * persistent ones are still found. */
+    if (db->volatile_count * 2 >= dict_size(&db->dict)) {
+        size_t got = sample_dict(&db->dict, out, n), kept = 0;
+        for (size_t i = 0; i < got; i++) {
+            if (out[i]->volatile_) {
+                out[kept++] = out[i];
+            }
+        }
+        if (kept > 0) {
+            return kept;
+        }
+    }
+    return sample_wheel(db, out, n);
+}
+
+static void
+pool_populate(struct server *srv, int policy)
+{
+    struct entry *samples[EVICT_MAX_SAMPLES];
+    size_t n = (size_t)srv->cfg.maxmemory_samples;
+    int is_volatile = policy_is_volatile(policy);
+
+    if (n > EVICT_MAX_SAMPLES) {
+        n = EVICT_MAX_SAMPLES;
+    }
+    for (int i = 0; i < srv->ks.ndb; i++) {
+        struct db *db = &srv->ks.dbs[i];
+        size_t got = sample_db(db, is_volatile, samples, n);
+        for (size_t k = 0; k < got; k++) {
+            pool_offer(i, samples[k], entry_score(&srv->ks, policy, samples[k]));
+        }
+    }
+}
+
+/* ---- choosing and evicting a victim ------------------------------------ */
+
+static size_t
+evictable_keys(const struct keyspace *ks, int is_volatile)
+{
+    size_t n = 0;
+    for (int i = 0; i < ks->ndb; i++) {
+        n += is_volatile ? ks->dbs[i].volatile_count : dict_size(&ks->dbs[i].dict);
+    }
+    return n;
+}
+
+/* Find the link to the entry a pool candidate names, if it still exists
+ * and is still evictable under the policy. */
+static struct entry **
+candidate_ref(struct server *srv, const struct evict_candidate *cand,
+              int is_volatile)
+{
+    if (cand->dbid >= srv->ks.ndb) {
+        return NULL;
+    }
+    struct db *db = &srv->ks.dbs[cand->dbid];
+    struct entry **ref = dict_find_ref(&db->dict, cand->key, cand->keylen,
+                                       dict_hash(cand->key, cand->keylen));
+    if (ref == NULL || (is_volatile && !(*ref)->volatile_)) {
+        return NULL;
+    }
+    return ref;
+}
+
+/* Pick a victim: sets *dbp and returns the link to it, or NULL when the
+ * policy has nothing left to evict. */
+static struct entry **
+evict_choose(struct server *srv, int policy, struct db **dbp)
+{
+    struct keyspace *ks = &srv->ks;
+    int is_volatile = policy_is_volatile(policy);
+
+    if (evictable_keys(ks, is_volatile) == 0) {
+        return NULL;
+    }
+    if (policy_is_random(policy)) {
+        /* Rotate over the databases so none is emptied before the others
+         * are touched, as Redis does. */
+        for (int i = 0; i < ks->ndb; i++) {
+            struct entry *e;
+            struct db *db;
+            next_random_db = (next_random_db + 1) % ks->ndb;
+            db = &ks->dbs[next_random_db];
+            if (sample_db(db, is_volatile, &e, 1) == 1) {
+                *dbp = db;
+                return dict_find_ref(&db->dict, entry_key(e), e->keylen,
+                                     dict_hash(entry_key(e), e->keylen));
+            }
+        }
+        return NULL;
+    }
+    if (pool.policy != policy) {
+        pool_reset(policy);
+    }
+    /* Keys in the pool may have been deleted (or persisted) since they were
+     * sampled: skip those.  Every round adds live samples, so this ends. */
+    for (int round = 0; round < 16; round++) {
+        pool_populate(srv, policy);
+        while (pool.used > 0) {
+            int best = pool.used - 1;
+            struct entry **ref = candidate_ref(srv, &pool.c[best], is_volatile);
+            int dbid = pool.c[best].dbid;
+            pool_remove(best);
+            if (ref != NULL) {
+                *dbp = &ks->dbs[dbid];
+                return ref;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void
+evict_entry(struct server *srv, struct db *db, struct entry **ref)
+{
+    struct keyspace *ks = &srv->ks;
+    struct entry *e = *ref;
+    ks->evicted_keys++;
+    if (ks->on_delete) {
+        ks->on_delete(ks->on_delete_ctx, db, entry_key(e), e->keylen);
+    }
+    db_delete_ref(db, ref);
 }
 
 int
 evict_perform(struct server *srv)
 {
-    return evict_used_memory(srv) > srv->cfg.maxmemory ? -1 : 0;
+    unsigned long long limit = srv->cfg.maxmemory;
+    int policy = srv->cfg.maxmemory_policy;
+    long long start;
+    long long evicted = 0;
+
+    if (limit == 0 || evict_used_memory(srv) <= limit) {
+        return 0;
+    }
+    if (srv->ks.is_replica) {
+        /* As with Redis's replica-ignore-maxmemory: a replica mirrors its
+         * master's dataset, and the master's evictions arrive as DELs. */
+        return 0;
+    }
+    if (policy == MAXMEMORY_NOEVICTION) {
+        return -1;
+    }
+    start = util_monotonic_us();
+    keyspace_tick(&srv->ks);
+    while (evict_used_memory(srv) > limit) {
+        struct db *db = NULL;
+        struct entry **ref = evict_choose(srv, policy, &db);
+        if (ref == NULL) {
+            /* Nothing left that the policy may evict. */
+            return -1;
+        }
+        evict_entry(srv, db, ref);
+        evicted++;
+        if ((evicted & 15) == 0
+            && util_monotonic_us() - start >= EVICT_TIME_LIMIT_US) {
+            /* Progress was made: let this command run and continue before
+             * the next one, so no single command stalls the loop. */
+            log_debug("Eviction time limit reached after %lld keys", evicted);
+            return 0;
+        }
+    }
+    return 0;
 }
