@@ -41,8 +41,9 @@ class Server:
         if kind == "redis":
             argv += ["--save", "", "--appendonly", "no"]
         argv += list(args)
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT)
+        # stderr goes to the log too, so a sanitizer report is not lost.
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.time() + 5
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -66,14 +67,21 @@ class Server:
             pass
 
     def stop(self):
+        """Terminate the server; returns its exit status (0 = clean).  The
+        log is printed when the status is not 0."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(5)
+                self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc.returncode != 0:
+            print("%s on port %d exited with status %d"
+                  % (self.kind, self.port, self.proc.returncode))
+            self.dump_log()
         shutil.rmtree(self.dir, ignore_errors=True)
+        return self.proc.returncode
 
 
 class Results:

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Cachely needs to build, test and run its tools.
+# Only packages that are missing are installed.  Runs as root, or through sudo
+# when run as another user.  Non-interactive: safe under CI with no stdin.
+#
+#   deps/install.sh            install what is missing
+#   deps/install.sh --check    only report what is missing (exit 1 if any)
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    build-essential autoconf automake libtool pkg-config
+    libevent-dev libhiredis-dev libjemalloc-dev
+    # tests
+    libcriterion-dev redis-server redis-tools python3 python3-redis
+    netcat-openbsd iproute2 procps valgrind
+    # libFuzzer target (make fuzz)
+    clang
+)
+
+check_only=0
+case "${1:-}" in
+    --check) check_only=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    echo "deps/install.sh: this script needs a Debian-based system (dpkg, apt-get)." >&2
+    echo "Install the equivalents of: ${PACKAGES[*]}" >&2
+    exit 1
+fi
+
+installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all ${#PACKAGES[@]} packages are installed"
+    exit 0
+fi
+echo "deps: missing: ${missing[*]}"
+if [ "$check_only" = 1 ]; then
+    exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=(sudo -n)
+        # -n fails instead of prompting when no stdin is there to answer.
+        if [ -t 0 ]; then
+            SUDO=(sudo)
+        fi
+    else
+        echo "deps: not root and sudo is not available; as root run:" >&2
+        echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    --no-install-recommends "${missing[@]}" </dev/null
+
+still=()
+for p in "${missing[@]}"; do
+    installed "$p" || still+=("$p")
+done
+if [ ${#still[@]} -gt 0 ]; then
+    echo "deps: still missing after install: ${still[*]}" >&2
+    exit 1
+fi
+echo "deps: installed ${missing[*]}"

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Second command of the README: install the Debian packages, build, and run
+# "make check" in ./build.  With --sanitizers, also build ./build-san (ASan +
+# UBSan) and run "make check" there.  Ends with one line
+#   tests: N passed, M failed
+# summing both runs, and exits non-zero when anything failed.
+#   utils/test-all.sh [--sanitizers] [--no-deps]
+#   CACHELY_TESTS=substr utils/test-all.sh    only suites whose name matches
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+start=$SECONDS
+
+sanitizers=0
+deps=1
+for a in "$@"; do
+    case "$a" in
+        --sanitizers) sanitizers=1 ;;
+        --no-deps) deps=0 ;;
+        *) echo "usage: $0 [--sanitizers] [--no-deps]" >&2; exit 2 ;;
+    esac
+done
+
+total_passed=0
+total_failed=0
+notes=()
+
+finish() {
+    local n
+    for n in "${notes[@]+"${notes[@]}"}"; do
+        echo "$n"
+    done
+    echo "test-all: took $((SECONDS - start)) s"
+    echo "tests: $total_passed passed, $total_failed failed"
+    [ "$total_failed" -eq 0 ] && [ "$1" -eq 0 ]
+    exit $?
+}
+
+if [ "$deps" = 1 ] && ! ./deps/install.sh; then
+    echo "test-all: installing dependencies failed" >&2
+    total_failed=1
+    finish 1
+fi
+
+# run_check <build dir> <label> [VAR=value...]: make check there, with those
+# variables in the environment, and add its counts.
+run_check() {
+    local dir=$1 label=$2 log line p f rc
+    shift 2
+    log=$(mktemp)
+    echo "==== make check in $dir ($label)"
+    env "$@" make -C "$top/$dir" -j"$(nproc 2>/dev/null || echo 2)" check 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -aE '^tests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    rm -f "$log"
+    if [ -z "$line" ]; then
+        notes+=("test-all: $label: make check exited $rc without a summary (counted as 1 failure)")
+        total_failed=$((total_failed + 1))
+        return
+    fi
+    p=$(echo "$line" | sed -E 's/^tests: ([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1   # make failed after the summary: do not report a clean run
+    fi
+    notes+=("test-all: $label: $p passed, $f failed")
+    total_passed=$((total_passed + p))
+    total_failed=$((total_failed + f))
+}
+
+# LeakSanitizer needs to stop the process's threads with ptrace-like calls,
+# which some containers forbid; probe it once and say so instead of failing
+# every test.
+lsan_works() {
+    local d out
+    d=$(mktemp -d)
+    printf '#include <stdlib.h>\nint main(void) { void *volatile p = malloc(33); p = 0; return 0; }\n' \
+        > "$d/leak.c"
+    if ! cc -fsanitize=address -g "$d/leak.c" -o "$d/leak" 2>/dev/null; then
+        rm -rf "$d"
+        return 1
+    fi
+    out=$(ASAN_OPTIONS=detect_leaks=1 "$d/leak" 2>&1)
+    rm -rf "$d"
+    [[ "$out" == *"LeakSanitizer: detected memory leaks"* ]]
+}
+
+if ./utils/build.sh; then
+    run_check build "default build"
+else
+    notes+=("test-all: default build: build failed (counted as 1 failure)")
+    total_failed=$((total_failed + 1))
+fi
+
+if [ "$sanitizers" = 1 ]; then
+    if ./utils/build.sh --sanitizers; then
+        leaks=1
+        if ! lsan_works; then
+            leaks=0
+            notes+=("test-all: LeakSanitizer does not work here (ptrace not allowed?); leak checks are off")
+        fi
+        # tests/run-all.sh sets LSAN_OPTIONS (a suppression for Criterion's
+        # own leak at exit).
+        run_check build-san "sanitizer build" CACHELY_SANITIZERS=1 \
+            ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=1" \
+            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+    else
+        notes+=("test-all: sanitizer build: build failed (counted as 1 failure)")
+        total_failed=$((total_failed + 1))
+    fi
+fi
+finish 0
