@@ -128,6 +128,48 @@ reply_blocks_free(struct client *c)
     }
 }
 
+static void
+pending_unlink(struct client *c)
+{
+    if (c->pw_prev) {
+        c->pw_prev->pw_next = c->pw_next;
+    } else {
+        c->srv->pending_writes = c->pw_next;
+    }
+    if (c->pw_next) {
+        c->pw_next->pw_prev = c->pw_prev;
+    }
+    c->pw_prev = c->pw_next = NULL;
+    c->flags &= ~CLIENT_PENDING_WRITE;
+}
+
+static void
+pending_queue(struct client *c)
+{
+    struct server *srv = c->srv;
+    if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_CLOSE_ASAP)) {
+        return;
+    }
+    c->flags |= CLIENT_PENDING_WRITE;
+    c->pw_prev = NULL;
+    c->pw_next = srv->pending_writes;
+    if (srv->pending_writes) {
+        srv->pending_writes->pw_prev = c;
+    }
+    srv->pending_writes = c;
+}
+
+void
+client_flush_pending(struct server *srv)
+{
+    while (srv->pending_writes) {
+        struct client *c = srv->pending_writes;
+        pending_unlink(c);
+        client_flush(c);
+    }
+    client_free_pending(srv);
+}
+
 void
 client_destroy(struct client **cp)
 {
@@ -146,6 +188,9 @@ client_destroy(struct client **cp)
         c->next->prev = c->prev;
     }
     srv->nclients--;
+    if (c->flags & CLIENT_PENDING_WRITE) {
+        pending_unlink(c);
+    }
     event_free(c->ev_read);
     event_free(c->ev_write);
     close(c->fd);
@@ -296,7 +341,10 @@ client_flush(struct client *c)
         if (total == 0) {
             break;
         }
-        ssize_t w = writev(c->fd, iov, n);
+        /* One segment (the common case): write() costs less in the kernel
+         * than writev(), which must import an iovec array. */
+        ssize_t w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len)
+                           : writev(c->fd, iov, n);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 break;
@@ -471,8 +519,13 @@ client_on_read(evutil_socket_t fd, short what, void *arg)
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
         event_del(c->ev_read);
     }
-    if (!(c->flags & CLIENT_CLOSE_ASAP)) {
-        client_flush(c);
+    /* Replies leave when the loop is about to wait again (see
+     * client_flush_pending); a socket the write event already watches
+     * needs nothing more. */
+    if (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_WRITE_ARMED))
+        && (c->bufpos > 0 || c->reply != NULL
+            || (c->flags & CLIENT_CLOSE_AFTER_REPLY))) {
+        pending_queue(c);
     }
     /* Shrink an idle, oversized query buffer. */
     if (c->qlen == 0 && c->qcap > 4 * READ_CHUNK) {

@@ -25,6 +25,7 @@ enum client_flag {
     CLIENT_NO_EVICT = 1 << 3,
     CLIENT_IN_CALLBACK = 1 << 4,        /* a callback of ours is on the stack */
     CLIENT_WRITE_ARMED = 1 << 5,
+    CLIENT_PENDING_WRITE = 1 << 6,      /* on the server's pending-write list */
 };
 
 struct reply_block {
@@ -72,6 +73,7 @@ struct client {
 
     struct client *prev, *next;     /* borrowed: the server's list */
     struct client *close_next;      /* borrowed: the server's close list */
+    struct client *pw_prev, *pw_next; /* borrowed: the pending-write list */
     char buf[CLIENT_BUF_SIZE];
 };
 
@@ -89,6 +91,11 @@ void client_free_pending(struct server *srv);
 /* Try to write pending output now; arms the write event if the socket is
  * full.  Returns 0, or -1 when the connection failed (client is then closing). */
 int client_flush(struct client *c);
+/* Write the output of every client that produced some since the last call.
+ * The main loop calls it before waiting for events again, so the replies to
+ * all requests read in one loop iteration leave in one burst (as Redis does
+ * before sleeping), which also lets pipelining clients batch their reads. */
+void client_flush_pending(struct server *srv);
 /* Output bytes not yet written. */
 size_t client_pending_output(const struct client *c);
 /* Fill a CLIENT LIST line describing c (no newline).  Returns its length. */

@@ -397,7 +397,15 @@ main(int argc, char **argv)
              srv->run_id);
     log_info("Ready to accept connections tcp");
 
-    event_base_dispatch(srv->base);
+    /* The loop: wait for events, run every ready callback, then write all
+     * replies produced meanwhile before waiting again. */
+    while (!srv->shutdown_asap) {
+        client_flush_pending(srv);
+        if (event_base_loop(srv->base, EVLOOP_ONCE) < 0) {
+            log_error("Event loop failed");
+            break;
+        }
+    }
 
     log_info("User requested shutdown...");
     free_all_clients(srv);

@@ -125,6 +125,7 @@ struct server {
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
     struct client *close_list;        /* clients to free (singly linked via close_next) */
+    struct client *pending_writes;    /* clients with replies to write (pw_next list) */
     uint64_t next_client_id;
     long long cronloops;
 
