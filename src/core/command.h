@@ -156,6 +156,13 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(SLOWLOG_LEN, SLOWLOG, "len", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return the slow log's length") \
     X(SLOWLOG_RESET, SLOWLOG, "reset", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Empty the slow log") \
     X(SLOWLOG_HELP, SLOWLOG, "help", 2, XL | XS, 0, 0, 0, "server", "6.2.0", "Describe the SLOWLOG subcommands") \
+    /* replication */                                                                     \
+    X(REPLICAOF, NONE, "replicaof", 3, XA | XN | XS, 0, 0, 0, "server", "5.0.0", "Follow a master, or become a master with NO ONE") \
+    X(SLAVEOF, NONE, "slaveof", 3, XA | XN | XS, 0, 0, 0, "server", "1.0.0", "Old name of REPLICAOF") \
+    X(PSYNC, NONE, "psync", -3, XA | XN | XO, 0, 0, 0, "server", "2.8.0", "Replica handshake: resume the stream or ask for a full copy") \
+    X(SYNC, NONE, "sync", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Old replica handshake: always a full copy") \
+    X(REPLCONF, NONE, "replconf", -1, XA | XN | XL | XS | XB, 0, 0, 0, "server", "3.0.0", "Replica configuration and acknowledgements") \
+    X(WAIT, NONE, "wait", 3, XN, 0, 0, 0, "generic", "3.0.0", "Wait until replicas acknowledged this connection's writes") \
     X(SHUTDOWN, NONE, "shutdown", -1, XA | XN | XL | XS | XO | XB, 0, 0, 0, "server", "1.0.0", "Stop the server") \
     X(DEBUG, NONE, "debug", -2, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Debugging helpers")
 

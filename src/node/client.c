@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "node/db.h"
 #include "node/dispatch.h"
+#include "node/repl.h"
 #include "node/server.h"
 
 #include <errno.h>
@@ -49,22 +50,14 @@ format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
     }
 }
 
-struct client *
-client_create(struct server *srv, int fd)
+static struct client *
+client_init(struct server *srv, int fd, unsigned flags)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     struct client *c;
     int one = 1;
 
-    if ((long long)srv->nclients >= srv->cfg.maxclients) {
-        static const char err[] = "-ERR max number of clients reached\r\n";
-        ssize_t ignored = write(fd, err, sizeof(err) - 1);
-        (void)ignored;
-        close(fd);
-        srv->stats.rejected_connections++;
-        return NULL;
-    }
     evutil_make_socket_nonblocking(fd);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (srv->cfg.tcp_keepalive > 0) {
@@ -74,11 +67,13 @@ client_create(struct server *srv, int fd)
     memset(c, 0, offsetof(struct client, buf));
     c->id = ++srv->next_client_id;
     c->fd = fd;
+    c->flags = flags;
     c->srv = srv;
     c->resp = 2;
     c->db = &srv->ks.dbs[0];
     c->ctime_ms = util_mstime();
     c->last_interaction_ms = c->ctime_ms;
+    c->repl_child = -1;
     if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
         format_addr(&ss, c->addr, sizeof(c->addr));
     }
@@ -98,8 +93,28 @@ client_create(struct server *srv, int fd)
     }
     srv->clients = c;
     srv->nclients++;
-    srv->stats.total_connections++;
     return c;
+}
+
+struct client *
+client_create(struct server *srv, int fd)
+{
+    if ((long long)srv->nclients >= srv->cfg.maxclients) {
+        static const char err[] = "-ERR max number of clients reached\r\n";
+        ssize_t ignored = write(fd, err, sizeof(err) - 1);
+        (void)ignored;
+        close(fd);
+        srv->stats.rejected_connections++;
+        return NULL;
+    }
+    srv->stats.total_connections++;
+    return client_init(srv, fd, 0);
+}
+
+struct client *
+client_create_link(struct server *srv, int fd, unsigned flags)
+{
+    return client_init(srv, fd, flags | CLIENT_AUTHENTICATED);
 }
 
 void
@@ -143,8 +158,8 @@ pending_unlink(struct client *c)
     c->flags &= ~CLIENT_PENDING_WRITE;
 }
 
-static void
-pending_queue(struct client *c)
+void
+client_queue_write(struct client *c)
 {
     struct server *srv = c->srv;
     if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_CLOSE_ASAP)) {
@@ -179,6 +194,9 @@ client_destroy(struct client **cp)
         return;
     }
     srv = c->srv;
+    if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
+        repl_client_gone(c);
+    }
     if (c->prev) {
         c->prev->next = c->next;
     } else if (srv->clients == c) {
@@ -242,7 +260,8 @@ client_pending_output(const struct client *c)
 static void
 check_output_limits(struct client *c)
 {
-    const struct cob_limit *lim = &c->srv->cfg.cob[COB_NORMAL];
+    const struct cob_limit *lim =
+        &c->srv->cfg.cob[(c->flags & CLIENT_REPLICA) ? COB_REPLICA : COB_NORMAL];
     size_t used = c->reply_bytes;
     if (lim->hard == 0 && lim->soft == 0) {
         return;
@@ -273,7 +292,9 @@ check_output_limits(struct client *c)
 void
 reply_raw(struct client *c, const char *s, size_t len)
 {
-    if (c->flags & CLIENT_CLOSE_ASAP) {
+    /* Our master never reads replies, except to REPLCONF GETACK. */
+    if ((c->flags & CLIENT_CLOSE_ASAP)
+        || ((c->flags & CLIENT_MASTER) && !(c->flags & CLIENT_FORCE_REPLY))) {
         return;
     }
     if (c->reply == NULL) {
@@ -321,6 +342,11 @@ int
 client_flush(struct client *c)
 {
     struct iovec iov[16];
+    /* While a child writes the snapshot to this replica's socket, the live
+     * stream waits in the output buffer: it must follow the snapshot. */
+    if (c->repl_state == REPLICA_WAIT_SNAPSHOT) {
+        return 0;
+    }
     for (;;) {
         int n = 0;
         size_t total = 0, skip = c->sentlen;
@@ -421,14 +447,37 @@ static void
 process_input(struct client *c)
 {
     struct server *srv = c->srv;
-    while (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY))) {
-        int rc = resp_parser_next(&c->parser, c->qbuf + c->qpos, c->qlen - c->qpos);
+    while (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY | CLIENT_BLOCKED))) {
+        const char *frame = c->qbuf + c->qpos;
+        size_t avail = c->qlen - c->qpos;
+        if (c->flags & CLIENT_MASTER) {
+            /* Snapshot framing (the EOF marks) lives between frames. */
+            long k = repl_master_input(c, frame, avail);
+            if (k == -1) {
+                break;
+            }
+            if (k == -2) {
+                client_close_async(c);
+                break;
+            }
+            if (k > 0) {
+                c->qpos += (size_t)k;
+                continue;
+            }
+        }
+        int rc = resp_parser_next(&c->parser, frame, avail);
         if (rc == STATUS_AGAIN) {
             break;
         }
         if (rc == STATUS_ERR) {
             log_debug("Protocol error (%s) from client: id=%llu addr=%s",
                       c->parser.errstr, (unsigned long long)c->id, c->addr);
+            if (c->flags & CLIENT_MASTER) {
+                log_warn("Protocol error in the stream from our master (%s): "
+                         "dropping the link", c->parser.errstr);
+                client_close_async(c);
+                break;
+            }
             reply_error(c, c->parser.errstr);
             c->flags |= CLIENT_CLOSE_AFTER_REPLY;
             c->qpos = c->qlen;
@@ -440,6 +489,9 @@ process_input(struct client *c)
             dispatch_command(c);
             c->argc = 0;
             c->argv = NULL;
+        }
+        if (c->flags & CLIENT_MASTER) {
+            repl_master_applied(c, frame, c->parser.consumed);
         }
         c->qpos += c->parser.consumed;
         if (srv->shutdown_asap) {
@@ -455,6 +507,31 @@ process_input(struct client *c)
         c->qlen = rest;
         c->qpos = 0;
     }
+}
+
+static void
+after_input(struct client *c)
+{
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+        event_del(c->ev_read);
+    }
+    /* Replies leave when the loop is about to wait again (see
+     * client_flush_pending); a socket the write event already watches
+     * needs nothing more. */
+    if (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_WRITE_ARMED))
+        && (c->bufpos > 0 || c->reply != NULL
+            || (c->flags & CLIENT_CLOSE_AFTER_REPLY))) {
+        client_queue_write(c);
+    }
+}
+
+void
+client_process_input(struct client *c)
+{
+    c->flags |= CLIENT_IN_CALLBACK;
+    process_input(c);
+    c->flags &= ~CLIENT_IN_CALLBACK;
+    after_input(c);
 }
 
 static void
@@ -513,20 +590,7 @@ client_on_read(evutil_socket_t fd, short what, void *arg)
         client_free_pending(srv);
         return;
     }
-    c->flags |= CLIENT_IN_CALLBACK;
-    process_input(c);
-    c->flags &= ~CLIENT_IN_CALLBACK;
-    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
-        event_del(c->ev_read);
-    }
-    /* Replies leave when the loop is about to wait again (see
-     * client_flush_pending); a socket the write event already watches
-     * needs nothing more. */
-    if (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_WRITE_ARMED))
-        && (c->bufpos > 0 || c->reply != NULL
-            || (c->flags & CLIENT_CLOSE_AFTER_REPLY))) {
-        pending_queue(c);
-    }
+    client_process_input(c);
     /* Shrink an idle, oversized query buffer. */
     if (c->qlen == 0 && c->qcap > 4 * READ_CHUNK) {
         mem_free(c->qbuf);
@@ -552,7 +616,7 @@ size_t
 client_describe(const struct client *c, char *buf, size_t len)
 {
     long long now = util_mstime();
-    char flags[8];
+    char flags[12];
     int fi = 0;
     if (c->flags & CLIENT_CLOSE_ASAP) {
         flags[fi++] = 'A';
@@ -562,6 +626,15 @@ client_describe(const struct client *c, char *buf, size_t len)
     }
     if (c->flags & CLIENT_NO_EVICT) {
         flags[fi++] = 'e';
+    }
+    if (c->flags & CLIENT_MASTER) {
+        flags[fi++] = 'M';
+    }
+    if (c->flags & CLIENT_REPLICA) {
+        flags[fi++] = 'S';
+    }
+    if (c->flags & CLIENT_BLOCKED) {
+        flags[fi++] = 'b';
     }
     if (fi == 0) {
         flags[fi++] = 'N';
@@ -676,7 +749,7 @@ reply_bulk(struct client *c, const char *p, size_t len)
     size_t h = resp_fmt_prefixed(hdr, '$', (long long)len);
     /* Small values: one copy of header, body and CRLF into the buffer. */
     if (c->reply == NULL && c->bufpos + h + len + 2 <= CLIENT_BUF_SIZE
-        && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER))) {
         char *o = c->buf + c->bufpos;
         memcpy(o, hdr, h);
         memcpy(o + h, p, len);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 struct server;
 struct db;
@@ -26,6 +27,11 @@ enum client_flag {
     CLIENT_IN_CALLBACK = 1 << 4,        /* a callback of ours is on the stack */
     CLIENT_WRITE_ARMED = 1 << 5,
     CLIENT_PENDING_WRITE = 1 << 6,      /* on the server's pending-write list */
+    CLIENT_MASTER = 1 << 7,             /* our master's link: apply, don't reply */
+    CLIENT_REPLICA = 1 << 8,            /* a replica of ours (after PSYNC/SYNC) */
+    CLIENT_BLOCKED = 1 << 9,            /* in WAIT: input waits, no commands run */
+    CLIENT_FORCE_REPLY = 1 << 10,       /* let a reply through to the master */
+    CLIENT_UNBLOCKED = 1 << 11,         /* queued to resume its input */
 };
 
 struct reply_block {
@@ -74,6 +80,16 @@ struct client {
     struct client *prev, *next;     /* borrowed: the server's list */
     struct client *close_next;      /* borrowed: the server's close list */
     struct client *pw_prev, *pw_next; /* borrowed: the pending-write list */
+
+    /* replication (master side: this client is a replica of ours) */
+    int repl_state;                 /* enum replica_state */
+    pid_t repl_child;               /* snapshot writer, while WAIT_SNAPSHOT */
+    long long repl_ack_off;         /* last REPLCONF ACK offset */
+    long long repl_ack_ms;          /* when it arrived */
+    long long repl_sync_start_ms;
+    int repl_listening_port;
+    char repl_ip[64];               /* announced or peer address */
+    long long woff;                 /* stream offset after this client's last write */
     char buf[CLIENT_BUF_SIZE];
 };
 
@@ -91,6 +107,14 @@ void client_free_pending(struct server *srv);
 /* Try to write pending output now; arms the write event if the socket is
  * full.  Returns 0, or -1 when the connection failed (client is then closing). */
 int client_flush(struct client *c);
+/* Queue the client's output for the next client_flush_pending. */
+void client_queue_write(struct client *c);
+/* Parse and run the commands waiting in the client's query buffer (after a
+ * block ends, or for the master link's first bytes). */
+void client_process_input(struct client *c);
+/* Wrap a connected socket as a client that is not counted against
+ * maxclients (the link to our master).  Returns NULL on failure. */
+struct client *client_create_link(struct server *srv, int fd, unsigned flags);
 /* Write the output of every client that produced some since the last call.
  * The main loop calls it before waiting for events again, so the replies to
  * all requests read in one loop iteration leave in one burst (as Redis does

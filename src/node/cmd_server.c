@@ -439,16 +439,6 @@ cmd_time(struct client *c)
     reply_bulk_ll(c, (long long)tv.tv_usec);
 }
 
-/* Replication does not exist yet: always a master with no replicas. */
-void
-cmd_role(struct client *c)
-{
-    reply_array_len(c, 3);
-    reply_bulk_cstr(c, "master");
-    reply_int(c, 0);
-    reply_array_len(c, 0);
-}
-
 void
 cmd_info(struct client *c)
 {

@@ -179,6 +179,7 @@ void
 db_delete_ref(struct db *db, struct entry **ref)
 {
     struct entry *e = dict_unlink(&db->dict, ref);
+    db->ks->dirty++;
     entry_free(db, e);
 }
 
@@ -201,7 +202,10 @@ db_lookup_ref(struct db *db, const char *key, size_t len, int flags)
     struct entry **ref = dict_find_ref(&db->dict, key, len, h);
     struct keyspace *ks = db->ks;
 
-    if (ref != NULL && !(flags & LOOKUP_NOEXPIRE) && db_entry_expired(db, *ref)) {
+    /* The master's stream is authoritative: a key it writes exists for it
+     * even when our clock says its TTL has passed. */
+    if (ref != NULL && !(flags & LOOKUP_NOEXPIRE) && !ks->from_master
+        && db_entry_expired(db, *ref)) {
         if (!ks->is_replica) {
             expire_now(db, ref);
         }
@@ -227,6 +231,15 @@ db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
        long long expire_ms)
 {
     uint64_t h = dict_hash(key, keylen);
+    db->ks->dirty++;
+    if (db->ks->is_replica) {
+        /* A replica hides expired keys without deleting them, so "absent"
+         * to the caller may still be in the table: remove it first. */
+        struct entry **old = dict_find_ref(&db->dict, key, keylen, h);
+        if (old != NULL) {
+            db_delete_ref(db, old);
+        }
+    }
     struct entry *e = entry_new(db->ks, key, keylen, vallen, (uint32_t)h,
                                 expire_ms >= 0);
     dict_insert(&db->dict, e);
@@ -243,6 +256,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
     uint64_t h = dict_hash(key, keylen);
     struct entry **ref = dict_find_ref(&db->dict, key, keylen, h);
     struct entry *e;
+    db->ks->dirty++;
 
     if (ref == NULL) {
         e = entry_new(db->ks, key, keylen, vallen, (uint32_t)h, expire_ms >= 0);
@@ -290,6 +304,7 @@ db_resize_value(struct db *db, struct entry **ref, size_t vallen)
 {
     struct entry *e = *ref;
     size_t need = entry_header_size(e->volatile_) + e->keylen + vallen;
+    db->ks->dirty++;
     if (need <= mem_usable(e) && (vallen >= e->vallen || need * 2 >= mem_usable(e))) {
         e->vallen = (uint32_t)vallen;
         return e;
@@ -315,6 +330,7 @@ db_set_expire(struct db *db, struct entry **ref, long long when_ms)
 {
     struct entry *e = *ref;
     int want = when_ms >= 0;
+    db->ks->dirty++;
     if (want && e->volatile_) {
         ttl_unlink(db, e);
         ttl_link(db, e, when_ms);
@@ -351,6 +367,7 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
           size_t newlen)
 {
     uint64_t h = dict_hash(newkey, newlen);
+    db->ks->dirty++;
     struct entry **ref = dict_find_ref(&db->dict, key, keylen,
                                        dict_hash(key, keylen));
     if (ref == NULL) {
@@ -391,6 +408,7 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
 struct entry *
 db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
 {
+    src->ks->dirty++;
     struct entry **ref = dict_find_ref(&src->dict, key, keylen,
                                        dict_hash(key, keylen));
     if (ref == NULL) {
@@ -430,6 +448,9 @@ size_t
 db_flush(struct db *db)
 {
     size_t n = dict_size(&db->dict);
+    if (n > 0) {
+        db->ks->dirty++;
+    }
     dict_clear(&db->dict, NULL, NULL);
     dict_init(&db->dict);
     expire_index_reset(&db->ttl, db->ks->now_ms);
@@ -442,6 +463,7 @@ void
 db_swap(struct db *a, struct db *b)
 {
     struct db tmp = *a;
+    a->ks->dirty++;
     /* The TTL lists' first elements point back at their slot heads, which
      * live in the slot arrays: swapping the arrays (pointers) keeps those
      * addresses valid.  The pending list head lives in the struct, so fix

@@ -37,8 +37,10 @@ struct keyspace {
     int lfu_decay_time;          /* minutes */
     int active_expire;           /* DEBUG SET-ACTIVE-EXPIRE */
     int is_replica;              /* replicas hide, but never delete, expired keys */
+    int from_master;             /* applying our master's stream: no expiry at all */
     keyspace_delete_hook_fn on_delete;
     void *on_delete_ctx;         /* borrowed */
+    long long dirty;             /* count of keyspace changes (propagation, saves) */
     /* statistics */
     long long hits, misses;
     long long expired_keys, evicted_keys;

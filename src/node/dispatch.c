@@ -5,7 +5,9 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/evict.h"
+#include "core/log.h"
 #include "node/handlers.h"
+#include "node/repl.h"
 #include "node/server.h"
 #include "node/slowlog.h"
 
@@ -35,6 +37,34 @@ reply_unknown_command(struct client *c)
     reply_errorf(c, "unknown command '%.*s', with args beginning with: %s",
                  (int)(c->argv[0].len > 128 ? 128 : c->argv[0].len),
                  c->argv[0].ptr, args);
+}
+
+/* Role checks, in Redis's order: a master short of good replicas refuses
+ * writes; a read-only replica refuses client writes; a replica whose link
+ * is down refuses what cannot be served stale when told so. */
+static int
+reject_by_role(struct client *c, const struct command *cmd)
+{
+    struct server *srv = c->srv;
+    if (!repl_is_replica(srv)) {
+        if ((cmd->flags & CMD_WRITE) && srv->cfg.min_replicas_to_write > 0
+            && repl_good_replicas(srv) < srv->cfg.min_replicas_to_write) {
+            reply_error(c, "-NOREPLICAS Not enough good replicas to write.");
+            return 1;
+        }
+        return 0;
+    }
+    if ((cmd->flags & CMD_WRITE) && srv->cfg.replica_read_only) {
+        reply_error(c, "-READONLY You can't write against a read only replica.");
+        return 1;
+    }
+    if (srv->repl.link_state != REPL_LINK_CONNECTED
+        && !srv->cfg.replica_serve_stale_data && !(cmd->flags & CMD_STALE)) {
+        reply_error(c, "-MASTERDOWN Link with MASTER is down and "
+                       "replica-serve-stale-data is set to 'no'.");
+        return 1;
+    }
+    return 0;
 }
 
 static void
@@ -86,12 +116,25 @@ dispatch_command(struct client *c)
         reject(c, cmd);
         return;
     }
+    if (!(c->flags & CLIENT_MASTER) && reject_by_role(c, cmd)) {
+        reject(c, cmd);
+        return;
+    }
 
     long long start = util_monotonic_us();
+    long long dirty_before = srv->ks.dirty;
+    int from_master = (c->flags & CLIENT_MASTER) != 0;
     srv->ks.now_ms = util_mstime();
+    srv->ks.from_master = from_master;
     c->cmd_errors = 0;
     fn(c);
+    srv->ks.from_master = 0;
     long long dur = util_monotonic_us() - start;
+    if (!from_master) {
+        repl_after_command(c, dirty_before);
+    } else if (c->cmd_errors > 0) {
+        log_warn("Command '%s' from our master failed", cmd->fullname);
+    }
 
     struct command_stats *st = &srv->cmdstats[cmd->id];
     st->calls++;

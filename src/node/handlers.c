@@ -96,6 +96,12 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_SLOWLOG_RESET] = cmd_slowlog_reset,
     [CMD_ID_SLOWLOG_HELP] = cmd_slowlog_help,
     [CMD_ID_SHUTDOWN] = cmd_shutdown,
+    [CMD_ID_REPLICAOF] = cmd_replicaof,
+    [CMD_ID_SLAVEOF] = cmd_replicaof,
+    [CMD_ID_PSYNC] = cmd_psync,
+    [CMD_ID_SYNC] = cmd_sync,
+    [CMD_ID_REPLCONF] = cmd_replconf,
+    [CMD_ID_WAIT] = cmd_wait,
     [CMD_ID_DEBUG] = cmd_debug,
 };
 

@@ -96,7 +96,7 @@ void cmd_command_list(struct client *c);
 void cmd_command_getkeys(struct client *c);
 void cmd_command_help(struct client *c);
 void cmd_time(struct client *c);
-void cmd_role(struct client *c);
+
 void cmd_info(struct client *c);
 void cmd_config_get(struct client *c);
 void cmd_config_set(struct client *c);
@@ -109,5 +109,13 @@ void cmd_slowlog_reset(struct client *c);
 void cmd_slowlog_help(struct client *c);
 void cmd_shutdown(struct client *c);
 void cmd_debug(struct client *c);
+
+/* cmd_repl.c */
+void cmd_replicaof(struct client *c);
+void cmd_psync(struct client *c);
+void cmd_sync(struct client *c);
+void cmd_replconf(struct client *c);
+void cmd_wait(struct client *c);
+void cmd_role(struct client *c);
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/repl.h"
 #include "node/server.h"
 
 #include <event2/event.h>
@@ -331,9 +332,9 @@ section_stats(struct server *srv, struct info_buf *b)
                 "instantaneous_input_repl_kbps:0.00\r\n"
                 "instantaneous_output_repl_kbps:0.00\r\n"
                 "rejected_connections:%lld\r\n"
-                "sync_full:0\r\n"
-                "sync_partial_ok:0\r\n"
-                "sync_partial_err:0\r\n"
+                "sync_full:%lld\r\n"
+                "sync_partial_ok:%lld\r\n"
+                "sync_partial_err:%lld\r\n"
                 "expired_keys:%lld\r\n"
                 "expired_stale_perc:0.00\r\n"
                 "expired_time_cap_reached_count:0\r\n"
@@ -373,7 +374,8 @@ section_stats(struct server *srv, struct info_buf *b)
                 st->net_output_bytes,
                 (double)avg_samples(st->net_in_samples, 16) / 1024,
                 (double)avg_samples(st->net_out_samples, 16) / 1024,
-                st->rejected_connections, ks->expired_keys,
+                st->rejected_connections, srv->repl.sync_full,
+                srv->repl.sync_partial_ok, srv->repl.sync_partial_err, ks->expired_keys,
                 ks->expire_cycle_us / 1000, ks->evicted_keys, st->evicted_clients,
                 exceeded, ks->hits, ks->misses,
                 lookups ? (double)ks->hits / (double)lookups : 0.0,
@@ -382,32 +384,82 @@ section_stats(struct server *srv, struct info_buf *b)
                 st->client_obuf_limit_disconnections);
 }
 
-/* Replication does not exist yet: a master without replicas.  The
- * replication id is made once per process, like Redis's, and is not the run
- * id (Redis keeps the two apart and tools compare them separately). */
+/* Replication, with Redis's field names: the role, the attached replicas
+ * (slaveN lines) or the link to our master, and the stream position. */
 static void
 section_replication(struct server *srv, struct info_buf *b)
 {
-    static char replid[41];
-    (void)srv;
-    if (replid[0] == '\0') {
-        util_random_hex(replid, 40);
-        replid[40] = '\0';
+    struct repl *r = &srv->repl;
+    long long now = util_mstime();
+
+    info_printf(b, "# Replication\r\nrole:%s\r\n", repl_is_replica(srv) ? "slave" : "master");
+    if (repl_is_replica(srv)) {
+        int up = r->link_state == REPL_LINK_CONNECTED;
+        info_printf(b,
+                    "master_host:%s\r\n"
+                    "master_port:%d\r\n"
+                    "master_link_status:%s\r\n"
+                    "master_last_io_seconds_ago:%lld\r\n"
+                    "master_sync_in_progress:%d\r\n"
+                    "slave_read_repl_offset:%lld\r\n"
+                    "slave_repl_offset:%lld\r\n",
+                    r->master_host, r->master_port, up ? "up" : "down",
+                    r->last_io_ms ? (now - r->last_io_ms) / 1000 : -1,
+                    r->link_state == REPL_LINK_TRANSFER, r->offset, r->offset);
+        if (r->link_state == REPL_LINK_TRANSFER) {
+            info_printf(b,
+                        "master_sync_total_bytes:-1\r\n"
+                        "master_sync_read_bytes:%lld\r\n"
+                        "master_sync_left_bytes:-1\r\n"
+                        "master_sync_perc:-1.00\r\n"
+                        "master_sync_last_io_seconds_ago:%lld\r\n",
+                        r->transfer_bytes,
+                        r->last_io_ms ? (now - r->last_io_ms) / 1000 : -1);
+        }
+        if (!up) {
+            info_printf(b, "master_link_down_since_seconds:%lld\r\n",
+                        r->link_down_since_ms ? (now - r->link_down_since_ms) / 1000 : -1);
+        }
+        info_printf(b,
+                    "slave_priority:%lld\r\n"
+                    "slave_read_only:%d\r\n"
+                    "replica_announced:1\r\n",
+                    srv->cfg.replica_priority, srv->cfg.replica_read_only);
+    }
+    info_printf(b, "connected_slaves:%zu\r\n", r->nreplicas);
+    if (!repl_is_replica(srv) && srv->cfg.min_replicas_to_write > 0) {
+        info_printf(b, "min_slaves_good_slaves:%d\r\n", repl_good_replicas(srv));
+    }
+    for (size_t i = 0; i < r->nreplicas; i++) {
+        struct client *c = r->replicas[i];
+        char ip[64];
+        const char *colon;
+        if (c->repl_ip[0]) {
+            snprintf(ip, sizeof(ip), "%s", c->repl_ip);
+        } else {
+            colon = strrchr(c->addr, ':');
+            snprintf(ip, sizeof(ip), "%.*s", colon ? (int)(colon - c->addr) : 0, c->addr);
+        }
+        info_printf(b, "slave%zu:ip=%s,port=%d,state=%s,offset=%lld,lag=%lld\r\n", i,
+                    ip, c->repl_listening_port,
+                    c->repl_state == REPLICA_ONLINE ? "online" : "wait_bgsave",
+                    c->repl_ack_off,
+                    c->repl_ack_ms ? (now - c->repl_ack_ms) / 1000 : 0);
     }
     info_printf(b,
-                "# Replication\r\n"
-                "role:master\r\n"
-                "connected_slaves:0\r\n"
                 "master_failover_state:no-failover\r\n"
                 "master_replid:%s\r\n"
-                "master_replid2:0000000000000000000000000000000000000000\r\n"
-                "master_repl_offset:0\r\n"
-                "second_repl_offset:-1\r\n"
-                "repl_backlog_active:0\r\n"
-                "repl_backlog_size:1048576\r\n"
-                "repl_backlog_first_byte_offset:0\r\n"
-                "repl_backlog_histlen:0\r\n",
-                replid);
+                "master_replid2:%s\r\n"
+                "master_repl_offset:%lld\r\n"
+                "second_repl_offset:%lld\r\n"
+                "repl_backlog_active:%d\r\n"
+                "repl_backlog_size:%llu\r\n"
+                "repl_backlog_first_byte_offset:%lld\r\n"
+                "repl_backlog_histlen:%zu\r\n",
+                r->replid, r->replid2, r->offset, r->second_replid_offset,
+                r->backlog != NULL, srv->cfg.repl_backlog_size,
+                r->backlog ? r->offset - (long long)r->backlog_histlen + 1 : 0,
+                r->backlog ? r->backlog_histlen : 0);
 }
 
 static void

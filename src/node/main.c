@@ -379,6 +379,7 @@ main(int argc, char **argv)
         log_error("Failed listening on http-port %lld, aborting.", srv->cfg.http_port);
         return 1;
     }
+    repl_setup(srv);
     srv->cron_event = event_new(srv->base, -1, 0, on_cron, srv);
     srv->expire_event = event_new(srv->base, -1, 0, on_expire, srv);
     srv->close_event = event_new(srv->base, -1, 0, on_close_pending, srv);
@@ -400,6 +401,7 @@ main(int argc, char **argv)
     /* The loop: wait for events, run every ready callback, then write all
      * replies produced meanwhile before waiting again. */
     while (!srv->shutdown_asap) {
+        repl_before_sleep(srv);
         client_flush_pending(srv);
         if (event_base_loop(srv->base, EVLOOP_ONCE) < 0) {
             log_error("Event loop failed");
@@ -409,6 +411,7 @@ main(int argc, char **argv)
 
     log_info("User requested shutdown...");
     free_all_clients(srv);
+    repl_teardown(srv);
     http_teardown(srv);
     listeners_teardown(srv);
     for (int i = 0; i < 3; i++) {

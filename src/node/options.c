@@ -1,6 +1,7 @@
 /* Every cachely-server option: name, type, default, bounds, mutability and
  * the line --help prints.  conf/cachely.conf documents the same list. */
 #include "node/options.h"
+#include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "node/server.h"
@@ -100,6 +101,25 @@ apply_runtime(const struct option_def *def, void *ctx, char *err, size_t errlen)
     return 0;
 }
 
+/* A new backlog size takes effect by starting a fresh backlog: replicas
+ * that disconnect afterwards resync fully once. */
+static int
+apply_backlog_size(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    struct server *srv = ctx;
+    (void)def;
+    (void)err;
+    (void)errlen;
+    if (srv->repl.backlog != NULL) {
+        mem_free(srv->repl.backlog);
+        srv->repl.backlog = mem_alloc((size_t)srv->cfg.repl_backlog_size);
+        srv->repl.backlog_size = (size_t)srv->cfg.repl_backlog_size;
+        srv->repl.backlog_idx = 0;
+        srv->repl.backlog_histlen = 0;
+    }
+    return 0;
+}
+
 #define OFF(f) offsetof(struct node_config, f)
 #define MUT OPT_MUTABLE
 #define LL_MAX 0x7fffffffffffffffLL
@@ -164,5 +184,39 @@ const struct option_def node_options[] = {
      "working directory"},
     {"active-expire-effort", OPT_INT, MUT, "1", 1, 10, NULL, OFF(active_expire_effort),
      NULL, NULL, NULL, "share of each tick the active expiry may use (1-10)"},
+    {"replicaof", OPT_STRING, 0, "", 0, 0, NULL, OFF(replicaof), NULL, NULL, NULL,
+     "\"host port\": start as a replica of that master (REPLICAOF at run time)"},
+    {"masterauth", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL, OFF(masterauth),
+     NULL, NULL, NULL, "password this replica sends to its master"},
+    {"masteruser", OPT_STRING, MUT, "", 0, 0, NULL, OFF(masteruser), NULL, NULL, NULL,
+     "user name this replica sends with masterauth (AUTH user pass)"},
+    {"replica-read-only", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(replica_read_only),
+     NULL, NULL, NULL, "refuse client writes on a replica (-READONLY)"},
+    {"replica-serve-stale-data", OPT_BOOL, MUT, "yes", 0, 0, NULL,
+     OFF(replica_serve_stale_data), NULL, NULL, NULL,
+     "serve reads while the link to the master is down (else -MASTERDOWN)"},
+    {"replica-priority", OPT_INT, MUT, "100", 0, 2147483647, NULL, OFF(replica_priority),
+     NULL, NULL, NULL, "promotion preference for failover (lower first; 0 = never)"},
+    {"replica-announce-ip", OPT_STRING, MUT, "", 0, 0, NULL, OFF(replica_announce_ip),
+     NULL, NULL, NULL, "address this replica announces to its master"},
+    {"replica-announce-port", OPT_INT, MUT, "0", 0, 65535, NULL,
+     OFF(replica_announce_port), NULL, NULL, NULL,
+     "port this replica announces to its master (0 = its own port)"},
+    {"repl-backlog-size", OPT_MEMORY, MUT, "1mb", 16 * 1024, LL_MAX, NULL,
+     OFF(repl_backlog_size), NULL, NULL, apply_backlog_size,
+     "bytes of stream kept for partial resyncs"},
+    {"repl-backlog-ttl", OPT_INT, MUT, "3600", 0, 2147483647, NULL, OFF(repl_backlog_ttl),
+     NULL, NULL, NULL, "free the backlog after this many seconds without replicas (0 = never)"},
+    {"repl-timeout", OPT_INT, MUT, "60", 1, 2147483647, NULL, OFF(repl_timeout), NULL,
+     NULL, NULL, "seconds of silence after which a replication link is dropped"},
+    {"repl-ping-replica-period", OPT_INT, MUT, "10", 1, 2147483647, NULL,
+     OFF(repl_ping_replica_period), NULL, NULL, NULL,
+     "seconds between PINGs the master streams to its replicas"},
+    {"min-replicas-to-write", OPT_INT, MUT, "0", 0, 2147483647, NULL,
+     OFF(min_replicas_to_write), NULL, NULL, NULL,
+     "refuse writes (-NOREPLICAS) with fewer good replicas than this (0 = off)"},
+    {"min-replicas-max-lag", OPT_INT, MUT, "10", 0, 2147483647, NULL,
+     OFF(min_replicas_max_lag), NULL, NULL, NULL,
+     "seconds since its last ACK for a replica to count as good"},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };

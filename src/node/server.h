@@ -7,6 +7,7 @@
 #include "core/command.h"
 #include "core/option.h"
 #include "node/db.h"
+#include "node/repl.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,21 @@ struct node_config {
     long long lfu_decay_time;
     char *dir;                     /* owned */
     long long active_expire_effort;
+    /* replication */
+    char *replicaof;               /* owned; "host port" or "" */
+    char *masterauth;              /* owned */
+    char *masteruser;              /* owned */
+    int replica_read_only;
+    int replica_serve_stale_data;
+    long long replica_priority;
+    char *replica_announce_ip;     /* owned */
+    long long replica_announce_port;
+    unsigned long long repl_backlog_size;
+    long long repl_backlog_ttl;
+    long long repl_timeout;
+    long long repl_ping_replica_period;
+    long long min_replicas_to_write;
+    long long min_replicas_max_lag;
 };
 
 struct command_stats {
@@ -122,6 +138,7 @@ struct server {
     struct evhttp *http;              /* owned; NULL when http-port is 0 */
 
     struct keyspace ks;
+    struct repl repl;
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
     struct client *close_list;        /* clients to free (singly linked via close_next) */

@@ -1,0 +1,15 @@
+/* Snapshots: the keyspace written as a RESP command stream (SELECT n, then
+ * SET key value [PXAT t] per key), the same format a replica applies and the
+ * replication stream uses.  Meant to run in a forked child, which sees the
+ * keyspace as it was at fork time. */
+#ifndef CACHELY_NODE_SNAPSHOT_H
+#define CACHELY_NODE_SNAPSHOT_H
+
+struct server;
+
+/* Write "$EOF:<mark>\r\n", every live key as commands, then the 40-byte
+ * mark, to fd (blocking or not; waits with poll).  Returns 0, or -1 on a
+ * write error. */
+int snapshot_write_stream(struct server *srv, int fd, const char *mark);
+
+#endif
