@@ -13,6 +13,7 @@
 #include "node/db.h"
 #include "node/info.h"
 #include "node/server.h"
+#include "node/snapshot.h"
 #include "node/slowlog.h"
 
 #include <errno.h>
@@ -850,6 +851,9 @@ cmd_debug(struct client *c)
         "SET-ACTIVE-EXPIRE <0|1>",
         "    0 stops expiring keys in the background (keys still expire when",
         "    accessed); 1 turns it back on.",
+        "DIGEST",
+        "    A fingerprint of the whole dataset: equal on nodes holding the",
+        "    same keys, values and expiry times.",
         NULL,
     };
     if (c->argc == 2 && arg_is(c, 1, "help")) {
@@ -860,11 +864,15 @@ cmd_debug(struct client *c)
         debug_sleep(c);
     } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
         debug_set_active_expire(c);
+    } else if (c->argc == 2 && arg_is(c, 1, "digest")) {
+        char digest[41];
+        snapshot_digest(c->srv, digest);
+        reply_status(c, digest);
     } else {
         /* Redis's wording first, so scripts matching it still work, then
          * what this server supports. */
         reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
-                     "Try DEBUG HELP. Supported: OBJECT, SLEEP, SET-ACTIVE-EXPIRE, HELP.",
+                     "Try DEBUG HELP. Supported: OBJECT, SLEEP, SET-ACTIVE-EXPIRE, DIGEST, HELP.",
                      (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr);
     }
 }

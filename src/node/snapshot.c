@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -119,4 +121,70 @@ snapshot_write_stream(struct server *srv, int fd, const char *mark)
     snap_put(&w, mark, 40);
     snap_flush(&w);
     return w.error ? -1 : 0;
+}
+
+/* ---- digest ---------------------------------------------------------------
+ * DEBUG DIGEST: an order-independent fingerprint of the dataset (database,
+ * key, value, expiry of every live key), equal on two nodes holding the same
+ * data.  Per-key 64-bit FNV-1a hashes with three fixed bases (the dict's
+ * hash is seeded per process, so it cannot be used) are XORed together. */
+
+struct digest_ctx {
+    uint64_t acc[3];
+    int dbid;
+    long long now_ms;
+    long long count;
+};
+
+static uint64_t
+fnv1a(uint64_t h, const void *p, size_t len)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < len; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void
+digest_entry(struct entry *e, void *arg)
+{
+    static const uint64_t bases[3] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL,
+                                      0x9e3779b97f4a7c15ULL};
+    struct digest_ctx *d = arg;
+    long long exp = entry_expire(e);
+    if (exp >= 0 && exp <= d->now_ms) {
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        uint64_t h = fnv1a(bases[i], &d->dbid, sizeof(d->dbid));
+        uint32_t kl = e->keylen;
+        h = fnv1a(h, &kl, sizeof(kl));
+        h = fnv1a(h, entry_key(e), e->keylen);
+        h = fnv1a(h, entry_val(e), e->vallen);
+        h = fnv1a(h, &exp, sizeof(exp));
+        d->acc[i] ^= h;
+    }
+    d->count++;
+}
+
+void
+snapshot_digest(struct server *srv, char out[41])
+{
+    struct digest_ctx d;
+    memset(&d, 0, sizeof(d));
+    d.now_ms = srv->ks.now_ms;
+    for (int i = 0; i < srv->ks.ndb; i++) {
+        d.dbid = i;
+        dict_foreach(&srv->ks.dbs[i].dict, digest_entry, &d);
+    }
+    if (d.count == 0) {
+        memset(out, '0', 40);
+    } else {
+        snprintf(out, 41, "%016llx%016llx%08llx", (unsigned long long)d.acc[0],
+                 (unsigned long long)d.acc[1],
+                 (unsigned long long)(d.acc[2] & 0xffffffffULL));
+    }
+    out[40] = '\0';
 }

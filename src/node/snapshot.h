@@ -12,4 +12,8 @@ struct server;
  * write error. */
 int snapshot_write_stream(struct server *srv, int fd, const char *mark);
 
+/* DEBUG DIGEST: 40 hex characters fingerprinting every live key (database,
+ * key, value, expiry), independent of order; all zeros when empty. */
+void snapshot_digest(struct server *srv, char out[41]);
+
 #endif
