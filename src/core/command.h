@@ -163,6 +163,11 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(SYNC, NONE, "sync", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Old replica handshake: always a full copy") \
     X(REPLCONF, NONE, "replconf", -1, XA | XN | XL | XS | XB, 0, 0, 0, "server", "3.0.0", "Replica configuration and acknowledgements") \
     X(WAIT, NONE, "wait", 3, XN, 0, 0, 0, "generic", "3.0.0", "Wait until replicas acknowledged this connection's writes") \
+    /* persistence */                                                                     \
+    X(SAVE, NONE, "save", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Write a snapshot file now, blocking") \
+    X(BGSAVE, NONE, "bgsave", -1, XA | XN, 0, 0, 0, "server", "1.0.0", "Write a snapshot file in the background") \
+    X(LASTSAVE, NONE, "lastsave", 1, XL | XS | XF, 0, 0, 0, "server", "1.0.0", "Unix time of the last successful snapshot") \
+    X(BGREWRITEAOF, NONE, "bgrewriteaof", 1, XA | XN, 0, 0, 0, "server", "1.0.0", "Rewrite the append-only file in the background") \
     X(SHUTDOWN, NONE, "shutdown", -1, XA | XN | XL | XS | XO | XB, 0, 0, 0, "server", "1.0.0", "Stop the server") \
     X(DEBUG, NONE, "debug", -2, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Debugging helpers")
 

@@ -118,4 +118,10 @@ void cmd_replconf(struct client *c);
 void cmd_wait(struct client *c);
 void cmd_role(struct client *c);
 
+/* cmd_persist.c */
+void cmd_save(struct client *c);
+void cmd_bgsave(struct client *c);
+void cmd_lastsave(struct client *c);
+void cmd_bgrewriteaof(struct client *c);
+
 #endif

@@ -11,6 +11,8 @@
 #include "node/http.h"
 #include "node/info.h"
 #include "node/options.h"
+#include "node/persist.h"
+#include "node/repl.h"
 #include "node/server.h"
 #include "node/slowlog.h"
 
@@ -195,6 +197,7 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     keyspace_tick(&srv->ks);
     stats_sample(srv);
     info_sample_peak(srv);
+    persist_cron(srv);
     clients_cron(srv);
     /* Incremental rehash and shrinking: 1 ms per database at most. */
     for (int i = 0; i < srv->ks.ndb; i++) {
@@ -380,6 +383,9 @@ main(int argc, char **argv)
         return 1;
     }
     repl_setup(srv);
+    if (persist_setup(srv) != 0) {
+        return 1;
+    }
     srv->cron_event = event_new(srv->base, -1, 0, on_cron, srv);
     srv->expire_event = event_new(srv->base, -1, 0, on_expire, srv);
     srv->close_event = event_new(srv->base, -1, 0, on_close_pending, srv);
@@ -402,6 +408,7 @@ main(int argc, char **argv)
      * replies produced meanwhile before waiting again. */
     while (!srv->shutdown_asap) {
         repl_before_sleep(srv);
+        persist_before_sleep(srv);
         client_flush_pending(srv);
         if (event_base_loop(srv->base, EVLOOP_ONCE) < 0) {
             log_error("Event loop failed");
@@ -411,6 +418,7 @@ main(int argc, char **argv)
 
     log_info("User requested shutdown...");
     free_all_clients(srv);
+    persist_teardown(srv);
     repl_teardown(srv);
     http_teardown(srv);
     listeners_teardown(srv);

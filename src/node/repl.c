@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/persist.h"
 #include "node/server.h"
 #include "node/snapshot.h"
 
@@ -194,7 +195,12 @@ static void
 stream_write(struct server *srv, const char *p, size_t len)
 {
     struct repl *r = &srv->repl;
-    backlog_append(r, p, len);
+    if (r->backlog != NULL) {
+        backlog_append(r, p, len);
+    }
+    if (persist_aof_on(srv)) {
+        persist_feed(srv, p, len);
+    }
     for (size_t i = 0; i < r->nreplicas; i++) {
         struct client *c = r->replicas[i];
         reply_raw(c, p, len);
@@ -203,11 +209,12 @@ stream_write(struct server *srv, const char *p, size_t len)
 }
 
 /* The stream flows only where someone can use it: while replicas are
- * attached or the backlog keeps a history for them to resume. */
+ * attached, the backlog keeps a history for them to resume, or the
+ * append-only file records it. */
 static int
 stream_active(const struct server *srv)
 {
-    return srv->repl.backlog != NULL;
+    return srv->repl.backlog != NULL || persist_aof_on(srv);
 }
 
 void
@@ -558,8 +565,9 @@ repl_master_psync(struct client *c, const char *replid, size_t idlen,
     }
 }
 
-/* A snapshot writer finished: the replica goes online with the stream that
- * queued behind the snapshot. */
+/* Every forked child is reaped here: persistence's go to persist.c; a
+ * replica's snapshot writer finishing puts the replica online with the
+ * stream that queued behind the snapshot. */
 static void
 reap_children(struct server *srv)
 {
@@ -567,6 +575,9 @@ reap_children(struct server *srv)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (persist_child_exited(srv, pid, status)) {
+            continue;
+        }
         for (size_t i = 0; i < r->nreplicas; i++) {
             struct client *c = r->replicas[i];
             if (c->repl_child != pid) {
