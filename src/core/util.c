@@ -73,14 +73,20 @@ util_str2ll(const char *s, size_t len, long long *out)
     return 0;
 }
 
-int
-util_str2ld(const char *s, size_t len, long double *out)
+/* The checks Redis's string2ld and getDoubleFromObject make: copy the
+ * argument (which need not be NUL-terminated) into buf, refuse a leading
+ * space, trailing bytes, overflow, underflow to zero and NaN.  The double
+ * parse goes through strtod, not strtold, so that its rounding and its range
+ * (1e309 overflows) stay those of a double.  Inputs of cap bytes or more
+ * are refused, as Redis refuses them. */
+static int
+str2float(const char *s, size_t len, char *buf, size_t cap, int is_long,
+          long double *out)
 {
-    char buf[256];
     char *eptr;
     long double v;
 
-    if (len == 0 || len >= sizeof(buf)) {
+    if (len == 0 || len >= cap) {
         return -1;
     }
     memcpy(buf, s, len);
@@ -89,7 +95,7 @@ util_str2ld(const char *s, size_t len, long double *out)
         return -1;
     }
     errno = 0;
-    v = strtold(buf, &eptr);
+    v = is_long ? strtold(buf, &eptr) : (long double)strtod(buf, &eptr);
     if (*eptr != '\0' || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL
                                               || fpclassify(v) == FP_ZERO))
         || isnan(v)) {
@@ -100,28 +106,21 @@ util_str2ld(const char *s, size_t len, long double *out)
 }
 
 int
+util_str2ld(const char *s, size_t len, long double *out)
+{
+    char buf[UTIL_LD_CHARS];
+    return str2float(s, len, buf, sizeof(buf), 1, out);
+}
+
+int
 util_str2d(const char *s, size_t len, double *out)
 {
     char buf[256];
-    char *eptr;
-    double v;
-
-    if (len == 0 || len >= sizeof(buf)) {
+    long double v;
+    if (str2float(s, len, buf, sizeof(buf), 0, &v) != 0) {
         return -1;
     }
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    if (isspace((unsigned char)buf[0])) {
-        return -1;
-    }
-    errno = 0;
-    v = strtod(buf, &eptr);
-    if (*eptr != '\0' || (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL
-                                              || fpclassify(v) == FP_ZERO))
-        || isnan(v)) {
-        return -1;
-    }
-    *out = v;
+    *out = (double)v;
     return 0;
 }
 

@@ -9,16 +9,24 @@
 /* Parse a whole buffer as a signed 64-bit integer with no leading '+',
  * spaces or zeros (except "0" itself).  Returns 0 on success, -1 otherwise. */
 int util_str2ll(const char *s, size_t len, long long *out);
-/* Parse a long double the way INCRBYFLOAT does (no spaces, no nan/inf). */
+/* Redis's MAX_LONG_DOUBLE_CHARS: the longest long double INCRBYFLOAT parses
+ * or prints (%.17Lf of a huge value takes ~4950 bytes). */
+#define UTIL_LD_CHARS (5 * 1024)
+
+/* Parse a long double the way INCRBYFLOAT does (Redis's string2ld): the
+ * whole buffer, no leading space, no NaN, no overflow or underflow to zero;
+ * "inf" is accepted.  Inputs of UTIL_LD_CHARS bytes or more are refused,
+ * as in Redis.  Returns 0 on success, -1 otherwise. */
 int util_str2ld(const char *s, size_t len, long double *out);
-/* Parse a double for options such as the EX argument parser of floats. */
+/* Parse a double with the same rules (strtod's range and rounding); inputs
+ * of 256 bytes or more are refused.  Returns 0 or -1. */
 int util_str2d(const char *s, size_t len, double *out);
 /* Format; returns length written (no NUL counted).  dst needs 21 bytes. */
 size_t util_ll2str(char *dst, long long v);
 size_t util_ull2str(char *dst, unsigned long long v);
 /* Long double as INCRBYFLOAT prints it (%.17Lf, trailing zeros dropped).
- * Large magnitudes print every integer digit, so give it 5 KiB as Redis
- * does; returns 0 when cap is too small. */
+ * Large magnitudes print every integer digit, so give it UTIL_LD_CHARS as
+ * Redis does; returns 0 when cap is too small. */
 size_t util_ld2str(char *dst, size_t cap, long double v);
 /* Double as Redis prints it in replies (%.17g, inf/-inf). */
 size_t util_d2str(char *dst, size_t cap, double v);

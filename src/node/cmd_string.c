@@ -9,18 +9,12 @@
 #include "node/db.h"
 #include "node/server.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Redis's MAX_LONG_DOUBLE_CHARS: INCRBYFLOAT parses and prints values up to
- * this size (a long double printed with %.17Lf can take ~4950 bytes). */
-#define STRING_LD_CHARS (5 * 1024)
 
 /* ---- checks ------------------------------------------------------------ */
 
@@ -51,33 +45,6 @@ string_check_length(struct client *c, unsigned long long size,
         reply_error(c, "string exceeds maximum allowed size (proto-max-bulk-len)");
         return -1;
     }
-    return 0;
-}
-
-/* string2ld as INCRBYFLOAT uses it: strtold over the whole argument, no
- * leading space, no NaN ("inf" is accepted, the sum then fails).  Unlike
- * util_str2ld it accepts the long values INCRBYFLOAT itself may print. */
-static int
-string_parse_ld(const char *s, size_t len, long double *out)
-{
-    char buf[STRING_LD_CHARS];
-    char *eptr;
-    long double v;
-
-    if (len == 0 || len >= sizeof(buf)) {
-        return -1;
-    }
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    errno = 0;
-    v = strtold(buf, &eptr);
-    if (isspace((unsigned char)buf[0]) || *eptr != '\0'
-        || (errno == ERANGE
-            && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO))
-        || isnan(v)) {
-        return -1;
-    }
-    *out = v;
     return 0;
 }
 
@@ -691,19 +658,19 @@ cmd_incrbyfloat(struct client *c)
     const struct resp_arg *key = &c->argv[1];
     struct entry **ref = db_lookup_ref(c->db, key->ptr, key->len, LOOKUP_WRITE);
     long double value = 0, incr;
-    char buf[STRING_LD_CHARS];
+    char buf[UTIL_LD_CHARS];
     size_t n;
 
     if (ref != NULL) {
         if (!string_type_ok(c, *ref)) {
             return;
         }
-        if (string_parse_ld(entry_val(*ref), (*ref)->vallen, &value) != 0) {
+        if (util_str2ld(entry_val(*ref), (*ref)->vallen, &value) != 0) {
             reply_error(c, "value is not a valid float");
             return;
         }
     }
-    if (string_parse_ld(c->argv[2].ptr, c->argv[2].len, &incr) != 0) {
+    if (util_str2ld(c->argv[2].ptr, c->argv[2].len, &incr) != 0) {
         reply_error(c, "value is not a valid float");
         return;
     }

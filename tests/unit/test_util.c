@@ -135,6 +135,73 @@ Test(util, ld2str_prints_infinity)
     cr_assert_str_eq(buf, "-inf");
 }
 
+/* ---- util_str2ld / util_str2d ------------------------------------------- */
+
+/* A number of len bytes: zeros, then "1" (it parses as 1 at any length). */
+static char *
+padded_one(size_t len)
+{
+    char *s = malloc(len + 1);
+    memset(s, '0', len - 1);
+    s[len - 1] = '1';
+    s[len] = '\0';
+    return s;
+}
+
+Test(util, str2ld_rejects_spaces_nan_and_overflow)
+{
+    static const char *const bad[] = {"", " 1", "1 ", "1x", "nan",
+                                      "1e5000", "1e-5000"};
+    long double v;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(util_str2ld(bad[i], strlen(bad[i]), &v), -1, "accepted \"%s\"", bad[i]);
+    }
+    cr_assert_eq(util_str2ld("inf", 3, &v), 0);
+    cr_assert_eq(util_str2ld("1.5", 2, &v), 0);
+    cr_assert_eq(v, 1.0L, "read past len");
+}
+
+/* INCRBYFLOAT must read back what it wrote: 1e300 prints as 301 digits,
+ * longer than the 256-byte buffer util_str2ld used to have. */
+Test(util, str2ld_parses_long_values_it_printed)
+{
+    char buf[UTIL_LD_CHARS];
+    long double v = 0;
+    size_t n = util_ld2str(buf, sizeof(buf), 1e300L);
+    cr_assert_gt(n, 256);
+    cr_assert_eq(util_str2ld(buf, n, &v), 0);
+    cr_assert_eq(v, 1e300L);
+}
+
+Test(util, str2ld_refuses_inputs_of_redis_max_long_double_chars)
+{
+    char *s = padded_one(UTIL_LD_CHARS);
+    long double v = 0;
+    cr_assert_eq(util_str2ld(s, UTIL_LD_CHARS - 1, &v), 0);
+    cr_assert_eq(v, 0.0L, "the first %d bytes are zeros", UTIL_LD_CHARS - 1);
+    cr_assert_eq(util_str2ld(s, UTIL_LD_CHARS, &v), -1);
+    free(s);
+    s = padded_one(UTIL_LD_CHARS - 1);
+    cr_assert_eq(util_str2ld(s, UTIL_LD_CHARS - 1, &v), 0);
+    cr_assert_eq(v, 1.0L);
+    free(s);
+}
+
+Test(util, str2d_keeps_double_range_and_256_byte_limit)
+{
+    char *s = padded_one(256);
+    double d = 0;
+    long double v = 0;
+    cr_assert_eq(util_str2d("1e309", 5, &d), -1);
+    cr_assert_eq(util_str2ld("1e309", 5, &v), 0);
+    cr_assert_eq(util_str2d("0.25", 4, &d), 0);
+    cr_assert_eq(d, 0.25);
+    cr_assert_eq(util_str2d(s + 1, 255, &d), 0);
+    cr_assert_eq(d, 1.0);
+    cr_assert_eq(util_str2d(s, 256, &d), -1);
+    free(s);
+}
+
 /* ---- util_memtoull ------------------------------------------------------ */
 
 static unsigned long long
