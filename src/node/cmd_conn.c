@@ -23,9 +23,9 @@
 #define CONN_ERR_WRONGPASS \
     "-WRONGPASS invalid username-password pair or user is disabled."
 
-/* Client types as CLIENT LIST/KILL TYPE name them.  Every connection of this
- * server is a normal one (no replication links, no pub/sub), but the other
- * names must still parse so that filtering on them matches nothing. */
+/* Client types as CLIENT LIST/KILL TYPE name them: our master's link, our
+ * replicas' links, and normal clients (there is no pub/sub yet, so that
+ * name parses and matches nothing). */
 enum conn_client_type {
     CONN_TYPE_NORMAL,
     CONN_TYPE_REPLICA,
@@ -93,7 +93,12 @@ conn_type_by_name(const struct resp_arg *a)
 static int
 conn_client_type(const struct client *c)
 {
-    (void)c;
+    if (c->flags & CLIENT_MASTER) {
+        return CONN_TYPE_MASTER;
+    }
+    if (c->flags & CLIENT_REPLICA) {
+        return CONN_TYPE_REPLICA;
+    }
     return CONN_TYPE_NORMAL;
 }
 

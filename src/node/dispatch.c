@@ -40,8 +40,9 @@ reply_unknown_command(struct client *c)
 }
 
 /* Role checks, in Redis's order: a master short of good replicas refuses
- * writes; a read-only replica refuses client writes; a replica whose link
- * is down refuses what cannot be served stale when told so. */
+ * writes; a replica receiving a full sync answers -LOADING as Redis does
+ * while loading; a read-only replica refuses client writes; a replica whose
+ * link is down refuses what cannot be served stale when told so. */
 static int
 reject_by_role(struct client *c, const struct command *cmd)
 {
@@ -53,6 +54,11 @@ reject_by_role(struct client *c, const struct command *cmd)
             return 1;
         }
         return 0;
+    }
+    if (srv->repl.link_state == REPL_LINK_TRANSFER && !(cmd->flags & CMD_LOADING)) {
+        /* The dataset is being replaced by the master's snapshot. */
+        reply_error(c, "-LOADING Redis is loading the dataset in memory");
+        return 1;
     }
     if ((cmd->flags & CMD_WRITE) && srv->cfg.replica_read_only) {
         reply_error(c, "-READONLY You can't write against a read only replica.");

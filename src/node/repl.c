@@ -63,6 +63,7 @@ static const char *link_state_names[] = {
 };
 
 static void repl_on_cron(evutil_socket_t fd, short what, void *arg);
+static void transfer_failed(struct server *srv);
 static void link_drop(struct server *srv, const char *why);
 
 const char *
@@ -75,6 +76,16 @@ int
 repl_is_replica(const struct server *srv)
 {
     return srv->repl.master_host != NULL;
+}
+
+int
+repl_stream_db(const struct server *srv)
+{
+    const struct repl *r = &srv->repl;
+    if (repl_is_replica(srv)) {
+        return r->master ? r->master->db->id : r->master_db;
+    }
+    return r->stream_db >= 0 ? r->stream_db : 0;
 }
 
 /* ---- backlog ------------------------------------------------------------- */
@@ -390,6 +401,10 @@ repl_client_gone(struct client *c)
     }
     if ((c->flags & CLIENT_MASTER) && r->master == c) {
         r->master = NULL;
+        r->master_db = c->db->id;
+        if (r->link_state == REPL_LINK_TRANSFER) {
+            transfer_failed(srv);
+        }
         if (r->link_state >= REPL_LINK_TRANSFER) {
             log_info("Connection with master lost.");
         }
@@ -494,7 +509,7 @@ write_all(int fd, const char *p, size_t len)
 }
 
 static int
-start_full_sync(struct client *c)
+start_full_sync(struct client *c, int is_sync)
 {
     struct server *srv = c->srv;
     struct repl *r = &srv->repl;
@@ -509,8 +524,9 @@ start_full_sync(struct client *c)
     }
     backlog_create(srv);
     r->stream_db = -1;
+    /* SYNC, the old handshake, gets the payload without the PSYNC reply. */
     int n = snprintf(line, sizeof(line), "+FULLRESYNC %s %lld\r\n", r->replid, r->offset);
-    if (write_all(c->fd, line, (size_t)n) != 0) {
+    if (!is_sync && write_all(c->fd, line, (size_t)n) != 0) {
         return -1;
     }
     util_random_hex(mark, REPL_EOF_MARK_LEN);
@@ -560,7 +576,7 @@ repl_master_psync(struct client *c, const char *replid, size_t idlen,
             srv->repl.sync_partial_err++;
         }
     }
-    if (start_full_sync(c) != 0) {
+    if (start_full_sync(c, is_sync) != 0) {
         client_close_async(c);
     }
 }
@@ -824,7 +840,7 @@ hs_send(struct server *srv)
     }
     case HS_PSYNC: {
         struct resp_arg a[3] = {{"PSYNC", 5}, {"?", 1}, {"-1", 2}};
-        if (r->replid[0] && r->offset > 0) {
+        if (r->psync_known) {
             a[1].ptr = r->replid;
             a[1].len = REPL_ID_LEN;
             a[2].ptr = num2;
@@ -848,6 +864,9 @@ link_become_client(struct server *srv, const char *rest, size_t restlen)
     r->link_event = NULL;
     r->link_fd = -1;
     struct client *c = client_create_link(srv, fd, CLIENT_MASTER);
+    /* A resumed stream carries on in the database it was in: SELECT is only
+     * streamed when the database changes. */
+    c->db = &srv->ks.dbs[r->master_db >= 0 && r->master_db < srv->ks.ndb ? r->master_db : 0];
     r->master = c;
     r->last_io_ms = util_mstime();
     if (restlen > 0) {
@@ -869,6 +888,7 @@ begin_full_sync(struct server *srv, const char *replid, long long offset)
     r->replid2[REPL_ID_LEN] = '\0';
     r->second_replid_offset = -1;
     r->offset = offset;
+    r->psync_known = 0;
     r->backlog_histlen = 0;
     r->backlog_idx = 0;
     /* Our replicas followed the old history: they must resync. */
@@ -883,6 +903,24 @@ begin_full_sync(struct server *srv, const char *replid, long long offset)
     }
     r->transfer_start_ms = util_mstime();
     r->transfer_bytes = 0;
+    r->master_db = 0;
+}
+
+/* A full sync that broke off leaves part of a dataset: forget the history it
+ * was given (the next attempt must be a full sync, never a continuation over
+ * half a snapshot) and drop the partial data rather than serve a mix. */
+static void
+transfer_failed(struct server *srv)
+{
+    struct repl *r = &srv->repl;
+    log_warn("MASTER <-> REPLICA sync: transfer interrupted after %lld bytes; "
+             "discarding the partial dataset", r->transfer_bytes);
+    r->psync_known = 0;
+    r->offset = 0;
+    util_random_hex(r->replid, REPL_ID_LEN);
+    for (int i = 0; i < srv->ks.ndb; i++) {
+        db_flush(&srv->ks.dbs[i]);
+    }
 }
 
 /* One reply line of the handshake arrived. */
@@ -952,6 +990,7 @@ hs_on_line(struct server *srv, const char *line, size_t len, const char *rest,
                 r->replid[REPL_ID_LEN] = '\0';
                 log_info("Master replication ID changed to %s", r->replid);
             }
+            r->psync_known = 1;
             log_info("Successful partial resynchronization with master.");
             r->link_state = REPL_LINK_CONNECTED;
             r->link_down_since_ms = 0;
@@ -1079,6 +1118,7 @@ repl_master_input(struct client *c, const char *buf, size_t len)
     r->link_down_since_ms = 0;
     r->connect_backoff_ms = 0;
     r->stream_db = -1;
+    r->psync_known = 1;
     c->db = &srv->ks.dbs[0];
     log_info("MASTER <-> REPLICA sync: finished with success (%lld bytes in %lld ms)",
              r->transfer_bytes, util_mstime() - r->transfer_start_ms);
@@ -1155,6 +1195,12 @@ repl_set_master(struct server *srv, const char *host, int port)
                      "up to offset %lld)", r->replid, r->replid2, r->offset);
         }
         return;
+    }
+    if (!was_replica) {
+        /* Our own history: the new master may be able to continue it (it
+         * was our replica and was promoted). */
+        r->psync_known = 1;
+        r->master_db = r->stream_db >= 0 ? r->stream_db : 0;
     }
     r->master_host = mem_strdup(host);
     r->master_port = port;

@@ -86,8 +86,10 @@ struct repl {
     char hs_buf[512];             /* a handshake reply line being read */
     size_t hs_len;
     struct client *master;        /* borrowed: the link once streaming */
-    char master_replid[REPL_ID_LEN + 1]; /* the history we follow */
-    long long master_offset;      /* processed offset of that history */
+    int psync_known;              /* replid/offset name data we hold: PSYNC
+                                     may ask to continue them */
+    int master_db;                /* db the master's stream is in, kept
+                                     across links so a resume applies there */
     char eof_mark[REPL_EOF_MARK_LEN];
     long long transfer_start_ms;
     long long transfer_bytes;
@@ -148,6 +150,9 @@ long repl_master_input(struct client *c, const char *buf, size_t len);
 /* A frame from the master was applied: advance the processed offset. */
 void repl_master_applied(struct client *c, const char *frame, size_t len);
 
+/* The database the stream this node follows or serves is in right now
+ * (recorded in snapshots so a restarted replica resumes in it). */
+int repl_stream_db(const struct server *srv);
 /* The human name of a link state, for INFO and logs. */
 const char *repl_link_state_name(int state);
 
