@@ -12,6 +12,7 @@
 #include "node/client.h"
 #include "node/db.h"
 #include "node/info.h"
+#include "node/persist.h"
 #include "node/server.h"
 #include "node/snapshot.h"
 #include "node/slowlog.h"
@@ -704,25 +705,26 @@ cmd_slowlog_help(struct client *c)
 
 /* ==== SHUTDOWN =========================================================== */
 
-/* There is no persistence yet, so SAVE has nothing to write: it is accepted
- * (and logged) rather than refused, because orchestration scripts send
- * "SHUTDOWN SAVE" to any Redis-like server and a refusal would leave the
- * process running.  NOW and FORCE only skip waits Cachely never makes.  Once
- * persistence exists SAVE must write the snapshot before exiting.  As in
- * Redis, success sends no reply: the connection just closes. */
+/* As Redis: a snapshot is written first when save points are configured or
+ * SAVE is given (NOSAVE skips it), and a failed one refuses the shutdown
+ * unless FORCE; persist_teardown flushes the append-only file on the way
+ * out.  NOW only skips waits Cachely never makes.  Success sends no reply:
+ * the connection just closes. */
 void
 cmd_shutdown(struct client *c)
 {
     struct server *srv = c->srv;
-    int save = 0, nosave = 0, abort_ = 0;
+    int save = 0, nosave = 0, abort_ = 0, force = 0;
 
     for (size_t i = 1; i < c->argc; i++) {
         if (arg_is(c, i, "nosave")) {
             nosave = 1;
         } else if (arg_is(c, i, "save")) {
             save = 1;
-        } else if (arg_is(c, i, "now") || arg_is(c, i, "force")) {
+        } else if (arg_is(c, i, "now")) {
             continue;
+        } else if (arg_is(c, i, "force")) {
+            force = 1;
         } else if (arg_is(c, i, "abort")) {
             abort_ = 1;
         } else {
@@ -739,8 +741,9 @@ cmd_shutdown(struct client *c)
         reply_error(c, "No shutdown in progress.");
         return;
     }
-    if (save) {
-        log_warn("SHUTDOWN SAVE: no persistence configured, nothing to save");
+    if (persist_shutdown(srv, save ? 1 : nosave ? -1 : 0) != 0 && !force) {
+        reply_error(c, "Errors trying to SHUTDOWN. Check logs.");
+        return;
     }
     log_info("SHUTDOWN requested by client id=%llu addr=%s",
              (unsigned long long)c->id, c->addr);

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/persist.h"
 #include "node/repl.h"
 #include "node/server.h"
 
@@ -269,11 +270,15 @@ section_memory(struct server *srv, struct info_buf *b)
                 mem_allocator_name());
 }
 
-/* Cachely keeps no data on disk: these are the values an idle Redis with
- * "save ''" and appendonly off reports, so persistence alerts stay quiet. */
+/* Redis's field names and order; persist.c keeps the values (fields for
+ * features Cachely does not have, such as copy-on-write sizes, stay 0). */
 static void
 section_persistence(struct server *srv, struct info_buf *b)
 {
+    const struct persist *ps = &srv->persist;
+    long long now = util_mstime();
+    int bgsave = ps->child_kind == PERSIST_CHILD_SAVE;
+    int rewrite = ps->child_kind == PERSIST_CHILD_REWRITE;
     info_printf(b,
                 "# Persistence\r\n"
                 "loading:0\r\n"
@@ -284,29 +289,47 @@ section_persistence(struct server *srv, struct info_buf *b)
                 "current_fork_perc:0.00\r\n"
                 "current_save_keys_processed:0\r\n"
                 "current_save_keys_total:0\r\n"
-                "rdb_changes_since_last_save:0\r\n"
-                "rdb_bgsave_in_progress:0\r\n"
+                "rdb_changes_since_last_save:%lld\r\n"
+                "rdb_bgsave_in_progress:%d\r\n"
                 "rdb_last_save_time:%lld\r\n"
-                "rdb_last_bgsave_status:ok\r\n"
-                "rdb_last_bgsave_time_sec:-1\r\n"
-                "rdb_current_bgsave_time_sec:-1\r\n"
-                "rdb_saves:0\r\n"
+                "rdb_last_bgsave_status:%s\r\n"
+                "rdb_last_bgsave_time_sec:%lld\r\n"
+                "rdb_current_bgsave_time_sec:%lld\r\n"
+                "rdb_saves:%lld\r\n"
                 "rdb_last_cow_size:0\r\n"
                 "rdb_last_load_keys_expired:0\r\n"
-                "rdb_last_load_keys_loaded:0\r\n"
-                "aof_enabled:0\r\n"
-                "aof_rewrite_in_progress:0\r\n"
-                "aof_rewrite_scheduled:0\r\n"
-                "aof_last_rewrite_time_sec:-1\r\n"
-                "aof_current_rewrite_time_sec:-1\r\n"
-                "aof_last_bgrewrite_status:ok\r\n"
-                "aof_rewrites:0\r\n"
+                "rdb_last_load_keys_loaded:%lld\r\n"
+                "aof_enabled:%d\r\n"
+                "aof_rewrite_in_progress:%d\r\n"
+                "aof_rewrite_scheduled:%d\r\n"
+                "aof_last_rewrite_time_sec:%lld\r\n"
+                "aof_current_rewrite_time_sec:%lld\r\n"
+                "aof_last_bgrewrite_status:%s\r\n"
+                "aof_rewrites:%lld\r\n"
                 "aof_rewrites_consecutive_failures:0\r\n"
-                "aof_last_write_status:ok\r\n"
+                "aof_last_write_status:%s\r\n"
                 "aof_last_cow_size:0\r\n"
                 "module_fork_in_progress:0\r\n"
                 "module_fork_last_cow_size:0\r\n",
-                srv->stats.start_ms / 1000);
+                srv->ks.dirty - ps->dirty_at_save, bgsave, ps->lastsave,
+                ps->last_bgsave_ok ? "ok" : "err", ps->last_bgsave_time_sec,
+                bgsave ? (now - ps->child_start_ms) / 1000 : -1, ps->rdb_saves,
+                ps->loaded_keys, ps->aof_state != AOF_OFF, rewrite,
+                ps->aof_rewrite_scheduled, ps->aof_last_rewrite_time_sec,
+                rewrite ? (now - ps->child_start_ms) / 1000 : -1,
+                ps->aof_last_rewrite_ok ? "ok" : "err", ps->aof_rewrites,
+                ps->aof_last_write_ok ? "ok" : "err");
+    if (ps->aof_state != AOF_OFF) {
+        info_printf(b,
+                    "aof_current_size:%lld\r\n"
+                    "aof_base_size:%lld\r\n"
+                    "aof_pending_rewrite:%d\r\n"
+                    "aof_buffer_length:%zu\r\n"
+                    "aof_pending_bio_fsync:0\r\n"
+                    "aof_delayed_fsync:0\r\n",
+                    ps->aof_size, ps->aof_base_size, ps->aof_rewrite_scheduled,
+                    ps->aof_len);
+    }
 }
 
 static void

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "node/persist.h"
 #include "node/server.h"
 
 #include <stddef.h>
@@ -120,6 +121,53 @@ apply_backlog_size(const struct option_def *def, void *ctx, char *err, size_t er
     return 0;
 }
 
+/* ---- persistence options ---------------------------------------------- */
+
+const char *const appendfsync_names[] = {
+#define AFS_NAME(sym, name) name,
+    APPENDFSYNC_LIST(AFS_NAME)
+#undef AFS_NAME
+    NULL,
+};
+
+/* save "<seconds> <changes> [...]"; "" turns snapshots off. */
+static int
+save_parse(const struct option_def *def, void *values, const char *value,
+           char *err, size_t errlen)
+{
+    struct node_config *cfg = values;
+    struct save_point pts[PERSIST_MAX_SAVE_POINTS];
+    int n;
+    (void)def;
+    if (persist_parse_save(value, pts, &n) != 0) {
+        snprintf(err, errlen, "Invalid save parameters");
+        return -1;
+    }
+    memcpy(cfg->save, pts, sizeof(pts));
+    cfg->nsave = n;
+    return 0;
+}
+
+static void
+save_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    const struct node_config *cfg = values;
+    size_t off = 0;
+    (void)def;
+    buf[0] = '\0';
+    for (int i = 0; i < cfg->nsave && off < len; i++) {
+        off += (size_t)snprintf(buf + off, len - off, "%s%lld %lld", i ? " " : "",
+                                cfg->save[i].seconds, cfg->save[i].changes);
+    }
+}
+
+static int
+apply_appendonly(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    (void)def;
+    return persist_apply_appendonly(ctx, err, errlen);
+}
+
 #define OFF(f) offsetof(struct node_config, f)
 #define MUT OPT_MUTABLE
 #define LL_MAX 0x7fffffffffffffffLL
@@ -218,5 +266,27 @@ const struct option_def node_options[] = {
     {"min-replicas-max-lag", OPT_INT, MUT, "10", 0, 2147483647, NULL,
      OFF(min_replicas_max_lag), NULL, NULL, NULL,
      "seconds since its last ACK for a replica to count as good"},
+    /* persistence (persist.c) */
+    {"dbfilename", OPT_STRING, 0, "dump.cachely", 0, 0, NULL, OFF(dbfilename), NULL,
+     NULL, NULL, "snapshot file name, in dir"},
+    {"save", OPT_SPECIAL, MUT, "", 0, 0, NULL, 0, save_parse, save_format, NULL,
+     "\"<seconds> <changes> [...]\": BGSAVE when that many changes are that old "
+     "(\"\" = never)"},
+    {"appendonly", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(appendonly), NULL, NULL,
+     apply_appendonly, "log every write to the append-only file"},
+    {"appendfilename", OPT_STRING, 0, "appendonly.cachely", 0, 0, NULL,
+     OFF(appendfilename), NULL, NULL, NULL, "append-only file name, in dir"},
+    {"appendfsync", OPT_ENUM, MUT, "everysec", 0, 0, appendfsync_names, OFF(appendfsync),
+     NULL, NULL, NULL,
+     "fsync the append-only file: always (before replies), everysec or no"},
+    {"aof-load-truncated", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(aof_load_truncated),
+     NULL, NULL, NULL, "at boot, cut an incomplete last command off the append-only "
+     "file instead of refusing to start"},
+    {"auto-aof-rewrite-percentage", OPT_INT, MUT, "100", 0, 2147483647, NULL,
+     OFF(auto_aof_rewrite_percentage), NULL, NULL, NULL,
+     "rewrite the append-only file when it grew by this percentage (0 = never)"},
+    {"auto-aof-rewrite-min-size", OPT_MEMORY, MUT, "64mb", 0, LL_MAX, NULL,
+     OFF(auto_aof_rewrite_min_size), NULL, NULL, NULL,
+     "no automatic rewrite below this size"},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };

@@ -16,6 +16,72 @@
 
 struct server;
 
+/* appendfsync values, in Redis's order (its error message lists them so). */
+#define APPENDFSYNC_LIST(X)                                                 \
+    X(EVERYSEC, "everysec")                                                 \
+    X(ALWAYS, "always")                                                     \
+    X(NO, "no")
+
+enum appendfsync {
+#define AFS_ENUM(sym, name) APPENDFSYNC_##sym,
+    APPENDFSYNC_LIST(AFS_ENUM)
+#undef AFS_ENUM
+};
+extern const char *const appendfsync_names[];
+
+#define PERSIST_MAX_SAVE_POINTS 16
+
+/* One "save <seconds> <changes>" point. */
+struct save_point {
+    long long seconds;
+    long long changes;
+};
+
+enum persist_child_kind { PERSIST_CHILD_NONE = 0, PERSIST_CHILD_SAVE, PERSIST_CHILD_REWRITE };
+enum aof_state { AOF_OFF = 0, AOF_ON, AOF_WAIT_REWRITE };
+
+/* Persistence state, embedded in struct server; only persist.c writes it,
+ * INFO reads it. */
+struct persist {
+    /* snapshots */
+    long long lastsave;            /* unix seconds of the last good save */
+    long long dirty_at_save;       /* ks.dirty the last good save covered */
+    long long dirty_at_fork;       /* ks.dirty when the running child forked */
+    long long last_bgsave_try;     /* unix seconds */
+    int last_bgsave_ok;
+    long long last_bgsave_time_sec; /* -1: none yet */
+    long long rdb_saves;
+    int bgsave_scheduled;          /* BGSAVE SCHEDULE waiting for a child */
+    long long loaded_keys;
+    int final_saved;               /* SHUTDOWN already wrote the last one */
+    int sync_incomplete;           /* a replica's full sync began, not ended */
+
+    /* the one persistence child (BGSAVE or rewrite) */
+    pid_t child;                   /* -1 none */
+    int child_kind;                /* enum persist_child_kind */
+    long long child_start_ms;
+
+    /* the append-only file */
+    int aof_state;                 /* enum aof_state */
+    int aof_fd;                    /* -1 closed */
+    char *aof_buf;                 /* owned: stream bytes not yet written */
+    size_t aof_len, aof_cap;
+    long long aof_size;            /* bytes in the file */
+    long long aof_base_size;       /* size after the last rewrite or load */
+    long long aof_last_fsync_ms;
+    int aof_unsynced;              /* written since the last fsync */
+    int aof_need_select;           /* a replica's AOF must start with SELECT */
+    int aof_last_write_ok;
+    int aof_rewrite_scheduled;
+    int aof_last_rewrite_ok;
+    long long aof_rewrites;
+    long long aof_last_rewrite_time_sec; /* -1: none yet */
+    char *rw_buf;                  /* owned: stream since the rewrite forked */
+    size_t rw_len, rw_cap;
+    int rw_need_select;
+    long long repl_transfer_seen;  /* repl.transfer_start_ms already handled */
+};
+
 /* At boot, after the keyspace and replication exist: load the append-only
  * file when appendonly is on, else the snapshot file when present (a
  * replica also takes its replication id and offset from it, so it can
@@ -37,5 +103,31 @@ void persist_before_sleep(struct server *srv);
 void persist_cron(struct server *srv);
 /* A forked child exited; returns 1 if it was one of persistence's. */
 int persist_child_exited(struct server *srv, pid_t pid, int status);
+
+/* ---- for the command handlers (cmd_persist.c, SHUTDOWN, CONFIG SET) ------ */
+enum persist_rc {
+    PERSIST_OK = 0,          /* done (SAVE) or started (BGSAVE, rewrite) */
+    PERSIST_SCHEDULED,       /* will start when the running child ends */
+    PERSIST_IN_PROGRESS,     /* the same kind of child already runs */
+    PERSIST_CHILD_BUSY,      /* another child runs (BGSAVE without SCHEDULE) */
+    PERSIST_FAILED,          /* see the log */
+};
+/* SAVE: write the snapshot file now, blocking.  Returns a persist_rc. */
+int persist_save(struct server *srv);
+/* BGSAVE [SCHEDULE]: fork a child writing the snapshot file. */
+int persist_bgsave(struct server *srv, int schedule);
+/* BGREWRITEAOF: fork a child rewriting the append-only file. */
+int persist_bgrewriteaof(struct server *srv);
+/* LASTSAVE: unix seconds of the last successful save (boot time at first). */
+long long persist_lastsave(const struct server *srv);
+/* SHUTDOWN: save (1), nosave (-1) or as configured (0).  Writes the final
+ * snapshot now when one is due; returns -1 when it failed (the shutdown
+ * must then be refused). */
+int persist_shutdown(struct server *srv, int save);
+/* CONFIG SET appendonly: start (with a rewrite, as Redis does) or stop the
+ * append-only file.  Returns 0, or -1 with a reason in err. */
+int persist_apply_appendonly(struct server *srv, char *err, size_t errlen);
+/* Format/parse the "save" option ("<seconds> <changes> ..."). */
+int persist_parse_save(const char *value, struct save_point *points, int *npoints);
 
 #endif

@@ -7,6 +7,7 @@
 #include "core/command.h"
 #include "core/option.h"
 #include "node/db.h"
+#include "node/persist.h"
 #include "node/repl.h"
 
 #include <stddef.h>
@@ -86,6 +87,16 @@ struct node_config {
     long long repl_ping_replica_period;
     long long min_replicas_to_write;
     long long min_replicas_max_lag;
+    /* persistence (see persist.h) */
+    char *dbfilename;              /* owned */
+    struct save_point save[PERSIST_MAX_SAVE_POINTS];
+    int nsave;                     /* 0: no schedule */
+    int appendonly;
+    char *appendfilename;          /* owned */
+    int appendfsync;               /* enum appendfsync */
+    int aof_load_truncated;
+    long long auto_aof_rewrite_percentage;
+    unsigned long long auto_aof_rewrite_min_size;
 };
 
 struct command_stats {
@@ -139,6 +150,7 @@ struct server {
 
     struct keyspace ks;
     struct repl repl;
+    struct persist persist;           /* persist.c's state */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
     struct client *close_list;        /* clients to free (singly linked via close_next) */

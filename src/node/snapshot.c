@@ -20,6 +20,8 @@ struct snap_writer {
     int fd;
     int error;
     long long now_ms;
+    snapshot_chunk_fn on_chunk;  /* sees the body bytes; NULL: none */
+    void *chunk_arg;             /* borrowed */
     size_t len;
     char buf[SNAP_BUF];
 };
@@ -29,6 +31,9 @@ snap_flush(struct snap_writer *w)
 {
     const char *p = w->buf;
     size_t left = w->len;
+    if (w->on_chunk != NULL && left > 0) {
+        w->on_chunk(w->chunk_arg, p, left);
+    }
     while (left > 0 && !w->error) {
         ssize_t n = write(w->fd, p, left);
         if (n < 0) {
@@ -97,30 +102,57 @@ snap_entry(struct entry *e, void *arg)
     }
 }
 
-int
-snapshot_write_stream(struct server *srv, int fd, const char *mark)
+/* Every live key as commands: SELECT n before each non-empty database. */
+static void
+snap_body(struct server *srv, struct snap_writer *w)
 {
-    static struct snap_writer w;
-    w.fd = fd;
-    w.error = 0;
-    w.len = 0;
-    w.now_ms = util_mstime();
-    snap_put(&w, "$EOF:", 5);
-    snap_put(&w, mark, 40);
-    snap_put(&w, "\r\n", 2);
-    for (int i = 0; i < srv->ks.ndb && !w.error; i++) {
+    for (int i = 0; i < srv->ks.ndb && !w->error; i++) {
         struct db *db = &srv->ks.dbs[i];
         char num[24];
         if (dict_size(&db->dict) == 0) {
             continue;
         }
-        snap_put(&w, "*2\r\n$6\r\nSELECT\r\n", 16);
-        snap_arg(&w, num, util_ll2str(num, i));
-        dict_foreach(&db->dict, snap_entry, &w);
+        snap_put(w, "*2\r\n$6\r\nSELECT\r\n", 16);
+        snap_arg(w, num, util_ll2str(num, i));
+        dict_foreach(&db->dict, snap_entry, w);
     }
-    snap_put(&w, mark, 40);
-    snap_flush(&w);
-    return w.error ? -1 : 0;
+}
+
+static void
+snap_start(struct snap_writer *w, int fd, snapshot_chunk_fn fn, void *arg)
+{
+    w->fd = fd;
+    w->error = 0;
+    w->len = 0;
+    w->now_ms = util_mstime();
+    w->on_chunk = fn;
+    w->chunk_arg = arg;
+}
+
+/* One writer serves both entry points: its 64 KiB buffer is too big for
+ * the stack, and a process writes one snapshot at a time. */
+static struct snap_writer snap_w;
+
+int
+snapshot_write_stream(struct server *srv, int fd, const char *mark)
+{
+    snap_start(&snap_w, fd, NULL, NULL);
+    snap_put(&snap_w, "$EOF:", 5);
+    snap_put(&snap_w, mark, 40);
+    snap_put(&snap_w, "\r\n", 2);
+    snap_body(srv, &snap_w);
+    snap_put(&snap_w, mark, 40);
+    snap_flush(&snap_w);
+    return snap_w.error ? -1 : 0;
+}
+
+int
+snapshot_write_commands(struct server *srv, int fd, snapshot_chunk_fn fn, void *arg)
+{
+    snap_start(&snap_w, fd, fn, arg);
+    snap_body(srv, &snap_w);
+    snap_flush(&snap_w);
+    return snap_w.error ? -1 : 0;
 }
 
 /* ---- digest ---------------------------------------------------------------
