@@ -1,0 +1,110 @@
+/* RESP reply scanner; see resp_scan.h. */
+#include "core/resp_scan.h"
+#include "core/util.h"
+
+#include <string.h>
+
+void
+resp_scan_init(struct resp_scan *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+/* One element finished: count it against the open aggregates, closing
+ * those that are complete.  Returns 1 when the whole reply is complete. */
+static int
+element_done(struct resp_scan *s)
+{
+    while (s->depth > 0) {
+        if (--s->left[s->depth - 1] > 0) {
+            return 0;
+        }
+        /* An attribute annotates the element after it: closing it does not
+         * complete an element of the parent. */
+        int was_attr = s->attr[s->depth - 1];
+        s->depth--;
+        if (was_attr) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+resp_scan_next(struct resp_scan *s, const char *buf, size_t len)
+{
+    if (s->error) {
+        return -1;
+    }
+    for (;;) {
+        const char *line = buf + s->pos;
+        size_t avail = len - s->pos;
+        const char *cr;
+        long long n;
+
+        if (avail < 3) {
+            return 0;
+        }
+        cr = memchr(line, '\r', avail);
+        if (cr == NULL || (size_t)(cr - line) + 1 >= avail) {
+            return 0;
+        }
+        if (cr[1] != '\n') {
+            s->error = 1;
+            return -1;
+        }
+        size_t linelen = (size_t)(cr - line);
+        char t = line[0];
+        if (s->pos == 0) {
+            s->type = t;
+        }
+        switch (t) {
+        case '+': case '-': case ':': case ',': case '#': case '_': case '(':
+            s->pos += linelen + 2;
+            if (element_done(s)) {
+                return 1;
+            }
+            continue;
+        case '$': case '=': case '!':
+            if (util_str2ll(line + 1, linelen - 1, &n) != 0 || n < -1) {
+                s->error = 1;
+                return -1;
+            }
+            if (n == -1) {
+                s->pos += linelen + 2;
+            } else {
+                if (avail < linelen + 2 + (size_t)n + 2) {
+                    return 0;
+                }
+                s->pos += linelen + 2 + (size_t)n + 2;
+            }
+            if (element_done(s)) {
+                return 1;
+            }
+            continue;
+        case '*': case '~': case '>': case '%': case '|':
+            if (util_str2ll(line + 1, linelen - 1, &n) != 0 || n < -1) {
+                s->error = 1;
+                return -1;
+            }
+            s->pos += linelen + 2;
+            if (n <= 0) {
+                if (element_done(s)) {
+                    return 1;
+                }
+                continue;
+            }
+            if (s->depth == RESP_SCAN_MAX_DEPTH) {
+                s->error = 1;
+                return -1;
+            }
+            s->left[s->depth] = (t == '%' || t == '|') ? n * 2 : n;
+            s->attr[s->depth] = t == '|';
+            s->depth++;
+            continue;
+        default:
+            s->error = 1;
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+#include "core/resp_scan.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+/* Scan s in one go; returns the reply length or -1/0. */
+static long
+scan_all(const char *s, size_t len)
+{
+    struct resp_scan sc;
+    resp_scan_init(&sc);
+    int rc = resp_scan_next(&sc, s, len);
+    return rc == 1 ? (long)sc.pos : rc;
+}
+
+static void
+expect_whole(const char *s)
+{
+    cr_assert_eq(scan_all(s, strlen(s)), (long)strlen(s), "reply %s", s);
+}
+
+Test(resp_scan, simple_types_end_at_their_line)
+{
+    expect_whole("+OK\r\n");
+    expect_whole("-ERR wrong\r\n");
+    expect_whole(":42\r\n");
+    expect_whole("_\r\n");
+    expect_whole(",3.14\r\n");
+    expect_whole("#t\r\n");
+    expect_whole("(123456789012345678901234567890\r\n");
+}
+
+Test(resp_scan, bulk_and_null_bulk)
+{
+    expect_whole("$5\r\nhello\r\n");
+    expect_whole("$0\r\n\r\n");
+    expect_whole("$-1\r\n");
+    expect_whole("=8\r\ntxt:abcd\r\n");
+    /* a bulk may contain CRLF */
+    expect_whole("$4\r\n\r\n\r\n\r\n");
+}
+
+Test(resp_scan, aggregates_nest)
+{
+    expect_whole("*2\r\n$1\r\na\r\n*2\r\n:1\r\n*0\r\n");
+    expect_whole("*-1\r\n");
+    expect_whole("%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n$1\r\nx\r\n");
+    expect_whole("~2\r\n+x\r\n+y\r\n");
+    expect_whole(">2\r\n+message\r\n$1\r\nz\r\n");
+}
+
+Test(resp_scan, attribute_annotates_the_next_element)
+{
+    /* |1 key value, then the real reply (an integer) */
+    expect_whole("|1\r\n+ttl\r\n:10\r\n:7\r\n");
+    expect_whole("*1\r\n|1\r\n+a\r\n+b\r\n:1\r\n");
+}
+
+Test(resp_scan, stops_at_the_first_reply_of_a_pipeline)
+{
+    const char *two = "+OK\r\n$3\r\nbar\r\n";
+    cr_assert_eq(scan_all(two, strlen(two)), 5);
+}
+
+Test(resp_scan, incomplete_replies_ask_for_more_at_every_split)
+{
+    const char *r = "*3\r\n$5\r\nhello\r\n%1\r\n+k\r\n:1\r\n*-1\r\n";
+    size_t len = strlen(r);
+    for (size_t cut = 0; cut < len; cut++) {
+        cr_assert_eq(scan_all(r, cut), 0, "cut at %zu", cut);
+    }
+    cr_assert_eq(scan_all(r, len), (long)len);
+}
+
+Test(resp_scan, resumes_where_it_stopped)
+{
+    const char *r = "*2\r\n$3\r\nabc\r\n$4\r\ndefg\r\n";
+    size_t len = strlen(r);
+    struct resp_scan sc;
+    resp_scan_init(&sc);
+    for (size_t n = 1; n < len; n++) {
+        cr_assert_eq(resp_scan_next(&sc, r, n), 0);
+    }
+    cr_assert_eq(resp_scan_next(&sc, r, len), 1);
+    cr_assert_eq(sc.pos, len);
+    cr_assert_eq(sc.type, '*');
+}
+
+Test(resp_scan, rejects_garbage)
+{
+    cr_assert_eq(scan_all("?x\r\n", 4), -1);
+    cr_assert_eq(scan_all("$abc\r\n", 6), -1);
+    cr_assert_eq(scan_all("*-2\r\n", 5), -1);
+    cr_assert_eq(scan_all("+OK\rX\r\n", 7), -1);
+}
+
+Test(resp_scan, depth_is_bounded)
+{
+    char deep[40 * 4 + 8];
+    size_t n = 0;
+    for (int i = 0; i < 40; i++) {
+        memcpy(deep + n, "*1\r\n", 4);
+        n += 4;
+    }
+    memcpy(deep + n, ":1\r\n", 4);
+    n += 4;
+    cr_assert_eq(scan_all(deep, n), -1);
+}
