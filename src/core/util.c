@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -465,4 +466,34 @@ util_random_hex(char *dst, size_t len)
         len -= n;
     }
     *dst = '\0';
+}
+
+int
+util_write_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                struct pollfd pfd = {fd, POLLOUT, 0};
+                int r = poll(&pfd, 1, timeout_ms);
+                if (r == 0) {
+                    errno = ETIMEDOUT;
+                    return -1;
+                }
+                if (r < 0 && errno != EINTR) {
+                    return -1;
+                }
+                continue;
+            }
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }

@@ -49,6 +49,11 @@ long long util_mstime(void);
 long long util_ustime(void);
 long long util_monotonic_us(void);
 
+/* Write all len bytes to fd, retrying after EINTR and, for a non-blocking
+ * fd, waiting up to timeout_ms for room each time it is full.  Returns 0, or
+ * -1 with errno set (ETIMEDOUT when the wait ran out). */
+int util_write_all(int fd, const void *buf, size_t len, int timeout_ms);
+
 /* Fill buf with len random bytes from /dev/urandom (falls back to time). */
 void util_random_bytes(uint8_t *buf, size_t len);
 /* A random hex string of len characters (run ids, replication ids). */

@@ -85,23 +85,6 @@ abs_path(const char *name, char *out, size_t len)
     }
 }
 
-static int
-write_all_file(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Make a rename durable: fsync the directory holding path. */
 static void
 fsync_dir_of(const char *path)
@@ -183,7 +166,7 @@ snapshot_file_write(struct server *srv, const char *path)
     snprintf(text, sizeof(text), SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d time=%lld",
              SNAPSHOT_VERSION, replid, offset, dbid, util_mstime());
     size_t n = fmt_echo(frame, sizeof(frame), text);
-    int rc = write_all_file(fd, frame, n);
+    int rc = util_write_all(fd, frame, n, -1);
     if (rc == 0) {
         rc = snapshot_write_commands(srv, fd, body_chunk, &sum);
     }
@@ -191,7 +174,7 @@ snapshot_file_write(struct server *srv, const char *path)
         snprintf(text, sizeof(text), SNAPSHOT_END " bytes=%lld crc64=%016llx", sum.bytes,
                  (unsigned long long)sum.crc);
         n = fmt_echo(frame, sizeof(frame), text);
-        rc = write_all_file(fd, frame, n);
+        rc = util_write_all(fd, frame, n, -1);
     }
     if (rc == 0 && fsync(fd) != 0) {
         rc = -1;
@@ -830,7 +813,7 @@ rewrite_finish(struct server *srv, pid_t pid)
         aof_write_buf(srv);
     }
     int fd = open(tmp, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0 || write_all_file(fd, ps->rw_buf, ps->rw_len) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || util_write_all(fd, ps->rw_buf, ps->rw_len, -1) != 0 || fsync(fd) != 0) {
         log_warn("Error finishing the AOF rewrite in %s: %s", tmp, strerror(errno));
         if (fd >= 0) {
             close(fd);

@@ -16,7 +16,6 @@
 #include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,31 +482,6 @@ try_partial(struct client *c, const char *replid, size_t idlen, long long from)
     return 0;
 }
 
-/* Write all of buf to a non-blocking socket, waiting with poll. */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                struct pollfd pfd = {fd, POLLOUT, 0};
-                if (poll(&pfd, 1, 60000) <= 0) {
-                    return -1;
-                }
-                continue;
-            }
-            if (errno == EINTR) {
-                continue;
-            }
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int
 start_full_sync(struct client *c, int is_sync)
 {
@@ -526,7 +500,7 @@ start_full_sync(struct client *c, int is_sync)
     r->stream_db = -1;
     /* SYNC, the old handshake, gets the payload without the PSYNC reply. */
     int n = snprintf(line, sizeof(line), "+FULLRESYNC %s %lld\r\n", r->replid, r->offset);
-    if (!is_sync && write_all(c->fd, line, (size_t)n) != 0) {
+    if (!is_sync && util_write_all(c->fd, line, (size_t)n, 60000) != 0) {
         return -1;
     }
     util_random_hex(mark, REPL_EOF_MARK_LEN);
@@ -786,7 +760,7 @@ link_send(struct repl *r, size_t argc, const struct resp_arg *argv)
 {
     enc_len = 0;
     enc_command(argc, argv);
-    return write_all(r->link_fd, enc_buf, enc_len);
+    return util_write_all(r->link_fd, enc_buf, enc_len, 60000);
 }
 
 /* Handshake steps: each sends a command and reads one reply line. */

@@ -8,7 +8,6 @@
 #include "node/server.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,23 +33,8 @@ snap_flush(struct snap_writer *w)
     if (w->on_chunk != NULL && left > 0) {
         w->on_chunk(w->chunk_arg, p, left);
     }
-    while (left > 0 && !w->error) {
-        ssize_t n = write(w->fd, p, left);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                struct pollfd pfd = {w->fd, POLLOUT, 0};
-                if (poll(&pfd, 1, 60000) <= 0) {
-                    w->error = 1;
-                }
-                continue;
-            }
-            if (errno != EINTR) {
-                w->error = 1;
-            }
-            continue;
-        }
-        p += n;
-        left -= (size_t)n;
+    if (left > 0 && !w->error && util_write_all(w->fd, p, left, 60000) != 0) {
+        w->error = 1;
     }
     w->len = 0;
 }
