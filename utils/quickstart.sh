@@ -1,24 +1,56 @@
 #!/usr/bin/env bash
 # First command of the README: install the Debian packages, build, and start
-# one cachely-server in the background on 127.0.0.1, with its pidfile and log
-# in ./run/.  Uses port 6379 when it is free, otherwise the first free port
-# above it (set CACHELY_PORT to choose one).  Stop it with utils/stop.sh.
-#   utils/quickstart.sh [--no-deps]
+# a master and two replicas of it on 127.0.0.1, each a daemonized
+# cachely-server with its pidfile and log in ./run/ (master.pid, master.log,
+# replica1.pid, ...; run/ports lists "name port" for each).  Waits until both
+# replicas report master_link_status:up, then prints how to connect.
+# Ports: 6379-6381 when free, otherwise the first free triple of consecutive
+# ports above (set CACHELY_PORT to choose the master's; the replicas take the
+# next two).  Run it again while they run: it only prints the same
+# information.  Stop them with utils/stop.sh.
+#   utils/quickstart.sh [--no-deps] [--single]
+#     --no-deps   do not run deps/install.sh
+#     --single    start one server (no replicas), as run/master.*
+#   CACHELY_BIN=path/to/cachely-server   use that binary instead of building
+#                                        ./build (the build is then skipped)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 run="$top/run"
-pidfile="$run/cachely.pid"
-logfile="$run/cachely.log"
-portfile="$run/cachely.port"
+portsfile="$run/ports"
 
-if [ "${1:-}" != "--no-deps" ]; then
-    ./deps/install.sh
+deps=1
+single=0
+for a in "$@"; do
+    case "$a" in
+        --no-deps) deps=0 ;;
+        --single) single=1 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: $0 [--no-deps] [--single]" >&2; exit 2 ;;
+    esac
+done
+
+if [ -n "${CACHELY_BIN:-}" ]; then
+    server=$CACHELY_BIN
+    [ -x "$server" ] || { echo "quickstart: CACHELY_BIN=$server is not executable" >&2; exit 1; }
+else
+    if [ "$deps" = 1 ]; then
+        ./deps/install.sh
+    fi
+    ./utils/build.sh
+    server="$top/build/src/cachely-server"
 fi
-./utils/build.sh
-server="$top/build/src/cachely-server"
 
-alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+have_cli=0
+command -v redis-cli >/dev/null 2>&1 && have_cli=1
+
+# True when pidfile $1 names a running cachely-server.
+alive() {
+    local pid
+    [ -s "$1" ] || return 1
+    pid=$(cat "$1")
+    kill -0 "$pid" 2>/dev/null && grep -qa cachely-server "/proc/$pid/cmdline" 2>/dev/null
+}
 
 # True when something listens on TCP port $1 (any address).
 port_busy() {
@@ -30,7 +62,7 @@ port_busy() {
 }
 
 ping_ok() { # port
-    if command -v redis-cli >/dev/null 2>&1; then
+    if [ "$have_cli" = 1 ]; then
         [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]
     else
         (
@@ -43,64 +75,209 @@ ping_ok() { # port
     fi
 }
 
-how_to() { # port
-    cat <<MSG
+# The value of field $2 in INFO replication of the server on port $1.
+info_field() {
+    if [ "$have_cli" = 1 ]; then
+        redis-cli -h 127.0.0.1 -p "$1" info replication 2>/dev/null \
+            | tr -d '\r' | sed -n "s/^$2://p"
+    else
+        (
+            exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+            printf 'INFO replication\r\n' >&3
+            while read -r -t 1 line <&3; do
+                line=${line%$'\r'}
+                case "$line" in "$2:"*) echo "${line#*:}"; break ;; esac
+            done
+        ) 2>/dev/null
+    fi
+}
 
-Cachely is running on 127.0.0.1:$1 (pid $(cat "$pidfile"), log $logfile).
-  connect:  redis-cli -p $1
-  python:   /usr/bin/python3 -c 'import redis; r = redis.Redis(port=$1); r.set("k", "v"); print(r.get("k"))'
-  stop:     ./utils/stop.sh
-MSG
+names=()   # filled from run/ports or when starting
+ports=()
+
+read_ports() {
+    local n p
+    names=()
+    ports=()
+    [ -s "$portsfile" ] || return 1
+    while read -r n p; do
+        [ -n "$n" ] || continue
+        names+=("$n")
+        ports+=("$p")
+    done < "$portsfile"
+    [ "${#names[@]}" -gt 0 ]
+}
+
+how_to() {
+    local i n p state master=${ports[0]}
+    echo
+    if [ "${#names[@]}" -eq 1 ]; then
+        echo "Cachely is running on 127.0.0.1:$master (one node; pidfile and log in ./run/)."
+    else
+        echo "Cachely is running on 127.0.0.1: a master and two replicas of it (pidfiles and"
+        echo "logs in ./run/)."
+    fi
+    for i in "${!names[@]}"; do
+        n=${names[$i]}
+        p=${ports[$i]}
+        if [ "$i" -eq 0 ]; then
+            state="master"
+        else
+            state="replica, link $(info_field "$p" master_link_status)"
+        fi
+        printf '  %-9s 127.0.0.1:%-5s pid %-7s %s\n' "$n" "$p" "$(cat "$run/$n.pid")" "$state"
+    done
+    echo
+    echo "  writes:   redis-cli -p $master"
+    if [ "${#names[@]}" -gt 1 ]; then
+        echo "  reads:    redis-cli -p ${ports[1]}      (or any replica; replicas refuse writes)"
+        echo "  example:  redis-cli -p $master SET greeting hello"
+        echo "            redis-cli -p ${ports[1]} GET greeting"
+        echo "  status:   redis-cli -p $master INFO replication"
+    else
+        echo "  example:  redis-cli -p $master SET greeting hello"
+        echo "            redis-cli -p $master GET greeting"
+    fi
+    echo "  python:   /usr/bin/python3 -c 'import redis; r = redis.Redis(port=$master); r.set(\"k\", \"v\"); print(r.get(\"k\"))'"
+    echo "  stop:     ./utils/stop.sh"
 }
 
 mkdir -p "$run"
-if alive; then
-    port=$(cat "$portfile" 2>/dev/null || echo "?")
-    echo "quickstart: a Cachely started by this script is already running"
-    how_to "$port"
-    exit 0
+
+# Already running?
+if read_ports; then
+    up=0
+    for n in "${names[@]}"; do
+        if alive "$run/$n.pid"; then up=$((up + 1)); fi
+    done
+    if [ "$up" -eq "${#names[@]}" ]; then
+        echo "quickstart: the Cachely deployment in ./run is already running"
+        how_to
+        exit 0
+    fi
+    if [ "$up" -gt 0 ]; then
+        echo "quickstart: only $up of the ${#names[@]} servers listed in run/ports are running;" >&2
+        echo "            run ./utils/stop.sh, then this script again" >&2
+        exit 1
+    fi
 fi
-rm -f "$pidfile"
+# A server from an older quickstart (run/cachely.pid)?
+if alive "$run/cachely.pid"; then
+    echo "quickstart: a server from an older quickstart is running (run/cachely.pid);" >&2
+    echo "            run ./utils/stop.sh, then this script again" >&2
+    exit 1
+fi
+
+if [ "$single" = 1 ]; then
+    names=(master)
+else
+    names=(master replica1 replica2)
+fi
+count=${#names[@]}
+
+triple_busy() { # first port
+    local k
+    for ((k = 0; k < count; k++)); do
+        port_busy $(($1 + k)) && return 0
+    done
+    return 1
+}
 
 if [ -n "${CACHELY_PORT:-}" ]; then
-    port=$CACHELY_PORT
-    if port_busy "$port"; then
-        echo "quickstart: port $port (CACHELY_PORT) is in use; pick another" >&2
+    base=$CACHELY_PORT
+    case "$base" in ''|*[!0-9]*) echo "quickstart: CACHELY_PORT must be a port number" >&2; exit 1 ;; esac
+    if triple_busy "$base"; then
+        echo "quickstart: a port in $base-$((base + count - 1)) (CACHELY_PORT) is in use; pick another" >&2
         exit 1
     fi
 else
-    port=6379
-    while port_busy "$port"; do
-        port=$((port + 1))
-        if [ "$port" -gt 6479 ]; then
-            echo "quickstart: no free port in 6379-6479; set CACHELY_PORT" >&2
+    base=6379
+    while triple_busy "$base"; do
+        base=$((base + 1))
+        if [ "$base" -gt 6479 ]; then
+            echo "quickstart: no $count consecutive free ports in 6379-$((6479 + count - 1)); set CACHELY_PORT" >&2
             exit 1
         fi
     done
-    if [ "$port" != 6379 ]; then
-        echo "quickstart: port 6379 is in use (often the system redis-server that"
-        echo "            Debian's package starts); using port $port instead."
+    if [ "$base" != 6379 ]; then
+        if [ "$count" -gt 1 ]; then
+            echo "quickstart: a port in 6379-$((6379 + count - 1)) is in use (often by the system"
+            echo "            redis-server that Debian's package starts); using $base-$((base + count - 1)) instead."
+        else
+            echo "quickstart: port 6379 is in use (often by the system redis-server that"
+            echo "            Debian's package starts); using port $base instead."
+        fi
     fi
 fi
+ports=()
+for ((k = 0; k < count; k++)); do
+    ports+=($((base + k)))
+done
 
-: > "$logfile"
-"$server" --port "$port" --bind 127.0.0.1 --daemonize yes \
-    --pidfile "$pidfile" --logfile "$logfile" --dir "$run"
-echo "$port" > "$portfile"
+started=()
+fail() { # message: stop what we started, show the logs, exit 1
+    local n
+    echo "quickstart: $1" >&2
+    for n in "${names[@]}"; do
+        if [ -s "$run/$n.log" ]; then
+            echo "---- run/$n.log (last lines) ----" >&2
+            tail -n 8 "$run/$n.log" >&2 || true
+        fi
+    done
+    if [ "${#started[@]}" -gt 0 ]; then
+        echo "quickstart: stopping the servers it started" >&2
+        ./utils/stop.sh >&2 || true
+    fi
+    exit 1
+}
+
+rm -f "$portsfile"
+for ((k = 0; k < count; k++)); do
+    rm -f "$run/${names[$k]}.pid"
+    echo "${names[$k]} ${ports[$k]}" >> "$portsfile"
+done
+
+start_node() { # index
+    local n=${names[$1]} p=${ports[$1]} extra=()
+    if [ "$1" -gt 0 ]; then
+        extra=(--replicaof "127.0.0.1 ${ports[0]}")
+    fi
+    : > "$run/$n.log"
+    "$server" --port "$p" --bind 127.0.0.1 --daemonize yes \
+        --pidfile "$run/$n.pid" --logfile "$run/$n.log" --dir "$run" \
+        --dbfilename "$n.cachely" --appendfilename "$n-appendonly.cachely" \
+        "${extra[@]}" || fail "cachely-server ($n, port $p) did not start"
+    started+=("$n")
+}
 
 deadline=$((SECONDS + 10))
-until ping_ok "$port"; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-        echo "quickstart: cachely-server did not answer PING on port $port; its log:" >&2
-        tail -n 30 "$logfile" >&2 || true
-        if alive; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
-        exit 1
-    fi
-    sleep 0.1
+wait_up() { # index: until it answers PING and its pidfile exists
+    local n=${names[$1]} p=${ports[$1]}
+    until ping_ok "$p" && [ -s "$run/$n.pid" ]; do
+        [ "$SECONDS" -lt "$deadline" ] \
+            || fail "cachely-server ($n) did not answer PING on port $p within 10 s"
+        sleep 0.05
+    done
+}
+
+start_node 0
+wait_up 0
+for ((k = 1; k < count; k++)); do
+    start_node "$k"
 done
-# The pidfile is written just before the server starts serving; wait for it.
-until [ -s "$pidfile" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || { echo "quickstart: no pidfile" >&2; exit 1; }
-    sleep 0.05
+for ((k = 1; k < count; k++)); do
+    wait_up "$k"
 done
-how_to "$port"
+
+# Both replicas linked to the master (the full sync of an empty master is
+# quick; 10 s covers a slow machine).
+for ((k = 1; k < count; k++)); do
+    until [ "$(info_field "${ports[$k]}" master_link_status)" = "up" ]; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            fail "${names[$k]} (port ${ports[$k]}) did not report master_link_status:up
+            within 10 s (its INFO replication says master_link_status:$(info_field "${ports[$k]}" master_link_status))"
+        fi
+        sleep 0.05
+    done
+done
+how_to

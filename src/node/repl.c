@@ -1281,6 +1281,9 @@ repl_setup(struct server *srv)
         int port;
         if (sscanf(srv->cfg.replicaof, "%255s %d", host, &port) == 2) {
             repl_set_master(srv, host, port);
+            /* A node just started has no history to continue (unless
+             * persist_setup loads one next): ask with PSYNC ? -1. */
+            r->psync_known = 0;
         }
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Redis's own tools against a cachely-server: redis-cli (commands, --raw,
-# --no-raw, -x, --pipe mass insertion) and redis-benchmark.  Starts its own
-# server on a free 127.0.0.1 port; prints "N passed, M failed".
+# --no-raw, -x, --pipe mass insertion), a replica started with --replicaof
+# (as utils/quickstart.sh starts them) and redis-benchmark.  Starts its own
+# servers on free 127.0.0.1 ports; prints "N passed, M failed".
 # With --against-redis it runs against redis-server instead, to check the
 # expectations themselves.
 set -u
@@ -44,11 +45,15 @@ dir=$(mktemp -d /tmp/cachely-tools-XXXXXX)
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "${SERVER[@]}" --port "$port" --bind 127.0.0.1 --dir "$dir" --logfile "$dir/server.log" &
 pid=$!
+rpid=""
 cleanup() {
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid"
-        wait "$pid" 2>/dev/null
-    fi
+    local p
+    for p in $rpid $pid; do
+        if kill -0 "$p" 2>/dev/null; then
+            kill -TERM "$p"
+            wait "$p" 2>/dev/null
+        fi
+    done
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -99,6 +104,43 @@ check "redis-cli --no-raw integer" same "$(cli --no-raw incr tools:n)" "(integer
 check "redis-cli error reply" same "$(cli --no-raw nosuchcommand 2>&1 | head -c 27)" \
     "(error) ERR unknown command"
 
+# --- replication, as utils/quickstart.sh deploys it: a replica started with
+# --replicaof receives a key written on the master through redis-cli
+rport=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$dir/replica"
+if [ "${1:-}" = "--against-redis" ]; then
+    REPLICA=(redis-server --save "" --appendonly no --repl-diskless-sync-delay 0
+             --replicaof 127.0.0.1 "$port")
+else
+    REPLICA=("$B/src/cachely-server" --replicaof "127.0.0.1 $port")
+fi
+"${REPLICA[@]}" --port "$rport" --bind 127.0.0.1 --dir "$dir/replica" \
+    --logfile "$dir/replica.log" &
+rpid=$!
+rcli() { timeout 30 redis-cli -h 127.0.0.1 -p "$rport" "$@"; }
+link=""
+for _ in $(seq 1000); do
+    link=$(rcli info replication 2>/dev/null | tr -d '\r' | sed -n 's/^master_link_status://p')
+    [ "$link" = "up" ] && break
+    kill -0 "$rpid" 2>/dev/null || break
+    sleep 0.01
+done
+check "replica: master_link_status:up" same "$link" "up"
+cli set tools:repl from-master >/dev/null
+got=""
+for _ in $(seq 500); do
+    got=$(rcli get tools:repl 2>/dev/null)
+    [ "$got" = "from-master" ] && break
+    sleep 0.01
+done
+check "replica gets a key SET on the master" same "$got" "from-master"
+check "replica has the --pipe keys too" same "$(rcli get mass:9999)" "v9999"
+check "replica refuses writes" same "$(rcli set tools:repl x 2>&1 | cut -d' ' -f1)" "READONLY"
+kill -TERM "$rpid"
+wait "$rpid"
+check "replica exits cleanly on SIGTERM" same "$?" "0"
+rpid=""
+
 # --- redis-benchmark: every test completes with no error
 bench=$(timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -t set,get,incr,mset \
     -n 20000 -q 2>&1 | tr '\r' '\n')
@@ -132,6 +174,10 @@ check "server exits cleanly on SIGTERM" same "$status" "0"
 if [ "$failed" -gt 0 ]; then
     echo "---- server log ----"
     tail -n 50 "$dir/server.log"
+    if [ -f "$dir/replica.log" ]; then
+        echo "---- replica log ----"
+        tail -n 30 "$dir/replica.log"
+    fi
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
