@@ -1,0 +1,294 @@
+/* Pooled backend connections.  Requests are appended as the client sent
+ * them; replies are split with the reply scanner and handed back in order.
+ * A connection that fails answers every request in flight on it with an
+ * error: nothing is ever sent twice. */
+#include "proxy/proxy.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void backend_on_event(evutil_socket_t fd, short what, void *arg);
+
+void
+backend_init(struct backend *b, struct node *n)
+{
+    memset(b, 0, sizeof(*b));
+    b->node = n;
+    b->fd = -1;
+    resp_scan_init(&b->scan);
+}
+
+static void
+fail_inflight(struct backend *b, const char *why)
+{
+    char err[512];
+    int n = snprintf(err, sizeof(err), "-ERR cachely-proxy: connection to %s lost (%s); "
+                     "the request may or may not have been executed\r\n",
+                     b->node->name, why);
+    while (b->head) {
+        struct preq *r = b->head;
+        b->head = r->bnext;
+        r->bnext = NULL;
+        b->node->errors++;
+        session_deliver(r, err, (size_t)n);
+    }
+    b->tail = NULL;
+    b->inflight = 0;
+}
+
+void
+backend_close(struct backend *b, const char *why)
+{
+    if (b->fd >= 0 && why) {
+        log_warn("Backend %s: %s", b->node->name, why);
+    }
+    if (b->ev) {
+        event_free(b->ev);
+        b->ev = NULL;
+    }
+    if (b->fd >= 0) {
+        close(b->fd);
+        b->fd = -1;
+    }
+    b->connected = 0;
+    b->write_armed = 0;
+    fail_inflight(b, why ? why : "closed");
+    mem_free(b->out);
+    mem_free(b->in);
+    b->out = b->in = NULL;
+    b->out_len = b->out_cap = b->out_sent = 0;
+    b->in_len = b->in_cap = 0;
+    resp_scan_init(&b->scan);
+    /* Reconnect with backoff: 50 ms doubling to 1 s. */
+    b->backoff_ms = b->backoff_ms ? b->backoff_ms * 2 : 50;
+    if (b->backoff_ms > 1000) {
+        b->backoff_ms = 1000;
+    }
+    b->retry_at_ms = util_mstime() + b->backoff_ms;
+}
+
+static int
+backend_connect(struct proxy *px, struct backend *b)
+{
+    int one = 1;
+    b->fd = topology_connect(b->node->host, b->node->port);
+    if (b->fd < 0) {
+        b->retry_at_ms = util_mstime() + 100;
+        return -1;
+    }
+    setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    b->connected = 0;
+    b->ev = event_new(px->base, b->fd, EV_READ | EV_PERSIST, backend_on_event, b);
+    event_add(b->ev, NULL);
+    /* Writability tells when the connect finished. */
+    b->write_armed = 0;
+    return 0;
+}
+
+static void
+arm_write(struct proxy *px, struct backend *b, int on)
+{
+    if (on == b->write_armed) {
+        return;
+    }
+    event_del(b->ev);
+    event_assign(b->ev, px->base, b->fd, EV_READ | EV_PERSIST | (on ? EV_WRITE : 0),
+                 backend_on_event, b);
+    event_add(b->ev, NULL);
+    b->write_armed = on;
+}
+
+static void
+backend_write(struct proxy *px, struct backend *b)
+{
+    while (b->out_sent < b->out_len) {
+        ssize_t n = write(b->fd, b->out + b->out_sent, b->out_len - b->out_sent);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            backend_close(b, strerror(errno));
+            return;
+        }
+        b->out_sent += (size_t)n;
+    }
+    if (b->out_sent == b->out_len) {
+        b->out_len = b->out_sent = 0;
+    }
+    arm_write(px, b, b->out_len > b->out_sent || !b->connected);
+}
+
+static void
+backend_read(struct backend *b)
+{
+    if (b->in_cap - b->in_len < 16384) {
+        size_t cap = b->in_cap ? b->in_cap : 16384;
+        while (cap - b->in_len < 16384) {
+            cap *= 2;
+        }
+        b->in = mem_realloc(b->in, cap);
+        b->in_cap = cap;
+    }
+    ssize_t n = read(b->fd, b->in + b->in_len, b->in_cap - b->in_len);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+        backend_close(b, n == 0 ? "closed by the node" : strerror(errno));
+        return;
+    }
+    b->in_len += (size_t)n;
+    size_t off = 0;
+    long long now = util_ustime();
+    for (;;) {
+        int rc = resp_scan_next(&b->scan, b->in + off, b->in_len - off);
+        if (rc == 0) {
+            break;
+        }
+        if (rc < 0 || b->head == NULL) {
+            backend_close(b, rc < 0 ? "protocol error in a reply" : "unexpected reply");
+            return;
+        }
+        struct preq *r = b->head;
+        b->head = r->bnext;
+        if (b->head == NULL) {
+            b->tail = NULL;
+        }
+        b->inflight--;
+        r->bnext = NULL;
+        b->node->latency_us_sum += now - r->sent_us;
+        if (b->scan.type == '-') {
+            b->node->errors++;
+        }
+        session_deliver(r, b->in + off, b->scan.pos);
+        off += b->scan.pos;
+        resp_scan_init(&b->scan);
+    }
+    if (off > 0) {
+        memmove(b->in, b->in + off, b->in_len - off);
+        b->in_len -= off;
+    }
+}
+
+static void
+backend_on_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct backend *b = arg;
+    struct proxy *px = b->node->px;
+    (void)fd;
+    if (!b->connected && (what & EV_WRITE)) {
+        int err = 0;
+        socklen_t el = sizeof(err);
+        getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err != 0) {
+            backend_close(b, strerror(err));
+            return;
+        }
+        b->connected = 1;
+        b->backoff_ms = 0;
+    }
+    if (what & EV_READ) {
+        backend_read(b);
+        if (b->fd < 0) {
+            return;
+        }
+    }
+    if (what & EV_WRITE) {
+        backend_write(px, b);
+    }
+}
+
+static struct backend *
+pick_connection(struct proxy *px, struct node *n)
+{
+    long long now = util_mstime();
+    for (long long k = 0; k < px->cfg.pool_size; k++) {
+        struct backend *b = &n->pool[(n->next_backend + (size_t)k) % (size_t)px->cfg.pool_size];
+        if (b->fd < 0) {
+            if (now < b->retry_at_ms || backend_connect(px, b) != 0) {
+                continue;
+            }
+            arm_write(px, b, 1);
+        }
+        n->next_backend = (n->next_backend + (size_t)k + 1) % (size_t)px->cfg.pool_size;
+        return b;
+    }
+    return NULL;
+}
+
+int
+backend_send(struct proxy *px, struct node *n, struct preq *r, const char *frame,
+             size_t len)
+{
+    struct backend *b = pick_connection(px, n);
+    if (b == NULL) {
+        return -1;
+    }
+    if (b->out_cap - b->out_len < len) {
+        size_t cap = b->out_cap ? b->out_cap : 16384;
+        while (cap - b->out_len < len) {
+            cap *= 2;
+        }
+        b->out = mem_realloc(b->out, cap);
+        b->out_cap = cap;
+    }
+    memcpy(b->out + b->out_len, frame, len);
+    b->out_len += len;
+    r->node = n;
+    r->sent_us = util_ustime();
+    r->bnext = NULL;
+    if (b->tail) {
+        b->tail->bnext = r;
+    } else {
+        b->head = r;
+    }
+    b->tail = r;
+    b->inflight++;
+    n->requests++;
+    if (!b->pending && b->connected) {
+        if (px->npending_backends == px->pending_backends_cap) {
+            px->pending_backends_cap = px->pending_backends_cap ? px->pending_backends_cap * 2 : 16;
+            px->pending_backends = mem_realloc(px->pending_backends,
+                                               px->pending_backends_cap * sizeof(struct backend *));
+        }
+        px->pending_backends[px->npending_backends++] = b;
+        b->pending = 1;
+    }
+    return 0;
+}
+
+void
+backend_flush_pending(struct proxy *px)
+{
+    for (size_t i = 0; i < px->npending_backends; i++) {
+        struct backend *b = px->pending_backends[i];
+        b->pending = 0;
+        if (b->fd >= 0 && b->connected) {
+            backend_write(px, b);
+        }
+    }
+    px->npending_backends = 0;
+}
+
+void
+backend_cron(struct proxy *px, struct backend *b)
+{
+    if (b->head != NULL && px->cfg.backend_timeout_ms > 0
+        && util_ustime() - b->head->sent_us > px->cfg.backend_timeout_ms * 1000) {
+        /* Replies match requests by order only: after a timeout nothing
+         * later on this connection can be matched, so it is replaced. */
+        backend_close(b, "request timed out");
+    }
+}

@@ -1,0 +1,209 @@
+/* cachely-proxy: options, listener, timers and the event loop. */
+#include "config.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/log.h"
+#include "core/option.h"
+#include "core/util.h"
+#include "proxy/proxy.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+extern const struct option_def proxy_options[];
+
+static struct proxy proxy;
+
+static const int loglevel_map[] = {LOG_LEVEL_DEBUG, LOG_LEVEL_DEBUG, LOG_LEVEL_INFO,
+                                   LOG_LEVEL_WARN};
+
+static void
+on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            return;
+        }
+        evutil_make_socket_closeonexec(fd);
+        session_accept(arg, fd);
+    }
+}
+
+static int
+listen_setup(struct proxy *px)
+{
+    struct addrinfo hints, *res = NULL;
+    char port[16];
+    int one = 1;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    snprintf(port, sizeof(port), "%lld", px->cfg.port);
+    if (getaddrinfo(px->cfg.bind, port, &hints, &res) != 0 || res == NULL) {
+        return -1;
+    }
+    px->listen_fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (px->listen_fd < 0) {
+        freeaddrinfo(res);
+        return -1;
+    }
+    setsockopt(px->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(px->listen_fd, res->ai_addr, res->ai_addrlen) != 0
+        || listen(px->listen_fd, 511) != 0) {
+        log_error("Could not listen on %s:%lld: %s", px->cfg.bind, px->cfg.port,
+                  strerror(errno));
+        freeaddrinfo(res);
+        close(px->listen_fd);
+        px->listen_fd = -1;
+        return -1;
+    }
+    freeaddrinfo(res);
+    evutil_make_socket_nonblocking(px->listen_fd);
+    px->listen_ev = event_new(px->base, px->listen_fd, EV_READ | EV_PERSIST, on_accept, px);
+    event_add(px->listen_ev, NULL);
+    return 0;
+}
+
+static void
+on_cron(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *px = arg;
+    struct timeval tv = {0, 10000};
+    (void)fd;
+    (void)what;
+    topology_cron(px);
+    event_add(px->cron, &tv);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct proxy *px = arg;
+    (void)what;
+    log_info("Received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    px->shutdown_asap = 1;
+    event_base_loopbreak(px->base);
+}
+
+static void
+daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        exit(1);
+    }
+    if (pid > 0) {
+        exit(0);
+    }
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2) {
+            close(fd);
+        }
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    struct proxy *px = &proxy;
+    char err[1024];
+    int argi = 1;
+    struct timeval tv = {0, 10000};
+
+    memset(px, 0, sizeof(*px));
+    px->listen_fd = -1;
+    px->opts.defs = proxy_options;
+    px->opts.values = &px->cfg;
+    if (option_defaults(&px->opts) != 0) {
+        return 1;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+        printf("cachely-proxy v=%s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        option_print_help(&px->opts, argv[0]);
+        return 0;
+    }
+    if (argc >= 2 && strncmp(argv[1], "--", 2) != 0) {
+        if (option_load_file(&px->opts, argv[1], err, sizeof(err)) != 0) {
+            fprintf(stderr, "cachely-proxy: %s: %s\n", argv[1], err);
+            return 1;
+        }
+        argi = 2;
+    }
+    if (option_load_args(&px->opts, argc - argi, argv + argi, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cachely-proxy: %s\n", err);
+        return 1;
+    }
+    if (px->cfg.daemonize) {
+        daemonize();
+    }
+    log_setup(px->cfg.logfile, loglevel_map[px->cfg.loglevel]);
+    signal(SIGPIPE, SIG_IGN);
+    command_setup();
+    px->start_ms = util_mstime();
+    px->base = event_base_new();
+    if (topology_setup(px) != 0 || listen_setup(px) != 0) {
+        return 1;
+    }
+    px->cron = event_new(px->base, -1, 0, on_cron, px);
+    event_add(px->cron, &tv);
+    px->sig_events[0] = evsignal_new(px->base, SIGTERM, on_signal, px);
+    px->sig_events[1] = evsignal_new(px->base, SIGINT, on_signal, px);
+    event_add(px->sig_events[0], NULL);
+    event_add(px->sig_events[1], NULL);
+    topology_cron(px);
+    if (px->cfg.pidfile && px->cfg.pidfile[0]) {
+        FILE *f = fopen(px->cfg.pidfile, "w");
+        if (f) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        }
+    }
+    log_info("cachely-proxy %s listening on %s:%lld, %zu node(s) configured", PACKAGE_VERSION,
+             px->cfg.bind, px->cfg.port, px->nnodes);
+
+    while (!px->shutdown_asap) {
+        backend_flush_pending(px);
+        session_flush_pending(px);
+        session_free_closed(px);
+        if (event_base_loop(px->base, EVLOOP_ONCE) < 0) {
+            break;
+        }
+    }
+
+    session_destroy_all(px);
+    topology_teardown(px);
+    mem_free(px->pending_backends);
+    event_free(px->cron);
+    event_free(px->listen_ev);
+    close(px->listen_fd);
+    event_free(px->sig_events[0]);
+    event_free(px->sig_events[1]);
+    event_base_free(px->base);
+    command_teardown();
+    if (px->cfg.pidfile && px->cfg.pidfile[0]) {
+        unlink(px->cfg.pidfile);
+    }
+    option_free_values(&px->opts);
+    log_info("cachely-proxy stopped");
+    log_teardown();
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* Every cachely-proxy option; conf/cachely-proxy.conf documents the same
+ * list. */
+#include "proxy/proxy.h"
+
+#include <stddef.h>
+
+const char *const proxy_read_policy_names[] = {"master", "replicas", NULL};
+const char *const proxy_loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+
+#define OFF(f) offsetof(struct proxy_config, f)
+
+const struct option_def proxy_options[] = {
+    {"port", OPT_INT, 0, "7000", 1, 65535, NULL, OFF(port), NULL, NULL, NULL,
+     "TCP port clients connect to"},
+    {"bind", OPT_STRING, 0, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, NULL,
+     "address to listen on"},
+    {"nodes", OPT_STRING, 0, "", 0, 0, NULL, OFF(nodes), NULL, NULL, NULL,
+     "host:port[,host:port...] of the group's nodes; roles are learned from "
+     "the nodes, and a master's replicas are discovered from its INFO"},
+    {"requirepass", OPT_STRING, OPT_SENSITIVE, "", 0, 0, NULL, OFF(requirepass), NULL,
+     NULL, NULL, "password clients must AUTH with (empty = none)"},
+    {"pool-size", OPT_INT, 0, "2", 1, 64, NULL, OFF(pool_size), NULL, NULL, NULL,
+     "backend connections per node, shared by all clients"},
+    {"read-policy", OPT_ENUM, 0, "replicas", 0, 0, proxy_read_policy_names,
+     OFF(read_policy), NULL, NULL, NULL,
+     "master: every command goes to the master; replicas: reads go round robin "
+     "to healthy replicas caught up within max-replica-lag-ms, else the master"},
+    {"max-replica-lag-ms", OPT_INT, 0, "1000", 0, 3600000, NULL, OFF(max_replica_lag_ms),
+     NULL, NULL, NULL, "a replica serves reads only if it holds what the master had this long ago"},
+    {"probe-interval-ms", OPT_INT, 0, "100", 10, 60000, NULL, OFF(probe_interval_ms), NULL,
+     NULL, NULL, "how often each node is probed (PING + INFO replication)"},
+    {"down-after-ms", OPT_INT, 0, "1000", 10, 3600000, NULL, OFF(down_after_ms), NULL, NULL,
+     NULL, "a node with no valid probe reply for this long stops receiving requests"},
+    {"backend-timeout-ms", OPT_INT, 0, "5000", 0, 3600000, NULL, OFF(backend_timeout_ms),
+     NULL, NULL, NULL, "a backend connection whose oldest request waits this long is replaced "
+     "(its requests get errors); 0 = never"},
+    {"maxclients", OPT_INT, 0, "10000", 1, 1000000, NULL, OFF(maxclients), NULL, NULL, NULL,
+     "maximum simultaneous client connections"},
+    {"loglevel", OPT_ENUM, 0, "notice", 0, 0, proxy_loglevel_names, OFF(loglevel), NULL, NULL,
+     NULL, "debug, verbose, notice or warning"},
+    {"logfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(logfile), NULL, NULL, NULL,
+     "log file path (empty = standard error)"},
+    {"pidfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(pidfile), NULL, NULL, NULL,
+     "write the process id to this file"},
+    {"daemonize", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(daemonize), NULL, NULL, NULL,
+     "run in the background"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,186 @@
+/* cachely-proxy's process-wide state and the objects the modules share:
+ * client sessions, pending requests, backend connections, nodes and the
+ * group they form.  One instance lives in main.c.
+ *
+ * The data path: a session parses each request frame, the router picks a
+ * node from the command table's flags and the topology, and the frame's
+ * bytes are appended as received to one of that node's pooled backend
+ * connections.  Each backend connection answers its requests in order; the
+ * reply's bytes go back to the session, which releases replies strictly in
+ * request order even when requests went to different nodes. */
+#ifndef CACHELY_PROXY_PROXY_H
+#define CACHELY_PROXY_PROXY_H
+
+#include "core/command.h"
+#include "core/option.h"
+#include "core/resp.h"
+#include "core/resp_scan.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct event;
+struct session;
+struct backend;
+struct node;
+
+enum read_policy { READ_MASTER = 0, READ_REPLICAS };
+
+struct proxy_config {
+    long long port;
+    char *bind;                  /* owned */
+    char *nodes;                 /* owned: "host:port,host:port,..." */
+    char *requirepass;           /* owned */
+    long long pool_size;         /* backend connections per node */
+    int read_policy;             /* enum read_policy */
+    long long max_replica_lag_ms;
+    long long probe_interval_ms;
+    long long down_after_ms;
+    long long backend_timeout_ms;
+    long long maxclients;
+    int loglevel;
+    char *logfile;               /* owned */
+    char *pidfile;               /* owned */
+    int daemonize;
+};
+
+/* A client request waiting for its reply. */
+struct preq {
+    struct session *s;           /* borrowed; NULL once the session is gone */
+    struct preq *next;           /* the session's FIFO (owned by the session) */
+    struct preq *bnext;          /* the backend's in-flight FIFO */
+    struct node *node;           /* borrowed: where it went */
+    char *reply;                 /* owned: reply bytes when done early */
+    size_t reply_len;
+    int done;
+    long long sent_us;
+};
+
+/* One pooled connection to a node. */
+struct backend {
+    struct node *node;           /* borrowed: owner */
+    int fd;                      /* -1 when disconnected */
+    int connected;
+    struct event *ev;            /* owned: read (and write while pending) */
+    int write_armed;
+    int pending;                 /* on the proxy's flush list */
+    char *out;                   /* owned: request bytes not yet written */
+    size_t out_len, out_cap, out_sent;
+    char *in;                    /* owned: reply bytes not yet consumed */
+    size_t in_len, in_cap;
+    struct resp_scan scan;
+    struct preq *head, *tail;    /* in flight, oldest first */
+    size_t inflight;
+    long long retry_at_ms;
+    int backoff_ms;
+};
+
+#define NODE_ROLE_UNKNOWN 0
+#define NODE_ROLE_MASTER 1
+#define NODE_ROLE_REPLICA 2
+
+/* A cache node as the probes see it. */
+struct node {
+    struct proxy *px;            /* borrowed: owner */
+    char host[256];
+    int port;
+    char name[300];              /* "host:port" */
+    int role;                    /* NODE_ROLE_* */
+    int up;                      /* answered a probe within down-after-ms */
+    int link_up;                 /* a replica's master_link_status:up */
+    int sync_in_progress;
+    long long offset;            /* master_repl_offset / slave_repl_offset */
+    long long last_ok_ms;        /* last valid probe reply */
+    struct backend *pool;        /* owned array of pool_size */
+    size_t next_backend;
+    /* probe connection */
+    int probe_fd;
+    struct event *probe_ev;      /* owned */
+    char *probe_in;              /* owned */
+    size_t probe_len, probe_cap;
+    int probe_waiting;           /* replies still expected */
+    long long probe_sent_ms;
+    int probe_connected;
+    /* statistics */
+    long long requests, errors, latency_us_sum;
+};
+
+struct proxy {
+    struct proxy_config cfg;
+    struct option_table opts;
+    struct event_base *base;     /* owned */
+    int listen_fd;
+    struct event *listen_ev;     /* owned */
+    struct event *cron;          /* owned */
+    struct event *sig_events[2]; /* owned */
+    struct node **nodes;         /* owned array of owned nodes */
+    size_t nnodes;
+    struct node *master;         /* borrowed: the group's master, or NULL */
+    size_t rr;                   /* round-robin position over replicas */
+    /* master offset samples, for "caught up within max-replica-lag-ms" */
+    long long off_time[64];
+    long long off_value[64];
+    int off_idx;
+    struct session *sessions;    /* owned list */
+    size_t nsessions;
+    struct session *pending_writes; /* sessions with output to flush */
+    struct backend **pending_backends; /* owned array: backends to flush */
+    size_t npending_backends, pending_backends_cap;
+    struct session *close_list;
+    uint64_t next_session_id;
+    long long start_ms;
+    /* statistics */
+    long long total_connections, total_commands, local_commands;
+    long long routed_master, routed_replica, routed_fallback, route_errors;
+    int shutdown_asap;
+};
+
+/* ---- topology.c ---------------------------------------------------------- */
+/* Create the nodes named in cfg.nodes; -1 (with a log line) when malformed. */
+int topology_setup(struct proxy *px);
+void topology_teardown(struct proxy *px);
+/* Run probes and timeouts; called from the cron. */
+void topology_cron(struct proxy *px);
+/* Add a node (discovered as a replica) unless known; returns it. */
+struct node *topology_add(struct proxy *px, const char *host, int port);
+/* A replica that is up, linked, not syncing and caught up within
+ * max-replica-lag-ms, chosen round robin; NULL when none is. */
+struct node *topology_pick_replica(struct proxy *px);
+
+/* ---- backend.c ----------------------------------------------------------- */
+void backend_init(struct backend *b, struct node *n);
+void backend_close(struct backend *b, const char *why);
+/* Queue a request frame on one of node's connections; the reply will be
+ * delivered to r.  Returns 0, or -1 when the node cannot be reached now (r
+ * is then untouched). */
+int backend_send(struct proxy *px, struct node *n, struct preq *r,
+                 const char *frame, size_t len);
+/* Reconnects and request timeouts; called from the cron. */
+void backend_cron(struct proxy *px, struct backend *b);
+/* Write what every backend queued during this loop iteration: requests from
+ * many sessions leave in one write per connection. */
+void backend_flush_pending(struct proxy *px);
+/* Open a non-blocking TCP connection; -1 on immediate failure. */
+int topology_connect(const char *host, int port);
+
+/* ---- session.c ------------------------------------------------------------ */
+void session_accept(struct proxy *px, int fd);
+/* A request finished: its reply bytes. */
+void session_deliver(struct preq *r, const char *reply, size_t len);
+void session_flush_pending(struct proxy *px);
+void session_free_closed(struct proxy *px);
+void session_destroy_all(struct proxy *px);
+
+/* ---- route.c -------------------------------------------------------------- */
+enum route_kind {
+    ROUTE_LOCAL = 0,    /* answered by the proxy itself */
+    ROUTE_MASTER,       /* the group's master */
+    ROUTE_READ,         /* per read policy: a replica, else the master */
+    ROUTE_REFUSE,       /* not available through the proxy */
+};
+/* Classify a command (a top-level row of the command table) for the proxy:
+ * a pure function of its flags and name, so it can be unit-tested. */
+enum route_kind route_classify(const struct command *cmd);
+
+#endif

@@ -1,0 +1,60 @@
+/* Command classification for the proxy: the command table's flags decide
+ * (writes to the master, reads per policy), and a small override table says
+ * which commands the proxy answers itself and which make no sense through a
+ * pooled, shared connection. */
+#include "proxy/proxy.h"
+
+static const unsigned char overrides[CMD_ID__COUNT] = {
+    /* answered by the proxy: connection state lives in the session */
+    [CMD_ID_PING] = ROUTE_LOCAL + 1,
+    [CMD_ID_ECHO] = ROUTE_LOCAL + 1,
+    [CMD_ID_QUIT] = ROUTE_LOCAL + 1,
+    [CMD_ID_RESET] = ROUTE_LOCAL + 1,
+    [CMD_ID_AUTH] = ROUTE_LOCAL + 1,
+    [CMD_ID_HELLO] = ROUTE_LOCAL + 1,
+    [CMD_ID_SELECT] = ROUTE_LOCAL + 1,
+    [CMD_ID_CLIENT] = ROUTE_LOCAL + 1,
+    [CMD_ID_INFO] = ROUTE_LOCAL + 1,
+    [CMD_ID_ROLE] = ROUTE_LOCAL + 1,
+    /* the command table is the same on every node */
+    [CMD_ID_COMMAND] = ROUTE_READ + 1,
+    [CMD_ID_TIME] = ROUTE_READ + 1,
+    /* meaningless or unsafe over shared backend connections, or node
+     * administration that must go to a node directly */
+    [CMD_ID_WAIT] = ROUTE_REFUSE + 1,
+    [CMD_ID_MOVE] = ROUTE_REFUSE + 1,
+    [CMD_ID_SWAPDB] = ROUTE_REFUSE + 1,
+    [CMD_ID_CONFIG] = ROUTE_REFUSE + 1,
+    [CMD_ID_DEBUG] = ROUTE_REFUSE + 1,
+    [CMD_ID_SHUTDOWN] = ROUTE_REFUSE + 1,
+    [CMD_ID_SLOWLOG] = ROUTE_REFUSE + 1,
+    [CMD_ID_MEMORY] = ROUTE_REFUSE + 1,
+    [CMD_ID_OBJECT] = ROUTE_REFUSE + 1,
+    [CMD_ID_REPLICAOF] = ROUTE_REFUSE + 1,
+    [CMD_ID_SLAVEOF] = ROUTE_REFUSE + 1,
+    [CMD_ID_PSYNC] = ROUTE_REFUSE + 1,
+    [CMD_ID_SYNC] = ROUTE_REFUSE + 1,
+    [CMD_ID_REPLCONF] = ROUTE_REFUSE + 1,
+    [CMD_ID_SAVE] = ROUTE_REFUSE + 1,
+    [CMD_ID_BGSAVE] = ROUTE_REFUSE + 1,
+    [CMD_ID_BGREWRITEAOF] = ROUTE_REFUSE + 1,
+    [CMD_ID_LASTSAVE] = ROUTE_REFUSE + 1,
+};
+
+enum route_kind
+route_classify(const struct command *cmd)
+{
+    if (overrides[cmd->id]) {
+        return (enum route_kind)(overrides[cmd->id] - 1);
+    }
+    if (cmd->flags & CMD_WRITE) {
+        return ROUTE_MASTER;
+    }
+    if (cmd->flags & CMD_READONLY) {
+        return ROUTE_READ;
+    }
+    if (cmd->flags & CMD_ADMIN) {
+        return ROUTE_REFUSE;
+    }
+    return ROUTE_MASTER;
+}

@@ -1,0 +1,748 @@
+/* Client sessions: parse request frames, route them, and release replies in
+ * request order.  A request is a struct preq on the session's FIFO; replies
+ * for the FIFO's head go straight to the output buffer, later ones wait in
+ * their preq until everything before them is answered.  Commands the proxy
+ * answers itself (PING, HELLO, AUTH, INFO...) take the same FIFO, so order
+ * holds for them too. */
+#include "proxy/proxy.h"
+#include "config.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define SESSION_READ 16384
+
+enum session_flag {
+    SESSION_AUTHENTICATED = 1 << 0,
+    SESSION_CLOSE_AFTER_REPLY = 1 << 1,
+    SESSION_CLOSING = 1 << 2,
+    SESSION_PENDING_WRITE = 1 << 3,
+    SESSION_WRITE_ARMED = 1 << 4,
+    SESSION_READ_OFF = 1 << 5,
+};
+
+struct session {
+    uint64_t id;
+    int fd;
+    unsigned flags;
+    struct proxy *px;              /* borrowed */
+    struct event *ev;              /* owned */
+    char *qbuf;                    /* owned */
+    size_t qlen, qcap, qpos;
+    struct resp_parser parser;
+    struct preq *head, *tail;      /* owned FIFO of requests */
+    size_t pending;                /* requests not yet answered */
+    char *out;                     /* owned */
+    size_t out_len, out_cap, out_sent;
+    int resp;
+    char *name;                    /* owned */
+    struct session *prev, *next;   /* the proxy's list */
+    struct session *pw_next;       /* pending-write list */
+    struct session *close_next;    /* close list */
+    char addr[64];
+};
+
+static void session_on_event(evutil_socket_t fd, short what, void *arg);
+static void session_write(struct session *s);
+
+/* ---- output -------------------------------------------------------------- */
+
+static void
+out_append(struct session *s, const char *p, size_t len)
+{
+    if (s->out_cap - s->out_len < len) {
+        size_t cap = s->out_cap ? s->out_cap : 16384;
+        while (cap - s->out_len < len) {
+            cap *= 2;
+        }
+        s->out = mem_realloc(s->out, cap);
+        s->out_cap = cap;
+    }
+    memcpy(s->out + s->out_len, p, len);
+    s->out_len += len;
+}
+
+static void
+queue_write(struct session *s)
+{
+    if (s->flags & (SESSION_PENDING_WRITE | SESSION_CLOSING)) {
+        return;
+    }
+    s->flags |= SESSION_PENDING_WRITE;
+    s->pw_next = s->px->pending_writes;
+    s->px->pending_writes = s;
+}
+
+static void
+session_close(struct session *s)
+{
+    if (s->flags & SESSION_CLOSING) {
+        return;
+    }
+    s->flags |= SESSION_CLOSING;
+    event_del(s->ev);
+    s->close_next = s->px->close_list;
+    s->px->close_list = s;
+}
+
+/* Release every answered request at the head of the FIFO. */
+static void
+release_ready(struct session *s)
+{
+    while (s->head && s->head->done) {
+        struct preq *r = s->head;
+        s->head = r->next;
+        if (s->head == NULL) {
+            s->tail = NULL;
+        }
+        out_append(s, r->reply, r->reply_len);
+        mem_free(r->reply);
+        mem_free(r);
+    }
+    queue_write(s);
+}
+
+void
+session_deliver(struct preq *r, const char *reply, size_t len)
+{
+    struct session *s = r->s;
+    if (s == NULL) {
+        /* The client left; the reply has nobody to go to. */
+        mem_free(r);
+        return;
+    }
+    s->pending--;
+    if (s->head == r) {
+        s->head = r->next;
+        if (s->head == NULL) {
+            s->tail = NULL;
+        }
+        out_append(s, reply, len);
+        mem_free(r);
+        release_ready(s);
+        return;
+    }
+    r->reply = mem_alloc(len);
+    memcpy(r->reply, reply, len);
+    r->reply_len = len;
+    r->done = 1;
+}
+
+static struct preq *
+preq_new(struct session *s)
+{
+    struct preq *r = mem_calloc(sizeof(*r));
+    r->s = s;
+    if (s->tail) {
+        s->tail->next = r;
+    } else {
+        s->head = r;
+    }
+    s->tail = r;
+    s->pending++;
+    return r;
+}
+
+/* A reply the proxy makes itself, in request order. */
+static void
+local_reply(struct session *s, const char *p, size_t len)
+{
+    if (s->head == NULL) {
+        out_append(s, p, len);
+        queue_write(s);
+        return;
+    }
+    struct preq *r = preq_new(s);
+    session_deliver(r, p, len);
+}
+
+static void
+local_replyf(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+local_replyf(struct session *s, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return;
+    }
+    local_reply(s, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void
+local_bulk(struct session *s, const char *p, size_t len)
+{
+    char hdr[RESP_HDR_MAX];
+    size_t h = resp_fmt_prefixed(hdr, '$', (long long)len);
+    char *buf = mem_alloc(h + len + 2);
+    memcpy(buf, hdr, h);
+    memcpy(buf + h, p, len);
+    memcpy(buf + h + len, "\r\n", 2);
+    local_reply(s, buf, h + len + 2);
+    mem_free(buf);
+}
+
+/* ---- local commands ------------------------------------------------------- */
+
+static int
+arg_is(const struct resp_arg *a, const char *w)
+{
+    size_t n = strlen(w);
+    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
+}
+
+static void
+cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
+{
+    struct proxy *px = s->px;
+    long long ver = s->resp;
+    size_t i = 1;
+    if (argc >= 2) {
+        if (util_str2ll(argv[1].ptr, argv[1].len, &ver) != 0) {
+            local_replyf(s, "-ERR Protocol version is not an integer or out of range\r\n");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            local_replyf(s, "-NOPROTO unsupported protocol version\r\n");
+            return;
+        }
+        i = 2;
+    }
+    for (; i < argc; i++) {
+        if (arg_is(&argv[i], "auth") && i + 2 < argc) {
+            const char *pass = px->cfg.requirepass;
+            if (!arg_is(&argv[i + 1], "default") || pass == NULL || pass[0] == '\0'
+                || argv[i + 2].len != strlen(pass)
+                || memcmp(argv[i + 2].ptr, pass, argv[i + 2].len) != 0) {
+                if (pass && pass[0]) {
+                    local_replyf(s, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+                    return;
+                }
+            }
+            s->flags |= SESSION_AUTHENTICATED;
+            i += 2;
+        } else if (arg_is(&argv[i], "setname") && i + 1 < argc) {
+            mem_free(s->name);
+            s->name = mem_strndup(argv[i + 1].ptr, argv[i + 1].len);
+            i += 1;
+        } else {
+            local_replyf(s, "-ERR Syntax error in HELLO option '%.*s'\r\n",
+                         (int)(argv[i].len > 64 ? 64 : argv[i].len), argv[i].ptr);
+            return;
+        }
+    }
+    if (!(s->flags & SESSION_AUTHENTICATED)) {
+        local_replyf(s, "-NOAUTH HELLO must be called with the client already authenticated, "
+                        "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
+                        "to authenticate the client and select the RESP protocol version at "
+                        "the same time\r\n");
+        return;
+    }
+    s->resp = (int)ver;
+    char id[24];
+    int idl = (int)util_ull2str(id, s->id);
+    if (s->resp == 3) {
+        local_replyf(s, "%%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n"
+                        "$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:%.*s\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
+                        "$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n", idl, id);
+    } else {
+        local_replyf(s, "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n"
+                        "$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:%.*s\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
+                        "$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n", idl, id);
+    }
+}
+
+static void
+cmd_auth(struct session *s, size_t argc, struct resp_arg *argv)
+{
+    const char *pass = s->px->cfg.requirepass;
+    const struct resp_arg *given = &argv[argc - 1];
+    if (argc > 3) {
+        local_replyf(s, "-ERR syntax error\r\n");
+        return;
+    }
+    if (pass == NULL || pass[0] == '\0') {
+        local_replyf(s, "-ERR AUTH <password> called without any password configured for "
+                        "the default user. Are you sure your configuration is correct?\r\n");
+        return;
+    }
+    if ((argc == 3 && !arg_is(&argv[1], "default")) || given->len != strlen(pass)
+        || memcmp(given->ptr, pass, given->len) != 0) {
+        local_replyf(s, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        return;
+    }
+    s->flags |= SESSION_AUTHENTICATED;
+    local_replyf(s, "+OK\r\n");
+}
+
+static void
+cmd_client(struct session *s, size_t argc, struct resp_arg *argv)
+{
+    if (argc == 2 && arg_is(&argv[1], "id")) {
+        local_replyf(s, ":%llu\r\n", (unsigned long long)s->id);
+    } else if (argc == 3 && arg_is(&argv[1], "setname")) {
+        for (size_t i = 0; i < argv[2].len; i++) {
+            if (argv[2].ptr[i] <= ' ' || argv[2].ptr[i] > '~') {
+                local_replyf(s, "-ERR Client names cannot contain spaces, newlines or "
+                                "special characters.\r\n");
+                return;
+            }
+        }
+        mem_free(s->name);
+        s->name = argv[2].len ? mem_strndup(argv[2].ptr, argv[2].len) : NULL;
+        local_replyf(s, "+OK\r\n");
+    } else if (argc == 2 && arg_is(&argv[1], "getname")) {
+        if (s->name) {
+            local_bulk(s, s->name, strlen(s->name));
+        } else {
+            local_replyf(s, "$-1\r\n");
+        }
+    } else if (argc == 4 && arg_is(&argv[1], "setinfo")) {
+        local_replyf(s, "+OK\r\n");
+    } else {
+        local_replyf(s, "-ERR CLIENT %.*s is not supported through cachely-proxy\r\n",
+                     argc > 1 ? (int)(argv[1].len > 32 ? 32 : argv[1].len) : 0,
+                     argc > 1 ? argv[1].ptr : "");
+    }
+}
+
+static void
+cmd_info(struct session *s)
+{
+    struct proxy *px = s->px;
+    size_t cap = 4096 + px->nnodes * 512, len = 0;
+    char *buf = mem_alloc(cap);
+#define INFO_ADD(...) len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__)
+    INFO_ADD("# Server\r\ncachely_proxy_version:%s\r\nredis_version:7.0.0\r\n"
+             "redis_mode:proxy\r\nprocess_id:%d\r\ntcp_port:%lld\r\nuptime_in_seconds:%lld\r\n\r\n",
+             PACKAGE_VERSION, (int)getpid(), px->cfg.port,
+             (util_mstime() - px->start_ms) / 1000);
+    INFO_ADD("# Clients\r\nconnected_clients:%zu\r\n\r\n", px->nsessions);
+    INFO_ADD("# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
+             "local_commands:%lld\r\nrouted_master:%lld\r\nrouted_replica:%lld\r\n"
+             "routed_fallback_master:%lld\r\nroute_errors:%lld\r\n\r\n",
+             px->total_connections, px->total_commands, px->local_commands,
+             px->routed_master, px->routed_replica, px->routed_fallback, px->route_errors);
+    INFO_ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+    INFO_ADD("# Topology\r\nread_policy:%s\r\nmaster:%s\r\nnodes:%zu\r\n",
+             px->cfg.read_policy == READ_REPLICAS ? "replicas" : "master",
+             px->master ? px->master->name : "none", px->nnodes);
+    for (size_t i = 0; i < px->nnodes && cap - len > 512; i++) {
+        struct node *n = px->nodes[i];
+        long long inflight = 0;
+        for (long long k = 0; k < px->cfg.pool_size; k++) {
+            inflight += (long long)n->pool[k].inflight;
+        }
+        INFO_ADD("node%zu:addr=%s,role=%s,up=%d,link=%s,offset=%lld,requests=%lld,"
+                 "errors=%lld,avg_latency_us=%lld,inflight=%lld\r\n",
+                 i, n->name,
+                 n->role == NODE_ROLE_MASTER ? "master"
+                 : n->role == NODE_ROLE_REPLICA ? "replica" : "unknown",
+                 n->up, n->link_up ? "up" : "down", n->offset, n->requests, n->errors,
+                 n->requests ? n->latency_us_sum / n->requests : 0, inflight);
+    }
+#undef INFO_ADD
+    if (s->resp >= 3) {
+        char hdr[RESP_HDR_MAX];
+        size_t h = resp_fmt_prefixed(hdr, '=', (long long)len + 4);
+        char *full = mem_alloc(h + 4 + len + 2);
+        memcpy(full, hdr, h);
+        memcpy(full + h, "txt:", 4);
+        memcpy(full + h + 4, buf, len);
+        memcpy(full + h + 4 + len, "\r\n", 2);
+        local_reply(s, full, h + 4 + len + 2);
+        mem_free(full);
+    } else {
+        local_bulk(s, buf, len);
+    }
+    mem_free(buf);
+}
+
+static void
+run_local(struct session *s, const struct command *cmd, size_t argc, struct resp_arg *argv)
+{
+    struct proxy *px = s->px;
+    px->local_commands++;
+    switch (cmd->id) {
+    case CMD_ID_PING:
+        if (argc == 1) {
+            local_replyf(s, "+PONG\r\n");
+        } else if (argc == 2) {
+            local_bulk(s, argv[1].ptr, argv[1].len);
+        } else {
+            local_replyf(s, "-ERR wrong number of arguments for 'ping' command\r\n");
+        }
+        break;
+    case CMD_ID_ECHO:
+        local_bulk(s, argv[1].ptr, argv[1].len);
+        break;
+    case CMD_ID_QUIT:
+        local_replyf(s, "+OK\r\n");
+        s->flags |= SESSION_CLOSE_AFTER_REPLY;
+        break;
+    case CMD_ID_RESET:
+        s->resp = 2;
+        mem_free(s->name);
+        s->name = NULL;
+        if (px->cfg.requirepass && px->cfg.requirepass[0]) {
+            s->flags &= ~SESSION_AUTHENTICATED;
+        }
+        local_replyf(s, "+RESET\r\n");
+        break;
+    case CMD_ID_AUTH:
+        cmd_auth(s, argc, argv);
+        break;
+    case CMD_ID_HELLO:
+        cmd_hello(s, argc, argv);
+        break;
+    case CMD_ID_SELECT:
+        if (argv[1].len == 1 && argv[1].ptr[0] == '0') {
+            local_replyf(s, "+OK\r\n");
+        } else {
+            local_replyf(s, "-ERR SELECT is not supported by cachely-proxy: every client "
+                            "uses database 0\r\n");
+        }
+        break;
+    case CMD_ID_CLIENT:
+        cmd_client(s, argc, argv);
+        break;
+    case CMD_ID_INFO:
+        cmd_info(s);
+        break;
+    case CMD_ID_ROLE:
+        local_replyf(s, "*3\r\n$6\r\nmaster\r\n:%lld\r\n*0\r\n",
+                     px->master ? px->master->offset : 0);
+        break;
+    default:
+        local_replyf(s, "-ERR internal: no local handler for '%s'\r\n", cmd->fullname);
+        break;
+    }
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+/* Forward the frame to node n; answer with an error when it can't go. */
+static void
+forward(struct session *s, struct node *n, const char *frame, size_t len)
+{
+    struct preq *r = preq_new(s);
+    if (n == NULL || backend_send(s->px, n, r, frame, len) != 0) {
+        char err[320];
+        int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
+                         n ? n->name : "no master is known for this group");
+        s->px->route_errors++;
+        session_deliver(r, err, (size_t)k);
+    }
+}
+
+static void
+handle_request(struct session *s, const char *frame, size_t framelen)
+{
+    struct proxy *px = s->px;
+    size_t argc = s->parser.argc;
+    struct resp_arg *argv = s->parser.argv;
+    const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    char *encoded = NULL;
+
+    px->total_commands++;
+    if (cmd == NULL) {
+        local_replyf(s, "-ERR unknown command '%.*s', with args beginning with: \r\n",
+                     (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr);
+        return;
+    }
+    if (!command_arity_ok(cmd, argc)) {
+        local_replyf(s, "-ERR wrong number of arguments for '%s' command\r\n", cmd->name);
+        return;
+    }
+    if (!(s->flags & SESSION_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
+        local_replyf(s, "-NOAUTH Authentication required.\r\n");
+        return;
+    }
+    enum route_kind kind = route_classify(cmd);
+    if (kind == ROUTE_LOCAL) {
+        run_local(s, cmd, argc, argv);
+        return;
+    }
+    if (kind == ROUTE_REFUSE) {
+        px->route_errors++;
+        local_replyf(s, "-ERR '%s' is not supported through cachely-proxy; send it to a "
+                        "node directly\r\n", cmd->name);
+        return;
+    }
+    /* Inline commands are re-encoded; multibulk frames go as they came. */
+    if (frame[0] != '*') {
+        size_t cap = 32;
+        for (size_t i = 0; i < argc; i++) {
+            cap += argv[i].len + 32;
+        }
+        encoded = mem_alloc(cap);
+        size_t len = resp_fmt_prefixed(encoded, '*', (long long)argc);
+        for (size_t i = 0; i < argc; i++) {
+            len += resp_fmt_prefixed(encoded + len, '$', (long long)argv[i].len);
+            memcpy(encoded + len, argv[i].ptr, argv[i].len);
+            len += argv[i].len;
+            encoded[len++] = '\r';
+            encoded[len++] = '\n';
+        }
+        frame = encoded;
+        framelen = len;
+    }
+    struct node *target = px->master;
+    if (kind == ROUTE_READ && px->cfg.read_policy == READ_REPLICAS) {
+        struct node *rep = topology_pick_replica(px);
+        if (rep != NULL) {
+            target = rep;
+            px->routed_replica++;
+        } else {
+            px->routed_fallback++;
+        }
+    } else {
+        px->routed_master++;
+    }
+    if (target != NULL && !target->up && target->last_ok_ms == 0) {
+        /* Never probed yet: let the request try. */
+    }
+    forward(s, target, frame, framelen);
+    mem_free(encoded);
+}
+
+static void
+process_input(struct session *s)
+{
+    while (!(s->flags & (SESSION_CLOSING | SESSION_CLOSE_AFTER_REPLY))) {
+        const char *frame = s->qbuf + s->qpos;
+        int rc = resp_parser_next(&s->parser, frame, s->qlen - s->qpos);
+        if (rc == STATUS_AGAIN) {
+            break;
+        }
+        if (rc == STATUS_ERR) {
+            local_replyf(s, "-ERR %s\r\n", s->parser.errstr);
+            s->flags |= SESSION_CLOSE_AFTER_REPLY;
+            s->qpos = s->qlen;
+            break;
+        }
+        if (s->parser.argc > 0) {
+            handle_request(s, frame, s->parser.consumed);
+        }
+        s->qpos += s->parser.consumed;
+    }
+    if (s->qpos > 0) {
+        memmove(s->qbuf, s->qbuf + s->qpos, s->qlen - s->qpos);
+        s->qlen -= s->qpos;
+        s->qpos = 0;
+    }
+}
+
+/* Watch for reads unless the session stopped reading (QUIT, a protocol
+ * error, or the client's half-close), and for writability while output
+ * waits. */
+static void
+session_set_events(struct session *s, int want_write)
+{
+    int want_read = !(s->flags & SESSION_CLOSE_AFTER_REPLY);
+    int have_read = !(s->flags & SESSION_READ_OFF);
+    int have_write = !!(s->flags & SESSION_WRITE_ARMED);
+    if (want_read == have_read && want_write == have_write) {
+        return;
+    }
+    event_del(s->ev);
+    event_assign(s->ev, s->px->base, s->fd,
+                 EV_PERSIST | (want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0),
+                 session_on_event, s);
+    if (want_read || want_write) {
+        event_add(s->ev, NULL);
+    }
+    s->flags = (s->flags & ~(SESSION_READ_OFF | SESSION_WRITE_ARMED))
+               | (want_read ? 0 : SESSION_READ_OFF) | (want_write ? SESSION_WRITE_ARMED : 0);
+}
+
+static void
+session_write(struct session *s)
+{
+    while (s->out_sent < s->out_len) {
+        ssize_t n = write(s->fd, s->out + s->out_sent, s->out_len - s->out_sent);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            session_close(s);
+            return;
+        }
+        s->out_sent += (size_t)n;
+    }
+    int pending = s->out_sent < s->out_len;
+    if (!pending) {
+        s->out_len = s->out_sent = 0;
+    }
+    if (!pending && s->head == NULL && (s->flags & SESSION_CLOSE_AFTER_REPLY)) {
+        session_close(s);
+        return;
+    }
+    session_set_events(s, pending);
+}
+
+static void
+session_on_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+    if (what & EV_WRITE) {
+        session_write(s);
+    }
+    if (!(what & EV_READ) || (s->flags & SESSION_CLOSING)) {
+        return;
+    }
+    if (s->qcap - s->qlen < SESSION_READ) {
+        size_t cap = s->qcap ? s->qcap : SESSION_READ;
+        while (cap - s->qlen < SESSION_READ) {
+            cap *= 2;
+        }
+        s->qbuf = mem_realloc(s->qbuf, cap);
+        s->qcap = cap;
+    }
+    ssize_t n = read(fd, s->qbuf + s->qlen, s->qcap - s->qlen);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) {
+            return;
+        }
+        session_close(s);
+        return;
+    }
+    if (n == 0) {
+        /* The client finished sending (maybe only half-closed): answer what
+         * it asked, then close. */
+        s->flags |= SESSION_CLOSE_AFTER_REPLY;
+        session_write(s);
+        return;
+    }
+    s->qlen += (size_t)n;
+    process_input(s);
+    if (s->flags & SESSION_CLOSE_AFTER_REPLY) {
+        session_write(s);
+    }
+}
+
+void
+session_accept(struct proxy *px, int fd)
+{
+    int one = 1;
+    if ((long long)px->nsessions >= px->cfg.maxclients) {
+        static const char err[] = "-ERR max number of clients reached\r\n";
+        ssize_t ignored = write(fd, err, sizeof(err) - 1);
+        (void)ignored;
+        close(fd);
+        return;
+    }
+    evutil_make_socket_nonblocking(fd);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct session *s = mem_calloc(sizeof(*s));
+    s->id = ++px->next_session_id;
+    s->fd = fd;
+    s->px = px;
+    s->resp = 2;
+    resp_parser_init(&s->parser);
+    if (px->cfg.requirepass == NULL || px->cfg.requirepass[0] == '\0') {
+        s->flags |= SESSION_AUTHENTICATED;
+    }
+    s->ev = event_new(px->base, fd, EV_READ | EV_PERSIST, session_on_event, s);
+    event_add(s->ev, NULL);
+    s->next = px->sessions;
+    if (px->sessions) {
+        px->sessions->prev = s;
+    }
+    px->sessions = s;
+    px->nsessions++;
+    px->total_connections++;
+}
+
+static void
+session_free(struct session *s)
+{
+    struct proxy *px = s->px;
+    /* Requests still in flight become orphans the backends free. */
+    while (s->head) {
+        struct preq *r = s->head;
+        s->head = r->next;
+        if (r->done) {
+            mem_free(r->reply);
+            mem_free(r);
+        } else {
+            r->s = NULL;
+        }
+    }
+    if (s->prev) {
+        s->prev->next = s->next;
+    } else {
+        px->sessions = s->next;
+    }
+    if (s->next) {
+        s->next->prev = s->prev;
+    }
+    px->nsessions--;
+    event_free(s->ev);
+    close(s->fd);
+    resp_parser_free(&s->parser);
+    mem_free(s->qbuf);
+    mem_free(s->out);
+    mem_free(s->name);
+    mem_free(s);
+}
+
+void
+session_flush_pending(struct proxy *px)
+{
+    while (px->pending_writes) {
+        struct session *s = px->pending_writes;
+        px->pending_writes = s->pw_next;
+        s->flags &= ~SESSION_PENDING_WRITE;
+        if (!(s->flags & SESSION_CLOSING)) {
+            session_write(s);
+        }
+    }
+}
+
+void
+session_free_closed(struct proxy *px)
+{
+    /* A closing session may still be on the pending-write list. */
+    struct session **pp = &px->pending_writes;
+    while (*pp) {
+        if ((*pp)->flags & SESSION_CLOSING) {
+            (*pp)->flags &= ~SESSION_PENDING_WRITE;
+            *pp = (*pp)->pw_next;
+        } else {
+            pp = &(*pp)->pw_next;
+        }
+    }
+    while (px->close_list) {
+        struct session *s = px->close_list;
+        px->close_list = s->close_next;
+        session_free(s);
+    }
+}
+
+void
+session_destroy_all(struct proxy *px)
+{
+    while (px->sessions) {
+        session_close(px->sessions);
+        session_free_closed(px);
+    }
+}

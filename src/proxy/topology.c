@@ -1,0 +1,399 @@
+/* The group's nodes and their health.  Each node gets a probe connection
+ * that sends PING and INFO replication every probe-interval-ms; a node is
+ * up while it answered within down-after-ms.  INFO tells the role, the
+ * replication offset, a replica's link state, and a master's replicas,
+ * which are added as nodes (so --nodes may name the master alone). */
+#include "proxy/proxy.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char probe_request[] =
+    "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n";
+
+static void probe_on_event(evutil_socket_t fd, short what, void *arg);
+
+struct node *
+topology_add(struct proxy *px, const char *host, int port)
+{
+    for (size_t i = 0; i < px->nnodes; i++) {
+        struct node *n = px->nodes[i];
+        if (n->port == port && strcmp(n->host, host) == 0) {
+            return n;
+        }
+    }
+    struct node *n = mem_calloc(sizeof(*n));
+    n->px = px;
+    snprintf(n->host, sizeof(n->host), "%s", host);
+    n->port = port;
+    snprintf(n->name, sizeof(n->name), "%s:%d", host, port);
+    n->probe_fd = -1;
+    n->pool = mem_calloc((size_t)px->cfg.pool_size * sizeof(struct backend));
+    for (long long i = 0; i < px->cfg.pool_size; i++) {
+        backend_init(&n->pool[i], n);
+    }
+    px->nodes = mem_realloc(px->nodes, (px->nnodes + 1) * sizeof(*px->nodes));
+    px->nodes[px->nnodes++] = n;
+    log_info("Node %s added", n->name);
+    return n;
+}
+
+int
+topology_setup(struct proxy *px)
+{
+    char *list = mem_strdup(px->cfg.nodes ? px->cfg.nodes : "");
+    char *save = NULL;
+    for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        char *colon = strrchr(tok, ':');
+        long long port;
+        if (colon == NULL || util_str2ll(colon + 1, strlen(colon + 1), &port) != 0
+            || port <= 0 || port > 65535) {
+            log_error("Bad node address '%s' in --nodes (want host:port)", tok);
+            mem_free(list);
+            return -1;
+        }
+        *colon = '\0';
+        topology_add(px, tok, (int)port);
+    }
+    mem_free(list);
+    if (px->nnodes == 0) {
+        log_error("No nodes: give --nodes host:port[,host:port...]");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+probe_close(struct node *n)
+{
+    if (n->probe_ev) {
+        event_free(n->probe_ev);
+        n->probe_ev = NULL;
+    }
+    if (n->probe_fd >= 0) {
+        close(n->probe_fd);
+        n->probe_fd = -1;
+    }
+    n->probe_len = 0;
+    n->probe_waiting = 0;
+    n->probe_connected = 0;
+}
+
+void
+topology_teardown(struct proxy *px)
+{
+    for (size_t i = 0; i < px->nnodes; i++) {
+        struct node *n = px->nodes[i];
+        probe_close(n);
+        for (long long k = 0; k < px->cfg.pool_size; k++) {
+            backend_close(&n->pool[k], NULL);
+        }
+        mem_free(n->pool);
+        mem_free(n->probe_in);
+        mem_free(n);
+    }
+    mem_free(px->nodes);
+    px->nodes = NULL;
+    px->nnodes = 0;
+    px->master = NULL;
+}
+
+int
+topology_connect(const char *host, int port)
+{
+    struct addrinfo hints, *res = NULL;
+    char portstr[16];
+    int fd;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    if (getaddrinfo(host, portstr, &hints, &res) != 0 || res == NULL) {
+        return -1;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        evutil_make_socket_nonblocking(fd);
+        if (connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* Read "field:value" from an INFO text. */
+static int
+info_field(const char *text, size_t len, const char *field, char *out, size_t outlen)
+{
+    size_t fl = strlen(field);
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL) {
+            eol = end;
+        }
+        if ((size_t)(eol - p) > fl && memcmp(p, field, fl) == 0 && p[fl] == ':') {
+            size_t n = (size_t)(eol - p) - fl - 1;
+            if (n > 0 && p[fl + n] == '\r') {
+                n--;
+            }
+            if (n >= outlen) {
+                n = outlen - 1;
+            }
+            memcpy(out, p + fl + 1, n);
+            out[n] = '\0';
+            return 1;
+        }
+        p = eol + 1;
+    }
+    return 0;
+}
+
+static void
+apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
+{
+    char v[512];
+    long long now = util_mstime();
+    if (info_field(text, len, "role", v, sizeof(v))) {
+        int role = strcmp(v, "master") == 0 ? NODE_ROLE_MASTER : NODE_ROLE_REPLICA;
+        if (role != n->role) {
+            log_info("Node %s is now a %s", n->name, v);
+        }
+        n->role = role;
+    }
+    if (n->role == NODE_ROLE_MASTER) {
+        if (info_field(text, len, "master_repl_offset", v, sizeof(v))) {
+            n->offset = atoll(v);
+        }
+        n->link_up = 1;
+        n->sync_in_progress = 0;
+        if (px->master != n) {
+            if (px->master == NULL || px->master->role != NODE_ROLE_MASTER
+                || !px->master->up) {
+                log_info("Master of the group: %s", n->name);
+                px->master = n;
+            }
+        }
+        if (px->master == n) {
+            px->off_idx = (px->off_idx + 1) % 64;
+            px->off_time[px->off_idx] = now;
+            px->off_value[px->off_idx] = n->offset;
+        }
+        /* Discover replicas: slaveN:ip=...,port=...,state=...,offset=... */
+        for (int i = 0; i < 64; i++) {
+            char key[16], ip[256];
+            int port;
+            snprintf(key, sizeof(key), "slave%d", i);
+            if (!info_field(text, len, key, v, sizeof(v))) {
+                break;
+            }
+            if (sscanf(v, "ip=%255[^,],port=%d", ip, &port) == 2 && port > 0) {
+                topology_add(px, ip, port);
+            }
+        }
+    } else {
+        if (info_field(text, len, "master_link_status", v, sizeof(v))) {
+            n->link_up = strcmp(v, "up") == 0;
+        }
+        if (info_field(text, len, "master_sync_in_progress", v, sizeof(v))) {
+            n->sync_in_progress = atoi(v);
+        }
+        if (info_field(text, len, "slave_repl_offset", v, sizeof(v))) {
+            n->offset = atoll(v);
+        }
+    }
+}
+
+/* Consume probe replies: +PONG (or -LOADING/-MASTERDOWN, which Sentinel
+ * also counts as alive), then the INFO bulk. */
+static int
+probe_consume(struct proxy *px, struct node *n)
+{
+    while (n->probe_waiting > 0) {
+        struct resp_scan sc;
+        resp_scan_init(&sc);
+        int rc = resp_scan_next(&sc, n->probe_in, n->probe_len);
+        if (rc == 0) {
+            return 0;
+        }
+        if (rc < 0) {
+            return -1;
+        }
+        const char *r = n->probe_in;
+        if (n->probe_waiting == 2) {
+            int alive = (sc.pos >= 5 && memcmp(r, "+PONG", 5) == 0)
+                        || (sc.pos >= 8 && memcmp(r, "-LOADING", 8) == 0)
+                        || (sc.pos >= 11 && memcmp(r, "-MASTERDOWN", 11) == 0);
+            if (alive) {
+                if (!n->up) {
+                    log_info("Node %s is up", n->name);
+                }
+                n->up = 1;
+                n->last_ok_ms = util_mstime();
+            }
+        } else if (r[0] == '$' || r[0] == '=') {
+            const char *body = memchr(r, '\n', sc.pos);
+            if (body) {
+                body++;
+                apply_info(px, n, body, sc.pos - (size_t)(body - r));
+            }
+        }
+        n->probe_waiting--;
+        memmove(n->probe_in, n->probe_in + sc.pos, n->probe_len - sc.pos);
+        n->probe_len -= sc.pos;
+    }
+    return 0;
+}
+
+static void
+probe_on_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct node *n = arg;
+    struct proxy *px = n->px;
+
+    if (!n->probe_connected) {
+        int err = 0;
+        socklen_t el = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err != 0) {
+            probe_close(n);
+            return;
+        }
+        n->probe_connected = 1;
+        event_del(n->probe_ev);
+        event_assign(n->probe_ev, px->base, fd, EV_READ | EV_PERSIST, probe_on_event, n);
+        event_add(n->probe_ev, NULL);
+        return;
+    }
+    if (!(what & EV_READ)) {
+        return;
+    }
+    if (n->probe_cap - n->probe_len < 4096) {
+        n->probe_cap = n->probe_cap ? n->probe_cap * 2 : 8192;
+        n->probe_in = mem_realloc(n->probe_in, n->probe_cap);
+    }
+    ssize_t r = read(fd, n->probe_in + n->probe_len, n->probe_cap - n->probe_len);
+    if (r <= 0) {
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+        probe_close(n);
+        return;
+    }
+    n->probe_len += (size_t)r;
+    if (probe_consume(px, n) != 0) {
+        log_warn("Bad probe reply from %s", n->name);
+        probe_close(n);
+    }
+}
+
+static void
+probe_send(struct proxy *px, struct node *n)
+{
+    long long now = util_mstime();
+    if (n->probe_fd < 0) {
+        n->probe_fd = topology_connect(n->host, n->port);
+        if (n->probe_fd < 0) {
+            return;
+        }
+        n->probe_connected = 0;
+        n->probe_ev = event_new(px->base, n->probe_fd, EV_WRITE | EV_PERSIST,
+                                probe_on_event, n);
+        event_add(n->probe_ev, NULL);
+        return;
+    }
+    if (!n->probe_connected) {
+        if (now - n->probe_sent_ms > px->cfg.down_after_ms) {
+            probe_close(n);
+        }
+        return;
+    }
+    /* One probe at a time: a node still owing replies is not sent more
+     * (its silence is what down-after-ms measures). */
+    if (n->probe_waiting > 0) {
+        return;
+    }
+    if (util_write_all(n->probe_fd, probe_request, sizeof(probe_request) - 1, 0) != 0) {
+        probe_close(n);
+        return;
+    }
+    n->probe_waiting = 2;
+    n->probe_sent_ms = now;
+}
+
+void
+topology_cron(struct proxy *px)
+{
+    long long now = util_mstime();
+    for (size_t i = 0; i < px->nnodes; i++) {
+        struct node *n = px->nodes[i];
+        if (n->probe_fd < 0 || now - n->probe_sent_ms >= px->cfg.probe_interval_ms) {
+            if (n->probe_fd < 0) {
+                n->probe_sent_ms = now;
+            }
+            probe_send(px, n);
+        }
+        if (n->up && now - n->last_ok_ms > px->cfg.down_after_ms) {
+            log_warn("Node %s is down: no valid reply for %lld ms", n->name,
+                     now - n->last_ok_ms);
+            n->up = 0;
+            /* A hung probe connection is replaced. */
+            probe_close(n);
+        }
+        for (long long k = 0; k < px->cfg.pool_size; k++) {
+            backend_cron(px, &n->pool[k]);
+        }
+    }
+}
+
+/* The master's offset as it was max_lag_ms ago (or its oldest sample). */
+static long long
+master_offset_before(struct proxy *px, long long max_lag_ms)
+{
+    long long limit = util_mstime() - max_lag_ms;
+    long long best = -1;
+    for (int k = 0; k < 64; k++) {
+        int i = (px->off_idx - k + 64) % 64;
+        if (px->off_time[i] == 0) {
+            break;
+        }
+        best = px->off_value[i];
+        if (px->off_time[i] <= limit) {
+            break;
+        }
+    }
+    return best;
+}
+
+struct node *
+topology_pick_replica(struct proxy *px)
+{
+    long long need;
+    if (px->master == NULL || px->nnodes == 0) {
+        return NULL;
+    }
+    /* A replica is caught up when it holds at least what the master had
+     * max-replica-lag-ms ago. */
+    need = master_offset_before(px, px->cfg.max_replica_lag_ms);
+    for (size_t k = 0; k < px->nnodes; k++) {
+        struct node *n = px->nodes[(px->rr + k) % px->nnodes];
+        if (n == px->master || n->role != NODE_ROLE_REPLICA || !n->up || !n->link_up
+            || n->sync_in_progress || n->offset < need) {
+            continue;
+        }
+        px->rr = (px->rr + k + 1) % px->nnodes;
+        return n;
+    }
+    return NULL;
+}
