@@ -229,11 +229,11 @@ pick_connection(struct proxy *px, struct node *n)
 }
 
 int
-backend_send(struct proxy *px, struct node *n, struct preq *r, const char *frame,
-             size_t len)
+backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *r,
+             const char *frame, size_t len)
 {
-    struct backend *b = pick_connection(px, n);
-    if (b == NULL) {
+    struct backend *b = on != NULL ? on : pick_connection(px, n);
+    if (b == NULL || b->fd < 0) {
         return -1;
     }
     if (b->out_cap - b->out_len < len) {
@@ -247,6 +247,7 @@ backend_send(struct proxy *px, struct node *n, struct preq *r, const char *frame
     memcpy(b->out + b->out_len, frame, len);
     b->out_len += len;
     r->node = n;
+    r->backend = b;
     r->sent_us = util_ustime();
     r->bnext = NULL;
     if (b->tail) {

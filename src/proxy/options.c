@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-const char *const proxy_read_policy_names[] = {"master", "replicas", NULL};
+const char *const proxy_read_policy_names[] = {"master", "replicas", "session", NULL};
 const char *const proxy_loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 
 #define OFF(f) offsetof(struct proxy_config, f)
@@ -24,7 +24,9 @@ const struct option_def proxy_options[] = {
     {"read-policy", OPT_ENUM, 0, "replicas", 0, 0, proxy_read_policy_names,
      OFF(read_policy), NULL, NULL, NULL,
      "master: every command goes to the master; replicas: reads go round robin "
-     "to healthy replicas caught up within max-replica-lag-ms, else the master"},
+     "to healthy replicas caught up within max-replica-lag-ms, else the master; "
+     "session: as replicas, and a client's reads only go to replicas that have "
+     "its last write (read-your-writes), else the master"},
     {"max-replica-lag-ms", OPT_INT, 0, "1000", 0, 3600000, NULL, OFF(max_replica_lag_ms),
      NULL, NULL, NULL, "a replica serves reads only if it holds what the master had this long ago"},
     {"probe-interval-ms", OPT_INT, 0, "100", 10, 60000, NULL, OFF(probe_interval_ms), NULL,

@@ -25,7 +25,7 @@ struct session;
 struct backend;
 struct node;
 
-enum read_policy { READ_MASTER = 0, READ_REPLICAS };
+enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
 struct proxy_config {
     long long port;
@@ -51,10 +51,16 @@ struct preq {
     struct preq *next;           /* the session's FIFO (owned by the session) */
     struct preq *bnext;          /* the backend's in-flight FIFO */
     struct node *node;           /* borrowed: where it went */
+    struct backend *backend;     /* borrowed: the connection it went on */
     char *reply;                 /* owned: reply bytes when done early */
     size_t reply_len;
     int done;
     long long sent_us;
+    /* An internal request (the proxy's own, e.g. ROLE after a write in
+     * session mode): its reply goes to on_reply instead of the client, and
+     * it is not on the session's FIFO. */
+    void (*on_reply)(struct preq *r, const char *reply, size_t len);
+    struct preq *inext;          /* the session's internal list */
 };
 
 /* One pooled connection to a node. */
@@ -133,6 +139,7 @@ struct proxy {
     /* statistics */
     long long total_connections, total_commands, local_commands;
     long long routed_master, routed_replica, routed_fallback, route_errors;
+    long long session_offset_probes;
     int shutdown_asap;
 };
 
@@ -144,17 +151,19 @@ void topology_teardown(struct proxy *px);
 void topology_cron(struct proxy *px);
 /* Add a node (discovered as a replica) unless known; returns it. */
 struct node *topology_add(struct proxy *px, const char *host, int port);
-/* A replica that is up, linked, not syncing and caught up within
- * max-replica-lag-ms, chosen round robin; NULL when none is. */
-struct node *topology_pick_replica(struct proxy *px);
+/* A replica that is up, linked, not syncing, caught up within
+ * max-replica-lag-ms and holding at least min_offset, chosen round robin;
+ * NULL when none is. */
+struct node *topology_pick_replica(struct proxy *px, long long min_offset);
 
 /* ---- backend.c ----------------------------------------------------------- */
 void backend_init(struct backend *b, struct node *n);
 void backend_close(struct backend *b, const char *why);
-/* Queue a request frame on one of node's connections; the reply will be
+/* Queue a request frame on one of node's connections (on, when not NULL:
+ * requests that must follow another one in order); the reply will be
  * delivered to r.  Returns 0, or -1 when the node cannot be reached now (r
  * is then untouched). */
-int backend_send(struct proxy *px, struct node *n, struct preq *r,
+int backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *r,
                  const char *frame, size_t len);
 /* Reconnects and request timeouts; called from the cron. */
 void backend_cron(struct proxy *px, struct backend *b);

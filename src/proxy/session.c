@@ -46,6 +46,8 @@ struct session {
     char *out;                     /* owned */
     size_t out_len, out_cap, out_sent;
     int resp;
+    long long write_offset;        /* master offset after our last write */
+    struct preq *internal;         /* owned list (via inext) of our internal requests */
     char *name;                    /* owned */
     struct session *prev, *next;   /* the proxy's list */
     struct session *pw_next;       /* pending-write list */
@@ -117,6 +119,20 @@ void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->on_reply != NULL) {
+        if (s != NULL) {
+            struct preq **pp = &s->internal;
+            while (*pp && *pp != r) {
+                pp = &(*pp)->inext;
+            }
+            if (*pp) {
+                *pp = r->inext;
+            }
+            r->on_reply(r, reply, len);
+        }
+        mem_free(r);
+        return;
+    }
     if (s == NULL) {
         /* The client left; the reply has nobody to go to. */
         mem_free(r);
@@ -335,12 +351,16 @@ cmd_info(struct session *s)
     INFO_ADD("# Clients\r\nconnected_clients:%zu\r\n\r\n", px->nsessions);
     INFO_ADD("# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
              "local_commands:%lld\r\nrouted_master:%lld\r\nrouted_replica:%lld\r\n"
-             "routed_fallback_master:%lld\r\nroute_errors:%lld\r\n\r\n",
+             "routed_fallback_master:%lld\r\nroute_errors:%lld\r\n"
+             "session_offset_probes:%lld\r\n\r\n",
              px->total_connections, px->total_commands, px->local_commands,
-             px->routed_master, px->routed_replica, px->routed_fallback, px->route_errors);
+             px->routed_master, px->routed_replica, px->routed_fallback, px->route_errors,
+             px->session_offset_probes);
     INFO_ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     INFO_ADD("# Topology\r\nread_policy:%s\r\nmaster:%s\r\nnodes:%zu\r\n",
-             px->cfg.read_policy == READ_REPLICAS ? "replicas" : "master",
+             px->cfg.read_policy == READ_REPLICAS  ? "replicas"
+             : px->cfg.read_policy == READ_SESSION ? "session"
+                                                   : "master",
              px->master ? px->master->name : "none", px->nnodes);
     for (size_t i = 0; i < px->nnodes && cap - len > 512; i++) {
         struct node *n = px->nodes[i];
@@ -436,18 +456,65 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
 
 /* ---- requests -------------------------------------------------------------- */
 
-/* Forward the frame to node n; answer with an error when it can't go. */
+/* The ROLE reply after a write: "*3\r\n$6\r\nmaster\r\n:<offset>\r\n...". */
 static void
+on_role_reply(struct preq *r, const char *reply, size_t len)
+{
+    static const char prefix[] = "*3\r\n$6\r\nmaster\r\n:";
+    long long off;
+    const char *p = reply + sizeof(prefix) - 1;
+    const char *cr;
+    if (len <= sizeof(prefix) || memcmp(reply, prefix, sizeof(prefix) - 1) != 0
+        || (cr = memchr(p, '\r', len - (sizeof(prefix) - 1))) == NULL
+        || util_str2ll(p, (size_t)(cr - p), &off) != 0) {
+        /* Not a master any more: reads stay on the master until the
+         * topology settles, which is the safe side. */
+        r->s->write_offset = -1;
+        return;
+    }
+    /* The last write's ROLE decides; an older one arriving late is
+     * harmless (offsets only grow). */
+    if (off > r->s->write_offset) {
+        r->s->write_offset = off;
+    }
+}
+
+/* In session mode, ask the master for its offset right behind a write on
+ * the same connection: once a replica's offset reaches it, the replica has
+ * the write.  Until the answer arrives the session's reads go to the
+ * master (write_offset is set to "unknown"). */
+static void
+track_write(struct session *s, struct node *master, struct backend *on)
+{
+    static const char role[] = "*1\r\n$4\r\nROLE\r\n";
+    struct preq *r = mem_calloc(sizeof(*r));
+    r->s = s;
+    r->on_reply = on_role_reply;
+    s->write_offset = -1;
+    if (backend_send(s->px, master, on, r, role, sizeof(role) - 1) != 0) {
+        mem_free(r);
+        return;
+    }
+    r->inext = s->internal;
+    s->internal = r;
+    s->px->session_offset_probes++;
+}
+
+/* Forward the frame to node n; answer with an error when it can't go.
+ * Returns the connection it went on, or NULL. */
+static struct backend *
 forward(struct session *s, struct node *n, const char *frame, size_t len)
 {
     struct preq *r = preq_new(s);
-    if (n == NULL || backend_send(s->px, n, r, frame, len) != 0) {
+    if (n == NULL || backend_send(s->px, n, NULL, r, frame, len) != 0) {
         char err[320];
         int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
                          n ? n->name : "no master is known for this group");
         s->px->route_errors++;
         session_deliver(r, err, (size_t)k);
+        return NULL;
     }
+    return r->backend;
 }
 
 static void
@@ -503,8 +570,14 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         framelen = len;
     }
     struct node *target = px->master;
-    if (kind == ROUTE_READ && px->cfg.read_policy == READ_REPLICAS) {
-        struct node *rep = topology_pick_replica(px);
+    int policy = px->cfg.read_policy;
+    /* In session mode a read waits for nothing: it goes to a replica known
+     * to hold the session's last write, else to the master. */
+    int replica_ok = policy == READ_REPLICAS
+                     || (policy == READ_SESSION && s->write_offset >= 0);
+    if (kind == ROUTE_READ && replica_ok) {
+        struct node *rep = topology_pick_replica(
+            px, policy == READ_SESSION ? s->write_offset : 0);
         if (rep != NULL) {
             target = rep;
             px->routed_replica++;
@@ -517,7 +590,10 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     if (target != NULL && !target->up && target->last_ok_ms == 0) {
         /* Never probed yet: let the request try. */
     }
-    forward(s, target, frame, framelen);
+    struct backend *used = forward(s, target, frame, framelen);
+    if (kind == ROUTE_MASTER && policy == READ_SESSION && used != NULL) {
+        track_write(s, target, used);
+    }
     mem_free(encoded);
 }
 
@@ -676,6 +752,11 @@ static void
 session_free(struct session *s)
 {
     struct proxy *px = s->px;
+    while (s->internal) {
+        struct preq *r = s->internal;
+        s->internal = r->inext;
+        r->s = NULL;
+    }
     /* Requests still in flight become orphans the backends free. */
     while (s->head) {
         struct preq *r = s->head;

@@ -377,7 +377,7 @@ master_offset_before(struct proxy *px, long long max_lag_ms)
 }
 
 struct node *
-topology_pick_replica(struct proxy *px)
+topology_pick_replica(struct proxy *px, long long min_offset)
 {
     long long need;
     if (px->master == NULL || px->nnodes == 0) {
@@ -386,6 +386,9 @@ topology_pick_replica(struct proxy *px)
     /* A replica is caught up when it holds at least what the master had
      * max-replica-lag-ms ago. */
     need = master_offset_before(px, px->cfg.max_replica_lag_ms);
+    if (min_offset > need) {
+        need = min_offset;
+    }
     for (size_t k = 0; k < px->nnodes; k++) {
         struct node *n = px->nodes[(px->rr + k) % px->nnodes];
         if (n == px->master || n->role != NODE_ROLE_REPLICA || !n->up || !n->link_up
