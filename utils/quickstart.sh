@@ -44,12 +44,12 @@ fi
 have_cli=0
 command -v redis-cli >/dev/null 2>&1 && have_cli=1
 
-# True when pidfile $1 names a running cachely-server.
+# True when pidfile $1 names a running cachely-server or cachely-proxy.
 alive() {
     local pid
     [ -s "$1" ] || return 1
     pid=$(cat "$1")
-    kill -0 "$pid" 2>/dev/null && grep -qa cachely-server "/proc/$pid/cmdline" 2>/dev/null
+    kill -0 "$pid" 2>/dev/null && grep -qaE "cachely-(server|proxy)" "/proc/$pid/cmdline" 2>/dev/null
 }
 
 # True when something listens on TCP port $1 (any address).
@@ -114,13 +114,15 @@ how_to() {
     if [ "${#names[@]}" -eq 1 ]; then
         echo "Cachely is running on 127.0.0.1:$master (one node; pidfile and log in ./run/)."
     else
-        echo "Cachely is running on 127.0.0.1: a master and two replicas of it (pidfiles and"
-        echo "logs in ./run/)."
+        echo "Cachely is running on 127.0.0.1: a master, two replicas of it and a proxy in"
+        echo "front of them (pidfiles and logs in ./run/)."
     fi
     for i in "${!names[@]}"; do
         n=${names[$i]}
         p=${ports[$i]}
-        if [ "$i" -eq 0 ]; then
+        if [ "$n" = proxy ]; then
+            state="cachely-proxy (writes to the master, reads to the replicas)"
+        elif [ "$i" -eq 0 ]; then
             state="master"
         else
             state="replica, link $(info_field "$p" master_link_status)"
@@ -128,6 +130,9 @@ how_to() {
         printf '  %-9s 127.0.0.1:%-5s pid %-7s %s\n' "$n" "$p" "$(cat "$run/$n.pid")" "$state"
     done
     echo
+    if [ "${#names[@]}" -gt 3 ]; then
+        echo "  proxy:    redis-cli -p ${ports[3]}      (use it like Redis: it routes for you)"
+    fi
     echo "  writes:   redis-cli -p $master"
     if [ "${#names[@]}" -gt 1 ]; then
         echo "  reads:    redis-cli -p ${ports[1]}      (or any replica; replicas refuse writes)"
@@ -171,9 +176,11 @@ fi
 if [ "$single" = 1 ]; then
     names=(master)
 else
-    names=(master replica1 replica2)
+    names=(master replica1 replica2 proxy)
 fi
 count=${#names[@]}
+nservers=$count
+[ "$single" = 1 ] || nservers=3
 
 triple_busy() { # first port
     local k
@@ -239,6 +246,17 @@ done
 
 start_node() { # index
     local n=${names[$1]} p=${ports[$1]} extra=()
+    if [ "$n" = proxy ]; then
+        # The proxy: writes to the master, reads to the replicas, each client
+        # reading its own writes (read-policy session).
+        : > "$run/$n.log"
+        "$(dirname "$server")/cachely-proxy" --port "$p" --bind 127.0.0.1 --daemonize yes \
+            --pidfile "$run/$n.pid" --logfile "$run/$n.log" \
+            --nodes "127.0.0.1:${ports[0]}" --read-policy session \
+            || fail "cachely-proxy (port $p) did not start"
+        started+=("$n")
+        return
+    fi
     if [ "$1" -gt 0 ]; then
         extra=(--replicaof "127.0.0.1 ${ports[0]}")
     fi
@@ -262,16 +280,16 @@ wait_up() { # index: until it answers PING and its pidfile exists
 
 start_node 0
 wait_up 0
-for ((k = 1; k < count; k++)); do
+for ((k = 1; k < nservers; k++)); do
     start_node "$k"
 done
-for ((k = 1; k < count; k++)); do
+for ((k = 1; k < nservers; k++)); do
     wait_up "$k"
 done
 
 # Both replicas linked to the master (the full sync of an empty master is
 # quick; 10 s covers a slow machine).
-for ((k = 1; k < count; k++)); do
+for ((k = 1; k < nservers; k++)); do
     until [ "$(info_field "${ports[$k]}" master_link_status)" = "up" ]; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             fail "${names[$k]} (port ${ports[$k]}) did not report master_link_status:up
@@ -280,4 +298,15 @@ for ((k = 1; k < count; k++)); do
         sleep 0.05
     done
 done
+# Then the proxy, once the replicas are linked; it is ready when its probes
+# have found the master (its INFO names it).
+if [ "$count" -gt "$nservers" ]; then
+    start_node "$nservers"
+    wait_up "$nservers"
+    until [ "$(info_field "${ports[$nservers]}" master)" = "127.0.0.1:${ports[0]}" ]; do
+        [ "$SECONDS" -lt "$deadline" ] \
+            || fail "cachely-proxy (port ${ports[$nservers]}) did not find the master within 10 s"
+        sleep 0.05
+    done
+fi
 how_to

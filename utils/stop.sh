@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Stops the cachely-servers that utils/quickstart.sh started, by the pids in
-# ./run/*.pid (replicas first, then the master): SIGTERM to each, then waits
+# Stops the cachely-servers and the proxy that utils/quickstart.sh started, by
+# the pids in ./run/*.pid (proxy, replicas, then the master): SIGTERM to each, then waits
 # up to 10 s for them to exit and reports each one.  A pid that is not a
 # running cachely-server is left alone (its stale pidfile is removed).
 set -uo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 run=run
 
 shopt -s nullglob
-pidfiles=("$run"/replica*.pid "$run"/master.pid "$run"/cachely.pid)
+pidfiles=("$run"/proxy.pid "$run"/replica*.pid "$run"/master.pid "$run"/cachely.pid)
 shopt -u nullglob
 existing=()
 for f in "${pidfiles[@]}"; do
@@ -37,8 +37,8 @@ for f in "${existing[@]}"; do
         rm -f "$f"
         continue
     fi
-    if ! grep -qa cachely-server "/proc/$pid/cmdline" 2>/dev/null; then
-        echo "stop: pid $pid in $f is not a cachely-server; not touching it" >&2
+    if ! grep -qaE "cachely-(server|proxy)" "/proc/$pid/cmdline" 2>/dev/null; then
+        echo "stop: pid $pid in $f is not a cachely-server or cachely-proxy; not touching it" >&2
         rc=1
         continue
     fi

@@ -508,8 +508,10 @@ forward(struct session *s, struct node *n, const char *frame, size_t len)
     struct preq *r = preq_new(s);
     if (n == NULL || backend_send(s->px, n, NULL, r, frame, len) != 0) {
         char err[320];
-        int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
-                         n ? n->name : "no master is known for this group");
+        int k = n ? snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
+                             n->name)
+                  : snprintf(err, sizeof(err), "-ERR cachely-proxy: no master is known for "
+                                               "this group (yet)\r\n");
         s->px->route_errors++;
         session_deliver(r, err, (size_t)k);
         return NULL;

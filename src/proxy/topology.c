@@ -21,6 +21,7 @@ static const char probe_request[] =
     "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n";
 
 static void probe_on_event(evutil_socket_t fd, short what, void *arg);
+static void probe_send(struct proxy *px, struct node *n);
 
 struct node *
 topology_add(struct proxy *px, const char *host, int port)
@@ -274,6 +275,9 @@ probe_on_event(evutil_socket_t fd, short what, void *arg)
         event_del(n->probe_ev);
         event_assign(n->probe_ev, px->base, fd, EV_READ | EV_PERSIST, probe_on_event, n);
         event_add(n->probe_ev, NULL);
+        /* Probe at once: a node just added (at start, or discovered from
+         * its master's INFO) should not wait a whole interval. */
+        probe_send(px, n);
         return;
     }
     if (!(what & EV_READ)) {
