@@ -202,6 +202,8 @@ main(int argc, char **argv)
     if (px->cfg.pidfile && px->cfg.pidfile[0]) {
         unlink(px->cfg.pidfile);
     }
+    mem_free(px->cfg.groups);
+    px->cfg.groups = NULL;
     option_free_values(&px->opts);
     log_info("cachely-proxy stopped");
     log_teardown();

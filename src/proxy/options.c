@@ -1,11 +1,43 @@
 /* Every cachely-proxy option; conf/cachely-proxy.conf documents the same
  * list. */
 #include "proxy/proxy.h"
+#include "core/alloc.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 const char *const proxy_read_policy_names[] = {"master", "replicas", "session", NULL};
 const char *const proxy_loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+
+/* "group <name> <slots> <nodes>" may be given many times (config lines or
+ * --group arguments): each occurrence is appended. */
+static int
+groups_parse(const struct option_def *def, void *values, const char *value, char *err,
+             size_t errlen)
+{
+    struct proxy_config *cfg = values;
+    size_t old = cfg->groups ? strlen(cfg->groups) : 0;
+    (void)def;
+    if (value[0] == '\0') {
+        return 0;
+    }
+    if (strchr(value, ';') != NULL) {
+        snprintf(err, errlen, "a group line cannot contain ';'");
+        return -1;
+    }
+    cfg->groups = mem_realloc(cfg->groups, old + strlen(value) + 2);
+    snprintf(cfg->groups + old, strlen(value) + 2, "%s;", value);
+    return 0;
+}
+
+static void
+groups_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    const struct proxy_config *cfg = values;
+    (void)def;
+    snprintf(buf, len, "%s", cfg->groups ? cfg->groups : "");
+}
 
 #define OFF(f) offsetof(struct proxy_config, f)
 
@@ -17,6 +49,10 @@ const struct option_def proxy_options[] = {
     {"nodes", OPT_STRING, 0, "", 0, 0, NULL, OFF(nodes), NULL, NULL, NULL,
      "host:port[,host:port...] of the group's nodes; roles are learned from "
      "the nodes, and a master's replicas are discovered from its INFO"},
+    {"group", OPT_SPECIAL, 0, "", 0, 0, NULL, 0, groups_parse, groups_format, NULL,
+     "\"<name> <slots> <nodes>\", repeated for each shard: slots like 0-8191 or "
+     "0-100,200-300, nodes host:port[,host:port...]; every slot needs a group. "
+     "Without any, --nodes makes one group owning every slot"},
     {"requirepass", OPT_STRING, OPT_SENSITIVE, "", 0, 0, NULL, OFF(requirepass), NULL,
      NULL, NULL, "password clients must AUTH with (empty = none)"},
     {"pool-size", OPT_INT, 0, "2", 1, 64, NULL, OFF(pool_size), NULL, NULL, NULL,

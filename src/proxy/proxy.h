@@ -24,6 +24,8 @@ struct event;
 struct session;
 struct backend;
 struct node;
+struct group;
+struct fanout;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
@@ -31,6 +33,7 @@ struct proxy_config {
     long long port;
     char *bind;                  /* owned */
     char *nodes;                 /* owned: "host:port,host:port,..." */
+    char *groups;                /* owned: "name slots nodes;..." from group lines */
     char *requirepass;           /* owned */
     long long pool_size;         /* backend connections per node */
     int read_policy;             /* enum read_policy */
@@ -61,6 +64,10 @@ struct preq {
      * it is not on the session's FIFO. */
     void (*on_reply)(struct preq *r, const char *reply, size_t len);
     struct preq *inext;          /* the session's internal list */
+    /* A part of a request split over groups (MGET, DEL... across groups):
+     * its reply goes to the fan-out, which answers the parent. */
+    struct fanout *fan;          /* borrowed */
+    int fan_idx;
 };
 
 /* One pooled connection to a node. */
@@ -82,6 +89,18 @@ struct backend {
     int backoff_ms;
 };
 
+/* A shard: a master and its replicas, owning a set of hash slots. */
+struct group {
+    char name[64];
+    struct node *master;         /* borrowed, or NULL until known */
+    size_t rr;                   /* round-robin position over the nodes */
+    /* master offset samples, for "caught up within max-replica-lag-ms" */
+    long long off_time[64];
+    long long off_value[64];
+    int off_idx;
+    long long slots;             /* how many slots it owns */
+};
+
 #define NODE_ROLE_UNKNOWN 0
 #define NODE_ROLE_MASTER 1
 #define NODE_ROLE_REPLICA 2
@@ -89,6 +108,7 @@ struct backend {
 /* A cache node as the probes see it. */
 struct node {
     struct proxy *px;            /* borrowed: owner */
+    struct group *group;         /* borrowed: the group it belongs to */
     char host[256];
     int port;
     char name[300];              /* "host:port" */
@@ -122,12 +142,10 @@ struct proxy {
     struct event *sig_events[2]; /* owned */
     struct node **nodes;         /* owned array of owned nodes */
     size_t nnodes;
-    struct node *master;         /* borrowed: the group's master, or NULL */
-    size_t rr;                   /* round-robin position over replicas */
-    /* master offset samples, for "caught up within max-replica-lag-ms" */
-    long long off_time[64];
-    long long off_value[64];
-    int off_idx;
+    struct group *groups;        /* owned array of ngroups */
+    size_t ngroups;
+    unsigned char *slot_group;   /* owned: SLOT_COUNT group indexes */
+    long long fanouts, crossslot_errors;
     struct session *sessions;    /* owned list */
     size_t nsessions;
     struct session *pending_writes; /* sessions with output to flush */
@@ -144,17 +162,22 @@ struct proxy {
 };
 
 /* ---- topology.c ---------------------------------------------------------- */
-/* Create the nodes named in cfg.nodes; -1 (with a log line) when malformed. */
+/* Create the groups (group lines, or one group of cfg.nodes owning every
+ * slot) and their nodes; -1 (with a log line) when malformed or when a
+ * slot has no group. */
 int topology_setup(struct proxy *px);
+/* The group owning a key. */
+struct group *topology_group_of_key(struct proxy *px, const char *key, size_t len);
 void topology_teardown(struct proxy *px);
 /* Run probes and timeouts; called from the cron. */
 void topology_cron(struct proxy *px);
-/* Add a node (discovered as a replica) unless known; returns it. */
-struct node *topology_add(struct proxy *px, const char *host, int port);
-/* A replica that is up, linked, not syncing, caught up within
+/* Add a node to group g (configured, or discovered as a replica) unless
+ * known; returns it. */
+struct node *topology_add(struct proxy *px, struct group *g, const char *host, int port);
+/* A replica of g that is up, linked, not syncing, caught up within
  * max-replica-lag-ms and holding at least min_offset, chosen round robin;
  * NULL when none is. */
-struct node *topology_pick_replica(struct proxy *px, long long min_offset);
+struct node *topology_pick_replica(struct proxy *px, struct group *g, long long min_offset);
 
 /* ---- backend.c ----------------------------------------------------------- */
 void backend_init(struct backend *b, struct node *n);
@@ -180,6 +203,22 @@ void session_deliver(struct preq *r, const char *reply, size_t len);
 void session_flush_pending(struct proxy *px);
 void session_free_closed(struct proxy *px);
 void session_destroy_all(struct proxy *px);
+
+/* ---- fanout.c ------------------------------------------------------------- */
+/* True when a multi-key command may be split over groups / a keyless one
+ * is spread over every group. */
+int fanout_can_split(const struct command *cmd);
+int fanout_can_spread(const struct command *cmd);
+/* Split parent's command (already on the session FIFO) by the group of each
+ * key, or send it to every group; the merged reply answers parent. */
+void fanout_split(struct proxy *px, struct preq *parent, const struct command *cmd,
+                  size_t argc, const struct resp_arg *argv);
+void fanout_spread(struct proxy *px, struct preq *parent, const struct command *cmd,
+                   const char *frame, size_t len);
+/* A part's reply arrived. */
+void fanout_part_done(struct preq *r, const char *reply, size_t len);
+/* Encode argv as a RESP multibulk frame (mem_alloc'd; *len set). */
+char *proxy_encode(size_t argc, const struct resp_arg *argv, size_t *len);
 
 /* ---- route.c -------------------------------------------------------------- */
 enum route_kind {

@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -119,6 +120,11 @@ void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->fan != NULL) {
+        fanout_part_done(r, reply, len);
+        mem_free(r);
+        return;
+    }
     if (r->on_reply != NULL) {
         if (s != NULL) {
             struct preq **pp = &s->internal;
@@ -357,20 +363,27 @@ cmd_info(struct session *s)
              px->routed_master, px->routed_replica, px->routed_fallback, px->route_errors,
              px->session_offset_probes);
     INFO_ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
-    INFO_ADD("# Topology\r\nread_policy:%s\r\nmaster:%s\r\nnodes:%zu\r\n",
+    INFO_ADD("# Topology\r\nread_policy:%s\r\ngroups:%zu\r\nmaster:%s\r\nnodes:%zu\r\n"
+             "fanouts:%lld\r\ncrossslot_errors:%lld\r\n",
              px->cfg.read_policy == READ_REPLICAS  ? "replicas"
              : px->cfg.read_policy == READ_SESSION ? "session"
                                                    : "master",
-             px->master ? px->master->name : "none", px->nnodes);
+             px->ngroups, px->groups[0].master ? px->groups[0].master->name : "none",
+             px->nnodes, px->fanouts, px->crossslot_errors);
+    for (size_t i = 0; i < px->ngroups; i++) {
+        INFO_ADD("group%zu:name=%s,slots=%lld,master=%s\r\n", i, px->groups[i].name,
+                 px->groups[i].slots,
+                 px->groups[i].master ? px->groups[i].master->name : "none");
+    }
     for (size_t i = 0; i < px->nnodes && cap - len > 512; i++) {
         struct node *n = px->nodes[i];
         long long inflight = 0;
         for (long long k = 0; k < px->cfg.pool_size; k++) {
             inflight += (long long)n->pool[k].inflight;
         }
-        INFO_ADD("node%zu:addr=%s,role=%s,up=%d,link=%s,offset=%lld,requests=%lld,"
+        INFO_ADD("node%zu:addr=%s,group=%s,role=%s,up=%d,link=%s,offset=%lld,requests=%lld,"
                  "errors=%lld,avg_latency_us=%lld,inflight=%lld\r\n",
-                 i, n->name,
+                 i, n->name, n->group->name,
                  n->role == NODE_ROLE_MASTER ? "master"
                  : n->role == NODE_ROLE_REPLICA ? "replica" : "unknown",
                  n->up, n->link_up ? "up" : "down", n->offset, n->requests, n->errors,
@@ -446,7 +459,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         break;
     case CMD_ID_ROLE:
         local_replyf(s, "*3\r\n$6\r\nmaster\r\n:%lld\r\n*0\r\n",
-                     px->master ? px->master->offset : 0);
+                     px->groups[0].master ? px->groups[0].master->offset : 0);
         break;
     default:
         local_replyf(s, "-ERR internal: no local handler for '%s'\r\n", cmd->fullname);
@@ -519,6 +532,51 @@ forward(struct session *s, struct node *n, const char *frame, size_t len)
     return r->backend;
 }
 
+/* The group a request goes to.  With several groups, a multi-key command
+ * whose keys live in different groups is split (or refused with
+ * CROSSSLOT), and a keyless one that concerns the whole dataset is spread
+ * over every group; both are answered here and NULL is returned. */
+static struct group *
+route_group(struct session *s, const struct command *cmd, size_t argc,
+            struct resp_arg *argv, const char *frame, size_t framelen)
+{
+    struct proxy *px = s->px;
+    if (px->ngroups == 1) {
+        return &px->groups[0];
+    }
+    if (cmd->first_key <= 0 || (size_t)cmd->first_key >= argc) {
+        if (fanout_can_spread(cmd)) {
+            fanout_spread(px, preq_new(s), cmd, frame, framelen);
+            return NULL;
+        }
+        if (cmd->id == CMD_ID_SCAN) {
+            local_replyf(s, "-ERR SCAN across several groups is not supported through "
+                            "cachely-proxy; scan each group's master directly\r\n");
+            return NULL;
+        }
+        if (cmd->id == CMD_ID_RANDOMKEY) {
+            return &px->groups[(size_t)random() % px->ngroups];
+        }
+        return &px->groups[0];
+    }
+    long last = cmd->last_key < 0 ? (long)argc + cmd->last_key : cmd->last_key;
+    struct group *g = topology_group_of_key(px, argv[cmd->first_key].ptr,
+                                            argv[cmd->first_key].len);
+    for (long i = cmd->first_key + cmd->key_step; i <= last && i < (long)argc;
+         i += cmd->key_step) {
+        if (topology_group_of_key(px, argv[i].ptr, argv[i].len) != g) {
+            if (fanout_can_split(cmd)) {
+                fanout_split(px, preq_new(s), cmd, argc, argv);
+            } else {
+                px->crossslot_errors++;
+                local_replyf(s, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+            }
+            return NULL;
+        }
+    }
+    return g;
+}
+
 static void
 handle_request(struct session *s, const char *frame, size_t framelen)
 {
@@ -555,23 +613,15 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
     if (frame[0] != '*') {
-        size_t cap = 32;
-        for (size_t i = 0; i < argc; i++) {
-            cap += argv[i].len + 32;
-        }
-        encoded = mem_alloc(cap);
-        size_t len = resp_fmt_prefixed(encoded, '*', (long long)argc);
-        for (size_t i = 0; i < argc; i++) {
-            len += resp_fmt_prefixed(encoded + len, '$', (long long)argv[i].len);
-            memcpy(encoded + len, argv[i].ptr, argv[i].len);
-            len += argv[i].len;
-            encoded[len++] = '\r';
-            encoded[len++] = '\n';
-        }
+        encoded = proxy_encode(argc, argv, &framelen);
         frame = encoded;
-        framelen = len;
     }
-    struct node *target = px->master;
+    struct group *g = route_group(s, cmd, argc, argv, frame, framelen);
+    if (g == NULL) {
+        mem_free(encoded);
+        return; /* answered: split, spread, or refused */
+    }
+    struct node *target = g->master;
     int policy = px->cfg.read_policy;
     /* In session mode a read waits for nothing: it goes to a replica known
      * to hold the session's last write, else to the master. */
@@ -579,7 +629,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
                      || (policy == READ_SESSION && s->write_offset >= 0);
     if (kind == ROUTE_READ && replica_ok) {
         struct node *rep = topology_pick_replica(
-            px, policy == READ_SESSION ? s->write_offset : 0);
+            px, g, policy == READ_SESSION ? s->write_offset : 0);
         if (rep != NULL) {
             target = rep;
             px->routed_replica++;
@@ -588,9 +638,6 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         }
     } else {
         px->routed_master++;
-    }
-    if (target != NULL && !target->up && target->last_ok_ms == 0) {
-        /* Never probed yet: let the request try. */
     }
     struct backend *used = forward(s, target, frame, framelen);
     if (kind == ROUTE_MASTER && policy == READ_SESSION && used != NULL) {

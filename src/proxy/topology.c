@@ -6,6 +6,7 @@
 #include "proxy/proxy.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/slot.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -24,7 +25,7 @@ static void probe_on_event(evutil_socket_t fd, short what, void *arg);
 static void probe_send(struct proxy *px, struct node *n);
 
 struct node *
-topology_add(struct proxy *px, const char *host, int port)
+topology_add(struct proxy *px, struct group *g, const char *host, int port)
 {
     for (size_t i = 0; i < px->nnodes; i++) {
         struct node *n = px->nodes[i];
@@ -34,6 +35,7 @@ topology_add(struct proxy *px, const char *host, int port)
     }
     struct node *n = mem_calloc(sizeof(*n));
     n->px = px;
+    n->group = g;
     snprintf(n->host, sizeof(n->host), "%s", host);
     n->port = port;
     snprintf(n->name, sizeof(n->name), "%s:%d", host, port);
@@ -44,33 +46,147 @@ topology_add(struct proxy *px, const char *host, int port)
     }
     px->nodes = mem_realloc(px->nodes, (px->nnodes + 1) * sizeof(*px->nodes));
     px->nodes[px->nnodes++] = n;
-    log_info("Node %s added", n->name);
+    log_info("Node %s added to group %s", n->name, g->name);
     return n;
 }
 
-int
-topology_setup(struct proxy *px)
+/* "host:port,host:port" into group g. */
+static int
+add_node_list(struct proxy *px, struct group *g, const char *spec)
 {
-    char *list = mem_strdup(px->cfg.nodes ? px->cfg.nodes : "");
+    char *list = mem_strdup(spec);
     char *save = NULL;
+    int count = 0;
     for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         char *colon = strrchr(tok, ':');
         long long port;
         if (colon == NULL || util_str2ll(colon + 1, strlen(colon + 1), &port) != 0
             || port <= 0 || port > 65535) {
-            log_error("Bad node address '%s' in --nodes (want host:port)", tok);
+            log_error("Bad node address '%s' (want host:port)", tok);
             mem_free(list);
             return -1;
         }
         *colon = '\0';
-        topology_add(px, tok, (int)port);
+        topology_add(px, g, tok, (int)port);
+        count++;
     }
     mem_free(list);
-    if (px->nnodes == 0) {
-        log_error("No nodes: give --nodes host:port[,host:port...]");
+    if (count == 0) {
+        log_error("Group %s has no nodes", g->name);
         return -1;
     }
     return 0;
+}
+
+/* "0-8191" or "0-100,200,300-400" assigned to group index gi. */
+static int
+assign_slots(struct proxy *px, size_t gi, const char *spec)
+{
+    char *list = mem_strdup(spec);
+    char *save = NULL;
+    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        long long lo, hi;
+        char *dash = strchr(tok, '-');
+        if (dash) {
+            *dash = '\0';
+        }
+        if (util_str2ll(tok, strlen(tok), &lo) != 0
+            || (dash && util_str2ll(dash + 1, strlen(dash + 1), &hi) != 0)) {
+            log_error("Bad slot range '%s' for group %s", spec, px->groups[gi].name);
+            mem_free(list);
+            return -1;
+        }
+        if (!dash) {
+            hi = lo;
+        }
+        if (lo < 0 || hi >= SLOT_COUNT || lo > hi) {
+            log_error("Slot range %lld-%lld of group %s is outside 0-16383", lo, hi,
+                      px->groups[gi].name);
+            mem_free(list);
+            return -1;
+        }
+        for (long long sl = lo; sl <= hi; sl++) {
+            if (px->slot_group[sl] != 0xff) {
+                log_error("Slot %lld is assigned twice (groups %s and %s)", sl,
+                          px->groups[px->slot_group[sl]].name, px->groups[gi].name);
+                mem_free(list);
+                return -1;
+            }
+            px->slot_group[sl] = (unsigned char)gi;
+            px->groups[gi].slots++;
+        }
+    }
+    mem_free(list);
+    return 0;
+}
+
+int
+topology_setup(struct proxy *px)
+{
+    const char *spec = px->cfg.groups;
+    px->slot_group = mem_alloc(SLOT_COUNT);
+    memset(px->slot_group, 0xff, SLOT_COUNT);
+    if (spec == NULL || spec[0] == '\0') {
+        if (px->cfg.nodes == NULL || px->cfg.nodes[0] == '\0') {
+            log_error("No nodes: give --nodes host:port[,host:port...] or group lines");
+            return -1;
+        }
+        px->groups = mem_calloc(sizeof(struct group));
+        px->ngroups = 1;
+        snprintf(px->groups[0].name, sizeof(px->groups[0].name), "default");
+        memset(px->slot_group, 0, SLOT_COUNT);
+        px->groups[0].slots = SLOT_COUNT;
+        return add_node_list(px, &px->groups[0], px->cfg.nodes);
+    }
+    if (px->cfg.nodes && px->cfg.nodes[0]) {
+        log_error("Give either --nodes (one group) or group lines, not both");
+        return -1;
+    }
+    /* Count the groups first: nodes keep pointers into the array. */
+    size_t count = 0;
+    for (const char *p = spec; *p; p++) {
+        count += *p == ';';
+    }
+    if (count > 255) {
+        log_error("At most 255 groups");
+        return -1;
+    }
+    px->groups = mem_calloc(count * sizeof(struct group));
+    char *all = mem_strdup(spec);
+    char *save = NULL;
+    for (char *line = strtok_r(all, ";", &save); line; line = strtok_r(NULL, ";", &save)) {
+        char name[64], slots[4096], nodes[4096];
+        if (sscanf(line, "%63s %4095s %4095s", name, slots, nodes) != 3) {
+            log_error("Bad group line '%s' (want: <name> <slots> <host:port,...>)", line);
+            mem_free(all);
+            return -1;
+        }
+        struct group *g = &px->groups[px->ngroups];
+        snprintf(g->name, sizeof(g->name), "%s", name);
+        if (assign_slots(px, px->ngroups, slots) != 0) {
+            mem_free(all);
+            return -1;
+        }
+        px->ngroups++;
+        if (add_node_list(px, g, nodes) != 0) {
+            mem_free(all);
+            return -1;
+        }
+    }
+    mem_free(all);
+    for (int sl = 0; sl < SLOT_COUNT; sl++) {
+        if (px->slot_group[sl] == 0xff) {
+            log_error("Slot %d is not assigned to any group", sl);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct group *
+topology_group_of_key(struct proxy *px, const char *key, size_t len)
+{
+    return &px->groups[px->slot_group[slot_of_key(key, len)]];
 }
 
 static void
@@ -105,7 +221,11 @@ topology_teardown(struct proxy *px)
     mem_free(px->nodes);
     px->nodes = NULL;
     px->nnodes = 0;
-    px->master = NULL;
+    mem_free(px->groups);
+    px->groups = NULL;
+    px->ngroups = 0;
+    mem_free(px->slot_group);
+    px->slot_group = NULL;
 }
 
 int
@@ -174,22 +294,22 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
         n->role = role;
     }
     if (n->role == NODE_ROLE_MASTER) {
+        struct group *g = n->group;
         if (info_field(text, len, "master_repl_offset", v, sizeof(v))) {
             n->offset = atoll(v);
         }
         n->link_up = 1;
         n->sync_in_progress = 0;
-        if (px->master != n) {
-            if (px->master == NULL || px->master->role != NODE_ROLE_MASTER
-                || !px->master->up) {
-                log_info("Master of the group: %s", n->name);
-                px->master = n;
+        if (g->master != n) {
+            if (g->master == NULL || g->master->role != NODE_ROLE_MASTER || !g->master->up) {
+                log_info("Master of group %s: %s", g->name, n->name);
+                g->master = n;
             }
         }
-        if (px->master == n) {
-            px->off_idx = (px->off_idx + 1) % 64;
-            px->off_time[px->off_idx] = now;
-            px->off_value[px->off_idx] = n->offset;
+        if (g->master == n) {
+            g->off_idx = (g->off_idx + 1) % 64;
+            g->off_time[g->off_idx] = now;
+            g->off_value[g->off_idx] = n->offset;
         }
         /* Discover replicas: slaveN:ip=...,port=...,state=...,offset=... */
         for (int i = 0; i < 64; i++) {
@@ -200,7 +320,7 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
                 break;
             }
             if (sscanf(v, "ip=%255[^,],port=%d", ip, &port) == 2 && port > 0) {
-                topology_add(px, ip, port);
+                topology_add(px, n->group, ip, port);
             }
         }
     } else {
@@ -363,17 +483,17 @@ topology_cron(struct proxy *px)
 
 /* The master's offset as it was max_lag_ms ago (or its oldest sample). */
 static long long
-master_offset_before(struct proxy *px, long long max_lag_ms)
+master_offset_before(struct group *g, long long max_lag_ms)
 {
     long long limit = util_mstime() - max_lag_ms;
     long long best = -1;
     for (int k = 0; k < 64; k++) {
-        int i = (px->off_idx - k + 64) % 64;
-        if (px->off_time[i] == 0) {
+        int i = (g->off_idx - k + 64) % 64;
+        if (g->off_time[i] == 0) {
             break;
         }
-        best = px->off_value[i];
-        if (px->off_time[i] <= limit) {
+        best = g->off_value[i];
+        if (g->off_time[i] <= limit) {
             break;
         }
     }
@@ -381,25 +501,25 @@ master_offset_before(struct proxy *px, long long max_lag_ms)
 }
 
 struct node *
-topology_pick_replica(struct proxy *px, long long min_offset)
+topology_pick_replica(struct proxy *px, struct group *g, long long min_offset)
 {
     long long need;
-    if (px->master == NULL || px->nnodes == 0) {
+    if (g->master == NULL || px->nnodes == 0) {
         return NULL;
     }
     /* A replica is caught up when it holds at least what the master had
      * max-replica-lag-ms ago. */
-    need = master_offset_before(px, px->cfg.max_replica_lag_ms);
+    need = master_offset_before(g, px->cfg.max_replica_lag_ms);
     if (min_offset > need) {
         need = min_offset;
     }
     for (size_t k = 0; k < px->nnodes; k++) {
-        struct node *n = px->nodes[(px->rr + k) % px->nnodes];
-        if (n == px->master || n->role != NODE_ROLE_REPLICA || !n->up || !n->link_up
-            || n->sync_in_progress || n->offset < need) {
+        struct node *n = px->nodes[(g->rr + k) % px->nnodes];
+        if (n->group != g || n == g->master || n->role != NODE_ROLE_REPLICA || !n->up
+            || !n->link_up || n->sync_in_progress || n->offset < need) {
             continue;
         }
-        px->rr = (px->rr + k + 1) % px->nnodes;
+        g->rr = (g->rr + k + 1) % px->nnodes;
         return n;
     }
     return NULL;
