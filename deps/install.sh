@@ -13,7 +13,7 @@ PACKAGES=(
     libevent-dev libhiredis-dev libjemalloc-dev
     # tests
     libcriterion-dev redis-server redis-tools python3 python3-redis
-    netcat-openbsd iproute2 procps valgrind
+    netcat-openbsd iproute2 procps valgrind nutcracker
     # libFuzzer target (make fuzz)
     clang
 )

@@ -2,6 +2,7 @@
  * addressing table so that dispatch is one hash and one compare. */
 #include "core/command.h"
 #include "core/alloc.h"
+#include "core/resp.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -147,4 +148,29 @@ command_key_positions(const struct command *cmd, size_t argc, size_t *idx,
         idx[n++] = (size_t)i;
     }
     return n;
+}
+
+size_t
+command_unknown_error(char *buf, size_t cap, size_t argc, const struct resp_arg *argv)
+{
+    char args[256];
+    size_t off = 0;
+    int n;
+    args[0] = '\0';
+    /* Redis quotes the arguments until 128 characters have been shown. */
+    for (size_t i = 1; i < argc && off < 128; i++) {
+        size_t room = 128 - off;
+        n = snprintf(args + off, sizeof(args) - off, "'%.*s' ",
+                     (int)(argv[i].len < room ? argv[i].len : room), argv[i].ptr);
+        if (n < 0) {
+            break;
+        }
+        off += (size_t)n;
+        if (off >= sizeof(args)) {
+            off = sizeof(args) - 1;
+        }
+    }
+    n = snprintf(buf, cap, "unknown command '%.*s', with args beginning with: %s",
+                 (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr, args);
+    return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }

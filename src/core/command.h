@@ -221,6 +221,13 @@ command_arity_ok(const struct command *cmd, size_t argc)
                            : argc >= (size_t)(-cmd->arity);
 }
 
+/* Redis's unknown-command error text (without the leading "-ERR "):
+ * "unknown command 'x', with args beginning with: 'a' 'b' ".  Writes at
+ * most cap bytes into buf (NUL-terminated) and returns the length. */
+struct resp_arg;
+size_t command_unknown_error(char *buf, size_t cap, size_t argc,
+                             const struct resp_arg *argv);
+
 /* Key positions: fills idx[] with argv indexes of the keys of a command of
  * argc arguments, up to cap; returns the number of keys. */
 size_t command_key_positions(const struct command *cmd, size_t argc,

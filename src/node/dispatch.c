@@ -17,26 +17,9 @@
 static void
 reply_unknown_command(struct client *c)
 {
-    char args[256];
-    size_t off = 0;
-    args[0] = '\0';
-    for (size_t i = 1; i < c->argc && off < 128; i++) {
-        int room = 128 - (int)off;
-        int n = snprintf(args + off, sizeof(args) - off, "'%.*s' ",
-                         (int)(c->argv[i].len < (size_t)room ? c->argv[i].len
-                                                             : (size_t)room),
-                         c->argv[i].ptr);
-        if (n < 0) {
-            break;
-        }
-        off += (size_t)n;
-        if (off >= sizeof(args)) {
-            off = sizeof(args) - 1;
-        }
-    }
-    reply_errorf(c, "unknown command '%.*s', with args beginning with: %s",
-                 (int)(c->argv[0].len > 128 ? 128 : c->argv[0].len),
-                 c->argv[0].ptr, args);
+    char msg[512];
+    command_unknown_error(msg, sizeof(msg), c->argc, c->argv);
+    reply_error(c, msg);
 }
 
 /* Role checks, in Redis's order: a master short of good replicas refuses

@@ -193,6 +193,10 @@ backend_on_event(evutil_socket_t fd, short what, void *arg)
         socklen_t el = sizeof(err);
         getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &err, &el);
         if (err != 0) {
+            if (b->node->up) {
+                log_warn("Node %s refused a connection: marking it down", b->node->name);
+                b->node->up = 0;
+            }
             backend_close(b, strerror(err));
             return;
         }
@@ -210,29 +214,33 @@ backend_on_event(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* A session always uses the same pooled connection of a node (chosen by
+ * its id): the node then runs the session's requests in the order sent,
+ * which a pipeline spread over two connections would not guarantee.  A
+ * connection that cannot be opened marks the node down at once, so reads
+ * stop going to it before the probes notice. */
 static struct backend *
-pick_connection(struct proxy *px, struct node *n)
+pick_connection(struct proxy *px, struct node *n, uint64_t affinity)
 {
-    long long now = util_mstime();
-    for (long long k = 0; k < px->cfg.pool_size; k++) {
-        struct backend *b = &n->pool[(n->next_backend + (size_t)k) % (size_t)px->cfg.pool_size];
-        if (b->fd < 0) {
-            if (now < b->retry_at_ms || backend_connect(px, b) != 0) {
-                continue;
+    struct backend *b = &n->pool[affinity % (uint64_t)px->cfg.pool_size];
+    if (b->fd < 0) {
+        if (util_mstime() < b->retry_at_ms || backend_connect(px, b) != 0) {
+            if (n->up) {
+                log_warn("Node %s refused a connection: marking it down", n->name);
+                n->up = 0;
             }
-            arm_write(px, b, 1);
+            return NULL;
         }
-        n->next_backend = (n->next_backend + (size_t)k + 1) % (size_t)px->cfg.pool_size;
-        return b;
+        arm_write(px, b, 1);
     }
-    return NULL;
+    return b;
 }
 
 int
 backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *r,
              const char *frame, size_t len)
 {
-    struct backend *b = on != NULL ? on : pick_connection(px, n);
+    struct backend *b = on != NULL ? on : pick_connection(px, n, r->affinity);
     if (b == NULL || b->fd < 0) {
         return -1;
     }

@@ -236,6 +236,7 @@ send_part(struct proxy *px, struct fanout *f, int idx, struct group *g, int is_w
     struct node *target = g->master;
     r->fan = f;
     r->fan_idx = idx;
+    r->affinity = f->parent->affinity;
     if (!is_write && px->cfg.read_policy == READ_REPLICAS) {
         struct node *rep = topology_pick_replica(px, g, 0);
         if (rep) {

@@ -55,6 +55,7 @@ struct preq {
     struct preq *bnext;          /* the backend's in-flight FIFO */
     struct node *node;           /* borrowed: where it went */
     struct backend *backend;     /* borrowed: the connection it went on */
+    uint64_t affinity;           /* the session's id: picks its pooled connection */
     char *reply;                 /* owned: reply bytes when done early */
     size_t reply_len;
     int done;
@@ -119,7 +120,6 @@ struct node {
     long long offset;            /* master_repl_offset / slave_repl_offset */
     long long last_ok_ms;        /* last valid probe reply */
     struct backend *pool;        /* owned array of pool_size */
-    size_t next_backend;
     /* probe connection */
     int probe_fd;
     struct event *probe_ev;      /* owned */

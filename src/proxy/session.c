@@ -166,6 +166,7 @@ preq_new(struct session *s)
 {
     struct preq *r = mem_calloc(sizeof(*r));
     r->s = s;
+    r->affinity = s->id;
     if (s->tail) {
         s->tail->next = r;
     } else {
@@ -502,6 +503,7 @@ track_write(struct session *s, struct node *master, struct backend *on)
     static const char role[] = "*1\r\n$4\r\nROLE\r\n";
     struct preq *r = mem_calloc(sizeof(*r));
     r->s = s;
+    r->affinity = s->id;
     r->on_reply = on_role_reply;
     s->write_offset = -1;
     if (backend_send(s->px, master, on, r, role, sizeof(role) - 1) != 0) {
@@ -513,23 +515,30 @@ track_write(struct session *s, struct node *master, struct backend *on)
     s->px->session_offset_probes++;
 }
 
-/* Forward the frame to node n; answer with an error when it can't go.
- * Returns the connection it went on, or NULL. */
+/* Forward the frame to node n; when n is a replica that cannot be reached,
+ * the read goes to the group's master instead; when nothing can take it,
+ * answer with an error.  Returns the connection it went on, or NULL. */
 static struct backend *
 forward(struct session *s, struct node *n, const char *frame, size_t len)
 {
     struct preq *r = preq_new(s);
-    if (n == NULL || backend_send(s->px, n, NULL, r, frame, len) != 0) {
-        char err[320];
-        int k = n ? snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
-                             n->name)
-                  : snprintf(err, sizeof(err), "-ERR cachely-proxy: no master is known for "
-                                               "this group (yet)\r\n");
-        s->px->route_errors++;
-        session_deliver(r, err, (size_t)k);
-        return NULL;
+    if (n != NULL && backend_send(s->px, n, NULL, r, frame, len) == 0) {
+        return r->backend;
     }
-    return r->backend;
+    if (n != NULL && n->group->master != NULL && n != n->group->master) {
+        s->px->routed_fallback++;
+        if (backend_send(s->px, n->group->master, NULL, r, frame, len) == 0) {
+            return r->backend;
+        }
+    }
+    char err[320];
+    int k = n ? snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
+                         n->name)
+              : snprintf(err, sizeof(err), "-ERR cachely-proxy: no master is known for "
+                                           "this group (yet)\r\n");
+    s->px->route_errors++;
+    session_deliver(r, err, (size_t)k);
+    return NULL;
 }
 
 /* The group a request goes to.  With several groups, a multi-key command
@@ -588,8 +597,9 @@ handle_request(struct session *s, const char *frame, size_t framelen)
 
     px->total_commands++;
     if (cmd == NULL) {
-        local_replyf(s, "-ERR unknown command '%.*s', with args beginning with: \r\n",
-                     (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr);
+        char msg[512];
+        command_unknown_error(msg, sizeof(msg), argc, argv);
+        local_replyf(s, "-ERR %s\r\n", msg);
         return;
     }
     if (!command_arity_ok(cmd, argc)) {

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# One cachely-server master measured three ways in one run, on 127.0.0.1
+# with free ports and a temp dir:
+#   direct     redis-benchmark -> cachely-server
+#   cachely    redis-benchmark -> cachely-proxy --nodes <master>
+#              --read-policy master (so every request reaches the same node)
+#   twemproxy  redis-benchmark -> nutcracker (Debian's twemproxy, redis: true,
+#              the same master as its only server)
+# Tests: GET and SET, 50 clients, random keys (-r 100000, 3-byte values),
+# at -P 1 (-n 100000) and -P 16 (-n 500000).  Rounds are interleaved (each
+# round runs every test on every path, the path order rotating), and each
+# figure is the median over the rounds: requests per second and the p50
+# latency redis-benchmark reports (ms).  "+p50" is a proxy's p50 minus the
+# direct p50: the median latency the proxy adds.
+#
+# Usage: utils/bench-proxy.sh [--quick] [--rounds N]
+#   --quick      one round, -n divided by 5 (for checking the script)
+#   --rounds N   rounds (default 3)
+# Environment: CACHELY_BUILDDIR (default build/ of this tree; binaries in
+# its src/), NUTCRACKER (default nutcracker from PATH).  nutcracker is
+# installed with apt-get when missing and running as root; otherwise the
+# twemproxy column is skipped with a note.
+# Client, proxy and server share the machine's cores: read the ratios.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${CACHELY_BUILDDIR:-$here/build}
+SERVER=$BUILD/src/cachely-server
+PROXY=$BUILD/src/cachely-proxy
+PY=/usr/bin/python3
+rounds=3
+div=1
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) rounds=1; div=5 ;;
+    --rounds)
+        [ $# -ge 2 ] || { echo "--rounds needs a number" >&2; exit 2; }
+        rounds=$2; shift ;;
+    --rounds=*) rounds=${1#--rounds=} ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+case "$rounds" in ''|*[!0-9]*|0) echo "--rounds needs a positive number" >&2; exit 2 ;; esac
+
+for tool in redis-benchmark redis-cli "$PY"; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+for b in "$SERVER" "$PROXY"; do
+    [ -x "$b" ] || { echo "no $b (build first, or set CACHELY_BUILDDIR)" >&2; exit 1; }
+done
+
+NUTCRACKER=${NUTCRACKER:-$(command -v nutcracker || echo /usr/sbin/nutcracker)}
+twem_note=""
+if [ ! -x "$NUTCRACKER" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing nutcracker (twemproxy) with apt-get ..."
+        if DEBIAN_FRONTEND=noninteractive apt-get install -y -q nutcracker >/dev/null 2>&1 \
+            || { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 \
+                 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nutcracker \
+                    >/dev/null 2>&1; }; then
+            NUTCRACKER=$(command -v nutcracker || echo /usr/sbin/nutcracker)
+        fi
+    fi
+    if [ ! -x "$NUTCRACKER" ]; then
+        twem_note="twemproxy skipped: nutcracker is not installed (apt-get install nutcracker as root)"
+    fi
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-proxy.XXXXXX")
+pids=()
+
+stop_pid() { # pid: TERM, then KILL after 5 s; only processes we started
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        stop_pid "$pid"
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_ping() { # port name
+    for _ in $(seq 100); do
+        if [ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" = PONG ]; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "$2 did not answer PING on port $1; its log:" >&2
+    cat "$tmp/$2.log" >&2 || true
+    exit 1
+}
+
+# ---- start the three paths --------------------------------------------------
+
+mport=$(free_port)
+"$SERVER" --port "$mport" --bind 127.0.0.1 --dir "$tmp" --logfile "$tmp/server.log" \
+    --save "" --appendonly no &
+pids+=($!)
+wait_ping "$mport" server
+
+pport=$(free_port)
+"$PROXY" --port "$pport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" --read-policy master \
+    --logfile "$tmp/proxy.log" &
+pids+=($!)
+wait_ping "$pport" proxy
+# The proxy answers PING itself: wait until it knows the master.
+for _ in $(seq 100); do
+    redis-cli -h 127.0.0.1 -p "$pport" INFO 2>/dev/null | grep -q "^master:127" && break
+    sleep 0.05
+done
+
+paths="direct cachely"
+if [ -z "$twem_note" ]; then
+    tport=$(free_port)
+    cat >"$tmp/nutcracker.yml" <<EOF
+bench:
+  listen: 127.0.0.1:$tport
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  auto_eject_hosts: false
+  server_connections: 1
+  timeout: 5000
+  servers:
+    - 127.0.0.1:$mport:1
+EOF
+    "$NUTCRACKER" -t -c "$tmp/nutcracker.yml" >/dev/null 2>&1 \
+        || { echo "nutcracker rejected its config:" >&2; cat "$tmp/nutcracker.yml" >&2; exit 1; }
+    # -s: its stats port, which defaults to 22222; pick a free one.
+    "$NUTCRACKER" -c "$tmp/nutcracker.yml" -s "$(free_port)" -o "$tmp/twemproxy.log" &
+    pids+=($!)
+    wait_ping "$tport" twemproxy
+    paths="direct cachely twemproxy"
+fi
+
+port_of() {
+    case "$1" in direct) echo "$mport" ;; cachely) echo "$pport" ;; twemproxy) echo "$tport" ;; esac
+}
+
+# Fill the keyspace so that GETs find values.
+redis-benchmark -h 127.0.0.1 -p "$mport" -t set -r 100000 -n 300000 -P 16 -q >/dev/null
+
+# ---- rounds -----------------------------------------------------------------
+
+results=$tmp/results.txt   # path test pipeline rps p50
+: >"$results"
+n1=$((100000 / div))
+n16=$((500000 / div))
+echo "cachely-server on $mport, cachely-proxy on $pport${tport:+, twemproxy on $tport};" \
+     "$rounds round(s), 50 clients, -r 100000"
+for round in $(seq "$rounds"); do
+    # Rotate the path order each round so no path always runs first.
+    set -- $paths
+    order=""
+    for _ in $(seq $(( (round - 1) % $# ))); do set -- "${@:2}" "$1"; done
+    order="$*"
+    for P in 1 16; do
+        n=$n1
+        [ "$P" = 16 ] && n=$n16
+        for t in get set; do
+            for path in $order; do
+                line=$(redis-benchmark -h 127.0.0.1 -p "$(port_of "$path")" -c 50 -r 100000 \
+                       -n "$n" -P "$P" -t "$t" --csv 2>/dev/null | tail -n 1)
+                # "SET","12345.67","0.123","0.040","0.111","0.2","0.3","1.1"
+                rps=$(echo "$line" | cut -d, -f2 | tr -d '"')
+                p50=$(echo "$line" | cut -d, -f5 | tr -d '"')
+                case "$rps" in ''|*[!0-9.]*) echo "redis-benchmark failed on $path: $line" >&2; exit 1 ;; esac
+                echo "$path $t $P $rps $p50" >>"$results"
+            done
+        done
+    done
+    echo "round $round done"
+done
+
+errors=$(grep -c "lost\|not reachable" "$tmp/proxy.log" || true)
+
+"$PY" - "$results" "$paths" <<'EOF'
+import statistics
+import sys
+
+rows = [line.split() for line in open(sys.argv[1])]
+paths = sys.argv[2].split()
+med = {}
+for path in paths:
+    for t in ("get", "set"):
+        for p in ("1", "16"):
+            sel = [r for r in rows if r[0] == path and r[1] == t and r[2] == p]
+            med[path, t, p] = (statistics.median(float(r[3]) for r in sel),
+                               statistics.median(float(r[4]) for r in sel))
+
+def fmt_rps(v):
+    return "%9.0f" % v
+
+head = "%-9s" % "test"
+for path in paths:
+    head += " %11s %6s" % (path + " rps", "p50")
+head += "  %8s" % "cp/dir"
+if "twemproxy" in paths:
+    head += " %8s %8s" % ("tw/dir", "cp/tw")
+head += "  %8s" % "cp +p50"
+if "twemproxy" in paths:
+    head += " %8s" % "tw +p50"
+print()
+print(head)
+print("-" * len(head))
+for t in ("get", "set"):
+    for p in ("1", "16"):
+        line = "%-9s" % ("%s -P%s" % (t.upper(), p))
+        for path in paths:
+            rps, p50 = med[path, t, p]
+            line += " %11.0f %6.3f" % (rps, p50)
+        d = med["direct", t, p]
+        c = med["cachely", t, p]
+        line += "  %8.2f" % (c[0] / d[0])
+        if "twemproxy" in paths:
+            w = med["twemproxy", t, p]
+            line += " %8.2f %8.2f" % (w[0] / d[0], c[0] / w[0])
+        line += "  %8.3f" % (c[1] - d[1])
+        if "twemproxy" in paths:
+            line += " %8.3f" % (w[1] - d[1])
+        print(line)
+print()
+print("rps = requests/s, p50 = median latency in ms (redis-benchmark), medians of the rounds;")
+print("cp = cachely-proxy, tw = twemproxy, dir = direct; +p50 = p50 added over direct (ms)")
+EOF
+echo "proxy log lines about lost/unreachable backends: $errors"
+if [ -n "$twem_note" ]; then
+    echo "$twem_note"
+fi
