@@ -236,6 +236,18 @@ pick_connection(struct proxy *px, struct node *n, uint64_t affinity)
     return b;
 }
 
+struct backend *
+backend_open(struct proxy *px, struct backend *b)
+{
+    if (b->fd < 0) {
+        if (util_mstime() < b->retry_at_ms || backend_connect(px, b) != 0) {
+            return NULL;
+        }
+        arm_write(px, b, 1);
+    }
+    return b;
+}
+
 int
 backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *r,
              const char *frame, size_t len)
@@ -300,4 +312,16 @@ backend_cron(struct proxy *px, struct backend *b)
          * later on this connection can be matched, so it is replaced. */
         backend_close(b, "request timed out");
     }
+}
+
+void
+backend_forget_pending(struct proxy *px, struct backend *b)
+{
+    for (size_t i = 0; i < px->npending_backends; i++) {
+        if (px->pending_backends[i] == b) {
+            px->pending_backends[i] = px->pending_backends[--px->npending_backends];
+            break;
+        }
+    }
+    b->pending = 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const proxy_read_policy_names[] = {"master", "replicas", "session", NULL};
@@ -39,6 +40,46 @@ groups_format(const struct option_def *def, const void *values, char *buf, size_
     snprintf(buf, len, "%s", cfg->groups ? cfg->groups : "");
 }
 
+/* write-ack: "master", a number of replicas, or "all". */
+static int
+write_ack_parse(const struct option_def *def, void *values, const char *value, char *err,
+                size_t errlen)
+{
+    struct proxy_config *cfg = values;
+    char *end;
+    long n;
+    (void)def;
+    if (!strcmp(value, "master") || !strcmp(value, "0")) {
+        cfg->write_ack = 0;
+        return 0;
+    }
+    if (!strcmp(value, "all")) {
+        cfg->write_ack = -1;
+        return 0;
+    }
+    n = strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || n < 1 || n > 1000) {
+        snprintf(err, errlen, "argument must be master, all, or a number of replicas (1-1000)");
+        return -1;
+    }
+    cfg->write_ack = (int)n;
+    return 0;
+}
+
+static void
+write_ack_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    const struct proxy_config *cfg = values;
+    (void)def;
+    if (cfg->write_ack == 0) {
+        snprintf(buf, len, "master");
+    } else if (cfg->write_ack < 0) {
+        snprintf(buf, len, "all");
+    } else {
+        snprintf(buf, len, "%d", cfg->write_ack);
+    }
+}
+
 #define OFF(f) offsetof(struct proxy_config, f)
 
 const struct option_def proxy_options[] = {
@@ -63,6 +104,12 @@ const struct option_def proxy_options[] = {
      "to healthy replicas caught up within max-replica-lag-ms, else the master; "
      "session: as replicas, and a client's reads only go to replicas that have "
      "its last write (read-your-writes), else the master"},
+    {"write-ack", OPT_SPECIAL, 0, "master", 0, 0, NULL, 0, write_ack_parse, write_ack_format,
+     NULL, "master: a write is answered when the master applied it; N or all: only "
+     "once N (or all known) replicas acknowledged it, else -NOTACKED (the write is on "
+     "the master, fewer replicas have it)"},
+    {"write-ack-timeout-ms", OPT_INT, 0, "1000", 1, 3600000, NULL, OFF(write_ack_timeout_ms),
+     NULL, NULL, NULL, "how long a write-ack write waits for its replicas"},
     {"max-replica-lag-ms", OPT_INT, 0, "1000", 0, 3600000, NULL, OFF(max_replica_lag_ms),
      NULL, NULL, NULL, "a replica serves reads only if it holds what the master had this long ago"},
     {"probe-interval-ms", OPT_INT, 0, "100", 10, 60000, NULL, OFF(probe_interval_ms), NULL,

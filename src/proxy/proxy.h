@@ -37,6 +37,8 @@ struct proxy_config {
     char *requirepass;           /* owned */
     long long pool_size;         /* backend connections per node */
     int read_policy;             /* enum read_policy */
+    int write_ack;               /* 0: master only; N: N replicas; -1: all */
+    long long write_ack_timeout_ms;
     long long max_replica_lag_ms;
     long long probe_interval_ms;
     long long down_after_ms;
@@ -69,6 +71,11 @@ struct preq {
      * its reply goes to the fan-out, which answers the parent. */
     struct fanout *fan;          /* borrowed */
     int fan_idx;
+    /* write-ack: the write's reply waits here for its WAIT's answer. */
+    int ack_held;                /* the write's reply arrived and is held */
+    int ack_waiting;             /* a WAIT for this write is in flight */
+    struct preq *ack_parent;     /* on a WAIT: the write it acknowledges */
+    long long ack_need;          /* replicas required */
 };
 
 /* One pooled connection to a node. */
@@ -146,6 +153,7 @@ struct proxy {
     size_t ngroups;
     unsigned char *slot_group;   /* owned: SLOT_COUNT group indexes */
     long long fanouts, crossslot_errors;
+    long long writes_acked, writes_not_acked;
     struct session *sessions;    /* owned list */
     size_t nsessions;
     struct session *pending_writes; /* sessions with output to flush */
@@ -193,6 +201,10 @@ void backend_cron(struct proxy *px, struct backend *b);
 /* Write what every backend queued during this loop iteration: requests from
  * many sessions leave in one write per connection. */
 void backend_flush_pending(struct proxy *px);
+/* Connect b when it is not (a private connection); NULL when it cannot. */
+struct backend *backend_open(struct proxy *px, struct backend *b);
+/* Forget b on the flush list (it is about to be freed). */
+void backend_forget_pending(struct proxy *px, struct backend *b);
 /* Open a non-blocking TCP connection; -1 on immediate failure. */
 int topology_connect(const char *host, int port);
 

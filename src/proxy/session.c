@@ -49,6 +49,9 @@ struct session {
     int resp;
     long long write_offset;        /* master offset after our last write */
     struct preq *internal;         /* owned list (via inext) of our internal requests */
+    struct backend **own;          /* owned: per group, a private connection to its
+                                      master for write-ack writes (WAIT is per
+                                      connection and blocks it) */
     char *name;                    /* owned */
     struct session *prev, *next;   /* the proxy's list */
     struct session *pw_next;       /* pending-write list */
@@ -134,9 +137,19 @@ session_deliver(struct preq *r, const char *reply, size_t len)
             if (*pp) {
                 *pp = r->inext;
             }
-            r->on_reply(r, reply, len);
         }
+        /* Called even when the session is gone (r->s is then NULL): a WAIT
+         * must still release the write it holds. */
+        r->on_reply(r, reply, len);
         mem_free(r);
+        return;
+    }
+    if (r->ack_waiting && !r->ack_held) {
+        /* A write-ack write: hold its reply until its WAIT answers. */
+        r->reply = mem_alloc(len ? len : 1);
+        memcpy(r->reply, reply, len);
+        r->reply_len = len;
+        r->ack_held = 1;
         return;
     }
     if (s == NULL) {
@@ -359,10 +372,10 @@ cmd_info(struct session *s)
     INFO_ADD("# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
              "local_commands:%lld\r\nrouted_master:%lld\r\nrouted_replica:%lld\r\n"
              "routed_fallback_master:%lld\r\nroute_errors:%lld\r\n"
-             "session_offset_probes:%lld\r\n\r\n",
+             "session_offset_probes:%lld\r\nwrites_acked:%lld\r\nwrites_not_acked:%lld\r\n\r\n",
              px->total_connections, px->total_commands, px->local_commands,
              px->routed_master, px->routed_replica, px->routed_fallback, px->route_errors,
-             px->session_offset_probes);
+             px->session_offset_probes, px->writes_acked, px->writes_not_acked);
     INFO_ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     INFO_ADD("# Topology\r\nread_policy:%s\r\ngroups:%zu\r\nmaster:%s\r\nnodes:%zu\r\n"
              "fanouts:%lld\r\ncrossslot_errors:%lld\r\n",
@@ -476,6 +489,9 @@ on_role_reply(struct preq *r, const char *reply, size_t len)
 {
     static const char prefix[] = "*3\r\n$6\r\nmaster\r\n:";
     long long off;
+    if (r->s == NULL) {
+        return;
+    }
     const char *p = reply + sizeof(prefix) - 1;
     const char *cr;
     if (len <= sizeof(prefix) || memcmp(reply, prefix, sizeof(prefix) - 1) != 0
@@ -513,6 +529,116 @@ track_write(struct session *s, struct node *master, struct backend *on)
     r->inext = s->internal;
     s->internal = r;
     s->px->session_offset_probes++;
+}
+
+/* WAIT answered for a write-ack write: release the write's reply, or
+ * replace it with -NOTACKED when too few replicas acknowledged in time. */
+static void
+on_wait_reply(struct preq *w, const char *reply, size_t len)
+{
+    struct preq *wr = w->ack_parent;
+    struct session *s = wr->s;
+    long long acked = -1;
+    char err[256];
+    if (len > 3 && reply[0] == ':') {
+        acked = atoll(reply + 1);
+    }
+    wr->ack_waiting = 0;
+    if (!wr->ack_held) {
+        /* Cannot happen (replies come in order); fail safe. */
+        return;
+    }
+    char *held = wr->reply;
+    size_t held_len = wr->reply_len;
+    wr->reply = NULL;
+    wr->ack_held = 0;
+    if (s == NULL) {
+        mem_free(held);
+        mem_free(wr);
+        return;
+    }
+    if (held_len > 0 && held[0] == '-') {
+        session_deliver(wr, held, held_len);          /* the write failed */
+    } else if (acked >= wr->ack_need) {
+        s->px->writes_acked++;
+        session_deliver(wr, held, held_len);
+    } else {
+        int n = acked < 0
+                    ? snprintf(err, sizeof(err), "-NOTACKED the write was applied on the master, "
+                               "but acknowledging it failed: %.*s\r\n",
+                               (int)(len > 2 ? (len > 100 ? 100 : len - 2) : 0), reply)
+                    : snprintf(err, sizeof(err), "-NOTACKED the write was applied on the master "
+                               "and acknowledged by %lld of %lld replicas within %lld ms\r\n",
+                               acked, wr->ack_need, s->px->cfg.write_ack_timeout_ms);
+        s->px->writes_not_acked++;
+        session_deliver(wr, err, (size_t)n);
+    }
+    mem_free(held);
+}
+
+/* The private connection of session s to group g's master (write-ack). */
+static struct backend *
+own_connection(struct session *s, struct group *g)
+{
+    struct proxy *px = s->px;
+    size_t gi = (size_t)(g - px->groups);
+    if (s->own == NULL) {
+        s->own = mem_calloc(px->ngroups * sizeof(*s->own));
+    }
+    struct backend *b = s->own[gi];
+    if (b != NULL && b->node != g->master) {
+        /* The master changed: WAIT must go to the new one. */
+        backend_forget_pending(px, b);
+        backend_close(b, NULL);
+        mem_free(b);
+        b = s->own[gi] = NULL;
+    }
+    if (b == NULL) {
+        b = s->own[gi] = mem_alloc(sizeof(*b));
+        backend_init(b, g->master);
+        b->retry_at_ms = 0;
+    }
+    return b;
+}
+
+/* Send a write on the session's private connection followed by WAIT. */
+static void
+forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
+{
+    struct proxy *px = s->px;
+    char wait[96], num[24], tmo[24];
+    struct preq *wr = preq_new(s);
+    long long need = px->cfg.write_ack;
+    if (need < 0) {
+        /* "all": every replica the topology knows for the group now. */
+        need = 0;
+        for (size_t i = 0; i < px->nnodes; i++) {
+            need += px->nodes[i]->group == g && px->nodes[i]->role == NODE_ROLE_REPLICA;
+        }
+    }
+    struct backend *own = g->master ? backend_open(px, own_connection(s, g)) : NULL;
+    if (own == NULL || backend_send(px, g->master, own, wr, frame, len) != 0) {
+        static const char err[] = "-ERR cachely-proxy: the master is not reachable\r\n";
+        px->route_errors++;
+        session_deliver(wr, err, sizeof(err) - 1);
+        return;
+    }
+    size_t nl = util_ll2str(num, need), tl = util_ll2str(tmo, px->cfg.write_ack_timeout_ms);
+    int wl = snprintf(wait, sizeof(wait), "*3\r\n$4\r\nWAIT\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+                      nl, num, tl, tmo);
+    struct preq *w = mem_calloc(sizeof(*w));
+    w->s = s;
+    w->on_reply = on_wait_reply;
+    w->ack_parent = wr;
+    wr->ack_need = need;
+    wr->ack_waiting = 1;
+    if (backend_send(px, g->master, wr->backend, w, wait, (size_t)wl) != 0) {
+        wr->ack_waiting = 0;
+        mem_free(w);
+        return;
+    }
+    w->inext = s->internal;
+    s->internal = w;
 }
 
 /* Forward the frame to node n; when n is a replica that cannot be reached,
@@ -630,6 +756,12 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     if (g == NULL) {
         mem_free(encoded);
         return; /* answered: split, spread, or refused */
+    }
+    if (kind == ROUTE_MASTER && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
+        px->routed_master++;
+        forward_acked(s, g, frame, framelen);
+        mem_free(encoded);
+        return;
     }
     struct node *target = g->master;
     int policy = px->cfg.read_policy;
@@ -827,6 +959,16 @@ session_free(struct session *s)
             r->s = NULL;
         }
     }
+    /* Private write-ack connections close last: their in-flight requests,
+     * already orphaned above, are answered into the void. */
+    for (size_t g = 0; s->own && g < px->ngroups; g++) {
+        if (s->own[g]) {
+            backend_forget_pending(px, s->own[g]);
+            backend_close(s->own[g], NULL);
+            mem_free(s->own[g]);
+        }
+    }
+    mem_free(s->own);
     if (s->prev) {
         s->prev->next = s->next;
     } else {

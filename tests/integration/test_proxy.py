@@ -975,6 +975,39 @@ def case_m_config_file(c):
     check(topology(client(p2))[0]["read_policy"] == "master", "--read-policy after the file")
 
 
+def case_n_write_ack(c):
+    """--write-ack all: writes are answered once both replicas have them;
+    with a replica paused the client gets -NOTACKED after the timeout, the
+    write is still on the master, and pipelined writes keep their order."""
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--write-ack", "all", "--write-ack-timeout-ms", "300")
+    pc = client(p)
+    check(pc.set("wa", "1") is True, "acked SET failed")
+    for r in reps:
+        check(client(r).get("wa") == "1", "an acked write is missing on a replica")
+    os.kill(reps[0].proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        try:
+            pc.set("wb", "2")
+            check(False, "write with a paused replica was acknowledged")
+        except redis.ResponseError as e:
+            took = (time.time() - t0) * 1000
+            check(str(e).startswith("NOTACKED the write was applied on the master and "
+                                    "acknowledged by 1 of 2 replicas"), "error %r" % str(e))
+            check(250 <= took <= 2000, "NOTACKED after %.0f ms (timeout 300)" % took)
+        check(client(m).get("wb") == "2", "the NOTACKED write is not on the master")
+    finally:
+        os.kill(reps[0].proc.pid, signal.SIGCONT)
+    wait_for(lambda: pc.set("wc", "3") is True, 5, "acks after SIGCONT")
+    pipe = pc.pipeline(transaction=False)
+    for _ in range(300):
+        pipe.incr("wa:n")
+    check(pipe.execute() == list(range(1, 301)), "write-ack pipeline out of order")
+    info = topology(pc)[0]
+    check(int(info.get("writes_not_acked", 0)) == 1, "writes_not_acked %r" % info.get("writes_not_acked"))
+
+
 CASES = [
     ("a", "discovery: master named alone, replicas found within 2 s", case_a_discovery),
     ("b", "writes only on the master; GETs spread evenly over replicas",
@@ -1006,6 +1039,7 @@ CASES = [
      case_k_replica_killed),
     ("l", "--help / --version exit 0; bad options exit non-zero", case_l_command_line),
     ("m", "conf/cachely-proxy.conf loads and documents every option", case_m_config_file),
+    ("n", "write-ack all: acked writes, NOTACKED on shortfall, order kept", case_n_write_ack),
 ]
 
 
