@@ -17,6 +17,18 @@
 #include <unistd.h>
 
 static void backend_on_event(evutil_socket_t fd, short what, void *arg);
+static void queue_request(struct proxy *px, struct backend *b, struct preq *r,
+                          const char *frame, size_t len);
+
+static void
+on_auth_reply(struct preq *r, const char *reply, size_t len)
+{
+    (void)r;
+    if (len > 0 && reply[0] == '-') {
+        log_warn("A node refused the proxy's AUTH (check backend-password): %.*s",
+                 (int)(len > 2 ? len - 2 : 0), reply + 1);
+    }
+}
 
 void
 backend_init(struct backend *b, struct node *n)
@@ -89,6 +101,16 @@ backend_connect(struct proxy *px, struct backend *b)
     b->connected = 0;
     b->ev = event_new(px->base, b->fd, EV_READ | EV_PERSIST, backend_on_event, b);
     event_add(b->ev, NULL);
+    /* AUTH goes first on the connection; its reply is checked, not
+     * forwarded.  Requests queued behind it run authenticated. */
+    size_t alen;
+    char *auth = topology_auth_frame(px, &alen);
+    if (auth != NULL) {
+        struct preq *r = mem_calloc(sizeof(*r));
+        r->on_reply = on_auth_reply;
+        queue_request(px, b, r, auth, alen);
+        mem_free(auth);
+    }
     /* Writability tells when the connect finished. */
     b->write_armed = 0;
     return 0;
@@ -169,6 +191,7 @@ backend_read(struct backend *b)
         b->inflight--;
         r->bnext = NULL;
         b->node->latency_us_sum += now - r->sent_us;
+        http_observe_latency(b->node, now - r->sent_us);
         if (b->scan.type == '-') {
             b->node->errors++;
         }
@@ -256,6 +279,15 @@ backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *
     if (b == NULL || b->fd < 0) {
         return -1;
     }
+    queue_request(px, b, r, frame, len);
+    return 0;
+}
+
+/* Append a request to b and remember r for its reply. */
+static void
+queue_request(struct proxy *px, struct backend *b, struct preq *r, const char *frame,
+              size_t len)
+{
     if (b->out_cap - b->out_len < len) {
         size_t cap = b->out_cap ? b->out_cap : 16384;
         while (cap - b->out_len < len) {
@@ -266,7 +298,7 @@ backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *
     }
     memcpy(b->out + b->out_len, frame, len);
     b->out_len += len;
-    r->node = n;
+    r->node = b->node;
     r->backend = b;
     r->sent_us = util_ustime();
     r->bnext = NULL;
@@ -277,7 +309,7 @@ backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *
     }
     b->tail = r;
     b->inflight++;
-    n->requests++;
+    b->node->requests++;
     if (!b->pending && b->connected) {
         if (px->npending_backends == px->pending_backends_cap) {
             px->pending_backends_cap = px->pending_backends_cap ? px->pending_backends_cap * 2 : 16;
@@ -287,7 +319,6 @@ backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *
         px->pending_backends[px->npending_backends++] = b;
         b->pending = 1;
     }
-    return 0;
 }
 
 void

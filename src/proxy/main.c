@@ -96,6 +96,53 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(px->base);
 }
 
+/* SIGHUP: read the config file and command line again.  Routing and timing
+ * options apply at once, and so does the topology (groups and nodes added,
+ * slots reassigned); what needs a restart is logged and left as it is. */
+static void
+on_reload(evutil_socket_t sig, short what, void *arg)
+{
+    struct proxy *px = arg;
+    struct proxy_config fresh;
+    struct option_table t = {proxy_options, &fresh, NULL, NULL};
+    char err[1024];
+    (void)sig;
+    (void)what;
+    memset(&fresh, 0, sizeof(fresh));
+    log_info("SIGHUP: reloading the configuration");
+    if (option_defaults(&t) != 0
+        || (px->config_path && option_load_file(&t, px->config_path, err, sizeof(err)) != 0)
+        || option_load_args(&t, px->argc, px->argv, err, sizeof(err)) != 0) {
+        log_error("Reload failed, keeping the running configuration: %s", err);
+        mem_free(fresh.groups);
+        option_free_values(&t);
+        return;
+    }
+    if (fresh.port != px->cfg.port || strcmp(fresh.bind, px->cfg.bind) != 0
+        || fresh.pool_size != px->cfg.pool_size || fresh.daemonize != px->cfg.daemonize) {
+        log_warn("Reload: port, bind, pool-size and daemonize changes need a restart");
+    }
+    px->cfg.read_policy = fresh.read_policy;
+    px->cfg.max_replica_lag_ms = fresh.max_replica_lag_ms;
+    px->cfg.probe_interval_ms = fresh.probe_interval_ms;
+    px->cfg.down_after_ms = fresh.down_after_ms;
+    px->cfg.backend_timeout_ms = fresh.backend_timeout_ms;
+    px->cfg.write_ack = fresh.write_ack;
+    px->cfg.write_ack_timeout_ms = fresh.write_ack_timeout_ms;
+    px->cfg.maxclients = fresh.maxclients;
+    px->cfg.loglevel = fresh.loglevel;
+    log_current_level = loglevel_map[fresh.loglevel];
+    mem_free(px->cfg.requirepass);
+    px->cfg.requirepass = fresh.requirepass;
+    fresh.requirepass = NULL;
+    if (topology_apply(px, fresh.groups, fresh.nodes) != 0) {
+        log_error("Reload: the new topology was not applied (see above)");
+    }
+    px->reloads++;
+    mem_free(fresh.groups);
+    option_free_values(&t);
+}
+
 static void
 daemonize(void)
 {
@@ -146,8 +193,11 @@ main(int argc, char **argv)
             fprintf(stderr, "cachely-proxy: %s: %s\n", argv[1], err);
             return 1;
         }
+        px->config_path = mem_strdup(px->opts.config_file);
         argi = 2;
     }
+    px->argc = argc - argi;
+    px->argv = argv + argi;
     if (option_load_args(&px->opts, argc - argi, argv + argi, err, sizeof(err)) != 0) {
         fprintf(stderr, "cachely-proxy: %s\n", err);
         return 1;
@@ -160,15 +210,17 @@ main(int argc, char **argv)
     command_setup();
     px->start_ms = util_mstime();
     px->base = event_base_new();
-    if (topology_setup(px) != 0 || listen_setup(px) != 0) {
+    if (topology_setup(px) != 0 || listen_setup(px) != 0 || http_setup(px) != 0) {
         return 1;
     }
     px->cron = event_new(px->base, -1, 0, on_cron, px);
     event_add(px->cron, &tv);
     px->sig_events[0] = evsignal_new(px->base, SIGTERM, on_signal, px);
     px->sig_events[1] = evsignal_new(px->base, SIGINT, on_signal, px);
+    px->sig_events[2] = evsignal_new(px->base, SIGHUP, on_reload, px);
     event_add(px->sig_events[0], NULL);
     event_add(px->sig_events[1], NULL);
+    event_add(px->sig_events[2], NULL);
     topology_cron(px);
     if (px->cfg.pidfile && px->cfg.pidfile[0]) {
         FILE *f = fopen(px->cfg.pidfile, "w");
@@ -190,6 +242,7 @@ main(int argc, char **argv)
     }
 
     session_destroy_all(px);
+    http_teardown(px);
     topology_teardown(px);
     mem_free(px->pending_backends);
     event_free(px->cron);
@@ -197,6 +250,8 @@ main(int argc, char **argv)
     close(px->listen_fd);
     event_free(px->sig_events[0]);
     event_free(px->sig_events[1]);
+    event_free(px->sig_events[2]);
+    mem_free(px->config_path);
     event_base_free(px->base);
     command_teardown();
     if (px->cfg.pidfile && px->cfg.pidfile[0]) {

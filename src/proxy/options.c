@@ -87,6 +87,9 @@ const struct option_def proxy_options[] = {
      "TCP port clients connect to"},
     {"bind", OPT_STRING, 0, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, NULL,
      "address to listen on"},
+    {"http-port", OPT_INT, 0, "0", 0, 65535, NULL, OFF(http_port), NULL, NULL, NULL,
+     "HTTP interface port on the same address: /cache/get, /cache/set, /cache/del, "
+     "/health, /metrics, /topology (0 = off)"},
     {"nodes", OPT_STRING, 0, "", 0, 0, NULL, OFF(nodes), NULL, NULL, NULL,
      "host:port[,host:port...] of the group's nodes; roles are learned from "
      "the nodes, and a master's replicas are discovered from its INFO"},
@@ -94,6 +97,11 @@ const struct option_def proxy_options[] = {
      "\"<name> <slots> <nodes>\", repeated for each shard: slots like 0-8191 or "
      "0-100,200-300, nodes host:port[,host:port...]; every slot needs a group. "
      "Without any, --nodes makes one group owning every slot"},
+    {"backend-password", OPT_STRING, OPT_SENSITIVE, "", 0, 0, NULL, OFF(backend_password),
+     NULL, NULL, NULL, "password the proxy AUTHs with on every node connection "
+     "(the nodes' requirepass; empty = none)"},
+    {"backend-user", OPT_STRING, 0, "", 0, 0, NULL, OFF(backend_user), NULL, NULL, NULL,
+     "user name sent with backend-password (AUTH user password); empty = AUTH password"},
     {"requirepass", OPT_STRING, OPT_SENSITIVE, "", 0, 0, NULL, OFF(requirepass), NULL,
      NULL, NULL, "password clients must AUTH with (empty = none)"},
     {"pool-size", OPT_INT, 0, "2", 1, 64, NULL, OFF(pool_size), NULL, NULL, NULL,

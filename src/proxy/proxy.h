@@ -26,6 +26,7 @@ struct backend;
 struct node;
 struct group;
 struct fanout;
+struct http_port;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
@@ -35,6 +36,8 @@ struct proxy_config {
     char *nodes;                 /* owned: "host:port,host:port,..." */
     char *groups;                /* owned: "name slots nodes;..." from group lines */
     char *requirepass;           /* owned */
+    char *backend_user;          /* owned; "" = AUTH <password> */
+    char *backend_password;      /* owned; "" = nodes need no AUTH */
     long long pool_size;         /* backend connections per node */
     int read_policy;             /* enum read_policy */
     int write_ack;               /* 0: master only; N: N replicas; -1: all */
@@ -48,6 +51,7 @@ struct proxy_config {
     char *logfile;               /* owned */
     char *pidfile;               /* owned */
     int daemonize;
+    long long http_port;         /* 0 = no HTTP interface */
 };
 
 /* A client request waiting for its reply. */
@@ -113,6 +117,9 @@ struct group {
 #define NODE_ROLE_MASTER 1
 #define NODE_ROLE_REPLICA 2
 
+/* Buckets of a node's reply-latency histogram, the last one +Inf. */
+#define NODE_LATENCY_BUCKETS 11
+
 /* A cache node as the probes see it. */
 struct node {
     struct proxy *px;            /* borrowed: owner */
@@ -133,10 +140,12 @@ struct node {
     char *probe_in;              /* owned */
     size_t probe_len, probe_cap;
     int probe_waiting;           /* replies still expected */
+    int probe_auth_pending;      /* the next reply is AUTH's */
     long long probe_sent_ms;
     int probe_connected;
     /* statistics */
     long long requests, errors, latency_us_sum;
+    long long latency_buckets[NODE_LATENCY_BUCKETS]; /* replies per latency bucket (http.c) */
 };
 
 struct proxy {
@@ -146,7 +155,7 @@ struct proxy {
     int listen_fd;
     struct event *listen_ev;     /* owned */
     struct event *cron;          /* owned */
-    struct event *sig_events[2]; /* owned */
+    struct event *sig_events[3]; /* owned: TERM, INT, HUP */
     struct node **nodes;         /* owned array of owned nodes */
     size_t nnodes;
     struct group *groups;        /* owned array of ngroups */
@@ -167,13 +176,23 @@ struct proxy {
     long long routed_master, routed_replica, routed_fallback, route_errors;
     long long session_offset_probes;
     int shutdown_asap;
+    struct http_port *http;      /* owned: NULL when http-port is 0 */
+    /* what the process was started with, re-read on SIGHUP */
+    char *config_path;           /* owned, or NULL */
+    int argc;
+    char **argv;                 /* borrowed from main */
+    long long reloads;
 };
 
 /* ---- topology.c ---------------------------------------------------------- */
+#define TOPOLOGY_MAX_GROUPS 255
 /* Create the groups (group lines, or one group of cfg.nodes owning every
  * slot) and their nodes; -1 (with a log line) when malformed or when a
  * slot has no group. */
 int topology_setup(struct proxy *px);
+/* Apply a topology (SIGHUP reload): add groups and nodes, reassign slots
+ * when the new map covers every slot.  Returns 0 or -1 (logged). */
+int topology_apply(struct proxy *px, const char *groups_spec, const char *nodes_spec);
 /* The group owning a key. */
 struct group *topology_group_of_key(struct proxy *px, const char *key, size_t len);
 void topology_teardown(struct proxy *px);
@@ -207,6 +226,9 @@ struct backend *backend_open(struct proxy *px, struct backend *b);
 void backend_forget_pending(struct proxy *px, struct backend *b);
 /* Open a non-blocking TCP connection; -1 on immediate failure. */
 int topology_connect(const char *host, int port);
+/* The AUTH command for the nodes (backend-password), RESP-encoded into a
+ * mem_alloc'd buffer; NULL when no password is configured. */
+char *topology_auth_frame(const struct proxy *px, size_t *len);
 
 /* ---- session.c ------------------------------------------------------------ */
 void session_accept(struct proxy *px, int fd);
@@ -231,6 +253,15 @@ void fanout_spread(struct proxy *px, struct preq *parent, const struct command *
 void fanout_part_done(struct preq *r, const char *reply, size_t len);
 /* Encode argv as a RESP multibulk frame (mem_alloc'd; *len set). */
 char *proxy_encode(size_t argc, const struct resp_arg *argv, size_t *len);
+
+/* ---- http.c --------------------------------------------------------------- */
+/* Listen for HTTP on bind:http-port when http-port is not 0 (/cache/get,
+ * /cache/set, /cache/del, /health, /metrics, /topology).  Returns 0 or -1
+ * (logged).  Teardown before topology_teardown; safe when not set up. */
+int http_setup(struct proxy *px);
+void http_teardown(struct proxy *px);
+/* Count one reply of node n that took us microseconds (backend.c). */
+void http_observe_latency(struct node *n, long long us);
 
 /* ---- route.c -------------------------------------------------------------- */
 enum route_kind {

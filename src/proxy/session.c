@@ -378,12 +378,12 @@ cmd_info(struct session *s)
              px->session_offset_probes, px->writes_acked, px->writes_not_acked);
     INFO_ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     INFO_ADD("# Topology\r\nread_policy:%s\r\ngroups:%zu\r\nmaster:%s\r\nnodes:%zu\r\n"
-             "fanouts:%lld\r\ncrossslot_errors:%lld\r\n",
+             "fanouts:%lld\r\ncrossslot_errors:%lld\r\nconfig_reloads:%lld\r\n",
              px->cfg.read_policy == READ_REPLICAS  ? "replicas"
              : px->cfg.read_policy == READ_SESSION ? "session"
                                                    : "master",
              px->ngroups, px->groups[0].master ? px->groups[0].master->name : "none",
-             px->nnodes, px->fanouts, px->crossslot_errors);
+             px->nnodes, px->fanouts, px->crossslot_errors, px->reloads);
     for (size_t i = 0; i < px->ngroups; i++) {
         INFO_ADD("group%zu:name=%s,slots=%lld,master=%s\r\n", i, px->groups[i].name,
                  px->groups[i].slots,

@@ -78,9 +78,9 @@ add_node_list(struct proxy *px, struct group *g, const char *spec)
     return 0;
 }
 
-/* "0-8191" or "0-100,200,300-400" assigned to group index gi. */
+/* "0-8191" or "0-100,200,300-400" assigned to group index gi in map. */
 static int
-assign_slots(struct proxy *px, size_t gi, const char *spec)
+assign_slots(struct proxy *px, unsigned char *map, size_t gi, const char *spec)
 {
     char *list = mem_strdup(spec);
     char *save = NULL;
@@ -106,81 +106,115 @@ assign_slots(struct proxy *px, size_t gi, const char *spec)
             return -1;
         }
         for (long long sl = lo; sl <= hi; sl++) {
-            if (px->slot_group[sl] != 0xff) {
+            if (map[sl] != 0xff) {
                 log_error("Slot %lld is assigned twice (groups %s and %s)", sl,
-                          px->groups[px->slot_group[sl]].name, px->groups[gi].name);
+                          px->groups[map[sl]].name, px->groups[gi].name);
                 mem_free(list);
                 return -1;
             }
-            px->slot_group[sl] = (unsigned char)gi;
-            px->groups[gi].slots++;
+            map[sl] = (unsigned char)gi;
         }
     }
     mem_free(list);
     return 0;
 }
 
+static struct group *
+group_find_or_add(struct proxy *px, const char *name)
+{
+    for (size_t i = 0; i < px->ngroups; i++) {
+        if (strcmp(px->groups[i].name, name) == 0) {
+            return &px->groups[i];
+        }
+    }
+    if (px->ngroups == TOPOLOGY_MAX_GROUPS) {
+        log_error("At most %d groups", TOPOLOGY_MAX_GROUPS);
+        return NULL;
+    }
+    struct group *g = &px->groups[px->ngroups++];
+    memset(g, 0, sizeof(*g));
+    snprintf(g->name, sizeof(g->name), "%s", name);
+    log_info("Group %s added", name);
+    return g;
+}
+
+/* Apply a topology: group lines ("name slots nodes;...") or, without any,
+ * one group "default" of nodes owning every slot.  Groups and nodes are
+ * added, slots (re)assigned; nothing is removed (requests may be in flight
+ * to it).  The slot map changes only when the new one covers every slot. */
+int
+topology_apply(struct proxy *px, const char *groups_spec, const char *nodes_spec)
+{
+    unsigned char *map = mem_alloc(SLOT_COUNT);
+    int rc = 0;
+    memset(map, 0xff, SLOT_COUNT);
+    if (groups_spec == NULL || groups_spec[0] == '\0') {
+        if (nodes_spec == NULL || nodes_spec[0] == '\0') {
+            log_error("No nodes: give --nodes host:port[,host:port...] or group lines");
+            mem_free(map);
+            return -1;
+        }
+        struct group *g = group_find_or_add(px, "default");
+        memset(map, (int)(g - px->groups), SLOT_COUNT);
+        rc = add_node_list(px, g, nodes_spec);
+    } else {
+        if (nodes_spec && nodes_spec[0]) {
+            log_error("Give either --nodes (one group) or group lines, not both");
+            mem_free(map);
+            return -1;
+        }
+        char *all = mem_strdup(groups_spec);
+        char *save = NULL;
+        for (char *line = strtok_r(all, ";", &save); line && rc == 0;
+             line = strtok_r(NULL, ";", &save)) {
+            char name[64], slots[4096], nodes[4096];
+            struct group *g;
+            if (sscanf(line, "%63s %4095s %4095s", name, slots, nodes) != 3) {
+                log_error("Bad group line '%s' (want: <name> <slots> <host:port,...>)", line);
+                rc = -1;
+            } else if ((g = group_find_or_add(px, name)) == NULL
+                       || assign_slots(px, map, (size_t)(g - px->groups), slots) != 0
+                       || add_node_list(px, g, nodes) != 0) {
+                rc = -1;
+            }
+        }
+        mem_free(all);
+    }
+    for (int sl = 0; rc == 0 && sl < SLOT_COUNT; sl++) {
+        if (map[sl] == 0xff) {
+            log_error("Slot %d is not assigned to any group", sl);
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        memcpy(px->slot_group, map, SLOT_COUNT);
+        for (size_t i = 0; i < px->ngroups; i++) {
+            px->groups[i].slots = 0;
+        }
+        for (int sl = 0; sl < SLOT_COUNT; sl++) {
+            px->groups[map[sl]].slots++;
+        }
+        for (size_t i = 0; i < px->ngroups; i++) {
+            if (px->groups[i].slots == 0) {
+                log_warn("Group %s owns no slots now: it receives no requests",
+                         px->groups[i].name);
+            }
+        }
+    }
+    mem_free(map);
+    return rc;
+}
+
 int
 topology_setup(struct proxy *px)
 {
-    const char *spec = px->cfg.groups;
+    /* Fixed capacity: nodes point at their group, so the array never moves
+     * (a reload may add groups). */
+    px->groups = mem_calloc(TOPOLOGY_MAX_GROUPS * sizeof(struct group));
+    px->ngroups = 0;
     px->slot_group = mem_alloc(SLOT_COUNT);
     memset(px->slot_group, 0xff, SLOT_COUNT);
-    if (spec == NULL || spec[0] == '\0') {
-        if (px->cfg.nodes == NULL || px->cfg.nodes[0] == '\0') {
-            log_error("No nodes: give --nodes host:port[,host:port...] or group lines");
-            return -1;
-        }
-        px->groups = mem_calloc(sizeof(struct group));
-        px->ngroups = 1;
-        snprintf(px->groups[0].name, sizeof(px->groups[0].name), "default");
-        memset(px->slot_group, 0, SLOT_COUNT);
-        px->groups[0].slots = SLOT_COUNT;
-        return add_node_list(px, &px->groups[0], px->cfg.nodes);
-    }
-    if (px->cfg.nodes && px->cfg.nodes[0]) {
-        log_error("Give either --nodes (one group) or group lines, not both");
-        return -1;
-    }
-    /* Count the groups first: nodes keep pointers into the array. */
-    size_t count = 0;
-    for (const char *p = spec; *p; p++) {
-        count += *p == ';';
-    }
-    if (count > 255) {
-        log_error("At most 255 groups");
-        return -1;
-    }
-    px->groups = mem_calloc(count * sizeof(struct group));
-    char *all = mem_strdup(spec);
-    char *save = NULL;
-    for (char *line = strtok_r(all, ";", &save); line; line = strtok_r(NULL, ";", &save)) {
-        char name[64], slots[4096], nodes[4096];
-        if (sscanf(line, "%63s %4095s %4095s", name, slots, nodes) != 3) {
-            log_error("Bad group line '%s' (want: <name> <slots> <host:port,...>)", line);
-            mem_free(all);
-            return -1;
-        }
-        struct group *g = &px->groups[px->ngroups];
-        snprintf(g->name, sizeof(g->name), "%s", name);
-        if (assign_slots(px, px->ngroups, slots) != 0) {
-            mem_free(all);
-            return -1;
-        }
-        px->ngroups++;
-        if (add_node_list(px, g, nodes) != 0) {
-            mem_free(all);
-            return -1;
-        }
-    }
-    mem_free(all);
-    for (int sl = 0; sl < SLOT_COUNT; sl++) {
-        if (px->slot_group[sl] == 0xff) {
-            log_error("Slot %d is not assigned to any group", sl);
-            return -1;
-        }
-    }
-    return 0;
+    return topology_apply(px, px->cfg.groups, px->cfg.nodes);
 }
 
 struct group *
@@ -202,6 +236,7 @@ probe_close(struct node *n)
     }
     n->probe_len = 0;
     n->probe_waiting = 0;
+    n->probe_auth_pending = 0;
     n->probe_connected = 0;
 }
 
@@ -226,6 +261,22 @@ topology_teardown(struct proxy *px)
     px->ngroups = 0;
     mem_free(px->slot_group);
     px->slot_group = NULL;
+}
+
+char *
+topology_auth_frame(const struct proxy *px, size_t *len)
+{
+    const char *user = px->cfg.backend_user, *pass = px->cfg.backend_password;
+    struct resp_arg a[3] = {{"AUTH", 4}, {user, user ? strlen(user) : 0},
+                            {pass, pass ? strlen(pass) : 0}};
+    if (pass == NULL || pass[0] == '\0') {
+        return NULL;
+    }
+    if (user == NULL || user[0] == '\0') {
+        a[1] = a[2];
+        return proxy_encode(2, a, len);
+    }
+    return proxy_encode(3, a, len);
 }
 
 int
@@ -341,6 +392,21 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
 static int
 probe_consume(struct proxy *px, struct node *n)
 {
+    while (n->probe_auth_pending) {
+        struct resp_scan sc;
+        resp_scan_init(&sc);
+        int rc = resp_scan_next(&sc, n->probe_in, n->probe_len);
+        if (rc <= 0) {
+            return rc;
+        }
+        if (n->probe_in[0] == '-') {
+            log_warn("Node %s refused the proxy's AUTH: %.*s", n->name,
+                     (int)(sc.pos > 2 ? sc.pos - 2 : 0), n->probe_in + 1);
+        }
+        n->probe_auth_pending = 0;
+        memmove(n->probe_in, n->probe_in + sc.pos, n->probe_len - sc.pos);
+        n->probe_len -= sc.pos;
+    }
     while (n->probe_waiting > 0) {
         struct resp_scan sc;
         resp_scan_init(&sc);
@@ -395,6 +461,18 @@ probe_on_event(evutil_socket_t fd, short what, void *arg)
         event_del(n->probe_ev);
         event_assign(n->probe_ev, px->base, fd, EV_READ | EV_PERSIST, probe_on_event, n);
         event_add(n->probe_ev, NULL);
+        /* Authenticate once per probe connection; its reply comes first. */
+        size_t alen;
+        char *auth = topology_auth_frame(px, &alen);
+        if (auth != NULL) {
+            if (util_write_all(fd, auth, alen, 0) != 0) {
+                mem_free(auth);
+                probe_close(n);
+                return;
+            }
+            mem_free(auth);
+            n->probe_auth_pending = 1;
+        }
         /* Probe at once: a node just added (at start, or discovered from
          * its master's INFO) should not wait a whole interval. */
         probe_send(px, n);

@@ -121,8 +121,8 @@ class Proxy:
         self.dir = tempfile.mkdtemp(prefix="cachely-ptest-proxy-")
         self.log = os.path.join(self.dir, "proxy.log")
         argv = [PROXY] + ([config] if config else [])
-        argv += ["--port", str(self.port), "--bind", LOCAL, "--nodes", nodes,
-                 "--logfile", self.log] + [str(a) for a in args]
+        argv += ["--port", str(self.port), "--bind", LOCAL, "--logfile", self.log]
+        argv += (["--nodes", nodes] if nodes else []) + [str(a) for a in args]
         self.t_start = time.time()
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
@@ -1008,6 +1008,92 @@ def case_n_write_ack(c):
     check(int(info.get("writes_not_acked", 0)) == 1, "writes_not_acked %r" % info.get("writes_not_acked"))
 
 
+def case_o_sighup_reload(c):
+    """SIGHUP re-reads the config file: a second group takes half the slots
+    (new writes follow their slot), read-policy changes at once, and a
+    reload whose slots do not cover everything is refused while the running
+    topology stays."""
+    a = c.node()
+    b = c.node()
+    conf = os.path.join(tempfile.mkdtemp(prefix="cachely-proxy-conf-"), "p.conf")
+    with open(conf, "w") as f:
+        f.write('group "a 0-16383 %s"\n' % a.addr)
+    p = c.proxy(None, config=conf, ready=1)
+    pc = client(p)
+    with open(conf, "w") as f:
+        f.write('group "a 0-8191 %s"\ngroup "b 8192-16383 %s"\nread-policy master\n'
+                % (a.addr, b.addr))
+    os.kill(p.proc.pid, signal.SIGHUP)
+    wait_for(lambda: topology(pc)[0].get("groups") == "2"
+             and "master=%s" % b.addr in str(topology(pc)), 5, "second group after SIGHUP")
+    pc.set("foo", "1")   # slot 12182: group b
+    pc.set("bar", "2")   # slot 5061: group a
+    check(client(b).get("foo") == "1" and client(a).get("bar") == "2", "keys not on their groups")
+    check(topology(pc)[0]["read_policy"] == "master", "read-policy not reloaded")
+    with open(conf, "w") as f:
+        f.write('group "a 0-100 %s"\n' % a.addr)
+    os.kill(p.proc.pid, signal.SIGHUP)
+    wait_for(lambda: int(topology(pc)[0].get("config_reloads", 0)) == 2, 5, "second reload")
+    pc.set("foo", "3")
+    check(client(b).get("foo") == "3", "a refused reload changed the topology")
+
+
+def case_p_three_groups(c):
+    """Three groups: every key lands on the group its slot names (slots from
+    a real Redis's CLUSTER KEYSLOT), MGET across groups returns values in
+    key order, DEL/EXISTS sum over groups, cross-group RENAME is CROSSSLOT."""
+    g = [c.node() for _ in range(3)]
+    p = c.proxy(None, "--group", "a 0-5460 %s" % g[0].addr,
+                "--group", "b 5461-10922 %s" % g[1].addr,
+                "--group", "c 10923-16383 %s" % g[2].addr, ready=3)
+    pc = client(p)
+    slots = {"foo": 12182, "bar": 5061, "hello": 866, "somekey": 11058,
+             "{user1000}.following": 3443, "123456789": 12739}
+    owner = lambda slot: 0 if slot <= 5460 else (1 if slot <= 10922 else 2)
+    for i, k in enumerate(slots):
+        pc.set(k, "v%d" % i)
+    for i, (k, sl) in enumerate(slots.items()):
+        for gi, node in enumerate(g):
+            got = client(node).get(k)
+            check(got == ("v%d" % i if gi == owner(sl) else None),
+                  "key %s (slot %d) on group %d: %r" % (k, sl, gi, got))
+    keys = list(slots) + ["missing"]
+    check(pc.mget(keys) == ["v%d" % i for i in range(len(slots))] + [None], "MGET order")
+    check(pc.exists(*keys) == len(slots), "EXISTS across groups")
+    check(pc.dbsize() == len(slots), "DBSIZE across groups")
+    try:
+        pc.rename("foo", "bar")
+        check(False, "cross-group RENAME accepted")
+    except redis.ResponseError as e:
+        check(str(e) == "CROSSSLOT Keys in request don't hash to the same slot", str(e))
+    check(pc.delete(*keys) == len(slots), "DEL across groups")
+    check(pc.dbsize() == 0, "keys left after DEL")
+
+
+def case_q_session_read_your_writes(c):
+    """read-policy session: every write+read pair reads its own write while a
+    replica lags (SIGSTOP), and reads do reach replicas once they have the
+    client's writes."""
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--read-policy", "session")
+    pc = client(p)
+    os.kill(reps[0].proc.pid, signal.SIGSTOP)
+    try:
+        for i in range(1500):
+            pc.set("s%d" % (i % 40), str(i))
+            got = pc.get("s%d" % (i % 40))
+            check(got == str(i), "pair %d read %r" % (i, got))
+    finally:
+        os.kill(reps[0].proc.pid, signal.SIGCONT)
+    time.sleep(0.5)
+    rcs = [client(r) for r in reps]
+    g0 = sum(cmdstat(x, "get") for x in rcs)
+    for _ in range(200):
+        check(pc.get("s0") is not None, "read after settling")
+    check(sum(cmdstat(x, "get") for x in rcs) - g0 >= 150,
+          "settled session reads did not go to the replicas")
+
+
 CASES = [
     ("a", "discovery: master named alone, replicas found within 2 s", case_a_discovery),
     ("b", "writes only on the master; GETs spread evenly over replicas",
@@ -1040,6 +1126,10 @@ CASES = [
     ("l", "--help / --version exit 0; bad options exit non-zero", case_l_command_line),
     ("m", "conf/cachely-proxy.conf loads and documents every option", case_m_config_file),
     ("n", "write-ack all: acked writes, NOTACKED on shortfall, order kept", case_n_write_ack),
+    ("o", "SIGHUP reload: groups added, slots moved, bad reload refused", case_o_sighup_reload),
+    ("p", "3 groups: keys on their slot's group; MGET/EXISTS/DEL merged", case_p_three_groups),
+    ("q", "read-policy session: read-your-writes with a lagging replica",
+     case_q_session_read_your_writes),
 ]
 
 

@@ -1,0 +1,715 @@
+/* cachely-proxy's optional HTTP interface (http-port): /cache/get, /cache/set
+ * and /cache/del routed like the RESP commands they stand for, /health,
+ * Prometheus /metrics and /topology as JSON, served by evhttp on the proxy's
+ * event loop.  A cache request becomes an internal struct preq on a pooled
+ * backend connection; its reply completes the HTTP request asynchronously. */
+#include "proxy/proxy.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Request line and headers; large values go in the body. */
+#define HTTP_MAX_HEADERS_SIZE (1024 * 1024)
+/* Redis's default proto-max-bulk-len: a larger value would be refused by
+ * the node anyway. */
+#define HTTP_MAX_BODY_SIZE (512LL * 1024 * 1024)
+
+#define CT_TEXT "text/plain; charset=utf-8"
+#define CT_BINARY "application/octet-stream"
+#define CT_JSON "application/json"
+#define CT_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
+
+/* Upper bounds of the node latency histogram's buckets, in microseconds;
+ * one more bucket (+Inf) follows.  NODE_LATENCY_BUCKETS in proxy.h is the
+ * number of entries here plus one. */
+static const long long latency_bounds_us[NODE_LATENCY_BUCKETS - 1] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000,
+};
+
+struct http_port {
+    struct evhttp *evh;              /* owned */
+    uint64_t affinity;               /* spreads cache requests over the pool */
+};
+
+/* ---- query strings ------------------------------------------------------ */
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode s[0..len) ('+' is a space, as forms send it) into dst, or
+ * only measure it when dst is NULL.  Returns the decoded length, or -1 on a
+ * malformed escape.  Binary-safe: evhttp's decoder stops at %00. */
+static long
+pct_decode(const char *s, size_t len, char *dst)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++, o++) {
+        char c = s[i];
+        if (c == '%') {
+            if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+                return -1;
+            }
+            c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (dst != NULL) {
+            dst[o] = c;
+        }
+    }
+    return (long)o;
+}
+
+/* A decoded query parameter. */
+struct http_arg {
+    int present;
+    char *val;                       /* owned (NUL-terminated for convenience) */
+    size_t len;
+};
+
+/* Find the first parameter called name in a raw query string (NULL = empty)
+ * and decode its value into *out.  Returns 0 (out->present tells whether it
+ * was there) or -1 when any pair of the query is malformed. */
+static int
+query_arg(const char *raw, const char *name, struct http_arg *out)
+{
+    size_t want = strlen(name);
+    const char *p = raw, *end = raw ? raw + strlen(raw) : NULL;
+    memset(out, 0, sizeof(*out));
+    while (p != NULL && p < end) {
+        const char *stop = memchr(p, '&', (size_t)(end - p));
+        stop = stop ? stop : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        const char *nend = eq ? eq : stop;
+        const char *v = eq ? eq + 1 : stop;
+        char nbuf[32];
+        long nl = pct_decode(p, (size_t)(nend - p), NULL);
+        long vl = pct_decode(v, (size_t)(stop - v), NULL);
+        if (nl < 0 || vl < 0) {
+            return -1;
+        }
+        if (!out->present && (size_t)nl == want && want < sizeof(nbuf)) {
+            pct_decode(p, (size_t)(nend - p), nbuf);
+            if (memcmp(nbuf, name, want) == 0) {
+                out->present = 1;
+                out->val = mem_alloc((size_t)vl + 1);
+                pct_decode(v, (size_t)(stop - v), out->val);
+                out->val[vl] = '\0';
+                out->len = (size_t)vl;
+            }
+        }
+        p = stop + 1;
+    }
+    return 0;
+}
+
+static void
+http_arg_free(struct http_arg *a)
+{
+    mem_free(a->val);
+    a->val = NULL;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+/* Reply with body[0..len).  A HEAD gets the headers a GET would get. */
+static void
+http_reply(struct evhttp_request *req, int code, const char *ctype, const char *body,
+           size_t len)
+{
+    struct evkeyvalq *hdrs = evhttp_request_get_output_headers(req);
+    struct evbuffer *buf = evbuffer_new();
+    if (buf == NULL) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    evhttp_add_header(hdrs, "Content-Type", ctype);
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        /* evhttp 2.1 would send a HEAD's body: announce it, send none. */
+        char n[32];
+        snprintf(n, sizeof(n), "%zu", len);
+        evhttp_add_header(hdrs, "Content-Length", n);
+    } else {
+        evbuffer_add(buf, body, len);
+    }
+    evhttp_send_reply(req, code, NULL, buf);
+    evbuffer_free(buf);
+}
+
+static void
+http_replyf(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+http_replyf(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        n = 0;
+    }
+    http_reply(req, code, CT_TEXT, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
+static void
+http_reply_buffer(struct evhttp_request *req, int code, const char *ctype, struct evbuffer *b)
+{
+    size_t len = evbuffer_get_length(b);
+    http_reply(req, code, ctype, (const char *)evbuffer_pullup(b, -1), len);
+}
+
+/* ---- cache requests ------------------------------------------------------ */
+
+enum http_op { HTTP_OP_GET, HTTP_OP_SET, HTTP_OP_DEL };
+
+/* A cache request in flight.  It begins with its preq, which the backend
+ * owns once sent: session_deliver frees the preq right after on_reply, and
+ * with it the whole call.  evhttp owns req; the connection's close callback
+ * (set while the call waits) clears req when evhttp frees it, so a reply
+ * arriving later is dropped instead of touching freed memory. */
+struct http_call {
+    struct preq r;                   /* first member: see above */
+    struct evhttp_request *req;      /* borrowed from evhttp; NULL once gone */
+    enum http_op op;
+};
+
+static void
+http_on_close(struct evhttp_connection *conn, void *arg)
+{
+    struct http_call *c = arg;
+    struct evhttp_request *req = c->req;
+    (void)conn;
+    c->req = NULL;
+    /* evhttp detaches (rather than frees) a request the user has not
+     * answered when its client leaves: it is then ours to free.  An
+     * attached one is freed by evhttp right after this callback. */
+    if (req != NULL && evhttp_request_get_connection(req) == NULL) {
+        evhttp_request_free(req);
+    }
+}
+
+/* The node's reply, a whole RESP2 frame, as an HTTP answer. */
+static void
+http_on_reply(struct preq *r, const char *reply, size_t len)
+{
+    struct http_call *c = (struct http_call *)r;
+    struct evhttp_request *req = c->req;
+    const char *cr = len > 0 ? memchr(reply, '\r', len) : NULL;
+    long long n;
+
+    if (req == NULL) {
+        return;                      /* the client is gone */
+    }
+    c->req = NULL;
+    if (evhttp_request_get_connection(req) != NULL) {
+        evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+    }
+    if (cr == NULL) {
+        http_replyf(req, 502, "ERR cachely-proxy: malformed reply from %s\n", r->node->name);
+    } else if (reply[0] == '-') {
+        http_replyf(req, 502, "%.*s\n", (int)(cr - reply - 1), reply + 1);
+    } else if (c->op == HTTP_OP_GET && reply[0] == '$'
+               && util_str2ll(reply + 1, (size_t)(cr - reply - 1), &n) == 0) {
+        size_t hdr = (size_t)(cr - reply) + 2;
+        if (n < 0) {
+            http_replyf(req, HTTP_NOTFOUND, "not found\n");
+        } else if (hdr + (size_t)n + 2 <= len) {
+            http_reply(req, HTTP_OK, CT_BINARY, reply + hdr, (size_t)n);
+        } else {
+            http_replyf(req, 502, "ERR cachely-proxy: truncated reply from %s\n",
+                        r->node->name);
+        }
+    } else if (c->op == HTTP_OP_SET && reply[0] == '+') {
+        http_reply(req, HTTP_OK, CT_TEXT, reply + 1, (size_t)(cr - reply - 1));
+    } else if (c->op == HTTP_OP_DEL && reply[0] == ':') {
+        http_reply(req, HTTP_OK, CT_TEXT, reply + 1, (size_t)(cr - reply - 1));
+    } else {
+        http_replyf(req, 502, "ERR cachely-proxy: unexpected reply from %s: %.*s\n",
+                    r->node->name, (int)(cr - reply > 64 ? 64 : cr - reply), reply);
+    }
+}
+
+/* Route argv (whose argv[1] is the key) as session.c routes a RESP command:
+ * a read to a replica per read-policy (an HTTP request is a fresh client:
+ * under "session" it has no write to wait for), else the group's master. */
+static void
+http_cache_send(struct proxy *px, struct evhttp_request *req, enum http_op op,
+                size_t argc, const struct resp_arg *argv)
+{
+    struct group *g = topology_group_of_key(px, argv[1].ptr, argv[1].len);
+    struct node *target = g->master;
+    struct http_call *c;
+    char *frame;
+    size_t len;
+    int rc = -1;
+
+    px->total_commands++;
+    if (op == HTTP_OP_GET && px->cfg.read_policy != READ_MASTER) {
+        struct node *rep = topology_pick_replica(px, g, 0);
+        if (rep != NULL) {
+            target = rep;
+            px->routed_replica++;
+        } else {
+            px->routed_fallback++;
+        }
+    } else {
+        px->routed_master++;
+    }
+    if (target == NULL) {
+        px->route_errors++;
+        http_replyf(req, 502, "ERR cachely-proxy: no master is known for group %s (yet)\n",
+                    g->name);
+        return;
+    }
+    c = mem_calloc(sizeof(*c));
+    c->r.affinity = px->http->affinity++;
+    c->r.on_reply = http_on_reply;
+    c->req = req;
+    c->op = op;
+    frame = proxy_encode(argc, argv, &len);
+    rc = backend_send(px, target, NULL, &c->r, frame, len);
+    if (rc != 0 && target != g->master && g->master != NULL) {
+        px->routed_fallback++;
+        rc = backend_send(px, g->master, NULL, &c->r, frame, len);
+    }
+    mem_free(frame);
+    if (rc != 0) {
+        px->route_errors++;
+        mem_free(c);
+        http_replyf(req, 502, "ERR cachely-proxy: %s is not reachable\n", target->name);
+        return;
+    }
+    /* Until the reply: evhttp tells us if it frees the request first. */
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), http_on_close, c);
+}
+
+/* The key parameter into *key (free it with http_arg_free), or -1 after
+ * answering 400. */
+static int
+require_key(struct evhttp_request *req, const char *query, struct http_arg *key)
+{
+    int rc = query_arg(query, "key", key);
+    if (rc != 0 || !key->present) {
+        http_replyf(req, HTTP_BADREQUEST, "ERR %s\n",
+                    rc != 0 ? "malformed query string" : "missing 'key' parameter");
+        http_arg_free(key);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+http_cache_get(struct proxy *px, struct evhttp_request *req, const char *query)
+{
+    struct http_arg key;
+    if (require_key(req, query, &key) != 0) {
+        return;
+    }
+    struct resp_arg argv[2] = {{"GET", 3}, {key.val, key.len}};
+    http_cache_send(px, req, HTTP_OP_GET, 2, argv);
+    http_arg_free(&key);
+}
+
+static void
+http_cache_del(struct proxy *px, struct evhttp_request *req, const char *query)
+{
+    struct http_arg key;
+    if (require_key(req, query, &key) != 0) {
+        return;
+    }
+    struct resp_arg argv[2] = {{"DEL", 3}, {key.val, key.len}};
+    http_cache_send(px, req, HTTP_OP_DEL, 2, argv);
+    http_arg_free(&key);
+}
+
+static void
+http_cache_set(struct proxy *px, struct evhttp_request *req, const char *query)
+{
+    struct http_arg key, value, ttl;
+    struct resp_arg argv[5] = {{"SET", 3}};
+    size_t argc = 3;
+    long long secs;
+    const char *err = NULL;
+
+    memset(&value, 0, sizeof(value));
+    memset(&ttl, 0, sizeof(ttl));
+    if (query_arg(query, "key", &key) != 0 || query_arg(query, "value", &value) != 0
+        || query_arg(query, "ttl", &ttl) != 0) {
+        err = "malformed query string";
+    } else if (!key.present) {
+        err = "missing 'key' parameter";
+    } else if (ttl.present && util_str2ll(ttl.val, ttl.len, &secs) != 0) {
+        err = "value is not an integer or out of range";
+    } else if (ttl.present && (secs <= 0 || secs > (LLONG_MAX - util_mstime()) / 1000)) {
+        err = "invalid expire time in 'set' command";
+    }
+    argv[1] = (struct resp_arg){key.val, key.len};
+    if (err == NULL && value.present) {
+        argv[2] = (struct resp_arg){value.val, value.len};
+    } else if (err == NULL) {
+        struct evbuffer *body = evhttp_request_get_input_buffer(req);
+        struct evkeyvalq *hdrs = evhttp_request_get_input_headers(req);
+        size_t len = evbuffer_get_length(body);
+        /* An empty body is a legitimate empty value only when sent on
+         * purpose; a bare POST is more likely a mistake. */
+        if (len == 0 && evhttp_find_header(hdrs, "Content-Length") == NULL
+            && evhttp_find_header(hdrs, "Transfer-Encoding") == NULL) {
+            err = "missing 'value' parameter or request body";
+        }
+        argv[2] = (struct resp_arg){len ? (const char *)evbuffer_pullup(body, -1) : "", len};
+    }
+    if (err != NULL) {
+        http_replyf(req, HTTP_BADREQUEST, "ERR %s\n", err);
+    } else {
+        if (ttl.present) {
+            argv[3] = (struct resp_arg){"EX", 2};
+            argv[4] = (struct resp_arg){ttl.val, ttl.len};
+            argc = 5;
+        }
+        http_cache_send(px, req, HTTP_OP_SET, argc, argv);
+    }
+    http_arg_free(&key);
+    http_arg_free(&value);
+    http_arg_free(&ttl);
+}
+
+/* ---- status endpoints ---------------------------------------------------- */
+
+static const char *
+role_name(const struct node *n)
+{
+    return n->role == NODE_ROLE_MASTER    ? "master"
+           : n->role == NODE_ROLE_REPLICA ? "replica"
+                                          : "unknown";
+}
+
+/* s as the inside of a JSON string (or a Prometheus label value: both
+ * escape '\\' and '"' the same way; control bytes only occur in JSON). */
+static void
+add_escaped(struct evbuffer *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            evbuffer_add_printf(b, "\\%c", ch);
+        } else if (ch == '\n') {
+            evbuffer_add(b, "\\n", 2);
+        } else if (ch < 0x20) {
+            evbuffer_add_printf(b, "\\u%04x", ch);
+        } else {
+            evbuffer_add(b, s, 1);
+        }
+    }
+}
+
+/* Groups with a master that is known, up and still a master. */
+static size_t
+masters_known(const struct proxy *px)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < px->ngroups; i++) {
+        const struct node *n = px->groups[i].master;
+        m += n != NULL && n->up && n->role == NODE_ROLE_MASTER;
+    }
+    return m;
+}
+
+static void
+http_health(struct proxy *px, struct evhttp_request *req, const char *query)
+{
+    char body[160];
+    size_t m = masters_known(px);
+    int ok = m == px->ngroups;
+    (void)query;
+    int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"groups\":%zu,\"masters_known\":%zu}\n",
+                     ok ? "ok" : "degraded", px->ngroups, m);
+    http_reply(req, ok ? HTTP_OK : HTTP_SERVUNAVAIL, CT_JSON, body, (size_t)n);
+}
+
+static void
+http_topology(struct proxy *px, struct evhttp_request *req, const char *query)
+{
+    struct evbuffer *b = evbuffer_new();
+    (void)query;
+    if (b == NULL) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    evbuffer_add_printf(b, "{\"groups\":[");
+    for (size_t i = 0; i < px->ngroups; i++) {
+        const struct group *g = &px->groups[i];
+        evbuffer_add_printf(b, "%s{\"name\":\"", i ? "," : "");
+        add_escaped(b, g->name);
+        evbuffer_add_printf(b, "\",\"slots\":%lld,\"master\":", g->slots);
+        if (g->master != NULL) {
+            evbuffer_add(b, "\"", 1);
+            add_escaped(b, g->master->name);
+            evbuffer_add(b, "\"}", 2);
+        } else {
+            evbuffer_add_printf(b, "null}");
+        }
+    }
+    evbuffer_add_printf(b, "],\"nodes\":[");
+    for (size_t i = 0; i < px->nnodes; i++) {
+        const struct node *n = px->nodes[i];
+        evbuffer_add_printf(b, "%s{\"addr\":\"", i ? "," : "");
+        add_escaped(b, n->name);
+        evbuffer_add_printf(b, "\",\"group\":\"");
+        add_escaped(b, n->group->name);
+        evbuffer_add_printf(b, "\",\"role\":\"%s\",\"up\":%s,\"link_up\":%s,\"offset\":%lld,"
+                               "\"requests\":%lld,\"errors\":%lld}",
+                            role_name(n), n->up ? "true" : "false",
+                            n->link_up ? "true" : "false", n->offset, n->requests, n->errors);
+    }
+    evbuffer_add_printf(b, "]}\n");
+    http_reply_buffer(req, HTTP_OK, CT_JSON, b);
+    evbuffer_free(b);
+}
+
+static void
+metric_head(struct evbuffer *b, const char *name, const char *type, const char *help)
+{
+    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+metric(struct evbuffer *b, const char *name, const char *type, const char *help, long long v)
+{
+    metric_head(b, name, type, help);
+    evbuffer_add_printf(b, "%s %lld\n", name, v);
+}
+
+/* name{node="h:p",group="g",role="r"<extra>} for node n. */
+static void
+node_series(struct evbuffer *b, const char *name, const struct node *n, const char *extra)
+{
+    evbuffer_add_printf(b, "%s{node=\"", name);
+    add_escaped(b, n->name);
+    evbuffer_add_printf(b, "\",group=\"");
+    add_escaped(b, n->group->name);
+    evbuffer_add_printf(b, "\",role=\"%s\"%s} ", role_name(n), extra);
+}
+
+static long long
+node_inflight(const struct proxy *px, const struct node *n)
+{
+    long long inflight = 0;
+    for (long long k = 0; k < px->cfg.pool_size; k++) {
+        inflight += (long long)n->pool[k].inflight;
+    }
+    return inflight;
+}
+
+static void
+http_metrics(struct proxy *px, struct evhttp_request *req, const char *query)
+{
+    struct evbuffer *b = evbuffer_new();
+    (void)query;
+    if (b == NULL) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    metric(b, "cachely_proxy_connected_clients", "gauge", "Connected RESP clients.",
+           (long long)px->nsessions);
+    metric(b, "cachely_proxy_commands_total", "counter",
+           "Commands received, RESP and HTTP cache requests.", px->total_commands);
+    metric_head(b, "cachely_proxy_routed_total", "counter",
+                "Commands routed: to a master, to a replica, or to the master because no "
+                "replica qualified or could be reached.");
+    evbuffer_add_printf(b, "cachely_proxy_routed_total{target=\"master\"} %lld\n"
+                           "cachely_proxy_routed_total{target=\"replica\"} %lld\n"
+                           "cachely_proxy_routed_total{target=\"fallback\"} %lld\n",
+                        px->routed_master, px->routed_replica, px->routed_fallback);
+    metric(b, "cachely_proxy_route_errors_total", "counter",
+           "Commands answered with an error because no node could take them.",
+           px->route_errors);
+    metric(b, "cachely_proxy_fanouts_total", "counter",
+           "Commands split or spread over several groups.", px->fanouts);
+    metric(b, "cachely_proxy_groups", "gauge", "Groups (shards) configured.",
+           (long long)px->ngroups);
+    metric(b, "cachely_proxy_masters_known", "gauge", "Groups whose master is known and up.",
+           (long long)masters_known(px));
+
+    metric_head(b, "cachely_proxy_node_up", "gauge",
+                "1 when the node answered a probe within down-after-ms.");
+    for (size_t i = 0; i < px->nnodes; i++) {
+        node_series(b, "cachely_proxy_node_up", px->nodes[i], "");
+        evbuffer_add_printf(b, "%d\n", px->nodes[i]->up);
+    }
+    metric_head(b, "cachely_proxy_node_requests_total", "counter",
+                "Requests sent to the node.");
+    for (size_t i = 0; i < px->nnodes; i++) {
+        node_series(b, "cachely_proxy_node_requests_total", px->nodes[i], "");
+        evbuffer_add_printf(b, "%lld\n", px->nodes[i]->requests);
+    }
+    metric_head(b, "cachely_proxy_node_errors_total", "counter",
+                "Error replies from the node and requests failed by a lost connection.");
+    for (size_t i = 0; i < px->nnodes; i++) {
+        node_series(b, "cachely_proxy_node_errors_total", px->nodes[i], "");
+        evbuffer_add_printf(b, "%lld\n", px->nodes[i]->errors);
+    }
+    metric_head(b, "cachely_proxy_node_inflight", "gauge",
+                "Requests sent to the node and not answered yet.");
+    for (size_t i = 0; i < px->nnodes; i++) {
+        node_series(b, "cachely_proxy_node_inflight", px->nodes[i], "");
+        evbuffer_add_printf(b, "%lld\n", node_inflight(px, px->nodes[i]));
+    }
+    metric_head(b, "cachely_proxy_node_latency_seconds", "histogram",
+                "Time from sending a request to the node to its reply.");
+    for (size_t i = 0; i < px->nnodes; i++) {
+        const struct node *n = px->nodes[i];
+        long long cum = 0;
+        char le[48];
+        for (int k = 0; k < NODE_LATENCY_BUCKETS; k++) {
+            cum += n->latency_buckets[k];
+            if (k < NODE_LATENCY_BUCKETS - 1) {
+                snprintf(le, sizeof(le), ",le=\"%g\"", (double)latency_bounds_us[k] / 1e6);
+            } else {
+                snprintf(le, sizeof(le), ",le=\"+Inf\"");
+            }
+            node_series(b, "cachely_proxy_node_latency_seconds_bucket", n, le);
+            evbuffer_add_printf(b, "%lld\n", cum);
+        }
+        node_series(b, "cachely_proxy_node_latency_seconds_sum", n, "");
+        evbuffer_add_printf(b, "%.6f\n", (double)n->latency_us_sum / 1e6);
+        node_series(b, "cachely_proxy_node_latency_seconds_count", n, "");
+        evbuffer_add_printf(b, "%lld\n", cum);
+    }
+    metric_head(b, "cachely_proxy_node_latency_seconds_avg", "gauge",
+                "Average reply time of the node since the proxy started.");
+    for (size_t i = 0; i < px->nnodes; i++) {
+        const struct node *n = px->nodes[i];
+        long long count = 0;
+        for (int k = 0; k < NODE_LATENCY_BUCKETS; k++) {
+            count += n->latency_buckets[k];
+        }
+        node_series(b, "cachely_proxy_node_latency_seconds_avg", n, "");
+        evbuffer_add_printf(b, "%.6f\n", count ? (double)n->latency_us_sum / 1e6 / (double)count : 0.0);
+    }
+    http_reply_buffer(req, HTTP_OK, CT_PROMETHEUS, b);
+    evbuffer_free(b);
+}
+
+void
+http_observe_latency(struct node *n, long long us)
+{
+    int k = 0;
+    while (k < NODE_LATENCY_BUCKETS - 1 && us > latency_bounds_us[k]) {
+        k++;
+    }
+    n->latency_buckets[k]++;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+typedef void (*http_handler_fn)(struct proxy *px, struct evhttp_request *req,
+                                const char *query);
+
+#define READ_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
+
+static const struct http_route {
+    const char *path;
+    int methods;                     /* enum evhttp_cmd_type bits */
+    const char *allow;               /* the Allow header of a 405 */
+    http_handler_fn fn;
+} routes[] = {
+    {"/cache/get", READ_METHODS, "GET, HEAD", http_cache_get},
+    {"/cache/set", EVHTTP_REQ_POST, "POST", http_cache_set},
+    {"/cache/del", EVHTTP_REQ_DELETE, "DELETE", http_cache_del},
+    {"/health", READ_METHODS, "GET, HEAD", http_health},
+    {"/metrics", READ_METHODS, "GET, HEAD", http_metrics},
+    {"/topology", READ_METHODS, "GET, HEAD", http_topology},
+};
+
+static void
+http_on_request(struct evhttp_request *req, void *arg)
+{
+    struct proxy *px = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+    if (path == NULL) {
+        http_replyf(req, HTTP_BADREQUEST, "ERR malformed request URI\n");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(path, routes[i].path) != 0) {
+            continue;
+        }
+        if (!(evhttp_request_get_command(req) & routes[i].methods)) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", routes[i].allow);
+            http_replyf(req, HTTP_BADMETHOD, "method not allowed\n");
+            return;
+        }
+        routes[i].fn(px, req, evhttp_uri_get_query(uri));
+        return;
+    }
+    http_replyf(req, HTTP_NOTFOUND, "not found\n");
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+int
+http_setup(struct proxy *px)
+{
+    if (px->cfg.http_port == 0) {
+        return 0;
+    }
+    px->http = mem_calloc(sizeof(*px->http));
+    px->http->evh = evhttp_new(px->base);
+    if (px->http->evh == NULL) {
+        http_teardown(px);
+        return -1;
+    }
+    /* Accept every method so the routes, not evhttp, answer 405. */
+    evhttp_set_allowed_methods(px->http->evh,
+                               EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD
+                                   | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS
+                                   | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_max_headers_size(px->http->evh, HTTP_MAX_HEADERS_SIZE);
+    evhttp_set_max_body_size(px->http->evh, HTTP_MAX_BODY_SIZE);
+    evhttp_set_gencb(px->http->evh, http_on_request, px);
+    if (evhttp_bind_socket_with_handle(px->http->evh, px->cfg.bind,
+                                       (ev_uint16_t)px->cfg.http_port) == NULL) {
+        log_error("Could not listen for HTTP on %s:%lld", px->cfg.bind, px->cfg.http_port);
+        http_teardown(px);
+        return -1;
+    }
+    log_info("HTTP interface listening on %s:%lld", px->cfg.bind, px->cfg.http_port);
+    return 0;
+}
+
+void
+http_teardown(struct proxy *px)
+{
+    if (px->http == NULL) {
+        return;
+    }
+    /* Frees the listener, the connections and their requests; the close
+     * callbacks detach calls still waiting for a node, which the backends
+     * free when topology_teardown closes them. */
+    if (px->http->evh != NULL) {
+        evhttp_free(px->http->evh);
+    }
+    mem_free(px->http);
+    px->http = NULL;
+}
