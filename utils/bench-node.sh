@@ -18,29 +18,15 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/utils/bench-lib.sh"
 CACHELY_BIN=${CACHELY_BIN:-$here/build/src/cachely-server}
 REDIS_BIN=${REDIS_BIN:-redis-server}
 KEYS_TO_LOAD=${KEYS_TO_LOAD:-1000000}
 rounds=3
 quick=0
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1; rounds=1 ;;
-    --rounds)
-        [ $# -ge 2 ] || { echo "--rounds needs a number" >&2; exit 2; }
-        rounds=$2; shift ;;
-    --rounds=*) rounds=${1#--rounds=} ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown option: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
-case "$rounds" in ''|*[!0-9]*|0) echo "--rounds needs a positive number" >&2; exit 2 ;; esac
-
-for tool in redis-benchmark redis-cli python3 "$REDIS_BIN"; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
-done
+bench_parse_args "$@"
+bench_require redis-benchmark redis-cli python3 "$REDIS_BIN"
 [ -x "$CACHELY_BIN" ] || { echo "no cachely-server at $CACHELY_BIN (set CACHELY_BIN)" >&2; exit 1; }
 
 if [ "$quick" = 1 ]; then
@@ -49,80 +35,40 @@ else
     n_p1=100000; n_p16=500000
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-node.XXXXXX")
+bench_init bench-node
+tmp=$bench_tmp
 cachely_pid=''
 redis_pid=''
 
 # ---- server lifecycle ------------------------------------------------------
 
-stop_pid() { # pid: TERM, then KILL after 5 s; only the processes we started
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 stop_servers() {
-    stop_pid "$cachely_pid"; cachely_pid=''
-    stop_pid "$redis_pid"; redis_pid=''
-}
-
-cleanup() {
-    stop_servers
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_ready() { # name port pid
-    for _ in $(seq 100); do
-        if [ "$(redis-cli -h 127.0.0.1 -p "$2" ping 2>/dev/null)" = PONG ]; then
-            return 0
-        fi
-        kill -0 "$3" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "$1 did not start on port $2; log:" >&2
-    cat "$tmp/$1.log" >&2 || true
-    exit 1
+    bench_stop_all
+    cachely_pid=''
+    redis_pid=''
 }
 
 # Both in the foreground of a background job (so $! is the server), each
 # writing a pidfile in the temp dir; no persistence, no memory limit.
 start_servers() {
-    cport=$(free_port)
-    rport=$(free_port)
-    while [ "$rport" = "$cport" ]; do rport=$(free_port); done
+    cport=$(bench_free_port)
+    rport=$(bench_free_port)
+    while [ "$rport" = "$cport" ]; do rport=$(bench_free_port); done
     "$CACHELY_BIN" --port "$cport" --bind 127.0.0.1 --maxmemory 0 \
         --daemonize no --pidfile "$tmp/cachely.pid" --dir "$tmp" \
         --logfile "$tmp/cachely.log" --loglevel warning &
     cachely_pid=$!
+    bench_pids+=("$cachely_pid")
     "$REDIS_BIN" --port "$rport" --bind 127.0.0.1 --maxmemory 0 \
         --save '' --appendonly no --daemonize no --pidfile "$tmp/redis.pid" \
         --dir "$tmp" --logfile "$tmp/redis.log" --loglevel warning &
     redis_pid=$!
-    wait_ready cachely "$cport" "$cachely_pid"
-    wait_ready redis "$rport" "$redis_pid"
+    bench_pids+=("$redis_pid")
+    bench_wait_ping cachely "$cport" "$cachely_pid"
+    bench_wait_ping redis "$rport" "$redis_pid"
 }
 
 # ---- throughput ------------------------------------------------------------
-
-median() { # numbers on stdin
-    sort -g | awk '{v[NR]=$1} END {
-        if (NR == 0) { print "n/a"; exit }
-        if (NR % 2) printf "%.0f\n", v[(NR+1)/2]
-        else printf "%.0f\n", (v[NR/2] + v[NR/2+1]) / 2 }'
-}
 
 bench_once() { # port test pipeline requests -> rps
     redis-benchmark -h 127.0.0.1 -p "$1" -t "$2" -P "$3" -n "$4" -c 50 -d 32 \
@@ -163,9 +109,9 @@ run_throughput() {
                 fi
                 bench_once "$rport" "$test" "$pl" "$n" >>"$tmp/r"
             done
-            rm=$(median <"$tmp/r")
+            rm=$(bench_median <"$tmp/r")
             if [ "$c_ok" = 1 ]; then
-                cm=$(median <"$tmp/c")
+                cm=$(bench_median <"$tmp/c")
                 ratio=$(awk -v a="$cm" -v b="$rm" 'BEGIN {
                     if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
             else
@@ -216,9 +162,6 @@ used_memory() {
 
 mb() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else printf "%.1f", v / 1048576 }'; }
 
-ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {
-    if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
-
 run_memory() {
     local crss rrss cused rused ckeys rkeys
     load_keys cachely "$cport"
@@ -234,8 +177,8 @@ run_memory() {
     echo
     echo "memory: $KEYS_TO_LOAD keys, 32-byte values, EX 3600 (dbsize cachely=${ckeys:-?} redis=${rkeys:-?})"
     printf '%-16s %14s %14s %8s\n' metric 'cachely MB' 'redis MB' ratio
-    printf '%-16s %14s %14s %8s\n' RSS "$(mb "$crss")" "$(mb "$rrss")" "$(ratio_of "$crss" "$rrss")"
-    printf '%-16s %14s %14s %8s\n' used_memory "$(mb "$cused")" "$(mb "$rused")" "$(ratio_of "$cused" "$rused")"
+    printf '%-16s %14s %14s %8s\n' RSS "$(mb "$crss")" "$(mb "$rrss")" "$(bench_ratio "$crss" "$rrss")"
+    printf '%-16s %14s %14s %8s\n' used_memory "$(mb "$cused")" "$(mb "$rused")" "$(bench_ratio "$cused" "$rused")"
 }
 
 # ---- main ------------------------------------------------------------------

@@ -24,30 +24,21 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/utils/bench-lib.sh"
 BUILD=${CACHELY_BUILDDIR:-$here/build}
 SERVER=$BUILD/src/cachely-server
 PROXY=$BUILD/src/cachely-proxy
 PY=/usr/bin/python3
 rounds=3
+quick=0
+
+bench_parse_args "$@"
 div=1
+if [ "$quick" = 1 ]; then
+    div=5
+fi
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) rounds=1; div=5 ;;
-    --rounds)
-        [ $# -ge 2 ] || { echo "--rounds needs a number" >&2; exit 2; }
-        rounds=$2; shift ;;
-    --rounds=*) rounds=${1#--rounds=} ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown option: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
-case "$rounds" in ''|*[!0-9]*|0) echo "--rounds needs a positive number" >&2; exit 2 ;; esac
-
-for tool in redis-benchmark redis-cli "$PY"; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
-done
+bench_require redis-benchmark redis-cli "$PY"
 for b in "$SERVER" "$PROXY"; do
     [ -x "$b" ] || { echo "no $b (build first, or set CACHELY_BUILDDIR)" >&2; exit 1; }
 done
@@ -69,59 +60,22 @@ if [ ! -x "$NUTCRACKER" ]; then
     fi
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-proxy.XXXXXX")
-pids=()
-
-stop_pid() { # pid: TERM, then KILL after 5 s; only processes we started
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        stop_pid "$pid"
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_ping() { # port name
-    for _ in $(seq 100); do
-        if [ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" = PONG ]; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "$2 did not answer PING on port $1; its log:" >&2
-    cat "$tmp/$2.log" >&2 || true
-    exit 1
-}
+bench_init bench-proxy
+tmp=$bench_tmp
 
 # ---- start the three paths --------------------------------------------------
 
-mport=$(free_port)
+mport=$(bench_free_port)
 "$SERVER" --port "$mport" --bind 127.0.0.1 --dir "$tmp" --logfile "$tmp/server.log" \
     --save "" --appendonly no &
-pids+=($!)
-wait_ping "$mport" server
+bench_pids+=($!)
+bench_wait_ping server "$mport" "$!"
 
-pport=$(free_port)
+pport=$(bench_free_port)
 "$PROXY" --port "$pport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" --read-policy master \
     --logfile "$tmp/proxy.log" &
-pids+=($!)
-wait_ping "$pport" proxy
+bench_pids+=($!)
+bench_wait_ping proxy "$pport" "$!"
 # The proxy answers PING itself: wait until it knows the master.
 for _ in $(seq 100); do
     redis-cli -h 127.0.0.1 -p "$pport" INFO 2>/dev/null | grep -q "^master:127" && break
@@ -130,7 +84,7 @@ done
 
 paths="direct cachely"
 if [ -z "$twem_note" ]; then
-    tport=$(free_port)
+    tport=$(bench_free_port)
     cat >"$tmp/nutcracker.yml" <<EOF
 bench:
   listen: 127.0.0.1:$tport
@@ -146,9 +100,9 @@ EOF
     "$NUTCRACKER" -t -c "$tmp/nutcracker.yml" >/dev/null 2>&1 \
         || { echo "nutcracker rejected its config:" >&2; cat "$tmp/nutcracker.yml" >&2; exit 1; }
     # -s: its stats port, which defaults to 22222; pick a free one.
-    "$NUTCRACKER" -c "$tmp/nutcracker.yml" -s "$(free_port)" -o "$tmp/twemproxy.log" &
-    pids+=($!)
-    wait_ping "$tport" twemproxy
+    "$NUTCRACKER" -c "$tmp/nutcracker.yml" -s "$(bench_free_port)" -o "$tmp/twemproxy.log" &
+    bench_pids+=($!)
+    bench_wait_ping twemproxy "$tport" "$!"
     paths="direct cachely twemproxy"
 fi
 

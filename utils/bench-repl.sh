@@ -25,25 +25,14 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/utils/bench-lib.sh"
 CACHELY_BIN=${CACHELY_BIN:-$here/build/src/cachely-server}
 REDIS_BIN=${REDIS_BIN:-redis-server}
 PY=/usr/bin/python3
 rounds=5
 quick=0
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1; rounds=1 ;;
-    --rounds)
-        [ $# -ge 2 ] || { echo "--rounds needs a number" >&2; exit 2; }
-        rounds=$2; shift ;;
-    --rounds=*) rounds=${1#--rounds=} ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown option: $1" >&2; exit 2 ;;
-    esac
-    shift
-done
-case "$rounds" in ''|*[!0-9]*|0) echo "--rounds needs a positive number" >&2; exit 2 ;; esac
+bench_parse_args "$@"
 
 requests=200000
 if [ "$quick" = 1 ]; then
@@ -52,65 +41,23 @@ else
     KEYS_TO_LOAD=${KEYS_TO_LOAD:-1000000}
 fi
 
-for tool in redis-benchmark redis-cli "$PY" "$REDIS_BIN"; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
-done
+bench_require redis-benchmark redis-cli "$PY" "$REDIS_BIN"
 [ -x "$CACHELY_BIN" ] || { echo "no cachely-server at $CACHELY_BIN (set CACHELY_BIN)" >&2; exit 1; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-repl.XXXXXX")
-pids=()      # every server this script started
+bench_init bench-repl
+tmp=$bench_tmp
 ports=()     # master, replica 1, replica 2 of the current system
 
 # ---- server lifecycle ------------------------------------------------------
 
-stop_pid() { # pid: TERM, then KILL after 5 s; only the processes we started
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill -CONT "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 stop_servers() {
-    local pid
-    for pid in "${pids[@]}"; do stop_pid "$pid"; done
-    pids=()
+    bench_stop_all
     ports=()
 }
 
-cleanup() {
-    stop_servers
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_ready() { # name port pid
-    for _ in $(seq 100); do
-        if [ "$(redis-cli -h 127.0.0.1 -p "$2" ping 2>/dev/null)" = PONG ]; then
-            return 0
-        fi
-        kill -0 "$3" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "$1 did not start on port $2; log:" >&2
-    cat "$tmp/$1.log" >&2 || true
-    exit 1
-}
-
-start_server() { # system name -> appends to pids and ports
+start_server() { # system name -> appends to bench_pids and ports
     local sys=$1 name=$2 port dir
-    port=$(free_port)
+    port=$(bench_free_port)
     dir="$tmp/$name"
     mkdir -p "$dir"
     if [ "$sys" = cachely ]; then
@@ -122,9 +69,9 @@ start_server() { # system name -> appends to pids and ports
             --repl-diskless-sync yes --repl-diskless-sync-delay 0 \
             --logfile "$tmp/$name.log" --loglevel notice &
     fi
-    pids+=($!)
+    bench_pids+=($!)
     ports+=("$port")
-    wait_ready "$name" "$port" "$!"
+    bench_wait_ping "$name" "$port" "$!"
 }
 
 # ---- loading ---------------------------------------------------------------
@@ -248,13 +195,6 @@ else:
     load(sys.argv[2], int(sys.argv[3]), [int(x) for x in sys.argv[4:sep]], sys.argv[sep + 1:])
 EOF
 
-median() { # [decimals] < numbers
-    sort -g | awk -v d="${1:-0}" '{v[NR]=$1} END {
-        if (NR == 0) { print "n/a"; exit }
-        if (NR % 2) m = v[(NR+1)/2]; else m = (v[NR/2] + v[NR/2+1]) / 2
-        printf "%.*f\n", d, m }'
-}
-
 pct() { # percentile file: nearest rank over the pooled samples
     sort -g "$2" | awk -v p="$1" '{v[NR]=$1} END {
         if (NR == 0) { print "n/a"; exit }
@@ -293,15 +233,11 @@ run_system() { # cachely|redis
 }
 
 col() { # system pipeline column(1-based) [decimals] -> median over rounds
-    awk -v c="$3" '{print $c}' "$tmp/$1.P$2" | median "${4:-0}"
+    awk -v c="$3" '{print $c}' "$tmp/$1.P$2" | bench_median "${4:-0}"
 }
 
-ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {
-    if (a == "" || b == "" || a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a";
-    else printf "%.2f", a / b }'; }
-
 row() { # label cachely redis
-    printf '%-34s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio_of "$2" "$3")"
+    printf '%-34s %12s %12s %8s\n' "$1" "$2" "$3" "$(bench_ratio "$2" "$3")"
 }
 
 # ---- main ------------------------------------------------------------------

@@ -5,6 +5,7 @@
  * backend connection; its reply completes the HTTP request asynchronously. */
 #include "proxy/proxy.h"
 #include "core/alloc.h"
+#include "core/http_util.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -12,20 +13,12 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Request line and headers; large values go in the body. */
-#define HTTP_MAX_HEADERS_SIZE (1024 * 1024)
 /* Redis's default proto-max-bulk-len: a larger value would be refused by
  * the node anyway. */
 #define HTTP_MAX_BODY_SIZE (512LL * 1024 * 1024)
-
-#define CT_TEXT "text/plain; charset=utf-8"
-#define CT_BINARY "application/octet-stream"
-#define CT_JSON "application/json"
-#define CT_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
 
 /* Upper bounds of the node latency histogram's buckets, in microseconds;
  * one more bucket (+Inf) follows.  NODE_LATENCY_BUCKETS in proxy.h is the
@@ -38,144 +31,6 @@ struct http_port {
     struct evhttp *evh;              /* owned */
     uint64_t affinity;               /* spreads cache requests over the pool */
 };
-
-/* ---- query strings ------------------------------------------------------ */
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decode s[0..len) ('+' is a space, as forms send it) into dst, or
- * only measure it when dst is NULL.  Returns the decoded length, or -1 on a
- * malformed escape.  Binary-safe: evhttp's decoder stops at %00. */
-static long
-pct_decode(const char *s, size_t len, char *dst)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++, o++) {
-        char c = s[i];
-        if (c == '%') {
-            if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
-                return -1;
-            }
-            c = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (dst != NULL) {
-            dst[o] = c;
-        }
-    }
-    return (long)o;
-}
-
-/* A decoded query parameter. */
-struct http_arg {
-    int present;
-    char *val;                       /* owned (NUL-terminated for convenience) */
-    size_t len;
-};
-
-/* Find the first parameter called name in a raw query string (NULL = empty)
- * and decode its value into *out.  Returns 0 (out->present tells whether it
- * was there) or -1 when any pair of the query is malformed. */
-static int
-query_arg(const char *raw, const char *name, struct http_arg *out)
-{
-    size_t want = strlen(name);
-    const char *p = raw, *end = raw ? raw + strlen(raw) : NULL;
-    memset(out, 0, sizeof(*out));
-    while (p != NULL && p < end) {
-        const char *stop = memchr(p, '&', (size_t)(end - p));
-        stop = stop ? stop : end;
-        const char *eq = memchr(p, '=', (size_t)(stop - p));
-        const char *nend = eq ? eq : stop;
-        const char *v = eq ? eq + 1 : stop;
-        char nbuf[32];
-        long nl = pct_decode(p, (size_t)(nend - p), NULL);
-        long vl = pct_decode(v, (size_t)(stop - v), NULL);
-        if (nl < 0 || vl < 0) {
-            return -1;
-        }
-        if (!out->present && (size_t)nl == want && want < sizeof(nbuf)) {
-            pct_decode(p, (size_t)(nend - p), nbuf);
-            if (memcmp(nbuf, name, want) == 0) {
-                out->present = 1;
-                out->val = mem_alloc((size_t)vl + 1);
-                pct_decode(v, (size_t)(stop - v), out->val);
-                out->val[vl] = '\0';
-                out->len = (size_t)vl;
-            }
-        }
-        p = stop + 1;
-    }
-    return 0;
-}
-
-static void
-http_arg_free(struct http_arg *a)
-{
-    mem_free(a->val);
-    a->val = NULL;
-}
-
-/* ---- replies ------------------------------------------------------------ */
-
-/* Reply with body[0..len).  A HEAD gets the headers a GET would get. */
-static void
-http_reply(struct evhttp_request *req, int code, const char *ctype, const char *body,
-           size_t len)
-{
-    struct evkeyvalq *hdrs = evhttp_request_get_output_headers(req);
-    struct evbuffer *buf = evbuffer_new();
-    if (buf == NULL) {
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
-        return;
-    }
-    evhttp_add_header(hdrs, "Content-Type", ctype);
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-        /* evhttp 2.1 would send a HEAD's body: announce it, send none. */
-        char n[32];
-        snprintf(n, sizeof(n), "%zu", len);
-        evhttp_add_header(hdrs, "Content-Length", n);
-    } else {
-        evbuffer_add(buf, body, len);
-    }
-    evhttp_send_reply(req, code, NULL, buf);
-    evbuffer_free(buf);
-}
-
-static void
-http_replyf(struct evhttp_request *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-http_replyf(struct evhttp_request *req, int code, const char *fmt, ...)
-{
-    char text[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        n = 0;
-    }
-    http_reply(req, code, CT_TEXT, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
-}
-
-static void
-http_reply_buffer(struct evhttp_request *req, int code, const char *ctype, struct evbuffer *b)
-{
-    size_t len = evbuffer_get_length(b);
-    http_reply(req, code, ctype, (const char *)evbuffer_pullup(b, -1), len);
-}
 
 /* ---- cache requests ------------------------------------------------------ */
 
@@ -224,27 +79,27 @@ http_on_reply(struct preq *r, const char *reply, size_t len)
         evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
     }
     if (cr == NULL) {
-        http_replyf(req, 502, "ERR cachely-proxy: malformed reply from %s\n", r->node->name);
+        http_util_replyf(req, 502, "ERR cachely-proxy: malformed reply from %s\n", r->node->name);
     } else if (reply[0] == '-') {
-        http_replyf(req, 502, "%.*s\n", (int)(cr - reply - 1), reply + 1);
+        http_util_replyf(req, 502, "%.*s\n", (int)(cr - reply - 1), reply + 1);
     } else if (c->op == HTTP_OP_GET && reply[0] == '$'
                && util_str2ll(reply + 1, (size_t)(cr - reply - 1), &n) == 0) {
         size_t hdr = (size_t)(cr - reply) + 2;
         if (n < 0) {
-            http_replyf(req, HTTP_NOTFOUND, "not found\n");
+            http_util_replyf(req, HTTP_NOTFOUND, "not found\n");
         } else if (hdr + (size_t)n + 2 <= len) {
-            http_reply(req, HTTP_OK, CT_BINARY, reply + hdr, (size_t)n);
+            http_util_reply(req, HTTP_OK, HTTP_UTIL_CT_BINARY, reply + hdr, (size_t)n);
         } else {
-            http_replyf(req, 502, "ERR cachely-proxy: truncated reply from %s\n",
-                        r->node->name);
+            http_util_replyf(req, 502, "ERR cachely-proxy: truncated reply from %s\n",
+                             r->node->name);
         }
     } else if (c->op == HTTP_OP_SET && reply[0] == '+') {
-        http_reply(req, HTTP_OK, CT_TEXT, reply + 1, (size_t)(cr - reply - 1));
+        http_util_reply(req, HTTP_OK, HTTP_UTIL_CT_TEXT, reply + 1, (size_t)(cr - reply - 1));
     } else if (c->op == HTTP_OP_DEL && reply[0] == ':') {
-        http_reply(req, HTTP_OK, CT_TEXT, reply + 1, (size_t)(cr - reply - 1));
+        http_util_reply(req, HTTP_OK, HTTP_UTIL_CT_TEXT, reply + 1, (size_t)(cr - reply - 1));
     } else {
-        http_replyf(req, 502, "ERR cachely-proxy: unexpected reply from %s: %.*s\n",
-                    r->node->name, (int)(cr - reply > 64 ? 64 : cr - reply), reply);
+        http_util_replyf(req, 502, "ERR cachely-proxy: unexpected reply from %s: %.*s\n",
+                         r->node->name, (int)(cr - reply > 64 ? 64 : cr - reply), reply);
     }
 }
 
@@ -276,8 +131,8 @@ http_cache_send(struct proxy *px, struct evhttp_request *req, enum http_op op,
     }
     if (target == NULL) {
         px->route_errors++;
-        http_replyf(req, 502, "ERR cachely-proxy: no master is known for group %s (yet)\n",
-                    g->name);
+        http_util_replyf(req, 502, "ERR cachely-proxy: no master is known for group %s (yet)\n",
+                         g->name);
         return;
     }
     c = mem_calloc(sizeof(*c));
@@ -295,56 +150,43 @@ http_cache_send(struct proxy *px, struct evhttp_request *req, enum http_op op,
     if (rc != 0) {
         px->route_errors++;
         mem_free(c);
-        http_replyf(req, 502, "ERR cachely-proxy: %s is not reachable\n", target->name);
+        http_util_replyf(req, 502, "ERR cachely-proxy: %s is not reachable\n", target->name);
         return;
     }
     /* Until the reply: evhttp tells us if it frees the request first. */
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), http_on_close, c);
 }
 
-/* The key parameter into *key (free it with http_arg_free), or -1 after
- * answering 400. */
-static int
-require_key(struct evhttp_request *req, const char *query, struct http_arg *key)
-{
-    int rc = query_arg(query, "key", key);
-    if (rc != 0 || !key->present) {
-        http_replyf(req, HTTP_BADREQUEST, "ERR %s\n",
-                    rc != 0 ? "malformed query string" : "missing 'key' parameter");
-        http_arg_free(key);
-        return -1;
-    }
-    return 0;
-}
-
+/* GET or DEL (cmd, three letters) of the key parameter. */
 static void
-http_cache_get(struct proxy *px, struct evhttp_request *req, const char *query)
+http_cache_key_cmd(struct proxy *px, struct evhttp_request *req, const char *query,
+                   enum http_op op, const char *cmd)
 {
-    struct http_arg key;
-    if (require_key(req, query, &key) != 0) {
+    struct http_util_arg key;
+    if (http_util_query_require(req, query, "key", &key) != 0) {
         return;
     }
-    struct resp_arg argv[2] = {{"GET", 3}, {key.val, key.len}};
-    http_cache_send(px, req, HTTP_OP_GET, 2, argv);
-    http_arg_free(&key);
+    struct resp_arg argv[2] = {{cmd, 3}, {key.val, key.len}};
+    http_cache_send(px, req, op, 2, argv);
+    http_util_arg_free(&key);
 }
 
 static void
-http_cache_del(struct proxy *px, struct evhttp_request *req, const char *query)
+http_cache_get(void *ctx, struct evhttp_request *req, const char *query)
 {
-    struct http_arg key;
-    if (require_key(req, query, &key) != 0) {
-        return;
-    }
-    struct resp_arg argv[2] = {{"DEL", 3}, {key.val, key.len}};
-    http_cache_send(px, req, HTTP_OP_DEL, 2, argv);
-    http_arg_free(&key);
+    http_cache_key_cmd(ctx, req, query, HTTP_OP_GET, "GET");
 }
 
 static void
-http_cache_set(struct proxy *px, struct evhttp_request *req, const char *query)
+http_cache_del(void *ctx, struct evhttp_request *req, const char *query)
 {
-    struct http_arg key, value, ttl;
+    http_cache_key_cmd(ctx, req, query, HTTP_OP_DEL, "DEL");
+}
+
+static void
+http_cache_set(void *ctx, struct evhttp_request *req, const char *query)
+{
+    struct http_util_arg key, value, ttl;
     struct resp_arg argv[5] = {{"SET", 3}};
     size_t argc = 3;
     long long secs;
@@ -352,8 +194,9 @@ http_cache_set(struct proxy *px, struct evhttp_request *req, const char *query)
 
     memset(&value, 0, sizeof(value));
     memset(&ttl, 0, sizeof(ttl));
-    if (query_arg(query, "key", &key) != 0 || query_arg(query, "value", &value) != 0
-        || query_arg(query, "ttl", &ttl) != 0) {
+    if (http_util_query_arg(query, "key", &key) != 0
+        || http_util_query_arg(query, "value", &value) != 0
+        || http_util_query_arg(query, "ttl", &ttl) != 0) {
         err = "malformed query string";
     } else if (!key.present) {
         err = "missing 'key' parameter";
@@ -378,18 +221,18 @@ http_cache_set(struct proxy *px, struct evhttp_request *req, const char *query)
         argv[2] = (struct resp_arg){len ? (const char *)evbuffer_pullup(body, -1) : "", len};
     }
     if (err != NULL) {
-        http_replyf(req, HTTP_BADREQUEST, "ERR %s\n", err);
+        http_util_replyf(req, HTTP_BADREQUEST, "ERR %s\n", err);
     } else {
         if (ttl.present) {
             argv[3] = (struct resp_arg){"EX", 2};
             argv[4] = (struct resp_arg){ttl.val, ttl.len};
             argc = 5;
         }
-        http_cache_send(px, req, HTTP_OP_SET, argc, argv);
+        http_cache_send(ctx, req, HTTP_OP_SET, argc, argv);
     }
-    http_arg_free(&key);
-    http_arg_free(&value);
-    http_arg_free(&ttl);
+    http_util_arg_free(&key);
+    http_util_arg_free(&value);
+    http_util_arg_free(&ttl);
 }
 
 /* ---- status endpoints ---------------------------------------------------- */
@@ -434,20 +277,22 @@ masters_known(const struct proxy *px)
 }
 
 static void
-http_health(struct proxy *px, struct evhttp_request *req, const char *query)
+http_health(void *ctx, struct evhttp_request *req, const char *query)
 {
+    struct proxy *px = ctx;
     char body[160];
     size_t m = masters_known(px);
     int ok = m == px->ngroups;
     (void)query;
     int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"groups\":%zu,\"masters_known\":%zu}\n",
                      ok ? "ok" : "degraded", px->ngroups, m);
-    http_reply(req, ok ? HTTP_OK : HTTP_SERVUNAVAIL, CT_JSON, body, (size_t)n);
+    http_util_reply(req, ok ? HTTP_OK : HTTP_SERVUNAVAIL, HTTP_UTIL_CT_JSON, body, (size_t)n);
 }
 
 static void
-http_topology(struct proxy *px, struct evhttp_request *req, const char *query)
+http_topology(void *ctx, struct evhttp_request *req, const char *query)
 {
+    struct proxy *px = ctx;
     struct evbuffer *b = evbuffer_new();
     (void)query;
     if (b == NULL) {
@@ -481,21 +326,8 @@ http_topology(struct proxy *px, struct evhttp_request *req, const char *query)
                             n->link_up ? "true" : "false", n->offset, n->requests, n->errors);
     }
     evbuffer_add_printf(b, "]}\n");
-    http_reply_buffer(req, HTTP_OK, CT_JSON, b);
+    http_util_send(req, HTTP_OK, HTTP_UTIL_CT_JSON, b);
     evbuffer_free(b);
-}
-
-static void
-metric_head(struct evbuffer *b, const char *name, const char *type, const char *help)
-{
-    evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void
-metric(struct evbuffer *b, const char *name, const char *type, const char *help, long long v)
-{
-    metric_head(b, name, type, help);
-    evbuffer_add_printf(b, "%s %lld\n", name, v);
 }
 
 /* name{node="h:p",group="g",role="r"<extra>} for node n. */
@@ -520,61 +352,62 @@ node_inflight(const struct proxy *px, const struct node *n)
 }
 
 static void
-http_metrics(struct proxy *px, struct evhttp_request *req, const char *query)
+http_metrics(void *ctx, struct evhttp_request *req, const char *query)
 {
+    struct proxy *px = ctx;
     struct evbuffer *b = evbuffer_new();
     (void)query;
     if (b == NULL) {
         evhttp_send_error(req, HTTP_INTERNAL, NULL);
         return;
     }
-    metric(b, "cachely_proxy_connected_clients", "gauge", "Connected RESP clients.",
-           (long long)px->nsessions);
-    metric(b, "cachely_proxy_commands_total", "counter",
-           "Commands received, RESP and HTTP cache requests.", px->total_commands);
-    metric_head(b, "cachely_proxy_routed_total", "counter",
-                "Commands routed: to a master, to a replica, or to the master because no "
-                "replica qualified or could be reached.");
+    http_util_metric(b, "cachely_proxy_connected_clients", "gauge", "Connected RESP clients.",
+                     (long long)px->nsessions);
+    http_util_metric(b, "cachely_proxy_commands_total", "counter",
+                     "Commands received, RESP and HTTP cache requests.", px->total_commands);
+    http_util_metric_head(b, "cachely_proxy_routed_total", "counter",
+                          "Commands routed: to a master, to a replica, or to the master because no "
+                          "replica qualified or could be reached.");
     evbuffer_add_printf(b, "cachely_proxy_routed_total{target=\"master\"} %lld\n"
                            "cachely_proxy_routed_total{target=\"replica\"} %lld\n"
                            "cachely_proxy_routed_total{target=\"fallback\"} %lld\n",
                         px->routed_master, px->routed_replica, px->routed_fallback);
-    metric(b, "cachely_proxy_route_errors_total", "counter",
-           "Commands answered with an error because no node could take them.",
-           px->route_errors);
-    metric(b, "cachely_proxy_fanouts_total", "counter",
-           "Commands split or spread over several groups.", px->fanouts);
-    metric(b, "cachely_proxy_groups", "gauge", "Groups (shards) configured.",
-           (long long)px->ngroups);
-    metric(b, "cachely_proxy_masters_known", "gauge", "Groups whose master is known and up.",
-           (long long)masters_known(px));
+    http_util_metric(b, "cachely_proxy_route_errors_total", "counter",
+                     "Commands answered with an error because no node could take them.",
+                     px->route_errors);
+    http_util_metric(b, "cachely_proxy_fanouts_total", "counter",
+                     "Commands split or spread over several groups.", px->fanouts);
+    http_util_metric(b, "cachely_proxy_groups", "gauge", "Groups (shards) configured.",
+                     (long long)px->ngroups);
+    http_util_metric(b, "cachely_proxy_masters_known", "gauge",
+                     "Groups whose master is known and up.", (long long)masters_known(px));
 
-    metric_head(b, "cachely_proxy_node_up", "gauge",
-                "1 when the node answered a probe within down-after-ms.");
+    http_util_metric_head(b, "cachely_proxy_node_up", "gauge",
+                          "1 when the node answered a probe within down-after-ms.");
     for (size_t i = 0; i < px->nnodes; i++) {
         node_series(b, "cachely_proxy_node_up", px->nodes[i], "");
         evbuffer_add_printf(b, "%d\n", px->nodes[i]->up);
     }
-    metric_head(b, "cachely_proxy_node_requests_total", "counter",
-                "Requests sent to the node.");
+    http_util_metric_head(b, "cachely_proxy_node_requests_total", "counter",
+                          "Requests sent to the node.");
     for (size_t i = 0; i < px->nnodes; i++) {
         node_series(b, "cachely_proxy_node_requests_total", px->nodes[i], "");
         evbuffer_add_printf(b, "%lld\n", px->nodes[i]->requests);
     }
-    metric_head(b, "cachely_proxy_node_errors_total", "counter",
-                "Error replies from the node and requests failed by a lost connection.");
+    http_util_metric_head(b, "cachely_proxy_node_errors_total", "counter",
+                          "Error replies from the node and requests failed by a lost connection.");
     for (size_t i = 0; i < px->nnodes; i++) {
         node_series(b, "cachely_proxy_node_errors_total", px->nodes[i], "");
         evbuffer_add_printf(b, "%lld\n", px->nodes[i]->errors);
     }
-    metric_head(b, "cachely_proxy_node_inflight", "gauge",
-                "Requests sent to the node and not answered yet.");
+    http_util_metric_head(b, "cachely_proxy_node_inflight", "gauge",
+                          "Requests sent to the node and not answered yet.");
     for (size_t i = 0; i < px->nnodes; i++) {
         node_series(b, "cachely_proxy_node_inflight", px->nodes[i], "");
         evbuffer_add_printf(b, "%lld\n", node_inflight(px, px->nodes[i]));
     }
-    metric_head(b, "cachely_proxy_node_latency_seconds", "histogram",
-                "Time from sending a request to the node to its reply.");
+    http_util_metric_head(b, "cachely_proxy_node_latency_seconds", "histogram",
+                          "Time from sending a request to the node to its reply.");
     for (size_t i = 0; i < px->nnodes; i++) {
         const struct node *n = px->nodes[i];
         long long cum = 0;
@@ -594,8 +427,8 @@ http_metrics(struct proxy *px, struct evhttp_request *req, const char *query)
         node_series(b, "cachely_proxy_node_latency_seconds_count", n, "");
         evbuffer_add_printf(b, "%lld\n", cum);
     }
-    metric_head(b, "cachely_proxy_node_latency_seconds_avg", "gauge",
-                "Average reply time of the node since the proxy started.");
+    http_util_metric_head(b, "cachely_proxy_node_latency_seconds_avg", "gauge",
+                          "Average reply time of the node since the proxy started.");
     for (size_t i = 0; i < px->nnodes; i++) {
         const struct node *n = px->nodes[i];
         long long count = 0;
@@ -605,7 +438,7 @@ http_metrics(struct proxy *px, struct evhttp_request *req, const char *query)
         node_series(b, "cachely_proxy_node_latency_seconds_avg", n, "");
         evbuffer_add_printf(b, "%.6f\n", count ? (double)n->latency_us_sum / 1e6 / (double)count : 0.0);
     }
-    http_reply_buffer(req, HTTP_OK, CT_PROMETHEUS, b);
+    http_util_send(req, HTTP_OK, HTTP_UTIL_CT_PROMETHEUS, b);
     evbuffer_free(b);
 }
 
@@ -621,49 +454,24 @@ http_observe_latency(struct node *n, long long us)
 
 /* ---- routing ------------------------------------------------------------ */
 
-typedef void (*http_handler_fn)(struct proxy *px, struct evhttp_request *req,
-                                const char *query);
-
-#define READ_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
-
-static const struct http_route {
-    const char *path;
-    int methods;                     /* enum evhttp_cmd_type bits */
-    const char *allow;               /* the Allow header of a 405 */
-    http_handler_fn fn;
-} routes[] = {
-    {"/cache/get", READ_METHODS, "GET, HEAD", http_cache_get},
+static const struct http_util_route routes[] = {
+    {"/cache/get", HTTP_UTIL_READ_METHODS, "GET, HEAD", http_cache_get},
     {"/cache/set", EVHTTP_REQ_POST, "POST", http_cache_set},
     {"/cache/del", EVHTTP_REQ_DELETE, "DELETE", http_cache_del},
-    {"/health", READ_METHODS, "GET, HEAD", http_health},
-    {"/metrics", READ_METHODS, "GET, HEAD", http_metrics},
-    {"/topology", READ_METHODS, "GET, HEAD", http_topology},
+    {"/health", HTTP_UTIL_READ_METHODS, "GET, HEAD", http_health},
+    {"/metrics", HTTP_UTIL_READ_METHODS, "GET, HEAD", http_metrics},
+    {"/topology", HTTP_UTIL_READ_METHODS, "GET, HEAD", http_topology},
 };
 
 static void
 http_on_request(struct evhttp_request *req, void *arg)
 {
-    struct proxy *px = arg;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-
-    if (path == NULL) {
-        http_replyf(req, HTTP_BADREQUEST, "ERR malformed request URI\n");
-        return;
+    const char *query;
+    const struct http_util_route *route =
+        http_util_route_find(req, routes, sizeof(routes) / sizeof(routes[0]), &query);
+    if (route != NULL) {
+        route->fn(arg, req, query);
     }
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(path, routes[i].path) != 0) {
-            continue;
-        }
-        if (!(evhttp_request_get_command(req) & routes[i].methods)) {
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", routes[i].allow);
-            http_replyf(req, HTTP_BADMETHOD, "method not allowed\n");
-            return;
-        }
-        routes[i].fn(px, req, evhttp_uri_get_query(uri));
-        return;
-    }
-    http_replyf(req, HTTP_NOTFOUND, "not found\n");
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -675,19 +483,11 @@ http_setup(struct proxy *px)
         return 0;
     }
     px->http = mem_calloc(sizeof(*px->http));
-    px->http->evh = evhttp_new(px->base);
+    px->http->evh = http_util_server_new(px->base, HTTP_MAX_BODY_SIZE, http_on_request, px);
     if (px->http->evh == NULL) {
         http_teardown(px);
         return -1;
     }
-    /* Accept every method so the routes, not evhttp, answer 405. */
-    evhttp_set_allowed_methods(px->http->evh,
-                               EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD
-                                   | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS
-                                   | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_max_headers_size(px->http->evh, HTTP_MAX_HEADERS_SIZE);
-    evhttp_set_max_body_size(px->http->evh, HTTP_MAX_BODY_SIZE);
-    evhttp_set_gencb(px->http->evh, http_on_request, px);
     if (evhttp_bind_socket_with_handle(px->http->evh, px->cfg.bind,
                                        (ev_uint16_t)px->cfg.http_port) == NULL) {
         log_error("Could not listen for HTTP on %s:%lld", px->cfg.bind, px->cfg.http_port);
