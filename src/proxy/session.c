@@ -361,9 +361,20 @@ static void
 cmd_info(struct session *s)
 {
     struct proxy *px = s->px;
-    size_t cap = 4096 + px->nnodes * 512, len = 0;
+    size_t cap = 4096 + px->nnodes * 512 + px->ngroups * 160, len = 0;
     char *buf = mem_alloc(cap);
-#define INFO_ADD(...) len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__)
+    /* Appends clamp at the buffer's end: a truncated INFO, never an
+     * overflow, should the estimate above be short. */
+#define INFO_ADD(...)                                                       \
+    do {                                                                    \
+        if (len < cap) {                                                    \
+            int info_n_ = snprintf(buf + len, cap - len, __VA_ARGS__);      \
+            len += info_n_ > 0 ? (size_t)info_n_ : 0;                       \
+            if (len >= cap) {                                               \
+                len = cap - 1;                                              \
+            }                                                               \
+        }                                                                   \
+    } while (0)
     INFO_ADD("# Server\r\ncachely_proxy_version:%s\r\nredis_version:7.0.0\r\n"
              "redis_mode:proxy\r\nprocess_id:%d\r\ntcp_port:%lld\r\nuptime_in_seconds:%lld\r\n\r\n",
              PACKAGE_VERSION, (int)getpid(), px->cfg.port,
