@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "node/db.h"
 #include "node/dispatch.h"
+#include "node/persist.h"
 #include "node/repl.h"
 #include "node/server.h"
 
@@ -438,6 +439,10 @@ client_on_write(evutil_socket_t fd, short what, void *arg)
     struct client *c = arg;
     (void)fd;
     (void)what;
+    /* A reply may have been queued in this same loop pass: under
+     * appendfsync always it must not leave before its write is on disk
+     * (returns at once when the append-only buffer is empty). */
+    persist_before_sleep(c->srv);
     client_flush(c);
 }
 
