@@ -26,6 +26,36 @@ def free_port():
     return port
 
 
+def wait_ping(port, proc, timeout=5):
+    """True once a PING to 127.0.0.1:port gets an answer; False when proc
+    exits or timeout seconds pass first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(64):
+                    return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+def terminate(proc, timeout=10):
+    """SIGTERM proc if it still runs (SIGKILL after timeout seconds);
+    returns its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class Server:
     def __init__(self, kind="cachely", args=(), config=None):
         self.kind = kind
@@ -44,17 +74,8 @@ class Server:
         # stderr goes to the log too, so a sanitizer report is not lost.
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64):
-                        return
-            except OSError:
-                time.sleep(0.02)
+        if wait_ping(self.port, self.proc):
+            return
         self.dump_log()
         raise RuntimeError("%s did not start on port %d" % (kind, self.port))
 
@@ -69,13 +90,7 @@ class Server:
     def stop(self):
         """Terminate the server; returns its exit status (0 = clean).  The
         log is printed when the status is not 0."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if self.proc.returncode != 0:
             print("%s on port %d exited with status %d"
                   % (self.kind, self.port, self.proc.returncode))

@@ -11,7 +11,6 @@ Prints "N passed, M failed".  CACHELY_PERSIST_CASES=a,c runs only those.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,12 +18,13 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "compat"))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402  (puts tests/compat on sys.path)
 import servers  # noqa: E402
+from cluster import LOCAL, check, info, resp, wait_for  # noqa: E402,F401
 
 import redis  # noqa: E402
 
-LOCAL = "127.0.0.1"
 SNAP = "dump.cachely"
 AOF = "appendonly.cachely"
 
@@ -39,14 +39,6 @@ def crc64(data, crc=0):
         for _ in range(8):
             crc = (crc >> 1) ^ 0xC96C5795D7870F42 if crc & 1 else crc >> 1
     return crc ^ 0xFFFFFFFFFFFFFFFF
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def split_snapshot(data):
@@ -82,8 +74,7 @@ class Node:
         RUNNING.append(self)
 
     def start(self, *extra):
-        self.srv = servers.Server("cachely", args=["--dir", self.datadir]
-                                  + self.args + [str(a) for a in extra])
+        self.srv = cluster.Node("--dir", self.datadir, *(self.args + [str(a) for a in extra]))
         return self
 
     @property
@@ -110,47 +101,12 @@ class Node:
         return rc
 
     def kill9(self):
-        self.srv.proc.send_signal(signal.SIGKILL)
-        self.srv.proc.wait()
-        shutil.rmtree(self.srv.dir, ignore_errors=True)
+        self.srv.kill()
+        self.srv.stop()  # the status of a kill -9 is expected; removes its temp dir
         self.srv = None
 
     def path(self, name):
         return os.path.join(self.datadir, name)
-
-
-def info(r, section=None):
-    text = r.execute_command("INFO", section) if section else r.execute_command("INFO")
-    if isinstance(text, bytes):
-        text = text.decode()
-    d = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            k, _, v = line.partition(":")
-            d[k] = v
-    return d
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.time() + timeout
-    last = None
-    while True:
-        try:
-            last = pred()
-        except (redis.ConnectionError, redis.TimeoutError) as e:
-            last = e
-        else:
-            if last:
-                return last
-        if time.time() > deadline:
-            raise AssertionError("timed out (%.1fs) waiting for %s; last %r"
-                                 % (timeout, what, last))
-        time.sleep(0.02)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def boot_fails(datadir, *args):
@@ -596,27 +552,26 @@ CASES = [
 ]
 
 
-def main():
-    only = os.environ.get("CACHELY_PERSIST_CASES")
-    wanted = set(only.split(",")) if only else None
-    res = servers.Results()
-    for letter, title, fn in CASES:
-        if wanted and letter not in wanted:
-            continue
-        tmp = tempfile.mkdtemp(prefix="cachely-persist-")
-        print("-- %s: %s" % (letter, title), flush=True)
-        t0 = time.time()
-        failed = res.failed
-        res.run("%s %s" % (letter, title), fn, tmp)
+def run_case(fn):
+    """fn(tmp) with a data dir of its own; the servers it left running are
+    stopped after it (their logs printed when it failed)."""
+    tmp = tempfile.mkdtemp(prefix="cachely-persist-")
+    ok = False
+    try:
+        fn(tmp)
+        ok = True
+    finally:
         for node in RUNNING:
             if node.srv is not None:
-                if res.failed > failed:
+                if not ok:
                     node.srv.dump_log()
                 node.stop(check_status=False)
         del RUNNING[:]
-        print("   %.1fs" % (time.time() - t0), flush=True)
         shutil.rmtree(tmp, ignore_errors=True)
-    return res.finish()
+
+
+def main():
+    return cluster.run_cases(CASES, "", "CACHELY_PERSIST_CASES", run_case)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ on every replica (wait_synced); the cases that check read-after-write in
 one pipeline use read-policy master.
 """
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,13 +25,14 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "compat"))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402  (puts tests/compat on sys.path)
 import servers  # noqa: E402
+from cluster import (LOCAL, PROXY, Err, Raw, check, client, fields, info,  # noqa: E402,F401
+                     resp, wait_for)
 
 import redis  # noqa: E402
 
-LOCAL = "127.0.0.1"
-PROXY = os.path.join(servers.BUILDDIR, "src", "cachely-proxy")
 CONF = os.path.join(servers.SRCDIR, "conf", "cachely-proxy.conf")
 DOWN_AFTER_MS = 1000     # the proxy's defaults, which the cases rely on
 PROBE_MS = 100
@@ -40,126 +40,9 @@ PROBE_MS = 100
 # ---- processes ---------------------------------------------------------------
 
 
-def wait_ping(port, proc, what, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            with socket.create_connection((LOCAL, port), 0.2) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(64):
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("%s did not start on port %d" % (what, port))
-
-
-def dump(path, title):
-    try:
-        with open(path, errors="replace") as f:
-            print("---- %s ----" % title)
-            print(f.read()[-6000:])
-    except OSError:
-        pass
-
-
-class Node:
-    """A cachely-server in its own temp dir; start() after kill() reuses
-    port and dir (so an append-only file is loaded again)."""
-
-    def __init__(self, *args):
-        self.port = servers.free_port()
-        self.dir = tempfile.mkdtemp(prefix="cachely-ptest-")
-        self.log = os.path.join(self.dir, "server.log")
-        self.args = [str(a) for a in args]
-        self.killed = False
-        self.start()
-
-    @property
-    def addr(self):
-        return "%s:%d" % (LOCAL, self.port)
-
-    def start(self):
-        argv = [servers.CACHELY, "--port", str(self.port), "--bind", LOCAL,
-                "--logfile", self.log, "--dir", self.dir] + self.args
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        self.killed = False
-        try:
-            wait_ping(self.port, self.proc, "cachely-server")
-        except RuntimeError:
-            dump(self.log, "server log (port %d)" % self.port)
-            raise
-
-    def kill(self):
-        """kill -9: the exit status is then expected."""
-        self.proc.kill()
-        self.proc.wait()
-        self.killed = True
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = 0 if self.killed else self.proc.returncode
-        if rc != 0:
-            print("cachely-server on port %d exited with status %d" % (self.port, rc))
-            dump(self.log, "server log (port %d)" % self.port)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        return rc
-
-
-class Proxy:
-    def __init__(self, nodes, *args, config=None):
-        self.port = servers.free_port()
-        self.dir = tempfile.mkdtemp(prefix="cachely-ptest-proxy-")
-        self.log = os.path.join(self.dir, "proxy.log")
-        argv = [PROXY] + ([config] if config else [])
-        argv += ["--port", str(self.port), "--bind", LOCAL, "--logfile", self.log]
-        argv += (["--nodes", nodes] if nodes else []) + [str(a) for a in args]
-        self.t_start = time.time()
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            wait_ping(self.port, self.proc, "cachely-proxy")
-        except RuntimeError:
-            dump(self.log, "proxy log")
-            raise
-
-    def stop(self):
-        """SIGTERM; a clean shutdown exits 0."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.returncode != 0:
-            print("cachely-proxy on port %d exited with status %d"
-                  % (self.port, self.proc.returncode))
-            dump(self.log, "proxy log (port %d)" % self.port)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        return self.proc.returncode
-
-
-class Case:
-    """The processes one case started, stopped by stop_all()."""
-
-    def __init__(self):
-        self.nodes = []
-        self.proxies = []
-
-    def node(self, *args):
-        n = Node(*args)
-        self.nodes.append(n)
-        return n
+class Case(cluster.Case):
+    """The processes one case started, stopped by stop_all(); proxy()
+    waits for the proxy's view of the topology."""
 
     def group(self, master_args=()):
         """A master and two replicas started with --replicaof, linked."""
@@ -170,47 +53,13 @@ class Case:
 
     def proxy(self, nodes, *args, config=None, ready=3, password=None):
         """A proxy; waits until it sees a master and `ready` nodes up."""
-        p = Proxy(nodes, *args, config=config)
-        self.proxies.append(p)
+        p = super().proxy(nodes, *args, config=config)
         if ready:
             wait_topology(client(p, password=password), ready)
         return p
 
-    def stop_all(self):
-        bad = []
-        for p in self.proxies:
-            rc = p.stop()
-            if rc != 0:
-                bad.append(("proxy", p.port, rc))
-        for n in self.nodes:
-            rc = n.stop()
-            if rc != 0:
-                bad.append(("server", n.port, rc))
-        return bad
 
-
-# ---- clients and helpers -------------------------------------------------------
-
-
-def client(s, timeout=20, **kw):
-    r = redis.Redis(host=LOCAL, port=s.port, decode_responses=True,
-                    socket_timeout=timeout, **kw)
-    r.set_response_callback("INFO", lambda resp, **kw: resp)
-    return r
-
-
-def info(r, section=None):
-    text = r.execute_command("INFO", section) if section else r.execute_command("INFO")
-    d = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            k, _, v = line.partition(":")
-            d[k] = v
-    return d
-
-
-def fields(v):
-    return dict(kv.split("=", 1) for kv in v.split(","))
+# ---- helpers -------------------------------------------------------------------
 
 
 def topology(pc):
@@ -237,28 +86,6 @@ def cmdstat(r, name):
     return int(fields(v)["calls"]) if v else 0
 
 
-def wait_for(pred, timeout, what, interval=0.02):
-    deadline = time.time() + timeout
-    last = None
-    while True:
-        try:
-            last = pred()
-        except (redis.ConnectionError, redis.TimeoutError) as e:
-            last = e
-        else:
-            if last:
-                return last
-        if time.time() > deadline:
-            raise AssertionError("timed out (%.1fs) waiting for %s; last %r"
-                                 % (timeout, what, last))
-        time.sleep(interval)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
 def synced(m, *replicas):
     moff = info(client(m), "replication")["master_repl_offset"]
     for r in replicas:
@@ -281,95 +108,6 @@ def prewrite(m, reps, prefix, n, value=lambda i: "v%d" % i):
         p.set("%s%d" % (prefix, i), value(i))
     p.execute()
     wait_synced(m, *reps)
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Err(str):
-    """An error reply of a Raw connection."""
-
-
-class Raw:
-    """A bare RESP2/RESP3 connection, for exact replies."""
-
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection((LOCAL, port), timeout)
-        self.buf = b""
-
-    def send(self, *cmds):
-        self.sock.sendall(b"".join(resp(*c) for c in cmds))
-
-    def sendraw(self, data):
-        self.sock.sendall(data)
-
-    def fill(self):
-        data = self.sock.recv(1 << 16)
-        if not data:
-            raise ConnectionError("connection closed")
-        self.buf += data
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            self.fill()
-        line, _, self.buf = self.buf.partition(b"\r\n")
-        return line
-
-    def exact(self, n):
-        while len(self.buf) < n:
-            self.fill()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def reply(self):
-        line = self.line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            return Err(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t in (b"$", b"="):
-            n = int(rest)
-            return None if n < 0 else self.exact(n + 2)[:-2]
-        if t == b"_":
-            return None
-        if t in (b"*", b"~", b">"):
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        if t == b"%":
-            n = int(rest)
-            out = {}
-            for _ in range(n):
-                k = self.reply()
-                out[k] = self.reply()
-            return out
-        raise AssertionError("bad reply line %r" % line)
-
-    def call(self, *args):
-        self.send(args)
-        return self.reply()
-
-    def at_eof(self, timeout=5):
-        """True when the peer closed the connection (nothing more to read)."""
-        if self.buf:
-            return False
-        self.sock.settimeout(timeout)
-        try:
-            return self.sock.recv(1) == b""
-        except socket.timeout:
-            return False
-        except ConnectionResetError:
-            return True
-
-    def close(self):
-        self.sock.close()
 
 
 def proxy_gets(pc, n, key=lambda i: "k%d" % i, expect=lambda i: "v%d" % i):
@@ -1133,32 +871,13 @@ CASES = [
 ]
 
 
-def run_case(fn):
-    c = Case()
-    try:
-        fn(c)
-    finally:
-        bad = c.stop_all()
-    check(not bad, "processes exited uncleanly (kind, port, status): %r" % bad)
-
-
 def main():
     if not os.access(PROXY, os.X_OK):
         print("no cachely-proxy at %s" % PROXY)
         print("0 passed, 1 failed")
         return 1
-    only = [x for x in os.environ.get("CACHELY_PROXY_CASES", "").split(",") if x]
-    res = servers.Results()
-    for tag, name, fn in CASES:
-        if only and tag not in only:
-            continue
-        t0 = time.time()
-        before = res.failed
-        res.run("proxy_%s %s" % (tag, name), run_case, fn)
-        print("%s %-4s %-72s %.1fs" % ("ok  " if res.failed == before else "FAIL", tag, name,
-                                        time.time() - t0))
-        sys.stdout.flush()
-    return res.finish()
+    return cluster.run_cases(CASES, "proxy_", "CACHELY_PROXY_CASES",
+                             lambda fn: cluster.run_in(Case(), fn))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """cachely-proxy's HTTP interface (--http-port) end to end: a real master,
 a replica and a proxy on free 127.0.0.1 ports; every endpoint, its errors,
-and the same keys seen over HTTP and RESP.  The processes are test_proxy.py's
-(Case, Node, Proxy), stopped by their own Popen objects.
+and the same keys seen over HTTP and RESP.  The processes are cluster.py's
+(Node, Proxy; test_proxy.Case), stopped by their own Popen objects.
 
 Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
-"N passed, M failed".
+"N passed, M failed".  CACHELY_PROXY_HTTP_CASES=a,d runs only those cases.
 """
 import http.client
 import json
@@ -17,15 +17,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "compat"))
+import cluster  # noqa: E402  (puts tests/compat on sys.path)
 import servers  # noqa: E402
 import test_proxy as tp  # noqa: E402
+from cluster import LOCAL, check, wait_for  # noqa: E402
 
 import redis  # noqa: E402
-
-LOCAL = tp.LOCAL
-check = tp.check
-wait_for = tp.wait_for
 
 
 def hreq(port, method, path, body=None, headers=None, timeout=10):
@@ -306,28 +303,18 @@ CASES = [
 def run_case(fn):
     c = tp.Case()
     try:
-        fn(c)
+        cluster.run_in(c, fn)
     finally:
-        bad = c.stop_all()
         if getattr(c, "pending_socket", None):
             c.pending_socket.close()
-    check(not bad, "processes exited uncleanly (kind, port, status): %r" % bad)
 
 
 def main():
-    if not os.access(tp.PROXY, os.X_OK):
-        print("no cachely-proxy at %s" % tp.PROXY)
+    if not os.access(cluster.PROXY, os.X_OK):
+        print("no cachely-proxy at %s" % cluster.PROXY)
         print("0 passed, 1 failed")
         return 1
-    res = servers.Results()
-    for tag, name, fn in CASES:
-        t0 = time.time()
-        before = res.failed
-        res.run("proxy_http_%s %s" % (tag, name), run_case, fn)
-        print("%s %-4s %-64s %.1fs" % ("ok  " if res.failed == before else "FAIL", tag, name,
-                                        time.time() - t0))
-        sys.stdout.flush()
-    return res.finish()
+    return cluster.run_cases(CASES, "proxy_http_", "CACHELY_PROXY_HTTP_CASES", run_case)
 
 
 if __name__ == "__main__":

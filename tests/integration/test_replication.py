@@ -14,84 +14,25 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "compat"))
-import servers  # noqa: E402
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402  (puts tests/compat on sys.path)
+from cluster import (LOCAL, Err, Raw, check, client, fields, info, resp,  # noqa: E402,F401
+                     wait_for)
 
 import redis  # noqa: E402
 
 SANITIZERS = os.environ.get("CACHELY_SANITIZERS") == "1"
-LOCAL = "127.0.0.1"
 
 # ---- helpers -----------------------------------------------------------------
 
 
-class Nodes:
-    """The servers one case started; stop_all() resumes stopped ones and
-    stops every one by its own Popen object."""
-
-    def __init__(self):
-        self.servers = []
+class Nodes(cluster.Case):
+    """The servers one case started (nodes.start(args) in the cases);
+    stop_all() resumes stopped ones and stops every one by its own Popen
+    object."""
 
     def start(self, *args):
-        s = servers.Server("cachely", args=[str(a) for a in args])
-        self.servers.append(s)
-        return s
-
-    def stop_all(self):
-        bad = []
-        for s in self.servers:
-            if s.proc.poll() is None:
-                s.proc.send_signal(signal.SIGCONT)
-            rc = s.stop()
-            if rc != 0:
-                bad.append((s.port, rc))
-        return bad
-
-
-def client(s, db=0, timeout=20):
-    r = redis.Redis(host=LOCAL, port=s.port, db=db, decode_responses=True,
-                    socket_timeout=timeout)
-    # Keep INFO as text: redis-py would turn an all-zero replid into 0.
-    r.set_response_callback("INFO", lambda resp, **kw: resp)
-    return r
-
-
-def info(r, section=None):
-    text = r.execute_command("INFO", section) if section else r.execute_command("INFO")
-    d = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            k, _, v = line.partition(":")
-            d[k] = v
-    return d
-
-
-def fields(v):
-    """slave0:ip=..,port=..,state=.. → dict."""
-    return dict(kv.split("=", 1) for kv in v.split(","))
-
-
-def wait_for(pred, timeout, what):
-    """Poll pred every 20 ms until it returns something true; returns it."""
-    deadline = time.time() + timeout
-    last = None
-    while True:
-        try:
-            last = pred()
-        except (redis.ConnectionError, redis.TimeoutError) as e:
-            last = e
-        else:
-            if last:
-                return last
-        if time.time() > deadline:
-            raise AssertionError("timed out (%.1fs) waiting for %s; last %r"
-                                 % (timeout, what, last))
-        time.sleep(0.02)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+        return self.node(*args)
 
 
 def digest(r):
@@ -148,71 +89,6 @@ def kill_replica_links(m):
     for i in ids:
         m.execute_command("CLIENT", "KILL", "ID", i)
     return len(ids)
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Err(str):
-    """An error reply of a Raw connection, e.g. 'READONLY You can't ...'."""
-
-
-class Raw:
-    """A bare RESP connection, for exact replies and the replication stream."""
-
-    def __init__(self, port, timeout=10):
-        self.sock = socket.create_connection((LOCAL, port), timeout)
-        self.buf = b""
-
-    def send(self, *cmds):
-        self.sock.sendall(b"".join(resp(*c) for c in cmds))
-
-    def fill(self):
-        data = self.sock.recv(1 << 16)
-        if not data:
-            raise ConnectionError("connection closed")
-        self.buf += data
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            self.fill()
-        line, _, self.buf = self.buf.partition(b"\r\n")
-        return line
-
-    def exact(self, n):
-        while len(self.buf) < n:
-            self.fill()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def reply(self):
-        line = self.line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            return Err(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            return None if n < 0 else self.exact(n + 2)[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        raise AssertionError("bad reply line %r" % line)
-
-    def call(self, *args):
-        self.send(args)
-        return self.reply()
-
-    def close(self):
-        self.sock.close()
 
 
 def pipe_load(s, n, prefix="k", vsize=32):
@@ -1008,28 +884,9 @@ CASES = [
 ]
 
 
-def run_case(fn):
-    nodes = Nodes()
-    try:
-        fn(nodes)
-    finally:
-        bad = nodes.stop_all()
-    check(not bad, "servers exited uncleanly (port, status): %r" % bad)
-
-
 def main():
-    only = [c for c in os.environ.get("CACHELY_REPL_CASES", "").split(",") if c]
-    res = servers.Results()
-    for tag, name, fn in CASES:
-        if only and tag not in only:
-            continue
-        t0 = time.time()
-        before = res.failed
-        res.run("repl_%s %s" % (tag, name), run_case, fn)
-        print("%s %-4s %-72s %.1fs" % ("ok  " if res.failed == before else "FAIL", tag, name,
-                                        time.time() - t0))
-        sys.stdout.flush()
-    return res.finish()
+    return cluster.run_cases(CASES, "repl_", "CACHELY_REPL_CASES",
+                             lambda fn: cluster.run_in(Nodes(), fn))
 
 
 if __name__ == "__main__":
