@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <limits.h>
 #include <math.h>
@@ -496,4 +498,35 @@ util_write_all(int fd, const void *buf, size_t len, int timeout_ms)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int
+util_connect_nonblock(const char *host, int port)
+{
+    struct addrinfo hints, *res = NULL;
+    char portstr[16];
+    int fd, saved;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    if (getaddrinfo(host, portstr, &hints, &res) != 0 || res == NULL) {
+        errno = EHOSTUNREACH;
+        return -1;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        int flags = fcntl(fd, F_GETFL, 0);
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        if (connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+            errno = saved;
+        }
+    }
+    saved = errno;
+    freeaddrinfo(res);
+    errno = saved;
+    return fd;
 }

@@ -54,6 +54,12 @@ long long util_monotonic_us(void);
  * -1 with errno set (ETIMEDOUT when the wait ran out). */
 int util_write_all(int fd, const void *buf, size_t len, int timeout_ms);
 
+/* Start a non-blocking TCP connection to host:port (the first address the
+ * name resolves to), close-on-exec.  Returns the fd with the connect in
+ * progress (writability tells when it is done; SO_ERROR tells how), or -1
+ * with errno set (EHOSTUNREACH when the name does not resolve). */
+int util_connect_nonblock(const char *host, int port);
+
 /* Fill buf with len random bytes from /dev/urandom (falls back to time). */
 void util_random_bytes(uint8_t *buf, size_t len);
 /* A random hex string of len characters (run ids, replication ids). */

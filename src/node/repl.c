@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -719,32 +718,15 @@ static void
 link_start_connect(struct server *srv)
 {
     struct repl *r = &srv->repl;
-    struct addrinfo hints, *res = NULL;
-    char port[16];
     int fd;
 
     r->last_connect_ms = util_mstime();
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    snprintf(port, sizeof(port), "%d", r->master_port);
-    if (getaddrinfo(r->master_host, port, &hints, &res) != 0 || res == NULL) {
-        log_warn("Unable to resolve master %s", r->master_host);
-        return;
-    }
-    fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = util_connect_nonblock(r->master_host, r->master_port);
     if (fd < 0) {
-        freeaddrinfo(res);
+        log_warn("Error condition on socket for SYNC (%s:%d): %s", r->master_host,
+                 r->master_port, strerror(errno));
         return;
     }
-    evutil_make_socket_nonblocking(fd);
-    if (connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
-        log_warn("Error condition on socket for SYNC: %s", strerror(errno));
-        close(fd);
-        freeaddrinfo(res);
-        return;
-    }
-    freeaddrinfo(res);
     r->link_fd = fd;
     r->link_state = REPL_LINK_CONNECTING;
     r->handshake_step = 0;

@@ -92,7 +92,7 @@ static int
 backend_connect(struct proxy *px, struct backend *b)
 {
     int one = 1;
-    b->fd = topology_connect(b->node->host, b->node->port);
+    b->fd = util_connect_nonblock(b->node->host, b->node->port);
     if (b->fd < 0) {
         b->retry_at_ms = util_mstime() + 100;
         return -1;

@@ -224,8 +224,6 @@ void backend_flush_pending(struct proxy *px);
 struct backend *backend_open(struct proxy *px, struct backend *b);
 /* Forget b on the flush list (it is about to be freed). */
 void backend_forget_pending(struct proxy *px, struct backend *b);
-/* Open a non-blocking TCP connection; -1 on immediate failure. */
-int topology_connect(const char *host, int port);
 /* The AUTH command for the nodes (backend-password), RESP-encoded into a
  * mem_alloc'd buffer; NULL when no password is configured. */
 char *topology_auth_frame(const struct proxy *px, size_t *len);

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,30 +278,6 @@ topology_auth_frame(const struct proxy *px, size_t *len)
     return proxy_encode(3, a, len);
 }
 
-int
-topology_connect(const char *host, int port)
-{
-    struct addrinfo hints, *res = NULL;
-    char portstr[16];
-    int fd;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    if (getaddrinfo(host, portstr, &hints, &res) != 0 || res == NULL) {
-        return -1;
-    }
-    fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        evutil_make_socket_nonblocking(fd);
-        if (connect(fd, res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    return fd;
-}
 
 /* Read "field:value" from an INFO text. */
 static int
@@ -505,7 +480,7 @@ probe_send(struct proxy *px, struct node *n)
 {
     long long now = util_mstime();
     if (n->probe_fd < 0) {
-        n->probe_fd = topology_connect(n->host, n->port);
+        n->probe_fd = util_connect_nonblock(n->host, n->port);
         if (n->probe_fd < 0) {
             return;
         }
