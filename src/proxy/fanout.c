@@ -233,16 +233,11 @@ send_part(struct proxy *px, struct fanout *f, int idx, struct group *g, int is_w
           const char *frame, size_t len)
 {
     struct preq *r = mem_calloc(sizeof(*r));
-    struct node *target = g->master;
+    struct node *target =
+        topology_read_target(px, g, !is_write && px->cfg.read_policy == READ_REPLICAS, 0);
     r->fan = f;
     r->fan_idx = idx;
     r->affinity = f->parent->affinity;
-    if (!is_write && px->cfg.read_policy == READ_REPLICAS) {
-        struct node *rep = topology_pick_replica(px, g, 0);
-        if (rep) {
-            target = rep;
-        }
-    }
     if (target == NULL || backend_send(px, target, NULL, r, frame, len) != 0) {
         char err[320];
         int n = snprintf(err, sizeof(err), "-ERR cachely-proxy: group %s is not reachable\r\n",

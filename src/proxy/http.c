@@ -111,24 +111,15 @@ http_cache_send(struct proxy *px, struct evhttp_request *req, enum http_op op,
                 size_t argc, const struct resp_arg *argv)
 {
     struct group *g = topology_group_of_key(px, argv[1].ptr, argv[1].len);
-    struct node *target = g->master;
+    struct node *target;
     struct http_call *c;
     char *frame;
     size_t len;
     int rc = -1;
 
     px->total_commands++;
-    if (op == HTTP_OP_GET && px->cfg.read_policy != READ_MASTER) {
-        struct node *rep = topology_pick_replica(px, g, 0);
-        if (rep != NULL) {
-            target = rep;
-            px->routed_replica++;
-        } else {
-            px->routed_fallback++;
-        }
-    } else {
-        px->routed_master++;
-    }
+    target = topology_read_target(px, g, op == HTTP_OP_GET && px->cfg.read_policy != READ_MASTER,
+                                  0);
     if (target == NULL) {
         px->route_errors++;
         http_util_replyf(req, 502, "ERR cachely-proxy: no master is known for group %s (yet)\n",

@@ -205,6 +205,11 @@ struct node *topology_add(struct proxy *px, struct group *g, const char *host, i
  * max-replica-lag-ms and holding at least min_offset, chosen round robin;
  * NULL when none is. */
 struct node *topology_pick_replica(struct proxy *px, struct group *g, long long min_offset);
+/* Where a read for group g goes: a replica as topology_pick_replica picks
+ * it (when replica_ok), else the master; counts the decision in the
+ * routing statistics. */
+struct node *topology_read_target(struct proxy *px, struct group *g, int replica_ok,
+                                  long long min_offset);
 
 /* ---- backend.c ----------------------------------------------------------- */
 void backend_init(struct backend *b, struct node *n);

@@ -774,24 +774,14 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         mem_free(encoded);
         return;
     }
-    struct node *target = g->master;
     int policy = px->cfg.read_policy;
     /* In session mode a read waits for nothing: it goes to a replica known
      * to hold the session's last write, else to the master. */
-    int replica_ok = policy == READ_REPLICAS
-                     || (policy == READ_SESSION && s->write_offset >= 0);
-    if (kind == ROUTE_READ && replica_ok) {
-        struct node *rep = topology_pick_replica(
-            px, g, policy == READ_SESSION ? s->write_offset : 0);
-        if (rep != NULL) {
-            target = rep;
-            px->routed_replica++;
-        } else {
-            px->routed_fallback++;
-        }
-    } else {
-        px->routed_master++;
-    }
+    int replica_ok = kind == ROUTE_READ
+                     && (policy == READ_REPLICAS
+                         || (policy == READ_SESSION && s->write_offset >= 0));
+    struct node *target = topology_read_target(
+        px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
     struct backend *used = forward(s, target, frame, framelen);
     if (kind == ROUTE_MASTER && policy == READ_SESSION && used != NULL) {
         track_write(s, target, used);

@@ -577,3 +577,19 @@ topology_pick_replica(struct proxy *px, struct group *g, long long min_offset)
     }
     return NULL;
 }
+
+struct node *
+topology_read_target(struct proxy *px, struct group *g, int replica_ok, long long min_offset)
+{
+    if (!replica_ok) {
+        px->routed_master++;
+        return g->master;
+    }
+    struct node *rep = topology_pick_replica(px, g, min_offset);
+    if (rep != NULL) {
+        px->routed_replica++;
+        return rep;
+    }
+    px->routed_fallback++;
+    return g->master;
+}
