@@ -342,6 +342,44 @@ node_inflight(const struct proxy *px, const struct node *n)
     return inflight;
 }
 
+static long long
+node_up(const struct proxy *px, const struct node *n)
+{
+    (void)px;
+    return n->up;
+}
+
+static long long
+node_requests(const struct proxy *px, const struct node *n)
+{
+    (void)px;
+    return n->requests;
+}
+
+static long long
+node_errors(const struct proxy *px, const struct node *n)
+{
+    (void)px;
+    return n->errors;
+}
+
+/* The per-node series of /metrics, one row each. */
+static const struct node_metric {
+    const char *name;
+    const char *type;
+    const char *help;
+    long long (*value)(const struct proxy *px, const struct node *n);
+} node_metrics[] = {
+    {"cachely_proxy_node_up", "gauge",
+     "1 when the node answered a probe within down-after-ms.", node_up},
+    {"cachely_proxy_node_requests_total", "counter", "Requests sent to the node.",
+     node_requests},
+    {"cachely_proxy_node_errors_total", "counter",
+     "Error replies from the node and requests failed by a lost connection.", node_errors},
+    {"cachely_proxy_node_inflight", "gauge",
+     "Requests sent to the node and not answered yet.", node_inflight},
+};
+
 static void
 http_metrics(void *ctx, struct evhttp_request *req, const char *query)
 {
@@ -373,29 +411,13 @@ http_metrics(void *ctx, struct evhttp_request *req, const char *query)
     http_util_metric(b, "cachely_proxy_masters_known", "gauge",
                      "Groups whose master is known and up.", (long long)masters_known(px));
 
-    http_util_metric_head(b, "cachely_proxy_node_up", "gauge",
-                          "1 when the node answered a probe within down-after-ms.");
-    for (size_t i = 0; i < px->nnodes; i++) {
-        node_series(b, "cachely_proxy_node_up", px->nodes[i], "");
-        evbuffer_add_printf(b, "%d\n", px->nodes[i]->up);
-    }
-    http_util_metric_head(b, "cachely_proxy_node_requests_total", "counter",
-                          "Requests sent to the node.");
-    for (size_t i = 0; i < px->nnodes; i++) {
-        node_series(b, "cachely_proxy_node_requests_total", px->nodes[i], "");
-        evbuffer_add_printf(b, "%lld\n", px->nodes[i]->requests);
-    }
-    http_util_metric_head(b, "cachely_proxy_node_errors_total", "counter",
-                          "Error replies from the node and requests failed by a lost connection.");
-    for (size_t i = 0; i < px->nnodes; i++) {
-        node_series(b, "cachely_proxy_node_errors_total", px->nodes[i], "");
-        evbuffer_add_printf(b, "%lld\n", px->nodes[i]->errors);
-    }
-    http_util_metric_head(b, "cachely_proxy_node_inflight", "gauge",
-                          "Requests sent to the node and not answered yet.");
-    for (size_t i = 0; i < px->nnodes; i++) {
-        node_series(b, "cachely_proxy_node_inflight", px->nodes[i], "");
-        evbuffer_add_printf(b, "%lld\n", node_inflight(px, px->nodes[i]));
+    for (size_t m = 0; m < sizeof(node_metrics) / sizeof(node_metrics[0]); m++) {
+        const struct node_metric *nm = &node_metrics[m];
+        http_util_metric_head(b, nm->name, nm->type, nm->help);
+        for (size_t i = 0; i < px->nnodes; i++) {
+            node_series(b, nm->name, px->nodes[i], "");
+            evbuffer_add_printf(b, "%lld\n", nm->value(px, px->nodes[i]));
+        }
     }
     http_util_metric_head(b, "cachely_proxy_node_latency_seconds", "histogram",
                           "Time from sending a request to the node to its reply.");
