@@ -68,6 +68,16 @@ log_level_name(int level)
     return level == LOG_LEVEL_ERROR ? "warning" : names[level];
 }
 
+const char *const log_option_names[] = {"debug", "verbose", "notice", "warning", NULL};
+
+int
+log_level_from_option(int index)
+{
+    static const int levels[] = {LOG_LEVEL_DEBUG, LOG_LEVEL_DEBUG, LOG_LEVEL_INFO,
+                                 LOG_LEVEL_WARN};
+    return index >= 0 && index < 4 ? levels[index] : LOG_LEVEL_INFO;
+}
+
 void
 log_write(int level, const char *file, int line, const char *fmt, ...)
 {

@@ -20,6 +20,11 @@ void log_teardown(void);
 int log_level_parse(const char *name);
 const char *log_level_name(int level);
 
+/* The loglevel option's values, in option order (Redis's names), and the
+ * level each one selects. */
+extern const char *const log_option_names[];
+int log_level_from_option(int index);
+
 void log_write(int level, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

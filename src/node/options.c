@@ -19,7 +19,6 @@ const char *const maxmemory_policy_names[] = {
     NULL,
 };
 
-const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 
 static const char *const cob_class_names[] = {"normal", "replica", "pubsub"};
 
@@ -187,7 +186,7 @@ const struct option_def node_options[] = {
      "allkeys-lfu, volatile-lfu, allkeys-random, volatile-random, volatile-ttl"},
     {"maxmemory-samples", OPT_INT, MUT, "5", 1, 64, NULL, OFF(maxmemory_samples),
      NULL, NULL, NULL, "keys sampled per eviction"},
-    {"loglevel", OPT_ENUM, MUT, "notice", 0, 0, loglevel_names, OFF(loglevel), NULL,
+    {"loglevel", OPT_ENUM, MUT, "notice", 0, 0, log_option_names, OFF(loglevel), NULL,
      NULL, apply_runtime, "debug, verbose, notice or warning"},
     {"logfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(logfile), NULL, NULL, NULL,
      "log file path (empty = standard error)"},

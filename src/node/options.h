@@ -5,6 +5,5 @@
 #include "core/option.h"
 
 extern const struct option_def node_options[];
-extern const char *const loglevel_names[];
 
 #endif

@@ -5,15 +5,13 @@
 
 #include <string.h>
 
-static const int loglevel_map[] = {LOG_LEVEL_DEBUG, LOG_LEVEL_DEBUG,
-                                   LOG_LEVEL_INFO, LOG_LEVEL_WARN};
 
 void
 server_apply_config(struct server *srv)
 {
     struct node_config *cfg = &srv->cfg;
     int p = cfg->maxmemory_policy;
-    log_current_level = loglevel_map[cfg->loglevel];
+    log_current_level = log_level_from_option(cfg->loglevel);
     srv->ks.lfu = p == MAXMEMORY_ALLKEYS_LFU || p == MAXMEMORY_VOLATILE_LFU;
     srv->ks.lfu_log_factor = (int)cfg->lfu_log_factor;
     srv->ks.lfu_decay_time = (int)cfg->lfu_decay_time;

@@ -22,8 +22,6 @@ extern const struct option_def proxy_options[];
 
 static struct proxy proxy;
 
-static const int loglevel_map[] = {LOG_LEVEL_DEBUG, LOG_LEVEL_DEBUG, LOG_LEVEL_INFO,
-                                   LOG_LEVEL_WARN};
 
 static void
 on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -131,7 +129,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
     px->cfg.write_ack_timeout_ms = fresh.write_ack_timeout_ms;
     px->cfg.maxclients = fresh.maxclients;
     px->cfg.loglevel = fresh.loglevel;
-    log_current_level = loglevel_map[fresh.loglevel];
+    log_current_level = log_level_from_option(fresh.loglevel);
     mem_free(px->cfg.requirepass);
     px->cfg.requirepass = fresh.requirepass;
     fresh.requirepass = NULL;
@@ -205,7 +203,7 @@ main(int argc, char **argv)
     if (px->cfg.daemonize) {
         daemonize();
     }
-    log_setup(px->cfg.logfile, loglevel_map[px->cfg.loglevel]);
+    log_setup(px->cfg.logfile, log_level_from_option(px->cfg.loglevel));
     signal(SIGPIPE, SIG_IGN);
     command_setup();
     px->start_ms = util_mstime();

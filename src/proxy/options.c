@@ -2,6 +2,7 @@
  * list. */
 #include "proxy/proxy.h"
 #include "core/alloc.h"
+#include "core/log.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 
 const char *const proxy_read_policy_names[] = {"master", "replicas", "session", NULL};
-const char *const proxy_loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 
 /* "group <name> <slots> <nodes>" may be given many times (config lines or
  * --group arguments): each occurrence is appended. */
@@ -129,7 +129,7 @@ const struct option_def proxy_options[] = {
      "(its requests get errors); 0 = never"},
     {"maxclients", OPT_INT, 0, "10000", 1, 1000000, NULL, OFF(maxclients), NULL, NULL, NULL,
      "maximum simultaneous client connections"},
-    {"loglevel", OPT_ENUM, 0, "notice", 0, 0, proxy_loglevel_names, OFF(loglevel), NULL, NULL,
+    {"loglevel", OPT_ENUM, 0, "notice", 0, 0, log_option_names, OFF(loglevel), NULL, NULL,
      NULL, "debug, verbose, notice or warning"},
     {"logfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(logfile), NULL, NULL, NULL,
      "log file path (empty = standard error)"},
