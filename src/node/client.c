@@ -348,6 +348,9 @@ client_flush(struct client *c)
     if (c->repl_state == REPLICA_WAIT_SNAPSHOT) {
         return 0;
     }
+    /* Whatever path writes replies, the writes they acknowledge reach the
+     * append-only file first. */
+    persist_before_reply(c->srv);
     for (;;) {
         int n = 0;
         size_t total = 0, skip = c->sentlen;
@@ -439,10 +442,6 @@ client_on_write(evutil_socket_t fd, short what, void *arg)
     struct client *c = arg;
     (void)fd;
     (void)what;
-    /* A reply may have been queued in this same loop pass: under
-     * appendfsync always it must not leave before its write is on disk
-     * (returns at once when the append-only buffer is empty). */
-    persist_before_sleep(c->srv);
     client_flush(c);
 }
 

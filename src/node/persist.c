@@ -1112,6 +1112,13 @@ persist_before_sleep(struct server *srv)
     } else if (r->link_state == REPL_LINK_HANDSHAKE || r->link_state == REPL_LINK_TRANSFER) {
         ps->sync_incomplete = 1;
     }
+    persist_before_reply(srv);
+}
+
+void
+persist_before_reply(struct server *srv)
+{
+    struct persist *ps = &srv->persist;
     if (ps->aof_state != AOF_ON || ps->aof_len == 0) {
         return;
     }

@@ -99,6 +99,10 @@ void persist_feed(struct server *srv, const char *buf, size_t len);
 /* Before the loop sleeps, i.e. before replies leave: write the AOF buffer,
  * and fsync it under appendfsync always. */
 void persist_before_sleep(struct server *srv);
+/* Before any reply is written: the append-only buffer reaches the file
+ * (fsynced under appendfsync always), so no reply acknowledges a write that
+ * is not there.  Returns at once when the buffer is empty. */
+void persist_before_reply(struct server *srv);
 /* Every cron tick: save schedules, everysec fsync, rewrite triggers. */
 void persist_cron(struct server *srv);
 /* A forked child exited; returns 1 if it was one of persistence's. */
