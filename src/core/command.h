@@ -54,6 +54,7 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
 #define XU CMD_NO_AUTH
 #define XB CMD_ALLOW_BUSY
 #define XO CMD_NO_MULTI
+#define XP CMD_PUBSUB
 
 /* X(id, parent id or NONE, name, arity, flags, first key, last key, step,
  *   group, since, summary) */
@@ -129,7 +130,20 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(CLIENT_KILL, CLIENT, "kill", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "Close connections") \
     X(CLIENT_SETINFO, CLIENT, "setinfo", 4, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Record the client library's name or version") \
     X(CLIENT_NO_EVICT, CLIENT, "no-evict", 3, XA | XN | XL | XS, 0, 0, 0, "connection", "7.0.0", "Exempt the connection from client eviction") \
+    X(CLIENT_PAUSE, CLIENT, "pause", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "3.0.0", "Hold normal clients' commands (all, or only writes) for a time") \
+    X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order") \
     X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands") \
+    /* pub/sub: cachely-proxy's own event channels; the node has no pub/sub */             \
+    X(SUBSCRIBE, NONE, "subscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels") \
+    X(UNSUBSCRIBE, NONE, "unsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave channels, or every channel when none is named") \
+    X(PSUBSCRIBE, NONE, "psubscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels matching glob patterns") \
+    X(PUNSUBSCRIBE, NONE, "punsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave patterns, or every pattern when none is named") \
+    X(PUBLISH, NONE, "publish", 3, XP | XL | XS | XF, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel") \
+    X(PUBSUB, NONE, "pubsub", -2, 0, 0, 0, 0, "pubsub", "2.8.0", "Inspect channels and pattern subscriptions") \
+    X(PUBSUB_CHANNELS, PUBSUB, "channels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "List the channels with subscribers, optionally matching a pattern") \
+    X(PUBSUB_NUMSUB, PUBSUB, "numsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the subscribers of channels (pattern subscribers not included)") \
+    X(PUBSUB_NUMPAT, PUBSUB, "numpat", 2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the distinct patterns subscribed to") \
+    X(PUBSUB_HELP, PUBSUB, "help", 2, XL | XS, 0, 0, 0, "pubsub", "6.2.0", "Describe the PUBSUB subcommands") \
     /* server */                                                                          \
     X(COMMAND, NONE, "command", -1, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the commands") \
     X(COMMAND_COUNT, COMMAND, "count", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Return the number of commands") \
@@ -140,6 +154,7 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(COMMAND_HELP, COMMAND, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the COMMAND subcommands") \
     X(TIME, NONE, "time", 1, XL | XS | XF, 0, 0, 0, "server", "2.6.0", "Return the server time") \
     X(ROLE, NONE, "role", 1, XN | XL | XS | XF, 0, 0, 0, "server", "2.8.12", "Return the replication role") \
+    X(SENTINEL, NONE, "sentinel", -2, XA | XN | XL | XS, 0, 0, 0, "sentinel", "2.8.4", "Sentinel commands (answered by cachely-proxy; the node does not implement them)") \
     X(INFO, NONE, "info", -1, XL | XS, 0, 0, 0, "server", "1.0.0", "Return information and statistics about the server") \
     X(CONFIG, NONE, "config", -2, 0, 0, 0, 0, "server", "2.0.0", "Read and change the configuration") \
     X(CONFIG_GET, CONFIG, "get", -3, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Return option values matching patterns") \
@@ -157,8 +172,8 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(SLOWLOG_RESET, SLOWLOG, "reset", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Empty the slow log") \
     X(SLOWLOG_HELP, SLOWLOG, "help", 2, XL | XS, 0, 0, 0, "server", "6.2.0", "Describe the SLOWLOG subcommands") \
     /* replication */                                                                     \
-    X(REPLICAOF, NONE, "replicaof", 3, XA | XN | XS, 0, 0, 0, "server", "5.0.0", "Follow a master, or become a master with NO ONE") \
-    X(SLAVEOF, NONE, "slaveof", 3, XA | XN | XS, 0, 0, 0, "server", "1.0.0", "Old name of REPLICAOF") \
+    X(REPLICAOF, NONE, "replicaof", -3, XA | XN | XS, 0, 0, 0, "server", "5.0.0", "Follow a master, or become a master with NO ONE (EPOCH <n>: a fencing token)") \
+    X(SLAVEOF, NONE, "slaveof", -3, XA | XN | XS, 0, 0, 0, "server", "1.0.0", "Old name of REPLICAOF") \
     X(PSYNC, NONE, "psync", -3, XA | XN | XO, 0, 0, 0, "server", "2.8.0", "Replica handshake: resume the stream or ask for a full copy") \
     X(SYNC, NONE, "sync", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Old replica handshake: always a full copy") \
     X(REPLCONF, NONE, "replconf", -1, XA | XN | XL | XS | XB, 0, 0, 0, "server", "3.0.0", "Replica configuration and acknowledgements") \

@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "node/db.h"
 #include "node/dispatch.h"
+#include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
 #include "node/server.h"
@@ -195,6 +196,9 @@ client_destroy(struct client **cp)
         return;
     }
     srv = c->srv;
+    if (c->flags & CLIENT_PAUSED) {
+        pause_client_gone(c);
+    }
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
     }
@@ -493,6 +497,11 @@ process_input(struct client *c)
             dispatch_command(c);
             c->argc = 0;
             c->argv = NULL;
+        }
+        if (c->flags & CLIENT_PAUSED) {
+            /* Held by CLIENT PAUSE: the frame stays unconsumed and is parsed
+             * and dispatched again, checks and all, when the pause ends. */
+            break;
         }
         if (c->flags & CLIENT_MASTER) {
             repl_master_applied(c, frame, c->parser.consumed);

@@ -29,9 +29,12 @@ enum client_flag {
     CLIENT_PENDING_WRITE = 1 << 6,      /* on the server's pending-write list */
     CLIENT_MASTER = 1 << 7,             /* our master's link: apply, don't reply */
     CLIENT_REPLICA = 1 << 8,            /* a replica of ours (after PSYNC/SYNC) */
-    CLIENT_BLOCKED = 1 << 9,            /* in WAIT: input waits, no commands run */
+    CLIENT_BLOCKED = 1 << 9,            /* in WAIT or held by CLIENT PAUSE: input
+                                           waits, no commands run */
     CLIENT_FORCE_REPLY = 1 << 10,       /* let a reply through to the master */
     CLIENT_UNBLOCKED = 1 << 11,         /* queued to resume its input */
+    CLIENT_PAUSED = 1 << 12,            /* held by CLIENT PAUSE (with BLOCKED): its
+                                           command stays in the query buffer */
 };
 
 struct reply_block {
@@ -80,6 +83,7 @@ struct client {
     struct client *prev, *next;     /* borrowed: the server's list */
     struct client *close_next;      /* borrowed: the server's close list */
     struct client *pw_prev, *pw_next; /* borrowed: the pending-write list */
+    struct client *pause_prev, *pause_next; /* borrowed: pause.c's held list */
 
     /* replication (master side: this client is a replica of ours) */
     int repl_state;                 /* enum replica_state */

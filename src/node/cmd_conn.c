@@ -5,8 +5,10 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "node/client.h"
+#include "node/pause.h"
 #include "node/server.h"
 
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
@@ -559,6 +561,49 @@ cmd_client_no_evict(struct client *c)
     reply_ok(c);
 }
 
+/* CLIENT PAUSE <timeout-ms> [WRITE|ALL], checked in Redis 7.0's order: the
+ * argument count, the mode, then the timeout. */
+void
+cmd_client_pause(struct client *c)
+{
+    int mode = PAUSE_ALL;
+    long long ms, now;
+
+    if (c->argc > 4) {
+        reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
+                     "Try CLIENT HELP.", (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len),
+                     c->argv[1].ptr);
+        return;
+    }
+    if (c->argc == 4) {
+        if (conn_arg_is(&c->argv[3], "write")) {
+            mode = PAUSE_WRITE;
+        } else if (!conn_arg_is(&c->argv[3], "all")) {
+            reply_error(c, "CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &ms) != 0) {
+        reply_error(c, "timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        reply_error(c, "timeout is negative");
+        return;
+    }
+    /* 0 is a time already past (pauses nothing); a huge one means forever. */
+    now = util_mstime();
+    pause_start(c->srv, mode, ms == 0 ? 0 : (ms > LLONG_MAX - now ? LLONG_MAX : now + ms));
+    reply_ok(c);
+}
+
+void
+cmd_client_unpause(struct client *c)
+{
+    pause_end(c->srv);
+    reply_ok(c);
+}
+
 void
 cmd_client_help(struct client *c)
 {
@@ -591,6 +636,10 @@ cmd_client_help(struct client *c)
         "      Return clients of specified type.",
         "    * ID <client-id> [<client-id> ...]",
         "      Return clients with the specified IDs.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "SETINFO <option> <value>",

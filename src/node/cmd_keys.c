@@ -505,13 +505,14 @@ cmd_randomkey(struct client *c)
             reply_null(c);
             return;
         }
-        /* A replica may not delete, so after enough expired samples it
-         * answers with one of them, as Redis does. */
-        if (!db_entry_expired(db, e) || (ks->is_replica && ++tries > 100)) {
+        /* A replica (or a paused node) may not delete, so after enough
+         * expired samples it answers with one of them, as Redis does. */
+        if (!db_entry_expired(db, e)
+            || (!keyspace_deletes_expired(ks) && ++tries > 100)) {
             reply_bulk(c, entry_key(e), e->keylen);
             return;
         }
-        if (!ks->is_replica) {
+        if (keyspace_deletes_expired(ks)) {
             /* Each expired sample is deleted, so this loop ends. */
             db_lookup_ref(db, entry_key(e), e->keylen,
                           LOOKUP_NOSTATS | LOOKUP_NOTOUCH);

@@ -1,4 +1,5 @@
 /* Replication commands: REPLICAOF/SLAVEOF, PSYNC/SYNC, REPLCONF, WAIT. */
+#include "core/status.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/handlers.h"
@@ -16,14 +17,46 @@ arg_is(const struct resp_arg *a, const char *s)
     return a->len == n && strncasecmp(a->ptr, s, n) == 0;
 }
 
+/* With EPOCH, the order is obeyed only when its epoch is not older than the
+ * node's (see repl_config_epoch_adopt); checks on the arguments come first,
+ * so a refused order changes nothing, the epoch included. */
+static int
+replicaof_adopt_epoch(struct client *c, long long epoch)
+{
+    if (epoch < 0) {
+        return 0; /* no EPOCH: as Redis, the epoch is left alone */
+    }
+    if (repl_config_epoch_adopt(c->srv, epoch) != STATUS_OK) {
+        reply_errorf(c, "-STALE epoch %lld is older than this node's epoch %lld", epoch,
+                     c->srv->repl.config_epoch);
+        return -1;
+    }
+    return 0;
+}
+
+/* REPLICAOF host port | NO ONE, as Redis, plus an optional EPOCH <n>. */
 void
 cmd_replicaof(struct client *c)
 {
     struct server *srv = c->srv;
     char host[256];
-    long long port;
+    long long port, epoch = -1;
 
+    /* Any other shape is Redis's arity error (REPLICAOF takes exactly two
+     * arguments there). */
+    if (c->argc != 3 && (c->argc != 5 || !arg_is(&c->argv[3], "epoch"))) {
+        reply_arity_error(c);
+        return;
+    }
+    if (c->argc == 5
+        && (util_str2ll(c->argv[4].ptr, c->argv[4].len, &epoch) != 0 || epoch < 0)) {
+        reply_not_integer(c);
+        return;
+    }
     if (arg_is(&c->argv[1], "no") && arg_is(&c->argv[2], "one")) {
+        if (replicaof_adopt_epoch(c, epoch) != 0) {
+            return;
+        }
         if (repl_is_replica(srv)) {
             repl_set_master(srv, NULL, 0);
         }
@@ -45,6 +78,9 @@ cmd_replicaof(struct client *c)
     }
     memcpy(host, c->argv[1].ptr, c->argv[1].len);
     host[c->argv[1].len] = '\0';
+    if (replicaof_adopt_epoch(c, epoch) != 0) {
+        return;
+    }
     if (repl_is_replica(srv) && srv->repl.master_port == port
         && strcasecmp(srv->repl.master_host, host) == 0) {
         reply_status(c, "OK Already connected to specified master");

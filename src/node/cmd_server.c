@@ -47,6 +47,35 @@ arg_ll(const struct client *c, size_t i, long long *out)
 
 /* ==== COMMAND ============================================================ */
 
+/* COMMAND describes what this node implements: the shared table also holds
+ * rows only the proxy answers (see handlers_implements), left out here. */
+static int
+listed(const struct command *cmd)
+{
+    return cmd->parent == CMD_ID_NONE ? handlers_implements(cmd)
+                                      : handlers_get(cmd->id) != NULL;
+}
+
+static size_t
+listed_subs(const struct command *cmd)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cmd->nsubs; i++) {
+        n += (size_t)listed(cmd->subs[i]);
+    }
+    return n;
+}
+
+static size_t
+listed_count(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < command_count(); i++) {
+        n += (size_t)listed(command_at(i));
+    }
+    return n;
+}
+
 /* ACL categories derived from flags and group.  Redis lists categories per
  * command by hand; deriving them keeps the table the single source of truth
  * and gets the common cases right (@read/@write/@fast/@slow/@admin and the
@@ -194,9 +223,11 @@ reply_command_entry(struct client *c, const struct command *cmd)
     if (cmd->nsubs == 0) {
         reply_set_len(c, 0);
     } else {
-        reply_array_len(c, (long long)cmd->nsubs);
+        reply_array_len(c, (long long)listed_subs(cmd));
         for (size_t i = 0; i < cmd->nsubs; i++) {
-            reply_command_entry(c, cmd->subs[i]);
+            if (listed(cmd->subs[i])) {
+                reply_command_entry(c, cmd->subs[i]);
+            }
         }
     }
 }
@@ -208,22 +239,24 @@ lookup_fullname(const char *name, size_t len)
     const char *bar = memchr(name, '|', len);
     const struct command *cmd;
     if (bar == NULL) {
-        return command_lookup(name, len);
+        cmd = command_lookup(name, len);
+    } else {
+        cmd = command_lookup(name, (size_t)(bar - name));
+        if (cmd != NULL) {
+            cmd = command_lookup_sub(cmd, bar + 1, len - (size_t)(bar - name) - 1);
+        }
     }
-    cmd = command_lookup(name, (size_t)(bar - name));
-    if (cmd == NULL) {
-        return NULL;
-    }
-    return command_lookup_sub(cmd, bar + 1, len - (size_t)(bar - name) - 1);
+    return cmd != NULL && listed(cmd) ? cmd : NULL;
 }
 
 static void
 reply_all_command_entries(struct client *c)
 {
-    size_t n = command_count();
-    reply_array_len(c, (long long)n);
-    for (size_t i = 0; i < n; i++) {
-        reply_command_entry(c, command_at(i));
+    reply_array_len(c, (long long)listed_count());
+    for (size_t i = 0; i < command_count(); i++) {
+        if (listed(command_at(i))) {
+            reply_command_entry(c, command_at(i));
+        }
     }
 }
 
@@ -236,7 +269,7 @@ cmd_command(struct client *c)
 void
 cmd_command_count(struct client *c)
 {
-    reply_int(c, (long long)command_count());
+    reply_int(c, (long long)listed_count());
 }
 
 void
@@ -271,10 +304,12 @@ reply_command_docs(struct client *c, const struct command *cmd)
     reply_bulk_cstr(c, cmd->group);
     if (cmd->nsubs > 0) {
         reply_bulk_cstr(c, "subcommands");
-        reply_map_len(c, (long long)cmd->nsubs);
+        reply_map_len(c, (long long)listed_subs(cmd));
         for (size_t i = 0; i < cmd->nsubs; i++) {
-            reply_bulk_cstr(c, cmd->subs[i]->fullname);
-            reply_command_docs(c, cmd->subs[i]);
+            if (listed(cmd->subs[i])) {
+                reply_bulk_cstr(c, cmd->subs[i]->fullname);
+                reply_command_docs(c, cmd->subs[i]);
+            }
         }
     }
 }
@@ -283,11 +318,12 @@ void
 cmd_command_docs(struct client *c)
 {
     if (c->argc == 2) {
-        size_t n = command_count();
-        reply_map_len(c, (long long)n);
-        for (size_t i = 0; i < n; i++) {
-            reply_bulk_cstr(c, command_at(i)->fullname);
-            reply_command_docs(c, command_at(i));
+        reply_map_len(c, (long long)listed_count());
+        for (size_t i = 0; i < command_count(); i++) {
+            if (listed(command_at(i))) {
+                reply_bulk_cstr(c, command_at(i)->fullname);
+                reply_command_docs(c, command_at(i));
+            }
         }
         return;
     }
@@ -359,7 +395,7 @@ cmd_command_list(struct client *c)
             const struct command *cmd = command_at(i);
             for (size_t s = 0; s <= cmd->nsubs; s++) {
                 const struct command *x = s == 0 ? cmd : cmd->subs[s - 1];
-                if (!list_match(x, f, arg, arglen)) {
+                if (!listed(x) || !list_match(x, f, arg, arglen)) {
                     continue;
                 }
                 if (pass == 0) {
@@ -384,7 +420,7 @@ cmd_command_getkeys(struct client *c)
     if (cmd != NULL && cmd->nsubs > 0 && argc >= 2) {
         cmd = command_lookup_sub(cmd, c->argv[3].ptr, c->argv[3].len);
     }
-    if (cmd == NULL) {
+    if (cmd == NULL || !listed(cmd)) {
         reply_error(c, "Invalid command specified");
         return;
     }

@@ -206,7 +206,7 @@ db_lookup_ref(struct db *db, const char *key, size_t len, int flags)
      * even when our clock says its TTL has passed. */
     if (ref != NULL && !(flags & LOOKUP_NOEXPIRE) && !ks->from_master
         && db_entry_expired(db, *ref)) {
-        if (!ks->is_replica) {
+        if (keyspace_deletes_expired(ks)) {
             expire_now(db, ref);
         }
         ref = NULL;
@@ -232,9 +232,10 @@ db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
 {
     uint64_t h = dict_hash(key, keylen);
     db->ks->dirty++;
-    if (db->ks->is_replica) {
-        /* A replica hides expired keys without deleting them, so "absent"
-         * to the caller may still be in the table: remove it first. */
+    if (!keyspace_deletes_expired(db->ks)) {
+        /* A replica (or a paused node) hides expired keys without deleting
+         * them, so "absent" to the caller may still be in the table: remove
+         * it first. */
         struct entry **old = dict_find_ref(&db->dict, key, keylen, h);
         if (old != NULL) {
             db_delete_ref(db, old);
@@ -510,7 +511,7 @@ keyspace_active_expire(struct keyspace *ks, long long budget_us)
 {
     long long start = util_monotonic_us();
     int more = 0;
-    if (!ks->active_expire || ks->is_replica) {
+    if (!ks->active_expire || !keyspace_deletes_expired(ks)) {
         return 0;
     }
     keyspace_tick(ks);

@@ -38,6 +38,8 @@ struct keyspace {
     int active_expire;           /* DEBUG SET-ACTIVE-EXPIRE */
     int is_replica;              /* replicas hide, but never delete, expired keys */
     int from_master;             /* applying our master's stream: no expiry at all */
+    int paused;                  /* CLIENT PAUSE in force: like a replica, hide
+                                    expired keys but never delete them */
     keyspace_delete_hook_fn on_delete;
     void *on_delete_ctx;         /* borrowed */
     long long dirty;             /* count of keyspace changes (propagation, saves) */
@@ -114,6 +116,14 @@ struct entry *db_copy(struct db *dst, struct entry *e, const char *newkey,
 size_t db_flush(struct db *db);
 /* Swap the contents of two databases (SWAPDB). */
 void db_swap(struct db *a, struct db *b);
+/* True when the keyspace may delete a logically expired key by itself: not
+ * on a replica (it waits for its master's DEL) nor during a client pause
+ * (the dataset must not change).  Otherwise such keys are only hidden. */
+static inline int
+keyspace_deletes_expired(const struct keyspace *ks)
+{
+    return !ks->is_replica && !ks->paused;
+}
 /* True when the entry's time has come (now >= expire). */
 static inline int
 db_entry_expired(const struct db *db, struct entry *e)

@@ -7,6 +7,7 @@
 #include "node/evict.h"
 #include "core/log.h"
 #include "node/handlers.h"
+#include "node/pause.h"
 #include "node/repl.h"
 #include "node/server.h"
 #include "node/slowlog.h"
@@ -23,9 +24,11 @@ reply_unknown_command(struct client *c)
 }
 
 /* Role checks, in Redis's order: a master short of good replicas refuses
- * writes; a replica receiving a full sync answers -LOADING as Redis does
- * while loading; a read-only replica refuses client writes; a replica whose
- * link is down refuses what cannot be served stale when told so. */
+ * writes; a read-only replica refuses client writes (whatever its link is
+ * doing, so a write held by CLIENT PAUSE on a master demoted meanwhile is
+ * always answered -READONLY); a replica receiving a full sync answers
+ * -LOADING as Redis does while loading; a replica whose link is down
+ * refuses what cannot be served stale when told so. */
 static int
 reject_by_role(struct client *c, const struct command *cmd)
 {
@@ -38,13 +41,13 @@ reject_by_role(struct client *c, const struct command *cmd)
         }
         return 0;
     }
+    if ((cmd->flags & CMD_WRITE) && srv->cfg.replica_read_only) {
+        reply_error(c, "-READONLY You can't write against a read only replica.");
+        return 1;
+    }
     if (srv->repl.link_state == REPL_LINK_TRANSFER && !(cmd->flags & CMD_LOADING)) {
         /* The dataset is being replaced by the master's snapshot. */
         reply_error(c, "-LOADING Redis is loading the dataset in memory");
-        return 1;
-    }
-    if ((cmd->flags & CMD_WRITE) && srv->cfg.replica_read_only) {
-        reply_error(c, "-READONLY You can't write against a read only replica.");
         return 1;
     }
     if (srv->repl.link_state != REPL_LINK_CONNECTED
@@ -72,6 +75,9 @@ dispatch_command(struct client *c)
     cmd_handler_fn fn;
 
     c->cmd = NULL;
+    if (cmd != NULL && !handlers_implements(cmd)) {
+        cmd = NULL; /* a row only the proxy answers (SUBSCRIBE, PUBSUB...) */
+    }
     if (cmd != NULL && cmd->nsubs > 0 && c->argc >= 2) {
         const struct command *sub =
             command_lookup_sub(cmd, c->argv[1].ptr, c->argv[1].len);
@@ -107,6 +113,13 @@ dispatch_command(struct client *c)
     }
     if (!(c->flags & CLIENT_MASTER) && reject_by_role(c, cmd)) {
         reject(c, cmd);
+        return;
+    }
+    /* Last, as Redis: a client whose command is held by CLIENT PAUSE has
+     * had its errors for bad arguments at once; the command itself comes
+     * back here, from the top, when the pause ends. */
+    if (pause_holds(srv, c, cmd)) {
+        pause_hold(c);
         return;
     }
 

@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "node/db.h"
 #include "node/dict.h"
+#include "node/pause.h"
 #include "node/server.h"
 
 #include <stdlib.h>
@@ -383,6 +384,11 @@ evict_perform(struct server *srv)
     if (srv->ks.is_replica) {
         /* As with Redis's replica-ignore-maxmemory: a replica mirrors its
          * master's dataset, and the master's evictions arrive as DELs. */
+        return 0;
+    }
+    if (pause_active(srv)) {
+        /* As Redis: during a client pause the dataset stays as it is; the
+         * writes that would need room are held anyway. */
         return 0;
     }
     if (policy == MAXMEMORY_NOEVICTION) {

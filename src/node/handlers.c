@@ -74,6 +74,8 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_CLIENT_KILL] = cmd_client_kill,
     [CMD_ID_CLIENT_SETINFO] = cmd_client_setinfo,
     [CMD_ID_CLIENT_NO_EVICT] = cmd_client_no_evict,
+    [CMD_ID_CLIENT_PAUSE] = cmd_client_pause,
+    [CMD_ID_CLIENT_UNPAUSE] = cmd_client_unpause,
     [CMD_ID_CLIENT_HELP] = cmd_client_help,
 
     [CMD_ID_COMMAND] = cmd_command,
@@ -113,4 +115,18 @@ cmd_handler_fn
 handlers_get(enum cmd_id id)
 {
     return id >= 0 && id < CMD_ID__COUNT ? handlers[id] : 0;
+}
+
+int
+handlers_implements(const struct command *cmd)
+{
+    if (handlers_get(cmd->id) != NULL) {
+        return 1;
+    }
+    for (size_t i = 0; i < cmd->nsubs; i++) {
+        if (handlers_get(cmd->subs[i]->id) != NULL) {
+            return 1;
+        }
+    }
+    return 0;
 }

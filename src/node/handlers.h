@@ -11,6 +11,11 @@ typedef void (*cmd_handler_fn)(struct client *c);
 
 /* The handler bound to a command id, or NULL when the node has none. */
 cmd_handler_fn handlers_get(enum cmd_id id);
+/* True when the node implements cmd: a handler is bound to it or, for a
+ * container, to one of its subcommands.  The shared table also holds rows
+ * only the proxy answers (SUBSCRIBE, PUBSUB, ...): on the node they are
+ * unknown commands, and COMMAND does not list them. */
+int handlers_implements(const struct command *cmd);
 
 /* cmd_string.c */
 void cmd_get(struct client *c);
@@ -85,6 +90,8 @@ void cmd_client_info(struct client *c);
 void cmd_client_kill(struct client *c);
 void cmd_client_setinfo(struct client *c);
 void cmd_client_no_evict(struct client *c);
+void cmd_client_pause(struct client *c);
+void cmd_client_unpause(struct client *c);
 void cmd_client_help(struct client *c);
 
 /* cmd_server.c */

@@ -177,9 +177,11 @@ section_server(struct server *srv, struct info_buf *b)
 static void
 section_clients(struct server *srv, struct info_buf *b)
 {
-    size_t max_in = 0, max_out = 0;
+    size_t max_in = 0, max_out = 0, blocked = 0;
     for (struct client *c = srv->clients; c; c = c->next) {
         size_t out = client_pending_output(c);
+        /* As Redis: clients in WAIT and clients held by CLIENT PAUSE. */
+        blocked += (c->flags & CLIENT_BLOCKED) != 0;
         if (c->qbuf_peak > max_in) {
             max_in = c->qbuf_peak;
         }
@@ -194,10 +196,10 @@ section_clients(struct server *srv, struct info_buf *b)
                 "maxclients:%lld\r\n"
                 "client_recent_max_input_buffer:%zu\r\n"
                 "client_recent_max_output_buffer:%zu\r\n"
-                "blocked_clients:0\r\n"
+                "blocked_clients:%zu\r\n"
                 "tracking_clients:0\r\n"
                 "clients_in_timeout_table:0\r\n",
-                srv->nclients, srv->cfg.maxclients, max_in, max_out);
+                srv->nclients, srv->cfg.maxclients, max_in, max_out, blocked);
 }
 
 static void
@@ -478,11 +480,13 @@ section_replication(struct server *srv, struct info_buf *b)
                 "repl_backlog_active:%d\r\n"
                 "repl_backlog_size:%llu\r\n"
                 "repl_backlog_first_byte_offset:%lld\r\n"
-                "repl_backlog_histlen:%zu\r\n",
+                "repl_backlog_histlen:%zu\r\n"
+                /* Ours, not Redis's: last, so Redis's fields keep their order. */
+                "config_epoch:%lld\r\n",
                 r->replid, r->replid2, r->offset, r->second_replid_offset,
                 r->backlog != NULL, srv->cfg.repl_backlog_size,
                 r->backlog ? r->offset - (long long)r->backlog_histlen + 1 : 0,
-                r->backlog ? r->backlog_histlen : 0);
+                r->backlog ? r->backlog_histlen : 0, r->config_epoch);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include "node/http.h"
 #include "node/info.h"
 #include "node/options.h"
+#include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
 #include "node/server.h"
@@ -172,8 +173,10 @@ clients_cron(struct server *srv)
         return;
     }
     for (struct client *c = srv->clients; c; c = c->next) {
+        /* As Redis, a client waiting in WAIT or held by CLIENT PAUSE is
+         * not idle. */
         if (now - c->last_interaction_ms > srv->cfg.timeout * 1000
-            && !(c->flags & CLIENT_CLOSE_ASAP)) {
+            && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_BLOCKED))) {
             log_debug("Closing idle client id=%llu", (unsigned long long)c->id);
             client_close_async(c);
         }
@@ -383,6 +386,7 @@ main(int argc, char **argv)
         return 1;
     }
     repl_setup(srv);
+    pause_setup(srv);
     if (persist_setup(srv) != 0) {
         return 1;
     }
@@ -407,6 +411,7 @@ main(int argc, char **argv)
     /* The loop: wait for events, run every ready callback, then write all
      * replies produced meanwhile before waiting again. */
     while (!srv->shutdown_asap) {
+        pause_before_sleep(srv);
         repl_before_sleep(srv);
         persist_before_sleep(srv);
         client_flush_pending(srv);
@@ -418,6 +423,7 @@ main(int argc, char **argv)
 
     log_info("User requested shutdown...");
     free_all_clients(srv);
+    pause_teardown(srv);
     persist_teardown(srv);
     repl_teardown(srv);
     http_teardown(srv);

@@ -31,7 +31,15 @@
 
 #define SNAPSHOT_MAGIC "CACHELY-SNAPSHOT"
 #define SNAPSHOT_END "CACHELY-END"
+/* Header versions: 2 adds "epoch=<n>" before the time.  A node whose config
+ * epoch is 0 writes version 1, so files that need no epoch stay readable by
+ * builds that predate it. */
 #define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION_EPOCH 2
+/* The config epoch in the append-only file: ECHO "CACHELY-EPOCH <n>", which
+ * the loader takes for the epoch (and any replayer takes for a harmless
+ * ECHO). */
+#define AOF_EPOCH_PREFIX "CACHELY-EPOCH "
 #define BGSAVE_RETRY_SEC 5   /* after a failed BGSAVE, as Redis's retry delay */
 
 /* ---- CRC-64 ----------------------------------------------------------------
@@ -126,6 +134,28 @@ body_chunk(void *arg, const char *buf, size_t len)
     s->bytes += (long long)len;
 }
 
+/* The ECHO frame that records the config epoch in an append-only file. */
+static size_t
+fmt_epoch(char *out, size_t cap, long long epoch)
+{
+    char text[64];
+    snprintf(text, sizeof(text), AOF_EPOCH_PREFIX "%lld", epoch);
+    return fmt_echo(out, cap, text);
+}
+
+/* The head of a fresh append-only file (a rewrite, or the first one made
+ * from the dataset at boot): the epoch frame when the epoch is not 0. */
+static int
+aof_write_head(struct server *srv, int fd)
+{
+    char frame[128];
+    if (srv->repl.config_epoch == 0) {
+        return 0;
+    }
+    return util_write_all(fd, frame, fmt_epoch(frame, sizeof(frame), srv->repl.config_epoch),
+                          -1);
+}
+
 /* The replication history a snapshot records.  A replica's keyspace matches
  * its offset except while a full sync replaces it (from the handshake that
  * may bring +FULLRESYNC until the end of the transfer, or after a transfer
@@ -163,8 +193,15 @@ snapshot_file_write(struct server *srv, const char *path)
         return -1;
     }
     snapshot_history(srv, replid, &offset, &dbid);
-    snprintf(text, sizeof(text), SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d time=%lld",
-             SNAPSHOT_VERSION, replid, offset, dbid, util_mstime());
+    if (srv->repl.config_epoch != 0) {
+        snprintf(text, sizeof(text),
+                 SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d epoch=%lld time=%lld",
+                 SNAPSHOT_VERSION_EPOCH, replid, offset, dbid, srv->repl.config_epoch,
+                 util_mstime());
+    } else {
+        snprintf(text, sizeof(text), SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d time=%lld",
+                 SNAPSHOT_VERSION, replid, offset, dbid, util_mstime());
+    }
     size_t n = fmt_echo(frame, sizeof(frame), text);
     int rc = util_write_all(fd, frame, n, -1);
     if (rc == 0) {
@@ -328,6 +365,31 @@ parser_setup(struct server *srv, struct resp_parser *p)
     p->unauthenticated = 0;
 }
 
+/* If the frame records the config epoch (AOF_EPOCH_PREFIX), take it and
+ * return 1. */
+static int
+load_epoch_frame(struct server *srv, const struct resp_parser *p, const char *path,
+                 size_t off)
+{
+    char text[64];
+    long long epoch;
+    int used = 0;
+    if (!echo_text(p, AOF_EPOCH_PREFIX, text, sizeof(text))) {
+        return 0;
+    }
+    if (sscanf(text, AOF_EPOCH_PREFIX "%lld%n", &epoch, &used) != 1
+        || (size_t)used != strlen(text) || epoch < 0) {
+        log_warn("Loading %s: bad config epoch record at offset %zu ('%s'); ignored", path,
+                 off, text);
+        return 1;
+    }
+    /* Epochs only grow; the last record is the newest. */
+    if (epoch > srv->repl.config_epoch) {
+        repl_config_epoch_load(srv, epoch);
+    }
+    return 1;
+}
+
 /* Apply every frame of buf[start..end) (already checked). */
 static void
 apply_frames(struct server *srv, struct resp_parser *p, const char *buf, size_t start,
@@ -339,6 +401,10 @@ apply_frames(struct server *srv, struct resp_parser *p, const char *buf, size_t 
     while (off < end) {
         if (next_frame(p, buf, end, off) != STATUS_OK) {
             break; /* cannot happen: the first pass checked it */
+        }
+        if (load_epoch_frame(srv, p, path, off)) {
+            off += p->consumed;
+            continue;
         }
         c->argc = p->argc;
         c->argv = p->argv;
@@ -363,8 +429,40 @@ struct snap_header {
     char replid[REPL_ID_LEN + 1];
     long long offset;
     int dbid;                 /* database the stream was in at that offset */
+    long long epoch;          /* config epoch; 0 in a version 1 header */
     long long time_ms;
 };
+
+/* Parse a header's text.  Returns 0, or -1 with the reason in why. */
+static int
+snapshot_parse_header(const char *text, struct snap_header *h, char *why, size_t whylen)
+{
+    int version = 0, used = 0, n;
+    if (sscanf(text, SNAPSHOT_MAGIC " %d ", &version) != 1) {
+        snprintf(why, whylen, "not a Cachely snapshot (bad header)");
+        return -1;
+    }
+    h->epoch = 0;
+    if (version == SNAPSHOT_VERSION) {
+        n = sscanf(text, SNAPSHOT_MAGIC " %d replid=%40[0-9a-f] offset=%lld db=%d time=%lld%n",
+                   &version, h->replid, &h->offset, &h->dbid, &h->time_ms, &used);
+        n = n == 5 ? 0 : -1;
+    } else if (version == SNAPSHOT_VERSION_EPOCH) {
+        n = sscanf(text,
+                   SNAPSHOT_MAGIC " %d replid=%40[0-9a-f] offset=%lld db=%d epoch=%lld "
+                   "time=%lld%n",
+                   &version, h->replid, &h->offset, &h->dbid, &h->epoch, &h->time_ms, &used);
+        n = n == 6 && h->epoch >= 0 ? 0 : -1;
+    } else {
+        snprintf(why, whylen, "unsupported snapshot version %d", version);
+        return -1;
+    }
+    if (n != 0 || (size_t)used != strlen(text) || strlen(h->replid) != REPL_ID_LEN) {
+        snprintf(why, whylen, "not a Cachely snapshot (bad header)");
+        return -1;
+    }
+    return 0;
+}
 
 /* Check a snapshot file: header, commands, trailer (byte count, checksum),
  * nothing after it.  Returns 0 with the body's range, or -1 with the
@@ -375,23 +473,19 @@ snapshot_check(struct resp_parser *p, const struct mapped *m, struct snap_header
                size_t whylen)
 {
     char text[256], crchex[17];
-    int version = 0, used = 0;
+    int used = 0;
     long long bytes;
     size_t off = 0;
 
     int rc = next_frame(p, m->buf, m->len, 0);
-    if (rc != STATUS_OK || !echo_text(p, SNAPSHOT_MAGIC " ", text, sizeof(text))
-        || sscanf(text, SNAPSHOT_MAGIC " %d replid=%40[0-9a-f] offset=%lld db=%d time=%lld%n",
-                  &version, h->replid, &h->offset, &h->dbid, &h->time_ms, &used) != 5
-        || (size_t)used != strlen(text) || strlen(h->replid) != REPL_ID_LEN) {
+    if (rc != STATUS_OK || !echo_text(p, SNAPSHOT_MAGIC " ", text, sizeof(text))) {
         *bad_off = 0;
         snprintf(why, whylen, "%s", m->len == 0 ? "empty file" : "not a Cachely snapshot "
                  "(bad header)");
         return -1;
     }
-    if (version != SNAPSHOT_VERSION) {
+    if (snapshot_parse_header(text, h, why, whylen) != 0) {
         *bad_off = 0;
-        snprintf(why, whylen, "unsupported snapshot version %d", version);
         return -1;
     }
     off = p->consumed;
@@ -472,9 +566,10 @@ snapshot_load(struct server *srv, const char *name)
     resp_parser_free(&p);
     unmap_file(&m);
     srv->persist.loaded_keys = (long long)keyspace_size(&srv->ks);
+    repl_config_epoch_load(srv, h.epoch);
     log_info("Snapshot %s loaded: %lld keys in %lld ms (saved at %lld ms, replication "
-             "offset %lld)", path, srv->persist.loaded_keys, util_mstime() - t0, h.time_ms,
-             h.offset);
+             "offset %lld, config epoch %lld)", path, srv->persist.loaded_keys,
+             util_mstime() - t0, h.time_ms, h.offset, h.epoch);
     /* A replica continues the history it saved: its first PSYNC asks for
      * offset+1 of that id, and the master can answer +CONTINUE. */
     if (repl_is_replica(srv) && h.offset > 0
@@ -687,7 +782,8 @@ aof_create_from_dataset(struct server *srv)
     char tmp[64];
     snprintf(tmp, sizeof(tmp), "temp-rewriteaof-%d.cachely", (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || snapshot_write_commands(srv, fd, NULL, NULL) != 0 || fsync(fd) != 0) {
+    if (fd < 0 || aof_write_head(srv, fd) != 0
+        || snapshot_write_commands(srv, fd, NULL, NULL) != 0 || fsync(fd) != 0) {
         log_error("Can't create the append-only file: %s", strerror(errno));
         if (fd >= 0) {
             close(fd);
@@ -729,7 +825,10 @@ rewrite_child_write(struct server *srv)
         log_warn("Opening the temp file for the AOF rewrite: %s", strerror(errno));
         return -1;
     }
-    int rc = snapshot_write_commands(srv, fd, NULL, NULL);
+    int rc = aof_write_head(srv, fd);
+    if (rc == 0) {
+        rc = snapshot_write_commands(srv, fd, NULL, NULL);
+    }
     if (rc == 0 && fsync(fd) != 0) {
         rc = -1;
     }
@@ -1072,6 +1171,15 @@ int
 persist_aof_on(const struct server *srv)
 {
     return srv->persist.aof_state != AOF_OFF;
+}
+
+void
+persist_record_epoch(struct server *srv)
+{
+    char frame[128];
+    if (persist_aof_on(srv)) {
+        persist_feed(srv, frame, fmt_epoch(frame, sizeof(frame), srv->repl.config_epoch));
+    }
 }
 
 void

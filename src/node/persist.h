@@ -4,10 +4,11 @@
  *
  * Both files are RESP command streams that redis-cli --pipe can replay.  A
  * snapshot file is the full-sync stream framed by an ECHO header (format
- * version, replication id and offset, time) and an ECHO trailer (byte count
- * and checksum); it is written to a temp file, fsynced and renamed.  The
- * append-only file grows with every write and is rewritten (BGREWRITEAOF) as
- * a snapshot followed by the writes made meanwhile. */
+ * version, replication id and offset, config epoch, time) and an ECHO
+ * trailer (byte count and checksum); it is written to a temp file, fsynced
+ * and renamed.  The append-only file grows with every write (and an ECHO
+ * record of each config epoch change) and is rewritten (BGREWRITEAOF) as a
+ * snapshot followed by the writes made meanwhile. */
 #ifndef CACHELY_NODE_PERSIST_H
 #define CACHELY_NODE_PERSIST_H
 
@@ -96,6 +97,10 @@ void persist_teardown(struct server *srv);
 int persist_aof_on(const struct server *srv);
 /* Bytes of the write stream (already RESP, SELECTs included) for the AOF. */
 void persist_feed(struct server *srv, const char *buf, size_t len);
+/* The config epoch (repl.config_epoch) changed: record it in the AOF, as
+ * the frame ECHO "CACHELY-EPOCH <n>" that loading takes back.  (Snapshots
+ * carry it in their header.) */
+void persist_record_epoch(struct server *srv);
 /* Before the loop sleeps, i.e. before replies leave: write the AOF buffer,
  * and fsync it under appendfsync always. */
 void persist_before_sleep(struct server *srv);

@@ -5,9 +5,11 @@
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/log.h"
+#include "core/status.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/pause.h"
 #include "node/persist.h"
 #include "node/server.h"
 #include "node/snapshot.h"
@@ -656,13 +658,17 @@ void
 repl_before_sleep(struct server *srv)
 {
     struct repl *r = &srv->repl;
-    if (r->getack_pending && r->nreplicas > 0) {
-        struct resp_arg argv[3] = {{"REPLCONF", 8}, {"GETACK", 6}, {"*", 1}};
-        enc_len = 0;
-        enc_command(3, argv);
-        stream_write(srv, enc_buf, enc_len);
+    /* As Redis, no GETACK during a client pause: it would move the offset
+     * that whoever paused us watches.  It goes once the pause ends. */
+    if (r->getack_pending && !pause_active(srv)) {
+        if (r->nreplicas > 0) {
+            struct resp_arg argv[3] = {{"REPLCONF", 8}, {"GETACK", 6}, {"*", 1}};
+            enc_len = 0;
+            enc_command(3, argv);
+            stream_write(srv, enc_buf, enc_len);
+        }
+        r->getack_pending = 0;
     }
-    r->getack_pending = 0;
     if (r->waiters) {
         waiters_check(srv, 0);
     }
@@ -1176,6 +1182,32 @@ repl_set_master(struct server *srv, const char *host, int port)
     log_info("REPLICAOF %s:%d enabled", host, port);
 }
 
+/* ---- the config epoch ------------------------------------------------------ */
+
+int
+repl_config_epoch_adopt(struct server *srv, long long epoch)
+{
+    struct repl *r = &srv->repl;
+    if (epoch < r->config_epoch) {
+        return STATUS_RANGE;
+    }
+    if (epoch > r->config_epoch) {
+        log_info("Config epoch %lld (was %lld)", epoch, r->config_epoch);
+        r->config_epoch = epoch;
+        /* Durable as the data is: the AOF records it now, and the save
+         * schedule counts it as a change so the next snapshot has it. */
+        persist_record_epoch(srv);
+        srv->ks.dirty++;
+    }
+    return STATUS_OK;
+}
+
+void
+repl_config_epoch_load(struct server *srv, long long epoch)
+{
+    srv->repl.config_epoch = epoch;
+}
+
 /* ---- cron -------------------------------------------------------------------- */
 
 static void
@@ -1211,8 +1243,10 @@ repl_on_cron(evutil_socket_t fd, short what, void *arg)
     if (now - last_second >= 1000) {
         last_second = now;
         send_ack(srv);
-        /* Keep replicas' links alive and their timeouts fed. */
-        if (!repl_is_replica(srv) && r->nreplicas > 0
+        /* Keep replicas' links alive and their timeouts fed; not during a
+         * client pause, whose point is an offset that stays put (a pause
+         * longer than repl-timeout makes replicas reconnect and resume). */
+        if (!repl_is_replica(srv) && r->nreplicas > 0 && !pause_active(srv)
             && now - r->last_ping_ms >= srv->cfg.repl_ping_replica_period * 1000) {
             struct resp_arg a[1] = {{"PING", 4}};
             r->last_ping_ms = now;

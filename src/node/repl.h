@@ -98,6 +98,9 @@ struct repl {
     long long last_connect_ms;
     int connect_backoff_ms;
     struct event *cron;           /* owned; every 100 ms */
+
+    /* the config epoch (see repl_config_epoch_adopt) */
+    long long config_epoch;       /* 0 until an order names one */
 };
 
 /* Setup after the keyspace exists; teardown frees everything. */
@@ -149,6 +152,20 @@ void repl_set_master(struct server *srv, const char *host, int port);
 long repl_master_input(struct client *c, const char *buf, size_t len);
 /* A frame from the master was applied: advance the processed offset. */
 void repl_master_applied(struct client *c, const char *frame, size_t len);
+
+/* ---- the config epoch -----------------------------------------------------
+ * A fencing token for role changes: the proxies that run failover give every
+ * REPLICAOF an EPOCH, and a node refuses an order older than the newest it
+ * obeyed, so a late or replayed order of a superseded failover cannot undo a
+ * newer one.  It is kept in the snapshot header and the append-only file. */
+
+/* Adopt epoch for an order about to be obeyed: returns STATUS_RANGE, changing
+ * nothing, when epoch is older than the node's; else STATUS_OK with the
+ * epoch recorded (logged, written to the append-only file, and counted as a
+ * change for the save schedule when it grew). */
+int repl_config_epoch_adopt(struct server *srv, long long epoch);
+/* Set the epoch read from a file at boot (no logging, no recording). */
+void repl_config_epoch_load(struct server *srv, long long epoch);
 
 /* The database the stream this node follows or serves is in right now
  * (recorded in snapshots so a restarted replica resumes in it). */

@@ -7,6 +7,7 @@
 #include "core/command.h"
 #include "core/option.h"
 #include "node/db.h"
+#include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
 
@@ -151,6 +152,7 @@ struct server {
     struct keyspace ks;
     struct repl repl;
     struct persist persist;           /* persist.c's state */
+    struct pause pause;               /* pause.c's state (CLIENT PAUSE) */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
     struct client *close_list;        /* clients to free (singly linked via close_next) */
