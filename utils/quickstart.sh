@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # First command of the README: install the Debian packages, build, and start
 # a master and two replicas of it on 127.0.0.1, each a daemonized
-# cachely-server with its pidfile and log in ./run/ (master.pid, master.log,
-# replica1.pid, ...; run/ports lists "name port" for each).  Waits until both
-# replicas report master_link_status:up, then prints how to connect.
-# Ports: 6379-6381 when free, otherwise the first free triple of consecutive
-# ports above (set CACHELY_PORT to choose the master's; the replicas take the
-# next two).  Run it again while they run: it only prints the same
+# cachely-server, and three cachely-proxy processes in front of them that are
+# each other's failover peers, each with its pidfile and log in ./run/
+# (master.pid, master.log, replica1.pid, ..., proxy.pid, proxy2.pid,
+# proxy3.pid; run/ports lists "name port" for each).  Waits until both
+# replicas report master_link_status:up and the proxies found the master,
+# then prints how to connect.  Ports: 6379-6384 when free, otherwise the
+# first six free consecutive ports above (set CACHELY_PORT to choose the
+# master's; the others take the next five).  Run it again while they run: it only prints the same
 # information.  Stop them with utils/stop.sh.
 #   utils/quickstart.sh [--no-deps] [--single]
 #     --no-deps   do not run deps/install.sh
@@ -114,13 +116,13 @@ how_to() {
     if [ "${#names[@]}" -eq 1 ]; then
         echo "Cachely is running on 127.0.0.1:$master (one node; pidfile and log in ./run/)."
     else
-        echo "Cachely is running on 127.0.0.1: a master, two replicas of it and a proxy in"
-        echo "front of them (pidfiles and logs in ./run/)."
+        echo "Cachely is running on 127.0.0.1: a master, two replicas of it and three"
+        echo "proxies in front of them that fail over together (pidfiles and logs in ./run/)."
     fi
     for i in "${!names[@]}"; do
         n=${names[$i]}
         p=${ports[$i]}
-        if [ "$n" = proxy ]; then
+        if [[ "$n" == proxy* ]]; then
             state="cachely-proxy (writes to the master, reads to the replicas)"
         elif [ "$i" -eq 0 ]; then
             state="master"
@@ -131,7 +133,9 @@ how_to() {
     done
     echo
     if [ "${#names[@]}" -gt 3 ]; then
-        echo "  proxy:    redis-cli -p ${ports[3]}      (use it like Redis: it routes for you)"
+        echo "  proxy:    redis-cli -p ${ports[3]}      (or ${ports[4]}, ${ports[5]}: use it like Redis, it routes for you)"
+        echo "  failover: kill -9 \$(cat run/master.pid); redis-cli -p ${ports[3]} SET k v   (OK again within ~1 s)"
+        echo "            redis-cli -p ${ports[3]} SENTINEL get-master-addr-by-name mymaster"
     fi
     echo "  writes:   redis-cli -p $master"
     if [ "${#names[@]}" -gt 1 ]; then
@@ -176,7 +180,7 @@ fi
 if [ "$single" = 1 ]; then
     names=(master)
 else
-    names=(master replica1 replica2 proxy)
+    names=(master replica1 replica2 proxy proxy2 proxy3)
 fi
 count=${#names[@]}
 nservers=$count
@@ -246,13 +250,19 @@ done
 
 start_node() { # index
     local n=${names[$1]} p=${ports[$1]} extra=()
-    if [ "$n" = proxy ]; then
-        # The proxy: writes to the master, reads to the replicas, each client
-        # reading its own writes (read-policy session).
+    if [[ "$n" == proxy* ]]; then
+        # Three proxies, each other's peers: writes to the master, reads to
+        # the replicas, each client reading its own writes (read-policy
+        # session); they fail over together when the master dies.
+        local k peers=""
+        for ((k = nservers; k < count; k++)); do
+            [ "$k" = "$1" ] || peers="$peers,127.0.0.1:${ports[$k]}"
+        done
         : > "$run/$n.log"
         "$(dirname "$server")/cachely-proxy" --port "$p" --bind 127.0.0.1 --daemonize yes \
             --pidfile "$run/$n.pid" --logfile "$run/$n.log" \
             --nodes "127.0.0.1:${ports[0]}" --read-policy session \
+            --peers "${peers#,}" --quorum 2 --name mymaster \
             || fail "cachely-proxy (port $p) did not start"
         started+=("$n")
         return
@@ -298,15 +308,17 @@ for ((k = 1; k < nservers; k++)); do
         sleep 0.05
     done
 done
-# Then the proxy, once the replicas are linked; it is ready when its probes
-# have found the master (its INFO names it).
-if [ "$count" -gt "$nservers" ]; then
-    start_node "$nservers"
-    wait_up "$nservers"
-    until [ "$(info_field "${ports[$nservers]}" master)" = "127.0.0.1:${ports[0]}" ]; do
+# Then the proxies, once the replicas are linked; each is ready when its
+# probes have found the master (its INFO names it).
+for ((k = nservers; k < count; k++)); do
+    start_node "$k"
+done
+for ((k = nservers; k < count; k++)); do
+    wait_up "$k"
+    until [ "$(info_field "${ports[$k]}" master)" = "127.0.0.1:${ports[0]}" ]; do
         [ "$SECONDS" -lt "$deadline" ] \
-            || fail "cachely-proxy (port ${ports[$nservers]}) did not find the master within 10 s"
+            || fail "cachely-proxy (port ${ports[$k]}) did not find the master within 10 s"
         sleep 0.05
     done
-fi
+done
 how_to

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 run=run
 
 shopt -s nullglob
-pidfiles=("$run"/proxy.pid "$run"/replica*.pid "$run"/master.pid "$run"/cachely.pid)
+pidfiles=("$run"/proxy*.pid "$run"/replica*.pid "$run"/master.pid "$run"/cachely.pid)
 shopt -u nullglob
 existing=()
 for f in "${pidfiles[@]}"; do

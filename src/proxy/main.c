@@ -81,6 +81,7 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     topology_cron(px);
+    failover_cron(px);
     event_add(px->cron, &tv);
 }
 
@@ -129,14 +130,24 @@ on_reload(evutil_socket_t sig, short what, void *arg)
     px->cfg.write_ack_timeout_ms = fresh.write_ack_timeout_ms;
     px->cfg.maxclients = fresh.maxclients;
     px->cfg.loglevel = fresh.loglevel;
+    px->cfg.quorum = fresh.quorum;
+    px->cfg.failover = fresh.failover;
+    px->cfg.failover_timeout_ms = fresh.failover_timeout_ms;
     log_current_level = log_level_from_option(fresh.loglevel);
     mem_free(px->cfg.requirepass);
     px->cfg.requirepass = fresh.requirepass;
     fresh.requirepass = NULL;
-    if (topology_apply(px, fresh.groups, fresh.nodes) != 0) {
+    int applied = topology_apply(px, fresh.groups, fresh.nodes) == 0;
+    if (!applied) {
         log_error("Reload: the new topology was not applied (see above)");
     }
     px->reloads++;
+    if (applied) {
+        /* An event on the proxy's pub/sub, for whoever watches it. */
+        char msg[64];
+        int n = snprintf(msg, sizeof(msg), "%zu groups %zu nodes", px->ngroups, px->nnodes);
+        pubsub_publish(px, "+config-reloaded", msg, (size_t)n);
+    }
     mem_free(fresh.groups);
     option_free_values(&t);
 }
@@ -208,7 +219,8 @@ main(int argc, char **argv)
     command_setup();
     px->start_ms = util_mstime();
     px->base = event_base_new();
-    if (topology_setup(px) != 0 || listen_setup(px) != 0 || http_setup(px) != 0) {
+    if (topology_setup(px) != 0 || failover_setup(px) != 0 || listen_setup(px) != 0
+        || http_setup(px) != 0) {
         return 1;
     }
     px->cron = event_new(px->base, -1, 0, on_cron, px);
@@ -241,6 +253,7 @@ main(int argc, char **argv)
 
     session_destroy_all(px);
     http_teardown(px);
+    failover_teardown(px);
     topology_teardown(px);
     mem_free(px->pending_backends);
     event_free(px->cron);

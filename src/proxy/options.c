@@ -129,6 +129,21 @@ const struct option_def proxy_options[] = {
      "(its requests get errors); 0 = never"},
     {"maxclients", OPT_INT, 0, "10000", 1, 1000000, NULL, OFF(maxclients), NULL, NULL, NULL,
      "maximum simultaneous client connections"},
+    {"name", OPT_STRING, 0, "mymaster", 0, 0, NULL, OFF(name), NULL, NULL, NULL,
+     "the master name Sentinel clients ask for (SENTINEL get-master-addr-by-name) when "
+     "--nodes makes one group; with group lines each group's name is its master name"},
+    {"peers", OPT_STRING, 0, "", 0, 0, NULL, OFF(peers), NULL, NULL, NULL,
+     "host:port[,host:port...] of the other proxies (their client ports) that agree on "
+     "failovers; empty = this proxy decides alone"},
+    {"quorum", OPT_INT, 0, "0", 0, 64, NULL, OFF(quorum), NULL, NULL, NULL,
+     "proxies (this one included) that must see a master down before it is failed over; "
+     "0 = a majority of the proxies. A leader also needs votes from a majority"},
+    {"failover", OPT_BOOL, 0, "yes", 0, 0, NULL, OFF(failover), NULL, NULL, NULL,
+     "promote a replica when a master is objectively down, and turn nodes that disagree "
+     "with the current configuration into replicas of its master"},
+    {"failover-timeout-ms", OPT_INT, 0, "3000", 100, 3600000, NULL, OFF(failover_timeout_ms),
+     NULL, NULL, NULL, "how long an election, a promotion or a switchover may take before it "
+     "is abandoned; an abandoned attempt is retried after a random delay"},
     {"loglevel", OPT_ENUM, 0, "notice", 0, 0, log_option_names, OFF(loglevel), NULL, NULL,
      NULL, "debug, verbose, notice or warning"},
     {"logfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(logfile), NULL, NULL, NULL,

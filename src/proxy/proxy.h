@@ -27,6 +27,8 @@ struct node;
 struct group;
 struct fanout;
 struct http_port;
+struct peer;
+struct admin;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
@@ -52,6 +54,12 @@ struct proxy_config {
     char *pidfile;               /* owned */
     int daemonize;
     long long http_port;         /* 0 = no HTTP interface */
+    /* failover (failover.c) */
+    char *name;                  /* owned: master name of the default group */
+    char *peers;                 /* owned: "host:port,..." of the other proxies */
+    long long quorum;            /* proxies that must see a master down; 0 = majority */
+    int failover;                /* run automatic failover */
+    long long failover_timeout_ms;
 };
 
 /* A client request waiting for its reply. */
@@ -80,6 +88,11 @@ struct preq {
     int ack_waiting;             /* a WAIT for this write is in flight */
     struct preq *ack_parent;     /* on a WAIT: the write it acknowledges */
     long long ack_need;          /* replicas required */
+    /* A write sent to a master: its frame, kept until the reply, so that a
+     * -READONLY from a master demoted meanwhile (a switchover: the write
+     * was held by CLIENT PAUSE and never ran) is sent to the new master. */
+    char *retry_frame;           /* owned, or NULL */
+    size_t retry_len;
 };
 
 /* One pooled connection to a node. */
@@ -111,6 +124,25 @@ struct group {
     long long off_value[64];
     int off_idx;
     long long slots;             /* how many slots it owns */
+    /* failover (failover.c) */
+    long long config_epoch;      /* the epoch the current master was set in */
+    long long sdown_since_ms;    /* the master is subjectively down since (0: up) */
+    long long odown_since_ms;    /* ... objectively down since (0: not) */
+    long long asked_ms;          /* last is-master-down round sent to the peers */
+    long long leader_epoch;      /* the epoch of our vote (Sentinel's leader_epoch) */
+    char leader[41];             /* who we voted for in leader_epoch */
+    int fo_state;                /* FAILOVER_* */
+    long long fo_epoch;          /* the epoch of our attempt */
+    long long fo_start_ms;
+    long long fo_next_try_ms;    /* no attempt of ours before this */
+    long long fo_wait_until_ms;  /* odown seen: our turn to try comes at */
+    uint64_t fo_voters;          /* peers (by index) that voted for us in fo_epoch */
+    struct node *fo_promoted;    /* borrowed: the replica being promoted */
+    struct node *fo_old_master;  /* borrowed */
+    int fo_switchover;           /* planned (SENTINEL FAILOVER): the master is paused */
+    long long fo_pause_offset;   /* switchover: the paused master's offset (-1: not yet) */
+    int fo_pause_offset_polling; /* switchover: an INFO to the replica is in flight */
+    long long switch_count;      /* failovers this proxy saw (led or adopted) */
 };
 
 #define NODE_ROLE_UNKNOWN 0
@@ -133,6 +165,13 @@ struct node {
     int sync_in_progress;
     long long offset;            /* master_repl_offset / slave_repl_offset */
     long long last_ok_ms;        /* last valid probe reply */
+    long long epoch;             /* the node's config_epoch (INFO) */
+    char run_id[41];             /* INFO server's run_id */
+    long long priority;          /* slave_priority (INFO; 100 when not told) */
+    char master_host[256];       /* a replica's master as its INFO says */
+    int master_port;
+    long long reconf_sent_ms;    /* when we last sent it REPLICAOF */
+    int sdown_event;             /* +sdown was published for it */
     struct backend *pool;        /* owned array of pool_size */
     /* probe connection */
     int probe_fd;
@@ -175,6 +214,7 @@ struct proxy {
     long long total_connections, total_commands, local_commands;
     long long routed_master, routed_replica, routed_fallback, route_errors;
     long long session_offset_probes;
+    long long writes_redirected; /* -READONLY writes re-sent to a new master */
     int shutdown_asap;
     struct http_port *http;      /* owned: NULL when http-port is 0 */
     /* what the process was started with, re-read on SIGHUP */
@@ -182,6 +222,13 @@ struct proxy {
     int argc;
     char **argv;                 /* borrowed from main */
     long long reloads;
+    /* failover (failover.c) */
+    char runid[41];              /* this proxy's id among its peers */
+    long long current_epoch;
+    struct peer *peers;          /* owned array of npeers */
+    size_t npeers;
+    struct admin *admins;        /* owned list of node command connections */
+    long long last_cron_ms;
 };
 
 /* ---- topology.c ---------------------------------------------------------- */
@@ -205,11 +252,84 @@ struct node *topology_add(struct proxy *px, struct group *g, const char *host, i
  * max-replica-lag-ms and holding at least min_offset, chosen round robin;
  * NULL when none is. */
 struct node *topology_pick_replica(struct proxy *px, struct group *g, long long min_offset);
+/* Make n the master of g in the configuration of epoch (publishes
+ * +switch-master when the master changes). */
+void topology_set_master(struct proxy *px, struct group *g, struct node *n, long long epoch);
 /* Where a read for group g goes: a replica as topology_pick_replica picks
  * it (when replica_ok), else the master; counts the decision in the
  * routing statistics. */
 struct node *topology_read_target(struct proxy *px, struct group *g, int replica_ok,
                                   long long min_offset);
+
+/* ---- failover.c ---------------------------------------------------------- */
+enum failover_state {
+    FAILOVER_NONE = 0,
+    FAILOVER_ELECTION,           /* asked the peers for votes */
+    FAILOVER_PAUSING,            /* switchover: pausing the master, waiting for the replica */
+    FAILOVER_PROMOTING,          /* REPLICAOF NO ONE sent */
+};
+
+/* Another proxy (a peer) as this one sees it. */
+struct peer {
+    struct proxy *px;            /* borrowed */
+    char host[256];
+    int port;
+    char name[300];              /* host:port */
+    char runid[41];              /* from its HELLO reply; "" until known */
+    long long epoch;             /* its current epoch, as it last said */
+    void *ac;                    /* owned redisAsyncContext, NULL when not connected */
+    int connected;
+    long long connect_ms;        /* when the connection attempt started */
+    long long retry_ms;
+    int pending;                 /* requests without a reply */
+    long long pending_since_ms;
+    long long last_reply_ms;
+    long long hello_ms;          /* last HELLO sent */
+    long long *down_at;          /* owned, per group: when it last said "master down" */
+    unsigned char *asking;       /* owned, per group: a down query is in flight */
+};
+
+/* Parse peers, set the run id and the events; -1 (logged) on bad options. */
+int failover_setup(struct proxy *px);
+void failover_teardown(struct proxy *px);
+/* Detection, agreement, elections, promotions, reconfiguration; from the
+ * cron after topology_cron. */
+void failover_cron(struct proxy *px);
+/* The peer answered lately (usable for quorum and votes). */
+int failover_peer_alive(const struct peer *p, long long now);
+/* The quorum and the votes a leader needs. */
+long long failover_quorum(const struct proxy *px);
+long long failover_votes_needed(const struct proxy *px);
+/* The master of g is subjectively / objectively down (as this proxy sees it). */
+int failover_sdown(const struct proxy *px, const struct group *g);
+int failover_odown(const struct proxy *px, const struct group *g);
+/* A peer's "SENTINEL is-master-down-by-addr ip port epoch runid|*": sets
+ * *down, and the leader we voted for (or "*") and its epoch. */
+void failover_vote_request(struct proxy *px, const char *ip, int port, long long epoch,
+                           const char *runid, int *down, const char **leader,
+                           long long *leader_epoch);
+/* A peer's hello: its epoch and what it holds as g's master.  Adopts a
+ * newer configuration. */
+void failover_hello(struct proxy *px, long long epoch, const char *group,
+                    const char *master_ip, int master_port, long long config_epoch);
+/* SENTINEL FAILOVER: a planned switchover of g (to target when not NULL).
+ * NULL when started, else an error reply line. */
+const char *failover_start_switchover(struct proxy *px, struct group *g, struct node *target);
+/* The replica a failover of g would promote, or NULL. */
+struct node *failover_select_replica(struct proxy *px, struct group *g);
+/* Publish a Sentinel event ("+sdown", "master mymaster 127.0.0.1 6379"). */
+void failover_event(struct proxy *px, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The group whose master name is name (its Sentinel name), or NULL. */
+struct group *failover_group_by_name(struct proxy *px, const char *name, size_t len);
+/* g's Sentinel name: the name option for the one group of --nodes, else
+ * the group's own name. */
+const char *failover_group_name(const struct proxy *px, const struct group *g);
+
+/* ---- sentinel.c ---------------------------------------------------------- */
+struct session;
+/* The SENTINEL command on a client session. */
+void sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv);
 
 /* ---- backend.c ----------------------------------------------------------- */
 void backend_init(struct backend *b, struct node *n);
@@ -240,6 +360,21 @@ void session_deliver(struct preq *r, const char *reply, size_t len);
 void session_flush_pending(struct proxy *px);
 void session_free_closed(struct proxy *px);
 void session_destroy_all(struct proxy *px);
+
+/* A reply the proxy makes itself (RESP bytes), in request order. */
+void session_reply(struct session *s, const char *p, size_t len);
+/* The session's protocol: 2 or 3 (HELLO). */
+int session_protocol(const struct session *s);
+struct proxy *session_proxy(const struct session *s);
+/* Close the sessions' private connections (write-ack) to n, failing what
+ * is in flight on them: n stopped being a master. */
+void session_drop_node(struct proxy *px, struct node *n);
+
+/* ---- pubsub.c ------------------------------------------------------------- */
+/* The proxy's own pub/sub: clients SUBSCRIBE/PSUBSCRIBE to its event
+ * channels (Sentinel's +switch-master, +sdown, ...).  Deliver msg on channel
+ * to every subscriber (pattern subscribers too); returns how many got it. */
+long long pubsub_publish(struct proxy *px, const char *channel, const char *msg, size_t len);
 
 /* ---- fanout.c ------------------------------------------------------------- */
 /* True when a multi-key command may be split over groups / a keyless one

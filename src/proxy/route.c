@@ -16,6 +16,14 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_CLIENT] = ROUTE_LOCAL + 1,
     [CMD_ID_INFO] = ROUTE_LOCAL + 1,
     [CMD_ID_ROLE] = ROUTE_LOCAL + 1,
+    [CMD_ID_SENTINEL] = ROUTE_LOCAL + 1,
+    /* the proxy's own pub/sub (pubsub.c): the nodes have none */
+    [CMD_ID_SUBSCRIBE] = ROUTE_LOCAL + 1,
+    [CMD_ID_UNSUBSCRIBE] = ROUTE_LOCAL + 1,
+    [CMD_ID_PSUBSCRIBE] = ROUTE_LOCAL + 1,
+    [CMD_ID_PUNSUBSCRIBE] = ROUTE_LOCAL + 1,
+    [CMD_ID_PUBLISH] = ROUTE_LOCAL + 1,
+    [CMD_ID_PUBSUB] = ROUTE_LOCAL + 1,
     /* the command table is the same on every node */
     [CMD_ID_COMMAND] = ROUTE_READ + 1,
     [CMD_ID_TIME] = ROUTE_READ + 1,

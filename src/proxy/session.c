@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "core/util.h"
+#include "proxy/pubsub.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -53,6 +54,8 @@ struct session {
                                       master for write-ack writes (WAIT is per
                                       connection and blocks it) */
     char *name;                    /* owned */
+    struct pubsub_client *pubsub;  /* owned (pubsub.c): channels and patterns
+                                      subscribed to; NULL when none */
     struct session *prev, *next;   /* the proxy's list */
     struct session *pw_next;       /* pending-write list */
     struct session *close_next;    /* close list */
@@ -119,10 +122,42 @@ release_ready(struct session *s)
     queue_write(s);
 }
 
+/* A write refused by a node that stopped being its group's master while
+ * the write waited (held by a switchover's CLIENT PAUSE, then refused with
+ * -READONLY: it never ran) goes once to the new master.  Returns 1 when it
+ * was re-sent. */
+static int
+redirect_write(struct preq *r, const char *reply, size_t len)
+{
+    struct node *was = r->node;
+    char *frame = r->retry_frame;
+    r->retry_frame = NULL;
+    if (frame == NULL) {
+        return 0;
+    }
+    int sent = 0;
+    if (r->s != NULL && len >= 9 && memcmp(reply, "-READONLY", 9) == 0 && was != NULL
+        && was->group->master != NULL && was->group->master != was) {
+        struct proxy *px = was->px;
+        r->node = NULL;
+        r->backend = NULL;
+        r->bnext = NULL;
+        if (backend_send(px, was->group->master, NULL, r, frame, r->retry_len) == 0) {
+            px->writes_redirected++;
+            sent = 1;
+        }
+    }
+    mem_free(frame);
+    return sent;
+}
+
 void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->retry_frame != NULL && redirect_write(r, reply, len)) {
+        return;
+    }
     if (r->fan != NULL) {
         fanout_part_done(r, reply, len);
         mem_free(r);
@@ -201,6 +236,24 @@ local_reply(struct session *s, const char *p, size_t len)
     }
     struct preq *r = preq_new(s);
     session_deliver(r, p, len);
+}
+
+void
+session_reply(struct session *s, const char *p, size_t len)
+{
+    local_reply(s, p, len);
+}
+
+int
+session_protocol(const struct session *s)
+{
+    return s->resp;
+}
+
+struct proxy *
+session_proxy(const struct session *s)
+{
+    return s->px;
 }
 
 static void
@@ -361,7 +414,7 @@ static void
 cmd_info(struct session *s)
 {
     struct proxy *px = s->px;
-    size_t cap = 4096 + px->nnodes * 512 + px->ngroups * 160, len = 0;
+    size_t cap = 4096 + px->nnodes * 512 + px->ngroups * 400, len = 0;
     char *buf = mem_alloc(cap);
     /* Appends clamp at the buffer's end: a truncated INFO, never an
      * overflow, should the estimate above be short. */
@@ -383,10 +436,32 @@ cmd_info(struct session *s)
     INFO_ADD("# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
              "local_commands:%lld\r\nrouted_master:%lld\r\nrouted_replica:%lld\r\n"
              "routed_fallback_master:%lld\r\nroute_errors:%lld\r\n"
-             "session_offset_probes:%lld\r\nwrites_acked:%lld\r\nwrites_not_acked:%lld\r\n\r\n",
+             "session_offset_probes:%lld\r\nwrites_acked:%lld\r\nwrites_not_acked:%lld\r\n"
+             "writes_redirected:%lld\r\npubsub_channels:%zu\r\npubsub_patterns:%zu\r\n\r\n",
              px->total_connections, px->total_commands, px->local_commands,
              px->routed_master, px->routed_replica, px->routed_fallback, px->route_errors,
-             px->session_offset_probes, px->writes_acked, px->writes_not_acked);
+             px->session_offset_probes, px->writes_acked, px->writes_not_acked,
+             px->writes_redirected, pubsub_channel_count(px), pubsub_pattern_count(px));
+    INFO_ADD("# Sentinel\r\nsentinel_masters:%zu\r\nsentinel_tilt:0\r\n"
+             "sentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\n"
+             "sentinel_simulate_failure_flags:0\r\nrun_id:%s\r\ncurrent_epoch:%lld\r\n"
+             "failover:%s\r\npeers:%zu\r\nquorum:%lld\r\n",
+             px->ngroups, px->runid, px->current_epoch, px->cfg.failover ? "yes" : "no",
+             px->npeers, failover_quorum(px));
+    for (size_t i = 0; i < px->ngroups; i++) {
+        struct group *g = &px->groups[i];
+        long long reps = 0;
+        for (size_t k = 0; k < px->nnodes; k++) {
+            reps += px->nodes[k]->group == g && px->nodes[k] != g->master;
+        }
+        INFO_ADD("master%zu:name=%s,status=%s,address=%s,slaves=%lld,sentinels=%zu,"
+                 "config_epoch=%lld,failovers=%lld\r\n",
+                 i, failover_group_name(px, g),
+                 failover_odown(px, g) ? "odown" : failover_sdown(px, g) ? "sdown" : "ok",
+                 g->master ? g->master->name : "none", reps, px->npeers + 1, g->config_epoch,
+                 g->switch_count);
+    }
+    INFO_ADD("\r\n");
     INFO_ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
     INFO_ADD("# Topology\r\nread_policy:%s\r\ngroups:%zu\r\nmaster:%s\r\nnodes:%zu\r\n"
              "fanouts:%lld\r\ncrossslot_errors:%lld\r\nconfig_reloads:%lld\r\n",
@@ -438,7 +513,11 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     px->local_commands++;
     switch (cmd->id) {
     case CMD_ID_PING:
-        if (argc == 1) {
+        if (argc <= 2 && s->resp == 2 && pubsub_count(s->pubsub) > 0) {
+            /* RESP2 subscribed mode: "pong" and the argument, as Redis does. */
+            local_replyf(s, "*2\r\n$4\r\npong\r\n");
+            local_bulk(s, argc == 2 ? argv[1].ptr : "", argc == 2 ? argv[1].len : 0);
+        } else if (argc == 1) {
             local_replyf(s, "+PONG\r\n");
         } else if (argc == 2) {
             local_bulk(s, argv[1].ptr, argv[1].len);
@@ -457,6 +536,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         s->resp = 2;
         mem_free(s->name);
         s->name = NULL;
+        pubsub_client_destroy(&s->pubsub);
         if (px->cfg.requirepass && px->cfg.requirepass[0]) {
             s->flags &= ~SESSION_AUTHENTICATED;
         }
@@ -467,6 +547,14 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         break;
     case CMD_ID_HELLO:
         cmd_hello(s, argc, argv);
+        break;
+    case CMD_ID_SUBSCRIBE:
+    case CMD_ID_UNSUBSCRIBE:
+    case CMD_ID_PSUBSCRIBE:
+    case CMD_ID_PUNSUBSCRIBE:
+    case CMD_ID_PUBLISH:
+    case CMD_ID_PUBSUB:
+        pubsub_command(px, s, &s->pubsub, cmd, argc, argv);
         break;
     case CMD_ID_SELECT:
         if (argv[1].len == 1 && argv[1].ptr[0] == '0') {
@@ -481,6 +569,9 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         break;
     case CMD_ID_INFO:
         cmd_info(s);
+        break;
+    case CMD_ID_SENTINEL:
+        sentinel_command(s, argc, argv);
         break;
     case CMD_ID_ROLE:
         local_replyf(s, "*3\r\n$6\r\nmaster\r\n:%lld\r\n*0\r\n",
@@ -594,7 +685,8 @@ own_connection(struct session *s, struct group *g)
     struct proxy *px = s->px;
     size_t gi = (size_t)(g - px->groups);
     if (s->own == NULL) {
-        s->own = mem_calloc(px->ngroups * sizeof(*s->own));
+        /* Room for every group a reload may add. */
+        s->own = mem_calloc(TOPOLOGY_MAX_GROUPS * sizeof(*s->own));
     }
     struct backend *b = s->own[gi];
     if (b != NULL && b->node != g->master) {
@@ -656,10 +748,15 @@ forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
  * the read goes to the group's master instead; when nothing can take it,
  * answer with an error.  Returns the connection it went on, or NULL. */
 static struct backend *
-forward(struct session *s, struct node *n, const char *frame, size_t len)
+forward(struct session *s, struct node *n, const char *frame, size_t len, int write)
 {
     struct preq *r = preq_new(s);
     if (n != NULL && backend_send(s->px, n, NULL, r, frame, len) == 0) {
+        if (write) {
+            r->retry_frame = mem_alloc(len);
+            memcpy(r->retry_frame, frame, len);
+            r->retry_len = len;
+        }
         return r->backend;
     }
     if (n != NULL && n->group->master != NULL && n != n->group->master) {
@@ -747,6 +844,14 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         local_replyf(s, "-NOAUTH Authentication required.\r\n");
         return;
     }
+    if (s->resp == 2 && pubsub_count(s->pubsub) > 0) {
+        char err[256];
+        size_t n = pubsub_refuse(cmd, argc, argv, err, sizeof(err));
+        if (n > 0) {
+            local_reply(s, err, n);
+            return;
+        }
+    }
     enum route_kind kind = route_classify(cmd);
     if (kind == ROUTE_LOCAL) {
         run_local(s, cmd, argc, argv);
@@ -782,7 +887,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
                          || (policy == READ_SESSION && s->write_offset >= 0));
     struct node *target = topology_read_target(
         px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
-    struct backend *used = forward(s, target, frame, framelen);
+    struct backend *used = forward(s, target, frame, framelen, kind == ROUTE_MASTER);
     if (kind == ROUTE_MASTER && policy == READ_SESSION && used != NULL) {
         track_write(s, target, used);
     }
@@ -944,6 +1049,7 @@ static void
 session_free(struct session *s)
 {
     struct proxy *px = s->px;
+    pubsub_client_destroy(&s->pubsub); /* no message may reach s once it is freed */
     while (s->internal) {
         struct preq *r = s->internal;
         s->internal = r->inext;
@@ -962,7 +1068,7 @@ session_free(struct session *s)
     }
     /* Private write-ack connections close last: their in-flight requests,
      * already orphaned above, are answered into the void. */
-    for (size_t g = 0; s->own && g < px->ngroups; g++) {
+    for (size_t g = 0; s->own && g < TOPOLOGY_MAX_GROUPS; g++) {
         if (s->own[g]) {
             backend_forget_pending(px, s->own[g]);
             backend_close(s->own[g], NULL);
@@ -1027,5 +1133,21 @@ session_destroy_all(struct proxy *px)
     while (px->sessions) {
         session_close(px->sessions);
         session_free_closed(px);
+    }
+}
+
+void
+session_drop_node(struct proxy *px, struct node *n)
+{
+    for (struct session *s = px->sessions; s != NULL; s = s->next) {
+        for (size_t gi = 0; s->own != NULL && gi < px->ngroups; gi++) {
+            struct backend *b = s->own[gi];
+            if (b != NULL && b->node == n) {
+                backend_forget_pending(px, b);
+                backend_close(b, "the node is no longer the group's master");
+                mem_free(b);
+                s->own[gi] = NULL;
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static const char probe_request[] =
-    "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n";
+    "*1\r\n$4\r\nPING\r\n*3\r\n$4\r\nINFO\r\n$6\r\nserver\r\n$11\r\nreplication\r\n";
 
 static void probe_on_event(evutil_socket_t fd, short what, void *arg);
 static void probe_send(struct proxy *px, struct node *n);
@@ -319,6 +319,21 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
         }
         n->role = role;
     }
+    if (info_field(text, len, "run_id", v, sizeof(v))) {
+        snprintf(n->run_id, sizeof(n->run_id), "%.40s", v);
+    }
+    if (info_field(text, len, "config_epoch", v, sizeof(v))) {
+        n->epoch = atoll(v);
+        /* A proxy that restarted (its epoch back at 0) must not start
+         * elections in epochs the nodes would refuse as stale. */
+        if (n->epoch > px->current_epoch) {
+            px->current_epoch = n->epoch;
+        }
+    }
+    n->priority = 100;
+    if (info_field(text, len, "slave_priority", v, sizeof(v))) {
+        n->priority = atoll(v);
+    }
     if (n->role == NODE_ROLE_MASTER) {
         struct group *g = n->group;
         if (info_field(text, len, "master_repl_offset", v, sizeof(v))) {
@@ -326,10 +341,22 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
         }
         n->link_up = 1;
         n->sync_in_progress = 0;
+        n->master_host[0] = '\0';
+        n->master_port = 0;
         if (g->master != n) {
-            if (g->master == NULL || g->master->role != NODE_ROLE_MASTER || !g->master->up) {
+            /* A master promoted in a newer epoch than the configuration's
+             * wins (whoever promoted it); otherwise a master is adopted
+             * only when the group has none that works, and never one from
+             * an older epoch (an old master back from the dead). */
+            if (n->epoch > g->config_epoch) {
+                log_info("Master of group %s: %s (epoch %lld)", g->name, n->name, n->epoch);
+                topology_set_master(px, g, n, n->epoch);
+            } else if (n->epoch == g->config_epoch
+                       && (g->master == NULL || g->master->role != NODE_ROLE_MASTER
+                           || !g->master->up)
+                       && g->fo_state == FAILOVER_NONE) {
                 log_info("Master of group %s: %s", g->name, n->name);
-                g->master = n;
+                topology_set_master(px, g, n, n->epoch);
             }
         }
         if (g->master == n) {
@@ -359,6 +386,49 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
         if (info_field(text, len, "slave_repl_offset", v, sizeof(v))) {
             n->offset = atoll(v);
         }
+        if (info_field(text, len, "master_host", v, sizeof(v))) {
+            snprintf(n->master_host, sizeof(n->master_host), "%.255s", v);
+        }
+        if (info_field(text, len, "master_port", v, sizeof(v))) {
+            n->master_port = atoi(v);
+        }
+        /* Discover upwards too: a proxy that knows only replicas (or an old
+         * master) finds the master they follow. */
+        if (n->master_host[0] && n->master_port > 0) {
+            topology_add(px, n->group, n->master_host, n->master_port);
+        }
+    }
+}
+
+void
+topology_set_master(struct proxy *px, struct group *g, struct node *n, long long epoch)
+{
+    struct node *old = g->master;
+    g->config_epoch = epoch;
+    if (old == n) {
+        return;
+    }
+    g->master = n;
+    /* The offset samples were the old master's. */
+    memset(g->off_time, 0, sizeof(g->off_time));
+    memset(g->off_value, 0, sizeof(g->off_value));
+    if (old != NULL) {
+        /* No request goes to the old master from now on.  When it is down,
+         * what is in flight there fails with an error (it may or may not
+         * have run there; it is never sent again): a stopped master that
+         * wakes up cannot then acknowledge a write the group no longer has.
+         * A master that is up (a switchover) holds our writes paused and
+         * refuses them with -READONLY once demoted; they are re-sent to the
+         * new master (redirect_write in session.c). */
+        if (!old->up) {
+            for (long long k = 0; k < px->cfg.pool_size; k++) {
+                backend_close(&old->pool[k], "the node is no longer the group's master");
+            }
+            session_drop_node(px, old);
+        }
+        g->switch_count++;
+        failover_event(px, "+switch-master", "%s %s %d %s %d", failover_group_name(px, g),
+                       old->host, old->port, n->host, n->port);
     }
 }
 
@@ -429,6 +499,11 @@ probe_on_event(evutil_socket_t fd, short what, void *arg)
         socklen_t el = sizeof(err);
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
         if (err != 0) {
+            /* Nothing listens there: the node is gone, not slow. */
+            if (err == ECONNREFUSED && n->up) {
+                log_warn("Node %s refused the probe connection: marking it down", n->name);
+                n->up = 0;
+            }
             probe_close(n);
             return;
         }

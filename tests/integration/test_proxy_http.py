@@ -244,7 +244,8 @@ def case_node_errors_are_502(c):
 
 
 def case_paused_master(c):
-    s = Setup(c, "--backend-timeout-ms", "1500")
+    # Without failover: this case is about a master that stays paused.
+    s = Setup(c, "--backend-timeout-ms", "1500", "--failover", "no")
     check(s.get("/health")[0] == 200, "healthy at start")
     os.kill(s.m.proc.pid, signal.SIGSTOP)
     try:

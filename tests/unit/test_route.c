@@ -46,6 +46,17 @@ Test(route, connection_state_is_answered_by_the_proxy)
     }
 }
 
+Test(route, pubsub_is_answered_by_the_proxy)
+{
+    /* The proxy's own event channels; the nodes have no pub/sub, so none of
+     * these may reach a backend connection. */
+    const char *local[] = {"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
+                           "publish", "pubsub"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        cr_assert_eq(route_of(local[i]), ROUTE_LOCAL, "%s", local[i]);
+    }
+}
+
 Test(route, node_administration_and_connection_bound_commands_are_refused)
 {
     const char *refused[] = {"wait", "config", "debug", "shutdown", "replicaof", "psync",

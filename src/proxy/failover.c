@@ -1,0 +1,1096 @@
+/* Failover run by the proxies, as Redis Sentinel runs it.
+ *
+ * Detection: a group's master is subjectively down (sdown) for this proxy
+ * when its probes say so (no valid reply for down-after-ms, a refused
+ * connection, or the node reporting itself a replica).  While it is, the
+ * proxy asks its peers "SENTINEL is-master-down-by-addr ip port epoch *"
+ * every probe interval; it is objectively down (odown) while quorum proxies,
+ * this one included, said so within the last second.
+ *
+ * Agreement: a proxy that sees odown waits its turn (peers ordered by run
+ * id, so they rarely compete), increments the epoch and asks for votes with
+ * its run id.  A proxy votes once per epoch, only for a candidate whose
+ * master it sees down too, and a candidate needs max(quorum, majority of
+ * all proxies) votes, itself included: a minority partition never fails
+ * over.
+ *
+ * Promotion: the leader picks a replica (priority, then offset, then run
+ * id), sends it REPLICAOF NO ONE EPOCH e, and on success makes it the
+ * group's master in the configuration of epoch e, tells its peers
+ * (SENTINEL HELLO) and re-points the other nodes with REPLICAOF ... EPOCH e.
+ * Every proxy adopts the configuration with the highest epoch, from a
+ * peer's hello or from a node reporting a newer epoch, and keeps imposing
+ * it: a node that disagrees (an old master back from the dead, a replica
+ * of the wrong master) is sent REPLICAOF.  Nodes refuse an older epoch, so
+ * a proxy holding a stale configuration cannot undo a newer one.
+ *
+ * Connections to peers and the one-shot node commands use hiredis's async
+ * API on the proxy's event base. */
+#include "proxy/proxy.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* A peer request or connection attempt with no answer for this long is
+ * abandoned (the connection is dropped). */
+#define PEER_TIMEOUT_MS 1000
+/* A peer's "master down" answer counts for this long. */
+#define DOWN_REPORT_VALID_MS 1000
+#define HELLO_PERIOD_MS 1000
+/* Candidates wait rank * this (plus jitter) after odown before trying. */
+#define RANK_DELAY_MS 150
+/* A node is re-sent a configuration at most this often. */
+#define RECONF_PERIOD_MS 1000
+#define MAX_PEERS 63
+
+/* A one-shot connection to a node carrying one command; the callback gets
+ * the reply or NULL (error, timeout). */
+struct admin {
+    struct proxy *px;            /* borrowed */
+    redisAsyncContext *ac;       /* owned; NULL once gone */
+    struct node *node;           /* borrowed (nodes live as long as the proxy) */
+    struct group *group;         /* borrowed */
+    long long epoch;             /* the attempt it belongs to */
+    long long deadline_ms;
+    int pending;                 /* commands without a reply */
+    void (*cb)(struct admin *a, redisReply *reply);
+    struct admin *next;
+};
+
+/* What a peer request was for. */
+enum peer_req_kind { PEER_HELLO, PEER_DOWN_QUERY, PEER_VOTE };
+
+struct peer_req {
+    struct peer *p;              /* borrowed */
+    enum peer_req_kind kind;
+    size_t gi;
+    long long epoch;
+};
+
+static void group_cron(struct proxy *px, struct group *g, long long now);
+
+int
+failover_peer_alive(const struct peer *p, long long now)
+{
+    /* Connected is not enough: a stopped process still accepts
+     * connections.  It must have answered lately (hellos go every second). */
+    return p->connected && p->last_reply_ms != 0
+           && now - p->last_reply_ms <= 2 * HELLO_PERIOD_MS + PEER_TIMEOUT_MS / 2;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+void
+failover_event(struct proxy *px, const char *type, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return;
+    }
+    if ((size_t)n >= sizeof(msg)) {
+        n = (int)sizeof(msg) - 1;
+    }
+    log_info("%s %s", type, msg);
+    pubsub_publish(px, type, msg, (size_t)n);
+}
+
+const char *
+failover_group_name(const struct proxy *px, const struct group *g)
+{
+    if (px->ngroups == 1 && strcmp(g->name, "default") == 0 && px->cfg.name
+        && px->cfg.name[0]) {
+        return px->cfg.name;
+    }
+    return g->name;
+}
+
+struct group *
+failover_group_by_name(struct proxy *px, const char *name, size_t len)
+{
+    for (size_t i = 0; i < px->ngroups; i++) {
+        const char *gn = failover_group_name(px, &px->groups[i]);
+        if (strlen(gn) == len && memcmp(gn, name, len) == 0) {
+            return &px->groups[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+master_event(struct proxy *px, const char *type, struct group *g, struct node *m)
+{
+    failover_event(px, type, "master %s %s %d", failover_group_name(px, g), m->host, m->port);
+}
+
+static void
+replica_event(struct proxy *px, const char *type, struct group *g, struct node *n)
+{
+    struct node *m = g->master;
+    failover_event(px, type, "slave %s %s %d @ %s %s %d", n->name, n->host, n->port,
+                   failover_group_name(px, g), m ? m->host : "?", m ? m->port : 0);
+}
+
+/* ---- quorum ------------------------------------------------------------------ */
+
+long long
+failover_quorum(const struct proxy *px)
+{
+    long long all = (long long)px->npeers + 1;
+    return px->cfg.quorum > 0 ? px->cfg.quorum : all / 2 + 1;
+}
+
+long long
+failover_votes_needed(const struct proxy *px)
+{
+    long long majority = ((long long)px->npeers + 1) / 2 + 1;
+    long long q = failover_quorum(px);
+    return q > majority ? q : majority;
+}
+
+int
+failover_sdown(const struct proxy *px, const struct group *g)
+{
+    (void)px;
+    return g->master != NULL && (!g->master->up || g->master->role == NODE_ROLE_REPLICA);
+}
+
+int
+failover_odown(const struct proxy *px, const struct group *g)
+{
+    (void)px;
+    return g->odown_since_ms != 0;
+}
+
+/* ---- node commands ----------------------------------------------------------- */
+
+static void
+admin_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct admin *a = privdata;
+    (void)ac;
+    a->pending--;
+    if (a->cb) {
+        a->cb(a, r);
+    }
+    if (a->pending == 0 && a->ac != NULL && r != NULL) {
+        /* Safe inside a callback: hiredis closes once it returns. */
+        a->ac = NULL;
+        redisAsyncDisconnect(ac);
+    }
+}
+
+static void
+admin_on_connect(const redisAsyncContext *ac, int status)
+{
+    struct admin *a = ac->data;
+    if (status != REDIS_OK) {
+        a->ac = NULL; /* hiredis frees it; pending callbacks get NULL */
+    }
+}
+
+static void
+admin_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct admin *a = ac->data;
+    (void)status;
+    a->ac = NULL;
+}
+
+/* Send one command to node n on a fresh connection (AUTH first when the
+ * nodes need it).  cb runs once, with the reply or NULL. */
+static void
+admin_command(struct proxy *px, struct node *n, struct group *g, long long epoch,
+              void (*cb)(struct admin *a, redisReply *reply), int argc, const char **argv)
+{
+    struct admin *a = mem_calloc(sizeof(*a));
+    a->px = px;
+    a->node = n;
+    a->group = g;
+    a->epoch = epoch;
+    a->cb = cb;
+    a->deadline_ms = util_mstime() + px->cfg.failover_timeout_ms;
+    a->next = px->admins;
+    px->admins = a;
+    redisAsyncContext *ac = redisAsyncConnect(n->host, n->port);
+    if (ac == NULL || ac->err) {
+        if (ac) {
+            redisAsyncFree(ac);
+        }
+        if (cb) {
+            cb(a, NULL);
+        }
+        a->cb = NULL;
+        return;
+    }
+    ac->data = a;
+    redisLibeventAttach(ac, px->base);
+    redisAsyncSetConnectCallback(ac, admin_on_connect);
+    redisAsyncSetDisconnectCallback(ac, admin_on_disconnect);
+    a->ac = ac;
+    if (px->cfg.backend_password && px->cfg.backend_password[0]) {
+        if (px->cfg.backend_user && px->cfg.backend_user[0]) {
+            redisAsyncCommand(ac, NULL, NULL, "AUTH %s %s", px->cfg.backend_user,
+                              px->cfg.backend_password);
+        } else {
+            redisAsyncCommand(ac, NULL, NULL, "AUTH %s", px->cfg.backend_password);
+        }
+    }
+    a->pending = 1;
+    redisAsyncCommandArgv(ac, admin_on_reply, a, argc, argv, NULL);
+}
+
+/* Drop timed-out admin connections and free finished ones. */
+static void
+admin_cron(struct proxy *px, long long now)
+{
+    struct admin **pp = &px->admins;
+    while (*pp) {
+        struct admin *a = *pp;
+        if (a->ac != NULL && now > a->deadline_ms) {
+            redisAsyncContext *ac = a->ac;
+            a->ac = NULL;
+            log_warn("Node %s: no answer to the proxy's command in time", a->node->name);
+            redisAsyncFree(ac); /* runs the callback with NULL */
+        }
+        if (a->ac == NULL && a->pending == 0) {
+            *pp = a->next;
+            mem_free(a);
+            continue;
+        }
+        if (a->ac == NULL && a->pending > 0) {
+            /* Connection failed: hiredis has run (or will not run) the
+             * callbacks; nothing is left to wait for. */
+            if (a->cb) {
+                void (*cb)(struct admin *, redisReply *) = a->cb;
+                a->cb = NULL;
+                a->pending = 0;
+                cb(a, NULL);
+            }
+            a->pending = 0;
+            continue;
+        }
+        pp = &a->next;
+    }
+}
+
+static int
+reply_ok(const redisReply *r)
+{
+    return r != NULL && r->type == REDIS_REPLY_STATUS;
+}
+
+/* ---- peers ------------------------------------------------------------------- */
+
+static void peer_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+
+static void
+peer_on_connect(const redisAsyncContext *ac, int status)
+{
+    struct peer *p = ac->data;
+    if (p->ac != ac) {
+        return;
+    }
+    if (status != REDIS_OK) {
+        p->ac = NULL;
+        p->connected = 0;
+        p->pending = 0;
+        p->retry_ms = util_mstime() + 200;
+        return;
+    }
+    p->connected = 1;
+    log_info("Peer %s connected", p->name);
+}
+
+static void
+peer_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct peer *p = ac->data;
+    (void)status;
+    if (p->ac == ac) {
+        p->ac = NULL;
+        p->connected = 0;
+        p->pending = 0;
+        p->retry_ms = util_mstime() + 200;
+        log_info("Peer %s disconnected", p->name);
+    }
+}
+
+static void
+peer_connect(struct proxy *px, struct peer *p, long long now)
+{
+    redisAsyncContext *ac = redisAsyncConnect(p->host, p->port);
+    p->retry_ms = now + 200;
+    if (ac == NULL || ac->err) {
+        if (ac) {
+            redisAsyncFree(ac);
+        }
+        return;
+    }
+    ac->data = p;
+    redisLibeventAttach(ac, px->base);
+    redisAsyncSetConnectCallback(ac, peer_on_connect);
+    redisAsyncSetDisconnectCallback(ac, peer_on_disconnect);
+    p->ac = ac;
+    p->connected = 0;
+    p->connect_ms = now;
+    p->pending = 0;
+    p->hello_ms = 0;
+    memset(p->asking, 0, TOPOLOGY_MAX_GROUPS);
+    if (px->cfg.requirepass && px->cfg.requirepass[0]) {
+        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", px->cfg.requirepass);
+    }
+}
+
+static void
+peer_drop(struct peer *p, const char *why)
+{
+    redisAsyncContext *ac = p->ac;
+    if (ac == NULL) {
+        return;
+    }
+    log_warn("Peer %s: %s; reconnecting", p->name, why);
+    p->ac = NULL;
+    p->connected = 0;
+    redisAsyncFree(ac); /* pending callbacks run with NULL */
+    p->pending = 0;
+    memset(p->asking, 0, TOPOLOGY_MAX_GROUPS);
+    p->retry_ms = util_mstime() + 200;
+}
+
+static int
+peer_send(struct peer *p, enum peer_req_kind kind, size_t gi, long long epoch, int argc,
+          const char **argv)
+{
+    if (p->ac == NULL) {
+        return -1;
+    }
+    struct peer_req *q = mem_alloc(sizeof(*q));
+    q->p = p;
+    q->kind = kind;
+    q->gi = gi;
+    q->epoch = epoch;
+    if (redisAsyncCommandArgv(p->ac, peer_on_reply, q, argc, argv, NULL) != REDIS_OK) {
+        mem_free(q);
+        return -1;
+    }
+    if (p->pending++ == 0) {
+        p->pending_since_ms = util_mstime();
+    }
+    return 0;
+}
+
+static void
+send_hello(struct proxy *px, struct peer *p)
+{
+    for (size_t gi = 0; gi < px->ngroups; gi++) {
+        struct group *g = &px->groups[gi];
+        char epoch[24], port[16], cepoch[24];
+        if (g->master == NULL) {
+            continue;
+        }
+        snprintf(epoch, sizeof(epoch), "%lld", px->current_epoch);
+        snprintf(port, sizeof(port), "%d", g->master->port);
+        snprintf(cepoch, sizeof(cepoch), "%lld", g->config_epoch);
+        const char *argv[] = {"SENTINEL", "HELLO", epoch, failover_group_name(px, g),
+                              g->master->host, port, cepoch};
+        peer_send(p, PEER_HELLO, gi, 0, 7, argv);
+    }
+}
+
+static void
+adopt_epoch(struct proxy *px, long long epoch)
+{
+    if (epoch > px->current_epoch) {
+        px->current_epoch = epoch;
+        failover_event(px, "+new-epoch", "%lld", epoch);
+    }
+}
+
+static void
+peer_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct peer_req *q = privdata;
+    struct peer *p = q->p;
+    struct proxy *px = p->px;
+    redisReply *reply = r;
+    long long now = util_mstime();
+
+    if (p->ac == ac && p->pending > 0) {
+        p->pending--;
+        p->pending_since_ms = now;
+        p->last_reply_ms = now;
+    }
+    if (q->kind == PEER_DOWN_QUERY && q->gi < TOPOLOGY_MAX_GROUPS) {
+        p->asking[q->gi] = 0;
+    }
+    if (reply == NULL || q->gi >= px->ngroups) {
+        mem_free(q);
+        return;
+    }
+    struct group *g = &px->groups[q->gi];
+    if (q->kind == PEER_HELLO) {
+        /* *2: its run id, its current epoch */
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+            && reply->element[0]->type == REDIS_REPLY_STRING
+            && reply->element[1]->type == REDIS_REPLY_INTEGER) {
+            snprintf(p->runid, sizeof(p->runid), "%s", reply->element[0]->str);
+            p->epoch = reply->element[1]->integer;
+            adopt_epoch(px, p->epoch);
+        }
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+               && reply->element[0]->type == REDIS_REPLY_INTEGER
+               && reply->element[1]->type == REDIS_REPLY_STRING
+               && reply->element[2]->type == REDIS_REPLY_INTEGER) {
+        /* *3: down state, leader run id or "*", leader epoch */
+        if (reply->element[0]->integer == 1) {
+            p->down_at[q->gi] = now;
+        } else {
+            p->down_at[q->gi] = 0;
+        }
+        long long leader_epoch = reply->element[2]->integer;
+        if (q->kind == PEER_VOTE && g->fo_state == FAILOVER_ELECTION
+            && q->epoch == g->fo_epoch && leader_epoch == g->fo_epoch
+            && strcmp(reply->element[1]->str, px->runid) == 0) {
+            g->fo_voters |= 1ull << (size_t)(p - px->peers);
+        }
+        adopt_epoch(px, leader_epoch);
+    }
+    mem_free(q);
+}
+
+static void
+peers_cron(struct proxy *px, long long now)
+{
+    for (size_t i = 0; i < px->npeers; i++) {
+        struct peer *p = &px->peers[i];
+        if (p->ac == NULL) {
+            if (now >= p->retry_ms) {
+                peer_connect(px, p, now);
+            }
+            continue;
+        }
+        if (!p->connected && now - p->connect_ms > PEER_TIMEOUT_MS) {
+            peer_drop(p, "connection timed out");
+            continue;
+        }
+        if (p->pending > 0 && now - p->pending_since_ms > PEER_TIMEOUT_MS) {
+            peer_drop(p, "no reply in time");
+            continue;
+        }
+        if (p->connected && now - p->hello_ms >= HELLO_PERIOD_MS) {
+            p->hello_ms = now;
+            send_hello(px, p);
+        }
+    }
+}
+
+/* Tell every peer our configuration now (after a change). */
+static void
+hello_now(struct proxy *px)
+{
+    for (size_t i = 0; i < px->npeers; i++) {
+        struct peer *p = &px->peers[i];
+        if (p->connected) {
+            p->hello_ms = util_mstime();
+            send_hello(px, p);
+        } else {
+            p->hello_ms = 0;
+        }
+    }
+}
+
+/* ---- what peers ask us ----------------------------------------------------- */
+
+void
+failover_vote_request(struct proxy *px, const char *ip, int port, long long epoch,
+                      const char *runid, int *down, const char **leader,
+                      long long *leader_epoch)
+{
+    struct group *g = NULL;
+    *down = 0;
+    *leader = "*";
+    *leader_epoch = 0;
+    for (size_t i = 0; i < px->ngroups; i++) {
+        struct node *m = px->groups[i].master;
+        if (m != NULL && m->port == port && strcmp(m->host, ip) == 0) {
+            g = &px->groups[i];
+            break;
+        }
+    }
+    if (g == NULL) {
+        return;
+    }
+    *down = failover_sdown(px, g);
+    if (strcmp(runid, "*") != 0) {
+        adopt_epoch(px, epoch);
+        /* One vote per epoch, and only for a master we see down too. */
+        if (g->leader_epoch < epoch && px->current_epoch <= epoch && *down) {
+            snprintf(g->leader, sizeof(g->leader), "%s", runid);
+            g->leader_epoch = epoch;
+            failover_event(px, "+vote-for-leader", "%s %lld", runid, epoch);
+            if (strcmp(runid, px->runid) != 0) {
+                /* Leave the candidate time to finish; ours would compete. */
+                g->fo_next_try_ms = util_mstime() + px->cfg.failover_timeout_ms;
+                if (g->fo_state == FAILOVER_ELECTION) {
+                    g->fo_state = FAILOVER_NONE;
+                }
+            }
+        }
+        if (g->leader_epoch > 0) {
+            *leader = g->leader;
+            *leader_epoch = g->leader_epoch;
+        }
+    }
+}
+
+void
+failover_hello(struct proxy *px, long long epoch, const char *group, const char *master_ip,
+               int master_port, long long config_epoch)
+{
+    adopt_epoch(px, epoch);
+    struct group *g = failover_group_by_name(px, group, strlen(group));
+    if (g == NULL || config_epoch <= g->config_epoch) {
+        return;
+    }
+    struct node *n = topology_add(px, g, master_ip, master_port);
+    if (n->group != g) {
+        log_warn("Hello: %s is a node of group %s, not %s", n->name, n->group->name, g->name);
+        return;
+    }
+    log_info("Group %s: adopting master %s from a peer (epoch %lld)", g->name, n->name,
+             config_epoch);
+    if (g->fo_state != FAILOVER_NONE && g->fo_epoch <= config_epoch) {
+        g->fo_state = FAILOVER_NONE;
+    }
+    n->role = NODE_ROLE_MASTER;
+    topology_set_master(px, g, n, config_epoch);
+}
+
+/* ---- failover steps ------------------------------------------------------- */
+
+static int
+better_replica(const struct node *a, const struct node *b)
+{
+    if (a->priority != b->priority) {
+        return a->priority < b->priority;
+    }
+    if (a->offset != b->offset) {
+        return a->offset > b->offset;
+    }
+    int c = strcmp(a->run_id, b->run_id);
+    return c != 0 ? c < 0 : strcmp(a->name, b->name) < 0;
+}
+
+struct node *
+failover_select_replica(struct proxy *px, struct group *g)
+{
+    struct node *best = NULL;
+    long long now = util_mstime();
+    for (size_t i = 0; i < px->nnodes; i++) {
+        struct node *n = px->nodes[i];
+        if (n->group != g || n == g->master || n->role != NODE_ROLE_REPLICA || !n->up
+            || n->priority == 0 || n->sync_in_progress
+            || now - n->last_ok_ms > 5 * px->cfg.probe_interval_ms + px->cfg.down_after_ms) {
+            continue;
+        }
+        if (best == NULL || better_replica(n, best)) {
+            best = n;
+        }
+    }
+    return best;
+}
+
+static void
+abort_failover(struct proxy *px, struct group *g, const char *why)
+{
+    if (g->fo_state == FAILOVER_NONE) {
+        return;
+    }
+    log_warn("Group %s: failover of epoch %lld abandoned: %s", g->name, g->fo_epoch, why);
+    if (g->fo_switchover && g->fo_old_master) {
+        const char *argv[] = {"CLIENT", "UNPAUSE"};
+        admin_command(px, g->fo_old_master, g, g->fo_epoch, NULL, 2, argv);
+    }
+    g->fo_state = FAILOVER_NONE;
+    g->fo_switchover = 0;
+    g->fo_wait_until_ms = 0;
+    /* Retry after a random delay, so competing candidates spread out. */
+    g->fo_next_try_ms = util_mstime() + px->cfg.failover_timeout_ms / 4
+                        + random() % (px->cfg.failover_timeout_ms / 4 + 1);
+}
+
+static void
+send_replicaof(struct proxy *px, struct group *g, struct node *n, struct node *m,
+               long long epoch)
+{
+    char port[16], ep[24];
+    snprintf(port, sizeof(port), "%d", m->port);
+    snprintf(ep, sizeof(ep), "%lld", epoch);
+    const char *argv[] = {"REPLICAOF", m->host, port, "EPOCH", ep};
+    n->reconf_sent_ms = util_mstime();
+    admin_command(px, n, g, epoch, NULL, 5, argv);
+}
+
+static void
+on_demoted(struct admin *a, redisReply *r)
+{
+    (void)r;
+    /* The old master is a replica now: its paused writes resume and are
+     * refused (-READONLY), never executed. */
+    const char *argv[] = {"CLIENT", "UNPAUSE"};
+    admin_command(a->px, a->node, a->group, a->epoch, NULL, 2, argv);
+}
+
+static void
+on_promoted(struct admin *a, redisReply *r)
+{
+    struct proxy *px = a->px;
+    struct group *g = a->group;
+    struct node *n = a->node;
+    if (g->fo_state != FAILOVER_PROMOTING || g->fo_epoch != a->epoch || g->fo_promoted != n) {
+        return;
+    }
+    if (!reply_ok(r)) {
+        abort_failover(px, g, r && r->str ? r->str : "no reply to REPLICAOF NO ONE");
+        return;
+    }
+    struct node *old = g->fo_old_master;
+    int switchover = g->fo_switchover;
+    n->role = NODE_ROLE_MASTER;
+    n->epoch = a->epoch;
+    n->link_up = 1;
+    n->sync_in_progress = 0;
+    g->fo_state = FAILOVER_NONE;
+    g->fo_switchover = 0;
+    g->fo_wait_until_ms = 0;
+    replica_event(px, "+promoted-slave", g, n);
+    topology_set_master(px, g, n, a->epoch);
+    hello_now(px);
+    for (size_t i = 0; i < px->nnodes; i++) {
+        struct node *o = px->nodes[i];
+        if (o->group != g || o == n || !o->up) {
+            continue;
+        }
+        if (o == old && switchover) {
+            char port[16], ep[24];
+            snprintf(port, sizeof(port), "%d", n->port);
+            snprintf(ep, sizeof(ep), "%lld", a->epoch);
+            const char *argv[] = {"REPLICAOF", n->host, port, "EPOCH", ep};
+            o->reconf_sent_ms = util_mstime();
+            admin_command(px, o, g, a->epoch, on_demoted, 5, argv);
+        } else {
+            send_replicaof(px, g, o, n, a->epoch);
+        }
+        replica_event(px, o == old ? "+convert-to-slave" : "+slave-reconf-sent", g, o);
+    }
+    master_event(px, "+failover-end", g, n);
+    g->fo_old_master = NULL;
+}
+
+static void
+promote(struct proxy *px, struct group *g, struct node *n)
+{
+    char ep[24];
+    snprintf(ep, sizeof(ep), "%lld", g->fo_epoch);
+    const char *argv[] = {"REPLICAOF", "NO", "ONE", "EPOCH", ep};
+    g->fo_promoted = n;
+    g->fo_state = FAILOVER_PROMOTING;
+    g->fo_start_ms = util_mstime();
+    replica_event(px, "+selected-slave", g, n);
+    admin_command(px, n, g, g->fo_epoch, on_promoted, 5, argv);
+}
+
+static void
+start_election(struct proxy *px, struct group *g, long long now)
+{
+    struct node *m = g->master;
+    char port[16], ep[24];
+    px->current_epoch++;
+    failover_event(px, "+new-epoch", "%lld", px->current_epoch);
+    g->fo_epoch = px->current_epoch;
+    g->leader_epoch = g->fo_epoch;
+    snprintf(g->leader, sizeof(g->leader), "%s", px->runid);
+    g->fo_voters = 0;
+    g->fo_state = FAILOVER_ELECTION;
+    g->fo_start_ms = now;
+    g->fo_old_master = m;
+    g->fo_switchover = 0;
+    master_event(px, "+try-failover", g, m);
+    snprintf(port, sizeof(port), "%d", m->port);
+    snprintf(ep, sizeof(ep), "%lld", g->fo_epoch);
+    const char *argv[] = {"SENTINEL", "is-master-down-by-addr", m->host, port, ep, px->runid};
+    for (size_t i = 0; i < px->npeers; i++) {
+        peer_send(&px->peers[i], PEER_VOTE, (size_t)(g - px->groups), g->fo_epoch, 6, argv);
+    }
+}
+
+static int
+popcount64(uint64_t v)
+{
+    int c = 0;
+    for (; v; v &= v - 1) {
+        c++;
+    }
+    return c;
+}
+
+/* Our place among the proxies we can reach, by run id: 0 tries first. */
+static long long
+rank_delay(struct proxy *px)
+{
+    long long rank = 0;
+    for (size_t i = 0; i < px->npeers; i++) {
+        const struct peer *p = &px->peers[i];
+        rank += failover_peer_alive(p, util_mstime()) && p->runid[0]
+                && strcmp(p->runid, px->runid) < 0;
+    }
+    return rank * RANK_DELAY_MS + random() % 50;
+}
+
+/* Ask the peers whether they see g's master down. */
+static void
+ask_peers(struct proxy *px, struct group *g, long long now)
+{
+    struct node *m = g->master;
+    size_t gi = (size_t)(g - px->groups);
+    char port[16], ep[24];
+    if (now - g->asked_ms < px->cfg.probe_interval_ms) {
+        return;
+    }
+    g->asked_ms = now;
+    snprintf(port, sizeof(port), "%d", m->port);
+    snprintf(ep, sizeof(ep), "%lld", px->current_epoch);
+    const char *argv[] = {"SENTINEL", "is-master-down-by-addr", m->host, port, ep, "*"};
+    for (size_t i = 0; i < px->npeers; i++) {
+        struct peer *p = &px->peers[i];
+        if (p->connected && !p->asking[gi]) {
+            if (peer_send(p, PEER_DOWN_QUERY, gi, 0, 6, argv) == 0) {
+                p->asking[gi] = 1;
+            }
+        }
+    }
+}
+
+/* Keep the nodes of g in line with the configuration: a master that is not
+ * ours becomes a replica of ours, a replica of another master is
+ * re-pointed.  Nodes refuse an older epoch than theirs. */
+static void
+impose_config(struct proxy *px, struct group *g, long long now)
+{
+    struct node *m = g->master;
+    if (m == NULL || !m->up || m->role != NODE_ROLE_MASTER || g->fo_state != FAILOVER_NONE) {
+        return;
+    }
+    for (size_t i = 0; i < px->nnodes; i++) {
+        struct node *n = px->nodes[i];
+        if (n->group != g || n == m || !n->up || now - n->reconf_sent_ms < RECONF_PERIOD_MS
+            || now - n->last_ok_ms > px->cfg.probe_interval_ms * 3) {
+            continue;
+        }
+        if (n->role == NODE_ROLE_MASTER && n->epoch <= g->config_epoch) {
+            replica_event(px, "+convert-to-slave", g, n);
+            send_replicaof(px, g, n, m, g->config_epoch);
+        } else if (n->role == NODE_ROLE_REPLICA && n->master_port != 0
+                   && (n->master_port != m->port || strcmp(n->master_host, m->host) != 0)) {
+            replica_event(px, "+fix-slave-config", g, n);
+            send_replicaof(px, g, n, m, g->config_epoch);
+        }
+    }
+}
+
+static void
+on_switchover_offset(struct admin *a, redisReply *r)
+{
+    struct group *g = a->group;
+    if (g->fo_state != FAILOVER_PAUSING || g->fo_epoch != a->epoch) {
+        return;
+    }
+    if (r == NULL || r->type != REDIS_REPLY_STRING) {
+        abort_failover(a->px, g, "the master did not answer INFO after CLIENT PAUSE");
+        return;
+    }
+    const char *f = strstr(r->str, "master_repl_offset:");
+    if (f == NULL) {
+        abort_failover(a->px, g, "no master_repl_offset in the master's INFO");
+        return;
+    }
+    g->fo_pause_offset = atoll(f + strlen("master_repl_offset:"));
+}
+
+static void
+on_paused(struct admin *a, redisReply *r)
+{
+    struct group *g = a->group;
+    if (g->fo_state != FAILOVER_PAUSING || g->fo_epoch != a->epoch) {
+        return;
+    }
+    if (!reply_ok(r)) {
+        abort_failover(a->px, g, r && r->str ? r->str : "no reply to CLIENT PAUSE");
+        return;
+    }
+    /* Writes are held from here on: what the master has now is everything
+     * acknowledged. */
+    const char *argv[] = {"INFO", "replication"};
+    admin_command(a->px, a->node, g, a->epoch, on_switchover_offset, 2, argv);
+}
+
+static void
+on_replica_offset(struct admin *a, redisReply *r)
+{
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        const char *f = strstr(r->str, "slave_repl_offset:");
+        if (f != NULL) {
+            a->node->offset = atoll(f + strlen("slave_repl_offset:"));
+        }
+    }
+    a->group->fo_pause_offset_polling = 0;
+}
+
+const char *
+failover_start_switchover(struct proxy *px, struct group *g, struct node *target)
+{
+    struct node *m = g->master;
+    long long now = util_mstime();
+    if (g->fo_state != FAILOVER_NONE) {
+        return "-INPROG Failover already in progress\r\n";
+    }
+    if (m == NULL) {
+        return "-ERR the group has no known master\r\n";
+    }
+    if (target == NULL) {
+        target = failover_select_replica(px, g);
+    } else if (target->group != g || target == m || target->role != NODE_ROLE_REPLICA
+               || !target->up) {
+        return "-ERR the target is not a healthy replica of this master\r\n";
+    }
+    if (target == NULL) {
+        return "-NOGOODSLAVE No suitable replica to promote\r\n";
+    }
+    px->current_epoch++;
+    failover_event(px, "+new-epoch", "%lld", px->current_epoch);
+    g->fo_epoch = px->current_epoch;
+    g->leader_epoch = g->fo_epoch;
+    snprintf(g->leader, sizeof(g->leader), "%s", px->runid);
+    g->fo_old_master = m;
+    g->fo_start_ms = now;
+    master_event(px, "+try-failover", g, m);
+    master_event(px, "+elected-leader", g, m);
+    if (!m->up) {
+        /* Forced failover of a master that is down: nothing to drain. */
+        g->fo_switchover = 0;
+        promote(px, g, target);
+        return NULL;
+    }
+    g->fo_switchover = 1;
+    g->fo_promoted = target;
+    g->fo_pause_offset = -1;
+    g->fo_state = FAILOVER_PAUSING;
+    char ms[24];
+    snprintf(ms, sizeof(ms), "%lld", px->cfg.failover_timeout_ms);
+    const char *argv[] = {"CLIENT", "PAUSE", ms, "WRITE"};
+    admin_command(px, m, g, g->fo_epoch, on_paused, 4, argv);
+    return NULL;
+}
+
+static void
+group_cron(struct proxy *px, struct group *g, long long now)
+{
+    struct node *m = g->master;
+    size_t gi = (size_t)(g - px->groups);
+    if (m == NULL) {
+        return;
+    }
+    int sdown = failover_sdown(px, g);
+    if (sdown && g->sdown_since_ms == 0) {
+        g->sdown_since_ms = now;
+        master_event(px, "+sdown", g, m);
+    } else if (!sdown && g->sdown_since_ms != 0) {
+        g->sdown_since_ms = 0;
+        master_event(px, "-sdown", g, m);
+    }
+    if (sdown) {
+        ask_peers(px, g, now);
+        long long count = 1;
+        for (size_t i = 0; i < px->npeers; i++) {
+            count += px->peers[i].down_at[gi] != 0
+                     && now - px->peers[i].down_at[gi] <= DOWN_REPORT_VALID_MS;
+        }
+        long long q = failover_quorum(px);
+        if (count >= q && g->odown_since_ms == 0) {
+            g->odown_since_ms = now;
+            failover_event(px, "+odown", "master %s %s %d #quorum %lld/%lld",
+                           failover_group_name(px, g), m->host, m->port, count, q);
+        } else if (count < q && g->odown_since_ms != 0) {
+            g->odown_since_ms = 0;
+            master_event(px, "-odown", g, m);
+        }
+    } else if (g->odown_since_ms != 0) {
+        g->odown_since_ms = 0;
+        master_event(px, "-odown", g, m);
+    }
+
+    switch (g->fo_state) {
+    case FAILOVER_NONE:
+        if (g->odown_since_ms == 0 || !px->cfg.failover) {
+            g->fo_wait_until_ms = 0;
+            break;
+        }
+        if (now < g->fo_next_try_ms) {
+            break;
+        }
+        if (g->fo_wait_until_ms == 0) {
+            g->fo_wait_until_ms = now + rank_delay(px);
+        }
+        if (now >= g->fo_wait_until_ms && g->leader_epoch <= px->current_epoch) {
+            start_election(px, g, now);
+        }
+        break;
+    case FAILOVER_ELECTION: {
+        long long votes = 1 + popcount64(g->fo_voters);
+        if (votes >= failover_votes_needed(px)) {
+            master_event(px, "+elected-leader", g, m);
+            struct node *n = failover_select_replica(px, g);
+            if (n == NULL) {
+                master_event(px, "-failover-abort-no-good-slave", g, m);
+                abort_failover(px, g, "no replica can be promoted");
+                break;
+            }
+            promote(px, g, n);
+        } else if (!sdown) {
+            abort_failover(px, g, "the master is reachable again");
+        } else if (now - g->fo_start_ms > px->cfg.failover_timeout_ms / 3) {
+            abort_failover(px, g, "not enough votes");
+        }
+        break;
+    }
+    case FAILOVER_PAUSING: {
+        struct node *t = g->fo_promoted;
+        if (g->fo_pause_offset >= 0 && t->offset >= g->fo_pause_offset) {
+            promote(px, g, t);
+        } else if (now - g->fo_start_ms > px->cfg.failover_timeout_ms) {
+            abort_failover(px, g, "the replica did not catch up in time");
+        } else if (g->fo_pause_offset >= 0 && !g->fo_pause_offset_polling) {
+            /* Watch the replica directly: probes come every interval. */
+            const char *argv[] = {"INFO", "replication"};
+            g->fo_pause_offset_polling = 1;
+            admin_command(px, t, g, g->fo_epoch, on_replica_offset, 2, argv);
+        }
+        break;
+    }
+    case FAILOVER_PROMOTING:
+        if (now - g->fo_start_ms > px->cfg.failover_timeout_ms) {
+            abort_failover(px, g, "the promotion timed out");
+        }
+        break;
+    default:
+        break;
+    }
+    if (px->cfg.failover) {
+        impose_config(px, g, now);
+    }
+}
+
+void
+failover_cron(struct proxy *px)
+{
+    long long now = util_mstime();
+    peers_cron(px, now);
+    for (size_t i = 0; i < px->ngroups; i++) {
+        group_cron(px, &px->groups[i], now);
+    }
+    admin_cron(px, now);
+    px->last_cron_ms = now;
+}
+
+/* ---- setup ----------------------------------------------------------------- */
+
+int
+failover_setup(struct proxy *px)
+{
+    util_random_hex(px->runid, 40);
+    px->runid[40] = '\0';
+    if (px->cfg.peers == NULL || px->cfg.peers[0] == '\0') {
+        return 0;
+    }
+    char *list = mem_strdup(px->cfg.peers);
+    char *save = NULL;
+    for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        char *colon = strrchr(tok, ':');
+        long long port;
+        if (colon == NULL || util_str2ll(colon + 1, strlen(colon + 1), &port) != 0
+            || port <= 0 || port > 65535) {
+            log_error("Bad peer address '%s' (want host:port)", tok);
+            mem_free(list);
+            return -1;
+        }
+        if (px->npeers == MAX_PEERS) {
+            log_error("At most %d peers", MAX_PEERS);
+            mem_free(list);
+            return -1;
+        }
+        *colon = '\0';
+        px->peers = mem_realloc(px->peers, (px->npeers + 1) * sizeof(*px->peers));
+        struct peer *p = &px->peers[px->npeers++];
+        memset(p, 0, sizeof(*p));
+        p->px = px;
+        snprintf(p->host, sizeof(p->host), "%s", tok);
+        p->port = (int)port;
+        snprintf(p->name, sizeof(p->name), "%s:%d", tok, (int)port);
+        p->down_at = mem_calloc(TOPOLOGY_MAX_GROUPS * sizeof(*p->down_at));
+        p->asking = mem_calloc(TOPOLOGY_MAX_GROUPS);
+    }
+    mem_free(list);
+    if (px->cfg.quorum > (long long)px->npeers + 1) {
+        log_error("quorum %lld is more than the %zu proxies (peers + this one)",
+                  px->cfg.quorum, px->npeers + 1);
+        return -1;
+    }
+    log_info("Failover: %zu peer(s), quorum %lld, a leader needs %lld vote(s)", px->npeers,
+             failover_quorum(px), failover_votes_needed(px));
+    return 0;
+}
+
+void
+failover_teardown(struct proxy *px)
+{
+    for (size_t i = 0; i < px->npeers; i++) {
+        struct peer *p = &px->peers[i];
+        if (p->ac) {
+            redisAsyncContext *ac = p->ac;
+            p->ac = NULL;
+            redisAsyncFree(ac);
+        }
+    }
+    while (px->admins) {
+        struct admin *a = px->admins;
+        if (a->ac) {
+            redisAsyncContext *ac = a->ac;
+            a->ac = NULL;
+            a->cb = NULL;
+            redisAsyncFree(ac);
+        }
+        px->admins = a->next;
+        mem_free(a);
+    }
+    for (size_t i = 0; i < px->npeers; i++) {
+        mem_free(px->peers[i].down_at);
+        mem_free(px->peers[i].asking);
+    }
+    mem_free(px->peers);
+    px->peers = NULL;
+    px->npeers = 0;
+}

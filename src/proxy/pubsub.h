@@ -1,0 +1,50 @@
+/* The proxy's pub/sub as client sessions use it: the pub/sub commands, the
+ * rule of RESP2 subscribed mode, and leaving every subscription on RESET or
+ * when the session goes away.  pubsub_publish() (what the proxy's own
+ * events call) is declared in proxy.h with the other cross-module calls.
+ *
+ * A session's subscriptions are a struct pubsub_client that the session owns
+ * through one pointer (NULL until its first subscription); the channels and
+ * patterns with their subscribers are this module's, one registry for the
+ * process, as there is one proxy per process. */
+#ifndef CACHELY_PROXY_PUBSUB_H
+#define CACHELY_PROXY_PUBSUB_H
+
+#include "core/command.h"
+#include "core/resp.h"
+
+#include <stddef.h>
+
+struct proxy;
+struct session;
+struct pubsub_client;
+
+/* Run SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH or PUBSUB
+ * (cmd: the top-level row, arity already checked) for session s, whose
+ * subscriptions *cp holds: created at the first subscription, freed (and
+ * *cp set to NULL) when none is left.  Replies with session_reply(). */
+void pubsub_command(struct proxy *px, struct session *s, struct pubsub_client **cp,
+                    const struct command *cmd, size_t argc, const struct resp_arg *argv);
+
+/* Channels plus patterns c is subscribed to (0 for NULL): in RESP2 a
+ * session with any is in subscribed mode. */
+size_t pubsub_count(const struct pubsub_client *c);
+
+/* Whether a RESP2 session in subscribed mode may run cmd (a top-level row;
+ * argv names the subcommand of a container).  When it may not, writes
+ * Redis's error line ("-ERR Can't execute 'get': only ...\r\n") into buf
+ * and returns its length; returns 0 when it may, and when the command's own
+ * error (an unknown subcommand, a wrong arity) comes first, as in Redis. */
+size_t pubsub_refuse(const struct command *cmd, size_t argc, const struct resp_arg *argv,
+                     char *buf, size_t cap);
+
+/* Leave every channel and pattern without replying (RESET, the session
+ * closing) and free *cp; sets *cp to NULL.  Safe with *cp NULL. */
+void pubsub_client_destroy(struct pubsub_client **cp);
+
+/* Channels with subscribers and distinct patterns subscribed to (INFO's
+ * pubsub_channels and pubsub_patterns). */
+size_t pubsub_channel_count(const struct proxy *px);
+size_t pubsub_pattern_count(const struct proxy *px);
+
+#endif

@@ -1,0 +1,451 @@
+/* The SENTINEL command on the proxy's client port, with Redis Sentinel's
+ * reply shapes, so Sentinel-aware clients can use the proxies as their
+ * Sentinels; and the two subcommands proxies use among themselves
+ * (is-master-down-by-addr, as Sentinel does, and HELLO, which Sentinel does
+ * over pub/sub on the nodes instead). */
+#include "proxy/proxy.h"
+#include "core/alloc.h"
+#include "core/util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* A reply under construction. */
+struct sbuf {
+    char *p;                     /* owned */
+    size_t len, cap;
+};
+
+static void
+sb_append(struct sbuf *b, const char *p, size_t len)
+{
+    if (b->cap - b->len < len + 1) {
+        b->cap = (b->cap + len) * 2 + 256;
+        b->p = mem_realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, p, len);
+    b->len += len;
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        sb_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+    }
+}
+
+static void
+sb_bulk(struct sbuf *b, const char *s)
+{
+    sb_printf(b, "$%zu\r\n", strlen(s));
+    sb_append(b, s, strlen(s));
+    sb_append(b, "\r\n", 2);
+}
+
+/* One instance's fields: a flat array in RESP2, a map in RESP3. */
+struct fields {
+    struct sbuf body;
+    int count;
+};
+
+static void
+field(struct fields *f, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+field(struct fields *f, const char *name, const char *fmt, ...)
+{
+    char v[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof(v), fmt, ap);
+    va_end(ap);
+    sb_bulk(&f->body, name);
+    sb_bulk(&f->body, v);
+    f->count++;
+}
+
+static void
+fields_emit(struct sbuf *out, struct fields *f, int resp)
+{
+    if (resp == 3) {
+        sb_printf(out, "%%%d\r\n", f->count);
+    } else {
+        sb_printf(out, "*%d\r\n", f->count * 2);
+    }
+    sb_append(out, f->body.p ? f->body.p : "", f->body.len);
+    mem_free(f->body.p);
+    memset(f, 0, sizeof(*f));
+}
+
+static long long
+since(long long ms, long long now)
+{
+    return ms ? now - ms : 0;
+}
+
+static void
+master_fields(struct proxy *px, struct group *g, struct sbuf *out, int resp)
+{
+    struct fields f = {{NULL, 0, 0}, 0};
+    struct node *m = g->master;
+    long long now = util_mstime();
+    long long replicas = 0;
+    char flags[64];
+    for (size_t i = 0; i < px->nnodes; i++) {
+        replicas += px->nodes[i]->group == g && px->nodes[i] != m
+                    && px->nodes[i]->role == NODE_ROLE_REPLICA;
+    }
+    snprintf(flags, sizeof(flags), "master%s%s%s", failover_sdown(px, g) ? ",s_down" : "",
+             failover_odown(px, g) ? ",o_down" : "",
+             g->fo_state != FAILOVER_NONE ? ",failover_in_progress" : "");
+    field(&f, "name", "%s", failover_group_name(px, g));
+    field(&f, "ip", "%s", m ? m->host : "");
+    field(&f, "port", "%d", m ? m->port : 0);
+    field(&f, "runid", "%s", m ? m->run_id : "");
+    field(&f, "flags", "%s", flags);
+    field(&f, "link-pending-commands", "%d", 0);
+    field(&f, "link-refcount", "%d", 1);
+    field(&f, "last-ping-sent", "%d", 0);
+    field(&f, "last-ok-ping-reply", "%lld", m ? since(m->last_ok_ms, now) : 0);
+    field(&f, "last-ping-reply", "%lld", m ? since(m->last_ok_ms, now) : 0);
+    if (g->sdown_since_ms) {
+        field(&f, "s-down-time", "%lld", now - g->sdown_since_ms);
+    }
+    if (g->odown_since_ms) {
+        field(&f, "o-down-time", "%lld", now - g->odown_since_ms);
+    }
+    field(&f, "down-after-milliseconds", "%lld", px->cfg.down_after_ms);
+    field(&f, "info-refresh", "%lld", m ? since(m->last_ok_ms, now) : 0);
+    field(&f, "role-reported", "%s",
+          m && m->role == NODE_ROLE_REPLICA ? "slave" : "master");
+    field(&f, "role-reported-time", "%lld", now - px->start_ms);
+    field(&f, "config-epoch", "%lld", g->config_epoch);
+    field(&f, "num-slaves", "%lld", replicas);
+    field(&f, "num-other-sentinels", "%zu", px->npeers);
+    field(&f, "quorum", "%lld", failover_quorum(px));
+    field(&f, "failover-timeout", "%lld", px->cfg.failover_timeout_ms);
+    field(&f, "parallel-syncs", "%zu", px->nnodes);
+    fields_emit(out, &f, resp);
+}
+
+static void
+replica_fields(struct proxy *px, struct group *g, struct node *n, struct sbuf *out, int resp)
+{
+    struct fields f = {{NULL, 0, 0}, 0};
+    long long now = util_mstime();
+    field(&f, "name", "%s", n->name);
+    field(&f, "ip", "%s", n->host);
+    field(&f, "port", "%d", n->port);
+    field(&f, "runid", "%s", n->run_id);
+    field(&f, "flags", "slave%s%s", n->up ? "" : ",s_down", n->link_up ? "" : ",master_link_down");
+    field(&f, "link-pending-commands", "%d", 0);
+    field(&f, "link-refcount", "%d", 1);
+    field(&f, "last-ping-sent", "%d", 0);
+    field(&f, "last-ok-ping-reply", "%lld", since(n->last_ok_ms, now));
+    field(&f, "last-ping-reply", "%lld", since(n->last_ok_ms, now));
+    field(&f, "down-after-milliseconds", "%lld", px->cfg.down_after_ms);
+    field(&f, "info-refresh", "%lld", since(n->last_ok_ms, now));
+    field(&f, "role-reported", "slave");
+    field(&f, "role-reported-time", "%lld", now - px->start_ms);
+    field(&f, "master-link-down-time", "%d", 0);
+    field(&f, "master-link-status", "%s", n->link_up ? "ok" : "err");
+    field(&f, "master-host", "%s", n->master_host[0] ? n->master_host
+                                   : (g->master ? g->master->host : "?"));
+    field(&f, "master-port", "%d", n->master_port ? n->master_port
+                                   : (g->master ? g->master->port : 0));
+    field(&f, "slave-priority", "%lld", n->priority);
+    field(&f, "slave-repl-offset", "%lld", n->offset);
+    field(&f, "replica-announced", "%d", 1);
+    fields_emit(out, &f, resp);
+}
+
+static void
+peer_fields(struct proxy *px, struct group *g, struct peer *p, struct sbuf *out, int resp)
+{
+    struct fields f = {{NULL, 0, 0}, 0};
+    long long now = util_mstime();
+    field(&f, "name", "%s", p->runid[0] ? p->runid : p->name);
+    field(&f, "ip", "%s", p->host);
+    field(&f, "port", "%d", p->port);
+    field(&f, "runid", "%s", p->runid);
+    field(&f, "flags", "%s",
+          failover_peer_alive(p, now) ? "sentinel"
+          : p->connected              ? "sentinel,s_down"
+                                      : "sentinel,s_down,disconnected");
+    field(&f, "link-pending-commands", "%d", p->pending);
+    field(&f, "link-refcount", "%d", 1);
+    field(&f, "last-ping-sent", "%d", 0);
+    field(&f, "last-ok-ping-reply", "%lld", since(p->last_reply_ms, now));
+    field(&f, "last-ping-reply", "%lld", since(p->last_reply_ms, now));
+    field(&f, "down-after-milliseconds", "%lld", px->cfg.down_after_ms);
+    field(&f, "last-hello-message", "%lld", since(p->hello_ms, now));
+    field(&f, "voted-leader", "%s", g->leader_epoch ? g->leader : "?");
+    field(&f, "voted-leader-epoch", "%lld", g->leader_epoch);
+    fields_emit(out, &f, resp);
+}
+
+static void
+reply_sb(struct session *s, struct sbuf *b)
+{
+    session_reply(s, b->p, b->len);
+    mem_free(b->p);
+}
+
+static void
+reply_str(struct session *s, const char *line)
+{
+    session_reply(s, line, strlen(line));
+}
+
+static int
+sub_is(const struct resp_arg *a, const char *w)
+{
+    return a->len == strlen(w) && strncasecmp(a->ptr, w, a->len) == 0;
+}
+
+/* An argument as a C string (bounded). */
+static void
+arg_str(const struct resp_arg *a, char *dst, size_t cap)
+{
+    size_t n = a->len < cap - 1 ? a->len : cap - 1;
+    memcpy(dst, a->ptr, n);
+    dst[n] = '\0';
+}
+
+static struct group *
+named_group(struct session *s, const struct resp_arg *a)
+{
+    struct group *g = failover_group_by_name(session_proxy(s), a->ptr, a->len);
+    if (g == NULL) {
+        reply_str(s, "-ERR No such master with that name\r\n");
+    }
+    return g;
+}
+
+static void
+wrong_arity(struct session *s, const struct resp_arg *sub)
+{
+    char name[64], line[160];
+    arg_str(sub, name, sizeof(name));
+    for (char *c = name; *c; c++) {
+        if (*c >= 'A' && *c <= 'Z') {
+            *c = (char)(*c - 'A' + 'a');
+        }
+    }
+    snprintf(line, sizeof(line), "-ERR wrong number of arguments for 'sentinel|%s' command\r\n",
+             name);
+    reply_str(s, line);
+}
+
+static void
+cmd_ckquorum(struct session *s, struct group *g)
+{
+    struct proxy *px = session_proxy(s);
+    long long usable = 1;
+    char line[400];
+    (void)g;
+    for (size_t i = 0; i < px->npeers; i++) {
+        usable += failover_peer_alive(&px->peers[i], util_mstime());
+    }
+    long long q = failover_quorum(px), need = failover_votes_needed(px);
+    if (usable >= q && usable >= need) {
+        snprintf(line, sizeof(line),
+                 "+OK %lld usable Sentinels. Quorum and failover authorization can be "
+                 "reached\r\n", usable);
+    } else {
+        snprintf(line, sizeof(line), "-NOQUORUM %lld usable Sentinels.%s%s\r\n", usable,
+                 usable < q ? " Not enough available Sentinels to reach the specified "
+                              "quorum for this master."
+                            : "",
+                 usable < need ? " Not enough available Sentinels to reach the majority "
+                                 "and authorize a failover"
+                               : "");
+    }
+    reply_str(s, line);
+}
+
+static void
+cmd_failover(struct session *s, size_t argc, const struct resp_arg *argv, struct group *g)
+{
+    struct proxy *px = session_proxy(s);
+    struct node *target = NULL;
+    if (argc == 6 && sub_is(&argv[3], "to")) {
+        char host[256];
+        long long port;
+        arg_str(&argv[4], host, sizeof(host));
+        if (util_str2ll(argv[5].ptr, argv[5].len, &port) != 0 || port <= 0 || port > 65535) {
+            reply_str(s, "-ERR Invalid port\r\n");
+            return;
+        }
+        for (size_t i = 0; i < px->nnodes; i++) {
+            if (px->nodes[i]->port == port && strcmp(px->nodes[i]->host, host) == 0) {
+                target = px->nodes[i];
+            }
+        }
+        if (target == NULL) {
+            reply_str(s, "-ERR No such replica\r\n");
+            return;
+        }
+    } else if (argc != 3) {
+        reply_str(s, "-ERR syntax error\r\n");
+        return;
+    }
+    const char *err = failover_start_switchover(px, g, target);
+    reply_str(s, err ? err : "+OK\r\n");
+}
+
+void
+sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
+{
+    struct proxy *px = session_proxy(s);
+    int resp = session_protocol(s);
+    struct sbuf b = {NULL, 0, 0};
+    const struct resp_arg *sub = &argv[1];
+    struct group *g;
+
+    if (sub_is(sub, "myid")) {
+        sb_bulk(&b, px->runid);
+        reply_sb(s, &b);
+    } else if (sub_is(sub, "get-master-addr-by-name")) {
+        if (argc != 3) {
+            wrong_arity(s, sub);
+            return;
+        }
+        g = failover_group_by_name(px, argv[2].ptr, argv[2].len);
+        if (g == NULL || g->master == NULL) {
+            reply_str(s, resp == 3 ? "_\r\n" : "*-1\r\n");
+            return;
+        }
+        char port[16];
+        snprintf(port, sizeof(port), "%d", g->master->port);
+        sb_printf(&b, "*2\r\n");
+        sb_bulk(&b, g->master->host);
+        sb_bulk(&b, port);
+        reply_sb(s, &b);
+    } else if (sub_is(sub, "masters")) {
+        sb_printf(&b, "*%zu\r\n", px->ngroups);
+        for (size_t i = 0; i < px->ngroups; i++) {
+            master_fields(px, &px->groups[i], &b, resp);
+        }
+        reply_sb(s, &b);
+    } else if (sub_is(sub, "master")) {
+        if (argc != 3) {
+            wrong_arity(s, sub);
+        } else if ((g = named_group(s, &argv[2])) != NULL) {
+            master_fields(px, g, &b, resp);
+            reply_sb(s, &b);
+        }
+    } else if (sub_is(sub, "replicas") || sub_is(sub, "slaves")) {
+        if (argc != 3) {
+            wrong_arity(s, sub);
+        } else if ((g = named_group(s, &argv[2])) != NULL) {
+            size_t count = 0;
+            for (size_t i = 0; i < px->nnodes; i++) {
+                struct node *n = px->nodes[i];
+                count += n->group == g && n != g->master;
+            }
+            sb_printf(&b, "*%zu\r\n", count);
+            for (size_t i = 0; i < px->nnodes; i++) {
+                struct node *n = px->nodes[i];
+                if (n->group == g && n != g->master) {
+                    replica_fields(px, g, n, &b, resp);
+                }
+            }
+            reply_sb(s, &b);
+        }
+    } else if (sub_is(sub, "sentinels")) {
+        if (argc != 3) {
+            wrong_arity(s, sub);
+        } else if ((g = named_group(s, &argv[2])) != NULL) {
+            sb_printf(&b, "*%zu\r\n", px->npeers);
+            for (size_t i = 0; i < px->npeers; i++) {
+                peer_fields(px, g, &px->peers[i], &b, resp);
+            }
+            reply_sb(s, &b);
+        }
+    } else if (sub_is(sub, "ckquorum")) {
+        if (argc != 3) {
+            wrong_arity(s, sub);
+        } else if ((g = named_group(s, &argv[2])) != NULL) {
+            cmd_ckquorum(s, g);
+        }
+    } else if (sub_is(sub, "failover")) {
+        if (argc < 3) {
+            wrong_arity(s, sub);
+        } else if ((g = named_group(s, &argv[2])) != NULL) {
+            cmd_failover(s, argc, argv, g);
+        }
+    } else if (sub_is(sub, "is-master-down-by-addr")) {
+        char ip[256], runid[64];
+        long long port, epoch;
+        int down;
+        const char *leader;
+        long long leader_epoch;
+        if (argc != 6) {
+            wrong_arity(s, sub);
+            return;
+        }
+        arg_str(&argv[2], ip, sizeof(ip));
+        arg_str(&argv[5], runid, sizeof(runid));
+        if (util_str2ll(argv[3].ptr, argv[3].len, &port) != 0
+            || util_str2ll(argv[4].ptr, argv[4].len, &epoch) != 0) {
+            reply_str(s, "-ERR value is not an integer or out of range\r\n");
+            return;
+        }
+        failover_vote_request(px, ip, (int)port, epoch, runid, &down, &leader, &leader_epoch);
+        sb_printf(&b, "*3\r\n:%d\r\n", down);
+        sb_bulk(&b, leader);
+        sb_printf(&b, ":%lld\r\n", leader_epoch);
+        reply_sb(s, &b);
+    } else if (sub_is(sub, "hello")) {
+        /* SENTINEL HELLO <epoch> <name> <master-ip> <master-port> <config-epoch> */
+        char name[128], ip[256];
+        long long epoch, port, cepoch;
+        if (argc != 7) {
+            wrong_arity(s, sub);
+            return;
+        }
+        arg_str(&argv[3], name, sizeof(name));
+        arg_str(&argv[4], ip, sizeof(ip));
+        if (util_str2ll(argv[2].ptr, argv[2].len, &epoch) != 0
+            || util_str2ll(argv[5].ptr, argv[5].len, &port) != 0
+            || util_str2ll(argv[6].ptr, argv[6].len, &cepoch) != 0 || port <= 0
+            || port > 65535) {
+            reply_str(s, "-ERR value is not an integer or out of range\r\n");
+            return;
+        }
+        failover_hello(px, epoch, name, ip, (int)port, cepoch);
+        sb_printf(&b, "*2\r\n");
+        sb_bulk(&b, px->runid);
+        sb_printf(&b, ":%lld\r\n", px->current_epoch);
+        reply_sb(s, &b);
+    } else if (sub_is(sub, "reset") || sub_is(sub, "monitor") || sub_is(sub, "remove")
+               || sub_is(sub, "set") || sub_is(sub, "config") || sub_is(sub, "flushconfig")
+               || sub_is(sub, "simulate-failure") || sub_is(sub, "debug")
+               || sub_is(sub, "info-cache") || sub_is(sub, "pending-scripts")) {
+        char name[64], line[300];
+        arg_str(sub, name, sizeof(name));
+        snprintf(line, sizeof(line),
+                 "-ERR SENTINEL %s is not supported by cachely-proxy: the monitored groups "
+                 "come from its configuration (--nodes, group lines)\r\n", name);
+        reply_str(s, line);
+    } else {
+        char name[64], line[200];
+        arg_str(sub, name, sizeof(name));
+        snprintf(line, sizeof(line),
+                 "-ERR unknown subcommand '%s'. Try SENTINEL HELP.\r\n", name);
+        reply_str(s, line);
+    }
+}
