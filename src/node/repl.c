@@ -64,6 +64,7 @@ static const char *link_state_names[] = {
 
 static void repl_on_cron(evutil_socket_t fd, short what, void *arg);
 static void transfer_failed(struct server *srv);
+static void send_ack(struct server *srv);
 static void link_drop(struct server *srv, const char *why);
 
 const char *
@@ -958,6 +959,7 @@ hs_on_line(struct server *srv, const char *line, size_t len, const char *rest,
             r->link_down_since_ms = 0;
             r->connect_backoff_ms = 0;
             link_become_client(srv, rest, restlen);
+            send_ack(srv); /* see the end of a full sync */
             return 1;
         }
         log_warn("Unexpected reply to PSYNC from master: %.*s", (int)len, line);
@@ -1084,6 +1086,9 @@ repl_master_input(struct client *c, const char *buf, size_t len)
     c->db = &srv->ks.dbs[0];
     log_info("MASTER <-> REPLICA sync: finished with success (%lld bytes in %lld ms)",
              r->transfer_bytes, util_mstime() - r->transfer_start_ms);
+    /* Acknowledge at once: a WAIT on the master need not wait for the
+     * once-a-second ACK. */
+    send_ack(srv);
     return REPL_EOF_MARK_LEN;
 }
 

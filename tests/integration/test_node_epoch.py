@@ -464,6 +464,34 @@ def case_k_replica_links_not_held(c):
     check(mc.execute_command("CLIENT", "UNPAUSE") == "OK", "unpause the master")
 
 
+def case_l_wait_released_by_a_new_replica(c):
+    """A replica acknowledges as soon as its sync completes (here a partial
+    resync to a just-promoted sibling, as after a failover), so a WAIT on
+    the new master returns then, not at the replica's next once-a-second
+    ACK."""
+    times = []
+    for _ in range(3):
+        m = c.node()
+        a, b = c.node(), c.node()
+        mc = client(m)
+        mc.set("k", "v")
+        for x in (a, b):
+            client(x).replicaof(LOCAL, m.port)
+        wait_caught_up(mc, client(a))
+        wait_caught_up(mc, client(b))
+        time.sleep(1.2)  # the periodic ACKs just went out
+        ac = client(a)
+        ac.execute_command("REPLICAOF", "NO", "ONE")
+        client(b).replicaof(LOCAL, a.port)
+        t0 = time.time()
+        ac.set("after", "1")
+        got = ac.execute_command("WAIT", 1, 5000)
+        times.append(time.time() - t0)
+        check(got == 1, "WAIT 1 answered %r" % got)
+        check(info(client(b), "replication")["master_link_status"] == "up", "b linked to a")
+    check(max(times) < 0.5, "WAIT returned only after %r s" % times)
+
+
 CASES = [
     ("a", "EPOCH accepted, refused when stale, error strings, INFO config_epoch",
      case_a_epoch_replies),
@@ -483,6 +511,8 @@ CASES = [
     ("j", "no expiry during a pause: expired keys hidden, deleted after",
      case_j_no_expiry_during_pause),
     ("k", "replication links are never held", case_k_replica_links_not_held),
+    ("l", "WAIT returns when a new replica's sync completes, not at its next ACK",
+     case_l_wait_released_by_a_new_replica),
 ]
 
 
