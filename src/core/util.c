@@ -3,6 +3,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -529,4 +533,16 @@ util_connect_nonblock(const char *host, int port)
     freeaddrinfo(res);
     errno = saved;
     return fd;
+}
+
+void
+util_child_die_with_parent(pid_t parent)
+{
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    /* The parent may have died before prctl took effect. */
+    if (getppid() != parent) {
+        _exit(1);
+    }
 }

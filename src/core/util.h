@@ -4,6 +4,7 @@
 #define CACHELY_CORE_UTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 /* Parse a whole buffer as a signed 64-bit integer with no leading '+',
@@ -62,6 +63,10 @@ int util_connect_nonblock(const char *host, int port);
 
 /* Fill buf with len random bytes from /dev/urandom (falls back to time). */
 void util_random_bytes(uint8_t *buf, size_t len);
+/* In a child just forked from parent: be killed when the parent dies (a
+ * snapshot writer must not outlive a crashed server, holding its sockets
+ * open so that peers see neither a refusal nor an EOF). */
+void util_child_die_with_parent(pid_t parent);
 /* A random hex string of len characters (run ids, replication ids). */
 void util_random_hex(char *dst, size_t len);
 

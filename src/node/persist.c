@@ -847,6 +847,7 @@ child_start(struct server *srv, int kind)
         ps->rw_len = 0;
         ps->rw_need_select = 1;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         log_warn("Can't fork for %s: %s",
@@ -859,6 +860,7 @@ child_start(struct server *srv, int kind)
         return -1;
     }
     if (pid == 0) {
+        util_child_die_with_parent(parent);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         int rc = kind == PERSIST_CHILD_SAVE ? snapshot_save_as(srv, getpid())

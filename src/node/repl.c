@@ -506,6 +506,7 @@ start_full_sync(struct client *c, int is_sync)
         return -1;
     }
     util_random_hex(mark, REPL_EOF_MARK_LEN);
+    pid_t parent = getpid();
     pid = fork();
     if (pid < 0) {
         log_warn("Can't fork the snapshot writer: %s", strerror(errno));
@@ -513,6 +514,7 @@ start_full_sync(struct client *c, int is_sync)
     }
     if (pid == 0) {
         /* The child: stream the keyspace as it was at fork time. */
+        util_child_die_with_parent(parent);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         int rc = snapshot_write_stream(srv, c->fd, mark);

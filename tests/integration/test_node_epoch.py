@@ -10,6 +10,7 @@ those cases.
 """
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -492,6 +493,41 @@ def case_l_wait_released_by_a_new_replica(c):
     check(max(times) < 0.5, "WAIT returned only after %r s" % times)
 
 
+def case_m_snapshot_writer_dies_with_the_master(c):
+    """kill -9 of a master while its forked snapshot writer streams to a
+    replica (stopped, so the stream cannot finish): the writer dies with it,
+    so the port refuses connections at once (the proxies' fast detection)
+    and the node restarts on the same port."""
+    m = c.node()
+    mc = client(m)
+    p = mc.pipeline(transaction=False)
+    for i in range(200000):
+        p.set("k%d" % i, "x" * 100)
+    p.execute()
+    r = c.node()
+    client(r).replicaof(LOCAL, m.port)
+    wait_for(lambda: info(client(r), "replication").get("master_sync_in_progress") == "1",
+             10, "the full sync started", interval=0.002)
+    r.proc.send_signal(signal.SIGSTOP)
+    try:
+        m.kill()
+        t0 = time.time()
+        refused = False
+        while time.time() - t0 < 2 and not refused:
+            try:
+                socket.create_connection((LOCAL, m.port), 0.2).close()
+                time.sleep(0.01)
+            except ConnectionRefusedError:
+                refused = True
+            except OSError:
+                time.sleep(0.01)
+        check(refused, "the dead master's port still accepts connections (writer alive)")
+        m.start()
+        check(client(m).ping(), "restarted on the same port")
+    finally:
+        r.proc.send_signal(signal.SIGCONT)
+
+
 CASES = [
     ("a", "EPOCH accepted, refused when stale, error strings, INFO config_epoch",
      case_a_epoch_replies),
@@ -513,6 +549,8 @@ CASES = [
     ("k", "replication links are never held", case_k_replica_links_not_held),
     ("l", "WAIT returns when a new replica's sync completes, not at its next ACK",
      case_l_wait_released_by_a_new_replica),
+    ("m", "a snapshot writer dies with its master (port refused, restart works)",
+     case_m_snapshot_writer_dies_with_the_master),
 ]
 
 
