@@ -12,7 +12,7 @@ PACKAGES=(
     build-essential autoconf automake libtool pkg-config
     libevent-dev libhiredis-dev libjemalloc-dev
     # tests
-    libcriterion-dev redis-server redis-tools python3 python3-redis
+    libcriterion-dev redis-server redis-sentinel redis-tools python3 python3-redis
     netcat-openbsd iproute2 procps valgrind nutcracker
     # libFuzzer target (make fuzz)
     clang

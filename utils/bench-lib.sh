@@ -52,9 +52,14 @@ bench_init() {
     trap 'exit 143' TERM
 }
 
+# BENCH_KEEP=1 keeps the dir (logs, configs) and says where it is.
 bench_cleanup() {
     bench_stop_all
-    rm -rf "$bench_tmp"
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "kept $bench_tmp" >&2
+    else
+        rm -rf "$bench_tmp"
+    fi
 }
 
 # bench_stop_pid PID: CONT (in case it was stopped), TERM, then KILL after
@@ -85,6 +90,28 @@ bench_stop_all() {
 # bench_free_port: print a TCP port that is free on 127.0.0.1 right now.
 bench_free_port() {
     "${PY:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# bench_free_ports N LO HI: print N distinct ports in LO..HI, one a line,
+# picked at random among those free on 127.0.0.1 right now.  Exits 1 if
+# the range has fewer.
+bench_free_ports() {
+    "${PY:-python3}" -c '
+import random, socket, sys
+n, lo, hi = map(int, sys.argv[1:])
+got = []
+for p in random.sample(range(lo, hi + 1), hi - lo + 1):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        got.append(p)
+    except OSError:
+        pass
+    s.close()
+    if len(got) == n:
+        print("\n".join(map(str, got)))
+        sys.exit(0)
+sys.exit("only %d free ports in %d-%d" % (len(got), lo, hi))' "$@" || exit 1
 }
 
 # bench_wait_ping NAME PORT [PID]: wait up to 5 s for PONG on 127.0.0.1:PORT
