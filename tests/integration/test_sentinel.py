@@ -379,10 +379,16 @@ def case_g_restarted_proxy_adopts_newer_config(c):
     # A proxy started later, told only of the old (dead) master and one
     # replica, must end up on the new master and must not undo it.
     other = [x for x in reps if x is not nm][0]
+    wait_for(lambda: role(other).get("master_port") == str(nm.port), BOUND_S,
+             "the other replica follows the new master")
     q = PeerProxy(cluster.free_port(), "%s,%s" % (m.addr, other.addr), "--quorum", "1")
     c.proxies.append(q)
-    wait_for(lambda: master_addr(q) == (LOCAL, nm.port), BOUND_S,
-             "the new proxy adopts the newer master")
+    try:
+        wait_for(lambda: master_addr(q) == (LOCAL, nm.port), BOUND_S * 2,
+                 "the new proxy adopts the newer master")
+    except AssertionError:
+        q.dump_log()
+        raise
     time.sleep(1.0)
     check(role(nm)["role"] == "master", "the new master stays master")
     check(client(q).set("x", "1"), "writes through the late proxy")
