@@ -68,6 +68,11 @@ class Case(cluster.Case):
             out.append(p)
         for p in out:
             wait_for(lambda: master_addr(p) == (LOCAL, m.port), 5, "proxy knows the master")
+            # A replica the proxies never heard of cannot be re-pointed
+            # after a failover: wait until both are discovered.
+            wait_for(lambda: len(client(p).execute_command("SENTINEL", "replicas",
+                                                            "mymaster")) == 2,
+                     5, "proxy discovered both replicas")
             if n > 1:
                 wait_for(lambda: sentinel_ok(p), 5, "proxy reaches its peers")
         return out
