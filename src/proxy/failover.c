@@ -253,7 +253,9 @@ admin_command(struct proxy *px, struct node *n, struct group *g, long long epoch
     redisAsyncCommandArgv(ac, admin_on_reply, a, argc, argv, NULL);
 }
 
-/* Drop timed-out admin connections and free finished ones. */
+/* Drop timed-out admin connections and free finished ones (hiredis runs
+ * every pending callback, with NULL, when a connection fails or is freed,
+ * so a gone connection has nothing pending). */
 static void
 admin_cron(struct proxy *px, long long now)
 {
@@ -269,18 +271,6 @@ admin_cron(struct proxy *px, long long now)
         if (a->ac == NULL && a->pending == 0) {
             *pp = a->next;
             mem_free(a);
-            continue;
-        }
-        if (a->ac == NULL && a->pending > 0) {
-            /* Connection failed: hiredis has run (or will not run) the
-             * callbacks; nothing is left to wait for. */
-            if (a->cb) {
-                void (*cb)(struct admin *, redisReply *) = a->cb;
-                a->cb = NULL;
-                a->pending = 0;
-                cb(a, NULL);
-            }
-            a->pending = 0;
             continue;
         }
         pp = &a->next;
@@ -635,14 +625,14 @@ abort_failover(struct proxy *px, struct group *g, const char *why)
 
 static void
 send_replicaof(struct proxy *px, struct group *g, struct node *n, struct node *m,
-               long long epoch)
+               long long epoch, void (*cb)(struct admin *a, redisReply *reply))
 {
     char port[16], ep[24];
     snprintf(port, sizeof(port), "%d", m->port);
     snprintf(ep, sizeof(ep), "%lld", epoch);
     const char *argv[] = {"REPLICAOF", m->host, port, "EPOCH", ep};
     n->reconf_sent_ms = util_mstime();
-    admin_command(px, n, g, epoch, NULL, 5, argv);
+    admin_command(px, n, g, epoch, cb, 5, argv);
 }
 
 static void
@@ -685,16 +675,7 @@ on_promoted(struct admin *a, redisReply *r)
         if (o->group != g || o == n || !o->up) {
             continue;
         }
-        if (o == old && switchover) {
-            char port[16], ep[24];
-            snprintf(port, sizeof(port), "%d", n->port);
-            snprintf(ep, sizeof(ep), "%lld", a->epoch);
-            const char *argv[] = {"REPLICAOF", n->host, port, "EPOCH", ep};
-            o->reconf_sent_ms = util_mstime();
-            admin_command(px, o, g, a->epoch, on_demoted, 5, argv);
-        } else {
-            send_replicaof(px, g, o, n, a->epoch);
-        }
+        send_replicaof(px, g, o, n, a->epoch, o == old && switchover ? on_demoted : NULL);
         replica_event(px, o == old ? "+convert-to-slave" : "+slave-reconf-sent", g, o);
     }
     master_event(px, "+failover-end", g, n);
@@ -714,22 +695,29 @@ promote(struct proxy *px, struct group *g, struct node *n)
     admin_command(px, n, g, g->fo_epoch, on_promoted, 5, argv);
 }
 
+/* A new attempt of ours on g: a new epoch, our own vote in it. */
 static void
-start_election(struct proxy *px, struct group *g, long long now)
+begin_attempt(struct proxy *px, struct group *g, int switchover, long long now)
 {
-    struct node *m = g->master;
-    char port[16], ep[24];
     px->current_epoch++;
     failover_event(px, "+new-epoch", "%lld", px->current_epoch);
     g->fo_epoch = px->current_epoch;
     g->leader_epoch = g->fo_epoch;
     snprintf(g->leader, sizeof(g->leader), "%s", px->runid);
     g->fo_voters = 0;
-    g->fo_state = FAILOVER_ELECTION;
     g->fo_start_ms = now;
-    g->fo_old_master = m;
-    g->fo_switchover = 0;
-    master_event(px, "+try-failover", g, m);
+    g->fo_old_master = g->master;
+    g->fo_switchover = switchover;
+    master_event(px, "+try-failover", g, g->master);
+}
+
+static void
+start_election(struct proxy *px, struct group *g, long long now)
+{
+    struct node *m = g->master;
+    char port[16], ep[24];
+    begin_attempt(px, g, 0, now);
+    g->fo_state = FAILOVER_ELECTION;
     snprintf(port, sizeof(port), "%d", m->port);
     snprintf(ep, sizeof(ep), "%lld", g->fo_epoch);
     const char *argv[] = {"SENTINEL", "is-master-down-by-addr", m->host, port, ep, px->runid};
@@ -750,13 +738,12 @@ popcount64(uint64_t v)
 
 /* Our place among the proxies we can reach, by run id: 0 tries first. */
 static long long
-rank_delay(struct proxy *px)
+rank_delay(struct proxy *px, long long now)
 {
     long long rank = 0;
     for (size_t i = 0; i < px->npeers; i++) {
         const struct peer *p = &px->peers[i];
-        rank += failover_peer_alive(p, util_mstime()) && p->runid[0]
-                && strcmp(p->runid, px->runid) < 0;
+        rank += failover_peer_alive(p, now) && p->runid[0] && strcmp(p->runid, px->runid) < 0;
     }
     return rank * RANK_DELAY_MS + random() % 50;
 }
@@ -803,11 +790,11 @@ impose_config(struct proxy *px, struct group *g, long long now)
         }
         if (n->role == NODE_ROLE_MASTER && n->epoch <= g->config_epoch) {
             replica_event(px, "+convert-to-slave", g, n);
-            send_replicaof(px, g, n, m, g->config_epoch);
+            send_replicaof(px, g, n, m, g->config_epoch, NULL);
         } else if (n->role == NODE_ROLE_REPLICA && n->master_port != 0
                    && (n->master_port != m->port || strcmp(n->master_host, m->host) != 0)) {
             replica_event(px, "+fix-slave-config", g, n);
-            send_replicaof(px, g, n, m, g->config_epoch);
+            send_replicaof(px, g, n, m, g->config_epoch, NULL);
         }
     }
 }
@@ -819,16 +806,13 @@ on_switchover_offset(struct admin *a, redisReply *r)
     if (g->fo_state != FAILOVER_PAUSING || g->fo_epoch != a->epoch) {
         return;
     }
-    if (r == NULL || r->type != REDIS_REPLY_STRING) {
-        abort_failover(a->px, g, "the master did not answer INFO after CLIENT PAUSE");
+    char v[32];
+    if (r == NULL || r->type != REDIS_REPLY_STRING
+        || !topology_info_field(r->str, r->len, "master_repl_offset", v, sizeof(v))) {
+        abort_failover(a->px, g, "no master_repl_offset from the master after CLIENT PAUSE");
         return;
     }
-    const char *f = strstr(r->str, "master_repl_offset:");
-    if (f == NULL) {
-        abort_failover(a->px, g, "no master_repl_offset in the master's INFO");
-        return;
-    }
-    g->fo_pause_offset = atoll(f + strlen("master_repl_offset:"));
+    g->fo_pause_offset = atoll(v);
 }
 
 static void
@@ -851,11 +835,10 @@ on_paused(struct admin *a, redisReply *r)
 static void
 on_replica_offset(struct admin *a, redisReply *r)
 {
-    if (r != NULL && r->type == REDIS_REPLY_STRING) {
-        const char *f = strstr(r->str, "slave_repl_offset:");
-        if (f != NULL) {
-            a->node->offset = atoll(f + strlen("slave_repl_offset:"));
-        }
+    char v[32];
+    if (r != NULL && r->type == REDIS_REPLY_STRING
+        && topology_info_field(r->str, r->len, "slave_repl_offset", v, sizeof(v))) {
+        a->node->offset = atoll(v);
     }
     a->group->fo_pause_offset_polling = 0;
 }
@@ -880,22 +863,13 @@ failover_start_switchover(struct proxy *px, struct group *g, struct node *target
     if (target == NULL) {
         return "-NOGOODSLAVE No suitable replica to promote\r\n";
     }
-    px->current_epoch++;
-    failover_event(px, "+new-epoch", "%lld", px->current_epoch);
-    g->fo_epoch = px->current_epoch;
-    g->leader_epoch = g->fo_epoch;
-    snprintf(g->leader, sizeof(g->leader), "%s", px->runid);
-    g->fo_old_master = m;
-    g->fo_start_ms = now;
-    master_event(px, "+try-failover", g, m);
+    /* Forced failover of a master that is down: nothing to drain. */
+    begin_attempt(px, g, m->up, now);
     master_event(px, "+elected-leader", g, m);
     if (!m->up) {
-        /* Forced failover of a master that is down: nothing to drain. */
-        g->fo_switchover = 0;
         promote(px, g, target);
         return NULL;
     }
-    g->fo_switchover = 1;
     g->fo_promoted = target;
     g->fo_pause_offset = -1;
     g->fo_state = FAILOVER_PAUSING;
@@ -953,9 +927,9 @@ group_cron(struct proxy *px, struct group *g, long long now)
             break;
         }
         if (g->fo_wait_until_ms == 0) {
-            g->fo_wait_until_ms = now + rank_delay(px);
+            g->fo_wait_until_ms = now + rank_delay(px, now);
         }
-        if (now >= g->fo_wait_until_ms && g->leader_epoch <= px->current_epoch) {
+        if (now >= g->fo_wait_until_ms) {
             start_election(px, g, now);
         }
         break;
@@ -1029,10 +1003,8 @@ failover_setup(struct proxy *px)
     char *list = mem_strdup(px->cfg.peers);
     char *save = NULL;
     for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        char *colon = strrchr(tok, ':');
-        long long port;
-        if (colon == NULL || util_str2ll(colon + 1, strlen(colon + 1), &port) != 0
-            || port <= 0 || port > 65535) {
+        int port;
+        if (topology_parse_addr(tok, &port) != 0) {
             log_error("Bad peer address '%s' (want host:port)", tok);
             mem_free(list);
             return -1;
@@ -1042,14 +1014,13 @@ failover_setup(struct proxy *px)
             mem_free(list);
             return -1;
         }
-        *colon = '\0';
         px->peers = mem_realloc(px->peers, (px->npeers + 1) * sizeof(*px->peers));
         struct peer *p = &px->peers[px->npeers++];
         memset(p, 0, sizeof(*p));
         p->px = px;
         snprintf(p->host, sizeof(p->host), "%s", tok);
-        p->port = (int)port;
-        snprintf(p->name, sizeof(p->name), "%s:%d", tok, (int)port);
+        p->port = port;
+        snprintf(p->name, sizeof(p->name), "%s:%d", tok, port);
         p->down_at = mem_calloc(TOPOLOGY_MAX_GROUPS * sizeof(*p->down_at));
         p->asking = mem_calloc(TOPOLOGY_MAX_GROUPS);
     }

@@ -252,6 +252,12 @@ struct node *topology_add(struct proxy *px, struct group *g, const char *host, i
  * max-replica-lag-ms and holding at least min_offset, chosen round robin;
  * NULL when none is. */
 struct node *topology_pick_replica(struct proxy *px, struct group *g, long long min_offset);
+/* Split "host:port" in place (tok becomes the host); -1 when malformed. */
+int topology_parse_addr(char *tok, int *port);
+/* The value of "field:" in an INFO text, into out (truncated to outlen);
+ * 0 when absent. */
+int topology_info_field(const char *text, size_t len, const char *field, char *out,
+                        size_t outlen);
 /* Make n the master of g in the configuration of epoch (publishes
  * +switch-master when the master changes). */
 void topology_set_master(struct proxy *px, struct group *g, struct node *n, long long epoch);
@@ -363,6 +369,21 @@ void session_destroy_all(struct proxy *px);
 
 /* A reply the proxy makes itself (RESP bytes), in request order. */
 void session_reply(struct session *s, const char *p, size_t len);
+
+/* A reply under construction (pub/sub, SENTINEL): a growable buffer. */
+struct rbuf {
+    char *p;                     /* owned; rbuf_free releases it */
+    size_t len, cap;
+};
+void rbuf_add(struct rbuf *b, const void *p, size_t len);
+void rbuf_str(struct rbuf *b, const char *s);
+void rbuf_printf(struct rbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A RESP header: prefix ('*', '$', ':', '%', '>'...) and n. */
+void rbuf_hdr(struct rbuf *b, char prefix, long long n);
+void rbuf_bulk(struct rbuf *b, const char *p, size_t len);
+/* Send what b holds to s (session_reply) and empty it (capacity kept). */
+void rbuf_reply(struct session *s, struct rbuf *b);
+void rbuf_free(struct rbuf *b);
 /* The session's protocol: 2 or 3 (HELLO). */
 int session_protocol(const struct session *s);
 struct proxy *session_proxy(const struct session *s);

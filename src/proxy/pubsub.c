@@ -242,70 +242,18 @@ pubsub_pattern_count(const struct proxy *px)
 
 /* ---- replies ---------------------------------------------------------------- */
 
-struct pubsub_buf {
-    char *p;                         /* owned */
-    size_t len, cap;
-};
-
-static void
-buf_add(struct pubsub_buf *b, const void *p, size_t len)
-{
-    if (len == 0) {
-        return;
-    }
-    if (b->cap - b->len < len) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < len) {
-            cap *= 2;
-        }
-        b->p = mem_realloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, len);
-    b->len += len;
-}
-
-static void
-buf_hdr(struct pubsub_buf *b, char prefix, long long n)
-{
-    char hdr[RESP_HDR_MAX];
-    buf_add(b, hdr, resp_fmt_prefixed(hdr, prefix, n));
-}
-
-static void
-buf_bulk(struct pubsub_buf *b, const char *p, size_t len)
-{
-    buf_hdr(b, '$', (long long)len);
-    buf_add(b, p, len);
-    buf_add(b, "\r\n", 2);
-}
-
-static void
-buf_str(struct pubsub_buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-/* Send what b holds to s, in request order, and empty b. */
-static void
-buf_reply(struct session *s, struct pubsub_buf *b)
-{
-    session_reply(s, b->p, b->len);
-    b->len = 0;
-}
-
 /* The first three parts of a (un)subscribe confirmation: a push frame in
  * RESP3, an array in RESP2; name NULL is the nil of "unsubscribed from
  * nothing".  The count follows once the change is made. */
 static void
-confirm_head(struct pubsub_buf *b, int resp, const char *kind, const char *name, size_t len)
+confirm_head(struct rbuf *b, int resp, const char *kind, const char *name, size_t len)
 {
-    buf_hdr(b, resp == 3 ? '>' : '*', 3);
-    buf_bulk(b, kind, strlen(kind));
+    rbuf_hdr(b, resp == 3 ? '>' : '*', 3);
+    rbuf_bulk(b, kind, strlen(kind));
     if (name != NULL) {
-        buf_bulk(b, name, len);
+        rbuf_bulk(b, name, len);
     } else {
-        buf_str(b, resp == 3 ? "_\r\n" : "$-1\r\n");
+        rbuf_str(b, resp == 3 ? "_\r\n" : "$-1\r\n");
     }
 }
 
@@ -345,15 +293,15 @@ subscribe(struct session *s, struct pubsub_client **cp, int pattern, size_t argc
     struct pubsub_client *c = client_get(s, cp);
     struct pubsub_table *t = pattern ? &pattern_table : &channel_table;
     struct pubsub_vec *mine = pattern ? &c->patterns : &c->channels;
-    struct pubsub_buf b = {0};
+    struct rbuf b = {0};
     int resp = session_protocol(s);
     for (size_t i = 1; i < argc; i++) {
         join(t, mine, c, argv[i].ptr, argv[i].len);
         confirm_head(&b, resp, pattern ? "psubscribe" : "subscribe", argv[i].ptr, argv[i].len);
-        buf_hdr(&b, ':', (long long)pubsub_count(c));
+        rbuf_hdr(&b, ':', (long long)pubsub_count(c));
     }
-    buf_reply(s, &b);
-    mem_free(b.p);
+    rbuf_reply(s, &b);
+    rbuf_free(&b);
 }
 
 /* UNSUBSCRIBE / PUNSUBSCRIBE: the names given (each confirmed, subscribed
@@ -367,34 +315,34 @@ unsubscribe(struct session *s, struct pubsub_client **cp, int pattern, size_t ar
     struct pubsub_table *t = pattern ? &pattern_table : &channel_table;
     struct pubsub_vec *mine = c == NULL ? NULL : pattern ? &c->patterns : &c->channels;
     const char *kind = pattern ? "punsubscribe" : "unsubscribe";
-    struct pubsub_buf b = {0};
+    struct rbuf b = {0};
     int resp = session_protocol(s);
     if (argc == 1 && (mine == NULL || mine->n == 0)) {
         confirm_head(&b, resp, kind, NULL, 0);
-        buf_hdr(&b, ':', (long long)pubsub_count(c));
+        rbuf_hdr(&b, ':', (long long)pubsub_count(c));
     }
     while (argc == 1 && mine != NULL && mine->n > 0) {
         struct pubsub_topic *x = mine->v[0];
         confirm_head(&b, resp, kind, x->name, x->len); /* before x may be freed */
         leave_at(t, mine, 0, c);
-        buf_hdr(&b, ':', (long long)pubsub_count(c));
+        rbuf_hdr(&b, ':', (long long)pubsub_count(c));
     }
     for (size_t i = 1; i < argc; i++) {
         if (mine != NULL) {
             leave(t, mine, c, argv[i].ptr, argv[i].len);
         }
         confirm_head(&b, resp, kind, argv[i].ptr, argv[i].len);
-        buf_hdr(&b, ':', (long long)pubsub_count(c));
+        rbuf_hdr(&b, ':', (long long)pubsub_count(c));
     }
     if (c != NULL && pubsub_count(c) == 0) {
         pubsub_client_destroy(cp); /* a RESP2 session leaves subscribed mode */
     }
-    buf_reply(s, &b);
-    mem_free(b.p);
+    rbuf_reply(s, &b);
+    rbuf_free(&b);
 }
 
 static void
-pubsub_help(struct pubsub_buf *b)
+pubsub_help(struct rbuf *b)
 {
     static const char *const lines[] = {
         "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -408,11 +356,11 @@ pubsub_help(struct pubsub_buf *b)
         "    Prints this help.",
     };
     size_t n = sizeof(lines) / sizeof(lines[0]);
-    buf_hdr(b, '*', (long long)n);
+    rbuf_hdr(b, '*', (long long)n);
     for (size_t i = 0; i < n; i++) {
-        buf_str(b, "+");
-        buf_str(b, lines[i]);
-        buf_str(b, "\r\n");
+        rbuf_str(b, "+");
+        rbuf_str(b, lines[i]);
+        rbuf_str(b, "\r\n");
     }
 }
 
@@ -423,7 +371,7 @@ pubsub_introspect(struct session *s, size_t argc, const struct resp_arg *argv)
 {
     const struct command *sub =
         command_lookup_sub(command_get(CMD_ID_PUBSUB), argv[1].ptr, argv[1].len);
-    struct pubsub_buf b = {0};
+    struct rbuf b = {0};
     char arg[129], line[512];
     int n = 0;
 
@@ -445,7 +393,7 @@ pubsub_introspect(struct session *s, size_t argc, const struct resp_arg *argv)
     }
     switch (sub->id) {
     case CMD_ID_PUBSUB_CHANNELS: {
-        struct pubsub_buf names = {0};
+        struct rbuf names = {0};
         long long found = 0;
         for (size_t i = 0; i < channel_table.nbuckets; i++) {
             for (struct pubsub_topic *x = channel_table.buckets[i]; x; x = x->next) {
@@ -453,34 +401,34 @@ pubsub_introspect(struct session *s, size_t argc, const struct resp_arg *argv)
                     && !util_glob_match(argv[2].ptr, argv[2].len, x->name, x->len, 0)) {
                     continue;
                 }
-                buf_bulk(&names, x->name, x->len);
+                rbuf_bulk(&names, x->name, x->len);
                 found++;
             }
         }
-        buf_hdr(&b, '*', found);
-        buf_add(&b, names.p, names.len);
-        mem_free(names.p);
+        rbuf_hdr(&b, '*', found);
+        rbuf_add(&b, names.p, names.len);
+        rbuf_free(&names);
         break;
     }
     case CMD_ID_PUBSUB_NUMSUB:
-        buf_hdr(&b, '*', (long long)(argc - 2) * 2);
+        rbuf_hdr(&b, '*', (long long)(argc - 2) * 2);
         for (size_t i = 2; i < argc; i++) {
             const struct pubsub_topic *x =
                 table_find(&channel_table, argv[i].ptr, argv[i].len,
                            util_hash(argv[i].ptr, argv[i].len));
-            buf_bulk(&b, argv[i].ptr, argv[i].len);
-            buf_hdr(&b, ':', x ? (long long)x->subs.n : 0);
+            rbuf_bulk(&b, argv[i].ptr, argv[i].len);
+            rbuf_hdr(&b, ':', x ? (long long)x->subs.n : 0);
         }
         break;
     case CMD_ID_PUBSUB_NUMPAT:
-        buf_hdr(&b, ':', (long long)pattern_table.count);
+        rbuf_hdr(&b, ':', (long long)pattern_table.count);
         break;
     default:
         pubsub_help(&b);
         break;
     }
-    buf_reply(s, &b);
-    mem_free(b.p);
+    rbuf_reply(s, &b);
+    rbuf_free(&b);
 }
 
 void
@@ -556,7 +504,7 @@ pubsub_refuse(const struct command *cmd, size_t argc, const struct resp_arg *arg
 /* b holds a RESP2 message frame: RESP3 sessions get the same bytes as a
  * push frame, which differs only in its first byte. */
 static void
-deliver(struct pubsub_client *c, struct pubsub_buf *b)
+deliver(struct pubsub_client *c, struct rbuf *b)
 {
     b->p[0] = session_protocol(c->s) == 3 ? '>' : '*';
     session_reply(c->s, b->p, b->len);
@@ -568,17 +516,17 @@ pubsub_publish(struct proxy *px, const char *channel, const char *msg, size_t le
     size_t chlen = strlen(channel);
     const struct pubsub_topic *x =
         table_find(&channel_table, channel, chlen, util_hash(channel, chlen));
-    struct pubsub_buf b = {0};
+    struct rbuf b = {0};
     long long receivers = 0;
     (void)px; /* one registry per process */
 
     /* Delivery appends to each session's output in request order, and
      * touches no subscription, so iterating the lists here is safe. */
     if (x != NULL) {
-        buf_hdr(&b, '*', 3);
-        buf_bulk(&b, "message", 7);
-        buf_bulk(&b, channel, chlen);
-        buf_bulk(&b, msg, len);
+        rbuf_hdr(&b, '*', 3);
+        rbuf_bulk(&b, "message", 7);
+        rbuf_bulk(&b, channel, chlen);
+        rbuf_bulk(&b, msg, len);
         for (size_t i = 0; i < x->subs.n; i++) {
             deliver(x->subs.v[i], &b);
             receivers++;
@@ -590,18 +538,18 @@ pubsub_publish(struct proxy *px, const char *channel, const char *msg, size_t le
                 continue;
             }
             b.len = 0;
-            buf_hdr(&b, '*', 4);
-            buf_bulk(&b, "pmessage", 8);
-            buf_bulk(&b, p->name, p->len);
-            buf_bulk(&b, channel, chlen);
-            buf_bulk(&b, msg, len);
+            rbuf_hdr(&b, '*', 4);
+            rbuf_bulk(&b, "pmessage", 8);
+            rbuf_bulk(&b, p->name, p->len);
+            rbuf_bulk(&b, channel, chlen);
+            rbuf_bulk(&b, msg, len);
             for (size_t k = 0; k < p->subs.n; k++) {
                 deliver(p->subs.v[k], &b);
                 receivers++;
             }
         }
     }
-    mem_free(b.p);
+    rbuf_free(&b);
     log_debug("Published on %s to %lld subscriber(s): %.*s", channel, receivers,
               (int)(len > 200 ? 200 : len), msg ? msg : "");
     return receivers;

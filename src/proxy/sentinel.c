@@ -13,49 +13,15 @@
 #include <string.h>
 #include <strings.h>
 
-/* A reply under construction. */
-struct sbuf {
-    char *p;                     /* owned */
-    size_t len, cap;
-};
-
 static void
-sb_append(struct sbuf *b, const char *p, size_t len)
+sb_bulk(struct rbuf *b, const char *s)
 {
-    if (b->cap - b->len < len + 1) {
-        b->cap = (b->cap + len) * 2 + 256;
-        b->p = mem_realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, p, len);
-    b->len += len;
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        sb_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-    }
-}
-
-static void
-sb_bulk(struct sbuf *b, const char *s)
-{
-    sb_printf(b, "$%zu\r\n", strlen(s));
-    sb_append(b, s, strlen(s));
-    sb_append(b, "\r\n", 2);
+    rbuf_bulk(b, s, strlen(s));
 }
 
 /* One instance's fields: a flat array in RESP2, a map in RESP3. */
 struct fields {
-    struct sbuf body;
+    struct rbuf body;
     int count;
 };
 
@@ -77,16 +43,16 @@ field(struct fields *f, const char *name, const char *fmt, ...)
 }
 
 static void
-fields_emit(struct sbuf *out, struct fields *f, int resp)
+fields_emit(struct rbuf *out, struct fields *f, int resp)
 {
     if (resp == 3) {
-        sb_printf(out, "%%%d\r\n", f->count);
+        rbuf_printf(out, "%%%d\r\n", f->count);
     } else {
-        sb_printf(out, "*%d\r\n", f->count * 2);
+        rbuf_printf(out, "*%d\r\n", f->count * 2);
     }
-    sb_append(out, f->body.p ? f->body.p : "", f->body.len);
-    mem_free(f->body.p);
-    memset(f, 0, sizeof(*f));
+    rbuf_add(out, f->body.p, f->body.len);
+    rbuf_free(&f->body);
+    f->count = 0;
 }
 
 static long long
@@ -96,7 +62,7 @@ since(long long ms, long long now)
 }
 
 static void
-master_fields(struct proxy *px, struct group *g, struct sbuf *out, int resp)
+master_fields(struct proxy *px, struct group *g, struct rbuf *out, int resp)
 {
     struct fields f = {{NULL, 0, 0}, 0};
     struct node *m = g->master;
@@ -141,7 +107,7 @@ master_fields(struct proxy *px, struct group *g, struct sbuf *out, int resp)
 }
 
 static void
-replica_fields(struct proxy *px, struct group *g, struct node *n, struct sbuf *out, int resp)
+replica_fields(struct proxy *px, struct group *g, struct node *n, struct rbuf *out, int resp)
 {
     struct fields f = {{NULL, 0, 0}, 0};
     long long now = util_mstime();
@@ -172,7 +138,7 @@ replica_fields(struct proxy *px, struct group *g, struct node *n, struct sbuf *o
 }
 
 static void
-peer_fields(struct proxy *px, struct group *g, struct peer *p, struct sbuf *out, int resp)
+peer_fields(struct proxy *px, struct group *g, struct peer *p, struct rbuf *out, int resp)
 {
     struct fields f = {{NULL, 0, 0}, 0};
     long long now = util_mstime();
@@ -197,10 +163,10 @@ peer_fields(struct proxy *px, struct group *g, struct peer *p, struct sbuf *out,
 }
 
 static void
-reply_sb(struct session *s, struct sbuf *b)
+reply_sb(struct session *s, struct rbuf *b)
 {
-    session_reply(s, b->p, b->len);
-    mem_free(b->p);
+    rbuf_reply(s, b);
+    rbuf_free(b);
 }
 
 static void
@@ -311,7 +277,7 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
 {
     struct proxy *px = session_proxy(s);
     int resp = session_protocol(s);
-    struct sbuf b = {NULL, 0, 0};
+    struct rbuf b = {NULL, 0, 0};
     const struct resp_arg *sub = &argv[1];
     struct group *g;
 
@@ -330,12 +296,12 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
         }
         char port[16];
         snprintf(port, sizeof(port), "%d", g->master->port);
-        sb_printf(&b, "*2\r\n");
+        rbuf_printf(&b, "*2\r\n");
         sb_bulk(&b, g->master->host);
         sb_bulk(&b, port);
         reply_sb(s, &b);
     } else if (sub_is(sub, "masters")) {
-        sb_printf(&b, "*%zu\r\n", px->ngroups);
+        rbuf_printf(&b, "*%zu\r\n", px->ngroups);
         for (size_t i = 0; i < px->ngroups; i++) {
             master_fields(px, &px->groups[i], &b, resp);
         }
@@ -356,7 +322,7 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
                 struct node *n = px->nodes[i];
                 count += n->group == g && n != g->master;
             }
-            sb_printf(&b, "*%zu\r\n", count);
+            rbuf_printf(&b, "*%zu\r\n", count);
             for (size_t i = 0; i < px->nnodes; i++) {
                 struct node *n = px->nodes[i];
                 if (n->group == g && n != g->master) {
@@ -369,7 +335,7 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
         if (argc != 3) {
             wrong_arity(s, sub);
         } else if ((g = named_group(s, &argv[2])) != NULL) {
-            sb_printf(&b, "*%zu\r\n", px->npeers);
+            rbuf_printf(&b, "*%zu\r\n", px->npeers);
             for (size_t i = 0; i < px->npeers; i++) {
                 peer_fields(px, g, &px->peers[i], &b, resp);
             }
@@ -405,9 +371,9 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
             return;
         }
         failover_vote_request(px, ip, (int)port, epoch, runid, &down, &leader, &leader_epoch);
-        sb_printf(&b, "*3\r\n:%d\r\n", down);
+        rbuf_printf(&b, "*3\r\n:%d\r\n", down);
         sb_bulk(&b, leader);
-        sb_printf(&b, ":%lld\r\n", leader_epoch);
+        rbuf_printf(&b, ":%lld\r\n", leader_epoch);
         reply_sb(s, &b);
     } else if (sub_is(sub, "hello")) {
         /* SENTINEL HELLO <epoch> <name> <master-ip> <master-port> <config-epoch> */
@@ -427,9 +393,9 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
             return;
         }
         failover_hello(px, epoch, name, ip, (int)port, cepoch);
-        sb_printf(&b, "*2\r\n");
+        rbuf_printf(&b, "*2\r\n");
         sb_bulk(&b, px->runid);
-        sb_printf(&b, ":%lld\r\n", px->current_epoch);
+        rbuf_printf(&b, ":%lld\r\n", px->current_epoch);
         reply_sb(s, &b);
     } else if (sub_is(sub, "reset") || sub_is(sub, "monitor") || sub_is(sub, "remove")
                || sub_is(sub, "set") || sub_is(sub, "config") || sub_is(sub, "flushconfig")

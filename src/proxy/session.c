@@ -45,8 +45,8 @@ struct session {
     struct resp_parser parser;
     struct preq *head, *tail;      /* owned FIFO of requests */
     size_t pending;                /* requests not yet answered */
-    char *out;                     /* owned */
-    size_t out_len, out_cap, out_sent;
+    struct rbuf out;               /* owned: reply bytes not yet written */
+    size_t out_sent;
     int resp;
     long long write_offset;        /* master offset after our last write */
     struct preq *internal;         /* owned list (via inext) of our internal requests */
@@ -70,16 +70,7 @@ static void session_write(struct session *s);
 static void
 out_append(struct session *s, const char *p, size_t len)
 {
-    if (s->out_cap - s->out_len < len) {
-        size_t cap = s->out_cap ? s->out_cap : 16384;
-        while (cap - s->out_len < len) {
-            cap *= 2;
-        }
-        s->out = mem_realloc(s->out, cap);
-        s->out_cap = cap;
-    }
-    memcpy(s->out + s->out_len, p, len);
-    s->out_len += len;
+    rbuf_add(&s->out, p, len);
 }
 
 static void
@@ -242,6 +233,72 @@ void
 session_reply(struct session *s, const char *p, size_t len)
 {
     local_reply(s, p, len);
+}
+
+void
+rbuf_add(struct rbuf *b, const void *p, size_t len)
+{
+    if (len == 0) {
+        return;
+    }
+    if (b->cap - b->len < len) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len < len) {
+            cap *= 2;
+        }
+        b->p = mem_realloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, len);
+    b->len += len;
+}
+
+void
+rbuf_str(struct rbuf *b, const char *s)
+{
+    rbuf_add(b, s, strlen(s));
+}
+
+void
+rbuf_printf(struct rbuf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        rbuf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+    }
+}
+
+void
+rbuf_hdr(struct rbuf *b, char prefix, long long n)
+{
+    char hdr[RESP_HDR_MAX];
+    rbuf_add(b, hdr, resp_fmt_prefixed(hdr, prefix, n));
+}
+
+void
+rbuf_bulk(struct rbuf *b, const char *p, size_t len)
+{
+    rbuf_hdr(b, '$', (long long)len);
+    rbuf_add(b, p, len);
+    rbuf_add(b, "\r\n", 2);
+}
+
+void
+rbuf_reply(struct session *s, struct rbuf *b)
+{
+    session_reply(s, b->p, b->len);
+    b->len = 0;
+}
+
+void
+rbuf_free(struct rbuf *b)
+{
+    mem_free(b->p);
+    memset(b, 0, sizeof(*b));
 }
 
 int
@@ -947,8 +1004,8 @@ session_set_events(struct session *s, int want_write)
 static void
 session_write(struct session *s)
 {
-    while (s->out_sent < s->out_len) {
-        ssize_t n = write(s->fd, s->out + s->out_sent, s->out_len - s->out_sent);
+    while (s->out_sent < s->out.len) {
+        ssize_t n = write(s->fd, s->out.p + s->out_sent, s->out.len - s->out_sent);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 break;
@@ -961,9 +1018,9 @@ session_write(struct session *s)
         }
         s->out_sent += (size_t)n;
     }
-    int pending = s->out_sent < s->out_len;
+    int pending = s->out_sent < s->out.len;
     if (!pending) {
-        s->out_len = s->out_sent = 0;
+        s->out.len = s->out_sent = 0;
     }
     if (!pending && s->head == NULL && (s->flags & SESSION_CLOSE_AFTER_REPLY)) {
         session_close(s);
@@ -1089,7 +1146,7 @@ session_free(struct session *s)
     close(s->fd);
     resp_parser_free(&s->parser);
     mem_free(s->qbuf);
-    mem_free(s->out);
+    rbuf_free(&s->out);
     mem_free(s->name);
     mem_free(s);
 }

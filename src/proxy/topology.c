@@ -49,6 +49,20 @@ topology_add(struct proxy *px, struct group *g, const char *host, int port)
     return n;
 }
 
+int
+topology_parse_addr(char *tok, int *port)
+{
+    char *colon = strrchr(tok, ':');
+    long long p;
+    if (colon == NULL || util_str2ll(colon + 1, strlen(colon + 1), &p) != 0 || p <= 0
+        || p > 65535) {
+        return -1;
+    }
+    *colon = '\0';
+    *port = (int)p;
+    return 0;
+}
+
 /* "host:port,host:port" into group g. */
 static int
 add_node_list(struct proxy *px, struct group *g, const char *spec)
@@ -57,16 +71,13 @@ add_node_list(struct proxy *px, struct group *g, const char *spec)
     char *save = NULL;
     int count = 0;
     for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        char *colon = strrchr(tok, ':');
-        long long port;
-        if (colon == NULL || util_str2ll(colon + 1, strlen(colon + 1), &port) != 0
-            || port <= 0 || port > 65535) {
+        int port;
+        if (topology_parse_addr(tok, &port) != 0) {
             log_error("Bad node address '%s' (want host:port)", tok);
             mem_free(list);
             return -1;
         }
-        *colon = '\0';
-        topology_add(px, g, tok, (int)port);
+        topology_add(px, g, tok, port);
         count++;
     }
     mem_free(list);
@@ -279,9 +290,8 @@ topology_auth_frame(const struct proxy *px, size_t *len)
 }
 
 
-/* Read "field:value" from an INFO text. */
-static int
-info_field(const char *text, size_t len, const char *field, char *out, size_t outlen)
+int
+topology_info_field(const char *text, size_t len, const char *field, char *out, size_t outlen)
 {
     size_t fl = strlen(field);
     const char *p = text, *end = text + len;
@@ -312,17 +322,17 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
 {
     char v[512];
     long long now = util_mstime();
-    if (info_field(text, len, "role", v, sizeof(v))) {
+    if (topology_info_field(text, len, "role", v, sizeof(v))) {
         int role = strcmp(v, "master") == 0 ? NODE_ROLE_MASTER : NODE_ROLE_REPLICA;
         if (role != n->role) {
             log_info("Node %s is now a %s", n->name, v);
         }
         n->role = role;
     }
-    if (info_field(text, len, "run_id", v, sizeof(v))) {
+    if (topology_info_field(text, len, "run_id", v, sizeof(v))) {
         snprintf(n->run_id, sizeof(n->run_id), "%.40s", v);
     }
-    if (info_field(text, len, "config_epoch", v, sizeof(v))) {
+    if (topology_info_field(text, len, "config_epoch", v, sizeof(v))) {
         n->epoch = atoll(v);
         /* A proxy that restarted (its epoch back at 0) must not start
          * elections in epochs the nodes would refuse as stale. */
@@ -331,12 +341,12 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
         }
     }
     n->priority = 100;
-    if (info_field(text, len, "slave_priority", v, sizeof(v))) {
+    if (topology_info_field(text, len, "slave_priority", v, sizeof(v))) {
         n->priority = atoll(v);
     }
     if (n->role == NODE_ROLE_MASTER) {
         struct group *g = n->group;
-        if (info_field(text, len, "master_repl_offset", v, sizeof(v))) {
+        if (topology_info_field(text, len, "master_repl_offset", v, sizeof(v))) {
             n->offset = atoll(v);
         }
         n->link_up = 1;
@@ -369,7 +379,7 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
             char key[16], ip[256];
             int port;
             snprintf(key, sizeof(key), "slave%d", i);
-            if (!info_field(text, len, key, v, sizeof(v))) {
+            if (!topology_info_field(text, len, key, v, sizeof(v))) {
                 break;
             }
             if (sscanf(v, "ip=%255[^,],port=%d", ip, &port) == 2 && port > 0) {
@@ -377,19 +387,19 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
             }
         }
     } else {
-        if (info_field(text, len, "master_link_status", v, sizeof(v))) {
+        if (topology_info_field(text, len, "master_link_status", v, sizeof(v))) {
             n->link_up = strcmp(v, "up") == 0;
         }
-        if (info_field(text, len, "master_sync_in_progress", v, sizeof(v))) {
+        if (topology_info_field(text, len, "master_sync_in_progress", v, sizeof(v))) {
             n->sync_in_progress = atoi(v);
         }
-        if (info_field(text, len, "slave_repl_offset", v, sizeof(v))) {
+        if (topology_info_field(text, len, "slave_repl_offset", v, sizeof(v))) {
             n->offset = atoll(v);
         }
-        if (info_field(text, len, "master_host", v, sizeof(v))) {
+        if (topology_info_field(text, len, "master_host", v, sizeof(v))) {
             snprintf(n->master_host, sizeof(n->master_host), "%.255s", v);
         }
-        if (info_field(text, len, "master_port", v, sizeof(v))) {
+        if (topology_info_field(text, len, "master_port", v, sizeof(v))) {
             n->master_port = atoi(v);
         }
         /* Discover upwards too: a proxy that knows only replicas (or an old
