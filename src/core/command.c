@@ -3,6 +3,7 @@
 #include "core/command.h"
 #include "core/alloc.h"
 #include "core/resp.h"
+#include "core/util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -146,6 +147,77 @@ command_key_positions(const struct command *cmd, size_t argc, size_t *idx,
     for (long i = cmd->first_key; i <= last && i < (long)argc && n < cap;
          i += cmd->key_step) {
         idx[n++] = (size_t)i;
+    }
+    return n;
+}
+
+/* Commands whose keys move (CMD_MOVABLEKEYS): where to find them beyond the
+ * fixed first..last range.  One row per command; both the node (WATCH, ACL
+ * key patterns, COMMAND GETKEYS) and the proxy (routing) read it through
+ * command_keys(). */
+enum movable_kind {
+    MOVABLE_NUMKEYS,     /* argv[at] = numkeys, the keys follow it */
+    MOVABLE_AFTER_TOKEN, /* after the token (STREAMS), half the rest are keys */
+};
+static const struct movable_keys {
+    enum cmd_id id;
+    enum movable_kind kind;
+    int at;              /* numkeys position, or where the token search starts */
+    const char *token;   /* MOVABLE_AFTER_TOKEN */
+} movable[] = {
+    /* Rows are added with their commands, e.g.
+     * {CMD_ID_ZUNIONSTORE, MOVABLE_NUMKEYS, 2, NULL}, */
+    /* lists */
+
+    /* sets */
+
+    /* sorted sets */
+
+    /* (end of collections) */
+    {CMD_ID__COUNT, MOVABLE_NUMKEYS, 0, NULL},
+};
+
+static const struct movable_keys *
+movable_of(const struct command *cmd)
+{
+    for (size_t i = 0; i < sizeof(movable) / sizeof(movable[0]); i++) {
+        if (movable[i].id == cmd->id) {
+            return &movable[i];
+        }
+    }
+    return NULL;
+}
+
+size_t
+command_keys(const struct command *cmd, size_t argc, const struct resp_arg *argv,
+             size_t *idx, size_t cap)
+{
+    size_t n = command_key_positions(cmd, argc, idx, cap);
+    const struct movable_keys *m = (cmd->flags & CMD_MOVABLEKEYS) ? movable_of(cmd) : NULL;
+    if (m == NULL || argv == NULL) {
+        return n;
+    }
+    if (m->kind == MOVABLE_NUMKEYS) {
+        long long numkeys;
+        if ((size_t)m->at >= argc
+            || util_str2ll(argv[m->at].ptr, argv[m->at].len, &numkeys) != 0
+            || numkeys < 0 || (unsigned long long)numkeys > argc - (size_t)m->at - 1) {
+            return n;
+        }
+        for (long long i = 0; i < numkeys && n < cap; i++) {
+            idx[n++] = (size_t)m->at + 1 + (size_t)i;
+        }
+        return n;
+    }
+    size_t tlen = strlen(m->token);
+    for (size_t i = (size_t)m->at; i < argc; i++) {
+        if (argv[i].len == tlen && strncasecmp(argv[i].ptr, m->token, tlen) == 0) {
+            size_t rest = argc - i - 1;
+            for (size_t k = 0; k < rest / 2 && n < cap; k++) {
+                idx[n++] = i + 1 + k;
+            }
+            break;
+        }
     }
     return n;
 }

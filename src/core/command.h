@@ -8,6 +8,11 @@
 #ifndef CACHELY_CORE_COMMAND_H
 #define CACHELY_CORE_COMMAND_H
 
+#include "core/cmdtab_hash.h"
+#include "core/cmdtab_list.h"
+#include "core/cmdtab_set.h"
+#include "core/cmdtab_zset.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +86,10 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(INCRBY, NONE, "incrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Add an integer to a key's value") \
     X(DECRBY, NONE, "decrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Subtract an integer from a key's value") \
     X(INCRBYFLOAT, NONE, "incrbyfloat", 3, XW | XM | XF, 1, 1, 1, "string", "2.6.0", "Add a floating-point number to a key's value") \
+    CMD_LIST_LIST(X)                                                                      \
+    CMD_LIST_HASH(X)                                                                      \
+    CMD_LIST_SET(X)                                                                       \
+    CMD_LIST_ZSET(X)                                                                      \
     /* keyspace */                                                                        \
     X(DEL, NONE, "del", -2, XW, 1, -1, 1, "generic", "1.0.0", "Delete keys") \
     X(UNLINK, NONE, "unlink", -2, XW | XF, 1, -1, 1, "generic", "4.0.0", "Delete keys (memory may be reclaimed later)") \
@@ -243,9 +252,16 @@ struct resp_arg;
 size_t command_unknown_error(char *buf, size_t cap, size_t argc,
                              const struct resp_arg *argv);
 
-/* Key positions: fills idx[] with argv indexes of the keys of a command of
- * argc arguments, up to cap; returns the number of keys. */
+/* Key positions from the fixed range (first_key..last_key by key_step):
+ * fills idx[] with argv indexes of the keys of a command of argc arguments,
+ * up to cap; returns the number of keys. */
 size_t command_key_positions(const struct command *cmd, size_t argc,
                              size_t *idx, size_t cap);
+/* Every key of a command line, movable ones included (ZUNIONSTORE's
+ * numkeys, XREAD's STREAMS, EVAL's numkeys): the one key-finding function
+ * for WATCH, ACL key patterns, COMMAND GETKEYS and the proxy's routing.
+ * Malformed lines give the keys found so far. */
+size_t command_keys(const struct command *cmd, size_t argc,
+                    const struct resp_arg *argv, size_t *idx, size_t cap);
 
 #endif

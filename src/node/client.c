@@ -1,6 +1,7 @@
 /* Client I/O on plain libevent events: read into a contiguous query buffer,
  * parse and execute every complete command, write replies at once. */
 #include "node/client.h"
+#include "node/block.h"
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/log.h"
@@ -198,6 +199,9 @@ client_destroy(struct client **cp)
     srv = c->srv;
     if (c->flags & CLIENT_PAUSED) {
         pause_client_gone(c);
+    }
+    if (c->bstate != NULL) {
+        block_client_gone(c);
     }
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
@@ -498,9 +502,10 @@ process_input(struct client *c)
             c->argc = 0;
             c->argv = NULL;
         }
-        if (c->flags & CLIENT_PAUSED) {
-            /* Held by CLIENT PAUSE: the frame stays unconsumed and is parsed
-             * and dispatched again, checks and all, when the pause ends. */
+        if (c->flags & (CLIENT_PAUSED | CLIENT_KEYWAIT)) {
+            /* Held by CLIENT PAUSE or blocked on keys: the frame stays
+             * unconsumed and is parsed and dispatched again, checks and
+             * all, when the pause ends or a key is ready. */
             break;
         }
         if (c->flags & CLIENT_MASTER) {

@@ -16,6 +16,7 @@ struct server;
 struct db;
 struct command;
 struct event;
+struct block_state;
 
 #define CLIENT_BUF_SIZE (16 * 1024)
 
@@ -35,6 +36,12 @@ enum client_flag {
     CLIENT_UNBLOCKED = 1 << 11,         /* queued to resume its input */
     CLIENT_PAUSED = 1 << 12,            /* held by CLIENT PAUSE (with BLOCKED): its
                                            command stays in the query buffer */
+    CLIENT_KEYWAIT = 1 << 13,           /* blocked on keys (with BLOCKED): its
+                                           command stays in the query buffer */
+    CLIENT_DENY_BLOCKING = 1 << 14,     /* in MULTI or a script: blocking
+                                           commands answer at once */
+    CLIENT_FAKE = 1 << 15,              /* no socket (loaders, HTTP): replies
+                                           stay in the buffer for the caller */
 };
 
 struct reply_block {
@@ -94,6 +101,7 @@ struct client {
     int repl_listening_port;
     char repl_ip[64];               /* announced or peer address */
     long long woff;                 /* stream offset after this client's last write */
+    struct block_state *bstate;     /* owned by block.c; NULL unless waiting on keys */
     char buf[CLIENT_BUF_SIZE];
 };
 

@@ -7,6 +7,8 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/object.h"
+#include "node/propagate.h"
 #include "node/info.h"
 #include "node/server.h"
 
@@ -112,7 +114,7 @@ cmd_type(struct client *c)
 {
     struct entry *e = db_lookup(c->db, c->argv[1].ptr, c->argv[1].len,
                                 LOOKUP_NOTOUCH);
-    reply_status(c, e == NULL ? "none" : "string");
+    reply_status(c, e == NULL ? "none" : obj_type_name(e));
 }
 
 /* ---- RENAME, RENAMENX ---------------------------------------------------- */
@@ -262,6 +264,8 @@ expire_generic(struct client *c, long long basetime, int seconds)
     } else {
         db_set_expire(db, ref, when < 0 ? 0 : when);
     }
+    /* Relative times go out absolute (PEXPIREAT), or as the DEL they did. */
+    propagate_expire_state(c, &c->argv[1]);
     reply_int(c, 1);
 }
 
@@ -357,7 +361,7 @@ struct key_filter {
     struct db *db;
     const char *pat;           /* borrowed from argv; NULL matches all */
     size_t patlen;
-    int no_type_match;         /* TYPE named a type we do not hold */
+    int type;                  /* enum entry_type for TYPE, -1 any, -2 none */
     size_t visited;            /* entries seen before filtering */
     struct entry **out;        /* owned */
     size_t n, cap;
@@ -370,7 +374,7 @@ key_filter_visit(struct entry *e, void *arg)
     f->visited++;
     /* Logically expired keys are hidden but not deleted: deleting here
      * would free entries the iteration still walks. */
-    if (f->no_type_match || db_entry_expired(f->db, e)) {
+    if ((f->type != -1 && f->type != (int)e->type) || db_entry_expired(f->db, e)) {
         return;
     }
     if (f->pat != NULL
@@ -410,7 +414,7 @@ reply_keys(struct client *c, struct key_filter *f)
 void
 cmd_keys(struct client *c)
 {
-    struct key_filter f = {.db = c->db};
+    struct key_filter f = {.db = c->db, .type = -1};
     key_filter_pattern(&f, &c->argv[1]);
     dict_foreach(&c->db->dict, key_filter_visit, &f);
     reply_keys(c, &f);
@@ -441,7 +445,7 @@ parse_cursor(const struct resp_arg *a, unsigned long *out)
 void
 cmd_scan(struct client *c)
 {
-    struct key_filter f = {.db = c->db};
+    struct key_filter f = {.db = c->db, .type = -1};
     unsigned long cursor;
     unsigned long long count = 10;
 
@@ -470,9 +474,12 @@ cmd_scan(struct client *c)
         } else if (arg_is(opt, "match")) {
             key_filter_pattern(&f, val);
         } else if (arg_is(opt, "type")) {
-            /* Strings are the only type we hold; Redis 7.0 answers an
-             * unknown type name with no keys rather than an error. */
-            f.no_type_match = !arg_is(val, "string");
+            /* Redis 7.0 answers an unknown type name with no keys rather
+             * than an error. */
+            f.type = obj_type_by_name(val->ptr, val->len);
+            if (f.type < 0) {
+                f.type = -2;
+            }
         } else {
             reply_syntax_error(c);
             return;
@@ -712,6 +719,11 @@ cmd_object_encoding(struct client *c)
     long long v;
     struct entry *e = object_lookup(c);
     if (e == NULL) {
+        return;
+    }
+    const struct obj_type *t = obj_type_of(e->type);
+    if (t != NULL) {
+        reply_bulk_cstr(c, t->encoding(entry_obj(e)));
         return;
     }
     if (value_as_int(e, &v)) {

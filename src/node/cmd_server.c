@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/object.h"
 #include "node/info.h"
 #include "node/persist.h"
 #include "node/server.h"
@@ -837,12 +838,24 @@ debug_object(struct client *c)
         reply_error(c, "no such key");
         return;
     }
-    snprintf(buf, sizeof(buf),
-             "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
-             "lru_seconds_idle:%lld",
-             (void *)e, debug_encoding(entry_val(e), e->vallen),
-             debug_serialized_length(entry_val(e), e->vallen), (unsigned)e->lru,
-             c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
+    const struct obj_type *t = obj_type_of(e->type);
+    if (t != NULL) {
+        /* A collection's serialized length is the RDB's business; report
+         * the memory it owns instead. */
+        snprintf(buf, sizeof(buf),
+                 "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
+                 "lru_seconds_idle:%lld",
+                 (void *)e, t->encoding(entry_obj(e)), t->memory(entry_obj(e)),
+                 (unsigned)e->lru,
+                 c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
+    } else {
+        snprintf(buf, sizeof(buf),
+                 "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
+                 "lru_seconds_idle:%lld",
+                 (void *)e, debug_encoding(entry_val(e), e->vallen),
+                 debug_serialized_length(entry_val(e), e->vallen), (unsigned)e->lru,
+                 c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
+    }
     reply_status(c, buf);
 }
 

@@ -6,6 +6,7 @@
 #include "core/command.h"
 #include "core/util.h"
 #include "node/client.h"
+#include "node/propagate.h"
 #include "node/db.h"
 #include "node/server.h"
 
@@ -190,6 +191,10 @@ string_store(struct client *c, const struct resp_arg *key,
              const struct resp_arg *val, long long expire_ms, int keepttl)
 {
     db_set(c->db, key->ptr, key->len, val->ptr, val->len, expire_ms, keepttl);
+    if (expire_ms >= 0 || keepttl) {
+        /* A relative or kept TTL goes out as its absolute time. */
+        propagate_key_state(c, key);
+    }
 }
 
 /* Edit a value in place: give it newlen bytes (keeping its first bytes and
@@ -363,6 +368,7 @@ cmd_getdel(struct client *c)
         return;
     }
     string_delete(c, ref);
+    propagate_key_state(c, key);
 }
 
 void
@@ -397,10 +403,13 @@ cmd_getex(struct client *c)
         /* An absolute time already past deletes the key now; a replica
          * waits for the master's DEL instead. */
         string_delete(c, ref);
+        propagate_expire_state(c, key);
     } else if (time_arg) {
         string_set_expire(c, ref, when);
+        propagate_expire_state(c, key);
     } else if (flags & SOPT_PERSIST) {
         string_set_expire(c, ref, -1);
+        propagate_expire_state(c, key);
     }
 }
 
@@ -681,5 +690,7 @@ cmd_incrbyfloat(struct client *c)
     }
     n = util_ld2str(buf, sizeof(buf), value);
     string_splice(c, ref, key, n, 0, buf, n);
+    /* The result, not the increment: float rounding may differ elsewhere. */
+    propagate_key_state(c, key);
     reply_bulk(c, buf, n);
 }

@@ -4,6 +4,7 @@
 #include "node/db.h"
 #include "core/alloc.h"
 #include "core/util.h"
+#include "node/object.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,20 @@ keyspace_init(struct keyspace *ks, int ndb)
     }
 }
 
+/* dict_clear's callback: an entry and the object it points to. */
+static void
+entry_free_all(struct entry *e, void *arg)
+{
+    (void)arg;
+    obj_free_entry_value(e);
+    mem_free(e);
+}
+
 void
 keyspace_destroy(struct keyspace *ks)
 {
     for (int i = 0; i < ks->ndb; i++) {
-        dict_clear(&ks->dbs[i].dict, NULL, NULL);
+        dict_clear(&ks->dbs[i].dict, entry_free_all, NULL);
         expire_index_free(&ks->dbs[i].ttl);
     }
     mem_free(ks->dbs);
@@ -126,7 +136,28 @@ db_init_access(struct keyspace *ks, struct entry *e)
 size_t
 db_entry_memory(struct entry *e)
 {
-    return mem_usable(e);
+    return mem_usable(e) + obj_entry_value_memory(e);
+}
+
+/* ---- the change signal ------------------------------------------------- */
+
+void
+keyspace_listen(struct keyspace *ks, keyspace_change_fn fn, void *ctx)
+{
+    if (ks->nlisteners < KEYSPACE_MAX_LISTENERS) {
+        ks->listeners[ks->nlisteners].fn = fn;
+        ks->listeners[ks->nlisteners].ctx = ctx;
+        ks->nlisteners++;
+    }
+}
+
+void
+db_signal(struct db *db, const char *key, size_t len, enum keyspace_change what)
+{
+    struct keyspace *ks = db->ks;
+    for (int i = 0; i < ks->nlisteners; i++) {
+        ks->listeners[i].fn(ks->listeners[i].ctx, db, key, len, what);
+    }
 }
 
 static struct entry *
@@ -166,6 +197,8 @@ ttl_unlink(struct db *db, struct entry *e)
     }
 }
 
+/* Free an entry's block (not its object: a moved entry's copy points at
+ * the same one). */
 static void
 entry_free(struct db *db, struct entry *e)
 {
@@ -180,6 +213,10 @@ db_delete_ref(struct db *db, struct entry **ref)
 {
     struct entry *e = dict_unlink(&db->dict, ref);
     db->ks->dirty++;
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, entry_key(e), e->keylen, KEYSPACE_DELETED);
+    }
+    obj_free_entry_value(e);
     entry_free(db, e);
 }
 
@@ -247,6 +284,19 @@ db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
     if (expire_ms >= 0) {
         ttl_link(db, e, expire_ms);
     }
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, key, keylen, KEYSPACE_WRITTEN);
+    }
+    return e;
+}
+
+struct entry *
+db_add_object(struct db *db, const char *key, size_t keylen, unsigned type,
+              void *obj, long long expire_ms)
+{
+    struct entry *e = db_add(db, key, keylen, sizeof(obj), expire_ms);
+    e->type = type;
+    entry_set_obj(e, obj);
     return e;
 }
 
@@ -258,6 +308,9 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
     struct entry **ref = dict_find_ref(&db->dict, key, keylen, h);
     struct entry *e;
     db->ks->dirty++;
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, key, keylen, KEYSPACE_WRITTEN);
+    }
 
     if (ref == NULL) {
         e = entry_new(db->ks, key, keylen, vallen, (uint32_t)h, expire_ms >= 0);
@@ -269,6 +322,12 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
         return e;
     }
     e = *ref;
+    if (e->type != ENTRY_STRING) {
+        /* SET over another type: the old value goes, the block stays. */
+        obj_free_entry_value(e);
+        e->type = ENTRY_STRING;
+        e->spare = 0;
+    }
     if (keepttl && expire_ms < 0 && e->volatile_) {
         expire_ms = entry_ttl(e)->expire_ms;
     }
@@ -306,6 +365,9 @@ db_resize_value(struct db *db, struct entry **ref, size_t vallen)
     struct entry *e = *ref;
     size_t need = entry_header_size(e->volatile_) + e->keylen + vallen;
     db->ks->dirty++;
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, entry_key(e), e->keylen, KEYSPACE_WRITTEN);
+    }
     if (need <= mem_usable(e) && (vallen >= e->vallen || need * 2 >= mem_usable(e))) {
         e->vallen = (uint32_t)vallen;
         return e;
@@ -332,6 +394,9 @@ db_set_expire(struct db *db, struct entry **ref, long long when_ms)
     struct entry *e = *ref;
     int want = when_ms >= 0;
     db->ks->dirty++;
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, entry_key(e), e->keylen, KEYSPACE_WRITTEN);
+    }
     if (want && e->volatile_) {
         ttl_unlink(db, e);
         ttl_link(db, e, when_ms);
@@ -376,6 +441,9 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
     }
     struct entry *e = dict_unlink(&db->dict, ref);
     long long when = entry_expire(e);
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, key, keylen, KEYSPACE_DELETED);
+    }
     if (e->volatile_) {
         ttl_unlink(db, e);
     }
@@ -403,6 +471,9 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
     if (when >= 0) {
         ttl_link(db, e, when);
     }
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, newkey, newlen, KEYSPACE_WRITTEN);
+    }
     return e;
 }
 
@@ -424,6 +495,10 @@ db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
     if (when >= 0) {
         ttl_link(dst, e, when);
     }
+    if (src->ks->nlisteners > 0) {
+        db_signal(src, key, keylen, KEYSPACE_DELETED);
+        db_signal(dst, key, keylen, KEYSPACE_WRITTEN);
+    }
     return e;
 }
 
@@ -431,8 +506,14 @@ struct entry *
 db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
 {
     struct entry *n = db_add(dst, newkey, newlen, e->vallen, entry_expire(e));
-    memcpy(entry_val(n), entry_val(e), e->vallen);
+    const struct obj_type *t = obj_type_of(e->type);
+    if (t != NULL) {
+        entry_set_obj(n, t->copy(entry_obj(e)));
+    } else {
+        memcpy(entry_val(n), entry_val(e), e->vallen);
+    }
     n->type = e->type;
+    n->spare = e->spare;
     return n;
 }
 
@@ -442,7 +523,7 @@ db_key_memory(const struct db *db, struct entry *e)
     const struct dict *d = &db->dict;
     size_t buckets = (d->t[0].size + d->t[1].size) * sizeof(struct entry *);
     size_t n = dict_size(d) > 0 ? dict_size(d) : 1;
-    return mem_usable(e) + (buckets + n - 1) / n;
+    return db_entry_memory(e) + (buckets + n - 1) / n;
 }
 
 size_t
@@ -452,7 +533,10 @@ db_flush(struct db *db)
     if (n > 0) {
         db->ks->dirty++;
     }
-    dict_clear(&db->dict, NULL, NULL);
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, NULL, 0, KEYSPACE_FLUSHED);
+    }
+    dict_clear(&db->dict, entry_free_all, NULL);
     dict_init(&db->dict);
     expire_index_reset(&db->ttl, db->ks->now_ms);
     db->volatile_count = 0;
@@ -465,6 +549,10 @@ db_swap(struct db *a, struct db *b)
 {
     struct db tmp = *a;
     a->ks->dirty++;
+    if (a->ks->nlisteners > 0) {
+        db_signal(a, NULL, 0, KEYSPACE_FLUSHED);
+        db_signal(b, NULL, 0, KEYSPACE_FLUSHED);
+    }
     /* The TTL lists' first elements point back at their slot heads, which
      * live in the slot arrays: swapping the arrays (pointers) keeps those
      * addresses valid.  The pending list head lives in the struct, so fix

@@ -28,6 +28,21 @@ struct db {
 typedef void (*keyspace_delete_hook_fn)(void *ctx, struct db *db,
                                         const char *key, size_t len);
 
+/* The keyspace change signal: every mutation of a key (write, delete,
+ * expiry, eviction, rename, move) and every flush or swap of a database
+ * calls each listener once, before or right after the change (a listener
+ * must only take note, never touch the keyspace).  WATCH, blocked clients,
+ * keyspace notifications and tracking hang off it.  key is NULL for
+ * KEYSPACE_FLUSHED (the whole database changed). */
+enum keyspace_change {
+    KEYSPACE_WRITTEN,            /* created or modified (value or TTL) */
+    KEYSPACE_DELETED,            /* deleted, expired, evicted, renamed away */
+    KEYSPACE_FLUSHED,            /* FLUSHDB/FLUSHALL/SWAPDB: every key */
+};
+typedef void (*keyspace_change_fn)(void *ctx, struct db *db, const char *key,
+                                   size_t len, enum keyspace_change what);
+#define KEYSPACE_MAX_LISTENERS 8
+
 struct keyspace {
     struct db *dbs;              /* owned array of ndb */
     int ndb;
@@ -40,6 +55,11 @@ struct keyspace {
     int from_master;             /* applying our master's stream: no expiry at all */
     int paused;                  /* CLIENT PAUSE in force: like a replica, hide
                                     expired keys but never delete them */
+    struct keyspace_listener {
+        keyspace_change_fn fn;
+        void *ctx;               /* borrowed */
+    } listeners[KEYSPACE_MAX_LISTENERS];
+    int nlisteners;
     keyspace_delete_hook_fn on_delete;
     void *on_delete_ctx;         /* borrowed */
     long long dirty;             /* count of keyspace changes (propagation, saves) */
@@ -76,6 +96,21 @@ db_lookup(struct db *db, const char *key, size_t len, int flags)
     return ref ? *ref : NULL;
 }
 
+/* Add a listener to the change signal (at most KEYSPACE_MAX_LISTENERS). */
+void keyspace_listen(struct keyspace *ks, keyspace_change_fn fn, void *ctx);
+/* Fire the change signal for a key.  db_* functions fire it themselves;
+ * a command that changes a collection in place (LPUSH onto an existing
+ * list, HSET of a field, ...) calls db_signal_modified after the change. */
+void db_signal(struct db *db, const char *key, size_t len, enum keyspace_change what);
+static inline void
+db_signal_modified(struct db *db, const char *key, size_t len)
+{
+    db->ks->dirty++;
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, key, len, KEYSPACE_WRITTEN);
+    }
+}
+
 /* Create or overwrite a string key.  expire_ms < 0 means no expiry, unless
  * keepttl keeps the existing one.  Returns the entry. */
 struct entry *db_set(struct db *db, const char *key, size_t keylen,
@@ -85,6 +120,10 @@ struct entry *db_set(struct db *db, const char *key, size_t keylen,
  * vallen uninitialised bytes for the caller to fill. */
 struct entry *db_add(struct db *db, const char *key, size_t keylen,
                      size_t vallen, long long expire_ms);
+/* Add a fresh entry of a non-string type for an absent key, pointing at
+ * obj (which the keyspace then owns and frees through the type's table). */
+struct entry *db_add_object(struct db *db, const char *key, size_t keylen,
+                            unsigned type, void *obj, long long expire_ms);
 /* Resize the value of the entry at ref (keeping the first
  * min(old, new) bytes); the entry may move.  Returns it. */
 struct entry *db_resize_value(struct db *db, struct entry **ref, size_t vallen);
@@ -130,7 +169,7 @@ db_entry_expired(const struct db *db, struct entry *e)
 {
     return e->volatile_ && entry_ttl(e)->expire_ms <= db->ks->now_ms;
 }
-/* Memory the entry takes (its block). */
+/* Memory the entry takes (its block and, for collections, its object). */
 size_t db_entry_memory(struct entry *e);
 /* MEMORY USAGE: the entry's block plus its share of db's bucket arrays. */
 size_t db_key_memory(const struct db *db, struct entry *e);

@@ -1,5 +1,9 @@
-/* Command dispatch, in Redis's order: lookup (unknown command/subcommand),
- * arity, authentication, memory, then the handler and its accounting. */
+/* The call path.  dispatch_command checks a client's command in Redis's
+ * order (lookup, unknown subcommand, arity, authentication, memory, role,
+ * pause) and then calls it; dispatch_call runs one command for any client
+ * (network, our master's stream, the loaders, HTTP, and later EXEC and
+ * scripts): clock, propagation of its effects, blocking bookkeeping,
+ * statistics and the slow log. */
 #include "node/dispatch.h"
 #include "core/command.h"
 #include "core/util.h"
@@ -8,6 +12,8 @@
 #include "core/log.h"
 #include "node/handlers.h"
 #include "node/pause.h"
+#include "node/block.h"
+#include "node/propagate.h"
 #include "node/repl.h"
 #include "node/server.h"
 #include "node/slowlog.h"
@@ -123,20 +129,41 @@ dispatch_command(struct client *c)
         return;
     }
 
+    dispatch_call(c, cmd);
+}
+
+void
+dispatch_call(struct client *c, const struct command *cmd)
+{
+    struct server *srv = c->srv;
+    cmd_handler_fn fn = handlers_get(cmd->id);
+    /* Per-call state is saved and restored, not reset, so that a call made
+     * from inside another (EXEC, a script) leaves its caller's intact. */
+    int saved_from_master = srv->ks.from_master;
+    long long saved_now = srv->ks.now_ms;
+    long long saved_errors = c->cmd_errors;
+    const struct command *saved_cmd = c->cmd;
+    int nested = srv->prop.depth > 0;
     long long start = util_monotonic_us();
     long long dirty_before = srv->ks.dirty;
+    size_t mark = propagate_call_begin(srv);
     int from_master = (c->flags & CLIENT_MASTER) != 0;
-    srv->ks.now_ms = util_mstime();
+
+    if (!nested) {
+        /* Nested calls see their caller's clock: a transaction or script
+         * runs at one instant. */
+        srv->ks.now_ms = util_mstime();
+    }
     srv->ks.from_master = from_master;
+    c->cmd = cmd;
     c->cmd_errors = 0;
     fn(c);
-    srv->ks.from_master = 0;
     long long dur = util_monotonic_us() - start;
-    if (!from_master) {
-        repl_after_command(c, dirty_before);
-    } else if (c->cmd_errors > 0) {
+    if (from_master && c->cmd_errors > 0) {
         log_warn("Command '%s' from our master failed", cmd->fullname);
     }
+    propagate_call_end(c, mark, dirty_before);
+    block_call_done(c);
 
     struct command_stats *st = &srv->cmdstats[cmd->id];
     st->calls++;
@@ -146,8 +173,14 @@ dispatch_command(struct client *c)
     }
     srv->stats.total_commands++;
     c->lastcmd = cmd;
-    if (dur >= srv->cfg.slowlog_log_slower_than
+    if (!nested && dur >= srv->cfg.slowlog_log_slower_than
         && srv->cfg.slowlog_log_slower_than >= 0) {
         slowlog_maybe_add(srv, c, dur);
+    }
+    srv->ks.from_master = saved_from_master;
+    if (nested) {
+        srv->ks.now_ms = saved_now;
+        c->cmd = saved_cmd;
+        c->cmd_errors += saved_errors;
     }
 }

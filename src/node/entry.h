@@ -10,8 +10,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Value types, numbered as Redis numbers them.  A string's bytes live in
+ * the entry; every other type's entry holds one pointer to an object that
+ * the type's table in the object layer (node/object.h) manages. */
 enum entry_type {
     ENTRY_STRING = 0,
+    ENTRY_LIST = 1,
+    ENTRY_SET = 2,
+    ENTRY_ZSET = 3,
+    ENTRY_HASH = 4,
+    ENTRY_STREAM = 6,
 };
 
 struct entry_ttl {

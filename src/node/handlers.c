@@ -25,6 +25,16 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_DECRBY] = cmd_decrby,
     [CMD_ID_INCRBYFLOAT] = cmd_incrbyfloat,
 
+    /* lists */
+
+    /* hashes */
+
+    /* sets */
+
+    /* sorted sets */
+
+    /* (end of collections) */
+
     [CMD_ID_DEL] = cmd_del,
     [CMD_ID_UNLINK] = cmd_unlink,
     [CMD_ID_EXISTS] = cmd_exists,

@@ -39,6 +39,16 @@ void cmd_incrby(struct client *c);
 void cmd_decrby(struct client *c);
 void cmd_incrbyfloat(struct client *c);
 
+/* cmd_list.c (lists) */
+
+/* cmd_hash.c (hashes) */
+
+/* cmd_set.c (sets) */
+
+/* cmd_zset.c (sorted sets) */
+
+/* (end of collections) */
+
 /* cmd_keys.c */
 void cmd_del(struct client *c);
 void cmd_unlink(struct client *c);

@@ -10,6 +10,7 @@
 #include "node/db.h"
 #include "node/http.h"
 #include "node/info.h"
+#include "node/object.h"
 #include "node/options.h"
 #include "node/pause.h"
 #include "node/persist.h"
@@ -387,6 +388,8 @@ main(int argc, char **argv)
     }
     repl_setup(srv);
     pause_setup(srv);
+    block_setup(srv);
+    object_setup();
     if (persist_setup(srv) != 0) {
         return 1;
     }
@@ -411,6 +414,7 @@ main(int argc, char **argv)
     /* The loop: wait for events, run every ready callback, then write all
      * replies produced meanwhile before waiting again. */
     while (!srv->shutdown_asap) {
+        block_before_sleep(srv);
         pause_before_sleep(srv);
         repl_before_sleep(srv);
         persist_before_sleep(srv);
@@ -424,6 +428,8 @@ main(int argc, char **argv)
     log_info("User requested shutdown...");
     free_all_clients(srv);
     pause_teardown(srv);
+    block_teardown(srv);
+    propagate_teardown(srv);
     persist_teardown(srv);
     repl_teardown(srv);
     http_teardown(srv);

@@ -36,26 +36,6 @@ struct repl_waiter {
     struct repl_waiter *next;    /* owned */
 };
 
-/* How a write command's effect is streamed.  Everything not listed is
- * streamed as received; the listed ones have relative times or
- * non-deterministic results, so the key's resulting state is sent. */
-enum prop_mode { PROP_VERBATIM = 0, PROP_KEY_STATE, PROP_EXPIRE };
-
-static const unsigned char prop_modes[CMD_ID__COUNT] = {
-    [CMD_ID_SET] = PROP_KEY_STATE,
-    [CMD_ID_SETEX] = PROP_KEY_STATE,
-    [CMD_ID_PSETEX] = PROP_KEY_STATE,
-    [CMD_ID_SETNX] = PROP_KEY_STATE,
-    [CMD_ID_GETSET] = PROP_KEY_STATE,
-    [CMD_ID_GETEX] = PROP_KEY_STATE,
-    [CMD_ID_GETDEL] = PROP_KEY_STATE,
-    [CMD_ID_INCRBYFLOAT] = PROP_KEY_STATE,
-    [CMD_ID_EXPIRE] = PROP_EXPIRE,
-    [CMD_ID_PEXPIRE] = PROP_EXPIRE,
-    [CMD_ID_EXPIREAT] = PROP_EXPIRE,
-    [CMD_ID_PEXPIREAT] = PROP_EXPIRE,
-};
-
 static const char *link_state_names[] = {
 #define REPL_LINK_NAME(sym, name) name,
     REPL_LINK_STATES(REPL_LINK_NAME)
@@ -238,7 +218,7 @@ repl_feed_command(struct server *srv, int dbid, size_t argc,
         return;
     }
     enc_len = 0;
-    if (dbid != r->stream_db) {
+    if (dbid >= 0 && dbid != r->stream_db) {
         char num[24];
         struct resp_arg sel[2] = {{"SELECT", 6}, {num, util_ll2str(num, dbid)}};
         enc_command(2, sel);
@@ -246,6 +226,24 @@ repl_feed_command(struct server *srv, int dbid, size_t argc,
     }
     enc_command(argc, argv);
     stream_write(srv, enc_buf, enc_len);
+}
+
+void
+repl_feed_encoded(struct server *srv, int dbid, const char *cmd, size_t len)
+{
+    struct repl *r = &srv->repl;
+    if (!stream_active(srv) || repl_is_replica(srv)) {
+        return;
+    }
+    if (dbid >= 0 && dbid != r->stream_db) {
+        char num[24];
+        struct resp_arg sel[2] = {{"SELECT", 6}, {num, util_ll2str(num, dbid)}};
+        enc_len = 0;
+        enc_command(2, sel);
+        r->stream_db = dbid;
+        stream_write(srv, enc_buf, enc_len);
+    }
+    stream_write(srv, cmd, len);
 }
 
 void
@@ -262,76 +260,6 @@ on_keyspace_delete(void *ctx, struct db *db, const char *key, size_t len)
 {
     struct resp_arg argv[2] = {{"DEL", 3}, {key, len}};
     repl_feed_command(ctx, db->id, 2, argv);
-}
-
-/* The key's resulting state: SET key value [PXAT t], or DEL key. */
-static void
-feed_key_state(struct client *c, const struct resp_arg *key)
-{
-    struct entry *e = db_lookup(c->db, key->ptr, key->len,
-                                LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
-    if (e == NULL) {
-        struct resp_arg argv[2] = {{"DEL", 3}, *key};
-        repl_feed_command(c->srv, c->db->id, 2, argv);
-        return;
-    }
-    char when[24];
-    struct resp_arg argv[5] = {{"SET", 3}, *key, {entry_val(e), e->vallen},
-                               {"PXAT", 4}, {when, 0}};
-    if (e->volatile_) {
-        argv[4].len = util_ll2str(when, entry_ttl(e)->expire_ms);
-        repl_feed_command(c->srv, c->db->id, 5, argv);
-    } else {
-        repl_feed_command(c->srv, c->db->id, 3, argv);
-    }
-}
-
-/* An expiry change: PEXPIREAT with the absolute time, PERSIST, or DEL. */
-static void
-feed_expire(struct client *c, const struct resp_arg *key)
-{
-    struct entry *e = db_lookup(c->db, key->ptr, key->len,
-                                LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
-    char when[24];
-    struct resp_arg argv[3] = {{"PEXPIREAT", 9}, *key, {when, 0}};
-    if (e == NULL) {
-        argv[0].ptr = "DEL";
-        argv[0].len = 3;
-        repl_feed_command(c->srv, c->db->id, 2, argv);
-    } else if (!e->volatile_) {
-        argv[0].ptr = "PERSIST";
-        argv[0].len = 7;
-        repl_feed_command(c->srv, c->db->id, 2, argv);
-    } else {
-        argv[2].len = util_ll2str(when, entry_ttl(e)->expire_ms);
-        repl_feed_command(c->srv, c->db->id, 3, argv);
-    }
-}
-
-void
-repl_after_command(struct client *c, long long dirty_before)
-{
-    struct server *srv = c->srv;
-    const struct command *cmd = c->cmd;
-
-    if (srv->ks.dirty == dirty_before || !(cmd->flags & CMD_WRITE)
-        || c->cmd_errors > 0 || repl_is_replica(srv)) {
-        return;
-    }
-    if (stream_active(srv)) {
-        switch (prop_modes[cmd->id]) {
-        case PROP_KEY_STATE:
-            feed_key_state(c, &c->argv[1]);
-            break;
-        case PROP_EXPIRE:
-            feed_expire(c, &c->argv[1]);
-            break;
-        default:
-            repl_feed_command(srv, c->db->id, c->argc, c->argv);
-            break;
-        }
-    }
-    c->woff = srv->repl.offset;
 }
 
 /* ---- master side: replicas ------------------------------------------------ */

@@ -108,13 +108,14 @@ void repl_setup(struct server *srv);
 void repl_teardown(struct server *srv);
 
 /* ---- the stream ---------------------------------------------------------- */
-/* After a command ran on a master: propagate its effect when it changed the
- * keyspace (dirty_before is ks.dirty before the call). */
-void repl_after_command(struct client *c, long long dirty_before);
 /* Propagate one command (a write the keyspace made by itself, e.g. DEL for
- * an expired or evicted key). */
+ * an expired or evicted key), preceded by SELECT when the stream is in
+ * another database (dbid -1: whatever database the stream is in).
+ * Commands' own effects go through node/propagate.h. */
 void repl_feed_command(struct server *srv, int dbid, size_t argc,
                        const struct resp_arg *argv);
+/* The same for a command already RESP-encoded. */
+void repl_feed_encoded(struct server *srv, int dbid, const char *cmd, size_t len);
 /* Append bytes received from our master to our backlog and replicas. */
 void repl_feed_raw(struct server *srv, const char *buf, size_t len);
 /* True when this node follows a master. */

@@ -6,8 +6,10 @@
 
 #include "core/command.h"
 #include "core/option.h"
+#include "node/block.h"
 #include "node/db.h"
 #include "node/pause.h"
+#include "node/propagate.h"
 #include "node/persist.h"
 #include "node/repl.h"
 
@@ -98,6 +100,22 @@ struct node_config {
     int aof_load_truncated;
     long long auto_aof_rewrite_percentage;
     unsigned long long auto_aof_rewrite_min_size;
+    /* collections: small encodings (Redis's thresholds and names) */
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
+    long long list_max_listpack_size;   /* > 0 entries, < 0 -1..-5 = 4..64 KiB */
+    long long list_compress_depth;
+    long long set_max_intset_entries;
+    long long set_max_listpack_entries;
+    long long set_max_listpack_value;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
+    /* lazy free: free big values off the event loop */
+    int lazyfree_lazy_eviction;
+    int lazyfree_lazy_expire;
+    int lazyfree_lazy_server_del;
+    int lazyfree_lazy_user_del;
+    int lazyfree_lazy_user_flush;
 };
 
 struct command_stats {
@@ -153,6 +171,8 @@ struct server {
     struct repl repl;
     struct persist persist;           /* persist.c's state */
     struct pause pause;               /* pause.c's state (CLIENT PAUSE) */
+    struct block block;               /* block.c's state (blocking on keys) */
+    struct propagate prop;            /* propagate.c's effects of the running call */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
     struct client *close_list;        /* clients to free (singly linked via close_next) */

@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "node/db.h"
 #include "node/dict.h"
+#include "node/object.h"
 #include "node/server.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@ struct snap_writer {
     long long now_ms;
     snapshot_chunk_fn on_chunk;  /* sees the body bytes; NULL: none */
     void *chunk_arg;             /* borrowed */
+    struct obj_emitter em;       /* collections write themselves through it */
     size_t len;
     char buf[SNAP_BUF];
 };
@@ -65,9 +67,37 @@ snap_arg(struct snap_writer *w, const char *p, size_t len)
 }
 
 static void
+snap_emit_write(void *arg, const char *p, size_t len)
+{
+    snap_put(arg, p, len);
+}
+
+/* A collection: the commands its type writes, then its TTL. */
+static void
+snap_object(struct snap_writer *w, struct entry *e, const struct obj_type *t)
+{
+    if (e->volatile_ && entry_ttl(e)->expire_ms <= w->now_ms) {
+        return;
+    }
+    t->rewrite(entry_obj(e), entry_key(e), e->keylen, &w->em);
+    obj_emit_end(&w->em);
+    if (e->volatile_) {
+        char when[24];
+        snap_put(w, "*3\r\n$9\r\nPEXPIREAT\r\n", 19);
+        snap_arg(w, entry_key(e), e->keylen);
+        snap_arg(w, when, util_ll2str(when, entry_ttl(e)->expire_ms));
+    }
+}
+
+static void
 snap_entry(struct entry *e, void *arg)
 {
     struct snap_writer *w = arg;
+    const struct obj_type *type = obj_type_of(e->type);
+    if (type != NULL) {
+        snap_object(w, e, type);
+        return;
+    }
     if (e->volatile_) {
         char when[24];
         long long t = entry_ttl(e)->expire_ms;
@@ -111,6 +141,8 @@ snap_start(struct snap_writer *w, int fd, snapshot_chunk_fn fn, void *arg)
     w->now_ms = util_mstime();
     w->on_chunk = fn;
     w->chunk_arg = arg;
+    obj_emitter_release(&w->em);
+    obj_emitter_init(&w->em, snap_emit_write, w);
 }
 
 /* One writer serves both entry points: its 64 KiB buffer is too big for
@@ -127,6 +159,7 @@ snapshot_write_stream(struct server *srv, int fd, const char *mark)
     snap_body(srv, &snap_w);
     snap_put(&snap_w, mark, 40);
     snap_flush(&snap_w);
+    obj_emitter_release(&snap_w.em);
     return snap_w.error ? -1 : 0;
 }
 
@@ -136,6 +169,7 @@ snapshot_write_commands(struct server *srv, int fd, snapshot_chunk_fn fn, void *
     snap_start(&snap_w, fd, fn, arg);
     snap_body(srv, &snap_w);
     snap_flush(&snap_w);
+    obj_emitter_release(&snap_w.em);
     return snap_w.error ? -1 : 0;
 }
 
@@ -152,34 +186,33 @@ struct digest_ctx {
     long long count;
 };
 
-static uint64_t
-fnv1a(uint64_t h, const void *p, size_t len)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < len; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static void
 digest_entry(struct entry *e, void *arg)
 {
-    static const uint64_t bases[3] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL,
-                                      0x9e3779b97f4a7c15ULL};
     struct digest_ctx *d = arg;
     long long exp = entry_expire(e);
+    const struct obj_type *t = obj_type_of(e->type);
+    uint64_t value[3] = {0, 0, 0};
     if (exp >= 0 && exp <= d->now_ms) {
         return;
     }
+    if (t != NULL) {
+        /* The type's own fingerprint, equal whatever the encoding. */
+        t->digest(entry_obj(e), value);
+    }
     for (int i = 0; i < 3; i++) {
-        uint64_t h = fnv1a(bases[i], &d->dbid, sizeof(d->dbid));
+        uint64_t h = obj_fnv1a(obj_digest_bases[i], &d->dbid, sizeof(d->dbid));
         uint32_t kl = e->keylen;
-        h = fnv1a(h, &kl, sizeof(kl));
-        h = fnv1a(h, entry_key(e), e->keylen);
-        h = fnv1a(h, entry_val(e), e->vallen);
-        h = fnv1a(h, &exp, sizeof(exp));
+        uint32_t type = e->type;
+        h = obj_fnv1a(h, &kl, sizeof(kl));
+        h = obj_fnv1a(h, entry_key(e), e->keylen);
+        if (t != NULL) {
+            h = obj_fnv1a(h, &type, sizeof(type));
+            h = obj_fnv1a(h, &value[i], sizeof(value[i]));
+        } else {
+            h = obj_fnv1a(h, entry_val(e), e->vallen);
+        }
+        h = obj_fnv1a(h, &exp, sizeof(exp));
         d->acc[i] ^= h;
     }
     d->count++;

@@ -1,0 +1,483 @@
+/* Blocking on keys (see block.h): a table from (database, key) to a FIFO
+ * of waiting clients, a ready list filled by the keyspace change signal, a
+ * wake list for deadlines and CLIENT UNBLOCK, and one pass before the loop
+ * sleeps that re-runs the commands concerned. */
+#include "node/block.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "node/client.h"
+#include "node/db.h"
+#include "node/server.h"
+
+#include <event2/event.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One waiting client on one key. */
+struct block_waiter {
+    struct client *c;            /* borrowed */
+    struct block_key *bk;        /* borrowed: the key it waits on */
+    struct block_waiter *prev, *next;  /* borrowed: the key's FIFO */
+};
+
+struct block_key {
+    struct block_key *chain;     /* borrowed: next in the bucket */
+    uint64_t hash;
+    int dbid;
+    int ready;                   /* on the ready list */
+    struct block_waiter *head, *tail;  /* owned FIFO: longest waiting first */
+    size_t keylen;
+    char key[];
+};
+
+/* A client's wait, owned by the client (c->bstate). */
+struct block_state {
+    struct block_waiter **waiters;  /* owned array, one per key */
+    size_t nwaiters;
+    long long deadline_ms;          /* 0: forever */
+    struct event *timer;            /* owned; NULL without a deadline */
+    int timed_out;                  /* the deadline passed: answer timeout */
+    int unblock_error;              /* CLIENT UNBLOCK ... ERROR */
+    int waking;                     /* on the wake list */
+    enum block_timeout_reply reply;
+};
+
+/* ---- the key table ------------------------------------------------------ */
+
+static uint64_t
+key_hash(int dbid, const char *key, size_t len)
+{
+    return dict_hash(key, len) ^ ((uint64_t)dbid * 0x9e3779b97f4a7c15ULL);
+}
+
+static struct block_key **
+key_slot(struct block *b, int dbid, const char *key, size_t len, uint64_t h)
+{
+    struct block_key **pp = &b->table[h & (b->size - 1)];
+    while (*pp != NULL) {
+        struct block_key *k = *pp;
+        if (k->hash == h && k->dbid == dbid && k->keylen == len
+            && memcmp(k->key, key, len) == 0) {
+            return pp;
+        }
+        pp = &k->chain;
+    }
+    return pp;
+}
+
+static void
+table_grow(struct block *b)
+{
+    size_t size = b->size ? b->size * 2 : 64;
+    struct block_key **t = mem_calloc(size * sizeof(*t));
+    for (size_t i = 0; i < b->size; i++) {
+        struct block_key *k = b->table[i];
+        while (k != NULL) {
+            struct block_key *next = k->chain;
+            k->chain = t[k->hash & (size - 1)];
+            t[k->hash & (size - 1)] = k;
+            k = next;
+        }
+    }
+    mem_free(b->table);
+    b->table = t;
+    b->size = size;
+}
+
+static struct block_key *
+key_get(struct block *b, int dbid, const char *key, size_t len, int create)
+{
+    uint64_t h = key_hash(dbid, key, len);
+    if (b->size == 0) {
+        if (!create) {
+            return NULL;
+        }
+        table_grow(b);
+    }
+    struct block_key **pp = key_slot(b, dbid, key, len, h);
+    if (*pp != NULL || !create) {
+        return *pp;
+    }
+    if (b->nkeys >= b->size) {
+        table_grow(b);
+        pp = key_slot(b, dbid, key, len, h);
+    }
+    struct block_key *k = mem_calloc(sizeof(*k) + len);
+    k->hash = h;
+    k->dbid = dbid;
+    k->keylen = len;
+    memcpy(k->key, key, len);
+    *pp = k;
+    b->nkeys++;
+    return k;
+}
+
+/* Free a key nobody waits on any more (unless the ready list holds it). */
+static void
+key_release(struct block *b, struct block_key *k)
+{
+    if (k->head != NULL || k->ready) {
+        return;
+    }
+    struct block_key **pp = key_slot(b, k->dbid, k->key, k->keylen, k->hash);
+    *pp = k->chain;
+    b->nkeys--;
+    mem_free(k);
+}
+
+/* ---- the change signal ------------------------------------------------ */
+
+static void
+ready_push(struct block *b, struct block_key *k)
+{
+    if (k->ready) {
+        return;
+    }
+    if (b->nready == b->readycap) {
+        b->readycap = b->readycap ? b->readycap * 2 : 16;
+        b->ready = mem_realloc(b->ready, b->readycap * sizeof(*b->ready));
+    }
+    k->ready = 1;
+    b->ready[b->nready++] = k;
+}
+
+static void
+on_keyspace_change(void *ctx, struct db *db, const char *key, size_t len,
+                   enum keyspace_change what)
+{
+    struct server *srv = ctx;
+    struct block *b = &srv->block;
+    if (b->nkeys == 0 || what == KEYSPACE_DELETED) {
+        return;
+    }
+    if (key != NULL) {
+        struct block_key *k = key_get(b, db->id, key, len, 0);
+        if (k != NULL && k->head != NULL) {
+            ready_push(b, k);
+        }
+        return;
+    }
+    /* A flush or swap changed every key of db: each waited-on key there
+     * may now hold something (SWAPDB brings a whole other database). */
+    for (size_t i = 0; i < b->size; i++) {
+        for (struct block_key *k = b->table[i]; k != NULL; k = k->chain) {
+            if (k->dbid == db->id && k->head != NULL) {
+                ready_push(b, k);
+            }
+        }
+    }
+}
+
+void
+block_setup(struct server *srv)
+{
+    memset(&srv->block, 0, sizeof(srv->block));
+    keyspace_listen(&srv->ks, on_keyspace_change, srv);
+}
+
+void
+block_teardown(struct server *srv)
+{
+    struct block *b = &srv->block;
+    for (size_t i = 0; i < b->size; i++) {
+        struct block_key *k = b->table[i];
+        while (k != NULL) {
+            struct block_key *next = k->chain;
+            struct block_waiter *w = k->head;
+            while (w != NULL) {
+                struct block_waiter *wn = w->next;
+                mem_free(w);
+                w = wn;
+            }
+            mem_free(k);
+            k = next;
+        }
+    }
+    mem_free(b->table);
+    mem_free(b->ready);
+    mem_free(b->wake);
+    memset(b, 0, sizeof(*b));
+}
+
+/* ---- a client's wait ------------------------------------------------------ */
+
+int
+block_parse_timeout(struct client *c, const struct resp_arg *arg,
+                    long long *timeout_ms)
+{
+    long double t;
+    if (util_str2ld(arg->ptr, arg->len, &t) != 0 || isnan(t) || isinf(t)) {
+        reply_error(c, "timeout is not a float or out of range");
+        return -1;
+    }
+    if (t < 0) {
+        reply_error(c, "timeout is negative");
+        return -1;
+    }
+    long double ms = t * 1000.0L;
+    if (ms > (long double)(LLONG_MAX / 2)) {
+        reply_error(c, "timeout is out of range");
+        return -1;
+    }
+    /* Redis rounds up to whole milliseconds, so 0.0001 still blocks for a
+     * moment rather than forever. */
+    *timeout_ms = (long long)ceill(ms);
+    return 0;
+}
+
+int
+block_allowed(const struct client *c)
+{
+    return c->fd >= 0 && !(c->flags & (CLIENT_DENY_BLOCKING | CLIENT_MASTER));
+}
+
+static void
+wake_push(struct server *srv, struct client *c)
+{
+    struct block *b = &srv->block;
+    if (c->bstate->waking) {
+        return;
+    }
+    if (b->nwake == b->wakecap) {
+        b->wakecap = b->wakecap ? b->wakecap * 2 : 8;
+        b->wake = mem_realloc(b->wake, b->wakecap * sizeof(*b->wake));
+    }
+    c->bstate->waking = 1;
+    b->wake[b->nwake++] = c;
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct client *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->bstate != NULL) {
+        c->bstate->timed_out = 1;
+        wake_push(c->srv, c);
+    }
+}
+
+static void
+reply_timeout(struct client *c, enum block_timeout_reply kind)
+{
+    if (kind == BLOCK_REPLY_NULL_ARRAY) {
+        reply_null_array(c);
+    } else {
+        reply_null(c);
+    }
+}
+
+/* Drop c's wait entirely: off every key's FIFO, timer and state freed. */
+static void
+state_free(struct client *c)
+{
+    struct block_state *st = c->bstate;
+    struct block *b = &c->srv->block;
+    if (st == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < st->nwaiters; i++) {
+        struct block_waiter *w = st->waiters[i];
+        struct block_key *k = w->bk;
+        if (w->prev) {
+            w->prev->next = w->next;
+        } else {
+            k->head = w->next;
+        }
+        if (w->next) {
+            w->next->prev = w->prev;
+        } else {
+            k->tail = w->prev;
+        }
+        mem_free(w);
+        key_release(b, k);
+    }
+    if (st->waking) {
+        for (size_t i = 0; i < b->nwake; i++) {
+            if (b->wake[i] == c) {
+                b->wake[i] = NULL;
+            }
+        }
+    }
+    if (st->timer != NULL) {
+        event_free(st->timer);
+    }
+    mem_free(st->waiters);
+    mem_free(st);
+    c->bstate = NULL;
+    b->nblocked--;
+    c->flags &= ~(CLIENT_BLOCKED | CLIENT_KEYWAIT);
+}
+
+void
+block_on_keys(struct client *c, const struct resp_arg *keys, size_t nkeys,
+              long long timeout_ms, enum block_timeout_reply reply)
+{
+    struct server *srv = c->srv;
+    struct block *b = &srv->block;
+    struct block_state *st = c->bstate;
+
+    if (!block_allowed(c)) {
+        reply_timeout(c, reply);
+        return;
+    }
+    if (st != NULL) {
+        /* The command ran again after a wake-up and still found nothing:
+         * keep its places in the queues and its deadline, unless its time
+         * is up. */
+        if (st->unblock_error) {
+            reply_error(c, "-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            return;
+        }
+        if (st->timed_out || (st->deadline_ms > 0 && st->deadline_ms <= util_mstime())) {
+            reply_timeout(c, st->reply);
+            return;
+        }
+        c->flags |= CLIENT_BLOCKED | CLIENT_KEYWAIT;
+        return;
+    }
+    st = mem_calloc(sizeof(*st));
+    st->reply = reply;
+    st->waiters = mem_alloc((nkeys ? nkeys : 1) * sizeof(*st->waiters));
+    c->bstate = st;
+    b->nblocked++;
+    for (size_t i = 0; i < nkeys; i++) {
+        struct block_key *k = key_get(b, c->db->id, keys[i].ptr, keys[i].len, 1);
+        int dup = 0;
+        for (struct block_waiter *w = k->head; w != NULL && !dup; w = w->next) {
+            dup = w->c == c;  /* BLPOP k k: one place is enough */
+        }
+        if (dup) {
+            continue;
+        }
+        struct block_waiter *w = mem_calloc(sizeof(*w));
+        w->c = c;
+        w->bk = k;
+        w->prev = k->tail;
+        if (k->tail) {
+            k->tail->next = w;
+        } else {
+            k->head = w;
+        }
+        k->tail = w;
+        st->waiters[st->nwaiters++] = w;
+    }
+    if (timeout_ms > 0) {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        st->deadline_ms = util_mstime() + timeout_ms;
+        st->timer = evtimer_new(srv->base, on_deadline, c);
+        evtimer_add(st->timer, &tv);
+    }
+    c->flags |= CLIENT_BLOCKED | CLIENT_KEYWAIT;
+}
+
+void
+block_call_done(struct client *c)
+{
+    if (c->bstate != NULL && !(c->flags & CLIENT_KEYWAIT)) {
+        state_free(c);
+    }
+}
+
+void
+block_client_gone(struct client *c)
+{
+    state_free(c);
+}
+
+int
+block_unblock(struct client *c, int with_error)
+{
+    if (c->bstate == NULL || !(c->flags & CLIENT_KEYWAIT)) {
+        return 0;
+    }
+    if (with_error) {
+        c->bstate->unblock_error = 1;
+    } else {
+        c->bstate->timed_out = 1;
+    }
+    wake_push(c->srv, c);
+    return 1;
+}
+
+size_t
+block_blocked_clients(const struct server *srv)
+{
+    return srv->block.nblocked;
+}
+
+size_t
+block_blocking_keys(const struct server *srv)
+{
+    return srv->block.nkeys;
+}
+
+/* Run c's held command again (and whatever it pipelined behind it). */
+static void
+rerun(struct client *c)
+{
+    c->flags &= ~(CLIENT_BLOCKED | CLIENT_KEYWAIT);
+    client_process_input(c);
+}
+
+void
+block_before_sleep(struct server *srv)
+{
+    struct block *b = &srv->block;
+    struct client **batch = NULL;
+    size_t cap = 0;
+
+    /* Serving a key may write others (BLMOVE pushes): loop until quiet. */
+    while (b->nready > 0 || b->nwake > 0) {
+        while (b->nready > 0) {
+            struct block_key *k = b->ready[0];
+            memmove(b->ready, b->ready + 1, (b->nready - 1) * sizeof(*b->ready));
+            b->nready--;
+            k->ready = 0;
+            /* The FIFO changes while its clients run: take the list of
+             * clients first, then re-run each that still waits here. */
+            size_t n = 0;
+            for (struct block_waiter *w = k->head; w != NULL; w = w->next) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    batch = mem_realloc(batch, cap * sizeof(*batch));
+                }
+                batch[n++] = w->c;
+            }
+            int dbid = k->dbid;
+            char *key = mem_alloc(k->keylen ? k->keylen : 1);
+            size_t keylen = k->keylen;
+            memcpy(key, k->key, keylen);
+            key_release(b, k);
+            for (size_t i = 0; i < n; i++) {
+                struct client *c = batch[i];
+                if (c->bstate == NULL || !(c->flags & CLIENT_KEYWAIT)
+                    || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_PAUSED))
+                    || key_get(b, dbid, key, keylen, 0) == NULL) {
+                    continue;
+                }
+                rerun(c);
+            }
+            mem_free(key);
+        }
+        while (b->nwake > 0) {
+            struct client *c = b->wake[0];
+            memmove(b->wake, b->wake + 1, (b->nwake - 1) * sizeof(*b->wake));
+            b->nwake--;
+            if (c == NULL || c->bstate == NULL) {
+                continue;
+            }
+            c->bstate->waking = 0;
+            /* A paused client runs again when the pause ends, and then
+             * sees its deadline. */
+            if (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_PAUSED))) {
+                rerun(c);
+            }
+        }
+    }
+    mem_free(batch);
+}

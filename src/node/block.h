@@ -1,0 +1,85 @@
+/* Blocking on keys: BLPOP, BRPOP, BLMOVE, BLMPOP, BZPOPMIN/MAX, BZMPOP,
+ * XREAD/XREADGROUP BLOCK.
+ *
+ * A handler that finds nothing to serve calls block_on_keys().  The client
+ * then stops reading; its command stays unconsumed in its query buffer.
+ * When one of the keys is written (the keyspace change signal), the key is
+ * put on a ready list; before the event loop sleeps, the waiters of each
+ * ready key are re-run, longest-waiting first: each command runs again from
+ * the top of the call path, so it serves itself exactly as if it had just
+ * arrived (and propagates its effect, e.g. LPOP, as a non-blocking command
+ * would), or blocks again keeping its place and its deadline.  At the
+ * deadline, or on CLIENT UNBLOCK, the command runs once more and
+ * block_on_keys answers the timeout reply (or the UNBLOCKED error) instead.
+ *
+ * A client that may not block (inside MULTI or a script, a fake client) gets
+ * the timeout reply at once.  A client that disconnects while blocked
+ * leaves nothing behind (block_client_gone). */
+#ifndef CACHELY_NODE_BLOCK_H
+#define CACHELY_NODE_BLOCK_H
+
+#include "core/resp.h"
+
+#include <stddef.h>
+
+struct client;
+struct server;
+struct block_key;
+struct block_state;
+
+/* What a blocked command answers when its time is up. */
+enum block_timeout_reply {
+    BLOCK_REPLY_NULL_ARRAY,      /* BLPOP, BZPOPMIN, BLMPOP, XREAD: *-1 (RESP3 _) */
+    BLOCK_REPLY_NULL,            /* BLMOVE, BRPOPLPUSH: $-1 (RESP3 _) */
+};
+
+/* The module's per-server state. */
+struct block {
+    struct block_key **table;    /* owned: (db, key) -> waiters, chained */
+    size_t size;                 /* buckets, power of two */
+    size_t nkeys;                /* keys with waiters */
+    size_t nblocked;             /* clients waiting on keys */
+    struct block_key **ready;    /* owned array of borrowed keys written
+                                    since the last pass */
+    size_t nready, readycap;
+    struct client **wake;        /* owned array of borrowed clients to re-run
+                                    (deadline passed, CLIENT UNBLOCK) */
+    size_t nwake, wakecap;
+};
+
+void block_setup(struct server *srv);
+void block_teardown(struct server *srv);
+
+/* Parse a blocking command's timeout (seconds, a float with 0.01 s
+ * resolution; 0 = forever) into milliseconds.  Replies Redis's errors and
+ * returns -1 when it is not a valid timeout. */
+int block_parse_timeout(struct client *c, const struct resp_arg *arg,
+                        long long *timeout_ms);
+
+/* Called by a handler that has nothing to serve: block c on the nkeys keys
+ * in its current database until one of them is written or timeout_ms
+ * (0 = forever) passes.  When c may not block, its deadline has passed, or
+ * CLIENT UNBLOCK released it, this writes the matching reply instead.
+ * Either way the handler returns right after the call. */
+void block_on_keys(struct client *c, const struct resp_arg *keys, size_t nkeys,
+                   long long timeout_ms, enum block_timeout_reply reply);
+/* True when c's command may block (not in MULTI, a script or a fake
+ * client).  A handler may use it to skip work only blocking needs. */
+int block_allowed(const struct client *c);
+
+/* The call path tells the module that c's command returned: a wait that it
+ * did not renew is over. */
+void block_call_done(struct client *c);
+/* Re-run the waiters of keys written since the last pass, and the clients
+ * whose deadline passed; the main loop calls it before sleeping. */
+void block_before_sleep(struct server *srv);
+/* c is going away. */
+void block_client_gone(struct client *c);
+/* CLIENT UNBLOCK: release c if it waits on keys, answering the timeout
+ * reply (with_error 0) or -UNBLOCKED (1).  Returns 1 when it was waiting. */
+int block_unblock(struct client *c, int with_error);
+/* Clients waiting on keys, and keys waited on (INFO). */
+size_t block_blocked_clients(const struct server *srv);
+size_t block_blocking_keys(const struct server *srv);
+
+#endif

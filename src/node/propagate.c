@@ -1,0 +1,189 @@
+/* Propagation by effects (see propagate.h). */
+#include "node/propagate.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/util.h"
+#include "node/client.h"
+#include "node/db.h"
+#include "node/repl.h"
+#include "node/server.h"
+
+#include <string.h>
+
+/* A marker in the op list: the running call stated that it propagates
+ * nothing (an op of length 0 is never written). */
+#define PROP_PREVENTED ((size_t)-1)
+
+static void
+buf_put(struct propagate *p, const char *s, size_t len)
+{
+    if (p->cap - p->len < len) {
+        size_t cap = p->cap ? p->cap : 1024;
+        while (cap - p->len < len) {
+            cap *= 2;
+        }
+        p->buf = mem_realloc(p->buf, cap);
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, s, len);
+    p->len += len;
+}
+
+static void
+op_push(struct propagate *p, int dbid, size_t off, size_t len)
+{
+    if (p->nops == p->opscap) {
+        p->opscap = p->opscap ? p->opscap * 2 : 8;
+        p->ops = mem_realloc(p->ops, p->opscap * sizeof(*p->ops));
+    }
+    p->ops[p->nops].dbid = dbid;
+    p->ops[p->nops].off = off;
+    p->ops[p->nops].len = len;
+    p->nops++;
+}
+
+void
+propagate_effect_db(struct server *srv, int dbid, size_t argc,
+                    const struct resp_arg *argv)
+{
+    struct propagate *p = &srv->prop;
+    char hdr[RESP_HDR_MAX];
+    size_t off = p->len;
+    buf_put(p, hdr, resp_fmt_prefixed(hdr, '*', (long long)argc));
+    for (size_t i = 0; i < argc; i++) {
+        buf_put(p, hdr, resp_fmt_prefixed(hdr, '$', (long long)argv[i].len));
+        buf_put(p, argv[i].ptr, argv[i].len);
+        buf_put(p, "\r\n", 2);
+    }
+    op_push(p, dbid, off, p->len - off);
+}
+
+void
+propagate_effect(struct client *c, size_t argc, const struct resp_arg *argv)
+{
+    propagate_effect_db(c->srv, c->db->id, argc, argv);
+}
+
+void
+propagate_prevent(struct client *c)
+{
+    op_push(&c->srv->prop, c->db->id, PROP_PREVENTED, 0);
+}
+
+void
+propagate_key_state(struct client *c, const struct resp_arg *key)
+{
+    struct entry *e = db_lookup(c->db, key->ptr, key->len,
+                                LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    if (e == NULL) {
+        struct resp_arg argv[2] = {{"DEL", 3}, *key};
+        propagate_effect(c, 2, argv);
+        return;
+    }
+    char when[24];
+    struct resp_arg argv[5] = {{"SET", 3}, *key, {entry_val(e), e->vallen},
+                               {"PXAT", 4}, {when, 0}};
+    if (e->volatile_) {
+        argv[4].len = util_ll2str(when, entry_ttl(e)->expire_ms);
+        propagate_effect(c, 5, argv);
+    } else {
+        propagate_effect(c, 3, argv);
+    }
+}
+
+void
+propagate_expire_state(struct client *c, const struct resp_arg *key)
+{
+    struct entry *e = db_lookup(c->db, key->ptr, key->len,
+                                LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+    char when[24];
+    struct resp_arg argv[3] = {{"PEXPIREAT", 9}, *key, {when, 0}};
+    if (e == NULL) {
+        argv[0] = (struct resp_arg){"DEL", 3};
+        propagate_effect(c, 2, argv);
+    } else if (!e->volatile_) {
+        argv[0] = (struct resp_arg){"PERSIST", 7};
+        propagate_effect(c, 2, argv);
+    } else {
+        argv[2].len = util_ll2str(when, entry_ttl(e)->expire_ms);
+        propagate_effect(c, 3, argv);
+    }
+}
+
+size_t
+propagate_call_begin(struct server *srv)
+{
+    srv->prop.depth++;
+    return srv->prop.nops;
+}
+
+/* Write the collected effects to the stream: one alone as it is, several
+ * between MULTI and EXEC. */
+static void
+flush_ops(struct server *srv)
+{
+    struct propagate *p = &srv->prop;
+    size_t real = 0;
+    for (size_t i = 0; i < p->nops; i++) {
+        real += p->ops[i].off != PROP_PREVENTED;
+    }
+    if (real > 0) {
+        static const struct resp_arg multi = {"MULTI", 5}, exec = {"EXEC", 4};
+        int first_db = -1;
+        for (size_t i = 0; i < p->nops && first_db < 0; i++) {
+            if (p->ops[i].off != PROP_PREVENTED) {
+                first_db = p->ops[i].dbid;
+            }
+        }
+        if (real > 1) {
+            repl_feed_command(srv, first_db, 1, &multi);
+        }
+        for (size_t i = 0; i < p->nops; i++) {
+            if (p->ops[i].off != PROP_PREVENTED) {
+                repl_feed_encoded(srv, p->ops[i].dbid, p->buf + p->ops[i].off,
+                                  p->ops[i].len);
+            }
+        }
+        if (real > 1) {
+            repl_feed_command(srv, -1, 1, &exec);
+        }
+    }
+    p->nops = 0;
+    p->len = 0;
+}
+
+void
+propagate_call_end(struct client *c, size_t mark, long long dirty_before)
+{
+    struct server *srv = c->srv;
+    struct propagate *p = &srv->prop;
+    const struct command *cmd = c->cmd;
+    int is_replica = repl_is_replica(srv);
+
+    if (p->nops == mark && !(c->flags & CLIENT_MASTER) && !is_replica
+        && srv->ks.dirty != dirty_before && cmd != NULL && (cmd->flags & CMD_WRITE)
+        && c->cmd_errors == 0) {
+        propagate_effect(c, c->argc, c->argv);
+    }
+    if (--p->depth > 0) {
+        return;
+    }
+    if (is_replica || (c->flags & CLIENT_MASTER)) {
+        /* A replica relays its master's bytes; a loader feeds nothing. */
+        p->nops = 0;
+        p->len = 0;
+        return;
+    }
+    if (p->nops > 0) {
+        flush_ops(srv);
+        c->woff = srv->repl.offset;
+    }
+}
+
+void
+propagate_teardown(struct server *srv)
+{
+    mem_free(srv->prop.buf);
+    mem_free(srv->prop.ops);
+    memset(&srv->prop, 0, sizeof(srv->prop));
+}
