@@ -100,6 +100,12 @@ if [ -x "$B/tests/fuzz/fuzz_resp_replay" ]; then
     run_counted fuzz_resp_replay "$B/tests/fuzz/fuzz_resp_replay" "$S"/tests/fuzz/corpus/*
 fi
 
+for bin in "$B"/tests/tsan/test_*; do
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    case "$bin" in *.o) continue;; esac
+    run_counted "tsan/$(basename "$bin")" "$bin"
+done
+
 for t in "$S"/tests/compat/test_*.py; do
     [ -f "$t" ] || continue
     run_counted "compat/$(basename "$t")" /usr/bin/python3 "$t"
