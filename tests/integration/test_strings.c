@@ -659,3 +659,17 @@ Test(strings, incrbyfloat_keeps_the_ttl)
     expect_str("2.5", "INCRBYFLOAT f 1.5");
     expect_key_expires_within("f", 3000);
 }
+
+/* Regression (issue 9 item 8): SET k "1.5\0" then INCRBYFLOAT k 1 answered
+ * 2.5 where Redis answers "value is not a valid float"; the same for an
+ * increment with an embedded NUL. */
+Test(strings, incrbyfloat_rejects_a_value_with_an_embedded_nul)
+{
+    expect_status("OK", "SET f %b", "1.5\0", (size_t)4);
+    expect_error(NOT_FLOAT, "INCRBYFLOAT f 1");
+    expect_bulk("1.5\0", 4, "GET f");
+    expect_status("OK", "SET g 1");
+    expect_error(NOT_FLOAT, "INCRBYFLOAT g %b", "1\0", (size_t)2);
+    expect_status("OK", "SET i %b", "12\0", (size_t)3);
+    expect_error("ERR value is not an integer or out of range", "INCR i");
+}
