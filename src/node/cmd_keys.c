@@ -18,7 +18,6 @@
 #include <strings.h>
 
 #define SHARED_INTEGERS 10000   /* Redis shares the objects of 0..9999 */
-#define EMBSTR_MAX 44           /* longest value Redis stores as embstr */
 
 /* ---- argument helpers ------------------------------------------------- */
 
@@ -709,18 +708,11 @@ policy_is_lru_or_lfu(int policy)
 void
 cmd_object_encoding(struct client *c)
 {
-    long long v;
     struct entry *e = object_lookup(c);
     if (e == NULL) {
         return;
     }
-    if (value_as_int(e, &v)) {
-        reply_bulk_cstr(c, "int");
-    } else if (e->vallen <= EMBSTR_MAX) {
-        reply_bulk_cstr(c, "embstr");
-    } else {
-        reply_bulk_cstr(c, "raw");
-    }
+    reply_bulk_cstr(c, entry_encoding(e));
 }
 
 void
@@ -770,7 +762,8 @@ cmd_object_refcount(struct client *c)
         return;
     }
     int shared = cfg->maxmemory == 0 || !policy_is_lru_or_lfu(cfg->maxmemory_policy);
-    if (shared && value_as_int(e, &v) && v >= 0 && v < SHARED_INTEGERS) {
+    if (shared && e->enc == ENTRY_ENC_AUTO && value_as_int(e, &v) && v >= 0
+        && v < SHARED_INTEGERS) {
         reply_int(c, INT_MAX);
     } else {
         reply_int(c, 1);

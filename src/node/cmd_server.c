@@ -790,17 +790,6 @@ cmd_shutdown(struct client *c)
 
 /* ==== DEBUG ============================================================== */
 
-/* The encoding Redis would give the same string, for DEBUG OBJECT. */
-static const char *
-debug_encoding(const char *v, size_t len)
-{
-    long long ll;
-    if (len <= 20 && util_str2ll(v, len, &ll) == 0) {
-        return "int";
-    }
-    return len <= 44 ? "embstr" : "raw";
-}
-
 /* Bytes the value would take in an RDB file (without LZF compression):
  * small integers in their compact forms, strings with a length prefix. */
 static size_t
@@ -840,7 +829,7 @@ debug_object(struct client *c)
     snprintf(buf, sizeof(buf),
              "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
              "lru_seconds_idle:%lld",
-             (void *)e, debug_encoding(entry_val(e), e->vallen),
+             (void *)e, entry_encoding(e),
              debug_serialized_length(entry_val(e), e->vallen), (unsigned)e->lru,
              c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
     reply_status(c, buf);

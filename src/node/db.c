@@ -140,6 +140,7 @@ entry_new(struct keyspace *ks, const char *key, size_t keylen, size_t vallen,
     e->vallen = (uint32_t)vallen;
     e->type = ENTRY_STRING;
     e->volatile_ = is_volatile ? 1 : 0;
+    e->enc = ENTRY_ENC_AUTO;
     e->spare = 0;
     memcpy(entry_key(e), key, keylen);
     db_init_access(ks, e);
@@ -280,6 +281,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
      * then costs no allocation at all. */
     if (want_volatile == (int)e->volatile_ && need <= have && need * 2 >= have) {
         e->vallen = (uint32_t)vallen;
+        e->enc = ENTRY_ENC_AUTO;
         memmove(entry_val(e), val, vallen);
         if (e->volatile_) {
             ttl_unlink(db, e);
@@ -433,6 +435,7 @@ db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
     struct entry *n = db_add(dst, newkey, newlen, e->vallen, entry_expire(e));
     memcpy(entry_val(n), entry_val(e), e->vallen);
     n->type = e->type;
+    n->enc = e->enc;            /* COPY keeps the encoding, as in Redis */
     return n;
 }
 

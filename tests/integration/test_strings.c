@@ -673,3 +673,25 @@ Test(strings, incrbyfloat_rejects_a_value_with_an_embedded_nul)
     expect_status("OK", "SET i %b", "12\0", (size_t)3);
     expect_error("ERR value is not an integer or out of range", "INCR i");
 }
+
+/* Regression (issue 9 item 9): OBJECT ENCODING stayed int/embstr after
+ * APPEND or SETRANGE, where Redis 7.0 reports raw; INCRBYFLOAT's "2" is an
+ * embstr there, not an int. */
+Test(strings, object_encoding_is_raw_after_append_or_setrange)
+{
+    expect_status("OK", "SET a 123");
+    expect_str("int", "OBJECT ENCODING a");
+    expect_int(4, "APPEND a 4");
+    expect_str("raw", "OBJECT ENCODING a");
+    expect_status("OK", "SET b abc");
+    expect_int(3, "SETRANGE b 0 x");
+    expect_str("raw", "OBJECT ENCODING b");
+    expect_int(3, "APPEND c abc");
+    expect_str("embstr", "OBJECT ENCODING c");
+    expect_int(1235, "INCR a");
+    expect_str("int", "OBJECT ENCODING a");
+    expect_str("2", "INCRBYFLOAT f 2");
+    expect_str("embstr", "OBJECT ENCODING f");
+    expect_status("OK", "SET b abc");
+    expect_str("embstr", "OBJECT ENCODING b");
+}
