@@ -625,6 +625,20 @@ client_select(struct client *c, long long id)
     return 0;
 }
 
+void
+client_redact_arg(struct client *c, size_t i)
+{
+    if (i < 32) {
+        c->redact |= (uint32_t)1 << i;
+    }
+}
+
+int
+client_arg_redacted(const struct client *c, size_t i)
+{
+    return i < 32 && (c->redact & ((uint32_t)1 << i)) != 0;
+}
+
 size_t
 client_describe(const struct client *c, char *buf, size_t len)
 {

@@ -71,6 +71,8 @@ struct client {
     long long ctime_ms;
     long long last_interaction_ms;
     long long cmd_errors;           /* errors replied during this command */
+    uint32_t redact;                /* bit i: argv[i] of this command is a
+                                     * secret, shown as "(redacted)" */
 
     size_t bufpos;                  /* bytes in buf */
     size_t sentlen;                 /* bytes of buf/first block already sent */
@@ -126,6 +128,13 @@ struct client *client_create_link(struct server *srv, int fd, unsigned flags);
 void client_flush_pending(struct server *srv);
 /* Output bytes not yet written. */
 size_t client_pending_output(const struct client *c);
+/* Mark argument i of the current command as a secret (a password): the
+ * slow log shows "(redacted)" in its place, as Redis does.  The slow log
+ * keeps at most 32 arguments, so indexes past 31 need no mark.  The marks
+ * are cleared before each command runs. */
+void client_redact_arg(struct client *c, size_t i);
+/* Nonzero when argument i of the current command was marked secret. */
+int client_arg_redacted(const struct client *c, size_t i);
 /* Fill a CLIENT LIST line describing c (no newline).  Returns its length. */
 size_t client_describe(const struct client *c, char *buf, size_t len);
 /* Select a database; returns -1 when the index is out of range. */

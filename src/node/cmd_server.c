@@ -569,6 +569,16 @@ cmd_config_set(struct client *c)
     names = mem_calloc(npairs * sizeof(*names));
     values = mem_calloc(npairs * sizeof(*values));
     olds = mem_calloc(npairs * sizeof(*olds));
+    /* Hide every secret value from the slow log before any check can stop
+     * the loop below, as Redis does: a refused CONFIG SET is logged too. */
+    for (size_t i = 0; i < npairs; i++) {
+        char *name = arg_dup(c, 2 + 2 * i);
+        const struct option_def *d = option_find(t, name);
+        if (d != NULL && (d->flags & OPT_SENSITIVE)) {
+            client_redact_arg(c, 3 + 2 * i);
+        }
+        mem_free(name);
+    }
     for (size_t i = 0; i < npairs; i++) {
         names[i] = arg_dup(c, 2 + 2 * i);
         values[i] = arg_dup(c, 3 + 2 * i);

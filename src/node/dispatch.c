@@ -129,6 +129,7 @@ dispatch_command(struct client *c)
     srv->ks.now_ms = util_mstime();
     srv->ks.from_master = from_master;
     c->cmd_errors = 0;
+    c->redact = 0;
     fn(c);
     srv->ks.from_master = 0;
     long long dur = util_monotonic_us() - start;

@@ -235,7 +235,7 @@ const struct option_def node_options[] = {
      "\"host port\": start as a replica of that master (REPLICAOF at run time)"},
     {"masterauth", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL, OFF(masterauth),
      NULL, NULL, NULL, "password this replica sends to its master"},
-    {"masteruser", OPT_STRING, MUT, "", 0, 0, NULL, OFF(masteruser), NULL, NULL, NULL,
+    {"masteruser", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL, OFF(masteruser), NULL, NULL, NULL,
      "user name this replica sends with masterauth (AUTH user pass)"},
     {"replica-read-only", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(replica_read_only),
      NULL, NULL, NULL, "refuse client writes on a replica (-READONLY)"},

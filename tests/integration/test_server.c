@@ -553,6 +553,53 @@ Test(server, slowlog_skips_fast_commands_by_default)
     freeReplyObject(r);
 }
 
+/* The arguments of one slow log entry, joined with spaces. */
+static void
+slowlog_entry_args(redisReply *e, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < e->element[3]->elements && off < cap; i++) {
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? " " : "",
+                                e->element[3]->element[i]->str);
+    }
+}
+
+/* Regression (issue 9 item 17): AUTH, HELLO AUTH and CONFIG SET of a
+ * password showed the secret in clear in SLOWLOG GET; Redis shows
+ * "(redacted)" in its place, also when the command failed. */
+Test(server, slowlog_redacts_passwords)
+{
+    static const char *const args[] = {"--slowlog-log-slower-than", "0", NULL};
+    static const char *const want[] = {
+        "CONFIG SET maxmemory 0 masteruser (redacted)",
+        "CONFIG SET masterauth (redacted) requirepass (redacted)",
+        "HELLO 2 AUTH (redacted) (redacted) SETNAME n",
+        "AUTH (redacted) (redacted)",
+        "AUTH (redacted)",
+    };
+    char text[512];
+    redisReply *r;
+    start(args);
+    expect_ok("SLOWLOG RESET");
+    expect_error("ERR AUTH <password> called without any password configured "
+                 "for the default user. Are you sure your configuration is "
+                 "correct?", "AUTH secret1");
+    r = harness_cmd(conn, "AUTH default secret2");
+    freeReplyObject(r);
+    r = harness_cmd(conn, "HELLO 2 AUTH default secret3 SETNAME n");
+    freeReplyObject(r);
+    expect_ok("CONFIG SET masterauth secret4 requirepass secret5");
+    expect_ok("CONFIG SET maxmemory 0 masteruser secret6");
+    r = harness_cmd(conn, "SLOWLOG GET 5");
+    cr_assert_eq(r->elements, 5);
+    for (size_t i = 0; i < 5; i++) {
+        slowlog_entry_args(r->element[i], text, sizeof(text));
+        cr_assert_str_eq(text, want[i]);
+    }
+    freeReplyObject(r);
+}
+
 /* ------------------------------------------------------------------------
  * COMMAND
  * ------------------------------------------------------------------------ */
