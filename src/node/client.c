@@ -625,6 +625,22 @@ client_select(struct client *c, long long id)
     return 0;
 }
 
+int
+client_protected_allowed(const struct client *c, int mode)
+{
+    const char *colon = strrchr(c->addr, ':');
+    size_t iplen = colon ? (size_t)(colon - c->addr) : 0;
+
+    if (mode == PROTECTED_YES) {
+        return 1;
+    }
+    if (mode != PROTECTED_LOCAL) {
+        return 0;
+    }
+    return (iplen == 9 && !memcmp(c->addr, "127.0.0.1", 9))
+           || (iplen == 3 && !memcmp(c->addr, "::1", 3));
+}
+
 void
 client_redact_arg(struct client *c, size_t i)
 {

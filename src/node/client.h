@@ -133,6 +133,9 @@ size_t client_pending_output(const struct client *c);
  * keeps at most 32 arguments, so indexes past 31 need no mark.  The marks
  * are cleared before each command runs. */
 void client_redact_arg(struct client *c, size_t i);
+/* Nonzero when mode (enum protected_action: no, yes, local) lets c run a
+ * protected action, "local" meaning a connection from 127.0.0.1 or ::1. */
+int client_protected_allowed(const struct client *c, int mode);
 /* Nonzero when argument i of the current command was marked secret. */
 int client_arg_redacted(const struct client *c, size_t i);
 /* Fill a CLIENT LIST line describing c (no newline).  Returns its length. */

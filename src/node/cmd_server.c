@@ -503,45 +503,58 @@ cmd_info(struct client *c)
 
 /* ==== CONFIG ============================================================= */
 
+/* CONFIG GET for one name of option d (its name or its alias): 0 when no
+ * pattern matches it; else 1, and the name and value are replied when
+ * emit is set. */
+static int
+config_get_one(struct client *c, const struct option_def *d, const char *name,
+               int emit)
+{
+    const struct resp_arg *match = NULL;
+    char val[4096];
+
+    for (size_t i = 2; i < c->argc && match == NULL; i++) {
+        if (util_glob_match(c->argv[i].ptr, c->argv[i].len, name, strlen(name), 1)) {
+            match = &c->argv[i];
+        }
+    }
+    if (match == NULL || !emit) {
+        return match != NULL;
+    }
+    option_format(&c->srv->opts, d, val, sizeof(val));
+    /* A plain name is echoed as the client spelled it, as Redis does
+     * ("CONFIG GET HZ" answers "HZ"); a pattern's matches use the option's
+     * own name. */
+    if (memchr(match->ptr, '*', match->len) == NULL
+        && memchr(match->ptr, '?', match->len) == NULL
+        && memchr(match->ptr, '[', match->len) == NULL
+        && memchr(match->ptr, '\\', match->len) == NULL) {
+        reply_bulk(c, match->ptr, match->len);
+    } else {
+        reply_bulk_cstr(c, name);
+    }
+    reply_bulk_cstr(c, val);
+    return 1;
+}
+
+/* Table order, each name once however many patterns match it.  An alias is
+ * a name of its own, as in Redis 7: "CONFIG GET slaveof" answers slaveof,
+ * and "*" lists both replicaof and slaveof. */
 void
 cmd_config_get(struct client *c)
 {
     struct option_table *t = &c->srv->opts;
     long long n = 0;
 
-    /* Table order, each option once however many patterns match it. */
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
             reply_map_len(c, n);
         }
         for (const struct option_def *d = t->defs; d->name != NULL; d++) {
-            const struct resp_arg *match = NULL;
-            for (size_t i = 2; i < c->argc && match == NULL; i++) {
-                if (util_glob_match(c->argv[i].ptr, c->argv[i].len, d->name,
-                                    strlen(d->name), 1)) {
-                    match = &c->argv[i];
-                }
-            }
-            if (match == NULL) {
-                continue;
-            }
-            if (pass == 0) {
-                n++;
-            } else {
-                char val[4096];
-                option_format(t, d, val, sizeof(val));
-                /* A plain name is echoed as the client spelled it, as Redis
-                 * does ("CONFIG GET HZ" answers "HZ"); a pattern's matches
-                 * use the option's own name. */
-                if (memchr(match->ptr, '*', match->len) == NULL
-                    && memchr(match->ptr, '?', match->len) == NULL
-                    && memchr(match->ptr, '[', match->len) == NULL
-                    && memchr(match->ptr, '\\', match->len) == NULL) {
-                    reply_bulk(c, match->ptr, match->len);
-                } else {
-                    reply_bulk_cstr(c, d->name);
-                }
-                reply_bulk_cstr(c, val);
+            const char *alias = option_alias(t, d);
+            n += config_get_one(c, d, d->name, pass);
+            if (alias != NULL) {
+                n += config_get_one(c, d, alias, pass);
             }
         }
     }
@@ -591,6 +604,12 @@ cmd_config_set(struct client *c)
         if (!(defs[i]->flags & OPT_MUTABLE)) {
             reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
                          "can't set immutable config", names[i]);
+            goto done;
+        }
+        if ((defs[i]->flags & OPT_PROTECTED)
+            && !client_protected_allowed(c, srv->cfg.enable_protected_configs)) {
+            reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
+                         "can't set protected config", names[i]);
             goto done;
         }
         for (size_t k = 0; k < i; k++) {
