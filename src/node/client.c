@@ -905,6 +905,34 @@ reply_verbatim(struct client *c, const char *p, size_t len, const char *ext)
 }
 
 void
+reply_bignum(struct client *c, const char *digits, size_t len)
+{
+    if (c->resp < 3) {
+        reply_bulk(c, digits, len);
+        return;
+    }
+    reply_raw(c, "(", 1);
+    reply_raw(c, digits, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+int
+reply_attribute_len(struct client *c, long long n)
+{
+    if (c->resp < 3) {
+        return 0;
+    }
+    reply_prefixed(c, '|', n);
+    return 1;
+}
+
+void
+reply_push_len(struct client *c, long long n)
+{
+    reply_prefixed(c, '>', n);
+}
+
+void
 reply_syntax_error(struct client *c)
 {
     reply_error(c, "syntax error");

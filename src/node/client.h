@@ -173,6 +173,14 @@ void reply_set_len(struct client *c, long long n);
 void reply_double(struct client *c, double d);
 void reply_bool(struct client *c, int b);
 void reply_verbatim(struct client *c, const char *p, size_t len, const char *ext);
+/* A big number: RESP3 "(digits", a bulk string in RESP2. */
+void reply_bignum(struct client *c, const char *digits, size_t len);
+/* A RESP3 attribute of n key/value pairs, to be followed by the pairs and
+ * then the reply it decorates.  RESP2 has no attributes: nothing is
+ * written and 0 returned, and the caller must skip the pairs (1 otherwise). */
+int reply_attribute_len(struct client *c, long long n);
+/* A RESP3 push of n elements (RESP3 clients only). */
+void reply_push_len(struct client *c, long long n);
 /* Standard errors. */
 void reply_syntax_error(struct client *c);
 void reply_wrongtype(struct client *c);

@@ -1215,6 +1215,17 @@ repl_config_epoch_load(struct server *srv, long long epoch)
     srv->repl.config_epoch = epoch;
 }
 
+void
+repl_change_replid(struct server *srv)
+{
+    struct repl *r = &srv->repl;
+    util_random_hex(r->replid, REPL_ID_LEN);
+    memset(r->replid2, '0', REPL_ID_LEN);
+    r->replid2[REPL_ID_LEN] = '\0';
+    r->second_replid_offset = -1;
+    log_info("Replication id changed to %s (DEBUG CHANGE-REPL-ID)", r->replid);
+}
+
 /* ---- cron -------------------------------------------------------------------- */
 
 static void

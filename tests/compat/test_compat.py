@@ -106,6 +106,12 @@ class Conn:
                 r, tree = self.read()
                 raw += r
                 items.append(tree)
+            if t in b"|>":
+                # An attribute decorates the reply that follows it, and a
+                # push comes out of band before it: either way the command's
+                # own reply is next, so read it as part of this one.
+                r, tree = self.read()
+                return raw + r, (t, items + [tree])
             return raw, (t, items)
         raise ValueError("bad reply line %r" % line)
 

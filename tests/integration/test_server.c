@@ -898,11 +898,120 @@ Test(server, debug_set_active_expire_and_unknown_subcommands)
     start(NULL);
     expect_ok("DEBUG SET-ACTIVE-EXPIRE 0");
     expect_ok("DEBUG SET-ACTIVE-EXPIRE 1");
-    r = harness_cmd(conn, "DEBUG RELOAD");
+    r = harness_cmd(conn, "DEBUG NOSUCH");
     cr_assert_eq(r->type, REDIS_REPLY_ERROR);
     cr_assert(strstr(r->str, "Supported: OBJECT, SLEEP, SET-ACTIVE-EXPIRE") != NULL, "%s",
               r->str);
     freeReplyObject(r);
+}
+
+/* ---- DEBUG subcommands client test suites call (issue 9 item 13) ------ */
+
+/* Regression: DEBUG RELOAD was an unknown subcommand.  It saves and loads
+ * the snapshot back in place: keys of every database, TTLs and values stay,
+ * and nothing reaches the append-only file. */
+Test(server, debug_reload_saves_and_loads_the_snapshot_in_place)
+{
+    static const char *const args[] = {"--appendonly", "yes", NULL};
+    long long aof_before;
+    redisReply *r;
+    start(args);
+    expect_ok("SET a 1");
+    expect_ok("SET b hello PX 100000");
+    expect_ok("SELECT 3");
+    expect_ok("SET c world");
+    aof_before = harness_info_field(conn, "persistence", "aof_current_size");
+    expect_ok("DEBUG RELOAD");
+    cr_assert(harness_cmd_equals(conn, "world", "GET c"));
+    expect_ok("SELECT 0");
+    cr_assert(harness_cmd_equals(conn, "1", "GET a"));
+    r = harness_cmd(conn, "PTTL b");
+    cr_assert(r->integer > 90000 && r->integer <= 100000, "PTTL %lld", r->integer);
+    freeReplyObject(r);
+    cr_assert_eq(harness_info_field(conn, "persistence", "aof_current_size"), aof_before);
+    /* NOSAVE loads the file as it is: a key set since is gone. */
+    expect_ok("SET later x");
+    expect_ok("DEBUG RELOAD NOSAVE");
+    r = harness_cmd(conn, "EXISTS later");
+    cr_assert_eq(r->integer, 0);
+    freeReplyObject(r);
+    expect_error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                 "DEBUG RELOAD FAST");
+}
+
+Test(server, debug_reload_nosave_without_a_file_is_an_error)
+{
+    start(NULL);
+    expect_error("ERR Error trying to load the RDB dump", "DEBUG RELOAD NOSAVE");
+}
+
+/* Regression: DEBUG LOADAOF was an unknown subcommand.  It writes the
+ * buffer out, empties the server and loads the append-only file back. */
+Test(server, debug_loadaof_reloads_the_append_only_file)
+{
+    static const char *const args[] = {"--appendonly", "yes", NULL};
+    start(args);
+    expect_ok("SET a 1");
+    expect_ok("SELECT 2");
+    expect_ok("SET b 2");
+    expect_ok("DEBUG LOADAOF");
+    cr_assert(harness_cmd_equals(conn, "2", "GET b"));
+    expect_ok("SELECT 0");
+    cr_assert(harness_cmd_equals(conn, "1", "GET a"));
+    stop();
+    start(NULL);
+    expect_error("ERR DEBUG LOADAOF needs the append-only file on (appendonly yes, "
+                 "and its first rewrite done)", "DEBUG LOADAOF");
+}
+
+/* Regression: DEBUG CHANGE-REPL-ID was an unknown subcommand. */
+Test(server, debug_change_repl_id_gives_a_new_replication_id)
+{
+    redisReply *r;
+    char before[64], after[64], second[64], *info;
+    start(NULL);
+    info = cmd_string("INFO replication");
+    info_value(info, "master_replid", before, sizeof(before));
+    free(info);
+    expect_ok("DEBUG CHANGE-REPL-ID");
+    info = cmd_string("INFO replication");
+    info_value(info, "master_replid", after, sizeof(after));
+    info_value(info, "master_replid2", second, sizeof(second));
+    free(info);
+    cr_assert_eq(strlen(after), 40);
+    cr_assert_str_neq(before, after);
+    cr_assert_str_eq(second, "0000000000000000000000000000000000000000");
+    r = harness_cmd(conn, "DEBUG HELP");
+    cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
+    {
+        int seen = 0;
+        for (size_t i = 0; i < r->elements; i++) {
+            seen += !strncmp(r->element[i]->str, "CHANGE-REPL-ID", 14)
+                    || !strncmp(r->element[i]->str, "LOADAOF", 7)
+                    || !strncmp(r->element[i]->str, "PROTOCOL <type>", 15)
+                    || !strncmp(r->element[i]->str, "RELOAD [", 8);
+        }
+        cr_assert_eq(seen, 4, "DEBUG HELP misses a subcommand");
+    }
+    freeReplyObject(r);
+}
+
+/* Regression: DEBUG PROTOCOL was an unknown subcommand; its replies are
+ * Redis's, byte for byte (tests/compat/debug.cmds compares them all). */
+Test(server, debug_protocol_replies_each_resp3_type)
+{
+    start(NULL);
+    cr_assert(raw_exchange("DEBUG PROTOCOL attrib\r\n",
+                           "$39\r\nSome real reply following the attribute\r\n"));
+    cr_assert(raw_exchange("HELLO 3\r\nDEBUG PROTOCOL attrib\r\n",
+                           "|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n"
+                           ":90\r\n$39\r\nSome real reply following the attribute\r\n"));
+    cr_assert(raw_exchange("HELLO 3\r\nDEBUG PROTOCOL bignum\r\n",
+                           "(1234567999999999999999999999999999999\r\n"));
+    cr_assert(raw_exchange("HELLO 3\r\nDEBUG PROTOCOL map\r\n",
+                           "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"));
+    cr_assert(raw_exchange("DEBUG PROTOCOL push\r\n",
+                           "-ERR RESP2 is not supported by this command\r\n"));
 }
 
 /* ------------------------------------------------------------------------
