@@ -94,6 +94,8 @@ struct client {
     long long repl_ack_ms;          /* when it arrived */
     long long repl_sync_start_ms;
     int repl_listening_port;
+    int repl_capa_eof;              /* REPLCONF capa eof: takes the $EOF:
+                                     * framed snapshot (else $<length>) */
     char repl_ip[64];               /* announced or peer address */
     long long woff;                 /* stream offset after this client's last write */
     char buf[CLIENT_BUF_SIZE];
