@@ -140,6 +140,7 @@ reply_blocks_free(struct client *c)
     }
     c->reply = c->reply_tail = NULL;
     c->reply_bytes = 0;
+    c->reply_alloc = 0;
     if (c->bufpos == 0) {
         c->sentlen = 0;
     }
@@ -328,6 +329,7 @@ reply_raw(struct client *c, const char *s, size_t len)
     if (len > 0) {
         size_t size = len > REPLY_BLOCK_MIN ? len : REPLY_BLOCK_MIN;
         struct reply_block *b = mem_alloc(sizeof(*b) + size);
+        c->reply_alloc += mem_usable(b);
         b->next = NULL;
         b->size = mem_usable(b) - sizeof(*b);
         b->used = len;
@@ -415,6 +417,7 @@ client_flush(struct client *c)
                 if (c->reply == NULL) {
                     c->reply_tail = NULL;
                 }
+                c->reply_alloc -= mem_usable(b);
                 mem_free(b);
             } else {
                 c->sentlen += left;

@@ -79,6 +79,7 @@ struct client {
     struct reply_block *reply;      /* owned list */
     struct reply_block *reply_tail; /* borrowed */
     size_t reply_bytes;             /* bytes held in blocks */
+    size_t reply_alloc;             /* bytes the blocks take (mem_usable) */
     long long obuf_soft_since_ms;   /* when the soft limit was first exceeded */
     long long tot_net_out;
 

@@ -615,6 +615,49 @@ def case_m_eviction_reaches_replicas(nodes):
           "dbsize master %d replica %d" % (mc.dbsize(), rc.dbsize()))
 
 
+def case_p_stalled_replica_does_not_cause_evictions(nodes):
+    """Regression (issue 9 item 12): a replica's output buffer counted
+    against maxmemory, so a stalled replica made the master evict keys (and
+    each eviction's DEL grew the buffer further).  With the replica stopped,
+    rewriting the same keys must evict nothing while the buffer grows far
+    past maxmemory; INFO shows it as mem_not_counted_for_evict."""
+    m = nodes.start("--maxmemory-policy", "allkeys-lru")
+    r = nodes.start("--replicaof", "%s %d" % (LOCAL, m.port))
+    mc, rc = client(m), client(r)
+    val = "s" * 1000
+    p = mc.pipeline(transaction=False)
+    for i in range(2000):  # about 2.5 MB of data
+        p.set("st:%d" % i, val)
+    p.execute()
+    wait_synced(mc, rc)
+    mem = info(mc, "memory")
+    limit = int(mem["used_memory"]) + 4 * 1024 * 1024
+    mc.config_set("maxmemory", limit)
+    r.proc.send_signal(signal.SIGSTOP)
+    try:
+        # 30 MB of overwrites: the dataset keeps its size, the stream to the
+        # stopped replica piles up in its output buffer.
+        for _ in range(15):
+            p = mc.pipeline(transaction=False)
+            for i in range(2000):
+                p.set("st:%d" % i, val)
+            p.execute()
+        mem = info(mc, "memory")
+        stats = info(mc, "stats")
+        uncounted = int(mem["mem_not_counted_for_evict"])
+        check(int(mem["used_memory"]) > limit and uncounted > 8 * 1024 * 1024,
+              "the replica buffer did not grow past maxmemory: used %s, limit %d, "
+              "not counted %d" % (mem["used_memory"], limit, uncounted))
+        check(int(mem["mem_total_replication_buffers"]) >= uncounted
+              - int(mem["mem_aof_buffer"]), "INFO memory %r" % mem)
+        check(stats["evicted_keys"] == "0", "evicted_keys %s" % stats["evicted_keys"])
+        check(mc.dbsize() == 2000, "dbsize %d" % mc.dbsize())
+    finally:
+        r.proc.send_signal(signal.SIGCONT)
+    wait_synced(mc, rc, timeout=60)
+    check(info(mc, "stats")["evicted_keys"] == "0", "evictions after the replica resumed")
+
+
 def case_n_replica_of_a_replica(nodes):
     """M -> A -> B: A relays the stream, so B's offset and data are M's."""
     m = nodes.start()
@@ -925,6 +968,8 @@ CASES = [
     ("l", "replica-serve-stale-data no -> MASTERDOWN", case_l_masterdown),
     ("m", "maxmemory evictions reach replicas", case_m_eviction_reaches_replicas),
     ("n", "a replica of a replica follows the top master", case_n_replica_of_a_replica),
+    ("p", "a stalled replica's buffer does not cause evictions (maxmemory)",
+     case_p_stalled_replica_does_not_cause_evictions),
     ("o", "a silent replica is dropped after repl-timeout, then resumes",
      case_o_master_drops_silent_replica),
 ]
