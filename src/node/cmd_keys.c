@@ -415,8 +415,10 @@ cmd_keys(struct client *c)
     reply_keys(c, &f);
 }
 
-/* Parse a SCAN cursor as Redis does with strtoul: an optional sign, decimal
- * digits, nothing after them, no leading space, no overflow. */
+/* Parse a SCAN cursor exactly as Redis 7.0 does with strtoul: an optional
+ * sign, decimal digits, no leading space, no overflow, and nothing after
+ * them up to a NUL, since Redis checks the end pointer for a NUL rather
+ * than the length: "0\0x" and "" are cursor 0 there, so they are here. */
 static int
 parse_cursor(const struct resp_arg *a, unsigned long *out)
 {
@@ -430,7 +432,7 @@ parse_cursor(const struct resp_arg *a, unsigned long *out)
     errno = 0;
     *out = strtoul(s, &end, 10);
     ok = !(a->len > 0 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
-         && end == s + a->len && errno != ERANGE;
+         && *end == '\0' && errno != ERANGE;
     if (s != buf) {
         mem_free(s);
     }
