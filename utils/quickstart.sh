@@ -271,7 +271,9 @@ start_node() { # index
         extra=(--replicaof "127.0.0.1 ${ports[0]}")
     fi
     : > "$run/$n.log"
+    # DEBUG (DIGEST, used in the README) only from this machine.
     "$server" --port "$p" --bind 127.0.0.1 --daemonize yes \
+        --enable-debug-command local \
         --pidfile "$run/$n.pid" --logfile "$run/$n.log" --dir "$run" \
         --dbfilename "$n.cachely" --appendfilename "$n-appendonly.cachely" \
         "${extra[@]}" || fail "cachely-server ($n, port $p) did not start"

@@ -24,7 +24,25 @@ static const char *flag_names[] = {
 #undef CMD_FLAG_NAME
 };
 
-#define LOOKUP_SIZE 256 /* power of two, > 2x the number of commands */
+/* The name table is sized from the command list at build time: the smallest
+ * power of two holding twice as many slots as there are rows (top-level names
+ * are a subset), so it stays at most half full and probing stays short
+ * however many rows command.h gains.  A fixed size would have made
+ * command_setup() probe forever once the names outnumbered the slots. */
+enum {
+    LOOKUP_MIN = 2 * CMD_ID__COUNT,
+    LOOKUP_B0 = LOOKUP_MIN - 1,
+    LOOKUP_B1 = LOOKUP_B0 | (LOOKUP_B0 >> 1),
+    LOOKUP_B2 = LOOKUP_B1 | (LOOKUP_B1 >> 2),
+    LOOKUP_B3 = LOOKUP_B2 | (LOOKUP_B2 >> 4),
+    LOOKUP_B4 = LOOKUP_B3 | (LOOKUP_B3 >> 8),
+    LOOKUP_B5 = LOOKUP_B4 | (LOOKUP_B4 >> 16),
+    LOOKUP_SIZE = LOOKUP_B5 + 1,
+};
+_Static_assert((LOOKUP_SIZE & (LOOKUP_SIZE - 1)) == 0,
+               "the command name table size must be a power of two");
+_Static_assert(LOOKUP_SIZE >= 2 * CMD_ID__COUNT,
+               "the command name table must stay at most half full");
 static const struct command *lookup[LOOKUP_SIZE];
 static const struct command *toplevel[CMD_ID__COUNT];
 static size_t ntoplevel;

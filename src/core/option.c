@@ -22,6 +22,22 @@ option_find(const struct option_table *t, const char *name)
             return d;
         }
     }
+    for (const struct option_alias *a = t->aliases; a && a->alias; a++) {
+        if (!strcasecmp(a->alias, name)) {
+            return option_find(t, a->name);
+        }
+    }
+    return NULL;
+}
+
+const char *
+option_alias(const struct option_table *t, const struct option_def *def)
+{
+    for (const struct option_alias *a = t->aliases; a && a->alias; a++) {
+        if (!strcasecmp(a->name, def->name)) {
+            return a->alias;
+        }
+    }
     return NULL;
 }
 

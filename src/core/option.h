@@ -20,6 +20,8 @@ enum option_flag {
     OPT_MUTABLE = 1 << 0,   /* CONFIG SET may change it at run time */
     OPT_SENSITIVE = 1 << 1, /* never logged (passwords) */
     OPT_HIDDEN = 1 << 2,    /* not in --help or CONFIG REWRITE unless set */
+    OPT_PROTECTED = 1 << 3, /* CONFIG SET only as enable-protected-configs
+                             * allows (Redis 7's protected configs) */
 };
 
 struct option_def;
@@ -49,18 +51,30 @@ struct option_def {
     const char *doc;
 };
 
+/* Another name Redis accepts for an option (slaveof for replicaof): it
+ * works wherever the name does, and CONFIG GET lists it as its own entry. */
+struct option_alias {
+    const char *alias;
+    const char *name;
+};
+
 struct option_table {
     const struct option_def *defs;   /* borrowed; terminated by name NULL */
     void *values;                    /* borrowed; the struct offsets refer to */
     void *ctx;                       /* borrowed; passed to apply callbacks */
     char *config_file;               /* owned; absolute path or NULL */
+    const struct option_alias *aliases; /* borrowed; terminated by alias
+                                         * NULL; or NULL for none */
 };
 
 /* Set every option to its default.  Returns 0 or -1 (a bad default). */
 int option_defaults(struct option_table *t);
-/* Find an option by name (case-insensitive); NULL when unknown. */
+/* Find an option by name or alias (case-insensitive); NULL when unknown. */
 const struct option_def *option_find(const struct option_table *t,
                                      const char *name);
+/* The alias of def, or NULL when it has none. */
+const char *option_alias(const struct option_table *t,
+                         const struct option_def *def);
 /* Set one option from text.  Returns 0, or -1 with a reason in err. */
 int option_set(struct option_table *t, const struct option_def *def,
                const char *value, char *err, size_t errlen);

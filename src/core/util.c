@@ -82,8 +82,8 @@ util_str2ll(const char *s, size_t len, long long *out)
 
 /* The checks Redis's string2ld and getDoubleFromObject make: copy the
  * argument (which need not be NUL-terminated) into buf, refuse a leading
- * space, trailing bytes, overflow, underflow to zero and NaN.  The double
- * parse goes through strtod, not strtold, so that its rounding and its range
+ * space, trailing bytes (an embedded NUL included), overflow, underflow to
+ * zero and NaN.  The double parse goes through strtod, not strtold, so that its rounding and its range
  * (1e309 overflows) stay those of a double.  Inputs of cap bytes or more
  * are refused, as Redis refuses them. */
 static int
@@ -103,8 +103,12 @@ str2float(const char *s, size_t len, char *buf, size_t cap, int is_long,
     }
     errno = 0;
     v = is_long ? strtold(buf, &eptr) : (long double)strtod(buf, &eptr);
-    if (*eptr != '\0' || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL
-                                              || fpclassify(v) == FP_ZERO))
+    /* Compare the parsed length with len, not *eptr with NUL: the copy is
+     * NUL-terminated, so a value with an embedded NUL ("1.5\0") would pass
+     * the NUL check while its tail was never parsed. */
+    if ((size_t)(eptr - buf) != len
+        || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL
+                                || fpclassify(v) == FP_ZERO))
         || isnan(v)) {
         return -1;
     }

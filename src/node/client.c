@@ -161,6 +161,7 @@ reply_blocks_free(struct client *c)
     }
     c->reply = c->reply_tail = NULL;
     c->reply_bytes = 0;
+    c->reply_alloc = 0;
     if (c->bufpos == 0) {
         c->sentlen = 0;
     }
@@ -358,6 +359,7 @@ reply_raw(struct client *c, const char *s, size_t len)
     if (len > 0) {
         size_t size = len > REPLY_BLOCK_MIN ? len : REPLY_BLOCK_MIN;
         struct reply_block *b = mem_alloc(sizeof(*b) + size);
+        c->reply_alloc += mem_usable(b);
         b->next = NULL;
         b->size = mem_usable(b) - sizeof(*b);
         b->used = len;
@@ -445,6 +447,7 @@ client_flush(struct client *c)
                 if (c->reply == NULL) {
                     c->reply_tail = NULL;
                 }
+                c->reply_alloc -= mem_usable(b);
                 mem_free(b);
             } else {
                 c->sentlen += left;
@@ -657,6 +660,36 @@ client_select(struct client *c, long long id)
     }
     c->db = &c->srv->ks.dbs[id];
     return 0;
+}
+
+int
+client_protected_allowed(const struct client *c, int mode)
+{
+    const char *colon = strrchr(c->addr, ':');
+    size_t iplen = colon ? (size_t)(colon - c->addr) : 0;
+
+    if (mode == PROTECTED_YES) {
+        return 1;
+    }
+    if (mode != PROTECTED_LOCAL) {
+        return 0;
+    }
+    return (iplen == 9 && !memcmp(c->addr, "127.0.0.1", 9))
+           || (iplen == 3 && !memcmp(c->addr, "::1", 3));
+}
+
+void
+client_redact_arg(struct client *c, size_t i)
+{
+    if (i < 32) {
+        c->redact |= (uint32_t)1 << i;
+    }
+}
+
+int
+client_arg_redacted(const struct client *c, size_t i)
+{
+    return i < 32 && (c->redact & ((uint32_t)1 << i)) != 0;
 }
 
 size_t
@@ -906,6 +939,34 @@ reply_verbatim(struct client *c, const char *p, size_t len, const char *ext)
     reply_raw(c, ":", 1);
     reply_raw(c, p, len);
     reply_raw(c, "\r\n", 2);
+}
+
+void
+reply_bignum(struct client *c, const char *digits, size_t len)
+{
+    if (c->resp < 3) {
+        reply_bulk(c, digits, len);
+        return;
+    }
+    reply_raw(c, "(", 1);
+    reply_raw(c, digits, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+int
+reply_attribute_len(struct client *c, long long n)
+{
+    if (c->resp < 3) {
+        return 0;
+    }
+    reply_prefixed(c, '|', n);
+    return 1;
+}
+
+void
+reply_push_len(struct client *c, long long n)
+{
+    reply_prefixed(c, '>', n);
 }
 
 void

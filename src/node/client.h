@@ -78,12 +78,15 @@ struct client {
     long long ctime_ms;
     long long last_interaction_ms;
     long long cmd_errors;           /* errors replied during this command */
+    uint32_t redact;                /* bit i: argv[i] of this command is a
+                                     * secret, shown as "(redacted)" */
 
     size_t bufpos;                  /* bytes in buf */
     size_t sentlen;                 /* bytes of buf/first block already sent */
     struct reply_block *reply;      /* owned list */
     struct reply_block *reply_tail; /* borrowed */
     size_t reply_bytes;             /* bytes held in blocks */
+    size_t reply_alloc;             /* bytes the blocks take (mem_usable) */
     long long obuf_soft_since_ms;   /* when the soft limit was first exceeded */
     long long tot_net_out;
 
@@ -99,6 +102,8 @@ struct client {
     long long repl_ack_ms;          /* when it arrived */
     long long repl_sync_start_ms;
     int repl_listening_port;
+    int repl_capa_eof;              /* REPLCONF capa eof: takes the $EOF:
+                                     * framed snapshot (else $<length>) */
     char repl_ip[64];               /* announced or peer address */
     long long woff;                 /* stream offset after this client's last write */
     struct block_state *bstate;     /* owned by block.c; NULL unless waiting on keys */
@@ -144,6 +149,16 @@ struct client *client_create_link(struct server *srv, int fd, unsigned flags);
 void client_flush_pending(struct server *srv);
 /* Output bytes not yet written. */
 size_t client_pending_output(const struct client *c);
+/* Mark argument i of the current command as a secret (a password): the
+ * slow log shows "(redacted)" in its place, as Redis does.  The slow log
+ * keeps at most 32 arguments, so indexes past 31 need no mark.  The marks
+ * are cleared before each command runs. */
+void client_redact_arg(struct client *c, size_t i);
+/* Nonzero when mode (enum protected_action: no, yes, local) lets c run a
+ * protected action, "local" meaning a connection from 127.0.0.1 or ::1. */
+int client_protected_allowed(const struct client *c, int mode);
+/* Nonzero when argument i of the current command was marked secret. */
+int client_arg_redacted(const struct client *c, size_t i);
 /* Fill a CLIENT LIST line describing c (no newline).  Returns its length. */
 size_t client_describe(const struct client *c, char *buf, size_t len);
 /* Select a database; returns -1 when the index is out of range. */
@@ -179,6 +194,14 @@ void reply_set_len(struct client *c, long long n);
 void reply_double(struct client *c, double d);
 void reply_bool(struct client *c, int b);
 void reply_verbatim(struct client *c, const char *p, size_t len, const char *ext);
+/* A big number: RESP3 "(digits", a bulk string in RESP2. */
+void reply_bignum(struct client *c, const char *digits, size_t len);
+/* A RESP3 attribute of n key/value pairs, to be followed by the pairs and
+ * then the reply it decorates.  RESP2 has no attributes: nothing is
+ * written and 0 returned, and the caller must skip the pairs (1 otherwise). */
+int reply_attribute_len(struct client *c, long long n);
+/* A RESP3 push of n elements (RESP3 clients only). */
+void reply_push_len(struct client *c, long long n);
 /* Standard errors. */
 void reply_syntax_error(struct client *c);
 void reply_wrongtype(struct client *c);

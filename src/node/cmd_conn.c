@@ -230,6 +230,10 @@ cmd_auth(struct client *c)
         reply_syntax_error(c);
         return;
     }
+    /* Whatever the outcome, the slow log must not show the credentials. */
+    for (size_t i = 1; i < c->argc; i++) {
+        client_redact_arg(c, i);
+    }
     if (c->argc == 2 && (required == NULL || required[0] == '\0')) {
         /* The one-argument form is almost always a misconfigured client
          * when the server has no password, so Redis says so. */
@@ -270,6 +274,8 @@ cmd_hello(struct client *c)
         if (conn_arg_is(&c->argv[j], "auth") && more >= 2) {
             user = &c->argv[j + 1];
             pass = &c->argv[j + 2];
+            client_redact_arg(c, j + 1);
+            client_redact_arg(c, j + 2);
             j += 2;
         } else if (conn_arg_is(&c->argv[j], "setname") && more >= 1) {
             name = &c->argv[j + 1];

@@ -20,7 +20,6 @@
 #include <strings.h>
 
 #define SHARED_INTEGERS 10000   /* Redis shares the objects of 0..9999 */
-#define EMBSTR_MAX 44           /* longest value Redis stores as embstr */
 
 /* ---- argument helpers ------------------------------------------------- */
 
@@ -423,8 +422,10 @@ cmd_keys(struct client *c)
     reply_keys(c, &f);
 }
 
-/* Parse a SCAN cursor as Redis does with strtoul: an optional sign, decimal
- * digits, nothing after them, no leading space, no overflow. */
+/* Parse a SCAN cursor exactly as Redis 7.0 does with strtoul: an optional
+ * sign, decimal digits, no leading space, no overflow, and nothing after
+ * them up to a NUL, since Redis checks the end pointer for a NUL rather
+ * than the length: "0\0x" and "" are cursor 0 there, so they are here. */
 static int
 parse_cursor(const struct resp_arg *a, unsigned long *out)
 {
@@ -438,7 +439,7 @@ parse_cursor(const struct resp_arg *a, unsigned long *out)
     errno = 0;
     *out = strtoul(s, &end, 10);
     ok = !(a->len > 0 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
-         && end == s + a->len && errno != ERANGE;
+         && *end == '\0' && errno != ERANGE;
     if (s != buf) {
         mem_free(s);
     }
@@ -736,7 +737,6 @@ policy_is_lru_or_lfu(int policy)
 void
 cmd_object_encoding(struct client *c)
 {
-    long long v;
     struct entry *e = object_lookup(c);
     if (e == NULL) {
         return;
@@ -746,13 +746,7 @@ cmd_object_encoding(struct client *c)
         reply_bulk_cstr(c, t->encoding(entry_obj(e)));
         return;
     }
-    if (value_as_int(e, &v)) {
-        reply_bulk_cstr(c, "int");
-    } else if (e->vallen <= EMBSTR_MAX) {
-        reply_bulk_cstr(c, "embstr");
-    } else {
-        reply_bulk_cstr(c, "raw");
-    }
+    reply_bulk_cstr(c, entry_encoding(e));
 }
 
 void
@@ -802,7 +796,8 @@ cmd_object_refcount(struct client *c)
         return;
     }
     int shared = cfg->maxmemory == 0 || !policy_is_lru_or_lfu(cfg->maxmemory_policy);
-    if (shared && value_as_int(e, &v) && v >= 0 && v < SHARED_INTEGERS) {
+    if (shared && e->enc == ENTRY_ENC_AUTO && value_as_int(e, &v) && v >= 0
+        && v < SHARED_INTEGERS) {
         reply_int(c, INT_MAX);
     } else {
         reply_int(c, 1);

@@ -136,6 +136,8 @@ cmd_replconf(struct client *c)
             size_t n = val->len < sizeof(c->repl_ip) - 1 ? val->len : sizeof(c->repl_ip) - 1;
             memcpy(c->repl_ip, val->ptr, n);
             c->repl_ip[n] = '\0';
+        } else if (arg_is(opt, "capa") && arg_is(val, "eof")) {
+            c->repl_capa_eof = 1;
         } else if (arg_is(opt, "capa") || arg_is(opt, "rdb-only")
                    || arg_is(opt, "rdb-filter-only")) {
             /* Capabilities we do not need to act on. */

@@ -1,5 +1,5 @@
 /* Server commands: COMMAND (introspection of the command table), TIME, ROLE,
- * INFO, CONFIG, SLOWLOG, SHUTDOWN and DEBUG.  Everything COMMAND prints is
+ * INFO, CONFIG, SLOWLOG and SHUTDOWN (DEBUG is in cmd_debug.c).  Everything COMMAND prints is
  * read from the table in core/command.h and everything CONFIG touches from
  * the option table, so neither needs editing when a command or option is
  * added. */
@@ -11,7 +11,6 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
-#include "node/object.h"
 #include "node/info.h"
 #include "node/persist.h"
 #include "node/server.h"
@@ -504,45 +503,58 @@ cmd_info(struct client *c)
 
 /* ==== CONFIG ============================================================= */
 
+/* CONFIG GET for one name of option d (its name or its alias): 0 when no
+ * pattern matches it; else 1, and the name and value are replied when
+ * emit is set. */
+static int
+config_get_one(struct client *c, const struct option_def *d, const char *name,
+               int emit)
+{
+    const struct resp_arg *match = NULL;
+    char val[4096];
+
+    for (size_t i = 2; i < c->argc && match == NULL; i++) {
+        if (util_glob_match(c->argv[i].ptr, c->argv[i].len, name, strlen(name), 1)) {
+            match = &c->argv[i];
+        }
+    }
+    if (match == NULL || !emit) {
+        return match != NULL;
+    }
+    option_format(&c->srv->opts, d, val, sizeof(val));
+    /* A plain name is echoed as the client spelled it, as Redis does
+     * ("CONFIG GET HZ" answers "HZ"); a pattern's matches use the option's
+     * own name. */
+    if (memchr(match->ptr, '*', match->len) == NULL
+        && memchr(match->ptr, '?', match->len) == NULL
+        && memchr(match->ptr, '[', match->len) == NULL
+        && memchr(match->ptr, '\\', match->len) == NULL) {
+        reply_bulk(c, match->ptr, match->len);
+    } else {
+        reply_bulk_cstr(c, name);
+    }
+    reply_bulk_cstr(c, val);
+    return 1;
+}
+
+/* Table order, each name once however many patterns match it.  An alias is
+ * a name of its own, as in Redis 7: "CONFIG GET slaveof" answers slaveof,
+ * and "*" lists both replicaof and slaveof. */
 void
 cmd_config_get(struct client *c)
 {
     struct option_table *t = &c->srv->opts;
     long long n = 0;
 
-    /* Table order, each option once however many patterns match it. */
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
             reply_map_len(c, n);
         }
         for (const struct option_def *d = t->defs; d->name != NULL; d++) {
-            const struct resp_arg *match = NULL;
-            for (size_t i = 2; i < c->argc && match == NULL; i++) {
-                if (util_glob_match(c->argv[i].ptr, c->argv[i].len, d->name,
-                                    strlen(d->name), 1)) {
-                    match = &c->argv[i];
-                }
-            }
-            if (match == NULL) {
-                continue;
-            }
-            if (pass == 0) {
-                n++;
-            } else {
-                char val[4096];
-                option_format(t, d, val, sizeof(val));
-                /* A plain name is echoed as the client spelled it, as Redis
-                 * does ("CONFIG GET HZ" answers "HZ"); a pattern's matches
-                 * use the option's own name. */
-                if (memchr(match->ptr, '*', match->len) == NULL
-                    && memchr(match->ptr, '?', match->len) == NULL
-                    && memchr(match->ptr, '[', match->len) == NULL
-                    && memchr(match->ptr, '\\', match->len) == NULL) {
-                    reply_bulk(c, match->ptr, match->len);
-                } else {
-                    reply_bulk_cstr(c, d->name);
-                }
-                reply_bulk_cstr(c, val);
+            const char *alias = option_alias(t, d);
+            n += config_get_one(c, d, d->name, pass);
+            if (alias != NULL) {
+                n += config_get_one(c, d, alias, pass);
             }
         }
     }
@@ -570,6 +582,16 @@ cmd_config_set(struct client *c)
     names = mem_calloc(npairs * sizeof(*names));
     values = mem_calloc(npairs * sizeof(*values));
     olds = mem_calloc(npairs * sizeof(*olds));
+    /* Hide every secret value from the slow log before any check can stop
+     * the loop below, as Redis does: a refused CONFIG SET is logged too. */
+    for (size_t i = 0; i < npairs; i++) {
+        char *name = arg_dup(c, 2 + 2 * i);
+        const struct option_def *d = option_find(t, name);
+        if (d != NULL && (d->flags & OPT_SENSITIVE)) {
+            client_redact_arg(c, 3 + 2 * i);
+        }
+        mem_free(name);
+    }
     for (size_t i = 0; i < npairs; i++) {
         names[i] = arg_dup(c, 2 + 2 * i);
         values[i] = arg_dup(c, 3 + 2 * i);
@@ -582,6 +604,12 @@ cmd_config_set(struct client *c)
         if (!(defs[i]->flags & OPT_MUTABLE)) {
             reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
                          "can't set immutable config", names[i]);
+            goto done;
+        }
+        if ((defs[i]->flags & OPT_PROTECTED)
+            && !client_protected_allowed(c, srv->cfg.enable_protected_configs)) {
+            reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
+                         "can't set protected config", names[i]);
             goto done;
         }
         for (size_t k = 0; k < i; k++) {
@@ -787,144 +815,4 @@ cmd_shutdown(struct client *c)
     srv->shutdown_asap = 1;
     srv->exit_code = 0;
     event_base_loopbreak(srv->base);
-}
-
-/* ==== DEBUG ============================================================== */
-
-/* The encoding Redis would give the same string, for DEBUG OBJECT. */
-static const char *
-debug_encoding(const char *v, size_t len)
-{
-    long long ll;
-    if (len <= 20 && util_str2ll(v, len, &ll) == 0) {
-        return "int";
-    }
-    return len <= 44 ? "embstr" : "raw";
-}
-
-/* Bytes the value would take in an RDB file (without LZF compression):
- * small integers in their compact forms, strings with a length prefix. */
-static size_t
-debug_serialized_length(const char *v, size_t len)
-{
-    long long ll;
-    if (len <= 20 && util_str2ll(v, len, &ll) == 0) {
-        if (ll >= -128 && ll <= 127) {
-            return 2;
-        }
-        if (ll >= -32768 && ll <= 32767) {
-            return 3;
-        }
-        if (ll >= -2147483648LL && ll <= 2147483647LL) {
-            return 5;
-        }
-    }
-    if (len < 64) {
-        return 1 + len;
-    }
-    if (len < 16384) {
-        return 2 + len;
-    }
-    return (len <= 0xffffffffULL ? 5 : 9) + len;
-}
-
-static void
-debug_object(struct client *c)
-{
-    struct entry *e = db_lookup(c->db, c->argv[2].ptr, c->argv[2].len,
-                                LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
-    char buf[256];
-    if (e == NULL) {
-        reply_error(c, "no such key");
-        return;
-    }
-    const struct obj_type *t = obj_type_of(e->type);
-    if (t != NULL) {
-        /* A collection's serialized length is the RDB's business; report
-         * the memory it owns instead. */
-        snprintf(buf, sizeof(buf),
-                 "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
-                 "lru_seconds_idle:%lld",
-                 (void *)e, t->encoding(entry_obj(e)), t->memory(entry_obj(e)),
-                 (unsigned)e->lru,
-                 c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
-    } else {
-        snprintf(buf, sizeof(buf),
-                 "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
-                 "lru_seconds_idle:%lld",
-                 (void *)e, debug_encoding(entry_val(e), e->vallen),
-                 debug_serialized_length(entry_val(e), e->vallen), (unsigned)e->lru,
-                 c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
-    }
-    reply_status(c, buf);
-}
-
-/* Blocks the whole server on purpose: tests use it to simulate a slow
- * command (slow log, timeouts, client buffers). */
-static void
-debug_sleep(struct client *c)
-{
-    double secs;
-    struct timespec ts;
-    if (util_str2d(c->argv[2].ptr, c->argv[2].len, &secs) != 0 || secs < 0
-        || secs > 1e6) {
-        reply_error(c, "value is not a valid float");
-        return;
-    }
-    ts.tv_sec = (time_t)secs;
-    ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-    reply_ok(c);
-}
-
-static void
-debug_set_active_expire(struct client *c)
-{
-    long long v;
-    if (arg_ll(c, 2, &v) != 0) {
-        reply_not_integer(c);
-        return;
-    }
-    c->srv->ks.active_expire = v != 0;
-    log_info("DEBUG SET-ACTIVE-EXPIRE %d", c->srv->ks.active_expire);
-    reply_ok(c);
-}
-
-void
-cmd_debug(struct client *c)
-{
-    static const char *const lines[] = {
-        "OBJECT <key>",
-        "    Low-level facts about a key: address, encoding, serialized length",
-        "    and LRU clock.",
-        "SLEEP <seconds>",
-        "    Block the whole server for <seconds>; decimals are allowed.",
-        "SET-ACTIVE-EXPIRE <0|1>",
-        "    0 stops expiring keys in the background (keys still expire when",
-        "    accessed); 1 turns it back on.",
-        "DIGEST",
-        "    A fingerprint of the whole dataset: equal on nodes holding the",
-        "    same keys, values and expiry times.",
-        NULL,
-    };
-    if (c->argc == 2 && arg_is(c, 1, "help")) {
-        reply_help(c, "DEBUG", lines);
-    } else if (c->argc == 3 && arg_is(c, 1, "object")) {
-        debug_object(c);
-    } else if (c->argc == 3 && arg_is(c, 1, "sleep")) {
-        debug_sleep(c);
-    } else if (c->argc == 3 && arg_is(c, 1, "set-active-expire")) {
-        debug_set_active_expire(c);
-    } else if (c->argc == 2 && arg_is(c, 1, "digest")) {
-        char digest[41];
-        snapshot_digest(c->srv, digest);
-        reply_status(c, digest);
-    } else {
-        /* Redis's wording first, so scripts matching it still work, then
-         * what this server supports. */
-        reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
-                     "Try DEBUG HELP. Supported: OBJECT, SLEEP, SET-ACTIVE-EXPIRE, DIGEST, HELP.",
-                     (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr);
-    }
 }

@@ -200,10 +200,12 @@ string_store(struct client *c, const struct resp_arg *key,
 /* Edit a value in place: give it newlen bytes (keeping its first bytes and
  * its TTL), zero any new bytes before offset, and copy src at offset.  ref
  * is the key's link from a lookup, or NULL to create the key (no TTL).
- * offset + srclen <= newlen.  Returns the entry. */
+ * offset + srclen <= newlen.  enc is the encoding Redis would report after
+ * the command (enum entry_enc).  Returns the entry. */
 static struct entry *
 string_splice(struct client *c, struct entry **ref, const struct resp_arg *key,
-              size_t newlen, size_t offset, const char *src, size_t srclen)
+              size_t newlen, size_t offset, const char *src, size_t srclen,
+              enum entry_enc enc)
 {
     struct entry *e;
     size_t oldlen = 0;
@@ -218,6 +220,7 @@ string_splice(struct client *c, struct entry **ref, const struct resp_arg *key,
         memset(entry_val(e) + oldlen, 0, offset - oldlen);
     }
     memcpy(entry_val(e) + offset, src, srclen);
+    e->enc = enc;
     return e;
 }
 
@@ -477,7 +480,8 @@ cmd_append(struct client *c)
     if (ref == NULL) {
         /* A new key is no longer than the argument, which the protocol
          * limit already bounds. */
-        e = string_splice(c, NULL, key, add->len, 0, add->ptr, add->len);
+        e = string_splice(c, NULL, key, add->len, 0, add->ptr, add->len,
+                          ENTRY_ENC_AUTO);
         reply_int(c, (long long)e->vallen);
         return;
     }
@@ -488,7 +492,8 @@ cmd_append(struct client *c)
     if (string_check_length(c, oldlen, add->len) != 0) {
         return;
     }
-    e = string_splice(c, ref, key, oldlen + add->len, oldlen, add->ptr, add->len);
+    e = string_splice(c, ref, key, oldlen + add->len, oldlen, add->ptr, add->len,
+                      ENTRY_ENC_RAW);
     reply_int(c, (long long)e->vallen);
 }
 
@@ -583,7 +588,7 @@ cmd_setrange(struct client *c)
     }
     size_t end = (size_t)offset + val->len;
     e = string_splice(c, ref, key, end > oldlen ? end : oldlen, (size_t)offset,
-                      val->ptr, val->len);
+                      val->ptr, val->len, ENTRY_ENC_RAW);
     reply_int(c, (long long)e->vallen);
 }
 
@@ -616,7 +621,7 @@ string_incr(struct client *c, long long incr)
     }
     value += incr;
     n = util_ll2str(buf, value);
-    string_splice(c, ref, key, n, 0, buf, n);
+    string_splice(c, ref, key, n, 0, buf, n, ENTRY_ENC_AUTO);
     reply_int(c, value);
 }
 
@@ -689,7 +694,7 @@ cmd_incrbyfloat(struct client *c)
         return;
     }
     n = util_ld2str(buf, sizeof(buf), value);
-    string_splice(c, ref, key, n, 0, buf, n);
+    string_splice(c, ref, key, n, 0, buf, n, ENTRY_ENC_STR);
     /* The result, not the increment: float rounding may differ elsewhere. */
     propagate_key_state(c, key);
     reply_bulk(c, buf, n);

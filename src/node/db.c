@@ -172,6 +172,7 @@ entry_new(struct keyspace *ks, const char *key, size_t keylen, size_t vallen,
     e->vallen = (uint32_t)vallen;
     e->type = ENTRY_STRING;
     e->volatile_ = is_volatile ? 1 : 0;
+    e->enc = ENTRY_ENC_AUTO;
     e->spare = 0;
     memcpy(entry_key(e), key, keylen);
     db_init_access(ks, e);
@@ -347,7 +348,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
         /* SET over another type: the old value goes, the block stays. */
         free_value(db->ks, e, db->ks->lazy_server_del);
         e->type = ENTRY_STRING;
-        e->spare = 0;
+        e->enc = ENTRY_ENC_AUTO;
     }
     if (keepttl && expire_ms < 0 && e->volatile_) {
         expire_ms = entry_ttl(e)->expire_ms;
@@ -360,6 +361,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
      * then costs no allocation at all. */
     if (want_volatile == (int)e->volatile_ && need <= have && need * 2 >= have) {
         e->vallen = (uint32_t)vallen;
+        e->enc = ENTRY_ENC_AUTO;
         memmove(entry_val(e), val, vallen);
         if (e->volatile_) {
             ttl_unlink(db, e);
@@ -537,7 +539,7 @@ db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
         memcpy(entry_val(n), entry_val(e), e->vallen);
     }
     n->type = e->type;
-    n->spare = e->spare;
+    n->enc = e->enc;            /* COPY keeps the encoding, as in Redis */
     return n;
 }
 

@@ -84,6 +84,18 @@ dispatch_command(struct client *c)
     if (cmd != NULL && !handlers_implements(cmd)) {
         cmd = NULL; /* a row only the proxy answers (SUBSCRIBE, PUBSUB...) */
     }
+    /* DEBUG is refused before its subcommand is even looked up, as Redis
+     * refuses it (unless enable-debug-command allows this client). */
+    if (cmd != NULL && cmd->id == CMD_ID_DEBUG && command_arity_ok(cmd, c->argc)
+        && !client_protected_allowed(c, srv->cfg.enable_debug_command)) {
+        c->cmd = cmd;
+        reply_error(c, "DEBUG command not allowed. If the enable-debug-command "
+                       "option is set to \"local\", you can run it from a local "
+                       "connection, otherwise you need to set this option in the "
+                       "configuration file, and then restart the server.");
+        reject(c, cmd);
+        return;
+    }
     if (cmd != NULL && cmd->nsubs > 0 && c->argc >= 2) {
         const struct command *sub =
             command_lookup_sub(cmd, c->argv[1].ptr, c->argv[1].len);
@@ -157,6 +169,7 @@ dispatch_call(struct client *c, const struct command *cmd)
     srv->ks.from_master = from_master;
     c->cmd = cmd;
     c->cmd_errors = 0;
+    c->redact = 0;
     fn(c);
     long long dur = util_monotonic_us() - start;
     if (from_master && c->cmd_errors > 0) {

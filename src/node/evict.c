@@ -7,9 +7,12 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "node/client.h"
 #include "node/db.h"
 #include "node/dict.h"
 #include "node/pause.h"
+#include "node/persist.h"
+#include "node/repl.h"
 #include "node/server.h"
 
 #include <stdlib.h>
@@ -58,17 +61,43 @@ policy_is_random(int policy)
     return policy == MAXMEMORY_ALLKEYS_RANDOM || policy == MAXMEMORY_VOLATILE_RANDOM;
 }
 
+/* The buffers that carry writes elsewhere are left out of what maxmemory
+ * compares, as Redis leaves them out (freeMemoryGetNotCountedMemory): a
+ * stalled replica's output, or the AOF buffer, grows with the DELs each
+ * eviction propagates, so counting them would feed more eviction until
+ * the dataset is empty.  The backlog is left out too: it is allocated whole
+ * at its configured size when the first replica attaches, and a dataset
+ * sized to maxmemory should not lose keys for it (Redis 7.0 counts the
+ * backlog up to repl-backlog-size; its buffers are shared with replicas). */
+void
+evict_uncounted(const struct server *srv, struct evict_uncounted *u)
+{
+    const struct repl *r = &srv->repl;
+    const struct persist *ps = &srv->persist;
+
+    memset(u, 0, sizeof(*u));
+    for (size_t i = 0; i < r->nreplicas; i++) {
+        u->replica_buffers += r->replicas[i]->reply_alloc;
+    }
+    if (r->backlog != NULL) {
+        u->backlog = mem_usable(r->backlog);
+    }
+    if (ps->aof_buf != NULL) {
+        u->aof_buffers += mem_usable(ps->aof_buf);
+    }
+    if (ps->rw_buf != NULL) {
+        u->aof_buffers += mem_usable(ps->rw_buf);
+    }
+    u->total = u->replica_buffers + u->backlog + u->aof_buffers;
+}
+
 unsigned long long
 evict_used_memory(const struct server *srv)
 {
-    /* Everything the allocator wrapper counts: keys, tables, and the query
-     * and reply buffers of normal clients, as in Redis.  Redis subtracts
-     * replica output buffers (and the AOF buffer) because they grow with
-     * the DELs each eviction propagates, which would feed more eviction
-     * until the dataset is empty.  Cachely has no replica links yet; once
-     * it has, their pending output must be subtracted here. */
-    (void)srv;
-    return mem_used();
+    struct evict_uncounted u;
+    size_t used = mem_used();
+    evict_uncounted(srv, &u);
+    return used > u.total ? used - u.total : 0;
 }
 
 /* ---- the candidate pool ------------------------------------------------ */

@@ -3,12 +3,24 @@
 #ifndef CACHELY_NODE_EVICT_H
 #define CACHELY_NODE_EVICT_H
 
+#include <stddef.h>
+
 struct server;
 
 /* Returns 0 when memory is under maxmemory (evicting as needed), or -1 when
  * it is over and nothing more can be evicted (the command must get -OOM). */
 int evict_perform(struct server *srv);
-/* Used memory as maxmemory counts it (bytes). */
+/* Memory maxmemory does not count (INFO memory's mem_not_counted_for_evict
+ * and its parts), in bytes. */
+struct evict_uncounted {
+    size_t replica_buffers;     /* output queued for replicas */
+    size_t backlog;             /* the replication backlog */
+    size_t aof_buffers;         /* the AOF buffer and the rewrite buffer */
+    size_t total;
+};
+void evict_uncounted(const struct server *srv, struct evict_uncounted *u);
+/* Used memory as maxmemory counts it (bytes): mem_used() without the
+ * replication and append-only buffers. */
 unsigned long long evict_used_memory(const struct server *srv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/evict.h"
 #include "node/persist.h"
 #include "node/repl.h"
 #include "node/server.h"
@@ -208,7 +209,8 @@ section_memory(struct server *srv, struct info_buf *b)
     struct mem_allocator_stats as;
     size_t used = mem_used();
     size_t rss = mem_rss();
-    size_t clients_mem = 0;
+    size_t clients_mem = 0, replicas_mem = 0;
+    struct evict_uncounted unc;
     long pages = sysconf(_SC_PHYS_PAGES);
     long psize = sysconf(_SC_PAGESIZE);
     unsigned long long total_sys =
@@ -218,8 +220,13 @@ section_memory(struct server *srv, struct info_buf *b)
     info_sample_peak(srv);
     mem_allocator_stats(&as);
     for (struct client *c = srv->clients; c; c = c->next) {
-        clients_mem += sizeof(*c) + c->qcap + c->reply_bytes;
+        if (c->flags & CLIENT_REPLICA) {
+            replicas_mem += sizeof(*c) + c->qcap + c->reply_alloc;
+        } else {
+            clients_mem += sizeof(*c) + c->qcap + c->reply_bytes;
+        }
     }
+    evict_uncounted(srv, &unc);
     info_bytes_human(h_used, sizeof(h_used), used);
     info_bytes_human(h_rss, sizeof(h_rss), rss);
     info_bytes_human(h_peak, sizeof(h_peak), srv->mem_peak);
@@ -248,12 +255,12 @@ section_memory(struct server *srv, struct info_buf *b)
                 "allocator_rss_bytes:%lld\r\n"
                 "mem_fragmentation_ratio:%.2f\r\n"
                 "mem_fragmentation_bytes:%lld\r\n"
-                "mem_not_counted_for_evict:0\r\n"
-                "mem_replication_backlog:0\r\n"
-                "mem_total_replication_buffers:0\r\n"
-                "mem_clients_slaves:0\r\n"
+                "mem_not_counted_for_evict:%zu\r\n"
+                "mem_replication_backlog:%zu\r\n"
+                "mem_total_replication_buffers:%zu\r\n"
+                "mem_clients_slaves:%zu\r\n"
                 "mem_clients_normal:%zu\r\n"
-                "mem_aof_buffer:0\r\n"
+                "mem_aof_buffer:%zu\r\n"
                 "mem_allocator:%s\r\n"
                 "active_defrag_running:0\r\n"
                 "lazyfree_pending_objects:0\r\n"
@@ -268,8 +275,9 @@ section_memory(struct server *srv, struct info_buf *b)
                 as.active ? (double)as.resident / (double)as.active : 0.0,
                 (long long)as.resident - (long long)as.active,
                 used ? (double)rss / (double)used : 0.0,
-                (long long)rss - (long long)used, clients_mem,
-                mem_allocator_name());
+                (long long)rss - (long long)used, unc.total, unc.backlog,
+                unc.backlog + unc.replica_buffers, replicas_mem, clients_mem,
+                unc.aof_buffers, mem_allocator_name());
 }
 
 /* Redis's field names and order; persist.c keeps the values (fields for

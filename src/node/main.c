@@ -1,5 +1,5 @@
-/* cachely-server: option loading, process setup, listeners, timers, and
- * the module setup/teardown order. */
+/* cachely-server: option loading, process setup, timers, and the module
+ * setup/teardown order. */
 #include "config.h"
 #include "core/alloc.h"
 #include "core/command.h"
@@ -11,6 +11,7 @@
 #include "node/http.h"
 #include "node/info.h"
 #include "node/lazyfree.h"
+#include "node/listen.h"
 #include "node/object.h"
 #include "node/options.h"
 #include "node/pause.h"
@@ -32,120 +33,6 @@
 #include <unistd.h>
 
 static struct server server;
-
-static void
-on_accept(evutil_socket_t lfd, short what, void *arg)
-{
-    struct server *srv = arg;
-    (void)what;
-    /* Accept a bounded batch per wakeup so a connection storm cannot starve
-     * the clients already connected. */
-    for (int i = 0; i < 64; i++) {
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                log_warn("Accepting client connection: %s", strerror(errno));
-            }
-            return;
-        }
-        evutil_make_socket_closeonexec(fd);
-        client_create(srv, fd);
-    }
-}
-
-static int
-listen_on(struct server *srv, const char *addr, int port)
-{
-    struct addrinfo hints, *res, *ai;
-    char portstr[16];
-    int rc = -1;
-    const char *host = addr;
-
-    if (addr[0] == '-') {
-        host = addr + 1; /* "-::1": optional address, as Redis allows */
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    if (!strcmp(host, "*")) {
-        host = NULL;
-        hints.ai_family = AF_INET;
-    }
-    if (getaddrinfo(host, portstr, &hints, &res) != 0) {
-        log_error("Could not resolve bind address %s", addr);
-        return addr[0] == '-' ? 0 : -1;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-        int one = 1;
-        if (fd < 0) {
-            continue;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (ai->ai_family == AF_INET6) {
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-        }
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0
-            || listen(fd, (int)srv->cfg.tcp_backlog) != 0) {
-            log_error("Could not create server TCP listening socket %s:%d: %s",
-                      addr, port, strerror(errno));
-            close(fd);
-            continue;
-        }
-        evutil_make_socket_nonblocking(fd);
-        srv->listen_fds = mem_realloc(srv->listen_fds,
-                                      (size_t)(srv->nlisten + 1) * sizeof(int));
-        srv->listen_events = mem_realloc(srv->listen_events,
-                                         (size_t)(srv->nlisten + 1) * sizeof(struct event *));
-        srv->listen_fds[srv->nlisten] = fd;
-        srv->listen_events[srv->nlisten] =
-            event_new(srv->base, fd, EV_READ | EV_PERSIST, on_accept, srv);
-        event_add(srv->listen_events[srv->nlisten], NULL);
-        srv->nlisten++;
-        rc = 0;
-        break;
-    }
-    freeaddrinfo(res);
-    return rc == 0 || addr[0] == '-' ? 0 : -1;
-}
-
-static int
-listeners_setup(struct server *srv)
-{
-    char *words[16];
-    char *scratch;
-    int n;
-
-    if (srv->cfg.port == 0) {
-        return 0;
-    }
-    scratch = mem_alloc(strlen(srv->cfg.bind) + 1);
-    n = option_split_line(srv->cfg.bind, scratch, words, 16);
-    for (int i = 0; i < n; i++) {
-        if (listen_on(srv, words[i], (int)srv->cfg.port) != 0) {
-            mem_free(scratch);
-            return -1;
-        }
-    }
-    mem_free(scratch);
-    return srv->nlisten > 0 ? 0 : -1;
-}
-
-static void
-listeners_teardown(struct server *srv)
-{
-    for (int i = 0; i < srv->nlisten; i++) {
-        event_free(srv->listen_events[i]);
-        close(srv->listen_fds[i]);
-    }
-    mem_free(srv->listen_events);
-    mem_free(srv->listen_fds);
-    srv->listen_events = NULL;
-    srv->listen_fds = NULL;
-    srv->nlisten = 0;
-}
 
 static void
 stats_sample(struct server *srv)
@@ -327,6 +214,7 @@ main(int argc, char **argv)
     memset(srv, 0, sizeof(*srv));
     srv->opts.defs = node_options;
     srv->opts.values = &srv->cfg;
+    srv->opts.aliases = node_option_aliases;
     srv->opts.ctx = NULL;
     if (option_defaults(&srv->opts) != 0) {
         return 1;
@@ -379,7 +267,7 @@ main(int argc, char **argv)
         log_error("Could not create the event loop");
         return 1;
     }
-    if (listeners_setup(srv) != 0) {
+    if (listen_setup(srv) != 0) {
         log_error("Failed listening on port %lld (tcp), aborting.", srv->cfg.port);
         return 1;
     }
@@ -436,7 +324,7 @@ main(int argc, char **argv)
     persist_teardown(srv);
     repl_teardown(srv);
     http_teardown(srv);
-    listeners_teardown(srv);
+    listen_teardown(srv);
     for (int i = 0; i < 3; i++) {
         if (srv->sig_events[i]) {
             event_free(srv->sig_events[i]);

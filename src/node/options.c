@@ -4,13 +4,16 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "node/listen.h"
 #include "node/persist.h"
 #include "node/server.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 const char *const maxmemory_policy_names[] = {
 #define MM_NAME(sym, name) name,
@@ -21,6 +24,8 @@ const char *const maxmemory_policy_names[] = {
 
 
 static const char *const cob_class_names[] = {"normal", "replica", "pubsub"};
+
+const char *const protected_action_names[] = {"no", "yes", "local", NULL};
 
 /* client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [...] */
 static int
@@ -120,6 +125,55 @@ apply_backlog_size(const struct option_def *def, void *ctx, char *err, size_t er
     return 0;
 }
 
+/* CONFIG SET port (and the port option at startup) moves the listeners. */
+static int
+apply_port(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    (void)def;
+    return listen_rebind(ctx, err, errlen);
+}
+
+/* CONFIG SET dir changes the working directory, where the snapshot and the
+ * append-only file are written, as in Redis.  An append-only file already
+ * open stays where it is until it is rewritten. */
+static int
+apply_dir(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    struct server *srv = ctx;
+    (void)def;
+    if (chdir(srv->cfg.dir) != 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+apply_dbfilename(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    struct server *srv = ctx;
+    (void)def;
+    if (strchr(srv->cfg.dbfilename, '/') != NULL) {
+        snprintf(err, errlen, "dbfilename can't be a path, just a filename");
+        return -1;
+    }
+    return 0;
+}
+
+/* Redis's old names for options; they work wherever the names do. */
+const struct option_alias node_option_aliases[] = {
+    {"slaveof", "replicaof"},
+    {"slave-read-only", "replica-read-only"},
+    {"slave-serve-stale-data", "replica-serve-stale-data"},
+    {"slave-priority", "replica-priority"},
+    {"slave-announce-ip", "replica-announce-ip"},
+    {"slave-announce-port", "replica-announce-port"},
+    {"repl-ping-slave-period", "repl-ping-replica-period"},
+    {"min-slaves-to-write", "min-replicas-to-write"},
+    {"min-slaves-max-lag", "min-replicas-max-lag"},
+    {NULL, NULL},
+};
+
 /* ---- persistence options ---------------------------------------------- */
 
 const char *const appendfsync_names[] = {
@@ -172,7 +226,7 @@ apply_appendonly(const struct option_def *def, void *ctx, char *err, size_t errl
 #define LL_MAX 0x7fffffffffffffffLL
 
 const struct option_def node_options[] = {
-    {"port", OPT_INT, 0, "6379", 0, 65535, NULL, OFF(port), NULL, NULL, NULL,
+    {"port", OPT_INT, MUT, "6379", 0, 65535, NULL, OFF(port), NULL, NULL, apply_port,
      "TCP port to listen on (0 = no TCP listener)"},
     {"bind", OPT_STRING, 0, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, NULL,
      "addresses to listen on, space separated"},
@@ -227,15 +281,24 @@ const struct option_def node_options[] = {
      NULL, NULL, apply_runtime, "LFU counter logarithm factor"},
     {"lfu-decay-time", OPT_INT, MUT, "1", 0, 2147483647, NULL, OFF(lfu_decay_time),
      NULL, NULL, apply_runtime, "minutes for the LFU counter to decay by one"},
-    {"dir", OPT_STRING, 0, ".", 0, 0, NULL, OFF(dir), NULL, NULL, NULL,
-     "working directory"},
+    {"dir", OPT_STRING, MUT | OPT_PROTECTED, ".", 0, 0, NULL, OFF(dir), NULL, NULL,
+     apply_dir, "working directory (CONFIG SET as enable-protected-configs allows)"},
+    {"enable-debug-command", OPT_ENUM, 0, "no", 0, 0, protected_action_names,
+     OFF(enable_debug_command), NULL, NULL, NULL,
+     "who may run DEBUG: no, yes, or local (clients on the loopback address)"},
+    {"enable-protected-configs", OPT_ENUM, 0, "no", 0, 0, protected_action_names,
+     OFF(enable_protected_configs), NULL, NULL, NULL,
+     "who may CONFIG SET dir and dbfilename: no, yes, or local"},
+    {"enable-module-command", OPT_ENUM, 0, "no", 0, 0, protected_action_names,
+     OFF(enable_module_command), NULL, NULL, NULL,
+     "accepted for Redis compatibility; there are no modules"},
     {"active-expire-effort", OPT_INT, MUT, "1", 1, 10, NULL, OFF(active_expire_effort),
      NULL, NULL, NULL, "share of each tick the active expiry may use (1-10)"},
     {"replicaof", OPT_STRING, 0, "", 0, 0, NULL, OFF(replicaof), NULL, NULL, NULL,
      "\"host port\": start as a replica of that master (REPLICAOF at run time)"},
     {"masterauth", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL, OFF(masterauth),
      NULL, NULL, NULL, "password this replica sends to its master"},
-    {"masteruser", OPT_STRING, MUT, "", 0, 0, NULL, OFF(masteruser), NULL, NULL, NULL,
+    {"masteruser", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL, OFF(masteruser), NULL, NULL, NULL,
      "user name this replica sends with masterauth (AUTH user pass)"},
     {"replica-read-only", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(replica_read_only),
      NULL, NULL, NULL, "refuse client writes on a replica (-READONLY)"},
@@ -266,8 +329,9 @@ const struct option_def node_options[] = {
      OFF(min_replicas_max_lag), NULL, NULL, NULL,
      "seconds since its last ACK for a replica to count as good"},
     /* persistence (persist.c) */
-    {"dbfilename", OPT_STRING, 0, "dump.cachely", 0, 0, NULL, OFF(dbfilename), NULL,
-     NULL, NULL, "snapshot file name, in dir"},
+    {"dbfilename", OPT_STRING, MUT | OPT_PROTECTED, "dump.cachely", 0, 0, NULL,
+     OFF(dbfilename), NULL, NULL, apply_dbfilename,
+     "snapshot file name, in dir (CONFIG SET as enable-protected-configs allows)"},
     {"save", OPT_SPECIAL, MUT, "", 0, 0, NULL, 0, save_parse, save_format, NULL,
      "\"<seconds> <changes> [...]\": BGSAVE when that many changes are that old "
      "(\"\" = never)"},

@@ -5,5 +5,6 @@
 #include "core/option.h"
 
 extern const struct option_def node_options[];
+extern const struct option_alias node_option_aliases[];
 
 #endif

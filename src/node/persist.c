@@ -1351,3 +1351,62 @@ persist_teardown(struct server *srv)
     ps->rw_buf = NULL;
     ps->rw_cap = 0;
 }
+
+/* ---- DEBUG RELOAD / LOADAOF -------------------------------------------------- */
+
+/* Empty every database, without propagating anything. */
+static void
+flush_all_dbs(struct server *srv)
+{
+    for (int i = 0; i < srv->ks.ndb; i++) {
+        db_flush(&srv->ks.dbs[i]);
+    }
+}
+
+int
+persist_debug_reload(struct server *srv, int save, int flush, char *err, size_t errlen)
+{
+    if (save && persist_save(srv) != PERSIST_OK) {
+        snprintf(err, errlen, "-ERR");
+        return -1;
+    }
+    if (access(srv->cfg.dbfilename, R_OK) != 0) {
+        snprintf(err, errlen, "Error trying to load the RDB dump");
+        return -1;
+    }
+    if (flush) {
+        flush_all_dbs(srv);
+    }
+    if (snapshot_load(srv, srv->cfg.dbfilename) != 0) {
+        snprintf(err, errlen, "Error trying to load the RDB dump");
+        return -1;
+    }
+    /* The dataset is the file's: nothing is left for the save schedule. */
+    srv->persist.dirty_at_save = srv->ks.dirty;
+    log_info("DB reloaded by DEBUG RELOAD");
+    return 0;
+}
+
+int
+persist_debug_loadaof(struct server *srv, char *err, size_t errlen)
+{
+    struct persist *ps = &srv->persist;
+    if (ps->aof_state != AOF_ON) {
+        snprintf(err, errlen, "DEBUG LOADAOF needs the append-only file on "
+                              "(appendonly yes, and its first rewrite done)");
+        return -1;
+    }
+    /* Everything acknowledged must be in the file before it is read back. */
+    persist_before_reply(srv);
+    if (ps->aof_len > 0 || !ps->aof_last_write_ok) {
+        snprintf(err, errlen, "Could not write the append-only file buffer; see the log");
+        return -1;
+    }
+    flush_all_dbs(srv);
+    if (aof_load(srv, srv->cfg.appendfilename) != 0) {
+        snprintf(err, errlen, "Error trying to load the append-only file; see the log");
+        return -1;
+    }
+    log_info("Append only file loaded by DEBUG LOADAOF");
+    return 0;
+}

@@ -136,6 +136,16 @@ int persist_shutdown(struct server *srv, int save);
 /* CONFIG SET appendonly: start (with a rewrite, as Redis does) or stop the
  * append-only file.  Returns 0, or -1 with a reason in err. */
 int persist_apply_appendonly(struct server *srv, char *err, size_t errlen);
+/* DEBUG RELOAD: save the snapshot (when save), empty the databases (when
+ * flush; else the file's keys overwrite the ones present), and load the
+ * snapshot file back, without propagating anything.  Returns 0, or -1
+ * with Redis's error text in err (a failed load leaves what was loaded). */
+int persist_debug_reload(struct server *srv, int save, int flush, char *err,
+                         size_t errlen);
+/* DEBUG LOADAOF: write the append-only buffer to the file, empty the
+ * databases and load the file back.  Refused (-1, reason in err) unless the
+ * append-only file is on; Redis exits there instead. */
+int persist_debug_loadaof(struct server *srv, char *err, size_t errlen);
 /* Format/parse the "save" option ("<seconds> <changes> ..."). */
 int persist_parse_save(const char *value, struct save_point *points, int *npoints);
 

@@ -10,10 +10,6 @@
 
 #include <string.h>
 
-/* A marker in the op list: the running call stated that it propagates
- * nothing (an op of length 0 is never written). */
-#define PROP_PREVENTED ((size_t)-1)
-
 static void
 buf_put(struct propagate *p, const char *s, size_t len)
 {
@@ -67,7 +63,7 @@ propagate_effect(struct client *c, size_t argc, const struct resp_arg *argv)
 void
 propagate_prevent(struct client *c)
 {
-    op_push(&c->srv->prop, c->db->id, PROP_PREVENTED, 0);
+    op_push(&c->srv->prop, c->db->id, c->srv->prop.len, 0);
 }
 
 void
@@ -125,13 +121,13 @@ flush_ops(struct server *srv)
     struct propagate *p = &srv->prop;
     size_t real = 0;
     for (size_t i = 0; i < p->nops; i++) {
-        real += p->ops[i].off != PROP_PREVENTED;
+        real += p->ops[i].len > 0;
     }
     if (real > 0) {
         static const struct resp_arg multi = {"MULTI", 5}, exec = {"EXEC", 4};
         int first_db = -1;
         for (size_t i = 0; i < p->nops && first_db < 0; i++) {
-            if (p->ops[i].off != PROP_PREVENTED) {
+            if (p->ops[i].len > 0) {
                 first_db = p->ops[i].dbid;
             }
         }
@@ -139,7 +135,7 @@ flush_ops(struct server *srv)
             repl_feed_command(srv, first_db, 1, &multi);
         }
         for (size_t i = 0; i < p->nops; i++) {
-            if (p->ops[i].off != PROP_PREVENTED) {
+            if (p->ops[i].len > 0) {
                 repl_feed_encoded(srv, p->ops[i].dbid, p->buf + p->ops[i].off,
                                   p->ops[i].len);
             }
@@ -160,7 +156,15 @@ propagate_call_end(struct client *c, size_t mark, long long dirty_before)
     const struct command *cmd = c->cmd;
     int is_replica = repl_is_replica(srv);
 
-    if (p->nops == mark && !(c->flags & CLIENT_MASTER) && !is_replica
+    if (c->flags & CLIENT_MASTER) {
+        /* Our master's stream or a loader: what it applies is never
+         * propagated by us, whatever its handlers stated (a nested load,
+         * e.g. DEBUG RELOAD, must not leak into the caller's frame). */
+        if (p->nops > mark) {
+            p->len = p->ops[mark].off;
+            p->nops = mark;
+        }
+    } else if (p->nops == mark && !is_replica
         && srv->ks.dirty != dirty_before && cmd != NULL && (cmd->flags & CMD_WRITE)
         && c->cmd_errors == 0) {
         propagate_effect(c, c->argc, c->argv);

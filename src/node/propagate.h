@@ -22,7 +22,8 @@ struct server;
 struct prop_op {
     int dbid;
     size_t off;                  /* RESP-encoded command in prop.buf */
-    size_t len;
+    size_t len;                  /* 0: a marker that the call prevented
+                                    propagation (propagate_prevent) */
 };
 
 /* Per-server state of the effects being collected (one frame per outermost

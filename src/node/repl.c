@@ -412,6 +412,73 @@ try_partial(struct client *c, const char *replid, size_t idlen, long long from)
     return 0;
 }
 
+/* The child's "\n" keepalives while it spools a length-framed snapshot. */
+struct spool_keepalive {
+    int sock;
+    long long last_ms;
+};
+
+static void
+spool_keepalive(void *arg, const char *buf, size_t len)
+{
+    struct spool_keepalive *ka = arg;
+    long long now = util_monotonic_us() / 1000;
+    (void)buf;
+    (void)len;
+    if (now - ka->last_ms >= 1000) {
+        ka->last_ms = now;
+        (void)util_write_all(ka->sock, "\n", 1, 60000);
+    }
+}
+
+/* In the snapshot child, for a replica that did not send REPLCONF capa eof
+ * (a plain SYNC, old tools and readers): "$<length>\r\n" then exactly that
+ * many bytes of commands, as Redis's disk-based transfer frames an RDB.  The
+ * length must be known before the first byte, so the commands are spooled
+ * to a temporary file in dir first (unlinked at once: nothing is left
+ * behind if the child dies), with a "\n" keepalive to the replica every
+ * second meanwhile, which Redis also sends while its BGSAVE runs and
+ * readers skip.  Returns 0, or -1 on an error. */
+static int
+write_sized_snapshot(struct server *srv, int sock)
+{
+    char tmpl[] = "temp-sync-XXXXXX";
+    char buf[64 * 1024], hdr[32];
+    struct spool_keepalive ka = {sock, util_monotonic_us() / 1000};
+    int fd = mkstemp(tmpl), rc = -1, n;
+    off_t len;
+
+    if (fd < 0) {
+        log_warn("Can't create the temp file for a length-framed sync in %s: %s",
+                 srv->cfg.dir, strerror(errno));
+        return -1;
+    }
+    unlink(tmpl);
+    if (snapshot_write_commands(srv, fd, spool_keepalive, &ka) != 0
+        || (len = lseek(fd, 0, SEEK_END)) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        log_warn("Can't spool the snapshot for a length-framed sync: %s", strerror(errno));
+        goto out;
+    }
+    n = snprintf(hdr, sizeof(hdr), "$%lld\r\n", (long long)len);
+    if (util_write_all(sock, hdr, (size_t)n, 60000) != 0) {
+        goto out;
+    }
+    while (len > 0) {
+        ssize_t got = read(fd, buf, sizeof(buf));
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got <= 0 || util_write_all(sock, buf, (size_t)got, 60000) != 0) {
+            goto out;
+        }
+        len -= got;
+    }
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
 static int
 start_full_sync(struct client *c, int is_sync)
 {
@@ -445,7 +512,8 @@ start_full_sync(struct client *c, int is_sync)
         util_child_die_with_parent(parent);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
-        int rc = snapshot_write_stream(srv, c->fd, mark);
+        int rc = c->repl_capa_eof ? snapshot_write_stream(srv, c->fd, mark)
+                                  : write_sized_snapshot(srv, c->fd);
         _exit(rc == 0 ? 0 : 1);
     }
     event_del(c->ev_read);
@@ -457,8 +525,9 @@ start_full_sync(struct client *c, int is_sync)
     c->repl_sync_start_ms = util_mstime();
     replicas_add(r, c);
     r->sync_full++;
-    log_info("Starting full sync of replica %s: snapshot writer pid %d, offset %lld",
-             c->addr, (int)pid, r->offset);
+    log_info("Starting full sync of replica %s: snapshot writer pid %d, offset %lld, "
+             "%s framing", c->addr, (int)pid, r->offset,
+             c->repl_capa_eof ? "$EOF" : "$<length>");
     return 0;
 }
 
@@ -1141,6 +1210,17 @@ void
 repl_config_epoch_load(struct server *srv, long long epoch)
 {
     srv->repl.config_epoch = epoch;
+}
+
+void
+repl_change_replid(struct server *srv)
+{
+    struct repl *r = &srv->repl;
+    util_random_hex(r->replid, REPL_ID_LEN);
+    memset(r->replid2, '0', REPL_ID_LEN);
+    r->replid2[REPL_ID_LEN] = '\0';
+    r->second_replid_offset = -1;
+    log_info("Replication id changed to %s (DEBUG CHANGE-REPL-ID)", r->replid);
 }
 
 /* ---- cron -------------------------------------------------------------------- */

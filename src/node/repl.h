@@ -171,6 +171,10 @@ void repl_config_epoch_load(struct server *srv, long long epoch);
 /* The database the stream this node follows or serves is in right now
  * (recorded in snapshots so a restarted replica resumes in it). */
 int repl_stream_db(const struct server *srv);
+/* DEBUG CHANGE-REPL-ID: a new random replication id, and no second one, as
+ * Redis's changeReplicationId() + clearReplicationId2() do: replicas that
+ * reconnect must then resync fully. */
+void repl_change_replid(struct server *srv);
 /* The human name of a link state, for INFO and logs. */
 const char *repl_link_state_name(int state);
 

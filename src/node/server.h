@@ -48,6 +48,16 @@ struct cob_limit {
 enum cob_class { COB_NORMAL = 0, COB_REPLICA, COB_PUBSUB, COB__COUNT };
 
 /* Option values; the table in options.c describes each field. */
+/* Who may run a protected action (DEBUG, CONFIG SET of a protected
+ * option), as Redis 7's enable-debug-command & co. say: nobody, everybody,
+ * or clients connected from the loopback address. */
+enum protected_action {
+    PROTECTED_NO = 0,
+    PROTECTED_YES = 1,
+    PROTECTED_LOCAL = 2,
+};
+extern const char *const protected_action_names[];
+
 struct node_config {
     long long port;
     char *bind;                    /* owned: space-separated addresses */
@@ -75,6 +85,9 @@ struct node_config {
     long long lfu_decay_time;
     char *dir;                     /* owned */
     long long active_expire_effort;
+    int enable_debug_command;      /* enum protected_action */
+    int enable_protected_configs;  /* enum protected_action */
+    int enable_module_command;     /* enum protected_action; no modules here */
     /* replication */
     char *replicaof;               /* owned; "host port" or "" */
     char *masterauth;              /* owned */
@@ -161,6 +174,7 @@ struct server {
     struct event **listen_events;     /* owned; one per bound address */
     int *listen_fds;                  /* owned */
     int nlisten;
+    long long listen_port;            /* the port the listeners are bound to */
     struct event *cron_event;         /* owned; runs hz times a second */
     struct event *expire_event;       /* owned; active expiry slices */
     struct event *close_event;        /* owned; frees clients marked to close */

@@ -68,6 +68,9 @@ slowlog_maybe_add(struct server *srv, struct client *c, long long duration_us)
             len = (size_t)snprintf(buf, sizeof(buf), "... (%d more arguments)",
                                    (int)c->argc - argc + 1);
             e->argv[i] = mem_strndup(buf, len);
+        } else if (client_arg_redacted(c, (size_t)i)) {
+            len = sizeof("(redacted)") - 1;
+            e->argv[i] = mem_strndup("(redacted)", len);
         } else if (len > SLOWLOG_MAX_ARGLEN) {
             memcpy(buf, c->argv[i].ptr, SLOWLOG_MAX_ARGLEN);
             len = SLOWLOG_MAX_ARGLEN

@@ -70,6 +70,8 @@ class Server:
                  "--logfile", self.log, "--dir", self.dir]
         if kind == "redis":
             argv += ["--save", "", "--appendonly", "no"]
+        # Both refuse DEBUG unless enabled; the suites connect from 127.0.0.1.
+        argv += ["--enable-debug-command", "local"]
         argv += list(args)
         # stderr goes to the log too, so a sanitizer report is not lost.
         with open(self.log, "ab") as out:

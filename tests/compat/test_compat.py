@@ -9,7 +9,7 @@ raw RESP bytes.  Script lines:
     !sleep <ms>            wait on both sides
     # comment / blank      ignored
 Arguments split like redis-cli: "quoted strings", 'single', and \\xHH escapes.
-Run with /usr/bin/python3.
+Run with /usr/bin/python3; script names as arguments run only those.
 """
 import glob
 import os
@@ -106,6 +106,12 @@ class Conn:
                 r, tree = self.read()
                 raw += r
                 items.append(tree)
+            if t in b"|>":
+                # An attribute decorates the reply that follows it, and a
+                # push comes out of band before it: either way the command's
+                # own reply is next, so read it as part of this one.
+                r, tree = self.read()
+                return raw + r, (t, items + [tree])
             return raw, (t, items)
         raise ValueError("bad reply line %r" % line)
 
@@ -160,6 +166,11 @@ def main():
     res = Results()
     here = os.path.dirname(os.path.abspath(__file__))
     scripts = sorted(glob.glob(os.path.join(here, "*.cmds")))
+    # Optional arguments name scripts to run (e.g. "numbers"), for working
+    # on one area; with none, every script runs.
+    if sys.argv[1:]:
+        scripts = [s for s in scripts
+                   if os.path.basename(s)[:-len(".cmds")] in sys.argv[1:]]
     cach = Server("cachely")
     red = Server("redis")
     try:

@@ -104,6 +104,13 @@ check "redis-cli --no-raw integer" same "$(cli --no-raw incr tools:n)" "(integer
 check "redis-cli error reply" same "$(cli --no-raw nosuchcommand 2>&1 | head -c 27)" \
     "(error) ERR unknown command"
 
+# --- redis-cli --rdb: the full-sync payload to a file (REPLCONF capa eof, so
+# the $EOF: framing; a plain SYNC's $<length> one is test_replication k3)
+rdb_out=$(cli --rdb "$dir/cli.snapshot" 2>&1)
+check "redis-cli --rdb: transfer finished" \
+    same "$(echo "$rdb_out" | grep -ac 'Transfer finished with success')" "1"
+check "redis-cli --rdb: payload written" test -s "$dir/cli.snapshot"
+
 # --- replication, as utils/quickstart.sh deploys it: a replica started with
 # --replicaof receives a key written on the master through redis-cli
 rport=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -97,8 +97,11 @@ class Node(Process):
         self.start()
 
     def start(self):
+        # DEBUG (DIGEST, SLEEP...) is refused unless enabled; the tests
+        # connect from 127.0.0.1.
         self.spawn([servers.CACHELY, "--port", str(self.port), "--bind", LOCAL,
-                    "--logfile", self.log, "--dir", self.dir] + self.args)
+                    "--logfile", self.log, "--dir", self.dir,
+                    "--enable-debug-command", "local"] + self.args)
 
 
 class Proxy(Process):

@@ -223,6 +223,10 @@ harness_start_with_config(struct harness_server *s, const char *config,
     argv[argc++] = s->logpath;
     argv[argc++] = "--dir";
     argv[argc++] = s->dir;
+    /* The suites use DEBUG (SLEEP, DIGEST, RELOAD...), which Redis 7 and
+     * Cachely refuse unless enabled; they connect from 127.0.0.1. */
+    argv[argc++] = "--enable-debug-command";
+    argv[argc++] = "local";
     for (int i = 0; extra_args && extra_args[i] && argc < 126; i++) {
         argv[argc++] = extra_args[i];
     }

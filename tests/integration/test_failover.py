@@ -148,8 +148,11 @@ class Node(HostProcess):
         self.start()
 
     def start(self):
+        # DEBUG DIGEST comes from the test's own address, which in netns
+        # mode is not the loopback: allow it from anywhere.
         self.spawn([servers.CACHELY, "--port", str(self.port), "--bind", self.host.ip,
-                    "--logfile", self.log, "--dir", self.dir] + self.args)
+                    "--logfile", self.log, "--dir", self.dir,
+                    "--enable-debug-command", "yes"] + self.args)
 
 
 class Proxy(HostProcess):

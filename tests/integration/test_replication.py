@@ -615,6 +615,49 @@ def case_m_eviction_reaches_replicas(nodes):
           "dbsize master %d replica %d" % (mc.dbsize(), rc.dbsize()))
 
 
+def case_p_stalled_replica_does_not_cause_evictions(nodes):
+    """Regression (issue 9 item 12): a replica's output buffer counted
+    against maxmemory, so a stalled replica made the master evict keys (and
+    each eviction's DEL grew the buffer further).  With the replica stopped,
+    rewriting the same keys must evict nothing while the buffer grows far
+    past maxmemory; INFO shows it as mem_not_counted_for_evict."""
+    m = nodes.start("--maxmemory-policy", "allkeys-lru")
+    r = nodes.start("--replicaof", "%s %d" % (LOCAL, m.port))
+    mc, rc = client(m), client(r)
+    val = "s" * 1000
+    p = mc.pipeline(transaction=False)
+    for i in range(2000):  # about 2.5 MB of data
+        p.set("st:%d" % i, val)
+    p.execute()
+    wait_synced(mc, rc)
+    mem = info(mc, "memory")
+    limit = int(mem["used_memory"]) + 4 * 1024 * 1024
+    mc.config_set("maxmemory", limit)
+    r.proc.send_signal(signal.SIGSTOP)
+    try:
+        # 30 MB of overwrites: the dataset keeps its size, the stream to the
+        # stopped replica piles up in its output buffer.
+        for _ in range(15):
+            p = mc.pipeline(transaction=False)
+            for i in range(2000):
+                p.set("st:%d" % i, val)
+            p.execute()
+        mem = info(mc, "memory")
+        stats = info(mc, "stats")
+        uncounted = int(mem["mem_not_counted_for_evict"])
+        check(int(mem["used_memory"]) > limit and uncounted > 8 * 1024 * 1024,
+              "the replica buffer did not grow past maxmemory: used %s, limit %d, "
+              "not counted %d" % (mem["used_memory"], limit, uncounted))
+        check(int(mem["mem_total_replication_buffers"]) >= uncounted
+              - int(mem["mem_aof_buffer"]), "INFO memory %r" % mem)
+        check(stats["evicted_keys"] == "0", "evicted_keys %s" % stats["evicted_keys"])
+        check(mc.dbsize() == 2000, "dbsize %d" % mc.dbsize())
+    finally:
+        r.proc.send_signal(signal.SIGCONT)
+    wait_synced(mc, rc, timeout=60)
+    check(info(mc, "stats")["evicted_keys"] == "0", "evictions after the replica resumed")
+
+
 def case_n_replica_of_a_replica(nodes):
     """M -> A -> B: A relays the stream, so B's offset and data are M's."""
     m = nodes.start()
@@ -826,6 +869,50 @@ def case_k2_old_sync_command(nodes):
     s.close()
 
 
+def read_sized_payload(s):
+    """The "$<length>" header of a disk-style transfer (after any "\\n"
+    keepalives, which readers skip) and exactly that many bytes."""
+    hdr = s.line().lstrip(b"\n")
+    check(hdr.startswith(b"$") and hdr[1:].isdigit(), "payload header %r" % hdr)
+    return s.exact(int(hdr[1:]))
+
+
+def case_k3_plain_sync_gets_length_framing(nodes):
+    """Regression (issue 9 item 10): a SYNC or PSYNC without REPLCONF capa
+    eof got the diskless "$EOF:<mark>" framing; old-style readers need
+    Redis's "$<length>\\r\\n<payload>", then the live stream."""
+    m = nodes.start()
+    mc = client(m)
+    mc.set("a", "1")
+    mc.set("b", "2", px=900000)
+    s = Raw(m.port)
+    s.send(("SYNC",))
+    payload = read_sized_payload(s)
+    frames, rest = split_frames(payload)
+    check(rest == b"", "payload tail %r" % rest[:80])
+    sets = sorted(f for f in frames if b"$3\r\nSET\r\n" in f)
+    check(len(sets) == 2 and sets[0] == resp("SET", "a", "1")
+          and sets[1].startswith(b"*5\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n$4\r\nPXAT"),
+          "payload frames %r" % frames)
+    # The stream goes on right after the payload, with no terminator.
+    mc.set("c", "3")
+    want = resp("SET", "c", "3")
+    deadline = time.time() + 10
+    while want not in s.buf and time.time() < deadline:
+        s.fill()
+    check(want in s.buf, "the write after the sync: %r" % s.buf[:200])
+    s.close()
+    # PSYNC without capa eof: +FULLRESYNC, then the same framing.
+    s = Raw(m.port)
+    s.send(("PSYNC", "?", -1))
+    check(s.line().startswith(b"+FULLRESYNC "), "PSYNC reply")
+    frames, rest = split_frames(read_sized_payload(s))
+    check(rest == b"" and resp("SET", "c", "3") in frames, "PSYNC payload %r" % frames)
+    s.close()
+    check(not [f for f in os.listdir(m.dir) if f.startswith("temp-sync-")],
+          "a spool file was left in %s: %r" % (m.dir, os.listdir(m.dir)))
+
+
 def case_l_masterdown(nodes):
     m = nodes.start()
     r = nodes.start("--replica-serve-stale-data", "no", "--replicaof", "%s %d" % (LOCAL, m.port))
@@ -876,9 +963,13 @@ CASES = [
     ("k", "raw PSYNC: snapshot framing and exact stream bytes", case_k_raw_psync),
     ("k2", "SYNC answers without +FULLRESYNC (redis-cli --replica)",
      case_k2_old_sync_command),
+    ("k3", "SYNC/PSYNC without capa eof get $<length> framing",
+     case_k3_plain_sync_gets_length_framing),
     ("l", "replica-serve-stale-data no -> MASTERDOWN", case_l_masterdown),
     ("m", "maxmemory evictions reach replicas", case_m_eviction_reaches_replicas),
     ("n", "a replica of a replica follows the top master", case_n_replica_of_a_replica),
+    ("p", "a stalled replica's buffer does not cause evictions (maxmemory)",
+     case_p_stalled_replica_does_not_cause_evictions),
     ("o", "a silent replica is dropped after repl-timeout, then resumes",
      case_o_master_drops_silent_replica),
 ]

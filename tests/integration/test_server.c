@@ -417,9 +417,9 @@ Test(server, config_set_is_all_or_nothing)
                  "CONFIG SET timeout 7 hz abc");
     expect_error("ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'",
                  "CONFIG SET timeout 7 nosuch 1");
-    expect_error("ERR CONFIG SET failed (possibly related to argument 'port') - "
+    expect_error("ERR CONFIG SET failed (possibly related to argument 'databases') - "
                  "can't set immutable config",
-                 "CONFIG SET timeout 7 port 1");
+                 "CONFIG SET timeout 7 databases 1");
     r = harness_cmd(conn, "CONFIG GET timeout");
     cr_assert_str_eq(r->element[1]->str, "0");
     freeReplyObject(r);
@@ -490,6 +490,167 @@ Test(server, config_rewrite_needs_a_config_file)
     expect_error("ERR The server is running without a config file", "CONFIG REWRITE");
 }
 
+/* ---- Redis's option names and protections (issue 9 item 11) ------------ */
+
+/* Regression: CONFIG GET slaveof answered nothing, where Redis answers the
+ * alias with replicaof's value; "*" lists both names. */
+Test(server, config_get_slaveof_answers_the_alias)
+{
+    static const char *const args[] = {"--slave-priority", "7", NULL};
+    redisReply *r;
+    int seen_alias = 0, seen_name = 0;
+    start(args);
+    r = harness_cmd(conn, "CONFIG GET slaveof");
+    cr_assert_eq(r->elements, 2);
+    cr_assert_str_eq(r->element[0]->str, "slaveof");
+    cr_assert_str_eq(r->element[1]->str, "");
+    freeReplyObject(r);
+    r = harness_cmd(conn, "CONFIG GET replica-priority");
+    cr_assert_str_eq(r->element[1]->str, "7");
+    freeReplyObject(r);
+    expect_ok("CONFIG SET slave-read-only no");
+    r = harness_cmd(conn, "CONFIG GET *");
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        if (!strcmp(r->element[i]->str, "slave-read-only")) {
+            seen_alias = 1;
+            cr_assert_str_eq(r->element[i + 1]->str, "no");
+        } else if (!strcmp(r->element[i]->str, "replica-read-only")) {
+            seen_name = 1;
+            cr_assert_str_eq(r->element[i + 1]->str, "no");
+        }
+    }
+    cr_assert(seen_alias && seen_name);
+    freeReplyObject(r);
+}
+
+/* Regression: CONFIG SET port was refused.  It now moves the listener; a
+ * port it cannot bind is refused with Redis's error and the old listener
+ * keeps working. */
+Test(server, config_set_port_rebinds_live)
+{
+    int busy = socket(AF_INET, SOCK_STREAM, 0), newport;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    redisContext *moved;
+    start(NULL);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(busy, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(busy, 1), 0);
+    getsockname(busy, (struct sockaddr *)&a, &alen);
+    expect_error("ERR CONFIG SET failed (possibly related to argument 'port') - "
+                 "Unable to listen on this port. Check server logs.",
+                 "CONFIG SET port %d", ntohs(a.sin_port));
+    close(busy);
+    cr_assert(harness_cmd_equals(conn, "PONG", "PING"));
+    moved = harness_connect(&srv);
+    cr_assert_not_null(moved, "the old port stopped listening after a refused bind");
+    redisFree(moved);
+
+    newport = harness_free_port();
+    expect_ok("CONFIG SET port %d", newport);
+    moved = redisConnect("127.0.0.1", newport);
+    cr_assert(moved != NULL && !moved->err, "nothing listens on the new port");
+    cr_assert(harness_cmd_equals(moved, "PONG", "PING"));
+    redisFree(moved);
+    moved = redisConnect("127.0.0.1", srv.port);
+    cr_assert(moved == NULL || moved->err, "the old port still listens");
+    redisFree(moved);
+    /* The connection made before the move is still served. */
+    cr_assert(harness_cmd_equals(conn, "PONG", "PING"));
+}
+
+#define DEBUG_NOT_ALLOWED                                                      \
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set " \
+    "to \"local\", you can run it from a local connection, otherwise you need " \
+    "to set this option in the configuration file, and then restart the server."
+
+/* Regression: --enable-debug-command was an unknown option, so a server
+ * started the way Redis's test suites start one exited.  DEBUG is now
+ * refused as in Redis 7 unless the option allows the client. */
+Test(server, enable_debug_command_guards_debug)
+{
+    static const char *const off[] = {"--enable-debug-command", "no", NULL};
+    static const char *const local[] = {"--enable-debug-command", "local", NULL};
+    redisContext *other;
+    redisReply *r;
+    start(off);
+    expect_error(DEBUG_NOT_ALLOWED, "DEBUG SLEEP 0");
+    expect_error(DEBUG_NOT_ALLOWED, "DEBUG NOSUCHSUB");
+    expect_error("ERR wrong number of arguments for 'debug' command", "DEBUG");
+    r = harness_cmd(conn, "CONFIG GET enable-debug-command");
+    cr_assert_str_eq(r->element[1]->str, "no");
+    freeReplyObject(r);
+    expect_error("ERR CONFIG SET failed (possibly related to argument "
+                 "'enable-debug-command') - can't set immutable config",
+                 "CONFIG SET enable-debug-command yes");
+    stop();
+
+    start(local);
+    expect_ok("DEBUG SLEEP 0");
+    /* From 127.0.0.2 the client is not local (Redis counts only 127.0.0.1
+     * and ::1): bind the client end there. */
+    {
+        struct sockaddr_in src, dst;
+        char buf[512];
+        ssize_t n, got = 0;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        memset(&src, 0, sizeof(src));
+        src.sin_family = AF_INET;
+        inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
+        cr_assert_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+        dst = src;
+        dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        dst.sin_port = htons((uint16_t)srv.port);
+        cr_assert_eq(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0);
+        cr_assert_eq(write(fd, "DEBUG SLEEP 0\r\n", 15), 15);
+        while (got < (ssize_t)sizeof(buf) - 1 && (got == 0 || buf[got - 1] != '\n')) {
+            struct pollfd pfd = {fd, POLLIN, 0};
+            cr_assert_eq(poll(&pfd, 1, 3000), 1, "no reply");
+            n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got);
+            cr_assert_gt(n, 0);
+            got += n;
+        }
+        buf[got] = '\0';
+        cr_assert_str_eq(buf, "-" DEBUG_NOT_ALLOWED "\r\n");
+        close(fd);
+    }
+    other = redisConnect("127.0.0.1", srv.port);
+    cr_assert(harness_cmd_equals(other, "OK", "DEBUG SLEEP 0"));
+    redisFree(other);
+    (void)r;
+}
+
+/* Regression: Redis 7's protected configs were missing, so nothing stood
+ * between "CONFIG SET dir" and a SAVE that writes a file anywhere. */
+Test(server, config_set_dir_and_dbfilename_are_protected_configs)
+{
+    static const char *const on[] = {"--enable-protected-configs", "yes",
+                                      "--enable-module-command", "no", NULL};
+    start(NULL);
+    expect_error("ERR CONFIG SET failed (possibly related to argument 'dir') - "
+                 "can't set protected config", "CONFIG SET dir /tmp");
+    expect_error("ERR CONFIG SET failed (possibly related to argument 'dbfilename') - "
+                 "can't set protected config", "CONFIG SET dbfilename x");
+    stop();
+
+    start(on);
+    expect_error("ERR CONFIG SET failed (possibly related to argument 'dbfilename') - "
+                 "dbfilename can't be a path, just a filename",
+                 "CONFIG SET dbfilename a/b");
+    expect_error("ERR CONFIG SET failed (possibly related to argument 'dir') - "
+                 "No such file or directory", "CONFIG SET dir /nonexistent/dir");
+    expect_ok("CONFIG SET dbfilename moved.cachely");
+    expect_ok("SET k v");
+    expect_ok("SAVE");
+    {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/moved.cachely", srv.dir);
+        cr_assert_eq(access(path, F_OK), 0, "SAVE did not write %s", path);
+    }
+}
+
 /* ------------------------------------------------------------------------
  * SLOWLOG
  * ------------------------------------------------------------------------ */
@@ -550,6 +711,53 @@ Test(server, slowlog_skips_fast_commands_by_default)
     r = harness_cmd(conn, "SLOWLOG GET");
     cr_assert_eq(r->elements, 1);
     cr_assert_geq(r->element[0]->element[2]->integer, 10000);
+    freeReplyObject(r);
+}
+
+/* The arguments of one slow log entry, joined with spaces. */
+static void
+slowlog_entry_args(redisReply *e, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < e->element[3]->elements && off < cap; i++) {
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? " " : "",
+                                e->element[3]->element[i]->str);
+    }
+}
+
+/* Regression (issue 9 item 17): AUTH, HELLO AUTH and CONFIG SET of a
+ * password showed the secret in clear in SLOWLOG GET; Redis shows
+ * "(redacted)" in its place, also when the command failed. */
+Test(server, slowlog_redacts_passwords)
+{
+    static const char *const args[] = {"--slowlog-log-slower-than", "0", NULL};
+    static const char *const want[] = {
+        "CONFIG SET maxmemory 0 masteruser (redacted)",
+        "CONFIG SET masterauth (redacted) requirepass (redacted)",
+        "HELLO 2 AUTH (redacted) (redacted) SETNAME n",
+        "AUTH (redacted) (redacted)",
+        "AUTH (redacted)",
+    };
+    char text[512];
+    redisReply *r;
+    start(args);
+    expect_ok("SLOWLOG RESET");
+    expect_error("ERR AUTH <password> called without any password configured "
+                 "for the default user. Are you sure your configuration is "
+                 "correct?", "AUTH secret1");
+    r = harness_cmd(conn, "AUTH default secret2");
+    freeReplyObject(r);
+    r = harness_cmd(conn, "HELLO 2 AUTH default secret3 SETNAME n");
+    freeReplyObject(r);
+    expect_ok("CONFIG SET masterauth secret4 requirepass secret5");
+    expect_ok("CONFIG SET maxmemory 0 masteruser secret6");
+    r = harness_cmd(conn, "SLOWLOG GET 5");
+    cr_assert_eq(r->elements, 5);
+    for (size_t i = 0; i < 5; i++) {
+        slowlog_entry_args(r->element[i], text, sizeof(text));
+        cr_assert_str_eq(text, want[i]);
+    }
     freeReplyObject(r);
 }
 
@@ -690,11 +898,120 @@ Test(server, debug_set_active_expire_and_unknown_subcommands)
     start(NULL);
     expect_ok("DEBUG SET-ACTIVE-EXPIRE 0");
     expect_ok("DEBUG SET-ACTIVE-EXPIRE 1");
-    r = harness_cmd(conn, "DEBUG RELOAD");
+    r = harness_cmd(conn, "DEBUG NOSUCH");
     cr_assert_eq(r->type, REDIS_REPLY_ERROR);
     cr_assert(strstr(r->str, "Supported: OBJECT, SLEEP, SET-ACTIVE-EXPIRE") != NULL, "%s",
               r->str);
     freeReplyObject(r);
+}
+
+/* ---- DEBUG subcommands client test suites call (issue 9 item 13) ------ */
+
+/* Regression: DEBUG RELOAD was an unknown subcommand.  It saves and loads
+ * the snapshot back in place: keys of every database, TTLs and values stay,
+ * and nothing reaches the append-only file. */
+Test(server, debug_reload_saves_and_loads_the_snapshot_in_place)
+{
+    static const char *const args[] = {"--appendonly", "yes", NULL};
+    long long aof_before;
+    redisReply *r;
+    start(args);
+    expect_ok("SET a 1");
+    expect_ok("SET b hello PX 100000");
+    expect_ok("SELECT 3");
+    expect_ok("SET c world");
+    aof_before = harness_info_field(conn, "persistence", "aof_current_size");
+    expect_ok("DEBUG RELOAD");
+    cr_assert(harness_cmd_equals(conn, "world", "GET c"));
+    expect_ok("SELECT 0");
+    cr_assert(harness_cmd_equals(conn, "1", "GET a"));
+    r = harness_cmd(conn, "PTTL b");
+    cr_assert(r->integer > 90000 && r->integer <= 100000, "PTTL %lld", r->integer);
+    freeReplyObject(r);
+    cr_assert_eq(harness_info_field(conn, "persistence", "aof_current_size"), aof_before);
+    /* NOSAVE loads the file as it is: a key set since is gone. */
+    expect_ok("SET later x");
+    expect_ok("DEBUG RELOAD NOSAVE");
+    r = harness_cmd(conn, "EXISTS later");
+    cr_assert_eq(r->integer, 0);
+    freeReplyObject(r);
+    expect_error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                 "DEBUG RELOAD FAST");
+}
+
+Test(server, debug_reload_nosave_without_a_file_is_an_error)
+{
+    start(NULL);
+    expect_error("ERR Error trying to load the RDB dump", "DEBUG RELOAD NOSAVE");
+}
+
+/* Regression: DEBUG LOADAOF was an unknown subcommand.  It writes the
+ * buffer out, empties the server and loads the append-only file back. */
+Test(server, debug_loadaof_reloads_the_append_only_file)
+{
+    static const char *const args[] = {"--appendonly", "yes", NULL};
+    start(args);
+    expect_ok("SET a 1");
+    expect_ok("SELECT 2");
+    expect_ok("SET b 2");
+    expect_ok("DEBUG LOADAOF");
+    cr_assert(harness_cmd_equals(conn, "2", "GET b"));
+    expect_ok("SELECT 0");
+    cr_assert(harness_cmd_equals(conn, "1", "GET a"));
+    stop();
+    start(NULL);
+    expect_error("ERR DEBUG LOADAOF needs the append-only file on (appendonly yes, "
+                 "and its first rewrite done)", "DEBUG LOADAOF");
+}
+
+/* Regression: DEBUG CHANGE-REPL-ID was an unknown subcommand. */
+Test(server, debug_change_repl_id_gives_a_new_replication_id)
+{
+    redisReply *r;
+    char before[64], after[64], second[64], *info;
+    start(NULL);
+    info = cmd_string("INFO replication");
+    info_value(info, "master_replid", before, sizeof(before));
+    free(info);
+    expect_ok("DEBUG CHANGE-REPL-ID");
+    info = cmd_string("INFO replication");
+    info_value(info, "master_replid", after, sizeof(after));
+    info_value(info, "master_replid2", second, sizeof(second));
+    free(info);
+    cr_assert_eq(strlen(after), 40);
+    cr_assert_str_neq(before, after);
+    cr_assert_str_eq(second, "0000000000000000000000000000000000000000");
+    r = harness_cmd(conn, "DEBUG HELP");
+    cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
+    {
+        int seen = 0;
+        for (size_t i = 0; i < r->elements; i++) {
+            seen += !strncmp(r->element[i]->str, "CHANGE-REPL-ID", 14)
+                    || !strncmp(r->element[i]->str, "LOADAOF", 7)
+                    || !strncmp(r->element[i]->str, "PROTOCOL <type>", 15)
+                    || !strncmp(r->element[i]->str, "RELOAD [", 8);
+        }
+        cr_assert_eq(seen, 4, "DEBUG HELP misses a subcommand");
+    }
+    freeReplyObject(r);
+}
+
+/* Regression: DEBUG PROTOCOL was an unknown subcommand; its replies are
+ * Redis's, byte for byte (tests/compat/debug.cmds compares them all). */
+Test(server, debug_protocol_replies_each_resp3_type)
+{
+    start(NULL);
+    cr_assert(raw_exchange("DEBUG PROTOCOL attrib\r\n",
+                           "$39\r\nSome real reply following the attribute\r\n"));
+    cr_assert(raw_exchange("HELLO 3\r\nDEBUG PROTOCOL attrib\r\n",
+                           "|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n"
+                           ":90\r\n$39\r\nSome real reply following the attribute\r\n"));
+    cr_assert(raw_exchange("HELLO 3\r\nDEBUG PROTOCOL bignum\r\n",
+                           "(1234567999999999999999999999999999999\r\n"));
+    cr_assert(raw_exchange("HELLO 3\r\nDEBUG PROTOCOL map\r\n",
+                           "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"));
+    cr_assert(raw_exchange("DEBUG PROTOCOL push\r\n",
+                           "-ERR RESP2 is not supported by this command\r\n"));
 }
 
 /* ------------------------------------------------------------------------

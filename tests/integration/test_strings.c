@@ -659,3 +659,39 @@ Test(strings, incrbyfloat_keeps_the_ttl)
     expect_str("2.5", "INCRBYFLOAT f 1.5");
     expect_key_expires_within("f", 3000);
 }
+
+/* Regression (issue 9 item 8): SET k "1.5\0" then INCRBYFLOAT k 1 answered
+ * 2.5 where Redis answers "value is not a valid float"; the same for an
+ * increment with an embedded NUL. */
+Test(strings, incrbyfloat_rejects_a_value_with_an_embedded_nul)
+{
+    expect_status("OK", "SET f %b", "1.5\0", (size_t)4);
+    expect_error(NOT_FLOAT, "INCRBYFLOAT f 1");
+    expect_bulk("1.5\0", 4, "GET f");
+    expect_status("OK", "SET g 1");
+    expect_error(NOT_FLOAT, "INCRBYFLOAT g %b", "1\0", (size_t)2);
+    expect_status("OK", "SET i %b", "12\0", (size_t)3);
+    expect_error("ERR value is not an integer or out of range", "INCR i");
+}
+
+/* Regression (issue 9 item 9): OBJECT ENCODING stayed int/embstr after
+ * APPEND or SETRANGE, where Redis 7.0 reports raw; INCRBYFLOAT's "2" is an
+ * embstr there, not an int. */
+Test(strings, object_encoding_is_raw_after_append_or_setrange)
+{
+    expect_status("OK", "SET a 123");
+    expect_str("int", "OBJECT ENCODING a");
+    expect_int(4, "APPEND a 4");
+    expect_str("raw", "OBJECT ENCODING a");
+    expect_status("OK", "SET b abc");
+    expect_int(3, "SETRANGE b 0 x");
+    expect_str("raw", "OBJECT ENCODING b");
+    expect_int(3, "APPEND c abc");
+    expect_str("embstr", "OBJECT ENCODING c");
+    expect_int(1235, "INCR a");
+    expect_str("int", "OBJECT ENCODING a");
+    expect_str("2", "INCRBYFLOAT f 2");
+    expect_str("embstr", "OBJECT ENCODING f");
+    expect_status("OK", "SET b abc");
+    expect_str("embstr", "OBJECT ENCODING b");
+}

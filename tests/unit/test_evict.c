@@ -351,3 +351,27 @@ Test(evict, volatile_ttl_prefers_the_shortest_ttl)
     cr_assert_eq(count_left(0, "far", 10), 10, "a key with a far TTL was evicted");
     cr_assert_lt(count_left(0, "near", 1000), 1000);
 }
+
+/* Regression (issue 9 item 12): the replication backlog and the append-only
+ * buffers counted against maxmemory, so a growing AOF buffer could make the
+ * node evict keys.  (The replica output buffers: test_replication.py p.) */
+Test(evict, backlog_and_append_only_buffers_are_not_counted)
+{
+    struct evict_uncounted u;
+    unsigned long long before = evict_used_memory(&srv);
+    size_t used = mem_used();
+
+    srv.persist.aof_buf = mem_alloc(1 << 20);
+    srv.persist.rw_buf = mem_alloc(1 << 19);
+    srv.repl.backlog = mem_alloc(1 << 20);
+    cr_assert_gt(mem_used(), used + (5u << 19) - 1);
+    cr_assert_eq(evict_used_memory(&srv), before);
+    evict_uncounted(&srv, &u);
+    cr_assert_geq(u.aof_buffers, 3u << 19);
+    cr_assert_geq(u.backlog, 1u << 20);
+    cr_assert_eq(u.total, u.aof_buffers + u.backlog + u.replica_buffers);
+    mem_free(srv.persist.aof_buf);
+    mem_free(srv.persist.rw_buf);
+    mem_free(srv.repl.backlog);
+    srv.persist.aof_buf = srv.persist.rw_buf = srv.repl.backlog = NULL;
+}

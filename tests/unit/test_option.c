@@ -134,7 +134,7 @@ Test(option, defaults_load)
 Test(option, node_table_defaults_load)
 {
     struct node_config cfg;
-    struct option_table t = {node_options, &cfg, NULL, NULL};
+    struct option_table t = {node_options, &cfg, NULL, NULL, NULL};
     char buf[256];
     memset(&cfg, 0, sizeof(cfg));
     cr_assert_eq(option_defaults(&t), 0);

@@ -202,6 +202,27 @@ Test(util, str2d_keeps_double_range_and_256_byte_limit)
     free(s);
 }
 
+/* Regression (issue 9 item 8): SET k "1.5\0" then INCRBYFLOAT k 1 gave 2.5,
+ * because the parse stopped at the NUL of the copy and took it for the end. */
+Test(util, str2ld_and_str2d_reject_an_embedded_nul)
+{
+    long double v = 0;
+    double d = 0;
+    cr_assert_eq(util_str2ld("1.5\0", 4, &v), -1);
+    cr_assert_eq(util_str2ld("1\0" "5", 3, &v), -1);
+    cr_assert_eq(util_str2d("1.5\0", 4, &d), -1);
+    cr_assert_eq(util_str2d("\0", 1, &d), -1);
+    cr_assert_eq(util_str2ld("1.5", 3, &v), 0);
+    cr_assert_eq(v, 1.5L);
+}
+
+Test(util, str2ll_rejects_an_embedded_nul)
+{
+    long long v = 0;
+    cr_assert_eq(util_str2ll("12\0", 3, &v), -1);
+    cr_assert_eq(util_str2ll("1\0" "2", 3, &v), -1);
+}
+
 /* ---- util_memtoull ------------------------------------------------------ */
 
 static unsigned long long

@@ -1,0 +1,21 @@
+/* Client listeners: the sockets cachely-server accepts clients on. */
+#ifndef CACHELY_NODE_LISTEN_H
+#define CACHELY_NODE_LISTEN_H
+
+#include <stddef.h>
+
+struct server;
+
+/* Listen on every address of cfg.bind at cfg.port (nothing when the port is
+ * 0).  Returns 0, or -1 when an address that is not optional ("-addr")
+ * could not be bound (the sockets already opened stay open). */
+int listen_setup(struct server *srv);
+/* Close every listener. */
+void listen_teardown(struct server *srv);
+/* Move the listeners to the current cfg.port / cfg.bind: the new sockets
+ * are opened before the old ones close, so when binding fails the server
+ * keeps listening where it was.  Returns 0, or -1 with Redis's error text
+ * in err. */
+int listen_rebind(struct server *srv, char *err, size_t errlen);
+
+#endif
