@@ -16,6 +16,7 @@
 #include "core/resp.h"
 #include "core/resp_scan.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -369,6 +370,14 @@ void session_destroy_all(struct proxy *px);
 
 /* A reply the proxy makes itself (RESP bytes), in request order. */
 void session_reply(struct session *s, const char *p, size_t len);
+
+/* An error reply whose text may carry client bytes: fmt formats the text
+ * after '-' ("ERR unknown ..."), without CRLF; CR and LF in the result
+ * become spaces, as the node and Redis do, so the reply stays one line. */
+void session_error(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same into buf ("-...\r\n", NUL-terminated, truncated to cap); returns
+ * its length without the NUL. */
+size_t session_error_line(char *buf, size_t cap, const char *fmt, va_list ap);
 
 /* A reply under construction (pub/sub, SENTINEL): a growable buffer. */
 struct rbuf {

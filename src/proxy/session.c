@@ -330,6 +330,37 @@ local_replyf(struct session *s, const char *fmt, ...)
     local_reply(s, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+size_t
+session_error_line(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    if (cap < 4) {
+        return 0;
+    }
+    int n = vsnprintf(buf + 1, cap - 3, fmt, ap);
+    size_t len = n < 0 ? 0 : ((size_t)n < cap - 3 ? (size_t)n : cap - 4);
+    buf[0] = '-';
+    /* An error is one line: a CR or LF from the client's text would end
+     * it early and desynchronise every later reply. */
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] == '\r' || buf[i] == '\n') {
+            buf[i] = ' ';
+        }
+    }
+    memcpy(buf + 1 + len, "\r\n", 3);
+    return len + 3;
+}
+
+void
+session_error(struct session *s, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = session_error_line(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    local_reply(s, buf, n);
+}
+
 static void
 local_bulk(struct session *s, const char *p, size_t len)
 {
@@ -360,11 +391,11 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
     size_t i = 1;
     if (argc >= 2) {
         if (util_str2ll(argv[1].ptr, argv[1].len, &ver) != 0) {
-            local_replyf(s, "-ERR Protocol version is not an integer or out of range\r\n");
+            session_error(s, "ERR Protocol version is not an integer or out of range");
             return;
         }
         if (ver < 2 || ver > 3) {
-            local_replyf(s, "-NOPROTO unsupported protocol version\r\n");
+            session_error(s, "NOPROTO unsupported protocol version");
             return;
         }
         i = 2;
@@ -376,7 +407,7 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
                 || argv[i + 2].len != strlen(pass)
                 || memcmp(argv[i + 2].ptr, pass, argv[i + 2].len) != 0) {
                 if (pass && pass[0]) {
-                    local_replyf(s, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+                    session_error(s, "WRONGPASS invalid username-password pair or user is disabled.");
                     return;
                 }
             }
@@ -387,16 +418,16 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
             s->name = mem_strndup(argv[i + 1].ptr, argv[i + 1].len);
             i += 1;
         } else {
-            local_replyf(s, "-ERR Syntax error in HELLO option '%.*s'\r\n",
+            session_error(s, "ERR Syntax error in HELLO option '%.*s'",
                          (int)(argv[i].len > 64 ? 64 : argv[i].len), argv[i].ptr);
             return;
         }
     }
     if (!(s->flags & SESSION_AUTHENTICATED)) {
-        local_replyf(s, "-NOAUTH HELLO must be called with the client already authenticated, "
+        session_error(s, "NOAUTH HELLO must be called with the client already authenticated, "
                         "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
                         "to authenticate the client and select the RESP protocol version at "
-                        "the same time\r\n");
+                        "the same time");
         return;
     }
     s->resp = (int)ver;
@@ -419,17 +450,17 @@ cmd_auth(struct session *s, size_t argc, struct resp_arg *argv)
     const char *pass = s->px->cfg.requirepass;
     const struct resp_arg *given = &argv[argc - 1];
     if (argc > 3) {
-        local_replyf(s, "-ERR syntax error\r\n");
+        session_error(s, "ERR syntax error");
         return;
     }
     if (pass == NULL || pass[0] == '\0') {
-        local_replyf(s, "-ERR AUTH <password> called without any password configured for "
-                        "the default user. Are you sure your configuration is correct?\r\n");
+        session_error(s, "ERR AUTH <password> called without any password configured for "
+                        "the default user. Are you sure your configuration is correct?");
         return;
     }
     if ((argc == 3 && !arg_is(&argv[1], "default")) || given->len != strlen(pass)
         || memcmp(given->ptr, pass, given->len) != 0) {
-        local_replyf(s, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        session_error(s, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
     s->flags |= SESSION_AUTHENTICATED;
@@ -444,8 +475,8 @@ cmd_client(struct session *s, size_t argc, struct resp_arg *argv)
     } else if (argc == 3 && arg_is(&argv[1], "setname")) {
         for (size_t i = 0; i < argv[2].len; i++) {
             if (argv[2].ptr[i] <= ' ' || argv[2].ptr[i] > '~') {
-                local_replyf(s, "-ERR Client names cannot contain spaces, newlines or "
-                                "special characters.\r\n");
+                session_error(s, "ERR Client names cannot contain spaces, newlines or "
+                                "special characters.");
                 return;
             }
         }
@@ -461,9 +492,9 @@ cmd_client(struct session *s, size_t argc, struct resp_arg *argv)
     } else if (argc == 4 && arg_is(&argv[1], "setinfo")) {
         local_replyf(s, "+OK\r\n");
     } else {
-        local_replyf(s, "-ERR CLIENT %.*s is not supported through cachely-proxy\r\n",
-                     argc > 1 ? (int)(argv[1].len > 32 ? 32 : argv[1].len) : 0,
-                     argc > 1 ? argv[1].ptr : "");
+        session_error(s, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
+                      argc > 1 ? (int)(argv[1].len > 128 ? 128 : argv[1].len) : 0,
+                      argc > 1 ? argv[1].ptr : "");
     }
 }
 
@@ -579,7 +610,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         } else if (argc == 2) {
             local_bulk(s, argv[1].ptr, argv[1].len);
         } else {
-            local_replyf(s, "-ERR wrong number of arguments for 'ping' command\r\n");
+            session_error(s, "ERR wrong number of arguments for 'ping' command");
         }
         break;
     case CMD_ID_ECHO:
@@ -617,8 +648,8 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         if (argv[1].len == 1 && argv[1].ptr[0] == '0') {
             local_replyf(s, "+OK\r\n");
         } else {
-            local_replyf(s, "-ERR SELECT is not supported by cachely-proxy: every client "
-                            "uses database 0\r\n");
+            session_error(s, "ERR SELECT is not supported by cachely-proxy: every client "
+                            "uses database 0");
         }
         break;
     case CMD_ID_CLIENT:
@@ -635,7 +666,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
                      px->groups[0].master ? px->groups[0].master->offset : 0);
         break;
     default:
-        local_replyf(s, "-ERR internal: no local handler for '%s'\r\n", cmd->fullname);
+        session_error(s, "ERR internal: no local handler for '%s'", cmd->fullname);
         break;
     }
 }
@@ -850,8 +881,8 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
             return NULL;
         }
         if (cmd->id == CMD_ID_SCAN) {
-            local_replyf(s, "-ERR SCAN across several groups is not supported through "
-                            "cachely-proxy; scan each group's master directly\r\n");
+            session_error(s, "ERR SCAN across several groups is not supported through "
+                            "cachely-proxy; scan each group's master directly");
             return NULL;
         }
         if (cmd->id == CMD_ID_RANDOMKEY) {
@@ -869,7 +900,7 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
                 fanout_split(px, preq_new(s), cmd, argc, argv);
             } else {
                 px->crossslot_errors++;
-                local_replyf(s, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+                session_error(s, "CROSSSLOT Keys in request don't hash to the same slot");
             }
             return NULL;
         }
@@ -890,15 +921,15 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     if (cmd == NULL) {
         char msg[512];
         command_unknown_error(msg, sizeof(msg), argc, argv);
-        local_replyf(s, "-ERR %s\r\n", msg);
+        session_error(s, "ERR %s", msg);
         return;
     }
     if (!command_arity_ok(cmd, argc)) {
-        local_replyf(s, "-ERR wrong number of arguments for '%s' command\r\n", cmd->name);
+        session_error(s, "ERR wrong number of arguments for '%s' command", cmd->name);
         return;
     }
     if (!(s->flags & SESSION_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
-        local_replyf(s, "-NOAUTH Authentication required.\r\n");
+        session_error(s, "NOAUTH Authentication required.");
         return;
     }
     if (s->resp == 2 && pubsub_count(s->pubsub) > 0) {
@@ -916,8 +947,8 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
-        local_replyf(s, "-ERR '%s' is not supported through cachely-proxy; send it to a "
-                        "node directly\r\n", cmd->name);
+        session_error(s, "ERR '%s' is not supported through cachely-proxy; send it to a "
+                        "node directly", cmd->name);
         return;
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
@@ -961,7 +992,7 @@ process_input(struct session *s)
             break;
         }
         if (rc == STATUS_ERR) {
-            local_replyf(s, "-ERR %s\r\n", s->parser.errstr);
+            session_error(s, "ERR %s", s->parser.errstr);
             s->flags |= SESSION_CLOSE_AFTER_REPLY;
             s->qpos = s->qlen;
             break;
