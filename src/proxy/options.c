@@ -106,12 +106,13 @@ const struct option_def proxy_options[] = {
      NULL, NULL, "password clients must AUTH with (empty = none)"},
     {"pool-size", OPT_INT, 0, "2", 1, 64, NULL, OFF(pool_size), NULL, NULL, NULL,
      "backend connections per node, shared by all clients"},
-    {"read-policy", OPT_ENUM, 0, "replicas", 0, 0, proxy_read_policy_names,
+    {"read-policy", OPT_ENUM, 0, "session", 0, 0, proxy_read_policy_names,
      OFF(read_policy), NULL, NULL, NULL,
-     "master: every command goes to the master; replicas: reads go round robin "
-     "to healthy replicas caught up within max-replica-lag-ms, else the master; "
-     "session: as replicas, and a client's reads only go to replicas that have "
-     "its last write (read-your-writes), else the master"},
+     "session (default): reads go round robin to healthy replicas caught up within "
+     "max-replica-lag-ms, but a client's reads only to replicas that have its last "
+     "write (read-your-writes), else the master; replicas: the same without "
+     "read-your-writes (a read may miss the client's own write of a moment before); "
+     "master: every command goes to the master"},
     {"write-ack", OPT_SPECIAL, 0, "master", 0, 0, NULL, 0, write_ack_parse, write_ack_format,
      NULL, "master: a write is answered when the master applied it; N or all: only "
      "once N (or all known) replicas acknowledged it, else -NOTACKED (the write is on "

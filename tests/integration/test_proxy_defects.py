@@ -90,9 +90,32 @@ def case_crlf_in_argument_desyncs_replies(c):
           "connection out of step after the error")
 
 
+# ---- 2: out of the box a client does not read its own writes -------------------
+
+
+def case_default_proxy_reads_own_writes(c):
+    """A proxy with default options in front of a master and two replicas:
+    2,000 pipelined SET/GET pairs (each GET right behind its SET) all read
+    the value just written."""
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    pc = client(p)
+    check(tp.topology(pc)[0]["read_policy"] == "session", "default read-policy is not session")
+    pipe = pc.pipeline(transaction=False)
+    for i in range(2000):
+        pipe.set("ryw:%d" % i, "v%d" % i)
+        pipe.get("ryw:%d" % i)
+    got = pipe.execute()
+    misses = [i for i in range(2000) if got[2 * i + 1] != "v%d" % i]
+    check(not misses, "%d of 2000 GETs missed their SET; first ryw:%d -> %r"
+          % (len(misses), misses[0], got[2 * misses[0] + 1]) if misses else "")
+
+
 CASES = [
     ("crlf", "CR/LF in an argument: errors stay one line (redis-server's bytes)",
      case_crlf_in_argument_desyncs_replies),
+    ("ryw", "default proxy: 2,000 pipelined SET/GET pairs, zero misses",
+     case_default_proxy_reads_own_writes),
 ]
 
 
