@@ -63,6 +63,22 @@ struct proxy_config {
     long long failover_timeout_ms;
 };
 
+/* A proxy cursor, decoded (cursor.c explains the encoding). */
+struct cursor {
+    unsigned long long node_cursor;  /* the node's own cursor */
+    unsigned gen;                /* the node's incarnation mod 16 */
+    size_t group;                /* group index */
+    size_t node;                 /* node index within the group + 1; 0 = not chosen */
+};
+
+/* A command that iterates with a cursor. */
+struct cursor_spec {
+    const char *name;
+    int arg;                     /* argv index of the cursor */
+    int keyspace;                /* 1: the whole keyspace (SCAN) goes through
+                                    every group; 0: the key (argv[1]) routes */
+};
+
 /* A client request waiting for its reply. */
 struct preq {
     struct session *s;           /* borrowed; NULL once the session is gone */
@@ -94,6 +110,10 @@ struct preq {
      * was held by CLIENT PAUSE and never ran) is sent to the new master. */
     char *retry_frame;           /* owned, or NULL */
     size_t retry_len;
+    /* A cursor command: the reply's cursor is re-encoded (cursor.c). */
+    int cursor_cmd;
+    int cursor_keyspace;
+    struct cursor cursor;        /* where this call of the iteration went */
 };
 
 /* One pooled connection to a node. */
@@ -173,6 +193,8 @@ struct node {
     int master_port;
     long long reconf_sent_ms;    /* when we last sent it REPLICAOF */
     int sdown_event;             /* +sdown was published for it */
+    unsigned incarnation;        /* bumped when it comes back up, restarts or
+                                    resyncs: cursors from before are refused */
     struct backend *pool;        /* owned array of pool_size */
     /* probe connection */
     int probe_fd;
@@ -430,6 +452,23 @@ int http_setup(struct proxy *px);
 void http_teardown(struct proxy *px);
 /* Count one reply of node n that took us microseconds (backend.c). */
 void http_observe_latency(struct node *n, long long us);
+
+/* ---- cursor.c ------------------------------------------------------------- */
+#define CURSOR_MAX_NODE_INDEX 511    /* nodes per group a cursor can name */
+/* The cursor spec of cmd (SCAN, SSCAN...), or NULL when it has no cursor. */
+const struct cursor_spec *cursor_spec_of(const struct command *cmd);
+/* Decode a client's cursor; -1 when it is not one (Redis's "invalid cursor"). */
+int cursor_decode(const char *p, size_t len, struct cursor *c);
+unsigned long long cursor_encode(const struct cursor *c);
+/* n's index within its group + 1 (what a cursor holds), and back (NULL when
+ * the group has no such node). */
+size_t cursor_node_index(const struct proxy *px, const struct node *n);
+struct node *cursor_node_at(const struct proxy *px, const struct group *g, size_t index);
+/* The reply of one call of an iteration made on r's node, with the node's
+ * cursor replaced by the proxy's (an error reply is copied as it is).
+ * Returns a mem_alloc'd reply of *outlen bytes. */
+char *cursor_reply(const struct proxy *px, const struct preq *r, const char *reply, size_t len,
+                   size_t *outlen);
 
 /* ---- route.c -------------------------------------------------------------- */
 enum route_kind {

@@ -149,6 +149,15 @@ session_deliver(struct preq *r, const char *reply, size_t len)
     if (r->retry_frame != NULL && redirect_write(r, reply, len)) {
         return;
     }
+    if (r->cursor_cmd && r->node != NULL) {
+        /* The node's cursor becomes the proxy's (node and group in it). */
+        size_t n;
+        char *rewritten = cursor_reply(r->node->px, r, reply, len, &n);
+        r->cursor_cmd = 0;
+        session_deliver(r, rewritten, n);
+        mem_free(rewritten);
+        return;
+    }
     if (r->fan != NULL) {
         fanout_part_done(r, reply, len);
         mem_free(r);
@@ -880,11 +889,6 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
             fanout_spread(px, preq_new(s), cmd, frame, framelen);
             return NULL;
         }
-        if (cmd->id == CMD_ID_SCAN) {
-            session_error(s, "ERR SCAN across several groups is not supported through "
-                            "cachely-proxy; scan each group's master directly");
-            return NULL;
-        }
         if (cmd->id == CMD_ID_RANDOMKEY) {
             return &px->groups[(size_t)random() % px->ngroups];
         }
@@ -906,6 +910,85 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
         }
     }
     return g;
+}
+
+/* One call of a cursor iteration (SCAN, SSCAN...): it goes to the node the
+ * cursor names (chosen per read policy when the iteration starts in a
+ * group), with the node's own cursor in place of the proxy's.  When that
+ * node failed or changed since, the call fails: another node's keys would
+ * make a silently partial iteration. */
+static void
+forward_cursor(struct session *s, const struct cursor_spec *spec, size_t argc,
+               struct resp_arg *argv)
+{
+    struct proxy *px = s->px;
+    struct cursor c;
+    struct group *g;
+    struct node *n;
+
+    if (cursor_decode(argv[spec->arg].ptr, argv[spec->arg].len, &c) != 0) {
+        session_error(s, "ERR invalid cursor");
+        return;
+    }
+    if (spec->keyspace) {
+        if (c.group >= px->ngroups) {
+            session_error(s, "ERR invalid cursor");
+            return;
+        }
+        g = &px->groups[c.group];
+    } else {
+        g = topology_group_of_key(px, argv[1].ptr, argv[1].len);
+        c.group = (size_t)(g - px->groups);
+    }
+    if (c.node == 0) {
+        int policy = px->cfg.read_policy;
+        int replica_ok = policy == READ_REPLICAS
+                         || (policy == READ_SESSION && s->write_offset >= 0);
+        n = topology_read_target(px, g, replica_ok,
+                                 policy == READ_SESSION ? s->write_offset : 0);
+        if (n == NULL) {
+            px->route_errors++;
+            session_error(s, "ERR cachely-proxy: no master is known for this group (yet)");
+            return;
+        }
+        c.node = cursor_node_index(px, n);
+        c.gen = n->incarnation & 15;
+        if (c.node > CURSOR_MAX_NODE_INDEX) {
+            px->route_errors++;
+            session_error(s, "ERR cachely-proxy: %s cannot be named in a cursor (more than "
+                             "%d nodes in its group)", n->name, CURSOR_MAX_NODE_INDEX);
+            return;
+        }
+    } else {
+        n = cursor_node_at(px, g, c.node);
+        if (n == NULL || !n->up || (n->incarnation & 15) != c.gen) {
+            px->route_errors++;
+            session_error(s, "ERR cachely-proxy: the node of this %s iteration (%s) failed "
+                             "or restarted since it began; start again from cursor 0",
+                          spec->name, n ? n->name : "unknown");
+            return;
+        }
+    }
+    char num[24];
+    struct resp_arg saved = argv[spec->arg];
+    argv[spec->arg].ptr = num;
+    argv[spec->arg].len = util_ull2str(num, c.node_cursor);
+    size_t len;
+    char *frame = proxy_encode(argc, argv, &len);
+    argv[spec->arg] = saved;
+    struct preq *r = preq_new(s);
+    r->cursor_cmd = 1;
+    r->cursor_keyspace = spec->keyspace;
+    r->cursor = c;
+    if (backend_send(px, n, NULL, r, frame, len) != 0) {
+        char err[400];
+        int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable; the %s "
+                         "iteration cannot go on elsewhere\r\n", n->name, spec->name);
+        r->cursor_cmd = 0;
+        px->route_errors++;
+        session_deliver(r, err, (size_t)k);
+    }
+    mem_free(frame);
 }
 
 static void
@@ -955,6 +1038,12 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     if (frame[0] != '*') {
         encoded = proxy_encode(argc, argv, &framelen);
         frame = encoded;
+    }
+    const struct cursor_spec *cspec = cursor_spec_of(cmd);
+    if (cspec != NULL) {
+        forward_cursor(s, cspec, argc, argv);
+        mem_free(encoded);
+        return;
     }
     struct group *g = route_group(s, cmd, argc, argv, frame, framelen);
     if (g == NULL) {

@@ -8,6 +8,7 @@ the build.  Prints "N passed, M failed".  CACHELY_PROXY_DEFECT_CASES=crlf,...
 runs only those cases.
 """
 import os
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -111,11 +112,127 @@ def case_default_proxy_reads_own_writes(c):
           % (len(misses), misses[0], got[2 * misses[0] + 1]) if misses else "")
 
 
+# ---- 3: SCAN through the proxy loses and repeats keys --------------------------
+
+NODE_OF_CURSOR = 44          # cursor.c: bits 44-52 hold the node index + 1
+
+
+def cli_scan(p, *extra):
+    out = subprocess.run(["redis-cli", "-p", str(p.port), "--scan"] + list(extra),
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, "redis-cli --scan: %r" % out.stderr)
+    return out.stdout.split()
+
+
+def scan_everything(c, pc, p, n):
+    """n keys written through the proxy: redis-cli --scan and scan_iter
+    (with COUNT) return each exactly once; MATCH and TYPE pass through."""
+    pipe = pc.pipeline(transaction=False)
+    for i in range(n):
+        pipe.set("scan:%d" % i, i)
+    pipe.execute()
+    want = {"scan:%d" % i for i in range(n)}
+    keys = cli_scan(p)
+    check(len(keys) == n and set(keys) == want,
+          "redis-cli --scan: %d keys, %d distinct, %d missing"
+          % (len(keys), len(set(keys)), len(want - set(keys))))
+    for count in (None, 7, 1000):
+        got = list(pc.scan_iter(count=count) if count else pc.scan_iter())
+        check(len(got) == n and set(got) == want,
+              "scan_iter(count=%r): %d keys, %d distinct" % (count, len(got), len(set(got))))
+    got = list(pc.scan_iter(match="scan:1*", count=50))
+    check(sorted(got) == sorted(k for k in want if k.startswith("scan:1")), "MATCH")
+    check(sorted(cli_scan(p, "--pattern", "scan:2?")) == sorted("scan:2%d" % i
+                                                                for i in range(10)),
+          "redis-cli --pattern")
+    check(len(list(pc.scan_iter(_type="string", count=100))) == n, "TYPE string")
+    check(list(pc.scan_iter(_type="hash")) == [], "TYPE hash")
+    try:
+        pc.execute_command("SCAN", "abc")
+        check(False, "SCAN abc accepted")
+    except redis.ResponseError as e:
+        check(str(e) == "invalid cursor", str(e))
+
+
+def case_scan_loses_and_repeats_keys(c):
+    """One group (a master and two caught-up replicas, default proxy), then
+    three groups: a full SCAN through the proxy returns every key once."""
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    pc = client(p)
+    scan_everything(c, pc, p, 3000)
+    tp.wait_synced(m, *reps)
+    # A client that never wrote reads from the replicas: the iteration of a
+    # fresh connection must stay on the one replica it started on.
+    fresh = client(p)
+    cur, seen = 0, []
+    while True:
+        cur, keys = fresh.scan(cur, count=100)
+        seen += keys
+        if cur == 0:
+            break
+    check(len(seen) == 3000 and len(set(seen)) == 3000, "fresh client: %d keys" % len(seen))
+    g = [c.node() for _ in range(3)]
+    p3 = c.proxy(None, "--group", "a 0-5460 %s" % g[0].addr,
+                 "--group", "b 5461-10922 %s" % g[1].addr,
+                 "--group", "c 10923-16383 %s" % g[2].addr, ready=3)
+    pc3 = client(p3)
+    scan_everything(c, pc3, p3, 3000)
+    per = [client(x).dbsize() for x in g]
+    check(all(x > 500 for x in per) and sum(per) == 3000, "keys per group %r" % per)
+
+
+def case_scan_node_fails_midway(c):
+    """The replica an iteration runs on is killed mid-way: the next call
+    fails with an error (no other node's keys); restarted, its old cursors
+    are still refused; a new iteration from 0 works."""
+    m, reps = c.group()
+    prewrite = m, reps
+    mc = client(m)
+    pipe = mc.pipeline(transaction=False)
+    for i in range(2000):
+        pipe.set("f:%d" % i, i)
+    pipe.execute()
+    tp.wait_synced(m, *reps)
+    p = c.proxy(m.addr)
+    pc = client(p)
+    cur, _ = pc.scan(0, count=50)
+    check(cur != 0, "one page held every key")
+    idx = cur >> NODE_OF_CURSOR
+    nodes = [m] + reps
+    _, topo = tp.topology(pc)
+    # node index within the group follows the proxy's INFO node order
+    order = [v["addr"] for k, v in sorted(
+        ((k, cluster.fields(v)) for k, v in info(pc).items()
+         if k.startswith("node") and k[4:].isdigit()), key=lambda kv: int(kv[0][4:]))]
+    victim = [x for x in nodes if x.addr == order[idx - 1]][0]
+    check(victim is not m, "a fresh client's SCAN went to the master")
+    victim.kill()
+    try:
+        pc.scan(cur, count=50)
+        check(False, "SCAN went on after its node died")
+    except redis.ResponseError as e:
+        check("cachely-proxy" in str(e), "error %r" % e)
+    victim.start()
+    wait_for(lambda: tp.topology(pc)[1][victim.addr]["up"] == "1", 10, "victim back up")
+    try:
+        pc.scan(cur, count=50)
+        check(False, "a cursor from before the restart was accepted")
+    except redis.ResponseError as e:
+        check("start again from cursor 0" in str(e), "error %r" % e)
+    tp.wait_synced(m, *reps)
+    check(len(set(pc.scan_iter(count=100))) == 2000, "a new iteration")
+
+
 CASES = [
     ("crlf", "CR/LF in an argument: errors stay one line (redis-server's bytes)",
      case_crlf_in_argument_desyncs_replies),
     ("ryw", "default proxy: 2,000 pipelined SET/GET pairs, zero misses",
      case_default_proxy_reads_own_writes),
+    ("scan", "SCAN: 3,000 keys once each (redis-cli, scan_iter), 1 and 3 groups",
+     case_scan_loses_and_repeats_keys),
+    ("scanfail", "SCAN: the iteration's node dies mid-way -> an error, not partial",
+     case_scan_node_fails_midway),
 ]
 
 
