@@ -140,7 +140,7 @@ def case_a_discovery(c):
     print("     discovery: master + 2 replicas up %.0f ms after the proxy started"
           % ((time.time() - p.t_start) * 1000))
     d, _ = topology(pc)
-    check(d["read_policy"] == "replicas", "default read_policy %r" % d["read_policy"])
+    check(d["read_policy"] == "session", "default read_policy %r" % d["read_policy"])
     role = pc.execute_command("ROLE")
     check(role[0] == "master", "ROLE through the proxy %r" % (role,))
     # Naming every node as well as the discovered ones: no duplicates.
