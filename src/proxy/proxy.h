@@ -406,6 +406,53 @@ struct rbuf {
     char *p;                     /* owned; rbuf_free releases it */
     size_t len, cap;
 };
+
+enum session_flag {
+    SESSION_AUTHENTICATED = 1 << 0,
+    SESSION_CLOSE_AFTER_REPLY = 1 << 1,
+    SESSION_CLOSING = 1 << 2,
+    SESSION_PENDING_WRITE = 1 << 3,
+    SESSION_WRITE_ARMED = 1 << 4,
+    SESSION_READ_OFF = 1 << 5,
+};
+
+/* A client connection.  session.c owns its life; client_cmd.c (CLIENT) and
+ * info.c read it. */
+struct session {
+    uint64_t id;
+    int fd;
+    unsigned flags;
+    struct proxy *px;              /* borrowed */
+    struct event *ev;              /* owned */
+    char *qbuf;                    /* owned */
+    size_t qlen, qcap, qpos;
+    struct resp_parser parser;
+    struct preq *head, *tail;      /* owned FIFO of requests */
+    size_t pending;                /* requests not yet answered */
+    struct rbuf out;               /* owned: reply bytes not yet written */
+    size_t out_sent;
+    int resp;
+    long long write_offset;        /* master offset after our last write */
+    struct preq *internal;         /* owned list (via inext) of our internal requests */
+    struct backend **own;          /* owned: per group, a private connection to its
+                                      master for write-ack writes (WAIT is per
+                                      connection and blocks it) */
+    char *name;                    /* owned */
+    char *lib_name, *lib_ver;      /* owned (CLIENT SETINFO), or NULL */
+    struct pubsub_client *pubsub;  /* owned (pubsub.c): channels and patterns
+                                      subscribed to; NULL when none */
+    struct session *prev, *next;   /* the proxy's list */
+    struct session *pw_next;       /* pending-write list */
+    struct session *close_next;    /* close list */
+    char addr[64];                 /* the client's ip:port */
+    char laddr[64];                /* ours */
+    long long ctime_ms;            /* connected at */
+    long long last_ms;             /* last command at (CLIENT LIST idle, timeout) */
+    const struct command *lastcmd; /* borrowed from the command table; NULL before one */
+    int db;                        /* the database SELECT chose */
+};
+/* Close s once the current callback unwinds (CLIENT KILL, limits). */
+void session_close(struct session *s);
 void rbuf_add(struct rbuf *b, const void *p, size_t len);
 void rbuf_str(struct rbuf *b, const char *s);
 void rbuf_printf(struct rbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -452,6 +499,14 @@ int http_setup(struct proxy *px);
 void http_teardown(struct proxy *px);
 /* Count one reply of node n that took us microseconds (backend.c). */
 void http_observe_latency(struct node *n, long long us);
+
+/* ---- client_cmd.c --------------------------------------------------------- */
+/* CLIENT <subcommand> for session s (argc >= 2). */
+void client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv);
+/* Append s's CLIENT LIST line (with its newline) to b. */
+void client_cmd_describe(struct rbuf *b, const struct session *s);
+/* s is subscribed to something: Redis's pubsub client class. */
+int client_cmd_is_pubsub(const struct session *s);
 
 /* ---- cursor.c ------------------------------------------------------------- */
 #define CURSOR_MAX_NODE_INDEX 511    /* nodes per group a cursor can name */

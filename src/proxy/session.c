@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -24,43 +25,6 @@
 #include <unistd.h>
 
 #define SESSION_READ 16384
-
-enum session_flag {
-    SESSION_AUTHENTICATED = 1 << 0,
-    SESSION_CLOSE_AFTER_REPLY = 1 << 1,
-    SESSION_CLOSING = 1 << 2,
-    SESSION_PENDING_WRITE = 1 << 3,
-    SESSION_WRITE_ARMED = 1 << 4,
-    SESSION_READ_OFF = 1 << 5,
-};
-
-struct session {
-    uint64_t id;
-    int fd;
-    unsigned flags;
-    struct proxy *px;              /* borrowed */
-    struct event *ev;              /* owned */
-    char *qbuf;                    /* owned */
-    size_t qlen, qcap, qpos;
-    struct resp_parser parser;
-    struct preq *head, *tail;      /* owned FIFO of requests */
-    size_t pending;                /* requests not yet answered */
-    struct rbuf out;               /* owned: reply bytes not yet written */
-    size_t out_sent;
-    int resp;
-    long long write_offset;        /* master offset after our last write */
-    struct preq *internal;         /* owned list (via inext) of our internal requests */
-    struct backend **own;          /* owned: per group, a private connection to its
-                                      master for write-ack writes (WAIT is per
-                                      connection and blocks it) */
-    char *name;                    /* owned */
-    struct pubsub_client *pubsub;  /* owned (pubsub.c): channels and patterns
-                                      subscribed to; NULL when none */
-    struct session *prev, *next;   /* the proxy's list */
-    struct session *pw_next;       /* pending-write list */
-    struct session *close_next;    /* close list */
-    char addr[64];
-};
 
 static void session_on_event(evutil_socket_t fd, short what, void *arg);
 static void session_write(struct session *s);
@@ -84,7 +48,7 @@ queue_write(struct session *s)
     s->px->pending_writes = s;
 }
 
-static void
+void
 session_close(struct session *s)
 {
     if (s->flags & SESSION_CLOSING) {
@@ -276,9 +240,27 @@ rbuf_printf(struct rbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    if (n > 0) {
-        rbuf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+    if (n <= 0) {
+        return;
     }
+    if ((size_t)n < sizeof(tmp)) {
+        rbuf_add(b, tmp, (size_t)n);
+        return;
+    }
+    /* Longer than the stack buffer (a long client name...): format again
+     * into the buffer itself. */
+    if (b->cap - b->len <= (size_t)n) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len <= (size_t)n) {
+            cap *= 2;
+        }
+        b->p = mem_realloc(b->p, cap);
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 void
@@ -477,37 +459,6 @@ cmd_auth(struct session *s, size_t argc, struct resp_arg *argv)
 }
 
 static void
-cmd_client(struct session *s, size_t argc, struct resp_arg *argv)
-{
-    if (argc == 2 && arg_is(&argv[1], "id")) {
-        local_replyf(s, ":%llu\r\n", (unsigned long long)s->id);
-    } else if (argc == 3 && arg_is(&argv[1], "setname")) {
-        for (size_t i = 0; i < argv[2].len; i++) {
-            if (argv[2].ptr[i] <= ' ' || argv[2].ptr[i] > '~') {
-                session_error(s, "ERR Client names cannot contain spaces, newlines or "
-                                "special characters.");
-                return;
-            }
-        }
-        mem_free(s->name);
-        s->name = argv[2].len ? mem_strndup(argv[2].ptr, argv[2].len) : NULL;
-        local_replyf(s, "+OK\r\n");
-    } else if (argc == 2 && arg_is(&argv[1], "getname")) {
-        if (s->name) {
-            local_bulk(s, s->name, strlen(s->name));
-        } else {
-            local_replyf(s, "$-1\r\n");
-        }
-    } else if (argc == 4 && arg_is(&argv[1], "setinfo")) {
-        local_replyf(s, "+OK\r\n");
-    } else {
-        session_error(s, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
-                      argc > 1 ? (int)(argv[1].len > 128 ? 128 : argv[1].len) : 0,
-                      argc > 1 ? argv[1].ptr : "");
-    }
-}
-
-static void
 cmd_info(struct session *s)
 {
     struct proxy *px = s->px;
@@ -662,7 +613,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         }
         break;
     case CMD_ID_CLIENT:
-        cmd_client(s, argc, argv);
+        client_cmd_run(s, argc, argv);
         break;
     case CMD_ID_INFO:
         cmd_info(s);
@@ -1001,6 +952,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     char *encoded = NULL;
 
     px->total_commands++;
+    s->last_ms = util_mstime();
     if (cmd == NULL) {
         char msg[512];
         command_unknown_error(msg, sizeof(msg), argc, argv);
@@ -1011,6 +963,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         session_error(s, "ERR wrong number of arguments for '%s' command", cmd->name);
         return;
     }
+    s->lastcmd = cmd;
     if (!(s->flags & SESSION_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
         session_error(s, "NOAUTH Authentication required.");
         return;
@@ -1189,6 +1142,31 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* "ip:port" of the peer (local = 0) or of our end, as Redis writes it
+ * ("[ip]:port" for IPv6). */
+static void
+session_format_addr(int fd, int local, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    int rc = local ? getsockname(fd, (struct sockaddr *)&ss, &len)
+                   : getpeername(fd, (struct sockaddr *)&ss, &len);
+    if (rc == 0 && ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+    } else if (rc == 0 && ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        port = ntohs(a->sin6_port);
+        snprintf(out, cap, "[%s]:%d", ip, port);
+        return;
+    }
+    snprintf(out, cap, "%s:%d", ip, port);
+}
+
 void
 session_accept(struct proxy *px, int fd)
 {
@@ -1207,6 +1185,9 @@ session_accept(struct proxy *px, int fd)
     s->fd = fd;
     s->px = px;
     s->resp = 2;
+    s->ctime_ms = s->last_ms = util_mstime();
+    session_format_addr(fd, 0, s->addr, sizeof(s->addr));
+    session_format_addr(fd, 1, s->laddr, sizeof(s->laddr));
     resp_parser_init(&s->parser);
     if (px->cfg.requirepass == NULL || px->cfg.requirepass[0] == '\0') {
         s->flags |= SESSION_AUTHENTICATED;
@@ -1268,6 +1249,8 @@ session_free(struct session *s)
     mem_free(s->qbuf);
     rbuf_free(&s->out);
     mem_free(s->name);
+    mem_free(s->lib_name);
+    mem_free(s->lib_ver);
     mem_free(s);
 }
 

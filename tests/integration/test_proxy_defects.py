@@ -224,6 +224,97 @@ def case_scan_node_fails_midway(c):
     check(len(set(pc.scan_iter(count=100))) == 2000, "a new iteration")
 
 
+# ---- 4: CLIENT LIST / CLIENT INFO / CLIENT KILL are refused --------------------
+
+CLIENT_ERRORS = [
+    ("CLIENT", "KILL", "1.2.3.4:5"),
+    ("CLIENT", "KILL", "ID", "0"),
+    ("CLIENT", "KILL", "ID", "abc"),
+    ("CLIENT", "KILL", "foo", "bar"),
+    ("CLIENT", "KILL", "ADDR", "1.2.3.4:5", "SKIPME", "maybe"),
+    ("CLIENT", "KILL", "USER", "nobody"),
+    ("CLIENT", "KILL", "TYPE", "foo"),
+    ("CLIENT", "KILL", "ID", "12345"),
+    ("CLIENT", "KILL", "ADDR", "1.2.3.4:5"),
+    ("CLIENT", "KILL", "LADDR", "1.2.3.4:5"),
+    ("CLIENT", "KILL", "ID"),
+    ("CLIENT", "KILL"),
+    ("CLIENT", "LIST", "TYPE", "foo"),
+    ("CLIENT", "LIST", "ID", "1", "abc"),
+    ("CLIENT", "LIST", "ID", "99999"),
+    ("CLIENT", "LIST", "foo"),
+    ("CLIENT", "INFO", "x"),
+    ("CLIENT", "NOSUCH"),
+]
+
+
+def line_fields(line):
+    return dict(kv.split("=", 1) for kv in line.split(" "))
+
+
+def case_client_list_info_kill_refused(c):
+    """CLIENT LIST / INFO / KILL answer for the proxy's own sessions, in
+    Redis's format (the field names of redis-server 7.0, plus 7.2's lib-name
+    and lib-ver) and with Redis's errors byte for byte."""
+    n = c.node()
+    p = c.proxy(n.addr, ready=1)
+    r = servers.Server("redis")
+    try:
+        script = b"".join(cluster.resp(*a) for a in CLIENT_ERRORS)
+        want = exact_replies(r.port, script, len(CLIENT_ERRORS))
+        got = exact_replies(p.port, script, len(CLIENT_ERRORS))
+        for a, w, g in zip(CLIENT_ERRORS, want, got):
+            check(w == g, "%r: proxy %r, redis-server %r" % (a, g, w))
+        rline = Raw(r.port).call("CLIENT", "INFO").decode().strip()
+    finally:
+        r.stop()
+    rnames = [kv.split("=", 1)[0] for kv in rline.split(" ")]
+    # A job-queue worker: SETNAME then LIST (python3-redis parses it).
+    w = client(p)
+    check(w.client_setname("worker-1"), "CLIENT SETNAME")
+    w.execute_command("CLIENT", "SETINFO", "LIB-NAME", "mylib")
+    lst = w.client_list()
+    me = [x for x in lst if x["name"] == "worker-1"]
+    check(len(me) == 1, "CLIENT LIST: %r" % lst)
+    me = me[0]
+    check(me["id"] == str(w.client_id()) and me["laddr"] == "127.0.0.1:%d" % p.port
+          and me["db"] == "0" and me["cmd"] == "client|list" and me["flags"] == "N"
+          and me["user"] == "default" and me["resp"] == "2" and me["lib-name"] == "mylib",
+          "CLIENT LIST line %r" % me)
+    raw = Raw(p.port)
+    info_line = raw.call("CLIENT", "INFO").decode().strip()
+    names = [kv.split("=", 1)[0] for kv in info_line.split(" ")]
+    check(names == rnames + ["lib-name", "lib-ver"], "fields %r, redis %r" % (names, rnames))
+    f = line_fields(info_line)
+    sock_addr = "%s:%d" % raw.sock.getsockname()
+    check(f["addr"] == sock_addr and f["cmd"] == "client|info" and f["name"] == "",
+          "CLIENT INFO %r (socket %s)" % (f, sock_addr))
+    check(raw.call("CLIENT", "LIST", "ID", f["id"], w.client_id()).count(b"\n") == 2,
+          "CLIENT LIST ID")
+    sub = Raw(p.port)
+    sub.call("SUBSCRIBE", "ch")
+    ps = raw.call("CLIENT", "LIST", "TYPE", "pubsub").decode().strip().split("\n")
+    check(len(ps) == 1 and line_fields(ps[0])["flags"] == "P"
+          and line_fields(ps[0])["sub"] == "1", "TYPE pubsub: %r" % ps)
+    check(raw.call("CLIENT", "KILL", "TYPE", "pubsub") == 1 and sub.at_eof(), "KILL TYPE pubsub")
+    # KILL by ID, by ADDR, old-style ip:port, SKIPME, USER default.
+    victims = [Raw(p.port) for _ in range(4)]
+    ids = [v.call("CLIENT", "ID") for v in victims]
+    addrs = ["%s:%d" % v.sock.getsockname() for v in victims]
+    check(raw.call("CLIENT", "KILL", "ID", ids[0]) == 1, "KILL ID")
+    check(raw.call("CLIENT", "KILL", "ADDR", addrs[1], "USER", "default") == 1, "KILL ADDR")
+    check(raw.call("CLIENT", "KILL", addrs[2]) == "OK", "KILL ip:port")
+    check(raw.call("CLIENT", "KILL", "ID", f["id"], "SKIPME", "yes") == 0, "SKIPME yes")
+    for v in victims[:3]:
+        check(v.at_eof(), "killed client still connected")
+    check(victims[3].call("PING") == "PONG", "bystander killed")
+    check(raw.call("CLIENT", "KILL", "LADDR", "127.0.0.1:%d" % p.port, "SKIPME", "yes") >= 2,
+          "KILL LADDR")
+    check(victims[3].at_eof(), "KILL LADDR left a client")
+    check(raw.call("CLIENT", "KILL", "ID", f["id"], "SKIPME", "no") == 1, "KILL myself")
+    check(raw.at_eof(), "KILL of myself did not close after the reply")
+
+
 CASES = [
     ("crlf", "CR/LF in an argument: errors stay one line (redis-server's bytes)",
      case_crlf_in_argument_desyncs_replies),
@@ -233,6 +324,8 @@ CASES = [
      case_scan_loses_and_repeats_keys),
     ("scanfail", "SCAN: the iteration's node dies mid-way -> an error, not partial",
      case_scan_node_fails_midway),
+    ("client", "CLIENT LIST/INFO/KILL: Redis's fields, filters and errors",
+     case_client_list_info_kill_refused),
 ]
 
 
