@@ -96,6 +96,7 @@ struct preq {
      * it is not on the session's FIFO. */
     void (*on_reply)(struct preq *r, const char *reply, size_t len);
     struct preq *inext;          /* the session's internal list */
+    void *ctx;                   /* borrowed: on_reply's context (info.c) */
     /* A part of a request split over groups (MGET, DEL... across groups):
      * its reply goes to the fan-out, which answers the parent. */
     struct fanout *fan;          /* borrowed */
@@ -238,6 +239,9 @@ struct proxy {
     long long routed_master, routed_replica, routed_fallback, route_errors;
     long long session_offset_probes;
     long long writes_redirected; /* -READONLY writes re-sent to a new master */
+    long long rejected_connections; /* over maxclients */
+    long long qbuf_limit_kills, obuf_limit_kills, timeout_kills; /* clients closed by limits */
+    size_t mem_peak;             /* used_memory's peak as INFO saw it */
     int shutdown_asap;
     struct http_port *http;      /* owned: NULL when http-port is 0 */
     /* what the process was started with, re-read on SIGHUP */
@@ -392,6 +396,9 @@ void session_destroy_all(struct proxy *px);
 
 /* A reply the proxy makes itself (RESP bytes), in request order. */
 void session_reply(struct session *s, const char *p, size_t len);
+/* A new request at the end of s's FIFO, answered later with
+ * session_deliver (a reply assembled from several nodes). */
+struct preq *session_new_request(struct session *s);
 
 /* An error reply whose text may carry client bytes: fmt formats the text
  * after '-' ("ERR unknown ..."), without CRLF; CR and LF in the result
@@ -499,6 +506,11 @@ int http_setup(struct proxy *px);
 void http_teardown(struct proxy *px);
 /* Count one reply of node n that took us microseconds (backend.c). */
 void http_observe_latency(struct node *n, long long us);
+
+/* ---- info.c ----------------------------------------------------------------- */
+/* INFO [section ...] for session s (see info.c for the sections). */
+void info_command(struct session *s, size_t argc, const struct resp_arg *argv);
+extern const char *const proxy_read_policy_names[];
 
 /* ---- client_cmd.c --------------------------------------------------------- */
 /* CLIENT <subcommand> for session s (argc >= 2). */

@@ -189,6 +189,12 @@ preq_new(struct session *s)
     return r;
 }
 
+struct preq *
+session_new_request(struct session *s)
+{
+    return preq_new(s);
+}
+
 /* A reply the proxy makes itself, in request order. */
 static void
 local_reply(struct session *s, const char *p, size_t len)
@@ -459,102 +465,6 @@ cmd_auth(struct session *s, size_t argc, struct resp_arg *argv)
 }
 
 static void
-cmd_info(struct session *s)
-{
-    struct proxy *px = s->px;
-    size_t cap = 4096 + px->nnodes * 512 + px->ngroups * 400, len = 0;
-    char *buf = mem_alloc(cap);
-    /* Appends clamp at the buffer's end: a truncated INFO, never an
-     * overflow, should the estimate above be short. */
-#define INFO_ADD(...)                                                       \
-    do {                                                                    \
-        if (len < cap) {                                                    \
-            int info_n_ = snprintf(buf + len, cap - len, __VA_ARGS__);      \
-            len += info_n_ > 0 ? (size_t)info_n_ : 0;                       \
-            if (len >= cap) {                                               \
-                len = cap - 1;                                              \
-            }                                                               \
-        }                                                                   \
-    } while (0)
-    INFO_ADD("# Server\r\ncachely_proxy_version:%s\r\nredis_version:7.0.0\r\n"
-             "redis_mode:proxy\r\nprocess_id:%d\r\ntcp_port:%lld\r\nuptime_in_seconds:%lld\r\n\r\n",
-             PACKAGE_VERSION, (int)getpid(), px->cfg.port,
-             (util_mstime() - px->start_ms) / 1000);
-    INFO_ADD("# Clients\r\nconnected_clients:%zu\r\n\r\n", px->nsessions);
-    INFO_ADD("# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
-             "local_commands:%lld\r\nrouted_master:%lld\r\nrouted_replica:%lld\r\n"
-             "routed_fallback_master:%lld\r\nroute_errors:%lld\r\n"
-             "session_offset_probes:%lld\r\nwrites_acked:%lld\r\nwrites_not_acked:%lld\r\n"
-             "writes_redirected:%lld\r\npubsub_channels:%zu\r\npubsub_patterns:%zu\r\n\r\n",
-             px->total_connections, px->total_commands, px->local_commands,
-             px->routed_master, px->routed_replica, px->routed_fallback, px->route_errors,
-             px->session_offset_probes, px->writes_acked, px->writes_not_acked,
-             px->writes_redirected, pubsub_channel_count(px), pubsub_pattern_count(px));
-    INFO_ADD("# Sentinel\r\nsentinel_masters:%zu\r\nsentinel_tilt:0\r\n"
-             "sentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\n"
-             "sentinel_simulate_failure_flags:0\r\nrun_id:%s\r\ncurrent_epoch:%lld\r\n"
-             "failover:%s\r\npeers:%zu\r\nquorum:%lld\r\n",
-             px->ngroups, px->runid, px->current_epoch, px->cfg.failover ? "yes" : "no",
-             px->npeers, failover_quorum(px));
-    for (size_t i = 0; i < px->ngroups; i++) {
-        struct group *g = &px->groups[i];
-        long long reps = 0;
-        for (size_t k = 0; k < px->nnodes; k++) {
-            reps += px->nodes[k]->group == g && px->nodes[k] != g->master;
-        }
-        INFO_ADD("master%zu:name=%s,status=%s,address=%s,slaves=%lld,sentinels=%zu,"
-                 "config_epoch=%lld,failovers=%lld\r\n",
-                 i, failover_group_name(px, g),
-                 failover_odown(px, g) ? "odown" : failover_sdown(px, g) ? "sdown" : "ok",
-                 g->master ? g->master->name : "none", reps, px->npeers + 1, g->config_epoch,
-                 g->switch_count);
-    }
-    INFO_ADD("\r\n");
-    INFO_ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
-    INFO_ADD("# Topology\r\nread_policy:%s\r\ngroups:%zu\r\nmaster:%s\r\nnodes:%zu\r\n"
-             "fanouts:%lld\r\ncrossslot_errors:%lld\r\nconfig_reloads:%lld\r\n",
-             px->cfg.read_policy == READ_REPLICAS  ? "replicas"
-             : px->cfg.read_policy == READ_SESSION ? "session"
-                                                   : "master",
-             px->ngroups, px->groups[0].master ? px->groups[0].master->name : "none",
-             px->nnodes, px->fanouts, px->crossslot_errors, px->reloads);
-    for (size_t i = 0; i < px->ngroups; i++) {
-        INFO_ADD("group%zu:name=%s,slots=%lld,master=%s\r\n", i, px->groups[i].name,
-                 px->groups[i].slots,
-                 px->groups[i].master ? px->groups[i].master->name : "none");
-    }
-    for (size_t i = 0; i < px->nnodes && cap - len > 512; i++) {
-        struct node *n = px->nodes[i];
-        long long inflight = 0;
-        for (long long k = 0; k < px->cfg.pool_size; k++) {
-            inflight += (long long)n->pool[k].inflight;
-        }
-        INFO_ADD("node%zu:addr=%s,group=%s,role=%s,up=%d,link=%s,offset=%lld,requests=%lld,"
-                 "errors=%lld,avg_latency_us=%lld,inflight=%lld\r\n",
-                 i, n->name, n->group->name,
-                 n->role == NODE_ROLE_MASTER ? "master"
-                 : n->role == NODE_ROLE_REPLICA ? "replica" : "unknown",
-                 n->up, n->link_up ? "up" : "down", n->offset, n->requests, n->errors,
-                 n->requests ? n->latency_us_sum / n->requests : 0, inflight);
-    }
-#undef INFO_ADD
-    if (s->resp >= 3) {
-        char hdr[RESP_HDR_MAX];
-        size_t h = resp_fmt_prefixed(hdr, '=', (long long)len + 4);
-        char *full = mem_alloc(h + 4 + len + 2);
-        memcpy(full, hdr, h);
-        memcpy(full + h, "txt:", 4);
-        memcpy(full + h + 4, buf, len);
-        memcpy(full + h + 4 + len, "\r\n", 2);
-        local_reply(s, full, h + 4 + len + 2);
-        mem_free(full);
-    } else {
-        local_bulk(s, buf, len);
-    }
-    mem_free(buf);
-}
-
-static void
 run_local(struct session *s, const struct command *cmd, size_t argc, struct resp_arg *argv)
 {
     struct proxy *px = s->px;
@@ -616,7 +526,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         client_cmd_run(s, argc, argv);
         break;
     case CMD_ID_INFO:
-        cmd_info(s);
+        info_command(s, argc, argv);
         break;
     case CMD_ID_SENTINEL:
         sentinel_command(s, argc, argv);
@@ -1173,6 +1083,7 @@ session_accept(struct proxy *px, int fd)
     int one = 1;
     if ((long long)px->nsessions >= px->cfg.maxclients) {
         static const char err[] = "-ERR max number of clients reached\r\n";
+        px->rejected_connections++;
         ssize_t ignored = write(fd, err, sizeof(err) - 1);
         (void)ignored;
         close(fd);

@@ -315,6 +315,71 @@ def case_client_list_info_kill_refused(c):
     check(raw.at_eof(), "KILL of myself did not close after the reply")
 
 
+# ---- 5: INFO ignores its section argument and has no keyspace or memory --------
+
+
+def sections(text):
+    if isinstance(text, bytes):
+        text = text.decode()
+    return [ln[2:] for ln in text.split("\r\n") if ln.startswith("# ")]
+
+
+def case_info_ignores_sections(c):
+    """INFO [section ...] as Redis selects them; # Keyspace sums the groups'
+    masters (3 groups), # Memory has the proxy's own used_memory and the
+    masters' sums; exporters' parsers (python3-redis's INFO) read them."""
+    g = [c.node() for _ in range(3)]
+    p = c.proxy(None, "--group", "a 0-5460 %s" % g[0].addr,
+                "--group", "b 5461-10922 %s" % g[1].addr,
+                "--group", "c 10923-16383 %s" % g[2].addr, ready=3)
+    # python3-redis's own INFO parser, as exporters use it
+    pc = redis.Redis(host=cluster.LOCAL, port=p.port, decode_responses=True, socket_timeout=20)
+    pipe = pc.pipeline(transaction=False)
+    for i in range(300):
+        if i % 3 == 0:
+            pipe.set("ks:%d" % i, i, ex=1000)
+        else:
+            pipe.set("ks:%d" % i, i)
+    pipe.execute()
+    raw = Raw(p.port)
+    check(sections(raw.call("INFO", "keyspace")) == ["Keyspace"], "INFO keyspace")
+    check(sections(raw.call("INFO", "keyspace", "SERVER", "clients"))
+          == ["Server", "Clients", "Keyspace"], "INFO keyspace server clients: Redis's order")
+    check(raw.call("INFO", "nosuchsection") == b"", "INFO of an unknown section")
+    default = sections(raw.call("INFO"))
+    for name in ("Server", "Clients", "Memory", "Stats", "Replication", "Keyspace",
+                 "Sentinel", "Topology"):
+        check(name in default, "INFO lacks # %s: %r" % (name, default))
+    for arg in ("default", "all", "everything"):
+        check(sections(raw.call("INFO", arg)) == default, "INFO %s" % arg)
+    ks = pc.info("keyspace")
+    check(ks.get("db0", {}).get("keys") == 300 and ks["db0"]["expires"] == 100
+          and 900000 <= ks["db0"]["avg_ttl"] <= 1000000, "keyspace %r" % ks)
+    check(sum(client(x).dbsize() for x in g) == 300, "nodes' key count")
+    mem = pc.info("memory")
+    node_used = sum(int(info(client(x), "memory")["used_memory"]) for x in g)
+    pid = int(pc.info("server")["process_id"])
+    check(pid == p.proc.pid, "process_id")
+    with open("/proc/%d/statm" % pid) as f:
+        rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    check(mem["nodes_reporting"] == 3 and mem["nodes_asked"] == 3, "nodes_reporting %r" % mem)
+    check(0 < mem["used_memory"] <= mem["used_memory_rss"]
+          and abs(mem["used_memory_rss"] - rss) < 8 << 20, "proxy memory %r (rss %d)" % (mem, rss))
+    check(abs(mem["nodes_used_memory"] - node_used) < 1 << 20,
+          "nodes_used_memory %d, nodes say %d" % (mem["nodes_used_memory"], node_used))
+    # RESP3: a verbatim string.
+    r3 = Raw(p.port)
+    r3.call("HELLO", "3")
+    r3.send(("INFO", "keyspace"))
+    check(r3.line().startswith(b"="), "RESP3 INFO is not verbatim")
+    # A group whose master is gone: the others still answer.
+    g[2].kill()
+    wait_for(lambda: tp.topology(client(p))[1][g[2].addr]["up"] == "0", 10, "group c down")
+    mem = pc.info("memory")
+    check(mem["nodes_reporting"] == 2 and pc.info("keyspace")["db0"]["keys"]
+          == sum(client(x).dbsize() for x in g[:2]), "with a master down: %r" % mem)
+
+
 CASES = [
     ("crlf", "CR/LF in an argument: errors stay one line (redis-server's bytes)",
      case_crlf_in_argument_desyncs_replies),
@@ -326,6 +391,8 @@ CASES = [
      case_scan_node_fails_midway),
     ("client", "CLIENT LIST/INFO/KILL: Redis's fields, filters and errors",
      case_client_list_info_kill_refused),
+    ("info", "INFO [section ...]; # Keyspace and # Memory summed over groups",
+     case_info_ignores_sections),
 ]
 
 
