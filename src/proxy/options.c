@@ -128,6 +128,8 @@ const struct option_def proxy_options[] = {
     {"backend-timeout-ms", OPT_INT, 0, "5000", 0, 3600000, NULL, OFF(backend_timeout_ms),
      NULL, NULL, NULL, "a backend connection whose oldest request waits this long is replaced "
      "(its requests get errors); 0 = never"},
+    {"databases", OPT_INT, 0, "16", 1, 1024, NULL, OFF(databases), NULL, NULL, NULL,
+     "databases a client may SELECT (0 to databases-1); set it to the nodes' databases"},
     {"maxclients", OPT_INT, 0, "10000", 1, 1000000, NULL, OFF(maxclients), NULL, NULL, NULL,
      "maximum simultaneous client connections"},
     {"name", OPT_STRING, 0, "mymaster", 0, 0, NULL, OFF(name), NULL, NULL, NULL,

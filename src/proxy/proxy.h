@@ -50,6 +50,7 @@ struct proxy_config {
     long long down_after_ms;
     long long backend_timeout_ms;
     long long maxclients;
+    long long databases;         /* SELECT's range, as the nodes' databases */
     int loglevel;
     char *logfile;               /* owned */
     char *pidfile;               /* owned */
@@ -97,6 +98,8 @@ struct preq {
     void (*on_reply)(struct preq *r, const char *reply, size_t len);
     struct preq *inext;          /* the session's internal list */
     void *ctx;                   /* borrowed: on_reply's context (info.c) */
+    int select_db;               /* the database it must run in, + 1; 0: any (the
+                                    proxy's own ROLE, WAIT, INFO...) */
     /* A part of a request split over groups (MGET, DEL... across groups):
      * its reply goes to the fan-out, which answers the parent. */
     struct fanout *fan;          /* borrowed */
@@ -132,6 +135,9 @@ struct backend {
     struct resp_scan scan;
     struct preq *head, *tail;    /* in flight, oldest first */
     size_t inflight;
+    int db;                      /* the database the connection has selected (as
+                                    queued: a SELECT in flight counts) */
+    int select_failed;           /* a node refused our SELECT: close after the reply */
     long long retry_at_ms;
     int backoff_ms;
 };

@@ -13,6 +13,7 @@
 #include "proxy/pubsub.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <event2/event.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -179,6 +180,7 @@ preq_new(struct session *s)
     struct preq *r = mem_calloc(sizeof(*r));
     r->s = s;
     r->affinity = s->id;
+    r->select_db = s->db + 1;
     if (s->tail) {
         s->tail->next = r;
     } else {
@@ -492,6 +494,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         break;
     case CMD_ID_RESET:
         s->resp = 2;
+        s->db = 0;
         mem_free(s->name);
         s->name = NULL;
         pubsub_client_destroy(&s->pubsub);
@@ -514,14 +517,20 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_PUBSUB:
         pubsub_command(px, s, &s->pubsub, cmd, argc, argv);
         break;
-    case CMD_ID_SELECT:
-        if (argv[1].len == 1 && argv[1].ptr[0] == '0') {
-            local_replyf(s, "+OK\r\n");
+    case CMD_ID_SELECT: {
+        /* Per session: each request carries its database, and a backend
+         * connection is switched (SELECT) before a request of another one. */
+        long long db;
+        if (util_str2ll(argv[1].ptr, argv[1].len, &db) != 0 || db < INT_MIN || db > INT_MAX) {
+            session_error(s, "ERR value is not an integer or out of range");
+        } else if (db < 0 || db >= px->cfg.databases) {
+            session_error(s, "ERR DB index is out of range");
         } else {
-            session_error(s, "ERR SELECT is not supported by cachely-proxy: every client "
-                            "uses database 0");
+            s->db = (int)db;
+            local_replyf(s, "+OK\r\n");
         }
         break;
+    }
     case CMD_ID_CLIENT:
         client_cmd_run(s, argc, argv);
         break;

@@ -380,6 +380,93 @@ def case_info_ignores_sections(c):
           == sum(client(x).dbsize() for x in g[:2]), "with a master down: %r" % mem)
 
 
+# ---- 6: SELECT is refused --------------------------------------------------------
+
+SELECT_ERRORS = [("SELECT", "abc"), ("SELECT", "16"), ("SELECT", "-1"),
+                 ("SELECT", "99999999999999999999"), ("SELECT", "1", "2"), ("SELECT", "15")]
+
+
+def case_select_refused(c):
+    """SELECT n per session: sessions on different databases share pooled
+    backend connections without seeing each other's keys; pipelines that
+    switch databases stay correct; replicas, write-ack private connections,
+    fan-out over groups and SCAN all work in the session's database."""
+    r = servers.Server("redis")
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    try:
+        script = b"".join(cluster.resp(*a) for a in SELECT_ERRORS)
+        want = exact_replies(r.port, script, len(SELECT_ERRORS))
+        got = exact_replies(p.port, script, len(SELECT_ERRORS))
+        check(got == want, "SELECT errors: proxy %r, redis-server %r" % (got, want))
+    finally:
+        r.stop()
+    # Six sessions, one per database, over pool-size 2: each sees its own.
+    sess = [client(p, db=d) for d in range(6)]
+    for d, sc in enumerate(sess):
+        sc.set("shared", "db%d" % d)
+    for rnd in range(3):
+        for d, sc in enumerate(sess):
+            check(sc.get("shared") == "db%d" % d, "db %d read %r" % (d, sc.get("shared")))
+    mc = client(m)
+    for d in range(6):
+        check(client(m, db=d).get("shared") == "db%d" % d, "node db %d" % d)
+    # Pipelines that switch databases, interleaved with another session's.
+    a, b = Raw(p.port), Raw(p.port)
+    cmds_a, want_a = [], []
+    cmds_b, want_b = [], []
+    for i in range(500):
+        db = i % 4
+        cmds_a += [("SELECT", db), ("SET", "mix:%d" % i, "a%d" % db), ("GET", "mix:%d" % i),
+                   ("SELECT", (db + 1) % 4), ("GET", "mix:%d" % i)]
+        want_a += ["OK", "OK", b"a%d" % db, "OK", None]
+        cmds_b += [("SELECT", 9), ("INCR", "counter"), ("SELECT", 0), ("EXISTS", "mix:%d" % i)]
+        want_b += ["OK", i + 1, "OK", 1 if db == 0 else 0]
+    a.send(*cmds_a)
+    b.send(*cmds_b)
+    got_a = [a.reply() for _ in cmds_a]
+    got_b = [b.reply() for _ in cmds_b]
+    bad = [k for k in range(len(cmds_a)) if got_a[k] != want_a[k]]
+    check(not bad, "pipeline a: %d wrong, first %r -> %r" % (
+        len(bad), cmds_a[bad[0]], got_a[bad[0]]) if bad else "")
+    bad = [k for k in range(len(cmds_b)) if got_b[k] != want_b[k]]
+    check(not bad, "pipeline b: %d wrong, first %r -> %r want %r" % (
+        len(bad), cmds_b[bad[0]], got_b[bad[0]], want_b[bad[0]]) if bad else "")
+    check(client(m, db=9).get("counter") == "500", "INCRs in db 9")
+    # A fresh session reads from a replica, in its database.
+    tp.wait_synced(m, *reps)
+    rc = client(p, db=3)
+    g0 = sum(tp.cmdstat(client(x), "get") for x in reps)
+    check(all(rc.get("shared") == "db3" for _ in range(20)), "replica read in db 3")
+    check(sum(tp.cmdstat(client(x), "get") for x in reps) - g0 == 20, "reads not on replicas")
+    # SCAN and INFO keyspace per database.
+    check(sorted(client(p, db=9).scan_iter()) == ["counter"], "SCAN in db 9")
+    ks = info(client(p), "keyspace")
+    check(ks.get("db9", "").startswith("keys=1,") and "db5" in ks, "INFO keyspace %r" % ks)
+    # RESET goes back to database 0.
+    rr = Raw(p.port)
+    rr.call("SELECT", "4")
+    rr.call("RESET")
+    check(rr.call("GET", "shared") == b"db0", "RESET left the database")
+    # write-ack: the session's private connection to the master.
+    p2 = c.proxy(m.addr, "--write-ack", "all")
+    w = client(p2, db=11)
+    check(w.set("acked", "yes") and client(m, db=11).get("acked") == "yes"
+          and mc.get("acked") is None, "write-ack write not in db 11")
+    # Three groups: split and spread commands in the session's database.
+    g = [c.node() for _ in range(3)]
+    p3 = c.proxy(None, "--group", "a 0-5460 %s" % g[0].addr,
+                 "--group", "b 5461-10922 %s" % g[1].addr,
+                 "--group", "c 10923-16383 %s" % g[2].addr, ready=3)
+    f = client(p3, db=2)
+    keys = ["foo", "bar", "hello", "somekey"]
+    f.mset({k: k.upper() for k in keys})
+    check(f.mget(keys) == [k.upper() for k in keys] and f.dbsize() == 4
+          and client(p3).dbsize() == 0 and client(p3).mget(keys) == [None] * 4,
+          "fan-out in db 2")
+    check(sum(client(x, db=2).dbsize() for x in g) == 4, "nodes' db 2")
+
+
 CASES = [
     ("crlf", "CR/LF in an argument: errors stay one line (redis-server's bytes)",
      case_crlf_in_argument_desyncs_replies),
@@ -393,6 +480,8 @@ CASES = [
      case_client_list_info_kill_refused),
     ("info", "INFO [section ...]; # Keyspace and # Memory summed over groups",
      case_info_ignores_sections),
+    ("select", "SELECT per session: pooled connections, pipelines, replicas, fan-out",
+     case_select_refused),
 ]
 
 
