@@ -82,6 +82,7 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     (void)what;
     topology_cron(px);
     failover_cron(px);
+    session_cron(px);
     event_add(px->cron, &tv);
 }
 

@@ -33,6 +33,11 @@ struct admin;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
+/* client-output-buffer-limit classes (Redis's).  The proxy has no replica
+ * clients; the class is accepted so Redis's lines load unchanged. */
+enum proxy_cob_class { PROXY_COB_NORMAL = 0, PROXY_COB_REPLICA, PROXY_COB_PUBSUB,
+                       PROXY_COB__COUNT };
+
 struct proxy_config {
     long long port;
     char *bind;                  /* owned */
@@ -51,6 +56,14 @@ struct proxy_config {
     long long backend_timeout_ms;
     long long maxclients;
     long long databases;         /* SELECT's range, as the nodes' databases */
+    /* client limits, with Redis's names and defaults */
+    long long timeout;           /* close clients idle this many seconds; 0 = never */
+    unsigned long long client_query_buffer_limit;
+    unsigned long long proto_max_bulk_len;
+    struct proxy_cob {
+        unsigned long long hard, soft;
+        long long soft_seconds;
+    } cob[PROXY_COB__COUNT];     /* client-output-buffer-limit per class */
     int loglevel;
     char *logfile;               /* owned */
     char *pidfile;               /* owned */
@@ -248,6 +261,7 @@ struct proxy {
     long long rejected_connections; /* over maxclients */
     long long qbuf_limit_kills, obuf_limit_kills, timeout_kills; /* clients closed by limits */
     size_t mem_peak;             /* used_memory's peak as INFO saw it */
+    long long sessions_cron_ms;  /* session_cron's last run */
     int shutdown_asap;
     struct http_port *http;      /* owned: NULL when http-port is 0 */
     /* what the process was started with, re-read on SIGHUP */
@@ -397,6 +411,8 @@ void session_accept(struct proxy *px, int fd);
 /* A request finished: its reply bytes. */
 void session_deliver(struct preq *r, const char *reply, size_t len);
 void session_flush_pending(struct proxy *px);
+/* Idle timeouts and output soft limits; from the cron. */
+void session_cron(struct proxy *px);
 void session_free_closed(struct proxy *px);
 void session_destroy_all(struct proxy *px);
 
@@ -462,6 +478,8 @@ struct session {
     long long ctime_ms;            /* connected at */
     long long last_ms;             /* last command at (CLIENT LIST idle, timeout) */
     const struct command *lastcmd; /* borrowed from the command table; NULL before one */
+    size_t held;                   /* bytes of replies held for order (in preqs) */
+    long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
     int db;                        /* the database SELECT chose */
 };
 /* Close s once the current callback unwinds (CLIENT KILL, limits). */

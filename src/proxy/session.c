@@ -32,10 +32,47 @@ static void session_write(struct session *s);
 
 /* ---- output -------------------------------------------------------------- */
 
+/* Redis's client-output-buffer-limit for s's class (pubsub while it is
+ * subscribed, else normal) over the replies waiting for the client: the
+ * unwritten output and the replies held back for order.  Closes s when the
+ * hard limit is reached or the soft one has been for soft-seconds; returns
+ * 1 when it did. */
+static int
+check_output_limit(struct session *s)
+{
+    struct proxy *px = s->px;
+    const struct proxy_cob *lim =
+        &px->cfg.cob[client_cmd_is_pubsub(s) ? PROXY_COB_PUBSUB : PROXY_COB_NORMAL];
+    size_t used = s->out.len - s->out_sent + s->held;
+    int over = lim->hard > 0 && used >= lim->hard;
+    if (lim->soft > 0 && used >= lim->soft) {
+        long long now = util_mstime();
+        if (s->obuf_soft_since_ms == 0) {
+            s->obuf_soft_since_ms = now;
+        } else if (now - s->obuf_soft_since_ms >= lim->soft_seconds * 1000) {
+            over = 1;
+        }
+    } else {
+        s->obuf_soft_since_ms = 0;
+    }
+    if (!over) {
+        return 0;
+    }
+    log_warn("Client id=%llu addr=%s closed for overcoming of output buffer limits "
+             "(%zu bytes waiting)", (unsigned long long)s->id, s->addr, used);
+    px->obuf_limit_kills++;
+    session_close(s);
+    return 1;
+}
+
 static void
 out_append(struct session *s, const char *p, size_t len)
 {
+    if (s->flags & SESSION_CLOSING) {
+        return; /* nobody will read it */
+    }
     rbuf_add(&s->out, p, len);
+    check_output_limit(s);
 }
 
 static void
@@ -71,6 +108,7 @@ release_ready(struct session *s)
         if (s->head == NULL) {
             s->tail = NULL;
         }
+        s->held -= r->reply_len;
         out_append(s, r->reply, r->reply_len);
         mem_free(r->reply);
         mem_free(r);
@@ -168,10 +206,15 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         release_ready(s);
         return;
     }
-    r->reply = mem_alloc(len);
+    if (s->flags & SESSION_CLOSING) {
+        len = 0; /* nobody will read it */
+    }
+    r->reply = mem_alloc(len ? len : 1);
     memcpy(r->reply, reply, len);
     r->reply_len = len;
     r->done = 1;
+    s->held += len;
+    check_output_limit(s);
 }
 
 static struct preq *
@@ -948,6 +991,10 @@ process_input(struct session *s)
 {
     while (!(s->flags & (SESSION_CLOSING | SESSION_CLOSE_AFTER_REPLY))) {
         const char *frame = s->qbuf + s->qpos;
+        /* Redis's limits, read each time (a reload or an AUTH changes them):
+         * before AUTH only small frames, as the node allows. */
+        s->parser.max_bulk_len = (long long)s->px->cfg.proto_max_bulk_len;
+        s->parser.unauthenticated = !(s->flags & SESSION_AUTHENTICATED);
         int rc = resp_parser_next(&s->parser, frame, s->qlen - s->qpos);
         if (rc == STATUS_AGAIN) {
             break;
@@ -1009,6 +1056,7 @@ session_write(struct session *s)
             return;
         }
         s->out_sent += (size_t)n;
+        s->last_ms = util_mstime();
     }
     int pending = s->out_sent < s->out.len;
     if (!pending) {
@@ -1055,6 +1103,14 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
         return;
     }
     s->qlen += (size_t)n;
+    s->last_ms = util_mstime();
+    if (s->qlen - s->qpos > s->px->cfg.client_query_buffer_limit) {
+        log_warn("Closing client that reached max query buffer length: id=%llu addr=%s "
+                 "(qbuf initial bytes: %zu)", (unsigned long long)s->id, s->addr, s->qlen);
+        s->px->qbuf_limit_kills++;
+        session_close(s);
+        return;
+    }
     process_input(s);
     if (s->flags & SESSION_CLOSE_AFTER_REPLY) {
         session_write(s);
@@ -1172,6 +1228,34 @@ session_free(struct session *s)
     mem_free(s->lib_name);
     mem_free(s->lib_ver);
     mem_free(s);
+}
+
+void
+session_cron(struct proxy *px)
+{
+    long long now = util_mstime();
+    /* Ten times a second is plenty for limits counted in seconds. */
+    if (now - px->sessions_cron_ms < 100) {
+        return;
+    }
+    px->sessions_cron_ms = now;
+    for (struct session *s = px->sessions; s != NULL; s = s->next) {
+        if (s->flags & SESSION_CLOSING) {
+            continue;
+        }
+        /* Idle: nothing read, written or waited for; subscribers are
+         * exempt, as in Redis. */
+        if (px->cfg.timeout > 0 && s->head == NULL && !client_cmd_is_pubsub(s)
+            && now - s->last_ms > px->cfg.timeout * 1000) {
+            log_info("Closing idle client id=%llu addr=%s", (unsigned long long)s->id, s->addr);
+            px->timeout_kills++;
+            session_close(s);
+            continue;
+        }
+        if (s->obuf_soft_since_ms != 0) {
+            check_output_limit(s);
+        }
+    }
 }
 
 void

@@ -8,8 +8,10 @@ the build.  Prints "N passed, M failed".  CACHELY_PROXY_DEFECT_CASES=crlf,...
 runs only those cases.
 """
 import os
+import socket
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -467,6 +469,170 @@ def case_select_refused(c):
     check(sum(client(x, db=2).dbsize() for x in g) == 4, "nodes' db 2")
 
 
+# ---- 16: the proxy has no input or output limits -------------------------------
+
+
+def vm(pid, field):
+    """VmRSS / VmHWM (peak RSS) of a process, in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def push(sock, data, total, deadline=30):
+    """Send total bytes (data repeated) until the peer stops reading or
+    closes; returns the bytes sent."""
+    sock.settimeout(2)
+    sent = 0
+    end = time.time() + deadline
+    try:
+        while sent < total and time.time() < end:
+            sent += sock.send(data[:min(len(data), total - sent)])
+    except (socket.timeout, BrokenPipeError, ConnectionResetError):
+        pass
+    return sent
+
+
+def stats(p):
+    return info(client(p), "stats")
+
+
+def case_unauthenticated_big_bulks(c):
+    """With requirepass, a client that has not authenticated may not send
+    big bulks or long multibulks (Redis's and the node's limits): a frame of
+    3 x 400 MB bulks is refused at its first header and the proxy's peak RSS
+    stays small while the client pushes 200 MB."""
+    n = c.node()
+    p = c.proxy(n.addr, "--requirepass", "pw", ready=0)
+    base = vm(p.proc.pid, "VmHWM")
+    w = Raw(p.port)
+    w.sendraw(b"*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$419430400\r\n")
+    sent = push(w.sock, b"x" * (1 << 20), 200 << 20)
+    w.sock.settimeout(10)
+    check(w.reply() == "ERR Protocol error: unauthenticated bulk length", "bulk refused")
+    check(w.at_eof(), "connection left open")
+    peak = vm(p.proc.pid, "VmHWM")
+    print("     pushed %d MB before the proxy stopped reading; peak RSS %d -> %d MB"
+          % (sent >> 20, base >> 20, peak >> 20))
+    check(peak - base < 32 << 20, "peak RSS grew by %d MB" % ((peak - base) >> 20))
+    w = Raw(p.port)
+    w.sendraw(b"*11\r\n")
+    check(w.reply() == "ERR Protocol error: unauthenticated multibulk length", "multibulk")
+    # Authenticated, the same client may send a 1 MB value.
+    a = client(p, password="pw")
+    check(a.set("big", "v" * (1 << 20)) and len(a.get("big")) == 1 << 20, "after AUTH")
+
+
+def case_query_buffer_and_bulk_limits(c):
+    """client-query-buffer-limit closes a client whose unparsed frame grows
+    past it; proto-max-bulk-len refuses a bulk header over it."""
+    n = c.node()
+    p = c.proxy(n.addr, "--client-query-buffer-limit", "2mb", "--proto-max-bulk-len", "4mb",
+                ready=1)
+    w = Raw(p.port)
+    w.sendraw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4000000\r\n")
+    push(w.sock, b"x" * 65536, 3 << 20)
+    check(w.at_eof(10), "client over client-query-buffer-limit still connected")
+    check(stats(p)["client_query_buffer_limit_disconnections"] == "1", "not counted")
+    w = Raw(p.port)
+    w.sendraw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5000000\r\n")
+    check(w.reply() == "ERR Protocol error: invalid bulk length", "proto-max-bulk-len")
+    check(client(p).set("ok", "x" * 1000000), "a 1 MB value under both limits")
+
+
+def nonreading(port, frame, count):
+    """A client that sends count frames and never reads (small receive
+    buffer); returns its socket."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((cluster.LOCAL, port))
+    push(sock, frame * count, len(frame) * count, deadline=60)
+    return sock
+
+
+def closed_by_peer(sock, timeout):
+    """True once the peer closed (reading what is buffered meanwhile)."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            if not sock.recv(1 << 20):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def case_nonreading_client_output_limit(c):
+    """A client that never reads 1,000 replies of 1 MB is closed at the
+    normal class's hard limit, and the proxy's peak RSS stays bounded; under
+    the default (normal 0 0 0, as Redis) it is not closed."""
+    n = c.node()
+    p = c.proxy(n.addr, "--client-output-buffer-limit", "normal 16mb 8mb 10", ready=1)
+    client(p).set("big", "x" * (1 << 20))
+    base = vm(p.proc.pid, "VmHWM")
+    sock = nonreading(p.port, cluster.resp("GET", "big"), 1000)
+    wait_for(lambda: stats(p)["client_output_buffer_limit_disconnections"] == "1", 30,
+             "the non-reading client closed")
+    check(closed_by_peer(sock, 10), "socket still open")
+    peak = vm(p.proc.pid, "VmHWM")
+    print("     peak RSS %d -> %d MB for 1,000 MB of unread replies" % (base >> 20, peak >> 20))
+    check(peak - base < 100 << 20, "peak RSS grew by %d MB" % ((peak - base) >> 20))
+    check(client(p).get("big") is not None, "proxy still serves")
+    # Defaults: normal 0 0 0 -> no limit for normal clients (40 replies).
+    p2 = c.proxy(n.addr, ready=1)
+    sock = nonreading(p2.port, cluster.resp("GET", "big"), 40)
+    time.sleep(0.5)  # let the replies pile up; nothing may close it
+    check(stats(p2)["client_output_buffer_limit_disconnections"] == "0", "default closed it")
+    sock.close()
+
+
+def case_nonreading_subscriber_output_limit(c):
+    """A subscriber that never reads (its PING replies and events pile up)
+    is closed at the pubsub class's default hard limit, 32 MB; peak RSS
+    stays bounded."""
+    n = c.node()
+    p = c.proxy(n.addr, ready=1)
+    base = vm(p.proc.pid, "VmHWM")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((cluster.LOCAL, p.port))
+    sock.sendall(cluster.resp("SUBSCRIBE", "+switch-master"))
+    ping = cluster.resp("PING", "p" * (1 << 20))
+    push(sock, ping * 8, len(ping) * 300, deadline=60)
+    wait_for(lambda: stats(p)["client_output_buffer_limit_disconnections"] == "1", 30,
+             "the non-reading subscriber closed")
+    check(closed_by_peer(sock, 10), "subscriber socket still open")
+    peak = vm(p.proc.pid, "VmHWM")
+    print("     peak RSS %d -> %d MB for 300 MB of unread pub/sub replies"
+          % (base >> 20, peak >> 20))
+    check(peak - base < 150 << 20, "peak RSS grew by %d MB" % ((peak - base) >> 20))
+
+
+def case_idle_timeout(c):
+    """timeout N closes a client idle for N seconds; an active client and a
+    subscriber stay."""
+    n = c.node()
+    p = c.proxy(n.addr, "--timeout", "1", ready=1)
+    idle, busy, sub = Raw(p.port), Raw(p.port), Raw(p.port)
+    idle.call("PING")
+    sub.call("SUBSCRIBE", "+sdown")
+    t0 = time.time()
+    while time.time() - t0 < 2.5:
+        check(busy.call("PING") == "PONG", "active client closed")
+        time.sleep(0.2)
+    check(idle.at_eof(5), "idle client still open after 2.5 s")
+    check(stats(p)["client_idle_timeout_disconnections"] == "1", "not counted")
+    sub.send(("PING",))
+    check(sub.reply() == [b"pong", b""], "subscriber closed by the idle timeout")
+    p2 = c.proxy(n.addr, ready=1)
+    r = Raw(p2.port)
+    time.sleep(1.5)
+    check(r.call("PING") == "PONG", "default timeout 0 closed a client")
+
+
 CASES = [
     ("crlf", "CR/LF in an argument: errors stay one line (redis-server's bytes)",
      case_crlf_in_argument_desyncs_replies),
@@ -482,6 +648,16 @@ CASES = [
      case_info_ignores_sections),
     ("select", "SELECT per session: pooled connections, pipelines, replicas, fan-out",
      case_select_refused),
+    ("unauth", "unauthenticated big bulks refused; RSS stays small",
+     case_unauthenticated_big_bulks),
+    ("qbuf", "client-query-buffer-limit and proto-max-bulk-len",
+     case_query_buffer_and_bulk_limits),
+    ("obuf", "non-reading client closed at client-output-buffer-limit; RSS bounded",
+     case_nonreading_client_output_limit),
+    ("obufsub", "non-reading subscriber closed at the pubsub class's 32 MB",
+     case_nonreading_subscriber_output_limit),
+    ("timeout", "idle timeout closes idle clients, not active ones or subscribers",
+     case_idle_timeout),
 ]
 
 
