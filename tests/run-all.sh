@@ -99,6 +99,10 @@ done
 if [ -x "$B/tests/fuzz/fuzz_resp_replay" ]; then
     run_counted fuzz_resp_replay "$B/tests/fuzz/fuzz_resp_replay" "$S"/tests/fuzz/corpus/*
 fi
+if [ -x "$B/tests/fuzz/fuzz_resp_scan_replay" ]; then
+    run_counted fuzz_resp_scan_replay "$B/tests/fuzz/fuzz_resp_scan_replay" \
+        "$S"/tests/fuzz/corpus_resp_scan/*
+fi
 
 for t in "$S"/tests/compat/test_*.py; do
     [ -f "$t" ] || continue
