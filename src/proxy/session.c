@@ -456,8 +456,16 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
             s->flags |= SESSION_AUTHENTICATED;
             i += 2;
         } else if (arg_is(&argv[i], "setname") && i + 1 < argc) {
+            /* The name shows in CLIENT LIST: same rule as CLIENT SETNAME. */
+            for (size_t k = 0; k < argv[i + 1].len; k++) {
+                if (argv[i + 1].ptr[k] <= ' ' || argv[i + 1].ptr[k] > '~') {
+                    session_error(s, "ERR Client names cannot contain spaces, newlines or "
+                                     "special characters.");
+                    return;
+                }
+            }
             mem_free(s->name);
-            s->name = mem_strndup(argv[i + 1].ptr, argv[i + 1].len);
+            s->name = argv[i + 1].len ? mem_strndup(argv[i + 1].ptr, argv[i + 1].len) : NULL;
             i += 1;
         } else {
             session_error(s, "ERR Syntax error in HELLO option '%.*s'",
