@@ -8,6 +8,7 @@ the build.  Prints "N passed, M failed".  CACHELY_PROXY_DEFECT_CASES=crlf,...
 runs only those cases.
 """
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -645,10 +646,19 @@ def case_idle_timeout(c):
     check(stats(p)["client_idle_timeout_disconnections"] == "1", "not counted")
     sub.send(("PING",))
     check(sub.reply() == [b"pong", b""], "subscriber closed by the idle timeout")
-    p2 = c.proxy(n.addr, ready=1)
+    # Default 0: never; a SIGHUP reload that sets it applies at once.
+    conf = os.path.join(p.dir, "reload.conf")
+    with open(conf, "w") as f:
+        f.write("timeout 0\n")
+    p2 = c.proxy(n.addr, config=conf, ready=1)
     r = Raw(p2.port)
     time.sleep(1.5)
-    check(r.call("PING") == "PONG", "default timeout 0 closed a client")
+    check(r.call("PING") == "PONG", "timeout 0 closed a client")
+    with open(conf, "w") as f:
+        f.write("timeout 1\n")
+    p2.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: info(client(p2), "topology")["config_reloads"] == "1", 10, "reload")
+    check(r.at_eof(5), "timeout set by a reload did not close an idle client")
 
 
 CASES = [
