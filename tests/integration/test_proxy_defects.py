@@ -23,6 +23,12 @@ from cluster import Err, Raw, check, client, info, wait_for  # noqa: E402,F401
 
 import redis  # noqa: E402
 
+# Under AddressSanitizer freed memory sits in a quarantine (256 MB by
+# default), which the RSS bounds below would count: keep it small for the
+# processes this suite starts.
+os.environ["ASAN_OPTIONS"] = ":".join(
+    x for x in (os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=16") if x)
+
 
 def exact_replies(port, data, n):
     """Send data on a fresh connection; the bytes of its first n replies."""
@@ -599,7 +605,14 @@ def case_nonreading_client_output_limit(c):
     peak = vm(p.proc.pid, "VmHWM")
     print("     peak RSS %d -> %d MB" % (base >> 20, peak >> 20))
     check(peak - base < 100 << 20, "peak RSS grew by %d MB" % ((peak - base) >> 20))
-    check(client(p).get("big") is not None, "proxy still serves")
+    # The replies the closed client asked for still drain from the node on
+    # the shared backend connection; then the proxy serves as before.
+    def serves():
+        try:
+            return client(p).get("big") is not None
+        except redis.ResponseError:
+            return False
+    wait_for(serves, 30, "the proxy serving again")
     # Defaults: normal 0 0 0 -> no limit for normal clients (40 replies).
     p2 = c.proxy(n.addr, ready=1)
     sock, _ = nonreading(p2.port, cluster.resp("GET", "big"), 40)
