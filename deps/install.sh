@@ -31,7 +31,8 @@ node_clients() {
     local dir
     dir="$(cd "$(dirname "$0")/.." && pwd)/tests/clients"
     if [ -f "$dir/node_modules/ioredis/package.json" ] \
-        && [ -f "$dir/node_modules/redis/package.json" ]; then
+        && [ -f "$dir/node_modules/redis/package.json" ] \
+        && [ -f "$dir/node_modules/redis5/package.json" ]; then
         echo "deps: Node.js test clients are installed"
         return 0
     fi

@@ -1,5 +1,5 @@
 // A cache workload through cachely-proxy with a real Node.js client:
-//   node workload.js ioredis|node-redis <port>
+//   node workload.js ioredis|node-redis|node-redis-5 <port>
 // set/get, mget, expire/ttl, incr, a 2,000-pair pipeline of SET+GET (each
 // GET must read its own SET), and a full SCAN of 3,000 keys (each key once).
 // Prints one line per step; exits 0 when every step passed.
@@ -51,8 +51,10 @@ async function ioredisOps() {
   };
 }
 
-async function nodeRedisOps() {
-  const { createClient } = require('redis');
+// node-redis 4 ('redis') and 5 (installed as 'redis5'): the same API, but
+// 5's scanIterator yields batches of keys where 4 yields keys.
+async function nodeRedisOps(pkg) {
+  const { createClient } = require(pkg);
   const r = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: false } });
   r.on('error', () => {});
   await r.connect();
@@ -77,7 +79,11 @@ async function nodeRedisOps() {
     scanAll: async () => {
       const keys = [];
       for await (const k of r.scanIterator({ MATCH: 'scan:*', COUNT: 100 })) {
-        keys.push(k);
+        if (Array.isArray(k)) {
+          keys.push(...k);
+        } else {
+          keys.push(k);
+        }
       }
       return keys;
     },
@@ -86,7 +92,8 @@ async function nodeRedisOps() {
 }
 
 async function main() {
-  const c = which === 'ioredis' ? await ioredisOps() : await nodeRedisOps();
+  const c = which === 'ioredis' ? await ioredisOps()
+    : await nodeRedisOps(which === 'node-redis-5' ? 'redis5' : 'redis');
   const pre = which + ':';
 
   check((await c.set(pre + 'k', 'v1')) === 'OK', 'SET');

@@ -1,5 +1,5 @@
 """Real client libraries through a cachely-proxy started with DEFAULT options:
-python3-redis (Debian's), ioredis and node-redis (from npm, into
+python3-redis (Debian's), ioredis 5 and node-redis 4 and 5 (from npm, into
 tests/clients/node_modules), each running a cache workload (set/get, mget,
 expire/ttl, incr, a pipeline of 2,000 SET+GET pairs that must read their own
 writes, a full SCAN of 3,000 keys) against one group (a master and two
@@ -32,7 +32,7 @@ NODE = shutil.which("node") or "/usr/bin/node"
 
 def node_modules_ready():
     return all(os.path.exists(os.path.join(CLIENTS, "node_modules", m, "package.json"))
-               for m in ("ioredis", "redis"))
+               for m in ("ioredis", "redis", "redis5"))
 
 
 def ensure_node_clients():
@@ -89,6 +89,8 @@ def node_workload(p, which):
                          cwd=CLIENTS, capture_output=True, text=True, timeout=300)
     for line in out.stdout.splitlines():
         print("     %s: %s" % (which, line))
+    if out.returncode != 0:
+        p.dump_log()  # e.g. a failover the load caused (down-after-ms is 1 s)
     check(out.returncode == 0 and ("PASS " + which) in out.stdout,
           "%s workload failed (status %d): %s" % (which, out.returncode,
                                                    out.stderr.strip()[-800:]))
@@ -109,10 +111,18 @@ def case_node_redis(c):
     node_workload(three_groups(c), "node-redis")
 
 
+def case_node_redis_5(c):
+    node_workload(one_group(c), "node-redis-5")
+    node_workload(three_groups(c), "node-redis-5")
+
+
 CASES = [
     ("python", "python3-redis cache workload, default proxy, 1 and 3 groups", case_python),
     ("ioredis", "ioredis cache workload, default proxy, 1 and 3 groups", case_ioredis),
-    ("noderedis", "node-redis cache workload, default proxy, 1 and 3 groups", case_node_redis),
+    ("noderedis", "node-redis 4 cache workload, default proxy, 1 and 3 groups",
+     case_node_redis),
+    ("noderedis5", "node-redis 5 cache workload, default proxy, 1 and 3 groups",
+     case_node_redis_5),
 ]
 
 
