@@ -469,15 +469,15 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
             i += 1;
         } else {
             session_error(s, "ERR Syntax error in HELLO option '%.*s'",
-                         (int)(argv[i].len > 64 ? 64 : argv[i].len), argv[i].ptr);
+                          (int)(argv[i].len > 64 ? 64 : argv[i].len), argv[i].ptr);
             return;
         }
     }
     if (!(s->flags & SESSION_AUTHENTICATED)) {
         session_error(s, "NOAUTH HELLO must be called with the client already authenticated, "
-                        "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
-                        "to authenticate the client and select the RESP protocol version at "
-                        "the same time");
+                         "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
+                         "to authenticate the client and select the RESP protocol version at "
+                         "the same time");
         return;
     }
     s->resp = (int)ver;
@@ -505,7 +505,7 @@ cmd_auth(struct session *s, size_t argc, struct resp_arg *argv)
     }
     if (pass == NULL || pass[0] == '\0') {
         session_error(s, "ERR AUTH <password> called without any password configured for "
-                        "the default user. Are you sure your configuration is correct?");
+                         "the default user. Are you sure your configuration is correct?");
         return;
     }
     if ((argc == 3 && !arg_is(&argv[1], "default")) || given->len != strlen(pass)
@@ -954,7 +954,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
         session_error(s, "ERR '%s' is not supported through cachely-proxy; send it to a "
-                        "node directly", cmd->name);
+                         "node directly", cmd->name);
         return;
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
