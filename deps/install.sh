@@ -16,7 +16,36 @@ PACKAGES=(
     netcat-openbsd iproute2 procps valgrind nutcracker
     # libFuzzer target (make fuzz)
     clang
+    # Node.js clients (ioredis, node-redis) in tests/integration/test_proxy_clients.py
+    nodejs
 )
+# npm comes with nodejs from some sources (NodeSource) and as its own
+# package in Debian: installed only when no npm command is found.
+if ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(npm)
+fi
+
+# ioredis and node-redis from the npm registry, as tests/clients/package.json
+# and its package-lock.json pin them, into tests/clients/node_modules.
+node_clients() {
+    local dir
+    dir="$(cd "$(dirname "$0")/.." && pwd)/tests/clients"
+    if [ -f "$dir/node_modules/ioredis/package.json" ] \
+        && [ -f "$dir/node_modules/redis/package.json" ] \
+        && [ -f "$dir/node_modules/redis5/package.json" ]; then
+        echo "deps: Node.js test clients are installed"
+        return 0
+    fi
+    if [ "$check_only" = 1 ]; then
+        echo "deps: missing: Node.js test clients (npm install in tests/clients)"
+        return 1
+    fi
+    if ! (cd "$dir" && npm install --no-audit --no-fund); then
+        echo "deps: npm install in $dir failed (is the npm registry reachable?)" >&2
+        return 1
+    fi
+    echo "deps: installed the Node.js test clients"
+}
 
 check_only=0
 case "${1:-}" in
@@ -42,7 +71,8 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "deps: all ${#PACKAGES[@]} packages are installed"
-    exit 0
+    node_clients
+    exit $?
 fi
 echo "deps: missing: ${missing[*]}"
 if [ "$check_only" = 1 ]; then
@@ -78,3 +108,4 @@ if [ ${#still[@]} -gt 0 ]; then
     exit 1
 fi
 echo "deps: installed ${missing[*]}"
+node_clients

@@ -107,6 +107,10 @@ done
 if [ -x "$B/tests/fuzz/fuzz_resp_replay" ]; then
     run_counted fuzz_resp_replay "$B/tests/fuzz/fuzz_resp_replay" "$S"/tests/fuzz/corpus/*
 fi
+if [ -x "$B/tests/fuzz/fuzz_resp_scan_replay" ]; then
+    run_counted fuzz_resp_scan_replay "$B/tests/fuzz/fuzz_resp_scan_replay" \
+        "$S"/tests/fuzz/corpus_resp_scan/*
+fi
 
 for bin in "$B"/tests/tsan/test_*; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue

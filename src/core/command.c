@@ -262,5 +262,13 @@ command_unknown_error(char *buf, size_t cap, size_t argc, const struct resp_arg 
     }
     n = snprintf(buf, cap, "unknown command '%.*s', with args beginning with: %s",
                  (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr, args);
-    return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
+    size_t len = n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
+    /* The text goes into a one-line error: CR and LF become spaces, as
+     * Redis does, or they would end the line early. */
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\r' || buf[i] == '\n') {
+            buf[i] = ' ';
+        }
+    }
+    return len;
 }

@@ -2,6 +2,7 @@
 #include "core/resp_scan.h"
 #include "core/util.h"
 
+#include <limits.h>
 #include <string.h>
 
 void
@@ -94,7 +95,10 @@ resp_scan_next(struct resp_scan *s, const char *buf, size_t len)
                 }
                 continue;
             }
-            if (s->depth == RESP_SCAN_MAX_DEPTH) {
+            /* A map or attribute of n pairs holds 2n elements: a count whose
+             * double overflows is no reply a server could send. */
+            if (s->depth == RESP_SCAN_MAX_DEPTH
+                || ((t == '%' || t == '|') && n > LLONG_MAX / 2)) {
                 s->error = 1;
                 return -1;
             }

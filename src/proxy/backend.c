@@ -20,6 +20,20 @@ static void backend_on_event(evutil_socket_t fd, short what, void *arg);
 static void queue_request(struct proxy *px, struct backend *b, struct preq *r,
                           const char *frame, size_t len);
 
+/* Our SELECT on a connection: when a node refuses it, the requests queued
+ * behind it would run in the wrong database, so the connection is closed
+ * (they fail with "may or may not have been executed") once this reply is
+ * handled. */
+static void
+on_select_reply(struct preq *r, const char *reply, size_t len)
+{
+    if (len > 0 && reply[0] == '-' && r->backend != NULL && r->backend->fd >= 0) {
+        log_warn("Node %s refused SELECT (check the databases option): %.*s",
+                 r->backend->node->name, (int)(len > 2 ? len - 2 : 0), reply + 1);
+        r->backend->select_failed = 1;
+    }
+}
+
 static void
 on_auth_reply(struct preq *r, const char *reply, size_t len)
 {
@@ -74,6 +88,8 @@ backend_close(struct backend *b, const char *why)
     b->connected = 0;
     b->write_armed = 0;
     fail_inflight(b, why ? why : "closed");
+    b->db = 0;                   /* a new connection starts in database 0 */
+    b->select_failed = 0;
     mem_free(b->out);
     mem_free(b->in);
     b->out = b->in = NULL;
@@ -198,6 +214,10 @@ backend_read(struct backend *b)
         session_deliver(r, b->in + off, b->scan.pos);
         off += b->scan.pos;
         resp_scan_init(&b->scan);
+        if (b->select_failed) {
+            backend_close(b, "the node refused SELECT");
+            return;
+        }
     }
     if (off > 0) {
         memmove(b->in, b->in + off, b->in_len - off);
@@ -278,6 +298,18 @@ backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *
     struct backend *b = on != NULL ? on : pick_connection(px, n, r->affinity);
     if (b == NULL || b->fd < 0) {
         return -1;
+    }
+    if (r->select_db != 0 && r->select_db - 1 != b->db) {
+        /* The connection is shared (or private to a session that changed
+         * database): select the request's database on it first. */
+        char sel[64], num[24];
+        size_t nl = util_ll2str(num, r->select_db - 1);
+        int sl = snprintf(sel, sizeof(sel), "*2\r\n$6\r\nSELECT\r\n$%zu\r\n%s\r\n", nl, num);
+        struct preq *sr = mem_calloc(sizeof(*sr));
+        sr->on_reply = on_select_reply;
+        sr->affinity = r->affinity;
+        queue_request(px, b, sr, sel, (size_t)sl);
+        b->db = r->select_db - 1;
     }
     queue_request(px, b, r, frame, len);
     return 0;

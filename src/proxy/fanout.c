@@ -238,6 +238,7 @@ send_part(struct proxy *px, struct fanout *f, int idx, struct group *g, int is_w
     r->fan = f;
     r->fan_idx = idx;
     r->affinity = f->parent->affinity;
+    r->select_db = f->parent->select_db;
     if (target == NULL || backend_send(px, target, NULL, r, frame, len) != 0) {
         char err[320];
         int n = snprintf(err, sizeof(err), "-ERR cachely-proxy: group %s is not reachable\r\n",

@@ -128,6 +128,7 @@ http_cache_send(struct proxy *px, struct evhttp_request *req, enum http_op op,
     }
     c = mem_calloc(sizeof(*c));
     c->r.affinity = px->http->affinity++;
+    c->r.select_db = 1;          /* an HTTP request works on database 0 */
     c->r.on_reply = http_on_reply;
     c->req = req;
     c->op = op;

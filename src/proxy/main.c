@@ -82,6 +82,7 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     (void)what;
     topology_cron(px);
     failover_cron(px);
+    session_cron(px);
     event_add(px->cron, &tv);
 }
 
@@ -129,6 +130,11 @@ on_reload(evutil_socket_t sig, short what, void *arg)
     px->cfg.write_ack = fresh.write_ack;
     px->cfg.write_ack_timeout_ms = fresh.write_ack_timeout_ms;
     px->cfg.maxclients = fresh.maxclients;
+    px->cfg.databases = fresh.databases;
+    px->cfg.timeout = fresh.timeout;
+    px->cfg.client_query_buffer_limit = fresh.client_query_buffer_limit;
+    px->cfg.proto_max_bulk_len = fresh.proto_max_bulk_len;
+    memcpy(px->cfg.cob, fresh.cob, sizeof(px->cfg.cob));
     px->cfg.loglevel = fresh.loglevel;
     px->cfg.quorum = fresh.quorum;
     px->cfg.failover = fresh.failover;

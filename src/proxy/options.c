@@ -3,11 +3,14 @@
 #include "proxy/proxy.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/util.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const proxy_read_policy_names[] = {"master", "replicas", "session", NULL};
 
@@ -80,6 +83,68 @@ write_ack_format(const struct option_def *def, const void *values, char *buf, si
     }
 }
 
+static const char *const cob_class_names[] = {"normal", "replica", "pubsub"};
+
+/* client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [...], as
+ * Redis reads it ("slave" names the replica class too). */
+static int
+cob_parse(const struct option_def *def, void *values, const char *value, char *err,
+          size_t errlen)
+{
+    struct proxy_config *cfg = values;
+    char *words[64];
+    char scratch[1024];
+    struct proxy_cob tmp[PROXY_COB__COUNT];
+    int n;
+    (void)def;
+    if (strlen(value) >= sizeof(scratch)
+        || (n = option_split_line(value, scratch, words, 64)) <= 0 || n % 4 != 0) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        return -1;
+    }
+    memcpy(tmp, cfg->cob, sizeof(tmp));
+    for (int i = 0; i < n; i += 4) {
+        int cls = strcasecmp(words[i], "slave") == 0 ? PROXY_COB_REPLICA : -1;
+        unsigned long long hard, soft;
+        long long secs;
+        for (int k = 0; k < PROXY_COB__COUNT; k++) {
+            if (strcasecmp(words[i], cob_class_names[k]) == 0) {
+                cls = k;
+            }
+        }
+        if (cls < 0) {
+            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
+            return -1;
+        }
+        if (util_memtoull(words[i + 1], &hard) != 0 || util_memtoull(words[i + 2], &soft) != 0
+            || util_str2ll(words[i + 3], strlen(words[i + 3]), &secs) != 0 || secs < 0) {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit "
+                                  "configuration.");
+            return -1;
+        }
+        tmp[cls].hard = hard;
+        tmp[cls].soft = soft;
+        tmp[cls].soft_seconds = secs;
+    }
+    memcpy(cfg->cob, tmp, sizeof(tmp));
+    return 0;
+}
+
+static void
+cob_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    const struct proxy_config *cfg = values;
+    size_t off = 0;
+    (void)def;
+    buf[0] = '\0';
+    for (int k = 0; k < PROXY_COB__COUNT && off < len; k++) {
+        int w = snprintf(buf + off, len - off, "%s%s %llu %llu %lld", k ? " " : "",
+                         k == PROXY_COB_REPLICA ? "slave" : cob_class_names[k], cfg->cob[k].hard,
+                         cfg->cob[k].soft, cfg->cob[k].soft_seconds);
+        off += w > 0 ? (size_t)w : 0;
+    }
+}
+
 #define OFF(f) offsetof(struct proxy_config, f)
 
 const struct option_def proxy_options[] = {
@@ -106,12 +171,13 @@ const struct option_def proxy_options[] = {
      NULL, NULL, "password clients must AUTH with (empty = none)"},
     {"pool-size", OPT_INT, 0, "2", 1, 64, NULL, OFF(pool_size), NULL, NULL, NULL,
      "backend connections per node, shared by all clients"},
-    {"read-policy", OPT_ENUM, 0, "replicas", 0, 0, proxy_read_policy_names,
+    {"read-policy", OPT_ENUM, 0, "session", 0, 0, proxy_read_policy_names,
      OFF(read_policy), NULL, NULL, NULL,
-     "master: every command goes to the master; replicas: reads go round robin "
-     "to healthy replicas caught up within max-replica-lag-ms, else the master; "
-     "session: as replicas, and a client's reads only go to replicas that have "
-     "its last write (read-your-writes), else the master"},
+     "session (default): reads go round robin to healthy replicas caught up within "
+     "max-replica-lag-ms, but a client's reads only to replicas that have its last "
+     "write (read-your-writes), else the master; replicas: the same without "
+     "read-your-writes (a read may miss the client's own write of a moment before); "
+     "master: every command goes to the master"},
     {"write-ack", OPT_SPECIAL, 0, "master", 0, 0, NULL, 0, write_ack_parse, write_ack_format,
      NULL, "master: a write is answered when the master applied it; N or all: only "
      "once N (or all known) replicas acknowledged it, else -NOTACKED (the write is on "
@@ -127,6 +193,21 @@ const struct option_def proxy_options[] = {
     {"backend-timeout-ms", OPT_INT, 0, "5000", 0, 3600000, NULL, OFF(backend_timeout_ms),
      NULL, NULL, NULL, "a backend connection whose oldest request waits this long is replaced "
      "(its requests get errors); 0 = never"},
+    {"databases", OPT_INT, 0, "16", 1, 1024, NULL, OFF(databases), NULL, NULL, NULL,
+     "databases a client may SELECT (0 to databases-1); set it to the nodes' databases"},
+    {"timeout", OPT_INT, 0, "0", 0, 2147483647, NULL, OFF(timeout), NULL, NULL, NULL,
+     "close clients idle for this many seconds (0 = never); subscribers are exempt"},
+    {"client-query-buffer-limit", OPT_MEMORY, 0, "1gb", 1024 * 1024, LLONG_MAX, NULL,
+     OFF(client_query_buffer_limit), NULL, NULL, NULL,
+     "close a client whose unparsed input exceeds this"},
+    {"proto-max-bulk-len", OPT_MEMORY, 0, "512mb", 1024 * 1024, LLONG_MAX, NULL,
+     OFF(proto_max_bulk_len), NULL, NULL, NULL, "largest bulk string a client may send"},
+    {"client-output-buffer-limit", OPT_SPECIAL, 0,
+     "normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, NULL, 0, cob_parse,
+     cob_format, NULL,
+     "<class> <hard> <soft> <soft-seconds>: close clients whose replies waiting to be read "
+     "exceed hard, or soft for soft-seconds (0 = no limit); classes normal, replica (none on "
+     "the proxy) and pubsub (subscribed clients, Sentinel event subscribers included)"},
     {"maxclients", OPT_INT, 0, "10000", 1, 1000000, NULL, OFF(maxclients), NULL, NULL, NULL,
      "maximum simultaneous client connections"},
     {"name", OPT_STRING, 0, "mymaster", 0, 0, NULL, OFF(name), NULL, NULL, NULL,

@@ -16,6 +16,7 @@
 #include "core/resp.h"
 #include "core/resp_scan.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,11 @@ struct peer;
 struct admin;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
+
+/* client-output-buffer-limit classes (Redis's).  The proxy has no replica
+ * clients; the class is accepted so Redis's lines load unchanged. */
+enum proxy_cob_class { PROXY_COB_NORMAL = 0, PROXY_COB_REPLICA, PROXY_COB_PUBSUB,
+                       PROXY_COB__COUNT };
 
 struct proxy_config {
     long long port;
@@ -49,6 +55,15 @@ struct proxy_config {
     long long down_after_ms;
     long long backend_timeout_ms;
     long long maxclients;
+    long long databases;         /* SELECT's range, as the nodes' databases */
+    /* client limits, with Redis's names and defaults */
+    long long timeout;           /* close clients idle this many seconds; 0 = never */
+    unsigned long long client_query_buffer_limit;
+    unsigned long long proto_max_bulk_len;
+    struct proxy_cob {
+        unsigned long long hard, soft;
+        long long soft_seconds;
+    } cob[PROXY_COB__COUNT];     /* client-output-buffer-limit per class */
     int loglevel;
     char *logfile;               /* owned */
     char *pidfile;               /* owned */
@@ -60,6 +75,22 @@ struct proxy_config {
     long long quorum;            /* proxies that must see a master down; 0 = majority */
     int failover;                /* run automatic failover */
     long long failover_timeout_ms;
+};
+
+/* A proxy cursor, decoded (cursor.c explains the encoding). */
+struct cursor {
+    unsigned long long node_cursor;  /* the node's own cursor */
+    unsigned gen;                /* the node's incarnation mod 16 */
+    size_t group;                /* group index */
+    size_t node;                 /* node index within the group + 1; 0 = not chosen */
+};
+
+/* A command that iterates with a cursor. */
+struct cursor_spec {
+    const char *name;
+    int arg;                     /* argv index of the cursor */
+    int keyspace;                /* 1: the whole keyspace (SCAN) goes through
+                                    every group; 0: the key (argv[1]) routes */
 };
 
 /* A client request waiting for its reply. */
@@ -79,6 +110,9 @@ struct preq {
      * it is not on the session's FIFO. */
     void (*on_reply)(struct preq *r, const char *reply, size_t len);
     struct preq *inext;          /* the session's internal list */
+    void *ctx;                   /* borrowed: on_reply's context (info.c) */
+    int select_db;               /* the database it must run in, + 1; 0: any (the
+                                    proxy's own ROLE, WAIT, INFO...) */
     /* A part of a request split over groups (MGET, DEL... across groups):
      * its reply goes to the fan-out, which answers the parent. */
     struct fanout *fan;          /* borrowed */
@@ -93,6 +127,10 @@ struct preq {
      * was held by CLIENT PAUSE and never ran) is sent to the new master. */
     char *retry_frame;           /* owned, or NULL */
     size_t retry_len;
+    /* A cursor command: the reply's cursor is re-encoded (cursor.c). */
+    int cursor_cmd;
+    int cursor_keyspace;
+    struct cursor cursor;        /* where this call of the iteration went */
 };
 
 /* One pooled connection to a node. */
@@ -110,6 +148,9 @@ struct backend {
     struct resp_scan scan;
     struct preq *head, *tail;    /* in flight, oldest first */
     size_t inflight;
+    int db;                      /* the database the connection has selected (as
+                                    queued: a SELECT in flight counts) */
+    int select_failed;           /* a node refused our SELECT: close after the reply */
     long long retry_at_ms;
     int backoff_ms;
 };
@@ -172,6 +213,8 @@ struct node {
     int master_port;
     long long reconf_sent_ms;    /* when we last sent it REPLICAOF */
     int sdown_event;             /* +sdown was published for it */
+    unsigned incarnation;        /* bumped when it comes back up, restarts or
+                                    resyncs: cursors from before are refused */
     struct backend *pool;        /* owned array of pool_size */
     /* probe connection */
     int probe_fd;
@@ -215,6 +258,10 @@ struct proxy {
     long long routed_master, routed_replica, routed_fallback, route_errors;
     long long session_offset_probes;
     long long writes_redirected; /* -READONLY writes re-sent to a new master */
+    long long rejected_connections; /* over maxclients */
+    long long qbuf_limit_kills, obuf_limit_kills, timeout_kills; /* clients closed by limits */
+    size_t mem_peak;             /* used_memory's peak as INFO saw it */
+    long long sessions_cron_ms;  /* session_cron's last run */
     int shutdown_asap;
     struct http_port *http;      /* owned: NULL when http-port is 0 */
     /* what the process was started with, re-read on SIGHUP */
@@ -364,17 +411,79 @@ void session_accept(struct proxy *px, int fd);
 /* A request finished: its reply bytes. */
 void session_deliver(struct preq *r, const char *reply, size_t len);
 void session_flush_pending(struct proxy *px);
+/* Idle timeouts and output soft limits; from the cron. */
+void session_cron(struct proxy *px);
 void session_free_closed(struct proxy *px);
 void session_destroy_all(struct proxy *px);
 
 /* A reply the proxy makes itself (RESP bytes), in request order. */
 void session_reply(struct session *s, const char *p, size_t len);
+/* A new request at the end of s's FIFO, answered later with
+ * session_deliver (a reply assembled from several nodes). */
+struct preq *session_new_request(struct session *s);
+
+/* An error reply whose text may carry client bytes: fmt formats the text
+ * after '-' ("ERR unknown ..."), without CRLF; CR and LF in the result
+ * become spaces, as the node and Redis do, so the reply stays one line. */
+void session_error(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same into buf ("-...\r\n", NUL-terminated, truncated to cap); returns
+ * its length without the NUL. */
+size_t session_error_line(char *buf, size_t cap, const char *fmt, va_list ap);
 
 /* A reply under construction (pub/sub, SENTINEL): a growable buffer. */
 struct rbuf {
     char *p;                     /* owned; rbuf_free releases it */
     size_t len, cap;
 };
+
+enum session_flag {
+    SESSION_AUTHENTICATED = 1 << 0,
+    SESSION_CLOSE_AFTER_REPLY = 1 << 1,
+    SESSION_CLOSING = 1 << 2,
+    SESSION_PENDING_WRITE = 1 << 3,
+    SESSION_WRITE_ARMED = 1 << 4,
+    SESSION_READ_OFF = 1 << 5,
+};
+
+/* A client connection.  session.c owns its life; client_cmd.c (CLIENT) and
+ * info.c read it. */
+struct session {
+    uint64_t id;
+    int fd;
+    unsigned flags;
+    struct proxy *px;              /* borrowed */
+    struct event *ev;              /* owned */
+    char *qbuf;                    /* owned */
+    size_t qlen, qcap, qpos;
+    struct resp_parser parser;
+    struct preq *head, *tail;      /* owned FIFO of requests */
+    size_t pending;                /* requests not yet answered */
+    struct rbuf out;               /* owned: reply bytes not yet written */
+    size_t out_sent;
+    int resp;
+    long long write_offset;        /* master offset after our last write */
+    struct preq *internal;         /* owned list (via inext) of our internal requests */
+    struct backend **own;          /* owned: per group, a private connection to its
+                                      master for write-ack writes (WAIT is per
+                                      connection and blocks it) */
+    char *name;                    /* owned */
+    char *lib_name, *lib_ver;      /* owned (CLIENT SETINFO), or NULL */
+    struct pubsub_client *pubsub;  /* owned (pubsub.c): channels and patterns
+                                      subscribed to; NULL when none */
+    struct session *prev, *next;   /* the proxy's list */
+    struct session *pw_next;       /* pending-write list */
+    struct session *close_next;    /* close list */
+    char addr[64];                 /* the client's ip:port */
+    char laddr[64];                /* ours */
+    long long ctime_ms;            /* connected at */
+    long long last_ms;             /* last command at (CLIENT LIST idle, timeout) */
+    const struct command *lastcmd; /* borrowed from the command table; NULL before one */
+    size_t held;                   /* bytes of replies held for order (in preqs) */
+    long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
+    int db;                        /* the database SELECT chose */
+};
+/* Close s once the current callback unwinds (CLIENT KILL, limits). */
+void session_close(struct session *s);
 void rbuf_add(struct rbuf *b, const void *p, size_t len);
 void rbuf_str(struct rbuf *b, const char *s);
 void rbuf_printf(struct rbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -421,6 +530,36 @@ int http_setup(struct proxy *px);
 void http_teardown(struct proxy *px);
 /* Count one reply of node n that took us microseconds (backend.c). */
 void http_observe_latency(struct node *n, long long us);
+
+/* ---- info.c ----------------------------------------------------------------- */
+/* INFO [section ...] for session s (see info.c for the sections). */
+void info_command(struct session *s, size_t argc, const struct resp_arg *argv);
+extern const char *const proxy_read_policy_names[];
+
+/* ---- client_cmd.c --------------------------------------------------------- */
+/* CLIENT <subcommand> for session s (argc >= 2). */
+void client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv);
+/* Append s's CLIENT LIST line (with its newline) to b. */
+void client_cmd_describe(struct rbuf *b, const struct session *s);
+/* s is subscribed to something: Redis's pubsub client class. */
+int client_cmd_is_pubsub(const struct session *s);
+
+/* ---- cursor.c ------------------------------------------------------------- */
+#define CURSOR_MAX_NODE_INDEX 511    /* nodes per group a cursor can name */
+/* The cursor spec of cmd (SCAN, SSCAN...), or NULL when it has no cursor. */
+const struct cursor_spec *cursor_spec_of(const struct command *cmd);
+/* Decode a client's cursor; -1 when it is not one (Redis's "invalid cursor"). */
+int cursor_decode(const char *p, size_t len, struct cursor *c);
+unsigned long long cursor_encode(const struct cursor *c);
+/* n's index within its group + 1 (what a cursor holds), and back (NULL when
+ * the group has no such node). */
+size_t cursor_node_index(const struct proxy *px, const struct node *n);
+struct node *cursor_node_at(const struct proxy *px, const struct group *g, size_t index);
+/* The reply of one call of an iteration made on r's node, with the node's
+ * cursor replaced by the proxy's (an error reply is copied as it is).
+ * Returns a mem_alloc'd reply of *outlen bytes. */
+char *cursor_reply(const struct proxy *px, const struct preq *r, const char *reply, size_t len,
+                   size_t *outlen);
 
 /* ---- route.c -------------------------------------------------------------- */
 enum route_kind {

@@ -207,6 +207,13 @@ pubsub_count(const struct pubsub_client *c)
 }
 
 void
+pubsub_client_counts(const struct pubsub_client *c, size_t *channels, size_t *patterns)
+{
+    *channels = c ? c->channels.n : 0;
+    *patterns = c ? c->patterns.n : 0;
+}
+
+void
 pubsub_client_destroy(struct pubsub_client **cp)
 {
     struct pubsub_client *c = *cp;

@@ -30,6 +30,9 @@ void pubsub_command(struct proxy *px, struct session *s, struct pubsub_client **
  * session with any is in subscribed mode. */
 size_t pubsub_count(const struct pubsub_client *c);
 
+/* The channels and the patterns c is subscribed to (0 for NULL). */
+void pubsub_client_counts(const struct pubsub_client *c, size_t *channels, size_t *patterns);
+
 /* Whether a RESP2 session in subscribed mode may run cmd (a top-level row;
  * argv names the subcommand of a container).  When it may not, writes
  * Redis's error line ("-ERR Can't execute 'get': only ...\r\n") into buf

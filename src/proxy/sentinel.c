@@ -203,16 +203,14 @@ named_group(struct session *s, const struct resp_arg *a)
 static void
 wrong_arity(struct session *s, const struct resp_arg *sub)
 {
-    char name[64], line[160];
+    char name[64];
     arg_str(sub, name, sizeof(name));
     for (char *c = name; *c; c++) {
         if (*c >= 'A' && *c <= 'Z') {
             *c = (char)(*c - 'A' + 'a');
         }
     }
-    snprintf(line, sizeof(line), "-ERR wrong number of arguments for 'sentinel|%s' command\r\n",
-             name);
-    reply_str(s, line);
+    session_error(s, "ERR wrong number of arguments for 'sentinel|%s' command", name);
 }
 
 static void
@@ -401,17 +399,13 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
                || sub_is(sub, "set") || sub_is(sub, "config") || sub_is(sub, "flushconfig")
                || sub_is(sub, "simulate-failure") || sub_is(sub, "debug")
                || sub_is(sub, "info-cache") || sub_is(sub, "pending-scripts")) {
-        char name[64], line[300];
+        char name[64];
         arg_str(sub, name, sizeof(name));
-        snprintf(line, sizeof(line),
-                 "-ERR SENTINEL %s is not supported by cachely-proxy: the monitored groups "
-                 "come from its configuration (--nodes, group lines)\r\n", name);
-        reply_str(s, line);
+        session_error(s, "ERR SENTINEL %s is not supported by cachely-proxy: the monitored "
+                         "groups come from its configuration (--nodes, group lines)", name);
     } else {
-        char name[64], line[200];
+        char name[64];
         arg_str(sub, name, sizeof(name));
-        snprintf(line, sizeof(line),
-                 "-ERR unknown subcommand '%s'. Try SENTINEL HELP.\r\n", name);
-        reply_str(s, line);
+        session_error(s, "ERR unknown subcommand '%s'. Try SENTINEL HELP.", name);
     }
 }

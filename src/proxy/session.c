@@ -13,7 +13,9 @@
 #include "proxy/pubsub.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <event2/event.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -25,52 +27,52 @@
 
 #define SESSION_READ 16384
 
-enum session_flag {
-    SESSION_AUTHENTICATED = 1 << 0,
-    SESSION_CLOSE_AFTER_REPLY = 1 << 1,
-    SESSION_CLOSING = 1 << 2,
-    SESSION_PENDING_WRITE = 1 << 3,
-    SESSION_WRITE_ARMED = 1 << 4,
-    SESSION_READ_OFF = 1 << 5,
-};
-
-struct session {
-    uint64_t id;
-    int fd;
-    unsigned flags;
-    struct proxy *px;              /* borrowed */
-    struct event *ev;              /* owned */
-    char *qbuf;                    /* owned */
-    size_t qlen, qcap, qpos;
-    struct resp_parser parser;
-    struct preq *head, *tail;      /* owned FIFO of requests */
-    size_t pending;                /* requests not yet answered */
-    struct rbuf out;               /* owned: reply bytes not yet written */
-    size_t out_sent;
-    int resp;
-    long long write_offset;        /* master offset after our last write */
-    struct preq *internal;         /* owned list (via inext) of our internal requests */
-    struct backend **own;          /* owned: per group, a private connection to its
-                                      master for write-ack writes (WAIT is per
-                                      connection and blocks it) */
-    char *name;                    /* owned */
-    struct pubsub_client *pubsub;  /* owned (pubsub.c): channels and patterns
-                                      subscribed to; NULL when none */
-    struct session *prev, *next;   /* the proxy's list */
-    struct session *pw_next;       /* pending-write list */
-    struct session *close_next;    /* close list */
-    char addr[64];
-};
-
 static void session_on_event(evutil_socket_t fd, short what, void *arg);
 static void session_write(struct session *s);
 
 /* ---- output -------------------------------------------------------------- */
 
+/* Redis's client-output-buffer-limit for s's class (pubsub while it is
+ * subscribed, else normal) over the replies waiting for the client: the
+ * unwritten output and the replies held back for order.  Closes s when the
+ * hard limit is reached or the soft one has been for soft-seconds; returns
+ * 1 when it did. */
+static int
+check_output_limit(struct session *s)
+{
+    struct proxy *px = s->px;
+    const struct proxy_cob *lim =
+        &px->cfg.cob[client_cmd_is_pubsub(s) ? PROXY_COB_PUBSUB : PROXY_COB_NORMAL];
+    size_t used = s->out.len - s->out_sent + s->held;
+    int over = lim->hard > 0 && used >= lim->hard;
+    if (lim->soft > 0 && used >= lim->soft) {
+        long long now = util_mstime();
+        if (s->obuf_soft_since_ms == 0) {
+            s->obuf_soft_since_ms = now;
+        } else if (now - s->obuf_soft_since_ms >= lim->soft_seconds * 1000) {
+            over = 1;
+        }
+    } else {
+        s->obuf_soft_since_ms = 0;
+    }
+    if (!over) {
+        return 0;
+    }
+    log_warn("Client id=%llu addr=%s closed for overcoming of output buffer limits "
+             "(%zu bytes waiting)", (unsigned long long)s->id, s->addr, used);
+    px->obuf_limit_kills++;
+    session_close(s);
+    return 1;
+}
+
 static void
 out_append(struct session *s, const char *p, size_t len)
 {
+    if (s->flags & SESSION_CLOSING) {
+        return; /* nobody will read it */
+    }
     rbuf_add(&s->out, p, len);
+    check_output_limit(s);
 }
 
 static void
@@ -84,7 +86,7 @@ queue_write(struct session *s)
     s->px->pending_writes = s;
 }
 
-static void
+void
 session_close(struct session *s)
 {
     if (s->flags & SESSION_CLOSING) {
@@ -106,6 +108,7 @@ release_ready(struct session *s)
         if (s->head == NULL) {
             s->tail = NULL;
         }
+        s->held -= r->reply_len;
         out_append(s, r->reply, r->reply_len);
         mem_free(r->reply);
         mem_free(r);
@@ -147,6 +150,15 @@ session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
     if (r->retry_frame != NULL && redirect_write(r, reply, len)) {
+        return;
+    }
+    if (r->cursor_cmd && r->node != NULL) {
+        /* The node's cursor becomes the proxy's (node and group in it). */
+        size_t n;
+        char *rewritten = cursor_reply(r->node->px, r, reply, len, &n);
+        r->cursor_cmd = 0;
+        session_deliver(r, rewritten, n);
+        mem_free(rewritten);
         return;
     }
     if (r->fan != NULL) {
@@ -194,10 +206,15 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         release_ready(s);
         return;
     }
-    r->reply = mem_alloc(len);
+    if (s->flags & SESSION_CLOSING) {
+        len = 0; /* nobody will read it */
+    }
+    r->reply = mem_alloc(len ? len : 1);
     memcpy(r->reply, reply, len);
     r->reply_len = len;
     r->done = 1;
+    s->held += len;
+    check_output_limit(s);
 }
 
 static struct preq *
@@ -206,6 +223,7 @@ preq_new(struct session *s)
     struct preq *r = mem_calloc(sizeof(*r));
     r->s = s;
     r->affinity = s->id;
+    r->select_db = s->db + 1;
     if (s->tail) {
         s->tail->next = r;
     } else {
@@ -214,6 +232,12 @@ preq_new(struct session *s)
     s->tail = r;
     s->pending++;
     return r;
+}
+
+struct preq *
+session_new_request(struct session *s)
+{
+    return preq_new(s);
 }
 
 /* A reply the proxy makes itself, in request order. */
@@ -267,9 +291,27 @@ rbuf_printf(struct rbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
-    if (n > 0) {
-        rbuf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+    if (n <= 0) {
+        return;
     }
+    if ((size_t)n < sizeof(tmp)) {
+        rbuf_add(b, tmp, (size_t)n);
+        return;
+    }
+    /* Longer than the stack buffer (a long client name...): format again
+     * into the buffer itself. */
+    if (b->cap - b->len <= (size_t)n) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len <= (size_t)n) {
+            cap *= 2;
+        }
+        b->p = mem_realloc(b->p, cap);
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 void
@@ -330,6 +372,37 @@ local_replyf(struct session *s, const char *fmt, ...)
     local_reply(s, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+size_t
+session_error_line(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    if (cap < 4) {
+        return 0;
+    }
+    int n = vsnprintf(buf + 1, cap - 3, fmt, ap);
+    size_t len = n < 0 ? 0 : ((size_t)n < cap - 3 ? (size_t)n : cap - 4);
+    buf[0] = '-';
+    /* An error is one line: a CR or LF from the client's text would end
+     * it early and desynchronise every later reply. */
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] == '\r' || buf[i] == '\n') {
+            buf[i] = ' ';
+        }
+    }
+    memcpy(buf + 1 + len, "\r\n", 3);
+    return len + 3;
+}
+
+void
+session_error(struct session *s, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = session_error_line(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    local_reply(s, buf, n);
+}
+
 static void
 local_bulk(struct session *s, const char *p, size_t len)
 {
@@ -360,11 +433,11 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
     size_t i = 1;
     if (argc >= 2) {
         if (util_str2ll(argv[1].ptr, argv[1].len, &ver) != 0) {
-            local_replyf(s, "-ERR Protocol version is not an integer or out of range\r\n");
+            session_error(s, "ERR Protocol version is not an integer or out of range");
             return;
         }
         if (ver < 2 || ver > 3) {
-            local_replyf(s, "-NOPROTO unsupported protocol version\r\n");
+            session_error(s, "NOPROTO unsupported protocol version");
             return;
         }
         i = 2;
@@ -376,27 +449,35 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
                 || argv[i + 2].len != strlen(pass)
                 || memcmp(argv[i + 2].ptr, pass, argv[i + 2].len) != 0) {
                 if (pass && pass[0]) {
-                    local_replyf(s, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+                    session_error(s, "WRONGPASS invalid username-password pair or user is disabled.");
                     return;
                 }
             }
             s->flags |= SESSION_AUTHENTICATED;
             i += 2;
         } else if (arg_is(&argv[i], "setname") && i + 1 < argc) {
+            /* The name shows in CLIENT LIST: same rule as CLIENT SETNAME. */
+            for (size_t k = 0; k < argv[i + 1].len; k++) {
+                if (argv[i + 1].ptr[k] <= ' ' || argv[i + 1].ptr[k] > '~') {
+                    session_error(s, "ERR Client names cannot contain spaces, newlines or "
+                                     "special characters.");
+                    return;
+                }
+            }
             mem_free(s->name);
-            s->name = mem_strndup(argv[i + 1].ptr, argv[i + 1].len);
+            s->name = argv[i + 1].len ? mem_strndup(argv[i + 1].ptr, argv[i + 1].len) : NULL;
             i += 1;
         } else {
-            local_replyf(s, "-ERR Syntax error in HELLO option '%.*s'\r\n",
-                         (int)(argv[i].len > 64 ? 64 : argv[i].len), argv[i].ptr);
+            session_error(s, "ERR Syntax error in HELLO option '%.*s'",
+                          (int)(argv[i].len > 64 ? 64 : argv[i].len), argv[i].ptr);
             return;
         }
     }
     if (!(s->flags & SESSION_AUTHENTICATED)) {
-        local_replyf(s, "-NOAUTH HELLO must be called with the client already authenticated, "
-                        "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
-                        "to authenticate the client and select the RESP protocol version at "
-                        "the same time\r\n");
+        session_error(s, "NOAUTH HELLO must be called with the client already authenticated, "
+                         "otherwise the HELLO <proto> AUTH <user> <pass> option can be used "
+                         "to authenticate the client and select the RESP protocol version at "
+                         "the same time");
         return;
     }
     s->resp = (int)ver;
@@ -419,148 +500,21 @@ cmd_auth(struct session *s, size_t argc, struct resp_arg *argv)
     const char *pass = s->px->cfg.requirepass;
     const struct resp_arg *given = &argv[argc - 1];
     if (argc > 3) {
-        local_replyf(s, "-ERR syntax error\r\n");
+        session_error(s, "ERR syntax error");
         return;
     }
     if (pass == NULL || pass[0] == '\0') {
-        local_replyf(s, "-ERR AUTH <password> called without any password configured for "
-                        "the default user. Are you sure your configuration is correct?\r\n");
+        session_error(s, "ERR AUTH <password> called without any password configured for "
+                         "the default user. Are you sure your configuration is correct?");
         return;
     }
     if ((argc == 3 && !arg_is(&argv[1], "default")) || given->len != strlen(pass)
         || memcmp(given->ptr, pass, given->len) != 0) {
-        local_replyf(s, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        session_error(s, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
     s->flags |= SESSION_AUTHENTICATED;
     local_replyf(s, "+OK\r\n");
-}
-
-static void
-cmd_client(struct session *s, size_t argc, struct resp_arg *argv)
-{
-    if (argc == 2 && arg_is(&argv[1], "id")) {
-        local_replyf(s, ":%llu\r\n", (unsigned long long)s->id);
-    } else if (argc == 3 && arg_is(&argv[1], "setname")) {
-        for (size_t i = 0; i < argv[2].len; i++) {
-            if (argv[2].ptr[i] <= ' ' || argv[2].ptr[i] > '~') {
-                local_replyf(s, "-ERR Client names cannot contain spaces, newlines or "
-                                "special characters.\r\n");
-                return;
-            }
-        }
-        mem_free(s->name);
-        s->name = argv[2].len ? mem_strndup(argv[2].ptr, argv[2].len) : NULL;
-        local_replyf(s, "+OK\r\n");
-    } else if (argc == 2 && arg_is(&argv[1], "getname")) {
-        if (s->name) {
-            local_bulk(s, s->name, strlen(s->name));
-        } else {
-            local_replyf(s, "$-1\r\n");
-        }
-    } else if (argc == 4 && arg_is(&argv[1], "setinfo")) {
-        local_replyf(s, "+OK\r\n");
-    } else {
-        local_replyf(s, "-ERR CLIENT %.*s is not supported through cachely-proxy\r\n",
-                     argc > 1 ? (int)(argv[1].len > 32 ? 32 : argv[1].len) : 0,
-                     argc > 1 ? argv[1].ptr : "");
-    }
-}
-
-static void
-cmd_info(struct session *s)
-{
-    struct proxy *px = s->px;
-    size_t cap = 4096 + px->nnodes * 512 + px->ngroups * 400, len = 0;
-    char *buf = mem_alloc(cap);
-    /* Appends clamp at the buffer's end: a truncated INFO, never an
-     * overflow, should the estimate above be short. */
-#define INFO_ADD(...)                                                       \
-    do {                                                                    \
-        if (len < cap) {                                                    \
-            int info_n_ = snprintf(buf + len, cap - len, __VA_ARGS__);      \
-            len += info_n_ > 0 ? (size_t)info_n_ : 0;                       \
-            if (len >= cap) {                                               \
-                len = cap - 1;                                              \
-            }                                                               \
-        }                                                                   \
-    } while (0)
-    INFO_ADD("# Server\r\ncachely_proxy_version:%s\r\nredis_version:7.0.0\r\n"
-             "redis_mode:proxy\r\nprocess_id:%d\r\ntcp_port:%lld\r\nuptime_in_seconds:%lld\r\n\r\n",
-             PACKAGE_VERSION, (int)getpid(), px->cfg.port,
-             (util_mstime() - px->start_ms) / 1000);
-    INFO_ADD("# Clients\r\nconnected_clients:%zu\r\n\r\n", px->nsessions);
-    INFO_ADD("# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
-             "local_commands:%lld\r\nrouted_master:%lld\r\nrouted_replica:%lld\r\n"
-             "routed_fallback_master:%lld\r\nroute_errors:%lld\r\n"
-             "session_offset_probes:%lld\r\nwrites_acked:%lld\r\nwrites_not_acked:%lld\r\n"
-             "writes_redirected:%lld\r\npubsub_channels:%zu\r\npubsub_patterns:%zu\r\n\r\n",
-             px->total_connections, px->total_commands, px->local_commands,
-             px->routed_master, px->routed_replica, px->routed_fallback, px->route_errors,
-             px->session_offset_probes, px->writes_acked, px->writes_not_acked,
-             px->writes_redirected, pubsub_channel_count(px), pubsub_pattern_count(px));
-    INFO_ADD("# Sentinel\r\nsentinel_masters:%zu\r\nsentinel_tilt:0\r\n"
-             "sentinel_running_scripts:0\r\nsentinel_scripts_queue_length:0\r\n"
-             "sentinel_simulate_failure_flags:0\r\nrun_id:%s\r\ncurrent_epoch:%lld\r\n"
-             "failover:%s\r\npeers:%zu\r\nquorum:%lld\r\n",
-             px->ngroups, px->runid, px->current_epoch, px->cfg.failover ? "yes" : "no",
-             px->npeers, failover_quorum(px));
-    for (size_t i = 0; i < px->ngroups; i++) {
-        struct group *g = &px->groups[i];
-        long long reps = 0;
-        for (size_t k = 0; k < px->nnodes; k++) {
-            reps += px->nodes[k]->group == g && px->nodes[k] != g->master;
-        }
-        INFO_ADD("master%zu:name=%s,status=%s,address=%s,slaves=%lld,sentinels=%zu,"
-                 "config_epoch=%lld,failovers=%lld\r\n",
-                 i, failover_group_name(px, g),
-                 failover_odown(px, g) ? "odown" : failover_sdown(px, g) ? "sdown" : "ok",
-                 g->master ? g->master->name : "none", reps, px->npeers + 1, g->config_epoch,
-                 g->switch_count);
-    }
-    INFO_ADD("\r\n");
-    INFO_ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
-    INFO_ADD("# Topology\r\nread_policy:%s\r\ngroups:%zu\r\nmaster:%s\r\nnodes:%zu\r\n"
-             "fanouts:%lld\r\ncrossslot_errors:%lld\r\nconfig_reloads:%lld\r\n",
-             px->cfg.read_policy == READ_REPLICAS  ? "replicas"
-             : px->cfg.read_policy == READ_SESSION ? "session"
-                                                   : "master",
-             px->ngroups, px->groups[0].master ? px->groups[0].master->name : "none",
-             px->nnodes, px->fanouts, px->crossslot_errors, px->reloads);
-    for (size_t i = 0; i < px->ngroups; i++) {
-        INFO_ADD("group%zu:name=%s,slots=%lld,master=%s\r\n", i, px->groups[i].name,
-                 px->groups[i].slots,
-                 px->groups[i].master ? px->groups[i].master->name : "none");
-    }
-    for (size_t i = 0; i < px->nnodes && cap - len > 512; i++) {
-        struct node *n = px->nodes[i];
-        long long inflight = 0;
-        for (long long k = 0; k < px->cfg.pool_size; k++) {
-            inflight += (long long)n->pool[k].inflight;
-        }
-        INFO_ADD("node%zu:addr=%s,group=%s,role=%s,up=%d,link=%s,offset=%lld,requests=%lld,"
-                 "errors=%lld,avg_latency_us=%lld,inflight=%lld\r\n",
-                 i, n->name, n->group->name,
-                 n->role == NODE_ROLE_MASTER ? "master"
-                 : n->role == NODE_ROLE_REPLICA ? "replica" : "unknown",
-                 n->up, n->link_up ? "up" : "down", n->offset, n->requests, n->errors,
-                 n->requests ? n->latency_us_sum / n->requests : 0, inflight);
-    }
-#undef INFO_ADD
-    if (s->resp >= 3) {
-        char hdr[RESP_HDR_MAX];
-        size_t h = resp_fmt_prefixed(hdr, '=', (long long)len + 4);
-        char *full = mem_alloc(h + 4 + len + 2);
-        memcpy(full, hdr, h);
-        memcpy(full + h, "txt:", 4);
-        memcpy(full + h + 4, buf, len);
-        memcpy(full + h + 4 + len, "\r\n", 2);
-        local_reply(s, full, h + 4 + len + 2);
-        mem_free(full);
-    } else {
-        local_bulk(s, buf, len);
-    }
-    mem_free(buf);
 }
 
 static void
@@ -579,7 +533,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         } else if (argc == 2) {
             local_bulk(s, argv[1].ptr, argv[1].len);
         } else {
-            local_replyf(s, "-ERR wrong number of arguments for 'ping' command\r\n");
+            session_error(s, "ERR wrong number of arguments for 'ping' command");
         }
         break;
     case CMD_ID_ECHO:
@@ -591,6 +545,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         break;
     case CMD_ID_RESET:
         s->resp = 2;
+        s->db = 0;
         mem_free(s->name);
         s->name = NULL;
         pubsub_client_destroy(&s->pubsub);
@@ -613,19 +568,25 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_PUBSUB:
         pubsub_command(px, s, &s->pubsub, cmd, argc, argv);
         break;
-    case CMD_ID_SELECT:
-        if (argv[1].len == 1 && argv[1].ptr[0] == '0') {
-            local_replyf(s, "+OK\r\n");
+    case CMD_ID_SELECT: {
+        /* Per session: each request carries its database, and a backend
+         * connection is switched (SELECT) before a request of another one. */
+        long long db;
+        if (util_str2ll(argv[1].ptr, argv[1].len, &db) != 0 || db < INT_MIN || db > INT_MAX) {
+            session_error(s, "ERR value is not an integer or out of range");
+        } else if (db < 0 || db >= px->cfg.databases) {
+            session_error(s, "ERR DB index is out of range");
         } else {
-            local_replyf(s, "-ERR SELECT is not supported by cachely-proxy: every client "
-                            "uses database 0\r\n");
+            s->db = (int)db;
+            local_replyf(s, "+OK\r\n");
         }
         break;
+    }
     case CMD_ID_CLIENT:
-        cmd_client(s, argc, argv);
+        client_cmd_run(s, argc, argv);
         break;
     case CMD_ID_INFO:
-        cmd_info(s);
+        info_command(s, argc, argv);
         break;
     case CMD_ID_SENTINEL:
         sentinel_command(s, argc, argv);
@@ -635,7 +596,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
                      px->groups[0].master ? px->groups[0].master->offset : 0);
         break;
     default:
-        local_replyf(s, "-ERR internal: no local handler for '%s'\r\n", cmd->fullname);
+        session_error(s, "ERR internal: no local handler for '%s'", cmd->fullname);
         break;
     }
 }
@@ -849,11 +810,6 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
             fanout_spread(px, preq_new(s), cmd, frame, framelen);
             return NULL;
         }
-        if (cmd->id == CMD_ID_SCAN) {
-            local_replyf(s, "-ERR SCAN across several groups is not supported through "
-                            "cachely-proxy; scan each group's master directly\r\n");
-            return NULL;
-        }
         if (cmd->id == CMD_ID_RANDOMKEY) {
             return &px->groups[(size_t)random() % px->ngroups];
         }
@@ -869,12 +825,91 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
                 fanout_split(px, preq_new(s), cmd, argc, argv);
             } else {
                 px->crossslot_errors++;
-                local_replyf(s, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+                session_error(s, "CROSSSLOT Keys in request don't hash to the same slot");
             }
             return NULL;
         }
     }
     return g;
+}
+
+/* One call of a cursor iteration (SCAN, SSCAN...): it goes to the node the
+ * cursor names (chosen per read policy when the iteration starts in a
+ * group), with the node's own cursor in place of the proxy's.  When that
+ * node failed or changed since, the call fails: another node's keys would
+ * make a silently partial iteration. */
+static void
+forward_cursor(struct session *s, const struct cursor_spec *spec, size_t argc,
+               struct resp_arg *argv)
+{
+    struct proxy *px = s->px;
+    struct cursor c;
+    struct group *g;
+    struct node *n;
+
+    if (cursor_decode(argv[spec->arg].ptr, argv[spec->arg].len, &c) != 0) {
+        session_error(s, "ERR invalid cursor");
+        return;
+    }
+    if (spec->keyspace) {
+        if (c.group >= px->ngroups) {
+            session_error(s, "ERR invalid cursor");
+            return;
+        }
+        g = &px->groups[c.group];
+    } else {
+        g = topology_group_of_key(px, argv[1].ptr, argv[1].len);
+        c.group = (size_t)(g - px->groups);
+    }
+    if (c.node == 0) {
+        int policy = px->cfg.read_policy;
+        int replica_ok = policy == READ_REPLICAS
+                         || (policy == READ_SESSION && s->write_offset >= 0);
+        n = topology_read_target(px, g, replica_ok,
+                                 policy == READ_SESSION ? s->write_offset : 0);
+        if (n == NULL) {
+            px->route_errors++;
+            session_error(s, "ERR cachely-proxy: no master is known for this group (yet)");
+            return;
+        }
+        c.node = cursor_node_index(px, n);
+        c.gen = n->incarnation & 15;
+        if (c.node > CURSOR_MAX_NODE_INDEX) {
+            px->route_errors++;
+            session_error(s, "ERR cachely-proxy: %s cannot be named in a cursor (more than "
+                             "%d nodes in its group)", n->name, CURSOR_MAX_NODE_INDEX);
+            return;
+        }
+    } else {
+        n = cursor_node_at(px, g, c.node);
+        if (n == NULL || !n->up || (n->incarnation & 15) != c.gen) {
+            px->route_errors++;
+            session_error(s, "ERR cachely-proxy: the node of this %s iteration (%s) failed "
+                             "or restarted since it began; start again from cursor 0",
+                          spec->name, n ? n->name : "unknown");
+            return;
+        }
+    }
+    char num[24];
+    struct resp_arg saved = argv[spec->arg];
+    argv[spec->arg].ptr = num;
+    argv[spec->arg].len = util_ull2str(num, c.node_cursor);
+    size_t len;
+    char *frame = proxy_encode(argc, argv, &len);
+    argv[spec->arg] = saved;
+    struct preq *r = preq_new(s);
+    r->cursor_cmd = 1;
+    r->cursor_keyspace = spec->keyspace;
+    r->cursor = c;
+    if (backend_send(px, n, NULL, r, frame, len) != 0) {
+        char err[400];
+        int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable; the %s "
+                         "iteration cannot go on elsewhere\r\n", n->name, spec->name);
+        r->cursor_cmd = 0;
+        px->route_errors++;
+        session_deliver(r, err, (size_t)k);
+    }
+    mem_free(frame);
 }
 
 static void
@@ -887,18 +922,20 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     char *encoded = NULL;
 
     px->total_commands++;
+    s->last_ms = util_mstime();
     if (cmd == NULL) {
         char msg[512];
         command_unknown_error(msg, sizeof(msg), argc, argv);
-        local_replyf(s, "-ERR %s\r\n", msg);
+        session_error(s, "ERR %s", msg);
         return;
     }
     if (!command_arity_ok(cmd, argc)) {
-        local_replyf(s, "-ERR wrong number of arguments for '%s' command\r\n", cmd->name);
+        session_error(s, "ERR wrong number of arguments for '%s' command", cmd->name);
         return;
     }
+    s->lastcmd = cmd;
     if (!(s->flags & SESSION_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
-        local_replyf(s, "-NOAUTH Authentication required.\r\n");
+        session_error(s, "NOAUTH Authentication required.");
         return;
     }
     if (s->resp == 2 && pubsub_count(s->pubsub) > 0) {
@@ -916,14 +953,20 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
-        local_replyf(s, "-ERR '%s' is not supported through cachely-proxy; send it to a "
-                        "node directly\r\n", cmd->name);
+        session_error(s, "ERR '%s' is not supported through cachely-proxy; send it to a "
+                         "node directly", cmd->name);
         return;
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
     if (frame[0] != '*') {
         encoded = proxy_encode(argc, argv, &framelen);
         frame = encoded;
+    }
+    const struct cursor_spec *cspec = cursor_spec_of(cmd);
+    if (cspec != NULL) {
+        forward_cursor(s, cspec, argc, argv);
+        mem_free(encoded);
+        return;
     }
     struct group *g = route_group(s, cmd, argc, argv, frame, framelen);
     if (g == NULL) {
@@ -956,12 +999,16 @@ process_input(struct session *s)
 {
     while (!(s->flags & (SESSION_CLOSING | SESSION_CLOSE_AFTER_REPLY))) {
         const char *frame = s->qbuf + s->qpos;
+        /* Redis's limits, read each time (a reload or an AUTH changes them):
+         * before AUTH only small frames, as the node allows. */
+        s->parser.max_bulk_len = (long long)s->px->cfg.proto_max_bulk_len;
+        s->parser.unauthenticated = !(s->flags & SESSION_AUTHENTICATED);
         int rc = resp_parser_next(&s->parser, frame, s->qlen - s->qpos);
         if (rc == STATUS_AGAIN) {
             break;
         }
         if (rc == STATUS_ERR) {
-            local_replyf(s, "-ERR %s\r\n", s->parser.errstr);
+            session_error(s, "ERR %s", s->parser.errstr);
             s->flags |= SESSION_CLOSE_AFTER_REPLY;
             s->qpos = s->qlen;
             break;
@@ -1017,6 +1064,7 @@ session_write(struct session *s)
             return;
         }
         s->out_sent += (size_t)n;
+        s->last_ms = util_mstime();
     }
     int pending = s->out_sent < s->out.len;
     if (!pending) {
@@ -1063,10 +1111,43 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
         return;
     }
     s->qlen += (size_t)n;
+    s->last_ms = util_mstime();
+    if (s->qlen - s->qpos > s->px->cfg.client_query_buffer_limit) {
+        log_warn("Closing client that reached max query buffer length: id=%llu addr=%s "
+                 "(qbuf initial bytes: %zu)", (unsigned long long)s->id, s->addr, s->qlen);
+        s->px->qbuf_limit_kills++;
+        session_close(s);
+        return;
+    }
     process_input(s);
     if (s->flags & SESSION_CLOSE_AFTER_REPLY) {
         session_write(s);
     }
+}
+
+/* "ip:port" of the peer (local = 0) or of our end, as Redis writes it
+ * ("[ip]:port" for IPv6). */
+static void
+session_format_addr(int fd, int local, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    int rc = local ? getsockname(fd, (struct sockaddr *)&ss, &len)
+                   : getpeername(fd, (struct sockaddr *)&ss, &len);
+    if (rc == 0 && ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+    } else if (rc == 0 && ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        port = ntohs(a->sin6_port);
+        snprintf(out, cap, "[%s]:%d", ip, port);
+        return;
+    }
+    snprintf(out, cap, "%s:%d", ip, port);
 }
 
 void
@@ -1075,6 +1156,7 @@ session_accept(struct proxy *px, int fd)
     int one = 1;
     if ((long long)px->nsessions >= px->cfg.maxclients) {
         static const char err[] = "-ERR max number of clients reached\r\n";
+        px->rejected_connections++;
         ssize_t ignored = write(fd, err, sizeof(err) - 1);
         (void)ignored;
         close(fd);
@@ -1087,6 +1169,9 @@ session_accept(struct proxy *px, int fd)
     s->fd = fd;
     s->px = px;
     s->resp = 2;
+    s->ctime_ms = s->last_ms = util_mstime();
+    session_format_addr(fd, 0, s->addr, sizeof(s->addr));
+    session_format_addr(fd, 1, s->laddr, sizeof(s->laddr));
     resp_parser_init(&s->parser);
     if (px->cfg.requirepass == NULL || px->cfg.requirepass[0] == '\0') {
         s->flags |= SESSION_AUTHENTICATED;
@@ -1148,7 +1233,37 @@ session_free(struct session *s)
     mem_free(s->qbuf);
     rbuf_free(&s->out);
     mem_free(s->name);
+    mem_free(s->lib_name);
+    mem_free(s->lib_ver);
     mem_free(s);
+}
+
+void
+session_cron(struct proxy *px)
+{
+    long long now = util_mstime();
+    /* Ten times a second is plenty for limits counted in seconds. */
+    if (now - px->sessions_cron_ms < 100) {
+        return;
+    }
+    px->sessions_cron_ms = now;
+    for (struct session *s = px->sessions; s != NULL; s = s->next) {
+        if (s->flags & SESSION_CLOSING) {
+            continue;
+        }
+        /* Idle: nothing read, written or waited for; subscribers are
+         * exempt, as in Redis. */
+        if (px->cfg.timeout > 0 && s->head == NULL && !client_cmd_is_pubsub(s)
+            && now - s->last_ms > px->cfg.timeout * 1000) {
+            log_info("Closing idle client id=%llu addr=%s", (unsigned long long)s->id, s->addr);
+            px->timeout_kills++;
+            session_close(s);
+            continue;
+        }
+        if (s->obuf_soft_since_ms != 0) {
+            check_output_limit(s);
+        }
+    }
 }
 
 void

@@ -330,6 +330,9 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
         n->role = role;
     }
     if (topology_info_field(text, len, "run_id", v, sizeof(v))) {
+        if (n->run_id[0] != '\0' && strncmp(n->run_id, v, 40) != 0) {
+            n->incarnation++; /* restarted: its SCAN cursors mean nothing now */
+        }
         snprintf(n->run_id, sizeof(n->run_id), "%.40s", v);
     }
     if (topology_info_field(text, len, "config_epoch", v, sizeof(v))) {
@@ -387,11 +390,17 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
             }
         }
     } else {
+        /* A replica whose link went down or that loads a full sync may
+         * hold a different keyspace: SCAN cursors from before are refused. */
         if (topology_info_field(text, len, "master_link_status", v, sizeof(v))) {
-            n->link_up = strcmp(v, "up") == 0;
+            int up = strcmp(v, "up") == 0;
+            n->incarnation += n->link_up && !up;
+            n->link_up = up;
         }
         if (topology_info_field(text, len, "master_sync_in_progress", v, sizeof(v))) {
-            n->sync_in_progress = atoi(v);
+            int syncing = atoi(v);
+            n->incarnation += !n->sync_in_progress && syncing;
+            n->sync_in_progress = syncing;
         }
         if (topology_info_field(text, len, "slave_repl_offset", v, sizeof(v))) {
             n->offset = atoll(v);
@@ -480,6 +489,7 @@ probe_consume(struct proxy *px, struct node *n)
             if (alive) {
                 if (!n->up) {
                     log_info("Node %s is up", n->name);
+                    n->incarnation++; /* back from down: maybe restarted */
                 }
                 n->up = 1;
                 n->last_ok_ms = util_mstime();

@@ -8,13 +8,14 @@ Run with /usr/bin/python3 (Debian's python3-redis); CACHELY_BUILDDIR names
 the build.  Prints "N passed, M failed".  CACHELY_PROXY_CASES=a,e2,f runs
 only those cases.
 
-Consistency note for the reader: with read-policy replicas (the default) a
-read may be served by a replica that has not yet applied a write made a
-moment before, even by the same client in the same pipeline (read-your-
-writes is the future read-policy session).  So the cases that check read
-values through the replicas only read keys written *before* and confirmed
-on every replica (wait_synced); the cases that check read-after-write in
-one pipeline use read-policy master.
+Consistency note for the reader: the default read-policy is session (each
+connection reads its own writes).  The cases about spreading reads over
+replicas ask for read-policy replicas explicitly: there a read may be
+served by a replica that has not yet applied a write made a moment before,
+even by the same client in the same pipeline, so they only read keys
+written *before* and confirmed on every replica (wait_synced); the cases
+that check read-after-write in one pipeline use read-policy master or the
+default.
 """
 import os
 import signal
@@ -139,7 +140,7 @@ def case_a_discovery(c):
     print("     discovery: master + 2 replicas up %.0f ms after the proxy started"
           % ((time.time() - p.t_start) * 1000))
     d, _ = topology(pc)
-    check(d["read_policy"] == "replicas", "default read_policy %r" % d["read_policy"])
+    check(d["read_policy"] == "session", "default read_policy %r" % d["read_policy"])
     role = pc.execute_command("ROLE")
     check(role[0] == "master", "ROLE through the proxy %r" % (role,))
     # Naming every node as well as the discovered ones: no duplicates.
@@ -150,7 +151,7 @@ def case_a_discovery(c):
 
 def case_b_writes_master_reads_spread(c):
     m, reps = c.group()
-    p = c.proxy(m.addr)
+    p = c.proxy(m.addr, "--read-policy", "replicas")
     pc = client(p)
     mc, rcs = client(m), [client(r) for r in reps]
     # Writes: every SET through the proxy reaches the master; no request of
@@ -204,7 +205,7 @@ def case_d_paused_replica(c):
     window closed, none after."""
     m, (ra, rb) = c.group()
     prewrite(m, [ra, rb], "k", 100)
-    p = c.proxy(m.addr)
+    p = c.proxy(m.addr, "--read-policy", "replicas")
     pc = client(p)                       # for INFO (answered by the proxy)
     gc = client(p, timeout=0.25)         # the reader
     ac, bc = client(ra), client(rb)
@@ -271,7 +272,7 @@ def case_e1_pipeline_order_across_nodes(c):
     m, reps = c.group()
     prewrite(m, reps, "e:pre:", 2500, value=lambda i: "p%d" % i)
     prewrite(m, reps, "e:n:", 2500, value=lambda i: str(i * 10))
-    p = c.proxy(m.addr)
+    p = c.proxy(m.addr, "--read-policy", "replicas")
     pc = client(p)
     d0 = topology(pc)[0]
     pipe = pc.pipeline(transaction=False)
@@ -518,8 +519,10 @@ def case_i1_local_commands(c):
     check(isinstance(hello2, list) and b"proto" in hello2, "HELLO 2 %r" % hello2)
     check(r.call("HELLO", "4").startswith("NOPROTO"), "HELLO 4")
     check(r.call("SELECT", "0") == "OK", "SELECT 0")
-    e = r.call("SELECT", "1")
-    check(isinstance(e, Err) and e.startswith("ERR "), "SELECT 1: %r" % e)
+    check(r.call("SELECT", "1") == "OK", "SELECT 1")
+    e = r.call("SELECT", "16")
+    check(e == "ERR DB index is out of range", "SELECT 16: %r" % e)
+    check(r.call("SELECT", "0") == "OK", "SELECT 0 again")
     check(r.call("CLIENT", "GETNAME") is None, "GETNAME before SETNAME")
     check(r.call("CLIENT", "SETNAME", "worker-1") == "OK", "SETNAME")
     check(r.call("CLIENT", "GETNAME") == b"worker-1", "GETNAME")
@@ -528,7 +531,7 @@ def case_i1_local_commands(c):
     check(isinstance(r.call("CLIENT", "ID"), int), "CLIENT ID")
     check(r.call("CLIENT", "SETINFO", "LIB-NAME", "x") == "OK", "CLIENT SETINFO")
     e = r.call("CLIENT", "LIST")
-    check(isinstance(e, Err), "CLIENT LIST: %r" % e)
+    check(isinstance(e, bytes) and b" name=worker-1 " in e, "CLIENT LIST: %r" % e)
     text = r.call("INFO")
     check(b"# Topology" in text and b"node0:addr=" in text, "INFO %r" % text[:200])
     check(r.call("RESET") == "RESET", "RESET")
@@ -640,7 +643,7 @@ def case_j_inline_and_half_close(c):
 def case_k_replica_killed(c):
     m, (ra, rb) = c.group()
     prewrite(m, [ra, rb], "k", 100)
-    p = c.proxy(m.addr)
+    p = c.proxy(m.addr, "--read-policy", "replicas")
     pc = client(p)
     gc = client(p, timeout=2)
     proxy_gets(gc, 200, key=lambda i: "k%d" % (i % 100), expect=lambda i: "v%d" % (i % 100))
@@ -710,7 +713,7 @@ def case_m_config_file(c):
     p = c.proxy(m.addr, config=CONF)
     pc = client(p)
     d = topology(pc)[0]
-    check(d["read_policy"] == "replicas" and d["tcp_port"] == str(p.port), "INFO %r" % d)
+    check(d["read_policy"] == "session" and d["tcp_port"] == str(p.port), "INFO %r" % d)
     check(pc.set("conf", "ok") is True, "SET through a proxy started from the file")
     p2 = c.proxy(m.addr, "--read-policy", "master", config=CONF)
     check(topology(client(p2))[0]["read_policy"] == "master", "--read-policy after the file")

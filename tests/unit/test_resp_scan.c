@@ -106,3 +106,14 @@ Test(resp_scan, depth_is_bounded)
     n += 4;
     cr_assert_eq(scan_all(deep, n), -1);
 }
+
+/* Regression (issue 9, UBSan): a map or attribute header whose count
+ * doubled overflows a long long, as a backend could send it. */
+Test(resp_scan, huge_map_count_is_an_error_not_an_overflow)
+{
+    cr_assert_eq(scan_all("%9223372036854775807\r\n", 22), -1);
+    cr_assert_eq(scan_all("|4611686018427387904\r\n", 22), -1);
+    cr_assert_eq(scan_all("*1\r\n%4611686018427387904\r\n", 26), -1);
+    /* the largest map whose element count fits is only incomplete */
+    cr_assert_eq(scan_all("%4611686018427387903\r\n", 22), 0);
+}
