@@ -97,7 +97,8 @@ unsigned char *listpack_find(const unsigned char *lp, unsigned char *p,
 /* Insert s before or after the element at p.  p == NULL with
  * LISTPACK_AFTER appends, with LISTPACK_BEFORE prepends.  When newp is not
  * NULL it receives the inserted element's position in the returned
- * listpack.  O(length) memmove, amortised O(1) at the tail. */
+ * listpack.  O(length) memmove, amortised O(1) at the tail.  s may point
+ * into lp itself (e.g. an element being moved within the same listpack). */
 unsigned char *listpack_insert(unsigned char *lp, unsigned char *p,
                                const char *s, size_t len, int where,
                                unsigned char **newp);
