@@ -224,7 +224,8 @@ find_ref(struct strmap *m, const char *key, size_t len, uint64_t h)
         struct strmap_node **ref = &t->buckets[h & t->mask];
         while (*ref) {
             struct strmap_node *n = *ref;
-            if (n->keylen == len && memcmp(n->data, key, len) == 0) {
+            if (n->keylen == len
+                && (len == 0 || memcmp(n->data, key, len) == 0)) {
                 return ref;
             }
             ref = &n->next;
@@ -280,7 +281,9 @@ insert_new(struct strmap *m, uint64_t h, const char *key, size_t klen,
     n->keylen = (uint32_t)klen;
     n->vallen = (uint32_t)vlen;
     n->aux.expire_ms = -1;
-    memcpy(n->data, key, klen);
+    if (klen) {
+        memcpy(n->data, key, klen);
+    }
     if (vlen) {
         memcpy(n->data + klen, val, vlen);
     }
@@ -333,7 +336,9 @@ strmap_set_value(struct strmap *m, struct strmap_node *n, const char *val,
         size_t need = node_alloc_size(n->keylen, vlen);
         m->node_bytes -= mem_usable(n);
         if (vlen < n->vallen) {
-            memmove(n->data + n->keylen, val, vlen);
+            if (vlen) {
+                memmove(n->data + n->keylen, val, vlen);
+            }
             n = mem_realloc(n, need);
         } else {
             char *copy = NULL;

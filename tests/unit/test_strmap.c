@@ -107,6 +107,19 @@ Test(strmap, keys_are_binary_safe)
     strmap_destroy(&m);
 }
 
+/* Regression (UBSan under --sanitizers): memcpy/memmove/memcmp were given
+ * a NULL pointer with length 0 for an empty key or an emptied value. */
+Test(strmap, null_pointers_with_zero_length_are_accepted)
+{
+    struct strmap *m = strmap_create();
+    struct strmap_node *n = strmap_add(m, NULL, 0, "v", 1);
+    cr_assert_eq(strmap_find(m, NULL, 0), n);
+    n = strmap_set_value(m, n, NULL, 0);
+    cr_assert_eq(n->vallen, 0);
+    cr_assert_eq(strmap_delete(m, NULL, 0), 1);
+    strmap_destroy(&m);
+}
+
 Test(strmap, add_or_find_adds_once)
 {
     struct strmap *m = strmap_create();
