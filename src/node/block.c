@@ -204,27 +204,29 @@ block_teardown(struct server *srv)
 
 /* ---- a client's wait ------------------------------------------------------ */
 
+#define BLOCK_TIMEOUT_FOREVER_MS (100LL * 365 * 24 * 3600 * 1000)
+
 int
 block_parse_timeout(struct client *c, const struct resp_arg *arg,
                     long long *timeout_ms)
 {
     long double t;
-    if (util_str2ld(arg->ptr, arg->len, &t) != 0 || isnan(t) || isinf(t)) {
+    if (util_str2ld(arg->ptr, arg->len, &t) != 0 || isnan(t)) {
         reply_error(c, "timeout is not a float or out of range");
         return -1;
     }
-    if (t < 0) {
+    /* Redis rounds up to whole milliseconds, so 0.0001 still blocks for a
+     * moment rather than forever (and -0.0001 becomes 0: forever). */
+    long double ms = ceill(t * 1000.0L);
+    if (ms < 0 || ms >= 9223372036854775807.0L) {
+        /* Redis 7.0 converts to a long long, which turns inf and anything
+         * past 2^63 ms into LLONG_MIN on x86: "negative". */
         reply_error(c, "timeout is negative");
         return -1;
     }
-    long double ms = t * 1000.0L;
-    if (ms > (long double)(LLONG_MAX / 2)) {
-        reply_error(c, "timeout is out of range");
-        return -1;
-    }
-    /* Redis rounds up to whole milliseconds, so 0.0001 still blocks for a
-     * moment rather than forever. */
-    *timeout_ms = (long long)ceill(ms);
+    /* Anything beyond a century is as good as forever (and keeps the
+     * deadline arithmetic from overflowing). */
+    *timeout_ms = ms > (long double)BLOCK_TIMEOUT_FOREVER_MS ? 0 : (long long)ms;
     return 0;
 }
 
