@@ -108,6 +108,7 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_CLIENT_NO_EVICT] = cmd_client_no_evict,
     [CMD_ID_CLIENT_PAUSE] = cmd_client_pause,
     [CMD_ID_CLIENT_UNPAUSE] = cmd_client_unpause,
+    [CMD_ID_CLIENT_UNBLOCK] = cmd_client_unblock,
     [CMD_ID_CLIENT_HELP] = cmd_client_help,
 
     [CMD_ID_COMMAND] = cmd_command,

@@ -124,6 +124,7 @@ void cmd_client_setinfo(struct client *c);
 void cmd_client_no_evict(struct client *c);
 void cmd_client_pause(struct client *c);
 void cmd_client_unpause(struct client *c);
+void cmd_client_unblock(struct client *c);
 void cmd_client_help(struct client *c);
 
 /* cmd_server.c */
