@@ -427,11 +427,24 @@ rerun(struct client *c)
 }
 
 void
+block_serve_ready(struct server *srv)
+{
+    if (srv->block.nready > 0) {
+        block_before_sleep(srv);
+    }
+}
+
+void
 block_before_sleep(struct server *srv)
 {
     struct block *b = &srv->block;
     struct client **batch = NULL;
     size_t cap = 0;
+
+    if (b->serving) {
+        return;
+    }
+    b->serving = 1;
 
     /* Serving a key may write others (BLMOVE pushes): loop until quiet. */
     while (b->nready > 0 || b->nwake > 0) {
@@ -482,4 +495,5 @@ block_before_sleep(struct server *srv)
         }
     }
     mem_free(batch);
+    b->serving = 0;
 }
