@@ -307,6 +307,7 @@ state_free(struct client *c)
     }
     if (st->timer != NULL) {
         event_free(st->timer);
+        b->ntimed--;
     }
     mem_free(st->waiters);
     mem_free(st);
@@ -373,6 +374,7 @@ block_on_keys(struct client *c, const struct resp_arg *keys, size_t nkeys,
         st->deadline_ms = util_mstime() + timeout_ms;
         st->timer = evtimer_new(srv->base, on_deadline, c);
         evtimer_add(st->timer, &tv);
+        b->ntimed++;
     }
     c->flags |= CLIENT_BLOCKED | CLIENT_KEYWAIT;
 }
@@ -410,6 +412,12 @@ size_t
 block_blocked_clients(const struct server *srv)
 {
     return srv->block.nblocked;
+}
+
+size_t
+block_timed_clients(const struct server *srv)
+{
+    return srv->block.ntimed;
 }
 
 size_t

@@ -39,6 +39,7 @@ struct block {
     size_t size;                 /* buckets, power of two */
     size_t nkeys;                /* keys with waiters */
     size_t nblocked;             /* clients waiting on keys */
+    size_t ntimed;               /* of which with a deadline */
     struct block_key **ready;    /* owned array of borrowed keys written
                                     since the last pass */
     size_t nready, readycap;
@@ -87,5 +88,7 @@ int block_unblock(struct client *c, int with_error);
 /* Clients waiting on keys, and keys waited on (INFO). */
 size_t block_blocked_clients(const struct server *srv);
 size_t block_blocking_keys(const struct server *srv);
+/* Clients waiting on keys with a deadline (INFO clients_in_timeout_table). */
+size_t block_timed_clients(const struct server *srv);
 
 #endif

@@ -94,6 +94,15 @@ def case_b_timeouts(c):
         check(el >= float(cmd[-1] if cmd[0] != "BLMPOP" else cmd[1]) - 0.002,
               "%r returned early (%.3fs)" % (cmd, el))
     check(blocked(r) == 0, "no blocked client after timeouts")
+    # INFO clients_in_timeout_table counts the waits that have a deadline.
+    w.send(("BLPOP", "t", "30"))
+    w2 = Raw(n.port)
+    w2.send(("BLPOP", "t", "0"))
+    wait_blocked(r, 2)
+    check(info(r, "clients")["clients_in_timeout_table"] == "1", "one wait with a deadline")
+    r.rpush("t", "a", "b")
+    check(w.reply() == [b"t", b"a"] and w2.reply() == [b"t", b"b"], "both served")
+    check(info(r, "clients")["clients_in_timeout_table"] == "0", "none left")
     # 0 is forever: still blocked after a while, and served by a push.
     w.send(("BLPOP", "t", "0"))
     wait_blocked(r, 1)
