@@ -380,6 +380,32 @@ def case_j_save_and_aof_rewrite_round_trip(c):
         shutil.rmtree(data, ignore_errors=True)
 
 
+def case_k_eviction_counts_list_growth(c):
+    n = c.node("--save", "", "--maxmemory", "20mb", "--maxmemory-policy", "allkeys-lru")
+    r = cluster.client(n)
+    val = "x" * 1000
+    # Few keys that grow: only the growth of existing lists can push memory
+    # past the limit, so eviction must see it.
+    for rnd in range(300):
+        p = r.pipeline(transaction=False)
+        for k in range(20):
+            p.rpush("grow:%d" % k, *([val] * 10))
+        p.execute()
+    used = int(info(r, "memory")["used_memory"])
+    check(used <= 22 * 1024 * 1024, "used_memory %d over the limit" % used)
+    check(int(info(r, "stats")["evicted_keys"]) > 0, "lists were evicted")
+    # noeviction: pushes onto an existing list are refused once over the limit.
+    r.execute_command("CONFIG", "SET", "maxmemory-policy", "noeviction")
+    r.rpush("last", "a")
+    try:
+        for _ in range(100):
+            r.rpush("last", *([val] * 100))
+        check(False, "RPUSH never refused")
+    except redis.ResponseError as e:
+        check(str(e).startswith("OOM command not allowed"), "OOM error: %s" % e)
+    check(r.lpop("last") == "a", "pops are still allowed")
+
+
 CASES = [
     ("a", "BLPOP FIFO across clients, many waiters", case_a_fifo_across_clients),
     ("b", "timeouts: 0.01 s resolution, 0 = forever, RESP3", case_b_timeouts),
@@ -391,6 +417,8 @@ CASES = [
     ("h", "full sync of a 1,000,000-element list, then a write load", case_h_full_sync_of_a_million),
     ("i", "LPUSH/BLPOP load through a replica chain", case_i_replica_chain_with_blocking_load),
     ("j", "BGREWRITEAOF + restart, SAVE + restart", case_j_save_and_aof_rewrite_round_trip),
+    ("k", "eviction counts the growth of lists (RPUSH onto existing keys)",
+     case_k_eviction_counts_list_growth),
 ]
 
 
