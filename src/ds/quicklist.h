@@ -30,7 +30,7 @@ struct quicklist {
     struct quicklist_node *head;  /* owned (with every node after it) */
     struct quicklist_node *tail;  /* borrowed */
     size_t count;                 /* elements in every node */
-    size_t nnodes;
+    unsigned nnodes;              /* 32 bits: keeps the header at 32 bytes */
     int fill;                     /* list-max-listpack-size at creation */
 };
 
