@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and memory of cachely-server next to Debian's redis-server, run
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
-# 0).  Throughput: redis-benchmark runs SET, GET, INCR and MSET (10 keys) at
-# -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
+# 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys),
+# LPUSH, RPUSH, LPOP, RPOP, LRANGE_100 and LRANGE_600 at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
 # alternating cachely and redis for each round, and reports the median of the
 # rounds.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
 # into fresh servers through redis-cli --pipe; VmRSS and used_memory are
@@ -73,8 +73,10 @@ start_servers() {
 bench_once() { # port test pipeline requests -> rps
     redis-benchmark -h 127.0.0.1 -p "$1" -t "$2" -P "$3" -n "$4" -c 50 -d 32 \
         -r 100000 --csv 2>/dev/null \
-        | awk -F'","' 'NR > 1 && NF > 1 { gsub(/"/, "", $2); print $2; exit }'
+        | awk -F'","' 'NR > 1 && NF > 1 { gsub(/"/, "", $2); rps = $2 }
+                       END { if (rps != "") print rps }'
 }
+# (The last row: lrange_* runs an LPUSH of its own first.)
 
 # redis-benchmark counts error replies as answers, so a command a server
 # does not implement would look fast: check each one answers properly.
@@ -85,6 +87,8 @@ supports() { # port test
     get) out=$(redis-cli -h 127.0.0.1 -p "$1" get bench:probe 2>&1) ;;
     incr) out=$(redis-cli -h 127.0.0.1 -p "$1" incr bench:counter 2>&1) ;;
     mset) out=$(redis-cli -h 127.0.0.1 -p "$1" mset bench:a 1 bench:b 2 2>&1) ;;
+    lpush|rpush|lpop|rpop|lrange_*)
+        out=$(redis-cli -h 127.0.0.1 -p "$1" rpush bench:list x 2>&1) ;;
     esac
     case "$out" in
     OK|x|[0-9]*) return 0 ;;
@@ -95,7 +99,7 @@ supports() { # port test
 run_throughput() {
     local test pl n cm rm label ratio c_ok
     printf '%-16s %14s %14s %8s\n' test 'cachely rps' 'redis rps' ratio
-    for test in set get incr mset; do
+    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600; do
         for pl in 1 16; do
             if [ "$pl" = 1 ]; then n=$n_p1; else n=$n_p16; fi
             label="$(echo "$test" | tr '[:lower:]' '[:upper:]') -P $pl"

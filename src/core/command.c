@@ -186,6 +186,8 @@ static const struct movable_keys {
     /* Rows are added with their commands, e.g.
      * {CMD_ID_ZUNIONSTORE, MOVABLE_NUMKEYS, 2, NULL}, */
     /* lists */
+    {CMD_ID_LMPOP, MOVABLE_NUMKEYS, 1, NULL},
+    {CMD_ID_BLMPOP, MOVABLE_NUMKEYS, 2, NULL},
 
     /* sets */
 

@@ -141,6 +141,7 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(CLIENT_NO_EVICT, CLIENT, "no-evict", 3, XA | XN | XL | XS, 0, 0, 0, "connection", "7.0.0", "Exempt the connection from client eviction") \
     X(CLIENT_PAUSE, CLIENT, "pause", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "3.0.0", "Hold normal clients' commands (all, or only writes) for a time") \
     X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order") \
+    X(CLIENT_UNBLOCK, CLIENT, "unblock", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "5.0.0", "Release a client blocked on keys (with the timeout reply or an error)") \
     X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands") \
     /* pub/sub: cachely-proxy's own event channels; the node has no pub/sub */             \
     X(SUBSCRIBE, NONE, "subscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels") \

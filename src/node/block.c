@@ -204,27 +204,29 @@ block_teardown(struct server *srv)
 
 /* ---- a client's wait ------------------------------------------------------ */
 
+#define BLOCK_TIMEOUT_FOREVER_MS (100LL * 365 * 24 * 3600 * 1000)
+
 int
 block_parse_timeout(struct client *c, const struct resp_arg *arg,
                     long long *timeout_ms)
 {
     long double t;
-    if (util_str2ld(arg->ptr, arg->len, &t) != 0 || isnan(t) || isinf(t)) {
+    if (util_str2ld(arg->ptr, arg->len, &t) != 0 || isnan(t)) {
         reply_error(c, "timeout is not a float or out of range");
         return -1;
     }
-    if (t < 0) {
+    /* Redis rounds up to whole milliseconds, so 0.0001 still blocks for a
+     * moment rather than forever (and -0.0001 becomes 0: forever). */
+    long double ms = ceill(t * 1000.0L);
+    if (ms < 0 || ms >= 9223372036854775807.0L) {
+        /* Redis 7.0 converts to a long long, which turns inf and anything
+         * past 2^63 ms into LLONG_MIN on x86: "negative". */
         reply_error(c, "timeout is negative");
         return -1;
     }
-    long double ms = t * 1000.0L;
-    if (ms > (long double)(LLONG_MAX / 2)) {
-        reply_error(c, "timeout is out of range");
-        return -1;
-    }
-    /* Redis rounds up to whole milliseconds, so 0.0001 still blocks for a
-     * moment rather than forever. */
-    *timeout_ms = (long long)ceill(ms);
+    /* Anything beyond a century is as good as forever (and keeps the
+     * deadline arithmetic from overflowing). */
+    *timeout_ms = ms > (long double)BLOCK_TIMEOUT_FOREVER_MS ? 0 : (long long)ms;
     return 0;
 }
 
@@ -305,6 +307,7 @@ state_free(struct client *c)
     }
     if (st->timer != NULL) {
         event_free(st->timer);
+        b->ntimed--;
     }
     mem_free(st->waiters);
     mem_free(st);
@@ -371,6 +374,7 @@ block_on_keys(struct client *c, const struct resp_arg *keys, size_t nkeys,
         st->deadline_ms = util_mstime() + timeout_ms;
         st->timer = evtimer_new(srv->base, on_deadline, c);
         evtimer_add(st->timer, &tv);
+        b->ntimed++;
     }
     c->flags |= CLIENT_BLOCKED | CLIENT_KEYWAIT;
 }
@@ -411,6 +415,12 @@ block_blocked_clients(const struct server *srv)
 }
 
 size_t
+block_timed_clients(const struct server *srv)
+{
+    return srv->block.ntimed;
+}
+
+size_t
 block_blocking_keys(const struct server *srv)
 {
     return srv->block.nkeys;
@@ -425,11 +435,24 @@ rerun(struct client *c)
 }
 
 void
+block_serve_ready(struct server *srv)
+{
+    if (srv->block.nready > 0) {
+        block_before_sleep(srv);
+    }
+}
+
+void
 block_before_sleep(struct server *srv)
 {
     struct block *b = &srv->block;
     struct client **batch = NULL;
     size_t cap = 0;
+
+    if (b->serving) {
+        return;
+    }
+    b->serving = 1;
 
     /* Serving a key may write others (BLMOVE pushes): loop until quiet. */
     while (b->nready > 0 || b->nwake > 0) {
@@ -480,4 +503,5 @@ block_before_sleep(struct server *srv)
         }
     }
     mem_free(batch);
+    b->serving = 0;
 }

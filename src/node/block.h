@@ -39,12 +39,14 @@ struct block {
     size_t size;                 /* buckets, power of two */
     size_t nkeys;                /* keys with waiters */
     size_t nblocked;             /* clients waiting on keys */
+    size_t ntimed;               /* of which with a deadline */
     struct block_key **ready;    /* owned array of borrowed keys written
                                     since the last pass */
     size_t nready, readycap;
     struct client **wake;        /* owned array of borrowed clients to re-run
                                     (deadline passed, CLIENT UNBLOCK) */
     size_t nwake, wakecap;
+    int serving;                 /* inside block_serve_ready: no recursion */
 };
 
 void block_setup(struct server *srv);
@@ -73,6 +75,11 @@ void block_call_done(struct client *c);
 /* Re-run the waiters of keys written since the last pass, and the clients
  * whose deadline passed; the main loop calls it before sleeping. */
 void block_before_sleep(struct server *srv);
+/* The same right after a top-level command, as Redis 7.0 serves blocked
+ * clients after each command (a pipelined RPUSH k a, RPUSH k b, LLEN k
+ * then answers 1, 1, 1 when a BLPOP waits on k).  Does nothing when called
+ * from inside a pass (the pass loops until no key is ready). */
+void block_serve_ready(struct server *srv);
 /* c is going away. */
 void block_client_gone(struct client *c);
 /* CLIENT UNBLOCK: release c if it waits on keys, answering the timeout
@@ -81,5 +88,7 @@ int block_unblock(struct client *c, int with_error);
 /* Clients waiting on keys, and keys waited on (INFO). */
 size_t block_blocked_clients(const struct server *srv);
 size_t block_blocking_keys(const struct server *srv);
+/* Clients waiting on keys with a deadline (INFO clients_in_timeout_table). */
+size_t block_timed_clients(const struct server *srv);
 
 #endif

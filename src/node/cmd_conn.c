@@ -4,6 +4,7 @@
 #include "node/handlers.h"
 #include "core/alloc.h"
 #include "core/util.h"
+#include "node/block.h"
 #include "node/client.h"
 #include "node/pause.h"
 #include "node/server.h"
@@ -610,6 +611,40 @@ cmd_client_unpause(struct client *c)
     reply_ok(c);
 }
 
+/* CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: release a client waiting on keys
+ * (BLPOP and friends); it answers its timeout reply, or -UNBLOCKED. */
+void
+cmd_client_unblock(struct client *c)
+{
+    long long id;
+    int with_error = 0;
+    if (c->argc > 4) {
+        reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
+                        "Try CLIENT HELP.", (int)c->argv[1].len, c->argv[1].ptr);
+        return;
+    }
+    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &id) != 0) {
+        reply_not_integer(c);
+        return;
+    }
+    if (c->argc == 4) {
+        const struct resp_arg *how = &c->argv[3];
+        if (how->len == 5 && strncasecmp(how->ptr, "error", 5) == 0) {
+            with_error = 1;
+        } else if (!(how->len == 7 && strncasecmp(how->ptr, "timeout", 7) == 0)) {
+            reply_error(c, "CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    for (struct client *cl = c->srv->clients; cl != NULL; cl = cl->next) {
+        if ((long long)cl->id == id) {
+            reply_int(c, block_unblock(cl, with_error));
+            return;
+        }
+    }
+    reply_int(c, 0);
+}
+
 void
 cmd_client_help(struct client *c)
 {
@@ -654,6 +689,8 @@ cmd_client_help(struct client *c)
         "      The name of the client library.",
         "    * LIB-VER <version>",
         "      The version of the client library.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         NULL,

@@ -112,8 +112,15 @@ command_acl_categories(const struct command *cmd, const char **out)
     if (f & CMD_WRITE) {
         out[n++] = "write";
     }
-    if (!strcmp(cmd->group, "string")) {
-        out[n++] = "string";
+    /* The data-type category, named after the command's group. */
+    static const char *const type_cats[][2] = {
+        {"string", "string"}, {"list", "list"}, {"hash", "hash"},
+        {"set", "set"}, {"sorted_set", "sortedset"},
+    };
+    for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
+        if (!strcmp(cmd->group, type_cats[i][0])) {
+            out[n++] = type_cats[i][1];
+        }
     }
     if (f & CMD_PUBSUB) {
         out[n++] = "pubsub";
@@ -429,7 +436,8 @@ cmd_command_getkeys(struct client *c)
         return;
     }
     idx = mem_alloc(argc * sizeof(*idx));
-    n = command_key_positions(cmd, argc, idx, argc);
+    /* command_keys: fixed positions and movable ones (LMPOP's numkeys). */
+    n = command_keys(cmd, argc, &c->argv[2], idx, argc);
     if (n == 0) {
         reply_error(c, "The command has no key arguments");
     } else {

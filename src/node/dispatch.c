@@ -195,5 +195,9 @@ dispatch_call(struct client *c, const struct command *cmd)
         srv->ks.now_ms = saved_now;
         c->cmd = saved_cmd;
         c->cmd_errors += saved_errors;
+    } else {
+        /* Clients blocked on keys this command wrote are served now, before
+         * the writer's next pipelined command (as Redis 7.0 does). */
+        block_serve_ready(srv);
     }
 }

@@ -26,6 +26,28 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_INCRBYFLOAT] = cmd_incrbyfloat,
 
     /* lists */
+    [CMD_ID_LPUSH] = cmd_lpush,
+    [CMD_ID_RPUSH] = cmd_rpush,
+    [CMD_ID_LPUSHX] = cmd_lpushx,
+    [CMD_ID_RPUSHX] = cmd_rpushx,
+    [CMD_ID_LPOP] = cmd_lpop,
+    [CMD_ID_RPOP] = cmd_rpop,
+    [CMD_ID_LLEN] = cmd_llen,
+    [CMD_ID_LRANGE] = cmd_lrange,
+    [CMD_ID_LINDEX] = cmd_lindex,
+    [CMD_ID_LSET] = cmd_lset,
+    [CMD_ID_LINSERT] = cmd_linsert,
+    [CMD_ID_LREM] = cmd_lrem,
+    [CMD_ID_LTRIM] = cmd_ltrim,
+    [CMD_ID_LPOS] = cmd_lpos,
+    [CMD_ID_LMOVE] = cmd_lmove,
+    [CMD_ID_RPOPLPUSH] = cmd_rpoplpush,
+    [CMD_ID_LMPOP] = cmd_lmpop,
+    [CMD_ID_BLPOP] = cmd_blpop,
+    [CMD_ID_BRPOP] = cmd_brpop,
+    [CMD_ID_BLMOVE] = cmd_blmove,
+    [CMD_ID_BRPOPLPUSH] = cmd_brpoplpush,
+    [CMD_ID_BLMPOP] = cmd_blmpop,
 
     /* hashes */
 
@@ -86,6 +108,7 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_CLIENT_NO_EVICT] = cmd_client_no_evict,
     [CMD_ID_CLIENT_PAUSE] = cmd_client_pause,
     [CMD_ID_CLIENT_UNPAUSE] = cmd_client_unpause,
+    [CMD_ID_CLIENT_UNBLOCK] = cmd_client_unblock,
     [CMD_ID_CLIENT_HELP] = cmd_client_help,
 
     [CMD_ID_COMMAND] = cmd_command,

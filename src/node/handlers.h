@@ -40,6 +40,28 @@ void cmd_decrby(struct client *c);
 void cmd_incrbyfloat(struct client *c);
 
 /* cmd_list.c (lists) */
+void cmd_lpush(struct client *c);
+void cmd_rpush(struct client *c);
+void cmd_lpushx(struct client *c);
+void cmd_rpushx(struct client *c);
+void cmd_lpop(struct client *c);
+void cmd_rpop(struct client *c);
+void cmd_llen(struct client *c);
+void cmd_lrange(struct client *c);
+void cmd_lindex(struct client *c);
+void cmd_lset(struct client *c);
+void cmd_linsert(struct client *c);
+void cmd_lrem(struct client *c);
+void cmd_ltrim(struct client *c);
+void cmd_lpos(struct client *c);
+void cmd_lmove(struct client *c);
+void cmd_rpoplpush(struct client *c);
+void cmd_lmpop(struct client *c);
+void cmd_blpop(struct client *c);
+void cmd_brpop(struct client *c);
+void cmd_blmove(struct client *c);
+void cmd_brpoplpush(struct client *c);
+void cmd_blmpop(struct client *c);
 
 /* cmd_hash.c (hashes) */
 
@@ -102,6 +124,7 @@ void cmd_client_setinfo(struct client *c);
 void cmd_client_no_evict(struct client *c);
 void cmd_client_pause(struct client *c);
 void cmd_client_unpause(struct client *c);
+void cmd_client_unblock(struct client *c);
 void cmd_client_help(struct client *c);
 
 /* cmd_server.c */

@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/util.h"
+#include "node/block.h"
 #include "node/client.h"
 #include "node/db.h"
 #include "node/evict.h"
@@ -199,8 +200,9 @@ section_clients(struct server *srv, struct info_buf *b)
                 "client_recent_max_output_buffer:%zu\r\n"
                 "blocked_clients:%zu\r\n"
                 "tracking_clients:0\r\n"
-                "clients_in_timeout_table:0\r\n",
-                srv->nclients, srv->cfg.maxclients, max_in, max_out, blocked);
+                "clients_in_timeout_table:%zu\r\n",
+                srv->nclients, srv->cfg.maxclients, max_in, max_out, blocked,
+                block_timed_clients(srv));
 }
 
 static void

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/resp.h"
 #include "core/util.h"
+#include "node/t_list.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ object_setup(void)
 {
     /* One line per type, e.g. obj_register(ENTRY_HASH, &hash_type); */
     /* lists */
+    obj_register(ENTRY_LIST, &list_type);
 
     /* hashes */
 

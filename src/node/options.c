@@ -9,6 +9,7 @@
 #include "node/server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -356,9 +357,9 @@ const struct option_def node_options[] = {
      "hashes with more fields use a hash table"},
     {"hash-max-listpack-value", OPT_INT, MUT, "64", 0, LL_MAX, NULL, OFF(hash_max_listpack_value), NULL, NULL, NULL,
      "hashes with a longer field or value use a hash table"},
-    {"list-max-listpack-size", OPT_INT, MUT, "-2", -5, LL_MAX, NULL, OFF(list_max_listpack_size), NULL, NULL, NULL,
+    {"list-max-listpack-size", OPT_INT, MUT, "-2", INT_MIN, INT_MAX, NULL, OFF(list_max_listpack_size), NULL, NULL, NULL,
      "entries per list node (> 0), or -1..-5 for 4, 8, 16, 32, 64 KiB per node"},
-    {"list-compress-depth", OPT_INT, MUT, "0", 0, LL_MAX, NULL, OFF(list_compress_depth), NULL, NULL, NULL,
+    {"list-compress-depth", OPT_INT, MUT, "0", 0, INT_MAX, NULL, OFF(list_compress_depth), NULL, NULL, NULL,
      "list nodes at each end left uncompressed (0 = no compression)"},
     {"set-max-intset-entries", OPT_INT, MUT, "512", 0, LL_MAX, NULL, OFF(set_max_intset_entries), NULL, NULL, NULL,
      "integer sets with more members use a hash table"},
@@ -374,7 +375,7 @@ const struct option_def node_options[] = {
      "old name of hash-max-listpack-entries"},
     {"hash-max-ziplist-value", OPT_INT, MUT | OPT_HIDDEN, "64", 0, LL_MAX, NULL, OFF(hash_max_listpack_value), NULL, NULL, NULL,
      "old name of hash-max-listpack-value"},
-    {"list-max-ziplist-size", OPT_INT, MUT | OPT_HIDDEN, "-2", -5, LL_MAX, NULL, OFF(list_max_listpack_size), NULL, NULL, NULL,
+    {"list-max-ziplist-size", OPT_INT, MUT | OPT_HIDDEN, "-2", INT_MIN, INT_MAX, NULL, OFF(list_max_listpack_size), NULL, NULL, NULL,
      "old name of list-max-listpack-size"},
     {"zset-max-ziplist-entries", OPT_INT, MUT | OPT_HIDDEN, "128", 0, LL_MAX, NULL, OFF(zset_max_listpack_entries), NULL, NULL, NULL,
      "old name of zset-max-listpack-entries"},

@@ -1,0 +1,448 @@
+/* quicklist: node sizing under count and byte fills, push/pop at both ends,
+ * indexing from both ends, iterator delete/replace/insert (with node
+ * splits), range deletion, copying, and a randomized run of every
+ * operation against an array-of-strings model. */
+#include <criterion/criterion.h>
+
+#include "ds/quicklist.h"
+#include "core/alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ---- */
+
+static size_t
+value_str(const struct listpack_value *v, char *out, size_t cap)
+{
+    if (v->is_int) {
+        return (size_t)snprintf(out, cap, "%lld", v->ll);
+    }
+    cr_assert_lt(v->len, cap);
+    memcpy(out, v->str, v->len);
+    out[v->len] = '\0';
+    return v->len;
+}
+
+static void
+push_cstr(struct quicklist *ql, const char *s, int where)
+{
+    quicklist_push(ql, s, strlen(s), where);
+}
+
+/* The element at index as a string in a static buffer, or NULL. */
+static const char *
+at(struct quicklist *ql, long index)
+{
+    static char out[70000];
+    struct quicklist_iter it;
+    struct listpack_value v;
+    if (quicklist_iter_at(ql, index, QUICKLIST_HEAD, &it) != 0 || !quicklist_next(&it, &v)) {
+        return NULL;
+    }
+    value_str(&v, out, sizeof(out));
+    return out;
+}
+
+/* ---- the model: an array of malloc'd strings ---- */
+
+struct model {
+    char **items;
+    size_t n, cap;
+};
+
+static void
+model_insert(struct model *m, size_t i, const char *s)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 64;
+        m->items = realloc(m->items, m->cap * sizeof(*m->items));
+    }
+    memmove(m->items + i + 1, m->items + i, (m->n - i) * sizeof(*m->items));
+    m->items[i] = strdup(s);
+    m->n++;
+}
+
+static void
+model_delete(struct model *m, size_t i, size_t count)
+{
+    for (size_t k = i; k < i + count; k++) {
+        free(m->items[k]);
+    }
+    memmove(m->items + i, m->items + i + count, (m->n - i - count) * sizeof(*m->items));
+    m->n -= count;
+}
+
+static void
+model_free(struct model *m)
+{
+    model_delete(m, 0, m->n);
+    free(m->items);
+}
+
+static void
+assert_equal(struct quicklist *ql, const struct model *m)
+{
+    cr_assert_eq(quicklist_check(ql), 0);
+    cr_assert_eq(quicklist_count(ql), m->n);
+    struct quicklist_iter it;
+    struct listpack_value v;
+    char buf[70000];
+    size_t i = 0;
+    if (m->n > 0) {
+        cr_assert_eq(quicklist_iter_at(ql, 0, QUICKLIST_HEAD, &it), 0);
+        while (quicklist_next(&it, &v)) {
+            cr_assert_lt(i, m->n);
+            value_str(&v, buf, sizeof(buf));
+            cr_assert_str_eq(buf, m->items[i], "element %zu", i);
+            i++;
+        }
+    }
+    cr_assert_eq(i, m->n);
+    /* And backwards. */
+    if (m->n > 0) {
+        cr_assert_eq(quicklist_iter_at(ql, -1, QUICKLIST_TAIL, &it), 0);
+        while (quicklist_next(&it, &v)) {
+            cr_assert_gt(i, 0);
+            i--;
+            value_str(&v, buf, sizeof(buf));
+            cr_assert_str_eq(buf, m->items[i]);
+        }
+    }
+    cr_assert_eq(i, 0);
+}
+
+static void
+random_value(char *buf, size_t cap, unsigned *seed)
+{
+    int kind = rand_r(seed) % 10;
+    if (kind < 3) {
+        snprintf(buf, cap, "%d", rand_r(seed) % 2000 - 1000);
+    } else if (kind < 4) {
+        size_t len = (size_t)(rand_r(seed) % 3000);
+        memset(buf, 'a' + rand_r(seed) % 26, len);
+        buf[len] = '\0';
+    } else {
+        snprintf(buf, cap, "v%d", rand_r(seed) % 50);
+    }
+}
+
+/* ---- tests ---- */
+
+Test(quicklist, new_list_is_empty)
+{
+    struct quicklist *ql = quicklist_create(-2);
+    struct listpack_value v;
+    cr_assert_eq(quicklist_count(ql), 0);
+    cr_assert_eq(quicklist_peek(ql, QUICKLIST_HEAD, &v), -1);
+    cr_assert_eq(quicklist_check(ql), 0);
+    struct quicklist_iter it;
+    cr_assert_eq(quicklist_iter_at(ql, 0, QUICKLIST_HEAD, &it), -1);
+    cr_assert_eq(quicklist_next(&it, &v), 0);
+    quicklist_destroy(&ql);
+    cr_assert_null(ql);
+}
+
+Test(quicklist, count_fill_bounds_elements_per_node)
+{
+    struct quicklist *ql = quicklist_create(4);
+    for (int i = 0; i < 10; i++) {
+        char b[16];
+        snprintf(b, sizeof(b), "%d", i);
+        push_cstr(ql, b, QUICKLIST_TAIL);
+    }
+    cr_assert_eq(ql->nnodes, 3);
+    cr_assert_eq(listpack_length(ql->head->lp), 4);
+    cr_assert_eq(listpack_length(ql->tail->lp), 2);
+    cr_assert_str_eq(at(ql, 0), "0");
+    cr_assert_str_eq(at(ql, 9), "9");
+    cr_assert_str_eq(at(ql, -3), "7");
+    cr_assert_null(at(ql, 10));
+    cr_assert_null(at(ql, -11));
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, byte_fill_bounds_node_size)
+{
+    struct quicklist *ql = quicklist_create(-1);  /* 4 KiB */
+    char big[1000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    for (int i = 0; i < 20; i++) {
+        push_cstr(ql, big, QUICKLIST_HEAD);
+    }
+    cr_assert_eq(quicklist_check(ql), 0);
+    for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
+        cr_assert_leq(listpack_used_bytes(n->lp), 4096);
+    }
+    cr_assert_geq(ql->nnodes, 5);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, oversized_element_gets_its_own_node)
+{
+    struct quicklist *ql = quicklist_create(-1);
+    static char huge[10000];
+    memset(huge, 'y', sizeof(huge) - 1);
+    push_cstr(ql, "a", QUICKLIST_TAIL);
+    push_cstr(ql, huge, QUICKLIST_TAIL);
+    push_cstr(ql, "b", QUICKLIST_TAIL);
+    cr_assert_eq(ql->nnodes, 3);
+    cr_assert_eq(strlen(at(ql, 1)), sizeof(huge) - 1);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, count_fill_node_stops_at_8k)
+{
+    struct quicklist *ql = quicklist_create(1000);
+    char val[500];
+    memset(val, 'z', sizeof(val) - 1);
+    val[sizeof(val) - 1] = '\0';
+    for (int i = 0; i < 40; i++) {
+        push_cstr(ql, val, QUICKLIST_TAIL);
+    }
+    for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
+        cr_assert_leq(listpack_used_bytes(n->lp), 8192);
+    }
+    cr_assert_gt(ql->nnodes, 1);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, pop_frees_emptied_nodes)
+{
+    struct quicklist *ql = quicklist_create(2);
+    push_cstr(ql, "a", QUICKLIST_TAIL);
+    push_cstr(ql, "b", QUICKLIST_TAIL);
+    push_cstr(ql, "c", QUICKLIST_TAIL);
+    cr_assert_eq(ql->nnodes, 2);
+    struct listpack_value v;
+    cr_assert_eq(quicklist_peek(ql, QUICKLIST_TAIL, &v), 0);
+    cr_assert_eq(v.len, 1);
+    cr_assert_eq(v.str[0], 'c');
+    quicklist_pop(ql, QUICKLIST_TAIL);
+    cr_assert_eq(ql->nnodes, 1);
+    quicklist_pop(ql, QUICKLIST_HEAD);
+    quicklist_pop(ql, QUICKLIST_HEAD);
+    cr_assert_eq(ql->nnodes, 0);
+    cr_assert_null(ql->head);
+    cr_assert_null(ql->tail);
+    cr_assert_eq(quicklist_check(ql), 0);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, insert_into_full_node_splits_it)
+{
+    struct quicklist *ql = quicklist_create(4);
+    const char *items[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) {
+        push_cstr(ql, items[i], QUICKLIST_TAIL);
+    }
+    struct quicklist_iter it;
+    struct listpack_value v;
+    cr_assert_eq(quicklist_iter_at(ql, 1, QUICKLIST_HEAD, &it), 0);
+    cr_assert(quicklist_next(&it, &v));
+    quicklist_iter_insert(&it, "X", 1, LISTPACK_AFTER);
+    cr_assert_eq(quicklist_check(ql), 0);
+    cr_assert_eq(quicklist_count(ql), 5);
+    cr_assert_gt(ql->nnodes, 1);
+    const char *want[] = {"a", "b", "X", "c", "d"};
+    for (int i = 0; i < 5; i++) {
+        cr_assert_str_eq(at(ql, i), want[i]);
+    }
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, backward_delete_walks_on_towards_head)
+{
+    struct quicklist *ql = quicklist_create(2);
+    const char *items[] = {"x", "a", "x", "x", "b", "x"};
+    for (int i = 0; i < 6; i++) {
+        push_cstr(ql, items[i], QUICKLIST_TAIL);
+    }
+    struct quicklist_iter it;
+    struct listpack_value v;
+    cr_assert_eq(quicklist_iter_at(ql, -1, QUICKLIST_TAIL, &it), 0);
+    while (quicklist_next(&it, &v)) {
+        if (!v.is_int && v.len == 1 && v.str[0] == 'x') {
+            quicklist_iter_delete(&it);
+        }
+    }
+    cr_assert_eq(quicklist_check(ql), 0);
+    cr_assert_eq(quicklist_count(ql), 2);
+    cr_assert_str_eq(at(ql, 0), "a");
+    cr_assert_str_eq(at(ql, 1), "b");
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, delete_range_drops_whole_nodes)
+{
+    struct quicklist *ql = quicklist_create(3);
+    for (int i = 0; i < 12; i++) {
+        char b[8];
+        snprintf(b, sizeof(b), "%d", i);
+        push_cstr(ql, b, QUICKLIST_TAIL);
+    }
+    quicklist_delete_range(ql, 2, 8);
+    cr_assert_eq(quicklist_check(ql), 0);
+    cr_assert_eq(quicklist_count(ql), 4);
+    cr_assert_str_eq(at(ql, 0), "0");
+    cr_assert_str_eq(at(ql, 1), "1");
+    cr_assert_str_eq(at(ql, 2), "10");
+    cr_assert_str_eq(at(ql, 3), "11");
+    cr_assert_eq(ql->nnodes, 2);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, dup_is_deep_and_equal)
+{
+    struct quicklist *ql = quicklist_create(-2);
+    for (int i = 0; i < 1000; i++) {
+        char b[16];
+        snprintf(b, sizeof(b), "e%d", i);
+        push_cstr(ql, b, QUICKLIST_TAIL);
+    }
+    struct quicklist *copy = quicklist_dup(ql);
+    quicklist_pop(ql, QUICKLIST_HEAD);
+    cr_assert_eq(quicklist_check(copy), 0);
+    cr_assert_eq(quicklist_count(copy), 1000);
+    cr_assert_str_eq(at(copy, 0), "e0");
+    cr_assert_str_eq(at(copy, 999), "e999");
+    cr_assert_gt(quicklist_bytes(copy), 1000);
+    quicklist_destroy(&ql);
+    quicklist_destroy(&copy);
+}
+
+/* Every operation, at random, against the model, under several fills. */
+static void
+random_run(int fill, unsigned seed, int ops)
+{
+    struct quicklist *ql = quicklist_create(fill);
+    struct model m = {0};
+    char val[4000];
+    char buf[4000];
+    for (int op = 0; op < ops; op++) {
+        int kind = rand_r(&seed) % 100;
+        random_value(val, sizeof(val), &seed);
+        if (kind < 30) {
+            int where = rand_r(&seed) % 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL;
+            push_cstr(ql, val, where);
+            model_insert(&m, where == QUICKLIST_HEAD ? 0 : m.n, val);
+        } else if (kind < 45) {
+            int where = rand_r(&seed) % 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL;
+            struct listpack_value v;
+            if (m.n == 0) {
+                cr_assert_eq(quicklist_peek(ql, where, &v), -1);
+                continue;
+            }
+            cr_assert_eq(quicklist_peek(ql, where, &v), 0);
+            value_str(&v, buf, sizeof(buf));
+            size_t i = where == QUICKLIST_HEAD ? 0 : m.n - 1;
+            cr_assert_str_eq(buf, m.items[i]);
+            quicklist_pop(ql, where);
+            model_delete(&m, i, 1);
+        } else if (kind < 60 && m.n > 0) {
+            /* insert before/after a random element */
+            size_t i = (size_t)rand_r(&seed) % m.n;
+            int where = rand_r(&seed) % 2 ? LISTPACK_BEFORE : LISTPACK_AFTER;
+            struct quicklist_iter it;
+            struct listpack_value v;
+            cr_assert_eq(quicklist_iter_at(ql, (long)i, QUICKLIST_HEAD, &it), 0);
+            cr_assert(quicklist_next(&it, &v));
+            quicklist_iter_insert(&it, val, strlen(val), where);
+            model_insert(&m, i + (where == LISTPACK_AFTER), val);
+        } else if (kind < 70 && m.n > 0) {
+            /* set, indexed from either end */
+            size_t i = (size_t)rand_r(&seed) % m.n;
+            long idx = rand_r(&seed) % 2 ? (long)i : (long)i - (long)m.n;
+            struct quicklist_iter it;
+            struct listpack_value v;
+            cr_assert_eq(quicklist_iter_at(ql, idx, QUICKLIST_HEAD, &it), 0);
+            cr_assert(quicklist_next(&it, &v));
+            quicklist_iter_replace(&it, val, strlen(val));
+            free(m.items[i]);
+            m.items[i] = strdup(val);
+        } else if (kind < 80 && m.n > 0) {
+            /* remove up to k occurrences of an existing value, either way */
+            const char *target = m.items[(size_t)rand_r(&seed) % m.n];
+            char t[4000];
+            strcpy(t, target);
+            int dir = rand_r(&seed) % 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL;
+            int limit = rand_r(&seed) % 3;  /* 0: all */
+            int removed = 0;
+            struct quicklist_iter it;
+            struct listpack_value v;
+            quicklist_iter_at(ql, dir == QUICKLIST_HEAD ? 0 : -1, dir, &it);
+            while (quicklist_next(&it, &v)) {
+                value_str(&v, buf, sizeof(buf));
+                if (strcmp(buf, t) == 0) {
+                    quicklist_iter_delete(&it);
+                    if (++removed == limit) {
+                        break;
+                    }
+                }
+            }
+            removed = 0;
+            if (dir == QUICKLIST_HEAD) {
+                for (size_t i = 0; i < m.n;) {
+                    if (strcmp(m.items[i], t) == 0 && (limit == 0 || removed < limit)) {
+                        model_delete(&m, i, 1);
+                        removed++;
+                    } else {
+                        i++;
+                    }
+                }
+            } else {
+                for (size_t i = m.n; i-- > 0;) {
+                    if (strcmp(m.items[i], t) == 0 && (limit == 0 || removed < limit)) {
+                        model_delete(&m, i, 1);
+                        removed++;
+                    }
+                }
+            }
+        } else if (kind < 85 && m.n > 0) {
+            /* trim: delete a random range */
+            size_t start = (size_t)rand_r(&seed) % m.n;
+            size_t count = (size_t)rand_r(&seed) % (m.n - start) + 1;
+            if (rand_r(&seed) % 4 != 0 && count > 8) {
+                count = 8;  /* keep lists growing on the whole */
+            }
+            quicklist_delete_range(ql, start, count);
+            model_delete(&m, start, count);
+        } else if (m.n > 0) {
+            /* range read from a random index */
+            size_t i = (size_t)rand_r(&seed) % m.n;
+            struct quicklist_iter it;
+            struct listpack_value v;
+            cr_assert_eq(quicklist_iter_at(ql, (long)i, QUICKLIST_HEAD, &it), 0);
+            for (size_t k = i; k < m.n && k < i + 20; k++) {
+                cr_assert(quicklist_next(&it, &v));
+                value_str(&v, buf, sizeof(buf));
+                cr_assert_str_eq(buf, m.items[k]);
+            }
+        }
+        if (op % 97 == 0) {
+            assert_equal(ql, &m);
+        }
+    }
+    assert_equal(ql, &m);
+    struct quicklist *copy = quicklist_dup(ql);
+    assert_equal(copy, &m);
+    quicklist_destroy(&copy);
+    quicklist_destroy(&ql);
+    model_free(&m);
+}
+
+Test(quicklist, random_operations_match_a_model_count_fill)
+{
+    random_run(5, 1, 6000);
+    random_run(1, 2, 2000);
+    random_run(128, 3, 6000);
+}
+
+Test(quicklist, random_operations_match_a_model_byte_fill)
+{
+    random_run(-1, 4, 6000);
+    random_run(-2, 5, 6000);
+    random_run(-5, 6, 4000);
+}
