@@ -805,7 +805,15 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
     if (px->ngroups == 1) {
         return &px->groups[0];
     }
-    if (cmd->first_key <= 0 || (size_t)cmd->first_key >= argc) {
+    /* Every key, movable ones too (ZUNIONSTORE's numkeys, LMPOP, EVAL). */
+    size_t stack_idx[16];
+    size_t *idx = argc <= 16 ? stack_idx : mem_alloc(argc * sizeof(*idx));
+    size_t nkeys = command_keys(cmd, argc, argv, idx, argc <= 16 ? 16 : argc);
+    struct group *g = NULL;
+    if (nkeys == 0) {
+        if (idx != stack_idx) {
+            mem_free(idx);
+        }
         if (fanout_can_spread(cmd)) {
             fanout_spread(px, preq_new(s), cmd, frame, framelen);
             return NULL;
@@ -815,20 +823,20 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
         }
         return &px->groups[0];
     }
-    long last = cmd->last_key < 0 ? (long)argc + cmd->last_key : cmd->last_key;
-    struct group *g = topology_group_of_key(px, argv[cmd->first_key].ptr,
-                                            argv[cmd->first_key].len);
-    for (long i = cmd->first_key + cmd->key_step; i <= last && i < (long)argc;
-         i += cmd->key_step) {
-        if (topology_group_of_key(px, argv[i].ptr, argv[i].len) != g) {
+    g = topology_group_of_key(px, argv[idx[0]].ptr, argv[idx[0]].len);
+    for (size_t i = 1; i < nkeys && g != NULL; i++) {
+        if (topology_group_of_key(px, argv[idx[i]].ptr, argv[idx[i]].len) != g) {
             if (fanout_can_split(cmd)) {
                 fanout_split(px, preq_new(s), cmd, argc, argv);
             } else {
                 px->crossslot_errors++;
                 session_error(s, "CROSSSLOT Keys in request don't hash to the same slot");
             }
-            return NULL;
+            g = NULL;
         }
+    }
+    if (idx != stack_idx) {
+        mem_free(idx);
     }
     return g;
 }
@@ -953,8 +961,14 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
-        session_error(s, "ERR '%s' is not supported through cachely-proxy; send it to a "
-                         "node directly", cmd->name);
+        if (cmd->flags & CMD_BLOCKING) {
+            session_error(s, "ERR blocking command '%s' is not supported through "
+                             "cachely-proxy yet; send it to the master directly",
+                          cmd->name);
+        } else {
+            session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
+                             "to a node directly", cmd->name);
+        }
         return;
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
