@@ -430,7 +430,7 @@ cmd_command_getkeys(struct client *c)
         return;
     }
     idx = mem_alloc(argc * sizeof(*idx));
-    n = command_key_positions(cmd, argc, idx, argc);
+    n = command_keys(cmd, argc, c->argv + 2, idx, argc);
     if (n == 0) {
         reply_error(c, "The command has no key arguments");
     } else {
