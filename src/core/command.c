@@ -170,6 +170,7 @@ static const struct movable_keys {
     /* lists */
 
     /* sets */
+    {CMD_ID_SINTERCARD, MOVABLE_NUMKEYS, 1, NULL},
 
     /* sorted sets */
 

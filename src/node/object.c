@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/resp.h"
 #include "core/util.h"
+#include "node/t_set.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ object_setup(void)
     /* hashes */
 
     /* sets */
+    obj_register(ENTRY_SET, &set_obj_type);
 
     /* sorted sets */
 
