@@ -113,8 +113,15 @@ command_acl_categories(const struct command *cmd, const char **out)
     if (f & CMD_WRITE) {
         out[n++] = "write";
     }
-    if (!strcmp(cmd->group, "string")) {
-        out[n++] = "string";
+    /* The data-type category, from the group (Redis's order). */
+    static const char *const type_cats[][2] = {
+        {"set", "set"}, {"sorted-set", "sortedset"}, {"list", "list"},
+        {"hash", "hash"}, {"string", "string"},
+    };
+    for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
+        if (!strcmp(cmd->group, type_cats[i][0])) {
+            out[n++] = type_cats[i][1];
+        }
     }
     if (f & CMD_PUBSUB) {
         out[n++] = "pubsub";

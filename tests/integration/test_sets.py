@@ -237,6 +237,13 @@ def case_f_keyspace_commands(nodes):
             break
     check(keys == {"b", "b2"}, "SCAN TYPE set: %r" % keys)
     check(mc.unlink("b", "b2") == 2 and mc.dbsize() == 0, "UNLINK")
+    # Regression: COMMAND INFO lacked the @set ACL category.
+    raw = cluster.Raw(m.port)
+    out = raw.call("COMMAND", "INFO", "sadd", "sintercard")
+    raw.close()
+    cats = [[x.decode() if isinstance(x, bytes) else x for x in o[6]] for o in out]
+    check(cats[0] == ["@write", "@set", "@fast"], "sadd categories %r" % (cats[0],))
+    check(cats[1] == ["@read", "@set", "@slow"], "sintercard categories %r" % (cats[1],))
 
 
 CASES = [
