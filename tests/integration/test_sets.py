@@ -167,6 +167,10 @@ def case_d_snapshot_and_aof_round_trip(nodes):
         mixed_load(c, 3000, 2)
         d = digest(c)
         enc = {k: c.object("encoding", k) for k in ("i", "lim", "h", "str", "bin")}
+        # The file holds the pops' effects, never SPOP itself.
+        with open(os.path.join(tmp, "appendonly.cachely"), "rb") as f:
+            aof = f.read().upper()
+        check(b"SPOP" not in aof and b"\r\nSREM\r\n" in aof, "SPOP in the append-only file")
         # AOF replay: pops and stores went out as their effects.
         n = restart(n)
         c = client(n)
