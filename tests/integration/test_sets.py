@@ -139,6 +139,11 @@ def case_c_full_sync_of_a_big_set(nodes):
     wait_synced(mc, rc, timeout=120)
     check(rc.scard("big") == BIG + 200, "replica SCARD %r" % rc.scard("big"))
     check(rc.object("encoding", "bigint") == "hashtable", "bigint encoding")
+    # The big set is freed off the loop (lazy free) on both sides.
+    check(mc.unlink("big") == 1, "UNLINK big")
+    mc.sadd("big", "again")
+    wait_synced(mc, rc)
+    check(rc.smembers("big") == {"again"}, "replica after UNLINK")
 
 
 def case_d_snapshot_and_aof_round_trip(nodes):
