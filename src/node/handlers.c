@@ -52,6 +52,23 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     /* hashes */
 
     /* sets */
+    [CMD_ID_SADD] = cmd_sadd,
+    [CMD_ID_SREM] = cmd_srem,
+    [CMD_ID_SMEMBERS] = cmd_smembers,
+    [CMD_ID_SISMEMBER] = cmd_sismember,
+    [CMD_ID_SMISMEMBER] = cmd_smismember,
+    [CMD_ID_SCARD] = cmd_scard,
+    [CMD_ID_SPOP] = cmd_spop,
+    [CMD_ID_SRANDMEMBER] = cmd_srandmember,
+    [CMD_ID_SMOVE] = cmd_smove,
+    [CMD_ID_SINTER] = cmd_sinter,
+    [CMD_ID_SINTERCARD] = cmd_sintercard,
+    [CMD_ID_SINTERSTORE] = cmd_sinterstore,
+    [CMD_ID_SUNION] = cmd_sunion,
+    [CMD_ID_SUNIONSTORE] = cmd_sunionstore,
+    [CMD_ID_SDIFF] = cmd_sdiff,
+    [CMD_ID_SDIFFSTORE] = cmd_sdiffstore,
+    [CMD_ID_SSCAN] = cmd_sscan,
 
     /* sorted sets */
 

@@ -66,6 +66,23 @@ void cmd_blmpop(struct client *c);
 /* cmd_hash.c (hashes) */
 
 /* cmd_set.c (sets) */
+void cmd_sadd(struct client *c);
+void cmd_srem(struct client *c);
+void cmd_smembers(struct client *c);
+void cmd_sismember(struct client *c);
+void cmd_smismember(struct client *c);
+void cmd_scard(struct client *c);
+void cmd_spop(struct client *c);
+void cmd_srandmember(struct client *c);
+void cmd_smove(struct client *c);
+void cmd_sinter(struct client *c);
+void cmd_sintercard(struct client *c);
+void cmd_sinterstore(struct client *c);
+void cmd_sunion(struct client *c);
+void cmd_sunionstore(struct client *c);
+void cmd_sdiff(struct client *c);
+void cmd_sdiffstore(struct client *c);
+void cmd_sscan(struct client *c);
 
 /* cmd_zset.c (sorted sets) */
 

@@ -5,6 +5,7 @@
 #include "core/resp.h"
 #include "core/util.h"
 #include "node/t_list.h"
+#include "node/t_set.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ object_setup(void)
     /* hashes */
 
     /* sets */
+    obj_register(ENTRY_SET, &set_obj_type);
 
     /* sorted sets */
 
