@@ -28,6 +28,34 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     /* lists */
 
     /* hashes */
+    [CMD_ID_HSET] = cmd_hset,
+    [CMD_ID_HSETNX] = cmd_hsetnx,
+    [CMD_ID_HGET] = cmd_hget,
+    [CMD_ID_HMGET] = cmd_hmget,
+    [CMD_ID_HMSET] = cmd_hmset,
+    [CMD_ID_HGETALL] = cmd_hgetall,
+    [CMD_ID_HKEYS] = cmd_hkeys,
+    [CMD_ID_HVALS] = cmd_hvals,
+    [CMD_ID_HLEN] = cmd_hlen,
+    [CMD_ID_HSTRLEN] = cmd_hstrlen,
+    [CMD_ID_HEXISTS] = cmd_hexists,
+    [CMD_ID_HDEL] = cmd_hdel,
+    [CMD_ID_HINCRBY] = cmd_hincrby,
+    [CMD_ID_HINCRBYFLOAT] = cmd_hincrbyfloat,
+    [CMD_ID_HRANDFIELD] = cmd_hrandfield,
+    [CMD_ID_HSCAN] = cmd_hscan,
+    [CMD_ID_HEXPIRE] = cmd_hexpire,
+    [CMD_ID_HPEXPIRE] = cmd_hpexpire,
+    [CMD_ID_HEXPIREAT] = cmd_hexpireat,
+    [CMD_ID_HPEXPIREAT] = cmd_hpexpireat,
+    [CMD_ID_HTTL] = cmd_httl,
+    [CMD_ID_HPTTL] = cmd_hpttl,
+    [CMD_ID_HEXPIRETIME] = cmd_hexpiretime,
+    [CMD_ID_HPEXPIRETIME] = cmd_hpexpiretime,
+    [CMD_ID_HPERSIST] = cmd_hpersist,
+    [CMD_ID_HGETEX] = cmd_hgetex,
+    [CMD_ID_HSETEX] = cmd_hsetex,
+    [CMD_ID_HGETDEL] = cmd_hgetdel,
 
     /* sets */
 

@@ -17,6 +17,7 @@
 #include "node/repl.h"
 #include "node/server.h"
 #include "node/slowlog.h"
+#include "node/t_hash.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -225,6 +226,7 @@ on_expire(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     int more = keyspace_active_expire(&srv->ks, 1000 * srv->cfg.active_expire_effort);
+    more |= hash_active_expire(srv, 250 * srv->cfg.active_expire_effort); /* hashes: field expiry */
     if (more) {
         tv.tv_sec = 0;
         tv.tv_usec = 0;
@@ -390,6 +392,7 @@ main(int argc, char **argv)
     pause_setup(srv);
     block_setup(srv);
     object_setup();
+    hash_setup(srv); /* hashes: field expiry follows renamed/copied keys */
     if (persist_setup(srv) != 0) {
         return 1;
     }

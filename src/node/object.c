@@ -30,6 +30,8 @@ object_setup(void)
     /* lists */
 
     /* hashes */
+    extern const struct obj_type hash_type; /* node/t_hash.c */
+    obj_register(ENTRY_HASH, &hash_type);
 
     /* sets */
 
