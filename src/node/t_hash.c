@@ -674,9 +674,12 @@ type_memory(const void *h)
     return listpack_bytes(lp_of(h));
 }
 
+static void track_copy(const void *h);
+
 static void *
 type_copy(const void *h)
 {
+    track_copy(h);
     if (tag_of(h) != TAG_HT) {
         const unsigned char *lp = lp_of(h);
         size_t used = listpack_used_bytes(lp);
@@ -817,6 +820,13 @@ hash_track(struct db *db, const char *key, size_t keylen)
     tracked_total += (size_t)added;
 }
 
+/* The last key written while the registry is in use: COPY signals its new
+ * key before the copied object is in place, so type_copy registers this
+ * one when the copy has field expiries. */
+static struct db *last_db;        /* borrowed */
+static char last_key[256];
+static size_t last_len;           /* > sizeof(last_key): none */
+
 static void
 on_change(void *ctx, struct db *db, const char *key, size_t len,
           enum keyspace_change what)
@@ -825,11 +835,24 @@ on_change(void *ctx, struct db *db, const char *key, size_t len,
     if (tracked_total == 0 || what != KEYSPACE_WRITTEN || key == NULL) {
         return;
     }
+    last_db = db;
+    last_len = len <= sizeof(last_key) ? len : sizeof(last_key) + 1;
+    if (len <= sizeof(last_key)) {
+        memcpy(last_key, key, len);
+    }
     /* A read-only peek (no expiry, stats or access bits). */
     struct entry *e = db_lookup(db, key, len,
                                 LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_NOEXPIRE);
     if (e != NULL && e->type == ENTRY_HASH && hash_has_expiry(entry_obj(e))) {
         hash_track(db, key, len);
+    }
+}
+
+static void
+track_copy(const void *h)
+{
+    if (last_db != NULL && last_len <= sizeof(last_key) && hash_has_expiry(h)) {
+        hash_track(last_db, last_key, last_len);
     }
 }
 
