@@ -1,8 +1,8 @@
 /* strmap: the string-keyed hash table behind large sets, hashes and sorted
  * sets.  Owns its tables and nodes; grows at load factor 1, shrinks below
  * 10% fill, and moves one bucket per operation while rehashing.  Nodes do
- * not store their hash (to keep a 16-byte member in a 48-byte class), so a
- * rehash hashes each key once more. */
+ * not store their hash (so a 16-byte set member fits a 32-byte allocation in
+ * a keys-only map), so a rehash hashes each key once more. */
 #include "ds/strmap.h"
 
 #include "core/alloc.h"
@@ -50,6 +50,14 @@ strmap_create(void)
 {
     struct strmap *m = mem_calloc(sizeof(*m));
     m->rehash_idx = -1;
+    return m;
+}
+
+struct strmap *
+strmap_create_keys_only(void)
+{
+    struct strmap *m = strmap_create();
+    m->keys_only = 1;
     return m;
 }
 
@@ -111,7 +119,8 @@ rehash(struct strmap *m, int n)
         struct strmap_node *e = b[m->rehash_idx];
         while (e) {
             struct strmap_node *next = e->next;
-            size_t idx = key_hash(e->data, e->keylen) & m->t[1].mask;
+            size_t idx = key_hash(strmap_node_key(e), e->keylen)
+                         & m->t[1].mask;
             e->next = m->t[1].buckets[idx];
             m->t[1].buckets[idx] = e;
             e = next;
@@ -225,7 +234,8 @@ find_ref(struct strmap *m, const char *key, size_t len, uint64_t h)
         while (*ref) {
             struct strmap_node *n = *ref;
             if (n->keylen == len
-                && (len == 0 || memcmp(n->data, key, len) == 0)) {
+                && (len == 0
+                    || memcmp(strmap_node_key(n), key, len) == 0)) {
                 return ref;
             }
             ref = &n->next;
@@ -241,7 +251,7 @@ find_ref(struct strmap *m, const char *key, size_t len, uint64_t h)
 static struct strmap_node **
 node_ref(struct strmap *m, const struct strmap_node *n)
 {
-    uint64_t h = key_hash(n->data, n->keylen);
+    uint64_t h = key_hash(strmap_node_key(n), n->keylen);
     for (int i = 0; i < 2; i++) {
         struct strmap_table *t = &m->t[i];
         if (t->size == 0) {
@@ -276,16 +286,23 @@ insert_new(struct strmap *m, uint64_t h, const char *key, size_t klen,
     struct strmap_node *n;
     struct strmap_table *t;
 
-    assert(klen <= UINT32_MAX && vlen <= UINT32_MAX);
-    n = mem_alloc(node_alloc_size(klen, vlen));
-    n->keylen = (uint32_t)klen;
-    n->vallen = (uint32_t)vlen;
-    n->aux.expire_ms = -1;
-    if (klen) {
-        memcpy(n->data, key, klen);
+    assert(klen <= UINT32_MAX && vlen < STRMAP_KEYS_ONLY);
+    if (m->keys_only) {
+        assert(vlen == 0);
+        n = mem_alloc(offsetof(struct strmap_node, aux) + klen);
+        n->keylen = (uint32_t)klen;
+        n->vallen = STRMAP_KEYS_ONLY;
+    } else {
+        n = mem_alloc(node_alloc_size(klen, vlen));
+        n->keylen = (uint32_t)klen;
+        n->vallen = (uint32_t)vlen;
+        n->aux.expire_ms = -1;
+        if (vlen) {
+            memcpy(n->data + klen, val, vlen);
+        }
     }
-    if (vlen) {
-        memcpy(n->data + klen, val, vlen);
+    if (klen) {
+        memcpy((char *)strmap_node_key(n), key, klen);
     }
     m->node_bytes += mem_usable(n);
 
@@ -327,7 +344,7 @@ struct strmap_node *
 strmap_set_value(struct strmap *m, struct strmap_node *n, const char *val,
                  size_t vlen)
 {
-    assert(vlen <= UINT32_MAX);
+    assert(!m->keys_only && vlen < STRMAP_KEYS_ONLY);
     if (vlen != n->vallen) {
         struct strmap_node **ref = node_ref(m, n);
         assert(ref != NULL);

@@ -20,13 +20,19 @@
 struct strmap_node {
     struct strmap_node *next;   /* borrowed: bucket chain (owned by the map) */
     uint32_t keylen;
-    uint32_t vallen;            /* 0 when the map holds no values (sets, zsets) */
+    uint32_t vallen;            /* 0 when the map holds no values (sets, zsets);
+                                 * STRMAP_KEYS_ONLY in a keys-only map */
     union {
         double score;           /* zset score */
         long long expire_ms;    /* hash field expiry, -1 = none */
-    } aux;                      /* strmap_add sets expire_ms = -1 */
+    } aux;                      /* strmap_add sets expire_ms = -1; ABSENT
+                                 * (holds key bytes) in a keys-only map */
     char data[];                /* key bytes, then value bytes (no NULs added) */
 };
+
+/* vallen of every node of a map made by strmap_create_keys_only: such a
+ * node has no value and no aux, and its key starts where aux would be. */
+#define STRMAP_KEYS_ONLY UINT32_MAX
 
 struct strmap_table {
     struct strmap_node **buckets; /* owned array; nodes owned by the map */
@@ -42,6 +48,7 @@ struct strmap {
     size_t node_bytes;          /* sum of mem_usable over nodes */
     long rehash_idx;            /* next t[0] bucket to move; -1 when not */
     int pause_rehash;           /* > 0 while iterators are active */
+    int keys_only;              /* nodes without value or aux */
 };
 
 /* An iterator over every node.  While one is active (between
@@ -61,6 +68,12 @@ struct strmap_iter {
 
 /* An empty map (no table until the first add).  Never NULL. */
 struct strmap *strmap_create(void);
+/* An empty map for sets: its nodes carry no value and no aux, which saves 8
+ * bytes a node (a 16-byte member fits a 32-byte allocation, not 48).  In
+ * it, n->vallen reads STRMAP_KEYS_ONLY, n->aux must never be touched,
+ * strmap_add / strmap_add_or_find take val NULL and vlen 0, and
+ * strmap_set_value may not be called.  Read keys with strmap_node_key. */
+struct strmap *strmap_create_keys_only(void);
 /* Free every node and the map; sets *mp = NULL.  NULL *mp is fine. */
 void strmap_destroy(struct strmap **mp);
 /* Number of nodes, O(1). */
@@ -81,12 +94,16 @@ void strmap_expand(struct strmap *m, size_t n);
 static inline const char *
 strmap_node_key(const struct strmap_node *n)
 {
+    if (n->vallen == STRMAP_KEYS_ONLY) {
+        return (const char *)&n->aux;
+    }
     return n->data;
 }
+/* The value bytes (n->vallen of them; none in a keys-only map). */
 static inline const char *
 strmap_node_val(const struct strmap_node *n)
 {
-    return n->data + n->keylen;
+    return strmap_node_key(n) + n->keylen;
 }
 
 /* ---- Lookup and update (each performs a rehash step unless paused) ---- */

@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_ELEMENTS 512
 #define FUZZ_LONG_STR 5000
+#define FUZZ_MAX_BYTES 65536
 
 /* ---- mode 1: untrusted bytes ---------------------------------------- */
 
@@ -79,12 +80,20 @@ walk_valid(const uint8_t *data, size_t size, size_t count)
 }
 
 static void
-fuzz_bytes(const uint8_t *data, size_t size)
+fuzz_bytes(const uint8_t *data, size_t size, int fix_total)
 {
     /* An exactly sized copy so ASan flags any read past the end. */
     uint8_t *buf = malloc(size ? size : 1);
     size_t count = 0;
     memcpy(buf, data, size);
+    /* Mutations that change the length break the header's total, which
+     * hides everything behind that check; optionally repair it. */
+    if (fix_total && size >= 4) {
+        buf[0] = (uint8_t)size;
+        buf[1] = (uint8_t)(size >> 8);
+        buf[2] = (uint8_t)(size >> 16);
+        buf[3] = (uint8_t)(size >> 24);
+    }
     if (listpack_validate(buf, size, &count) == 0) {
         walk_valid(buf, size, count);
     }
@@ -117,9 +126,10 @@ rd_byte(struct reader *r)
 /* A value: integers of every width (formatted, so they go through the
  * string path), strings taken from the input, or long repeated strings. */
 static size_t
-rd_value(struct reader *r, char *out)
+rd_value(struct reader *r, char *out, long long *ival, int *is_int)
 {
     unsigned v = rd_byte(r);
+    *is_int = 0;
     if (v < 0x40) {
         unsigned width = 1 + v % 8;
         unsigned long long u = 0;
@@ -130,6 +140,9 @@ rd_value(struct reader *r, char *out)
         if (width < 8 && (v & 0x20)) {
             x = -x;
         }
+        /* Half the integers go through the _int entry points. */
+        *is_int = (v & 0x10) != 0;
+        *ival = x;
         return util_ll2str(out, x);
     }
     if (v >= 0xF0) {
@@ -218,23 +231,35 @@ fuzz_ops(const uint8_t *data, size_t size)
     struct reader r = {data, size};
     unsigned char *lp = listpack_new();
     char *val = malloc(FUZZ_LONG_STR);
+    unsigned ops = 0;
 
     while (r.left > 0) {
+        /* Bound the listpack so each op's memmove stays cheap: the
+         * interesting cases are structural, not large. */
+        while (listpack_used_bytes(lp) > FUZZ_MAX_BYTES) {
+            unsigned char *last = listpack_last(lp);
+            lp = listpack_delete(lp, &last);
+            model_delete(m, m->n - 1, 1);
+        }
         unsigned op = rd_byte(&r) % 9;
         size_t len = 0;
+        long long ival = 0;
+        int is_int = 0;
         if (op <= 3 || op == 6) {
-            len = rd_value(&r, val);
+            len = rd_value(&r, val, &ival, &is_int);
         }
         if (m->n >= FUZZ_MAX_ELEMENTS - 1 && op <= 2) {
             op = 4;
         }
         switch (op) {
         case 0:
-            lp = listpack_append(lp, val, len);
+            lp = is_int ? listpack_append_int(lp, ival)
+                        : listpack_append(lp, val, len);
             model_insert(m, m->n, val, len);
             break;
         case 1:
-            lp = listpack_prepend(lp, val, len);
+            lp = is_int ? listpack_prepend_int(lp, ival)
+                        : listpack_prepend(lp, val, len);
             model_insert(m, 0, val, len);
             break;
         case 2: {
@@ -255,7 +280,21 @@ fuzz_ops(const uint8_t *data, size_t size)
             if (m->n) {
                 size_t at = rd_index(&r, m->n);
                 unsigned char *p = listpack_seek(lp, (long)at);
-                lp = listpack_replace(lp, &p, val, len);
+                if (is_int) {
+                    lp = listpack_replace_int(lp, &p, ival);
+                } else if (len == 0 && m->n > 1) {
+                    /* Replace with (a prefix of) another element's own
+                     * bytes: the source moves during the replace. */
+                    size_t src = (at + 1) % m->n;
+                    char buf[LISTPACK_INT_BUF];
+                    const char *s = listpack_get_str(
+                        listpack_seek(lp, (long)src), buf, &len);
+                    len = len > 3 ? len - 3 : len;
+                    memcpy(val, s, len);
+                    lp = listpack_replace(lp, &p, s, len);
+                } else {
+                    lp = listpack_replace(lp, &p, val, len);
+                }
                 FUZZ_CHECK(elem_eq(p, val, len));
                 model_delete(m, at, 1);
                 model_insert(m, at, val, len);
@@ -337,8 +376,13 @@ fuzz_ops(const uint8_t *data, size_t size)
             }
             break;
         }
-        check_model(lp, m);
+        /* A full check is O(n): after every op while small, else every
+         * 16th (and at the end), so long programs stay fast. */
+        if (m->n <= 32 || ++ops % 16 == 0) {
+            check_model(lp, m);
+        }
     }
+    check_model(lp, m);
     model_delete(m, 0, m->n);
     free(m);
     free(val);
@@ -354,7 +398,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 1) {
         fuzz_ops(data + 1, size - 1);
     } else {
-        fuzz_bytes(data + 1, size - 1);
+        fuzz_bytes(data + 1, size - 1, data[0] & 2);
     }
     return 0;
 }

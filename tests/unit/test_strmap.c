@@ -56,6 +56,21 @@ delete_i(struct strmap *m, int i)
     return strmap_delete(m, k, strlen(k));
 }
 
+struct scan_seen {
+    char *seen;
+    int n;
+};
+
+static void
+scan_mark(const struct strmap_node *e, void *arg)
+{
+    struct scan_seen *s = arg;
+    int i = key_index(e);
+    if (i >= 0 && i < s->n) {
+        s->seen[i] = 1;
+    }
+}
+
 /* ---- basics ---- */
 
 Test(strmap, empty_map_finds_nothing)
@@ -175,6 +190,87 @@ Test(strmap, set_value_accepts_its_own_bytes)
     /* grow from its own bytes: the old block may be freed by realloc */
     n = strmap_set_value(m, n, strmap_node_key(n), 6);
     cr_assert_eq(memcmp(strmap_node_val(n), "k23456", 6), 0);
+    strmap_destroy(&m);
+}
+
+/* ---- keys-only maps (sets) ---- */
+
+Test(strmap, keys_only_map_stores_keys_without_value_or_aux)
+{
+    struct strmap *m = strmap_create_keys_only();
+    struct strmap_node *n = strmap_add(m, "member", 6, NULL, 0);
+    cr_assert_eq(n->keylen, 6);
+    cr_assert_eq(n->vallen, STRMAP_KEYS_ONLY);
+    cr_assert_eq(memcmp(strmap_node_key(n), "member", 6), 0);
+    cr_assert_eq(strmap_node_val(n), strmap_node_key(n) + 6);
+    cr_assert_eq(strmap_find(m, "member", 6), n);
+    int added;
+    cr_assert_eq(strmap_add_or_find(m, "member", 6, NULL, 0, &added), n);
+    cr_assert_eq(added, 0);
+    strmap_add_or_find(m, "", 0, NULL, 0, &added);
+    cr_assert_eq(added, 1);
+    cr_assert_not_null(strmap_find(m, "", 0));
+    cr_assert_eq(strmap_delete(m, "member", 6), 1);
+    cr_assert_null(strmap_find(m, "member", 6));
+    strmap_destroy(&m);
+}
+
+Test(strmap, keys_only_nodes_take_less_memory)
+{
+    struct strmap *full = strmap_create(), *keys = strmap_create_keys_only();
+    size_t before = mem_used();
+    for (int i = 0; i < 1000; i++) {
+        char k[17];
+        snprintf(k, sizeof(k), "member:%09d", i);   /* 16 bytes */
+        strmap_add(keys, k, 16, NULL, 0);
+    }
+    cr_assert_eq(mem_used() - before, strmap_memory(keys) - mem_usable(keys));
+    for (int i = 0; i < 1000; i++) {
+        char k[17];
+        snprintf(k, sizeof(k), "member:%09d", i);
+        strmap_add(full, k, 16, NULL, 0);
+    }
+    /* 16 + 16 bytes against 24 + 16: at least 8 bytes a node less. */
+    cr_assert_leq(strmap_memory(keys) + 8 * 1000, strmap_memory(full),
+                  "keys-only %zu vs full %zu", strmap_memory(keys),
+                  strmap_memory(full));
+    strmap_destroy(&full);
+    strmap_destroy(&keys);
+}
+
+Test(strmap, keys_only_map_survives_rehash_iteration_and_scan)
+{
+    struct strmap *m = strmap_create_keys_only();
+    struct scan_seen s = {calloc(3000, 1), 3000};
+    for (int i = 0; i < 3000; i++) {
+        add_i(m, i);
+    }
+    for (int i = 0; i < 3000; i += 3) {
+        cr_assert_eq(delete_i(m, i), 1);
+    }
+    for (int i = 0; i < 3000; i++) {
+        cr_assert_eq(find_i(m, i) != NULL, i % 3 != 0, "member %d", i);
+    }
+    unsigned long c = 0;
+    do {
+        c = strmap_scan(m, c, scan_mark, &s);
+    } while (c != 0);
+    struct strmap_iter it;
+    struct strmap_node *e;
+    size_t seen = 0;
+    strmap_iter_init(&it, m);
+    while ((e = strmap_iter_next(&it)) != NULL) {
+        cr_assert_neq(key_index(e) % 3, 0);
+        strmap_unlink_node(m, e);
+        seen++;
+    }
+    strmap_iter_done(&it);
+    cr_assert_eq(seen, 2000);
+    cr_assert_eq(strmap_size(m), 0);
+    for (int i = 0; i < 3000; i++) {
+        cr_assert_eq(s.seen[i], i % 3 != 0, "scan of member %d", i);
+    }
+    free(s.seen);
     strmap_destroy(&m);
 }
 
@@ -386,21 +482,6 @@ Test(strmap, sample_returns_distinct_nodes)
 
 /* ---- SCAN ---- */
 
-struct scan_seen {
-    char *seen;
-    int n;
-};
-
-static void
-scan_mark(const struct strmap_node *e, void *arg)
-{
-    struct scan_seen *s = arg;
-    int i = key_index(e);
-    if (i >= 0 && i < s->n) {
-        s->seen[i] = 1;
-    }
-}
-
 Test(strmap, scan_of_an_idle_map_returns_everything)
 {
     struct strmap *m = strmap_create();
@@ -462,17 +543,41 @@ struct mentry {
     size_t vlen;
 };
 
-Test(strmap, random_operations_match_an_array_model)
+/* Values are empty in a keys-only map, and set_value is not used there. */
+static void
+run_model(int keys_only)
 {
     enum { KEYSPACE = 600 };
     struct mentry *model = calloc(KEYSPACE, sizeof(*model));
     char *present = calloc(KEYSPACE, 1);
-    struct strmap *m = strmap_create();
+    struct strmap *m = keys_only ? strmap_create_keys_only()
+                                 : strmap_create();
     size_t count = 0;
     char val[300];
     srand(777);
 
     for (int step = 0; step < 60000; step++) {
+        if (step % 5000 == 0) {
+            /* Full check: every model key found with its value, and the
+             * iterator sees exactly the model's keys. */
+            size_t seen = 0;
+            struct strmap_iter it;
+            struct strmap_node *e;
+            strmap_iter_init(&it, m);
+            while ((e = strmap_iter_next(&it)) != NULL) {
+                int i = key_index(e);
+                cr_assert(present[i]);
+                seen++;
+                if (keys_only) {
+                    continue;
+                }
+                cr_assert_eq(e->vallen, model[i].vlen);
+                cr_assert_eq(memcmp(strmap_node_val(e), model[i].val,
+                                    e->vallen), 0);
+            }
+            strmap_iter_done(&it);
+            cr_assert_eq(seen, count);
+        }
         int k = rand() % KEYSPACE;
         /* Phases bias toward adds or deletes so the table grows and
          * shrinks repeatedly. */
@@ -481,13 +586,16 @@ Test(strmap, random_operations_match_an_array_model)
         char key[24];
         size_t klen = (size_t)snprintf(key, sizeof(key), "k%d", k);
         size_t vlen = (size_t)(rand() % 3 ? rand() % 20 : rand() % 300);
+        if (keys_only) {
+            vlen = 0;
+        }
         for (size_t i = 0; i < vlen; i++) {
             val[i] = (char)(rand() & 0xff);
         }
         if (what < (growing ? 50 : 20)) {
             int added;
-            struct strmap_node *n = strmap_add_or_find(m, key, klen, val,
-                                                       vlen, &added);
+            struct strmap_node *n = strmap_add_or_find(
+                m, key, klen, keys_only ? NULL : val, vlen, &added);
             cr_assert_eq(added, !present[k]);
             if (added) {
                 present[k] = 1;
@@ -514,7 +622,7 @@ Test(strmap, random_operations_match_an_array_model)
                 free(model[k].val);
                 model[k].val = NULL;
             }
-        } else if (what < 80) {
+        } else if (what < 80 && !keys_only) {
             struct strmap_node *n = strmap_find(m, key, klen);
             if (!present[k]) {
                 cr_assert_null(n);
@@ -534,34 +642,35 @@ Test(strmap, random_operations_match_an_array_model)
                 continue;
             }
             cr_assert_not_null(n);
+            cr_assert_eq(n->keylen, klen);
+            cr_assert_eq(memcmp(strmap_node_key(n), key, klen), 0);
+            if (keys_only) {
+                cr_assert_eq(n->vallen, STRMAP_KEYS_ONLY);
+                continue;
+            }
             cr_assert_eq(n->vallen, model[k].vlen);
             cr_assert_eq(memcmp(strmap_node_val(n), model[k].val,
                                 model[k].vlen), 0);
         }
         cr_assert_eq(strmap_size(m), count);
-        if (step % 5000 == 4999) {
-            /* Full check: every model key found with its value, and the
-             * iterator sees exactly the model's keys. */
-            size_t seen = 0;
-            struct strmap_iter it;
-            struct strmap_node *e;
-            strmap_iter_init(&it, m);
-            while ((e = strmap_iter_next(&it)) != NULL) {
-                int i = key_index(e);
-                cr_assert(present[i]);
-                cr_assert_eq(e->vallen, model[i].vlen);
-                cr_assert_eq(memcmp(strmap_node_val(e), model[i].val,
-                                    e->vallen), 0);
-                seen++;
-            }
-            strmap_iter_done(&it);
-            cr_assert_eq(seen, count);
-        }
     }
+    cr_assert_eq(strmap_size(m), count);
     for (int k = 0; k < KEYSPACE; k++) {
+        cr_assert_eq(strmap_find(m, model[k].key, model[k].klen) != NULL,
+                     present[k], "key %d at the end", k);
         free(model[k].val);
     }
     free(model);
     free(present);
     strmap_destroy(&m);
+}
+
+Test(strmap, random_operations_match_an_array_model)
+{
+    run_model(0);
+}
+
+Test(strmap, random_operations_on_a_keys_only_map_match_the_model)
+{
+    run_model(1);
 }
