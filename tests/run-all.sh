@@ -107,6 +107,12 @@ for bin in "$B"/tests/fuzz/fuzz_*_replay; do
     run_counted "fuzz_${t}_replay" "$bin" "$S/tests/fuzz/corpus/$t"/*
 done
 
+for bin in "$B"/tests/tsan/test_*; do
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    case "$bin" in *.o) continue;; esac
+    run_counted "tsan/$(basename "$bin")" "$bin"
+done
+
 for t in "$S"/tests/compat/test_*.py; do
     [ -f "$t" ] || continue
     run_counted "compat/$(basename "$t")" /usr/bin/python3 "$t"

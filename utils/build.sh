@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds Cachely out of tree: ./build (jemalloc, -O2), or with --sanitizers
-# ./build-san (ASan + UBSan, libc malloc).  Regenerates configure first when
+# ./build-san (ASan + UBSan, libc malloc), or with --tsan ./build-tsan
+# (ThreadSanitizer, libc malloc).  Regenerates configure first when
 # it is missing or older than configure.ac / Makefile.am / an include.am.
-#   utils/build.sh [--sanitizers] [extra configure arguments...]
+#   utils/build.sh [--sanitizers|--tsan] [extra configure arguments...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -12,6 +13,10 @@ conf=()
 if [ "${1:-}" = "--sanitizers" ]; then
     dir=build-san
     conf=(--enable-sanitizers)
+    shift
+elif [ "${1:-}" = "--tsan" ]; then
+    dir=build-tsan
+    conf=(--enable-sanitizers=thread)
     shift
 fi
 conf+=("$@")

@@ -49,7 +49,13 @@ run_check() {
     shift 2
     log=$(mktemp)
     echo "==== make check in $dir ($label)"
-    env "$@" make -C "$top/$dir" -j"$(nproc 2>/dev/null || echo 2)" check 2>&1 | tee "$log"
+    if [ "${RUN_ONLY:-}" = 1 ]; then
+        # The programs are built: run the suites without building the rest.
+        env "$@" CACHELY_BUILDDIR="$top/$dir" CACHELY_SRCDIR="$top" \
+            bash "$top/tests/run-all.sh" 2>&1 | tee "$log"
+    else
+        env "$@" make -C "$top/$dir" -j"$(nproc 2>/dev/null || echo 2)" check 2>&1 | tee "$log"
+    fi
     rc=${PIPESTATUS[0]}
     line=$(grep -aE '^tests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     rm -f "$log"
@@ -106,6 +112,16 @@ if [ "$sanitizers" = 1 ]; then
             UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
     else
         notes+=("test-all: sanitizer build: build failed (counted as 1 failure)")
+        total_failed=$((total_failed + 1))
+    fi
+    # Code that runs on a thread (lazy free) under ThreadSanitizer: only the
+    # plain programs in tests/tsan (Criterion cannot start under TSan, and
+    # the servers fork, which TSan handles poorly).
+    if ./utils/build.sh --tsan >/dev/null && make -C build-tsan -s -j2 tsan-programs >/dev/null; then
+        RUN_ONLY=1 run_check build-tsan "ThreadSanitizer build" CACHELY_TESTS=tsan/ \
+            TSAN_OPTIONS="halt_on_error=1"
+    else
+        notes+=("test-all: ThreadSanitizer build: build failed (counted as 1 failure)")
         total_failed=$((total_failed + 1))
     fi
 fi

@@ -1,5 +1,6 @@
-/* Allocation wrappers and the used-memory counter.  The counter is a plain
- * size_t: every process is a single event loop, so no atomics are needed. */
+/* Allocation wrappers and the used-memory counter.  The counter is updated
+ * with relaxed atomics: the event loop allocates, and the lazy-free thread
+ * frees (it only needs to be exact, not ordered). */
 #include "config.h"
 #include "core/alloc.h"
 
@@ -33,7 +34,7 @@ mem_alloc(size_t size)
     if (p == NULL) {
         mem_oom(size);
     }
-    used_memory += usable_size(p);
+    __atomic_add_fetch(&used_memory, usable_size(p), __ATOMIC_RELAXED);
     return p;
 }
 
@@ -44,7 +45,7 @@ mem_calloc(size_t size)
     if (p == NULL) {
         mem_oom(size);
     }
-    used_memory += usable_size(p);
+    __atomic_add_fetch(&used_memory, usable_size(p), __ATOMIC_RELAXED);
     return p;
 }
 
@@ -56,7 +57,7 @@ mem_realloc(void *ptr, size_t size)
     if (p == NULL) {
         mem_oom(size);
     }
-    used_memory = used_memory - old + usable_size(p);
+    __atomic_add_fetch(&used_memory, usable_size(p) - old, __ATOMIC_RELAXED);
     return p;
 }
 
@@ -66,7 +67,7 @@ mem_free(void *ptr)
     if (ptr == NULL) {
         return;
     }
-    used_memory -= usable_size(ptr);
+    __atomic_sub_fetch(&used_memory, usable_size(ptr), __ATOMIC_RELAXED);
     free(ptr);
 }
 
@@ -94,7 +95,7 @@ mem_usable(const void *ptr)
 size_t
 mem_used(void)
 {
-    return used_memory;
+    return __atomic_load_n(&used_memory, __ATOMIC_RELAXED);
 }
 
 size_t

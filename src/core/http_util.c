@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Request line and headers; values larger than this go in the body. */
 #define HTTP_UTIL_MAX_HEADERS_SIZE (1024 * 1024)
@@ -313,4 +314,90 @@ http_util_route_find(struct evhttp_request *req, const struct http_util_route *r
     }
     http_util_reply_text(req, HTTP_NOTFOUND, "not found\n");
     return NULL;
+}
+
+/* ---- authentication ------------------------------------------------------ */
+
+static int
+b64_value(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z') {
+        return ch - 'A';
+    }
+    if (ch >= 'a' && ch <= 'z') {
+        return ch - 'a' + 26;
+    }
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0' + 52;
+    }
+    if (ch == '+') {
+        return 62;
+    }
+    if (ch == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+long
+http_util_base64_decode(const char *src, size_t len, unsigned char *dst)
+{
+    unsigned acc = 0;
+    int bits = 0;
+    long out = 0;
+    while (len > 0 && src[len - 1] == '=') {
+        len--;
+    }
+    for (size_t i = 0; i < len; i++) {
+        int v = b64_value((unsigned char)src[i]);
+        if (v < 0) {
+            return -1;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            dst[out++] = (unsigned char)((acc >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+int
+http_util_basic_auth(struct evhttp_request *req, char *buf, size_t cap,
+                     const char **user, size_t *ulen, const char **pass, size_t *plen)
+{
+    struct evkeyvalq *hdrs = evhttp_request_get_input_headers(req);
+    const char *h = hdrs ? evhttp_find_header(hdrs, "Authorization") : NULL;
+    const char *colon;
+    size_t len;
+    long n;
+
+    if (h == NULL || strncasecmp(h, "Basic ", 6) != 0) {
+        return -1;
+    }
+    h += 6;
+    while (*h == ' ') {
+        h++;
+    }
+    len = strlen(h);
+    while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t')) {
+        len--;
+    }
+    if (len / 4 * 3 + 3 > cap) {
+        return -1;
+    }
+    n = http_util_base64_decode(h, len, (unsigned char *)buf);
+    if (n < 0) {
+        return -1;
+    }
+    colon = memchr(buf, ':', (size_t)n);
+    if (colon == NULL) {
+        return -1;
+    }
+    *user = buf;
+    *ulen = (size_t)(colon - buf);
+    *pass = colon + 1;
+    *plen = (size_t)n - *ulen - 1;
+    return 0;
 }

@@ -85,6 +85,21 @@ void http_util_reply_text(struct evhttp_request *req, int code, const char *text
 void http_util_replyf(struct evhttp_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- authentication ------------------------------------------------------ */
+
+/* The credentials of an "Authorization: Basic <base64 user:password>"
+ * header: decoded into buf (cap bytes), with *user and *pass pointing into it
+ * (the user may be empty).  Returns 0, or -1 when the request has no such
+ * header or it is malformed or too long. */
+int http_util_basic_auth(struct evhttp_request *req, char *buf, size_t cap,
+                         const char **user, size_t *ulen, const char **pass,
+                         size_t *plen);
+
+/* Base64-decode src[0..len) (standard alphabet, '=' padding optional) into
+ * dst, which has room for len * 3 / 4 bytes.  Returns the decoded length, or
+ * -1 on a character outside the alphabet. */
+long http_util_base64_decode(const char *src, size_t len, unsigned char *dst);
+
 /* ---- Prometheus text ----------------------------------------------------- */
 
 /* The "# HELP name help" and "# TYPE name type" lines of a metric family. */

@@ -546,3 +546,16 @@ util_child_die_with_parent(pid_t parent)
         _exit(1);
     }
 }
+
+int
+util_secure_equals(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = 0;
+    if (alen != blen) {
+        return 0;
+    }
+    for (size_t i = 0; i < alen; i++) {
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    }
+    return diff == 0;
+}

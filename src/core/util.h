@@ -70,4 +70,8 @@ void util_child_die_with_parent(pid_t parent);
 /* A random hex string of len characters (run ids, replication ids). */
 void util_random_hex(char *dst, size_t len);
 
+/* Compare two byte strings in time that depends only on their lengths (for
+ * passwords).  Returns 1 when equal. */
+int util_secure_equals(const char *a, size_t alen, const char *b, size_t blen);
+
 #endif

@@ -115,6 +115,26 @@ client_create(struct server *srv, int fd)
 }
 
 struct client *
+client_create_fake(struct server *srv, unsigned flags)
+{
+    struct client *c = mem_alloc(sizeof(*c));
+    memset(c, 0, offsetof(struct client, buf));
+    c->id = ++srv->next_client_id;
+    c->fd = -1;
+    c->flags = flags | CLIENT_FAKE;
+    c->srv = srv;
+    c->resp = 2;
+    c->db = &srv->ks.dbs[0];
+    c->ctime_ms = util_mstime();
+    c->last_interaction_ms = c->ctime_ms;
+    c->repl_child = -1;
+    snprintf(c->addr, sizeof(c->addr), "fake");
+    resp_parser_init(&c->parser);
+    c->parser.max_bulk_len = (long long)srv->cfg.proto_max_bulk_len;
+    return c;
+}
+
+struct client *
 client_create_link(struct server *srv, int fd, unsigned flags)
 {
     return client_init(srv, fd, flags | CLIENT_AUTHENTICATED);
@@ -165,7 +185,7 @@ void
 client_queue_write(struct client *c)
 {
     struct server *srv = c->srv;
-    if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_CLOSE_ASAP)) {
+    if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_CLOSE_ASAP | CLIENT_FAKE)) {
         return;
     }
     c->flags |= CLIENT_PENDING_WRITE;
@@ -206,21 +226,25 @@ client_destroy(struct client **cp)
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
     }
-    if (c->prev) {
-        c->prev->next = c->next;
-    } else if (srv->clients == c) {
-        srv->clients = c->next;
+    if (c->flags & CLIENT_FAKE) {
+        /* Never listed, counted, watched or connected. */
+    } else {
+        if (c->prev) {
+            c->prev->next = c->next;
+        } else if (srv->clients == c) {
+            srv->clients = c->next;
+        }
+        if (c->next) {
+            c->next->prev = c->prev;
+        }
+        srv->nclients--;
+        if (c->flags & CLIENT_PENDING_WRITE) {
+            pending_unlink(c);
+        }
+        event_free(c->ev_read);
+        event_free(c->ev_write);
+        close(c->fd);
     }
-    if (c->next) {
-        c->next->prev = c->prev;
-    }
-    srv->nclients--;
-    if (c->flags & CLIENT_PENDING_WRITE) {
-        pending_unlink(c);
-    }
-    event_free(c->ev_read);
-    event_free(c->ev_write);
-    close(c->fd);
     resp_parser_free(&c->parser);
     mem_free(c->qbuf);
     reply_blocks_free(c);
@@ -239,8 +263,10 @@ client_close_async(struct client *c)
         return;
     }
     c->flags |= CLIENT_CLOSE_ASAP;
-    event_del(c->ev_read);
-    event_del(c->ev_write);
+    if (!(c->flags & CLIENT_FAKE)) {
+        event_del(c->ev_read);
+        event_del(c->ev_write);
+    }
     c->close_next = srv->close_list;
     srv->close_list = c;
     event_active(srv->close_event, EV_TIMEOUT, 0);
@@ -512,6 +538,9 @@ process_input(struct client *c)
             repl_master_applied(c, frame, c->parser.consumed);
         }
         c->qpos += c->parser.consumed;
+        if (c->on_done != NULL && c->parser.argc > 0) {
+            c->on_done(c, c->done_arg);
+        }
         if (srv->shutdown_asap) {
             break;
         }
@@ -530,7 +559,7 @@ process_input(struct client *c)
 static void
 after_input(struct client *c)
 {
-    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && c->ev_read != NULL) {
         event_del(c->ev_read);
     }
     /* Replies leave when the loop is about to wait again (see

@@ -102,6 +102,9 @@ struct client {
     char repl_ip[64];               /* announced or peer address */
     long long woff;                 /* stream offset after this client's last write */
     struct block_state *bstate;     /* owned by block.c; NULL unless waiting on keys */
+    /* fake clients: called after each command ran (not while it is held) */
+    void (*on_done)(struct client *c, void *arg);
+    void *done_arg;                 /* borrowed: on_done's argument */
     char buf[CLIENT_BUF_SIZE];
 };
 
@@ -124,6 +127,13 @@ void client_queue_write(struct client *c);
 /* Parse and run the commands waiting in the client's query buffer (after a
  * block ends, or for the master link's first bytes). */
 void client_process_input(struct client *c);
+/* A client with no socket (fd -1) for commands that do not come from the
+ * network: the persistence loaders (with CLIENT_MASTER: replies dropped,
+ * nothing propagated) and the HTTP API (replies kept in its buffer for the
+ * caller; on_done is told after each command).  It is not listed by CLIENT
+ * LIST nor counted against maxclients.  Free it with client_destroy, or
+ * client_close_async from inside on_done. */
+struct client *client_create_fake(struct server *srv, unsigned flags);
 /* Wrap a connected socket as a client that is not counted against
  * maxclients (the link to our master).  Returns NULL on failure. */
 struct client *client_create_link(struct server *srv, int fd, unsigned flags);

@@ -62,27 +62,30 @@ db_by_index(struct client *c, int id)
 /* ---- DEL, UNLINK, EXISTS, TOUCH, TYPE ---------------------------------- */
 
 static void
-delete_keys(struct client *c)
+delete_keys(struct client *c, int async)
 {
     long long n = 0;
+    int saved = c->srv->ks.free_async;
+    c->srv->ks.free_async = async;
     for (size_t i = 1; i < c->argc; i++) {
         n += db_delete(c->db, c->argv[i].ptr, c->argv[i].len);
     }
+    c->srv->ks.free_async = saved;
     reply_int(c, n);
 }
 
 void
 cmd_del(struct client *c)
 {
-    delete_keys(c);
+    delete_keys(c, c->srv->cfg.lazyfree_lazy_user_del);
 }
 
-/* Entries are single blocks, so freeing one is as cheap as unlinking it:
- * UNLINK has nothing to hand to a background thread. */
+/* A string entry is one block, freed at once; a big collection goes to the
+ * lazy-free thread. */
 void
 cmd_unlink(struct client *c)
 {
-    delete_keys(c);
+    delete_keys(c, 1);
 }
 
 static void
@@ -535,7 +538,9 @@ cmd_dbsize(struct client *c)
     reply_int(c, (long long)dict_size(&c->db->dict));
 }
 
-/* FLUSHDB/FLUSHALL [ASYNC|SYNC]: entries are freed at once either way. */
+/* FLUSHDB/FLUSHALL [ASYNC|SYNC]: ASYNC (or lazyfree-lazy-user-flush
+ * without SYNC) hands the old tables to the lazy-free thread.  Returns 1
+ * for async, 0 for sync, -1 after a syntax error. */
 static int
 parse_flush_args(struct client *c)
 {
@@ -545,27 +550,42 @@ parse_flush_args(struct client *c)
         reply_syntax_error(c);
         return -1;
     }
-    return 0;
+    if (c->argc == 2) {
+        return arg_is(&c->argv[1], "async");
+    }
+    return c->srv->cfg.lazyfree_lazy_user_flush != 0;
+}
+
+static void
+flush_db(struct db *db, int async)
+{
+    if (async) {
+        db_flush_async(db);
+    } else {
+        db_flush(db);
+    }
 }
 
 void
 cmd_flushdb(struct client *c)
 {
-    if (parse_flush_args(c) != 0) {
+    int async = parse_flush_args(c);
+    if (async < 0) {
         return;
     }
-    db_flush(c->db);
+    flush_db(c->db, async);
     reply_ok(c);
 }
 
 void
 cmd_flushall(struct client *c)
 {
-    if (parse_flush_args(c) != 0) {
+    int async = parse_flush_args(c);
+    if (async < 0) {
         return;
     }
     for (int i = 0; i < c->srv->ks.ndb; i++) {
-        db_flush(&c->srv->ks.dbs[i]);
+        flush_db(&c->srv->ks.dbs[i], async);
     }
     reply_ok(c);
 }

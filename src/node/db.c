@@ -4,6 +4,7 @@
 #include "node/db.h"
 #include "core/alloc.h"
 #include "core/util.h"
+#include "node/lazyfree.h"
 #include "node/object.h"
 
 #include <stdlib.h>
@@ -208,6 +209,23 @@ entry_free(struct db *db, struct entry *e)
     mem_free(e);
 }
 
+/* Free a collection's object, in the background when the deletion is an
+ * asynchronous one (UNLINK, the lazyfree-lazy-* options) and it is big. */
+static void
+free_value(struct keyspace *ks, struct entry *e, int async)
+{
+    const struct obj_type *t = obj_type_of(e->type);
+    if (t == NULL) {
+        return;
+    }
+    if (async) {
+        lazyfree_object(t, entry_obj(e));
+    } else {
+        t->free(entry_obj(e));
+    }
+    (void)ks;
+}
+
 void
 db_delete_ref(struct db *db, struct entry **ref)
 {
@@ -216,7 +234,7 @@ db_delete_ref(struct db *db, struct entry **ref)
     if (db->ks->nlisteners > 0) {
         db_signal(db, entry_key(e), e->keylen, KEYSPACE_DELETED);
     }
-    obj_free_entry_value(e);
+    free_value(db->ks, e, db->ks->free_async);
     entry_free(db, e);
 }
 
@@ -225,11 +243,14 @@ expire_now(struct db *db, struct entry **ref)
 {
     struct entry *e = *ref;
     struct keyspace *ks = db->ks;
+    int saved = ks->free_async;
     ks->expired_keys++;
     if (ks->on_delete) {
         ks->on_delete(ks->on_delete_ctx, db, entry_key(e), e->keylen);
     }
+    ks->free_async = ks->lazy_expire;
     db_delete_ref(db, ref);
+    ks->free_async = saved;
 }
 
 struct entry **
@@ -324,7 +345,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
     e = *ref;
     if (e->type != ENTRY_STRING) {
         /* SET over another type: the old value goes, the block stays. */
-        obj_free_entry_value(e);
+        free_value(db->ks, e, db->ks->lazy_server_del);
         e->type = ENTRY_STRING;
         e->spare = 0;
     }
@@ -451,7 +472,10 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
      * may take a rehash step, which would leave the source's link stale. */
     ref = dict_find_ref(&db->dict, newkey, newlen, h);
     if (ref != NULL) {
+        int saved = db->ks->free_async;
+        db->ks->free_async = db->ks->lazy_server_del;
         db_delete_ref(db, ref);
+        db->ks->free_async = saved;
     }
     /* The key sits between the header and the value, so slide the value to
      * its new place, shrinking after the move or growing before it. */
@@ -541,6 +565,27 @@ db_flush(struct db *db)
     expire_index_reset(&db->ttl, db->ks->now_ms);
     db->volatile_count = 0;
     db->expire_sum = 0;
+    return n;
+}
+
+size_t
+db_flush_async(struct db *db)
+{
+    size_t n = dict_size(&db->dict);
+    if (n == 0) {
+        return 0;
+    }
+    db->ks->dirty++;
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, NULL, 0, KEYSPACE_FLUSHED);
+    }
+    struct dict *old = mem_alloc(sizeof(*old));
+    *old = db->dict;
+    dict_init(&db->dict);
+    expire_index_reset(&db->ttl, db->ks->now_ms);
+    db->volatile_count = 0;
+    db->expire_sum = 0;
+    lazyfree_dict(old);
     return n;
 }
 

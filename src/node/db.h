@@ -60,6 +60,8 @@ struct keyspace {
         void *ctx;               /* borrowed */
     } listeners[KEYSPACE_MAX_LISTENERS];
     int nlisteners;
+    int free_async;              /* deletions now hand big values to lazyfree */
+    int lazy_expire, lazy_evict, lazy_server_del;  /* lazyfree-lazy-* options */
     keyspace_delete_hook_fn on_delete;
     void *on_delete_ctx;         /* borrowed */
     long long dirty;             /* count of keyspace changes (propagation, saves) */
@@ -153,6 +155,9 @@ struct entry *db_copy(struct db *dst, struct entry *e, const char *newkey,
                       size_t newlen);
 /* Remove every key (FLUSHDB); returns how many. */
 size_t db_flush(struct db *db);
+/* The same, freeing the old table and its values in the background
+ * (FLUSHDB ASYNC). */
+size_t db_flush_async(struct db *db);
 /* Swap the contents of two databases (SWAPDB). */
 void db_swap(struct db *a, struct db *b);
 /* True when the keyspace may delete a logically expired key by itself: not

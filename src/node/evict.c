@@ -363,11 +363,14 @@ evict_entry(struct server *srv, struct db *db, struct entry **ref)
 {
     struct keyspace *ks = &srv->ks;
     struct entry *e = *ref;
+    int saved = ks->free_async;
     ks->evicted_keys++;
     if (ks->on_delete) {
         ks->on_delete(ks->on_delete_ctx, db, entry_key(e), e->keylen);
     }
+    ks->free_async = ks->lazy_evict;
     db_delete_ref(db, ref);
+    ks->free_async = saved;
 }
 
 int

@@ -9,8 +9,9 @@
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
+#include "core/resp.h"
+#include "node/client.h"
 #include "node/db.h"
-#include "node/evict.h"
 #include "node/server.h"
 
 #include <event2/buffer.h>
@@ -23,78 +24,185 @@
 /* More parameters than any endpoint takes: such a query is refused. */
 #define HTTP_MAX_PARAMS 16
 
-/* ---- handlers ----------------------------------------------------------- */
+/* ---- the cache endpoints ---------------------------------------------------
+ * Each request becomes a RESP command run by a fake client through the same
+ * call path as a network client's: replicated, written to the append-only
+ * file, held by CLIENT PAUSE, refused on a read-only replica, checked
+ * against maxmemory and requirepass.  The reply is turned into an HTTP
+ * answer when the command has run (at once, or when a pause ends). */
 
-/* Each is an http_util_handler_fn: ctx is the struct server, and
- * http_on_request has checked the query string. */
+enum http_kind { HTTP_KIND_GET, HTTP_KIND_SET, HTTP_KIND_DEL };
+
+struct http_call {
+    struct evhttp_request *req;  /* borrowed until answered */
+    enum http_kind kind;
+};
+
+/* The HTTP status for a RESP error reply. */
+static int
+http_status_of_error(const char *err, size_t len)
+{
+    static const struct {
+        const char *prefix;
+        int code;
+    } map[] = {
+        {"NOAUTH", 401}, {"WRONGPASS", 401}, {"NOPERM", 403}, {"OOM", 507},
+        {"READONLY", 403}, {"WRONGTYPE", 409}, {"LOADING", 503},
+        {"MASTERDOWN", 503}, {"BUSY", 503}, {"NOREPLICAS", 503},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        size_t n = strlen(map[i].prefix);
+        if (len > n && memcmp(err, map[i].prefix, n) == 0 && err[n] == ' ') {
+            return map[i].code;
+        }
+    }
+    return HTTP_BADREQUEST;
+}
+
+/* The fake client's reply, contiguous (owned by the caller). */
+static char *
+take_reply(struct client *c, size_t *len)
+{
+    size_t total = c->bufpos + c->reply_bytes, off = c->bufpos;
+    char *out = mem_alloc(total + 1);
+    memcpy(out, c->buf, c->bufpos);
+    for (struct reply_block *b = c->reply; b != NULL; b = b->next) {
+        memcpy(out + off, b->data, b->used);
+        off += b->used;
+    }
+    out[off] = '\0';
+    *len = off;
+    return out;
+}
+
+static void
+http_call_done(struct client *c, void *arg)
+{
+    struct http_call *hc = arg;
+    struct evhttp_request *req = hc->req;
+    size_t len;
+    char *r = take_reply(c, &len);
+    const char *nl = memchr(r, '\r', len);
+    size_t line = nl ? (size_t)(nl - r) : len;
+
+    if (len > 0 && r[0] == '-') {
+        char msg[512];
+        int code = http_status_of_error(r + 1, line - 1);
+        snprintf(msg, sizeof(msg), "%.*s\n", (int)(line - 1 < 500 ? line - 1 : 500), r + 1);
+        if (code == 401) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                              "Basic realm=\"cachely\"");
+        }
+        http_util_reply_text(req, code, msg);
+    } else if (hc->kind == HTTP_KIND_GET) {
+        long long n = -1;
+        if (len > 1 && r[0] == '$') {
+            util_str2ll(r + 1, line - 1, &n);
+        }
+        if (n < 0) {
+            http_util_reply_text(req, HTTP_NOTFOUND, "not found\n");
+        } else {
+            http_util_reply(req, HTTP_OK, HTTP_UTIL_CT_BINARY, r + line + 2, (size_t)n);
+        }
+    } else if (hc->kind == HTTP_KIND_DEL) {
+        http_util_reply_text(req, HTTP_OK, len > 1 && r[1] != '0' ? "1" : "0");
+    } else {
+        http_util_reply_text(req, HTTP_OK, "OK");
+    }
+    mem_free(r);
+    mem_free(hc);
+    c->on_done = NULL;
+    client_close_async(c);
+}
+
+/* Is the request's Basic password the node's requirepass (any user name:
+ * the default user)?  True when no password is set. */
+static int
+http_authenticated(struct server *srv, struct evhttp_request *req)
+{
+    const char *pw = srv->cfg.requirepass;
+    char buf[1024];
+    const char *user, *pass;
+    size_t ulen, plen;
+    if (pw == NULL || pw[0] == '\0') {
+        return 1;
+    }
+    if (http_util_basic_auth(req, buf, sizeof(buf), &user, &ulen, &pass, &plen) != 0) {
+        return 0;
+    }
+    return util_secure_equals(pass, plen, pw, strlen(pw));
+}
+
+/* Run argv for req through the call path and answer when it has run. */
+static void
+http_call(struct server *srv, struct evhttp_request *req, enum http_kind kind,
+          size_t argc, const struct resp_arg *argv)
+{
+    unsigned flags = http_authenticated(srv, req) ? CLIENT_AUTHENTICATED : 0;
+    struct client *c = client_create_fake(srv, flags);
+    struct http_call *hc = mem_alloc(sizeof(*hc));
+    char hdr[RESP_HDR_MAX];
+    size_t need = RESP_HDR_MAX, off = 0;
+
+    for (size_t i = 0; i < argc; i++) {
+        need += RESP_HDR_MAX + argv[i].len + 2;
+    }
+    c->qbuf = mem_alloc(need);
+    c->qcap = need;
+    off += resp_fmt_prefixed(c->qbuf, '*', (long long)argc);
+    for (size_t i = 0; i < argc; i++) {
+        size_t h = resp_fmt_prefixed(hdr, '$', (long long)argv[i].len);
+        memcpy(c->qbuf + off, hdr, h);
+        memcpy(c->qbuf + off + h, argv[i].ptr, argv[i].len);
+        off += h + argv[i].len;
+        c->qbuf[off++] = '\r';
+        c->qbuf[off++] = '\n';
+    }
+    c->qlen = off;
+    snprintf(c->addr, sizeof(c->addr), "http");
+    hc->req = req;
+    hc->kind = kind;
+    c->on_done = http_call_done;
+    c->done_arg = hc;
+    client_process_input(c);
+}
 
 static void
 http_cache_get(void *ctx, struct evhttp_request *req, const char *query)
 {
-    struct server *srv = ctx;
     struct http_util_arg key;
-    struct entry *e;
-
     if (http_util_query_require(req, query, "key", &key) != 0) {
         return;
     }
-    srv->stats.total_commands++;
-    /* Counts a hit or miss and touches the key, exactly as GET does. */
-    e = db_lookup(&srv->ks.dbs[0], key.val, key.len, 0);
-    if (e == NULL) {
-        http_util_reply_text(req, HTTP_NOTFOUND, "not found\n");
-    } else {
-        http_util_reply(req, HTTP_OK, HTTP_UTIL_CT_BINARY, entry_val(e), e->vallen);
-    }
+    struct resp_arg argv[2] = {{"GET", 3}, {key.val, key.len}};
+    http_call(ctx, req, HTTP_KIND_GET, 2, argv);
     http_util_arg_free(&key);
 }
 
-/* The checks and the write of /cache/set; returns the error text of a 400
- * or 507, or NULL once the value is stored. */
+/* /cache/set's own checks: returns the error text of a 400, or NULL with
+ * the value in *val and *vallen. */
 static const char *
-cache_set(struct server *srv, struct evhttp_request *req, const struct http_util_arg *key,
-          const struct http_util_arg *vparam, const struct http_util_arg *ttl, int *code)
+cache_set_value(struct server *srv, struct evhttp_request *req,
+                const struct http_util_arg *vparam, const char **val, size_t *vallen)
 {
-    const char *val;
-    size_t vallen;
-    long long expire_ms = -1;
-
-    *code = HTTP_BADREQUEST;
     if (vparam->present) {
-        val = vparam->val;
-        vallen = vparam->len;
+        *val = vparam->val;
+        *vallen = vparam->len;
     } else {
         struct evbuffer *body = evhttp_request_get_input_buffer(req);
         struct evkeyvalq *hdrs = evhttp_request_get_input_headers(req);
-        vallen = evbuffer_get_length(body);
+        *vallen = evbuffer_get_length(body);
         /* An empty value is legitimate, but only when the client sent a
          * body on purpose; a bare POST is more likely a mistake. */
-        if (vallen == 0 && evhttp_find_header(hdrs, "Content-Length") == NULL
+        if (*vallen == 0 && evhttp_find_header(hdrs, "Content-Length") == NULL
             && evhttp_find_header(hdrs, "Transfer-Encoding") == NULL) {
             return "ERR missing 'value' parameter or request body\n";
         }
-        val = vallen ? (const char *)evbuffer_pullup(body, -1) : "";
+        *val = *vallen ? (const char *)evbuffer_pullup(body, -1) : "";
     }
-    if (vallen > srv->cfg.proto_max_bulk_len || vallen > UINT32_MAX) {
+    if (*vallen > srv->cfg.proto_max_bulk_len || *vallen > UINT32_MAX) {
         return "ERR string exceeds maximum allowed size\n";
     }
-    if (ttl->present) {
-        long long secs;
-        if (util_str2ll(ttl->val, ttl->len, &secs) != 0) {
-            return "ERR value is not an integer or out of range\n";
-        }
-        if (secs <= 0 || secs > (LLONG_MAX - srv->ks.now_ms) / 1000) {
-            return "ERR invalid expire time in 'set' command\n";
-        }
-        expire_ms = srv->ks.now_ms + secs * 1000;
-    }
-    /* The same memory check dispatch applies to a DENYOOM command. */
-    if (srv->cfg.maxmemory > 0 && evict_perform(srv) != 0) {
-        *code = 507;
-        return "OOM command not allowed when used memory > 'maxmemory'.\n";
-    }
-    srv->stats.total_commands++;
-    db_set(&srv->ks.dbs[0], key->val, key->len, val, vallen, expire_ms, 0);
     return NULL;
 }
 
@@ -102,8 +210,8 @@ static void
 http_cache_set(void *ctx, struct evhttp_request *req, const char *query)
 {
     struct http_util_arg key, vparam, ttl;
-    const char *err;
-    int code;
+    const char *err, *val = NULL;
+    size_t vallen = 0;
 
     if (http_util_query_require(req, query, "key", &key) != 0) {
         return;
@@ -111,8 +219,14 @@ http_cache_set(void *ctx, struct evhttp_request *req, const char *query)
     /* Cannot fail: http_on_request checked the whole query. */
     http_util_query_arg(query, "value", &vparam);
     http_util_query_arg(query, "ttl", &ttl);
-    err = cache_set(ctx, req, &key, &vparam, &ttl, &code);
-    http_util_reply_text(req, err ? code : HTTP_OK, err ? err : "OK");
+    err = cache_set_value(ctx, req, &vparam, &val, &vallen);
+    if (err != NULL) {
+        http_util_reply_text(req, HTTP_BADREQUEST, err);
+    } else {
+        struct resp_arg argv[5] = {{"SET", 3}, {key.val, key.len}, {val, vallen},
+                                   {"EX", 2}, {ttl.val, ttl.len}};
+        http_call(ctx, req, HTTP_KIND_SET, ttl.present ? 5 : 3, argv);
+    }
     http_util_arg_free(&key);
     http_util_arg_free(&vparam);
     http_util_arg_free(&ttl);
@@ -124,15 +238,12 @@ http_cache_set(void *ctx, struct evhttp_request *req, const char *query)
 static void
 http_cache_del(void *ctx, struct evhttp_request *req, const char *query)
 {
-    struct server *srv = ctx;
     struct http_util_arg key;
-
     if (http_util_query_require(req, query, "key", &key) != 0) {
         return;
     }
-    srv->stats.total_commands++;
-    http_util_reply_text(req, HTTP_OK,
-                         db_delete(&srv->ks.dbs[0], key.val, key.len) ? "1" : "0");
+    struct resp_arg argv[2] = {{"DEL", 3}, {key.val, key.len}};
+    http_call(ctx, req, HTTP_KIND_DEL, 2, argv);
     http_util_arg_free(&key);
 }
 
@@ -155,6 +266,15 @@ http_metrics(void *ctx, struct evhttp_request *req, const char *query)
     struct evbuffer *b = evbuffer_new();
     struct keyspace *ks = &srv->ks;
     (void)query;
+    if (!http_authenticated(srv, req)) {
+        if (b != NULL) {
+            evbuffer_free(b);
+        }
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Basic realm=\"cachely\"");
+        http_util_reply_text(req, 401, "NOAUTH Authentication required.\n");
+        return;
+    }
     if (b == NULL) {
         evhttp_send_error(req, HTTP_INTERNAL, NULL);
         return;

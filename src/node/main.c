@@ -10,6 +10,7 @@
 #include "node/db.h"
 #include "node/http.h"
 #include "node/info.h"
+#include "node/lazyfree.h"
 #include "node/object.h"
 #include "node/options.h"
 #include "node/pause.h"
@@ -391,6 +392,7 @@ main(int argc, char **argv)
     repl_setup(srv);
     pause_setup(srv);
     block_setup(srv);
+    lazyfree_setup();
     object_setup();
     hash_setup(srv); /* hashes: field expiry follows renamed/copied keys */
     if (persist_setup(srv) != 0) {
@@ -432,6 +434,7 @@ main(int argc, char **argv)
     free_all_clients(srv);
     pause_teardown(srv);
     block_teardown(srv);
+    lazyfree_teardown();
     propagate_teardown(srv);
     persist_teardown(srv);
     repl_teardown(srv);

@@ -252,15 +252,8 @@ snapshot_save_as(struct server *srv, pid_t pid)
 static struct client *
 pseudo_client_create(struct server *srv)
 {
-    struct client *c = mem_alloc(sizeof(*c));
-    memset(c, 0, offsetof(struct client, buf));
-    c->fd = -1;
-    c->srv = srv;
-    c->db = &srv->ks.dbs[0];
-    c->resp = 2;
-    c->repl_child = -1;
     /* MASTER: replies dropped, nothing propagated, no expiry on lookups. */
-    c->flags = CLIENT_MASTER | CLIENT_AUTHENTICATED;
+    struct client *c = client_create_fake(srv, CLIENT_MASTER | CLIENT_AUTHENTICATED);
     snprintf(c->addr, sizeof(c->addr), "loader");
     return c;
 }
@@ -268,12 +261,7 @@ pseudo_client_create(struct server *srv)
 static void
 pseudo_client_destroy(struct client **cp)
 {
-    struct client *c = *cp;
-    mem_free(c->name);
-    mem_free(c->lib_name);
-    mem_free(c->lib_ver);
-    mem_free(c);
-    *cp = NULL;
+    client_destroy(cp);
 }
 
 struct mapped {

@@ -15,6 +15,9 @@ server_apply_config(struct server *srv)
     srv->ks.lfu = p == MAXMEMORY_ALLKEYS_LFU || p == MAXMEMORY_VOLATILE_LFU;
     srv->ks.lfu_log_factor = (int)cfg->lfu_log_factor;
     srv->ks.lfu_decay_time = (int)cfg->lfu_decay_time;
+    srv->ks.lazy_expire = cfg->lazyfree_lazy_expire;
+    srv->ks.lazy_evict = cfg->lazyfree_lazy_eviction;
+    srv->ks.lazy_server_del = cfg->lazyfree_lazy_server_del;
 }
 
 long long

@@ -1,0 +1,177 @@
+/* The lazy-free thread and its queue (see lazyfree.h). */
+#include "node/lazyfree.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "node/db.h"
+#include "node/dict.h"
+#include "node/object.h"
+
+#include <pthread.h>
+#include <string.h>
+
+struct lazyfree_job {
+    struct lazyfree_job *next;       /* owned: the rest of the queue */
+    const struct obj_type *type;     /* borrowed; NULL for a dict job */
+    void *obj;                       /* owned: the value, or a struct dict */
+};
+
+static struct {
+    pthread_t thread;
+    int running;
+    int stopping;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;             /* a job arrived, or stop */
+    pthread_cond_t idle;             /* the queue emptied */
+    struct lazyfree_job *head, *tail;
+    size_t pending;                  /* queued + running */
+    long long done;
+} lf = {.lock = PTHREAD_MUTEX_INITIALIZER,
+        .wake = PTHREAD_COND_INITIALIZER,
+        .idle = PTHREAD_COND_INITIALIZER};
+
+static void
+free_entry(struct entry *e, void *arg)
+{
+    (void)arg;
+    obj_free_entry_value(e);
+    mem_free(e);
+}
+
+static void
+run_job(struct lazyfree_job *j)
+{
+    if (j->type != NULL) {
+        j->type->free(j->obj);
+    } else {
+        struct dict *d = j->obj;
+        dict_clear(d, free_entry, NULL);
+        mem_free(d);
+    }
+}
+
+static void *
+lazyfree_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lf.lock);
+    for (;;) {
+        while (lf.head == NULL && !lf.stopping) {
+            pthread_cond_wait(&lf.wake, &lf.lock);
+        }
+        if (lf.head == NULL) {
+            break;
+        }
+        struct lazyfree_job *j = lf.head;
+        lf.head = j->next;
+        if (lf.head == NULL) {
+            lf.tail = NULL;
+        }
+        pthread_mutex_unlock(&lf.lock);
+        run_job(j);
+        mem_free(j);
+        pthread_mutex_lock(&lf.lock);
+        lf.pending--;
+        lf.done++;
+        if (lf.pending == 0) {
+            pthread_cond_broadcast(&lf.idle);
+        }
+    }
+    pthread_mutex_unlock(&lf.lock);
+    return NULL;
+}
+
+void
+lazyfree_setup(void)
+{
+    if (lf.running) {
+        return;
+    }
+    lf.stopping = 0;
+    if (pthread_create(&lf.thread, NULL, lazyfree_main, NULL) != 0) {
+        log_warn("Could not start the lazy-free thread: values are freed inline");
+        return;
+    }
+    lf.running = 1;
+}
+
+void
+lazyfree_teardown(void)
+{
+    if (!lf.running) {
+        return;
+    }
+    pthread_mutex_lock(&lf.lock);
+    lf.stopping = 1;
+    pthread_cond_signal(&lf.wake);
+    pthread_mutex_unlock(&lf.lock);
+    pthread_join(lf.thread, NULL);
+    lf.running = 0;
+}
+
+static void
+enqueue(const struct obj_type *t, void *obj)
+{
+    struct lazyfree_job *j = mem_alloc(sizeof(*j));
+    j->next = NULL;
+    j->type = t;
+    j->obj = obj;
+    pthread_mutex_lock(&lf.lock);
+    if (lf.tail) {
+        lf.tail->next = j;
+    } else {
+        lf.head = j;
+    }
+    lf.tail = j;
+    lf.pending++;
+    pthread_cond_signal(&lf.wake);
+    pthread_mutex_unlock(&lf.lock);
+}
+
+void
+lazyfree_object(const struct obj_type *t, void *obj)
+{
+    if (!lf.running || t->length(obj) <= LAZYFREE_THRESHOLD) {
+        t->free(obj);
+        return;
+    }
+    enqueue(t, obj);
+}
+
+void
+lazyfree_dict(struct dict *d)
+{
+    if (!lf.running) {
+        dict_clear(d, free_entry, NULL);
+        mem_free(d);
+        return;
+    }
+    enqueue(NULL, d);
+}
+
+size_t
+lazyfree_pending(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    size_t n = lf.pending;
+    pthread_mutex_unlock(&lf.lock);
+    return n;
+}
+
+long long
+lazyfree_done(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    long long n = lf.done;
+    pthread_mutex_unlock(&lf.lock);
+    return n;
+}
+
+void
+lazyfree_drain(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    while (lf.pending > 0) {
+        pthread_cond_wait(&lf.idle, &lf.lock);
+    }
+    pthread_mutex_unlock(&lf.lock);
+}
