@@ -18,6 +18,8 @@ sys.path.insert(0, HERE)
 import cluster  # noqa: E402
 from cluster import LOCAL, check, client, info, wait_for  # noqa: E402
 
+import redis  # noqa: E402
+
 SANITIZERS = os.environ.get("CACHELY_SANITIZERS") == "1"
 BIG = 20000 if SANITIZERS else 200000
 
@@ -226,6 +228,66 @@ def case_e_encoding_conversions(cs):
           "TTL kept across the conversion")
 
 
+def err(fn, *args):
+    try:
+        fn(*args)
+    except redis.ResponseError as e:
+        return str(e)
+    return None
+
+
+def case_f_field_expiry_replies(cs):
+    m = cs.node()
+    c = client(m)
+    x = c.execute_command
+    c.hset("h", mapping={"a": 1, "b": 2, "c": 3})
+    check(x("HEXPIRE", "h", 100, "FIELDS", 2, "a", "zz") == [1, -2], "HEXPIRE codes")
+    check(x("HEXPIRE", "h", 50, "NX", "FIELDS", 2, "a", "b") == [0, 1], "NX")
+    check(x("HEXPIRE", "h", 50, "XX", "FIELDS", 2, "a", "c") == [1, 0], "XX")
+    check(x("HEXPIRE", "h", 40, "GT", "FIELDS", 2, "a", "c") == [0, 0], "GT (none = inf)")
+    check(x("HEXPIRE", "h", 40, "LT", "FIELDS", 2, "a", "c") == [1, 1], "LT (none = inf)")
+    check(x("HTTL", "h", "FIELDS", 2, "a", "zz") == [40, -2], "HTTL")
+    check(0 < x("HPTTL", "h", "FIELDS", 1, "a")[0] <= 40000, "HPTTL")
+    now = int(time.time())
+    check(abs(x("HEXPIRETIME", "h", "FIELDS", 1, "a")[0] - (now + 40)) <= 2, "HEXPIRETIME")
+    check(x("HPERSIST", "h", "FIELDS", 3, "a", "a", "zz") == [1, -1, -2], "HPERSIST")
+    check(x("HTTL", "nokey", "FIELDS", 1, "a") == [-2], "missing key")
+    check(c.object("encoding", "h") == "listpackex", "listpackex")
+    check(err(x, "HEXPIRE", "h", 10, "FIELDS", 0, "a")
+          == "Parameter `numFields` should be greater than 0", "numFields 0")
+    check(err(x, "HEXPIRE", "h", 10, "FIELDS", 2, "a")
+          == "The `numfields` parameter must match the number of arguments", "mismatch")
+    check(err(x, "HEXPIRE", "h", 10, "FIELD", 1, "a")
+          == "Mandatory argument FIELDS is missing or not at the right position", "FIELDS")
+    check(err(x, "HEXPIRE", "h", -1, "FIELDS", 1, "a")
+          == "invalid expire time in 'hexpire' command", "negative time")
+    check(err(x, "HEXPIRE", "h", "x", "FIELDS", 1, "a")
+          == "value is not an integer or out of range", "not an integer")
+    c.set("s", "v")
+    check(err(x, "HEXPIRE", "s", 10, "FIELDS", 1, "a").startswith("WRONGTYPE"), "WRONGTYPE")
+    # HSETEX / HGETEX / HGETDEL
+    check(x("HSETEX", "e", "FNX", "EX", 100, "FIELDS", 2, "p", 1, "q", 2) == 1, "HSETEX FNX")
+    check(x("HSETEX", "e", "FNX", "FIELDS", 1, "p", 3) == 0, "FNX fails on an existing field")
+    check(x("HSETEX", "e", "FXX", "KEEPTTL", "FIELDS", 1, "p", 4) == 1, "FXX KEEPTTL")
+    check(x("HTTL", "e", "FIELDS", 1, "p")[0] > 0, "KEEPTTL kept")
+    check(x("HSETEX", "e", "FIELDS", 1, "p", 5) == 1 and x("HTTL", "e", "FIELDS", 1, "p") == [-1],
+          "HSETEX without an expiry clears it")
+    check(x("HGETEX", "e", "PX", 100000, "FIELDS", 2, "p", "nope") == ["5", None], "HGETEX")
+    check(x("HTTL", "e", "FIELDS", 1, "p")[0] > 0, "HGETEX set the TTL")
+    check(x("HGETEX", "e", "PERSIST", "FIELDS", 1, "p") == ["5"]
+          and x("HTTL", "e", "FIELDS", 1, "p") == [-1], "HGETEX PERSIST")
+    check(err(x, "HGETEX", "e", "EX", 1, "PX", 1, "FIELDS", 1, "p") is not None, "two expiries")
+    check(err(x, "HSETEX", "e", "FIELDS", 1, "p") is not None, "HSETEX without a value")
+    check(x("HGETDEL", "e", "FIELDS", 3, "p", "zz", "q") == ["5", None, "2"], "HGETDEL")
+    check(c.exists("e") == 0, "HGETDEL of the last fields deletes the key")
+    # HSCAN NOVALUES (7.4)
+    c.hset("n", mapping={"a": 1, "b": 2})
+    raw = cluster.Raw(m.port)
+    got = raw.call("HSCAN", "n", "0", "NOVALUES")
+    raw.close()
+    check(got == [b"0", [b"a", b"b"]], "HSCAN NOVALUES: %r" % got)
+
+
 CASES = [
     ("a", "replication: mixed load, full sync of a large hash, digests equal",
      case_a_replication_mixed_and_full_sync),
@@ -237,6 +299,8 @@ CASES = [
      case_d_lazy_reclaim_and_relative_ttl),
     ("e", "encoding conversions by count and length, back after reload",
      case_e_encoding_conversions),
+    ("f", "field-expiry commands: codes, conditions, errors, HSETEX/HGETEX/HGETDEL",
+     case_f_field_expiry_replies),
 ]
 
 
