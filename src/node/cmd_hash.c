@@ -94,7 +94,7 @@ store(struct client *c, const struct resp_arg *key, struct entry **ref, void *h,
         }
     }
     if (hash_has_expiry(h)) {
-        hash_track(c->db, key->ptr, key->len);
+        hash_track(c->db, key->ptr, key->len, hash_min_expire(h));
     }
 }
 

@@ -802,7 +802,7 @@ hash_now(const struct db *db)
 }
 
 void
-hash_track(struct db *db, const char *key, size_t keylen)
+hash_track(struct db *db, const char *key, size_t keylen, long long min_expire)
 {
     if (tracked == NULL) {
         tracked_ndb = db->ks->ndb;
@@ -816,8 +816,13 @@ hash_track(struct db *db, const char *key, size_t keylen)
         tracked[db->id] = strmap_create();
     }
     int added;
-    strmap_add_or_find(tracked[db->id], key, keylen, NULL, 0, &added);
+    struct strmap_node *n = strmap_add_or_find(tracked[db->id], key, keylen, NULL, 0, &added);
     tracked_total += (size_t)added;
+    /* aux holds a lower bound of the hash's earliest field expiry, so the
+     * active cycle skips hashes with nothing due without a lookup. */
+    if (added || min_expire < n->aux.expire_ms) {
+        n->aux.expire_ms = min_expire;
+    }
 }
 
 /* The last key written while the registry is in use: COPY signals its new
@@ -844,7 +849,7 @@ on_change(void *ctx, struct db *db, const char *key, size_t len,
     struct entry *e = db_lookup(db, key, len,
                                 LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_NOEXPIRE);
     if (e != NULL && e->type == ENTRY_HASH && hash_has_expiry(entry_obj(e))) {
-        hash_track(db, key, len);
+        hash_track(db, key, len, hash_min_expire(entry_obj(e)));
     }
 }
 
@@ -852,7 +857,7 @@ static void
 track_copy(const void *h)
 {
     if (last_db != NULL && last_len <= sizeof(last_key) && hash_has_expiry(h)) {
-        hash_track(last_db, last_key, last_len);
+        hash_track(last_db, last_key, last_len, hash_min_expire(h));
     }
 }
 
@@ -921,16 +926,19 @@ struct active_ctx {
     char (*keys)[256];
     size_t *lens;
     size_t n, cap;
+    long long now;
+    size_t scanned;
 };
 
-/* Copy out the registered key names of a SCAN step (the map cannot change
- * under strmap_scan).  Keys over 256 bytes are not collected: such a hash
- * is reclaimed lazily only. */
+/* Copy out the registered key names of a SCAN step whose earliest expiry
+ * has come (the map cannot change under strmap_scan).  Keys over 256 bytes
+ * are not collected: such a hash is reclaimed lazily only. */
 static void
 collect_key(const struct strmap_node *n, void *arg)
 {
     struct active_ctx *ac = arg;
-    if (ac->n < ac->cap && n->keylen <= 256) {
+    ac->scanned++;
+    if (ac->n < ac->cap && n->keylen <= 256 && n->aux.expire_ms <= ac->now) {
         memcpy(ac->keys[ac->n], strmap_node_key(n), n->keylen);
         ac->lens[ac->n++] = n->keylen;
     }
@@ -950,31 +958,42 @@ hash_active_expire(struct server *srv, long long budget_us)
     long long start = util_monotonic_us();
     static char keys[64][256];
     static size_t lens[64];
+    int reclaimed = 0;
     keyspace_tick(ks);
-    /* One full pass over every database's registry, or until the budget
-     * is spent (then resume where it stopped). */
+    /* At most one pass over every database's registry per call, resumed
+     * from the saved cursor.  Only when the budget runs out while fields
+     * were being reclaimed does the caller come back at once; scanning
+     * registered hashes with nothing due just continues next tick. */
     for (int visited = 0; visited < tracked_ndb; visited++) {
         int dbid = tracked_db_next;
         struct strmap *m = tracked[dbid];
         struct db *db = &ks->dbs[dbid];
         while (m != NULL && strmap_size(m) > 0) {
             if (util_monotonic_us() - start >= budget_us) {
-                return 1;
+                return reclaimed;
             }
-            struct active_ctx ac = {keys, lens, 0, 64};
+            struct active_ctx ac = {keys, lens, 0, 64, ks->now_ms, 0};
             unsigned long next = tracked_cursor;
             do {
                 next = strmap_scan(m, next, collect_key, &ac);
-            } while (next != 0 && ac.n < 32);
+            } while (next != 0 && ac.n < 32 && ac.scanned < 1024);
             for (size_t i = 0; i < ac.n; i++) {
                 struct entry **ref = db_lookup_ref(db, keys[i], lens[i],
                                                    LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
+                size_t count = 0;
                 if (ref != NULL && (*ref)->type == ENTRY_HASH) {
-                    ref = reclaim_ref(srv, db, ref, ACTIVE_FIELDS_PER_VISIT, NULL);
+                    ref = reclaim_ref(srv, db, ref, ACTIVE_FIELDS_PER_VISIT, &count);
                 }
-                if (ref == NULL || (*ref)->type != ENTRY_HASH
-                    || !hash_has_expiry(entry_obj(*ref))) {
+                reclaimed |= count > 0;
+                long long min = ref != NULL && (*ref)->type == ENTRY_HASH
+                                    ? hash_min_expire(entry_obj(*ref)) : 0;
+                if (min == 0) {
                     tracked_total -= (size_t)strmap_delete(m, keys[i], lens[i]);
+                } else {
+                    struct strmap_node *n = strmap_find(m, keys[i], lens[i]);
+                    if (n != NULL) {
+                        n->aux.expire_ms = min;
+                    }
                 }
             }
             tracked_cursor = next;

@@ -151,9 +151,9 @@ long long hash_now(const struct db *db);
  * when it empties.  Returns the (possibly NULL) ref. */
 struct entry **hash_reclaim_entry(struct server *srv, struct db *db,
                                   struct entry **ref);
-/* Note that key in db holds a hash with field expiries, for the active
- * cycle. */
-void hash_track(struct db *db, const char *key, size_t keylen);
+/* Note that key in db holds a hash with field expiries, the earliest at
+ * min_expire ms, for the active cycle. */
+void hash_track(struct db *db, const char *key, size_t keylen, long long min_expire);
 /* The active cycle: reclaim expired fields of tracked hashes for at most
  * budget_us.  Returns 1 while work remains. */
 int hash_active_expire(struct server *srv, long long budget_us);
