@@ -292,3 +292,46 @@ Test(t_hash, randomized_against_a_model)
         free(m);
     }
 }
+
+static void
+count_field(void *arg, const struct hash_field *f)
+{
+    (void)f;
+    (*(size_t *)arg)++;
+}
+
+Test(t_hash, scan_and_random_see_only_live_fields)
+{
+    void *h = hash_new();
+    char f[16];
+    for (int i = 0; i < 500; i++) {
+        snprintf(f, sizeof(f), "f%d", i);
+        set_s(&h, f, "v", &big);
+        if (i % 2 == 0) {
+            hash_set_expire(&h, f, strlen(f), 100, HASH_COND_NONE, 1);
+        }
+    }
+    cr_assert_eq(hash_encoding(h), HASH_ENC_HASHTABLE);
+    size_t n = 0;
+    unsigned long cursor = 0;
+    do {
+        cursor = hash_scan(h, cursor, 200, count_field, &n);
+    } while (cursor != 0);
+    cr_assert_geq(n, 250, "SCAN returns every live field (duplicates allowed)");
+    struct hash_field out[64];
+    size_t got = hash_random_fields(h, 200, out, 64);
+    cr_assert_eq(got, 64);
+    for (size_t i = 0; i < got; i++) {
+        long idx = strtol(out[i].field + 1, NULL, 10);
+        cr_assert_eq(idx % 2, 1, "random picked expired field %.*s",
+                     (int)out[i].flen, out[i].field);
+    }
+    /* Everything expired: no field at all. */
+    hash_reclaim(&h, 200, 0, NULL, NULL);
+    for (int i = 1; i < 500; i += 2) {
+        snprintf(f, sizeof(f), "f%d", i);
+        hash_set_expire(&h, f, strlen(f), 300, HASH_COND_NONE, 1);
+    }
+    cr_assert_eq(hash_random_fields(h, 400, out, 4), 0);
+    hash_free(h);
+}
