@@ -33,6 +33,8 @@ object_setup(void)
     obj_register(ENTRY_LIST, &list_type);
 
     /* hashes */
+    extern const struct obj_type hash_type; /* node/t_hash.c */
+    obj_register(ENTRY_HASH, &hash_type);
 
     /* sets */
     obj_register(ENTRY_SET, &set_obj_type);
