@@ -97,8 +97,15 @@ for dir in unit integration; do
 done
 
 if [ -x "$B/tests/fuzz/fuzz_resp_replay" ]; then
-    run_counted fuzz_resp_replay "$B/tests/fuzz/fuzz_resp_replay" "$S"/tests/fuzz/corpus/*
+    run_counted fuzz_resp_replay "$B/tests/fuzz/fuzz_resp_replay" \
+        $(find "$S"/tests/fuzz/corpus -maxdepth 1 -type f | sort)
 fi
+# Other targets keep their corpus in tests/fuzz/corpus/<target>/.
+for bin in "$B"/tests/fuzz/fuzz_*_replay; do
+    t=${bin##*/fuzz_}; t=${t%_replay}
+    [ -x "$bin" ] && [ -d "$S/tests/fuzz/corpus/$t" ] || continue
+    run_counted "fuzz_${t}_replay" "$bin" "$S/tests/fuzz/corpus/$t"/*
+done
 
 for t in "$S"/tests/compat/test_*.py; do
     [ -f "$t" ] || continue

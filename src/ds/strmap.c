@@ -1,0 +1,596 @@
+/* strmap: the string-keyed hash table behind large sets, hashes and sorted
+ * sets.  Owns its tables and nodes; grows at load factor 1, shrinks below
+ * 10% fill, and moves one bucket per operation while rehashing.  Nodes do
+ * not store their hash (to keep a 16-byte member in a 48-byte class), so a
+ * rehash hashes each key once more. */
+#include "ds/strmap.h"
+
+#include "core/alloc.h"
+#include "core/util.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STRMAP_INITIAL_SIZE 4
+/* Shrink when fewer than 1 in STRMAP_MIN_FILL buckets would be used. */
+#define STRMAP_MIN_FILL 10
+/* Empty buckets a rehash step may skip before giving up for this time. */
+#define STRMAP_EMPTY_VISITS 10
+
+static inline uint64_t
+key_hash(const char *key, size_t len)
+{
+    return util_hash(key, len);
+}
+
+static inline int
+rehashing(const struct strmap *m)
+{
+    return m->rehash_idx != -1;
+}
+
+static inline size_t
+node_alloc_size(size_t klen, size_t vlen)
+{
+    return offsetof(struct strmap_node, data) + klen + vlen;
+}
+
+static void
+node_free(struct strmap *m, struct strmap_node *n)
+{
+    m->node_bytes -= mem_usable(n);
+    mem_free(n);
+}
+
+/* ==== Life cycle ==== */
+
+struct strmap *
+strmap_create(void)
+{
+    struct strmap *m = mem_calloc(sizeof(*m));
+    m->rehash_idx = -1;
+    return m;
+}
+
+void
+strmap_destroy(struct strmap **mp)
+{
+    struct strmap *m = *mp;
+    if (m == NULL) {
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct strmap_table *t = &m->t[i];
+        for (size_t b = 0; b < t->size; b++) {
+            struct strmap_node *n = t->buckets[b];
+            while (n) {
+                struct strmap_node *next = n->next;
+                mem_free(n);
+                n = next;
+            }
+        }
+        mem_free(t->buckets);
+    }
+    mem_free(m);
+    *mp = NULL;
+}
+
+size_t
+strmap_memory(const struct strmap *m)
+{
+    return mem_usable(m) + mem_usable(m->t[0].buckets)
+           + mem_usable(m->t[1].buckets) + m->node_bytes;
+}
+
+/* ==== Rehashing ==== */
+
+static void shrink_if_needed(struct strmap *m);
+
+/* Move up to n non-empty buckets from t[0] to t[1]; returns 1 while more
+ * remain. */
+static int
+rehash(struct strmap *m, int n)
+{
+    int empty = n * STRMAP_EMPTY_VISITS;
+    if (!rehashing(m)) {
+        return 0;
+    }
+    while (n-- > 0 && (size_t)m->rehash_idx < m->t[0].size) {
+        struct strmap_node **b = m->t[0].buckets;
+        while ((size_t)m->rehash_idx < m->t[0].size
+               && b[m->rehash_idx] == NULL) {
+            m->rehash_idx++;
+            if (--empty == 0) {
+                return 1;
+            }
+        }
+        if ((size_t)m->rehash_idx == m->t[0].size) {
+            break;
+        }
+        struct strmap_node *e = b[m->rehash_idx];
+        while (e) {
+            struct strmap_node *next = e->next;
+            size_t idx = key_hash(e->data, e->keylen) & m->t[1].mask;
+            e->next = m->t[1].buckets[idx];
+            m->t[1].buckets[idx] = e;
+            e = next;
+        }
+        b[m->rehash_idx] = NULL;
+        m->rehash_idx++;
+    }
+    if ((size_t)m->rehash_idx >= m->t[0].size) {
+        mem_free(m->t[0].buckets);
+        m->t[0] = m->t[1];
+        memset(&m->t[1], 0, sizeof(m->t[1]));
+        m->rehash_idx = -1;
+        /* Deletes during a long shrink may have left this table sparse
+         * too; nothing else would notice without a cron. */
+        shrink_if_needed(m);
+        return rehashing(m);
+    }
+    return 1;
+}
+
+static inline void
+rehash_step(struct strmap *m)
+{
+    if (rehashing(m) && m->pause_rehash == 0) {
+        rehash(m, 1);
+    }
+}
+
+/* Start moving to a table of the smallest power of two >= want (at least
+ * STRMAP_INITIAL_SIZE).  Not while a rehash is under way. */
+static void
+resize_to(struct strmap *m, size_t want)
+{
+    size_t size = STRMAP_INITIAL_SIZE;
+    struct strmap_table t;
+
+    while (size < want && size < ((size_t)1 << 40)) {
+        size <<= 1;
+    }
+    if (rehashing(m) || size == m->t[0].size) {
+        return;
+    }
+    t.size = size;
+    t.mask = size - 1;
+    t.buckets = mem_calloc(size * sizeof(*t.buckets));
+    if (m->t[0].buckets == NULL) {
+        m->t[0] = t;
+        return;
+    }
+    if (m->count == 0 && m->pause_rehash == 0) {
+        mem_free(m->t[0].buckets);
+        m->t[0] = t;
+        return;
+    }
+    m->t[1] = t;
+    m->rehash_idx = 0;
+}
+
+static void
+expand_if_needed(struct strmap *m)
+{
+    if (rehashing(m)) {
+        return;
+    }
+    if (m->t[0].size == 0) {
+        resize_to(m, STRMAP_INITIAL_SIZE);
+    } else if (m->count >= m->t[0].size) {
+        resize_to(m, m->count + 1);
+    }
+}
+
+static void
+shrink_if_needed(struct strmap *m)
+{
+    if (rehashing(m) || m->t[0].size <= STRMAP_INITIAL_SIZE) {
+        return;
+    }
+    if (m->count * STRMAP_MIN_FILL < m->t[0].size) {
+        resize_to(m, m->count);
+    }
+}
+
+void
+strmap_expand(struct strmap *m, size_t n)
+{
+    if (rehashing(m)) {
+        if (m->pause_rehash > 0) {
+            return;
+        }
+        while (rehash(m, 100)) {
+        }
+    }
+    if (n > m->t[0].size) {
+        resize_to(m, n);
+    }
+}
+
+/* ==== Lookup and update ==== */
+
+/* The link that points at key's node (in whichever table holds it), or
+ * NULL.  *hp receives the hash. */
+static struct strmap_node **
+find_ref(struct strmap *m, const char *key, size_t len, uint64_t h)
+{
+    for (int i = 0; i < 2; i++) {
+        struct strmap_table *t = &m->t[i];
+        if (t->size == 0) {
+            break;
+        }
+        struct strmap_node **ref = &t->buckets[h & t->mask];
+        while (*ref) {
+            struct strmap_node *n = *ref;
+            if (n->keylen == len
+                && (len == 0 || memcmp(n->data, key, len) == 0)) {
+                return ref;
+            }
+            ref = &n->next;
+        }
+        if (!rehashing(m)) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* The link that points at node n itself. */
+static struct strmap_node **
+node_ref(struct strmap *m, const struct strmap_node *n)
+{
+    uint64_t h = key_hash(n->data, n->keylen);
+    for (int i = 0; i < 2; i++) {
+        struct strmap_table *t = &m->t[i];
+        if (t->size == 0) {
+            break;
+        }
+        struct strmap_node **ref = &t->buckets[h & t->mask];
+        while (*ref) {
+            if (*ref == n) {
+                return ref;
+            }
+            ref = &(*ref)->next;
+        }
+    }
+    return NULL;
+}
+
+struct strmap_node *
+strmap_find(struct strmap *m, const char *key, size_t len)
+{
+    if (m->count == 0) {
+        return NULL;
+    }
+    rehash_step(m);
+    struct strmap_node **ref = find_ref(m, key, len, key_hash(key, len));
+    return ref ? *ref : NULL;
+}
+
+static struct strmap_node *
+insert_new(struct strmap *m, uint64_t h, const char *key, size_t klen,
+           const char *val, size_t vlen)
+{
+    struct strmap_node *n;
+    struct strmap_table *t;
+
+    assert(klen <= UINT32_MAX && vlen <= UINT32_MAX);
+    n = mem_alloc(node_alloc_size(klen, vlen));
+    n->keylen = (uint32_t)klen;
+    n->vallen = (uint32_t)vlen;
+    n->aux.expire_ms = -1;
+    if (klen) {
+        memcpy(n->data, key, klen);
+    }
+    if (vlen) {
+        memcpy(n->data + klen, val, vlen);
+    }
+    m->node_bytes += mem_usable(n);
+
+    expand_if_needed(m);
+    t = rehashing(m) ? &m->t[1] : &m->t[0];
+    size_t idx = h & t->mask;
+    n->next = t->buckets[idx];
+    t->buckets[idx] = n;
+    m->count++;
+    return n;
+}
+
+struct strmap_node *
+strmap_add(struct strmap *m, const char *key, size_t klen, const char *val,
+           size_t vlen)
+{
+    rehash_step(m);
+    return insert_new(m, key_hash(key, klen), key, klen, val, vlen);
+}
+
+struct strmap_node *
+strmap_add_or_find(struct strmap *m, const char *key, size_t klen,
+                   const char *val, size_t vlen, int *added)
+{
+    uint64_t h = key_hash(key, klen);
+    rehash_step(m);
+    if (m->count > 0) {
+        struct strmap_node **ref = find_ref(m, key, klen, h);
+        if (ref) {
+            *added = 0;
+            return *ref;
+        }
+    }
+    *added = 1;
+    return insert_new(m, h, key, klen, val, vlen);
+}
+
+struct strmap_node *
+strmap_set_value(struct strmap *m, struct strmap_node *n, const char *val,
+                 size_t vlen)
+{
+    assert(vlen <= UINT32_MAX);
+    if (vlen != n->vallen) {
+        struct strmap_node **ref = node_ref(m, n);
+        assert(ref != NULL);
+        /* val may point into n's own value (a caller trimming it): move
+         * the bytes before a shrinking realloc can drop them. */
+        size_t need = node_alloc_size(n->keylen, vlen);
+        m->node_bytes -= mem_usable(n);
+        if (vlen < n->vallen) {
+            if (vlen) {
+                memmove(n->data + n->keylen, val, vlen);
+            }
+            n = mem_realloc(n, need);
+        } else {
+            char *copy = NULL;
+            const char *old = (const char *)n;
+            if (val >= old && val < old + node_alloc_size(n->keylen,
+                                                          n->vallen)) {
+                copy = mem_alloc(vlen);
+                memcpy(copy, val, vlen);
+                val = copy;
+            }
+            n = mem_realloc(n, need);
+            memcpy(n->data + n->keylen, val, vlen);
+            mem_free(copy);
+        }
+        m->node_bytes += mem_usable(n);
+        n->vallen = (uint32_t)vlen;
+        *ref = n;
+    } else if (vlen) {
+        memmove(n->data + n->keylen, val, vlen);
+    }
+    rehash_step(m);
+    return n;
+}
+
+int
+strmap_delete(struct strmap *m, const char *key, size_t len)
+{
+    if (m->count == 0) {
+        return 0;
+    }
+    rehash_step(m);
+    struct strmap_node **ref = find_ref(m, key, len, key_hash(key, len));
+    if (ref == NULL) {
+        return 0;
+    }
+    struct strmap_node *n = *ref;
+    *ref = n->next;
+    node_free(m, n);
+    m->count--;
+    shrink_if_needed(m);
+    return 1;
+}
+
+void
+strmap_unlink_node(struct strmap *m, struct strmap_node *n)
+{
+    struct strmap_node **ref = node_ref(m, n);
+    assert(ref != NULL);
+    *ref = n->next;
+    node_free(m, n);
+    m->count--;
+    rehash_step(m);
+    shrink_if_needed(m);
+}
+
+/* ==== Random access ==== */
+
+static size_t
+rand_index(void)
+{
+    return (size_t)random() << 31 ^ (size_t)random();
+}
+
+/* A random element of the chain at b (not NULL). */
+static struct strmap_node *
+chain_pick(struct strmap_node *b)
+{
+    size_t len = 0;
+    for (struct strmap_node *p = b; p; p = p->next) {
+        len++;
+    }
+    size_t k = (size_t)random() % len;
+    while (k--) {
+        b = b->next;
+    }
+    return b;
+}
+
+struct strmap_node *
+strmap_random(struct strmap *m)
+{
+    if (m->count == 0) {
+        return NULL;
+    }
+    rehash_step(m);
+    size_t s0 = m->t[0].size, s1 = rehashing(m) ? m->t[1].size : 0;
+    size_t lo = rehashing(m) ? (size_t)m->rehash_idx : 0;
+    /* Random probes find a non-empty bucket quickly at >= 10% fill; a
+     * sparse table (shrink paused by an iterator) falls back to a walk. */
+    for (int tries = 0; tries < 1000; tries++) {
+        size_t r = lo + rand_index() % (s0 + s1 - lo);
+        struct strmap_node *b = r < s0 ? m->t[0].buckets[r]
+                                       : m->t[1].buckets[r - s0];
+        if (b) {
+            return chain_pick(b);
+        }
+    }
+    size_t start = rand_index();
+    for (size_t i = 0; i < s0 + s1; i++) {
+        size_t r = (start + i) % (s0 + s1);
+        struct strmap_node *b = r < s0 ? m->t[0].buckets[r]
+                                       : m->t[1].buckets[r - s0];
+        if (b) {
+            return chain_pick(b);
+        }
+    }
+    return NULL;   /* not reached: count > 0 */
+}
+
+size_t
+strmap_sample(struct strmap *m, struct strmap_node **out, size_t n)
+{
+    size_t got = 0;
+    if (m->count == 0 || n == 0) {
+        return 0;
+    }
+    rehash_step(m);
+    int tables = rehashing(m) ? 2 : 1;
+    size_t big = m->t[0].size;
+    if (tables == 2 && m->t[1].size > big) {
+        big = m->t[1].size;
+    }
+    size_t start = rand_index() & (big - 1);
+    /* Each bucket of each table is visited once, so nodes are distinct. */
+    for (size_t i = 0; i < big && got < n; i++) {
+        size_t idx = (start + i) & (big - 1);
+        for (int ti = 0; ti < tables && got < n; ti++) {
+            struct strmap_table *t = &m->t[ti];
+            if (idx >= t->size) {
+                continue;
+            }
+            for (struct strmap_node *p = t->buckets[idx]; p && got < n;
+                 p = p->next) {
+                out[got++] = p;
+            }
+        }
+    }
+    return got;
+}
+
+/* ==== SCAN ==== */
+
+static unsigned long
+rev(unsigned long v)
+{
+    unsigned long s = 8 * sizeof(v);
+    unsigned long mask = ~0UL;
+    while ((s >>= 1) > 0) {
+        mask ^= (mask << s);
+        v = ((v >> s) & mask) | ((v << s) & ~mask);
+    }
+    return v;
+}
+
+/* Increment the reversed cursor within the bits of mask. */
+static inline unsigned long
+cursor_next(unsigned long v, unsigned long mask)
+{
+    v |= ~mask;
+    v = rev(v);
+    v++;
+    return rev(v);
+}
+
+static void
+scan_bucket(const struct strmap_node *n, strmap_scan_fn fn, void *arg)
+{
+    while (n) {
+        const struct strmap_node *next = n->next;
+        fn(n, arg);
+        n = next;
+    }
+}
+
+unsigned long
+strmap_scan(struct strmap *m, unsigned long v, strmap_scan_fn fn, void *arg)
+{
+    if (m->count == 0) {
+        return 0;
+    }
+    m->pause_rehash++;
+    if (!rehashing(m)) {
+        const struct strmap_table *t0 = &m->t[0];
+        scan_bucket(t0->buckets[v & t0->mask], fn, arg);
+        v = cursor_next(v, t0->mask);
+    } else {
+        const struct strmap_table *t0 = &m->t[0], *t1 = &m->t[1];
+        if (t0->size > t1->size) {
+            const struct strmap_table *tmp = t0;
+            t0 = t1;
+            t1 = tmp;
+        }
+        unsigned long m0 = t0->mask, m1 = t1->mask;
+        scan_bucket(t0->buckets[v & m0], fn, arg);
+        /* Then every bucket of the larger table that the smaller table's
+         * bucket expands to. */
+        do {
+            scan_bucket(t1->buckets[v & m1], fn, arg);
+            v = cursor_next(v, m1);
+        } while (v & (m0 ^ m1));
+    }
+    m->pause_rehash--;
+    return v;
+}
+
+/* ==== Iteration ==== */
+
+void
+strmap_iter_init(struct strmap_iter *it, struct strmap *m)
+{
+    it->m = m;
+    it->table = 0;
+    it->index = 0;
+    it->next = NULL;
+    it->started = 1;
+    m->pause_rehash++;
+}
+
+struct strmap_node *
+strmap_iter_next(struct strmap_iter *it)
+{
+    struct strmap *m = it->m;
+    if (!it->started) {
+        return NULL;
+    }
+    for (;;) {
+        if (it->next) {
+            struct strmap_node *n = it->next;
+            it->next = n->next;
+            return n;
+        }
+        struct strmap_table *t = &m->t[it->table];
+        if (it->index < t->size) {
+            it->next = t->buckets[it->index++];
+            continue;
+        }
+        /* A rehash may have started after init (an add grew the table):
+         * nothing moves while paused, so t[1] holds only new nodes. */
+        if (it->table == 0 && rehashing(m)) {
+            it->table = 1;
+            it->index = 0;
+            continue;
+        }
+        return NULL;
+    }
+}
+
+void
+strmap_iter_done(struct strmap_iter *it)
+{
+    if (it->started) {
+        it->started = 0;
+        it->m->pause_rehash--;
+    }
+}

@@ -1,0 +1,567 @@
+/* strmap: lookups and updates through incremental rehashes, node moves on
+ * set_value, memory accounting, the iterator's delete-while-iterating
+ * contract, random/sample, the SCAN guarantee across resizes, and a
+ * randomized run against a naive array model. */
+#include <criterion/criterion.h>
+
+#include "ds/strmap.h"
+#include "core/alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+key_name(char *buf, size_t cap, int i)
+{
+    snprintf(buf, cap, "member:%d", i);
+}
+
+/* The number in a key "member:N" or "kN" (keys are not NUL-terminated). */
+static int
+key_index(const struct strmap_node *e)
+{
+    char buf[32];
+    size_t len = e->keylen < sizeof(buf) - 1 ? e->keylen : sizeof(buf) - 1;
+    memcpy(buf, strmap_node_key(e), len);
+    buf[len] = '\0';
+    const char *p = buf;
+    while (*p && (*p < '0' || *p > '9')) {
+        p++;
+    }
+    return atoi(p);
+}
+
+static struct strmap_node *
+add_i(struct strmap *m, int i)
+{
+    char k[32];
+    key_name(k, sizeof(k), i);
+    return strmap_add(m, k, strlen(k), NULL, 0);
+}
+
+static struct strmap_node *
+find_i(struct strmap *m, int i)
+{
+    char k[32];
+    key_name(k, sizeof(k), i);
+    return strmap_find(m, k, strlen(k));
+}
+
+static int
+delete_i(struct strmap *m, int i)
+{
+    char k[32];
+    key_name(k, sizeof(k), i);
+    return strmap_delete(m, k, strlen(k));
+}
+
+/* ---- basics ---- */
+
+Test(strmap, empty_map_finds_nothing)
+{
+    struct strmap *m = strmap_create();
+    cr_assert_eq(strmap_size(m), 0);
+    cr_assert_null(strmap_find(m, "a", 1));
+    cr_assert_eq(strmap_delete(m, "a", 1), 0);
+    cr_assert_null(strmap_random(m));
+    struct strmap_node *out[4];
+    cr_assert_eq(strmap_sample(m, out, 4), 0);
+    strmap_destroy(&m);
+    cr_assert_null(m);
+    strmap_destroy(&m);   /* NULL is fine */
+}
+
+Test(strmap, add_find_and_delete)
+{
+    struct strmap *m = strmap_create();
+    struct strmap_node *n = strmap_add(m, "field", 5, "value", 5);
+    cr_assert_eq(n->keylen, 5);
+    cr_assert_eq(n->vallen, 5);
+    cr_assert_eq(memcmp(strmap_node_key(n), "field", 5), 0);
+    cr_assert_eq(memcmp(strmap_node_val(n), "value", 5), 0);
+    cr_assert_eq(n->aux.expire_ms, -1, "aux starts as 'no expiry'");
+    cr_assert_eq(strmap_find(m, "field", 5), n);
+    cr_assert_null(strmap_find(m, "fiel", 4));
+    cr_assert_null(strmap_find(m, "fieldx", 6));
+    cr_assert_eq(strmap_size(m), 1);
+    cr_assert_eq(strmap_delete(m, "field", 5), 1);
+    cr_assert_eq(strmap_delete(m, "field", 5), 0);
+    cr_assert_eq(strmap_size(m), 0);
+    strmap_destroy(&m);
+}
+
+Test(strmap, keys_are_binary_safe)
+{
+    struct strmap *m = strmap_create();
+    const char k1[] = {'a', 0, 'b'};
+    const char k2[] = {'a', 0, 'c'};
+    strmap_add(m, k1, 3, NULL, 0);
+    strmap_add(m, "", 0, "empty key", 9);
+    cr_assert_not_null(strmap_find(m, k1, 3));
+    cr_assert_null(strmap_find(m, k2, 3));
+    cr_assert_null(strmap_find(m, "a", 1));
+    struct strmap_node *e = strmap_find(m, "", 0);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->vallen, 9);
+    strmap_destroy(&m);
+}
+
+/* Regression (UBSan under --sanitizers): memcpy/memmove/memcmp were given
+ * a NULL pointer with length 0 for an empty key or an emptied value. */
+Test(strmap, null_pointers_with_zero_length_are_accepted)
+{
+    struct strmap *m = strmap_create();
+    struct strmap_node *n = strmap_add(m, NULL, 0, "v", 1);
+    cr_assert_eq(strmap_find(m, NULL, 0), n);
+    n = strmap_set_value(m, n, NULL, 0);
+    cr_assert_eq(n->vallen, 0);
+    cr_assert_eq(strmap_delete(m, NULL, 0), 1);
+    strmap_destroy(&m);
+}
+
+Test(strmap, add_or_find_adds_once)
+{
+    struct strmap *m = strmap_create();
+    int added = -1;
+    struct strmap_node *a = strmap_add_or_find(m, "k", 1, "v", 1, &added);
+    cr_assert_eq(added, 1);
+    struct strmap_node *b = strmap_add_or_find(m, "k", 1, "other", 5, &added);
+    cr_assert_eq(added, 0);
+    cr_assert_eq(a, b);
+    cr_assert_eq(b->vallen, 1, "an existing node is returned unchanged");
+    cr_assert_eq(strmap_size(m), 1);
+    strmap_destroy(&m);
+}
+
+Test(strmap, set_value_grows_shrinks_and_keeps_aux)
+{
+    struct strmap *m = strmap_create();
+    for (int i = 0; i < 50; i++) {
+        add_i(m, i);  /* neighbours in the same chains */
+    }
+    struct strmap_node *n = strmap_add(m, "f", 1, "v", 1);
+    n->aux.expire_ms = 12345;
+    char big[1000];
+    memset(big, 'b', sizeof(big));
+    n = strmap_set_value(m, n, big, sizeof(big));
+    cr_assert_eq(strmap_find(m, "f", 1), n, "the table points at the moved node");
+    cr_assert_eq(n->vallen, sizeof(big));
+    cr_assert_eq(memcmp(strmap_node_val(n), big, sizeof(big)), 0);
+    cr_assert_eq(n->aux.expire_ms, 12345);
+    n = strmap_set_value(m, n, "tiny", 4);
+    cr_assert_eq(strmap_find(m, "f", 1), n);
+    cr_assert_eq(n->vallen, 4);
+    cr_assert_eq(memcmp(strmap_node_val(n), "tiny", 4), 0);
+    n = strmap_set_value(m, n, "TINY", 4);
+    cr_assert_eq(memcmp(strmap_node_val(n), "TINY", 4), 0);
+    n = strmap_set_value(m, n, NULL, 0);
+    cr_assert_eq(n->vallen, 0);
+    cr_assert_eq(strmap_find(m, "f", 1), n);
+    for (int i = 0; i < 50; i++) {
+        cr_assert_not_null(find_i(m, i));
+    }
+    strmap_destroy(&m);
+}
+
+Test(strmap, set_value_accepts_its_own_bytes)
+{
+    struct strmap *m = strmap_create();
+    struct strmap_node *n = strmap_add(m, "k", 1, "0123456789", 10);
+    n = strmap_set_value(m, n, strmap_node_val(n) + 2, 5);    /* shrink */
+    cr_assert_eq(memcmp(strmap_node_val(n), "23456", 5), 0);
+    n = strmap_set_value(m, n, strmap_node_val(n), 5);         /* same */
+    cr_assert_eq(memcmp(strmap_node_val(n), "23456", 5), 0);
+    /* grow from its own bytes: the old block may be freed by realloc */
+    n = strmap_set_value(m, n, strmap_node_key(n), 6);
+    cr_assert_eq(memcmp(strmap_node_val(n), "k23456", 6), 0);
+    strmap_destroy(&m);
+}
+
+/* ---- growth, rehash, shrink ---- */
+
+Test(strmap, lookups_work_throughout_an_incremental_rehash)
+{
+    struct strmap *m = strmap_create();
+    int seen_rehash = 0;
+    for (int i = 0; i < 5000; i++) {
+        add_i(m, i);
+        if (m->rehash_idx != -1) {
+            seen_rehash = 1;
+            for (int j = 0; j <= i; j += 97) {
+                cr_assert_not_null(find_i(m, j), "member %d mid-rehash", j);
+            }
+        }
+    }
+    cr_assert(seen_rehash);
+    for (int i = 0; i < 5000; i++) {
+        cr_assert_not_null(find_i(m, i));
+    }
+    cr_assert_null(find_i(m, 5000));
+    strmap_destroy(&m);
+}
+
+Test(strmap, shrinks_when_sparse)
+{
+    struct strmap *m = strmap_create();
+    for (int i = 0; i < 4096; i++) {
+        add_i(m, i);
+    }
+    size_t big = m->t[0].size + m->t[1].size;
+    for (int i = 0; i < 4090; i++) {
+        cr_assert_eq(delete_i(m, i), 1);
+    }
+    for (int i = 0; i < 1000; i++) {
+        find_i(m, 4095);   /* rehash steps; each finished shrink may chain */
+    }
+    cr_assert_eq(m->rehash_idx, -1);
+    cr_assert_leq(m->t[0].size, 64, "%zu buckets for 6 nodes (was %zu)",
+                  m->t[0].size, big);
+    for (int i = 4090; i < 4096; i++) {
+        cr_assert_not_null(find_i(m, i));
+    }
+    strmap_destroy(&m);
+}
+
+Test(strmap, expand_presizes)
+{
+    struct strmap *m = strmap_create();
+    strmap_expand(m, 1000);
+    size_t size = m->t[0].size;
+    cr_assert_geq(size, 1000);
+    for (int i = 0; i < 1000; i++) {
+        add_i(m, i);
+        cr_assert_eq(m->rehash_idx, -1, "no rehash after presizing");
+    }
+    cr_assert_eq(m->t[0].size, size);
+    strmap_destroy(&m);
+}
+
+Test(strmap, memory_matches_the_allocator)
+{
+    size_t before = mem_used();
+    struct strmap *m = strmap_create();
+    char val[100];
+    memset(val, 'v', sizeof(val));
+    for (int i = 0; i < 3000; i++) {
+        char k[32];
+        key_name(k, sizeof(k), i);
+        strmap_add(m, k, strlen(k), val, (size_t)(i % 100));
+        cr_assert_eq(mem_used() - before, strmap_memory(m));
+    }
+    for (int i = 0; i < 3000; i += 2) {
+        struct strmap_node *n = find_i(m, i);
+        strmap_set_value(m, n, val, sizeof(val));
+        delete_i(m, i + 1);
+        cr_assert_eq(mem_used() - before, strmap_memory(m));
+    }
+    strmap_destroy(&m);
+    cr_assert_eq(mem_used(), before);
+}
+
+/* ---- iteration ---- */
+
+Test(strmap, iterator_returns_every_node_once_while_deleting_them)
+{
+    struct strmap *m = strmap_create();
+    int n = 3000;
+    char *seen = calloc((size_t)n, 1);
+    for (int i = 0; i < n; i++) {
+        add_i(m, i);
+    }
+    struct strmap_iter it;
+    struct strmap_node *e;
+    strmap_iter_init(&it, m);
+    cr_assert_gt(m->pause_rehash, 0);
+    while ((e = strmap_iter_next(&it)) != NULL) {
+        int i = key_index(e);
+        cr_assert_eq(seen[i], 0, "member %d returned twice", i);
+        seen[i] = 1;
+        if (i % 2 == 0) {
+            strmap_unlink_node(m, e);
+        }
+    }
+    strmap_iter_done(&it);
+    strmap_iter_done(&it);   /* harmless */
+    cr_assert_eq(m->pause_rehash, 0);
+    for (int i = 0; i < n; i++) {
+        cr_assert(seen[i], "member %d not returned", i);
+        if (i % 2) {
+            cr_assert_not_null(find_i(m, i));
+        } else {
+            cr_assert_null(find_i(m, i));
+        }
+    }
+    cr_assert_eq(strmap_size(m), (size_t)n / 2);
+    free(seen);
+    strmap_destroy(&m);
+}
+
+Test(strmap, iterator_tolerates_adds_and_emptying_the_map)
+{
+    struct strmap *m = strmap_create();
+    int n = 100;
+    for (int i = 0; i < n; i++) {
+        add_i(m, i);
+    }
+    struct strmap_iter it;
+    struct strmap_node *e;
+    int returned = 0;
+    strmap_iter_init(&it, m);
+    while ((e = strmap_iter_next(&it)) != NULL) {
+        int i = key_index(e);
+        if (i < n) {
+            returned++;
+        }
+        /* Adds grow the table (a rehash starts, paused). */
+        add_i(m, 1000 + returned * 10);
+        add_i(m, 1001 + returned * 10);
+        strmap_unlink_node(m, e);
+    }
+    strmap_iter_done(&it);
+    cr_assert_eq(returned, n, "each original node returned once");
+    for (int i = 0; i < n; i++) {
+        cr_assert_null(find_i(m, i));
+    }
+    strmap_destroy(&m);
+}
+
+/* ---- random and sample ---- */
+
+Test(strmap, random_reaches_every_node)
+{
+    struct strmap *m = strmap_create();
+    int hits[20] = {0};
+    for (int i = 0; i < 20; i++) {
+        add_i(m, i);
+    }
+    for (int r = 0; r < 4000; r++) {
+        struct strmap_node *e = strmap_random(m);
+        cr_assert_not_null(e);
+        hits[key_index(e)]++;
+    }
+    for (int i = 0; i < 20; i++) {
+        cr_assert_gt(hits[i], 50, "member %d drawn %d times of 4000", i,
+                     hits[i]);
+    }
+    strmap_destroy(&m);
+}
+
+Test(strmap, random_finds_the_last_node_of_a_sparse_table)
+{
+    /* An iterator pauses shrinking: one node left in a big table. */
+    struct strmap *m = strmap_create();
+    for (int i = 0; i < 20000; i++) {
+        add_i(m, i);
+    }
+    struct strmap_iter it;
+    strmap_iter_init(&it, m);
+    for (int i = 1; i < 20000; i++) {
+        delete_i(m, i);
+    }
+    struct strmap_node *e = strmap_random(m);
+    cr_assert_not_null(e);
+    cr_assert_eq(e, find_i(m, 0));
+    strmap_iter_done(&it);
+    strmap_destroy(&m);
+}
+
+Test(strmap, sample_returns_distinct_nodes)
+{
+    struct strmap *m = strmap_create();
+    for (int i = 0; i < 50; i++) {
+        add_i(m, i);
+    }
+    struct strmap_node *out[100];
+    size_t got = strmap_sample(m, out, 100);
+    cr_assert_eq(got, 50);
+    for (size_t i = 0; i < got; i++) {
+        for (size_t j = i + 1; j < got; j++) {
+            cr_assert_neq(out[i], out[j]);
+        }
+    }
+    cr_assert_eq(strmap_sample(m, out, 7), 7);
+    strmap_destroy(&m);
+}
+
+/* ---- SCAN ---- */
+
+struct scan_seen {
+    char *seen;
+    int n;
+};
+
+static void
+scan_mark(const struct strmap_node *e, void *arg)
+{
+    struct scan_seen *s = arg;
+    int i = key_index(e);
+    if (i >= 0 && i < s->n) {
+        s->seen[i] = 1;
+    }
+}
+
+Test(strmap, scan_of_an_idle_map_returns_everything)
+{
+    struct strmap *m = strmap_create();
+    struct scan_seen s = {calloc(1000, 1), 1000};
+    for (int i = 0; i < 1000; i++) {
+        add_i(m, i);
+    }
+    unsigned long c = 0;
+    do {
+        c = strmap_scan(m, c, scan_mark, &s);
+    } while (c != 0);
+    for (int i = 0; i < 1000; i++) {
+        cr_assert(s.seen[i], "member %d missed", i);
+    }
+    free(s.seen);
+    strmap_destroy(&m);
+}
+
+Test(strmap, scan_returns_every_stable_node_across_grow_and_shrink)
+{
+    /* Members 0..999 stay throughout; 100000+ are added and deleted between
+     * SCAN calls so the table grows (twice) then shrinks mid-iteration. */
+    struct strmap *m = strmap_create();
+    struct scan_seen s = {calloc(1000, 1), 1000};
+    for (int i = 0; i < 1000; i++) {
+        add_i(m, i);
+    }
+    unsigned long c = 0;
+    int calls = 0, extra = 0;
+    int saw_rehash = 0;
+    do {
+        c = strmap_scan(m, c, scan_mark, &s);
+        calls++;
+        if (calls < 200) {
+            for (int k = 0; k < 40; k++) {
+                add_i(m, 100000 + extra++);
+            }
+        } else if (extra > 0) {
+            for (int k = 0; k < 200 && extra > 0; k++) {
+                cr_assert(delete_i(m, 100000 + --extra));
+            }
+        }
+        saw_rehash |= m->rehash_idx != -1;
+    } while (c != 0);
+    cr_assert(saw_rehash, "the test must cross a resize");
+    for (int i = 0; i < 1000; i++) {
+        cr_assert(s.seen[i], "member %d present throughout but missed", i);
+    }
+    free(s.seen);
+    strmap_destroy(&m);
+}
+
+/* ---- randomized against a model ---- */
+
+struct mentry {
+    char key[24];
+    size_t klen;
+    char *val;      /* owned */
+    size_t vlen;
+};
+
+Test(strmap, random_operations_match_an_array_model)
+{
+    enum { KEYSPACE = 600 };
+    struct mentry *model = calloc(KEYSPACE, sizeof(*model));
+    char *present = calloc(KEYSPACE, 1);
+    struct strmap *m = strmap_create();
+    size_t count = 0;
+    char val[300];
+    srand(777);
+
+    for (int step = 0; step < 60000; step++) {
+        int k = rand() % KEYSPACE;
+        /* Phases bias toward adds or deletes so the table grows and
+         * shrinks repeatedly. */
+        int growing = (step / 5000) % 2 == 0;
+        int what = rand() % 100;
+        char key[24];
+        size_t klen = (size_t)snprintf(key, sizeof(key), "k%d", k);
+        size_t vlen = (size_t)(rand() % 3 ? rand() % 20 : rand() % 300);
+        for (size_t i = 0; i < vlen; i++) {
+            val[i] = (char)(rand() & 0xff);
+        }
+        if (what < (growing ? 50 : 20)) {
+            int added;
+            struct strmap_node *n = strmap_add_or_find(m, key, klen, val,
+                                                       vlen, &added);
+            cr_assert_eq(added, !present[k]);
+            if (added) {
+                present[k] = 1;
+                count++;
+                memcpy(model[k].key, key, klen);
+                model[k].klen = klen;
+                model[k].val = malloc(vlen ? vlen : 1);
+                memcpy(model[k].val, val, vlen);
+                model[k].vlen = vlen;
+            }
+            cr_assert_eq(n->keylen, klen);
+        } else if (what < 60) {
+            int deleted = rand() % 2
+                          ? strmap_delete(m, key, klen)
+                          : (strmap_find(m, key, klen)
+                             ? (strmap_unlink_node(m, strmap_find(m, key,
+                                                                  klen)),
+                                1)
+                             : 0);
+            cr_assert_eq(deleted, present[k]);
+            if (present[k]) {
+                present[k] = 0;
+                count--;
+                free(model[k].val);
+                model[k].val = NULL;
+            }
+        } else if (what < 80) {
+            struct strmap_node *n = strmap_find(m, key, klen);
+            if (!present[k]) {
+                cr_assert_null(n);
+                continue;
+            }
+            cr_assert_not_null(n);
+            n = strmap_set_value(m, n, val, vlen);
+            free(model[k].val);
+            model[k].val = malloc(vlen ? vlen : 1);
+            memcpy(model[k].val, val, vlen);
+            model[k].vlen = vlen;
+            cr_assert_eq(strmap_find(m, key, klen), n);
+        } else {
+            struct strmap_node *n = strmap_find(m, key, klen);
+            if (!present[k]) {
+                cr_assert_null(n);
+                continue;
+            }
+            cr_assert_not_null(n);
+            cr_assert_eq(n->vallen, model[k].vlen);
+            cr_assert_eq(memcmp(strmap_node_val(n), model[k].val,
+                                model[k].vlen), 0);
+        }
+        cr_assert_eq(strmap_size(m), count);
+        if (step % 5000 == 4999) {
+            /* Full check: every model key found with its value, and the
+             * iterator sees exactly the model's keys. */
+            size_t seen = 0;
+            struct strmap_iter it;
+            struct strmap_node *e;
+            strmap_iter_init(&it, m);
+            while ((e = strmap_iter_next(&it)) != NULL) {
+                int i = key_index(e);
+                cr_assert(present[i]);
+                cr_assert_eq(e->vallen, model[i].vlen);
+                cr_assert_eq(memcmp(strmap_node_val(e), model[i].val,
+                                    e->vallen), 0);
+                seen++;
+            }
+            strmap_iter_done(&it);
+            cr_assert_eq(seen, count);
+        }
+    }
+    for (int k = 0; k < KEYSPACE; k++) {
+        free(model[k].val);
+    }
+    free(model);
+    free(present);
+    strmap_destroy(&m);
+}
