@@ -113,9 +113,9 @@ void zset_random(struct zset *z, const char **m, size_t *len, double *score,
 /* ZSCAN over the skiplist encoding's map (listpack: the caller walks all). */
 unsigned long zset_scan(struct zset *z, unsigned long cursor, strmap_scan_fn fn, void *arg);
 
-/* Plain sets as ZUNION/ZINTER/ZDIFF/ZINTERCARD inputs (every score 1): the
- * sets type points zset_set_reader at its functions; until it does, a set
- * input answers WRONGTYPE. */
+/* Plain sets as ZUNION/ZINTER/ZDIFF/ZINTERCARD inputs (every score 1):
+ * t_zset.c points zset_set_reader at the sets type's functions when
+ * node/t_set.h exists; while it is NULL a set input answers WRONGTYPE. */
 struct zset_set_reader {
     size_t (*length)(const void *set);
     int (*contains)(const void *set, const char *m, size_t len);
