@@ -206,6 +206,41 @@ leaf_insert(struct zbtree *t, leaf_t *l, struct strmap_node *e)
     return r;
 }
 
+/* Child i of in is a full leaf that e belongs in: rather than split it,
+ * pass its largest element to the right neighbour or its smallest to the
+ * left one when that has room (B*-tree style; leaves end up fuller).
+ * Returns 1 when done. */
+static int
+leaf_spill(inner_t *in, unsigned i, struct strmap_node *e)
+{
+    leaf_t *l = in->child[i];
+    leaf_t *right = i + 1 < in->n ? in->child[i + 1] : NULL;
+    leaf_t *left = i > 0 ? in->child[i - 1] : NULL;
+    int to_right = right != NULL && right->n < LEAF_CAP - 1;
+    if (!to_right && (left == NULL || left->n >= LEAF_CAP - 1)) {
+        return 0;
+    }
+    struct strmap_node *all[LEAF_CAP + 1];
+    unsigned pos = leaf_lower(l, e);
+    memcpy(all, l->items, pos * sizeof(all[0]));
+    all[pos] = e;
+    memcpy(&all[pos + 1], &l->items[pos], (LEAF_CAP - pos) * sizeof(all[0]));
+    if (to_right) {
+        memmove(&right->items[1], right->items, right->n * sizeof(right->items[0]));
+        right->items[0] = all[LEAF_CAP];
+        right->n++;
+        memcpy(l->items, all, LEAF_CAP * sizeof(all[0]));
+        in->count[i + 1]++;
+        in->min[i + 1] = right->items[0];
+    } else {
+        left->items[left->n++] = all[0];
+        memcpy(l->items, &all[1], LEAF_CAP * sizeof(all[0]));
+        in->count[i - 1]++;
+    }
+    in->min[i] = l->items[0];
+    return 1;
+}
+
 /* Insert e under node; returns the new right sibling when node split. */
 static void *
 node_insert(struct zbtree *t, void *node, struct strmap_node *e)
@@ -215,6 +250,9 @@ node_insert(struct zbtree *t, void *node, struct strmap_node *e)
     }
     inner_t *in = node;
     unsigned i = inner_find(in, e);
+    if (node_is_leaf(in->child[i]) && node_n(in->child[i]) == LEAF_CAP && leaf_spill(in, i, e)) {
+        return NULL;
+    }
     void *split = node_insert(t, in->child[i], e);
     if (split == NULL) {
         in->count[i]++;

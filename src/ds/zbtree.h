@@ -6,7 +6,7 @@
  * separator).  A leaf of 512 bytes holds 61 elements, so an element costs
  * 8-16 bytes here against ~37 in a skiplist node.
  *
- * Like skiplist.h it does not own the strmap nodes, and a node's score must
+ * The tree does not own the strmap nodes, and a node's score must
  * not change while it is in the tree except through zbtree_update.
  * Appending past the current maximum (a rewrite or snapshot load, in order)
  * fills leaves completely instead of splitting them in halves. */

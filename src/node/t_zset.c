@@ -117,7 +117,7 @@ zset_create(const struct zset_limits *lim, size_t size_hint, size_t max_len)
         z->lp = listpack_new();
     } else {
         z->map = strmap_create();
-        z->sl = skiplist_create();
+        z->bt = zbtree_create();
     }
     return z;
 }
@@ -127,7 +127,7 @@ zset_free(void *obj)
 {
     struct zset *z = obj;
     listpack_free(z->lp);
-    skiplist_destroy(&z->sl);
+    zbtree_destroy(&z->bt);
     strmap_destroy(&z->map);
     mem_free(z);
 }
@@ -135,7 +135,7 @@ zset_free(void *obj)
 size_t
 zset_length(const struct zset *z)
 {
-    return z->lp != NULL ? listpack_length(z->lp) / 2 : z->sl->length;
+    return z->lp != NULL ? listpack_length(z->lp) / 2 : z->bt->length;
 }
 
 const char *
@@ -145,13 +145,13 @@ zset_encoding(const struct zset *z)
 }
 
 void
-zset_convert_to_skiplist(struct zset *z)
+zset_convert_to_tree(struct zset *z)
 {
     if (z->lp == NULL) {
         return;
     }
     struct strmap *map = strmap_create();
-    struct skiplist *sl = skiplist_create();
+    struct zbtree *bt = zbtree_create();
     strmap_expand(map, listpack_length(z->lp) / 2);
     char buf[LISTPACK_INT_BUF];
     for (unsigned char *p = listpack_first(z->lp); p != NULL;) {
@@ -160,33 +160,34 @@ zset_convert_to_skiplist(struct zset *z)
         unsigned char *sp = listpack_next(z->lp, p);
         struct strmap_node *n = strmap_add(map, m, len, NULL, 0);
         n->aux.score = zset_lp_score(sp);
-        skiplist_insert(sl, n);
+        zbtree_insert(bt, n);
         p = listpack_next(z->lp, sp);
     }
     listpack_free(z->lp);
     z->lp = NULL;
     z->map = map;
-    z->sl = sl;
+    z->bt = bt;
 }
 
 void
 zset_convert_if_fits(struct zset *z, const struct zset_limits *lim)
 {
-    if (z->lp != NULL || z->sl->length > lim->max_entries) {
+    if (z->lp != NULL || z->bt->length > lim->max_entries) {
         return;
     }
-    for (struct skiplist_node *n = skiplist_first(z->sl); n != NULL; n = n->level[0].forward) {
-        if (n->ele->keylen > lim->max_value) {
+    for (struct zbtree_pos p = zbtree_at(z->bt, 1); p.leaf != NULL; p = zbtree_pos_next(p)) {
+        if (zbtree_pos_ele(p)->keylen > lim->max_value) {
             return;
         }
     }
     unsigned char *lp = listpack_new();
     char sbuf[32];
-    for (struct skiplist_node *n = skiplist_first(z->sl); n != NULL; n = n->level[0].forward) {
-        lp = listpack_append(lp, strmap_node_key(n->ele), n->ele->keylen);
-        lp = listpack_append(lp, sbuf, zset_score_text(sbuf, n->ele->aux.score));
+    for (struct zbtree_pos p = zbtree_at(z->bt, 1); p.leaf != NULL; p = zbtree_pos_next(p)) {
+        struct strmap_node *e = zbtree_pos_ele(p);
+        lp = listpack_append(lp, strmap_node_key(e), e->keylen);
+        lp = listpack_append(lp, sbuf, zset_score_text(sbuf, e->aux.score));
     }
-    skiplist_destroy(&z->sl);
+    zbtree_destroy(&z->bt);
     strmap_destroy(&z->map);
     z->lp = lp;
 }
@@ -213,7 +214,7 @@ zset_lp_insert(struct zset *z, const char *m, size_t len, double score)
         double s = zset_lp_score(sp);
         size_t mlen;
         const char *pm = listpack_get_str(p, buf, &mlen);
-        if (skiplist_cmp(s, pm, mlen, score, m, len) > 0) {
+        if (zbtree_cmp(s, pm, mlen, score, m, len) > 0) {
             break;
         }
         p = listpack_next(z->lp, sp);
@@ -278,7 +279,7 @@ zset_add(struct zset *z, const struct zset_limits *lim, const char *m, size_t le
                 z->lp = listpack_delete_n(z->lp, &p, 2);
                 zset_lp_insert(z, m, len, score);
             } else {
-                skiplist_update(z->sl, strmap_find(z->map, m, len), score);
+                zbtree_update(z->bt, strmap_find(z->map, m, len), score);
             }
             *out = ZSET_OUT_UPDATED;
         }
@@ -291,14 +292,14 @@ zset_add(struct zset *z, const struct zset_limits *lim, const char *m, size_t le
     if (z->lp != NULL
         && (zset_length(z) + 1 > lim->max_entries || len > lim->max_value
             || !listpack_safe_to_add(z->lp, len))) {
-        zset_convert_to_skiplist(z);
+        zset_convert_to_tree(z);
     }
     if (z->lp != NULL) {
         zset_lp_insert(z, m, len, score);
     } else {
         struct strmap_node *n = strmap_add(z->map, m, len, NULL, 0);
         n->aux.score = score;
-        skiplist_insert(z->sl, n);
+        zbtree_insert(z->bt, n);
     }
     *newscore = score;
     *out = ZSET_OUT_ADDED;
@@ -320,7 +321,7 @@ zset_delete(struct zset *z, const char *m, size_t len)
     if (n == NULL) {
         return 0;
     }
-    skiplist_delete(z->sl, n);
+    zbtree_delete(z->bt, n);
     strmap_unlink_node(z->map, n);
     return 1;
 }
@@ -342,7 +343,7 @@ zset_rank(struct zset *z, const char *m, size_t len, int reverse)
     } else {
         struct strmap_node *node = strmap_find(z->map, m, len);
         if (node != NULL) {
-            rank = (long long)skiplist_rank(z->sl, node) - 1;
+            rank = (long long)zbtree_rank(z->bt, node) - 1;
         }
     }
     if (rank >= 0 && reverse) {
@@ -483,7 +484,7 @@ struct zset_pred {
 };
 
 static int
-zset_sl_pred(const struct strmap_node *n, const void *arg)
+zset_tree_pred(const struct strmap_node *n, const void *arg)
 {
     const struct zset_pred *pr = arg;
     return pr->upper ? zset_not_above_max(pr->r, strmap_node_key(n), n->keylen, n->aux.score)
@@ -516,8 +517,8 @@ zset_range_ranks(struct zset *z, const struct zset_range *r, size_t *first, size
         }
     } else {
         struct zset_pred a = {r, 0}, b = {r, 1};
-        lo = skiplist_count_prefix(z->sl, zset_sl_pred, &a);
-        hi = skiplist_count_prefix(z->sl, zset_sl_pred, &b);
+        lo = zbtree_count_prefix(z->bt, zset_tree_pred, &a);
+        hi = zbtree_count_prefix(z->bt, zset_tree_pred, &b);
     }
     *first = lo;
     *count = hi > lo ? hi - lo : 0;
@@ -533,13 +534,16 @@ zset_delete_ranks(struct zset *z, size_t first, size_t count)
         z->lp = listpack_delete_range(z->lp, (long)(2 * first), 2 * count);
         return;
     }
-    struct skiplist_node *n = skiplist_at(z->sl, first + 1);
-    while (n != NULL && count-- > 0) {
-        struct skiplist_node *next = n->level[0].forward;
-        struct strmap_node *ele = n->ele;
-        skiplist_delete(z->sl, ele);
+    /* Each delete may reshape the tree: take the member at rank first+1
+     * again every time. */
+    while (count-- > 0) {
+        struct zbtree_pos p = zbtree_at(z->bt, first + 1);
+        if (p.leaf == NULL) {
+            break;
+        }
+        struct strmap_node *ele = zbtree_pos_ele(p);
+        zbtree_delete(z->bt, ele);
         strmap_unlink_node(z->map, ele);
-        n = next;
     }
 }
 
@@ -551,14 +555,15 @@ zset_iter_init(struct zset_iter *it, struct zset *z, size_t rank, int reverse)
     it->z = z;
     it->reverse = reverse;
     it->p = NULL;
-    it->n = NULL;
+    it->pos.leaf = NULL;
+    it->pos.pos = 0;
     if (rank >= zset_length(z)) {
         return;
     }
     if (z->lp != NULL) {
         it->p = listpack_seek(z->lp, (long)(2 * rank));
     } else {
-        it->n = skiplist_at(z->sl, rank + 1);
+        it->pos = zbtree_at(z->bt, rank + 1);
     }
 }
 
@@ -582,14 +587,14 @@ zset_iter_next(struct zset_iter *it, const char **m, size_t *len, double *score)
         }
         return 1;
     }
-    struct skiplist_node *n = it->n;
-    if (n == NULL) {
+    if (it->pos.leaf == NULL) {
         return 0;
     }
-    *m = strmap_node_key(n->ele);
-    *len = n->ele->keylen;
-    *score = n->ele->aux.score;
-    it->n = it->reverse ? n->backward : n->level[0].forward;
+    struct strmap_node *e = zbtree_pos_ele(it->pos);
+    *m = strmap_node_key(e);
+    *len = e->keylen;
+    *score = e->aux.score;
+    it->pos = it->reverse ? zbtree_pos_prev(it->pos) : zbtree_pos_next(it->pos);
     return 1;
 }
 
@@ -626,7 +631,7 @@ zset_memory(const void *obj)
     if (z->lp != NULL) {
         return n + listpack_bytes(z->lp);
     }
-    return n + strmap_memory(z->map) + skiplist_memory(z->sl);
+    return n + strmap_memory(z->map) + zbtree_memory(z->bt);
 }
 
 static void *
@@ -641,13 +646,13 @@ zset_copy(const void *obj)
         return c;
     }
     c->map = strmap_create();
-    c->sl = skiplist_create();
-    strmap_expand(c->map, z->sl->length);
-    for (struct skiplist_node *n = skiplist_first(z->sl); n != NULL; n = n->level[0].forward) {
-        struct strmap_node *e = strmap_add(c->map, strmap_node_key(n->ele), n->ele->keylen,
-                                           NULL, 0);
-        e->aux.score = n->ele->aux.score;
-        skiplist_insert(c->sl, e);
+    c->bt = zbtree_create();
+    strmap_expand(c->map, z->bt->length);
+    for (struct zbtree_pos p = zbtree_at(z->bt, 1); p.leaf != NULL; p = zbtree_pos_next(p)) {
+        struct strmap_node *src = zbtree_pos_ele(p);
+        struct strmap_node *e = strmap_add(c->map, strmap_node_key(src), src->keylen, NULL, 0);
+        e->aux.score = src->aux.score;
+        zbtree_insert(c->bt, e);
     }
     return c;
 }

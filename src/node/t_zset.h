@@ -4,15 +4,16 @@
  * A small sorted set is one listpack of member, score pairs ordered by
  * score then member bytes ("listpack"); past zset-max-listpack-entries
  * members or a member longer than zset-max-listpack-value bytes it becomes
- * a strmap (member -> score in aux.score, O(1) ZSCORE) plus a skiplist of
- * the same nodes ordered by (score, member) with spans for O(log n) ranks
- * ("skiplist").  Every range (by rank, score or lex) is reduced to a run of
+ * a strmap (member -> score in aux.score, O(1) ZSCORE) plus an
+ * order-statistic B+tree (ds/zbtree.h) of the same nodes ordered by
+ * (score, member) for O(log n) ranks; OBJECT ENCODING calls it "skiplist",
+ * Redis's name for the large encoding.  Every range (by rank, score or lex) is reduced to a run of
  * ranks [first, first + count), walked with struct zset_iter. */
 #ifndef CACHELY_NODE_T_ZSET_H
 #define CACHELY_NODE_T_ZSET_H
 
 #include "ds/listpack.h"
-#include "ds/skiplist.h"
+#include "ds/zbtree.h"
 #include "ds/strmap.h"
 
 #include <stddef.h>
@@ -22,8 +23,8 @@ struct obj_type;
 
 struct zset {
     unsigned char *lp;       /* owned: the listpack encoding, or NULL */
-    struct strmap *map;      /* owned: member -> score (skiplist encoding) */
-    struct skiplist *sl;     /* owned: map's nodes in order (skiplist encoding) */
+    struct strmap *map;      /* owned: member -> score (large encoding) */
+    struct zbtree *bt;       /* owned: map's nodes in order (large encoding) */
 };
 
 /* Conversion thresholds (zset-max-listpack-entries / -value). */
@@ -41,7 +42,7 @@ void zset_free(void *obj);
 size_t zset_length(const struct zset *z);
 /* "listpack" or "skiplist". */
 const char *zset_encoding(const struct zset *z);
-void zset_convert_to_skiplist(struct zset *z);
+void zset_convert_to_tree(struct zset *z);
 /* Back to a listpack when the set fits the limits (store commands). */
 void zset_convert_if_fits(struct zset *z, const struct zset_limits *lim);
 
@@ -97,7 +98,7 @@ void zset_delete_ranks(struct zset *z, size_t first, size_t count);
 struct zset_iter {
     struct zset *z;                 /* borrowed */
     unsigned char *p;               /* listpack: member of the next pair */
-    struct skiplist_node *n;        /* skiplist: the next node */
+    struct zbtree_pos pos;          /* large encoding: the next member */
     int reverse;
     char buf[LISTPACK_INT_BUF];     /* an integer member's text */
 };
@@ -110,7 +111,7 @@ int zset_iter_next(struct zset_iter *it, const char **m, size_t *len, double *sc
 void zset_random(struct zset *z, const char **m, size_t *len, double *score,
                  char buf[LISTPACK_INT_BUF]);
 
-/* ZSCAN over the skiplist encoding's map (listpack: the caller walks all). */
+/* ZSCAN over the large encoding's map (listpack: the caller walks all). */
 unsigned long zset_scan(struct zset *z, unsigned long cursor, strmap_scan_fn fn, void *arg);
 
 /* Plain sets as ZUNION/ZINTER/ZDIFF/ZINTERCARD inputs (every score 1):

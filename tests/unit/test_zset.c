@@ -1,11 +1,10 @@
-/* Sorted sets: the skiplist (ranks, spans, updates) and the zset type in
- * both encodings, each run against a sorted-array reference model with
- * random inserts, deletes, score updates, rank/score/lex ranges, rank-range
+/* Sorted sets: the order-statistic B+tree (ranks, counts, separators,
+ * merges, in-order fills) and the zset type in both encodings, each run
+ * against a sorted-array reference model with random inserts, deletes, score updates, rank/score/lex ranges, rank-range
  * deletes and conversions in both directions. */
 #include <criterion/criterion.h>
 
 #include "core/alloc.h"
-#include "ds/skiplist.h"
 #include "ds/zbtree.h"
 #include "ds/strmap.h"
 #include "node/t_zset.h"
@@ -30,7 +29,7 @@ static int
 model_cmp(const void *a, const void *b)
 {
     const struct model_item *x = a, *y = b;
-    return skiplist_cmp(x->score, x->m, x->len, y->score, y->m, y->len);
+    return zbtree_cmp(x->score, x->m, x->len, y->score, y->m, y->len);
 }
 
 static long
@@ -105,78 +104,10 @@ random_score(void)
     return (double)(rand() % 20) / 2.0;
 }
 
-/* ---- skiplist ------------------------------------------------------------- */
-
-static void
-check_skiplist(struct skiplist *sl, const struct model *md, struct strmap *map)
-{
-    cr_assert_eq(sl->length, md->n);
-    struct skiplist_node *x = skiplist_first(sl);
-    for (size_t i = 0; i < md->n; i++, x = x->level[0].forward) {
-        cr_assert_not_null(x);
-        cr_assert_eq(x->ele->keylen, md->v[i].len);
-        cr_assert(memcmp(strmap_node_key(x->ele), md->v[i].m, md->v[i].len) == 0);
-        cr_assert(x->ele->aux.score == md->v[i].score
-                  || (isnan(x->ele->aux.score) && isnan(md->v[i].score)));
-        cr_assert_eq(skiplist_rank(sl, x->ele), i + 1);
-        cr_assert_eq(skiplist_at(sl, i + 1), x);
-        if (i > 0) {
-            cr_assert_eq(x->backward, skiplist_at(sl, i));
-        }
-    }
-    cr_assert_null(x);
-    cr_assert_eq(skiplist_last(sl), md->n ? skiplist_at(sl, md->n) : NULL);
-    (void)map;
-}
-
 static int
 score_below(const struct strmap_node *n, const void *arg)
 {
     return n->aux.score < *(const double *)arg;
-}
-
-Test(skiplist, random_against_model)
-{
-    srand(1234);
-    struct skiplist *sl = skiplist_create();
-    struct strmap *map = strmap_create();
-    struct model md = {0};
-    for (int step = 0; step < 20000; step++) {
-        char m[32];
-        size_t len;
-        random_member(m, &len, 0);
-        struct strmap_node *n = strmap_find(map, m, len);
-        int op = rand() % 3;
-        double s = random_score();
-        if (op == 0 && n == NULL) {
-            n = strmap_add(map, m, len, NULL, 0);
-            n->aux.score = s;
-            skiplist_insert(sl, n);
-            model_set(&md, m, len, s);
-        } else if (op == 1 && n != NULL) {
-            skiplist_update(sl, n, s);
-            model_set(&md, m, len, s);
-        } else if (op == 2 && n != NULL) {
-            cr_assert_eq(skiplist_delete(sl, n), 1);
-            strmap_unlink_node(map, n);
-            model_del(&md, model_find(&md, m, len));
-        }
-        if (step % 500 == 0) {
-            check_skiplist(sl, &md, map);
-            double pivot = random_score();
-            size_t want = 0;
-            while (want < md.n && md.v[want].score < pivot) {
-                want++;
-            }
-            cr_assert_eq(skiplist_count_prefix(sl, score_below, &pivot), want);
-        }
-    }
-    check_skiplist(sl, &md, map);
-    cr_assert_gt(skiplist_memory(sl), 0);
-    skiplist_destroy(&sl);
-    cr_assert_null(sl);
-    strmap_destroy(&map);
-    free(md.v);
 }
 
 /* ---- B+tree --------------------------------------------------------------- */
@@ -363,8 +294,8 @@ check_score_range(struct zset *z, const struct model *md)
         const struct model_item *mi = &md->v[i];
         int in;
         if (lex) {
-            int c1 = skiplist_cmp(0, mi->m, mi->len, 0, r.lmin, r.lminlen);
-            int c2 = skiplist_cmp(0, mi->m, mi->len, 0, r.lmax, r.lmaxlen);
+            int c1 = zbtree_cmp(0, mi->m, mi->len, 0, r.lmin, r.lminlen);
+            int c2 = zbtree_cmp(0, mi->m, mi->len, 0, r.lmax, r.lmaxlen);
             in = (minex ? c1 > 0 : c1 >= 0) && (maxex ? c2 < 0 : c2 <= 0);
         } else {
             in = (minex ? mi->score > lo : mi->score >= lo)
@@ -398,7 +329,7 @@ zset_random_run(unsigned seed, int all_equal_scores)
     struct zset_limits lim = {16, 12};
     struct zset *z = zset_create(&lim, 0, 0);
     struct model md = {0};
-    int saw_skiplist = 0, saw_back = 0;
+    int saw_tree = 0, saw_back = 0;
     for (int step = 0; step < 6000; step++) {
         char m[32];
         size_t len;
@@ -446,14 +377,14 @@ zset_random_run(unsigned seed, int all_equal_scores)
             zset_convert_if_fits(z, &lim);
             saw_back |= was && z->lp != NULL;
         }
-        saw_skiplist |= z->lp == NULL;
+        saw_tree |= z->lp == NULL;
         if (step % 50 == 0) {
             check_zset(z, &md);
             check_score_range(z, &md);
         }
     }
     check_zset(z, &md);
-    cr_assert(saw_skiplist, "the run never converted to a skiplist");
+    cr_assert(saw_tree, "the run never converted to the large encoding");
     cr_assert(saw_back, "the run never converted back to a listpack");
     zset_free(z);
     free(md.v);
