@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and memory of cachely-server next to Debian's redis-server, run
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
-# 0).  Throughput: redis-benchmark runs SET, GET, INCR and MSET (10 keys) at
-# -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
+# 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys), ZADD
+# and ZPOPMIN at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
 # alternating cachely and redis for each round, and reports the median of the
 # rounds.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
 # into fresh servers through redis-cli --pipe; VmRSS and used_memory are
@@ -85,6 +85,7 @@ supports() { # port test
     get) out=$(redis-cli -h 127.0.0.1 -p "$1" get bench:probe 2>&1) ;;
     incr) out=$(redis-cli -h 127.0.0.1 -p "$1" incr bench:counter 2>&1) ;;
     mset) out=$(redis-cli -h 127.0.0.1 -p "$1" mset bench:a 1 bench:b 2 2>&1) ;;
+    zadd|zpopmin) out=$(redis-cli -h 127.0.0.1 -p "$1" zadd bench:zset 1 x 2>&1) ;;
     esac
     case "$out" in
     OK|x|[0-9]*) return 0 ;;
@@ -95,7 +96,7 @@ supports() { # port test
 run_throughput() {
     local test pl n cm rm label ratio c_ok
     printf '%-16s %14s %14s %8s\n' test 'cachely rps' 'redis rps' ratio
-    for test in set get incr mset; do
+    for test in set get incr mset zadd zpopmin; do
         for pl in 1 16; do
             if [ "$pl" = 1 ]; then n=$n_p1; else n=$n_p16; fi
             label="$(echo "$test" | tr '[:lower:]' '[:upper:]') -P $pl"

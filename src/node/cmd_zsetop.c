@@ -91,10 +91,24 @@ cmd_zrandmember(struct client *c)
         }
         return;
     }
-    /* Distinct members: choose l of the size ranks (selection sampling),
-     * in rank order. */
     size_t need = (size_t)l;
     reply_array_len(c, (long long)(withscores && c->resp < 3 ? 2 * need : need));
+    if (need * 3 <= size) {
+        /* Few of many: random picks until need distinct ones, so a large
+         * set is not walked. */
+        struct strmap *seen = strmap_create();
+        while (strmap_size(seen) < need) {
+            int added;
+            zset_random(z, &m, &len, &score, buf);
+            strmap_add_or_find(seen, m, len, NULL, 0, &added);
+            if (added) {
+                reply_score_pair(c, m, len, score, withscores);
+            }
+        }
+        strmap_destroy(&seen);
+        return;
+    }
+    /* Most of them: selection sampling over the walk, in rank order. */
     zset_iter_init(&it, z, 0, 0);
     for (size_t seen = 0; need > 0 && zset_iter_next(&it, &m, &len, &score); seen++) {
         size_t left = size - seen;

@@ -534,6 +534,14 @@ zset_delete_ranks(struct zset *z, size_t first, size_t count)
         z->lp = listpack_delete_range(z->lp, (long)(2 * first), 2 * count);
         return;
     }
+    if (first == 0 && count >= z->bt->length) {
+        /* Everything: drop the structures rather than unlink one by one. */
+        zbtree_destroy(&z->bt);
+        strmap_destroy(&z->map);
+        z->map = strmap_create();
+        z->bt = zbtree_create();
+        return;
+    }
     /* Each delete may reshape the tree: take the member at rank first+1
      * again every time. */
     while (count-- > 0) {

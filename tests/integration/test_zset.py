@@ -274,6 +274,35 @@ def case_f_pipeline_wakes_and_propagates(c):
         x.close()
 
 
+def case_g_large_set_sampling_and_bulk_removal(c):
+    n = c.node()
+    nc = client(n)
+    p = nc.pipeline(transaction=False)
+    for i in range(0, 3000, 500):
+        p.zadd("big", {"m%d" % j: j for j in range(i, i + 500)})
+    p.execute()
+    check(nc.object("encoding", "big") == "skiplist", "big is not the large encoding")
+    everything = set(nc.zrange("big", 0, -1))
+    for count in (1, 10, 999, 1000, 2999, 3000, 5000):
+        got = nc.zrandmember("big", count)
+        check(len(got) == min(count, 3000) and len(set(got)) == len(got),
+              "ZRANDMEMBER %d gave %d (%d distinct)" % (count, len(got), len(set(got))))
+        check(set(got) <= everything, "ZRANDMEMBER %d gave non-members" % count)
+    pairs = nc.zrandmember("big", 50, withscores=True)
+    check(len(pairs) == 100 and all(nc.zscore("big", pairs[i]) == float(pairs[i + 1])
+                                    for i in range(0, 100, 2)), "WITHSCORES pairs")
+    check(len(nc.zrandmember("big", -5000)) == 5000, "negative count repeats")
+    # Removing every member at once deletes the key.
+    check(nc.zremrangebyrank("big", 0, -1) == 3000, "ZREMRANGEBYRANK 0 -1")
+    check(nc.exists("big") == 0, "big still exists")
+    p = nc.pipeline(transaction=False)
+    p.zadd("big2", {"m%d" % j: j for j in range(1000)})
+    p.execute()
+    check(nc.zremrangebyrank("big2", 1, -2) == 998, "middle removal")
+    check(nc.zrange("big2", 0, -1) == ["m0", "m999"], "left %r" % nc.zrange("big2", 0, -1))
+    check(len(nc.zpopmax("big2", 10)) == 2 and nc.exists("big2") == 0, "pop everything")
+
+
 CASES = [
     ("a", "replication of a mixed sorted-set load (DEBUG DIGEST)", case_a_replication_mixed),
     ("b", "full sync of a %d-member sorted set under writes" % BIG,
@@ -285,6 +314,8 @@ CASES = [
      case_e_bzpopmin_fifo_timeout_disconnect),
     ("f", "a pipelined ZADD serves BZPOPMIN and BZMPOP; replica agrees",
      case_f_pipeline_wakes_and_propagates),
+    ("g", "ZRANDMEMBER on a large set; removing every member at once",
+     case_g_large_set_sampling_and_bulk_removal),
 ]
 
 
