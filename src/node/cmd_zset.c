@@ -839,7 +839,8 @@ zmpop_generic(struct client *c, int blocking)
         reply_error(c, "numkeys should be greater than 0");
         return;
     }
-    if ((unsigned long long)numkeys >= c->argc - numkeys_idx) {
+    /* MIN|MAX must follow the keys. */
+    if ((unsigned long long)numkeys >= c->argc - numkeys_idx - 1) {
         reply_syntax_error(c);
         return;
     }

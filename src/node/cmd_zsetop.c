@@ -43,14 +43,10 @@ cmd_zrandmember(struct client *c)
         reply_bulk(c, m, len);
         return;
     }
+    /* Redis's order: the count, then the syntax, then the count's bound
+     * with scores, then the key. */
     long long l;
     int withscores = 0;
-    if (c->argc == 4 && zarg_is(&c->argv[3], "withscores")) {
-        withscores = 1;
-    } else if (c->argc >= 4) {
-        reply_syntax_error(c);
-        return;
-    }
     if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &l) != 0) {
         reply_not_integer(c);
         return;
@@ -58,6 +54,16 @@ cmd_zrandmember(struct client *c)
     if (l == LLONG_MIN) {
         reply_error(c, "value is out of range, value must between -9223372036854775807 and "
                        "9223372036854775807");
+        return;
+    }
+    if (c->argc == 4 && zarg_is(&c->argv[3], "withscores")) {
+        withscores = 1;
+    } else if (c->argc >= 4) {
+        reply_syntax_error(c);
+        return;
+    }
+    if (withscores && l < 0 && (unsigned long long)(-l) > LLONG_MAX / 2) {
+        reply_error(c, "value is out of range");
         return;
     }
     if (zlookup_read(c, &c->argv[1], &z) != 0) {
@@ -71,10 +77,6 @@ cmd_zrandmember(struct client *c)
     if (l < 0) {
         /* With repetitions: -l random picks. */
         unsigned long long n = (unsigned long long)(-l);
-        if (withscores && n > LLONG_MAX / 2) {
-            reply_error(c, "value is out of range");
-            return;
-        }
         reply_array_len(c, (long long)(withscores && c->resp < 3 ? 2 * n : n));
         for (unsigned long long i = 0; i < n; i++) {
             zset_random(z, &m, &len, &score, buf);
