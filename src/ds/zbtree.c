@@ -31,7 +31,26 @@ node_n(const void *n)
 static inline struct strmap_node *
 node_min(const void *n)
 {
-    return node_is_leaf(n) ? ((const leaf_t *)n)->items[0] : ((const inner_t *)n)->min[0];
+    return node_is_leaf(n) ? ((const leaf_t *)n)->items[0] : ((const inner_t *)n)->s[0].min;
+}
+
+/* Point slot s at child and refresh its count and minimum. */
+static size_t node_size(const void *n);
+static inline void
+slot_set(struct zbtree_slot *sl, void *child)
+{
+    sl->child = child;
+    sl->count = node_size(child);
+    sl->min = node_min(child);
+    sl->minscore = sl->min->aux.score;
+}
+
+/* Refresh the minimum of slot s (its child is not empty). */
+static inline void
+slot_min(struct zbtree_slot *sl)
+{
+    sl->min = node_min(sl->child);
+    sl->minscore = sl->min->aux.score;
 }
 
 static size_t
@@ -43,7 +62,7 @@ node_size(const void *n)
     const inner_t *in = n;
     size_t s = 0;
     for (unsigned i = 0; i < in->n; i++) {
-        s += in->count[i];
+        s += in->s[i].count;
     }
     return s;
 }
@@ -115,7 +134,7 @@ free_subtree(void *n)
     if (!node_is_leaf(n)) {
         inner_t *in = n;
         for (unsigned i = 0; i < in->n; i++) {
-            free_subtree(in->child[i]);
+            free_subtree(in->s[i].child);
         }
     }
     mem_free(n);
@@ -139,6 +158,16 @@ zbtree_memory(const struct zbtree *t)
     return mem_usable(t) + t->bytes;
 }
 
+/* min <= e, looking at the stored score first. */
+static inline int
+slot_le(const struct zbtree_slot *sl, const struct strmap_node *e)
+{
+    if (sl->minscore != e->aux.score) {
+        return sl->minscore < e->aux.score;
+    }
+    return ele_cmp(sl->min, e) <= 0;
+}
+
 /* The child of in that holds e, or where e belongs: the last i such that
  * i == 0 or min[i] <= e. */
 static unsigned
@@ -147,7 +176,7 @@ inner_find(const inner_t *in, const struct strmap_node *e)
     unsigned lo = 1, hi = in->n;
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
-        if (ele_cmp(in->min[mid], e) <= 0) {
+        if (slot_le(&in->s[mid], e)) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -213,9 +242,9 @@ leaf_insert(struct zbtree *t, leaf_t *l, struct strmap_node *e)
 static int
 leaf_spill(inner_t *in, unsigned i, struct strmap_node *e)
 {
-    leaf_t *l = in->child[i];
-    leaf_t *right = i + 1 < in->n ? in->child[i + 1] : NULL;
-    leaf_t *left = i > 0 ? in->child[i - 1] : NULL;
+    leaf_t *l = in->s[i].child;
+    leaf_t *right = i + 1 < in->n ? in->s[i + 1].child : NULL;
+    leaf_t *left = i > 0 ? in->s[i - 1].child : NULL;
     int to_right = right != NULL && right->n < LEAF_CAP - 1;
     if (!to_right && (left == NULL || left->n >= LEAF_CAP - 1)) {
         return 0;
@@ -230,14 +259,14 @@ leaf_spill(inner_t *in, unsigned i, struct strmap_node *e)
         right->items[0] = all[LEAF_CAP];
         right->n++;
         memcpy(l->items, all, LEAF_CAP * sizeof(all[0]));
-        in->count[i + 1]++;
-        in->min[i + 1] = right->items[0];
+        in->s[i + 1].count++;
+        slot_min(&in->s[i + 1]);
     } else {
         left->items[left->n++] = all[0];
         memcpy(l->items, &all[1], LEAF_CAP * sizeof(all[0]));
-        in->count[i - 1]++;
+        in->s[i - 1].count++;
     }
-    in->min[i] = l->items[0];
+    slot_min(&in->s[i]);
     return 1;
 }
 
@@ -250,35 +279,25 @@ node_insert(struct zbtree *t, void *node, struct strmap_node *e)
     }
     inner_t *in = node;
     unsigned i = inner_find(in, e);
-    if (node_is_leaf(in->child[i]) && node_n(in->child[i]) == LEAF_CAP && leaf_spill(in, i, e)) {
+    if (node_is_leaf(in->s[i].child) && node_n(in->s[i].child) == LEAF_CAP
+        && leaf_spill(in, i, e)) {
         return NULL;
     }
-    void *split = node_insert(t, in->child[i], e);
+    void *split = node_insert(t, in->s[i].child, e);
     if (split == NULL) {
-        in->count[i]++;
-        in->min[i] = node_min(in->child[i]);
+        in->s[i].count++;
+        slot_min(&in->s[i]);
         return NULL;
     }
-    in->count[i] = node_size(in->child[i]);
-    in->min[i] = node_min(in->child[i]);
-    void *child[INNER_CAP + 1];
-    size_t count[INNER_CAP + 1];
-    struct strmap_node *min[INNER_CAP + 1];
+    slot_set(&in->s[i], in->s[i].child);
+    struct zbtree_slot all[INNER_CAP + 1];
     unsigned n = in->n, at = i + 1;
-    memcpy(child, in->child, at * sizeof(child[0]));
-    memcpy(count, in->count, at * sizeof(count[0]));
-    memcpy(min, in->min, at * sizeof(min[0]));
-    child[at] = split;
-    count[at] = node_size(split);
-    min[at] = node_min(split);
-    memcpy(&child[at + 1], &in->child[at], (n - at) * sizeof(child[0]));
-    memcpy(&count[at + 1], &in->count[at], (n - at) * sizeof(count[0]));
-    memcpy(&min[at + 1], &in->min[at], (n - at) * sizeof(min[0]));
+    memcpy(all, in->s, at * sizeof(all[0]));
+    slot_set(&all[at], split);
+    memcpy(&all[at + 1], &in->s[at], (n - at) * sizeof(all[0]));
     n++;
     if (n <= INNER_CAP) {
-        memcpy(in->child, child, n * sizeof(child[0]));
-        memcpy(in->count, count, n * sizeof(count[0]));
-        memcpy(in->min, min, n * sizeof(min[0]));
+        memcpy(in->s, all, n * sizeof(all[0]));
         in->n = n;
         return NULL;
     }
@@ -286,14 +305,10 @@ node_insert(struct zbtree *t, void *node, struct strmap_node *e)
      * rebalance its child), only leaves fill up on appends. */
     unsigned nl = (INNER_CAP + 1) / 2;
     inner_t *r = inner_new(t);
-    memcpy(in->child, child, nl * sizeof(child[0]));
-    memcpy(in->count, count, nl * sizeof(count[0]));
-    memcpy(in->min, min, nl * sizeof(min[0]));
+    memcpy(in->s, all, nl * sizeof(all[0]));
     in->n = nl;
     r->n = n - nl;
-    memcpy(r->child, &child[nl], r->n * sizeof(child[0]));
-    memcpy(r->count, &count[nl], r->n * sizeof(count[0]));
-    memcpy(r->min, &min[nl], r->n * sizeof(min[0]));
+    memcpy(r->s, &all[nl], r->n * sizeof(all[0]));
     return r;
 }
 
@@ -304,12 +319,8 @@ zbtree_insert(struct zbtree *t, struct strmap_node *ele)
     if (r != NULL) {
         inner_t *nr = inner_new(t);
         nr->n = 2;
-        nr->child[0] = t->root;
-        nr->child[1] = r;
-        nr->count[0] = node_size(t->root);
-        nr->count[1] = node_size(r);
-        nr->min[0] = node_min(t->root);
-        nr->min[1] = node_min(r);
+        slot_set(&nr->s[0], t->root);
+        slot_set(&nr->s[1], r);
         t->root = nr;
     }
     t->length++;
@@ -333,9 +344,7 @@ merge(struct zbtree *t, void *lp, void *rp)
         }
     } else {
         inner_t *l = lp, *r = rp;
-        memcpy(&l->child[l->n], r->child, r->n * sizeof(r->child[0]));
-        memcpy(&l->count[l->n], r->count, r->n * sizeof(r->count[0]));
-        memcpy(&l->min[l->n], r->min, r->n * sizeof(r->min[0]));
+        memcpy(&l->s[l->n], r->s, r->n * sizeof(r->s[0]));
         l->n += r->n;
     }
     node_free(t, rp);
@@ -364,20 +373,12 @@ redistribute(void *lp, void *rp)
     inner_t *l = lp, *r = rp;
     if (l->n > nl) {
         unsigned k = l->n - nl;
-        memmove(&r->child[k], r->child, r->n * sizeof(r->child[0]));
-        memmove(&r->count[k], r->count, r->n * sizeof(r->count[0]));
-        memmove(&r->min[k], r->min, r->n * sizeof(r->min[0]));
-        memcpy(r->child, &l->child[nl], k * sizeof(r->child[0]));
-        memcpy(r->count, &l->count[nl], k * sizeof(r->count[0]));
-        memcpy(r->min, &l->min[nl], k * sizeof(r->min[0]));
+        memmove(&r->s[k], r->s, r->n * sizeof(r->s[0]));
+        memcpy(r->s, &l->s[nl], k * sizeof(r->s[0]));
     } else {
         unsigned k = nl - l->n;
-        memcpy(&l->child[l->n], r->child, k * sizeof(r->child[0]));
-        memcpy(&l->count[l->n], r->count, k * sizeof(r->count[0]));
-        memcpy(&l->min[l->n], r->min, k * sizeof(r->min[0]));
-        memmove(r->child, &r->child[k], (r->n - k) * sizeof(r->child[0]));
-        memmove(r->count, &r->count[k], (r->n - k) * sizeof(r->count[0]));
-        memmove(r->min, &r->min[k], (r->n - k) * sizeof(r->min[0]));
+        memcpy(&l->s[l->n], r->s, k * sizeof(r->s[0]));
+        memmove(r->s, &r->s[k], (r->n - k) * sizeof(r->s[0]));
     }
     r->n = total - nl;
     l->n = nl;
@@ -391,24 +392,20 @@ rebalance(struct zbtree *t, inner_t *in, unsigned i)
     if (a + 1 >= in->n) {
         return;
     }
-    void *l = in->child[a], *r = in->child[a + 1];
+    void *l = in->s[a].child, *r = in->s[a + 1].child;
     unsigned cap = node_is_leaf(l) ? LEAF_CAP : INNER_CAP;
     if (node_n(l) + node_n(r) <= cap) {
         merge(t, l, r);
-        in->count[a] += in->count[a + 1];
+        in->s[a].count += in->s[a + 1].count;
         unsigned rest = in->n - (a + 2);
-        memmove(&in->child[a + 1], &in->child[a + 2], rest * sizeof(in->child[0]));
-        memmove(&in->count[a + 1], &in->count[a + 2], rest * sizeof(in->count[0]));
-        memmove(&in->min[a + 1], &in->min[a + 2], rest * sizeof(in->min[0]));
+        memmove(&in->s[a + 1], &in->s[a + 2], rest * sizeof(in->s[0]));
         in->n--;
-        in->min[a] = node_min(l);
+        slot_min(&in->s[a]);
         return;
     }
     redistribute(l, r);
-    in->count[a] = node_size(l);
-    in->count[a + 1] = node_size(r);
-    in->min[a] = node_min(l);
-    in->min[a + 1] = node_min(r);
+    slot_set(&in->s[a], l);
+    slot_set(&in->s[a + 1], r);
 }
 
 static int
@@ -426,19 +423,30 @@ node_delete(struct zbtree *t, void *node, const struct strmap_node *e)
     }
     inner_t *in = node;
     unsigned i = inner_find(in, e);
-    void *ch = in->child[i];
+    void *ch = in->s[i].child;
     if (!node_delete(t, ch, e)) {
         return 0;
     }
-    in->count[i]--;
+    in->s[i].count--;
     if (node_n(ch) > 0) {
-        in->min[i] = node_min(ch);
+        slot_min(&in->s[i]);
     }
     unsigned cap = node_is_leaf(ch) ? LEAF_CAP : INNER_CAP;
     if (node_n(ch) < cap / 4) {
         rebalance(t, in, i);
     }
     return 1;
+}
+
+/* A root left with one child hands the root to it. */
+static void
+collapse_root(struct zbtree *t)
+{
+    while (!node_is_leaf(t->root) && node_n(t->root) == 1) {
+        inner_t *old = t->root;
+        t->root = old->s[0].child;
+        node_free(t, old);
+    }
 }
 
 int
@@ -448,58 +456,75 @@ zbtree_delete(struct zbtree *t, struct strmap_node *ele)
         return 0;
     }
     t->length--;
-    while (!node_is_leaf(t->root) && node_n(t->root) == 1) {
-        inner_t *old = t->root;
-        t->root = old->child[0];
-        node_free(t, old);
-    }
+    collapse_root(t);
     return 1;
 }
 
 /* ---- lookups ------------------------------------------------------------- */
 
-/* The position of ele (leaf NULL when absent). */
-static struct zbtree_pos
-find_pos(const struct zbtree *t, const struct strmap_node *e)
-{
-    const void *n = t->root;
-    while (!node_is_leaf(n)) {
-        const inner_t *in = n;
-        n = in->child[inner_find(in, e)];
-    }
-    const leaf_t *l = n;
-    unsigned pos = leaf_lower(l, e);
-    struct zbtree_pos p = {NULL, 0};
-    if (pos < l->n && l->items[pos] == e) {
-        p.leaf = (leaf_t *)l;
-        p.pos = pos;
-    }
-    return p;
-}
+/* Deepest tree: non-root inner nodes keep at least INNER_CAP / 4 children. */
+#define MAX_DEPTH 64
 
 void
 zbtree_update(struct zbtree *t, struct strmap_node *ele, double newscore)
 {
-    struct zbtree_pos p = find_pos(t, ele);
-    if (p.leaf == NULL) {
+    /* One descent finds ele and remembers the path, so a move costs a
+     * delete there plus one insert, and an in-place change nothing more. */
+    inner_t *pn[MAX_DEPTH];
+    unsigned pi[MAX_DEPTH];
+    int h = 0;
+    void *n = t->root;
+    while (!node_is_leaf(n)) {
+        inner_t *in = n;
+        unsigned i = inner_find(in, ele);
+        pn[h] = in;
+        pi[h] = i;
+        h++;
+        n = in->s[i].child;
+    }
+    leaf_t *l = n;
+    unsigned pos = leaf_lower(l, ele);
+    if (pos >= l->n || l->items[pos] != ele) {
         ele->aux.score = newscore;
         return;
     }
+    struct zbtree_pos p = {l, pos};
     const char *k = strmap_node_key(ele);
     size_t kl = ele->keylen;
     struct zbtree_pos pp = zbtree_pos_prev(p), np = zbtree_pos_next(p);
     struct strmap_node *prev = pp.leaf != NULL ? zbtree_pos_ele(pp) : NULL;
     struct strmap_node *next = np.leaf != NULL ? zbtree_pos_ele(np) : NULL;
-    if ((prev == NULL
-         || zbtree_cmp(prev->aux.score, strmap_node_key(prev), prev->keylen, newscore, k, kl) < 0)
+    /* In place only when ele is not the first of its leaf: a first element
+     * may be a separator whose score the inner nodes keep. */
+    if (pos > 0
+        && (prev == NULL
+            || zbtree_cmp(prev->aux.score, strmap_node_key(prev), prev->keylen, newscore, k, kl)
+                   < 0)
         && (next == NULL
             || zbtree_cmp(next->aux.score, strmap_node_key(next), next->keylen, newscore, k, kl)
                    > 0)) {
-        /* Same place: the separators pointing at ele stay right. */
         ele->aux.score = newscore;
         return;
     }
-    zbtree_delete(t, ele);
+    /* Delete at the place found, then repair the path bottom-up exactly as
+     * node_delete does on its way back. */
+    memmove(&l->items[pos], &l->items[pos + 1], (l->n - pos - 1) * sizeof(l->items[0]));
+    l->n--;
+    for (int d = h - 1; d >= 0; d--) {
+        inner_t *in = pn[d];
+        unsigned i = pi[d];
+        void *ch = in->s[i].child;
+        in->s[i].count--;
+        if (node_n(ch) > 0) {
+            slot_min(&in->s[i]);
+        }
+        unsigned cap = node_is_leaf(ch) ? LEAF_CAP : INNER_CAP;
+        if (node_n(ch) < cap / 4) {
+            rebalance(t, in, i);
+        }
+    }
+    t->length--;
+    collapse_root(t);
     ele->aux.score = newscore;
     zbtree_insert(t, ele);
 }
@@ -513,9 +538,9 @@ zbtree_rank(const struct zbtree *t, const struct strmap_node *ele)
         const inner_t *in = n;
         unsigned i = inner_find(in, ele);
         for (unsigned j = 0; j < i; j++) {
-            rank += in->count[j];
+            rank += in->s[j].count;
         }
-        n = in->child[i];
+        n = in->s[i].child;
     }
     const leaf_t *l = n;
     unsigned pos = leaf_lower(l, ele);
@@ -537,11 +562,11 @@ zbtree_at(const struct zbtree *t, size_t rank)
     while (!node_is_leaf(n)) {
         const inner_t *in = n;
         unsigned i = 0;
-        while (i + 1 < in->n && r >= in->count[i]) {
-            r -= in->count[i];
+        while (i + 1 < in->n && r >= in->s[i].count) {
+            r -= in->s[i].count;
             i++;
         }
-        n = in->child[i];
+        n = in->s[i].child;
     }
     p.leaf = (leaf_t *)n;
     p.pos = (unsigned)r;
@@ -561,7 +586,7 @@ zbtree_count_prefix(const struct zbtree *t, zbtree_pred_fn pred, const void *arg
         unsigned lo = 1, hi = in->n;
         while (lo < hi) {
             unsigned mid = (lo + hi) / 2;
-            if (pred(in->min[mid], arg)) {
+            if (pred(in->s[mid].min, arg)) {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -569,9 +594,9 @@ zbtree_count_prefix(const struct zbtree *t, zbtree_pred_fn pred, const void *arg
         }
         unsigned i = lo - 1;
         for (unsigned j = 0; j < i; j++) {
-            acc += in->count[j];
+            acc += in->s[j].count;
         }
-        n = in->child[i];
+        n = in->s[i].child;
     }
     const leaf_t *l = n;
     unsigned lo = 0, hi = l->n;
@@ -623,8 +648,10 @@ check_node(const struct zbtree *t, const void *n, int depth, int is_root,
     }
     size_t total = 0;
     for (unsigned i = 0; i < in->n; i++) {
-        size_t s = check_node(t, in->child[i], depth - 1, 0, prev_leaf, prev);
-        if (s == (size_t)-1 || s != in->count[i] || in->min[i] != node_min(in->child[i])) {
+        const struct zbtree_slot *sl = &in->s[i];
+        size_t s = check_node(t, sl->child, depth - 1, 0, prev_leaf, prev);
+        if (s == (size_t)-1 || s != sl->count || sl->min != node_min(sl->child)
+            || sl->minscore != sl->min->aux.score) {
             return (size_t)-1;
         }
         total += s;
@@ -636,7 +663,7 @@ int
 zbtree_check(const struct zbtree *t)
 {
     int depth = 0;
-    for (const void *n = t->root; !node_is_leaf(n); n = ((const inner_t *)n)->child[0]) {
+    for (const void *n = t->root; !node_is_leaf(n); n = ((const inner_t *)n)->s[0].child) {
         depth++;
     }
     const leaf_t *prev_leaf = NULL;
@@ -647,7 +674,7 @@ zbtree_check(const struct zbtree *t)
     }
     const void *n = t->root;
     while (!node_is_leaf(n)) {
-        n = ((const inner_t *)n)->child[0];
+        n = ((const inner_t *)n)->s[0].child;
     }
     return n == t->first ? 0 : -1;
 }

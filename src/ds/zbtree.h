@@ -2,8 +2,8 @@
  * B+tree.  Leaves hold pointers to the sorted set's strmap nodes (member in
  * the key, score in aux.score) ordered by (score, member bytes) and are
  * chained both ways for range walks; inner nodes hold, per child, the
- * subtree's element count (O(log n) ranks) and its smallest element (the
- * separator).  A leaf of 512 bytes holds 61 elements, so an element costs
+ * subtree's element count (O(log n) ranks) and its smallest element and
+ * score (the separator).  A leaf of 512 bytes holds 61 elements, so an element costs
  * 8-16 bytes here against ~37 in a skiplist node.
  *
  * The tree does not own the strmap nodes, and a node's score must
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define ZBTREE_LEAF_CAP 61
-#define ZBTREE_INNER_CAP 21
+#define ZBTREE_INNER_CAP 15
 
 struct zbtree_leaf {
     uint32_t n;
@@ -28,12 +28,20 @@ struct zbtree_leaf {
     struct strmap_node *items[ZBTREE_LEAF_CAP]; /* borrowed */
 };
 
+/* One child of an inner node.  The smallest element's score is kept here
+ * too, so a descent compares scores without touching the elements (one
+ * cache miss each) unless they tie. */
+struct zbtree_slot {
+    void *child;                           /* owned: a leaf or inner node */
+    size_t count;                          /* elements under child */
+    struct strmap_node *min;               /* borrowed: smallest under child */
+    double minscore;                       /* min->aux.score */
+};
+
 struct zbtree_inner {
     uint32_t n;
     uint32_t is_leaf;                      /* 0 */
-    void *child[ZBTREE_INNER_CAP];         /* owned: leaves or inner nodes */
-    size_t count[ZBTREE_INNER_CAP];        /* elements under child[i] */
-    struct strmap_node *min[ZBTREE_INNER_CAP]; /* borrowed: smallest under child[i] */
+    struct zbtree_slot s[ZBTREE_INNER_CAP];
 };
 
 struct zbtree {

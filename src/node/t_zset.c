@@ -256,7 +256,31 @@ zset_add(struct zset *z, const struct zset_limits *lim, const char *m, size_t le
         *out = ZSET_OUT_NAN;
         return -1;
     }
-    if (zset_score(z, m, len, &cur)) {
+    /* One lookup: the member's listpack entry or map node. */
+    unsigned char *lpp = NULL;
+    struct strmap_node *node = NULL;
+    int found;
+    if (z->lp != NULL) {
+        lpp = zset_lp_find(z, m, len, &cur);
+        found = lpp != NULL;
+    } else if (!(in & ZSET_ADD_XX)) {
+        int added;
+        node = strmap_add_or_find(z->map, m, len, NULL, 0, &added);
+        if (added) {
+            node->aux.score = score;
+            zbtree_insert(z->bt, node);
+            *newscore = score;
+            *out = ZSET_OUT_ADDED;
+            return 0;
+        }
+        found = 1;
+        cur = node->aux.score;
+    } else {
+        node = strmap_find(z->map, m, len);
+        found = node != NULL;
+        cur = found ? node->aux.score : 0;
+    }
+    if (found) {
         if (in & ZSET_ADD_NX) {
             *out = ZSET_OUT_NOP;
             return 0;
@@ -275,11 +299,10 @@ zset_add(struct zset *z, const struct zset_limits *lim, const char *m, size_t le
         *newscore = score;
         if (score != cur) {
             if (z->lp != NULL) {
-                unsigned char *p = zset_lp_find(z, m, len, NULL);
-                z->lp = listpack_delete_n(z->lp, &p, 2);
+                z->lp = listpack_delete_n(z->lp, &lpp, 2);
                 zset_lp_insert(z, m, len, score);
             } else {
-                zbtree_update(z->bt, strmap_find(z->map, m, len), score);
+                zbtree_update(z->bt, node, score);
             }
             *out = ZSET_OUT_UPDATED;
         }
