@@ -192,7 +192,7 @@ zadd_generic(struct client *c, unsigned flags)
     }
     struct zset *z;
     int err;
-    struct entry **ref = zlookup_write(c, key, &z, &err);
+    zlookup_write(c, key, &z, &err);
     if (err) {
         goto done;
     }
@@ -239,7 +239,6 @@ zadd_generic(struct client *c, unsigned flags)
     } else if (added + updated > 0) {
         db_signal_modified(c->db, key->ptr, key->len);
     }
-    (void)ref;
 reply:
     if (flags & ZSET_ADD_INCR) {
         if (processed) {
