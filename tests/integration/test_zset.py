@@ -3,7 +3,8 @@
 persistence round trips (SAVE + restart, BGREWRITEAOF + restart) keeping
 encodings, and BZPOPMIN/BZMPOP blocking (FIFO across clients, timeouts,
 a disconnect while blocked, a waiter served by a pipelined ZADD, the served
-pop reaching the replica as ZPOPMIN).
+pop reaching the replica as ZPOPMIN), ZRANDMEMBER and bulk removal on a
+large set, MEMORY USAGE growth and maxmemory eviction of sorted sets.
 
 Each case starts its own cachely-server processes on free 127.0.0.1 ports.
 Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
@@ -303,6 +304,34 @@ def case_g_large_set_sampling_and_bulk_removal(c):
     check(len(nc.zpopmax("big2", 10)) == 2 and nc.exists("big2") == 0, "pop everything")
 
 
+def case_h_memory_usage_and_eviction(c):
+    n = c.node()
+    nc = client(n)
+    nc.zadd("grow", {"m0": 0})
+    small = nc.memory_usage("grow")
+    p = nc.pipeline(transaction=False)
+    for i in range(1, 2000):
+        p.zadd("grow", {"m%d" % i: i})
+    p.execute()
+    big = nc.memory_usage("grow")
+    check(big > small + 2000 * 8, "MEMORY USAGE %d -> %d for 2000 members" % (small, big))
+    check(nc.object("encoding", "grow") == "skiplist", "grow is not the large encoding")
+    used = int(info(nc, "memory")["used_memory"])
+    limit = used + 4 * 1024 * 1024
+    nc.config_set("maxmemory-policy", "allkeys-lru")
+    nc.config_set("maxmemory", str(limit))
+    p = nc.pipeline(transaction=False)
+    for k in range(3000):
+        p.zadd("z%d" % k, {"member-%d-%d" % (k, j): j for j in range(100)})
+        if k % 100 == 99:
+            p.execute()
+    p.execute()
+    st = info(nc, "stats")
+    check(int(st["evicted_keys"]) > 0, "no sorted set was evicted")
+    used = int(info(nc, "memory")["used_memory"])
+    check(used <= limit + 1024 * 1024, "used_memory %d over maxmemory %d" % (used, limit))
+
+
 CASES = [
     ("a", "replication of a mixed sorted-set load (DEBUG DIGEST)", case_a_replication_mixed),
     ("b", "full sync of a %d-member sorted set under writes" % BIG,
@@ -316,6 +345,8 @@ CASES = [
      case_f_pipeline_wakes_and_propagates),
     ("g", "ZRANDMEMBER on a large set; removing every member at once",
      case_g_large_set_sampling_and_bulk_removal),
+    ("h", "MEMORY USAGE grows with a sorted set; maxmemory evicts sorted sets",
+     case_h_memory_usage_and_eviction),
 ]
 
 
