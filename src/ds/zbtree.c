@@ -12,26 +12,26 @@
 #define LEAF_CAP ZBTREE_LEAF_CAP
 #define INNER_CAP ZBTREE_INNER_CAP
 
-typedef struct zbtree_leaf leaf_t;
-typedef struct zbtree_inner inner_t;
-
 static inline int
 node_is_leaf(const void *n)
 {
-    return ((const leaf_t *)n)->is_leaf != 0;
+    return ((const struct zbtree_leaf *)n)->is_leaf != 0;
 }
 
 /* n sits at the same offset in both node kinds. */
 static inline unsigned
 node_n(const void *n)
 {
-    return ((const leaf_t *)n)->n;
+    return ((const struct zbtree_leaf *)n)->n;
 }
 
 static inline struct strmap_node *
 node_min(const void *n)
 {
-    return node_is_leaf(n) ? ((const leaf_t *)n)->items[0] : ((const inner_t *)n)->s[0].min;
+    if (node_is_leaf(n)) {
+        return ((const struct zbtree_leaf *)n)->items[0];
+    }
+    return ((const struct zbtree_inner *)n)->s[0].min;
 }
 
 /* Point slot s at child and refresh its count and minimum. */
@@ -57,9 +57,9 @@ static size_t
 node_size(const void *n)
 {
     if (node_is_leaf(n)) {
-        return ((const leaf_t *)n)->n;
+        return ((const struct zbtree_leaf *)n)->n;
     }
-    const inner_t *in = n;
+    const struct zbtree_inner *in = n;
     size_t s = 0;
     for (unsigned i = 0; i < in->n; i++) {
         s += in->s[i].count;
@@ -94,19 +94,19 @@ ele_cmp(const struct strmap_node *a, const struct strmap_node *b)
                       strmap_node_key(b), b->keylen);
 }
 
-static leaf_t *
+static struct zbtree_leaf *
 leaf_new(struct zbtree *t)
 {
-    leaf_t *l = mem_calloc(sizeof(*l));
+    struct zbtree_leaf *l = mem_calloc(sizeof(*l));
     l->is_leaf = 1;
     t->bytes += mem_usable(l);
     return l;
 }
 
-static inner_t *
+static struct zbtree_inner *
 inner_new(struct zbtree *t)
 {
-    inner_t *in = mem_calloc(sizeof(*in));
+    struct zbtree_inner *in = mem_calloc(sizeof(*in));
     t->bytes += mem_usable(in);
     return in;
 }
@@ -122,7 +122,7 @@ struct zbtree *
 zbtree_create(void)
 {
     struct zbtree *t = mem_calloc(sizeof(*t));
-    leaf_t *l = leaf_new(t);
+    struct zbtree_leaf *l = leaf_new(t);
     t->root = l;
     t->first = t->last = l;
     return t;
@@ -132,7 +132,7 @@ static void
 free_subtree(void *n)
 {
     if (!node_is_leaf(n)) {
-        inner_t *in = n;
+        struct zbtree_inner *in = n;
         for (unsigned i = 0; i < in->n; i++) {
             free_subtree(in->s[i].child);
         }
@@ -171,7 +171,7 @@ slot_le(const struct zbtree_slot *sl, const struct strmap_node *e)
 /* The child of in that holds e, or where e belongs: the last i such that
  * i == 0 or min[i] <= e. */
 static unsigned
-inner_find(const inner_t *in, const struct strmap_node *e)
+inner_find(const struct zbtree_inner *in, const struct strmap_node *e)
 {
     unsigned lo = 1, hi = in->n;
     while (lo < hi) {
@@ -187,7 +187,7 @@ inner_find(const inner_t *in, const struct strmap_node *e)
 
 /* The first position in l whose element is not below e. */
 static unsigned
-leaf_lower(const leaf_t *l, const struct strmap_node *e)
+leaf_lower(const struct zbtree_leaf *l, const struct strmap_node *e)
 {
     unsigned lo = 0, hi = l->n;
     while (lo < hi) {
@@ -204,7 +204,7 @@ leaf_lower(const leaf_t *l, const struct strmap_node *e)
 /* ---- insertion ----------------------------------------------------------- */
 
 static void *
-leaf_insert(struct zbtree *t, leaf_t *l, struct strmap_node *e)
+leaf_insert(struct zbtree *t, struct zbtree_leaf *l, struct strmap_node *e)
 {
     unsigned pos = leaf_lower(l, e);
     if (l->n < LEAF_CAP) {
@@ -219,7 +219,7 @@ leaf_insert(struct zbtree *t, leaf_t *l, struct strmap_node *e)
     memcpy(&all[pos + 1], &l->items[pos], (LEAF_CAP - pos) * sizeof(all[0]));
     /* Appending past the maximum keeps the full leaf full. */
     unsigned nl = (pos == LEAF_CAP && l->next == NULL) ? LEAF_CAP : (LEAF_CAP + 1) / 2;
-    leaf_t *r = leaf_new(t);
+    struct zbtree_leaf *r = leaf_new(t);
     memcpy(l->items, all, nl * sizeof(all[0]));
     l->n = nl;
     r->n = LEAF_CAP + 1 - nl;
@@ -240,11 +240,11 @@ leaf_insert(struct zbtree *t, leaf_t *l, struct strmap_node *e)
  * left one when that has room (B*-tree style; leaves end up fuller).
  * Returns 1 when done. */
 static int
-leaf_spill(inner_t *in, unsigned i, struct strmap_node *e)
+leaf_spill(struct zbtree_inner *in, unsigned i, struct strmap_node *e)
 {
-    leaf_t *l = in->s[i].child;
-    leaf_t *right = i + 1 < in->n ? in->s[i + 1].child : NULL;
-    leaf_t *left = i > 0 ? in->s[i - 1].child : NULL;
+    struct zbtree_leaf *l = in->s[i].child;
+    struct zbtree_leaf *right = i + 1 < in->n ? in->s[i + 1].child : NULL;
+    struct zbtree_leaf *left = i > 0 ? in->s[i - 1].child : NULL;
     int to_right = right != NULL && right->n < LEAF_CAP - 1;
     if (!to_right && (left == NULL || left->n >= LEAF_CAP - 1)) {
         return 0;
@@ -277,7 +277,7 @@ node_insert(struct zbtree *t, void *node, struct strmap_node *e)
     if (node_is_leaf(node)) {
         return leaf_insert(t, node, e);
     }
-    inner_t *in = node;
+    struct zbtree_inner *in = node;
     unsigned i = inner_find(in, e);
     if (node_is_leaf(in->s[i].child) && node_n(in->s[i].child) == LEAF_CAP
         && leaf_spill(in, i, e)) {
@@ -304,7 +304,7 @@ node_insert(struct zbtree *t, void *node, struct strmap_node *e)
     /* Inner nodes always split in halves (a one-child inner node could not
      * rebalance its child), only leaves fill up on appends. */
     unsigned nl = (INNER_CAP + 1) / 2;
-    inner_t *r = inner_new(t);
+    struct zbtree_inner *r = inner_new(t);
     memcpy(in->s, all, nl * sizeof(all[0]));
     in->n = nl;
     r->n = n - nl;
@@ -317,7 +317,7 @@ zbtree_insert(struct zbtree *t, struct strmap_node *ele)
 {
     void *r = node_insert(t, t->root, ele);
     if (r != NULL) {
-        inner_t *nr = inner_new(t);
+        struct zbtree_inner *nr = inner_new(t);
         nr->n = 2;
         slot_set(&nr->s[0], t->root);
         slot_set(&nr->s[1], r);
@@ -333,7 +333,7 @@ static void
 merge(struct zbtree *t, void *lp, void *rp)
 {
     if (node_is_leaf(lp)) {
-        leaf_t *l = lp, *r = rp;
+        struct zbtree_leaf *l = lp, *r = rp;
         memcpy(&l->items[l->n], r->items, r->n * sizeof(r->items[0]));
         l->n += r->n;
         l->next = r->next;
@@ -343,7 +343,7 @@ merge(struct zbtree *t, void *lp, void *rp)
             t->last = l;
         }
     } else {
-        inner_t *l = lp, *r = rp;
+        struct zbtree_inner *l = lp, *r = rp;
         memcpy(&l->s[l->n], r->s, r->n * sizeof(r->s[0]));
         l->n += r->n;
     }
@@ -356,7 +356,7 @@ redistribute(void *lp, void *rp)
 {
     unsigned total = node_n(lp) + node_n(rp), nl = total / 2;
     if (node_is_leaf(lp)) {
-        leaf_t *l = lp, *r = rp;
+        struct zbtree_leaf *l = lp, *r = rp;
         if (l->n > nl) {
             unsigned k = l->n - nl;
             memmove(&r->items[k], r->items, r->n * sizeof(r->items[0]));
@@ -370,7 +370,7 @@ redistribute(void *lp, void *rp)
         l->n = nl;
         return;
     }
-    inner_t *l = lp, *r = rp;
+    struct zbtree_inner *l = lp, *r = rp;
     if (l->n > nl) {
         unsigned k = l->n - nl;
         memmove(&r->s[k], r->s, r->n * sizeof(r->s[0]));
@@ -386,7 +386,7 @@ redistribute(void *lp, void *rp)
 
 /* child[i] of in has become small: merge it with a neighbour or even them. */
 static void
-rebalance(struct zbtree *t, inner_t *in, unsigned i)
+rebalance(struct zbtree *t, struct zbtree_inner *in, unsigned i)
 {
     unsigned a = i > 0 ? i - 1 : i;
     if (a + 1 >= in->n) {
@@ -412,7 +412,7 @@ static int
 node_delete(struct zbtree *t, void *node, const struct strmap_node *e)
 {
     if (node_is_leaf(node)) {
-        leaf_t *l = node;
+        struct zbtree_leaf *l = node;
         unsigned pos = leaf_lower(l, e);
         if (pos >= l->n || l->items[pos] != e) {
             return 0;
@@ -421,7 +421,7 @@ node_delete(struct zbtree *t, void *node, const struct strmap_node *e)
         l->n--;
         return 1;
     }
-    inner_t *in = node;
+    struct zbtree_inner *in = node;
     unsigned i = inner_find(in, e);
     void *ch = in->s[i].child;
     if (!node_delete(t, ch, e)) {
@@ -443,7 +443,7 @@ static void
 collapse_root(struct zbtree *t)
 {
     while (!node_is_leaf(t->root) && node_n(t->root) == 1) {
-        inner_t *old = t->root;
+        struct zbtree_inner *old = t->root;
         t->root = old->s[0].child;
         node_free(t, old);
     }
@@ -470,19 +470,19 @@ zbtree_update(struct zbtree *t, struct strmap_node *ele, double newscore)
 {
     /* One descent finds ele and remembers the path, so a move costs a
      * delete there plus one insert, and an in-place change nothing more. */
-    inner_t *pn[MAX_DEPTH];
+    struct zbtree_inner *pn[MAX_DEPTH];
     unsigned pi[MAX_DEPTH];
     int h = 0;
     void *n = t->root;
     while (!node_is_leaf(n)) {
-        inner_t *in = n;
+        struct zbtree_inner *in = n;
         unsigned i = inner_find(in, ele);
         pn[h] = in;
         pi[h] = i;
         h++;
         n = in->s[i].child;
     }
-    leaf_t *l = n;
+    struct zbtree_leaf *l = n;
     unsigned pos = leaf_lower(l, ele);
     if (pos >= l->n || l->items[pos] != ele) {
         ele->aux.score = newscore;
@@ -511,7 +511,7 @@ zbtree_update(struct zbtree *t, struct strmap_node *ele, double newscore)
     memmove(&l->items[pos], &l->items[pos + 1], (l->n - pos - 1) * sizeof(l->items[0]));
     l->n--;
     for (int d = h - 1; d >= 0; d--) {
-        inner_t *in = pn[d];
+        struct zbtree_inner *in = pn[d];
         unsigned i = pi[d];
         void *ch = in->s[i].child;
         in->s[i].count--;
@@ -535,14 +535,14 @@ zbtree_rank(const struct zbtree *t, const struct strmap_node *ele)
     const void *n = t->root;
     size_t rank = 0;
     while (!node_is_leaf(n)) {
-        const inner_t *in = n;
+        const struct zbtree_inner *in = n;
         unsigned i = inner_find(in, ele);
         for (unsigned j = 0; j < i; j++) {
             rank += in->s[j].count;
         }
         n = in->s[i].child;
     }
-    const leaf_t *l = n;
+    const struct zbtree_leaf *l = n;
     unsigned pos = leaf_lower(l, ele);
     if (pos < l->n && l->items[pos] == ele) {
         return rank + pos + 1;
@@ -560,7 +560,7 @@ zbtree_at(const struct zbtree *t, size_t rank)
     size_t r = rank - 1;
     const void *n = t->root;
     while (!node_is_leaf(n)) {
-        const inner_t *in = n;
+        const struct zbtree_inner *in = n;
         unsigned i = 0;
         while (i + 1 < in->n && r >= in->s[i].count) {
             r -= in->s[i].count;
@@ -568,7 +568,7 @@ zbtree_at(const struct zbtree *t, size_t rank)
         }
         n = in->s[i].child;
     }
-    p.leaf = (leaf_t *)n;
+    p.leaf = (struct zbtree_leaf *)n;
     p.pos = (unsigned)r;
     return p;
 }
@@ -582,7 +582,7 @@ zbtree_count_prefix(const struct zbtree *t, zbtree_pred_fn pred, const void *arg
     size_t acc = 0;
     const void *n = t->root;
     while (!node_is_leaf(n)) {
-        const inner_t *in = n;
+        const struct zbtree_inner *in = n;
         unsigned lo = 1, hi = in->n;
         while (lo < hi) {
             unsigned mid = (lo + hi) / 2;
@@ -598,7 +598,7 @@ zbtree_count_prefix(const struct zbtree *t, zbtree_pred_fn pred, const void *arg
         }
         n = in->s[i].child;
     }
-    const leaf_t *l = n;
+    const struct zbtree_leaf *l = n;
     unsigned lo = 0, hi = l->n;
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
@@ -617,7 +617,7 @@ zbtree_count_prefix(const struct zbtree *t, zbtree_pred_fn pred, const void *arg
  * or (size_t)-1.  *prev walks the leaves in order. */
 static size_t
 check_node(const struct zbtree *t, const void *n, int depth, int is_root,
-           const leaf_t **prev_leaf, const struct strmap_node **prev)
+           const struct zbtree_leaf **prev_leaf, const struct strmap_node **prev)
 {
     if (node_is_leaf(n) != (depth == 0)) {
         return (size_t)-1;
@@ -626,7 +626,7 @@ check_node(const struct zbtree *t, const void *n, int depth, int is_root,
         return (size_t)-1;
     }
     if (node_is_leaf(n)) {
-        const leaf_t *l = n;
+        const struct zbtree_leaf *l = n;
         if (l->n > LEAF_CAP || l->prev != *prev_leaf) {
             return (size_t)-1;
         }
@@ -642,7 +642,7 @@ check_node(const struct zbtree *t, const void *n, int depth, int is_root,
         *prev_leaf = l;
         return l->n;
     }
-    const inner_t *in = n;
+    const struct zbtree_inner *in = n;
     if (in->n > INNER_CAP || (!is_root && in->n < 1) || (is_root && in->n < 2)) {
         return (size_t)-1;
     }
@@ -663,18 +663,16 @@ int
 zbtree_check(const struct zbtree *t)
 {
     int depth = 0;
-    for (const void *n = t->root; !node_is_leaf(n); n = ((const inner_t *)n)->s[0].child) {
+    const void *n = t->root;
+    while (!node_is_leaf(n)) {
+        n = ((const struct zbtree_inner *)n)->s[0].child;
         depth++;
     }
-    const leaf_t *prev_leaf = NULL;
+    const struct zbtree_leaf *prev_leaf = NULL;
     const struct strmap_node *prev = NULL;
     size_t s = check_node(t, t->root, depth, 1, &prev_leaf, &prev);
     if (s == (size_t)-1 || s != t->length || prev_leaf != t->last || prev_leaf->next != NULL) {
         return -1;
-    }
-    const void *n = t->root;
-    while (!node_is_leaf(n)) {
-        n = ((const inner_t *)n)->s[0].child;
     }
     return n == t->first ? 0 : -1;
 }

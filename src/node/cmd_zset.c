@@ -33,9 +33,11 @@ zarg_is(const struct resp_arg *a, const char *word)
 struct zset_limits
 zset_limits_of(const struct client *c)
 {
+    long long entries = c->srv->cfg.zset_max_listpack_entries;
+    long long value = c->srv->cfg.zset_max_listpack_value;
     struct zset_limits lim = {
-        (size_t)(c->srv->cfg.zset_max_listpack_entries < 0 ? 0 : c->srv->cfg.zset_max_listpack_entries),
-        (size_t)(c->srv->cfg.zset_max_listpack_value < 0 ? 0 : c->srv->cfg.zset_max_listpack_value),
+        (size_t)(entries < 0 ? 0 : entries),
+        (size_t)(value < 0 ? 0 : value),
     };
     return lim;
 }
