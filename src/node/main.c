@@ -17,6 +17,7 @@
 #include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
+#include "node/scripting.h"
 #include "node/server.h"
 #include "node/slowlog.h"
 
@@ -280,6 +281,7 @@ main(int argc, char **argv)
     block_setup(srv);
     lazyfree_setup();
     object_setup();
+    scripting_setup(srv);
     if (persist_setup(srv) != 0) {
         return 1;
     }
@@ -322,6 +324,7 @@ main(int argc, char **argv)
     lazyfree_teardown();
     propagate_teardown(srv);
     persist_teardown(srv);
+    scripting_teardown(srv);
     repl_teardown(srv);
     http_teardown(srv);
     listen_teardown(srv);
