@@ -22,6 +22,7 @@
 #include <lua-cjson.h>
 
 #include <event2/event.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,6 @@ struct script_run {
     int wrote;                   /* a command changed the dataset */
     int killed;                  /* SCRIPT KILL / FUNCTION KILL */
     int busy;                    /* past busy-reply-threshold */
-    int reads_paused;            /* caller's / master's read events removed */
     long long start_ms;
 };
 
@@ -893,22 +893,43 @@ scripting_flag_parse(const char *name, size_t len)
 
 /* ---- running ---------------------------------------------------------------- */
 
+/* Serve the other clients while a script is busy.  libevent's loop cannot
+ * be entered again from inside one of its callbacks, so this polls the
+ * listeners and the clients' sockets itself and calls their read callbacks
+ * (dispatch answers -BUSY to all but the allow-busy commands).  The
+ * caller's and our master's input wait: they resume after the script. */
 static void
-pause_reads(struct script_run *run, struct server *srv, int on)
+busy_serve(struct server *srv, struct script_run *run)
 {
-    struct client *links[2] = {run->caller, srv->repl.master};
-    for (int i = 0; i < 2; i++) {
-        struct client *c = links[i];
-        if (c == NULL || c->ev_read == NULL || (c->flags & CLIENT_CLOSE_ASAP)) {
+    size_t cap = (size_t)srv->nlisten + srv->nclients + 1, n = 0;
+    struct pollfd *pfd = mem_alloc(cap * sizeof(*pfd));
+    struct event **evs = mem_alloc(cap * sizeof(*evs));
+    for (int i = 0; i < srv->nlisten && n < cap; i++) {
+        evs[n++] = srv->listen_events[i];
+    }
+    for (struct client *c = srv->clients; c != NULL && n < cap; c = c->next) {
+        if (c == run->caller || c == srv->repl.master || c->ev_read == NULL
+            || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY))) {
             continue;
         }
-        if (on) {
-            event_del(c->ev_read);
-        } else {
-            event_add(c->ev_read, NULL);
+        evs[n++] = c->ev_read;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pfd[i].fd = event_get_fd(evs[i]);
+        pfd[i].events = POLLIN;
+        pfd[i].revents = 0;
+    }
+    if (poll(pfd, n, 0) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (pfd[i].revents != 0) {
+                event_callback_fn cb = event_get_callback(evs[i]);
+                cb(pfd[i].fd, EV_READ, event_get_callback_arg(evs[i]));
+            }
         }
     }
-    run->reads_paused = on;
+    mem_free(pfd);
+    mem_free(evs);
+    client_flush_pending(srv);
 }
 
 static void
@@ -936,14 +957,12 @@ count_hook(lua_State *L, lua_Debug *ar)
                  elapsed, run->kind == SCRIPTING_EVAL ? "SCRIPT KILL" : "FUNCTION KILL",
                  run->funcname);
         run->busy = 1;
-        pause_reads(run, srv, 1);
     }
     if (!run->busy) {
         return;
     }
     /* Keep answering: only allow-busy commands run (dispatch checks). */
-    event_base_loop(srv->base, EVLOOP_NONBLOCK);
-    client_flush_pending(srv);
+    busy_serve(srv, run);
     if (srv->shutdown_asap) {
         /* SHUTDOWN NOSAVE: nothing of this script may reach the AOF or
          * the replicas. */
@@ -1017,9 +1036,6 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
     caller->flags = (caller->flags & ~CLIENT_DENY_BLOCKING)
                     | (saved_flags & CLIENT_DENY_BLOCKING);
     s->run = NULL;
-    if (run.reads_paused) {
-        pause_reads(&run, srv, 0);
-    }
 
     if (rc != 0) {
         if (!lua_istable(L, -1)) {
