@@ -112,6 +112,29 @@ def case_functions_survive_restart_aof():
         srv.stop()
 
 
+def case_functions_survive_restart_snapshot():
+    srv = Server("cachely", ["--appendonly", "no"])
+    try:
+        r = client(srv)
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=snaplib\nredis.register_function{function_name='g', "
+                          "callback=function() return 'from the snapshot' end, "
+                          "flags={'no-writes'}}")
+        r.set("key", "v")
+        r.execute_command("SAVE")
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        srv2 = Server("cachely", ["--appendonly", "no", "--dir", srv.dir])
+        try:
+            r2 = client(srv2)
+            assert r2.execute_command("FCALL_RO", "g", 0) == b"from the snapshot"
+            assert r2.get("key") == b"v"
+        finally:
+            srv2.stop()
+    finally:
+        srv.stop()
+
+
 def case_kill9_mid_script_all_or_nothing():
     srv = Server("cachely", ["--appendonly", "yes", "--appendfsync", "always",
                              "--busy-reply-threshold", "100000"])
