@@ -290,6 +290,37 @@ static void lua_to_reply(struct client *c, lua_State *L, int depth);
 /* The running script's redis.setresp (booleans convert by it). */
 static int script_resp = 2;
 
+/* Reply an error without counting it in errorstats again: an error a
+ * command of the script returned was counted when it was replied to the
+ * script, and Redis counts it once. */
+static void
+reply_error_uncounted(struct client *c, const char *msg)
+{
+    struct node_stats *st = &c->srv->stats;
+    long long total = st->total_error_replies;
+    int nerrors = st->nerrors;
+    long long counts[32];
+    for (int i = 0; i < nerrors && i < 32; i++) {
+        counts[i] = st->errors[i].count;
+    }
+    reply_error(c, msg);
+    st->total_error_replies = total;
+    st->nerrors = nerrors;
+    for (int i = 0; i < nerrors && i < 32; i++) {
+        st->errors[i].count = counts[i];
+    }
+}
+
+/* Nonzero when the error table on top came from a command's reply. */
+static int
+error_counted(lua_State *L)
+{
+    lua_getfield(L, -1, "cachely_counted");
+    int counted = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return counted;
+}
+
 static void
 error_table_reply(struct client *c, lua_State *L)
 {
@@ -300,7 +331,11 @@ error_table_reply(struct client *c, lua_State *L)
     const char *msg = lua_tolstring(L, -1, &len);
     snprintf(buf, sizeof(buf), "-%.*s", (int)(len < 500 ? len : 500), msg);
     lua_pop(L, 1);
-    reply_error(c, buf);
+    if (error_counted(L)) {
+        reply_error_uncounted(c, buf);
+    } else {
+        reply_error(c, buf);
+    }
 }
 
 static void
@@ -553,6 +588,8 @@ script_command(lua_State *L)
     if (err != NULL) {
         mem_free(argv);
         push_error_table(L, err);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "cachely_counted");
         server_count_error(srv, err, strcspn(err, " "));
         return 1;
     }
@@ -575,6 +612,8 @@ script_command(lua_State *L)
     mem_free(out);
     if (lua_istable(L, -1) && table_field(L, "err", LUA_TSTRING)) {
         lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "cachely_counted");
         return 1;
     }
     return 0;
@@ -1063,7 +1102,11 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
             } else {
                 snprintf(buf, sizeof(buf), "-%s", msg);
             }
-            reply_error(caller, buf);
+            if (error_counted(L)) {
+                reply_error_uncounted(caller, buf);
+            } else {
+                reply_error(caller, buf);
+            }
         }
     } else {
         script_resp = run.resp;
