@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and memory of cachely-server next to Debian's redis-server, run
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
-# 0).  Throughput: redis-benchmark runs SET, GET, INCR and MSET (10 keys) at
+# 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys) and
+# EVALSHA of a script doing INCR and EXPIRE at
 # -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
 # alternating cachely and redis for each round, and reports the median of the
 # rounds.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
@@ -70,9 +71,18 @@ start_servers() {
 
 # ---- throughput ------------------------------------------------------------
 
+# The EVALSHA row's script: INCR then EXPIRE of one key (a rate limiter).
+EVAL_SCRIPT="local n = redis.call('incr', KEYS[1]) redis.call('expire', KEYS[1], 60) return n"
+
 bench_once() { # port test pipeline requests -> rps
-    redis-benchmark -h 127.0.0.1 -p "$1" -t "$2" -P "$3" -n "$4" -c 50 -d 32 \
-        -r 100000 --csv 2>/dev/null \
+    local what=(-t "$2")
+    if [ "$2" = evalsha ]; then
+        local sha
+        sha=$(redis-cli -h 127.0.0.1 -p "$1" script load "$EVAL_SCRIPT")
+        what=(evalsha "$sha" 1 "bench:rl:__rand_int__")
+    fi
+    redis-benchmark -h 127.0.0.1 -p "$1" -P "$3" -n "$4" -c 50 -d 32 \
+        -r 100000 --csv "${what[@]}" 2>/dev/null \
         | awk -F'","' 'NR > 1 && NF > 1 { gsub(/"/, "", $2); print $2; exit }'
 }
 
@@ -85,6 +95,7 @@ supports() { # port test
     get) out=$(redis-cli -h 127.0.0.1 -p "$1" get bench:probe 2>&1) ;;
     incr) out=$(redis-cli -h 127.0.0.1 -p "$1" incr bench:counter 2>&1) ;;
     mset) out=$(redis-cli -h 127.0.0.1 -p "$1" mset bench:a 1 bench:b 2 2>&1) ;;
+    evalsha) out=$(redis-cli -h 127.0.0.1 -p "$1" eval "$EVAL_SCRIPT" 1 bench:probe:rl 2>&1) ;;
     esac
     case "$out" in
     OK|x|[0-9]*) return 0 ;;
@@ -95,11 +106,12 @@ supports() { # port test
 run_throughput() {
     local test pl n cm rm label ratio c_ok
     printf '%-16s %14s %14s %8s\n' test 'cachely rps' 'redis rps' ratio
-    for test in set get incr mset; do
+    for test in set get incr mset evalsha; do
         for pl in 1 16; do
             if [ "$pl" = 1 ]; then n=$n_p1; else n=$n_p16; fi
             label="$(echo "$test" | tr '[:lower:]' '[:upper:]') -P $pl"
             [ "$test" = mset ] && label="MSET(10) -P $pl"
+            [ "$test" = evalsha ] && label="EVALSHA -P $pl"
             : >"$tmp/c" ; : >"$tmp/r"
             c_ok=1
             supports "$cport" "$test" || c_ok=0
