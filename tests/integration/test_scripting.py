@@ -91,6 +91,34 @@ def case_busy_script_kill():
         srv.stop()
 
 
+def case_busy_function_kill():
+    srv = Server("cachely", ["--busy-reply-threshold", "100"])
+    try:
+        a, b = client(srv), client(srv)
+        a.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=spin\nredis.register_function('spin', "
+                          "function() while true do end end)")
+        t, out = run_in_thread(lambda: a.execute_command("FCALL", "spin", 0))
+        wait_for(lambda: busy_error(b), what="-BUSY")
+        try:
+            b.get("x")
+        except redis.exceptions.ResponseError as e:
+            assert "FUNCTION KILL or SHUTDOWN NOSAVE" in str(e), e
+        stats = b.execute_command("FUNCTION", "STATS")
+        assert b"spin" in repr(stats).encode(), stats
+        try:
+            b.execute_command("SCRIPT", "KILL")
+            raise AssertionError("SCRIPT KILL stopped a function")
+        except redis.exceptions.ResponseError as e:
+            assert str(e).startswith("NOTBUSY"), e
+        assert b.execute_command("FUNCTION", "KILL") in (b"OK", "OK", True)
+        t.join(10)
+        assert "Script killed by user" in out.get("error", ""), out
+        assert a.ping() and b.ping()
+    finally:
+        srv.stop()
+
+
 def case_functions_survive_restart_aof():
     srv = Server("cachely", ["--appendonly", "yes", "--appendfsync", "always"])
     try:
