@@ -36,7 +36,7 @@ shebang_flags(const char *body, size_t len, unsigned *flags, char *err, size_t c
     char *save = NULL;
     char *tok = strtok_r(header, " ", &save);
     if (tok == NULL || strcmp(tok, "lua") != 0) {
-        snprintf(err, cap, "Unexpected engine in script shebang: %s", tok ? tok : "");
+        snprintf(err, cap, "Unexpected engine in script shebang: #!%s", tok ? tok : "");
         return -1;
     }
     while ((tok = strtok_r(NULL, " ", &save)) != NULL) {

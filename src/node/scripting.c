@@ -641,7 +641,8 @@ static int
 l_error_reply(lua_State *L)
 {
     if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
-        return raise_error(L, "ERR wrong number or type of arguments");
+        push_error_table(L, "ERR wrong number or type of arguments");
+        return 1;
     }
     const char *msg = lua_tostring(L, 1);
     push_error_table(L, msg[0] == '-' ? msg + 1 : msg);
@@ -652,7 +653,8 @@ static int
 l_status_reply(lua_State *L)
 {
     if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
-        return raise_error(L, "ERR wrong number or type of arguments");
+        push_error_table(L, "ERR wrong number or type of arguments");
+        return 1;
     }
     lua_newtable(L);
     lua_pushstring(L, "ok");
