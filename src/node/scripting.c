@@ -3,6 +3,7 @@
  * the running script with its busy and kill handling. */
 #include "node/scripting.h"
 #include "node/script_msgpack.h"
+#include "node/script_struct.h"
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/log.h"
@@ -99,7 +100,7 @@ static const char sandbox_src[] =
     " module=1, package=1, getfenv=1, setfenv=1, newproxy=1, print=1,"
     " gcinfo=1, cachely_err_handler=1, cachely_ro=1, cachely_lib_api=1,"
     " coroutine=1}\n"
-    "local libs = {string=1, table=1, math=1, bit=1, cjson=1, cmsgpack=1, redis=1}\n"
+    "local libs = {string=1, table=1, math=1, bit=1, cjson=1, cmsgpack=1, struct=1, redis=1}\n"
     "local S = {}\n"
     "local P = ro(S, true)\n"
     "for k, v in pairs(G) do\n"
@@ -817,7 +818,7 @@ lua_create(enum scripting_engine_kind kind)
         {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
         {LUA_DBLIBNAME, luaopen_debug},   {"cjson", luaopen_cjson},
         {"bit", luaopen_bit},     {"cmsgpack", script_msgpack_open},
-        {NULL, NULL},
+        {"struct", script_struct_open}, {NULL, NULL},
     };
     for (const luaL_Reg *l = libs; l->func; l++) {
         lua_pushcfunction(L, l->func);
