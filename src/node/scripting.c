@@ -1049,6 +1049,24 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
     struct script_run run;
     int nparams = 0;
 
+    /* Scripts that declare flags (a shebang, or any function) are checked
+     * before they start, as Redis 7 does: one that may write is refused
+     * on a read-only replica and, without allow-oom, over maxmemory. */
+    if (!(flags & SCRIPT_FLAG_EVAL_COMPAT) && !(flags & SCRIPT_FLAG_NO_WRITES)
+        && !readonly && !(caller->flags & CLIENT_MASTER)) {
+        const char *err = NULL;
+        if (repl_is_replica(srv) && srv->cfg.replica_read_only) {
+            err = "-READONLY You can't write against a read only replica.";
+        } else if (!(flags & SCRIPT_FLAG_ALLOW_OOM) && srv->cfg.maxmemory > 0
+                   && evict_perform(srv) != 0) {
+            err = "-OOM command not allowed when used memory > 'maxmemory'.";
+        }
+        if (err != NULL) {
+            lua_pop(L, 1);
+            reply_error(caller, err);
+            return;
+        }
+    }
     memset(&run, 0, sizeof(run));
     run.kind = kind;
     run.caller = caller;

@@ -214,6 +214,13 @@ def case_replica_gets_functions_and_effects():
             raise AssertionError("a script wrote on a replica")
         except redis.exceptions.ResponseError as e:
             assert "read only replica" in str(e), e
+        # a script declaring it may write is refused before it starts
+        try:
+            s.eval("#!lua\nreturn 1", 0)
+            raise AssertionError("a may-write script started on a replica")
+        except redis.exceptions.ResponseError as e:
+            assert "read only replica" in str(e), e
+        assert s.eval("#!lua flags=no-writes\nreturn 1", 0) == 1
         assert m.execute_command("DEBUG", "DIGEST") == s.execute_command("DEBUG", "DIGEST")
     finally:
         replica.stop()
