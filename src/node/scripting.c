@@ -1207,10 +1207,13 @@ scripting_kill(struct client *c, enum scripting_engine_kind kind)
         return;
     }
     if (run->kind != kind) {
-        if (kind == SCRIPTING_EVAL) {
-            reply_error(c, "-NOTBUSY No scripts in execution right now.");
+        /* SCRIPT KILL does not stop a function, nor FUNCTION KILL a script */
+        if (run->kind == SCRIPTING_FUNCTION) {
+            reply_error(c, "-BUSY Redis is busy running a script. You can only "
+                           "call FUNCTION KILL or SHUTDOWN NOSAVE.");
         } else {
-            reply_error(c, "-NOTBUSY No scripts in execution right now.");
+            reply_error(c, "-BUSY Redis is busy running a script. You can only "
+                           "call SCRIPT KILL or SHUTDOWN NOSAVE.");
         }
         return;
     }
