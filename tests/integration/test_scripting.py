@@ -146,6 +146,38 @@ def case_functions_survive_restart_aof():
         srv.stop()
 
 
+def case_functions_survive_aof_rewrite():
+    srv = Server("cachely", ["--appendonly", "yes", "--appendfsync", "always"])
+    try:
+        r = client(srv)
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=rw\nredis.register_function('rwf', "
+                          "function() return 'after the rewrite' end)")
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=gone\nredis.register_function('gonef', "
+                          "function() return 1 end)")
+        r.execute_command("FUNCTION", "DELETE", "gone")
+        r.execute_command("BGREWRITEAOF")
+        wait_for(lambda: r.info("persistence")["aof_rewrites"] >= 1
+                 and r.info("persistence")["aof_rewrite_in_progress"] == 0,
+                 what="the AOF rewrite")
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        srv2 = Server("cachely", ["--appendonly", "yes", "--dir", srv.dir])
+        try:
+            r2 = client(srv2)
+            assert r2.execute_command("FCALL", "rwf", 0) == b"after the rewrite"
+            try:
+                r2.execute_command("FCALL", "gonef", 0)
+                raise AssertionError("a deleted library came back")
+            except redis.exceptions.ResponseError as e:
+                assert "Function not found" in str(e), e
+        finally:
+            srv2.stop()
+    finally:
+        srv.stop()
+
+
 def case_functions_survive_restart_snapshot():
     srv = Server("cachely", ["--appendonly", "no"])
     try:
