@@ -1049,15 +1049,23 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
     struct script_run run;
     int nparams = 0;
 
-    /* Scripts that declare flags (a shebang, or any function) are checked
-     * before they start, as Redis 7 does: one that may write is refused
-     * on a read-only replica and, without allow-oom, over maxmemory. */
-    if (!(flags & SCRIPT_FLAG_EVAL_COMPAT) && !(flags & SCRIPT_FLAG_NO_WRITES)
-        && !readonly && !(caller->flags & CLIENT_MASTER)) {
+    /* Checks before a script starts, as Redis 7 does: any script without
+     * allow-stale on a replica whose link is down (when stale data may not
+     * be served); one that declares flags (a shebang, or any function) and
+     * may write, on a read-only replica and, without allow-oom, over
+     * maxmemory. */
+    if (!(caller->flags & CLIENT_MASTER)) {
         const char *err = NULL;
-        if (repl_is_replica(srv) && srv->cfg.replica_read_only) {
+        int declared = !(flags & SCRIPT_FLAG_EVAL_COMPAT);
+        int may_write = declared && !(flags & SCRIPT_FLAG_NO_WRITES) && !readonly;
+        if (!(flags & SCRIPT_FLAG_ALLOW_STALE) && repl_is_replica(srv)
+            && srv->repl.link_state != REPL_LINK_CONNECTED
+            && !srv->cfg.replica_serve_stale_data) {
+            err = "-MASTERDOWN Link with MASTER is down and "
+                  "replica-serve-stale-data is set to 'no'.";
+        } else if (may_write && repl_is_replica(srv) && srv->cfg.replica_read_only) {
             err = "-READONLY You can't write against a read only replica.";
-        } else if (!(flags & SCRIPT_FLAG_ALLOW_OOM) && srv->cfg.maxmemory > 0
+        } else if (may_write && !(flags & SCRIPT_FLAG_ALLOW_OOM) && srv->cfg.maxmemory > 0
                    && evict_perform(srv) != 0) {
             err = "-OOM command not allowed when used memory > 'maxmemory'.";
         }

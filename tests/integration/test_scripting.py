@@ -146,6 +146,27 @@ def case_functions_survive_restart_aof():
         srv.stop()
 
 
+def case_stale_replica_runs_only_allow_stale_scripts():
+    import socket
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    port = dead.getsockname()[1]  # bound, never listening: the link stays down
+    srv = Server("cachely", ["--replicaof", "127.0.0.1", str(port),
+                             "--replica-serve-stale-data", "no"])
+    try:
+        r = client(srv)
+        for script in ("return 1", "#!lua flags=no-writes\nreturn 1"):
+            try:
+                r.eval(script, 0)
+                raise AssertionError("ran on a stale replica: " + script)
+            except redis.exceptions.ResponseError as e:
+                assert "Link with MASTER is down" in str(e), e
+        assert r.eval("#!lua flags=no-writes,allow-stale\nreturn 7", 0) == 7
+    finally:
+        srv.stop()
+        dead.close()
+
+
 def case_functions_survive_aof_rewrite():
     srv = Server("cachely", ["--appendonly", "yes", "--appendfsync", "always"])
     try:
