@@ -11,6 +11,7 @@ PACKAGES=(
     # build
     build-essential autoconf automake libtool pkg-config
     libevent-dev libhiredis-dev libjemalloc-dev
+    liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
     # tests
     libcriterion-dev redis-server redis-sentinel redis-tools python3 python3-redis
     netcat-openbsd iproute2 procps valgrind nutcracker

@@ -3,7 +3,8 @@
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
 # 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys),
 # LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600, SADD, SPOP (popping
-# what SADD added) HSET, ZADD and ZPOPMIN at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
+# what SADD added), HSET, ZADD, ZPOPMIN and EVALSHA of a script doing
+# INCR and EXPIRE at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
 # alternating cachely and redis for each round, and reports the median of the
 # rounds.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
 # into fresh servers through redis-cli --pipe; VmRSS and used_memory are
@@ -71,9 +72,18 @@ start_servers() {
 
 # ---- throughput ------------------------------------------------------------
 
+# The EVALSHA row's script: INCR then EXPIRE of one key (a rate limiter).
+EVAL_SCRIPT="local n = redis.call('incr', KEYS[1]) redis.call('expire', KEYS[1], 60) return n"
+
 bench_once() { # port test pipeline requests -> rps
-    redis-benchmark -h 127.0.0.1 -p "$1" -t "$2" -P "$3" -n "$4" -c 50 -d 32 \
-        -r 100000 --csv 2>/dev/null \
+    local what=(-t "$2")
+    if [ "$2" = evalsha ]; then
+        local sha
+        sha=$(redis-cli -h 127.0.0.1 -p "$1" script load "$EVAL_SCRIPT")
+        what=(evalsha "$sha" 1 "bench:rl:__rand_int__")
+    fi
+    redis-benchmark -h 127.0.0.1 -p "$1" -P "$3" -n "$4" -c 50 -d 32 \
+        -r 100000 --csv "${what[@]}" 2>/dev/null \
         | awk -F'","' 'NR > 1 && NF > 1 { gsub(/"/, "", $2); rps = $2 }
                        END { if (rps != "") print rps }'
 }
@@ -95,6 +105,7 @@ supports() { # port test
           out=$(redis-cli -h 127.0.0.1 -p "$1" spop bench:set 2>&1) ;;
     hset) out=$(redis-cli -h 127.0.0.1 -p "$1" hset bench:hash f v 2>&1) ;;
     zadd|zpopmin) out=$(redis-cli -h 127.0.0.1 -p "$1" zadd bench:zset 1 x 2>&1) ;;
+    evalsha) out=$(redis-cli -h 127.0.0.1 -p "$1" eval "$EVAL_SCRIPT" 1 bench:probe:rl 2>&1) ;;
     esac
     case "$out" in
     OK|x|[0-9]*) return 0 ;;
@@ -105,11 +116,12 @@ supports() { # port test
 run_throughput() {
     local test pl n cm rm label ratio c_ok
     printf '%-16s %14s %14s %8s\n' test 'cachely rps' 'redis rps' ratio
-    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset zadd zpopmin; do
+    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset zadd zpopmin evalsha; do
         for pl in 1 16; do
             if [ "$pl" = 1 ]; then n=$n_p1; else n=$n_p16; fi
             label="$(echo "$test" | tr '[:lower:]' '[:upper:]') -P $pl"
             [ "$test" = mset ] && label="MSET(10) -P $pl"
+            [ "$test" = evalsha ] && label="EVALSHA -P $pl"
             : >"$tmp/c" ; : >"$tmp/r"
             c_ok=1
             supports "$cport" "$test" || c_ok=0

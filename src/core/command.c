@@ -204,6 +204,13 @@ static const struct movable_keys {
     {CMD_ID_ZINTERCARD, MOVABLE_NUMKEYS, 1, NULL},
 
     /* (end of collections) */
+    /* scripts and functions */
+    {CMD_ID_EVAL, MOVABLE_NUMKEYS, 2, NULL},
+    {CMD_ID_EVALSHA, MOVABLE_NUMKEYS, 2, NULL},
+    {CMD_ID_EVAL_RO, MOVABLE_NUMKEYS, 2, NULL},
+    {CMD_ID_EVALSHA_RO, MOVABLE_NUMKEYS, 2, NULL},
+    {CMD_ID_FCALL, MOVABLE_NUMKEYS, 2, NULL},
+    {CMD_ID_FCALL_RO, MOVABLE_NUMKEYS, 2, NULL},
     {CMD_ID__COUNT, MOVABLE_NUMKEYS, 0, NULL},
 };
 

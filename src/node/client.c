@@ -167,6 +167,14 @@ reply_blocks_free(struct client *c)
     }
 }
 
+void
+client_discard_reply(struct client *c)
+{
+    c->bufpos = 0;
+    reply_blocks_free(c);
+    c->sentlen = 0;
+}
+
 static void
 pending_unlink(struct client *c)
 {

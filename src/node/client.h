@@ -147,6 +147,8 @@ struct client *client_create_link(struct server *srv, int fd, unsigned flags);
  * all requests read in one loop iteration leave in one burst (as Redis does
  * before sleeping), which also lets pipelining clients batch their reads. */
 void client_flush_pending(struct server *srv);
+/* Drop the output a fake client has collected (scripts read it first). */
+void client_discard_reply(struct client *c);
 /* Output bytes not yet written. */
 size_t client_pending_output(const struct client *c);
 /* Mark argument i of the current command as a secret (a password): the

@@ -436,8 +436,9 @@ cmd_command_getkeys(struct client *c)
         return;
     }
     idx = mem_alloc(argc * sizeof(*idx));
+    /* Movable keys (EVAL's numkeys...) too; such a command may name none. */
     n = command_keys(cmd, argc, c->argv + 2, idx, argc);
-    if (n == 0) {
+    if (n == 0 && !(cmd->flags & CMD_MOVABLEKEYS)) {
         reply_error(c, "The command has no key arguments");
     } else {
         reply_array_len(c, (long long)n);

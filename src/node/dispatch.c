@@ -15,6 +15,7 @@
 #include "node/block.h"
 #include "node/propagate.h"
 #include "node/repl.h"
+#include "node/scripting.h"
 #include "node/server.h"
 #include "node/slowlog.h"
 
@@ -130,6 +131,12 @@ dispatch_command(struct client *c)
         return;
     }
     if (!(c->flags & CLIENT_MASTER) && reject_by_role(c, cmd)) {
+        reject(c, cmd);
+        return;
+    }
+    /* While a script runs past busy-reply-threshold only allow-busy
+     * commands (SCRIPT KILL, SHUTDOWN NOSAVE...) are answered. */
+    if (scripting_busy_reject(c, cmd)) {
         reject(c, cmd);
         return;
     }

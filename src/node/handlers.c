@@ -137,6 +137,27 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
 
     /* (end of collections) */
 
+    [CMD_ID_EVAL] = cmd_eval,
+    [CMD_ID_EVALSHA] = cmd_evalsha,
+    [CMD_ID_EVAL_RO] = cmd_eval_ro,
+    [CMD_ID_EVALSHA_RO] = cmd_evalsha_ro,
+    [CMD_ID_SCRIPT_LOAD] = cmd_script_load,
+    [CMD_ID_SCRIPT_EXISTS] = cmd_script_exists,
+    [CMD_ID_SCRIPT_FLUSH] = cmd_script_flush,
+    [CMD_ID_SCRIPT_KILL] = cmd_script_kill,
+    [CMD_ID_SCRIPT_HELP] = cmd_script_help,
+    [CMD_ID_FUNCTION_LOAD] = cmd_function_load,
+    [CMD_ID_FUNCTION_DELETE] = cmd_function_delete,
+    [CMD_ID_FUNCTION_FLUSH] = cmd_function_flush,
+    [CMD_ID_FUNCTION_DUMP] = cmd_function_dump,
+    [CMD_ID_FUNCTION_RESTORE] = cmd_function_restore,
+    [CMD_ID_FUNCTION_LIST] = cmd_function_list,
+    [CMD_ID_FUNCTION_STATS] = cmd_function_stats,
+    [CMD_ID_FUNCTION_KILL] = cmd_function_kill,
+    [CMD_ID_FUNCTION_HELP] = cmd_function_help,
+    [CMD_ID_FCALL] = cmd_fcall,
+    [CMD_ID_FCALL_RO] = cmd_fcall_ro,
+
     [CMD_ID_DEL] = cmd_del,
     [CMD_ID_UNLINK] = cmd_unlink,
     [CMD_ID_EXISTS] = cmd_exists,

@@ -151,6 +151,30 @@ void cmd_bzmpop(struct client *c);
 
 /* (end of collections) */
 
+/* cmd_script.c */
+void cmd_eval(struct client *c);
+void cmd_evalsha(struct client *c);
+void cmd_eval_ro(struct client *c);
+void cmd_evalsha_ro(struct client *c);
+void cmd_script_load(struct client *c);
+void cmd_script_exists(struct client *c);
+void cmd_script_flush(struct client *c);
+void cmd_script_kill(struct client *c);
+void cmd_script_help(struct client *c);
+
+/* function.c */
+void cmd_function_load(struct client *c);
+void cmd_function_delete(struct client *c);
+void cmd_function_flush(struct client *c);
+void cmd_function_dump(struct client *c);
+void cmd_function_restore(struct client *c);
+void cmd_function_list(struct client *c);
+void cmd_function_stats(struct client *c);
+void cmd_function_kill(struct client *c);
+void cmd_function_help(struct client *c);
+void cmd_fcall(struct client *c);
+void cmd_fcall_ro(struct client *c);
+
 /* cmd_keys.c */
 void cmd_del(struct client *c);
 void cmd_unlink(struct client *c);

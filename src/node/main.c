@@ -17,6 +17,7 @@
 #include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
+#include "node/scripting.h"
 #include "node/server.h"
 #include "node/slowlog.h"
 #include "node/t_hash.h"
@@ -283,6 +284,7 @@ main(int argc, char **argv)
     lazyfree_setup();
     object_setup();
     hash_setup(srv); /* hashes: field expiry follows renamed/copied keys */
+    scripting_setup(srv);
     if (persist_setup(srv) != 0) {
         return 1;
     }
@@ -325,6 +327,7 @@ main(int argc, char **argv)
     lazyfree_teardown();
     propagate_teardown(srv);
     persist_teardown(srv);
+    scripting_teardown(srv);
     repl_teardown(srv);
     http_teardown(srv);
     listen_teardown(srv);

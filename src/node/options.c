@@ -172,6 +172,7 @@ const struct option_alias node_option_aliases[] = {
     {"repl-ping-slave-period", "repl-ping-replica-period"},
     {"min-slaves-to-write", "min-replicas-to-write"},
     {"min-slaves-max-lag", "min-replicas-max-lag"},
+    {"lua-time-limit", "busy-reply-threshold"},
     {NULL, NULL},
 };
 
@@ -391,5 +392,8 @@ const struct option_def node_options[] = {
      "DEL frees in the background like UNLINK"},
     {"lazyfree-lazy-user-flush", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(lazyfree_lazy_user_flush), NULL, NULL, apply_runtime,
      "FLUSHDB/FLUSHALL without SYNC/ASYNC free in the background"},
+    {"busy-reply-threshold", OPT_INT, MUT, "5000", 0, LL_MAX, NULL, OFF(busy_reply_threshold),
+     NULL, NULL, NULL,
+     "milliseconds a script may run before other clients get -BUSY (0 = at once)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };

@@ -20,6 +20,7 @@ struct event_base;
 struct event;
 struct evhttp;
 struct client;
+struct scripting;
 
 /* Redis's maxmemory-policy names, in option order. */
 #define MAXMEMORY_POLICY_LIST(X)                                            \
@@ -129,6 +130,8 @@ struct node_config {
     int lazyfree_lazy_server_del;
     int lazyfree_lazy_user_del;
     int lazyfree_lazy_user_flush;
+    /* scripts */
+    long long busy_reply_threshold; /* ms before -BUSY (alias lua-time-limit) */
 };
 
 struct command_stats {
@@ -186,6 +189,7 @@ struct server {
     struct persist persist;           /* persist.c's state */
     struct pause pause;               /* pause.c's state (CLIENT PAUSE) */
     struct block block;               /* block.c's state (blocking on keys) */
+    struct scripting *scripting;      /* owned by scripting.c: Lua, scripts, functions */
     struct propagate prop;            /* propagate.c's effects of the running call */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;

@@ -6,6 +6,7 @@
 #include "node/db.h"
 #include "node/dict.h"
 #include "node/object.h"
+#include "node/function.h"
 #include "node/server.h"
 
 #include <errno.h>
@@ -116,10 +117,22 @@ snap_entry(struct entry *e, void *arg)
     }
 }
 
-/* Every live key as commands: SELECT n before each non-empty database. */
+/* A function library: FUNCTION LOAD REPLACE <code>. */
+static void
+snap_function(void *arg, const char *code, size_t len)
+{
+    struct snap_writer *w = arg;
+    snap_put(w, "*4\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n$7\r\nREPLACE\r\n", 41);
+    snap_arg(w, code, len);
+}
+
+/* The function libraries first (as Redis's RDB has them before the keys),
+ * then every live key as commands: SELECT n before each non-empty
+ * database. */
 static void
 snap_body(struct server *srv, struct snap_writer *w)
 {
+    function_each_code(srv, snap_function, w);
     for (int i = 0; i < srv->ks.ndb && !w->error; i++) {
         struct db *db = &srv->ks.dbs[i];
         char num[24];

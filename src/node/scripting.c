@@ -1,0 +1,1260 @@
+/* The Lua runtime shared by EVAL scripts and FUNCTION libraries: the
+ * sandboxed interpreters, the redis.* API, RESP <-> Lua conversions, and
+ * the running script with its busy and kill handling. */
+#include "node/scripting.h"
+#include "node/script_msgpack.h"
+#include "node/script_struct.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/log.h"
+#include "core/sha1.h"
+#include "core/util.h"
+#include "node/client.h"
+#include "node/dispatch.h"
+#include "node/evict.h"
+#include "node/function.h"
+#include "node/handlers.h"
+#include "node/repl.h"
+#include "node/server.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <lua-bitop.h>
+#include <lua-cjson.h>
+
+#include <event2/event.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define HOOK_INSTRUCTIONS 100000
+#define MAX_NESTING 64
+
+/* The script being run (one at a time: scripts do not nest). */
+struct script_run {
+    enum scripting_engine_kind kind;
+    struct client *caller;       /* borrowed */
+    const char *funcname;        /* borrowed from the caller's frame */
+    unsigned flags;              /* enum script_flag */
+    int readonly;                /* EVAL_RO / FCALL_RO / no-writes */
+    int resp;                    /* redis.setresp: 2 or 3 */
+    int wrote;                   /* a command changed the dataset */
+    int killed;                  /* SCRIPT KILL / FUNCTION KILL */
+    int busy;                    /* past busy-reply-threshold */
+    long long start_ms;
+};
+
+struct scripting {
+    struct server *srv;          /* borrowed */
+    lua_State *lua[2];           /* owned: EVAL's and the libraries' */
+    struct client *fake;         /* owned: runs the scripts' commands */
+    struct script_run *run;      /* borrowed from scripting_run's frame */
+    unsigned long long runs;     /* scripts run (paces the GC steps) */
+};
+
+/* The hook and the C functions reach the state through this (one server
+ * per process). */
+static struct scripting *current;
+
+/* ---- the sandbox ---------------------------------------------------------
+ * Scripts see a read-only view of a globals table (S, in the registry as
+ * "cachely_globals") through a proxy: reading a name that does not exist
+ * and writing any name are errors, with Redis 7's messages, and the
+ * libraries are read-only views too.  KEYS and ARGV are set in S by C
+ * before each EVAL.  The error handler turns every error into Redis's
+ * {err=, source=, line=} table. */
+static const char sandbox_src[] =
+    "local dbg, G = debug, _G\n"
+    "local setmetatable, rawget, error, tostring, type, pairs, setfenv ="
+    " setmetatable, rawget, error, tostring, type, pairs, setfenv\n"
+    "local loadstring, load = loadstring, load\n"
+    "G.cachely_err_handler = function(err)\n"
+    "  local lv = 2\n"
+    "  local i = dbg.getinfo(lv, 'nSl')\n"
+    "  while i and (i.what == 'C' or i.source == '=sandbox') do\n"
+    "    lv = lv + 1\n"
+    "    i = dbg.getinfo(lv, 'nSl')\n"
+    "  end\n"
+    "  if type(err) ~= 'table' then err = {err = 'ERR ' .. tostring(err)} end\n"
+    "  if i then err.source = i.source; err.line = i.currentline end\n"
+    "  return err\n"
+    "end\n"
+    "local proxies = setmetatable({}, {__mode = 'k'})\n"
+    "local function ro(t, strict)\n"
+    "  local p = {}\n"
+    "  proxies[p] = true\n"
+    "  return setmetatable(p, {\n"
+    "    __index = function(_, k)\n"
+    "      local v = t[k]\n"
+    "      if v == nil and strict then\n"
+    "        error(\"Script attempted to access nonexistent global variable '\""
+    " .. tostring(k) .. \"'\", 2)\n"
+    "      end\n"
+    "      return v\n"
+    "    end,\n"
+    "    __newindex = function() error('Attempt to modify a readonly table', 2) end,\n"
+    "    __metatable = false})\n"
+    "end\n"
+    "G.cachely_ro = ro\n"
+    "-- the strings' metatable is shared by every script: scripts see a\n"
+    "-- read-only view of it\n"
+    "local smt = dbg.getmetatable('')\n"
+    "smt.__metatable = ro(smt, false)\n"
+    "local hidden = {debug=1, os=1, io=1, loadfile=1, dofile=1, require=1,"
+    " module=1, package=1, getfenv=1, setfenv=1, newproxy=1, print=1,"
+    " gcinfo=1, cachely_err_handler=1, cachely_ro=1, cachely_lib_api=1,"
+    " coroutine=1}\n"
+    "local libs = {string=1, table=1, math=1, bit=1, cjson=1, cmsgpack=1, struct=1, redis=1}\n"
+    "local S = {}\n"
+    "local P = ro(S, true)\n"
+    "for k, v in pairs(G) do\n"
+    "  if not hidden[k] then\n"
+    "    if libs[k] then S[k] = ro(v, false) else S[k] = v end\n"
+    "  end\n"
+    "end\n"
+    "S._G = P\n"
+    "local rawset_, setmetatable_ = rawset, setmetatable\n"
+    "S.rawset = function(t, k, v)\n"
+    "  if proxies[t] then error('Attempt to modify a readonly table', 0) end\n"
+    "  return rawset_(t, k, v)\n"
+    "end\n"
+    "S.setmetatable = function(t, mt)\n"
+    "  if proxies[t] then error('Attempt to modify a readonly table', 0) end\n"
+    "  return setmetatable_(t, mt)\n"
+    "end\n"
+    "S.loadstring = function(s, name)\n"
+    "  local f, e = loadstring(s, name)\n"
+    "  if f then setfenv(f, P) end\n"
+    "  return f, e\n"
+    "end\n"
+    "S.load = function(fn, name)\n"
+    "  local f, e = load(fn, name)\n"
+    "  if f then setfenv(f, P) end\n"
+    "  return f, e\n"
+    "end\n"
+    "local L = {}\n"
+    "for k, v in pairs(S) do L[k] = v end\n"
+    "if G.cachely_lib_api then L.redis = ro(G.cachely_lib_api, true) end\n"
+    "local LP = ro(L, true)\n"
+    "L._G = LP\n"
+    "return S, P, LP\n";
+
+/* ---- conversions: RESP -> Lua -------------------------------------------- */
+
+static const char *
+line_end(const char *p, const char *end)
+{
+    const char *q = memchr(p, '\r', (size_t)(end - p));
+    return q != NULL && q + 1 < end ? q : NULL;
+}
+
+static void
+push_kv_table(lua_State *L, const char *field)
+{
+    /* {field = <value on top>} */
+    lua_newtable(L);
+    lua_pushstring(L, field);
+    lua_pushvalue(L, -3);
+    lua_settable(L, -3);
+    lua_remove(L, -2);
+}
+
+/* Push the Lua value of the reply at p; returns the position after it, or
+ * NULL on a malformed reply (pushes nil). */
+static const char *
+resp_to_lua(lua_State *L, const char *p, const char *end, int depth)
+{
+    const char *e;
+    long long n;
+    if (p >= end || (e = line_end(p, end)) == NULL || depth > MAX_NESTING
+        || !lua_checkstack(L, 8)) {
+        lua_pushnil(L);
+        return NULL;
+    }
+    char type = *p;
+    const char *body = p + 1;
+    size_t blen = (size_t)(e - body);
+    const char *next = e + 2;
+
+    switch (type) {
+    case '+':
+        lua_pushlstring(L, body, blen);
+        push_kv_table(L, "ok");
+        return next;
+    case '-':
+    case '!':
+        if (type == '!') {
+            /* blob error: the message follows */
+            util_str2ll(body, blen, &n);
+            lua_pushlstring(L, next, (size_t)n);
+            push_kv_table(L, "err");
+            return next + n + 2;
+        }
+        lua_pushlstring(L, body, blen);
+        push_kv_table(L, "err");
+        return next;
+    case ':':
+        util_str2ll(body, blen, &n);
+        lua_pushnumber(L, (lua_Number)n);
+        return next;
+    case '$':
+    case '=':
+        util_str2ll(body, blen, &n);
+        if (n < 0) {
+            lua_pushboolean(L, 0);
+            return next;
+        }
+        if (type == '=') {
+            /* verbatim: "txt:" then the text */
+            lua_newtable(L);
+            lua_pushstring(L, "format");
+            lua_pushlstring(L, next, n >= 3 ? 3 : (size_t)n);
+            lua_settable(L, -3);
+            lua_pushstring(L, "string");
+            lua_pushlstring(L, next + (n >= 4 ? 4 : n), n >= 4 ? (size_t)n - 4 : 0);
+            lua_settable(L, -3);
+            push_kv_table(L, "verbatim_string");
+            return next + n + 2;
+        }
+        lua_pushlstring(L, next, (size_t)n);
+        return next + n + 2;
+    case '_':
+        lua_pushnil(L);
+        return next;
+    case '#':
+        lua_pushboolean(L, blen > 0 && body[0] == 't');
+        return next;
+    case ',': {
+        char tmp[64];
+        size_t k = blen < sizeof(tmp) - 1 ? blen : sizeof(tmp) - 1;
+        memcpy(tmp, body, k);
+        tmp[k] = '\0';
+        lua_pushnumber(L, strtod(tmp, NULL));
+        push_kv_table(L, "double");
+        return next;
+    }
+    case '(':
+        lua_pushlstring(L, body, blen);
+        push_kv_table(L, "big_number");
+        return next;
+    case '*':
+    case '>':
+    case '~':
+    case '%':
+    case '|': {
+        util_str2ll(body, blen, &n);
+        if (n < 0) {
+            lua_pushboolean(L, 0);
+            return next;
+        }
+        if (type == '|') {
+            /* attributes: skipped, the reply follows */
+            for (long long i = 0; i < 2 * n && next != NULL; i++) {
+                next = resp_to_lua(L, next, end, depth + 1);
+                lua_pop(L, 1);
+            }
+            return next ? resp_to_lua(L, next, end, depth + 1) : NULL;
+        }
+        lua_newtable(L);
+        for (long long i = 0; i < n && next != NULL; i++) {
+            if (type == '%') {
+                next = resp_to_lua(L, next, end, depth + 1);
+                if (next == NULL) {
+                    lua_pop(L, 1);
+                    break;
+                }
+                next = resp_to_lua(L, next, end, depth + 1);
+                lua_settable(L, -3);
+            } else if (type == '~') {
+                next = resp_to_lua(L, next, end, depth + 1);
+                lua_pushboolean(L, 1);
+                lua_settable(L, -3);
+            } else {
+                next = resp_to_lua(L, next, end, depth + 1);
+                lua_rawseti(L, -2, (int)i + 1);
+            }
+        }
+        if (type == '%') {
+            push_kv_table(L, "map");
+        } else if (type == '~') {
+            push_kv_table(L, "set");
+        }
+        return next;
+    }
+    default:
+        lua_pushnil(L);
+        return NULL;
+    }
+}
+
+/* ---- conversions: Lua -> RESP -------------------------------------------- */
+
+/* The string field name of the table on top, or NULL (value left popped). */
+static int
+table_field(lua_State *L, const char *name, int type)
+{
+    lua_pushstring(L, name);
+    lua_rawget(L, -2);
+    if (lua_type(L, -1) == type) {
+        return 1;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+static void lua_to_reply(struct client *c, lua_State *L, int depth);
+/* The running script's redis.setresp (booleans convert by it). */
+static int script_resp = 2;
+
+/* Reply an error without counting it in errorstats again: an error a
+ * command of the script returned was counted when it was replied to the
+ * script, and Redis counts it once. */
+static void
+reply_error_uncounted(struct client *c, const char *msg)
+{
+    struct node_stats *st = &c->srv->stats;
+    long long total = st->total_error_replies;
+    int nerrors = st->nerrors;
+    long long counts[32];
+    for (int i = 0; i < nerrors && i < 32; i++) {
+        counts[i] = st->errors[i].count;
+    }
+    reply_error(c, msg);
+    st->total_error_replies = total;
+    st->nerrors = nerrors;
+    for (int i = 0; i < nerrors && i < 32; i++) {
+        st->errors[i].count = counts[i];
+    }
+}
+
+/* Nonzero when the error table on top came from a command's reply. */
+static int
+error_counted(lua_State *L)
+{
+    lua_getfield(L, -1, "cachely_counted");
+    int counted = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return counted;
+}
+
+static void
+error_table_reply(struct client *c, lua_State *L)
+{
+    /* table on top with a string err field */
+    char buf[512];
+    size_t len;
+    table_field(L, "err", LUA_TSTRING);
+    const char *msg = lua_tolstring(L, -1, &len);
+    snprintf(buf, sizeof(buf), "-%.*s", (int)(len < 500 ? len : 500), msg);
+    lua_pop(L, 1);
+    if (error_counted(L)) {
+        reply_error_uncounted(c, buf);
+    } else {
+        reply_error(c, buf);
+    }
+}
+
+static void
+lua_to_reply(struct client *c, lua_State *L, int depth)
+{
+    size_t len;
+    const char *s;
+    if (depth > MAX_NESTING || !lua_checkstack(L, 4)) {
+        reply_error(c, "reached lua stack limit");
+        return;
+    }
+    switch (lua_type(L, -1)) {
+    case LUA_TSTRING:
+        s = lua_tolstring(L, -1, &len);
+        reply_bulk(c, s, len);
+        return;
+    case LUA_TBOOLEAN:
+        if (script_resp == 2) {
+            if (lua_toboolean(L, -1)) {
+                reply_int(c, 1);
+            } else {
+                reply_null(c);
+            }
+        } else {
+            reply_bool(c, lua_toboolean(L, -1));
+        }
+        return;
+    case LUA_TNUMBER:
+        reply_int(c, (long long)lua_tonumber(L, -1));
+        return;
+    case LUA_TTABLE:
+        break;
+    default:
+        reply_null(c);
+        return;
+    }
+    if (table_field(L, "err", LUA_TSTRING)) {
+        lua_pop(L, 1);
+        error_table_reply(c, L);
+        return;
+    }
+    if (table_field(L, "ok", LUA_TSTRING)) {
+        char buf[512];
+        s = lua_tolstring(L, -1, &len);
+        snprintf(buf, sizeof(buf), "%.*s", (int)(len < 500 ? len : 500), s);
+        for (char *q = buf; *q; q++) {
+            if (*q == '\r' || *q == '\n') {
+                *q = ' ';
+            }
+        }
+        reply_status(c, buf);
+        lua_pop(L, 1);
+        return;
+    }
+    if (table_field(L, "double", LUA_TNUMBER)) {
+        reply_double(c, lua_tonumber(L, -1));
+        lua_pop(L, 1);
+        return;
+    }
+    if (table_field(L, "big_number", LUA_TSTRING)) {
+        s = lua_tolstring(L, -1, &len);
+        reply_bignum(c, s, len);
+        lua_pop(L, 1);
+        return;
+    }
+    if (table_field(L, "verbatim_string", LUA_TTABLE)) {
+        if (table_field(L, "string", LUA_TSTRING)) {
+            if (table_field(L, "format", LUA_TSTRING)) {
+                const char *fmt = lua_tostring(L, -1);
+                char ext[4] = "txt";
+                snprintf(ext, sizeof(ext), "%s", fmt);
+                s = lua_tolstring(L, -2, &len);
+                reply_verbatim(c, s, len, ext);
+                lua_pop(L, 3);
+                return;
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    if (table_field(L, "map", LUA_TTABLE)) {
+        long long n = 0;
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            n++;
+            lua_pop(L, 1);
+        }
+        reply_map_len(c, n);
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            lua_pushvalue(L, -2);
+            lua_to_reply(c, L, depth + 1);
+            lua_pop(L, 1);
+            lua_to_reply(c, L, depth + 1);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        return;
+    }
+    if (table_field(L, "set", LUA_TTABLE)) {
+        long long n = 0;
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            n++;
+            lua_pop(L, 1);
+        }
+        reply_set_len(c, n);
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, -1);
+            lua_to_reply(c, L, depth + 1);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        return;
+    }
+    /* An array, up to the first nil. */
+    long long n = 0;
+    for (;;) {
+        lua_rawgeti(L, -1, (int)n + 1);
+        int nil = lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (nil) {
+            break;
+        }
+        n++;
+    }
+    reply_array_len(c, n);
+    for (long long i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        lua_to_reply(c, L, depth + 1);
+        lua_pop(L, 1);
+    }
+}
+
+/* ---- redis.* --------------------------------------------------------------- */
+
+/* Raise {err = msg} (Redis's error tables; the handler adds the place). */
+static int
+raise_error(lua_State *L, const char *msg)
+{
+    lua_newtable(L);
+    lua_pushstring(L, "err");
+    lua_pushstring(L, msg);
+    lua_settable(L, -3);
+    return lua_error(L);
+}
+
+static void
+push_error_table(lua_State *L, const char *msg)
+{
+    lua_newtable(L);
+    lua_pushstring(L, "err");
+    lua_pushstring(L, msg);
+    lua_settable(L, -3);
+}
+
+/* A Lua number as Redis 7.0 writes it in a command argument (%.17g). */
+static size_t
+number_arg(lua_Number num, char *buf, size_t cap)
+{
+    int n = 0;
+    n = snprintf(buf, cap, "%.17g", (double)num);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* The reply text of the fake client, contiguous. */
+static char *
+fake_reply(struct client *f, size_t *len)
+{
+    size_t total = f->bufpos + f->reply_bytes, off = f->bufpos;
+    char *out = mem_alloc(total + 1);
+    memcpy(out, f->buf, f->bufpos);
+    for (struct reply_block *b = f->reply; b != NULL; b = b->next) {
+        memcpy(out + off, b->data, b->used);
+        off += b->used;
+    }
+    out[off] = '\0';
+    *len = off;
+    return out;
+}
+
+/* Check and run one command for the running script; pushes its reply (or
+ * an error table).  Returns 1 when the reply is an error. */
+static int
+script_command(lua_State *L)
+{
+    struct scripting *s = current;
+    struct script_run *run = s->run;
+    struct server *srv = s->srv;
+    struct client *f = s->fake;
+    int argc = lua_gettop(L);
+    char numbuf[64][32];
+
+    if (run == NULL) {
+        push_error_table(L, "ERR redis.call is only available while a script runs");
+        return 1;
+    }
+    if (argc == 0) {
+        push_error_table(L, "ERR Please specify at least one argument for this redis lib call");
+        return 1;
+    }
+    struct resp_arg *argv = mem_alloc(sizeof(*argv) * (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        int t = lua_type(L, i + 1);
+        if (t == LUA_TNUMBER && i < 64) {
+            argv[i].len = number_arg(lua_tonumber(L, i + 1), numbuf[i], sizeof(numbuf[i]));
+            argv[i].ptr = numbuf[i];
+        } else if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+            size_t len;
+            argv[i].ptr = (char *)lua_tolstring(L, i + 1, &len);
+            argv[i].len = len;
+        } else {
+            mem_free(argv);
+            push_error_table(L, "ERR Lua redis lib command arguments must be strings or integers");
+            return 1;
+        }
+    }
+    const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    const char *err = NULL;
+    if (cmd != NULL && !handlers_implements(cmd)) {
+        cmd = NULL;
+    }
+    if (cmd != NULL && cmd->nsubs > 0 && argc >= 2) {
+        const struct command *sub = command_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+        if (sub == NULL || handlers_get(sub->id) == NULL) {
+            cmd = NULL;
+        } else {
+            cmd = sub;
+        }
+    }
+    if (cmd == NULL || (handlers_get(cmd->id) == NULL)) {
+        err = "ERR Unknown Redis command called from script";
+    } else if (!command_arity_ok(cmd, (size_t)argc)) {
+        err = "ERR Wrong number of args calling Redis command from script";
+    } else if (cmd->flags & CMD_NOSCRIPT) {
+        err = "ERR This Redis command is not allowed from script";
+    } else if (cmd->flags & CMD_WRITE) {
+        if (run->readonly) {
+            err = "ERR Write commands are not allowed from read-only scripts.";
+        } else if (repl_is_replica(srv) && !(run->caller->flags & CLIENT_MASTER)) {
+            err = "READONLY You can't write against a read only replica.";
+        } else if ((cmd->flags & CMD_DENYOOM) && !run->wrote
+                   && !(run->flags & SCRIPT_FLAG_ALLOW_OOM)
+                   && srv->cfg.maxmemory > 0 && evict_perform(srv) != 0) {
+            err = "OOM command not allowed when used memory > 'maxmemory'.";
+        }
+    }
+    if (err != NULL) {
+        mem_free(argv);
+        push_error_table(L, err);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "cachely_counted");
+        server_count_error(srv, err, strcspn(err, " "));
+        return 1;
+    }
+
+    long long dirty = srv->ks.dirty;
+    f->argc = (size_t)argc;
+    f->argv = argv;
+    f->resp = run->resp;
+    dispatch_call(f, cmd);
+    if (srv->ks.dirty != dirty) {
+        run->wrote = 1;
+    }
+    size_t len;
+    char *out = fake_reply(f, &len);
+    client_discard_reply(f);
+    mem_free(argv);
+    f->argc = 0;
+    f->argv = NULL;
+    resp_to_lua(L, out, out + len, 0);
+    mem_free(out);
+    if (lua_istable(L, -1) && table_field(L, "err", LUA_TSTRING)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "cachely_counted");
+        return 1;
+    }
+    return 0;
+}
+
+static int
+l_call(lua_State *L)
+{
+    if (script_command(L)) {
+        return lua_error(L);
+    }
+    return 1;
+}
+
+static int
+l_pcall(lua_State *L)
+{
+    script_command(L);
+    return 1;
+}
+
+static int
+l_error_reply(lua_State *L)
+{
+    if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
+        push_error_table(L, "ERR wrong number or type of arguments");
+        return 1;
+    }
+    const char *msg = lua_tostring(L, 1);
+    push_error_table(L, msg[0] == '-' ? msg + 1 : msg);
+    return 1;
+}
+
+static int
+l_status_reply(lua_State *L)
+{
+    if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
+        push_error_table(L, "ERR wrong number or type of arguments");
+        return 1;
+    }
+    lua_newtable(L);
+    lua_pushstring(L, "ok");
+    lua_pushvalue(L, 1);
+    lua_settable(L, -3);
+    return 1;
+}
+
+static int
+l_sha1hex(lua_State *L)
+{
+    size_t len;
+    char hex[41];
+    if (lua_gettop(L) != 1) {
+        return raise_error(L, "ERR wrong number of arguments");
+    }
+    const char *s = lua_tolstring(L, 1, &len);
+    sha1_hex(s ? s : "", s ? len : 0, hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+enum { LUA_LOG_DEBUG = 0, LUA_LOG_VERBOSE, LUA_LOG_NOTICE, LUA_LOG_WARNING };
+
+static int
+l_log(lua_State *L)
+{
+    int argc = lua_gettop(L);
+    if (argc < 2) {
+        return raise_error(L, "ERR redis.log() requires two arguments or more.");
+    }
+    if (!lua_isnumber(L, 1)) {
+        return raise_error(L, "ERR First argument must be a number (log level).");
+    }
+    int level = (int)lua_tonumber(L, 1);
+    if (level < LUA_LOG_DEBUG || level > LUA_LOG_WARNING) {
+        return raise_error(L, "ERR Invalid debug level.");
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 2; i <= argc; i++) {
+        size_t len;
+        const char *s = lua_tolstring(L, i, &len);
+        if (s == NULL) {
+            continue;
+        }
+        if (i > 2) {
+            luaL_addchar(&b, ' ');
+        }
+        luaL_addlstring(&b, s, len);
+    }
+    luaL_pushresult(&b);
+    const char *msg = lua_tostring(L, -1);
+    switch (level) {
+    case LUA_LOG_DEBUG:
+    case LUA_LOG_VERBOSE:
+        log_debug("%s", msg);
+        break;
+    case LUA_LOG_NOTICE:
+        log_info("%s", msg);
+        break;
+    default:
+        log_warn("%s", msg);
+        break;
+    }
+    return 0;
+}
+
+static int
+l_setresp(lua_State *L)
+{
+    if (lua_gettop(L) != 1) {
+        return raise_error(L, "ERR redis.setresp() requires one argument.");
+    }
+    int v = (int)lua_tonumber(L, 1);
+    if (v != 2 && v != 3) {
+        return raise_error(L, "ERR RESP version must be 2 or 3.");
+    }
+    if (current->run != NULL) {
+        current->run->resp = v;
+    }
+    return 0;
+}
+
+static int
+l_set_repl(lua_State *L)
+{
+    if (lua_gettop(L) != 1) {
+        return raise_error(L, "ERR redis.set_repl() requires one argument.");
+    }
+    int v = (int)lua_tonumber(L, 1);
+    if (v < 0 || v > 3) {
+        return raise_error(L, "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+    }
+    return 0; /* effects are always replicated, as in Redis 7 */
+}
+
+static int
+l_true(lua_State *L)
+{
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int
+l_false(lua_State *L)
+{
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+static int
+l_nothing(lua_State *L)
+{
+    return 0;
+}
+
+static void
+set_fn(lua_State *L, const char *name, lua_CFunction fn)
+{
+    lua_pushstring(L, name);
+    lua_pushcfunction(L, fn);
+    lua_settable(L, -3);
+}
+
+static void
+set_num(lua_State *L, const char *name, lua_Number v)
+{
+    lua_pushstring(L, name);
+    lua_pushnumber(L, v);
+    lua_settable(L, -3);
+}
+
+/* Fill the table on top with what both the runtime and the library-load
+ * API have. */
+static void
+common_api(lua_State *L)
+{
+    set_fn(L, "log", l_log);
+    set_fn(L, "sha1hex", l_sha1hex);
+    set_fn(L, "error_reply", l_error_reply);
+    set_fn(L, "status_reply", l_status_reply);
+    set_fn(L, "setresp", l_setresp);
+    set_num(L, "LOG_DEBUG", LUA_LOG_DEBUG);
+    set_num(L, "LOG_VERBOSE", LUA_LOG_VERBOSE);
+    set_num(L, "LOG_NOTICE", LUA_LOG_NOTICE);
+    set_num(L, "LOG_WARNING", LUA_LOG_WARNING);
+    lua_pushstring(L, "REDIS_VERSION");
+    lua_pushstring(L, "7.0.15");
+    lua_settable(L, -3);
+    set_num(L, "REDIS_VERSION_NUM", 0x07000f);
+}
+
+static lua_State *
+lua_create(enum scripting_engine_kind kind)
+{
+    lua_State *L = luaL_newstate();
+    static const luaL_Reg libs[] = {
+        {"", luaopen_base},       {LUA_TABLIBNAME, luaopen_table},
+        {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_DBLIBNAME, luaopen_debug},   {"cjson", luaopen_cjson},
+        {"bit", luaopen_bit},     {"cmsgpack", script_msgpack_open},
+        {"struct", script_struct_open}, {NULL, NULL},
+    };
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        lua_pushcfunction(L, l->func);
+        lua_pushstring(L, l->name);
+        lua_call(L, 1, 1);
+        if (l->name[0] != '\0' && lua_istable(L, -1)) {
+            lua_setglobal(L, l->name); /* cjson does not set its global */
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    /* redis */
+    lua_newtable(L);
+    common_api(L);
+    set_fn(L, "call", l_call);
+    set_fn(L, "pcall", l_pcall);
+    set_fn(L, "set_repl", l_set_repl);
+    set_fn(L, "replicate_commands", l_true);
+    set_fn(L, "breakpoint", l_false);
+    set_fn(L, "debug", l_nothing);
+    set_num(L, "REPL_NONE", 0);
+    set_num(L, "REPL_AOF", 1);
+    set_num(L, "REPL_SLAVE", 2);
+    set_num(L, "REPL_REPLICA", 2);
+    set_num(L, "REPL_ALL", 3);
+    lua_setglobal(L, "redis");
+    if (kind == SCRIPTING_FUNCTION) {
+        lua_newtable(L);
+        common_api(L);
+        lua_pushstring(L, "register_function");
+        lua_pushcfunction(L, function_lua_register);
+        lua_settable(L, -3);
+        lua_setglobal(L, "cachely_lib_api");
+    }
+    if (luaL_loadbuffer(L, sandbox_src, sizeof(sandbox_src) - 1, "=sandbox") != 0
+        || lua_pcall(L, 0, 3, 0) != 0) {
+        log_error("Lua sandbox setup failed: %s", lua_tostring(L, -1));
+        abort();
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, "cachely_load_env");
+    lua_setfield(L, LUA_REGISTRYINDEX, "cachely_env");
+    lua_setfield(L, LUA_REGISTRYINDEX, "cachely_globals");
+    return L;
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+int
+scripting_setup(struct server *srv)
+{
+    struct scripting *s = mem_calloc(sizeof(*s));
+    s->srv = srv;
+    current = s;
+    srv->scripting = s;
+    s->lua[SCRIPTING_EVAL] = lua_create(SCRIPTING_EVAL);
+    s->lua[SCRIPTING_FUNCTION] = lua_create(SCRIPTING_FUNCTION);
+    s->fake = client_create_fake(srv, CLIENT_DENY_BLOCKING | CLIENT_AUTHENTICATED);
+    snprintf(s->fake->addr, sizeof(s->fake->addr), "lua");
+    return 0;
+}
+
+void
+scripting_teardown(struct server *srv)
+{
+    struct scripting *s = srv->scripting;
+    if (s == NULL) {
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (s->lua[i] != NULL) {
+            lua_close(s->lua[i]);
+        }
+    }
+    client_destroy(&s->fake);
+    mem_free(s);
+    srv->scripting = NULL;
+    if (current == s) {
+        current = NULL;
+    }
+}
+
+lua_State *
+scripting_lua(struct server *srv, enum scripting_engine_kind kind)
+{
+    return srv->scripting->lua[kind];
+}
+
+void
+scripting_reset(struct server *srv, enum scripting_engine_kind kind)
+{
+    struct scripting *s = srv->scripting;
+    lua_close(s->lua[kind]);
+    s->lua[kind] = lua_create(kind);
+}
+
+static const struct {
+    const char *name;
+    unsigned flag;
+} flag_names[] = {
+    {"no-writes", SCRIPT_FLAG_NO_WRITES},
+    {"allow-oom", SCRIPT_FLAG_ALLOW_OOM},
+    {"allow-stale", SCRIPT_FLAG_ALLOW_STALE},
+    {"no-cluster", SCRIPT_FLAG_NO_CLUSTER},
+    {"allow-cross-slot-keys", SCRIPT_FLAG_ALLOW_CROSS_SLOT},
+};
+
+int
+scripting_flag_parse(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
+        if (strlen(flag_names[i].name) == len && memcmp(flag_names[i].name, name, len) == 0) {
+            return (int)flag_names[i].flag;
+        }
+    }
+    return -1;
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+/* Serve the other clients while a script is busy.  libevent's loop cannot
+ * be entered again from inside one of its callbacks, so this polls the
+ * listeners and the clients' sockets itself and calls their read callbacks
+ * (dispatch answers -BUSY to all but the allow-busy commands).  The
+ * caller's and our master's input wait: they resume after the script. */
+static void
+busy_serve(struct server *srv, struct script_run *run)
+{
+    size_t cap = (size_t)srv->nlisten + srv->nclients + 1, n = 0;
+    struct pollfd *pfd = mem_alloc(cap * sizeof(*pfd));
+    struct event **evs = mem_alloc(cap * sizeof(*evs));
+    for (int i = 0; i < srv->nlisten && n < cap; i++) {
+        evs[n++] = srv->listen_events[i];
+    }
+    for (struct client *c = srv->clients; c != NULL && n < cap; c = c->next) {
+        if (c == run->caller || c == srv->repl.master || c->ev_read == NULL
+            || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY))) {
+            continue;
+        }
+        evs[n++] = c->ev_read;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pfd[i].fd = event_get_fd(evs[i]);
+        pfd[i].events = POLLIN;
+        pfd[i].revents = 0;
+    }
+    if (poll(pfd, n, 0) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (pfd[i].revents != 0) {
+                event_callback_fn cb = event_get_callback(evs[i]);
+                cb(pfd[i].fd, EV_READ, event_get_callback_arg(evs[i]));
+            }
+        }
+    }
+    mem_free(pfd);
+    mem_free(evs);
+    client_flush_pending(srv);
+}
+
+static void
+kill_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    raise_error(L, "ERR Script killed by user with SCRIPT KILL...");
+}
+
+static void
+count_hook(lua_State *L, lua_Debug *ar)
+{
+    struct scripting *s = current;
+    struct script_run *run = s->run;
+    struct server *srv = s->srv;
+    (void)ar;
+    if (run == NULL) {
+        return;
+    }
+    long long elapsed = util_mstime() - run->start_ms;
+    if (!run->busy && elapsed >= srv->cfg.busy_reply_threshold) {
+        log_warn("Slow script detected: still in execution after %lld milliseconds. "
+                 "You can try killing the script using the %s command. "
+                 "Script name is: %s.",
+                 elapsed, run->kind == SCRIPTING_EVAL ? "SCRIPT KILL" : "FUNCTION KILL",
+                 run->funcname);
+        run->busy = 1;
+    }
+    if (!run->busy) {
+        return;
+    }
+    /* Keep answering: only allow-busy commands run (dispatch checks). */
+    busy_serve(srv, run);
+    if (srv->shutdown_asap) {
+        /* SHUTDOWN NOSAVE: nothing of this script may reach the AOF or
+         * the replicas. */
+        srv->prop.nops = 0;
+        srv->prop.len = 0;
+        run->killed = 1;
+    }
+    if (run->killed) {
+        /* Also fire on the next line, in case a pcall catches this. */
+        lua_sethook(L, kill_hook, LUA_MASKLINE, 0);
+        raise_error(L, "ERR Script killed by user with SCRIPT KILL...");
+    }
+}
+
+static void
+set_array(lua_State *L, const char *name, size_t n, const struct resp_arg *a)
+{
+    lua_newtable(L);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushlstring(L, a[i].ptr, a[i].len);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    if (name != NULL) {
+        lua_getfield(L, LUA_REGISTRYINDEX, "cachely_globals");
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, name);
+        lua_pop(L, 2);
+    }
+}
+
+void
+scripting_run(struct server *srv, enum scripting_engine_kind kind,
+              struct client *caller, const char *funcname, unsigned flags,
+              int readonly, size_t nkeys, const struct resp_arg *keys,
+              size_t nargs, const struct resp_arg *args)
+{
+    struct scripting *s = srv->scripting;
+    lua_State *L = s->lua[kind];
+    struct script_run run;
+    int nparams = 0;
+
+    /* Checks before a script starts, as Redis 7 does: any script without
+     * allow-stale on a replica whose link is down (when stale data may not
+     * be served); one that declares flags (a shebang, or any function) and
+     * may write, on a read-only replica and, without allow-oom, over
+     * maxmemory. */
+    if (!(caller->flags & CLIENT_MASTER)) {
+        const char *err = NULL;
+        int declared = !(flags & SCRIPT_FLAG_EVAL_COMPAT);
+        int may_write = declared && !(flags & SCRIPT_FLAG_NO_WRITES) && !readonly;
+        if (!(flags & SCRIPT_FLAG_ALLOW_STALE) && repl_is_replica(srv)
+            && srv->repl.link_state != REPL_LINK_CONNECTED
+            && !srv->cfg.replica_serve_stale_data) {
+            err = "-MASTERDOWN Link with MASTER is down and "
+                  "replica-serve-stale-data is set to 'no'.";
+        } else if (may_write && repl_is_replica(srv) && srv->cfg.replica_read_only) {
+            err = "-READONLY You can't write against a read only replica.";
+        } else if (may_write && !(flags & SCRIPT_FLAG_ALLOW_OOM) && srv->cfg.maxmemory > 0
+                   && evict_perform(srv) != 0) {
+            err = "-OOM command not allowed when used memory > 'maxmemory'.";
+        }
+        if (err != NULL) {
+            lua_pop(L, 1);
+            reply_error(caller, err);
+            return;
+        }
+    }
+    memset(&run, 0, sizeof(run));
+    run.kind = kind;
+    run.caller = caller;
+    run.funcname = funcname;
+    run.flags = flags;
+    run.readonly = readonly || (flags & SCRIPT_FLAG_NO_WRITES);
+    run.resp = 2;
+    run.start_ms = util_mstime();
+
+    /* function on top: put the error handler under it */
+    lua_getglobal(L, "cachely_err_handler");
+    lua_insert(L, -2);
+    int errfunc = lua_gettop(L) - 1;
+    if (kind == SCRIPTING_EVAL) {
+        set_array(L, "KEYS", nkeys, keys);
+        set_array(L, "ARGV", nargs, args);
+    } else {
+        set_array(L, NULL, nkeys, keys);
+        set_array(L, NULL, nargs, args);
+        nparams = 2;
+    }
+    s->fake->db = caller->db;
+    s->fake->resp = 2;
+    s->run = &run;
+    unsigned saved_flags = caller->flags;
+    caller->flags |= CLIENT_DENY_BLOCKING;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    int rc = lua_pcall(L, nparams, 1, errfunc);
+    lua_sethook(L, NULL, 0, 0);
+    caller->flags = (caller->flags & ~CLIENT_DENY_BLOCKING)
+                    | (saved_flags & CLIENT_DENY_BLOCKING);
+    s->run = NULL;
+
+    if (rc != 0) {
+        if (!lua_istable(L, -1)) {
+            const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
+            reply_errorf(caller, "Error running script %s, %.100s", funcname, msg);
+        } else {
+            char buf[512];
+            const char *msg = "", *source = NULL;
+            long long line = 0;
+            if (table_field(L, "err", LUA_TSTRING)) {
+                msg = lua_tostring(L, -1);
+                lua_pop(L, 1);
+            }
+            if (table_field(L, "source", LUA_TSTRING)) {
+                source = lua_tostring(L, -1);
+                lua_pop(L, 1);
+            }
+            if (table_field(L, "line", LUA_TNUMBER)) {
+                line = (long long)lua_tonumber(L, -1);
+                lua_pop(L, 1);
+            }
+            if (source != NULL && line > 0) {
+                snprintf(buf, sizeof(buf), "-%s script: %s, on %s:%lld.", msg,
+                         funcname, source, line);
+            } else {
+                snprintf(buf, sizeof(buf), "-%s", msg);
+            }
+            if (error_counted(L)) {
+                reply_error_uncounted(caller, buf);
+            } else {
+                reply_error(caller, buf);
+            }
+        }
+    } else {
+        script_resp = run.resp;
+        lua_to_reply(caller, L, 0);
+    }
+    lua_pop(L, 2); /* result or error, and the error handler */
+    /* A script's writes to its proxy's raw table (rawset) are undone. */
+    lua_getfield(L, LUA_REGISTRYINDEX, "cachely_env");
+    for (;;) {
+        lua_pushnil(L);
+        if (!lua_next(L, -2)) {
+            break;
+        }
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+    }
+    lua_pop(L, 1);
+    /* An incremental collection step every 50 runs, as Redis does: one
+     * per run costs a fifth of a small script's time. */
+    if (++s->runs % 50 == 0) {
+        lua_gc(L, LUA_GCSTEP, 50);
+    }
+}
+
+/* ---- busy ----------------------------------------------------------------- */
+
+int
+scripting_busy_reject(struct client *c, const struct command *cmd)
+{
+    struct scripting *s = c->srv->scripting;
+    if (s == NULL || s->run == NULL || !s->run->busy) {
+        return 0;
+    }
+    if (cmd->flags & CMD_ALLOW_BUSY) {
+        if (cmd->id != CMD_ID_SHUTDOWN) {
+            return 0;
+        }
+        /* only SHUTDOWN NOSAVE while a script runs */
+        if (c->argc == 2 && c->argv[1].len == 6
+            && strncasecmp(c->argv[1].ptr, "nosave", 6) == 0) {
+            return 0;
+        }
+    }
+    if (s->run->kind == SCRIPTING_EVAL) {
+        reply_error(c, "-BUSY Redis is busy running a script. You can only call "
+                       "SCRIPT KILL or SHUTDOWN NOSAVE.");
+    } else {
+        reply_error(c, "-BUSY Redis is busy running a script. You can only call "
+                       "FUNCTION KILL or SHUTDOWN NOSAVE.");
+    }
+    return 1;
+}
+
+void
+scripting_kill(struct client *c, enum scripting_engine_kind kind)
+{
+    struct scripting *s = c->srv->scripting;
+    struct script_run *run = s->run;
+    if (run == NULL) {
+        reply_error(c, "-NOTBUSY No scripts in execution right now.");
+        return;
+    }
+    if (run->caller->flags & CLIENT_MASTER) {
+        reply_error(c, "-UNKILLABLE The busy script was sent by a master instance "
+                       "in the context of replication and cannot be killed.");
+        return;
+    }
+    if (run->wrote) {
+        reply_error(c, "-UNKILLABLE Sorry the script already executed write "
+                       "commands against the dataset. You can either wait the "
+                       "script termination or kill the server in a hard way "
+                       "using the SHUTDOWN NOSAVE command.");
+        return;
+    }
+    if (run->kind != kind) {
+        /* SCRIPT KILL does not stop a function, nor FUNCTION KILL a script */
+        if (run->kind == SCRIPTING_FUNCTION) {
+            reply_error(c, "-BUSY Redis is busy running a script. You can only "
+                           "call FUNCTION KILL or SHUTDOWN NOSAVE.");
+        } else {
+            reply_error(c, "-BUSY Redis is busy running a script. You can only "
+                           "call SCRIPT KILL or SHUTDOWN NOSAVE.");
+        }
+        return;
+    }
+    run->killed = 1;
+    reply_ok(c);
+}
+
+struct client *
+scripting_running(struct server *srv, const char **name,
+                  enum scripting_engine_kind *kind, long long *duration_ms)
+{
+    struct scripting *s = srv->scripting;
+    if (s == NULL || s->run == NULL) {
+        return NULL;
+    }
+    *name = s->run->funcname;
+    *kind = s->run->kind;
+    *duration_ms = util_mstime() - s->run->start_ms;
+    return s->run->caller;
+}
