@@ -142,6 +142,12 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(CLIENT_PAUSE, CLIENT, "pause", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "3.0.0", "Hold normal clients' commands (all, or only writes) for a time") \
     X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order") \
     X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands") \
+    /* transactions */                                                                    \
+    X(MULTI, NONE, "multi", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "1.2.0", "Start a transaction") \
+    X(EXEC, NONE, "exec", 1, XN | XL | XS | CMD_SKIP_SLOWLOG, 0, 0, 0, "transactions", "1.2.0", "Run the queued commands of a transaction") \
+    X(DISCARD, NONE, "discard", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.0.0", "Drop the queued commands of a transaction") \
+    X(WATCH, NONE, "watch", -2, XN | XL | XS | XF | XB, 1, -1, 1, "transactions", "2.2.0", "Make the next EXEC fail if any of the keys changes") \
+    X(UNWATCH, NONE, "unwatch", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.2.0", "Forget the watched keys") \
     /* pub/sub: cachely-proxy's own event channels; the node has no pub/sub */             \
     X(SUBSCRIBE, NONE, "subscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels") \
     X(UNSUBSCRIBE, NONE, "unsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave channels, or every channel when none is named") \

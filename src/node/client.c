@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "node/db.h"
 #include "node/dispatch.h"
+#include "node/multi.h"
 #include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
@@ -224,6 +225,7 @@ client_destroy(struct client **cp)
     if (c->bstate != NULL) {
         block_client_gone(c);
     }
+    multi_client_gone(c);
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
     }
@@ -537,7 +539,8 @@ process_input(struct client *c)
              * all, when the pause ends or a key is ready. */
             break;
         }
-        if (c->flags & CLIENT_MASTER) {
+        if ((c->flags & CLIENT_MASTER)
+            && !multi_master_applied(c, frame, c->parser.consumed)) {
             repl_master_applied(c, frame, c->parser.consumed);
         }
         c->qpos += c->parser.consumed;

@@ -17,6 +17,8 @@ struct db;
 struct command;
 struct event;
 struct block_state;
+struct multi_state;
+struct watch_key;
 
 #define CLIENT_BUF_SIZE (16 * 1024)
 
@@ -42,6 +44,9 @@ enum client_flag {
                                            commands answer at once */
     CLIENT_FAKE = 1 << 15,              /* no socket (loaders, HTTP): replies
                                            stay in the buffer for the caller */
+    CLIENT_MULTI = 1 << 16,             /* in MULTI: commands are queued */
+    CLIENT_DIRTY_CAS = 1 << 17,         /* a watched key changed: EXEC fails */
+    CLIENT_DIRTY_EXEC = 1 << 18,        /* a queue-time error: EXECABORT */
 };
 
 struct reply_block {
@@ -107,6 +112,8 @@ struct client {
     char repl_ip[64];               /* announced or peer address */
     long long woff;                 /* stream offset after this client's last write */
     struct block_state *bstate;     /* owned by block.c; NULL unless waiting on keys */
+    struct multi_state *mstate;     /* owned by multi.c; NULL before a MULTI */
+    struct watch_key *watched;      /* owned by multi.c: WATCHed keys */
     /* fake clients: called after each command ran (not while it is held) */
     void (*on_done)(struct client *c, void *arg);
     void *done_arg;                 /* borrowed: on_done's argument */

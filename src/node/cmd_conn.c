@@ -5,6 +5,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "node/client.h"
+#include "node/multi.h"
 #include "node/pause.h"
 #include "node/server.h"
 
@@ -207,6 +208,7 @@ cmd_reset(struct client *c)
     /* Back to the state of a fresh connection.  Like Redis 7.0, NO-EVICT and
      * the library attributes survive: they describe the connection's owner,
      * not its session. */
+    multi_discard(c);
     client_select(c, 0);
     c->resp = 2;
     mem_free(c->name);

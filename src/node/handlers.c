@@ -119,6 +119,11 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_REPLCONF] = cmd_replconf,
     [CMD_ID_WAIT] = cmd_wait,
     [CMD_ID_DEBUG] = cmd_debug,
+    [CMD_ID_MULTI] = cmd_multi,
+    [CMD_ID_EXEC] = cmd_exec,
+    [CMD_ID_DISCARD] = cmd_discard,
+    [CMD_ID_WATCH] = cmd_watch,
+    [CMD_ID_UNWATCH] = cmd_unwatch,
 };
 
 cmd_handler_fn

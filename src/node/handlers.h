@@ -135,6 +135,13 @@ void cmd_replconf(struct client *c);
 void cmd_wait(struct client *c);
 void cmd_role(struct client *c);
 
+/* multi.c (transactions) */
+void cmd_multi(struct client *c);
+void cmd_exec(struct client *c);
+void cmd_discard(struct client *c);
+void cmd_watch(struct client *c);
+void cmd_unwatch(struct client *c);
+
 /* cmd_persist.c */
 void cmd_save(struct client *c);
 void cmd_bgsave(struct client *c);

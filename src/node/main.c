@@ -278,6 +278,7 @@ main(int argc, char **argv)
     repl_setup(srv);
     pause_setup(srv);
     block_setup(srv);
+    multi_setup(srv);
     lazyfree_setup();
     object_setup();
     if (persist_setup(srv) != 0) {
@@ -319,6 +320,7 @@ main(int argc, char **argv)
     free_all_clients(srv);
     pause_teardown(srv);
     block_teardown(srv);
+    multi_teardown(srv);
     lazyfree_teardown();
     propagate_teardown(srv);
     persist_teardown(srv);

@@ -8,6 +8,7 @@
 #include "core/option.h"
 #include "node/block.h"
 #include "node/db.h"
+#include "node/multi.h"
 #include "node/pause.h"
 #include "node/propagate.h"
 #include "node/persist.h"
@@ -186,6 +187,7 @@ struct server {
     struct persist persist;           /* persist.c's state */
     struct pause pause;               /* pause.c's state (CLIENT PAUSE) */
     struct block block;               /* block.c's state (blocking on keys) */
+    struct watch_table watch;         /* multi.c's watched keys */
     struct propagate prop;            /* propagate.c's effects of the running call */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;

@@ -7,6 +7,10 @@ raw RESP bytes.  Script lines:
     ~COMMAND args...       compare as unordered: arrays sorted (KEYS, SCAN)
     ?COMMAND args...       compare only the reply's type byte (TTL, TIME...)
     !sleep <ms>            wait on both sides
+    !read [N]              read one more reply (a pub/sub message, a push,
+                           the second reply of SUBSCRIBE a b) on connection N
+    @N COMMAND ...         run on connection N (0 is the default; others
+                           open on first use, after FLUSHALL)
     # comment / blank      ignored
 Arguments split like redis-cli: "quoted strings", 'single', and \\xHH escapes.
 Run with /usr/bin/python3; script names as arguments run only those.
@@ -106,10 +110,10 @@ class Conn:
                 r, tree = self.read()
                 raw += r
                 items.append(tree)
-            if t in b"|>":
-                # An attribute decorates the reply that follows it, and a
-                # push comes out of band before it: either way the command's
-                # own reply is next, so read it as part of this one.
+            if t == b"|":
+                # An attribute decorates the reply that follows it: read
+                # that reply as part of this one.  (A push is a reply of its
+                # own: scripts read it with !read.)
                 r, tree = self.read()
                 return raw + r, (t, items + [tree])
             return raw, (t, items)
@@ -129,8 +133,8 @@ def canon(tree):
 
 def run_script(path, cport, rport, res):
     name = os.path.basename(path)
-    c, r = Conn(cport), Conn(rport)
-    for conn in (c, r):
+    conns = {0: (Conn(cport), Conn(rport))}
+    for conn in conns[0]:
         conn.call([b"FLUSHALL"])
     with open(path, encoding="utf-8") as f:
         for lineno, raw in enumerate(f, 1):
@@ -140,17 +144,39 @@ def run_script(path, cport, rport, res):
             if line.startswith("!sleep"):
                 time.sleep(int(line.split()[1]) / 1000.0)
                 continue
+            n = 0
+            if line.startswith("@"):
+                head, line = line.split(None, 1)
+                n = int(head[1:])
+            if n not in conns:
+                conns[n] = (Conn(cport), Conn(rport))
+            c, r = conns[n]
+            case = "%s:%d %s" % (name, lineno, line[:60])
+            if line.startswith("!read"):
+                parts = line.split()
+                if len(parts) > 1:
+                    n = int(parts[1])
+                    if n not in conns:
+                        conns[n] = (Conn(cport), Conn(rport))
+                    c, r = conns[n]
+                try:
+                    craw, _ = c.read()
+                except Exception as e:
+                    res.check(case, False, "cachely: %r" % e)
+                    continue
+                rraw, _ = r.read()
+                res.check(case, craw == rraw,
+                          "\n   cachely: %r\n   redis:   %r" % (craw[:300], rraw[:300]))
+                continue
             mode = ""
             if line[0] in "~?":
                 mode, line = line[0], line[1:]
             args = split_args(line)
-            case = "%s:%d %s" % (name, lineno, line[:60])
             try:
                 craw, ctree = c.call(args)
             except Exception as e:
                 res.check(case, False, "cachely: %r" % e)
-                c = Conn(cport)
-                r = Conn(rport)
+                conns[n] = (Conn(cport), Conn(rport))
                 continue
             rraw, rtree = r.call(args)
             if mode == "~":
