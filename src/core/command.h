@@ -148,16 +148,21 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(DISCARD, NONE, "discard", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.0.0", "Drop the queued commands of a transaction") \
     X(WATCH, NONE, "watch", -2, XN | XL | XS | XF | XB, 1, -1, 1, "transactions", "2.2.0", "Make the next EXEC fail if any of the keys changes") \
     X(UNWATCH, NONE, "unwatch", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.2.0", "Forget the watched keys") \
-    /* pub/sub: cachely-proxy's own event channels; the node has no pub/sub */             \
+    /* pub/sub (cachely-proxy answers the classic ones with its own event channels) */    \
     X(SUBSCRIBE, NONE, "subscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels") \
     X(UNSUBSCRIBE, NONE, "unsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave channels, or every channel when none is named") \
     X(PSUBSCRIBE, NONE, "psubscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels matching glob patterns") \
     X(PUNSUBSCRIBE, NONE, "punsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave patterns, or every pattern when none is named") \
-    X(PUBLISH, NONE, "publish", 3, XP | XL | XS | XF, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel") \
+    X(PUBLISH, NONE, "publish", 3, XP | XL | XS | XF | CMD_MAY_REPLICATE, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel") \
     X(PUBSUB, NONE, "pubsub", -2, 0, 0, 0, 0, "pubsub", "2.8.0", "Inspect channels and pattern subscriptions") \
     X(PUBSUB_CHANNELS, PUBSUB, "channels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "List the channels with subscribers, optionally matching a pattern") \
     X(PUBSUB_NUMSUB, PUBSUB, "numsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the subscribers of channels (pattern subscribers not included)") \
     X(PUBSUB_NUMPAT, PUBSUB, "numpat", 2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the distinct patterns subscribed to") \
+    X(PUBSUB_SHARDCHANNELS, PUBSUB, "shardchannels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "7.0.0", "List the shard channels with subscribers, optionally matching a pattern") \
+    X(PUBSUB_SHARDNUMSUB, PUBSUB, "shardnumsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "7.0.0", "Count the subscribers of shard channels") \
+    X(SSUBSCRIBE, NONE, "ssubscribe", -2, XP | XN | XL | XS, 1, -1, 1, "pubsub", "7.0.0", "Receive the messages posted to shard channels") \
+    X(SUNSUBSCRIBE, NONE, "sunsubscribe", -1, XP | XN | XL | XS, 1, -1, 1, "pubsub", "7.0.0", "Leave shard channels, or every shard channel when none is named") \
+    X(SPUBLISH, NONE, "spublish", 3, XP | XL | XS | XF | CMD_MAY_REPLICATE, 1, 1, 1, "pubsub", "7.0.0", "Post a message to a shard channel") \
     X(PUBSUB_HELP, PUBSUB, "help", 2, XL | XS, 0, 0, 0, "pubsub", "6.2.0", "Describe the PUBSUB subcommands") \
     /* server */                                                                          \
     X(COMMAND, NONE, "command", -1, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the commands") \

@@ -10,6 +10,7 @@
 #include "node/db.h"
 #include "node/dispatch.h"
 #include "node/multi.h"
+#include "node/pubsub.h"
 #include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
@@ -226,6 +227,7 @@ client_destroy(struct client **cp)
         block_client_gone(c);
     }
     multi_client_gone(c);
+    pubsub_client_gone(c);
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
     }
@@ -299,7 +301,9 @@ static void
 check_output_limits(struct client *c)
 {
     const struct cob_limit *lim =
-        &c->srv->cfg.cob[(c->flags & CLIENT_REPLICA) ? COB_REPLICA : COB_NORMAL];
+        &c->srv->cfg.cob[(c->flags & CLIENT_REPLICA)  ? COB_REPLICA
+                         : (c->flags & CLIENT_PUBSUB) ? COB_PUBSUB
+                                                      : COB_NORMAL];
     size_t used = c->reply_bytes;
     if (lim->hard == 0 && lim->soft == 0) {
         return;
@@ -719,24 +723,32 @@ client_describe(const struct client *c, char *buf, size_t len)
     if (c->flags & CLIENT_BLOCKED) {
         flags[fi++] = 'b';
     }
+    if (c->flags & CLIENT_PUBSUB) {
+        flags[fi++] = 'P';
+    }
+    if (c->flags & CLIENT_MULTI) {
+        flags[fi++] = 'x';
+    }
     if (fi == 0) {
         flags[fi++] = 'N';
     }
     flags[fi] = '\0';
-    size_t obl = c->bufpos, oll = 0;
+    size_t obl = c->bufpos, oll = 0, nsub, npsub, nssub;
+    pubsub_client_counts(c, &nsub, &npsub, &nssub);
     for (struct reply_block *b = c->reply; b; b = b->next) {
         oll++;
     }
     int n = snprintf(buf, len,
                      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-                     "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+                     "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
                      "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
                      "oll=%zu omem=%zu tot-mem=%zu events=r%s cmd=%s user=default "
                      "redir=-1 resp=%d lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                      c->name ? c->name : "", (now - c->ctime_ms) / 1000,
                      (now - c->last_interaction_ms) / 1000, flags,
-                     c->db ? c->db->id : 0, c->qlen - c->qpos,
+                     c->db ? c->db->id : 0, nsub, npsub, nssub,
+                     multi_queued_count(c), c->qlen - c->qpos,
                      c->qcap - c->qlen, c->qcap, c->qbuf_peak, obl, oll,
                      c->reply_bytes,
                      sizeof(*c) + c->qcap + c->reply_bytes,

@@ -19,6 +19,7 @@ struct event;
 struct block_state;
 struct multi_state;
 struct watch_key;
+struct pubsub_client;
 
 #define CLIENT_BUF_SIZE (16 * 1024)
 
@@ -47,6 +48,8 @@ enum client_flag {
     CLIENT_MULTI = 1 << 16,             /* in MULTI: commands are queued */
     CLIENT_DIRTY_CAS = 1 << 17,         /* a watched key changed: EXEC fails */
     CLIENT_DIRTY_EXEC = 1 << 18,        /* a queue-time error: EXECABORT */
+    CLIENT_PUBSUB = 1 << 19,            /* has subscriptions (RESP2: subscribed
+                                           mode) */
 };
 
 struct reply_block {
@@ -114,6 +117,7 @@ struct client {
     struct block_state *bstate;     /* owned by block.c; NULL unless waiting on keys */
     struct multi_state *mstate;     /* owned by multi.c; NULL before a MULTI */
     struct watch_key *watched;      /* owned by multi.c: WATCHed keys */
+    struct pubsub_client *pubsub;   /* owned by pubsub.c; NULL before a subscription */
     /* fake clients: called after each command ran (not while it is held) */
     void (*on_done)(struct client *c, void *arg);
     void *done_arg;                 /* borrowed: on_done's argument */

@@ -6,6 +6,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/multi.h"
+#include "node/pubsub.h"
 #include "node/pause.h"
 #include "node/server.h"
 
@@ -182,7 +183,12 @@ cmd_ping(struct client *c)
         reply_arity_error(c);
         return;
     }
-    if (c->argc == 1) {
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) {
+        /* Subscribed mode: a reply shaped like the messages around it. */
+        reply_array_len(c, 2);
+        reply_bulk(c, "pong", 4);
+        reply_bulk(c, c->argc == 1 ? "" : c->argv[1].ptr, c->argc == 1 ? 0 : c->argv[1].len);
+    } else if (c->argc == 1) {
         reply_status(c, "PONG");
     } else {
         reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
@@ -209,6 +215,7 @@ cmd_reset(struct client *c)
      * the library attributes survive: they describe the connection's owner,
      * not its session. */
     multi_discard(c);
+    pubsub_client_gone(c);
     client_select(c, 0);
     c->resp = 2;
     mem_free(c->name);

@@ -87,6 +87,26 @@ reject_with(struct client *c, const struct command *cmd, const char *msg)
     reject(c, cmd);
 }
 
+/* RESP2's subscribed mode lets only these through (RESP3 has no limit). */
+static int
+allowed_when_subscribed(const struct command *cmd)
+{
+    switch (cmd->id) {
+    case CMD_ID_PING:
+    case CMD_ID_SUBSCRIBE:
+    case CMD_ID_SSUBSCRIBE:
+    case CMD_ID_UNSUBSCRIBE:
+    case CMD_ID_SUNSUBSCRIBE:
+    case CMD_ID_PSUBSCRIBE:
+    case CMD_ID_PUNSUBSCRIBE:
+    case CMD_ID_QUIT:
+    case CMD_ID_RESET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Inside MULTI every command but the ones that end it is refused when
  * memory is short: the queue itself would grow without bound. */
 static int
@@ -172,6 +192,14 @@ dispatch_command(struct client *c)
     }
     if (!(c->flags & CLIENT_MASTER) && (err = reject_by_role(c, flags)) != NULL) {
         reject_with(c, cmd, err);
+        return;
+    }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2 && !allowed_when_subscribed(cmd)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "Can't execute '%s': only (P|S)SUBSCRIBE / "
+                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                 cmd->fullname);
+        reject_with(c, cmd, msg);
         return;
     }
     /* Last, as Redis: a client whose command is held by CLIENT PAUSE has

@@ -321,6 +321,7 @@ main(int argc, char **argv)
     pause_teardown(srv);
     block_teardown(srv);
     multi_teardown(srv);
+    pubsub_teardown(srv);
     lazyfree_teardown();
     propagate_teardown(srv);
     persist_teardown(srv);

@@ -11,6 +11,7 @@
 #include "node/repl.h"
 #include "node/server.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct multi_cmd {
@@ -291,6 +292,12 @@ uint32_t
 multi_queued_flags(const struct client *c)
 {
     return (c->flags & CLIENT_MULTI) && c->mstate ? c->mstate->flags : 0;
+}
+
+long long
+multi_queued_count(const struct client *c)
+{
+    return (c->flags & CLIENT_MULTI) && c->mstate ? (long long)c->mstate->count : -1;
 }
 
 void

@@ -40,6 +40,8 @@ void multi_exec_abort(struct client *c, const char *msg);
 /* The union of the queued commands' flags (EXEC is checked as a write when
  * it holds one). */
 uint32_t multi_queued_flags(const struct client *c);
+/* Commands queued (CLIENT LIST's multi=), -1 outside MULTI. */
+long long multi_queued_count(const struct client *c);
 /* Forget the transaction and every watched key (DISCARD, RESET). */
 void multi_discard(struct client *c);
 /* Free a closing client's transaction state. */

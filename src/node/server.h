@@ -9,6 +9,7 @@
 #include "node/block.h"
 #include "node/db.h"
 #include "node/multi.h"
+#include "node/pubsub.h"
 #include "node/pause.h"
 #include "node/propagate.h"
 #include "node/persist.h"
@@ -188,6 +189,7 @@ struct server {
     struct pause pause;               /* pause.c's state (CLIENT PAUSE) */
     struct block block;               /* block.c's state (blocking on keys) */
     struct watch_table watch;         /* multi.c's watched keys */
+    struct pubsub pubsub;             /* pubsub.c's channels and patterns */
     struct propagate prop;            /* propagate.c's effects of the running call */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
