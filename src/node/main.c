@@ -7,6 +7,7 @@
 #include "core/option.h"
 #include "core/util.h"
 #include "node/client.h"
+#include "node/notify.h"
 #include "node/db.h"
 #include "node/http.h"
 #include "node/info.h"
@@ -279,6 +280,7 @@ main(int argc, char **argv)
     pause_setup(srv);
     block_setup(srv);
     multi_setup(srv);
+    notify_setup(srv);
     lazyfree_setup();
     object_setup();
     if (persist_setup(srv) != 0) {

@@ -131,6 +131,7 @@ struct node_config {
     int lazyfree_lazy_server_del;
     int lazyfree_lazy_user_del;
     int lazyfree_lazy_user_flush;
+    int notify_keyspace_events;    /* enum notify_class bits */
 };
 
 struct command_stats {

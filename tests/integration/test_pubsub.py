@@ -96,10 +96,34 @@ def case_c_many_subscribers(c):
     wait_for(lambda: r.pubsub_numsub("fan")[0][1] == 0, 10, "subscribers gone on close")
 
 
+def case_d_notifications_expired_evicted(c):
+    """Keyspace notifications for keys the server deletes by itself: an
+    expired key ("expired", class x) and an evicted one ("evicted", e)."""
+    n = c.node("--notify-keyspace-events", "Exe", "--maxmemory-policy", "allkeys-random")
+    r = client(n)
+    s = Raw(n.port)
+    check(s.call("SUBSCRIBE", "__keyevent@0__:expired")[0] == b"subscribe", "SUBSCRIBE")
+    r.set("short", "1", px=20)
+    check(s.reply() == [b"message", b"__keyevent@0__:expired", b"short"],
+          "expired event")
+    s2 = Raw(n.port)
+    check(s2.call("SUBSCRIBE", "__keyevent@0__:evicted")[0] == b"subscribe", "SUBSCRIBE")
+    for i in range(200):
+        r.set("fill:%d" % i, "x" * 10000)
+    used = int(info(r, "memory")["used_memory"])
+    r.config_set("maxmemory", str(used - 500000))
+    r.set("trigger", "1")
+    m = s2.reply()
+    check(m[:2] == [b"message", b"__keyevent@0__:evicted"] and m[2].startswith(b"fill:")
+          or m[2] == b"trigger", "evicted event: %r" % (m,))
+    r.config_set("maxmemory", "0")
+
+
 CASES = [
     ("a", "subscribers on a replica receive the master's PUBLISH", case_a_replica_subscribers),
     ("b", "a slow subscriber is disconnected; memory stays bounded", case_b_slow_subscriber),
     ("c", "PUBLISH to 100 subscribers", case_c_many_subscribers),
+    ("d", "notifications for expired and evicted keys", case_d_notifications_expired_evicted),
 ]
 
 
