@@ -139,6 +139,10 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(CLIENT_KILL, CLIENT, "kill", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "Close connections") \
     X(CLIENT_SETINFO, CLIENT, "setinfo", 4, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Record the client library's name or version") \
     X(CLIENT_NO_EVICT, CLIENT, "no-evict", 3, XA | XN | XL | XS, 0, 0, 0, "connection", "7.0.0", "Exempt the connection from client eviction") \
+    X(CLIENT_TRACKING, CLIENT, "tracking", -3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Turn client-side caching invalidations on or off") \
+    X(CLIENT_CACHING, CLIENT, "caching", 3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Say whether the next command's keys are tracked (OPTIN/OPTOUT)") \
+    X(CLIENT_GETREDIR, CLIENT, "getredir", 2, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Return the client id invalidations are redirected to") \
+    X(CLIENT_TRACKINGINFO, CLIENT, "trackinginfo", 2, XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "Describe the connection's client-side caching state") \
     X(CLIENT_PAUSE, CLIENT, "pause", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "3.0.0", "Hold normal clients' commands (all, or only writes) for a time") \
     X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order") \
     X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands") \

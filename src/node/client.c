@@ -11,6 +11,7 @@
 #include "node/dispatch.h"
 #include "node/multi.h"
 #include "node/pubsub.h"
+#include "node/tracking.h"
 #include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
@@ -203,6 +204,7 @@ client_queue_write(struct client *c)
 void
 client_flush_pending(struct server *srv)
 {
+    tracking_before_sleep(srv);
     while (srv->pending_writes) {
         struct client *c = srv->pending_writes;
         pending_unlink(c);
@@ -228,6 +230,7 @@ client_destroy(struct client **cp)
     }
     multi_client_gone(c);
     pubsub_client_gone(c);
+    tracking_client_gone(c);
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
     }
@@ -743,7 +746,7 @@ client_describe(const struct client *c, char *buf, size_t len)
                      "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
                      "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
                      "oll=%zu omem=%zu tot-mem=%zu events=r%s cmd=%s user=default "
-                     "redir=-1 resp=%d lib-name=%s lib-ver=%s",
+                     "redir=%lld resp=%d lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                      c->name ? c->name : "", (now - c->ctime_ms) / 1000,
                      (now - c->last_interaction_ms) / 1000, flags,
@@ -753,7 +756,8 @@ client_describe(const struct client *c, char *buf, size_t len)
                      c->reply_bytes,
                      sizeof(*c) + c->qcap + c->reply_bytes,
                      (c->flags & CLIENT_WRITE_ARMED) ? "w" : "",
-                     c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp,
+                     c->lastcmd ? c->lastcmd->fullname : "NULL",
+                     tracking_redirect_of(c), c->resp,
                      c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     return n > 0 ? ((size_t)n < len ? (size_t)n : len - 1) : 0;
 }

@@ -20,6 +20,7 @@ struct block_state;
 struct multi_state;
 struct watch_key;
 struct pubsub_client;
+struct tracking_client;
 
 #define CLIENT_BUF_SIZE (16 * 1024)
 
@@ -50,6 +51,7 @@ enum client_flag {
     CLIENT_DIRTY_EXEC = 1 << 18,        /* a queue-time error: EXECABORT */
     CLIENT_PUBSUB = 1 << 19,            /* has subscriptions (RESP2: subscribed
                                            mode) */
+    CLIENT_TRACKING = 1 << 20,          /* CLIENT TRACKING on */
 };
 
 struct reply_block {
@@ -118,6 +120,7 @@ struct client {
     struct multi_state *mstate;     /* owned by multi.c; NULL before a MULTI */
     struct watch_key *watched;      /* owned by multi.c: WATCHed keys */
     struct pubsub_client *pubsub;   /* owned by pubsub.c; NULL before a subscription */
+    struct tracking_client *tracking; /* owned by tracking.c; NULL before CLIENT TRACKING */
     /* fake clients: called after each command ran (not while it is held) */
     void (*on_done)(struct client *c, void *arg);
     void *done_arg;                 /* borrowed: on_done's argument */

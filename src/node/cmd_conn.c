@@ -7,6 +7,7 @@
 #include "node/client.h"
 #include "node/multi.h"
 #include "node/pubsub.h"
+#include "node/tracking.h"
 #include "node/pause.h"
 #include "node/server.h"
 
@@ -216,6 +217,7 @@ cmd_reset(struct client *c)
      * not its session. */
     multi_discard(c);
     pubsub_client_gone(c);
+    tracking_client_gone(c);
     client_select(c, 0);
     c->resp = 2;
     mem_free(c->name);

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "node/handlers.h"
 #include "node/multi.h"
+#include "node/tracking.h"
 #include "node/pause.h"
 #include "node/block.h"
 #include "node/propagate.h"
@@ -237,12 +238,17 @@ dispatch_call(struct client *c, const struct command *cmd)
         /* Nested calls see their caller's clock: a transaction or script
          * runs at one instant. */
         srv->ks.now_ms = util_mstime();
+        tracking_call_begin(c);
     }
     srv->ks.from_master = from_master;
     c->cmd = cmd;
     c->cmd_errors = 0;
     c->redact = 0;
     fn(c);
+    tracking_command_done(c, cmd);
+    if (!nested) {
+        tracking_call_end(c, cmd);
+    }
     long long dur = util_monotonic_us() - start;
     if (from_master && c->cmd_errors > 0) {
         log_warn("Command '%s' from our master failed", cmd->fullname);

@@ -85,6 +85,10 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_CLIENT_SETINFO] = cmd_client_setinfo,
     [CMD_ID_CLIENT_NO_EVICT] = cmd_client_no_evict,
     [CMD_ID_CLIENT_PAUSE] = cmd_client_pause,
+    [CMD_ID_CLIENT_TRACKING] = cmd_client_tracking,
+    [CMD_ID_CLIENT_CACHING] = cmd_client_caching,
+    [CMD_ID_CLIENT_GETREDIR] = cmd_client_getredir,
+    [CMD_ID_CLIENT_TRACKINGINFO] = cmd_client_trackinginfo,
     [CMD_ID_CLIENT_UNPAUSE] = cmd_client_unpause,
     [CMD_ID_CLIENT_HELP] = cmd_client_help,
 

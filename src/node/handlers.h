@@ -101,6 +101,11 @@ void cmd_client_kill(struct client *c);
 void cmd_client_setinfo(struct client *c);
 void cmd_client_no_evict(struct client *c);
 void cmd_client_pause(struct client *c);
+/* tracking.c */
+void cmd_client_tracking(struct client *c);
+void cmd_client_caching(struct client *c);
+void cmd_client_getredir(struct client *c);
+void cmd_client_trackinginfo(struct client *c);
 void cmd_client_unpause(struct client *c);
 void cmd_client_help(struct client *c);
 

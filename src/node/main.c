@@ -281,6 +281,7 @@ main(int argc, char **argv)
     block_setup(srv);
     multi_setup(srv);
     notify_setup(srv);
+    tracking_setup(srv);
     lazyfree_setup();
     object_setup();
     if (persist_setup(srv) != 0) {
@@ -324,6 +325,7 @@ main(int argc, char **argv)
     block_teardown(srv);
     multi_teardown(srv);
     pubsub_teardown(srv);
+    tracking_teardown(srv);
     lazyfree_teardown();
     propagate_teardown(srv);
     persist_teardown(srv);

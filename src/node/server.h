@@ -10,6 +10,7 @@
 #include "node/db.h"
 #include "node/multi.h"
 #include "node/pubsub.h"
+#include "node/tracking.h"
 #include "node/pause.h"
 #include "node/propagate.h"
 #include "node/persist.h"
@@ -191,6 +192,7 @@ struct server {
     struct block block;               /* block.c's state (blocking on keys) */
     struct watch_table watch;         /* multi.c's watched keys */
     struct pubsub pubsub;             /* pubsub.c's channels and patterns */
+    struct tracking tracking;         /* tracking.c's client-side caching state */
     struct propagate prop;            /* propagate.c's effects of the running call */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
