@@ -143,6 +143,8 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(CLIENT_CACHING, CLIENT, "caching", 3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Say whether the next command's keys are tracked (OPTIN/OPTOUT)") \
     X(CLIENT_GETREDIR, CLIENT, "getredir", 2, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Return the client id invalidations are redirected to") \
     X(CLIENT_TRACKINGINFO, CLIENT, "trackinginfo", 2, XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "Describe the connection's client-side caching state") \
+    X(CLIENT_REPLY, CLIENT, "reply", 3, XN | XL | XS, 0, 0, 0, "connection", "3.2.0", "Turn the connection's replies on, off, or off for the next command") \
+    X(CLIENT_NO_TOUCH, CLIENT, "no-touch", 3, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Let the connection's reads leave the keys' access time alone") \
     X(CLIENT_PAUSE, CLIENT, "pause", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "3.0.0", "Hold normal clients' commands (all, or only writes) for a time") \
     X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order") \
     X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands") \
@@ -190,6 +192,13 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(MEMORY_USAGE, MEMORY, "usage", -3, XR, 2, 2, 1, "server", "4.0.0", "Estimate the memory a key uses") \
     X(MEMORY_STATS, MEMORY, "stats", 2, 0, 0, 0, 0, "server", "4.0.0", "Return memory statistics") \
     X(MEMORY_HELP, MEMORY, "help", 2, XL | XS, 0, 0, 0, "server", "4.0.0", "Describe the MEMORY subcommands") \
+    X(MONITOR, NONE, "monitor", 1, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Stream every command the server runs") \
+    X(LATENCY, NONE, "latency", -2, 0, 0, 0, 0, "server", "2.8.13", "The latency monitor") \
+    X(LATENCY_LATEST, LATENCY, "latest", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latest latency samples of every event") \
+    X(LATENCY_HISTORY, LATENCY, "history", 3, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latency samples of an event") \
+    X(LATENCY_RESET, LATENCY, "reset", -2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Forget the samples of events") \
+    X(LATENCY_DOCTOR, LATENCY, "doctor", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return a human-readable latency report") \
+    X(LATENCY_HELP, LATENCY, "help", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the LATENCY subcommands") \
     X(SLOWLOG, NONE, "slowlog", -2, 0, 0, 0, 0, "server", "2.2.12", "Inspect the slow command log") \
     X(SLOWLOG_GET, SLOWLOG, "get", -2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return slow log entries") \
     X(SLOWLOG_LEN, SLOWLOG, "len", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return the slow log's length") \

@@ -12,6 +12,7 @@
 #include "node/multi.h"
 #include "node/pubsub.h"
 #include "node/tracking.h"
+#include "node/monitor.h"
 #include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
@@ -231,6 +232,7 @@ client_destroy(struct client **cp)
     multi_client_gone(c);
     pubsub_client_gone(c);
     tracking_client_gone(c);
+    monitor_client_gone(c);
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
     }
@@ -340,6 +342,10 @@ reply_raw(struct client *c, const char *s, size_t len)
     /* Our master never reads replies, except to REPLCONF GETACK. */
     if ((c->flags & CLIENT_CLOSE_ASAP)
         || ((c->flags & CLIENT_MASTER) && !(c->flags & CLIENT_FORCE_REPLY))) {
+        return;
+    }
+    /* CLIENT REPLY OFF/SKIP silence replies, not pushes. */
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING)) {
         return;
     }
     if (c->reply == NULL) {
@@ -539,6 +545,13 @@ process_input(struct client *c)
             dispatch_command(c);
             c->argc = 0;
             c->argv = NULL;
+            if (!(c->flags & (CLIENT_PAUSED | CLIENT_KEYWAIT))) {
+                /* CLIENT REPLY SKIP silences the command after it. */
+                c->flags &= ~CLIENT_REPLY_SKIP;
+                if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+                    c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
+                }
+            }
         }
         if (c->flags & (CLIENT_PAUSED | CLIENT_KEYWAIT)) {
             /* Held by CLIENT PAUSE or blocked on keys: the frame stays
@@ -706,7 +719,7 @@ size_t
 client_describe(const struct client *c, char *buf, size_t len)
 {
     long long now = util_mstime();
-    char flags[12];
+    char flags[20];
     int fi = 0;
     if (c->flags & CLIENT_CLOSE_ASAP) {
         flags[fi++] = 'A';
@@ -731,6 +744,15 @@ client_describe(const struct client *c, char *buf, size_t len)
     }
     if (c->flags & CLIENT_MULTI) {
         flags[fi++] = 'x';
+    }
+    if (c->flags & CLIENT_MONITOR) {
+        flags[fi++] = 'O';
+    }
+    if (c->flags & CLIENT_TRACKING) {
+        flags[fi++] = 't';
+    }
+    if (c->flags & CLIENT_NO_TOUCH) {
+        flags[fi++] = 'T';
     }
     if (fi == 0) {
         flags[fi++] = 'N';
@@ -848,7 +870,7 @@ reply_bulk(struct client *c, const char *p, size_t len)
     size_t h = resp_fmt_prefixed(hdr, '$', (long long)len);
     /* Small values: one copy of header, body and CRLF into the buffer. */
     if (c->reply == NULL && c->bufpos + h + len + 2 <= CLIENT_BUF_SIZE
-        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER))) {
+        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
         char *o = c->buf + c->bufpos;
         memcpy(o, hdr, h);
         memcpy(o + h, p, len);

@@ -52,6 +52,13 @@ enum client_flag {
     CLIENT_PUBSUB = 1 << 19,            /* has subscriptions (RESP2: subscribed
                                            mode) */
     CLIENT_TRACKING = 1 << 20,          /* CLIENT TRACKING on */
+    CLIENT_MONITOR = 1 << 21,           /* receives MONITOR lines */
+    CLIENT_REPLY_OFF = 1 << 22,         /* CLIENT REPLY OFF */
+    CLIENT_REPLY_SKIP_NEXT = 1 << 23,   /* CLIENT REPLY SKIP: skip the next */
+    CLIENT_REPLY_SKIP = 1 << 24,        /* this command's reply is skipped */
+    CLIENT_PUSHING = 1 << 25,           /* writing a push (message, invalidation):
+                                           CLIENT REPLY OFF/SKIP let it through */
+    CLIENT_NO_TOUCH = 1 << 26,          /* CLIENT NO-TOUCH: reads leave LRU/LFU alone */
 };
 
 struct reply_block {

@@ -8,6 +8,7 @@
 #include "node/multi.h"
 #include "node/pubsub.h"
 #include "node/tracking.h"
+#include "node/monitor.h"
 #include "node/pause.h"
 #include "node/server.h"
 
@@ -218,6 +219,8 @@ cmd_reset(struct client *c)
     multi_discard(c);
     pubsub_client_gone(c);
     tracking_client_gone(c);
+    monitor_client_gone(c);
+    c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT | CLIENT_NO_TOUCH);
     client_select(c, 0);
     c->resp = 2;
     mem_free(c->name);
@@ -571,6 +574,40 @@ cmd_client_no_evict(struct client *c)
         c->flags |= CLIENT_NO_EVICT;
     } else if (conn_arg_is(&c->argv[2], "off")) {
         c->flags &= ~CLIENT_NO_EVICT;
+    } else {
+        reply_syntax_error(c);
+        return;
+    }
+    reply_ok(c);
+}
+
+/* CLIENT REPLY ON|OFF|SKIP: OFF and SKIP answer nothing themselves. */
+void
+cmd_client_reply(struct client *c)
+{
+    if (conn_arg_is(&c->argv[2], "on")) {
+        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
+        reply_ok(c);
+    } else if (conn_arg_is(&c->argv[2], "off")) {
+        c->flags |= CLIENT_REPLY_OFF;
+    } else if (conn_arg_is(&c->argv[2], "skip")) {
+        if (!(c->flags & CLIENT_REPLY_OFF)) {
+            c->flags |= CLIENT_REPLY_SKIP_NEXT;
+        }
+    } else {
+        reply_syntax_error(c);
+    }
+}
+
+/* CLIENT NO-TOUCH ON|OFF (Redis 7.2): this client's reads, TOUCH aside,
+ * leave the keys' LRU/LFU bits alone. */
+void
+cmd_client_no_touch(struct client *c)
+{
+    if (conn_arg_is(&c->argv[2], "on")) {
+        c->flags |= CLIENT_NO_TOUCH;
+    } else if (conn_arg_is(&c->argv[2], "off")) {
+        c->flags &= ~CLIENT_NO_TOUCH;
     } else {
         reply_syntax_error(c);
         return;

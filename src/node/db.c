@@ -280,7 +280,7 @@ db_lookup_ref(struct db *db, const char *key, size_t len, int flags)
     if (!(flags & LOOKUP_NOSTATS)) {
         ks->hits++;
     }
-    if (!(flags & LOOKUP_NOTOUCH)) {
+    if (!(flags & LOOKUP_NOTOUCH) && !ks->no_touch) {
         db_touch(ks, *ref);
     }
     return ref;

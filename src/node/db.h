@@ -71,6 +71,7 @@ struct keyspace {
         void *ctx;               /* borrowed */
     } listeners[KEYSPACE_MAX_LISTENERS];
     int nlisteners;
+    int no_touch;                /* the running client set CLIENT NO-TOUCH */
     int free_async;              /* deletions now hand big values to lazyfree */
     int lazy_expire, lazy_evict, lazy_server_del;  /* lazyfree-lazy-* options */
     keyspace_delete_hook_fn on_delete;

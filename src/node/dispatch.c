@@ -13,6 +13,8 @@
 #include "node/handlers.h"
 #include "node/multi.h"
 #include "node/tracking.h"
+#include "node/monitor.h"
+#include "node/latency.h"
 #include "node/pause.h"
 #include "node/block.h"
 #include "node/propagate.h"
@@ -203,6 +205,13 @@ dispatch_command(struct client *c)
         reject_with(c, cmd, msg);
         return;
     }
+    /* A replica's link, and a MONITOR (which Redis marks as a replica),
+     * may not touch the keyspace. */
+    if ((c->flags & (CLIENT_REPLICA | CLIENT_MONITOR))
+        && (flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE))) {
+        reject_with(c, cmd, "Replica can't interact with the keyspace");
+        return;
+    }
     /* Last, as Redis: a client whose command is held by CLIENT PAUSE has
      * had its errors for bad arguments at once; the command itself comes
      * back here, from the top, when the pause ends. */
@@ -225,6 +234,7 @@ dispatch_call(struct client *c, const struct command *cmd)
     /* Per-call state is saved and restored, not reset, so that a call made
      * from inside another (EXEC, a script) leaves its caller's intact. */
     int saved_from_master = srv->ks.from_master;
+    int saved_no_touch = srv->ks.no_touch;
     long long saved_now = srv->ks.now_ms;
     long long saved_errors = c->cmd_errors;
     const struct command *saved_cmd = c->cmd;
@@ -241,15 +251,20 @@ dispatch_call(struct client *c, const struct command *cmd)
         tracking_call_begin(c);
     }
     srv->ks.from_master = from_master;
+    srv->ks.no_touch = (c->flags & CLIENT_NO_TOUCH) && cmd->id != CMD_ID_TOUCH;
     c->cmd = cmd;
     c->cmd_errors = 0;
     c->redact = 0;
     fn(c);
+    srv->ks.no_touch = saved_no_touch;
+    monitor_feed(c, cmd);
     tracking_command_done(c, cmd);
     if (!nested) {
         tracking_call_end(c, cmd);
     }
     long long dur = util_monotonic_us() - start;
+    latency_add_sample_if_needed(srv, (cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                                 dur / 1000);
     if (from_master && c->cmd_errors > 0) {
         log_warn("Command '%s' from our master failed", cmd->fullname);
     }

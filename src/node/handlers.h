@@ -101,6 +101,15 @@ void cmd_client_kill(struct client *c);
 void cmd_client_setinfo(struct client *c);
 void cmd_client_no_evict(struct client *c);
 void cmd_client_pause(struct client *c);
+void cmd_client_reply(struct client *c);
+void cmd_client_no_touch(struct client *c);
+/* monitor.c, latency.c */
+void cmd_monitor(struct client *c);
+void cmd_latency_latest(struct client *c);
+void cmd_latency_history(struct client *c);
+void cmd_latency_reset(struct client *c);
+void cmd_latency_doctor(struct client *c);
+void cmd_latency_help(struct client *c);
 /* tracking.c */
 void cmd_client_tracking(struct client *c);
 void cmd_client_caching(struct client *c);

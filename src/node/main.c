@@ -326,6 +326,8 @@ main(int argc, char **argv)
     multi_teardown(srv);
     pubsub_teardown(srv);
     tracking_teardown(srv);
+    monitor_teardown(srv);
+    latency_teardown(srv);
     lazyfree_teardown();
     propagate_teardown(srv);
     persist_teardown(srv);

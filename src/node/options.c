@@ -299,6 +299,9 @@ const struct option_def node_options[] = {
      notify_format, NULL,
      "keyspace notifications to publish: K (__keyspace@<db>__), E (__keyevent@<db>__) "
      "and the classes g $ l s h z t x e n m d, A for g$lshzxetd; empty = off"},
+    {"latency-monitor-threshold", OPT_INT, MUT, "0", 0, LL_MAX, NULL,
+     OFF(latency_monitor_threshold), NULL, NULL, NULL,
+     "record commands taking at least this many milliseconds for LATENCY (0 = off)"},
     {"slowlog-log-slower-than", OPT_INT, MUT, "10000", -1, LL_MAX, NULL,
      OFF(slowlog_log_slower_than), NULL, NULL, NULL,
      "log commands slower than this many microseconds (-1 = off)"},

@@ -185,6 +185,8 @@ static void
 reply_sub(struct client *c, const char *kind, const char *name, size_t len,
           size_t count)
 {
+    unsigned pushing = c->flags & CLIENT_PUSHING;
+    c->flags |= CLIENT_PUSHING;
     if (c->resp >= 3) {
         reply_push_len(c, 3);
     } else {
@@ -197,6 +199,7 @@ reply_sub(struct client *c, const char *kind, const char *name, size_t len,
         reply_null(c);
     }
     reply_int(c, (long long)count);
+    c->flags = (c->flags & ~CLIENT_PUSHING) | pushing;
 }
 
 static struct pubsub_table *
@@ -397,6 +400,7 @@ pubsub_client_counts(const struct client *c, size_t *sub, size_t *psub, size_t *
 static void
 deliver_head(struct client *c, long long n)
 {
+    c->flags |= CLIENT_PUSHING;
     if (c->resp >= 3) {
         reply_push_len(c, n);
     } else {
@@ -409,6 +413,7 @@ deliver_done(struct client *c)
 {
     /* A subscriber is not the running client: its bytes leave with the
      * next flush of pending writes. */
+    c->flags &= ~CLIENT_PUSHING;
     client_queue_write(c);
 }
 

@@ -11,6 +11,8 @@
 #include "node/multi.h"
 #include "node/pubsub.h"
 #include "node/tracking.h"
+#include "node/monitor.h"
+#include "node/latency.h"
 #include "node/pause.h"
 #include "node/propagate.h"
 #include "node/persist.h"
@@ -133,6 +135,7 @@ struct node_config {
     int lazyfree_lazy_user_del;
     int lazyfree_lazy_user_flush;
     int notify_keyspace_events;    /* enum notify_class bits */
+    long long latency_monitor_threshold; /* ms; 0 = off */
 };
 
 struct command_stats {
@@ -193,6 +196,8 @@ struct server {
     struct watch_table watch;         /* multi.c's watched keys */
     struct pubsub pubsub;             /* pubsub.c's channels and patterns */
     struct tracking tracking;         /* tracking.c's client-side caching state */
+    struct monitors monitors;         /* monitor.c's MONITOR clients */
+    struct latency latency;           /* latency.c's events */
     struct propagate prop;            /* propagate.c's effects of the running call */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;

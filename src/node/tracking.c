@@ -96,15 +96,20 @@ message_begin(struct client *c)
         if (target == NULL) {
             tc->opts |= TRACKING_BROKEN_REDIR;
             if (c->resp > 2) {
+                unsigned pushing = c->flags & CLIENT_PUSHING;
+                c->flags |= CLIENT_PUSHING;
                 reply_push_len(c, 2);
                 reply_bulk(c, "tracking-redir-broken", 21);
                 reply_int(c, (long long)tc->redirect);
+                c->flags = (c->flags & ~CLIENT_PUSHING) | pushing;
                 client_queue_write(c);
             }
             return NULL;
         }
         redirected = 1;
     }
+    /* Pushes pass CLIENT REPLY OFF; message_end clears the mark. */
+    target->flags |= CLIENT_PUSHING;
     if (target->resp > 2) {
         reply_push_len(target, 2);
         reply_bulk(target, "invalidate", 10);
@@ -113,9 +118,17 @@ message_begin(struct client *c)
         reply_bulk(target, "message", 7);
         reply_bulk(target, "__redis__:invalidate", 20);
     } else {
+        target->flags &= ~CLIENT_PUSHING;
         return NULL;
     }
     return target;
+}
+
+static void
+message_end(struct client *target)
+{
+    target->flags &= ~CLIENT_PUSHING;
+    client_queue_write(target);
 }
 
 static void
@@ -125,7 +138,7 @@ send_key(struct client *c, const char *key, size_t len)
     if (target != NULL) {
         reply_array_len(target, 1);
         reply_bulk(target, key, len);
-        client_queue_write(target);
+        message_end(target);
     }
 }
 
@@ -140,7 +153,7 @@ send_null(struct client *c)
         } else {
             reply_raw(target, "$-1\r\n", 5);
         }
-        client_queue_write(target);
+        message_end(target);
     }
 }
 
@@ -390,7 +403,7 @@ tracking_before_sleep(struct server *srv)
                     reply_bulk(target, p->buf + p->keys[j].off, p->keys[j].len);
                 }
             }
-            client_queue_write(target);
+            message_end(target);
         }
         p->nkeys = 0;
         p->blen = 0;

@@ -7,7 +7,10 @@ raw RESP bytes.  Script lines:
     ~COMMAND args...       compare as unordered: arrays sorted (KEYS, SCAN)
     ?COMMAND args...       compare only the reply's type byte (TTL, TIME...)
     !sleep <ms>            wait on both sides
-    !read [N]              (?!read: compare the type only) read one more reply (a pub/sub message, a push,
+    !read [N]              (?!read: compare the type only) read one more reply
+    !readmon [N]           read a MONITOR line, time and client address masked
+    !send [N] COMMAND ...  send on connection N without reading (CLIENT REPLY
+                           OFF/SKIP answer nothing) (a pub/sub message, a push,
                            the second reply of SUBSCRIBE a b) on connection N
     @N COMMAND ...         run on connection N (0 is the default; others
                            open on first use, after FLUSHALL)
@@ -18,6 +21,7 @@ Run with /usr/bin/python3; script names as arguments run only those.
 """
 import glob
 import os
+import re
 import socket
 import sys
 import time
@@ -158,6 +162,30 @@ def run_script(path, cport, rport, res):
             typeonly = line.startswith("?!read")
             if typeonly:
                 line = line[1:]
+            if line.startswith("!send"):
+                rest = line.split(None, 1)[1]
+                if rest.split()[0].isdigit():
+                    m, rest = rest.split(None, 1)
+                    n = int(m)
+                    if n not in conns:
+                        conns[n] = (Conn(cport), Conn(rport))
+                for conn in conns[n]:
+                    conn.s.sendall(encode(split_args(rest)))
+                continue
+            if line.startswith("!readmon"):
+                parts = line.split()
+                m = int(parts[1]) if len(parts) > 1 else n
+                try:
+                    craw, _ = conns[m][0].read()
+                except Exception as e:
+                    res.check(case, False, "cachely: %r" % e)
+                    continue
+                rraw, _ = conns[m][1].read()
+                mask = re.compile(rb"^\+\d+\.\d{6} \[(\d+) [^\]]+\]")
+                cm = mask.sub(rb"+T [\1 ADDR]", craw)
+                rm = mask.sub(rb"+T [\1 ADDR]", rraw)
+                res.check(case, cm == rm, "\n   cachely: %r\n   redis:   %r" % (craw[:300], rraw[:300]))
+                continue
             if line.startswith("!read"):
                 parts = line.split()
                 if len(parts) > 1:

@@ -70,10 +70,27 @@ def case_c_bcast_batch(c):
     check(t.reply() == [b"invalidate", [b"u:1", b"u:2"]], "one BCAST message per command")
 
 
+def case_d_no_touch(c):
+    """CLIENT NO-TOUCH (Redis 7.2): this client's reads leave the access
+    time alone, except TOUCH."""
+    n = c.node()
+    r = client(n)
+    r.set("k", "v")
+    cluster.wait_for(lambda: r.object("idletime", "k") >= 1, 10, "k idle for a second")
+    t = Raw(n.port)
+    check(t.call("CLIENT", "NO-TOUCH", "on") == "OK", "NO-TOUCH on")
+    check(t.call("GET", "k") == b"v", "GET")
+    check(r.object("idletime", "k") >= 1, "GET under NO-TOUCH reset the idle time")
+    check(t.call("TOUCH", "k") == 1, "TOUCH")
+    check(r.object("idletime", "k") == 0, "TOUCH under NO-TOUCH must still touch")
+    check(t.call("CLIENT", "NO-TOUCH", "off") == "OK", "NO-TOUCH off")
+
+
 CASES = [
     ("a", "invalidations on writes, expiry and FLUSHALL", case_a_writes_expiry_flush),
     ("b", "invalidation of an evicted key", case_b_eviction),
     ("c", "BCAST batches the keys of one command", case_c_bcast_batch),
+    ("d", "CLIENT NO-TOUCH leaves the access time alone", case_d_no_touch),
 ]
 
 
