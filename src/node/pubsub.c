@@ -606,11 +606,9 @@ cmd_pubsub_shardnumsub(struct client *c)
     num_subs(c, &c->srv->pubsub.shard);
 }
 
-void
-cmd_pubsub_numpat(struct client *c)
+static long long
+distinct_patterns(const struct pubsub *ps)
 {
-    /* Distinct patterns, as Redis counts its pattern dictionary. */
-    struct pubsub *ps = &c->srv->pubsub;
     long long n = 0;
     for (size_t i = 0; i < ps->npats; i++) {
         int seen = 0;
@@ -620,7 +618,23 @@ cmd_pubsub_numpat(struct client *c)
         }
         n += !seen;
     }
-    reply_int(c, n);
+    return n;
+}
+
+void
+pubsub_stats(const struct server *srv, long long *channels, long long *patterns,
+             long long *shard)
+{
+    *channels = (long long)srv->pubsub.channels.count;
+    *patterns = distinct_patterns(&srv->pubsub);
+    *shard = (long long)srv->pubsub.shard.count;
+}
+
+void
+cmd_pubsub_numpat(struct client *c)
+{
+    /* Distinct patterns, as Redis counts its pattern dictionary. */
+    reply_int(c, distinct_patterns(&c->srv->pubsub));
 }
 
 void

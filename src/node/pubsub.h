@@ -42,6 +42,9 @@ long long pubsub_publish(struct server *srv, const char *chan, size_t clen,
                          const char *msg, size_t mlen);
 /* Drop every subscription of c (RESET, closing), without replies. */
 void pubsub_client_gone(struct client *c);
+/* INFO: channels with subscribers, distinct patterns, shard channels. */
+void pubsub_stats(const struct server *srv, long long *channels, long long *patterns,
+                  long long *shard);
 /* Subscription counts for CLIENT LIST (sub, psub, ssub). */
 void pubsub_client_counts(const struct client *c, size_t *sub, size_t *psub,
                           size_t *ssub);

@@ -491,6 +491,25 @@ tracking_client_gone(struct client *c)
     c->tracking = NULL;
 }
 
+void
+tracking_stats(const struct server *srv, long long *clients, long long *keys,
+               long long *items, long long *prefixes)
+{
+    const struct tracking *t = &srv->tracking;
+    *clients = (long long)t->nclients;
+    *keys = (long long)t->count;
+    *items = 0;
+    for (size_t i = 0; i < t->size; i++) {
+        for (const struct tracking_key *k = t->buckets[i]; k != NULL; k = k->chain) {
+            *items += (long long)k->nids;
+        }
+    }
+    *prefixes = 0;
+    for (const struct tracking_prefix *p = t->prefixes; p != NULL; p = p->next) {
+        (*prefixes)++;
+    }
+}
+
 long long
 tracking_redirect_of(const struct client *c)
 {

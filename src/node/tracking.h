@@ -60,6 +60,9 @@ void tracking_call_end(struct client *c, const struct command *cmd);
 void tracking_before_sleep(struct server *srv);
 /* A closing client stops tracking. */
 void tracking_client_gone(struct client *c);
+/* INFO: tracking clients, keys, items (key-client pairs), prefixes. */
+void tracking_stats(const struct server *srv, long long *clients, long long *keys,
+                    long long *items, long long *prefixes);
 /* CLIENT LIST's redir= value. */
 long long tracking_redirect_of(const struct client *c);
 

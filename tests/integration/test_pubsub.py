@@ -88,6 +88,7 @@ def case_c_many_subscribers(c):
     for s in subs:
         check(s.reply()[0] == b"subscribe", "subscribed")
     r = client(n)
+    check(int(info(r, "stats")["pubsub_channels"]) == 1, "INFO pubsub_channels")
     check(r.publish("fan", "m1") == 100, "PUBLISH counts 100 receivers")
     for s in subs:
         check(s.reply() == [b"message", b"fan", b"m1"], "message received")
