@@ -274,6 +274,7 @@ db_lookup_ref(struct db *db, const char *key, size_t len, int flags)
     if (ref == NULL) {
         if (!(flags & LOOKUP_NOSTATS)) {
             ks->misses++;
+            db_event(db, key, len, KEYSPACE_EV_MISS);
         }
         return NULL;
     }

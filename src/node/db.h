@@ -50,6 +50,8 @@ enum keyspace_event {
     KEYSPACE_EV_NEW,
     KEYSPACE_EV_EXPIRED,
     KEYSPACE_EV_EVICTED,
+    KEYSPACE_EV_MISS,            /* a read lookup (one counted in the stats)
+                                    found nothing */
 };
 typedef void (*keyspace_event_fn)(void *ctx, struct db *db, const char *key,
                                   size_t len, enum keyspace_event ev);

@@ -103,6 +103,7 @@ on_keyspace_event(void *ctx, struct db *db, const char *key, size_t len,
         [KEYSPACE_EV_NEW] = {NOTIFY_NEW, "new"},
         [KEYSPACE_EV_EXPIRED] = {NOTIFY_EXPIRED, "expired"},
         [KEYSPACE_EV_EVICTED] = {NOTIFY_EVICTED, "evicted"},
+        [KEYSPACE_EV_MISS] = {NOTIFY_KEY_MISS, "keymiss"},
     };
     notify_keyspace_event(ctx, events[ev].cls, events[ev].name, key, len, db->id);
 }
