@@ -91,6 +91,9 @@ message_begin(struct client *c)
     struct tracking_client *tc = c->tracking;
     struct client *target = c;
     int redirected = 0;
+    if (tc == NULL) {
+        return NULL; /* RESET or closing: nothing to send */
+    }
     if (tc->redirect != 0) {
         target = any_client_by_id(c->srv, tc->redirect);
         if (target == NULL) {
