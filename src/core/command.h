@@ -141,20 +141,37 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(CLIENT_KILL, CLIENT, "kill", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "Close connections") \
     X(CLIENT_SETINFO, CLIENT, "setinfo", 4, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Record the client library's name or version") \
     X(CLIENT_NO_EVICT, CLIENT, "no-evict", 3, XA | XN | XL | XS, 0, 0, 0, "connection", "7.0.0", "Exempt the connection from client eviction") \
+    X(CLIENT_TRACKING, CLIENT, "tracking", -3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Turn client-side caching invalidations on or off") \
+    X(CLIENT_CACHING, CLIENT, "caching", 3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Say whether the next command's keys are tracked (OPTIN/OPTOUT)") \
+    X(CLIENT_GETREDIR, CLIENT, "getredir", 2, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Return the client id invalidations are redirected to") \
+    X(CLIENT_TRACKINGINFO, CLIENT, "trackinginfo", 2, XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "Describe the connection's client-side caching state") \
+    X(CLIENT_REPLY, CLIENT, "reply", 3, XN | XL | XS, 0, 0, 0, "connection", "3.2.0", "Turn the connection's replies on, off, or off for the next command") \
+    X(CLIENT_NO_TOUCH, CLIENT, "no-touch", 3, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Let the connection's reads leave the keys' access time alone") \
     X(CLIENT_PAUSE, CLIENT, "pause", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "3.0.0", "Hold normal clients' commands (all, or only writes) for a time") \
     X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order") \
     X(CLIENT_UNBLOCK, CLIENT, "unblock", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "5.0.0", "Release a client blocked on keys (with the timeout reply or an error)") \
     X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands") \
-    /* pub/sub: cachely-proxy's own event channels; the node has no pub/sub */             \
+    /* transactions */                                                                    \
+    X(MULTI, NONE, "multi", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "1.2.0", "Start a transaction") \
+    X(EXEC, NONE, "exec", 1, XN | XL | XS | CMD_SKIP_SLOWLOG, 0, 0, 0, "transactions", "1.2.0", "Run the queued commands of a transaction") \
+    X(DISCARD, NONE, "discard", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.0.0", "Drop the queued commands of a transaction") \
+    X(WATCH, NONE, "watch", -2, XN | XL | XS | XF | XB, 1, -1, 1, "transactions", "2.2.0", "Make the next EXEC fail if any of the keys changes") \
+    X(UNWATCH, NONE, "unwatch", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.2.0", "Forget the watched keys") \
+    /* pub/sub (cachely-proxy answers the classic ones with its own event channels) */    \
     X(SUBSCRIBE, NONE, "subscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels") \
     X(UNSUBSCRIBE, NONE, "unsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave channels, or every channel when none is named") \
     X(PSUBSCRIBE, NONE, "psubscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels matching glob patterns") \
     X(PUNSUBSCRIBE, NONE, "punsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave patterns, or every pattern when none is named") \
-    X(PUBLISH, NONE, "publish", 3, XP | XL | XS | XF, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel") \
+    X(PUBLISH, NONE, "publish", 3, XP | XL | XS | XF | CMD_MAY_REPLICATE, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel") \
     X(PUBSUB, NONE, "pubsub", -2, 0, 0, 0, 0, "pubsub", "2.8.0", "Inspect channels and pattern subscriptions") \
     X(PUBSUB_CHANNELS, PUBSUB, "channels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "List the channels with subscribers, optionally matching a pattern") \
     X(PUBSUB_NUMSUB, PUBSUB, "numsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the subscribers of channels (pattern subscribers not included)") \
     X(PUBSUB_NUMPAT, PUBSUB, "numpat", 2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the distinct patterns subscribed to") \
+    X(PUBSUB_SHARDCHANNELS, PUBSUB, "shardchannels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "7.0.0", "List the shard channels with subscribers, optionally matching a pattern") \
+    X(PUBSUB_SHARDNUMSUB, PUBSUB, "shardnumsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "7.0.0", "Count the subscribers of shard channels") \
+    X(SSUBSCRIBE, NONE, "ssubscribe", -2, XP | XN | XL | XS, 1, -1, 1, "pubsub", "7.0.0", "Receive the messages posted to shard channels") \
+    X(SUNSUBSCRIBE, NONE, "sunsubscribe", -1, XP | XN | XL | XS, 1, -1, 1, "pubsub", "7.0.0", "Leave shard channels, or every shard channel when none is named") \
+    X(SPUBLISH, NONE, "spublish", 3, XP | XL | XS | XF | CMD_MAY_REPLICATE, 1, 1, 1, "pubsub", "7.0.0", "Post a message to a shard channel") \
     X(PUBSUB_HELP, PUBSUB, "help", 2, XL | XS, 0, 0, 0, "pubsub", "6.2.0", "Describe the PUBSUB subcommands") \
     /* server */                                                                          \
     X(COMMAND, NONE, "command", -1, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the commands") \
@@ -178,6 +195,13 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(MEMORY_USAGE, MEMORY, "usage", -3, XR, 2, 2, 1, "server", "4.0.0", "Estimate the memory a key uses") \
     X(MEMORY_STATS, MEMORY, "stats", 2, 0, 0, 0, 0, "server", "4.0.0", "Return memory statistics") \
     X(MEMORY_HELP, MEMORY, "help", 2, XL | XS, 0, 0, 0, "server", "4.0.0", "Describe the MEMORY subcommands") \
+    X(MONITOR, NONE, "monitor", 1, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Stream every command the server runs") \
+    X(LATENCY, NONE, "latency", -2, 0, 0, 0, 0, "server", "2.8.13", "The latency monitor") \
+    X(LATENCY_LATEST, LATENCY, "latest", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latest latency samples of every event") \
+    X(LATENCY_HISTORY, LATENCY, "history", 3, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latency samples of an event") \
+    X(LATENCY_RESET, LATENCY, "reset", -2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Forget the samples of events") \
+    X(LATENCY_DOCTOR, LATENCY, "doctor", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return a human-readable latency report") \
+    X(LATENCY_HELP, LATENCY, "help", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the LATENCY subcommands") \
     X(SLOWLOG, NONE, "slowlog", -2, 0, 0, 0, 0, "server", "2.2.12", "Inspect the slow command log") \
     X(SLOWLOG_GET, SLOWLOG, "get", -2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return slow log entries") \
     X(SLOWLOG_LEN, SLOWLOG, "len", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return the slow log's length") \

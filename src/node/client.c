@@ -9,6 +9,10 @@
 #include "core/util.h"
 #include "node/db.h"
 #include "node/dispatch.h"
+#include "node/multi.h"
+#include "node/pubsub.h"
+#include "node/tracking.h"
+#include "node/monitor.h"
 #include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
@@ -209,6 +213,7 @@ client_queue_write(struct client *c)
 void
 client_flush_pending(struct server *srv)
 {
+    tracking_before_sleep(srv);
     while (srv->pending_writes) {
         struct client *c = srv->pending_writes;
         pending_unlink(c);
@@ -232,6 +237,10 @@ client_destroy(struct client **cp)
     if (c->bstate != NULL) {
         block_client_gone(c);
     }
+    multi_client_gone(c);
+    pubsub_client_gone(c);
+    tracking_client_gone(c);
+    monitor_client_gone(c);
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
     }
@@ -305,7 +314,9 @@ static void
 check_output_limits(struct client *c)
 {
     const struct cob_limit *lim =
-        &c->srv->cfg.cob[(c->flags & CLIENT_REPLICA) ? COB_REPLICA : COB_NORMAL];
+        &c->srv->cfg.cob[(c->flags & CLIENT_REPLICA)  ? COB_REPLICA
+                         : (c->flags & CLIENT_PUBSUB) ? COB_PUBSUB
+                                                      : COB_NORMAL];
     size_t used = c->reply_bytes;
     if (lim->hard == 0 && lim->soft == 0) {
         return;
@@ -339,6 +350,10 @@ reply_raw(struct client *c, const char *s, size_t len)
     /* Our master never reads replies, except to REPLCONF GETACK. */
     if ((c->flags & CLIENT_CLOSE_ASAP)
         || ((c->flags & CLIENT_MASTER) && !(c->flags & CLIENT_FORCE_REPLY))) {
+        return;
+    }
+    /* CLIENT REPLY OFF/SKIP silence replies, not pushes. */
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING)) {
         return;
     }
     if (c->reply == NULL) {
@@ -538,6 +553,13 @@ process_input(struct client *c)
             dispatch_command(c);
             c->argc = 0;
             c->argv = NULL;
+            if (!(c->flags & (CLIENT_PAUSED | CLIENT_KEYWAIT))) {
+                /* CLIENT REPLY SKIP silences the command after it. */
+                c->flags &= ~CLIENT_REPLY_SKIP;
+                if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+                    c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
+                }
+            }
         }
         if (c->flags & (CLIENT_PAUSED | CLIENT_KEYWAIT)) {
             /* Held by CLIENT PAUSE or blocked on keys: the frame stays
@@ -545,7 +567,8 @@ process_input(struct client *c)
              * all, when the pause ends or a key is ready. */
             break;
         }
-        if (c->flags & CLIENT_MASTER) {
+        if ((c->flags & CLIENT_MASTER)
+            && !multi_master_applied(c, frame, c->parser.consumed)) {
             repl_master_applied(c, frame, c->parser.consumed);
         }
         c->qpos += c->parser.consumed;
@@ -704,7 +727,7 @@ size_t
 client_describe(const struct client *c, char *buf, size_t len)
 {
     long long now = util_mstime();
-    char flags[12];
+    char flags[20];
     int fi = 0;
     if (c->flags & CLIENT_CLOSE_ASAP) {
         flags[fi++] = 'A';
@@ -724,29 +747,47 @@ client_describe(const struct client *c, char *buf, size_t len)
     if (c->flags & CLIENT_BLOCKED) {
         flags[fi++] = 'b';
     }
+    if (c->flags & CLIENT_PUBSUB) {
+        flags[fi++] = 'P';
+    }
+    if (c->flags & CLIENT_MULTI) {
+        flags[fi++] = 'x';
+    }
+    if (c->flags & CLIENT_MONITOR) {
+        flags[fi++] = 'O';
+    }
+    if (c->flags & CLIENT_TRACKING) {
+        flags[fi++] = 't';
+    }
+    if (c->flags & CLIENT_NO_TOUCH) {
+        flags[fi++] = 'T';
+    }
     if (fi == 0) {
         flags[fi++] = 'N';
     }
     flags[fi] = '\0';
-    size_t obl = c->bufpos, oll = 0;
+    size_t obl = c->bufpos, oll = 0, nsub, npsub, nssub;
+    pubsub_client_counts(c, &nsub, &npsub, &nssub);
     for (struct reply_block *b = c->reply; b; b = b->next) {
         oll++;
     }
     int n = snprintf(buf, len,
                      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-                     "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu "
+                     "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
                      "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
                      "oll=%zu omem=%zu tot-mem=%zu events=r%s cmd=%s user=default "
-                     "redir=-1 resp=%d lib-name=%s lib-ver=%s",
+                     "redir=%lld resp=%d lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                      c->name ? c->name : "", (now - c->ctime_ms) / 1000,
                      (now - c->last_interaction_ms) / 1000, flags,
-                     c->db ? c->db->id : 0, c->qlen - c->qpos,
+                     c->db ? c->db->id : 0, nsub, npsub, nssub,
+                     multi_queued_count(c), c->qlen - c->qpos,
                      c->qcap - c->qlen, c->qcap, c->qbuf_peak, obl, oll,
                      c->reply_bytes,
                      sizeof(*c) + c->qcap + c->reply_bytes,
                      (c->flags & CLIENT_WRITE_ARMED) ? "w" : "",
-                     c->lastcmd ? c->lastcmd->fullname : "NULL", c->resp,
+                     c->lastcmd ? c->lastcmd->fullname : "NULL",
+                     tracking_redirect_of(c), c->resp,
                      c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     return n > 0 ? ((size_t)n < len ? (size_t)n : len - 1) : 0;
 }
@@ -837,7 +878,7 @@ reply_bulk(struct client *c, const char *p, size_t len)
     size_t h = resp_fmt_prefixed(hdr, '$', (long long)len);
     /* Small values: one copy of header, body and CRLF into the buffer. */
     if (c->reply == NULL && c->bufpos + h + len + 2 <= CLIENT_BUF_SIZE
-        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER))) {
+        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
         char *o = c->buf + c->bufpos;
         memcpy(o, hdr, h);
         memcpy(o + h, p, len);

@@ -17,6 +17,10 @@ struct db;
 struct command;
 struct event;
 struct block_state;
+struct multi_state;
+struct watch_key;
+struct pubsub_client;
+struct tracking_client;
 
 #define CLIENT_BUF_SIZE (16 * 1024)
 
@@ -42,6 +46,19 @@ enum client_flag {
                                            commands answer at once */
     CLIENT_FAKE = 1 << 15,              /* no socket (loaders, HTTP): replies
                                            stay in the buffer for the caller */
+    CLIENT_MULTI = 1 << 16,             /* in MULTI: commands are queued */
+    CLIENT_DIRTY_CAS = 1 << 17,         /* a watched key changed: EXEC fails */
+    CLIENT_DIRTY_EXEC = 1 << 18,        /* a queue-time error: EXECABORT */
+    CLIENT_PUBSUB = 1 << 19,            /* has subscriptions (RESP2: subscribed
+                                           mode) */
+    CLIENT_TRACKING = 1 << 20,          /* CLIENT TRACKING on */
+    CLIENT_MONITOR = 1 << 21,           /* receives MONITOR lines */
+    CLIENT_REPLY_OFF = 1 << 22,         /* CLIENT REPLY OFF */
+    CLIENT_REPLY_SKIP_NEXT = 1 << 23,   /* CLIENT REPLY SKIP: skip the next */
+    CLIENT_REPLY_SKIP = 1 << 24,        /* this command's reply is skipped */
+    CLIENT_PUSHING = 1 << 25,           /* writing a push (message, invalidation):
+                                           CLIENT REPLY OFF/SKIP let it through */
+    CLIENT_NO_TOUCH = 1 << 26,          /* CLIENT NO-TOUCH: reads leave LRU/LFU alone */
 };
 
 struct reply_block {
@@ -107,6 +124,10 @@ struct client {
     char repl_ip[64];               /* announced or peer address */
     long long woff;                 /* stream offset after this client's last write */
     struct block_state *bstate;     /* owned by block.c; NULL unless waiting on keys */
+    struct multi_state *mstate;     /* owned by multi.c; NULL before a MULTI */
+    struct watch_key *watched;      /* owned by multi.c: WATCHed keys */
+    struct pubsub_client *pubsub;   /* owned by pubsub.c; NULL before a subscription */
+    struct tracking_client *tracking; /* owned by tracking.c; NULL before CLIENT TRACKING */
     /* fake clients: called after each command ran (not while it is held) */
     void (*on_done)(struct client *c, void *arg);
     void *done_arg;                 /* borrowed: on_done's argument */

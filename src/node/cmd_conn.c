@@ -6,6 +6,10 @@
 #include "core/util.h"
 #include "node/block.h"
 #include "node/client.h"
+#include "node/multi.h"
+#include "node/pubsub.h"
+#include "node/tracking.h"
+#include "node/monitor.h"
 #include "node/pause.h"
 #include "node/server.h"
 
@@ -182,7 +186,12 @@ cmd_ping(struct client *c)
         reply_arity_error(c);
         return;
     }
-    if (c->argc == 1) {
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) {
+        /* Subscribed mode: a reply shaped like the messages around it. */
+        reply_array_len(c, 2);
+        reply_bulk(c, "pong", 4);
+        reply_bulk(c, c->argc == 1 ? "" : c->argv[1].ptr, c->argc == 1 ? 0 : c->argv[1].len);
+    } else if (c->argc == 1) {
         reply_status(c, "PONG");
     } else {
         reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
@@ -208,6 +217,11 @@ cmd_reset(struct client *c)
     /* Back to the state of a fresh connection.  Like Redis 7.0, NO-EVICT and
      * the library attributes survive: they describe the connection's owner,
      * not its session. */
+    multi_discard(c);
+    pubsub_client_gone(c);
+    tracking_client_gone(c);
+    monitor_client_gone(c);
+    c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT | CLIENT_NO_TOUCH);
     client_select(c, 0);
     c->resp = 2;
     mem_free(c->name);
@@ -568,6 +582,40 @@ cmd_client_no_evict(struct client *c)
     reply_ok(c);
 }
 
+/* CLIENT REPLY ON|OFF|SKIP: OFF and SKIP answer nothing themselves. */
+void
+cmd_client_reply(struct client *c)
+{
+    if (conn_arg_is(&c->argv[2], "on")) {
+        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
+        reply_ok(c);
+    } else if (conn_arg_is(&c->argv[2], "off")) {
+        c->flags |= CLIENT_REPLY_OFF;
+    } else if (conn_arg_is(&c->argv[2], "skip")) {
+        if (!(c->flags & CLIENT_REPLY_OFF)) {
+            c->flags |= CLIENT_REPLY_SKIP_NEXT;
+        }
+    } else {
+        reply_syntax_error(c);
+    }
+}
+
+/* CLIENT NO-TOUCH ON|OFF (Redis 7.2): this client's reads, TOUCH aside,
+ * leave the keys' LRU/LFU bits alone. */
+void
+cmd_client_no_touch(struct client *c)
+{
+    if (conn_arg_is(&c->argv[2], "on")) {
+        c->flags |= CLIENT_NO_TOUCH;
+    } else if (conn_arg_is(&c->argv[2], "off")) {
+        c->flags &= ~CLIENT_NO_TOUCH;
+    } else {
+        reply_syntax_error(c);
+        return;
+    }
+    reply_ok(c);
+}
+
 /* CLIENT PAUSE <timeout-ms> [WRITE|ALL], checked in Redis 7.0's order: the
  * argument count, the mode, then the timeout. */
 void
@@ -693,6 +741,19 @@ cmd_client_help(struct client *c)
         "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
+        "NO-TOUCH (ON|OFF)",
+        "    Will not touch LRU/LFU stats when this mode is on.",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         NULL,
     };
     reply_help(c, "CLIENT", lines);

@@ -3,6 +3,7 @@
  * the OBJECT and MEMORY introspection commands, with Redis 7.0's replies and
  * error strings.  Keyspace changes go through node/db.h. */
 #include "node/handlers.h"
+#include "node/notify.h"
 #include "core/alloc.h"
 #include "core/util.h"
 #include "node/client.h"
@@ -58,6 +59,13 @@ db_by_index(struct client *c, int id)
     return &c->srv->ks.dbs[id];
 }
 
+/* A generic-class keyspace notification about key in database dbid. */
+static void
+keys_notify(struct client *c, const char *event, const struct resp_arg *key, int dbid)
+{
+    notify_keyspace_event(c->srv, NOTIFY_GENERIC, event, key->ptr, key->len, dbid);
+}
+
 /* ---- DEL, UNLINK, EXISTS, TOUCH, TYPE ---------------------------------- */
 
 static void
@@ -67,7 +75,10 @@ delete_keys(struct client *c, int async)
     int saved = c->srv->ks.free_async;
     c->srv->ks.free_async = async;
     for (size_t i = 1; i < c->argc; i++) {
-        n += db_delete(c->db, c->argv[i].ptr, c->argv[i].len);
+        if (db_delete(c->db, c->argv[i].ptr, c->argv[i].len)) {
+            keys_notify(c, "del", &c->argv[i], c->db->id);
+            n++;
+        }
     }
     c->srv->ks.free_async = saved;
     reply_int(c, n);
@@ -142,6 +153,8 @@ rename_generic(struct client *c, int nx)
         return;
     }
     db_rename(c->db, src->ptr, src->len, dst->ptr, dst->len);
+    keys_notify(c, "rename_from", src, c->db->id);
+    keys_notify(c, "rename_to", dst, c->db->id);
     if (nx) {
         reply_int(c, 1);
     } else {
@@ -263,8 +276,10 @@ expire_generic(struct client *c, long long basetime, int seconds)
      * waits for its master's DEL. */
     if (when <= db->ks->now_ms && !db->ks->is_replica) {
         db_delete_ref(db, ref);
+        keys_notify(c, "del", &c->argv[1], db->id);
     } else {
         db_set_expire(db, ref, when < 0 ? 0 : when);
+        keys_notify(c, "expire", &c->argv[1], db->id);
     }
     /* Relative times go out absolute (PEXPIREAT), or as the DEL they did. */
     propagate_expire_state(c, &c->argv[1]);
@@ -352,6 +367,7 @@ cmd_persist(struct client *c)
         return;
     }
     db_set_expire(c->db, ref, -1);
+    keys_notify(c, "persist", &c->argv[1], c->db->id);
     reply_int(c, 1);
 }
 
@@ -655,6 +671,8 @@ cmd_move(struct client *c)
         return;
     }
     db_move(c->db, dst, key->ptr, key->len);
+    keys_notify(c, "move_from", key, c->db->id);
+    keys_notify(c, "move_to", key, dst->id);
     reply_int(c, 1);
 }
 
@@ -703,6 +721,7 @@ cmd_copy(struct client *c)
         db_delete(dst, newkey->ptr, newkey->len);
     }
     db_copy(dst, e, newkey->ptr, newkey->len);
+    keys_notify(c, "copy_to", newkey, dst->id);
     reply_int(c, 1);
 }
 

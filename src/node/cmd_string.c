@@ -3,6 +3,7 @@
  * The handlers parse and check; the keyspace work is node/db.c's, reached
  * only through the few "effect" functions below. */
 #include "node/handlers.h"
+#include "node/notify.h"
 #include "core/command.h"
 #include "core/util.h"
 #include "node/client.h"
@@ -185,6 +186,13 @@ invalid:
  *   string_delete     DEL key
  * Nothing here replies. */
 
+/* A keyspace notification about key in the client's database. */
+static inline void
+string_notify(struct client *c, int type, const char *event, const struct resp_arg *key)
+{
+    notify_keyspace_event(c->srv, type, event, key->ptr, key->len, c->db->id);
+}
+
 /* Create or overwrite a key (one hash: db_set looks up and inserts). */
 static inline void
 string_store(struct client *c, const struct resp_arg *key,
@@ -194,6 +202,10 @@ string_store(struct client *c, const struct resp_arg *key,
     if (expire_ms >= 0 || keepttl) {
         /* A relative or kept TTL goes out as its absolute time. */
         propagate_key_state(c, key);
+    }
+    string_notify(c, NOTIFY_STRING, "set", key);
+    if (expire_ms >= 0) {
+        string_notify(c, NOTIFY_GENERIC, "expire", key);
     }
 }
 
@@ -372,6 +384,7 @@ cmd_getdel(struct client *c)
     }
     string_delete(c, ref);
     propagate_key_state(c, key);
+    string_notify(c, NOTIFY_GENERIC, "del", key);
 }
 
 void
@@ -407,12 +420,15 @@ cmd_getex(struct client *c)
          * waits for the master's DEL instead. */
         string_delete(c, ref);
         propagate_expire_state(c, key);
+        string_notify(c, NOTIFY_GENERIC, "del", key);
     } else if (time_arg) {
         string_set_expire(c, ref, when);
         propagate_expire_state(c, key);
+        string_notify(c, NOTIFY_GENERIC, "expire", key);
     } else if (flags & SOPT_PERSIST) {
         string_set_expire(c, ref, -1);
         propagate_expire_state(c, key);
+        string_notify(c, NOTIFY_GENERIC, "persist", key);
     }
 }
 
@@ -482,6 +498,7 @@ cmd_append(struct client *c)
          * limit already bounds. */
         e = string_splice(c, NULL, key, add->len, 0, add->ptr, add->len,
                           ENTRY_ENC_AUTO);
+        string_notify(c, NOTIFY_STRING, "append", key);
         reply_int(c, (long long)e->vallen);
         return;
     }
@@ -494,6 +511,7 @@ cmd_append(struct client *c)
     }
     e = string_splice(c, ref, key, oldlen + add->len, oldlen, add->ptr, add->len,
                       ENTRY_ENC_RAW);
+    string_notify(c, NOTIFY_STRING, "append", key);
     reply_int(c, (long long)e->vallen);
 }
 
@@ -589,6 +607,7 @@ cmd_setrange(struct client *c)
     size_t end = (size_t)offset + val->len;
     e = string_splice(c, ref, key, end > oldlen ? end : oldlen, (size_t)offset,
                       val->ptr, val->len, ENTRY_ENC_RAW);
+    string_notify(c, NOTIFY_STRING, "setrange", key);
     reply_int(c, (long long)e->vallen);
 }
 
@@ -622,6 +641,7 @@ string_incr(struct client *c, long long incr)
     value += incr;
     n = util_ll2str(buf, value);
     string_splice(c, ref, key, n, 0, buf, n, ENTRY_ENC_AUTO);
+    string_notify(c, NOTIFY_STRING, "incrby", key);
     reply_int(c, value);
 }
 
@@ -697,5 +717,6 @@ cmd_incrbyfloat(struct client *c)
     string_splice(c, ref, key, n, 0, buf, n, ENTRY_ENC_STR);
     /* The result, not the increment: float rounding may differ elsewhere. */
     propagate_key_state(c, key);
+    string_notify(c, NOTIFY_STRING, "incrbyfloat", key);
     reply_bulk(c, buf, n);
 }

@@ -246,6 +246,7 @@ expire_now(struct db *db, struct entry **ref)
     struct keyspace *ks = db->ks;
     int saved = ks->free_async;
     ks->expired_keys++;
+    db_event(db, entry_key(e), e->keylen, KEYSPACE_EV_EXPIRED);
     if (ks->on_delete) {
         ks->on_delete(ks->on_delete_ctx, db, entry_key(e), e->keylen);
     }
@@ -273,13 +274,14 @@ db_lookup_ref(struct db *db, const char *key, size_t len, int flags)
     if (ref == NULL) {
         if (!(flags & LOOKUP_NOSTATS)) {
             ks->misses++;
+            db_event(db, key, len, KEYSPACE_EV_MISS);
         }
         return NULL;
     }
     if (!(flags & LOOKUP_NOSTATS)) {
         ks->hits++;
     }
-    if (!(flags & LOOKUP_NOTOUCH)) {
+    if (!(flags & LOOKUP_NOTOUCH) && !ks->no_touch) {
         db_touch(ks, *ref);
     }
     return ref;
@@ -319,6 +321,7 @@ db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
     if (db->ks->nlisteners > 0) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
     }
+    db_event(db, key, keylen, KEYSPACE_EV_NEW);
     return e;
 }
 
@@ -351,6 +354,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
         e = entry_new(db->ks, key, keylen, vallen, (uint32_t)h, expire_ms >= 0);
         memcpy(entry_val(e), val, vallen);
         dict_insert(&db->dict, e);
+        db_event(db, key, keylen, KEYSPACE_EV_NEW);
         if (expire_ms >= 0) {
             ttl_link(db, e, expire_ms);
         }
@@ -513,6 +517,7 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
     if (db->ks->nlisteners > 0) {
         db_signal(db, newkey, newlen, KEYSPACE_WRITTEN);
     }
+    db_event(db, newkey, newlen, KEYSPACE_EV_NEW);
     return e;
 }
 
@@ -538,6 +543,7 @@ db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
         db_signal(src, key, keylen, KEYSPACE_DELETED);
         db_signal(dst, key, keylen, KEYSPACE_WRITTEN);
     }
+    db_event(dst, key, keylen, KEYSPACE_EV_NEW);
     return e;
 }
 

@@ -43,6 +43,19 @@ typedef void (*keyspace_change_fn)(void *ctx, struct db *db, const char *key,
                                    size_t len, enum keyspace_change what);
 #define KEYSPACE_MAX_LISTENERS 8
 
+/* Events for keyspace notifications that the change signal does not tell
+ * apart: a key created ("new"), expired, or evicted.  Called before an
+ * expired or evicted key is deleted (the key bytes are still valid). */
+enum keyspace_event {
+    KEYSPACE_EV_NEW,
+    KEYSPACE_EV_EXPIRED,
+    KEYSPACE_EV_EVICTED,
+    KEYSPACE_EV_MISS,            /* a read lookup (one counted in the stats)
+                                    found nothing */
+};
+typedef void (*keyspace_event_fn)(void *ctx, struct db *db, const char *key,
+                                  size_t len, enum keyspace_event ev);
+
 struct keyspace {
     struct db *dbs;              /* owned array of ndb */
     int ndb;
@@ -60,10 +73,13 @@ struct keyspace {
         void *ctx;               /* borrowed */
     } listeners[KEYSPACE_MAX_LISTENERS];
     int nlisteners;
+    int no_touch;                /* the running client set CLIENT NO-TOUCH */
     int free_async;              /* deletions now hand big values to lazyfree */
     int lazy_expire, lazy_evict, lazy_server_del;  /* lazyfree-lazy-* options */
     keyspace_delete_hook_fn on_delete;
     void *on_delete_ctx;         /* borrowed */
+    keyspace_event_fn on_event;  /* keyspace notifications, or NULL */
+    void *on_event_ctx;          /* borrowed */
     long long dirty;             /* count of keyspace changes (propagation, saves) */
     /* statistics */
     long long hits, misses;
@@ -110,6 +126,14 @@ db_signal_modified(struct db *db, const char *key, size_t len)
     db->ks->dirty++;
     if (db->ks->nlisteners > 0) {
         db_signal(db, key, len, KEYSPACE_WRITTEN);
+    }
+}
+
+static inline void
+db_event(struct db *db, const char *key, size_t len, enum keyspace_event ev)
+{
+    if (db->ks->on_event != NULL) {
+        db->ks->on_event(db->ks->on_event_ctx, db, key, len, ev);
     }
 }
 

@@ -11,6 +11,10 @@
 #include "node/evict.h"
 #include "core/log.h"
 #include "node/handlers.h"
+#include "node/multi.h"
+#include "node/tracking.h"
+#include "node/monitor.h"
+#include "node/latency.h"
 #include "node/pause.h"
 #include "node/block.h"
 #include "node/propagate.h"
@@ -35,43 +39,91 @@ reply_unknown_command(struct client *c)
  * doing, so a write held by CLIENT PAUSE on a master demoted meanwhile is
  * always answered -READONLY); a replica receiving a full sync answers
  * -LOADING as Redis does while loading; a replica whose link is down
- * refuses what cannot be served stale when told so. */
-static int
-reject_by_role(struct client *c, const struct command *cmd)
+ * refuses what cannot be served stale when told so.  flags are the
+ * command's, with EXEC's queued commands' added.  Returns the error or
+ * NULL. */
+static const char *
+reject_by_role(struct client *c, uint32_t flags)
 {
     struct server *srv = c->srv;
     if (!repl_is_replica(srv)) {
-        if ((cmd->flags & CMD_WRITE) && srv->cfg.min_replicas_to_write > 0
+        if ((flags & CMD_WRITE) && srv->cfg.min_replicas_to_write > 0
             && repl_good_replicas(srv) < srv->cfg.min_replicas_to_write) {
-            reply_error(c, "-NOREPLICAS Not enough good replicas to write.");
-            return 1;
+            return "-NOREPLICAS Not enough good replicas to write.";
         }
-        return 0;
+        return NULL;
     }
-    if ((cmd->flags & CMD_WRITE) && srv->cfg.replica_read_only) {
-        reply_error(c, "-READONLY You can't write against a read only replica.");
-        return 1;
+    if ((flags & CMD_WRITE) && srv->cfg.replica_read_only) {
+        return "-READONLY You can't write against a read only replica.";
     }
-    if (srv->repl.link_state == REPL_LINK_TRANSFER && !(cmd->flags & CMD_LOADING)) {
+    if (srv->repl.link_state == REPL_LINK_TRANSFER && !(flags & CMD_LOADING)) {
         /* The dataset is being replaced by the master's snapshot. */
-        reply_error(c, "-LOADING Redis is loading the dataset in memory");
-        return 1;
+        return "-LOADING Redis is loading the dataset in memory";
     }
     if (srv->repl.link_state != REPL_LINK_CONNECTED
-        && !srv->cfg.replica_serve_stale_data && !(cmd->flags & CMD_STALE)) {
-        reply_error(c, "-MASTERDOWN Link with MASTER is down and "
-                       "replica-serve-stale-data is set to 'no'.");
-        return 1;
+        && !srv->cfg.replica_serve_stale_data && !(flags & CMD_STALE)) {
+        return "-MASTERDOWN Link with MASTER is down and "
+               "replica-serve-stale-data is set to 'no'.";
     }
-    return 0;
+    return NULL;
 }
 
 static void
 reject(struct client *c, const struct command *cmd)
 {
+    multi_flag_error(c);
     if (cmd) {
         c->srv->cmdstats[cmd->id].rejected_calls++;
     }
+}
+
+/* A check refused the command: inside MULTI the transaction is flagged so
+ * that EXEC aborts, and EXEC itself aborts with the reason (as Redis 7.0
+ * does, even outside MULTI). */
+static void
+reject_with(struct client *c, const struct command *cmd, const char *msg)
+{
+    if (cmd != NULL && cmd->id == CMD_ID_EXEC) {
+        multi_exec_abort(c, msg);
+    } else {
+        reply_error(c, msg);
+    }
+    reject(c, cmd);
+}
+
+/* RESP2's subscribed mode lets only these through (RESP3 has no limit). */
+static int
+allowed_when_subscribed(const struct command *cmd)
+{
+    switch (cmd->id) {
+    case CMD_ID_PING:
+    case CMD_ID_SUBSCRIBE:
+    case CMD_ID_SSUBSCRIBE:
+    case CMD_ID_UNSUBSCRIBE:
+    case CMD_ID_SUNSUBSCRIBE:
+    case CMD_ID_PSUBSCRIBE:
+    case CMD_ID_PUNSUBSCRIBE:
+    case CMD_ID_QUIT:
+    case CMD_ID_RESET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Inside MULTI every command but the ones that end it is refused when
+ * memory is short: the queue itself would grow without bound. */
+static int
+oom_rejects(const struct client *c, const struct command *cmd, uint32_t flags)
+{
+    if (flags & CMD_DENYOOM) {
+        return 1;
+    }
+    if (!(c->flags & CLIENT_MULTI)) {
+        return 0;
+    }
+    return cmd->id != CMD_ID_EXEC && cmd->id != CMD_ID_DISCARD
+           && cmd->id != CMD_ID_QUIT && cmd->id != CMD_ID_RESET;
 }
 
 void
@@ -80,10 +132,11 @@ dispatch_command(struct client *c)
     struct server *srv = c->srv;
     const struct command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     cmd_handler_fn fn;
+    const char *err;
 
     c->cmd = NULL;
     if (cmd != NULL && !handlers_implements(cmd)) {
-        cmd = NULL; /* a row only the proxy answers (SUBSCRIBE, PUBSUB...) */
+        cmd = NULL; /* a row only the proxy answers (SENTINEL) */
     }
     /* DEBUG is refused before its subcommand is even looked up, as Redis
      * refuses it (unless enable-debug-command allows this client). */
@@ -111,27 +164,53 @@ dispatch_command(struct client *c)
     fn = cmd ? handlers_get(cmd->id) : NULL;
     if (cmd == NULL || (fn == NULL && cmd->nsubs == 0)) {
         reply_unknown_command(c);
+        reject(c, NULL);
         return;
     }
     c->cmd = cmd;
     if (!command_arity_ok(cmd, c->argc)) {
-        reply_arity_error(c);
+        if (cmd->id == CMD_ID_EXEC) {
+            multi_exec_abort(c, "wrong number of arguments for 'exec' command");
+        } else {
+            reply_arity_error(c);
+        }
         reject(c, cmd);
         return;
     }
+    uint32_t flags = cmd->flags;
+    if (cmd->id == CMD_ID_EXEC) {
+        flags |= multi_queued_flags(c);
+    }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
-        reply_error(c, "-NOAUTH Authentication required.");
-        reject(c, cmd);
+        reject_with(c, cmd, "-NOAUTH Authentication required.");
+        return;
+    }
+    if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
+        reject_with(c, cmd, "Command not allowed inside a transaction");
         return;
     }
     if (srv->cfg.maxmemory > 0 && evict_perform(srv) != 0
-        && (cmd->flags & CMD_DENYOOM)) {
-        reply_error(c, "-OOM command not allowed when used memory > 'maxmemory'.");
-        reject(c, cmd);
+        && oom_rejects(c, cmd, flags)) {
+        reject_with(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
         return;
     }
-    if (!(c->flags & CLIENT_MASTER) && reject_by_role(c, cmd)) {
-        reject(c, cmd);
+    if (!(c->flags & CLIENT_MASTER) && (err = reject_by_role(c, flags)) != NULL) {
+        reject_with(c, cmd, err);
+        return;
+    }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2 && !allowed_when_subscribed(cmd)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "Can't execute '%s': only (P|S)SUBSCRIBE / "
+                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                 cmd->fullname);
+        reject_with(c, cmd, msg);
+        return;
+    }
+    /* A replica's link, and a MONITOR (which Redis marks as a replica),
+     * may not touch the keyspace. */
+    if ((c->flags & (CLIENT_REPLICA | CLIENT_MONITOR))
+        && (flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE))) {
+        reject_with(c, cmd, "Replica can't interact with the keyspace");
         return;
     }
     /* While a script runs past busy-reply-threshold only allow-busy
@@ -143,8 +222,11 @@ dispatch_command(struct client *c)
     /* Last, as Redis: a client whose command is held by CLIENT PAUSE has
      * had its errors for bad arguments at once; the command itself comes
      * back here, from the top, when the pause ends. */
-    if (pause_holds(srv, c, cmd)) {
+    if (pause_holds(srv, c, cmd, flags)) {
         pause_hold(c);
+        return;
+    }
+    if (multi_queue(c, cmd)) {
         return;
     }
 
@@ -159,6 +241,7 @@ dispatch_call(struct client *c, const struct command *cmd)
     /* Per-call state is saved and restored, not reset, so that a call made
      * from inside another (EXEC, a script) leaves its caller's intact. */
     int saved_from_master = srv->ks.from_master;
+    int saved_no_touch = srv->ks.no_touch;
     long long saved_now = srv->ks.now_ms;
     long long saved_errors = c->cmd_errors;
     const struct command *saved_cmd = c->cmd;
@@ -172,13 +255,23 @@ dispatch_call(struct client *c, const struct command *cmd)
         /* Nested calls see their caller's clock: a transaction or script
          * runs at one instant. */
         srv->ks.now_ms = util_mstime();
+        tracking_call_begin(c);
     }
     srv->ks.from_master = from_master;
+    srv->ks.no_touch = (c->flags & CLIENT_NO_TOUCH) && cmd->id != CMD_ID_TOUCH;
     c->cmd = cmd;
     c->cmd_errors = 0;
     c->redact = 0;
     fn(c);
+    srv->ks.no_touch = saved_no_touch;
+    monitor_feed(c, cmd);
+    tracking_command_done(c, cmd);
+    if (!nested) {
+        tracking_call_end(c, cmd);
+    }
     long long dur = util_monotonic_us() - start;
+    latency_add_sample_if_needed(srv, (cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                                 dur / 1000);
     if (from_master && c->cmd_errors > 0) {
         log_warn("Command '%s' from our master failed", cmd->fullname);
     }

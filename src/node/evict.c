@@ -394,6 +394,7 @@ evict_entry(struct server *srv, struct db *db, struct entry **ref)
     struct entry *e = *ref;
     int saved = ks->free_async;
     ks->evicted_keys++;
+    db_event(db, entry_key(e), e->keylen, KEYSPACE_EV_EVICTED);
     if (ks->on_delete) {
         ks->on_delete(ks->on_delete_ctx, db, entry_key(e), e->keylen);
     }

@@ -13,8 +13,8 @@ typedef void (*cmd_handler_fn)(struct client *c);
 cmd_handler_fn handlers_get(enum cmd_id id);
 /* True when the node implements cmd: a handler is bound to it or, for a
  * container, to one of its subcommands.  The shared table also holds rows
- * only the proxy answers (SUBSCRIBE, PUBSUB, ...): on the node they are
- * unknown commands, and COMMAND does not list them. */
+ * only the proxy answers (SENTINEL): on the node they are unknown
+ * commands, and COMMAND does not list them. */
 int handlers_implements(const struct command *cmd);
 
 /* cmd_string.c */
@@ -227,6 +227,20 @@ void cmd_client_kill(struct client *c);
 void cmd_client_setinfo(struct client *c);
 void cmd_client_no_evict(struct client *c);
 void cmd_client_pause(struct client *c);
+void cmd_client_reply(struct client *c);
+void cmd_client_no_touch(struct client *c);
+/* monitor.c, latency.c */
+void cmd_monitor(struct client *c);
+void cmd_latency_latest(struct client *c);
+void cmd_latency_history(struct client *c);
+void cmd_latency_reset(struct client *c);
+void cmd_latency_doctor(struct client *c);
+void cmd_latency_help(struct client *c);
+/* tracking.c */
+void cmd_client_tracking(struct client *c);
+void cmd_client_caching(struct client *c);
+void cmd_client_getredir(struct client *c);
+void cmd_client_trackinginfo(struct client *c);
 void cmd_client_unpause(struct client *c);
 void cmd_client_unblock(struct client *c);
 void cmd_client_help(struct client *c);
@@ -261,6 +275,29 @@ void cmd_sync(struct client *c);
 void cmd_replconf(struct client *c);
 void cmd_wait(struct client *c);
 void cmd_role(struct client *c);
+
+/* multi.c (transactions) */
+void cmd_multi(struct client *c);
+void cmd_exec(struct client *c);
+void cmd_discard(struct client *c);
+void cmd_watch(struct client *c);
+void cmd_unwatch(struct client *c);
+
+/* pubsub.c */
+void cmd_subscribe(struct client *c);
+void cmd_unsubscribe(struct client *c);
+void cmd_psubscribe(struct client *c);
+void cmd_punsubscribe(struct client *c);
+void cmd_ssubscribe(struct client *c);
+void cmd_sunsubscribe(struct client *c);
+void cmd_publish(struct client *c);
+void cmd_spublish(struct client *c);
+void cmd_pubsub_channels(struct client *c);
+void cmd_pubsub_numsub(struct client *c);
+void cmd_pubsub_numpat(struct client *c);
+void cmd_pubsub_shardchannels(struct client *c);
+void cmd_pubsub_shardnumsub(struct client *c);
+void cmd_pubsub_help(struct client *c);
 
 /* cmd_persist.c */
 void cmd_save(struct client *c);

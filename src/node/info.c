@@ -199,10 +199,10 @@ section_clients(struct server *srv, struct info_buf *b)
                 "client_recent_max_input_buffer:%zu\r\n"
                 "client_recent_max_output_buffer:%zu\r\n"
                 "blocked_clients:%zu\r\n"
-                "tracking_clients:0\r\n"
+                "tracking_clients:%zu\r\n"
                 "clients_in_timeout_table:%zu\r\n",
                 srv->nclients, srv->cfg.maxclients, max_in, max_out, blocked,
-                block_timed_clients(srv));
+                srv->tracking.nclients, block_timed_clients(srv));
 }
 
 static void
@@ -352,6 +352,9 @@ section_stats(struct server *srv, struct info_buf *b)
     long long lookups = ks->hits + ks->misses;
     long long exceeded = srv->maxmemory_reached_ms > 0
                              ? util_mstime() - srv->maxmemory_reached_ms : 0;
+    long long ps_channels, ps_patterns, ps_shard, tr_clients, tr_keys, tr_items, tr_prefixes;
+    pubsub_stats(srv, &ps_channels, &ps_patterns, &ps_shard);
+    tracking_stats(srv, &tr_clients, &tr_keys, &tr_items, &tr_prefixes);
 
     info_printf(b,
                 "# Stats\r\n"
@@ -383,9 +386,9 @@ section_stats(struct server *srv, struct info_buf *b)
                 /* Not a Redis field: the hit ratio every cache dashboard
                  * wants, computed here so nobody divides by zero. */
                 "keyspace_hit_ratio:%.4f\r\n"
-                "pubsub_channels:0\r\n"
-                "pubsub_patterns:0\r\n"
-                "pubsubshard_channels:0\r\n"
+                "pubsub_channels:%lld\r\n"
+                "pubsub_patterns:%lld\r\n"
+                "pubsubshard_channels:%lld\r\n"
                 "latest_fork_usec:0\r\n"
                 "total_forks:0\r\n"
                 "migrate_cached_sockets:0\r\n"
@@ -396,9 +399,9 @@ section_stats(struct server *srv, struct info_buf *b)
                 "active_defrag_key_misses:0\r\n"
                 "total_active_defrag_time:0\r\n"
                 "current_active_defrag_time:0\r\n"
-                "tracking_total_keys:0\r\n"
-                "tracking_total_items:0\r\n"
-                "tracking_total_prefixes:0\r\n"
+                "tracking_total_keys:%lld\r\n"
+                "tracking_total_items:%lld\r\n"
+                "tracking_total_prefixes:%lld\r\n"
                 "unexpected_error_replies:%lld\r\n"
                 "total_error_replies:%lld\r\n"
                 "dump_payload_sanitizations:0\r\n"
@@ -414,6 +417,7 @@ section_stats(struct server *srv, struct info_buf *b)
                 ks->expire_cycle_us / 1000, ks->evicted_keys, st->evicted_clients,
                 exceeded, ks->hits, ks->misses,
                 lookups ? (double)ks->hits / (double)lookups : 0.0,
+                ps_channels, ps_patterns, ps_shard, tr_keys, tr_items, tr_prefixes,
                 st->unexpected_error_replies, st->total_error_replies,
                 st->client_qbuf_limit_disconnections,
                 st->client_obuf_limit_disconnections);

@@ -7,6 +7,7 @@
 #include "core/option.h"
 #include "core/util.h"
 #include "node/client.h"
+#include "node/notify.h"
 #include "node/db.h"
 #include "node/http.h"
 #include "node/info.h"
@@ -281,6 +282,9 @@ main(int argc, char **argv)
     repl_setup(srv);
     pause_setup(srv);
     block_setup(srv);
+    multi_setup(srv);
+    notify_setup(srv);
+    tracking_setup(srv);
     lazyfree_setup();
     object_setup();
     hash_setup(srv); /* hashes: field expiry follows renamed/copied keys */
@@ -324,6 +328,11 @@ main(int argc, char **argv)
     free_all_clients(srv);
     pause_teardown(srv);
     block_teardown(srv);
+    multi_teardown(srv);
+    pubsub_teardown(srv);
+    tracking_teardown(srv);
+    monitor_teardown(srv);
+    latency_teardown(srv);
     lazyfree_teardown();
     propagate_teardown(srv);
     persist_teardown(srv);

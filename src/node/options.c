@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "node/listen.h"
+#include "node/notify.h"
 #include "node/persist.h"
 #include "node/server.h"
 
@@ -95,6 +96,30 @@ cob_format(const struct option_def *def, const void *values, char *buf,
                                 cfg->cob[k].hard, cfg->cob[k].soft,
                                 cfg->cob[k].soft_seconds);
     }
+}
+
+/* notify-keyspace-events: Redis's class letters. */
+static int
+notify_parse(const struct option_def *def, void *values, const char *value, char *err,
+             size_t errlen)
+{
+    struct node_config *cfg = values;
+    int classes = notify_parse_classes(value);
+    (void)def;
+    if (classes < 0) {
+        snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+        return -1;
+    }
+    cfg->notify_keyspace_events = classes;
+    return 0;
+}
+
+static void
+notify_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    const struct node_config *cfg = values;
+    (void)def;
+    notify_format_classes(cfg->notify_keyspace_events, buf, len);
 }
 
 static int
@@ -272,6 +297,13 @@ const struct option_def node_options[] = {
      cob_format, NULL,
      "<class> <hard> <soft> <soft-seconds>: close clients whose pending replies "
      "exceed hard, or soft for soft-seconds (0 = no limit)"},
+    {"notify-keyspace-events", OPT_SPECIAL, MUT, "", 0, 0, NULL, 0, notify_parse,
+     notify_format, NULL,
+     "keyspace notifications to publish: K (__keyspace@<db>__), E (__keyevent@<db>__) "
+     "and the classes g $ l s h z t x e n m d, A for g$lshzxetd; empty = off"},
+    {"latency-monitor-threshold", OPT_INT, MUT, "0", 0, LL_MAX, NULL,
+     OFF(latency_monitor_threshold), NULL, NULL, NULL,
+     "record commands taking at least this many milliseconds for LATENCY (0 = off)"},
     {"slowlog-log-slower-than", OPT_INT, MUT, "10000", -1, LL_MAX, NULL,
      OFF(slowlog_log_slower_than), NULL, NULL, NULL,
      "log commands slower than this many microseconds (-1 = off)"},

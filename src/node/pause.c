@@ -119,7 +119,8 @@ pause_active(const struct server *srv)
 }
 
 int
-pause_holds(const struct server *srv, const struct client *c, const struct command *cmd)
+pause_holds(const struct server *srv, const struct client *c, const struct command *cmd,
+            uint32_t flags)
 {
     int mode = srv->pause.mode;
     if (mode == PAUSE_OFF || (c->flags & (CLIENT_MASTER | CLIENT_REPLICA))) {
@@ -133,7 +134,7 @@ pause_holds(const struct server *srv, const struct client *c, const struct comma
         return 1;
     }
     /* WRITE: what may change the dataset or the stream. */
-    return (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+    return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
 static void

@@ -8,6 +8,8 @@
 #ifndef CACHELY_NODE_PAUSE_H
 #define CACHELY_NODE_PAUSE_H
 
+#include <stdint.h>
+
 #include <stddef.h>
 
 struct server;
@@ -47,10 +49,11 @@ void pause_end(struct server *srv);
 /* True while a pause is in force. */
 int pause_active(const struct server *srv);
 
-/* True when c's next command cmd must wait for the pause to end.  Our
- * master's link and our replicas' links are never held. */
+/* True when c's next command cmd must wait for the pause to end; flags
+ * are cmd's with, for EXEC, its queued commands' added.  Our master's link
+ * and our replicas' links are never held. */
 int pause_holds(const struct server *srv, const struct client *c,
-                const struct command *cmd);
+                const struct command *cmd, uint32_t flags);
 /* Hold c: sets CLIENT_PAUSED and CLIENT_BLOCKED; the client layer leaves
  * the current command in the query buffer. */
 void pause_hold(struct client *c);

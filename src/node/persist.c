@@ -596,10 +596,20 @@ aof_load(struct server *srv, const char *name)
         return -1;
     }
     parser_setup(srv, &p);
+    /* A MULTI ... EXEC block applies all or nothing: a file that ends
+     * inside one (a crash while its block was being written) is truncated
+     * before its MULTI, as Redis reverts an incomplete transaction. */
+    size_t multi_off = SIZE_MAX;
     while (off < m.len) {
         rc = next_frame(&p, m.buf, m.len, off);
         if (rc != STATUS_OK) {
             break;
+        }
+        if (p.argc == 1 && p.argv[0].len == 5 && strncasecmp(p.argv[0].ptr, "MULTI", 5) == 0) {
+            multi_off = off;
+        } else if (p.argc == 1 && p.argv[0].len == 4
+                   && strncasecmp(p.argv[0].ptr, "EXEC", 4) == 0) {
+            multi_off = SIZE_MAX;
         }
         off += p.consumed;
     }
@@ -610,7 +620,19 @@ aof_load(struct server *srv, const char *name)
         unmap_file(&m);
         return -1;
     }
-    if (off < m.len) {
+    if (multi_off != SIZE_MAX) {
+        if (!srv->cfg.aof_load_truncated) {
+            log_error("Bad append-only file %s at offset %zu: unfinished MULTI/EXEC block; "
+                      "aof-load-truncated yes would load up to it", path, multi_off);
+            resp_parser_free(&p);
+            unmap_file(&m);
+            return -1;
+        }
+        log_warn("!!! Warning: the append-only file %s ends inside a MULTI/EXEC block "
+                 "(offset %zu): reverting the incomplete transaction and cutting the file "
+                 "there (aof-load-truncated yes) !!!", path, multi_off);
+        off = multi_off;
+    } else if (off < m.len) {
         if (!srv->cfg.aof_load_truncated) {
             log_error("Bad append-only file %s at offset %zu: truncated file (incomplete "
                       "last command); aof-load-truncated yes would load up to it", path, off);

@@ -8,6 +8,11 @@
 #include "core/option.h"
 #include "node/block.h"
 #include "node/db.h"
+#include "node/multi.h"
+#include "node/pubsub.h"
+#include "node/tracking.h"
+#include "node/monitor.h"
+#include "node/latency.h"
 #include "node/pause.h"
 #include "node/propagate.h"
 #include "node/persist.h"
@@ -132,6 +137,8 @@ struct node_config {
     int lazyfree_lazy_user_flush;
     /* scripts */
     long long busy_reply_threshold; /* ms before -BUSY (alias lua-time-limit) */
+    int notify_keyspace_events;    /* enum notify_class bits */
+    long long latency_monitor_threshold; /* ms; 0 = off */
 };
 
 struct command_stats {
@@ -190,6 +197,11 @@ struct server {
     struct pause pause;               /* pause.c's state (CLIENT PAUSE) */
     struct block block;               /* block.c's state (blocking on keys) */
     struct scripting *scripting;      /* owned by scripting.c: Lua, scripts, functions */
+    struct watch_table watch;         /* multi.c's watched keys */
+    struct pubsub pubsub;             /* pubsub.c's channels and patterns */
+    struct tracking tracking;         /* tracking.c's client-side caching state */
+    struct monitors monitors;         /* monitor.c's MONITOR clients */
+    struct latency latency;           /* latency.c's events */
     struct propagate prop;            /* propagate.c's effects of the running call */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;

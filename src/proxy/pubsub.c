@@ -430,6 +430,16 @@ pubsub_introspect(struct session *s, size_t argc, const struct resp_arg *argv)
     case CMD_ID_PUBSUB_NUMPAT:
         rbuf_hdr(&b, ':', (long long)pattern_table.count);
         break;
+    case CMD_ID_PUBSUB_SHARDCHANNELS:
+        rbuf_hdr(&b, '*', 0); /* the proxy has no shard channels */
+        break;
+    case CMD_ID_PUBSUB_SHARDNUMSUB:
+        rbuf_hdr(&b, '*', (long long)(argc - 2) * 2);
+        for (size_t i = 2; i < argc; i++) {
+            rbuf_bulk(&b, argv[i].ptr, argv[i].len);
+            rbuf_hdr(&b, ':', 0);
+        }
+        break;
     default:
         pubsub_help(&b);
         break;

@@ -24,6 +24,15 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_PUNSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PUBLISH] = ROUTE_LOCAL + 1,
     [CMD_ID_PUBSUB] = ROUTE_LOCAL + 1,
+    /* per-connection state on a node (transactions, shard channels) */
+    [CMD_ID_MULTI] = ROUTE_REFUSE + 1,
+    [CMD_ID_EXEC] = ROUTE_REFUSE + 1,
+    [CMD_ID_DISCARD] = ROUTE_REFUSE + 1,
+    [CMD_ID_WATCH] = ROUTE_REFUSE + 1,
+    [CMD_ID_UNWATCH] = ROUTE_REFUSE + 1,
+    [CMD_ID_SSUBSCRIBE] = ROUTE_REFUSE + 1,
+    [CMD_ID_SUNSUBSCRIBE] = ROUTE_REFUSE + 1,
+    [CMD_ID_SPUBLISH] = ROUTE_REFUSE + 1,
     /* the command table is the same on every node */
     [CMD_ID_COMMAND] = ROUTE_READ + 1,
     [CMD_ID_TIME] = ROUTE_READ + 1,

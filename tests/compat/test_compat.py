@@ -7,12 +7,21 @@ raw RESP bytes.  Script lines:
     ~COMMAND args...       compare as unordered: arrays sorted (KEYS, SCAN)
     ?COMMAND args...       compare only the reply's type byte (TTL, TIME...)
     !sleep <ms>            wait on both sides
+    !read [N]              (?!read: compare the type only) read one more reply
+    !readmon [N]           read a MONITOR line, time and client address masked
+    !send [N] COMMAND ...  send on connection N without reading (CLIENT REPLY
+                           OFF/SKIP answer nothing) (a pub/sub message, a push,
+                           the second reply of SUBSCRIBE a b) on connection N
+    @N COMMAND ...         run on connection N (0 is the default; others
+                           open on first use, after FLUSHALL)
+    {id:N} in a line       connection N's CLIENT ID on each server
     # comment / blank      ignored
 Arguments split like redis-cli: "quoted strings", 'single', and \\xHH escapes.
 Run with /usr/bin/python3; script names as arguments run only those.
 """
 import glob
 import os
+import re
 import socket
 import sys
 import time
@@ -64,6 +73,8 @@ class Conn:
     def __init__(self, port):
         self.s = socket.create_connection(("127.0.0.1", port), 5)
         self.buf = b""
+        # For {id:N} in scripts: known before the connection may subscribe.
+        self.client_id = int(self.call([b"CLIENT", b"ID"])[1][1])
 
     def _line(self):
         while b"\r\n" not in self.buf:
@@ -106,10 +117,10 @@ class Conn:
                 r, tree = self.read()
                 raw += r
                 items.append(tree)
-            if t in b"|>":
-                # An attribute decorates the reply that follows it, and a
-                # push comes out of band before it: either way the command's
-                # own reply is next, so read it as part of this one.
+            if t == b"|":
+                # An attribute decorates the reply that follows it: read
+                # that reply as part of this one.  (A push is a reply of its
+                # own: scripts read it with !read.)
                 r, tree = self.read()
                 return raw + r, (t, items + [tree])
             return raw, (t, items)
@@ -129,8 +140,8 @@ def canon(tree):
 
 def run_script(path, cport, rport, res):
     name = os.path.basename(path)
-    c, r = Conn(cport), Conn(rport)
-    for conn in (c, r):
+    conns = {0: (Conn(cport), Conn(rport))}
+    for conn in conns[0]:
         conn.call([b"FLUSHALL"])
     with open(path, encoding="utf-8") as f:
         for lineno, raw in enumerate(f, 1):
@@ -140,19 +151,80 @@ def run_script(path, cport, rport, res):
             if line.startswith("!sleep"):
                 time.sleep(int(line.split()[1]) / 1000.0)
                 continue
+            n = 0
+            if line.startswith("@"):
+                head, line = line.split(None, 1)
+                n = int(head[1:])
+            if n not in conns:
+                conns[n] = (Conn(cport), Conn(rport))
+            c, r = conns[n]
+            case = "%s:%d %s" % (name, lineno, line[:60])
+            typeonly = line.startswith("?!read")
+            if typeonly:
+                line = line[1:]
+            if line.startswith("!send"):
+                rest = line.split(None, 1)[1]
+                if rest.split()[0].isdigit():
+                    m, rest = rest.split(None, 1)
+                    n = int(m)
+                    if n not in conns:
+                        conns[n] = (Conn(cport), Conn(rport))
+                for conn in conns[n]:
+                    conn.s.sendall(encode(split_args(rest)))
+                continue
+            if line.startswith("!readmon"):
+                parts = line.split()
+                m = int(parts[1]) if len(parts) > 1 else n
+                try:
+                    craw, _ = conns[m][0].read()
+                except Exception as e:
+                    res.check(case, False, "cachely: %r" % e)
+                    continue
+                rraw, _ = conns[m][1].read()
+                mask = re.compile(rb"^\+\d+\.\d{6} \[(\d+) [^\]]+\]")
+                cm = mask.sub(rb"+T [\1 ADDR]", craw)
+                rm = mask.sub(rb"+T [\1 ADDR]", rraw)
+                res.check(case, cm == rm, "\n   cachely: %r\n   redis:   %r" % (craw[:300], rraw[:300]))
+                continue
+            if line.startswith("!read"):
+                parts = line.split()
+                if len(parts) > 1:
+                    n = int(parts[1])
+                    if n not in conns:
+                        conns[n] = (Conn(cport), Conn(rport))
+                    c, r = conns[n]
+                try:
+                    craw, _ = c.read()
+                except Exception as e:
+                    res.check(case, False, "cachely: %r" % e)
+                    continue
+                rraw, _ = r.read()
+                same = craw[:1] == rraw[:1] if typeonly else craw == rraw
+                res.check(case, same,
+                          "\n   cachely: %r\n   redis:   %r" % (craw[:300], rraw[:300]))
+                continue
             mode = ""
             if line[0] in "~?":
                 mode, line = line[0], line[1:]
             args = split_args(line)
-            case = "%s:%d %s" % (name, lineno, line[:60])
+            rargs = args
+            if "{id:" in line:
+                args, rargs = [], []
+                for a in split_args(line):
+                    if a.startswith(b"{id:") and a.endswith(b"}"):
+                        m = int(a[4:-1])
+                        args.append(b"%d" % conns[m][0].client_id)
+                        rargs.append(b"%d" % conns[m][1].client_id)
+                    else:
+                        args.append(a)
+                        rargs.append(a)
             try:
                 craw, ctree = c.call(args)
             except Exception as e:
                 res.check(case, False, "cachely: %r" % e)
-                c = Conn(cport)
-                r = Conn(rport)
+                conns[n] = (Conn(cport), Conn(rport))
                 continue
-            rraw, rtree = r.call(args)
+            rraw, rtree = r.call(rargs)
             if mode == "~":
                 ok = canon(ctree) == canon(rtree)
             elif mode == "?":

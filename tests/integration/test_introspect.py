@@ -1,0 +1,67 @@
+"""Introspection end to end: LATENCY records a slow command once
+latency-monitor-threshold is set; MONITOR shows AUTH's password as
+(redacted) and follows a transaction's commands.
+
+Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
+"N passed, M failed".  CACHELY_INTROSPECT_CASES=a,b runs only those.
+"""
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402
+from cluster import Case, Raw, check, client, run_in  # noqa: E402
+
+
+def case_a_latency(c):
+    n = c.node()
+    r = client(n)
+    r.execute_command("DEBUG", "SLEEP", "0.06")
+    check(r.execute_command("LATENCY", "LATEST") == [], "nothing recorded while off")
+    r.config_set("latency-monitor-threshold", "50")
+    r.execute_command("DEBUG", "SLEEP", "0.06")
+    latest = r.execute_command("LATENCY", "LATEST")
+    check(len(latest) == 1 and latest[0][0] == "command" and latest[0][2] >= 50
+          and abs(latest[0][1] - time.time()) < 5, "LATENCY LATEST %r" % latest)
+    hist = r.execute_command("LATENCY", "HISTORY", "command")
+    check(len(hist) == 1 and hist[0][1] >= 50, "LATENCY HISTORY %r" % hist)
+    doctor = r.execute_command("LATENCY", "DOCTOR")
+    check("command" in str(doctor), "DOCTOR mentions the event: %r" % doctor)
+    check(r.execute_command("LATENCY", "RESET") == 1, "RESET counts the events")
+    check(r.execute_command("LATENCY", "LATEST") == [], "empty after RESET")
+
+
+def case_b_monitor(c):
+    n = c.node("--requirepass", "s3cret")
+    m = Raw(n.port)
+    m.call("AUTH", "s3cret")
+    check(m.call("MONITOR") == "OK", "MONITOR")
+    r = Raw(n.port)
+    r.call("AUTH", "s3cret")
+    line = m.reply()
+    check(line.endswith('"AUTH" "(redacted)"') or line.endswith('"auth" "(redacted)"'),
+          "AUTH shown redacted: %r" % line)
+    r.call("MULTI")
+    r.call("SET", "k", "a b")
+    r.call("EXEC")
+    lines = [m.reply() for _ in range(3)]
+    check(lines[0].endswith('"MULTI"') and lines[1].endswith('"SET" "k" "a b"')
+          and lines[2].endswith('"EXEC"'), "transaction lines %r" % lines)
+    check(lines[0].split(" ")[1] == "[0", "database shown: %r" % lines[0])
+
+
+CASES = [
+    ("a", "LATENCY with latency-monitor-threshold", case_a_latency),
+    ("b", "MONITOR redacts AUTH and shows a transaction", case_b_monitor),
+]
+
+
+def main():
+    return cluster.run_cases(CASES, "", "CACHELY_INTROSPECT_CASES",
+                             lambda fn: run_in(Case(), fn))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
