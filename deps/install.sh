@@ -15,6 +15,8 @@ PACKAGES=(
     # tests
     libcriterion-dev redis-server redis-sentinel redis-tools python3 python3-redis
     netcat-openbsd iproute2 procps valgrind nutcracker
+    # a real job queue for tests/integration/test_frameworks.py
+    python3-rq
     # libFuzzer target (make fuzz)
     clang
     # Node.js clients (ioredis, node-redis) in tests/integration/test_proxy_clients.py
