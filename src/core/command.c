@@ -193,6 +193,10 @@ static const struct movable_keys {
 
     /* sorted sets */
 
+    /* streams */
+    {CMD_ID_XREAD, MOVABLE_AFTER_TOKEN, 1, "STREAMS"},
+    {CMD_ID_XREADGROUP, MOVABLE_AFTER_TOKEN, 4, "STREAMS"},
+
     /* (end of collections) */
     {CMD_ID__COUNT, MOVABLE_NUMKEYS, 0, NULL},
 };

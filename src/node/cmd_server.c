@@ -115,7 +115,7 @@ command_acl_categories(const struct command *cmd, const char **out)
     /* The data-type category, named after the command's group. */
     static const char *const type_cats[][2] = {
         {"string", "string"}, {"list", "list"}, {"hash", "hash"},
-        {"set", "set"}, {"sorted_set", "sortedset"},
+        {"set", "set"}, {"sorted_set", "sortedset"}, {"stream", "stream"},
     };
     for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
         if (!strcmp(cmd->group, type_cats[i][0])) {

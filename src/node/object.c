@@ -5,6 +5,7 @@
 #include "core/resp.h"
 #include "core/util.h"
 #include "node/t_list.h"
+#include "node/t_stream.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +37,9 @@ object_setup(void)
     /* sets */
 
     /* sorted sets */
+
+    /* streams */
+    obj_register(ENTRY_STREAM, &stream_type);
 
     /* (end of collections) */
 }
