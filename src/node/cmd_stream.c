@@ -513,6 +513,7 @@ cmd_xsetid(struct client *c)
 {
     struct xid id, maxdel = {0, 0};
     long long entries_added = -1;
+    int maxdel_given = 0;
     if (parse_strict_id(c, &c->argv[2], 0, &id, NULL) != 0) {
         return;
     }
@@ -531,6 +532,7 @@ cmd_xsetid(struct client *c)
             if (parse_strict_id(c, &c->argv[i + 1], 0, &maxdel, NULL) != 0) {
                 return;
             }
+            maxdel_given = 1;
             if (xid_cmp(&id, &maxdel) < 0) {
                 reply_error(c, "The ID specified in XSETID is smaller than the provided max_deleted_entry_id");
                 return;
@@ -565,7 +567,9 @@ cmd_xsetid(struct client *c)
     if (entries_added != -1) {
         s->entries_added = (uint64_t)entries_added;
     }
-    if (maxdel.ms != 0 || maxdel.seq != 0) {
+    /* Redis ignores MAXDELETEDID 0-0; it is honoured here because a
+     * rewritten stream needs it after deleting its placeholders. */
+    if (maxdel_given) {
         s->max_deleted_id = maxdel;
     }
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
@@ -660,6 +664,70 @@ saved_put(uint64_t cid, const struct xid *ids, size_t n)
     saved[nsaved].ids = mem_alloc(n * sizeof(*ids));
     memcpy(saved[nsaved].ids, ids, n * sizeof(*ids));
     nsaved++;
+}
+
+/* Keys XREADGROUP clients wait on: Redis 7.0 wakes them with an error when
+ * the stream is deleted, while block.c wakes waiters only on writes.  A
+ * delete of such a key is turned into a wake-up (the re-run then finds the
+ * key gone).  Entries of clients that went away only cause a wake-up
+ * that finds nobody. */
+struct group_waiter {
+    uint64_t client_id;
+    int dbid;
+    char *key;                   /* owned */
+    size_t keylen;
+};
+static struct group_waiter *gwait;
+static size_t ngwait;
+static int gwait_listening;
+
+static void
+gwait_drop(uint64_t cid)
+{
+    for (size_t i = 0; i < ngwait;) {
+        if (gwait[i].client_id == cid) {
+            mem_free(gwait[i].key);
+            gwait[i] = gwait[--ngwait];
+        } else {
+            i++;
+        }
+    }
+}
+
+static void
+gwait_on_change(void *ctx, struct db *db, const char *key, size_t len,
+                enum keyspace_change what)
+{
+    (void)ctx;
+    if (what != KEYSPACE_DELETED || key == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ngwait; i++) {
+        if (gwait[i].dbid == db->id && gwait[i].keylen == len
+            && memcmp(gwait[i].key, key, len) == 0) {
+            db_signal(db, key, len, KEYSPACE_WRITTEN);
+            return;
+        }
+    }
+}
+
+static void
+gwait_add(struct client *c, const struct resp_arg *keys, size_t n)
+{
+    if (!gwait_listening) {
+        keyspace_listen(&c->srv->ks, gwait_on_change, NULL);
+        gwait_listening = 1;
+    }
+    gwait_drop(c->id);
+    gwait = mem_realloc(gwait, (ngwait + n) * sizeof(*gwait));
+    for (size_t i = 0; i < n; i++) {
+        gwait[ngwait].client_id = c->id;
+        gwait[ngwait].dbid = c->db->id;
+        gwait[ngwait].key = mem_alloc(keys[i].len ? keys[i].len : 1);
+        memcpy(gwait[ngwait].key, keys[i].ptr, keys[i].len);
+        gwait[ngwait].keylen = keys[i].len;
+        ngwait++;
+    }
 }
 
 /* Serve one stream to a group consumer: new entries after start (`>`),
@@ -820,6 +888,12 @@ xread_generic(struct client *c, int group_mode)
             goto done;
         }
         if (group_mode) {
+            if (s == NULL && c->bstate != NULL) {
+                /* Woken because the stream was deleted (Redis 7.0). */
+                reply_error(c, "-UNBLOCKED the stream key no longer exists");
+                gwait_drop(c->id);
+                goto done;
+            }
             if (s == NULL || (groups[k] = stream_group_find(s, groupname->ptr, groupname->len)) == NULL) {
                 reply_errorf(c, "-NOGROUP No such key '%.*s' or consumer group '%.*s' in XREADGROUP with GROUP option",
                              (int)key->len, key->ptr, (int)groupname->len, groupname->ptr);
@@ -923,12 +997,16 @@ xread_generic(struct client *c, int group_mode)
         }
         mem_free(serve);
         saved_drop(c->id);
+        gwait_drop(c->id);
         goto done;
     }
     mem_free(serve);
     if (timeout != -1) {
         if (has_dollar && block_allowed(c)) {
             saved_put(c->id, ids, nstreams);
+        }
+        if (group_mode && block_allowed(c)) {
+            gwait_add(c, &c->argv[streams_arg], nstreams);
         }
         block_on_keys(c, &c->argv[streams_arg], nstreams, timeout, BLOCK_REPLY_NULL_ARRAY);
         goto done;

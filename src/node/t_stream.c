@@ -276,9 +276,61 @@ emit(struct obj_emitter *em, size_t argc, const char *const *argv, const size_t 
     obj_emit_command(em, argc, argv, lens);
 }
 
-/* XADD per entry, XSETID, then per group XGROUP CREATE ... ENTRIESREAD,
- * XGROUP CREATECONSUMER and XCLAIM ... FORCE JUSTID per pending entry, as
- * Redis's AOF rewrite writes a stream. */
+static int
+xid_qsort_cmp(const void *a, const void *b)
+{
+    return xid_cmp(a, b);
+}
+
+/* IDs pending in some group whose entry is gone (deleted or trimmed),
+ * sorted and unique; *n set.  Owned by the caller. */
+static struct xid *
+pending_without_entry(const struct stream *s, size_t *n)
+{
+    size_t cap = 0, cnt = 0;
+    struct xid *out = NULL;
+    for (size_t i = 0; i < s->ngroups; i++) {
+        const struct sgroup *g = s->groups[i];
+        for (size_t j = 0; j < g->npel; j++) {
+            if (stream_entry_exists(s, &g->pel[j].id)) {
+                continue;
+            }
+            if (cnt == cap) {
+                cap = cap ? cap * 2 : 16;
+                out = mem_realloc(out, cap * sizeof(*out));
+            }
+            out[cnt++] = g->pel[j].id;
+        }
+    }
+    if (cnt > 1) {
+        qsort(out, cnt, sizeof(*out), xid_qsort_cmp);
+        size_t w = 1;
+        for (size_t i = 1; i < cnt; i++) {
+            if (xid_cmp(&out[i], &out[w - 1]) != 0) {
+                out[w++] = out[i];
+            }
+        }
+        cnt = w;
+    }
+    *n = cnt;
+    return out;
+}
+
+static void
+emit_placeholder(struct obj_emitter *em, const char *key, size_t keylen, const struct xid *id)
+{
+    char idb[STREAM_ID_STRLEN];
+    const char *a[] = {"XADD", key, idb, "x", "y"};
+    size_t l[] = {4, keylen, stream_id_str(idb, id), 1, 1};
+    emit(em, 5, a, l);
+}
+
+/* XADD per entry, then per group XGROUP CREATE ... ENTRIESREAD, XGROUP
+ * CREATECONSUMER and XCLAIM ... FORCE JUSTID per pending entry (as Redis's
+ * AOF rewrite writes a stream), then XSETID with the counters.  A pending
+ * entry whose stream entry is gone (XDEL, XTRIM) would be dropped by
+ * XCLAIM, so it is claimed against a placeholder entry added in ID order
+ * and deleted again before the XSETID: every message stays pending. */
 static void
 stream_rewrite(const void *obj, const char *key, size_t keylen, struct obj_emitter *em)
 {
@@ -287,11 +339,16 @@ stream_rewrite(const void *obj, const char *key, size_t keylen, struct obj_emitt
     struct xentry e;
     struct xid lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX};
     char idb[STREAM_ID_STRLEN], id2[STREAM_ID_STRLEN], nb[32], nb2[32];
-    size_t cap = 16;
+    size_t cap = 16, nmissing, mi = 0, emitted = 0;
+    struct xid *missing = pending_without_entry(s, &nmissing);
     const char **argv = mem_alloc(cap * sizeof(*argv));
     size_t *lens = mem_alloc(cap * sizeof(*lens));
     xstream_iter_init(&it, s->x, &lo, &hi, 0);
     while (xstream_iter_next(&it, &e)) {
+        while (mi < nmissing && xid_cmp(&missing[mi], &e.id) < 0) {
+            emit_placeholder(em, key, keylen, &missing[mi++]);
+            emitted++;
+        }
         size_t need = 3 + 2 * e.nfields;
         if (need > cap) {
             cap = need;
@@ -310,18 +367,18 @@ stream_rewrite(const void *obj, const char *key, size_t keylen, struct obj_emitt
                         &lens[4 + 2 * i]);
         }
         emit(em, need, argv, lens);
+        emitted++;
     }
-    if (s->x->length == 0) {
+    while (mi < nmissing) {
+        emit_placeholder(em, key, keylen, &missing[mi++]);
+        emitted++;
+    }
+    if (emitted == 0) {
         /* An empty stream still exists: add and trim away one entry. */
         const char *a[] = {"XADD", key, "MAXLEN", "0", idb, "x", "y"};
-        size_t l[] = {4, keylen, 6, 1, stream_id_str(idb, &s->last_id), 1, 1};
-        emit(em, 7, a, l);
-    }
-    {
-        const char *a[] = {"XSETID", key, idb, "ENTRIESADDED", nb, "MAXDELETEDID", id2};
-        size_t l[] = {6, keylen, stream_id_str(idb, &s->last_id), 12,
-                      (size_t)snprintf(nb, sizeof(nb), "%" PRIu64, s->entries_added), 12,
-                      stream_id_str(id2, &s->max_deleted_id)};
+        size_t l[] = {4, keylen, 6, 1, 1, 1, 1};
+        l[4] = stream_id_str(idb, s->last_id.ms || s->last_id.seq ? &s->last_id
+                                                                   : &(struct xid){0, 1});
         emit(em, 7, a, l);
     }
     for (size_t i = 0; i < s->ngroups; i++) {
@@ -348,6 +405,19 @@ stream_rewrite(const void *obj, const char *key, size_t keylen, struct obj_emitt
             emit(em, 12, b, bl);
         }
     }
+    for (size_t k = 0; k < nmissing; k++) {
+        const char *a[] = {"XDEL", key, idb};
+        size_t l[] = {4, keylen, stream_id_str(idb, &missing[k])};
+        emit(em, 3, a, l);
+    }
+    {
+        const char *a[] = {"XSETID", key, idb, "ENTRIESADDED", nb, "MAXDELETEDID", id2};
+        size_t l[] = {6, keylen, stream_id_str(idb, &s->last_id), 12,
+                      (size_t)snprintf(nb, sizeof(nb), "%" PRIu64, s->entries_added), 12,
+                      stream_id_str(id2, &s->max_deleted_id)};
+        emit(em, 7, a, l);
+    }
+    mem_free(missing);
     mem_free(argv);
     mem_free(lens);
 }
