@@ -732,7 +732,7 @@ gwait_add(struct client *c, const struct resp_arg *keys, size_t n)
 
 /* Serve one stream to a group consumer: new entries after start (`>`),
  * or the consumer's history from start.  Replies the entries array. */
-static void
+static int
 serve_group(struct client *c, const struct resp_arg *key, struct stream *s, struct sgroup *g,
             struct sconsumer *cons, const struct xid *after, long long count, int noack,
             int history)
@@ -741,7 +741,7 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
     struct xid start = *after;
     if (stream_id_incr(&start) != 0) {
         reply_array_len(c, 0);
-        return;
+        return 0;
     }
     if (history) {
         /* The consumer's pending entries from start. */
@@ -765,7 +765,7 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
             propagate_xclaim(c, key, g, &p->id, p);
         }
         mem_free(idx);
-        return;
+        return n > 0;
     }
     struct xid end = {UINT64_MAX, UINT64_MAX};
     struct xstream_iter it;
@@ -804,6 +804,7 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
     if (n > 0) {
         propagate_group_id(c, key, g);
     }
+    return n > 0;
 }
 
 static void
@@ -992,8 +993,12 @@ xread_generic(struct client *c, int group_mode)
             if (created) {
                 propagate_createconsumer(c, key, groups[k], consname);
             }
-            serve_group(c, key, s, groups[k], cons, &ids[k], count, noack, serve[k] == 2);
-            db_signal_modified(c->db, key->ptr, key->len);
+            /* Only a change counts (a history read of nothing must not
+             * propagate the command itself). */
+            if (serve_group(c, key, s, groups[k], cons, &ids[k], count, noack, serve[k] == 2)
+                || created) {
+                db_signal_modified(c->db, key->ptr, key->len);
+            }
         }
         mem_free(serve);
         saved_drop(c->id);
@@ -1387,8 +1392,11 @@ cmd_xautoclaim(struct client *c)
     }
     long long attempts = count * 10, now = now_ms();
     struct sconsumer *cons = NULL;
-    struct xid *claimed = mem_alloc((size_t)count * sizeof(*claimed));
-    struct xid *deleted = mem_alloc((size_t)count * sizeof(*deleted));
+    /* At most min(COUNT, PEL size) IDs come back: size for that, not for
+     * a huge COUNT. */
+    size_t room = (size_t)count < g->npel ? (size_t)count : g->npel;
+    struct xid *claimed = mem_alloc((room + 1) * sizeof(*claimed));
+    struct xid *deleted = mem_alloc((room + 1) * sizeof(*deleted));
     size_t nclaimed = 0, ndeleted = 0;
     size_t i = stream_pel_lower(g, &start);
     int changed = 0;

@@ -171,6 +171,29 @@ def case_c_effects(c):
     mon.close()
 
 
+def case_f_regressions(c):
+    m = c.node("--save", "")
+    rep = c.node("--save", "", "--replicaof", LOCAL, m.port)
+    mr, rr = cluster.client(m), cluster.client(rep)
+    wait_for(lambda: info(rr, "replication")["master_link_status"] == "up", 30, "link up")
+    mr.xadd("s", {"a": 1}, id="1-0")
+    mr.xgroup_create("s", "g", id="0")
+    mr.xreadgroup("g", "c", {"s": ">"})
+    # XAUTOCLAIM with a huge COUNT sized its reply buffers by COUNT.
+    got = mr.execute_command("XAUTOCLAIM", "s", "g", "d", 0, 0, "COUNT", 500000000000,
+                             "JUSTID")
+    check(got[0] == "0-0" and len(got[1]) == 1, "huge COUNT answered: %r" % got)
+    # A history read that delivers nothing changes nothing, so it must not
+    # reach the replication stream.
+    mr.xack("s", "g", "1-0")
+    wait_for(lambda: digest(rr) == digest(mr), 30, "in sync")
+    off = int(info(mr, "replication")["master_repl_offset"])
+    check(mr.xreadgroup("g", "d", {"s": "0"}) == [["s", []]], "empty history")
+    time.sleep(0.05)
+    check(int(info(mr, "replication")["master_repl_offset"]) == off,
+          "empty history read propagated nothing")
+
+
 # ---- replication and persistence ----------------------------------------------------
 
 
@@ -236,6 +259,7 @@ def case_e_save_and_aof_rewrite(c):
 
 
 CASES = [
+    ("f", "regressions: XAUTOCLAIM huge COUNT, empty history read", case_f_regressions),
     ("a", "XREAD BLOCK: $ kept across re-runs, new key, timeout, DEL", case_a_xread_block_dollar),
     ("b", "XREADGROUP BLOCK: FIFO, NOGROUP on destroy/DEL, timeout", case_b_xreadgroup_block),
     ("c", "XADD ~ and XREADGROUP effects on a replica", case_c_effects),
