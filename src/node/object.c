@@ -1,6 +1,7 @@
 /* The object layer's registry, fingerprints and the batching command
  * emitter that types use to write themselves out (see object.h). */
 #include "node/object.h"
+#include "node/t_zset.h"
 #include "core/alloc.h"
 #include "core/resp.h"
 #include "core/util.h"
@@ -41,6 +42,7 @@ object_setup(void)
     obj_register(ENTRY_SET, &set_obj_type);
 
     /* sorted sets */
+    obj_register(ENTRY_ZSET, &zset_type);
 
     /* streams */
     obj_register(ENTRY_STREAM, &stream_type);
