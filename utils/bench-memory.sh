@@ -49,6 +49,7 @@ tmp=$bench_tmp
 # command | expected reply of the check
 ROWS=(
     "lists|%N lists of 100 elements (16-byte strings)|gen_lists|LLEN list:0|100"
+    "streams|one stream of %N entries of 3 fields|gen_streams|XLEN stream|1000000"
 )
 
 # Generators: print RESP on stdout for $1 = scale.
@@ -64,6 +65,25 @@ gen_lists() {
     }'
 }
 rows_count_lists() { scaled 100000 "$1"; }
+
+# One stream, IDs one millisecond apart, fields user/action/value as an
+# event log has them (Redis shares the field names with each node's master
+# entry, as Cachely's nodes do).
+gen_streams() {
+    awk -v n="$(scaled 1000000 "$1")" 'BEGIN {
+        split("click view buy", acts, " ")
+        for (i = 0; i < n; i++) {
+            id = sprintf("%.0f-0", 1700000000000 + i)
+            u = sprintf("user:%d", i % 10000)
+            a = acts[i % 3 + 1]
+            v = sprintf("%d", i)
+            printf "*9\r\n$4\r\nXADD\r\n$6\r\nstream\r\n$%d\r\n%s\r\n", length(id), id
+            printf "$4\r\nuser\r\n$%d\r\n%s\r\n$6\r\naction\r\n$%d\r\n%s\r\n", length(u), u, length(a), a
+            printf "$5\r\nvalue\r\n$%d\r\n%s\r\n", length(v), v
+        }
+    }'
+}
+rows_count_streams() { scaled 1000000 "$1"; }
 
 scaled() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%d", n * s }'; }
 

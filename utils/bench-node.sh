@@ -3,8 +3,8 @@
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
 # 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys),
 # LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600, SADD, SPOP (popping
-# what SADD added), HSET, ZADD, ZPOPMIN and EVALSHA of a script doing
-# INCR and EXPIRE at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
+# what SADD added), HSET, ZADD, ZPOPMIN, XADD, XREADGROUP (one new entry
+# per read) and EVALSHA of a script doing INCR and EXPIRE at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
 # alternating cachely and redis for each round, and reports the median of the
 # rounds.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
 # into fresh servers through redis-cli --pipe; VmRSS and used_memory are
@@ -89,6 +89,25 @@ bench_once() { # port test pipeline requests -> rps
 }
 # (The last row: lrange_* runs an LPUSH of its own first.)
 
+# Stream rows run a custom command: XADD appends to bench:xs with an auto
+# ID; XREADGROUP reads one new entry at a time as consumer c of group g
+# (created again at 0 before each run, so every read delivers an entry and
+# adds it to the pending list; the XADD rows ran first and filled the
+# stream).
+bench_stream() { # port test pipeline requests -> rps
+    local cmd
+    case "$2" in
+    xadd) cmd=(XADD bench:xs '*' user user:42 action click value 12345) ;;
+    xreadgroup)
+        redis-cli -h 127.0.0.1 -p "$1" xgroup destroy bench:xs g >/dev/null 2>&1 || true
+        redis-cli -h 127.0.0.1 -p "$1" xgroup create bench:xs g 0 mkstream >/dev/null 2>&1
+        cmd=(XREADGROUP GROUP g c COUNT 1 STREAMS bench:xs '>') ;;
+    esac
+    redis-benchmark -h 127.0.0.1 -p "$1" -P "$3" -n "$4" -c 50 --csv "${cmd[@]}" 2>/dev/null \
+        | awk -F'","' 'NR > 1 && NF > 1 { gsub(/"/, "", $2); rps = $2 }
+                       END { if (rps != "") print rps }'
+}
+
 # redis-benchmark counts error replies as answers, so a command a server
 # does not implement would look fast: check each one answers properly.
 supports() { # port test
@@ -106,6 +125,7 @@ supports() { # port test
     hset) out=$(redis-cli -h 127.0.0.1 -p "$1" hset bench:hash f v 2>&1) ;;
     zadd|zpopmin) out=$(redis-cli -h 127.0.0.1 -p "$1" zadd bench:zset 1 x 2>&1) ;;
     evalsha) out=$(redis-cli -h 127.0.0.1 -p "$1" eval "$EVAL_SCRIPT" 1 bench:probe:rl 2>&1) ;;
+    xadd|xreadgroup) out=$(redis-cli -h 127.0.0.1 -p "$1" xadd bench:probe-s 1-1 f v 2>&1) ;;
     esac
     case "$out" in
     OK|x|[0-9]*) return 0 ;;
@@ -114,9 +134,10 @@ supports() { # port test
 }
 
 run_throughput() {
-    local test pl n cm rm label ratio c_ok
+    local test pl n cm rm label ratio c_ok run
     printf '%-16s %14s %14s %8s\n' test 'cachely rps' 'redis rps' ratio
-    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset zadd zpopmin evalsha; do
+    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset \
+                zadd zpopmin xadd xreadgroup evalsha; do
         for pl in 1 16; do
             if [ "$pl" = 1 ]; then n=$n_p1; else n=$n_p16; fi
             label="$(echo "$test" | tr '[:lower:]' '[:upper:]') -P $pl"
@@ -126,10 +147,14 @@ run_throughput() {
             c_ok=1
             supports "$cport" "$test" || c_ok=0
             for _ in $(seq "$rounds"); do
+                case "$test" in
+                xadd|xreadgroup) run=bench_stream ;;
+                *) run=bench_once ;;
+                esac
                 if [ "$c_ok" = 1 ]; then
-                    bench_once "$cport" "$test" "$pl" "$n" >>"$tmp/c"
+                    "$run" "$cport" "$test" "$pl" "$n" >>"$tmp/c"
                 fi
-                bench_once "$rport" "$test" "$pl" "$n" >>"$tmp/r"
+                "$run" "$rport" "$test" "$pl" "$n" >>"$tmp/r"
             done
             rm=$(bench_median <"$tmp/r")
             if [ "$c_ok" = 1 ]; then

@@ -203,6 +203,10 @@ static const struct movable_keys {
     {CMD_ID_ZDIFFSTORE, MOVABLE_NUMKEYS, 2, NULL},
     {CMD_ID_ZINTERCARD, MOVABLE_NUMKEYS, 1, NULL},
 
+    /* streams */
+    {CMD_ID_XREAD, MOVABLE_AFTER_TOKEN, 1, "STREAMS"},
+    {CMD_ID_XREADGROUP, MOVABLE_AFTER_TOKEN, 4, "STREAMS"},
+
     /* (end of collections) */
     /* scripts and functions */
     {CMD_ID_EVAL, MOVABLE_NUMKEYS, 2, NULL},

@@ -11,6 +11,7 @@
 #include "core/cmdtab_hash.h"
 #include "core/cmdtab_list.h"
 #include "core/cmdtab_set.h"
+#include "core/cmdtab_stream.h"
 #include "core/cmdtab_zset.h"
 #include "core/cmdtab_script.h"
 
@@ -92,6 +93,7 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     CMD_LIST_SET(X)                                                                       \
     CMD_LIST_ZSET(X)                                                                      \
     CMD_LIST_SCRIPT(X)                                                                    \
+    CMD_LIST_STREAM(X)                                                                    \
     /* keyspace */                                                                        \
     X(DEL, NONE, "del", -2, XW, 1, -1, 1, "generic", "1.0.0", "Delete keys") \
     X(UNLINK, NONE, "unlink", -2, XW | XF, 1, -1, 1, "generic", "4.0.0", "Delete keys (memory may be reclaimed later)") \

@@ -115,7 +115,7 @@ command_acl_categories(const struct command *cmd, const char **out)
     /* The data-type category, from the group (Redis's order). */
     static const char *const type_cats[][2] = {
         {"set", "set"}, {"sorted-set", "sortedset"}, {"list", "list"},
-        {"hash", "hash"}, {"string", "string"},
+        {"hash", "hash"}, {"string", "string"}, {"stream", "stream"},
     };
     for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
         if (!strcmp(cmd->group, type_cats[i][0])) {

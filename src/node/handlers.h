@@ -149,6 +149,31 @@ void cmd_bzpopmin(struct client *c);
 void cmd_bzpopmax(struct client *c);
 void cmd_bzmpop(struct client *c);
 
+/* cmd_stream.c (streams) */
+void cmd_xadd(struct client *c);
+void cmd_xrange(struct client *c);
+void cmd_xrevrange(struct client *c);
+void cmd_xlen(struct client *c);
+void cmd_xdel(struct client *c);
+void cmd_xtrim(struct client *c);
+void cmd_xsetid(struct client *c);
+void cmd_xread(struct client *c);
+void cmd_xreadgroup(struct client *c);
+void cmd_xack(struct client *c);
+void cmd_xpending(struct client *c);
+void cmd_xclaim(struct client *c);
+void cmd_xautoclaim(struct client *c);
+void cmd_xgroup_create(struct client *c);
+void cmd_xgroup_setid(struct client *c);
+void cmd_xgroup_destroy(struct client *c);
+void cmd_xgroup_createconsumer(struct client *c);
+void cmd_xgroup_delconsumer(struct client *c);
+void cmd_xgroup_help(struct client *c);
+void cmd_xinfo_stream(struct client *c);
+void cmd_xinfo_groups(struct client *c);
+void cmd_xinfo_consumers(struct client *c);
+void cmd_xinfo_help(struct client *c);
+
 /* (end of collections) */
 
 /* cmd_script.c */

@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "node/t_list.h"
 #include "node/t_set.h"
+#include "node/t_stream.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -42,6 +43,9 @@ object_setup(void)
 
     /* sorted sets */
     obj_register(ENTRY_ZSET, &zset_type);
+
+    /* streams */
+    obj_register(ENTRY_STREAM, &stream_type);
 
     /* (end of collections) */
 }

@@ -1,0 +1,1893 @@
+/* The stream commands (XADD ... XINFO) and consumer groups, with Redis
+ * 7.0's replies and errors.  The stream logic is t_stream.c's, the entry
+ * storage ds/xstream.c's.  XADD propagates with the ID it generated and an
+ * exact XTRIM for what it trimmed; XREADGROUP and XCLAIM/XAUTOCLAIM
+ * propagate as XCLAIM ... FORCE JUSTID and XGROUP SETID effects, as Redis
+ * does.  XREAD/XREADGROUP BLOCK wait through block.c, which re-runs the
+ * command when a key is written; XREAD remembers what `$` meant when it
+ * first blocked. */
+#include "node/handlers.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/util.h"
+#include "node/block.h"
+#include "node/client.h"
+#include "node/db.h"
+#include "node/propagate.h"
+#include "node/server.h"
+#include "node/t_stream.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int stream_range_has_tombstones(const struct stream *s, const struct xid *start);
+
+#define ERR_INVALID_ID "Invalid stream ID specified as stream command argument"
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static int
+arg_is(const struct resp_arg *a, const char *s)
+{
+    size_t n = strlen(s);
+    return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}
+
+static int
+lookup_stream(struct client *c, const struct resp_arg *key, int flags, struct entry ***refp,
+              struct stream **sp)
+{
+    struct entry **ref = db_lookup_ref(c->db, key->ptr, key->len, flags);
+    *sp = NULL;
+    if (refp != NULL) {
+        *refp = ref;
+    }
+    if (ref == NULL) {
+        return 0;
+    }
+    if ((*ref)->type != ENTRY_STREAM) {
+        reply_wrongtype(c);
+        return -1;
+    }
+    *sp = entry_obj(*ref);
+    return 0;
+}
+
+static int
+parse_ll(struct client *c, const struct resp_arg *a, long long *out)
+{
+    if (util_str2ll(a->ptr, a->len, out) != 0) {
+        reply_not_integer(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* A strict ID (no - or +); c NULL: no reply. */
+static int
+parse_strict_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq,
+                struct xid *id, int *seq_star)
+{
+    if (stream_parse_id(a->ptr, a->len, 1, missing_seq, id, seq_star) != 0) {
+        if (c != NULL) {
+            reply_error(c, ERR_INVALID_ID);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int
+parse_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq, struct xid *id)
+{
+    if (stream_parse_id(a->ptr, a->len, 0, missing_seq, id, NULL) != 0) {
+        reply_error(c, ERR_INVALID_ID);
+        return -1;
+    }
+    return 0;
+}
+
+/* An interval bound, "(" for exclusive. */
+static int
+parse_interval_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq,
+                  struct xid *id, int *exclusive)
+{
+    if (a->len > 1 && a->ptr[0] == '(') {
+        struct resp_arg r = {a->ptr + 1, a->len - 1};
+        *exclusive = 1;
+        return parse_strict_id(c, &r, missing_seq, id, NULL);
+    }
+    *exclusive = 0;
+    return parse_id(c, a, missing_seq, id);
+}
+
+static void
+reply_id(struct client *c, const struct xid *id)
+{
+    char buf[STREAM_ID_STRLEN];
+    reply_bulk(c, buf, stream_id_str(buf, id));
+}
+
+static void
+reply_entry(struct client *c, const struct xentry *e)
+{
+    reply_array_len(c, 2);
+    reply_id(c, &e->id);
+    reply_array_len(c, (long long)e->nfields * 2);
+    const unsigned char *fp = e->fields, *vp = e->values;
+    for (size_t i = 0; i < e->nfields; i++) {
+        const char *f, *v;
+        size_t fl, vl;
+        xentry_pair(&fp, &vp, &f, &fl, &v, &vl);
+        reply_bulk(c, f, fl);
+        reply_bulk(c, v, vl);
+    }
+}
+
+/* Reply one entry by ID ([id, fields]) or null when it is gone; returns 1
+ * when it was there. */
+static int
+reply_entry_by_id(struct client *c, const struct stream *s, const struct xid *id)
+{
+    struct xstream_iter it;
+    struct xentry e;
+    xstream_iter_init(&it, s->x, id, id, 0);
+    if (xstream_iter_next(&it, &e)) {
+        reply_entry(c, &e);
+        return 1;
+    }
+    return 0;
+}
+
+/* Redis's addReplySubcommandSyntaxError. */
+static void
+subcommand_syntax_error(struct client *c, const char *container)
+{
+    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. Try %s HELP.",
+                 (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr, container);
+}
+
+static long long
+now_ms(void)
+{
+    return util_mstime();
+}
+
+static void
+nogroup_key_error(struct client *c, const struct resp_arg *key, const struct resp_arg *grp)
+{
+    reply_errorf(c, "-NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)key->len,
+                 key->ptr, (int)grp->len, grp->ptr);
+}
+
+/* ---- XADD / XTRIM ------------------------------------------------------------------ */
+
+struct trim_args {
+    int strategy;                /* 0 none, 1 MAXLEN, 2 MINID */
+    int approx;
+    long long maxlen;
+    struct xid minid;
+    long long limit;
+    int limit_given;
+    int nomkstream;
+    size_t id_pos;               /* XADD: the ID's argument */
+    struct xid id;
+    int id_auto, seq_star;
+};
+
+static int
+parse_trim_args(struct client *c, struct trim_args *a, int xadd)
+{
+    size_t i;
+    memset(a, 0, sizeof(*a));
+    a->limit = -1;
+    for (i = 2; i < c->argc; i++) {
+        size_t moreargs = c->argc - 1 - i;
+        const struct resp_arg *o = &c->argv[i];
+        if (xadd && o->len == 1 && o->ptr[0] == '*') {
+            a->id_auto = 1;
+            break;
+        } else if (arg_is(o, "maxlen") && moreargs) {
+            a->approx = 0;
+            const struct resp_arg *next = &c->argv[i + 1];
+            if (moreargs >= 2 && next->len == 1 && (next->ptr[0] == '~' || next->ptr[0] == '=')) {
+                a->approx = next->ptr[0] == '~';
+                i++;
+            }
+            if (parse_ll(c, &c->argv[i + 1], &a->maxlen) != 0) {
+                return -1;
+            }
+            if (a->maxlen < 0) {
+                reply_error(c, "The MAXLEN argument must be >= 0.");
+                return -1;
+            }
+            i++;
+            a->strategy = 1;
+        } else if (arg_is(o, "minid") && moreargs) {
+            a->approx = 0;
+            const struct resp_arg *next = &c->argv[i + 1];
+            if (moreargs >= 2 && next->len == 1 && (next->ptr[0] == '~' || next->ptr[0] == '=')) {
+                a->approx = next->ptr[0] == '~';
+                i++;
+            }
+            if (parse_strict_id(c, &c->argv[i + 1], 0, &a->minid, NULL) != 0) {
+                return -1;
+            }
+            i++;
+            a->strategy = 2;
+        } else if (arg_is(o, "limit") && moreargs) {
+            if (parse_ll(c, &c->argv[i + 1], &a->limit) != 0) {
+                return -1;
+            }
+            if (a->limit < 0) {
+                reply_error(c, "The LIMIT argument must be >= 0.");
+                return -1;
+            }
+            a->limit_given = 1;
+            i++;
+        } else if (xadd && arg_is(o, "nomkstream")) {
+            a->nomkstream = 1;
+        } else if (xadd) {
+            if (parse_strict_id(c, o, 0, &a->id, &a->seq_star) != 0) {
+                return -1;
+            }
+            break;
+        } else {
+            reply_syntax_error(c);
+            return -1;
+        }
+    }
+    a->id_pos = i;
+    if (a->limit_given && a->approx == 0) {
+        reply_error(c, "syntax error, LIMIT cannot be used without the special ~ option");
+        return -1;
+    }
+    if (!xadd && a->strategy == 0) {
+        reply_syntax_error(c);
+        return -1;
+    }
+    if (!a->limit_given) {
+        a->limit = a->approx ? 100LL * XSTREAM_NODE_ENTRIES : 0;
+    }
+    return 0;
+}
+
+/* Trim as the arguments say; returns entries removed. */
+static size_t
+apply_trim(struct stream *s, const struct trim_args *a)
+{
+    if (a->strategy == 0) {
+        return 0;
+    }
+    return stream_trim(s, (uint64_t)a->maxlen, a->strategy == 2 ? &a->minid : NULL, a->approx,
+                       a->limit);
+}
+
+static void
+propagate_trim_exact(struct client *c, const struct resp_arg *key, const struct stream *s)
+{
+    char nb[32];
+    struct resp_arg eff[4] = {{"XTRIM", 5}, *key, {"MAXLEN", 6}, {nb, 0}};
+    eff[3].len = (size_t)snprintf(nb, sizeof(nb), "%llu", (unsigned long long)s->x->length);
+    propagate_effect(c, 4, eff);
+}
+
+void
+cmd_xadd(struct client *c)
+{
+    struct trim_args a;
+    const struct resp_arg *key = &c->argv[1];
+    if (parse_trim_args(c, &a, 1) != 0) {
+        return;
+    }
+    size_t field_pos = a.id_pos + 1;
+    if (field_pos > c->argc || c->argc - field_pos < 2 || (c->argc - field_pos) % 2 == 1) {
+        reply_arity_error(c);
+        return;
+    }
+    if (!a.id_auto && !a.seq_star && a.id.ms == 0 && a.id.seq == 0) {
+        reply_error(c, "The ID specified in XADD must be greater than 0-0");
+        return;
+    }
+    struct entry **ref;
+    struct stream *s;
+    if (lookup_stream(c, key, LOOKUP_WRITE, &ref, &s) != 0) {
+        return;
+    }
+    if (s == NULL && a.nomkstream) {
+        reply_null(c);
+        return;
+    }
+    struct xid last = s ? s->last_id : (struct xid){0, 0};
+    if (last.ms == UINT64_MAX && last.seq == UINT64_MAX) {
+        reply_error(c, "The stream has exhausted the last possible ID, unable to add more items");
+        return;
+    }
+    struct xid id;
+    if (a.id_auto) {
+        uint64_t ms = (uint64_t)now_ms();
+        if (ms > last.ms) {
+            id.ms = ms;
+            id.seq = 0;
+        } else {
+            id = last;
+            stream_id_incr(&id);
+        }
+    } else if (a.seq_star) {
+        id.ms = a.id.ms;
+        if (id.ms == last.ms) {
+            if (last.seq == UINT64_MAX) {
+                reply_error(c, "The ID specified in XADD is equal or smaller than the target stream top item");
+                return;
+            }
+            id.seq = last.seq + 1;
+        } else {
+            id.seq = 0;
+        }
+    } else {
+        id = a.id;
+    }
+    if (xid_cmp(&id, &last) <= 0) {
+        reply_error(c, "The ID specified in XADD is equal or smaller than the target stream top item");
+        return;
+    }
+    size_t nf = (c->argc - field_pos) / 2;
+    const char **fv = mem_alloc(2 * nf * sizeof(*fv));
+    size_t *fl = mem_alloc(2 * nf * sizeof(*fl));
+    for (size_t i = 0; i < nf; i++) {
+        fv[i] = c->argv[field_pos + 2 * i].ptr;
+        fl[i] = c->argv[field_pos + 2 * i].len;
+        fv[nf + i] = c->argv[field_pos + 2 * i + 1].ptr;
+        fl[nf + i] = c->argv[field_pos + 2 * i + 1].len;
+    }
+    int created = 0;
+    if (s == NULL) {
+        s = stream_create();
+        created = 1;
+    }
+    xstream_append(s->x, &id, nf, fv, fl, fv + nf, fl + nf);
+    mem_free(fv);
+    mem_free(fl);
+    s->last_id = id;
+    s->entries_added++;
+    if (s->x->length == 1) {
+        s->first_id = id;
+    }
+    if (created) {
+        db_add_object(c->db, key->ptr, key->len, ENTRY_STREAM, s, -1);
+    } else {
+        db_signal_modified(c->db, key->ptr, key->len);
+    }
+    reply_id(c, &id);
+    size_t trimmed = apply_trim(s, &a);
+    /* The effect: XADD with the ID it got (and the options that matter
+     * for an existing stream), then an exact trim. */
+    char idb[STREAM_ID_STRLEN];
+    size_t ne = 0;
+    struct resp_arg *eff = mem_alloc((c->argc + 4) * sizeof(*eff));
+    eff[ne++] = (struct resp_arg){"XADD", 4};
+    eff[ne++] = *key;
+    eff[ne++] = (struct resp_arg){idb, stream_id_str(idb, &id)};
+    for (size_t i = field_pos; i < c->argc; i++) {
+        eff[ne++] = c->argv[i];
+    }
+    propagate_effect(c, ne, eff);
+    mem_free(eff);
+    if (trimmed > 0) {
+        propagate_trim_exact(c, key, s);
+    }
+}
+
+void
+cmd_xtrim(struct client *c)
+{
+    struct trim_args a;
+    struct stream *s;
+    if (parse_trim_args(c, &a, 0) != 0) {
+        return;
+    }
+    if (lookup_stream(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
+        return;
+    }
+    if (s == NULL) {
+        reply_int(c, 0);
+        return;
+    }
+    size_t n = apply_trim(s, &a);
+    if (n > 0) {
+        db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+        propagate_trim_exact(c, &c->argv[1], s);
+    }
+    reply_int(c, (long long)n);
+}
+
+/* ---- XRANGE / XREVRANGE / XLEN / XDEL / XSETID ----------------------------------------- */
+
+static void
+range_generic(struct client *c, int rev)
+{
+    struct xid start, end;
+    int sx, ex;
+    const struct resp_arg *a_start = &c->argv[rev ? 3 : 2], *a_end = &c->argv[rev ? 2 : 3];
+    if (parse_interval_id(c, a_start, 0, &start, &sx) != 0) {
+        return;
+    }
+    if (sx && stream_id_incr(&start) != 0) {
+        reply_error(c, "invalid start ID for the interval");
+        return;
+    }
+    if (parse_interval_id(c, a_end, UINT64_MAX, &end, &ex) != 0) {
+        return;
+    }
+    if (ex && stream_id_decr(&end) != 0) {
+        reply_error(c, "invalid end ID for the interval");
+        return;
+    }
+    long long count = -1;
+    for (size_t j = 4; j < c->argc; j++) {
+        size_t additional = c->argc - j - 1;
+        if (arg_is(&c->argv[j], "count") && additional >= 1) {
+            if (parse_ll(c, &c->argv[j + 1], &count) != 0) {
+                return;
+            }
+            if (count < 0) {
+                count = 0;
+            }
+            j++;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    if (count == 0) {
+        reply_null_array(c);
+        return;
+    }
+    struct stream *s;
+    if (lookup_stream(c, &c->argv[1], 0, NULL, &s) != 0) {
+        return;
+    }
+    if (s == NULL) {
+        reply_array_len(c, 0);
+        return;
+    }
+    struct xstream_iter it;
+    struct xentry e;
+    long long n = 0;
+    xstream_iter_init(&it, s->x, &start, &end, rev);
+    while ((count < 0 || n < count) && xstream_iter_next(&it, &e)) {
+        n++;
+    }
+    reply_array_len(c, n);
+    xstream_iter_init(&it, s->x, &start, &end, rev);
+    for (long long i = 0; i < n && xstream_iter_next(&it, &e); i++) {
+        reply_entry(c, &e);
+    }
+}
+
+void cmd_xrange(struct client *c) { range_generic(c, 0); }
+void cmd_xrevrange(struct client *c) { range_generic(c, 1); }
+
+void
+cmd_xlen(struct client *c)
+{
+    struct stream *s;
+    if (lookup_stream(c, &c->argv[1], 0, NULL, &s) != 0) {
+        return;
+    }
+    reply_int(c, s ? (long long)s->x->length : 0);
+}
+
+void
+cmd_xdel(struct client *c)
+{
+    struct xid id;
+    for (size_t j = 2; j < c->argc; j++) {
+        if (parse_strict_id(c, &c->argv[j], 0, &id, NULL) != 0) {
+            return;
+        }
+    }
+    struct stream *s;
+    if (lookup_stream(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
+        return;
+    }
+    if (s == NULL) {
+        reply_int(c, 0);
+        return;
+    }
+    long long deleted = 0;
+    for (size_t j = 2; j < c->argc; j++) {
+        parse_strict_id(NULL, &c->argv[j], 0, &id, NULL);
+        deleted += stream_delete(s, &id);
+    }
+    if (deleted > 0) {
+        db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    }
+    reply_int(c, deleted);
+}
+
+void
+cmd_xsetid(struct client *c)
+{
+    struct xid id, maxdel = {0, 0};
+    long long entries_added = -1;
+    int maxdel_given = 0;
+    if (parse_strict_id(c, &c->argv[2], 0, &id, NULL) != 0) {
+        return;
+    }
+    for (size_t i = 3; i < c->argc;) {
+        size_t moreargs = c->argc - 1 - i;
+        if (arg_is(&c->argv[i], "entriesadded") && moreargs) {
+            if (parse_ll(c, &c->argv[i + 1], &entries_added) != 0) {
+                return;
+            }
+            if (entries_added < 0) {
+                reply_error(c, "entries_added must be positive");
+                return;
+            }
+            i += 2;
+        } else if (arg_is(&c->argv[i], "maxdeletedid") && moreargs) {
+            if (parse_strict_id(c, &c->argv[i + 1], 0, &maxdel, NULL) != 0) {
+                return;
+            }
+            maxdel_given = 1;
+            if (xid_cmp(&id, &maxdel) < 0) {
+                reply_error(c, "The ID specified in XSETID is smaller than the provided max_deleted_entry_id");
+                return;
+            }
+            i += 2;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    struct stream *s;
+    if (lookup_stream(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
+        return;
+    }
+    if (s == NULL) {
+        reply_error(c, "no such key");
+        return;
+    }
+    if (s->x->length > 0) {
+        struct xid maxid;
+        xstream_last_id(s->x, &maxid);
+        if (xid_cmp(&id, &maxid) < 0) {
+            reply_error(c, "The ID specified in XSETID is smaller than the target stream top item");
+            return;
+        }
+        if (entries_added != -1 && s->x->length > (uint64_t)entries_added) {
+            reply_error(c, "The entries_added specified in XSETID is smaller than the target stream length");
+            return;
+        }
+    }
+    s->last_id = id;
+    if (entries_added != -1) {
+        s->entries_added = (uint64_t)entries_added;
+    }
+    /* Redis ignores MAXDELETEDID 0-0; it is honoured here because a
+     * rewritten stream needs it after deleting its placeholders. */
+    if (maxdel_given) {
+        s->max_deleted_id = maxdel;
+    }
+    db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    reply_ok(c);
+}
+
+/* ---- consumer-group effects ---------------------------------------------------------------- */
+
+/* XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID LASTID l */
+static void
+propagate_xclaim(struct client *c, const struct resp_arg *key, const struct sgroup *g,
+                 const struct xid *id, const struct spel *p)
+{
+    char idb[STREAM_ID_STRLEN], tb[32], nb[32], lb[STREAM_ID_STRLEN];
+    struct resp_arg eff[14] = {
+        {"XCLAIM", 6}, *key, {g->name, g->namelen},
+        {p->consumer->name, p->consumer->namelen}, {"0", 1},
+        {idb, stream_id_str(idb, id)}, {"TIME", 4},
+        {tb, (size_t)snprintf(tb, sizeof(tb), "%lld", p->delivery_time)},
+        {"RETRYCOUNT", 10},
+        {nb, (size_t)snprintf(nb, sizeof(nb), "%llu", (unsigned long long)p->delivery_count)},
+        {"FORCE", 5}, {"JUSTID", 6}, {"LASTID", 6}, {lb, stream_id_str(lb, &g->last_id)},
+    };
+    propagate_effect(c, 14, eff);
+}
+
+/* XGROUP SETID key group id ENTRIESREAD n */
+static void
+propagate_group_id(struct client *c, const struct resp_arg *key, const struct sgroup *g)
+{
+    char idb[STREAM_ID_STRLEN], nb[32];
+    struct resp_arg eff[7] = {
+        {"XGROUP", 6}, {"SETID", 5}, *key, {g->name, g->namelen},
+        {idb, stream_id_str(idb, &g->last_id)}, {"ENTRIESREAD", 11},
+        {nb, (size_t)snprintf(nb, sizeof(nb), "%lld", g->entries_read)},
+    };
+    propagate_effect(c, 7, eff);
+}
+
+static void
+propagate_createconsumer(struct client *c, const struct resp_arg *key, const struct sgroup *g,
+                         const struct resp_arg *cons)
+{
+    struct resp_arg eff[5] = {{"XGROUP", 6}, {"CREATECONSUMER", 14}, *key,
+                              {g->name, g->namelen}, *cons};
+    propagate_effect(c, 5, eff);
+}
+
+/* ---- XREAD / XREADGROUP -------------------------------------------------------------------- */
+
+/* What `$` resolved to when an XREAD first blocked, per client, so the
+ * re-runs read after it (Redis keeps the resolved IDs in the blocked
+ * client's state). */
+struct xread_saved {
+    uint64_t client_id;
+    size_t n;
+    struct xid *ids;             /* owned */
+};
+static struct xread_saved *saved;
+static size_t nsaved;
+
+static struct xread_saved *
+saved_find(uint64_t cid)
+{
+    for (size_t i = 0; i < nsaved; i++) {
+        if (saved[i].client_id == cid) {
+            return &saved[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+saved_drop(uint64_t cid)
+{
+    for (size_t i = 0; i < nsaved; i++) {
+        if (saved[i].client_id == cid) {
+            mem_free(saved[i].ids);
+            saved[i] = saved[--nsaved];
+            return;
+        }
+    }
+}
+
+static void
+saved_put(uint64_t cid, const struct xid *ids, size_t n)
+{
+    saved_drop(cid);
+    saved = mem_realloc(saved, (nsaved + 1) * sizeof(*saved));
+    saved[nsaved].client_id = cid;
+    saved[nsaved].n = n;
+    saved[nsaved].ids = mem_alloc(n * sizeof(*ids));
+    memcpy(saved[nsaved].ids, ids, n * sizeof(*ids));
+    nsaved++;
+}
+
+/* Keys XREADGROUP clients wait on: Redis 7.0 wakes them with an error when
+ * the stream is deleted, while block.c wakes waiters only on writes.  A
+ * delete of such a key is turned into a wake-up (the re-run then finds the
+ * key gone).  Entries of clients that went away only cause a wake-up
+ * that finds nobody. */
+struct group_waiter {
+    uint64_t client_id;
+    int dbid;
+    char *key;                   /* owned */
+    size_t keylen;
+};
+static struct group_waiter *gwait;
+static size_t ngwait;
+static int gwait_listening;
+
+static void
+gwait_drop(uint64_t cid)
+{
+    for (size_t i = 0; i < ngwait;) {
+        if (gwait[i].client_id == cid) {
+            mem_free(gwait[i].key);
+            gwait[i] = gwait[--ngwait];
+        } else {
+            i++;
+        }
+    }
+}
+
+static void
+gwait_on_change(void *ctx, struct db *db, const char *key, size_t len,
+                enum keyspace_change what)
+{
+    (void)ctx;
+    if (what != KEYSPACE_DELETED || key == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ngwait; i++) {
+        if (gwait[i].dbid == db->id && gwait[i].keylen == len
+            && memcmp(gwait[i].key, key, len) == 0) {
+            db_signal(db, key, len, KEYSPACE_WRITTEN);
+            return;
+        }
+    }
+}
+
+static void
+gwait_add(struct client *c, const struct resp_arg *keys, size_t n)
+{
+    if (!gwait_listening) {
+        keyspace_listen(&c->srv->ks, gwait_on_change, NULL);
+        gwait_listening = 1;
+    }
+    gwait_drop(c->id);
+    gwait = mem_realloc(gwait, (ngwait + n) * sizeof(*gwait));
+    for (size_t i = 0; i < n; i++) {
+        gwait[ngwait].client_id = c->id;
+        gwait[ngwait].dbid = c->db->id;
+        gwait[ngwait].key = mem_alloc(keys[i].len ? keys[i].len : 1);
+        memcpy(gwait[ngwait].key, keys[i].ptr, keys[i].len);
+        gwait[ngwait].keylen = keys[i].len;
+        ngwait++;
+    }
+}
+
+/* Serve one stream to a group consumer: new entries after start (`>`),
+ * or the consumer's history from start.  Replies the entries array. */
+static int
+serve_group(struct client *c, const struct resp_arg *key, struct stream *s, struct sgroup *g,
+            struct sconsumer *cons, const struct xid *after, long long count, int noack,
+            int history)
+{
+    long long now = now_ms();
+    struct xid start = *after;
+    if (stream_id_incr(&start) != 0) {
+        reply_array_len(c, 0);
+        return 0;
+    }
+    if (history) {
+        /* The consumer's pending entries from start. */
+        size_t i = stream_pel_lower(g, &start), n = 0;
+        size_t *idx = mem_alloc((g->npel + 1) * sizeof(*idx));
+        for (; i < g->npel && (count <= 0 || (long long)n < count); i++) {
+            if (g->pel[i].consumer == cons) {
+                idx[n++] = i;
+            }
+        }
+        reply_array_len(c, (long long)n);
+        for (size_t k = 0; k < n; k++) {
+            struct spel *p = &g->pel[idx[k]];
+            if (!reply_entry_by_id(c, s, &p->id)) {
+                reply_array_len(c, 2);
+                reply_id(c, &p->id);
+                reply_null_array(c);
+            }
+            p->delivery_time = now;
+            p->delivery_count++;
+            propagate_xclaim(c, key, g, &p->id, p);
+        }
+        mem_free(idx);
+        return n > 0;
+    }
+    struct xid end = {UINT64_MAX, UINT64_MAX};
+    struct xstream_iter it;
+    struct xentry e;
+    long long n = 0;
+    xstream_iter_init(&it, s->x, &start, &end, 0);
+    while ((count <= 0 || n < count) && xstream_iter_next(&it, &e)) {
+        n++;
+    }
+    reply_array_len(c, n);
+    xstream_iter_init(&it, s->x, &start, &end, 0);
+    for (long long k = 0; k < n && xstream_iter_next(&it, &e); k++) {
+        if (xid_cmp(&e.id, &g->last_id) > 0) {
+            if (g->entries_read != -1 && !stream_range_has_tombstones(s, &e.id)) {
+                g->entries_read++;
+            } else if (s->entries_added) {
+                g->entries_read = stream_estimate_distance(s, &e.id);
+            }
+            g->last_id = e.id;
+        }
+        reply_entry(c, &e);
+        if (!noack) {
+            struct spel *p = stream_pel_find(g, &e.id);
+            if (p != NULL) {
+                p->consumer->npending--;
+                cons->npending++;
+                p->consumer = cons;
+                p->delivery_time = now;
+                p->delivery_count = 1;
+            } else {
+                p = stream_pel_add(g, &e.id, cons, now, 1);
+            }
+            propagate_xclaim(c, key, g, &e.id, p);
+        }
+    }
+    if (n > 0) {
+        propagate_group_id(c, key, g);
+    }
+    return n > 0;
+}
+
+static void
+xread_generic(struct client *c, int group_mode)
+{
+    long long timeout = -1, count = 0;
+    size_t streams_arg = 0, nstreams = 0;
+    const struct resp_arg *groupname = NULL, *consname = NULL;
+    int noack = 0;
+    const char *cmdname = group_mode ? "xreadgroup" : "xread";
+    for (size_t i = 1; i < c->argc; i++) {
+        size_t moreargs = c->argc - i - 1;
+        const struct resp_arg *o = &c->argv[i];
+        if (arg_is(o, "block") && moreargs) {
+            i++;
+            if (util_str2ll(c->argv[i].ptr, c->argv[i].len, &timeout) != 0) {
+                reply_error(c, "timeout is not an integer or out of range");
+                return;
+            }
+            if (timeout < 0) {
+                reply_error(c, "timeout is negative");
+                return;
+            }
+        } else if (arg_is(o, "count") && moreargs) {
+            i++;
+            if (parse_ll(c, &c->argv[i], &count) != 0) {
+                return;
+            }
+            if (count < 0) {
+                count = 0;
+            }
+        } else if (arg_is(o, "streams") && moreargs) {
+            streams_arg = i + 1;
+            nstreams = c->argc - streams_arg;
+            if (nstreams % 2 != 0) {
+                if (group_mode) {
+                    reply_error(c, "Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.");
+                } else {
+                    reply_error(c, "Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.");
+                }
+                return;
+            }
+            nstreams /= 2;
+            break;
+        } else if (arg_is(o, "group") && moreargs >= 2) {
+            if (!group_mode) {
+                reply_error(c, "The GROUP option is only supported by XREADGROUP. You called XREAD instead.");
+                return;
+            }
+            groupname = &c->argv[i + 1];
+            consname = &c->argv[i + 2];
+            i += 2;
+        } else if (arg_is(o, "noack")) {
+            if (!group_mode) {
+                reply_error(c, "The NOACK option is only supported by XREADGROUP. You called XREAD instead.");
+                return;
+            }
+            noack = 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    (void)cmdname;
+    if (streams_arg == 0) {
+        reply_syntax_error(c);
+        return;
+    }
+    if (group_mode && groupname == NULL) {
+        reply_error(c, "Missing GROUP option for XREADGROUP");
+        return;
+    }
+    struct xid *ids = mem_alloc(nstreams * sizeof(*ids));
+    struct sgroup **groups = group_mode ? mem_calloc(nstreams * sizeof(*groups)) : NULL;
+    struct xread_saved *sv = c->bstate != NULL ? saved_find(c->id) : NULL;
+    int has_dollar = 0;
+    for (size_t k = 0; k < nstreams; k++) {
+        const struct resp_arg *key = &c->argv[streams_arg + k];
+        const struct resp_arg *ida = &c->argv[streams_arg + nstreams + k];
+        struct stream *s;
+        if (lookup_stream(c, key, group_mode ? LOOKUP_WRITE : 0, NULL, &s) != 0) {
+            goto done;
+        }
+        if (group_mode) {
+            if (s == NULL && c->bstate != NULL) {
+                /* Woken because the stream was deleted (Redis 7.0). */
+                reply_error(c, "-UNBLOCKED the stream key no longer exists");
+                gwait_drop(c->id);
+                goto done;
+            }
+            if (s == NULL || (groups[k] = stream_group_find(s, groupname->ptr, groupname->len)) == NULL) {
+                reply_errorf(c, "-NOGROUP No such key '%.*s' or consumer group '%.*s' in XREADGROUP with GROUP option",
+                             (int)key->len, key->ptr, (int)groupname->len, groupname->ptr);
+                goto done;
+            }
+        }
+        if (ida->len == 1 && ida->ptr[0] == '$') {
+            if (group_mode) {
+                reply_error(c, "The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.");
+                goto done;
+            }
+            has_dollar = 1;
+            if (sv != NULL && sv->n == nstreams) {
+                ids[k] = sv->ids[k];
+            } else if (s != NULL) {
+                ids[k] = s->last_id;
+            } else {
+                ids[k] = (struct xid){0, 0};
+            }
+            continue;
+        }
+        if (ida->len == 1 && ida->ptr[0] == '>') {
+            if (!group_mode) {
+                reply_error(c, "The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.");
+                goto done;
+            }
+            ids[k] = (struct xid){UINT64_MAX, UINT64_MAX};
+            continue;
+        }
+        if (parse_strict_id(c, ida, 0, &ids[k], NULL) != 0) {
+            goto done;
+        }
+    }
+    /* Which streams can be served now. */
+    size_t nserve = 0;
+    int *serve = mem_calloc(nstreams * sizeof(*serve));
+    for (size_t k = 0; k < nstreams; k++) {
+        struct stream *s;
+        lookup_stream(c, &c->argv[streams_arg + k], LOOKUP_WRITE, NULL, &s);
+        if (s == NULL) {
+            continue;
+        }
+        struct xid maxid;
+        if (group_mode) {
+            if (ids[k].ms != UINT64_MAX || ids[k].seq != UINT64_MAX) {
+                serve[k] = 2; /* history */
+            } else if (s->x->length && xstream_last_id(s->x, &maxid) == 0
+                       && xid_cmp(&maxid, &groups[k]->last_id) > 0) {
+                serve[k] = 1;
+                ids[k] = groups[k]->last_id;
+            }
+        } else if (s->x->length && xstream_last_id(s->x, &maxid) == 0
+                   && xid_cmp(&maxid, &ids[k]) > 0) {
+            serve[k] = 1;
+        }
+        nserve += serve[k] != 0;
+    }
+    if (nserve > 0) {
+        if (c->resp >= 3) {
+            reply_map_len(c, (long long)nserve);
+        } else {
+            reply_array_len(c, (long long)nserve);
+        }
+        for (size_t k = 0; k < nstreams; k++) {
+            if (!serve[k]) {
+                continue;
+            }
+            const struct resp_arg *key = &c->argv[streams_arg + k];
+            struct stream *s;
+            lookup_stream(c, key, LOOKUP_WRITE, NULL, &s);
+            if (c->resp < 3) {
+                reply_array_len(c, 2);
+            }
+            reply_bulk(c, key->ptr, key->len);
+            if (!group_mode) {
+                struct xid start = ids[k], end = {UINT64_MAX, UINT64_MAX};
+                struct xstream_iter it;
+                struct xentry e;
+                long long n = 0;
+                stream_id_incr(&start);
+                xstream_iter_init(&it, s->x, &start, &end, 0);
+                while ((count == 0 || n < count) && xstream_iter_next(&it, &e)) {
+                    n++;
+                }
+                reply_array_len(c, n);
+                xstream_iter_init(&it, s->x, &start, &end, 0);
+                for (long long i = 0; i < n && xstream_iter_next(&it, &e); i++) {
+                    reply_entry(c, &e);
+                }
+                continue;
+            }
+            int created;
+            struct sconsumer *cons = stream_consumer_get(groups[k], consname->ptr, consname->len,
+                                                         now_ms(), &created);
+            cons->seen_time = now_ms();
+            if (created) {
+                propagate_createconsumer(c, key, groups[k], consname);
+            }
+            /* Only a change counts (a history read of nothing must not
+             * propagate the command itself). */
+            if (serve_group(c, key, s, groups[k], cons, &ids[k], count, noack, serve[k] == 2)
+                || created) {
+                db_signal_modified(c->db, key->ptr, key->len);
+            }
+        }
+        mem_free(serve);
+        saved_drop(c->id);
+        gwait_drop(c->id);
+        goto done;
+    }
+    mem_free(serve);
+    if (timeout != -1) {
+        if (has_dollar && block_allowed(c)) {
+            saved_put(c->id, ids, nstreams);
+        }
+        if (group_mode && block_allowed(c)) {
+            gwait_add(c, &c->argv[streams_arg], nstreams);
+        }
+        block_on_keys(c, &c->argv[streams_arg], nstreams, timeout, BLOCK_REPLY_NULL_ARRAY);
+        goto done;
+    }
+    reply_null_array(c);
+done:
+    mem_free(ids);
+    mem_free(groups);
+}
+
+void cmd_xread(struct client *c) { xread_generic(c, 0); }
+void cmd_xreadgroup(struct client *c) { xread_generic(c, 1); }
+
+/* ---- XACK / XPENDING -------------------------------------------------------------------------- */
+
+void
+cmd_xack(struct client *c)
+{
+    struct stream *s;
+    struct sgroup *g = NULL;
+    if (lookup_stream(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
+        return;
+    }
+    if (s != NULL) {
+        g = stream_group_find(s, c->argv[2].ptr, c->argv[2].len);
+    }
+    if (g == NULL) {
+        reply_int(c, 0);
+        return;
+    }
+    struct xid id;
+    for (size_t j = 3; j < c->argc; j++) {
+        if (parse_strict_id(c, &c->argv[j], 0, &id, NULL) != 0) {
+            return;
+        }
+    }
+    long long acked = 0;
+    for (size_t j = 3; j < c->argc; j++) {
+        parse_strict_id(NULL, &c->argv[j], 0, &id, NULL);
+        struct spel *p = stream_pel_find(g, &id);
+        if (p != NULL) {
+            stream_pel_remove(g, p);
+            acked++;
+        }
+    }
+    if (acked > 0) {
+        db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    }
+    reply_int(c, acked);
+}
+
+void
+cmd_xpending(struct client *c)
+{
+    const struct resp_arg *key = &c->argv[1], *grp = &c->argv[2], *consname = NULL;
+    int justinfo = c->argc == 3;
+    long long minidle = 0, count = 0;
+    struct xid start = {0, 0}, end = {UINT64_MAX, UINT64_MAX};
+    if (c->argc != 3 && (c->argc < 6 || c->argc > 9)) {
+        reply_syntax_error(c);
+        return;
+    }
+    if (c->argc >= 6) {
+        size_t si = 3;
+        int sx, ex;
+        if (arg_is(&c->argv[3], "idle")) {
+            if (parse_ll(c, &c->argv[4], &minidle) != 0) {
+                return;
+            }
+            if (c->argc < 8) {
+                reply_syntax_error(c);
+                return;
+            }
+            si += 2;
+        }
+        if (parse_ll(c, &c->argv[si + 2], &count) != 0) {
+            return;
+        }
+        if (count < 0) {
+            count = 0;
+        }
+        if (parse_interval_id(c, &c->argv[si], 0, &start, &sx) != 0) {
+            return;
+        }
+        if (sx && stream_id_incr(&start) != 0) {
+            reply_error(c, "invalid start ID for the interval");
+            return;
+        }
+        if (parse_interval_id(c, &c->argv[si + 1], UINT64_MAX, &end, &ex) != 0) {
+            return;
+        }
+        if (ex && stream_id_decr(&end) != 0) {
+            reply_error(c, "invalid end ID for the interval");
+            return;
+        }
+        if (si + 3 < c->argc) {
+            consname = &c->argv[si + 3];
+        }
+    }
+    struct stream *s;
+    struct sgroup *g = NULL;
+    if (lookup_stream(c, key, 0, NULL, &s) != 0) {
+        return;
+    }
+    if (s == NULL || (g = stream_group_find(s, grp->ptr, grp->len)) == NULL) {
+        nogroup_key_error(c, key, grp);
+        return;
+    }
+    if (justinfo) {
+        reply_array_len(c, 4);
+        reply_int(c, (long long)g->npel);
+        if (g->npel == 0) {
+            reply_null(c);
+            reply_null(c);
+            reply_null_array(c);
+            return;
+        }
+        reply_id(c, &g->pel[0].id);
+        reply_id(c, &g->pel[g->npel - 1].id);
+        long long n = 0;
+        for (size_t i = 0; i < g->nconsumers; i++) {
+            n += g->consumers[i]->npending > 0;
+        }
+        reply_array_len(c, n);
+        for (size_t i = 0; i < g->nconsumers; i++) {
+            if (g->consumers[i]->npending == 0) {
+                continue;
+            }
+            reply_array_len(c, 2);
+            reply_bulk(c, g->consumers[i]->name, g->consumers[i]->namelen);
+            reply_bulk_ll(c, (long long)g->consumers[i]->npending);
+        }
+        return;
+    }
+    struct sconsumer *cons = NULL;
+    if (consname != NULL) {
+        cons = stream_consumer_find(g, consname->ptr, consname->len);
+        if (cons == NULL) {
+            reply_array_len(c, 0);
+            return;
+        }
+    }
+    long long now = now_ms();
+    size_t *idx = mem_alloc((g->npel + 1) * sizeof(*idx)), n = 0;
+    for (size_t i = stream_pel_lower(g, &start); count && i < g->npel
+                                                 && xid_cmp(&g->pel[i].id, &end) <= 0; i++) {
+        if (cons != NULL && g->pel[i].consumer != cons) {
+            continue;
+        }
+        if (minidle && now - g->pel[i].delivery_time < minidle) {
+            continue;
+        }
+        idx[n++] = i;
+        count--;
+    }
+    reply_array_len(c, (long long)n);
+    for (size_t k = 0; k < n; k++) {
+        const struct spel *p = &g->pel[idx[k]];
+        long long elapsed = now - p->delivery_time;
+        reply_array_len(c, 4);
+        reply_id(c, &p->id);
+        reply_bulk(c, p->consumer->name, p->consumer->namelen);
+        reply_int(c, elapsed < 0 ? 0 : elapsed);
+        reply_int(c, (long long)p->delivery_count);
+    }
+    mem_free(idx);
+}
+
+/* ---- XCLAIM / XAUTOCLAIM ------------------------------------------------------------------------ */
+
+static int
+parse_ll_msg(struct client *c, const struct resp_arg *a, long long *out, const char *msg)
+{
+    if (util_str2ll(a->ptr, a->len, out) != 0) {
+        reply_error(c, msg);
+        return -1;
+    }
+    return 0;
+}
+
+void
+cmd_xclaim(struct client *c)
+{
+    const struct resp_arg *key = &c->argv[1], *grp = &c->argv[2], *name = &c->argv[3];
+    struct stream *s;
+    struct sgroup *g = NULL;
+    if (lookup_stream(c, key, LOOKUP_WRITE, NULL, &s) != 0) {
+        return;
+    }
+    if (s != NULL) {
+        g = stream_group_find(s, grp->ptr, grp->len);
+    }
+    if (g == NULL) {
+        nogroup_key_error(c, key, grp);
+        return;
+    }
+    long long minidle, deliverytime = -1, retrycount = -1;
+    int force = 0, justid = 0, propagate_last = 0, changed = 0;
+    if (parse_ll_msg(c, &c->argv[4], &minidle, "Invalid min-idle-time argument for XCLAIM") != 0) {
+        return;
+    }
+    if (minidle < 0) {
+        minidle = 0;
+    }
+    size_t j;
+    struct xid id, last_id = {0, 0};
+    for (j = 5; j < c->argc; j++) {
+        if (parse_strict_id(NULL, &c->argv[j], 0, &id, NULL) != 0) {
+            break;
+        }
+    }
+    size_t last_id_arg = j - 1;
+    long long now = now_ms();
+    for (; j < c->argc; j++) {
+        size_t moreargs = c->argc - 1 - j;
+        const struct resp_arg *o = &c->argv[j];
+        if (arg_is(o, "force")) {
+            force = 1;
+        } else if (arg_is(o, "justid")) {
+            justid = 1;
+        } else if (arg_is(o, "idle") && moreargs) {
+            j++;
+            if (parse_ll_msg(c, &c->argv[j], &deliverytime, "Invalid IDLE option argument for XCLAIM") != 0) {
+                return;
+            }
+            deliverytime = now - deliverytime;
+        } else if (arg_is(o, "time") && moreargs) {
+            j++;
+            if (parse_ll_msg(c, &c->argv[j], &deliverytime, "Invalid TIME option argument for XCLAIM") != 0) {
+                return;
+            }
+        } else if (arg_is(o, "retrycount") && moreargs) {
+            j++;
+            if (parse_ll_msg(c, &c->argv[j], &retrycount, "Invalid RETRYCOUNT option argument for XCLAIM") != 0) {
+                return;
+            }
+        } else if (arg_is(o, "lastid") && moreargs) {
+            j++;
+            if (parse_strict_id(c, &c->argv[j], 0, &last_id, NULL) != 0) {
+                return;
+            }
+        } else {
+            reply_errorf(c, "Unrecognized XCLAIM option '%.*s'", (int)o->len, o->ptr);
+            return;
+        }
+    }
+    if (xid_cmp(&last_id, &g->last_id) > 0) {
+        g->last_id = last_id;
+        propagate_last = 1;
+        changed = 1;
+    }
+    if (deliverytime != -1) {
+        if (deliverytime < 0 || deliverytime > now) {
+            deliverytime = now;
+        }
+    } else {
+        deliverytime = now;
+    }
+    struct sconsumer *cons = NULL;
+    /* Two passes: the first decides and applies, collecting the IDs to
+     * reply; the reply needs its length first. */
+    size_t nids = last_id_arg >= 5 ? last_id_arg - 4 : 0, nout = 0;
+    struct xid *out = mem_alloc((nids + 1) * sizeof(*out));
+    for (j = 5; j <= last_id_arg; j++) {
+        parse_strict_id(NULL, &c->argv[j], 0, &id, NULL);
+        struct spel *p = stream_pel_find(g, &id);
+        if (!stream_entry_exists(s, &id)) {
+            if (p != NULL) {
+                propagate_xclaim(c, key, g, &id, p);
+                propagate_last = 0;
+                stream_pel_remove(g, p);
+                changed = 1;
+            }
+            continue;
+        }
+        int fresh = 0;
+        if (force && p == NULL) {
+            if (cons == NULL) {
+                int created;
+                cons = stream_consumer_get(g, name->ptr, name->len, now, &created);
+            }
+            p = stream_pel_add(g, &id, cons, now, 1);
+            fresh = 1;
+        }
+        if (p == NULL) {
+            continue;
+        }
+        if (!fresh && minidle && now - p->delivery_time < minidle) {
+            continue;
+        }
+        if (cons == NULL) {
+            cons = stream_consumer_get(g, name->ptr, name->len, now, NULL);
+        }
+        cons->seen_time = now;
+        if (p->consumer != cons) {
+            p->consumer->npending--;
+            cons->npending++;
+            p->consumer = cons;
+        }
+        p->delivery_time = deliverytime;
+        if (retrycount >= 0) {
+            p->delivery_count = (uint64_t)retrycount;
+        } else if (!justid && !fresh) {
+            p->delivery_count++;
+        } else if (!justid && fresh) {
+            p->delivery_count++;
+        }
+        out[nout++] = id;
+        propagate_xclaim(c, key, g, &id, p);
+        propagate_last = 0;
+        changed = 1;
+    }
+    if (propagate_last) {
+        propagate_group_id(c, key, g);
+    }
+    reply_array_len(c, (long long)nout);
+    for (size_t k = 0; k < nout; k++) {
+        if (justid) {
+            reply_id(c, &out[k]);
+        } else if (!reply_entry_by_id(c, s, &out[k])) {
+            reply_null(c);
+        }
+    }
+    mem_free(out);
+    if (changed) {
+        db_signal_modified(c->db, key->ptr, key->len);
+    }
+}
+
+void
+cmd_xautoclaim(struct client *c)
+{
+    const struct resp_arg *key = &c->argv[1], *grp = &c->argv[2], *name = &c->argv[3];
+    long long minidle, count = 100;
+    struct xid start;
+    int sx, justid = 0;
+    if (parse_ll_msg(c, &c->argv[4], &minidle, "Invalid min-idle-time argument for XAUTOCLAIM") != 0) {
+        return;
+    }
+    if (minidle < 0) {
+        minidle = 0;
+    }
+    if (parse_interval_id(c, &c->argv[5], 0, &start, &sx) != 0) {
+        return;
+    }
+    if (sx && stream_id_incr(&start) != 0) {
+        reply_error(c, "invalid start ID for the interval");
+        return;
+    }
+    for (size_t j = 6; j < c->argc; j++) {
+        size_t moreargs = c->argc - 1 - j;
+        if (arg_is(&c->argv[j], "count") && moreargs) {
+            long long max_count = LONG_MAX / 16;
+            if (util_str2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &count) != 0 || count < 1
+                || count > max_count) {
+                reply_error(c, "COUNT must be > 0");
+                return;
+            }
+            j++;
+        } else if (arg_is(&c->argv[j], "justid")) {
+            justid = 1;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+    struct stream *s;
+    struct sgroup *g = NULL;
+    if (lookup_stream(c, key, LOOKUP_WRITE, NULL, &s) != 0) {
+        return;
+    }
+    if (s != NULL) {
+        g = stream_group_find(s, grp->ptr, grp->len);
+    }
+    if (g == NULL) {
+        nogroup_key_error(c, key, grp);
+        return;
+    }
+    long long attempts = count * 10, now = now_ms();
+    struct sconsumer *cons = NULL;
+    /* At most min(COUNT, PEL size) IDs come back: size for that, not for
+     * a huge COUNT. */
+    size_t room = (size_t)count < g->npel ? (size_t)count : g->npel;
+    struct xid *claimed = mem_alloc((room + 1) * sizeof(*claimed));
+    struct xid *deleted = mem_alloc((room + 1) * sizeof(*deleted));
+    size_t nclaimed = 0, ndeleted = 0;
+    size_t i = stream_pel_lower(g, &start);
+    int changed = 0;
+    while (attempts-- && count && i < g->npel) {
+        struct spel *p = &g->pel[i];
+        struct xid id = p->id;
+        if (!stream_entry_exists(s, &id)) {
+            propagate_xclaim(c, key, g, &id, p);
+            stream_pel_remove(g, p);
+            deleted[ndeleted++] = id;
+            count--;
+            changed = 1;
+            continue;
+        }
+        if (minidle && now - p->delivery_time < minidle) {
+            i++;
+            continue;
+        }
+        if (cons == NULL) {
+            cons = stream_consumer_get(g, name->ptr, name->len, now, NULL);
+            cons->seen_time = now;
+        }
+        if (p->consumer != cons) {
+            p->consumer->npending--;
+            cons->npending++;
+            p->consumer = cons;
+        }
+        p->delivery_time = now;
+        if (!justid) {
+            p->delivery_count++;
+        }
+        claimed[nclaimed++] = id;
+        count--;
+        propagate_xclaim(c, key, g, &id, p);
+        changed = 1;
+        i++;
+    }
+    struct xid next = {0, 0};
+    if (i < g->npel) {
+        next = g->pel[i].id;
+    }
+    reply_array_len(c, 3);
+    reply_id(c, &next);
+    reply_array_len(c, (long long)nclaimed);
+    for (size_t k = 0; k < nclaimed; k++) {
+        if (justid) {
+            reply_id(c, &claimed[k]);
+        } else if (!reply_entry_by_id(c, s, &claimed[k])) {
+            reply_null(c);
+        }
+    }
+    reply_array_len(c, (long long)ndeleted);
+    for (size_t k = 0; k < ndeleted; k++) {
+        reply_id(c, &deleted[k]);
+    }
+    mem_free(claimed);
+    mem_free(deleted);
+    if (changed) {
+        db_signal_modified(c->db, key->ptr, key->len);
+    }
+}
+
+/* ---- XGROUP --------------------------------------------------------------------------------------- */
+
+/* Parse [MKSTREAM] [ENTRIESREAD n] from argv[5]; -1 after replying. */
+static int
+parse_group_opts(struct client *c, int allow_mkstream, int *mkstream, long long *entries_read)
+{
+    for (size_t i = 5; i < c->argc;) {
+        if (allow_mkstream && arg_is(&c->argv[i], "mkstream")) {
+            *mkstream = 1;
+            i++;
+        } else if (arg_is(&c->argv[i], "entriesread") && i + 1 < c->argc) {
+            if (parse_ll(c, &c->argv[i + 1], entries_read) != 0) {
+                return -1;
+            }
+            if (*entries_read < 0 && *entries_read != -1) {
+                reply_error(c, "value for ENTRIESREAD must be positive or -1");
+                return -1;
+            }
+            i += 2;
+        } else {
+            subcommand_syntax_error(c, "XGROUP");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The stream and group an XGROUP subcommand works on; -1 after replying. */
+static int
+group_target(struct client *c, int mkstream, int need_group, struct stream **sp,
+             struct sgroup **gp)
+{
+    *gp = NULL;
+    if (lookup_stream(c, &c->argv[2], LOOKUP_WRITE, NULL, sp) != 0) {
+        return -1;
+    }
+    if (*sp != NULL) {
+        *gp = stream_group_find(*sp, c->argv[3].ptr, c->argv[3].len);
+    }
+    if (mkstream) {
+        return 0;
+    }
+    if (*sp == NULL) {
+        reply_error(c, "The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.");
+        return -1;
+    }
+    if (*gp == NULL && need_group) {
+        reply_errorf(c, "-NOGROUP No such consumer group '%.*s' for key name '%.*s'",
+                     (int)c->argv[3].len, c->argv[3].ptr, (int)c->argv[2].len, c->argv[2].ptr);
+        return -1;
+    }
+    return 0;
+}
+
+void
+cmd_xgroup_create(struct client *c)
+{
+    int mkstream = 0;
+    long long entries_read = -1;
+    struct stream *s;
+    struct sgroup *g;
+    if (c->argc > 8) {
+        subcommand_syntax_error(c, "XGROUP");
+        return;
+    }
+    if (parse_group_opts(c, 1, &mkstream, &entries_read) != 0
+        || group_target(c, mkstream, 0, &s, &g) != 0) {
+        return;
+    }
+    struct xid id;
+    if (c->argv[4].len == 1 && c->argv[4].ptr[0] == '$') {
+        id = s ? s->last_id : (struct xid){0, 0};
+    } else if (parse_strict_id(c, &c->argv[4], 0, &id, NULL) != 0) {
+        return;
+    }
+    if (s == NULL) {
+        s = stream_create();
+        db_add_object(c->db, c->argv[2].ptr, c->argv[2].len, ENTRY_STREAM, s, -1);
+    }
+    if (g != NULL) {
+        reply_error(c, "-BUSYGROUP Consumer Group name already exists");
+        return;
+    }
+    stream_group_create(s, c->argv[3].ptr, c->argv[3].len, &id, entries_read);
+    db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+    reply_ok(c);
+}
+
+void
+cmd_xgroup_setid(struct client *c)
+{
+    int mkstream = 0;
+    long long entries_read = -1;
+    struct stream *s;
+    struct sgroup *g;
+    if (c->argc != 5 && c->argc != 7) {
+        if (parse_group_opts(c, 0, &mkstream, &entries_read) != 0) {
+            return;
+        }
+        subcommand_syntax_error(c, "XGROUP");
+        return;
+    }
+    if (parse_group_opts(c, 0, &mkstream, &entries_read) != 0
+        || group_target(c, 0, 1, &s, &g) != 0) {
+        return;
+    }
+    struct xid id;
+    if (c->argv[4].len == 1 && c->argv[4].ptr[0] == '$') {
+        id = s->last_id;
+    } else if (parse_id(c, &c->argv[4], 0, &id) != 0) {
+        return;
+    }
+    g->last_id = id;
+    g->entries_read = entries_read;
+    db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+    reply_ok(c);
+}
+
+void
+cmd_xgroup_destroy(struct client *c)
+{
+    struct stream *s;
+    struct sgroup *g;
+    if (group_target(c, 0, 0, &s, &g) != 0) {
+        return;
+    }
+    if (g == NULL) {
+        reply_int(c, 0);
+        return;
+    }
+    stream_group_destroy(s, g);
+    /* Also wakes XREADGROUP waiters, which then answer NOGROUP. */
+    db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+    reply_int(c, 1);
+}
+
+void
+cmd_xgroup_createconsumer(struct client *c)
+{
+    struct stream *s;
+    struct sgroup *g;
+    int created;
+    if (group_target(c, 0, 1, &s, &g) != 0) {
+        return;
+    }
+    stream_consumer_get(g, c->argv[4].ptr, c->argv[4].len, now_ms(), &created);
+    if (created) {
+        db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+    }
+    reply_int(c, created);
+}
+
+void
+cmd_xgroup_delconsumer(struct client *c)
+{
+    struct stream *s;
+    struct sgroup *g;
+    if (group_target(c, 0, 1, &s, &g) != 0) {
+        return;
+    }
+    struct sconsumer *cons = stream_consumer_find(g, c->argv[4].ptr, c->argv[4].len);
+    long long pending = 0;
+    if (cons != NULL) {
+        pending = (long long)stream_consumer_delete(g, cons);
+        db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+    }
+    reply_int(c, pending);
+}
+
+void
+cmd_xgroup_help(struct client *c)
+{
+    static const char *const lines[] = {
+        "CREATE <key> <groupname> <id|$> [option]",
+        "    Create a new consumer group. Options are:",
+        "    * MKSTREAM",
+        "      Create the empty stream if it does not exist.",
+        "    * ENTRIESREAD entries_read",
+        "      Set the group's entries_read counter (internal use).",
+        "CREATECONSUMER <key> <groupname> <consumer>",
+        "    Create a new consumer in the specified group.",
+        "DELCONSUMER <key> <groupname> <consumer>",
+        "    Remove the specified consumer.",
+        "DESTROY <key> <groupname>",
+        "    Remove the specified group.",
+        "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+        "    Set the current group ID and entries_read counter.",
+        NULL,
+    };
+    reply_help(c, "XGROUP", lines);
+}
+
+/* ---- XINFO ------------------------------------------------------------------------------------------ */
+
+static int
+info_target(struct client *c, struct stream **sp)
+{
+    if (lookup_stream(c, &c->argv[2], 0, NULL, sp) != 0) {
+        return -1;
+    }
+    if (*sp == NULL) {
+        reply_error(c, "no such key");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+reply_lag(struct client *c, const struct stream *s, const struct sgroup *g)
+{
+    long long lag = stream_group_lag(s, g);
+    if (lag == -1 && !(s->entries_added == 0)) {
+        reply_null(c);
+    } else {
+        reply_int(c, lag);
+    }
+}
+
+static void
+reply_entries_read(struct client *c, const struct sgroup *g)
+{
+    if (g->entries_read != -1) {
+        reply_int(c, g->entries_read);
+    } else {
+        reply_null(c);
+    }
+}
+
+void
+cmd_xinfo_stream(struct client *c)
+{
+    int full = 0;
+    long long count = 10;
+    struct stream *s;
+    if (c->argc > 3) {
+        if (!arg_is(&c->argv[3], "full")) {
+            subcommand_syntax_error(c, "XINFO");
+            return;
+        }
+        full = 1;
+        if (c->argc == 6 && arg_is(&c->argv[4], "count")) {
+            if (parse_ll(c, &c->argv[5], &count) != 0) {
+                return;
+            }
+            if (count < 0) {
+                count = 10;
+            }
+        } else if (c->argc != 4) {
+            subcommand_syntax_error(c, "XINFO");
+            return;
+        }
+    }
+    if (info_target(c, &s) != 0) {
+        return;
+    }
+    reply_map_len(c, full ? 9 : 10);
+    reply_bulk_cstr(c, "length");
+    reply_int(c, (long long)s->x->length);
+    reply_bulk_cstr(c, "radix-tree-keys");
+    reply_int(c, (long long)s->x->nnodes);
+    reply_bulk_cstr(c, "radix-tree-nodes");
+    reply_int(c, (long long)s->x->nnodes + 1);
+    reply_bulk_cstr(c, "last-generated-id");
+    reply_id(c, &s->last_id);
+    reply_bulk_cstr(c, "max-deleted-entry-id");
+    reply_id(c, &s->max_deleted_id);
+    reply_bulk_cstr(c, "entries-added");
+    reply_int(c, (long long)s->entries_added);
+    reply_bulk_cstr(c, "recorded-first-entry-id");
+    reply_id(c, &s->first_id);
+    struct xid lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX};
+    struct xstream_iter it;
+    struct xentry e;
+    if (!full) {
+        reply_bulk_cstr(c, "groups");
+        reply_int(c, (long long)s->ngroups);
+        reply_bulk_cstr(c, "first-entry");
+        xstream_iter_init(&it, s->x, &lo, &hi, 0);
+        if (xstream_iter_next(&it, &e)) {
+            reply_entry(c, &e);
+        } else {
+            reply_null(c);
+        }
+        reply_bulk_cstr(c, "last-entry");
+        xstream_iter_init(&it, s->x, &lo, &hi, 1);
+        if (xstream_iter_next(&it, &e)) {
+            reply_entry(c, &e);
+        } else {
+            reply_null(c);
+        }
+        return;
+    }
+    long long now = now_ms();
+    reply_bulk_cstr(c, "entries");
+    long long n = 0;
+    xstream_iter_init(&it, s->x, &lo, &hi, 0);
+    while ((count == 0 || n < count) && xstream_iter_next(&it, &e)) {
+        n++;
+    }
+    reply_array_len(c, n);
+    xstream_iter_init(&it, s->x, &lo, &hi, 0);
+    for (long long i = 0; i < n && xstream_iter_next(&it, &e); i++) {
+        reply_entry(c, &e);
+    }
+    reply_bulk_cstr(c, "groups");
+    reply_array_len(c, (long long)s->ngroups);
+    for (size_t gi = 0; gi < s->ngroups; gi++) {
+        const struct sgroup *g = s->groups[gi];
+        reply_map_len(c, 7);
+        reply_bulk_cstr(c, "name");
+        reply_bulk(c, g->name, g->namelen);
+        reply_bulk_cstr(c, "last-delivered-id");
+        reply_id(c, &g->last_id);
+        reply_bulk_cstr(c, "entries-read");
+        reply_entries_read(c, g);
+        reply_bulk_cstr(c, "lag");
+        reply_lag(c, s, g);
+        reply_bulk_cstr(c, "pel-count");
+        reply_int(c, (long long)g->npel);
+        reply_bulk_cstr(c, "pending");
+        size_t np = g->npel;
+        if (count != 0 && (size_t)count < np) {
+            np = (size_t)count;
+        }
+        reply_array_len(c, (long long)np);
+        for (size_t k = 0; k < np; k++) {
+            reply_array_len(c, 4);
+            reply_id(c, &g->pel[k].id);
+            reply_bulk(c, g->pel[k].consumer->name, g->pel[k].consumer->namelen);
+            reply_int(c, g->pel[k].delivery_time);
+            reply_int(c, (long long)g->pel[k].delivery_count);
+        }
+        reply_bulk_cstr(c, "consumers");
+        reply_array_len(c, (long long)g->nconsumers);
+        for (size_t ci = 0; ci < g->nconsumers; ci++) {
+            const struct sconsumer *cons = g->consumers[ci];
+            reply_map_len(c, 4);
+            reply_bulk_cstr(c, "name");
+            reply_bulk(c, cons->name, cons->namelen);
+            reply_bulk_cstr(c, "seen-time");
+            reply_int(c, cons->seen_time);
+            reply_bulk_cstr(c, "pel-count");
+            reply_int(c, (long long)cons->npending);
+            reply_bulk_cstr(c, "pending");
+            size_t cn = cons->npending;
+            if (count != 0 && (size_t)count < cn) {
+                cn = (size_t)count;
+            }
+            reply_array_len(c, (long long)cn);
+            for (size_t k = 0, w = 0; k < g->npel && w < cn; k++) {
+                if (g->pel[k].consumer != cons) {
+                    continue;
+                }
+                w++;
+                reply_array_len(c, 3);
+                reply_id(c, &g->pel[k].id);
+                reply_int(c, g->pel[k].delivery_time);
+                reply_int(c, (long long)g->pel[k].delivery_count);
+            }
+        }
+    }
+    (void)now;
+}
+
+void
+cmd_xinfo_groups(struct client *c)
+{
+    struct stream *s;
+    if (info_target(c, &s) != 0) {
+        return;
+    }
+    reply_array_len(c, (long long)s->ngroups);
+    for (size_t i = 0; i < s->ngroups; i++) {
+        const struct sgroup *g = s->groups[i];
+        reply_map_len(c, 6);
+        reply_bulk_cstr(c, "name");
+        reply_bulk(c, g->name, g->namelen);
+        reply_bulk_cstr(c, "consumers");
+        reply_int(c, (long long)g->nconsumers);
+        reply_bulk_cstr(c, "pending");
+        reply_int(c, (long long)g->npel);
+        reply_bulk_cstr(c, "last-delivered-id");
+        reply_id(c, &g->last_id);
+        reply_bulk_cstr(c, "entries-read");
+        reply_entries_read(c, g);
+        reply_bulk_cstr(c, "lag");
+        reply_lag(c, s, g);
+    }
+}
+
+void
+cmd_xinfo_consumers(struct client *c)
+{
+    struct stream *s;
+    if (info_target(c, &s) != 0) {
+        return;
+    }
+    struct sgroup *g = stream_group_find(s, c->argv[3].ptr, c->argv[3].len);
+    if (g == NULL) {
+        reply_errorf(c, "-NOGROUP No such consumer group '%.*s' for key name '%.*s'",
+                     (int)c->argv[3].len, c->argv[3].ptr, (int)c->argv[2].len, c->argv[2].ptr);
+        return;
+    }
+    long long now = now_ms();
+    reply_array_len(c, (long long)g->nconsumers);
+    for (size_t i = 0; i < g->nconsumers; i++) {
+        const struct sconsumer *cons = g->consumers[i];
+        long long idle = now - cons->seen_time;
+        reply_map_len(c, 3);
+        reply_bulk_cstr(c, "name");
+        reply_bulk(c, cons->name, cons->namelen);
+        reply_bulk_cstr(c, "pending");
+        reply_int(c, (long long)cons->npending);
+        reply_bulk_cstr(c, "idle");
+        reply_int(c, idle < 0 ? 0 : idle);
+    }
+}
+
+void
+cmd_xinfo_help(struct client *c)
+{
+    static const char *const lines[] = {
+        "CONSUMERS <key> <groupname>",
+        "    Show consumers of <groupname>.",
+        "GROUPS <key>",
+        "    Show the stream consumer groups.",
+        "STREAM <key> [FULL [COUNT <count>]",
+        "    Show information about the stream.",
+        NULL,
+    };
+    reply_help(c, "XINFO", lines);
+}
