@@ -110,7 +110,7 @@ def case_e_http_writes_reach_the_aof(c):
 
 
 def case_f_errors_map_to_statuses(c):
-    n = node_with_http(c, "--maxmemory", "1mb")
+    n = node_with_http(c)
     rc = client(n)
     st, body, _ = http(n.http_port, "POST", "/cache/set?key=t&value=v&ttl=abc")
     check(st == 400 and body == b"ERR value is not an integer or out of range\n",
@@ -118,12 +118,12 @@ def case_f_errors_map_to_statuses(c):
     st, body, _ = http(n.http_port, "POST", "/cache/set?key=t&value=v&ttl=0")
     check(st == 400 and body == b"ERR invalid expire time in 'set' command\n",
           "zero ttl: %r %r" % (st, body))
+    # Fill first, then lower maxmemory below what the data takes: every
+    # write is refused from then on (noeviction), whatever the allocator.
     big = "x" * 200000
-    for i in range(40):
-        try:
-            rc.set("fill%d" % i, big)
-        except cluster.redis.exceptions.ResponseError:
-            break
+    for i in range(20):
+        rc.set("fill%d" % i, big)
+    rc.config_set("maxmemory", "1mb")
     st, body, _ = http(n.http_port, "POST", "/cache/set?key=oom", data=b"y" * 100)
     check(st == 507 and body.startswith(b"OOM"), "over maxmemory: %r %r" % (st, body))
 
