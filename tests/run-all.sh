@@ -26,6 +26,18 @@ if [ -z "${LSAN_OPTIONS:-}" ] && [ -d "$B/tests" ]; then
     export LSAN_OPTIONS="suppressions=$B/tests/lsan.supp:print_suppressions=0"
 fi
 
+# A sanitizer build (configure --enable-sanitizers) is one whatever the
+# environment says: "make check" passes CACHELY_SANITIZER_BUILD from
+# configure; run directly, read it from the build's Makefile.  Suites then
+# see CACHELY_SANITIZERS=1 (valgrind skipped, longer deadlines).
+if [ -z "${CACHELY_SANITIZER_BUILD:-}" ] && [ -f "$B/Makefile" ]; then
+    CACHELY_SANITIZER_BUILD=$(sed -n 's/^CACHELY_SANITIZER_BUILD = //p' "$B/Makefile")
+fi
+export CACHELY_SANITIZER_BUILD=${CACHELY_SANITIZER_BUILD:-0}
+if [ "$CACHELY_SANITIZER_BUILD" = 1 ]; then
+    export CACHELY_SANITIZERS=1
+fi
+
 wanted() { [ -z "$only" ] || [[ "$1" == *"$only"* ]]; }
 
 add_counts() { # suite name, passed, failed
