@@ -108,9 +108,22 @@ for dir in unit integration; do
     done
 done
 
-if [ -x "$B/tests/fuzz/fuzz_resp_replay" ]; then
-    run_counted fuzz_resp_replay "$B/tests/fuzz/fuzz_resp_replay" "$S"/tests/fuzz/corpus/*
-fi
+# Each libFuzzer target's corpus: tests/fuzz/corpus/<target>/, and for
+# fuzz_resp (the first one) the files directly in tests/fuzz/corpus/.
+for bin in "$B"/tests/fuzz/fuzz_*_replay; do
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    target=$(basename "$bin" _replay)
+    if [ -d "$S/tests/fuzz/corpus/$target" ]; then
+        mapfile -t seeds < <(find "$S/tests/fuzz/corpus/$target" -type f | sort)
+    elif [ "$target" = fuzz_resp ]; then
+        mapfile -t seeds < <(find "$S/tests/fuzz/corpus" -maxdepth 1 -type f | sort)
+    else
+        echo "!! $target has no corpus in tests/fuzz/corpus/$target"
+        add_counts "${target}_replay" 0 1
+        continue
+    fi
+    run_counted "${target}_replay" "$bin" "${seeds[@]}"
+done
 
 for t in "$S"/tests/compat/test_*.py; do
     [ -f "$t" ] || continue
