@@ -4,12 +4,14 @@
  * at boot through the same dispatch path clients use. */
 #include "node/persist.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
 #include "core/resp.h"
 #include "core/status.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/dispatch.h"
+#include "node/handlers.h"
 #include "node/repl.h"
 #include "node/server.h"
 #include "node/snapshot.h"
@@ -31,11 +33,13 @@
 
 #define SNAPSHOT_MAGIC "CACHELY-SNAPSHOT"
 #define SNAPSHOT_END "CACHELY-END"
-/* Header versions: 2 adds "epoch=<n>" before the time.  A node whose config
- * epoch is 0 writes version 1, so files that need no epoch stay readable by
- * builds that predate it. */
+/* Header versions: 2 adds "epoch=<n>" before the time; 3 has the fields of
+ * 2 and its checksum covers the header frame too (before, a flipped digit
+ * of the replication offset or the epoch loaded silently).  Writers write
+ * 3; files of versions 1 and 2 still load, their header unchecked. */
 #define SNAPSHOT_VERSION 1
 #define SNAPSHOT_VERSION_EPOCH 2
+#define SNAPSHOT_VERSION_HEADER_CRC 3
 /* The config epoch in the append-only file: ECHO "CACHELY-EPOCH <n>", which
  * the loader takes for the epoch (and any replayer takes for a harmless
  * ECHO). */
@@ -193,16 +197,13 @@ snapshot_file_write(struct server *srv, const char *path)
         return -1;
     }
     snapshot_history(srv, replid, &offset, &dbid);
-    if (srv->repl.config_epoch != 0) {
-        snprintf(text, sizeof(text),
-                 SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d epoch=%lld time=%lld",
-                 SNAPSHOT_VERSION_EPOCH, replid, offset, dbid, srv->repl.config_epoch,
-                 util_mstime());
-    } else {
-        snprintf(text, sizeof(text), SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d time=%lld",
-                 SNAPSHOT_VERSION, replid, offset, dbid, util_mstime());
-    }
+    snprintf(text, sizeof(text),
+             SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d epoch=%lld time=%lld",
+             SNAPSHOT_VERSION_HEADER_CRC, replid, offset, dbid, srv->repl.config_epoch,
+             util_mstime());
     size_t n = fmt_echo(frame, sizeof(frame), text);
+    /* The checksum starts with the header frame (the byte count does not). */
+    sum.crc = crc64(0, frame, n);
     int rc = util_write_all(fd, frame, n, -1);
     if (rc == 0) {
         rc = snapshot_write_commands(srv, fd, body_chunk, &sum);
@@ -390,6 +391,32 @@ load_epoch_frame(struct server *srv, const struct resp_parser *p, const char *pa
     return 1;
 }
 
+/* A loaded frame must be a command this node runs, with a valid number of
+ * arguments.  Returns 0, or -1 with the reason in why. */
+static int
+frame_command_check(const struct resp_parser *p, char *why, size_t whylen)
+{
+    const struct command *cmd = command_lookup(p->argv[0].ptr, p->argv[0].len);
+    int shown = p->argv[0].len > 64 ? 64 : (int)p->argv[0].len;
+    char name[65];
+
+    /* The name as printable text for the log. */
+    for (int i = 0; i < shown; i++) {
+        unsigned char ch = (unsigned char)p->argv[0].ptr[i];
+        name[i] = ch >= 32 && ch < 127 ? (char)ch : '?';
+    }
+    name[shown] = '\0';
+    if (cmd == NULL || !handlers_implements(cmd)) {
+        snprintf(why, whylen, "unknown command '%s'", name);
+        return -1;
+    }
+    if (!command_arity_ok(cmd, p->argc)) {
+        snprintf(why, whylen, "wrong number of arguments (%zu) for '%s'", p->argc, name);
+        return -1;
+    }
+    return 0;
+}
+
 /* Apply every frame of buf[start..end) (already checked). */
 static void
 apply_frames(struct server *srv, struct resp_parser *p, const char *buf, size_t start,
@@ -426,6 +453,7 @@ apply_frames(struct server *srv, struct resp_parser *p, const char *buf, size_t 
 }
 
 struct snap_header {
+    int version;
     char replid[REPL_ID_LEN + 1];
     long long offset;
     int dbid;                 /* database the stream was in at that offset */
@@ -447,7 +475,7 @@ snapshot_parse_header(const char *text, struct snap_header *h, char *why, size_t
         n = sscanf(text, SNAPSHOT_MAGIC " %d replid=%40[0-9a-f] offset=%lld db=%d time=%lld%n",
                    &version, h->replid, &h->offset, &h->dbid, &h->time_ms, &used);
         n = n == 5 ? 0 : -1;
-    } else if (version == SNAPSHOT_VERSION_EPOCH) {
+    } else if (version == SNAPSHOT_VERSION_EPOCH || version == SNAPSHOT_VERSION_HEADER_CRC) {
         n = sscanf(text,
                    SNAPSHOT_MAGIC " %d replid=%40[0-9a-f] offset=%lld db=%d epoch=%lld "
                    "time=%lld%n",
@@ -461,6 +489,7 @@ snapshot_parse_header(const char *text, struct snap_header *h, char *why, size_t
         snprintf(why, whylen, "not a Cachely snapshot (bad header)");
         return -1;
     }
+    h->version = version;
     return 0;
 }
 
@@ -490,7 +519,8 @@ snapshot_check(struct resp_parser *p, const struct mapped *m, struct snap_header
     }
     off = p->consumed;
     *body_start = off;
-    uint64_t crc = 0;
+    /* Version 3 and later: the checksum covers the header frame too. */
+    uint64_t crc = h->version >= SNAPSHOT_VERSION_HEADER_CRC ? crc64(0, m->buf, off) : 0;
     for (;;) {
         rc = next_frame(p, m->buf, m->len, off);
         if (rc == STATUS_AGAIN) {
@@ -506,6 +536,10 @@ snapshot_check(struct resp_parser *p, const struct mapped *m, struct snap_header
         }
         if (echo_text(p, SNAPSHOT_END " ", text, sizeof(text))) {
             break;
+        }
+        if (frame_command_check(p, why, whylen) != 0) {
+            *bad_off = off;
+            return -1;
         }
         crc = crc64(crc, m->buf + off, p->consumed);
         off += p->consumed;
@@ -592,7 +626,7 @@ snapshot_load(struct server *srv, const char *name)
 static int
 aof_load(struct server *srv, const char *name)
 {
-    char path[PATH_MAX + 64];
+    char path[PATH_MAX + 64], why[160];
     struct mapped m;
     struct resp_parser p;
     size_t off = 0;
@@ -612,6 +646,18 @@ aof_load(struct server *srv, const char *name)
         rc = next_frame(&p, m.buf, m.len, off);
         if (rc != STATUS_OK) {
             break;
+        }
+        /* A command this node does not know, or with the wrong number of
+         * arguments, is damage (a flipped byte turned SET into SEU): Redis
+         * refuses to start, and so do we; aof-load-truncated is only for
+         * an incomplete last command. */
+        if (frame_command_check(&p, why, sizeof(why)) != 0) {
+            log_error("Bad append-only file %s at offset %zu: %s; the file is damaged, "
+                      "refusing to start (aof-load-truncated only cuts an incomplete last "
+                      "command)", path, off, why);
+            resp_parser_free(&p);
+            unmap_file(&m);
+            return -1;
         }
         off += p.consumed;
     }
