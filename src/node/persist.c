@@ -414,6 +414,16 @@ frame_command_check(const struct resp_parser *p, char *why, size_t whylen)
         snprintf(why, whylen, "wrong number of arguments (%zu) for '%s'", p->argc, name);
         return -1;
     }
+    /* The files hold the write stream: writes, SELECT, the epoch ECHO, and
+     * the PING and REPLCONF GETACK a master sends its replicas.  Anything
+     * else (SHUTDOWN, CONFIG, DEBUG, SAVE...) is damage, not to be run. */
+    if (!(cmd->flags & CMD_WRITE) && cmd->id != CMD_ID_SELECT && cmd->id != CMD_ID_ECHO
+        && cmd->id != CMD_ID_PING
+        && !(cmd->id == CMD_ID_REPLCONF && p->argc == 3
+             && p->argv[1].len == 6 && strncasecmp(p->argv[1].ptr, "getack", 6) == 0)) {
+        snprintf(why, whylen, "command '%s' does not belong in a loaded file", name);
+        return -1;
+    }
     return 0;
 }
 
@@ -569,36 +579,25 @@ snapshot_check(struct resp_parser *p, const struct mapped *m, struct snap_header
     return 0;
 }
 
-/* Load the snapshot file.  Returns 0 (also when absent) or -1. */
+/* Check and apply a snapshot held in m (path names it in the log).
+ * Returns 0, or -1 after logging why nothing was loaded. */
 static int
-snapshot_load(struct server *srv, const char *name)
+snapshot_load_mapped(struct server *srv, const struct mapped *m, const char *path)
 {
-    char path[PATH_MAX + 64], why[160];
-    struct mapped m;
+    char why[160];
     struct resp_parser p;
     struct snap_header h;
     size_t start = 0, end = 0, bad = 0;
     long long t0 = util_mstime();
 
-    abs_path(name, path, sizeof(path));
-    int rc = map_file(name, &m);
-    if (rc == 1) {
-        return 0;
-    }
-    if (rc < 0) {
-        log_error("Can't read the snapshot file %s: %s", path, strerror(errno));
-        return -1;
-    }
     parser_setup(srv, &p);
-    if (snapshot_check(&p, &m, &h, &start, &end, &bad, why, sizeof(why)) != 0) {
+    if (snapshot_check(&p, m, &h, &start, &end, &bad, why, sizeof(why)) != 0) {
         log_error("Bad snapshot file %s at offset %zu: %s", path, bad, why);
         resp_parser_free(&p);
-        unmap_file(&m);
         return -1;
     }
-    apply_frames(srv, &p, m.buf, start, end, path);
+    apply_frames(srv, &p, m->buf, start, end, path);
     resp_parser_free(&p);
-    unmap_file(&m);
     srv->persist.loaded_keys = (long long)keyspace_size(&srv->ks);
     repl_config_epoch_load(srv, h.epoch);
     log_info("Snapshot %s loaded: %lld keys in %lld ms (saved at %lld ms, replication "
@@ -620,30 +619,42 @@ snapshot_load(struct server *srv, const char *name)
     return 0;
 }
 
-/* Load the append-only file: commands up to the end; an incomplete last
- * command is cut off when aof-load-truncated allows it.  Returns 0 (also
- * when absent), 1 when absent, or -1. */
+/* Load the snapshot file.  Returns 0 (also when absent) or -1. */
 static int
-aof_load(struct server *srv, const char *name)
+snapshot_load(struct server *srv, const char *name)
 {
-    char path[PATH_MAX + 64], why[160];
+    char path[PATH_MAX + 64];
     struct mapped m;
-    struct resp_parser p;
-    size_t off = 0;
-    long long t0 = util_mstime();
 
     abs_path(name, path, sizeof(path));
     int rc = map_file(name, &m);
     if (rc == 1) {
-        return 1;
+        return 0;
     }
     if (rc < 0) {
-        log_error("Can't read the append-only file %s: %s", path, strerror(errno));
+        log_error("Can't read the snapshot file %s: %s", path, strerror(errno));
         return -1;
     }
+    rc = snapshot_load_mapped(srv, &m, path);
+    unmap_file(&m);
+    return rc;
+}
+
+/* Check and apply an append-only file held in m: every command up to the
+ * end, or up to an incomplete last command when aof-load-truncated allows
+ * it (*good is then where it starts).  Returns 0, or -1 after logging why
+ * nothing was loaded. */
+static int
+aof_load_mapped(struct server *srv, const struct mapped *m, const char *path, size_t *good)
+{
+    char why[160];
+    struct resp_parser p;
+    size_t off = 0;
+    int rc = STATUS_OK;
+
     parser_setup(srv, &p);
-    while (off < m.len) {
-        rc = next_frame(&p, m.buf, m.len, off);
+    while (off < m->len) {
+        rc = next_frame(&p, m->buf, m->len, off);
         if (rc != STATUS_OK) {
             break;
         }
@@ -656,35 +667,58 @@ aof_load(struct server *srv, const char *name)
                       "refusing to start (aof-load-truncated only cuts an incomplete last "
                       "command)", path, off, why);
             resp_parser_free(&p);
-            unmap_file(&m);
             return -1;
         }
         off += p.consumed;
     }
-    if (off < m.len && rc == STATUS_ERR) {
+    if (off < m->len && rc == STATUS_ERR) {
         log_error("Bad append-only file %s at offset %zu: bad command (%s)", path, off,
                   p.errstr);
         resp_parser_free(&p);
-        unmap_file(&m);
         return -1;
     }
-    if (off < m.len) {
+    if (off < m->len) {
         if (!srv->cfg.aof_load_truncated) {
             log_error("Bad append-only file %s at offset %zu: truncated file (incomplete "
                       "last command); aof-load-truncated yes would load up to it", path, off);
             resp_parser_free(&p);
-            unmap_file(&m);
             return -1;
         }
         log_warn("!!! Warning: the append-only file %s is truncated at offset %zu (an "
                  "incomplete last command of %zu bytes): loading up to it and cutting "
-                 "the file there (aof-load-truncated yes) !!!", path, off, m.len - off);
+                 "the file there (aof-load-truncated yes) !!!", path, off, m->len - off);
     }
-    size_t good = off;
-    apply_frames(srv, &p, m.buf, 0, good, path);
+    *good = off;
+    apply_frames(srv, &p, m->buf, 0, off, path);
     resp_parser_free(&p);
+    return 0;
+}
+
+/* Load the append-only file (see aof_load_mapped), and cut off an
+ * incomplete last command.  Returns 0, 1 when absent, or -1. */
+static int
+aof_load(struct server *srv, const char *name)
+{
+    char path[PATH_MAX + 64];
+    struct mapped m;
+    size_t good = 0;
+    long long t0 = util_mstime();
+
+    abs_path(name, path, sizeof(path));
+    int rc = map_file(name, &m);
+    if (rc == 1) {
+        return 1;
+    }
+    if (rc < 0) {
+        log_error("Can't read the append-only file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    rc = aof_load_mapped(srv, &m, path, &good);
     size_t total = m.len;
     unmap_file(&m);
+    if (rc != 0) {
+        return -1;
+    }
     if (good < total && truncate(name, (off_t)good) != 0) {
         log_error("Could not truncate the append-only file %s to %zu bytes: %s", path, good,
                   strerror(errno));
@@ -696,6 +730,15 @@ aof_load(struct server *srv, const char *name)
     log_info("Append-only file %s loaded: %zu bytes, %lld keys in %lld ms", path, good,
              srv->persist.loaded_keys, util_mstime() - t0);
     return 0;
+}
+
+int
+persist_load_buffer(struct server *srv, int aof, const char *buf, size_t len)
+{
+    struct mapped m = {len > 0 ? buf : NULL, len};
+    size_t good = 0;
+    return aof ? aof_load_mapped(srv, &m, "(buffer)", &good)
+               : snapshot_load_mapped(srv, &m, "(buffer)");
 }
 
 /* ---- the append-only file ------------------------------------------------- */

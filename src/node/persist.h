@@ -93,6 +93,11 @@ struct persist {
  * the append-only file be cut off.
  * Then opens the append-only file for writing when appendonly is on. */
 int persist_setup(struct server *srv);
+/* The loaders on a buffer (tests/fuzz/fuzz_loader.c): check buf[0..len) as
+ * a snapshot file (aof 0) or an append-only file (aof 1) and apply it to
+ * the keyspace as loading that file at boot does, touching no file.
+ * Returns 0, or -1 after logging why nothing was applied. */
+int persist_load_buffer(struct server *srv, int aof, const char *buf, size_t len);
 /* At shutdown: write a final snapshot when save points are configured or
  * the node is a replica with persistence on, flush and close the AOF. */
 void persist_teardown(struct server *srv);

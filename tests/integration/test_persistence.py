@@ -404,8 +404,16 @@ def case_m_aof_unknown_command(tmp):
     check(rc not in (0, "still running"), "SET with 1 argument: status %r" % rc)
     check(re.search(r"Bad append-only file \S+ at offset %d: wrong number of arguments"
                     % len(good), log), "arity: log %r" % log[-600:])
-    # The intact file loads.
-    open(aof, "wb").write(good)
+    # A command the writers never write (found while building the loader's
+    # fuzz target: a loaded file could run SHUTDOWN, CONFIG SET, DEBUG...).
+    open(aof, "wb").write(good + resp("CONFIG", "SET", "dir", "/"))
+    rc, log = boot_fails(tmp, "--appendonly", "yes")
+    check(rc not in (0, "still running"), "CONFIG SET in the AOF: status %r" % rc)
+    check(re.search(r"Bad append-only file \S+ at offset %d: command 'CONFIG' does not "
+                    r"belong in a loaded file" % len(good), log), "CONFIG: log %r" % log[-600:])
+    # The intact file loads, with the PING and REPLCONF GETACK a master's
+    # stream carries.
+    open(aof, "wb").write(good + resp("PING") + resp("REPLCONF", "GETACK", "*"))
     n.start()
     check(n.client().get("k10") == "v10", "the intact file loads")
     n.stop()
