@@ -89,6 +89,9 @@ struct buf {
 static void
 buf_put(struct buf *b, const void *src, size_t n)
 {
+    if (n == 0) {
+        return;
+    }
     if (b->len + n > b->cap) {
         b->cap = (b->len + n) * 2 + 64;
         b->p = realloc(b->p, b->cap);
@@ -213,7 +216,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!(mode & MODE_AOF) && (mode & MODE_WRAP_BODY)) {
         wrap_body(&file, data + 1, size - 1);
     } else {
-        buf_put(&file, data + 1, size - 1 > 0 ? size - 1 : 0);
+        buf_put(&file, data + 1, size - 1);
     }
     /* Exactly sized, so ASan sees a read past the end. */
     len = file.len;
