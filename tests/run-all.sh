@@ -27,6 +27,18 @@ if [ -z "${LSAN_OPTIONS:-}" ] && [ -d "$B/tests" ]; then
     export LSAN_OPTIONS="suppressions=$B/tests/lsan.supp:print_suppressions=0"
 fi
 
+# A sanitizer build (configure --enable-sanitizers) is one whatever the
+# environment says: "make check" passes CACHELY_SANITIZER_BUILD from
+# configure; run directly, read it from the build's Makefile.  Suites then
+# see CACHELY_SANITIZERS=1 (valgrind skipped, longer deadlines).
+if [ -z "${CACHELY_SANITIZER_BUILD:-}" ] && [ -f "$B/Makefile" ]; then
+    CACHELY_SANITIZER_BUILD=$(sed -n 's/^CACHELY_SANITIZER_BUILD = //p' "$B/Makefile")
+fi
+export CACHELY_SANITIZER_BUILD=${CACHELY_SANITIZER_BUILD:-0}
+if [ "$CACHELY_SANITIZER_BUILD" = 1 ]; then
+    export CACHELY_SANITIZERS=1
+fi
+
 wanted() { [ -z "$only" ] || [[ "$1" == *"$only"* ]]; }
 
 add_counts() { # suite name, passed, failed
@@ -104,15 +116,23 @@ for t in "$S"/tests/unit/test_*.sh; do
     run_counted "unit/$(basename "$t")" bash "$t"
 done
 
-if [ -x "$B/tests/fuzz/fuzz_resp_replay" ]; then
-    run_counted fuzz_resp_replay "$B/tests/fuzz/fuzz_resp_replay" \
-        $(find "$S"/tests/fuzz/corpus -maxdepth 1 -type f | sort)
-fi
-# Other targets keep their corpus in tests/fuzz/corpus/<target>/.
+# Each libFuzzer target's corpus: tests/fuzz/corpus/<target>/, and for
+# fuzz_resp (the first one) the files directly in tests/fuzz/corpus/.
 for bin in "$B"/tests/fuzz/fuzz_*_replay; do
-    t=${bin##*/fuzz_}; t=${t%_replay}
-    [ -x "$bin" ] && [ -d "$S/tests/fuzz/corpus/$t" ] || continue
-    run_counted "fuzz_${t}_replay" "$bin" "$S/tests/fuzz/corpus/$t"/*
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    target=$(basename "$bin" _replay)
+    if [ -d "$S/tests/fuzz/corpus/$target" ]; then
+        mapfile -t seeds < <(find "$S/tests/fuzz/corpus/$target" -type f | sort)
+    elif [ -d "$S/tests/fuzz/corpus/${target#fuzz_}" ]; then
+        mapfile -t seeds < <(find "$S/tests/fuzz/corpus/${target#fuzz_}" -type f | sort)
+    elif [ "$target" = fuzz_resp ]; then
+        mapfile -t seeds < <(find "$S/tests/fuzz/corpus" -maxdepth 1 -type f | sort)
+    else
+        echo "!! $target has no corpus in tests/fuzz/corpus/$target"
+        add_counts "${target}_replay" 0 1
+        continue
+    fi
+    run_counted "${target}_replay" "$bin" "${seeds[@]}"
 done
 
 for bin in "$B"/tests/tsan/test_*; do

@@ -4,6 +4,12 @@
 #include "config.h"
 #include "core/alloc.h"
 
+/* The libFuzzer targets (make fuzz) allocate with libc malloc, whose every
+ * block AddressSanitizer watches, even when the build uses jemalloc. */
+#ifdef CACHELY_FUZZ_LIBC_MALLOC
+#undef USE_JEMALLOC
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,9 @@
 #include "core/resp.h"
 #include "core/util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,8 +231,7 @@ option_load_file(struct option_table *t, const char *path, char *err,
         free(abs);
     }
     while ((got = getline(&line, &cap, f)) >= 0) {
-        char *words[64];
-        char *scratch, value[4096], reason[512];
+        char **words, *scratch, *value, reason[512];
         int n;
         const struct option_def *def;
 
@@ -245,41 +246,38 @@ option_load_file(struct option_table *t, const char *path, char *err,
         if (*p == '#' || *p == '\0') {
             continue;
         }
-        scratch = mem_alloc(strlen(p) + 1);
-        n = option_split_line(p, scratch, words, 64);
+        /* Sized for the line: every word, unescaped, and the value (the
+         * words after the name joined by single spaces) are no longer. */
+        size_t plen = strlen(p);
+        int maxwords = plen / 2 + 2 > INT_MAX ? INT_MAX : (int)(plen / 2 + 2);
+        words = mem_alloc((size_t)maxwords * sizeof(*words));
+        scratch = mem_alloc(plen + 1);
+        value = mem_alloc(plen + 1);
+        n = option_split_line(p, scratch, words, maxwords);
         if (n < 0) {
             snprintf(err, errlen, "line %d: unbalanced quotes", lineno);
-            mem_free(scratch);
             rc = -1;
-            break;
-        }
-        if (n == 0) {
-            mem_free(scratch);
-            continue;
-        }
-        def = option_find(t, words[0]);
-        if (def == NULL) {
+        } else if (n > 0 && (def = option_find(t, words[0])) == NULL) {
             snprintf(err, errlen, "line %d: '%s': Bad directive or wrong number of arguments",
                      lineno, words[0]);
-            mem_free(scratch);
             rc = -1;
-            break;
+        } else if (n > 0) {
+            join_words(words, n, value, plen + 1);
+            if (n < 2 && def->type != OPT_STRING && def->type != OPT_SPECIAL) {
+                snprintf(err, errlen, "line %d: '%s': wrong number of arguments",
+                         lineno, words[0]);
+                rc = -1;
+            } else if (parse_value(t, def, value, reason, sizeof(reason)) != 0) {
+                snprintf(err, errlen, "line %d: '%s': %s", lineno, words[0], reason);
+                rc = -1;
+            }
         }
-        join_words(words, n, value, sizeof(value));
-        if (n < 2 && def->type != OPT_STRING && def->type != OPT_SPECIAL) {
-            snprintf(err, errlen, "line %d: '%s': wrong number of arguments",
-                     lineno, words[0]);
-            mem_free(scratch);
-            rc = -1;
-            break;
-        }
-        if (parse_value(t, def, value, reason, sizeof(reason)) != 0) {
-            snprintf(err, errlen, "line %d: '%s': %s", lineno, words[0], reason);
-            mem_free(scratch);
-            rc = -1;
-            break;
-        }
+        mem_free(value);
         mem_free(scratch);
+        mem_free(words);
+        if (rc != 0) {
+            break;
+        }
     }
     free(line);
     fclose(f);
@@ -353,8 +351,10 @@ is_default(const struct option_table *t, const struct option_def *def)
     case OPT_MEMORY:
         size = sizeof(unsigned long long);
         break;
-    case OPT_STRING:
-        return strcmp(cur, def->defval) == 0;
+    case OPT_STRING: {
+        const char *v = *FIELD(t, def, char *);
+        return strcmp(v ? v : "", def->defval) == 0;
+    }
     case OPT_SPECIAL:
         return 0;
     }
@@ -369,33 +369,104 @@ is_default(const struct option_table *t, const struct option_def *def)
     return strcmp(cur, dflt) == 0;
 }
 
-static void
-write_quoted(FILE *f, const char *s)
+/* Whether s can be written as it is: a non-empty run of printable
+ * characters that option_split_line reads back unchanged. */
+static int
+is_plain_word(const char *s)
 {
-    int plain = *s != '\0';
-    for (const char *p = s; *p; p++) {
-        if (*p == ' ' || *p == '"' || *p == '\'' || *p == '\\' || *p < 32) {
-            plain = 0;
+    if (*s == '\0') {
+        return 0;
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (!isgraph(*p) || *p == '"' || *p == '\'' || *p == '\\') {
+            return 0;
         }
     }
-    if (plain || strchr(s, ' ') != NULL) {
-        /* multi-word values (schedules, limits) are written as they are */
-        if (plain || (strchr(s, '"') == NULL && strchr(s, '\\') == NULL)) {
-            fputs(s, f);
-            return;
+    return 1;
+}
+
+char *
+option_quote(const char *s)
+{
+    size_t len = strlen(s), o = 0;
+    char *out;
+
+    if (is_plain_word(s)) {
+        return mem_strdup(s);
+    }
+    /* At worst 4 bytes per input byte (\xHH), two quotes and the NUL. */
+    out = mem_alloc(len * 4 + 3);
+    out[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '\\': out[o++] = '\\'; out[o++] = '\\'; break;
+        case '"': out[o++] = '\\'; out[o++] = '"'; break;
+        case '\n': out[o++] = '\\'; out[o++] = 'n'; break;
+        case '\r': out[o++] = '\\'; out[o++] = 'r'; break;
+        case '\t': out[o++] = '\\'; out[o++] = 't'; break;
+        case '\a': out[o++] = '\\'; out[o++] = 'a'; break;
+        case '\b': out[o++] = '\\'; out[o++] = 'b'; break;
+        default:
+            if (isprint(*p)) {
+                out[o++] = (char)*p;
+            } else {
+                o += (size_t)snprintf(out + o, 5, "\\x%02x", *p);
+            }
+            break;
         }
     }
-    fputc('"', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            fprintf(f, "\\%c", *p);
-        } else if ((unsigned char)*p < 32) {
-            fprintf(f, "\\x%02x", (unsigned char)*p);
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+static void
+write_word(FILE *f, const char *s)
+{
+    char *q = option_quote(s);
+    fputc(' ', f);
+    fputs(q, f);
+    mem_free(q);
+}
+
+/* One "name value" line.  A value never spans lines: it is written as one
+ * word, quoted and escaped as needed (a value with a newline once injected
+ * config lines).  OPT_SPECIAL values are word lists (save schedules, buffer
+ * limits): each word is written that way. */
+static void
+write_option(FILE *f, const struct option_table *t,
+             const struct option_def *def)
+{
+    fputs(def->name, f);
+    if (def->type == OPT_STRING) {
+        const char *v = *FIELD(t, def, char *);
+        write_word(f, v ? v : "");
+    } else {
+        char val[4096];
+        option_format(t, def, val, sizeof(val));
+        if (def->type == OPT_SPECIAL && val[0] != '\0') {
+            char *save = NULL;
+            for (char *w = strtok_r(val, " ", &save); w != NULL;
+                 w = strtok_r(NULL, " ", &save)) {
+                write_word(f, w);
+            }
         } else {
-            fputc(*p, f);
+            write_word(f, val);
         }
     }
-    fputc('"', f);
+    fputc('\n', f);
+}
+
+/* A line kept as it is.  The last line of a file may lack its newline: add
+ * it, or the first option appended after it would join that line (a
+ * trailing comment then swallowed it; found by tests/fuzz/fuzz_config). */
+static void
+copy_line(FILE *out, const char *line, size_t len)
+{
+    fwrite(line, 1, len, out);
+    if (len == 0 || line[len - 1] != '\n') {
+        fputc('\n', out);
+    }
 }
 
 int
@@ -439,22 +510,18 @@ option_rewrite(struct option_table *t, char *err, size_t errlen)
             p++;
         }
         if (*p == '#' || *p == '\n' || *p == '\0') {
-            fputs(line, out);
+            copy_line(out, line, (size_t)got);
             continue;
         }
         scratch = mem_alloc(strlen(p) + 1);
         n = option_split_line(p, scratch, words, 2);
         def = n > 0 ? option_find(t, words[0]) : NULL;
         if (def == NULL) {
-            fputs(line, out);
+            copy_line(out, line, (size_t)got);
         } else {
             size_t idx = (size_t)(def - t->defs);
             if (!written[idx]) {
-                char val[4096];
-                option_format(t, def, val, sizeof(val));
-                fprintf(out, "%s ", def->name);
-                write_quoted(out, val);
-                fputc('\n', out);
+                write_option(out, t, def);
                 written[idx] = 1;
             }
         }
@@ -467,11 +534,7 @@ option_rewrite(struct option_table *t, char *err, size_t errlen)
     for (size_t i = 0; i < ndefs; i++) {
         const struct option_def *def = &t->defs[i];
         if (!written[i] && !is_default(t, def)) {
-            char val[4096];
-            option_format(t, def, val, sizeof(val));
-            fprintf(out, "%s ", def->name);
-            write_quoted(out, val);
-            fputc('\n', out);
+            write_option(out, t, def);
         }
     }
     mem_free(written);

@@ -91,6 +91,11 @@ int option_load_args(struct option_table *t, int argc, char **argv, char *err,
 /* Write the current non-default values back into the config file, keeping
  * its comments and unknown lines.  Returns 0, or -1 with err set. */
 int option_rewrite(struct option_table *t, char *err, size_t errlen);
+/* s as one config-file word that option_split_line reads back as s: as it
+ * is when it is plain printable text, otherwise in double quotes with
+ * Redis's escapes (\\ \" \n \r \t \a \b, \xHH for other bytes).
+ * Returns a string the caller frees with mem_free. */
+char *option_quote(const char *s);
 /* Print every option, its default and its doc (for --help). */
 void option_print_help(const struct option_table *t, const char *progname);
 /* Free the strings owned by the values struct. */

@@ -330,7 +330,9 @@ ttl_generic(struct client *c, int ms, int absolute)
     if (t < 0) {
         t = 0;
     }
-    reply_int(c, ms ? t : (t + 500) / 1000);
+    /* Rounded to the nearest second as (t + 500) / 1000 in Redis, without
+     * its overflow for a time within 500 ms of LLONG_MAX (UBSan). */
+    reply_int(c, ms ? t : t / 1000 + (t % 1000 >= 500));
 }
 
 void

@@ -19,6 +19,7 @@
 #include "node/server.h"
 
 #include <event2/event.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -594,10 +595,11 @@ section_keyspace(struct server *srv, struct info_buf *b)
         }
         if (db->volatile_count > 0) {
             long double mean = db->expire_sum / (long double)db->volatile_count;
-            avg = (long long)(mean - (long double)now);
-            if (avg < 0) {
-                avg = 0;
-            }
+            long double rest = mean - (long double)now;
+            /* Clamped before the conversion: keys expiring near LLONG_MAX
+             * ms would make it overflow (undefined). */
+            avg = rest <= 0 ? 0 : rest >= (long double)LLONG_MAX ? LLONG_MAX
+                                                                 : (long long)rest;
         }
         info_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys,
                     db->volatile_count, avg);

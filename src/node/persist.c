@@ -4,12 +4,14 @@
  * at boot through the same dispatch path clients use. */
 #include "node/persist.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
 #include "core/resp.h"
 #include "core/status.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/dispatch.h"
+#include "node/handlers.h"
 #include "node/repl.h"
 #include "node/server.h"
 #include "node/snapshot.h"
@@ -31,11 +33,13 @@
 
 #define SNAPSHOT_MAGIC "CACHELY-SNAPSHOT"
 #define SNAPSHOT_END "CACHELY-END"
-/* Header versions: 2 adds "epoch=<n>" before the time.  A node whose config
- * epoch is 0 writes version 1, so files that need no epoch stay readable by
- * builds that predate it. */
+/* Header versions: 2 adds "epoch=<n>" before the time; 3 has the fields of
+ * 2 and its checksum covers the header frame too (before, a flipped digit
+ * of the replication offset or the epoch loaded silently).  Writers write
+ * 3; files of versions 1 and 2 still load, their header unchecked. */
 #define SNAPSHOT_VERSION 1
 #define SNAPSHOT_VERSION_EPOCH 2
+#define SNAPSHOT_VERSION_HEADER_CRC 3
 /* The config epoch in the append-only file: ECHO "CACHELY-EPOCH <n>", which
  * the loader takes for the epoch (and any replayer takes for a harmless
  * ECHO). */
@@ -193,16 +197,13 @@ snapshot_file_write(struct server *srv, const char *path)
         return -1;
     }
     snapshot_history(srv, replid, &offset, &dbid);
-    if (srv->repl.config_epoch != 0) {
-        snprintf(text, sizeof(text),
-                 SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d epoch=%lld time=%lld",
-                 SNAPSHOT_VERSION_EPOCH, replid, offset, dbid, srv->repl.config_epoch,
-                 util_mstime());
-    } else {
-        snprintf(text, sizeof(text), SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d time=%lld",
-                 SNAPSHOT_VERSION, replid, offset, dbid, util_mstime());
-    }
+    snprintf(text, sizeof(text),
+             SNAPSHOT_MAGIC " %d replid=%s offset=%lld db=%d epoch=%lld time=%lld",
+             SNAPSHOT_VERSION_HEADER_CRC, replid, offset, dbid, srv->repl.config_epoch,
+             util_mstime());
     size_t n = fmt_echo(frame, sizeof(frame), text);
+    /* The checksum starts with the header frame (the byte count does not). */
+    sum.crc = crc64(0, frame, n);
     int rc = util_write_all(fd, frame, n, -1);
     if (rc == 0) {
         rc = snapshot_write_commands(srv, fd, body_chunk, &sum);
@@ -378,6 +379,56 @@ load_epoch_frame(struct server *srv, const struct resp_parser *p, const char *pa
     return 1;
 }
 
+/* A loaded frame must be a command this node runs, with a valid number of
+ * arguments.  Returns 0, or -1 with the reason in why. */
+static int
+frame_command_check(const struct resp_parser *p, char *why, size_t whylen)
+{
+    const struct command *cmd = command_lookup(p->argv[0].ptr, p->argv[0].len);
+    int shown = p->argv[0].len > 64 ? 64 : (int)p->argv[0].len;
+    char name[65];
+
+    /* The name as printable text for the log. */
+    for (int i = 0; i < shown; i++) {
+        unsigned char ch = (unsigned char)p->argv[0].ptr[i];
+        name[i] = ch >= 32 && ch < 127 ? (char)ch : '?';
+    }
+    name[shown] = '\0';
+    if (cmd == NULL || !handlers_implements(cmd)) {
+        snprintf(why, whylen, "unknown command '%s'", name);
+        return -1;
+    }
+    if (cmd->nsubs > 0 && p->argc >= 2) {
+        /* A container (FUNCTION, XGROUP, SCRIPT): its subcommand's row says
+         * what it is. */
+        const struct command *sub = command_lookup_sub(cmd, p->argv[1].ptr, p->argv[1].len);
+        if (sub == NULL) {
+            snprintf(why, whylen, "unknown subcommand of '%s'", name);
+            return -1;
+        }
+        cmd = sub;
+    }
+    if (!command_arity_ok(cmd, p->argc)) {
+        snprintf(why, whylen, "wrong number of arguments (%zu) for '%s'", p->argc, name);
+        return -1;
+    }
+    /* The files hold the write stream: writes and what else may replicate
+     * (PUBLISH), MULTI/EXEC around a transaction's or a script's effects,
+     * SCRIPT LOAD, SELECT, the epoch ECHO, and the PING and REPLCONF
+     * GETACK a master sends its replicas.  Anything else (SHUTDOWN,
+     * CONFIG, DEBUG, SAVE...) is damage, not to be run. */
+    if (!(cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) && cmd->id != CMD_ID_SELECT
+        && cmd->id != CMD_ID_ECHO && cmd->id != CMD_ID_MULTI && cmd->id != CMD_ID_EXEC
+        && cmd->id != CMD_ID_SCRIPT_LOAD
+        && cmd->id != CMD_ID_PING
+        && !(cmd->id == CMD_ID_REPLCONF && p->argc == 3
+             && p->argv[1].len == 6 && strncasecmp(p->argv[1].ptr, "getack", 6) == 0)) {
+        snprintf(why, whylen, "command '%s' does not belong in a loaded file", name);
+        return -1;
+    }
+    return 0;
+}
+
 /* Apply every frame of buf[start..end) (already checked). */
 static void
 apply_frames(struct server *srv, struct resp_parser *p, const char *buf, size_t start,
@@ -414,6 +465,7 @@ apply_frames(struct server *srv, struct resp_parser *p, const char *buf, size_t 
 }
 
 struct snap_header {
+    int version;
     char replid[REPL_ID_LEN + 1];
     long long offset;
     int dbid;                 /* database the stream was in at that offset */
@@ -435,7 +487,7 @@ snapshot_parse_header(const char *text, struct snap_header *h, char *why, size_t
         n = sscanf(text, SNAPSHOT_MAGIC " %d replid=%40[0-9a-f] offset=%lld db=%d time=%lld%n",
                    &version, h->replid, &h->offset, &h->dbid, &h->time_ms, &used);
         n = n == 5 ? 0 : -1;
-    } else if (version == SNAPSHOT_VERSION_EPOCH) {
+    } else if (version == SNAPSHOT_VERSION_EPOCH || version == SNAPSHOT_VERSION_HEADER_CRC) {
         n = sscanf(text,
                    SNAPSHOT_MAGIC " %d replid=%40[0-9a-f] offset=%lld db=%d epoch=%lld "
                    "time=%lld%n",
@@ -449,6 +501,7 @@ snapshot_parse_header(const char *text, struct snap_header *h, char *why, size_t
         snprintf(why, whylen, "not a Cachely snapshot (bad header)");
         return -1;
     }
+    h->version = version;
     return 0;
 }
 
@@ -478,7 +531,8 @@ snapshot_check(struct resp_parser *p, const struct mapped *m, struct snap_header
     }
     off = p->consumed;
     *body_start = off;
-    uint64_t crc = 0;
+    /* Version 3 and later: the checksum covers the header frame too. */
+    uint64_t crc = h->version >= SNAPSHOT_VERSION_HEADER_CRC ? crc64(0, m->buf, off) : 0;
     for (;;) {
         rc = next_frame(p, m->buf, m->len, off);
         if (rc == STATUS_AGAIN) {
@@ -494,6 +548,10 @@ snapshot_check(struct resp_parser *p, const struct mapped *m, struct snap_header
         }
         if (echo_text(p, SNAPSHOT_END " ", text, sizeof(text))) {
             break;
+        }
+        if (frame_command_check(p, why, whylen) != 0) {
+            *bad_off = off;
+            return -1;
         }
         crc = crc64(crc, m->buf + off, p->consumed);
         off += p->consumed;
@@ -523,36 +581,25 @@ snapshot_check(struct resp_parser *p, const struct mapped *m, struct snap_header
     return 0;
 }
 
-/* Load the snapshot file.  Returns 0 (also when absent) or -1. */
+/* Check and apply a snapshot held in m (path names it in the log).
+ * Returns 0, or -1 after logging why nothing was loaded. */
 static int
-snapshot_load(struct server *srv, const char *name)
+snapshot_load_mapped(struct server *srv, const struct mapped *m, const char *path)
 {
-    char path[PATH_MAX + 64], why[160];
-    struct mapped m;
+    char why[160];
     struct resp_parser p;
     struct snap_header h;
     size_t start = 0, end = 0, bad = 0;
     long long t0 = util_mstime();
 
-    abs_path(name, path, sizeof(path));
-    int rc = map_file(name, &m);
-    if (rc == 1) {
-        return 0;
-    }
-    if (rc < 0) {
-        log_error("Can't read the snapshot file %s: %s", path, strerror(errno));
-        return -1;
-    }
     parser_setup(srv, &p);
-    if (snapshot_check(&p, &m, &h, &start, &end, &bad, why, sizeof(why)) != 0) {
+    if (snapshot_check(&p, m, &h, &start, &end, &bad, why, sizeof(why)) != 0) {
         log_error("Bad snapshot file %s at offset %zu: %s", path, bad, why);
         resp_parser_free(&p);
-        unmap_file(&m);
         return -1;
     }
-    apply_frames(srv, &p, m.buf, start, end, path);
+    apply_frames(srv, &p, m->buf, start, end, path);
     resp_parser_free(&p);
-    unmap_file(&m);
     srv->persist.loaded_keys = (long long)keyspace_size(&srv->ks);
     repl_config_epoch_load(srv, h.epoch);
     log_info("Snapshot %s loaded: %lld keys in %lld ms (saved at %lld ms, replication "
@@ -574,16 +621,110 @@ snapshot_load(struct server *srv, const char *name)
     return 0;
 }
 
-/* Load the append-only file: commands up to the end; an incomplete last
- * command is cut off when aof-load-truncated allows it.  Returns 0 (also
- * when absent), 1 when absent, or -1. */
+/* Load the snapshot file.  Returns 0 (also when absent) or -1. */
+static int
+snapshot_load(struct server *srv, const char *name)
+{
+    char path[PATH_MAX + 64];
+    struct mapped m;
+
+    abs_path(name, path, sizeof(path));
+    int rc = map_file(name, &m);
+    if (rc == 1) {
+        return 0;
+    }
+    if (rc < 0) {
+        log_error("Can't read the snapshot file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    rc = snapshot_load_mapped(srv, &m, path);
+    unmap_file(&m);
+    return rc;
+}
+
+/* Check and apply an append-only file held in m: every command up to the
+ * end, or up to an incomplete last command when aof-load-truncated allows
+ * it (*good is then where it starts).  Returns 0, or -1 after logging why
+ * nothing was loaded. */
+static int
+aof_load_mapped(struct server *srv, const struct mapped *m, const char *path, size_t *good)
+{
+    char why[160];
+    struct resp_parser p;
+    size_t off = 0;
+    int rc = STATUS_OK;
+
+    /* A MULTI ... EXEC block applies all or nothing: a file that ends
+     * inside one (a crash while its block was being written) is truncated
+     * before its MULTI, as Redis reverts an incomplete transaction. */
+    size_t multi_off = SIZE_MAX;
+    parser_setup(srv, &p);
+    while (off < m->len) {
+        rc = next_frame(&p, m->buf, m->len, off);
+        if (rc != STATUS_OK) {
+            break;
+        }
+        if (p.argc == 1 && p.argv[0].len == 5 && strncasecmp(p.argv[0].ptr, "MULTI", 5) == 0) {
+            multi_off = off;
+        } else if (p.argc == 1 && p.argv[0].len == 4
+                   && strncasecmp(p.argv[0].ptr, "EXEC", 4) == 0) {
+            multi_off = SIZE_MAX;
+        }
+        /* A command this node does not know, or with the wrong number of
+         * arguments, is damage (a flipped byte turned SET into SEU): Redis
+         * refuses to start, and so do we; aof-load-truncated is only for
+         * an incomplete last command. */
+        if (frame_command_check(&p, why, sizeof(why)) != 0) {
+            log_error("Bad append-only file %s at offset %zu: %s; the file is damaged, "
+                      "refusing to start (aof-load-truncated only cuts an incomplete last "
+                      "command)", path, off, why);
+            resp_parser_free(&p);
+            return -1;
+        }
+        off += p.consumed;
+    }
+    if (off < m->len && rc == STATUS_ERR) {
+        log_error("Bad append-only file %s at offset %zu: bad command (%s)", path, off,
+                  p.errstr);
+        resp_parser_free(&p);
+        return -1;
+    }
+    if (multi_off != SIZE_MAX) {
+        if (!srv->cfg.aof_load_truncated) {
+            log_error("Bad append-only file %s at offset %zu: unfinished MULTI/EXEC block; "
+                      "aof-load-truncated yes would load up to it", path, multi_off);
+            resp_parser_free(&p);
+            return -1;
+        }
+        log_warn("!!! Warning: the append-only file %s ends inside a MULTI/EXEC block "
+                 "(offset %zu): reverting the incomplete transaction and cutting the file "
+                 "there (aof-load-truncated yes) !!!", path, multi_off);
+        off = multi_off;
+    } else if (off < m->len) {
+        if (!srv->cfg.aof_load_truncated) {
+            log_error("Bad append-only file %s at offset %zu: truncated file (incomplete "
+                      "last command); aof-load-truncated yes would load up to it", path, off);
+            resp_parser_free(&p);
+            return -1;
+        }
+        log_warn("!!! Warning: the append-only file %s is truncated at offset %zu (an "
+                 "incomplete last command of %zu bytes): loading up to it and cutting "
+                 "the file there (aof-load-truncated yes) !!!", path, off, m->len - off);
+    }
+    *good = off;
+    apply_frames(srv, &p, m->buf, 0, off, path);
+    resp_parser_free(&p);
+    return 0;
+}
+
+/* Load the append-only file (see aof_load_mapped), and cut off an
+ * incomplete last command.  Returns 0, 1 when absent, or -1. */
 static int
 aof_load(struct server *srv, const char *name)
 {
     char path[PATH_MAX + 64];
     struct mapped m;
-    struct resp_parser p;
-    size_t off = 0;
+    size_t good = 0;
     long long t0 = util_mstime();
 
     abs_path(name, path, sizeof(path));
@@ -595,60 +736,12 @@ aof_load(struct server *srv, const char *name)
         log_error("Can't read the append-only file %s: %s", path, strerror(errno));
         return -1;
     }
-    parser_setup(srv, &p);
-    /* A MULTI ... EXEC block applies all or nothing: a file that ends
-     * inside one (a crash while its block was being written) is truncated
-     * before its MULTI, as Redis reverts an incomplete transaction. */
-    size_t multi_off = SIZE_MAX;
-    while (off < m.len) {
-        rc = next_frame(&p, m.buf, m.len, off);
-        if (rc != STATUS_OK) {
-            break;
-        }
-        if (p.argc == 1 && p.argv[0].len == 5 && strncasecmp(p.argv[0].ptr, "MULTI", 5) == 0) {
-            multi_off = off;
-        } else if (p.argc == 1 && p.argv[0].len == 4
-                   && strncasecmp(p.argv[0].ptr, "EXEC", 4) == 0) {
-            multi_off = SIZE_MAX;
-        }
-        off += p.consumed;
-    }
-    if (off < m.len && rc == STATUS_ERR) {
-        log_error("Bad append-only file %s at offset %zu: bad command (%s)", path, off,
-                  p.errstr);
-        resp_parser_free(&p);
-        unmap_file(&m);
-        return -1;
-    }
-    if (multi_off != SIZE_MAX) {
-        if (!srv->cfg.aof_load_truncated) {
-            log_error("Bad append-only file %s at offset %zu: unfinished MULTI/EXEC block; "
-                      "aof-load-truncated yes would load up to it", path, multi_off);
-            resp_parser_free(&p);
-            unmap_file(&m);
-            return -1;
-        }
-        log_warn("!!! Warning: the append-only file %s ends inside a MULTI/EXEC block "
-                 "(offset %zu): reverting the incomplete transaction and cutting the file "
-                 "there (aof-load-truncated yes) !!!", path, multi_off);
-        off = multi_off;
-    } else if (off < m.len) {
-        if (!srv->cfg.aof_load_truncated) {
-            log_error("Bad append-only file %s at offset %zu: truncated file (incomplete "
-                      "last command); aof-load-truncated yes would load up to it", path, off);
-            resp_parser_free(&p);
-            unmap_file(&m);
-            return -1;
-        }
-        log_warn("!!! Warning: the append-only file %s is truncated at offset %zu (an "
-                 "incomplete last command of %zu bytes): loading up to it and cutting "
-                 "the file there (aof-load-truncated yes) !!!", path, off, m.len - off);
-    }
-    size_t good = off;
-    apply_frames(srv, &p, m.buf, 0, good, path);
-    resp_parser_free(&p);
+    rc = aof_load_mapped(srv, &m, path, &good);
     size_t total = m.len;
     unmap_file(&m);
+    if (rc != 0) {
+        return -1;
+    }
     if (good < total && truncate(name, (off_t)good) != 0) {
         log_error("Could not truncate the append-only file %s to %zu bytes: %s", path, good,
                   strerror(errno));
@@ -660,6 +753,15 @@ aof_load(struct server *srv, const char *name)
     log_info("Append-only file %s loaded: %zu bytes, %lld keys in %lld ms", path, good,
              srv->persist.loaded_keys, util_mstime() - t0);
     return 0;
+}
+
+int
+persist_load_buffer(struct server *srv, int aof, const char *buf, size_t len)
+{
+    struct mapped m = {len > 0 ? buf : NULL, len};
+    size_t good = 0;
+    return aof ? aof_load_mapped(srv, &m, "(buffer)", &good)
+               : snapshot_load_mapped(srv, &m, "(buffer)");
 }
 
 /* ---- the append-only file ------------------------------------------------- */

@@ -5,8 +5,8 @@
  * Both files are RESP command streams that redis-cli --pipe can replay.  A
  * snapshot file is the full-sync stream framed by an ECHO header (format
  * version, replication id and offset, config epoch, time) and an ECHO
- * trailer (byte count and checksum); it is written to a temp file, fsynced
- * and renamed.  The append-only file grows with every write (and an ECHO
+ * trailer (byte count, and a checksum over the header frame and the body);
+ * it is written to a temp file, fsynced and renamed.  The append-only file grows with every write (and an ECHO
  * record of each config epoch change) and is rewritten (BGREWRITEAOF) as a
  * snapshot followed by the writes made meanwhile. */
 #ifndef CACHELY_NODE_PERSIST_H
@@ -88,8 +88,16 @@ struct persist {
  * replica also takes its replication id and offset from it, so it can
  * resume with a partial resync).  A corrupt or truncated file stops boot:
  * returns -1 after logging a message that names the file and the offset.
+ * A command the node does not know (or with a wrong argument count) is
+ * damage too; aof-load-truncated only lets an incomplete last command of
+ * the append-only file be cut off.
  * Then opens the append-only file for writing when appendonly is on. */
 int persist_setup(struct server *srv);
+/* The loaders on a buffer (tests/fuzz/fuzz_loader.c): check buf[0..len) as
+ * a snapshot file (aof 0) or an append-only file (aof 1) and apply it to
+ * the keyspace as loading that file at boot does, touching no file.
+ * Returns 0, or -1 after logging why nothing was applied. */
+int persist_load_buffer(struct server *srv, int aof, const char *buf, size_t len);
 /* At shutdown: write a final snapshot when save points are configured or
  * the node is a replica with persistence on, flush and close the AOF. */
 void persist_teardown(struct server *srv);

@@ -243,16 +243,18 @@ def case_c_epoch_in_the_aof(c):
 
 
 def case_d_epoch_in_the_snapshot(c):
-    """Snapshots: version 1 without an epoch (loads as 0), version 2 with
-    epoch=<n>; the save schedule counts an epoch change."""
+    """Snapshots: version 3 headers carry epoch=<n> (0 too); the save
+    schedule counts an epoch change.  (test_persistence case l loads
+    version 1 and 2 files.)"""
     n = c.node()
     r = client(n)
     r.set("k", "v")
     check(ok(r.execute_command("SAVE")), "SAVE")
     path = os.path.join(n.dir, SNAP)
     h = snapshot_header(path)
-    check(re.fullmatch(r"CACHELY-SNAPSHOT 1 replid=[0-9a-f]{40} offset=\d+ db=\d+ time=\d{13}",
-                       h), "epoch 0: a version 1 header %r" % h)
+    check(re.fullmatch(r"CACHELY-SNAPSHOT 3 replid=[0-9a-f]{40} offset=\d+ db=\d+ epoch=0 "
+                       r"time=\d{13}",
+                       h), "epoch 0: a version 3 header with epoch=0 %r" % h)
     n.kill()
     n.start()
     r = client(n)
@@ -261,8 +263,8 @@ def case_d_epoch_in_the_snapshot(c):
     check(r.execute_command("REPLICAOF", "NO", "ONE", "EPOCH", 9) == "OK", "EPOCH 9")
     check(ok(r.execute_command("SAVE")), "SAVE")
     h = snapshot_header(path)
-    check(re.fullmatch(r"CACHELY-SNAPSHOT 2 replid=[0-9a-f]{40} offset=\d+ db=\d+ epoch=9 "
-                       r"time=\d{13}", h), "a version 2 header %r" % h)
+    check(re.fullmatch(r"CACHELY-SNAPSHOT 3 replid=[0-9a-f]{40} offset=\d+ db=\d+ epoch=9 "
+                       r"time=\d{13}", h), "a version 3 header %r" % h)
     n.kill()
     n.start()
     r = client(n)

@@ -109,6 +109,10 @@ class Node:
         return os.path.join(self.datadir, name)
 
 
+def epoch(r):
+    return int(info(r, "replication")["config_epoch"])
+
+
 def boot_fails(datadir, *args):
     """Start a server expected to refuse to boot; returns (status, log)."""
     log = os.path.join(datadir, "boot-fail.log")
@@ -192,10 +196,12 @@ def case_a_crc_and_format(tmp):
     n.stop()
     data = open(n.path(SNAP), "rb").read()
     header, body, trailer = split_snapshot(data)
-    check(re.fullmatch(r"CACHELY-SNAPSHOT 1 replid=[0-9a-f]{40} offset=\d+ db=\d+ time=\d{13}",
-                       header), "header %r" % header)
-    check(trailer == "CACHELY-END bytes=%d crc64=%016x" % (len(body), crc64(body)),
-          "trailer %r vs bytes=%d crc64=%016x" % (trailer, len(body), crc64(body)))
+    check(re.fullmatch(r"CACHELY-SNAPSHOT 3 replid=[0-9a-f]{40} offset=\d+ db=\d+ epoch=0 "
+                       r"time=\d{13}", header), "header %r" % header)
+    # Version 3: the checksum covers the header frame, then the body.
+    sum_ = crc64(body, crc64(resp("ECHO", header)))
+    check(trailer == "CACHELY-END bytes=%d crc64=%016x" % (len(body), sum_),
+          "trailer %r vs bytes=%d crc64=%016x" % (trailer, len(body), sum_))
     check(body.startswith(resp("SELECT", 0)), "body starts with SELECT 0: %r" % body[:40])
     # Hand-made file: our CRC, binary bytes, a past PXAT (absent after load).
     past = int(time.time() * 1000) - 10000
@@ -306,6 +312,110 @@ def case_e_corrupt_and_truncated(tmp):
     open(path, "wb").write(good)
     n.start()
     check(n.client().get("key:100") == "value:100", "good file after the bad ones")
+    n.stop()
+
+
+def case_l_flipped_header_bytes(tmp):
+    """Issue 9 item 18: the header (replication id, offset, epoch) was
+    outside the checksum, so a flipped digit loaded silently.  Now every
+    byte of the header is covered: a flip stops the boot with the file,
+    the offset and the reason.  A body flip still does; files of the
+    previous versions (1 and 2, header unchecked) still load."""
+    n = Node(tmp).start()
+    r = n.client()
+    for i in range(50):
+        r.set("key:%d" % i, "value:%d" % i)
+    check(r.execute_command("REPLICAOF", "NO", "ONE", "EPOCH", 7) == "OK", "EPOCH 7")
+    r.execute_command("SAVE")
+    n.stop()
+    good = open(n.path(SNAP), "rb").read()
+    header, body, trailer = split_snapshot(good)
+    path = os.path.realpath(n.path(SNAP))
+    hstart = good.index(header.encode())
+    m = re.search(r"offset=(\d+) db=\d+ epoch=(\d+) time=(\d+)", header)
+    flips = [
+        ("a replid hex digit", hstart + header.index("replid=") + 7),
+        ("an offset digit", hstart + m.start(1)),
+        ("an epoch digit", hstart + m.start(2)),
+        ("a time digit", hstart + m.start(3) + 5),
+    ]
+    for what, pos in flips:
+        bad = bytearray(good)
+        c = bad[pos]
+        # Another character of the same class, so the header still parses.
+        bad[pos] = ord("1") if c == ord("0") else ord("0") if c in b"123456789" else \
+            ord("a") if c != ord("a") else ord("b")
+        open(path, "wb").write(bytes(bad))
+        rc, log = boot_fails(tmp)
+        check(rc not in (0, "still running"), "flipped %s: exit status %r" % (what, rc))
+        check(re.search(r"Bad snapshot file %s at offset \d+: checksum mismatch"
+                        % re.escape(path), log),
+              "flipped %s: log %r" % (what, log[-600:]))
+    # A flipped byte in a command name of the body: refused too.
+    pos = good.index(b"$3\r\nSET\r\n", hstart) + 6
+    bad = bytearray(good)
+    bad[pos] = ord("U")
+    open(path, "wb").write(bytes(bad))
+    rc, log = boot_fails(tmp)
+    check(rc not in (0, "still running"), "SET -> SEU in a snapshot: status %r" % rc)
+    check(re.search(r"Bad snapshot file %s at offset \d+: unknown command 'SEU'"
+                    % re.escape(path), log), "SEU in a snapshot: log %r" % log[-600:])
+    # Version 2 and version 1 files (checksum over the body only) load.
+    v2 = ("CACHELY-SNAPSHOT 2 replid=%s offset=0 db=0 epoch=7 time=%d"
+          % ("0" * 40, int(time.time() * 1000)))
+    tail = "CACHELY-END bytes=%d crc64=%016x" % (len(body), crc64(body))
+    open(path, "wb").write(resp("ECHO", v2) + body + resp("ECHO", tail))
+    n.start()
+    r = n.client()
+    check(r.get("key:10") == "value:10" and epoch(r) == 7, "a version 2 file loads")
+    n.stop()
+    open(path, "wb").write(make_snapshot(body))
+    n.start()
+    check(n.client().get("key:49") == "value:49", "a version 1 file loads")
+    n.stop()
+
+
+def case_m_aof_unknown_command(tmp):
+    """Issue 9 item 18: a flipped byte turning SET into SEU in the
+    append-only file booted with a warning and lost the key.  Now the boot
+    stops, naming the file, the offset and the command, whatever
+    aof-load-truncated says; nothing of the file is applied."""
+    n = Node(tmp, "--appendonly", "yes").start()
+    r = n.client()
+    for i in range(20):
+        r.set("k%d" % i, "v%d" % i)
+    n.stop()
+    aof = n.path(AOF)
+    good = open(aof, "rb").read()
+    pos = good.index(b"$3\r\nSET\r\n$3\r\nk10\r\n")
+    frame = good.rindex(b"*3\r\n", 0, pos)
+    bad = bytearray(good)
+    bad[pos + 6] = ord("U")
+    open(aof, "wb").write(bytes(bad))
+    for extra in ((), ("--aof-load-truncated", "yes"), ("--aof-load-truncated", "no")):
+        rc, log = boot_fails(tmp, "--appendonly", "yes", *extra)
+        check(rc not in (0, "still running"), "SEU %r: exit status %r" % (extra, rc))
+        check(re.search(r"Bad append-only file %s at offset %d: unknown command 'SEU'"
+                        % (re.escape(os.path.realpath(aof)), frame), log),
+              "SEU %r: log %r" % (extra, log[-600:]))
+    # Wrong arity for a known command (SET with one argument, well framed).
+    open(aof, "wb").write(good + resp("SET", "lonely"))
+    rc, log = boot_fails(tmp, "--appendonly", "yes")
+    check(rc not in (0, "still running"), "SET with 1 argument: status %r" % rc)
+    check(re.search(r"Bad append-only file \S+ at offset %d: wrong number of arguments"
+                    % len(good), log), "arity: log %r" % log[-600:])
+    # A command the writers never write (found while building the loader's
+    # fuzz target: a loaded file could run SHUTDOWN, CONFIG SET, DEBUG...).
+    open(aof, "wb").write(good + resp("CONFIG", "SET", "dir", "/"))
+    rc, log = boot_fails(tmp, "--appendonly", "yes")
+    check(rc not in (0, "still running"), "CONFIG SET in the AOF: status %r" % rc)
+    check(re.search(r"Bad append-only file \S+ at offset %d: command 'CONFIG' does not "
+                    r"belong in a loaded file" % len(good), log), "CONFIG: log %r" % log[-600:])
+    # The intact file loads, with the PING and REPLCONF GETACK a master's
+    # stream carries.
+    open(aof, "wb").write(good + resp("PING") + resp("REPLCONF", "GETACK", "*"))
+    n.start()
+    check(n.client().get("k10") == "v10", "the intact file loads")
     n.stop()
 
 
@@ -549,6 +659,8 @@ CASES = [
     ("i", "replica restart resumes with a partial resync", case_i_replica_restart_partial),
     ("j", "SHUTDOWN SAVE / NOSAVE", case_j_shutdown_save_nosave),
     ("k", "CONFIG SET appendonly yes at run time", case_k_config_set_appendonly_run),
+    ("l", "a flipped snapshot header byte stops the boot", case_l_flipped_header_bytes),
+    ("m", "an unknown command in the AOF stops the boot", case_m_aof_unknown_command),
 ]
 
 

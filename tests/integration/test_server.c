@@ -484,6 +484,72 @@ Test(server, config_rewrite_writes_the_config_file)
     rmdir(dir);
 }
 
+/* CONFIG GET <name> as its value (a malloc'd copy). */
+static char *
+config_get(const char *name)
+{
+    redisReply *r = redisCommand(conn, "CONFIG GET %s", name);
+    char *s;
+    cr_assert_not_null(r);
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "CONFIG GET %s: type %d",
+              name, r->type);
+    s = strdup(r->element[1]->str);
+    freeReplyObject(r);
+    return s;
+}
+
+/* Issue 9 item 15: a value with a space and newlines was written unescaped
+ * by CONFIG REWRITE, so after a restart dir/dbfilename were the caller's. */
+Test(server, config_rewrite_does_not_let_a_value_inject_config_lines)
+{
+    static const char evil[] = "a b\ndir /tmp/b\ndbfilename x\r\nappendonly \"yes\"";
+    char dir[] = "/tmp/cachely-test-cfg-XXXXXX";
+    char path[128], text[8192];
+    char *got;
+    FILE *f;
+    size_t n;
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/cachely.conf", dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("# operator comment\n", f);
+    fclose(f);
+
+    cr_assert_eq(harness_start_with_config(&srv, path, NULL), 0);
+    conn = harness_connect(&srv);
+    cr_assert_not_null(conn);
+    expect_ok("CONFIG SET masterauth %b", evil, sizeof(evil) - 1);
+    expect_ok("CONFIG REWRITE");
+
+    f = fopen(path, "r");
+    cr_assert_not_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    cr_assert(strstr(text, "\nmasterauth \"a b\\ndir /tmp/b\\n"
+                           "dbfilename x\\r\\nappendonly \\\"yes\\\"\"\n") != NULL, "%s", text);
+    cr_assert_null(strstr(text, "\ndir /tmp/b"), "%s", text);
+    cr_assert_null(strstr(text, "\ndbfilename"), "%s", text);
+    cr_assert_null(strstr(text, "\nappendonly"), "%s", text);
+
+    /* After a restart on that file: the same password, nothing else. */
+    stop();
+    cr_assert_eq(harness_start_with_config(&srv, path, NULL), 0);
+    conn = harness_connect(&srv);
+    cr_assert_not_null(conn);
+    got = config_get("masterauth");
+    cr_assert_str_eq(got, evil);
+    free(got);
+    got = config_get("dbfilename");
+    cr_assert_str_eq(got, "dump.cachely");
+    free(got);
+    got = config_get("appendonly");
+    cr_assert_str_eq(got, "no");
+    free(got);
+    unlink(path);
+    rmdir(dir);
+}
+
 Test(server, config_rewrite_needs_a_config_file)
 {
     start(NULL);

@@ -387,6 +387,102 @@ Test(option, rewrite_keeps_comments_and_writes_changed_values)
     cr_assert_str_eq(vals.name, "with \"quotes\"");
 }
 
+/* Reload the table from tmppath into fresh values. */
+static void
+reload(void)
+{
+    char err[256] = "";
+    option_free_values(&table);
+    memset(&vals, 0, sizeof(vals));
+    cr_assert_eq(option_defaults(&table), 0);
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), 0, "%s", err);
+}
+
+/* Issue 9 item 15: CONFIG SET masterauth "a b\ndir /tmp/b\ndbfilename x"
+ * then CONFIG REWRITE wrote the value unescaped, so the file gained a dir
+ * and a dbfilename line of the caller's choosing. */
+Test(option, rewrite_escapes_a_value_that_would_inject_config_lines)
+{
+    char err[256] = "";
+    char *text;
+    write_file("count 3\n");
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(set("name", "a b\ncount 8\ncolor blue", err, sizeof(err)), 0);
+    cr_assert_eq(option_rewrite(&table, err, sizeof(err)), 0, "%s", err);
+
+    text = read_file(tmppath);
+    cr_assert_str_eq(text, "count 3\nname \"a b\\ncount 8\\ncolor blue\"\n");
+    reload();
+    cr_assert_eq(vals.count, 3);
+    cr_assert_eq(vals.color, 0);
+    cr_assert_str_eq(vals.name, "a b\ncount 8\ncolor blue");
+}
+
+Test(option, rewrite_round_trips_every_byte_of_a_string)
+{
+    static const char *const values[] = {
+        "plain", "two  spaces", " lead", "trail ", "\"quoted\"", "it's",
+        "back\\slash", "\\x41 is not A", "cr\rlf\n", "tab\there", "\a\b\f\v",
+        "\x01\x7f\x80\xff", "#not a comment", "", "\"", "'", "\\", "a\"b c",
+    };
+    char err[256] = "";
+    write_file("# values\n");
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(set("name", values[i], err, sizeof(err)), 0);
+        cr_assert_eq(option_rewrite(&table, err, sizeof(err)), 0, "%s", err);
+        reload();
+        cr_assert_str_eq(vals.name, values[i], "value %zu", i);
+    }
+}
+
+Test(option, rewrite_keeps_a_long_value_whole)
+{
+    char err[256] = "";
+    char *big = malloc(20001);
+    cr_assert_not_null(big);
+    for (size_t i = 0; i < 20000; i++) {
+        big[i] = (char)(i % 3 == 0 ? '\n' : 'a' + i % 26);
+    }
+    big[20000] = '\0';
+    write_file("\n");
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(set("name", big, err, sizeof(err)), 0);
+    cr_assert_eq(option_rewrite(&table, err, sizeof(err)), 0, "%s", err);
+    reload();
+    cr_assert_str_eq(vals.name, big);
+    free(big);
+}
+
+/* Found by tests/fuzz/fuzz_config: a file whose last line (a comment)
+ * had no newline swallowed the first option the rewrite appended. */
+Test(option, rewrite_ends_a_last_line_without_newline)
+{
+    char err[256] = "";
+    char *text;
+    write_file("count 3\n# the end");
+    cr_assert_eq(option_load_file(&table, tmppath, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(set("name", "x", err, sizeof(err)), 0);
+    cr_assert_eq(option_rewrite(&table, err, sizeof(err)), 0, "%s", err);
+    text = read_file(tmppath);
+    cr_assert_str_eq(text, "count 3\n# the end\nname x\n");
+    reload();
+    cr_assert_str_eq(vals.name, "x");
+}
+
+Test(option, quote_uses_redis_escapes)
+{
+    char *q = option_quote("a\"b\\c\n\r\t\x01\xfe d");
+    cr_assert_str_eq(q, "\"a\\\"b\\\\c\\n\\r\\t\\x01\\xfe d\"");
+    mem_free(q);
+    q = option_quote("plain");
+    cr_assert_str_eq(q, "plain");
+    mem_free(q);
+    q = option_quote("");
+    cr_assert_str_eq(q, "\"\"");
+    mem_free(q);
+}
+
 /* ---- line splitting --------------------------------------------------- */
 
 Test(option, split_line_honours_quotes)
