@@ -88,6 +88,7 @@ backend_close(struct backend *b, const char *why)
     b->connected = 0;
     b->write_armed = 0;
     fail_inflight(b, why ? why : "closed");
+    backend_release_blocking(b);
     b->db = 0;                   /* a new connection starts in database 0 */
     b->select_failed = 0;
     mem_free(b->out);
@@ -214,6 +215,9 @@ backend_read(struct backend *b)
         session_deliver(r, b->in + off, b->scan.pos);
         off += b->scan.pos;
         resp_scan_init(&b->scan);
+        if (b->dedicated && b->head == NULL) {
+            backend_release_blocking(b); /* its command completed */
+        }
         if (b->select_failed) {
             backend_close(b, "the node refused SELECT");
             return;
@@ -289,6 +293,60 @@ backend_open(struct proxy *px, struct backend *b)
         arm_write(px, b, 1);
     }
     return b;
+}
+
+/* A dedicated connection to n for s's blocking command: an idle open one
+ * first, else one to open, at most blocking-pool-size per node.  NULL when
+ * all are in use (*exhausted set) or the node cannot be reached. */
+struct backend *
+backend_take_blocking(struct proxy *px, struct node *n, struct session *s, int *exhausted)
+{
+    struct backend *spare = NULL;
+    *exhausted = 0;
+    for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
+        struct backend *b = &n->blocking[i];
+        if (b->blocked != NULL) {
+            continue;
+        }
+        if (b->fd >= 0) {
+            spare = b;
+            break;
+        }
+        if (spare == NULL) {
+            spare = b;
+        }
+    }
+    if (spare == NULL) {
+        *exhausted = 1;
+        return NULL;
+    }
+    if (spare->fd < 0) {
+        spare->retry_at_ms = 0; /* a fresh attempt for every command */
+        if (backend_open(px, spare) == NULL) {
+            return NULL;
+        }
+    }
+    spare->blocked = s;
+    s->blocked_on = spare;
+    n->blocking_busy++;
+    return spare;
+}
+
+/* The blocking command on b completed (or b closed): b is idle again, and
+ * its session reads on (session_resume). */
+void
+backend_release_blocking(struct backend *b)
+{
+    struct session *s = b->blocked;
+    if (s == NULL) {
+        return;
+    }
+    b->blocked = NULL;
+    b->node->blocking_busy--;
+    if (s->blocked_on == b) {
+        s->blocked_on = NULL;
+        session_resume(s);
+    }
 }
 
 int

@@ -55,11 +55,6 @@ route_classify(const struct command *cmd)
     if (overrides[cmd->id]) {
         return (enum route_kind)(overrides[cmd->id] - 1);
     }
-    /* A blocking command would hold a pooled connection that other
-     * sessions share (dedicated connections are the proxy issue's). */
-    if (cmd->flags & CMD_BLOCKING) {
-        return ROUTE_REFUSE;
-    }
     if (cmd->flags & CMD_WRITE) {
         return ROUTE_MASTER;
     }

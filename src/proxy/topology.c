@@ -43,6 +43,11 @@ topology_add(struct proxy *px, struct group *g, const char *host, int port)
     for (long long i = 0; i < px->cfg.pool_size; i++) {
         backend_init(&n->pool[i], n);
     }
+    n->blocking = mem_calloc((size_t)(px->cfg.blocking_pool_size + 1) * sizeof(struct backend));
+    for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
+        backend_init(&n->blocking[i], n);
+        n->blocking[i].dedicated = 1;
+    }
     px->nodes = mem_realloc(px->nodes, (px->nnodes + 1) * sizeof(*px->nodes));
     px->nodes[px->nnodes++] = n;
     log_info("Node %s added to group %s", n->name, g->name);
@@ -259,7 +264,11 @@ topology_teardown(struct proxy *px)
         for (long long k = 0; k < px->cfg.pool_size; k++) {
             backend_close(&n->pool[k], NULL);
         }
+        for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
+            backend_close(&n->blocking[k], NULL);
+        }
         mem_free(n->pool);
+        mem_free(n->blocking);
         mem_free(n->probe_in);
         mem_free(n);
     }
@@ -442,6 +451,11 @@ topology_set_master(struct proxy *px, struct group *g, struct node *n, long long
         if (!old->up) {
             for (long long k = 0; k < px->cfg.pool_size; k++) {
                 backend_close(&old->pool[k], "the node is no longer the group's master");
+            }
+            /* A client blocked there gets an error now, not a wait on a
+             * master that is gone. */
+            for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
+                backend_close(&old->blocking[k], "the node is no longer the group's master");
             }
             session_drop_node(px, old);
         }
