@@ -35,6 +35,17 @@ on_select_reply(struct preq *r, const char *reply, size_t len)
 }
 
 static void
+on_hello_reply(struct preq *r, const char *reply, size_t len)
+{
+    if (len > 0 && reply[0] == '-' && r->backend != NULL && r->backend->fd >= 0) {
+        /* Replies would come in RESP2 to sessions that asked for RESP3. */
+        log_warn("Node %s refused HELLO 3: %.*s", r->backend->node->name,
+                 (int)(len > 2 ? len - 2 : 0), reply + 1);
+        r->backend->select_failed = 1;
+    }
+}
+
+static void
 on_auth_reply(struct preq *r, const char *reply, size_t len)
 {
     (void)r;
@@ -127,6 +138,12 @@ backend_connect(struct proxy *px, struct backend *b)
         r->on_reply = on_auth_reply;
         queue_request(px, b, r, auth, alen);
         mem_free(auth);
+    }
+    if (b->resp3) {
+        static const char hello[] = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
+        struct preq *r = mem_calloc(sizeof(*r));
+        r->on_reply = on_hello_reply;
+        queue_request(px, b, r, hello, sizeof(hello) - 1);
     }
     /* Writability tells when the connect finished. */
     b->write_armed = 0;
@@ -267,9 +284,10 @@ backend_on_event(evutil_socket_t fd, short what, void *arg)
  * connection that cannot be opened marks the node down at once, so reads
  * stop going to it before the probes notice. */
 static struct backend *
-pick_connection(struct proxy *px, struct node *n, uint64_t affinity)
+pick_connection(struct proxy *px, struct node *n, uint64_t affinity, int resp3)
 {
-    struct backend *b = &n->pool[affinity % (uint64_t)px->cfg.pool_size];
+    struct backend *b = &n->pool[affinity % (uint64_t)px->cfg.pool_size
+                                 + (resp3 ? (uint64_t)px->cfg.pool_size : 0)];
     if (b->fd < 0) {
         if (util_mstime() < b->retry_at_ms || backend_connect(px, b) != 0) {
             if (n->up) {
@@ -301,26 +319,35 @@ backend_open(struct proxy *px, struct backend *b)
 struct backend *
 backend_take_blocking(struct proxy *px, struct node *n, struct session *s, int *exhausted)
 {
-    struct backend *spare = NULL;
+    struct backend *spare = NULL, *other = NULL;
+    int resp3 = s->resp == 3;
     *exhausted = 0;
     for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
         struct backend *b = &n->blocking[i];
         if (b->blocked != NULL) {
             continue;
         }
-        if (b->fd >= 0) {
+        if (b->fd >= 0 && b->resp3 == resp3) {
             spare = b;
             break;
         }
-        if (spare == NULL) {
+        if (b->fd < 0 && spare == NULL) {
             spare = b;
         }
+        if (b->fd >= 0 && other == NULL) {
+            other = b;
+        }
+    }
+    if (spare == NULL && other != NULL) {
+        backend_close(other, NULL); /* idle, in the other protocol: reopened */
+        spare = other;
     }
     if (spare == NULL) {
         *exhausted = 1;
         return NULL;
     }
     if (spare->fd < 0) {
+        spare->resp3 = resp3;
         spare->retry_at_ms = 0; /* a fresh attempt for every command */
         if (backend_open(px, spare) == NULL) {
             return NULL;
@@ -353,7 +380,10 @@ int
 backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *r,
              const char *frame, size_t len)
 {
-    struct backend *b = on != NULL ? on : pick_connection(px, n, r->affinity);
+    /* The proxy's own requests (on_reply) and fan-out parts parse or merge
+     * RESP2 replies; a RESP3 session's own requests get RESP3 ones. */
+    int resp3 = r->resp3 && r->on_reply == NULL && r->fan == NULL;
+    struct backend *b = on != NULL ? on : pick_connection(px, n, r->affinity, resp3);
     if (b == NULL || b->fd < 0) {
         return -1;
     }

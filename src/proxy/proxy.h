@@ -112,6 +112,7 @@ struct preq {
     void (*on_reply)(struct preq *r, const char *reply, size_t len);
     struct preq *inext;          /* the session's internal list */
     void *ctx;                   /* borrowed: on_reply's context (info.c) */
+    int resp3;                   /* from a RESP3 session: goes on a RESP3 connection */
     int select_db;               /* the database it must run in, + 1; 0: any (the
                                     proxy's own ROLE, WAIT, INFO...) */
     /* A part of a request split over groups (MGET, DEL... across groups):
@@ -155,6 +156,7 @@ struct backend {
     long long retry_at_ms;
     int backoff_ms;
     int dedicated;               /* one of a node's blocking connections */
+    int resp3;                   /* speaks RESP3 (HELLO 3 sent first) */
     struct session *blocked;     /* borrowed: the session whose blocking command it
                                     carries, NULL when idle (dedicated only) */
 };
@@ -219,7 +221,7 @@ struct node {
     int sdown_event;             /* +sdown was published for it */
     unsigned incarnation;        /* bumped when it comes back up, restarts or
                                     resyncs: cursors from before are refused */
-    struct backend *pool;        /* owned array of pool_size */
+    struct backend *pool;        /* owned array of 2 * pool_size: RESP2, then RESP3 */
     struct backend *blocking;    /* owned array of blocking_pool_size: each carries one
                                     session's blocking command at a time */
     long long blocking_busy;     /* how many of them carry one now */

@@ -224,6 +224,7 @@ preq_new(struct session *s)
     r->s = s;
     r->affinity = s->id;
     r->select_db = s->db + 1;
+    r->resp3 = s->resp == 3;
     if (s->tail) {
         s->tail->next = r;
     } else {
@@ -572,8 +573,12 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         /* Per session: each request carries its database, and a backend
          * connection is switched (SELECT) before a request of another one. */
         long long db;
-        if (util_str2ll(argv[1].ptr, argv[1].len, &db) != 0 || db < INT_MIN || db > INT_MAX) {
+        if (util_str2ll(argv[1].ptr, argv[1].len, &db) != 0) {
             session_error(s, "ERR value is not an integer or out of range");
+        } else if (db < INT_MIN || db > INT_MAX) {
+            /* Redis's words for a number past an int (the node's too). */
+            session_error(s, "ERR value is out of range, value must between -2147483648 "
+                             "and 2147483647");
         } else if (db < 0 || db >= px->cfg.databases) {
             session_error(s, "ERR DB index is out of range");
         } else {
@@ -707,8 +712,9 @@ own_connection(struct session *s, struct group *g)
         s->own = mem_calloc(TOPOLOGY_MAX_GROUPS * sizeof(*s->own));
     }
     struct backend *b = s->own[gi];
-    if (b != NULL && b->node != g->master) {
-        /* The master changed: WAIT must go to the new one. */
+    if (b != NULL && (b->node != g->master || b->resp3 != (s->resp == 3))) {
+        /* The master changed (WAIT must go to the new one), or the session's
+         * protocol did (HELLO). */
         backend_forget_pending(px, b);
         backend_close(b, NULL);
         mem_free(b);
@@ -717,6 +723,7 @@ own_connection(struct session *s, struct group *g)
     if (b == NULL) {
         b = s->own[gi] = mem_alloc(sizeof(*b));
         backend_init(b, g->master);
+        b->resp3 = s->resp == 3;
         b->retry_at_ms = 0;
     }
     return b;

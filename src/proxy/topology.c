@@ -39,9 +39,12 @@ topology_add(struct proxy *px, struct group *g, const char *host, int port)
     n->port = port;
     snprintf(n->name, sizeof(n->name), "%s:%d", host, port);
     n->probe_fd = -1;
-    n->pool = mem_calloc((size_t)px->cfg.pool_size * sizeof(struct backend));
-    for (long long i = 0; i < px->cfg.pool_size; i++) {
+    /* pool_size RESP2 connections, then pool_size RESP3 ones (HELLO 3) for
+     * the sessions that said HELLO 3: their replies pass through unchanged. */
+    n->pool = mem_calloc((size_t)(2 * px->cfg.pool_size) * sizeof(struct backend));
+    for (long long i = 0; i < 2 * px->cfg.pool_size; i++) {
         backend_init(&n->pool[i], n);
+        n->pool[i].resp3 = i >= px->cfg.pool_size;
     }
     n->blocking = mem_calloc((size_t)(px->cfg.blocking_pool_size + 1) * sizeof(struct backend));
     for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
@@ -261,7 +264,7 @@ topology_teardown(struct proxy *px)
     for (size_t i = 0; i < px->nnodes; i++) {
         struct node *n = px->nodes[i];
         probe_close(n);
-        for (long long k = 0; k < px->cfg.pool_size; k++) {
+        for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
             backend_close(&n->pool[k], NULL);
         }
         for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
@@ -449,7 +452,7 @@ topology_set_master(struct proxy *px, struct group *g, struct node *n, long long
          * refuses them with -READONLY once demoted; they are re-sent to the
          * new master (redirect_write in session.c). */
         if (!old->up) {
-            for (long long k = 0; k < px->cfg.pool_size; k++) {
+            for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
                 backend_close(&old->pool[k], "the node is no longer the group's master");
             }
             /* A client blocked there gets an error now, not a wait on a
@@ -637,7 +640,7 @@ topology_cron(struct proxy *px)
             /* A hung probe connection is replaced. */
             probe_close(n);
         }
-        for (long long k = 0; k < px->cfg.pool_size; k++) {
+        for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
             backend_cron(px, &n->pool[k]);
         }
     }
