@@ -586,5 +586,6 @@ enum route_kind {
 /* Classify a command (a top-level row of the command table) for the proxy:
  * a pure function of its flags and name, so it can be unit-tested. */
 enum route_kind route_classify(const struct command *cmd);
+const char *route_refusal(const struct command *cmd);
 
 #endif

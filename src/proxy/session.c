@@ -1018,8 +1018,14 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
-        session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
-                         "to a node directly", cmd->name);
+        const char *why = route_refusal(cmd);
+        if (why != NULL) {
+            session_error(s, "ERR '%s' is not supported through cachely-proxy: %s",
+                          cmd->name, why);
+        } else {
+            session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
+                             "to a node directly", cmd->name);
+        }
         return;
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
