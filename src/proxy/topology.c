@@ -455,12 +455,13 @@ topology_set_master(struct proxy *px, struct group *g, struct node *n, long long
             for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
                 backend_close(&old->pool[k], "the node is no longer the group's master");
             }
-            /* A client blocked there gets an error now, not a wait on a
-             * master that is gone. */
-            for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
-                backend_close(&old->blocking[k], "the node is no longer the group's master");
-            }
             session_drop_node(px, old);
+        }
+        /* A client blocked on the old master gets an error now, down or
+         * demoted: a replica never serves its pop (and a demoted master's
+         * pop would be undone by the resync), so it would wait forever. */
+        for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
+            backend_close(&old->blocking[k], "the node is no longer the group's master");
         }
         g->switch_count++;
         failover_event(px, "+switch-master", "%s %s %d %s %d", failover_group_name(px, g),
