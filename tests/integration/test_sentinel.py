@@ -443,8 +443,15 @@ def case_blocked_client_through_a_switchover(c):
     w.send(("BLPOP", "q", "0"))
     wait_for(lambda: int(info(client(m), "clients")["blocked_clients"]) == 1, 10,
              "the client blocked on the master")
-    check(client(ps[0]).execute_command("SENTINEL", "failover", "mymaster") == "OK",
-          "SENTINEL FAILOVER")
+
+    def failover():
+        try:
+            return client(ps[0]).execute_command("SENTINEL", "failover", "mymaster") == "OK"
+        except redis.ResponseError as e:
+            # NOGOODSLAVE until the proxy has seen a replica caught up.
+            check("NOGOODSLAVE" in str(e), "SENTINEL FAILOVER: %s" % e)
+            return False
+    wait_for(failover, BOUND_S * 2, "SENTINEL FAILOVER accepted")
     t0 = time.time()
     got = w.reply()
     check(isinstance(got, Err) and "cachely-proxy" in got, "blocked client got %r" % (got,))
