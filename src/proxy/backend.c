@@ -35,6 +35,17 @@ on_select_reply(struct preq *r, const char *reply, size_t len)
 }
 
 static void
+on_hello_reply(struct preq *r, const char *reply, size_t len)
+{
+    if (len > 0 && reply[0] == '-' && r->backend != NULL && r->backend->fd >= 0) {
+        /* Replies would come in RESP2 to sessions that asked for RESP3. */
+        log_warn("Node %s refused HELLO 3: %.*s", r->backend->node->name,
+                 (int)(len > 2 ? len - 2 : 0), reply + 1);
+        r->backend->select_failed = 1;
+    }
+}
+
+static void
 on_auth_reply(struct preq *r, const char *reply, size_t len)
 {
     (void)r;
@@ -88,6 +99,7 @@ backend_close(struct backend *b, const char *why)
     b->connected = 0;
     b->write_armed = 0;
     fail_inflight(b, why ? why : "closed");
+    backend_release_blocking(b);
     b->db = 0;                   /* a new connection starts in database 0 */
     b->select_failed = 0;
     mem_free(b->out);
@@ -126,6 +138,12 @@ backend_connect(struct proxy *px, struct backend *b)
         r->on_reply = on_auth_reply;
         queue_request(px, b, r, auth, alen);
         mem_free(auth);
+    }
+    if (b->resp3) {
+        static const char hello[] = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
+        struct preq *r = mem_calloc(sizeof(*r));
+        r->on_reply = on_hello_reply;
+        queue_request(px, b, r, hello, sizeof(hello) - 1);
     }
     /* Writability tells when the connect finished. */
     b->write_armed = 0;
@@ -214,6 +232,9 @@ backend_read(struct backend *b)
         session_deliver(r, b->in + off, b->scan.pos);
         off += b->scan.pos;
         resp_scan_init(&b->scan);
+        if (b->dedicated && b->head == NULL) {
+            backend_release_blocking(b); /* its command completed */
+        }
         if (b->select_failed) {
             backend_close(b, "the node refused SELECT");
             return;
@@ -263,9 +284,10 @@ backend_on_event(evutil_socket_t fd, short what, void *arg)
  * connection that cannot be opened marks the node down at once, so reads
  * stop going to it before the probes notice. */
 static struct backend *
-pick_connection(struct proxy *px, struct node *n, uint64_t affinity)
+pick_connection(struct proxy *px, struct node *n, uint64_t affinity, int resp3)
 {
-    struct backend *b = &n->pool[affinity % (uint64_t)px->cfg.pool_size];
+    struct backend *b = &n->pool[affinity % (uint64_t)px->cfg.pool_size
+                                 + (resp3 ? (uint64_t)px->cfg.pool_size : 0)];
     if (b->fd < 0) {
         if (util_mstime() < b->retry_at_ms || backend_connect(px, b) != 0) {
             if (n->up) {
@@ -291,11 +313,77 @@ backend_open(struct proxy *px, struct backend *b)
     return b;
 }
 
+/* A dedicated connection to n for s's blocking command: an idle open one
+ * first, else one to open, at most blocking-pool-size per node.  NULL when
+ * all are in use (*exhausted set) or the node cannot be reached. */
+struct backend *
+backend_take_blocking(struct proxy *px, struct node *n, struct session *s, int *exhausted)
+{
+    struct backend *spare = NULL, *other = NULL;
+    int resp3 = s->resp == 3;
+    *exhausted = 0;
+    for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
+        struct backend *b = &n->blocking[i];
+        if (b->blocked != NULL) {
+            continue;
+        }
+        if (b->fd >= 0 && b->resp3 == resp3) {
+            spare = b;
+            break;
+        }
+        if (b->fd < 0 && spare == NULL) {
+            spare = b;
+        }
+        if (b->fd >= 0 && other == NULL) {
+            other = b;
+        }
+    }
+    if (spare == NULL && other != NULL) {
+        backend_close(other, NULL); /* idle, in the other protocol: reopened */
+        spare = other;
+    }
+    if (spare == NULL) {
+        *exhausted = 1;
+        return NULL;
+    }
+    if (spare->fd < 0) {
+        spare->resp3 = resp3;
+        spare->retry_at_ms = 0; /* a fresh attempt for every command */
+        if (backend_open(px, spare) == NULL) {
+            return NULL;
+        }
+    }
+    spare->blocked = s;
+    s->blocked_on = spare;
+    n->blocking_busy++;
+    return spare;
+}
+
+/* The blocking command on b completed (or b closed): b is idle again, and
+ * its session reads on (session_resume). */
+void
+backend_release_blocking(struct backend *b)
+{
+    struct session *s = b->blocked;
+    if (s == NULL) {
+        return;
+    }
+    b->blocked = NULL;
+    b->node->blocking_busy--;
+    if (s->blocked_on == b) {
+        s->blocked_on = NULL;
+        session_resume(s);
+    }
+}
+
 int
 backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *r,
              const char *frame, size_t len)
 {
-    struct backend *b = on != NULL ? on : pick_connection(px, n, r->affinity);
+    /* The proxy's own requests (on_reply) and fan-out parts parse or merge
+     * RESP2 replies; a RESP3 session's own requests get RESP3 ones. */
+    int resp3 = r->resp3 && r->on_reply == NULL && r->fan == NULL;
+    struct backend *b = on != NULL ? on : pick_connection(px, n, r->affinity, resp3);
     if (b == NULL || b->fd < 0) {
         return -1;
     }

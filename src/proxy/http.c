@@ -337,7 +337,7 @@ static long long
 node_inflight(const struct proxy *px, const struct node *n)
 {
     long long inflight = 0;
-    for (long long k = 0; k < px->cfg.pool_size; k++) {
+    for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
         inflight += (long long)n->pool[k].inflight;
     }
     return inflight;

@@ -217,7 +217,7 @@ section_topology(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
     for (size_t i = 0; i < px->nnodes; i++) {
         struct node *n = px->nodes[i];
         long long inflight = 0;
-        for (long long k = 0; k < px->cfg.pool_size; k++) {
+        for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
             inflight += (long long)n->pool[k].inflight;
         }
         rbuf_printf(b, "node%zu:addr=%s,group=%s,role=%s,up=%d,link=%s,offset=%lld,"

@@ -119,8 +119,11 @@ on_reload(evutil_socket_t sig, short what, void *arg)
         return;
     }
     if (fresh.port != px->cfg.port || strcmp(fresh.bind, px->cfg.bind) != 0
-        || fresh.pool_size != px->cfg.pool_size || fresh.daemonize != px->cfg.daemonize) {
-        log_warn("Reload: port, bind, pool-size and daemonize changes need a restart");
+        || fresh.pool_size != px->cfg.pool_size
+        || fresh.blocking_pool_size != px->cfg.blocking_pool_size
+        || fresh.daemonize != px->cfg.daemonize) {
+        log_warn("Reload: port, bind, pool-size, blocking-pool-size and daemonize changes "
+                 "need a restart");
     }
     px->cfg.read_policy = fresh.read_policy;
     px->cfg.max_replica_lag_ms = fresh.max_replica_lag_ms;

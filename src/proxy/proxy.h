@@ -47,6 +47,7 @@ struct proxy_config {
     char *backend_user;          /* owned; "" = AUTH <password> */
     char *backend_password;      /* owned; "" = nodes need no AUTH */
     long long pool_size;         /* backend connections per node */
+    long long blocking_pool_size; /* dedicated connections per node for blocking commands */
     int read_policy;             /* enum read_policy */
     int write_ack;               /* 0: master only; N: N replicas; -1: all */
     long long write_ack_timeout_ms;
@@ -111,6 +112,7 @@ struct preq {
     void (*on_reply)(struct preq *r, const char *reply, size_t len);
     struct preq *inext;          /* the session's internal list */
     void *ctx;                   /* borrowed: on_reply's context (info.c) */
+    int resp3;                   /* from a RESP3 session: goes on a RESP3 connection */
     int select_db;               /* the database it must run in, + 1; 0: any (the
                                     proxy's own ROLE, WAIT, INFO...) */
     /* A part of a request split over groups (MGET, DEL... across groups):
@@ -153,6 +155,10 @@ struct backend {
     int select_failed;           /* a node refused our SELECT: close after the reply */
     long long retry_at_ms;
     int backoff_ms;
+    int dedicated;               /* one of a node's blocking connections */
+    int resp3;                   /* speaks RESP3 (HELLO 3 sent first) */
+    struct session *blocked;     /* borrowed: the session whose blocking command it
+                                    carries, NULL when idle (dedicated only) */
 };
 
 /* A shard: a master and its replicas, owning a set of hash slots. */
@@ -215,7 +221,10 @@ struct node {
     int sdown_event;             /* +sdown was published for it */
     unsigned incarnation;        /* bumped when it comes back up, restarts or
                                     resyncs: cursors from before are refused */
-    struct backend *pool;        /* owned array of pool_size */
+    struct backend *pool;        /* owned array of 2 * pool_size: RESP2, then RESP3 */
+    struct backend *blocking;    /* owned array of blocking_pool_size: each carries one
+                                    session's blocking command at a time */
+    long long blocking_busy;     /* how many of them carry one now */
     /* probe connection */
     int probe_fd;
     struct event *probe_ev;      /* owned */
@@ -400,6 +409,9 @@ void backend_cron(struct proxy *px, struct backend *b);
 void backend_flush_pending(struct proxy *px);
 /* Connect b when it is not (a private connection); NULL when it cannot. */
 struct backend *backend_open(struct proxy *px, struct backend *b);
+struct backend *backend_take_blocking(struct proxy *px, struct node *n, struct session *s,
+                                      int *exhausted);
+void backend_release_blocking(struct backend *b);
 /* Forget b on the flush list (it is about to be freed). */
 void backend_forget_pending(struct proxy *px, struct backend *b);
 /* The AUTH command for the nodes (backend-password), RESP-encoded into a
@@ -410,6 +422,7 @@ char *topology_auth_frame(const struct proxy *px, size_t *len);
 void session_accept(struct proxy *px, int fd);
 /* A request finished: its reply bytes. */
 void session_deliver(struct preq *r, const char *reply, size_t len);
+void session_resume(struct session *s);
 void session_flush_pending(struct proxy *px);
 /* Idle timeouts and output soft limits; from the cron. */
 void session_cron(struct proxy *px);
@@ -481,6 +494,8 @@ struct session {
     size_t held;                   /* bytes of replies held for order (in preqs) */
     long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
     int db;                        /* the database SELECT chose */
+    struct backend *blocked_on;    /* borrowed: the dedicated connection its blocking
+                                      command runs on; its input waits meanwhile */
 };
 /* Close s once the current callback unwinds (CLIENT KILL, limits). */
 void session_close(struct session *s);
@@ -571,5 +586,6 @@ enum route_kind {
 /* Classify a command (a top-level row of the command table) for the proxy:
  * a pure function of its flags and name, so it can be unit-tested. */
 enum route_kind route_classify(const struct command *cmd);
+const char *route_refusal(const struct command *cmd);
 
 #endif

@@ -4,6 +4,8 @@
  * pooled, shared connection. */
 #include "proxy/proxy.h"
 
+#include <string.h>
+
 static const unsigned char overrides[CMD_ID__COUNT] = {
     /* answered by the proxy: connection state lives in the session */
     [CMD_ID_PING] = ROUTE_LOCAL + 1,
@@ -58,16 +60,52 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_LASTSAVE] = ROUTE_REFUSE + 1,
 };
 
+/* Commands that leave state on the connection they run on: over a shared
+ * pooled connection a MULTI would queue other clients' commands.  Named,
+ * not by id, so that they stay refused when the node's command table gains
+ * them (transactions, shard channels) before the proxy carries them. */
+static const struct {
+    const char *name;
+    const char *why;
+} connection_bound[] = {
+    {"multi", "transactions are not carried yet"},
+    {"exec", "transactions are not carried yet"},
+    {"discard", "transactions are not carried yet"},
+    {"watch", "transactions are not carried yet"},
+    {"unwatch", "transactions are not carried yet"},
+    {"ssubscribe", "shard-channel subscriptions are not carried yet"},
+    {"sunsubscribe", "shard-channel subscriptions are not carried yet"},
+    {"monitor", "MONITOR is not carried yet"},
+};
+
+static const char *bound_why[CMD_ID__COUNT];
+static int bound_ready;
+
+/* Why cmd is refused for holding connection state, or NULL. */
+const char *
+route_refusal(const struct command *cmd)
+{
+    if (!bound_ready) {
+        for (size_t i = 0; i < sizeof(connection_bound) / sizeof(connection_bound[0]); i++) {
+            const struct command *c = command_lookup(connection_bound[i].name,
+                                                     strlen(connection_bound[i].name));
+            if (c != NULL) {
+                bound_why[c->id] = connection_bound[i].why;
+            }
+        }
+        bound_ready = 1;
+    }
+    return bound_why[cmd->id];
+}
+
 enum route_kind
 route_classify(const struct command *cmd)
 {
+    if (route_refusal(cmd) != NULL) {
+        return ROUTE_REFUSE;
+    }
     if (overrides[cmd->id]) {
         return (enum route_kind)(overrides[cmd->id] - 1);
-    }
-    /* A blocking command would hold a pooled connection that other
-     * sessions share (dedicated connections are the proxy issue's). */
-    if (cmd->flags & CMD_BLOCKING) {
-        return ROUTE_REFUSE;
     }
     if (cmd->flags & CMD_WRITE) {
         return ROUTE_MASTER;

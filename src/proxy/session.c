@@ -224,6 +224,7 @@ preq_new(struct session *s)
     r->s = s;
     r->affinity = s->id;
     r->select_db = s->db + 1;
+    r->resp3 = s->resp == 3;
     if (s->tail) {
         s->tail->next = r;
     } else {
@@ -572,8 +573,12 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         /* Per session: each request carries its database, and a backend
          * connection is switched (SELECT) before a request of another one. */
         long long db;
-        if (util_str2ll(argv[1].ptr, argv[1].len, &db) != 0 || db < INT_MIN || db > INT_MAX) {
+        if (util_str2ll(argv[1].ptr, argv[1].len, &db) != 0) {
             session_error(s, "ERR value is not an integer or out of range");
+        } else if (db < INT_MIN || db > INT_MAX) {
+            /* Redis's words for a number past an int (the node's too). */
+            session_error(s, "ERR value is out of range, value must between -2147483648 "
+                             "and 2147483647");
         } else if (db < 0 || db >= px->cfg.databases) {
             session_error(s, "ERR DB index is out of range");
         } else {
@@ -707,8 +712,9 @@ own_connection(struct session *s, struct group *g)
         s->own = mem_calloc(TOPOLOGY_MAX_GROUPS * sizeof(*s->own));
     }
     struct backend *b = s->own[gi];
-    if (b != NULL && b->node != g->master) {
-        /* The master changed: WAIT must go to the new one. */
+    if (b != NULL && (b->node != g->master || b->resp3 != (s->resp == 3))) {
+        /* The master changed (WAIT must go to the new one), or the session's
+         * protocol did (HELLO). */
         backend_forget_pending(px, b);
         backend_close(b, NULL);
         mem_free(b);
@@ -717,6 +723,7 @@ own_connection(struct session *s, struct group *g)
     if (b == NULL) {
         b = s->own[gi] = mem_alloc(sizeof(*b));
         backend_init(b, g->master);
+        b->resp3 = s->resp == 3;
         b->retry_at_ms = 0;
     }
     return b;
@@ -920,6 +927,56 @@ forward_cursor(struct session *s, const struct cursor_spec *spec, size_t argc,
     mem_free(frame);
 }
 
+/* A blocking command (BLPOP...) holds a connection until it completes, so
+ * it runs on one of the owning master's dedicated connections, never on a
+ * shared one; its timeout is the node's to keep. */
+static void
+forward_blocking(struct session *s, struct group *g, const struct command *cmd,
+                 const char *frame, size_t len)
+{
+    struct proxy *px = s->px;
+    struct node *n = g->master;
+    struct preq *r = preq_new(s);
+    int exhausted = 0;
+    struct backend *b = NULL;
+    char err[400];
+    int k;
+
+    if (n != NULL && n->up) {
+        b = backend_take_blocking(px, n, s, &exhausted);
+    }
+    if (b != NULL && backend_send(px, n, b, r, frame, len) == 0) {
+        px->routed_master++;
+        return;
+    }
+    if (b != NULL) {
+        backend_release_blocking(b);
+    }
+    px->route_errors++;
+    if (n == NULL) {
+        k = snprintf(err, sizeof(err), "-ERR cachely-proxy: no master is known for this "
+                                       "group (yet)\r\n");
+    } else if (exhausted) {
+        k = snprintf(err, sizeof(err), "-ERR cachely-proxy: all %lld blocking connections "
+                     "to %s are in use (blocking-pool-size); '%s' refused\r\n",
+                     px->cfg.blocking_pool_size, n->name, cmd->name);
+    } else {
+        k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
+                     n->name);
+    }
+    session_deliver(r, err, (size_t)k);
+}
+
+/* Its blocking command completed: the session's waiting input runs (from
+ * the event loop, not inside the backend's reply handling). */
+void
+session_resume(struct session *s)
+{
+    if (!(s->flags & SESSION_CLOSING) && s->qlen > 0) {
+        event_active(s->ev, EV_READ, 0);
+    }
+}
+
 static void
 handle_request(struct session *s, const char *frame, size_t framelen)
 {
@@ -961,10 +1018,10 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
-        if (cmd->flags & CMD_BLOCKING) {
-            session_error(s, "ERR blocking command '%s' is not supported through "
-                             "cachely-proxy yet; send it to the master directly",
-                          cmd->name);
+        const char *why = route_refusal(cmd);
+        if (why != NULL) {
+            session_error(s, "ERR '%s' is not supported through cachely-proxy: %s",
+                          cmd->name, why);
         } else {
             session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
                              "to a node directly", cmd->name);
@@ -986,6 +1043,11 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     if (g == NULL) {
         mem_free(encoded);
         return; /* answered: split, spread, or refused */
+    }
+    if (cmd->flags & CMD_BLOCKING) {
+        forward_blocking(s, g, cmd, frame, framelen);
+        mem_free(encoded);
+        return;
     }
     if (kind == ROUTE_MASTER && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
         px->routed_master++;
@@ -1011,7 +1073,10 @@ handle_request(struct session *s, const char *frame, size_t framelen)
 static void
 process_input(struct session *s)
 {
-    while (!(s->flags & (SESSION_CLOSING | SESSION_CLOSE_AFTER_REPLY))) {
+    /* After a blocking command nothing more runs until it completes, as on
+     * one Redis connection (session_resume goes on). */
+    while (!(s->flags & (SESSION_CLOSING | SESSION_CLOSE_AFTER_REPLY))
+           && s->blocked_on == NULL) {
         const char *frame = s->qbuf + s->qpos;
         /* Redis's limits, read each time (a reload or an AUTH changes them):
          * before AUTH only small frames, as the node allows. */
@@ -1112,9 +1177,16 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
     ssize_t n = read(fd, s->qbuf + s->qlen, s->qcap - s->qlen);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) {
+            if (s->qlen > 0 && s->blocked_on == NULL) {
+                process_input(s); /* resumed after a blocking command */
+            }
             return;
         }
         session_close(s);
+        return;
+    }
+    if (n == 0 && s->blocked_on != NULL) {
+        session_close(s); /* as Redis: a blocked client that leaves is gone */
         return;
     }
     if (n == 0) {
@@ -1221,6 +1293,13 @@ session_free(struct session *s)
         } else {
             r->s = NULL;
         }
+    }
+    /* A blocking command still waiting: closing its connection unblocks it
+     * on the node (the connection goes back to the node's blocking pool). */
+    struct backend *blocked_on = s->blocked_on;
+    s->blocked_on = NULL;
+    if (blocked_on != NULL) {
+        backend_close(blocked_on, NULL);
     }
     /* Private write-ack connections close last: their in-flight requests,
      * already orphaned above, are answered into the void. */

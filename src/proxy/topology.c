@@ -39,9 +39,17 @@ topology_add(struct proxy *px, struct group *g, const char *host, int port)
     n->port = port;
     snprintf(n->name, sizeof(n->name), "%s:%d", host, port);
     n->probe_fd = -1;
-    n->pool = mem_calloc((size_t)px->cfg.pool_size * sizeof(struct backend));
-    for (long long i = 0; i < px->cfg.pool_size; i++) {
+    /* pool_size RESP2 connections, then pool_size RESP3 ones (HELLO 3) for
+     * the sessions that said HELLO 3: their replies pass through unchanged. */
+    n->pool = mem_calloc((size_t)(2 * px->cfg.pool_size) * sizeof(struct backend));
+    for (long long i = 0; i < 2 * px->cfg.pool_size; i++) {
         backend_init(&n->pool[i], n);
+        n->pool[i].resp3 = i >= px->cfg.pool_size;
+    }
+    n->blocking = mem_calloc((size_t)(px->cfg.blocking_pool_size + 1) * sizeof(struct backend));
+    for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
+        backend_init(&n->blocking[i], n);
+        n->blocking[i].dedicated = 1;
     }
     px->nodes = mem_realloc(px->nodes, (px->nnodes + 1) * sizeof(*px->nodes));
     px->nodes[px->nnodes++] = n;
@@ -256,10 +264,14 @@ topology_teardown(struct proxy *px)
     for (size_t i = 0; i < px->nnodes; i++) {
         struct node *n = px->nodes[i];
         probe_close(n);
-        for (long long k = 0; k < px->cfg.pool_size; k++) {
+        for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
             backend_close(&n->pool[k], NULL);
         }
+        for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
+            backend_close(&n->blocking[k], NULL);
+        }
         mem_free(n->pool);
+        mem_free(n->blocking);
         mem_free(n->probe_in);
         mem_free(n);
     }
@@ -440,10 +452,16 @@ topology_set_master(struct proxy *px, struct group *g, struct node *n, long long
          * refuses them with -READONLY once demoted; they are re-sent to the
          * new master (redirect_write in session.c). */
         if (!old->up) {
-            for (long long k = 0; k < px->cfg.pool_size; k++) {
+            for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
                 backend_close(&old->pool[k], "the node is no longer the group's master");
             }
             session_drop_node(px, old);
+        }
+        /* A client blocked on the old master gets an error now, down or
+         * demoted: a replica never serves its pop (and a demoted master's
+         * pop would be undone by the resync), so it would wait forever. */
+        for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
+            backend_close(&old->blocking[k], "the node is no longer the group's master");
         }
         g->switch_count++;
         failover_event(px, "+switch-master", "%s %s %d %s %d", failover_group_name(px, g),
@@ -623,7 +641,7 @@ topology_cron(struct proxy *px)
             /* A hung probe connection is replaced. */
             probe_close(n);
         }
-        for (long long k = 0; k < px->cfg.pool_size; k++) {
+        for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
             backend_cron(px, &n->pool[k]);
         }
     }

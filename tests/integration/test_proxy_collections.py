@@ -1,8 +1,11 @@
 """Collections through cachely-proxy: non-blocking commands are routed by the
 command table (their keys, movable ones included), multi-key commands whose
 keys live in different shard groups answer CROSSSLOT as on Redis Cluster, and
-blocking commands answer a clear error at once instead of holding a shared
-pooled connection (dedicated connections for them are the proxy issue's).
+blocking commands run on dedicated connections to the owning master, taken
+from a bounded pool per node (blocking-pool-size): the client's timeout is the
+node's, a client that leaves frees its connection, an exhausted pool answers
+an error at once, and a master killed while a client is blocked answers it an
+error (never a hang).
 
 Run with /usr/bin/python3 (Debian's python3-redis).  Prints "N passed, M
 failed"."""
@@ -14,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cluster  # noqa: E402
 import test_proxy as tp  # noqa: E402
-from cluster import check, client  # noqa: E402
+from cluster import Err, Raw, check, client, wait_for  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -45,19 +48,115 @@ def case_lists_through_a_default_proxy(c):
     check(pc.type("l") == "list", "TYPE through the proxy")
 
 
-def case_blocking_commands_refused_at_once(c):
+def node_blocked(n):
+    return int(cluster.info(client(n), "clients")["blocked_clients"])
+
+
+def case_blocking_commands_on_dedicated_connections(c):
     m, reps = c.group()
     p = c.proxy(m.addr)
     pc = client(p)
-    for args in (("BLPOP", "q", "0"), ("BRPOP", "q", "1"), ("BLMOVE", "q", "r", "LEFT", "LEFT", "0"),
-                 ("BRPOPLPUSH", "q", "r", "0"), ("BLMPOP", "0", "1", "q", "LEFT")):
-        t0 = time.time()
-        err = error_of(lambda: pc.execute_command(*args))
-        check(err is not None and "blocking command" in err and "not supported" in err,
-              "%s answered %r" % (args[0], err))
-        check(time.time() - t0 < 2, "%s held the connection" % args[0])
-    # The session is still usable and in step.
-    check(pc.ping() is True, "PING after the refusals")
+    # Served: a worker blocks, a producer pushes through the same proxy.
+    w = Raw(p.port)
+    w.send(("BLPOP", "q", "0"))
+    wait_for(lambda: node_blocked(m) == 1, 10, "the BLPOP blocked on the master")
+    check(pc.ping() is True, "other sessions go on while one is blocked")
+    check(pc.rpush("q", "job1") == 1, "RPUSH")
+    check(w.reply() == [b"q", b"job1"], "BLPOP served through the proxy")
+    # Every form of the family.
+    pc.rpush("q", "a", "b", "c", "d")
+    check(list(pc.execute_command("BRPOP", "q", "1")) == ["q", "d"], "BRPOP")
+    check(pc.execute_command("BLMOVE", "q", "r", "LEFT", "LEFT", "0") == "a", "BLMOVE")
+    check(pc.execute_command("BRPOPLPUSH", "q", "r", "0") == "c", "BRPOPLPUSH")
+    check(pc.execute_command("BLMPOP", "0", "1", "q", "LEFT") == ["q", ["b"]], "BLMPOP")
+    pc.zadd("z", {"m": 1})
+    check(list(pc.execute_command("BZPOPMIN", "z", "0"))[:2] == ["z", "m"], "BZPOPMIN")
+    # The client's timeout is honoured: a nil after it, not before.
+    t0 = time.time()
+    check(pc.execute_command("BLPOP", "empty", "0.5") is None, "BLPOP timed out with nil")
+    took = time.time() - t0
+    check(0.45 <= took < 5, "BLPOP 0.5 took %.2fs" % took)
+    # Commands pipelined after a blocking one run after it, as on one Redis
+    # connection: the GET sees what was written while the BLPOP waited.
+    pc.set("after", "before-the-block")
+    w.send(("BLPOP", "q2", "0"), ("GET", "after"))
+    wait_for(lambda: node_blocked(m) == 1, 10, "the pipelined BLPOP blocked")
+    pc.set("after", "written-while-blocked")
+    pc.rpush("q2", "x")
+    check(w.reply() == [b"q2", b"x"], "pipelined BLPOP served")
+    got = w.reply()
+    check(got == b"written-while-blocked", "the GET ran after the BLPOP completed: %r" % got)
+    check(w.call("PING") == "PONG", "the session is in step")
+
+
+def case_blocking_pool_exhausted_answers_at_once(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--blocking-pool-size", "2")
+    pc = client(p)
+    ws = [Raw(p.port) for _ in range(2)]
+    for w in ws:
+        w.send(("BLPOP", "q", "0"))
+    wait_for(lambda: node_blocked(m) == 2, 10, "two clients blocked")
+    t0 = time.time()
+    err = error_of(lambda: pc.execute_command("BLPOP", "q", "0"))
+    check(err is not None and "blocking-pool-size" in err and "in use" in err,
+          "a third BLPOP answered %r" % err)
+    check(time.time() - t0 < 2, "the refusal came at once")
+    pc.rpush("q", "one")
+    check(ws[0].reply() == [b"q", b"one"], "the first waiter is served")
+    # Its connection went back to the pool: a new blocking command gets it.
+    w3 = Raw(p.port)
+    w3.send(("BLPOP", "q", "0"))
+    wait_for(lambda: node_blocked(m) == 2, 10, "the freed connection carries a new BLPOP")
+    pc.rpush("q", "two", "three")
+    got = sorted([ws[1].reply()[1], w3.reply()[1]])
+    check(got == [b"three", b"two"], "both served: %r" % got)
+
+
+def case_blocked_client_that_leaves_frees_its_connection(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--blocking-pool-size", "1")
+    pc = client(p)
+    w = Raw(p.port)
+    w.send(("BLPOP", "q", "0"))
+    wait_for(lambda: node_blocked(m) == 1, 10, "the client blocked")
+    w.sock.close()
+    wait_for(lambda: node_blocked(m) == 0, 10, "the node unblocked the gone client's pop")
+    # Nothing is popped for a client that left, and the one connection is free.
+    pc.rpush("q", "kept")
+    check(pc.lrange("q", 0, -1) == ["kept"], "the element was not taken by a ghost")
+    check(list(pc.execute_command("BLPOP", "q", "1")) == ["q", "kept"],
+          "the pool's connection is free")
+
+
+def case_blocked_client_gets_an_error_when_the_master_dies(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    w = Raw(p.port, timeout=30)
+    w.send(("BLPOP", "q", "0"))
+    wait_for(lambda: node_blocked(m) == 1, 10, "the client blocked")
+    m.kill()
+    t0 = time.time()
+    rep = w.reply()
+    check(isinstance(rep, Err) and "cachely-proxy" in rep, "blocked client got %r" % (rep,))
+    check(time.time() - t0 < 10, "the error came promptly")
+
+
+def case_transactions_never_on_a_shared_connection(c):
+    # Until the proxy pins a session for a transaction, MULTI & co. answer an
+    # error: on a pooled connection shared by every session a MULTI would
+    # queue the other sessions' commands.
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--pool-size", "1")
+    a, b = Raw(p.port), client(p)
+    for args in (("MULTI",), ("WATCH", "k"), ("UNWATCH",), ("DISCARD",), ("EXEC",),
+                 ("SSUBSCRIBE", "ch"), ("MONITOR",)):
+        got = a.call(*args)
+        check(isinstance(got, Err), "%s answered %r" % (args[0], got))
+    check(a.call("SET", "k", "v") == "OK", "SET after MULTI ran (not QUEUED)")
+    check(b.set("k2", "v2") is True and b.get("k2") == "v2",
+          "another session on the one shared connection is not in a transaction")
+    check(a.call("GET", "k") == b"v", "the session is in step")
 
 
 def case_multi_key_across_groups_is_crossslot(c):
@@ -76,7 +175,16 @@ def case_multi_key_across_groups_is_crossslot(c):
 
 CASES = [
     ("a", "lists through a default proxy", case_lists_through_a_default_proxy),
-    ("b", "blocking commands answer a clear error at once", case_blocking_commands_refused_at_once),
+    ("b", "blocking commands run on dedicated connections (timeouts, pipelining)",
+     case_blocking_commands_on_dedicated_connections),
+    ("d", "an exhausted blocking pool answers an error at once",
+     case_blocking_pool_exhausted_answers_at_once),
+    ("e", "a blocked client that leaves frees its connection",
+     case_blocked_client_that_leaves_frees_its_connection),
+    ("f", "a master killed while a client is blocked answers it an error",
+     case_blocked_client_gets_an_error_when_the_master_dies),
+    ("g", "MULTI/WATCH/EXEC/SSUBSCRIBE/MONITOR never reach a shared connection",
+     case_transactions_never_on_a_shared_connection),
     ("c", "multi-key commands across groups answer CROSSSLOT (movable keys too)",
      case_multi_key_across_groups_is_crossslot),
 ]

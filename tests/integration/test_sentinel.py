@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cluster  # noqa: E402
 import servers  # noqa: E402
-from cluster import LOCAL, PROXY, check, client, info, wait_for  # noqa: E402
+from cluster import LOCAL, PROXY, Err, Raw, check, client, info, wait_for  # noqa: E402
 
 import redis  # noqa: E402
 import redis.sentinel  # noqa: E402
@@ -433,7 +433,42 @@ def case_h_switch_master_event(c):
         s.close()
 
 
+def case_blocked_client_through_a_switchover(c):
+    # A client blocked in BLPOP through the proxy on the old master gets an
+    # error when a switchover demotes it (it would otherwise wait on a
+    # replica that can never serve it), and BLPOP then works on the new one.
+    m, reps = c.group()
+    ps = c.peer_proxies(m, 1)
+    w = Raw(ps[0].port, timeout=30)
+    w.send(("BLPOP", "q", "0"))
+    wait_for(lambda: int(info(client(m), "clients")["blocked_clients"]) == 1, 10,
+             "the client blocked on the master")
+
+    def failover():
+        try:
+            return client(ps[0]).execute_command("SENTINEL", "failover", "mymaster") == "OK"
+        except redis.ResponseError as e:
+            # NOGOODSLAVE until the proxy has seen a replica caught up.
+            check("NOGOODSLAVE" in str(e), "SENTINEL FAILOVER: %s" % e)
+            return False
+    wait_for(failover, BOUND_S * 2, "SENTINEL FAILOVER accepted")
+    t0 = time.time()
+    got = w.reply()
+    check(isinstance(got, Err) and "cachely-proxy" in got, "blocked client got %r" % (got,))
+    check(time.time() - t0 < BOUND_S, "the error came within the failover bound")
+    nm = wait_for(lambda: new_master(reps, m), BOUND_S, "one replica promoted")
+    wait_for(lambda: master_addr(ps[0]) == (LOCAL, nm.port), BOUND_S, "the proxy switched")
+    w2 = Raw(ps[0].port, timeout=30)
+    w2.send(("BLPOP", "q", "0"))
+    wait_for(lambda: int(info(client(nm), "clients")["blocked_clients"]) == 1, 10,
+             "a new BLPOP blocks on the new master")
+    client(ps[0]).rpush("q", "job")
+    check(w2.reply() == [b"q", b"job"], "served on the new master")
+
+
 CASES = [
+    ("blk", "a client blocked through the proxy gets an error in a switchover",
+     case_blocked_client_through_a_switchover),
     ("a", "SENTINEL replies: shapes, errors, RESP3, redis-py discovery",
      case_a_sentinel_replies),
     ("b", "one proxy, quorum 1: kill -9 master, writes resume, old master rejoins",
