@@ -73,6 +73,10 @@ bench_init() {
 bench_cleanup() {
     bench_stop_all
     bench_cgroup_remove_all
+    # A script's own cleanup (namespaces, ...), when it defines one.
+    if declare -F bench_cleanup_hook >/dev/null; then
+        bench_cleanup_hook
+    fi
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         echo "kept $bench_tmp" >&2
     else
