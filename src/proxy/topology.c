@@ -1,10 +1,10 @@
 /* The group's nodes and their health.  Each node gets a probe connection
  * that sends PING and INFO replication every probe-interval-ms; a node is
- * up while its replies keep the rhythm its detector learned (detect.h):
- * silent for longer than the bound learned from its own reply gaps (at
- * least 3 probe intervals, at most down-after-ms), it is down.  INFO tells the role, the
- * replication offset, a replica's link state, and a master's replicas,
- * which are added as nodes (so --nodes may name the master alone). */
+ * down once silent for longer than its detector (detect.h) allows, a bound
+ * learned from the node's own reply gaps (at least 3 probe intervals, at
+ * most down-after-ms).  INFO tells the role, the replication offset, a
+ * replica's link state, and a master's replicas, which are added as nodes
+ * (so --nodes may name the master alone). */
 #include "proxy/proxy.h"
 #include "core/alloc.h"
 #include "core/log.h"
