@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Failover under a write load: kill -9 of the master, Cachely's proxies next
-# to Redis Sentinel, on 127.0.0.1 (ports in PORT_LO..PORT_HI, temp dirs, no
+# Failover under a write load: kill -9, SIGSTOP or a network partition of
+# the master, and a CPU-stress hold that must not fail over, Cachely's
+# proxies next to Redis Sentinel, on 127.0.0.1 (ports in PORT_LO..PORT_HI, temp dirs, no
 # persistence).  Each run starts a fresh group -- one master, two replicas
 # and three endpoints -- and ends by stopping it:
 #   cachely  cachely-server x3 and three cachely-proxy, peers of each other
@@ -14,24 +15,35 @@
 #            running: 2 before the kill, 1 after (WAIT 2 cannot succeed
 #            with the old master dead).
 # 4 client threads (utils/failover-load.py) write unique keys k:<run>:<i>
-# with no pause; after a random 1-2 s warm-up the master is killed with
-# SIGKILL and not restarted.  Failover time = from the kill until the first
-# write issued after the kill is acknowledged.  Writing goes on for 1 s
+# with no pause; after a random 1-2 s warm-up the fault comes and stays:
+#   kill       SIGKILL of the master (its connections are refused at once)
+#   stop       SIGSTOP of the master (hung: it accepts and never answers)
+#   partition  the master runs in a network namespace of its own (veth to
+#              this one, 10.78.x.2); the fault drops every packet between
+#              it and everything else, silently for the far side
+#   stress     no fault: CPU hogs (2 x cores of `yes`, stopped by PID after
+#              STRESS_S s) while the load writes; counts false failovers
+#              (the healthy master demoted or not named by every endpoint)
+# Failover time = from the fault until the first write issued after it is
+# acknowledged.  Writing goes on for 1 s
 # more; then every acknowledged key is read back from the node that is
 # master now: "lost" = acknowledged keys it does not have.  p50 is the
 # median of the runs, p99 nearest rank (with fewer than 100 runs, the max).
-# Targets: Cachely p99 <= 1500 ms and below Sentinel's; no acknowledged
-# write lost under write-ack all.
+# Targets: Cachely kill -9 p99 <= 1500 ms and below Sentinel's; SIGSTOP
+# and partition p99 <= 600 ms; no false failover under stress; no
+# acknowledged write lost under write-ack all.
 #
 # Usage: utils/bench-failover.sh [--quick] [--runs N] [--only cachely|redis]
-#   --runs N     runs per system and mode (default 10: 40 runs of 5-8 s,
-#                about 4 minutes in all)
+#                                [--faults kill,stop,partition,stress]
+#   --runs N     runs per system, mode and fault (default 10)
 #   --quick      3 runs
 #   --only S     only the cachely, or only the redis, rows
+#   --faults L   which faults (default all four; partition needs root and
+#                `ip netns`, and is skipped with a note without them)
 # Environment: CACHELY_BUILDDIR (default build/ of this tree; binaries in
 # its src/), or CACHELY_BIN and CACHELY_PROXY for the two binaries,
 # REDIS_BIN (redis-server), SENTINEL_BIN (redis-sentinel),
-# PORT_LO/PORT_HI (27000/27999), BENCH_KEEP=1 to keep the temp dir: a dir
+# PORT_LO/PORT_HI (27000/27999), STRESS_S (5), BENCH_KEEP=1 to keep the temp dir: a dir
 # per run with the logs, result.json and trace.tsv (every write that ended
 # within 3 s of the kill: client, start and end in ms from the kill, reply).
 # Servers, proxies, sentinels and the client share the machine's cores.
@@ -53,6 +65,8 @@ FAILOVER_TIMEOUT_MS=3000
 
 runs=10
 only=""
+faults="kill stop partition stress"
+STRESS_S=${STRESS_S:-5}
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) runs=3 ;;
@@ -64,6 +78,10 @@ while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || { echo "--only needs cachely or redis" >&2; exit 2; }
         only=$2; shift ;;
     --only=*) only=${1#--only=} ;;
+    --faults)
+        [ $# -ge 2 ] || { echo "--faults needs a list" >&2; exit 2; }
+        faults=$(echo "$2" | tr , ' '); shift ;;
+    --faults=*) faults=$(echo "${1#--faults=}" | tr , ' ') ;;
     -h|--help)
         awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
@@ -73,6 +91,9 @@ while [ $# -gt 0 ]; do
 done
 case "$runs" in ''|*[!0-9]*|0) echo "--runs needs a positive number" >&2; exit 2 ;; esac
 case "$only" in ''|cachely|redis) ;; *) echo "--only takes cachely or redis" >&2; exit 2 ;; esac
+for f in $faults; do
+    case "$f" in kill|stop|partition|stress) ;; *) echo "unknown fault: $f" >&2; exit 2 ;; esac
+done
 
 bench_require redis-cli "$PY" "$REDIS_BIN" "$SENTINEL_BIN"
 "$PY" -c 'import redis.sentinel' 2>/dev/null \
@@ -92,6 +113,46 @@ fi
 
 bench_init bench-failover
 tmp=$bench_tmp
+
+# ---- the master's network namespace (partition) --------------------------------
+
+ns=""          # cfo<pid>: the master's namespace for partition runs
+ns_ip=""       # the master's address in it
+host_ip=""     # this namespace's end of the veth
+part_note=""
+# Called by bench_cleanup after the servers are stopped.
+bench_cleanup_hook() {
+    if [ -n "$ns" ]; then
+        local pid
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns del "$ns" 2>/dev/null || true   # takes the veth pair with it
+    fi
+}
+make_netns() {
+    local sub=$(( $$ % 200 + 20 ))
+    if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
+        part_note="partition skipped: needs root and ip (netns)"
+        return
+    fi
+    ns=cfo$$
+    ns_ip=10.78.$sub.2
+    host_ip=10.78.$sub.1
+    if ! { ip netns add "$ns" \
+           && ip link add "cfo$$" type veth peer name eth0 netns "$ns" \
+           && ip addr add "$host_ip/30" dev "cfo$$" && ip link set "cfo$$" up \
+           && ip -n "$ns" link set lo up && ip -n "$ns" addr add "$ns_ip/30" dev eth0 \
+           && ip -n "$ns" link set eth0 up \
+           && ip -n "$ns" rule add pref 100 lookup local \
+           && ip -n "$ns" rule del pref 0; } 2>"$tmp/netns.err"; then
+        part_note="partition skipped: $(head -n 1 "$tmp/netns.err")"
+        bench_cleanup_hook
+        ns=""
+    fi
+}
+heal_netns() { # remove the partition's rules (pref 10) in the master's namespace
+    [ -n "$ns" ] || return 0
+    while ip -n "$ns" rule del pref 10 2>/dev/null; do :; done
+}
 results=$tmp/results.jsonl
 : >"$results"
 
@@ -102,20 +163,45 @@ endpoints=()   # sentinel or proxy ports of the current run
 master_pid=""
 rundir=""
 
-start_node() { # system name port [master port]
+# start_node system name port [master port]: on 127.0.0.1, or with
+# $in_ns set (the master of a partition run) in the namespace on $ns_ip;
+# replicas then follow $master_ip and announce 127.0.0.1.
+start_node() {
     local sys=$1 name=$2 port=$3 of=${4:-}
-    local dir=$rundir/$name
+    local dir=$rundir/$name bind=127.0.0.1 wrap=() extra=()
     mkdir -p "$dir"
+    if [ -n "$in_ns" ]; then
+        bind=$ns_ip
+        wrap=(ip netns exec "$ns")
+    fi
+    if [ -n "$of" ]; then
+        extra=(--replicaof "$master_ip $of" --replica-announce-ip 127.0.0.1)
+    fi
     if [ "$sys" = cachely ]; then
-        "$SERVER" --port "$port" --bind 127.0.0.1 --dir "$dir" --logfile "$rundir/$name.log" \
-            --save "" --appendonly no ${of:+--replicaof "127.0.0.1 $of"} &
+        "${wrap[@]}" "$SERVER" --port "$port" --bind "$bind" --dir "$dir" \
+            --logfile "$rundir/$name.log" --save "" --appendonly no "${extra[@]}" &
     else
-        "$REDIS_BIN" --port "$port" --bind 127.0.0.1 --dir "$dir" --logfile "$rundir/$name.log" \
-            --save "" --appendonly no --repl-diskless-sync yes --repl-diskless-sync-delay 0 \
-            ${of:+--replicaof 127.0.0.1 "$of"} &
+        [ -z "$of" ] || extra=(--replicaof "$master_ip" "$of" --replica-announce-ip 127.0.0.1)
+        "${wrap[@]}" "$REDIS_BIN" --port "$port" --bind "$bind" --dir "$dir" \
+            --logfile "$rundir/$name.log" --save "" --appendonly no \
+            --repl-diskless-sync yes --repl-diskless-sync-delay 0 "${extra[@]}" &
     fi
     bench_pids+=($!)
-    bench_wait_ping "${rundir##*/}/$name" "$port" "$!"
+    bench_wait_ping_at "${rundir##*/}/$name" "$bind" "$port" "$!"
+}
+
+# bench_wait_ping with a host (inside the namespace, the master is reached
+# at $ns_ip through the veth).
+bench_wait_ping_at() {
+    local name=$1 host=$2 port=$3 pid=$4
+    for _ in $(seq 100); do
+        [ "$(redis-cli -h "$host" -p "$port" PING 2>/dev/null)" = PONG ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "$name did not answer PING on $host:$port; its log:" >&2
+    cat "$rundir/${name##*/}.log" >&2 || true
+    exit 1
 }
 
 start_sentinel() { # name port
@@ -128,7 +214,7 @@ bind 127.0.0.1
 daemonize no
 dir $rundir/$name
 logfile $rundir/$name.log
-sentinel monitor mymaster 127.0.0.1 ${nodes[0]} 2
+sentinel monitor mymaster $master_ip ${nodes[0]} 2
 sentinel down-after-milliseconds mymaster $DOWN_AFTER_MS
 sentinel failover-timeout mymaster $FAILOVER_TIMEOUT_MS
 sentinel parallel-syncs mymaster 1
@@ -141,7 +227,7 @@ EOF
 start_proxy() { # name port ack peer-port peer-port
     local name=$1 port=$2 ack=$3
     "$PROXY" --port "$port" --bind 127.0.0.1 --logfile "$rundir/$name.log" \
-        --nodes "127.0.0.1:${nodes[0]}" --peers "127.0.0.1:$4,127.0.0.1:$5" \
+        --nodes "$master_ip:${nodes[0]}" --peers "127.0.0.1:$4,127.0.0.1:$5" \
         --quorum 2 --name mymaster --down-after-ms "$DOWN_AFTER_MS" \
         --failover yes --failover-timeout-ms "$FAILOVER_TIMEOUT_MS" --write-ack "$ack" &
     bench_pids+=($!)
@@ -167,11 +253,17 @@ show_logs() { # why: print the run's logs, last lines of each
     done
 }
 
-# run_once system ack run: one fresh group, one kill, one JSON line in
-# $results (an "error" field when the group could not be set up).
+# run_once system ack fault run: one fresh group, one fault, one JSON line
+# in $results (an "error" field when the group could not be set up).
 run_once() {
-    local sys=$1 ack=$2 run=$3 p label
-    label="$sys-$ack-$run"
+    local sys=$1 ack=$2 fault=$3 run=$4 p label
+    label="$sys-$ack-$fault-$run"
+    in_ns=""
+    master_ip=127.0.0.1
+    if [ "$fault" = partition ]; then
+        in_ns=1
+        master_ip=$ns_ip
+    fi
     rundir=$tmp/$label
     mkdir -p "$rundir"
     mapfile -t p < <(bench_free_ports 6 "$PORT_LO" "$PORT_HI")
@@ -181,11 +273,12 @@ run_once() {
 
     start_node "$sys" master "${nodes[0]}"
     master_pid=$!
+    in_ns=""
     start_node "$sys" replica1 "${nodes[1]}" "${nodes[0]}"
     start_node "$sys" replica2 "${nodes[2]}" "${nodes[0]}"
     if ! wait_linked "${nodes[1]}" || ! wait_linked "${nodes[2]}"; then
         show_logs "$label: replicas did not link"
-        echo "{\"system\": \"$sys\", \"ack\": \"$ack\", \"run\": $run, \"error\": \"replicas not linked\"}" >>"$results"
+        echo "{\"system\": \"$sys\", \"ack\": \"$ack\", \"fault\": \"$fault\", \"run\": $run, \"error\": \"replicas not linked\"}" >>"$results"
         bench_stop_all
         return 0
     fi
@@ -203,23 +296,37 @@ run_once() {
     nds=$(IFS=,; echo "${nodes[*]}")
     if ! "$PY" "$LOAD" ready --endpoints "$eps" --master "${nodes[0]}" --replicas 2; then
         show_logs "$label: endpoints not ready"
-        echo "{\"system\": \"$sys\", \"ack\": \"$ack\", \"run\": $run, \"error\": \"endpoints not ready\"}" >>"$results"
+        echo "{\"system\": \"$sys\", \"ack\": \"$ack\", \"fault\": \"$fault\", \"run\": $run, \"error\": \"endpoints not ready\"}" >>"$results"
         bench_stop_all
         return 0
     fi
-    # The load script kills the master; the shell's "Killed" notice for it
+    local hogs=()
+    if [ "$fault" = stress ]; then
+        for _ in $(seq $(( 2 * $(nproc) ))); do
+            yes >/dev/null &
+            hogs+=($!)
+        done
+    fi
+    # The load script injects the fault; the shell's "Killed" notice for it
     # is not wanted, the script's own stderr is (fd 3).
     { "$PY" "$LOAD" run --system "$sys" --ack "$ack" --endpoints "$eps" --nodes "$nds" \
           --master-pid "$master_pid" --run "$run" --trace "$rundir/trace.tsv" \
+          --fault "$fault" --master-host "$master_ip" --hold "$STRESS_S" \
+          ${ns:+--netns "$ns" --cut-ip "$host_ip"} \
           >"$rundir/result.json" 2>&3; } 3>&2 2>/dev/null \
         || show_logs "$label: the load failed"
+    local h
+    for h in "${hogs[@]}"; do
+        kill -TERM "$h" 2>/dev/null || true
+        wait "$h" 2>/dev/null || true
+    done
     if [ -s "$rundir/result.json" ]; then
         cat "$rundir/result.json" >>"$results"
     else
-        echo "{\"system\": \"$sys\", \"ack\": \"$ack\", \"run\": $run, \"error\": \"load failed\"}" >>"$results"
+        echo "{\"system\": \"$sys\", \"ack\": \"$ack\", \"fault\": \"$fault\", \"run\": $run, \"error\": \"load failed\"}" >>"$results"
     fi
-    wait "$master_pid" 2>/dev/null || true
-    bench_stop_all
+    bench_stop_all    # CONT first, for a stopped master
+    heal_netns
 }
 
 # ---- main ------------------------------------------------------------------------
@@ -235,9 +342,15 @@ fi
 if [ "$only" != cachely ]; then
     modes+=("redis master" "redis all")
 fi
+case " $faults " in *" partition "*) make_netns ;; esac
 for m in "${modes[@]}"; do
-    for run in $(seq "$runs"); do
-        run_once "${m% *}" "${m#* }" "$run"
+    for fault in $faults; do
+        if [ "$fault" = partition ] && [ -z "$ns" ]; then
+            continue
+        fi
+        for run in $(seq "$runs"); do
+            run_once "${m% *}" "${m#* }" "$fault" "$run"
+        done
     done
 done
 
@@ -245,4 +358,7 @@ echo
 "$PY" "$LOAD" table "$results"
 if [ -n "$cachely_note" ]; then
     echo "$cachely_note"
+fi
+if [ -n "$part_note" ]; then
+    echo "$part_note"
 fi

@@ -3,6 +3,14 @@
 # readiness by PING, medians and ratios.  Source it after `set -euo pipefail`;
 # it defines bench_* names only, and bench_parse_args sets quick and rounds.
 # Needs redis-cli, and python3 (or $PY) for free ports.
+#
+# The capped mode (--cpu-cap PCT, or BENCH_CPU_CAP=PCT): every server a
+# script starts runs in its own cgroup v1 `cpu` group with a quota of PCT %
+# of one core (cpu.cfs_quota_us / cpu.cfs_period_us), so that on a small
+# machine the servers, not redis-benchmark, bound a run.  bench_measure
+# runs redis-benchmark and reports, besides requests/s and p50/p99, the
+# client's CPU share and each server's CPU per request, and names what
+# bounded the run.
 
 # ---- options ----------------------------------------------------------------
 
@@ -14,6 +22,10 @@ bench_parse_args() {
     while [ $# -gt 0 ]; do
         case "$1" in
         --quick) quick=1; rounds=1 ;;
+        --cpu-cap)
+            [ $# -ge 2 ] || { echo "--cpu-cap needs a percentage of a core" >&2; exit 2; }
+            bench_cap=$2; shift ;;
+        --cpu-cap=*) bench_cap=${1#--cpu-cap=} ;;
         --rounds)
             [ $# -ge 2 ] || { echo "--rounds needs a number" >&2; exit 2; }
             rounds=$2; shift ;;
@@ -27,6 +39,11 @@ bench_parse_args() {
         shift
     done
     case "$rounds" in ''|*[!0-9]*|0) echo "--rounds needs a positive number" >&2; exit 2 ;; esac
+    case "$bench_cap" in
+    '') ;;
+    *[!0-9]*|0) echo "--cpu-cap needs a percentage of one core (1-100)" >&2; exit 2 ;;
+    *) [ "$bench_cap" -le 100 ] || { echo "--cpu-cap is at most 100" >&2; exit 2; } ;;
+    esac
 }
 
 # bench_require TOOL...: exits 1 naming the first TOOL that is not found.
@@ -55,6 +72,11 @@ bench_init() {
 # BENCH_KEEP=1 keeps the dir (logs, configs) and says where it is.
 bench_cleanup() {
     bench_stop_all
+    bench_cgroup_remove_all
+    # A script's own cleanup (namespaces, ...), when it defines one.
+    if declare -F bench_cleanup_hook >/dev/null; then
+        bench_cleanup_hook
+    fi
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         echo "kept $bench_tmp" >&2
     else
@@ -150,4 +172,104 @@ bench_ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN {
         if (a == "" || b == "" || a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a";
         else printf "%.2f", a / b }'
+}
+
+# ---- CPU cap (cgroup v1 cpu) and measured runs -----------------------------------
+
+bench_cap=${BENCH_CPU_CAP:-}   # percent of one core per server; empty: no cap
+bench_cg_root=/sys/fs/cgroup/cpu
+bench_cgroups=()               # groups this script made, removed at exit
+
+# bench_cgroup_check: exit 1 with the reason when the cap cannot be applied.
+# Mounts the v1 cpu controller at $bench_cg_root when it is not mounted.
+bench_cgroup_check() {
+    [ -n "$bench_cap" ] || return 0
+    [ "$(id -u)" = 0 ] || { echo "--cpu-cap needs root (cgroup v1 cpu groups)" >&2; exit 1; }
+    if [ ! -f "$bench_cg_root/cpu.cfs_quota_us" ]; then
+        mkdir -p "$bench_cg_root"
+        mount -t cgroup -o cpu cgroup "$bench_cg_root" 2>/dev/null \
+            || { echo "--cpu-cap: the cgroup v1 cpu controller is not mounted at" \
+                      "$bench_cg_root and mounting it failed" >&2; exit 1; }
+    fi
+}
+
+# bench_cap_pid NAME PID: with a cap, put PID in a fresh group
+# bench-<script pid>-NAME with quota cap % of period 100 ms.  No-op without.
+bench_cap_pid() {
+    [ -n "$bench_cap" ] || return 0
+    local cg=$bench_cg_root/bench-$$-$1
+    mkdir -p "$cg"
+    bench_cgroups+=("$cg")
+    echo 100000 >"$cg/cpu.cfs_period_us"
+    echo $((bench_cap * 1000)) >"$cg/cpu.cfs_quota_us"
+    echo "$2" >"$cg/cgroup.procs"
+}
+
+# Called at exit after the servers are stopped: a group with tasks left (a
+# server that would not die) has them moved to the root first.
+bench_cgroup_remove_all() {
+    local cg t
+    for cg in "${bench_cgroups[@]}"; do
+        [ -d "$cg" ] || continue
+        while read -r t; do
+            echo "$t" >"$bench_cg_root/cgroup.procs" 2>/dev/null || true
+        done <"$cg/cgroup.procs"
+        rmdir "$cg" 2>/dev/null || echo "could not remove cgroup $cg" >&2
+    done
+    bench_cgroups=()
+}
+
+# bench_cpu_ticks PID: utime + stime of PID in clock ticks (0 if gone).
+bench_cpu_ticks() {
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# bench_measure "PID..." REQUESTS redis-benchmark-args...: run
+# redis-benchmark --csv with the args and print one line:
+#   rps p50 p99 client_share cpu_us_per_req... bound
+# rps/p50/p99 from the last CSV row (ms); client_share = redis-benchmark's
+# user+sys CPU over wall time (1.00 = a whole core); one cpu_us_per_req per
+# PID: its utime+stime delta over the requests of every CSV row (so
+# LRANGE's LPUSH warm-up counts, with its requests); bound is "server" when
+# some PID used >= 90 % of its cap (or of a core uncapped) and the client
+# less than 90 % of a core, "client" when the client did and no server did,
+# "both" or "neither" otherwise.  Prints "fail" when redis-benchmark did.
+bench_measure() {
+    local pids=$1 n=$2; shift 2
+    local tck before=() after=() pid t0 t1 out tm i=0
+    tck=$(getconf CLK_TCK)
+    for pid in $pids; do before+=("$(bench_cpu_ticks "$pid")"); done
+    t0=$(date +%s%N)
+    # `times` in the subshell: its second line is its children's CPU, i.e.
+    # redis-benchmark's ("0m1.234s 0m0.456s", user and sys).
+    out=$( (redis-benchmark --csv "$@" 2>/dev/null; times) ) \
+        || { echo fail; return 0; }
+    t1=$(date +%s%N)
+    for pid in $pids; do after+=("$(bench_cpu_ticks "$pid")"); done
+    local deltas=""
+    for pid in $pids; do
+        deltas+="$(( ${after[$i]} - ${before[$i]} )) "
+        i=$((i + 1))
+    done
+    echo "$out" | awk -F'","' -v n="$n" -v wall="$(( (t1 - t0) / 1000 ))" \
+        -v tck="$tck" -v deltas="$deltas" -v cap="${bench_cap:-100}" '
+        /^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$/ {
+            split($0, a, " "); cpu = 0
+            for (k = 1; k <= 2; k++) { v = a[k]; sub(/s$/, "", v); split(v, ms, "m"); cpu += ms[1] * 60 + ms[2] }
+            next
+        }
+        NR > 1 && NF > 1 { rows++; gsub(/"/, ""); split($0, f, ","); rps = f[2]; p50 = f[5]; p99 = f[7] }
+        END {
+            if (rps == "" || wall <= 0) { print "fail"; exit }
+            share = cpu / (wall / 1e6)
+            line = sprintf("%s %s %s %.2f", rps, p50, p99, share)
+            m = split(deltas, d, " "); sbound = 0
+            for (k = 1; k <= m; k++) {
+                line = line sprintf(" %.2f", d[k] / tck * 1e6 / (n * rows))
+                if (d[k] / tck / (wall / 1e6) >= 0.9 * cap / 100) sbound = 1
+            }
+            cbound = share >= 0.9
+            b = sbound && !cbound ? "server" : cbound && !sbound ? "client" : sbound ? "both" : "neither"
+            print line, b
+        }'
 }

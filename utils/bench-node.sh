@@ -2,17 +2,29 @@
 # Throughput and memory of cachely-server next to Debian's redis-server, run
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
 # 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys),
-# LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600, SADD, SPOP (popping
-# what SADD added), HSET, ZADD, ZPOPMIN, XADD, XREADGROUP (one new entry
-# per read) and EVALSHA of a script doing INCR and EXPIRE at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
-# alternating cachely and redis for each round, and reports the median of the
-# rounds.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
+# LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600, SADD, SPOP, HSET, ZADD
+# and ZPOPMIN at -P 1 and -P 16 with 50 clients (--clients N), 32-byte
+# values and keys random over 100,000, alternating cachely and redis for
+# each round, and reports the median of the rounds; a test whose command
+# cachely rejects is skipped.  Every row also gives each server's CPU per
+# request (utime+stime from /proc over the requests), p50/p99 and the
+# client's CPU share (1.00 = redis-benchmark used a whole core), and says
+# what bounded the runs: a ratio is the server's figure only when the
+# server was the bottleneck ("server" in the bound column).  With
+# --cpu-cap PCT each server runs in its own cgroup v1 cpu group capped at
+# PCT % of a core, which is what makes -P 1 server-bound on a small
+# machine.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
 # into fresh servers through redis-cli --pipe; VmRSS and used_memory are
 # printed with the ratio.
 #
-# Usage: utils/bench-node.sh [--quick] [--rounds N]
+# Usage: utils/bench-node.sh [--quick] [--rounds N] [--cpu-cap PCT]
+#                            [--clients N] [--tests t1,t2] [--no-memory]
 #   --quick      fewer requests and one round (about a minute)
 #   --rounds N   rounds per test (default 3)
+#   --cpu-cap P  each server capped at P % of one core (root; cgroup v1)
+#   --clients N  redis-benchmark clients (default 50)
+#   --tests L    only these redis-benchmark tests (comma-separated)
+#   --no-memory  skip the memory part
 # Environment: CACHELY_BIN (default build/src/cachely-server of this tree),
 #              REDIS_BIN (default redis-server), KEYS_TO_LOAD (1000000).
 # The client and the servers share the machine's cores, so absolute figures
@@ -26,8 +38,23 @@ REDIS_BIN=${REDIS_BIN:-redis-server}
 KEYS_TO_LOAD=${KEYS_TO_LOAD:-1000000}
 rounds=3
 quick=0
+clients=50
+tests="set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset zadd zpopmin xadd"
+memory=1
 
-bench_parse_args "$@"
+# Options of this script first; the rest go to bench_parse_args.
+rest=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --clients) clients=${2:?--clients needs a number}; shift ;;
+    --tests) tests=$(echo "${2:?--tests needs a list}" | tr , ' '); shift ;;
+    --no-memory) memory=0 ;;
+    *) rest+=("$1") ;;
+    esac
+    shift
+done
+bench_parse_args "${rest[@]}"
+bench_cgroup_check
 bench_require redis-benchmark redis-cli python3 "$REDIS_BIN"
 [ -x "$CACHELY_BIN" ] || { echo "no cachely-server at $CACHELY_BIN (set CACHELY_BIN)" >&2; exit 1; }
 
@@ -61,52 +88,25 @@ start_servers() {
         --logfile "$tmp/cachely.log" --loglevel warning &
     cachely_pid=$!
     bench_pids+=("$cachely_pid")
+    bench_cap_pid cachely "$cachely_pid"
     "$REDIS_BIN" --port "$rport" --bind 127.0.0.1 --maxmemory 0 \
         --save '' --appendonly no --daemonize no --pidfile "$tmp/redis.pid" \
         --dir "$tmp" --logfile "$tmp/redis.log" --loglevel warning &
     redis_pid=$!
     bench_pids+=("$redis_pid")
+    bench_cap_pid redis "$redis_pid"
     bench_wait_ping cachely "$cport" "$cachely_pid"
     bench_wait_ping redis "$rport" "$redis_pid"
 }
 
 # ---- throughput ------------------------------------------------------------
 
-# The EVALSHA row's script: INCR then EXPIRE of one key (a rate limiter).
-EVAL_SCRIPT="local n = redis.call('incr', KEYS[1]) redis.call('expire', KEYS[1], 60) return n"
-
-bench_once() { # port test pipeline requests -> rps
-    local what=(-t "$2")
-    if [ "$2" = evalsha ]; then
-        local sha
-        sha=$(redis-cli -h 127.0.0.1 -p "$1" script load "$EVAL_SCRIPT")
-        what=(evalsha "$sha" 1 "bench:rl:__rand_int__")
-    fi
-    redis-benchmark -h 127.0.0.1 -p "$1" -P "$3" -n "$4" -c 50 -d 32 \
-        -r 100000 --csv "${what[@]}" 2>/dev/null \
-        | awk -F'","' 'NR > 1 && NF > 1 { gsub(/"/, "", $2); rps = $2 }
-                       END { if (rps != "") print rps }'
+# measure port pid test pipeline requests -> "rps p50 p99 share cpu bound"
+measure() {
+    bench_measure "$2" "$5" -h 127.0.0.1 -p "$1" -t "$3" -P "$4" -n "$5" -c "$clients" \
+        -d 32 -r 100000
 }
-# (The last row: lrange_* runs an LPUSH of its own first.)
-
-# Stream rows run a custom command: XADD appends to bench:xs with an auto
-# ID; XREADGROUP reads one new entry at a time as consumer c of group g
-# (created again at 0 before each run, so every read delivers an entry and
-# adds it to the pending list; the XADD rows ran first and filled the
-# stream).
-bench_stream() { # port test pipeline requests -> rps
-    local cmd
-    case "$2" in
-    xadd) cmd=(XADD bench:xs '*' user user:42 action click value 12345) ;;
-    xreadgroup)
-        redis-cli -h 127.0.0.1 -p "$1" xgroup destroy bench:xs g >/dev/null 2>&1 || true
-        redis-cli -h 127.0.0.1 -p "$1" xgroup create bench:xs g 0 mkstream >/dev/null 2>&1
-        cmd=(XREADGROUP GROUP g c COUNT 1 STREAMS bench:xs '>') ;;
-    esac
-    redis-benchmark -h 127.0.0.1 -p "$1" -P "$3" -n "$4" -c 50 --csv "${cmd[@]}" 2>/dev/null \
-        | awk -F'","' 'NR > 1 && NF > 1 { gsub(/"/, "", $2); rps = $2 }
-                       END { if (rps != "") print rps }'
-}
+# (lrange_* runs an LPUSH of its own first: its requests count in the CPU.)
 
 # redis-benchmark counts error replies as answers, so a command a server
 # does not implement would look fast: check each one answers properly.
@@ -119,13 +119,11 @@ supports() { # port test
     mset) out=$(redis-cli -h 127.0.0.1 -p "$1" mset bench:a 1 bench:b 2 2>&1) ;;
     lpush|rpush|lpop|rpop|lrange_*)
         out=$(redis-cli -h 127.0.0.1 -p "$1" rpush bench:list x 2>&1) ;;
-    sadd) out=$(redis-cli -h 127.0.0.1 -p "$1" sadd bench:set x 2>&1) ;;
-    spop) redis-cli -h 127.0.0.1 -p "$1" sadd bench:set x >/dev/null 2>&1
-          out=$(redis-cli -h 127.0.0.1 -p "$1" spop bench:set 2>&1) ;;
-    hset) out=$(redis-cli -h 127.0.0.1 -p "$1" hset bench:hash f v 2>&1) ;;
+    sadd|spop) out=$(redis-cli -h 127.0.0.1 -p "$1" sadd bench:set x 2>&1) ;;
+    hset) out=$(redis-cli -h 127.0.0.1 -p "$1" hset bench:hash f x 2>&1) ;;
     zadd|zpopmin) out=$(redis-cli -h 127.0.0.1 -p "$1" zadd bench:zset 1 x 2>&1) ;;
-    evalsha) out=$(redis-cli -h 127.0.0.1 -p "$1" eval "$EVAL_SCRIPT" 1 bench:probe:rl 2>&1) ;;
-    xadd|xreadgroup) out=$(redis-cli -h 127.0.0.1 -p "$1" xadd bench:probe-s 1-1 f v 2>&1) ;;
+    xadd) out=$(redis-cli -h 127.0.0.1 -p "$1" xadd bench:probe-s '*' f v 2>&1); out=${out:+x} ;;
+    *) out=unknown ;;
     esac
     case "$out" in
     OK|x|[0-9]*) return 0 ;;
@@ -134,39 +132,24 @@ supports() { # port test
 }
 
 run_throughput() {
-    local test pl n cm rm label ratio c_ok run
-    printf '%-16s %14s %14s %8s\n' test 'cachely rps' 'redis rps' ratio
-    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset \
-                zadd zpopmin xadd xreadgroup evalsha; do
+    local test pl n res=$tmp/rows.txt line
+    : >"$res"
+    for test in $tests; do
+        if ! supports "$cport" "$test"; then
+            echo "$test skipped: cachely rejects it" >&2
+            continue
+        fi
         for pl in 1 16; do
             if [ "$pl" = 1 ]; then n=$n_p1; else n=$n_p16; fi
-            label="$(echo "$test" | tr '[:lower:]' '[:upper:]') -P $pl"
-            [ "$test" = mset ] && label="MSET(10) -P $pl"
-            [ "$test" = evalsha ] && label="EVALSHA -P $pl"
-            : >"$tmp/c" ; : >"$tmp/r"
-            c_ok=1
-            supports "$cport" "$test" || c_ok=0
             for _ in $(seq "$rounds"); do
-                case "$test" in
-                xadd|xreadgroup) run=bench_stream ;;
-                *) run=bench_once ;;
-                esac
-                if [ "$c_ok" = 1 ]; then
-                    "$run" "$cport" "$test" "$pl" "$n" >>"$tmp/c"
-                fi
-                "$run" "$rport" "$test" "$pl" "$n" >>"$tmp/r"
+                line=$(measure "$cport" "$cachely_pid" "$test" "$pl" "$n")
+                [ "$line" = fail ] || echo "cachely $test $pl $line" >>"$res"
+                line=$(measure "$rport" "$redis_pid" "$test" "$pl" "$n")
+                [ "$line" = fail ] || echo "redis $test $pl $line" >>"$res"
             done
-            rm=$(bench_median <"$tmp/r")
-            if [ "$c_ok" = 1 ]; then
-                cm=$(bench_median <"$tmp/c")
-                ratio=$(awk -v a="$cm" -v b="$rm" 'BEGIN {
-                    if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
-            else
-                cm='n/a (error)'; ratio='n/a'
-            fi
-            printf '%-16s %14s %14s %8s\n' "$label" "$cm" "$rm" "$ratio"
         done
     done
+    python3 "$here/utils/bench-table.py" node "$res"
 }
 
 # ---- memory ----------------------------------------------------------------
@@ -232,9 +215,13 @@ run_memory() {
 
 echo "cachely: $CACHELY_BIN"
 echo "redis:   $("$REDIS_BIN" --version)"
-echo "50 clients, -d 32, -r 100000, requests $n_p1 (-P 1) / $n_p16 (-P 16), median of $rounds round(s), $(nproc) cores shared with the client"
+echo "$clients clients, -d 32, -r 100000, requests $n_p1 (-P 1) / $n_p16 (-P 16)," \
+     "median of $rounds round(s), $(nproc) cores shared with the client," \
+     "cpu cap per server: $([ -n "$bench_cap" ] && echo "$bench_cap % of a core" || echo none)," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 start_servers
 run_throughput
+[ "$memory" = 1 ] || exit 0
 # Fresh servers for the memory test, so the benchmark's keys do not count.
 stop_servers
 start_servers

@@ -11,11 +11,16 @@
 # round runs every test on every path, the path order rotating), and each
 # figure is the median over the rounds: requests per second and the p50
 # latency redis-benchmark reports (ms).  "+p50" is a proxy's p50 minus the
-# direct p50: the median latency the proxy adds.
+# direct p50: the median latency the proxy adds.  A second table gives,
+# per path, p50/p99, the client's CPU share, the node's and the proxy's CPU
+# per request (utime+stime from /proc) and what bounded the run; the
+# proxy's CPU per request over the node's is the figure to hold at <= 0.6.
 #
-# Usage: utils/bench-proxy.sh [--quick] [--rounds N]
+# Usage: utils/bench-proxy.sh [--quick] [--rounds N] [--cpu-cap PCT]
 #   --quick      one round, -n divided by 5 (for checking the script)
 #   --rounds N   rounds (default 3)
+#   --cpu-cap P  the node, the proxy and twemproxy each capped at P % of a
+#                core (root; cgroup v1 cpu groups)
 # Environment: CACHELY_BUILDDIR (default build/ of this tree; binaries in
 # its src/), NUTCRACKER (default nutcracker from PATH).  nutcracker is
 # installed with apt-get when missing and running as root; otherwise the
@@ -33,6 +38,7 @@ rounds=3
 quick=0
 
 bench_parse_args "$@"
+bench_cgroup_check
 div=1
 if [ "$quick" = 1 ]; then
     div=5
@@ -68,13 +74,17 @@ tmp=$bench_tmp
 mport=$(bench_free_port)
 "$SERVER" --port "$mport" --bind 127.0.0.1 --dir "$tmp" --logfile "$tmp/server.log" \
     --save "" --appendonly no &
+server_pid=$!
 bench_pids+=($!)
+bench_cap_pid server "$server_pid"
 bench_wait_ping server "$mport" "$!"
 
 pport=$(bench_free_port)
 "$PROXY" --port "$pport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" --read-policy master \
     --logfile "$tmp/proxy.log" &
+proxy_pid=$!
 bench_pids+=($!)
+bench_cap_pid proxy "$proxy_pid"
 bench_wait_ping proxy "$pport" "$!"
 # The proxy answers PING itself: wait until it knows the master.
 for _ in $(seq 100); do
@@ -101,13 +111,22 @@ EOF
         || { echo "nutcracker rejected its config:" >&2; cat "$tmp/nutcracker.yml" >&2; exit 1; }
     # -s: its stats port, which defaults to 22222; pick a free one.
     "$NUTCRACKER" -c "$tmp/nutcracker.yml" -s "$(bench_free_port)" -o "$tmp/twemproxy.log" &
+    twem_pid=$!
     bench_pids+=($!)
+    bench_cap_pid twemproxy "$twem_pid"
     bench_wait_ping twemproxy "$tport" "$!"
     paths="direct cachely twemproxy"
 fi
 
 port_of() {
     case "$1" in direct) echo "$mport" ;; cachely) echo "$pport" ;; twemproxy) echo "$tport" ;; esac
+}
+pids_of() { # the node, then the proxy on the path
+    case "$1" in
+    direct) echo "$server_pid" ;;
+    cachely) echo "$server_pid $proxy_pid" ;;
+    twemproxy) echo "$server_pid $twem_pid" ;;
+    esac
 }
 
 # Fill the keyspace so that GETs find values.
@@ -116,11 +135,15 @@ redis-benchmark -h 127.0.0.1 -p "$mport" -t set -r 100000 -n 300000 -P 16 -q >/d
 # ---- rounds -----------------------------------------------------------------
 
 results=$tmp/results.txt   # path test pipeline rps p50
+rows=$tmp/rows.txt         # path test pipeline rps p50 p99 share cpu... bound
 : >"$results"
+: >"$rows"
 n1=$((100000 / div))
 n16=$((500000 / div))
 echo "cachely-server on $mport, cachely-proxy on $pport${tport:+, twemproxy on $tport};" \
-     "$rounds round(s), 50 clients, -r 100000"
+     "$rounds round(s), 50 clients, -r 100000, cpu cap per process:" \
+     "$([ -n "$bench_cap" ] && echo "$bench_cap % of a core" || echo none)," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$rounds"); do
     # Rotate the path order each round so no path always runs first.
     set -- $paths
@@ -132,13 +155,13 @@ for round in $(seq "$rounds"); do
         [ "$P" = 16 ] && n=$n16
         for t in get set; do
             for path in $order; do
-                line=$(redis-benchmark -h 127.0.0.1 -p "$(port_of "$path")" -c 50 -r 100000 \
-                       -n "$n" -P "$P" -t "$t" --csv 2>/dev/null | tail -n 1)
-                # "SET","12345.67","0.123","0.040","0.111","0.2","0.3","1.1"
-                rps=$(echo "$line" | cut -d, -f2 | tr -d '"')
-                p50=$(echo "$line" | cut -d, -f5 | tr -d '"')
-                case "$rps" in ''|*[!0-9.]*) echo "redis-benchmark failed on $path: $line" >&2; exit 1 ;; esac
-                echo "$path $t $P $rps $p50" >>"$results"
+                line=$(bench_measure "$(pids_of "$path")" "$n" -h 127.0.0.1 \
+                       -p "$(port_of "$path")" -c 50 -r 100000 -n "$n" -P "$P" -t "$t")
+                # rps p50 p99 client-share cpu-us-per-request... bound
+                [ "$line" != fail ] || { echo "redis-benchmark failed on $path" >&2; exit 1; }
+                set -- $line
+                echo "$path $t $P $1 $2" >>"$results"
+                echo "$path $t $P $line" >>"$rows"
             done
         done
     done
@@ -196,6 +219,7 @@ print()
 print("rps = requests/s, p50 = median latency in ms (redis-benchmark), medians of the rounds;")
 print("cp = cachely-proxy, tw = twemproxy, dir = direct; +p50 = p50 added over direct (ms)")
 EOF
+"$PY" "$here/utils/bench-table.py" proxy "$rows" "$paths"
 echo "proxy log lines about lost/unreachable backends: $errors"
 if [ -n "$twem_note" ]; then
     echo "$twem_note"

@@ -6,12 +6,18 @@
       like one) names 127.0.0.1:M for mymaster and, where it answers
       SENTINEL MASTER, knows N replicas and the other endpoints.
   run --system redis|cachely --ack master|all --endpoints P,P,P
-      --nodes M,R,R --master-pid PID --run N
-      write unique keys k:<run>:<i> from several clients, kill -9 PID after a
-      random warm-up, time the first write issued after the kill that is
+      --nodes M,R,R --master-pid PID --run N [--fault F]
+      write unique keys k:<run>:<i> from several clients, inject the fault
+      after a random warm-up, time the first write issued after it that is
       acknowledged, keep writing --after seconds, then read every
       acknowledged key from the node that is master now.  Prints one JSON
-      object, and a line for people on stderr.
+      object, and a line for people on stderr.  Faults: kill (kill -9 PID),
+      stop (SIGSTOP PID; the caller sends SIGCONT when it stops the group),
+      partition (packets between the master's network namespace --netns
+      and the address --cut-ip dropped both ways, silently for the far
+      side), stress (no fault: write for --hold seconds while the caller
+      loads the CPUs, then report whether the master changed: a false
+      failover).
   table RESULTS
       the table of bench-failover.sh from the JSON lines of the runs.
 
@@ -33,6 +39,7 @@ import random
 import re
 import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -288,7 +295,10 @@ def cmd_run(a):
         return 1
 
     killed = ports(a.nodes)[0]
-    os.kill(a.master_pid, signal.SIGKILL)
+    out["fault"] = a.fault
+    if a.fault == "stress":
+        return stress_hold(a, st, threads, out, killed)
+    inject(a)
     with st.lock:
         st.kill_time = time.monotonic()
         st.need = 1
@@ -329,6 +339,53 @@ def cmd_run(a):
     return 0
 
 
+def inject(a):
+    """The fault of --fault, done when this returns."""
+    if a.fault == "kill":
+        os.kill(a.master_pid, signal.SIGKILL)
+    elif a.fault == "stop":
+        os.kill(a.master_pid, signal.SIGSTOP)
+    elif a.fault == "partition":
+        # In the master's namespace (whose local table comes after pref 10):
+        # what arrives from the far side is dropped, what it sends there is
+        # refused locally.  The far side hears nothing: a cut cable.
+        for rule in (("from", a.cut_ip), ("to", a.cut_ip)):
+            subprocess.run(["ip", "-n", a.netns, "rule", "add", "pref", "10", rule[0], rule[1],
+                            "blackhole"], check=True, timeout=10)
+
+
+def stress_hold(a, st, threads, out, master):
+    """Write for --hold s with no fault; then did any endpoint, or the
+    master itself, stop calling it the master?"""
+    time.sleep(a.hold)
+    st.stop = True
+    for t in threads:
+        t.join(a.socket_timeout + 3)
+    named = [endpoint_master(p) for p in ports(a.endpoints)]
+    role = None
+    try:
+        r = redis.Redis(a.master_host, master, socket_timeout=2, socket_connect_timeout=2)
+        role = r.execute_command("ROLE")[0]
+        r.close()
+    except redis.RedisError as e:
+        role = "error: %s" % e
+    if isinstance(role, bytes):
+        role = role.decode()
+    with st.lock:
+        out["acked"] = len(st.acked)
+        out["attempts"] = st.attempts
+        out["errors"] = dict(st.errors_before.most_common(4))
+    out["named"] = named
+    out["role"] = role
+    out["false_failover"] = role != "master" or any(p != master for p in named)
+    out["hold"] = a.hold
+    print(json.dumps(out))
+    print("%-8s %-17s run %2d: stress %.0f s, %d acked, master %s, endpoints name %s%s" % (
+        label(a.system, a.ack) + (a.run, a.hold, out["acked"], role, named,
+        "  FALSE FAILOVER" if out["false_failover"] else "")), file=sys.stderr)
+    return 0
+
+
 def label(system, ack):
     if system == "redis":
         return "redis", "sentinel" + (" + WAIT" if ack == "all" else " async")
@@ -359,15 +416,18 @@ def cmd_table(a):
         line = line.strip()
         if line:
             o = json.loads(line)
-            rows.setdefault((o["system"], o["ack"]), []).append(o)
-    fmt = "%-8s %-17s %4s %8s %8s %8s %6s %9s %7s %6s"
-    head = fmt % ("system", "mode", "runs", "p50 ms", "p99 ms", "max ms",
+            rows.setdefault((o["system"], o["ack"], o.get("fault", "kill")), []).append(o)
+    stress = collections.OrderedDict((k, v) for k, v in rows.items() if k[2] == "stress")
+    rows = collections.OrderedDict((k, v) for k, v in rows.items() if k[2] != "stress")
+    fmt = "%-8s %-17s %-9s %4s %8s %8s %8s %6s %9s %7s %6s"
+    head = fmt % ("system", "mode", "fault", "runs", "p50 ms", "p99 ms", "max ms",
                   "no-fo", "acked", "lost", "failed")
     print(head)
     print("-" * len(head))
     p99s = {}
+    p99_fault = {}
     lost_all = {}
-    for (system, ack), runs in rows.items():
+    for (system, ack, fault), runs in rows.items():
         ok = [o for o in runs if "error" not in o]
         times = sorted(o["failover_ms"] for o in ok if o["failover_ms"] is not None)
         none = len(ok) - len(times)
@@ -375,28 +435,50 @@ def cmd_table(a):
             p50 = statistics.median(times)
             p99 = times[max(0, math.ceil(0.99 * len(times)) - 1)]
             cells = ("%.0f" % p50, "%.0f" % p99, "%.0f" % times[-1])
-            p99s[system, ack] = p99
+            p99_fault[system, ack, fault] = p99
+            if fault == "kill":
+                p99s[system, ack] = p99
         elif times:
             # Runs with no failover count as slower than any other.
             allv = times + [math.inf] * none
             p50 = allv[(len(allv) - 1) // 2] if len(allv) % 2 else statistics.median(allv)
             p99 = allv[max(0, math.ceil(0.99 * len(allv)) - 1)]
             cells = tuple("none" if v == math.inf else "%.0f" % v for v in (p50, p99, allv[-1]))
-            p99s[system, ack] = p99
+            p99_fault[system, ack, fault] = p99
+            if fault == "kill":
+                p99s[system, ack] = p99
         else:
             cells = ("n/a",) * 3
         unknown = [o for o in ok if o["lost"] is None]
         lost = sum(o["lost"] for o in ok if o["lost"] is not None)
-        lost_all[system, ack] = None if unknown or not ok else lost
+        prev = lost_all.get((system, ack), 0)   # summed over the faults
+        lost_all[system, ack] = None if prev is None or unknown or not ok else prev + lost
         sysname, mode = label(system, ack)
         print(fmt % (
-            sysname, mode, len(ok), cells[0], cells[1], cells[2], none,
+            sysname, mode, fault, len(ok), cells[0], cells[1], cells[2], none,
             sum(o["acked"] for o in ok), "%d%s" % (lost, "?" if unknown else ""),
             len(runs) - len(ok)))
     print()
     print("p50 = median of the runs, p99 = nearest rank (the max below 100 runs); no-fo = runs")
     print("with no write acknowledged within %.0f s of the kill; failed = runs whose group did" % TIMEOUT_S)
     print("not start; lost = acknowledged keys missing on the new master (? = no master found).")
+    print("faults: kill = kill -9 of the master, stop = SIGSTOP (hung), partition = the master's")
+    print("network namespace cut from everyone else (packets dropped), times from the fault.")
+    if stress:
+        print()
+        sfmt = "%-8s %-17s %4s %8s %9s %15s"
+        shead = sfmt % ("system", "mode", "runs", "hold s", "acked", "false failovers")
+        print(shead)
+        print("-" * len(shead))
+        for (system, ack, _), runs in stress.items():
+            ok = [o for o in runs if "error" not in o]
+            sysname, mode = label(system, ack)
+            print(sfmt % (sysname, mode, len(ok),
+                          "%.0f" % ok[0].get("hold", 0) if ok else "-",
+                          sum(o.get("acked", 0) for o in ok),
+                          "%d" % sum(1 for o in ok if o.get("false_failover"))))
+        print("stress: no fault, CPU hogs (yes) on every core for the hold; a false failover =")
+        print("an endpoint naming another master, or the healthy master no longer a master.")
 
     def ratio(a_, b_):
         x, y = p99s.get(a_), p99s.get(b_)
@@ -418,10 +500,20 @@ def cmd_table(a):
             print("target write-ack %-6s p99 <= 1500 ms: %-3s  below sentinel's: %s" % (
                 ack, "yes" if x <= 1500 else "no",
                 "n/a" if y is None else ("yes" if x < y else "no")))
-        if ("cachely", "all") in lost_all:
-            v = lost_all["cachely", "all"]
-            print("target write-ack all  no acknowledged write lost: %s" % (
-                "n/a" if v is None else ("yes" if v == 0 else "no (%d)" % v)))
+    for (system, ack, fault), v in p99_fault.items():
+        if system == "cachely" and fault in ("stop", "partition"):
+            print("target write-ack %-6s %-9s p99 <= 600 ms: %s (%.0f ms)" % (
+                ack, fault, "yes" if v <= 600 else "no", v))
+    if ("cachely", "all") in lost_all:
+        v = lost_all["cachely", "all"]
+        print("target write-ack all  no acknowledged write lost: %s" % (
+            "n/a" if v is None else ("yes" if v == 0 else "no (%d)" % v)))
+    for (system, ack, _), runs in stress.items():
+        if system == "cachely":
+            ok = [o for o in runs if "error" not in o]
+            n = sum(1 for o in ok if o.get("false_failover"))
+            print("target write-ack %-6s no false failover under stress: %s (%d of %d runs)" % (
+                ack, "yes" if n == 0 and ok else "no", n, len(ok)))
     return 0
 
 
@@ -439,6 +531,11 @@ def main():
     w.add_argument("--endpoints", required=True, help="sentinel or proxy ports")
     w.add_argument("--nodes", required=True, help="master port first, then replicas")
     w.add_argument("--master-pid", type=int, required=True)
+    w.add_argument("--fault", choices=("kill", "stop", "partition", "stress"), default="kill")
+    w.add_argument("--master-host", default=HOST, help="the master's address (partition)")
+    w.add_argument("--netns", help="the master's network namespace (partition)")
+    w.add_argument("--cut-ip", help="the far side's address in it (partition)")
+    w.add_argument("--hold", type=float, default=5, help="s of load with no fault (stress)")
     w.add_argument("--run", type=int, required=True)
     w.add_argument("--seed", type=int)
     w.add_argument("--clients", type=int, default=4)

@@ -42,6 +42,12 @@ static const struct cursor_spec cursor_specs[] = {
 const struct cursor_spec *
 cursor_spec_of(const struct command *cmd)
 {
+    /* Every request asks: a name not ending in "scan" is answered without
+     * the strcmp loop (it was 5 % of the proxy's instructions on GET/SET). */
+    size_t n = strlen(cmd->name);
+    if (n < 4 || memcmp(cmd->name + n - 4, "scan", 4) != 0) {
+        return NULL;
+    }
     for (size_t i = 0; i < sizeof(cursor_specs) / sizeof(cursor_specs[0]); i++) {
         if (strcmp(cmd->name, cursor_specs[i].name) == 0) {
             return &cursor_specs[i];

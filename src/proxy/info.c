@@ -221,12 +221,16 @@ section_topology(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
             inflight += (long long)n->pool[k].inflight;
         }
         rbuf_printf(b, "node%zu:addr=%s,group=%s,role=%s,up=%d,link=%s,offset=%lld,"
-                       "requests=%lld,errors=%lld,avg_latency_us=%lld,inflight=%lld\r\n",
+                       "requests=%lld,errors=%lld,avg_latency_us=%lld,inflight=%lld,"
+                       "probe_gap_ms=%.0f,probe_gap_max_ms=%.0f,down_bound_ms=%lld\r\n",
                     i, n->name, n->group->name,
                     n->role == NODE_ROLE_MASTER ? "master"
                     : n->role == NODE_ROLE_REPLICA ? "replica" : "unknown",
                     n->up, n->link_up ? "up" : "down", n->offset, n->requests, n->errors,
-                    n->requests ? n->latency_us_sum / n->requests : 0, inflight);
+                    n->requests ? n->latency_us_sum / n->requests : 0, inflight,
+                    n->detect.mean_ms, n->detect.max_ms,
+                    detect_timeout_ms(&n->detect, topology_detect_floor(px),
+                                      px->cfg.down_after_ms));
     }
 }
 

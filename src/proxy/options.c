@@ -193,7 +193,8 @@ const struct option_def proxy_options[] = {
     {"probe-interval-ms", OPT_INT, 0, "100", 10, 60000, NULL, OFF(probe_interval_ms), NULL,
      NULL, NULL, "how often each node is probed (PING + INFO replication)"},
     {"down-after-ms", OPT_INT, 0, "1000", 10, 3600000, NULL, OFF(down_after_ms), NULL, NULL,
-     NULL, "a node with no valid probe reply for this long stops receiving requests"},
+     NULL, "the longest silence before a node is down (the learned bound, "
+     "at least 3 probe intervals, is usually shorter)"},
     {"backend-timeout-ms", OPT_INT, 0, "5000", 0, 3600000, NULL, OFF(backend_timeout_ms),
      NULL, NULL, NULL, "a backend connection whose oldest request waits this long is replaced "
      "(its requests get errors); 0 = never"},

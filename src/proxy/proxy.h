@@ -15,6 +15,7 @@
 #include "core/option.h"
 #include "core/resp.h"
 #include "core/resp_scan.h"
+#include "proxy/detect.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,11 +208,13 @@ struct node {
     int port;
     char name[300];              /* "host:port" */
     int role;                    /* NODE_ROLE_* */
-    int up;                      /* answered a probe within down-after-ms */
+    int up;                      /* answered a probe within its detector's
+                                    bound (at most down-after-ms) */
     int link_up;                 /* a replica's master_link_status:up */
     int sync_in_progress;
     long long offset;            /* master_repl_offset / slave_repl_offset */
     long long last_ok_ms;        /* last valid probe reply */
+    struct detect detect;        /* the gaps between its valid replies */
     long long epoch;             /* the node's config_epoch (INFO) */
     char run_id[41];             /* INFO server's run_id */
     long long priority;          /* slave_priority (INFO; 100 when not told) */
@@ -301,6 +304,9 @@ struct group *topology_group_of_key(struct proxy *px, const char *key, size_t le
 void topology_teardown(struct proxy *px);
 /* Run probes and timeouts; called from the cron. */
 void topology_cron(struct proxy *px);
+/* The least silence that marks a node down (3 probe intervals); the most is
+ * down-after-ms. */
+long long topology_detect_floor(const struct proxy *px);
 /* Add a node to group g (configured, or discovered as a replica) unless
  * known; returns it. */
 struct node *topology_add(struct proxy *px, struct group *g, const char *host, int port);

@@ -987,7 +987,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     char *encoded = NULL;
 
     px->total_commands++;
-    s->last_ms = util_mstime();
+    /* s->last_ms: set by the read that brought the request. */
     if (cmd == NULL) {
         char msg[512];
         command_unknown_error(msg, sizeof(msg), argc, argv);

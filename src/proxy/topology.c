@@ -1,8 +1,10 @@
 /* The group's nodes and their health.  Each node gets a probe connection
  * that sends PING and INFO replication every probe-interval-ms; a node is
- * up while it answered within down-after-ms.  INFO tells the role, the
- * replication offset, a replica's link state, and a master's replicas,
- * which are added as nodes (so --nodes may name the master alone). */
+ * down once silent for longer than its detector (detect.h) allows, a bound
+ * learned from the node's own reply gaps (at least 3 probe intervals, at
+ * most down-after-ms).  INFO tells the role, the replication offset, a
+ * replica's link state, and a master's replicas, which are added as nodes
+ * (so --nodes may name the master alone). */
 #include "proxy/proxy.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -39,6 +41,7 @@ topology_add(struct proxy *px, struct group *g, const char *host, int port)
     n->port = port;
     snprintf(n->name, sizeof(n->name), "%s:%d", host, port);
     n->probe_fd = -1;
+    detect_init(&n->detect);
     /* pool_size RESP2 connections, then pool_size RESP3 ones (HELLO 3) for
      * the sessions that said HELLO 3: their replies pass through unchanged. */
     n->pool = mem_calloc((size_t)(2 * px->cfg.pool_size) * sizeof(struct backend));
@@ -505,12 +508,14 @@ probe_consume(struct proxy *px, struct node *n)
                         || (sc.pos >= 8 && memcmp(r, "-LOADING", 8) == 0)
                         || (sc.pos >= 11 && memcmp(r, "-MASTERDOWN", 11) == 0);
             if (alive) {
+                long long now = util_mstime();
                 if (!n->up) {
                     log_info("Node %s is up", n->name);
                     n->incarnation++; /* back from down: maybe restarted */
                 }
+                detect_reply(&n->detect, now, n->up, px->cfg.down_after_ms);
                 n->up = 1;
-                n->last_ok_ms = util_mstime();
+                n->last_ok_ms = now;
             }
         } else if (r[0] == '$' || r[0] == '=') {
             const char *body = memchr(r, '\n', sc.pos);
@@ -622,6 +627,14 @@ probe_send(struct proxy *px, struct node *n)
     n->probe_sent_ms = now;
 }
 
+/* The shortest silence that may mark a node down: three probe intervals,
+ * so that one late reply never does. */
+long long
+topology_detect_floor(const struct proxy *px)
+{
+    return 3 * px->cfg.probe_interval_ms;
+}
+
 void
 topology_cron(struct proxy *px)
 {
@@ -634,9 +647,12 @@ topology_cron(struct proxy *px)
             }
             probe_send(px, n);
         }
-        if (n->up && now - n->last_ok_ms > px->cfg.down_after_ms) {
-            log_warn("Node %s is down: no valid reply for %lld ms", n->name,
-                     now - n->last_ok_ms);
+        if (n->up && detect_down(&n->detect, now, topology_detect_floor(px),
+                                 px->cfg.down_after_ms)) {
+            log_warn("Node %s is down: no valid reply for %lld ms (its bound: %lld ms)",
+                     n->name, now - n->last_ok_ms,
+                     detect_timeout_ms(&n->detect, topology_detect_floor(px),
+                                       px->cfg.down_after_ms));
             n->up = 0;
             /* A hung probe connection is replaced. */
             probe_close(n);

@@ -43,6 +43,7 @@ import redis  # noqa: E402
 
 NAME = "mymaster"
 DOWN_AFTER_MS = 1000
+PROBE_MS = 100           # the proxies' probe-interval-ms (the default)
 BOUND_S = float(os.environ.get("CACHELY_FAILOVER_BOUND_S", "3"))
 NODE_PORT = 6379         # netns mode: every host has its own port space
 PROXY_PORT = 7000
@@ -256,6 +257,36 @@ def start_group(c, n_proxies=3, quorum=2, extra=()):
             wait_for(lambda: len(sentinel(p, "sentinels", NAME)) == n_proxies - 1, 5 * SLOW,
                      "%s knows its %d peers" % (p.name, n_proxies - 1))
     return nodes, proxies
+
+
+def detector_fields(p, n):
+    """Proxy p's INFO node fields for node n ({} when it has none)."""
+    for k, v in info(p).items():
+        if k.startswith("node") and k[4:].isdigit():
+            f = fields(v)
+            if f.get("addr") == n.addr:
+                return f
+    return {}
+
+
+def detector_bounds(proxies, n):
+    """Each proxy's down_bound_ms for node n, for the case's output."""
+    out = []
+    for p in proxies:
+        f = detector_fields(p, n)
+        out.append("%s %s ms (gaps: mean %s, max %s)" % (
+            p.name, f.get("down_bound_ms"), f.get("probe_gap_ms"), f.get("probe_gap_max_ms")))
+    return ", ".join(out)
+
+
+def wait_detectors(proxies, n):
+    """Wait until every proxy's detector has learned n's reply rhythm (its
+    bound below down-after-ms): a proxy just started uses down-after-ms
+    until it has seen a few probe gaps."""
+    def learned():
+        return all(int(detector_fields(p, n).get("down_bound_ms", DOWN_AFTER_MS))
+                   < DOWN_AFTER_MS for p in proxies)
+    wait_for(learned, 5 * SLOW, "the proxies' detectors learned %s's probe gaps" % n.name)
 
 
 def current_master(nodes, exclude=()):
@@ -639,6 +670,8 @@ def case_stop(c):
     m = nodes[0]
     c.load = load = Load(nodes, proxies)
     load.wait_some_acked()
+    wait_detectors(proxies, m)
+    print("     detector bounds for %s before the fault: %s" % (m.name, detector_bounds(proxies, m)))
     m.sigstop()
     t_fault = time.monotonic()
     try:
@@ -646,10 +679,12 @@ def case_stop(c):
         new = wait_new_master(nodes, m)
     finally:
         m.sigcont()
-    # A paused master refuses nothing: only down-after can reveal it (less
-    # the probe interval, as its last answer came up to one probe earlier).
-    check(min(times.values()) >= DOWN_AFTER_MS / 1000.0 - 0.2,
-          "failed over %.2f s after SIGSTOP, before down-after" % min(times.values()))
+    # A paused master refuses nothing: only silence reveals it, and never
+    # before the detector's floor of 3 probe intervals (less one interval,
+    # as its last answer came up to one probe earlier).
+    check(min(times.values()) >= 3 * PROBE_MS / 1000.0 - PROBE_MS / 1000.0,
+          "failed over %.2f s after SIGSTOP, before the detector's floor"
+          % min(times.values()))
     check_bound("SIGSTOP of %s, %s promoted" % (m.name, new.name), times)
     wait_replica_of(m, new)
     check_final(nodes, proxies, load)
@@ -663,6 +698,7 @@ def case_master_partition(c):
     c.load = load = Load(nodes, proxies)
     load.add_direct(m, 2)
     load.wait_some_acked()
+    wait_detectors(proxies, m)
     NET.partition([m.host], [p.host for p in proxies])
     t_fault = time.monotonic()   # once every rule is in place
     times = wait_recovered(load, t_fault)
@@ -840,7 +876,7 @@ CASES = [
     ("quick", "one proxy --quorum 1: kill -9 of the master fails over", case_single_proxy,
      False),
     ("kill9", "kill -9 of the master", case_kill9, False),
-    ("stop", "SIGSTOP of the master past down-after, SIGCONT: back as a replica",
+    ("stop", "SIGSTOP of the master, SIGCONT: back as a replica",
      case_stop, False),
     ("mpart", "master cut from the proxies, not from a client", case_master_partition, True),
     ("ppart", "one proxy cut away: no failover alone", case_proxy_partition, True),
