@@ -116,6 +116,7 @@ command_acl_categories(const struct command *cmd, const char **out)
     static const char *const type_cats[][2] = {
         {"string", "string"}, {"list", "list"}, {"hash", "hash"},
         {"set", "set"}, {"sorted_set", "sortedset"},
+        {"bitmap", "bitmap"}, {"hyperloglog", "hyperloglog"},
     };
     for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
         if (!strcmp(cmd->group, type_cats[i][0])) {

@@ -25,6 +25,21 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_DECRBY] = cmd_decrby,
     [CMD_ID_INCRBYFLOAT] = cmd_incrbyfloat,
 
+    /* bitmaps, HyperLogLog, LCS */
+    [CMD_ID_SETBIT] = cmd_setbit,
+    [CMD_ID_GETBIT] = cmd_getbit,
+    [CMD_ID_BITCOUNT] = cmd_bitcount,
+    [CMD_ID_BITPOS] = cmd_bitpos,
+    [CMD_ID_BITOP] = cmd_bitop,
+    [CMD_ID_BITFIELD] = cmd_bitfield,
+    [CMD_ID_BITFIELD_RO] = cmd_bitfield_ro,
+    [CMD_ID_LCS] = cmd_lcs,
+    [CMD_ID_PFADD] = cmd_pfadd,
+    [CMD_ID_PFCOUNT] = cmd_pfcount,
+    [CMD_ID_PFMERGE] = cmd_pfmerge,
+    [CMD_ID_PFDEBUG] = cmd_pfdebug,
+    [CMD_ID_PFSELFTEST] = cmd_pfselftest,
+
     /* lists */
     [CMD_ID_LPUSH] = cmd_lpush,
     [CMD_ID_RPUSH] = cmd_rpush,
