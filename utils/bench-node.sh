@@ -2,7 +2,8 @@
 # Throughput and memory of cachely-server next to Debian's redis-server, run
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
 # 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys),
-# LPUSH, RPUSH, LPOP, RPOP, LRANGE_100 and LRANGE_600 at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
+# LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600, SADD, SPOP (popping
+# what SADD added) and HSET at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
 # alternating cachely and redis for each round, and reports the median of the
 # rounds.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
 # into fresh servers through redis-cli --pipe; VmRSS and used_memory are
@@ -89,6 +90,10 @@ supports() { # port test
     mset) out=$(redis-cli -h 127.0.0.1 -p "$1" mset bench:a 1 bench:b 2 2>&1) ;;
     lpush|rpush|lpop|rpop|lrange_*)
         out=$(redis-cli -h 127.0.0.1 -p "$1" rpush bench:list x 2>&1) ;;
+    sadd) out=$(redis-cli -h 127.0.0.1 -p "$1" sadd bench:set x 2>&1) ;;
+    spop) redis-cli -h 127.0.0.1 -p "$1" sadd bench:set x >/dev/null 2>&1
+          out=$(redis-cli -h 127.0.0.1 -p "$1" spop bench:set 2>&1) ;;
+    hset) out=$(redis-cli -h 127.0.0.1 -p "$1" hset bench:hash f v 2>&1) ;;
     esac
     case "$out" in
     OK|x|[0-9]*) return 0 ;;
@@ -99,7 +104,7 @@ supports() { # port test
 run_throughput() {
     local test pl n cm rm label ratio c_ok
     printf '%-16s %14s %14s %8s\n' test 'cachely rps' 'redis rps' ratio
-    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600; do
+    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset; do
         for pl in 1 16; do
             if [ "$pl" = 1 ]; then n=$n_p1; else n=$n_p16; fi
             label="$(echo "$test" | tr '[:lower:]' '[:upper:]') -P $pl"

@@ -190,6 +190,7 @@ static const struct movable_keys {
     {CMD_ID_BLMPOP, MOVABLE_NUMKEYS, 2, NULL},
 
     /* sets */
+    {CMD_ID_SINTERCARD, MOVABLE_NUMKEYS, 1, NULL},
 
     /* sorted sets */
 

@@ -112,11 +112,11 @@ command_acl_categories(const struct command *cmd, const char **out)
     if (f & CMD_WRITE) {
         out[n++] = "write";
     }
-    /* The data-type category, named after the command's group. */
+    /* The data-type category, from the group (Redis's order). */
     static const char *const type_cats[][2] = {
-        {"string", "string"}, {"list", "list"}, {"hash", "hash"},
-        {"set", "set"}, {"sorted_set", "sortedset"},
-        {"bitmap", "bitmap"}, {"hyperloglog", "hyperloglog"},
+        {"set", "set"}, {"sorted-set", "sortedset"}, {"list", "list"},
+        {"hash", "hash"}, {"string", "string"}, {"bitmap", "bitmap"},
+        {"hyperloglog", "hyperloglog"},
     };
     for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
         if (!strcmp(cmd->group, type_cats[i][0])) {
@@ -437,8 +437,7 @@ cmd_command_getkeys(struct client *c)
         return;
     }
     idx = mem_alloc(argc * sizeof(*idx));
-    /* command_keys: fixed positions and movable ones (LMPOP's numkeys). */
-    n = command_keys(cmd, argc, &c->argv[2], idx, argc);
+    n = command_keys(cmd, argc, c->argv + 2, idx, argc);
     if (n == 0) {
         reply_error(c, "The command has no key arguments");
     } else {

@@ -285,9 +285,11 @@ db_lookup_ref(struct db *db, const char *key, size_t len, int flags)
     return ref;
 }
 
-struct entry *
-db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
-       long long expire_ms)
+/* db_add without the change signal: callers fire it once the value is in
+ * place, so a listener sees the entry as it will stay. */
+static struct entry *
+add_quiet(struct db *db, const char *key, size_t keylen, size_t vallen,
+          long long expire_ms)
 {
     uint64_t h = dict_hash(key, keylen);
     db->ks->dirty++;
@@ -306,6 +308,14 @@ db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
     if (expire_ms >= 0) {
         ttl_link(db, e, expire_ms);
     }
+    return e;
+}
+
+struct entry *
+db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
+       long long expire_ms)
+{
+    struct entry *e = add_quiet(db, key, keylen, vallen, expire_ms);
     if (db->ks->nlisteners > 0) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
     }
@@ -316,9 +326,12 @@ struct entry *
 db_add_object(struct db *db, const char *key, size_t keylen, unsigned type,
               void *obj, long long expire_ms)
 {
-    struct entry *e = db_add(db, key, keylen, sizeof(obj), expire_ms);
+    struct entry *e = add_quiet(db, key, keylen, sizeof(obj), expire_ms);
     e->type = type;
     entry_set_obj(e, obj);
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, key, keylen, KEYSPACE_WRITTEN);
+    }
     return e;
 }
 
@@ -531,7 +544,7 @@ db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
 struct entry *
 db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
 {
-    struct entry *n = db_add(dst, newkey, newlen, e->vallen, entry_expire(e));
+    struct entry *n = add_quiet(dst, newkey, newlen, e->vallen, entry_expire(e));
     const struct obj_type *t = obj_type_of(e->type);
     if (t != NULL) {
         entry_set_obj(n, t->copy(entry_obj(e)));
@@ -540,6 +553,9 @@ db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
     }
     n->type = e->type;
     n->enc = e->enc;            /* COPY keeps the encoding, as in Redis */
+    if (dst->ks->nlisteners > 0) {
+        db_signal(dst, newkey, newlen, KEYSPACE_WRITTEN);
+    }
     return n;
 }
 

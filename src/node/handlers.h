@@ -81,8 +81,53 @@ void cmd_brpoplpush(struct client *c);
 void cmd_blmpop(struct client *c);
 
 /* cmd_hash.c (hashes) */
+void cmd_hset(struct client *c);
+void cmd_hsetnx(struct client *c);
+void cmd_hget(struct client *c);
+void cmd_hmget(struct client *c);
+void cmd_hmset(struct client *c);
+void cmd_hgetall(struct client *c);
+void cmd_hkeys(struct client *c);
+void cmd_hvals(struct client *c);
+void cmd_hlen(struct client *c);
+void cmd_hstrlen(struct client *c);
+void cmd_hexists(struct client *c);
+void cmd_hdel(struct client *c);
+void cmd_hincrby(struct client *c);
+void cmd_hincrbyfloat(struct client *c);
+void cmd_hrandfield(struct client *c);
+void cmd_hscan(struct client *c);
+void cmd_hexpire(struct client *c);
+void cmd_hpexpire(struct client *c);
+void cmd_hexpireat(struct client *c);
+void cmd_hpexpireat(struct client *c);
+void cmd_httl(struct client *c);
+void cmd_hpttl(struct client *c);
+void cmd_hexpiretime(struct client *c);
+void cmd_hpexpiretime(struct client *c);
+void cmd_hpersist(struct client *c);
+void cmd_hgetex(struct client *c);
+void cmd_hsetex(struct client *c);
+void cmd_hgetdel(struct client *c);
 
 /* cmd_set.c (sets) */
+void cmd_sadd(struct client *c);
+void cmd_srem(struct client *c);
+void cmd_smembers(struct client *c);
+void cmd_sismember(struct client *c);
+void cmd_smismember(struct client *c);
+void cmd_scard(struct client *c);
+void cmd_spop(struct client *c);
+void cmd_srandmember(struct client *c);
+void cmd_smove(struct client *c);
+void cmd_sinter(struct client *c);
+void cmd_sintercard(struct client *c);
+void cmd_sinterstore(struct client *c);
+void cmd_sunion(struct client *c);
+void cmd_sunionstore(struct client *c);
+void cmd_sdiff(struct client *c);
+void cmd_sdiffstore(struct client *c);
+void cmd_sscan(struct client *c);
 
 /* cmd_zset.c (sorted sets) */
 

@@ -19,6 +19,7 @@
 #include "node/repl.h"
 #include "node/server.h"
 #include "node/slowlog.h"
+#include "node/t_hash.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -113,6 +114,7 @@ on_expire(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     int more = keyspace_active_expire(&srv->ks, 1000 * srv->cfg.active_expire_effort);
+    more |= hash_active_expire(srv, 250 * srv->cfg.active_expire_effort); /* hashes: field expiry */
     if (more) {
         tv.tv_sec = 0;
         tv.tv_usec = 0;
@@ -280,6 +282,7 @@ main(int argc, char **argv)
     block_setup(srv);
     lazyfree_setup();
     object_setup();
+    hash_setup(srv); /* hashes: field expiry follows renamed/copied keys */
     if (persist_setup(srv) != 0) {
         return 1;
     }

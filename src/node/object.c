@@ -5,6 +5,7 @@
 #include "core/resp.h"
 #include "core/util.h"
 #include "node/t_list.h"
+#include "node/t_set.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,8 +33,11 @@ object_setup(void)
     obj_register(ENTRY_LIST, &list_type);
 
     /* hashes */
+    extern const struct obj_type hash_type; /* node/t_hash.c */
+    obj_register(ENTRY_HASH, &hash_type);
 
     /* sets */
+    obj_register(ENTRY_SET, &set_obj_type);
 
     /* sorted sets */
 

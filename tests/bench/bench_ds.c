@@ -106,7 +106,8 @@ bench_strmap(int n, int keys_only)
     strmap_destroy(&m);
     printf("strmap%s n=%d 16-byte members: add %.1f ns  find %.1f ns  "
            "delete %.1f ns  %.1f bytes/member (mem_used %.1f)  hits %lld\n",
-           keys_only ? " (keys-only)" : "", n, ns_per(t1 - t0, n), ns_per(t2 - t1, n), ns_per(t3 - t2, n),
+           keys_only ? " (keys-only)" : "", n, ns_per(t1 - t0, n),
+           ns_per(t2 - t1, n), ns_per(t3 - t2, n),
            (double)mem / n, (double)used / n, hits);
 }
 
