@@ -17,6 +17,8 @@
     X(PFMERGE, NONE, "pfmerge", -2, XW | XM, 1, -1, 1, "hyperloglog", "2.8.9", "Merge HyperLogLogs into one") \
     X(PFDEBUG, NONE, "pfdebug", 3, XW | XM | XA, 2, 2, 1, "hyperloglog", "2.8.9", "Inspect a HyperLogLog's internals") \
     X(PFSELFTEST, NONE, "pfselftest", 1, XA, 0, 0, 0, "hyperloglog", "2.8.9", "Run the HyperLogLog self test") \
+    X(SORT, NONE, "sort", -2, XW | XM | CMD_MOVABLEKEYS, 1, 1, 1, "generic", "1.0.0", "Sort the elements of a list, set or sorted set") \
+    X(SORT_RO, NONE, "sort_ro", -2, XR, 1, 1, 1, "generic", "7.0.0", "Sort the elements of a list, set or sorted set (read-only)") \
     X(LCS, NONE, "lcs", -3, XR, 1, 2, 1, "string", "7.0.0", "Find the longest common subsequence of two strings")
 
 #endif

@@ -49,6 +49,10 @@ void cmd_bitfield(struct client *c);
 void cmd_bitfield_ro(struct client *c);
 void cmd_lcs(struct client *c);
 
+/* cmd_sort.c */
+void cmd_sort(struct client *c);
+void cmd_sort_ro(struct client *c);
+
 /* cmd_hll.c (HyperLogLog) */
 void cmd_pfadd(struct client *c);
 void cmd_pfcount(struct client *c);
