@@ -36,8 +36,7 @@ hll_check(struct client *c, const struct entry *e)
 static size_t
 hll_sparse_max(const struct client *c)
 {
-    (void)c;
-    return HLL_SPARSE_MAX_BYTES_DEFAULT;
+    return (size_t)c->srv->cfg.hll_sparse_max_bytes;
 }
 
 /* Write h back as the value of key (ref NULL: create it), keeping its TTL;
