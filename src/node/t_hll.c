@@ -199,6 +199,20 @@ hll_dense_set(unsigned char *regs, long i, unsigned val)
     }
 }
 
+/* Four 6-bit registers fill three bytes exactly: unpack every register of a
+ * dense value into one byte each, without per-register branches. */
+static void
+hll_dense_unpack(const unsigned char *regs, uint8_t *out)
+{
+    for (long i = 0; i < HLL_REGISTERS / 4; i++) {
+        unsigned b0 = regs[3 * i], b1 = regs[3 * i + 1], b2 = regs[3 * i + 2];
+        out[4 * i] = (uint8_t)(b0 & 63);
+        out[4 * i + 1] = (uint8_t)(((b0 >> 6) | (b1 << 2)) & 63);
+        out[4 * i + 2] = (uint8_t)(((b1 >> 4) | (b2 << 4)) & 63);
+        out[4 * i + 3] = (uint8_t)(b2 >> 2);
+    }
+}
+
 /* ---- conversions ----------------------------------------------------------- */
 
 int
@@ -476,8 +490,10 @@ hll_count(const unsigned char *p, size_t len, uint64_t *card)
         return -1;
     }
     if (p[4] == HLL_ENC_DENSE) {
+        uint8_t regs[HLL_REGISTERS];
+        hll_dense_unpack(p + HLL_HDR_SIZE, regs);
         for (long i = 0; i < HLL_REGISTERS; i++) {
-            histo[hll_dense_get(p + HLL_HDR_SIZE, i)]++;
+            histo[regs[i]]++;
         }
     } else {
         const unsigned char *q = p + HLL_HDR_SIZE, *end = p + len;
@@ -514,11 +530,10 @@ hll_merge_max(uint8_t *max, const unsigned char *p, size_t len)
         return -1;
     }
     if (p[4] == HLL_ENC_DENSE) {
+        uint8_t regs[HLL_REGISTERS];
+        hll_dense_unpack(p + HLL_HDR_SIZE, regs);
         for (long i = 0; i < HLL_REGISTERS; i++) {
-            unsigned v = hll_dense_get(p + HLL_HDR_SIZE, i);
-            if (v > max[i]) {
-                max[i] = (uint8_t)v;
-            }
+            max[i] = regs[i] > max[i] ? regs[i] : max[i];
         }
         return 0;
     }
