@@ -3,7 +3,7 @@
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
 # 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys),
 # LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600, SADD, SPOP (popping
-# what SADD added) and HSET at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
+# what SADD added) HSET, ZADD and ZPOPMIN at -P 1 and -P 16 with 50 clients, 32-byte values and keys random over 100,000,
 # alternating cachely and redis for each round, and reports the median of the
 # rounds.  Memory: 1,000,000 keys with 32-byte values and a TTL are loaded
 # into fresh servers through redis-cli --pipe; VmRSS and used_memory are
@@ -94,6 +94,7 @@ supports() { # port test
     spop) redis-cli -h 127.0.0.1 -p "$1" sadd bench:set x >/dev/null 2>&1
           out=$(redis-cli -h 127.0.0.1 -p "$1" spop bench:set 2>&1) ;;
     hset) out=$(redis-cli -h 127.0.0.1 -p "$1" hset bench:hash f v 2>&1) ;;
+    zadd|zpopmin) out=$(redis-cli -h 127.0.0.1 -p "$1" zadd bench:zset 1 x 2>&1) ;;
     esac
     case "$out" in
     OK|x|[0-9]*) return 0 ;;
@@ -104,7 +105,7 @@ supports() { # port test
 run_throughput() {
     local test pl n cm rm label ratio c_ok
     printf '%-16s %14s %14s %8s\n' test 'cachely rps' 'redis rps' ratio
-    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset; do
+    for test in set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset zadd zpopmin; do
         for pl in 1 16; do
             if [ "$pl" = 1 ]; then n=$n_p1; else n=$n_p16; fi
             label="$(echo "$test" | tr '[:lower:]' '[:upper:]') -P $pl"

@@ -134,6 +134,41 @@ void cmd_sdiffstore(struct client *c);
 void cmd_sscan(struct client *c);
 
 /* cmd_zset.c (sorted sets) */
+void cmd_zadd(struct client *c);
+void cmd_zincrby(struct client *c);
+void cmd_zscore(struct client *c);
+void cmd_zmscore(struct client *c);
+void cmd_zcard(struct client *c);
+void cmd_zcount(struct client *c);
+void cmd_zlexcount(struct client *c);
+void cmd_zrank(struct client *c);
+void cmd_zrevrank(struct client *c);
+void cmd_zrange(struct client *c);
+void cmd_zrangestore(struct client *c);
+void cmd_zrangebyscore(struct client *c);
+void cmd_zrevrangebyscore(struct client *c);
+void cmd_zrangebylex(struct client *c);
+void cmd_zrevrangebylex(struct client *c);
+void cmd_zrevrange(struct client *c);
+void cmd_zrem(struct client *c);
+void cmd_zremrangebyrank(struct client *c);
+void cmd_zremrangebyscore(struct client *c);
+void cmd_zremrangebylex(struct client *c);
+void cmd_zpopmin(struct client *c);
+void cmd_zpopmax(struct client *c);
+void cmd_zmpop(struct client *c);
+void cmd_zrandmember(struct client *c);
+void cmd_zunion(struct client *c);
+void cmd_zinter(struct client *c);
+void cmd_zdiff(struct client *c);
+void cmd_zunionstore(struct client *c);
+void cmd_zinterstore(struct client *c);
+void cmd_zdiffstore(struct client *c);
+void cmd_zintercard(struct client *c);
+void cmd_zscan(struct client *c);
+void cmd_bzpopmin(struct client *c);
+void cmd_bzpopmax(struct client *c);
+void cmd_bzmpop(struct client *c);
 
 /* (end of collections) */
 

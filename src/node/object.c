@@ -1,6 +1,7 @@
 /* The object layer's registry, fingerprints and the batching command
  * emitter that types use to write themselves out (see object.h). */
 #include "node/object.h"
+#include "node/t_zset.h"
 #include "core/alloc.h"
 #include "core/resp.h"
 #include "core/util.h"
@@ -40,6 +41,7 @@ object_setup(void)
     obj_register(ENTRY_SET, &set_obj_type);
 
     /* sorted sets */
+    obj_register(ENTRY_ZSET, &zset_type);
 
     /* (end of collections) */
 }
