@@ -1,4 +1,4 @@
-/* SORT and SORT_RO over lists and sets, with Redis 7.0's options: BY (a
+/* SORT and SORT_RO over lists, sets and sorted sets, with Redis 7.0's options: BY (a
  * pattern with `*`, hash fields with `->`, or a constant to skip sorting),
  * LIMIT, GET (`#` and patterns), ASC|DESC, ALPHA and STORE.  Elements and
  * the values they sort by are copied into one arena first, so lookups and
@@ -16,6 +16,7 @@
 #include "node/t_hash.h"
 #include "node/t_list.h"
 #include "node/t_set.h"
+#include "node/t_zset.h"
 
 #include <errno.h>
 #include <math.h>
@@ -210,6 +211,19 @@ sort_load(struct entry *e, int window, long long start, long long count, int des
                 }
             }
         }
+    } else if (e != NULL && e->type == ENTRY_ZSET) {
+        /* Unsorted: the window by rank, from the top for DESC; else all. */
+        struct zset_iter it;
+        const char *m;
+        size_t ml;
+        double score;
+        long long len = (long long)zset_length(entry_obj(e));
+        long long want = window ? count : len;
+        long long rank = !window ? 0 : desc ? len - 1 - start : start;
+        zset_iter_init(&it, entry_obj(e), (size_t)rank, window && desc);
+        while ((long long)n < want && zset_iter_next(&it, &m, &ml, &score)) {
+            SORT_PUSH(m, ml);
+        }
     } else if (e != NULL && e->type == ENTRY_SET) {
         struct set_iter it;
         struct set_elem el;
@@ -308,8 +322,8 @@ sort_generic(struct client *c, int readonly)
     }
 
     struct entry *e = db_lookup(c->db, c->argv[1].ptr, c->argv[1].len, 0);
-    if (e != NULL && e->type != ENTRY_LIST && e->type != ENTRY_SET) {
-        /* Sorted sets join here when they are in. */
+    if (e != NULL && e->type != ENTRY_LIST && e->type != ENTRY_SET
+        && e->type != ENTRY_ZSET) {
         reply_wrongtype(c);
         goto out;
     }
@@ -320,10 +334,16 @@ sort_generic(struct client *c, int readonly)
         alpha = 1;
         sortby = NULL;
     }
+    /* Redis 7.0 converts a listpack sorted set to its large encoding
+     * before sorting it (OBJECT ENCODING then says skiplist). */
+    if (e != NULL && e->type == ENTRY_ZSET) {
+        zset_convert_to_tree(entry_obj(e));
+    }
     long long total = 0;
     if (e != NULL) {
-        total = e->type == ENTRY_LIST ? (long long)quicklist_count(entry_obj(e))
-                                      : (long long)set_card(entry_obj(e));
+        total = e->type == ENTRY_LIST  ? (long long)quicklist_count(entry_obj(e))
+                : e->type == ENTRY_SET ? (long long)set_card(entry_obj(e))
+                                       : (long long)zset_length(entry_obj(e));
     }
     long long start = lstart < 0 ? 0 : lstart;
     long long end = lcount < 0 ? total - 1 : start + lcount - 1;
@@ -334,7 +354,7 @@ sort_generic(struct client *c, int readonly)
     if (end >= total) {
         end = total - 1;
     }
-    int window = e != NULL && e->type == ENTRY_LIST && dontsort;
+    int window = e != NULL && (e->type == ENTRY_LIST || e->type == ENTRY_ZSET) && dontsort;
     size_t n = sort_load(e, window && end >= start, start, end - start + 1, desc, &items, &ar);
     if (window) {
         end -= start;
