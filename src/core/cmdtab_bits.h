@@ -19,6 +19,10 @@
     X(PFSELFTEST, NONE, "pfselftest", 1, XA, 0, 0, 0, "hyperloglog", "2.8.9", "Run the HyperLogLog self test") \
     X(SORT, NONE, "sort", -2, XW | XM | CMD_MOVABLEKEYS, 1, 1, 1, "generic", "1.0.0", "Sort the elements of a list, set or sorted set") \
     X(SORT_RO, NONE, "sort_ro", -2, XR, 1, 1, 1, "generic", "7.0.0", "Sort the elements of a list, set or sorted set (read-only)") \
+    X(GEOADD, NONE, "geoadd", -5, XW | XM, 1, 1, 1, "geo", "3.2.0", "Add points to a geospatial index") \
+    X(GEOPOS, NONE, "geopos", -2, XR, 1, 1, 1, "geo", "3.2.0", "Return the positions of members of a geospatial index") \
+    X(GEODIST, NONE, "geodist", -4, XR, 1, 1, 1, "geo", "3.2.0", "Return the distance between two members of a geospatial index") \
+    X(GEOHASH, NONE, "geohash", -2, XR, 1, 1, 1, "geo", "3.2.0", "Return members of a geospatial index as geohash strings") \
     X(LCS, NONE, "lcs", -3, XR, 1, 2, 1, "string", "7.0.0", "Find the longest common subsequence of two strings")
 
 #endif

@@ -49,6 +49,12 @@ void cmd_bitfield(struct client *c);
 void cmd_bitfield_ro(struct client *c);
 void cmd_lcs(struct client *c);
 
+/* cmd_geo.c */
+void cmd_geoadd(struct client *c);
+void cmd_geopos(struct client *c);
+void cmd_geodist(struct client *c);
+void cmd_geohash(struct client *c);
+
 /* cmd_sort.c */
 void cmd_sort(struct client *c);
 void cmd_sort_ro(struct client *c);
