@@ -176,6 +176,8 @@ command_key_positions(const struct command *cmd, size_t argc, size_t *idx,
 enum movable_kind {
     MOVABLE_NUMKEYS,     /* argv[at] = numkeys, the keys follow it */
     MOVABLE_AFTER_TOKEN, /* after the token (STREAMS), half the rest are keys */
+    MOVABLE_SORT_STORE,  /* SORT: the argument after the last STORE, skipping
+                            LIMIT's two and GET's and BY's one argument */
 };
 static const struct movable_keys {
     enum cmd_id id;
@@ -206,6 +208,8 @@ static const struct movable_keys {
     /* streams */
     {CMD_ID_XREAD, MOVABLE_AFTER_TOKEN, 1, "STREAMS"},
     {CMD_ID_XREADGROUP, MOVABLE_AFTER_TOKEN, 4, "STREAMS"},
+    /* SORT (bits and the rest of issue 12) */
+    {CMD_ID_SORT, MOVABLE_SORT_STORE, 2, NULL},
 
     /* (end of collections) */
     /* scripts and functions */
@@ -247,6 +251,31 @@ command_keys(const struct command *cmd, size_t argc, const struct resp_arg *argv
         }
         for (long long i = 0; i < numkeys && n < cap; i++) {
             idx[n++] = (size_t)m->at + 1 + (size_t)i;
+        }
+        return n;
+    }
+    if (m->kind == MOVABLE_SORT_STORE) {
+        static const struct {
+            const char *name;
+            size_t skip;
+        } skips[] = {{"limit", 2}, {"get", 1}, {"by", 1}};
+        size_t store = 0;
+        for (size_t i = (size_t)m->at; i < argc; i++) {
+            for (size_t j = 0; j < sizeof(skips) / sizeof(skips[0]); j++) {
+                size_t l = strlen(skips[j].name);
+                if (argv[i].len == l && strncasecmp(argv[i].ptr, skips[j].name, l) == 0) {
+                    i += skips[j].skip;
+                    break;
+                }
+                if (argv[i].len == 5 && strncasecmp(argv[i].ptr, "store", 5) == 0
+                    && i + 1 < argc) {
+                    store = i + 1;
+                    break;
+                }
+            }
+        }
+        if (store != 0 && n < cap) {
+            idx[n++] = store;
         }
         return n;
     }

@@ -8,6 +8,7 @@
 #ifndef CACHELY_CORE_COMMAND_H
 #define CACHELY_CORE_COMMAND_H
 
+#include "core/cmdtab_bits.h"
 #include "core/cmdtab_hash.h"
 #include "core/cmdtab_list.h"
 #include "core/cmdtab_set.h"
@@ -89,6 +90,7 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(DECRBY, NONE, "decrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Subtract an integer from a key's value") \
     X(INCRBYFLOAT, NONE, "incrbyfloat", 3, XW | XM | XF, 1, 1, 1, "string", "2.6.0", "Add a floating-point number to a key's value") \
     CMD_LIST_LIST(X)                                                                      \
+    CMD_LIST_BITS(X)                                                                      \
     CMD_LIST_HASH(X)                                                                      \
     CMD_LIST_SET(X)                                                                       \
     CMD_LIST_ZSET(X)                                                                      \

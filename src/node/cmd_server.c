@@ -116,6 +116,7 @@ command_acl_categories(const struct command *cmd, const char **out)
     static const char *const type_cats[][2] = {
         {"set", "set"}, {"sorted-set", "sortedset"}, {"list", "list"},
         {"hash", "hash"}, {"string", "string"}, {"stream", "stream"},
+        {"bitmap", "bitmap"}, {"hyperloglog", "hyperloglog"}, {"geo", "geo"},
     };
     for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
         if (!strcmp(cmd->group, type_cats[i][0])) {

@@ -39,6 +39,33 @@ void cmd_incrby(struct client *c);
 void cmd_decrby(struct client *c);
 void cmd_incrbyfloat(struct client *c);
 
+/* cmd_bits.c (bitmaps, bitfields, LCS) */
+void cmd_setbit(struct client *c);
+void cmd_getbit(struct client *c);
+void cmd_bitcount(struct client *c);
+void cmd_bitpos(struct client *c);
+void cmd_bitop(struct client *c);
+void cmd_bitfield(struct client *c);
+void cmd_bitfield_ro(struct client *c);
+void cmd_lcs(struct client *c);
+
+/* cmd_geo.c */
+void cmd_geoadd(struct client *c);
+void cmd_geopos(struct client *c);
+void cmd_geodist(struct client *c);
+void cmd_geohash(struct client *c);
+
+/* cmd_sort.c */
+void cmd_sort(struct client *c);
+void cmd_sort_ro(struct client *c);
+
+/* cmd_hll.c (HyperLogLog) */
+void cmd_pfadd(struct client *c);
+void cmd_pfcount(struct client *c);
+void cmd_pfmerge(struct client *c);
+void cmd_pfdebug(struct client *c);
+void cmd_pfselftest(struct client *c);
+
 /* cmd_list.c (lists) */
 void cmd_lpush(struct client *c);
 void cmd_rpush(struct client *c);

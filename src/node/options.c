@@ -394,6 +394,8 @@ const struct option_def node_options[] = {
      "entries per list node (> 0), or -1..-5 for 4, 8, 16, 32, 64 KiB per node"},
     {"list-compress-depth", OPT_INT, MUT, "0", 0, INT_MAX, NULL, OFF(list_compress_depth), NULL, NULL, NULL,
      "list nodes at each end left uncompressed (0 = no compression)"},
+    {"hll-sparse-max-bytes", OPT_MEMORY, MUT, "3000", 0, LL_MAX, NULL, OFF(hll_sparse_max_bytes), NULL, NULL, NULL,
+     "a HyperLogLog's sparse form grows to at most this many bytes, then goes dense"},
     {"set-max-intset-entries", OPT_INT, MUT, "512", 0, LL_MAX, NULL, OFF(set_max_intset_entries), NULL, NULL, NULL,
      "integer sets with more members use a hash table"},
     {"set-max-listpack-entries", OPT_INT, MUT, "128", 0, LL_MAX, NULL, OFF(set_max_listpack_entries), NULL, NULL, NULL,

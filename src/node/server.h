@@ -125,6 +125,7 @@ struct node_config {
     long long list_max_listpack_size;   /* > 0 entries, < 0 -1..-5 = 4..64 KiB */
     long long list_compress_depth;
     long long set_max_intset_entries;
+    unsigned long long hll_sparse_max_bytes;  /* sparse HLLs up to this size */
     long long set_max_listpack_entries;
     long long set_max_listpack_value;
     long long zset_max_listpack_entries;
