@@ -5,7 +5,9 @@
  * Calls mirror read(2)/write(2)/writev(2): they return the byte count, 0 for
  * a closed peer on read, or -1 with errno set (EAGAIN when the connection
  * must wait for an event; conn_wants() then says which one: a TLS write can
- * need the socket readable, a TLS read can need it writable). */
+ * need the socket readable, a TLS read can need it writable).
+ * The process must ignore SIGPIPE (both binaries do): TLS writes go through
+ * send(2) without MSG_NOSIGNAL. */
 #ifndef CACHELY_CORE_CONN_H
 #define CACHELY_CORE_CONN_H
 
