@@ -10,8 +10,10 @@ set -euo pipefail
 PACKAGES=(
     # build
     build-essential autoconf automake libtool pkg-config
-    libevent-dev libhiredis-dev libjemalloc-dev
+    libevent-dev libhiredis-dev libjemalloc-dev libssl-dev
     liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+    # TLS tests make their own CA and certificates
+    openssl
     # tests
     libcriterion-dev redis-server redis-sentinel redis-tools python3 python3-redis
     netcat-openbsd iproute2 procps valgrind nutcracker

@@ -1,0 +1,416 @@
+/* The connection layer (see conn.h): a plain-socket implementation and an
+ * OpenSSL 3 one behind the same read/write/writev/pending/close calls. */
+#include "core/conn.h"
+#include "core/alloc.h"
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#define CONN_PEER_LEN 64
+
+struct conn_tls_ctx {
+    SSL_CTX *ssl_ctx; /* owned */
+    int refs;         /* the owner's reference plus one per live conn */
+};
+
+struct conn {
+    int fd;                   /* owned */
+    SSL *ssl;                 /* owned; NULL for a plain socket */
+    struct conn_tls_ctx *ctx; /* a reference; NULL for a plain socket */
+    enum conn_want want;
+    int handshake_logged;
+    char peer[CONN_PEER_LEN];
+};
+
+static void
+conn_lookup_peer(struct conn *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+            port = ntohs(s4->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+            port = ntohs(s6->sin6_port);
+        }
+    }
+    snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+}
+
+static struct conn *
+conn_new(int fd, const char *peer)
+{
+    struct conn *c = mem_calloc(sizeof(*c));
+    c->fd = fd;
+    if (peer != NULL) {
+        snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    } else {
+        conn_lookup_peer(c);
+    }
+    return c;
+}
+
+struct conn *
+conn_plain_create(int fd, const char *peer)
+{
+    return conn_new(fd, peer);
+}
+
+struct conn *
+conn_tls_create(int fd, struct conn_tls_ctx *ctx, int accept,
+                const char *peer)
+{
+    SSL *ssl = SSL_new(ctx->ssl_ctx);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+        SSL_free(ssl);
+        ERR_clear_error();
+        return NULL;
+    }
+    if (accept) {
+        SSL_set_accept_state(ssl);
+    } else {
+        SSL_set_connect_state(ssl);
+    }
+    /* Writes may return after a partial record and the caller retries
+     * with the buffer moved: the same bytes, at another address. */
+    SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE
+                      | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    struct conn *c = conn_new(fd, peer);
+    c->ssl = ssl;
+    c->ctx = ctx;
+    ctx->refs++;
+    return c;
+}
+
+/* Maps an SSL_read/SSL_write failure to errno, and remembers the event the
+ * session waits for. Returns what the I/O call returns. */
+static ssize_t
+conn_tls_fail(struct conn *c, int ret)
+{
+    int err = SSL_get_error(c->ssl, ret);
+    switch (err) {
+    case SSL_ERROR_WANT_READ:
+        c->want = CONN_WANT_READ;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        c->want = CONN_WANT_WRITE;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        if (errno == 0) {
+            errno = ECONNRESET;
+        }
+        break;
+    default:
+        if (!SSL_is_init_finished(c->ssl) && !c->handshake_logged) {
+            char msg[256];
+            ERR_error_string_n(ERR_peek_last_error(), msg, sizeof(msg));
+            log_warn("TLS handshake with %s failed: %s", c->peer, msg);
+            c->handshake_logged = 1;
+        }
+        errno = EPROTO;
+        break;
+    }
+    ERR_clear_error();
+    return -1;
+}
+
+ssize_t
+conn_read(struct conn *c, void *buf, size_t len)
+{
+    if (c->ssl == NULL) {
+        return read(c->fd, buf, len);
+    }
+    c->want = CONN_WANT_NONE;
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+    return n > 0 ? n : conn_tls_fail(c, n);
+}
+
+ssize_t
+conn_write(struct conn *c, const void *buf, size_t len)
+{
+    if (c->ssl == NULL) {
+        return write(c->fd, buf, len);
+    }
+    if (len == 0) {
+        return 0;
+    }
+    c->want = CONN_WANT_NONE;
+    ERR_clear_error();
+    int n = SSL_write(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+    return n > 0 ? n : conn_tls_fail(c, n);
+}
+
+ssize_t
+conn_writev(struct conn *c, const struct iovec *iov, int iovcnt)
+{
+    if (c->ssl == NULL) {
+        return writev(c->fd, iov, iovcnt);
+    }
+    /* TLS has no gather write: one record per segment, stopping at the
+     * first short write so the caller's accounting stays byte-exact. */
+    ssize_t total = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        ssize_t w = conn_write(c, iov[i].iov_base, iov[i].iov_len);
+        if (w < 0) {
+            return total > 0 ? total : -1;
+        }
+        total += w;
+        if ((size_t)w < iov[i].iov_len) {
+            break;
+        }
+    }
+    return total;
+}
+
+size_t
+conn_pending(const struct conn *c)
+{
+    return c->ssl != NULL ? (size_t)SSL_pending(c->ssl) : 0;
+}
+
+enum conn_want
+conn_wants(const struct conn *c)
+{
+    return c->want;
+}
+
+int
+conn_fd(const struct conn *c)
+{
+    return c->fd;
+}
+
+int
+conn_is_tls(const struct conn *c)
+{
+    return c->ssl != NULL;
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+    return c->peer;
+}
+
+void
+conn_destroy(struct conn **cp)
+{
+    struct conn *c = *cp;
+    if (c == NULL) {
+        return;
+    }
+    if (c->ssl != NULL) {
+        if (SSL_is_init_finished(c->ssl)) {
+            SSL_shutdown(c->ssl);
+        }
+        SSL_free(c->ssl);
+        ERR_clear_error();
+        conn_tls_ctx_destroy(&c->ctx);
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+    mem_free(c);
+    *cp = NULL;
+}
+
+static int
+conn_tls_pass_cb(char *buf, int size, int rwflag, void *arg)
+{
+    const char *pass = arg;
+    (void)rwflag;
+    if (pass == NULL) {
+        return 0;
+    }
+    int n = (int)strlen(pass);
+    if (n > size) {
+        n = size;
+    }
+    memcpy(buf, pass, (size_t)n);
+    return n;
+}
+
+/* "TLSv1.2 TLSv1.3" -> the min/max versions (Redis accepts a list). */
+static int
+conn_tls_protocols(SSL_CTX *ctx, const char *list)
+{
+    static const struct {
+        const char *name;
+        int version;
+    } names[] = {
+        {"TLSv1", TLS1_VERSION},
+        {"TLSv1.1", TLS1_1_VERSION},
+        {"TLSv1.2", TLS1_2_VERSION},
+        {"TLSv1.3", TLS1_3_VERSION},
+    };
+    int lo = 0, hi = 0;
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok != NULL;
+         tok = strtok_r(NULL, " ", &save)) {
+        size_t i;
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (strcasecmp(tok, names[i].name) == 0) {
+                break;
+            }
+        }
+        if (i == sizeof(names) / sizeof(names[0])) {
+            return -1;
+        }
+        if (lo == 0 || names[i].version < lo) {
+            lo = names[i].version;
+        }
+        if (names[i].version > hi) {
+            hi = names[i].version;
+        }
+    }
+    if (lo == 0) {
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(ctx, lo);
+    SSL_CTX_set_max_proto_version(ctx, hi);
+    return 0;
+}
+
+struct conn_tls_ctx *
+conn_tls_ctx_create(const struct conn_tls_config *cfg, int server, char *err,
+                    size_t errlen)
+{
+    const char *cert = server ? cfg->cert_file : cfg->client_cert_file;
+    const char *key = server ? cfg->key_file : cfg->client_key_file;
+    /* A client with no client certificate of its own uses the server one,
+     * as Redis does. */
+    if (!server && cert == NULL) {
+        cert = cfg->cert_file;
+        key = cfg->key_file;
+    }
+    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method()
+                                      : TLS_client_method());
+    const char *what = NULL;
+    if (ctx == NULL) {
+        what = "SSL_CTX_new";
+        goto fail;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (cfg->protocols != NULL && cfg->protocols[0] != '\0'
+        && conn_tls_protocols(ctx, cfg->protocols) < 0) {
+        snprintf(err, errlen, "Invalid tls-protocols: %s", cfg->protocols);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (cfg->prefer_server_ciphers) {
+        SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    }
+    if (server) {
+        if (cfg->session_caching) {
+            SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+            if (cfg->session_cache_size > 0) {
+                SSL_CTX_sess_set_cache_size(ctx, cfg->session_cache_size);
+            }
+            if (cfg->session_cache_timeout > 0) {
+                SSL_CTX_set_timeout(ctx, cfg->session_cache_timeout);
+            }
+            SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"cachely", 7);
+        } else {
+            SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        }
+    }
+    if (cfg->key_file_pass != NULL) {
+        SSL_CTX_set_default_passwd_cb(ctx, conn_tls_pass_cb);
+        SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)cfg->key_file_pass);
+    }
+    if (cert != NULL) {
+        if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+            what = cert;
+            goto fail;
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, key ? key : cert, SSL_FILETYPE_PEM) != 1
+            || SSL_CTX_check_private_key(ctx) != 1) {
+            what = key ? key : cert;
+            goto fail;
+        }
+    } else if (server) {
+        snprintf(err, errlen, "tls-cert-file is not set");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    /* The password is only needed while the key loads. */
+    SSL_CTX_set_default_passwd_cb(ctx, NULL);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+    if (cfg->ca_cert_file != NULL || cfg->ca_cert_dir != NULL) {
+        if (SSL_CTX_load_verify_locations(ctx, cfg->ca_cert_file,
+                                          cfg->ca_cert_dir) != 1) {
+            what = cfg->ca_cert_file ? cfg->ca_cert_file : cfg->ca_cert_dir;
+            goto fail;
+        }
+    }
+    if (cfg->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, cfg->ciphers) != 1) {
+        what = "tls-ciphers";
+        goto fail;
+    }
+    if (cfg->ciphersuites != NULL
+        && SSL_CTX_set_ciphersuites(ctx, cfg->ciphersuites) != 1) {
+        what = "tls-ciphersuites";
+        goto fail;
+    }
+    if (server) {
+        int mode = SSL_VERIFY_NONE;
+        if (cfg->auth_clients == CONN_TLS_AUTH_YES) {
+            mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        } else if (cfg->auth_clients == CONN_TLS_AUTH_OPTIONAL) {
+            mode = SSL_VERIFY_PEER;
+        }
+        SSL_CTX_set_verify(ctx, mode, NULL);
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    }
+    struct conn_tls_ctx *tc = mem_calloc(sizeof(*tc));
+    tc->ssl_ctx = ctx;
+    tc->refs = 1;
+    return tc;
+
+fail:;
+    char msg[256] = "";
+    ERR_error_string_n(ERR_peek_last_error(), msg, sizeof(msg));
+    snprintf(err, errlen, "Failed to configure TLS (%s): %s", what, msg);
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+void
+conn_tls_ctx_destroy(struct conn_tls_ctx **ctxp)
+{
+    struct conn_tls_ctx *tc = *ctxp;
+    if (tc == NULL) {
+        return;
+    }
+    *ctxp = NULL;
+    if (--tc->refs > 0) {
+        return;
+    }
+    SSL_CTX_free(tc->ssl_ctx);
+    mem_free(tc);
+}
