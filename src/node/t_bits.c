@@ -16,8 +16,11 @@ bits_load64(const unsigned char *p)
 }
 
 /* On x86-64 the default target has no POPCNT instruction: build a POPCNT
- * (and an AVX2) clone too, picked at load time by the CPU it runs on. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * (and an AVX2) clone too, picked at load time by the CPU it runs on.  Not
+ * under ThreadSanitizer: the clone resolver runs during relocation, before
+ * the TSan runtime exists, and its instrumented code crashes there. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) \
+    && !defined(__SANITIZE_THREAD__)
 #define BITS_CLONES __attribute__((target_clones("avx2", "popcnt", "default")))
 #else
 #define BITS_CLONES
