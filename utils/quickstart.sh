@@ -77,15 +77,17 @@ ping_ok() { # port
     fi
 }
 
-# The value of field $2 in INFO replication of the server on port $1.
+# The value of field $2 in INFO section $3 (default replication) of the
+# server on port $1.
 info_field() {
+    local section=${3:-replication}
     if [ "$have_cli" = 1 ]; then
-        redis-cli -h 127.0.0.1 -p "$1" info replication 2>/dev/null \
+        redis-cli -h 127.0.0.1 -p "$1" info "$section" 2>/dev/null \
             | tr -d '\r' | sed -n "s/^$2://p"
     else
         (
             exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-            printf 'INFO replication\r\n' >&3
+            printf 'INFO %s\r\n' "$section" >&3
             while read -r -t 1 line <&3; do
                 line=${line%$'\r'}
                 case "$line" in "$2:"*) echo "${line#*:}"; break ;; esac
@@ -311,13 +313,13 @@ for ((k = 1; k < nservers; k++)); do
     done
 done
 # Then the proxies, once the replicas are linked; each is ready when its
-# probes have found the master (its INFO names it).
+# probes have found the master (its INFO topology names it).
 for ((k = nservers; k < count; k++)); do
     start_node "$k"
 done
 for ((k = nservers; k < count; k++)); do
     wait_up "$k"
-    until [ "$(info_field "${ports[$k]}" master)" = "127.0.0.1:${ports[0]}" ]; do
+    until [ "$(info_field "${ports[$k]}" master topology)" = "127.0.0.1:${ports[0]}" ]; do
         [ "$SECONDS" -lt "$deadline" ] \
             || fail "cachely-proxy (port ${ports[$k]}) did not find the master within 10 s"
         sleep 0.05
