@@ -454,12 +454,14 @@ block_before_sleep(struct server *srv)
     }
     b->serving = 1;
 
-    /* Serving a key may write others (BLMOVE pushes): loop until quiet. */
-    while (b->nready > 0 || b->nwake > 0) {
-        while (b->nready > 0) {
-            struct block_key *k = b->ready[0];
-            memmove(b->ready, b->ready + 1, (b->nready - 1) * sizeof(*b->ready));
-            b->nready--;
+    /* Serving a key may write others (BLMOVE pushes), which the lists get
+     * at their tails: walk them from the front until quiet, then empty
+     * them (consuming from the front one by one would be quadratic when a
+     * flush readies thousands of keys or thousands of deadlines pass). */
+    size_t rh = 0, wh = 0;
+    while (rh < b->nready || wh < b->nwake) {
+        while (rh < b->nready) {
+            struct block_key *k = b->ready[rh++];
             k->ready = 0;
             /* The FIFO changes while its clients run: take the list of
              * clients first, then re-run each that still waits here. */
@@ -487,10 +489,8 @@ block_before_sleep(struct server *srv)
             }
             mem_free(key);
         }
-        while (b->nwake > 0) {
-            struct client *c = b->wake[0];
-            memmove(b->wake, b->wake + 1, (b->nwake - 1) * sizeof(*b->wake));
-            b->nwake--;
+        while (wh < b->nwake) {
+            struct client *c = b->wake[wh++];
             if (c == NULL || c->bstate == NULL) {
                 continue;
             }
@@ -502,6 +502,8 @@ block_before_sleep(struct server *srv)
             }
         }
     }
+    b->nready = 0;
+    b->nwake = 0;
     mem_free(batch);
     b->serving = 0;
 }
