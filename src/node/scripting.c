@@ -105,9 +105,9 @@ static const char sandbox_src[] =
     "smt.__metatable = ro(smt, false)\n"
     "local hidden = {debug=1, os=1, io=1, loadfile=1, dofile=1, require=1,"
     " module=1, package=1, getfenv=1, setfenv=1, newproxy=1, print=1,"
-    " gcinfo=1, cachely_err_handler=1, cachely_ro=1, cachely_lib_api=1,"
+    " gcinfo=1, cachely_err_handler=1, cachely_ro=1, cachely_lib_api=1}\n"
+    "local libs = {string=1, table=1, math=1, bit=1, cjson=1, cmsgpack=1, struct=1, redis=1,"
     " coroutine=1}\n"
-    "local libs = {string=1, table=1, math=1, bit=1, cjson=1, cmsgpack=1, struct=1, redis=1}\n"
     "local S = {}\n"
     "local P = ro(S, true)\n"
     "for k, v in pairs(G) do\n"
@@ -1032,8 +1032,12 @@ count_hook(lua_State *L, lua_Debug *ar)
         run->killed = 1;
     }
     if (run->killed) {
-        /* Also fire on the next line, in case a pcall catches this. */
+        /* Also fire on the next line, in case a pcall catches this.  L may
+         * be a coroutine whose resume catches the error: the script's main
+         * thread gets the hook too, or a loop resuming fresh coroutines
+         * would only meet a count hook every HOOK_INSTRUCTIONS of its own. */
         lua_sethook(L, kill_hook, LUA_MASKLINE, 0);
+        lua_sethook(s->lua[run->kind], kill_hook, LUA_MASKLINE, 0);
         raise_error(L, "ERR Script killed by user with SCRIPT KILL...");
     }
 }

@@ -96,6 +96,30 @@ def case_busy_script_kill():
         srv.stop()
 
 
+def case_busy_script_in_coroutines_killed_promptly():
+    """SCRIPT KILL of a script that spends its time inside coroutines: each
+    kill raised in a coroutine is caught by its resume, so the main thread
+    must be stopped too, within a moment, not after millions of its own
+    instructions (it took seconds before the main thread got the hook)."""
+    srv = Server("cachely", ["--busy-reply-threshold", "100"])
+    try:
+        a, b = client(srv), client(srv)
+        t, out = run_in_thread(lambda: a.eval(
+            "while true do local co = coroutine.create(function() "
+            "while true do end end) coroutine.resume(co) end", 0))
+        wait_for(lambda: busy_error(b), what="-BUSY")
+        t0 = time.time()
+        assert b.execute_command("SCRIPT", "KILL") in (b"OK", "OK", True)
+        t.join(10)
+        took = time.time() - t0
+        assert not t.is_alive()
+        assert "Script killed by user with SCRIPT KILL" in out.get("error", ""), out
+        assert took < 0.3, "the script ran %.2f s after SCRIPT KILL" % took
+        assert b.ping()
+    finally:
+        srv.stop()
+
+
 def case_busy_function_kill():
     srv = Server("cachely", ["--busy-reply-threshold", "100"])
     try:
