@@ -23,6 +23,12 @@
     X(GEOPOS, NONE, "geopos", -2, XR, 1, 1, 1, "geo", "3.2.0", "Return the positions of members of a geospatial index") \
     X(GEODIST, NONE, "geodist", -4, XR, 1, 1, 1, "geo", "3.2.0", "Return the distance between two members of a geospatial index") \
     X(GEOHASH, NONE, "geohash", -2, XR, 1, 1, 1, "geo", "3.2.0", "Return members of a geospatial index as geohash strings") \
+    X(GEOSEARCH, NONE, "geosearch", -7, XR, 1, 1, 1, "geo", "6.2.0", "Return members of a geospatial index inside a circle or a box") \
+    X(GEOSEARCHSTORE, NONE, "geosearchstore", -8, XW | XM, 1, 2, 1, "geo", "6.2.0", "Store members of a geospatial index inside a circle or a box") \
+    X(GEORADIUS, NONE, "georadius", -6, XW | XM | CMD_MOVABLEKEYS, 1, 1, 1, "geo", "3.2.0", "Return (or STORE) members of a geospatial index within a radius of a point") \
+    X(GEORADIUSBYMEMBER, NONE, "georadiusbymember", -5, XW | XM | CMD_MOVABLEKEYS, 1, 1, 1, "geo", "3.2.0", "Return (or STORE) members of a geospatial index within a radius of a member") \
+    X(GEORADIUS_RO, NONE, "georadius_ro", -6, XR, 1, 1, 1, "geo", "3.2.10", "Return members of a geospatial index within a radius of a point") \
+    X(GEORADIUSBYMEMBER_RO, NONE, "georadiusbymember_ro", -5, XR, 1, 1, 1, "geo", "3.2.10", "Return members of a geospatial index within a radius of a member") \
     X(LCS, NONE, "lcs", -3, XR, 1, 2, 1, "string", "7.0.0", "Find the longest common subsequence of two strings")
 
 #endif

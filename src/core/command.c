@@ -178,6 +178,9 @@ enum movable_kind {
     MOVABLE_AFTER_TOKEN, /* after the token (STREAMS), half the rest are keys */
     MOVABLE_SORT_STORE,  /* SORT: the argument after the last STORE, skipping
                             LIMIT's two and GET's and BY's one argument */
+    MOVABLE_GEO_STORE,   /* GEORADIUS*: the argument after the first STORE and
+                            after the first STOREDIST from argv[at] on (Redis
+                            7.0's keyword key specs) */
 };
 static const struct movable_keys {
     enum cmd_id id;
@@ -210,6 +213,8 @@ static const struct movable_keys {
     {CMD_ID_XREADGROUP, MOVABLE_AFTER_TOKEN, 4, "STREAMS"},
     /* SORT (bits and the rest of issue 12) */
     {CMD_ID_SORT, MOVABLE_SORT_STORE, 2, NULL},
+    {CMD_ID_GEORADIUS, MOVABLE_GEO_STORE, 6, NULL},
+    {CMD_ID_GEORADIUSBYMEMBER, MOVABLE_GEO_STORE, 5, NULL},
 
     /* (end of collections) */
     /* scripts and functions */
@@ -276,6 +281,21 @@ command_keys(const struct command *cmd, size_t argc, const struct resp_arg *argv
         }
         if (store != 0 && n < cap) {
             idx[n++] = store;
+        }
+        return n;
+    }
+    if (m->kind == MOVABLE_GEO_STORE) {
+        static const char *const words[] = {"store", "storedist"};
+        for (size_t w = 0; w < 2; w++) {
+            size_t l = strlen(words[w]);
+            for (size_t i = (size_t)m->at; i + 1 < argc; i++) {
+                if (argv[i].len == l && strncasecmp(argv[i].ptr, words[w], l) == 0) {
+                    if (n < cap) {
+                        idx[n++] = i + 1;
+                    }
+                    break;
+                }
+            }
         }
         return n;
     }

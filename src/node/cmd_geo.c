@@ -2,110 +2,25 @@
  * score is its 52-bit geohash (26 bits of latitude over +-85.05112878 and
  * 26 of longitude over +-180, interleaved), so positions, hashes and
  * distances come out to the digit Redis prints.  GEOADD, GEOPOS, GEODIST
- * and GEOHASH; the searches (GEOSEARCH, GEORADIUS...) are not done yet. */
+ * and GEOHASH; GEOSEARCH, GEOSEARCHSTORE and the older GEORADIUS,
+ * GEORADIUSBYMEMBER and their _RO forms parse here and search in t_geo.c. */
 #include "node/handlers.h"
 #include "core/alloc.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
 #include "node/object.h"
+#include "node/propagate.h"
+#include "node/notify.h"
+#include "node/server.h"
+#include "node/cmd_zset.h"
+#include "node/t_geo.h"
 #include "node/t_zset.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-#define GEO_STEP 26
-#define GEO_LAT_MIN -85.05112878
-#define GEO_LAT_MAX 85.05112878
-#define GEO_LON_MIN -180.0
-#define GEO_LON_MAX 180.0
-#define GEO_EARTH_RADIUS 6372797.560856
-
-/* Spread the low 32 bits of x over the even bits of the result. */
-static uint64_t
-geo_spread(uint32_t x)
-{
-    uint64_t v = x;
-    v = (v | (v << 16)) & 0x0000FFFF0000FFFFULL;
-    v = (v | (v << 8)) & 0x00FF00FF00FF00FFULL;
-    v = (v | (v << 4)) & 0x0F0F0F0F0F0F0F0FULL;
-    v = (v | (v << 2)) & 0x3333333333333333ULL;
-    v = (v | (v << 1)) & 0x5555555555555555ULL;
-    return v;
-}
-
-static uint32_t
-geo_squash(uint64_t v)
-{
-    v &= 0x5555555555555555ULL;
-    v = (v | (v >> 1)) & 0x3333333333333333ULL;
-    v = (v | (v >> 2)) & 0x0F0F0F0F0F0F0F0FULL;
-    v = (v | (v >> 4)) & 0x00FF00FF00FF00FFULL;
-    v = (v | (v >> 8)) & 0x0000FFFF0000FFFFULL;
-    v = (v | (v >> 16)) & 0x00000000FFFFFFFFULL;
-    return (uint32_t)v;
-}
-
-/* The 52-bit hash of a point over the given latitude range: latitude in
- * the even bits, longitude in the odd ones. */
-static uint64_t
-geo_encode(double lon, double lat, double lat_min, double lat_max)
-{
-    double lat_off = (lat - lat_min) / (lat_max - lat_min);
-    double lon_off = (lon - GEO_LON_MIN) / (GEO_LON_MAX - GEO_LON_MIN);
-    lat_off *= (double)(1ULL << GEO_STEP);
-    lon_off *= (double)(1ULL << GEO_STEP);
-    return geo_spread((uint32_t)lat_off) | (geo_spread((uint32_t)lon_off) << 1);
-}
-
-/* The centre of a hash's cell, clamped to the valid ranges. */
-static void
-geo_decode(uint64_t bits, double *lon, double *lat)
-{
-    uint32_t ilat = geo_squash(bits), ilon = geo_squash(bits >> 1);
-    double lat_scale = GEO_LAT_MAX - GEO_LAT_MIN, lon_scale = GEO_LON_MAX - GEO_LON_MIN;
-    double step = (double)(1ULL << GEO_STEP);
-    double latmin = GEO_LAT_MIN + (ilat * 1.0 / step) * lat_scale;
-    double latmax = GEO_LAT_MIN + ((ilat + 1) * 1.0 / step) * lat_scale;
-    double lonmin = GEO_LON_MIN + (ilon * 1.0 / step) * lon_scale;
-    double lonmax = GEO_LON_MIN + ((ilon + 1) * 1.0 / step) * lon_scale;
-    *lon = (lonmin + lonmax) / 2;
-    if (*lon > GEO_LON_MAX) {
-        *lon = GEO_LON_MAX;
-    }
-    if (*lon < GEO_LON_MIN) {
-        *lon = GEO_LON_MIN;
-    }
-    *lat = (latmin + latmax) / 2;
-    if (*lat > GEO_LAT_MAX) {
-        *lat = GEO_LAT_MAX;
-    }
-    if (*lat < GEO_LAT_MIN) {
-        *lat = GEO_LAT_MIN;
-    }
-}
-
-static double
-geo_rad(double d)
-{
-    return d * (M_PI / 180.0);
-}
-
-/* Haversine on Redis's earth radius, with its shortcut for one longitude. */
-static double
-geo_distance(double lon1, double lat1, double lon2, double lat2)
-{
-    double v = sin((geo_rad(lon2) - geo_rad(lon1)) / 2);
-    if (v == 0.0) {
-        return GEO_EARTH_RADIUS * fabs(geo_rad(lat2) - geo_rad(lat1));
-    }
-    double lat1r = geo_rad(lat1), lat2r = geo_rad(lat2);
-    double u = sin((lat2r - lat1r) / 2);
-    double a = u * u + cos(lat1r) * cos(lat2r) * v * v;
-    return 2.0 * GEO_EARTH_RADIUS * asin(sqrt(a));
-}
 
 static inline int
 geo_arg_is(const struct resp_arg *a, const char *name)
@@ -172,7 +87,7 @@ cmd_geoadd(struct client *c)
             reply_errorf(c, "-ERR invalid longitude,latitude pair %f,%f", lon, lat);
             goto out;
         }
-        uint64_t bits = geo_encode(lon, lat, GEO_LAT_MIN, GEO_LAT_MAX);
+        uint64_t bits = geo_encode(lon, lat, GEO_LAT_MIN, GEO_LAT_MAX, GEO_STEP_MAX);
         size_t l = util_ull2str(scores[i], bits);
         argv[longidx + 2 * i] = (struct resp_arg){scores[i], l};
         argv[longidx + 2 * i + 1] = a[2];
@@ -272,8 +187,8 @@ cmd_geodist(struct client *c)
     geo_decode((uint64_t)s1, &lon1, &lat1);
     geo_decode((uint64_t)s2, &lon2, &lat2);
     char buf[64];
-    int l = snprintf(buf, sizeof(buf), "%.4f", geo_distance(lon1, lat1, lon2, lat2) / to_meter);
-    reply_bulk(c, buf, (size_t)l);
+    size_t l = geo_format_distance(buf, geo_distance(lon1, lat1, lon2, lat2) / to_meter);
+    reply_bulk(c, buf, l);
 }
 
 void
@@ -294,7 +209,7 @@ cmd_geohash(struct client *c)
         }
         /* The standard geohash: the same cell re-encoded over +-90. */
         geo_decode((uint64_t)score, &lon, &lat);
-        uint64_t bits = geo_encode(lon, lat, -90.0, 90.0);
+        uint64_t bits = geo_encode(lon, lat, -90.0, 90.0, GEO_STEP_MAX);
         char buf[11];
         for (int i = 0; i < 11; i++) {
             int idx = i == 10 ? 0 : (int)((bits >> (52 - ((i + 1) * 5))) & 0x1f);
@@ -302,4 +217,409 @@ cmd_geohash(struct client *c)
         }
         reply_bulk(c, buf, 11);
     }
+}
+
+/* ---- GEOSEARCH, GEOSEARCHSTORE, GEORADIUS* ---------------------------------- */
+
+enum geo_search_flags {
+    GEO_FROM_COORDS = 1 << 0,    /* GEORADIUS: lon lat radius unit */
+    GEO_FROM_MEMBER = 1 << 1,    /* GEORADIUSBYMEMBER: member radius unit */
+    GEO_NOSTORE = 1 << 2,        /* the _RO forms: no STORE/STOREDIST */
+    GEO_SEARCH = 1 << 3,         /* GEOSEARCH's FROM.../BY... arguments */
+    GEO_SEARCH_STORE = 1 << 4,   /* GEOSEARCHSTORE: dst src, STOREDIST flag */
+};
+
+/* Redis's getDoubleFromObjectOrReply: 0, or -1 after replying msg (or
+ * the generic float error). */
+static int
+geo_parse_double(struct client *c, const struct resp_arg *a, const char *msg, double *out)
+{
+    if (util_str2d(a->ptr, a->len, out) != 0 || isnan(*out)) {
+        reply_error(c, msg != NULL ? msg : "value is not a valid float");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+geo_parse_lonlat(struct client *c, const struct resp_arg *a, double *lon, double *lat)
+{
+    if (geo_parse_double(c, &a[0], NULL, lon) != 0 || geo_parse_double(c, &a[1], NULL, lat) != 0) {
+        return -1;
+    }
+    if (*lon < GEO_LON_MIN || *lon > GEO_LON_MAX || *lat < GEO_LAT_MIN || *lat > GEO_LAT_MAX) {
+        reply_errorf(c, "-ERR invalid longitude,latitude pair %f,%f", *lon, *lat);
+        return -1;
+    }
+    return 0;
+}
+
+/* radius unit: the radius (in the unit) and the unit's meters. */
+static int
+geo_parse_radius(struct client *c, const struct resp_arg *a, struct geo_shape *s)
+{
+    double r;
+    if (geo_parse_double(c, &a[0], "need numeric radius", &r) != 0) {
+        return -1;
+    }
+    if (r < 0) {
+        reply_error(c, "radius cannot be negative");
+        return -1;
+    }
+    s->radius = r;
+    if ((s->conversion = geo_unit(c, &a[1])) == 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* width height unit. */
+static int
+geo_parse_box(struct client *c, const struct resp_arg *a, struct geo_shape *s)
+{
+    double w, h;
+    if (geo_parse_double(c, &a[0], "need numeric width", &w) != 0
+        || geo_parse_double(c, &a[1], "need numeric height", &h) != 0) {
+        return -1;
+    }
+    if (h < 0 || w < 0) {
+        reply_error(c, "height or width cannot be negative");
+        return -1;
+    }
+    s->width = w;
+    s->height = h;
+    if ((s->conversion = geo_unit(c, &a[2])) == 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* The position of member in z: 0, or -1 after replying Redis's error. */
+static int
+geo_member_pos(struct client *c, struct zset *z, const struct resp_arg *m, struct geo_shape *s)
+{
+    double score;
+    if (!zset_score(z, m->ptr, m->len, &score)) {
+        reply_error(c, "could not decode requested zset member");
+        return -1;
+    }
+    geo_decode((uint64_t)score, &s->lon, &s->lat);
+    return 0;
+}
+
+/* The stored result's effect: DEL dst, then ZADDs of at most 512 pairs. */
+static void
+geo_propagate_store(struct client *c, const struct resp_arg *dst, struct zset *z)
+{
+    struct resp_arg del[2] = {{"DEL", 3}, *dst};
+    propagate_effect(c, 2, del);
+    if (z == NULL) {
+        return;
+    }
+    enum { CHUNK = 512 };
+    struct resp_arg *argv = mem_alloc((2 + 2 * CHUNK) * sizeof(*argv));
+    char (*scores)[32] = mem_alloc(CHUNK * sizeof(*scores));
+    argv[0] = (struct resp_arg){"ZADD", 4};
+    argv[1] = *dst;
+    struct zset_iter it;
+    zset_iter_init(&it, z, 0, 0);
+    const char *m;
+    size_t len, n = 0;
+    double score;
+    /* Integer members of a listpack live in the iterator's buffer until
+     * the next step: keep their text beside the scores. */
+    char (*ints)[LISTPACK_INT_BUF] = mem_alloc(CHUNK * sizeof(*ints));
+    for (;;) {
+        int more = zset_iter_next(&it, &m, &len, &score);
+        if (more) {
+            size_t sl = zset_score_text(scores[n], score);
+            argv[2 + 2 * n] = (struct resp_arg){scores[n], sl};
+            if (m == it.buf) {
+                memcpy(ints[n], m, len);
+                m = ints[n];
+            }
+            argv[3 + 2 * n] = (struct resp_arg){m, len};
+            n++;
+        }
+        if ((!more && n > 0) || n == CHUNK) {
+            propagate_effect(c, 2 + 2 * n, argv);
+            n = 0;
+        }
+        if (!more) {
+            break;
+        }
+    }
+    mem_free(ints);
+    mem_free(scores);
+    mem_free(argv);
+}
+
+/* Store the first n points (distances already in the unit) under dst, or
+ * delete dst when there are none; replies the count. */
+static void
+geo_store(struct client *c, const struct resp_arg *dst, struct geo_result *res, size_t n,
+          int storedist, int search)
+{
+    if (n == 0) {
+        if (db_delete(c->db, dst->ptr, dst->len)) {
+            notify_keyspace_event(c->srv, NOTIFY_GENERIC, "del", dst->ptr, dst->len, c->db->id);
+            geo_propagate_store(c, dst, NULL);
+        }
+        reply_int(c, 0);
+        return;
+    }
+    size_t maxlen = 0;
+    for (size_t i = 0; i < n; i++) {
+        maxlen = res->pts[i].len > maxlen ? res->pts[i].len : maxlen;
+    }
+    struct zset_limits lim = zset_limits_of(c);
+    struct zset *z = zset_create(&lim, n, maxlen);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *m = geo_point_member(res, &res->pts[i], &len);
+        unsigned out;
+        double ns;
+        zset_add(z, &lim, m, len, storedist ? res->pts[i].dist : res->pts[i].score, 0, &out, &ns);
+    }
+    /* The members were borrowed from the source, which may be dst: the
+     * new set is complete before dst is replaced. */
+    zset_store(c, dst, z);
+    notify_keyspace_event(c->srv, NOTIFY_ZSET, search ? "geosearchstore" : "georadiusstore",
+                          dst->ptr, dst->len, c->db->id);
+    struct entry *e = db_lookup(c->db, dst->ptr, dst->len, LOOKUP_NOSTATS);
+    geo_propagate_store(c, dst, e != NULL ? entry_obj(e) : NULL);
+}
+
+static void
+geo_reply_points(struct client *c, struct geo_result *res, size_t n, double conversion,
+                 int withdist, int withhash, int withcoord)
+{
+    int opts = withdist + withhash + withcoord;
+    reply_array_len(c, (long long)n);
+    for (size_t i = 0; i < n; i++) {
+        const struct geo_point *p = &res->pts[i];
+        size_t len;
+        const char *m = geo_point_member(res, p, &len);
+        if (opts) {
+            reply_array_len(c, opts + 1);
+        }
+        reply_bulk(c, m, len);
+        if (withdist) {
+            char buf[32];
+            size_t l = geo_format_distance(buf, p->dist / conversion);
+            reply_bulk(c, buf, l);
+        }
+        if (withhash) {
+            reply_int(c, (long long)p->score);
+        }
+        if (withcoord) {
+            reply_array_len(c, 2);
+            geo_reply_coord(c, p->lon);
+            geo_reply_coord(c, p->lat);
+        }
+    }
+}
+
+/* Redis's georadiusGeneric: the argument checks come in its order, so a
+ * request with several mistakes gets the same error. */
+static void
+geo_search_generic(struct client *c, size_t srcidx, unsigned flags)
+{
+    const struct resp_arg *storekey = NULL;
+    int storedist = 0;
+    int err;
+    struct zset *z = geo_lookup(c, &c->argv[srcidx], &err);
+    if (err) {
+        return;
+    }
+    size_t base;
+    struct geo_shape shape = {0};
+    if (flags & GEO_FROM_COORDS) {
+        base = 6;
+        shape.type = GEO_SHAPE_CIRCLE;
+        if (geo_parse_lonlat(c, &c->argv[2], &shape.lon, &shape.lat) != 0
+            || geo_parse_radius(c, &c->argv[4], &shape) != 0) {
+            return;
+        }
+    } else if (flags & GEO_FROM_MEMBER) {
+        base = 5;
+        /* A missing key still parses the options (the reply depends on
+         * STORE) but checks neither the member nor the radius. */
+        if (z != NULL) {
+            shape.type = GEO_SHAPE_CIRCLE;
+            if (geo_member_pos(c, z, &c->argv[2], &shape) != 0
+                || geo_parse_radius(c, &c->argv[3], &shape) != 0) {
+                return;
+            }
+        }
+    } else {
+        base = 2;
+        if (flags & GEO_SEARCH_STORE) {
+            base = 3;
+            storekey = &c->argv[1];
+        }
+    }
+
+    int withdist = 0, withhash = 0, withcoord = 0, any = 0;
+    int frommember = 0, fromloc = 0, byradius = 0, bybox = 0;
+    int sort = 0; /* 1 ASC, 2 DESC */
+    long long count = 0;
+    int search = (flags & GEO_SEARCH) != 0;
+    int canstore = !(flags & GEO_NOSTORE) && !search;
+    for (size_t i = base; i < c->argc; i++) {
+        const struct resp_arg *a = &c->argv[i];
+        size_t left = c->argc - i - 1;
+        if (geo_arg_is(a, "withdist")) {
+            withdist = 1;
+        } else if (geo_arg_is(a, "withhash")) {
+            withhash = 1;
+        } else if (geo_arg_is(a, "withcoord")) {
+            withcoord = 1;
+        } else if (geo_arg_is(a, "any")) {
+            any = 1;
+        } else if (geo_arg_is(a, "asc")) {
+            sort = 1;
+        } else if (geo_arg_is(a, "desc")) {
+            sort = 2;
+        } else if (geo_arg_is(a, "count") && left >= 1) {
+            if (util_str2ll(c->argv[i + 1].ptr, c->argv[i + 1].len, &count) != 0) {
+                reply_not_integer(c);
+                return;
+            }
+            if (count <= 0) {
+                reply_error(c, "COUNT must be > 0");
+                return;
+            }
+            i++;
+        } else if (geo_arg_is(a, "store") && left >= 1 && canstore) {
+            storekey = &c->argv[++i];
+            storedist = 0;
+        } else if (geo_arg_is(a, "storedist") && left >= 1 && canstore) {
+            storekey = &c->argv[++i];
+            storedist = 1;
+        } else if (geo_arg_is(a, "storedist") && search && (flags & GEO_SEARCH_STORE)) {
+            storedist = 1;
+        } else if (geo_arg_is(a, "frommember") && left >= 1 && search && !fromloc) {
+            if (z != NULL && geo_member_pos(c, z, &c->argv[i + 1], &shape) != 0) {
+                return;
+            }
+            frommember = 1;
+            i++;
+        } else if (geo_arg_is(a, "fromlonlat") && left >= 2 && search && !frommember) {
+            if (geo_parse_lonlat(c, &c->argv[i + 1], &shape.lon, &shape.lat) != 0) {
+                return;
+            }
+            fromloc = 1;
+            i += 2;
+        } else if (geo_arg_is(a, "byradius") && left >= 2 && search && !bybox) {
+            if (geo_parse_radius(c, &c->argv[i + 1], &shape) != 0) {
+                return;
+            }
+            shape.type = GEO_SHAPE_CIRCLE;
+            byradius = 1;
+            i += 2;
+        } else if (geo_arg_is(a, "bybox") && left >= 3 && search && !byradius) {
+            if (geo_parse_box(c, &c->argv[i + 1], &shape) != 0) {
+                return;
+            }
+            shape.type = GEO_SHAPE_BOX;
+            bybox = 1;
+            i += 3;
+        } else {
+            reply_syntax_error(c);
+            return;
+        }
+    }
+
+    if (storekey != NULL && (withdist || withhash || withcoord)) {
+        reply_errorf(c, "-ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options",
+                     (flags & GEO_SEARCH_STORE) ? "GEOSEARCHSTORE" : "STORE option in GEORADIUS");
+        return;
+    }
+    const struct resp_arg *name = &c->argv[0];
+    if (search && !(frommember || fromloc)) {
+        reply_errorf(c, "-ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %.*s",
+                     (int)name->len, name->ptr);
+        return;
+    }
+    if (search && !(byradius || bybox)) {
+        reply_errorf(c, "-ERR exactly one of BYRADIUS and BYBOX can be specified for %.*s",
+                     (int)name->len, name->ptr);
+        return;
+    }
+    if (any && !count) {
+        reply_error(c, "the ANY argument requires COUNT argument");
+        return;
+    }
+
+    if (z == NULL) {
+        if (storekey != NULL) {
+            struct geo_result none = {0};
+            geo_store(c, storekey, &none, 0, storedist, search);
+        } else {
+            reply_array_len(c, 0);
+        }
+        return;
+    }
+    /* COUNT without an order means the nearest ones (not with ANY). */
+    if (count != 0 && sort == 0 && !any) {
+        sort = 1;
+    }
+
+    struct geo_result res = {0};
+    geo_search(z, &shape, any ? (size_t)count : 0, &res);
+    if (res.n == 0 && storekey == NULL) {
+        reply_array_len(c, 0);
+        geo_result_free(&res);
+        return;
+    }
+    size_t n = (count == 0 || res.n < (unsigned long long)count) ? res.n : (size_t)count;
+    if (sort != 0) {
+        geo_sort(&res, sort == 2, n);
+    }
+    if (storekey == NULL) {
+        geo_reply_points(c, &res, n, shape.conversion, withdist, withhash, withcoord);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            res.pts[i].dist /= shape.conversion;
+        }
+        geo_store(c, storekey, &res, n, storedist, search);
+    }
+    geo_result_free(&res);
+}
+
+void
+cmd_georadius(struct client *c)
+{
+    geo_search_generic(c, 1, GEO_FROM_COORDS);
+}
+
+void
+cmd_georadiusbymember(struct client *c)
+{
+    geo_search_generic(c, 1, GEO_FROM_MEMBER);
+}
+
+void
+cmd_georadius_ro(struct client *c)
+{
+    geo_search_generic(c, 1, GEO_FROM_COORDS | GEO_NOSTORE);
+}
+
+void
+cmd_georadiusbymember_ro(struct client *c)
+{
+    geo_search_generic(c, 1, GEO_FROM_MEMBER | GEO_NOSTORE);
+}
+
+void
+cmd_geosearch(struct client *c)
+{
+    geo_search_generic(c, 1, GEO_SEARCH);
+}
+
+void
+cmd_geosearchstore(struct client *c)
+{
+    geo_search_generic(c, 2, GEO_SEARCH | GEO_SEARCH_STORE);
 }

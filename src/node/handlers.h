@@ -54,6 +54,12 @@ void cmd_geoadd(struct client *c);
 void cmd_geopos(struct client *c);
 void cmd_geodist(struct client *c);
 void cmd_geohash(struct client *c);
+void cmd_geosearch(struct client *c);
+void cmd_geosearchstore(struct client *c);
+void cmd_georadius(struct client *c);
+void cmd_georadiusbymember(struct client *c);
+void cmd_georadius_ro(struct client *c);
+void cmd_georadiusbymember_ro(struct client *c);
 
 /* cmd_sort.c */
 void cmd_sort(struct client *c);
