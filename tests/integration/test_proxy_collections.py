@@ -173,6 +173,55 @@ def case_multi_key_across_groups_is_crossslot(c):
           "LMPOP with hash tags")
 
 
+def case_geo_through_the_proxy(c):
+    # A group with replicas: searches route by key, the store forms reach
+    # the replicas as their effect.
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    raw = Raw(p.port)
+    check(raw.call("GEOADD", "pts", "13.361389", "38.115556", "Palermo",
+                   "15.087269", "37.502669", "Catania") == 2, "GEOADD")
+    got = raw.call("GEOSEARCH", "pts", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km",
+                   "ASC", "WITHDIST")
+    check(got == [[b"Catania", b"56.4413"], [b"Palermo", b"190.4424"]], "GEOSEARCH: %r" % got)
+    got = raw.call("GEORADIUS_RO", "pts", "15", "37", "100", "km")
+    check(got == [b"Catania"], "GEORADIUS_RO: %r" % got)
+    check(raw.call("GEOSEARCHSTORE", "near", "pts", "FROMMEMBER", "Palermo", "BYRADIUS",
+                   "100", "km") == 1, "GEOSEARCHSTORE")
+    check(raw.call("GEORADIUS", "pts", "15", "37", "200", "km", "STOREDIST", "dists") == 2,
+          "GEORADIUS ... STOREDIST")
+    want = raw.call("ZRANGE", "dists", "0", "-1", "WITHSCORES")
+    check(want[0] == b"Catania" and want[1].startswith(b"56.44"), "stored distances: %r" % want)
+    for r in reps:
+        rc = client(r)
+        wait_for(lambda: rc.zrange("near", 0, -1) == ["Palermo"], 10,
+                 "GEOSEARCHSTORE replicated to %s" % r.addr)
+        wait_for(lambda: rc.zrange("dists", 0, -1, withscores=True)
+                 == [(want[0].decode(), float(want[1])), (want[2].decode(), float(want[3]))],
+                 10, "GEORADIUS STOREDIST replicated to %s" % r.addr)
+
+
+def case_geo_store_across_groups_is_crossslot(c):
+    g, p = three_groups(c)
+    raw = Raw(p.port)
+    check(raw.call("GEOADD", "a", "1", "1", "x") == 1, "GEOADD")
+    got = raw.call("GEOSEARCH", "a", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km")
+    check(got == [b"x"], "GEOSEARCH in one group: %r" % got)
+    got = raw.call("GEOSEARCHSTORE", "b", "a", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km")
+    check(isinstance(got, Err) and str(got).startswith("CROSSSLOT"), "GEOSEARCHSTORE b a: %r" % got)
+    for args in (("GEORADIUS", "a", "1", "1", "1", "km", "STORE", "b"),
+                 ("GEORADIUSBYMEMBER", "a", "x", "1", "km", "STOREDIST", "b")):
+        got = raw.call(*args)
+        check(isinstance(got, Err) and str(got).startswith("CROSSSLOT"),
+              "%s ... %s b (movable key): %r" % (args[0], args[-2], got))
+    check(raw.call("GEOADD", "{g}a", "1", "1", "x") == 1, "GEOADD {g}a")
+    check(raw.call("GEOSEARCHSTORE", "{g}b", "{g}a", "FROMLONLAT", "1", "1", "BYRADIUS", "1",
+                   "km") == 1, "GEOSEARCHSTORE with hash tags")
+    check(raw.call("GEORADIUS", "{g}a", "1", "1", "1", "km", "STORE", "{g}c") == 1,
+          "GEORADIUS STORE with hash tags")
+    check(raw.call("ZRANGE", "{g}c", "0", "-1") == [b"x"], "stored through the proxy")
+
+
 CASES = [
     ("a", "lists through a default proxy", case_lists_through_a_default_proxy),
     ("b", "blocking commands run on dedicated connections (timeouts, pipelining)",
@@ -187,6 +236,10 @@ CASES = [
      case_transactions_never_on_a_shared_connection),
     ("c", "multi-key commands across groups answer CROSSSLOT (movable keys too)",
      case_multi_key_across_groups_is_crossslot),
+    ("h", "geo searches and their store forms through a proxy, replicated",
+     case_geo_through_the_proxy),
+    ("i", "geo store forms across groups answer CROSSSLOT (movable STORE keys too)",
+     case_geo_store_across_groups_is_crossslot),
 ]
 
 
