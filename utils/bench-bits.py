@@ -10,6 +10,7 @@ over 10,000,000) and PFCOUNT (one dense key, whose cache PFADD keeps
 invalidating, and three keys) go through redis-benchmark -P 16, alternating
 the servers for each round.  Usage (python3-redis: /usr/bin/python3):
     utils/bench-bits.py [--quick] [--rounds N]
+    utils/bench-bits.py --geo [--quick] [--rounds N]   (GEOSEARCH on 1M points only)
 Environment: CACHELY_BIN (default build/src/cachely-server), REDIS_BIN.
 The client and the servers share the machine's cores: read the ratios.
 """
@@ -140,5 +141,71 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def bench_geo(c, r, cport, rport, quick, rounds):
+    """GEOSEARCH on 1,000,000 points (issue 12): random points over about
+    3,000 x 2,800 km, searched around a random member (redis-benchmark's
+    __rand_int__, 12 digits, hence the names) BYRADIUS 20 km (~150 points in range) keeping the 10
+    nearest, and BYBOX 40x40 km with COUNT 10 ANY."""
+    npts = 200000 if quick else 1000000
+    rnd = random.Random(7)
+    for i in range(0, npts, 1000):
+        flat = []
+        for j in range(i, i + 1000):
+            flat += ["%.6f" % rnd.uniform(-10, 30), "%.6f" % rnd.uniform(35, 60), "p%012d" % j]
+        for s in (c, r):
+            s.execute_command("GEOADD", "geo", *flat)
+    assert c.zcard("geo") == r.zcard("geo") == npts
+    bench = [
+        ("GEOSEARCH 1M r=20km COUNT 10", ["GEOSEARCH", "geo", "FROMMEMBER", "p__rand_int__",
+                                          "BYRADIUS", "20", "km", "COUNT", "10", "ASC"]),
+        ("GEOSEARCH 1M box ANY 10", ["GEOSEARCH", "geo", "FROMMEMBER", "p__rand_int__",
+                                     "BYBOX", "40", "40", "km", "COUNT", "10", "ANY"]),
+    ]
+    n = 20000 if quick else 100000
+    print("%-28s %12s %12s %8s" % ("command (median req/s)", "cachely", "redis", "ratio"))
+    for name, args in bench:
+        rc, rr = [], []
+        for _ in range(rounds):
+            for port, out in ((cport, rc), (rport, rr)):
+                res = subprocess.run(["redis-benchmark", "-p", str(port), "-q", "-c", "50",
+                                      "-P", "4", "-r", str(npts), "-n", str(n)] + args,
+                                     capture_output=True, text=True).stdout
+                m = re.findall(r"([\d.]+) requests per second", res)
+                out.append(float(m[-1]) if m else 0.0)
+        mc, mr = statistics.median(rc), statistics.median(rr)
+        print("%-28s %12.0f %12.0f %8.2f" % (name, mc, mr, mc / mr if mr else 0))
+    probe = ["GEOSEARCH", "geo", "FROMMEMBER", "p000000012345", "BYRADIUS", "20", "km", "ASC"]
+    print("points within 20 km of p000000012345: cachely %d, redis %d" % (
+        len(c.execute_command(*probe)), len(r.execute_command(*probe))))
+
+
+def main_geo():
+    """--geo: only the GEOSEARCH rows."""
+    rounds = 3
+    if "--rounds" in sys.argv:
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
+    tmp = tempfile.mkdtemp(prefix="bench-geo.")
+    procs = []
+    try:
+        cp, cport, c = start(CACHELY, tmp, "cachely")
+        procs.append(cp)
+        rp, rport, r = start(REDIS, tmp, "redis")
+        procs.append(rp)
+        for s in (c, r):
+            s.response_callbacks.pop("GEOSEARCH", None)
+        bench_geo(c, r, cport, rport, "--quick" in sys.argv, rounds)
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    main()
+    if "--geo" in sys.argv:
+        main_geo()
+    else:
+        main()
