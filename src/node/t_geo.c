@@ -385,36 +385,112 @@ geo_cmp_desc(const void *a, const void *b)
     return -geo_cmp_asc(a, b);
 }
 
-/* Whether point i goes before point j: by distance, ties by search order. */
 static int
-geo_before(const struct geo_point *pts, size_t i, size_t j, int desc)
+geo_cmp(const struct geo_point *a, const struct geo_point *b, int desc)
 {
-    double di = pts[i].dist, dj = pts[j].dist;
-    if (di != dj) {
-        return desc ? di > dj : di < dj;
-    }
-    return i < j;
+    int r = a->dist > b->dist ? 1 : (a->dist == b->dist ? 0 : -1);
+    return desc ? -r : r;
 }
 
-/* Sift down in a heap whose root is the point that goes last. */
 static void
-geo_heap_down(const struct geo_point *pts, size_t *h, size_t n, size_t at, int desc)
+geo_swap(struct geo_point *v, size_t i, size_t j)
+{
+    struct geo_point t = v[i];
+    v[i] = v[j];
+    v[j] = t;
+}
+
+/* Swap the runs of k points at i and j (they do not overlap). */
+static void
+geo_swap_runs(struct geo_point *v, size_t i, size_t j, size_t k)
+{
+    for (size_t x = 0; x < k; x++) {
+        geo_swap(v, i + x, j + x);
+    }
+}
+
+static size_t
+geo_median3(struct geo_point *v, size_t a, size_t b, size_t c, int desc)
+{
+    if (geo_cmp(&v[a], &v[b], desc) < 0) {
+        return geo_cmp(&v[b], &v[c], desc) < 0 ? b : (geo_cmp(&v[a], &v[c], desc) < 0 ? c : a);
+    }
+    return geo_cmp(&v[b], &v[c], desc) > 0 ? b : (geo_cmp(&v[a], &v[c], desc) < 0 ? a : c);
+}
+
+/* Redis orders the first k of more points with its partial quicksort (a
+ * Bentley-McIlroy three-way quicksort that skips the parts wholly outside
+ * the wanted ranks), which is not stable: equal distances come out in the
+ * order that algorithm leaves them, so the same algorithm runs here.
+ * v[0..n) sits at ranks base..base+n-1; ranks first..last are wanted. */
+static void
+geo_partial_sort(struct geo_point *v, size_t n, size_t base, size_t first, size_t last, int desc)
 {
     for (;;) {
-        size_t l = 2 * at + 1, r = l + 1, worst = at;
-        if (l < n && geo_before(pts, h[worst], h[l], desc)) {
-            worst = l;
-        }
-        if (r < n && geo_before(pts, h[worst], h[r], desc)) {
-            worst = r;
-        }
-        if (worst == at) {
+        if (n < 7) {
+            for (size_t m = 1; m < n; m++) {
+                for (size_t l = m; l > 0 && geo_cmp(&v[l - 1], &v[l], desc) > 0; l--) {
+                    geo_swap(v, l, l - 1);
+                }
+            }
             return;
         }
-        size_t t = h[at];
-        h[at] = h[worst];
-        h[worst] = t;
-        at = worst;
+        size_t pm = n / 2;
+        if (n > 7) {
+            size_t pl = 0, pn = n - 1;
+            if (n > 40) {
+                size_t d = n / 8;
+                pl = geo_median3(v, pl, pl + d, pl + 2 * d, desc);
+                pm = geo_median3(v, pm - d, pm, pm + d, desc);
+                pn = geo_median3(v, pn - 2 * d, pn - d, pn, desc);
+            }
+            pm = geo_median3(v, pl, pm, pn, desc);
+        }
+        geo_swap(v, 0, pm);
+        /* v[0] is the pivot; equal keys gather at both ends
+         * ([1, pa) and (pd, n)), smaller in [pa, pb), larger in (pc, pd]. */
+        long pa = 1, pb = 1, pc = (long)n - 1, pd = (long)n - 1;
+        for (;;) {
+            int r;
+            while (pb <= pc && (r = geo_cmp(&v[pb], &v[0], desc)) <= 0) {
+                if (r == 0) {
+                    geo_swap(v, (size_t)pa++, (size_t)pb);
+                }
+                pb++;
+            }
+            while (pb <= pc && (r = geo_cmp(&v[pc], &v[0], desc)) >= 0) {
+                if (r == 0) {
+                    geo_swap(v, (size_t)pc, (size_t)pd--);
+                }
+                pc--;
+            }
+            if (pb > pc) {
+                break;
+            }
+            geo_swap(v, (size_t)pb++, (size_t)pc--);
+        }
+        long pn = (long)n;
+        long k = pa < pb - pa ? pa : pb - pa;
+        geo_swap_runs(v, 0, (size_t)(pb - k), (size_t)k);
+        k = pd - pc < pn - pd - 1 ? pd - pc : pn - pd - 1;
+        geo_swap_runs(v, (size_t)pb, (size_t)(pn - k), (size_t)k);
+        size_t left = (size_t)(pb - pa), right = (size_t)(pd - pc);
+        if (left > 1) {
+            size_t s = base, e = base + left - 1;
+            if (!((first < s && last < s) || (first > e && last > e))) {
+                geo_partial_sort(v, left, base, first, last, desc);
+            }
+        }
+        if (right <= 1) {
+            return;
+        }
+        v += n - right;
+        base += n - right;
+        n = right;
+        size_t s = base, e = base + right - 1;
+        if ((first < s && last < s) || (first > e && last > e)) {
+            return;
+        }
     }
 }
 
@@ -422,44 +498,14 @@ void
 geo_sort(struct geo_result *res, int desc, size_t k)
 {
     size_t n = res->n;
-    if (k >= n || n < 2) {
+    if (k >= n) {
         /* The whole set: the C library's sort, as Redis does. */
         qsort(res->pts, n, sizeof(*res->pts), desc ? geo_cmp_desc : geo_cmp_asc);
         return;
     }
-    if (k == 0) {
-        return;
+    if (k > 0) {
+        geo_partial_sort(res->pts, n, 0, 0, k - 1, desc);
     }
-    /* The first k of a stable order: keep the best k in a heap whose root
-     * is the worst kept, then order those k. */
-    size_t *h = mem_alloc(k * sizeof(*h));
-    for (size_t i = 0; i < k; i++) {
-        h[i] = i;
-    }
-    for (size_t i = k / 2; i-- > 0;) {
-        geo_heap_down(res->pts, h, k, i, desc);
-    }
-    for (size_t i = k; i < n; i++) {
-        if (geo_before(res->pts, i, h[0], desc)) {
-            h[0] = i;
-            geo_heap_down(res->pts, h, k, 0, desc);
-        }
-    }
-    /* Pop worst-first into the tail of the order. */
-    size_t *order = mem_alloc(k * sizeof(*order));
-    for (size_t m = k; m > 0; m--) {
-        order[m - 1] = h[0];
-        h[0] = h[m - 1];
-        geo_heap_down(res->pts, h, m - 1, 0, desc);
-    }
-    struct geo_point *best = mem_alloc(k * sizeof(*best));
-    for (size_t i = 0; i < k; i++) {
-        best[i] = res->pts[order[i]];
-    }
-    memcpy(res->pts, best, k * sizeof(*best));
-    mem_free(best);
-    mem_free(order);
-    mem_free(h);
 }
 
 const char *

@@ -64,8 +64,10 @@ struct geo_result {
  * > 0 (COUNT ... ANY) stop once limit points are found. */
 void geo_search(struct zset *z, const struct geo_shape *shape, size_t limit,
                 struct geo_result *res);
-/* Order the points by distance (ties keep the search order), ascending or
- * descending; when k < n only the first k need to be right. */
+/* Order the points by distance, ascending or descending, as Redis does:
+ * all of them with the C library's qsort when k >= n, else the first k
+ * with Redis's partial quicksort (equal distances end up where it leaves
+ * them). */
 void geo_sort(struct geo_result *res, int desc, size_t k);
 /* The member of a point. */
 const char *geo_point_member(const struct geo_result *res, const struct geo_point *p,

@@ -1,8 +1,8 @@
 """Randomized geo searches, Cachely against a real redis-server 7.0.
 
 The same few thousand random points (a dense city-sized cluster, a
-country-sized one, points near the poles and the antimeridian, and points
-anywhere) go into both servers, in a large sorted set and a small listpack
+country-sized one, points near the poles and the antimeridian, points
+anywhere, and exact duplicates for ties) go into both servers, in a large sorted set and a small listpack
 one; then several hundred random GEOSEARCH / GEOSEARCHSTORE / GEORADIUS /
 GEORADIUSBYMEMBER requests (circle or box, every unit, ASC/DESC/none,
 COUNT with and without ANY, WITH* options) must get identical replies, and
@@ -24,6 +24,11 @@ UNITS = [("m", 1.0), ("km", 1000.0), ("mi", 1609.34), ("ft", 0.3048), ("KM", 100
 def points(rnd, n):
     out = []
     for i in range(n):
+        if out and rnd.random() < 0.1:
+            # Exact duplicates: equal distances, ordered as Redis's sorts do.
+            lon, lat, _ = rnd.choice(out)
+            out.append((lon, lat, "p%d" % i))
+            continue
         kind = rnd.random()
         if kind < 0.4:      # a city: ~20 km across
             lon, lat = 2.35 + rnd.uniform(-0.15, 0.15), 48.85 + rnd.uniform(-0.1, 0.1)
