@@ -527,6 +527,9 @@ config_get_one(struct client *c, const struct option_def *d, const char *name,
             match = &c->argv[i];
         }
     }
+    if (d->flags & OPT_FILE_ONLY) {
+        return 0;
+    }
     if (match == NULL || !emit) {
         return match != NULL;
     }
