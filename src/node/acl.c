@@ -167,6 +167,7 @@ struct acl_user {
     char *name;                       /* owned */
     int on;
     int nopass;
+    int sanitize;                     /* 0, or 1 sanitize-payload, 2 skip- */
     char (*pass)[65];                 /* owned: hex SHA-256 of each password */
     size_t npass;
     struct acl_selector root;
@@ -338,8 +339,7 @@ static int
 sel_apply(struct acl_selector *s, const char *op, size_t len)
 {
     if (len == 0) {
-        errno = EINVAL;
-        return -1;
+        return 0; /* an empty rule changes nothing, as in Redis */
     }
     if (op_is(op, len, "allkeys") || (len == 2 && op[0] == '~' && op[1] == '*')) {
         s->flags |= SEL_ALLKEYS;
@@ -391,7 +391,7 @@ sel_apply(struct acl_selector *s, const char *op, size_t len)
                     return -1;
                 }
             }
-            if (perm == 0 || op[off - 1] != '~') {
+            if (perm == 0) {
                 errno = EINVAL;
                 return -1;
             }
@@ -470,6 +470,7 @@ user_clear(struct acl_user *u)
     u->nsels = 0;
     u->on = 0;
     u->nopass = 0;
+    u->sanitize = 0;
 }
 
 static void
@@ -490,6 +491,7 @@ user_copy(struct acl_user *dst, const struct acl_user *src)
     user_clear(dst);
     dst->on = src->on;
     dst->nopass = src->nopass;
+    dst->sanitize = src->sanitize;
     if (src->npass) {
         dst->pass = mem_alloc(src->npass * sizeof(*dst->pass));
         memcpy(dst->pass, src->pass, src->npass * sizeof(*dst->pass));
@@ -568,8 +570,10 @@ user_apply(struct acl_user *u, const char *op, size_t len)
         mem_free(u->pass);
         u->pass = NULL;
         u->npass = 0;
-    } else if (op_is(op, len, "skip-sanitize-payload") || op_is(op, len, "sanitize-payload")) {
-        /* accepted: there is no payload sanitizing to skip */
+    } else if (op_is(op, len, "skip-sanitize-payload")) {
+        u->sanitize = 2; /* recorded only: RESTORE payloads are always checked */
+    } else if (op_is(op, len, "sanitize-payload")) {
+        u->sanitize = 1;
     } else if (op_is(op, len, "clearselectors")) {
         for (size_t i = 0; i < u->nsels; i++) {
             sel_clear(&u->sels[i]);
@@ -579,6 +583,7 @@ user_apply(struct acl_user *u, const char *op, size_t len)
         u->nsels = 0;
     } else if (op_is(op, len, "reset")) {
         user_clear(u);
+        u->sanitize = 1;
         if (acl_pubsub_allchannels) {
             u->root.flags |= SEL_ALLCHANNELS;
         }
@@ -891,6 +896,9 @@ describe_user(const struct acl_user *u, struct sbuf *b)
     sb_cat(b, u->on ? " on" : " off");
     if (u->nopass) {
         sb_cat(b, " nopass");
+    }
+    if (u->sanitize) {
+        sb_cat(b, u->sanitize == 2 ? " skip-sanitize-payload" : " sanitize-payload");
     }
     for (size_t i = 0; i < u->npass; i++) {
         sb_cat(b, " #");
@@ -1610,7 +1618,7 @@ acl_setup(struct server *srv)
 {
     const char *lines = srv->cfg.acl_users;
     int has_lines = lines != NULL && lines[0] != '\0';
-    acl_pubsub_allchannels = srv->cfg.acl_pubsub_default == 1;
+    acl_pubsub_allchannels = srv->cfg.acl_pubsub_default == 0;
     acl_cats_init();
     srv->acl = state_create();
     if (srv->cfg.requirepass && srv->cfg.requirepass[0]) {
@@ -1665,6 +1673,15 @@ acl_set_pubsub_default(int allchannels)
 }
 
 /* ---- the ACL command ----------------------------------------------------- */
+
+/* A known ACL subcommand with the wrong number of arguments. */
+static void
+reply_acl_arity(struct client *c)
+{
+    int n = (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len);
+    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. Try ACL HELP.",
+                 n, c->argv[1].ptr);
+}
 
 static int
 arg_is(const struct resp_arg *a, const char *w)
@@ -1724,10 +1741,13 @@ cmd_acl_getuser(struct client *c)
     }
     reply_map_len(c, 6);
     reply_bulk_cstr(c, "flags");
-    reply_set_len(c, 1 + u->nopass);
+    reply_set_len(c, 1 + u->nopass + (u->sanitize != 0));
     reply_bulk_cstr(c, u->on ? "on" : "off");
     if (u->nopass) {
         reply_bulk_cstr(c, "nopass");
+    }
+    if (u->sanitize) {
+        reply_bulk_cstr(c, u->sanitize == 2 ? "skip-sanitize-payload" : "sanitize-payload");
     }
     reply_bulk_cstr(c, "passwords");
     reply_array_len(c, (long long)u->npass);
@@ -1810,7 +1830,7 @@ cmd_acl_cat(struct client *c)
         return;
     }
     if (c->argc > 3) {
-        reply_subcommand_error(c);
+        reply_acl_arity(c);
         return;
     }
     int cat = acl_category_by_name(c->argv[2].ptr, c->argv[2].len);
@@ -1859,7 +1879,7 @@ cmd_acl_log(struct client *c)
     struct acl_state *st = state_of(c->srv);
     long long count = 10, now = util_mstime();
     if (c->argc > 3) {
-        reply_subcommand_error(c);
+        reply_acl_arity(c);
         return;
     }
     if (c->argc == 3) {
@@ -2001,7 +2021,7 @@ cmd_acl_genpass(struct client *c)
         return;
     }
     if (c->argc > 3) {
-        reply_subcommand_error(c);
+        reply_acl_arity(c);
         return;
     }
     size_t chars = (size_t)(bits + 3) / 4;

@@ -30,7 +30,7 @@ static const char *const cob_class_names[] = {"normal", "replica", "pubsub"};
 
 const char *const protected_action_names[] = {"no", "yes", "local", NULL};
 
-static const char *const acl_pubsub_names[] = {"resetchannels", "allchannels", NULL};
+static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
 
 /* "user <name> <rules...>": each line adds one user (acl.c reads them at
  * startup), so the lines accumulate instead of replacing each other. */
@@ -83,7 +83,7 @@ apply_acl_pubsub(const struct option_def *def, void *ctx, char *err, size_t errl
     (void)def;
     (void)err;
     (void)errlen;
-    acl_set_pubsub_default(srv->cfg.acl_pubsub_default == 1);
+    acl_set_pubsub_default(srv->cfg.acl_pubsub_default == 0);
     return 0;
 }
 

@@ -72,7 +72,7 @@ struct node_config {
     char *acl_users;               /* owned: the config file's "user" lines
                                     * (without "user "), one per line */
     long long acllog_max_len;
-    int acl_pubsub_default;        /* 0 resetchannels, 1 allchannels */
+    int acl_pubsub_default;        /* 0 allchannels, 1 resetchannels */
     unsigned long long maxmemory;
     int maxmemory_policy;          /* enum maxmemory_policy */
     long long maxmemory_samples;
