@@ -2069,3 +2069,39 @@ cmd_acl_help(struct client *c)
     };
     reply_help(c, "ACL", lines);
 }
+
+/* ---- for tests and the fuzz target ---------------------------------------- */
+
+char *
+acl_describe_rules(const char *rules, size_t len)
+{
+    struct acl_state *st = state_create();
+    struct resp_arg *args = mem_alloc((len / 2 + 1) * sizeof(*args));
+    size_t n = 0, i = 0;
+    char err[512];
+    char *out = NULL;
+
+    while (i < len) {
+        while (i < len && rules[i] == ' ') {
+            i++;
+        }
+        size_t j = i;
+        while (j < len && rules[j] != ' ') {
+            j++;
+        }
+        if (j > i) {
+            args[n].ptr = (char *)rules + i;
+            args[n].len = j - i;
+            n++;
+        }
+        i = j;
+    }
+    if (acl_setuser(st, "fuzz", 4, args, n, err, sizeof(err)) == 0) {
+        struct sbuf b = {NULL, 0, 0};
+        describe_user(state_find(st, "fuzz", 4, NULL), &b);
+        out = b.p;
+    }
+    mem_free(args);
+    state_destroy(&st);
+    return out;
+}

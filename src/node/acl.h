@@ -113,4 +113,11 @@ void acl_set_pubsub_default(int allchannels);
 /* requirepass changed: the default user's password follows it. */
 void acl_apply_requirepass(struct server *srv);
 
+/* Apply rules (words separated by spaces, selectors in parentheses, as
+ * after "user <name>" in an aclfile) to a fresh user "fuzz" of a scratch
+ * registry and return its ACL LIST text without "user " (the caller frees
+ * it with mem_free), or NULL when a rule is refused.  For tests and the
+ * fuzz target: the text must parse back to itself. */
+char *acl_describe_rules(const char *rules, size_t len);
+
 #endif
