@@ -1695,6 +1695,11 @@ cmd_acl_setuser(struct client *c)
 {
     char err[512];
     const struct resp_arg *name = &c->argv[2];
+    /* Redis keeps the rules (passwords among them) out of the slow log and
+     * MONITOR, whether they apply or not. */
+    for (size_t i = 3; i < c->argc; i++) {
+        client_redact_arg(c, i);
+    }
     if (has_space(name->ptr, name->len)) {
         reply_error(c, "Usernames can't contain spaces or null characters");
         return;
@@ -1703,10 +1708,6 @@ cmd_acl_setuser(struct client *c)
                     sizeof(err)) != 0) {
         reply_error(c, err);
         return;
-    }
-    /* Redis keeps every password out of the slow log and MONITOR. */
-    for (size_t i = 3; i < c->argc; i++) {
-        client_redact_arg(c, i);
     }
     reply_ok(c);
 }

@@ -459,6 +459,11 @@ cmd_exec(struct client *c)
     for (size_t i = 0; i < count; i++) {
         c->argc = cmds[i].argc;
         c->argv = cmds[i].argv;
+        if (!(c->flags & CLIENT_AUTHENTICATED)) {
+            /* its user was deleted by an earlier command of this EXEC */
+            reply_error(c, "-NOAUTH Authentication required.");
+            continue;
+        }
         if (c->user != NULL) {
             /* The user's rules may have changed since the command was
              * queued: check again, as Redis does. */

@@ -595,6 +595,8 @@ script_command(lua_State *L)
         err = "ERR Wrong number of args calling Redis command from script";
     } else if (cmd->flags & CMD_NOSCRIPT) {
         err = "ERR This Redis command is not allowed from script";
+    } else if (!(run->caller->flags & CLIENT_AUTHENTICATED)) {
+        err = "NOAUTH Authentication required."; /* the caller's user was deleted */
     } else if (run->caller->user != NULL
                && acl_check_client(run->caller, cmd, (size_t)argc, argv, ACL_CTX_LUA,
                                    aclmsg, sizeof(aclmsg)) != ACL_OK) {
