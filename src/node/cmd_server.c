@@ -486,6 +486,11 @@ config_get_one(struct client *c, const struct option_def *d, const char *name,
         return match != NULL;
     }
     option_format(&c->srv->opts, d, val, sizeof(val));
+    if ((d->flags & OPT_SENSITIVE) && val[0] != '\0' && strcmp(d->name, "masteruser") != 0) {
+        /* A password is never shown (issue 15's safe defaults; Redis
+         * would print it): a set one reads "(redacted)", an unset one "". */
+        snprintf(val, sizeof(val), "(redacted)");
+    }
     /* A plain name is echoed as the client spelled it, as Redis does
      * ("CONFIG GET HZ" answers "HZ"); a pattern's matches use the option's
      * own name. */

@@ -173,6 +173,8 @@ def case_c_config_users_and_requirepass(c):
     check(client(n, password="newpass").ping(), "new password")
     # No "user" entry in CONFIG GET, and the users survive CONFIG REWRITE.
     check("user" not in admin.config_get("*"), "no user option in CONFIG GET")
+    check(admin.config_get("requirepass") == {"requirepass": "(redacted)"},
+          "CONFIG GET hides the password: %r" % admin.config_get("requirepass"))
     admin.execute_command("CONFIG", "REWRITE")
     with open(conf) as f:
         text = f.read()
