@@ -224,7 +224,22 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(LASTSAVE, NONE, "lastsave", 1, XL | XS | XF, 0, 0, 0, "server", "1.0.0", "Unix time of the last successful snapshot") \
     X(BGREWRITEAOF, NONE, "bgrewriteaof", 1, XA | XN, 0, 0, 0, "server", "1.0.0", "Rewrite the append-only file in the background") \
     X(SHUTDOWN, NONE, "shutdown", -1, XA | XN | XL | XS | XO | XB, 0, 0, 0, "server", "1.0.0", "Stop the server") \
-    X(DEBUG, NONE, "debug", -2, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Debugging helpers")
+    X(DEBUG, NONE, "debug", -2, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Debugging helpers") \
+    /* access control (node/acl.c) */                                                     \
+    X(ACL, NONE, "acl", -2, 0, 0, 0, 0, "server", "6.0.0", "Access control: users and their permissions") \
+    X(ACL_CAT, ACL, "cat", -2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the ACL categories, or the commands in one") \
+    X(ACL_DELUSER, ACL, "deluser", -3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Delete users and disconnect their clients") \
+    X(ACL_DRYRUN, ACL, "dryrun", -4, XA | XN | XL | XS, 0, 0, 0, "server", "7.0.0", "Say whether a user may run a command, without running it") \
+    X(ACL_GENPASS, ACL, "genpass", -2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Return random hex characters for a password") \
+    X(ACL_GETUSER, ACL, "getuser", 3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Describe a user's rules") \
+    X(ACL_LIST, ACL, "list", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the users as aclfile lines") \
+    X(ACL_LOAD, ACL, "load", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Reload the users from the aclfile") \
+    X(ACL_LOG, ACL, "log", -2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List recent permission denials and failed logins, or RESET them") \
+    X(ACL_SAVE, ACL, "save", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Write the users to the aclfile") \
+    X(ACL_SETUSER, ACL, "setuser", -3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Create or change a user") \
+    X(ACL_USERS, ACL, "users", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the user names") \
+    X(ACL_WHOAMI, ACL, "whoami", 2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Return the connection's user name") \
+    X(ACL_HELP, ACL, "help", 2, XL | XS, 0, 0, 0, "server", "6.0.0", "Describe the ACL subcommands")
 
 enum cmd_id {
 #define CMD_ID_ENUM(id, parent, name, ...) CMD_ID_##id,

@@ -516,7 +516,7 @@ option_rewrite(struct option_table *t, char *err, size_t errlen)
         scratch = mem_alloc(strlen(p) + 1);
         n = option_split_line(p, scratch, words, 2);
         def = n > 0 ? option_find(t, words[0]) : NULL;
-        if (def == NULL) {
+        if (def == NULL || (def->flags & OPT_FILE_ONLY)) {
             copy_line(out, line, (size_t)got);
         } else {
             size_t idx = (size_t)(def - t->defs);
@@ -533,7 +533,7 @@ option_rewrite(struct option_table *t, char *err, size_t errlen)
     }
     for (size_t i = 0; i < ndefs; i++) {
         const struct option_def *def = &t->defs[i];
-        if (!written[i] && !is_default(t, def)) {
+        if (!written[i] && !(def->flags & OPT_FILE_ONLY) && !is_default(t, def)) {
             write_option(out, t, def);
         }
     }

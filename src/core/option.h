@@ -22,6 +22,9 @@ enum option_flag {
     OPT_HIDDEN = 1 << 2,    /* not in --help or CONFIG REWRITE unless set */
     OPT_PROTECTED = 1 << 3, /* CONFIG SET only as enable-protected-configs
                              * allows (Redis 7's protected configs) */
+    OPT_FILE_ONLY = 1 << 4, /* a repeatable config-file directive ("user"):
+                             * not in CONFIG GET; CONFIG REWRITE keeps its
+                             * lines as they are */
 };
 
 struct option_def;

@@ -1,5 +1,6 @@
 /* Client I/O on plain libevent events: read into a contiguous query buffer,
  * parse and execute every complete command, write replies at once. */
+#include "node/acl.h"
 #include "node/client.h"
 #include "node/block.h"
 #include "core/alloc.h"
@@ -90,6 +91,7 @@ client_init(struct server *srv, int fd, unsigned flags)
     }
     resp_parser_init(&c->parser);
     c->parser.max_bulk_len = (long long)srv->cfg.proto_max_bulk_len;
+    c->user = (flags & CLIENT_AUTHENTICATED) ? NULL : acl_default_user(srv);
     client_update_auth(c);
     c->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, client_on_read, c);
     c->ev_write = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
@@ -147,8 +149,16 @@ client_create_link(struct server *srv, int fd, unsigned flags)
 void
 client_update_auth(struct client *c)
 {
-    const char *pass = c->srv->cfg.requirepass;
-    if (pass == NULL || pass[0] == '\0') {
+    /* A connection starts as the default user, authenticated at once when
+     * that user is on and needs no password (no requirepass). */
+    if (c->srv->acl == NULL) {
+        const char *pass = c->srv->cfg.requirepass;
+        if (pass == NULL || pass[0] == '\0') {
+            c->flags |= CLIENT_AUTHENTICATED;
+        }
+    } else if (!(c->flags & CLIENT_AUTHENTICATED)
+               && acl_user_nopass(acl_default_user(c->srv))) {
+        c->user = acl_default_user(c->srv);
         c->flags |= CLIENT_AUTHENTICATED;
     }
     c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
@@ -775,7 +785,7 @@ client_describe(const struct client *c, char *buf, size_t len)
                      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                      "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
                      "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
-                     "oll=%zu omem=%zu tot-mem=%zu events=r%s cmd=%s user=default "
+                     "oll=%zu omem=%zu tot-mem=%zu events=r%s cmd=%s user=%s "
                      "redir=%lld resp=%d lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                      c->name ? c->name : "", (now - c->ctime_ms) / 1000,
@@ -787,6 +797,7 @@ client_describe(const struct client *c, char *buf, size_t len)
                      sizeof(*c) + c->qcap + c->reply_bytes,
                      (c->flags & CLIENT_WRITE_ARMED) ? "w" : "",
                      c->lastcmd ? c->lastcmd->fullname : "NULL",
+                     c->user ? acl_user_name(c->user) : "(superuser)",
                      tracking_redirect_of(c), c->resp,
                      c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     return n > 0 ? ((size_t)n < len ? (size_t)n : len - 1) : 0;

@@ -86,6 +86,8 @@ struct client {
     const struct command *lastcmd;  /* borrowed */
 
     struct db *db;                  /* borrowed from the keyspace */
+    struct acl_user *user;          /* borrowed from acl.c; NULL: no checks
+                                     * (our master's link, loaders) */
     int resp;                       /* 2 or 3 */
     char *name;                     /* owned or NULL */
     char *lib_name;                 /* owned or NULL */

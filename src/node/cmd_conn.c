@@ -2,6 +2,7 @@
  * the CLIENT subcommands.  Behaviour and error strings follow Redis 7.0
  * (CLIENT SETINFO follows 7.2, where it first appeared). */
 #include "node/handlers.h"
+#include "node/acl.h"
 #include "core/alloc.h"
 #include "core/util.h"
 #include "node/block.h"
@@ -22,7 +23,7 @@
  * this server reproduces, not Cachely's own version. */
 #define CONN_REDIS_VERSION "7.0.15"
 
-/* The only ACL user: without requirepass it accepts any password. */
+/* The user AUTH <password> authenticates as. */
 #define CONN_DEFAULT_USER "default"
 
 #define CONN_ERR_BAD_NAME \
@@ -131,6 +132,17 @@ conn_authenticate(struct client *c, const struct resp_arg *user,
                   const struct resp_arg *pass)
 {
     const char *required = c->srv->cfg.requirepass;
+    if (c->srv->acl != NULL) {
+        struct acl_user *u =
+            acl_authenticate(c->srv, c, user->ptr, user->len, pass->ptr, pass->len);
+        if (u == NULL) {
+            return -1;
+        }
+        c->user = u;
+        c->flags |= CLIENT_AUTHENTICATED;
+        client_update_auth(c);
+        return 0;
+    }
     if (!conn_arg_equals(user, CONN_DEFAULT_USER)) {
         return -1;
     }
@@ -227,6 +239,9 @@ cmd_reset(struct client *c)
     mem_free(c->name);
     c->name = NULL;
     c->flags &= ~CLIENT_AUTHENTICATED;
+    if (c->srv->acl != NULL) {
+        c->user = acl_default_user(c->srv);
+    }
     client_update_auth(c);
     reply_status(c, "RESET");
 }
@@ -249,7 +264,9 @@ cmd_auth(struct client *c)
     for (size_t i = 1; i < c->argc; i++) {
         client_redact_arg(c, i);
     }
-    if (c->argc == 2 && (required == NULL || required[0] == '\0')) {
+    int default_nopass = c->srv->acl != NULL ? acl_user_nopass(acl_default_user(c->srv))
+                                             : (required == NULL || required[0] == '\0');
+    if (c->argc == 2 && default_nopass) {
         /* The one-argument form is almost always a misconfigured client
          * when the server has no password, so Redis says so. */
         reply_error(c, "AUTH <password> called without any password "

@@ -3,6 +3,7 @@
  * read from the table in core/command.h and everything CONFIG touches from
  * the option table, so neither needs editing when a command or option is
  * added. */
+#include "node/acl.h"
 #include "node/handlers.h"
 #include "core/alloc.h"
 #include "core/command.h"
@@ -76,68 +77,19 @@ listed_count(void)
     return n;
 }
 
-/* ACL categories derived from flags and group.  Redis lists categories per
- * command by hand; deriving them keeps the table the single source of truth
- * and gets the common cases right (@read/@write/@fast/@slow/@admin and the
- * data-type category).  Order is Redis's category order. */
-#define ACL_MAX_CATS 10
-
-static int
-is_bare_container(const struct command *cmd)
-{
-    return cmd->nsubs > 0 && cmd->flags == 0;
-}
+/* ACL categories come from acl.c (derived from flags and group, with
+ * Redis's exceptions); ACL_MAX_CATS bounds one command's list. */
+#define ACL_MAX_CATS ACL_CAT_BIT__COUNT
 
 static size_t
 command_acl_categories(const struct command *cmd, const char **out)
 {
+    uint32_t cats = acl_command_categories(cmd);
     size_t n = 0;
-    uint32_t f = cmd->flags;
-    int generic = !strcmp(cmd->group, "generic");
-    int server = !strcmp(cmd->group, "server");
-
-    if (is_bare_container(cmd)) {
-        /* A container only routes to its subcommands. */
-        out[n++] = "slow";
-        return n;
-    }
-    /* Whole-keyspace commands (DBSIZE, FLUSHDB, SWAPDB) live in the server
-     * group but touch the keyspace. */
-    if (generic || (server && (f & (CMD_WRITE | CMD_READONLY)) && cmd->first_key == 0)) {
-        out[n++] = "keyspace";
-    }
-    if (f & CMD_READONLY) {
-        out[n++] = "read";
-    }
-    if (f & CMD_WRITE) {
-        out[n++] = "write";
-    }
-    /* The data-type category, from the group (Redis's order). */
-    static const char *const type_cats[][2] = {
-        {"set", "set"}, {"sorted-set", "sortedset"}, {"list", "list"},
-        {"hash", "hash"}, {"string", "string"}, {"stream", "stream"},
-        {"bitmap", "bitmap"}, {"hyperloglog", "hyperloglog"}, {"geo", "geo"},
-    };
-    for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
-        if (!strcmp(cmd->group, type_cats[i][0])) {
-            out[n++] = type_cats[i][1];
+    for (int i = 0; i < ACL_CAT_BIT__COUNT; i++) {
+        if (cats & (1u << i)) {
+            out[n++] = acl_category_name(i);
         }
-    }
-    if (f & CMD_PUBSUB) {
-        out[n++] = "pubsub";
-    }
-    if (f & CMD_ADMIN) {
-        out[n++] = "admin";
-    }
-    out[n++] = (f & CMD_FAST) ? "fast" : "slow";
-    if (f & CMD_BLOCKING) {
-        out[n++] = "blocking";
-    }
-    if (f & CMD_ADMIN) {
-        out[n++] = "dangerous";
-    }
-    if (!strcmp(cmd->group, "connection")) {
-        out[n++] = "connection";
     }
     return n;
 }
@@ -527,10 +479,18 @@ config_get_one(struct client *c, const struct option_def *d, const char *name,
             match = &c->argv[i];
         }
     }
+    if (d->flags & OPT_FILE_ONLY) {
+        return 0;
+    }
     if (match == NULL || !emit) {
         return match != NULL;
     }
     option_format(&c->srv->opts, d, val, sizeof(val));
+    if ((d->flags & OPT_SENSITIVE) && val[0] != '\0' && strcmp(d->name, "masteruser") != 0) {
+        /* A password is never shown (issue 15's safe defaults; Redis
+         * would print it): a set one reads "(redacted)", an unset one "". */
+        snprintf(val, sizeof(val), "(redacted)");
+    }
     /* A plain name is echoed as the client spelled it, as Redis does
      * ("CONFIG GET HZ" answers "HZ"); a pattern's matches use the option's
      * own name. */

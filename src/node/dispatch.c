@@ -5,6 +5,7 @@
  * scripts): clock, propagation of its effects, blocking bookkeeping,
  * statistics and the slow log. */
 #include "node/dispatch.h"
+#include "node/acl.h"
 #include "core/command.h"
 #include "core/util.h"
 #include "node/client.h"
@@ -188,6 +189,15 @@ dispatch_command(struct client *c)
     if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
         reject_with(c, cmd, "Command not allowed inside a transaction");
         return;
+    }
+    if (c->user != NULL) {
+        char msg[512];
+        if (acl_check_client(c, cmd, c->argc, c->argv,
+                             (c->flags & CLIENT_MULTI) ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL,
+                             msg, sizeof(msg)) != ACL_OK) {
+            reject_with(c, cmd, msg);
+            return;
+        }
     }
     if (srv->cfg.maxmemory > 0 && evict_perform(srv) != 0
         && oom_rejects(c, cmd, flags)) {

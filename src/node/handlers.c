@@ -325,6 +325,20 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_DISCARD] = cmd_discard,
     [CMD_ID_WATCH] = cmd_watch,
     [CMD_ID_UNWATCH] = cmd_unwatch,
+    /* acl.c */
+    [CMD_ID_ACL_SETUSER] = cmd_acl_setuser,
+    [CMD_ID_ACL_GETUSER] = cmd_acl_getuser,
+    [CMD_ID_ACL_DELUSER] = cmd_acl_deluser,
+    [CMD_ID_ACL_LIST] = cmd_acl_list,
+    [CMD_ID_ACL_USERS] = cmd_acl_users,
+    [CMD_ID_ACL_WHOAMI] = cmd_acl_whoami,
+    [CMD_ID_ACL_CAT] = cmd_acl_cat,
+    [CMD_ID_ACL_LOG] = cmd_acl_log,
+    [CMD_ID_ACL_SAVE] = cmd_acl_save,
+    [CMD_ID_ACL_LOAD] = cmd_acl_load,
+    [CMD_ID_ACL_DRYRUN] = cmd_acl_dryrun,
+    [CMD_ID_ACL_GENPASS] = cmd_acl_genpass,
+    [CMD_ID_ACL_HELP] = cmd_acl_help,
 };
 
 cmd_handler_fn

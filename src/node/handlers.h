@@ -363,4 +363,19 @@ void cmd_bgsave(struct client *c);
 void cmd_lastsave(struct client *c);
 void cmd_bgrewriteaof(struct client *c);
 
+/* acl.c */
+void cmd_acl_setuser(struct client *c);
+void cmd_acl_getuser(struct client *c);
+void cmd_acl_deluser(struct client *c);
+void cmd_acl_list(struct client *c);
+void cmd_acl_users(struct client *c);
+void cmd_acl_whoami(struct client *c);
+void cmd_acl_cat(struct client *c);
+void cmd_acl_log(struct client *c);
+void cmd_acl_save(struct client *c);
+void cmd_acl_load(struct client *c);
+void cmd_acl_dryrun(struct client *c);
+void cmd_acl_genpass(struct client *c);
+void cmd_acl_help(struct client *c);
+
 #endif

@@ -3,6 +3,7 @@
  * reports (query strings, replies and dispatch are core/http_util's).  Every
  * request runs on the node's event loop, between RESP commands, against
  * database 0. */
+#include "node/acl.h"
 #include "node/http.h"
 #include "core/alloc.h"
 #include "core/http_util.h"
@@ -115,22 +116,47 @@ http_call_done(struct client *c, void *arg)
     client_close_async(c);
 }
 
-/* Is the request's Basic password the node's requirepass (any user name:
- * the default user)?  True when no password is set. */
+/* The ACL user a request acts as, in *up: the one its HTTP Basic
+ * credentials name, or the default user when it sends none and that user
+ * needs no password.  Returns 1 when authenticated (commands then run with
+ * that user's permissions), else 0 (*up is the default user, so commands
+ * answer NOAUTH). */
 static int
-http_authenticated(struct server *srv, struct evhttp_request *req)
+http_user(struct server *srv, struct evhttp_request *req, struct acl_user **up)
 {
-    const char *pw = srv->cfg.requirepass;
     char buf[1024];
     const char *user, *pass;
     size_t ulen, plen;
-    if (pw == NULL || pw[0] == '\0') {
-        return 1;
+    struct acl_user *def = acl_default_user(srv);
+
+    *up = def;
+    if (def == NULL) {
+        /* no ACL state (unit tests): requirepass alone */
+        const char *pw = srv->cfg.requirepass;
+        if (pw == NULL || pw[0] == '\0') {
+            return 1;
+        }
+        if (http_util_basic_auth(req, buf, sizeof(buf), &user, &ulen, &pass, &plen) != 0) {
+            return 0;
+        }
+        return util_secure_equals(pass, plen, pw, strlen(pw));
     }
     if (http_util_basic_auth(req, buf, sizeof(buf), &user, &ulen, &pass, &plen) != 0) {
+        return acl_user_nopass(def);
+    }
+    struct acl_user *u = acl_authenticate(srv, NULL, user, ulen, pass, plen);
+    if (u == NULL) {
         return 0;
     }
-    return util_secure_equals(pass, plen, pw, strlen(pw));
+    *up = u;
+    return 1;
+}
+
+static int
+http_authenticated(struct server *srv, struct evhttp_request *req)
+{
+    struct acl_user *u;
+    return http_user(srv, req, &u);
 }
 
 /* Run argv for req through the call path and answer when it has run. */
@@ -138,8 +164,10 @@ static void
 http_call(struct server *srv, struct evhttp_request *req, enum http_kind kind,
           size_t argc, const struct resp_arg *argv)
 {
-    unsigned flags = http_authenticated(srv, req) ? CLIENT_AUTHENTICATED : 0;
+    struct acl_user *user;
+    unsigned flags = http_user(srv, req, &user) ? CLIENT_AUTHENTICATED : 0;
     struct client *c = client_create_fake(srv, flags);
+    c->user = user; /* the request runs with that user's permissions */
     struct http_call *hc = mem_alloc(sizeof(*hc));
     char hdr[RESP_HDR_MAX];
     size_t need = RESP_HDR_MAX, off = 0;

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
+#include "node/acl.h"
 #include "node/client.h"
 #include "node/notify.h"
 #include "node/db.h"
@@ -265,6 +266,9 @@ main(int argc, char **argv)
     keyspace_init(&srv->ks, (int)srv->cfg.databases);
     srv->opts.ctx = srv;
     server_apply_config(srv);
+    if (acl_setup(srv) != 0) {
+        return 1;
+    }
 
     srv->base = event_base_new();
     if (srv->base == NULL) {
@@ -355,6 +359,9 @@ main(int argc, char **argv)
     if (srv->cfg.pidfile && srv->cfg.pidfile[0]) {
         unlink(srv->cfg.pidfile);
     }
+    acl_teardown(srv);
+    mem_free(srv->cfg.acl_users);
+    srv->cfg.acl_users = NULL;
     option_free_values(&srv->opts);
     log_info("cachely-server is now ready to exit, bye bye...");
     log_teardown();

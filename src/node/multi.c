@@ -1,5 +1,6 @@
 /* Transactions (see multi.h): the per-client queue, EXEC, and the table of
  * watched keys that the keyspace change signal marks dirty. */
+#include "node/acl.h"
 #include "node/multi.h"
 #include "core/alloc.h"
 #include "core/command.h"
@@ -458,6 +459,21 @@ cmd_exec(struct client *c)
     for (size_t i = 0; i < count; i++) {
         c->argc = cmds[i].argc;
         c->argv = cmds[i].argv;
+        if (!(c->flags & CLIENT_AUTHENTICATED)) {
+            /* its user was deleted by an earlier command of this EXEC */
+            reply_error(c, "-NOAUTH Authentication required.");
+            continue;
+        }
+        if (c->user != NULL) {
+            /* The user's rules may have changed since the command was
+             * queued: check again, as Redis does. */
+            char msg[512];
+            if (acl_check_client(c, cmds[i].cmd, c->argc, c->argv, ACL_CTX_EXEC, msg,
+                                 sizeof(msg)) != ACL_OK) {
+                reply_error(c, msg);
+                continue;
+            }
+        }
         dispatch_call(c, cmds[i].cmd);
     }
     c->flags = (c->flags & ~CLIENT_DENY_BLOCKING) | deny;

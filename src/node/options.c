@@ -2,6 +2,7 @@
  * the line --help prints.  conf/cachely.conf documents the same list. */
 #include "node/options.h"
 #include "core/alloc.h"
+#include "node/acl.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "node/listen.h"
@@ -28,6 +29,63 @@ const char *const maxmemory_policy_names[] = {
 static const char *const cob_class_names[] = {"normal", "replica", "pubsub"};
 
 const char *const protected_action_names[] = {"no", "yes", "local", NULL};
+
+static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
+
+/* "user <name> <rules...>": each line adds one user (acl.c reads them at
+ * startup), so the lines accumulate instead of replacing each other. */
+static int
+user_parse(const struct option_def *def, void *values, const char *value, char *err,
+           size_t errlen)
+{
+    struct node_config *cfg = values;
+    size_t old = cfg->acl_users ? strlen(cfg->acl_users) : 0;
+    (void)def;
+    if (value[0] == '\0') {
+        if (cfg->acl_users == NULL) {
+            cfg->acl_users = mem_strdup("");
+        }
+        return 0; /* the default */
+    }
+    if (strchr(value, '\n') != NULL) {
+        snprintf(err, errlen, "a user line can't contain newlines");
+        return -1;
+    }
+    cfg->acl_users = mem_realloc(cfg->acl_users, old + strlen(value) + 8);
+    snprintf(cfg->acl_users + old, strlen(value) + 8, "user %s\n", value);
+    return 0;
+}
+
+static void
+user_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    (void)def;
+    (void)values;
+    if (len > 0) {
+        buf[0] = '\0';
+    }
+}
+
+static int
+apply_requirepass(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    (void)def;
+    (void)err;
+    (void)errlen;
+    acl_apply_requirepass(ctx);
+    return 0;
+}
+
+static int
+apply_acl_pubsub(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    struct server *srv = ctx;
+    (void)def;
+    (void)err;
+    (void)errlen;
+    acl_set_pubsub_default(srv->cfg.acl_pubsub_default == 0);
+    return 0;
+}
 
 /* client-output-buffer-limit <class> <hard> <soft> <soft-seconds> [...] */
 static int
@@ -258,7 +316,16 @@ const struct option_def node_options[] = {
     {"bind", OPT_STRING, 0, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, NULL,
      "addresses to listen on, space separated"},
     {"requirepass", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL, OFF(requirepass),
-     NULL, NULL, NULL, "password clients must AUTH with (empty = none)"},
+     NULL, NULL, apply_requirepass, "the default user's password (empty = nopass)"},
+    {"aclfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(aclfile), NULL, NULL, NULL,
+     "file of ACL users (ACL LOAD / ACL SAVE); exclusive with user lines"},
+    {"user", OPT_SPECIAL, OPT_FILE_ONLY | OPT_SENSITIVE, "", 0, 0, NULL, 0, user_parse,
+     user_format, NULL, "<name> <rules...>: an ACL user (repeatable)"},
+    {"acllog-max-len", OPT_INT, MUT, "128", 0, LL_MAX, NULL, OFF(acllog_max_len), NULL,
+     NULL, NULL, "ACL LOG entries kept"},
+    {"acl-pubsub-default", OPT_ENUM, MUT, "resetchannels", 0, 0, acl_pubsub_names,
+     OFF(acl_pubsub_default), NULL, NULL, apply_acl_pubsub,
+     "channel rule new ACL users start with: resetchannels or allchannels"},
     {"maxmemory", OPT_MEMORY, MUT, "0", 0, 0, NULL, OFF(maxmemory), NULL, NULL,
      apply_runtime, "memory limit for data, with units (100mb, 1gb); 0 = none"},
     {"maxmemory-policy", OPT_ENUM, MUT, "noeviction", 0, 0, maxmemory_policy_names,

@@ -1,6 +1,7 @@
 /* The Lua runtime shared by EVAL scripts and FUNCTION libraries: the
  * sandboxed interpreters, the redis.* API, RESP <-> Lua conversions, and
  * the running script with its busy and kill handling. */
+#include "node/acl.h"
 #include "node/scripting.h"
 #include "node/script_msgpack.h"
 #include "node/script_struct.h"
@@ -576,6 +577,7 @@ script_command(lua_State *L)
     }
     const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
     const char *err = NULL;
+    char aclmsg[512];
     if (cmd != NULL && !handlers_implements(cmd)) {
         cmd = NULL;
     }
@@ -593,6 +595,12 @@ script_command(lua_State *L)
         err = "ERR Wrong number of args calling Redis command from script";
     } else if (cmd->flags & CMD_NOSCRIPT) {
         err = "ERR This Redis command is not allowed from script";
+    } else if (!(run->caller->flags & CLIENT_AUTHENTICATED)) {
+        err = "NOAUTH Authentication required."; /* the caller's user was deleted */
+    } else if (run->caller->user != NULL
+               && acl_check_client(run->caller, cmd, (size_t)argc, argv, ACL_CTX_LUA,
+                                   aclmsg, sizeof(aclmsg)) != ACL_OK) {
+        err = aclmsg + 1;
     } else if (cmd->flags & CMD_WRITE) {
         if (run->readonly) {
             err = "ERR Write commands are not allowed from read-only scripts.";

@@ -68,6 +68,11 @@ struct node_config {
     long long port;
     char *bind;                    /* owned: space-separated addresses */
     char *requirepass;             /* owned; "" when none */
+    char *aclfile;                 /* owned; "" when none */
+    char *acl_users;               /* owned: the config file's "user" lines
+                                    * (without "user "), one per line */
+    long long acllog_max_len;
+    int acl_pubsub_default;        /* 0 allchannels, 1 resetchannels */
     unsigned long long maxmemory;
     int maxmemory_policy;          /* enum maxmemory_policy */
     long long maxmemory_samples;
@@ -198,6 +203,7 @@ struct server {
     struct pause pause;               /* pause.c's state (CLIENT PAUSE) */
     struct block block;               /* block.c's state (blocking on keys) */
     struct scripting *scripting;      /* owned by scripting.c: Lua, scripts, functions */
+    struct acl_state *acl;            /* owned by acl.c: users and the ACL LOG */
     struct watch_table watch;         /* multi.c's watched keys */
     struct pubsub pubsub;             /* pubsub.c's channels and patterns */
     struct tracking tracking;         /* tracking.c's client-side caching state */

@@ -1,0 +1,2108 @@
+/* ACL users and the permission check.  A user is a name, on/off, a set of
+ * password hashes and selectors; a selector is a bitmap of allowed command
+ * ids plus key patterns (with read/write flags) and channel patterns.  The
+ * rule language and the text ACL LIST / GETUSER print are Redis 7.0's, so
+ * an aclfile written by one server loads on the other. */
+#include "node/acl.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "core/util.h"
+#include "node/client.h"
+#include "node/handlers.h"
+#include "node/server.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* ---- categories ---------------------------------------------------------- */
+
+static const char *const acl_cat_names[] = {
+#define ACL_CAT_NAME(sym, name) name,
+    ACL_CAT_LIST(ACL_CAT_NAME)
+#undef ACL_CAT_NAME
+};
+
+#define CAT(sym) (1u << ACL_CAT_BIT_##sym)
+
+const char *
+acl_category_name(int bit)
+{
+    return bit >= 0 && bit < ACL_CAT_BIT__COUNT ? acl_cat_names[bit] : NULL;
+}
+
+static int
+acl_category_by_name(const char *name, size_t len)
+{
+    for (int i = 0; i < ACL_CAT_BIT__COUNT; i++) {
+        if (strlen(acl_cat_names[i]) == len && strncasecmp(acl_cat_names[i], name, len) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Redis assigns categories by hand in its command JSON files.  Most follow
+ * from our flags and group; the rows below add or remove what does not
+ * (checked against redis-server 7.0's COMMAND INFO). */
+static const struct acl_cat_fix {
+    enum cmd_id id;
+    uint32_t add, del;
+} acl_cat_fixes[] = {
+#include "node/acl_catfix.h"
+    {CMD_ID__COUNT, 0, 0},
+};
+
+static uint32_t acl_cats[CMD_ID__COUNT];
+static int acl_cats_ready;
+
+static uint32_t
+acl_derive_categories(const struct command *cmd)
+{
+    uint32_t f = cmd->flags, cats = 0;
+    const char *g = cmd->group;
+    static const struct {
+        const char *group;
+        uint32_t cat;
+    } type_cats[] = {
+        {"set", CAT(SET)}, {"sorted-set", CAT(SORTEDSET)}, {"list", CAT(LIST)},
+        {"hash", CAT(HASH)}, {"string", CAT(STRING)}, {"stream", CAT(STREAM)},
+        {"bitmap", CAT(BITMAP)}, {"hyperloglog", CAT(HYPERLOGLOG)}, {"geo", CAT(GEO)},
+        {"transactions", CAT(TRANSACTION)}, {"scripting", CAT(SCRIPTING)},
+        {"connection", CAT(CONNECTION)},
+    };
+
+    if (cmd->nsubs > 0 && f == 0) {
+        return CAT(SLOW); /* a container only routes to its subcommands */
+    }
+    if (!strcmp(g, "generic")) {
+        cats |= CAT(KEYSPACE);
+    }
+    if (f & CMD_READONLY) {
+        cats |= CAT(READ);
+    }
+    if (f & CMD_WRITE) {
+        cats |= CAT(WRITE);
+    }
+    for (size_t i = 0; i < sizeof(type_cats) / sizeof(type_cats[0]); i++) {
+        if (!strcmp(g, type_cats[i].group)) {
+            cats |= type_cats[i].cat;
+        }
+    }
+    if (f & CMD_PUBSUB) {
+        cats |= CAT(PUBSUB);
+    }
+    if (f & CMD_ADMIN) {
+        cats |= CAT(ADMIN) | CAT(DANGEROUS);
+    }
+    cats |= (f & CMD_FAST) ? CAT(FAST) : CAT(SLOW);
+    if (f & CMD_BLOCKING) {
+        cats |= CAT(BLOCKING);
+    }
+    return cats;
+}
+
+static void
+acl_cats_init(void)
+{
+    if (acl_cats_ready) {
+        return;
+    }
+    for (int i = 0; i < CMD_ID__COUNT; i++) {
+        acl_cats[i] = acl_derive_categories(command_get((enum cmd_id)i));
+    }
+    for (size_t i = 0; acl_cat_fixes[i].id != CMD_ID__COUNT; i++) {
+        uint32_t *c = &acl_cats[acl_cat_fixes[i].id];
+        *c = (*c | acl_cat_fixes[i].add) & ~acl_cat_fixes[i].del;
+    }
+    acl_cats_ready = 1;
+}
+
+uint32_t
+acl_command_categories(const struct command *cmd)
+{
+    acl_cats_init();
+    return acl_cats[cmd->id];
+}
+
+/* ---- data ---------------------------------------------------------------- */
+
+enum {
+    ACL_PERM_READ = 1,
+    ACL_PERM_WRITE = 2,
+    ACL_PERM_ALL = 3,
+};
+
+enum {
+    SEL_ALLKEYS = 1 << 0,
+    SEL_ALLCHANNELS = 1 << 1,
+    SEL_ALLCOMMANDS = 1 << 2, /* +@all: commands added later are allowed */
+};
+
+#define ACL_BITMAP_BYTES ((CMD_ID__COUNT + 7) / 8)
+
+struct acl_pattern {
+    char *pat;       /* owned */
+    size_t len;
+    unsigned perm;   /* ACL_PERM_* (keys); unused for channels */
+};
+
+struct acl_selector {
+    unsigned flags;                   /* SEL_* */
+    uint8_t allowed[ACL_BITMAP_BYTES];
+    struct acl_pattern *keys;         /* owned array */
+    size_t nkeys;
+    struct acl_pattern *chans;        /* owned array */
+    size_t nchans;
+};
+
+struct acl_user {
+    char *name;                       /* owned */
+    int on;
+    int nopass;
+    int sanitize;                     /* 0, or 1 sanitize-payload, 2 skip- */
+    char (*pass)[65];                 /* owned: hex SHA-256 of each password */
+    size_t npass;
+    struct acl_selector root;
+    struct acl_selector *sels;        /* owned: the (...) selectors */
+    size_t nsels;
+};
+
+struct acl_log_entry {
+    long long count;
+    int reason;                       /* enum acl_result */
+    int context;                      /* enum acl_context */
+    char *object;                     /* owned */
+    size_t objlen;
+    char *username;                   /* owned */
+    long long ctime_ms;
+    char *client_info;                /* owned */
+};
+
+struct acl_state {
+    struct acl_user **users;          /* owned; sorted by name */
+    size_t nusers, cap;
+    struct acl_user *def;             /* borrowed from users: "default" */
+    struct acl_log_entry *log;        /* owned; newest first */
+    size_t nlog;
+};
+
+/* ---- selectors ----------------------------------------------------------- */
+
+static int
+sel_bit(const struct acl_selector *s, int id)
+{
+    return (s->allowed[id / 8] >> (id % 8)) & 1;
+}
+
+static void
+sel_set_bit(struct acl_selector *s, int id, int on)
+{
+    if (on) {
+        s->allowed[id / 8] |= (uint8_t)(1u << (id % 8));
+    } else {
+        s->allowed[id / 8] &= (uint8_t)~(1u << (id % 8));
+    }
+}
+
+static void
+patterns_free(struct acl_pattern **v, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++) {
+        mem_free((*v)[i].pat);
+    }
+    mem_free(*v);
+    *v = NULL;
+    *n = 0;
+}
+
+static void
+patterns_copy(struct acl_pattern **dst, size_t *dn, const struct acl_pattern *src, size_t sn)
+{
+    *dst = sn ? mem_alloc(sn * sizeof(**dst)) : NULL;
+    for (size_t i = 0; i < sn; i++) {
+        (*dst)[i].pat = mem_strndup(src[i].pat, src[i].len);
+        (*dst)[i].len = src[i].len;
+        (*dst)[i].perm = src[i].perm;
+    }
+    *dn = sn;
+}
+
+/* Add a pattern; an identical one only gains the new permissions. */
+static void
+patterns_add(struct acl_pattern **v, size_t *n, const char *p, size_t len, unsigned perm)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if ((*v)[i].len == len && memcmp((*v)[i].pat, p, len) == 0) {
+            (*v)[i].perm |= perm;
+            return;
+        }
+    }
+    *v = mem_realloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[*n].pat = mem_strndup(p, len);
+    (*v)[*n].len = len;
+    (*v)[*n].perm = perm;
+    (*n)++;
+}
+
+static void
+sel_clear(struct acl_selector *s)
+{
+    patterns_free(&s->keys, &s->nkeys);
+    patterns_free(&s->chans, &s->nchans);
+    memset(s, 0, sizeof(*s));
+}
+
+static void
+sel_copy(struct acl_selector *dst, const struct acl_selector *src)
+{
+    dst->flags = src->flags;
+    memcpy(dst->allowed, src->allowed, sizeof(dst->allowed));
+    patterns_copy(&dst->keys, &dst->nkeys, src->keys, src->nkeys);
+    patterns_copy(&dst->chans, &dst->nchans, src->chans, src->nchans);
+}
+
+/* Allow or deny a command and, for a container, all its subcommands. */
+static void
+sel_change_command(struct acl_selector *s, const struct command *cmd, int on)
+{
+    sel_set_bit(s, cmd->id, on);
+    for (size_t i = 0; i < cmd->nsubs; i++) {
+        sel_set_bit(s, cmd->subs[i]->id, on);
+    }
+}
+
+static void
+sel_change_category(struct acl_selector *s, int cat, int on)
+{
+    for (int i = 0; i < CMD_ID__COUNT; i++) {
+        if (acl_command_categories(command_get((enum cmd_id)i)) & (1u << cat)) {
+            sel_set_bit(s, i, on);
+        }
+    }
+}
+
+static void
+sel_all_commands(struct acl_selector *s, int on)
+{
+    memset(s->allowed, on ? 0xff : 0, sizeof(s->allowed));
+    if (on) {
+        s->flags |= SEL_ALLCOMMANDS;
+    } else {
+        s->flags &= ~(unsigned)SEL_ALLCOMMANDS;
+    }
+}
+
+/* Resolve "name" or "parent|sub" to a command row; NULL when unknown. */
+static const struct command *
+acl_lookup_command(const char *name, size_t len)
+{
+    const char *bar = memchr(name, '|', len);
+    const struct command *cmd;
+    if (bar == NULL) {
+        return command_lookup(name, len);
+    }
+    cmd = command_lookup(name, (size_t)(bar - name));
+    if (cmd == NULL || cmd->nsubs == 0) {
+        return NULL;
+    }
+    return command_lookup_sub(cmd, bar + 1, len - (size_t)(bar - name) - 1);
+}
+
+static int
+has_space(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (isspace((unsigned char)p[i]) || p[i] == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+op_is(const char *op, size_t len, const char *word)
+{
+    return strlen(word) == len && strncasecmp(op, word, len) == 0;
+}
+
+/* Apply one selector rule.  Returns 0, or -1 with errno set as Redis does
+ * (the caller turns it into the message). */
+static int
+sel_apply(struct acl_selector *s, const char *op, size_t len)
+{
+    if (len == 0) {
+        return 0; /* an empty rule changes nothing, as in Redis */
+    }
+    if (op_is(op, len, "allkeys") || (len == 2 && op[0] == '~' && op[1] == '*')) {
+        s->flags |= SEL_ALLKEYS;
+        patterns_free(&s->keys, &s->nkeys);
+        return 0;
+    }
+    if (op_is(op, len, "resetkeys")) {
+        s->flags &= ~(unsigned)SEL_ALLKEYS;
+        patterns_free(&s->keys, &s->nkeys);
+        return 0;
+    }
+    if (op_is(op, len, "allchannels") || (len == 2 && op[0] == '&' && op[1] == '*')) {
+        s->flags |= SEL_ALLCHANNELS;
+        patterns_free(&s->chans, &s->nchans);
+        return 0;
+    }
+    if (op_is(op, len, "resetchannels")) {
+        s->flags &= ~(unsigned)SEL_ALLCHANNELS;
+        patterns_free(&s->chans, &s->nchans);
+        return 0;
+    }
+    if (op_is(op, len, "allcommands") || op_is(op, len, "+@all")) {
+        sel_all_commands(s, 1);
+        return 0;
+    }
+    if (op_is(op, len, "nocommands") || op_is(op, len, "-@all")) {
+        sel_all_commands(s, 0);
+        return 0;
+    }
+    if (op[0] == '~' || op[0] == '%') {
+        unsigned perm = 0;
+        size_t off = 1;
+        if (s->flags & SEL_ALLKEYS) {
+            errno = EEXIST;
+            return -1;
+        }
+        if (op[0] == '%') {
+            for (; off < len; off++) {
+                char ch = (char)toupper((unsigned char)op[off]);
+                if (ch == 'R' && !(perm & ACL_PERM_READ)) {
+                    perm |= ACL_PERM_READ;
+                } else if (ch == 'W' && !(perm & ACL_PERM_WRITE)) {
+                    perm |= ACL_PERM_WRITE;
+                } else if (op[off] == '~') {
+                    off++;
+                    break;
+                } else {
+                    errno = EINVAL;
+                    return -1;
+                }
+            }
+            if (perm == 0) {
+                errno = EINVAL;
+                return -1;
+            }
+        } else {
+            perm = ACL_PERM_ALL;
+        }
+        if (has_space(op + off, len - off)) {
+            errno = EINVAL;
+            return -1;
+        }
+        if (perm == ACL_PERM_ALL && len - off == 1 && op[off] == '*') {
+            s->flags |= SEL_ALLKEYS;
+            patterns_free(&s->keys, &s->nkeys);
+            return 0;
+        }
+        patterns_add(&s->keys, &s->nkeys, op + off, len - off, perm);
+        return 0;
+    }
+    if (op[0] == '&') {
+        if (s->flags & SEL_ALLCHANNELS) {
+            errno = EISDIR;
+            return -1;
+        }
+        if (has_space(op + 1, len - 1)) {
+            errno = EINVAL;
+            return -1;
+        }
+        patterns_add(&s->chans, &s->nchans, op + 1, len - 1, 0);
+        return 0;
+    }
+    if ((op[0] == '+' || op[0] == '-') && len > 1 && op[1] != '@') {
+        int on = op[0] == '+';
+        const struct command *cmd = acl_lookup_command(op + 1, len - 1);
+        if (cmd == NULL) {
+            errno = ENOENT;
+            return -1;
+        }
+        sel_change_command(s, cmd, on);
+        return 0;
+    }
+    if ((op[0] == '+' || op[0] == '-') && len > 2 && op[1] == '@') {
+        int cat = acl_category_by_name(op + 2, len - 2);
+        if (cat < 0) {
+            errno = ENOENT;
+            return -1;
+        }
+        sel_change_category(s, cat, op[0] == '+');
+        return 0;
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+/* ---- users ------------------------------------------------------------- */
+
+static struct acl_user *
+user_create(const char *name, size_t len)
+{
+    struct acl_user *u = mem_calloc(sizeof(*u));
+    u->name = mem_strndup(name, len);
+    return u;
+}
+
+static void
+user_clear(struct acl_user *u)
+{
+    mem_free(u->pass);
+    u->pass = NULL;
+    u->npass = 0;
+    sel_clear(&u->root);
+    for (size_t i = 0; i < u->nsels; i++) {
+        sel_clear(&u->sels[i]);
+    }
+    mem_free(u->sels);
+    u->sels = NULL;
+    u->nsels = 0;
+    u->on = 0;
+    u->nopass = 0;
+    u->sanitize = 0;
+}
+
+static void
+user_free(struct acl_user **up)
+{
+    if (*up == NULL) {
+        return;
+    }
+    user_clear(*up);
+    mem_free((*up)->name);
+    mem_free(*up);
+    *up = NULL;
+}
+
+static void
+user_copy(struct acl_user *dst, const struct acl_user *src)
+{
+    user_clear(dst);
+    dst->on = src->on;
+    dst->nopass = src->nopass;
+    dst->sanitize = src->sanitize;
+    if (src->npass) {
+        dst->pass = mem_alloc(src->npass * sizeof(*dst->pass));
+        memcpy(dst->pass, src->pass, src->npass * sizeof(*dst->pass));
+    }
+    dst->npass = src->npass;
+    sel_copy(&dst->root, &src->root);
+    if (src->nsels) {
+        dst->sels = mem_calloc(src->nsels * sizeof(*dst->sels));
+        for (size_t i = 0; i < src->nsels; i++) {
+            sel_copy(&dst->sels[i], &src->sels[i]);
+        }
+    }
+    dst->nsels = src->nsels;
+}
+
+static void
+user_add_hash(struct acl_user *u, const char *hex)
+{
+    for (size_t i = 0; i < u->npass; i++) {
+        if (!strcmp(u->pass[i], hex)) {
+            return;
+        }
+    }
+    u->pass = mem_realloc(u->pass, (u->npass + 1) * sizeof(*u->pass));
+    memcpy(u->pass[u->npass], hex, 65);
+    u->npass++;
+}
+
+static int
+user_del_hash(struct acl_user *u, const char *hex)
+{
+    for (size_t i = 0; i < u->npass; i++) {
+        if (!strcmp(u->pass[i], hex)) {
+            memmove(&u->pass[i], &u->pass[i + 1], (u->npass - i - 1) * sizeof(*u->pass));
+            u->npass--;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int
+valid_hash(const char *p, size_t len)
+{
+    if (len != 64) {
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The channel rule new users start with (acl-pubsub-default). */
+static int acl_pubsub_allchannels;
+
+/* Apply one user rule (selector rules go to the root selector).  Returns 0
+ * or -1 with errno set. */
+static int
+user_apply(struct acl_user *u, const char *op, size_t len)
+{
+    char hex[65];
+    if (op_is(op, len, "on")) {
+        u->on = 1;
+    } else if (op_is(op, len, "off")) {
+        u->on = 0;
+    } else if (op_is(op, len, "nopass")) {
+        u->nopass = 1;
+        mem_free(u->pass);
+        u->pass = NULL;
+        u->npass = 0;
+    } else if (op_is(op, len, "resetpass")) {
+        u->nopass = 0;
+        mem_free(u->pass);
+        u->pass = NULL;
+        u->npass = 0;
+    } else if (op_is(op, len, "skip-sanitize-payload")) {
+        u->sanitize = 2; /* recorded only: RESTORE payloads are always checked */
+    } else if (op_is(op, len, "sanitize-payload")) {
+        u->sanitize = 1;
+    } else if (op_is(op, len, "clearselectors")) {
+        for (size_t i = 0; i < u->nsels; i++) {
+            sel_clear(&u->sels[i]);
+        }
+        mem_free(u->sels);
+        u->sels = NULL;
+        u->nsels = 0;
+    } else if (op_is(op, len, "reset")) {
+        user_clear(u);
+        u->sanitize = 1;
+        if (acl_pubsub_allchannels) {
+            u->root.flags |= SEL_ALLCHANNELS;
+        }
+    } else if (len >= 1 && (op[0] == '>' || op[0] == '<')) {
+        sha256_hex(op + 1, len - 1, hex);
+        if (op[0] == '>') {
+            user_add_hash(u, hex);
+            u->nopass = 0;
+        } else if (user_del_hash(u, hex) != 0) {
+            errno = ENODEV;
+            return -1;
+        }
+    } else if (len >= 1 && (op[0] == '#' || op[0] == '!')) {
+        if (!valid_hash(op + 1, len - 1)) {
+            errno = EBADMSG;
+            return -1;
+        }
+        memcpy(hex, op + 1, 64);
+        hex[64] = '\0';
+        if (op[0] == '#') {
+            user_add_hash(u, hex);
+            u->nopass = 0;
+        } else if (user_del_hash(u, hex) != 0) {
+            errno = ENODEV;
+            return -1;
+        }
+    } else if (len >= 2 && op[0] == '(' && op[len - 1] == ')') {
+        struct acl_selector s;
+        memset(&s, 0, sizeof(s));
+        if (acl_pubsub_allchannels) {
+            s.flags |= SEL_ALLCHANNELS;
+        }
+        size_t i = 1, end = len - 1;
+        while (i < end) {
+            while (i < end && op[i] == ' ') {
+                i++;
+            }
+            size_t j = i;
+            while (j < end && op[j] != ' ') {
+                j++;
+            }
+            if (j > i && sel_apply(&s, op + i, j - i) != 0) {
+                int e = errno;
+                sel_clear(&s);
+                errno = e;
+                return -1;
+            }
+            i = j;
+        }
+        u->sels = mem_realloc(u->sels, (u->nsels + 1) * sizeof(*u->sels));
+        u->sels[u->nsels++] = s;
+    } else {
+        return sel_apply(&u->root, op, len);
+    }
+    return 0;
+}
+
+static const char *
+acl_errno_text(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return "Unknown command or category name in ACL";
+    case EINVAL:
+        return "Syntax error";
+    case EEXIST:
+        return "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid "
+               "and does not have any effect. Try 'resetkeys' to start with an empty list "
+               "of patterns";
+    case EISDIR:
+        return "Adding a pattern after the * pattern (or the 'allchannels' flag) is not "
+               "valid and does not have any effect. Try 'resetchannels' to start with an "
+               "empty list of channels";
+    case ENODEV:
+        return "The password you are trying to remove from the user does not exist";
+    case EBADMSG:
+        return "The password hash must be exactly 64 characters and contain only lowercase "
+               "hexadecimal characters";
+    case EALREADY:
+        return "Duplicate user found. A user can only be defined once in config files";
+    default:
+        return "Unknown error";
+    }
+}
+
+/* ---- the registry -------------------------------------------------------- */
+
+static struct acl_state *
+state_of(struct server *srv)
+{
+    return srv->acl;
+}
+
+static struct acl_user *
+state_find(struct acl_state *st, const char *name, size_t len, size_t *pos)
+{
+    size_t lo = 0, hi = st->nusers;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *n = st->users[mid]->name;
+        size_t nl = strlen(n);
+        int c = memcmp(n, name, nl < len ? nl : len);
+        if (c == 0) {
+            c = nl < len ? -1 : nl > len;
+        }
+        if (c == 0) {
+            if (pos) {
+                *pos = mid;
+            }
+            return st->users[mid];
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (pos) {
+        *pos = lo;
+    }
+    return NULL;
+}
+
+static struct acl_user *
+state_add(struct acl_state *st, const char *name, size_t len)
+{
+    size_t pos;
+    struct acl_user *u = state_find(st, name, len, &pos);
+    if (u != NULL) {
+        return u;
+    }
+    if (st->nusers == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 8;
+        st->users = mem_realloc(st->users, st->cap * sizeof(*st->users));
+    }
+    memmove(&st->users[pos + 1], &st->users[pos], (st->nusers - pos) * sizeof(*st->users));
+    u = user_create(name, len);
+    if (acl_pubsub_allchannels) {
+        u->root.flags |= SEL_ALLCHANNELS;
+    }
+    st->users[pos] = u;
+    st->nusers++;
+    return u;
+}
+
+static void
+default_user_init(struct acl_user *u)
+{
+    user_clear(u);
+    u->on = 1;
+    u->nopass = 1;
+    u->root.flags = SEL_ALLKEYS | SEL_ALLCHANNELS;
+    sel_all_commands(&u->root, 1);
+}
+
+/* ---- describing users (ACL LIST, GETUSER, SAVE) ------------------------- */
+
+struct sbuf {
+    char *p;      /* owned; NUL-terminated */
+    size_t len, cap;
+};
+
+static void
+sb_catlen(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        while (b->len + n + 1 > b->cap) {
+            b->cap = b->cap ? b->cap * 2 : 256;
+        }
+        b->p = mem_realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void
+sb_cat(struct sbuf *b, const char *s)
+{
+    sb_catlen(b, s, strlen(s));
+}
+
+static void
+sb_trim_space(struct sbuf *b)
+{
+    if (b->len > 0 && b->p[b->len - 1] == ' ') {
+        b->p[--b->len] = '\0';
+    }
+}
+
+/* The command rules of a selector, rebuilt from its bitmap as Redis 7.0
+ * does: start from +@all or -@all, greedily apply the category that fits
+ * best while it fits more commands than it misfits, then name the single
+ * commands (and subcommands) still different. */
+static void
+describe_commands(const struct acl_selector *s, struct sbuf *b)
+{
+    int additive = !(s->flags & SEL_ALLCOMMANDS);
+    struct acl_selector fake, temp;
+    char applied[ACL_CAT_BIT__COUNT];
+
+    memset(&fake, 0, sizeof(fake));
+    memset(&temp, 0, sizeof(temp));
+    memset(applied, 0, sizeof(applied));
+    sel_all_commands(&fake, !additive);
+    memcpy(temp.allowed, s->allowed, sizeof(temp.allowed));
+    sb_cat(b, additive ? "-@all " : "+@all ");
+    for (;;) {
+        int best = -1;
+        unsigned long mindiff = ULONG_MAX, maxsame = 0;
+        for (int j = 0; j < ACL_CAT_BIT__COUNT; j++) {
+            unsigned long on = 0, off = 0;
+            if (applied[j]) {
+                continue;
+            }
+            for (int i = 0; i < CMD_ID__COUNT; i++) {
+                if (acl_command_categories(command_get((enum cmd_id)i)) & (1u << j)) {
+                    if (sel_bit(&temp, i)) {
+                        on++;
+                    } else {
+                        off++;
+                    }
+                }
+            }
+            unsigned long diff = additive ? off : on, same = additive ? on : off;
+            if (same > diff && (diff < mindiff || (diff == mindiff && same > maxsame))) {
+                best = j;
+                mindiff = diff;
+                maxsame = same;
+            }
+        }
+        if (best < 0) {
+            break;
+        }
+        sel_change_category(&fake, best, additive);
+        sel_change_category(&temp, best, !additive);
+        sb_cat(b, additive ? "+@" : "-@");
+        sb_cat(b, acl_cat_names[best]);
+        sb_cat(b, " ");
+        applied[best] = 1;
+    }
+    for (size_t i = 0; i < command_count(); i++) {
+        const struct command *cmd = command_at(i);
+        int ub = sel_bit(s, cmd->id);
+        if (ub != sel_bit(&fake, cmd->id)) {
+            sb_cat(b, ub ? "+" : "-");
+            sb_cat(b, cmd->fullname);
+            sb_cat(b, " ");
+            sel_change_command(&fake, cmd, ub);
+        }
+        for (size_t k = 0; k < cmd->nsubs; k++) {
+            const struct command *sub = cmd->subs[k];
+            ub = sel_bit(s, sub->id);
+            if (ub != sel_bit(&fake, sub->id)) {
+                sb_cat(b, ub ? "+" : "-");
+                sb_cat(b, sub->fullname);
+                sb_cat(b, " ");
+                sel_set_bit(&fake, sub->id, ub);
+            }
+        }
+    }
+    sb_trim_space(b);
+}
+
+static void
+describe_keys(const struct acl_selector *s, struct sbuf *b)
+{
+    if (s->flags & SEL_ALLKEYS) {
+        sb_cat(b, "~* ");
+        return;
+    }
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const struct acl_pattern *p = &s->keys[i];
+        sb_cat(b, p->perm == ACL_PERM_ALL ? "~" : p->perm == ACL_PERM_READ ? "%R~" : "%W~");
+        sb_catlen(b, p->pat, p->len);
+        sb_cat(b, " ");
+    }
+}
+
+static void
+describe_channels(const struct acl_selector *s, struct sbuf *b)
+{
+    if (s->flags & SEL_ALLCHANNELS) {
+        sb_cat(b, "&* ");
+        return;
+    }
+    for (size_t i = 0; i < s->nchans; i++) {
+        sb_cat(b, "&");
+        sb_catlen(b, s->chans[i].pat, s->chans[i].len);
+        sb_cat(b, " ");
+    }
+}
+
+static void
+describe_selector(const struct acl_selector *s, struct sbuf *b)
+{
+    describe_keys(s, b);
+    if (!(s->flags & SEL_ALLCHANNELS)) {
+        sb_cat(b, "resetchannels ");
+    }
+    describe_channels(s, b);
+    describe_commands(s, b);
+}
+
+/* The rules that recreate u, as ACL LIST prints them (without "user "). */
+static void
+describe_user(const struct acl_user *u, struct sbuf *b)
+{
+    sb_cat(b, u->name);
+    sb_cat(b, u->on ? " on" : " off");
+    if (u->nopass) {
+        sb_cat(b, " nopass");
+    }
+    if (u->sanitize) {
+        sb_cat(b, u->sanitize == 2 ? " skip-sanitize-payload" : " sanitize-payload");
+    }
+    for (size_t i = 0; i < u->npass; i++) {
+        sb_cat(b, " #");
+        sb_cat(b, u->pass[i]);
+    }
+    sb_cat(b, " ");
+    describe_selector(&u->root, b);
+    for (size_t i = 0; i < u->nsels; i++) {
+        sb_cat(b, " (");
+        describe_selector(&u->sels[i], b);
+        sb_cat(b, ")");
+    }
+}
+
+/* ---- checking ------------------------------------------------------------ */
+
+/* Write commands that also return (read) their keys' data: a user needs
+ * both read and write access to the key for them. */
+static int
+writes_and_reads(enum cmd_id id)
+{
+    switch (id) {
+    case CMD_ID_GETDEL: case CMD_ID_GETSET: case CMD_ID_GETEX:
+    case CMD_ID_INCR: case CMD_ID_DECR: case CMD_ID_INCRBY: case CMD_ID_DECRBY:
+    case CMD_ID_INCRBYFLOAT:
+    case CMD_ID_LPOP: case CMD_ID_RPOP: case CMD_ID_BLPOP: case CMD_ID_BRPOP:
+    case CMD_ID_LMPOP: case CMD_ID_BLMPOP: case CMD_ID_LMOVE: case CMD_ID_BLMOVE:
+    case CMD_ID_RPOPLPUSH: case CMD_ID_BRPOPLPUSH:
+    case CMD_ID_SPOP: case CMD_ID_SMOVE:
+    case CMD_ID_ZPOPMIN: case CMD_ID_ZPOPMAX: case CMD_ID_BZPOPMIN: case CMD_ID_BZPOPMAX:
+    case CMD_ID_ZMPOP: case CMD_ID_BZMPOP: case CMD_ID_ZINCRBY:
+    case CMD_ID_HINCRBY: case CMD_ID_HINCRBYFLOAT:
+    case CMD_ID_RENAME: case CMD_ID_RENAMENX:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Commands whose first key is written and whose other keys are only read
+ * (the *STORE family). */
+static int
+store_first(enum cmd_id id)
+{
+    switch (id) {
+    case CMD_ID_SINTERSTORE: case CMD_ID_SUNIONSTORE: case CMD_ID_SDIFFSTORE:
+    case CMD_ID_ZUNIONSTORE: case CMD_ID_ZINTERSTORE: case CMD_ID_ZDIFFSTORE:
+    case CMD_ID_ZRANGESTORE: case CMD_ID_BITOP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The permission a command needs on its n-th key (ACL_PERM_*).  Redis reads
+ * this from per-key specs; our table has one flag per command, refined by
+ * the lists above. */
+static unsigned
+key_perm(const struct command *cmd, size_t n)
+{
+    if (cmd->id == CMD_ID_SORT) {
+        return n == 0 ? ACL_PERM_READ : ACL_PERM_WRITE;
+    }
+    if (cmd->id == CMD_ID_COPY) {
+        return n == 0 ? ACL_PERM_READ : ACL_PERM_WRITE;
+    }
+    if (!(cmd->flags & CMD_WRITE)) {
+        return ACL_PERM_READ;
+    }
+    if (store_first(cmd->id)) {
+        return n == 0 ? ACL_PERM_WRITE : ACL_PERM_READ;
+    }
+    return writes_and_reads(cmd->id) ? ACL_PERM_ALL : ACL_PERM_WRITE;
+}
+
+static int
+is_shard_channel_command(enum cmd_id id)
+{
+    return id == CMD_ID_SSUBSCRIBE || id == CMD_ID_SUNSUBSCRIBE || id == CMD_ID_SPUBLISH;
+}
+
+static int
+sel_key_ok(const struct acl_selector *s, const char *key, size_t len, unsigned perm)
+{
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const struct acl_pattern *p = &s->keys[i];
+        if ((p->perm & perm) == perm && util_glob_match(p->pat, p->len, key, len, 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* literal: PSUBSCRIBE's patterns must equal an allowed pattern. */
+static int
+sel_channel_ok(const struct acl_selector *s, const char *ch, size_t len, int literal)
+{
+    for (size_t i = 0; i < s->nchans; i++) {
+        const struct acl_pattern *p = &s->chans[i];
+        if (literal ? (p->len == len && memcmp(p->pat, ch, len) == 0)
+                    : util_glob_match(p->pat, p->len, ch, len, 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+sel_check(const struct acl_selector *s, const struct command *cmd, size_t argc,
+          const struct resp_arg *argv, size_t *errpos)
+{
+    if (!sel_bit(s, cmd->id)) {
+        *errpos = 0;
+        return ACL_DENIED_CMD;
+    }
+    if (!(s->flags & SEL_ALLKEYS) && argv != NULL && !is_shard_channel_command(cmd->id)
+        && (cmd->first_key > 0 || (cmd->flags & CMD_MOVABLEKEYS))) {
+        size_t idx[256];
+        size_t n = command_keys(cmd, argc, argv, idx, 256);
+        for (size_t i = 0; i < n; i++) {
+            if (!sel_key_ok(s, argv[idx[i]].ptr, argv[idx[i]].len, key_perm(cmd, i))) {
+                *errpos = idx[i];
+                return ACL_DENIED_KEY;
+            }
+        }
+    }
+    if (!(s->flags & SEL_ALLCHANNELS) && argv != NULL) {
+        size_t from = 0, to = 0;
+        int literal = 0;
+        switch (cmd->id) {
+        case CMD_ID_PUBLISH:
+        case CMD_ID_SPUBLISH:
+            from = 1;
+            to = 2;
+            break;
+        case CMD_ID_SUBSCRIBE:
+        case CMD_ID_SSUBSCRIBE:
+            from = 1;
+            to = argc;
+            break;
+        case CMD_ID_PSUBSCRIBE:
+            from = 1;
+            to = argc;
+            literal = 1;
+            break;
+        default:
+            break;
+        }
+        for (size_t i = from; i < to && i < argc; i++) {
+            if (!sel_channel_ok(s, argv[i].ptr, argv[i].len, literal)) {
+                *errpos = i;
+                return ACL_DENIED_CHANNEL;
+            }
+        }
+    }
+    return ACL_OK;
+}
+
+int
+acl_check(struct acl_user *u, const struct command *cmd, size_t argc,
+          const struct resp_arg *argv, size_t *errpos)
+{
+    int relevant = ACL_DENIED_CMD;
+    size_t last = 0, pos = 0;
+    int r;
+
+    *errpos = 0;
+    if (u == NULL) {
+        return ACL_OK;
+    }
+    r = sel_check(&u->root, cmd, argc, argv, &pos);
+    if (r == ACL_OK) {
+        return ACL_OK;
+    }
+    relevant = r;
+    last = pos;
+    for (size_t i = 0; i < u->nsels; i++) {
+        r = sel_check(&u->sels[i], cmd, argc, argv, &pos);
+        if (r == ACL_OK) {
+            return ACL_OK;
+        }
+        if (r > relevant || (r == relevant && pos > last)) {
+            relevant = r;
+            last = pos;
+        }
+    }
+    *errpos = last;
+    return relevant;
+}
+
+int
+acl_check_client(struct client *c, const struct command *cmd, size_t argc,
+                 const struct resp_arg *argv, enum acl_context ctx, char *msg,
+                 size_t msglen)
+{
+    size_t pos;
+    int exec_time = 0;
+    int r = acl_check(c->user, cmd, argc, argv, &pos);
+    if (r == ACL_OK) {
+        return r;
+    }
+    if (ctx == ACL_CTX_EXEC) {
+        ctx = ACL_CTX_MULTI;
+        exec_time = 1;
+    }
+    if (r == ACL_DENIED_CMD) {
+        acl_log_add(c, r, ctx, cmd->fullname, strlen(cmd->fullname), c->user->name);
+    } else {
+        acl_log_add(c, r, ctx, argv[pos].ptr, argv[pos].len, c->user->name);
+    }
+    if (ctx == ACL_CTX_LUA) {
+        snprintf(msg, msglen, "-ERR %s",
+                 r == ACL_DENIED_CMD ? "The user executing the script can't run this command "
+                                       "or subcommand"
+                 : r == ACL_DENIED_KEY ? "The user executing the script can't access at least "
+                                         "one of the keys mentioned in the command arguments"
+                                       : "The user executing the script can't publish to the "
+                                         "channel mentioned in the command");
+    } else if (exec_time) {
+        snprintf(msg, msglen,
+                 "-NOPERM ACLs rules changed between the moment the transaction was "
+                 "accumulated and the EXEC call. This command is no longer allowed for the "
+                 "following reason: %s",
+                 r == ACL_DENIED_CMD ? "no permission to execute the command or subcommand"
+                 : r == ACL_DENIED_KEY ? "no permission to touch the specified keys"
+                                       : "no permission to access one of the channels used "
+                                         "as arguments");
+    } else if (r == ACL_DENIED_CMD) {
+        snprintf(msg, msglen, "-NOPERM this user has no permissions to run the '%s' command",
+                 cmd->fullname);
+    } else if (r == ACL_DENIED_KEY) {
+        snprintf(msg, msglen, "-NOPERM this user has no permissions to access one of the "
+                              "keys used as arguments");
+    } else {
+        snprintf(msg, msglen, "-NOPERM this user has no permissions to access one of the "
+                              "channels used as arguments");
+    }
+    return r;
+}
+
+/* ---- ACL LOG ------------------------------------------------------------- */
+
+#define ACL_LOG_GROUPING_MS 60000
+
+static void
+log_entry_free(struct acl_log_entry *e)
+{
+    mem_free(e->object);
+    mem_free(e->username);
+    mem_free(e->client_info);
+}
+
+static void
+log_trim(struct acl_state *st, long long max)
+{
+    while ((long long)st->nlog > (max < 0 ? 0 : max)) {
+        log_entry_free(&st->log[--st->nlog]);
+    }
+}
+
+void
+acl_log_add(struct client *c, int reason, enum acl_context ctx, const char *object,
+            size_t objlen, const char *username)
+{
+    struct acl_state *st = state_of(c->srv);
+    long long now = util_mstime();
+    char info[2048];
+    struct acl_log_entry e;
+
+    if (st == NULL) {
+        return;
+    }
+    client_describe(c, info, sizeof(info));
+    for (size_t i = 0; i < st->nlog; i++) {
+        struct acl_log_entry *x = &st->log[i];
+        if (x->reason == reason && x->context == (int)ctx && x->objlen == objlen
+            && memcmp(x->object, object, objlen) == 0 && !strcmp(x->username, username)
+            && now - x->ctime_ms < ACL_LOG_GROUPING_MS) {
+            e = *x;
+            e.count++;
+            e.ctime_ms = now;
+            mem_free(e.client_info);
+            e.client_info = mem_strdup(info);
+            memmove(&st->log[1], &st->log[0], i * sizeof(*st->log));
+            st->log[0] = e;
+            return;
+        }
+    }
+    if (c->srv->cfg.acllog_max_len <= 0) {
+        return;
+    }
+    e.count = 1;
+    e.reason = reason;
+    e.context = (int)ctx;
+    e.object = mem_strndup(object, objlen);
+    e.objlen = objlen;
+    e.username = mem_strdup(username);
+    e.ctime_ms = now;
+    e.client_info = mem_strdup(info);
+    st->log = mem_realloc(st->log, (st->nlog + 1) * sizeof(*st->log));
+    memmove(&st->log[1], &st->log[0], st->nlog * sizeof(*st->log));
+    st->log[0] = e;
+    st->nlog++;
+    log_trim(st, c->srv->cfg.acllog_max_len);
+}
+
+/* ---- authentication ---------------------------------------------------- */
+
+struct acl_user *
+acl_default_user(struct server *srv)
+{
+    return state_of(srv) ? state_of(srv)->def : NULL;
+}
+
+const char *
+acl_user_name(const struct acl_user *u)
+{
+    return u ? u->name : "default";
+}
+
+int
+acl_user_nopass(const struct acl_user *u)
+{
+    return u != NULL && u->on && u->nopass;
+}
+
+/* Compare in time that depends only on the lengths. */
+static int
+hash_equal(const char *a, const char *b)
+{
+    unsigned diff = 0;
+    for (size_t i = 0; i < 64; i++) {
+        diff |= (unsigned char)a[i] ^ (unsigned char)b[i];
+    }
+    return diff == 0;
+}
+
+struct acl_user *
+acl_authenticate(struct server *srv, struct client *c, const char *user, size_t ulen,
+                 const char *pass, size_t plen)
+{
+    struct acl_user *u = state_find(state_of(srv), user, ulen, NULL);
+    if (u != NULL && u->on) {
+        if (u->nopass) {
+            return u;
+        }
+        char hex[65];
+        int ok = 0;
+        sha256_hex(pass, plen, hex);
+        for (size_t i = 0; i < u->npass; i++) {
+            ok |= hash_equal(u->pass[i], hex);
+        }
+        if (ok) {
+            return u;
+        }
+    }
+    if (c != NULL) {
+        char name[256];
+        size_t n = ulen < sizeof(name) - 1 ? ulen : sizeof(name) - 1;
+        memcpy(name, user, n);
+        name[n] = '\0';
+        acl_log_add(c, ACL_DENIED_AUTH,
+                    (c->flags & CLIENT_MULTI) ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL,
+                    "AUTH", 4, name);
+    }
+    return NULL;
+}
+
+/* ---- applying rule lists ------------------------------------------------- */
+
+/* Split rules given as separate words, joining a selector "(a b c)" that
+ * spans several words.  Returns the number of ops written to ops (owned
+ * strings), or -1 with the unmatched word's text in err. */
+static int
+merge_selector_args(const struct resp_arg *argv, size_t argc, char ***opsp, size_t **lensp,
+                    char *err, size_t errlen)
+{
+    char **ops = mem_alloc((argc + 1) * sizeof(*ops));
+    size_t *lens = mem_alloc((argc + 1) * sizeof(*lens));
+    size_t n = 0;
+    for (size_t i = 0; i < argc; i++) {
+        const struct resp_arg *a = &argv[i];
+        if (a->len > 0 && a->ptr[0] == '(' && a->ptr[a->len - 1] != ')') {
+            struct sbuf b = {NULL, 0, 0};
+            size_t j = i;
+            sb_catlen(&b, a->ptr, a->len);
+            while (++j < argc) {
+                sb_cat(&b, " ");
+                sb_catlen(&b, argv[j].ptr, argv[j].len);
+                if (argv[j].len > 0 && argv[j].ptr[argv[j].len - 1] == ')') {
+                    break;
+                }
+            }
+            if (j >= argc) {
+                snprintf(err, errlen, "Unmatched parenthesis in acl selector starting at '%.*s'.",
+                         (int)a->len, a->ptr);
+                mem_free(b.p);
+                for (size_t k = 0; k < n; k++) {
+                    mem_free(ops[k]);
+                }
+                mem_free(ops);
+                mem_free(lens);
+                return -1;
+            }
+            ops[n] = b.p;
+            lens[n++] = b.len;
+            i = j;
+        } else {
+            ops[n] = mem_strndup(a->ptr, a->len);
+            lens[n++] = a->len;
+        }
+    }
+    *opsp = ops;
+    *lensp = lens;
+    return (int)n;
+}
+
+static void
+free_ops(char **ops, size_t *lens, int n)
+{
+    for (int i = 0; i < n; i++) {
+        mem_free(ops[i]);
+    }
+    mem_free(ops);
+    mem_free(lens);
+}
+
+/* ACL SETUSER's work: apply the rules to a copy of the user (a new one when
+ * absent) and keep it only if every rule applied.  Returns 0, or -1 with
+ * Redis's message in err. */
+static int
+acl_setuser(struct acl_state *st, const char *name, size_t nlen, const struct resp_arg *argv,
+            size_t argc, char *err, size_t errlen)
+{
+    char **ops;
+    size_t *lens;
+    int n = merge_selector_args(argv, argc, &ops, &lens, err, errlen);
+    struct acl_user *existing, *tmp;
+
+    if (n < 0) {
+        return -1;
+    }
+    existing = state_find(st, name, nlen, NULL);
+    tmp = user_create(name, nlen);
+    if (existing != NULL) {
+        user_copy(tmp, existing);
+    } else if (acl_pubsub_allchannels) {
+        tmp->root.flags |= SEL_ALLCHANNELS;
+    }
+    for (int i = 0; i < n; i++) {
+        if (user_apply(tmp, ops[i], lens[i]) != 0) {
+            snprintf(err, errlen, "Error in ACL SETUSER modifier '%s': %s", ops[i],
+                     acl_errno_text(errno));
+            user_free(&tmp);
+            free_ops(ops, lens, n);
+            return -1;
+        }
+    }
+    free_ops(ops, lens, n);
+    if (existing == NULL) {
+        existing = state_add(st, name, nlen);
+    }
+    user_copy(existing, tmp);
+    user_free(&tmp);
+    return 0;
+}
+
+/* One "user <name> <rules...>" line of an aclfile or the config file, into
+ * st.  Returns 0 or -1 with the reason in err. */
+static int
+acl_load_line(struct acl_state *st, const char *line, char *err, size_t errlen, int *seen_default)
+{
+    size_t len = strlen(line);
+    char *scratch = mem_alloc(len + 1);
+    char **words = mem_alloc((len / 2 + 2) * sizeof(*words));
+    int n = option_split_line(line, scratch, words, (int)(len / 2 + 2));
+    int rc = 0;
+
+    if (n < 0) {
+        snprintf(err, errlen, "Unbalanced quotes in configuration line");
+        rc = -1;
+    } else if (n < 2 || strcmp(words[0], "user") != 0) {
+        snprintf(err, errlen, "should start with user keyword");
+        rc = -1;
+    } else if (has_space(words[1], strlen(words[1]))) {
+        snprintf(err, errlen, "Username '%s' contains invalid characters", words[1]);
+        rc = -1;
+    } else if (state_find(st, words[1], strlen(words[1]), NULL) != NULL
+               && !(strcmp(words[1], "default") == 0 && !*seen_default)) {
+        snprintf(err, errlen, "%s", acl_errno_text(EALREADY));
+        rc = -1;
+    } else {
+        struct resp_arg *args = mem_alloc((size_t)n * sizeof(*args));
+        char msg[512];
+        for (int i = 2; i < n; i++) {
+            args[i - 2].ptr = words[i];
+            args[i - 2].len = strlen(words[i]);
+        }
+        if (strcmp(words[1], "default") == 0) {
+            *seen_default = 1;
+            /* A declared default user starts from nothing, like any other. */
+            struct acl_user *d = state_find(st, "default", 7, NULL);
+            user_clear(d);
+            if (acl_pubsub_allchannels) {
+                d->root.flags |= SEL_ALLCHANNELS;
+            }
+        }
+        if (acl_setuser(st, words[1], strlen(words[1]), args, (size_t)n - 2, msg,
+                        sizeof(msg)) != 0) {
+            /* "Error in ACL SETUSER modifier 'x': reason" -> "reason" */
+            const char *r = strstr(msg, "': ");
+            snprintf(err, errlen, "%s", r ? r + 3 : msg);
+            rc = -1;
+        }
+        mem_free(args);
+    }
+    mem_free(words);
+    mem_free(scratch);
+    return rc;
+}
+
+static struct acl_state *
+state_create(void)
+{
+    struct acl_state *st = mem_calloc(sizeof(*st));
+    st->def = state_add(st, "default", 7);
+    default_user_init(st->def);
+    return st;
+}
+
+static void
+state_destroy(struct acl_state **stp)
+{
+    struct acl_state *st = *stp;
+    if (st == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < st->nusers; i++) {
+        user_free(&st->users[i]);
+    }
+    mem_free(st->users);
+    for (size_t i = 0; i < st->nlog; i++) {
+        log_entry_free(&st->log[i]);
+    }
+    mem_free(st->log);
+    mem_free(st);
+    *stp = NULL;
+}
+
+/* Read the aclfile into a fresh state (the default user on nopass +@all
+ * unless the file declares it).  Returns it, or NULL with every error
+ * ("file:line: reason. ") in err. */
+static struct acl_state *
+acl_read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    struct acl_state *st;
+    char *line = NULL;
+    size_t cap = 0, off = 0;
+    ssize_t got;
+    int lineno = 0, seen_default = 0;
+
+    err[0] = '\0';
+    if (f == NULL) {
+        snprintf(err, errlen, "Error loading ACLs, opening file '%s': %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    st = state_create();
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        char why[512];
+        lineno++;
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) {
+            line[--got] = '\0';
+        }
+        const char *p = line;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '\0') {
+            continue;
+        }
+        if (acl_load_line(st, p, why, sizeof(why), &seen_default) != 0 && off < errlen) {
+            int w = snprintf(err + off, errlen - off, "%s:%d: %s. ", path, lineno, why);
+            off += w > 0 ? (size_t)w : 0;
+        }
+    }
+    free(line);
+    fclose(f);
+    if (err[0] != '\0') {
+        size_t l = strlen(err);
+        if (l > 0 && err[l - 1] == ' ') {
+            err[l - 1] = '\0';
+        }
+        state_destroy(&st);
+        return NULL;
+    }
+    return st;
+}
+
+/* Disconnect every client authenticated as u (it is being deleted). */
+static void
+kill_clients_of(struct server *srv, struct acl_user *u, struct client *self)
+{
+    for (struct client *c = srv->clients; c != NULL; c = c->next) {
+        if (c->user == u) {
+            c->user = NULL;
+            c->flags &= ~(unsigned)CLIENT_AUTHENTICATED;
+            if (c == self) {
+                c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            } else {
+                client_close_async(c);
+            }
+        }
+    }
+}
+
+/* Swap in a new set of users: users that still exist keep their identity
+ * (clients stay authenticated as them), the others' clients are closed. */
+static void
+state_replace_users(struct server *srv, struct acl_state *fresh, struct client *self)
+{
+    struct acl_state *st = state_of(srv);
+    for (size_t i = 0; i < st->nusers; i++) {
+        struct acl_user *old = st->users[i];
+        struct acl_user *nu = state_find(fresh, old->name, strlen(old->name), NULL);
+        if (nu != NULL) {
+            user_copy(old, nu);
+            /* keep the old object: swap it into the fresh registry */
+            size_t pos;
+            state_find(fresh, old->name, strlen(old->name), &pos);
+            user_free(&fresh->users[pos]);
+            fresh->users[pos] = old;
+            if (fresh->def == nu) {
+                fresh->def = old;
+            }
+        } else {
+            kill_clients_of(srv, old, self);
+            user_free(&st->users[i]);
+        }
+        st->users[i] = NULL;
+    }
+    mem_free(st->users);
+    st->users = fresh->users;
+    st->nusers = fresh->nusers;
+    st->cap = fresh->cap;
+    st->def = fresh->def;
+    fresh->users = NULL;
+    fresh->nusers = 0;
+    state_destroy(&fresh);
+}
+
+static int
+acl_save_file(struct server *srv, const char *path, char *err, size_t errlen)
+{
+    struct acl_state *st = state_of(srv);
+    struct sbuf b = {NULL, 0, 0};
+    char tmp[4096];
+    FILE *f;
+
+    for (size_t i = 0; i < st->nusers; i++) {
+        sb_cat(&b, "user ");
+        describe_user(st->users[i], &b);
+        sb_cat(&b, "\n");
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+    f = fopen(tmp, "w");
+    if (f == NULL || (b.len > 0 && fwrite(b.p, 1, b.len, f) != b.len) || fflush(f) != 0
+        || fsync(fileno(f)) != 0) {
+        snprintf(err, errlen, "There was an error trying to save the ACLs. Please check the "
+                              "server logs for more information");
+        log_warn("Opening temp ACL file for ACL SAVE: %s", strerror(errno));
+        if (f != NULL) {
+            fclose(f);
+        }
+        unlink(tmp);
+        mem_free(b.p);
+        return -1;
+    }
+    fclose(f);
+    mem_free(b.p);
+    if (rename(tmp, path) != 0) {
+        log_warn("Renaming ACL file for ACL SAVE: %s", strerror(errno));
+        unlink(tmp);
+        snprintf(err, errlen, "There was an error trying to save the ACLs. Please check the "
+                              "server logs for more information");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+void
+acl_apply_requirepass(struct server *srv)
+{
+    struct acl_state *st = state_of(srv);
+    const char *pw = srv->cfg.requirepass;
+    if (st == NULL) {
+        return;
+    }
+    mem_free(st->def->pass);
+    st->def->pass = NULL;
+    st->def->npass = 0;
+    if (pw == NULL || pw[0] == '\0') {
+        st->def->nopass = 1;
+    } else {
+        char hex[65];
+        sha256_hex(pw, strlen(pw), hex);
+        st->def->nopass = 0;
+        user_add_hash(st->def, hex);
+    }
+}
+
+int
+acl_setup(struct server *srv)
+{
+    const char *lines = srv->cfg.acl_users;
+    int has_lines = lines != NULL && lines[0] != '\0';
+    acl_pubsub_allchannels = srv->cfg.acl_pubsub_default == 0;
+    acl_cats_init();
+    srv->acl = state_create();
+    if (srv->cfg.requirepass && srv->cfg.requirepass[0]) {
+        acl_apply_requirepass(srv);
+    }
+    if (has_lines && srv->cfg.aclfile && srv->cfg.aclfile[0]) {
+        log_error("Configuring Redis with users defined in redis.conf and at the same "
+                  "setting an ACL file path is invalid. This setup is very likely to lead "
+                  "to configuration errors and security holes, please define either an ACL "
+                  "file or declare users directly in your redis.conf, but not both.");
+        return -1;
+    }
+    if (has_lines) {
+        int seen_default = 0;
+        const char *p = lines;
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t l = nl ? (size_t)(nl - p) : strlen(p);
+            char *line = mem_strndup(p, l);
+            char why[512];
+            if (acl_load_line(srv->acl, line, why, sizeof(why), &seen_default) != 0) {
+                log_error("Error in user declaration '%s': %s", line, why);
+                mem_free(line);
+                return -1;
+            }
+            mem_free(line);
+            p += l + (nl ? 1 : 0);
+        }
+    }
+    if (srv->cfg.aclfile && srv->cfg.aclfile[0]) {
+        char err[2048];
+        struct acl_state *fresh = acl_read_file(srv->cfg.aclfile, err, sizeof(err));
+        if (fresh == NULL) {
+            log_error("Aborting Redis startup because of ACL errors: %s", err);
+            return -1;
+        }
+        state_replace_users(srv, fresh, NULL);
+    }
+    return 0;
+}
+
+void
+acl_teardown(struct server *srv)
+{
+    state_destroy(&srv->acl);
+}
+
+void
+acl_set_pubsub_default(int allchannels)
+{
+    acl_pubsub_allchannels = allchannels;
+}
+
+/* ---- the ACL command ----------------------------------------------------- */
+
+/* A known ACL subcommand with the wrong number of arguments. */
+static void
+reply_acl_arity(struct client *c)
+{
+    int n = (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len);
+    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. Try ACL HELP.",
+                 n, c->argv[1].ptr);
+}
+
+static int
+arg_is(const struct resp_arg *a, const char *w)
+{
+    size_t n = strlen(w);
+    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
+}
+
+void
+cmd_acl_setuser(struct client *c)
+{
+    char err[512];
+    const struct resp_arg *name = &c->argv[2];
+    /* Redis keeps the rules (passwords among them) out of the slow log and
+     * MONITOR, whether they apply or not. */
+    for (size_t i = 3; i < c->argc; i++) {
+        client_redact_arg(c, i);
+    }
+    if (has_space(name->ptr, name->len)) {
+        reply_error(c, "Usernames can't contain spaces or null characters");
+        return;
+    }
+    if (acl_setuser(state_of(c->srv), name->ptr, name->len, c->argv + 3, c->argc - 3, err,
+                    sizeof(err)) != 0) {
+        reply_error(c, err);
+        return;
+    }
+    reply_ok(c);
+}
+
+static void
+reply_selector_fields(struct client *c, const struct acl_selector *s)
+{
+    struct sbuf b = {NULL, 0, 0};
+    reply_bulk_cstr(c, "commands");
+    describe_commands(s, &b);
+    reply_bulk(c, b.p, b.len);
+    b.len = 0;
+    reply_bulk_cstr(c, "keys");
+    describe_keys(s, &b);
+    sb_trim_space(&b);
+    reply_bulk(c, b.p ? b.p : "", b.len);
+    b.len = 0;
+    reply_bulk_cstr(c, "channels");
+    describe_channels(s, &b);
+    sb_trim_space(&b);
+    reply_bulk(c, b.p ? b.p : "", b.len);
+    mem_free(b.p);
+}
+
+void
+cmd_acl_getuser(struct client *c)
+{
+    struct acl_user *u = state_find(state_of(c->srv), c->argv[2].ptr, c->argv[2].len, NULL);
+    if (u == NULL) {
+        reply_null(c);
+        return;
+    }
+    reply_map_len(c, 6);
+    reply_bulk_cstr(c, "flags");
+    reply_set_len(c, 1 + u->nopass + (u->sanitize != 0));
+    reply_bulk_cstr(c, u->on ? "on" : "off");
+    if (u->nopass) {
+        reply_bulk_cstr(c, "nopass");
+    }
+    if (u->sanitize) {
+        reply_bulk_cstr(c, u->sanitize == 2 ? "skip-sanitize-payload" : "sanitize-payload");
+    }
+    reply_bulk_cstr(c, "passwords");
+    reply_array_len(c, (long long)u->npass);
+    for (size_t i = 0; i < u->npass; i++) {
+        reply_bulk(c, u->pass[i], 64);
+    }
+    reply_selector_fields(c, &u->root);
+    reply_bulk_cstr(c, "selectors");
+    reply_array_len(c, (long long)u->nsels);
+    for (size_t i = 0; i < u->nsels; i++) {
+        reply_map_len(c, 3);
+        reply_selector_fields(c, &u->sels[i]);
+    }
+}
+
+void
+cmd_acl_deluser(struct client *c)
+{
+    struct acl_state *st = state_of(c->srv);
+    long long deleted = 0;
+    for (size_t i = 2; i < c->argc; i++) {
+        if (arg_is(&c->argv[i], "default") && !memcmp(c->argv[i].ptr, "default", 7)) {
+            reply_error(c, "The 'default' user cannot be removed");
+            return;
+        }
+    }
+    for (size_t i = 2; i < c->argc; i++) {
+        size_t pos;
+        struct acl_user *u = state_find(st, c->argv[i].ptr, c->argv[i].len, &pos);
+        if (u == NULL) {
+            continue;
+        }
+        kill_clients_of(c->srv, u, c);
+        user_free(&st->users[pos]);
+        memmove(&st->users[pos], &st->users[pos + 1], (st->nusers - pos - 1) * sizeof(*st->users));
+        st->nusers--;
+        deleted++;
+    }
+    reply_int(c, deleted);
+}
+
+void
+cmd_acl_list(struct client *c)
+{
+    struct acl_state *st = state_of(c->srv);
+    reply_array_len(c, (long long)st->nusers);
+    for (size_t i = 0; i < st->nusers; i++) {
+        struct sbuf b = {NULL, 0, 0};
+        sb_cat(&b, "user ");
+        describe_user(st->users[i], &b);
+        reply_bulk(c, b.p, b.len);
+        mem_free(b.p);
+    }
+}
+
+void
+cmd_acl_users(struct client *c)
+{
+    struct acl_state *st = state_of(c->srv);
+    reply_array_len(c, (long long)st->nusers);
+    for (size_t i = 0; i < st->nusers; i++) {
+        reply_bulk_cstr(c, st->users[i]->name);
+    }
+}
+
+void
+cmd_acl_whoami(struct client *c)
+{
+    reply_bulk_cstr(c, acl_user_name(c->user));
+}
+
+void
+cmd_acl_cat(struct client *c)
+{
+    if (c->argc == 2) {
+        reply_array_len(c, ACL_CAT_BIT__COUNT);
+        for (int i = 0; i < ACL_CAT_BIT__COUNT; i++) {
+            reply_bulk_cstr(c, acl_cat_names[i]);
+        }
+        return;
+    }
+    if (c->argc > 3) {
+        reply_acl_arity(c);
+        return;
+    }
+    int cat = acl_category_by_name(c->argv[2].ptr, c->argv[2].len);
+    if (cat < 0) {
+        reply_errorf(c, "Unknown category '%.*s'", (int)c->argv[2].len, c->argv[2].ptr);
+        return;
+    }
+    long long n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            reply_array_len(c, n);
+        }
+        for (size_t i = 0; i < command_count(); i++) {
+            const struct command *cmd = command_at(i);
+            if (!handlers_implements(cmd)) {
+                continue;
+            }
+            if (acl_command_categories(cmd) & (1u << cat)) {
+                if (pass == 0) {
+                    n++;
+                } else {
+                    reply_bulk_cstr(c, cmd->fullname);
+                }
+            }
+            for (size_t k = 0; k < cmd->nsubs; k++) {
+                const struct command *sub = cmd->subs[k];
+                if (handlers_get(sub->id) != NULL
+                    && (acl_command_categories(sub) & (1u << cat))) {
+                    if (pass == 0) {
+                        n++;
+                    } else {
+                        reply_bulk_cstr(c, sub->fullname);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static const char *const acl_reason_names[] = {"", "command", "key", "auth", "channel"};
+static const char *const acl_context_names[] = {"toplevel", "multi", "lua", "multi"};
+
+void
+cmd_acl_log(struct client *c)
+{
+    struct acl_state *st = state_of(c->srv);
+    long long count = 10, now = util_mstime();
+    if (c->argc > 3) {
+        reply_acl_arity(c);
+        return;
+    }
+    if (c->argc == 3) {
+        if (arg_is(&c->argv[2], "reset")) {
+            for (size_t i = 0; i < st->nlog; i++) {
+                log_entry_free(&st->log[i]);
+            }
+            st->nlog = 0;
+            reply_ok(c);
+            return;
+        }
+        if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &count) != 0) {
+            reply_error(c, "value is not an integer or out of range");
+            return;
+        }
+        if (count < 0) {
+            count = 0;
+        }
+    }
+    size_t n = (size_t)count < st->nlog ? (size_t)count : st->nlog;
+    reply_array_len(c, (long long)n);
+    for (size_t i = 0; i < n; i++) {
+        const struct acl_log_entry *e = &st->log[i];
+        reply_map_len(c, 7);
+        reply_bulk_cstr(c, "count");
+        reply_int(c, e->count);
+        reply_bulk_cstr(c, "reason");
+        reply_bulk_cstr(c, acl_reason_names[e->reason]);
+        reply_bulk_cstr(c, "context");
+        reply_bulk_cstr(c, acl_context_names[e->context]);
+        reply_bulk_cstr(c, "object");
+        reply_bulk(c, e->object, e->objlen);
+        reply_bulk_cstr(c, "username");
+        reply_bulk_cstr(c, e->username);
+        reply_bulk_cstr(c, "age-seconds");
+        reply_double(c, (double)(now - e->ctime_ms) / 1000.0);
+        reply_bulk_cstr(c, "client-info");
+        reply_bulk_cstr(c, e->client_info);
+    }
+}
+
+static const char acl_no_file[] =
+    "This Redis instance is not configured to use an ACL file. You may want to specify "
+    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have "
+    "a Redis configuration file set) in order to store users in the Redis configuration.";
+
+void
+cmd_acl_save(struct client *c)
+{
+    char err[512];
+    const char *path = c->srv->cfg.aclfile;
+    if (path == NULL || path[0] == '\0') {
+        reply_error(c, acl_no_file);
+        return;
+    }
+    if (acl_save_file(c->srv, path, err, sizeof(err)) != 0) {
+        reply_error(c, err);
+        return;
+    }
+    reply_ok(c);
+}
+
+void
+cmd_acl_load(struct client *c)
+{
+    char err[4096];
+    const char *path = c->srv->cfg.aclfile;
+    if (path == NULL || path[0] == '\0') {
+        reply_error(c, acl_no_file);
+        return;
+    }
+    struct acl_state *fresh = acl_read_file(path, err, sizeof(err));
+    if (fresh == NULL) {
+        reply_error(c, err);
+        return;
+    }
+    state_replace_users(c->srv, fresh, c);
+    log_info("ACL users reloaded from %s", path);
+    reply_ok(c);
+}
+
+void
+cmd_acl_dryrun(struct client *c)
+{
+    struct acl_user *u = state_find(state_of(c->srv), c->argv[2].ptr, c->argv[2].len, NULL);
+    const struct command *cmd;
+    size_t pos;
+    if (u == NULL) {
+        reply_errorf(c, "User '%.*s' not found", (int)c->argv[2].len, c->argv[2].ptr);
+        return;
+    }
+    cmd = command_lookup(c->argv[3].ptr, c->argv[3].len);
+    if (cmd != NULL && !handlers_implements(cmd)) {
+        cmd = NULL;
+    }
+    if (cmd != NULL && cmd->nsubs > 0 && c->argc >= 5) {
+        const struct command *sub = command_lookup_sub(cmd, c->argv[4].ptr, c->argv[4].len);
+        cmd = sub;
+    }
+    if (cmd == NULL) {
+        reply_errorf(c, "Command '%.*s' not found", (int)c->argv[3].len, c->argv[3].ptr);
+        return;
+    }
+    if (!command_arity_ok(cmd, c->argc - 3)) {
+        reply_errorf(c, "wrong number of arguments for '%s' command", cmd->fullname);
+        return;
+    }
+    int r = acl_check(u, cmd, c->argc - 3, c->argv + 3, &pos);
+    if (r == ACL_OK) {
+        reply_ok(c);
+        return;
+    }
+    char msg[512];
+    if (r == ACL_DENIED_CMD) {
+        snprintf(msg, sizeof(msg), "This user has no permissions to run the '%s' command",
+                 cmd->fullname);
+    } else {
+        const struct resp_arg *a = &c->argv[3 + pos];
+        snprintf(msg, sizeof(msg), "This user has no permissions to access the '%.*s' %s",
+                 (int)(a->len > 256 ? 256 : a->len), a->ptr,
+                 r == ACL_DENIED_KEY ? "key" : "channel");
+    }
+    reply_bulk_cstr(c, msg);
+}
+
+void
+cmd_acl_genpass(struct client *c)
+{
+    static const char hex[] = "0123456789abcdef";
+    long long bits = 256;
+    if (c->argc == 3 && (util_str2ll(c->argv[2].ptr, c->argv[2].len, &bits) != 0 || bits <= 0
+                         || bits > 4096)) {
+        if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &bits) != 0) {
+            reply_error(c, "value is not an integer or out of range");
+        } else {
+            reply_error(c, "ACL GENPASS argument must be the number of bits for the output "
+                           "password, a positive number up to 4096");
+        }
+        return;
+    }
+    if (c->argc > 3) {
+        reply_acl_arity(c);
+        return;
+    }
+    size_t chars = (size_t)(bits + 3) / 4;
+    uint8_t raw[1024];
+    char out[1025];
+    util_random_bytes(raw, (chars + 1) / 2);
+    for (size_t i = 0; i < chars; i++) {
+        uint8_t b = raw[i / 2];
+        out[i] = hex[(i % 2) ? (b & 15) : (b >> 4)];
+    }
+    reply_bulk(c, out, chars);
+}
+
+void
+cmd_acl_help(struct client *c)
+{
+    static const char *const lines[] = {
+        "CAT [<category>]",
+        "    List all commands that belong to <category>, or all command categories",
+        "    when no category is specified.",
+        "DELUSER <username> [<username> ...]",
+        "    Delete a list of users.",
+        "DRYRUN <username> <command> [<arg> ...]",
+        "    Returns whether the user can execute the given command without executing the command.",
+        "GETUSER <username>",
+        "    Get the user's details.",
+        "GENPASS [<bits>]",
+        "    Generate a secure 256-bit user password. The optional `bits` argument can",
+        "    be used to specify a different size.",
+        "LIST",
+        "    Show users details in config file format.",
+        "LOAD",
+        "    Reload users from the ACL file.",
+        "LOG [<count> | RESET]",
+        "    Show the ACL log entries.",
+        "SAVE",
+        "    Save the current config to the ACL file.",
+        "SETUSER <username> <attribute> [<attribute> ...]",
+        "    Create or modify a user with the specified attributes.",
+        "USERS",
+        "    List all the registered usernames.",
+        "WHOAMI",
+        "    Return the current connection username.",
+        NULL,
+    };
+    reply_help(c, "ACL", lines);
+}
+
+/* ---- for tests and the fuzz target ---------------------------------------- */
+
+char *
+acl_describe_rules(const char *rules, size_t len)
+{
+    struct acl_state *st = state_create();
+    struct resp_arg *args = mem_alloc((len / 2 + 1) * sizeof(*args));
+    size_t n = 0, i = 0;
+    char err[512];
+    char *out = NULL;
+
+    while (i < len) {
+        while (i < len && rules[i] == ' ') {
+            i++;
+        }
+        size_t j = i;
+        while (j < len && rules[j] != ' ') {
+            j++;
+        }
+        if (j > i) {
+            args[n].ptr = (char *)rules + i;
+            args[n].len = j - i;
+            n++;
+        }
+        i = j;
+    }
+    if (acl_setuser(st, "fuzz", 4, args, n, err, sizeof(err)) == 0) {
+        struct sbuf b = {NULL, 0, 0};
+        describe_user(state_find(st, "fuzz", 4, NULL), &b);
+        out = b.p;
+    }
+    mem_free(args);
+    state_destroy(&st);
+    return out;
+}
