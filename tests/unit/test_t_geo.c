@@ -76,6 +76,16 @@ cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Regression: sorting no points (a STORE search that found nothing, with
+ * ASC or COUNT) passed NULL to qsort, which UBSan stops on. */
+Test(t_geo, sorting_no_points_is_a_no_op)
+{
+    struct geo_result res = {0};
+    geo_sort(&res, 0, 0);
+    geo_sort(&res, 1, 3);
+    cr_assert_eq(res.n, 0);
+}
+
 Test(t_geo, the_partial_sort_puts_the_k_nearest_first_in_order)
 {
     for (int round = 0; round < 300; round++) {
@@ -126,7 +136,10 @@ check_search(struct zset *z, const struct pt *pts, size_t n, const struct geo_sh
     for (size_t i = 0; i < res.n; i++) {
         size_t len;
         const char *m = geo_point_member(&res, &res.pts[i], &len);
-        size_t id = (size_t)atol(m + 1);
+        size_t id = 0;
+        for (size_t j = 1; j < len; j++) {   /* "p<id>", not NUL-terminated */
+            id = id * 10 + (size_t)(m[j] - '0');
+        }
         cr_assert(id < n && !found[id], "member %.*s twice or unknown", (int)len, m);
         found[id] = 1;
     }
