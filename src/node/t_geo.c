@@ -498,6 +498,9 @@ void
 geo_sort(struct geo_result *res, int desc, size_t k)
 {
     size_t n = res->n;
+    if (n < 2) {
+        return;
+    }
     if (k >= n) {
         /* The whole set: the C library's sort, as Redis does. */
         qsort(res->pts, n, sizeof(*res->pts), desc ? geo_cmp_desc : geo_cmp_asc);
