@@ -339,6 +339,17 @@ db_add_object(struct db *db, const char *key, size_t keylen, unsigned type,
 }
 
 struct entry *
+db_store_object(struct db *db, const char *key, size_t keylen, unsigned type, void *obj)
+{
+    int existed = db_delete(db, key, keylen);
+    struct entry *e = db_add_object(db, key, keylen, type, obj, -1);
+    if (!existed) {
+        db_event(db, key, keylen, KEYSPACE_EV_NEW);
+    }
+    return e;
+}
+
+struct entry *
 db_set(struct db *db, const char *key, size_t keylen, const char *val,
        size_t vallen, long long expire_ms, int keepttl)
 {
