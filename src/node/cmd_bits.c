@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/server.h"
 #include "node/t_bits.h"
 #include "node/t_hll.h"
@@ -131,6 +132,9 @@ cmd_setbit(struct client *c)
         if (!changed) {
             db_signal_modified(c->db, key->ptr, key->len);
         }
+    }
+    if (changed || old != on) {
+        notify_key(c, NOTIFY_STRING, "setbit", key);
     }
     reply_int(c, old);
 }
@@ -407,7 +411,9 @@ cmd_bitop(struct client *c)
         }
     }
     if (maxlen == 0) {
-        db_delete(c->db, dst->ptr, dst->len);
+        if (db_delete(c->db, dst->ptr, dst->len)) {
+            notify_key(c, NOTIFY_GENERIC, "del", dst);
+        }
         reply_int(c, 0);
         goto out;
     }
@@ -432,6 +438,7 @@ cmd_bitop(struct client *c)
         }
         bits_op((enum bits_op)op, (unsigned char *)entry_val(e), maxlen, src, len, n);
     }
+    notify_key(c, NOTIFY_STRING, "set", dst);
     reply_int(c, (long long)maxlen);
 out:
     mem_free(src);
@@ -473,8 +480,8 @@ bits_parse_type(struct client *c, const struct resp_arg *a, int *sign, int *bits
 }
 
 /* Apply one SET/INCRBY to the value p: replies the result (or a null when
- * OVERFLOW FAIL refuses it). */
-static void
+ * OVERFLOW FAIL refuses it).  Returns 1 when it wrote. */
+static int
 bits_field_write(struct client *c, unsigned char *p, const struct bits_field_op *o)
 {
     int ovf;
@@ -494,10 +501,11 @@ bits_field_write(struct client *c, unsigned char *p, const struct bits_field_op 
         }
         if (ovf && o->ow == BITS_OVERFLOW_FAIL) {
             reply_null(c);
-            return;
+            return 0;
         }
         reply_int(c, ret);
         bits_set_unsigned(p, o->offset, o->bits, (uint64_t)nv);
+        return 1;
     } else {
         uint64_t old = bits_get_unsigned(p, o->offset, o->bits), nv, wrapped = 0, ret;
         if (o->op == BITS_FOP_INCRBY) {
@@ -517,10 +525,11 @@ bits_field_write(struct client *c, unsigned char *p, const struct bits_field_op 
         }
         if (ovf && o->ow == BITS_OVERFLOW_FAIL) {
             reply_null(c);
-            return;
+            return 0;
         }
         reply_int(c, (long long)ret);
         bits_set_unsigned(p, o->offset, o->bits, nv);
+        return 1;
     }
 }
 
@@ -602,10 +611,11 @@ bits_field(struct client *c, int readonly_cmd)
         }
     }
     reply_array_len(c, (long long)nops);
+    int writes = 0;
     for (size_t k = 0; k < nops; k++) {
         const struct bits_field_op *o = &ops[k];
         if (o->op != BITS_FOP_GET) {
-            bits_field_write(c, (unsigned char *)entry_val(e), o);
+            writes += bits_field_write(c, (unsigned char *)entry_val(e), o);
             continue;
         }
         /* GET reads through a zero-padded copy of the 9 bytes it may span,
@@ -623,6 +633,9 @@ bits_field(struct client *c, int readonly_cmd)
     }
     if (!readonly && !changed) {
         db_signal_modified(c->db, key->ptr, key->len);
+    }
+    if (writes > 0) {
+        notify_key(c, NOTIFY_STRING, "setbit", key);
     }
 out:
     mem_free(ops);

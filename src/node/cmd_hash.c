@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/object.h"
 #include "node/propagate.h"
 #include "node/server.h"
@@ -72,10 +73,12 @@ lookup_write(struct client *c, const struct resp_arg *key, struct entry ***refp)
 }
 
 /* Put a changed hash back: into its entry (signalling the change), as a new
- * key, or delete the key when it emptied. */
+ * key, or delete the key when it emptied; event (NULL: none) is published
+ * when the key is there to change, before a deletion's del (Redis's
+ * order). */
 static void
 store(struct client *c, const struct resp_arg *key, struct entry **ref, void *h,
-      int changed)
+      int changed, const char *event)
 {
     if (ref == NULL) {
         if (hash_length(h) == 0) {
@@ -83,10 +86,17 @@ store(struct client *c, const struct resp_arg *key, struct entry **ref, void *h,
             return;
         }
         db_add_object(c->db, key->ptr, key->len, ENTRY_HASH, h, -1);
+        if (event != NULL) {
+            notify_key(c, NOTIFY_HASH, event, key);
+        }
     } else {
         entry_set_obj(*ref, h);
+        if (event != NULL) {
+            notify_key(c, NOTIFY_HASH, event, key);
+        }
         if (hash_length(h) == 0) {
             db_delete_ref(c->db, ref);
+            notify_key(c, NOTIFY_GENERIC, "del", key);
             return;
         }
         if (changed) {
@@ -124,7 +134,7 @@ hset_generic(struct client *c, int reply_ok_instead)
         added += hash_set(&h, c->argv[i].ptr, c->argv[i].len, c->argv[i + 1].ptr,
                           c->argv[i + 1].len, 0, &lim);
     }
-    store(c, &c->argv[1], ref, h, 1);
+    store(c, &c->argv[1], ref, h, 1, "hset");
     if (reply_ok_instead) {
         reply_ok(c);
     } else {
@@ -159,7 +169,7 @@ cmd_hsetnx(struct client *c)
     }
     struct hash_limits lim = limits(c);
     hash_set(&h, c->argv[2].ptr, c->argv[2].len, c->argv[3].ptr, c->argv[3].len, 0, &lim);
-    store(c, &c->argv[1], ref, h, 1);
+    store(c, &c->argv[1], ref, h, 1, "hset");
     reply_int(c, 1);
 }
 
@@ -336,7 +346,7 @@ cmd_hdel(struct client *c)
         deleted += hash_delete(&h, c->argv[i].ptr, c->argv[i].len);
     }
     if (deleted > 0) {
-        store(c, &c->argv[1], ref, h, 1);
+        store(c, &c->argv[1], ref, h, 1, "hdel");
     } else {
         entry_set_obj(*ref, h);
     }
@@ -376,7 +386,7 @@ cmd_hincrby(struct client *c)
     size_t n = util_ll2str(buf, value);
     struct hash_limits lim = limits(c);
     hash_set(&h, c->argv[2].ptr, c->argv[2].len, buf, n, HASH_SET_KEEPTTL, &lim);
-    store(c, &c->argv[1], ref, h, 1);
+    store(c, &c->argv[1], ref, h, 1, "hincrby");
     reply_int(c, value);
 }
 
@@ -435,7 +445,7 @@ cmd_hincrbyfloat(struct client *c)
     size_t n = util_ld2str(buf, sizeof(buf), value);
     struct hash_limits lim = limits(c);
     hash_set(&h, c->argv[2].ptr, c->argv[2].len, buf, n, HASH_SET_KEEPTTL, &lim);
-    store(c, &c->argv[1], ref, h, 1);
+    store(c, &c->argv[1], ref, h, 1, "hincrbyfloat");
     /* The result, not the increment: float rounding may differ elsewhere. */
     propagate_field_value(c, &c->argv[1], &c->argv[2], buf, n, has_ttl);
     reply_bulk(c, buf, n);
@@ -936,7 +946,7 @@ hexpire_generic(struct client *c, enum time_unit unit)
         reply_int(c, code);
     }
     if (set + ndel > 0) {
-        store(c, key, ref, h, 1);
+        store(c, key, ref, h, 1, ndel > 0 ? "hdel" : "hexpire");
         effect_emit(c, &ef, header);
         effect_hdel(c, &ef, key, fields, (size_t)n, deleted);
     } else {
@@ -1064,6 +1074,7 @@ cmd_hpersist(struct client *c)
     entry_set_obj(*ref, h);
     if (changed) {
         db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+        notify_key(c, NOTIFY_HASH, "hpersist", &c->argv[1]);
     }
 }
 
@@ -1200,7 +1211,10 @@ cmd_hgetex(struct client *c)
         }
     }
     if (changed + ndel > 0) {
-        store(c, key, ref, h, 1);
+        /* Redis 8's HGETEX: hdel for fields whose time had come, else
+         * hpersist or hexpire. */
+        const char *hgetex_event = ndel > 0 ? "hdel" : persist ? "hpersist" : "hexpire";
+        store(c, key, ref, h, 1, hgetex_event);
         effect_emit(c, &ef, header);
         effect_hdel(c, &ef, key, fields, (size_t)a.n, deleted);
     } else {
@@ -1257,7 +1271,10 @@ cmd_hsetex(struct client *c)
             hash_set_expire(&h, f->ptr, f->len, a.when, HASH_COND_NONE, 0);
         }
     }
-    store(c, key, ref, h, 1);
+    store(c, key, ref, h, 1, delete_now ? "hdel" : "hset");
+    if (timed && !delete_now) {
+        notify_key(c, NOTIFY_HASH, "hexpire", key);
+    }
     /* Relative times go out absolute; the condition has been met. */
     struct effect ef = {0};
     if (delete_now) {
@@ -1322,7 +1339,7 @@ cmd_hgetdel(struct client *c)
         }
     }
     if (changed) {
-        store(c, &c->argv[1], ref, h, 1);
+        store(c, &c->argv[1], ref, h, 1, "hdel");
     } else {
         entry_set_obj(*ref, h);
     }

@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/propagate.h"
 #include "node/server.h"
 #include "node/t_hll.h"
@@ -81,6 +82,7 @@ cmd_pfadd(struct client *c)
         if (updated) {
             hll_cache_invalidate(h.p);
             db_signal_modified(c->db, key->ptr, key->len);
+            notify_key(c, NOTIFY_STRING, "pfadd", key);
         }
         reply_int(c, updated ? 1 : 0);
         return;
@@ -109,6 +111,7 @@ cmd_pfadd(struct client *c)
     if (updated) {
         hll_cache_invalidate(h.p);
         hll_store(c, ref, key, &h);
+        notify_key(c, NOTIFY_STRING, "pfadd", key);
     }
     mem_free(h.p);
     reply_int(c, updated ? 1 : 0);
@@ -206,6 +209,7 @@ cmd_pfmerge(struct client *c)
     }
     hll_cache_invalidate(h.p);
     hll_store(c, ref, dst, &h);
+    notify_key(c, NOTIFY_STRING, "pfadd", dst);
     mem_free(h.p);
     reply_ok(c);
 out:

@@ -11,6 +11,7 @@
 #include "node/block.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/propagate.h"
 #include "node/server.h"
 #include "node/t_list.h"
@@ -44,14 +45,17 @@ list_lookup(struct client *c, const struct resp_arg *key, int flags,
     return 0;
 }
 
-/* After changing the list at ref in place: delete the key when the list is
- * now empty, else signal the change. */
+/* After changing the list at ref in place: publish event, then delete the
+ * key when the list is now empty (and publish "del", Redis's order), else
+ * signal the change. */
 static void
 list_changed(struct client *c, const struct resp_arg *key, struct entry **ref,
-             struct quicklist *ql)
+             struct quicklist *ql, const char *event)
 {
+    notify_key(c, NOTIFY_LIST, event, key);
     if (quicklist_count(ql) == 0) {
         db_delete_ref(c->db, ref);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
     } else {
         db_signal_modified(c->db, key->ptr, key->len);
     }
@@ -131,6 +135,7 @@ push_generic(struct client *c, int where, int only_existing)
         }
         db_signal_modified(c->db, key->ptr, key->len);
     }
+    notify_key(c, NOTIFY_LIST, where == QUICKLIST_HEAD ? "lpush" : "rpush", key);
     reply_int(c, (long long)quicklist_count(ql));
 }
 
@@ -183,7 +188,7 @@ pop_generic(struct client *c, int where)
             pop_reply(c, ql, where);
         }
     }
-    list_changed(c, key, ref, ql);
+    list_changed(c, key, ref, ql, where == QUICKLIST_HEAD ? "lpop" : "rpop");
 }
 
 void cmd_lpop(struct client *c) { pop_generic(c, QUICKLIST_HEAD); }
@@ -342,6 +347,7 @@ cmd_lset(struct client *c)
         return;
     }
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    notify_key(c, NOTIFY_LIST, "lset", &c->argv[1]);
     reply_ok(c);
 }
 
@@ -373,6 +379,7 @@ cmd_linsert(struct client *c)
         return;
     }
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    notify_key(c, NOTIFY_LIST, "linsert", &c->argv[1]);
     reply_int(c, (long long)quicklist_count(ql));
 }
 
@@ -392,7 +399,7 @@ cmd_lrem(struct client *c)
     }
     size_t removed = list_remove(ql, count, c->argv[3].ptr, c->argv[3].len);
     if (removed > 0) {
-        list_changed(c, &c->argv[1], ref, ql);
+        list_changed(c, &c->argv[1], ref, ql, "lrem");
     }
     reply_int(c, (long long)removed);
 }
@@ -411,7 +418,10 @@ cmd_ltrim(struct client *c)
         size_t before = quicklist_count(ql);
         list_trim(ql, start, end);
         if (quicklist_count(ql) != before) {
-            list_changed(c, &c->argv[1], ref, ql);
+            list_changed(c, &c->argv[1], ref, ql, "ltrim");
+        } else {
+            /* Redis publishes ltrim even when nothing was cut. */
+            notify_key(c, NOTIFY_LIST, "ltrim", &c->argv[1]);
         }
     }
     reply_ok(c);
@@ -458,10 +468,14 @@ move_serve(struct client *c, const struct resp_arg *src, struct quicklist *sql,
     if (val != small) {
         mem_free(val);
     }
+    /* Redis's order: the push on dst, the pop on src, src's deletion. */
+    notify_key(c, NOTIFY_LIST, to == QUICKLIST_HEAD ? "lpush" : "rpush", dst);
+    notify_key(c, NOTIFY_LIST, from == QUICKLIST_HEAD ? "lpop" : "rpop", src);
     if (dql != sql) {
         /* Adding dst may have moved src's link: look it up again. */
         if (quicklist_count(sql) == 0) {
             db_delete(c->db, src->ptr, src->len);
+            notify_key(c, NOTIFY_GENERIC, "del", src);
         } else {
             db_signal_modified(c->db, src->ptr, src->len);
         }
@@ -565,7 +579,7 @@ mpop_serve(struct client *c, const struct resp_arg *key, struct entry **ref,
     for (size_t i = 0; i < n; i++) {
         pop_reply(c, ql, where);
     }
-    list_changed(c, key, ref, ql);
+    list_changed(c, key, ref, ql, where == QUICKLIST_HEAD ? "lpop" : "rpop");
 }
 
 /* The first non-empty list of a's keys, skipping the wrong-typed ones when
@@ -645,7 +659,7 @@ bpop_generic(struct client *c, int where)
     reply_array_len(c, 2);
     reply_bulk(c, key->ptr, key->len);
     pop_reply(c, ql, where);
-    list_changed(c, key, ref, ql);
+    list_changed(c, key, ref, ql, where == QUICKLIST_HEAD ? "lpop" : "rpop");
     struct resp_arg eff[2] = {{where == QUICKLIST_HEAD ? "LPOP" : "RPOP", 4}, *key};
     propagate_effect(c, 2, eff);
 }

@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/object.h"
 #include "node/propagate.h"
 #include "node/server.h"
@@ -126,6 +127,9 @@ cmd_sadd(struct client *c)
             db_signal_modified(c->db, key->ptr, key->len);
         }
     }
+    if (added > 0) {
+        notify_key(c, NOTIFY_SET, "sadd", key);
+    }
     reply_int(c, added);
 }
 
@@ -145,8 +149,12 @@ cmd_srem(struct client *c)
         for (size_t i = 2; i < c->argc && set_card(s) > 0; i++) {
             removed += set_remove(s, c->argv[i].ptr, c->argv[i].len);
         }
+        if (removed > 0) {
+            notify_key(c, NOTIFY_SET, "srem", key);
+        }
         if (set_card(s) == 0) {
             db_delete_ref(c->db, ref);
+            notify_key(c, NOTIFY_GENERIC, "del", key);
         } else if (removed > 0) {
             db_signal_modified(c->db, key->ptr, key->len);
         }
@@ -269,7 +277,9 @@ cmd_spop(struct client *c)
          * as DEL (as in Redis 7.0). */
         reply_members(c, s);
         struct resp_arg del[2] = {{"DEL", 3}, *key};
+        notify_key(c, NOTIFY_SET, "spop", key);
         db_delete_ref(c->db, ref);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
         propagate_effect(c, 2, del);
         return;
     }
@@ -280,8 +290,10 @@ cmd_spop(struct client *c)
     }
     reply_vec(c, &v);
     propagate_srem(c, key, &v);
+    notify_key(c, NOTIFY_SET, "spop", key);
     if (set_card(s) == 0) {
         db_delete_ref(c->db, ref);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
     } else {
         db_signal_modified(c->db, key->ptr, key->len);
     }
@@ -363,8 +375,11 @@ cmd_smove(struct client *c)
         reply_int(c, 0);
         return;
     }
+    /* Redis's order: srem on the source (and its del), then sadd. */
+    notify_key(c, NOTIFY_SET, "srem", src);
     if (set_card(ss) == 0) {
         db_delete(c->db, src->ptr, src->len);
+        notify_key(c, NOTIFY_GENERIC, "del", src);
     } else {
         db_signal_modified(c->db, src->ptr, src->len);
     }
@@ -373,8 +388,10 @@ cmd_smove(struct client *c)
         ds = set_create(!set_parse_int(m->ptr, m->len, &v), 0);
         set_add(ds, m->ptr, m->len, max_intset(c));
         db_add_object(c->db, dst->ptr, dst->len, ENTRY_SET, ds, -1);
+        notify_key(c, NOTIFY_SET, "sadd", dst);
     } else if (set_add(ds, m->ptr, m->len, max_intset(c))) {
         db_signal_modified(c->db, dst->ptr, dst->len);
+        notify_key(c, NOTIFY_SET, "sadd", dst);
     }
     reply_int(c, 1);
 }
@@ -429,13 +446,19 @@ set_algebra_command(struct client *c, enum set_op op, int store)
     }
     const struct resp_arg *dst = &c->argv[1];
     if (res == NULL) {
-        db_delete(c->db, dst->ptr, dst->len);
+        if (db_delete(c->db, dst->ptr, dst->len)) {
+            notify_key(c, NOTIFY_GENERIC, "del", dst);
+        }
         reply_int(c, 0);
         return;
     }
+    static const char *const events[] = {
+        [SET_OP_INTER] = "sinterstore", [SET_OP_UNION] = "sunionstore",
+        [SET_OP_DIFF] = "sdiffstore",
+    };
     long long card = (long long)set_card(res);
-    db_delete(c->db, dst->ptr, dst->len);
-    db_add_object(c->db, dst->ptr, dst->len, ENTRY_SET, res, -1);
+    db_store_object(c->db, dst->ptr, dst->len, ENTRY_SET, res);
+    notify_key(c, NOTIFY_SET, events[op], dst);
     reply_int(c, card);
 }
 

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/object.h"
 #include "node/propagate.h"
 #include "node/server.h"
@@ -441,12 +442,13 @@ sort_generic(struct client *c, int readonly)
         }
     }
     if (outlen > 0) {
-        db_delete(c->db, store->ptr, store->len);
-        db_add_object(c->db, store->ptr, store->len, ENTRY_LIST, ql, -1);
+        db_store_object(c->db, store->ptr, store->len, ENTRY_LIST, ql);
+        notify_key(c, NOTIFY_LIST, "sortstore", store);
         sort_propagate_store(c, store, ql);
     } else {
         quicklist_destroy(&ql);
         if (db_delete(c->db, store->ptr, store->len)) {
+            notify_key(c, NOTIFY_GENERIC, "del", store);
             sort_propagate_store(c, store, NULL);
         }
     }

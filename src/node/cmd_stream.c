@@ -13,6 +13,7 @@
 #include "node/block.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/propagate.h"
 #include "node/server.h"
 #include "node/t_stream.h"
@@ -361,7 +362,11 @@ cmd_xadd(struct client *c)
         db_signal_modified(c->db, key->ptr, key->len);
     }
     reply_id(c, &id);
+    notify_key(c, NOTIFY_STREAM, "xadd", key);
     size_t trimmed = apply_trim(s, &a);
+    if (trimmed > 0) {
+        notify_key(c, NOTIFY_STREAM, "xtrim", key);
+    }
     /* The effect: XADD with the ID it got (and the options that matter
      * for an existing stream), then an exact trim. */
     char idb[STREAM_ID_STRLEN];
@@ -398,6 +403,7 @@ cmd_xtrim(struct client *c)
     size_t n = apply_trim(s, &a);
     if (n > 0) {
         db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+        notify_key(c, NOTIFY_STREAM, "xtrim", &c->argv[1]);
         propagate_trim_exact(c, &c->argv[1], s);
     }
     reply_int(c, (long long)n);
@@ -504,6 +510,7 @@ cmd_xdel(struct client *c)
     }
     if (deleted > 0) {
         db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+        notify_key(c, NOTIFY_STREAM, "xdel", &c->argv[1]);
     }
     reply_int(c, deleted);
 }
@@ -573,6 +580,7 @@ cmd_xsetid(struct client *c)
         s->max_deleted_id = maxdel;
     }
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    notify_key(c, NOTIFY_STREAM, "xsetid", &c->argv[1]);
     reply_ok(c);
 }
 
@@ -992,6 +1000,7 @@ xread_generic(struct client *c, int group_mode)
             cons->seen_time = now_ms();
             if (created) {
                 propagate_createconsumer(c, key, groups[k], consname);
+                notify_key(c, NOTIFY_STREAM, "xgroup-createconsumer", key);
             }
             /* Only a change counts (a history read of nothing must not
              * propagate the command itself). */
@@ -1192,6 +1201,20 @@ parse_ll_msg(struct client *c, const struct resp_arg *a, long long *out, const c
     return 0;
 }
 
+/* XCLAIM/XAUTOCLAIM's consumer, created at its first claim (with Redis's
+ * xgroup-createconsumer event). */
+static struct sconsumer *
+claim_consumer(struct client *c, const struct resp_arg *key, struct sgroup *g,
+               const struct resp_arg *name, long long now)
+{
+    int created;
+    struct sconsumer *cons = stream_consumer_get(g, name->ptr, name->len, now, &created);
+    if (created) {
+        notify_key(c, NOTIFY_STREAM, "xgroup-createconsumer", key);
+    }
+    return cons;
+}
+
 void
 cmd_xclaim(struct client *c)
 {
@@ -1290,8 +1313,7 @@ cmd_xclaim(struct client *c)
         int fresh = 0;
         if (force && p == NULL) {
             if (cons == NULL) {
-                int created;
-                cons = stream_consumer_get(g, name->ptr, name->len, now, &created);
+                cons = claim_consumer(c, key, g, name, now);
             }
             p = stream_pel_add(g, &id, cons, now, 1);
             fresh = 1;
@@ -1303,7 +1325,7 @@ cmd_xclaim(struct client *c)
             continue;
         }
         if (cons == NULL) {
-            cons = stream_consumer_get(g, name->ptr, name->len, now, NULL);
+            cons = claim_consumer(c, key, g, name, now);
         }
         cons->seen_time = now;
         if (p->consumer != cons) {
@@ -1416,7 +1438,7 @@ cmd_xautoclaim(struct client *c)
             continue;
         }
         if (cons == NULL) {
-            cons = stream_consumer_get(g, name->ptr, name->len, now, NULL);
+            cons = claim_consumer(c, key, g, name, now);
             cons->seen_time = now;
         }
         if (p->consumer != cons) {
@@ -1544,6 +1566,7 @@ cmd_xgroup_create(struct client *c)
     }
     stream_group_create(s, c->argv[3].ptr, c->argv[3].len, &id, entries_read);
     db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+    notify_key(c, NOTIFY_STREAM, "xgroup-create", &c->argv[2]);
     reply_ok(c);
 }
 
@@ -1574,6 +1597,7 @@ cmd_xgroup_setid(struct client *c)
     g->last_id = id;
     g->entries_read = entries_read;
     db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+    notify_key(c, NOTIFY_STREAM, "xgroup-setid", &c->argv[2]);
     reply_ok(c);
 }
 
@@ -1592,6 +1616,7 @@ cmd_xgroup_destroy(struct client *c)
     stream_group_destroy(s, g);
     /* Also wakes XREADGROUP waiters, which then answer NOGROUP. */
     db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+    notify_key(c, NOTIFY_STREAM, "xgroup-destroy", &c->argv[2]);
     reply_int(c, 1);
 }
 
@@ -1607,6 +1632,7 @@ cmd_xgroup_createconsumer(struct client *c)
     stream_consumer_get(g, c->argv[4].ptr, c->argv[4].len, now_ms(), &created);
     if (created) {
         db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+        notify_key(c, NOTIFY_STREAM, "xgroup-createconsumer", &c->argv[2]);
     }
     reply_int(c, created);
 }
@@ -1624,6 +1650,7 @@ cmd_xgroup_delconsumer(struct client *c)
     if (cons != NULL) {
         pending = (long long)stream_consumer_delete(g, cons);
         db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
+        notify_key(c, NOTIFY_STREAM, "xgroup-delconsumer", &c->argv[2]);
     }
     reply_int(c, pending);
 }

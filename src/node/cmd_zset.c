@@ -8,6 +8,7 @@
 #include "node/block.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/object.h"
 #include "node/propagate.h"
 #include "node/server.h"
@@ -90,14 +91,16 @@ zlookup_write(struct client *c, const struct resp_arg *key, struct zset **zp, in
     return ref;
 }
 
-/* After removing members from the set at ref: delete the key when empty,
- * else signal the change. */
+/* After removing members from the set at ref: publish event, then delete
+ * the key when empty (publishing del), else signal the change. */
 static void
 zset_after_remove(struct client *c, struct entry **ref, struct zset *z,
-                  const struct resp_arg *key)
+                  const struct resp_arg *key, const char *event)
 {
+    notify_key(c, NOTIFY_ZSET, event, key);
     if (zset_length(z) == 0) {
         db_delete_ref(c->db, ref);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
     } else {
         db_signal_modified(c->db, key->ptr, key->len);
     }
@@ -106,22 +109,23 @@ zset_after_remove(struct client *c, struct entry **ref, struct zset *z,
 /* Store z (owned) under dst, replacing any value; an empty z deletes dst.
  * Replies the resulting cardinality. */
 void
-zset_store(struct client *c, const struct resp_arg *dst, struct zset *z)
+zset_store(struct client *c, const struct resp_arg *dst, struct zset *z, const char *event)
 {
     size_t n = zset_length(z);
     if (n == 0) {
         zset_free(z);
-        db_delete(c->db, dst->ptr, dst->len);
+        if (db_delete(c->db, dst->ptr, dst->len)) {
+            notify_key(c, NOTIFY_GENERIC, "del", dst);
+        }
         reply_int(c, 0);
         return;
     }
     struct zset_limits lim = zset_limits_of(c);
     zset_convert_if_fits(z, &lim);
-    struct entry **ref = db_lookup_ref(c->db, dst->ptr, dst->len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
-    if (ref != NULL) {
-        db_delete_ref(c->db, ref);
-    }
-    db_add_object(c->db, dst->ptr, dst->len, ENTRY_ZSET, z, -1);
+    /* The lookup reclaims dst when it expired (so "new" follows). */
+    db_lookup_ref(c->db, dst->ptr, dst->len, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    db_store_object(c->db, dst->ptr, dst->len, ENTRY_ZSET, z);
+    notify_key(c, NOTIFY_ZSET, event, dst);
     reply_int(c, (long long)n);
 }
 
@@ -240,6 +244,9 @@ zadd_generic(struct client *c, unsigned flags)
         }
     } else if (added + updated > 0) {
         db_signal_modified(c->db, key->ptr, key->len);
+    }
+    if (added + updated > 0) {
+        notify_key(c, NOTIFY_ZSET, (flags & ZSET_ADD_INCR) ? "zincr" : "zadd", key);
     }
 reply:
     if (flags & ZSET_ADD_INCR) {
@@ -530,7 +537,7 @@ zrange_generic(struct client *c, const struct resp_arg *dst, enum zrange_type ty
                 zset_add(out, &lim, m, len, score, 0, &o, &ns);
             }
         }
-        zset_store(c, dst, out);
+        zset_store(c, dst, out, "zrangestore");
         return;
     }
     reply_array_len(c, (long long)(withscores && c->resp < 3 ? 2 * n : n));
@@ -604,7 +611,7 @@ cmd_zrem(struct client *c)
         deleted += zset_delete(z, c->argv[j].ptr, c->argv[j].len);
     }
     if (deleted > 0) {
-        zset_after_remove(c, ref, z, &c->argv[1]);
+        zset_after_remove(c, ref, z, &c->argv[1], "zrem");
     }
     reply_int(c, deleted);
 }
@@ -640,7 +647,10 @@ zremrange_generic(struct client *c, enum zrange_type type)
     }
     if (count > 0) {
         zset_delete_ranks(z, first, count);
-        zset_after_remove(c, ref, z, &c->argv[1]);
+        zset_after_remove(c, ref, z, &c->argv[1],
+                          type == ZRANGE_RANK    ? "zremrangebyrank"
+                          : type == ZRANGE_SCORE ? "zremrangebyscore"
+                                                 : "zremrangebylex");
     }
     reply_int(c, (long long)count);
 }
@@ -711,7 +721,7 @@ zpop_from(struct client *c, struct entry **ref, struct zset *z, const struct res
         reply_double(c, score);
     }
     zset_delete_ranks(z, max ? llen - n : 0, n);
-    zset_after_remove(c, ref, z, key);
+    zset_after_remove(c, ref, z, key, max ? "zpopmax" : "zpopmin");
     return n;
 }
 

@@ -17,9 +17,11 @@ int zparse_long(struct client *c, const struct resp_arg *a, long long *out);
 /* Look key up for reading: *zp is NULL when absent.  Returns -1 after
  * replying WRONGTYPE. */
 int zlookup_read(struct client *c, const struct resp_arg *key, struct zset **zp);
-/* Store z (owned) under dst, replacing any value; an empty z deletes dst.
- * Replies the resulting cardinality. */
-void zset_store(struct client *c, const struct resp_arg *dst, struct zset *z);
+/* Store z (owned) under dst, replacing any value, and publish event; an
+ * empty z deletes dst (publishing del).  Replies the resulting
+ * cardinality. */
+void zset_store(struct client *c, const struct resp_arg *dst, struct zset *z,
+                const char *event);
 /* One member of a reply, with its score when withscores ([member, score]
  * in RESP3). */
 void reply_score_pair(struct client *c, const char *m, size_t len, double score,

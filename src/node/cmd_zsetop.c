@@ -389,7 +389,10 @@ zsetop_generic(struct client *c, const struct resp_arg *dst, size_t numkeys_idx,
     struct zset *z = zsetop_compute(c, src, (size_t)setnum, op, aggr);
     mem_free(src);
     if (dst != NULL) {
-        zset_store(c, dst, z);
+        static const char *const events[] = {
+            [ZOP_UNION] = "zunionstore", [ZOP_INTER] = "zinterstore", [ZOP_DIFF] = "zdiffstore",
+        };
+        zset_store(c, dst, z, events[op]);
         return;
     }
     size_t n = zset_length(z);

@@ -325,15 +325,35 @@ db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
     return e;
 }
 
-struct entry *
-db_add_object(struct db *db, const char *key, size_t keylen, unsigned type,
-              void *obj, long long expire_ms)
+static struct entry *
+add_object(struct db *db, const char *key, size_t keylen, unsigned type,
+           void *obj, long long expire_ms)
 {
     struct entry *e = add_quiet(db, key, keylen, sizeof(obj), expire_ms);
     e->type = type;
     entry_set_obj(e, obj);
     if (db->ks->nlisteners > 0) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
+    }
+    return e;
+}
+
+struct entry *
+db_add_object(struct db *db, const char *key, size_t keylen, unsigned type,
+              void *obj, long long expire_ms)
+{
+    struct entry *e = add_object(db, key, keylen, type, obj, expire_ms);
+    db_event(db, key, keylen, KEYSPACE_EV_NEW);
+    return e;
+}
+
+struct entry *
+db_store_object(struct db *db, const char *key, size_t keylen, unsigned type, void *obj)
+{
+    int existed = db_delete(db, key, keylen);
+    struct entry *e = add_object(db, key, keylen, type, obj, -1);
+    if (!existed) {
+        db_event(db, key, keylen, KEYSPACE_EV_NEW);
     }
     return e;
 }
@@ -562,6 +582,8 @@ db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
     if (dst->ks->nlisteners > 0) {
         db_signal(dst, newkey, newlen, KEYSPACE_WRITTEN);
     }
+    /* Even over a replaced key: Redis's COPY deletes, then adds. */
+    db_event(dst, newkey, newlen, KEYSPACE_EV_NEW);
     return n;
 }
 

@@ -147,9 +147,15 @@ struct entry *db_set(struct db *db, const char *key, size_t keylen,
 struct entry *db_add(struct db *db, const char *key, size_t keylen,
                      size_t vallen, long long expire_ms);
 /* Add a fresh entry of a non-string type for an absent key, pointing at
- * obj (which the keyspace then owns and frees through the type's table). */
+ * obj (which the keyspace then owns and frees through the type's table);
+ * reports the "new" keyspace event. */
 struct entry *db_add_object(struct db *db, const char *key, size_t keylen,
                             unsigned type, void *obj, long long expire_ms);
+/* Store obj at key, replacing whatever was there (the STORE forms:
+ * SINTERSTORE, SORT ... STORE, ...); "new" is reported only when the key
+ * was absent, as Redis's setKey does.  Returns the entry. */
+struct entry *db_store_object(struct db *db, const char *key, size_t keylen,
+                              unsigned type, void *obj);
 /* Resize the value of the entry at ref (keeping the first
  * min(old, new) bytes); the entry may move.  Returns it. */
 struct entry *db_resize_value(struct db *db, struct entry **ref, size_t vallen);

@@ -1,6 +1,8 @@
 /* Keyspace notifications (see notify.h). */
 #include "node/notify.h"
 #include "core/alloc.h"
+#include "core/resp.h"
+#include "node/client.h"
 #include "node/db.h"
 #include "node/pubsub.h"
 #include "node/server.h"
@@ -90,6 +92,12 @@ notify_keyspace_event(struct server *srv, int type, const char *event,
     if (chan != small) {
         mem_free(chan);
     }
+}
+
+void
+notify_key(struct client *c, int type, const char *event, const struct resp_arg *key)
+{
+    notify_keyspace_event(c->srv, type, event, key->ptr, key->len, c->db->id);
 }
 
 static void

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+struct client;
+struct resp_arg;
 struct server;
 
 /* Redis's classes; the letters of notify-keyspace-events. */
@@ -44,5 +46,8 @@ void notify_setup(struct server *srv);
  * the change, once per key changed; cheap when notifications are off. */
 void notify_keyspace_event(struct server *srv, int type, const char *event,
                            const char *key, size_t keylen, int dbid);
+
+/* The same about key (a command argument) in c's current database. */
+void notify_key(struct client *c, int type, const char *event, const struct resp_arg *key);
 
 #endif

@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "node/db.h"
+#include "node/notify.h"
 #include "node/object.h"
 #include "node/repl.h"
 #include "node/server.h"
@@ -904,8 +905,19 @@ reclaim_ref(struct server *srv, struct db *db, struct entry **ref, size_t max,
     if (n == 0) {
         return ref;
     }
+    /* One hexpired per key and pass, then del when it emptied (Redis 7.4's
+     * events for field expiry, on access and in the active cycle alike). */
+    notify_keyspace_event(srv, NOTIFY_HASH, "hexpired", entry_key(e), e->keylen, db->id);
     if (hash_length(h) == 0) {
+        char small[256];
+        size_t len = e->keylen;
+        char *key = len <= sizeof(small) ? small : mem_alloc(len);
+        memcpy(key, entry_key(e), len);
         db_delete_ref(db, ref);
+        notify_keyspace_event(srv, NOTIFY_GENERIC, "del", key, len, db->id);
+        if (key != small) {
+            mem_free(key);
+        }
         return NULL;
     }
     db_signal_modified(db, entry_key(e), e->keylen);

@@ -3,7 +3,8 @@ mixed hash load and a full sync of a large hash (DEBUG DIGEST equal),
 persistence round trips (SAVE, BGREWRITEAOF) keeping encodings and field
 expiries, encoding conversions both ways, and hash-field expiry: active
 reclaim (also after RENAME/COPY), HDEL reaching replicas, relative TTLs
-replicated as absolute times, a hash deleted with its last field.
+replicated as absolute times, a hash deleted with its last field, and the
+keyspace events of field expiry.
 
 Run with /usr/bin/python3 (Debian's python3-redis); CACHELY_BUILDDIR names
 the build.  Prints "N passed, M failed".  CACHELY_HASH_CASES=a,c runs only
@@ -288,6 +289,83 @@ def case_f_field_expiry_replies(cs):
     check(got == [b"0", [b"a", b"b"]], "HSCAN NOVALUES: %r" % got)
 
 
+def case_g_field_expiry_keyspace_events(cs):
+    """hexpire/hpersist/hdel from the commands, and hexpired (then del when
+    the hash empties) for fields expired by the active cycle or found
+    expired on access (Redis 7.4's events)."""
+    m = cs.node()
+    c = client(m)
+    x = c.execute_command
+    x("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    sub = c.pubsub()
+    sub.psubscribe("__key*__:*")
+    wait_for(lambda: sub.get_message(timeout=0.1), 5, "psubscribe confirmation")
+
+    def events(n, timeout=5):
+        """The next n events as (key, event), each checked on both channels."""
+        out = []
+        deadline = time.time() + timeout
+        while len(out) < 2 * n and time.time() < deadline:
+            msg = sub.get_message(timeout=0.1)
+            if msg is not None and msg["type"] == "pmessage":
+                out.append((msg["channel"], msg["data"]))
+        pairs = []
+        for space, event in zip(out[0::2], out[1::2]):
+            key = space[0][len("__keyspace@0__:"):]
+            check(space[0].startswith("__keyspace@0__:")
+                  and event == ("__keyevent@0__:" + space[1], key),
+                  "keyspace/keyevent pair %r %r" % (space, event))
+            pairs.append((key, space[1]))
+        return pairs
+
+    def quiet():
+        msg = sub.get_message(timeout=0.3)
+        check(msg is None, "unexpected event %r" % (msg,))
+
+    c.hset("h", mapping={"a": 1, "b": 2, "c": 3})
+    check(events(1) == [("h", "hset")], "hset")
+    x("HEXPIRE", "h", 100, "FIELDS", 2, "a", "zz")
+    check(events(1) == [("h", "hexpire")], "hexpire")
+    x("HPERSIST", "h", "FIELDS", 1, "a")
+    check(events(1) == [("h", "hpersist")], "hpersist")
+    x("HPERSIST", "h", "FIELDS", 1, "a")
+    x("HEXPIRE", "h", 100, "NX", "FIELDS", 1, "nofield")
+    quiet()
+    # The active cycle: hexpired, with no command touching the key.
+    x("HPEXPIRE", "h", 50, "FIELDS", 1, "a")
+    check(events(1) == [("h", "hexpire")], "hexpire (ms)")
+    check(events(1) == [("h", "hexpired")], "hexpired by the active cycle")
+    check(c.hlen("h") == 2, "a reclaimed")
+    # On access, with the active cycle off.
+    x("DEBUG", "SET-ACTIVE-EXPIRE", 0)
+    x("HPEXPIRE", "h", 50, "FIELDS", 1, "b")
+    check(events(1) == [("h", "hexpire")], "hexpire b")
+    time.sleep(0.2)
+    quiet()
+    check(c.hget("h", "b") is None, "b expired")
+    check(events(1) == [("h", "hexpired")], "hexpired on access")
+    # The last field: hexpired, then del.
+    x("HPEXPIRE", "h", 50, "FIELDS", 1, "c")
+    check(events(1) == [("h", "hexpire")], "hexpire c")
+    time.sleep(0.2)
+    check(c.hlen("h") == 0, "the emptied hash is gone")
+    check(events(2) == [("h", "hexpired"), ("h", "del")], "hexpired then del on access")
+    # The active cycle emptying a hash.
+    x("DEBUG", "SET-ACTIVE-EXPIRE", 1)
+    c.hset("h2", "f", 1)
+    x("HPEXPIRE", "h2", 50, "FIELDS", 1, "f")
+    check(events(4) == [("h2", "hset"), ("h2", "hexpire"), ("h2", "hexpired"), ("h2", "del")],
+          "hexpired then del by the active cycle")
+    # A time already past deletes the field: hdel (and del with the last).
+    c.hset("h3", mapping={"a": 1, "b": 2})
+    x("HEXPIREAT", "h3", 1, "FIELDS", 1, "a")
+    check(events(2) == [("h3", "hset"), ("h3", "hdel")], "past time: hdel")
+    x("HPEXPIREAT", "h3", 1, "FIELDS", 1, "b")
+    check(events(2) == [("h3", "hdel"), ("h3", "del")], "past time, last field: hdel, del")
+    quiet()
+    sub.close()
+
+
 CASES = [
     ("a", "replication: mixed load, full sync of a large hash, digests equal",
      case_a_replication_mixed_and_full_sync),
@@ -301,6 +379,8 @@ CASES = [
      case_e_encoding_conversions),
     ("f", "field-expiry commands: codes, conditions, errors, HSETEX/HGETEX/HGETDEL",
      case_f_field_expiry_replies),
+    ("g", "field expiry's keyspace events: hexpire, hpersist, hexpired (active, on access), del",
+     case_g_field_expiry_keyspace_events),
 ]
 
 

@@ -9,6 +9,7 @@ Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 "N passed, M failed".  CACHELY_LIST_CASES=a,c runs only those.
 """
 import os
+import select
 import shutil
 import sys
 import tempfile
@@ -406,6 +407,48 @@ def case_k_eviction_counts_list_growth(c):
     check(r.lpop("last") == "a", "pops are still allowed")
 
 
+def case_l_served_waiter_reply_leaves_first(c):
+    """Regression (issue 13, bee-queue's lost job events): the reply of a
+    waiter served by a write leaves before the writer's own reply, as in
+    Redis 7.0 (which queues the writer for writing first and writes the
+    newest queued first).  Linux's epoll lists sockets in the order they
+    became readable, which shows the order of the server's writes; a client
+    that handles them in that order (Node) once read two jobs on the
+    waiter's socket before the producer's reply for the second."""
+    n = c.node("--save", "")
+    r = cluster.client(n)
+    writes = [("LPUSH", "q", "v"),
+              ("EVAL", "return redis.call('lpush', KEYS[1], 'v')", 1, "q"),
+              ("MULTI",), ("LPUSH", "q", "v"), ("EXEC",)]
+    for name, cmds in (("LPUSH", writes[0:1]), ("EVAL", writes[1:2]),
+                       ("MULTI/EXEC", writes[2:5])):
+        waiter, writer = Raw(n.port), Raw(n.port)
+        waiter.send(("BRPOPLPUSH", "q", "active", 0))
+        wait_blocked(r, 1)
+        for cmd in cmds[:-1]:
+            writer.send(cmd)
+            writer.reply()
+        ep = select.epoll()
+        try:
+            ep.register(waiter.sock.fileno(), select.EPOLLIN)
+            ep.register(writer.sock.fileno(), select.EPOLLIN)
+            writer.send(cmds[-1])
+            got = []
+            deadline = time.time() + 10
+            while len(got) < 2 and time.time() < deadline:
+                for fd, _ in ep.poll(0.5):
+                    if fd not in got:
+                        got.append(fd)
+                        ep.unregister(fd)
+        finally:
+            ep.close()
+        order = ["waiter" if fd == waiter.sock.fileno() else "writer" for fd in got]
+        check(order == ["waiter", "writer"], "%s: replies left in the order %r" % (name, order))
+        check(waiter.reply() == b"v", "%s: the waiter got the element" % name)
+        writer.reply()
+        r.delete("active")
+
+
 CASES = [
     ("a", "BLPOP FIFO across clients, many waiters", case_a_fifo_across_clients),
     ("b", "timeouts: 0.01 s resolution, 0 = forever, RESP3", case_b_timeouts),
@@ -419,6 +462,8 @@ CASES = [
     ("j", "BGREWRITEAOF + restart, SAVE + restart", case_j_save_and_aof_rewrite_round_trip),
     ("k", "eviction counts the growth of lists (RPUSH onto existing keys)",
      case_k_eviction_counts_list_growth),
+    ("l", "a served waiter's reply leaves before the writer's (bee-queue's lost events)",
+     case_l_served_waiter_reply_leaves_first),
 ]
 
 
