@@ -47,7 +47,7 @@ set_create(int ht, size_t hint)
     struct set *s = mem_alloc(sizeof(*s));
     if (ht) {
         s->enc = SET_ENC_HASHTABLE;
-        s->u.map = strmap_create();
+        s->u.map = strmap_create_keys_only();
         if (hint > 0) {
             strmap_expand(s->u.map, hint);
         }
@@ -108,7 +108,7 @@ set_convert_to_hashtable(struct set *s)
         return;
     }
     struct intset *is = s->u.is;
-    struct strmap *m = strmap_create();
+    struct strmap *m = strmap_create_keys_only();
     char buf[24];
     strmap_expand(m, intset_len(is) + 1);
     for (size_t i = 0; i < intset_len(is); i++) {
@@ -332,7 +332,7 @@ set_random_members(struct set *s, size_t count, int uniq, struct set_vec *out)
         return;
     }
     /* Few of them: random picks, repeats dropped through a scratch map. */
-    struct strmap *seen = strmap_create();
+    struct strmap *seen = strmap_create_keys_only();
     while (strmap_size(seen) < count) {
         int added;
         set_random(s, &e);
