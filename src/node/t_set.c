@@ -35,7 +35,7 @@ static void
 elem_from_node(struct set_elem *e, const struct strmap_node *n)
 {
     e->p = strmap_node_key(n);
-    e->len = n->keylen;
+    e->len = strmap_node_keylen(n);
     e->is_int = 0;
 }
 
@@ -277,7 +277,7 @@ set_pop(struct set *s, size_t count, struct set_vec *out)
             intset_remove(&s->u.is, e.v);
         } else {
             struct strmap_node *n = strmap_random(s->u.map);
-            set_vec_push(out, strmap_node_key(n), n->keylen);
+            set_vec_push(out, strmap_node_key(n), strmap_node_keylen(n));
             strmap_unlink_node(s->u.map, n);
         }
         popped++;
@@ -356,7 +356,7 @@ static void
 scan_node(const struct strmap_node *n, void *arg)
 {
     struct scan_ctx *sc = arg;
-    sc->fn(strmap_node_key(n), n->keylen, sc->arg);
+    sc->fn(strmap_node_key(n), strmap_node_keylen(n), sc->arg);
     sc->seen++;
 }
 

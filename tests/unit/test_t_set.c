@@ -365,7 +365,7 @@ assert_keys_only(struct set *s)
     cr_assert_eq(s->enc, SET_ENC_HASHTABLE);
     strmap_iter_init(&it, s->u.map);
     while ((n = strmap_iter_next(&it)) != NULL) {
-        cr_assert_eq(n->vallen, STRMAP_KEYS_ONLY);
+        cr_assert_eq(strmap_node_kind(n), STRMAP_KEYS);
         seen++;
     }
     strmap_iter_done(&it);
