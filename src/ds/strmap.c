@@ -2,7 +2,8 @@
  * sets.  Owns its tables and nodes; grows at load factor 1, shrinks below
  * 10% fill, and moves one bucket per operation while rehashing.  Nodes do
  * not store their hash (so a 16-byte set member fits a 32-byte allocation in
- * a keys-only map), so a rehash hashes each key once more. */
+ * a keys-only map, a 14-byte zset member and its score a scored one), so a
+ * rehash hashes each key once more. */
 #include "ds/strmap.h"
 
 #include "core/alloc.h"
@@ -30,10 +31,33 @@ rehashing(const struct strmap *m)
     return m->rehash_idx != -1;
 }
 
+/* Bytes of a node of kind holding klen key bytes and vlen value bytes. */
 static inline size_t
-node_alloc_size(size_t klen, size_t vlen)
+node_alloc_size(int kind, size_t klen, size_t vlen)
 {
-    return offsetof(struct strmap_node, data) + klen + vlen;
+    size_t off = kind == STRMAP_KEYS     ? STRMAP_KEYS_KEY_OFF
+                 : kind == STRMAP_SCORED ? STRMAP_SCORED_KEY_OFF
+                                         : offsetof(struct strmap_node, data);
+    if (klen >= STRMAP_KLEN_LONG) {
+        off += sizeof(uint32_t);
+    }
+    return off + klen + vlen;
+}
+
+/* Write n's header and key (n of the given kind, allocated for klen). */
+static void
+node_set_key(struct strmap_node *n, int kind, const char *key, size_t klen)
+{
+    if (klen < STRMAP_KLEN_LONG) {
+        n->hdr = (uint16_t)(kind | (klen << 2));
+    } else {
+        uint32_t len = (uint32_t)klen;
+        n->hdr = (uint16_t)(kind | (STRMAP_KLEN_LONG << 2));
+        memcpy((char *)n + strmap_node_key_field(n), &len, sizeof(len));
+    }
+    if (klen) {
+        memcpy((char *)strmap_node_key(n), key, klen);
+    }
 }
 
 static void
@@ -57,7 +81,15 @@ struct strmap *
 strmap_create_keys_only(void)
 {
     struct strmap *m = strmap_create();
-    m->keys_only = 1;
+    m->kind = STRMAP_KEYS;
+    return m;
+}
+
+struct strmap *
+strmap_create_scored(void)
+{
+    struct strmap *m = strmap_create();
+    m->kind = STRMAP_SCORED;
     return m;
 }
 
@@ -119,7 +151,7 @@ rehash(struct strmap *m, int n)
         struct strmap_node *e = b[m->rehash_idx];
         while (e) {
             struct strmap_node *next = e->next;
-            size_t idx = key_hash(strmap_node_key(e), e->keylen)
+            size_t idx = key_hash(strmap_node_key(e), strmap_node_keylen(e))
                          & m->t[1].mask;
             e->next = m->t[1].buckets[idx];
             m->t[1].buckets[idx] = e;
@@ -233,7 +265,7 @@ find_ref(struct strmap *m, const char *key, size_t len, uint64_t h)
         struct strmap_node **ref = &t->buckets[h & t->mask];
         while (*ref) {
             struct strmap_node *n = *ref;
-            if (n->keylen == len
+            if (strmap_node_keylen(n) == len
                 && (len == 0
                     || memcmp(strmap_node_key(n), key, len) == 0)) {
                 return ref;
@@ -251,7 +283,7 @@ find_ref(struct strmap *m, const char *key, size_t len, uint64_t h)
 static struct strmap_node **
 node_ref(struct strmap *m, const struct strmap_node *n)
 {
-    uint64_t h = key_hash(strmap_node_key(n), n->keylen);
+    uint64_t h = key_hash(strmap_node_key(n), strmap_node_keylen(n));
     for (int i = 0; i < 2; i++) {
         struct strmap_table *t = &m->t[i];
         if (t->size == 0) {
@@ -286,23 +318,19 @@ insert_new(struct strmap *m, uint64_t h, const char *key, size_t klen,
     struct strmap_node *n;
     struct strmap_table *t;
 
-    assert(klen <= UINT32_MAX && vlen < STRMAP_KEYS_ONLY);
-    if (m->keys_only) {
-        assert(vlen == 0);
-        n = mem_alloc(offsetof(struct strmap_node, aux) + klen);
-        n->keylen = (uint32_t)klen;
-        n->vallen = STRMAP_KEYS_ONLY;
-    } else {
-        n = mem_alloc(node_alloc_size(klen, vlen));
-        n->keylen = (uint32_t)klen;
+    assert(klen <= UINT32_MAX && vlen <= UINT32_MAX);
+    assert(m->kind == STRMAP_FULL || vlen == 0);
+    n = mem_alloc(node_alloc_size(m->kind, klen, vlen));
+    node_set_key(n, m->kind, key, klen);
+    if (m->kind == STRMAP_FULL) {
+        n->spare = 0;
         n->vallen = (uint32_t)vlen;
         n->aux.expire_ms = -1;
         if (vlen) {
-            memcpy(n->data + klen, val, vlen);
+            memcpy((char *)strmap_node_val(n), val, vlen);
         }
-    }
-    if (klen) {
-        memcpy((char *)strmap_node_key(n), key, klen);
+    } else if (m->kind == STRMAP_SCORED) {
+        strmap_node_set_score(n, 0);
     }
     m->node_bytes += mem_usable(n);
 
@@ -344,37 +372,39 @@ struct strmap_node *
 strmap_set_value(struct strmap *m, struct strmap_node *n, const char *val,
                  size_t vlen)
 {
-    assert(!m->keys_only && vlen < STRMAP_KEYS_ONLY);
+    assert(m->kind == STRMAP_FULL && vlen <= UINT32_MAX);
+    size_t klen = strmap_node_keylen(n);
+    /* The value's offset in the node does not change with its length. */
+    size_t voff = (size_t)(strmap_node_val(n) - (const char *)n);
     if (vlen != n->vallen) {
         struct strmap_node **ref = node_ref(m, n);
         assert(ref != NULL);
         /* val may point into n's own value (a caller trimming it): move
          * the bytes before a shrinking realloc can drop them. */
-        size_t need = node_alloc_size(n->keylen, vlen);
+        size_t need = node_alloc_size(STRMAP_FULL, klen, vlen);
         m->node_bytes -= mem_usable(n);
         if (vlen < n->vallen) {
             if (vlen) {
-                memmove(n->data + n->keylen, val, vlen);
+                memmove((char *)n + voff, val, vlen);
             }
             n = mem_realloc(n, need);
         } else {
             char *copy = NULL;
             const char *old = (const char *)n;
-            if (val >= old && val < old + node_alloc_size(n->keylen,
-                                                          n->vallen)) {
+            if (val >= old && val < old + voff + n->vallen) {
                 copy = mem_alloc(vlen);
                 memcpy(copy, val, vlen);
                 val = copy;
             }
             n = mem_realloc(n, need);
-            memcpy(n->data + n->keylen, val, vlen);
+            memcpy((char *)n + voff, val, vlen);
             mem_free(copy);
         }
         m->node_bytes += mem_usable(n);
         n->vallen = (uint32_t)vlen;
         *ref = n;
     } else if (vlen) {
-        memmove(n->data + n->keylen, val, vlen);
+        memmove((char *)n + voff, val, vlen);
     }
     rehash_step(m);
     return n;

@@ -1,5 +1,6 @@
 /* strmap: a hash table of binary-safe string keys, each with an optional
- * string value and an 8-byte aux (zset score or hash-field expiry), for the
+ * string value and hash-field expiry (FULL), a score (SCORED) or nothing
+ * else (KEYS), for the
  * large encodings of sets, hashes and sorted sets.  Chained buckets in
  * power-of-two tables, incremental rehash (one bucket step per operation,
  * paused while an iterator is active), shrink when sparse, and Redis's
@@ -9,30 +10,51 @@
  *
  * A node is ONE allocation holding the key and value bytes.  Node addresses
  * are stable for the node's life EXCEPT across strmap_set_value, which may
- * move it (it returns the new address); a zset skiplist may therefore point
- * at strmap nodes as long as it never gives them values. */
+ * move it (it returns the new address); the zset B+tree may therefore point
+ * at SCORED nodes. */
 #ifndef CACHELY_DS_STRMAP_H
 #define CACHELY_DS_STRMAP_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* Nodes come in three kinds, one per map (strmap_create*), each ONE
+ * allocation whose size depends on the kind:
+ *   FULL    (hashes)     next | hdr | vallen | aux.expire_ms | key | value:
+ *                        24 bytes + key + value;
+ *   KEYS    (sets)       next | hdr | key: 10 bytes + key, so a 16-byte
+ *                        member fits a 32-byte block;
+ *   SCORED  (sorted sets) next | hdr | score | key: 18 bytes + key, so a
+ *                        14-byte member and its score fit 32 bytes (a full
+ *                        node would take 48).
+ * hdr holds the kind and the key length; a key of STRMAP_KLEN_LONG bytes or
+ * more has its length as a u32 just before its bytes.  Only FULL nodes have
+ * the vallen and aux fields; read keys with strmap_node_key/_keylen (every
+ * kind) and scores with strmap_node_score (SCORED nodes). */
+enum strmap_kind {
+    STRMAP_FULL = 0,
+    STRMAP_KEYS = 1,
+    STRMAP_SCORED = 2,
+};
+
+#define STRMAP_KLEN_LONG 0x3FFFu    /* hdr's key length field is 14 bits */
 
 struct strmap_node {
     struct strmap_node *next;   /* borrowed: bucket chain (owned by the map) */
-    uint32_t keylen;
-    uint32_t vallen;            /* 0 when the map holds no values (sets, zsets);
-                                 * STRMAP_KEYS_ONLY in a keys-only map */
+    uint16_t hdr;               /* kind | key length << 2 (or LONG << 2) */
+    /* ---- FULL nodes only from here on (KEYS / SCORED ones end above) */
+    uint16_t spare;
+    uint32_t vallen;
     union {
-        double score;           /* zset score */
         long long expire_ms;    /* hash field expiry, -1 = none */
-    } aux;                      /* strmap_add sets expire_ms = -1; ABSENT
-                                 * (holds key bytes) in a keys-only map */
+    } aux;                      /* strmap_add sets expire_ms = -1 */
     char data[];                /* key bytes, then value bytes (no NULs added) */
 };
 
-/* vallen of every node of a map made by strmap_create_keys_only: such a
- * node has no value and no aux, and its key starts where aux would be. */
-#define STRMAP_KEYS_ONLY UINT32_MAX
+#define STRMAP_KEYS_KEY_OFF 10      /* where a KEYS node's key (or u32 length) starts */
+#define STRMAP_SCORE_OFF 10         /* a SCORED node's score (unaligned) */
+#define STRMAP_SCORED_KEY_OFF 18
 
 struct strmap_table {
     struct strmap_node **buckets; /* owned array; nodes owned by the map */
@@ -48,7 +70,7 @@ struct strmap {
     size_t node_bytes;          /* sum of mem_usable over nodes */
     long rehash_idx;            /* next t[0] bucket to move; -1 when not */
     int pause_rehash;           /* > 0 while iterators are active */
-    int keys_only;              /* nodes without value or aux */
+    int kind;                   /* enum strmap_kind of every node */
 };
 
 /* An iterator over every node.  While one is active (between
@@ -68,12 +90,15 @@ struct strmap_iter {
 
 /* An empty map (no table until the first add).  Never NULL. */
 struct strmap *strmap_create(void);
-/* An empty map for sets: its nodes carry no value and no aux, which saves 8
- * bytes a node (a 16-byte member fits a 32-byte allocation, not 48).  In
- * it, n->vallen reads STRMAP_KEYS_ONLY, n->aux must never be touched,
- * strmap_add / strmap_add_or_find take val NULL and vlen 0, and
- * strmap_set_value may not be called.  Read keys with strmap_node_key. */
+/* An empty map of KEYS nodes, for sets: no value, no aux (a 16-byte member
+ * fits a 32-byte allocation, not 48).  strmap_add / strmap_add_or_find take
+ * val NULL and vlen 0; strmap_set_value may not be called; n->vallen and
+ * n->aux do not exist. */
 struct strmap *strmap_create_keys_only(void);
+/* An empty map of SCORED nodes, for sorted sets: a key and a double (set
+ * it with strmap_node_set_score; a new node's score is 0), no value; same
+ * restrictions as keys-only maps. */
+struct strmap *strmap_create_scored(void);
 /* Free every node and the map; sets *mp = NULL.  NULL *mp is fine. */
 void strmap_destroy(struct strmap **mp);
 /* Number of nodes, O(1). */
@@ -91,19 +116,62 @@ void strmap_expand(struct strmap *m, size_t n);
 
 /* ---- Node accessors ---- */
 
+static inline enum strmap_kind
+strmap_node_kind(const struct strmap_node *n)
+{
+    return (enum strmap_kind)(n->hdr & 3u);
+}
+/* Offset of the key length field (long keys) or the key (short ones). */
+static inline size_t
+strmap_node_key_field(const struct strmap_node *n)
+{
+    switch (strmap_node_kind(n)) {
+    case STRMAP_KEYS:
+        return STRMAP_KEYS_KEY_OFF;
+    case STRMAP_SCORED:
+        return STRMAP_SCORED_KEY_OFF;
+    default:
+        return offsetof(struct strmap_node, data);
+    }
+}
+static inline size_t
+strmap_node_keylen(const struct strmap_node *n)
+{
+    unsigned short k = (unsigned short)(n->hdr >> 2);
+    uint32_t len;
+    if (k < STRMAP_KLEN_LONG) {
+        return k;
+    }
+    memcpy(&len, (const char *)n + strmap_node_key_field(n), sizeof(len));
+    return len;
+}
 static inline const char *
 strmap_node_key(const struct strmap_node *n)
 {
-    if (n->vallen == STRMAP_KEYS_ONLY) {
-        return (const char *)&n->aux;
+    size_t off = strmap_node_key_field(n);
+    if ((n->hdr >> 2) == STRMAP_KLEN_LONG) {
+        off += sizeof(uint32_t);
     }
-    return n->data;
+    return (const char *)n + off;
 }
-/* The value bytes (n->vallen of them; none in a keys-only map). */
+/* The value bytes (n->vallen of them; FULL nodes only). */
 static inline const char *
 strmap_node_val(const struct strmap_node *n)
 {
-    return strmap_node_key(n) + n->keylen;
+    return strmap_node_key(n) + strmap_node_keylen(n);
+}
+/* A SCORED node's score. */
+static inline double
+strmap_node_score(const struct strmap_node *n)
+{
+    double d;
+    memcpy(&d, (const char *)n + STRMAP_SCORE_OFF, sizeof(d));
+    return d;
+}
+static inline void
+strmap_node_set_score(struct strmap_node *n, double d)
+{
+    memcpy((char *)n + STRMAP_SCORE_OFF, &d, sizeof(d));
 }
 
 /* ---- Lookup and update (each performs a rehash step unless paused) ---- */

@@ -42,7 +42,7 @@ slot_set(struct zbtree_slot *sl, void *child)
     sl->child = child;
     sl->count = node_size(child);
     sl->min = node_min(child);
-    sl->minscore = sl->min->aux.score;
+    sl->minscore = strmap_node_score(sl->min);
 }
 
 /* Refresh the minimum of slot s (its child is not empty). */
@@ -50,7 +50,7 @@ static inline void
 slot_min(struct zbtree_slot *sl)
 {
     sl->min = node_min(sl->child);
-    sl->minscore = sl->min->aux.score;
+    sl->minscore = strmap_node_score(sl->min);
 }
 
 static size_t
@@ -90,8 +90,8 @@ ele_cmp(const struct strmap_node *a, const struct strmap_node *b)
     if (a == b) {
         return 0;
     }
-    return zbtree_cmp(a->aux.score, strmap_node_key(a), a->keylen, b->aux.score,
-                      strmap_node_key(b), b->keylen);
+    return zbtree_cmp(strmap_node_score(a), strmap_node_key(a), strmap_node_keylen(a), strmap_node_score(b),
+                      strmap_node_key(b), strmap_node_keylen(b));
 }
 
 static struct zbtree_leaf *
@@ -162,8 +162,8 @@ zbtree_memory(const struct zbtree *t)
 static inline int
 slot_le(const struct zbtree_slot *sl, const struct strmap_node *e)
 {
-    if (sl->minscore != e->aux.score) {
-        return sl->minscore < e->aux.score;
+    if (sl->minscore != strmap_node_score(e)) {
+        return sl->minscore < strmap_node_score(e);
     }
     return ele_cmp(sl->min, e) <= 0;
 }
@@ -485,12 +485,12 @@ zbtree_update(struct zbtree *t, struct strmap_node *ele, double newscore)
     struct zbtree_leaf *l = n;
     unsigned pos = leaf_lower(l, ele);
     if (pos >= l->n || l->items[pos] != ele) {
-        ele->aux.score = newscore;
+        strmap_node_set_score(ele, newscore);
         return;
     }
     struct zbtree_pos p = {l, pos};
     const char *k = strmap_node_key(ele);
-    size_t kl = ele->keylen;
+    size_t kl = strmap_node_keylen(ele);
     struct zbtree_pos pp = zbtree_pos_prev(p), np = zbtree_pos_next(p);
     struct strmap_node *prev = pp.leaf != NULL ? zbtree_pos_ele(pp) : NULL;
     struct strmap_node *next = np.leaf != NULL ? zbtree_pos_ele(np) : NULL;
@@ -498,12 +498,12 @@ zbtree_update(struct zbtree *t, struct strmap_node *ele, double newscore)
      * may be a separator whose score the inner nodes keep. */
     if (pos > 0
         && (prev == NULL
-            || zbtree_cmp(prev->aux.score, strmap_node_key(prev), prev->keylen, newscore, k, kl)
+            || zbtree_cmp(strmap_node_score(prev), strmap_node_key(prev), strmap_node_keylen(prev), newscore, k, kl)
                    < 0)
         && (next == NULL
-            || zbtree_cmp(next->aux.score, strmap_node_key(next), next->keylen, newscore, k, kl)
+            || zbtree_cmp(strmap_node_score(next), strmap_node_key(next), strmap_node_keylen(next), newscore, k, kl)
                    > 0)) {
-        ele->aux.score = newscore;
+        strmap_node_set_score(ele, newscore);
         return;
     }
     /* Delete at the place found, then repair the path bottom-up exactly as
@@ -525,7 +525,7 @@ zbtree_update(struct zbtree *t, struct strmap_node *ele, double newscore)
     }
     t->length--;
     collapse_root(t);
-    ele->aux.score = newscore;
+    strmap_node_set_score(ele, newscore);
     zbtree_insert(t, ele);
 }
 
@@ -651,7 +651,7 @@ check_node(const struct zbtree *t, const void *n, int depth, int is_root,
         const struct zbtree_slot *sl = &in->s[i];
         size_t s = check_node(t, sl->child, depth - 1, 0, prev_leaf, prev);
         if (s == (size_t)-1 || s != sl->count || sl->min != node_min(sl->child)
-            || sl->minscore != sl->min->aux.score) {
+            || sl->minscore != strmap_node_score(sl->min)) {
             return (size_t)-1;
         }
         total += s;

@@ -98,7 +98,7 @@ cmd_zrandmember(struct client *c)
     if (need * 3 <= size) {
         /* Few of many: random picks until need distinct ones, so a large
          * set is not walked. */
-        struct strmap *seen = strmap_create();
+        struct strmap *seen = strmap_create_keys_only();
         while (strmap_size(seen) < need) {
             int added;
             zset_random(z, &m, &len, &score, buf);
@@ -189,9 +189,11 @@ zacc_visit(struct zacc *a, const char *m, size_t len, double score)
         int added;
         struct strmap_node *n = strmap_add_or_find(a->map, m, len, NULL, 0, &added);
         if (added) {
-            n->aux.score = v;
+            strmap_node_set_score(n, v);
         } else {
-            zaggregate(&n->aux.score, v, a->aggr);
+            double cur = strmap_node_score(n);
+            zaggregate(&cur, v, a->aggr);
+            strmap_node_set_score(n, cur);
         }
         return;
     }
@@ -208,7 +210,7 @@ zacc_visit(struct zacc *a, const char *m, size_t len, double score)
             zaggregate(&v, vj, a->aggr);
         }
         struct strmap_node *n = strmap_add(a->map, m, len, NULL, 0);
-        n->aux.score = v;
+        strmap_node_set_score(n, v);
         return;
     }
     /* ZOP_DIFF: members of the first source in none of the others. */
@@ -219,7 +221,7 @@ zacc_visit(struct zacc *a, const char *m, size_t len, double score)
         }
     }
     struct strmap_node *n = strmap_add(a->map, m, len, NULL, 0);
-    n->aux.score = score;
+    strmap_node_set_score(n, score);
 }
 
 static void
@@ -257,7 +259,7 @@ static struct zset *
 zsetop_compute(struct client *c, struct zsrc *src, size_t nsrc, enum zsetop op,
                enum zaggr aggr)
 {
-    struct zacc a = {strmap_create(), src, nsrc, 0, op, aggr};
+    struct zacc a = {strmap_create_scored(), src, nsrc, 0, op, aggr};
     if (op != ZOP_DIFF) {
         /* Smallest first, as Redis orders them (it also decides the order
          * in which scores are summed).  Stable insertion sort. */
@@ -284,7 +286,7 @@ zsetop_compute(struct client *c, struct zsrc *src, size_t nsrc, enum zsetop op,
     struct strmap_node *n;
     strmap_iter_init(&it, a.map);
     while ((n = strmap_iter_next(&it)) != NULL) {
-        maxlen = n->keylen > maxlen ? n->keylen : maxlen;
+        maxlen = strmap_node_keylen(n) > maxlen ? strmap_node_keylen(n) : maxlen;
     }
     strmap_iter_done(&it);
     struct zset *z = zset_create(&lim, strmap_size(a.map), maxlen);
@@ -292,7 +294,7 @@ zsetop_compute(struct client *c, struct zsrc *src, size_t nsrc, enum zsetop op,
     while ((n = strmap_iter_next(&it)) != NULL) {
         unsigned o;
         double ns;
-        zset_add(z, &lim, strmap_node_key(n), n->keylen, n->aux.score, 0, &o, &ns);
+        zset_add(z, &lim, strmap_node_key(n), strmap_node_keylen(n), strmap_node_score(n), 0, &o, &ns);
     }
     strmap_iter_done(&it);
     strmap_destroy(&a.map);
@@ -509,7 +511,7 @@ zscan_push(struct zscan_out *o, const char *m, size_t len, double score)
 static void
 zscan_visit(const struct strmap_node *n, void *arg)
 {
-    zscan_push(arg, strmap_node_key(n), n->keylen, n->aux.score);
+    zscan_push(arg, strmap_node_key(n), strmap_node_keylen(n), strmap_node_score(n));
 }
 
 void

@@ -156,7 +156,7 @@ static void
 node_read(const struct strmap_node *n, struct hash_field *out)
 {
     out->field = strmap_node_key(n);
-    out->flen = n->keylen;
+    out->flen = strmap_node_keylen(n);
     out->value = strmap_node_val(n);
     out->vlen = n->vallen;
     out->expire_ms = n->aux.expire_ms > 0 ? n->aux.expire_ms : 0;
@@ -494,7 +494,7 @@ hash_reclaim(void **hp, long long now, size_t max, hash_expired_fn fn, void *arg
                 break;
             }
             if (fn != NULL) {
-                fn(arg, strmap_node_key(n), n->keylen);
+                fn(arg, strmap_node_key(n), strmap_node_keylen(n));
             }
             ht_drop_expiry(ht, n);
             strmap_unlink_node(ht->map, n);
@@ -698,7 +698,7 @@ type_copy(const void *h)
     struct strmap_node *n;
     strmap_iter_init(&it, src->map);
     while ((n = strmap_iter_next(&it)) != NULL) {
-        struct strmap_node *c = strmap_add(ht->map, strmap_node_key(n), n->keylen,
+        struct strmap_node *c = strmap_add(ht->map, strmap_node_key(n), strmap_node_keylen(n),
                                            strmap_node_val(n), n->vallen);
         c->aux = n->aux;
     }
@@ -950,9 +950,9 @@ collect_key(const struct strmap_node *n, void *arg)
 {
     struct active_ctx *ac = arg;
     ac->scanned++;
-    if (ac->n < ac->cap && n->keylen <= 256 && n->aux.expire_ms <= ac->now) {
-        memcpy(ac->keys[ac->n], strmap_node_key(n), n->keylen);
-        ac->lens[ac->n++] = n->keylen;
+    if (ac->n < ac->cap && strmap_node_keylen(n) <= 256 && n->aux.expire_ms <= ac->now) {
+        memcpy(ac->keys[ac->n], strmap_node_key(n), strmap_node_keylen(n));
+        ac->lens[ac->n++] = strmap_node_keylen(n);
     }
 }
 

@@ -35,7 +35,7 @@ static void
 elem_from_node(struct set_elem *e, const struct strmap_node *n)
 {
     e->p = strmap_node_key(n);
-    e->len = n->keylen;
+    e->len = strmap_node_keylen(n);
     e->is_int = 0;
 }
 
@@ -47,7 +47,7 @@ set_create(int ht, size_t hint)
     struct set *s = mem_alloc(sizeof(*s));
     if (ht) {
         s->enc = SET_ENC_HASHTABLE;
-        s->u.map = strmap_create();
+        s->u.map = strmap_create_keys_only();
         if (hint > 0) {
             strmap_expand(s->u.map, hint);
         }
@@ -108,7 +108,7 @@ set_convert_to_hashtable(struct set *s)
         return;
     }
     struct intset *is = s->u.is;
-    struct strmap *m = strmap_create();
+    struct strmap *m = strmap_create_keys_only();
     char buf[24];
     strmap_expand(m, intset_len(is) + 1);
     for (size_t i = 0; i < intset_len(is); i++) {
@@ -277,7 +277,7 @@ set_pop(struct set *s, size_t count, struct set_vec *out)
             intset_remove(&s->u.is, e.v);
         } else {
             struct strmap_node *n = strmap_random(s->u.map);
-            set_vec_push(out, strmap_node_key(n), n->keylen);
+            set_vec_push(out, strmap_node_key(n), strmap_node_keylen(n));
             strmap_unlink_node(s->u.map, n);
         }
         popped++;
@@ -332,7 +332,7 @@ set_random_members(struct set *s, size_t count, int uniq, struct set_vec *out)
         return;
     }
     /* Few of them: random picks, repeats dropped through a scratch map. */
-    struct strmap *seen = strmap_create();
+    struct strmap *seen = strmap_create_keys_only();
     while (strmap_size(seen) < count) {
         int added;
         set_random(s, &e);
@@ -356,7 +356,7 @@ static void
 scan_node(const struct strmap_node *n, void *arg)
 {
     struct scan_ctx *sc = arg;
-    sc->fn(strmap_node_key(n), n->keylen, sc->arg);
+    sc->fn(strmap_node_key(n), strmap_node_keylen(n), sc->arg);
     sc->seen++;
 }
 

@@ -105,7 +105,7 @@ zset_create(const struct zset_limits *lim, size_t size_hint, size_t max_len)
     if (size_hint <= lim->max_entries && max_len <= lim->max_value) {
         z->lp = listpack_new();
     } else {
-        z->map = strmap_create();
+        z->map = strmap_create_scored();
         z->bt = zbtree_create();
     }
     return z;
@@ -139,7 +139,7 @@ zset_convert_to_tree(struct zset *z)
     if (z->lp == NULL) {
         return;
     }
-    struct strmap *map = strmap_create();
+    struct strmap *map = strmap_create_scored();
     struct zbtree *bt = zbtree_create();
     strmap_expand(map, listpack_length(z->lp) / 2);
     char buf[LISTPACK_INT_BUF];
@@ -148,7 +148,7 @@ zset_convert_to_tree(struct zset *z)
         const char *m = listpack_get_str(p, buf, &len);
         unsigned char *sp = listpack_next(z->lp, p);
         struct strmap_node *n = strmap_add(map, m, len, NULL, 0);
-        n->aux.score = zset_lp_score(sp);
+        strmap_node_set_score(n, zset_lp_score(sp));
         zbtree_insert(bt, n);
         p = listpack_next(z->lp, sp);
     }
@@ -165,7 +165,7 @@ zset_convert_if_fits(struct zset *z, const struct zset_limits *lim)
         return;
     }
     for (struct zbtree_pos p = zbtree_at(z->bt, 1); p.leaf != NULL; p = zbtree_pos_next(p)) {
-        if (zbtree_pos_ele(p)->keylen > lim->max_value) {
+        if (strmap_node_keylen(zbtree_pos_ele(p)) > lim->max_value) {
             return;
         }
     }
@@ -173,8 +173,8 @@ zset_convert_if_fits(struct zset *z, const struct zset_limits *lim)
     char sbuf[32];
     for (struct zbtree_pos p = zbtree_at(z->bt, 1); p.leaf != NULL; p = zbtree_pos_next(p)) {
         struct strmap_node *e = zbtree_pos_ele(p);
-        lp = listpack_append(lp, strmap_node_key(e), e->keylen);
-        lp = listpack_append(lp, sbuf, zset_score_text(sbuf, e->aux.score));
+        lp = listpack_append(lp, strmap_node_key(e), strmap_node_keylen(e));
+        lp = listpack_append(lp, sbuf, zset_score_text(sbuf, strmap_node_score(e)));
     }
     zbtree_destroy(&z->bt);
     strmap_destroy(&z->map);
@@ -231,7 +231,7 @@ zset_score(struct zset *z, const char *m, size_t len, double *score)
     if (n == NULL) {
         return 0;
     }
-    *score = n->aux.score;
+    *score = strmap_node_score(n);
     return 1;
 }
 
@@ -256,18 +256,18 @@ zset_add(struct zset *z, const struct zset_limits *lim, const char *m, size_t le
         int added;
         node = strmap_add_or_find(z->map, m, len, NULL, 0, &added);
         if (added) {
-            node->aux.score = score;
+            strmap_node_set_score(node, score);
             zbtree_insert(z->bt, node);
             *newscore = score;
             *out = ZSET_OUT_ADDED;
             return 0;
         }
         found = 1;
-        cur = node->aux.score;
+        cur = strmap_node_score(node);
     } else {
         node = strmap_find(z->map, m, len);
         found = node != NULL;
-        cur = found ? node->aux.score : 0;
+        cur = found ? strmap_node_score(node) : 0;
     }
     if (found) {
         if (in & ZSET_ADD_NX) {
@@ -310,7 +310,7 @@ zset_add(struct zset *z, const struct zset_limits *lim, const char *m, size_t le
         zset_lp_insert(z, m, len, score);
     } else {
         struct strmap_node *n = strmap_add(z->map, m, len, NULL, 0);
-        n->aux.score = score;
+        strmap_node_set_score(n, score);
         zbtree_insert(z->bt, n);
     }
     *newscore = score;
@@ -499,8 +499,8 @@ static int
 zset_tree_pred(const struct strmap_node *n, const void *arg)
 {
     const struct zset_pred *pr = arg;
-    return pr->upper ? zset_not_above_max(pr->r, strmap_node_key(n), n->keylen, n->aux.score)
-                     : zset_below_min(pr->r, strmap_node_key(n), n->keylen, n->aux.score);
+    return pr->upper ? zset_not_above_max(pr->r, strmap_node_key(n), strmap_node_keylen(n), strmap_node_score(n))
+                     : zset_below_min(pr->r, strmap_node_key(n), strmap_node_keylen(n), strmap_node_score(n));
 }
 
 void
@@ -550,7 +550,7 @@ zset_delete_ranks(struct zset *z, size_t first, size_t count)
         /* Everything: drop the structures rather than unlink one by one. */
         zbtree_destroy(&z->bt);
         strmap_destroy(&z->map);
-        z->map = strmap_create();
+        z->map = strmap_create_scored();
         z->bt = zbtree_create();
         return;
     }
@@ -622,8 +622,8 @@ zset_iter_next(struct zset_iter *it, const char **m, size_t *len, double *score)
         }
     }
     *m = strmap_node_key(e);
-    *len = e->keylen;
-    *score = e->aux.score;
+    *len = strmap_node_keylen(e);
+    *score = strmap_node_score(e);
     it->pos = it->reverse ? zbtree_pos_prev(it->pos) : zbtree_pos_next(it->pos);
     return 1;
 }
@@ -641,8 +641,8 @@ zset_random(struct zset *z, const char **m, size_t *len, double *score,
     }
     struct strmap_node *n = strmap_random(z->map);
     *m = strmap_node_key(n);
-    *len = n->keylen;
-    *score = n->aux.score;
+    *len = strmap_node_keylen(n);
+    *score = strmap_node_score(n);
 }
 
 unsigned long
@@ -675,13 +675,13 @@ zset_copy(const void *obj)
         memcpy(c->lp, z->lp, used);
         return c;
     }
-    c->map = strmap_create();
+    c->map = strmap_create_scored();
     c->bt = zbtree_create();
     strmap_expand(c->map, z->bt->length);
     for (struct zbtree_pos p = zbtree_at(z->bt, 1); p.leaf != NULL; p = zbtree_pos_next(p)) {
         struct strmap_node *src = zbtree_pos_ele(p);
-        struct strmap_node *e = strmap_add(c->map, strmap_node_key(src), src->keylen, NULL, 0);
-        e->aux.score = src->aux.score;
+        struct strmap_node *e = strmap_add(c->map, strmap_node_key(src), strmap_node_keylen(src), NULL, 0);
+        strmap_node_set_score(e, strmap_node_score(src));
         zbtree_insert(c->bt, e);
     }
     return c;

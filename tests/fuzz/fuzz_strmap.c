@@ -2,8 +2,8 @@
  * operations (add, add_or_find, delete, unlink, set_value, find, random,
  * sample, expand, an iteration that deletes some of what it returns, and a
  * SCAN with adds and deletes between its calls) run against a model of
- * 1024 possible keys.  The first byte picks a keys-only map or a map with
- * values.  strmap decodes no untrusted bytes; this hunts for rehash, shrink,
+ * 1024 possible keys.  The first byte picks a keys-only map (odd), a scored
+ * map (bit 1 set) or a map with values.  strmap decodes no untrusted bytes; this hunts for rehash, shrink,
  * iterator and cursor bugs.  Built by "make fuzz"; the corpus
  * (tests/fuzz/corpus/strmap) replays under "make check". */
 #include "ds/strmap.h"
@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define KEYS 1024
 
 struct model {
-    int keys_only;
+    int keys_only;              /* KEYS or SCORED: no values */
+    int kind;                   /* enum strmap_kind */
     unsigned char present[KEYS];
     unsigned char vlen[KEYS];
     unsigned char val[KEYS][255];
@@ -67,14 +68,14 @@ static unsigned
 key_id(const struct strmap_node *n)
 {
     char buf[32];
-    FUZZ_CHECK(n->keylen < sizeof(buf));
-    memcpy(buf, strmap_node_key(n), n->keylen);
-    buf[n->keylen] = '\0';
+    FUZZ_CHECK(strmap_node_keylen(n) < sizeof(buf));
+    memcpy(buf, strmap_node_key(n), strmap_node_keylen(n));
+    buf[strmap_node_keylen(n)] = '\0';
     unsigned k = (unsigned)strtoul(buf, NULL, 10);
     FUZZ_CHECK(k < KEYS);
     char again[32];
-    FUZZ_CHECK(key_of(k, again) == n->keylen
-               && memcmp(again, buf, n->keylen) == 0);
+    FUZZ_CHECK(key_of(k, again) == strmap_node_keylen(n)
+               && memcmp(again, buf, strmap_node_keylen(n)) == 0);
     return k;
 }
 
@@ -83,9 +84,10 @@ check_node(const struct model *m, const struct strmap_node *n)
 {
     unsigned k = key_id(n);
     FUZZ_CHECK(m->present[k]);
-    if (m->keys_only) {
-        FUZZ_CHECK(n->vallen == STRMAP_KEYS_ONLY);
-    } else {
+    FUZZ_CHECK(strmap_node_kind(n) == (enum strmap_kind)m->kind);
+    if (m->kind == STRMAP_SCORED) {
+        FUZZ_CHECK(strmap_node_score(n) == k * 1.5);
+    } else if (m->kind == STRMAP_FULL) {
         FUZZ_CHECK(n->vallen == m->vlen[k]);
         FUZZ_CHECK(memcmp(strmap_node_val(n), m->val[k], n->vallen) == 0);
     }
@@ -99,7 +101,9 @@ model_set(struct model *m, unsigned k, const unsigned char *v, size_t len)
         m->count++;
     }
     m->vlen[k] = (unsigned char)len;
-    memcpy(m->val[k], v, len);
+    if (len) {
+        memcpy(m->val[k], v, len);
+    }
 }
 
 static void
@@ -109,6 +113,18 @@ model_del(struct model *m, unsigned k)
         m->present[k] = 0;
         m->count--;
     }
+}
+
+/* Add key k with no value (and, in a scored map, its score). */
+static void
+add_plain(struct model *m, struct strmap *map, unsigned k, const char *kb,
+          size_t klen)
+{
+    struct strmap_node *n = strmap_add(map, kb, klen, NULL, 0);
+    if (m->kind == STRMAP_SCORED) {
+        strmap_node_set_score(n, k * 1.5);
+    }
+    model_set(m, k, NULL, 0);
 }
 
 struct scan_state {
@@ -148,9 +164,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char val[255];
     char kb[32];
 
-    m->keys_only = rd(&r) & 1;
-    struct strmap *map = m->keys_only ? strmap_create_keys_only()
-                                      : strmap_create();
+    unsigned first = rd(&r);
+    m->kind = (first & 1) ? STRMAP_KEYS : (first & 2) ? STRMAP_SCORED : STRMAP_FULL;
+    m->keys_only = m->kind != STRMAP_FULL;
+    struct strmap *map = m->kind == STRMAP_KEYS     ? strmap_create_keys_only()
+                         : m->kind == STRMAP_SCORED ? strmap_create_scored()
+                                                    : strmap_create();
     while (r.left > 0) {
         unsigned op = rd(&r) % 11;
         unsigned k = rd_key(&r);
@@ -167,6 +186,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!m->present[k]) {
                 struct strmap_node *n = strmap_add(
                     map, kb, klen, vlen ? (char *)val : NULL, vlen);
+                if (m->kind == STRMAP_SCORED) {
+                    strmap_node_set_score(n, k * 1.5);
+                }
                 model_set(m, k, val, vlen);
                 check_node(m, n);
             }
@@ -177,6 +199,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 map, kb, klen, vlen ? (char *)val : NULL, vlen, &added);
             FUZZ_CHECK(added == !m->present[k]);
             if (added) {
+                if (m->kind == STRMAP_SCORED) {
+                    strmap_node_set_score(n, k * 1.5);
+                }
                 model_set(m, k, val, vlen);
             }
             check_node(m, n);
@@ -258,8 +283,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 unsigned add = (id * 7 + k) % KEYS;
                 if ((id & 3) == 0 && !m->present[add]) {
                     size_t alen = key_of(add, kb);
-                    strmap_add(map, kb, alen, NULL, 0);
-                    model_set(m, add, val, 0);
+                    add_plain(m, map, add, kb, alen);
                     got[add] = 0;   /* a new node: may be returned */
                     readded[add] = 1;
                 }
@@ -288,8 +312,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 size_t clen = key_of(ck, kb);
                 if (c & 1) {
                     if (!m->present[ck]) {
-                        strmap_add(map, kb, clen, NULL, 0);
-                        model_set(m, ck, val, 0);
+                        add_plain(m, map, ck, kb, clen);
                     }
                 } else if (c & 2) {
                     if (strmap_delete(map, kb, clen)) {

@@ -22,7 +22,7 @@ static int
 key_index(const struct strmap_node *e)
 {
     char buf[32];
-    size_t len = e->keylen < sizeof(buf) - 1 ? e->keylen : sizeof(buf) - 1;
+    size_t len = strmap_node_keylen(e) < sizeof(buf) - 1 ? strmap_node_keylen(e) : sizeof(buf) - 1;
     memcpy(buf, strmap_node_key(e), len);
     buf[len] = '\0';
     const char *p = buf;
@@ -91,7 +91,7 @@ Test(strmap, add_find_and_delete)
 {
     struct strmap *m = strmap_create();
     struct strmap_node *n = strmap_add(m, "field", 5, "value", 5);
-    cr_assert_eq(n->keylen, 5);
+    cr_assert_eq(strmap_node_keylen(n), 5);
     cr_assert_eq(n->vallen, 5);
     cr_assert_eq(memcmp(strmap_node_key(n), "field", 5), 0);
     cr_assert_eq(memcmp(strmap_node_val(n), "value", 5), 0);
@@ -199,8 +199,8 @@ Test(strmap, keys_only_map_stores_keys_without_value_or_aux)
 {
     struct strmap *m = strmap_create_keys_only();
     struct strmap_node *n = strmap_add(m, "member", 6, NULL, 0);
-    cr_assert_eq(n->keylen, 6);
-    cr_assert_eq(n->vallen, STRMAP_KEYS_ONLY);
+    cr_assert_eq(strmap_node_keylen(n), 6);
+    cr_assert_eq(strmap_node_kind(n), STRMAP_KEYS);
     cr_assert_eq(memcmp(strmap_node_key(n), "member", 6), 0);
     cr_assert_eq(strmap_node_val(n), strmap_node_key(n) + 6);
     cr_assert_eq(strmap_find(m, "member", 6), n);
@@ -236,6 +236,75 @@ Test(strmap, keys_only_nodes_take_less_memory)
                   strmap_memory(full));
     strmap_destroy(&full);
     strmap_destroy(&keys);
+}
+
+/* Keys of STRMAP_KLEN_LONG bytes and more keep their length outside the
+ * 14-bit header field; every kind must store, find, rehash and (FULL) grow
+ * the value of such keys. */
+Test(strmap, long_keys_in_every_kind)
+{
+    size_t lens[] = {0, 1, STRMAP_KLEN_LONG - 1, STRMAP_KLEN_LONG,
+                     STRMAP_KLEN_LONG + 1, 70000};
+    size_t nlens = sizeof(lens) / sizeof(lens[0]);
+    char *buf = malloc(70001);
+    for (int kind = STRMAP_FULL; kind <= STRMAP_SCORED; kind++) {
+        struct strmap *m = kind == STRMAP_KEYS     ? strmap_create_keys_only()
+                           : kind == STRMAP_SCORED ? strmap_create_scored()
+                                                   : strmap_create();
+        for (size_t i = 0; i < nlens; i++) {
+            memset(buf, 'a' + (int)i, lens[i]);
+            struct strmap_node *n = strmap_add(m, buf, lens[i],
+                                               kind == STRMAP_FULL ? "v" : NULL,
+                                               kind == STRMAP_FULL ? 1 : 0);
+            if (kind == STRMAP_SCORED) {
+                strmap_node_set_score(n, (double)i + 0.5);
+            }
+        }
+        for (int i = 0; i < 100; i++) {   /* grow through a few rehashes */
+            add_i(m, i);
+        }
+        for (size_t i = 0; i < nlens; i++) {
+            memset(buf, 'a' + (int)i, lens[i]);
+            struct strmap_node *n = strmap_find(m, buf, lens[i]);
+            cr_assert_not_null(n, "kind %d len %zu", kind, lens[i]);
+            cr_assert_eq(strmap_node_kind(n), kind);
+            cr_assert_eq(strmap_node_keylen(n), lens[i]);
+            cr_assert_eq(memcmp(strmap_node_key(n), buf, lens[i]), 0);
+            if (kind == STRMAP_SCORED) {
+                cr_assert(strmap_node_score(n) == (double)i + 0.5);
+            }
+            if (kind == STRMAP_FULL) {
+                cr_assert_eq(n->vallen, 1);
+                cr_assert_eq(*strmap_node_val(n), 'v');
+                n = strmap_set_value(m, n, "longer value", 12);
+                cr_assert_eq(strmap_node_keylen(n), lens[i]);
+                cr_assert_eq(memcmp(strmap_node_key(n), buf, lens[i]), 0);
+                cr_assert_eq(memcmp(strmap_node_val(n), "longer value", 12), 0);
+            }
+        }
+        for (size_t i = 0; i < nlens; i++) {
+            memset(buf, 'a' + (int)i, lens[i]);
+            cr_assert_eq(strmap_delete(m, buf, lens[i]), 1);
+        }
+        cr_assert_eq(strmap_size(m), 100);
+        strmap_destroy(&m);
+    }
+    free(buf);
+}
+
+/* A 14-byte member and its score in 32 bytes: a node of a scored map is 18
+ * bytes and the key, against 24 and the key (48 with jemalloc's classes)
+ * for a full node carrying the score in aux. */
+Test(strmap, scored_nodes_are_18_bytes_and_the_key)
+{
+    struct strmap *m = strmap_create_scored();
+    struct strmap_node *n = strmap_add(m, "member:1234567", 14, NULL, 0);
+    cr_assert(strmap_node_score(n) == 0);
+    strmap_node_set_score(n, -2.5);
+    cr_assert(strmap_node_score(n) == -2.5);
+    cr_assert_eq((const char *)strmap_node_key(n) - (const char *)n, 18);
+    cr_assert_eq(m->node_bytes, mem_usable(n));
+    strmap_destroy(&m);
 }
 
 Test(strmap, keys_only_map_survives_rehash_iteration_and_scan)
@@ -543,15 +612,19 @@ struct mentry {
     size_t vlen;
 };
 
-/* Values are empty in a keys-only map, and set_value is not used there. */
+/* Values are empty in keys-only and scored maps, and set_value is not used
+ * there; a scored map's nodes carry the model's score. */
 static void
-run_model(int keys_only)
+run_model(enum strmap_kind kind)
 {
+    int keys_only = kind != STRMAP_FULL;
     enum { KEYSPACE = 600 };
     struct mentry *model = calloc(KEYSPACE, sizeof(*model));
     char *present = calloc(KEYSPACE, 1);
-    struct strmap *m = keys_only ? strmap_create_keys_only()
-                                 : strmap_create();
+    struct strmap *m = kind == STRMAP_KEYS     ? strmap_create_keys_only()
+                       : kind == STRMAP_SCORED ? strmap_create_scored()
+                                               : strmap_create();
+    double *score = calloc(KEYSPACE, sizeof(*score));
     size_t count = 0;
     char val[300];
     srand(777);
@@ -568,6 +641,10 @@ run_model(int keys_only)
                 int i = key_index(e);
                 cr_assert(present[i]);
                 seen++;
+                cr_assert_eq(strmap_node_kind(e), kind);
+                if (kind == STRMAP_SCORED) {
+                    cr_assert(strmap_node_score(e) == score[i]);
+                }
                 if (keys_only) {
                     continue;
                 }
@@ -605,8 +682,12 @@ run_model(int keys_only)
                 model[k].val = malloc(vlen ? vlen : 1);
                 memcpy(model[k].val, val, vlen);
                 model[k].vlen = vlen;
+                if (kind == STRMAP_SCORED) {
+                    score[k] = (double)rand() / 7.0 - 1e6;
+                    strmap_node_set_score(n, score[k]);
+                }
             }
-            cr_assert_eq(n->keylen, klen);
+            cr_assert_eq(strmap_node_keylen(n), klen);
         } else if (what < 60) {
             int deleted = rand() % 2
                           ? strmap_delete(m, key, klen)
@@ -642,10 +723,13 @@ run_model(int keys_only)
                 continue;
             }
             cr_assert_not_null(n);
-            cr_assert_eq(n->keylen, klen);
+            cr_assert_eq(strmap_node_keylen(n), klen);
             cr_assert_eq(memcmp(strmap_node_key(n), key, klen), 0);
+            cr_assert_eq(strmap_node_kind(n), kind);
+            if (kind == STRMAP_SCORED) {
+                cr_assert(strmap_node_score(n) == score[k]);
+            }
             if (keys_only) {
-                cr_assert_eq(n->vallen, STRMAP_KEYS_ONLY);
                 continue;
             }
             cr_assert_eq(n->vallen, model[k].vlen);
@@ -661,16 +745,22 @@ run_model(int keys_only)
         free(model[k].val);
     }
     free(model);
+    free(score);
     free(present);
     strmap_destroy(&m);
 }
 
 Test(strmap, random_operations_match_an_array_model)
 {
-    run_model(0);
+    run_model(STRMAP_FULL);
+}
+
+Test(strmap, random_operations_on_a_scored_map_match_the_model)
+{
+    run_model(STRMAP_SCORED);
 }
 
 Test(strmap, random_operations_on_a_keys_only_map_match_the_model)
 {
-    run_model(1);
+    run_model(STRMAP_KEYS);
 }

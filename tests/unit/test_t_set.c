@@ -352,3 +352,43 @@ Test(t_set, randomized_against_a_model)
     }
     set_destroy(&s);
 }
+
+/* Regression: hashtable sets were built on full strmap nodes (value length
+ * and an 8-byte aux no set uses), 48 bytes a 16-byte member instead of 32.
+ * Every way a hashtable set comes to be must give keys-only nodes. */
+static void
+assert_keys_only(struct set *s)
+{
+    struct strmap_iter it;
+    struct strmap_node *n;
+    size_t seen = 0;
+    cr_assert_eq(s->enc, SET_ENC_HASHTABLE);
+    strmap_iter_init(&it, s->u.map);
+    while ((n = strmap_iter_next(&it)) != NULL) {
+        cr_assert_eq(strmap_node_kind(n), STRMAP_KEYS);
+        seen++;
+    }
+    strmap_iter_done(&it);
+    cr_assert_eq(seen, set_card(s));
+}
+
+Test(t_set, hashtable_sets_use_keys_only_nodes)
+{
+    char m[32];
+    struct set *direct = set_create(1, 0), *converted = set_create(0, 0);
+    for (int i = 0; i < 200; i++) {
+        snprintf(m, sizeof(m), "%016d", i);
+        set_add(direct, m, 16, 512);
+        snprintf(m, sizeof(m), "%d", i);
+        set_add(converted, m, strlen(m), 512);
+    }
+    set_add(converted, "not-a-number", 12, 512);
+    assert_keys_only(direct);
+    assert_keys_only(converted);
+    struct set *copy = set_copy(direct);
+    assert_keys_only(copy);
+    cr_assert(set_contains(copy, "0000000000000199", 16));
+    set_destroy(&copy);
+    set_destroy(&direct);
+    set_destroy(&converted);
+}

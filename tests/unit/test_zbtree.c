@@ -17,9 +17,9 @@ check_zbtree(struct zbtree *t, const struct model *md)
     for (size_t i = 0; i < md->n; i++, p = zbtree_pos_next(p)) {
         cr_assert_not_null(p.leaf, "walk ended at %zu of %zu", i, md->n);
         struct strmap_node *e = zbtree_pos_ele(p);
-        cr_assert_eq(e->keylen, md->v[i].len);
+        cr_assert_eq(strmap_node_keylen(e), md->v[i].len);
         cr_assert(memcmp(strmap_node_key(e), md->v[i].m, md->v[i].len) == 0);
-        cr_assert(e->aux.score == md->v[i].score);
+        cr_assert(strmap_node_score(e) == md->v[i].score);
         cr_assert_eq(zbtree_rank(t, e), i + 1);
         struct zbtree_pos q = zbtree_at(t, i + 1);
         cr_assert(q.leaf == p.leaf && q.pos == p.pos);
@@ -42,7 +42,7 @@ zbtree_random_run(unsigned seed, int pool, int steps)
     srand(seed);
     member_pool = pool;
     struct zbtree *t = zbtree_create();
-    struct strmap *map = strmap_create();
+    struct strmap *map = strmap_create_scored();
     struct model md = {0};
     for (int step = 0; step < steps; step++) {
         char m[32];
@@ -53,7 +53,7 @@ zbtree_random_run(unsigned seed, int pool, int steps)
         double s = random_score();
         if (op == 0 && n == NULL) {
             n = strmap_add(map, m, len, NULL, 0);
-            n->aux.score = s;
+            strmap_node_set_score(n, s);
             zbtree_insert(t, n);
             model_set(&md, m, len, s);
         } else if (op == 1 && n != NULL) {
@@ -109,13 +109,13 @@ Test(zbtree, random_against_model_deep)
 Test(zbtree, appends_fill_leaves)
 {
     struct zbtree *t = zbtree_create();
-    struct strmap *map = strmap_create();
+    struct strmap *map = strmap_create_scored();
     enum { N = 61 * 1000 };
     for (int i = 0; i < N; i++) {
         char k[32];
         int len = snprintf(k, sizeof(k), "m%08d", i);
         struct strmap_node *n = strmap_add(map, k, (size_t)len, NULL, 0);
-        n->aux.score = (double)i;
+        strmap_node_set_score(n, (double)i);
         zbtree_insert(t, n);
     }
     cr_assert_eq(zbtree_check(t), 0);

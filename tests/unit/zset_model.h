@@ -106,7 +106,7 @@ random_score(void)
 static inline int
 score_below(const struct strmap_node *n, const void *arg)
 {
-    return n->aux.score < *(const double *)arg;
+    return strmap_node_score(n) < *(const double *)arg;
 }
 
 #endif
