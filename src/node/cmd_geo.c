@@ -383,9 +383,7 @@ geo_store(struct client *c, const struct resp_arg *dst, struct geo_result *res, 
     }
     /* The members were borrowed from the source, which may be dst: the
      * new set is complete before dst is replaced. */
-    zset_store(c, dst, z);
-    notify_keyspace_event(c->srv, NOTIFY_ZSET, search ? "geosearchstore" : "georadiusstore",
-                          dst->ptr, dst->len, c->db->id);
+    zset_store(c, dst, z, search ? "geosearchstore" : "georadiusstore");
     struct entry *e = db_lookup(c->db, dst->ptr, dst->len, LOOKUP_NOSTATS);
     geo_propagate_store(c, dst, e != NULL ? entry_obj(e) : NULL);
 }
