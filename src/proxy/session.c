@@ -149,6 +149,9 @@ void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->script_retry && script_deliver(r, reply, len)) {
+        return;
+    }
     if (r->retry_frame != NULL && redirect_write(r, reply, len)) {
         return;
     }
@@ -196,6 +199,9 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         return;
     }
     s->pending--;
+    if (s->txn_hold) {
+        txn_progress(s);
+    }
     if (s->head == r) {
         s->head = r->next;
         if (s->head == NULL) {
@@ -734,8 +740,22 @@ static void
 forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
 {
     struct proxy *px = s->px;
-    char wait[96], num[24], tmo[24];
     struct preq *wr = preq_new(s);
+    struct backend *own = g->master ? backend_open(px, own_connection(s, g)) : NULL;
+    if (own == NULL || backend_send(px, g->master, own, wr, frame, len) != 0) {
+        static const char err[] = "-ERR cachely-proxy: the master is not reachable\r\n";
+        px->route_errors++;
+        session_deliver(wr, err, sizeof(err) - 1);
+        return;
+    }
+    session_ack_after(s, g, wr);
+}
+
+void
+session_ack_after(struct session *s, struct group *g, struct preq *wr)
+{
+    struct proxy *px = s->px;
+    char wait[96], num[24], tmo[24];
     long long need = px->cfg.write_ack;
     if (need < 0) {
         /* "all": every replica the topology knows for the group now. */
@@ -743,13 +763,6 @@ forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
         for (size_t i = 0; i < px->nnodes; i++) {
             need += px->nodes[i]->group == g && px->nodes[i]->role == NODE_ROLE_REPLICA;
         }
-    }
-    struct backend *own = g->master ? backend_open(px, own_connection(s, g)) : NULL;
-    if (own == NULL || backend_send(px, g->master, own, wr, frame, len) != 0) {
-        static const char err[] = "-ERR cachely-proxy: the master is not reachable\r\n";
-        px->route_errors++;
-        session_deliver(wr, err, sizeof(err) - 1);
-        return;
     }
     size_t nl = util_ll2str(num, need), tl = util_ll2str(tmo, px->cfg.write_ack_timeout_ms);
     int wl = snprintf(wait, sizeof(wait), "*3\r\n$4\r\nWAIT\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
@@ -760,7 +773,7 @@ forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
     w->ack_parent = wr;
     wr->ack_need = need;
     wr->ack_waiting = 1;
-    if (backend_send(px, g->master, wr->backend, w, wait, (size_t)wl) != 0) {
+    if (backend_send(px, wr->node, wr->backend, w, wait, (size_t)wl) != 0) {
         wr->ack_waiting = 0;
         mem_free(w);
         return;
@@ -977,7 +990,8 @@ session_resume(struct session *s)
     }
 }
 
-static void
+/* Returns 1 when the request must wait in the query buffer (txn_hold). */
+static int
 handle_request(struct session *s, const char *frame, size_t framelen)
 {
     struct proxy *px = s->px;
@@ -986,35 +1000,46 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
     char *encoded = NULL;
 
+    if (txn_hold(s, cmd)) {
+        return 1;
+    }
     px->total_commands++;
+    /* Inside MULTI everything (unknown commands too) is the transaction's. */
+    if (s->txn != NULL && txn_request(s, cmd, argc, argv, frame, framelen)) {
+        return 0;
+    }
     /* s->last_ms: set by the read that brought the request. */
     if (cmd == NULL) {
         char msg[512];
         command_unknown_error(msg, sizeof(msg), argc, argv);
         session_error(s, "ERR %s", msg);
-        return;
+        return 0;
     }
     if (!command_arity_ok(cmd, argc)) {
         session_error(s, "ERR wrong number of arguments for '%s' command", cmd->name);
-        return;
+        return 0;
     }
     s->lastcmd = cmd;
     if (!(s->flags & SESSION_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
         session_error(s, "NOAUTH Authentication required.");
-        return;
+        return 0;
     }
     if (s->resp == 2 && pubsub_count(s->pubsub) > 0) {
         char err[256];
         size_t n = pubsub_refuse(cmd, argc, argv, err, sizeof(err));
         if (n > 0) {
             local_reply(s, err, n);
-            return;
+            return 0;
         }
+    }
+    if (txn_request(s, cmd, argc, argv, frame, framelen)
+        || script_command(s, cmd, argc, argv)) {
+        return 0;
     }
     enum route_kind kind = route_classify(cmd);
     if (kind == ROUTE_LOCAL) {
         run_local(s, cmd, argc, argv);
-        return;
+        return 0;
     }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
@@ -1026,7 +1051,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
             session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
                              "to a node directly", cmd->name);
         }
-        return;
+        return 0;
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
     if (frame[0] != '*') {
@@ -1037,23 +1062,23 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     if (cspec != NULL) {
         forward_cursor(s, cspec, argc, argv);
         mem_free(encoded);
-        return;
+        return 0;
     }
     struct group *g = route_group(s, cmd, argc, argv, frame, framelen);
     if (g == NULL) {
         mem_free(encoded);
-        return; /* answered: split, spread, or refused */
+        return 0; /* answered: split, spread, or refused */
     }
     if (cmd->flags & CMD_BLOCKING) {
         forward_blocking(s, g, cmd, frame, framelen);
         mem_free(encoded);
-        return;
+        return 0;
     }
     if (kind == ROUTE_MASTER && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
         px->routed_master++;
         forward_acked(s, g, frame, framelen);
         mem_free(encoded);
-        return;
+        return 0;
     }
     int policy = px->cfg.read_policy;
     /* In session mode a read waits for nothing: it goes to a replica known
@@ -1064,10 +1089,14 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     struct node *target = topology_read_target(
         px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
     struct backend *used = forward(s, target, frame, framelen, kind == ROUTE_MASTER);
+    if (used != NULL && (cmd->flags & CMD_MOVABLEKEYS) && argc >= 3) {
+        script_forwarded(s, cmd, argc, argv, s->tail, frame, framelen);
+    }
     if (kind == ROUTE_MASTER && policy == READ_SESSION && used != NULL) {
         track_write(s, target, used);
     }
     mem_free(encoded);
+    return 0;
 }
 
 static void
@@ -1092,8 +1121,8 @@ process_input(struct session *s)
             s->qpos = s->qlen;
             break;
         }
-        if (s->parser.argc > 0) {
-            handle_request(s, frame, s->parser.consumed);
+        if (s->parser.argc > 0 && handle_request(s, frame, s->parser.consumed)) {
+            break; /* held: parsed again once s's earlier replies are in */
         }
         s->qpos += s->parser.consumed;
     }
@@ -1294,6 +1323,7 @@ session_free(struct session *s)
             r->s = NULL;
         }
     }
+    txn_session_gone(s);
     /* A blocking command still waiting: closing its connection unblocks it
      * on the node (the connection goes back to the node's blocking pool). */
     struct backend *blocked_on = s->blocked_on;
