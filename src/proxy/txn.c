@@ -32,6 +32,8 @@ struct txn {
                                     ended transaction whose replies are awaited */
     struct rbuf early;           /* owned: keyless commands queued (answered +QUEUED)
                                     before a key chose the group */
+    size_t *early_end;           /* owned: where each of them ends in early */
+    size_t nearly;
 };
 
 /* ---- the per-node pool ------------------------------------------------------ */
@@ -197,10 +199,12 @@ pin(struct session *s, struct txn *t, struct group *g)
     t->node = g->master;
     if (t->state == TXN_MULTI) {
         send_internal(s, t, multi, sizeof(multi) - 1);
-        if (t->early.len > 0) {
-            send_internal(s, t, t->early.p, t->early.len);
-            rbuf_free(&t->early);
+        /* One request each: every frame has its reply. */
+        for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
+            send_internal(s, t, t->early.p + from, t->early_end[i] - from);
         }
+        rbuf_free(&t->early);
+        t->nearly = 0;
     }
     return 0;
 }
@@ -213,6 +217,7 @@ txn_free(struct txn **tp)
     struct txn *t = *tp;
     if (t != NULL) {
         rbuf_free(&t->early);
+        mem_free(t->early_end);
         mem_free(t);
         *tp = NULL;
     }
@@ -247,6 +252,7 @@ txn_end(struct session *s, int close_conn)
     t->b = NULL;
     t->state = TXN_DONE;
     rbuf_free(&t->early);
+    t->nearly = 0;
 }
 
 void
@@ -437,11 +443,13 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (t->b == NULL && !t->lost) {
         if (g == NULL) {
             rbuf_add(&t->early, frame, len);
+            t->early_end = mem_realloc(t->early_end, (t->nearly + 1) * sizeof(size_t));
+            t->early_end[t->nearly++] = t->early.len;
             session_reply(s, "+QUEUED\r\n", 9);
             return;
         }
         if (pin(s, t, g) != 0) {
-            t->lost = 1; /* answered; EXEC fails */
+            t->dirty = 1; /* answered with the reason; EXEC aborts */
             return;
         }
     }
