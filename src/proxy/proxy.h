@@ -626,6 +626,9 @@ void txn_progress(struct session *s);
  * group, while watching).  Returns 1 when handled (answered or sent). */
 int txn_request(struct session *s, const struct command *cmd, size_t argc,
                 struct resp_arg *argv, const char *frame, size_t len);
+/* The request must go to txn_request before handle_request's own checks
+ * (s is in a transaction, or EXEC has a wrong arity: EXECABORT). */
+int txn_early(const struct session *s, const struct command *cmd, size_t argc);
 /* s is being freed: release its pinned connection (closed: the node drops
  * the queued commands and the watches). */
 void txn_session_gone(struct session *s);

@@ -1005,7 +1005,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     px->total_commands++;
     /* Inside MULTI everything (unknown commands too) is the transaction's. */
-    if (s->txn != NULL && txn_request(s, cmd, argc, argv, frame, framelen)) {
+    if (txn_early(s, cmd, argc) && txn_request(s, cmd, argc, argv, frame, framelen)) {
         return 0;
     }
     /* s->last_ms: set by the read that brought the request. */

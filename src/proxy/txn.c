@@ -416,7 +416,9 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
         refuse_queued(s, t, "ERR cachely-proxy: '%s' inside MULTI is not supported", cmd->name);
         return;
     }
-    if (kind == ROUTE_REFUSE) {
+    if (kind == ROUTE_REFUSE && cmd->id != CMD_ID_WAIT) {
+        /* WAIT is refused on shared connections only: it is the pinned
+         * connection's own. */
         const char *why = route_refusal(cmd);
         t->dirty = 1;
         px->route_errors++;
@@ -487,10 +489,7 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     int pinned = t != NULL && t->b != NULL;
 
     if (cmd == NULL || !command_arity_ok(cmd, argc)) {
-        /* Only reached in a transaction (handle_request checks first). */
-        if (t == NULL || t->state != TXN_MULTI) {
-            return 0;
-        }
+        /* EXEC's arity error aborts, in a transaction or not (Redis 7.0). */
         if (cmd != NULL && cmd->id == CMD_ID_EXEC) {
             if (pinned) {
                 send_client(s, t, frame, len);
@@ -498,8 +497,13 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
                 session_error(s, "EXECABORT Transaction discarded because of: wrong number "
                                  "of arguments for 'exec' command");
             }
-            txn_end(s, 0);
+            if (t != NULL) {
+                txn_end(s, 0);
+            }
             return 1;
+        }
+        if (t == NULL || t->state != TXN_MULTI) {
+            return 0; /* handle_request answers */
         }
         if (pinned) {
             send_client(s, t, frame, len); /* the node answers and flags it */
@@ -636,6 +640,13 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
         session_ack_after(s, t->g, r);
     }
     return 1;
+}
+
+int
+txn_early(const struct session *s, const struct command *cmd, size_t argc)
+{
+    return s->txn != NULL || (cmd != NULL && cmd->id == CMD_ID_EXEC
+                              && !command_arity_ok(cmd, argc));
 }
 
 int
