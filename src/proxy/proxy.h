@@ -619,8 +619,9 @@ void txn_drop_node(struct proxy *px, struct node *n);
  * buffer) until s's earlier replies arrived, so that a transaction never
  * overtakes or is overtaken by the session's other requests. */
 int txn_hold(struct session *s, const struct command *cmd);
-/* A reply of s arrived: resume held input. */
-void txn_progress(struct session *s);
+/* r, a request of s, is answered: resume held input, give back the
+ * connection of an ended transaction whose replies are all in. */
+void txn_progress(struct session *s, const struct preq *r);
 /* Handle a request of s that belongs to its transaction (MULTI, EXEC,
  * DISCARD, WATCH, UNWATCH, RESET, or anything while in MULTI or, for its
  * group, while watching).  Returns 1 when handled (answered or sent). */

@@ -199,8 +199,8 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         return;
     }
     s->pending--;
-    if (s->txn_hold) {
-        txn_progress(s);
+    if (s->txn_hold || s->txn != NULL) {
+        txn_progress(s, r);
     }
     if (s->head == r) {
         s->head = r->next;

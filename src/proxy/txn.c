@@ -28,8 +28,10 @@ struct txn {
     struct group *g;             /* borrowed: the group, NULL until a key picks it */
     struct node *node;           /* borrowed: the master the connection goes to */
     struct backend *b;           /* borrowed from node->txn: NULL until pinned */
-    struct backend *last;        /* borrowed, compared only: the connection of an
-                                    ended transaction whose replies are awaited */
+    struct backend *kept;        /* borrowed from node->txn, still pinned to s: the
+                                    connection of an ended transaction whose replies
+                                    are awaited; the next transaction of a pipeline
+                                    takes it again, so that it runs after */
     struct rbuf early;           /* owned: keyless commands queued (answered +QUEUED)
                                     before a key chose the group */
     size_t *early_end;           /* owned: where each of them ends in early */
@@ -183,6 +185,14 @@ send_client(struct session *s, struct txn *t, const char *frame, size_t len)
     return r;
 }
 
+/* Give a pinned connection back to the pool. */
+static void
+release_conn(struct backend *b)
+{
+    b->txn_owner = NULL;
+    b->node->txn_busy--;
+}
+
 /* Pin t to g's master: MULTI (when in MULTI) and the early commands go
  * first.  -1 with an error answered when no connection can be had. */
 static int
@@ -190,7 +200,16 @@ pin(struct session *s, struct txn *t, struct group *g)
 {
     static const char multi[] = "*1\r\n$5\r\nMULTI\r\n";
     char err[512];
-    t->b = take_conn(s, g, err, sizeof(err));
+    struct backend *k = t->kept;
+    t->kept = NULL;
+    if (k != NULL && k->fd >= 0 && k->node == g->master && k->resp3 == (s->resp == 3)) {
+        t->b = k; /* still pinned to s */
+    } else {
+        if (k != NULL) {
+            release_conn(k);
+        }
+        t->b = take_conn(s, g, err, sizeof(err));
+    }
     if (t->b == NULL) {
         session_error(s, "%s", err);
         return -1;
@@ -216,6 +235,9 @@ txn_free(struct txn **tp)
 {
     struct txn *t = *tp;
     if (t != NULL) {
+        if (t->kept != NULL) {
+            release_conn(t->kept);
+        }
         rbuf_free(&t->early);
         mem_free(t->early_end);
         mem_free(t);
@@ -226,29 +248,36 @@ txn_free(struct txn **tp)
 static struct txn *
 txn_begin(struct session *s, int state)
 {
-    txn_free(&s->txn); /* an ended one whose replies are in */
     struct txn *t = mem_calloc(sizeof(*t));
+    if (s->txn != NULL) {
+        /* An ended one: its kept connection goes to the new one. */
+        t->kept = s->txn->kept;
+        s->txn->kept = NULL;
+        txn_free(&s->txn);
+    }
     t->state = state;
     s->txn = t;
     return t;
 }
 
-/* End s's transaction: its connection goes back to the pool (closed when
- * close_conn: the node then forgets the queue and the watches).  The txn
- * stays as TXN_DONE until its replies are in (txn_hold). */
+/* End s's transaction.  Its connection stays pinned (kept) until its
+ * replies are in (txn_progress), or goes back closed when close_conn (the
+ * node then forgets the queue and the watches).  The txn stays as
+ * TXN_DONE until then. */
 static void
 txn_end(struct session *s, int close_conn)
 {
     struct txn *t = s->txn;
-    if (t->b != NULL) {
-        t->b->txn_owner = NULL;
-        t->b->node->txn_busy--;
-        if (close_conn) {
-            backend_forget_pending(s->px, t->b);
-            backend_close(t->b, NULL);
-        }
+    if (t->b != NULL && close_conn) {
+        release_conn(t->b);
+        backend_forget_pending(s->px, t->b);
+        backend_close(t->b, NULL);
+        t->b = NULL;
     }
-    t->last = t->b;
+    if (t->kept != NULL) {
+        release_conn(t->kept);
+    }
+    t->kept = t->b;
     t->b = NULL;
     t->state = TXN_DONE;
     rbuf_free(&t->early);
@@ -276,15 +305,18 @@ txn_session_gone(struct session *s)
     if (t->state != TXN_DONE) {
         txn_end(s, t->b != NULL && t->b->fd < 0);
     }
-    txn_free(&s->txn);
+    txn_free(&s->txn); /* the kept connection goes back */
 }
 
-/* Is any request of s not answered yet (on connection only, when set)? */
+/* Is any request of s but skip not answered yet: on connection on (when
+ * not NULL), or anywhere but on other (when not NULL)? */
 static int
-undone(const struct session *s, const struct backend *only)
+undone(const struct session *s, const struct backend *on, const struct backend *other,
+       const struct preq *skip)
 {
     for (const struct preq *r = s->head; r != NULL; r = r->next) {
-        if (!r->done && (only == NULL || r->backend == only)) {
+        if (!r->done && r != skip && (on == NULL || r->backend == on)
+            && (other == NULL || r->backend != other)) {
             return 1;
         }
     }
@@ -295,10 +327,14 @@ int
 txn_hold(struct session *s, const struct command *cmd)
 {
     struct txn *t = s->txn;
+    int starts = cmd != NULL && (cmd->id == CMD_ID_MULTI || cmd->id == CMD_ID_WATCH);
     if (t != NULL && t->state == TXN_DONE) {
+        if (t->kept != NULL && starts && !undone(s, NULL, t->kept, NULL)) {
+            return 0; /* a pipelined transaction: it goes on the kept connection */
+        }
         /* What follows a transaction runs after it (on other connections,
          * it could otherwise overtake the EXEC). */
-        if (t->last != NULL && undone(s, t->last)) {
+        if (t->kept != NULL && undone(s, t->kept, NULL, NULL)) {
             s->txn_hold = 1;
             return 1;
         }
@@ -306,8 +342,7 @@ txn_hold(struct session *s, const struct command *cmd)
         t = NULL;
     }
     /* And a transaction starts after what came before it. */
-    if (t == NULL && cmd != NULL && (cmd->id == CMD_ID_MULTI || cmd->id == CMD_ID_WATCH)
-        && undone(s, NULL)) {
+    if (t == NULL && starts && undone(s, NULL, NULL, NULL)) {
         s->txn_hold = 1;
         return 1;
     }
@@ -315,10 +350,19 @@ txn_hold(struct session *s, const struct command *cmd)
 }
 
 void
-txn_progress(struct session *s)
+txn_progress(struct session *s, const struct preq *r)
 {
-    s->txn_hold = 0;
-    session_resume(s);
+    struct txn *t = s->txn;
+    if (t != NULL && t->state == TXN_DONE && t->kept != NULL
+        && !undone(s, t->kept, NULL, r)) {
+        /* The ended transaction's replies are in: its connection goes back. */
+        release_conn(t->kept);
+        t->kept = NULL;
+    }
+    if (s->txn_hold) {
+        s->txn_hold = 0;
+        session_resume(s);
+    }
 }
 
 /* ---- requests ------------------------------------------------------------------- */

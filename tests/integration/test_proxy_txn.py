@@ -155,6 +155,27 @@ def case_pool_exhausted_and_disconnect(c):
     check(client(m).get("x") == "2", "the next transaction ran")
 
 
+def case_pipelined_transactions_keep_order(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--blocking-pool-size", "1")
+    a = Raw(p.port)
+    # 20 transactions and a GET in one write: each runs after the one before
+    # (on the one kept connection), the GET after the last EXEC.
+    cmds = [("SET", "n", "100")]
+    for _ in range(20):
+        cmds += [("MULTI",), ("INCR", "n"), ("EXEC",)]
+    cmds += [("GET", "n")]
+    a.send(*cmds)
+    got = [a.reply() for _ in cmds]
+    execs = [got[i] for i in range(3, len(got) - 1, 3)]
+    check(execs == [[101 + i] for i in range(20)], "EXEC replies in order: %r" % execs[:5])
+    check(got[-1] == b"120", "the GET ran after the last EXEC: %r" % got[-1])
+    # The one connection went back to the pool once the replies were in.
+    b = Raw(p.port)
+    check(b.call("MULTI") == "OK" and b.call("INCR", "n") == "QUEUED", "another session pins it")
+    check(b.call("EXEC") == [121], "and runs")
+
+
 def case_crossslot_and_hash_tags(c):
     g, p = three_groups(c)
     pc = client(p)
@@ -488,6 +509,8 @@ CASES = [
      case_watch_aborts_and_releases),
     ("c", "an exhausted pool refuses at once; a client that leaves frees its connection",
      case_pool_exhausted_and_disconnect),
+    ("m", "20 pipelined transactions and a GET run in order; the connection goes back",
+     case_pipelined_transactions_keep_order),
     ("d", "three groups: CROSSSLOT, EXECABORT, hash tags, keyless transactions",
      case_crossslot_and_hash_tags),
     ("e", "kill -9 of the master during a transaction: EXEC fails, nothing applied",
