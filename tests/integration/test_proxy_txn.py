@@ -229,6 +229,7 @@ def case_master_killed_during_transaction(c):
     wait_for(lambda: tp.topology(pc)[0].get("master") == new.addr, 15, "the proxy follows")
     check(client(new).get("t1") is None and client(new).get("t2") is None,
           "nothing of the killed transaction was applied")
+    check(info(pc, "topology")["transactions_aborted"] == "1", "INFO counts the abort")
     check(a.call("GET", "t1") is None, "the session goes on")
     pipe = pc.pipeline(transaction=True)
     pipe.set("t1", "after").get("t1")
@@ -475,6 +476,7 @@ def case_noscript_repaired(c):
     check(pc.evalsha(sha, 1, k) == 1, "EVALSHA through the proxy still works")
     check(client(g[1]).script_exists(sha) == [True], "the proxy loaded it there")
     check(client(g[1]).get(k) == "1", "and the call ran once")
+    check(info(pc, "topology")["noscript_repairs"] == "1", "INFO counts the repair")
     # A script learnt from EVAL is repaired too; an unknown sha is not.
     body2 = "return 'learnt'"
     check(pc.eval(body2, 1, k) == "learnt", "EVAL")
