@@ -473,6 +473,8 @@ enum session_flag {
     SESSION_PENDING_WRITE = 1 << 3,
     SESSION_WRITE_ARMED = 1 << 4,
     SESSION_READ_OFF = 1 << 5,
+    SESSION_EOF = 1 << 6,          /* the client half-closed: input held for a
+                                      transaction (txn.c) still runs */
 };
 
 /* A client connection.  session.c owns its life; client_cmd.c (CLIENT) and
@@ -651,5 +653,8 @@ int script_deliver(struct preq *r, const char *reply, size_t len);
 /* After write-ack's rules: send WAIT behind wr (already sent on b to g's
  * master) and hold wr's reply until WAIT answers (session.c). */
 void session_ack_after(struct session *s, struct group *g, struct preq *wr);
+/* In read-policy session: s wrote on master through connection on (a
+ * transaction's), so its reads wait for a replica holding that write. */
+void session_track_write(struct session *s, struct node *master, struct backend *on);
 
 #endif

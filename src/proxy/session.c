@@ -549,6 +549,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_QUIT:
         local_replyf(s, "+OK\r\n");
         s->flags |= SESSION_CLOSE_AFTER_REPLY;
+        s->flags &= ~SESSION_EOF; /* nothing after QUIT runs */
         break;
     case CMD_ID_RESET:
         s->resp = 2;
@@ -660,6 +661,14 @@ track_write(struct session *s, struct node *master, struct backend *on)
     r->inext = s->internal;
     s->internal = r;
     s->px->session_offset_probes++;
+}
+
+void
+session_track_write(struct session *s, struct node *master, struct backend *on)
+{
+    if (s->px->cfg.read_policy == READ_SESSION) {
+        track_write(s, master, on);
+    }
 }
 
 /* WAIT answered for a write-ack write: release the write's reply, or
@@ -1104,7 +1113,8 @@ process_input(struct session *s)
 {
     /* After a blocking command nothing more runs until it completes, as on
      * one Redis connection (session_resume goes on). */
-    while (!(s->flags & (SESSION_CLOSING | SESSION_CLOSE_AFTER_REPLY))
+    while (!(s->flags & SESSION_CLOSING)
+           && (!(s->flags & SESSION_CLOSE_AFTER_REPLY) || (s->flags & SESSION_EOF))
            && s->blocked_on == NULL) {
         const char *frame = s->qbuf + s->qpos;
         /* Redis's limits, read each time (a reload or an AUTH changes them):
@@ -1220,8 +1230,15 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
     }
     if (n == 0) {
         /* The client finished sending (maybe only half-closed): answer what
-         * it asked, then close. */
+         * it asked, then close.  Input held for a transaction runs when its
+         * turn comes (txn_progress resumes here). */
+        if (!(s->flags & SESSION_CLOSE_AFTER_REPLY)) {
+            s->flags |= SESSION_EOF; /* not after QUIT or a protocol error */
+        }
         s->flags |= SESSION_CLOSE_AFTER_REPLY;
+        if (s->qlen > 0 && s->blocked_on == NULL && !s->txn_hold) {
+            process_input(s);
+        }
         session_write(s);
         return;
     }

@@ -445,6 +445,9 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     if (r != NULL && px->cfg.write_ack != 0 && t->wrote) {
         session_ack_after(s, t->g, r);
     }
+    if (r != NULL && t->wrote) {
+        session_track_write(s, t->node, t->b); /* read-your-writes after EXEC */
+    }
     txn_end(s, 0);
 }
 
@@ -682,6 +685,9 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     struct preq *r = send_client(s, t, frame, len);
     if (r != NULL && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
         session_ack_after(s, t->g, r);
+    }
+    if (r != NULL && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE))) {
+        session_track_write(s, t->node, t->b);
     }
     return 1;
 }

@@ -170,10 +170,22 @@ def case_pipelined_transactions_keep_order(c):
     execs = [got[i] for i in range(3, len(got) - 1, 3)]
     check(execs == [[101 + i] for i in range(20)], "EXEC replies in order: %r" % execs[:5])
     check(got[-1] == b"120", "the GET ran after the last EXEC: %r" % got[-1])
+    # The same from a client that half-closes after sending: the held
+    # transactions still run and every reply comes back, then the close.
+    h = Raw(p.port)
+    h.sendraw(b"".join(cluster.resp(*x) for x in cmds[1:]) + cluster.resp("QUIT")
+              + cluster.resp("SET", "after-quit", "1"))
+    import socket
+    h.sock.shutdown(socket.SHUT_WR)
+    got = [h.reply() for _ in range(len(cmds))]
+    check(got[2::3] == [[121 + i] for i in range(20)] and got[-2] == b"140" and got[-1] == "OK",
+          "after a half-close: %r" % got[-3:])
+    check(h.at_eof(), "closed after the replies")
+    check(client(m).get("after-quit") is None, "nothing after QUIT ran")
     # The one connection went back to the pool once the replies were in.
     b = Raw(p.port)
     check(b.call("MULTI") == "OK" and b.call("INCR", "n") == "QUEUED", "another session pins it")
-    check(b.call("EXEC") == [121], "and runs")
+    check(b.call("EXEC") == [141], "and runs")
 
 
 def case_crossslot_and_hash_tags(c):
