@@ -648,6 +648,8 @@ int script_command(struct session *s, const struct command *cmd, size_t argc,
 void script_forwarded(struct session *s, const struct command *cmd, size_t argc,
                       const struct resp_arg *argv, struct preq *r, const char *frame,
                       size_t len);
+/* EVAL, EVALSHA or FCALL: it may write, so write-ack applies. */
+int script_may_write(const struct command *cmd);
 /* r's reply: 1 when it was a -NOSCRIPT that script.c repaired (r re-sent). */
 int script_deliver(struct preq *r, const char *reply, size_t len);
 /* After write-ack's rules: send WAIT behind wr (already sent on b to g's

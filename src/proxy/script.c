@@ -191,6 +191,21 @@ script_forwarded(struct session *s, const struct command *cmd, size_t argc,
     }
 }
 
+int
+script_may_write(const struct command *cmd)
+{
+    return cmd->id == CMD_ID_EVAL || cmd->id == CMD_ID_EVALSHA || cmd->id == CMD_ID_FCALL;
+}
+
+/* A WAIT that was behind a call repaired since: the new WAIT decides. */
+static void
+on_stale_wait(struct preq *r, const char *reply, size_t len)
+{
+    (void)r;
+    (void)reply;
+    (void)len;
+}
+
 static void
 on_load_reply(struct preq *r, const char *reply, size_t len)
 {
@@ -230,6 +245,18 @@ script_deliver(struct preq *r, const char *reply, size_t len)
             && backend_send(px, n, b, r, r->retry_frame, r->retry_len) == 0) {
             px->scripts_repaired++;
             mem_free(lf);
+            if (r->ack_waiting) {
+                /* write-ack: the WAIT sent behind the first try would answer
+                 * before the call runs; a new one follows it instead. */
+                for (struct preq *w = r->s->internal; w != NULL; w = w->inext) {
+                    if (w->ack_parent == r) {
+                        w->on_reply = on_stale_wait;
+                        w->ack_parent = NULL;
+                    }
+                }
+                r->ack_waiting = 0;
+                session_ack_after(r->s, n->group, r);
+            }
             if (mine) {
                 mem_free(r->retry_frame);
                 r->retry_frame = NULL;

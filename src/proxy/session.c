@@ -744,8 +744,9 @@ own_connection(struct session *s, struct group *g)
     return b;
 }
 
-/* Send a write on the session's private connection followed by WAIT. */
-static void
+/* Send a write on the session's private connection followed by WAIT;
+ * returns its request, or NULL when it was answered with an error. */
+static struct preq *
 forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
 {
     struct proxy *px = s->px;
@@ -755,9 +756,10 @@ forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
         static const char err[] = "-ERR cachely-proxy: the master is not reachable\r\n";
         px->route_errors++;
         session_deliver(wr, err, sizeof(err) - 1);
-        return;
+        return NULL;
     }
     session_ack_after(s, g, wr);
+    return wr;
 }
 
 void
@@ -1083,9 +1085,13 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         mem_free(encoded);
         return 0;
     }
-    if (kind == ROUTE_MASTER && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
+    if (kind == ROUTE_MASTER && px->cfg.write_ack != 0
+        && ((cmd->flags & CMD_WRITE) || script_may_write(cmd))) {
         px->routed_master++;
-        forward_acked(s, g, frame, framelen);
+        struct preq *wr = forward_acked(s, g, frame, framelen);
+        if (wr != NULL && script_may_write(cmd)) {
+            script_forwarded(s, cmd, argc, argv, wr, frame, framelen);
+        }
         mem_free(encoded);
         return 0;
     }

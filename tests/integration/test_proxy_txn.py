@@ -264,6 +264,20 @@ def case_write_ack_waits_after_exec(c):
     pipe.get("acked")
     check(pipe.execute() == ["2"], "read-only EXEC")
     check(cmdstat(m, "wait") == before + 1, "no WAIT after a transaction that wrote nothing")
+    # Scripts may write: a WAIT follows them too, and a repaired EVALSHA is
+    # acknowledged after the call that ran (not the one that said NOSCRIPT).
+    body = "return redis.call('incr', KEYS[1])"
+    check(pc.eval(body, 1, "sc") == 1, "EVAL")
+    check(cmdstat(m, "wait") == before + 2, "a WAIT followed the EVAL")
+    client(m).script_flush()
+    import hashlib
+    check(pc.evalsha(hashlib.sha1(body.encode()).hexdigest(), 1, "sc") == 2, "repaired EVALSHA")
+    # One WAIT behind the call that said NOSCRIPT (its answer ignored), one
+    # behind the call that ran.
+    check(cmdstat(m, "wait") == before + 4, "a new WAIT followed the repaired call")
+    for r in reps:
+        check(client(r).get("sc") == "2", "replica %s has the repaired call's write" % r.addr)
+    check(info(pc, "topology")["noscript_repairs"] == "1", "it was repaired")
 
 
 def case_redis_py_watch_retries_concurrently(c):
