@@ -617,6 +617,9 @@ void txn_node_teardown(struct proxy *px, struct node *n);
 /* n stopped being its group's master: its pinned connections close, so the
  * transactions on them fail at EXEC (never half-applied, never re-sent). */
 void txn_drop_node(struct proxy *px, struct node *n);
+/* Request timeouts on n's transaction connections (topology cron): a hung
+ * master fails the EXEC instead of holding the session for ever. */
+void txn_cron(struct proxy *px, struct node *n);
 /* Before a request of s is handled: 1 when it must wait (in the query
  * buffer) until s's earlier replies arrived, so that a transaction never
  * overtakes or is overtaken by the session's other requests. */

@@ -664,6 +664,7 @@ topology_cron(struct proxy *px)
         for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
             backend_cron(px, &n->pool[k]);
         }
+        txn_cron(px, n);
     }
 }
 

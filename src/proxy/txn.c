@@ -9,6 +9,7 @@
 #include "proxy/proxy.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +70,22 @@ txn_drop_node(struct proxy *px, struct node *n)
             b->txn_owner->txn->lost = 1;
         }
         backend_close(b, "the node is no longer the group's master");
+    }
+}
+
+void
+txn_cron(struct proxy *px, struct node *n)
+{
+    for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
+        struct backend *b = &n->txn[i];
+        if (b->head != NULL) {
+            if (b->txn_owner != NULL && b->txn_owner->txn != NULL
+                && px->cfg.backend_timeout_ms > 0
+                && util_ustime() - b->head->sent_us > px->cfg.backend_timeout_ms * 1000) {
+                b->txn_owner->txn->lost = 1;
+            }
+            backend_cron(px, b);
+        }
     }
 }
 
@@ -673,7 +690,9 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     if (kind != ROUTE_MASTER && kind != ROUTE_READ) {
         return 0;
     }
-    if (cursor_spec_of(cmd) != NULL) {
+    if (cursor_spec_of(cmd) != NULL || (cmd->flags & CMD_BLOCKING)) {
+        /* A blocking command takes a dedicated connection as usual (the
+         * pinned one has request timeouts). */
         return 0;
     }
     size_t nkeys;

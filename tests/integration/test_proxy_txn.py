@@ -249,6 +249,25 @@ def case_master_killed_during_transaction(c):
     check(pc.evalsha(RETURN1_SHA, 0) == 1, "EVALSHA after the failover")
 
 
+def case_hung_master_fails_exec(c):
+    import signal
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--failover", "no", "--backend-timeout-ms", "500")
+    a = Raw(p.port, timeout=30)
+    check(a.call("MULTI") == "OK" and a.call("SET", "h", "1") == "QUEUED", "queued")
+    m.proc.send_signal(signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        got = a.call("EXEC")
+        took = time.time() - t0
+    finally:
+        m.proc.send_signal(signal.SIGCONT)
+    check(isinstance(got, Err) and "cachely-proxy" in got, "EXEC on a stopped master: %r" % got)
+    check(took < 5, "the error came after the backend timeout, not never (%.1fs)" % took)
+    wait_for(lambda: client(p).ping(), 10, "the proxy answers")
+    check(a.call("PING") == "PONG", "the session goes on")
+
+
 def case_write_ack_waits_after_exec(c):
     m, reps = c.group()
     p = c.proxy(m.addr, "--write-ack", "all")
@@ -544,6 +563,8 @@ CASES = [
     ("e", "kill -9 of the master during a transaction: EXEC fails, nothing applied",
      case_master_killed_during_transaction),
     ("f", "write-ack all: a WAIT follows the EXEC", case_write_ack_waits_after_exec),
+    ("n", "a hung (SIGSTOP) master fails EXEC after backend-timeout-ms",
+     case_hung_master_fails_exec),
     ("g", "redis-py WATCH/MULTI retries from three threads", case_redis_py_watch_retries_concurrently),
     ("h", "ioredis multi(), watch and scripts, 1 and 3 groups", case_ioredis),
     ("i", "scripts and functions route by keys; SCRIPT/FUNCTION reach every node",
