@@ -35,7 +35,7 @@ for round in $(seq "$rounds"); do
                 else
                     line=$(bench_measure "$(pids_of "$path")" "$n" -h 127.0.0.1 \
                            -p "$(port_of "$path")" -c 50 -r 100000 -n "$n" -P "$P" \
-                           EVALSHA "$sha" 1 "key:__rand_int__")
+                           EVALSHA "$sha" 1 "txn:__rand_int__")
                 fi
                 [ "$line" != fail ] || { echo "$t failed on $path" >&2; exit 1; }
                 set -- $line

@@ -19,7 +19,8 @@
 # Transactions and scripts (a third table): MULTI/EXEC (utils/bench-txn.c,
 # built here with cc and hiredis: each request is MULTI, INCR, EXEC sent in
 # one write, as a client library sends a transaction) and EVALSHA of a
-# one-key INCR script (redis-benchmark), at -P 1 and -P 16, direct and
+# one-key INCR script (redis-benchmark), on txn:* keys (GET/SET fill key:* with
+# non-numbers), at -P 1 and -P 16, direct and
 # through cachely-proxy, interleaved the same way; twemproxy for EVALSHA
 # only (it has no MULTI).  BENCH_PROXY_ONLY=txn runs only these.
 #

@@ -1,6 +1,6 @@
 /* A MULTI/EXEC load generator for utils/bench-proxy.sh (redis-benchmark
  * sends one command per request, not a transaction).  Each of C clients
- * sends P transactions "MULTI, INCR key:<rand>, EXEC" in one write (as a
+ * sends P transactions "MULTI, INCR txn:<rand>, EXEC" in one write (as a
  * client library's transaction pipeline does), reads their 3 * P replies,
  * and starts again, until N transactions are done.  Prints one CSV line as
  * redis-benchmark --csv does:
@@ -55,7 +55,7 @@ send_batch(struct conn *c, long pipeline, long keyspace)
     size_t len = 0;
     for (long i = 0; i < pipeline; i++) {
         char key[32];
-        int kl = snprintf(key, sizeof(key), "key:%ld", random() % keyspace);
+        int kl = snprintf(key, sizeof(key), "txn:%ld", random() % keyspace);
         len += (size_t)snprintf(buf + len, sizeof(buf) - len,
                                 "*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n"
                                 "*1\r\n$4\r\nEXEC\r\n", kl, key);

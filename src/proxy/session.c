@@ -1001,8 +1001,7 @@ session_resume(struct session *s)
     }
 }
 
-/* Returns 1 when the request must wait in the query buffer (txn_hold). */
-static int
+static void
 handle_request(struct session *s, const char *frame, size_t framelen)
 {
     struct proxy *px = s->px;
@@ -1012,45 +1011,45 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     char *encoded = NULL;
 
     if (txn_hold(s, cmd)) {
-        return 1;
+        return; /* s->txn_hold: parsed again once s's earlier replies are in */
     }
     px->total_commands++;
     /* Inside MULTI everything (unknown commands too) is the transaction's. */
     if (txn_early(s, cmd, argc) && txn_request(s, cmd, argc, argv, frame, framelen)) {
-        return 0;
+        return;
     }
     /* s->last_ms: set by the read that brought the request. */
     if (cmd == NULL) {
         char msg[512];
         command_unknown_error(msg, sizeof(msg), argc, argv);
         session_error(s, "ERR %s", msg);
-        return 0;
+        return;
     }
     if (!command_arity_ok(cmd, argc)) {
         session_error(s, "ERR wrong number of arguments for '%s' command", cmd->name);
-        return 0;
+        return;
     }
     s->lastcmd = cmd;
     if (!(s->flags & SESSION_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
         session_error(s, "NOAUTH Authentication required.");
-        return 0;
+        return;
     }
     if (s->resp == 2 && pubsub_count(s->pubsub) > 0) {
         char err[256];
         size_t n = pubsub_refuse(cmd, argc, argv, err, sizeof(err));
         if (n > 0) {
             local_reply(s, err, n);
-            return 0;
+            return;
         }
     }
     if (txn_request(s, cmd, argc, argv, frame, framelen)
         || script_command(s, cmd, argc, argv)) {
-        return 0;
+        return;
     }
     enum route_kind kind = route_classify(cmd);
     if (kind == ROUTE_LOCAL) {
         run_local(s, cmd, argc, argv);
-        return 0;
+        return;
     }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
@@ -1062,7 +1061,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
             session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
                              "to a node directly", cmd->name);
         }
-        return 0;
+        return;
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
     if (frame[0] != '*') {
@@ -1073,17 +1072,17 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     if (cspec != NULL) {
         forward_cursor(s, cspec, argc, argv);
         mem_free(encoded);
-        return 0;
+        return;
     }
     struct group *g = route_group(s, cmd, argc, argv, frame, framelen);
     if (g == NULL) {
         mem_free(encoded);
-        return 0; /* answered: split, spread, or refused */
+        return; /* answered: split, spread, or refused */
     }
     if (cmd->flags & CMD_BLOCKING) {
         forward_blocking(s, g, cmd, frame, framelen);
         mem_free(encoded);
-        return 0;
+        return;
     }
     if (kind == ROUTE_MASTER && px->cfg.write_ack != 0
         && ((cmd->flags & CMD_WRITE) || script_may_write(cmd))) {
@@ -1093,7 +1092,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
             script_forwarded(s, cmd, argc, argv, wr, frame, framelen);
         }
         mem_free(encoded);
-        return 0;
+        return;
     }
     int policy = px->cfg.read_policy;
     /* In session mode a read waits for nothing: it goes to a replica known
@@ -1111,7 +1110,6 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         track_write(s, target, used);
     }
     mem_free(encoded);
-    return 0;
 }
 
 static void
@@ -1137,8 +1135,11 @@ process_input(struct session *s)
             s->qpos = s->qlen;
             break;
         }
-        if (s->parser.argc > 0 && handle_request(s, frame, s->parser.consumed)) {
-            break; /* held: parsed again once s's earlier replies are in */
+        if (s->parser.argc > 0) {
+            handle_request(s, frame, s->parser.consumed);
+            if (s->txn_hold) {
+                break; /* held (txn.c): parsed again when resumed */
+            }
         }
         s->qpos += s->parser.consumed;
     }
