@@ -635,6 +635,8 @@ int txn_request(struct session *s, const struct command *cmd, size_t argc,
 /* The request must go to txn_request before handle_request's own checks
  * (s is in a transaction, or EXEC has a wrong arity: EXECABORT). */
 int txn_early(const struct session *s, const struct command *cmd, size_t argc);
+/* The input s sent so far is handled: a MULTI still unanswered gets +OK. */
+void txn_drained(struct session *s);
 /* s is being freed: release its pinned connection (closed: the node drops
  * the queued commands and the watches). */
 void txn_session_gone(struct session *s);

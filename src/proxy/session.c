@@ -1143,6 +1143,9 @@ process_input(struct session *s)
         }
         s->qpos += s->parser.consumed;
     }
+    if (s->txn != NULL) {
+        txn_drained(s);
+    }
     if (s->qpos > 0) {
         memmove(s->qbuf, s->qbuf + s->qpos, s->qlen - s->qpos);
         s->qlen -= s->qpos;

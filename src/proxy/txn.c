@@ -37,6 +37,11 @@ struct txn {
                                     before a key chose the group */
     size_t *early_end;           /* owned: where each of them ends in early */
     size_t nearly;
+    struct preq *multi_reply;    /* borrowed (on s's FIFO): MULTI's reply, not given
+                                    yet; the node's own +OK when the MULTI reaches it
+                                    in the same input, else the proxy's (txn_drained),
+                                    so a pipelined transaction's replies leave in one
+                                    write */
 };
 
 /* ---- the per-node pool ------------------------------------------------------ */
@@ -210,6 +215,25 @@ release_conn(struct backend *b)
     b->node->txn_busy--;
 }
 
+/* MULTI's reply, when still owed: the proxy's +OK. */
+static void
+answer_multi(struct txn *t)
+{
+    struct preq *r = t->multi_reply;
+    if (r != NULL) {
+        t->multi_reply = NULL;
+        session_deliver(r, "+OK\r\n", 5); /* freed there when the client left */
+    }
+}
+
+void
+txn_drained(struct session *s)
+{
+    if (s->txn != NULL) {
+        answer_multi(s->txn); /* an interactive client waits for it */
+    }
+}
+
 /* Pin t to g's master: MULTI (when in MULTI) and the early commands go
  * first.  -1 with an error answered when no connection can be had. */
 static int
@@ -233,8 +257,17 @@ pin(struct session *s, struct txn *t, struct group *g)
     }
     t->g = g;
     t->node = g->master;
-    if (t->state == TXN_MULTI) {
+    if (t->state == TXN_MULTI && t->multi_reply != NULL) {
+        struct preq *r = t->multi_reply;
+        t->multi_reply = NULL;
+        if (backend_send(s->px, t->node, t->b, r, multi, sizeof(multi) - 1) != 0) {
+            t->lost = 1;
+            session_deliver(r, "+OK\r\n", 5);
+        }
+    } else if (t->state == TXN_MULTI) {
         send_internal(s, t, multi, sizeof(multi) - 1);
+    }
+    if (t->state == TXN_MULTI) {
         /* One request each: every frame has its reply. */
         for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
             send_internal(s, t, t->early.p + from, t->early_end[i] - from);
@@ -285,6 +318,7 @@ static void
 txn_end(struct session *s, int close_conn)
 {
     struct txn *t = s->txn;
+    answer_multi(t);
     if (t->b != NULL && close_conn) {
         release_conn(t->b);
         backend_forget_pending(s->px, t->b);
@@ -606,8 +640,9 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
             send_client(s, t, frame, len);
             return 1;
         }
-        txn_begin(s, TXN_MULTI);
-        session_reply(s, "+OK\r\n", 5);
+        /* Answered by the node with the transaction's first command when
+         * it is in the same input, else at the end of the input. */
+        txn_begin(s, TXN_MULTI)->multi_reply = session_new_request(s);
         return 1;
     case CMD_ID_WATCH: {
         if (t != NULL && t->state == TXN_MULTI) {
