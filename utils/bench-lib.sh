@@ -234,6 +234,8 @@ bench_cpu_ticks() {
 # some PID used >= 90 % of its cap (or of a core uncapped) and the client
 # less than 90 % of a core, "client" when the client did and no server did,
 # "both" or "neither" otherwise.  Prints "fail" when redis-benchmark did.
+# bench_client (a variable) names another client taking redis-benchmark's
+# options and printing its CSV (utils/bench-txn.c).
 bench_measure() {
     local pids=$1 n=$2; shift 2
     local tck before=() after=() pid t0 t1 out tm i=0
@@ -242,7 +244,7 @@ bench_measure() {
     t0=$(date +%s%N)
     # `times` in the subshell: its second line is its children's CPU, i.e.
     # redis-benchmark's ("0m1.234s 0m0.456s", user and sys).
-    out=$( (redis-benchmark --csv "$@" 2>/dev/null; times) ) \
+    out=$( ("${bench_client:-redis-benchmark}" --csv "$@" 2>/dev/null; times) ) \
         || { echo fail; return 0; }
     t1=$(date +%s%N)
     for pid in $pids; do after+=("$(bench_cpu_ticks "$pid")"); done

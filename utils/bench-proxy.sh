@@ -16,6 +16,14 @@
 # per request (utime+stime from /proc) and what bounded the run; the
 # proxy's CPU per request over the node's is the figure to hold at <= 0.6.
 #
+# Transactions and scripts (a third table): MULTI/EXEC (utils/bench-txn.c,
+# built here with cc and hiredis: each request is MULTI, INCR, EXEC sent in
+# one write, as a client library sends a transaction) and EVALSHA of a
+# one-key INCR script (redis-benchmark), on txn:* keys (GET/SET fill key:* with
+# non-numbers), at -P 1 and -P 16, direct and
+# through cachely-proxy, interleaved the same way; twemproxy for EVALSHA
+# only (it has no MULTI).  BENCH_PROXY_ONLY=txn runs only these.
+#
 # Usage: utils/bench-proxy.sh [--quick] [--rounds N] [--cpu-cap PCT]
 #   --quick      one round, -n divided by 5 (for checking the script)
 #   --rounds N   rounds (default 3)
@@ -129,6 +137,7 @@ pids_of() { # the node, then the proxy on the path
     esac
 }
 
+if [ "${BENCH_PROXY_ONLY:-}" != txn ]; then
 # Fill the keyspace so that GETs find values.
 redis-benchmark -h 127.0.0.1 -p "$mport" -t set -r 100000 -n 300000 -P 16 -q >/dev/null
 
@@ -221,6 +230,8 @@ print("cp = cachely-proxy, tw = twemproxy, dir = direct; +p50 = p50 added over d
 EOF
 "$PY" "$here/utils/bench-table.py" proxy "$rows" "$paths"
 echo "proxy log lines about lost/unreachable backends: $errors"
+fi
+. "$here/utils/bench-proxy-txn.sh"
 if [ -n "$twem_note" ]; then
     echo "$twem_note"
 fi

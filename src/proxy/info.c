@@ -209,6 +209,9 @@ section_topology(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
                 proxy_read_policy_names[px->cfg.read_policy], px->ngroups,
                 px->groups[0].master ? px->groups[0].master->name : "none", px->nnodes,
                 px->fanouts, px->crossslot_errors, px->reloads);
+    /* transactions and scripts (txn.c, script.c) */
+    rbuf_printf(b, "transactions:%lld\r\ntransactions_aborted:%lld\r\nnoscript_repairs:%lld\r\n",
+                px->txn_execs, px->txn_aborted, px->scripts_repaired);
     for (size_t i = 0; i < px->ngroups; i++) {
         rbuf_printf(b, "group%zu:name=%s,slots=%lld,master=%s\r\n", i, px->groups[i].name,
                     px->groups[i].slots,

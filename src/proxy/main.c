@@ -264,6 +264,7 @@ main(int argc, char **argv)
     http_teardown(px);
     failover_teardown(px);
     topology_teardown(px);
+    script_teardown(px);
     mem_free(px->pending_backends);
     event_free(px->cron);
     event_free(px->listen_ev);

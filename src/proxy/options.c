@@ -174,7 +174,8 @@ const struct option_def proxy_options[] = {
     {"blocking-pool-size", OPT_INT, 0, "64", 0, 100000, NULL, OFF(blocking_pool_size), NULL,
      NULL, NULL, "dedicated backend connections per node for blocking commands (BLPOP...): "
      "each blocked client holds one until its command completes; when all are in use a "
-     "blocking command is refused at once (0 = refuse every blocking command)"},
+     "blocking command is refused at once (0 = refuse every blocking command); as many "
+     "again for transactions (WATCH/MULTI to EXEC)"},
     {"read-policy", OPT_ENUM, 0, "session", 0, 0, proxy_read_policy_names,
      OFF(read_policy), NULL, NULL, NULL,
      "session (default): reads go round robin to healthy replicas caught up within "

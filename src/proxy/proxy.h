@@ -134,6 +134,9 @@ struct preq {
     int cursor_cmd;
     int cursor_keyspace;
     struct cursor cursor;        /* where this call of the iteration went */
+    /* An EVALSHA (script.c): a -NOSCRIPT reply is repaired once by loading
+     * the body on the node and sending the call again (retry_frame). */
+    int script_retry;
 };
 
 /* One pooled connection to a node. */
@@ -160,6 +163,8 @@ struct backend {
     int resp3;                   /* speaks RESP3 (HELLO 3 sent first) */
     struct session *blocked;     /* borrowed: the session whose blocking command it
                                     carries, NULL when idle (dedicated only) */
+    struct session *txn_owner;   /* borrowed (txn.c): the session whose transaction is
+                                    pinned to it, NULL when idle (transaction pool) */
 };
 
 /* A shard: a master and its replicas, owning a set of hash slots. */
@@ -228,6 +233,9 @@ struct node {
     struct backend *blocking;    /* owned array of blocking_pool_size: each carries one
                                     session's blocking command at a time */
     long long blocking_busy;     /* how many of them carry one now */
+    struct backend *txn;         /* owned (txn.c): blocking_pool_size connections, each
+                                    pinned to one session's transaction at a time */
+    long long txn_busy;          /* how many of them are pinned now */
     /* probe connection */
     int probe_fd;
     struct event *probe_ev;      /* owned */
@@ -288,6 +296,9 @@ struct proxy {
     size_t npeers;
     struct admin *admins;        /* owned list of node command connections */
     long long last_cron_ms;
+    /* transactions and scripts (txn.c, script.c) */
+    struct script_cache *scripts; /* owned (script.c): sha -> body, for NOSCRIPT repair */
+    long long txn_execs, txn_aborted, scripts_repaired;
 };
 
 /* ---- topology.c ---------------------------------------------------------- */
@@ -462,6 +473,8 @@ enum session_flag {
     SESSION_PENDING_WRITE = 1 << 3,
     SESSION_WRITE_ARMED = 1 << 4,
     SESSION_READ_OFF = 1 << 5,
+    SESSION_EOF = 1 << 6,          /* the client half-closed: input held for a
+                                      transaction (txn.c) still runs */
 };
 
 /* A client connection.  session.c owns its life; client_cmd.c (CLIENT) and
@@ -502,6 +515,8 @@ struct session {
     int db;                        /* the database SELECT chose */
     struct backend *blocked_on;    /* borrowed: the dedicated connection its blocking
                                       command runs on; its input waits meanwhile */
+    struct txn *txn;               /* owned (txn.c): its WATCH/MULTI state, NULL when none */
+    int txn_hold;                  /* txn.c held its input until replies arrive */
 };
 /* Close s once the current callback unwinds (CLIENT KILL, limits). */
 void session_close(struct session *s);
@@ -593,5 +608,60 @@ enum route_kind {
  * a pure function of its flags and name, so it can be unit-tested. */
 enum route_kind route_classify(const struct command *cmd);
 const char *route_refusal(const struct command *cmd);
+
+/* ---- txn.c ---------------------------------------------------------------- */
+struct txn;
+/* Allocate / close node n's transaction connections (topology.c). */
+void txn_node_setup(struct proxy *px, struct node *n);
+void txn_node_teardown(struct proxy *px, struct node *n);
+/* n stopped being its group's master: its pinned connections close, so the
+ * transactions on them fail at EXEC (never half-applied, never re-sent). */
+void txn_drop_node(struct proxy *px, struct node *n);
+/* Request timeouts on n's transaction connections (topology cron): a hung
+ * master fails the EXEC instead of holding the session for ever. */
+void txn_cron(struct proxy *px, struct node *n);
+/* Before a request of s is handled: 1 when it must wait (in the query
+ * buffer) until s's earlier replies arrived, so that a transaction never
+ * overtakes or is overtaken by the session's other requests. */
+int txn_hold(struct session *s, const struct command *cmd);
+/* r, a request of s, is answered: resume held input, give back the
+ * connection of an ended transaction whose replies are all in. */
+void txn_progress(struct session *s, const struct preq *r);
+/* Handle a request of s that belongs to its transaction (MULTI, EXEC,
+ * DISCARD, WATCH, UNWATCH, RESET, or anything while in MULTI or, for its
+ * group, while watching).  Returns 1 when handled (answered or sent). */
+int txn_request(struct session *s, const struct command *cmd, size_t argc,
+                struct resp_arg *argv, const char *frame, size_t len);
+/* The request must go to txn_request before handle_request's own checks
+ * (s is in a transaction, or EXEC has a wrong arity: EXECABORT). */
+int txn_early(const struct session *s, const struct command *cmd, size_t argc);
+/* The input s sent so far is handled: a MULTI still unanswered gets +OK. */
+void txn_drained(struct session *s);
+/* s is being freed: release its pinned connection (closed: the node drops
+ * the queued commands and the watches). */
+void txn_session_gone(struct session *s);
+
+/* ---- script.c ------------------------------------------------------------- */
+/* Free the sha -> body cache (made on first use). */
+void script_teardown(struct proxy *px);
+/* SCRIPT LOAD/FLUSH/EXISTS/KILL and FUNCTION LOAD/DELETE/FLUSH/RESTORE/KILL
+ * on every node; returns 1 when cmd was one of them (answered later). */
+int script_command(struct session *s, const struct command *cmd, size_t argc,
+                   const struct resp_arg *argv);
+/* r (the request just forwarded for s) is an EVAL or EVALSHA: learn the
+ * body, or arm the NOSCRIPT repair. */
+void script_forwarded(struct session *s, const struct command *cmd, size_t argc,
+                      const struct resp_arg *argv, struct preq *r, const char *frame,
+                      size_t len);
+/* EVAL, EVALSHA or FCALL: it may write, so write-ack applies. */
+int script_may_write(const struct command *cmd);
+/* r's reply: 1 when it was a -NOSCRIPT that script.c repaired (r re-sent). */
+int script_deliver(struct preq *r, const char *reply, size_t len);
+/* After write-ack's rules: send WAIT behind wr (already sent on b to g's
+ * master) and hold wr's reply until WAIT answers (session.c). */
+void session_ack_after(struct session *s, struct group *g, struct preq *wr);
+/* In read-policy session: s wrote on master through connection on (a
+ * transaction's), so its reads wait for a replica holding that write. */
+void session_track_write(struct session *s, struct node *master, struct backend *on);
 
 #endif

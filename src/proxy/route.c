@@ -26,12 +26,13 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_PUNSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PUBLISH] = ROUTE_LOCAL + 1,
     [CMD_ID_PUBSUB] = ROUTE_LOCAL + 1,
-    /* per-connection state on a node (transactions, shard channels) */
-    [CMD_ID_MULTI] = ROUTE_REFUSE + 1,
-    [CMD_ID_EXEC] = ROUTE_REFUSE + 1,
-    [CMD_ID_DISCARD] = ROUTE_REFUSE + 1,
-    [CMD_ID_WATCH] = ROUTE_REFUSE + 1,
-    [CMD_ID_UNWATCH] = ROUTE_REFUSE + 1,
+    /* per-connection state on a node: transactions are pinned to a
+     * connection of their own by txn.c before routing; shard channels */
+    [CMD_ID_MULTI] = ROUTE_MASTER + 1,
+    [CMD_ID_EXEC] = ROUTE_MASTER + 1,
+    [CMD_ID_DISCARD] = ROUTE_MASTER + 1,
+    [CMD_ID_WATCH] = ROUTE_MASTER + 1,
+    [CMD_ID_UNWATCH] = ROUTE_MASTER + 1,
     [CMD_ID_SSUBSCRIBE] = ROUTE_REFUSE + 1,
     [CMD_ID_SUNSUBSCRIBE] = ROUTE_REFUSE + 1,
     [CMD_ID_SPUBLISH] = ROUTE_REFUSE + 1,
@@ -68,11 +69,6 @@ static const struct {
     const char *name;
     const char *why;
 } connection_bound[] = {
-    {"multi", "transactions are not carried yet"},
-    {"exec", "transactions are not carried yet"},
-    {"discard", "transactions are not carried yet"},
-    {"watch", "transactions are not carried yet"},
-    {"unwatch", "transactions are not carried yet"},
     {"ssubscribe", "shard-channel subscriptions are not carried yet"},
     {"sunsubscribe", "shard-channel subscriptions are not carried yet"},
     {"monitor", "MONITOR is not carried yet"},

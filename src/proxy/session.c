@@ -149,6 +149,9 @@ void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->script_retry && script_deliver(r, reply, len)) {
+        return;
+    }
     if (r->retry_frame != NULL && redirect_write(r, reply, len)) {
         return;
     }
@@ -196,6 +199,9 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         return;
     }
     s->pending--;
+    if (s->txn_hold || s->txn != NULL) {
+        txn_progress(s, r);
+    }
     if (s->head == r) {
         s->head = r->next;
         if (s->head == NULL) {
@@ -543,6 +549,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_QUIT:
         local_replyf(s, "+OK\r\n");
         s->flags |= SESSION_CLOSE_AFTER_REPLY;
+        s->flags &= ~SESSION_EOF; /* nothing after QUIT runs */
         break;
     case CMD_ID_RESET:
         s->resp = 2;
@@ -656,6 +663,14 @@ track_write(struct session *s, struct node *master, struct backend *on)
     s->px->session_offset_probes++;
 }
 
+void
+session_track_write(struct session *s, struct node *master, struct backend *on)
+{
+    if (s->px->cfg.read_policy == READ_SESSION) {
+        track_write(s, master, on);
+    }
+}
+
 /* WAIT answered for a write-ack write: release the write's reply, or
  * replace it with -NOTACKED when too few replicas acknowledged in time. */
 static void
@@ -729,13 +744,29 @@ own_connection(struct session *s, struct group *g)
     return b;
 }
 
-/* Send a write on the session's private connection followed by WAIT. */
-static void
+/* Send a write on the session's private connection followed by WAIT;
+ * returns its request, or NULL when it was answered with an error. */
+static struct preq *
 forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
 {
     struct proxy *px = s->px;
-    char wait[96], num[24], tmo[24];
     struct preq *wr = preq_new(s);
+    struct backend *own = g->master ? backend_open(px, own_connection(s, g)) : NULL;
+    if (own == NULL || backend_send(px, g->master, own, wr, frame, len) != 0) {
+        static const char err[] = "-ERR cachely-proxy: the master is not reachable\r\n";
+        px->route_errors++;
+        session_deliver(wr, err, sizeof(err) - 1);
+        return NULL;
+    }
+    session_ack_after(s, g, wr);
+    return wr;
+}
+
+void
+session_ack_after(struct session *s, struct group *g, struct preq *wr)
+{
+    struct proxy *px = s->px;
+    char wait[96], num[24], tmo[24];
     long long need = px->cfg.write_ack;
     if (need < 0) {
         /* "all": every replica the topology knows for the group now. */
@@ -743,13 +774,6 @@ forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
         for (size_t i = 0; i < px->nnodes; i++) {
             need += px->nodes[i]->group == g && px->nodes[i]->role == NODE_ROLE_REPLICA;
         }
-    }
-    struct backend *own = g->master ? backend_open(px, own_connection(s, g)) : NULL;
-    if (own == NULL || backend_send(px, g->master, own, wr, frame, len) != 0) {
-        static const char err[] = "-ERR cachely-proxy: the master is not reachable\r\n";
-        px->route_errors++;
-        session_deliver(wr, err, sizeof(err) - 1);
-        return;
     }
     size_t nl = util_ll2str(num, need), tl = util_ll2str(tmo, px->cfg.write_ack_timeout_ms);
     int wl = snprintf(wait, sizeof(wait), "*3\r\n$4\r\nWAIT\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
@@ -760,7 +784,7 @@ forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
     w->ack_parent = wr;
     wr->ack_need = need;
     wr->ack_waiting = 1;
-    if (backend_send(px, g->master, wr->backend, w, wait, (size_t)wl) != 0) {
+    if (backend_send(px, wr->node, wr->backend, w, wait, (size_t)wl) != 0) {
         wr->ack_waiting = 0;
         mem_free(w);
         return;
@@ -986,7 +1010,14 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
     char *encoded = NULL;
 
+    if (txn_hold(s, cmd)) {
+        return; /* s->txn_hold: parsed again once s's earlier replies are in */
+    }
     px->total_commands++;
+    /* Inside MULTI everything (unknown commands too) is the transaction's. */
+    if (txn_early(s, cmd, argc) && txn_request(s, cmd, argc, argv, frame, framelen)) {
+        return;
+    }
     /* s->last_ms: set by the read that brought the request. */
     if (cmd == NULL) {
         char msg[512];
@@ -1010,6 +1041,10 @@ handle_request(struct session *s, const char *frame, size_t framelen)
             local_reply(s, err, n);
             return;
         }
+    }
+    if (txn_request(s, cmd, argc, argv, frame, framelen)
+        || script_command(s, cmd, argc, argv)) {
+        return;
     }
     enum route_kind kind = route_classify(cmd);
     if (kind == ROUTE_LOCAL) {
@@ -1049,9 +1084,13 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         mem_free(encoded);
         return;
     }
-    if (kind == ROUTE_MASTER && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
+    if (kind == ROUTE_MASTER && px->cfg.write_ack != 0
+        && ((cmd->flags & CMD_WRITE) || script_may_write(cmd))) {
         px->routed_master++;
-        forward_acked(s, g, frame, framelen);
+        struct preq *wr = forward_acked(s, g, frame, framelen);
+        if (wr != NULL && script_may_write(cmd)) {
+            script_forwarded(s, cmd, argc, argv, wr, frame, framelen);
+        }
         mem_free(encoded);
         return;
     }
@@ -1064,6 +1103,9 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     struct node *target = topology_read_target(
         px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
     struct backend *used = forward(s, target, frame, framelen, kind == ROUTE_MASTER);
+    if (used != NULL && (cmd->flags & CMD_MOVABLEKEYS) && argc >= 3) {
+        script_forwarded(s, cmd, argc, argv, s->tail, frame, framelen);
+    }
     if (kind == ROUTE_MASTER && policy == READ_SESSION && used != NULL) {
         track_write(s, target, used);
     }
@@ -1075,7 +1117,8 @@ process_input(struct session *s)
 {
     /* After a blocking command nothing more runs until it completes, as on
      * one Redis connection (session_resume goes on). */
-    while (!(s->flags & (SESSION_CLOSING | SESSION_CLOSE_AFTER_REPLY))
+    while (!(s->flags & SESSION_CLOSING)
+           && (!(s->flags & SESSION_CLOSE_AFTER_REPLY) || (s->flags & SESSION_EOF))
            && s->blocked_on == NULL) {
         const char *frame = s->qbuf + s->qpos;
         /* Redis's limits, read each time (a reload or an AUTH changes them):
@@ -1094,8 +1137,14 @@ process_input(struct session *s)
         }
         if (s->parser.argc > 0) {
             handle_request(s, frame, s->parser.consumed);
+            if (s->txn_hold) {
+                break; /* held (txn.c): parsed again when resumed */
+            }
         }
         s->qpos += s->parser.consumed;
+    }
+    if (s->txn != NULL) {
+        txn_drained(s);
     }
     if (s->qpos > 0) {
         memmove(s->qbuf, s->qbuf + s->qpos, s->qlen - s->qpos);
@@ -1191,8 +1240,15 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
     }
     if (n == 0) {
         /* The client finished sending (maybe only half-closed): answer what
-         * it asked, then close. */
+         * it asked, then close.  Input held for a transaction runs when its
+         * turn comes (txn_progress resumes here). */
+        if (!(s->flags & SESSION_CLOSE_AFTER_REPLY)) {
+            s->flags |= SESSION_EOF; /* not after QUIT or a protocol error */
+        }
         s->flags |= SESSION_CLOSE_AFTER_REPLY;
+        if (s->qlen > 0 && s->blocked_on == NULL && !s->txn_hold) {
+            process_input(s);
+        }
         session_write(s);
         return;
     }
@@ -1294,6 +1350,7 @@ session_free(struct session *s)
             r->s = NULL;
         }
     }
+    txn_session_gone(s);
     /* A blocking command still waiting: closing its connection unblocks it
      * on the node (the connection goes back to the node's blocking pool). */
     struct backend *blocked_on = s->blocked_on;

@@ -54,6 +54,7 @@ topology_add(struct proxy *px, struct group *g, const char *host, int port)
         backend_init(&n->blocking[i], n);
         n->blocking[i].dedicated = 1;
     }
+    txn_node_setup(px, n);
     px->nodes = mem_realloc(px->nodes, (px->nnodes + 1) * sizeof(*px->nodes));
     px->nodes[px->nnodes++] = n;
     log_info("Node %s added to group %s", n->name, g->name);
@@ -273,6 +274,7 @@ topology_teardown(struct proxy *px)
         for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
             backend_close(&n->blocking[k], NULL);
         }
+        txn_node_teardown(px, n);
         mem_free(n->pool);
         mem_free(n->blocking);
         mem_free(n->probe_in);
@@ -466,6 +468,8 @@ topology_set_master(struct proxy *px, struct group *g, struct node *n, long long
         for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
             backend_close(&old->blocking[k], "the node is no longer the group's master");
         }
+        /* Transactions pinned to it fail at EXEC (txn.c). */
+        txn_drop_node(px, old);
         g->switch_count++;
         failover_event(px, "+switch-master", "%s %s %d %s %d", failover_group_name(px, g),
                        old->host, old->port, n->host, n->port);
@@ -660,6 +664,7 @@ topology_cron(struct proxy *px)
         for (long long k = 0; k < 2 * px->cfg.pool_size; k++) {
             backend_cron(px, &n->pool[k]);
         }
+        txn_cron(px, n);
     }
 }
 

@@ -22,10 +22,10 @@ from cluster import Raw, check, client  # noqa: E402
 # Scripts about one node's own state (its connection, config, DEBUG,
 # CLIENT PAUSE, SAVE...): the proxy answers or refuses those itself.
 NODE_ONLY = {"conn", "server", "config", "debug", "pause", "encoding"}
-# Connection-bound features the proxy does not carry yet (issue 14:
-# transactions pinned to a master connection, node pub/sub and tracking,
-# MONITOR/LATENCY, scripts loaded on every node): refused or answered by the
-# proxy itself, so their scripts are not replayed.
+# Connection-bound features the proxy does not carry yet (issue 14: node
+# pub/sub and tracking, MONITOR/LATENCY): refused or answered by the proxy
+# itself, so their scripts are not replayed.  multi, scripting and functions
+# are replayed in RESP2 and RESP3 by test_proxy_txn.py (case l).
 NODE_ONLY |= {"multi", "pubsub", "notify", "tracking", "introspect", "scripting",
               "functions", "struct"}
 # Data-type scripts replayed through the proxy.

@@ -172,3 +172,14 @@ Test(route, error_lines_never_carry_cr_or_lf)
     cr_assert_eq(n, 15);
     cr_assert(memcmp(buf + n - 2, "\r\n", 2) == 0 && memchr(buf, '\n', n - 1) == NULL);
 }
+
+Test(route, transactions_are_not_refused_by_name)
+{
+    /* txn.c pins them to a connection of their own before routing. */
+    const char *txn[] = {"multi", "exec", "discard", "watch", "unwatch"};
+    for (size_t i = 0; i < sizeof(txn) / sizeof(txn[0]); i++) {
+        const struct command *cmd = command_lookup(txn[i], strlen(txn[i]));
+        cr_assert_null(route_refusal(cmd), "%s", txn[i]);
+        cr_assert_neq(route_classify(cmd), ROUTE_REFUSE, "%s", txn[i]);
+    }
+}

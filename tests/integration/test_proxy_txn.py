@@ -1,0 +1,585 @@
+"""Transactions and scripts through cachely-proxy (issue 14).
+
+From WATCH or MULTI until EXEC/DISCARD/UNWATCH/RESET a session is pinned to
+one connection of its own to the master of the group owning its keys: the
+replies (+QUEUED, EXEC's array, the node's errors) are the node's, keys in
+several groups answer CROSSSLOT, a client that leaves frees the connection,
+and a master killed during a transaction fails EXEC (nothing half-applied).
+SCRIPT LOAD reaches every node, SCRIPT EXISTS answers for the deployment, a
+NOSCRIPT from a node that missed a load is repaired, EVAL/EVALSHA/FCALL go
+where their keys live.  Real processes, redis-py and ioredis.
+
+Run with /usr/bin/python3.  Prints "N passed, M failed";
+CACHELY_PROXY_TXN_CASES=a,b runs only those cases.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402  (puts tests/compat on sys.path)
+import servers  # noqa: E402
+import test_proxy as tp  # noqa: E402
+from cluster import LOCAL, Err, Raw, check, client, info, wait_for  # noqa: E402
+
+import redis  # noqa: E402
+
+CLIENTS = os.path.join(servers.SRCDIR, "tests", "clients")
+NODE = shutil.which("node") or "/usr/bin/node"
+RETURN1 = "return 1"
+RETURN1_SHA = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+
+
+def three_groups(c, *args):
+    g = [c.node() for _ in range(3)]
+    p = c.proxy(None, "--group", "a 0-5460 %s" % g[0].addr,
+                "--group", "b 5461-10922 %s" % g[1].addr,
+                "--group", "c 10923-16383 %s" % g[2].addr, *args, ready=3)
+    return g, p
+
+
+def key_in(px_client, node, prefix):
+    """A key (prefix + n) that the proxy stores on node."""
+    direct = client(node)
+    for i in range(1000):
+        k = "%s%d" % (prefix, i)
+        px_client.set(k, "probe")
+        if direct.exists(k):
+            px_client.delete(k)
+            return k
+        px_client.delete(k)
+    raise AssertionError("no key found for %s" % node.addr)
+
+
+def error_of(fn):
+    try:
+        fn()
+    except redis.ResponseError as e:
+        return str(e)
+    return None
+
+
+def noscript(fn):
+    try:
+        fn()
+    except redis.exceptions.NoScriptError:
+        return True
+    return False
+
+
+def cmdstat(node, name):
+    return tp.cmdstat(client(node), name)
+
+
+# ---- transactions ------------------------------------------------------------
+
+SEQUENCE = [
+    ("MULTI",), ("SET", "a", "1"), ("INCR", "a"), ("RPUSH", "l", "x"), ("GET", "a"), ("EXEC",),
+    ("MULTI",), ("FOO", "bar"), ("SET", "a", "7"), ("EXEC",), ("GET", "a"),
+    ("MULTI",), ("SET", "a"), ("EXEC",),
+    ("MULTI",), ("INCR", "l"), ("SET", "a", "8"), ("EXEC",), ("GET", "a"),
+    ("EXEC",), ("DISCARD",), ("MULTI",), ("MULTI",), ("WATCH", "x"), ("EXEC",),
+    ("MULTI",), ("EXEC",), ("MULTI",), ("PING",), ("ECHO", "e"), ("SET", "a", "9"), ("EXEC",),
+    ("MULTI",), ("PING",), ("EXEC",),
+    ("WATCH", "a"), ("GET", "a"), ("MULTI",), ("SET", "a", "10"), ("DISCARD",), ("UNWATCH",),
+    ("WATCH", "a"), ("MULTI",), ("SET", "a", "11"), ("EXEC",), ("GET", "a"),
+    ("UNWATCH",), ("WATCH", "a", "l"), ("UNWATCH",), ("GET", "a"),
+    ("MULTI",), ("DISCARD",), ("MULTI",), ("EXEC", "x"), ("GET", "a"),
+    ("MULTI",), ("EVAL", "return redis.call('incr', KEYS[1])", "1", "a"), ("EXEC",),
+]
+
+
+def case_replies_are_the_nodes(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    for target in (m, p):
+        client(m).flushall()
+        conn = Raw(target.port)
+        target.got = [conn.call(*cmd) for cmd in SEQUENCE]
+    for cmd, want, got in zip(SEQUENCE, m.got, p.got):
+        check(want == got, "%r: node %r, proxy %r" % (cmd, want, got))
+    check(p.got[5] == ["OK", 2, 1, b"2"], "the first EXEC: %r" % (p.got[5],))
+
+
+def case_watch_aborts_and_releases(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--blocking-pool-size", "1")
+    a, b = Raw(p.port), client(p)
+    b.set("k", "0")
+    check(a.call("WATCH", "k") == "OK" and a.call("GET", "k") == b"0", "WATCH, GET")
+    b.set("k", "other")
+    check(a.call("MULTI") == "OK" and a.call("SET", "k", "mine") == "QUEUED", "queued")
+    check(a.call("EXEC") is None, "EXEC after a change to a watched key is a nil array")
+    check(b.get("k") == "other", "the aborted transaction wrote nothing")
+    # The one transaction connection was given back: another session gets it.
+    pipe = b.pipeline(transaction=True)
+    pipe.set("k", "1").incr("k")
+    check(pipe.execute() == [True, 2], "redis-py pipeline(transaction=True)")
+    # RESET ends a transaction and frees the connection too.
+    check(a.call("MULTI") == "OK" and a.call("SET", "k", "never") == "QUEUED", "queued")
+    check(a.call("RESET") == "RESET", "RESET")
+    check(a.call("EXEC") == Err("ERR EXEC without MULTI"), "the transaction is gone")
+    pipe = b.pipeline(transaction=True)
+    pipe.incr("k")
+    check(pipe.execute() == [3], "the connection is free after RESET; nothing ran")
+
+
+def case_pool_exhausted_and_disconnect(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--blocking-pool-size", "1")
+    a, b = Raw(p.port), Raw(p.port)
+    check(a.call("MULTI") == "OK" and a.call("SET", "gone", "1") == "QUEUED", "a pinned")
+    check(b.call("MULTI") == "OK", "MULTI is answered by the proxy")
+    got = b.call("SET", "x", "1")
+    check(isinstance(got, Err) and "transaction connections" in got and "in use" in got,
+          "a second transaction with one connection per node: %r" % (got,))
+    check(b.call("EXEC") == Err("EXECABORT Transaction discarded because of previous errors."),
+          "and its EXEC aborts")
+    # The client leaves mid-transaction: the connection goes back, nothing ran.
+    a.close()
+
+    def try_txn():
+        r = Raw(p.port)
+        r.call("MULTI")
+        got = r.call("SET", "x", "2")
+        if got != "QUEUED":
+            r.call("DISCARD")
+            return False
+        return r.call("EXEC") == ["OK"]
+    wait_for(try_txn, 10, "the left client's connection is back in the pool")
+    check(client(m).get("gone") is None, "the left client's queued SET never ran")
+    check(client(m).get("x") == "2", "the next transaction ran")
+
+
+def case_pipelined_transactions_keep_order(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--blocking-pool-size", "1")
+    a = Raw(p.port)
+    # 20 transactions and a GET in one write: each runs after the one before
+    # (on the one kept connection), the GET after the last EXEC.
+    cmds = [("SET", "n", "100")]
+    for _ in range(20):
+        cmds += [("MULTI",), ("INCR", "n"), ("EXEC",)]
+    cmds += [("GET", "n")]
+    a.send(*cmds)
+    got = [a.reply() for _ in cmds]
+    execs = [got[i] for i in range(3, len(got) - 1, 3)]
+    check(execs == [[101 + i] for i in range(20)], "EXEC replies in order: %r" % execs[:5])
+    check(got[-1] == b"120", "the GET ran after the last EXEC: %r" % got[-1])
+    # The same from a client that half-closes after sending: the held
+    # transactions still run and every reply comes back, then the close.
+    h = Raw(p.port)
+    h.sendraw(b"".join(cluster.resp(*x) for x in cmds[1:]) + cluster.resp("QUIT")
+              + cluster.resp("SET", "after-quit", "1"))
+    import socket
+    h.sock.shutdown(socket.SHUT_WR)
+    got = [h.reply() for _ in range(len(cmds))]
+    check(got[2::3] == [[121 + i] for i in range(20)] and got[-2] == b"140" and got[-1] == "OK",
+          "after a half-close: %r" % got[-3:])
+    check(h.at_eof(), "closed after the replies")
+    check(client(m).get("after-quit") is None, "nothing after QUIT ran")
+    # The one connection went back to the pool once the replies were in.
+    b = Raw(p.port)
+    check(b.call("MULTI") == "OK" and b.call("INCR", "n") == "QUEUED", "another session pins it")
+    check(b.call("EXEC") == [141], "and runs")
+
+
+def case_crossslot_and_hash_tags(c):
+    g, p = three_groups(c)
+    pc = client(p)
+    ka = key_in(pc, g[0], "ka")
+    kb = key_in(pc, g[1], "kb")
+    a = Raw(p.port)
+    got = a.call("WATCH", ka, kb)
+    check(isinstance(got, Err) and got.startswith("CROSSSLOT"), "WATCH across groups: %r" % got)
+    check(a.call("MULTI") == "OK" and a.call("SET", ka, "1") == "QUEUED", "first key")
+    got = a.call("SET", kb, "1")
+    check(isinstance(got, Err) and got.startswith("CROSSSLOT"), "second group: %r" % got)
+    check(a.call("EXEC") == Err("EXECABORT Transaction discarded because of previous errors."),
+          "EXEC after a CROSSSLOT aborts")
+    check(pc.get(ka) is None, "nothing of it ran")
+    # Hash tags keep keys together; keyless commands before the first key
+    # are queued for the group the key then picks.
+    check(a.call("MULTI") == "OK" and a.call("PING") == "QUEUED", "keyless first")
+    check(a.call("SET", "{%s}x" % kb, "1") == "QUEUED", "tagged key")
+    check(a.call("INCR", "{%s}y" % kb) == "QUEUED", "same tag")
+    check(a.call("EXEC") == ["PONG", "OK", 1], "EXEC")
+    check(client(g[1]).get("{%s}x" % kb) == "1", "it ran on the key's group")
+    # A transaction of keyless commands only goes to one group.
+    check(a.call("MULTI") == "OK" and a.call("PING") == "QUEUED", "keyless")
+    check(a.call("EXEC") == ["PONG"], "keyless EXEC")
+    # While watching, the watched group's commands go on the pinned
+    # connection, others as usual.
+    check(a.call("WATCH", ka) == "OK", "WATCH")
+    check(a.call("SET", kb, "v") == "OK" and a.call("GET", ka) is None, "both groups")
+    check(a.call("MULTI") == "OK" and a.call("SET", ka, "w") == "QUEUED", "queued")
+    check(a.call("EXEC") == ["OK"], "EXEC")
+    check(client(g[0]).get(ka) == "w" and client(g[1]).get(kb) == "v", "each on its group")
+
+
+def case_master_killed_during_transaction(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    pc = client(p)
+    check(pc.script_load(RETURN1) == RETURN1_SHA, "SCRIPT LOAD")
+    for r in reps:
+        check(client(r).script_exists(RETURN1_SHA) == [True], "the load reached %s" % r.addr)
+    a = Raw(p.port, timeout=30)
+    check(a.call("MULTI") == "OK", "MULTI")
+    check(a.call("SET", "t1", "1") == "QUEUED" and a.call("SET", "t2", "2") == "QUEUED", "queued")
+    m.kill()
+    got = a.call("EXEC")
+    check(isinstance(got, Err) and "cachely-proxy" in got, "EXEC after the kill: %r" % (got,))
+    print("     EXEC after kill -9: %s" % got)
+    # Failover: a replica becomes master; nothing of the transaction is there.
+    new = wait_for(lambda: [r for r in reps if info(client(r), "replication")["role"] == "master"],
+                   15, "a replica promoted")[0]
+    wait_for(lambda: tp.topology(pc)[0].get("master") == new.addr, 15, "the proxy follows")
+    check(client(new).get("t1") is None and client(new).get("t2") is None,
+          "nothing of the killed transaction was applied")
+    check(info(pc, "topology")["transactions_aborted"] == "1", "INFO counts the abort")
+    check(a.call("GET", "t1") is None, "the session goes on")
+    pipe = pc.pipeline(transaction=True)
+    pipe.set("t1", "after").get("t1")
+    check(pipe.execute() == [True, "after"], "a transaction on the new master")
+    check(pc.evalsha(RETURN1_SHA, 0) == 1, "EVALSHA after the failover")
+
+
+def case_hung_master_fails_exec(c):
+    import signal
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--failover", "no", "--backend-timeout-ms", "500")
+    a = Raw(p.port, timeout=30)
+    check(a.call("MULTI") == "OK" and a.call("SET", "h", "1") == "QUEUED", "queued")
+    m.proc.send_signal(signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        got = a.call("EXEC")
+        took = time.time() - t0
+    finally:
+        m.proc.send_signal(signal.SIGCONT)
+    check(isinstance(got, Err) and "cachely-proxy" in got, "EXEC on a stopped master: %r" % got)
+    check(took < 5, "the error came after the backend timeout, not never (%.1fs)" % took)
+    wait_for(lambda: client(p).ping(), 10, "the proxy answers")
+    check(a.call("PING") == "PONG", "the session goes on")
+
+
+def case_write_ack_waits_after_exec(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--write-ack", "all")
+    pc = client(p)
+    before = cmdstat(m, "wait")
+    pipe = pc.pipeline(transaction=True)
+    pipe.set("acked", "1").incr("acked")
+    check(pipe.execute() == [True, 2], "EXEC")
+    check(cmdstat(m, "wait") == before + 1, "one WAIT followed the EXEC")
+    for r in reps:
+        check(client(r).get("acked") == "2", "replica %s has it when EXEC answered" % r.addr)
+    pipe = pc.pipeline(transaction=True)
+    pipe.get("acked")
+    check(pipe.execute() == ["2"], "read-only EXEC")
+    check(cmdstat(m, "wait") == before + 1, "no WAIT after a transaction that wrote nothing")
+    # Scripts may write: a WAIT follows them too, and a repaired EVALSHA is
+    # acknowledged after the call that ran (not the one that said NOSCRIPT).
+    body = "return redis.call('incr', KEYS[1])"
+    check(pc.eval(body, 1, "sc") == 1, "EVAL")
+    check(cmdstat(m, "wait") == before + 2, "a WAIT followed the EVAL")
+    client(m).script_flush()
+    import hashlib
+    check(pc.evalsha(hashlib.sha1(body.encode()).hexdigest(), 1, "sc") == 2, "repaired EVALSHA")
+    # One WAIT behind the call that said NOSCRIPT (its answer ignored), one
+    # behind the call that ran.
+    check(cmdstat(m, "wait") == before + 4, "a new WAIT followed the repaired call")
+    for r in reps:
+        check(client(r).get("sc") == "2", "replica %s has the repaired call's write" % r.addr)
+    check(info(pc, "topology")["noscript_repairs"] == "1", "it was repaired")
+
+
+def case_redis_py_watch_retries_concurrently(c):
+    g, p = three_groups(c)
+
+    def worker(errors):
+        r = client(p)
+        try:
+            for _ in range(30):
+                with r.pipeline() as pipe:
+                    while True:
+                        try:
+                            pipe.watch("counter")
+                            v = int(pipe.get("counter") or 0)
+                            pipe.multi()
+                            pipe.set("counter", v + 1)
+                            pipe.execute()
+                            break
+                        except redis.WatchError:
+                            continue
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+    errors = []
+    ts = [threading.Thread(target=worker, args=(errors,)) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(not errors, "workers failed: %r" % errors)
+    check(client(p).get("counter") == "90", "90 WATCH-guarded increments: %r"
+          % client(p).get("counter"))
+
+
+def run_ioredis(p):
+    import test_proxy_clients as tpc
+    tpc.ensure_node_clients()
+    out = subprocess.run([NODE, os.path.join(CLIENTS, "txn.js"), str(p.port)], cwd=CLIENTS,
+                         capture_output=True, text=True, timeout=120)
+    for line in out.stdout.splitlines():
+        print("     ioredis: %s" % line)
+    check(out.returncode == 0 and "PASS ioredis-txn" in out.stdout,
+          "ioredis txn.js failed (%d): %s" % (out.returncode, out.stderr.strip()[-800:]))
+
+
+def case_ioredis(c):
+    m, reps = c.group()
+    run_ioredis(c.proxy(m.addr))
+    g, p = three_groups(c)
+    run_ioredis(p)
+
+
+# ---- the node's compat scripts through a proxy ---------------------------------
+
+# Lines whose replies differ by design, with the reason (file, line number).
+REPLAY_KNOWN = {
+    # A keyless command before the transaction's first key is answered
+    # +QUEUED by the proxy (the node is not chosen yet): under maxmemory the
+    # node would refuse it at queue time.
+    ("multi.cmds", 161),
+    # SUBSCRIBE and MONITOR inside MULTI would turn the pinned connection
+    # into a subscriber/monitor: refused, and EXEC aborts.
+    ("multi.cmds", 169), ("multi.cmds", 171), ("multi.cmds", 172), ("multi.cmds", 174),
+    ("multi.cmds", 175),
+    # INFO is the proxy's own.
+    ("scripting.cmds", None),
+}
+# Node settings the proxy refuses: sent to the node behind it directly.
+DIRECT = ((b"CONFIG", b"SET"), (b"DEBUG", b"SET-ACTIVE-EXPIRE"))
+
+
+def replay(path, dport, pport, bport, proto):
+    """[(lineno, line, direct, proxy)] that differ, and how many compared."""
+    import test_compat as tc
+    name = os.path.basename(path)
+    conns = {}
+
+    def conn(n):
+        if n not in conns:
+            conns[n] = (tc.Conn(dport), tc.Conn(pport))
+            for x in conns[n]:
+                if proto == 3:
+                    x.call([b"HELLO", b"3"])
+        return conns[n]
+    behind = tc.Conn(bport)
+    d, p = conn(0)
+    for x in (d, p):
+        x.call([b"FLUSHALL"])
+    behind.call([b"SCRIPT", b"FLUSH"])
+    behind.call([b"FUNCTION", b"FLUSH"])
+    d.call([b"SCRIPT", b"FLUSH"])
+    d.call([b"FUNCTION", b"FLUSH"])
+    bad, compared = [], 0
+    for lineno, raw in enumerate(open(path, encoding="utf-8"), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("!sleep"):
+            time.sleep(int(line.split()[1]) / 1000.0)
+            continue
+        if line.startswith("!"):
+            continue
+        n = 0
+        if line.startswith("@"):
+            head, line = line.split(None, 1)
+            n = int(head[1:])
+        mode = ""
+        if line[0] in "~?":
+            mode, line = line[0], line[1:]
+        args = tc.split_args(line)
+        dc, pc = conn(n)
+        draw, dtree = dc.call(args)
+        if tuple(a.upper() for a in args[:2]) in DIRECT:
+            behind.call(args)
+            continue
+        praw, ptree = pc.call(args)
+        if b"is not supported through cachely-proxy" in praw or (name, lineno) in REPLAY_KNOWN \
+                or ((name, None) in REPLAY_KNOWN and args[0].upper() == b"INFO"):
+            continue
+        compared += 1
+        if mode == "~":
+            ok = tc.canon(dtree) == tc.canon(ptree)
+        elif mode == "?":
+            ok = draw[:1] == praw[:1]
+        else:
+            ok = draw == praw
+        if not ok:
+            bad.append((lineno, line, draw[:200], praw[:200]))
+    return bad, compared
+
+
+def case_compat_scripts_through_a_proxy(c):
+    direct = c.node("--enable-debug-command", "yes")
+    behind = c.node("--enable-debug-command", "yes")
+    p = c.proxy(behind.addr, ready=1)
+    total, failed = 0, []
+    for name in ("multi", "scripting", "functions"):
+        path = os.path.join(servers.SRCDIR, "tests", "compat", name + ".cmds")
+        for proto in (2, 3):
+            bad, n = replay(path, direct.port, p.port, behind.port, proto)
+            total += n
+            for lineno, line, dr, pr in bad[:5]:
+                print("  %s.cmds:%d RESP%d %s\n    node:  %r\n    proxy: %r"
+                      % (name, lineno, proto, line, dr, pr))
+            if bad:
+                failed.append("%s RESP%d: %d of %d" % (name, proto, len(bad), n))
+    check(not failed, "replies differ: %s" % ", ".join(failed))
+    check(total > 600, "only %d replies compared" % total)
+
+
+# ---- scripts -----------------------------------------------------------------
+
+
+def case_scripts_route_by_keys(c):
+    g, p = three_groups(c)
+    pc = client(p)
+    keys = [key_in(pc, n, "s%d-" % i) for i, n in enumerate(g)]
+    body = "return redis.call('set', KEYS[1], ARGV[1])"
+    for k, n in zip(keys, g):
+        check(pc.eval(body, 1, k, "v") == "OK", "EVAL")
+        check(client(n).get(k) == "v", "EVAL ran on %s's group" % k)
+    err = error_of(lambda: pc.eval(body, 2, keys[0], keys[1], "v"))
+    check(err is not None and err.startswith("CROSSSLOT"), "EVAL across groups: %r" % err)
+    # No keys: one group, always the same.
+    for _ in range(5):
+        pc.eval("redis.call('incr', 'nokeys') return 1", 0)
+    check(client(g[0]).get("nokeys") == "5", "keyless scripts go to one group")
+    # SCRIPT LOAD on every node; EVALSHA wherever the key lives.
+    sha = pc.script_load(body)
+    for n in g:
+        check(client(n).script_exists(sha) == [True], "loaded on %s" % n.addr)
+    for k in keys:
+        check(pc.evalsha(sha, 1, k, "w") == "OK", "EVALSHA")
+    # SCRIPT EXISTS: 1 only where every node has it.
+    only_one = "return 'only on one node'"
+    client(g[2]).script_load(only_one)
+    import hashlib
+    one_sha = hashlib.sha1(only_one.encode()).hexdigest()
+    check(pc.script_exists(sha, one_sha, "0" * 40) == [True, False, False],
+          "SCRIPT EXISTS answers for the deployment")
+    check(pc.script_flush() is True, "SCRIPT FLUSH")
+    for n in g:
+        check(client(n).script_exists(sha) == [False], "flushed on %s" % n.addr)
+    check(noscript(lambda: pc.evalsha(sha, 1, keys[0], "x")), "NOSCRIPT after a flush")
+    # Functions: loaded on every master, called where the key lives.
+    lib = ("#!lua name=ptxlib\n"
+           "redis.register_function('setk', function(keys, args) "
+           "return redis.call('set', keys[1], args[1]) end)\n"
+           "redis.register_function{function_name='getk', callback=function(keys, args) "
+           "return redis.call('get', keys[1]) end, flags={'no-writes'}}")
+    check(pc.execute_command("FUNCTION", "LOAD", lib) == "ptxlib", "FUNCTION LOAD")
+    for k, n in zip(keys, g):
+        check(pc.execute_command("FCALL", "setk", 1, k, "f") == "OK", "FCALL")
+        check(client(n).get(k) == "f", "FCALL ran on the key's group")
+        check(pc.execute_command("FCALL_RO", "getk", 1, k) == "f", "FCALL_RO")
+    err = error_of(lambda: pc.execute_command("FUNCTION", "LOAD", lib))
+    check(err is not None and "already exists" in err, "FUNCTION LOAD again: %r" % err)
+    check(pc.execute_command("FUNCTION", "DELETE", "ptxlib") == "OK", "FUNCTION DELETE")
+    for n in g:
+        check(client(n).execute_command("FUNCTION", "LIST") == [], "deleted on %s" % n.addr)
+
+
+def case_noscript_repaired(c):
+    g, p = three_groups(c)
+    pc = client(p)
+    k = key_in(pc, g[1], "nr")
+    body = "return redis.call('incr', KEYS[1])"
+    sha = pc.script_load(body)
+    # The node restarts empty: it never saw the load.
+    g[1].kill()
+    for f in os.listdir(g[1].dir):
+        if f != "server.log":
+            path = os.path.join(g[1].dir, f)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    g[1].start()
+    check(client(g[1]).script_exists(sha) == [False], "the restarted node has no scripts")
+    def reaches():
+        try:
+            return pc.set(k, "0")
+        except redis.ResponseError:
+            return False  # "not reachable" until the proxy reconnects
+    wait_for(reaches, 10, "the proxy reaches the restarted node")
+    check(pc.evalsha(sha, 1, k) == 1, "EVALSHA through the proxy still works")
+    check(client(g[1]).script_exists(sha) == [True], "the proxy loaded it there")
+    check(client(g[1]).get(k) == "1", "and the call ran once")
+    check(info(pc, "topology")["noscript_repairs"] == "1", "INFO counts the repair")
+    # A script learnt from EVAL is repaired too; an unknown sha is not.
+    body2 = "return 'learnt'"
+    check(pc.eval(body2, 1, k) == "learnt", "EVAL")
+    client(g[1]).script_flush()
+    import hashlib
+    check(pc.evalsha(hashlib.sha1(body2.encode()).hexdigest(), 1, k) == "learnt",
+          "EVALSHA of a body the proxy saw in EVAL")
+    check(noscript(lambda: pc.evalsha("f" * 40, 1, k)), "an unknown sha stays NOSCRIPT")
+
+
+def case_read_only_scripts_follow_read_policy(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--read-policy", "replicas")
+    pc = client(p)
+    pc.set("ro", "x")
+    tp.wait_synced(m, *reps)
+    sha = pc.script_load("return redis.call('get', KEYS[1])")
+    before = sum(cmdstat(r, "evalsha_ro") for r in reps)
+    for _ in range(6):
+        check(pc.execute_command("EVALSHA_RO", sha, 1, "ro") == "x", "EVALSHA_RO")
+    check(sum(cmdstat(r, "evalsha_ro") for r in reps) == before + 6,
+          "EVALSHA_RO ran on the replicas")
+    check(cmdstat(m, "evalsha_ro") == 0, "not on the master")
+    check(pc.evalsha(sha, 1, "ro") == "x" and cmdstat(m, "evalsha") == 1,
+          "EVALSHA goes to the master")
+
+
+CASES = [
+    ("a", "MULTI/EXEC replies through the proxy are the node's (errors too)",
+     case_replies_are_the_nodes),
+    ("b", "a WATCH abort, RESET, and the connection given back",
+     case_watch_aborts_and_releases),
+    ("c", "an exhausted pool refuses at once; a client that leaves frees its connection",
+     case_pool_exhausted_and_disconnect),
+    ("m", "20 pipelined transactions and a GET run in order; the connection goes back",
+     case_pipelined_transactions_keep_order),
+    ("d", "three groups: CROSSSLOT, EXECABORT, hash tags, keyless transactions",
+     case_crossslot_and_hash_tags),
+    ("e", "kill -9 of the master during a transaction: EXEC fails, nothing applied",
+     case_master_killed_during_transaction),
+    ("f", "write-ack all: a WAIT follows the EXEC", case_write_ack_waits_after_exec),
+    ("n", "a hung (SIGSTOP) master fails EXEC after backend-timeout-ms",
+     case_hung_master_fails_exec),
+    ("g", "redis-py WATCH/MULTI retries from three threads", case_redis_py_watch_retries_concurrently),
+    ("h", "ioredis multi(), watch and scripts, 1 and 3 groups", case_ioredis),
+    ("i", "scripts and functions route by keys; SCRIPT/FUNCTION reach every node",
+     case_scripts_route_by_keys),
+    ("j", "a NOSCRIPT from a node restarted empty is repaired", case_noscript_repaired),
+    ("k", "EVALSHA_RO follows the read policy", case_read_only_scripts_follow_read_policy),
+    ("l", "multi, scripting and functions compat scripts: the node's bytes (RESP2, RESP3)",
+     case_compat_scripts_through_a_proxy),
+]
+
+
+def main():
+    return cluster.run_cases(CASES, "proxy_txn_", "CACHELY_PROXY_TXN_CASES",
+                             lambda fn: cluster.run_in(tp.Case(), fn))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
