@@ -161,7 +161,7 @@ def bench_geo(c, r, cport, rport, quick, rounds):
         ("GEOSEARCH 1M box ANY 10", ["GEOSEARCH", "geo", "FROMMEMBER", "p__rand_int__",
                                      "BYBOX", "40", "40", "km", "COUNT", "10", "ANY"]),
     ]
-    n = 20000 if quick else 100000
+    n = 5000 if quick else 20000
     print("%-28s %12s %12s %8s" % ("command (median req/s)", "cachely", "redis", "ratio"))
     for name, args in bench:
         rc, rr = [], []
