@@ -77,6 +77,6 @@ for t, label in (("multi", "MULTI/EXEC"), ("evalsha", "EVALSHA")):
         line += " %8s" % ("%.2f" % (c[0] / w[0]) if c and w else "-")
         print(line)
 print()
-print("MULTI/EXEC: one request = MULTI, INCR key, EXEC in one write (utils/bench-txn.c);")
+print("MULTI/EXEC: one request = MULTI, INCR txn:<n>, EXEC in one write (utils/bench-txn.c);")
 print("EVALSHA: a one-key INCR script (redis-benchmark); twemproxy has no MULTI.")
 EOF
