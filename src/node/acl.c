@@ -625,6 +625,13 @@ user_apply(struct acl_user *u, const char *op, size_t len)
             while (j < end && op[j] != ' ') {
                 j++;
             }
+            /* A rule ending in ')' would end the selector early when ACL
+             * LIST's text is read back (ACL SAVE, then LOAD). */
+            if (j > i && op[j - 1] == ')') {
+                sel_clear(&s);
+                errno = EINVAL;
+                return -1;
+            }
             if (j > i && sel_apply(&s, op + i, j - i) != 0) {
                 int e = errno;
                 sel_clear(&s);
