@@ -1215,6 +1215,12 @@ acl_log_add(struct client *c, int reason, enum acl_context ctx, const char *obje
 /* ---- authentication ---------------------------------------------------- */
 
 struct acl_user *
+acl_user_find(struct server *srv, const char *name, size_t len)
+{
+    return state_of(srv) ? state_find(state_of(srv), name, len, NULL) : NULL;
+}
+
+struct acl_user *
 acl_default_user(struct server *srv)
 {
     return state_of(srv) ? state_of(srv)->def : NULL;
