@@ -1380,9 +1380,11 @@ acl_setuser(struct acl_state *st, const char *name, size_t nlen, const struct re
 }
 
 /* One "user <name> <rules...>" line of an aclfile or the config file, into
- * st.  Returns 0 or -1 with the reason in err. */
+ * st.  Returns 0 or -1 with Redis's text for the error (naming where:
+ * path:lineno) in err. */
 static int
-acl_load_line(struct acl_state *st, const char *line, char *err, size_t errlen, int *seen_default)
+acl_load_line(struct acl_state *st, const char *line, const char *where, int lineno,
+              char *err, size_t errlen, int *seen_default)
 {
     size_t len = strlen(line);
     char *scratch = mem_alloc(len + 1);
@@ -1391,17 +1393,20 @@ acl_load_line(struct acl_state *st, const char *line, char *err, size_t errlen, 
     int rc = 0;
 
     if (n < 0) {
-        snprintf(err, errlen, "Unbalanced quotes in configuration line");
+        snprintf(err, errlen, "%s:%d: unbalanced quotes in acl line. ", where, lineno);
         rc = -1;
     } else if (n < 2 || strcmp(words[0], "user") != 0) {
-        snprintf(err, errlen, "should start with user keyword");
+        snprintf(err, errlen, "%s:%d should start with user keyword followed by the "
+                              "username. ", where, lineno);
         rc = -1;
     } else if (has_space(words[1], strlen(words[1]))) {
-        snprintf(err, errlen, "Username '%s' contains invalid characters", words[1]);
+        snprintf(err, errlen, "%s:%d: username '%s' contains invalid characters. ", where,
+                 lineno, words[1]);
         rc = -1;
     } else if (state_find(st, words[1], strlen(words[1]), NULL) != NULL
                && !(strcmp(words[1], "default") == 0 && !*seen_default)) {
-        snprintf(err, errlen, "%s", acl_errno_text(EALREADY));
+        snprintf(err, errlen, "WARNING: Duplicate user '%s' found on line %d. ", words[1],
+                 lineno);
         rc = -1;
     } else {
         struct resp_arg *args = mem_alloc((size_t)n * sizeof(*args));
@@ -1421,9 +1426,18 @@ acl_load_line(struct acl_state *st, const char *line, char *err, size_t errlen, 
         }
         if (acl_setuser(st, words[1], strlen(words[1]), args, (size_t)n - 2, msg,
                         sizeof(msg)) != 0) {
-            /* "Error in ACL SETUSER modifier 'x': reason" -> "reason" */
+            /* "Error in ACL SETUSER modifier 'x': reason" */
             const char *r = strstr(msg, "': ");
-            snprintf(err, errlen, "%s", r ? r + 3 : msg);
+            const char *q = strchr(msg, '\'');
+            if (r == NULL || q == NULL || strcmp(r + 3, "Syntax error") == 0) {
+                snprintf(err, errlen, "%s:%d: %.400s. ", where, lineno, r ? r + 3 : msg);
+            } else {
+                snprintf(err, errlen, "%s:%d: Error in applying operation %.400s. ", where,
+                         lineno, q);
+            }
+            /* The name counts as declared: a second line for it is a
+             * duplicate, as in Redis (the state is thrown away anyway). */
+            state_add(st, words[1], strlen(words[1]));
             rc = -1;
         }
         mem_free(args);
@@ -1494,18 +1508,18 @@ acl_read_file(const char *path, char *err, size_t errlen)
         if (*p == '\0') {
             continue;
         }
-        if (acl_load_line(st, p, why, sizeof(why), &seen_default) != 0 && off < errlen) {
-            int w = snprintf(err + off, errlen - off, "%s:%d: %s. ", path, lineno, why);
+        if (acl_load_line(st, p, path, lineno, why, sizeof(why), &seen_default) != 0
+            && off < errlen) {
+            int w = snprintf(err + off, errlen - off, "%s", why);
             off += w > 0 ? (size_t)w : 0;
         }
     }
     free(line);
     fclose(f);
     if (err[0] != '\0') {
-        size_t l = strlen(err);
-        if (l > 0 && err[l - 1] == ' ') {
-            err[l - 1] = '\0';
-        }
+        snprintf(err + off, off < errlen ? errlen - off : 0, "%s",
+                 "WARNING: ACL errors detected, no change to the previously active ACL rules "
+                 "was performed");
         state_destroy(&st);
         return NULL;
     }
@@ -1645,14 +1659,15 @@ acl_setup(struct server *srv)
         return -1;
     }
     if (has_lines) {
-        int seen_default = 0;
+        int seen_default = 0, lineno = 0;
         const char *p = lines;
         while (*p) {
             const char *nl = strchr(p, '\n');
             size_t l = nl ? (size_t)(nl - p) : strlen(p);
             char *line = mem_strndup(p, l);
             char why[512];
-            if (acl_load_line(srv->acl, line, why, sizeof(why), &seen_default) != 0) {
+            if (acl_load_line(srv->acl, line, "config", ++lineno, why, sizeof(why),
+                              &seen_default) != 0) {
                 log_error("Error in user declaration '%s': %s", line, why);
                 mem_free(line);
                 return -1;
