@@ -10,6 +10,7 @@
 #include "core/sha256.h"
 #include "core/util.h"
 #include "node/client.h"
+#include "node/pubsub.h"
 #include "node/handlers.h"
 #include "node/server.h"
 
@@ -1144,6 +1145,48 @@ acl_log_add(struct client *c, int reason, enum acl_context ctx, const char *obje
     st->log[0] = e;
     st->nlog++;
     log_trim(st, c->srv->cfg.acllog_max_len);
+}
+
+/* ---- subscribers whose channels were taken away --------------------------- */
+
+/* May u use this channel (literal: a PSUBSCRIBE pattern, which must equal an
+ * allowed pattern)?  Any selector may allow it. */
+static int
+user_channel_ok(const struct acl_user *u, const char *name, size_t len, int literal)
+{
+    if ((u->root.flags & SEL_ALLCHANNELS) || sel_channel_ok(&u->root, name, len, literal)) {
+        return 1;
+    }
+    for (size_t i = 0; i < u->nsels; i++) {
+        if ((u->sels[i].flags & SEL_ALLCHANNELS)
+            || sel_channel_ok(&u->sels[i], name, len, literal)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+subscription_denied(void *arg, int kind, const char *name, size_t len)
+{
+    return !user_channel_ok(arg, name, len, kind == 1);
+}
+
+void
+acl_kill_pubsub_clients(struct server *srv, struct acl_user *u, struct client *self)
+{
+    for (struct client *c = srv->clients; c != NULL; c = c->next) {
+        if (c->user != u || c->pubsub == NULL
+            || !pubsub_client_each(c, subscription_denied, u)) {
+            continue;
+        }
+        /* As Redis 7.0: a subscriber may not keep a channel it lost. */
+        if (c == self) {
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+        } else {
+            client_close_async(c);
+        }
+    }
 }
 
 /* ---- authentication ---------------------------------------------------- */

@@ -112,6 +112,9 @@ struct acl_state *acl_read_file(const char *path, char *err, size_t errlen);
  * same objects, the others' clients are closed. */
 void acl_state_replace_users(struct server *srv, struct acl_state *fresh,
                              struct client *self);
+/* Close u's clients subscribed to a channel or pattern u may no longer use
+ * (self: after its reply). */
+void acl_kill_pubsub_clients(struct server *srv, struct acl_user *u, struct client *self);
 /* Write ACL LIST's lines to path (through a temp file and rename). */
 int acl_save_file(struct server *srv, const char *path, char *err, size_t errlen);
 

@@ -48,6 +48,9 @@ cmd_acl_setuser(struct client *c)
         reply_error(c, err);
         return;
     }
+    acl_kill_pubsub_clients(c->srv, acl_state_find(acl_state_of(c->srv), name->ptr, name->len,
+                                                   NULL),
+                            c);
     reply_ok(c);
 }
 
@@ -297,6 +300,10 @@ cmd_acl_load(struct client *c)
         return;
     }
     acl_state_replace_users(c->srv, fresh, c);
+    struct acl_state *st = acl_state_of(c->srv);
+    for (size_t i = 0; i < st->nusers; i++) {
+        acl_kill_pubsub_clients(c->srv, st->users[i], c);
+    }
     log_info("ACL users reloaded from %s", path);
     reply_ok(c);
 }
