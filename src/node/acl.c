@@ -873,7 +873,7 @@ writes_and_reads(enum cmd_id id)
     case CMD_ID_ZPOPMIN: case CMD_ID_ZPOPMAX: case CMD_ID_BZPOPMIN: case CMD_ID_BZPOPMAX:
     case CMD_ID_ZMPOP: case CMD_ID_BZMPOP: case CMD_ID_ZINCRBY:
     case CMD_ID_HINCRBY: case CMD_ID_HINCRBYFLOAT:
-    case CMD_ID_RENAME: case CMD_ID_RENAMENX:
+    case CMD_ID_RENAME: case CMD_ID_RENAMENX: case CMD_ID_SETBIT:
         return 1;
     default:
         return 0;
@@ -895,12 +895,52 @@ store_first(enum cmd_id id)
     }
 }
 
-/* The permission a command needs on its n-th key (ACL_PERM_*).  Redis reads
- * this from per-key specs; our table has one flag per command, refined by
- * the lists above. */
-static unsigned
-key_perm(const struct command *cmd, size_t n)
+/* Reads of a key's metadata only (its existence, type, length, encoding):
+ * Redis's key specs give them no access flag, so any key pattern, %R~ or
+ * %W~, lets them through. */
+static int
+metadata_only(enum cmd_id id)
 {
+    switch (id) {
+    case CMD_ID_EXISTS: case CMD_ID_TYPE: case CMD_ID_STRLEN: case CMD_ID_TOUCH:
+    case CMD_ID_LLEN: case CMD_ID_SCARD: case CMD_ID_HLEN: case CMD_ID_ZCARD:
+    case CMD_ID_XLEN: case CMD_ID_HSTRLEN: case CMD_ID_HEXISTS: case CMD_ID_SISMEMBER:
+    case CMD_ID_OBJECT_ENCODING: case CMD_ID_OBJECT_FREQ: case CMD_ID_OBJECT_IDLETIME:
+    case CMD_ID_OBJECT_REFCOUNT: case CMD_ID_MEMORY_USAGE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* BITFIELD writes only with SET or INCRBY; with GETs alone it is a read. */
+static int
+bitfield_writes(size_t argc, const struct resp_arg *argv)
+{
+    for (size_t i = 2; i < argc; i++) {
+        if ((argv[i].len == 3 && strncasecmp(argv[i].ptr, "set", 3) == 0)
+            || (argv[i].len == 6 && strncasecmp(argv[i].ptr, "incrby", 6) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The permission a command needs on its n-th key (ACL_PERM_*, 0 for none).
+ * Redis reads this from per-key specs; our table has one flag per command,
+ * refined by the lists above (checked against redis-server 7.0). */
+static unsigned
+key_perm(const struct command *cmd, size_t n, size_t argc, const struct resp_arg *argv)
+{
+    if (metadata_only(cmd->id)) {
+        return 0;
+    }
+    if (cmd->id == CMD_ID_BITFIELD) {
+        return bitfield_writes(argc, argv) ? ACL_PERM_ALL : ACL_PERM_READ;
+    }
+    if (cmd->id == CMD_ID_PFMERGE) {
+        return n == 0 ? ACL_PERM_ALL : ACL_PERM_READ; /* it reads its target too */
+    }
     if (cmd->id == CMD_ID_SORT) {
         return n == 0 ? ACL_PERM_READ : ACL_PERM_WRITE;
     }
@@ -961,7 +1001,7 @@ sel_check(const struct acl_selector *s, const struct command *cmd, size_t argc,
         size_t idx[256];
         size_t n = command_keys(cmd, argc, argv, idx, 256);
         for (size_t i = 0; i < n; i++) {
-            if (!sel_key_ok(s, argv[idx[i]].ptr, argv[idx[i]].len, key_perm(cmd, i))) {
+            if (!sel_key_ok(s, argv[idx[i]].ptr, argv[idx[i]].len, key_perm(cmd, i, argc, argv))) {
                 *errpos = idx[i];
                 return ACL_DENIED_KEY;
             }
