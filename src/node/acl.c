@@ -3,13 +3,14 @@
  * ids plus key patterns (with read/write flags) and channel patterns.  The
  * rule language and the text ACL LIST / GETUSER print are Redis 7.0's, so
  * an aclfile written by one server loads on the other. */
-#include "node/acl.h"
+#include "node/acl_int.h"
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/log.h"
 #include "core/sha256.h"
 #include "core/util.h"
 #include "node/client.h"
+#include "node/pubsub.h"
 #include "node/handlers.h"
 #include "node/server.h"
 
@@ -38,7 +39,7 @@ acl_category_name(int bit)
     return bit >= 0 && bit < ACL_CAT_BIT__COUNT ? acl_cat_names[bit] : NULL;
 }
 
-static int
+int
 acl_category_by_name(const char *name, size_t len)
 {
     for (int i = 0; i < ACL_CAT_BIT__COUNT; i++) {
@@ -131,68 +132,6 @@ acl_command_categories(const struct command *cmd)
     acl_cats_init();
     return acl_cats[cmd->id];
 }
-
-/* ---- data ---------------------------------------------------------------- */
-
-enum {
-    ACL_PERM_READ = 1,
-    ACL_PERM_WRITE = 2,
-    ACL_PERM_ALL = 3,
-};
-
-enum {
-    SEL_ALLKEYS = 1 << 0,
-    SEL_ALLCHANNELS = 1 << 1,
-    SEL_ALLCOMMANDS = 1 << 2, /* +@all: commands added later are allowed */
-};
-
-#define ACL_BITMAP_BYTES ((CMD_ID__COUNT + 7) / 8)
-
-struct acl_pattern {
-    char *pat;       /* owned */
-    size_t len;
-    unsigned perm;   /* ACL_PERM_* (keys); unused for channels */
-};
-
-struct acl_selector {
-    unsigned flags;                   /* SEL_* */
-    uint8_t allowed[ACL_BITMAP_BYTES];
-    struct acl_pattern *keys;         /* owned array */
-    size_t nkeys;
-    struct acl_pattern *chans;        /* owned array */
-    size_t nchans;
-};
-
-struct acl_user {
-    char *name;                       /* owned */
-    int on;
-    int nopass;
-    int sanitize;                     /* 0, or 1 sanitize-payload, 2 skip- */
-    char (*pass)[65];                 /* owned: hex SHA-256 of each password */
-    size_t npass;
-    struct acl_selector root;
-    struct acl_selector *sels;        /* owned: the (...) selectors */
-    size_t nsels;
-};
-
-struct acl_log_entry {
-    long long count;
-    int reason;                       /* enum acl_result */
-    int context;                      /* enum acl_context */
-    char *object;                     /* owned */
-    size_t objlen;
-    char *username;                   /* owned */
-    long long ctime_ms;
-    char *client_info;                /* owned */
-};
-
-struct acl_state {
-    struct acl_user **users;          /* owned; sorted by name */
-    size_t nusers, cap;
-    struct acl_user *def;             /* borrowed from users: "default" */
-    struct acl_log_entry *log;        /* owned; newest first */
-    size_t nlog;
-};
 
 /* ---- selectors ----------------------------------------------------------- */
 
@@ -316,8 +255,8 @@ acl_lookup_command(const char *name, size_t len)
     return command_lookup_sub(cmd, bar + 1, len - (size_t)(bar - name) - 1);
 }
 
-static int
-has_space(const char *p, size_t len)
+int
+acl_has_space(const char *p, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (isspace((unsigned char)p[i]) || p[i] == 0) {
@@ -398,7 +337,7 @@ sel_apply(struct acl_selector *s, const char *op, size_t len)
         } else {
             perm = ACL_PERM_ALL;
         }
-        if (has_space(op + off, len - off)) {
+        if (acl_has_space(op + off, len - off)) {
             errno = EINVAL;
             return -1;
         }
@@ -415,7 +354,7 @@ sel_apply(struct acl_selector *s, const char *op, size_t len)
             errno = EISDIR;
             return -1;
         }
-        if (has_space(op + 1, len - 1)) {
+        if (acl_has_space(op + 1, len - 1)) {
             errno = EINVAL;
             return -1;
         }
@@ -473,8 +412,8 @@ user_clear(struct acl_user *u)
     u->sanitize = 0;
 }
 
-static void
-user_free(struct acl_user **up)
+void
+acl_user_free(struct acl_user **up)
 {
     if (*up == NULL) {
         return;
@@ -625,6 +564,13 @@ user_apply(struct acl_user *u, const char *op, size_t len)
             while (j < end && op[j] != ' ') {
                 j++;
             }
+            /* A rule ending in ')' would end the selector early when ACL
+             * LIST's text is read back (ACL SAVE, then LOAD). */
+            if (j > i && op[j - 1] == ')') {
+                sel_clear(&s);
+                errno = EINVAL;
+                return -1;
+            }
             if (j > i && sel_apply(&s, op + i, j - i) != 0) {
                 int e = errno;
                 sel_clear(&s);
@@ -671,14 +617,14 @@ acl_errno_text(int e)
 
 /* ---- the registry -------------------------------------------------------- */
 
-static struct acl_state *
-state_of(struct server *srv)
+struct acl_state *
+acl_state_of(struct server *srv)
 {
     return srv->acl;
 }
 
-static struct acl_user *
-state_find(struct acl_state *st, const char *name, size_t len, size_t *pos)
+struct acl_user *
+acl_state_find(struct acl_state *st, const char *name, size_t len, size_t *pos)
 {
     size_t lo = 0, hi = st->nusers;
     while (lo < hi) {
@@ -711,7 +657,7 @@ static struct acl_user *
 state_add(struct acl_state *st, const char *name, size_t len)
 {
     size_t pos;
-    struct acl_user *u = state_find(st, name, len, &pos);
+    struct acl_user *u = acl_state_find(st, name, len, &pos);
     if (u != NULL) {
         return u;
     }
@@ -741,13 +687,9 @@ default_user_init(struct acl_user *u)
 
 /* ---- describing users (ACL LIST, GETUSER, SAVE) ------------------------- */
 
-struct sbuf {
-    char *p;      /* owned; NUL-terminated */
-    size_t len, cap;
-};
 
-static void
-sb_catlen(struct sbuf *b, const char *s, size_t n)
+void
+acl_sb_catlen(struct sbuf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         while (b->len + n + 1 > b->cap) {
@@ -760,14 +702,14 @@ sb_catlen(struct sbuf *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static void
-sb_cat(struct sbuf *b, const char *s)
+void
+acl_sb_cat(struct sbuf *b, const char *s)
 {
-    sb_catlen(b, s, strlen(s));
+    acl_sb_catlen(b, s, strlen(s));
 }
 
-static void
-sb_trim_space(struct sbuf *b)
+void
+acl_sb_trim_space(struct sbuf *b)
 {
     if (b->len > 0 && b->p[b->len - 1] == ' ') {
         b->p[--b->len] = '\0';
@@ -778,8 +720,8 @@ sb_trim_space(struct sbuf *b)
  * does: start from +@all or -@all, greedily apply the category that fits
  * best while it fits more commands than it misfits, then name the single
  * commands (and subcommands) still different. */
-static void
-describe_commands(const struct acl_selector *s, struct sbuf *b)
+void
+acl_describe_commands(const struct acl_selector *s, struct sbuf *b)
 {
     int additive = !(s->flags & SEL_ALLCOMMANDS);
     struct acl_selector fake, temp;
@@ -790,7 +732,7 @@ describe_commands(const struct acl_selector *s, struct sbuf *b)
     memset(applied, 0, sizeof(applied));
     sel_all_commands(&fake, !additive);
     memcpy(temp.allowed, s->allowed, sizeof(temp.allowed));
-    sb_cat(b, additive ? "-@all " : "+@all ");
+    acl_sb_cat(b, additive ? "-@all " : "+@all ");
     for (;;) {
         int best = -1;
         unsigned long mindiff = ULONG_MAX, maxsame = 0;
@@ -820,96 +762,96 @@ describe_commands(const struct acl_selector *s, struct sbuf *b)
         }
         sel_change_category(&fake, best, additive);
         sel_change_category(&temp, best, !additive);
-        sb_cat(b, additive ? "+@" : "-@");
-        sb_cat(b, acl_cat_names[best]);
-        sb_cat(b, " ");
+        acl_sb_cat(b, additive ? "+@" : "-@");
+        acl_sb_cat(b, acl_cat_names[best]);
+        acl_sb_cat(b, " ");
         applied[best] = 1;
     }
     for (size_t i = 0; i < command_count(); i++) {
         const struct command *cmd = command_at(i);
         int ub = sel_bit(s, cmd->id);
         if (ub != sel_bit(&fake, cmd->id)) {
-            sb_cat(b, ub ? "+" : "-");
-            sb_cat(b, cmd->fullname);
-            sb_cat(b, " ");
+            acl_sb_cat(b, ub ? "+" : "-");
+            acl_sb_cat(b, cmd->fullname);
+            acl_sb_cat(b, " ");
             sel_change_command(&fake, cmd, ub);
         }
         for (size_t k = 0; k < cmd->nsubs; k++) {
             const struct command *sub = cmd->subs[k];
             ub = sel_bit(s, sub->id);
             if (ub != sel_bit(&fake, sub->id)) {
-                sb_cat(b, ub ? "+" : "-");
-                sb_cat(b, sub->fullname);
-                sb_cat(b, " ");
+                acl_sb_cat(b, ub ? "+" : "-");
+                acl_sb_cat(b, sub->fullname);
+                acl_sb_cat(b, " ");
                 sel_set_bit(&fake, sub->id, ub);
             }
         }
     }
-    sb_trim_space(b);
+    acl_sb_trim_space(b);
 }
 
-static void
-describe_keys(const struct acl_selector *s, struct sbuf *b)
+void
+acl_describe_keys(const struct acl_selector *s, struct sbuf *b)
 {
     if (s->flags & SEL_ALLKEYS) {
-        sb_cat(b, "~* ");
+        acl_sb_cat(b, "~* ");
         return;
     }
     for (size_t i = 0; i < s->nkeys; i++) {
         const struct acl_pattern *p = &s->keys[i];
-        sb_cat(b, p->perm == ACL_PERM_ALL ? "~" : p->perm == ACL_PERM_READ ? "%R~" : "%W~");
-        sb_catlen(b, p->pat, p->len);
-        sb_cat(b, " ");
+        acl_sb_cat(b, p->perm == ACL_PERM_ALL ? "~" : p->perm == ACL_PERM_READ ? "%R~" : "%W~");
+        acl_sb_catlen(b, p->pat, p->len);
+        acl_sb_cat(b, " ");
     }
 }
 
-static void
-describe_channels(const struct acl_selector *s, struct sbuf *b)
+void
+acl_describe_channels(const struct acl_selector *s, struct sbuf *b)
 {
     if (s->flags & SEL_ALLCHANNELS) {
-        sb_cat(b, "&* ");
+        acl_sb_cat(b, "&* ");
         return;
     }
     for (size_t i = 0; i < s->nchans; i++) {
-        sb_cat(b, "&");
-        sb_catlen(b, s->chans[i].pat, s->chans[i].len);
-        sb_cat(b, " ");
+        acl_sb_cat(b, "&");
+        acl_sb_catlen(b, s->chans[i].pat, s->chans[i].len);
+        acl_sb_cat(b, " ");
     }
 }
 
 static void
 describe_selector(const struct acl_selector *s, struct sbuf *b)
 {
-    describe_keys(s, b);
+    acl_describe_keys(s, b);
     if (!(s->flags & SEL_ALLCHANNELS)) {
-        sb_cat(b, "resetchannels ");
+        acl_sb_cat(b, "resetchannels ");
     }
-    describe_channels(s, b);
-    describe_commands(s, b);
+    acl_describe_channels(s, b);
+    acl_describe_commands(s, b);
 }
 
 /* The rules that recreate u, as ACL LIST prints them (without "user "). */
-static void
-describe_user(const struct acl_user *u, struct sbuf *b)
+void
+acl_describe_user(const struct acl_user *u, struct sbuf *b)
 {
-    sb_cat(b, u->name);
-    sb_cat(b, u->on ? " on" : " off");
+    acl_sb_cat(b, u->name);
+    acl_sb_cat(b, u->on ? " on" : " off");
     if (u->nopass) {
-        sb_cat(b, " nopass");
+        acl_sb_cat(b, " nopass");
     }
     if (u->sanitize) {
-        sb_cat(b, u->sanitize == 2 ? " skip-sanitize-payload" : " sanitize-payload");
+        acl_sb_cat(b, u->sanitize == 2 ? " skip-sanitize-payload" : " sanitize-payload");
     }
     for (size_t i = 0; i < u->npass; i++) {
-        sb_cat(b, " #");
-        sb_cat(b, u->pass[i]);
+        acl_sb_cat(b, " #");
+        acl_sb_cat(b, u->pass[i]);
     }
-    sb_cat(b, " ");
+    acl_sb_cat(b, " ");
     describe_selector(&u->root, b);
     for (size_t i = 0; i < u->nsels; i++) {
-        sb_cat(b, " (");
+        acl_sb_cat(b, " (");
         describe_selector(&u->sels[i], b);
-        sb_cat(b, ")");
+        acl_sb_cat(b, ")");
     }
 }
 
@@ -931,7 +873,7 @@ writes_and_reads(enum cmd_id id)
     case CMD_ID_ZPOPMIN: case CMD_ID_ZPOPMAX: case CMD_ID_BZPOPMIN: case CMD_ID_BZPOPMAX:
     case CMD_ID_ZMPOP: case CMD_ID_BZMPOP: case CMD_ID_ZINCRBY:
     case CMD_ID_HINCRBY: case CMD_ID_HINCRBYFLOAT:
-    case CMD_ID_RENAME: case CMD_ID_RENAMENX:
+    case CMD_ID_RENAME: case CMD_ID_RENAMENX: case CMD_ID_SETBIT:
         return 1;
     default:
         return 0;
@@ -953,12 +895,52 @@ store_first(enum cmd_id id)
     }
 }
 
-/* The permission a command needs on its n-th key (ACL_PERM_*).  Redis reads
- * this from per-key specs; our table has one flag per command, refined by
- * the lists above. */
-static unsigned
-key_perm(const struct command *cmd, size_t n)
+/* Reads of a key's metadata only (its existence, type, length, encoding):
+ * Redis's key specs give them no access flag, so any key pattern, %R~ or
+ * %W~, lets them through. */
+static int
+metadata_only(enum cmd_id id)
 {
+    switch (id) {
+    case CMD_ID_EXISTS: case CMD_ID_TYPE: case CMD_ID_STRLEN: case CMD_ID_TOUCH:
+    case CMD_ID_LLEN: case CMD_ID_SCARD: case CMD_ID_HLEN: case CMD_ID_ZCARD:
+    case CMD_ID_XLEN: case CMD_ID_HSTRLEN: case CMD_ID_HEXISTS: case CMD_ID_SISMEMBER:
+    case CMD_ID_OBJECT_ENCODING: case CMD_ID_OBJECT_FREQ: case CMD_ID_OBJECT_IDLETIME:
+    case CMD_ID_OBJECT_REFCOUNT: case CMD_ID_MEMORY_USAGE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* BITFIELD writes only with SET or INCRBY; with GETs alone it is a read. */
+static int
+bitfield_writes(size_t argc, const struct resp_arg *argv)
+{
+    for (size_t i = 2; i < argc; i++) {
+        if ((argv[i].len == 3 && strncasecmp(argv[i].ptr, "set", 3) == 0)
+            || (argv[i].len == 6 && strncasecmp(argv[i].ptr, "incrby", 6) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The permission a command needs on its n-th key (ACL_PERM_*, 0 for none).
+ * Redis reads this from per-key specs; our table has one flag per command,
+ * refined by the lists above (checked against redis-server 7.0). */
+static unsigned
+key_perm(const struct command *cmd, size_t n, size_t argc, const struct resp_arg *argv)
+{
+    if (metadata_only(cmd->id)) {
+        return 0;
+    }
+    if (cmd->id == CMD_ID_BITFIELD) {
+        return bitfield_writes(argc, argv) ? ACL_PERM_ALL : ACL_PERM_READ;
+    }
+    if (cmd->id == CMD_ID_PFMERGE) {
+        return n == 0 ? ACL_PERM_ALL : ACL_PERM_READ; /* it reads its target too */
+    }
     if (cmd->id == CMD_ID_SORT) {
         return n == 0 ? ACL_PERM_READ : ACL_PERM_WRITE;
     }
@@ -1019,7 +1001,7 @@ sel_check(const struct acl_selector *s, const struct command *cmd, size_t argc,
         size_t idx[256];
         size_t n = command_keys(cmd, argc, argv, idx, 256);
         for (size_t i = 0; i < n; i++) {
-            if (!sel_key_ok(s, argv[idx[i]].ptr, argv[idx[i]].len, key_perm(cmd, i))) {
+            if (!sel_key_ok(s, argv[idx[i]].ptr, argv[idx[i]].len, key_perm(cmd, i, argc, argv))) {
                 *errpos = idx[i];
                 return ACL_DENIED_KEY;
             }
@@ -1143,8 +1125,8 @@ acl_check_client(struct client *c, const struct command *cmd, size_t argc,
 
 #define ACL_LOG_GROUPING_MS 60000
 
-static void
-log_entry_free(struct acl_log_entry *e)
+void
+acl_log_entry_free(struct acl_log_entry *e)
 {
     mem_free(e->object);
     mem_free(e->username);
@@ -1155,7 +1137,7 @@ static void
 log_trim(struct acl_state *st, long long max)
 {
     while ((long long)st->nlog > (max < 0 ? 0 : max)) {
-        log_entry_free(&st->log[--st->nlog]);
+        acl_log_entry_free(&st->log[--st->nlog]);
     }
 }
 
@@ -1163,7 +1145,7 @@ void
 acl_log_add(struct client *c, int reason, enum acl_context ctx, const char *object,
             size_t objlen, const char *username)
 {
-    struct acl_state *st = state_of(c->srv);
+    struct acl_state *st = acl_state_of(c->srv);
     long long now = util_mstime();
     char info[2048];
     struct acl_log_entry e;
@@ -1205,12 +1187,60 @@ acl_log_add(struct client *c, int reason, enum acl_context ctx, const char *obje
     log_trim(st, c->srv->cfg.acllog_max_len);
 }
 
+/* ---- subscribers whose channels were taken away --------------------------- */
+
+/* May u use this channel (literal: a PSUBSCRIBE pattern, which must equal an
+ * allowed pattern)?  Any selector may allow it. */
+static int
+user_channel_ok(const struct acl_user *u, const char *name, size_t len, int literal)
+{
+    if ((u->root.flags & SEL_ALLCHANNELS) || sel_channel_ok(&u->root, name, len, literal)) {
+        return 1;
+    }
+    for (size_t i = 0; i < u->nsels; i++) {
+        if ((u->sels[i].flags & SEL_ALLCHANNELS)
+            || sel_channel_ok(&u->sels[i], name, len, literal)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+subscription_denied(void *arg, int kind, const char *name, size_t len)
+{
+    return !user_channel_ok(arg, name, len, kind == 1);
+}
+
+void
+acl_kill_pubsub_clients(struct server *srv, struct acl_user *u, struct client *self)
+{
+    for (struct client *c = srv->clients; c != NULL; c = c->next) {
+        if (c->user != u || c->pubsub == NULL
+            || !pubsub_client_each(c, subscription_denied, u)) {
+            continue;
+        }
+        /* As Redis 7.0: a subscriber may not keep a channel it lost. */
+        if (c == self) {
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+        } else {
+            client_close_async(c);
+        }
+    }
+}
+
 /* ---- authentication ---------------------------------------------------- */
+
+struct acl_user *
+acl_user_find(struct server *srv, const char *name, size_t len)
+{
+    return acl_state_of(srv) ? acl_state_find(acl_state_of(srv), name, len, NULL) : NULL;
+}
 
 struct acl_user *
 acl_default_user(struct server *srv)
 {
-    return state_of(srv) ? state_of(srv)->def : NULL;
+    return acl_state_of(srv) ? acl_state_of(srv)->def : NULL;
 }
 
 const char *
@@ -1240,7 +1270,7 @@ struct acl_user *
 acl_authenticate(struct server *srv, struct client *c, const char *user, size_t ulen,
                  const char *pass, size_t plen)
 {
-    struct acl_user *u = state_find(state_of(srv), user, ulen, NULL);
+    struct acl_user *u = acl_state_find(acl_state_of(srv), user, ulen, NULL);
     if (u != NULL && u->on) {
         if (u->nopass) {
             return u;
@@ -1284,10 +1314,10 @@ merge_selector_args(const struct resp_arg *argv, size_t argc, char ***opsp, size
         if (a->len > 0 && a->ptr[0] == '(' && a->ptr[a->len - 1] != ')') {
             struct sbuf b = {NULL, 0, 0};
             size_t j = i;
-            sb_catlen(&b, a->ptr, a->len);
+            acl_sb_catlen(&b, a->ptr, a->len);
             while (++j < argc) {
-                sb_cat(&b, " ");
-                sb_catlen(&b, argv[j].ptr, argv[j].len);
+                acl_sb_cat(&b, " ");
+                acl_sb_catlen(&b, argv[j].ptr, argv[j].len);
                 if (argv[j].len > 0 && argv[j].ptr[argv[j].len - 1] == ')') {
                     break;
                 }
@@ -1329,7 +1359,7 @@ free_ops(char **ops, size_t *lens, int n)
 /* ACL SETUSER's work: apply the rules to a copy of the user (a new one when
  * absent) and keep it only if every rule applied.  Returns 0, or -1 with
  * Redis's message in err. */
-static int
+int
 acl_setuser(struct acl_state *st, const char *name, size_t nlen, const struct resp_arg *argv,
             size_t argc, char *err, size_t errlen)
 {
@@ -1341,7 +1371,7 @@ acl_setuser(struct acl_state *st, const char *name, size_t nlen, const struct re
     if (n < 0) {
         return -1;
     }
-    existing = state_find(st, name, nlen, NULL);
+    existing = acl_state_find(st, name, nlen, NULL);
     tmp = user_create(name, nlen);
     if (existing != NULL) {
         user_copy(tmp, existing);
@@ -1352,7 +1382,7 @@ acl_setuser(struct acl_state *st, const char *name, size_t nlen, const struct re
         if (user_apply(tmp, ops[i], lens[i]) != 0) {
             snprintf(err, errlen, "Error in ACL SETUSER modifier '%s': %s", ops[i],
                      acl_errno_text(errno));
-            user_free(&tmp);
+            acl_user_free(&tmp);
             free_ops(ops, lens, n);
             return -1;
         }
@@ -1362,14 +1392,16 @@ acl_setuser(struct acl_state *st, const char *name, size_t nlen, const struct re
         existing = state_add(st, name, nlen);
     }
     user_copy(existing, tmp);
-    user_free(&tmp);
+    acl_user_free(&tmp);
     return 0;
 }
 
 /* One "user <name> <rules...>" line of an aclfile or the config file, into
- * st.  Returns 0 or -1 with the reason in err. */
+ * st.  Returns 0 or -1 with Redis's text for the error (naming where:
+ * path:lineno) in err. */
 static int
-acl_load_line(struct acl_state *st, const char *line, char *err, size_t errlen, int *seen_default)
+acl_load_line(struct acl_state *st, const char *line, const char *where, int lineno,
+              char *err, size_t errlen, int *seen_default)
 {
     size_t len = strlen(line);
     char *scratch = mem_alloc(len + 1);
@@ -1378,17 +1410,20 @@ acl_load_line(struct acl_state *st, const char *line, char *err, size_t errlen, 
     int rc = 0;
 
     if (n < 0) {
-        snprintf(err, errlen, "Unbalanced quotes in configuration line");
+        snprintf(err, errlen, "%s:%d: unbalanced quotes in acl line. ", where, lineno);
         rc = -1;
     } else if (n < 2 || strcmp(words[0], "user") != 0) {
-        snprintf(err, errlen, "should start with user keyword");
+        snprintf(err, errlen, "%s:%d should start with user keyword followed by the "
+                              "username. ", where, lineno);
         rc = -1;
-    } else if (has_space(words[1], strlen(words[1]))) {
-        snprintf(err, errlen, "Username '%s' contains invalid characters", words[1]);
+    } else if (acl_has_space(words[1], strlen(words[1]))) {
+        snprintf(err, errlen, "%s:%d: username '%s' contains invalid characters. ", where,
+                 lineno, words[1]);
         rc = -1;
-    } else if (state_find(st, words[1], strlen(words[1]), NULL) != NULL
+    } else if (acl_state_find(st, words[1], strlen(words[1]), NULL) != NULL
                && !(strcmp(words[1], "default") == 0 && !*seen_default)) {
-        snprintf(err, errlen, "%s", acl_errno_text(EALREADY));
+        snprintf(err, errlen, "WARNING: Duplicate user '%s' found on line %d. ", words[1],
+                 lineno);
         rc = -1;
     } else {
         struct resp_arg *args = mem_alloc((size_t)n * sizeof(*args));
@@ -1400,7 +1435,7 @@ acl_load_line(struct acl_state *st, const char *line, char *err, size_t errlen, 
         if (strcmp(words[1], "default") == 0) {
             *seen_default = 1;
             /* A declared default user starts from nothing, like any other. */
-            struct acl_user *d = state_find(st, "default", 7, NULL);
+            struct acl_user *d = acl_state_find(st, "default", 7, NULL);
             user_clear(d);
             if (acl_pubsub_allchannels) {
                 d->root.flags |= SEL_ALLCHANNELS;
@@ -1408,9 +1443,18 @@ acl_load_line(struct acl_state *st, const char *line, char *err, size_t errlen, 
         }
         if (acl_setuser(st, words[1], strlen(words[1]), args, (size_t)n - 2, msg,
                         sizeof(msg)) != 0) {
-            /* "Error in ACL SETUSER modifier 'x': reason" -> "reason" */
+            /* "Error in ACL SETUSER modifier 'x': reason" */
             const char *r = strstr(msg, "': ");
-            snprintf(err, errlen, "%s", r ? r + 3 : msg);
+            const char *q = strchr(msg, '\'');
+            if (r == NULL || q == NULL || strcmp(r + 3, "Syntax error") == 0) {
+                snprintf(err, errlen, "%s:%d: %.400s. ", where, lineno, r ? r + 3 : msg);
+            } else {
+                snprintf(err, errlen, "%s:%d: Error in applying operation %.400s. ", where,
+                         lineno, q);
+            }
+            /* The name counts as declared: a second line for it is a
+             * duplicate, as in Redis (the state is thrown away anyway). */
+            state_add(st, words[1], strlen(words[1]));
             rc = -1;
         }
         mem_free(args);
@@ -1437,11 +1481,11 @@ state_destroy(struct acl_state **stp)
         return;
     }
     for (size_t i = 0; i < st->nusers; i++) {
-        user_free(&st->users[i]);
+        acl_user_free(&st->users[i]);
     }
     mem_free(st->users);
     for (size_t i = 0; i < st->nlog; i++) {
-        log_entry_free(&st->log[i]);
+        acl_log_entry_free(&st->log[i]);
     }
     mem_free(st->log);
     mem_free(st);
@@ -1451,7 +1495,7 @@ state_destroy(struct acl_state **stp)
 /* Read the aclfile into a fresh state (the default user on nopass +@all
  * unless the file declares it).  Returns it, or NULL with every error
  * ("file:line: reason. ") in err. */
-static struct acl_state *
+struct acl_state *
 acl_read_file(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -1481,18 +1525,18 @@ acl_read_file(const char *path, char *err, size_t errlen)
         if (*p == '\0') {
             continue;
         }
-        if (acl_load_line(st, p, why, sizeof(why), &seen_default) != 0 && off < errlen) {
-            int w = snprintf(err + off, errlen - off, "%s:%d: %s. ", path, lineno, why);
+        if (acl_load_line(st, p, path, lineno, why, sizeof(why), &seen_default) != 0
+            && off < errlen) {
+            int w = snprintf(err + off, errlen - off, "%s", why);
             off += w > 0 ? (size_t)w : 0;
         }
     }
     free(line);
     fclose(f);
     if (err[0] != '\0') {
-        size_t l = strlen(err);
-        if (l > 0 && err[l - 1] == ' ') {
-            err[l - 1] = '\0';
-        }
+        snprintf(err + off, off < errlen ? errlen - off : 0, "%s",
+                 "WARNING: ACL errors detected, no change to the previously active ACL rules "
+                 "was performed");
         state_destroy(&st);
         return NULL;
     }
@@ -1500,8 +1544,8 @@ acl_read_file(const char *path, char *err, size_t errlen)
 }
 
 /* Disconnect every client authenticated as u (it is being deleted). */
-static void
-kill_clients_of(struct server *srv, struct acl_user *u, struct client *self)
+void
+acl_kill_clients_of(struct server *srv, struct acl_user *u, struct client *self)
 {
     for (struct client *c = srv->clients; c != NULL; c = c->next) {
         if (c->user == u) {
@@ -1518,26 +1562,26 @@ kill_clients_of(struct server *srv, struct acl_user *u, struct client *self)
 
 /* Swap in a new set of users: users that still exist keep their identity
  * (clients stay authenticated as them), the others' clients are closed. */
-static void
-state_replace_users(struct server *srv, struct acl_state *fresh, struct client *self)
+void
+acl_state_replace_users(struct server *srv, struct acl_state *fresh, struct client *self)
 {
-    struct acl_state *st = state_of(srv);
+    struct acl_state *st = acl_state_of(srv);
     for (size_t i = 0; i < st->nusers; i++) {
         struct acl_user *old = st->users[i];
-        struct acl_user *nu = state_find(fresh, old->name, strlen(old->name), NULL);
+        struct acl_user *nu = acl_state_find(fresh, old->name, strlen(old->name), NULL);
         if (nu != NULL) {
             user_copy(old, nu);
             /* keep the old object: swap it into the fresh registry */
             size_t pos;
-            state_find(fresh, old->name, strlen(old->name), &pos);
-            user_free(&fresh->users[pos]);
+            acl_state_find(fresh, old->name, strlen(old->name), &pos);
+            acl_user_free(&fresh->users[pos]);
             fresh->users[pos] = old;
             if (fresh->def == nu) {
                 fresh->def = old;
             }
         } else {
-            kill_clients_of(srv, old, self);
-            user_free(&st->users[i]);
+            acl_kill_clients_of(srv, old, self);
+            acl_user_free(&st->users[i]);
         }
         st->users[i] = NULL;
     }
@@ -1551,18 +1595,18 @@ state_replace_users(struct server *srv, struct acl_state *fresh, struct client *
     state_destroy(&fresh);
 }
 
-static int
+int
 acl_save_file(struct server *srv, const char *path, char *err, size_t errlen)
 {
-    struct acl_state *st = state_of(srv);
+    struct acl_state *st = acl_state_of(srv);
     struct sbuf b = {NULL, 0, 0};
     char tmp[4096];
     FILE *f;
 
     for (size_t i = 0; i < st->nusers; i++) {
-        sb_cat(&b, "user ");
-        describe_user(st->users[i], &b);
-        sb_cat(&b, "\n");
+        acl_sb_cat(&b, "user ");
+        acl_describe_user(st->users[i], &b);
+        acl_sb_cat(&b, "\n");
     }
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
     f = fopen(tmp, "w");
@@ -1595,7 +1639,7 @@ acl_save_file(struct server *srv, const char *path, char *err, size_t errlen)
 void
 acl_apply_requirepass(struct server *srv)
 {
-    struct acl_state *st = state_of(srv);
+    struct acl_state *st = acl_state_of(srv);
     const char *pw = srv->cfg.requirepass;
     if (st == NULL) {
         return;
@@ -1632,14 +1676,15 @@ acl_setup(struct server *srv)
         return -1;
     }
     if (has_lines) {
-        int seen_default = 0;
+        int seen_default = 0, lineno = 0;
         const char *p = lines;
         while (*p) {
             const char *nl = strchr(p, '\n');
             size_t l = nl ? (size_t)(nl - p) : strlen(p);
             char *line = mem_strndup(p, l);
             char why[512];
-            if (acl_load_line(srv->acl, line, why, sizeof(why), &seen_default) != 0) {
+            if (acl_load_line(srv->acl, line, "config", ++lineno, why, sizeof(why),
+                              &seen_default) != 0) {
                 log_error("Error in user declaration '%s': %s", line, why);
                 mem_free(line);
                 return -1;
@@ -1655,7 +1700,7 @@ acl_setup(struct server *srv)
             log_error("Aborting Redis startup because of ACL errors: %s", err);
             return -1;
         }
-        state_replace_users(srv, fresh, NULL);
+        acl_state_replace_users(srv, fresh, NULL);
     }
     return 0;
 }
@@ -1670,405 +1715,6 @@ void
 acl_set_pubsub_default(int allchannels)
 {
     acl_pubsub_allchannels = allchannels;
-}
-
-/* ---- the ACL command ----------------------------------------------------- */
-
-/* A known ACL subcommand with the wrong number of arguments. */
-static void
-reply_acl_arity(struct client *c)
-{
-    int n = (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len);
-    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. Try ACL HELP.",
-                 n, c->argv[1].ptr);
-}
-
-static int
-arg_is(const struct resp_arg *a, const char *w)
-{
-    size_t n = strlen(w);
-    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
-}
-
-void
-cmd_acl_setuser(struct client *c)
-{
-    char err[512];
-    const struct resp_arg *name = &c->argv[2];
-    /* Redis keeps the rules (passwords among them) out of the slow log and
-     * MONITOR, whether they apply or not. */
-    for (size_t i = 3; i < c->argc; i++) {
-        client_redact_arg(c, i);
-    }
-    if (has_space(name->ptr, name->len)) {
-        reply_error(c, "Usernames can't contain spaces or null characters");
-        return;
-    }
-    if (acl_setuser(state_of(c->srv), name->ptr, name->len, c->argv + 3, c->argc - 3, err,
-                    sizeof(err)) != 0) {
-        reply_error(c, err);
-        return;
-    }
-    reply_ok(c);
-}
-
-static void
-reply_selector_fields(struct client *c, const struct acl_selector *s)
-{
-    struct sbuf b = {NULL, 0, 0};
-    reply_bulk_cstr(c, "commands");
-    describe_commands(s, &b);
-    reply_bulk(c, b.p, b.len);
-    b.len = 0;
-    reply_bulk_cstr(c, "keys");
-    describe_keys(s, &b);
-    sb_trim_space(&b);
-    reply_bulk(c, b.p ? b.p : "", b.len);
-    b.len = 0;
-    reply_bulk_cstr(c, "channels");
-    describe_channels(s, &b);
-    sb_trim_space(&b);
-    reply_bulk(c, b.p ? b.p : "", b.len);
-    mem_free(b.p);
-}
-
-void
-cmd_acl_getuser(struct client *c)
-{
-    struct acl_user *u = state_find(state_of(c->srv), c->argv[2].ptr, c->argv[2].len, NULL);
-    if (u == NULL) {
-        reply_null(c);
-        return;
-    }
-    reply_map_len(c, 6);
-    reply_bulk_cstr(c, "flags");
-    reply_set_len(c, 1 + u->nopass + (u->sanitize != 0));
-    reply_bulk_cstr(c, u->on ? "on" : "off");
-    if (u->nopass) {
-        reply_bulk_cstr(c, "nopass");
-    }
-    if (u->sanitize) {
-        reply_bulk_cstr(c, u->sanitize == 2 ? "skip-sanitize-payload" : "sanitize-payload");
-    }
-    reply_bulk_cstr(c, "passwords");
-    reply_array_len(c, (long long)u->npass);
-    for (size_t i = 0; i < u->npass; i++) {
-        reply_bulk(c, u->pass[i], 64);
-    }
-    reply_selector_fields(c, &u->root);
-    reply_bulk_cstr(c, "selectors");
-    reply_array_len(c, (long long)u->nsels);
-    for (size_t i = 0; i < u->nsels; i++) {
-        reply_map_len(c, 3);
-        reply_selector_fields(c, &u->sels[i]);
-    }
-}
-
-void
-cmd_acl_deluser(struct client *c)
-{
-    struct acl_state *st = state_of(c->srv);
-    long long deleted = 0;
-    for (size_t i = 2; i < c->argc; i++) {
-        if (arg_is(&c->argv[i], "default") && !memcmp(c->argv[i].ptr, "default", 7)) {
-            reply_error(c, "The 'default' user cannot be removed");
-            return;
-        }
-    }
-    for (size_t i = 2; i < c->argc; i++) {
-        size_t pos;
-        struct acl_user *u = state_find(st, c->argv[i].ptr, c->argv[i].len, &pos);
-        if (u == NULL) {
-            continue;
-        }
-        kill_clients_of(c->srv, u, c);
-        user_free(&st->users[pos]);
-        memmove(&st->users[pos], &st->users[pos + 1], (st->nusers - pos - 1) * sizeof(*st->users));
-        st->nusers--;
-        deleted++;
-    }
-    reply_int(c, deleted);
-}
-
-void
-cmd_acl_list(struct client *c)
-{
-    struct acl_state *st = state_of(c->srv);
-    reply_array_len(c, (long long)st->nusers);
-    for (size_t i = 0; i < st->nusers; i++) {
-        struct sbuf b = {NULL, 0, 0};
-        sb_cat(&b, "user ");
-        describe_user(st->users[i], &b);
-        reply_bulk(c, b.p, b.len);
-        mem_free(b.p);
-    }
-}
-
-void
-cmd_acl_users(struct client *c)
-{
-    struct acl_state *st = state_of(c->srv);
-    reply_array_len(c, (long long)st->nusers);
-    for (size_t i = 0; i < st->nusers; i++) {
-        reply_bulk_cstr(c, st->users[i]->name);
-    }
-}
-
-void
-cmd_acl_whoami(struct client *c)
-{
-    reply_bulk_cstr(c, acl_user_name(c->user));
-}
-
-void
-cmd_acl_cat(struct client *c)
-{
-    if (c->argc == 2) {
-        reply_array_len(c, ACL_CAT_BIT__COUNT);
-        for (int i = 0; i < ACL_CAT_BIT__COUNT; i++) {
-            reply_bulk_cstr(c, acl_cat_names[i]);
-        }
-        return;
-    }
-    if (c->argc > 3) {
-        reply_acl_arity(c);
-        return;
-    }
-    int cat = acl_category_by_name(c->argv[2].ptr, c->argv[2].len);
-    if (cat < 0) {
-        reply_errorf(c, "Unknown category '%.*s'", (int)c->argv[2].len, c->argv[2].ptr);
-        return;
-    }
-    long long n = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            reply_array_len(c, n);
-        }
-        for (size_t i = 0; i < command_count(); i++) {
-            const struct command *cmd = command_at(i);
-            if (!handlers_implements(cmd)) {
-                continue;
-            }
-            if (acl_command_categories(cmd) & (1u << cat)) {
-                if (pass == 0) {
-                    n++;
-                } else {
-                    reply_bulk_cstr(c, cmd->fullname);
-                }
-            }
-            for (size_t k = 0; k < cmd->nsubs; k++) {
-                const struct command *sub = cmd->subs[k];
-                if (handlers_get(sub->id) != NULL
-                    && (acl_command_categories(sub) & (1u << cat))) {
-                    if (pass == 0) {
-                        n++;
-                    } else {
-                        reply_bulk_cstr(c, sub->fullname);
-                    }
-                }
-            }
-        }
-    }
-}
-
-static const char *const acl_reason_names[] = {"", "command", "key", "auth", "channel"};
-static const char *const acl_context_names[] = {"toplevel", "multi", "lua", "multi"};
-
-void
-cmd_acl_log(struct client *c)
-{
-    struct acl_state *st = state_of(c->srv);
-    long long count = 10, now = util_mstime();
-    if (c->argc > 3) {
-        reply_acl_arity(c);
-        return;
-    }
-    if (c->argc == 3) {
-        if (arg_is(&c->argv[2], "reset")) {
-            for (size_t i = 0; i < st->nlog; i++) {
-                log_entry_free(&st->log[i]);
-            }
-            st->nlog = 0;
-            reply_ok(c);
-            return;
-        }
-        if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &count) != 0) {
-            reply_error(c, "value is not an integer or out of range");
-            return;
-        }
-        if (count < 0) {
-            count = 0;
-        }
-    }
-    size_t n = (size_t)count < st->nlog ? (size_t)count : st->nlog;
-    reply_array_len(c, (long long)n);
-    for (size_t i = 0; i < n; i++) {
-        const struct acl_log_entry *e = &st->log[i];
-        reply_map_len(c, 7);
-        reply_bulk_cstr(c, "count");
-        reply_int(c, e->count);
-        reply_bulk_cstr(c, "reason");
-        reply_bulk_cstr(c, acl_reason_names[e->reason]);
-        reply_bulk_cstr(c, "context");
-        reply_bulk_cstr(c, acl_context_names[e->context]);
-        reply_bulk_cstr(c, "object");
-        reply_bulk(c, e->object, e->objlen);
-        reply_bulk_cstr(c, "username");
-        reply_bulk_cstr(c, e->username);
-        reply_bulk_cstr(c, "age-seconds");
-        reply_double(c, (double)(now - e->ctime_ms) / 1000.0);
-        reply_bulk_cstr(c, "client-info");
-        reply_bulk_cstr(c, e->client_info);
-    }
-}
-
-static const char acl_no_file[] =
-    "This Redis instance is not configured to use an ACL file. You may want to specify "
-    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have "
-    "a Redis configuration file set) in order to store users in the Redis configuration.";
-
-void
-cmd_acl_save(struct client *c)
-{
-    char err[512];
-    const char *path = c->srv->cfg.aclfile;
-    if (path == NULL || path[0] == '\0') {
-        reply_error(c, acl_no_file);
-        return;
-    }
-    if (acl_save_file(c->srv, path, err, sizeof(err)) != 0) {
-        reply_error(c, err);
-        return;
-    }
-    reply_ok(c);
-}
-
-void
-cmd_acl_load(struct client *c)
-{
-    char err[4096];
-    const char *path = c->srv->cfg.aclfile;
-    if (path == NULL || path[0] == '\0') {
-        reply_error(c, acl_no_file);
-        return;
-    }
-    struct acl_state *fresh = acl_read_file(path, err, sizeof(err));
-    if (fresh == NULL) {
-        reply_error(c, err);
-        return;
-    }
-    state_replace_users(c->srv, fresh, c);
-    log_info("ACL users reloaded from %s", path);
-    reply_ok(c);
-}
-
-void
-cmd_acl_dryrun(struct client *c)
-{
-    struct acl_user *u = state_find(state_of(c->srv), c->argv[2].ptr, c->argv[2].len, NULL);
-    const struct command *cmd;
-    size_t pos;
-    if (u == NULL) {
-        reply_errorf(c, "User '%.*s' not found", (int)c->argv[2].len, c->argv[2].ptr);
-        return;
-    }
-    cmd = command_lookup(c->argv[3].ptr, c->argv[3].len);
-    if (cmd != NULL && !handlers_implements(cmd)) {
-        cmd = NULL;
-    }
-    if (cmd != NULL && cmd->nsubs > 0 && c->argc >= 5) {
-        const struct command *sub = command_lookup_sub(cmd, c->argv[4].ptr, c->argv[4].len);
-        cmd = sub;
-    }
-    if (cmd == NULL) {
-        reply_errorf(c, "Command '%.*s' not found", (int)c->argv[3].len, c->argv[3].ptr);
-        return;
-    }
-    if (!command_arity_ok(cmd, c->argc - 3)) {
-        reply_errorf(c, "wrong number of arguments for '%s' command", cmd->fullname);
-        return;
-    }
-    int r = acl_check(u, cmd, c->argc - 3, c->argv + 3, &pos);
-    if (r == ACL_OK) {
-        reply_ok(c);
-        return;
-    }
-    char msg[512];
-    if (r == ACL_DENIED_CMD) {
-        snprintf(msg, sizeof(msg), "This user has no permissions to run the '%s' command",
-                 cmd->fullname);
-    } else {
-        const struct resp_arg *a = &c->argv[3 + pos];
-        snprintf(msg, sizeof(msg), "This user has no permissions to access the '%.*s' %s",
-                 (int)(a->len > 256 ? 256 : a->len), a->ptr,
-                 r == ACL_DENIED_KEY ? "key" : "channel");
-    }
-    reply_bulk_cstr(c, msg);
-}
-
-void
-cmd_acl_genpass(struct client *c)
-{
-    static const char hex[] = "0123456789abcdef";
-    long long bits = 256;
-    if (c->argc == 3 && (util_str2ll(c->argv[2].ptr, c->argv[2].len, &bits) != 0 || bits <= 0
-                         || bits > 4096)) {
-        if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &bits) != 0) {
-            reply_error(c, "value is not an integer or out of range");
-        } else {
-            reply_error(c, "ACL GENPASS argument must be the number of bits for the output "
-                           "password, a positive number up to 4096");
-        }
-        return;
-    }
-    if (c->argc > 3) {
-        reply_acl_arity(c);
-        return;
-    }
-    size_t chars = (size_t)(bits + 3) / 4;
-    uint8_t raw[1024];
-    char out[1025];
-    util_random_bytes(raw, (chars + 1) / 2);
-    for (size_t i = 0; i < chars; i++) {
-        uint8_t b = raw[i / 2];
-        out[i] = hex[(i % 2) ? (b & 15) : (b >> 4)];
-    }
-    reply_bulk(c, out, chars);
-}
-
-void
-cmd_acl_help(struct client *c)
-{
-    static const char *const lines[] = {
-        "CAT [<category>]",
-        "    List all commands that belong to <category>, or all command categories",
-        "    when no category is specified.",
-        "DELUSER <username> [<username> ...]",
-        "    Delete a list of users.",
-        "DRYRUN <username> <command> [<arg> ...]",
-        "    Returns whether the user can execute the given command without executing the command.",
-        "GETUSER <username>",
-        "    Get the user's details.",
-        "GENPASS [<bits>]",
-        "    Generate a secure 256-bit user password. The optional `bits` argument can",
-        "    be used to specify a different size.",
-        "LIST",
-        "    Show users details in config file format.",
-        "LOAD",
-        "    Reload users from the ACL file.",
-        "LOG [<count> | RESET]",
-        "    Show the ACL log entries.",
-        "SAVE",
-        "    Save the current config to the ACL file.",
-        "SETUSER <username> <attribute> [<attribute> ...]",
-        "    Create or modify a user with the specified attributes.",
-        "USERS",
-        "    List all the registered usernames.",
-        "WHOAMI",
-        "    Return the current connection username.",
-        NULL,
-    };
-    reply_help(c, "ACL", lines);
 }
 
 /* ---- for tests and the fuzz target ---------------------------------------- */
@@ -2099,7 +1745,7 @@ acl_describe_rules(const char *rules, size_t len)
     }
     if (acl_setuser(st, "fuzz", 4, args, n, err, sizeof(err)) == 0) {
         struct sbuf b = {NULL, 0, 0};
-        describe_user(state_find(st, "fuzz", 4, NULL), &b);
+        acl_describe_user(acl_state_find(st, "fuzz", 4, NULL), &b);
         out = b.p;
     }
     mem_free(args);

@@ -81,6 +81,8 @@ void acl_teardown(struct server *srv);
 
 /* The default user (never NULL after acl_setup). */
 struct acl_user *acl_default_user(struct server *srv);
+/* The user of that name, or NULL (borrowed from the ACL state). */
+struct acl_user *acl_user_find(struct server *srv, const char *name, size_t len);
 /* A user's name (borrowed). */
 const char *acl_user_name(const struct acl_user *u);
 /* Nonzero when the user is on and needs no password: new connections are

@@ -454,6 +454,8 @@ struct conn_kill_filter {
     const struct resp_arg *laddr;    /* borrowed from argv; NULL = any */
     int type;                        /* -1 = any */
     int skipme;
+    int by_user;                     /* USER given: only user's clients */
+    struct acl_user *user;           /* borrowed from acl.c */
 };
 
 /* Parse the new form's option/value pairs; replies and returns -1 on a
@@ -485,8 +487,9 @@ conn_parse_kill_filter(struct client *c, struct conn_kill_filter *f)
         } else if (conn_arg_is(opt, "laddr")) {
             f->laddr = val;
         } else if (conn_arg_is(opt, "user")) {
-            /* Every connection runs as the default user. */
-            if (!conn_arg_equals(val, CONN_DEFAULT_USER)) {
+            f->by_user = 1;
+            f->user = c->srv->acl ? acl_user_find(c->srv, val->ptr, val->len) : NULL;
+            if (c->srv->acl ? f->user == NULL : !conn_arg_equals(val, CONN_DEFAULT_USER)) {
                 reply_errorf(c, "No such user '%.*s'", (int)val->len, val->ptr);
                 return -1;
             }
@@ -510,7 +513,7 @@ conn_parse_kill_filter(struct client *c, struct conn_kill_filter *f)
 void
 cmd_client_kill(struct client *c)
 {
-    struct conn_kill_filter f = {0, NULL, NULL, -1, 1};
+    struct conn_kill_filter f = {0, NULL, NULL, -1, 1, 0, NULL};
     int old_form = c->argc == 3;
     int close_self = 0;
     long long killed = 0;
@@ -533,6 +536,9 @@ cmd_client_kill(struct client *c)
             continue;
         }
         if (f.id != 0 && (long long)cl->id != f.id) {
+            continue;
+        }
+        if (f.by_user && c->srv->acl != NULL && cl->user != f.user) {
             continue;
         }
         if (cl == c && f.skipme) {

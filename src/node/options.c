@@ -319,7 +319,7 @@ const struct option_def node_options[] = {
      NULL, NULL, apply_requirepass, "the default user's password (empty = nopass)"},
     {"aclfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(aclfile), NULL, NULL, NULL,
      "file of ACL users (ACL LOAD / ACL SAVE); exclusive with user lines"},
-    {"user", OPT_SPECIAL, OPT_FILE_ONLY | OPT_SENSITIVE, "", 0, 0, NULL, 0, user_parse,
+    {"user", OPT_SPECIAL, OPT_FILE_ONLY | OPT_SENSITIVE | OPT_HIDDEN, "", 0, 0, NULL, 0, user_parse,
      user_format, NULL, "<name> <rules...>: an ACL user (repeatable)"},
     {"acllog-max-len", OPT_INT, MUT, "128", 0, LL_MAX, NULL, OFF(acllog_max_len), NULL,
      NULL, NULL, "ACL LOG entries kept"},

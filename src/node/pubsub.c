@@ -395,6 +395,23 @@ pubsub_client_counts(const struct client *c, size_t *sub, size_t *psub, size_t *
     *ssub = s ? s->nshards : 0;
 }
 
+int
+pubsub_client_each(const struct client *c, pubsub_each_fn fn, void *arg)
+{
+    const struct pubsub_client *s = c->pubsub;
+    int r = 0;
+    for (size_t i = 0; s != NULL && r == 0 && i < s->nchans; i++) {
+        r = fn(arg, 0, s->chans[i]->name, s->chans[i]->len);
+    }
+    for (size_t i = 0; s != NULL && r == 0 && i < s->npats; i++) {
+        r = fn(arg, 1, s->pats[i]->pat, s->pats[i]->len);
+    }
+    for (size_t i = 0; s != NULL && r == 0 && i < s->nshards; i++) {
+        r = fn(arg, 2, s->shards[i]->name, s->shards[i]->len);
+    }
+    return r;
+}
+
 /* ---- delivery ---------------------------------------------------------------- */
 
 static void

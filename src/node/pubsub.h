@@ -48,5 +48,10 @@ void pubsub_stats(const struct server *srv, long long *channels, long long *patt
 /* Subscription counts for CLIENT LIST (sub, psub, ssub). */
 void pubsub_client_counts(const struct client *c, size_t *sub, size_t *psub,
                           size_t *ssub);
+/* Call fn for each subscription of c (kind: 0 a channel, 1 a pattern, 2 a
+ * shard channel) until it returns nonzero; returns that value, or 0.  The
+ * names are borrowed for the call only. */
+typedef int (*pubsub_each_fn)(void *arg, int kind, const char *name, size_t len);
+int pubsub_client_each(const struct client *c, pubsub_each_fn fn, void *arg);
 
 #endif

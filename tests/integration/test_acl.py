@@ -50,7 +50,7 @@ def case_a_least_privilege(c):
     admin = client(n)
     admin.execute_command("ACL", "SETUSER", "app", "on", ">apppw", "~app:*", "&news",
                           "-@all", "+@read", "+set", "+del", "+publish", "+multi",
-                          "+exec", "+eval", "+ping")
+                          "+exec", "+eval", "+ping", "+subscribe")
     u = client(n, username="app", password="apppw")
     check(u.set("app:1", "v") is True, "allowed write")
     check(u.get("app:1") == "v", "allowed read")
@@ -75,6 +75,22 @@ def case_a_least_privilege(c):
         check(False, "EXEC of a transaction with a refused command must fail")
     except redis.ResponseError as e:
         check("no permissions to access one of the keys" in str(e), "EXECABORT: %r" % e)
+    # Taking a channel away closes the user's clients subscribed to it.
+    sub = socket.create_connection(("127.0.0.1", n.port), 5)
+    sub.sendall(b"AUTH app apppw\r\nSUBSCRIBE news\r\n")
+    wait_for(lambda: admin.pubsub_numsub("news")[0][1] == 1, 5, "subscribed")
+    admin.execute_command("ACL", "SETUSER", "app", "resetchannels", "&other")
+    sub.settimeout(5)
+    got = b""
+    while True:
+        d = sub.recv(4096)
+        if not d:
+            break
+        got += d
+    check(b"news" in got, "the subscription was confirmed first: %r" % got)
+    wait_for(lambda: admin.pubsub_numsub("news")[0][1] == 0, 5, "the subscriber was closed")
+    sub.close()
+    admin.execute_command("ACL", "SETUSER", "app", "resetchannels", "&news")
     # The denials are in the ACL LOG, newest first.
     log = admin.execute_command("ACL", "LOG")
     check(len(log) >= 5, "log entries: %r" % log)
@@ -135,7 +151,9 @@ def aclfile_round_trip(c, path):
     with open(path, "a") as f:
         f.write("user broken on +nosuchcommand\n")
     err = expect_error(lambda: admin.execute_command("ACL", "LOAD"), path)
-    check("Unknown command or category name in ACL" in err, err)
+    check(":5: Error in applying operation '+nosuchcommand': Unknown command or category "
+          "name in ACL. WARNING: ACL errors detected, no change to the previously active "
+          "ACL rules was performed" in err, err)
     check("extra" in admin.execute_command("ACL", "USERS"), "users kept after a bad LOAD")
     # A restart loads the saved users.
     with open(path) as f:
