@@ -12,6 +12,7 @@
 
 #include "core/command.h"
 #include "core/resp.h"
+#include "proxy/nodesub.h"
 
 #include <stddef.h>
 
@@ -49,5 +50,18 @@ void pubsub_client_destroy(struct pubsub_client **cp);
  * pubsub_channels and pubsub_patterns). */
 size_t pubsub_channel_count(const struct proxy *px);
 size_t pubsub_pattern_count(const struct proxy *px);
+
+/* A message a node sent on the proxy's subscriber link (nodesub.c): kind
+ * NODESUB_CHANNEL ("message"), NODESUB_PATTERN ("pmessage", pattern set)
+ * or NODESUB_SHARD ("smessage").  Delivered to this proxy's subscribers of
+ * that channel / pattern / shard channel, in their RESP version. */
+void pubsub_node_message(enum nodesub_kind kind, const char *pattern, size_t plen,
+                         const char *channel, size_t clen, const char *msg, size_t mlen);
+/* Call fn for each name of the kind that has a subscriber (fn must not
+ * change subscriptions). */
+void pubsub_foreach(enum nodesub_kind kind, void (*fn)(const char *name, size_t len, void *arg),
+                    void *arg);
+/* How many names of the kind have a subscriber. */
+size_t pubsub_topic_count(enum nodesub_kind kind);
 
 #endif

@@ -19,22 +19,25 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_INFO] = ROUTE_LOCAL + 1,
     [CMD_ID_ROLE] = ROUTE_LOCAL + 1,
     [CMD_ID_SENTINEL] = ROUTE_LOCAL + 1,
-    /* the proxy's own pub/sub (pubsub.c): the nodes have none */
+    /* pub/sub (pubsub.c, nodesub.c): sessions subscribe in the proxy, which
+     * subscribes on the masters for them; PUBLISH goes to group 0's master
+     * (every master carries every channel's subscriptions), SPUBLISH to its
+     * channel's group (its key) */
     [CMD_ID_SUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_UNSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PUNSUBSCRIBE] = ROUTE_LOCAL + 1,
-    [CMD_ID_PUBLISH] = ROUTE_LOCAL + 1,
+    [CMD_ID_SSUBSCRIBE] = ROUTE_LOCAL + 1,
+    [CMD_ID_SUNSUBSCRIBE] = ROUTE_LOCAL + 1,
+    [CMD_ID_PUBLISH] = ROUTE_MASTER + 1,
+    [CMD_ID_SPUBLISH] = ROUTE_MASTER + 1,
     [CMD_ID_PUBSUB] = ROUTE_LOCAL + 1,
-    /* per-connection state on a node (transactions, shard channels) */
+    /* per-connection state on a node (transactions) */
     [CMD_ID_MULTI] = ROUTE_REFUSE + 1,
     [CMD_ID_EXEC] = ROUTE_REFUSE + 1,
     [CMD_ID_DISCARD] = ROUTE_REFUSE + 1,
     [CMD_ID_WATCH] = ROUTE_REFUSE + 1,
     [CMD_ID_UNWATCH] = ROUTE_REFUSE + 1,
-    [CMD_ID_SSUBSCRIBE] = ROUTE_REFUSE + 1,
-    [CMD_ID_SUNSUBSCRIBE] = ROUTE_REFUSE + 1,
-    [CMD_ID_SPUBLISH] = ROUTE_REFUSE + 1,
     /* the command table is the same on every node */
     [CMD_ID_COMMAND] = ROUTE_READ + 1,
     [CMD_ID_TIME] = ROUTE_READ + 1,
@@ -73,8 +76,6 @@ static const struct {
     {"discard", "transactions are not carried yet"},
     {"watch", "transactions are not carried yet"},
     {"unwatch", "transactions are not carried yet"},
-    {"ssubscribe", "shard-channel subscriptions are not carried yet"},
-    {"sunsubscribe", "shard-channel subscriptions are not carried yet"},
     {"monitor", "MONITOR is not carried yet"},
 };
 

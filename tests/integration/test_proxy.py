@@ -539,7 +539,7 @@ def case_i1_local_commands(c):
     # MULTI / WATCH hold state on a node's connection: a clear error, never
     # forwarded to a shared backend connection.  (SUBSCRIBE is the proxy's
     # own pub/sub: test_proxy_pubsub.py.)
-    for cmd in (("MULTI",), ("WATCH", "k"), ("EXEC",), ("SSUBSCRIBE", "c")):
+    for cmd in (("MULTI",), ("WATCH", "k"), ("EXEC",)):
         e = r.call(*cmd)
         check(isinstance(e, Err) and "not supported through cachely-proxy" in e,
               "%s: %r" % (cmd[0], e))

@@ -150,7 +150,7 @@ def case_transactions_never_on_a_shared_connection(c):
     p = c.proxy(m.addr, "--pool-size", "1")
     a, b = Raw(p.port), client(p)
     for args in (("MULTI",), ("WATCH", "k"), ("UNWATCH",), ("DISCARD",), ("EXEC",),
-                 ("SSUBSCRIBE", "ch"), ("MONITOR",)):
+                 ("MONITOR",)):
         got = a.call(*args)
         check(isinstance(got, Err), "%s answered %r" % (args[0], got))
     check(a.call("SET", "k", "v") == "OK", "SET after MULTI ran (not QUEUED)")

@@ -51,13 +51,19 @@ Test(route, connection_state_is_answered_by_the_proxy)
 
 Test(route, pubsub_is_answered_by_the_proxy)
 {
-    /* The proxy's own event channels; the nodes have no pub/sub, so none of
-     * these may reach a backend connection. */
+    /* Subscriptions live in the proxy (which subscribes on the masters over
+     * its own links): none may reach a shared backend connection. */
     const char *local[] = {"subscribe", "unsubscribe", "psubscribe", "punsubscribe",
-                           "publish", "pubsub"};
+                           "ssubscribe", "sunsubscribe", "pubsub"};
     for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
         cr_assert_eq(route_of(local[i]), ROUTE_LOCAL, "%s", local[i]);
     }
+}
+
+Test(route, publish_goes_to_a_master)
+{
+    cr_assert_eq(route_of("publish"), ROUTE_MASTER);
+    cr_assert_eq(route_of("spublish"), ROUTE_MASTER);
 }
 
 Test(route, node_administration_and_connection_bound_commands_are_refused)

@@ -1,0 +1,579 @@
+/* The proxy's subscriber connections to the group masters (see nodesub.h):
+ * what to (un)subscribe on which link, reconnection after a failure or a
+ * failover, and the confirmations held until the nodes confirmed. */
+#include "proxy/nodesub.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "proxy/proxy.h"
+#include "proxy/pubsub.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A subscriber connection to one group's master.  Only RESP2 is spoken on
+ * it: pubsub.c re-frames each message for RESP3 sessions. */
+struct nodesub_link {
+    size_t group;                /* index into px->groups */
+    struct node *node;           /* borrowed: the master it is connected to */
+    int fd;                      /* -1 when closed */
+    int connected;               /* the non-blocking connect finished */
+    struct event *rev;           /* owned: read, persistent */
+    struct event *wev;           /* owned: write, armed while out has bytes */
+    char *out;                   /* owned: commands not yet written */
+    size_t out_len, out_cap, out_sent;
+    char *in;                    /* owned: bytes read, not yet scanned */
+    size_t in_len, in_cap;
+    struct resp_scan scan;
+    unsigned gen;                /* bumped at each connect */
+    uint64_t sent;               /* (un)subscription confirmations expected in all */
+    uint64_t acked;              /* ... and received, on this connection */
+    long long retry_at_ms;
+    long long messages;          /* messages received (statistics) */
+};
+
+/* A confirmation waiting for the links to catch up. */
+struct nodesub_hold {
+    struct preq *r;              /* borrowed: the session's request (answered here) */
+    char *reply;                 /* owned */
+    size_t len;
+    long long deadline_ms;
+    size_t nlinks;
+    uint64_t *want;              /* owned: per link, acked needed (0: nothing) */
+    unsigned *gen;               /* owned: per link, its gen at the time */
+    struct nodesub_hold *next;
+};
+
+static struct proxy *g_px;              /* borrowed; NULL until the first cron */
+static struct nodesub_link **links;     /* owned array of owned links, one per group */
+static size_t nlinks;
+static struct nodesub_hold *holds;      /* owned list */
+
+#define HOLD_MAX_MS 2000
+#define NAMES_PER_COMMAND 128
+
+static void link_on_read(evutil_socket_t fd, short what, void *arg);
+static void link_on_write(evutil_socket_t fd, short what, void *arg);
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void
+out_add(struct nodesub_link *l, const void *p, size_t len)
+{
+    if (l->out_cap - l->out_len < len) {
+        size_t cap = l->out_cap ? l->out_cap : 1024;
+        while (cap - l->out_len < len) {
+            cap *= 2;
+        }
+        l->out = mem_realloc(l->out, cap);
+        l->out_cap = cap;
+    }
+    memcpy(l->out + l->out_len, p, len);
+    l->out_len += len;
+}
+
+static void
+out_hdr(struct nodesub_link *l, char prefix, size_t n)
+{
+    char tmp[32];
+    int k = snprintf(tmp, sizeof(tmp), "%c%zu\r\n", prefix, n);
+    out_add(l, tmp, (size_t)k);
+}
+
+static void
+out_bulk(struct nodesub_link *l, const char *p, size_t len)
+{
+    out_hdr(l, '$', len);
+    out_add(l, p, len);
+    out_add(l, "\r\n", 2);
+}
+
+static void
+arm_write(struct nodesub_link *l)
+{
+    if (l->fd >= 0 && l->out_len > l->out_sent) {
+        event_add(l->wev, NULL);
+    }
+}
+
+static const char *const verbs[NODESUB__COUNT][2] = {
+    [NODESUB_CHANNEL] = {"UNSUBSCRIBE", "SUBSCRIBE"},
+    [NODESUB_PATTERN] = {"PUNSUBSCRIBE", "PSUBSCRIBE"},
+    [NODESUB_SHARD] = {"SUNSUBSCRIBE", "SSUBSCRIBE"},
+};
+
+/* One command of n names: n confirmations will come back. */
+static void
+send_names(struct nodesub_link *l, enum nodesub_kind kind, int on, size_t n,
+           const char *const *names, const size_t *lens)
+{
+    const char *verb = verbs[kind][on ? 1 : 0];
+    out_hdr(l, '*', n + 1);
+    out_bulk(l, verb, strlen(verb));
+    for (size_t i = 0; i < n; i++) {
+        out_bulk(l, names[i], lens[i]);
+    }
+    l->sent += n;
+    arm_write(l);
+}
+
+/* ---- the whole set, at connect ---------------------------------------------- */
+
+struct batch {
+    struct nodesub_link *l;
+    enum nodesub_kind kind;
+    const char *names[NAMES_PER_COMMAND];
+    size_t lens[NAMES_PER_COMMAND];
+    size_t n;
+};
+
+static struct group *
+shard_group(const char *name, size_t len)
+{
+    return topology_group_of_key(g_px, name, len);
+}
+
+static void
+batch_flush(struct batch *b)
+{
+    if (b->n > 0) {
+        send_names(b->l, b->kind, 1, b->n, b->names, b->lens);
+        b->n = 0;
+    }
+}
+
+static void
+batch_add(const char *name, size_t len, void *arg)
+{
+    struct batch *b = arg;
+    if (b->kind == NODESUB_SHARD) {
+        struct group *g = shard_group(name, len);
+        if (g == NULL || (size_t)(g - g_px->groups) != b->l->group) {
+            return;
+        }
+    }
+    /* The names stay valid until the walk ends: nothing is freed meanwhile. */
+    b->names[b->n] = name;
+    b->lens[b->n] = len;
+    if (++b->n == NAMES_PER_COMMAND) {
+        batch_flush(b);
+    }
+}
+
+static void
+resubscribe_all(struct nodesub_link *l)
+{
+    struct batch b;
+    for (int k = 0; k < NODESUB__COUNT; k++) {
+        b.l = l;
+        b.kind = (enum nodesub_kind)k;
+        b.n = 0;
+        pubsub_foreach((enum nodesub_kind)k, batch_add, &b);
+        batch_flush(&b);
+    }
+}
+
+/* ---- connection ------------------------------------------------------------- */
+
+static void check_holds(long long now);
+
+static void
+link_close(struct nodesub_link *l, const char *why)
+{
+    if (l->fd >= 0) {
+        log_warn("Subscriber link to %s closed: %s", l->node ? l->node->name : "?", why);
+        event_free(l->rev);
+        event_free(l->wev);
+        l->rev = l->wev = NULL;
+        close(l->fd);
+        l->fd = -1;
+    }
+    l->connected = 0;
+    l->node = NULL;
+    l->out_len = l->out_sent = 0;
+    l->in_len = 0;
+    resp_scan_init(&l->scan);
+    l->retry_at_ms = util_mstime() + 100;
+}
+
+static void
+link_connect(struct proxy *px, struct nodesub_link *l, struct node *n)
+{
+    int one = 1;
+    l->fd = util_connect_nonblock(n->host, n->port);
+    if (l->fd < 0) {
+        l->retry_at_ms = util_mstime() + 100;
+        return;
+    }
+    setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    l->node = n;
+    l->connected = 0;
+    l->gen++;
+    l->sent = l->acked = 0;
+    l->rev = event_new(px->base, l->fd, EV_READ | EV_PERSIST, link_on_read, l);
+    l->wev = event_new(px->base, l->fd, EV_WRITE, link_on_write, l);
+    event_add(l->rev, NULL);
+    size_t alen;
+    char *auth = topology_auth_frame(px, &alen);
+    if (auth != NULL) {
+        out_add(l, auth, alen);
+        mem_free(auth);
+    }
+    /* Named, so that CLIENT LIST on the node tells it from applications. */
+    static const char setname[] =
+        "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$24\r\ncachely-proxy-subscriber\r\n";
+    out_add(l, setname, sizeof(setname) - 1);
+    resubscribe_all(l);
+    event_add(l->wev, NULL); /* writability tells when the connect finished */
+    log_info("Subscriber link to %s (group %s) connecting", n->name,
+             px->groups[l->group].name);
+}
+
+static void
+link_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct nodesub_link *l = arg;
+    (void)what;
+    if (!l->connected) {
+        int err = 0;
+        socklen_t elen = sizeof(err);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0) {
+            link_close(l, strerror(err ? err : errno));
+            return;
+        }
+        l->connected = 1;
+    }
+    while (l->out_sent < l->out_len) {
+        ssize_t n = write(fd, l->out + l->out_sent, l->out_len - l->out_sent);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            link_close(l, strerror(errno));
+            return;
+        }
+        l->out_sent += (size_t)n;
+    }
+    if (l->out_sent == l->out_len) {
+        l->out_len = l->out_sent = 0;
+    } else {
+        event_add(l->wev, NULL);
+    }
+}
+
+/* The elements of a RESP2 array of bulk strings and integers (what a node
+ * sends on a subscriber connection), up to max; returns how many, or -1
+ * when frame is not such an array.  frame is complete (resp_scan said so). */
+static int
+frame_parts(const char *frame, size_t len, const char **ptr, size_t *plen, int max)
+{
+    const char *p = frame, *end = frame + len;
+    long long n = 0;
+    if (len < 4 || *p != '*') {
+        return -1;
+    }
+    p++;
+    while (p < end && *p != '\r') {
+        n = n * 10 + (*p++ - '0');
+    }
+    p += 2;
+    for (long long i = 0; i < n; i++) {
+        char t = *p++;
+        long long v = 0;
+        const char *start = p;
+        while (p < end && *p != '\r') {
+            v = v * 10 + (*p - '0');
+            p++;
+        }
+        if (t == ':') {
+            if (i < max) {
+                ptr[i] = start;
+                plen[i] = (size_t)(p - start);
+            }
+            p += 2;
+        } else if (t == '$' && v >= 0) {
+            p += 2;
+            if (i < max) {
+                ptr[i] = p;
+                plen[i] = (size_t)v;
+            }
+            p += v + 2;
+        } else {
+            return -1;
+        }
+        if (p > end) {
+            return -1;
+        }
+    }
+    return (int)(n < max ? n : max);
+}
+
+static int
+word_is(const char *p, size_t len, const char *w)
+{
+    return len == strlen(w) && memcmp(p, w, len) == 0;
+}
+
+static void
+handle_frame(struct nodesub_link *l, const char *frame, size_t len)
+{
+    const char *ptr[4];
+    size_t plen[4];
+    int n = frame_parts(frame, len, ptr, plen, 4);
+    if (n < 0) {
+        if (frame[0] == '-') {
+            log_warn("Subscriber link to %s: %.*s", l->node->name,
+                     (int)(len > 2 ? len - 2 : 0), frame + 1);
+        }
+        return; /* AUTH's +OK */
+    }
+    if (n == 3 && word_is(ptr[0], plen[0], "message")) {
+        l->messages++;
+        pubsub_node_message(NODESUB_CHANNEL, NULL, 0, ptr[1], plen[1], ptr[2], plen[2]);
+    } else if (n == 4 && word_is(ptr[0], plen[0], "pmessage")) {
+        l->messages++;
+        pubsub_node_message(NODESUB_PATTERN, ptr[1], plen[1], ptr[2], plen[2], ptr[3], plen[3]);
+    } else if (n == 3 && word_is(ptr[0], plen[0], "smessage")) {
+        l->messages++;
+        pubsub_node_message(NODESUB_SHARD, NULL, 0, ptr[1], plen[1], ptr[2], plen[2]);
+    } else if (n == 3 && plen[0] >= 9 && memcmp(ptr[0] + plen[0] - 9, "subscribe", 9) == 0) {
+        l->acked++;
+    }
+}
+
+static void
+link_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct nodesub_link *l = arg;
+    (void)what;
+    if (l->in_cap - l->in_len < 16384) {
+        size_t cap = l->in_cap ? l->in_cap : 16384;
+        while (cap - l->in_len < 16384) {
+            cap *= 2;
+        }
+        l->in = mem_realloc(l->in, cap);
+        l->in_cap = cap;
+    }
+    ssize_t n = read(fd, l->in + l->in_len, l->in_cap - l->in_len);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        link_close(l, n == 0 ? "closed by the node" : strerror(errno));
+        check_holds(util_mstime());
+        return;
+    }
+    if (n < 0) {
+        return;
+    }
+    l->in_len += (size_t)n;
+    size_t pos = 0;
+    uint64_t acked = l->acked;
+    for (;;) {
+        int rc = resp_scan_next(&l->scan, l->in + pos, l->in_len - pos);
+        if (rc < 0) {
+            link_close(l, "protocol error");
+            check_holds(util_mstime());
+            return;
+        }
+        if (rc == 0) {
+            break;
+        }
+        size_t flen = l->scan.pos;
+        resp_scan_init(&l->scan);
+        handle_frame(l, l->in + pos, flen);
+        pos += flen;
+    }
+    if (pos > 0) {
+        memmove(l->in, l->in + pos, l->in_len - pos);
+        l->in_len -= pos;
+    }
+    if (l->acked != acked) {
+        check_holds(util_mstime());
+    }
+}
+
+/* ---- held confirmations ----------------------------------------------------- */
+
+static int
+hold_ready(const struct nodesub_hold *h, long long now)
+{
+    if (now >= h->deadline_ms) {
+        return 1;
+    }
+    for (size_t i = 0; i < h->nlinks && i < nlinks; i++) {
+        const struct nodesub_link *l = links[i];
+        if (h->want[i] == 0 || l->fd < 0 || l->gen != h->gen[i]) {
+            continue; /* nothing asked, or a new connection re-sends everything */
+        }
+        if (l->acked < h->want[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void
+check_holds(long long now)
+{
+    struct nodesub_hold **pp = &holds;
+    while (*pp != NULL) {
+        struct nodesub_hold *h = *pp;
+        if (!hold_ready(h, now)) {
+            pp = &h->next;
+            continue;
+        }
+        *pp = h->next;
+        session_deliver(h->r, h->reply, h->len);
+        mem_free(h->reply);
+        mem_free(h->want);
+        mem_free(h->gen);
+        mem_free(h);
+    }
+}
+
+int
+nodesub_hold(struct session *s, const char *reply, size_t len)
+{
+    int pending = 0;
+    for (size_t i = 0; i < nlinks; i++) {
+        pending |= links[i]->fd >= 0 && links[i]->acked < links[i]->sent;
+    }
+    if (!pending) {
+        return 0;
+    }
+    struct nodesub_hold *h = mem_calloc(sizeof(*h));
+    h->r = session_new_request(s);
+    h->reply = mem_alloc(len ? len : 1);
+    memcpy(h->reply, reply, len);
+    h->len = len;
+    h->deadline_ms = util_mstime() + HOLD_MAX_MS;
+    h->nlinks = nlinks;
+    h->want = mem_calloc(nlinks * sizeof(*h->want));
+    h->gen = mem_calloc(nlinks * sizeof(*h->gen));
+    for (size_t i = 0; i < nlinks; i++) {
+        if (links[i]->fd >= 0 && links[i]->acked < links[i]->sent) {
+            h->want[i] = links[i]->sent;
+            h->gen[i] = links[i]->gen;
+        }
+    }
+    h->next = holds;
+    holds = h;
+    return 1;
+}
+
+/* ---- the set, as it changes ------------------------------------------------- */
+
+/* Subscribe name on link l: a link not connected yet is connected now
+ * (its connect subscribes to the whole set, name included), so that the
+ * confirmation held for the client waits for it. */
+static void
+link_topic(struct nodesub_link *l, enum nodesub_kind kind, const char *name, size_t len, int on)
+{
+    struct node *master = g_px->groups[l->group].master;
+    if (l->fd >= 0) {
+        send_names(l, kind, on, 1, &name, &len);
+    } else if (on && master != NULL && util_mstime() >= l->retry_at_ms) {
+        link_connect(g_px, l, master);
+    }
+}
+
+void
+nodesub_topic(enum nodesub_kind kind, const char *name, size_t len, int on)
+{
+    if (g_px == NULL) {
+        return;
+    }
+    if (kind == NODESUB_SHARD) {
+        struct group *g = shard_group(name, len);
+        size_t gi = g ? (size_t)(g - g_px->groups) : nlinks;
+        if (gi < nlinks) {
+            link_topic(links[gi], kind, name, len, on);
+        }
+        return;
+    }
+    for (size_t i = 0; i < nlinks; i++) {
+        link_topic(links[i], kind, name, len, on);
+    }
+}
+
+static int
+anything_subscribed(void)
+{
+    size_t n = 0;
+    for (int k = 0; k < NODESUB__COUNT; k++) {
+        n += pubsub_topic_count((enum nodesub_kind)k);
+    }
+    return n > 0;
+}
+
+void
+nodesub_cron(struct proxy *px)
+{
+    long long now = util_mstime();
+    g_px = px;
+    if (nlinks < px->ngroups) {
+        /* New groups (a reload): links of their own. */
+        links = mem_realloc(links, px->ngroups * sizeof(*links));
+        for (size_t i = nlinks; i < px->ngroups; i++) {
+            links[i] = mem_calloc(sizeof(**links));
+            links[i]->group = i;
+            links[i]->fd = -1;
+            resp_scan_init(&links[i]->scan);
+        }
+        nlinks = px->ngroups;
+    }
+    int want = anything_subscribed();
+    for (size_t i = 0; i < nlinks; i++) {
+        struct nodesub_link *l = links[i];
+        struct node *master = px->groups[i].master;
+        if (l->fd >= 0 && l->node != master) {
+            /* A failover (or the master unknown now): subscribe again on the
+             * new master; messages published meanwhile are the gap. */
+            link_close(l, "the group's master changed");
+            l->retry_at_ms = now;
+        }
+        if (l->fd < 0 && want && master != NULL && now >= l->retry_at_ms) {
+            link_connect(px, l, master);
+        }
+    }
+    if (holds != NULL) {
+        check_holds(now);
+    }
+}
+
+void
+nodesub_teardown(struct proxy *px)
+{
+    (void)px;
+    for (size_t i = 0; i < nlinks; i++) {
+        link_close(links[i], "the proxy is stopping");
+    }
+    check_holds(util_mstime() + HOLD_MAX_MS);
+    for (size_t i = 0; i < nlinks; i++) {
+        mem_free(links[i]->out);
+        mem_free(links[i]->in);
+        mem_free(links[i]);
+    }
+    mem_free(links);
+    links = NULL;
+    nlinks = 0;
+    g_px = NULL;
+}
+
+size_t
+nodesub_links_up(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nlinks; i++) {
+        n += links[i]->fd >= 0 && links[i]->connected;
+    }
+    return n;
+}
