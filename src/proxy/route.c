@@ -32,6 +32,8 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_PUBLISH] = ROUTE_MASTER + 1,
     [CMD_ID_SPUBLISH] = ROUTE_MASTER + 1,
     [CMD_ID_PUBSUB] = ROUTE_LOCAL + 1,
+    /* MONITOR: a stream of what passes through the proxy (monitor.c) */
+    [CMD_ID_MONITOR] = ROUTE_LOCAL + 1,
     /* per-connection state on a node (transactions) */
     [CMD_ID_MULTI] = ROUTE_REFUSE + 1,
     [CMD_ID_EXEC] = ROUTE_REFUSE + 1,
@@ -76,7 +78,6 @@ static const struct {
     {"discard", "transactions are not carried yet"},
     {"watch", "transactions are not carried yet"},
     {"unwatch", "transactions are not carried yet"},
-    {"monitor", "MONITOR is not carried yet"},
 };
 
 static const char *bound_why[CMD_ID__COUNT];

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "core/util.h"
+#include "proxy/monitor.h"
 #include "proxy/pubsub.h"
 
 #include <errno.h>
@@ -550,6 +551,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         mem_free(s->name);
         s->name = NULL;
         pubsub_client_destroy(&s->pubsub);
+        monitor_session_gone(s);
         if (px->cfg.requirepass && px->cfg.requirepass[0]) {
             s->flags &= ~SESSION_AUTHENTICATED;
         }
@@ -569,6 +571,9 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_SUNSUBSCRIBE:
     case CMD_ID_PUBSUB:
         pubsub_command(px, s, &s->pubsub, cmd, argc, argv);
+        break;
+    case CMD_ID_MONITOR:
+        monitor_command(s);
         break;
     case CMD_ID_SELECT: {
         /* Per session: each request carries its database, and a backend
@@ -1015,8 +1020,10 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     enum route_kind kind = route_classify(cmd);
     if (kind == ROUTE_LOCAL) {
         run_local(s, cmd, argc, argv);
+        monitor_feed(s, cmd, argc, argv); /* after: SELECT shows its new db */
         return;
     }
+    monitor_feed(s, cmd, argc, argv);
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
         const char *why = route_refusal(cmd);
@@ -1279,6 +1286,7 @@ session_free(struct session *s)
 {
     struct proxy *px = s->px;
     pubsub_client_destroy(&s->pubsub); /* no message may reach s once it is freed */
+    monitor_session_gone(s);
     while (s->internal) {
         struct preq *r = s->internal;
         s->internal = r->inext;

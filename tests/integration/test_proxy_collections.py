@@ -149,8 +149,7 @@ def case_transactions_never_on_a_shared_connection(c):
     m, reps = c.group()
     p = c.proxy(m.addr, "--pool-size", "1")
     a, b = Raw(p.port), client(p)
-    for args in (("MULTI",), ("WATCH", "k"), ("UNWATCH",), ("DISCARD",), ("EXEC",),
-                 ("MONITOR",)):
+    for args in (("MULTI",), ("WATCH", "k"), ("UNWATCH",), ("DISCARD",), ("EXEC",)):
         got = a.call(*args)
         check(isinstance(got, Err), "%s answered %r" % (args[0], got))
     check(a.call("SET", "k", "v") == "OK", "SET after MULTI ran (not QUEUED)")
@@ -183,7 +182,7 @@ CASES = [
      case_blocked_client_that_leaves_frees_its_connection),
     ("f", "a master killed while a client is blocked answers it an error",
      case_blocked_client_gets_an_error_when_the_master_dies),
-    ("g", "MULTI/WATCH/EXEC/SSUBSCRIBE/MONITOR never reach a shared connection",
+    ("g", "MULTI/WATCH/EXEC never reach a shared connection",
      case_transactions_never_on_a_shared_connection),
     ("c", "multi-key commands across groups answer CROSSSLOT (movable keys too)",
      case_multi_key_across_groups_is_crossslot),

@@ -340,6 +340,55 @@ def case_f_slow_subscriber_is_cut(c):
     check(info(client(p))["pubsub_channels"] == "1", "the reader still subscribed")
 
 
+def case_g_monitor_lines(c):
+    """MONITOR through the proxy: every command any session sends, in the
+    node's (Redis's) line format, the same text as a node's MONITOR shows
+    for the same commands apart from the time and the client address;
+    credentials redacted; RESET and disconnecting stop the stream."""
+    m = c.node()
+    other = c.node()
+    p = c.proxy(m.addr, ready=1)
+    mon, nmon = Raw(p.port), Raw(other.port)
+    check(mon.call("MONITOR") == "OK", "MONITOR through the proxy")
+    check(nmon.call("MONITOR") == "OK", "MONITOR on a node")
+    cmds = [("SET", "k", 'a "b"\r\n\x01\\'), ("GET", "k"), ("SELECT", "2"),
+            ("INCR", "n"), ("AUTH", "secret"), ("HELLO", "2", "AUTH", "u", "pw"),
+            ("PUBLISH", "ch", "x"), ("ECHO", "é")]
+    via, direct = Raw(p.port), Raw(other.port)
+    for cmd in cmds:
+        via.call(*cmd)
+        direct.call(*cmd)
+
+    def lines(w, n):
+        out = []
+        for _ in range(n):
+            line = w.line()
+            check(line[:1] == b"+", "a status line: %r" % line)
+            ts, _, rest = line[1:].partition(b" ")
+            sec, _, usec = ts.partition(b".")
+            check(sec.isdigit() and len(usec) == 6, "timestamp %r" % ts)
+            db, _, rest = rest.partition(b" ")
+            addr, _, rest = rest.partition(b"] ")
+            out.append((db, rest))
+        return out
+    a, b = lines(mon, len(cmds)), lines(nmon, len(cmds))
+    check(a == b, "proxy %r, node %r" % (a, b))
+    check(a[4][1] == b'"AUTH" "(redacted)"', "AUTH redacted: %r" % a[4][1])
+    check(a[3][0] == b"[2", "INCR after SELECT 2 in db 2: %r" % (a[3],))
+    # A second monitor sees the first one's commands too; RESET ends it.
+    mon2 = Raw(p.port)
+    check(mon2.call("MONITOR") == "OK", "second monitor")
+    via.call("GET", "x")
+    check(mon.line().endswith(b'"GET" "x"') and mon2.line().endswith(b'"GET" "x"'), "both")
+    check(mon2.call("RESET") == "RESET", "RESET")
+    via.call("GET", "y")
+    check(mon.line().endswith(b'"RESET"'), "the first sees the RESET")
+    check(mon.line().endswith(b'"GET" "y"'), "first still monitoring")
+    check(mon2.call("PING") == "PONG", "after RESET: no monitor line before PONG")
+    mon.close()
+    wait_for(lambda: via.call("PING") == "PONG" and client(p).client_list() is not None, 5, "ok")
+
+
 CASES = [
     ("a", "RESP2: subscriber through the proxy sees the node's bytes", case_a_resp2_same_bytes),
     ("b", "RESP3: pushes through the proxy are the node's bytes", case_b_resp3_same_bytes),
@@ -351,6 +400,7 @@ CASES = [
      case_e_failover_resubscribes),
     ("f", "a subscriber that never reads is cut at the pubsub limit",
      case_f_slow_subscriber_is_cut),
+    ("g", "MONITOR through the proxy: the node's line format", case_g_monitor_lines),
 ]
 
 

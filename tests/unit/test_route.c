@@ -60,6 +60,12 @@ Test(route, pubsub_is_answered_by_the_proxy)
     }
 }
 
+Test(route, monitor_is_answered_by_the_proxy)
+{
+    /* MONITOR is admin on the node; through the proxy it is its own stream. */
+    cr_assert_eq(route_of("monitor"), ROUTE_LOCAL);
+}
+
 Test(route, publish_goes_to_a_master)
 {
     cr_assert_eq(route_of("publish"), ROUTE_MASTER);
