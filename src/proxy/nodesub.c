@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ struct nodesub_link {
     uint64_t sent;               /* (un)subscription confirmations expected in all */
     uint64_t acked;              /* ... and received, on this connection */
     long long retry_at_ms;
+    int backoff_ms;              /* 100 ms doubling to 1 s while connects fail */
     long long messages;          /* messages received (statistics) */
 };
 
@@ -187,8 +189,14 @@ static void check_holds(long long now);
 static void
 link_close(struct nodesub_link *l, const char *why)
 {
+    int was_connected = l->connected;
     if (l->fd >= 0) {
-        log_warn("Subscriber link to %s closed: %s", l->node ? l->node->name : "?", why);
+        /* Retrying a master that is down fails every attempt: said once. */
+        if (l->connected) {
+            log_warn("Subscriber link to %s closed: %s", l->node ? l->node->name : "?", why);
+        } else {
+            log_debug("Subscriber link to %s failed: %s", l->node ? l->node->name : "?", why);
+        }
         event_free(l->rev);
         event_free(l->wev);
         l->rev = l->wev = NULL;
@@ -200,7 +208,11 @@ link_close(struct nodesub_link *l, const char *why)
     l->out_len = l->out_sent = 0;
     l->in_len = 0;
     resp_scan_init(&l->scan);
-    l->retry_at_ms = util_mstime() + 100;
+    l->backoff_ms = was_connected || l->backoff_ms == 0 ? 100 : l->backoff_ms * 2;
+    if (l->backoff_ms > 1000) {
+        l->backoff_ms = 1000;
+    }
+    l->retry_at_ms = util_mstime() + l->backoff_ms;
 }
 
 static void
@@ -232,8 +244,8 @@ link_connect(struct proxy *px, struct nodesub_link *l, struct node *n)
     out_add(l, setname, sizeof(setname) - 1);
     resubscribe_all(l);
     event_add(l->wev, NULL); /* writability tells when the connect finished */
-    log_info("Subscriber link to %s (group %s) connecting", n->name,
-             px->groups[l->group].name);
+    log_debug("Subscriber link to %s (group %s) connecting", n->name,
+              px->groups[l->group].name);
 }
 
 static void
@@ -249,6 +261,8 @@ link_on_write(evutil_socket_t fd, short what, void *arg)
             return;
         }
         l->connected = 1;
+        log_info("Subscriber link to %s up: subscribing to %llu name(s)", l->node->name,
+                 (unsigned long long)l->sent);
     }
     while (l->out_sent < l->out_len) {
         ssize_t n = write(fd, l->out + l->out_sent, l->out_len - l->out_sent);
@@ -576,4 +590,296 @@ nodesub_links_up(void)
         n += links[i]->fd >= 0 && links[i]->connected;
     }
     return n;
+}
+
+/* ---- PUBSUB for the deployment ------------------------------------------------ */
+
+/* One PUBSUB asked of every group master, merged when the last answers. */
+struct view {
+    struct preq *parent;         /* borrowed: the session's request, answered here */
+    int sub;                     /* CMD_ID_PUBSUB_* */
+    size_t nparts, left;
+    char **replies;              /* owned: each master's reply (NULL: none) */
+    size_t *lens;
+    size_t argc;
+    struct resp_arg *argv;       /* owned copies of the names asked (argv[2..]) */
+    char *args;                  /* owned: their bytes */
+};
+
+struct view_part {
+    struct view *v;              /* borrowed */
+    size_t idx;
+};
+
+/* Walk a RESP2 array reply: fn(i, ptr, len, integer) per element (bulks
+ * give ptr/len, integers their value).  Returns -1 when not an array. */
+static long long
+view_walk(const char *r, size_t len,
+          void (*fn)(size_t i, const char *p, size_t n, long long v, void *arg), void *arg)
+{
+    const char *p = r, *end = r + len;
+    long long n = 0;
+    if (len < 4 || *p != '*') {
+        return -1;
+    }
+    n = strtoll(p + 1, NULL, 10);
+    p = memchr(p, '\n', (size_t)(end - p));
+    for (long long i = 0; p != NULL && i < n; i++) {
+        p++;
+        if (p >= end) {
+            return -1;
+        }
+        long long v = strtoll(p + 1, NULL, 10);
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL) {
+            return -1;
+        }
+        if (*p == '$' && v >= 0 && eol + 1 + v + 2 <= end) {
+            fn((size_t)i, eol + 1, (size_t)v, 0, arg);
+            p = eol + 1 + v + 1;
+        } else if (*p == ':') {
+            fn((size_t)i, NULL, 0, v, arg);
+            p = eol;
+        } else {
+            return -1;
+        }
+    }
+    return n;
+}
+
+struct names {
+    struct resp_arg *v;          /* borrowed pointers into replies / the registry */
+    size_t n, cap;
+};
+
+static void
+names_add(struct names *ns, const char *p, size_t len)
+{
+    if (ns->n == ns->cap) {
+        ns->cap = ns->cap ? ns->cap * 2 : 16;
+        ns->v = mem_realloc(ns->v, ns->cap * sizeof(*ns->v));
+    }
+    ns->v[ns->n].ptr = (char *)p;
+    ns->v[ns->n].len = len;
+    ns->n++;
+}
+
+static void
+names_from_reply(size_t i, const char *p, size_t n, long long v, void *arg)
+{
+    (void)i;
+    (void)v;
+    if (p != NULL) {
+        names_add(arg, p, n);
+    }
+}
+
+struct glob_ctx {
+    struct names *ns;
+    const struct resp_arg *pattern; /* NULL: every name */
+};
+
+static void
+names_from_registry(const char *p, size_t n, void *arg)
+{
+    struct glob_ctx *g = arg;
+    if (g->pattern == NULL || util_glob_match(g->pattern->ptr, g->pattern->len, p, n, 0)) {
+        names_add(g->ns, p, n);
+    }
+}
+
+static int
+arg_cmp(const void *a, const void *b)
+{
+    const struct resp_arg *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->ptr, y->ptr, n);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+struct count_ctx {
+    size_t want;                 /* the element index whose integer we need */
+    long long v;
+};
+
+static void
+count_at(size_t i, const char *p, size_t n, long long v, void *arg)
+{
+    struct count_ctx *c = arg;
+    (void)p;
+    (void)n;
+    if (i == c->want) {
+        c->v = v;
+    }
+}
+
+/* Whether this proxy's link to group gi carries name now (it then counts
+ * as one subscriber in that master's NUMSUB). */
+static int
+ours(size_t gi, enum nodesub_kind kind, const char *name, size_t len)
+{
+    if (gi >= nlinks || links[gi]->fd < 0 || !links[gi]->connected
+        || pubsub_subscribers(kind, name, len) == 0) {
+        return 0;
+    }
+    if (kind == NODESUB_SHARD) {
+        struct group *g = shard_group(name, len);
+        return g != NULL && (size_t)(g - g_px->groups) == gi;
+    }
+    return 1;
+}
+
+static void
+view_finish(struct view *v)
+{
+    struct rbuf b = {0};
+    int shard = v->sub == CMD_ID_PUBSUB_SHARDCHANNELS || v->sub == CMD_ID_PUBSUB_SHARDNUMSUB;
+    enum nodesub_kind kind = shard ? NODESUB_SHARD : NODESUB_CHANNEL;
+    if (v->sub == CMD_ID_PUBSUB_CHANNELS || v->sub == CMD_ID_PUBSUB_SHARDCHANNELS) {
+        /* The union of the masters' lists and this proxy's own names. */
+        struct names ns = {0};
+        struct glob_ctx g = {&ns, v->argc > 0 ? &v->argv[0] : NULL};
+        for (size_t i = 0; i < v->nparts; i++) {
+            if (v->replies[i] != NULL) {
+                view_walk(v->replies[i], v->lens[i], names_from_reply, &ns);
+            }
+        }
+        pubsub_foreach(kind, names_from_registry, &g);
+        if (ns.n > 1) {
+            qsort(ns.v, ns.n, sizeof(*ns.v), arg_cmp);
+        }
+        size_t uniq = 0;
+        for (size_t i = 0; i < ns.n; i++) {
+            if (uniq == 0 || arg_cmp(&ns.v[uniq - 1], &ns.v[i]) != 0) {
+                ns.v[uniq++] = ns.v[i];
+            }
+        }
+        rbuf_hdr(&b, '*', (long long)uniq);
+        for (size_t i = 0; i < uniq; i++) {
+            rbuf_bulk(&b, ns.v[i].ptr, ns.v[i].len);
+        }
+        mem_free(ns.v);
+    } else if (v->sub == CMD_ID_PUBSUB_NUMPAT) {
+        /* Every proxy subscribes its patterns on group 0's master, which
+         * counts distinct patterns: its count is the deployment's (plus
+         * clients connected to that node itself). */
+        long long n = (long long)pubsub_topic_count(NODESUB_PATTERN);
+        if (v->replies[0] != NULL && v->replies[0][0] == ':') {
+            long long node = strtoll(v->replies[0] + 1, NULL, 10);
+            n = node > n ? node : n;
+        }
+        rbuf_hdr(&b, ':', n);
+    } else {
+        /* NUMSUB / SHARDNUMSUB: this proxy's sessions, plus what each
+         * master counts besides this proxy's link (another proxy's link
+         * counts once).  Plain channels: group 0's master, where every
+         * proxy subscribes; shard channels: the owning group's. */
+        rbuf_hdr(&b, '*', (long long)v->argc * 2);
+        for (size_t k = 0; k < v->argc; k++) {
+            const char *name = v->argv[k].ptr;
+            size_t len = v->argv[k].len;
+            size_t gi = 0;
+            if (shard) {
+                struct group *g = shard_group(name, len);
+                gi = g ? (size_t)(g - g_px->groups) : 0;
+            }
+            long long n = (long long)pubsub_subscribers(kind, name, len);
+            if (gi < v->nparts && v->replies[gi] != NULL) {
+                struct count_ctx c = {k * 2 + 1, 0};
+                view_walk(v->replies[gi], v->lens[gi], count_at, &c);
+                c.v -= ours(gi, kind, name, len);
+                n += c.v > 0 ? c.v : 0;
+            }
+            rbuf_bulk(&b, name, len);
+            rbuf_hdr(&b, ':', n);
+        }
+    }
+    session_deliver(v->parent, b.p, b.len);
+    rbuf_free(&b);
+    for (size_t i = 0; i < v->nparts; i++) {
+        mem_free(v->replies[i]);
+    }
+    mem_free(v->replies);
+    mem_free(v->lens);
+    mem_free(v->argv);
+    mem_free(v->args);
+    mem_free(v);
+}
+
+static void
+view_part_reply(struct preq *r, const char *reply, size_t len)
+{
+    struct view_part *part = r->ctx;
+    struct view *v = part->v;
+    if (len > 0 && reply[0] != '-') {
+        v->replies[part->idx] = mem_alloc(len + 1);
+        memcpy(v->replies[part->idx], reply, len);
+        v->replies[part->idx][len] = '\0'; /* strtoll stops there */
+        v->lens[part->idx] = len;
+    }
+    mem_free(part);
+    if (--v->left == 0) {
+        view_finish(v);
+    }
+}
+
+int
+nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *argv)
+{
+    struct proxy *px = g_px;
+    if (px == NULL) {
+        return 0;
+    }
+    struct view *v = mem_calloc(sizeof(*v));
+    size_t total = 0, flen;
+    v->sub = sub;
+    v->nparts = px->ngroups;
+    v->left = 1; /* released after the sends: a part failing at once cannot finish early */
+    v->replies = mem_calloc(v->nparts * sizeof(*v->replies));
+    v->lens = mem_calloc(v->nparts * sizeof(*v->lens));
+    v->argc = argc - 2;
+    v->argv = mem_calloc((v->argc ? v->argc : 1) * sizeof(*v->argv));
+    for (size_t i = 2; i < argc; i++) {
+        total += argv[i].len;
+    }
+    v->args = mem_alloc(total ? total : 1);
+    total = 0;
+    for (size_t i = 2; i < argc; i++) {
+        memcpy(v->args + total, argv[i].ptr, argv[i].len);
+        v->argv[i - 2].ptr = v->args + total;
+        v->argv[i - 2].len = argv[i].len;
+        total += argv[i].len;
+    }
+    v->parent = session_new_request(s);
+    char *frame = proxy_encode(argc, argv, &flen);
+    for (size_t i = 0; i < v->nparts; i++) {
+        struct node *m = px->groups[i].master;
+        /* NUMPAT and NUMSUB read group 0's master only; SHARDNUMSUB the
+         * owning groups' (every group: the names may spread). */
+        if (m == NULL || (i > 0 && (sub == CMD_ID_PUBSUB_NUMPAT || sub == CMD_ID_PUBSUB_NUMSUB))) {
+            continue;
+        }
+        struct view_part *part = mem_calloc(sizeof(*part));
+        struct preq *r = mem_calloc(sizeof(*r));
+        part->v = v;
+        part->idx = i;
+        r->on_reply = view_part_reply;
+        r->ctx = part;
+        r->affinity = s->id;
+        r->s = s;
+        v->left++;
+        if (backend_send(px, m, NULL, r, frame, flen) != 0) {
+            v->left--;
+            mem_free(r);
+            mem_free(part);
+            continue;
+        }
+        r->inext = s->internal;
+        s->internal = r;
+    }
+    mem_free(frame);
+    if (--v->left == 0) {
+        view_finish(v);
+    }
+    return 1;
 }

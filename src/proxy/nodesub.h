@@ -13,6 +13,8 @@
 #ifndef CACHELY_PROXY_NODESUB_H
 #define CACHELY_PROXY_NODESUB_H
 
+#include "core/resp.h"
+
 #include <stddef.h>
 
 struct proxy;
@@ -37,6 +39,13 @@ void nodesub_topic(enum nodesub_kind kind, const char *name, size_t len, int on)
  * goes out in s's request order), 0 when nothing is pending: the caller
  * replies itself. */
 int nodesub_hold(struct session *s, const char *reply, size_t len);
+
+/* PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB (sub:
+ * its CMD_ID_PUBSUB_*, arguments checked) for the deployment: asked of the
+ * group masters and merged with this proxy's own subscriptions; the reply
+ * goes to s in request order.  Returns 0 (nothing done) before the first
+ * cron. */
+int nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *argv);
 
 /* Links up and subscriptions they carry, for INFO / tests. */
 size_t nodesub_links_up(void);

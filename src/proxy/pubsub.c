@@ -447,6 +447,9 @@ pubsub_introspect(struct session *s, size_t argc, const struct resp_arg *argv)
         session_reply(s, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         return;
     }
+    if (sub->id != CMD_ID_PUBSUB_HELP && nodesub_pubsub(s, sub->id, argc, argv)) {
+        return; /* answered for the deployment once the masters reply */
+    }
     switch (sub->id) {
     case CMD_ID_PUBSUB_CHANNELS: {
         struct rbuf names = {0};
@@ -691,6 +694,13 @@ pubsub_foreach(enum nodesub_kind kind, void (*fn)(const char *name, size_t len, 
             fn(x->name, x->len, arg);
         }
     }
+}
+
+size_t
+pubsub_subscribers(enum nodesub_kind kind, const char *name, size_t len)
+{
+    const struct pubsub_topic *x = table_find(table_of(kind), name, len, util_hash(name, len));
+    return x ? x->subs.n : 0;
 }
 
 size_t

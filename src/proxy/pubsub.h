@@ -61,6 +61,8 @@ void pubsub_node_message(enum nodesub_kind kind, const char *pattern, size_t ple
  * change subscriptions). */
 void pubsub_foreach(enum nodesub_kind kind, void (*fn)(const char *name, size_t len, void *arg),
                     void *arg);
+/* This proxy's sessions subscribed to name (of the kind). */
+size_t pubsub_subscribers(enum nodesub_kind kind, const char *name, size_t len);
 /* How many names of the kind have a subscriber. */
 size_t pubsub_topic_count(enum nodesub_kind kind);
 

@@ -326,6 +326,10 @@ def case_f_slow_subscriber_is_cut(c):
     try:
         for i in range(200):
             node.publish("flood", big)
+            if i % 8 == 7:
+                # The reader keeps up (at most 8 messages, 512 KiB, behind):
+                # only the one that never reads may reach the 1 MiB limit.
+                wait_for(lambda: received[0] >= (i + 1) * one, 10, "reader at %d" % i)
         wait_for(lambda: int(info(client(p))["client_output_buffer_limit_disconnections"]) >= 1,
                  10, "the slow subscriber cut")
         wait_for(lambda: received[0] == 200 * one, 20, "the reading subscriber got all 200")
@@ -389,6 +393,51 @@ def case_g_monitor_lines(c):
     wait_for(lambda: via.call("PING") == "PONG" and client(p).client_list() is not None, 5, "ok")
 
 
+def case_h_pubsub_for_the_deployment(c):
+    """PUBSUB through a proxy answers for the deployment: the masters' view
+    merged with the proxy's own sessions (its link counted as them)."""
+    g, a = three_groups(c)
+    b = c.proxy(None, "--group", "a 0-5460 %s" % g[0].addr,
+                "--group", "b 5461-10922 %s" % g[1].addr,
+                "--group", "c 10923-16383 %s" % g[2].addr, ready=3)
+    subs = [Wire(a.port) for _ in range(3)]
+    for w in subs:
+        w.send(("SUBSCRIBE", "x"))
+        w.frame()
+        w.send(("PSUBSCRIBE", "p*"))
+        w.frame()
+    d0, d1 = Wire(g[0].port), Wire(g[1].port)
+    d0.send(("SUBSCRIBE", "x"), ("PSUBSCRIBE", "q*"))
+    d0.frames(2)
+    d1.send(("SUBSCRIBE", "y"),)
+    d1.frame()
+    shards = ["s%d" % i for i in range(6)]
+    subs[0].send(("SSUBSCRIBE",) + tuple(shards))
+    subs[0].frames(len(shards))
+    ra, rb = Raw(a.port), Raw(b.port)
+    check(sorted(ra.call("PUBSUB", "CHANNELS")) == [b"x", b"y"], "CHANNELS through A")
+    check(sorted(rb.call("PUBSUB", "CHANNELS")) == [b"x", b"y"], "CHANNELS through B")
+    check(rb.call("PUBSUB", "CHANNELS", "y*") == [b"y"], "CHANNELS with a pattern")
+    got = ra.call("PUBSUB", "NUMSUB", "x", "nope")
+    check(got == [b"x", 4, b"nope", 0], "NUMSUB through A: 3 sessions + 1 direct: %r" % got)
+    got = rb.call("PUBSUB", "NUMSUB", "x")
+    check(got == [b"x", 2], "NUMSUB through B: A's link + 1 direct: %r" % got)
+    check(ra.call("PUBSUB", "NUMPAT") == 2, "NUMPAT: p* and q*")
+    check(sorted(rb.call("PUBSUB", "SHARDCHANNELS")) == [x.encode() for x in shards],
+          "SHARDCHANNELS through B")
+    got = ra.call("PUBSUB", "SHARDNUMSUB", "s1", "s4", "zz")
+    check(got == [b"s1", 1, b"s4", 1, b"zz", 0], "SHARDNUMSUB through A: %r" % got)
+    # The same bytes as Redis for errors (answered by the proxy).
+    e = ra.call("PUBSUB", "CHANNELS", "a", "b")
+    check(e == "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. "
+          "Try PUBSUB HELP.", "CHANNELS with two patterns: %r" % e)
+    # A group without a master: the others still answer.
+    g[2].kill()
+    wait_for(lambda: tp.topology(client(a))[1][g[2].addr]["up"] == "0", 10, "group c down")
+    got = ra.call("PUBSUB", "NUMSUB", "x")
+    check(got == [b"x", 4], "NUMSUB with a group down: %r" % got)
+
+
 CASES = [
     ("a", "RESP2: subscriber through the proxy sees the node's bytes", case_a_resp2_same_bytes),
     ("b", "RESP3: pushes through the proxy are the node's bytes", case_b_resp3_same_bytes),
@@ -401,6 +450,8 @@ CASES = [
     ("f", "a subscriber that never reads is cut at the pubsub limit",
      case_f_slow_subscriber_is_cut),
     ("g", "MONITOR through the proxy: the node's line format", case_g_monitor_lines),
+    ("h", "PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARD* for the deployment",
+     case_h_pubsub_for_the_deployment),
 ]
 
 
