@@ -883,3 +883,76 @@ nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *a
     }
     return 1;
 }
+
+/* ---- PUBLISH / SPUBLISH --------------------------------------------------------- */
+
+/* A PUBLISH on its way to a master: the node's count is corrected to
+ * count this proxy's sessions instead of its link. */
+struct publish {
+    struct preq *parent;         /* borrowed: the session's request, answered here */
+    size_t group;
+    enum nodesub_kind kind;      /* NODESUB_CHANNEL or NODESUB_SHARD */
+    char *channel;               /* owned */
+    size_t len;
+};
+
+static void
+publish_reply(struct preq *r, const char *reply, size_t len)
+{
+    struct publish *p = r->ctx;
+    if (len > 0 && reply[0] == ':') {
+        long long node = strtoll(reply + 1, NULL, 10), sessions, names;
+        char out[32];
+        pubsub_receivers(p->kind, p->channel, p->len, &sessions, &names);
+        if (p->group < nlinks && links[p->group]->fd >= 0 && links[p->group]->connected) {
+            node -= names; /* what the link received stands for the sessions */
+        }
+        node = (node > 0 ? node : 0) + sessions;
+        int n = snprintf(out, sizeof(out), ":%lld\r\n", node);
+        session_deliver(p->parent, out, (size_t)n);
+    } else {
+        session_deliver(p->parent, reply, len);
+    }
+    mem_free(p->channel);
+    mem_free(p);
+}
+
+void
+nodesub_publish(struct session *s, int shard, size_t argc, const struct resp_arg *argv)
+{
+    struct proxy *px = session_proxy(s);
+    struct group *g = shard ? topology_group_of_key(px, argv[1].ptr, argv[1].len)
+                            : &px->groups[0];
+    struct publish *p = mem_calloc(sizeof(*p));
+    struct preq *r = mem_calloc(sizeof(*r));
+    size_t flen;
+    char *frame = proxy_encode(argc, argv, &flen);
+    p->parent = session_new_request(s);
+    p->group = g ? (size_t)(g - px->groups) : 0;
+    p->kind = shard ? NODESUB_SHARD : NODESUB_CHANNEL;
+    p->channel = mem_alloc(argv[1].len + 1);
+    memcpy(p->channel, argv[1].ptr, argv[1].len);
+    p->len = argv[1].len;
+    r->on_reply = publish_reply;
+    r->ctx = p;
+    r->affinity = s->id;
+    r->s = s;
+    struct node *m = g ? g->master : NULL;
+    if (m != NULL && backend_send(px, m, NULL, r, frame, flen) == 0) {
+        r->inext = s->internal;
+        s->internal = r;
+        px->routed_master++;
+    } else {
+        char err[320];
+        int k = m ? snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
+                             m->name)
+                  : snprintf(err, sizeof(err), "-ERR cachely-proxy: no master is known for "
+                                               "this group (yet)\r\n");
+        px->route_errors++;
+        mem_free(r);
+        session_deliver(p->parent, err, (size_t)k);
+        mem_free(p->channel);
+        mem_free(p);
+    }
+    mem_free(frame);
+}

@@ -47,6 +47,12 @@ int nodesub_hold(struct session *s, const char *reply, size_t len);
  * cron. */
 int nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *argv);
 
+/* PUBLISH (shard 0: to group 0's master) or SPUBLISH (shard 1: to the
+ * master owning the channel's slot), argc 3 checked; the reply, the node's
+ * count with this proxy's link replaced by the sessions it serves, goes to
+ * s in request order. */
+void nodesub_publish(struct session *s, int shard, size_t argc, const struct resp_arg *argv);
+
 /* Links up and subscriptions they carry, for INFO / tests. */
 size_t nodesub_links_up(void);
 

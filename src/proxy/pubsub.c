@@ -542,6 +542,10 @@ pubsub_command(struct proxy *px, struct session *s, struct pubsub_client **cp,
     case CMD_ID_SUNSUBSCRIBE:
         unsubscribe(s, cp, NODESUB_SHARD, argc, argv);
         break;
+    case CMD_ID_PUBLISH:
+    case CMD_ID_SPUBLISH:
+        nodesub_publish(s, cmd->id == CMD_ID_SPUBLISH, argc, argv);
+        break;
     case CMD_ID_PUBSUB:
         pubsub_introspect(s, argc, argv);
         break;
@@ -701,6 +705,27 @@ pubsub_subscribers(enum nodesub_kind kind, const char *name, size_t len)
 {
     const struct pubsub_topic *x = table_find(table_of(kind), name, len, util_hash(name, len));
     return x ? x->subs.n : 0;
+}
+
+void
+pubsub_receivers(enum nodesub_kind kind, const char *channel, size_t len, long long *sessions,
+                 long long *names)
+{
+    const struct pubsub_topic *x =
+        table_find(table_of(kind), channel, len, util_hash(channel, len));
+    *sessions = x ? (long long)x->subs.n : 0;
+    *names = x != NULL;
+    if (kind == NODESUB_SHARD) {
+        return;
+    }
+    for (size_t i = 0; i < pattern_table.nbuckets; i++) {
+        for (const struct pubsub_topic *p = pattern_table.buckets[i]; p; p = p->next) {
+            if (util_glob_match(p->name, p->len, channel, len, 0)) {
+                *sessions += (long long)p->subs.n;
+                (*names)++;
+            }
+        }
+    }
 }
 
 size_t

@@ -63,6 +63,12 @@ void pubsub_foreach(enum nodesub_kind kind, void (*fn)(const char *name, size_t 
                     void *arg);
 /* This proxy's sessions subscribed to name (of the kind). */
 size_t pubsub_subscribers(enum nodesub_kind kind, const char *name, size_t len);
+/* A message on channel (kind NODESUB_CHANNEL: channel and pattern
+ * subscribers; NODESUB_SHARD: shard ones): *sessions is how many
+ * deliveries this proxy makes (Redis's PUBLISH count), *names how many of
+ * its names match (what its subscriber link counts on the node). */
+void pubsub_receivers(enum nodesub_kind kind, const char *channel, size_t len,
+                      long long *sessions, long long *names);
 /* How many names of the kind have a subscriber. */
 size_t pubsub_topic_count(enum nodesub_kind kind);
 

@@ -22,15 +22,15 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     /* pub/sub (pubsub.c, nodesub.c): sessions subscribe in the proxy, which
      * subscribes on the masters for them; PUBLISH goes to group 0's master
      * (every master carries every channel's subscriptions), SPUBLISH to its
-     * channel's group (its key) */
+     * channel's group, their counts corrected for the proxy's sessions */
     [CMD_ID_SUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_UNSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PUNSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_SSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_SUNSUBSCRIBE] = ROUTE_LOCAL + 1,
-    [CMD_ID_PUBLISH] = ROUTE_MASTER + 1,
-    [CMD_ID_SPUBLISH] = ROUTE_MASTER + 1,
+    [CMD_ID_PUBLISH] = ROUTE_LOCAL + 1,
+    [CMD_ID_SPUBLISH] = ROUTE_LOCAL + 1,
     [CMD_ID_PUBSUB] = ROUTE_LOCAL + 1,
     /* MONITOR: a stream of what passes through the proxy (monitor.c) */
     [CMD_ID_MONITOR] = ROUTE_LOCAL + 1,

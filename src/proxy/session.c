@@ -569,6 +569,8 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_PUNSUBSCRIBE:
     case CMD_ID_SSUBSCRIBE:
     case CMD_ID_SUNSUBSCRIBE:
+    case CMD_ID_PUBLISH:
+    case CMD_ID_SPUBLISH:
     case CMD_ID_PUBSUB:
         pubsub_command(px, s, &s->pubsub, cmd, argc, argv);
         break;

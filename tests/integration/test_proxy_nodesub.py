@@ -222,6 +222,11 @@ def case_d_two_proxies_and_unsubscribe(c):
     check(s1.frame() == frame("message", "shared", "hi"), "s1 got it")
     check(s2.frame() == frame("message", "shared", "hi"), "s2 got it")
     check(Raw(m.port).call("PUBSUB", "NUMSUB", "shared") == [b"shared", 1], "one link")
+    # Through A, PUBLISH counts A's sessions (as Redis would), not its link.
+    n = client(a).publish("shared", "again")
+    check(n == 2, "PUBLISH through A counts its two sessions: %r" % n)
+    check(s1.frame() == frame("message", "shared", "again"), "s1 got it again")
+    check(s2.frame() == frame("message", "shared", "again"), "s2 got it again")
     s1.send(("UNSUBSCRIBE", "shared"))
     s1.frame()
     check(node_channels(m) == ["mine", "shared"], "shared stays: s2 listens")

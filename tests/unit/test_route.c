@@ -66,10 +66,11 @@ Test(route, monitor_is_answered_by_the_proxy)
     cr_assert_eq(route_of("monitor"), ROUTE_LOCAL);
 }
 
-Test(route, publish_goes_to_a_master)
+Test(route, publish_is_sent_by_the_proxy)
 {
-    cr_assert_eq(route_of("publish"), ROUTE_MASTER);
-    cr_assert_eq(route_of("spublish"), ROUTE_MASTER);
+    /* nodesub.c sends it to the master and corrects the node's count. */
+    cr_assert_eq(route_of("publish"), ROUTE_LOCAL);
+    cr_assert_eq(route_of("spublish"), ROUTE_LOCAL);
 }
 
 Test(route, node_administration_and_connection_bound_commands_are_refused)
