@@ -10,6 +10,7 @@ Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 """
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -443,6 +444,25 @@ def case_h_pubsub_for_the_deployment(c):
     check(got == [b"x", 4], "NUMSUB with a group down: %r" % got)
 
 
+def case_i_node_clients(c):
+    """ioredis, node-redis 4 and 5 subscribe and publish through the proxy
+    (tests/clients/pubsub.js): every message once, in order, counts right;
+    messages published straight on the node arrive too."""
+    import test_proxy_clients as tpc
+    tpc.ensure_node_clients()
+    m = c.node()
+    p = c.proxy(m.addr, ready=1)
+    for which in ("ioredis", "node-redis", "node-redis-5"):
+        out = subprocess.run([tpc.NODE, os.path.join(tpc.CLIENTS, "pubsub.js"), which,
+                              str(p.port), str(m.port)],
+                             cwd=tpc.CLIENTS, capture_output=True, text=True, timeout=120)
+        for line in out.stdout.splitlines():
+            print("     %s: %s" % (which, line))
+        check(out.returncode == 0 and ("PASS " + which) in out.stdout,
+              "%s pub/sub failed (status %d): %s" % (which, out.returncode,
+                                                      out.stderr.strip()[-800:]))
+
+
 CASES = [
     ("a", "RESP2: subscriber through the proxy sees the node's bytes", case_a_resp2_same_bytes),
     ("b", "RESP3: pushes through the proxy are the node's bytes", case_b_resp3_same_bytes),
@@ -457,6 +477,7 @@ CASES = [
     ("g", "MONITOR through the proxy: the node's line format", case_g_monitor_lines),
     ("h", "PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARD* for the deployment",
      case_h_pubsub_for_the_deployment),
+    ("i", "ioredis, node-redis 4 and 5 pub/sub through the proxy", case_i_node_clients),
 ]
 
 
