@@ -66,10 +66,11 @@ client_cmd_describe(struct rbuf *b, const struct session *s)
     size_t sub = 0, psub = 0;
     pubsub_client_counts(s->pubsub, &sub, &psub);
     rbuf_printf(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s "
-                   "db=%d sub=%zu psub=%zu ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu ",
+                   "db=%d sub=%zu psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu ",
                 (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
                 (now - s->ctime_ms) / 1000, (now - s->last_ms) / 1000,
                 type_of(s) == CLIENT_TYPE_PUBSUB ? "P" : "N", s->db, sub, psub,
+                pubsub_client_shards(s->pubsub),
                 s->qlen - s->qpos, s->qcap - s->qlen);
     rbuf_printf(b, "argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu "
                    "events=r%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",

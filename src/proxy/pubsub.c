@@ -238,6 +238,12 @@ pubsub_client_counts(const struct pubsub_client *c, size_t *channels, size_t *pa
     *patterns = c ? c->patterns.n : 0;
 }
 
+size_t
+pubsub_client_shards(const struct pubsub_client *c)
+{
+    return c ? c->shards.n : 0;
+}
+
 void
 pubsub_client_destroy(struct pubsub_client **cp)
 {

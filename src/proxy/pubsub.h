@@ -33,6 +33,8 @@ size_t pubsub_count(const struct pubsub_client *c);
 
 /* The channels and the patterns c is subscribed to (0 for NULL). */
 void pubsub_client_counts(const struct pubsub_client *c, size_t *channels, size_t *patterns);
+/* The shard channels c is subscribed to (0 for NULL). */
+size_t pubsub_client_shards(const struct pubsub_client *c);
 
 /* Whether a RESP2 session in subscribed mode may run cmd (a top-level row;
  * argv names the subcommand of a container).  When it may not, writes

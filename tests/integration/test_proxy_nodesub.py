@@ -420,6 +420,9 @@ def case_h_pubsub_for_the_deployment(c):
     shards = ["s%d" % i for i in range(6)]
     subs[0].send(("SSUBSCRIBE",) + tuple(shards))
     subs[0].frames(len(shards))
+    mine = [x for x in client(a).client_list(_type="pubsub") if x["ssub"] == "6"]
+    check(len(mine) == 1 and mine[0]["sub"] == "1" and mine[0]["psub"] == "1",
+          "CLIENT LIST counts shard channels: %r" % mine)
     ra, rb = Raw(a.port), Raw(b.port)
     check(sorted(ra.call("PUBSUB", "CHANNELS")) == [b"x", b"y"], "CHANNELS through A")
     check(sorted(rb.call("PUBSUB", "CHANNELS")) == [b"x", b"y"], "CHANNELS through B")
