@@ -9,6 +9,7 @@ Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 "N passed, M failed".  CACHELY_PROXY_NODESUB_CASES=a,d runs only those.
 """
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -466,6 +467,31 @@ def case_i_node_clients(c):
                                                       out.stderr.strip()[-800:]))
 
 
+def case_j_events_beside_app_channels(c):
+    """One session mixes the proxy's own event channel (+config-reloaded,
+    published by the proxy on SIGHUP) with an application channel and a
+    pattern matching both: each message arrives once, in both protocols."""
+    m = c.node()
+    p = c.proxy(m.addr, ready=1)
+    for resp in (2, 3):
+        w = Wire(p.port)
+        if resp == 3:
+            w.call("HELLO", "3")
+        w.send(("SUBSCRIBE", "+config-reloaded", "app"), ("PSUBSCRIBE", "*"))
+        w.frames(3)
+        os.kill(p.proc.pid, signal.SIGHUP)
+        check(w.frame() == frame("message", "+config-reloaded", "1 groups 1 nodes", resp=resp),
+              "the proxy's event")
+        check(w.frame() == frame("pmessage", "*", "+config-reloaded", "1 groups 1 nodes",
+                                 resp=resp), "the proxy's event, by pattern")
+        check(client(m).publish("app", "data") == 2, "the node counts the link twice")
+        check(w.frame() == frame("message", "app", "data", resp=resp), "the node's message")
+        check(w.frame() == frame("pmessage", "*", "app", "data", resp=resp), "by pattern")
+        ok, f = w.nothing_more()
+        check(ok, "nothing twice: %r" % f)
+        w.close()
+
+
 CASES = [
     ("a", "RESP2: subscriber through the proxy sees the node's bytes", case_a_resp2_same_bytes),
     ("b", "RESP3: pushes through the proxy are the node's bytes", case_b_resp3_same_bytes),
@@ -481,6 +507,8 @@ CASES = [
     ("h", "PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARD* for the deployment",
      case_h_pubsub_for_the_deployment),
     ("i", "ioredis, node-redis 4 and 5 pub/sub through the proxy", case_i_node_clients),
+    ("j", "the proxy's own events beside application channels in one session",
+     case_j_events_beside_app_channels),
 ]
 
 
