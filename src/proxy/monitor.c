@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
-static struct session **monitors;  /* owned array; the sessions are borrowed */
+static struct session **monitors; /* owned array; the sessions are borrowed */
 static size_t nmonitors, capmonitors;
 
 static long
@@ -45,7 +45,8 @@ monitor_session_gone(struct session *s)
     if (i < 0) {
         return;
     }
-    memmove(monitors + i, monitors + i + 1, (nmonitors - (size_t)i - 1) * sizeof(*monitors));
+    memmove(monitors + i, monitors + i + 1,
+            (nmonitors - (size_t)i - 1) * sizeof(*monitors));
     nmonitors--;
     if (nmonitors == 0) {
         mem_free(monitors);
@@ -69,13 +70,27 @@ repr(struct rbuf *b, const char *p, size_t len)
         unsigned char ch = (unsigned char)p[i];
         char esc[8];
         switch (ch) {
-        case '\\': rbuf_add(b, "\\\\", 2); break;
-        case '"': rbuf_add(b, "\\\"", 2); break;
-        case '\n': rbuf_add(b, "\\n", 2); break;
-        case '\r': rbuf_add(b, "\\r", 2); break;
-        case '\t': rbuf_add(b, "\\t", 2); break;
-        case '\a': rbuf_add(b, "\\a", 2); break;
-        case '\b': rbuf_add(b, "\\b", 2); break;
+        case '\\':
+            rbuf_add(b, "\\\\", 2);
+            break;
+        case '"':
+            rbuf_add(b, "\\\"", 2);
+            break;
+        case '\n':
+            rbuf_add(b, "\\n", 2);
+            break;
+        case '\r':
+            rbuf_add(b, "\\r", 2);
+            break;
+        case '\t':
+            rbuf_add(b, "\\t", 2);
+            break;
+        case '\a':
+            rbuf_add(b, "\\a", 2);
+            break;
+        case '\b':
+            rbuf_add(b, "\\b", 2);
+            break;
         default:
             if (ch >= 32 && ch < 127) {
                 rbuf_add(b, p + i, 1);
@@ -90,7 +105,8 @@ repr(struct rbuf *b, const char *p, size_t len)
 
 /* Redis redacts AUTH's arguments and HELLO's AUTH username and password. */
 static int
-redacted(const struct command *cmd, size_t argc, const struct resp_arg *argv, size_t i)
+redacted(const struct command *cmd, size_t argc, const struct resp_arg *argv,
+         size_t i)
 {
     if (cmd->id == CMD_ID_AUTH) {
         return i >= 1;
@@ -115,7 +131,8 @@ monitor_feed(struct session *s, const struct command *cmd, size_t argc,
     struct rbuf b = {0};
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    rbuf_printf(&b, "+%ld.%06ld [%d %s] ", (long)tv.tv_sec, (long)tv.tv_usec, s->db, s->addr);
+    rbuf_printf(&b, "+%ld.%06ld [%d %s] ", (long)tv.tv_sec, (long)tv.tv_usec,
+                s->db, s->addr);
     for (size_t i = 0; i < argc; i++) {
         if (redacted(cmd, argc, argv, i)) {
             repr(&b, "(redacted)", 10);

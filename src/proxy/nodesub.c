@@ -22,41 +22,42 @@
 /* A subscriber connection to one group's master.  Only RESP2 is spoken on
  * it: pubsub.c re-frames each message for RESP3 sessions. */
 struct nodesub_link {
-    size_t group;                /* index into px->groups */
-    struct node *node;           /* borrowed: the master it is connected to */
-    int fd;                      /* -1 when closed */
-    int connected;               /* the non-blocking connect finished */
-    struct event *rev;           /* owned: read, persistent */
-    struct event *wev;           /* owned: write, armed while out has bytes */
-    char *out;                   /* owned: commands not yet written */
+    size_t group;      /* index into px->groups */
+    struct node *node; /* borrowed: the master it is connected to */
+    int fd;            /* -1 when closed */
+    int connected;     /* the non-blocking connect finished */
+    struct event *rev; /* owned: read, persistent */
+    struct event *wev; /* owned: write, armed while out has bytes */
+    char *out;         /* owned: commands not yet written */
     size_t out_len, out_cap, out_sent;
-    char *in;                    /* owned: bytes read, not yet scanned */
+    char *in; /* owned: bytes read, not yet scanned */
     size_t in_len, in_cap;
     struct resp_scan scan;
-    unsigned gen;                /* bumped at each connect */
-    uint64_t sent;               /* (un)subscription confirmations expected in all */
-    uint64_t acked;              /* ... and received, on this connection */
+    unsigned gen;   /* bumped at each connect */
+    uint64_t sent;  /* (un)subscription confirmations expected in all */
+    uint64_t acked; /* ... and received, on this connection */
     long long retry_at_ms;
-    int backoff_ms;              /* 100 ms doubling to 1 s while connects fail */
-    long long messages;          /* messages received (statistics) */
+    int backoff_ms;     /* 100 ms doubling to 1 s while connects fail */
+    long long messages; /* messages received (statistics) */
 };
 
 /* A confirmation waiting for the links to catch up. */
 struct nodesub_hold {
-    struct preq *r;              /* borrowed: the session's request (answered here) */
-    char *reply;                 /* owned */
+    struct preq *r; /* borrowed: the session's request (answered here) */
+    char *reply;    /* owned */
     size_t len;
     long long deadline_ms;
     size_t nlinks;
-    uint64_t *want;              /* owned: per link, acked needed (0: nothing) */
-    unsigned *gen;               /* owned: per link, its gen at the time */
+    uint64_t *want; /* owned: per link, acked needed (0: nothing) */
+    unsigned *gen;  /* owned: per link, its gen at the time */
     struct nodesub_hold *next;
 };
 
-static struct proxy *g_px;              /* borrowed; NULL until the first cron */
-static struct nodesub_link **links;     /* owned array of owned links, one per group */
+static struct proxy *g_px; /* borrowed; NULL until the first cron */
+static struct nodesub_link *
+    *links; /* owned array of owned links, one per group */
 static size_t nlinks;
-static struct nodesub_hold *holds;      /* owned list */
+static struct nodesub_hold *holds; /* owned list */
 
 #define HOLD_MAX_MS 2000
 #define NAMES_PER_COMMAND 128
@@ -193,9 +194,11 @@ link_close(struct nodesub_link *l, const char *why)
     if (l->fd >= 0) {
         /* Retrying a master that is down fails every attempt: said once. */
         if (l->connected) {
-            log_warn("Subscriber link to %s closed: %s", l->node ? l->node->name : "?", why);
+            log_warn("Subscriber link to %s closed: %s",
+                     l->node ? l->node->name : "?", why);
         } else {
-            log_debug("Subscriber link to %s failed: %s", l->node ? l->node->name : "?", why);
+            log_debug("Subscriber link to %s failed: %s",
+                      l->node ? l->node->name : "?", why);
         }
         event_free(l->rev);
         event_free(l->wev);
@@ -208,7 +211,8 @@ link_close(struct nodesub_link *l, const char *why)
     l->out_len = l->out_sent = 0;
     l->in_len = 0;
     resp_scan_init(&l->scan);
-    l->backoff_ms = was_connected || l->backoff_ms == 0 ? 100 : l->backoff_ms * 2;
+    l->backoff_ms =
+        was_connected || l->backoff_ms == 0 ? 100 : l->backoff_ms * 2;
     if (l->backoff_ms > 1000) {
         l->backoff_ms = 1000;
     }
@@ -239,8 +243,8 @@ link_connect(struct proxy *px, struct nodesub_link *l, struct node *n)
         mem_free(auth);
     }
     /* Named, so that CLIENT LIST on the node tells it from applications. */
-    static const char setname[] =
-        "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$24\r\ncachely-proxy-subscriber\r\n";
+    static const char setname[] = "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$"
+                                  "24\r\ncachely-proxy-subscriber\r\n";
     out_add(l, setname, sizeof(setname) - 1);
     resubscribe_all(l);
     event_add(l->wev, NULL); /* writability tells when the connect finished */
@@ -261,8 +265,8 @@ link_on_write(evutil_socket_t fd, short what, void *arg)
             return;
         }
         l->connected = 1;
-        log_info("Subscriber link to %s up: subscribing to %llu name(s)", l->node->name,
-                 (unsigned long long)l->sent);
+        log_info("Subscriber link to %s up: subscribing to %llu name(s)",
+                 l->node->name, (unsigned long long)l->sent);
     }
     while (l->out_sent < l->out_len) {
         ssize_t n = write(fd, l->out + l->out_sent, l->out_len - l->out_sent);
@@ -289,7 +293,8 @@ link_on_write(evutil_socket_t fd, short what, void *arg)
  * sends on a subscriber connection), up to max; returns how many, or -1
  * when frame is not such an array.  frame is complete (resp_scan said so). */
 static int
-frame_parts(const char *frame, size_t len, const char **ptr, size_t *plen, int max)
+frame_parts(const char *frame, size_t len, const char **ptr, size_t *plen,
+            int max)
 {
     const char *p = frame, *end = frame + len;
     long long n = 0;
@@ -353,14 +358,18 @@ handle_frame(struct nodesub_link *l, const char *frame, size_t len)
     }
     if (n == 3 && word_is(ptr[0], plen[0], "message")) {
         l->messages++;
-        pubsub_node_message(NODESUB_CHANNEL, NULL, 0, ptr[1], plen[1], ptr[2], plen[2]);
+        pubsub_node_message(NODESUB_CHANNEL, NULL, 0, ptr[1], plen[1], ptr[2],
+                            plen[2]);
     } else if (n == 4 && word_is(ptr[0], plen[0], "pmessage")) {
         l->messages++;
-        pubsub_node_message(NODESUB_PATTERN, ptr[1], plen[1], ptr[2], plen[2], ptr[3], plen[3]);
+        pubsub_node_message(NODESUB_PATTERN, ptr[1], plen[1], ptr[2], plen[2],
+                            ptr[3], plen[3]);
     } else if (n == 3 && word_is(ptr[0], plen[0], "smessage")) {
         l->messages++;
-        pubsub_node_message(NODESUB_SHARD, NULL, 0, ptr[1], plen[1], ptr[2], plen[2]);
-    } else if (n == 3 && plen[0] >= 9 && memcmp(ptr[0] + plen[0] - 9, "subscribe", 9) == 0) {
+        pubsub_node_message(NODESUB_SHARD, NULL, 0, ptr[1], plen[1], ptr[2],
+                            plen[2]);
+    } else if (n == 3 && plen[0] >= 9
+               && memcmp(ptr[0] + plen[0] - 9, "subscribe", 9) == 0) {
         l->acked++;
     }
 }
@@ -379,7 +388,9 @@ link_on_read(evutil_socket_t fd, short what, void *arg)
         l->in_cap = cap;
     }
     ssize_t n = read(fd, l->in + l->in_len, l->in_cap - l->in_len);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    if (n == 0
+        || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+            && errno != EINTR)) {
         link_close(l, n == 0 ? "closed by the node" : strerror(errno));
         check_holds(util_mstime());
         return;
@@ -489,7 +500,8 @@ nodesub_hold(struct session *s, const char *reply, size_t len)
  * (its connect subscribes to the whole set, name included), so that the
  * confirmation held for the client waits for it. */
 static void
-link_topic(struct nodesub_link *l, enum nodesub_kind kind, const char *name, size_t len, int on)
+link_topic(struct nodesub_link *l, enum nodesub_kind kind, const char *name,
+           size_t len, int on)
 {
     struct node *master = g_px->groups[l->group].master;
     if (l->fd >= 0) {
@@ -596,18 +608,18 @@ nodesub_links_up(void)
 
 /* One PUBSUB asked of every group master, merged when the last answers. */
 struct view {
-    struct preq *parent;         /* borrowed: the session's request, answered here */
-    int sub;                     /* CMD_ID_PUBSUB_* */
+    struct preq *parent; /* borrowed: the session's request, answered here */
+    int sub;             /* CMD_ID_PUBSUB_* */
     size_t nparts, left;
-    char **replies;              /* owned: each master's reply (NULL: none) */
+    char **replies; /* owned: each master's reply (NULL: none) */
     size_t *lens;
     size_t argc;
-    struct resp_arg *argv;       /* owned copies of the names asked (argv[2..]) */
-    char *args;                  /* owned: their bytes */
+    struct resp_arg *argv; /* owned copies of the names asked (argv[2..]) */
+    char *args;            /* owned: their bytes */
 };
 
 struct view_part {
-    struct view *v;              /* borrowed */
+    struct view *v; /* borrowed */
     size_t idx;
 };
 
@@ -615,7 +627,8 @@ struct view_part {
  * give ptr/len, integers their value).  Returns -1 when not an array. */
 static long long
 view_walk(const char *r, size_t len,
-          void (*fn)(size_t i, const char *p, size_t n, long long v, void *arg), void *arg)
+          void (*fn)(size_t i, const char *p, size_t n, long long v, void *arg),
+          void *arg)
 {
     const char *p = r, *end = r + len;
     long long n = 0;
@@ -648,7 +661,7 @@ view_walk(const char *r, size_t len,
 }
 
 struct names {
-    struct resp_arg *v;          /* borrowed pointers into replies / the registry */
+    struct resp_arg *v; /* borrowed pointers into replies / the registry */
     size_t n, cap;
 };
 
@@ -683,7 +696,8 @@ static void
 names_from_registry(const char *p, size_t n, void *arg)
 {
     struct glob_ctx *g = arg;
-    if (g->pattern == NULL || util_glob_match(g->pattern->ptr, g->pattern->len, p, n, 0)) {
+    if (g->pattern == NULL
+        || util_glob_match(g->pattern->ptr, g->pattern->len, p, n, 0)) {
         names_add(g->ns, p, n);
     }
 }
@@ -698,7 +712,7 @@ arg_cmp(const void *a, const void *b)
 }
 
 struct count_ctx {
-    size_t want;                 /* the element index whose integer we need */
+    size_t want; /* the element index whose integer we need */
     long long v;
 };
 
@@ -733,9 +747,11 @@ static void
 view_finish(struct view *v)
 {
     struct rbuf b = {0};
-    int shard = v->sub == CMD_ID_PUBSUB_SHARDCHANNELS || v->sub == CMD_ID_PUBSUB_SHARDNUMSUB;
+    int shard = v->sub == CMD_ID_PUBSUB_SHARDCHANNELS
+                || v->sub == CMD_ID_PUBSUB_SHARDNUMSUB;
     enum nodesub_kind kind = shard ? NODESUB_SHARD : NODESUB_CHANNEL;
-    if (v->sub == CMD_ID_PUBSUB_CHANNELS || v->sub == CMD_ID_PUBSUB_SHARDCHANNELS) {
+    if (v->sub == CMD_ID_PUBSUB_CHANNELS
+        || v->sub == CMD_ID_PUBSUB_SHARDCHANNELS) {
         /* The union of the masters' lists and this proxy's own names. */
         struct names ns = {0};
         struct glob_ctx g = {&ns, v->argc > 0 ? &v->argv[0] : NULL};
@@ -824,7 +840,8 @@ view_part_reply(struct preq *r, const char *reply, size_t len)
 }
 
 int
-nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *argv)
+nodesub_pubsub(struct session *s, int sub, size_t argc,
+               const struct resp_arg *argv)
 {
     struct proxy *px = g_px;
     if (px == NULL) {
@@ -834,7 +851,8 @@ nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *a
     size_t total = 0, flen;
     v->sub = sub;
     v->nparts = px->ngroups;
-    v->left = 1; /* released after the sends: a part failing at once cannot finish early */
+    v->left =
+        1; /* released after the sends: a part failing at once cannot finish early */
     v->replies = mem_calloc(v->nparts * sizeof(*v->replies));
     v->lens = mem_calloc(v->nparts * sizeof(*v->lens));
     v->argc = argc - 2;
@@ -856,7 +874,10 @@ nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *a
         struct node *m = px->groups[i].master;
         /* NUMPAT and NUMSUB read group 0's master only; SHARDNUMSUB the
          * owning groups' (every group: the names may spread). */
-        if (m == NULL || (i > 0 && (sub == CMD_ID_PUBSUB_NUMPAT || sub == CMD_ID_PUBSUB_NUMSUB))) {
+        if (m == NULL
+            || (i > 0
+                && (sub == CMD_ID_PUBSUB_NUMPAT
+                    || sub == CMD_ID_PUBSUB_NUMSUB))) {
             continue;
         }
         struct view_part *part = mem_calloc(sizeof(*part));
@@ -889,10 +910,10 @@ nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *a
 /* A PUBLISH on its way to a master: the node's count is corrected to
  * count this proxy's sessions instead of its link. */
 struct publish {
-    struct preq *parent;         /* borrowed: the session's request, answered here */
+    struct preq *parent; /* borrowed: the session's request, answered here */
     size_t group;
-    enum nodesub_kind kind;      /* NODESUB_CHANNEL or NODESUB_SHARD */
-    char *channel;               /* owned */
+    enum nodesub_kind kind; /* NODESUB_CHANNEL or NODESUB_SHARD */
+    char *channel;          /* owned */
     size_t len;
 };
 
@@ -904,7 +925,8 @@ publish_reply(struct preq *r, const char *reply, size_t len)
         long long node = strtoll(reply + 1, NULL, 10), sessions, names;
         char out[32];
         pubsub_receivers(p->kind, p->channel, p->len, &sessions, &names);
-        if (p->group < nlinks && links[p->group]->fd >= 0 && links[p->group]->connected) {
+        if (p->group < nlinks && links[p->group]->fd >= 0
+            && links[p->group]->connected) {
             node -= names; /* what the link received stands for the sessions */
         }
         node = (node > 0 ? node : 0) + sessions;
@@ -918,11 +940,13 @@ publish_reply(struct preq *r, const char *reply, size_t len)
 }
 
 void
-nodesub_publish(struct session *s, int shard, size_t argc, const struct resp_arg *argv)
+nodesub_publish(struct session *s, int shard, size_t argc,
+                const struct resp_arg *argv)
 {
     struct proxy *px = session_proxy(s);
-    struct group *g = shard ? topology_group_of_key(px, argv[1].ptr, argv[1].len)
-                            : &px->groups[0];
+    struct group *g = shard
+                          ? topology_group_of_key(px, argv[1].ptr, argv[1].len)
+                          : &px->groups[0];
     struct publish *p = mem_calloc(sizeof(*p));
     struct preq *r = mem_calloc(sizeof(*r));
     size_t flen;
@@ -944,10 +968,12 @@ nodesub_publish(struct session *s, int shard, size_t argc, const struct resp_arg
         px->routed_master++;
     } else {
         char err[320];
-        int k = m ? snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
-                             m->name)
-                  : snprintf(err, sizeof(err), "-ERR cachely-proxy: no master is known for "
-                                               "this group (yet)\r\n");
+        int k =
+            m ? snprintf(err, sizeof(err),
+                         "-ERR cachely-proxy: %s is not reachable\r\n", m->name)
+              : snprintf(err, sizeof(err),
+                         "-ERR cachely-proxy: no master is known for "
+                         "this group (yet)\r\n");
         px->route_errors++;
         mem_free(r);
         session_deliver(p->parent, err, (size_t)k);

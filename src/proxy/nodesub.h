@@ -20,7 +20,12 @@
 struct proxy;
 struct session;
 
-enum nodesub_kind { NODESUB_CHANNEL = 0, NODESUB_PATTERN, NODESUB_SHARD, NODESUB__COUNT };
+enum nodesub_kind {
+    NODESUB_CHANNEL = 0,
+    NODESUB_PATTERN,
+    NODESUB_SHARD,
+    NODESUB__COUNT
+};
 
 /* Connect, reconnect and follow each group's master; release confirmations
  * held too long.  From the proxy's cron (the first call sets the module up). */
@@ -31,7 +36,8 @@ void nodesub_teardown(struct proxy *px);
 
 /* name got its first subscriber (on = 1) or lost its last one (on = 0):
  * (un)subscribe on the links concerned.  No-op before the first cron. */
-void nodesub_topic(enum nodesub_kind kind, const char *name, size_t len, int on);
+void nodesub_topic(enum nodesub_kind kind, const char *name, size_t len,
+                   int on);
 
 /* Hold a subscribe confirmation for s until the nodes confirmed every
  * subscription sent to them so far (so a message published right after the
@@ -45,13 +51,15 @@ int nodesub_hold(struct session *s, const char *reply, size_t len);
  * group masters and merged with this proxy's own subscriptions; the reply
  * goes to s in request order.  Returns 0 (nothing done) before the first
  * cron. */
-int nodesub_pubsub(struct session *s, int sub, size_t argc, const struct resp_arg *argv);
+int nodesub_pubsub(struct session *s, int sub, size_t argc,
+                   const struct resp_arg *argv);
 
 /* PUBLISH (shard 0: to group 0's master) or SPUBLISH (shard 1: to the
  * master owning the channel's slot), argc 3 checked; the reply, the node's
  * count with this proxy's link replaced by the sessions it serves, goes to
  * s in request order. */
-void nodesub_publish(struct session *s, int shard, size_t argc, const struct resp_arg *argv);
+void nodesub_publish(struct session *s, int shard, size_t argc,
+                     const struct resp_arg *argv);
 
 /* Links up and subscriptions they carry, for INFO / tests. */
 size_t nodesub_links_up(void);
