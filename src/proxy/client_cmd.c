@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "proxy/pubsub.h"
+#include "proxy/tracking.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -374,6 +375,9 @@ client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv)
         break;
     }
     default:
+        if (tracking_client_command(s, sub->id, argc, argv)) {
+            break; /* TRACKING, CACHING, GETREDIR, TRACKINGINFO */
+        }
         session_error(s, "ERR 'client|%s' is not supported through cachely-proxy; send it "
                          "to a node directly", sub->name);
         break;

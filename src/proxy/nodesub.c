@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/tracking.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -22,6 +23,10 @@
 /* A subscriber connection to one group's master.  Only RESP2 is spoken on
  * it: pubsub.c re-frames each message for RESP3 sessions. */
 struct nodesub_link {
+    int tracking;  /* a tracking link (RESP3, CLIENT TRACKING ON BCAST):
+                      invalidations, no subscriptions */
+    int handshake; /* tracking: replies still expected before the node
+                      tracks for us */
     size_t group;      /* index into px->groups */
     struct node *node; /* borrowed: the master it is connected to */
     int fd;            /* -1 when closed */
@@ -54,8 +59,9 @@ struct nodesub_hold {
 };
 
 static struct proxy *g_px; /* borrowed; NULL until the first cron */
-static struct nodesub_link *
-    *links; /* owned array of owned links, one per group */
+/* owned arrays of owned links, one per group (nlinks of each) */
+static struct nodesub_link **links;  /* subscriber links */
+static struct nodesub_link **tlinks; /* tracking links */
 static size_t nlinks;
 static struct nodesub_hold *holds; /* owned list */
 
@@ -191,6 +197,12 @@ static void
 link_close(struct nodesub_link *l, const char *why)
 {
     int was_connected = l->connected;
+    if (l->tracking && l->fd >= 0 && l->handshake == 0) {
+        /* Writes from now until the next link are not announced: what the
+         * sessions cached can no longer be vouched for. */
+        tracking_flush();
+    }
+    l->handshake = 0;
     if (l->fd >= 0) {
         /* Retrying a master that is down fails every attempt: said once. */
         if (l->connected) {
@@ -245,8 +257,20 @@ link_connect(struct proxy *px, struct nodesub_link *l, struct node *n)
     /* Named, so that CLIENT LIST on the node tells it from applications. */
     static const char setname[] = "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$"
                                   "24\r\ncachely-proxy-subscriber\r\n";
-    out_add(l, setname, sizeof(setname) - 1);
-    resubscribe_all(l);
+    static const char tracking[] =
+        "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$22\r\ncachely-proxy-tracking\r\n"
+        "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"
+        "*4\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\nON\r\n$5\r\nBCAST\r\n";
+    if (l->tracking) {
+        /* Every key written on the master is announced to us; what the
+         * sessions cached before the node tracks for us is flushed once
+         * it does (tracking_flush when the handshake is answered). */
+        out_add(l, tracking, sizeof(tracking) - 1);
+        l->handshake = 3 + (auth != NULL);
+    } else {
+        out_add(l, setname, sizeof(setname) - 1);
+        resubscribe_all(l);
+    }
     event_add(l->wev, NULL); /* writability tells when the connect finished */
     log_debug("Subscriber link to %s (group %s) connecting", n->name,
               px->groups[l->group].name);
@@ -343,9 +367,50 @@ word_is(const char *p, size_t len, const char *w)
     return len == strlen(w) && memcmp(p, w, len) == 0;
 }
 
+/* A tracking link's frame: a push ">2 invalidate [keys]|null", or a reply
+ * of the handshake. */
+static void
+tracking_frame(struct nodesub_link *l, const char *frame, size_t len)
+{
+    static const char inv[] = ">2\r\n$10\r\ninvalidate\r\n";
+    if (frame[0] != '>') {
+        if (frame[0] == '-') {
+            log_warn("Tracking link to %s: %.*s", l->node->name,
+                     (int)(len > 2 ? len - 2 : 0), frame + 1);
+        }
+        if (l->handshake > 0 && --l->handshake == 0) {
+            tracking_flush(); /* the node tracks for us from now on */
+        }
+        return;
+    }
+    if (len < sizeof(inv) - 1 || memcmp(frame, inv, sizeof(inv) - 1) != 0) {
+        return;
+    }
+    const char *p = frame + sizeof(inv) - 1, *end = frame + len;
+    if (*p != '*') {
+        tracking_flush(); /* null: FLUSHALL / FLUSHDB on the node */
+        return;
+    }
+    long long n = strtoll(p + 1, NULL, 10);
+    p = memchr(p, '\n', (size_t)(end - p)) + 1;
+    for (long long i = 0; i < n && p < end && *p == '$'; i++) {
+        long long klen = strtoll(p + 1, NULL, 10);
+        p = memchr(p, '\n', (size_t)(end - p)) + 1;
+        if (klen < 0 || p + klen > end) {
+            return;
+        }
+        tracking_invalidate(p, (size_t)klen);
+        p += klen + 2;
+    }
+}
+
 static void
 handle_frame(struct nodesub_link *l, const char *frame, size_t len)
 {
+    if (l->tracking) {
+        tracking_frame(l, frame, len);
+        return;
+    }
     const char *ptr[4];
     size_t plen[4];
     int n = frame_parts(frame, len, ptr, plen, 4);
@@ -548,25 +613,36 @@ nodesub_cron(struct proxy *px)
     if (nlinks < px->ngroups) {
         /* New groups (a reload): links of their own. */
         links = mem_realloc(links, px->ngroups * sizeof(*links));
+        tlinks = mem_realloc(tlinks, px->ngroups * sizeof(*tlinks));
         for (size_t i = nlinks; i < px->ngroups; i++) {
             links[i] = mem_calloc(sizeof(**links));
             links[i]->group = i;
             links[i]->fd = -1;
             resp_scan_init(&links[i]->scan);
+            tlinks[i] = mem_calloc(sizeof(**tlinks));
+            tlinks[i]->group = i;
+            tlinks[i]->fd = -1;
+            tlinks[i]->tracking = 1;
+            resp_scan_init(&tlinks[i]->scan);
         }
         nlinks = px->ngroups;
     }
     int want = anything_subscribed();
-    for (size_t i = 0; i < nlinks; i++) {
-        struct nodesub_link *l = links[i];
-        struct node *master = px->groups[i].master;
+    int want_tracking = tracking_session_count() > 0;
+    for (size_t i = 0; i < 2 * nlinks; i++) {
+        struct nodesub_link *l = i < nlinks ? links[i] : tlinks[i - nlinks];
+        struct node *master = px->groups[l->group].master;
+        int wanted = l->tracking ? want_tracking : want;
         if (l->fd >= 0 && l->node != master) {
             /* A failover (or the master unknown now): subscribe again on the
              * new master; messages published meanwhile are the gap. */
             link_close(l, "the group's master changed");
             l->retry_at_ms = now;
         }
-        if (l->fd < 0 && want && master != NULL && now >= l->retry_at_ms) {
+        if (l->fd >= 0 && l->tracking && !wanted) {
+            link_close(l, "no session tracks keys any more");
+        }
+        if (l->fd < 0 && wanted && master != NULL && now >= l->retry_at_ms) {
             link_connect(px, l, master);
         }
     }
@@ -581,15 +657,21 @@ nodesub_teardown(struct proxy *px)
     (void)px;
     for (size_t i = 0; i < nlinks; i++) {
         link_close(links[i], "the proxy is stopping");
+        link_close(tlinks[i], "the proxy is stopping");
     }
     check_holds(util_mstime() + HOLD_MAX_MS);
     for (size_t i = 0; i < nlinks; i++) {
         mem_free(links[i]->out);
         mem_free(links[i]->in);
         mem_free(links[i]);
+        mem_free(tlinks[i]->out);
+        mem_free(tlinks[i]->in);
+        mem_free(tlinks[i]);
     }
     mem_free(links);
+    mem_free(tlinks);
     links = NULL;
+    tlinks = NULL;
     nlinks = 0;
     g_px = NULL;
 }

@@ -31,6 +31,7 @@ struct fanout;
 struct http_port;
 struct peer;
 struct admin;
+struct tr_client;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
@@ -487,6 +488,8 @@ struct session {
                                       connection and blocks it) */
     char *name;                    /* owned */
     char *lib_name, *lib_ver;      /* owned (CLIENT SETINFO), or NULL */
+    struct tr_client *tracking;    /* owned (tracking.c): CLIENT TRACKING state;
+                                      NULL when off */
     struct pubsub_client *pubsub;  /* owned (pubsub.c): channels and patterns
                                       subscribed to; NULL when none */
     struct session *prev, *next;   /* the proxy's list */

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "proxy/monitor.h"
 #include "proxy/pubsub.h"
+#include "proxy/tracking.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -552,6 +553,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         s->name = NULL;
         pubsub_client_destroy(&s->pubsub);
         monitor_session_gone(s);
+        tracking_session_gone(s);
         if (px->cfg.requirepass && px->cfg.requirepass[0]) {
             s->flags &= ~SESSION_AUTHENTICATED;
         }
@@ -1026,6 +1028,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         return;
     }
     monitor_feed(s, cmd, argc, argv);
+    tracking_on_command(s, cmd, argc, argv);
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
         const char *why = route_refusal(cmd);
@@ -1289,6 +1292,7 @@ session_free(struct session *s)
     struct proxy *px = s->px;
     pubsub_client_destroy(&s->pubsub); /* no message may reach s once it is freed */
     monitor_session_gone(s);
+    tracking_session_gone(s);
     while (s->internal) {
         struct preq *r = s->internal;
         s->internal = r->inext;

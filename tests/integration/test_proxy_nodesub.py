@@ -492,6 +492,113 @@ def case_j_events_beside_app_channels(c):
         w.close()
 
 
+FLUSH3 = b">2\r\n$10\r\ninvalidate\r\n_\r\n"
+
+
+def tracking_link_up(m):
+    return "name=cachely-proxy-tracking" in client(m).execute_command("CLIENT", "LIST")
+
+
+def case_k_tracking(c):
+    """CLIENT TRACKING through the proxy: the invalidations a node sends
+    its own tracking client, byte for byte (default mode, BCAST prefixes,
+    RESP2 REDIRECT to a subscriber), TRACKINGINFO/GETREDIR and the errors;
+    the proxy tracks with one BCAST connection per master."""
+    m = c.node()
+    other = c.node()
+    p = c.proxy(m.addr, ready=1)
+    via, direct = Wire(p.port), Wire(other.port)
+    for w in (via, direct):
+        w.call("HELLO", "3")
+    check(via.call("CLIENT", "TRACKING", "ON") == "OK", "TRACKING ON")
+    direct.call("CLIENT", "TRACKING", "ON")
+    # The proxy's tracking connection comes up and flushes what the
+    # session may have cached before it: one null invalidation.
+    check(via.frame() == FLUSH3, "flush when the proxy starts tracking")
+    check(tracking_link_up(m), "the proxy's tracking connection on the node")
+    wp, wd = client(p), client(other)
+    for w, wr in ((via, wp), (direct, wd)):
+        wr.set("k", "v")
+        w.call("GET", "k")
+        w.call("MGET", "a", "b")
+        wr.set("k", "v2")
+        wr.set("k", "v3")  # told once: k was forgotten after the first
+        wr.mset({"a": "1", "b": "2"})
+    a, b = via.frames(3), direct.frames(3)
+    check(sorted(a) == sorted(b), "default mode: proxy %r, node %r" % (a, b))
+    for w in (via, direct):
+        ok, f = w.nothing_more()
+        check(ok, "an invalidation too many: %r" % f)
+    for cmd in (("CLIENT", "TRACKINGINFO"), ("CLIENT", "GETREDIR"),
+                ("CLIENT", "TRACKING", "ON", "BCAST"), ("CLIENT", "TRACKING", "ON", "PREFIX", "x"),
+                ("CLIENT", "TRACKING", "ON", "OPTIN", "OPTOUT"), ("CLIENT", "CACHING", "yes"),
+                ("CLIENT", "TRACKING", "ON", "REDIRECT", "999999"),
+                ("CLIENT", "TRACKING", "MAYBE"), ("CLIENT", "TRACKING", "OFF"),
+                ("CLIENT", "TRACKINGINFO"), ("CLIENT", "GETREDIR"),
+                ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:", "PREFIX", "user"),
+                ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:", "NOLOOP"),
+                ("CLIENT", "TRACKINGINFO")):
+        via.send(cmd)
+        direct.send(cmd)
+        a, b = via.frame(), direct.frame()
+        check(a == b, "%r: proxy %r, node %r" % (cmd, a, b))
+    # BCAST: a write by anyone under the prefix, even straight on the node.
+    client(m).set("user:1", "x")
+    wd.set("user:1", "x")
+    wp.set("other", "x")
+    wd.set("other", "x")
+    a, b = via.frame(), direct.frame()
+    check(a == b and b"user:1" in a, "BCAST: proxy %r, node %r" % (a, b))
+    # NOLOOP: the session's own write is not announced to it.
+    via.call("SET", "user:2", "mine")
+    direct.call("SET", "user:2", "mine")
+    for w in (via, direct):
+        ok, f = w.nothing_more()
+        check(ok, "NOLOOP: own write announced: %r" % f)
+    # RESP2: REDIRECT to a session subscribed to __redis__:invalidate.
+    outs = []
+    for port, wr in ((p.port, wp), (other.port, wd)):
+        sub, t = Wire(port), Wire(port)
+        sid = sub.call("CLIENT", "ID")
+        sub.call("SUBSCRIBE", "__redis__:invalidate")
+        check(t.call("CLIENT", "TRACKING", "ON", "REDIRECT", str(sid)) == "OK", "REDIRECT")
+        t.call("GET", "r")
+        wr.set("r", "1")
+        outs.append(sub.frame())
+        check(t.call("CLIENT", "GETREDIR") == sid, "GETREDIR")
+    check(outs[0] == outs[1], "RESP2 redirect: proxy %r, node %r" % tuple(outs))
+
+
+def case_l_tracking_flush_on_failover(c):
+    """A failover: the proxy can no longer vouch for what tracking sessions
+    cached, so each gets a null invalidation; tracking goes on on the new
+    master."""
+    m = c.node()
+    r1 = c.node("--replicaof", "%s %d" % (LOCAL, m.port))
+    tp.wait_synced(m, r1)
+    p = c.proxy("%s,%s" % (m.addr, r1.addr), "--name", "mymaster", "--quorum", "1",
+                "--down-after-ms", "500", "--failover", "yes", ready=2)
+    w = Wire(p.port)
+    w.call("HELLO", "3")
+    w.call("CLIENT", "TRACKING", "ON")
+    check(w.frame() == FLUSH3, "flush when tracking starts")
+    w.call("GET", "k")
+    m.kill()
+    wait_for(lambda: tp.topology(client(p))[0].get("master") == r1.addr, 20, "r1 promoted")
+    check(w.frame() == FLUSH3, "flush after the failover")
+    wait_for(lambda: tracking_link_up(r1), 10, "tracking on the new master")
+    time.sleep(0.2)
+    w.send(("PING",))
+    f = w.frame()
+    while f == FLUSH3:  # the new tracking connection's own flush
+        f = w.frame()
+    check(f == b"+PONG\r\n", "PING: %r" % f)
+    check(w.call("GET", "k2") is None, "GET k2")
+    client(p).set("k2", "x")
+    f = w.frame()
+    check(f == b">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk2\r\n", "after: %r" % f)
+
+
 CASES = [
     ("a", "RESP2: subscriber through the proxy sees the node's bytes", case_a_resp2_same_bytes),
     ("b", "RESP3: pushes through the proxy are the node's bytes", case_b_resp3_same_bytes),
@@ -509,6 +616,9 @@ CASES = [
     ("i", "ioredis, node-redis 4 and 5 pub/sub through the proxy", case_i_node_clients),
     ("j", "the proxy's own events beside application channels in one session",
      case_j_events_beside_app_channels),
+    ("k", "CLIENT TRACKING through the proxy: the node's invalidations", case_k_tracking),
+    ("l", "CLIENT TRACKING: a failover flushes the sessions' caches",
+     case_l_tracking_flush_on_failover),
 ]
 
 
