@@ -42,6 +42,7 @@ struct nodesub_link {
     uint64_t sent;  /* (un)subscription confirmations expected in all */
     uint64_t acked; /* ... and received, on this connection */
     long long retry_at_ms;
+    long long idle_since_ms; /* tracking: no session tracks since (0: some do) */
     int backoff_ms;     /* 100 ms doubling to 1 s while connects fail */
     long long messages; /* messages received (statistics) */
 };
@@ -66,6 +67,7 @@ static size_t nlinks;
 static struct nodesub_hold *holds; /* owned list */
 
 #define HOLD_MAX_MS 2000
+#define TRACKING_IDLE_MS 10000
 #define NAMES_PER_COMMAND 128
 
 static void link_on_read(evutil_socket_t fd, short what, void *arg);
@@ -639,8 +641,14 @@ nodesub_cron(struct proxy *px)
             link_close(l, "the group's master changed");
             l->retry_at_ms = now;
         }
-        if (l->fd >= 0 && l->tracking && !wanted) {
-            link_close(l, "no session tracks keys any more");
+        if (l->tracking) {
+            /* Kept a while after the last tracking session left: a session
+             * turning tracking off and on again would otherwise get the
+             * new connection's flush. */
+            l->idle_since_ms = wanted ? 0 : l->idle_since_ms ? l->idle_since_ms : now;
+            if (l->fd >= 0 && !wanted && now - l->idle_since_ms >= TRACKING_IDLE_MS) {
+                link_close(l, "no session tracks keys any more");
+            }
         }
         if (l->fd < 0 && wanted && master != NULL && now >= l->retry_at_ms) {
             link_connect(px, l, master);

@@ -341,7 +341,8 @@ def case_f_slow_subscriber_is_cut(c):
             if i % 8 == 7:
                 # The reader keeps up (at most 8 messages, 512 KiB, behind):
                 # only the one that never reads may reach the 1 MiB limit.
-                wait_for(lambda: received[0] >= (i + 1) * one, 10, "reader at %d" % i)
+                wait_for(lambda: received[0] >= (i + 1) * one, 30,
+                         "reader at %d (%r)" % (i, client(p).client_list()))
         wait_for(lambda: int(info(client(p))["client_output_buffer_limit_disconnections"]) >= 1,
                  10, "the slow subscriber cut")
         wait_for(lambda: received[0] == 200 * one, 20, "the reading subscriber got all 200")
