@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 #include "proxy/pubsub.h"
+#include "proxy/tracking.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,10 +67,11 @@ client_cmd_describe(struct rbuf *b, const struct session *s)
     size_t sub = 0, psub = 0;
     pubsub_client_counts(s->pubsub, &sub, &psub);
     rbuf_printf(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s "
-                   "db=%d sub=%zu psub=%zu ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu ",
+                   "db=%d sub=%zu psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu ",
                 (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
                 (now - s->ctime_ms) / 1000, (now - s->last_ms) / 1000,
                 type_of(s) == CLIENT_TYPE_PUBSUB ? "P" : "N", s->db, sub, psub,
+                pubsub_client_shards(s->pubsub),
                 s->qlen - s->qpos, s->qcap - s->qlen);
     rbuf_printf(b, "argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu "
                    "events=r%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
@@ -373,6 +375,9 @@ client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv)
         break;
     }
     default:
+        if (tracking_client_command(s, sub->id, argc, argv)) {
+            break; /* TRACKING, CACHING, GETREDIR, TRACKINGINFO */
+        }
         session_error(s, "ERR 'client|%s' is not supported through cachely-proxy; send it "
                          "to a node directly", sub->name);
         break;

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
+#include "proxy/nodesub.h"
 #include "proxy/proxy.h"
 
 #include <errno.h>
@@ -83,6 +84,7 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     topology_cron(px);
     failover_cron(px);
     session_cron(px);
+    nodesub_cron(px);
     event_add(px->cron, &tv);
 }
 
@@ -261,6 +263,7 @@ main(int argc, char **argv)
     }
 
     session_destroy_all(px);
+    nodesub_teardown(px);
     http_teardown(px);
     failover_teardown(px);
     topology_teardown(px);

@@ -31,6 +31,7 @@ struct fanout;
 struct http_port;
 struct peer;
 struct admin;
+struct tr_client;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
@@ -500,6 +501,8 @@ struct session {
                                       connection and blocks it) */
     char *name;                    /* owned */
     char *lib_name, *lib_ver;      /* owned (CLIENT SETINFO), or NULL */
+    struct tr_client *tracking;    /* owned (tracking.c): CLIENT TRACKING state;
+                                      NULL when off */
     struct pubsub_client *pubsub;  /* owned (pubsub.c): channels and patterns
                                       subscribed to; NULL when none */
     struct session *prev, *next;   /* the proxy's list */
@@ -607,7 +610,6 @@ enum route_kind {
 /* Classify a command (a top-level row of the command table) for the proxy:
  * a pure function of its flags and name, so it can be unit-tested. */
 enum route_kind route_classify(const struct command *cmd);
-const char *route_refusal(const struct command *cmd);
 
 /* ---- txn.c ---------------------------------------------------------------- */
 struct txn;

@@ -1,12 +1,14 @@
-/* The proxy's own pub/sub: the channels and patterns client sessions listen
- * to, the SUBSCRIBE family with Redis 7.0's replies, and delivery of the
- * proxy's events (Sentinel's +switch-master and +sdown, +config-reloaded)
- * to every session listening.  Nothing here reaches a node: the nodes have
- * no pub/sub, so PUBLISH from a client is refused. */
+/* Pub/sub for client sessions: the channels, patterns and shard channels
+ * sessions listen to, the SUBSCRIBE family with Redis 7.0's replies, and
+ * delivery both of the proxy's own events (Sentinel's +switch-master and
+ * +sdown, +config-reloaded) and of the messages the nodes send on the
+ * proxy's subscriber links (nodesub.c mirrors this registry onto them).
+ * PUBLISH and SPUBLISH are not here: they are routed to a master. */
 #include "proxy/pubsub.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "proxy/nodesub.h"
 #include "proxy/proxy.h"
 
 #include <stdint.h>
@@ -38,6 +40,7 @@ struct pubsub_table {
     struct pubsub_topic **buckets;   /* owned array of owned chains; NULL when empty */
     size_t nbuckets;
     size_t count;
+    enum nodesub_kind kind;          /* what it mirrors on the nodes (nodesub.c) */
 };
 
 /* One session's subscriptions. */
@@ -45,11 +48,20 @@ struct pubsub_client {
     struct session *s;               /* borrowed: the session owning this */
     struct pubsub_vec channels;      /* struct pubsub_topic *, borrowed from channel_table */
     struct pubsub_vec patterns;      /* struct pubsub_topic *, borrowed from pattern_table */
+    struct pubsub_vec shards;        /* struct pubsub_topic *, borrowed from shard_table */
 };
 
 /* One registry per process (see pubsub.h). */
-static struct pubsub_table channel_table;
-static struct pubsub_table pattern_table;
+static struct pubsub_table channel_table = {.kind = NODESUB_CHANNEL};
+static struct pubsub_table pattern_table = {.kind = NODESUB_PATTERN};
+static struct pubsub_table shard_table = {.kind = NODESUB_SHARD};
+
+static struct pubsub_table *
+table_of(enum nodesub_kind kind)
+{
+    return kind == NODESUB_SHARD ? &shard_table
+           : kind == NODESUB_PATTERN ? &pattern_table : &channel_table;
+}
 
 static void
 vec_push(struct pubsub_vec *a, void *p)
@@ -129,6 +141,7 @@ table_add(struct pubsub_table *t, const char *name, size_t len, uint64_t h)
     x->next = t->buckets[h & (t->nbuckets - 1)];
     t->buckets[h & (t->nbuckets - 1)] = x;
     t->count++;
+    nodesub_topic(t->kind, x->name, x->len, 1); /* its first subscriber */
     return x;
 }
 
@@ -143,6 +156,7 @@ table_remove(struct pubsub_table *t, struct pubsub_topic *x)
     }
     *pp = x->next;
     t->count--;
+    nodesub_topic(t->kind, x->name, x->len, 0); /* its last subscriber left */
     mem_free(x->subs.v);
     mem_free(x->name);
     mem_free(x);
@@ -203,7 +217,18 @@ leave(struct pubsub_table *t, struct pubsub_vec *mine, struct pubsub_client *c,
 size_t
 pubsub_count(const struct pubsub_client *c)
 {
-    return c ? c->channels.n + c->patterns.n : 0;
+    return c ? c->channels.n + c->patterns.n + c->shards.n : 0;
+}
+
+/* The count a (un)subscribe confirmation carries: Redis counts channels
+ * and patterns together, shard channels apart. */
+static size_t
+confirm_count(const struct pubsub_client *c, enum nodesub_kind kind)
+{
+    if (c == NULL) {
+        return 0;
+    }
+    return kind == NODESUB_SHARD ? c->shards.n : c->channels.n + c->patterns.n;
 }
 
 void
@@ -211,6 +236,12 @@ pubsub_client_counts(const struct pubsub_client *c, size_t *channels, size_t *pa
 {
     *channels = c ? c->channels.n : 0;
     *patterns = c ? c->patterns.n : 0;
+}
+
+size_t
+pubsub_client_shards(const struct pubsub_client *c)
+{
+    return c ? c->shards.n : 0;
 }
 
 void
@@ -227,8 +258,12 @@ pubsub_client_destroy(struct pubsub_client **cp)
     while (c->patterns.n > 0) {
         leave_at(&pattern_table, &c->patterns, c->patterns.n - 1, c);
     }
+    while (c->shards.n > 0) {
+        leave_at(&shard_table, &c->shards, c->shards.n - 1, c);
+    }
     mem_free(c->channels.v);
     mem_free(c->patterns.v);
+    mem_free(c->shards.v);
     mem_free(c);
     *cp = NULL;
 }
@@ -290,56 +325,76 @@ client_get(struct session *s, struct pubsub_client **cp)
     return *cp;
 }
 
-/* SUBSCRIBE / PSUBSCRIBE: one confirmation per name, with the session's
- * count of channels plus patterns after it (a repeated name changes
- * nothing but is confirmed again, as in Redis). */
+static struct pubsub_vec *
+mine_of(struct pubsub_client *c, enum nodesub_kind kind)
+{
+    if (c == NULL) {
+        return NULL;
+    }
+    return kind == NODESUB_SHARD ? &c->shards
+           : kind == NODESUB_PATTERN ? &c->patterns : &c->channels;
+}
+
+static const char *const confirm_words[NODESUB__COUNT][2] = {
+    [NODESUB_CHANNEL] = {"unsubscribe", "subscribe"},
+    [NODESUB_PATTERN] = {"punsubscribe", "psubscribe"},
+    [NODESUB_SHARD] = {"sunsubscribe", "ssubscribe"},
+};
+
+/* SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name, with the
+ * session's count after it (a repeated name changes nothing but is
+ * confirmed again, as in Redis).  A name new to the proxy is subscribed on
+ * the nodes first: the confirmations wait for the nodes' (nodesub_hold),
+ * so a message published once the client saw them reaches it. */
 static void
-subscribe(struct session *s, struct pubsub_client **cp, int pattern, size_t argc,
+subscribe(struct session *s, struct pubsub_client **cp, enum nodesub_kind kind, size_t argc,
           const struct resp_arg *argv)
 {
     struct pubsub_client *c = client_get(s, cp);
-    struct pubsub_table *t = pattern ? &pattern_table : &channel_table;
-    struct pubsub_vec *mine = pattern ? &c->patterns : &c->channels;
+    struct pubsub_table *t = table_of(kind);
+    struct pubsub_vec *mine = mine_of(c, kind);
     struct rbuf b = {0};
     int resp = session_protocol(s);
     for (size_t i = 1; i < argc; i++) {
         join(t, mine, c, argv[i].ptr, argv[i].len);
-        confirm_head(&b, resp, pattern ? "psubscribe" : "subscribe", argv[i].ptr, argv[i].len);
-        rbuf_hdr(&b, ':', (long long)pubsub_count(c));
+        confirm_head(&b, resp, confirm_words[kind][1], argv[i].ptr, argv[i].len);
+        rbuf_hdr(&b, ':', (long long)confirm_count(c, kind));
     }
-    rbuf_reply(s, &b);
+    if (!nodesub_hold(s, b.p, b.len)) {
+        rbuf_reply(s, &b);
+    }
     rbuf_free(&b);
 }
 
-/* UNSUBSCRIBE / PUNSUBSCRIBE: the names given (each confirmed, subscribed
- * or not), or every one of the kind in subscription order, or, with none,
- * a single confirmation naming nil. */
+/* UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE: the names given (each
+ * confirmed, subscribed or not), or every one of the kind in subscription
+ * order, or, with none, a single confirmation naming nil. */
 static void
-unsubscribe(struct session *s, struct pubsub_client **cp, int pattern, size_t argc,
+unsubscribe(struct session *s, struct pubsub_client **cp, enum nodesub_kind kind, size_t argc,
             const struct resp_arg *argv)
 {
     struct pubsub_client *c = *cp;
-    struct pubsub_table *t = pattern ? &pattern_table : &channel_table;
-    struct pubsub_vec *mine = c == NULL ? NULL : pattern ? &c->patterns : &c->channels;
-    const char *kind = pattern ? "punsubscribe" : "unsubscribe";
+    struct pubsub_table *t = table_of(kind);
+    struct pubsub_vec *mine = mine_of(c, kind);
+    const char *word = confirm_words[kind][0];
     struct rbuf b = {0};
     int resp = session_protocol(s);
     if (argc == 1 && (mine == NULL || mine->n == 0)) {
-        confirm_head(&b, resp, kind, NULL, 0);
-        rbuf_hdr(&b, ':', (long long)pubsub_count(c));
+        confirm_head(&b, resp, word, NULL, 0);
+        rbuf_hdr(&b, ':', (long long)confirm_count(c, kind));
     }
     while (argc == 1 && mine != NULL && mine->n > 0) {
         struct pubsub_topic *x = mine->v[0];
-        confirm_head(&b, resp, kind, x->name, x->len); /* before x may be freed */
+        confirm_head(&b, resp, word, x->name, x->len); /* before x may be freed */
         leave_at(t, mine, 0, c);
-        rbuf_hdr(&b, ':', (long long)pubsub_count(c));
+        rbuf_hdr(&b, ':', (long long)confirm_count(c, kind));
     }
     for (size_t i = 1; i < argc; i++) {
         if (mine != NULL) {
             leave(t, mine, c, argv[i].ptr, argv[i].len);
         }
-        confirm_head(&b, resp, kind, argv[i].ptr, argv[i].len);
-        rbuf_hdr(&b, ':', (long long)pubsub_count(c));
+        confirm_head(&b, resp, word, argv[i].ptr, argv[i].len);
+        rbuf_hdr(&b, ':', (long long)confirm_count(c, kind));
     }
     if (c != NULL && pubsub_count(c) == 0) {
         pubsub_client_destroy(cp); /* a RESP2 session leaves subscribed mode */
@@ -398,6 +453,9 @@ pubsub_introspect(struct session *s, size_t argc, const struct resp_arg *argv)
         session_reply(s, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         return;
     }
+    if (sub->id != CMD_ID_PUBSUB_HELP && nodesub_pubsub(s, sub->id, argc, argv)) {
+        return; /* answered for the deployment once the masters reply */
+    }
     switch (sub->id) {
     case CMD_ID_PUBSUB_CHANNELS: {
         struct rbuf names = {0};
@@ -430,14 +488,32 @@ pubsub_introspect(struct session *s, size_t argc, const struct resp_arg *argv)
     case CMD_ID_PUBSUB_NUMPAT:
         rbuf_hdr(&b, ':', (long long)pattern_table.count);
         break;
-    case CMD_ID_PUBSUB_SHARDCHANNELS:
-        rbuf_hdr(&b, '*', 0); /* the proxy has no shard channels */
+    case CMD_ID_PUBSUB_SHARDCHANNELS: {
+        struct rbuf names = {0};
+        long long found = 0;
+        for (size_t i = 0; i < shard_table.nbuckets; i++) {
+            for (struct pubsub_topic *x = shard_table.buckets[i]; x; x = x->next) {
+                if (argc == 3
+                    && !util_glob_match(argv[2].ptr, argv[2].len, x->name, x->len, 0)) {
+                    continue;
+                }
+                rbuf_bulk(&names, x->name, x->len);
+                found++;
+            }
+        }
+        rbuf_hdr(&b, '*', found);
+        rbuf_add(&b, names.p, names.len);
+        rbuf_free(&names);
         break;
+    }
     case CMD_ID_PUBSUB_SHARDNUMSUB:
         rbuf_hdr(&b, '*', (long long)(argc - 2) * 2);
         for (size_t i = 2; i < argc; i++) {
+            const struct pubsub_topic *x =
+                table_find(&shard_table, argv[i].ptr, argv[i].len,
+                           util_hash(argv[i].ptr, argv[i].len));
             rbuf_bulk(&b, argv[i].ptr, argv[i].len);
-            rbuf_hdr(&b, ':', 0);
+            rbuf_hdr(&b, ':', x ? (long long)x->subs.n : 0);
         }
         break;
     default:
@@ -452,21 +528,29 @@ void
 pubsub_command(struct proxy *px, struct session *s, struct pubsub_client **cp,
                const struct command *cmd, size_t argc, const struct resp_arg *argv)
 {
-    static const char no_publish[] =
-        "-ERR PUBLISH is not available through cachely-proxy: its channels carry only the "
-        "proxy's own events, and the nodes have no pub/sub\r\n";
     (void)px; /* one registry per process */
     switch (cmd->id) {
     case CMD_ID_SUBSCRIBE:
+        subscribe(s, cp, NODESUB_CHANNEL, argc, argv);
+        break;
     case CMD_ID_PSUBSCRIBE:
-        subscribe(s, cp, cmd->id == CMD_ID_PSUBSCRIBE, argc, argv);
+        subscribe(s, cp, NODESUB_PATTERN, argc, argv);
+        break;
+    case CMD_ID_SSUBSCRIBE:
+        subscribe(s, cp, NODESUB_SHARD, argc, argv);
         break;
     case CMD_ID_UNSUBSCRIBE:
+        unsubscribe(s, cp, NODESUB_CHANNEL, argc, argv);
+        break;
     case CMD_ID_PUNSUBSCRIBE:
-        unsubscribe(s, cp, cmd->id == CMD_ID_PUNSUBSCRIBE, argc, argv);
+        unsubscribe(s, cp, NODESUB_PATTERN, argc, argv);
+        break;
+    case CMD_ID_SUNSUBSCRIBE:
+        unsubscribe(s, cp, NODESUB_SHARD, argc, argv);
         break;
     case CMD_ID_PUBLISH:
-        session_reply(s, no_publish, sizeof(no_publish) - 1);
+    case CMD_ID_SPUBLISH:
+        nodesub_publish(s, cmd->id == CMD_ID_SPUBLISH, argc, argv);
         break;
     case CMD_ID_PUBSUB:
         pubsub_introspect(s, argc, argv);
@@ -495,6 +579,8 @@ pubsub_refuse(const struct command *cmd, size_t argc, const struct resp_arg *arg
     case CMD_ID_UNSUBSCRIBE:
     case CMD_ID_PSUBSCRIBE:
     case CMD_ID_PUNSUBSCRIBE:
+    case CMD_ID_SSUBSCRIBE:
+    case CMD_ID_SUNSUBSCRIBE:
         return 0;
     default:
         break;
@@ -570,4 +656,86 @@ pubsub_publish(struct proxy *px, const char *channel, const char *msg, size_t le
     log_debug("Published on %s to %lld subscriber(s): %.*s", channel, receivers,
               (int)(len > 200 ? 200 : len), msg ? msg : "");
     return receivers;
+}
+
+/* ---- messages from the nodes (nodesub.c) -------------------------------------- */
+
+void
+pubsub_node_message(enum nodesub_kind kind, const char *pattern, size_t plen,
+                    const char *channel, size_t clen, const char *msg, size_t mlen)
+{
+    struct pubsub_table *t = table_of(kind);
+    const char *name = kind == NODESUB_PATTERN ? pattern : channel;
+    size_t len = kind == NODESUB_PATTERN ? plen : clen;
+    const struct pubsub_topic *x = table_find(t, name, len, util_hash(name, len));
+    struct rbuf b = {0};
+    if (x == NULL) {
+        return; /* its last subscriber left while the message travelled */
+    }
+    if (kind == NODESUB_PATTERN) {
+        rbuf_hdr(&b, '*', 4);
+        rbuf_bulk(&b, "pmessage", 8);
+        rbuf_bulk(&b, pattern, plen);
+    } else {
+        rbuf_hdr(&b, '*', 3);
+        if (kind == NODESUB_SHARD) {
+            rbuf_bulk(&b, "smessage", 8);
+        } else {
+            rbuf_bulk(&b, "message", 7);
+        }
+    }
+    rbuf_bulk(&b, channel, clen);
+    rbuf_bulk(&b, msg, mlen);
+    /* Delivery only appends to the sessions' output (a session over its
+     * output limit is marked closing, not freed): the list stays valid. */
+    for (size_t i = 0; i < x->subs.n; i++) {
+        deliver(x->subs.v[i], &b);
+    }
+    rbuf_free(&b);
+}
+
+void
+pubsub_foreach(enum nodesub_kind kind, void (*fn)(const char *name, size_t len, void *arg),
+               void *arg)
+{
+    const struct pubsub_table *t = table_of(kind);
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        for (const struct pubsub_topic *x = t->buckets[i]; x; x = x->next) {
+            fn(x->name, x->len, arg);
+        }
+    }
+}
+
+size_t
+pubsub_subscribers(enum nodesub_kind kind, const char *name, size_t len)
+{
+    const struct pubsub_topic *x = table_find(table_of(kind), name, len, util_hash(name, len));
+    return x ? x->subs.n : 0;
+}
+
+void
+pubsub_receivers(enum nodesub_kind kind, const char *channel, size_t len, long long *sessions,
+                 long long *names)
+{
+    const struct pubsub_topic *x =
+        table_find(table_of(kind), channel, len, util_hash(channel, len));
+    *sessions = x ? (long long)x->subs.n : 0;
+    *names = x != NULL;
+    if (kind == NODESUB_SHARD) {
+        return;
+    }
+    for (size_t i = 0; i < pattern_table.nbuckets; i++) {
+        for (const struct pubsub_topic *p = pattern_table.buckets[i]; p; p = p->next) {
+            if (util_glob_match(p->name, p->len, channel, len, 0)) {
+                *sessions += (long long)p->subs.n;
+                (*names)++;
+            }
+        }
+    }
+}
+
+size_t
+pubsub_topic_count(enum nodesub_kind kind)
+{
+    return table_of(kind)->count;
 }

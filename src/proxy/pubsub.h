@@ -12,6 +12,7 @@
 
 #include "core/command.h"
 #include "core/resp.h"
+#include "proxy/nodesub.h"
 
 #include <stddef.h>
 
@@ -32,6 +33,8 @@ size_t pubsub_count(const struct pubsub_client *c);
 
 /* The channels and the patterns c is subscribed to (0 for NULL). */
 void pubsub_client_counts(const struct pubsub_client *c, size_t *channels, size_t *patterns);
+/* The shard channels c is subscribed to (0 for NULL). */
+size_t pubsub_client_shards(const struct pubsub_client *c);
 
 /* Whether a RESP2 session in subscribed mode may run cmd (a top-level row;
  * argv names the subcommand of a container).  When it may not, writes
@@ -49,5 +52,26 @@ void pubsub_client_destroy(struct pubsub_client **cp);
  * pubsub_channels and pubsub_patterns). */
 size_t pubsub_channel_count(const struct proxy *px);
 size_t pubsub_pattern_count(const struct proxy *px);
+
+/* A message a node sent on the proxy's subscriber link (nodesub.c): kind
+ * NODESUB_CHANNEL ("message"), NODESUB_PATTERN ("pmessage", pattern set)
+ * or NODESUB_SHARD ("smessage").  Delivered to this proxy's subscribers of
+ * that channel / pattern / shard channel, in their RESP version. */
+void pubsub_node_message(enum nodesub_kind kind, const char *pattern, size_t plen,
+                         const char *channel, size_t clen, const char *msg, size_t mlen);
+/* Call fn for each name of the kind that has a subscriber (fn must not
+ * change subscriptions). */
+void pubsub_foreach(enum nodesub_kind kind, void (*fn)(const char *name, size_t len, void *arg),
+                    void *arg);
+/* This proxy's sessions subscribed to name (of the kind). */
+size_t pubsub_subscribers(enum nodesub_kind kind, const char *name, size_t len);
+/* A message on channel (kind NODESUB_CHANNEL: channel and pattern
+ * subscribers; NODESUB_SHARD: shard ones): *sessions is how many
+ * deliveries this proxy makes (Redis's PUBLISH count), *names how many of
+ * its names match (what its subscriber link counts on the node). */
+void pubsub_receivers(enum nodesub_kind kind, const char *channel, size_t len,
+                      long long *sessions, long long *names);
+/* How many names of the kind have a subscriber. */
+size_t pubsub_topic_count(enum nodesub_kind kind);
 
 #endif

@@ -19,23 +19,28 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_INFO] = ROUTE_LOCAL + 1,
     [CMD_ID_ROLE] = ROUTE_LOCAL + 1,
     [CMD_ID_SENTINEL] = ROUTE_LOCAL + 1,
-    /* the proxy's own pub/sub (pubsub.c): the nodes have none */
+    /* pub/sub (pubsub.c, nodesub.c): sessions subscribe in the proxy, which
+     * subscribes on the masters for them; PUBLISH goes to group 0's master
+     * (every master carries every channel's subscriptions), SPUBLISH to its
+     * channel's group, their counts corrected for the proxy's sessions */
     [CMD_ID_SUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_UNSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PUNSUBSCRIBE] = ROUTE_LOCAL + 1,
+    [CMD_ID_SSUBSCRIBE] = ROUTE_LOCAL + 1,
+    [CMD_ID_SUNSUBSCRIBE] = ROUTE_LOCAL + 1,
     [CMD_ID_PUBLISH] = ROUTE_LOCAL + 1,
+    [CMD_ID_SPUBLISH] = ROUTE_LOCAL + 1,
     [CMD_ID_PUBSUB] = ROUTE_LOCAL + 1,
+    /* MONITOR: a stream of what passes through the proxy (monitor.c) */
+    [CMD_ID_MONITOR] = ROUTE_LOCAL + 1,
     /* per-connection state on a node: transactions are pinned to a
-     * connection of their own by txn.c before routing; shard channels */
+     * connection of their own by txn.c before routing */
     [CMD_ID_MULTI] = ROUTE_MASTER + 1,
     [CMD_ID_EXEC] = ROUTE_MASTER + 1,
     [CMD_ID_DISCARD] = ROUTE_MASTER + 1,
     [CMD_ID_WATCH] = ROUTE_MASTER + 1,
     [CMD_ID_UNWATCH] = ROUTE_MASTER + 1,
-    [CMD_ID_SSUBSCRIBE] = ROUTE_REFUSE + 1,
-    [CMD_ID_SUNSUBSCRIBE] = ROUTE_REFUSE + 1,
-    [CMD_ID_SPUBLISH] = ROUTE_REFUSE + 1,
     /* the command table is the same on every node */
     [CMD_ID_COMMAND] = ROUTE_READ + 1,
     [CMD_ID_TIME] = ROUTE_READ + 1,
@@ -61,45 +66,9 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_LASTSAVE] = ROUTE_REFUSE + 1,
 };
 
-/* Commands that leave state on the connection they run on: over a shared
- * pooled connection a MULTI would queue other clients' commands.  Named,
- * not by id, so that they stay refused when the node's command table gains
- * them (transactions, shard channels) before the proxy carries them. */
-static const struct {
-    const char *name;
-    const char *why;
-} connection_bound[] = {
-    {"ssubscribe", "shard-channel subscriptions are not carried yet"},
-    {"sunsubscribe", "shard-channel subscriptions are not carried yet"},
-    {"monitor", "MONITOR is not carried yet"},
-};
-
-static const char *bound_why[CMD_ID__COUNT];
-static int bound_ready;
-
-/* Why cmd is refused for holding connection state, or NULL. */
-const char *
-route_refusal(const struct command *cmd)
-{
-    if (!bound_ready) {
-        for (size_t i = 0; i < sizeof(connection_bound) / sizeof(connection_bound[0]); i++) {
-            const struct command *c = command_lookup(connection_bound[i].name,
-                                                     strlen(connection_bound[i].name));
-            if (c != NULL) {
-                bound_why[c->id] = connection_bound[i].why;
-            }
-        }
-        bound_ready = 1;
-    }
-    return bound_why[cmd->id];
-}
-
 enum route_kind
 route_classify(const struct command *cmd)
 {
-    if (route_refusal(cmd) != NULL) {
-        return ROUTE_REFUSE;
-    }
     if (overrides[cmd->id]) {
         return (enum route_kind)(overrides[cmd->id] - 1);
     }

@@ -10,7 +10,9 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "core/util.h"
+#include "proxy/monitor.h"
 #include "proxy/pubsub.h"
+#include "proxy/tracking.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -557,6 +559,8 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         mem_free(s->name);
         s->name = NULL;
         pubsub_client_destroy(&s->pubsub);
+        monitor_session_gone(s);
+        tracking_session_gone(s);
         if (px->cfg.requirepass && px->cfg.requirepass[0]) {
             s->flags &= ~SESSION_AUTHENTICATED;
         }
@@ -572,9 +576,15 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_UNSUBSCRIBE:
     case CMD_ID_PSUBSCRIBE:
     case CMD_ID_PUNSUBSCRIBE:
+    case CMD_ID_SSUBSCRIBE:
+    case CMD_ID_SUNSUBSCRIBE:
     case CMD_ID_PUBLISH:
+    case CMD_ID_SPUBLISH:
     case CMD_ID_PUBSUB:
         pubsub_command(px, s, &s->pubsub, cmd, argc, argv);
+        break;
+    case CMD_ID_MONITOR:
+        monitor_command(s);
         break;
     case CMD_ID_SELECT: {
         /* Per session: each request carries its database, and a backend
@@ -1049,18 +1059,15 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     enum route_kind kind = route_classify(cmd);
     if (kind == ROUTE_LOCAL) {
         run_local(s, cmd, argc, argv);
+        monitor_feed(s, cmd, argc, argv); /* after: SELECT shows its new db */
         return;
     }
+    monitor_feed(s, cmd, argc, argv);
+    tracking_on_command(s, cmd, argc, argv);
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
-        const char *why = route_refusal(cmd);
-        if (why != NULL) {
-            session_error(s, "ERR '%s' is not supported through cachely-proxy: %s",
-                          cmd->name, why);
-        } else {
-            session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
-                             "to a node directly", cmd->name);
-        }
+        session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
+                         "to a node directly", cmd->name);
         return;
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
@@ -1334,6 +1341,8 @@ session_free(struct session *s)
 {
     struct proxy *px = s->px;
     pubsub_client_destroy(&s->pubsub); /* no message may reach s once it is freed */
+    monitor_session_gone(s);
+    tracking_session_gone(s);
     while (s->internal) {
         struct preq *r = s->internal;
         s->internal = r->inext;

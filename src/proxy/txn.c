@@ -517,11 +517,10 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (kind == ROUTE_REFUSE && cmd->id != CMD_ID_WAIT) {
         /* WAIT is refused on shared connections only: it is the pinned
          * connection's own. */
-        const char *why = route_refusal(cmd);
         t->dirty = 1;
         px->route_errors++;
-        session_error(s, "ERR '%s' is not supported through cachely-proxy%s%s", cmd->name,
-                      why ? ": " : "; send it to a node directly", why ? why : "");
+        session_error(s, "ERR '%s' is not supported through cachely-proxy; send it to a "
+                         "node directly", cmd->name);
         return;
     }
     if (cursor_spec_of(cmd) != NULL) {

@@ -536,10 +536,9 @@ def case_i1_local_commands(c):
     check(b"# Topology" in text and b"node0:addr=" in text, "INFO %r" % text[:200])
     check(r.call("RESET") == "RESET", "RESET")
     check(r.call("CLIENT", "GETNAME") is None, "name after RESET")
-    # SSUBSCRIBE holds state on a node's connection: a clear error, never
-    # forwarded to a shared backend connection.  (SUBSCRIBE is the proxy's
-    # own pub/sub: test_proxy_pubsub.py; transactions: test_proxy_txn.py.)
-    for cmd in (("SSUBSCRIBE", "c"),):
+    # Node administration is refused with a clear error, never forwarded to
+    # a shared backend connection.
+    for cmd in (("DEBUG", "SLEEP", "0"), ("SWAPDB", "0", "1")):
         e = r.call(*cmd)
         check(isinstance(e, Err) and "not supported through cachely-proxy" in e,
               "%s: %r" % (cmd[0], e))

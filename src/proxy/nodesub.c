@@ -1,0 +1,1074 @@
+/* The proxy's subscriber connections to the group masters (see nodesub.h):
+ * what to (un)subscribe on which link, reconnection after a failure or a
+ * failover, and the confirmations held until the nodes confirmed. */
+#include "proxy/nodesub.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "proxy/proxy.h"
+#include "proxy/pubsub.h"
+#include "proxy/tracking.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A subscriber connection to one group's master.  Only RESP2 is spoken on
+ * it: pubsub.c re-frames each message for RESP3 sessions. */
+struct nodesub_link {
+    int tracking;  /* a tracking link (RESP3, CLIENT TRACKING ON BCAST):
+                      invalidations, no subscriptions */
+    int handshake; /* tracking: replies still expected before the node
+                      tracks for us */
+    size_t group;      /* index into px->groups */
+    struct node *node; /* borrowed: the master it is connected to */
+    int fd;            /* -1 when closed */
+    int connected;     /* the non-blocking connect finished */
+    struct event *rev; /* owned: read, persistent */
+    struct event *wev; /* owned: write, armed while out has bytes */
+    char *out;         /* owned: commands not yet written */
+    size_t out_len, out_cap, out_sent;
+    char *in; /* owned: bytes read, not yet scanned */
+    size_t in_len, in_cap;
+    struct resp_scan scan;
+    unsigned gen;   /* bumped at each connect */
+    uint64_t sent;  /* (un)subscription confirmations expected in all */
+    uint64_t acked; /* ... and received, on this connection */
+    long long retry_at_ms;
+    long long idle_since_ms; /* tracking: no session tracks since (0: some do) */
+    int backoff_ms;     /* 100 ms doubling to 1 s while connects fail */
+    long long messages; /* messages received (statistics) */
+};
+
+/* A confirmation waiting for the links to catch up. */
+struct nodesub_hold {
+    struct preq *r; /* borrowed: the session's request (answered here) */
+    char *reply;    /* owned */
+    size_t len;
+    long long deadline_ms;
+    size_t nlinks;
+    uint64_t *want; /* owned: per link, acked needed (0: nothing) */
+    unsigned *gen;  /* owned: per link, its gen at the time */
+    struct nodesub_hold *next;
+};
+
+static struct proxy *g_px; /* borrowed; NULL until the first cron */
+/* owned arrays of owned links, one per group (nlinks of each) */
+static struct nodesub_link **links;  /* subscriber links */
+static struct nodesub_link **tlinks; /* tracking links */
+static size_t nlinks;
+static struct nodesub_hold *holds; /* owned list */
+
+#define HOLD_MAX_MS 2000
+#define TRACKING_IDLE_MS 10000
+#define NAMES_PER_COMMAND 128
+
+static void link_on_read(evutil_socket_t fd, short what, void *arg);
+static void link_on_write(evutil_socket_t fd, short what, void *arg);
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void
+out_add(struct nodesub_link *l, const void *p, size_t len)
+{
+    if (l->out_cap - l->out_len < len) {
+        size_t cap = l->out_cap ? l->out_cap : 1024;
+        while (cap - l->out_len < len) {
+            cap *= 2;
+        }
+        l->out = mem_realloc(l->out, cap);
+        l->out_cap = cap;
+    }
+    memcpy(l->out + l->out_len, p, len);
+    l->out_len += len;
+}
+
+static void
+out_hdr(struct nodesub_link *l, char prefix, size_t n)
+{
+    char tmp[32];
+    int k = snprintf(tmp, sizeof(tmp), "%c%zu\r\n", prefix, n);
+    out_add(l, tmp, (size_t)k);
+}
+
+static void
+out_bulk(struct nodesub_link *l, const char *p, size_t len)
+{
+    out_hdr(l, '$', len);
+    out_add(l, p, len);
+    out_add(l, "\r\n", 2);
+}
+
+static void
+arm_write(struct nodesub_link *l)
+{
+    if (l->fd >= 0 && l->out_len > l->out_sent) {
+        event_add(l->wev, NULL);
+    }
+}
+
+static const char *const verbs[NODESUB__COUNT][2] = {
+    [NODESUB_CHANNEL] = {"UNSUBSCRIBE", "SUBSCRIBE"},
+    [NODESUB_PATTERN] = {"PUNSUBSCRIBE", "PSUBSCRIBE"},
+    [NODESUB_SHARD] = {"SUNSUBSCRIBE", "SSUBSCRIBE"},
+};
+
+/* One command of n names: n confirmations will come back. */
+static void
+send_names(struct nodesub_link *l, enum nodesub_kind kind, int on, size_t n,
+           const char *const *names, const size_t *lens)
+{
+    const char *verb = verbs[kind][on ? 1 : 0];
+    out_hdr(l, '*', n + 1);
+    out_bulk(l, verb, strlen(verb));
+    for (size_t i = 0; i < n; i++) {
+        out_bulk(l, names[i], lens[i]);
+    }
+    l->sent += n;
+    arm_write(l);
+}
+
+/* ---- the whole set, at connect ---------------------------------------------- */
+
+struct batch {
+    struct nodesub_link *l;
+    enum nodesub_kind kind;
+    const char *names[NAMES_PER_COMMAND];
+    size_t lens[NAMES_PER_COMMAND];
+    size_t n;
+};
+
+static struct group *
+shard_group(const char *name, size_t len)
+{
+    return topology_group_of_key(g_px, name, len);
+}
+
+static void
+batch_flush(struct batch *b)
+{
+    if (b->n > 0) {
+        send_names(b->l, b->kind, 1, b->n, b->names, b->lens);
+        b->n = 0;
+    }
+}
+
+static void
+batch_add(const char *name, size_t len, void *arg)
+{
+    struct batch *b = arg;
+    if (b->kind == NODESUB_SHARD) {
+        struct group *g = shard_group(name, len);
+        if (g == NULL || (size_t)(g - g_px->groups) != b->l->group) {
+            return;
+        }
+    }
+    /* The names stay valid until the walk ends: nothing is freed meanwhile. */
+    b->names[b->n] = name;
+    b->lens[b->n] = len;
+    if (++b->n == NAMES_PER_COMMAND) {
+        batch_flush(b);
+    }
+}
+
+static void
+resubscribe_all(struct nodesub_link *l)
+{
+    struct batch b;
+    for (int k = 0; k < NODESUB__COUNT; k++) {
+        b.l = l;
+        b.kind = (enum nodesub_kind)k;
+        b.n = 0;
+        pubsub_foreach((enum nodesub_kind)k, batch_add, &b);
+        batch_flush(&b);
+    }
+}
+
+/* ---- connection ------------------------------------------------------------- */
+
+static void check_holds(long long now);
+
+static void
+link_close(struct nodesub_link *l, const char *why)
+{
+    int was_connected = l->connected;
+    if (l->tracking && l->fd >= 0 && l->handshake == 0) {
+        /* Writes from now until the next link are not announced: what the
+         * sessions cached can no longer be vouched for. */
+        tracking_flush();
+    }
+    l->handshake = 0;
+    if (l->fd >= 0) {
+        /* Retrying a master that is down fails every attempt: said once. */
+        if (l->connected) {
+            log_warn("Subscriber link to %s closed: %s",
+                     l->node ? l->node->name : "?", why);
+        } else {
+            log_debug("Subscriber link to %s failed: %s",
+                      l->node ? l->node->name : "?", why);
+        }
+        event_free(l->rev);
+        event_free(l->wev);
+        l->rev = l->wev = NULL;
+        close(l->fd);
+        l->fd = -1;
+    }
+    l->connected = 0;
+    l->node = NULL;
+    l->out_len = l->out_sent = 0;
+    l->in_len = 0;
+    resp_scan_init(&l->scan);
+    l->backoff_ms =
+        was_connected || l->backoff_ms == 0 ? 100 : l->backoff_ms * 2;
+    if (l->backoff_ms > 1000) {
+        l->backoff_ms = 1000;
+    }
+    l->retry_at_ms = util_mstime() + l->backoff_ms;
+}
+
+static void
+link_connect(struct proxy *px, struct nodesub_link *l, struct node *n)
+{
+    int one = 1;
+    l->fd = util_connect_nonblock(n->host, n->port);
+    if (l->fd < 0) {
+        l->retry_at_ms = util_mstime() + 100;
+        return;
+    }
+    setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    l->node = n;
+    l->connected = 0;
+    l->gen++;
+    l->sent = l->acked = 0;
+    l->rev = event_new(px->base, l->fd, EV_READ | EV_PERSIST, link_on_read, l);
+    l->wev = event_new(px->base, l->fd, EV_WRITE, link_on_write, l);
+    event_add(l->rev, NULL);
+    size_t alen;
+    char *auth = topology_auth_frame(px, &alen);
+    if (auth != NULL) {
+        out_add(l, auth, alen);
+        mem_free(auth);
+    }
+    /* Named, so that CLIENT LIST on the node tells it from applications. */
+    static const char setname[] = "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$"
+                                  "24\r\ncachely-proxy-subscriber\r\n";
+    static const char tracking[] =
+        "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$22\r\ncachely-proxy-tracking\r\n"
+        "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"
+        "*4\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\nON\r\n$5\r\nBCAST\r\n";
+    if (l->tracking) {
+        /* Every key written on the master is announced to us; what the
+         * sessions cached before the node tracks for us is flushed once
+         * it does (tracking_flush when the handshake is answered). */
+        out_add(l, tracking, sizeof(tracking) - 1);
+        l->handshake = 3 + (auth != NULL);
+    } else {
+        out_add(l, setname, sizeof(setname) - 1);
+        resubscribe_all(l);
+    }
+    event_add(l->wev, NULL); /* writability tells when the connect finished */
+    log_debug("Subscriber link to %s (group %s) connecting", n->name,
+              px->groups[l->group].name);
+}
+
+static void
+link_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct nodesub_link *l = arg;
+    (void)what;
+    if (!l->connected) {
+        int err = 0;
+        socklen_t elen = sizeof(err);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0) {
+            link_close(l, strerror(err ? err : errno));
+            return;
+        }
+        l->connected = 1;
+        log_info("Subscriber link to %s up: subscribing to %llu name(s)",
+                 l->node->name, (unsigned long long)l->sent);
+    }
+    while (l->out_sent < l->out_len) {
+        ssize_t n = write(fd, l->out + l->out_sent, l->out_len - l->out_sent);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            link_close(l, strerror(errno));
+            return;
+        }
+        l->out_sent += (size_t)n;
+    }
+    if (l->out_sent == l->out_len) {
+        l->out_len = l->out_sent = 0;
+    } else {
+        event_add(l->wev, NULL);
+    }
+}
+
+/* The elements of a RESP2 array of bulk strings and integers (what a node
+ * sends on a subscriber connection), up to max; returns how many, or -1
+ * when frame is not such an array.  frame is complete (resp_scan said so). */
+static int
+frame_parts(const char *frame, size_t len, const char **ptr, size_t *plen,
+            int max)
+{
+    const char *p = frame, *end = frame + len;
+    long long n = 0;
+    if (len < 4 || *p != '*') {
+        return -1;
+    }
+    p++;
+    while (p < end && *p != '\r') {
+        n = n * 10 + (*p++ - '0');
+    }
+    p += 2;
+    for (long long i = 0; i < n; i++) {
+        char t = *p++;
+        long long v = 0;
+        const char *start = p;
+        while (p < end && *p != '\r') {
+            v = v * 10 + (*p - '0');
+            p++;
+        }
+        if (t == ':') {
+            if (i < max) {
+                ptr[i] = start;
+                plen[i] = (size_t)(p - start);
+            }
+            p += 2;
+        } else if (t == '$' && v >= 0) {
+            p += 2;
+            if (i < max) {
+                ptr[i] = p;
+                plen[i] = (size_t)v;
+            }
+            p += v + 2;
+        } else {
+            return -1;
+        }
+        if (p > end) {
+            return -1;
+        }
+    }
+    return (int)(n < max ? n : max);
+}
+
+static int
+word_is(const char *p, size_t len, const char *w)
+{
+    return len == strlen(w) && memcmp(p, w, len) == 0;
+}
+
+/* A tracking link's frame: a push ">2 invalidate [keys]|null", or a reply
+ * of the handshake. */
+static void
+tracking_frame(struct nodesub_link *l, const char *frame, size_t len)
+{
+    static const char inv[] = ">2\r\n$10\r\ninvalidate\r\n";
+    if (frame[0] != '>') {
+        if (frame[0] == '-') {
+            log_warn("Tracking link to %s: %.*s", l->node->name,
+                     (int)(len > 2 ? len - 2 : 0), frame + 1);
+        }
+        if (l->handshake > 0 && --l->handshake == 0) {
+            tracking_flush(); /* the node tracks for us from now on */
+        }
+        return;
+    }
+    if (len < sizeof(inv) - 1 || memcmp(frame, inv, sizeof(inv) - 1) != 0) {
+        return;
+    }
+    const char *p = frame + sizeof(inv) - 1, *end = frame + len;
+    if (*p != '*') {
+        tracking_flush(); /* null: FLUSHALL / FLUSHDB on the node */
+        return;
+    }
+    long long n = strtoll(p + 1, NULL, 10);
+    p = memchr(p, '\n', (size_t)(end - p)) + 1;
+    for (long long i = 0; i < n && p < end && *p == '$'; i++) {
+        long long klen = strtoll(p + 1, NULL, 10);
+        p = memchr(p, '\n', (size_t)(end - p)) + 1;
+        if (klen < 0 || p + klen > end) {
+            return;
+        }
+        tracking_invalidate(p, (size_t)klen);
+        p += klen + 2;
+    }
+}
+
+static void
+handle_frame(struct nodesub_link *l, const char *frame, size_t len)
+{
+    if (l->tracking) {
+        tracking_frame(l, frame, len);
+        return;
+    }
+    const char *ptr[4];
+    size_t plen[4];
+    int n = frame_parts(frame, len, ptr, plen, 4);
+    if (n < 0) {
+        if (frame[0] == '-') {
+            log_warn("Subscriber link to %s: %.*s", l->node->name,
+                     (int)(len > 2 ? len - 2 : 0), frame + 1);
+        }
+        return; /* AUTH's +OK */
+    }
+    if (n == 3 && word_is(ptr[0], plen[0], "message")) {
+        l->messages++;
+        pubsub_node_message(NODESUB_CHANNEL, NULL, 0, ptr[1], plen[1], ptr[2],
+                            plen[2]);
+    } else if (n == 4 && word_is(ptr[0], plen[0], "pmessage")) {
+        l->messages++;
+        pubsub_node_message(NODESUB_PATTERN, ptr[1], plen[1], ptr[2], plen[2],
+                            ptr[3], plen[3]);
+    } else if (n == 3 && word_is(ptr[0], plen[0], "smessage")) {
+        l->messages++;
+        pubsub_node_message(NODESUB_SHARD, NULL, 0, ptr[1], plen[1], ptr[2],
+                            plen[2]);
+    } else if (n == 3 && plen[0] >= 9
+               && memcmp(ptr[0] + plen[0] - 9, "subscribe", 9) == 0) {
+        l->acked++;
+    }
+}
+
+static void
+link_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct nodesub_link *l = arg;
+    (void)what;
+    if (l->in_cap - l->in_len < 16384) {
+        size_t cap = l->in_cap ? l->in_cap : 16384;
+        while (cap - l->in_len < 16384) {
+            cap *= 2;
+        }
+        l->in = mem_realloc(l->in, cap);
+        l->in_cap = cap;
+    }
+    ssize_t n = read(fd, l->in + l->in_len, l->in_cap - l->in_len);
+    if (n == 0
+        || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+            && errno != EINTR)) {
+        link_close(l, n == 0 ? "closed by the node" : strerror(errno));
+        check_holds(util_mstime());
+        return;
+    }
+    if (n < 0) {
+        return;
+    }
+    l->in_len += (size_t)n;
+    size_t pos = 0;
+    uint64_t acked = l->acked;
+    for (;;) {
+        int rc = resp_scan_next(&l->scan, l->in + pos, l->in_len - pos);
+        if (rc < 0) {
+            link_close(l, "protocol error");
+            check_holds(util_mstime());
+            return;
+        }
+        if (rc == 0) {
+            break;
+        }
+        size_t flen = l->scan.pos;
+        resp_scan_init(&l->scan);
+        handle_frame(l, l->in + pos, flen);
+        pos += flen;
+    }
+    if (pos > 0) {
+        memmove(l->in, l->in + pos, l->in_len - pos);
+        l->in_len -= pos;
+    }
+    if (l->acked != acked) {
+        check_holds(util_mstime());
+    }
+}
+
+/* ---- held confirmations ----------------------------------------------------- */
+
+static int
+hold_ready(const struct nodesub_hold *h, long long now)
+{
+    if (now >= h->deadline_ms) {
+        return 1;
+    }
+    for (size_t i = 0; i < h->nlinks && i < nlinks; i++) {
+        const struct nodesub_link *l = links[i];
+        if (h->want[i] == 0 || l->fd < 0 || l->gen != h->gen[i]) {
+            continue; /* nothing asked, or a new connection re-sends everything */
+        }
+        if (l->acked < h->want[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void
+check_holds(long long now)
+{
+    struct nodesub_hold **pp = &holds;
+    while (*pp != NULL) {
+        struct nodesub_hold *h = *pp;
+        if (!hold_ready(h, now)) {
+            pp = &h->next;
+            continue;
+        }
+        *pp = h->next;
+        session_deliver(h->r, h->reply, h->len);
+        mem_free(h->reply);
+        mem_free(h->want);
+        mem_free(h->gen);
+        mem_free(h);
+    }
+}
+
+int
+nodesub_hold(struct session *s, const char *reply, size_t len)
+{
+    int pending = 0;
+    for (size_t i = 0; i < nlinks; i++) {
+        pending |= links[i]->fd >= 0 && links[i]->acked < links[i]->sent;
+    }
+    if (!pending) {
+        return 0;
+    }
+    struct nodesub_hold *h = mem_calloc(sizeof(*h));
+    h->r = session_new_request(s);
+    h->reply = mem_alloc(len ? len : 1);
+    memcpy(h->reply, reply, len);
+    h->len = len;
+    h->deadline_ms = util_mstime() + HOLD_MAX_MS;
+    h->nlinks = nlinks;
+    h->want = mem_calloc(nlinks * sizeof(*h->want));
+    h->gen = mem_calloc(nlinks * sizeof(*h->gen));
+    for (size_t i = 0; i < nlinks; i++) {
+        if (links[i]->fd >= 0 && links[i]->acked < links[i]->sent) {
+            h->want[i] = links[i]->sent;
+            h->gen[i] = links[i]->gen;
+        }
+    }
+    h->next = holds;
+    holds = h;
+    return 1;
+}
+
+/* ---- the set, as it changes ------------------------------------------------- */
+
+/* Subscribe name on link l: a link not connected yet is connected now
+ * (its connect subscribes to the whole set, name included), so that the
+ * confirmation held for the client waits for it. */
+static void
+link_topic(struct nodesub_link *l, enum nodesub_kind kind, const char *name,
+           size_t len, int on)
+{
+    struct node *master = g_px->groups[l->group].master;
+    if (l->fd >= 0) {
+        send_names(l, kind, on, 1, &name, &len);
+    } else if (on && master != NULL && util_mstime() >= l->retry_at_ms) {
+        link_connect(g_px, l, master);
+    }
+}
+
+void
+nodesub_topic(enum nodesub_kind kind, const char *name, size_t len, int on)
+{
+    if (g_px == NULL) {
+        return;
+    }
+    if (kind == NODESUB_SHARD) {
+        struct group *g = shard_group(name, len);
+        size_t gi = g ? (size_t)(g - g_px->groups) : nlinks;
+        if (gi < nlinks) {
+            link_topic(links[gi], kind, name, len, on);
+        }
+        return;
+    }
+    for (size_t i = 0; i < nlinks; i++) {
+        link_topic(links[i], kind, name, len, on);
+    }
+}
+
+static int
+anything_subscribed(void)
+{
+    size_t n = 0;
+    for (int k = 0; k < NODESUB__COUNT; k++) {
+        n += pubsub_topic_count((enum nodesub_kind)k);
+    }
+    return n > 0;
+}
+
+void
+nodesub_cron(struct proxy *px)
+{
+    long long now = util_mstime();
+    g_px = px;
+    if (nlinks < px->ngroups) {
+        /* New groups (a reload): links of their own. */
+        links = mem_realloc(links, px->ngroups * sizeof(*links));
+        tlinks = mem_realloc(tlinks, px->ngroups * sizeof(*tlinks));
+        for (size_t i = nlinks; i < px->ngroups; i++) {
+            links[i] = mem_calloc(sizeof(**links));
+            links[i]->group = i;
+            links[i]->fd = -1;
+            resp_scan_init(&links[i]->scan);
+            tlinks[i] = mem_calloc(sizeof(**tlinks));
+            tlinks[i]->group = i;
+            tlinks[i]->fd = -1;
+            tlinks[i]->tracking = 1;
+            resp_scan_init(&tlinks[i]->scan);
+        }
+        nlinks = px->ngroups;
+    }
+    int want = anything_subscribed();
+    int want_tracking = tracking_session_count() > 0;
+    for (size_t i = 0; i < 2 * nlinks; i++) {
+        struct nodesub_link *l = i < nlinks ? links[i] : tlinks[i - nlinks];
+        struct node *master = px->groups[l->group].master;
+        int wanted = l->tracking ? want_tracking : want;
+        if (l->fd >= 0 && l->node != master) {
+            /* A failover (or the master unknown now): subscribe again on the
+             * new master; messages published meanwhile are the gap. */
+            link_close(l, "the group's master changed");
+            l->retry_at_ms = now;
+        }
+        if (l->tracking) {
+            /* Kept a while after the last tracking session left: a session
+             * turning tracking off and on again would otherwise get the
+             * new connection's flush. */
+            l->idle_since_ms = wanted ? 0 : l->idle_since_ms ? l->idle_since_ms : now;
+            if (l->fd >= 0 && !wanted && now - l->idle_since_ms >= TRACKING_IDLE_MS) {
+                link_close(l, "no session tracks keys any more");
+            }
+        }
+        if (l->fd < 0 && wanted && master != NULL && now >= l->retry_at_ms) {
+            link_connect(px, l, master);
+        }
+    }
+    if (holds != NULL) {
+        check_holds(now);
+    }
+}
+
+void
+nodesub_teardown(struct proxy *px)
+{
+    (void)px;
+    for (size_t i = 0; i < nlinks; i++) {
+        link_close(links[i], "the proxy is stopping");
+        link_close(tlinks[i], "the proxy is stopping");
+    }
+    check_holds(util_mstime() + HOLD_MAX_MS);
+    for (size_t i = 0; i < nlinks; i++) {
+        mem_free(links[i]->out);
+        mem_free(links[i]->in);
+        mem_free(links[i]);
+        mem_free(tlinks[i]->out);
+        mem_free(tlinks[i]->in);
+        mem_free(tlinks[i]);
+    }
+    mem_free(links);
+    mem_free(tlinks);
+    links = NULL;
+    tlinks = NULL;
+    nlinks = 0;
+    g_px = NULL;
+}
+
+size_t
+nodesub_links_up(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nlinks; i++) {
+        n += links[i]->fd >= 0 && links[i]->connected;
+    }
+    return n;
+}
+
+/* ---- PUBSUB for the deployment ------------------------------------------------ */
+
+/* One PUBSUB asked of every group master, merged when the last answers. */
+struct view {
+    struct preq *parent; /* borrowed: the session's request, answered here */
+    int sub;             /* CMD_ID_PUBSUB_* */
+    size_t nparts, left;
+    char **replies; /* owned: each master's reply (NULL: none) */
+    size_t *lens;
+    size_t argc;
+    struct resp_arg *argv; /* owned copies of the names asked (argv[2..]) */
+    char *args;            /* owned: their bytes */
+};
+
+struct view_part {
+    struct view *v; /* borrowed */
+    size_t idx;
+};
+
+/* Walk a RESP2 array reply: fn(i, ptr, len, integer) per element (bulks
+ * give ptr/len, integers their value).  Returns -1 when not an array. */
+static long long
+view_walk(const char *r, size_t len,
+          void (*fn)(size_t i, const char *p, size_t n, long long v, void *arg),
+          void *arg)
+{
+    const char *p = r, *end = r + len;
+    long long n = 0;
+    if (len < 4 || *p != '*') {
+        return -1;
+    }
+    n = strtoll(p + 1, NULL, 10);
+    p = memchr(p, '\n', (size_t)(end - p));
+    for (long long i = 0; p != NULL && i < n; i++) {
+        p++;
+        if (p >= end) {
+            return -1;
+        }
+        long long v = strtoll(p + 1, NULL, 10);
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL) {
+            return -1;
+        }
+        if (*p == '$' && v >= 0 && eol + 1 + v + 2 <= end) {
+            fn((size_t)i, eol + 1, (size_t)v, 0, arg);
+            p = eol + 1 + v + 1;
+        } else if (*p == ':') {
+            fn((size_t)i, NULL, 0, v, arg);
+            p = eol;
+        } else {
+            return -1;
+        }
+    }
+    return n;
+}
+
+struct names {
+    struct resp_arg *v; /* borrowed pointers into replies / the registry */
+    size_t n, cap;
+};
+
+static void
+names_add(struct names *ns, const char *p, size_t len)
+{
+    if (ns->n == ns->cap) {
+        ns->cap = ns->cap ? ns->cap * 2 : 16;
+        ns->v = mem_realloc(ns->v, ns->cap * sizeof(*ns->v));
+    }
+    ns->v[ns->n].ptr = (char *)p;
+    ns->v[ns->n].len = len;
+    ns->n++;
+}
+
+static void
+names_from_reply(size_t i, const char *p, size_t n, long long v, void *arg)
+{
+    (void)i;
+    (void)v;
+    if (p != NULL) {
+        names_add(arg, p, n);
+    }
+}
+
+struct glob_ctx {
+    struct names *ns;
+    const struct resp_arg *pattern; /* NULL: every name */
+};
+
+static void
+names_from_registry(const char *p, size_t n, void *arg)
+{
+    struct glob_ctx *g = arg;
+    if (g->pattern == NULL
+        || util_glob_match(g->pattern->ptr, g->pattern->len, p, n, 0)) {
+        names_add(g->ns, p, n);
+    }
+}
+
+static int
+arg_cmp(const void *a, const void *b)
+{
+    const struct resp_arg *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->ptr, y->ptr, n);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+struct count_ctx {
+    size_t want; /* the element index whose integer we need */
+    long long v;
+};
+
+static void
+count_at(size_t i, const char *p, size_t n, long long v, void *arg)
+{
+    struct count_ctx *c = arg;
+    (void)p;
+    (void)n;
+    if (i == c->want) {
+        c->v = v;
+    }
+}
+
+/* Whether this proxy's link to group gi carries name now (it then counts
+ * as one subscriber in that master's NUMSUB). */
+static int
+ours(size_t gi, enum nodesub_kind kind, const char *name, size_t len)
+{
+    if (gi >= nlinks || links[gi]->fd < 0 || !links[gi]->connected
+        || pubsub_subscribers(kind, name, len) == 0) {
+        return 0;
+    }
+    if (kind == NODESUB_SHARD) {
+        struct group *g = shard_group(name, len);
+        return g != NULL && (size_t)(g - g_px->groups) == gi;
+    }
+    return 1;
+}
+
+static void
+view_finish(struct view *v)
+{
+    struct rbuf b = {0};
+    int shard = v->sub == CMD_ID_PUBSUB_SHARDCHANNELS
+                || v->sub == CMD_ID_PUBSUB_SHARDNUMSUB;
+    enum nodesub_kind kind = shard ? NODESUB_SHARD : NODESUB_CHANNEL;
+    if (v->sub == CMD_ID_PUBSUB_CHANNELS
+        || v->sub == CMD_ID_PUBSUB_SHARDCHANNELS) {
+        /* The union of the masters' lists and this proxy's own names. */
+        struct names ns = {0};
+        struct glob_ctx g = {&ns, v->argc > 0 ? &v->argv[0] : NULL};
+        for (size_t i = 0; i < v->nparts; i++) {
+            if (v->replies[i] != NULL) {
+                view_walk(v->replies[i], v->lens[i], names_from_reply, &ns);
+            }
+        }
+        pubsub_foreach(kind, names_from_registry, &g);
+        if (ns.n > 1) {
+            qsort(ns.v, ns.n, sizeof(*ns.v), arg_cmp);
+        }
+        size_t uniq = 0;
+        for (size_t i = 0; i < ns.n; i++) {
+            if (uniq == 0 || arg_cmp(&ns.v[uniq - 1], &ns.v[i]) != 0) {
+                ns.v[uniq++] = ns.v[i];
+            }
+        }
+        rbuf_hdr(&b, '*', (long long)uniq);
+        for (size_t i = 0; i < uniq; i++) {
+            rbuf_bulk(&b, ns.v[i].ptr, ns.v[i].len);
+        }
+        mem_free(ns.v);
+    } else if (v->sub == CMD_ID_PUBSUB_NUMPAT) {
+        /* Every proxy subscribes its patterns on group 0's master, which
+         * counts distinct patterns: its count is the deployment's (plus
+         * clients connected to that node itself). */
+        long long n = (long long)pubsub_topic_count(NODESUB_PATTERN);
+        if (v->replies[0] != NULL && v->replies[0][0] == ':') {
+            long long node = strtoll(v->replies[0] + 1, NULL, 10);
+            n = node > n ? node : n;
+        }
+        rbuf_hdr(&b, ':', n);
+    } else {
+        /* NUMSUB / SHARDNUMSUB: this proxy's sessions, plus what each
+         * master counts besides this proxy's link (another proxy's link
+         * counts once).  Plain channels: group 0's master, where every
+         * proxy subscribes; shard channels: the owning group's. */
+        rbuf_hdr(&b, '*', (long long)v->argc * 2);
+        for (size_t k = 0; k < v->argc; k++) {
+            const char *name = v->argv[k].ptr;
+            size_t len = v->argv[k].len;
+            size_t gi = 0;
+            if (shard) {
+                struct group *g = shard_group(name, len);
+                gi = g ? (size_t)(g - g_px->groups) : 0;
+            }
+            long long n = (long long)pubsub_subscribers(kind, name, len);
+            if (gi < v->nparts && v->replies[gi] != NULL) {
+                struct count_ctx c = {k * 2 + 1, 0};
+                view_walk(v->replies[gi], v->lens[gi], count_at, &c);
+                c.v -= ours(gi, kind, name, len);
+                n += c.v > 0 ? c.v : 0;
+            }
+            rbuf_bulk(&b, name, len);
+            rbuf_hdr(&b, ':', n);
+        }
+    }
+    session_deliver(v->parent, b.p, b.len);
+    rbuf_free(&b);
+    for (size_t i = 0; i < v->nparts; i++) {
+        mem_free(v->replies[i]);
+    }
+    mem_free(v->replies);
+    mem_free(v->lens);
+    mem_free(v->argv);
+    mem_free(v->args);
+    mem_free(v);
+}
+
+static void
+view_part_reply(struct preq *r, const char *reply, size_t len)
+{
+    struct view_part *part = r->ctx;
+    struct view *v = part->v;
+    if (len > 0 && reply[0] != '-') {
+        v->replies[part->idx] = mem_alloc(len + 1);
+        memcpy(v->replies[part->idx], reply, len);
+        v->replies[part->idx][len] = '\0'; /* strtoll stops there */
+        v->lens[part->idx] = len;
+    }
+    mem_free(part);
+    if (--v->left == 0) {
+        view_finish(v);
+    }
+}
+
+int
+nodesub_pubsub(struct session *s, int sub, size_t argc,
+               const struct resp_arg *argv)
+{
+    struct proxy *px = g_px;
+    if (px == NULL) {
+        return 0;
+    }
+    struct view *v = mem_calloc(sizeof(*v));
+    size_t total = 0, flen;
+    v->sub = sub;
+    v->nparts = px->ngroups;
+    v->left =
+        1; /* released after the sends: a part failing at once cannot finish early */
+    v->replies = mem_calloc(v->nparts * sizeof(*v->replies));
+    v->lens = mem_calloc(v->nparts * sizeof(*v->lens));
+    v->argc = argc - 2;
+    v->argv = mem_calloc((v->argc ? v->argc : 1) * sizeof(*v->argv));
+    for (size_t i = 2; i < argc; i++) {
+        total += argv[i].len;
+    }
+    v->args = mem_alloc(total ? total : 1);
+    total = 0;
+    for (size_t i = 2; i < argc; i++) {
+        memcpy(v->args + total, argv[i].ptr, argv[i].len);
+        v->argv[i - 2].ptr = v->args + total;
+        v->argv[i - 2].len = argv[i].len;
+        total += argv[i].len;
+    }
+    v->parent = session_new_request(s);
+    char *frame = proxy_encode(argc, argv, &flen);
+    for (size_t i = 0; i < v->nparts; i++) {
+        struct node *m = px->groups[i].master;
+        /* NUMPAT and NUMSUB read group 0's master only; SHARDNUMSUB the
+         * owning groups' (every group: the names may spread). */
+        if (m == NULL
+            || (i > 0
+                && (sub == CMD_ID_PUBSUB_NUMPAT
+                    || sub == CMD_ID_PUBSUB_NUMSUB))) {
+            continue;
+        }
+        struct view_part *part = mem_calloc(sizeof(*part));
+        struct preq *r = mem_calloc(sizeof(*r));
+        part->v = v;
+        part->idx = i;
+        r->on_reply = view_part_reply;
+        r->ctx = part;
+        r->affinity = s->id;
+        r->s = s;
+        v->left++;
+        if (backend_send(px, m, NULL, r, frame, flen) != 0) {
+            v->left--;
+            mem_free(r);
+            mem_free(part);
+            continue;
+        }
+        r->inext = s->internal;
+        s->internal = r;
+    }
+    mem_free(frame);
+    if (--v->left == 0) {
+        view_finish(v);
+    }
+    return 1;
+}
+
+/* ---- PUBLISH / SPUBLISH --------------------------------------------------------- */
+
+/* A PUBLISH on its way to a master: the node's count is corrected to
+ * count this proxy's sessions instead of its link. */
+struct publish {
+    struct preq *parent; /* borrowed: the session's request, answered here */
+    size_t group;
+    enum nodesub_kind kind; /* NODESUB_CHANNEL or NODESUB_SHARD */
+    char *channel;          /* owned */
+    size_t len;
+};
+
+static void
+publish_reply(struct preq *r, const char *reply, size_t len)
+{
+    struct publish *p = r->ctx;
+    if (len > 0 && reply[0] == ':') {
+        long long node = strtoll(reply + 1, NULL, 10), sessions, names;
+        char out[32];
+        pubsub_receivers(p->kind, p->channel, p->len, &sessions, &names);
+        if (p->group < nlinks && links[p->group]->fd >= 0
+            && links[p->group]->connected) {
+            node -= names; /* what the link received stands for the sessions */
+        }
+        node = (node > 0 ? node : 0) + sessions;
+        int n = snprintf(out, sizeof(out), ":%lld\r\n", node);
+        session_deliver(p->parent, out, (size_t)n);
+    } else {
+        session_deliver(p->parent, reply, len);
+    }
+    mem_free(p->channel);
+    mem_free(p);
+}
+
+void
+nodesub_publish(struct session *s, int shard, size_t argc,
+                const struct resp_arg *argv)
+{
+    struct proxy *px = session_proxy(s);
+    struct group *g = shard
+                          ? topology_group_of_key(px, argv[1].ptr, argv[1].len)
+                          : &px->groups[0];
+    struct publish *p = mem_calloc(sizeof(*p));
+    struct preq *r = mem_calloc(sizeof(*r));
+    size_t flen;
+    char *frame = proxy_encode(argc, argv, &flen);
+    p->parent = session_new_request(s);
+    p->group = g ? (size_t)(g - px->groups) : 0;
+    p->kind = shard ? NODESUB_SHARD : NODESUB_CHANNEL;
+    p->channel = mem_alloc(argv[1].len + 1);
+    memcpy(p->channel, argv[1].ptr, argv[1].len);
+    p->len = argv[1].len;
+    r->on_reply = publish_reply;
+    r->ctx = p;
+    r->affinity = s->id;
+    r->s = s;
+    struct node *m = g ? g->master : NULL;
+    if (m != NULL && backend_send(px, m, NULL, r, frame, flen) == 0) {
+        r->inext = s->internal;
+        s->internal = r;
+        px->routed_master++;
+    } else {
+        char err[320];
+        int k =
+            m ? snprintf(err, sizeof(err),
+                         "-ERR cachely-proxy: %s is not reachable\r\n", m->name)
+              : snprintf(err, sizeof(err),
+                         "-ERR cachely-proxy: no master is known for "
+                         "this group (yet)\r\n");
+        px->route_errors++;
+        mem_free(r);
+        session_deliver(p->parent, err, (size_t)k);
+        mem_free(p->channel);
+        mem_free(p);
+    }
+    mem_free(frame);
+}

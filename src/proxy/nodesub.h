@@ -1,0 +1,67 @@
+/* The proxy's subscriptions on the data nodes: one subscriber connection
+ * (a "link") per group master, shared by every session.  pubsub.c owns who
+ * is subscribed to what; this module mirrors the set of channels, patterns
+ * and shard channels that have at least one subscriber onto the links, and
+ * hands the messages the nodes send back to pubsub.c to fan out.
+ *
+ * Plain channels and patterns are subscribed on the master of EVERY group
+ * (a message published on any master reaches the proxy's subscribers once:
+ * PUBLISH through the proxy goes to group 0's master only); shard channels
+ * only on the master of the group owning the channel's slot.  After a link
+ * fails or its group's master changes (a failover), the link reconnects to
+ * the group's current master and subscribes to the whole set again. */
+#ifndef CACHELY_PROXY_NODESUB_H
+#define CACHELY_PROXY_NODESUB_H
+
+#include "core/resp.h"
+
+#include <stddef.h>
+
+struct proxy;
+struct session;
+
+enum nodesub_kind {
+    NODESUB_CHANNEL = 0,
+    NODESUB_PATTERN,
+    NODESUB_SHARD,
+    NODESUB__COUNT
+};
+
+/* Connect, reconnect and follow each group's master; release confirmations
+ * held too long.  From the proxy's cron (the first call sets the module up). */
+void nodesub_cron(struct proxy *px);
+/* Close the links and answer every held confirmation; after
+ * session_destroy_all. */
+void nodesub_teardown(struct proxy *px);
+
+/* name got its first subscriber (on = 1) or lost its last one (on = 0):
+ * (un)subscribe on the links concerned.  No-op before the first cron. */
+void nodesub_topic(enum nodesub_kind kind, const char *name, size_t len,
+                   int on);
+
+/* Hold a subscribe confirmation for s until the nodes confirmed every
+ * subscription sent to them so far (so a message published right after the
+ * client saw it is not missed); reply is copied.  Returns 1 when held (it
+ * goes out in s's request order), 0 when nothing is pending: the caller
+ * replies itself. */
+int nodesub_hold(struct session *s, const char *reply, size_t len);
+
+/* PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB (sub:
+ * its CMD_ID_PUBSUB_*, arguments checked) for the deployment: asked of the
+ * group masters and merged with this proxy's own subscriptions; the reply
+ * goes to s in request order.  Returns 0 (nothing done) before the first
+ * cron. */
+int nodesub_pubsub(struct session *s, int sub, size_t argc,
+                   const struct resp_arg *argv);
+
+/* PUBLISH (shard 0: to group 0's master) or SPUBLISH (shard 1: to the
+ * master owning the channel's slot), argc 3 checked; the reply, the node's
+ * count with this proxy's link replaced by the sessions it serves, goes to
+ * s in request order. */
+void nodesub_publish(struct session *s, int shard, size_t argc,
+                     const struct resp_arg *argv);
+
+/* Links up and subscriptions they carry, for INFO / tests. */
+size_t nodesub_links_up(void);
+
+#endif
