@@ -64,6 +64,12 @@ ssize_t conn_read(struct conn *c, void *buf, size_t len);
 ssize_t conn_write(struct conn *c, const void *buf, size_t len);
 ssize_t conn_writev(struct conn *c, const struct iovec *iov, int iovcnt);
 
+/* Writes all of buf, waiting (poll) up to timeout_ms for the socket while
+ * the connection says it must (a TLS handshake runs inside).  For short
+ * control exchanges (the replication handshake), not for client traffic.
+ * Returns 0, or -1 with errno set (ETIMEDOUT when the time ran out). */
+int conn_write_all(struct conn *c, const void *buf, size_t len, int timeout_ms);
+
 /* Bytes already decrypted inside the connection that a read will return
  * without the socket becoming readable again (always 0 for plain sockets):
  * a reader that stops before draining must come back for them. */
