@@ -472,5 +472,12 @@ const struct option_def node_options[] = {
      "seconds a cached TLS session stays resumable"},
     {"tls-replication", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(tls_replication), NULL,
      NULL, tls_apply_config, "connect to our master with TLS"},
+    {"tls-client-key-file-pass", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL,
+     OFF(tls_client_key_file_pass), NULL, NULL, tls_apply_config,
+     "passphrase of tls-client-key-file"},
+    {"tls-dh-params-file", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_dh_params_file), NULL,
+     NULL, NULL, "accepted for Redis compatibility (OpenSSL 3 picks DH groups itself)"},
+    {"tls-cluster", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(tls_cluster), NULL, NULL, NULL,
+     "accepted for Redis compatibility (no cluster bus)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };

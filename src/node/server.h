@@ -145,13 +145,16 @@ struct node_config {
     char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
     char *tls_client_cert_file, *tls_client_key_file;
     char *tls_ca_cert_file, *tls_ca_cert_dir;
-    int tls_auth_clients;          /* enum conn_tls_auth */
+    int tls_auth_clients;          /* index into tls_auth_clients_names */
     char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
     int tls_prefer_server_ciphers;
     int tls_session_caching;
     long long tls_session_cache_size;
     long long tls_session_cache_timeout;
     int tls_replication;           /* dial our master with TLS */
+    char *tls_client_key_file_pass;
+    char *tls_dh_params_file;      /* accepted; OpenSSL 3's built-in groups serve */
+    int tls_cluster;               /* accepted; there is no cluster bus */
 };
 
 struct command_stats {

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const tls_auth_clients_names[] = {"yes", "no", "optional", NULL};
+/* In the order Redis lists them in its error message. */
+const char *const tls_auth_clients_names[] = {"no", "yes", "optional", NULL};
+static const int tls_auth_clients_modes[] = {CONN_TLS_AUTH_NO, CONN_TLS_AUTH_YES,
+                                             CONN_TLS_AUTH_OPTIONAL};
 
 struct tls_state {
     struct conn_tls_ctx *server_ctx; /* owned reference; NULL without tls-port */
@@ -50,7 +53,7 @@ tls_config_from(const struct node_config *cfg, struct conn_tls_config *tc)
     tc->protocols = nonempty(cfg->tls_protocols);
     tc->ciphers = nonempty(cfg->tls_ciphers);
     tc->ciphersuites = nonempty(cfg->tls_ciphersuites);
-    tc->auth_clients = cfg->tls_auth_clients;
+    tc->auth_clients = tls_auth_clients_modes[cfg->tls_auth_clients];
     tc->prefer_server_ciphers = cfg->tls_prefer_server_ciphers;
     tc->session_caching = cfg->tls_session_caching;
     tc->session_cache_size = cfg->tls_session_cache_size;
@@ -77,6 +80,9 @@ tls_build(struct server *srv, char *err, size_t errlen)
         }
     }
     if (want_client) {
+        if (nonempty(srv->cfg.tls_client_cert_file)) {
+            tc.key_file_pass = nonempty(srv->cfg.tls_client_key_file_pass);
+        }
         cctx = conn_tls_ctx_create(&tc, 0, err, errlen);
         if (cctx == NULL) {
             conn_tls_ctx_destroy(&sctx);

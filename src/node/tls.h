@@ -34,7 +34,7 @@ void tls_listeners(struct server *srv, int ***fds, struct event ****events,
 int tls_apply_config(const struct option_def *def, void *ctx, char *err, size_t errlen);
 int tls_apply_port(const struct option_def *def, void *ctx, char *err, size_t errlen);
 
-/* The tls-auth-clients names, in enum conn_tls_auth order. */
+/* The tls-auth-clients names: no, yes, optional. */
 extern const char *const tls_auth_clients_names[];
 
 #endif
