@@ -477,7 +477,8 @@ const struct option_def node_options[] = {
      "passphrase of tls-client-key-file"},
     {"tls-dh-params-file", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_dh_params_file), NULL,
      NULL, NULL, "accepted for Redis compatibility (OpenSSL 3 picks DH groups itself)"},
-    {"tls-cluster", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(tls_cluster), NULL, NULL, NULL,
-     "accepted for Redis compatibility (no cluster bus)"},
+    {"tls-cluster", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(tls_cluster), NULL, NULL,
+     tls_apply_config, "accepted for Redis compatibility (no cluster bus); "
+     "turns TLS on like tls-port"},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };

@@ -60,34 +60,32 @@ tls_config_from(const struct node_config *cfg, struct conn_tls_config *tc)
     tc->session_cache_timeout = cfg->tls_session_cache_timeout;
 }
 
-/* Builds the contexts the current options call for and swaps them in only
- * when all of them could be built.  Returns 0, or -1 with err set. */
+/* Builds the contexts and swaps them in only when both could be built.
+ * As in Redis, nothing is loaded (nor checked) while TLS is off: no
+ * tls-port, no tls-replication, no tls-cluster; when it is on, the
+ * certificate is required.  Returns 0, or -1 with err set. */
 static int
 tls_build(struct server *srv, char *err, size_t errlen)
 {
     struct tls_state *t = tls_state_of(srv);
     struct conn_tls_config tc;
     struct conn_tls_ctx *sctx = NULL, *cctx = NULL;
-    int want_server = srv->cfg.tls_port != 0 || nonempty(srv->cfg.tls_cert_file);
-    int want_client = srv->cfg.tls_replication || nonempty(srv->cfg.tls_cert_file)
-                      || nonempty(srv->cfg.tls_client_cert_file);
 
-    tls_config_from(&srv->cfg, &tc);
-    if (want_server) {
-        sctx = conn_tls_ctx_create(&tc, 1, err, errlen);
-        if (sctx == NULL) {
-            return -1;
-        }
+    if (srv->cfg.tls_port == 0 && !srv->cfg.tls_replication && !srv->cfg.tls_cluster) {
+        return 0;
     }
-    if (want_client) {
-        if (nonempty(srv->cfg.tls_client_cert_file)) {
-            tc.key_file_pass = nonempty(srv->cfg.tls_client_key_file_pass);
-        }
-        cctx = conn_tls_ctx_create(&tc, 0, err, errlen);
-        if (cctx == NULL) {
-            conn_tls_ctx_destroy(&sctx);
-            return -1;
-        }
+    tls_config_from(&srv->cfg, &tc);
+    sctx = conn_tls_ctx_create(&tc, 1, err, errlen);
+    if (sctx == NULL) {
+        return -1;
+    }
+    if (nonempty(srv->cfg.tls_client_cert_file)) {
+        tc.key_file_pass = nonempty(srv->cfg.tls_client_key_file_pass);
+    }
+    cctx = conn_tls_ctx_create(&tc, 0, err, errlen);
+    if (cctx == NULL) {
+        conn_tls_ctx_destroy(&sctx);
+        return -1;
     }
     /* Connections made from the old contexts hold their own references. */
     conn_tls_ctx_destroy(&t->server_ctx);
@@ -177,7 +175,9 @@ tls_apply_config(const struct option_def *def, void *ctx, char *err, size_t errl
         snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
         return -1;
     }
-    log_info("TLS configuration reloaded");
+    if (srv->tls->server_ctx != NULL) {
+        log_info("TLS configuration reloaded");
+    }
     return 0;
 }
 
@@ -185,9 +185,7 @@ int
 tls_apply_port(const struct option_def *def, void *ctx, char *err, size_t errlen)
 {
     struct server *srv = ctx;
-    (void)def;
-    if (srv->cfg.tls_port != 0 && (srv->tls == NULL || srv->tls->server_ctx == NULL)
-        && tls_apply_config(def, ctx, err, errlen) != 0) {
+    if (srv->cfg.tls_port != 0 && tls_apply_config(def, ctx, err, errlen) != 0) {
         return -1;
     }
     return listen_tls_rebind(srv, err, errlen);
