@@ -31,6 +31,8 @@ struct fanout;
 struct http_port;
 struct peer;
 struct admin;
+struct conn;
+struct conn_tls_ctx;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
@@ -58,6 +60,16 @@ struct proxy_config {
     long long backend_timeout_ms;
     long long maxclients;
     long long databases;         /* SELECT's range, as the nodes' databases */
+    /* TLS on the client port (tls_front.c): the node's tls-* names; strings
+     * owned, "" = not set */
+    long long tls_port;          /* 0 = none */
+    char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
+    char *tls_ca_cert_file, *tls_ca_cert_dir;
+    int tls_auth_clients;        /* index into tls_front_auth_names */
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    int tls_prefer_server_ciphers;
+    int tls_session_caching;
+    long long tls_session_cache_size, tls_session_cache_timeout;
     /* client limits, with Redis's names and defaults */
     long long timeout;           /* close clients idle this many seconds; 0 = never */
     unsigned long long client_query_buffer_limit;
@@ -248,6 +260,9 @@ struct proxy {
     struct event_base *base;     /* owned */
     int listen_fd;
     struct event *listen_ev;     /* owned */
+    int tls_listen_fd;           /* -1 without tls-port */
+    struct event *tls_listen_ev; /* owned */
+    struct conn_tls_ctx *tls_ctx; /* owned reference (tls_front.c) */
     struct event *cron;          /* owned */
     struct event *sig_events[3]; /* owned: TERM, INT, HUP */
     struct node **nodes;         /* owned array of owned nodes */
@@ -425,7 +440,8 @@ void backend_forget_pending(struct proxy *px, struct backend *b);
 char *topology_auth_frame(const struct proxy *px, size_t *len);
 
 /* ---- session.c ------------------------------------------------------------ */
-void session_accept(struct proxy *px, int fd);
+/* Take an accepted socket as a new session (TLS when tls is nonzero). */
+void session_accept(struct proxy *px, int fd, int tls);
 /* A request finished: its reply bytes. */
 void session_deliver(struct preq *r, const char *reply, size_t len);
 void session_resume(struct session *s);
@@ -468,7 +484,9 @@ enum session_flag {
  * info.c read it. */
 struct session {
     uint64_t id;
-    int fd;
+    int fd;                        /* conn's socket */
+    struct conn *conn;             /* owned: plain or TLS */
+    int read_wants_write;          /* a TLS read waits for writability */
     unsigned flags;
     struct proxy *px;              /* borrowed */
     struct event *ev;              /* owned */
@@ -551,6 +569,15 @@ int http_setup(struct proxy *px);
 void http_teardown(struct proxy *px);
 /* Count one reply of node n that took us microseconds (backend.c). */
 void http_observe_latency(struct node *n, long long us);
+
+/* ---- tls_front.c: TLS on the client port ---------------------------------- */
+extern const char *const tls_front_auth_names[];  /* no, yes, optional */
+/* Build the context from the tls-* options when tls-port is set.  Returns
+ * 0, or -1 after logging why (the proxy must not start). */
+int tls_front_setup(struct proxy *px);
+void tls_front_teardown(struct proxy *px);
+/* A TLS server session over an accepted socket (takes fd), or NULL. */
+struct conn *tls_front_accept(struct proxy *px, int fd);
 
 /* ---- info.c ----------------------------------------------------------------- */
 /* INFO [section ...] for session s (see info.c for the sections). */

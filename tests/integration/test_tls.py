@@ -460,6 +460,43 @@ def case_g_config_errors(nodes):
     check(out.returncode != 0, "tls-port without a certificate refuses to start")
 
 
+def case_h_proxy(nodes):
+    """cachely-proxy's tls-port: redis-cli --tls and python ssl=True through
+    the proxy to a node (plain backend link), mutual TLS refusals, and a
+    pipeline of 10,000 commands answered in order."""
+    c = certs()
+    n = nodes.node()
+    port = cluster.free_port()
+    p = nodes.proxy(n.addr, "--tls-port", port, "--tls-cert-file", c.server[0],
+                    "--tls-key-file", c.server[1], "--tls-ca-cert-file", c.ca)
+    p.tls_port = port
+    wait_for(lambda: client(p).set("probe", "1"), 10, "the proxy routes writes")
+    cli = ["redis-cli", "-h", LOCAL, "-p", str(port), "--tls", "--cacert", c.ca,
+           "--cert", c.client[0], "--key", c.client[1]]
+    out = subprocess.run(cli + ["SET", "via", "proxy over tls"], capture_output=True,
+                         timeout=20)
+    check(out.stdout.strip() == b"OK", "redis-cli --tls SET via the proxy: %r %r"
+          % (out.stdout, out.stderr))
+    r = tls_client(p)
+    check(r.get("via") == "proxy over tls", "python ssl=True GET via the proxy")
+    check(client(n).get("via") == "proxy over tls", "the write reached the node")
+    big = "y" * (1024 * 1024 + 3)
+    r.set("big", big)
+    check(r.get("big") == big, "a 1 MB value through the proxy over TLS")
+    for cert in (None, "rogue", "expired"):
+        check(refused(p, cert=cert), "the proxy refuses client certificate %r" % cert)
+    check(r.ping(), "the proxy serves good clients after refusing bad ones")
+    s = ssl_socket(p)
+    s.sendall(b"".join(cluster.resp(b"INCR", b"ctr") for _ in range(10000)))
+    f = s.makefile("rb")
+    deadline = time.time() + 60
+    for i in range(1, 10001):
+        check(time.time() < deadline, "proxy pipeline stalled at %d" % i)
+        line = f.readline()
+        check(line == b":%d\r\n" % i, "reply %d in order: %r" % (i, line))
+    s.close()
+
+
 CASES = [
     ("a", "redis-cli --tls and python ssl=True on tls-port", case_a_clients),
     ("b", "mutual TLS accepted and refused; auth-clients optional/no", case_b_mutual_tls),
@@ -468,6 +505,7 @@ CASES = [
     ("e", "CONFIG SET of the certificate under load drops nothing", case_e_reload_under_load),
     ("f", "bad TLS peers: no crash, no leak", case_f_bad_peers),
     ("g", "bad TLS settings refused; no start without a certificate", case_g_config_errors),
+    ("h", "cachely-proxy's tls-port: clients, refusals, pipeline", case_h_proxy),
 ]
 
 
