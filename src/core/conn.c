@@ -186,6 +186,24 @@ conn_writev(struct conn *c, const struct iovec *iov, int iovcnt)
 }
 
 int
+conn_handshake(struct conn *c)
+{
+    if (c->ssl == NULL || SSL_is_init_finished(c->ssl)) {
+        return 0;
+    }
+    c->want = CONN_WANT_NONE;
+    ERR_clear_error();
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc == 1) {
+        return 0;
+    }
+    if (conn_tls_fail(c, rc) == 0) {
+        errno = ECONNRESET; /* closed during the handshake */
+    }
+    return -1;
+}
+
+int
 conn_write_all(struct conn *c, const void *buf, size_t len, int timeout_ms)
 {
     const char *p = buf;

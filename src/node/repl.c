@@ -838,8 +838,11 @@ hs_send(struct server *srv)
         return link_send(r, 2, a);
     }
     case HS_PORT: {
+        /* As Redis: a replica on TLS announces its tls-port, the one its
+         * own replicas and proxies must reach it on. */
         long long p = srv->cfg.replica_announce_port ? srv->cfg.replica_announce_port
-                                                     : srv->cfg.port;
+                      : srv->cfg.tls_replication && srv->cfg.tls_port ? srv->cfg.tls_port
+                                                                    : srv->cfg.port;
         struct resp_arg a[3] = {{"REPLCONF", 8}, {"listening-port", 14},
                                 {num, util_ll2str(num, p)}};
         if (link_send(r, 3, a) != 0) {

@@ -93,9 +93,8 @@ listen_setup(struct proxy *px)
         return -1;
     }
     if (px->cfg.tls_port != 0) {
-        if (tls_front_setup(px) != 0
-            || listen_port(px, px->cfg.tls_port, &px->tls_listen_fd, &px->tls_listen_ev,
-                           on_accept_tls) != 0) {
+        if (listen_port(px, px->cfg.tls_port, &px->tls_listen_fd, &px->tls_listen_ev,
+                        on_accept_tls) != 0) {
             return -1;
         }
         log_info("Listening on port %lld (tls)", px->cfg.tls_port);
@@ -259,7 +258,8 @@ main(int argc, char **argv)
     command_setup();
     px->start_ms = util_mstime();
     px->base = event_base_new();
-    if (topology_setup(px) != 0 || failover_setup(px) != 0 || listen_setup(px) != 0
+    if (tlsctx_setup(px) != 0 || topology_setup(px) != 0 || failover_setup(px) != 0
+        || listen_setup(px) != 0
         || http_setup(px) != 0) {
         return 1;
     }
@@ -303,7 +303,7 @@ main(int argc, char **argv)
         event_free(px->tls_listen_ev);
         close(px->tls_listen_fd);
     }
-    tls_front_teardown(px);
+    tlsctx_teardown(px);
     event_free(px->sig_events[0]);
     event_free(px->sig_events[1]);
     event_free(px->sig_events[2]);

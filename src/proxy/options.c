@@ -152,7 +152,7 @@ const struct option_def proxy_options[] = {
      "TCP port clients connect to"},
     {"bind", OPT_STRING, 0, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, NULL,
      "address to listen on"},
-    /* TLS on the client port (tls_front.c), with the node's names */
+    /* TLS on the client port (tlsctx.c), with the node's names */
     {"tls-port", OPT_INT, 0, "0", 0, 65535, NULL, OFF(tls_port), NULL, NULL, NULL,
      "TCP port for TLS clients, beside port (0 = none)"},
     {"tls-cert-file", OPT_STRING, 0, "", 0, 0, NULL, OFF(tls_cert_file), NULL, NULL, NULL,
@@ -165,7 +165,7 @@ const struct option_def proxy_options[] = {
      NULL, "CA bundle that verifies client certificates"},
     {"tls-ca-cert-dir", OPT_STRING, 0, "", 0, 0, NULL, OFF(tls_ca_cert_dir), NULL, NULL, NULL,
      "directory of CA certificates"},
-    {"tls-auth-clients", OPT_ENUM, 0, "yes", 0, 0, tls_front_auth_names,
+    {"tls-auth-clients", OPT_ENUM, 0, "yes", 0, 0, tlsctx_auth_names,
      OFF(tls_auth_clients), NULL, NULL, NULL,
      "client certificates: yes (required), no, optional"},
     {"tls-protocols", OPT_STRING, 0, "", 0, 0, NULL, OFF(tls_protocols), NULL, NULL, NULL,
@@ -182,6 +182,12 @@ const struct option_def proxy_options[] = {
      OFF(tls_session_cache_size), NULL, NULL, NULL, "TLS sessions kept"},
     {"tls-session-cache-timeout", OPT_INT, 0, "300", 0, INT_MAX, NULL,
      OFF(tls_session_cache_timeout), NULL, NULL, NULL, "seconds a TLS session stays resumable"},
+    {"tls-backend", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(tls_backend), NULL, NULL, NULL,
+     "connect to the nodes (requests, probes) with TLS: list their tls-ports"},
+    {"tls-client-cert-file", OPT_STRING, 0, "", 0, 0, NULL, OFF(tls_client_cert_file), NULL,
+     NULL, NULL, "certificate shown to the nodes (default tls-cert-file)"},
+    {"tls-client-key-file", OPT_STRING, 0, "", 0, 0, NULL, OFF(tls_client_key_file), NULL,
+     NULL, NULL, "private key of tls-client-cert-file"},
     {"http-port", OPT_INT, 0, "0", 0, 65535, NULL, OFF(http_port), NULL, NULL, NULL,
      "HTTP interface port on the same address: /cache/get, /cache/set, /cache/del, "
      "/health, /metrics, /topology (0 = off)"},

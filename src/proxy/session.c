@@ -1261,7 +1261,7 @@ session_accept(struct proxy *px, int fd, int tls)
 {
     int one = 1;
     evutil_make_socket_nonblocking(fd);
-    struct conn *conn = tls ? tls_front_accept(px, fd) : conn_plain_create(fd, NULL);
+    struct conn *conn = tls ? tlsctx_accept(px, fd) : conn_plain_create(fd, NULL);
     if (conn == NULL) {
         close(fd);
         return;

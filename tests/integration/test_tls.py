@@ -497,6 +497,45 @@ def case_h_proxy(nodes):
     s.close()
 
 
+def case_i_proxy_backend(nodes):
+    """tls-backend yes: the proxy reaches its nodes' tls-ports only (mutual
+    TLS, its client certificate), probes included; the replica it discovers
+    announced its tls-port (tls-replication), reads and writes flow, and the
+    replica holds the master's data.  A proxy whose certificate the nodes
+    do not trust gets nothing through."""
+    c = certs()
+    m = nodes.tls_node("--tls-replication", "yes")
+    r = nodes.tls_node("--tls-replication", "yes", "--replicaof", "%s %d" % (LOCAL, m.tls_port))
+    p = nodes.proxy("%s:%d" % (LOCAL, m.tls_port), "--tls-backend", "yes",
+                    "--tls-cert-file", c.server[0], "--tls-key-file", c.server[1],
+                    "--tls-client-cert-file", c.client[0], "--tls-client-key-file", c.client[1],
+                    "--tls-ca-cert-file", c.ca, "--read-policy", "replicas")
+    pc = client(p)
+    wait_for(lambda: "node1:addr=%s:%d" % (LOCAL, r.tls_port) in pc.info("topology")
+             and "role=replica,up=1" in pc.info("topology"), 20,
+             "the proxy found the replica at its tls-port")
+    for i in range(500):
+        pc.set("pk:%d" % i, i)
+    mc, rc = client(m), client(r)
+    wait_for(lambda: digest(mc) == digest(rc), 20, "replica in sync")
+    check(mc.get("pk:499") == "499", "writes reached the master")
+    wait_for(lambda: pc.get("pk:499") == "499", 10, "reads through the proxy")
+    clients = mc.execute_command("CLIENT", "LIST")
+    check(clients.count("addr=127.0.0.1") >= 2, "the proxy's connections: %r" % clients)
+    # A proxy presenting a certificate from another CA is refused by the node.
+    bad = nodes.proxy("%s:%d" % (LOCAL, m.tls_port), "--tls-backend", "yes",
+                      "--tls-cert-file", c.rogue[0], "--tls-key-file", c.rogue[1],
+                      "--tls-ca-cert-file", c.ca)
+    bc = client(bad)
+    time.sleep(1)
+    try:
+        v = bc.get("pk:1")
+        check(False, "a proxy with a rogue certificate got %r" % v)
+    except redis.ResponseError:
+        pass
+    check("TLS handshake with" in log_text(m), "the node logged the refused proxy")
+
+
 CASES = [
     ("a", "redis-cli --tls and python ssl=True on tls-port", case_a_clients),
     ("b", "mutual TLS accepted and refused; auth-clients optional/no", case_b_mutual_tls),
@@ -506,6 +545,7 @@ CASES = [
     ("f", "bad TLS peers: no crash, no leak", case_f_bad_peers),
     ("g", "bad TLS settings refused; no start without a certificate", case_g_config_errors),
     ("h", "cachely-proxy's tls-port: clients, refusals, pipeline", case_h_proxy),
+    ("i", "cachely-proxy tls-backend to the nodes' tls-ports, discovery", case_i_proxy_backend),
 ]
 
 
