@@ -43,9 +43,9 @@ redis-benchmark --help 2>&1 | grep -q -- --tls \
     || { echo "this redis-benchmark has no --tls" >&2; exit 1; }
 
 if [ "$quick" = 1 ]; then
-    n_p1=20000; n_p16=100000; n_hs=1000
+    n_p1=20000; n_p16=100000; n_hs=300
 else
-    n_p1=100000; n_p16=500000; n_hs=5000
+    n_p1=100000; n_p16=500000; n_hs=1000
 fi
 
 bench_init bench-tls
