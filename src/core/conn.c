@@ -7,8 +7,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,6 +185,59 @@ conn_writev(struct conn *c, const struct iovec *iov, int iovcnt)
     return total;
 }
 
+int
+conn_handshake(struct conn *c)
+{
+    if (c->ssl == NULL || SSL_is_init_finished(c->ssl)) {
+        return 0;
+    }
+    c->want = CONN_WANT_NONE;
+    ERR_clear_error();
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc == 1) {
+        return 0;
+    }
+    if (conn_tls_fail(c, rc) == 0) {
+        errno = ECONNRESET; /* closed during the handshake */
+    }
+    return -1;
+}
+
+int
+conn_write_all(struct conn *c, const void *buf, size_t len, int timeout_ms)
+{
+    const char *p = buf;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + timeout_ms;
+    while (len > 0) {
+        ssize_t w = conn_write(c, p, len);
+        if (w > 0) {
+            p += w;
+            len -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            return -1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long long left = deadline - (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+        if (left <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        struct pollfd pfd = {c->fd, c->ssl != NULL && c->want == CONN_WANT_READ
+                                        ? POLLIN : POLLOUT, 0};
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 size_t
 conn_pending(const struct conn *c)
 {
@@ -312,7 +367,10 @@ conn_tls_ctx_create(const struct conn_tls_config *cfg, int server, char *err,
         what = "SSL_CTX_new";
         goto fail;
     }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    /* A peer that closes without close_notify (redis-cli, most clients)
+     * is a normal close, not an error to log. */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION
+                             | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (cfg->protocols != NULL && cfg->protocols[0] != '\0'
         && conn_tls_protocols(ctx, cfg->protocols) < 0) {

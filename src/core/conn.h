@@ -64,6 +64,18 @@ ssize_t conn_read(struct conn *c, void *buf, size_t len);
 ssize_t conn_write(struct conn *c, const void *buf, size_t len);
 ssize_t conn_writev(struct conn *c, const struct iovec *iov, int iovcnt);
 
+/* Drives a TLS handshake without application data (a client that must
+ * know the session is up before it writes).  Returns 0 when done (always
+ * for plain sockets), or -1 with errno EAGAIN (conn_wants() says which
+ * event to wait for) or another errno on failure. */
+int conn_handshake(struct conn *c);
+
+/* Writes all of buf, waiting (poll) up to timeout_ms for the socket while
+ * the connection says it must (a TLS handshake runs inside).  For short
+ * control exchanges (the replication handshake), not for client traffic.
+ * Returns 0, or -1 with errno set (ETIMEDOUT when the time ran out). */
+int conn_write_all(struct conn *c, const void *buf, size_t len, int timeout_ms);
+
 /* Bytes already decrypted inside the connection that a read will return
  * without the socket becoming readable again (always 0 for plain sockets):
  * a reader that stops before draining must come back for them. */

@@ -156,6 +156,13 @@ option_format(const struct option_table *t, const struct option_def *def,
 }
 
 int
+option_parse_only(struct option_table *t, const struct option_def *def,
+                  const char *value, char *err, size_t errlen)
+{
+    return parse_value(t, def, value, err, errlen);
+}
+
+int
 option_set(struct option_table *t, const struct option_def *def,
            const char *value, char *err, size_t errlen)
 {

@@ -81,6 +81,11 @@ const char *option_alias(const struct option_table *t,
 /* Set one option from text.  Returns 0, or -1 with a reason in err. */
 int option_set(struct option_table *t, const struct option_def *def,
                const char *value, char *err, size_t errlen);
+/* Set one option from text without running its apply hook (CONFIG SET of
+ * several options sharing one hook runs it once, after the last of them).
+ * Returns 0, or -1 with a reason in err. */
+int option_parse_only(struct option_table *t, const struct option_def *def,
+                      const char *value, char *err, size_t errlen);
 /* Current value as CONFIG GET prints it. */
 void option_format(const struct option_table *t, const struct option_def *def,
                    char *buf, size_t len);

@@ -1,10 +1,12 @@
-/* Client I/O on plain libevent events: read into a contiguous query buffer,
- * parse and execute every complete command, write replies at once. */
+/* Client I/O on libevent events through the connection layer (plain or
+ * TLS): read into a contiguous query buffer, parse and execute every
+ * complete command, write replies at once. */
 #include "node/acl.h"
 #include "node/client.h"
 #include "node/block.h"
 #include "core/alloc.h"
 #include "core/command.h"
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "core/util.h"
@@ -17,6 +19,7 @@
 #include "node/pause.h"
 #include "node/persist.h"
 #include "node/repl.h"
+#include "node/repl_relay.h"
 #include "node/server.h"
 
 #include <errno.h>
@@ -59,8 +62,9 @@ format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 }
 
 static struct client *
-client_init(struct server *srv, int fd, unsigned flags)
+client_init(struct server *srv, struct conn *conn, unsigned flags)
 {
+    int fd = conn_fd(conn);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     struct client *c;
@@ -75,6 +79,7 @@ client_init(struct server *srv, int fd, unsigned flags)
     memset(c, 0, offsetof(struct client, buf));
     c->id = ++srv->next_client_id;
     c->fd = fd;
+    c->conn = conn;
     c->flags = flags;
     c->srv = srv;
     c->resp = 2;
@@ -106,18 +111,19 @@ client_init(struct server *srv, int fd, unsigned flags)
 }
 
 struct client *
-client_create(struct server *srv, int fd)
+client_create(struct server *srv, struct conn *conn)
 {
     if ((long long)srv->nclients >= srv->cfg.maxclients) {
+        /* Best effort: a TLS client is still in its handshake. */
         static const char err[] = "-ERR max number of clients reached\r\n";
-        ssize_t ignored = write(fd, err, sizeof(err) - 1);
+        ssize_t ignored = conn_write(conn, err, sizeof(err) - 1);
         (void)ignored;
-        close(fd);
+        conn_destroy(&conn);
         srv->stats.rejected_connections++;
         return NULL;
     }
     srv->stats.total_connections++;
-    return client_init(srv, fd, 0);
+    return client_init(srv, conn, 0);
 }
 
 struct client *
@@ -141,9 +147,15 @@ client_create_fake(struct server *srv, unsigned flags)
 }
 
 struct client *
-client_create_link(struct server *srv, int fd, unsigned flags)
+client_create_link(struct server *srv, struct conn *conn, unsigned flags)
 {
-    return client_init(srv, fd, flags | CLIENT_AUTHENTICATED);
+    struct client *c = client_init(srv, conn, flags | CLIENT_AUTHENTICATED);
+    /* The handshake's reads may have left decrypted bytes inside the TLS
+     * session: the socket will not signal them. */
+    if (conn_pending(conn) > 0) {
+        event_active(c->ev_read, EV_READ, 0);
+    }
+    return c;
 }
 
 void
@@ -254,6 +266,7 @@ client_destroy(struct client **cp)
     if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_UNBLOCKED)) {
         repl_client_gone(c);
     }
+    repl_relay_free(c);
     if (c->flags & CLIENT_FAKE) {
         /* Never listed, counted, watched or connected. */
     } else {
@@ -271,7 +284,7 @@ client_destroy(struct client **cp)
         }
         event_free(c->ev_read);
         event_free(c->ev_write);
-        close(c->fd);
+        conn_destroy(&c->conn);
     }
     resp_parser_free(&c->parser);
     mem_free(c->qbuf);
@@ -442,10 +455,16 @@ client_flush(struct client *c)
         }
         /* One segment (the common case): write() costs less in the kernel
          * than writev(), which must import an iovec array. */
-        ssize_t w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len)
-                           : writev(c->fd, iov, n);
+        ssize_t w = n == 1 ? conn_write(c->conn, iov[0].iov_base, iov[0].iov_len)
+                           : conn_writev(c->conn, iov, n);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* A TLS write that waits for the peer's bytes (a handshake
+                 * still running) resumes from the next read: after_input
+                 * queues the output again. */
+                if (conn_wants(c->conn) == CONN_WANT_READ) {
+                    return 0;
+                }
                 break;
             }
             if (errno == EINTR) {
@@ -495,7 +514,7 @@ client_flush(struct client *c)
     if (pending && !(c->flags & CLIENT_WRITE_ARMED)) {
         event_add(c->ev_write, NULL);
         c->flags |= CLIENT_WRITE_ARMED;
-    } else if (!pending && (c->flags & CLIENT_WRITE_ARMED)) {
+    } else if (!pending && (c->flags & CLIENT_WRITE_ARMED) && !c->read_wants_write) {
         event_del(c->ev_write);
         c->flags &= ~CLIENT_WRITE_ARMED;
     }
@@ -506,12 +525,25 @@ client_flush(struct client *c)
     return 0;
 }
 
+static void client_read(struct client *c);
+
 static void
 client_on_write(evutil_socket_t fd, short what, void *arg)
 {
     struct client *c = arg;
     (void)fd;
     (void)what;
+    if (c->relay != NULL) {
+        repl_relay_on_writable(c);
+        return;
+    }
+    if (c->read_wants_write) {
+        c->read_wants_write = 0;
+        client_read(c);
+        if (c->flags & CLIENT_CLOSE_ASAP) {
+            return;
+        }
+    }
     client_flush(c);
 }
 
@@ -625,13 +657,13 @@ client_process_input(struct client *c)
     after_input(c);
 }
 
+/* One read from the connection, then every complete command in it.  The
+ * client may be marked closing on return, never freed. */
 static void
-client_on_read(evutil_socket_t fd, short what, void *arg)
+client_read(struct client *c)
 {
-    struct client *c = arg;
     struct server *srv = c->srv;
     size_t want = READ_CHUNK;
-    (void)what;
 
     /* Inside a large argument, read up to what the frame still needs (in
      * bounded steps), so the buffer grows with the bytes that arrive, never
@@ -649,21 +681,27 @@ client_on_read(evutil_socket_t fd, short what, void *arg)
         c->qbuf = mem_realloc(c->qbuf, cap);
         c->qcap = cap;
     }
-    ssize_t n = read(fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+    ssize_t n = conn_read(c->conn, c->qbuf + c->qlen, c->qcap - c->qlen);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            if (conn_wants(c->conn) == CONN_WANT_WRITE && !c->read_wants_write) {
+                /* TLS: the session must send before it can read on. */
+                c->read_wants_write = 1;
+                if (!(c->flags & CLIENT_WRITE_ARMED)) {
+                    event_add(c->ev_write, NULL);
+                    c->flags |= CLIENT_WRITE_ARMED;
+                }
+            }
             return;
         }
         log_debug("Reading from client: %s", strerror(errno));
         client_close_async(c);
-        client_free_pending(srv);
         return;
     }
     if (n == 0) {
         log_debug("Client closed connection id=%llu addr=%s",
                   (unsigned long long)c->id, c->addr);
         client_close_async(c);
-        client_free_pending(srv);
         return;
     }
     c->qlen += (size_t)n;
@@ -678,7 +716,6 @@ client_on_read(evutil_socket_t fd, short what, void *arg)
                  (unsigned long long)c->id, c->addr, c->qlen);
         srv->stats.client_qbuf_limit_disconnections++;
         client_close_async(c);
-        client_free_pending(srv);
         return;
     }
     client_process_input(c);
@@ -688,6 +725,22 @@ client_on_read(evutil_socket_t fd, short what, void *arg)
         c->qbuf = NULL;
         c->qcap = 0;
     }
+    /* Bytes TLS already decrypted do not make the socket readable again:
+     * come back for them on the next loop turn, or a pipeline stalls. */
+    if (!(c->flags & CLIENT_CLOSE_ASAP) && conn_pending(c->conn) > 0
+        && event_pending(c->ev_read, EV_READ, NULL)) {
+        event_active(c->ev_read, EV_READ, 0);
+    }
+}
+
+static void
+client_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct client *c = arg;
+    struct server *srv = c->srv;
+    (void)fd;
+    (void)what;
+    client_read(c);
     /* Free whatever this command marked for closing, this client included:
      * nothing of it is on the stack any more. */
     client_free_pending(srv);

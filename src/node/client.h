@@ -21,6 +21,8 @@ struct multi_state;
 struct watch_key;
 struct pubsub_client;
 struct tracking_client;
+struct conn;
+struct sync_relay;
 
 #define CLIENT_BUF_SIZE (16 * 1024)
 
@@ -70,7 +72,10 @@ struct reply_block {
 
 struct client {
     uint64_t id;
-    int fd;
+    int fd;                         /* conn's socket, -1 for fake clients */
+    struct conn *conn;              /* owned; NULL for fake clients */
+    int read_wants_write;           /* a TLS read waits for the socket to
+                                     * be writable (the write event is armed) */
     unsigned flags;                 /* enum client_flag */
     struct server *srv;             /* borrowed */
     struct event *ev_read;          /* owned */
@@ -130,15 +135,17 @@ struct client {
     struct watch_key *watched;      /* owned by multi.c: WATCHed keys */
     struct pubsub_client *pubsub;   /* owned by pubsub.c; NULL before a subscription */
     struct tracking_client *tracking; /* owned by tracking.c; NULL before CLIENT TRACKING */
+    struct sync_relay *relay;       /* owned by repl_relay.c: a TLS replica's
+                                     * snapshot on its way from the child */
     /* fake clients: called after each command ran (not while it is held) */
     void (*on_done)(struct client *c, void *arg);
     void *done_arg;                 /* borrowed: on_done's argument */
     char buf[CLIENT_BUF_SIZE];
 };
 
-/* Accept handler helpers: create a client for a connected socket (takes the
- * fd); returns NULL after replying with an error when over maxclients. */
-struct client *client_create(struct server *srv, int fd);
+/* Accept handler helpers: create a client for a connection (takes conn);
+ * returns NULL after replying with an error when over maxclients. */
+struct client *client_create(struct server *srv, struct conn *conn);
 /* Free a client now.  Never call from inside its own callbacks: use
  * client_close_async. */
 void client_destroy(struct client **cp);
@@ -162,9 +169,9 @@ void client_process_input(struct client *c);
  * LIST nor counted against maxclients.  Free it with client_destroy, or
  * client_close_async from inside on_done. */
 struct client *client_create_fake(struct server *srv, unsigned flags);
-/* Wrap a connected socket as a client that is not counted against
- * maxclients (the link to our master).  Returns NULL on failure. */
-struct client *client_create_link(struct server *srv, int fd, unsigned flags);
+/* Wrap a connection as a client that is not counted against maxclients
+ * (the link to our master; takes conn).  Returns NULL on failure. */
+struct client *client_create_link(struct server *srv, struct conn *conn, unsigned flags);
 /* Write the output of every client that produced some since the last call.
  * The main loop calls it before waiting for events again, so the replies to
  * all requests read in one loop iteration leave in one burst (as Redis does

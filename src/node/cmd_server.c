@@ -596,14 +596,35 @@ cmd_config_set(struct client *c)
     }
     for (set = 0; set < npairs; set++) {
         char err[512];
-        if (option_set(t, defs[set], values[set], err, sizeof(err)) != 0) {
+        /* Options sharing an apply hook (the tls-* files) are applied once,
+         * by the last of them, as Redis does: a new certificate and its
+         * key are only valid together. */
+        int later = 0;
+        for (size_t k = set + 1; k < npairs && defs[set]->apply != NULL; k++) {
+            later |= defs[k]->apply == defs[set]->apply;
+        }
+        if ((later ? option_parse_only(t, defs[set], values[set], err, sizeof(err))
+                   : option_set(t, defs[set], values[set], err, sizeof(err))) != 0) {
             char ignored[512];
             size_t failed = set;
             while (set-- > 0) {
-                option_set(t, defs[set], olds[set], ignored, sizeof(ignored));
+                option_parse_only(t, defs[set], olds[set], ignored, sizeof(ignored));
+            }
+            for (size_t k = 0; k < failed; k++) {
+                if (defs[k]->apply != NULL) {
+                    option_set(t, defs[k], olds[k], ignored, sizeof(ignored));
+                }
+            }
+            /* A shared hook's failure names the first of its options. */
+            size_t named = failed;
+            for (size_t k = 0; k < failed && defs[failed]->apply != NULL; k++) {
+                if (defs[k]->apply == defs[failed]->apply) {
+                    named = k;
+                    break;
+                }
             }
             reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - %s",
-                         names[failed], err);
+                         names[named], err);
             goto done;
         }
     }

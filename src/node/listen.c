@@ -1,11 +1,14 @@
-/* The node's client listeners: one socket per bind address on the port,
- * opened at startup and re-opened by CONFIG SET port / bind. */
+/* The node's client listeners: one socket per bind address on the port
+ * (and on tls-port, whose clients get a TLS connection), opened at startup
+ * and re-opened by CONFIG SET port / tls-port. */
 #include "node/listen.h"
 #include "core/alloc.h"
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/option.h"
 #include "node/client.h"
 #include "node/server.h"
+#include "node/tls.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -17,13 +20,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Accept a bounded batch per wakeup so a connection storm cannot starve
+ * the clients already connected.  tls is nonzero on the tls-port. */
+struct listen_set {
+    int **fds;                /* borrowed: the set's sockets */
+    struct event ***events;   /* borrowed: one accept event per socket */
+    int *n;
+    long long *bound_port;
+    int tls;
+};
+
 static void
-on_accept(evutil_socket_t lfd, short what, void *arg)
+accept_batch(struct server *srv, int lfd, int tls)
 {
-    struct server *srv = arg;
-    (void)what;
-    /* Accept a bounded batch per wakeup so a connection storm cannot starve
-     * the clients already connected. */
     for (int i = 0; i < 64; i++) {
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0) {
@@ -33,12 +42,32 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
             return;
         }
         evutil_make_socket_closeonexec(fd);
-        client_create(srv, fd);
+        evutil_make_socket_nonblocking(fd);
+        struct conn *conn = tls ? tls_accept_conn(srv, fd) : conn_plain_create(fd, NULL);
+        if (conn == NULL) {
+            close(fd);
+            continue;
+        }
+        client_create(srv, conn);
     }
 }
 
+static void
+on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    accept_batch(arg, lfd, 0);
+}
+
+static void
+on_accept_tls(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    accept_batch(arg, lfd, 1);
+}
+
 static int
-listen_on(struct server *srv, const char *addr, int port)
+listen_on(struct server *srv, struct listen_set *ls, const char *addr, int port)
 {
     struct addrinfo hints, *res, *ai;
     char portstr[16];
@@ -79,15 +108,14 @@ listen_on(struct server *srv, const char *addr, int port)
             continue;
         }
         evutil_make_socket_nonblocking(fd);
-        srv->listen_fds = mem_realloc(srv->listen_fds,
-                                      (size_t)(srv->nlisten + 1) * sizeof(int));
-        srv->listen_events = mem_realloc(srv->listen_events,
-                                         (size_t)(srv->nlisten + 1) * sizeof(struct event *));
-        srv->listen_fds[srv->nlisten] = fd;
-        srv->listen_events[srv->nlisten] =
-            event_new(srv->base, fd, EV_READ | EV_PERSIST, on_accept, srv);
-        event_add(srv->listen_events[srv->nlisten], NULL);
-        srv->nlisten++;
+        *ls->fds = mem_realloc(*ls->fds, (size_t)(*ls->n + 1) * sizeof(int));
+        *ls->events = mem_realloc(*ls->events,
+                                  (size_t)(*ls->n + 1) * sizeof(struct event *));
+        (*ls->fds)[*ls->n] = fd;
+        (*ls->events)[*ls->n] = event_new(srv->base, fd, EV_READ | EV_PERSIST,
+                                          ls->tls ? on_accept_tls : on_accept, srv);
+        event_add((*ls->events)[*ls->n], NULL);
+        (*ls->n)++;
         rc = 0;
         break;
     }
@@ -95,65 +123,109 @@ listen_on(struct server *srv, const char *addr, int port)
     return rc == 0 || addr[0] == '-' ? 0 : -1;
 }
 
-int
-listen_setup(struct server *srv)
+/* The listeners of one port: the plain ones live in struct server, the
+ * TLS ones in tls.c's state; both are reached through these pointers. */
+static void
+listen_set_of(struct server *srv, int tls, struct listen_set *ls)
+{
+    ls->tls = tls;
+    if (tls) {
+        tls_listeners(srv, &ls->fds, &ls->events, &ls->n, &ls->bound_port);
+    } else {
+        ls->fds = &srv->listen_fds;
+        ls->events = &srv->listen_events;
+        ls->n = &srv->nlisten;
+        ls->bound_port = &srv->listen_port;
+    }
+}
+
+static int
+listen_open(struct server *srv, struct listen_set *ls, long long port)
 {
     char *words[16];
     char *scratch;
     int n;
 
-    srv->listen_port = srv->cfg.port;
-    if (srv->cfg.port == 0) {
+    *ls->bound_port = port;
+    if (port == 0) {
         return 0;
     }
     scratch = mem_alloc(strlen(srv->cfg.bind) + 1);
     n = option_split_line(srv->cfg.bind, scratch, words, 16);
     for (int i = 0; i < n; i++) {
-        if (listen_on(srv, words[i], (int)srv->cfg.port) != 0) {
+        if (listen_on(srv, ls, words[i], (int)port) != 0) {
             mem_free(scratch);
             return -1;
         }
     }
     mem_free(scratch);
-    return srv->nlisten > 0 ? 0 : -1;
+    return *ls->n > 0 ? 0 : -1;
+}
+
+static void
+listen_close(struct listen_set *ls)
+{
+    for (int i = 0; i < *ls->n; i++) {
+        event_free((*ls->events)[i]);
+        close((*ls->fds)[i]);
+    }
+    mem_free(*ls->events);
+    mem_free(*ls->fds);
+    *ls->events = NULL;
+    *ls->fds = NULL;
+    *ls->n = 0;
+}
+
+int
+listen_setup(struct server *srv)
+{
+    struct listen_set ls;
+    listen_set_of(srv, 0, &ls);
+    return listen_open(srv, &ls, srv->cfg.port);
+}
+
+int
+listen_tls_setup(struct server *srv)
+{
+    struct listen_set ls;
+    listen_set_of(srv, 1, &ls);
+    return listen_open(srv, &ls, srv->cfg.tls_port);
 }
 
 void
 listen_teardown(struct server *srv)
 {
-    for (int i = 0; i < srv->nlisten; i++) {
-        event_free(srv->listen_events[i]);
-        close(srv->listen_fds[i]);
-    }
-    mem_free(srv->listen_events);
-    mem_free(srv->listen_fds);
-    srv->listen_events = NULL;
-    srv->listen_fds = NULL;
-    srv->nlisten = 0;
+    struct listen_set ls;
+    listen_set_of(srv, 0, &ls);
+    listen_close(&ls);
+    listen_set_of(srv, 1, &ls);
+    listen_close(&ls);
 }
 
-int
-listen_rebind(struct server *srv, char *err, size_t errlen)
+static int
+rebind(struct server *srv, int tls, long long port, char *err, size_t errlen)
 {
-    int *old_fds = srv->listen_fds;
-    struct event **old_events = srv->listen_events;
-    int old_n = srv->nlisten;
-    long long old_port = srv->listen_port;
+    struct listen_set ls;
+    listen_set_of(srv, tls, &ls);
+    int *old_fds = *ls.fds;
+    struct event **old_events = *ls.events;
+    int old_n = *ls.n;
+    long long old_port = *ls.bound_port;
 
-    if (srv->cfg.port == srv->listen_port) {
+    if (port == old_port) {
         return 0;
     }
     /* Open the new sockets while the old ones still accept: a refused bind
      * then leaves the server listening where it was. */
-    srv->listen_fds = NULL;
-    srv->listen_events = NULL;
-    srv->nlisten = 0;
-    if (listen_setup(srv) != 0) {
-        listen_teardown(srv);
-        srv->listen_fds = old_fds;
-        srv->listen_events = old_events;
-        srv->nlisten = old_n;
-        srv->listen_port = old_port;
+    *ls.fds = NULL;
+    *ls.events = NULL;
+    *ls.n = 0;
+    if (listen_open(srv, &ls, port) != 0) {
+        listen_close(&ls);
+        *ls.fds = old_fds;
+        *ls.events = old_events;
+        *ls.n = old_n;
+        *ls.bound_port = old_port;
         snprintf(err, errlen, "Unable to listen on this port. Check server logs.");
         return -1;
     }
@@ -163,6 +235,18 @@ listen_rebind(struct server *srv, char *err, size_t errlen)
     }
     mem_free(old_events);
     mem_free(old_fds);
-    log_info("Listening on port %lld (tcp)", srv->cfg.port);
+    log_info("Listening on port %lld (%s)", port, tls ? "tls" : "tcp");
     return 0;
+}
+
+int
+listen_rebind(struct server *srv, char *err, size_t errlen)
+{
+    return rebind(srv, 0, srv->cfg.port, err, errlen);
+}
+
+int
+listen_tls_rebind(struct server *srv, char *err, size_t errlen)
+{
+    return rebind(srv, 1, srv->cfg.tls_port, err, errlen);
 }

@@ -10,12 +10,16 @@ struct server;
  * 0).  Returns 0, or -1 when an address that is not optional ("-addr")
  * could not be bound (the sockets already opened stay open). */
 int listen_setup(struct server *srv);
-/* Close every listener. */
+/* Close every listener (plain and TLS). */
 void listen_teardown(struct server *srv);
 /* Move the listeners to the current cfg.port / cfg.bind: the new sockets
  * are opened before the old ones close, so when binding fails the server
  * keeps listening where it was.  Returns 0, or -1 with Redis's error text
  * in err. */
 int listen_rebind(struct server *srv, char *err, size_t errlen);
+/* The same for cfg.tls_port: its clients get TLS connections (tls.c's
+ * context must exist first). */
+int listen_tls_setup(struct server *srv);
+int listen_tls_rebind(struct server *srv, char *err, size_t errlen);
 
 #endif

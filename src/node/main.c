@@ -21,6 +21,7 @@
 #include "node/repl.h"
 #include "node/scripting.h"
 #include "node/server.h"
+#include "node/tls.h"
 #include "node/slowlog.h"
 #include "node/t_hash.h"
 
@@ -279,6 +280,9 @@ main(int argc, char **argv)
         log_error("Failed listening on port %lld (tcp), aborting.", srv->cfg.port);
         return 1;
     }
+    if (tls_setup(srv) != 0) {
+        return 1;
+    }
     if (http_setup(srv) != 0) {
         log_error("Failed listening on http-port %lld, aborting.", srv->cfg.http_port);
         return 1;
@@ -344,6 +348,7 @@ main(int argc, char **argv)
     repl_teardown(srv);
     http_teardown(srv);
     listen_teardown(srv);
+    tls_teardown(srv);
     for (int i = 0; i < 3; i++) {
         if (srv->sig_events[i]) {
             event_free(srv->sig_events[i]);

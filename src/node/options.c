@@ -9,6 +9,7 @@
 #include "node/notify.h"
 #include "node/persist.h"
 #include "node/server.h"
+#include "node/tls.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -496,5 +497,55 @@ const struct option_def node_options[] = {
     {"busy-reply-threshold", OPT_INT, MUT, "5000", 0, LL_MAX, NULL, OFF(busy_reply_threshold),
      NULL, NULL, NULL,
      "milliseconds a script may run before other clients get -BUSY (0 = at once)"},
+    /* TLS (tls.c): every change rebuilds the contexts; open connections
+     * keep the ones they were made with */
+    {"tls-port", OPT_INT, MUT, "0", 0, 65535, NULL, OFF(tls_port), NULL, NULL,
+     tls_apply_port, "TCP port for TLS clients (0 = none)"},
+    {"tls-cert-file", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_cert_file), NULL, NULL,
+     tls_apply_config, "server certificate (PEM), also used as client certificate"},
+    {"tls-key-file", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_key_file), NULL, NULL,
+     tls_apply_config, "private key of tls-cert-file (PEM)"},
+    {"tls-key-file-pass", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL,
+     OFF(tls_key_file_pass), NULL, NULL, tls_apply_config,
+     "passphrase of tls-key-file"},
+    {"tls-client-cert-file", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_client_cert_file),
+     NULL, NULL, tls_apply_config,
+     "certificate presented when connecting to our master (default tls-cert-file)"},
+    {"tls-client-key-file", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_client_key_file),
+     NULL, NULL, tls_apply_config, "private key of tls-client-cert-file"},
+    {"tls-ca-cert-file", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_ca_cert_file), NULL,
+     NULL, tls_apply_config, "CA bundle that verifies clients and our master"},
+    {"tls-ca-cert-dir", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_ca_cert_dir), NULL,
+     NULL, tls_apply_config, "directory of CA certificates (c_rehash layout)"},
+    {"tls-auth-clients", OPT_ENUM, MUT, "yes", 0, 0, tls_auth_clients_names,
+     OFF(tls_auth_clients), NULL, NULL, tls_apply_config,
+     "client certificates: yes (required), no, optional (verified if sent)"},
+    {"tls-protocols", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_protocols), NULL, NULL,
+     tls_apply_config, "\"TLSv1.2 TLSv1.3\" (empty = TLSv1.2 and up)"},
+    {"tls-ciphers", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_ciphers), NULL, NULL,
+     tls_apply_config, "TLSv1.2 cipher list (OpenSSL syntax)"},
+    {"tls-ciphersuites", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_ciphersuites), NULL,
+     NULL, tls_apply_config, "TLSv1.3 cipher suites (OpenSSL syntax)"},
+    {"tls-prefer-server-ciphers", OPT_BOOL, MUT, "no", 0, 0, NULL,
+     OFF(tls_prefer_server_ciphers), NULL, NULL, tls_apply_config,
+     "choose the cipher by the server's preference"},
+    {"tls-session-caching", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(tls_session_caching),
+     NULL, NULL, tls_apply_config, "let clients resume TLS sessions"},
+    {"tls-session-cache-size", OPT_INT, MUT, "20480", 0, INT_MAX, NULL,
+     OFF(tls_session_cache_size), NULL, NULL, tls_apply_config,
+     "TLS sessions kept for resumption"},
+    {"tls-session-cache-timeout", OPT_INT, MUT, "300", 0, INT_MAX, NULL,
+     OFF(tls_session_cache_timeout), NULL, NULL, tls_apply_config,
+     "seconds a cached TLS session stays resumable"},
+    {"tls-replication", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(tls_replication), NULL,
+     NULL, tls_apply_config, "connect to our master with TLS"},
+    {"tls-client-key-file-pass", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL,
+     OFF(tls_client_key_file_pass), NULL, NULL, tls_apply_config,
+     "passphrase of tls-client-key-file"},
+    {"tls-dh-params-file", OPT_STRING, MUT, "", 0, 0, NULL, OFF(tls_dh_params_file), NULL,
+     NULL, NULL, "accepted for Redis compatibility (OpenSSL 3 picks DH groups itself)"},
+    {"tls-cluster", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(tls_cluster), NULL, NULL,
+     tls_apply_config, "accepted for Redis compatibility (no cluster bus); "
+     "turns TLS on like tls-port"},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };

@@ -2,6 +2,9 @@
  * and full sync through a forked snapshot writer, ACKs, WAIT, and the
  * replica's link to its master. */
 #include "node/repl.h"
+#include "node/repl_relay.h"
+#include "node/tls.h"
+#include "core/conn.h"
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/log.h"
@@ -16,6 +19,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -497,7 +501,19 @@ start_full_sync(struct client *c, int is_sync)
     r->stream_db = -1;
     /* SYNC, the old handshake, gets the payload without the PSYNC reply. */
     int n = snprintf(line, sizeof(line), "+FULLRESYNC %s %lld\r\n", r->replid, r->offset);
-    if (!is_sync && util_write_all(c->fd, line, (size_t)n, 60000) != 0) {
+    if (is_sync) {
+        n = 0;
+    }
+    /* A TLS replica's bytes must go through the parent's session: the child
+     * writes into a pipe the parent relays (repl_relay.c). */
+    int tls = conn_is_tls(c->conn);
+    int pipefd[2] = {-1, -1};
+    if (tls && (pipe(pipefd) != 0 || fcntl(pipefd[0], F_SETFD, FD_CLOEXEC) != 0
+                || fcntl(pipefd[1], F_SETFD, FD_CLOEXEC) != 0)) {
+        log_warn("Can't create the pipe for a TLS full sync: %s", strerror(errno));
+        return -1;
+    }
+    if (!tls && n > 0 && util_write_all(c->fd, line, (size_t)n, 60000) != 0) {
         return -1;
     }
     util_random_hex(mark, REPL_EOF_MARK_LEN);
@@ -505,19 +521,42 @@ start_full_sync(struct client *c, int is_sync)
     pid = fork();
     if (pid < 0) {
         log_warn("Can't fork the snapshot writer: %s", strerror(errno));
+        if (tls) {
+            close(pipefd[0]);
+            close(pipefd[1]);
+        }
         return -1;
     }
     if (pid == 0) {
         /* The child: stream the keyspace as it was at fork time. */
+        int out = tls ? pipefd[1] : c->fd;
         util_child_die_with_parent(parent);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
-        int rc = c->repl_capa_eof ? snapshot_write_stream(srv, c->fd, mark)
-                                  : write_sized_snapshot(srv, c->fd);
+        if (tls) {
+            close(pipefd[0]);
+        }
+        int rc = c->repl_capa_eof ? snapshot_write_stream(srv, out, mark)
+                                  : write_sized_snapshot(srv, out);
         _exit(rc == 0 ? 0 : 1);
     }
+    if (tls) {
+        close(pipefd[1]);
+        /* The relay writes through the client's write event from now on. */
+        if (c->flags & CLIENT_WRITE_ARMED) {
+            event_del(c->ev_write);
+            c->flags &= ~CLIENT_WRITE_ARMED;
+        }
+        if (repl_relay_start(c, line, (size_t)n, pipefd[0]) != 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+    }
     event_del(c->ev_read);
-    event_del(c->ev_write);
+    if (!tls) {
+        event_del(c->ev_write);
+    }
     c->flags &= ~CLIENT_WRITE_ARMED;
     c->flags |= CLIENT_REPLICA;
     c->repl_state = REPLICA_WAIT_SNAPSHOT;
@@ -528,6 +567,9 @@ start_full_sync(struct client *c, int is_sync)
     log_info("Starting full sync of replica %s: snapshot writer pid %d, offset %lld, "
              "%s framing", c->addr, (int)pid, r->offset,
              c->repl_capa_eof ? "$EOF" : "$<length>");
+    if (tls) {
+        log_info("Replica %s is on TLS: its snapshot is relayed through a pipe", c->addr);
+    }
     return 0;
 }
 
@@ -575,20 +617,31 @@ reap_children(struct server *srv)
                 continue;
             }
             c->repl_child = -1;
-            if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-                c->repl_state = REPLICA_ONLINE;
-                c->repl_ack_ms = util_mstime();
-                event_add(c->ev_read, NULL);
-                client_queue_write(c);
-                log_info("Synchronization with replica %s succeeded (%lld ms)",
-                         c->addr, util_mstime() - c->repl_sync_start_ms);
-            } else {
-                log_warn("Snapshot writer for replica %s failed; closing it", c->addr);
-                c->repl_state = REPLICA_NONE;
-                client_close_async(c);
+            int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            int rr = repl_relay_child_exited(c, ok);
+            if (rr == 1) {
+                break; /* the relay finishes it once its bytes are out */
             }
+            repl_master_sync_done(c, ok && rr == 0);
             break;
         }
+    }
+}
+
+void
+repl_master_sync_done(struct client *c, int ok)
+{
+    if (ok) {
+        c->repl_state = REPLICA_ONLINE;
+        c->repl_ack_ms = util_mstime();
+        event_add(c->ev_read, NULL);
+        client_queue_write(c);
+        log_info("Synchronization with replica %s succeeded (%lld ms)",
+                 c->addr, util_mstime() - c->repl_sync_start_ms);
+    } else {
+        log_warn("Snapshot writer for replica %s failed; closing it", c->addr);
+        c->repl_state = REPLICA_NONE;
+        client_close_async(c);
     }
 }
 
@@ -692,9 +745,15 @@ link_close_socket(struct repl *r)
         event_free(r->link_event);
         r->link_event = NULL;
     }
+    if (r->link_conn != NULL) {
+        conn_destroy(&r->link_conn); /* closes link_fd */
+        r->link_fd = -1;
+    r->link_conn = NULL;
+    }
     if (r->link_fd >= 0) {
         close(r->link_fd);
         r->link_fd = -1;
+    r->link_conn = NULL;
     }
     r->hs_len = 0;
 }
@@ -748,7 +807,7 @@ link_send(struct repl *r, size_t argc, const struct resp_arg *argv)
 {
     enc_len = 0;
     enc_command(argc, argv);
-    return util_write_all(r->link_fd, enc_buf, enc_len, 60000);
+    return conn_write_all(r->link_conn, enc_buf, enc_len, 60000);
 }
 
 /* Handshake steps: each sends a command and reads one reply line. */
@@ -779,8 +838,11 @@ hs_send(struct server *srv)
         return link_send(r, 2, a);
     }
     case HS_PORT: {
+        /* As Redis: a replica on TLS announces its tls-port, the one its
+         * own replicas and proxies must reach it on. */
         long long p = srv->cfg.replica_announce_port ? srv->cfg.replica_announce_port
-                                                     : srv->cfg.port;
+                      : srv->cfg.tls_replication && srv->cfg.tls_port ? srv->cfg.tls_port
+                                                                    : srv->cfg.port;
         struct resp_arg a[3] = {{"REPLCONF", 8}, {"listening-port", 14},
                                 {num, util_ll2str(num, p)}};
         if (link_send(r, 3, a) != 0) {
@@ -821,11 +883,13 @@ static void
 link_become_client(struct server *srv, const char *rest, size_t restlen)
 {
     struct repl *r = &srv->repl;
-    int fd = r->link_fd;
+    struct conn *conn = r->link_conn;
     event_free(r->link_event);
     r->link_event = NULL;
     r->link_fd = -1;
-    struct client *c = client_create_link(srv, fd, CLIENT_MASTER);
+    r->link_conn = NULL;
+    r->link_conn = NULL;
+    struct client *c = client_create_link(srv, conn, CLIENT_MASTER);
     /* A resumed stream carries on in the database it was in: SELECT is only
      * streamed when the database changes. */
     c->db = &srv->ks.dbs[r->master_db >= 0 && r->master_db < srv->ks.ndb ? r->master_db : 0];
@@ -998,7 +1062,16 @@ link_on_event(evutil_socket_t fd, short what, void *arg)
             link_drop(srv, NULL);
             return;
         }
-        log_info("MASTER <-> REPLICA sync started");
+        char peer[300];
+        snprintf(peer, sizeof(peer), "%s:%d", r->master_host, r->master_port);
+        r->link_conn = srv->cfg.tls_replication ? tls_connect_conn(srv, fd, peer)
+                                                : conn_plain_create(fd, peer);
+        if (r->link_conn == NULL) {
+            link_drop(srv, "could not start a TLS session");
+            return;
+        }
+        log_info("MASTER <-> REPLICA sync started%s",
+                 srv->cfg.tls_replication ? " (TLS)" : "");
         event_del(r->link_event);
         event_assign(r->link_event, srv->base, fd, EV_READ | EV_PERSIST,
                      link_on_event, srv);
@@ -1013,7 +1086,7 @@ link_on_event(evutil_socket_t fd, short what, void *arg)
     if (!(what & EV_READ)) {
         return;
     }
-    ssize_t n = read(fd, r->hs_buf + r->hs_len, sizeof(r->hs_buf) - r->hs_len);
+    ssize_t n = conn_read(r->link_conn, r->hs_buf + r->hs_len, sizeof(r->hs_buf) - r->hs_len);
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;
@@ -1028,6 +1101,9 @@ link_on_event(evutil_socket_t fd, short what, void *arg)
         if (nl == NULL) {
             if (r->hs_len == sizeof(r->hs_buf)) {
                 link_drop(srv, "handshake reply too long");
+            } else if (conn_pending(r->link_conn) > 0) {
+                /* TLS holds more decrypted bytes; the socket won't say so. */
+                event_active(r->link_event, EV_READ, 0);
             }
             return;
         }
@@ -1302,6 +1378,7 @@ repl_setup(struct server *srv)
     r->second_replid_offset = -1;
     r->stream_db = -1;
     r->link_fd = -1;
+    r->link_conn = NULL;
     r->no_replicas_since = util_mstime();
     srv->ks.on_delete = on_keyspace_delete;
     srv->ks.on_delete_ctx = srv;

@@ -19,6 +19,7 @@
 
 struct server;
 struct client;
+struct conn;
 struct db;
 struct event;
 
@@ -80,6 +81,8 @@ struct repl {
     char *master_host;            /* owned; NULL when a master */
     int master_port;
     int link_fd;                  /* during connect/handshake */
+    struct conn *link_conn;       /* owned, over link_fd once connected
+                                     (TLS with tls-replication) */
     struct event *link_event;     /* owned; connect/handshake I/O */
     int handshake_step;
     int hs_extra;                 /* an extra reply (ip-address) to read */
@@ -134,6 +137,9 @@ void repl_before_sleep(struct server *srv);
 
 /* PSYNC/SYNC from a replica: partial resync from the backlog, or a full
  * sync (the reply and snapshot are written here). */
+/* A replica's full sync ended (the snapshot is out when ok): put it online
+ * with the stream that queued meanwhile, or close it. */
+void repl_master_sync_done(struct client *c, int ok);
 void repl_master_psync(struct client *c, const char *replid, size_t idlen,
                        long long from, int is_sync);
 /* REPLCONF ACK from a replica. */

@@ -145,6 +145,21 @@ struct node_config {
     long long busy_reply_threshold; /* ms before -BUSY (alias lua-time-limit) */
     int notify_keyspace_events;    /* enum notify_class bits */
     long long latency_monitor_threshold; /* ms; 0 = off */
+    /* TLS (tls.c): Redis's tls-* options; strings owned, "" = not set */
+    long long tls_port;            /* 0 = no TLS listener */
+    char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
+    char *tls_client_cert_file, *tls_client_key_file;
+    char *tls_ca_cert_file, *tls_ca_cert_dir;
+    int tls_auth_clients;          /* index into tls_auth_clients_names */
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    int tls_prefer_server_ciphers;
+    int tls_session_caching;
+    long long tls_session_cache_size;
+    long long tls_session_cache_timeout;
+    int tls_replication;           /* dial our master with TLS */
+    char *tls_client_key_file_pass;
+    char *tls_dh_params_file;      /* accepted; OpenSSL 3's built-in groups serve */
+    int tls_cluster;               /* accepted; there is no cluster bus */
 };
 
 struct command_stats {
@@ -155,6 +170,7 @@ struct command_stats {
 };
 
 struct slowlog_entry;
+struct tls_state;
 
 struct node_stats {
     long long start_ms;
@@ -196,6 +212,7 @@ struct server {
     struct event *close_event;        /* owned; frees clients marked to close */
     struct event *sig_events[3];      /* owned */
     struct evhttp *http;              /* owned; NULL when http-port is 0 */
+    struct tls_state *tls;            /* owned by tls.c: contexts, tls-port */
 
     struct keyspace ks;
     struct repl repl;

@@ -4,6 +4,7 @@
  * error: nothing is ever sent twice. */
 #include "proxy/proxy.h"
 #include "core/alloc.h"
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -92,10 +93,13 @@ backend_close(struct backend *b, const char *why)
         event_free(b->ev);
         b->ev = NULL;
     }
-    if (b->fd >= 0) {
+    if (b->conn != NULL) {
+        conn_destroy(&b->conn); /* closes fd */
+    } else if (b->fd >= 0) {
         close(b->fd);
-        b->fd = -1;
     }
+    b->fd = -1;
+    b->tls_wants_write = 0;
     b->connected = 0;
     b->write_armed = 0;
     fail_inflight(b, why ? why : "closed");
@@ -126,6 +130,13 @@ backend_connect(struct proxy *px, struct backend *b)
         return -1;
     }
     setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    b->conn = tlsctx_connect(px, b->fd, b->node->name);
+    if (b->conn == NULL) {
+        close(b->fd);
+        b->fd = -1;
+        b->retry_at_ms = util_mstime() + 100;
+        return -1;
+    }
     b->connected = 0;
     b->ev = event_new(px->base, b->fd, EV_READ | EV_PERSIST, backend_on_event, b);
     event_add(b->ev, NULL);
@@ -167,9 +178,14 @@ static void
 backend_write(struct proxy *px, struct backend *b)
 {
     while (b->out_sent < b->out_len) {
-        ssize_t n = write(b->fd, b->out + b->out_sent, b->out_len - b->out_sent);
+        ssize_t n = conn_write(b->conn, b->out + b->out_sent, b->out_len - b->out_sent);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (conn_wants(b->conn) == CONN_WANT_READ) {
+                    /* TLS handshake: the read event brings us back. */
+                    arm_write(px, b, b->tls_wants_write || !b->connected);
+                    return;
+                }
                 break;
             }
             if (errno == EINTR) {
@@ -183,7 +199,7 @@ backend_write(struct proxy *px, struct backend *b)
     if (b->out_sent == b->out_len) {
         b->out_len = b->out_sent = 0;
     }
-    arm_write(px, b, b->out_len > b->out_sent || !b->connected);
+    arm_write(px, b, b->out_len > b->out_sent || !b->connected || b->tls_wants_write);
 }
 
 static void
@@ -197,9 +213,13 @@ backend_read(struct backend *b)
         b->in = mem_realloc(b->in, cap);
         b->in_cap = cap;
     }
-    ssize_t n = read(b->fd, b->in + b->in_len, b->in_cap - b->in_len);
+    ssize_t n = conn_read(b->conn, b->in + b->in_len, b->in_cap - b->in_len);
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (conn_wants(b->conn) == CONN_WANT_WRITE) {
+                b->tls_wants_write = 1;
+                arm_write(b->node->px, b, 1);
+            }
             return;
         }
         backend_close(b, n == 0 ? "closed by the node" : strerror(errno));
@@ -267,10 +287,21 @@ backend_on_event(evutil_socket_t fd, short what, void *arg)
         b->connected = 1;
         b->backoff_ms = 0;
     }
+    if ((what & EV_WRITE) && b->tls_wants_write) {
+        b->tls_wants_write = 0;
+        what |= EV_READ;
+    }
     if (what & EV_READ) {
-        backend_read(b);
+        /* Bytes TLS already decrypted do not make the socket readable. */
+        do {
+            backend_read(b);
+        } while (b->fd >= 0 && conn_pending(b->conn) > 0);
         if (b->fd < 0) {
             return;
+        }
+        /* A TLS write that waited for the handshake's bytes goes on. */
+        if (conn_is_tls(b->conn) && b->connected && b->out_sent < b->out_len) {
+            what |= EV_WRITE;
         }
     }
     if (what & EV_WRITE) {

@@ -25,21 +25,36 @@ static struct proxy proxy;
 
 
 static void
-on_accept(evutil_socket_t lfd, short what, void *arg)
+accept_batch(struct proxy *px, int lfd, int tls)
 {
-    (void)what;
     for (int i = 0; i < 64; i++) {
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0) {
             return;
         }
         evutil_make_socket_closeonexec(fd);
-        session_accept(arg, fd);
+        session_accept(px, fd, tls);
     }
 }
 
+static void
+on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    accept_batch(arg, lfd, 0);
+}
+
+static void
+on_accept_tls(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    accept_batch(arg, lfd, 1);
+}
+
+/* One listening socket on cfg.bind:port; *fdp and *evp receive it. */
 static int
-listen_setup(struct proxy *px)
+listen_port(struct proxy *px, long long portnum, int *fdp, struct event **evp,
+            event_callback_fn cb)
 {
     struct addrinfo hints, *res = NULL;
     char port[16];
@@ -48,29 +63,43 @@ listen_setup(struct proxy *px)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    snprintf(port, sizeof(port), "%lld", px->cfg.port);
+    snprintf(port, sizeof(port), "%lld", portnum);
     if (getaddrinfo(px->cfg.bind, port, &hints, &res) != 0 || res == NULL) {
         return -1;
     }
-    px->listen_fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (px->listen_fd < 0) {
+    *fdp = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (*fdp < 0) {
         freeaddrinfo(res);
         return -1;
     }
-    setsockopt(px->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(px->listen_fd, res->ai_addr, res->ai_addrlen) != 0
-        || listen(px->listen_fd, 511) != 0) {
-        log_error("Could not listen on %s:%lld: %s", px->cfg.bind, px->cfg.port,
-                  strerror(errno));
+    setsockopt(*fdp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(*fdp, res->ai_addr, res->ai_addrlen) != 0 || listen(*fdp, 511) != 0) {
+        log_error("Could not listen on %s:%lld: %s", px->cfg.bind, portnum, strerror(errno));
         freeaddrinfo(res);
-        close(px->listen_fd);
-        px->listen_fd = -1;
+        close(*fdp);
+        *fdp = -1;
         return -1;
     }
     freeaddrinfo(res);
-    evutil_make_socket_nonblocking(px->listen_fd);
-    px->listen_ev = event_new(px->base, px->listen_fd, EV_READ | EV_PERSIST, on_accept, px);
-    event_add(px->listen_ev, NULL);
+    evutil_make_socket_nonblocking(*fdp);
+    *evp = event_new(px->base, *fdp, EV_READ | EV_PERSIST, cb, px);
+    event_add(*evp, NULL);
+    return 0;
+}
+
+static int
+listen_setup(struct proxy *px)
+{
+    if (listen_port(px, px->cfg.port, &px->listen_fd, &px->listen_ev, on_accept) != 0) {
+        return -1;
+    }
+    if (px->cfg.tls_port != 0) {
+        if (listen_port(px, px->cfg.tls_port, &px->tls_listen_fd, &px->tls_listen_ev,
+                        on_accept_tls) != 0) {
+            return -1;
+        }
+        log_info("Listening on port %lld (tls)", px->cfg.tls_port);
+    }
     return 0;
 }
 
@@ -195,6 +224,7 @@ main(int argc, char **argv)
 
     memset(px, 0, sizeof(*px));
     px->listen_fd = -1;
+    px->tls_listen_fd = -1;
     px->opts.defs = proxy_options;
     px->opts.values = &px->cfg;
     if (option_defaults(&px->opts) != 0) {
@@ -230,7 +260,8 @@ main(int argc, char **argv)
     command_setup();
     px->start_ms = util_mstime();
     px->base = event_base_new();
-    if (topology_setup(px) != 0 || failover_setup(px) != 0 || listen_setup(px) != 0
+    if (tlsctx_setup(px) != 0 || topology_setup(px) != 0 || failover_setup(px) != 0
+        || listen_setup(px) != 0
         || http_setup(px) != 0) {
         return 1;
     }
@@ -272,6 +303,11 @@ main(int argc, char **argv)
     event_free(px->cron);
     event_free(px->listen_ev);
     close(px->listen_fd);
+    if (px->tls_listen_fd >= 0) {
+        event_free(px->tls_listen_ev);
+        close(px->tls_listen_fd);
+    }
+    tlsctx_teardown(px);
     event_free(px->sig_events[0]);
     event_free(px->sig_events[1]);
     event_free(px->sig_events[2]);

@@ -32,6 +32,8 @@ struct http_port;
 struct peer;
 struct admin;
 struct tr_client;
+struct conn;
+struct conn_tls_ctx;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
@@ -59,6 +61,19 @@ struct proxy_config {
     long long backend_timeout_ms;
     long long maxclients;
     long long databases;         /* SELECT's range, as the nodes' databases */
+    /* TLS on the client port (tlsctx.c): the node's tls-* names; strings
+     * owned, "" = not set */
+    long long tls_port;          /* 0 = none */
+    char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
+    char *tls_ca_cert_file, *tls_ca_cert_dir;
+    int tls_auth_clients;        /* index into tlsctx_auth_names */
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    int tls_prefer_server_ciphers;
+    int tls_session_caching;
+    long long tls_session_cache_size, tls_session_cache_timeout;
+    int tls_backend;             /* connect to the nodes with TLS */
+    char *tls_client_cert_file, *tls_client_key_file; /* for the nodes
+                                    (default tls-cert-file / tls-key-file) */
     /* client limits, with Redis's names and defaults */
     long long timeout;           /* close clients idle this many seconds; 0 = never */
     unsigned long long client_query_buffer_limit;
@@ -144,6 +159,8 @@ struct preq {
 struct backend {
     struct node *node;           /* borrowed: owner */
     int fd;                      /* -1 when disconnected */
+    struct conn *conn;           /* owned over fd (TLS with tls-backend) */
+    int tls_wants_write;         /* a TLS read waits for writability */
     int connected;
     struct event *ev;            /* owned: read (and write while pending) */
     int write_armed;
@@ -239,6 +256,7 @@ struct node {
     long long txn_busy;          /* how many of them are pinned now */
     /* probe connection */
     int probe_fd;
+    struct conn *probe_conn;     /* owned over probe_fd once connected */
     struct event *probe_ev;      /* owned */
     char *probe_in;              /* owned */
     size_t probe_len, probe_cap;
@@ -257,6 +275,10 @@ struct proxy {
     struct event_base *base;     /* owned */
     int listen_fd;
     struct event *listen_ev;     /* owned */
+    int tls_listen_fd;           /* -1 without tls-port */
+    struct event *tls_listen_ev; /* owned */
+    struct conn_tls_ctx *tls_ctx; /* owned reference (tlsctx.c): client port */
+    struct conn_tls_ctx *tls_backend_ctx; /* owned reference: to the nodes */
     struct event *cron;          /* owned */
     struct event *sig_events[3]; /* owned: TERM, INT, HUP */
     struct node **nodes;         /* owned array of owned nodes */
@@ -437,7 +459,8 @@ void backend_forget_pending(struct proxy *px, struct backend *b);
 char *topology_auth_frame(const struct proxy *px, size_t *len);
 
 /* ---- session.c ------------------------------------------------------------ */
-void session_accept(struct proxy *px, int fd);
+/* Take an accepted socket as a new session (TLS when tls is nonzero). */
+void session_accept(struct proxy *px, int fd, int tls);
 /* A request finished: its reply bytes. */
 void session_deliver(struct preq *r, const char *reply, size_t len);
 void session_resume(struct session *s);
@@ -482,7 +505,9 @@ enum session_flag {
  * info.c read it. */
 struct session {
     uint64_t id;
-    int fd;
+    int fd;                        /* conn's socket */
+    struct conn *conn;             /* owned: plain or TLS */
+    int read_wants_write;          /* a TLS read waits for writability */
     unsigned flags;
     struct proxy *px;              /* borrowed */
     struct event *ev;              /* owned */
@@ -569,6 +594,19 @@ int http_setup(struct proxy *px);
 void http_teardown(struct proxy *px);
 /* Count one reply of node n that took us microseconds (backend.c). */
 void http_observe_latency(struct node *n, long long us);
+
+/* ---- tlsctx.c: TLS on the client port and to the nodes --------------------- */
+extern const char *const tlsctx_auth_names[];  /* no, yes, optional */
+/* Build the contexts the tls-* options ask for (tls-port: the client
+ * port's; tls-backend: the nodes').  Returns 0, or -1 after logging why
+ * (the proxy must not start). */
+int tlsctx_setup(struct proxy *px);
+void tlsctx_teardown(struct proxy *px);
+/* A TLS server session over an accepted socket (takes fd), or NULL. */
+struct conn *tlsctx_accept(struct proxy *px, int fd);
+/* The connection for a socket connecting to a node (takes fd): TLS with
+ * tls-backend, else plain.  NULL when OpenSSL fails (fd left open). */
+struct conn *tlsctx_connect(struct proxy *px, int fd, const char *peer);
 
 /* ---- info.c ----------------------------------------------------------------- */
 /* INFO [section ...] for session s (see info.c for the sections). */

@@ -7,6 +7,7 @@
 #include "proxy/proxy.h"
 #include "config.h"
 #include "core/alloc.h"
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "core/util.h"
@@ -1169,6 +1170,7 @@ session_set_events(struct session *s, int want_write)
     int want_read = !(s->flags & SESSION_CLOSE_AFTER_REPLY);
     int have_read = !(s->flags & SESSION_READ_OFF);
     int have_write = !!(s->flags & SESSION_WRITE_ARMED);
+    want_write = want_write || s->read_wants_write;
     if (want_read == have_read && want_write == have_write) {
         return;
     }
@@ -1181,13 +1183,17 @@ session_set_events(struct session *s, int want_write)
     }
     s->flags = (s->flags & ~(SESSION_READ_OFF | SESSION_WRITE_ARMED))
                | (want_read ? 0 : SESSION_READ_OFF) | (want_write ? SESSION_WRITE_ARMED : 0);
+    /* event_del dropped an activation for bytes TLS holds decrypted. */
+    if (want_read && conn_pending(s->conn) > 0) {
+        event_active(s->ev, EV_READ, 0);
+    }
 }
 
 static void
 session_write(struct session *s)
 {
     while (s->out_sent < s->out.len) {
-        ssize_t n = write(s->fd, s->out.p + s->out_sent, s->out.len - s->out_sent);
+        ssize_t n = conn_write(s->conn, s->out.p + s->out_sent, s->out.len - s->out_sent);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 break;
@@ -1216,7 +1222,13 @@ static void
 session_on_event(evutil_socket_t fd, short what, void *arg)
 {
     struct session *s = arg;
+    (void)fd;
     if (what & EV_WRITE) {
+        if (s->read_wants_write) {
+            /* A TLS read that waited for writability: retry it. */
+            s->read_wants_write = 0;
+            what |= EV_READ;
+        }
         session_write(s);
     }
     if (!(what & EV_READ) || (s->flags & SESSION_CLOSING)) {
@@ -1230,9 +1242,13 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
         s->qbuf = mem_realloc(s->qbuf, cap);
         s->qcap = cap;
     }
-    ssize_t n = read(fd, s->qbuf + s->qlen, s->qcap - s->qlen);
+    ssize_t n = conn_read(s->conn, s->qbuf + s->qlen, s->qcap - s->qlen);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) {
+            if (conn_wants(s->conn) == CONN_WANT_WRITE) {
+                s->read_wants_write = 1;
+                session_set_events(s, 1);
+            }
             if (s->qlen > 0 && s->blocked_on == NULL) {
                 process_input(s); /* resumed after a blocking command */
             }
@@ -1272,6 +1288,10 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
     if (s->flags & SESSION_CLOSE_AFTER_REPLY) {
         session_write(s);
     }
+    /* Bytes TLS already decrypted do not make the socket readable again. */
+    if (!(s->flags & (SESSION_CLOSING | SESSION_READ_OFF)) && conn_pending(s->conn) > 0) {
+        event_active(s->ev, EV_READ, 0);
+    }
 }
 
 /* "ip:port" of the peer (local = 0) or of our end, as Redis writes it
@@ -1300,22 +1320,28 @@ session_format_addr(int fd, int local, char *out, size_t cap)
 }
 
 void
-session_accept(struct proxy *px, int fd)
+session_accept(struct proxy *px, int fd, int tls)
 {
     int one = 1;
-    if ((long long)px->nsessions >= px->cfg.maxclients) {
-        static const char err[] = "-ERR max number of clients reached\r\n";
-        px->rejected_connections++;
-        ssize_t ignored = write(fd, err, sizeof(err) - 1);
-        (void)ignored;
+    evutil_make_socket_nonblocking(fd);
+    struct conn *conn = tls ? tlsctx_accept(px, fd) : conn_plain_create(fd, NULL);
+    if (conn == NULL) {
         close(fd);
         return;
     }
-    evutil_make_socket_nonblocking(fd);
+    if ((long long)px->nsessions >= px->cfg.maxclients) {
+        static const char err[] = "-ERR max number of clients reached\r\n";
+        px->rejected_connections++;
+        ssize_t ignored = conn_write(conn, err, sizeof(err) - 1);
+        (void)ignored;
+        conn_destroy(&conn);
+        return;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct session *s = mem_calloc(sizeof(*s));
     s->id = ++px->next_session_id;
     s->fd = fd;
+    s->conn = conn;
     s->px = px;
     s->resp = 2;
     s->ctime_ms = s->last_ms = util_mstime();
@@ -1387,7 +1413,7 @@ session_free(struct session *s)
     }
     px->nsessions--;
     event_free(s->ev);
-    close(s->fd);
+    conn_destroy(&s->conn);
     resp_parser_free(&s->parser);
     mem_free(s->qbuf);
     rbuf_free(&s->out);

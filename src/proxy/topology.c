@@ -7,6 +7,7 @@
  * (so --nodes may name the master alone). */
 #include "proxy/proxy.h"
 #include "core/alloc.h"
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/slot.h"
 #include "core/util.h"
@@ -252,10 +253,12 @@ probe_close(struct node *n)
         event_free(n->probe_ev);
         n->probe_ev = NULL;
     }
-    if (n->probe_fd >= 0) {
+    if (n->probe_conn != NULL) {
+        conn_destroy(&n->probe_conn); /* closes probe_fd */
+    } else if (n->probe_fd >= 0) {
         close(n->probe_fd);
-        n->probe_fd = -1;
     }
+    n->probe_fd = -1;
     n->probe_len = 0;
     n->probe_waiting = 0;
     n->probe_auth_pending = 0;
@@ -535,6 +538,18 @@ probe_consume(struct proxy *px, struct node *n)
     return 0;
 }
 
+/* A probe request is small: it is written at once (the handshake is over)
+ * or the connection is useless. */
+static int
+probe_write(struct proxy *px, struct node *n, const char *buf, size_t len)
+{
+    (void)px;
+    if (!conn_is_tls(n->probe_conn)) {
+        return util_write_all(n->probe_fd, buf, len, 0);
+    }
+    return conn_write_all(n->probe_conn, buf, len, 0);
+}
+
 static void
 probe_on_event(evutil_socket_t fd, short what, void *arg)
 {
@@ -542,16 +557,39 @@ probe_on_event(evutil_socket_t fd, short what, void *arg)
     struct proxy *px = n->px;
 
     if (!n->probe_connected) {
-        int err = 0;
-        socklen_t el = sizeof(err);
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
-        if (err != 0) {
-            /* Nothing listens there: the node is gone, not slow. */
-            if (err == ECONNREFUSED && n->up) {
-                log_warn("Node %s refused the probe connection: marking it down", n->name);
-                n->up = 0;
+        if (n->probe_conn == NULL) {
+            int err = 0;
+            socklen_t el = sizeof(err);
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+            if (err != 0) {
+                /* Nothing listens there: the node is gone, not slow. */
+                if (err == ECONNREFUSED && n->up) {
+                    log_warn("Node %s refused the probe connection: marking it down",
+                             n->name);
+                    n->up = 0;
+                }
+                probe_close(n);
+                return;
             }
-            probe_close(n);
+            n->probe_conn = tlsctx_connect(px, fd, n->name);
+            if (n->probe_conn == NULL) {
+                probe_close(n);
+                return;
+            }
+        }
+        /* With tls-backend the handshake runs first, event-driven; a node
+         * that never finishes it is closed by probe_send's deadline. */
+        if (conn_handshake(n->probe_conn) != 0) {
+            if (errno != EAGAIN) {
+                probe_close(n);
+                return;
+            }
+            event_del(n->probe_ev);
+            event_assign(n->probe_ev, px->base, fd,
+                         EV_PERSIST | (conn_wants(n->probe_conn) == CONN_WANT_WRITE
+                                       ? EV_WRITE : EV_READ),
+                         probe_on_event, n);
+            event_add(n->probe_ev, NULL);
             return;
         }
         n->probe_connected = 1;
@@ -562,7 +600,7 @@ probe_on_event(evutil_socket_t fd, short what, void *arg)
         size_t alen;
         char *auth = topology_auth_frame(px, &alen);
         if (auth != NULL) {
-            if (util_write_all(fd, auth, alen, 0) != 0) {
+            if (probe_write(px, n, auth, alen) != 0) {
                 mem_free(auth);
                 probe_close(n);
                 return;
@@ -582,7 +620,8 @@ probe_on_event(evutil_socket_t fd, short what, void *arg)
         n->probe_cap = n->probe_cap ? n->probe_cap * 2 : 8192;
         n->probe_in = mem_realloc(n->probe_in, n->probe_cap);
     }
-    ssize_t r = read(fd, n->probe_in + n->probe_len, n->probe_cap - n->probe_len);
+    ssize_t r = conn_read(n->probe_conn, n->probe_in + n->probe_len,
+                          n->probe_cap - n->probe_len);
     if (r <= 0) {
         if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;
@@ -594,6 +633,11 @@ probe_on_event(evutil_socket_t fd, short what, void *arg)
     if (probe_consume(px, n) != 0) {
         log_warn("Bad probe reply from %s", n->name);
         probe_close(n);
+        return;
+    }
+    /* Bytes TLS already decrypted do not make the socket readable. */
+    if (conn_pending(n->probe_conn) > 0) {
+        event_active(n->probe_ev, EV_READ, 0);
     }
 }
 
@@ -623,7 +667,7 @@ probe_send(struct proxy *px, struct node *n)
     if (n->probe_waiting > 0) {
         return;
     }
-    if (util_write_all(n->probe_fd, probe_request, sizeof(probe_request) - 1, 0) != 0) {
+    if (probe_write(px, n, probe_request, sizeof(probe_request) - 1) != 0) {
         probe_close(n);
         return;
     }
