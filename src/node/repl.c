@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "core/util.h"
+#include "node/block.h"
 #include "node/client.h"
 #include "node/db.h"
 #include "node/pause.h"
@@ -27,14 +28,6 @@
 #include <unistd.h>
 
 #define REPL_CRON_MS 10
-
-struct repl_waiter {
-    struct client *c;            /* borrowed */
-    long long offset;            /* acks needed at or beyond this */
-    long long numreplicas;
-    long long deadline_ms;       /* 0: none */
-    struct repl_waiter *next;    /* owned */
-};
 
 static const char *link_state_names[] = {
 #define REPL_LINK_NAME(sym, name) name,
@@ -288,37 +281,11 @@ replicas_remove(struct repl *r, struct client *c)
     }
 }
 
-static void
-waiters_remove_client(struct repl *r, struct client *c)
-{
-    struct repl_waiter **pp = &r->waiters;
-    while (*pp) {
-        if ((*pp)->c == c) {
-            struct repl_waiter *w = *pp;
-            *pp = w->next;
-            mem_free(w);
-        } else {
-            pp = &(*pp)->next;
-        }
-    }
-}
-
 void
 repl_client_gone(struct client *c)
 {
     struct server *srv = c->srv;
     struct repl *r = &srv->repl;
-    if (c->flags & CLIENT_BLOCKED) {
-        waiters_remove_client(r, c);
-    }
-    if (c->flags & CLIENT_UNBLOCKED) {
-        for (size_t i = 0; i < r->nunblocked; i++) {
-            if (r->unblocked[i] == c) {
-                r->unblocked[i] = r->unblocked[--r->nunblocked];
-                break;
-            }
-        }
-    }
     if (c->flags & CLIENT_REPLICA) {
         if (c->repl_child > 0) {
             kill(c->repl_child, SIGKILL);
@@ -610,48 +577,11 @@ void
 repl_block_wait(struct client *c, long long offset, long long numreplicas,
                 long long timeout_ms)
 {
-    struct repl *r = &c->srv->repl;
-    struct repl_waiter *w = mem_alloc(sizeof(*w));
-    w->c = c;
-    w->offset = offset;
-    w->numreplicas = numreplicas;
-    w->deadline_ms = timeout_ms > 0 ? util_mstime() + timeout_ms : 0;
-    w->next = r->waiters;
-    r->waiters = w;
-    c->flags |= CLIENT_BLOCKED;
-    r->getack_pending = 1;
-}
-
-/* Answer waiters whose count is reached or whose time is up; their queued
- * commands run again once the current callback has unwound. */
-static void
-waiters_check(struct server *srv, int timeouts_only_if_due)
-{
-    struct repl *r = &srv->repl;
-    struct repl_waiter **pp = &r->waiters;
-    long long now = util_mstime();
-    (void)timeouts_only_if_due;
-    while (*pp) {
-        struct repl_waiter *w = *pp;
-        int acked = repl_replicas_acked(srv, w->offset);
-        if (acked >= w->numreplicas || (w->deadline_ms && now >= w->deadline_ms)) {
-            struct client *c = w->c;
-            *pp = w->next;
-            mem_free(w);
-            c->flags &= ~CLIENT_BLOCKED;
-            reply_int(c, acked);
-            client_queue_write(c);
-            if (r->nunblocked == r->unblocked_cap) {
-                r->unblocked_cap = r->unblocked_cap ? r->unblocked_cap * 2 : 8;
-                r->unblocked = mem_realloc(r->unblocked,
-                                           r->unblocked_cap * sizeof(*r->unblocked));
-            }
-            c->flags |= CLIENT_UNBLOCKED;
-            r->unblocked[r->nunblocked++] = c;
-        } else {
-            pp = &w->next;
-        }
-    }
+    /* The blocking module holds the wait (deadline, CLIENT UNBLOCK, a
+     * disconnect) and answers it from block_before_sleep once
+     * repl_replicas_acked reaches numreplicas. */
+    block_for_acks(c, offset, numreplicas, timeout_ms);
+    c->srv->repl.getack_pending = 1;
 }
 
 void
@@ -668,16 +598,6 @@ repl_before_sleep(struct server *srv)
             stream_write(srv, enc_buf, enc_len);
         }
         r->getack_pending = 0;
-    }
-    if (r->waiters) {
-        waiters_check(srv, 0);
-    }
-    /* Resume clients whose WAIT ended: their pipelined commands run now,
-     * outside any other client's callback. */
-    while (r->nunblocked > 0) {
-        struct client *c = r->unblocked[--r->nunblocked];
-        c->flags &= ~CLIENT_UNBLOCKED;
-        client_process_input(c);
     }
 }
 
@@ -1237,9 +1157,6 @@ repl_on_cron(evutil_socket_t fd, short what, void *arg)
     (void)what;
 
     reap_children(srv);
-    if (r->waiters) {
-        waiters_check(srv, 1);
-    }
     if (repl_is_replica(srv)) {
         if (r->link_state == REPL_LINK_CONNECT
             && now - r->last_connect_ms >= r->connect_backoff_ms) {
@@ -1324,11 +1241,6 @@ repl_teardown(struct server *srv)
 {
     struct repl *r = &srv->repl;
     link_close_socket(r);
-    while (r->waiters) {
-        struct repl_waiter *w = r->waiters;
-        r->waiters = w->next;
-        mem_free(w);
-    }
     if (r->cron) {
         event_free(r->cron);
         r->cron = NULL;
@@ -1336,8 +1248,6 @@ repl_teardown(struct server *srv)
     backlog_free(r);
     mem_free(r->replicas);
     r->replicas = NULL;
-    mem_free(r->unblocked);
-    r->unblocked = NULL;
     r->nreplicas = 0;
     mem_free(r->master_host);
     r->master_host = NULL;
