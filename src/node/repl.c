@@ -8,6 +8,7 @@
 #include "core/status.h"
 #include "core/util.h"
 #include "node/block.h"
+#include "node/child.h"
 #include "node/client.h"
 #include "node/db.h"
 #include "node/pause.h"
@@ -37,6 +38,7 @@ static const char *link_state_names[] = {
 
 static void repl_on_cron(evutil_socket_t fd, short what, void *arg);
 static void transfer_failed(struct server *srv);
+static void on_sync_child_exit(struct server *srv, pid_t pid, int status, void *arg);
 static void send_ack(struct server *srv);
 static void link_drop(struct server *srv, const char *why);
 
@@ -288,8 +290,7 @@ repl_client_gone(struct client *c)
     struct repl *r = &srv->repl;
     if (c->flags & CLIENT_REPLICA) {
         if (c->repl_child > 0) {
-            kill(c->repl_child, SIGKILL);
-            waitpid(c->repl_child, NULL, 0);
+            child_kill(c->repl_child);
             c->repl_child = -1;
         }
         replicas_remove(r, c);
@@ -468,17 +469,13 @@ start_full_sync(struct client *c, int is_sync)
         return -1;
     }
     util_random_hex(mark, REPL_EOF_MARK_LEN);
-    pid_t parent = getpid();
-    pid = fork();
+    pid = child_fork(srv, CHILD_FULL_SYNC, on_sync_child_exit, NULL);
     if (pid < 0) {
         log_warn("Can't fork the snapshot writer: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
         /* The child: stream the keyspace as it was at fork time. */
-        util_child_die_with_parent(parent);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
         int rc = c->repl_capa_eof ? snapshot_write_stream(srv, c->fd, mark)
                                   : write_sized_snapshot(srv, c->fd);
         _exit(rc == 0 ? 0 : 1);
@@ -523,19 +520,14 @@ repl_master_psync(struct client *c, const char *replid, size_t idlen,
     }
 }
 
-/* Every forked child is reaped here: persistence's go to persist.c; a
- * replica's snapshot writer finishing puts the replica online with the
- * stream that queued behind the snapshot. */
+/* child.c reaped a replica's snapshot writer: when it finished well the
+ * replica goes online with the stream that queued behind the snapshot. */
 static void
-reap_children(struct server *srv)
+on_sync_child_exit(struct server *srv, pid_t pid, int status, void *arg)
 {
     struct repl *r = &srv->repl;
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (persist_child_exited(srv, pid, status)) {
-            continue;
-        }
+    (void)arg;
+    {
         for (size_t i = 0; i < r->nreplicas; i++) {
             struct client *c = r->replicas[i];
             if (c->repl_child != pid) {
@@ -1156,7 +1148,7 @@ repl_on_cron(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    reap_children(srv);
+    child_reap(srv);  /* every forked child: persistence's and ours */
     if (repl_is_replica(srv)) {
         if (r->link_state == REPL_LINK_CONNECT
             && now - r->last_connect_ms >= r->connect_backoff_ms) {
