@@ -434,6 +434,11 @@ block_for_acks(struct client *c, long long offset, long long numreplicas,
         reply_int(c, repl_replicas_acked(c->srv, offset));
         return;
     }
+    /* Beyond a century is forever (and keeps the deadline from overflowing;
+     * Redis 7.0 blocks there too). */
+    if (timeout_ms > BLOCK_TIMEOUT_FOREVER_MS) {
+        timeout_ms = 0;
+    }
     struct block_state *st = state_new(c, BLOCK_ON_ACKS, timeout_ms);
     st->ack_offset = offset;
     st->ack_replicas = numreplicas;

@@ -68,6 +68,14 @@ def case_a_wait_timeout(c):
     check(w.call("WAIT", 1, -1) == Err("ERR timeout is negative"), "negative timeout")
     check(w.call("WAIT", 1, "0.5") == Err("ERR timeout is not an integer or out of range"),
           "float timeout")
+    # The largest timeout blocks (no overflow into a past deadline).
+    wid = w.call("CLIENT", "ID")
+    w.send(("WAIT", 1, 9223372036854775807))
+    wait_blocked(r, 1)
+    check(nothing_within(w, 0.3), "WAIT with the largest timeout answered")
+    check(timed(r) == 0, "a century or more is no deadline")
+    check(r.execute_command("CLIENT", "UNBLOCK", wid) == 1, "unblock it")
+    check(w.reply() == 0, "its count")
     w.close()
 
 
