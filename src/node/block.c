@@ -1,13 +1,17 @@
-/* Blocking on keys (see block.h): a table from (database, key) to a FIFO
- * of waiting clients, a ready list filled by the keyspace change signal, a
- * wake list for deadlines and CLIENT UNBLOCK, and one pass before the loop
- * sleeps that re-runs the commands concerned. */
+/* The blocking module (see block.h): a table from (database, key) to a FIFO
+ * of waiting clients, a ready list filled by the keyspace change signal, the
+ * FIFO of clients in WAIT, the FIFO of clients CLIENT PAUSE holds, a wake
+ * list for deadlines, CLIENT UNBLOCK and WAITs whose count is reached, and
+ * one pass before the loop sleeps that re-runs or answers the clients
+ * concerned. */
 #include "node/block.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/pause.h"
+#include "node/repl.h"
 #include "node/server.h"
 
 #include <event2/event.h>
@@ -33,10 +37,20 @@ struct block_key {
     char key[];
 };
 
+enum block_kind {
+    BLOCK_ON_KEYS,
+    BLOCK_ON_ACKS,               /* WAIT */
+};
+
 /* A client's wait, owned by the client (c->bstate). */
 struct block_state {
-    struct block_waiter **waiters;  /* owned array, one per key */
+    enum block_kind kind;
+    struct client *c;               /* borrowed: the waiting client */
+    struct block_waiter **waiters;  /* owned array, one per key (KEYS) */
     size_t nwaiters;
+    long long ack_offset;           /* ACKS: replicas must reach it */
+    long long ack_replicas;         /* ACKS: how many */
+    struct block_state *ack_prev, *ack_next; /* borrowed: the WAIT FIFO */
     long long deadline_ms;          /* 0: forever */
     struct event *timer;            /* owned; NULL without a deadline */
     int timed_out;                  /* the deadline passed: answer timeout */
@@ -197,6 +211,8 @@ block_teardown(struct server *srv)
         }
     }
     mem_free(b->table);
+    /* Clients are freed before teardown (block_client_gone emptied the WAIT
+     * and held lists). */
     mem_free(b->ready);
     mem_free(b->wake);
     memset(b, 0, sizeof(*b));
@@ -282,6 +298,19 @@ state_free(struct client *c)
     if (st == NULL) {
         return;
     }
+    if (st->kind == BLOCK_ON_ACKS) {
+        if (st->ack_prev) {
+            st->ack_prev->ack_next = st->ack_next;
+        } else {
+            b->acks_head = st->ack_next;
+        }
+        if (st->ack_next) {
+            st->ack_next->ack_prev = st->ack_prev;
+        } else {
+            b->acks_tail = st->ack_prev;
+        }
+        b->nacks--;
+    }
     for (size_t i = 0; i < st->nwaiters; i++) {
         struct block_waiter *w = st->waiters[i];
         struct block_key *k = w->bk;
@@ -313,7 +342,30 @@ state_free(struct client *c)
     mem_free(st);
     c->bstate = NULL;
     b->nblocked--;
-    c->flags &= ~(CLIENT_BLOCKED | CLIENT_KEYWAIT);
+    c->flags &= ~CLIENT_KEYWAIT;
+    if (!(c->flags & CLIENT_PAUSED)) {
+        c->flags &= ~CLIENT_BLOCKED;  /* a held client stays held */
+    }
+}
+
+/* A new wait for c, with its deadline armed (timeout_ms 0: none). */
+static struct block_state *
+state_new(struct client *c, enum block_kind kind, long long timeout_ms)
+{
+    struct block *b = &c->srv->block;
+    struct block_state *st = mem_calloc(sizeof(*st));
+    st->kind = kind;
+    st->c = c;
+    c->bstate = st;
+    b->nblocked++;
+    if (timeout_ms > 0) {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        st->deadline_ms = util_mstime() + timeout_ms;
+        st->timer = evtimer_new(c->srv->base, on_deadline, c);
+        evtimer_add(st->timer, &tv);
+        b->ntimed++;
+    }
+    return st;
 }
 
 void
@@ -343,11 +395,9 @@ block_on_keys(struct client *c, const struct resp_arg *keys, size_t nkeys,
         c->flags |= CLIENT_BLOCKED | CLIENT_KEYWAIT;
         return;
     }
-    st = mem_calloc(sizeof(*st));
+    st = state_new(c, BLOCK_ON_KEYS, timeout_ms);
     st->reply = reply;
     st->waiters = mem_alloc((nkeys ? nkeys : 1) * sizeof(*st->waiters));
-    c->bstate = st;
-    b->nblocked++;
     for (size_t i = 0; i < nkeys; i++) {
         struct block_key *k = key_get(b, c->db->id, keys[i].ptr, keys[i].len, 1);
         int dup = 0;
@@ -369,20 +419,143 @@ block_on_keys(struct client *c, const struct resp_arg *keys, size_t nkeys,
         k->tail = w;
         st->waiters[st->nwaiters++] = w;
     }
-    if (timeout_ms > 0) {
-        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-        st->deadline_ms = util_mstime() + timeout_ms;
-        st->timer = evtimer_new(srv->base, on_deadline, c);
-        evtimer_add(st->timer, &tv);
-        b->ntimed++;
-    }
     c->flags |= CLIENT_BLOCKED | CLIENT_KEYWAIT;
+}
+
+/* ---- WAIT --------------------------------------------------------------------- */
+
+void
+block_for_acks(struct client *c, long long offset, long long numreplicas,
+               long long timeout_ms)
+{
+    struct block *b = &c->srv->block;
+    if (!block_allowed(c) || c->bstate != NULL) {
+        /* As Redis 7.0: inside MULTI, WAIT answers the count so far. */
+        reply_int(c, repl_replicas_acked(c->srv, offset));
+        return;
+    }
+    /* Beyond a century is forever (and keeps the deadline from overflowing;
+     * Redis 7.0 blocks there too). */
+    if (timeout_ms > BLOCK_TIMEOUT_FOREVER_MS) {
+        timeout_ms = 0;
+    }
+    struct block_state *st = state_new(c, BLOCK_ON_ACKS, timeout_ms);
+    st->ack_offset = offset;
+    st->ack_replicas = numreplicas;
+    st->ack_prev = b->acks_tail;
+    if (b->acks_tail) {
+        b->acks_tail->ack_next = st;
+    } else {
+        b->acks_head = st;
+    }
+    b->acks_tail = st;
+    b->nacks++;
+    c->flags |= CLIENT_BLOCKED;
+}
+
+size_t
+block_ack_waiters(const struct server *srv)
+{
+    return srv->block.nacks;
+}
+
+/* Put the WAITs whose count is reached on the wake list, oldest first. */
+static void
+acks_check(struct server *srv)
+{
+    for (struct block_state *st = srv->block.acks_head; st != NULL; st = st->ack_next) {
+        if (!st->waking
+            && repl_replicas_acked(srv, st->ack_offset) >= st->ack_replicas) {
+            wake_push(srv, st->c);
+        }
+    }
+}
+
+/* A WAIT is over (count reached, deadline, CLIENT UNBLOCK): answer it and
+ * let the client's pipelined commands run. */
+static void
+acks_answer(struct client *c)
+{
+    struct block_state *st = c->bstate;
+    long long acked = repl_replicas_acked(c->srv, st->ack_offset);
+    int with_error = st->unblock_error;
+    state_free(c);
+    if (with_error) {
+        reply_error(c, "-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else {
+        reply_int(c, acked);
+    }
+    client_queue_write(c);
+    client_process_input(c);
+}
+
+/* ---- CLIENT PAUSE holds ----------------------------------------------------- */
+
+void
+block_for_pause(struct client *c)
+{
+    struct block *b = &c->srv->block;
+    c->flags |= CLIENT_PAUSED | CLIENT_BLOCKED;
+    c->pause_next = NULL;
+    c->pause_prev = b->held_tail;
+    if (b->held_tail) {
+        b->held_tail->pause_next = c;
+    } else {
+        b->held_head = c;
+    }
+    b->held_tail = c;
+    b->nheld++;
+}
+
+static void
+held_unlink(struct block *b, struct client *c)
+{
+    if (c->pause_prev) {
+        c->pause_prev->pause_next = c->pause_next;
+    } else {
+        b->held_head = c->pause_next;
+    }
+    if (c->pause_next) {
+        c->pause_next->pause_prev = c->pause_prev;
+    } else {
+        b->held_tail = c->pause_prev;
+    }
+    c->pause_prev = c->pause_next = NULL;
+    b->nheld--;
+    c->flags &= ~CLIENT_PAUSED;
+    if (c->bstate == NULL || !(c->flags & CLIENT_KEYWAIT)) {
+        c->flags &= ~CLIENT_BLOCKED;
+    }
+}
+
+size_t
+block_held_clients(const struct server *srv)
+{
+    return srv->block.nheld;
+}
+
+/* When no pause is in force, resume the clients held before this call, in
+ * the order they were held (one resumed ahead of the others may pause
+ * anew: the rest then wait for that pause's end).  Returns how many ran. */
+static size_t
+held_resume(struct server *srv)
+{
+    struct block *b = &srv->block;
+    size_t n = b->nheld, ran = 0;
+    while (n-- > 0 && !pause_active(srv) && b->held_head != NULL && !srv->shutdown_asap) {
+        struct client *c = b->held_head;
+        held_unlink(b, c);
+        client_process_input(c);
+        ran++;
+    }
+    return ran;
 }
 
 void
 block_call_done(struct client *c)
 {
-    if (c->bstate != NULL && !(c->flags & CLIENT_KEYWAIT)) {
+    if (c->bstate != NULL && c->bstate->kind == BLOCK_ON_KEYS
+        && !(c->flags & CLIENT_KEYWAIT)) {
         state_free(c);
     }
 }
@@ -390,13 +563,17 @@ block_call_done(struct client *c)
 void
 block_client_gone(struct client *c)
 {
+    if (c->flags & CLIENT_PAUSED) {
+        held_unlink(&c->srv->block, c);
+    }
     state_free(c);
 }
 
 int
 block_unblock(struct client *c, int with_error)
 {
-    if (c->bstate == NULL || !(c->flags & CLIENT_KEYWAIT)) {
+    if (c->bstate == NULL || (c->flags & CLIENT_PAUSED)
+        || (c->bstate->kind == BLOCK_ON_KEYS && !(c->flags & CLIENT_KEYWAIT))) {
         return 0;
     }
     if (with_error) {
@@ -434,44 +611,19 @@ rerun(struct client *c)
     client_process_input(c);
 }
 
-void
-block_serve_ready(struct server *srv, struct client *writer)
-{
-    if (srv->block.nready == 0 || srv->block.serving) {
-        return;
-    }
-    /* Replies leave newest queued first (client_flush_pending), and Redis
-     * queues a client for writing at its first reply byte: the writer
-     * before the clients it unblocks, whose replies then leave first.  A
-     * client that reads its sockets in readiness order (Node's libuv) sees
-     * the served waiter before the writer's own reply; in the other order
-     * it could send its next command, have that served to the waiter too,
-     * and read two results on the waiter's socket before the writer's
-     * second reply (bee-queue lost the events of a job whose save() had
-     * not resolved yet: issue 13's stall). */
-    if (!(writer->flags & CLIENT_WRITE_ARMED) && (writer->bufpos > 0 || writer->reply != NULL)) {
-        client_queue_write(writer);
-    }
-    block_before_sleep(srv);
-}
-
-void
-block_before_sleep(struct server *srv)
+/* Re-run the waiters of the ready keys and the clients on the wake list.
+ * Serving a key may write others (BLMOVE pushes), which the lists get at
+ * their tails: walk them from the front until quiet, then empty them
+ * (consuming from the front one by one would be quadratic when a flush
+ * readies thousands of keys or thousands of deadlines pass). */
+static void
+serve_lists(struct server *srv)
 {
     struct block *b = &srv->block;
     struct client **batch = NULL;
     size_t cap = 0;
-
-    if (b->serving) {
-        return;
-    }
-    b->serving = 1;
-
-    /* Serving a key may write others (BLMOVE pushes), which the lists get
-     * at their tails: walk them from the front until quiet, then empty
-     * them (consuming from the front one by one would be quadratic when a
-     * flush readies thousands of keys or thousands of deadlines pass). */
     size_t rh = 0, wh = 0;
+
     while (rh < b->nready || wh < b->nwake) {
         while (rh < b->nready) {
             struct block_key *k = b->ready[rh++];
@@ -508,9 +660,14 @@ block_before_sleep(struct server *srv)
                 continue;
             }
             c->bstate->waking = 0;
-            /* A paused client runs again when the pause ends, and then
-             * sees its deadline. */
-            if (!(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_PAUSED))) {
+            if (c->flags & CLIENT_CLOSE_ASAP) {
+                continue;  /* block_client_gone frees its wait */
+            }
+            if (c->bstate->kind == BLOCK_ON_ACKS) {
+                acks_answer(c);
+            } else if (!(c->flags & CLIENT_PAUSED)) {
+                /* A paused client runs again when the pause ends, and
+                 * then sees its deadline. */
                 rerun(c);
             }
         }
@@ -518,5 +675,46 @@ block_before_sleep(struct server *srv)
     b->nready = 0;
     b->nwake = 0;
     mem_free(batch);
+}
+
+void
+block_serve_ready(struct server *srv, struct client *writer)
+{
+    if (srv->block.nready == 0 || srv->block.serving) {
+        return;
+    }
+    /* Replies leave newest queued first (client_flush_pending), and Redis
+     * queues a client for writing at its first reply byte: the writer
+     * before the clients it unblocks, whose replies then leave first.  A
+     * client that reads its sockets in readiness order (Node's libuv) sees
+     * the served waiter before the writer's own reply; in the other order
+     * it could send its next command, have that served to the waiter too,
+     * and read two results on the waiter's socket before the writer's
+     * second reply (bee-queue lost the events of a job whose save() had
+     * not resolved yet: issue 13's stall). */
+    if (!(writer->flags & CLIENT_WRITE_ARMED) && (writer->bufpos > 0 || writer->reply != NULL)) {
+        client_queue_write(writer);
+    }
+    srv->block.serving = 1;
+    serve_lists(srv);
+    srv->block.serving = 0;
+}
+
+void
+block_before_sleep(struct server *srv)
+{
+    struct block *b = &srv->block;
+    if (b->serving) {
+        return;
+    }
+    b->serving = 1;
+    /* Resumed clients may write keys, answer or start WAITs: go round
+     * until nothing is left to do. */
+    do {
+        if (b->nacks > 0) {
+            acks_check(srv);
+        }
+        serve_lists(srv);
+    } while (b->nheld > 0 && held_resume(srv) > 0);
     b->serving = 0;
 }

@@ -1,4 +1,6 @@
-/* Blocking on keys: BLPOP, BRPOP, BLMOVE, BLMPOP, BZPOPMIN/MAX, BZMPOP,
+/* The one blocking module: every way a client waits.
+ *
+ * 1. On keys: BLPOP, BRPOP, BLMOVE, BLMPOP, BZPOPMIN/MAX, BZMPOP,
  * XREAD/XREADGROUP BLOCK.
  *
  * A handler that finds nothing to serve calls block_on_keys().  The client
@@ -12,8 +14,21 @@
  * deadline, or on CLIENT UNBLOCK, the command runs once more and
  * block_on_keys answers the timeout reply (or the UNBLOCKED error) instead.
  *
- * A client that may not block (inside MULTI or a script, a fake client) gets
- * the timeout reply at once.  A client that disconnects while blocked
+ * 2. On replicas' acknowledgements: WAIT.  The command is over (consumed);
+ * the client reads nothing more until enough replicas acknowledged its
+ * offset, its deadline passes or CLIENT UNBLOCK releases it.  The reply, the
+ * number of replicas that acknowledged (or -UNBLOCKED), is written then and
+ * the client's pipelined commands resume, before the loop sleeps.
+ *
+ * 3. Held by CLIENT PAUSE: pause.c decides what a pause holds; a held
+ * client's command stays in its query buffer and the held clients run it
+ * again, in the order they were held, once no pause is in force.
+ *
+ * Deadlines are one timer per waiting client; the ready list (keys written),
+ * the wake list (deadlines, CLIENT UNBLOCK, WAITs whose count is reached) and
+ * the held list are processed by block_before_sleep.  A client that may not
+ * block (inside MULTI or a script, a fake client) gets the timeout reply at
+ * once.  A client that disconnects while waiting, in any of the three ways,
  * leaves nothing behind (block_client_gone). */
 #ifndef CACHELY_NODE_BLOCK_H
 #define CACHELY_NODE_BLOCK_H
@@ -21,6 +36,7 @@
 #include "core/resp.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct client;
 struct server;
@@ -44,8 +60,18 @@ struct block {
                                     since the last pass */
     size_t nready, readycap;
     struct client **wake;        /* owned array of borrowed clients to re-run
-                                    (deadline passed, CLIENT UNBLOCK) */
+                                    or answer (deadline passed, CLIENT
+                                    UNBLOCK, a WAIT's count reached) */
     size_t nwake, wakecap;
+    struct block_state *acks_head; /* borrowed (owned by the clients): WAITs,
+                                      oldest first */
+    struct block_state *acks_tail; /* borrowed */
+    size_t nacks;                /* clients in WAIT */
+    struct client *held_head;    /* borrowed: clients held by CLIENT PAUSE,
+                                    oldest first, linked through
+                                    client.pause_next/prev */
+    struct client *held_tail;    /* borrowed */
+    size_t nheld;
     int serving;                 /* inside block_serve_ready: no recursion */
 };
 
@@ -72,8 +98,10 @@ int block_allowed(const struct client *c);
 /* The call path tells the module that c's command returned: a wait that it
  * did not renew is over. */
 void block_call_done(struct client *c);
-/* Re-run the waiters of keys written since the last pass, and the clients
- * whose deadline passed; the main loop calls it before sleeping. */
+/* Re-run the waiters of keys written since the last pass and the clients
+ * whose deadline passed, answer the WAITs whose count is reached, resume the
+ * clients CLIENT PAUSE held once no pause is in force; the main loop calls
+ * it before sleeping. */
 void block_before_sleep(struct server *srv);
 /* The same right after writer's top-level command, as Redis 7.0 serves
  * blocked clients after each command (a pipelined RPUSH k a, RPUSH k b,
@@ -84,13 +112,31 @@ void block_before_sleep(struct server *srv);
 void block_serve_ready(struct server *srv, struct client *writer);
 /* c is going away. */
 void block_client_gone(struct client *c);
-/* CLIENT UNBLOCK: release c if it waits on keys, answering the timeout
- * reply (with_error 0) or -UNBLOCKED (1).  Returns 1 when it was waiting. */
+/* CLIENT UNBLOCK: release c if it waits on keys or in WAIT, answering the
+ * timeout reply (with_error 0: for WAIT, the count so far) or -UNBLOCKED (1).
+ * A client held by CLIENT PAUSE is not released (Redis 7.0 crashes there).
+ * Returns 1 when it was waiting. */
 int block_unblock(struct client *c, int with_error);
-/* Clients waiting on keys, and keys waited on (INFO). */
+/* WAIT: c waits until numreplicas replicas acknowledged offset, or for
+ * timeout_ms (0 = forever).  When c may not block (MULTI, a script) it is
+ * answered at once with the count so far.  The caller has checked that the
+ * count is not already reached. */
+void block_for_acks(struct client *c, long long offset, long long numreplicas,
+                    long long timeout_ms);
+/* Clients in WAIT (the test for whether acknowledgements matter). */
+size_t block_ack_waiters(const struct server *srv);
+
+/* CLIENT PAUSE holds c's current command: sets CLIENT_PAUSED and
+ * CLIENT_BLOCKED; the client layer leaves the command in the query buffer.
+ * It runs again, from the top of dispatch, once no pause is in force. */
+void block_for_pause(struct client *c);
+/* Clients held by CLIENT PAUSE. */
+size_t block_held_clients(const struct server *srv);
+
+/* Clients waiting on keys or in WAIT, and keys waited on (INFO). */
 size_t block_blocked_clients(const struct server *srv);
 size_t block_blocking_keys(const struct server *srv);
-/* Clients waiting on keys with a deadline (INFO clients_in_timeout_table). */
+/* Clients waiting with a deadline (INFO clients_in_timeout_table). */
 size_t block_timed_clients(const struct server *srv);
 
 #endif

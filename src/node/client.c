@@ -253,10 +253,7 @@ client_destroy(struct client **cp)
         return;
     }
     srv = c->srv;
-    if (c->flags & CLIENT_PAUSED) {
-        pause_client_gone(c);
-    }
-    if (c->bstate != NULL) {
+    if (c->bstate != NULL || (c->flags & CLIENT_PAUSED)) {
         block_client_gone(c);
     }
     multi_client_gone(c);

@@ -117,7 +117,7 @@ struct client {
     struct client *prev, *next;     /* borrowed: the server's list */
     struct client *close_next;      /* borrowed: the server's close list */
     struct client *pw_prev, *pw_next; /* borrowed: the pending-write list */
-    struct client *pause_prev, *pause_next; /* borrowed: pause.c's held list */
+    struct client *pause_prev, *pause_next; /* borrowed: block.c's held list */
 
     /* replication (master side: this client is a replica of ours) */
     int repl_state;                 /* enum replica_state */

@@ -1,5 +1,6 @@
-/* The stream commands (XADD ... XINFO) and consumer groups, with Redis
- * 7.0's replies and errors.  The stream logic is t_stream.c's, the entry
+/* The stream commands (XADD ... XINFO, XREAD and XREADGROUP) with Redis
+ * 7.0's replies and errors; the other consumer-group commands are
+ * cmd_stream_group.c's.  The stream logic is t_stream.c's, the entry
  * storage ds/xstream.c's.  XADD propagates with the ID it generated and an
  * exact XTRIM for what it trimmed; XREADGROUP and XCLAIM/XAUTOCLAIM
  * propagate as XCLAIM ... FORCE JUSTID and XGROUP SETID effects, as Redis
@@ -11,6 +12,7 @@
 #include "core/command.h"
 #include "core/util.h"
 #include "node/block.h"
+#include "node/cmd_stream.h"
 #include "node/client.h"
 #include "node/db.h"
 #include "node/notify.h"
@@ -25,19 +27,18 @@
 
 int stream_range_has_tombstones(const struct stream *s, const struct xid *start);
 
-#define ERR_INVALID_ID "Invalid stream ID specified as stream command argument"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static int
-arg_is(const struct resp_arg *a, const char *s)
+int
+xarg_is(const struct resp_arg *a, const char *s)
 {
     size_t n = strlen(s);
     return a->len == n && strncasecmp(a->ptr, s, n) == 0;
 }
 
-static int
-lookup_stream(struct client *c, const struct resp_arg *key, int flags, struct entry ***refp,
+int
+xlookup(struct client *c, const struct resp_arg *key, int flags, struct entry ***refp,
               struct stream **sp)
 {
     struct entry **ref = db_lookup_ref(c->db, key->ptr, key->len, flags);
@@ -56,8 +57,8 @@ lookup_stream(struct client *c, const struct resp_arg *key, int flags, struct en
     return 0;
 }
 
-static int
-parse_ll(struct client *c, const struct resp_arg *a, long long *out)
+int
+xparse_ll(struct client *c, const struct resp_arg *a, long long *out)
 {
     if (util_str2ll(a->ptr, a->len, out) != 0) {
         reply_not_integer(c);
@@ -67,8 +68,8 @@ parse_ll(struct client *c, const struct resp_arg *a, long long *out)
 }
 
 /* A strict ID (no - or +); c NULL: no reply. */
-static int
-parse_strict_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq,
+int
+xparse_strict_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq,
                 struct xid *id, int *seq_star)
 {
     if (stream_parse_id(a->ptr, a->len, 1, missing_seq, id, seq_star) != 0) {
@@ -80,8 +81,8 @@ parse_strict_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq
     return 0;
 }
 
-static int
-parse_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq, struct xid *id)
+int
+xparse_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq, struct xid *id)
 {
     if (stream_parse_id(a->ptr, a->len, 0, missing_seq, id, NULL) != 0) {
         reply_error(c, ERR_INVALID_ID);
@@ -91,31 +92,31 @@ parse_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq, struc
 }
 
 /* An interval bound, "(" for exclusive. */
-static int
-parse_interval_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq,
+int
+xparse_interval_id(struct client *c, const struct resp_arg *a, uint64_t missing_seq,
                   struct xid *id, int *exclusive)
 {
     if (a->len > 1 && a->ptr[0] == '(') {
         struct resp_arg r = {a->ptr + 1, a->len - 1};
         *exclusive = 1;
-        return parse_strict_id(c, &r, missing_seq, id, NULL);
+        return xparse_strict_id(c, &r, missing_seq, id, NULL);
     }
     *exclusive = 0;
-    return parse_id(c, a, missing_seq, id);
+    return xparse_id(c, a, missing_seq, id);
 }
 
-static void
-reply_id(struct client *c, const struct xid *id)
+void
+xreply_id(struct client *c, const struct xid *id)
 {
     char buf[STREAM_ID_STRLEN];
     reply_bulk(c, buf, stream_id_str(buf, id));
 }
 
-static void
-reply_entry(struct client *c, const struct xentry *e)
+void
+xreply_entry(struct client *c, const struct xentry *e)
 {
     reply_array_len(c, 2);
-    reply_id(c, &e->id);
+    xreply_id(c, &e->id);
     reply_array_len(c, (long long)e->nfields * 2);
     const unsigned char *fp = e->fields, *vp = e->values;
     for (size_t i = 0; i < e->nfields; i++) {
@@ -129,35 +130,35 @@ reply_entry(struct client *c, const struct xentry *e)
 
 /* Reply one entry by ID ([id, fields]) or null when it is gone; returns 1
  * when it was there. */
-static int
-reply_entry_by_id(struct client *c, const struct stream *s, const struct xid *id)
+int
+xreply_entry_by_id(struct client *c, const struct stream *s, const struct xid *id)
 {
     struct xstream_iter it;
     struct xentry e;
     xstream_iter_init(&it, s->x, id, id, 0);
     if (xstream_iter_next(&it, &e)) {
-        reply_entry(c, &e);
+        xreply_entry(c, &e);
         return 1;
     }
     return 0;
 }
 
 /* Redis's addReplySubcommandSyntaxError. */
-static void
-subcommand_syntax_error(struct client *c, const char *container)
+void
+xsubcommand_syntax_error(struct client *c, const char *container)
 {
     reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. Try %s HELP.",
                  (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr, container);
 }
 
-static long long
-now_ms(void)
+long long
+xnow_ms(void)
 {
     return util_mstime();
 }
 
-static void
-nogroup_key_error(struct client *c, const struct resp_arg *key, const struct resp_arg *grp)
+void
+xnogroup_key_error(struct client *c, const struct resp_arg *key, const struct resp_arg *grp)
 {
     reply_errorf(c, "-NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)key->len,
                  key->ptr, (int)grp->len, grp->ptr);
@@ -190,14 +191,14 @@ parse_trim_args(struct client *c, struct trim_args *a, int xadd)
         if (xadd && o->len == 1 && o->ptr[0] == '*') {
             a->id_auto = 1;
             break;
-        } else if (arg_is(o, "maxlen") && moreargs) {
+        } else if (xarg_is(o, "maxlen") && moreargs) {
             a->approx = 0;
             const struct resp_arg *next = &c->argv[i + 1];
             if (moreargs >= 2 && next->len == 1 && (next->ptr[0] == '~' || next->ptr[0] == '=')) {
                 a->approx = next->ptr[0] == '~';
                 i++;
             }
-            if (parse_ll(c, &c->argv[i + 1], &a->maxlen) != 0) {
+            if (xparse_ll(c, &c->argv[i + 1], &a->maxlen) != 0) {
                 return -1;
             }
             if (a->maxlen < 0) {
@@ -206,20 +207,20 @@ parse_trim_args(struct client *c, struct trim_args *a, int xadd)
             }
             i++;
             a->strategy = 1;
-        } else if (arg_is(o, "minid") && moreargs) {
+        } else if (xarg_is(o, "minid") && moreargs) {
             a->approx = 0;
             const struct resp_arg *next = &c->argv[i + 1];
             if (moreargs >= 2 && next->len == 1 && (next->ptr[0] == '~' || next->ptr[0] == '=')) {
                 a->approx = next->ptr[0] == '~';
                 i++;
             }
-            if (parse_strict_id(c, &c->argv[i + 1], 0, &a->minid, NULL) != 0) {
+            if (xparse_strict_id(c, &c->argv[i + 1], 0, &a->minid, NULL) != 0) {
                 return -1;
             }
             i++;
             a->strategy = 2;
-        } else if (arg_is(o, "limit") && moreargs) {
-            if (parse_ll(c, &c->argv[i + 1], &a->limit) != 0) {
+        } else if (xarg_is(o, "limit") && moreargs) {
+            if (xparse_ll(c, &c->argv[i + 1], &a->limit) != 0) {
                 return -1;
             }
             if (a->limit < 0) {
@@ -228,10 +229,10 @@ parse_trim_args(struct client *c, struct trim_args *a, int xadd)
             }
             a->limit_given = 1;
             i++;
-        } else if (xadd && arg_is(o, "nomkstream")) {
+        } else if (xadd && xarg_is(o, "nomkstream")) {
             a->nomkstream = 1;
         } else if (xadd) {
-            if (parse_strict_id(c, o, 0, &a->id, &a->seq_star) != 0) {
+            if (xparse_strict_id(c, o, 0, &a->id, &a->seq_star) != 0) {
                 return -1;
             }
             break;
@@ -294,7 +295,7 @@ cmd_xadd(struct client *c)
     }
     struct entry **ref;
     struct stream *s;
-    if (lookup_stream(c, key, LOOKUP_WRITE, &ref, &s) != 0) {
+    if (xlookup(c, key, LOOKUP_WRITE, &ref, &s) != 0) {
         return;
     }
     if (s == NULL && a.nomkstream) {
@@ -308,7 +309,7 @@ cmd_xadd(struct client *c)
     }
     struct xid id;
     if (a.id_auto) {
-        uint64_t ms = (uint64_t)now_ms();
+        uint64_t ms = (uint64_t)xnow_ms();
         if (ms > last.ms) {
             id.ms = ms;
             id.seq = 0;
@@ -361,7 +362,7 @@ cmd_xadd(struct client *c)
     } else {
         db_signal_modified(c->db, key->ptr, key->len);
     }
-    reply_id(c, &id);
+    xreply_id(c, &id);
     notify_key(c, NOTIFY_STREAM, "xadd", key);
     size_t trimmed = apply_trim(s, &a);
     if (trimmed > 0) {
@@ -393,7 +394,7 @@ cmd_xtrim(struct client *c)
     if (parse_trim_args(c, &a, 0) != 0) {
         return;
     }
-    if (lookup_stream(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
+    if (xlookup(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
         return;
     }
     if (s == NULL) {
@@ -417,14 +418,14 @@ range_generic(struct client *c, int rev)
     struct xid start, end;
     int sx, ex;
     const struct resp_arg *a_start = &c->argv[rev ? 3 : 2], *a_end = &c->argv[rev ? 2 : 3];
-    if (parse_interval_id(c, a_start, 0, &start, &sx) != 0) {
+    if (xparse_interval_id(c, a_start, 0, &start, &sx) != 0) {
         return;
     }
     if (sx && stream_id_incr(&start) != 0) {
         reply_error(c, "invalid start ID for the interval");
         return;
     }
-    if (parse_interval_id(c, a_end, UINT64_MAX, &end, &ex) != 0) {
+    if (xparse_interval_id(c, a_end, UINT64_MAX, &end, &ex) != 0) {
         return;
     }
     if (ex && stream_id_decr(&end) != 0) {
@@ -434,8 +435,8 @@ range_generic(struct client *c, int rev)
     long long count = -1;
     for (size_t j = 4; j < c->argc; j++) {
         size_t additional = c->argc - j - 1;
-        if (arg_is(&c->argv[j], "count") && additional >= 1) {
-            if (parse_ll(c, &c->argv[j + 1], &count) != 0) {
+        if (xarg_is(&c->argv[j], "count") && additional >= 1) {
+            if (xparse_ll(c, &c->argv[j + 1], &count) != 0) {
                 return;
             }
             if (count < 0) {
@@ -452,7 +453,7 @@ range_generic(struct client *c, int rev)
         return;
     }
     struct stream *s;
-    if (lookup_stream(c, &c->argv[1], 0, NULL, &s) != 0) {
+    if (xlookup(c, &c->argv[1], 0, NULL, &s) != 0) {
         return;
     }
     if (s == NULL) {
@@ -469,7 +470,7 @@ range_generic(struct client *c, int rev)
     reply_array_len(c, n);
     xstream_iter_init(&it, s->x, &start, &end, rev);
     for (long long i = 0; i < n && xstream_iter_next(&it, &e); i++) {
-        reply_entry(c, &e);
+        xreply_entry(c, &e);
     }
 }
 
@@ -480,7 +481,7 @@ void
 cmd_xlen(struct client *c)
 {
     struct stream *s;
-    if (lookup_stream(c, &c->argv[1], 0, NULL, &s) != 0) {
+    if (xlookup(c, &c->argv[1], 0, NULL, &s) != 0) {
         return;
     }
     reply_int(c, s ? (long long)s->x->length : 0);
@@ -491,12 +492,12 @@ cmd_xdel(struct client *c)
 {
     struct xid id;
     for (size_t j = 2; j < c->argc; j++) {
-        if (parse_strict_id(c, &c->argv[j], 0, &id, NULL) != 0) {
+        if (xparse_strict_id(c, &c->argv[j], 0, &id, NULL) != 0) {
             return;
         }
     }
     struct stream *s;
-    if (lookup_stream(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
+    if (xlookup(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
         return;
     }
     if (s == NULL) {
@@ -505,7 +506,7 @@ cmd_xdel(struct client *c)
     }
     long long deleted = 0;
     for (size_t j = 2; j < c->argc; j++) {
-        parse_strict_id(NULL, &c->argv[j], 0, &id, NULL);
+        xparse_strict_id(NULL, &c->argv[j], 0, &id, NULL);
         deleted += stream_delete(s, &id);
     }
     if (deleted > 0) {
@@ -521,13 +522,13 @@ cmd_xsetid(struct client *c)
     struct xid id, maxdel = {0, 0};
     long long entries_added = -1;
     int maxdel_given = 0;
-    if (parse_strict_id(c, &c->argv[2], 0, &id, NULL) != 0) {
+    if (xparse_strict_id(c, &c->argv[2], 0, &id, NULL) != 0) {
         return;
     }
     for (size_t i = 3; i < c->argc;) {
         size_t moreargs = c->argc - 1 - i;
-        if (arg_is(&c->argv[i], "entriesadded") && moreargs) {
-            if (parse_ll(c, &c->argv[i + 1], &entries_added) != 0) {
+        if (xarg_is(&c->argv[i], "entriesadded") && moreargs) {
+            if (xparse_ll(c, &c->argv[i + 1], &entries_added) != 0) {
                 return;
             }
             if (entries_added < 0) {
@@ -535,8 +536,8 @@ cmd_xsetid(struct client *c)
                 return;
             }
             i += 2;
-        } else if (arg_is(&c->argv[i], "maxdeletedid") && moreargs) {
-            if (parse_strict_id(c, &c->argv[i + 1], 0, &maxdel, NULL) != 0) {
+        } else if (xarg_is(&c->argv[i], "maxdeletedid") && moreargs) {
+            if (xparse_strict_id(c, &c->argv[i + 1], 0, &maxdel, NULL) != 0) {
                 return;
             }
             maxdel_given = 1;
@@ -551,7 +552,7 @@ cmd_xsetid(struct client *c)
         }
     }
     struct stream *s;
-    if (lookup_stream(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
+    if (xlookup(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
         return;
     }
     if (s == NULL) {
@@ -582,48 +583,6 @@ cmd_xsetid(struct client *c)
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
     notify_key(c, NOTIFY_STREAM, "xsetid", &c->argv[1]);
     reply_ok(c);
-}
-
-/* ---- consumer-group effects ---------------------------------------------------------------- */
-
-/* XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID LASTID l */
-static void
-propagate_xclaim(struct client *c, const struct resp_arg *key, const struct sgroup *g,
-                 const struct xid *id, const struct spel *p)
-{
-    char idb[STREAM_ID_STRLEN], tb[32], nb[32], lb[STREAM_ID_STRLEN];
-    struct resp_arg eff[14] = {
-        {"XCLAIM", 6}, *key, {g->name, g->namelen},
-        {p->consumer->name, p->consumer->namelen}, {"0", 1},
-        {idb, stream_id_str(idb, id)}, {"TIME", 4},
-        {tb, (size_t)snprintf(tb, sizeof(tb), "%lld", p->delivery_time)},
-        {"RETRYCOUNT", 10},
-        {nb, (size_t)snprintf(nb, sizeof(nb), "%llu", (unsigned long long)p->delivery_count)},
-        {"FORCE", 5}, {"JUSTID", 6}, {"LASTID", 6}, {lb, stream_id_str(lb, &g->last_id)},
-    };
-    propagate_effect(c, 14, eff);
-}
-
-/* XGROUP SETID key group id ENTRIESREAD n */
-static void
-propagate_group_id(struct client *c, const struct resp_arg *key, const struct sgroup *g)
-{
-    char idb[STREAM_ID_STRLEN], nb[32];
-    struct resp_arg eff[7] = {
-        {"XGROUP", 6}, {"SETID", 5}, *key, {g->name, g->namelen},
-        {idb, stream_id_str(idb, &g->last_id)}, {"ENTRIESREAD", 11},
-        {nb, (size_t)snprintf(nb, sizeof(nb), "%lld", g->entries_read)},
-    };
-    propagate_effect(c, 7, eff);
-}
-
-static void
-propagate_createconsumer(struct client *c, const struct resp_arg *key, const struct sgroup *g,
-                         const struct resp_arg *cons)
-{
-    struct resp_arg eff[5] = {{"XGROUP", 6}, {"CREATECONSUMER", 14}, *key,
-                              {g->name, g->namelen}, *cons};
-    propagate_effect(c, 5, eff);
 }
 
 /* ---- XREAD / XREADGROUP -------------------------------------------------------------------- */
@@ -745,7 +704,7 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
             struct sconsumer *cons, const struct xid *after, long long count, int noack,
             int history)
 {
-    long long now = now_ms();
+    long long now = xnow_ms();
     struct xid start = *after;
     if (stream_id_incr(&start) != 0) {
         reply_array_len(c, 0);
@@ -763,14 +722,14 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
         reply_array_len(c, (long long)n);
         for (size_t k = 0; k < n; k++) {
             struct spel *p = &g->pel[idx[k]];
-            if (!reply_entry_by_id(c, s, &p->id)) {
+            if (!xreply_entry_by_id(c, s, &p->id)) {
                 reply_array_len(c, 2);
-                reply_id(c, &p->id);
+                xreply_id(c, &p->id);
                 reply_null_array(c);
             }
             p->delivery_time = now;
             p->delivery_count++;
-            propagate_xclaim(c, key, g, &p->id, p);
+            xpropagate_xclaim(c, key, g, &p->id, p);
         }
         mem_free(idx);
         return n > 0;
@@ -794,7 +753,7 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
             }
             g->last_id = e.id;
         }
-        reply_entry(c, &e);
+        xreply_entry(c, &e);
         if (!noack) {
             struct spel *p = stream_pel_find(g, &e.id);
             if (p != NULL) {
@@ -806,11 +765,11 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
             } else {
                 p = stream_pel_add(g, &e.id, cons, now, 1);
             }
-            propagate_xclaim(c, key, g, &e.id, p);
+            xpropagate_xclaim(c, key, g, &e.id, p);
         }
     }
     if (n > 0) {
-        propagate_group_id(c, key, g);
+        xpropagate_group_id(c, key, g);
     }
     return n > 0;
 }
@@ -826,7 +785,7 @@ xread_generic(struct client *c, int group_mode)
     for (size_t i = 1; i < c->argc; i++) {
         size_t moreargs = c->argc - i - 1;
         const struct resp_arg *o = &c->argv[i];
-        if (arg_is(o, "block") && moreargs) {
+        if (xarg_is(o, "block") && moreargs) {
             i++;
             if (util_str2ll(c->argv[i].ptr, c->argv[i].len, &timeout) != 0) {
                 reply_error(c, "timeout is not an integer or out of range");
@@ -836,15 +795,15 @@ xread_generic(struct client *c, int group_mode)
                 reply_error(c, "timeout is negative");
                 return;
             }
-        } else if (arg_is(o, "count") && moreargs) {
+        } else if (xarg_is(o, "count") && moreargs) {
             i++;
-            if (parse_ll(c, &c->argv[i], &count) != 0) {
+            if (xparse_ll(c, &c->argv[i], &count) != 0) {
                 return;
             }
             if (count < 0) {
                 count = 0;
             }
-        } else if (arg_is(o, "streams") && moreargs) {
+        } else if (xarg_is(o, "streams") && moreargs) {
             streams_arg = i + 1;
             nstreams = c->argc - streams_arg;
             if (nstreams % 2 != 0) {
@@ -857,7 +816,7 @@ xread_generic(struct client *c, int group_mode)
             }
             nstreams /= 2;
             break;
-        } else if (arg_is(o, "group") && moreargs >= 2) {
+        } else if (xarg_is(o, "group") && moreargs >= 2) {
             if (!group_mode) {
                 reply_error(c, "The GROUP option is only supported by XREADGROUP. You called XREAD instead.");
                 return;
@@ -865,7 +824,7 @@ xread_generic(struct client *c, int group_mode)
             groupname = &c->argv[i + 1];
             consname = &c->argv[i + 2];
             i += 2;
-        } else if (arg_is(o, "noack")) {
+        } else if (xarg_is(o, "noack")) {
             if (!group_mode) {
                 reply_error(c, "The NOACK option is only supported by XREADGROUP. You called XREAD instead.");
                 return;
@@ -893,7 +852,7 @@ xread_generic(struct client *c, int group_mode)
         const struct resp_arg *key = &c->argv[streams_arg + k];
         const struct resp_arg *ida = &c->argv[streams_arg + nstreams + k];
         struct stream *s;
-        if (lookup_stream(c, key, group_mode ? LOOKUP_WRITE : 0, NULL, &s) != 0) {
+        if (xlookup(c, key, group_mode ? LOOKUP_WRITE : 0, NULL, &s) != 0) {
             goto done;
         }
         if (group_mode) {
@@ -932,7 +891,7 @@ xread_generic(struct client *c, int group_mode)
             ids[k] = (struct xid){UINT64_MAX, UINT64_MAX};
             continue;
         }
-        if (parse_strict_id(c, ida, 0, &ids[k], NULL) != 0) {
+        if (xparse_strict_id(c, ida, 0, &ids[k], NULL) != 0) {
             goto done;
         }
     }
@@ -941,7 +900,7 @@ xread_generic(struct client *c, int group_mode)
     int *serve = mem_calloc(nstreams * sizeof(*serve));
     for (size_t k = 0; k < nstreams; k++) {
         struct stream *s;
-        lookup_stream(c, &c->argv[streams_arg + k], LOOKUP_WRITE, NULL, &s);
+        xlookup(c, &c->argv[streams_arg + k], LOOKUP_WRITE, NULL, &s);
         if (s == NULL) {
             continue;
         }
@@ -972,7 +931,7 @@ xread_generic(struct client *c, int group_mode)
             }
             const struct resp_arg *key = &c->argv[streams_arg + k];
             struct stream *s;
-            lookup_stream(c, key, LOOKUP_WRITE, NULL, &s);
+            xlookup(c, key, LOOKUP_WRITE, NULL, &s);
             if (c->resp < 3) {
                 reply_array_len(c, 2);
             }
@@ -990,16 +949,16 @@ xread_generic(struct client *c, int group_mode)
                 reply_array_len(c, n);
                 xstream_iter_init(&it, s->x, &start, &end, 0);
                 for (long long i = 0; i < n && xstream_iter_next(&it, &e); i++) {
-                    reply_entry(c, &e);
+                    xreply_entry(c, &e);
                 }
                 continue;
             }
             int created;
             struct sconsumer *cons = stream_consumer_get(groups[k], consname->ptr, consname->len,
-                                                         now_ms(), &created);
-            cons->seen_time = now_ms();
+                                                         xnow_ms(), &created);
+            cons->seen_time = xnow_ms();
             if (created) {
-                propagate_createconsumer(c, key, groups[k], consname);
+                xpropagate_createconsumer(c, key, groups[k], consname);
                 notify_key(c, NOTIFY_STREAM, "xgroup-createconsumer", key);
             }
             /* Only a change counts (a history read of nothing must not
@@ -1034,656 +993,12 @@ done:
 void cmd_xread(struct client *c) { xread_generic(c, 0); }
 void cmd_xreadgroup(struct client *c) { xread_generic(c, 1); }
 
-/* ---- XACK / XPENDING -------------------------------------------------------------------------- */
-
-void
-cmd_xack(struct client *c)
-{
-    struct stream *s;
-    struct sgroup *g = NULL;
-    if (lookup_stream(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
-        return;
-    }
-    if (s != NULL) {
-        g = stream_group_find(s, c->argv[2].ptr, c->argv[2].len);
-    }
-    if (g == NULL) {
-        reply_int(c, 0);
-        return;
-    }
-    struct xid id;
-    for (size_t j = 3; j < c->argc; j++) {
-        if (parse_strict_id(c, &c->argv[j], 0, &id, NULL) != 0) {
-            return;
-        }
-    }
-    long long acked = 0;
-    for (size_t j = 3; j < c->argc; j++) {
-        parse_strict_id(NULL, &c->argv[j], 0, &id, NULL);
-        struct spel *p = stream_pel_find(g, &id);
-        if (p != NULL) {
-            stream_pel_remove(g, p);
-            acked++;
-        }
-    }
-    if (acked > 0) {
-        db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
-    }
-    reply_int(c, acked);
-}
-
-void
-cmd_xpending(struct client *c)
-{
-    const struct resp_arg *key = &c->argv[1], *grp = &c->argv[2], *consname = NULL;
-    int justinfo = c->argc == 3;
-    long long minidle = 0, count = 0;
-    struct xid start = {0, 0}, end = {UINT64_MAX, UINT64_MAX};
-    if (c->argc != 3 && (c->argc < 6 || c->argc > 9)) {
-        reply_syntax_error(c);
-        return;
-    }
-    if (c->argc >= 6) {
-        size_t si = 3;
-        int sx, ex;
-        if (arg_is(&c->argv[3], "idle")) {
-            if (parse_ll(c, &c->argv[4], &minidle) != 0) {
-                return;
-            }
-            if (c->argc < 8) {
-                reply_syntax_error(c);
-                return;
-            }
-            si += 2;
-        }
-        if (parse_ll(c, &c->argv[si + 2], &count) != 0) {
-            return;
-        }
-        if (count < 0) {
-            count = 0;
-        }
-        if (parse_interval_id(c, &c->argv[si], 0, &start, &sx) != 0) {
-            return;
-        }
-        if (sx && stream_id_incr(&start) != 0) {
-            reply_error(c, "invalid start ID for the interval");
-            return;
-        }
-        if (parse_interval_id(c, &c->argv[si + 1], UINT64_MAX, &end, &ex) != 0) {
-            return;
-        }
-        if (ex && stream_id_decr(&end) != 0) {
-            reply_error(c, "invalid end ID for the interval");
-            return;
-        }
-        if (si + 3 < c->argc) {
-            consname = &c->argv[si + 3];
-        }
-    }
-    struct stream *s;
-    struct sgroup *g = NULL;
-    if (lookup_stream(c, key, 0, NULL, &s) != 0) {
-        return;
-    }
-    if (s == NULL || (g = stream_group_find(s, grp->ptr, grp->len)) == NULL) {
-        nogroup_key_error(c, key, grp);
-        return;
-    }
-    if (justinfo) {
-        reply_array_len(c, 4);
-        reply_int(c, (long long)g->npel);
-        if (g->npel == 0) {
-            reply_null(c);
-            reply_null(c);
-            reply_null_array(c);
-            return;
-        }
-        reply_id(c, &g->pel[0].id);
-        reply_id(c, &g->pel[g->npel - 1].id);
-        long long n = 0;
-        for (size_t i = 0; i < g->nconsumers; i++) {
-            n += g->consumers[i]->npending > 0;
-        }
-        reply_array_len(c, n);
-        for (size_t i = 0; i < g->nconsumers; i++) {
-            if (g->consumers[i]->npending == 0) {
-                continue;
-            }
-            reply_array_len(c, 2);
-            reply_bulk(c, g->consumers[i]->name, g->consumers[i]->namelen);
-            reply_bulk_ll(c, (long long)g->consumers[i]->npending);
-        }
-        return;
-    }
-    struct sconsumer *cons = NULL;
-    if (consname != NULL) {
-        cons = stream_consumer_find(g, consname->ptr, consname->len);
-        if (cons == NULL) {
-            reply_array_len(c, 0);
-            return;
-        }
-    }
-    long long now = now_ms();
-    size_t *idx = mem_alloc((g->npel + 1) * sizeof(*idx)), n = 0;
-    for (size_t i = stream_pel_lower(g, &start); count && i < g->npel
-                                                 && xid_cmp(&g->pel[i].id, &end) <= 0; i++) {
-        if (cons != NULL && g->pel[i].consumer != cons) {
-            continue;
-        }
-        if (minidle && now - g->pel[i].delivery_time < minidle) {
-            continue;
-        }
-        idx[n++] = i;
-        count--;
-    }
-    reply_array_len(c, (long long)n);
-    for (size_t k = 0; k < n; k++) {
-        const struct spel *p = &g->pel[idx[k]];
-        long long elapsed = now - p->delivery_time;
-        reply_array_len(c, 4);
-        reply_id(c, &p->id);
-        reply_bulk(c, p->consumer->name, p->consumer->namelen);
-        reply_int(c, elapsed < 0 ? 0 : elapsed);
-        reply_int(c, (long long)p->delivery_count);
-    }
-    mem_free(idx);
-}
-
-/* ---- XCLAIM / XAUTOCLAIM ------------------------------------------------------------------------ */
-
-static int
-parse_ll_msg(struct client *c, const struct resp_arg *a, long long *out, const char *msg)
-{
-    if (util_str2ll(a->ptr, a->len, out) != 0) {
-        reply_error(c, msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* XCLAIM/XAUTOCLAIM's consumer, created at its first claim (with Redis's
- * xgroup-createconsumer event). */
-static struct sconsumer *
-claim_consumer(struct client *c, const struct resp_arg *key, struct sgroup *g,
-               const struct resp_arg *name, long long now)
-{
-    int created;
-    struct sconsumer *cons = stream_consumer_get(g, name->ptr, name->len, now, &created);
-    if (created) {
-        notify_key(c, NOTIFY_STREAM, "xgroup-createconsumer", key);
-    }
-    return cons;
-}
-
-void
-cmd_xclaim(struct client *c)
-{
-    const struct resp_arg *key = &c->argv[1], *grp = &c->argv[2], *name = &c->argv[3];
-    struct stream *s;
-    struct sgroup *g = NULL;
-    if (lookup_stream(c, key, LOOKUP_WRITE, NULL, &s) != 0) {
-        return;
-    }
-    if (s != NULL) {
-        g = stream_group_find(s, grp->ptr, grp->len);
-    }
-    if (g == NULL) {
-        nogroup_key_error(c, key, grp);
-        return;
-    }
-    long long minidle, deliverytime = -1, retrycount = -1;
-    int force = 0, justid = 0, propagate_last = 0, changed = 0;
-    if (parse_ll_msg(c, &c->argv[4], &minidle, "Invalid min-idle-time argument for XCLAIM") != 0) {
-        return;
-    }
-    if (minidle < 0) {
-        minidle = 0;
-    }
-    size_t j;
-    struct xid id, last_id = {0, 0};
-    for (j = 5; j < c->argc; j++) {
-        if (parse_strict_id(NULL, &c->argv[j], 0, &id, NULL) != 0) {
-            break;
-        }
-    }
-    size_t last_id_arg = j - 1;
-    long long now = now_ms();
-    for (; j < c->argc; j++) {
-        size_t moreargs = c->argc - 1 - j;
-        const struct resp_arg *o = &c->argv[j];
-        if (arg_is(o, "force")) {
-            force = 1;
-        } else if (arg_is(o, "justid")) {
-            justid = 1;
-        } else if (arg_is(o, "idle") && moreargs) {
-            j++;
-            if (parse_ll_msg(c, &c->argv[j], &deliverytime, "Invalid IDLE option argument for XCLAIM") != 0) {
-                return;
-            }
-            deliverytime = now - deliverytime;
-        } else if (arg_is(o, "time") && moreargs) {
-            j++;
-            if (parse_ll_msg(c, &c->argv[j], &deliverytime, "Invalid TIME option argument for XCLAIM") != 0) {
-                return;
-            }
-        } else if (arg_is(o, "retrycount") && moreargs) {
-            j++;
-            if (parse_ll_msg(c, &c->argv[j], &retrycount, "Invalid RETRYCOUNT option argument for XCLAIM") != 0) {
-                return;
-            }
-        } else if (arg_is(o, "lastid") && moreargs) {
-            j++;
-            if (parse_strict_id(c, &c->argv[j], 0, &last_id, NULL) != 0) {
-                return;
-            }
-        } else {
-            reply_errorf(c, "Unrecognized XCLAIM option '%.*s'", (int)o->len, o->ptr);
-            return;
-        }
-    }
-    if (xid_cmp(&last_id, &g->last_id) > 0) {
-        g->last_id = last_id;
-        propagate_last = 1;
-        changed = 1;
-    }
-    if (deliverytime != -1) {
-        if (deliverytime < 0 || deliverytime > now) {
-            deliverytime = now;
-        }
-    } else {
-        deliverytime = now;
-    }
-    struct sconsumer *cons = NULL;
-    /* Two passes: the first decides and applies, collecting the IDs to
-     * reply; the reply needs its length first. */
-    size_t nids = last_id_arg >= 5 ? last_id_arg - 4 : 0, nout = 0;
-    struct xid *out = mem_alloc((nids + 1) * sizeof(*out));
-    for (j = 5; j <= last_id_arg; j++) {
-        parse_strict_id(NULL, &c->argv[j], 0, &id, NULL);
-        struct spel *p = stream_pel_find(g, &id);
-        if (!stream_entry_exists(s, &id)) {
-            if (p != NULL) {
-                propagate_xclaim(c, key, g, &id, p);
-                propagate_last = 0;
-                stream_pel_remove(g, p);
-                changed = 1;
-            }
-            continue;
-        }
-        int fresh = 0;
-        if (force && p == NULL) {
-            if (cons == NULL) {
-                cons = claim_consumer(c, key, g, name, now);
-            }
-            p = stream_pel_add(g, &id, cons, now, 1);
-            fresh = 1;
-        }
-        if (p == NULL) {
-            continue;
-        }
-        if (!fresh && minidle && now - p->delivery_time < minidle) {
-            continue;
-        }
-        if (cons == NULL) {
-            cons = claim_consumer(c, key, g, name, now);
-        }
-        cons->seen_time = now;
-        if (p->consumer != cons) {
-            p->consumer->npending--;
-            cons->npending++;
-            p->consumer = cons;
-        }
-        p->delivery_time = deliverytime;
-        if (retrycount >= 0) {
-            p->delivery_count = (uint64_t)retrycount;
-        } else if (!justid && !fresh) {
-            p->delivery_count++;
-        } else if (!justid && fresh) {
-            p->delivery_count++;
-        }
-        out[nout++] = id;
-        propagate_xclaim(c, key, g, &id, p);
-        propagate_last = 0;
-        changed = 1;
-    }
-    if (propagate_last) {
-        propagate_group_id(c, key, g);
-    }
-    reply_array_len(c, (long long)nout);
-    for (size_t k = 0; k < nout; k++) {
-        if (justid) {
-            reply_id(c, &out[k]);
-        } else if (!reply_entry_by_id(c, s, &out[k])) {
-            reply_null(c);
-        }
-    }
-    mem_free(out);
-    if (changed) {
-        db_signal_modified(c->db, key->ptr, key->len);
-    }
-}
-
-void
-cmd_xautoclaim(struct client *c)
-{
-    const struct resp_arg *key = &c->argv[1], *grp = &c->argv[2], *name = &c->argv[3];
-    long long minidle, count = 100;
-    struct xid start;
-    int sx, justid = 0;
-    if (parse_ll_msg(c, &c->argv[4], &minidle, "Invalid min-idle-time argument for XAUTOCLAIM") != 0) {
-        return;
-    }
-    if (minidle < 0) {
-        minidle = 0;
-    }
-    if (parse_interval_id(c, &c->argv[5], 0, &start, &sx) != 0) {
-        return;
-    }
-    if (sx && stream_id_incr(&start) != 0) {
-        reply_error(c, "invalid start ID for the interval");
-        return;
-    }
-    for (size_t j = 6; j < c->argc; j++) {
-        size_t moreargs = c->argc - 1 - j;
-        if (arg_is(&c->argv[j], "count") && moreargs) {
-            long long max_count = LONG_MAX / 16;
-            if (util_str2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &count) != 0 || count < 1
-                || count > max_count) {
-                reply_error(c, "COUNT must be > 0");
-                return;
-            }
-            j++;
-        } else if (arg_is(&c->argv[j], "justid")) {
-            justid = 1;
-        } else {
-            reply_syntax_error(c);
-            return;
-        }
-    }
-    struct stream *s;
-    struct sgroup *g = NULL;
-    if (lookup_stream(c, key, LOOKUP_WRITE, NULL, &s) != 0) {
-        return;
-    }
-    if (s != NULL) {
-        g = stream_group_find(s, grp->ptr, grp->len);
-    }
-    if (g == NULL) {
-        nogroup_key_error(c, key, grp);
-        return;
-    }
-    long long attempts = count * 10, now = now_ms();
-    struct sconsumer *cons = NULL;
-    /* At most min(COUNT, PEL size) IDs come back: size for that, not for
-     * a huge COUNT. */
-    size_t room = (size_t)count < g->npel ? (size_t)count : g->npel;
-    struct xid *claimed = mem_alloc((room + 1) * sizeof(*claimed));
-    struct xid *deleted = mem_alloc((room + 1) * sizeof(*deleted));
-    size_t nclaimed = 0, ndeleted = 0;
-    size_t i = stream_pel_lower(g, &start);
-    int changed = 0;
-    while (attempts-- && count && i < g->npel) {
-        struct spel *p = &g->pel[i];
-        struct xid id = p->id;
-        if (!stream_entry_exists(s, &id)) {
-            propagate_xclaim(c, key, g, &id, p);
-            stream_pel_remove(g, p);
-            deleted[ndeleted++] = id;
-            count--;
-            changed = 1;
-            continue;
-        }
-        if (minidle && now - p->delivery_time < minidle) {
-            i++;
-            continue;
-        }
-        if (cons == NULL) {
-            cons = claim_consumer(c, key, g, name, now);
-            cons->seen_time = now;
-        }
-        if (p->consumer != cons) {
-            p->consumer->npending--;
-            cons->npending++;
-            p->consumer = cons;
-        }
-        p->delivery_time = now;
-        if (!justid) {
-            p->delivery_count++;
-        }
-        claimed[nclaimed++] = id;
-        count--;
-        propagate_xclaim(c, key, g, &id, p);
-        changed = 1;
-        i++;
-    }
-    struct xid next = {0, 0};
-    if (i < g->npel) {
-        next = g->pel[i].id;
-    }
-    reply_array_len(c, 3);
-    reply_id(c, &next);
-    reply_array_len(c, (long long)nclaimed);
-    for (size_t k = 0; k < nclaimed; k++) {
-        if (justid) {
-            reply_id(c, &claimed[k]);
-        } else if (!reply_entry_by_id(c, s, &claimed[k])) {
-            reply_null(c);
-        }
-    }
-    reply_array_len(c, (long long)ndeleted);
-    for (size_t k = 0; k < ndeleted; k++) {
-        reply_id(c, &deleted[k]);
-    }
-    mem_free(claimed);
-    mem_free(deleted);
-    if (changed) {
-        db_signal_modified(c->db, key->ptr, key->len);
-    }
-}
-
-/* ---- XGROUP --------------------------------------------------------------------------------------- */
-
-/* Parse [MKSTREAM] [ENTRIESREAD n] from argv[5]; -1 after replying. */
-static int
-parse_group_opts(struct client *c, int allow_mkstream, int *mkstream, long long *entries_read)
-{
-    for (size_t i = 5; i < c->argc;) {
-        if (allow_mkstream && arg_is(&c->argv[i], "mkstream")) {
-            *mkstream = 1;
-            i++;
-        } else if (arg_is(&c->argv[i], "entriesread") && i + 1 < c->argc) {
-            if (parse_ll(c, &c->argv[i + 1], entries_read) != 0) {
-                return -1;
-            }
-            if (*entries_read < 0 && *entries_read != -1) {
-                reply_error(c, "value for ENTRIESREAD must be positive or -1");
-                return -1;
-            }
-            i += 2;
-        } else {
-            subcommand_syntax_error(c, "XGROUP");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* The stream and group an XGROUP subcommand works on; -1 after replying. */
-static int
-group_target(struct client *c, int mkstream, int need_group, struct stream **sp,
-             struct sgroup **gp)
-{
-    *gp = NULL;
-    if (lookup_stream(c, &c->argv[2], LOOKUP_WRITE, NULL, sp) != 0) {
-        return -1;
-    }
-    if (*sp != NULL) {
-        *gp = stream_group_find(*sp, c->argv[3].ptr, c->argv[3].len);
-    }
-    if (mkstream) {
-        return 0;
-    }
-    if (*sp == NULL) {
-        reply_error(c, "The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.");
-        return -1;
-    }
-    if (*gp == NULL && need_group) {
-        reply_errorf(c, "-NOGROUP No such consumer group '%.*s' for key name '%.*s'",
-                     (int)c->argv[3].len, c->argv[3].ptr, (int)c->argv[2].len, c->argv[2].ptr);
-        return -1;
-    }
-    return 0;
-}
-
-void
-cmd_xgroup_create(struct client *c)
-{
-    int mkstream = 0;
-    long long entries_read = -1;
-    struct stream *s;
-    struct sgroup *g;
-    if (c->argc > 8) {
-        subcommand_syntax_error(c, "XGROUP");
-        return;
-    }
-    if (parse_group_opts(c, 1, &mkstream, &entries_read) != 0
-        || group_target(c, mkstream, 0, &s, &g) != 0) {
-        return;
-    }
-    struct xid id;
-    if (c->argv[4].len == 1 && c->argv[4].ptr[0] == '$') {
-        id = s ? s->last_id : (struct xid){0, 0};
-    } else if (parse_strict_id(c, &c->argv[4], 0, &id, NULL) != 0) {
-        return;
-    }
-    if (s == NULL) {
-        s = stream_create();
-        db_add_object(c->db, c->argv[2].ptr, c->argv[2].len, ENTRY_STREAM, s, -1);
-    }
-    if (g != NULL) {
-        reply_error(c, "-BUSYGROUP Consumer Group name already exists");
-        return;
-    }
-    stream_group_create(s, c->argv[3].ptr, c->argv[3].len, &id, entries_read);
-    db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
-    notify_key(c, NOTIFY_STREAM, "xgroup-create", &c->argv[2]);
-    reply_ok(c);
-}
-
-void
-cmd_xgroup_setid(struct client *c)
-{
-    int mkstream = 0;
-    long long entries_read = -1;
-    struct stream *s;
-    struct sgroup *g;
-    if (c->argc != 5 && c->argc != 7) {
-        if (parse_group_opts(c, 0, &mkstream, &entries_read) != 0) {
-            return;
-        }
-        subcommand_syntax_error(c, "XGROUP");
-        return;
-    }
-    if (parse_group_opts(c, 0, &mkstream, &entries_read) != 0
-        || group_target(c, 0, 1, &s, &g) != 0) {
-        return;
-    }
-    struct xid id;
-    if (c->argv[4].len == 1 && c->argv[4].ptr[0] == '$') {
-        id = s->last_id;
-    } else if (parse_id(c, &c->argv[4], 0, &id) != 0) {
-        return;
-    }
-    g->last_id = id;
-    g->entries_read = entries_read;
-    db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
-    notify_key(c, NOTIFY_STREAM, "xgroup-setid", &c->argv[2]);
-    reply_ok(c);
-}
-
-void
-cmd_xgroup_destroy(struct client *c)
-{
-    struct stream *s;
-    struct sgroup *g;
-    if (group_target(c, 0, 0, &s, &g) != 0) {
-        return;
-    }
-    if (g == NULL) {
-        reply_int(c, 0);
-        return;
-    }
-    stream_group_destroy(s, g);
-    /* Also wakes XREADGROUP waiters, which then answer NOGROUP. */
-    db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
-    notify_key(c, NOTIFY_STREAM, "xgroup-destroy", &c->argv[2]);
-    reply_int(c, 1);
-}
-
-void
-cmd_xgroup_createconsumer(struct client *c)
-{
-    struct stream *s;
-    struct sgroup *g;
-    int created;
-    if (group_target(c, 0, 1, &s, &g) != 0) {
-        return;
-    }
-    stream_consumer_get(g, c->argv[4].ptr, c->argv[4].len, now_ms(), &created);
-    if (created) {
-        db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
-        notify_key(c, NOTIFY_STREAM, "xgroup-createconsumer", &c->argv[2]);
-    }
-    reply_int(c, created);
-}
-
-void
-cmd_xgroup_delconsumer(struct client *c)
-{
-    struct stream *s;
-    struct sgroup *g;
-    if (group_target(c, 0, 1, &s, &g) != 0) {
-        return;
-    }
-    struct sconsumer *cons = stream_consumer_find(g, c->argv[4].ptr, c->argv[4].len);
-    long long pending = 0;
-    if (cons != NULL) {
-        pending = (long long)stream_consumer_delete(g, cons);
-        db_signal_modified(c->db, c->argv[2].ptr, c->argv[2].len);
-        notify_key(c, NOTIFY_STREAM, "xgroup-delconsumer", &c->argv[2]);
-    }
-    reply_int(c, pending);
-}
-
-void
-cmd_xgroup_help(struct client *c)
-{
-    static const char *const lines[] = {
-        "CREATE <key> <groupname> <id|$> [option]",
-        "    Create a new consumer group. Options are:",
-        "    * MKSTREAM",
-        "      Create the empty stream if it does not exist.",
-        "    * ENTRIESREAD entries_read",
-        "      Set the group's entries_read counter (internal use).",
-        "CREATECONSUMER <key> <groupname> <consumer>",
-        "    Create a new consumer in the specified group.",
-        "DELCONSUMER <key> <groupname> <consumer>",
-        "    Remove the specified consumer.",
-        "DESTROY <key> <groupname>",
-        "    Remove the specified group.",
-        "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
-        "    Set the current group ID and entries_read counter.",
-        NULL,
-    };
-    reply_help(c, "XGROUP", lines);
-}
-
 /* ---- XINFO ------------------------------------------------------------------------------------------ */
 
 static int
 info_target(struct client *c, struct stream **sp)
 {
-    if (lookup_stream(c, &c->argv[2], 0, NULL, sp) != 0) {
+    if (xlookup(c, &c->argv[2], 0, NULL, sp) != 0) {
         return -1;
     }
     if (*sp == NULL) {
@@ -1721,20 +1036,20 @@ cmd_xinfo_stream(struct client *c)
     long long count = 10;
     struct stream *s;
     if (c->argc > 3) {
-        if (!arg_is(&c->argv[3], "full")) {
-            subcommand_syntax_error(c, "XINFO");
+        if (!xarg_is(&c->argv[3], "full")) {
+            xsubcommand_syntax_error(c, "XINFO");
             return;
         }
         full = 1;
-        if (c->argc == 6 && arg_is(&c->argv[4], "count")) {
-            if (parse_ll(c, &c->argv[5], &count) != 0) {
+        if (c->argc == 6 && xarg_is(&c->argv[4], "count")) {
+            if (xparse_ll(c, &c->argv[5], &count) != 0) {
                 return;
             }
             if (count < 0) {
                 count = 10;
             }
         } else if (c->argc != 4) {
-            subcommand_syntax_error(c, "XINFO");
+            xsubcommand_syntax_error(c, "XINFO");
             return;
         }
     }
@@ -1749,13 +1064,13 @@ cmd_xinfo_stream(struct client *c)
     reply_bulk_cstr(c, "radix-tree-nodes");
     reply_int(c, (long long)s->x->nnodes + 1);
     reply_bulk_cstr(c, "last-generated-id");
-    reply_id(c, &s->last_id);
+    xreply_id(c, &s->last_id);
     reply_bulk_cstr(c, "max-deleted-entry-id");
-    reply_id(c, &s->max_deleted_id);
+    xreply_id(c, &s->max_deleted_id);
     reply_bulk_cstr(c, "entries-added");
     reply_int(c, (long long)s->entries_added);
     reply_bulk_cstr(c, "recorded-first-entry-id");
-    reply_id(c, &s->first_id);
+    xreply_id(c, &s->first_id);
     struct xid lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX};
     struct xstream_iter it;
     struct xentry e;
@@ -1765,20 +1080,20 @@ cmd_xinfo_stream(struct client *c)
         reply_bulk_cstr(c, "first-entry");
         xstream_iter_init(&it, s->x, &lo, &hi, 0);
         if (xstream_iter_next(&it, &e)) {
-            reply_entry(c, &e);
+            xreply_entry(c, &e);
         } else {
             reply_null(c);
         }
         reply_bulk_cstr(c, "last-entry");
         xstream_iter_init(&it, s->x, &lo, &hi, 1);
         if (xstream_iter_next(&it, &e)) {
-            reply_entry(c, &e);
+            xreply_entry(c, &e);
         } else {
             reply_null(c);
         }
         return;
     }
-    long long now = now_ms();
+    long long now = xnow_ms();
     reply_bulk_cstr(c, "entries");
     long long n = 0;
     xstream_iter_init(&it, s->x, &lo, &hi, 0);
@@ -1788,7 +1103,7 @@ cmd_xinfo_stream(struct client *c)
     reply_array_len(c, n);
     xstream_iter_init(&it, s->x, &lo, &hi, 0);
     for (long long i = 0; i < n && xstream_iter_next(&it, &e); i++) {
-        reply_entry(c, &e);
+        xreply_entry(c, &e);
     }
     reply_bulk_cstr(c, "groups");
     reply_array_len(c, (long long)s->ngroups);
@@ -1798,7 +1113,7 @@ cmd_xinfo_stream(struct client *c)
         reply_bulk_cstr(c, "name");
         reply_bulk(c, g->name, g->namelen);
         reply_bulk_cstr(c, "last-delivered-id");
-        reply_id(c, &g->last_id);
+        xreply_id(c, &g->last_id);
         reply_bulk_cstr(c, "entries-read");
         reply_entries_read(c, g);
         reply_bulk_cstr(c, "lag");
@@ -1813,7 +1128,7 @@ cmd_xinfo_stream(struct client *c)
         reply_array_len(c, (long long)np);
         for (size_t k = 0; k < np; k++) {
             reply_array_len(c, 4);
-            reply_id(c, &g->pel[k].id);
+            xreply_id(c, &g->pel[k].id);
             reply_bulk(c, g->pel[k].consumer->name, g->pel[k].consumer->namelen);
             reply_int(c, g->pel[k].delivery_time);
             reply_int(c, (long long)g->pel[k].delivery_count);
@@ -1841,7 +1156,7 @@ cmd_xinfo_stream(struct client *c)
                 }
                 w++;
                 reply_array_len(c, 3);
-                reply_id(c, &g->pel[k].id);
+                xreply_id(c, &g->pel[k].id);
                 reply_int(c, g->pel[k].delivery_time);
                 reply_int(c, (long long)g->pel[k].delivery_count);
             }
@@ -1868,7 +1183,7 @@ cmd_xinfo_groups(struct client *c)
         reply_bulk_cstr(c, "pending");
         reply_int(c, (long long)g->npel);
         reply_bulk_cstr(c, "last-delivered-id");
-        reply_id(c, &g->last_id);
+        xreply_id(c, &g->last_id);
         reply_bulk_cstr(c, "entries-read");
         reply_entries_read(c, g);
         reply_bulk_cstr(c, "lag");
@@ -1889,7 +1204,7 @@ cmd_xinfo_consumers(struct client *c)
                      (int)c->argv[3].len, c->argv[3].ptr, (int)c->argv[2].len, c->argv[2].ptr);
         return;
     }
-    long long now = now_ms();
+    long long now = xnow_ms();
     reply_array_len(c, (long long)g->nconsumers);
     for (size_t i = 0; i < g->nconsumers; i++) {
         const struct sconsumer *cons = g->consumers[i];

@@ -233,7 +233,7 @@ dispatch_command(struct client *c)
      * had its errors for bad arguments at once; the command itself comes
      * back here, from the top, when the pause ends. */
     if (pause_holds(srv, c, cmd, flags)) {
-        pause_hold(c);
+        block_for_pause(c);
         return;
     }
     if (multi_queue(c, cmd)) {

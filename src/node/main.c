@@ -322,7 +322,6 @@ main(int argc, char **argv)
      * replies produced meanwhile before waiting again. */
     while (!srv->shutdown_asap) {
         block_before_sleep(srv);
-        pause_before_sleep(srv);
         repl_before_sleep(srv);
         persist_before_sleep(srv);
         client_flush_pending(srv);

@@ -1,9 +1,10 @@
 /* CLIENT PAUSE (see pause.h): the pause's mode and end time, its timer, and
- * the list of held clients that resume in order when it ends. */
+ * which commands it holds; the held clients wait in block.c. */
 #include "node/pause.h"
 #include "core/command.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "node/block.h"
 #include "node/client.h"
 #include "node/server.h"
 
@@ -55,8 +56,6 @@ pause_setup(struct server *srv)
     struct pause *p = &srv->pause;
     p->mode = PAUSE_OFF;
     p->end_ms = 0;
-    p->head = p->tail = NULL;
-    p->nheld = 0;
     p->timer = event_new(srv->base, -1, 0, on_timer, srv);
 }
 
@@ -109,7 +108,7 @@ pause_end(struct server *srv)
     p->end_ms = 0;
     srv->ks.paused = 0;
     event_del(p->timer);
-    log_info("Clients unpaused (%zu held clients resume)", p->nheld);
+    log_info("Clients unpaused (%zu held clients resume)", block_held_clients(srv));
 }
 
 int
@@ -135,61 +134,4 @@ pause_holds(const struct server *srv, const struct client *c, const struct comma
     }
     /* WRITE: what may change the dataset or the stream. */
     return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
-}
-
-static void
-held_unlink(struct pause *p, struct client *c)
-{
-    if (c->pause_prev) {
-        c->pause_prev->pause_next = c->pause_next;
-    } else {
-        p->head = c->pause_next;
-    }
-    if (c->pause_next) {
-        c->pause_next->pause_prev = c->pause_prev;
-    } else {
-        p->tail = c->pause_prev;
-    }
-    c->pause_prev = c->pause_next = NULL;
-    p->nheld--;
-}
-
-void
-pause_hold(struct client *c)
-{
-    struct pause *p = &c->srv->pause;
-    c->flags |= CLIENT_PAUSED | CLIENT_BLOCKED;
-    c->pause_next = NULL;
-    c->pause_prev = p->tail;
-    if (p->tail) {
-        p->tail->pause_next = c;
-    } else {
-        p->head = c;
-    }
-    p->tail = c;
-    p->nheld++;
-}
-
-void
-pause_client_gone(struct client *c)
-{
-    if (c->flags & CLIENT_PAUSED) {
-        held_unlink(&c->srv->pause, c);
-        c->flags &= ~(CLIENT_PAUSED | CLIENT_BLOCKED);
-    }
-}
-
-void
-pause_before_sleep(struct server *srv)
-{
-    struct pause *p = &srv->pause;
-    /* Only the clients held before this pass: one that is held again (a
-     * client resumed ahead of it paused anew) waits for the next end. */
-    size_t n = p->nheld;
-    while (n-- > 0 && p->mode == PAUSE_OFF && p->head != NULL && !srv->shutdown_asap) {
-        struct client *c = p->head;
-        held_unlink(p, c);
-        c->flags &= ~(CLIENT_PAUSED | CLIENT_BLOCKED);
-        client_process_input(c);
-    }
 }

@@ -1,5 +1,7 @@
 /* CLIENT PAUSE: holding normal clients' commands for a time, as Redis 7.0
- * does.  A held client's command stays in its query buffer, with whatever it
+ * does.  This module owns the pause (mode, end, timer) and decides what it
+ * holds; the held clients wait in the blocking module (block_for_pause).  A
+ * held client's command stays in its query buffer, with whatever it
  * pipelined behind it, and runs again from the top of dispatch when the pause
  * ends, so every check (a node demoted meanwhile answers -READONLY) applies
  * to the state at that time.  While a pause lasts the dataset stays as it is:
@@ -29,10 +31,6 @@ struct pause {
     int mode;                  /* enum pause_mode */
     long long end_ms;          /* unix ms when it ends (while mode != OFF) */
     struct event *timer;       /* owned; fires at end_ms */
-    struct client *head;       /* borrowed: held clients, oldest first,
-                                  linked through client.pause_next/prev */
-    struct client *tail;       /* borrowed */
-    size_t nheld;
 };
 
 /* Setup after the event base exists; teardown after every client is freed. */
@@ -44,7 +42,7 @@ void pause_teardown(struct server *srv);
  * (as Redis); an end_ms already past starts nothing. */
 void pause_start(struct server *srv, int mode, long long end_ms);
 /* CLIENT UNPAUSE, or the end time came: held clients resume, oldest first,
- * from pause_before_sleep. */
+ * from block_before_sleep. */
 void pause_end(struct server *srv);
 /* True while a pause is in force. */
 int pause_active(const struct server *srv);
@@ -54,15 +52,6 @@ int pause_active(const struct server *srv);
  * and our replicas' links are never held. */
 int pause_holds(const struct server *srv, const struct client *c,
                 const struct command *cmd, uint32_t flags);
-/* Hold c: sets CLIENT_PAUSED and CLIENT_BLOCKED; the client layer leaves
- * the current command in the query buffer. */
-void pause_hold(struct client *c);
-/* A held client is being freed. */
-void pause_client_gone(struct client *c);
-/* Once per loop iteration, before sleeping: when no pause is in force,
- * resume the held clients in the order they were held. */
-void pause_before_sleep(struct server *srv);
-
 /* Redis's name of a mode ("write", "all"), for logs. */
 const char *pause_mode_name(int mode);
 

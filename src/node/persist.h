@@ -8,7 +8,11 @@
  * trailer (byte count, and a checksum over the header frame and the body);
  * it is written to a temp file, fsynced and renamed.  The append-only file grows with every write (and an ECHO
  * record of each config epoch change) and is rewritten (BGREWRITEAOF) as a
- * snapshot followed by the writes made meanwhile. */
+ * snapshot followed by the writes made meanwhile.
+ *
+ * This module orchestrates (the state, the one persistence child, schedules,
+ * commands, boot and shutdown); snapfile.c and aof.c own the two files,
+ * cmdfile.c what reading them shares, child.c the forked children. */
 #ifndef CACHELY_NODE_PERSIST_H
 #define CACHELY_NODE_PERSIST_H
 
@@ -118,8 +122,6 @@ void persist_before_sleep(struct server *srv);
 void persist_before_reply(struct server *srv);
 /* Every cron tick: save schedules, everysec fsync, rewrite triggers. */
 void persist_cron(struct server *srv);
-/* A forked child exited; returns 1 if it was one of persistence's. */
-int persist_child_exited(struct server *srv, pid_t pid, int status);
 
 /* ---- for the command handlers (cmd_persist.c, SHUTDOWN, CONFIG SET) ------ */
 enum persist_rc {

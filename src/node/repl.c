@@ -10,6 +10,8 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "core/util.h"
+#include "node/block.h"
+#include "node/child.h"
 #include "node/client.h"
 #include "node/db.h"
 #include "node/pause.h"
@@ -32,14 +34,6 @@
 
 #define REPL_CRON_MS 10
 
-struct repl_waiter {
-    struct client *c;            /* borrowed */
-    long long offset;            /* acks needed at or beyond this */
-    long long numreplicas;
-    long long deadline_ms;       /* 0: none */
-    struct repl_waiter *next;    /* owned */
-};
-
 static const char *link_state_names[] = {
 #define REPL_LINK_NAME(sym, name) name,
     REPL_LINK_STATES(REPL_LINK_NAME)
@@ -48,6 +42,7 @@ static const char *link_state_names[] = {
 
 static void repl_on_cron(evutil_socket_t fd, short what, void *arg);
 static void transfer_failed(struct server *srv);
+static void on_sync_child_exit(struct server *srv, pid_t pid, int status, void *arg);
 static void send_ack(struct server *srv);
 static void link_drop(struct server *srv, const char *why);
 
@@ -292,41 +287,14 @@ replicas_remove(struct repl *r, struct client *c)
     }
 }
 
-static void
-waiters_remove_client(struct repl *r, struct client *c)
-{
-    struct repl_waiter **pp = &r->waiters;
-    while (*pp) {
-        if ((*pp)->c == c) {
-            struct repl_waiter *w = *pp;
-            *pp = w->next;
-            mem_free(w);
-        } else {
-            pp = &(*pp)->next;
-        }
-    }
-}
-
 void
 repl_client_gone(struct client *c)
 {
     struct server *srv = c->srv;
     struct repl *r = &srv->repl;
-    if (c->flags & CLIENT_BLOCKED) {
-        waiters_remove_client(r, c);
-    }
-    if (c->flags & CLIENT_UNBLOCKED) {
-        for (size_t i = 0; i < r->nunblocked; i++) {
-            if (r->unblocked[i] == c) {
-                r->unblocked[i] = r->unblocked[--r->nunblocked];
-                break;
-            }
-        }
-    }
     if (c->flags & CLIENT_REPLICA) {
         if (c->repl_child > 0) {
-            kill(c->repl_child, SIGKILL);
-            waitpid(c->repl_child, NULL, 0);
+            child_kill(c->repl_child);
             c->repl_child = -1;
         }
         replicas_remove(r, c);
@@ -517,8 +485,7 @@ start_full_sync(struct client *c, int is_sync)
         return -1;
     }
     util_random_hex(mark, REPL_EOF_MARK_LEN);
-    pid_t parent = getpid();
-    pid = fork();
+    pid = child_fork(srv, CHILD_FULL_SYNC, on_sync_child_exit, NULL);
     if (pid < 0) {
         log_warn("Can't fork the snapshot writer: %s", strerror(errno));
         if (tls) {
@@ -530,9 +497,6 @@ start_full_sync(struct client *c, int is_sync)
     if (pid == 0) {
         /* The child: stream the keyspace as it was at fork time. */
         int out = tls ? pipefd[1] : c->fd;
-        util_child_die_with_parent(parent);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
         if (tls) {
             close(pipefd[0]);
         }
@@ -548,8 +512,7 @@ start_full_sync(struct client *c, int is_sync)
             c->flags &= ~CLIENT_WRITE_ARMED;
         }
         if (repl_relay_start(c, line, (size_t)n, pipefd[0]) != 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
+            child_kill(pid);
             return -1;
         }
     }
@@ -598,19 +561,14 @@ repl_master_psync(struct client *c, const char *replid, size_t idlen,
     }
 }
 
-/* Every forked child is reaped here: persistence's go to persist.c; a
- * replica's snapshot writer finishing puts the replica online with the
- * stream that queued behind the snapshot. */
+/* child.c reaped a replica's snapshot writer: when it finished well the
+ * replica goes online with the stream that queued behind the snapshot. */
 static void
-reap_children(struct server *srv)
+on_sync_child_exit(struct server *srv, pid_t pid, int status, void *arg)
 {
     struct repl *r = &srv->repl;
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (persist_child_exited(srv, pid, status)) {
-            continue;
-        }
+    (void)arg;
+    {
         for (size_t i = 0; i < r->nreplicas; i++) {
             struct client *c = r->replicas[i];
             if (c->repl_child != pid) {
@@ -663,48 +621,11 @@ void
 repl_block_wait(struct client *c, long long offset, long long numreplicas,
                 long long timeout_ms)
 {
-    struct repl *r = &c->srv->repl;
-    struct repl_waiter *w = mem_alloc(sizeof(*w));
-    w->c = c;
-    w->offset = offset;
-    w->numreplicas = numreplicas;
-    w->deadline_ms = timeout_ms > 0 ? util_mstime() + timeout_ms : 0;
-    w->next = r->waiters;
-    r->waiters = w;
-    c->flags |= CLIENT_BLOCKED;
-    r->getack_pending = 1;
-}
-
-/* Answer waiters whose count is reached or whose time is up; their queued
- * commands run again once the current callback has unwound. */
-static void
-waiters_check(struct server *srv, int timeouts_only_if_due)
-{
-    struct repl *r = &srv->repl;
-    struct repl_waiter **pp = &r->waiters;
-    long long now = util_mstime();
-    (void)timeouts_only_if_due;
-    while (*pp) {
-        struct repl_waiter *w = *pp;
-        int acked = repl_replicas_acked(srv, w->offset);
-        if (acked >= w->numreplicas || (w->deadline_ms && now >= w->deadline_ms)) {
-            struct client *c = w->c;
-            *pp = w->next;
-            mem_free(w);
-            c->flags &= ~CLIENT_BLOCKED;
-            reply_int(c, acked);
-            client_queue_write(c);
-            if (r->nunblocked == r->unblocked_cap) {
-                r->unblocked_cap = r->unblocked_cap ? r->unblocked_cap * 2 : 8;
-                r->unblocked = mem_realloc(r->unblocked,
-                                           r->unblocked_cap * sizeof(*r->unblocked));
-            }
-            c->flags |= CLIENT_UNBLOCKED;
-            r->unblocked[r->nunblocked++] = c;
-        } else {
-            pp = &w->next;
-        }
-    }
+    /* The blocking module holds the wait (deadline, CLIENT UNBLOCK, a
+     * disconnect) and answers it from block_before_sleep once
+     * repl_replicas_acked reaches numreplicas. */
+    block_for_acks(c, offset, numreplicas, timeout_ms);
+    c->srv->repl.getack_pending = 1;
 }
 
 void
@@ -721,16 +642,6 @@ repl_before_sleep(struct server *srv)
             stream_write(srv, enc_buf, enc_len);
         }
         r->getack_pending = 0;
-    }
-    if (r->waiters) {
-        waiters_check(srv, 0);
-    }
-    /* Resume clients whose WAIT ended: their pipelined commands run now,
-     * outside any other client's callback. */
-    while (r->nunblocked > 0) {
-        struct client *c = r->unblocked[--r->nunblocked];
-        c->flags &= ~CLIENT_UNBLOCKED;
-        client_process_input(c);
     }
 }
 
@@ -1312,10 +1223,7 @@ repl_on_cron(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    reap_children(srv);
-    if (r->waiters) {
-        waiters_check(srv, 1);
-    }
+    child_reap(srv);  /* every forked child: persistence's and ours */
     if (repl_is_replica(srv)) {
         if (r->link_state == REPL_LINK_CONNECT
             && now - r->last_connect_ms >= r->connect_backoff_ms) {
@@ -1401,11 +1309,6 @@ repl_teardown(struct server *srv)
 {
     struct repl *r = &srv->repl;
     link_close_socket(r);
-    while (r->waiters) {
-        struct repl_waiter *w = r->waiters;
-        r->waiters = w->next;
-        mem_free(w);
-    }
     if (r->cron) {
         event_free(r->cron);
         r->cron = NULL;
@@ -1413,8 +1316,6 @@ repl_teardown(struct server *srv)
     backlog_free(r);
     mem_free(r->replicas);
     r->replicas = NULL;
-    mem_free(r->unblocked);
-    r->unblocked = NULL;
     r->nreplicas = 0;
     mem_free(r->master_host);
     r->master_host = NULL;

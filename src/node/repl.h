@@ -48,8 +48,6 @@ enum replica_state {
     REPLICA_ONLINE,
 };
 
-struct repl_waiter;
-
 struct repl {
     /* identity and position of the stream this node serves */
     char replid[REPL_ID_LEN + 1];
@@ -70,9 +68,6 @@ struct repl {
     size_t nreplicas;
     size_t replicas_cap;
     long long sync_full, sync_partial_ok, sync_partial_err;
-    struct repl_waiter *waiters;  /* owned list: clients blocked in WAIT */
-    struct client **unblocked;    /* owned array of borrowed clients to resume */
-    size_t nunblocked, unblocked_cap;
     int getack_pending;           /* ask replicas for an ACK before sleeping */
     long long last_ping_ms;
 
