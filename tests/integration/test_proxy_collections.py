@@ -221,6 +221,72 @@ def case_geo_store_across_groups_is_crossslot(c):
     check(raw.call("ZRANGE", "{g}c", "0", "-1") == [b"x"], "stored through the proxy")
 
 
+def case_stream_workers_survive_a_failover(c):
+    """Blocking XREADGROUP workers through the proxy while the master is
+    killed: every XADD the proxy acknowledged (write-ack all) is delivered
+    and acknowledged by a worker on the new master.  A worker that gets an
+    error re-reads its own pending entries (ID 0) before new ones (>), as a
+    real consumer does, so entries delivered before the kill and replicated
+    as pending are processed too."""
+    import threading
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--write-ack", "all", "--write-ack-timeout-ms", "2000")
+    pc = client(p)
+    check(pc.xgroup_create("jobs", "g", "$", mkstream=True) is True, "XGROUP CREATE")
+    done, stop, errors = set(), threading.Event(), []
+    lock = threading.Lock()
+
+    def worker(name):
+        r = client(p, timeout=10)
+        start = "0"
+        while not stop.is_set():
+            try:
+                got = r.xreadgroup("g", name, {"jobs": start}, count=10, block=200)
+                entries = got[0][1] if got else []
+                if start == "0" and not entries:
+                    start = ">"
+                    continue
+                for eid, fields in entries:
+                    # Counted once its XACK went through: an entry whose
+                    # XACK failed at the kill counts only if the new master
+                    # still has it pending for this worker.
+                    if r.xack("jobs", "g", eid) == 1:
+                        with lock:
+                            done.add(fields["n"])
+            except (redis.ConnectionError, redis.ResponseError, redis.TimeoutError) as e:
+                errors.append(str(e))
+                start = "0"
+                time.sleep(0.1)
+                r = client(p, timeout=10)
+
+    ws = [threading.Thread(target=worker, args=("w%d" % i,), daemon=True) for i in range(2)]
+    for w in ws:
+        w.start()
+    acked = set()
+    killed = False
+    n = 0
+    deadline = time.time() + 40
+    while len(acked) < 300 and time.time() < deadline:
+        n += 1
+        if n == 150 and not killed:
+            m.kill()
+            killed = True
+        try:
+            pc.xadd("jobs", {"n": str(n)})
+            acked.add(str(n))
+        except (redis.ConnectionError, redis.ResponseError, redis.TimeoutError):
+            time.sleep(0.05)
+    check(killed and len(acked) == 300, "300 XADDs acknowledged around the kill (%d)" % len(acked))
+    wait_for(lambda: acked <= done, 30, "every acknowledged entry processed")
+    stop.set()
+    for w in ws:
+        w.join(5)
+    print("     %d acked, %d processed, %d worker errors around the failover"
+          % (len(acked), len(done), len(errors)))
+    new = client(p)
+    wait_for(lambda: new.xpending("jobs", "g")["pending"] == 0, 10, "nothing left pending")
+
+
 CASES = [
     ("a", "lists through a default proxy", case_lists_through_a_default_proxy),
     ("b", "blocking commands run on dedicated connections (timeouts, pipelining)",
@@ -239,6 +305,8 @@ CASES = [
      case_geo_through_the_proxy),
     ("i", "geo store forms across groups answer CROSSSLOT (movable STORE keys too)",
      case_geo_store_across_groups_is_crossslot),
+    ("j", "blocking XREADGROUP workers through the proxy survive a kill -9 of the master",
+     case_stream_workers_survive_a_failover),
 ]
 
 
