@@ -5,6 +5,7 @@
  * kinds of wait: on keys, in WAIT, held by CLIENT PAUSE. */
 #include <criterion/criterion.h>
 
+#include "core/conn.h"
 #include "core/command.h"
 #include "core/log.h"
 #include "core/option.h"
@@ -61,8 +62,9 @@ setup(void)
         int sv[2];
         cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
         fcntl(sv[0], F_SETFL, O_NONBLOCK);
+        fcntl(sv[1], F_SETFL, O_NONBLOCK);
         peer[i] = sv[0];
-        cl[i] = client_create(&srv, sv[1]);
+        cl[i] = client_create(&srv, conn_plain_create(sv[1], "unix"));
         cr_assert_not_null(cl[i]);
     }
 }
