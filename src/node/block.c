@@ -435,24 +435,11 @@ rerun(struct client *c)
 }
 
 void
-block_serve_ready(struct server *srv, struct client *writer)
+block_serve_ready(struct server *srv)
 {
-    if (srv->block.nready == 0 || srv->block.serving) {
-        return;
+    if (srv->block.nready > 0) {
+        block_before_sleep(srv);
     }
-    /* Replies leave newest queued first (client_flush_pending), and Redis
-     * queues a client for writing at its first reply byte: the writer
-     * before the clients it unblocks, whose replies then leave first.  A
-     * client that reads its sockets in readiness order (Node's libuv) sees
-     * the served waiter before the writer's own reply; in the other order
-     * it could send its next command, have that served to the waiter too,
-     * and read two results on the waiter's socket before the writer's
-     * second reply (bee-queue lost the events of a job whose save() had
-     * not resolved yet: issue 13's stall). */
-    if (!(writer->flags & CLIENT_WRITE_ARMED) && (writer->bufpos > 0 || writer->reply != NULL)) {
-        client_queue_write(writer);
-    }
-    block_before_sleep(srv);
 }
 
 void
