@@ -678,26 +678,13 @@ serve_lists(struct server *srv)
 }
 
 void
-block_serve_ready(struct server *srv, struct client *writer)
+block_serve_ready(struct server *srv)
 {
-    if (srv->block.nready == 0 || srv->block.serving) {
-        return;
+    if (srv->block.nready > 0 && !srv->block.serving) {
+        srv->block.serving = 1;
+        serve_lists(srv);
+        srv->block.serving = 0;
     }
-    /* Replies leave newest queued first (client_flush_pending), and Redis
-     * queues a client for writing at its first reply byte: the writer
-     * before the clients it unblocks, whose replies then leave first.  A
-     * client that reads its sockets in readiness order (Node's libuv) sees
-     * the served waiter before the writer's own reply; in the other order
-     * it could send its next command, have that served to the waiter too,
-     * and read two results on the waiter's socket before the writer's
-     * second reply (bee-queue lost the events of a job whose save() had
-     * not resolved yet: issue 13's stall). */
-    if (!(writer->flags & CLIENT_WRITE_ARMED) && (writer->bufpos > 0 || writer->reply != NULL)) {
-        client_queue_write(writer);
-    }
-    srv->block.serving = 1;
-    serve_lists(srv);
-    srv->block.serving = 0;
 }
 
 void

@@ -103,13 +103,11 @@ void block_call_done(struct client *c);
  * clients CLIENT PAUSE held once no pause is in force; the main loop calls
  * it before sleeping. */
 void block_before_sleep(struct server *srv);
-/* The same right after writer's top-level command, as Redis 7.0 serves
- * blocked clients after each command (a pipelined RPUSH k a, RPUSH k b,
- * LLEN k then answers 1, 1, 1 when a BLPOP waits on k).  The writer's
- * reply is queued first, so the served clients' replies leave before it,
- * in Redis's order.  Does nothing when called from inside a pass (the pass
- * loops until no key is ready). */
-void block_serve_ready(struct server *srv, struct client *writer);
+/* The same right after a top-level command, as Redis 7.0 serves blocked
+ * clients after each command (a pipelined RPUSH k a, RPUSH k b, LLEN k
+ * then answers 1, 1, 1 when a BLPOP waits on k).  Does nothing when called
+ * from inside a pass (the pass loops until no key is ready). */
+void block_serve_ready(struct server *srv);
 /* c is going away. */
 void block_client_gone(struct client *c);
 /* CLIENT UNBLOCK: release c if it waits on keys or in WAIT, answering the

@@ -364,6 +364,19 @@ check_output_limits(struct client *c)
     }
 }
 
+/* Queue c for writing when its first reply byte of this round arrives, as
+ * Redis does: replies then leave newest queued first in Redis's order (a
+ * client served or messaged by another's command before that command's
+ * own reply, which Node's readiness-ordered reads depend on: issue 13). */
+static inline void
+queue_at_first_byte(struct client *c)
+{
+    if (c->bufpos == 0 && c->reply == NULL
+        && !(c->flags & (CLIENT_PENDING_WRITE | CLIENT_WRITE_ARMED))) {
+        client_queue_write(c);
+    }
+}
+
 void
 reply_raw(struct client *c, const char *s, size_t len)
 {
@@ -376,6 +389,7 @@ reply_raw(struct client *c, const char *s, size_t len)
     if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING)) {
         return;
     }
+    queue_at_first_byte(c);
     if (c->reply == NULL) {
         size_t room = CLIENT_BUF_SIZE - c->bufpos;
         size_t n = len < room ? len : room;
@@ -940,6 +954,7 @@ reply_bulk(struct client *c, const char *p, size_t len)
     /* Small values: one copy of header, body and CRLF into the buffer. */
     if (c->reply == NULL && c->bufpos + h + len + 2 <= CLIENT_BUF_SIZE
         && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
+        queue_at_first_byte(c);
         char *o = c->buf + c->bufpos;
         memcpy(o, hdr, h);
         memcpy(o + h, p, len);

@@ -308,6 +308,6 @@ dispatch_call(struct client *c, const struct command *cmd)
     } else {
         /* Clients blocked on keys this command wrote are served now, before
          * the writer's next pipelined command (as Redis 7.0 does). */
-        block_serve_ready(srv, c);
+        block_serve_ready(srv);
     }
 }

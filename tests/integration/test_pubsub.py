@@ -120,11 +120,69 @@ def case_d_notifications_expired_evicted(c):
     r.config_set("maxmemory", "0")
 
 
+def readiness_order(socks, send, timeout=10):
+    """Send with send(), then the order in which socks became readable:
+    Linux's epoll lists sockets in that order, which is the order of the
+    server's writes."""
+    import select
+    ep = select.epoll()
+    try:
+        for sk in socks:
+            ep.register(sk.fileno(), select.EPOLLIN)
+        send()
+        got = []
+        deadline = time.time() + timeout
+        while len(got) < len(socks) and time.time() < deadline:
+            for fd, _ in ep.poll(0.5):
+                if fd not in got:
+                    got.append(fd)
+                    ep.unregister(fd)
+    finally:
+        ep.close()
+    return [[sk.fileno() for sk in socks].index(fd) for fd in got]
+
+
+def case_e_reply_order_as_redis(c):
+    """Regression (issue 13): replies leave in Redis 7.0's order, a client
+    being queued for writing at its first reply byte and the newest queued
+    written first.  PUBLISH and EVAL: the publisher's reply first; MULTI
+    ... EXEC (its +OK came first): the subscriber's message first; a push
+    that serves a blocked BRPOPLPUSH: the waiter's reply first (bee-queue,
+    on Node, lost job events in the other orders)."""
+    n = c.node()
+    r = client(n)
+    cases = [
+        ("PUBLISH", [[("PUBLISH", "ch", "m")]], [1, 0]),
+        ("EVAL", [[("EVAL", "return redis.call('publish','ch','m')", 0)]], [1, 0]),
+        ("MULTI/EXEC", [[("MULTI",), ("PUBLISH", "ch", "m"), ("EXEC",)]], [0, 1]),
+        ("MULTI, then EXEC", [[("MULTI",), ("PUBLISH", "ch", "m")], [("EXEC",)]], [0, 1]),
+    ]
+    for name, steps, want in cases:
+        sub, pub = Raw(n.port), Raw(n.port)
+        check(sub.call("SUBSCRIBE", "ch") == [b"subscribe", b"ch", 1], "SUBSCRIBE")
+        for step in steps[:-1]:
+            pub.send(*step)
+            for _ in step:
+                pub.reply()
+        order = readiness_order([sub.sock, pub.sock], lambda: pub.send(*steps[-1]))
+        check(order == want, "%s: written in the order %r, Redis's is %r" % (name, order, want))
+    for name, cmds in (("LPUSH", [("LPUSH", "q", "v")]),
+                       ("EVAL", [("EVAL", "return redis.call('lpush', KEYS[1], 'v')", 1, "q")])):
+        waiter, writer = Raw(n.port), Raw(n.port)
+        waiter.send(("BRPOPLPUSH", "q", "active", 0))
+        wait_for(lambda: int(info(r, "clients")["blocked_clients"]) == 1, 10, "blocked")
+        order = readiness_order([waiter.sock, writer.sock], lambda: writer.send(*cmds))
+        check(order == [0, 1], "%s: waiter and writer written in the order %r" % (name, order))
+        check(waiter.reply() == b"v", "%s: the waiter got the element" % name)
+
+
 CASES = [
     ("a", "subscribers on a replica receive the master's PUBLISH", case_a_replica_subscribers),
     ("b", "a slow subscriber is disconnected; memory stays bounded", case_b_slow_subscriber),
     ("c", "PUBLISH to 100 subscribers", case_c_many_subscribers),
     ("d", "notifications for expired and evicted keys", case_d_notifications_expired_evicted),
+    ("e", "replies leave in Redis's order (publisher, subscriber, served waiter)",
+     case_e_reply_order_as_redis),
 ]
 
 
