@@ -18,6 +18,13 @@
 #define STRMAP_MIN_FILL 10
 /* Empty buckets a rehash step may skip before giving up for this time. */
 #define STRMAP_EMPTY_VISITS 10
+/* Non-empty buckets an operation moves while rehashing.  A grow at count S
+ * leaves about 0.63 S non-empty buckets to move; at one per operation (as
+ * Redis) the old table lives until the count reaches about 1.63 S, so a
+ * growing map spends most of its life holding both tables (a 5,000,000
+ * member set: 32 MB of old table on top of 64 MB).  Eight per operation
+ * does the same total work in an eighth of the time. */
+#define STRMAP_REHASH_STEP 8
 
 static inline uint64_t
 key_hash(const char *key, size_t len)
@@ -49,10 +56,10 @@ static void
 node_set_key(struct strmap_node *n, int kind, const char *key, size_t klen)
 {
     if (klen < STRMAP_KLEN_LONG) {
-        n->hdr = (uint16_t)(kind | (klen << 2));
+        n->hdr = (uint8_t)(kind | (klen << 2));
     } else {
         uint32_t len = (uint32_t)klen;
-        n->hdr = (uint16_t)(kind | (STRMAP_KLEN_LONG << 2));
+        n->hdr = (uint8_t)(kind | (STRMAP_KLEN_LONG << 2));
         memcpy((char *)n + strmap_node_key_field(n), &len, sizeof(len));
     }
     if (klen) {
@@ -177,7 +184,7 @@ static inline void
 rehash_step(struct strmap *m)
 {
     if (rehashing(m) && m->pause_rehash == 0) {
-        rehash(m, 1);
+        rehash(m, STRMAP_REHASH_STEP);
     }
 }
 
@@ -323,7 +330,8 @@ insert_new(struct strmap *m, uint64_t h, const char *key, size_t klen,
     n = mem_alloc(node_alloc_size(m->kind, klen, vlen));
     node_set_key(n, m->kind, key, klen);
     if (m->kind == STRMAP_FULL) {
-        n->spare = 0;
+        n->spare1 = 0;
+        n->spare2 = 0;
         n->vallen = (uint32_t)vlen;
         n->aux.expire_ms = -1;
         if (vlen) {

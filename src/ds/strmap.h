@@ -23,10 +23,11 @@
  * allocation whose size depends on the kind:
  *   FULL    (hashes)     next | hdr | vallen | aux.expire_ms | key | value:
  *                        24 bytes + key + value;
- *   KEYS    (sets)       next | hdr | key: 10 bytes + key, so a 16-byte
- *                        member fits a 32-byte block;
- *   SCORED  (sorted sets) next | hdr | score | key: 18 bytes + key, so a
- *                        14-byte member and its score fit 32 bytes (a full
+ *   KEYS    (sets)       next | hdr | key: 9 bytes + key, so a 7-digit
+ *                        integer member fits a 16-byte block and a 16-byte
+ *                        string a 32-byte one (a full node: 32 and 48);
+ *   SCORED  (sorted sets) next | hdr | score | key: 17 bytes + key, so a
+ *                        15-byte member and its score fit 32 bytes (a full
  *                        node would take 48).
  * hdr holds the kind and the key length; a key of STRMAP_KLEN_LONG bytes or
  * more has its length as a u32 just before its bytes.  Only FULL nodes have
@@ -38,13 +39,14 @@ enum strmap_kind {
     STRMAP_SCORED = 2,
 };
 
-#define STRMAP_KLEN_LONG 0x3FFFu    /* hdr's key length field is 14 bits */
+#define STRMAP_KLEN_LONG 0x3Fu      /* hdr's key length field is 6 bits */
 
 struct strmap_node {
     struct strmap_node *next;   /* borrowed: bucket chain (owned by the map) */
-    uint16_t hdr;               /* kind | key length << 2 (or LONG << 2) */
+    uint8_t hdr;                /* kind | key length << 2 (or LONG << 2) */
     /* ---- FULL nodes only from here on (KEYS / SCORED ones end above) */
-    uint16_t spare;
+    uint8_t spare1;
+    uint16_t spare2;
     uint32_t vallen;
     union {
         long long expire_ms;    /* hash field expiry, -1 = none */
@@ -52,9 +54,9 @@ struct strmap_node {
     char data[];                /* key bytes, then value bytes (no NULs added) */
 };
 
-#define STRMAP_KEYS_KEY_OFF 10      /* where a KEYS node's key (or u32 length) starts */
-#define STRMAP_SCORE_OFF 10         /* a SCORED node's score (unaligned) */
-#define STRMAP_SCORED_KEY_OFF 18
+#define STRMAP_KEYS_KEY_OFF 9       /* where a KEYS node's key (or u32 length) starts */
+#define STRMAP_SCORE_OFF 9          /* a SCORED node's score (unaligned) */
+#define STRMAP_SCORED_KEY_OFF 17
 
 struct strmap_table {
     struct strmap_node **buckets; /* owned array; nodes owned by the map */
@@ -137,7 +139,7 @@ strmap_node_key_field(const struct strmap_node *n)
 static inline size_t
 strmap_node_keylen(const struct strmap_node *n)
 {
-    unsigned short k = (unsigned short)(n->hdr >> 2);
+    unsigned k = (unsigned)(n->hdr >> 2);
     uint32_t len;
     if (k < STRMAP_KLEN_LONG) {
         return k;

@@ -292,18 +292,23 @@ Test(strmap, long_keys_in_every_kind)
     free(buf);
 }
 
-/* A 14-byte member and its score in 32 bytes: a node of a scored map is 18
+/* A 15-byte member and its score in 32 bytes: a node of a scored map is 17
  * bytes and the key, against 24 and the key (48 with jemalloc's classes)
- * for a full node carrying the score in aux. */
-Test(strmap, scored_nodes_are_18_bytes_and_the_key)
+ * for a full node carrying the score in aux; a keys-only node is 9 bytes
+ * and the key, so a 7-digit integer member fits 16 bytes. */
+Test(strmap, scored_and_keys_only_nodes_have_small_headers)
 {
     struct strmap *m = strmap_create_scored();
-    struct strmap_node *n = strmap_add(m, "member:1234567", 14, NULL, 0);
+    struct strmap_node *n = strmap_add(m, "member:12345678", 15, NULL, 0);
     cr_assert(strmap_node_score(n) == 0);
     strmap_node_set_score(n, -2.5);
     cr_assert(strmap_node_score(n) == -2.5);
-    cr_assert_eq((const char *)strmap_node_key(n) - (const char *)n, 18);
+    cr_assert_eq((const char *)strmap_node_key(n) - (const char *)n, 17);
     cr_assert_eq(m->node_bytes, mem_usable(n));
+    strmap_destroy(&m);
+    m = strmap_create_keys_only();
+    n = strmap_add(m, "4999999", 7, NULL, 0);
+    cr_assert_eq((const char *)strmap_node_key(n) - (const char *)n, 9);
     strmap_destroy(&m);
 }
 
@@ -763,4 +768,27 @@ Test(strmap, random_operations_on_a_scored_map_match_the_model)
 Test(strmap, random_operations_on_a_keys_only_map_match_the_model)
 {
     run_model(STRMAP_KEYS);
+}
+
+/* Regression: one bucket moved per operation kept the old table of a
+ * growing map alive until its count was ~1.63 times the size at the grow,
+ * so a large set spent most of its life holding both tables.  A grow must
+ * now finish well within a quarter of the adds to the next one. */
+Test(strmap, a_grow_finishes_its_rehash_quickly)
+{
+    struct strmap *m = strmap_create_keys_only();
+    int i = 0;
+    for (int grows = 0; grows < 6; grows++) {
+        while (m->rehash_idx == -1) {
+            add_i(m, i++);
+        }
+        size_t at = strmap_size(m);
+        while (m->rehash_idx != -1) {
+            add_i(m, i++);
+        }
+        cr_assert_leq(strmap_size(m) - at, at / 4 + 8,
+                      "grow at %zu finished only at %zu", at, strmap_size(m));
+        cr_assert_null(m->t[1].buckets);
+    }
+    strmap_destroy(&m);
 }
