@@ -580,7 +580,7 @@ void
 option_free_values(struct option_table *t)
 {
     for (const struct option_def *d = t->defs; d->name; d++) {
-        if (d->type == OPT_STRING) {
+        if (d->type == OPT_STRING || (d->flags & OPT_OWNS_STRING)) {
             char **slot = FIELD(t, d, char *);
             mem_free(*slot);
             *slot = NULL;

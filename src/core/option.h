@@ -25,6 +25,9 @@ enum option_flag {
     OPT_FILE_ONLY = 1 << 4, /* a repeatable config-file directive ("user"):
                              * not in CONFIG GET; CONFIG REWRITE keeps its
                              * lines as they are */
+    OPT_OWNS_STRING = 1 << 5, /* an OPT_SPECIAL whose field (at its offset)
+                               * is a heap string: option_free_values
+                               * frees it like an OPT_STRING's */
 };
 
 struct option_def;

@@ -364,8 +364,6 @@ main(int argc, char **argv)
         unlink(srv->cfg.pidfile);
     }
     acl_teardown(srv);
-    mem_free(srv->cfg.acl_users);
-    srv->cfg.acl_users = NULL;
     option_free_values(&srv->opts);
     log_info("cachely-server is now ready to exit, bye bye...");
     log_teardown();
