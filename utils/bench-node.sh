@@ -3,7 +3,8 @@
 # with matching settings on 127.0.0.1 (free ports, no persistence, maxmemory
 # 0).  Throughput: redis-benchmark runs SET, GET, INCR, MSET (10 keys),
 # LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600, SADD, SPOP, HSET, ZADD
-# and ZPOPMIN at -P 1 and -P 16 with 50 clients (--clients N), 32-byte
+# ZPOPMIN, XADD and EVALSHA (a script doing INCR and EXPIRE on one random
+# key, issue 13's script row) at -P 1 and -P 16 with 50 clients (--clients N), 32-byte
 # values and keys random over 100,000, alternating cachely and redis for
 # each round, and reports the median of the rounds; a test whose command
 # cachely rejects is skipped.  Every row also gives each server's CPU per
@@ -39,7 +40,7 @@ KEYS_TO_LOAD=${KEYS_TO_LOAD:-1000000}
 rounds=3
 quick=0
 clients=50
-tests="set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset zadd zpopmin xadd"
+tests="set get incr mset lpush rpush lpop rpop lrange_100 lrange_600 sadd spop hset zadd zpopmin xadd evalsha"
 memory=1
 
 # Options of this script first; the rest go to bench_parse_args.
@@ -102,7 +103,14 @@ start_servers() {
 # ---- throughput ------------------------------------------------------------
 
 # measure port pid test pipeline requests -> "rps p50 p99 share cpu bound"
+EVALSHA_SCRIPT="redis.call('INCR', KEYS[1]) return redis.call('EXPIRE', KEYS[1], ARGV[1])"
 measure() {
+    if [ "$3" = evalsha ]; then
+        # Loaded on both servers by supports(); the same SHA-1 on each.
+        bench_measure "$2" "$5" -h 127.0.0.1 -p "$1" -P "$4" -n "$5" -c "$clients" \
+            -r 100000 EVALSHA "$evalsha_sha" 1 "bench:ev:__rand_int__" 60
+        return
+    fi
     bench_measure "$2" "$5" -h 127.0.0.1 -p "$1" -t "$3" -P "$4" -n "$5" -c "$clients" \
         -d 32 -r 100000
 }
@@ -123,6 +131,12 @@ supports() { # port test
     hset) out=$(redis-cli -h 127.0.0.1 -p "$1" hset bench:hash f x 2>&1) ;;
     zadd|zpopmin) out=$(redis-cli -h 127.0.0.1 -p "$1" zadd bench:zset 1 x 2>&1) ;;
     xadd) out=$(redis-cli -h 127.0.0.1 -p "$1" xadd bench:probe-s '*' f v 2>&1); out=${out:+x} ;;
+    evalsha)
+        out=$(redis-cli -h 127.0.0.1 -p "$1" script load "$EVALSHA_SCRIPT" 2>&1)
+        redis-cli -h 127.0.0.1 -p "$rport" script load "$EVALSHA_SCRIPT" >/dev/null 2>&1 || true
+        case "$out" in
+        [0-9a-f]*) evalsha_sha=$out; out=x ;;
+        esac ;;
     *) out=unknown ;;
     esac
     case "$out" in
