@@ -41,7 +41,11 @@ fi
 
 wanted() { [ -z "$only" ] || [[ "$1" == *"$only"* ]]; }
 
+timings=()   # "seconds name" per suite, the slowest listed at the end
+suite_start=$SECONDS
+
 add_counts() { # suite name, passed, failed
+    timings+=("$((SECONDS - suite_start)) $1")
     passed=$((passed + $2))
     failed=$((failed + $3))
     if [ "$3" -gt 0 ]; then failed_suites+=("$1"); fi
@@ -52,6 +56,7 @@ run_criterion() {
     name=${bin#"$B"/}
     wanted "$name" || return 0
     echo "== $name"
+    suite_start=$SECONDS
     out=$(mktemp)
     # Criterion runs cases in parallel; integration cases each start their
     # own server on a free port, so that is safe.
@@ -84,6 +89,7 @@ run_counted() { # a script that prints "N passed, M failed"
     local name=$1; shift
     wanted "$name" || return 0
     echo "== $name"
+    suite_start=$SECONDS
     local out
     out=$(mktemp)
     timeout 900 "$@" 2>&1 | tee "$out"
@@ -154,6 +160,9 @@ for t in "$S"/tests/integration/test_*.py; do
     run_counted "integration/$(basename "$t")" /usr/bin/python3 "$t"
 done
 
+# Where the time goes (CI has a budget): the slowest suites.
+printf '%s\n' "${timings[@]}" | sort -rn | head -n 10 \
+    | awk '{ printf "slowest: %5d s  %s\n", $1, $2 }'
 if [ ${#failed_suites[@]} -gt 0 ]; then
     echo "failed suites: ${failed_suites[*]}"
 fi
