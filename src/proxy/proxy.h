@@ -128,6 +128,7 @@ struct preq {
      * it is not on the session's FIFO. */
     void (*on_reply)(struct preq *r, const char *reply, size_t len);
     struct preq *inext;          /* the session's internal list */
+    uint64_t probe_seq;          /* a ROLE probe: the number of its write */
     void *ctx;                   /* borrowed: on_reply's context (info.c) */
     int resp3;                   /* from a RESP3 session: goes on a RESP3 connection */
     int select_db;               /* the database it must run in, + 1; 0: any (the
@@ -519,7 +520,10 @@ struct session {
     struct rbuf out;               /* owned: reply bytes not yet written */
     size_t out_sent;
     int resp;
-    long long write_offset;        /* master offset after our last write */
+    long long write_offset;        /* master offset after our last write; -1
+                                      while that write's ROLE probe is out */
+    uint64_t write_seq;            /* writes tracked so far: each probe
+                                      carries its write's number */
     struct preq *internal;         /* owned list (via inext) of our internal requests */
     struct backend **own;          /* owned: per group, a private connection to its
                                       master for write-ack writes (WAIT is per
