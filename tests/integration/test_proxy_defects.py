@@ -121,6 +121,29 @@ def case_default_proxy_reads_own_writes(c):
           % (len(misses), misses[0], got[2 * misses[0] + 1]) if misses else "")
 
 
+def case_earlier_probe_does_not_reopen_replica_reads(c):
+    """The proxy probes the master's offset (ROLE) behind each write and lets
+    the session read from a replica that has reached it.  Two slow writes
+    (scripts of 0.3 s and 1.5 s), the second sent while the first runs: the
+    first one's probe is answered while the second still runs, and a read
+    sent then must wait for the master, not go to a replica that has the
+    first write but not the second."""
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--failover", "no")
+    r = Raw(p.port, timeout=30)
+    slow = ("local t = redis.call('TIME') local stop_at = t[1] * 1000000 + t[2] + ARGV[1] "
+            "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop_at "
+            "return redis.call('SET', KEYS[1], ARGV[2])")
+    r.send(("EVAL", slow, "1", "k1", "300000", "v1"))
+    time.sleep(0.1)
+    r.send(("EVAL", slow, "1", "k2", "1500000", "v2"))
+    time.sleep(0.9)
+    r.send(("GET", "k2"))
+    got = [r.reply() for _ in range(3)]
+    check(got[:2] == ["OK", "OK"], "the slow writes: %r" % (got,))
+    check(got[2] == b"v2", "GET behind the running write read %r (a replica without it)"
+          % (got[2],))
+
 # ---- 3: SCAN through the proxy loses and repeats keys --------------------------
 
 NODE_OF_CURSOR = 44          # cursor.c: bits 44-52 hold the node index + 1
@@ -689,6 +712,8 @@ CASES = [
      case_crlf_in_argument_desyncs_replies),
     ("ryw", "default proxy: 2,000 pipelined SET/GET pairs, zero misses",
      case_default_proxy_reads_own_writes),
+    ("ryw2", "a read behind a write still running waits for it (no earlier probe reopens replicas)",
+     case_earlier_probe_does_not_reopen_replica_reads),
     ("scan", "SCAN: 3,000 keys once each (redis-cli, scan_iter), 1 and 3 groups",
      case_scan_loses_and_repeats_keys),
     ("scanfail", "SCAN: the iteration's node dies mid-way -> an error, not partial",
