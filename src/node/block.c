@@ -271,12 +271,23 @@ static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct client *c = arg;
+    struct block_state *st = c->bstate;
     (void)fd;
     (void)what;
-    if (c->bstate != NULL) {
-        c->bstate->timed_out = 1;
-        wake_push(c->srv, c);
+    if (st == NULL) {
+        return;
     }
+    /* libevent counts a timer from its cached time, taken when the loop
+     * iteration began, so it may fire a few milliseconds early: a 20 ms
+     * BLMOVE answered after 16 ms.  Wait out the rest. */
+    long long left = st->deadline_ms - util_mstime();
+    if (left > 0) {
+        struct timeval tv = {left / 1000, (left % 1000) * 1000};
+        evtimer_add(st->timer, &tv);
+        return;
+    }
+    st->timed_out = 1;
+    wake_push(c->srv, c);
 }
 
 static void
