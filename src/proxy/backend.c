@@ -348,19 +348,17 @@ backend_open(struct proxy *px, struct backend *b)
  * first, else one to open, at most blocking-pool-size per node.  NULL when
  * all are in use (*exhausted set) or the node cannot be reached. */
 struct backend *
-backend_take_blocking(struct proxy *px, struct node *n, struct session *s, int *exhausted)
+backend_pick_idle(struct backend *pool, long long n, int resp3,
+                  int (*busy)(const struct backend *b))
 {
     struct backend *spare = NULL, *other = NULL;
-    int resp3 = s->resp == 3;
-    *exhausted = 0;
-    for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
-        struct backend *b = &n->blocking[i];
-        if (b->blocked != NULL) {
+    for (long long i = 0; i < n; i++) {
+        struct backend *b = &pool[i];
+        if (busy(b)) {
             continue;
         }
         if (b->fd >= 0 && b->resp3 == resp3) {
-            spare = b;
-            break;
+            return b;
         }
         if (b->fd < 0 && spare == NULL) {
             spare = b;
@@ -373,6 +371,22 @@ backend_take_blocking(struct proxy *px, struct node *n, struct session *s, int *
         backend_close(other, NULL); /* idle, in the other protocol: reopened */
         spare = other;
     }
+    return spare;
+}
+
+static int
+blocking_busy(const struct backend *b)
+{
+    return b->blocked != NULL;
+}
+
+struct backend *
+backend_take_blocking(struct proxy *px, struct node *n, struct session *s, int *exhausted)
+{
+    int resp3 = s->resp == 3;
+    *exhausted = 0;
+    struct backend *spare = backend_pick_idle(n->blocking, px->cfg.blocking_pool_size, resp3,
+                                              blocking_busy);
     if (spare == NULL) {
         *exhausted = 1;
         return NULL;

@@ -450,6 +450,11 @@ void backend_cron(struct proxy *px, struct backend *b);
 void backend_flush_pending(struct proxy *px);
 /* Connect b when it is not (a private connection); NULL when it cannot. */
 struct backend *backend_open(struct proxy *px, struct backend *b);
+/* An idle connection of pool[0..n) (busy() says which are not), preferring
+ * an open one in the wanted protocol, then a closed one, then an idle one in
+ * the other protocol (closed, to reopen); NULL when all are busy. */
+struct backend *backend_pick_idle(struct backend *pool, long long n, int resp3,
+                                  int (*busy)(const struct backend *b));
 struct backend *backend_take_blocking(struct proxy *px, struct node *n, struct session *s,
                                       int *exhausted);
 void backend_release_blocking(struct backend *b);

@@ -94,6 +94,12 @@ txn_cron(struct proxy *px, struct node *n)
     }
 }
 
+static int
+txn_busy(const struct backend *b)
+{
+    return b->txn_owner != NULL;
+}
+
 /* An idle connection of g's master for s, opened when needed; NULL with
  * err set when there is none. */
 static struct backend *
@@ -101,33 +107,13 @@ take_conn(struct session *s, struct group *g, char *err, size_t cap)
 {
     struct proxy *px = s->px;
     struct node *n = g->master;
-    struct backend *spare = NULL, *other = NULL;
     int resp3 = s->resp == 3;
 
     if (n == NULL) {
         snprintf(err, cap, "ERR cachely-proxy: no master is known for this group (yet)");
         return NULL;
     }
-    for (long long i = 0; i < px->cfg.blocking_pool_size; i++) {
-        struct backend *b = &n->txn[i];
-        if (b->txn_owner != NULL) {
-            continue;
-        }
-        if (b->fd >= 0 && b->resp3 == resp3) {
-            spare = b;
-            break;
-        }
-        if (b->fd < 0 && spare == NULL) {
-            spare = b;
-        }
-        if (b->fd >= 0 && other == NULL) {
-            other = b;
-        }
-    }
-    if (spare == NULL && other != NULL) {
-        backend_close(other, NULL); /* idle, in the other protocol: reopened */
-        spare = other;
-    }
+    struct backend *spare = backend_pick_idle(n->txn, px->cfg.blocking_pool_size, resp3, txn_busy);
     if (spare == NULL) {
         snprintf(err, cap, "ERR cachely-proxy: all %lld transaction connections to %s are in "
                  "use (blocking-pool-size)", px->cfg.blocking_pool_size, n->name);
