@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -231,11 +232,18 @@ harness_start_with_config(struct harness_server *s, const char *config,
         argv[argc++] = extra_args[i];
     }
     argv[argc] = NULL;
+    pid_t parent = getpid();
     s->pid = fork();
     if (s->pid < 0) {
         return -1;
     }
     if (s->pid == 0) {
+        /* A failed Criterion assertion ends the test's process without its
+         * fini: the server must not outlive it (and keep its port). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(127);
+        }
         int fd = open(s->logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
