@@ -426,6 +426,41 @@ pubsub_help(struct rbuf *b)
     }
 }
 
+/* PUBSUB CHANNELS / SHARDCHANNELS: the table's topics matching pattern
+ * (all when NULL). */
+static void
+topic_names(struct rbuf *b, const struct pubsub_table *table, const struct resp_arg *pattern)
+{
+    struct rbuf names = {0};
+    long long found = 0;
+    for (size_t i = 0; i < table->nbuckets; i++) {
+        for (struct pubsub_topic *x = table->buckets[i]; x; x = x->next) {
+            if (pattern && !util_glob_match(pattern->ptr, pattern->len, x->name, x->len, 0)) {
+                continue;
+            }
+            rbuf_bulk(&names, x->name, x->len);
+            found++;
+        }
+    }
+    rbuf_hdr(b, '*', found);
+    rbuf_add(b, names.p, names.len);
+    rbuf_free(&names);
+}
+
+/* PUBSUB NUMSUB / SHARDNUMSUB: each name and its subscriber count. */
+static void
+topic_numsub(struct rbuf *b, const struct pubsub_table *table, size_t n,
+             const struct resp_arg *names)
+{
+    rbuf_hdr(b, '*', (long long)n * 2);
+    for (size_t i = 0; i < n; i++) {
+        const struct pubsub_topic *x =
+            table_find(table, names[i].ptr, names[i].len, util_hash(names[i].ptr, names[i].len));
+        rbuf_bulk(b, names[i].ptr, names[i].len);
+        rbuf_hdr(b, ':', x ? (long long)x->subs.n : 0);
+    }
+}
+
 /* PUBSUB CHANNELS [pattern], NUMSUB [channel ...], NUMPAT, HELP: the
  * proxy's own channels, with Redis's errors for the rest. */
 static void
@@ -457,64 +492,20 @@ pubsub_introspect(struct session *s, size_t argc, const struct resp_arg *argv)
         return; /* answered for the deployment once the masters reply */
     }
     switch (sub->id) {
-    case CMD_ID_PUBSUB_CHANNELS: {
-        struct rbuf names = {0};
-        long long found = 0;
-        for (size_t i = 0; i < channel_table.nbuckets; i++) {
-            for (struct pubsub_topic *x = channel_table.buckets[i]; x; x = x->next) {
-                if (argc == 3
-                    && !util_glob_match(argv[2].ptr, argv[2].len, x->name, x->len, 0)) {
-                    continue;
-                }
-                rbuf_bulk(&names, x->name, x->len);
-                found++;
-            }
-        }
-        rbuf_hdr(&b, '*', found);
-        rbuf_add(&b, names.p, names.len);
-        rbuf_free(&names);
+    case CMD_ID_PUBSUB_CHANNELS:
+        topic_names(&b, &channel_table, argc == 3 ? &argv[2] : NULL);
         break;
-    }
     case CMD_ID_PUBSUB_NUMSUB:
-        rbuf_hdr(&b, '*', (long long)(argc - 2) * 2);
-        for (size_t i = 2; i < argc; i++) {
-            const struct pubsub_topic *x =
-                table_find(&channel_table, argv[i].ptr, argv[i].len,
-                           util_hash(argv[i].ptr, argv[i].len));
-            rbuf_bulk(&b, argv[i].ptr, argv[i].len);
-            rbuf_hdr(&b, ':', x ? (long long)x->subs.n : 0);
-        }
+        topic_numsub(&b, &channel_table, argc - 2, argv + 2);
         break;
     case CMD_ID_PUBSUB_NUMPAT:
         rbuf_hdr(&b, ':', (long long)pattern_table.count);
         break;
-    case CMD_ID_PUBSUB_SHARDCHANNELS: {
-        struct rbuf names = {0};
-        long long found = 0;
-        for (size_t i = 0; i < shard_table.nbuckets; i++) {
-            for (struct pubsub_topic *x = shard_table.buckets[i]; x; x = x->next) {
-                if (argc == 3
-                    && !util_glob_match(argv[2].ptr, argv[2].len, x->name, x->len, 0)) {
-                    continue;
-                }
-                rbuf_bulk(&names, x->name, x->len);
-                found++;
-            }
-        }
-        rbuf_hdr(&b, '*', found);
-        rbuf_add(&b, names.p, names.len);
-        rbuf_free(&names);
+    case CMD_ID_PUBSUB_SHARDCHANNELS:
+        topic_names(&b, &shard_table, argc == 3 ? &argv[2] : NULL);
         break;
-    }
     case CMD_ID_PUBSUB_SHARDNUMSUB:
-        rbuf_hdr(&b, '*', (long long)(argc - 2) * 2);
-        for (size_t i = 2; i < argc; i++) {
-            const struct pubsub_topic *x =
-                table_find(&shard_table, argv[i].ptr, argv[i].len,
-                           util_hash(argv[i].ptr, argv[i].len));
-            rbuf_bulk(&b, argv[i].ptr, argv[i].len);
-            rbuf_hdr(&b, ':', x ? (long long)x->subs.n : 0);
-        }
+        topic_numsub(&b, &shard_table, argc - 2, argv + 2);
         break;
     default:
         pubsub_help(&b);
