@@ -594,14 +594,16 @@ waiting:
 }
 
 /* Whether a subscriber link is subscribing its whole set again after a
- * (re)connect (bounded: a node that does not answer does not hold the
- * proxy's events for longer than a request would wait). */
+ * (re)connect to a master the probes see up (bounded: a node that does
+ * not answer does not hold the proxy's events for longer than a request
+ * would wait; retries on a master that is down hold nothing: +sdown and
+ * the failover's steps go out as they happen). */
 static int
 any_resyncing(long long now)
 {
     for (size_t i = 0; i < nlinks; i++) {
         const struct nodesub_link *l = links[i];
-        if (l->fd >= 0 && l->resync_since_ms != 0
+        if (l->fd >= 0 && l->resync_since_ms != 0 && link_reachable(l)
             && now - l->resync_since_ms < hold_limit_ms()) {
             return 1;
         }
