@@ -41,7 +41,7 @@ struct nodesub_link {
     unsigned gen;   /* bumped at each connect */
     uint64_t sent;  /* (un)subscription confirmations expected in all */
     uint64_t acked; /* ... and received, on this connection */
-    uint64_t resub_seq; /* sent once the whole set went out at connect */
+    uint64_t resub_seq;        /* sent once the whole set went out at connect */
     long long resync_since_ms; /* the whole set sent at connect is not all
                                   confirmed yet, since (0: caught up, or
                                   the link is down) */
@@ -73,7 +73,8 @@ struct nodesub_event {
     struct nodesub_event *next;
 };
 
-static struct proxy *g_px; /* borrowed; NULL until the first cron */
+static struct proxy *g_px; /* borrowed; NULL until nodesub_cron's first
+                              call (main.c makes it before serving) */
 /* owned arrays of owned links, one per group (nlinks of each) */
 static struct nodesub_link **links;  /* subscriber links */
 static struct nodesub_link **tlinks; /* tracking links */
@@ -84,9 +85,10 @@ static struct nodesub_event **events_tail = &events;
 static int releasing_events; /* pubsub_publish called from release_events */
 
 /* How long a confirmation waits for a node, and events for a link's
- * re-subscription: backend-timeout-ms, as any request to a node (this
- * bound was a fixed 2 s, which a loaded machine overran: the client was
- * then told it was subscribed before the node was, and lost a message). */
+ * re-subscription: backend-timeout-ms, as any request to a node, or this
+ * when that is 0 (the bound was a fixed 2 s, which a loaded machine
+ * overran: the client was then told it was subscribed before the node
+ * was, and missed the message it published next). */
 #define HOLD_MAX_MS 5000
 #define TRACKING_IDLE_MS 10000
 #define NAMES_PER_COMMAND 128
@@ -517,9 +519,10 @@ link_on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (l->acked != acked) {
         if (l->resync_since_ms != 0 && l->acked >= l->resub_seq) {
-            log_info("Subscriber link to %s: %llu name(s) subscribed in %lld ms",
-                     l->node->name, (unsigned long long)l->resub_seq,
-                     util_mstime() - l->resync_since_ms);
+            log_info(
+                "Subscriber link to %s: %llu name(s) subscribed in %lld ms",
+                l->node->name, (unsigned long long)l->resub_seq,
+                util_mstime() - l->resync_since_ms);
             l->resync_since_ms = 0;
         }
         check_holds(util_mstime(), 0);
@@ -585,9 +588,10 @@ hold_ready(struct nodesub_hold *h, long long now)
     return 1;
 waiting:
     if (now >= h->deadline_ms) {
-        log_warn("A subscription confirmation waited %lld ms for the nodes: sent "
-                 "unconfirmed (a message published right after it may be missed)",
-                 hold_limit_ms());
+        log_warn(
+            "A subscription confirmation waited %lld ms for the nodes: sent "
+            "unconfirmed (a message published right after it may be missed)",
+            hold_limit_ms());
         return 1;
     }
     return 0;
@@ -638,7 +642,8 @@ int
 nodesub_defer_event(const char *channel, const char *msg, size_t len)
 {
     long long now = util_mstime();
-    if (g_px == NULL || releasing_events || (events == NULL && !any_resyncing(now))) {
+    if (g_px == NULL || releasing_events
+        || (events == NULL && !any_resyncing(now))) {
         return 0;
     }
     struct nodesub_event *e = mem_calloc(sizeof(*e));
@@ -682,7 +687,8 @@ nodesub_hold(struct session *s, const char *reply, size_t len)
     }
     for (size_t i = 0; i < nlinks; i++) {
         const struct nodesub_link *l = links[i];
-        pending |= l->fd >= 0 ? l->acked < l->sent : link_reachable(l) && anything_subscribed();
+        pending |= l->fd >= 0 ? l->acked < l->sent
+                              : link_reachable(l) && anything_subscribed();
     }
     if (!pending) {
         return 0;
@@ -729,7 +735,8 @@ link_topic(struct nodesub_link *l, enum nodesub_kind kind, const char *name,
     struct node *master = g_px->groups[l->group].master;
     if (l->fd >= 0) {
         send_names(l, kind, on, 1, &name, &len);
-    } else if (on && master != NULL && (master->up || util_mstime() >= l->retry_at_ms)) {
+    } else if (on && master != NULL
+               && (master->up || util_mstime() >= l->retry_at_ms)) {
         /* A master the probes see up is tried at once, backoff or not. */
         link_connect(g_px, l, master);
     }
@@ -759,7 +766,8 @@ static void
 link_follow(struct proxy *px, struct nodesub_link *l, long long now)
 {
     struct node *master = px->groups[l->group].master;
-    int wanted = l->tracking ? tracking_session_count() > 0 : anything_subscribed();
+    int wanted =
+        l->tracking ? tracking_session_count() > 0 : anything_subscribed();
     if (l->fd >= 0 && l->node != master) {
         /* A failover (or the master unknown now): subscribe again on the
          * new master; messages published meanwhile are the gap. */
@@ -770,8 +778,11 @@ link_follow(struct proxy *px, struct nodesub_link *l, long long now)
         /* Kept a while after the last tracking session left: a session
          * turning tracking off and on again would otherwise get the
          * new connection's flush. */
-        l->idle_since_ms = wanted ? 0 : l->idle_since_ms ? l->idle_since_ms : now;
-        if (l->fd >= 0 && !wanted && now - l->idle_since_ms >= TRACKING_IDLE_MS) {
+        l->idle_since_ms = wanted             ? 0
+                           : l->idle_since_ms ? l->idle_since_ms
+                                              : now;
+        if (l->fd >= 0 && !wanted
+            && now - l->idle_since_ms >= TRACKING_IDLE_MS) {
             link_close(l, "no session tracks keys any more");
         }
     }
@@ -1182,7 +1193,8 @@ struct publish {
 static int
 link_settled(const struct nodesub_link *l)
 {
-    return l->fd >= 0 && l->connected && l->acked == l->sent && l->resync_since_ms == 0;
+    return l->fd >= 0 && l->connected && l->acked == l->sent
+           && l->resync_since_ms == 0;
 }
 
 static void
@@ -1224,8 +1236,8 @@ nodesub_publish(struct session *s, int shard, size_t argc,
          * subscription, so it counts each name of ours that matches. */
         p->subst = 1;
         p->gen = links[p->group]->gen;
-        pubsub_receivers(shard ? NODESUB_SHARD : NODESUB_CHANNEL, argv[1].ptr, argv[1].len,
-                         &p->sessions, &p->names);
+        pubsub_receivers(shard ? NODESUB_SHARD : NODESUB_CHANNEL, argv[1].ptr,
+                         argv[1].len, &p->sessions, &p->names);
     }
     r->on_reply = publish_reply;
     r->ctx = p;
