@@ -274,6 +274,7 @@ main(int argc, char **argv)
     event_add(px->sig_events[1], NULL);
     event_add(px->sig_events[2], NULL);
     topology_cron(px);
+    nodesub_cron(px); /* set up before the first session can subscribe */
     if (px->cfg.pidfile && px->cfg.pidfile[0]) {
         FILE *f = fopen(px->cfg.pidfile, "w");
         if (f) {

@@ -41,6 +41,10 @@ struct nodesub_link {
     unsigned gen;   /* bumped at each connect */
     uint64_t sent;  /* (un)subscription confirmations expected in all */
     uint64_t acked; /* ... and received, on this connection */
+    uint64_t resub_seq;        /* sent once the whole set went out at connect */
+    long long resync_since_ms; /* the whole set sent at connect is not all
+                                  confirmed yet, since (0: caught up, or
+                                  the link is down) */
     long long retry_at_ms;
     long long idle_since_ms; /* tracking: no session tracks since (0: some do) */
     int backoff_ms;     /* 100 ms doubling to 1 s while connects fail */
@@ -54,19 +58,38 @@ struct nodesub_hold {
     size_t len;
     long long deadline_ms;
     size_t nlinks;
-    uint64_t *want; /* owned: per link, acked needed (0: nothing) */
-    unsigned *gen;  /* owned: per link, its gen at the time */
+    uint64_t *want; /* owned: per link, acked needed (0: nothing; a link
+                       that was down: its next connection's resub_seq) */
+    unsigned *gen;  /* owned: per link, the connection want counts on */
     struct nodesub_hold *next;
 };
 
-static struct proxy *g_px; /* borrowed; NULL until the first cron */
+/* One of the proxy's own events (failover_event, +config-reloaded) held
+ * while a link subscribes its whole set again (see nodesub_defer_event). */
+struct nodesub_event {
+    char *channel; /* owned, NUL-terminated */
+    char *msg;     /* owned */
+    size_t len;
+    struct nodesub_event *next;
+};
+
+static struct proxy *g_px; /* borrowed; NULL until nodesub_cron's first
+                              call (main.c makes it before serving) */
 /* owned arrays of owned links, one per group (nlinks of each) */
 static struct nodesub_link **links;  /* subscriber links */
 static struct nodesub_link **tlinks; /* tracking links */
 static size_t nlinks;
 static struct nodesub_hold *holds; /* owned list */
+static struct nodesub_event *events; /* owned FIFO */
+static struct nodesub_event **events_tail = &events;
+static int releasing_events; /* pubsub_publish called from release_events */
 
-#define HOLD_MAX_MS 2000
+/* How long a confirmation waits for a node, and events for a link's
+ * re-subscription: backend-timeout-ms, as any request to a node, or this
+ * when that is 0 (the bound was a fixed 2 s, which a loaded machine
+ * overran: the client was then told it was subscribed before the node
+ * was, and missed the message it published next). */
+#define HOLD_MAX_MS 5000
 #define TRACKING_IDLE_MS 10000
 #define NAMES_PER_COMMAND 128
 
@@ -193,7 +216,7 @@ resubscribe_all(struct nodesub_link *l)
 
 /* ---- connection ------------------------------------------------------------- */
 
-static void check_holds(long long now);
+static void check_holds(long long now, int force);
 
 static void
 link_close(struct nodesub_link *l, const char *why)
@@ -222,6 +245,7 @@ link_close(struct nodesub_link *l, const char *why)
     }
     l->connected = 0;
     l->node = NULL;
+    l->resync_since_ms = 0; /* down: nothing to wait for until it is back */
     l->out_len = l->out_sent = 0;
     l->in_len = 0;
     resp_scan_init(&l->scan);
@@ -272,6 +296,12 @@ link_connect(struct proxy *px, struct nodesub_link *l, struct node *n)
     } else {
         out_add(l, setname, sizeof(setname) - 1);
         resubscribe_all(l);
+        /* Until the node confirmed all of it, a confirmation held for a
+         * session waits for this connection, and so do the proxy's own
+         * events (a +switch-master is told once the new master carries
+         * the subscriptions). */
+        l->resub_seq = l->sent;
+        l->resync_since_ms = l->sent > 0 ? util_mstime() : 0;
     }
     event_add(l->wev, NULL); /* writability tells when the connect finished */
     log_debug("Subscriber link to %s (group %s) connecting", n->name,
@@ -459,7 +489,7 @@ link_on_read(evutil_socket_t fd, short what, void *arg)
         || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK
             && errno != EINTR)) {
         link_close(l, n == 0 ? "closed by the node" : strerror(errno));
-        check_holds(util_mstime());
+        check_holds(util_mstime(), 0);
         return;
     }
     if (n < 0) {
@@ -472,7 +502,7 @@ link_on_read(evutil_socket_t fd, short what, void *arg)
         int rc = resp_scan_next(&l->scan, l->in + pos, l->in_len - pos);
         if (rc < 0) {
             link_close(l, "protocol error");
-            check_holds(util_mstime());
+            check_holds(util_mstime(), 0);
             return;
         }
         if (rc == 0) {
@@ -488,37 +518,153 @@ link_on_read(evutil_socket_t fd, short what, void *arg)
         l->in_len -= pos;
     }
     if (l->acked != acked) {
-        check_holds(util_mstime());
+        if (l->resync_since_ms != 0 && l->acked >= l->resub_seq) {
+            log_info(
+                "Subscriber link to %s: %llu name(s) subscribed in %lld ms",
+                l->node->name, (unsigned long long)l->resub_seq,
+                util_mstime() - l->resync_since_ms);
+            l->resync_since_ms = 0;
+        }
+        check_holds(util_mstime(), 0);
     }
 }
 
-/* ---- held confirmations ----------------------------------------------------- */
+/* ---- held confirmations and events -------------------------------------- */
 
 static int
-hold_ready(const struct nodesub_hold *h, long long now)
+anything_subscribed(void)
 {
-    if (now >= h->deadline_ms) {
-        return 1;
+    size_t n = 0;
+    for (int k = 0; k < NODESUB__COUNT; k++) {
+        n += pubsub_topic_count((enum nodesub_kind)k);
     }
+    return n > 0;
+}
+
+static long long
+hold_limit_ms(void)
+{
+    long long t = g_px != NULL ? g_px->cfg.backend_timeout_ms : 0;
+    return t > 0 ? t : HOLD_MAX_MS;
+}
+
+/* Whether link i's group has a master the proxy thinks is up: a link to a
+ * master that is down cannot confirm anything, and waiting for it would
+ * only delay the client (it subscribes there once the master is back, or
+ * on the new one after a failover: the gap Redis's semantics allow). */
+static int
+link_reachable(const struct nodesub_link *l)
+{
+    const struct node *m = g_px->groups[l->group].master;
+    return m != NULL && m->up;
+}
+
+/* A hold is released when every link it waits on confirmed all it had
+ * been sent when the hold was made.  A link that reconnected meanwhile
+ * subscribed the whole set again: the hold then waits for that.  Only a
+ * link whose master is down, or the deadline, releases it unconfirmed. */
+static int
+hold_ready(struct nodesub_hold *h, long long now)
+{
     for (size_t i = 0; i < h->nlinks && i < nlinks; i++) {
         const struct nodesub_link *l = links[i];
-        if (h->want[i] == 0 || l->fd < 0 || l->gen != h->gen[i]) {
-            continue; /* nothing asked, or a new connection re-sends everything */
+        if (h->want[i] == 0) {
+            continue;
+        }
+        if (l->fd < 0) {
+            if (!link_reachable(l)) {
+                continue;
+            }
+            goto waiting;
+        }
+        if (l->gen != h->gen[i]) {
+            h->gen[i] = l->gen;
+            h->want[i] = l->resub_seq;
         }
         if (l->acked < h->want[i]) {
-            return 0;
+            goto waiting;
         }
     }
     return 1;
+waiting:
+    if (now >= h->deadline_ms) {
+        log_warn(
+            "A subscription confirmation waited %lld ms for the nodes: sent "
+            "unconfirmed (a message published right after it may be missed)",
+            hold_limit_ms());
+        return 1;
+    }
+    return 0;
+}
+
+/* Whether a subscriber link is subscribing its whole set again after a
+ * (re)connect to a master the probes see up (bounded: a node that does
+ * not answer does not hold the proxy's events for longer than a request
+ * would wait; retries on a master that is down hold nothing: +sdown and
+ * the failover's steps go out as they happen). */
+static int
+any_resyncing(long long now)
+{
+    for (size_t i = 0; i < nlinks; i++) {
+        const struct nodesub_link *l = links[i];
+        if (l->fd >= 0 && l->resync_since_ms != 0 && link_reachable(l)
+            && now - l->resync_since_ms < hold_limit_ms()) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void
-check_holds(long long now)
+release_events(long long now, int force)
+{
+    if (events == NULL || (!force && any_resyncing(now))) {
+        return;
+    }
+    releasing_events = 1;
+    while (events != NULL) {
+        struct nodesub_event *e = events;
+        events = e->next;
+        if (events == NULL) {
+            events_tail = &events;
+        }
+        if (g_px != NULL && !force) {
+            pubsub_publish(g_px, e->channel, e->msg, e->len);
+        }
+        mem_free(e->channel);
+        mem_free(e->msg);
+        mem_free(e);
+    }
+    releasing_events = 0;
+}
+
+int
+nodesub_defer_event(const char *channel, const char *msg, size_t len)
+{
+    long long now = util_mstime();
+    if (g_px == NULL || releasing_events
+        || (events == NULL && !any_resyncing(now))) {
+        return 0;
+    }
+    struct nodesub_event *e = mem_calloc(sizeof(*e));
+    e->channel = mem_strdup(channel);
+    e->msg = mem_alloc(len ? len : 1);
+    memcpy(e->msg, msg, len);
+    e->len = len;
+    *events_tail = e;
+    events_tail = &e->next;
+    return 1;
+}
+
+/* Release the holds that are ready (force: all, at teardown) in the order
+ * they were made, then the events once no link is re-subscribing. */
+static void
+check_holds(long long now, int force)
 {
     struct nodesub_hold **pp = &holds;
     while (*pp != NULL) {
         struct nodesub_hold *h = *pp;
-        if (!hold_ready(h, now)) {
+        if (!force && !hold_ready(h, now)) {
             pp = &h->next;
             continue;
         }
@@ -529,14 +675,20 @@ check_holds(long long now)
         mem_free(h->gen);
         mem_free(h);
     }
+    release_events(now, force);
 }
 
 int
 nodesub_hold(struct session *s, const char *reply, size_t len)
 {
     int pending = 0;
+    if (g_px == NULL) {
+        return 0;
+    }
     for (size_t i = 0; i < nlinks; i++) {
-        pending |= links[i]->fd >= 0 && links[i]->acked < links[i]->sent;
+        const struct nodesub_link *l = links[i];
+        pending |= l->fd >= 0 ? l->acked < l->sent
+                              : link_reachable(l) && anything_subscribed();
     }
     if (!pending) {
         return 0;
@@ -546,18 +698,28 @@ nodesub_hold(struct session *s, const char *reply, size_t len)
     h->reply = mem_alloc(len ? len : 1);
     memcpy(h->reply, reply, len);
     h->len = len;
-    h->deadline_ms = util_mstime() + HOLD_MAX_MS;
+    h->deadline_ms = util_mstime() + hold_limit_ms();
     h->nlinks = nlinks;
     h->want = mem_calloc(nlinks * sizeof(*h->want));
     h->gen = mem_calloc(nlinks * sizeof(*h->gen));
     for (size_t i = 0; i < nlinks; i++) {
-        if (links[i]->fd >= 0 && links[i]->acked < links[i]->sent) {
-            h->want[i] = links[i]->sent;
-            h->gen[i] = links[i]->gen;
+        const struct nodesub_link *l = links[i];
+        h->gen[i] = l->gen;
+        if (l->fd >= 0 && l->acked < l->sent) {
+            h->want[i] = l->sent;
+        } else if (l->fd < 0 && link_reachable(l)) {
+            /* Down for now (its reconnection is under way): the next
+             * connection's gen differs, and its whole set is waited for. */
+            h->want[i] = UINT64_MAX;
         }
     }
-    h->next = holds;
-    holds = h;
+    /* Appended: released in the order made (session_deliver keeps each
+     * session's order anyway). */
+    struct nodesub_hold **pp = &holds;
+    while (*pp != NULL) {
+        pp = &(*pp)->next;
+    }
+    *pp = h;
     return 1;
 }
 
@@ -573,7 +735,9 @@ link_topic(struct nodesub_link *l, enum nodesub_kind kind, const char *name,
     struct node *master = g_px->groups[l->group].master;
     if (l->fd >= 0) {
         send_names(l, kind, on, 1, &name, &len);
-    } else if (on && master != NULL && util_mstime() >= l->retry_at_ms) {
+    } else if (on && master != NULL
+               && (master->up || util_mstime() >= l->retry_at_ms)) {
+        /* A master the probes see up is tried at once, backoff or not. */
         link_connect(g_px, l, master);
     }
 }
@@ -597,14 +761,34 @@ nodesub_topic(enum nodesub_kind kind, const char *name, size_t len, int on)
     }
 }
 
-static int
-anything_subscribed(void)
+/* Keep link l on its group's current master while it is wanted. */
+static void
+link_follow(struct proxy *px, struct nodesub_link *l, long long now)
 {
-    size_t n = 0;
-    for (int k = 0; k < NODESUB__COUNT; k++) {
-        n += pubsub_topic_count((enum nodesub_kind)k);
+    struct node *master = px->groups[l->group].master;
+    int wanted =
+        l->tracking ? tracking_session_count() > 0 : anything_subscribed();
+    if (l->fd >= 0 && l->node != master) {
+        /* A failover (or the master unknown now): subscribe again on the
+         * new master; messages published meanwhile are the gap. */
+        link_close(l, "the group's master changed");
+        l->retry_at_ms = now;
     }
-    return n > 0;
+    if (l->tracking) {
+        /* Kept a while after the last tracking session left: a session
+         * turning tracking off and on again would otherwise get the
+         * new connection's flush. */
+        l->idle_since_ms = wanted             ? 0
+                           : l->idle_since_ms ? l->idle_since_ms
+                                              : now;
+        if (l->fd >= 0 && !wanted
+            && now - l->idle_since_ms >= TRACKING_IDLE_MS) {
+            link_close(l, "no session tracks keys any more");
+        }
+    }
+    if (l->fd < 0 && wanted && master != NULL && now >= l->retry_at_ms) {
+        link_connect(px, l, master);
+    }
 }
 
 void
@@ -629,34 +813,26 @@ nodesub_cron(struct proxy *px)
         }
         nlinks = px->ngroups;
     }
-    int want = anything_subscribed();
-    int want_tracking = tracking_session_count() > 0;
     for (size_t i = 0; i < 2 * nlinks; i++) {
-        struct nodesub_link *l = i < nlinks ? links[i] : tlinks[i - nlinks];
-        struct node *master = px->groups[l->group].master;
-        int wanted = l->tracking ? want_tracking : want;
-        if (l->fd >= 0 && l->node != master) {
-            /* A failover (or the master unknown now): subscribe again on the
-             * new master; messages published meanwhile are the gap. */
-            link_close(l, "the group's master changed");
-            l->retry_at_ms = now;
-        }
-        if (l->tracking) {
-            /* Kept a while after the last tracking session left: a session
-             * turning tracking off and on again would otherwise get the
-             * new connection's flush. */
-            l->idle_since_ms = wanted ? 0 : l->idle_since_ms ? l->idle_since_ms : now;
-            if (l->fd >= 0 && !wanted && now - l->idle_since_ms >= TRACKING_IDLE_MS) {
-                link_close(l, "no session tracks keys any more");
-            }
-        }
-        if (l->fd < 0 && wanted && master != NULL && now >= l->retry_at_ms) {
-            link_connect(px, l, master);
-        }
+        link_follow(px, i < nlinks ? links[i] : tlinks[i - nlinks], now);
     }
-    if (holds != NULL) {
-        check_holds(now);
+    if (holds != NULL || events != NULL) {
+        check_holds(now, 0);
     }
+}
+
+void
+nodesub_master_changed(struct proxy *px, struct group *g)
+{
+    size_t gi = (size_t)(g - px->groups);
+    if (g_px == NULL || gi >= nlinks) {
+        return;
+    }
+    /* The old master's connect backoff does not apply to the new one. */
+    links[gi]->retry_at_ms = tlinks[gi]->retry_at_ms = 0;
+    links[gi]->backoff_ms = tlinks[gi]->backoff_ms = 0;
+    link_follow(px, links[gi], util_mstime());
+    link_follow(px, tlinks[gi], util_mstime());
 }
 
 void
@@ -667,7 +843,7 @@ nodesub_teardown(struct proxy *px)
         link_close(links[i], "the proxy is stopping");
         link_close(tlinks[i], "the proxy is stopping");
     }
-    check_holds(util_mstime() + HOLD_MAX_MS);
+    check_holds(util_mstime(), 1);
     for (size_t i = 0; i < nlinks; i++) {
         mem_free(links[i]->out);
         mem_free(links[i]->in);
@@ -1002,30 +1178,42 @@ nodesub_pubsub(struct session *s, int sub, size_t argc,
 struct publish {
     struct preq *parent; /* borrowed: the session's request, answered here */
     size_t group;
-    enum nodesub_kind kind; /* NODESUB_CHANNEL or NODESUB_SHARD */
-    char *channel;          /* owned */
-    size_t len;
+    int subst;          /* the link carried every name when sent: the node
+                           counts it once per matching name (names) */
+    unsigned gen;       /* ... on this connection of the link */
+    long long sessions; /* the sessions those names stand for */
+    long long names;
 };
+
+/* Whether link l has every name of the set confirmed by its node: then a
+ * PUBLISH sent now is counted by the node once per matching name of ours.
+ * Otherwise some may be on their way, and the node's count is not
+ * corrected (counting the sessions of a name the node does not have yet
+ * told the client a message was delivered that never would be). */
+static int
+link_settled(const struct nodesub_link *l)
+{
+    return l->fd >= 0 && l->connected && l->acked == l->sent
+           && l->resync_since_ms == 0;
+}
 
 static void
 publish_reply(struct preq *r, const char *reply, size_t len)
 {
     struct publish *p = r->ctx;
     if (len > 0 && reply[0] == ':') {
-        long long node = strtoll(reply + 1, NULL, 10), sessions, names;
+        long long node = strtoll(reply + 1, NULL, 10);
         char out[32];
-        pubsub_receivers(p->kind, p->channel, p->len, &sessions, &names);
-        if (p->group < nlinks && links[p->group]->fd >= 0
-            && links[p->group]->connected) {
-            node -= names; /* what the link received stands for the sessions */
+        if (p->subst && p->group < nlinks && links[p->group]->gen == p->gen
+            && links[p->group]->fd >= 0) {
+            /* what the link received stands for the sessions */
+            node = (node > p->names ? node - p->names : 0) + p->sessions;
         }
-        node = (node > 0 ? node : 0) + sessions;
         int n = snprintf(out, sizeof(out), ":%lld\r\n", node);
         session_deliver(p->parent, out, (size_t)n);
     } else {
         session_deliver(p->parent, reply, len);
     }
-    mem_free(p->channel);
     mem_free(p);
 }
 
@@ -1043,10 +1231,14 @@ nodesub_publish(struct session *s, int shard, size_t argc,
     char *frame = proxy_encode(argc, argv, &flen);
     p->parent = session_new_request(s);
     p->group = g ? (size_t)(g - px->groups) : 0;
-    p->kind = shard ? NODESUB_SHARD : NODESUB_CHANNEL;
-    p->channel = mem_alloc(argv[1].len + 1);
-    memcpy(p->channel, argv[1].ptr, argv[1].len);
-    p->len = argv[1].len;
+    if (p->group < nlinks && link_settled(links[p->group])) {
+        /* Counted now: the node runs the PUBLISH after every confirmed
+         * subscription, so it counts each name of ours that matches. */
+        p->subst = 1;
+        p->gen = links[p->group]->gen;
+        pubsub_receivers(shard ? NODESUB_SHARD : NODESUB_CHANNEL, argv[1].ptr,
+                         argv[1].len, &p->sessions, &p->names);
+    }
     r->on_reply = publish_reply;
     r->ctx = p;
     r->affinity = s->id;
@@ -1067,7 +1259,6 @@ nodesub_publish(struct session *s, int shard, size_t argc,
         px->route_errors++;
         mem_free(r);
         session_deliver(p->parent, err, (size_t)k);
-        mem_free(p->channel);
         mem_free(p);
     }
     mem_free(frame);

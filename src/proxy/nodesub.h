@@ -34,6 +34,20 @@ void nodesub_cron(struct proxy *px);
  * session_destroy_all. */
 void nodesub_teardown(struct proxy *px);
 
+/* g's master changed (topology_set_master, before the sessions hear of
+ * it): the links leave the old master and connect to the new one at once,
+ * subscribing the whole set again there. */
+struct group;
+void nodesub_master_changed(struct proxy *px, struct group *g);
+
+/* One of the proxy's own events (channel, msg of len bytes) is about to
+ * be delivered: while a link subscribes its whole set again after a
+ * (re)connect (a failover), the event is queued, copied, and delivered in
+ * order once every link is caught up (at most backend-timeout-ms later),
+ * so a session told of a new master finds its subscriptions there.
+ * Returns 1 when queued, 0 when the caller delivers it now. */
+int nodesub_defer_event(const char *channel, const char *msg, size_t len);
+
 /* name got its first subscriber (on = 1) or lost its last one (on = 0):
  * (un)subscribe on the links concerned.  No-op before the first cron. */
 void nodesub_topic(enum nodesub_kind kind, const char *name, size_t len,
@@ -41,9 +55,11 @@ void nodesub_topic(enum nodesub_kind kind, const char *name, size_t len,
 
 /* Hold a subscribe confirmation for s until the nodes confirmed every
  * subscription sent to them so far (so a message published right after the
- * client saw it is not missed); reply is copied.  Returns 1 when held (it
- * goes out in s's request order), 0 when nothing is pending: the caller
- * replies itself. */
+ * client saw it is not missed); a link that reconnects meanwhile is waited
+ * for until its new connection confirmed the whole set; a link whose
+ * master is down is not waited for; at most backend-timeout-ms in all.
+ * reply is copied.  Returns 1 when held (it goes out in s's request
+ * order), 0 when nothing is pending: the caller replies itself. */
 int nodesub_hold(struct session *s, const char *reply, size_t len);
 
 /* PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB (sub:

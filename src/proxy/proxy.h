@@ -576,7 +576,9 @@ void session_drop_node(struct proxy *px, struct node *n);
 /* ---- pubsub.c ------------------------------------------------------------- */
 /* The proxy's own pub/sub: clients SUBSCRIBE/PSUBSCRIBE to its event
  * channels (Sentinel's +switch-master, +sdown, ...).  Deliver msg on channel
- * to every subscriber (pattern subscribers too); returns how many got it. */
+ * to every subscriber (pattern subscribers too); returns how many got it
+ * (0 when held back while a subscriber link re-subscribes after a
+ * failover: nodesub_defer_event). */
 long long pubsub_publish(struct proxy *px, const char *channel, const char *msg, size_t len);
 
 /* ---- fanout.c ------------------------------------------------------------- */

@@ -614,6 +614,9 @@ pubsub_publish(struct proxy *px, const char *channel, const char *msg, size_t le
     long long receivers = 0;
     (void)px; /* one registry per process */
 
+    if (nodesub_defer_event(channel, msg, len)) {
+        return 0; /* delivered once the links carry the subscriptions again */
+    }
     /* Delivery appends to each session's output in request order, and
      * touches no subscription, so iterating the lists here is safe. */
     if (x != NULL) {

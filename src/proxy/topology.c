@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/slot.h"
 #include "core/util.h"
+#include "proxy/nodesub.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -448,6 +449,9 @@ topology_set_master(struct proxy *px, struct group *g, struct node *n, long long
         return;
     }
     g->master = n;
+    /* The subscriber links move first: the sessions hear of the new
+     * master (+switch-master below) once it carries their subscriptions. */
+    nodesub_master_changed(px, g);
     /* The offset samples were the old master's. */
     memset(g->off_time, 0, sizeof(g->off_time));
     memset(g->off_value, 0, sizeof(g->off_value));
