@@ -106,6 +106,8 @@ backend_close(struct backend *b, const char *why)
     backend_release_blocking(b);
     b->db = 0;                   /* a new connection starts in database 0 */
     b->select_failed = 0;
+    mem_free(b->name);           /* ... and with no name */
+    b->name = NULL;
     mem_free(b->out);
     mem_free(b->in);
     b->out = b->in = NULL;

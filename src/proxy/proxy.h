@@ -154,6 +154,10 @@ struct preq {
     /* An EVALSHA (script.c): a -NOSCRIPT reply is repaired once by loading
      * the body on the node and sending the call again (retry_frame). */
     int script_retry;
+    /* An EXEC whose transaction queued SELECT, HELLO or CLIENT SETNAME
+     * (txn.c): applied to the session and the connection once the reply
+     * says they ran. */
+    struct txn_fx *txn_fx;       /* owned */
 };
 
 /* One pooled connection to a node. */
@@ -184,6 +188,9 @@ struct backend {
                                     carries, NULL when idle (dedicated only) */
     struct session *txn_owner;   /* borrowed (txn.c): the session whose transaction is
                                     pinned to it, NULL when idle (transaction pool) */
+    char *name;                  /* owned (txn.c): the name CLIENT SETNAME gave this
+                                    connection on the node, NULL for none; forgotten
+                                    by backend_close */
 };
 
 /* A shard: a master and its replicas, owning a set of hash slots. */
@@ -684,6 +691,11 @@ int txn_request(struct session *s, const struct command *cmd, size_t argc,
 /* The request must go to txn_request before handle_request's own checks
  * (s is in a transaction, or EXEC has a wrong arity: EXECABORT). */
 int txn_early(const struct session *s, const struct command *cmd, size_t argc);
+/* r is an EXEC carrying r->txn_fx: its reply (the node's, before write-ack
+ * holds it) says which of the transaction's SELECT/HELLO/CLIENT SETNAME
+ * ran; apply them to r's session (when still there) and connection, and
+ * free r->txn_fx. */
+void txn_exec_replied(struct preq *r, const char *reply, size_t len);
 /* The input s sent so far is handled: a MULTI still unanswered gets +OK. */
 void txn_drained(struct session *s);
 /* s is being freed: release its pinned connection (closed: the node drops
@@ -697,14 +709,21 @@ void script_teardown(struct proxy *px);
  * on every node; returns 1 when cmd was one of them (answered later). */
 int script_command(struct session *s, const struct command *cmd, size_t argc,
                    const struct resp_arg *argv);
-/* r (the request just forwarded for s) is an EVAL or EVALSHA: learn the
- * body, or arm the NOSCRIPT repair. */
+/* r (the request just forwarded for s) is an EVAL, EVALSHA or FCALL: learn
+ * the body, or arm the NOSCRIPT / missing-function repair. */
 void script_forwarded(struct session *s, const struct command *cmd, size_t argc,
                       const struct resp_arg *argv, struct preq *r, const char *frame,
                       size_t len);
+/* EVALSHA/EVALSHA_RO whose body the proxy knows, as the EVAL/EVAL_RO frame
+ * that runs the same script (mem_alloc'd, *len set); NULL otherwise.  A
+ * transaction's EVALSHA goes this way: a NOSCRIPT inside EXEC cannot be
+ * repaired by sending the call again. */
+char *script_as_eval(struct proxy *px, const struct command *cmd, size_t argc,
+                     const struct resp_arg *argv, size_t *len);
 /* EVAL, EVALSHA or FCALL: it may write, so write-ack applies. */
 int script_may_write(const struct command *cmd);
-/* r's reply: 1 when it was a -NOSCRIPT that script.c repaired (r re-sent). */
+/* r's reply: 1 when it was a -NOSCRIPT, or a FCALL's "Function not found",
+ * that script.c repaired (r re-sent behind the script or libraries). */
 int script_deliver(struct preq *r, const char *reply, size_t len);
 /* After write-ack's rules: send WAIT behind wr (already sent on b to g's
  * master) and hold wr's reply until WAIT answers (session.c). */

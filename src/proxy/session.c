@@ -152,6 +152,9 @@ void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->txn_fx != NULL) {
+        txn_exec_replied(r, reply, len);
+    }
     if (r->script_retry && script_deliver(r, reply, len)) {
         return;
     }

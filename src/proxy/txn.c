@@ -12,7 +12,33 @@
 #include "core/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* A command inside MULTI that changes the connection's state: queued on
+ * the pinned connection like any other (the node runs it at EXEC, so the
+ * commands after it run in its database / protocol), and applied to the
+ * session once EXEC's reply says it ran. */
+enum txn_fx_kind {
+    FX_NONE = 0,
+    FX_SELECT,                   /* SELECT value */
+    FX_SETNAME,                  /* CLIENT SETNAME name */
+    FX_HELLO,                    /* HELLO [value] [SETNAME name] */
+};
+
+struct txn_fx_item {
+    size_t index;                /* its element in EXEC's array */
+    int kind;                    /* enum txn_fx_kind */
+    long long value;             /* SELECT's database, HELLO's protocol (0: none) */
+    char *name;                  /* owned: the name set, NULL when none */
+    int has_name;                /* a name is set ("" clears it) */
+};
+
+struct txn_fx {
+    struct txn_fx_item *items;   /* owned */
+    size_t n;
+};
 
 enum txn_state {
     TXN_WATCHING = 1,            /* WATCH sent, no MULTI yet */
@@ -37,6 +63,11 @@ struct txn {
                                     before a key chose the group */
     size_t *early_end;           /* owned: where each of them ends in early */
     size_t nearly;
+    size_t nqueued;              /* commands queued so far (EXEC's array) */
+    struct txn_fx *fx;           /* owned: the state changes queued, NULL when none;
+                                    handed to the EXEC request */
+    int fx_pending;              /* an EXEC carrying state changes was sent and has
+                                    not answered: what follows waits for it */
     struct preq *multi_reply;    /* borrowed (on s's FIFO): MULTI's reply, not given
                                     yet; the node's own +OK when the MULTI reaches it
                                     in the same input, else the proxy's (txn_drained),
@@ -168,6 +199,38 @@ send_internal(struct session *s, struct txn *t, const char *frame, size_t len)
     return 0;
 }
 
+/* The pinned connection takes the session's protocol (HELLO) and name
+ * (CLIENT SETNAME) before a request outside MULTI: changed between WATCH
+ * and MULTI, or by an earlier session, they would show in the replies
+ * (EXEC's maps, CLIENT GETNAME inside MULTI). */
+static void
+sync_conn(struct session *s, struct txn *t)
+{
+    struct backend *b = t->b;
+    if (b == NULL || b->fd < 0) {
+        return;
+    }
+    if (b->resp3 != (s->resp == 3)) {
+        static const char h2[] = "*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n";
+        static const char h3[] = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
+        if (send_internal(s, t, s->resp == 3 ? h3 : h2, sizeof(h2) - 1) == 0) {
+            b->resp3 = s->resp == 3;
+        }
+    }
+    const char *want = s->name ? s->name : "";
+    const char *has = b->name ? b->name : "";
+    if (strcmp(want, has) != 0) {
+        struct resp_arg a[3] = {{"CLIENT", 6}, {"SETNAME", 7}, {want, strlen(want)}};
+        size_t flen;
+        char *f = proxy_encode(3, a, &flen);
+        if (send_internal(s, t, f, flen) == 0) {
+            mem_free(b->name);
+            b->name = s->name ? mem_strndup(s->name, strlen(s->name)) : NULL;
+        }
+        mem_free(f);
+    }
+}
+
 static void
 lost_reply(struct session *s, struct txn *t, struct preq *r)
 {
@@ -184,6 +247,9 @@ lost_reply(struct session *s, struct txn *t, struct preq *r)
 static struct preq *
 send_client(struct session *s, struct txn *t, const char *frame, size_t len)
 {
+    if (t->state != TXN_MULTI) {
+        sync_conn(s, t);
+    }
     struct preq *r = session_new_request(s);
     if (t->lost || t->b == NULL || t->b->fd < 0
         || backend_send(s->px, t->node, t->b, r, frame, len) != 0) {
@@ -243,6 +309,7 @@ pin(struct session *s, struct txn *t, struct group *g)
     }
     t->g = g;
     t->node = g->master;
+    sync_conn(s, t);
     if (t->state == TXN_MULTI && t->multi_reply != NULL) {
         struct preq *r = t->multi_reply;
         t->multi_reply = NULL;
@@ -267,13 +334,34 @@ pin(struct session *s, struct txn *t, struct group *g)
 /* ---- state ----------------------------------------------------------------------- */
 
 static void
+fx_free(struct txn_fx **fxp)
+{
+    struct txn_fx *fx = *fxp;
+    if (fx != NULL) {
+        for (size_t i = 0; i < fx->n; i++) {
+            mem_free(fx->items[i].name);
+        }
+        mem_free(fx->items);
+        mem_free(fx);
+        *fxp = NULL;
+    }
+}
+
+static void
 txn_free(struct txn **tp)
 {
     struct txn *t = *tp;
     if (t != NULL) {
         if (t->kept != NULL) {
+            if (t->fx_pending) {
+                /* Its EXEC may still switch the node connection's database
+                 * or protocol: it does not go back to the pool as it is. */
+                backend_forget_pending(t->kept->node->px, t->kept);
+                backend_close(t->kept, NULL);
+            }
             release_conn(t->kept);
         }
+        fx_free(&t->fx);
         rbuf_free(&t->early);
         mem_free(t->early_end);
         mem_free(t);
@@ -319,6 +407,8 @@ txn_end(struct session *s, int close_conn)
     t->state = TXN_DONE;
     rbuf_free(&t->early);
     t->nearly = 0;
+    t->nqueued = 0;
+    fx_free(&t->fx); /* handed to the EXEC when it went */
 }
 
 void
@@ -366,7 +456,7 @@ txn_hold(struct session *s, const struct command *cmd)
     struct txn *t = s->txn;
     int starts = cmd != NULL && (cmd->id == CMD_ID_MULTI || cmd->id == CMD_ID_WATCH);
     if (t != NULL && t->state == TXN_DONE) {
-        if (t->kept != NULL && starts && !undone(s, NULL, t->kept, NULL)) {
+        if (t->kept != NULL && starts && !t->fx_pending && !undone(s, NULL, t->kept, NULL)) {
             return 0; /* a pipelined transaction: it goes on the kept connection */
         }
         /* What follows a transaction runs after it (on other connections,
@@ -479,6 +569,16 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     }
     struct preq *r = send_client(s, t, frame, len);
     px->txn_execs++;
+    if (r != NULL && t->fx != NULL) {
+        r->txn_fx = t->fx;
+        t->fx = NULL;
+        t->fx_pending = 1;
+        for (size_t i = 0; i < r->txn_fx->n; i++) {
+            if (r->txn_fx->items[i].kind == FX_SELECT) {
+                t->b->db = -1; /* unknown until the reply: selected again */
+            }
+        }
+    }
     if (r != NULL && px->cfg.write_ack != 0 && t->wrote) {
         session_ack_after(s, t->g, r);
     }
@@ -486,6 +586,151 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
         session_track_write(s, t->node, t->b); /* read-your-writes after EXEC */
     }
     txn_end(s, 0);
+}
+
+static int
+arg_is(const struct resp_arg *a, const char *w)
+{
+    size_t n = strlen(w);
+    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
+}
+
+/* Which state change a local command inside MULTI is: FX_* (FX_NONE for
+ * CLIENT GETNAME, which only reads the name), or -1 when it stays refused
+ * (the proxy's own commands, HELLO with AUTH). */
+static int
+fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv)
+{
+    switch (cmd->id) {
+    case CMD_ID_SELECT:
+        return FX_SELECT;
+    case CMD_ID_CLIENT:
+        if (argc == 3 && arg_is(&argv[1], "setname")) {
+            return FX_SETNAME;
+        }
+        return argc == 2 && arg_is(&argv[1], "getname") ? FX_NONE : -1;
+    case CMD_ID_HELLO:
+        for (size_t i = 2; i < argc; i++) {
+            if (arg_is(&argv[i], "auth")) {
+                return -1; /* the node's users are not the proxy's */
+            }
+        }
+        return FX_HELLO;
+    default:
+        return -1;
+    }
+}
+
+/* Remember a state change queued as element t->nqueued of EXEC's array. */
+static void
+fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv)
+{
+    struct txn_fx_item it = {t->nqueued, kind, 0, NULL, 0};
+    if (kind == FX_SELECT) {
+        if (util_str2ll(argv[1].ptr, argv[1].len, &it.value) != 0) {
+            return; /* the node answers with an error: nothing changes */
+        }
+    } else if (kind == FX_SETNAME) {
+        it.name = mem_strndup(argv[2].ptr, argv[2].len);
+        it.has_name = 1;
+    } else if (kind == FX_HELLO) {
+        if (argc >= 2 && util_str2ll(argv[1].ptr, argv[1].len, &it.value) != 0) {
+            return;
+        }
+        for (size_t i = 2; i + 1 < argc; i++) {
+            if (arg_is(&argv[i], "setname")) {
+                mem_free(it.name);
+                it.name = mem_strndup(argv[i + 1].ptr, argv[i + 1].len);
+                it.has_name = 1;
+                i++;
+            }
+        }
+    } else {
+        return;
+    }
+    if (t->fx == NULL) {
+        t->fx = mem_calloc(sizeof(*t->fx));
+    }
+    t->fx->items = mem_realloc(t->fx->items, (t->fx->n + 1) * sizeof(*t->fx->items));
+    t->fx->items[t->fx->n++] = it;
+}
+
+static void
+set_name(char **dst, const struct txn_fx_item *it)
+{
+    mem_free(*dst);
+    *dst = it->name != NULL && it->name[0] != '\0' ? mem_strndup(it->name, strlen(it->name))
+                                                    : NULL;
+}
+
+static void
+fx_apply(struct session *s, struct backend *b, const struct txn_fx_item *it)
+{
+    struct proxy *px = b->node->px;
+    switch (it->kind) {
+    case FX_SELECT:
+        if (it->value >= 0 && it->value < px->cfg.databases) {
+            if (s != NULL) {
+                s->db = (int)it->value;
+            }
+            if (b->fd >= 0) {
+                b->db = (int)it->value;
+            }
+        }
+        break;
+    case FX_HELLO:
+        if (it->value == 2 || it->value == 3) {
+            if (s != NULL) {
+                s->resp = (int)it->value;
+            }
+            b->resp3 = it->value == 3; /* the node switched the connection */
+        }
+        break;
+    default:
+        break;
+    }
+    if (it->has_name) { /* CLIENT SETNAME, HELLO ... SETNAME */
+        if (s != NULL) {
+            set_name(&s->name, it);
+        }
+        if (b->fd >= 0) {
+            set_name(&b->name, it);
+        }
+    }
+}
+
+void
+txn_exec_replied(struct preq *r, const char *reply, size_t len)
+{
+    struct txn_fx *fx = r->txn_fx;
+    struct session *s = r->s;
+    struct backend *b = r->backend;
+    long long n = -1;
+    const char *nl;
+    r->txn_fx = NULL;
+    if (s != NULL && s->txn != NULL) {
+        s->txn->fx_pending = 0;
+    }
+    /* An array (not "*-1", an error or RESP3's null): the transaction ran. */
+    if (b != NULL && len > 3 && reply[0] == '*' && reply[1] != '-'
+        && (nl = memchr(reply, '\n', len)) != NULL) {
+        n = strtoll(reply + 1, NULL, 10);
+        size_t off = (size_t)(nl + 1 - reply);
+        for (long long i = 0; i < n && off < len; i++) {
+            struct resp_scan sc;
+            resp_scan_init(&sc);
+            if (resp_scan_next(&sc, reply + off, len - off) != 1) {
+                break;
+            }
+            for (size_t k = 0; k < fx->n; k++) {
+                if (fx->items[k].index == (size_t)i && sc.type != '-') {
+                    fx_apply(s, b, &fx->items[k]);
+                }
+            }
+            off += sc.pos;
+        }
+    }
+    fx_free(&fx);
 }
 
 /* While in MULTI: queue the command on the pinned connection (pinning it
@@ -496,7 +741,9 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
 {
     struct proxy *px = s->px;
     enum route_kind kind = route_classify(cmd);
-    if (kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO) {
+    int fx = FX_NONE;
+    if (kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO
+        && (fx = fx_kind_of(cmd, argc, argv)) < 0) {
         refuse_queued(s, t, "ERR cachely-proxy: '%s' inside MULTI is not supported", cmd->name);
         return;
     }
@@ -525,20 +772,31 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) {
         t->wrote = 1;
     }
-    if (t->b == NULL && !t->lost) {
-        if (g == NULL) {
-            rbuf_add(&t->early, frame, len);
-            t->early_end = mem_realloc(t->early_end, (t->nearly + 1) * sizeof(size_t));
-            t->early_end[t->nearly++] = t->early.len;
-            session_reply(s, "+QUEUED\r\n", 9);
-            return;
-        }
-        if (pin(s, t, g) != 0) {
-            t->dirty = 1; /* answered with the reason; EXEC aborts */
-            return;
-        }
+    if (t->b == NULL && !t->lost && g != NULL && pin(s, t, g) != 0) {
+        t->dirty = 1; /* answered with the reason; EXEC aborts */
+        return;
     }
-    send_client(s, t, frame, len);
+    /* A script the node may have missed (restarted, promoted) runs from the
+     * body the proxy knows: a NOSCRIPT inside EXEC could not be repaired. */
+    size_t elen;
+    char *as_eval = script_as_eval(px, cmd, argc, argv, &elen);
+    if (as_eval != NULL) {
+        frame = as_eval;
+        len = elen;
+    }
+    if (fx != FX_NONE) {
+        fx_add(t, fx, argc, argv);
+    }
+    t->nqueued++;
+    if (t->b == NULL && !t->lost) {
+        rbuf_add(&t->early, frame, len);
+        t->early_end = mem_realloc(t->early_end, (t->nearly + 1) * sizeof(size_t));
+        t->early_end[t->nearly++] = t->early.len;
+        session_reply(s, "+QUEUED\r\n", 9);
+    } else {
+        send_client(s, t, frame, len);
+    }
+    mem_free(as_eval);
 }
 
 /* Error replies of a command a node would refuse with the same words. */
@@ -621,8 +879,8 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
             return 1;
         }
         if (t != NULL) { /* watching: pinned */
+            send_client(s, t, frame, len); /* synced first (HELLO since WATCH) */
             t->state = TXN_MULTI;
-            send_client(s, t, frame, len);
             return 1;
         }
         /* Answered by the node with the transaction's first command when
@@ -721,7 +979,10 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     if (nkeys == 0 || g != t->g) {
         return 0;
     }
-    struct preq *r = send_client(s, t, frame, len);
+    size_t elen;
+    char *as_eval = script_as_eval(px, cmd, argc, argv, &elen);
+    struct preq *r = as_eval ? send_client(s, t, as_eval, elen) : send_client(s, t, frame, len);
+    mem_free(as_eval);
     if (r != NULL && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
         session_ack_after(s, t->g, r);
     }
