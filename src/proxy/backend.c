@@ -335,6 +335,12 @@ pick_connection(struct proxy *px, struct node *n, uint64_t affinity, int resp3)
 }
 
 struct backend *
+backend_pick(struct proxy *px, struct node *n, uint64_t affinity, int resp3)
+{
+    return pick_connection(px, n, affinity, resp3);
+}
+
+struct backend *
 backend_open(struct proxy *px, struct backend *b)
 {
     if (b->fd < 0) {

@@ -158,6 +158,7 @@ struct preq {
      * (txn.c): applied to the session and the connection once the reply
      * says they ran. */
     struct txn_fx *txn_fx;       /* owned */
+    int txn_own;                 /* a request of the transaction in MULTI (txn.c) */
 };
 
 /* One pooled connection to a node. */
@@ -462,6 +463,9 @@ struct backend *backend_open(struct proxy *px, struct backend *b);
  * the other protocol (closed, to reopen); NULL when all are busy. */
 struct backend *backend_pick_idle(struct backend *pool, long long n, int resp3,
                                   int (*busy)(const struct backend *b));
+/* The pooled connection of n that requests with this affinity and protocol
+ * use (opened when needed); NULL when n cannot be reached now. */
+struct backend *backend_pick(struct proxy *px, struct node *n, uint64_t affinity, int resp3);
 struct backend *backend_take_blocking(struct proxy *px, struct node *n, struct session *s,
                                       int *exhausted);
 void backend_release_blocking(struct backend *b);

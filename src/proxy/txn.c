@@ -1,7 +1,13 @@
-/* Transactions through the proxy.  From WATCH or MULTI until EXEC, DISCARD,
- * UNWATCH or RESET a session is pinned to one connection of its own to the
- * master of the group that owns its keys, taken from a bounded pool per
- * node (node->txn, blocking-pool-size of them) and given back at the end.
+/* Transactions through the proxy.  A MULTI ... EXEC that arrives whole (a
+ * client library's transaction pipeline) is sent at EXEC as one block on
+ * the session's shared pooled connection to the master of the group owning
+ * its keys: the node runs a connection's commands in order, so nothing of
+ * another session comes between, and the block is batched with the other
+ * sessions' traffic.  Otherwise (WATCH, a transaction spread over several
+ * reads, write-ack, state commands inside MULTI), from WATCH or MULTI until
+ * EXEC, DISCARD, UNWATCH or RESET a session is pinned to one connection of
+ * its own to that master, taken from a bounded pool per node (node->txn,
+ * blocking-pool-size of them) and given back at the end.
  * Replies (+QUEUED, EXEC's array, the node's errors) pass through as the
  * node sends them.  A failover or a lost connection fails EXEC with
  * EXECABORT: the node dropped the queue with the connection, so nothing ran,
@@ -59,10 +65,15 @@ struct txn {
                                     connection of an ended transaction whose replies
                                     are awaited; the next transaction of a pipeline
                                     takes it again, so that it runs after */
-    struct rbuf early;           /* owned: keyless commands queued (answered +QUEUED)
-                                    before a key chose the group */
+    struct rbuf early;           /* owned: the commands queued while not pinned, sent
+                                    at EXEC (one block) or when pinned */
     size_t *early_end;           /* owned: where each of them ends in early */
+    struct preq **early_req;     /* owned array of borrowed requests (on s's FIFO):
+                                    each one's reply, NULL once answered here */
     size_t nearly;
+    int want_pin;                /* a command queued needs the pinned connection
+                                    (HELLO, CLIENT, SELECT, WAIT) */
+    int pin_deferred;            /* pin once s's earlier requests are answered */
     size_t nqueued;              /* commands queued so far (EXEC's array) */
     struct txn_fx *fx;           /* owned: the state changes queued, NULL when none;
                                     handed to the EXEC request */
@@ -278,57 +289,174 @@ answer_multi(struct txn *t)
     }
 }
 
-void
-txn_drained(struct session *s)
+/* Answer MULTI and the buffered commands here (+OK, +QUEUED): a client
+ * waits for them before it sends more.  The frames stay buffered. */
+static void
+answer_locally(struct txn *t)
 {
-    if (s->txn != NULL) {
-        answer_multi(s->txn); /* an interactive client waits for it */
+    answer_multi(t);
+    for (size_t i = 0; i < t->nearly; i++) {
+        struct preq *r = t->early_req[i];
+        if (r != NULL) {
+            t->early_req[i] = NULL;
+            session_deliver(r, "+QUEUED\r\n", 9);
+        }
     }
 }
 
-/* Pin t to g's master: MULTI (when in MULTI) and the early commands go
- * first.  -1 with an error answered when no connection can be had. */
+/* Keep a command queued while not pinned; r answers it (NULL: answered). */
+static void
+buffer_frame(struct txn *t, const char *frame, size_t len, struct preq *r)
+{
+    rbuf_add(&t->early, frame, len);
+    t->early_end = mem_realloc(t->early_end, (t->nearly + 1) * sizeof(size_t));
+    t->early_req = mem_realloc(t->early_req, (t->nearly + 1) * sizeof(*t->early_req));
+    t->early_end[t->nearly] = t->early.len;
+    t->early_req[t->nearly++] = r;
+    if (r != NULL) {
+        r->txn_own = 1;
+    }
+}
+
+static void
+clear_buffer(struct txn *t)
+{
+    rbuf_free(&t->early);
+    t->nearly = 0;
+}
+
+/* Is a request of s from before its transaction (but skip) unanswered? */
 static int
-pin(struct session *s, struct txn *t, struct group *g)
+undone_earlier(const struct session *s, const struct preq *skip)
+{
+    for (const struct preq *r = s->head; r != NULL; r = r->next) {
+        if (!r->done && !r->txn_own && r != skip) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Send one frame of t's on b: r's (a client request) or, when r is NULL,
+ * the proxy's own (reply dropped).  A failure answers r with an error. */
+static void
+send_on(struct session *s, struct node *n, struct backend *b, struct preq *r, const char *frame,
+        size_t len)
+{
+    if (r == NULL) {
+        r = mem_calloc(sizeof(*r));
+        r->on_reply = on_ignored;
+        r->s = s;
+        r->affinity = s->id;
+        r->select_db = s->db + 1;
+        if (backend_send(s->px, n, b, r, frame, len) != 0) {
+            mem_free(r);
+            return;
+        }
+        r->inext = s->internal;
+        s->internal = r;
+        return;
+    }
+    if (backend_send(s->px, n, b, r, frame, len) != 0) {
+        char err[400];
+        int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: the connection to %s was lost\r\n",
+                         n->name);
+        session_deliver(r, err, (size_t)k);
+    }
+}
+
+/* MULTI (when in MULTI) and the buffered commands on t->b, in order. */
+static void
+flush_buffer(struct session *s, struct txn *t)
 {
     static const char multi[] = "*1\r\n$5\r\nMULTI\r\n";
-    char err[512];
+    if (t->state != TXN_MULTI) {
+        return;
+    }
+    struct preq *mr = t->multi_reply;
+    t->multi_reply = NULL;
+    send_on(s, t->node, t->b, mr, multi, sizeof(multi) - 1);
+    /* One request each: every frame has its reply. */
+    for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
+        send_on(s, t->node, t->b, t->early_req[i], t->early.p + from, t->early_end[i] - from);
+    }
+    clear_buffer(t);
+}
+
+/* Pin t to g's master: MULTI (when in MULTI) and the buffered commands go
+ * first.  -1 with err set when no connection can be had. */
+static int
+pin(struct session *s, struct txn *t, struct group *g, char *err, size_t cap)
+{
     struct backend *k = t->kept;
     t->kept = NULL;
+    t->pin_deferred = 0;
     if (k != NULL && k->fd >= 0 && k->node == g->master && k->resp3 == (s->resp == 3)) {
         t->b = k; /* still pinned to s */
     } else {
         if (k != NULL) {
             release_conn(k);
         }
-        t->b = take_conn(s, g, err, sizeof(err));
+        t->b = take_conn(s, g, err, cap);
     }
     if (t->b == NULL) {
-        session_error(s, "%s", err);
         return -1;
     }
     t->g = g;
     t->node = g->master;
     sync_conn(s, t);
-    if (t->state == TXN_MULTI && t->multi_reply != NULL) {
-        struct preq *r = t->multi_reply;
-        t->multi_reply = NULL;
-        if (backend_send(s->px, t->node, t->b, r, multi, sizeof(multi) - 1) != 0) {
-            t->lost = 1;
-            session_deliver(r, "+OK\r\n", 5);
-        }
-    } else if (t->state == TXN_MULTI) {
-        send_internal(s, t, multi, sizeof(multi) - 1);
-    }
-    if (t->state == TXN_MULTI) {
-        /* One request each: every frame has its reply. */
-        for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
-            send_internal(s, t, t->early.p + from, t->early_end[i] - from);
-        }
-        rbuf_free(&t->early);
-        t->nearly = 0;
-    }
+    flush_buffer(s, t);
     return 0;
+}
+
+/* A transaction left unfinished by the input so far is pinned now (an
+ * interactive client waits for its replies), once s's earlier requests are
+ * answered (so it cannot overtake them).  Without a group yet, MULTI and
+ * its keyless commands are answered here. */
+static void
+pin_unfinished(struct session *s, struct txn *t, const struct preq *skip)
+{
+    char err[512];
+    if (t->state != TXN_MULTI || t->b != NULL || t->lost
+        || (t->multi_reply == NULL && t->nearly == 0)) {
+        return;
+    }
+    if (t->g == NULL || t->dirty) {
+        answer_locally(t);
+        return;
+    }
+    if (undone_earlier(s, skip)) {
+        t->pin_deferred = 1; /* txn_progress comes back */
+        return;
+    }
+    if (pin(s, t, t->g, err, sizeof(err)) != 0) {
+        /* The last command queued gets the reason; EXEC aborts. */
+        struct preq *last = t->nearly ? t->early_req[t->nearly - 1] : NULL;
+        if (last != NULL) {
+            t->early_req[t->nearly - 1] = NULL;
+        }
+        answer_locally(t);
+        if (last != NULL) {
+            char line[600];
+            int k = snprintf(line, sizeof(line), "-%s\r\n", err);
+            session_deliver(last, line, (size_t)k);
+        }
+        t->dirty = 1;
+    }
+}
+
+void
+txn_drained(struct session *s)
+{
+    struct txn *t = s->txn;
+    if (t == NULL) {
+        return;
+    }
+    if (t->state == TXN_MULTI && t->b == NULL) {
+        pin_unfinished(s, t, NULL);
+    } else {
+        answer_multi(t);
+    }
 }
 
 /* ---- state ----------------------------------------------------------------------- */
@@ -362,8 +490,10 @@ txn_free(struct txn **tp)
             release_conn(t->kept);
         }
         fx_free(&t->fx);
+        answer_locally(t);
         rbuf_free(&t->early);
         mem_free(t->early_end);
+        mem_free(t->early_req);
         mem_free(t);
         *tp = NULL;
     }
@@ -392,7 +522,7 @@ static void
 txn_end(struct session *s, int close_conn)
 {
     struct txn *t = s->txn;
-    answer_multi(t);
+    answer_locally(t);
     if (t->b != NULL && close_conn) {
         release_conn(t->b);
         backend_forget_pending(s->px, t->b);
@@ -405,8 +535,7 @@ txn_end(struct session *s, int close_conn)
     t->kept = t->b;
     t->b = NULL;
     t->state = TXN_DONE;
-    rbuf_free(&t->early);
-    t->nearly = 0;
+    clear_buffer(t);
     t->nqueued = 0;
     fx_free(&t->fx); /* handed to the EXEC when it went */
 }
@@ -468,8 +597,15 @@ txn_hold(struct session *s, const struct command *cmd)
         txn_free(&s->txn);
         t = NULL;
     }
-    /* And a transaction starts after what came before it. */
-    if (t == NULL && starts && undone(s, NULL, NULL, NULL)) {
+    /* And a transaction pinned from its start (WATCH; MULTI under
+     * write-ack) starts after what came before it, as does an EXEC that
+     * needs the pinned connection.  A MULTI otherwise goes at EXEC as one
+     * block on the session's pooled connection, in order with its other
+     * requests there. */
+    if (((t == NULL && starts && (cmd->id == CMD_ID_WATCH || s->px->cfg.write_ack != 0))
+         && undone(s, NULL, NULL, NULL))
+        || (t != NULL && t->state == TXN_MULTI && t->b == NULL && t->want_pin && cmd != NULL
+            && cmd->id == CMD_ID_EXEC && undone_earlier(s, NULL))) {
         s->txn_hold = 1;
         return 1;
     }
@@ -485,6 +621,10 @@ txn_progress(struct session *s, const struct preq *r)
         /* The ended transaction's replies are in: its connection goes back. */
         release_conn(t->kept);
         t->kept = NULL;
+    }
+    if (t != NULL && t->pin_deferred && !undone_earlier(s, r)) {
+        t->pin_deferred = 0;
+        pin_unfinished(s, t, r);
     }
     if (s->txn_hold) {
         s->txn_hold = 0;
@@ -535,11 +675,63 @@ refuse_queued(struct session *s, struct txn *t, const char *fmt, const char *nam
     session_error(s, fmt, name);
 }
 
+/* EXEC of a transaction that was not pinned: MULTI, the buffered commands
+ * and EXEC (DISCARD when the proxy refused one of them) as one block on
+ * the session's pooled connection to g's master. */
+static void
+exec_block(struct session *s, struct txn *t, struct group *g, const char *frame, size_t len)
+{
+    static const char multi[] = "*1\r\n$5\r\nMULTI\r\n";
+    static const char discard[] = "*1\r\n$7\r\nDISCARD\r\n";
+    struct proxy *px = s->px;
+    struct node *n = g->master;
+    struct backend *b = n != NULL && n->up ? backend_pick(px, n, s->id, s->resp == 3) : NULL;
+    if (b == NULL) {
+        answer_locally(t);
+        px->txn_aborted++;
+        if (t->dirty) {
+            session_error(s, "EXECABORT Transaction discarded because of previous errors.");
+        } else {
+            session_error(s, "EXECABORT cachely-proxy: the master %s is not reachable; nothing "
+                          "was executed", n != NULL ? n->name : "(none known)");
+        }
+        txn_free(&s->txn);
+        return;
+    }
+    struct preq *mr = t->multi_reply;
+    t->multi_reply = NULL;
+    send_on(s, n, b, mr, multi, sizeof(multi) - 1);
+    for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
+        struct preq *r = t->early_req[i];
+        t->early_req[i] = NULL;
+        send_on(s, n, b, r, t->early.p + from, t->early_end[i] - from);
+    }
+    clear_buffer(t);
+    if (t->dirty) {
+        send_on(s, n, b, NULL, discard, sizeof(discard) - 1);
+        px->txn_aborted++;
+        session_error(s, "EXECABORT Transaction discarded because of previous errors.");
+    } else {
+        send_on(s, n, b, session_new_request(s), frame, len);
+        px->txn_execs++;
+        if (t->wrote) {
+            session_track_write(s, n, b); /* read-your-writes after EXEC */
+        }
+    }
+    txn_free(&s->txn);
+}
+
 static void
 handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
 {
     struct proxy *px = s->px;
     static const char discard[] = "*1\r\n$7\r\nDISCARD\r\n";
+    char err[512];
+    if (t->b == NULL && !t->lost && !t->want_pin && t->kept == NULL
+        && (px->cfg.write_ack == 0 || t->dirty)) {
+        exec_block(s, t, t->g != NULL ? t->g : &px->groups[0], frame, len);
+        return;
+    }
     if (t->dirty && !t->lost) {
         if (t->b != NULL) {
             send_internal(s, t, discard, sizeof(discard) - 1);
@@ -547,13 +739,16 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
         px->txn_aborted++;
         static const char abort_err[] =
             "-EXECABORT Transaction discarded because of previous errors.\r\n";
+        answer_locally(t);
         session_reply(s, abort_err, sizeof(abort_err) - 1);
         txn_end(s, t->lost);
         return;
     }
     if (t->b == NULL && !t->lost) {
         /* Only keyless commands: a group chosen deterministically. */
-        if (pin(s, t, t->g != NULL ? t->g : &px->groups[0]) != 0) {
+        if (pin(s, t, t->g != NULL ? t->g : &px->groups[0], err, sizeof(err)) != 0) {
+            answer_locally(t);
+            session_error(s, "%s", err);
             px->txn_aborted++;
             txn_end(s, 0);
             return;
@@ -561,6 +756,7 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     }
     if (t->lost || t->b == NULL || t->b->fd < 0 || t->g->master != t->node) {
         px->txn_aborted++;
+        answer_locally(t);
         session_error(s, "EXECABORT cachely-proxy: the transaction's connection to the master "
                       "%s was lost (node failure or failover) before EXEC; nothing was executed",
                       t->node ? t->node->name : "(none)");
@@ -772,9 +968,12 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) {
         t->wrote = 1;
     }
-    if (t->b == NULL && !t->lost && g != NULL && pin(s, t, g) != 0) {
-        t->dirty = 1; /* answered with the reason; EXEC aborts */
-        return;
+    if (t->b == NULL && !t->lost && g != NULL) {
+        t->g = g;
+    }
+    if ((kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO)
+        || cmd->id == CMD_ID_WAIT) {
+        t->want_pin = 1; /* it concerns the connection itself */
     }
     /* A script the node may have missed (restarted, promoted) runs from the
      * body the proxy knows: a NOSCRIPT inside EXEC could not be repaired. */
@@ -789,10 +988,7 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     }
     t->nqueued++;
     if (t->b == NULL && !t->lost) {
-        rbuf_add(&t->early, frame, len);
-        t->early_end = mem_realloc(t->early_end, (t->nearly + 1) * sizeof(size_t));
-        t->early_end[t->nearly++] = t->early.len;
-        session_reply(s, "+QUEUED\r\n", 9);
+        buffer_frame(t, frame, len, session_new_request(s));
     } else {
         send_client(s, t, frame, len);
     }
@@ -885,7 +1081,9 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
         }
         /* Answered by the node with the transaction's first command when
          * it is in the same input, else at the end of the input. */
-        txn_begin(s, TXN_MULTI)->multi_reply = session_new_request(s);
+        t = txn_begin(s, TXN_MULTI);
+        t->multi_reply = session_new_request(s);
+        t->multi_reply->txn_own = 1;
         return 1;
     case CMD_ID_WATCH: {
         if (t != NULL && t->state == TXN_MULTI) {
@@ -904,8 +1102,10 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
             return 1;
         }
         if (t == NULL) {
+            char err[512];
             t = txn_begin(s, TXN_WATCHING);
-            if (pin(s, t, g) != 0) {
+            if (pin(s, t, g, err, sizeof(err)) != 0) {
+                session_error(s, "%s", err);
                 txn_end(s, 0);
                 return 1;
             }
