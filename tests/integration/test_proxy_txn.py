@@ -678,6 +678,45 @@ def case_fcall_after_node_restarted_empty(c):
     check(client(m).execute_command("FUNCTION", "LIST") == [], "and it stays deleted")
 
 
+
+def case_whole_transactions_need_no_pinned_connection(c):
+    g, p = three_groups(c, "--blocking-pool-size", "1")
+    pc = client(p)
+    kb = key_in(pc, g[1], "wb")
+    a, b = Raw(p.port), Raw(p.port)
+    check(a.call("WATCH", kb) == "OK", "a pins group b's only transaction connection")
+    # A transaction sent whole goes as one block on b's pooled connection.
+    b.send(("MULTI",), ("PING",), ("SET", kb, "1"), ("INCR", kb), ("EXEC",))
+    got = [b.reply() for _ in range(5)]
+    check(got == ["OK", "QUEUED", "QUEUED", "QUEUED", ["PONG", "OK", 2]],
+          "a whole transaction while the pool is pinned: %r" % (got,))
+    check(client(g[1]).get(kb) == "2", "it ran on the key's group")
+    # In the session's database and protocol.
+    b.send(("SELECT", "3"), ("MULTI",), ("SET", "{%s}x" % kb, "db3"), ("EXEC",), ("SELECT", "0"))
+    check([b.reply() for _ in range(5)] == ["OK", "OK", "QUEUED", ["OK"], "OK"], "SELECT 3")
+    check(client(g[1], db=3).get("{%s}x" % kb) == "db3", "the block ran in database 3")
+    check(b.call("HELLO", "3")[b"proto"] == 3, "HELLO 3")
+    b.send(("MULTI",), ("HGETALL", "{%s}h" % kb), ("EXEC",))
+    check([b.reply() for _ in range(3)] == ["OK", "QUEUED", [{}]], "RESP3 inside EXEC")
+    # Refused inside the block (CROSSSLOT): DISCARD, EXECABORT, nothing ran.
+    ka = key_in(pc, g[0], "wa")
+    b.send(("MULTI",), ("SET", kb, "never"), ("SET", ka, "never"), ("EXEC",))
+    got = [b.reply() for _ in range(4)]
+    check(got[:2] == ["OK", "QUEUED"] and got[2].startswith("CROSSSLOT")
+          and got[3] == Err("EXECABORT Transaction discarded because of previous errors."),
+          "CROSSSLOT in a block: %r" % (got,))
+    check(client(g[1]).get(kb) == "2" and client(g[0]).get(ka) is None, "nothing of it ran")
+    # A transaction left open by the input is pinned: the pool is exhausted.
+    check(b.call("MULTI") == "OK", "MULTI")
+    got = b.call("SET", kb, "x")
+    check(isinstance(got, Err) and "in use" in got, "an interactive transaction pins: %r" % got)
+    check(b.call("EXEC") == Err("EXECABORT Transaction discarded because of previous errors."),
+          "and aborts without a connection")
+    check(a.call("UNWATCH") == "OK", "UNWATCH frees the connection")
+    check(b.call("MULTI") == "OK" and b.call("INCR", kb) == "QUEUED"
+          and b.call("EXEC") == [3], "then an interactive transaction runs")
+
+
 CASES = [
     ("a", "MULTI/EXEC replies through the proxy are the node's (errors too)",
      case_replies_are_the_nodes),
@@ -708,6 +747,8 @@ CASES = [
      case_evalsha_in_multi_missing_on_node),
     ("q", "FCALL on a node restarted empty: the proxy re-loads its libraries",
      case_fcall_after_node_restarted_empty),
+    ("r", "a transaction sent whole runs as one block on the pooled connection (no pinning)",
+     case_whole_transactions_need_no_pinned_connection),
 ]
 
 
