@@ -732,6 +732,10 @@ int script_deliver(struct preq *r, const char *reply, size_t len);
 /* After write-ack's rules: send WAIT behind wr (already sent on b to g's
  * master) and hold wr's reply until WAIT answers (session.c). */
 void session_ack_after(struct session *s, struct group *g, struct preq *wr);
+/* s's private connection to g's master for write-ack writes (WAIT blocks
+ * it), opened when needed; NULL when there is no master or it cannot be
+ * reached.  Owned by s. */
+struct backend *session_own_connection(struct session *s, struct group *g);
 /* In read-policy session: s wrote on master through connection on (a
  * transaction's), so its reads wait for a replica holding that write. */
 void session_track_write(struct session *s, struct node *master, struct backend *on);

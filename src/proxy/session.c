@@ -764,6 +764,12 @@ own_connection(struct session *s, struct group *g)
     return b;
 }
 
+struct backend *
+session_own_connection(struct session *s, struct group *g)
+{
+    return g->master ? backend_open(s->px, own_connection(s, g)) : NULL;
+}
+
 /* Send a write on the session's private connection followed by WAIT;
  * returns its request, or NULL when it was answered with an error. */
 static struct preq *

@@ -338,8 +338,9 @@ undone_earlier(const struct session *s, const struct preq *skip)
 }
 
 /* Send one frame of t's on b: r's (a client request) or, when r is NULL,
- * the proxy's own (reply dropped).  A failure answers r with an error. */
-static void
+ * the proxy's own (reply dropped).  A failure answers r with an error;
+ * returns 0 when sent. */
+static int
 send_on(struct session *s, struct node *n, struct backend *b, struct preq *r, const char *frame,
         size_t len)
 {
@@ -351,18 +352,20 @@ send_on(struct session *s, struct node *n, struct backend *b, struct preq *r, co
         r->select_db = s->db + 1;
         if (backend_send(s->px, n, b, r, frame, len) != 0) {
             mem_free(r);
-            return;
+            return -1;
         }
         r->inext = s->internal;
         s->internal = r;
-        return;
+        return 0;
     }
     if (backend_send(s->px, n, b, r, frame, len) != 0) {
         char err[400];
         int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: the connection to %s was lost\r\n",
                          n->name);
-        session_deliver(r, err, (size_t)k);
+        session_deliver(r, err, (size_t)k); /* r may be freed */
+        return -1;
     }
+    return 0;
 }
 
 /* MULTI (when in MULTI) and the buffered commands on t->b, in order. */
@@ -597,13 +600,12 @@ txn_hold(struct session *s, const struct command *cmd)
         txn_free(&s->txn);
         t = NULL;
     }
-    /* And a transaction pinned from its start (WATCH; MULTI under
-     * write-ack) starts after what came before it, as does an EXEC that
-     * needs the pinned connection.  A MULTI otherwise goes at EXEC as one
-     * block on the session's pooled connection, in order with its other
+    /* And a transaction pinned from its start (WATCH) starts after what
+     * came before it, as does an EXEC that needs the pinned connection.  A
+     * MULTI otherwise goes at EXEC as one block on the session's pooled
+     * connection (its private one under write-ack), in order with its other
      * requests there. */
-    if (((t == NULL && starts && (cmd->id == CMD_ID_WATCH || s->px->cfg.write_ack != 0))
-         && undone(s, NULL, NULL, NULL))
+    if ((t == NULL && starts && cmd->id == CMD_ID_WATCH && undone(s, NULL, NULL, NULL))
         || (t != NULL && t->state == TXN_MULTI && t->b == NULL && t->want_pin && cmd != NULL
             && cmd->id == CMD_ID_EXEC && undone_earlier(s, NULL))) {
         s->txn_hold = 1;
@@ -685,7 +687,12 @@ exec_block(struct session *s, struct txn *t, struct group *g, const char *frame,
     static const char discard[] = "*1\r\n$7\r\nDISCARD\r\n";
     struct proxy *px = s->px;
     struct node *n = g->master;
-    struct backend *b = n != NULL && n->up ? backend_pick(px, n, s->id, s->resp == 3) : NULL;
+    /* Under write-ack the WAIT follows on the session's private
+     * connection, as for its other writes. */
+    int ack = px->cfg.write_ack != 0 && t->wrote && !t->dirty;
+    struct backend *b = n == NULL || !n->up ? NULL
+                        : ack ? session_own_connection(s, g)
+                              : backend_pick(px, n, s->id, s->resp == 3);
     if (b == NULL) {
         answer_locally(t);
         px->txn_aborted++;
@@ -712,8 +719,12 @@ exec_block(struct session *s, struct txn *t, struct group *g, const char *frame,
         px->txn_aborted++;
         session_error(s, "EXECABORT Transaction discarded because of previous errors.");
     } else {
-        send_on(s, n, b, session_new_request(s), frame, len);
+        struct preq *r = session_new_request(s);
+        int sent = send_on(s, n, b, r, frame, len) == 0;
         px->txn_execs++;
+        if (ack && sent) {
+            session_ack_after(s, g, r);
+        }
         if (t->wrote) {
             session_track_write(s, n, b); /* read-your-writes after EXEC */
         }
@@ -727,8 +738,7 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     struct proxy *px = s->px;
     static const char discard[] = "*1\r\n$7\r\nDISCARD\r\n";
     char err[512];
-    if (t->b == NULL && !t->lost && !t->want_pin && t->kept == NULL
-        && (px->cfg.write_ack == 0 || t->dirty)) {
+    if (t->b == NULL && !t->lost && !t->want_pin && t->kept == NULL) {
         exec_block(s, t, t->g != NULL ? t->g : &px->groups[0], frame, len);
         return;
     }
