@@ -106,6 +106,8 @@ backend_close(struct backend *b, const char *why)
     backend_release_blocking(b);
     b->db = 0;                   /* a new connection starts in database 0 */
     b->select_failed = 0;
+    mem_free(b->name);           /* ... and with no name */
+    b->name = NULL;
     mem_free(b->out);
     mem_free(b->in);
     b->out = b->in = NULL;
@@ -330,6 +332,12 @@ pick_connection(struct proxy *px, struct node *n, uint64_t affinity, int resp3)
         arm_write(px, b, 1);
     }
     return b;
+}
+
+struct backend *
+backend_pick(struct proxy *px, struct node *n, uint64_t affinity, int resp3)
+{
+    return pick_connection(px, n, affinity, resp3);
 }
 
 struct backend *

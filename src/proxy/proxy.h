@@ -154,6 +154,11 @@ struct preq {
     /* An EVALSHA (script.c): a -NOSCRIPT reply is repaired once by loading
      * the body on the node and sending the call again (retry_frame). */
     int script_retry;
+    /* An EXEC whose transaction queued SELECT, HELLO or CLIENT SETNAME
+     * (txn.c): applied to the session and the connection once the reply
+     * says they ran. */
+    struct txn_fx *txn_fx;       /* owned */
+    int txn_own;                 /* a request of the transaction in MULTI (txn.c) */
 };
 
 /* One pooled connection to a node. */
@@ -184,6 +189,9 @@ struct backend {
                                     carries, NULL when idle (dedicated only) */
     struct session *txn_owner;   /* borrowed (txn.c): the session whose transaction is
                                     pinned to it, NULL when idle (transaction pool) */
+    char *name;                  /* owned (txn.c): the name CLIENT SETNAME gave this
+                                    connection on the node, NULL for none; forgotten
+                                    by backend_close */
 };
 
 /* A shard: a master and its replicas, owning a set of hash slots. */
@@ -455,6 +463,9 @@ struct backend *backend_open(struct proxy *px, struct backend *b);
  * the other protocol (closed, to reopen); NULL when all are busy. */
 struct backend *backend_pick_idle(struct backend *pool, long long n, int resp3,
                                   int (*busy)(const struct backend *b));
+/* The pooled connection of n that requests with this affinity and protocol
+ * use (opened when needed); NULL when n cannot be reached now. */
+struct backend *backend_pick(struct proxy *px, struct node *n, uint64_t affinity, int resp3);
 struct backend *backend_take_blocking(struct proxy *px, struct node *n, struct session *s,
                                       int *exhausted);
 void backend_release_blocking(struct backend *b);
@@ -686,6 +697,11 @@ int txn_request(struct session *s, const struct command *cmd, size_t argc,
 /* The request must go to txn_request before handle_request's own checks
  * (s is in a transaction, or EXEC has a wrong arity: EXECABORT). */
 int txn_early(const struct session *s, const struct command *cmd, size_t argc);
+/* r is an EXEC carrying r->txn_fx: its reply (the node's, before write-ack
+ * holds it) says which of the transaction's SELECT/HELLO/CLIENT SETNAME
+ * ran; apply them to r's session (when still there) and connection, and
+ * free r->txn_fx. */
+void txn_exec_replied(struct preq *r, const char *reply, size_t len);
 /* The input s sent so far is handled: a MULTI still unanswered gets +OK. */
 void txn_drained(struct session *s);
 /* s is being freed: release its pinned connection (closed: the node drops
@@ -699,18 +715,29 @@ void script_teardown(struct proxy *px);
  * on every node; returns 1 when cmd was one of them (answered later). */
 int script_command(struct session *s, const struct command *cmd, size_t argc,
                    const struct resp_arg *argv);
-/* r (the request just forwarded for s) is an EVAL or EVALSHA: learn the
- * body, or arm the NOSCRIPT repair. */
+/* r (the request just forwarded for s) is an EVAL, EVALSHA or FCALL: learn
+ * the body, or arm the NOSCRIPT / missing-function repair. */
 void script_forwarded(struct session *s, const struct command *cmd, size_t argc,
                       const struct resp_arg *argv, struct preq *r, const char *frame,
                       size_t len);
+/* EVALSHA/EVALSHA_RO whose body the proxy knows, as the EVAL/EVAL_RO frame
+ * that runs the same script (mem_alloc'd, *len set); NULL otherwise.  A
+ * transaction's EVALSHA goes this way: a NOSCRIPT inside EXEC cannot be
+ * repaired by sending the call again. */
+char *script_as_eval(struct proxy *px, const struct command *cmd, size_t argc,
+                     const struct resp_arg *argv, size_t *len);
 /* EVAL, EVALSHA or FCALL: it may write, so write-ack applies. */
 int script_may_write(const struct command *cmd);
-/* r's reply: 1 when it was a -NOSCRIPT that script.c repaired (r re-sent). */
+/* r's reply: 1 when it was a -NOSCRIPT, or a FCALL's "Function not found",
+ * that script.c repaired (r re-sent behind the script or libraries). */
 int script_deliver(struct preq *r, const char *reply, size_t len);
 /* After write-ack's rules: send WAIT behind wr (already sent on b to g's
  * master) and hold wr's reply until WAIT answers (session.c). */
 void session_ack_after(struct session *s, struct group *g, struct preq *wr);
+/* s's private connection to g's master for write-ack writes (WAIT blocks
+ * it), opened when needed; NULL when there is no master or it cannot be
+ * reached.  Owned by s. */
+struct backend *session_own_connection(struct session *s, struct group *g);
 /* In read-policy session: s wrote on master through connection on (a
  * transaction's), so its reads wait for a replica holding that write. */
 void session_track_write(struct session *s, struct node *master, struct backend *on);

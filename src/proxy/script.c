@@ -6,7 +6,9 @@
  * -NOSCRIPT from a node that missed a load (a restarted node, a replica
  * promoted after the load) is repaired: the body is loaded there and the
  * call sent once more.  That is safe: a script that was not found did not
- * run. */
+ * run.  The libraries loaded through the proxy are kept the same way, so a
+ * FCALL answered "Function not found" (a node restarted empty) re-loads
+ * them there and is sent once more. */
 #include "proxy/proxy.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -29,11 +31,20 @@ struct script_entry {
     struct script_entry *next;   /* the bucket's chain */
 };
 
+/* A function library loaded through the proxy (FUNCTION LOAD). */
+struct script_lib {
+    char *name;                  /* owned: the name the node answered */
+    char *code;                  /* owned */
+    size_t len;
+    struct script_lib *next;     /* the cache's list */
+};
+
 struct script_cache {
     struct script_entry *buckets[SCRIPT_BUCKETS]; /* owned chains */
     size_t count;
-    unsigned long long bytes;
+    unsigned long long bytes;    /* bodies and library code */
     int full_logged;
+    struct script_lib *libs;     /* owned list */
 };
 
 /* ---- the cache ------------------------------------------------------------ */
@@ -79,15 +90,21 @@ cache_find(struct proxy *px, const char *sha, size_t len)
     return NULL;
 }
 
+static struct script_cache *
+cache_of(struct proxy *px)
+{
+    if (px->scripts == NULL) {
+        px->scripts = mem_calloc(sizeof(*px->scripts));
+    }
+    return px->scripts;
+}
+
 static void
 cache_learn(struct proxy *px, const char *body, size_t len)
 {
     char sha[41];
     sha1_hex(body, len, sha);
-    if (px->scripts == NULL) {
-        px->scripts = mem_calloc(sizeof(*px->scripts));
-    }
-    struct script_cache *c = px->scripts;
+    struct script_cache *c = cache_of(px);
     if (cache_find(px, sha, 40) != NULL) {
         return;
     }
@@ -122,19 +139,61 @@ cache_clear(struct proxy *px)
         while (c->buckets[i]) {
             struct script_entry *e = c->buckets[i];
             c->buckets[i] = e->next;
+            c->bytes -= e->len;
             mem_free(e->body);
             mem_free(e);
         }
     }
     c->count = 0;
-    c->bytes = 0;
     c->full_logged = 0;
+}
+
+/* Forget library name (all of them when name is NULL). */
+static void
+lib_forget(struct proxy *px, const char *name, size_t len)
+{
+    struct script_cache *c = px->scripts;
+    for (struct script_lib **pp = c ? &c->libs : NULL; pp != NULL && *pp != NULL;) {
+        struct script_lib *l = *pp;
+        if (name == NULL || (strlen(l->name) == len && memcmp(l->name, name, len) == 0)) {
+            *pp = l->next;
+            c->bytes -= l->len;
+            mem_free(l->name);
+            mem_free(l->code);
+            mem_free(l);
+        } else {
+            pp = &l->next;
+        }
+    }
+}
+
+/* FUNCTION LOAD of code answered with library name: keep it (replacing an
+ * older code of that name). */
+static void
+lib_learn(struct proxy *px, const char *name, size_t nlen, const char *code, size_t len)
+{
+    struct script_cache *c = cache_of(px);
+    lib_forget(px, name, nlen);
+    if (c->bytes + len > SCRIPT_CACHE_MAX_BYTES) {
+        log_warn("Script cache full (%llu bytes): library %.*s is not kept for repair",
+                 c->bytes, (int)nlen, name);
+        return;
+    }
+    struct script_lib *l = mem_calloc(sizeof(*l));
+    l->name = mem_strndup(name, nlen);
+    l->code = mem_alloc(len ? len : 1);
+    memcpy(l->code, code, len);
+    l->len = len;
+    l->next = c->libs;
+    c->libs = l;
+    c->bytes += len;
 }
 
 void
 script_teardown(struct proxy *px)
 {
     cache_clear(px);
+    lib_forget(px, NULL, 0);
     mem_free(px->scripts);
     px->scripts = NULL;
 }
@@ -177,18 +236,47 @@ script_forwarded(struct session *s, const struct command *cmd, size_t argc,
         cache_learn(px, argv[1].ptr, argv[1].len);
         return;
     }
-    if ((cmd->id != CMD_ID_EVALSHA && cmd->id != CMD_ID_EVALSHA_RO) || r == NULL
-        || cache_find(px, argv[1].ptr, argv[1].len) == NULL) {
+    int evalsha = cmd->id == CMD_ID_EVALSHA || cmd->id == CMD_ID_EVALSHA_RO;
+    int fcall = cmd->id == CMD_ID_FCALL || cmd->id == CMD_ID_FCALL_RO;
+    if (r == NULL || !(evalsha || fcall)
+        || (evalsha && cache_find(px, argv[1].ptr, argv[1].len) == NULL)
+        || (fcall && (px->scripts == NULL || px->scripts->libs == NULL))) {
         return;
     }
     r->script_retry = 1;
     if (r->retry_frame == NULL) {
-        /* A read (EVALSHA_RO): keep the frame for the retry only. */
+        /* A read (EVALSHA_RO), or a write-ack call: keep the frame for the
+         * retry only. */
         r->retry_frame = mem_alloc(len);
         memcpy(r->retry_frame, frame, len);
         r->retry_len = len;
         r->script_retry = 2;
     }
+}
+
+char *
+script_as_eval(struct proxy *px, const struct command *cmd, size_t argc,
+               const struct resp_arg *argv, size_t *len)
+{
+    if (cmd->id != CMD_ID_EVALSHA && cmd->id != CMD_ID_EVALSHA_RO) {
+        return NULL;
+    }
+    struct script_entry *e = cache_find(px, argv[1].ptr, argv[1].len);
+    if (e == NULL) {
+        return NULL;
+    }
+    struct resp_arg stack[16];
+    struct resp_arg *a = argc <= 16 ? stack : mem_alloc(argc * sizeof(*a));
+    memcpy(a, argv, argc * sizeof(*a));
+    a[0].ptr = cmd->id == CMD_ID_EVALSHA ? "EVAL" : "EVAL_RO";
+    a[0].len = strlen(a[0].ptr);
+    a[1].ptr = e->body;
+    a[1].len = e->len;
+    char *frame = proxy_encode(argc, a, len);
+    if (a != stack) {
+        mem_free(a);
+    }
+    return frame;
 }
 
 int
@@ -216,35 +304,71 @@ on_load_reply(struct preq *r, const char *reply, size_t len)
     }
 }
 
+/* Queue the repair of r's call on its connection: for a NOSCRIPT, its
+ * script's body (e); for a missing function, every library the proxy
+ * loaded.  Their replies are dropped (logged when errors); the call sent
+ * again behind them says what happened.  Returns 0 when all went out. */
+static int
+send_repair(struct preq *r, struct script_entry *e)
+{
+    struct proxy *px = r->node->px;
+    struct script_lib *l = e == NULL ? px->scripts->libs : NULL;
+    do {
+        struct resp_arg load[4] = {{"SCRIPT", 6}, {"LOAD", 4}, {NULL, 0}, {NULL, 0}};
+        size_t argc = 3, flen;
+        if (e != NULL) {
+            load[2].ptr = e->body;
+            load[2].len = e->len;
+        } else {
+            load[0] = (struct resp_arg){"FUNCTION", 8};
+            load[2] = (struct resp_arg){"REPLACE", 7};
+            load[3] = (struct resp_arg){l->code, l->len};
+            argc = 4;
+            l = l->next;
+        }
+        char *lf = proxy_encode(argc, load, &flen);
+        struct preq *lr = mem_calloc(sizeof(*lr));
+        lr->on_reply = on_load_reply;
+        int rc = backend_send(px, r->node, r->backend, lr, lf, flen);
+        mem_free(lf);
+        if (rc != 0) {
+            mem_free(lr);
+            return -1;
+        }
+    } while (l != NULL);
+    return 0;
+}
+
 int
 script_deliver(struct preq *r, const char *reply, size_t len)
 {
+    static const char nofunc[] = "-ERR Function not found";
     int mine = r->script_retry == 2;
     r->script_retry = 0;
     const char *sha;
     size_t shalen;
     struct script_entry *e = NULL;
-    int repair = r->s != NULL && r->node != NULL && r->backend != NULL && r->backend->fd >= 0
-                 && r->retry_frame != NULL && len >= 9 && memcmp(reply, "-NOSCRIPT", 9) == 0
-                 && frame_arg1(r->retry_frame, r->retry_len, &sha, &shalen) == 0
-                 && (e = cache_find(r->node->px, sha, shalen)) != NULL;
-    if (repair) {
+    int ok = r->s != NULL && r->node != NULL && r->backend != NULL && r->backend->fd >= 0
+             && r->retry_frame != NULL;
+    int noscript = ok && len >= 9 && memcmp(reply, "-NOSCRIPT", 9) == 0
+                   && frame_arg1(r->retry_frame, r->retry_len, &sha, &shalen) == 0
+                   && (e = cache_find(r->node->px, sha, shalen)) != NULL;
+    int nofunction = ok && !noscript && len >= sizeof(nofunc) - 1
+                     && memcmp(reply, nofunc, sizeof(nofunc) - 1) == 0
+                     && r->node->px->scripts != NULL && r->node->px->scripts->libs != NULL;
+    if (noscript || nofunction) {
         struct proxy *px = r->node->px;
         struct node *n = r->node;
-        struct backend *b = r->backend;
-        struct resp_arg load[3] = {{"SCRIPT", 6}, {"LOAD", 4}, {e->body, e->len}};
-        size_t flen;
-        char *lf = proxy_encode(3, load, &flen);
-        /* Its reply (the sha, or an error) is dropped; the call behind it
-         * says what happened. */
-        struct preq *lr = mem_calloc(sizeof(*lr));
-        lr->on_reply = on_load_reply;
-        log_info("NOSCRIPT from %s for %.40s: loading it there and calling again", n->name,
-                 e->sha);
-        if (backend_send(px, n, b, lr, lf, flen) == 0
-            && backend_send(px, n, b, r, r->retry_frame, r->retry_len) == 0) {
+        if (noscript) {
+            log_info("NOSCRIPT from %s for %.40s: loading it there and calling again", n->name,
+                     e->sha);
+        } else {
+            log_info("Function not found on %s: loading the proxy's libraries there and "
+                     "calling again", n->name);
+        }
+        if (send_repair(r, e) == 0
+            && backend_send(px, n, r->backend, r, r->retry_frame, r->retry_len) == 0) {
             px->scripts_repaired++;
-            mem_free(lf);
             if (r->ack_waiting) {
                 /* write-ack: the WAIT sent behind the first try would answer
                  * before the call runs; a new one follows it instead. */
@@ -263,7 +387,6 @@ script_deliver(struct preq *r, const char *reply, size_t len)
             }
             return 1;
         }
-        mem_free(lf);
         /* Cannot happen (the connection just answered); fall through. */
     }
     if (mine) {
@@ -293,6 +416,9 @@ struct script_fan {
     long long *and;              /* owned: MERGE_AND's running result */
     size_t nand;
     int and_valid;
+    struct proxy *px;            /* borrowed */
+    char *learn;                 /* owned: FUNCTION LOAD's code, kept when it loads */
+    size_t learn_len;
 };
 
 static char *
@@ -357,6 +483,15 @@ fan_finish(struct script_fan *f)
     } else {
         rbuf_str(&out, "-ERR cachely-proxy: no node is reachable\r\n");
     }
+    const char *nl;
+    long long nlen;
+    if (f->learn != NULL && out.len > 4 && out.p[0] == '$'
+        && (nl = memchr(out.p, '\n', out.len)) != NULL
+        && (nlen = strtoll(out.p + 1, NULL, 10)) > 0
+        && (size_t)(nl + 1 - out.p) + (size_t)nlen <= out.len) {
+        lib_learn(f->px, nl + 1, (size_t)nlen, f->learn, f->learn_len);
+    }
+    mem_free(f->learn);
     session_deliver(f->parent, out.p, out.len);
     rbuf_free(&out);
     mem_free(f->primary_reply);
@@ -398,10 +533,17 @@ on_part(struct preq *r, const char *reply, size_t len)
 /* Send argv to every node (masters only when masters_only), merging the
  * replies by mode into one answer for s. */
 static void
-fan_out(struct session *s, size_t argc, const struct resp_arg *argv, int mode, int masters_only)
+fan_out(struct session *s, size_t argc, const struct resp_arg *argv, int mode, int masters_only,
+        const struct resp_arg *learn)
 {
     struct proxy *px = s->px;
     struct script_fan *f = mem_calloc(sizeof(*f));
+    f->px = px;
+    if (learn != NULL) {
+        f->learn = mem_alloc(learn->len ? learn->len : 1);
+        memcpy(f->learn, learn->ptr, learn->len);
+        f->learn_len = learn->len;
+    }
     size_t flen;
     char *frame = proxy_encode(argc, argv, &flen);
     f->parent = session_new_request(s);
@@ -451,14 +593,14 @@ script_command(struct session *s, const struct command *cmd, size_t argc,
     if (cmd->id == CMD_ID_SCRIPT) {
         if (arg_is(&argv[1], "load")) {
             cache_learn(px, argv[2].ptr, argv[2].len);
-            fan_out(s, argc, argv, MERGE_PRIMARY, 0);
+            fan_out(s, argc, argv, MERGE_PRIMARY, 0, NULL);
         } else if (arg_is(&argv[1], "flush")) {
             cache_clear(px);
-            fan_out(s, argc, argv, MERGE_PRIMARY, 0);
+            fan_out(s, argc, argv, MERGE_PRIMARY, 0, NULL);
         } else if (arg_is(&argv[1], "exists")) {
-            fan_out(s, argc, argv, MERGE_AND, 0);
+            fan_out(s, argc, argv, MERGE_AND, 0, NULL);
         } else if (arg_is(&argv[1], "kill")) {
-            fan_out(s, argc, argv, MERGE_ANY_OK, 0);
+            fan_out(s, argc, argv, MERGE_ANY_OK, 0, NULL);
         } else {
             return 0;
         }
@@ -466,11 +608,21 @@ script_command(struct session *s, const struct command *cmd, size_t argc,
     }
     /* Functions are written on the masters; their replicas get them from
      * the replication stream (a replica refuses FUNCTION LOAD as a write). */
-    if (arg_is(&argv[1], "load") || arg_is(&argv[1], "delete") || arg_is(&argv[1], "flush")
-        || arg_is(&argv[1], "restore")) {
-        fan_out(s, argc, argv, MERGE_PRIMARY, 1);
+    if (arg_is(&argv[1], "load")) {
+        /* Kept once a node answers with the library's name: a FCALL that
+         * finds no function re-loads it (FUNCTION RESTORE's payloads are
+         * not kept). */
+        fan_out(s, argc, argv, MERGE_PRIMARY, 1, &argv[argc - 1]);
+    } else if (arg_is(&argv[1], "delete") || arg_is(&argv[1], "flush")
+               || arg_is(&argv[1], "restore")) {
+        if (arg_is(&argv[1], "delete")) {
+            lib_forget(px, argv[2].ptr, argv[2].len);
+        } else if (arg_is(&argv[1], "flush")) {
+            lib_forget(px, NULL, 0);
+        }
+        fan_out(s, argc, argv, MERGE_PRIMARY, 1, NULL);
     } else if (arg_is(&argv[1], "kill")) {
-        fan_out(s, argc, argv, MERGE_ANY_OK, 0);
+        fan_out(s, argc, argv, MERGE_ANY_OK, 0, NULL);
     } else {
         return 0;
     }

@@ -152,6 +152,9 @@ void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->txn_fx != NULL) {
+        txn_exec_replied(r, reply, len);
+    }
     if (r->script_retry && script_deliver(r, reply, len)) {
         return;
     }
@@ -759,6 +762,12 @@ own_connection(struct session *s, struct group *g)
         b->retry_at_ms = 0;
     }
     return b;
+}
+
+struct backend *
+session_own_connection(struct session *s, struct group *g)
+{
+    return g->master ? backend_open(s->px, own_connection(s, g)) : NULL;
 }
 
 /* Send a write on the session's private connection followed by WAIT;

@@ -1,7 +1,13 @@
-/* Transactions through the proxy.  From WATCH or MULTI until EXEC, DISCARD,
- * UNWATCH or RESET a session is pinned to one connection of its own to the
- * master of the group that owns its keys, taken from a bounded pool per
- * node (node->txn, blocking-pool-size of them) and given back at the end.
+/* Transactions through the proxy.  A MULTI ... EXEC that arrives whole (a
+ * client library's transaction pipeline) is sent at EXEC as one block on
+ * the session's shared pooled connection to the master of the group owning
+ * its keys: the node runs a connection's commands in order, so nothing of
+ * another session comes between, and the block is batched with the other
+ * sessions' traffic.  Otherwise (WATCH, a transaction spread over several
+ * reads, write-ack, state commands inside MULTI), from WATCH or MULTI until
+ * EXEC, DISCARD, UNWATCH or RESET a session is pinned to one connection of
+ * its own to that master, taken from a bounded pool per node (node->txn,
+ * blocking-pool-size of them) and given back at the end.
  * Replies (+QUEUED, EXEC's array, the node's errors) pass through as the
  * node sends them.  A failover or a lost connection fails EXEC with
  * EXECABORT: the node dropped the queue with the connection, so nothing ran,
@@ -12,7 +18,33 @@
 #include "core/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* A command inside MULTI that changes the connection's state: queued on
+ * the pinned connection like any other (the node runs it at EXEC, so the
+ * commands after it run in its database / protocol), and applied to the
+ * session once EXEC's reply says it ran. */
+enum txn_fx_kind {
+    FX_NONE = 0,
+    FX_SELECT,                   /* SELECT value */
+    FX_SETNAME,                  /* CLIENT SETNAME name */
+    FX_HELLO,                    /* HELLO [value] [SETNAME name] */
+};
+
+struct txn_fx_item {
+    size_t index;                /* its element in EXEC's array */
+    int kind;                    /* enum txn_fx_kind */
+    long long value;             /* SELECT's database, HELLO's protocol (0: none) */
+    char *name;                  /* owned: the name set, NULL when none */
+    int has_name;                /* a name is set ("" clears it) */
+};
+
+struct txn_fx {
+    struct txn_fx_item *items;   /* owned */
+    size_t n;
+};
 
 enum txn_state {
     TXN_WATCHING = 1,            /* WATCH sent, no MULTI yet */
@@ -33,10 +65,20 @@ struct txn {
                                     connection of an ended transaction whose replies
                                     are awaited; the next transaction of a pipeline
                                     takes it again, so that it runs after */
-    struct rbuf early;           /* owned: keyless commands queued (answered +QUEUED)
-                                    before a key chose the group */
+    struct rbuf early;           /* owned: the commands queued while not pinned, sent
+                                    at EXEC (one block) or when pinned */
     size_t *early_end;           /* owned: where each of them ends in early */
+    struct preq **early_req;     /* owned array of borrowed requests (on s's FIFO):
+                                    each one's reply, NULL once answered here */
     size_t nearly;
+    int want_pin;                /* a command queued needs the pinned connection
+                                    (HELLO, CLIENT, SELECT, WAIT) */
+    int pin_deferred;            /* pin once s's earlier requests are answered */
+    size_t nqueued;              /* commands queued so far (EXEC's array) */
+    struct txn_fx *fx;           /* owned: the state changes queued, NULL when none;
+                                    handed to the EXEC request */
+    int fx_pending;              /* an EXEC carrying state changes was sent and has
+                                    not answered: what follows waits for it */
     struct preq *multi_reply;    /* borrowed (on s's FIFO): MULTI's reply, not given
                                     yet; the node's own +OK when the MULTI reaches it
                                     in the same input, else the proxy's (txn_drained),
@@ -168,6 +210,38 @@ send_internal(struct session *s, struct txn *t, const char *frame, size_t len)
     return 0;
 }
 
+/* The pinned connection takes the session's protocol (HELLO) and name
+ * (CLIENT SETNAME) before a request outside MULTI: changed between WATCH
+ * and MULTI, or by an earlier session, they would show in the replies
+ * (EXEC's maps, CLIENT GETNAME inside MULTI). */
+static void
+sync_conn(struct session *s, struct txn *t)
+{
+    struct backend *b = t->b;
+    if (b == NULL || b->fd < 0) {
+        return;
+    }
+    if (b->resp3 != (s->resp == 3)) {
+        static const char h2[] = "*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n";
+        static const char h3[] = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
+        if (send_internal(s, t, s->resp == 3 ? h3 : h2, sizeof(h2) - 1) == 0) {
+            b->resp3 = s->resp == 3;
+        }
+    }
+    const char *want = s->name ? s->name : "";
+    const char *has = b->name ? b->name : "";
+    if (strcmp(want, has) != 0) {
+        struct resp_arg a[3] = {{"CLIENT", 6}, {"SETNAME", 7}, {want, strlen(want)}};
+        size_t flen;
+        char *f = proxy_encode(3, a, &flen);
+        if (send_internal(s, t, f, flen) == 0) {
+            mem_free(b->name);
+            b->name = s->name ? mem_strndup(s->name, strlen(s->name)) : NULL;
+        }
+        mem_free(f);
+    }
+}
+
 static void
 lost_reply(struct session *s, struct txn *t, struct preq *r)
 {
@@ -184,6 +258,9 @@ lost_reply(struct session *s, struct txn *t, struct preq *r)
 static struct preq *
 send_client(struct session *s, struct txn *t, const char *frame, size_t len)
 {
+    if (t->state != TXN_MULTI) {
+        sync_conn(s, t);
+    }
     struct preq *r = session_new_request(s);
     if (t->lost || t->b == NULL || t->b->fd < 0
         || backend_send(s->px, t->node, t->b, r, frame, len) != 0) {
@@ -212,59 +289,194 @@ answer_multi(struct txn *t)
     }
 }
 
-void
-txn_drained(struct session *s)
+/* Answer MULTI and the buffered commands here (+OK, +QUEUED): a client
+ * waits for them before it sends more.  The frames stay buffered. */
+static void
+answer_locally(struct txn *t)
 {
-    if (s->txn != NULL) {
-        answer_multi(s->txn); /* an interactive client waits for it */
+    answer_multi(t);
+    for (size_t i = 0; i < t->nearly; i++) {
+        struct preq *r = t->early_req[i];
+        if (r != NULL) {
+            t->early_req[i] = NULL;
+            session_deliver(r, "+QUEUED\r\n", 9);
+        }
     }
 }
 
-/* Pin t to g's master: MULTI (when in MULTI) and the early commands go
- * first.  -1 with an error answered when no connection can be had. */
+/* Keep a command queued while not pinned; r answers it (NULL: answered). */
+static void
+buffer_frame(struct txn *t, const char *frame, size_t len, struct preq *r)
+{
+    rbuf_add(&t->early, frame, len);
+    t->early_end = mem_realloc(t->early_end, (t->nearly + 1) * sizeof(size_t));
+    t->early_req = mem_realloc(t->early_req, (t->nearly + 1) * sizeof(*t->early_req));
+    t->early_end[t->nearly] = t->early.len;
+    t->early_req[t->nearly++] = r;
+    if (r != NULL) {
+        r->txn_own = 1;
+    }
+}
+
+static void
+clear_buffer(struct txn *t)
+{
+    rbuf_free(&t->early);
+    t->nearly = 0;
+}
+
+/* Is a request of s from before its transaction (but skip) unanswered? */
 static int
-pin(struct session *s, struct txn *t, struct group *g)
+undone_earlier(const struct session *s, const struct preq *skip)
+{
+    for (const struct preq *r = s->head; r != NULL; r = r->next) {
+        if (!r->done && !r->txn_own && r != skip) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Send one frame of t's on b: r's (a client request) or, when r is NULL,
+ * the proxy's own (reply dropped).  A failure answers r with an error;
+ * returns 0 when sent. */
+static int
+send_on(struct session *s, struct node *n, struct backend *b, struct preq *r, const char *frame,
+        size_t len)
+{
+    if (r == NULL) {
+        r = mem_calloc(sizeof(*r));
+        r->on_reply = on_ignored;
+        r->s = s;
+        r->affinity = s->id;
+        r->select_db = s->db + 1;
+        if (backend_send(s->px, n, b, r, frame, len) != 0) {
+            mem_free(r);
+            return -1;
+        }
+        r->inext = s->internal;
+        s->internal = r;
+        return 0;
+    }
+    if (backend_send(s->px, n, b, r, frame, len) != 0) {
+        char err[400];
+        int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: the connection to %s was lost\r\n",
+                         n->name);
+        session_deliver(r, err, (size_t)k); /* r may be freed */
+        return -1;
+    }
+    return 0;
+}
+
+/* MULTI (when in MULTI) and the buffered commands on t->b, in order. */
+static void
+flush_buffer(struct session *s, struct txn *t)
 {
     static const char multi[] = "*1\r\n$5\r\nMULTI\r\n";
-    char err[512];
+    if (t->state != TXN_MULTI) {
+        return;
+    }
+    struct preq *mr = t->multi_reply;
+    t->multi_reply = NULL;
+    send_on(s, t->node, t->b, mr, multi, sizeof(multi) - 1);
+    /* One request each: every frame has its reply. */
+    for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
+        send_on(s, t->node, t->b, t->early_req[i], t->early.p + from, t->early_end[i] - from);
+    }
+    clear_buffer(t);
+}
+
+/* Pin t to g's master: MULTI (when in MULTI) and the buffered commands go
+ * first.  -1 with err set when no connection can be had. */
+static int
+pin(struct session *s, struct txn *t, struct group *g, char *err, size_t cap)
+{
     struct backend *k = t->kept;
     t->kept = NULL;
+    t->pin_deferred = 0;
     if (k != NULL && k->fd >= 0 && k->node == g->master && k->resp3 == (s->resp == 3)) {
         t->b = k; /* still pinned to s */
     } else {
         if (k != NULL) {
             release_conn(k);
         }
-        t->b = take_conn(s, g, err, sizeof(err));
+        t->b = take_conn(s, g, err, cap);
     }
     if (t->b == NULL) {
-        session_error(s, "%s", err);
         return -1;
     }
     t->g = g;
     t->node = g->master;
-    if (t->state == TXN_MULTI && t->multi_reply != NULL) {
-        struct preq *r = t->multi_reply;
-        t->multi_reply = NULL;
-        if (backend_send(s->px, t->node, t->b, r, multi, sizeof(multi) - 1) != 0) {
-            t->lost = 1;
-            session_deliver(r, "+OK\r\n", 5);
-        }
-    } else if (t->state == TXN_MULTI) {
-        send_internal(s, t, multi, sizeof(multi) - 1);
-    }
-    if (t->state == TXN_MULTI) {
-        /* One request each: every frame has its reply. */
-        for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
-            send_internal(s, t, t->early.p + from, t->early_end[i] - from);
-        }
-        rbuf_free(&t->early);
-        t->nearly = 0;
-    }
+    sync_conn(s, t);
+    flush_buffer(s, t);
     return 0;
 }
 
+/* A transaction left unfinished by the input so far is pinned now (an
+ * interactive client waits for its replies), once s's earlier requests are
+ * answered (so it cannot overtake them).  Without a group yet, MULTI and
+ * its keyless commands are answered here. */
+static void
+pin_unfinished(struct session *s, struct txn *t, const struct preq *skip)
+{
+    char err[512];
+    if (t->state != TXN_MULTI || t->b != NULL || t->lost
+        || (t->multi_reply == NULL && t->nearly == 0)) {
+        return;
+    }
+    if (t->g == NULL || t->dirty) {
+        answer_locally(t);
+        return;
+    }
+    if (undone_earlier(s, skip)) {
+        t->pin_deferred = 1; /* txn_progress comes back */
+        return;
+    }
+    if (pin(s, t, t->g, err, sizeof(err)) != 0) {
+        /* The last command queued gets the reason; EXEC aborts. */
+        struct preq *last = t->nearly ? t->early_req[t->nearly - 1] : NULL;
+        if (last != NULL) {
+            t->early_req[t->nearly - 1] = NULL;
+        }
+        answer_locally(t);
+        if (last != NULL) {
+            char line[600];
+            int k = snprintf(line, sizeof(line), "-%s\r\n", err);
+            session_deliver(last, line, (size_t)k);
+        }
+        t->dirty = 1;
+    }
+}
+
+void
+txn_drained(struct session *s)
+{
+    struct txn *t = s->txn;
+    if (t == NULL) {
+        return;
+    }
+    if (t->state == TXN_MULTI && t->b == NULL) {
+        pin_unfinished(s, t, NULL);
+    } else {
+        answer_multi(t);
+    }
+}
+
 /* ---- state ----------------------------------------------------------------------- */
+
+static void
+fx_free(struct txn_fx **fxp)
+{
+    struct txn_fx *fx = *fxp;
+    if (fx != NULL) {
+        for (size_t i = 0; i < fx->n; i++) {
+            mem_free(fx->items[i].name);
+        }
+        mem_free(fx->items);
+        mem_free(fx);
+        *fxp = NULL;
+    }
+}
 
 static void
 txn_free(struct txn **tp)
@@ -272,10 +484,19 @@ txn_free(struct txn **tp)
     struct txn *t = *tp;
     if (t != NULL) {
         if (t->kept != NULL) {
+            if (t->fx_pending) {
+                /* Its EXEC may still switch the node connection's database
+                 * or protocol: it does not go back to the pool as it is. */
+                backend_forget_pending(t->kept->node->px, t->kept);
+                backend_close(t->kept, NULL);
+            }
             release_conn(t->kept);
         }
+        fx_free(&t->fx);
+        answer_locally(t);
         rbuf_free(&t->early);
         mem_free(t->early_end);
+        mem_free(t->early_req);
         mem_free(t);
         *tp = NULL;
     }
@@ -304,7 +525,7 @@ static void
 txn_end(struct session *s, int close_conn)
 {
     struct txn *t = s->txn;
-    answer_multi(t);
+    answer_locally(t);
     if (t->b != NULL && close_conn) {
         release_conn(t->b);
         backend_forget_pending(s->px, t->b);
@@ -317,8 +538,9 @@ txn_end(struct session *s, int close_conn)
     t->kept = t->b;
     t->b = NULL;
     t->state = TXN_DONE;
-    rbuf_free(&t->early);
-    t->nearly = 0;
+    clear_buffer(t);
+    t->nqueued = 0;
+    fx_free(&t->fx); /* handed to the EXEC when it went */
 }
 
 void
@@ -366,7 +588,7 @@ txn_hold(struct session *s, const struct command *cmd)
     struct txn *t = s->txn;
     int starts = cmd != NULL && (cmd->id == CMD_ID_MULTI || cmd->id == CMD_ID_WATCH);
     if (t != NULL && t->state == TXN_DONE) {
-        if (t->kept != NULL && starts && !undone(s, NULL, t->kept, NULL)) {
+        if (t->kept != NULL && starts && !t->fx_pending && !undone(s, NULL, t->kept, NULL)) {
             return 0; /* a pipelined transaction: it goes on the kept connection */
         }
         /* What follows a transaction runs after it (on other connections,
@@ -378,8 +600,14 @@ txn_hold(struct session *s, const struct command *cmd)
         txn_free(&s->txn);
         t = NULL;
     }
-    /* And a transaction starts after what came before it. */
-    if (t == NULL && starts && undone(s, NULL, NULL, NULL)) {
+    /* And a transaction pinned from its start (WATCH) starts after what
+     * came before it, as does an EXEC that needs the pinned connection.  A
+     * MULTI otherwise goes at EXEC as one block on the session's pooled
+     * connection (its private one under write-ack), in order with its other
+     * requests there. */
+    if ((t == NULL && starts && cmd->id == CMD_ID_WATCH && undone(s, NULL, NULL, NULL))
+        || (t != NULL && t->state == TXN_MULTI && t->b == NULL && t->want_pin && cmd != NULL
+            && cmd->id == CMD_ID_EXEC && undone_earlier(s, NULL))) {
         s->txn_hold = 1;
         return 1;
     }
@@ -395,6 +623,10 @@ txn_progress(struct session *s, const struct preq *r)
         /* The ended transaction's replies are in: its connection goes back. */
         release_conn(t->kept);
         t->kept = NULL;
+    }
+    if (t != NULL && t->pin_deferred && !undone_earlier(s, r)) {
+        t->pin_deferred = 0;
+        pin_unfinished(s, t, r);
     }
     if (s->txn_hold) {
         s->txn_hold = 0;
@@ -445,11 +677,71 @@ refuse_queued(struct session *s, struct txn *t, const char *fmt, const char *nam
     session_error(s, fmt, name);
 }
 
+/* EXEC of a transaction that was not pinned: MULTI, the buffered commands
+ * and EXEC (DISCARD when the proxy refused one of them) as one block on
+ * the session's pooled connection to g's master. */
+static void
+exec_block(struct session *s, struct txn *t, struct group *g, const char *frame, size_t len)
+{
+    static const char multi[] = "*1\r\n$5\r\nMULTI\r\n";
+    static const char discard[] = "*1\r\n$7\r\nDISCARD\r\n";
+    struct proxy *px = s->px;
+    struct node *n = g->master;
+    /* Under write-ack the WAIT follows on the session's private
+     * connection, as for its other writes. */
+    int ack = px->cfg.write_ack != 0 && t->wrote && !t->dirty;
+    struct backend *b = n == NULL || !n->up ? NULL
+                        : ack ? session_own_connection(s, g)
+                              : backend_pick(px, n, s->id, s->resp == 3);
+    if (b == NULL) {
+        answer_locally(t);
+        px->txn_aborted++;
+        if (t->dirty) {
+            session_error(s, "EXECABORT Transaction discarded because of previous errors.");
+        } else {
+            session_error(s, "EXECABORT cachely-proxy: the master %s is not reachable; nothing "
+                          "was executed", n != NULL ? n->name : "(none known)");
+        }
+        txn_free(&s->txn);
+        return;
+    }
+    struct preq *mr = t->multi_reply;
+    t->multi_reply = NULL;
+    send_on(s, n, b, mr, multi, sizeof(multi) - 1);
+    for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
+        struct preq *r = t->early_req[i];
+        t->early_req[i] = NULL;
+        send_on(s, n, b, r, t->early.p + from, t->early_end[i] - from);
+    }
+    clear_buffer(t);
+    if (t->dirty) {
+        send_on(s, n, b, NULL, discard, sizeof(discard) - 1);
+        px->txn_aborted++;
+        session_error(s, "EXECABORT Transaction discarded because of previous errors.");
+    } else {
+        struct preq *r = session_new_request(s);
+        int sent = send_on(s, n, b, r, frame, len) == 0;
+        px->txn_execs++;
+        if (ack && sent) {
+            session_ack_after(s, g, r);
+        }
+        if (t->wrote) {
+            session_track_write(s, n, b); /* read-your-writes after EXEC */
+        }
+    }
+    txn_free(&s->txn);
+}
+
 static void
 handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
 {
     struct proxy *px = s->px;
     static const char discard[] = "*1\r\n$7\r\nDISCARD\r\n";
+    char err[512];
+    if (t->b == NULL && !t->lost && !t->want_pin && t->kept == NULL) {
+        exec_block(s, t, t->g != NULL ? t->g : &px->groups[0], frame, len);
+        return;
+    }
     if (t->dirty && !t->lost) {
         if (t->b != NULL) {
             send_internal(s, t, discard, sizeof(discard) - 1);
@@ -457,13 +749,16 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
         px->txn_aborted++;
         static const char abort_err[] =
             "-EXECABORT Transaction discarded because of previous errors.\r\n";
+        answer_locally(t);
         session_reply(s, abort_err, sizeof(abort_err) - 1);
         txn_end(s, t->lost);
         return;
     }
     if (t->b == NULL && !t->lost) {
         /* Only keyless commands: a group chosen deterministically. */
-        if (pin(s, t, t->g != NULL ? t->g : &px->groups[0]) != 0) {
+        if (pin(s, t, t->g != NULL ? t->g : &px->groups[0], err, sizeof(err)) != 0) {
+            answer_locally(t);
+            session_error(s, "%s", err);
             px->txn_aborted++;
             txn_end(s, 0);
             return;
@@ -471,6 +766,7 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     }
     if (t->lost || t->b == NULL || t->b->fd < 0 || t->g->master != t->node) {
         px->txn_aborted++;
+        answer_locally(t);
         session_error(s, "EXECABORT cachely-proxy: the transaction's connection to the master "
                       "%s was lost (node failure or failover) before EXEC; nothing was executed",
                       t->node ? t->node->name : "(none)");
@@ -479,6 +775,16 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     }
     struct preq *r = send_client(s, t, frame, len);
     px->txn_execs++;
+    if (r != NULL && t->fx != NULL) {
+        r->txn_fx = t->fx;
+        t->fx = NULL;
+        t->fx_pending = 1;
+        for (size_t i = 0; i < r->txn_fx->n; i++) {
+            if (r->txn_fx->items[i].kind == FX_SELECT) {
+                t->b->db = -1; /* unknown until the reply: selected again */
+            }
+        }
+    }
     if (r != NULL && px->cfg.write_ack != 0 && t->wrote) {
         session_ack_after(s, t->g, r);
     }
@@ -486,6 +792,151 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
         session_track_write(s, t->node, t->b); /* read-your-writes after EXEC */
     }
     txn_end(s, 0);
+}
+
+static int
+arg_is(const struct resp_arg *a, const char *w)
+{
+    size_t n = strlen(w);
+    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
+}
+
+/* Which state change a local command inside MULTI is: FX_* (FX_NONE for
+ * CLIENT GETNAME, which only reads the name), or -1 when it stays refused
+ * (the proxy's own commands, HELLO with AUTH). */
+static int
+fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv)
+{
+    switch (cmd->id) {
+    case CMD_ID_SELECT:
+        return FX_SELECT;
+    case CMD_ID_CLIENT:
+        if (argc == 3 && arg_is(&argv[1], "setname")) {
+            return FX_SETNAME;
+        }
+        return argc == 2 && arg_is(&argv[1], "getname") ? FX_NONE : -1;
+    case CMD_ID_HELLO:
+        for (size_t i = 2; i < argc; i++) {
+            if (arg_is(&argv[i], "auth")) {
+                return -1; /* the node's users are not the proxy's */
+            }
+        }
+        return FX_HELLO;
+    default:
+        return -1;
+    }
+}
+
+/* Remember a state change queued as element t->nqueued of EXEC's array. */
+static void
+fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv)
+{
+    struct txn_fx_item it = {t->nqueued, kind, 0, NULL, 0};
+    if (kind == FX_SELECT) {
+        if (util_str2ll(argv[1].ptr, argv[1].len, &it.value) != 0) {
+            return; /* the node answers with an error: nothing changes */
+        }
+    } else if (kind == FX_SETNAME) {
+        it.name = mem_strndup(argv[2].ptr, argv[2].len);
+        it.has_name = 1;
+    } else if (kind == FX_HELLO) {
+        if (argc >= 2 && util_str2ll(argv[1].ptr, argv[1].len, &it.value) != 0) {
+            return;
+        }
+        for (size_t i = 2; i + 1 < argc; i++) {
+            if (arg_is(&argv[i], "setname")) {
+                mem_free(it.name);
+                it.name = mem_strndup(argv[i + 1].ptr, argv[i + 1].len);
+                it.has_name = 1;
+                i++;
+            }
+        }
+    } else {
+        return;
+    }
+    if (t->fx == NULL) {
+        t->fx = mem_calloc(sizeof(*t->fx));
+    }
+    t->fx->items = mem_realloc(t->fx->items, (t->fx->n + 1) * sizeof(*t->fx->items));
+    t->fx->items[t->fx->n++] = it;
+}
+
+static void
+set_name(char **dst, const struct txn_fx_item *it)
+{
+    mem_free(*dst);
+    *dst = it->name != NULL && it->name[0] != '\0' ? mem_strndup(it->name, strlen(it->name))
+                                                    : NULL;
+}
+
+static void
+fx_apply(struct session *s, struct backend *b, const struct txn_fx_item *it)
+{
+    struct proxy *px = b->node->px;
+    switch (it->kind) {
+    case FX_SELECT:
+        if (it->value >= 0 && it->value < px->cfg.databases) {
+            if (s != NULL) {
+                s->db = (int)it->value;
+            }
+            if (b->fd >= 0) {
+                b->db = (int)it->value;
+            }
+        }
+        break;
+    case FX_HELLO:
+        if (it->value == 2 || it->value == 3) {
+            if (s != NULL) {
+                s->resp = (int)it->value;
+            }
+            b->resp3 = it->value == 3; /* the node switched the connection */
+        }
+        break;
+    default:
+        break;
+    }
+    if (it->has_name) { /* CLIENT SETNAME, HELLO ... SETNAME */
+        if (s != NULL) {
+            set_name(&s->name, it);
+        }
+        if (b->fd >= 0) {
+            set_name(&b->name, it);
+        }
+    }
+}
+
+void
+txn_exec_replied(struct preq *r, const char *reply, size_t len)
+{
+    struct txn_fx *fx = r->txn_fx;
+    struct session *s = r->s;
+    struct backend *b = r->backend;
+    long long n = -1;
+    const char *nl;
+    r->txn_fx = NULL;
+    if (s != NULL && s->txn != NULL) {
+        s->txn->fx_pending = 0;
+    }
+    /* An array (not "*-1", an error or RESP3's null): the transaction ran. */
+    if (b != NULL && len > 3 && reply[0] == '*' && reply[1] != '-'
+        && (nl = memchr(reply, '\n', len)) != NULL) {
+        n = strtoll(reply + 1, NULL, 10);
+        size_t off = (size_t)(nl + 1 - reply);
+        for (long long i = 0; i < n && off < len; i++) {
+            struct resp_scan sc;
+            resp_scan_init(&sc);
+            if (resp_scan_next(&sc, reply + off, len - off) != 1) {
+                break;
+            }
+            for (size_t k = 0; k < fx->n; k++) {
+                if (fx->items[k].index == (size_t)i && sc.type != '-') {
+                    fx_apply(s, b, &fx->items[k]);
+                }
+            }
+            off += sc.pos;
+        }
+    }
+    fx_free(&fx);
 }
 
 /* While in MULTI: queue the command on the pinned connection (pinning it
@@ -496,7 +947,9 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
 {
     struct proxy *px = s->px;
     enum route_kind kind = route_classify(cmd);
-    if (kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO) {
+    int fx = FX_NONE;
+    if (kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO
+        && (fx = fx_kind_of(cmd, argc, argv)) < 0) {
         refuse_queued(s, t, "ERR cachely-proxy: '%s' inside MULTI is not supported", cmd->name);
         return;
     }
@@ -525,20 +978,31 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) {
         t->wrote = 1;
     }
-    if (t->b == NULL && !t->lost) {
-        if (g == NULL) {
-            rbuf_add(&t->early, frame, len);
-            t->early_end = mem_realloc(t->early_end, (t->nearly + 1) * sizeof(size_t));
-            t->early_end[t->nearly++] = t->early.len;
-            session_reply(s, "+QUEUED\r\n", 9);
-            return;
-        }
-        if (pin(s, t, g) != 0) {
-            t->dirty = 1; /* answered with the reason; EXEC aborts */
-            return;
-        }
+    if (t->b == NULL && !t->lost && g != NULL) {
+        t->g = g;
     }
-    send_client(s, t, frame, len);
+    if ((kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO)
+        || cmd->id == CMD_ID_WAIT) {
+        t->want_pin = 1; /* it concerns the connection itself */
+    }
+    /* A script the node may have missed (restarted, promoted) runs from the
+     * body the proxy knows: a NOSCRIPT inside EXEC could not be repaired. */
+    size_t elen;
+    char *as_eval = script_as_eval(px, cmd, argc, argv, &elen);
+    if (as_eval != NULL) {
+        frame = as_eval;
+        len = elen;
+    }
+    if (fx != FX_NONE) {
+        fx_add(t, fx, argc, argv);
+    }
+    t->nqueued++;
+    if (t->b == NULL && !t->lost) {
+        buffer_frame(t, frame, len, session_new_request(s));
+    } else {
+        send_client(s, t, frame, len);
+    }
+    mem_free(as_eval);
 }
 
 /* Error replies of a command a node would refuse with the same words. */
@@ -621,13 +1085,15 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
             return 1;
         }
         if (t != NULL) { /* watching: pinned */
+            send_client(s, t, frame, len); /* synced first (HELLO since WATCH) */
             t->state = TXN_MULTI;
-            send_client(s, t, frame, len);
             return 1;
         }
         /* Answered by the node with the transaction's first command when
          * it is in the same input, else at the end of the input. */
-        txn_begin(s, TXN_MULTI)->multi_reply = session_new_request(s);
+        t = txn_begin(s, TXN_MULTI);
+        t->multi_reply = session_new_request(s);
+        t->multi_reply->txn_own = 1;
         return 1;
     case CMD_ID_WATCH: {
         if (t != NULL && t->state == TXN_MULTI) {
@@ -646,8 +1112,10 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
             return 1;
         }
         if (t == NULL) {
+            char err[512];
             t = txn_begin(s, TXN_WATCHING);
-            if (pin(s, t, g) != 0) {
+            if (pin(s, t, g, err, sizeof(err)) != 0) {
+                session_error(s, "%s", err);
                 txn_end(s, 0);
                 return 1;
             }
@@ -721,7 +1189,10 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     if (nkeys == 0 || g != t->g) {
         return 0;
     }
-    struct preq *r = send_client(s, t, frame, len);
+    size_t elen;
+    char *as_eval = script_as_eval(px, cmd, argc, argv, &elen);
+    struct preq *r = as_eval ? send_client(s, t, as_eval, elen) : send_client(s, t, frame, len);
+    mem_free(as_eval);
     if (r != NULL && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
         session_ack_after(s, t->g, r);
     }

@@ -549,6 +549,174 @@ def case_read_only_scripts_follow_read_policy(c):
           "EVALSHA goes to the master")
 
 
+# ---- connection state and scripts inside transactions -------------------------
+
+# SELECT, HELLO and CLIENT SETNAME between WATCH and MULTI and inside MULTI:
+# queued on the pinned connection as on one Redis (the commands after them
+# run in their database / protocol), and the session follows once EXEC ran.
+STATE_SEQUENCE = [
+    ("FLUSHALL",), ("SET", "k", "db0"),
+    ("MULTI",), ("SELECT", "1"), ("SET", "k", "db1"), ("GET", "k"), ("EXEC",),
+    ("GET", "k"), ("SELECT", "0"), ("GET", "k"),
+    ("MULTI",), ("SELECT", "99"), ("SELECT", "x"), ("PING",), ("EXEC",), ("GET", "k"),
+    ("SET", "w", "0"), ("WATCH", "w"), ("SELECT", "2"), ("MULTI",), ("SELECT", "0"),
+    ("SET", "w", "x"), ("EXEC",), ("GET", "w"),
+    ("WATCH", "w"), ("SET", "w", "y"), ("MULTI",), ("SELECT", "3"), ("EXEC",), ("GET", "w"),
+    ("MULTI",), ("CLIENT", "SETNAME", "foo"), ("CLIENT", "GETNAME"), ("EXEC",),
+    ("CLIENT", "GETNAME"),
+    ("MULTI",), ("CLIENT", "SETNAME", "bad name"), ("EXEC",), ("CLIENT", "GETNAME"),
+    ("WATCH", "w"), ("CLIENT", "SETNAME", "bar"), ("MULTI",), ("CLIENT", "GETNAME"),
+    ("EXEC",), ("CLIENT", "GETNAME"),
+    ("WATCH", "w"), ("HELLO", "3"), ("MULTI",), ("HGETALL", "nokey"), ("GET", "w"), ("EXEC",),
+    ("HGETALL", "nokey"), ("HELLO", "2"),
+    ("MULTI",), ("SET", "hh", "1"), ("HELLO", "3"), ("HGETALL", "nokey"), ("EXEC",),
+    ("HGETALL", "nokey"), ("HELLO", "2"), ("HGETALL", "nokey"),
+    ("MULTI",), ("HELLO", "4"), ("HELLO", "x"), ("EXEC",), ("HGETALL", "nokey"),
+    ("MULTI",), ("HELLO", "3", "SETNAME", "baz"), ("DISCARD",), ("CLIENT", "GETNAME"),
+    ("HGETALL", "nokey"),
+]
+
+
+def norm_hello(x):
+    """HELLO's reply names its server: its id and version are not compared."""
+    if isinstance(x, dict) and b"id" in x:
+        return {**x, b"id": 0, b"version": b""}
+    if isinstance(x, list) and b"id" in x[::2] and b"proto" in x[::2]:
+        y = list(x)
+        y[y.index(b"id") + 1] = 0
+        y[y.index(b"version") + 1] = b""
+        return y
+    if isinstance(x, list):
+        return [norm_hello(e) for e in x]
+    return x
+
+
+def case_state_commands_in_transactions(c):
+    direct = c.node()
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    for target in (direct, p):
+        conn = Raw(target.port)
+        target.got = [norm_hello(conn.call(*cmd)) for cmd in STATE_SEQUENCE]
+        # Pipelined: what follows an EXEC that changed the database runs in it.
+        conn.send(("MULTI",), ("SELECT", "5"), ("SET", "pk", "5"), ("EXEC",),
+                  ("GET", "pk"), ("MULTI",), ("GET", "pk"), ("SELECT", "0"), ("EXEC",),
+                  ("GET", "pk"), ("CLIENT", "GETNAME"))
+        target.got += [norm_hello(conn.reply()) for _ in range(11)]
+        conn.close()
+    for cmd, want, got in zip(STATE_SEQUENCE + [("pipelined",)] * 11, direct.got, p.got):
+        check(want == got, "%r: node %r, proxy %r" % (cmd, want, got))
+    # The session's own view followed: CLIENT LIST names it, its db is 0.
+    a = Raw(p.port)
+    check(a.call("MULTI") == "OK" and a.call("CLIENT", "SETNAME", "named") == "QUEUED"
+          and a.call("SELECT", "7") == "QUEUED" and a.call("EXEC") == ["OK", "OK"], "EXEC")
+    line = [x for x in a.call("CLIENT", "LIST").decode().splitlines() if "name=named" in x]
+    check(len(line) == 1 and " db=7 " in line[0], "CLIENT LIST: %r" % line)
+
+
+def case_evalsha_in_multi_missing_on_node(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    pc = client(p)
+    body = "return redis.call('incr', KEYS[1])"
+    sha = pc.script_load(body)
+    ro_body = "return redis.call('get', KEYS[1])"
+    ro_sha = pc.script_load(ro_body)
+    client(m).script_flush()  # the master missed the load (restarted, promoted)
+    a = Raw(p.port)
+    check(a.call("MULTI") == "OK" and a.call("EVALSHA", sha, "1", "e") == "QUEUED"
+          and a.call("EVALSHA", sha, "1", "e") == "QUEUED"
+          and a.call("EVALSHA_RO", ro_sha, "1", "e") == "QUEUED", "queued")
+    got = a.call("EXEC")
+    check(got == [1, 2, b"2"], "EXEC as on one Redis (no NOSCRIPT inside it): %r" % (got,))
+    # The same between WATCH and MULTI, and a keyless script queued before
+    # the transaction's first key.
+    client(m).script_flush()
+    check(a.call("WATCH", "e") == "OK"
+          and a.call("EVALSHA_RO", ro_sha, "1", "e") == b"2", "watching")
+    check(a.call("MULTI") == "OK" and a.call("EVALSHA", sha, "0") == "QUEUED"
+          and a.call("SET", "e2", "1") == "QUEUED", "keyless first")
+    got = a.call("EXEC")
+    check(isinstance(got, list) and got[1] == "OK" and isinstance(got[0], Err)
+          and "Please specify at least one key" not in got[0], "keyless EVALSHA: %r" % (got,))
+    check(client(m).get("e") == "2", "each call ran once")
+    # An unknown sha is still NOSCRIPT inside EXEC, as on one Redis.
+    check(a.call("MULTI") == "OK" and a.call("EVALSHA", "f" * 40, "0") == "QUEUED", "queued")
+    got = a.call("EXEC")
+    check(isinstance(got, list) and len(got) == 1 and got[0].startswith("NOSCRIPT"),
+          "unknown sha: %r" % (got,))
+
+
+def case_fcall_after_node_restarted_empty(c):
+    m = c.node()
+    p = c.proxy(m.addr, ready=1)
+    pc = client(p)
+    lib = ("#!lua name=rlib\n"
+           "redis.register_function('incrk', function(keys, args) "
+           "return redis.call('incr', keys[1]) end)\n"
+           "redis.register_function{function_name='getk', callback=function(keys, args) "
+           "return redis.call('get', keys[1]) end, flags={'no-writes'}}")
+    check(pc.execute_command("FUNCTION", "LOAD", lib) == "rlib", "FUNCTION LOAD")
+    check(pc.execute_command("FCALL", "incrk", 1, "f") == 1, "FCALL")
+    m.kill()
+    for f in os.listdir(m.dir):
+        if f != "server.log":
+            path = os.path.join(m.dir, f)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    m.start()
+    check(client(m).execute_command("FUNCTION", "LIST") == [], "the node restarted empty")
+    wait_for(lambda: pc.set("f", "10"), 10, "the proxy reaches the restarted node")
+    check(pc.execute_command("FCALL", "incrk", 1, "f") == 11, "FCALL repaired")
+    check(client(m).get("f") == "11", "the call ran once")
+    client(m).execute_command("FUNCTION", "FLUSH")
+    check(pc.execute_command("FCALL_RO", "getk", 1, "f") == "11", "FCALL_RO repaired")
+    check(info(pc, "topology")["noscript_repairs"] == "2", "INFO counts the repairs")
+    # A library deleted through the proxy is forgotten: no repair brings it back.
+    check(pc.execute_command("FUNCTION", "DELETE", "rlib") == "OK", "FUNCTION DELETE")
+    err = error_of(lambda: pc.execute_command("FCALL", "incrk", 1, "f"))
+    check(err == "Function not found", "after DELETE: %r" % err)
+    check(client(m).execute_command("FUNCTION", "LIST") == [], "and it stays deleted")
+
+
+
+def case_whole_transactions_need_no_pinned_connection(c):
+    g, p = three_groups(c, "--blocking-pool-size", "1")
+    pc = client(p)
+    kb = key_in(pc, g[1], "wb")
+    a, b = Raw(p.port), Raw(p.port)
+    check(a.call("WATCH", kb) == "OK", "a pins group b's only transaction connection")
+    # A transaction sent whole goes as one block on b's pooled connection.
+    b.send(("MULTI",), ("PING",), ("SET", kb, "1"), ("INCR", kb), ("EXEC",))
+    got = [b.reply() for _ in range(5)]
+    check(got == ["OK", "QUEUED", "QUEUED", "QUEUED", ["PONG", "OK", 2]],
+          "a whole transaction while the pool is pinned: %r" % (got,))
+    check(client(g[1]).get(kb) == "2", "it ran on the key's group")
+    # In the session's database and protocol.
+    b.send(("SELECT", "3"), ("MULTI",), ("SET", "{%s}x" % kb, "db3"), ("EXEC",), ("SELECT", "0"))
+    check([b.reply() for _ in range(5)] == ["OK", "OK", "QUEUED", ["OK"], "OK"], "SELECT 3")
+    check(client(g[1], db=3).get("{%s}x" % kb) == "db3", "the block ran in database 3")
+    check(b.call("HELLO", "3")[b"proto"] == 3, "HELLO 3")
+    b.send(("MULTI",), ("HGETALL", "{%s}h" % kb), ("EXEC",))
+    check([b.reply() for _ in range(3)] == ["OK", "QUEUED", [{}]], "RESP3 inside EXEC")
+    # Refused inside the block (CROSSSLOT): DISCARD, EXECABORT, nothing ran.
+    ka = key_in(pc, g[0], "wa")
+    b.send(("MULTI",), ("SET", kb, "never"), ("SET", ka, "never"), ("EXEC",))
+    got = [b.reply() for _ in range(4)]
+    check(got[:2] == ["OK", "QUEUED"] and got[2].startswith("CROSSSLOT")
+          and got[3] == Err("EXECABORT Transaction discarded because of previous errors."),
+          "CROSSSLOT in a block: %r" % (got,))
+    check(client(g[1]).get(kb) == "2" and client(g[0]).get(ka) is None, "nothing of it ran")
+    # A transaction left open by the input is pinned: the pool is exhausted.
+    check(b.call("MULTI") == "OK", "MULTI")
+    got = b.call("SET", kb, "x")
+    check(isinstance(got, Err) and "in use" in got, "an interactive transaction pins: %r" % got)
+    check(b.call("EXEC") == Err("EXECABORT Transaction discarded because of previous errors."),
+          "and aborts without a connection")
+    check(a.call("UNWATCH") == "OK", "UNWATCH frees the connection")
+    check(b.call("MULTI") == "OK" and b.call("INCR", kb) == "QUEUED"
+          and b.call("EXEC") == [3], "then an interactive transaction runs")
+
+
 CASES = [
     ("a", "MULTI/EXEC replies through the proxy are the node's (errors too)",
      case_replies_are_the_nodes),
@@ -573,6 +741,14 @@ CASES = [
     ("k", "EVALSHA_RO follows the read policy", case_read_only_scripts_follow_read_policy),
     ("l", "multi, scripting and functions compat scripts: the node's bytes (RESP2, RESP3)",
      case_compat_scripts_through_a_proxy),
+    ("o", "SELECT, HELLO, CLIENT SETNAME between WATCH and MULTI and inside MULTI",
+     case_state_commands_in_transactions),
+    ("p", "EVALSHA inside MULTI whose script the master missed: EXEC as on one Redis",
+     case_evalsha_in_multi_missing_on_node),
+    ("q", "FCALL on a node restarted empty: the proxy re-loads its libraries",
+     case_fcall_after_node_restarted_empty),
+    ("r", "a transaction sent whole runs as one block on the pooled connection (no pinning)",
+     case_whole_transactions_need_no_pinned_connection),
 ]
 
 
