@@ -13,7 +13,7 @@
 #   --rounds N   N rounds per row, medians printed (default 1)
 #   --only ROW   run only this row (repeatable; a bare ROW does the same)
 #   --list       print the rows and exit
-# Rows: lists, hashes, zset, zset-asc, set-int, set-str, streams.
+# Rows: lists, hashes, zset, zset-asc, set-int, set-str, streams, strings.
 # Environment: CACHELY_BIN (default build/src/cachely-server of this tree),
 #              REDIS_BIN (default redis-server), BENCH_PORTS=LO-HI (take
 #              the servers' ports from this range; default: any free port).
@@ -65,6 +65,7 @@ ROWS=(
     "set-int|one set of %N integers|gen_set_int|SCARD big|%N|-"
     "set-str|one set of %N 16-byte strings|gen_set_str|SCARD big|%N|0.60"
     "streams|one stream of %N entries of 3 fields|gen_streams|XLEN stream|%N|-"
+    "strings|%N strings (key:N, 32-byte values, no TTL)|gen_strings|DBSIZE|%N|0.60"
 )
 
 if [ "$list" = 1 ]; then
@@ -172,6 +173,18 @@ gen_streams() {
     }'
 }
 rows_count_streams() { scaled 1000000 "$1"; }
+
+# SET key:N <32 bytes> for N in 0..n-1, no TTL (issue 16's strings-only
+# memory figure; bench-node.sh's memory part loads the same keys with EX).
+gen_strings() {
+    awk -v n="$(scaled 1000000 "$1")" 'BEGIN {
+        for (i = 0; i < n; i++) {
+            k = "key:" i
+            printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$32\r\n%032d\r\n", length(k), k, i
+        }
+    }'
+}
+rows_count_strings() { scaled 1000000 "$1"; }
 
 # ---- servers ---------------------------------------------------------------------
 

@@ -92,7 +92,7 @@ bits_lookup_write(struct client *c, const struct resp_arg *key, uint64_t maxbit,
             reply_wrongtype(c);
             return NULL;
         }
-        size_t old = e->vallen;
+        size_t old = entry_vallen(e);
         if (old < need) {
             e = db_resize_value(c->db, ref, need);
             memset(entry_val(e) + old, 0, need - old);
@@ -152,7 +152,7 @@ cmd_getbit(struct client *c)
         return;
     }
     int bit = 0;
-    if (e != NULL && (off >> 3) < e->vallen) {
+    if (e != NULL && (off >> 3) < entry_vallen(e)) {
         unsigned char b = (unsigned char)entry_val(e)[off >> 3];
         bit = (b >> (7 - (off & 7))) & 1;
     }
@@ -232,7 +232,7 @@ cmd_bitcount(struct client *c)
         return;
     }
     const unsigned char *p = (const unsigned char *)entry_val(e);
-    long long len = e->vallen;
+    long long len = entry_vallen(e);
     if (c->argc == 4 || c->argc == 5) {
         if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &start) != 0
             || util_str2ll(c->argv[3].ptr, c->argv[3].len, &end) != 0) {
@@ -293,7 +293,7 @@ cmd_bitpos(struct client *c)
         return;
     }
     const unsigned char *p = (const unsigned char *)entry_val(e);
-    long long len = e->vallen;
+    long long len = entry_vallen(e);
     if (c->argc >= 4 && c->argc <= 6) {
         if (util_str2ll(c->argv[3].ptr, c->argv[3].len, &start) != 0) {
             reply_not_integer(c);
@@ -402,7 +402,7 @@ cmd_bitop(struct client *c)
             goto out;
         }
         src[k] = e ? (const unsigned char *)entry_val(e) : NULL;
-        len[k] = e ? e->vallen : 0;
+        len[k] = e ? entry_vallen(e) : 0;
         if (len[k] > maxlen) {
             maxlen = len[k];
         }
@@ -434,7 +434,7 @@ cmd_bitop(struct client *c)
             const struct resp_arg *a = &c->argv[3 + k];
             struct entry *s = db_lookup(c->db, a->ptr, a->len, LOOKUP_NOSTATS | LOOKUP_NOTOUCH);
             src[k] = s ? (const unsigned char *)entry_val(s) : NULL;
-            len[k] = s ? s->vallen : 0;
+            len[k] = s ? entry_vallen(s) : 0;
         }
         bits_op((enum bits_op)op, (unsigned char *)entry_val(e), maxlen, src, len, n);
     }
@@ -622,7 +622,7 @@ bits_field(struct client *c, int readonly_cmd)
          * so fields past the end of the value read as zeros. */
         unsigned char buf[9] = {0};
         uint64_t byte = o->offset >> 3;
-        for (uint64_t i = 0; e != NULL && i < 9 && byte + i < e->vallen; i++) {
+        for (uint64_t i = 0; e != NULL && i < 9 && byte + i < entry_vallen(e); i++) {
             buf[i] = (unsigned char)entry_val(e)[byte + i];
         }
         if (o->sign) {
@@ -698,7 +698,7 @@ cmd_lcs(struct client *c)
         return;
     }
     const char *a = ea ? entry_val(ea) : "", *b = eb ? entry_val(eb) : "";
-    uint32_t alen = ea ? ea->vallen : 0, blen = eb ? eb->vallen : 0;
+    uint32_t alen = ea ? entry_vallen(ea) : 0, blen = eb ? entry_vallen(eb) : 0;
     if (alen >= UINT32_MAX - 1 || blen >= UINT32_MAX - 1) {
         reply_error(c, "String too long for LCS");
         return;

@@ -71,7 +71,7 @@ debug_object(struct client *c)
              "lru_seconds_idle:%lld",
              (void *)e, t ? t->encoding(entry_obj(e)) : entry_encoding(e),
              t ? t->memory(entry_obj(e))
-               : debug_serialized_length(entry_val(e), e->vallen),
+               : debug_serialized_length(entry_val(e), entry_vallen(e)),
              (unsigned)e->lru, c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
     reply_status(c, buf);
 }

@@ -27,7 +27,7 @@ hll_check(struct client *c, const struct entry *e)
         reply_wrongtype(c);
         return -1;
     }
-    if (!hll_is_valid((const unsigned char *)entry_val((struct entry *)e), e->vallen)) {
+    if (!hll_is_valid((const unsigned char *)entry_val((struct entry *)e), entry_vallen(e))) {
         reply_error(c, "-WRONGTYPE Key is not a valid HyperLogLog string value.");
         return -1;
     }
@@ -72,7 +72,7 @@ cmd_pfadd(struct client *c)
         /* Dense: registers change in place, the size never does. */
         struct entry *e = *ref;
         h.p = (unsigned char *)entry_val(e);
-        h.len = h.cap = e->vallen;
+        h.len = h.cap = entry_vallen(e);
         for (size_t j = 2; j < c->argc; j++) {
             if (hll_add(&h, c->argv[j].ptr, c->argv[j].len, hll_sparse_max(c)) == 1) {
                 updated++;
@@ -91,7 +91,7 @@ cmd_pfadd(struct client *c)
         hll_init_sparse(&h);
         updated++;
     } else {
-        hll_init_copy(&h, (unsigned char *)entry_val(*ref), (*ref)->vallen);
+        hll_init_copy(&h, (unsigned char *)entry_val(*ref), entry_vallen((*ref)));
         (*ref)->enc = ENTRY_ENC_RAW;
     }
     for (size_t j = 2; j < c->argc; j++) {
@@ -130,7 +130,7 @@ cmd_pfcount(struct client *c)
                 mem_free(max);
                 return;
             }
-            if (e != NULL && hll_merge_max(max, (unsigned char *)entry_val(e), e->vallen) != 0) {
+            if (e != NULL && hll_merge_max(max, (unsigned char *)entry_val(e), entry_vallen(e)) != 0) {
                 mem_free(max);
                 reply_error(c, hll_invalid_err);
                 return;
@@ -153,7 +153,7 @@ cmd_pfcount(struct client *c)
     unsigned char *p = (unsigned char *)entry_val(e);
     e->enc = ENTRY_ENC_RAW;
     if (!hll_cache_get(p, &card)) {
-        if (hll_count(p, e->vallen, &card) != 0) {
+        if (hll_count(p, entry_vallen(e), &card) != 0) {
             reply_error(c, hll_invalid_err);
             return;
         }
@@ -186,7 +186,7 @@ cmd_pfmerge(struct client *c)
         if (((unsigned char *)entry_val(e))[4] == HLL_ENC_DENSE) {
             use_dense = 1;
         }
-        if (hll_merge_max(max, (unsigned char *)entry_val(e), e->vallen) != 0) {
+        if (hll_merge_max(max, (unsigned char *)entry_val(e), entry_vallen(e)) != 0) {
             reply_error(c, hll_invalid_err);
             goto out;
         }
@@ -195,7 +195,7 @@ cmd_pfmerge(struct client *c)
     if (ref == NULL) {
         hll_init_sparse(&h);
     } else {
-        hll_init_copy(&h, (unsigned char *)entry_val(*ref), (*ref)->vallen);
+        hll_init_copy(&h, (unsigned char *)entry_val(*ref), entry_vallen((*ref)));
     }
     if (use_dense && hll_to_dense(&h) != 0) {
         mem_free(h.p);
@@ -238,7 +238,7 @@ cmd_pfdebug(struct client *c)
     if (getreg || todense) {
         if (sparse) {
             struct hll h;
-            hll_init_copy(&h, p, e->vallen);
+            hll_init_copy(&h, p, entry_vallen(e));
             if (hll_to_dense(&h) != 0) {
                 mem_free(h.p);
                 reply_error(c, hll_invalid_err);
@@ -263,7 +263,7 @@ cmd_pfdebug(struct client *c)
         }
         char *s;
         size_t n;
-        hll_decode_sparse(p, e->vallen, &s, &n);
+        hll_decode_sparse(p, entry_vallen(e), &s, &n);
         reply_bulk(c, s, n);
         mem_free(s);
     } else if (sub->len == 8 && strncasecmp(sub->ptr, "encoding", 8) == 0) {

@@ -398,7 +398,7 @@ key_filter_visit(struct entry *e, void *arg)
         return;
     }
     if (f->pat != NULL
-        && !util_glob_match(f->pat, f->patlen, entry_key(e), e->keylen, 0)) {
+        && !util_glob_match(f->pat, f->patlen, entry_key(e), entry_keylen(e), 0)) {
         return;
     }
     if (f->n == f->cap) {
@@ -425,7 +425,7 @@ reply_keys(struct client *c, struct key_filter *f)
 {
     reply_array_len(c, (long long)f->n);
     for (size_t i = 0; i < f->n; i++) {
-        reply_bulk(c, entry_key(f->out[i]), f->out[i]->keylen);
+        reply_bulk(c, entry_key(f->out[i]), entry_keylen(f->out[i]));
     }
     mem_free(f->out);
     f->out = NULL;
@@ -538,12 +538,12 @@ cmd_randomkey(struct client *c)
          * expired samples it answers with one of them, as Redis does. */
         if (!db_entry_expired(db, e)
             || (!keyspace_deletes_expired(ks) && ++tries > 100)) {
-            reply_bulk(c, entry_key(e), e->keylen);
+            reply_bulk(c, entry_key(e), entry_keylen(e));
             return;
         }
         if (keyspace_deletes_expired(ks)) {
             /* Each expired sample is deleted, so this loop ends. */
-            db_lookup_ref(db, entry_key(e), e->keylen,
+            db_lookup_ref(db, entry_key(e), entry_keylen(e),
                           LOOKUP_NOSTATS | LOOKUP_NOTOUCH);
         }
     }
@@ -745,7 +745,7 @@ object_lookup(struct client *c)
 static int
 value_as_int(struct entry *e, long long *v)
 {
-    return e->vallen <= 20 && util_str2ll(entry_val(e), e->vallen, v) == 0;
+    return entry_vallen(e) <= 20 && util_str2ll(entry_val(e), entry_vallen(e), v) == 0;
 }
 
 static int

@@ -158,7 +158,7 @@ sort_lookup(struct client *c, const struct resp_arg *pat, const char *el, size_t
         return 0;
     }
     *vp = entry_val(e);
-    *vl = e->vallen;
+    *vl = entry_vallen(e);
     return 1;
 }
 

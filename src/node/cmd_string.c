@@ -225,7 +225,7 @@ string_splice(struct client *c, struct entry **ref, const struct resp_arg *key,
     if (ref == NULL) {
         e = db_add(c->db, key->ptr, key->len, newlen, -1);
     } else {
-        oldlen = (*ref)->vallen;
+        oldlen = entry_vallen((*ref));
         e = db_resize_value(c->db, ref, newlen);
     }
     if (offset > oldlen) {
@@ -263,7 +263,7 @@ string_reply_value(struct client *c, struct entry **ref)
     if (!string_type_ok(c, *ref)) {
         return -1;
     }
-    reply_bulk(c, entry_val(*ref), (*ref)->vallen);
+    reply_bulk(c, entry_val(*ref), entry_vallen((*ref)));
     return 0;
 }
 
@@ -278,7 +278,7 @@ cmd_get(struct client *c)
     if (!string_type_ok(c, e)) {
         return;
     }
-    reply_bulk(c, entry_val(e), e->vallen);
+    reply_bulk(c, entry_val(e), entry_vallen(e));
 }
 
 void
@@ -413,7 +413,7 @@ cmd_getex(struct client *c)
         return;
     }
     /* Reply before the entry may move or go. */
-    reply_bulk(c, entry_val(*ref), (*ref)->vallen);
+    reply_bulk(c, entry_val(*ref), entry_vallen((*ref)));
     if ((flags & (SOPT_EXAT | SOPT_PXAT)) && when <= c->srv->ks.now_ms
         && !c->srv->ks.is_replica) {
         /* An absolute time already past deletes the key now; a replica
@@ -444,7 +444,7 @@ cmd_mget(struct client *c)
         if (e == NULL || e->type != ENTRY_STRING) {
             reply_null(c);
         } else {
-            reply_bulk(c, entry_val(e), e->vallen);
+            reply_bulk(c, entry_val(e), entry_vallen(e));
         }
     }
 }
@@ -499,20 +499,20 @@ cmd_append(struct client *c)
         e = string_splice(c, NULL, key, add->len, 0, add->ptr, add->len,
                           ENTRY_ENC_AUTO);
         string_notify(c, NOTIFY_STRING, "append", key);
-        reply_int(c, (long long)e->vallen);
+        reply_int(c, (long long)entry_vallen(e));
         return;
     }
     if (!string_type_ok(c, *ref)) {
         return;
     }
-    size_t oldlen = (*ref)->vallen;
+    size_t oldlen = entry_vallen((*ref));
     if (string_check_length(c, oldlen, add->len) != 0) {
         return;
     }
     e = string_splice(c, ref, key, oldlen + add->len, oldlen, add->ptr, add->len,
                       ENTRY_ENC_RAW);
     string_notify(c, NOTIFY_STRING, "append", key);
-    reply_int(c, (long long)e->vallen);
+    reply_int(c, (long long)entry_vallen(e));
 }
 
 void
@@ -526,7 +526,7 @@ cmd_strlen(struct client *c)
     if (!string_type_ok(c, e)) {
         return;
     }
-    reply_int(c, (long long)e->vallen);
+    reply_int(c, (long long)entry_vallen(e));
 }
 
 /* GETRANGE and its old name SUBSTR. */
@@ -549,7 +549,7 @@ cmd_getrange(struct client *c)
     if (!string_type_ok(c, e)) {
         return;
     }
-    long long len = (long long)e->vallen;
+    long long len = (long long)entry_vallen(e);
     /* Both negative and reversed: empty even for an empty string. */
     if (start < 0 && end < 0 && start > end) {
         reply_bulk(c, "", 0);
@@ -594,7 +594,7 @@ cmd_setrange(struct client *c)
         if (!string_type_ok(c, *ref)) {
             return;
         }
-        oldlen = (*ref)->vallen;
+        oldlen = entry_vallen((*ref));
     }
     /* Writing nothing creates nothing and changes nothing. */
     if (val->len == 0) {
@@ -608,7 +608,7 @@ cmd_setrange(struct client *c)
     e = string_splice(c, ref, key, end > oldlen ? end : oldlen, (size_t)offset,
                       val->ptr, val->len, ENTRY_ENC_RAW);
     string_notify(c, NOTIFY_STRING, "setrange", key);
-    reply_int(c, (long long)e->vallen);
+    reply_int(c, (long long)entry_vallen(e));
 }
 
 /* ---- counters -------------------------------------------------------------- */
@@ -628,7 +628,7 @@ string_incr(struct client *c, long long incr)
         if (!string_type_ok(c, *ref)) {
             return;
         }
-        if (util_str2ll(entry_val(*ref), (*ref)->vallen, &value) != 0) {
+        if (util_str2ll(entry_val(*ref), entry_vallen((*ref)), &value) != 0) {
             reply_not_integer(c);
             return;
         }
@@ -699,7 +699,7 @@ cmd_incrbyfloat(struct client *c)
         if (!string_type_ok(c, *ref)) {
             return;
         }
-        if (util_str2ld(entry_val(*ref), (*ref)->vallen, &value) != 0) {
+        if (util_str2ld(entry_val(*ref), entry_vallen((*ref)), &value) != 0) {
             reply_error(c, "value is not a valid float");
             return;
         }

@@ -165,15 +165,13 @@ static struct entry *
 entry_new(struct keyspace *ks, const char *key, size_t keylen, size_t vallen,
           uint32_t hash, int is_volatile)
 {
-    struct entry *e = mem_alloc(entry_header_size(is_volatile) + keylen + vallen);
+    struct entry *e = mem_alloc(entry_size(is_volatile, keylen, vallen));
     e->next = NULL;
     e->hash = hash;
-    e->keylen = (uint32_t)keylen;
-    e->vallen = (uint32_t)vallen;
     e->type = ENTRY_STRING;
     e->volatile_ = is_volatile ? 1 : 0;
     e->enc = ENTRY_ENC_AUTO;
-    e->spare = 0;
+    entry_init_lens(e, keylen, vallen);
     memcpy(entry_key(e), key, keylen);
     db_init_access(ks, e);
     return e;
@@ -233,7 +231,7 @@ db_delete_ref(struct db *db, struct entry **ref)
     struct entry *e = dict_unlink(&db->dict, ref);
     db->ks->dirty++;
     if (db->ks->nlisteners > 0) {
-        db_signal(db, entry_key(e), e->keylen, KEYSPACE_DELETED);
+        db_signal(db, entry_key(e), entry_keylen(e), KEYSPACE_DELETED);
     }
     free_value(db->ks, e, db->ks->free_async);
     entry_free(db, e);
@@ -246,9 +244,9 @@ expire_now(struct db *db, struct entry **ref)
     struct keyspace *ks = db->ks;
     int saved = ks->free_async;
     ks->expired_keys++;
-    db_event(db, entry_key(e), e->keylen, KEYSPACE_EV_EXPIRED);
+    db_event(db, entry_key(e), entry_keylen(e), KEYSPACE_EV_EXPIRED);
     if (ks->on_delete) {
-        ks->on_delete(ks->on_delete_ctx, db, entry_key(e), e->keylen);
+        ks->on_delete(ks->on_delete_ctx, db, entry_key(e), entry_keylen(e));
     }
     ks->free_async = ks->lazy_expire;
     db_delete_ref(db, ref);
@@ -391,13 +389,15 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
         expire_ms = entry_ttl(e)->expire_ms;
     }
     int want_volatile = expire_ms >= 0;
-    size_t need = entry_header_size(want_volatile) + keylen + vallen;
+    size_t need = entry_size(want_volatile, keylen, vallen);
     size_t have = mem_usable(e);
     /* Overwrite in place when the block fits and is not much too large:
      * the common cache pattern of rewriting a key with a same-size value
-     * then costs no allocation at all. */
-    if (want_volatile == (int)e->volatile_ && need <= have && need * 2 >= have) {
-        e->vallen = (uint32_t)vallen;
+     * then costs no allocation at all.  (A change of the lengths' width
+     * moves the old value too, so the block must hold the old size.) */
+    if (want_volatile == (int)e->volatile_ && need <= have && need * 2 >= have
+        && entry_wide_for(keylen, vallen) == (int)e->wide) {
+        entry_init_lens(e, keylen, vallen);
         e->enc = ENTRY_ENC_AUTO;
         memmove(entry_val(e), val, vallen);
         if (e->volatile_) {
@@ -423,22 +423,32 @@ struct entry *
 db_resize_value(struct db *db, struct entry **ref, size_t vallen)
 {
     struct entry *e = *ref;
-    size_t need = entry_header_size(e->volatile_) + e->keylen + vallen;
+    size_t keylen = entry_keylen(e), oldlen = entry_vallen(e);
+    size_t need = entry_size(e->volatile_, keylen, vallen);
+    size_t oldsize = entry_size(e->volatile_, keylen, oldlen);
     db->ks->dirty++;
     if (db->ks->nlisteners > 0) {
-        db_signal(db, entry_key(e), e->keylen, KEYSPACE_WRITTEN);
+        db_signal(db, entry_key(e), keylen, KEYSPACE_WRITTEN);
     }
-    if (need <= mem_usable(e) && (vallen >= e->vallen || need * 2 >= mem_usable(e))) {
-        e->vallen = (uint32_t)vallen;
+    if (need <= mem_usable(e) && (vallen >= oldlen || need * 2 >= mem_usable(e))) {
+        entry_set_vallen(e, vallen);
         return e;
     }
     /* Grow geometrically so repeated APPENDs are amortised O(1). */
     size_t alloc = need;
-    if (vallen > e->vallen && vallen < 64 * 1024 * 1024) {
+    if (vallen > oldlen && vallen < 64 * 1024 * 1024) {
         alloc = need + need / 2;
     }
-    struct entry *n = mem_realloc(e, alloc);
-    n->vallen = (uint32_t)vallen;
+    struct entry *n;
+    if (alloc < oldsize) {
+        /* Shrinking: narrow the lengths (which moves the key and value
+         * down) while the block still holds the old size. */
+        entry_set_vallen(e, vallen);
+        n = mem_realloc(e, alloc);
+    } else {
+        n = mem_realloc(e, alloc);
+        entry_set_vallen(n, vallen);
+    }
     if (n != e) {
         dict_replace_at(ref, n);
         if (n->volatile_) {
@@ -455,7 +465,7 @@ db_set_expire(struct db *db, struct entry **ref, long long when_ms)
     int want = when_ms >= 0;
     db->ks->dirty++;
     if (db->ks->nlisteners > 0) {
-        db_signal(db, entry_key(e), e->keylen, KEYSPACE_WRITTEN);
+        db_signal(db, entry_key(e), entry_keylen(e), KEYSPACE_WRITTEN);
     }
     if (want && e->volatile_) {
         ttl_unlink(db, e);
@@ -465,10 +475,12 @@ db_set_expire(struct db *db, struct entry **ref, long long when_ms)
     if (!want && !e->volatile_) {
         return e;
     }
-    struct entry *n = mem_alloc(entry_header_size(want) + e->keylen + e->vallen);
+    size_t keylen = entry_keylen(e), vallen = entry_vallen(e);
+    struct entry *n = mem_alloc(entry_size(want, keylen, vallen));
     memcpy(n, e, sizeof(struct entry));
     n->volatile_ = want ? 1 : 0;
-    memcpy(entry_key(n), entry_key(e), (size_t)e->keylen + e->vallen);
+    entry_init_lens(n, keylen, vallen);
+    memcpy(entry_key(n), entry_key(e), keylen + vallen);
     dict_replace_at(ref, n);
     entry_free(db, e);
     if (want) {
@@ -516,19 +528,17 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
         db_delete_ref(db, ref);
         db->ks->free_async = saved;
     }
-    /* The key sits between the header and the value, so slide the value to
-     * its new place, shrinking after the move or growing before it. */
-    size_t hdr = entry_header_size(e->volatile_);
-    size_t vallen = e->vallen;
-    if (newlen < e->keylen) {
-        memmove(entry_key(e) + newlen, entry_val(e), vallen);
-        e = mem_realloc(e, hdr + newlen + vallen);
-    } else if (newlen > e->keylen) {
-        e = mem_realloc(e, hdr + newlen + vallen);
-        memmove(entry_key(e) + newlen, entry_val(e), vallen);
-    }
-    memcpy(entry_key(e), newkey, newlen);
-    e->keylen = (uint32_t)newlen;
+    /* The key sits between the lengths and the value, whose offsets change
+     * with the key's length (and the lengths' width): build a new block.
+     * Its TTL block (already unlinked) is filled by ttl_link below. */
+    size_t vallen = entry_vallen(e);
+    struct entry *n = mem_alloc(entry_size(e->volatile_, newlen, vallen));
+    memcpy(n, e, sizeof(struct entry));
+    entry_init_lens(n, newlen, vallen);
+    memcpy(entry_key(n), newkey, newlen);
+    memcpy(entry_val(n), entry_val(e), vallen);
+    mem_free(e);
+    e = n;
     e->hash = (uint32_t)h;
     dict_insert(&db->dict, e);
     if (when >= 0) {
@@ -570,12 +580,12 @@ db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
 struct entry *
 db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
 {
-    struct entry *n = add_quiet(dst, newkey, newlen, e->vallen, entry_expire(e));
+    struct entry *n = add_quiet(dst, newkey, newlen, entry_vallen(e), entry_expire(e));
     const struct obj_type *t = obj_type_of(e->type);
     if (t != NULL) {
         entry_set_obj(n, t->copy(entry_obj(e)));
     } else {
-        memcpy(entry_val(n), entry_val(e), e->vallen);
+        memcpy(entry_val(n), entry_val(e), entry_vallen(e));
     }
     n->type = e->type;
     n->enc = e->enc;            /* COPY keeps the encoding, as in Redis */
@@ -675,8 +685,8 @@ active_expire_one(struct entry *e, void *arg)
 {
     struct expire_ctx *ctx = arg;
     struct db *db = ctx->db;
-    struct entry **ref = dict_find_ref(&db->dict, entry_key(e), e->keylen,
-                                       dict_hash(entry_key(e), e->keylen));
+    struct entry **ref = dict_find_ref(&db->dict, entry_key(e), entry_keylen(e),
+                                       dict_hash(entry_key(e), entry_keylen(e)));
     if (ref != NULL && *ref == e) {
         expire_now(db, ref);
     } else {

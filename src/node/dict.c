@@ -193,7 +193,7 @@ dict_find_ref(struct dict *d, const char *key, size_t len, uint64_t hash)
         struct entry **ref = &t->buckets[h & t->mask];
         while (*ref) {
             struct entry *e = *ref;
-            if (e->hash == h && e->keylen == len
+            if (e->hash == h && entry_keylen(e) == len
                 && memcmp(entry_key(e), key, len) == 0) {
                 return ref;
             }

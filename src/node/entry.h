@@ -1,8 +1,9 @@
 /* The compact keyspace entry: key, value, TTL and LRU/LFU bits in a single
- * allocation.  A non-volatile 16-byte key with a 32-byte value is one 80-byte
+ * allocation.  A non-volatile 14-byte key with a 32-byte value is one 64-byte
  * jemalloc block; a volatile one adds a 24-byte TTL block (expiry time and the
- * TTL index links) and fits 96 bytes.  Redis spends about 170 bytes on the
- * same key (dictEntry, key sds, robj+embstr, expires dictEntry). */
+ * TTL index links) and fits 96 bytes.  Redis spends about 120 bytes on the
+ * non-volatile key (dictEntry, key sds, robj+embstr) and about 170 on the
+ * volatile one (plus the expires dictEntry). */
 #ifndef CACHELY_NODE_ENTRY_H
 #define CACHELY_NODE_ENTRY_H
 
@@ -46,19 +47,28 @@ struct entry_ttl {
     struct entry **ttl_pprev;   /* borrowed: the link that points at us */
 };
 
+/* A 16-byte header, then the variable part:
+ *   [struct entry_ttl, when volatile_]
+ *   [key and value lengths: one byte each, or four bytes each when wide]
+ *   [key bytes][value bytes]
+ * Lengths take two bytes for the usual key shorter than 256 bytes with a
+ * value shorter than 256 bytes, so a 10-byte key with a 32-byte value is a
+ * 60-byte block (jemalloc's 64-byte class) where fixed 32-bit lengths made
+ * it 66 bytes in the 80-byte class.  Read the lengths with entry_keylen()
+ * and entry_vallen(); change them only through entry_init_lens() (a new
+ * block) or entry_set_vallen() (moves the key when the width changes). */
 struct entry {
     struct entry *next;         /* borrowed: next entry in the hash chain */
     uint32_t hash;              /* low 32 bits of the key hash */
-    uint32_t keylen;
-    uint32_t vallen;
     uint32_t lru : 24;          /* LRU clock or LFU (16-bit minutes, 8-bit log counter) */
     uint32_t type : 4;          /* enum entry_type */
     uint32_t volatile_ : 1;     /* has an entry_ttl block */
     uint32_t enc : 2;           /* enum entry_enc */
-    uint32_t spare : 1;
-    /* then, when volatile_: struct entry_ttl; then key bytes; then value */
+    uint32_t wide : 1;          /* lengths are 32-bit (a length > 255) */
     char data[];
 };
+
+#define ENTRY_NARROW_MAX 255    /* longest key or value with 1-byte lengths */
 
 static inline struct entry_ttl *
 entry_ttl(struct entry *e)
@@ -66,22 +76,105 @@ entry_ttl(struct entry *e)
     return (struct entry_ttl *)(void *)e->data;
 }
 
+static inline int
+entry_wide_for(size_t keylen, size_t vallen)
+{
+    return keylen > ENTRY_NARROW_MAX || vallen > ENTRY_NARROW_MAX;
+}
+
+/* Bytes before the key: the header, the TTL block and the lengths. */
 static inline size_t
-entry_header_size(int is_volatile)
+entry_prefix_size(int is_volatile, int wide)
 {
-    return sizeof(struct entry) + (is_volatile ? sizeof(struct entry_ttl) : 0);
+    return sizeof(struct entry) + (is_volatile ? sizeof(struct entry_ttl) : 0)
+           + (wide ? 8 : 2);
+}
+
+/* Bytes a block for this key and value needs. */
+static inline size_t
+entry_size(int is_volatile, size_t keylen, size_t vallen)
+{
+    return entry_prefix_size(is_volatile, entry_wide_for(keylen, vallen)) + keylen
+           + vallen;
+}
+
+static inline unsigned char *
+entry_lens(const struct entry *e)
+{
+    return (unsigned char *)e->data + (e->volatile_ ? sizeof(struct entry_ttl) : 0);
+}
+
+static inline size_t
+entry_keylen(const struct entry *e)
+{
+    const unsigned char *l = entry_lens(e);
+    if (e->wide) {
+        uint32_t v;
+        memcpy(&v, l, sizeof(v));
+        return v;
+    }
+    return l[0];
+}
+
+static inline size_t
+entry_vallen(const struct entry *e)
+{
+    const unsigned char *l = entry_lens(e);
+    if (e->wide) {
+        uint32_t v;
+        memcpy(&v, l + 4, sizeof(v));
+        return v;
+    }
+    return l[1];
 }
 
 static inline char *
-entry_key(struct entry *e)
+entry_key(const struct entry *e)
 {
-    return e->data + (e->volatile_ ? sizeof(struct entry_ttl) : 0);
+    return (char *)entry_lens(e) + (e->wide ? 8 : 2);
 }
 
 static inline char *
-entry_val(struct entry *e)
+entry_val(const struct entry *e)
 {
-    return entry_key(e) + e->keylen;
+    return entry_key(e) + entry_keylen(e);
+}
+
+/* Lay out the lengths of a new block (volatile_ already set; the block has
+ * entry_size() bytes); the caller copies the key and value in after. */
+static inline void
+entry_init_lens(struct entry *e, size_t keylen, size_t vallen)
+{
+    unsigned char *l = entry_lens(e);
+    e->wide = entry_wide_for(keylen, vallen) ? 1 : 0;
+    if (e->wide) {
+        uint32_t k = (uint32_t)keylen, v = (uint32_t)vallen;
+        memcpy(l, &k, sizeof(k));
+        memcpy(l + 4, &v, sizeof(v));
+    } else {
+        l[0] = (unsigned char)keylen;
+        l[1] = (unsigned char)vallen;
+    }
+}
+
+/* Change the value's length, keeping the key and the first
+ * min(old, new) value bytes; when the lengths' width changes they move by
+ * six bytes, so the block must hold both the old and the new size. */
+static inline void
+entry_set_vallen(struct entry *e, size_t vallen)
+{
+    size_t keylen = entry_keylen(e);
+    int wide = entry_wide_for(keylen, vallen);
+    if (wide != (int)e->wide) {
+        size_t old = entry_vallen(e);
+        char *from = entry_key(e);
+        size_t keep = keylen + (old < vallen ? old : vallen);
+        /* Move first: the wider lengths overwrite the key's first bytes. */
+        memmove(entry_lens(e) + (wide ? 8 : 2), from, keep);
+        entry_init_lens(e, keylen, vallen);
+        return;
+    }
+    entry_init_lens(e, keylen, vallen);
 }
 
 static inline long long
@@ -99,11 +192,12 @@ entry_encoding(struct entry *e)
     if (e->enc == ENTRY_ENC_RAW) {
         return "raw";
     }
-    if (e->enc == ENTRY_ENC_AUTO && e->vallen <= 20
-        && util_str2ll(entry_val(e), e->vallen, &ll) == 0) {
+    size_t vallen = entry_vallen(e);
+    if (e->enc == ENTRY_ENC_AUTO && vallen <= 20
+        && util_str2ll(entry_val(e), vallen, &ll) == 0) {
         return "int";
     }
-    return e->vallen <= ENTRY_EMBSTR_MAX ? "embstr" : "raw";
+    return vallen <= ENTRY_EMBSTR_MAX ? "embstr" : "raw";
 }
 
 #endif

@@ -165,7 +165,7 @@ pool_offer(int dbid, struct entry *e, unsigned long long score)
     if (pool.used == EVICT_POOL_SIZE && score <= pool.c[0].score) {
         return;
     }
-    if (pool_contains(dbid, key, e->keylen)) {
+    if (pool_contains(dbid, key, entry_keylen(e))) {
         return;
     }
     /* First slot whose score is >= ours: we go just before it. */
@@ -186,9 +186,9 @@ pool_offer(int dbid, struct entry *e, unsigned long long score)
     struct evict_candidate *cand = &pool.c[pos];
     cand->score = score;
     cand->dbid = dbid;
-    cand->keylen = e->keylen;
-    cand->key = e->keylen <= EVICT_KEY_CACHE ? cand->cached : mem_alloc(e->keylen);
-    memcpy(cand->key, key, e->keylen);
+    cand->keylen = entry_keylen(e);
+    cand->key = entry_keylen(e) <= EVICT_KEY_CACHE ? cand->cached : mem_alloc(entry_keylen(e));
+    memcpy(cand->key, key, entry_keylen(e));
     pool.used++;
 }
 
@@ -360,8 +360,8 @@ evict_choose(struct server *srv, int policy, struct db **dbp)
             db = &ks->dbs[next_random_db];
             if (sample_db(db, is_volatile, &e, 1) == 1) {
                 *dbp = db;
-                return dict_find_ref(&db->dict, entry_key(e), e->keylen,
-                                     dict_hash(entry_key(e), e->keylen));
+                return dict_find_ref(&db->dict, entry_key(e), entry_keylen(e),
+                                     dict_hash(entry_key(e), entry_keylen(e)));
             }
         }
         return NULL;
@@ -394,9 +394,9 @@ evict_entry(struct server *srv, struct db *db, struct entry **ref)
     struct entry *e = *ref;
     int saved = ks->free_async;
     ks->evicted_keys++;
-    db_event(db, entry_key(e), e->keylen, KEYSPACE_EV_EVICTED);
+    db_event(db, entry_key(e), entry_keylen(e), KEYSPACE_EV_EVICTED);
     if (ks->on_delete) {
-        ks->on_delete(ks->on_delete_ctx, db, entry_key(e), e->keylen);
+        ks->on_delete(ks->on_delete_ctx, db, entry_key(e), entry_keylen(e));
     }
     ks->free_async = ks->lazy_evict;
     db_delete_ref(db, ref);

@@ -71,9 +71,7 @@ static inline void *
 entry_obj(const struct entry *e)
 {
     void *p;
-    memcpy(&p, ((struct entry *)e)->data + (e->volatile_ ? sizeof(struct entry_ttl) : 0)
-                   + e->keylen,
-           sizeof(p));
+    memcpy(&p, entry_val(e), sizeof(p));
     return p;
 }
 

@@ -77,7 +77,7 @@ propagate_key_state(struct client *c, const struct resp_arg *key)
         return;
     }
     char when[24];
-    struct resp_arg argv[5] = {{"SET", 3}, *key, {entry_val(e), e->vallen},
+    struct resp_arg argv[5] = {{"SET", 3}, *key, {entry_val(e), entry_vallen(e)},
                                {"PXAT", 4}, {when, 0}};
     if (e->volatile_) {
         argv[4].len = util_ll2str(when, entry_ttl(e)->expire_ms);

@@ -80,12 +80,12 @@ snap_object(struct snap_writer *w, struct entry *e, const struct obj_type *t)
     if (e->volatile_ && entry_ttl(e)->expire_ms <= w->now_ms) {
         return;
     }
-    t->rewrite(entry_obj(e), entry_key(e), e->keylen, &w->em);
+    t->rewrite(entry_obj(e), entry_key(e), entry_keylen(e), &w->em);
     obj_emit_end(&w->em);
     if (e->volatile_) {
         char when[24];
         snap_put(w, "*3\r\n$9\r\nPEXPIREAT\r\n", 19);
-        snap_arg(w, entry_key(e), e->keylen);
+        snap_arg(w, entry_key(e), entry_keylen(e));
         snap_arg(w, when, util_ll2str(when, entry_ttl(e)->expire_ms));
     }
 }
@@ -106,14 +106,14 @@ snap_entry(struct entry *e, void *arg)
             return; /* logically expired: the master streams its DEL */
         }
         snap_put(w, "*5\r\n$3\r\nSET\r\n", 13);
-        snap_arg(w, entry_key(e), e->keylen);
-        snap_arg(w, entry_val(e), e->vallen);
+        snap_arg(w, entry_key(e), entry_keylen(e));
+        snap_arg(w, entry_val(e), entry_vallen(e));
         snap_put(w, "$4\r\nPXAT\r\n", 10);
         snap_arg(w, when, util_ll2str(when, t));
     } else {
         snap_put(w, "*3\r\n$3\r\nSET\r\n", 13);
-        snap_arg(w, entry_key(e), e->keylen);
-        snap_arg(w, entry_val(e), e->vallen);
+        snap_arg(w, entry_key(e), entry_keylen(e));
+        snap_arg(w, entry_val(e), entry_vallen(e));
     }
 }
 
@@ -215,15 +215,15 @@ digest_entry(struct entry *e, void *arg)
     }
     for (int i = 0; i < 3; i++) {
         uint64_t h = obj_fnv1a(obj_digest_bases[i], &d->dbid, sizeof(d->dbid));
-        uint32_t kl = e->keylen;
+        uint32_t kl = entry_keylen(e);
         uint32_t type = e->type;
         h = obj_fnv1a(h, &kl, sizeof(kl));
-        h = obj_fnv1a(h, entry_key(e), e->keylen);
+        h = obj_fnv1a(h, entry_key(e), entry_keylen(e));
         if (t != NULL) {
             h = obj_fnv1a(h, &type, sizeof(type));
             h = obj_fnv1a(h, &value[i], sizeof(value[i]));
         } else {
-            h = obj_fnv1a(h, entry_val(e), e->vallen);
+            h = obj_fnv1a(h, entry_val(e), entry_vallen(e));
         }
         h = obj_fnv1a(h, &exp, sizeof(exp));
         d->acc[i] ^= h;

@@ -896,7 +896,7 @@ reclaim_ref(struct server *srv, struct db *db, struct entry **ref, size_t max,
     if (min == 0 || min > now) {
         return ref;
     }
-    struct reclaim_ctx rc = {srv, db, entry_key(e), e->keylen};
+    struct reclaim_ctx rc = {srv, db, entry_key(e), entry_keylen(e)};
     size_t n = hash_reclaim(&h, now, max, feed_hdel, &rc);
     entry_set_obj(e, h);
     if (count != NULL) {
@@ -907,10 +907,10 @@ reclaim_ref(struct server *srv, struct db *db, struct entry **ref, size_t max,
     }
     /* One hexpired per key and pass, then del when it emptied (Redis 7.4's
      * events for field expiry, on access and in the active cycle alike). */
-    notify_keyspace_event(srv, NOTIFY_HASH, "hexpired", entry_key(e), e->keylen, db->id);
+    notify_keyspace_event(srv, NOTIFY_HASH, "hexpired", entry_key(e), entry_keylen(e), db->id);
     if (hash_length(h) == 0) {
         char small[256];
-        size_t len = e->keylen;
+        size_t len = entry_keylen(e);
         char *key = len <= sizeof(small) ? small : mem_alloc(len);
         memcpy(key, entry_key(e), len);
         db_delete_ref(db, ref);
@@ -920,7 +920,7 @@ reclaim_ref(struct server *srv, struct db *db, struct entry **ref, size_t max,
         }
         return NULL;
     }
-    db_signal_modified(db, entry_key(e), e->keylen);
+    db_signal_modified(db, entry_key(e), entry_keylen(e));
     return ref;
 }
 

@@ -8,6 +8,8 @@
 #include "core/util.h"
 #include "node/db.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,8 +46,8 @@ assert_value(struct db *db, const char *key, const char *val)
 {
     struct entry *e = get(db, key);
     cr_assert_not_null(e, "%s missing", key);
-    cr_assert_eq(e->vallen, strlen(val), "%s has the wrong length", key);
-    cr_assert_eq(memcmp(entry_val(e), val, e->vallen), 0, "%s has the wrong value", key);
+    cr_assert_eq(entry_vallen(e), strlen(val), "%s has the wrong length", key);
+    cr_assert_eq(memcmp(entry_val(e), val, entry_vallen(e)), 0, "%s has the wrong value", key);
 }
 
 /* Entries linked from db's TTL wheel, counted by walking every slot. */
@@ -115,13 +117,13 @@ Test(db, resize_keeps_the_prefix_and_ttl_links)
     memset(entry_val(e) + 5, 'z', 4995);
     struct entry *found = get(db, "k");
     cr_assert_eq(found, e);
-    cr_assert_eq(found->vallen, 5000);
+    cr_assert_eq(entry_vallen(found), 5000);
     cr_assert_eq(memcmp(entry_val(found), "hellozz", 7), 0);
     cr_assert_eq(entry_expire(found), t);
     cr_assert_eq(ttl_linked(db), 3, "a moved entry stays in the TTL wheel");
     ref = db_lookup_ref(db, "k", 1, LOOKUP_NOSTATS);
     e = db_resize_value(db, ref, 2);
-    cr_assert_eq(e->vallen, 2);
+    cr_assert_eq(entry_vallen(e), 2);
     cr_assert_eq(memcmp(entry_val(e), "he", 2), 0);
     cr_assert_eq(ttl_linked(db), 3);
 }
@@ -341,4 +343,141 @@ Test(db, key_memory_counts_the_block_and_a_bucket_share)
     big[sizeof(big) - 1] = '\0';
     struct entry *large = set(db, "l", big, -1);
     cr_assert_gt(db_key_memory(db, large), s + 900);
+}
+
+/* ---- the entry's lengths: one byte each up to 255, four bytes past ---- */
+
+Test(db, short_key_and_32_byte_value_fit_a_64_byte_block)
+{
+    /* The strings benchmark's key:N keys with 32-byte values: 16 + 2 +
+     * 14 + 32 bytes, jemalloc's 64-byte class (80 with 32-bit lengths). */
+    cr_assert_eq(entry_size(0, 14, 32), 64);
+    cr_assert_eq(entry_size(0, 255, 255), 16 + 2 + 510);
+    cr_assert_eq(entry_size(0, 256, 0), 16 + 8 + 256);
+    cr_assert_eq(entry_size(1, 10, 300), 16 + 24 + 8 + 310);
+}
+
+/* A reference model of a few keys whose key and value lengths cross the
+ * 255-byte boundary both ways, driven through set, resize (as APPEND and
+ * SETRANGE do), expire on/off, rename and delete, checked against the db
+ * after every step: values, TTLs, key counts and the TTL wheel. */
+#define MODEL_KEYS 24
+struct model_key {
+    char key[600];
+    size_t keylen;               /* 0: absent */
+    char *val;                   /* owned */
+    size_t vallen;
+    long long when;              /* -1: none */
+};
+
+static size_t
+pick_len(unsigned *seed)
+{
+    static const size_t edges[] = {0, 1, 14, 32, 200, 254, 255, 256, 257, 300, 520};
+    if (rand_r(seed) % 2) {
+        return edges[rand_r(seed) % (sizeof(edges) / sizeof(edges[0]))];
+    }
+    return (size_t)(rand_r(seed) % 560);
+}
+
+static void
+model_name(struct model_key *m, int slot, size_t len)
+{
+    /* Unique per slot: the slot number up front, then filler. */
+    char head[16];
+    int n = snprintf(head, sizeof(head), "s%02d:", slot);
+    if (len < (size_t)n) {
+        len = (size_t)n;
+    }
+    memcpy(m->key, head, (size_t)n);
+    memset(m->key + n, 'k' + slot % 8, len - (size_t)n);
+    m->keylen = len;
+}
+
+static void
+model_check(struct db *db, struct model_key *mk)
+{
+    size_t present = 0, volatile_n = 0;
+    for (int i = 0; i < MODEL_KEYS; i++) {
+        struct model_key *m = &mk[i];
+        if (m->keylen == 0) {
+            continue;
+        }
+        present++;
+        struct entry *e = db_lookup(db, m->key, m->keylen, LOOKUP_NOSTATS | LOOKUP_NOTOUCH);
+        cr_assert_not_null(e, "slot %d (key %zu bytes) missing", i, m->keylen);
+        cr_assert_eq(entry_keylen(e), m->keylen);
+        cr_assert_eq(memcmp(entry_key(e), m->key, m->keylen), 0);
+        cr_assert_eq(entry_vallen(e), m->vallen, "slot %d: value length %zu, want %zu",
+                     i, entry_vallen(e), m->vallen);
+        cr_assert_eq(memcmp(entry_val(e), m->val, m->vallen), 0, "slot %d: value differs", i);
+        cr_assert_eq(entry_expire(e), m->when);
+        cr_assert_eq((int)e->wide, entry_wide_for(m->keylen, m->vallen));
+        cr_assert_geq(mem_usable(e), entry_size(e->volatile_, m->keylen, m->vallen));
+        volatile_n += m->when >= 0;
+    }
+    cr_assert_eq(dict_size(&db->dict), present);
+    cr_assert_eq(db->volatile_count, volatile_n);
+    cr_assert_eq(ttl_linked(db), volatile_n);
+}
+
+Test(db, random_operations_across_the_length_widths_match_a_model)
+{
+    struct db *db = &ks.dbs[0];
+    struct model_key *mk = calloc(MODEL_KEYS, sizeof(*mk));
+    unsigned seed = 20261206;
+    for (int step = 0; step < 6000; step++) {
+        int i = (int)(rand_r(&seed) % MODEL_KEYS);
+        struct model_key *m = &mk[i];
+        int op = (int)(rand_r(&seed) % 6);
+        if (m->keylen == 0 || op == 0) {
+            /* SET, with or without a TTL. */
+            size_t vallen = pick_len(&seed);
+            long long when = rand_r(&seed) % 3 == 0 ? ks.now_ms + 100000 + step : -1;
+            if (m->keylen == 0) {
+                model_name(m, i, pick_len(&seed));
+            }
+            m->val = realloc(m->val, vallen + 1);
+            for (size_t b = 0; b < vallen; b++) {
+                m->val[b] = (char)('a' + (b + (size_t)step) % 26);
+            }
+            m->vallen = vallen;
+            m->when = when;
+            db_set(db, m->key, m->keylen, m->val, vallen, when, 0);
+        } else if (op == 1 || op == 2) {
+            /* Resize: keep the prefix, fill what grew. */
+            size_t vallen = pick_len(&seed);
+            struct entry **ref = db_lookup_ref(db, m->key, m->keylen, LOOKUP_NOSTATS);
+            struct entry *e = db_resize_value(db, ref, vallen);
+            m->val = realloc(m->val, vallen + 1);
+            for (size_t b = m->vallen; b < vallen; b++) {
+                m->val[b] = (char)('A' + b % 26);
+                entry_val(e)[b] = m->val[b];
+            }
+            m->vallen = vallen;
+        } else if (op == 3) {
+            long long when = m->when >= 0 ? -1 : ks.now_ms + 50000 + step;
+            struct entry **ref = db_lookup_ref(db, m->key, m->keylen, LOOKUP_NOSTATS);
+            db_set_expire(db, ref, when);
+            m->when = when;
+        } else if (op == 4) {
+            /* RENAME to a new length (same slot prefix: never collides). */
+            char old[600];
+            size_t oldlen = m->keylen;
+            memcpy(old, m->key, oldlen);
+            model_name(m, i, pick_len(&seed));
+            if (m->keylen == oldlen) {
+                m->key[oldlen - 1] ^= 1;
+            }
+            cr_assert_not_null(db_rename(db, old, oldlen, m->key, m->keylen));
+        } else {
+            cr_assert_eq(db_delete(db, m->key, m->keylen), 1);
+            m->keylen = 0;
+        }
+        model_check(db, mk);
+    }
+    for (int i = 0; i < MODEL_KEYS; i++) {
+        free(mk[i].val);
+    }
+    free(mk);
 }

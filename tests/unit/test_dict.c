@@ -14,8 +14,8 @@ static struct entry *
 make_entry(const char *key)
 {
     size_t len = strlen(key);
-    struct entry *e = mem_calloc(entry_header_size(0) + len);
-    e->keylen = (uint32_t)len;
+    struct entry *e = mem_calloc(entry_size(0, len, 0));
+    entry_init_lens(e, len, 0);
     e->hash = (uint32_t)dict_hash(key, len);
     memcpy(entry_key(e), key, len);
     return e;
@@ -65,7 +65,7 @@ Test(dict, insert_find_and_unlink)
         cr_assert_not_null(ref, "key:%d not found", i);
         char k[32];
         key_name(k, sizeof(k), i);
-        cr_assert_eq((*ref)->keylen, strlen(k));
+        cr_assert_eq(entry_keylen((*ref)), strlen(k));
         cr_assert_eq(memcmp(entry_key(*ref), k, strlen(k)), 0);
     }
     for (int i = 0; i < 100; i += 2) {
@@ -132,7 +132,7 @@ mark_seen(struct entry *e, void *arg)
     struct seen *s = arg;
     char k[32];
     int i;
-    size_t len = e->keylen < sizeof(k) - 1 ? e->keylen : sizeof(k) - 1;
+    size_t len = entry_keylen(e) < sizeof(k) - 1 ? entry_keylen(e) : sizeof(k) - 1;
     memcpy(k, entry_key(e), len);
     k[len] = '\0';
     if (sscanf(k, "key:%d", &i) == 1 && i >= 0 && i < s->n) {
@@ -235,7 +235,7 @@ Test(dict, sample_returns_entries_of_the_dict)
     cr_assert_eq(got, 16);
     for (size_t i = 0; i < got; i++) {
         struct entry *e = out[i];
-        cr_assert_eq(dict_find(&d, entry_key(e), e->keylen, e->hash), e,
+        cr_assert_eq(dict_find(&d, entry_key(e), entry_keylen(e), e->hash), e,
                      "sampled entry is in the dict");
     }
     /* A single entry is always the one sampled. */
@@ -268,7 +268,7 @@ Test(dict, sample_covers_the_table_mid_rehash)
         for (size_t i = 0; i < got; i++) {
             int k;
             char buf[32];
-            size_t len = out[i]->keylen;
+            size_t len = entry_keylen(out[i]);
             memcpy(buf, entry_key(out[i]), len);
             buf[len] = '\0';
             if (sscanf(buf, "key:%d", &k) == 1 && k < 64) {

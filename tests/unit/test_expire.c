@@ -21,7 +21,7 @@ struct sink {
 static struct entry *
 make_entry(long long when)
 {
-    struct entry *e = mem_calloc(entry_header_size(1) + 8);
+    struct entry *e = mem_calloc(entry_size(1, 0, 8));
     e->volatile_ = 1;
     entry_ttl(e)->expire_ms = when;
     return e;
@@ -158,7 +158,7 @@ Test(expire, removal_keeps_the_slot_list_intact)
 static struct entry *
 move_entry(struct entry *e)
 {
-    size_t size = entry_header_size(1) + 8;
+    size_t size = entry_size(1, 0, 8);
     struct entry *n = mem_alloc(size);
     memcpy(n, e, size);
     mem_free(e);
