@@ -1,7 +1,8 @@
 /* The ACL command: thin handlers over acl.c (ACL SETUSER, GETUSER, DELUSER,
  * LIST, USERS, WHOAMI, CAT, LOG, SAVE, LOAD, DRYRUN, GENPASS, HELP), with
  * Redis 7.0's replies and error strings. */
-#include "node/acl_int.h"
+#include "node/acl.h"
+#include "core/acl_int.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -124,9 +125,7 @@ cmd_acl_deluser(struct client *c)
             continue;
         }
         acl_kill_clients_of(c->srv, u, c);
-        acl_user_free(&st->users[pos]);
-        memmove(&st->users[pos], &st->users[pos + 1], (st->nusers - pos - 1) * sizeof(*st->users));
-        st->nusers--;
+        acl_state_delete_user(st, pos);
         deleted++;
     }
     reply_int(c, deleted);
@@ -278,7 +277,7 @@ cmd_acl_save(struct client *c)
         reply_error(c, acl_no_file);
         return;
     }
-    if (acl_save_file(c->srv, path, err, sizeof(err)) != 0) {
+    if (acl_state_save_file(acl_state_of(c->srv), path, err, sizeof(err)) != 0) {
         reply_error(c, err);
         return;
     }
@@ -299,7 +298,7 @@ cmd_acl_load(struct client *c)
         reply_error(c, err);
         return;
     }
-    acl_state_replace_users(c->srv, fresh, c);
+    acl_replace_users(c->srv, fresh, c);
     struct acl_state *st = acl_state_of(c->srv);
     for (size_t i = 0; i < st->nusers; i++) {
         acl_kill_pubsub_clients(c->srv, st->users[i], c);

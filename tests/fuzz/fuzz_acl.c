@@ -6,7 +6,7 @@
  * same user (the text is a fixed point), since ACL SAVE writes it and ACL
  * LOAD reads it back.  Built by "make fuzz" with clang; the corpus
  * (tests/fuzz/corpus/fuzz_acl) is replayed under "make check". */
-#include "node/acl.h"
+#include "core/acl.h"
 #include "core/alloc.h"
 #include "core/command.h"
 

@@ -1,6 +1,6 @@
 /* The ACL rule parser and the text it prints (node/acl.c), command
  * categories, and SHA-256 (core/sha256.c, which keeps the passwords). */
-#include "node/acl.h"
+#include "core/acl.h"
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/sha256.h"

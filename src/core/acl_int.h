@@ -1,11 +1,11 @@
-/* ACL internals shared by acl.c (users, rules, checks, the aclfile) and
- * cmd_acl.c (the ACL command's handlers).  Nothing else includes it: the
- * rest of the node uses acl.h. */
-#ifndef CACHELY_NODE_ACL_INT_H
-#define CACHELY_NODE_ACL_INT_H
+/* ACL internals shared by core/acl.c (users, rules, checks, the aclfile)
+ * and the ACL command's handlers of each binary (node/cmd_acl.c,
+ * proxy/acl.c).  Everything else uses core/acl.h (node/acl.h). */
+#ifndef CACHELY_CORE_ACL_INT_H
+#define CACHELY_CORE_ACL_INT_H
 
+#include "core/acl.h"
 #include "core/command.h"
-#include "node/acl.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -81,8 +81,6 @@ void acl_sb_cat(struct sbuf *b, const char *s);
 /* Drop one trailing space. */
 void acl_sb_trim_space(struct sbuf *b);
 
-/* The server's ACL state (NULL before acl_setup). */
-struct acl_state *acl_state_of(struct server *srv);
 /* Binary search by name; *pos (if not NULL) gets where it is or would go. */
 struct acl_user *acl_state_find(struct acl_state *st, const char *name, size_t len,
                                 size_t *pos);
@@ -104,18 +102,18 @@ int acl_setuser(struct acl_state *st, const char *name, size_t nlen,
                 const struct resp_arg *argv, size_t argc, char *err, size_t errlen);
 void acl_user_free(struct acl_user **up);
 void acl_log_entry_free(struct acl_log_entry *e);
-/* Close the clients authenticated as u (self: after its reply). */
-void acl_kill_clients_of(struct server *srv, struct acl_user *u, struct client *self);
 /* Read an aclfile into a new state; NULL with Redis's error text in err. */
 struct acl_state *acl_read_file(const char *path, char *err, size_t errlen);
-/* Replace the users with fresh's (consumed); users kept by name stay the
- * same objects, the others' clients are closed. */
-void acl_state_replace_users(struct server *srv, struct acl_state *fresh,
-                             struct client *self);
-/* Close u's clients subscribed to a channel or pattern u may no longer use
- * (self: after its reply). */
-void acl_kill_pubsub_clients(struct server *srv, struct acl_user *u, struct client *self);
-/* Write ACL LIST's lines to path (through a temp file and rename). */
-int acl_save_file(struct server *srv, const char *path, char *err, size_t errlen);
+/* Called with each user about to be freed (its connections must go). */
+typedef void (*acl_user_gone_fn)(void *arg, struct acl_user *u);
+/* Replace st's users with fresh's (consumed); users kept by name stay the
+ * same objects, the others go to gone (may be NULL) and are freed. */
+void acl_state_replace_users(struct acl_state *st, struct acl_state *fresh,
+                             acl_user_gone_fn gone, void *arg);
+/* Remove and free the user at index pos of st->users (not the default). */
+void acl_state_delete_user(struct acl_state *st, size_t pos);
+/* Write ACL LIST's lines to path (through a temp file and rename); -1 with
+ * Redis's text in err. */
+int acl_state_save_file(struct acl_state *st, const char *path, char *err, size_t errlen);
 
 #endif
