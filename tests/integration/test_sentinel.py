@@ -75,6 +75,12 @@ class Case(cluster.Case):
                      5, "proxy discovered both replicas")
             if n > 1:
                 wait_for(lambda: sentinel_ok(p), 5, "proxy reaches its peers")
+        if n > 1:
+            # Every peer answered a hello (its run id is known): a proxy
+            # that tried a peer before it listened retries 200 ms later.
+            for p in out:
+                wait_for(lambda: all(pairs(x)["runid"] for x in client(p).execute_command(
+                    "SENTINEL", "sentinels", "mymaster")), 5, "proxy knows every peer")
         return out
 
 
