@@ -342,10 +342,11 @@ peer_drop(struct peer *p, const char *why)
     int refused = peerlink_tls_refused(p->link);
     if (why != NULL) {
         log_warn("Peer %s: %s; reconnecting", p->name, why);
-    } else if (p->connected) {
+    } else if (p->announced) {
         log_info("Peer %s disconnected", p->name);
     }
     p->connected = 0;
+    p->announced = 0;
     peerlink_destroy(&p->link); /* pending callbacks run with NULL */
     p->pending = 0;
     memset(p->asking, 0, TOPOLOGY_MAX_GROUPS);
@@ -497,6 +498,11 @@ peers_cron(struct proxy *px, long long now)
         }
         if (st == PEERLINK_UP && !p->connected) {
             p->connected = 1;
+        }
+        /* Logged at the first reply: in TLS 1.3 the handshake ends on our
+         * side before the peer checked our certificate. */
+        if (p->connected && !p->announced && peerlink_replied(p->link)) {
+            p->announced = 1;
             p->tls_refused_logged = 0;
             p->tls_backoff_ms = 0;
             log_info("Peer %s connected", p->name);

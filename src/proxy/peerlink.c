@@ -311,6 +311,12 @@ peerlink_tls_refused(const struct peerlink *l)
     return l->tls_refused;
 }
 
+int
+peerlink_replied(const struct peerlink *l)
+{
+    return l->got_reply;
+}
+
 size_t
 peerlink_pending(const struct peerlink *l)
 {

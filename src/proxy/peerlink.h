@@ -54,6 +54,9 @@ enum peerlink_state peerlink_state(const struct peerlink *l);
  * the owner may wait longer before retrying. */
 int peerlink_tls_refused(const struct peerlink *l);
 
+/* A reply arrived on the link (so its TLS session was accepted). */
+int peerlink_replied(const struct peerlink *l);
+
 /* Requests without a reply. */
 size_t peerlink_pending(const struct peerlink *l);
 

@@ -386,6 +386,7 @@ struct peer {
     long long epoch;             /* its current epoch, as it last said */
     struct peerlink *link;       /* owned (peerlink.c), NULL between attempts */
     int connected;               /* the link is up (TCP, and TLS with tls-peers) */
+    int announced;               /* it answered: "connected" was logged */
     int tls_refused_logged;      /* a refused TLS handshake was logged */
     long long tls_backoff_ms;    /* retry delay after refused handshakes (0: none) */
     int auth_refused_logged;     /* its refusal of our peer-auth was logged */
