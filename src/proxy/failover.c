@@ -24,16 +24,16 @@
  * of the wrong master) is sent REPLICAOF.  Nodes refuse an older epoch, so
  * a proxy holding a stale configuration cannot undo a newer one.
  *
- * Connections to peers and the one-shot node commands use hiredis's async
- * API on the proxy's event base. */
+ * Connections to peers and the one-shot node commands are peerlink.c's
+ * (core/conn: TLS to peers with tls-peers, to nodes with tls-backend).
+ * With peer-auth set, a peer proves it knows the shared secret
+ * (SENTINEL PEER-AUTH) before its votes and hellos count (sentinel.c). */
 #include "proxy/proxy.h"
+#include "proxy/peerlink.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
 
-#include <hiredis/adapters/libevent.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,15 +55,18 @@
 
 /* A one-shot connection to a node carrying one command; the callback gets
  * the reply or NULL (error, timeout). */
+struct admin;
+typedef void (*admin_reply_fn)(struct admin *a, const struct peerlink_reply *reply);
+
 struct admin {
     struct proxy *px;            /* borrowed */
-    redisAsyncContext *ac;       /* owned; NULL once gone */
+    struct peerlink *link;       /* owned; NULL once gone */
     struct node *node;           /* borrowed (nodes live as long as the proxy) */
     struct group *group;         /* borrowed */
     long long epoch;             /* the attempt it belongs to */
     long long deadline_ms;
-    int pending;                 /* commands without a reply */
-    void (*cb)(struct admin *a, redisReply *reply);
+    int done;                    /* cb ran (or never will) */
+    admin_reply_fn cb;
     struct admin *next;
 };
 
@@ -72,6 +75,7 @@ enum peer_req_kind { PEER_HELLO, PEER_DOWN_QUERY, PEER_VOTE };
 
 struct peer_req {
     struct peer *p;              /* borrowed */
+    const struct peerlink *link; /* the link it went on (compared, never used) */
     enum peer_req_kind kind;
     size_t gi;
     long long epoch;
@@ -177,46 +181,39 @@ failover_odown(const struct proxy *px, const struct group *g)
 
 /* ---- node commands ----------------------------------------------------------- */
 
-static void
-admin_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+/* The TLS context for a link to a node / to a peer (NULL: plain). */
+static struct conn_tls_ctx *
+node_ctx(const struct proxy *px)
 {
-    struct admin *a = privdata;
-    (void)ac;
-    a->pending--;
+    return px->cfg.tls_backend ? px->tls_backend_ctx : NULL;
+}
+
+static struct conn_tls_ctx *
+peer_ctx(const struct proxy *px)
+{
+    return px->cfg.tls_peers ? px->tls_backend_ctx : NULL;
+}
+
+static void
+admin_on_reply(void *arg, const struct peerlink_reply *r)
+{
+    struct admin *a = arg;
+    a->done = 1;
     if (a->cb) {
         a->cb(a, r);
     }
-    if (a->pending == 0 && a->ac != NULL && r != NULL) {
-        /* Safe inside a callback: hiredis closes once it returns. */
-        a->ac = NULL;
-        redisAsyncDisconnect(ac);
-    }
-}
-
-static void
-admin_on_connect(const redisAsyncContext *ac, int status)
-{
-    struct admin *a = ac->data;
-    if (status != REDIS_OK) {
-        a->ac = NULL; /* hiredis frees it; pending callbacks get NULL */
-    }
-}
-
-static void
-admin_on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct admin *a = ac->data;
-    (void)status;
-    a->ac = NULL;
+    /* Safe inside the link's callback: it is freed once this returns. */
+    peerlink_destroy(&a->link);
 }
 
 /* Send one command to node n on a fresh connection (AUTH first when the
  * nodes need it).  cb runs once, with the reply or NULL. */
 static void
 admin_command(struct proxy *px, struct node *n, struct group *g, long long epoch,
-              void (*cb)(struct admin *a, redisReply *reply), int argc, const char **argv)
+              admin_reply_fn cb, int argc, const char **argv)
 {
     struct admin *a = mem_calloc(sizeof(*a));
+    char what[340];
     a->px = px;
     a->node = n;
     a->group = g;
@@ -225,50 +222,47 @@ admin_command(struct proxy *px, struct node *n, struct group *g, long long epoch
     a->deadline_ms = util_mstime() + px->cfg.failover_timeout_ms;
     a->next = px->admins;
     px->admins = a;
-    redisAsyncContext *ac = redisAsyncConnect(n->host, n->port);
-    if (ac == NULL || ac->err) {
-        if (ac) {
-            redisAsyncFree(ac);
-        }
+    snprintf(what, sizeof(what), "Node %s (failover command)", n->name);
+    a->link = peerlink_create(px->base, n->host, n->port, node_ctx(px), what);
+    if (a->link == NULL) {
+        a->done = 1;
         if (cb) {
             cb(a, NULL);
         }
         a->cb = NULL;
         return;
     }
-    ac->data = a;
-    redisLibeventAttach(ac, px->base);
-    redisAsyncSetConnectCallback(ac, admin_on_connect);
-    redisAsyncSetDisconnectCallback(ac, admin_on_disconnect);
-    a->ac = ac;
     if (px->cfg.backend_password && px->cfg.backend_password[0]) {
         if (px->cfg.backend_user && px->cfg.backend_user[0]) {
-            redisAsyncCommand(ac, NULL, NULL, "AUTH %s %s", px->cfg.backend_user,
-                              px->cfg.backend_password);
+            const char *auth[] = {"AUTH", px->cfg.backend_user, px->cfg.backend_password};
+            peerlink_send(a->link, 3, auth, NULL, NULL);
         } else {
-            redisAsyncCommand(ac, NULL, NULL, "AUTH %s", px->cfg.backend_password);
+            const char *auth[] = {"AUTH", px->cfg.backend_password};
+            peerlink_send(a->link, 2, auth, NULL, NULL);
         }
     }
-    a->pending = 1;
-    redisAsyncCommandArgv(ac, admin_on_reply, a, argc, argv, NULL);
+    peerlink_send(a->link, argc, argv, admin_on_reply, a);
 }
 
-/* Drop timed-out admin connections and free finished ones (hiredis runs
- * every pending callback, with NULL, when a connection fails or is freed,
- * so a gone connection has nothing pending). */
+/* Drop timed-out admin connections (their callback runs with NULL), then
+ * free finished ones.  Callbacks may add admins at the head of the list:
+ * the first loop only walks forward, the second runs no callback. */
 static void
 admin_cron(struct proxy *px, long long now)
 {
+    for (struct admin *a = px->admins; a != NULL; a = a->next) {
+        if (a->link != NULL && (now > a->deadline_ms
+                                || peerlink_state(a->link) == PEERLINK_FAILED)) {
+            if (!a->done) {
+                log_warn("Node %s: no answer to the proxy's command in time", a->node->name);
+            }
+            peerlink_destroy(&a->link); /* runs the callback with NULL */
+        }
+    }
     struct admin **pp = &px->admins;
     while (*pp) {
         struct admin *a = *pp;
-        if (a->ac != NULL && now > a->deadline_ms) {
-            redisAsyncContext *ac = a->ac;
-            a->ac = NULL;
-            log_warn("Node %s: no answer to the proxy's command in time", a->node->name);
-            redisAsyncFree(ac); /* runs the callback with NULL */
-        }
-        if (a->ac == NULL && a->pending == 0) {
+        if (a->link == NULL && a->done) {
             *pp = a->next;
             mem_free(a);
             continue;
@@ -278,102 +272,112 @@ admin_cron(struct proxy *px, long long now)
 }
 
 static int
-reply_ok(const redisReply *r)
+reply_ok(const struct peerlink_reply *r)
 {
-    return r != NULL && r->type == REDIS_REPLY_STATUS;
+    return r != NULL && r->type == '+';
+}
+
+/* An error reply's text for a log line, else dflt. */
+static const char *
+reply_error(const struct peerlink_reply *r, char *buf, size_t cap, const char *dflt)
+{
+    if (r == NULL || r->type != '-') {
+        return dflt;
+    }
+    snprintf(buf, cap, "%.*s", (int)r->len, r->str);
+    return buf;
 }
 
 /* ---- peers ------------------------------------------------------------------- */
 
-static void peer_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+static void peer_on_reply(void *arg, const struct peerlink_reply *r);
 
 static void
-peer_on_connect(const redisAsyncContext *ac, int status)
+peer_on_auth(void *arg, const struct peerlink_reply *r)
 {
-    struct peer *p = ac->data;
-    if (p->ac != ac) {
-        return;
-    }
-    if (status != REDIS_OK) {
-        p->ac = NULL;
-        p->connected = 0;
-        p->pending = 0;
-        p->retry_ms = util_mstime() + 200;
-        return;
-    }
-    p->connected = 1;
-    log_info("Peer %s connected", p->name);
-}
-
-static void
-peer_on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct peer *p = ac->data;
-    (void)status;
-    if (p->ac == ac) {
-        p->ac = NULL;
-        p->connected = 0;
-        p->pending = 0;
-        p->retry_ms = util_mstime() + 200;
-        log_info("Peer %s disconnected", p->name);
+    struct peer *p = arg;
+    if (r != NULL && r->type == '-' && !p->auth_refused_logged) {
+        p->auth_refused_logged = 1;
+        log_warn("Peer %s refused our peer authentication (check peer-auth on both): %.*s",
+                 p->name, (int)r->len, r->str);
+    } else if (r != NULL && r->type == '+') {
+        p->auth_refused_logged = 0;
     }
 }
 
 static void
 peer_connect(struct proxy *px, struct peer *p, long long now)
 {
-    redisAsyncContext *ac = redisAsyncConnect(p->host, p->port);
+    char what[340];
+    snprintf(what, sizeof(what), "Peer %s", p->name);
     p->retry_ms = now + 200;
-    if (ac == NULL || ac->err) {
-        if (ac) {
-            redisAsyncFree(ac);
-        }
+    p->link = peerlink_create(px->base, p->host, p->port, peer_ctx(px), what);
+    if (p->link == NULL) {
         return;
     }
-    ac->data = p;
-    redisLibeventAttach(ac, px->base);
-    redisAsyncSetConnectCallback(ac, peer_on_connect);
-    redisAsyncSetDisconnectCallback(ac, peer_on_disconnect);
-    p->ac = ac;
     p->connected = 0;
     p->connect_ms = now;
     p->pending = 0;
     p->hello_ms = 0;
     memset(p->asking, 0, TOPOLOGY_MAX_GROUPS);
     if (px->cfg.requirepass && px->cfg.requirepass[0]) {
-        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", px->cfg.requirepass);
+        const char *auth[] = {"AUTH", px->cfg.requirepass};
+        peerlink_send(p->link, 2, auth, NULL, NULL);
+    }
+    if (px->cfg.peer_auth && px->cfg.peer_auth[0]) {
+        const char *auth[] = {"SENTINEL", "PEER-AUTH", px->cfg.peer_auth};
+        peerlink_send(p->link, 3, auth, peer_on_auth, p);
     }
 }
 
+/* Close p's link (its requests fail) and retry later: soon, unless the
+ * TLS handshake was refused (a certificate problem is not fixed in 200 ms,
+ * and each attempt is logged by the peer): then 1 s doubling to 30 s. */
 static void
 peer_drop(struct peer *p, const char *why)
 {
-    redisAsyncContext *ac = p->ac;
-    if (ac == NULL) {
+    if (p->link == NULL) {
         return;
     }
-    log_warn("Peer %s: %s; reconnecting", p->name, why);
-    p->ac = NULL;
+    int refused = peerlink_tls_refused(p->link);
+    if (why != NULL) {
+        log_warn("Peer %s: %s; reconnecting", p->name, why);
+    } else if (p->announced) {
+        log_info("Peer %s disconnected", p->name);
+    }
     p->connected = 0;
-    redisAsyncFree(ac); /* pending callbacks run with NULL */
+    p->announced = 0;
+    peerlink_destroy(&p->link); /* pending callbacks run with NULL */
     p->pending = 0;
     memset(p->asking, 0, TOPOLOGY_MAX_GROUPS);
-    p->retry_ms = util_mstime() + 200;
+    if (refused) {
+        p->tls_backoff_ms = p->tls_backoff_ms ? p->tls_backoff_ms * 2 : 1000;
+        if (p->tls_backoff_ms > 30000) {
+            p->tls_backoff_ms = 30000;
+        }
+        if (!p->tls_refused_logged) {
+            p->tls_refused_logged = 1;
+            log_warn("Peer %s: TLS handshake refused (certificate or CA, see the TLS line "
+                     "above or the peer's log); retrying with a growing delay", p->name);
+        }
+    }
+    p->retry_ms = util_mstime() + (refused ? p->tls_backoff_ms : 200);
 }
 
 static int
 peer_send(struct peer *p, enum peer_req_kind kind, size_t gi, long long epoch, int argc,
           const char **argv)
 {
-    if (p->ac == NULL) {
+    if (p->link == NULL) {
         return -1;
     }
     struct peer_req *q = mem_alloc(sizeof(*q));
     q->p = p;
+    q->link = p->link;
     q->kind = kind;
     q->gi = gi;
     q->epoch = epoch;
-    if (redisAsyncCommandArgv(p->ac, peer_on_reply, q, argc, argv, NULL) != REDIS_OK) {
+    if (peerlink_send(p->link, argc, argv, peer_on_reply, q) != 0) {
         mem_free(q);
         return -1;
     }
@@ -410,16 +414,21 @@ adopt_epoch(struct proxy *px, long long epoch)
     }
 }
 
-static void
-peer_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+static int
+reply_is(const struct peerlink_reply *r, size_t i, char type)
 {
-    struct peer_req *q = privdata;
+    return r->element[i].type == type;
+}
+
+static void
+peer_on_reply(void *arg, const struct peerlink_reply *reply)
+{
+    struct peer_req *q = arg;
     struct peer *p = q->p;
     struct proxy *px = p->px;
-    redisReply *reply = r;
     long long now = util_mstime();
 
-    if (p->ac == ac && p->pending > 0) {
+    if (reply != NULL && p->link == q->link && p->pending > 0) {
         p->pending--;
         p->pending_since_ms = now;
         p->last_reply_ms = now;
@@ -432,29 +441,38 @@ peer_on_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     struct group *g = &px->groups[q->gi];
-    if (q->kind == PEER_HELLO) {
+    if (reply->type == '-') {
+        /* A refusal (peer authentication, an unknown group): logged once
+         * per kind of error until the peer accepts again. */
+        if (!p->refusal_logged) {
+            p->refusal_logged = 1;
+            log_warn("Peer %s refused our request: %.*s", p->name, (int)reply->len, reply->str);
+        }
+    } else if (q->kind == PEER_HELLO) {
         /* *2: its run id, its current epoch */
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-            && reply->element[0]->type == REDIS_REPLY_STRING
-            && reply->element[1]->type == REDIS_REPLY_INTEGER) {
-            snprintf(p->runid, sizeof(p->runid), "%s", reply->element[0]->str);
-            p->epoch = reply->element[1]->integer;
+        if (reply->type == '*' && reply->elements == 2 && reply_is(reply, 0, '$')
+            && reply_is(reply, 1, ':')) {
+            snprintf(p->runid, sizeof(p->runid), "%.*s", (int)reply->element[0].len,
+                     reply->element[0].str);
+            p->epoch = reply->element[1].integer;
+            p->refusal_logged = 0;
             adopt_epoch(px, p->epoch);
         }
-    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
-               && reply->element[0]->type == REDIS_REPLY_INTEGER
-               && reply->element[1]->type == REDIS_REPLY_STRING
-               && reply->element[2]->type == REDIS_REPLY_INTEGER) {
+    } else if (reply->type == '*' && reply->elements == 3 && reply_is(reply, 0, ':')
+               && reply_is(reply, 1, '$') && reply_is(reply, 2, ':')) {
         /* *3: down state, leader run id or "*", leader epoch */
-        if (reply->element[0]->integer == 1) {
+        if (reply->element[0].integer == 1) {
             p->down_at[q->gi] = now;
         } else {
             p->down_at[q->gi] = 0;
         }
-        long long leader_epoch = reply->element[2]->integer;
+        p->refusal_logged = 0;
+        long long leader_epoch = reply->element[2].integer;
+        const struct peerlink_reply *leader = &reply->element[1];
         if (q->kind == PEER_VOTE && g->fo_state == FAILOVER_ELECTION
             && q->epoch == g->fo_epoch && leader_epoch == g->fo_epoch
-            && strcmp(reply->element[1]->str, px->runid) == 0) {
+            && leader->len == strlen(px->runid)
+            && memcmp(leader->str, px->runid, leader->len) == 0) {
             g->fo_voters |= 1ull << (size_t)(p - px->peers);
         }
         adopt_epoch(px, leader_epoch);
@@ -467,11 +485,27 @@ peers_cron(struct proxy *px, long long now)
 {
     for (size_t i = 0; i < px->npeers; i++) {
         struct peer *p = &px->peers[i];
-        if (p->ac == NULL) {
+        if (p->link == NULL) {
             if (now >= p->retry_ms) {
                 peer_connect(px, p, now);
             }
             continue;
+        }
+        enum peerlink_state st = peerlink_state(p->link);
+        if (st == PEERLINK_FAILED) {
+            peer_drop(p, NULL);
+            continue;
+        }
+        if (st == PEERLINK_UP && !p->connected) {
+            p->connected = 1;
+        }
+        /* Logged at the first reply: in TLS 1.3 the handshake ends on our
+         * side before the peer checked our certificate. */
+        if (p->connected && !p->announced && peerlink_replied(p->link)) {
+            p->announced = 1;
+            p->tls_refused_logged = 0;
+            p->tls_backoff_ms = 0;
+            log_info("Peer %s connected", p->name);
         }
         if (!p->connected && now - p->connect_ms > PEER_TIMEOUT_MS) {
             peer_drop(p, "connection timed out");
@@ -625,7 +659,7 @@ abort_failover(struct proxy *px, struct group *g, const char *why)
 
 static void
 send_replicaof(struct proxy *px, struct group *g, struct node *n, struct node *m,
-               long long epoch, void (*cb)(struct admin *a, redisReply *reply))
+               long long epoch, admin_reply_fn cb)
 {
     char port[16], ep[24];
     snprintf(port, sizeof(port), "%d", m->port);
@@ -636,7 +670,7 @@ send_replicaof(struct proxy *px, struct group *g, struct node *n, struct node *m
 }
 
 static void
-on_demoted(struct admin *a, redisReply *r)
+on_demoted(struct admin *a, const struct peerlink_reply *r)
 {
     (void)r;
     /* The old master is a replica now: its paused writes resume and are
@@ -646,7 +680,7 @@ on_demoted(struct admin *a, redisReply *r)
 }
 
 static void
-on_promoted(struct admin *a, redisReply *r)
+on_promoted(struct admin *a, const struct peerlink_reply *r)
 {
     struct proxy *px = a->px;
     struct group *g = a->group;
@@ -655,7 +689,8 @@ on_promoted(struct admin *a, redisReply *r)
         return;
     }
     if (!reply_ok(r)) {
-        abort_failover(px, g, r && r->str ? r->str : "no reply to REPLICAOF NO ONE");
+        char err[256];
+        abort_failover(px, g, reply_error(r, err, sizeof(err), "no reply to REPLICAOF NO ONE"));
         return;
     }
     struct node *old = g->fo_old_master;
@@ -800,14 +835,14 @@ impose_config(struct proxy *px, struct group *g, long long now)
 }
 
 static void
-on_switchover_offset(struct admin *a, redisReply *r)
+on_switchover_offset(struct admin *a, const struct peerlink_reply *r)
 {
     struct group *g = a->group;
     if (g->fo_state != FAILOVER_PAUSING || g->fo_epoch != a->epoch) {
         return;
     }
     char v[32];
-    if (r == NULL || r->type != REDIS_REPLY_STRING
+    if (r == NULL || r->type != '$'
         || !topology_info_field(r->str, r->len, "master_repl_offset", v, sizeof(v))) {
         abort_failover(a->px, g, "no master_repl_offset from the master after CLIENT PAUSE");
         return;
@@ -816,14 +851,15 @@ on_switchover_offset(struct admin *a, redisReply *r)
 }
 
 static void
-on_paused(struct admin *a, redisReply *r)
+on_paused(struct admin *a, const struct peerlink_reply *r)
 {
     struct group *g = a->group;
     if (g->fo_state != FAILOVER_PAUSING || g->fo_epoch != a->epoch) {
         return;
     }
     if (!reply_ok(r)) {
-        abort_failover(a->px, g, r && r->str ? r->str : "no reply to CLIENT PAUSE");
+        char err[256];
+        abort_failover(a->px, g, reply_error(r, err, sizeof(err), "no reply to CLIENT PAUSE"));
         return;
     }
     /* Writes are held from here on: what the master has now is everything
@@ -833,10 +869,10 @@ on_paused(struct admin *a, redisReply *r)
 }
 
 static void
-on_replica_offset(struct admin *a, redisReply *r)
+on_replica_offset(struct admin *a, const struct peerlink_reply *r)
 {
     char v[32];
-    if (r != NULL && r->type == REDIS_REPLY_STRING
+    if (r != NULL && r->type == '$'
         && topology_info_field(r->str, r->len, "slave_repl_offset", v, sizeof(v))) {
         a->node->offset = atoll(v);
     }
@@ -1039,21 +1075,12 @@ void
 failover_teardown(struct proxy *px)
 {
     for (size_t i = 0; i < px->npeers; i++) {
-        struct peer *p = &px->peers[i];
-        if (p->ac) {
-            redisAsyncContext *ac = p->ac;
-            p->ac = NULL;
-            redisAsyncFree(ac);
-        }
+        peerlink_destroy(&px->peers[i].link);
     }
     while (px->admins) {
         struct admin *a = px->admins;
-        if (a->ac) {
-            redisAsyncContext *ac = a->ac;
-            a->ac = NULL;
-            a->cb = NULL;
-            redisAsyncFree(ac);
-        }
+        a->cb = NULL;
+        peerlink_destroy(&a->link);
         px->admins = a->next;
         mem_free(a);
     }

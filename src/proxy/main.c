@@ -90,7 +90,13 @@ listen_port(struct proxy *px, long long portnum, int *fdp, struct event **evp,
 static int
 listen_setup(struct proxy *px)
 {
-    if (listen_port(px, px->cfg.port, &px->listen_fd, &px->listen_ev, on_accept) != 0) {
+    /* port 0, as in Redis: no plain listener (then tls-port is the only one). */
+    if (px->cfg.port == 0 && px->cfg.tls_port == 0) {
+        log_error("port 0 needs a tls-port: the proxy would listen nowhere");
+        return -1;
+    }
+    if (px->cfg.port != 0
+        && listen_port(px, px->cfg.port, &px->listen_fd, &px->listen_ev, on_accept) != 0) {
         return -1;
     }
     if (px->cfg.tls_port != 0) {
@@ -302,8 +308,10 @@ main(int argc, char **argv)
     script_teardown(px);
     mem_free(px->pending_backends);
     event_free(px->cron);
-    event_free(px->listen_ev);
-    close(px->listen_fd);
+    if (px->listen_fd >= 0) {
+        event_free(px->listen_ev);
+        close(px->listen_fd);
+    }
     if (px->tls_listen_fd >= 0) {
         event_free(px->tls_listen_ev);
         close(px->tls_listen_fd);

@@ -148,8 +148,8 @@ cob_format(const struct option_def *def, const void *values, char *buf, size_t l
 #define OFF(f) offsetof(struct proxy_config, f)
 
 const struct option_def proxy_options[] = {
-    {"port", OPT_INT, 0, "7000", 1, 65535, NULL, OFF(port), NULL, NULL, NULL,
-     "TCP port clients connect to"},
+    {"port", OPT_INT, 0, "7000", 0, 65535, NULL, OFF(port), NULL, NULL, NULL,
+     "TCP port clients connect to (0 = none: only tls-port)"},
     {"bind", OPT_STRING, 0, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, NULL,
      "address to listen on"},
     /* TLS on the client port (tlsctx.c), with the node's names */
@@ -267,6 +267,12 @@ const struct option_def proxy_options[] = {
     {"failover-timeout-ms", OPT_INT, 0, "3000", 100, 3600000, NULL, OFF(failover_timeout_ms),
      NULL, NULL, NULL, "how long an election, a promotion or a switchover may take before it "
      "is abandoned; an abandoned attempt is retried after a random delay"},
+    {"tls-peers", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(tls_peers), NULL, NULL, NULL,
+     "connect to the peers with TLS (client certificate and CA as tls-backend): list their "
+     "tls-ports in peers"},
+    {"peer-auth", OPT_STRING, OPT_SENSITIVE, "", 0, 0, NULL, OFF(peer_auth), NULL, NULL, NULL,
+     "secret shared by the proxies: a peer proves it (SENTINEL PEER-AUTH) before its hellos "
+     "and votes count; empty = any client may speak the peer protocol"},
     {"loglevel", OPT_ENUM, 0, "notice", 0, 0, log_option_names, OFF(loglevel), NULL, NULL,
      NULL, "debug, verbose, notice or warning"},
     {"logfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(logfile), NULL, NULL, NULL,

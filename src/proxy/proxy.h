@@ -31,6 +31,7 @@ struct fanout;
 struct http_port;
 struct peer;
 struct admin;
+struct peerlink;
 struct tr_client;
 struct conn;
 struct conn_tls_ctx;
@@ -93,6 +94,9 @@ struct proxy_config {
     long long quorum;            /* proxies that must see a master down; 0 = majority */
     int failover;                /* run automatic failover */
     long long failover_timeout_ms;
+    /* peer links (failover.c, peerlink.c) */
+    int tls_peers;               /* connect to peers with TLS: list their tls-ports */
+    char *peer_auth;             /* owned: shared secret peers prove; "" = none */
 };
 
 /* A proxy cursor, decoded (cursor.c explains the encoding). */
@@ -388,8 +392,13 @@ struct peer {
     char name[300];              /* host:port */
     char runid[41];              /* from its HELLO reply; "" until known */
     long long epoch;             /* its current epoch, as it last said */
-    void *ac;                    /* owned redisAsyncContext, NULL when not connected */
-    int connected;
+    struct peerlink *link;       /* owned (peerlink.c), NULL between attempts */
+    int connected;               /* the link is up (TCP, and TLS with tls-peers) */
+    int announced;               /* it answered: "connected" was logged */
+    int tls_refused_logged;      /* a refused TLS handshake was logged */
+    long long tls_backoff_ms;    /* retry delay after refused handshakes (0: none) */
+    int auth_refused_logged;     /* its refusal of our peer-auth was logged */
+    int refusal_logged;          /* an error reply to our request was logged */
     long long connect_ms;        /* when the connection attempt started */
     long long retry_ms;
     int pending;                 /* requests without a reply */
@@ -516,6 +525,8 @@ enum session_flag {
     SESSION_READ_OFF = 1 << 5,
     SESSION_EOF = 1 << 6,          /* the client half-closed: input held for a
                                       transaction (txn.c) still runs */
+    SESSION_PEER = 1 << 7,         /* proved peer-auth (sentinel.c) */
+    SESSION_PEER_REFUSED = 1 << 8, /* a peer request without it was logged */
 };
 
 /* A client connection.  session.c owns its life; client_cmd.c (CLIENT) and

@@ -5,6 +5,7 @@
  * over pub/sub on the nodes instead). */
 #include "proxy/proxy.h"
 #include "core/alloc.h"
+#include "core/log.h"
 #include "core/util.h"
 
 #include <stdarg.h>
@@ -270,6 +271,55 @@ cmd_failover(struct session *s, size_t argc, const struct resp_arg *argv, struct
     reply_str(s, err ? err : "+OK\r\n");
 }
 
+/* With peer-auth set, the peer protocol (HELLO, is-master-down-by-addr)
+ * is only for sessions that proved the secret: anyone else's announcements
+ * and votes would steer failovers.  Returns 1 when s may speak it, else
+ * answers the refusal (logged once per session). */
+static int
+peer_allowed(struct session *s, const struct resp_arg *sub)
+{
+    struct proxy *px = session_proxy(s);
+    if (px->cfg.peer_auth == NULL || px->cfg.peer_auth[0] == '\0' || (s->flags & SESSION_PEER)) {
+        return 1;
+    }
+    if (!(s->flags & SESSION_PEER_REFUSED)) {
+        s->flags |= SESSION_PEER_REFUSED;
+        log_warn("Refused SENTINEL %.*s from %s: not authenticated as a peer (peer-auth)",
+                 (int)sub->len, sub->ptr, s->addr);
+    }
+    reply_str(s, "-NOPERM this proxy requires peer authentication: "
+                 "SENTINEL PEER-AUTH <secret> first\r\n");
+    return 0;
+}
+
+/* SENTINEL PEER-AUTH <secret>: compared in constant time. */
+static void
+cmd_peer_auth(struct session *s, const struct resp_arg *secret)
+{
+    struct proxy *px = session_proxy(s);
+    const char *want = px->cfg.peer_auth ? px->cfg.peer_auth : "";
+    size_t wlen = strlen(want);
+    if (wlen == 0) {
+        reply_str(s, "+OK\r\n"); /* nothing to prove here */
+        return;
+    }
+    unsigned char diff = secret->len != wlen;
+    for (size_t i = 0; i < secret->len; i++) {
+        diff |= (unsigned char)(secret->ptr[i] ^ want[i % wlen]);
+    }
+    if (diff != 0) {
+        s->flags &= ~SESSION_PEER;
+        log_warn("Peer authentication from %s failed: wrong peer-auth secret", s->addr);
+        reply_str(s, "-WRONGPASS invalid peer-auth secret\r\n");
+        return;
+    }
+    if (!(s->flags & SESSION_PEER)) {
+        log_info("Peer %s authenticated", s->addr);
+    }
+    s->flags |= SESSION_PEER;
+    reply_str(s, "+OK\r\n");
+}
+
 void
 sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
 {
@@ -351,6 +401,12 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
         } else if ((g = named_group(s, &argv[2])) != NULL) {
             cmd_failover(s, argc, argv, g);
         }
+    } else if (sub_is(sub, "peer-auth")) {
+        if (argc != 3) {
+            wrong_arity(s, sub);
+            return;
+        }
+        cmd_peer_auth(s, &argv[2]);
     } else if (sub_is(sub, "is-master-down-by-addr")) {
         char ip[256], runid[64];
         long long port, epoch;
@@ -359,6 +415,9 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
         long long leader_epoch;
         if (argc != 6) {
             wrong_arity(s, sub);
+            return;
+        }
+        if (!peer_allowed(s, sub)) {
             return;
         }
         arg_str(&argv[2], ip, sizeof(ip));
@@ -379,6 +438,9 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
         long long epoch, port, cepoch;
         if (argc != 7) {
             wrong_arity(s, sub);
+            return;
+        }
+        if (!peer_allowed(s, sub)) {
             return;
         }
         arg_str(&argv[3], name, sizeof(name));

@@ -25,7 +25,7 @@ tlsctx_setup(struct proxy *px)
     struct conn_tls_config tc;
     char err[512];
 
-    if (cfg->tls_port == 0 && !cfg->tls_backend) {
+    if (cfg->tls_port == 0 && !cfg->tls_backend && !cfg->tls_peers) {
         return 0;
     }
     memset(&tc, 0, sizeof(tc));
@@ -51,7 +51,7 @@ tlsctx_setup(struct proxy *px)
             return -1;
         }
     }
-    if (cfg->tls_backend) {
+    if (cfg->tls_backend || cfg->tls_peers) { /* tls-peers: failover.c's links */
         px->tls_backend_ctx = conn_tls_ctx_create(&tc, 0, err, sizeof(err));
         if (px->tls_backend_ctx == NULL) {
             log_error("Failed to configure TLS to the nodes: %s", err);

@@ -140,6 +140,20 @@ class _NsConnection(redis.Connection):
             return super()._connect()
 
 
+class _NsSSLConnection(redis.SSLConnection):
+    """The same over TLS (the failover suite's all-TLS case)."""
+
+    def __init__(self, netns_path=None, **kw):
+        super().__init__(**kw)
+        self.netns_path = netns_path
+
+    def _connect(self):
+        if not self.netns_path:
+            return super()._connect()
+        with _in_netns(self.netns_path):
+            return super()._connect()
+
+
 # ---- hosts -------------------------------------------------------------------------
 
 
@@ -181,7 +195,8 @@ class _Net:
 
     def redis(self, host, port, **kw):
         """A redis.Redis to host:port, connecting from the client host."""
-        pool = redis.ConnectionPool(connection_class=_NsConnection,
+        cls = _NsSSLConnection if kw.pop("ssl", False) else _NsConnection
+        pool = redis.ConnectionPool(connection_class=cls,
                                     netns_path=self._client_path(), host=host.ip, port=port,
                                     **kw)
         return redis.Redis(connection_pool=pool)

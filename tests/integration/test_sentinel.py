@@ -75,6 +75,12 @@ class Case(cluster.Case):
                      5, "proxy discovered both replicas")
             if n > 1:
                 wait_for(lambda: sentinel_ok(p), 5, "proxy reaches its peers")
+        if n > 1:
+            # Every peer answered a hello (its run id is known): a proxy
+            # that tried a peer before it listened retries 200 ms later.
+            for p in out:
+                wait_for(lambda: all(pairs(x)["runid"] for x in client(p).execute_command(
+                    "SENTINEL", "sentinels", "mymaster")), 5, "proxy knows every peer")
         return out
 
 
@@ -466,6 +472,60 @@ def case_blocked_client_through_a_switchover(c):
     check(w2.reply() == [b"q", b"job"], "served on the new master")
 
 
+def log_text(p):
+    with open(p.log, errors="replace") as f:
+        return f.read()
+
+
+def case_i_peer_auth(c):
+    """peer-auth: a client without the secret can neither announce (SENTINEL
+    HELLO) nor vote or ask (is-master-down-by-addr): -NOPERM, logged once per
+    connection, nothing adopted; a wrong secret is -WRONGPASS and logged; a
+    proxy holding the wrong secret is refused by its peer and logs it once;
+    the three proxies sharing it still fail over a killed master."""
+    m, reps = c.group()
+    secret = "s3cret-peers"
+    ps = c.peer_proxies(m, 3, "--peer-auth", secret)
+    raw = Raw(ps[0].port)
+    r = raw.call("SENTINEL", "HELLO", "99", "mymaster", LOCAL, str(reps[0].port), "99")
+    check(isinstance(r, Err) and r.startswith("NOPERM"), "unauthenticated HELLO: %r" % r)
+    r = raw.call("SENTINEL", "is-master-down-by-addr", LOCAL, str(m.port), "50", "f" * 40)
+    check(isinstance(r, Err) and r.startswith("NOPERM"), "unauthenticated vote: %r" % r)
+    check(master_addr(ps[0]) == (LOCAL, m.port), "the refused hello changed nothing")
+    check(info(client(ps[0]), "sentinel")["current_epoch"] == "0",
+          "no epoch adopted from a refused peer request")
+    check(log_text(ps[0]).count("not authenticated as a peer (peer-auth)") == 1,
+          "the refusal is logged once for the connection")
+    r = raw.call("SENTINEL", "PEER-AUTH", "guess-123")
+    check(isinstance(r, Err) and r.startswith("WRONGPASS"), "wrong secret: %r" % r)
+    check("Peer authentication from %s:" % LOCAL in log_text(ps[0]), "wrong secret logged")
+    check(secret not in log_text(ps[0]) and "guess-123" not in log_text(ps[0]),
+          "no secret in the log")
+    check(raw.call("SENTINEL", "PEER-AUTH", secret) == "OK", "the right secret")
+    r = raw.call("SENTINEL", "is-master-down-by-addr", LOCAL, str(m.port), "0", "*")
+    check(r == [0, b"*", 0], "an authenticated peer's query is answered: %r" % r)
+    raw.close()
+    # A proxy with the wrong secret: ps[0] refuses its hellos; both log it.
+    bad = PeerProxy(cluster.free_port(), m.addr, "--peers", ps[0].addr, "--peer-auth", "nope")
+    c.proxies.append(bad)
+    wait_for(lambda: "refused our peer authentication" in log_text(bad), 5,
+             "the proxy with the wrong secret logs its refusal")
+    wait_for(lambda: "refused our request: NOPERM" in log_text(bad), 5,
+             "and the refusal of its hellos")
+    check(log_text(bad).count("refused our peer authentication") == 1, "logged once")
+    bad.stop()
+    c.proxies.remove(bad)
+    # The proxies that share the secret still agree on a failover.
+    t0 = time.time()
+    m.kill()
+    took = writes_resume(ps[1], t0)
+    nm = new_master(reps + [m], m)
+    check(nm in reps, "a replica was promoted")
+    for p in ps:
+        wait_for(lambda: master_addr(p) == (LOCAL, nm.port), BOUND_S, "every proxy follows")
+    print("     writes resumed %.2f s after the kill, with peer-auth" % took)
+
+
 CASES = [
     ("blk", "a client blocked through the proxy gets an error in a switchover",
      case_blocked_client_through_a_switchover),
@@ -486,6 +546,8 @@ CASES = [
      case_g_restarted_proxy_adopts_newer_config),
     ("h", "+sdown and +switch-master published on every proxy's pub/sub",
      case_h_switch_master_event),
+    ("i", "peer-auth: unauthenticated hellos and votes refused and logged; failover works",
+     case_i_peer_auth),
 ]
 
 

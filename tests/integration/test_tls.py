@@ -536,6 +536,171 @@ def case_i_proxy_backend(nodes):
     check("TLS handshake with" in log_text(m), "the node logged the refused proxy")
 
 
+# ---- peer proxies over TLS ---------------------------------------------------
+
+
+class TlsOnly(cluster.Process):
+    """A cachely-server or cachely-proxy started with port 0: it listens on
+    its tls-port only (self.port is that port), and is up once a TLS PING
+    is answered."""
+
+    def __init__(self, kind, argv, port=None):
+        self.kind = kind
+        self.port = port or cluster.free_port()
+        self.tls_port = self.port
+        self.dir = tempfile.mkdtemp(prefix="cachely-tlsonly-")
+        self.log = os.path.join(self.dir, "out.log")
+        c = certs()
+        self.argv = argv + ["--port", "0", "--tls-port", str(self.port), "--bind", LOCAL,
+                            "--logfile", self.log, "--tls-cert-file", c.server[0],
+                            "--tls-key-file", c.server[1], "--tls-ca-cert-file", c.ca]
+        if kind == "cachely-server":
+            self.argv += ["--dir", self.dir]
+        self.start()
+
+    def start(self):
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT)
+        self.killed = False
+
+        def up():
+            if self.proc.poll() is not None:
+                self.dump_log()
+                raise RuntimeError("%s exited at start" % self.kind)
+            try:
+                return tls_client(self, timeout=2).ping()
+            except (redis.ConnectionError, ssl.SSLError, OSError):
+                return False
+        wait_for(up, 20, "%s answers on its tls-port" % self.kind, interval=0.05)
+
+
+def listening_ports(pid):
+    """The TCP ports process pid listens on (from /proc)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            col = row.split()
+            if col[3] == "0A" and col[9] in inodes:
+                ports.add(int(col[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def case_j_failover_all_tls(nodes):
+    """A failover driven entirely over TLS, no plain port anywhere: three
+    nodes (port 0, tls-replication), three proxies (port 0, tls-backend,
+    tls-peers, peer-auth) that find each other's run ids over TLS; kill -9
+    the master; a TLS client of a proxy sees writes resume on the promoted
+    replica, which the other replica and every proxy follow."""
+    c = certs()
+    client_cert = ["--tls-client-cert-file", c.client[0], "--tls-client-key-file", c.client[1]]
+
+    def node(*args):
+        n = TlsOnly("cachely-server", [cluster.servers.CACHELY, "--enable-debug-command",
+                                       "local", "--tls-replication", "yes"]
+                    + client_cert + list(args))
+        nodes.nodes.append(n)
+        return n
+
+    m = node()
+    reps = [node("--replicaof", "%s %d" % (LOCAL, m.port)) for _ in range(2)]
+    mc = tls_client(m)
+    wait_for(lambda: info(mc, "replication").get("connected_slaves") == "2"
+             and all(info(tls_client(r), "replication").get("master_link_status") == "up"
+                     for r in reps), 20, "both replicas synced over TLS")
+    ports = [cluster.free_port() for _ in range(3)]
+    ps = []
+    for port in ports:
+        peers = ",".join("%s:%d" % (LOCAL, q) for q in ports if q != port)
+        p = TlsOnly("cachely-proxy", [cluster.PROXY, "--nodes", "%s:%d" % (LOCAL, m.port),
+                                      "--tls-backend", "yes", "--tls-peers", "yes",
+                                      "--peers", peers, "--peer-auth", "tls-peer-secret"]
+                    + client_cert, port=port)
+        nodes.proxies.append(p)
+        ps.append(p)
+    for p in ps:
+        pc = tls_client(p)
+        wait_for(lambda: len(pc.execute_command("SENTINEL", "replicas", "mymaster")) == 2, 10,
+                 "the proxy discovered both replicas at their tls-ports")
+        wait_for(lambda: all(x[x.index("runid") + 1] for x in pc.execute_command(
+            "SENTINEL", "sentinels", "mymaster")), 10, "the proxy knows both peers (TLS)")
+    for x in [m] + reps + ps:
+        got = listening_ports(x.proc.pid)
+        check(got == {x.tls_port}, "%s listens on its tls-port only: %r" % (x.kind, got))
+    r = tls_client(ps[0], timeout=2)
+    r.set("before", "1")
+    t0 = time.time()
+    m.kill()
+
+    def writes_ok():
+        try:
+            return r.set("after", "1")
+        except (redis.ResponseError, redis.ConnectionError, OSError):
+            return False
+    wait_for(writes_ok, 15, "writes through the proxy resume after the kill", interval=0.02)
+    took = time.time() - t0
+    nm = [x for x in reps if info(tls_client(x), "replication")["role"] == "master"]
+    check(len(nm) == 1, "one replica promoted")
+    nm = nm[0]
+    other = [x for x in reps if x is not nm][0]
+    wait_for(lambda: info(tls_client(other), "replication").get("master_port") == str(nm.port)
+             and info(tls_client(other), "replication").get("master_link_status") == "up",
+             15, "the other replica follows the new master over TLS")
+    for p in ps:
+        wait_for(lambda: tls_client(p).execute_command(
+            "SENTINEL", "get-master-addr-by-name", "mymaster") == [LOCAL, str(nm.port)],
+            10, "every proxy names the new master")
+    check(tls_client(nm).get("before") == "1" and tls_client(nm).get("after") == "1",
+          "the new master has the writes")
+    for p in ps:
+        t = log_text(p)
+        check("Peer %s:" % LOCAL in t and "authenticated" in t, "peers authenticated")
+    print("     writes resumed %.2f s after kill -9, all links TLS" % took)
+
+
+def case_k_peer_bad_certificate(nodes):
+    """tls-peers between proxies that do not trust each other (one holds a
+    certificate from another CA): every link is refused both ways, each
+    proxy logs the refusal once with the peer's address, keeps serving,
+    and retries with a growing delay (a few handshakes, not 5 a second)."""
+    c = certs()
+    n = nodes.node()
+    pa, pb = cluster.free_port(), cluster.free_port()
+    common = ["--tls-peers", "yes", "--tls-ca-cert-file", c.ca]
+    a = nodes.proxy(n.addr, "--tls-port", pa, "--tls-cert-file", c.rogue[0],
+                    "--tls-key-file", c.rogue[1], "--peers", "%s:%d" % (LOCAL, pb), *common)
+    b = nodes.proxy(n.addr, "--tls-port", pb, "--tls-cert-file", c.server[0],
+                    "--tls-key-file", c.server[1], "--peers", "%s:%d" % (LOCAL, pa), *common)
+    refusal = "TLS handshake refused"
+    wait_for(lambda: refusal in log_text(a) and refusal in log_text(b), 10,
+             "both proxies log the refused peer link")
+    time.sleep(2.5)  # the retries the backoff allows in this window: 1 s, then 2 s
+    for x, peer in ((a, pb), (b, pa)):
+        t = log_text(x)
+        check(t.count(refusal) == 1 and "Peer %s:%d: %s" % (LOCAL, peer, refusal) in t,
+              "the refusal logged once with the peer's address: %r"
+              % [ln for ln in t.splitlines() if "Peer" in ln or "TLS" in ln][:8])
+        check(t.count("TLS handshake with") <= 6,
+              "handshakes are not retried every 200 ms: %d" % t.count("TLS handshake with"))
+        xc = client(x)
+        check(xc.ping(), "the proxy still serves")
+        sent = [pairs for pairs in xc.execute_command("SENTINEL", "sentinels", "mymaster")]
+        flags = sent[0][sent[0].index("flags") + 1]
+        check("disconnected" in flags, "the peer is shown disconnected: %r" % flags)
+
+
 CASES = [
     ("a", "redis-cli --tls and python ssl=True on tls-port", case_a_clients),
     ("b", "mutual TLS accepted and refused; auth-clients optional/no", case_b_mutual_tls),
@@ -546,6 +711,10 @@ CASES = [
     ("g", "bad TLS settings refused; no start without a certificate", case_g_config_errors),
     ("h", "cachely-proxy's tls-port: clients, refusals, pipeline", case_h_proxy),
     ("i", "cachely-proxy tls-backend to the nodes' tls-ports, discovery", case_i_proxy_backend),
+    ("j", "a failover entirely over TLS: port 0 everywhere, tls-peers, peer-auth",
+     case_j_failover_all_tls),
+    ("k", "tls-peers with an untrusted certificate: refused, logged once, no crash",
+     case_k_peer_bad_certificate),
 ]
 
 
