@@ -472,3 +472,19 @@ conn_tls_ctx_destroy(struct conn_tls_ctx **ctxp)
     SSL_CTX_free(tc->ssl_ctx);
     mem_free(tc);
 }
+
+struct ssl_st *
+conn_tls_ctx_new_session(struct conn_tls_ctx *ctx, int accept)
+{
+    SSL *ssl = SSL_new(ctx->ssl_ctx);
+    if (ssl == NULL) {
+        ERR_clear_error();
+        return NULL;
+    }
+    if (accept) {
+        SSL_set_accept_state(ssl);
+    } else {
+        SSL_set_connect_state(ssl);
+    }
+    return ssl;
+}

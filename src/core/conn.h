@@ -17,6 +17,7 @@
 
 struct conn;
 struct conn_tls_ctx;
+struct ssl_st;
 
 enum conn_want {
     CONN_WANT_NONE = 0,
@@ -101,5 +102,12 @@ void conn_destroy(struct conn **cp);
 struct conn_tls_ctx *conn_tls_ctx_create(const struct conn_tls_config *cfg,
                                          int server, char *err, size_t errlen);
 void conn_tls_ctx_destroy(struct conn_tls_ctx **ctxp);
+
+/* A bare OpenSSL session (SSL *) of ctx, server side when accept is
+ * nonzero, for a library that drives TLS itself (evhttp over
+ * bufferevent_openssl).  The caller owns it (SSL_free); it holds its own
+ * reference on the context, so a reload may drop ctx meanwhile.  NULL when
+ * OpenSSL cannot make one. */
+struct ssl_st *conn_tls_ctx_new_session(struct conn_tls_ctx *ctx, int accept);
 
 #endif
