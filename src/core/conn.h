@@ -77,9 +77,10 @@ int conn_handshake(struct conn *c);
  * Returns 0, or -1 with errno set (ETIMEDOUT when the time ran out). */
 int conn_write_all(struct conn *c, const void *buf, size_t len, int timeout_ms);
 
-/* Bytes already decrypted inside the connection that a read will return
- * without the socket becoming readable again (always 0 for plain sockets):
- * a reader that stops before draining must come back for them. */
+/* Bytes already inside the connection that a read will return without the
+ * socket becoming readable again (always 0 for plain sockets): a reader
+ * that stops before draining must come back for them.  Counts 1 for whole
+ * records OpenSSL read ahead when the last read filled its buffer first. */
 size_t conn_pending(const struct conn *c);
 
 /* After EAGAIN: which socket event the connection waits for. */
