@@ -10,7 +10,8 @@ set -euo pipefail
 PACKAGES=(
     # build
     build-essential autoconf automake libtool pkg-config
-    libevent-dev libhiredis-dev libjemalloc-dev libssl-dev
+    # libevent-dev brings libevent_openssl (HTTPS) too
+    libevent-dev libevent-openssl-2.1-7 libhiredis-dev libjemalloc-dev libssl-dev
     liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
     # TLS tests make their own CA and certificates
     openssl

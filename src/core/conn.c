@@ -29,6 +29,8 @@ struct conn {
     SSL *ssl;                 /* owned; NULL for a plain socket */
     struct conn_tls_ctx *ctx; /* a reference; NULL for a plain socket */
     enum conn_want want;
+    int more;                 /* the last read filled the caller's buffer
+                               * while OpenSSL held records not decrypted */
     int handshake_logged;
     char peer[CONN_PEER_LEN];
 };
@@ -143,9 +145,32 @@ conn_read(struct conn *c, void *buf, size_t len)
         return read(c->fd, buf, len);
     }
     c->want = CONN_WANT_NONE;
+    c->more = 0;
     ERR_clear_error();
-    int n = SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
-    return n > 0 ? n : conn_tls_fail(c, n);
+    if (len > INT32_MAX) {
+        len = INT32_MAX;
+    }
+    int n = SSL_read(c->ssl, buf, (int)len);
+    if (n <= 0) {
+        return conn_tls_fail(c, n);
+    }
+    /* Read-ahead (see conn_tls_ctx_create) leaves whole records OpenSSL
+     * took from the socket but has not decrypted: SSL_pending does not
+     * count them and the socket will not signal them.  Take them while the
+     * caller has room; only a partial record is left behind, whose rest
+     * the socket will signal (finding that out costs one empty read). */
+    size_t got = (size_t)n;
+    while (got < len && SSL_pending(c->ssl) == 0 && SSL_has_pending(c->ssl)) {
+        int m = SSL_read(c->ssl, (char *)buf + got, (int)(len - got));
+        if (m <= 0) {
+            /* WANT_READ, or an error or close the next read reports. */
+            ERR_clear_error();
+            break;
+        }
+        got += (size_t)m;
+    }
+    c->more = got == len && SSL_has_pending(c->ssl);
+    return (ssize_t)got;
 }
 
 ssize_t
@@ -241,7 +266,7 @@ conn_write_all(struct conn *c, const void *buf, size_t len, int timeout_ms)
 size_t
 conn_pending(const struct conn *c)
 {
-    return c->ssl != NULL ? (size_t)SSL_pending(c->ssl) : 0;
+    return c->ssl != NULL ? (size_t)SSL_pending(c->ssl) + (size_t)c->more : 0;
 }
 
 enum conn_want
@@ -372,6 +397,10 @@ conn_tls_ctx_create(const struct conn_tls_config *cfg, int server, char *err,
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION
                              | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* Read as much as the socket holds in one read(2), not a record
+     * header and then its body: half the reads for small requests (conn_read
+     * drains what this buffers). */
+    SSL_CTX_set_read_ahead(ctx, 1);
     if (cfg->protocols != NULL && cfg->protocols[0] != '\0'
         && conn_tls_protocols(ctx, cfg->protocols) < 0) {
         snprintf(err, errlen, "Invalid tls-protocols: %s", cfg->protocols);
@@ -471,4 +500,22 @@ conn_tls_ctx_destroy(struct conn_tls_ctx **ctxp)
     }
     SSL_CTX_free(tc->ssl_ctx);
     mem_free(tc);
+}
+
+struct ssl_st *
+conn_tls_ctx_new_session(struct conn_tls_ctx *ctx, int accept)
+{
+    SSL *ssl = SSL_new(ctx->ssl_ctx);
+    if (ssl == NULL) {
+        ERR_clear_error();
+        return NULL;
+    }
+    if (accept) {
+        SSL_set_accept_state(ssl);
+    } else {
+        SSL_set_connect_state(ssl);
+    }
+    /* The library reading it counts on SSL_pending alone. */
+    SSL_set_read_ahead(ssl, 0);
+    return ssl;
 }

@@ -17,6 +17,7 @@
 
 struct conn;
 struct conn_tls_ctx;
+struct ssl_st;
 
 enum conn_want {
     CONN_WANT_NONE = 0,
@@ -76,9 +77,10 @@ int conn_handshake(struct conn *c);
  * Returns 0, or -1 with errno set (ETIMEDOUT when the time ran out). */
 int conn_write_all(struct conn *c, const void *buf, size_t len, int timeout_ms);
 
-/* Bytes already decrypted inside the connection that a read will return
- * without the socket becoming readable again (always 0 for plain sockets):
- * a reader that stops before draining must come back for them. */
+/* Bytes already inside the connection that a read will return without the
+ * socket becoming readable again (always 0 for plain sockets): a reader
+ * that stops before draining must come back for them.  Counts 1 for whole
+ * records OpenSSL read ahead when the last read filled its buffer first. */
 size_t conn_pending(const struct conn *c);
 
 /* After EAGAIN: which socket event the connection waits for. */
@@ -101,5 +103,12 @@ void conn_destroy(struct conn **cp);
 struct conn_tls_ctx *conn_tls_ctx_create(const struct conn_tls_config *cfg,
                                          int server, char *err, size_t errlen);
 void conn_tls_ctx_destroy(struct conn_tls_ctx **ctxp);
+
+/* A bare OpenSSL session (SSL *) of ctx, server side when accept is
+ * nonzero, for a library that drives TLS itself (evhttp over
+ * bufferevent_openssl).  The caller owns it (SSL_free); it holds its own
+ * reference on the context, so a reload may drop ctx meanwhile.  NULL when
+ * OpenSSL cannot make one. */
+struct ssl_st *conn_tls_ctx_new_session(struct conn_tls_ctx *ctx, int accept);
 
 #endif

@@ -3,8 +3,12 @@
  * Prometheus headers and route lookup with its 400/404/405 answers. */
 #include "core/http_util.h"
 #include "core/alloc.h"
+#include "core/conn.h"
+#include "core/log.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdarg.h>
@@ -33,6 +37,40 @@ http_util_server_new(struct event_base *base, long long max_body_size,
     evhttp_set_max_body_size(evh, (ev_ssize_t)max_body_size);
     evhttp_set_gencb(evh, cb, arg);
     return evh;
+}
+
+/* evhttp's bevcb: the connection's bufferevent, TLS over a session of the
+ * current context (evhttp sets the socket on it afterwards). */
+static struct bufferevent *
+http_util_tls_bev(struct event_base *base, void *arg)
+{
+    struct conn_tls_ctx *const *ctxp = arg;
+    struct ssl_st *ssl = *ctxp != NULL ? conn_tls_ctx_new_session(*ctxp, 1) : NULL;
+    if (ssl == NULL) {
+        /* evhttp would serve a NULL as plain HTTP: hand it one end of a
+         * pair whose other end is gone instead, which takes no socket and
+         * never reads a byte (evhttp's timeout closes the connection). */
+        struct bufferevent *pair[2];
+        log_warn("HTTPS: no TLS session could be made for a new connection");
+        if (bufferevent_pair_new(base, 0, pair) != 0) {
+            return NULL; /* out of memory: so is evhttp's own fallback */
+        }
+        bufferevent_free(pair[1]);
+        return pair[0];
+    }
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev != NULL) {
+        /* curl and most clients close without close_notify. */
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    }
+    return bev;
+}
+
+void
+http_util_set_tls(struct evhttp *evh, struct conn_tls_ctx *const *ctxp)
+{
+    evhttp_set_bevcb(evh, http_util_tls_bev, (void *)ctxp);
 }
 
 /* ---- query strings ------------------------------------------------------- */

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+struct conn_tls_ctx;
 struct event_base;
 struct evbuffer;
 struct evhttp;
@@ -26,6 +27,14 @@ struct evhttp_request;
 struct evhttp *http_util_server_new(struct event_base *base, long long max_body_size,
                                     void (*cb)(struct evhttp_request *, void *),
                                     void *arg);
+
+/* Serve HTTPS on evh from now on: every accepted connection runs a TLS
+ * server session of the context *ctxp holds when it arrives, so a context
+ * swapped in by a reload reaches new connections while open ones keep
+ * theirs.  ctxp is borrowed and must stay valid, and *ctxp non-NULL, as long
+ * as evh lives.  A connection whose session cannot be made is closed at
+ * once: never served in plain text. */
+void http_util_set_tls(struct evhttp *evh, struct conn_tls_ctx *const *ctxp);
 
 /* ---- query strings ------------------------------------------------------- */
 

@@ -181,6 +181,85 @@ option_set(struct option_table *t, const struct option_def *def,
 }
 
 int
+option_set_many(struct option_table *t, size_t n, char *const *names, char *const *values,
+                char *err, size_t errlen)
+{
+    const struct option_def **defs = mem_calloc((n ? n : 1) * sizeof(*defs));
+    char **olds = mem_calloc((n ? n : 1) * sizeof(*olds));
+    size_t set = 0;
+    int rc = -1;
+
+    for (size_t i = 0; i < n; i++) {
+        defs[i] = option_find(t, names[i]);
+        const char *why = NULL;
+        if (defs[i] == NULL) {
+            snprintf(err, errlen, "Unknown option or number of arguments for CONFIG SET - '%s'",
+                     names[i]);
+            goto done;
+        }
+        if (!(defs[i]->flags & OPT_MUTABLE)) {
+            why = "can't set immutable config";
+        } else if (defs[i]->flags & OPT_PROTECTED) {
+            why = "can't set protected config";
+        }
+        for (size_t k = 0; k < i && why == NULL; k++) {
+            if (defs[k] == defs[i]) {
+                why = "duplicate parameter";
+            }
+        }
+        if (why != NULL) {
+            snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - %s",
+                     names[i], why);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        char buf[4096];
+        option_format(t, defs[i], buf, sizeof(buf));
+        olds[i] = mem_strdup(buf);
+    }
+    for (set = 0; set < n; set++) {
+        char why[512];
+        int later = 0;
+        for (size_t k = set + 1; k < n && defs[set]->apply != NULL; k++) {
+            later |= defs[k]->apply == defs[set]->apply;
+        }
+        if ((later ? option_parse_only(t, defs[set], values[set], why, sizeof(why))
+                   : option_set(t, defs[set], values[set], why, sizeof(why))) == 0) {
+            continue;
+        }
+        char ignored[512];
+        size_t failed = set, named = set;
+        while (set-- > 0) {
+            option_parse_only(t, defs[set], olds[set], ignored, sizeof(ignored));
+        }
+        for (size_t k = 0; k < failed; k++) {
+            if (defs[k]->apply != NULL) {
+                option_set(t, defs[k], olds[k], ignored, sizeof(ignored));
+            }
+        }
+        /* A shared hook's failure names the first of its options. */
+        for (size_t k = 0; k < failed && defs[failed]->apply != NULL; k++) {
+            if (defs[k]->apply == defs[failed]->apply) {
+                named = k;
+                break;
+            }
+        }
+        snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - %s",
+                 names[named], why);
+        goto done;
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < n; i++) {
+        mem_free(olds[i]);
+    }
+    mem_free(olds);
+    mem_free((void *)defs);
+    return rc;
+}
+
+int
 option_split_line(const char *line, char *scratch, char **words, int max)
 {
     size_t len = strlen(line);

@@ -89,6 +89,14 @@ int option_set(struct option_table *t, const struct option_def *def,
  * Returns 0, or -1 with a reason in err. */
 int option_parse_only(struct option_table *t, const struct option_def *def,
                       const char *value, char *err, size_t errlen);
+/* CONFIG SET of n options, all or nothing, with Redis's rules: every name
+ * must be known, OPT_MUTABLE, not OPT_PROTECTED and not repeated before
+ * anything changes; options sharing an apply hook (a certificate and its
+ * key) are applied once, after the last of them; when a value is refused
+ * the ones already set get their old values back (hooks rerun).  Returns
+ * 0, or -1 with Redis's message (without "ERR ") in err. */
+int option_set_many(struct option_table *t, size_t n, char *const *names,
+                    char *const *values, char *err, size_t errlen);
 /* Current value as CONFIG GET prints it. */
 void option_format(const struct option_table *t, const struct option_def *def,
                    char *buf, size_t len);

@@ -14,6 +14,7 @@
 #include "node/client.h"
 #include "node/db.h"
 #include "node/server.h"
+#include "node/tls.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -389,6 +390,15 @@ http_setup(struct server *srv)
     if (srv->http == NULL) {
         return -1;
     }
+    if (srv->cfg.http_tls) {
+        /* tls_setup ran first and built the context for http-tls. */
+        if (*tls_server_ctx_ref(srv) == NULL) {
+            log_error("http-tls needs the tls-* certificate options");
+            http_teardown(srv);
+            return -1;
+        }
+        http_util_set_tls(srv->http, tls_server_ctx_ref(srv));
+    }
 
     /* The RESP listener's first address, with its notations translated. */
     scratch = mem_alloc(strlen(srv->cfg.bind) + 1);
@@ -406,7 +416,8 @@ http_setup(struct server *srv)
                   srv->cfg.http_port);
         rc = -1;
     } else {
-        log_info("HTTP interface listening on %s:%lld", host, srv->cfg.http_port);
+        log_info("HTTP%s interface listening on %s:%lld", srv->cfg.http_tls ? "S" : "", host,
+                 srv->cfg.http_port);
     }
     mem_free(scratch);
     if (rc != 0) {

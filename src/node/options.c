@@ -380,6 +380,8 @@ const struct option_def node_options[] = {
      NULL, NULL, NULL, "slow log entries kept"},
     {"http-port", OPT_INT, 0, "0", 0, 65535, NULL, OFF(http_port), NULL, NULL, NULL,
      "port for the HTTP interface (/cache/*, /health, /metrics); 0 = off"},
+    {"http-tls", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(http_tls), NULL, NULL, NULL,
+     "serve HTTPS on http-port with the tls-* certificates (reloads reach new connections)"},
     {"lfu-log-factor", OPT_INT, MUT, "10", 0, 2147483647, NULL, OFF(lfu_log_factor),
      NULL, NULL, apply_runtime, "LFU counter logarithm factor"},
     {"lfu-decay-time", OPT_INT, MUT, "1", 0, 2147483647, NULL, OFF(lfu_decay_time),

@@ -92,6 +92,7 @@ struct node_config {
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
     long long http_port;           /* 0 = off */
+    int http_tls;                  /* HTTPS on http-port (tls.c's server context) */
     long long lfu_log_factor;
     long long lfu_decay_time;
     char *dir;                     /* owned */

@@ -71,7 +71,8 @@ tls_build(struct server *srv, char *err, size_t errlen)
     struct conn_tls_config tc;
     struct conn_tls_ctx *sctx = NULL, *cctx = NULL;
 
-    if (srv->cfg.tls_port == 0 && !srv->cfg.tls_replication && !srv->cfg.tls_cluster) {
+    if (srv->cfg.tls_port == 0 && !srv->cfg.tls_replication && !srv->cfg.tls_cluster
+        && !(srv->cfg.http_port != 0 && srv->cfg.http_tls)) {
         return 0;
     }
     tls_config_from(&srv->cfg, &tc);
@@ -140,6 +141,12 @@ tls_accept_conn(struct server *srv, int fd)
         log_warn("Could not create a TLS session for an accepted connection");
     }
     return c;
+}
+
+struct conn_tls_ctx *const *
+tls_server_ctx_ref(struct server *srv)
+{
+    return &tls_state_of(srv)->server_ctx;
 }
 
 struct conn *

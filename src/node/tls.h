@@ -8,6 +8,7 @@
 
 struct server;
 struct conn;
+struct conn_tls_ctx;
 struct event;
 struct option_def;
 
@@ -20,6 +21,9 @@ void tls_teardown(struct server *srv);
 /* A TLS server session over an accepted socket (takes fd on success);
  * NULL when no context exists or OpenSSL fails (fd is left to the caller). */
 struct conn *tls_accept_conn(struct server *srv, int fd);
+/* Where the current server context lives (HTTPS reads it for each new
+ * connection; a reload swaps it).  Valid until tls_teardown. */
+struct conn_tls_ctx *const *tls_server_ctx_ref(struct server *srv);
 /* A TLS client session over a socket connecting to our master (takes fd on
  * success); NULL with the reason logged (fd left to the caller). */
 struct conn *tls_connect_conn(struct server *srv, int fd, const char *peer);

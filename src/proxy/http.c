@@ -502,13 +502,17 @@ http_setup(struct proxy *px)
         http_teardown(px);
         return -1;
     }
+    if (px->cfg.http_tls) {
+        http_util_set_tls(px->http->evh, &px->tls_ctx); /* built by tlsctx_setup */
+    }
     if (evhttp_bind_socket_with_handle(px->http->evh, px->cfg.bind,
                                        (ev_uint16_t)px->cfg.http_port) == NULL) {
         log_error("Could not listen for HTTP on %s:%lld", px->cfg.bind, px->cfg.http_port);
         http_teardown(px);
         return -1;
     }
-    log_info("HTTP interface listening on %s:%lld", px->cfg.bind, px->cfg.http_port);
+    log_info("HTTP%s interface listening on %s:%lld", px->cfg.http_tls ? "S" : "", px->cfg.bind,
+             px->cfg.http_port);
     return 0;
 }
 

@@ -258,6 +258,7 @@ main(int argc, char **argv)
         fprintf(stderr, "cachely-proxy: %s\n", err);
         return 1;
     }
+    px->opts.ctx = px; /* from now on CONFIG SET runs the apply hooks */
     if (px->cfg.daemonize) {
         daemonize();
     }

@@ -88,6 +88,7 @@ struct proxy_config {
     char *pidfile;               /* owned */
     int daemonize;
     long long http_port;         /* 0 = no HTTP interface */
+    int http_tls;                /* HTTPS on http-port with tls_ctx */
     /* failover (failover.c) */
     char *name;                  /* owned: master name of the default group */
     char *peers;                 /* owned: "host:port,..." of the other proxies */
@@ -635,6 +636,10 @@ extern const char *const tlsctx_auth_names[];  /* no, yes, optional */
  * (the proxy must not start). */
 int tlsctx_setup(struct proxy *px);
 void tlsctx_teardown(struct proxy *px);
+/* Option apply hook (ctx: the proxy): rebuild the contexts from the current
+ * tls-* values, swapped in only when all build; open connections keep the
+ * old ones.  Returns 0, or -1 with Redis's message in err. */
+int tlsctx_apply(const struct option_def *def, void *ctx, char *err, size_t errlen);
 /* A TLS server session over an accepted socket (takes fd), or NULL. */
 struct conn *tlsctx_accept(struct proxy *px, int fd);
 /* The connection for a socket connecting to a node (takes fd): TLS with
@@ -653,6 +658,10 @@ void client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv)
 void client_cmd_describe(struct rbuf *b, const struct session *s);
 /* s is subscribed to something: Redis's pubsub client class. */
 int client_cmd_is_pubsub(const struct session *s);
+
+/* ---- config_cmd.c --------------------------------------------------------- */
+/* CONFIG <subcommand> for session s (argc >= 2): the proxy's own options. */
+void config_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv);
 
 /* ---- cursor.c ------------------------------------------------------------- */
 #define CURSOR_MAX_NODE_INDEX 511    /* nodes per group a cursor can name */

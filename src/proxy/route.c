@@ -19,6 +19,7 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_INFO] = ROUTE_LOCAL + 1,
     [CMD_ID_ROLE] = ROUTE_LOCAL + 1,
     [CMD_ID_SENTINEL] = ROUTE_LOCAL + 1,
+    [CMD_ID_CONFIG] = ROUTE_LOCAL + 1, /* the proxy's own options (config_cmd.c) */
     /* pub/sub (pubsub.c, nodesub.c): sessions subscribe in the proxy, which
      * subscribes on the masters for them; PUBLISH goes to group 0's master
      * (every master carries every channel's subscriptions), SPUBLISH to its
@@ -49,7 +50,6 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_WAIT] = ROUTE_REFUSE + 1,
     [CMD_ID_MOVE] = ROUTE_REFUSE + 1,
     [CMD_ID_SWAPDB] = ROUTE_REFUSE + 1,
-    [CMD_ID_CONFIG] = ROUTE_REFUSE + 1,
     [CMD_ID_DEBUG] = ROUTE_REFUSE + 1,
     [CMD_ID_SHUTDOWN] = ROUTE_REFUSE + 1,
     [CMD_ID_SLOWLOG] = ROUTE_REFUSE + 1,

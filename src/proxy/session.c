@@ -617,6 +617,9 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_SENTINEL:
         sentinel_command(s, argc, argv);
         break;
+    case CMD_ID_CONFIG:
+        config_cmd_run(s, argc, argv);
+        break;
     case CMD_ID_ROLE:
         local_replyf(s, "*3\r\n$6\r\nmaster\r\n:%lld\r\n*0\r\n",
                      px->groups[0].master ? px->groups[0].master->offset : 0);

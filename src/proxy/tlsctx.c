@@ -1,11 +1,14 @@
 /* cachely-proxy's TLS contexts, built at startup from the same tls-* options
  * as the node: the client port's (tls-port) and the nodes' (tls-backend, a
  * client context presenting tls-client-cert-file, else tls-cert-file, and
- * verifying the nodes with tls-ca-cert-file).  core/conn does the rest. */
+ * verifying the nodes with tls-ca-cert-file), rebuilt by CONFIG SET of a
+ * tls-* option while open connections keep theirs.  core/conn does the
+ * rest. */
 #include "proxy/proxy.h"
 #include "core/conn.h"
 #include "core/log.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *const tlsctx_auth_names[] = {"no", "yes", "optional", NULL};
@@ -18,14 +21,19 @@ nonempty(const char *s)
     return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-int
-tlsctx_setup(struct proxy *px)
+/* Builds the contexts the options ask for and swaps them in only when all
+ * could be built: connections made from the old ones keep their own
+ * references, so nothing open is dropped.  Returns 0, or -1 with err set. */
+static int
+tlsctx_build(struct proxy *px, char *err, size_t errlen)
 {
     const struct proxy_config *cfg = &px->cfg;
     struct conn_tls_config tc;
-    char err[512];
+    struct conn_tls_ctx *sctx = NULL, *bctx = NULL;
 
-    if (cfg->tls_port == 0 && !cfg->tls_backend && !cfg->tls_peers) {
+    /* Served on tls-port and, with http-tls, on the HTTP port. */
+    int serve = cfg->tls_port != 0 || (cfg->http_port != 0 && cfg->http_tls);
+    if (!serve && !cfg->tls_backend && !cfg->tls_peers) {
         return 0;
     }
     memset(&tc, 0, sizeof(tc));
@@ -44,19 +52,48 @@ tlsctx_setup(struct proxy *px)
     tc.session_caching = cfg->tls_session_caching;
     tc.session_cache_size = cfg->tls_session_cache_size;
     tc.session_cache_timeout = cfg->tls_session_cache_timeout;
-    if (cfg->tls_port != 0) {
-        px->tls_ctx = conn_tls_ctx_create(&tc, 1, err, sizeof(err));
-        if (px->tls_ctx == NULL) {
-            log_error("Failed to configure TLS: %s", err);
-            return -1;
-        }
+    if (serve && (sctx = conn_tls_ctx_create(&tc, 1, err, errlen)) == NULL) {
+        return -1;
     }
-    if (cfg->tls_backend || cfg->tls_peers) { /* tls-peers: failover.c's links */
-        px->tls_backend_ctx = conn_tls_ctx_create(&tc, 0, err, sizeof(err));
-        if (px->tls_backend_ctx == NULL) {
-            log_error("Failed to configure TLS to the nodes: %s", err);
-            return -1;
-        }
+    /* the nodes' context also serves failover.c's links with tls-peers */
+    if ((cfg->tls_backend || cfg->tls_peers)
+        && (bctx = conn_tls_ctx_create(&tc, 0, err, errlen)) == NULL) {
+        size_t used = strlen(err);
+        snprintf(err + used, errlen - used, " (the nodes' context)");
+        conn_tls_ctx_destroy(&sctx);
+        return -1;
+    }
+    conn_tls_ctx_destroy(&px->tls_ctx);
+    conn_tls_ctx_destroy(&px->tls_backend_ctx);
+    px->tls_ctx = sctx;
+    px->tls_backend_ctx = bctx;
+    return 0;
+}
+
+int
+tlsctx_setup(struct proxy *px)
+{
+    char err[512];
+    if (tlsctx_build(px, err, sizeof(err)) != 0) {
+        log_error("Failed to configure TLS: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+tlsctx_apply(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    struct proxy *px = ctx;
+    char why[512];
+    (void)def;
+    if (tlsctx_build(px, why, sizeof(why)) != 0) {
+        log_warn("Unable to update TLS configuration: %s", why);
+        snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
+        return -1;
+    }
+    if (px->tls_ctx != NULL || px->tls_backend_ctx != NULL) {
+        log_info("TLS configuration reloaded");
     }
     return 0;
 }

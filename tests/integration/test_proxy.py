@@ -572,7 +572,7 @@ def case_i2_auth(c):
     check(pc.set("k2", "v") is True, "redis-py with password")
 
 
-REFUSED = [("WAIT", 0, 0), ("MOVE", "k", 1), ("SWAPDB", 0, 1), ("CONFIG", "GET", "maxmemory"),
+REFUSED = [("WAIT", 0, 0), ("MOVE", "k", 1), ("SWAPDB", 0, 1),
            ("DEBUG", "SLEEP", 0), ("SHUTDOWN", "NOSAVE"), ("SLOWLOG", "GET"),
            ("MEMORY", "USAGE", "k"), ("OBJECT", "ENCODING", "k"), ("REPLICAOF", "NO", "ONE"),
            ("SLAVEOF", "NO", "ONE"), ("PSYNC", "?", -1), ("SYNC",),

@@ -701,6 +701,210 @@ def case_k_peer_bad_certificate(nodes):
         check("disconnected" in flags, "the peer is shown disconnected: %r" % flags)
 
 
+# ---- HTTPS and the proxy's live reload ----------------------------------------
+
+
+def curl(port, path, method="GET", cert=None, scheme="https"):
+    """curl --cacert <our CA> [--cert] <scheme>://127.0.0.1:port<path>:
+    (exit status, body, HTTP status or 0)."""
+    c = certs()
+    cmd = ["curl", "-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}",
+           "--cacert", c.ca, "-X", method]
+    if cert:
+        pair = getattr(c, cert)
+        cmd += ["--cert", pair[0], "--key", pair[1]]
+    cmd.append("%s://%s:%d%s" % (scheme, LOCAL, port, path))
+    out = subprocess.run(cmd, capture_output=True, timeout=30)
+    body, _, code = out.stdout.rpartition(b"\n")
+    return out.returncode, body, int(code or 0)
+
+
+def peer_cert(port, cert=None):
+    """The certificate (DER) a new TLS connection to port is shown."""
+    c = certs()
+    ctx = ssl.create_default_context(cafile=c.ca)
+    ctx.check_hostname = False
+    if cert:
+        ctx.load_cert_chain(*getattr(c, cert))
+    with socket.create_connection((LOCAL, port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as s:
+            return s.getpeercert(binary_form=True)
+
+
+def plain_http_refused(port):
+    """A plain-HTTP request to an HTTPS port gets no HTTP answer: curl fails
+    and a raw request reads back no "HTTP/" status line."""
+    rc, body, code = curl(port, "/health", scheme="http")
+    if rc == 0 or code != 0:
+        return False
+    with socket.create_connection((LOCAL, port), timeout=10) as s:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        try:
+            while len(data) < 4096:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+    return not data.startswith(b"HTTP/")
+
+
+def case_k_node_https(nodes):
+    """http-tls yes: the node's HTTP port serves HTTPS with the tls-*
+    certificates (curl --cacert), refuses plain HTTP, follows CONFIG SET of
+    the certificate for new connections and tls-auth-clients; http-tls
+    without a certificate refuses to start."""
+    c = certs()
+    hp = cluster.free_port()
+    n = nodes.tls_node("--http-port", hp, "--http-tls", "yes", auth="no")
+    rc, body, code = curl(hp, "/cache/set?key=hk&value=over-https", "POST")
+    check(rc == 0 and code == 200, "HTTPS POST /cache/set: %r %r %r" % (rc, body, code))
+    rc, body, code = curl(hp, "/cache/get?key=hk")
+    check(rc == 0 and code == 200 and body == b"over-https", "HTTPS GET: %r %r" % (body, code))
+    plain = client(n)
+    check(plain.get("hk") == "over-https", "the HTTPS write is in the keyspace")
+    rc, body, code = curl(hp, "/metrics")
+    check(code == 200 and b"cachely_" in body, "HTTPS /metrics: %r" % body[:80])
+    check(plain_http_refused(hp), "plain HTTP on the HTTPS port gets no answer")
+    check(plain.ping(), "the node is alive after the plain-HTTP attempts")
+    check(peer_cert(hp) == c.der(c.server), "HTTPS shows tls-cert-file")
+    plain.execute_command("CONFIG", "SET", "tls-cert-file", c.server2[0],
+                          "tls-key-file", c.server2[1])
+    check(peer_cert(hp) == c.der(c.server2), "a new HTTPS connection gets the reloaded certificate")
+    check(curl(hp, "/health")[2] == 200, "HTTPS after the reload")
+    check(plain.config_set("tls-auth-clients", "yes"), "CONFIG SET tls-auth-clients yes")
+    rc, body, code = curl(hp, "/health")
+    check(rc != 0 and code == 0, "no client certificate: refused (%r %r)" % (rc, code))
+    rc, body, code = curl(hp, "/health", cert="client")
+    check(rc == 0 and code == 200, "a client certificate from our CA: %r %r" % (rc, code))
+    rc, body, code = curl(hp, "/health", cert="rogue")
+    check(rc != 0 and code == 0, "another CA's certificate: refused (%r %r)" % (rc, code))
+    out = subprocess.run([cluster.servers.CACHELY, "--port", str(cluster.free_port()),
+                          "--http-port", str(cluster.free_port()), "--http-tls", "yes"],
+                         capture_output=True, timeout=20)
+    check(out.returncode != 0, "http-tls without a certificate refuses to start")
+
+
+def case_l_proxy_https(nodes):
+    """The proxy's http-tls yes without a tls-port: HTTPS on its HTTP port
+    (cache set/get routed to the node, /health, /topology), plain HTTP
+    refused."""
+    c = certs()
+    n = nodes.node()
+    hp = cluster.free_port()
+    p = nodes.proxy(n.addr, "--http-port", hp, "--http-tls", "yes",
+                    "--tls-cert-file", c.server[0], "--tls-key-file", c.server[1],
+                    "--tls-ca-cert-file", c.ca, "--tls-auth-clients", "no")
+    wait_for(lambda: curl(hp, "/health")[2] == 200, 10, "the proxy's HTTPS /health")
+    rc, body, code = curl(hp, "/cache/set?key=pk&value=via-proxy-https", "POST")
+    check(rc == 0 and code == 200, "HTTPS POST via the proxy: %r %r %r" % (rc, body, code))
+    check(client(n).get("pk") == "via-proxy-https", "the write reached the node")
+    rc, body, code = curl(hp, "/cache/get?key=pk")
+    check(code == 200 and body == b"via-proxy-https", "HTTPS GET via the proxy: %r" % body)
+    check(curl(hp, "/topology")[2] == 200, "HTTPS /topology")
+    check(plain_http_refused(hp), "plain HTTP on the proxy's HTTPS port gets no answer")
+    check(peer_cert(hp) == c.der(c.server), "the proxy's HTTPS shows its certificate")
+    check(client(p).ping(), "the proxy is alive")
+
+
+def case_m_proxy_reload_under_load(nodes):
+    """CONFIG SET of the proxy's tls-* options while four TLS clients loop
+    through it: a certificate without its key is refused (Redis's message,
+    nothing changes); certificate and key together reload live, no client
+    loses its connection, new handshakes (tls-port and HTTPS) get the new
+    certificate; immutable and unknown options are refused."""
+    c = certs()
+    n = nodes.node()
+    port, hp = cluster.free_port(), cluster.free_port()
+    p = nodes.proxy(n.addr, "--tls-port", port, "--http-port", hp, "--http-tls", "yes",
+                    "--tls-cert-file", c.server[0], "--tls-key-file", c.server[1],
+                    "--tls-ca-cert-file", c.ca)
+    p.tls_port = port
+    pc = client(p)
+    wait_for(lambda: pc.set("probe", "1"), 10, "the proxy routes writes")
+    stop = threading.Event()
+    errors = []
+    counts = [0] * 4
+    handshakes = []
+
+    def worker(k):
+        try:
+            r = tls_client(p)
+            first = r.client_id()
+            while not stop.is_set():
+                r.set("w%d" % k, counts[k])
+                check(r.get("w%d" % k) == str(counts[k]), "read back")
+                counts[k] += 1
+            check(r.client_id() == first, "the same session throughout")
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append("worker %d: %r" % (k, e))
+
+    def dialer():
+        # New handshakes all along the reloads: each must succeed.
+        try:
+            while not stop.is_set():
+                handshakes.append(peer_cert(port, cert="client"))
+        except Exception as e:  # noqa: BLE001
+            errors.append("dialer: %r" % e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    threads.append(threading.Thread(target=dialer))
+    for t in threads:
+        t.start()
+    wait_for(lambda: min(counts) > 50 and handshakes, 20, "clients running")
+    before = list(counts)
+    for args, why in ((("tls-cert-file", c.server2[0]), "Unable to update TLS configuration. "
+                       "Check server logs."),
+                      (("tls-cert-file", "/nonexistent.crt"), "Unable to update TLS "
+                       "configuration. Check server logs."),
+                      (("tls-port", "0"), "can't set immutable config"),
+                      (("port", "1"), "can't set immutable config")):
+        try:
+            pc.execute_command("CONFIG", "SET", *args)
+            check(False, "CONFIG SET %r accepted" % (args,))
+        except redis.ResponseError as e:
+            check(str(e) == "CONFIG SET failed (possibly related to argument '%s') - %s"
+                  % (args[0], why), str(e))
+    try:
+        pc.execute_command("CONFIG", "SET", "no-such-option", "1")
+        check(False, "unknown option accepted")
+    except redis.ResponseError as e:
+        check(str(e) == "Unknown option or number of arguments for CONFIG SET - "
+              "'no-such-option'", str(e))
+    check(pc.config_get("tls-cert-file") == {"tls-cert-file": c.server[0]},
+          "refused changes left the certificate: %r" % pc.config_get("tls-cert-file"))
+    check(peer_cert(port, "client") == c.der(c.server), "still the old certificate")
+    pc.execute_command("CONFIG", "SET", "tls-cert-file", c.server2[0],
+                       "tls-key-file", c.server2[1])
+    check(pc.config_get("tls-*")["tls-cert-file"] == c.server2[0], "CONFIG GET after the reload")
+    check(peer_cert(port, "client") == c.der(c.server2), "a new TLS client gets the new certificate")
+    check(peer_cert(hp, "client") == c.der(c.server2), "a new HTTPS client gets it too")
+    mark = len(handshakes)
+    wait_for(lambda: all(counts[k] > before[k] + 50 for k in range(4))
+             and len(handshakes) > mark + 3, 20, "clients and handshakes go on after the reload")
+    check(handshakes[-1] == c.der(c.server2), "the dialer's latest handshake: new certificate")
+    for pair in (c.server, c.server2):
+        pc.execute_command("CONFIG", "SET", "tls-cert-file", pair[0], "tls-key-file", pair[1])
+        time.sleep(0.1)
+    check(pc.config_set("tls-auth-clients", "optional"), "CONFIG SET tls-auth-clients optional")
+    check(tls_client(p, cert=None).ping(), "optional: a client without a certificate")
+    check(pc.config_set("tls-auth-clients", "yes"), "back to yes")
+    check(refused(p, cert=None), "yes: a client without a certificate is refused")
+    stop.set()
+    for t in threads:
+        t.join(30)
+    check(not errors, "errors during reloads: %r" % errors[:3])
+    check("TLS configuration reloaded" in log_text(p), "the reload is logged")
+    check(len(pc.execute_command("CONFIG", "HELP")) > 4, "CONFIG HELP")
+    try:
+        pc.execute_command("CONFIG", "RESETSTAT")
+        check(False, "CONFIG RESETSTAT answered")
+    except redis.ResponseError as e:
+        check("not supported through cachely-proxy" in str(e), str(e))
+
+
 CASES = [
     ("a", "redis-cli --tls and python ssl=True on tls-port", case_a_clients),
     ("b", "mutual TLS accepted and refused; auth-clients optional/no", case_b_mutual_tls),
@@ -715,6 +919,9 @@ CASES = [
      case_j_failover_all_tls),
     ("k", "tls-peers with an untrusted certificate: refused, logged once, no crash",
      case_k_peer_bad_certificate),
+    ("l", "the node's HTTP port over HTTPS (http-tls)", case_k_node_https),
+    ("m", "the proxy's HTTP port over HTTPS (http-tls)", case_l_proxy_https),
+    ("n", "the proxy's CONFIG SET tls-* reloads live under load", case_m_proxy_reload_under_load),
 ]
 
 
