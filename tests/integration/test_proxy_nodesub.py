@@ -700,6 +700,30 @@ def case_m_consumer_survives_kill(c):
         ps.close()
 
 
+def case_n_master_down(c):
+    """A SUBSCRIBE while the group's master is down (no replica to fail
+    over to) is confirmed at once, not held for the nodes' confirmation
+    that cannot come; the proxy subscribes on the master when it is back,
+    so a message published there then is received (a gap, never a dead
+    subscription)."""
+    m = c.node()
+    p = c.proxy(m.addr, "--down-after-ms", "500", ready=1)
+    w = Wire(p.port)
+    w.send(("SUBSCRIBE", "a"))
+    check(w.frame() == frame("subscribe", "a", 1), "a confirmed")
+    m.kill()
+    wait_for(lambda: tp.topology(client(p))[1][m.addr]["up"] == "0", 10, "the master seen down")
+    t0 = time.time()
+    w.send(("SUBSCRIBE", "b"))
+    check(w.frame() == frame("subscribe", "b", 2), "b confirmed")
+    held = time.time() - t0
+    check(held < 2, "confirmed without waiting for the master: %.2fs" % held)
+    m.start()
+    wait_for(lambda: node_channels(m) == ["a", "b"], 10, "subscribed again on the master")
+    check(client(m).publish("b", "back") == 1, "the proxy's connection counted once")
+    check(w.frame() == frame("message", "b", "back"), "b's message after the master is back")
+
+
 CASES = [
     ("a", "RESP2: subscriber through the proxy sees the node's bytes", case_a_resp2_same_bytes),
     ("b", "RESP3: pushes through the proxy are the node's bytes", case_b_resp3_same_bytes),
@@ -722,6 +746,8 @@ CASES = [
      case_l_tracking_flush_on_failover),
     ("m", "kill -9 of the master: a redis-py consumer keeps receiving",
      case_m_consumer_survives_kill),
+    ("n", "a SUBSCRIBE while the master is down: confirmed, made once it is back",
+     case_n_master_down),
 ]
 
 
