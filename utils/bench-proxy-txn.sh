@@ -47,7 +47,7 @@ for round in $(seq "$rounds"); do
     echo "transactions/scripts round $round done"
 done
 
-"$PY" - "$tresults" "$paths" <<'EOF'
+"$PY" - "$tresults" "$paths" "$trows" <<'EOF'
 import statistics
 import sys
 
@@ -75,6 +75,26 @@ for t, label in (("multi", "MULTI/EXEC"), ("evalsha", "EVALSHA")):
         d, c, w = med.get("direct"), med.get("cachely"), med.get("twemproxy")
         line += "  %8s" % ("%.2f" % (c[0] / d[0]) if c and d else "-")
         line += " %8s" % ("%.2f" % (c[0] / w[0]) if c and w else "-")
+        print(line)
+print()
+# CPU per request (us, utime+stime from /proc): unlike rps, it holds on a
+# loaded machine.  trows: path test P rps p50 p99 share node-cpu [proxy-cpu] bound
+cpu_rows = [line.split() for line in open(sys.argv[3])]
+head = "%-13s" % "CPU us/req"
+for path in paths:
+    short = {"direct": "dir", "cachely": "cp", "twemproxy": "tw"}.get(path, path)
+    head += " %9s %9s" % (short + " node", short + " proxy")
+print(head)
+print("-" * len(head))
+for t, label in (("multi", "MULTI/EXEC"), ("evalsha", "EVALSHA")):
+    for p in ("1", "16"):
+        line = "%-13s" % ("%s -P%s" % (label, p))
+        for path in paths:
+            sel = [r for r in cpu_rows if r[0] == path and r[1] == t and r[2] == p]
+            node = [float(r[7]) for r in sel if len(r) > 8]
+            proxy = [float(r[8]) for r in sel if len(r) > 9]
+            line += " %9s" % ("%.2f" % statistics.median(node) if node else "-")
+            line += " %9s" % ("%.2f" % statistics.median(proxy) if proxy else "-")
         print(line)
 print()
 print("MULTI/EXEC: one request = MULTI, INCR txn:<n>, EXEC in one write (utils/bench-txn.c);")

@@ -22,7 +22,9 @@
 # one-key INCR script (redis-benchmark), on txn:* keys (GET/SET fill key:* with
 # non-numbers), at -P 1 and -P 16, direct and
 # through cachely-proxy, interleaved the same way; twemproxy for EVALSHA
-# only (it has no MULTI).  BENCH_PROXY_ONLY=txn runs only these.
+# only (it has no MULTI), with the node's and the proxy's CPU per request
+# (the figure that holds on a loaded machine).  BENCH_PROXY_ONLY=txn runs
+# only these.
 #
 # Usage: utils/bench-proxy.sh [--quick] [--rounds N] [--cpu-cap PCT]
 #   --quick      one round, -n divided by 5 (for checking the script)
