@@ -101,14 +101,19 @@ measure() {
         -c "$clients" -d 32 -r 100000
 }
 
-# handshakes port pid -> new connections per second (one PING each)
+# handshakes port pid -> "rate us" : new connections per second (one PING
+# each) and the server's CPU per connection in microseconds
 handshakes() {
-    local t0 t1
+    local t0 t1 c0 c1 hz
+    hz=$(getconf CLK_TCK)
+    c0=$(bench_cpu_ticks "$2")
     t0=$(date +%s%N)
     redis-benchmark -h 127.0.0.1 -p "$1" "${cli_tls[@]}" -k 0 -t ping_mbulk -n "$n_hs" \
         -c 10 -q >/dev/null 2>&1 || { echo fail; return 0; }
     t1=$(date +%s%N)
-    awk -v n="$n_hs" -v ns="$((t1 - t0))" 'BEGIN { printf "%.0f\n", n / (ns / 1e9) }'
+    c1=$(bench_cpu_ticks "$2")
+    awk -v n="$n_hs" -v ns="$((t1 - t0))" -v t="$((c1 - c0))" -v hz="$hz" \
+        'BEGIN { printf "%.0f %.0f\n", n / (ns / 1e9), t / hz * 1e6 / n }'
 }
 
 make_certs
@@ -136,13 +141,18 @@ echo "TLS (mutual, TLSv1.3, RSA 2048), $clients clients, $rounds round(s):"
 python3 "$here/utils/bench-table.py" node "$res"
 python3 - "$hs" <<'EOF'
 import statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 2 and l.split()[1] != "fail"]
+rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 3]
 c = [float(r[1]) for r in rows if r[0] == "cachely"]
 r = [float(r[1]) for r in rows if r[0] == "redis"]
+cu = [float(r[2]) for r in rows if r[0] == "cachely"]
+ru = [float(r[2]) for r in rows if r[0] == "redis"]
 if c and r:
     mc, mr = statistics.median(c), statistics.median(r)
+    uc, ur = statistics.median(cu), statistics.median(ru)
     print("handshakes/s (redis-benchmark -k 0, 10 clients, one PING per connection): "
-          "cachely %.0f, redis %.0f, ratio %.2f" % (mc, mr, mc / mr))
+          "cachely %.0f, redis %.0f, ratio %.2f; server CPU per connection: "
+          "cachely %.0f us, redis %.0f us, ratio %.2f"
+          % (mc, mr, mc / mr, uc, ur, uc / ur if ur else float("nan")))
 else:
     print("handshake test failed: %r" % rows)
 EOF

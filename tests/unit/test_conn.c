@@ -125,6 +125,51 @@ Test(conn, tls_pair_handshakes_and_carries_bytes, .fini = cleanup)
     conn_destroy(&c);
 }
 
+/* Regression (read-ahead, one read(2) per request): records OpenSSL read
+ * from the socket but has not decrypted are invisible to SSL_pending; a
+ * read whose buffer fills first must report them through conn_pending, or
+ * a pipeline would wait for a socket event that never comes. */
+Test(conn, tls_records_read_ahead_count_as_pending, .fini = cleanup)
+{
+    make_certs();
+    char err[256];
+    struct conn_tls_config scfg = {.cert_file = crt, .key_file = key,
+                                   .auth_clients = CONN_TLS_AUTH_NO};
+    struct conn_tls_config ccfg = {.ca_cert_file = ca};
+    struct conn_tls_ctx *sctx = conn_tls_ctx_create(&scfg, 1, err, sizeof(err));
+    struct conn_tls_ctx *cctx = conn_tls_ctx_create(&ccfg, 0, err, sizeof(err));
+    cr_assert(sctx != NULL && cctx != NULL, "%s", err);
+    int sv[2];
+    pair(sv);
+    struct conn *s = conn_tls_create(sv[0], sctx, 1, "s:1");
+    struct conn *c = conn_tls_create(sv[1], cctx, 0, "c:1");
+    conn_tls_ctx_destroy(&sctx);
+    conn_tls_ctx_destroy(&cctx);
+    char buf[64] = {0};
+    cr_assert_eq(tls_exchange(c, s, "PING", buf, sizeof(buf)), 4);
+    /* Three records in the socket at once, each "abcdefgh". */
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(conn_write(c, "abcdefgh", 8), 8);
+    }
+    /* The first read takes them all from the socket; an 8-byte buffer is
+     * full after one record, and the two whole records left must count as
+     * pending although nothing is decrypted (SSL_pending is 0). */
+    cr_assert_eq(conn_read(s, buf, 8), 8);
+    cr_assert_gt(conn_pending(s), 0);
+    size_t got = 8;
+    while (conn_pending(s) > 0) {
+        ssize_t r = conn_read(s, buf + got, 8);
+        cr_assert_gt(r, 0, "pending bytes must read without the socket");
+        got += (size_t)r;
+    }
+    cr_assert_eq(got, 24);
+    cr_assert_eq(memcmp(buf, "abcdefghabcdefghabcdefgh", 24), 0);
+    cr_assert_eq(conn_read(s, buf, sizeof(buf)), -1);
+    cr_assert_eq(errno, EAGAIN);
+    conn_destroy(&s);
+    conn_destroy(&c);
+}
+
 Test(conn, tls_refuses_client_without_certificate_when_auth_required,
      .fini = cleanup)
 {

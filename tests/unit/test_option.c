@@ -498,3 +498,38 @@ Test(option, split_line_honours_quotes)
     cr_assert_str_eq(words[3], "plain");
     cr_assert_str_eq(words[4], "A");
 }
+
+/* ---- CONFIG SET of several options (option_set_many) ------------------- */
+
+Test(option, set_many_changes_all_or_none)
+{
+    char err[256];
+    char *names[] = {"enabled", "count", "color"};
+    char *good[] = {"yes", "9", "blue"};
+    char *bad[] = {"no", "7", "green"};
+    table.ctx = &vals;
+    cr_assert_eq(option_set_many(&table, 3, names, good, err, sizeof(err)), 0, "%s", err);
+    cr_assert(vals.enabled == 1 && vals.count == 9 && vals.color == 2);
+    /* count 7 is refused by its hook: enabled and color keep their values. */
+    cr_assert_eq(option_set_many(&table, 3, names, bad, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "CONFIG SET failed (possibly related to argument 'count') - "
+                          "seven is refused");
+    cr_assert(vals.enabled == 1 && vals.count == 9 && vals.color == 2);
+}
+
+Test(option, set_many_refuses_before_changing_anything)
+{
+    char err[256];
+    char *unknown[] = {"enabled", "nope"}, *fixed[] = {"enabled", "fixed"};
+    char *twice[] = {"count", "COUNT"}, *vals2[] = {"yes", "4"};
+    cr_assert_eq(option_set_many(&table, 2, unknown, vals2, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "Unknown option or number of arguments for CONFIG SET - 'nope'");
+    cr_assert_eq(option_set_many(&table, 2, fixed, vals2, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "CONFIG SET failed (possibly related to argument 'fixed') - "
+                          "can't set immutable config");
+    cr_assert_eq(option_set_many(&table, 2, twice, vals2, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "CONFIG SET failed (possibly related to argument 'COUNT') - "
+                          "duplicate parameter");
+    cr_assert_eq(vals.enabled, 0, "nothing changed");
+    cr_assert_eq(vals.count, 5, "nothing changed");
+}
