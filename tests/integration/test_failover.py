@@ -150,10 +150,12 @@ class Node(HostProcess):
 
     def start(self):
         # DEBUG DIGEST comes from the test's own address, which in netns
-        # mode is not the loopback: allow it from anywhere.
+        # mode is not the loopback: allow it from anywhere.  The same for
+        # protected-mode (no passwords here): replicas, proxies and the
+        # test connect from other hosts.
         self.spawn([servers.CACHELY, "--port", str(self.port), "--bind", self.host.ip,
                     "--logfile", self.log, "--dir", self.dir,
-                    "--enable-debug-command", "yes"] + self.args)
+                    "--enable-debug-command", "yes", "--protected-mode", "no"] + self.args)
 
 
 class Proxy(HostProcess):
@@ -162,7 +164,7 @@ class Proxy(HostProcess):
     def __init__(self, host, port, args):
         self._setup(host, port, "cachely-fo-proxy-", "proxy.log")
         self.argv = [cluster.PROXY, "--port", str(port), "--bind", host.ip,
-                     "--logfile", self.log] + [str(a) for a in args]
+                     "--logfile", self.log, "--protected-mode", "no"] + [str(a) for a in args]
         self.start()
 
     def start(self):
