@@ -205,7 +205,7 @@ cmd_getuser(struct session *s, struct rbuf *b, const struct resp_arg *name)
     int r3 = session_protocol(s) >= 3;
     struct acl_user *u = acl_state_find(s->px->acl, name->ptr, name->len, NULL);
     if (u == NULL) {
-        rbuf_str(b, r3 ? "_\r\n" : "*-1\r\n");
+        rbuf_str(b, r3 ? "_\r\n" : "$-1\r\n");
         return;
     }
     rbuf_hdr(b, r3 ? '%' : '*', r3 ? 6 : 12);
@@ -390,7 +390,13 @@ access_acl_command(struct session *s, size_t argc, const struct resp_arg *argv)
     const struct resp_arg *sub = &argv[1];
     struct rbuf b = {0};
     char err[4096];
+    const struct command *row = command_lookup_sub(command_get(CMD_ID_ACL), sub->ptr, sub->len);
 
+    /* The command table's arity first, as the node's dispatch checks it. */
+    if (row != NULL && !command_arity_ok(row, argc)) {
+        session_error(s, "ERR wrong number of arguments for '%s' command", row->fullname);
+        return;
+    }
     if (arg_is(sub, "setuser") && argc >= 3) {
         if (acl_has_space(argv[2].ptr, argv[2].len)) {
             session_error(s, "ERR Usernames can't contain spaces or null characters");
@@ -536,7 +542,7 @@ access_acl_command(struct session *s, size_t argc, const struct resp_arg *argv)
             "WHOAMI",
             "    Return the current connection username.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         };
         size_t n = sizeof(lines) / sizeof(lines[0]);
         rbuf_hdr(&b, '*', (long long)n);

@@ -410,6 +410,39 @@ def case_e_redaction(c):
             check(pw not in text, "%s shows a password (%s)" % (what, pw))
 
 
+def case_f_same_bytes_as_the_node(c):
+    """The proxy's ACL command answers as the node's (which the compat
+    suite holds to redis-server 7.0), byte for byte, in RESP2 and RESP3."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
+    import test_compat as tc
+    direct = c.node()
+    p = c.proxy(c.node().addr)
+    routed(p)
+    cmds = [["ACL", "SETUSER", "u1", "on", ">x", "~a:*", "&ch", "-@all", "+get", "(+set ~b:*)"],
+            ["ACL", "HELP"], ["ACL", "CAT"], ["ACL", "CAT", "read"], ["ACL", "CAT", "nosuch"],
+            ["ACL", "CAT", "read", "x"], ["ACL", "GETUSER", "u1"], ["ACL", "GETUSER", "nobody"],
+            ["ACL", "GETUSER"], ["ACL", "LIST"], ["ACL", "LIST", "x"], ["ACL", "USERS"],
+            ["ACL", "WHOAMI"], ["ACL", "DRYRUN", "u1", "get", "a:1"],
+            ["ACL", "DRYRUN", "u1", "get", "z"], ["ACL", "DRYRUN", "u1", "lpush", "a", "b"],
+            ["ACL", "DRYRUN", "u1", "set", "b:1", "v"], ["ACL", "DRYRUN", "nobody", "get", "x"],
+            ["ACL", "DRYRUN", "u1", "nosuch"], ["ACL", "DRYRUN", "u1", "get"],
+            ["ACL", "SETUSER", "u1", "bogus"], ["ACL", "SETUSER", "u 1"],
+            ["ACL", "SETUSER", "u1", "(~x"], ["ACL", "GENPASS", "0"], ["ACL", "GENPASS", "x"],
+            ["ACL", "GENPASS", "1", "2"], ["ACL", "LOG", "0"], ["ACL", "LOG", "x"],
+            ["ACL", "LOG", "1", "2"], ["ACL", "FOO"], ["ACL"], ["ACL", "SAVE"], ["ACL", "LOAD"],
+            ["ACL", "DELUSER", "default"], ["ACL", "DELUSER", "u1", "nobody"], ["AUTH", "x"],
+            ["AUTH", "u1", "bad"], ["AUTH", "a", "b", "c"], ["ACL", "LOG", "RESET"]]
+    for proto in ("2", "3"):
+        d, x = tc.Conn(direct.port), tc.Conn(p.port)
+        for conn in (d, x):
+            conn.call([b"HELLO", proto.encode()])
+        for args in cmds:
+            a = [w.encode() for w in args]
+            want, got = d.call(a)[0], x.call(a)[0]
+            check(want == got, "RESP%s %r:\n  node  %r\n  proxy %r" % (proto, args, want[:300],
+                                                                        got[:300]))
+
+
 CASES = [
     ("a", "a least-privilege user through the proxy, the proxy as a backend user, ACL LOG",
      case_a_least_privilege_through_proxy),
@@ -421,6 +454,8 @@ CASES = [
      case_d_protected_mode),
     ("e", "no password in the logs, INFO, CLIENT LIST, MONITOR or the node's slow log",
      case_e_redaction),
+    ("f", "the proxy's ACL command answers the node's bytes (RESP2 and RESP3)",
+     case_f_same_bytes_as_the_node),
 ]
 
 
