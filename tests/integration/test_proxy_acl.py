@@ -11,6 +11,7 @@ Run with /usr/bin/python3 (Debian's python3-redis)."""
 import base64
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -265,6 +266,17 @@ def case_c_user_lines_and_http(c):
         # The health check stays open (load balancers probe it).
         st, body = get("/health")
         check(st in (200, 503), "health: %r" % st)
+        # SIGHUP re-reads the users: a new line appears, web keeps its
+        # session (same name, same user).
+        ws = cluster.Raw(p.port)
+        check(ws.call("AUTH", "web", "webpw") == "OK", "web authenticated")
+        with open(conf, "a") as f:
+            f.write("user late on >latepw ~* +@all\n")
+        p.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "late" in admin.execute_command("ACL", "USERS"), 5, "reloaded users")
+        check(ws.call("GET", "page:1") == b"hello", "web's session survived the reload")
+        check(client(p, username="late", password="latepw").ping() is True, "late can AUTH")
+        ws.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
