@@ -152,9 +152,14 @@ http_allowed(struct proxy *px, struct evhttp_request *req, size_t argc,
     if (r == ACL_OK) {
         return 0;
     }
-    snprintf(info, sizeof(info), "id=0 addr=%s laddr= fd=-1 name=http cmd=%s user=%s",
-             evhttp_request_get_host(req) ? evhttp_request_get_host(req) : "",
-             cmd->fullname, acl_user_name(u));
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (conn != NULL) {
+        evhttp_connection_get_peer(conn, &peer, &port);
+    }
+    snprintf(info, sizeof(info), "id=0 addr=%s:%u laddr= fd=-1 name=http cmd=%s user=%s",
+             peer ? peer : "?", (unsigned)port, cmd->fullname, acl_user_name(u));
     if (r == ACL_DENIED_CMD) {
         acl_log_push(px->acl, r, ACL_CTX_TOPLEVEL, cmd->fullname, strlen(cmd->fullname),
                      acl_user_name(u), info, px->cfg.acllog_max_len);
