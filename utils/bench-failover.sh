@@ -168,23 +168,24 @@ rundir=""
 # replicas then follow $master_ip and announce 127.0.0.1.
 start_node() {
     local sys=$1 name=$2 port=$3 of=${4:-}
-    local dir=$rundir/$name bind=127.0.0.1 wrap=() extra=()
+    local dir=$rundir/$name bind=127.0.0.1 wrap=() extra=() pm=()
     mkdir -p "$dir"
     if [ -n "$in_ns" ]; then
         bind=$ns_ip
         wrap=(ip netns exec "$ns")
+        pm=(--protected-mode no) # replicas connect from outside: not loopback
     fi
     if [ -n "$of" ]; then
         extra=(--replicaof "$master_ip $of" --replica-announce-ip 127.0.0.1)
     fi
     if [ "$sys" = cachely ]; then
         "${wrap[@]}" "$SERVER" --port "$port" --bind "$bind" --dir "$dir" \
-            --logfile "$rundir/$name.log" --save "" --appendonly no "${extra[@]}" &
+            --logfile "$rundir/$name.log" --save "" --appendonly no "${pm[@]}" "${extra[@]}" &
     else
         [ -z "$of" ] || extra=(--replicaof "$master_ip" "$of" --replica-announce-ip 127.0.0.1)
         "${wrap[@]}" "$REDIS_BIN" --port "$port" --bind "$bind" --dir "$dir" \
             --logfile "$rundir/$name.log" --save "" --appendonly no \
-            --repl-diskless-sync yes --repl-diskless-sync-delay 0 "${extra[@]}" &
+            --repl-diskless-sync yes --repl-diskless-sync-delay 0 "${pm[@]}" "${extra[@]}" &
     fi
     bench_pids+=($!)
     bench_wait_ping_at "${rundir##*/}/$name" "$bind" "$port" "$!"

@@ -123,6 +123,16 @@ client_create(struct server *srv, struct conn *conn)
         return NULL;
     }
     srv->stats.total_connections++;
+    if (acl_protected_refuses_fd(srv->cfg.protected_mode,
+                                 acl_user_nopass(acl_default_user(srv)), conn_fd(conn))) {
+        /* Best effort, as above; Redis counts it as rejected too. */
+        ssize_t ignored = conn_write(conn, acl_protected_mode_denied,
+                                     strlen(acl_protected_mode_denied));
+        (void)ignored;
+        conn_destroy(&conn);
+        srv->stats.rejected_connections++;
+        return NULL;
+    }
     return client_init(srv, conn, 0);
 }
 

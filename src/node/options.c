@@ -325,6 +325,9 @@ const struct option_def node_options[] = {
      user_format, NULL, "<name> <rules...>: an ACL user (repeatable)"},
     {"acllog-max-len", OPT_INT, MUT, "128", 0, LL_MAX, NULL, OFF(acllog_max_len), NULL,
      NULL, NULL, "ACL LOG entries kept"},
+    {"protected-mode", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(protected_mode), NULL, NULL,
+     NULL, "refuse clients from non-loopback addresses while the default user has no "
+     "password"},
     {"acl-pubsub-default", OPT_ENUM, MUT, "resetchannels", 0, 0, acl_pubsub_names,
      OFF(acl_pubsub_default), NULL, NULL, apply_acl_pubsub,
      "channel rule new ACL users start with: resetchannels or allchannels"},

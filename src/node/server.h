@@ -73,6 +73,8 @@ struct node_config {
                                     * (without "user "), one per line */
     long long acllog_max_len;
     int acl_pubsub_default;        /* 0 allchannels, 1 resetchannels */
+    int protected_mode;            /* refuse non-loopback clients while the
+                                    * default user needs no password */
     unsigned long long maxmemory;
     int maxmemory_policy;          /* enum maxmemory_policy */
     long long maxmemory_samples;

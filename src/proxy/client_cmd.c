@@ -3,6 +3,7 @@
  * with Redis's errors: ID, SETNAME, GETNAME, SETINFO, LIST, INFO, KILL,
  * NO-EVICT and HELP.  PAUSE/UNPAUSE concern a node and are refused. */
 #include "proxy/proxy.h"
+#include "core/acl.h"
 #include "core/alloc.h"
 #include "core/util.h"
 #include "proxy/pubsub.h"
@@ -74,10 +75,10 @@ client_cmd_describe(struct rbuf *b, const struct session *s)
                 pubsub_client_shards(s->pubsub),
                 s->qlen - s->qpos, s->qcap - s->qlen);
     rbuf_printf(b, "argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu "
-                   "events=r%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+                   "events=r%s cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
                 s->out.len - s->out_sent, s->out.cap,
                 sizeof(*s) + s->qcap + s->out.cap, (s->flags & SESSION_WRITE_ARMED) ? "w" : "",
-                s->lastcmd ? s->lastcmd->fullname : "NULL", s->resp,
+                s->lastcmd ? s->lastcmd->fullname : "NULL", acl_user_name(s->user), s->resp,
                 s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
 }
 

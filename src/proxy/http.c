@@ -4,6 +4,7 @@
  * event loop.  A cache request becomes an internal struct preq on a pooled
  * backend connection; its reply completes the HTTP request asynchronously. */
 #include "proxy/proxy.h"
+#include "core/acl.h"
 #include "core/alloc.h"
 #include "core/http_util.h"
 #include "core/log.h"
@@ -103,6 +104,74 @@ http_on_reply(struct preq *r, const char *reply, size_t len)
     }
 }
 
+/* ---- credentials ------------------------------------------------------------ */
+
+/* The proxy's ACL user a request acts as: the one its HTTP Basic
+ * credentials name (an empty name is "default"), or the default user when
+ * it sends none and that user needs no password.  NULL after answering 401
+ * (the node's words and header). */
+static struct acl_user *
+http_user(struct proxy *px, struct evhttp_request *req)
+{
+    char buf[1024];
+    const char *user, *pass;
+    size_t ulen, plen;
+    struct acl_user *u = NULL;
+    if (http_util_basic_auth(req, buf, sizeof(buf), &user, &ulen, &pass, &plen) != 0) {
+        u = access_no_password(px) ? acl_state_default(px->acl) : NULL;
+    } else {
+        if (ulen == 0) {
+            user = "default";
+            ulen = 7;
+        }
+        u = acl_state_authenticate(px->acl, user, ulen, pass, plen);
+    }
+    if (u == NULL) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Basic realm=\"cachely\"");
+        http_util_reply_text(req, 401, "NOAUTH Authentication required.\n");
+    }
+    return u;
+}
+
+/* May the request's user run argv?  0, or -1 after answering 401 or 403
+ * (a denial goes to the proxy's ACL LOG as the RESP path logs it). */
+static int
+http_allowed(struct proxy *px, struct evhttp_request *req, size_t argc,
+             const struct resp_arg *argv)
+{
+    struct acl_user *u = http_user(px, req);
+    const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    char msg[512], info[400];
+    size_t pos;
+    int r;
+    if (u == NULL) {
+        return -1;
+    }
+    r = acl_check(u, cmd, argc, argv, &pos);
+    if (r == ACL_OK) {
+        return 0;
+    }
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (conn != NULL) {
+        evhttp_connection_get_peer(conn, &peer, &port);
+    }
+    snprintf(info, sizeof(info), "id=0 addr=%s:%u laddr= fd=-1 name=http cmd=%s user=%s",
+             peer ? peer : "?", (unsigned)port, cmd->fullname, acl_user_name(u));
+    if (r == ACL_DENIED_CMD) {
+        acl_log_push(px->acl, r, ACL_CTX_TOPLEVEL, cmd->fullname, strlen(cmd->fullname),
+                     acl_user_name(u), info, px->cfg.acllog_max_len);
+    } else {
+        acl_log_push(px->acl, r, ACL_CTX_TOPLEVEL, argv[pos].ptr, argv[pos].len,
+                     acl_user_name(u), info, px->cfg.acllog_max_len);
+    }
+    acl_noperm_text(r, ACL_CTX_TOPLEVEL, cmd, msg, sizeof(msg));
+    http_util_replyf(req, 403, "%s\n", msg + 1);
+    return -1;
+}
+
 /* Route argv (whose argv[1] is the key) as session.c routes a RESP command:
  * a read to a replica per read-policy (an HTTP request is a fresh client:
  * under "session" it has no write to wait for), else the group's master. */
@@ -117,6 +186,9 @@ http_cache_send(struct proxy *px, struct evhttp_request *req, enum http_op op,
     size_t len;
     int rc = -1;
 
+    if (http_allowed(px, req, argc, argv) != 0) {
+        return;
+    }
     px->total_commands++;
     target = topology_read_target(px, g, op == HTTP_OP_GET && px->cfg.read_policy != READ_MASTER,
                                   0);
@@ -285,8 +357,12 @@ static void
 http_topology(void *ctx, struct evhttp_request *req, const char *query)
 {
     struct proxy *px = ctx;
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *b;
     (void)query;
+    if (http_user(px, req) == NULL) {
+        return; /* answered 401, as the node's /metrics */
+    }
+    b = evbuffer_new();
     if (b == NULL) {
         evhttp_send_error(req, HTTP_INTERNAL, NULL);
         return;
@@ -385,8 +461,12 @@ static void
 http_metrics(void *ctx, struct evhttp_request *req, const char *query)
 {
     struct proxy *px = ctx;
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *b;
     (void)query;
+    if (http_user(px, req) == NULL) {
+        return; /* answered 401, as the node's /metrics */
+    }
+    b = evbuffer_new();
     if (b == NULL) {
         evhttp_send_error(req, HTTP_INTERNAL, NULL);
         return;

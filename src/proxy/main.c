@@ -183,6 +183,18 @@ on_reload(evutil_socket_t sig, short what, void *arg)
     mem_free(px->cfg.requirepass);
     px->cfg.requirepass = fresh.requirepass;
     fresh.requirepass = NULL;
+    mem_free(px->cfg.acl_users);
+    px->cfg.acl_users = fresh.acl_users;
+    fresh.acl_users = NULL;
+    mem_free(px->cfg.aclfile);
+    px->cfg.aclfile = fresh.aclfile;
+    fresh.aclfile = NULL;
+    px->cfg.acllog_max_len = fresh.acllog_max_len;
+    px->cfg.acl_pubsub_default = fresh.acl_pubsub_default;
+    px->cfg.protected_mode = fresh.protected_mode;
+    if (access_reload(px) != 0) {
+        log_error("Reload: the ACL users were not changed (see above)");
+    }
     int applied = topology_apply(px, fresh.groups, fresh.nodes) == 0;
     if (!applied) {
         log_error("Reload: the new topology was not applied (see above)");
@@ -267,7 +279,7 @@ main(int argc, char **argv)
     command_setup();
     px->start_ms = util_mstime();
     px->base = event_base_new();
-    if (tlsctx_setup(px) != 0 || topology_setup(px) != 0 || failover_setup(px) != 0
+    if (access_setup(px) != 0 || tlsctx_setup(px) != 0 || topology_setup(px) != 0 || failover_setup(px) != 0
         || listen_setup(px) != 0
         || http_setup(px) != 0) {
         return 1;
@@ -307,6 +319,7 @@ main(int argc, char **argv)
     failover_teardown(px);
     topology_teardown(px);
     script_teardown(px);
+    access_teardown(px);
     mem_free(px->pending_backends);
     event_free(px->cron);
     if (px->listen_fd >= 0) {

@@ -128,6 +128,14 @@ monitor_feed(struct session *s, const struct command *cmd, size_t argc,
     if (nmonitors == 0 || (cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))) {
         return;
     }
+    /* A container's subcommand decides, as in Redis: ACL SETUSER (its rules
+     * hold passwords) is admin and never shown. */
+    if (cmd->nsubs > 0 && argc >= 2) {
+        const struct command *sub = command_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+        if (sub != NULL && (sub->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))) {
+            return;
+        }
+    }
     struct rbuf b = {0};
     struct timeval tv;
     gettimeofday(&tv, NULL);

@@ -14,6 +14,42 @@
 
 const char *const proxy_read_policy_names[] = {"master", "replicas", "session", NULL};
 
+static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
+
+/* "user <name> <rules...>" (the node's syntax): each line adds one of the
+ * proxy's ACL users (access.c), so the lines accumulate. */
+static int
+user_parse(const struct option_def *def, void *values, const char *value, char *err,
+           size_t errlen)
+{
+    struct proxy_config *cfg = values;
+    size_t old = cfg->acl_users ? strlen(cfg->acl_users) : 0;
+    (void)def;
+    if (value[0] == '\0') {
+        if (cfg->acl_users == NULL) {
+            cfg->acl_users = mem_strdup("");
+        }
+        return 0;
+    }
+    if (strchr(value, '\n') != NULL) {
+        snprintf(err, errlen, "a user line can't contain newlines");
+        return -1;
+    }
+    cfg->acl_users = mem_realloc(cfg->acl_users, old + strlen(value) + 8);
+    snprintf(cfg->acl_users + old, strlen(value) + 8, "user %s\n", value);
+    return 0;
+}
+
+static void
+user_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    (void)def;
+    (void)values;
+    if (len > 0) {
+        buf[0] = '\0';
+    }
+}
+
 /* "group <name> <slots> <nodes>" may be given many times (config lines or
  * --group arguments): each occurrence is appended. */
 static int
@@ -208,7 +244,19 @@ const struct option_def proxy_options[] = {
     {"backend-user", OPT_STRING, 0, "", 0, 0, NULL, OFF(backend_user), NULL, NULL, NULL,
      "user name sent with backend-password (AUTH user password); empty = AUTH password"},
     {"requirepass", OPT_STRING, OPT_SENSITIVE, "", 0, 0, NULL, OFF(requirepass), NULL,
-     NULL, NULL, "password clients must AUTH with (empty = none)"},
+     NULL, NULL, "the default user's password (empty = nopass)"},
+    {"aclfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(aclfile), NULL, NULL, NULL,
+     "file of the proxy's ACL users (ACL LOAD / ACL SAVE); exclusive with user lines"},
+    {"user", OPT_SPECIAL, OPT_FILE_ONLY | OPT_SENSITIVE | OPT_HIDDEN | OPT_OWNS_STRING, "", 0,
+     0, NULL, OFF(acl_users), user_parse, user_format, NULL,
+     "<name> <rules...>: one of the proxy's ACL users (repeatable)"},
+    {"acllog-max-len", OPT_INT, 0, "128", 0, LLONG_MAX, NULL, OFF(acllog_max_len), NULL,
+     NULL, NULL, "ACL LOG entries kept"},
+    {"acl-pubsub-default", OPT_ENUM, 0, "resetchannels", 0, 0, acl_pubsub_names,
+     OFF(acl_pubsub_default), NULL, NULL, NULL,
+     "channel rule new ACL users start with: resetchannels or allchannels"},
+    {"protected-mode", OPT_BOOL, 0, "yes", 0, 0, NULL, OFF(protected_mode), NULL, NULL, NULL,
+     "refuse clients from non-loopback addresses while the default user has no password"},
     {"pool-size", OPT_INT, 0, "2", 1, 64, NULL, OFF(pool_size), NULL, NULL, NULL,
      "backend connections per node, shared by all clients"},
     {"blocking-pool-size", OPT_INT, 0, "64", 0, 100000, NULL, OFF(blocking_pool_size), NULL,

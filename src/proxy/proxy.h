@@ -35,6 +35,8 @@ struct peerlink;
 struct tr_client;
 struct conn;
 struct conn_tls_ctx;
+struct acl_state;
+struct acl_user;
 
 enum read_policy { READ_MASTER = 0, READ_REPLICAS, READ_SESSION };
 
@@ -49,6 +51,13 @@ struct proxy_config {
     char *nodes;                 /* owned: "host:port,host:port,..." */
     char *groups;                /* owned: "name slots nodes;..." from group lines */
     char *requirepass;           /* owned */
+    /* ACL (access.c): the proxy's own users, with the node's option names */
+    char *acl_users;             /* owned: "user ..." lines, newline-separated */
+    char *aclfile;               /* owned; "" = none */
+    long long acllog_max_len;
+    int acl_pubsub_default;      /* 0 allchannels, 1 resetchannels (as the node) */
+    int protected_mode;          /* refuse non-loopback clients while the default
+                                    user needs no password */
     char *backend_user;          /* owned; "" = AUTH <password> */
     char *backend_password;      /* owned; "" = nodes need no AUTH */
     long long pool_size;         /* backend connections per node */
@@ -286,6 +295,7 @@ struct node {
 struct proxy {
     struct proxy_config cfg;
     struct option_table opts;
+    struct acl_state *acl;       /* owned (access.c): the proxy's users and ACL LOG */
     struct event_base *base;     /* owned */
     int listen_fd;
     struct event *listen_ev;     /* owned */
@@ -577,6 +587,7 @@ struct session {
                                       command runs on; its input waits meanwhile */
     struct txn *txn;               /* owned (txn.c): its WATCH/MULTI state, NULL when none */
     int txn_hold;                  /* txn.c held its input until replies arrive */
+    struct acl_user *user;         /* borrowed from px->acl (access.c): who it is */
 };
 /* Close s once the current callback unwinds (CLIENT KILL, limits). */
 void session_close(struct session *s);
@@ -722,11 +733,38 @@ int txn_early(const struct session *s, const struct command *cmd, size_t argc);
  * ran; apply them to r's session (when still there) and connection, and
  * free r->txn_fx. */
 void txn_exec_replied(struct preq *r, const char *reply, size_t len);
+/* s is between MULTI and EXEC (a refused command there aborts EXEC). */
+int txn_in_multi(const struct session *s);
+/* A command of s was refused (ACL) while in MULTI: EXEC will abort. */
+void txn_refuse(struct session *s);
 /* The input s sent so far is handled: a MULTI still unanswered gets +OK. */
 void txn_drained(struct session *s);
 /* s is being freed: release its pinned connection (closed: the node drops
  * the queued commands and the watches). */
 void txn_session_gone(struct session *s);
+
+/* ---- access.c ------------------------------------------------------------- */
+/* The users from requirepass, "user" lines or aclfile; -1 (logged) when
+ * they are malformed. */
+int access_setup(struct proxy *px);
+void access_teardown(struct proxy *px);
+/* The configuration was reloaded (SIGHUP): rebuild the users; users kept by
+ * name keep their sessions.  -1 (logged) leaves the old users. */
+int access_reload(struct proxy *px);
+/* A new or RESET session: the default user, authenticated when nopass. */
+void access_session_start(struct session *s);
+/* The default user needs no password (protected-mode applies). */
+int access_no_password(const struct proxy *px);
+/* AUTH / HELLO AUTH: on success s becomes the user (returned); NULL after
+ * an ACL LOG "auth" entry. */
+struct acl_user *access_authenticate(struct session *s, const struct resp_arg *user,
+                                     const struct resp_arg *pass);
+/* May s's user run this command?  0, or -1 after the NOPERM reply and the
+ * ACL LOG entry. */
+int access_check(struct session *s, const struct command *cmd, size_t argc,
+                 const struct resp_arg *argv);
+/* ACL <subcommand> for the proxy's own users. */
+void access_acl_command(struct session *s, size_t argc, const struct resp_arg *argv);
 
 /* ---- script.c ------------------------------------------------------------- */
 /* Free the sha -> body cache (made on first use). */

@@ -238,6 +238,29 @@ pubsub_client_counts(const struct pubsub_client *c, size_t *channels, size_t *pa
     *patterns = c ? c->patterns.n : 0;
 }
 
+int
+pubsub_client_each(const struct pubsub_client *c,
+                   int (*fn)(void *arg, int kind, const char *name, size_t len), void *arg)
+{
+    const struct pubsub_vec *vecs[3];
+    if (c == NULL) {
+        return 0;
+    }
+    vecs[0] = &c->channels;
+    vecs[1] = &c->patterns;
+    vecs[2] = &c->shards;
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < vecs[k]->n; i++) {
+            const struct pubsub_topic *t = vecs[k]->v[i];
+            int r = fn(arg, k, t->name, t->len);
+            if (r != 0) {
+                return r;
+            }
+        }
+    }
+    return 0;
+}
+
 size_t
 pubsub_client_shards(const struct pubsub_client *c)
 {

@@ -44,6 +44,12 @@ size_t pubsub_client_shards(const struct pubsub_client *c);
 size_t pubsub_refuse(const struct command *cmd, size_t argc, const struct resp_arg *argv,
                      char *buf, size_t cap);
 
+/* Call fn for each channel (kind 0), pattern (1) and shard channel (2) c
+ * is subscribed to until it returns nonzero; returns that value, or 0 (also
+ * for c NULL).  Names are borrowed for the call (access.c: ACL changes). */
+int pubsub_client_each(const struct pubsub_client *c,
+                       int (*fn)(void *arg, int kind, const char *name, size_t len), void *arg);
+
 /* Leave every channel and pattern without replying (RESET, the session
  * closing) and free *cp; sets *cp to NULL.  Safe with *cp NULL. */
 void pubsub_client_destroy(struct pubsub_client **cp);

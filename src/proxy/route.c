@@ -20,6 +20,7 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_ROLE] = ROUTE_LOCAL + 1,
     [CMD_ID_SENTINEL] = ROUTE_LOCAL + 1,
     [CMD_ID_CONFIG] = ROUTE_LOCAL + 1, /* the proxy's own options (config_cmd.c) */
+    [CMD_ID_ACL] = ROUTE_LOCAL + 1, /* the proxy's own users (access.c) */
     /* pub/sub (pubsub.c, nodesub.c): sessions subscribe in the proxy, which
      * subscribes on the masters for them; PUBLISH goes to group 0's master
      * (every master carries every channel's subscriptions), SPUBLISH to its

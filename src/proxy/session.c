@@ -6,6 +6,7 @@
  * holds for them too. */
 #include "proxy/proxy.h"
 #include "config.h"
+#include "core/acl.h"
 #include "core/alloc.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -441,7 +442,6 @@ arg_is(const struct resp_arg *a, const char *w)
 static void
 cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
 {
-    struct proxy *px = s->px;
     long long ver = s->resp;
     size_t i = 1;
     if (argc >= 2) {
@@ -457,16 +457,10 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
     }
     for (; i < argc; i++) {
         if (arg_is(&argv[i], "auth") && i + 2 < argc) {
-            const char *pass = px->cfg.requirepass;
-            if (!arg_is(&argv[i + 1], "default") || pass == NULL || pass[0] == '\0'
-                || argv[i + 2].len != strlen(pass)
-                || memcmp(argv[i + 2].ptr, pass, argv[i + 2].len) != 0) {
-                if (pass && pass[0]) {
-                    session_error(s, "WRONGPASS invalid username-password pair or user is disabled.");
-                    return;
-                }
+            if (access_authenticate(s, &argv[i + 1], &argv[i + 2]) == NULL) {
+                session_error(s, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
             }
-            s->flags |= SESSION_AUTHENTICATED;
             i += 2;
         } else if (arg_is(&argv[i], "setname") && i + 1 < argc) {
             /* The name shows in CLIENT LIST: same rule as CLIENT SETNAME. */
@@ -510,23 +504,20 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
 static void
 cmd_auth(struct session *s, size_t argc, struct resp_arg *argv)
 {
-    const char *pass = s->px->cfg.requirepass;
-    const struct resp_arg *given = &argv[argc - 1];
+    static const struct resp_arg def = {"default", 7};
     if (argc > 3) {
         session_error(s, "ERR syntax error");
         return;
     }
-    if (pass == NULL || pass[0] == '\0') {
+    if (argc == 2 && access_no_password(s->px)) {
         session_error(s, "ERR AUTH <password> called without any password configured for "
                          "the default user. Are you sure your configuration is correct?");
         return;
     }
-    if ((argc == 3 && !arg_is(&argv[1], "default")) || given->len != strlen(pass)
-        || memcmp(given->ptr, pass, given->len) != 0) {
+    if (access_authenticate(s, argc == 3 ? &argv[1] : &def, &argv[argc - 1]) == NULL) {
         session_error(s, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
-    s->flags |= SESSION_AUTHENTICATED;
     local_replyf(s, "+OK\r\n");
 }
 
@@ -565,9 +556,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         pubsub_client_destroy(&s->pubsub);
         monitor_session_gone(s);
         tracking_session_gone(s);
-        if (px->cfg.requirepass && px->cfg.requirepass[0]) {
-            s->flags &= ~SESSION_AUTHENTICATED;
-        }
+        access_session_start(s); /* back to the default user, as Redis does */
         local_replyf(s, "+RESET\r\n");
         break;
     case CMD_ID_AUTH:
@@ -619,6 +608,9 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
         break;
     case CMD_ID_CONFIG:
         config_cmd_run(s, argc, argv);
+        break;
+    case CMD_ID_ACL:
+        access_acl_command(s, argc, argv);
         break;
     case CMD_ID_ROLE:
         local_replyf(s, "*3\r\n$6\r\nmaster\r\n:%lld\r\n*0\r\n",
@@ -1043,6 +1035,16 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         return; /* s->txn_hold: parsed again once s's earlier replies are in */
     }
     px->total_commands++;
+    /* The session's ACL user, before anything is routed or queued (Redis's
+     * order: unknown command, arity, NOAUTH, then the ACL).  A refusal in
+     * MULTI makes EXEC abort, as on a node. */
+    if (cmd != NULL && command_arity_ok(cmd, argc) && (s->flags & SESSION_AUTHENTICATED)) {
+        s->lastcmd = cmd; /* the ACL LOG's client-info names it, as Redis's does */
+        if (access_check(s, cmd, argc, argv) != 0) {
+            txn_refuse(s);
+            return;
+        }
+    }
     /* Inside MULTI everything (unknown commands too) is the transaction's. */
     if (txn_early(s, cmd, argc) && txn_request(s, cmd, argc, argv, frame, framelen)) {
         return;
@@ -1355,6 +1357,14 @@ session_accept(struct proxy *px, int fd, int tls)
         conn_destroy(&conn);
         return;
     }
+    if (acl_protected_refuses_fd(px->cfg.protected_mode, access_no_password(px), fd)) {
+        px->rejected_connections++;
+        ssize_t ignored = conn_write(conn, acl_protected_mode_denied,
+                                     strlen(acl_protected_mode_denied));
+        (void)ignored;
+        conn_destroy(&conn);
+        return;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct session *s = mem_calloc(sizeof(*s));
     s->id = ++px->next_session_id;
@@ -1366,9 +1376,7 @@ session_accept(struct proxy *px, int fd, int tls)
     session_format_addr(fd, 0, s->addr, sizeof(s->addr));
     session_format_addr(fd, 1, s->laddr, sizeof(s->laddr));
     resp_parser_init(&s->parser);
-    if (px->cfg.requirepass == NULL || px->cfg.requirepass[0] == '\0') {
-        s->flags |= SESSION_AUTHENTICATED;
-    }
+    access_session_start(s);
     s->ev = event_new(px->base, fd, EV_READ | EV_PERSIST, session_on_event, s);
     event_add(s->ev, NULL);
     s->next = px->sessions;

@@ -1203,6 +1203,20 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
 }
 
 int
+txn_in_multi(const struct session *s)
+{
+    return s->txn != NULL && s->txn->state == TXN_MULTI;
+}
+
+void
+txn_refuse(struct session *s)
+{
+    if (txn_in_multi(s)) {
+        s->txn->dirty = 1;
+    }
+}
+
+int
 txn_early(const struct session *s, const struct command *cmd, size_t argc)
 {
     return s->txn != NULL || (cmd != NULL && cmd->id == CMD_ID_EXEC

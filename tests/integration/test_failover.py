@@ -196,14 +196,16 @@ class Node(HostProcess):
 
     def start(self):
         # DEBUG DIGEST comes from the test's own address, which in netns
-        # mode is not the loopback: allow it from anywhere.
+        # mode is not the loopback: allow it from anywhere.  The same for
+        # protected-mode (no passwords here): replicas, proxies and the
+        # test connect from other hosts.
         # All-TLS case: no plain port, replication over TLS.
         ports = (["--port", str(self.port)] if TLS is None else
                  ["--port", "0", "--tls-port", str(self.port), "--tls-replication", "yes"]
                  + tls_args())
         self.spawn([servers.CACHELY] + ports + ["--bind", self.host.ip,
                     "--logfile", self.log, "--dir", self.dir,
-                    "--enable-debug-command", "yes"] + self.args)
+                    "--enable-debug-command", "yes", "--protected-mode", "no"] + self.args)
 
 
 class Proxy(HostProcess):
@@ -217,7 +219,7 @@ class Proxy(HostProcess):
                  ["--port", "0", "--tls-port", str(port), "--tls-backend", "yes",
                   "--tls-peers", "yes", "--peer-auth", "fo-peer-secret"] + tls_args())
         self.argv = [cluster.PROXY] + ports + ["--bind", host.ip,
-                     "--logfile", self.log] + [str(a) for a in args]
+                     "--logfile", self.log, "--protected-mode", "no"] + [str(a) for a in args]
         self.start()
 
     def start(self):

@@ -1,11 +1,15 @@
-/* The ACL rule parser and the text it prints (node/acl.c), command
- * categories, and SHA-256 (core/sha256.c, which keeps the passwords). */
+/* The ACL rule parser and the text it prints (core/acl.c), command
+ * categories, SHA-256 (core/sha256.c, which keeps the passwords) and
+ * protected-mode's decision. */
 #include "core/acl.h"
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/sha256.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <string.h>
 
 static void
@@ -127,4 +131,43 @@ Test(acl, sha256_matches_the_standard_vectors)
     /* 56 bytes: the padding needs a second block */
     sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, out);
     cr_expect_str_eq(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+/* protected-mode's decision (the integration suite test_proxy_acl.py also
+ * connects from a real non-loopback address in a network namespace). */
+static int
+refuses(int on, int nopass, int family, const char *ip)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        inet_pton(AF_INET, ip, &in->sin_addr);
+    } else if (family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, ip, &in6->sin6_addr);
+    } else {
+        ss.ss_family = AF_UNIX;
+    }
+    return acl_protected_refuses(on, nopass, (struct sockaddr *)&ss);
+}
+
+Test(acl, protected_mode_refuses_only_non_loopback_peers_without_password)
+{
+    cr_expect(refuses(1, 1, AF_INET, "10.1.2.3"));
+    cr_expect(refuses(1, 1, AF_INET, "192.168.0.1"));
+    cr_expect(refuses(1, 1, AF_INET6, "fe80::1"));
+    cr_expect(refuses(1, 1, AF_INET6, "::ffff:10.0.0.1"));
+    cr_expect(!refuses(1, 1, AF_INET, "127.0.0.1"));
+    cr_expect(!refuses(1, 1, AF_INET, "127.4.5.6"));
+    cr_expect(!refuses(1, 1, AF_INET6, "::1"));
+    cr_expect(!refuses(1, 1, AF_INET6, "::ffff:127.0.0.1"));
+    cr_expect(!refuses(1, 1, AF_UNIX, NULL));
+    cr_expect(!refuses(0, 1, AF_INET, "10.1.2.3"));  /* protected-mode no */
+    cr_expect(!refuses(1, 0, AF_INET, "10.1.2.3"));  /* default has a password */
+    cr_expect(acl_protected_refuses(1, 1, NULL));
+    cr_expect(strncmp(acl_protected_mode_denied, "-DENIED Redis is running in protected mode",
+                      42) == 0);
 }
