@@ -48,14 +48,35 @@ static const struct command *toplevel[CMD_ID__COUNT];
 static size_t ntoplevel;
 static char *fullnames[CMD_ID__COUNT];
 
+static unsigned char lookup_len[LOOKUP_SIZE]; /* strlen of lookup[h]'s name */
+
+/* ASCII case folding, as tolower() in the C locale, without its call: the
+ * lookup runs once per request on the node and on the proxy. */
+static inline unsigned char
+fold(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
 static unsigned
 name_hash(const char *s, size_t len)
 {
     unsigned h = 2166136261u;
     for (size_t i = 0; i < len; i++) {
-        h = (h ^ (unsigned)tolower((unsigned char)s[i])) * 16777619u;
+        h = (h ^ fold((unsigned char)s[i])) * 16777619u;
     }
     return h;
+}
+
+static int
+name_eq(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i])) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 void
@@ -72,6 +93,7 @@ command_setup(void)
                 h = (h + 1) & (LOOKUP_SIZE - 1);
             }
             lookup[h] = c;
+            lookup_len[h] = (unsigned char)strlen(c->name);
             toplevel[ntoplevel++] = c;
             c->fullname = c->name;
         } else {
@@ -99,6 +121,7 @@ command_teardown(void)
         commands[i].nsubs = 0;
     }
     memset(lookup, 0, sizeof(lookup));
+    memset(lookup_len, 0, sizeof(lookup_len));
     ntoplevel = 0;
 }
 
@@ -114,7 +137,7 @@ command_lookup(const char *name, size_t len)
     unsigned h = name_hash(name, len) & (LOOKUP_SIZE - 1);
     while (lookup[h] != NULL) {
         const struct command *c = lookup[h];
-        if (strlen(c->name) == len && strncasecmp(c->name, name, len) == 0) {
+        if (lookup_len[h] == len && name_eq(c->name, name, len)) {
             return c;
         }
         h = (h + 1) & (LOOKUP_SIZE - 1);

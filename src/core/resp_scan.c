@@ -8,7 +8,12 @@
 void
 resp_scan_init(struct resp_scan *s)
 {
-    memset(s, 0, sizeof(*s));
+    /* Called once per reply: left[] and attr[] are written before they are
+     * read (at depth), so clearing them (300 bytes) would be wasted. */
+    s->pos = 0;
+    s->depth = 0;
+    s->type = 0;
+    s->error = 0;
 }
 
 /* One element finished: count it against the open aggregates, closing

@@ -159,7 +159,7 @@ struct preq {
     /* A write sent to a master: its frame, kept until the reply, so that a
      * -READONLY from a master demoted meanwhile (a switchover: the write
      * was held by CLIENT PAUSE and never ran) is sent to the new master. */
-    char *retry_frame;           /* owned, or NULL */
+    char *retry_frame;           /* owned, or retry_small, or NULL */
     size_t retry_len;
     /* A cursor command: the reply's cursor is re-encoded (cursor.c). */
     int cursor_cmd;
@@ -173,6 +173,10 @@ struct preq {
      * says they ran. */
     struct txn_fx *txn_fx;       /* owned */
     int txn_own;                 /* a request of the transaction in MULTI (txn.c) */
+    /* A short write's retry_frame lives here instead of in an allocation
+     * of its own (session.c: forward); preq_alloc does not clear it.  Keep
+     * it last. */
+    char retry_small[128];
 };
 
 /* One pooled connection to a node. */
@@ -318,6 +322,8 @@ struct proxy {
     struct backend **pending_backends; /* owned array: backends to flush */
     size_t npending_backends, pending_backends_cap;
     struct session *close_list;
+    struct preq *preq_pool;      /* owned: freed requests kept for reuse (next) */
+    size_t npreq_pool;
     uint64_t next_session_id;
     long long start_ms;
     /* statistics */

@@ -117,3 +117,32 @@ Test(resp_scan, huge_map_count_is_an_error_not_an_overflow)
     /* the largest map whose element count fits is only incomplete */
     cr_assert_eq(scan_all("%4611686018427387903\r\n", 22), 0);
 }
+
+/* resp_scan_init clears only the scanner's scalars (it runs once per proxied
+ * reply): a scanner reused after a nested reply, after an error and after a
+ * half-scanned reply must scan the next reply as a fresh one would. */
+Test(resp_scan, reinit_reuses_a_scanner_as_new)
+{
+    struct resp_scan sc;
+    const char *nested = "*2\r\n*3\r\n:1\r\n:2\r\n|1\r\n+a\r\n+b\r\n:3\r\n$1\r\nx\r\n";
+    const char *flat = "*1\r\n:7\r\n";
+    memset(&sc, 0x5a, sizeof(sc)); /* garbage, as on the stack */
+    resp_scan_init(&sc);
+    cr_assert_eq(resp_scan_next(&sc, nested, strlen(nested)), 1);
+    cr_assert_eq(sc.pos, strlen(nested));
+    resp_scan_init(&sc);
+    cr_assert_eq(resp_scan_next(&sc, flat, strlen(flat)), 1);
+    cr_assert_eq(sc.pos, strlen(flat));
+    cr_assert_eq(sc.type, '*');
+
+    resp_scan_init(&sc);
+    cr_assert_eq(resp_scan_next(&sc, "?x\r\n", 4), -1);
+    resp_scan_init(&sc);
+    cr_assert_eq(resp_scan_next(&sc, ":5\r\n", 4), 1, "the error does not stick past init");
+
+    resp_scan_init(&sc);
+    cr_assert_eq(resp_scan_next(&sc, "*3\r\n:1\r\n", 8), 0);
+    resp_scan_init(&sc);
+    cr_assert_eq(resp_scan_next(&sc, "+OK\r\n", 5), 1, "no aggregate left open");
+    cr_assert_eq(sc.pos, 5);
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# What one request costs in cachely-proxy, counted rather than timed, so a
+# change in the forwarding path can be judged on a busy machine: one
+# cachely-server master and one cachely-proxy (--read-policy master) on
+# 127.0.0.1, redis-benchmark through the proxy (GET and SET, 50 clients,
+# -r 100000, 3-byte values) at -P 1 and -P 16, and for each run, per
+# request, from `perf stat` attached to the proxy and to the node:
+#   proxy us / node us   CPU time (task-clock) per request
+#   sys/req              the proxy's system calls per request, and the
+#                        kinds that matter: read, write(v), epoll_wait,
+#                        epoll_ctl
+# CPU time moves with the machine's load; the system call counts do not.
+# With --callgrind the proxy runs under valgrind's callgrind instead (slow:
+# use --requests 20000) and the table gives the instructions it executed
+# per request in user space (Ir/req), which no other process disturbs.
+# With --record the proxy is also sampled (perf record -g, cpu-clock) and
+# the top of `perf report` printed per run (perf.data kept under the temp
+# dir with BENCH_KEEP=1).
+#
+# Usage: utils/prof-proxy.sh [--record | --callgrind] [--requests N] [--tests "get set"]
+#        [--pipelines "1 16"]
+#   --requests N   requests per run at -P 1 (default 100000; -P 16 runs 5x)
+# Environment: CACHELY_BUILDDIR (default build/ of this tree), PERF (perf).
+# Needs perf with the raw_syscalls tracepoints (root, or a low
+# perf_event_paranoid), redis-benchmark and redis-cli.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/utils/bench-lib.sh"
+BUILD=${CACHELY_BUILDDIR:-$here/build}
+SERVER=$BUILD/src/cachely-server
+PROXY=$BUILD/src/cachely-proxy
+PERF=${PERF:-perf}
+PY=/usr/bin/python3
+record=0
+callgrind=0
+n1=100000
+tests="get set"
+pipelines="1 16"
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --record) record=1 ;;
+    --callgrind) callgrind=1 ;;
+    --requests) n1=$2; shift ;;
+    --tests) tests=$2; shift ;;
+    --pipelines) pipelines=$2; shift ;;
+    -h|--help)
+        awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
+        exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+bench_require redis-benchmark redis-cli "$PERF"
+for b in "$SERVER" "$PROXY"; do
+    [ -x "$b" ] || { echo "no $b (build first, or set CACHELY_BUILDDIR)" >&2; exit 1; }
+done
+
+bench_init prof-proxy
+tmp=$bench_tmp
+
+mport=$(bench_free_port)
+"$SERVER" --port "$mport" --bind 127.0.0.1 --dir "$tmp" --logfile "$tmp/server.log" \
+    --save "" --appendonly no &
+server_pid=$!
+bench_pids+=($!)
+bench_wait_ping server "$mport" "$!"
+pport=$(bench_free_port)
+wrap=()
+if [ "$callgrind" = 1 ]; then
+    bench_require valgrind callgrind_control
+    wrap=(valgrind --tool=callgrind --instr-atstart=no
+          --callgrind-out-file="$tmp/callgrind.out.%p" -q)
+fi
+"${wrap[@]}" "$PROXY" --port "$pport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" --read-policy master \
+    --logfile "$tmp/proxy.log" &
+proxy_pid=$!
+bench_pids+=($!)
+if [ "$callgrind" = 1 ]; then
+    for _ in $(seq 200); do # valgrind starts slowly
+        [ "$(redis-cli -h 127.0.0.1 -p "$pport" PING 2>/dev/null)" = PONG ] && break
+        sleep 0.1
+    done
+fi
+bench_wait_ping proxy "$pport" "$!"
+for _ in $(seq 400); do
+    redis-cli -h 127.0.0.1 -p "$pport" INFO 2>/dev/null | grep -q "^master:127" && break
+    sleep 0.05
+done
+redis-benchmark -h 127.0.0.1 -p "$mport" -t set -r 100000 -n 300000 -P 16 -q >/dev/null
+
+events=task-clock,raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write
+events=$events,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait
+events=$events,syscalls:sys_enter_epoll_ctl
+
+# count FILE EVENT: the count perf stat -x, wrote for EVENT (0 if absent).
+count() {
+    awk -F, -v e="$2" '$3 == e || $3 == e ":u" { v = $1 } END { print v + 0 }' "$1"
+}
+
+if [ "$callgrind" = 1 ]; then
+    printf '%-9s %9s %9s\n' test rps Ir/req
+    for P in $pipelines; do
+        n=$n1
+        [ "$P" = 1 ] || n=$((n1 * 5))
+        for t in $tests; do
+            callgrind_control -z "$proxy_pid" >/dev/null 2>&1
+            callgrind_control -i on "$proxy_pid" >/dev/null 2>&1
+            rps=$(redis-benchmark --csv -h 127.0.0.1 -p "$pport" -c 50 -r 100000 -n "$n" \
+                  -P "$P" -t "$t" 2>/dev/null | awk -F'","' 'NR > 1 { print $2 }')
+            callgrind_control -i off "$proxy_pid" >/dev/null 2>&1
+            rm -f "$tmp"/callgrind.out.*.*
+            callgrind_control -d "$t-$P" "$proxy_pid" >/dev/null 2>&1
+            # The dump is written asynchronously: wait for its totals line.
+            ir=""
+            for _ in $(seq 300); do
+                f=$(ls -t "$tmp"/callgrind.out.*.* 2>/dev/null | head -1)
+                if [ -n "$f" ]; then
+                    ir=$(awk '/^totals:/ { print $2 }' "$f")
+                fi
+                [ -z "$ir" ] || break
+                sleep 0.1
+            done
+            awk -v t="$t -P$P" -v rps="$rps" -v n="$n" -v ir="$ir" \
+                'BEGIN { printf "%-9s %9.0f %9.0f\n", t, rps, ir / n }'
+            if [ -n "${PROF_ANNOTATE:-}" ]; then
+                callgrind_annotate "$f" 2>/dev/null | sed -n '1,60p' | grep -E '^ *[0-9,]+ ' | head -40
+            fi
+        done
+    done
+    echo "Ir/req = instructions the proxy executed in user space per request (callgrind)."
+    exit 0
+fi
+
+printf '%-9s %9s %9s %9s %8s %7s %7s %7s %7s %7s\n' test rps "proxy us" "node us" \
+    "px/node" sys/req read write epwait epctl
+for P in $pipelines; do
+    n=$n1
+    [ "$P" = 1 ] || n=$((n1 * 5))
+    for t in $tests; do
+        "$PERF" stat -x, -e "$events" -p "$proxy_pid" -o "$tmp/px.csv" &
+        pp=$!
+        "$PERF" stat -x, -e task-clock -p "$server_pid" -o "$tmp/node.csv" &
+        np=$!
+        rp=""
+        if [ "$record" = 1 ]; then
+            "$PERF" record -q -e cpu-clock -g -p "$proxy_pid" -o "$tmp/perf-$t-$P.data" \
+                >/dev/null 2>&1 &
+            rp=$!
+        fi
+        sleep 0.3
+        rps=$(redis-benchmark --csv -h 127.0.0.1 -p "$pport" -c 50 -r 100000 -n "$n" \
+              -P "$P" -t "$t" 2>/dev/null | awk -F'","' 'NR > 1 { print $2 }')
+        kill -INT $pp $np $rp
+        wait $pp $np $rp 2>/dev/null || true
+        px_ms=$(count "$tmp/px.csv" task-clock)
+        node_ms=$(count "$tmp/node.csv" task-clock)
+        awk -v t="$t -P$P" -v rps="$rps" -v n="$n" -v px="$px_ms" -v node="$node_ms" \
+            -v sys="$(count "$tmp/px.csv" raw_syscalls:sys_enter)" \
+            -v rd="$(count "$tmp/px.csv" syscalls:sys_enter_read)" \
+            -v wr="$(( $(count "$tmp/px.csv" syscalls:sys_enter_write) \
+                     + $(count "$tmp/px.csv" syscalls:sys_enter_writev) ))" \
+            -v ew="$(count "$tmp/px.csv" syscalls:sys_enter_epoll_wait)" \
+            -v ec="$(count "$tmp/px.csv" syscalls:sys_enter_epoll_ctl)" 'BEGIN {
+            printf "%-9s %9.0f %9.2f %9.2f %8.2f %7.2f %7.2f %7.2f %7.2f %7.2f\n",
+                   t, rps, px * 1000 / n, node * 1000 / n, (node > 0 ? px / node : 0),
+                   sys / n, rd / n, wr / n, ew / n, ec / n }'
+        if [ "$record" = 1 ]; then
+            "$PERF" report -i "$tmp/perf-$t-$P.data" --no-children --percent-limit 1.5 \
+                --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
+        fi
+    done
+done
+echo "us = CPU (task-clock) per request in microseconds; the counts are per request" \
+     "(the proxy's; SELECT/ROLE probes and cron included)."
