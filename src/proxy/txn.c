@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -948,6 +949,20 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     struct proxy *px = s->px;
     enum route_kind kind = route_classify(cmd);
     int fx = FX_NONE;
+    if (kind == ROUTE_LOCAL && cmd->nsubs > 0 && argc >= 2
+        && command_lookup_sub(cmd, argv[1].ptr, argv[1].len) == NULL) {
+        /* As a node does at queue time (and EXEC then aborts). */
+        char upper[32];
+        size_t n = strlen(cmd->name) < sizeof(upper) - 1 ? strlen(cmd->name) : sizeof(upper) - 1;
+        for (size_t i = 0; i < n; i++) {
+            upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+        }
+        upper[n] = '\0';
+        t->dirty = 1;
+        session_error(s, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                      (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].ptr, upper);
+        return;
+    }
     if (kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO
         && (fx = fx_kind_of(cmd, argc, argv)) < 0) {
         refuse_queued(s, t, "ERR cachely-proxy: '%s' inside MULTI is not supported", cmd->name);
