@@ -287,9 +287,15 @@ iobatch_run(struct iobatch *b, iobatch_done_fn done, void *arg)
             }
         }
     }
+    /* A callback may run another batch on this ring (a busy script serves
+     * other clients from inside a command): hand out copies. */
+    void *tags[n];
+    int res[n];
+    memcpy(tags, b->tags, n * sizeof(*tags));
+    memcpy(res, b->res, n * sizeof(*res));
     b->queued = 0;
     for (unsigned i = 0; i < n; i++) {
-        done(b->tags[i], b->res[i], arg);
+        done(tags[i], res[i], arg);
     }
     if (rc < 0) {
         errno = saved;

@@ -47,7 +47,7 @@ int iobatch_send(struct iobatch *b, int fd, const struct iovec *iov, int iovcnt,
                  void *tag);
 
 /* Submit every queued operation in one system call, then call done for
- * each, in queue order.  Returns 0, or -1 (errno set) when the kernel
+ * each, in queue order (done may queue and run a new batch).  Returns 0, or -1 (errno set) when the kernel
  * refused the submission: then done was called with -errno for every
  * operation the kernel did not take, so the caller can fall back to plain
  * calls for them. */

@@ -42,6 +42,10 @@
 static void client_on_read(evutil_socket_t fd, short what, void *arg);
 static void client_on_write(evutil_socket_t fd, short what, void *arg);
 static void pending_read_unlink(struct client *c);
+/* Read batches being handed out (they nest when a busy script serves other
+ * clients): clients are not freed meanwhile, one of them may still be
+ * waiting for its bytes. */
+static int reads_running;
 
 static void
 format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -306,6 +310,9 @@ client_close_async(struct client *c)
 void
 client_free_pending(struct server *srv)
 {
+    if (reads_running > 0) {
+        return; /* client_read_pending frees them once its batch is done */
+    }
     while (srv->close_list) {
         struct client *c = srv->close_list;
         srv->close_list = c->close_next;
@@ -897,15 +904,19 @@ pending_read_unlink(struct client *c)
     c->flags &= ~CLIENT_PENDING_READ;
 }
 
-/* Where each read of the running batch lands in its client's qbuf. */
-static size_t batch_read_off[CLIENT_IO_BATCH];
-
+/* A read batch being handed out: where each read landed in its client's
+ * qbuf.  Batches nest when a command run from one serves other clients
+ * (a busy script), so each lives on its caller's stack. */
+struct read_batch {
+    size_t slot;
+    size_t off[CLIENT_IO_BATCH];
+};
 static void
 batch_read_done(void *tag, int res, void *arg)
 {
     struct client *c = tag;
-    size_t *slot = arg;
-    size_t off = batch_read_off[(*slot)++];
+    struct read_batch *rb = arg;
+    size_t off = rb->off[rb->slot++];
     c->flags &= ~CLIENT_PENDING_READ;
     /* Another client's command (CLIENT KILL, a full output buffer...) may
      * have marked this one closing after its bytes arrived. */
@@ -931,6 +942,7 @@ client_read_pending(struct server *srv)
 {
     /* Events queue at the head: read in the order the loop reported them. */
     struct client *rev = NULL;
+    struct read_batch rb;
     while (srv->pending_reads != NULL) {
         struct client *c = srv->pending_reads;
         srv->pending_reads = c->pr_next;
@@ -952,11 +964,14 @@ client_read_pending(struct server *srv)
                 continue;
             }
             size_t room = read_prepare(c);
-            batch_read_off[k++] = c->qlen;
+            rb.off[k++] = c->qlen;
             iobatch_recv(srv->iobatch, c->fd, c->qbuf + c->qlen, room, c);
         }
-        size_t slot = 0;
-        if (iobatch_run(srv->iobatch, batch_read_done, &slot) != 0) {
+        rb.slot = 0;
+        reads_running++;
+        int rc = iobatch_run(srv->iobatch, batch_read_done, &rb);
+        reads_running--;
+        if (rc != 0) {
             log_warn("Batched socket I/O failed (%s): back to one system call "
                      "per read and write", strerror(errno));
             iobatch_destroy(&srv->iobatch);
