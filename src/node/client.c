@@ -7,6 +7,7 @@
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/conn.h"
+#include "core/iobatch.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "core/util.h"
@@ -40,6 +41,11 @@
 
 static void client_on_read(evutil_socket_t fd, short what, void *arg);
 static void client_on_write(evutil_socket_t fd, short what, void *arg);
+static void pending_read_unlink(struct client *c);
+/* Read batches being handed out (they nest when a busy script serves other
+ * clients): clients are not freed meanwhile, one of them may still be
+ * waiting for its bytes. */
+static int reads_running;
 
 static void
 format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -243,18 +249,6 @@ client_queue_write(struct client *c)
 }
 
 void
-client_flush_pending(struct server *srv)
-{
-    tracking_before_sleep(srv);
-    while (srv->pending_writes) {
-        struct client *c = srv->pending_writes;
-        pending_unlink(c);
-        client_flush(c);
-    }
-    client_free_pending(srv);
-}
-
-void
 client_destroy(struct client **cp)
 {
     struct client *c = *cp;
@@ -288,6 +282,9 @@ client_destroy(struct client **cp)
         srv->nclients--;
         if (c->flags & CLIENT_PENDING_WRITE) {
             pending_unlink(c);
+        }
+        if (c->flags & CLIENT_PENDING_READ) {
+            pending_read_unlink(c);
         }
         event_free(c->ev_read);
         event_free(c->ev_write);
@@ -323,6 +320,9 @@ client_close_async(struct client *c)
 void
 client_free_pending(struct server *srv)
 {
+    if (reads_running > 0) {
+        return; /* client_read_pending frees them once its batch is done */
+    }
     while (srv->close_list) {
         struct client *c = srv->close_list;
         srv->close_list = c->close_next;
@@ -442,6 +442,89 @@ reply_raw(struct client *c, const char *s, size_t len)
     check_output_limits(c);
 }
 
+/* The output still to send as at most max segments (buf first, then the
+ * blocks), their byte total in *total.  Returns the segment count. */
+static int
+output_iov(const struct client *c, struct iovec *iov, int max, size_t *total)
+{
+    int n = 0;
+    size_t skip = c->sentlen;
+    *total = 0;
+    if (c->bufpos > 0) {
+        iov[n].iov_base = (char *)c->buf + c->sentlen;
+        iov[n].iov_len = c->bufpos - c->sentlen;
+        *total += iov[n].iov_len;
+        n++;
+        skip = 0;
+    }
+    for (struct reply_block *b = c->reply; b && n < max; b = b->next) {
+        iov[n].iov_base = b->data + skip;
+        iov[n].iov_len = b->used - skip;
+        *total += iov[n].iov_len;
+        skip = 0;
+        n++;
+    }
+    return n;
+}
+
+/* w bytes of the output were written: drop them. */
+static void
+output_sent(struct client *c, size_t w)
+{
+    c->srv->stats.net_output_bytes += w;
+    c->tot_net_out += w;
+    size_t left = w;
+    if (c->bufpos > 0) {
+        size_t avail = c->bufpos - c->sentlen;
+        if (left >= avail) {
+            left -= avail;
+            c->bufpos = 0;
+            c->sentlen = 0;
+        } else {
+            c->sentlen += left;
+            left = 0;
+        }
+    }
+    while (left > 0 && c->reply) {
+        struct reply_block *b = c->reply;
+        size_t avail = b->used - c->sentlen;
+        if (left >= avail) {
+            left -= avail;
+            c->sentlen = 0;
+            c->reply_bytes -= b->used;
+            c->reply = b->next;
+            if (c->reply == NULL) {
+                c->reply_tail = NULL;
+            }
+            c->reply_alloc -= mem_usable(b);
+            mem_free(b);
+        } else {
+            c->sentlen += left;
+            left = 0;
+        }
+    }
+}
+
+/* After writing: watch the socket for room while output is left, stop
+ * watching once it is all out, and close a client that asked for it. */
+static int
+output_done(struct client *c)
+{
+    int pending = c->bufpos > 0 || c->reply != NULL;
+    if (pending && !(c->flags & CLIENT_WRITE_ARMED)) {
+        event_add(c->ev_write, NULL);
+        c->flags |= CLIENT_WRITE_ARMED;
+    } else if (!pending && (c->flags & CLIENT_WRITE_ARMED) && !c->read_wants_write) {
+        event_del(c->ev_write);
+        c->flags &= ~CLIENT_WRITE_ARMED;
+    }
+    if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) {
+        client_close_async(c);
+        return -1;
+    }
+    return 0;
+}
+
 int
 client_flush(struct client *c)
 {
@@ -455,22 +538,8 @@ client_flush(struct client *c)
      * append-only file first. */
     persist_before_reply(c->srv);
     for (;;) {
-        int n = 0;
-        size_t total = 0, skip = c->sentlen;
-        if (c->bufpos > 0) {
-            iov[n].iov_base = c->buf + c->sentlen;
-            iov[n].iov_len = c->bufpos - c->sentlen;
-            total += iov[n].iov_len;
-            n++;
-            skip = 0;
-        }
-        for (struct reply_block *b = c->reply; b && n < 16; b = b->next) {
-            iov[n].iov_base = b->data + skip;
-            iov[n].iov_len = b->used - skip;
-            total += iov[n].iov_len;
-            skip = 0;
-            n++;
-        }
+        size_t total;
+        int n = output_iov(c, iov, 16, &total);
         if (total == 0) {
             break;
         }
@@ -495,55 +564,102 @@ client_flush(struct client *c)
             client_close_async(c);
             return -1;
         }
-        c->srv->stats.net_output_bytes += w;
-        c->tot_net_out += w;
-        size_t left = (size_t)w;
-        if (c->bufpos > 0) {
-            size_t avail = c->bufpos - c->sentlen;
-            if (left >= avail) {
-                left -= avail;
-                c->bufpos = 0;
-                c->sentlen = 0;
-            } else {
-                c->sentlen += left;
-                left = 0;
-            }
-        }
-        while (left > 0 && c->reply) {
-            struct reply_block *b = c->reply;
-            size_t avail = b->used - c->sentlen;
-            if (left >= avail) {
-                left -= avail;
-                c->sentlen = 0;
-                c->reply_bytes -= b->used;
-                c->reply = b->next;
-                if (c->reply == NULL) {
-                    c->reply_tail = NULL;
-                }
-                c->reply_alloc -= mem_usable(b);
-                mem_free(b);
-            } else {
-                c->sentlen += left;
-                left = 0;
-            }
-        }
+        output_sent(c, (size_t)w);
         if ((size_t)w < total) {
             break;
         }
     }
-    int pending = c->bufpos > 0 || c->reply != NULL;
-    if (pending && !(c->flags & CLIENT_WRITE_ARMED)) {
-        event_add(c->ev_write, NULL);
-        c->flags |= CLIENT_WRITE_ARMED;
-    } else if (!pending && (c->flags & CLIENT_WRITE_ARMED) && !c->read_wants_write) {
-        event_del(c->ev_write);
-        c->flags &= ~CLIENT_WRITE_ARMED;
+    return output_done(c);
+}
+
+/* ---- batched writes (io_uring) -------------------------------------------
+ * client_flush_pending sends the first segments of every plain client's
+ * output in one system call; a client with more left than one send took
+ * (a reply longer than the segments, or a socket short of room) goes on
+ * with client_flush, which writes on or arms the write event. */
+
+#define BATCH_IOV 16
+static struct iovec batch_iov[CLIENT_IO_BATCH][BATCH_IOV];
+static size_t batch_total[CLIENT_IO_BATCH];
+
+static int
+write_batchable(const struct client *c)
+{
+    return c->srv->iobatch != NULL && c->conn != NULL && !conn_is_tls(c->conn)
+           && c->repl_state != REPLICA_WAIT_SNAPSHOT;
+}
+
+static void
+batch_write_done(void *tag, int res, void *arg)
+{
+    struct client *c = tag;
+    size_t *slot = arg;
+    size_t total = batch_total[(*slot)++];
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        return;
     }
-    if (!pending && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) {
+    if (res == -EAGAIN || res == -EWOULDBLOCK) {
+        output_done(c);
+        return;
+    }
+    if (res < 0) {
+        log_debug("Error writing to client: %s", strerror(-res));
         client_close_async(c);
-        return -1;
+        return;
     }
-    return 0;
+    output_sent(c, (size_t)res);
+    if ((size_t)res == total && (c->bufpos > 0 || c->reply != NULL)) {
+        /* More output than one send carried: on with plain writes. */
+        client_flush(c);
+        return;
+    }
+    output_done(c);
+}
+
+static void
+flush_pending_batched(struct server *srv)
+{
+    persist_before_reply(srv);
+    while (srv->pending_writes && srv->iobatch != NULL) {
+        unsigned k = 0;
+        while (srv->pending_writes && k < CLIENT_IO_BATCH
+               && iobatch_room(srv->iobatch) > 0) {
+            struct client *c = srv->pending_writes;
+            pending_unlink(c);
+            if (!write_batchable(c)) {
+                client_flush(c);
+                continue;
+            }
+            int n = output_iov(c, batch_iov[k], BATCH_IOV, &batch_total[k]);
+            if (batch_total[k] == 0) {
+                output_done(c);
+                continue;
+            }
+            iobatch_send(srv->iobatch, c->fd, batch_iov[k], n, c);
+            k++;
+        }
+        size_t slot = 0;
+        if (iobatch_run(srv->iobatch, batch_write_done, &slot) != 0) {
+            log_warn("Batched socket I/O failed (%s): back to one system call "
+                     "per read and write", strerror(errno));
+            iobatch_destroy(&srv->iobatch);
+        }
+    }
+}
+
+void
+client_flush_pending(struct server *srv)
+{
+    tracking_before_sleep(srv);
+    if (srv->iobatch != NULL) {
+        flush_pending_batched(srv);
+    }
+    while (srv->pending_writes) {
+        struct client *c = srv->pending_writes;
+        pending_unlink(c);
+        client_flush(c);
+    }
+    client_free_pending(srv);
 }
 
 static void client_read(struct client *c);
@@ -678,12 +794,11 @@ client_process_input(struct client *c)
     after_input(c);
 }
 
-/* One read from the connection, then every complete command in it.  The
- * client may be marked closing on return, never freed. */
-static void
-client_read(struct client *c)
+/* Make room in the query buffer for the next read; returns how many bytes
+ * it may take. */
+static size_t
+read_prepare(struct client *c)
 {
-    struct server *srv = c->srv;
     size_t want = READ_CHUNK;
 
     /* Inside a large argument, read up to what the frame still needs (in
@@ -702,7 +817,16 @@ client_read(struct client *c)
         c->qbuf = mem_realloc(c->qbuf, cap);
         c->qcap = cap;
     }
-    ssize_t n = conn_read(c->conn, c->qbuf + c->qlen, c->qcap - c->qlen);
+    return c->qcap - c->qlen;
+}
+
+/* What a read into qbuf + qlen returned (n < 0: errno says why): take the
+ * bytes and run every complete command in them.  The client may be marked
+ * closing on return, never freed. */
+static void
+read_result(struct client *c, ssize_t n)
+{
+    struct server *srv = c->srv;
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
             if (conn_wants(c->conn) == CONN_WANT_WRITE && !c->read_wants_write) {
@@ -754,6 +878,126 @@ client_read(struct client *c)
     }
 }
 
+/* One read from the connection, then every complete command in it.  The
+ * client may be marked closing on return, never freed. */
+static void
+client_read(struct client *c)
+{
+    size_t room = read_prepare(c);
+    ssize_t n = conn_read(c->conn, c->qbuf + c->qlen, room);
+    read_result(c, n);
+}
+
+/* ---- batched reads (io_uring) ---------------------------------------------
+ * With srv->iobatch, a readable plain socket is only queued by its event;
+ * once the loop has run every callback, client_read_pending reads all the
+ * queued sockets in one system call and then processes each client's input
+ * in turn, as the per-event reads would have. */
+
+static int
+read_batchable(const struct client *c)
+{
+    return c->srv->iobatch != NULL && c->conn != NULL && !conn_is_tls(c->conn);
+}
+
+static void
+pending_read_unlink(struct client *c)
+{
+    struct client **pp = &c->srv->pending_reads;
+    while (*pp != NULL && *pp != c) {
+        pp = &(*pp)->pr_next;
+    }
+    if (*pp == c) {
+        *pp = c->pr_next;
+    }
+    c->pr_next = NULL;
+    c->flags &= ~CLIENT_PENDING_READ;
+}
+
+/* A read batch being handed out: where each read landed in its client's
+ * qbuf.  Batches nest when a command run from one serves other clients
+ * (a busy script), so each lives on its caller's stack. */
+struct read_batch {
+    size_t slot;
+    size_t off[CLIENT_IO_BATCH];
+};
+static void
+batch_read_done(void *tag, int res, void *arg)
+{
+    struct client *c = tag;
+    struct read_batch *rb = arg;
+    size_t off = rb->off[rb->slot++];
+    c->flags &= ~CLIENT_PENDING_READ;
+    /* Another client's command (CLIENT KILL, a full output buffer...) may
+     * have marked this one closing after its bytes arrived. */
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        return;
+    }
+    if (res < 0) {
+        errno = -res;
+        read_result(c, -1);
+        return;
+    }
+    /* An earlier client's command may have run this one's buffered input
+     * meanwhile (a BLPOP served by an LPUSH, the end of a CLIENT PAUSE),
+     * which compacts the buffer: the new bytes then sit past its end. */
+    if (off != c->qlen && res > 0) {
+        memmove(c->qbuf + c->qlen, c->qbuf + off, (size_t)res);
+    }
+    read_result(c, res);
+}
+
+void
+client_read_pending(struct server *srv)
+{
+    /* Events queue at the head: read in the order the loop reported them. */
+    struct client *rev = NULL;
+    struct read_batch rb;
+    while (srv->pending_reads != NULL) {
+        struct client *c = srv->pending_reads;
+        srv->pending_reads = c->pr_next;
+        c->pr_next = rev;
+        rev = c;
+    }
+    srv->pending_reads = rev;
+    while (srv->pending_reads != NULL) {
+        /* Clients stay flagged (and unfreed: nothing frees a client until
+         * client_free_pending below) while their read is in the batch. */
+        unsigned k = 0;
+        while (srv->pending_reads != NULL && k < CLIENT_IO_BATCH
+               && iobatch_room(srv->iobatch) > 0) {
+            struct client *c = srv->pending_reads;
+            srv->pending_reads = c->pr_next;
+            c->pr_next = NULL;
+            if (c->flags & CLIENT_CLOSE_ASAP) {
+                c->flags &= ~CLIENT_PENDING_READ;
+                continue;
+            }
+            size_t room = read_prepare(c);
+            rb.off[k++] = c->qlen;
+            iobatch_recv(srv->iobatch, c->fd, c->qbuf + c->qlen, room, c);
+        }
+        rb.slot = 0;
+        reads_running++;
+        int rc = iobatch_run(srv->iobatch, batch_read_done, &rb);
+        reads_running--;
+        if (rc != 0) {
+            log_warn("Batched socket I/O failed (%s): back to one system call "
+                     "per read and write", strerror(errno));
+            iobatch_destroy(&srv->iobatch);
+            /* Whoever is still queued is read the plain way. */
+            while (srv->pending_reads != NULL) {
+                struct client *c = srv->pending_reads;
+                pending_read_unlink(c);
+                if (!(c->flags & CLIENT_CLOSE_ASAP)) {
+                    client_read(c);
+                }
+            }
+        }
+    }
+    client_free_pending(srv);
+}
+
 static void
 client_on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -761,6 +1005,14 @@ client_on_read(evutil_socket_t fd, short what, void *arg)
     struct server *srv = c->srv;
     (void)fd;
     (void)what;
+    if (read_batchable(c)) {
+        if (!(c->flags & CLIENT_PENDING_READ)) {
+            c->flags |= CLIENT_PENDING_READ;
+            c->pr_next = srv->pending_reads;
+            srv->pending_reads = c;
+        }
+        return;
+    }
     client_read(c);
     /* Free whatever this command marked for closing, this client included:
      * nothing of it is on the stack any more. */

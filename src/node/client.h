@@ -25,6 +25,8 @@ struct conn;
 struct sync_relay;
 
 #define CLIENT_BUF_SIZE (16 * 1024)
+/* Reads or writes batched in one system call (see core/iobatch.h). */
+#define CLIENT_IO_BATCH 256
 
 enum client_flag {
     CLIENT_AUTHENTICATED = 1 << 0,
@@ -61,6 +63,8 @@ enum client_flag {
     CLIENT_PUSHING = 1 << 25,           /* writing a push (message, invalidation):
                                            CLIENT REPLY OFF/SKIP let it through */
     CLIENT_NO_TOUCH = 1 << 26,          /* CLIENT NO-TOUCH: reads leave LRU/LFU alone */
+    CLIENT_PENDING_READ = 1 << 27,      /* readable: on the server's pending-read
+                                           list (batched reads) */
 };
 
 struct reply_block {
@@ -117,6 +121,7 @@ struct client {
     struct client *prev, *next;     /* borrowed: the server's list */
     struct client *close_next;      /* borrowed: the server's close list */
     struct client *pw_prev, *pw_next; /* borrowed: the pending-write list */
+    struct client *pr_next;         /* borrowed: the pending-read list */
     struct client *pause_prev, *pause_next; /* borrowed: block.c's held list */
 
     /* replication (master side: this client is a replica of ours) */
@@ -177,6 +182,11 @@ struct client *client_create_link(struct server *srv, struct conn *conn, unsigne
  * all requests read in one loop iteration leave in one burst (as Redis does
  * before sleeping), which also lets pipelining clients batch their reads. */
 void client_flush_pending(struct server *srv);
+/* Read every socket queued readable during the loop's callbacks, in one
+ * system call when srv->iobatch is set, and run the commands that arrived;
+ * then free the clients marked for closing.  The main loop calls it after
+ * each turn of the event loop. */
+void client_read_pending(struct server *srv);
 /* Drop the output a fake client has collected (scripts read it first). */
 void client_discard_reply(struct client *c);
 /* Output bytes not yet written. */

@@ -393,6 +393,7 @@ cmd_bitop(struct client *c)
     }
     const unsigned char **src = mem_alloc(n * sizeof(*src));
     size_t *len = mem_alloc(n * sizeof(*len));
+    struct entry *e;
     int dst_is_src = 0;
     for (size_t k = 0; k < n; k++) {
         const struct resp_arg *a = &c->argv[3 + k];
@@ -421,14 +422,20 @@ cmd_bitop(struct client *c)
         /* The result overwrites a source: build it aside. */
         unsigned char *tmp = mem_alloc(maxlen);
         bits_op((enum bits_op)op, tmp, maxlen, src, len, n);
-        struct entry *e = db_set(c->db, dst->ptr, dst->len, (const char *)tmp, maxlen, -1, 0);
+        e = db_set(c->db, dst->ptr, dst->len, (const char *)tmp, maxlen, -1, 0);
         e->enc = ENTRY_ENC_RAW;
         mem_free(tmp);
+    } else if ((e = db_reuse_string(c->db, dst->ptr, dst->len, maxlen)) != NULL) {
+        /* The destination is a string whose block already fits the result
+         * (the same BITOP run again, say): write over it.  A fresh block of
+         * 64 MB costs 16,384 page faults, about as much as the operation. */
+        bits_op((enum bits_op)op, (unsigned char *)entry_val(e), maxlen, src, len, n);
+        e->enc = ENTRY_ENC_RAW;
     } else {
         /* Build the result in the new value itself; the sources are found
          * again once the destination is in place. */
         db_delete(c->db, dst->ptr, dst->len);
-        struct entry *e = db_add(c->db, dst->ptr, dst->len, maxlen, -1);
+        e = db_add(c->db, dst->ptr, dst->len, maxlen, -1);
         e->enc = ENTRY_ENC_RAW;
         for (size_t k = 0; k < n; k++) {
             const struct resp_arg *a = &c->argv[3 + k];

@@ -312,6 +312,29 @@ add_quiet(struct db *db, const char *key, size_t keylen, size_t vallen,
 }
 
 struct entry *
+db_reuse_string(struct db *db, const char *key, size_t keylen, size_t vallen)
+{
+    struct entry **ref = db_lookup_ref(db, key, keylen, LOOKUP_WRITE | LOOKUP_NOTOUCH);
+    struct entry *e = ref ? *ref : NULL;
+    if (e == NULL || e->type != ENTRY_STRING || e->volatile_ || vallen > UINT32_MAX) {
+        return NULL;
+    }
+    size_t need = entry_header_size(0) + keylen + vallen;
+    size_t have = mem_usable(e);
+    if (need > have || need * 2 < have) {
+        return NULL;
+    }
+    db->ks->dirty++;
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, key, keylen, KEYSPACE_WRITTEN);
+    }
+    e->vallen = (uint32_t)vallen;
+    e->enc = ENTRY_ENC_AUTO;
+    db_init_access(db->ks, e);
+    return e;
+}
+
+struct entry *
 db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
        long long expire_ms)
 {

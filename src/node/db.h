@@ -142,6 +142,13 @@ db_event(struct db *db, const char *key, size_t len, enum keyspace_event ev)
 struct entry *db_set(struct db *db, const char *key, size_t keylen,
                      const char *val, size_t vallen, long long expire_ms,
                      int keepttl);
+/* For a command that builds a string result in place (BITOP): when key
+ * holds a string without a TTL whose block fits vallen bytes (db_set's
+ * rule for overwriting in place), mark it written (change signal, dirty,
+ * access bits) and return it with a value of vallen bytes for the caller
+ * to fill, old bytes left in it.  Else NULL, and nothing changed. */
+struct entry *db_reuse_string(struct db *db, const char *key, size_t keylen,
+                              size_t vallen);
 /* Add a fresh entry for an absent key: returns the entry with a value of
  * vallen uninitialised bytes for the caller to fill. */
 struct entry *db_add(struct db *db, const char *key, size_t keylen,

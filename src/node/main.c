@@ -3,6 +3,7 @@
 #include "config.h"
 #include "core/alloc.h"
 #include "core/command.h"
+#include "core/iobatch.h"
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
@@ -300,6 +301,13 @@ main(int argc, char **argv)
     if (persist_setup(srv) != 0) {
         return 1;
     }
+    if (srv->cfg.io_uring) {
+        srv->iobatch = iobatch_create(CLIENT_IO_BATCH);
+        if (srv->iobatch == NULL) {
+            log_info("io_uring unavailable (%s): one system call per socket "
+                     "read and write", strerror(errno));
+        }
+    }
     srv->cron_event = event_new(srv->base, -1, 0, on_cron, srv);
     srv->expire_event = event_new(srv->base, -1, 0, on_expire, srv);
     srv->close_event = event_new(srv->base, -1, 0, on_close_pending, srv);
@@ -329,6 +337,7 @@ main(int argc, char **argv)
             log_error("Event loop failed");
             break;
         }
+        client_read_pending(srv);
     }
 
     log_info("User requested shutdown...");
@@ -357,6 +366,7 @@ main(int argc, char **argv)
     event_free(srv->expire_event);
     event_free(srv->close_event);
     event_base_free(srv->base);
+    iobatch_destroy(&srv->iobatch);
     slowlog_reset(srv);
     keyspace_destroy(&srv->ks);
     command_teardown();

@@ -650,6 +650,8 @@ busy_serve(struct server *srv, struct script_run *run)
     }
     mem_free(pfd);
     mem_free(evs);
+    /* The read callbacks only queue plain sockets for a batched read. */
+    client_read_pending(srv);
     client_flush_pending(srv);
 }
 

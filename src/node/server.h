@@ -26,6 +26,7 @@ struct event;
 struct evhttp;
 struct client;
 struct scripting;
+struct iobatch;
 
 /* Redis's maxmemory-policy names, in option order. */
 #define MAXMEMORY_POLICY_LIST(X)                                            \
@@ -144,6 +145,7 @@ struct node_config {
     int lazyfree_lazy_server_del;
     int lazyfree_lazy_user_del;
     int lazyfree_lazy_user_flush;
+    int io_uring;                     /* batched socket I/O (core/iobatch) */
     /* scripts */
     long long busy_reply_threshold; /* ms before -BUSY (alias lua-time-limit) */
     int notify_keyspace_events;    /* enum notify_class bits */
@@ -234,6 +236,10 @@ struct server {
     size_t nclients;
     struct client *close_list;        /* clients to free (singly linked via close_next) */
     struct client *pending_writes;    /* clients with replies to write (pw_next list) */
+    struct client *pending_reads;     /* readable clients to read in one batch
+                                         (pr_next list) */
+    struct iobatch *iobatch;          /* owned; NULL: a system call per read
+                                         and per write (no io_uring) */
     uint64_t next_client_id;
     long long cronloops;
 

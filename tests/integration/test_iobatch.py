@@ -1,0 +1,238 @@
+"""Batched socket I/O (io-uring yes, core/iobatch.c) next to one system
+call per read and write (io-uring no): many clients whose pipelines arrive
+in the same loop turn, replies too big for one send to a client that reads
+late (the send comes back short or with EAGAIN and the write event takes
+over), a client killed by another's command in the same turn, and peers
+that close with replies pending.  Every reply is checked byte for byte.
+
+With io-uring yes the server must hold an io_uring (its fd in /proc), or
+have logged why the kernel refused it (a seccomp profile, an old kernel):
+then the case says so and still checks the replies.
+
+Each case starts its own cachely-server processes on free 127.0.0.1 ports.
+Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
+"N passed, M failed".  CACHELY_IOBATCH_CASES=a,c runs only those.
+"""
+import os
+import select
+import socket
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402
+from cluster import LOCAL, check, info, wait_for  # noqa: E402
+
+
+def cmd(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def bulk(v):
+    return b"$%d\r\n%s\r\n" % (len(v), v)
+
+
+def connect(n):
+    s = socket.create_connection((LOCAL, n.port), timeout=20)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_exactly(s, want, deadline=30):
+    """Read len(want) bytes from s (or until it closes) within deadline s."""
+    got = bytearray()
+    end = time.time() + deadline
+    while len(got) < len(want) and time.time() < end:
+        r, _, _ = select.select([s], [], [], max(0.0, end - time.time()))
+        if not r:
+            break
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    return bytes(got)
+
+
+def read_line(s):
+    line = b""
+    while not line.endswith(b"\r\n"):
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        line += chunk
+    return line[:-2]
+
+
+def uring_state(n):
+    """'on' when the server holds an io_uring, 'refused' when it logged why
+    it has none, else 'off'."""
+    pid = n.proc.pid
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if "io_uring" in os.readlink("/proc/%d/fd/%s" % (pid, fd)):
+                    return "on"
+            except OSError:
+                pass
+    except OSError:
+        pass
+    with open(n.log, errors="replace") as f:
+        return "refused" if "io_uring unavailable" in f.read() else "off"
+
+
+def node(c, mode):
+    n = c.node("--save", "", "--io-uring", mode)
+    state = uring_state(n)
+    if mode == "no":
+        check(state == "off", "io-uring no still opened an io_uring (%s)" % state)
+    else:
+        check(state != "off", "io-uring yes: no io_uring and no reason logged")
+        if state == "refused":
+            print("note: io_uring refused here; the plain path was checked")
+    return n
+
+
+def many_clients(c, mode):
+    """40 clients each send a 200-command pipeline at once, then read."""
+    n = node(c, mode)
+    socks = [connect(n) for _ in range(40)]
+    want = []
+    for k, s in enumerate(socks):
+        req, rep = [], []
+        for i in range(200):
+            key = "k%d:%d" % (k, i % 17)
+            val = ("v%d.%d" % (k, i)).encode() * (1 + i % 5)
+            req.append(cmd("SET", key, val))
+            rep.append(b"+OK\r\n")
+            req.append(cmd("GET", key))
+            rep.append(bulk(val))
+            req.append(cmd("INCR", "cnt%d" % k))
+            rep.append(b":%d\r\n" % (i + 1))
+        want.append(b"".join(rep))
+        s.sendall(b"".join(req))
+    for k, s in enumerate(socks):
+        got = read_exactly(s, want[k])
+        check(got == want[k], "client %d: %d of %d reply bytes, first difference at %d" % (
+            k, len(got), len(want[k]),
+            next((i for i, (a, b) in enumerate(zip(got, want[k])) if a != b), len(got))))
+        s.close()
+    r = cluster.client(n)
+    check(r.dbsize() == 40 * 17 + 40, "dbsize %d" % r.dbsize())
+
+
+def big_replies_late_reader(c, mode):
+    """Five 2 MB GETs to a client that reads only later: the sends come
+    back short, the write event finishes them; others are served meanwhile."""
+    n = node(c, mode)
+    r = cluster.client(n)
+    vals = [bytes([65 + i]) * (2 << 20) for i in range(5)]
+    for i, v in enumerate(vals):
+        r.set("big%d" % i, v.decode())
+    slow = connect(n)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    slow.sendall(b"".join(cmd("GET", "big%d" % i) for i in range(5)) + cmd("PING"))
+    # The server fills the socket and waits for room; others go on.
+    wait_for(lambda: r.execute_command("CLIENT", "LIST").count("events=rw") >= 1, 10,
+             "the late reader's write event is armed")
+    for i in range(50):
+        check(r.incr("other") == i + 1, "another client is served while one waits")
+    want = b"".join(bulk(v) for v in vals) + b"+PONG\r\n"
+    got = read_exactly(slow, want)
+    check(got == want, "late reader: %d of %d bytes" % (len(got), len(want)))
+    slow.close()
+
+
+def kill_in_same_turn(c, mode):
+    """One client kills others while they have pipelines in flight; the
+    server must not touch the killed clients' buffers afterwards."""
+    n = node(c, mode)
+    r = cluster.client(n)
+    for _ in range(20):
+        victims = [connect(n) for _ in range(10)]
+        killer = connect(n)
+        ids = []
+        for v in victims:
+            v.sendall(cmd("CLIENT", "ID"))
+            ids.append(int(read_line(v)[1:]))
+        pipe = b"".join(cmd("SET", "x", "y" * 100) + cmd("GET", "x") for _ in range(100))
+        for v in victims:
+            v.sendall(pipe)
+        killer.sendall(b"".join(cmd("CLIENT", "KILL", "ID", i) for i in ids))
+        got = read_exactly(killer, b":1\r\n" * len(ids))
+        check(got == b":1\r\n" * len(ids), "CLIENT KILL replies: %r" % got[:80])
+        for v in victims:
+            v.close()
+        killer.close()
+    check(r.ping(), "the server answers after the kills")
+    wait_for(lambda: int(info(r, "clients")["connected_clients"]) == 1, 10,
+             "killed clients are gone")
+
+
+def peers_close_with_replies_pending(c, mode):
+    """Clients that send a pipeline with large replies and close at once."""
+    n = node(c, mode)
+    r = cluster.client(n)
+    r.set("v", "z" * 200000)
+    for _ in range(4):
+        socks = [connect(n) for _ in range(20)]
+        for s in socks:
+            s.sendall(cmd("GET", "v") * 5)
+        for s in socks:
+            s.close()
+    check(r.get("v") == "z" * 200000, "the server answers after the closes")
+    wait_for(lambda: int(info(r, "clients")["connected_clients"]) == 1, 10,
+             "closed clients are gone")
+
+
+def blocked_client_served_before_its_read(c, mode):
+    """A client blocked in BLPOP sends more commands in the same turn as
+    the LPUSH that serves it: when the LPUSH runs first, the BLPOP is
+    answered and its frame consumed before the new bytes are taken in."""
+    n = node(c, mode)
+    r = cluster.client(n)
+    for i in range(60):
+        b = connect(n)
+        a = connect(n)
+        b.sendall(cmd("BLPOP", "q", 0))
+        wait_for(lambda: int(info(r, "clients")["blocked_clients"]) == 1, 10,
+                 "the BLPOP blocks")
+        a.sendall(cmd("LPUSH", "q", "x%d" % i))
+        b.sendall(cmd("PING") * 3 + cmd("ECHO", "e%d" % i))
+        want_b = (b"*2\r\n" + bulk(b"q") + bulk(b"x%d" % i) + b"+PONG\r\n" * 3
+                  + bulk(b"e%d" % i))
+        got_b = read_exactly(b, want_b, 10)
+        check(got_b == want_b, "round %d: the served client read %r" % (i, got_b))
+        check(read_exactly(a, b":1\r\n", 10) == b":1\r\n", "LPUSH answered")
+        a.close()
+        b.close()
+
+
+def both(fn):
+    def run(c):
+        for mode in ("yes", "no"):
+            fn(c, mode)
+    return run
+
+
+CASES = [
+    ("a", "40 clients pipelining at once, replies byte for byte", both(many_clients)),
+    ("b", "big replies to a late reader finish on the write event", both(big_replies_late_reader)),
+    ("c", "CLIENT KILL of clients with pipelines in the same turn", both(kill_in_same_turn)),
+    ("d", "peers closing with replies pending", both(peers_close_with_replies_pending)),
+    ("e", "a blocked client served before its own read in one turn",
+     both(blocked_client_served_before_its_read)),
+]
+
+
+def main():
+    return cluster.run_cases(CASES, "", "CACHELY_IOBATCH_CASES",
+                             lambda fn: cluster.run_in(cluster.Case(), fn))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
