@@ -398,12 +398,12 @@ cmd_bitop(struct client *c)
     for (size_t k = 0; k < n; k++) {
         const struct resp_arg *a = &c->argv[3 + k];
         int err;
-        struct entry *e = bits_lookup_read(c, a, &err);
+        struct entry *se = bits_lookup_read(c, a, &err);
         if (err) {
             goto out;
         }
-        src[k] = e ? (const unsigned char *)entry_val(e) : NULL;
-        len[k] = e ? entry_vallen(e) : 0;
+        src[k] = se ? (const unsigned char *)entry_val(se) : NULL;
+        len[k] = se ? entry_vallen(se) : 0;
         if (len[k] > maxlen) {
             maxlen = len[k];
         }

@@ -319,7 +319,7 @@ db_reuse_string(struct db *db, const char *key, size_t keylen, size_t vallen)
     if (e == NULL || e->type != ENTRY_STRING || e->volatile_ || vallen > UINT32_MAX) {
         return NULL;
     }
-    size_t need = entry_header_size(0) + keylen + vallen;
+    size_t need = entry_size(0, keylen, vallen);
     size_t have = mem_usable(e);
     if (need > have || need * 2 < have) {
         return NULL;
@@ -328,7 +328,7 @@ db_reuse_string(struct db *db, const char *key, size_t keylen, size_t vallen)
     if (db->ks->nlisteners > 0) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
     }
-    e->vallen = (uint32_t)vallen;
+    entry_set_vallen(e, vallen);
     e->enc = ENTRY_ENC_AUTO;
     db_init_access(db->ks, e);
     return e;

@@ -665,7 +665,12 @@ def case_fcall_after_node_restarted_empty(c):
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     m.start()
     check(client(m).execute_command("FUNCTION", "LIST") == [], "the node restarted empty")
-    wait_for(lambda: pc.set("f", "10"), 10, "the proxy reaches the restarted node")
+    def reaches():
+        try:
+            return pc.set("f", "10")
+        except redis.ResponseError:
+            return False  # "not reachable" until the proxy reconnects
+    wait_for(reaches, 10, "the proxy reaches the restarted node")
     check(pc.execute_command("FCALL", "incrk", 1, "f") == 11, "FCALL repaired")
     check(client(m).get("f") == "11", "the call ran once")
     client(m).execute_command("FUNCTION", "FLUSH")
