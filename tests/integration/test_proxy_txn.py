@@ -671,6 +671,15 @@ def case_fcall_after_node_restarted_empty(c):
         except redis.ResponseError:
             return False  # "not reachable" until the proxy reconnects
     wait_for(reaches, 10, "the proxy reaches the restarted node")
+
+    def probed_up():
+        # What goes to every node (SCRIPT/FUNCTION) skips a node its probes
+        # have not seen back yet: "no node is reachable" until then.
+        try:
+            return pc.execute_command("SCRIPT", "EXISTS", "0" * 40) == [False]
+        except redis.ResponseError:
+            return False
+    wait_for(probed_up, 10, "the proxy's probes see the restarted node")
     check(pc.execute_command("FCALL", "incrk", 1, "f") == 11, "FCALL repaired")
     check(client(m).get("f") == "11", "the call ran once")
     client(m).execute_command("FUNCTION", "FLUSH")
