@@ -1736,3 +1736,62 @@ acl_protected_refuses_fd(int protected_mode, int default_nopass, int fd)
     }
     return acl_protected_refuses(protected_mode, default_nopass, (struct sockaddr *)&ss);
 }
+
+/* ---- what both binaries' ACL commands answer alike ---------------------- */
+
+const char *const acl_help_lines[] = {
+    "CAT [<category>]",
+    "    List all commands that belong to <category>, or all command categories",
+    "    when no category is specified.",
+    "DELUSER <username> [<username> ...]",
+    "    Delete a list of users.",
+    "DRYRUN <username> <command> [<arg> ...]",
+    "    Returns whether the user can execute the given command without executing the command.",
+    "GETUSER <username>",
+    "    Get the user's details.",
+    "GENPASS [<bits>]",
+    "    Generate a secure 256-bit user password. The optional `bits` argument can",
+    "    be used to specify a different size.",
+    "LIST",
+    "    Show users details in config file format.",
+    "LOAD",
+    "    Reload users from the ACL file.",
+    "LOG [<count> | RESET]",
+    "    Show the ACL log entries.",
+    "SAVE",
+    "    Save the current config to the ACL file.",
+    "SETUSER <username> <attribute> [<attribute> ...]",
+    "    Create or modify a user with the specified attributes.",
+    "USERS",
+    "    List all the registered usernames.",
+    "WHOAMI",
+    "    Return the current connection username.",
+    NULL,
+};
+
+int
+acl_genpass(const struct resp_arg *arg, char *out, size_t *len, const char **err)
+{
+    static const char hex[] = "0123456789abcdef";
+    long long bits = 256;
+    if (arg != NULL) {
+        if (util_str2ll(arg->ptr, arg->len, &bits) != 0) {
+            *err = "value is not an integer or out of range";
+            return -1;
+        }
+        if (bits <= 0 || bits > 4096) {
+            *err = "ACL GENPASS argument must be the number of bits for the output password, "
+                   "a positive number up to 4096";
+            return -1;
+        }
+    }
+    size_t chars = (size_t)(bits + 3) / 4;
+    uint8_t raw[512];
+    util_random_bytes(raw, (chars + 1) / 2);
+    for (size_t i = 0; i < chars; i++) {
+        uint8_t x = raw[i / 2];
+        out[i] = hex[(i % 2) ? (x & 15) : (x >> 4)];
+    }
+    *len = chars;
+    return 0;
+}

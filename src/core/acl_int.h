@@ -116,4 +116,12 @@ void acl_state_delete_user(struct acl_state *st, size_t pos);
  * Redis's text in err. */
 int acl_state_save_file(struct acl_state *st, const char *path, char *err, size_t errlen);
 
+/* ACL HELP's lines between its header and the HELP entry, as Redis 7.0
+ * prints them (NULL-terminated). */
+extern const char *const acl_help_lines[];
+/* ACL GENPASS [bits]: bits NULL for 256; writes (bits + 3) / 4 hex digits
+ * to out (room for 1,024) and their count to *len.  -1 with Redis's error
+ * text (without "ERR ") in *err. */
+int acl_genpass(const struct resp_arg *bits, char *out, size_t *len, const char **err);
+
 #endif

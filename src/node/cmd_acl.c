@@ -354,64 +354,22 @@ cmd_acl_dryrun(struct client *c)
 void
 cmd_acl_genpass(struct client *c)
 {
-    static const char hex[] = "0123456789abcdef";
-    long long bits = 256;
-    if (c->argc == 3 && (util_str2ll(c->argv[2].ptr, c->argv[2].len, &bits) != 0 || bits <= 0
-                         || bits > 4096)) {
-        if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &bits) != 0) {
-            reply_error(c, "value is not an integer or out of range");
-        } else {
-            reply_error(c, "ACL GENPASS argument must be the number of bits for the output "
-                           "password, a positive number up to 4096");
-        }
-        return;
-    }
     if (c->argc > 3) {
         reply_acl_arity(c);
         return;
     }
-    size_t chars = (size_t)(bits + 3) / 4;
-    uint8_t raw[1024];
     char out[1025];
-    util_random_bytes(raw, (chars + 1) / 2);
-    for (size_t i = 0; i < chars; i++) {
-        uint8_t b = raw[i / 2];
-        out[i] = hex[(i % 2) ? (b & 15) : (b >> 4)];
+    size_t len;
+    const char *err;
+    if (acl_genpass(c->argc == 3 ? &c->argv[2] : NULL, out, &len, &err) != 0) {
+        reply_error(c, err);
+        return;
     }
-    reply_bulk(c, out, chars);
+    reply_bulk(c, out, len);
 }
 
 void
 cmd_acl_help(struct client *c)
 {
-    static const char *const lines[] = {
-        "CAT [<category>]",
-        "    List all commands that belong to <category>, or all command categories",
-        "    when no category is specified.",
-        "DELUSER <username> [<username> ...]",
-        "    Delete a list of users.",
-        "DRYRUN <username> <command> [<arg> ...]",
-        "    Returns whether the user can execute the given command without executing the command.",
-        "GETUSER <username>",
-        "    Get the user's details.",
-        "GENPASS [<bits>]",
-        "    Generate a secure 256-bit user password. The optional `bits` argument can",
-        "    be used to specify a different size.",
-        "LIST",
-        "    Show users details in config file format.",
-        "LOAD",
-        "    Reload users from the ACL file.",
-        "LOG [<count> | RESET]",
-        "    Show the ACL log entries.",
-        "SAVE",
-        "    Save the current config to the ACL file.",
-        "SETUSER <username> <attribute> [<attribute> ...]",
-        "    Create or modify a user with the specified attributes.",
-        "USERS",
-        "    List all the registered usernames.",
-        "WHOAMI",
-        "    Return the current connection username.",
-        NULL,
-    };
-    reply_help(c, "ACL", lines);
+    reply_help(c, "ACL", acl_help_lines);
 }

@@ -358,28 +358,14 @@ cmd_dryrun(struct session *s, struct rbuf *b, size_t argc, const struct resp_arg
 static void
 cmd_genpass(struct session *s, struct rbuf *b, size_t argc, const struct resp_arg *argv)
 {
-    static const char hex[] = "0123456789abcdef";
-    long long bits = 256;
-    if (argc == 3) {
-        if (util_str2ll(argv[2].ptr, argv[2].len, &bits) != 0) {
-            session_error(s, "ERR value is not an integer or out of range");
-            return;
-        }
-        if (bits <= 0 || bits > 4096) {
-            session_error(s, "ERR ACL GENPASS argument must be the number of bits for the "
-                             "output password, a positive number up to 4096");
-            return;
-        }
-    }
-    size_t chars = (size_t)(bits + 3) / 4;
-    uint8_t raw[1024];
     char out[1025];
-    util_random_bytes(raw, (chars + 1) / 2);
-    for (size_t i = 0; i < chars; i++) {
-        uint8_t x = raw[i / 2];
-        out[i] = hex[(i % 2) ? (x & 15) : (x >> 4)];
+    size_t len;
+    const char *err;
+    if (acl_genpass(argc == 3 ? &argv[2] : NULL, out, &len, &err) != 0) {
+        session_error(s, "ERR %s", err);
+        return;
     }
-    rbuf_bulk(b, out, chars);
+    rbuf_bulk(b, out, len);
 }
 
 void
@@ -513,42 +499,16 @@ access_acl_command(struct session *s, size_t argc, const struct resp_arg *argv)
     } else if (arg_is(sub, "genpass") && argc <= 3) {
         cmd_genpass(s, &b, argc, argv);
     } else if (arg_is(sub, "help") && argc == 2) {
-        static const char *const lines[] = {
-            "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "CAT [<category>]",
-            "    List all commands that belong to <category>, or all command categories",
-            "    when no category is specified.",
-            "DELUSER <username> [<username> ...]",
-            "    Delete a list of users.",
-            "DRYRUN <username> <command> [<arg> ...]",
-            "    Returns whether the user can execute the given command without executing the command.",
-            "GETUSER <username>",
-            "    Get the user's details.",
-            "GENPASS [<bits>]",
-            "    Generate a secure 256-bit user password. The optional `bits` argument can",
-            "    be used to specify a different size.",
-            "LIST",
-            "    Show users details in config file format.",
-            "LOAD",
-            "    Reload users from the ACL file.",
-            "LOG [<count> | RESET]",
-            "    Show the ACL log entries.",
-            "SAVE",
-            "    Save the current config to the ACL file.",
-            "SETUSER <username> <attribute> [<attribute> ...]",
-            "    Create or modify a user with the specified attributes.",
-            "USERS",
-            "    List all the registered usernames.",
-            "WHOAMI",
-            "    Return the current connection username.",
-            "HELP",
-            "    Prints this help.",
-        };
-        size_t n = sizeof(lines) / sizeof(lines[0]);
-        rbuf_hdr(&b, '*', (long long)n);
-        for (size_t i = 0; i < n; i++) {
-            rbuf_printf(&b, "+%s\r\n", lines[i]);
+        size_t n = 0;
+        while (acl_help_lines[n] != NULL) {
+            n++;
         }
+        rbuf_hdr(&b, '*', (long long)n + 3);
+        rbuf_str(&b, "+ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n");
+        for (size_t i = 0; i < n; i++) {
+            rbuf_printf(&b, "+%s\r\n", acl_help_lines[i]);
+        }
+        rbuf_str(&b, "+HELP\r\n+    Prints this help.\r\n");
     } else if (arg_is(sub, "setuser") || arg_is(sub, "getuser") || arg_is(sub, "deluser")
                || arg_is(sub, "list") || arg_is(sub, "users") || arg_is(sub, "whoami")
                || arg_is(sub, "cat") || arg_is(sub, "log") || arg_is(sub, "save")
