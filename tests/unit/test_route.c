@@ -66,6 +66,14 @@ Test(route, monitor_is_answered_by_the_proxy)
     cr_assert_eq(route_of("monitor"), ROUTE_LOCAL);
 }
 
+Test(route, config_and_acl_are_the_proxys_own)
+{
+    /* config_cmd.c answers CONFIG for the proxy's options, access.c ACL
+     * for its users: neither reaches a node. */
+    cr_assert_eq(route_of("config"), ROUTE_LOCAL);
+    cr_assert_eq(route_of("acl"), ROUTE_LOCAL);
+}
+
 Test(route, publish_is_sent_by_the_proxy)
 {
     /* nodesub.c sends it to the master and corrects the node's count. */
@@ -75,7 +83,7 @@ Test(route, publish_is_sent_by_the_proxy)
 
 Test(route, node_administration_and_connection_bound_commands_are_refused)
 {
-    const char *refused[] = {"wait", "config", "debug", "shutdown", "replicaof", "psync",
+    const char *refused[] = {"wait", "debug", "shutdown", "replicaof", "psync",
                              "move", "swapdb", "save", "slowlog"};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         cr_assert_eq(route_of(refused[i]), ROUTE_REFUSE, "%s", refused[i]);
