@@ -914,19 +914,36 @@ pending_read_unlink(struct client *c)
     c->flags &= ~CLIENT_PENDING_READ;
 }
 
-/* A read batch being handed out: where each read landed in its client's
- * qbuf.  Batches nest when a command run from one serves other clients
- * (a busy script), so each lives on its caller's stack. */
+/* A read batch: where each read landed in its client's qbuf, and what it
+ * returned.  iobatch_run only records the results; they are handed out
+ * (the input parsed and run) afterwards, in queue order.  A command run
+ * from one of them may not return for a while (a busy script serves the
+ * other clients meanwhile): the client_read_pending it calls first hands
+ * out the rest of every enclosing batch, whose bytes have already been
+ * read, so those clients get their -BUSY too.  Batches nest, each on its
+ * caller's stack, linked from batch_top. */
 struct read_batch {
-    size_t slot;
+    size_t n;     /* results recorded */
+    size_t next;  /* the next one to hand out */
+    struct client *c[CLIENT_IO_BATCH];
+    int res[CLIENT_IO_BATCH];
     size_t off[CLIENT_IO_BATCH];
+    struct read_batch *outer;
 };
+static struct read_batch *batch_top;
+
 static void
 batch_read_done(void *tag, int res, void *arg)
 {
-    struct client *c = tag;
     struct read_batch *rb = arg;
-    size_t off = rb->off[rb->slot++];
+    rb->c[rb->n] = tag;
+    rb->res[rb->n] = res;
+    rb->n++;
+}
+
+static void
+batch_read_apply(struct client *c, int res, size_t off)
+{
     c->flags &= ~CLIENT_PENDING_READ;
     /* Another client's command (CLIENT KILL, a full output buffer...) may
      * have marked this one closing after its bytes arrived. */
@@ -947,6 +964,15 @@ batch_read_done(void *tag, int res, void *arg)
     read_result(c, res);
 }
 
+static void
+batch_hand_out(struct read_batch *rb)
+{
+    while (rb->next < rb->n) {
+        size_t i = rb->next++;
+        batch_read_apply(rb->c[i], rb->res[i], rb->off[i]);
+    }
+}
+
 void
 client_read_pending(struct server *srv)
 {
@@ -960,6 +986,10 @@ client_read_pending(struct server *srv)
         rev = c;
     }
     srv->pending_reads = rev;
+    /* Called from a busy script: first the reads an enclosing batch made. */
+    for (struct read_batch *o = batch_top; o != NULL; o = o->outer) {
+        batch_hand_out(o);
+    }
     while (srv->pending_reads != NULL) {
         /* Clients stay flagged (and unfreed: nothing frees a client until
          * client_free_pending below) while their read is in the batch. */
@@ -977,10 +1007,14 @@ client_read_pending(struct server *srv)
             rb.off[k++] = c->qlen;
             iobatch_recv(srv->iobatch, c->fd, c->qbuf + c->qlen, room, c);
         }
-        rb.slot = 0;
+        rb.n = rb.next = 0;
+        rb.outer = batch_top;
+        batch_top = &rb;
         reads_running++;
         int rc = iobatch_run(srv->iobatch, batch_read_done, &rb);
+        batch_hand_out(&rb);
         reads_running--;
+        batch_top = rb.outer;
         if (rc != 0) {
             log_warn("Batched socket I/O failed (%s): back to one system call "
                      "per read and write", strerror(errno));

@@ -212,6 +212,38 @@ def blocked_client_served_before_its_read(c, mode):
         b.close()
 
 
+def busy_script_in_the_same_turn(c, mode):
+    """A script that spins starts from a read batch in which other clients'
+    commands were read too: while it runs they must get -BUSY (or their
+    reply, if they came first), not wait for the script's end.  A DEBUG
+    SLEEP holds the loop so that the FCALL and the PINGs arrive in one
+    turn; SCRIPT's kill ends each round."""
+    n = node(c, mode)
+    r = cluster.client(n)
+    r.config_set("busy-reply-threshold", 50)
+    r.execute_command("FUNCTION", "LOAD", "#!lua name=spin\nredis.register_function("
+                      "'spin', function() while true do end end)")
+    for i in range(5):
+        holder, a = connect(n), connect(n)
+        others = [connect(n) for _ in range(6)]
+        holder.sendall(cmd("DEBUG", "SLEEP", "0.2"))
+        time.sleep(0.05)
+        a.sendall(cmd("FCALL", "spin", 0))
+        for o in others:
+            o.sendall(cmd("PING"))
+        for k, o in enumerate(others):
+            line = read_line(o)
+            check(line == b"+PONG" or line.startswith(b"-BUSY"),
+                  "round %d: client %d read %r while the script ran" % (i, k, line))
+        kill = connect(n)
+        kill.sendall(cmd("FUNCTION", "KILL"))
+        check(read_line(kill) == b"+OK", "FUNCTION KILL")
+        check(read_line(a).startswith(b"-ERR Script killed"), "the FCALL was killed")
+        check(read_line(holder) == b"+OK", "DEBUG SLEEP answered")
+        for s in [holder, a, kill] + others:
+            s.close()
+
+
 def both(fn):
     def run(c):
         for mode in ("yes", "no"):
@@ -226,6 +258,8 @@ CASES = [
     ("d", "peers closing with replies pending", both(peers_close_with_replies_pending)),
     ("e", "a blocked client served before its own read in one turn",
      both(blocked_client_served_before_its_read)),
+    ("f", "clients read in the same turn as a busy script get -BUSY",
+     both(busy_script_in_the_same_turn)),
 ]
 
 
