@@ -39,8 +39,8 @@ struct peerlink {
     int read_wants_write;        /* a TLS read waits for writability */
     int tls_refused;
     int got_reply;               /* a reply arrived (so TLS was accepted) */
-    char *out;                   /* owned: encoded requests not yet written */
-    size_t out_len, out_cap, out_sent;
+    struct rbuf out;             /* encoded requests not yet written */
+    size_t out_sent;
     char *in;                    /* owned: reply bytes not yet consumed */
     size_t in_len, in_cap;
     struct resp_scan scan;
@@ -156,7 +156,7 @@ arm(struct peerlink *l)
     } else if (l->state == PEERLINK_CONNECTING) {
         want = conn_wants(l->conn) == CONN_WANT_WRITE;
     } else {
-        want = l->out_sent < l->out_len && conn_wants(l->conn) != CONN_WANT_READ;
+        want = l->out_sent < l->out.len && conn_wants(l->conn) != CONN_WANT_READ;
     }
     if (want == l->write_armed) {
         return;
@@ -217,7 +217,7 @@ static void
 free_link(struct peerlink *l)
 {
     close_socket(l);
-    mem_free(l->out);
+    rbuf_free(&l->out);
     mem_free(l->in);
     mem_free(l);
 }
@@ -262,27 +262,13 @@ peerlink_send(struct peerlink *l, int argc, const char **argv, peerlink_reply_fn
     if (l == NULL || l->state == PEERLINK_FAILED || l->destroyed) {
         return -1;
     }
-    struct resp_arg args[16];
     if (argc <= 0 || argc > 16) {
         return -1;
     }
+    rbuf_hdr(&l->out, '*', argc);
     for (int i = 0; i < argc; i++) {
-        args[i].ptr = argv[i];
-        args[i].len = strlen(argv[i]);
+        rbuf_bulk(&l->out, argv[i], strlen(argv[i]));
     }
-    size_t len;
-    char *frame = proxy_encode((size_t)argc, args, &len);
-    if (l->out_cap - l->out_len < len) {
-        size_t cap = l->out_cap ? l->out_cap : 1024;
-        while (cap - l->out_len < len) {
-            cap *= 2;
-        }
-        l->out = mem_realloc(l->out, cap);
-        l->out_cap = cap;
-    }
-    memcpy(l->out + l->out_len, frame, len);
-    l->out_len += len;
-    mem_free(frame);
     struct peerlink_req *q = mem_calloc(sizeof(*q));
     q->cb = cb;
     q->arg = arg;
@@ -343,8 +329,8 @@ peerlink_destroy(struct peerlink **lp)
 static void
 write_some(struct peerlink *l)
 {
-    while (l->out_sent < l->out_len) {
-        ssize_t n = conn_write(l->conn, l->out + l->out_sent, l->out_len - l->out_sent);
+    while (l->out_sent < l->out.len) {
+        ssize_t n = conn_write(l->conn, l->out.p + l->out_sent, l->out.len - l->out_sent);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -357,8 +343,8 @@ write_some(struct peerlink *l)
         }
         l->out_sent += (size_t)n;
     }
-    if (l->out_sent == l->out_len) {
-        l->out_sent = l->out_len = 0;
+    if (l->out_sent == l->out.len) {
+        l->out_sent = l->out.len = 0;
     }
 }
 
