@@ -505,9 +505,7 @@ access_acl_command(struct session *s, size_t argc, const struct resp_arg *argv)
         }
         rbuf_hdr(&b, '*', (long long)n + 3);
         rbuf_str(&b, "+ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n");
-        for (size_t i = 0; i < n; i++) {
-            rbuf_printf(&b, "+%s\r\n", acl_help_lines[i]);
-        }
+        rbuf_status_lines(&b, acl_help_lines, n);
         rbuf_str(&b, "+HELP\r\n+    Prints this help.\r\n");
     } else if (arg_is(sub, "setuser") || arg_is(sub, "getuser") || arg_is(sub, "deluser")
                || arg_is(sub, "list") || arg_is(sub, "users") || arg_is(sub, "whoami")

@@ -159,9 +159,7 @@ config_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv)
         struct rbuf b = {0};
         size_t n = sizeof(help_lines) / sizeof(help_lines[0]);
         rbuf_hdr(&b, '*', (long long)n);
-        for (size_t i = 0; i < n; i++) {
-            rbuf_printf(&b, "+%s\r\n", help_lines[i]);
-        }
+        rbuf_status_lines(&b, help_lines, n);
         rbuf_reply(s, &b);
         rbuf_free(&b);
         break;

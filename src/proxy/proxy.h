@@ -603,6 +603,8 @@ void rbuf_printf(struct rbuf *b, const char *fmt, ...) __attribute__((format(pri
 /* A RESP header: prefix ('*', '$', ':', '%', '>'...) and n. */
 void rbuf_hdr(struct rbuf *b, char prefix, long long n);
 void rbuf_bulk(struct rbuf *b, const char *p, size_t len);
+/* Each of lines[0..n) as a status reply (+line), as HELP answers list them. */
+void rbuf_status_lines(struct rbuf *b, const char *const *lines, size_t n);
 /* Send what b holds to s (session_reply) and empty it (capacity kept). */
 void rbuf_reply(struct session *s, struct rbuf *b);
 void rbuf_free(struct rbuf *b);

@@ -383,6 +383,16 @@ rbuf_bulk(struct rbuf *b, const char *p, size_t len)
 }
 
 void
+rbuf_status_lines(struct rbuf *b, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rbuf_add(b, "+", 1);
+        rbuf_str(b, lines[i]);
+        rbuf_add(b, "\r\n", 2);
+    }
+}
+
+void
 rbuf_reply(struct session *s, struct rbuf *b)
 {
     session_reply(s, b->p, b->len);
