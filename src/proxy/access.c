@@ -141,10 +141,10 @@ access_check(struct session *s, const struct command *cmd, size_t argc,
         }
     }
     int r = acl_check(s->user, cmd, argc, argv, &pos);
-    enum acl_context ctx = txn_in_multi(s) ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL;
     if (r == ACL_OK) {
         return 0;
     }
+    enum acl_context ctx = txn_in_multi(s) ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL;
     const char *uname = acl_user_name(s->user);
     if (r == ACL_DENIED_CMD) {
         log_denial(s, r, ctx, cmd->fullname, strlen(cmd->fullname), uname);

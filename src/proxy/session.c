@@ -113,6 +113,7 @@ session_close(struct session *s)
 #else
 #define PREQ_POOL_MAX 4096
 #endif
+static const size_t preq_pool_max = PREQ_POOL_MAX; /* (0: no -Wtype-limits) */
 
 static struct preq *
 preq_alloc(struct proxy *px)
@@ -130,7 +131,7 @@ preq_alloc(struct proxy *px)
 static void
 preq_release(struct proxy *px, struct preq *r)
 {
-    if (px->npreq_pool >= PREQ_POOL_MAX) {
+    if (px->npreq_pool >= preq_pool_max) {
         mem_free(r);
         return;
     }
