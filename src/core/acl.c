@@ -1795,3 +1795,35 @@ acl_genpass(const struct resp_arg *arg, char *out, size_t *len, const char **err
     *len = chars;
     return 0;
 }
+
+int
+acl_option_user_parse(const struct option_def *def, void *values, const char *value,
+                      char *err, size_t errlen)
+{
+    char **lines = (char **)((char *)values + def->offset);
+    size_t old = *lines ? strlen(*lines) : 0;
+    if (value[0] == '\0') {
+        if (*lines == NULL) {
+            *lines = mem_strdup("");
+        }
+        return 0; /* the default */
+    }
+    if (strchr(value, '\n') != NULL) {
+        snprintf(err, errlen, "a user line can't contain newlines");
+        return -1;
+    }
+    *lines = mem_realloc(*lines, old + strlen(value) + 8);
+    snprintf(*lines + old, strlen(value) + 8, "user %s\n", value);
+    return 0;
+}
+
+void
+acl_option_user_format(const struct option_def *def, const void *values, char *buf,
+                       size_t len)
+{
+    (void)def;
+    (void)values;
+    if (len > 0) {
+        buf[0] = '\0';
+    }
+}

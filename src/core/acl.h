@@ -140,4 +140,14 @@ int acl_protected_refuses_fd(int protected_mode, int default_nopass, int fd);
  * fuzz target: the text must parse back to itself. */
 char *acl_describe_rules(const char *rules, size_t len);
 
+/* The "user <name> <rules...>" option of both binaries (an OPT_SPECIAL
+ * parse/format pair): each line is appended, as "user ...\n", to the
+ * char * the option's offset names, so the lines accumulate; CONFIG GET
+ * shows nothing. */
+struct option_def;
+int acl_option_user_parse(const struct option_def *def, void *values, const char *value,
+                          char *err, size_t errlen);
+void acl_option_user_format(const struct option_def *def, const void *values, char *buf,
+                            size_t len);
+
 #endif

@@ -33,40 +33,6 @@ const char *const protected_action_names[] = {"no", "yes", "local", NULL};
 
 static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
 
-/* "user <name> <rules...>": each line adds one user (acl.c reads them at
- * startup), so the lines accumulate instead of replacing each other. */
-static int
-user_parse(const struct option_def *def, void *values, const char *value, char *err,
-           size_t errlen)
-{
-    struct node_config *cfg = values;
-    size_t old = cfg->acl_users ? strlen(cfg->acl_users) : 0;
-    (void)def;
-    if (value[0] == '\0') {
-        if (cfg->acl_users == NULL) {
-            cfg->acl_users = mem_strdup("");
-        }
-        return 0; /* the default */
-    }
-    if (strchr(value, '\n') != NULL) {
-        snprintf(err, errlen, "a user line can't contain newlines");
-        return -1;
-    }
-    cfg->acl_users = mem_realloc(cfg->acl_users, old + strlen(value) + 8);
-    snprintf(cfg->acl_users + old, strlen(value) + 8, "user %s\n", value);
-    return 0;
-}
-
-static void
-user_format(const struct option_def *def, const void *values, char *buf, size_t len)
-{
-    (void)def;
-    (void)values;
-    if (len > 0) {
-        buf[0] = '\0';
-    }
-}
-
 static int
 apply_requirepass(const struct option_def *def, void *ctx, char *err, size_t errlen)
 {
@@ -321,8 +287,8 @@ const struct option_def node_options[] = {
     {"aclfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(aclfile), NULL, NULL, NULL,
      "file of ACL users (ACL LOAD / ACL SAVE); exclusive with user lines"},
     {"user", OPT_SPECIAL, OPT_FILE_ONLY | OPT_SENSITIVE | OPT_HIDDEN | OPT_OWNS_STRING, "", 0, 0,
-     NULL, OFF(acl_users), user_parse,
-     user_format, NULL, "<name> <rules...>: an ACL user (repeatable)"},
+     NULL, OFF(acl_users), acl_option_user_parse,
+     acl_option_user_format, NULL, "<name> <rules...>: an ACL user (repeatable)"},
     {"acllog-max-len", OPT_INT, MUT, "128", 0, LL_MAX, NULL, OFF(acllog_max_len), NULL,
      NULL, NULL, "ACL LOG entries kept"},
     {"protected-mode", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(protected_mode), NULL, NULL,

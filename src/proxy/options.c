@@ -1,6 +1,7 @@
 /* Every cachely-proxy option; conf/cachely-proxy.conf documents the same
  * list. */
 #include "proxy/proxy.h"
+#include "core/acl.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -15,40 +16,6 @@
 const char *const proxy_read_policy_names[] = {"master", "replicas", "session", NULL};
 
 static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
-
-/* "user <name> <rules...>" (the node's syntax): each line adds one of the
- * proxy's ACL users (access.c), so the lines accumulate. */
-static int
-user_parse(const struct option_def *def, void *values, const char *value, char *err,
-           size_t errlen)
-{
-    struct proxy_config *cfg = values;
-    size_t old = cfg->acl_users ? strlen(cfg->acl_users) : 0;
-    (void)def;
-    if (value[0] == '\0') {
-        if (cfg->acl_users == NULL) {
-            cfg->acl_users = mem_strdup("");
-        }
-        return 0;
-    }
-    if (strchr(value, '\n') != NULL) {
-        snprintf(err, errlen, "a user line can't contain newlines");
-        return -1;
-    }
-    cfg->acl_users = mem_realloc(cfg->acl_users, old + strlen(value) + 8);
-    snprintf(cfg->acl_users + old, strlen(value) + 8, "user %s\n", value);
-    return 0;
-}
-
-static void
-user_format(const struct option_def *def, const void *values, char *buf, size_t len)
-{
-    (void)def;
-    (void)values;
-    if (len > 0) {
-        buf[0] = '\0';
-    }
-}
 
 /* "group <name> <slots> <nodes>" may be given many times (config lines or
  * --group arguments): each occurrence is appended. */
@@ -248,7 +215,7 @@ const struct option_def proxy_options[] = {
     {"aclfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(aclfile), NULL, NULL, NULL,
      "file of the proxy's ACL users (ACL LOAD / ACL SAVE); exclusive with user lines"},
     {"user", OPT_SPECIAL, OPT_FILE_ONLY | OPT_SENSITIVE | OPT_HIDDEN | OPT_OWNS_STRING, "", 0,
-     0, NULL, OFF(acl_users), user_parse, user_format, NULL,
+     0, NULL, OFF(acl_users), acl_option_user_parse, acl_option_user_format, NULL,
      "<name> <rules...>: one of the proxy's ACL users (repeatable)"},
     {"acllog-max-len", OPT_INT, 0, "128", 0, LLONG_MAX, NULL, OFF(acllog_max_len), NULL,
      NULL, NULL, "ACL LOG entries kept"},
