@@ -14,6 +14,7 @@ export CACHELY_BUILDDIR=$B CACHELY_SRCDIR=$S
 passed=0
 failed=0
 failed_suites=()
+failed_cases=()   # the first lines naming a failed case, repeated at the end
 only=${CACHELY_TESTS:-}   # optional substring filter on suite names
 
 # Under LeakSanitizer, Criterion's runner (libcriterion 2.4.1) leaks a few
@@ -51,6 +52,16 @@ add_counts() { # suite name, passed, failed
     if [ "$3" -gt 0 ]; then failed_suites+=("$1"); fi
 }
 
+# note_failures <suite> <output file>: keep up to 5 lines that name a failed
+# case (python suites print "FAIL <case>", Criterion "[FAIL]"/"[----]"), so
+# the end of a long log still says what failed.
+note_failures() {
+    local l
+    while IFS= read -r l; do
+        failed_cases+=("$1: ${l:0:160}")
+    done < <(grep -aE '^(FAIL |!! )|\[FAIL\]|CRASH|Assertion failed|AddressSanitizer|runtime error:' "$2" | head -n 5)
+}
+
 run_criterion() {
     local bin=$1 name out p f c
     name=${bin#"$B"/}
@@ -81,7 +92,9 @@ run_criterion() {
     else
         echo "!! $name exited with $rc and no summary"
         add_counts "$name" 0 1
+        f=1
     fi
+    [ "$f" -gt 0 ] && note_failures "$name" "$out"
     rm -f "$out"
 }
 
@@ -100,9 +113,12 @@ run_counted() { # a script that prints "N passed, M failed"
         p=$(echo "$line" | sed -n 's/.*\b\([0-9][0-9]*\) passed.*/\1/p')
         f=$(echo "$line" | sed -n 's/.*passed, \([0-9][0-9]*\) failed.*/\1/p')
         add_counts "$name" "${p:-0}" "${f:-0}"
+        [ "${f:-0}" -gt 0 ] && note_failures "$name" "$out"
     else
         echo "!! $name printed no summary"
         add_counts "$name" 0 1
+        note_failures "$name" "$out"
+        failed_cases+=("$name: printed no summary")
     fi
     rm -f "$out"
 }
@@ -165,6 +181,7 @@ printf '%s\n' "${timings[@]}" | sort -rn | head -n 10 \
     | awk '{ printf "slowest: %5d s  %s\n", $1, $2 }'
 if [ ${#failed_suites[@]} -gt 0 ]; then
     echo "failed suites: ${failed_suites[*]}"
+    printf 'failed: %s\n' "${failed_cases[@]+"${failed_cases[@]}"}"
 fi
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -45,7 +45,7 @@ fi
 # run_check <build dir> <label> [VAR=value...]: make check there, with those
 # variables in the environment, and add its counts.
 run_check() {
-    local dir=$1 label=$2 log line p f rc
+    local dir=$1 label=$2 log line l p f rc
     shift 2
     log=$(mktemp)
     echo "==== make check in $dir ($label)"
@@ -58,6 +58,10 @@ run_check() {
     fi
     rc=${PIPESTATUS[0]}
     line=$(grep -aE '^tests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    # What failed goes to the end of the output too, where a tail sees it.
+    while IFS= read -r l; do
+        notes+=("test-all: $label: $l")
+    done < <(grep -aE '^failed( suites)?: ' "$log" | head -n 20)
     rm -f "$log"
     if [ -z "$line" ]; then
         notes+=("test-all: $label: make check exited $rc without a summary (counted as 1 failure)")
