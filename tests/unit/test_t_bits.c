@@ -56,6 +56,25 @@ Test(t_bits, popcount_and_pos_match_a_bit_model)
     }
 }
 
+/* Long runs are skipped 256 bytes at a time: one differing bit anywhere in
+ * a long uniform buffer, at every alignment, is still found where it is. */
+Test(t_bits, pos_finds_a_lone_bit_after_a_long_run)
+{
+    static unsigned char buf[4096];
+    for (int round = 0; round < 400; round++) {
+        int bit = round & 1;
+        memset(buf, bit ? 0x00 : 0xff, sizeof(buf));
+        size_t off = next_rand() % 64, len = 1 + next_rand() % (sizeof(buf) - off - 1);
+        long long want = bit ? -1 : (long long)len * 8;
+        if (round % 5 != 0) {   /* every fifth round: no such bit at all */
+            size_t at = next_rand() % (len * 8);
+            buf[off + at / 8] ^= (unsigned char)(0x80 >> (at % 8));
+            want = (long long)at;
+        }
+        cr_assert_eq(bits_pos(buf + off, len, bit), want, "round %d", round);
+    }
+}
+
 Test(t_bits, bitop_reads_short_sources_as_zeros)
 {
     unsigned char a[37], b[20], out[37];
