@@ -74,7 +74,9 @@ def encode(args):
 
 class Conn:
     def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), 5)
+        # 30 s, not less: bitmaps.cmds grows a value to 512 MB, 10-18 s on
+        # both servers when the machine is busy.  A hang still fails.
+        self.s = socket.create_connection(("127.0.0.1", port), 30)
         self.buf = b""
         # For {id:N} in scripts: known before the connection may subscribe.
         self.client_id = int(self.call([b"CLIENT", b"ID"])[1][1])

@@ -91,7 +91,9 @@ def replay(path, dport, pport, bport):
 def case_compat_scripts_in_resp3_byte_for_byte(c):
     direct = c.node()
     behind = c.node()
-    p = c.proxy(behind.addr, ready=1)
+    # bitmaps.cmds grows a value to 512 MB (SETBIT b 4294967295): 10-18 s
+    # on a busy machine, over the default 5 s backend timeout.
+    p = c.proxy(behind.addr, "--backend-timeout-ms", "60000", ready=1)
     total, failed = 0, []
     for path in SCRIPTS:
         bad, n = replay(path, direct.port, p.port, behind.port)
