@@ -256,7 +256,8 @@ async function app(libName) {
     };
     const body = "redis.call('hset', KEYS[1], ARGV[1], ARGV[1]); return redis.call('hlen', KEYS[1])";
     const sha = await cs[0].scriptLoad(body);
-    const out = { sets: [], txs: [], evals: [], incrAcked: 0, incrFailed: 0,
+    const out = { sets: [], txs: [], evals: [], setsNotRun: [], txsNotRun: [], evalsNotRun: [],
+                  incrAcked: 0, incrFailed: 0,
                   rounds: 0, roundsAfterSwitch: 0 };
     const N = 60;
     const deadline = Date.now() + 25000;
@@ -275,16 +276,20 @@ async function app(libName) {
             }
             const c = cs[(n + w) % 2];
             let ok = true;
+            let notRun = false; // the error said the command did not run
             const step = async (fn) => {
+                notRun = false;
                 try {
                     return await fn();
                 } catch (e) {
                     ok = false;
                     failed(e);
+                    notRun = lib.isReply(e) && /(was not|nothing was) executed/.test(e.message);
                     return undefined;
                 }
             };
             if ((await step(() => c.set('{pfw}k:' + i, 'v' + i))) === 'OK') out.sets.push(i);
+            else if (notRun) out.setsNotRun.push(i);
             if ((await step(() => c.incr('{pfw}ctr'))) !== undefined) out.incrAcked++;
             else out.incrFailed++;
             const res = await step(() => c.multi([['rpush', '{pfw}txl', i],
@@ -295,8 +300,11 @@ async function app(libName) {
                 errs.forEach(failed);
                 if (errs.length === 0) out.txs.push(i);
                 else ok = false;
+            } else if (notRun) {
+                out.txsNotRun.push(i);
             }
             if ((await step(() => c.evalsha(sha, ['{pfw}h'], [i]))) !== undefined) out.evals.push(i);
+            else if (notRun) out.evalsNotRun.push(i);
             out.rounds++;
             if (switchedAt && ok) out.roundsAfterSwitch++;
             await sleep(ok ? 5 : 50);

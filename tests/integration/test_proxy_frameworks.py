@@ -185,9 +185,10 @@ def app_across_a_failover(c, lib):
     m, rep, ps = deployment(c)
     out = run_node(lib, m, rep, ps, quiet=True)
     print("     %s: %d rounds (%d after the switch), acknowledged %d SET, %d MULTI, %d EVALSHA;"
-          " %d/%d messages after the switch; errors %s"
+          " %d/%d messages after the switch; %d said not executed; errors %s"
           % (lib, out["rounds"], out["roundsAfterSwitch"], len(out["sets"]), len(out["txs"]),
              len(out["evals"]), out["afterSwitchReceived"], out["afterSwitchPublished"],
+             len(out["setsNotRun"]) + len(out["txsNotRun"]) + len(out["evalsNotRun"]),
              json.dumps(out["replyErrors"])))
     check(not out["otherErrors"], "errors that are not RESP error replies: %r" % out)
     check(out["switchHeard"], "the subscriber never heard +switch-master: %r" % out)
@@ -213,6 +214,13 @@ def app_across_a_failover(c, lib):
     fields = set(int(f) for f in r.hkeys("{pfw}h"))
     check(set(out["evals"]) <= fields, "acknowledged EVALSHA writes lost: %r"
           % sorted(set(out["evals"]) - fields))
+    # An error that says the command did not run is true.
+    for i in out["setsNotRun"]:
+        check(r.exists("{pfw}k:%d" % i) == 0, "SET %d said not executed, but ran" % i)
+    check(not set(out["txsNotRun"]) & set(txl), "transactions said not executed, but ran: %r"
+          % sorted(set(out["txsNotRun"]) & set(txl)))
+    check(not set(out["evalsNotRun"]) & fields, "EVALSHA said not executed, but ran: %r"
+          % sorted(set(out["evalsNotRun"]) & fields))
 
 
 def case_ioredis_app(c):
