@@ -1264,6 +1264,14 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     if (nkeys == 0 || g != t->g) {
         return 0;
     }
+    if ((cmd->id == CMD_ID_FCALL || cmd->id == CMD_ID_FCALL_RO) && !t->libs_asked
+        && t->b != NULL && t->b->fd >= 0 && script_libs_known(px)) {
+        /* Not repaired after the fact: the MULTI that follows may be on
+         * the connection by then.  Ahead of it, this covers the FCALLs
+         * inside the MULTI too. */
+        t->libs_asked = 1;
+        script_load_libs(s, t->node, t->b, on_ignored, NULL);
+    }
     size_t elen;
     char *as_eval = script_as_eval(px, cmd, argc, argv, &elen);
     struct preq *r = as_eval ? send_client(s, t, as_eval, elen) : send_client(s, t, frame, len);

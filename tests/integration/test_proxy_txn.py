@@ -729,13 +729,18 @@ def case_fcall_in_multi_library_lost(c):
            ("EXEC",))
     got = [a.reply() for _ in range(4)]
     check(got == ["OK", "QUEUED", "QUEUED", [7, b"7"]], "pipelined behind WATCH: %r" % (got,))
+    # A FCALL between WATCH and MULTI (on the pinned connection) too.
+    node.execute_command("FUNCTION", "FLUSH")
+    check(a.call("WATCH", "fm") == "OK" and a.call("FCALL_RO", "getk", "1", "fm") == b"7"
+          and a.call("MULTI") == "OK" and a.call("FCALL", "incrk", "1", "fm") == "QUEUED"
+          and a.call("EXEC") == [8], "between WATCH and MULTI")
     # MULTI without WATCH, pinned at its first key once answered; FCALL_RO.
     node.execute_command("FUNCTION", "FLUSH")
     check(a.call("MULTI") == "OK" and a.call("INCR", "fm") == "QUEUED"
           and a.call("FCALL_RO", "getk", "1", "fm") == "QUEUED", "queued")
     got = a.call("EXEC")
-    check(got == [8, b"8"], "FCALL_RO in an interactive transaction: %r" % (got,))
-    check(node.get("fm") == "8", "each call ran once")
+    check(got == [9, b"9"], "FCALL_RO in an interactive transaction: %r" % (got,))
+    check(node.get("fm") == "9", "each call ran once")
     # A library the node has is left as it is (no REPLACE): its own
     # version of rlib answers.
     node.execute_command("FUNCTION", "LOAD", "REPLACE", RLIB.replace(
