@@ -174,6 +174,22 @@ async function ioredisLib() {
                     if (out === null) throw new Error('EXEC answered nil (no WATCH here)');
                     return out.map(([err, v]) => err || v);
                 },
+                // WATCH key, read it, MULTI: key + 1, push i.  false when
+                // the WATCH aborted it.
+                watchTx: async (key, lkey, i) => {
+                    try {
+                        await c.watch(key);
+                        const v = Number((await c.get(key)) || 0);
+                        const out = await c.multi().set(key, String(v + 1)).rpush(lkey, String(i))
+                            .exec();
+                        if (out === null) return false;
+                        const err = out.find(([e]) => e);
+                        if (err) throw err[0];
+                        return true;
+                    } finally {
+                        await c.unwatch().catch(() => {});
+                    }
+                },
                 scriptLoad: (body) => c.script('LOAD', body),
                 evalsha: (sha, keys, args) => c.evalsha(sha, keys.length, ...keys, ...args),
                 publish: (ch, msg) => c.publish(ch, msg),
@@ -214,6 +230,22 @@ async function nodeRedisLib() {
                     }
                     return await m.exec();
                 },
+                watchTx: async (key, lkey, i) => {
+                    try {
+                        await c.watch(key);
+                        const v = Number((await c.get(key)) || 0);
+                        const out = await c.multi().set(key, String(v + 1))
+                            .rPush(lkey, String(i)).exec();
+                        const err = out.find((r) => r instanceof Error);
+                        if (err) throw err;
+                        return true;
+                    } catch (e) {
+                        if (e instanceof redis.WatchError) return false;
+                        throw e;
+                    } finally {
+                        await c.unwatch().catch(() => {});
+                    }
+                },
                 scriptLoad: (body) => c.scriptLoad(body),
                 evalsha: (sha, keys, args) => c.evalSha(sha, { keys, arguments: args.map(String) }),
                 publish: (ch, msg) => c.publish(ch, msg),
@@ -229,7 +261,8 @@ async function nodeRedisLib() {
 }
 
 // The application: each round writes through one of two proxies (SET, INCR,
-// a MULTI/EXEC of three writes, an EVALSHA), never re-sending what failed; a
+// a MULTI/EXEC of three writes, an EVALSHA; in loop 0 a WATCH/GET/MULTI/EXEC
+// increment on a connection of its own), never re-sending what failed; a
 // subscriber on the third proxy listens to its channel and +switch-master.
 // Half-way the master is killed; the rounds go on until some ran after the
 // subscriber heard the switch, then 30 messages are published and must all
@@ -237,6 +270,8 @@ async function nodeRedisLib() {
 async function app(libName) {
     const lib = libName === 'ioredis' ? await ioredisLib() : await nodeRedisLib();
     const cs = [await lib.connect(ports[0]), await lib.connect(ports[1 % ports.length])];
+    // WATCH needs a connection of its own (the loops share cs).
+    const wc = await lib.connect(ports[1 % ports.length]);
     const got = [];
     let switchedAt = 0;
     const sub = await lib.subscribe(ports[2 % ports.length], ['pfw:news', '+switch-master'],
@@ -257,6 +292,7 @@ async function app(libName) {
     const body = "redis.call('hset', KEYS[1], ARGV[1], ARGV[1]); return redis.call('hlen', KEYS[1])";
     const sha = await cs[0].scriptLoad(body);
     const out = { sets: [], txs: [], evals: [], setsNotRun: [], txsNotRun: [], evalsNotRun: [],
+                  watched: [], watchedNotRun: [], watchAborted: 0,
                   incrAcked: 0, incrFailed: 0,
                   rounds: 0, roundsAfterSwitch: 0 };
     const N = 60;
@@ -305,6 +341,12 @@ async function app(libName) {
             }
             if ((await step(() => c.evalsha(sha, ['{pfw}h'], [i]))) !== undefined) out.evals.push(i);
             else if (notRun) out.evalsNotRun.push(i);
+            if (w === 0) {
+                const done = await step(() => wc.watchTx('{pfw}w', '{pfw}wl', i));
+                if (done === true) out.watched.push(i);
+                else if (done === false) out.watchAborted++;
+                else if (notRun) out.watchedNotRun.push(i);
+            }
             out.rounds++;
             if (switchedAt && ok) out.roundsAfterSwitch++;
             await sleep(ok ? 5 : 50);
@@ -336,6 +378,7 @@ async function app(libName) {
     out.replyErrors = replyErrors;
     out.otherErrors = otherErrors;
     for (const c of cs) await c.close();
+    await wc.close();
     await sub.close();
     return out;
 }

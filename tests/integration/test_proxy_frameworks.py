@@ -10,7 +10,8 @@ failover), and a kill -9 of the master in the middle of each run:
   - redis-py's Lock: threads contend through different proxies; the lock is
     never held by two at once, and it keeps working after the failover.
   - an application on ioredis, then on node-redis (npm): plain writes,
-    MULTI/EXEC, EVALSHA through two proxies and a subscriber on the third;
+    MULTI/EXEC, EVALSHA, WATCH/MULTI/EXEC through two proxies and a
+    subscriber on the third;
     every acknowledged write is on the new master, no transaction is half
     applied or applied twice, every error is a RESP error reply, the clients
     go on after the failover and every message published after the
@@ -184,11 +185,14 @@ def case_lock_never_held_twice(c):
 def app_across_a_failover(c, lib):
     m, rep, ps = deployment(c)
     out = run_node(lib, m, rep, ps, quiet=True)
-    print("     %s: %d rounds (%d after the switch), acknowledged %d SET, %d MULTI, %d EVALSHA;"
+    print("     %s: %d rounds (%d after the switch), acknowledged %d SET, %d MULTI, %d EVALSHA,"
+          " %d WATCH/MULTI (%d aborted);"
           " %d/%d messages after the switch; %d said not executed; errors %s"
           % (lib, out["rounds"], out["roundsAfterSwitch"], len(out["sets"]), len(out["txs"]),
-             len(out["evals"]), out["afterSwitchReceived"], out["afterSwitchPublished"],
-             len(out["setsNotRun"]) + len(out["txsNotRun"]) + len(out["evalsNotRun"]),
+             len(out["evals"]), len(out["watched"]), out["watchAborted"],
+             out["afterSwitchReceived"], out["afterSwitchPublished"],
+             len(out["setsNotRun"]) + len(out["txsNotRun"]) + len(out["evalsNotRun"])
+             + len(out["watchedNotRun"]),
              json.dumps(out["replyErrors"])))
     check(not out["otherErrors"], "errors that are not RESP error replies: %r" % out)
     check(out["switchHeard"], "the subscriber never heard +switch-master: %r" % out)
@@ -214,6 +218,15 @@ def app_across_a_failover(c, lib):
     fields = set(int(f) for f in r.hkeys("{pfw}h"))
     check(set(out["evals"]) <= fields, "acknowledged EVALSHA writes lost: %r"
           % sorted(set(out["evals"]) - fields))
+    # WATCH/GET/MULTI/EXEC increments: each one that ran did both writes.
+    wl = [int(x) for x in r.lrange("{pfw}wl", 0, -1)]
+    check(len(wl) == len(set(wl)), "a WATCH transaction ran twice: %r" % wl)
+    check(set(out["watched"]) <= set(wl), "acknowledged WATCH transactions lost: %r"
+          % sorted(set(out["watched"]) - set(wl)))
+    check(int(r.get("{pfw}w") or 0) == len(wl), "WATCH counter %r != %d pushes"
+          % (r.get("{pfw}w"), len(wl)))
+    check(not set(out["watchedNotRun"]) & set(wl), "WATCH transactions said not executed, "
+          "but ran: %r" % sorted(set(out["watchedNotRun"]) & set(wl)))
     # An error that says the command did not run is true.
     for i in out["setsNotRun"]:
         check(r.exists("{pfw}k:%d" % i) == 0, "SET %d said not executed, but ran" % i)
@@ -238,9 +251,9 @@ CASES = [
      case_rate_limiter_through_a_failover),
     ("c", "redis-py Lock through three proxies: never held twice across a kill -9",
      case_lock_never_held_twice),
-    ("d", "ioredis app (writes, MULTI/EXEC, EVALSHA, pub/sub) across a kill -9",
+    ("d", "ioredis app (writes, MULTI/EXEC, WATCH, EVALSHA, pub/sub) across a kill -9",
      case_ioredis_app),
-    ("e", "node-redis app (writes, MULTI/EXEC, EVALSHA, pub/sub) across a kill -9",
+    ("e", "node-redis app (writes, MULTI/EXEC, WATCH, EVALSHA, pub/sub) across a kill -9",
      case_node_redis_app),
 ]
 
