@@ -65,13 +65,18 @@ backend_init(struct backend *b, struct node *n)
     resp_scan_init(&b->scan);
 }
 
+/* Fails the requests queued on b.  On a connection that never opened
+ * (sent == 0: refused, timed out while connecting) nothing reached the node,
+ * so the client is told so and may retry a non-idempotent write safely. */
 static void
-fail_inflight(struct backend *b, const char *why)
+fail_inflight(struct backend *b, const char *why, int sent)
 {
     char err[512];
-    int n = snprintf(err, sizeof(err), "-ERR cachely-proxy: connection to %s lost (%s); "
-                     "the request may or may not have been executed\r\n",
-                     b->node->name, why);
+    int n = sent ? snprintf(err, sizeof(err), "-ERR cachely-proxy: connection to %s lost (%s); "
+                            "the request may or may not have been executed\r\n",
+                            b->node->name, why)
+                 : snprintf(err, sizeof(err), "-ERR cachely-proxy: could not connect to %s "
+                            "(%s); the request was not executed\r\n", b->node->name, why);
     while (b->head) {
         struct preq *r = b->head;
         b->head = r->bnext;
@@ -98,11 +103,12 @@ backend_close(struct backend *b, const char *why)
     } else if (b->fd >= 0) {
         close(b->fd);
     }
+    int sent = b->connected;
     b->fd = -1;
     b->tls_wants_write = 0;
     b->connected = 0;
     b->write_armed = 0;
-    fail_inflight(b, why ? why : "closed");
+    fail_inflight(b, why ? why : "closed", sent);
     backend_release_blocking(b);
     b->db = 0;                   /* a new connection starts in database 0 */
     b->select_failed = 0;

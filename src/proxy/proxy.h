@@ -797,6 +797,16 @@ int script_may_write(const struct command *cmd);
 /* r's reply: 1 when it was a -NOSCRIPT, or a FCALL's "Function not found",
  * that script.c repaired (r re-sent behind the script or libraries). */
 int script_deliver(struct preq *r, const char *reply, size_t len);
+/* Does the proxy know any function library (FUNCTION LOAD / RESTORE
+ * through it)? */
+int script_libs_known(const struct proxy *px);
+/* Queue FUNCTION LOAD (without REPLACE: a library the node has stays as it
+ * is) of every library the proxy knows on n (on connection b, any when
+ * NULL), each an internal request of s whose reply goes to on_reply with
+ * ctx in r->ctx.  Returns how many went out. */
+int script_load_libs(struct session *s, struct node *n, struct backend *b,
+                     void (*on_reply)(struct preq *r, const char *reply, size_t len),
+                     void *ctx);
 /* After write-ack's rules: send WAIT behind wr (already sent on b to g's
  * master) and hold wr's reply until WAIT answers (session.c). */
 void session_ack_after(struct session *s, struct group *g, struct preq *wr);

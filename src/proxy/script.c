@@ -285,6 +285,38 @@ script_may_write(const struct command *cmd)
     return cmd->id == CMD_ID_EVAL || cmd->id == CMD_ID_EVALSHA || cmd->id == CMD_ID_FCALL;
 }
 
+int
+script_libs_known(const struct proxy *px)
+{
+    return px->scripts != NULL && px->scripts->libs != NULL;
+}
+
+int
+script_load_libs(struct session *s, struct node *n, struct backend *b,
+                 void (*on_reply)(struct preq *r, const char *reply, size_t len), void *ctx)
+{
+    int sent = 0;
+    for (struct script_lib *l = s->px->scripts ? s->px->scripts->libs : NULL; l; l = l->next) {
+        struct resp_arg load[3] = {{"FUNCTION", 8}, {"LOAD", 4}, {l->code, l->len}};
+        size_t flen;
+        char *lf = proxy_encode(3, load, &flen);
+        struct preq *r = mem_calloc(sizeof(*r));
+        r->on_reply = on_reply;
+        r->ctx = ctx;
+        r->s = s;
+        r->affinity = s->id;
+        if (backend_send(s->px, n, b, r, lf, flen) == 0) {
+            r->inext = s->internal;
+            s->internal = r;
+            sent++;
+        } else {
+            mem_free(r);
+        }
+        mem_free(lf);
+    }
+    return sent;
+}
+
 /* A WAIT that was behind a call repaired since: the new WAIT decides. */
 static void
 on_stale_wait(struct preq *r, const char *reply, size_t len)
@@ -304,14 +336,14 @@ on_load_reply(struct preq *r, const char *reply, size_t len)
     }
 }
 
-/* Queue the repair of r's call on its connection: for a NOSCRIPT, its
- * script's body (e); for a missing function, every library the proxy
+/* Queue the repair of r's call on connection b of node n: for a NOSCRIPT,
+ * its script's body (e); for a missing function, every library the proxy
  * loaded.  Their replies are dropped (logged when errors); the call sent
  * again behind them says what happened.  Returns 0 when all went out. */
 static int
-send_repair(struct preq *r, struct script_entry *e)
+send_repair(struct preq *r, struct node *n, struct backend *b, struct script_entry *e)
 {
-    struct proxy *px = r->node->px;
+    struct proxy *px = n->px;
     struct script_lib *l = e == NULL ? px->scripts->libs : NULL;
     do {
         struct resp_arg load[4] = {{"SCRIPT", 6}, {"LOAD", 4}, {NULL, 0}, {NULL, 0}};
@@ -329,7 +361,8 @@ send_repair(struct preq *r, struct script_entry *e)
         char *lf = proxy_encode(argc, load, &flen);
         struct preq *lr = mem_calloc(sizeof(*lr));
         lr->on_reply = on_load_reply;
-        int rc = backend_send(px, r->node, r->backend, lr, lf, flen);
+        lr->affinity = r->affinity;
+        int rc = backend_send(px, n, b, lr, lf, flen);
         mem_free(lf);
         if (rc != 0) {
             mem_free(lr);
@@ -359,15 +392,25 @@ script_deliver(struct preq *r, const char *reply, size_t len)
     if (noscript || nofunction) {
         struct proxy *px = r->node->px;
         struct node *n = r->node;
+        struct backend *b = r->backend;
         if (noscript) {
             log_info("NOSCRIPT from %s for %.40s: loading it there and calling again", n->name,
                      e->sha);
+        } else if (n->group->master != n && n->group->master != NULL
+                   && n->group->master->up) {
+            /* A replica refuses FUNCTION LOAD (a write): the libraries
+             * are loaded on its master (they replicate from there) and the
+             * FCALL_RO, a read that did not run, runs there. */
+            log_info("Function not found on replica %s: loading the proxy's libraries on "
+                     "its master %s and calling there", n->name, n->group->master->name);
+            n = n->group->master;
+            b = backend_pick(px, n, r->affinity, r->resp3);
         } else {
             log_info("Function not found on %s: loading the proxy's libraries there and "
                      "calling again", n->name);
         }
-        if (send_repair(r, e) == 0
-            && backend_send(px, n, r->backend, r, r->retry_frame, r->retry_len) == 0) {
+        if (b != NULL && send_repair(r, n, b, e) == 0
+            && backend_send(px, n, b, r, r->retry_frame, r->retry_len) == 0) {
             px->scripts_repaired++;
             if (r->ack_waiting) {
                 /* write-ack: the WAIT sent behind the first try would answer
@@ -387,7 +430,8 @@ script_deliver(struct preq *r, const char *reply, size_t len)
             }
             return 1;
         }
-        /* Cannot happen (the connection just answered); fall through. */
+        /* The connection just answered, but the master of a replica may
+         * be unreachable: the node's error goes to the client. */
     }
     if (mine) {
         mem_free(r->retry_frame);
@@ -419,6 +463,18 @@ struct script_fan {
     struct proxy *px;            /* borrowed */
     char *learn;                 /* owned: FUNCTION LOAD's code, kept when it loads */
     size_t learn_len;
+    int restore;                 /* FUNCTION RESTORE: 1, 2 with the FLUSH policy */
+    struct node *ok_node;        /* borrowed: the first node that answered a success */
+};
+
+/* FUNCTION RESTORE's answer, held while the proxy reads the libraries back
+ * from a master that restored them (FUNCTION LIST WITHCODE). */
+struct script_relearn {
+    struct preq *parent;         /* borrowed: on the session's FIFO */
+    char *reply;                 /* owned: RESTORE's merged reply */
+    size_t len;
+    int flush;                   /* the FLUSH policy: forget the others */
+    struct proxy *px;            /* borrowed */
 };
 
 static char *
@@ -465,6 +521,130 @@ merge_exists(struct script_fan *f, const char *p, size_t len)
     }
 }
 
+/* The bulk string at p (end excluded): its bytes in *s, *n; returns the
+ * bytes the element takes, 0 when it is not a whole bulk string. */
+static size_t
+bulk_at(const char *p, const char *end, const char **str, size_t *n)
+{
+    const char *nl;
+    if (end - p < 4 || *p != '$' || (nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+        return 0;
+    }
+    long long l = strtoll(p + 1, NULL, 10);
+    if (l < 0 || end - (nl + 1) < l + 2) {
+        return 0;
+    }
+    *str = nl + 1;
+    *n = (size_t)l;
+    return (size_t)(nl + 1 - p) + (size_t)l + 2;
+}
+
+/* The length of the whole reply element at p, 0 when incomplete. */
+static size_t
+element_len(const char *p, const char *end)
+{
+    struct resp_scan sc;
+    resp_scan_init(&sc);
+    return resp_scan_next(&sc, p, (size_t)(end - p)) == 1 ? sc.pos : 0;
+}
+
+/* Learn every library of a FUNCTION LIST WITHCODE reply (RESP2: an array
+ * of flat name/value arrays).  Returns how many. */
+static int
+learn_listed(struct proxy *px, const char *p, size_t len)
+{
+    const char *end = p + len, *q;
+    int learnt = 0;
+    if (len < 4 || p[0] != '*' || (q = memchr(p, '\n', len)) == NULL) {
+        return 0;
+    }
+    long long nlibs = strtoll(p + 1, NULL, 10);
+    q++;
+    for (long long i = 0; i < nlibs && q < end; i++) {
+        size_t elen = element_len(q, end);
+        const char *lib_end = q + elen, *f = memchr(q, '\n', (size_t)(end - q));
+        if (elen == 0 || *q != '*' || f == NULL) {
+            return learnt;
+        }
+        long long nf = strtoll(q + 1, NULL, 10);
+        const char *name = NULL, *code = NULL;
+        size_t name_len = 0, code_len = 0;
+        f++;
+        for (long long k = 0; k + 1 < nf && f < lib_end; k += 2) {
+            const char *key, *val;
+            size_t klen, vlen, used = bulk_at(f, lib_end, &key, &klen);
+            if (used == 0) {
+                break;
+            }
+            f += used;
+            size_t vused = bulk_at(f, lib_end, &val, &vlen);
+            if (vused != 0 && klen == 12 && memcmp(key, "library_name", 12) == 0) {
+                name = val;
+                name_len = vlen;
+            } else if (vused != 0 && klen == 12 && memcmp(key, "library_code", 12) == 0) {
+                code = val;
+                code_len = vlen;
+            }
+            f += vused != 0 ? vused : element_len(f, lib_end);
+        }
+        if (name != NULL && code != NULL) {
+            lib_learn(px, name, name_len, code, code_len);
+            learnt++;
+        }
+        q = lib_end;
+    }
+    return learnt;
+}
+
+static void
+on_restore_list(struct preq *r, const char *reply, size_t len)
+{
+    struct script_relearn *rl = r->ctx;
+    if (len > 0 && reply[0] == '*') {
+        if (rl->flush) {
+            lib_forget(rl->px, NULL, 0);
+        }
+        int n = learn_listed(rl->px, reply, len);
+        log_info("FUNCTION RESTORE: %d libraries kept for the missing-function repair", n);
+    } else {
+        log_warn("FUNCTION RESTORE: reading the libraries back failed (%.*s); they are not "
+                 "kept for the missing-function repair",
+                 (int)(len > 2 && len < 200 ? len - 2 : 0), reply);
+    }
+    session_deliver(rl->parent, rl->reply, rl->len);
+    mem_free(rl->reply);
+    mem_free(rl);
+}
+
+/* After a FUNCTION RESTORE that succeeded: read the libraries back from a
+ * master that restored them before answering, so that a FCALL the client
+ * sends once it has the answer can be repaired.  Returns 1 when the answer
+ * is held for that. */
+static int
+restore_relearn(struct script_fan *f, const char *reply, size_t len)
+{
+    static const char list[] = "*3\r\n$8\r\nFUNCTION\r\n$4\r\nLIST\r\n$8\r\nWITHCODE\r\n";
+    if (!f->restore || f->ok_node == NULL || len == 0 || reply[0] != '+') {
+        return 0;
+    }
+    struct script_relearn *rl = mem_calloc(sizeof(*rl));
+    rl->parent = f->parent;
+    rl->reply = dup_reply(reply, len);
+    rl->len = len;
+    rl->flush = f->restore == 2;
+    rl->px = f->px;
+    struct preq *r = mem_calloc(sizeof(*r));
+    r->on_reply = on_restore_list;
+    r->ctx = rl;
+    if (backend_send(f->px, f->ok_node, NULL, r, list, sizeof(list) - 1) != 0) {
+        mem_free(r);
+        mem_free(rl->reply);
+        mem_free(rl);
+        return 0;
+    }
+    return 1;
+}
+
 static void
 fan_finish(struct script_fan *f)
 {
@@ -492,7 +672,9 @@ fan_finish(struct script_fan *f)
         lib_learn(f->px, nl + 1, (size_t)nlen, f->learn, f->learn_len);
     }
     mem_free(f->learn);
-    session_deliver(f->parent, out.p, out.len);
+    if (!restore_relearn(f, out.p, out.len)) {
+        session_deliver(f->parent, out.p, out.len);
+    }
     rbuf_free(&out);
     mem_free(f->primary_reply);
     mem_free(f->ok);
@@ -520,6 +702,7 @@ on_part(struct preq *r, const char *reply, size_t len)
         if (f->ok == NULL) {
             f->ok = dup_reply(reply, len);
             f->ok_len = len;
+            f->ok_node = r->node;
         }
         if (f->mode == MERGE_AND) {
             merge_exists(f, reply, len);
@@ -534,11 +717,12 @@ on_part(struct preq *r, const char *reply, size_t len)
  * replies by mode into one answer for s. */
 static void
 fan_out(struct session *s, size_t argc, const struct resp_arg *argv, int mode, int masters_only,
-        const struct resp_arg *learn)
+        const struct resp_arg *learn, int restore)
 {
     struct proxy *px = s->px;
     struct script_fan *f = mem_calloc(sizeof(*f));
     f->px = px;
+    f->restore = restore;
     if (learn != NULL) {
         f->learn = mem_alloc(learn->len ? learn->len : 1);
         memcpy(f->learn, learn->ptr, learn->len);
@@ -593,14 +777,14 @@ script_command(struct session *s, const struct command *cmd, size_t argc,
     if (cmd->id == CMD_ID_SCRIPT) {
         if (arg_is(&argv[1], "load")) {
             cache_learn(px, argv[2].ptr, argv[2].len);
-            fan_out(s, argc, argv, MERGE_PRIMARY, 0, NULL);
+            fan_out(s, argc, argv, MERGE_PRIMARY, 0, NULL, 0);
         } else if (arg_is(&argv[1], "flush")) {
             cache_clear(px);
-            fan_out(s, argc, argv, MERGE_PRIMARY, 0, NULL);
+            fan_out(s, argc, argv, MERGE_PRIMARY, 0, NULL, 0);
         } else if (arg_is(&argv[1], "exists")) {
-            fan_out(s, argc, argv, MERGE_AND, 0, NULL);
+            fan_out(s, argc, argv, MERGE_AND, 0, NULL, 0);
         } else if (arg_is(&argv[1], "kill")) {
-            fan_out(s, argc, argv, MERGE_ANY_OK, 0, NULL);
+            fan_out(s, argc, argv, MERGE_ANY_OK, 0, NULL, 0);
         } else {
             return 0;
         }
@@ -610,19 +794,22 @@ script_command(struct session *s, const struct command *cmd, size_t argc,
      * the replication stream (a replica refuses FUNCTION LOAD as a write). */
     if (arg_is(&argv[1], "load")) {
         /* Kept once a node answers with the library's name: a FCALL that
-         * finds no function re-loads it (FUNCTION RESTORE's payloads are
-         * not kept). */
-        fan_out(s, argc, argv, MERGE_PRIMARY, 1, &argv[argc - 1]);
-    } else if (arg_is(&argv[1], "delete") || arg_is(&argv[1], "flush")
-               || arg_is(&argv[1], "restore")) {
+         * finds no function re-loads it. */
+        fan_out(s, argc, argv, MERGE_PRIMARY, 1, &argv[argc - 1], 0);
+    } else if (arg_is(&argv[1], "restore")) {
+        /* The payload is the node's format: the libraries it brought are
+         * read back as code from a master once it restored them. */
+        fan_out(s, argc, argv, MERGE_PRIMARY, 1, NULL,
+                argc >= 4 && arg_is(&argv[3], "flush") ? 2 : 1);
+    } else if (arg_is(&argv[1], "delete") || arg_is(&argv[1], "flush")) {
         if (arg_is(&argv[1], "delete")) {
             lib_forget(px, argv[2].ptr, argv[2].len);
         } else if (arg_is(&argv[1], "flush")) {
             lib_forget(px, NULL, 0);
         }
-        fan_out(s, argc, argv, MERGE_PRIMARY, 1, NULL);
+        fan_out(s, argc, argv, MERGE_PRIMARY, 1, NULL, 0);
     } else if (arg_is(&argv[1], "kill")) {
-        fan_out(s, argc, argv, MERGE_ANY_OK, 0, NULL);
+        fan_out(s, argc, argv, MERGE_ANY_OK, 0, NULL, 0);
     } else {
         return 0;
     }

@@ -18,6 +18,7 @@
 #include "core/util.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,14 @@ struct txn {
                                     in the same input, else the proxy's (txn_drained),
                                     so a pipelined transaction's replies leave in one
                                     write */
+    /* A FCALL queued: the proxy's libraries are loaded on the master (a
+     * node that lost one would fail the FCALL inside EXEC, the rest of the
+     * transaction applied), once per transaction. */
+    int libs_asked;              /* the loads are decided */
+    int libs_before_multi;       /* not pinned yet: they go ahead of MULTI */
+    int libs_pending;            /* sent on another connection (MULTI is out):
+                                    replies awaited, EXEC waits for them */
+    unsigned long long serial;   /* tells this transaction's loads from older ones */
 };
 
 /* ---- the per-node pool ------------------------------------------------------ */
@@ -379,6 +388,10 @@ flush_buffer(struct session *s, struct txn *t)
     }
     struct preq *mr = t->multi_reply;
     t->multi_reply = NULL;
+    if (t->libs_before_multi) {
+        t->libs_before_multi = 0;
+        script_load_libs(s, t->node, t->b, on_ignored, NULL);
+    }
     send_on(s, t->node, t->b, mr, multi, sizeof(multi) - 1);
     /* One request each: every frame has its reply. */
     for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
@@ -506,7 +519,9 @@ txn_free(struct txn **tp)
 static struct txn *
 txn_begin(struct session *s, int state)
 {
+    static unsigned long long serial;
     struct txn *t = mem_calloc(sizeof(*t));
+    t->serial = ++serial;
     if (s->txn != NULL) {
         /* An ended one: its kept connection goes to the new one. */
         t->kept = s->txn->kept;
@@ -608,7 +623,9 @@ txn_hold(struct session *s, const struct command *cmd)
      * requests there. */
     if ((t == NULL && starts && cmd->id == CMD_ID_WATCH && undone(s, NULL, NULL, NULL))
         || (t != NULL && t->state == TXN_MULTI && t->b == NULL && t->want_pin && cmd != NULL
-            && cmd->id == CMD_ID_EXEC && undone_earlier(s, NULL))) {
+            && cmd->id == CMD_ID_EXEC && undone_earlier(s, NULL))
+        || (t != NULL && t->state == TXN_MULTI && t->libs_pending > 0 && cmd != NULL
+            && cmd->id == CMD_ID_EXEC)) {
         s->txn_hold = 1;
         return 1;
     }
@@ -708,6 +725,9 @@ exec_block(struct session *s, struct txn *t, struct group *g, const char *frame,
     }
     struct preq *mr = t->multi_reply;
     t->multi_reply = NULL;
+    if (t->libs_before_multi && !t->dirty) {
+        script_load_libs(s, n, b, on_ignored, NULL);
+    }
     send_on(s, n, b, mr, multi, sizeof(multi) - 1);
     for (size_t i = 0, from = 0; i < t->nearly; from = t->early_end[i++]) {
         struct preq *r = t->early_req[i];
@@ -940,6 +960,42 @@ txn_exec_replied(struct preq *r, const char *reply, size_t len)
     fx_free(&fx);
 }
 
+static void
+on_libs_loaded(struct preq *r, const char *reply, size_t len)
+{
+    struct session *s = r->s;
+    struct txn *t = s != NULL ? s->txn : NULL;
+    (void)reply;
+    (void)len;
+    if (t == NULL || t->serial != (unsigned long long)(uintptr_t)r->ctx || t->libs_pending <= 0
+        || --t->libs_pending > 0) {
+        return;
+    }
+    if (s->txn_hold) {
+        s->txn_hold = 0;
+        session_resume(s); /* the EXEC held by txn_hold */
+    }
+}
+
+/* A FCALL is queued in t: make sure the master has the proxy's libraries
+ * before EXEC runs (FUNCTION LOAD without REPLACE: a library it has stays;
+ * "already exists" is the usual answer).  Ahead of MULTI on the same
+ * connection when MULTI has not gone out yet; else on another connection to
+ * the master, and EXEC waits for the replies.  A transaction that got
+ * "Function not found" inside EXEC could not be sent again: the rest of it
+ * ran. */
+static void
+need_libs(struct session *s, struct txn *t)
+{
+    t->libs_asked = 1;
+    if (t->b == NULL) {
+        t->libs_before_multi = 1;
+        return;
+    }
+    t->libs_pending += script_load_libs(s, t->node, NULL, on_libs_loaded,
+                                        (void *)(uintptr_t)t->serial);
+}
+
 /* While in MULTI: queue the command on the pinned connection (pinning it
  * when the command's keys name the group), or answer it. */
 static void
@@ -1007,6 +1063,10 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (as_eval != NULL) {
         frame = as_eval;
         len = elen;
+    }
+    if ((cmd->id == CMD_ID_FCALL || cmd->id == CMD_ID_FCALL_RO) && !t->libs_asked
+        && !t->lost && script_libs_known(px)) {
+        need_libs(s, t);
     }
     if (fx != FX_NONE) {
         fx_add(t, fx, argc, argv);
@@ -1203,6 +1263,14 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     struct group *g = keys_group(px, cmd, argc, argv, &nkeys, &cross);
     if (nkeys == 0 || g != t->g) {
         return 0;
+    }
+    if ((cmd->id == CMD_ID_FCALL || cmd->id == CMD_ID_FCALL_RO) && !t->libs_asked
+        && t->b != NULL && t->b->fd >= 0 && script_libs_known(px)) {
+        /* Not repaired after the fact: the MULTI that follows may be on
+         * the connection by then.  Ahead of it, this covers the FCALLs
+         * inside the MULTI too. */
+        t->libs_asked = 1;
+        script_load_libs(s, t->node, t->b, on_ignored, NULL);
     }
     size_t elen;
     char *as_eval = script_as_eval(px, cmd, argc, argv, &elen);

@@ -10,6 +10,13 @@
 //              acknowledged job must end 'succeeded'.
 //   ratelimit  rate-limiter-flexible: consumes before and after the kill;
 //              the points let through never exceed the limit.
+//   ioredis, node-redis
+//              an application on that client library: plain writes,
+//              MULTI/EXEC, EVALSHA and a pub/sub subscriber (its channel
+//              and +switch-master) through the proxies, before and after
+//              the kill.  Reports what was acknowledged (the test reads it
+//              back on the new master) and every error; an error that is
+//              not a RESP error reply counts in "otherErrors".
 'use strict';
 const path = require('path');
 const readline = require('readline');
@@ -145,8 +152,240 @@ async function ratelimit() {
     return { limit, allowed, refused, errors, allowedAfter, refusedAfter };
 }
 
+// One client library behind the same small interface, so that the
+// application below runs unchanged on both.
+async function ioredisLib() {
+    const mk = (port) => new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+    const ready = (c) => new Promise((res) => c.once('ready', res));
+    return {
+        isReply: (e) => e instanceof Redis.ReplyError,
+        connect: async (port) => {
+            const c = mk(port);
+            c.on('error', () => {});
+            await ready(c);
+            return {
+                set: (k, v) => c.set(k, v),
+                incr: (k) => c.incr(k),
+                // [reply or Error, ...], or throws when EXEC itself failed
+                multi: async (cmds) => {
+                    const m = c.multi();
+                    for (const [name, ...args] of cmds) m[name](...args);
+                    const out = await m.exec();
+                    if (out === null) throw new Error('EXEC answered nil (no WATCH here)');
+                    return out.map(([err, v]) => err || v);
+                },
+                // WATCH key, read it, MULTI: key + 1, push i.  false when
+                // the WATCH aborted it.
+                watchTx: async (key, lkey, i) => {
+                    try {
+                        await c.watch(key);
+                        const v = Number((await c.get(key)) || 0);
+                        const out = await c.multi().set(key, String(v + 1)).rpush(lkey, String(i))
+                            .exec();
+                        if (out === null) return false;
+                        const err = out.find(([e]) => e);
+                        if (err) throw err[0];
+                        return true;
+                    } finally {
+                        await c.unwatch().catch(() => {});
+                    }
+                },
+                scriptLoad: (body) => c.script('LOAD', body),
+                evalsha: (sha, keys, args) => c.evalsha(sha, keys.length, ...keys, ...args),
+                publish: (ch, msg) => c.publish(ch, msg),
+                close: () => c.disconnect(),
+            };
+        },
+        subscribe: async (port, channels, onMessage) => {
+            const c = mk(port);
+            c.on('error', () => {});
+            c.on('message', (ch, msg) => onMessage(ch, msg));
+            await c.subscribe(...channels);
+            return { close: () => c.disconnect() };
+        },
+    };
+}
+
+async function nodeRedisLib() {
+    const redis = require(path.join(__dirname, 'node_modules', 'redis'));
+    const mk = async (port) => {
+        const c = redis.createClient({ socket: { port, host: '127.0.0.1' } });
+        c.on('error', () => {});
+        await c.connect();
+        return c;
+    };
+    const camel = { rpush: 'rPush', set: 'set', incr: 'incr' };
+    return {
+        isReply: (e) => e instanceof redis.ErrorReply,
+        connect: async (port) => {
+            const c = await mk(port);
+            return {
+                set: (k, v) => c.set(k, v),
+                incr: (k) => c.incr(k),
+                multi: async (cmds) => {
+                    const m = c.multi();
+                    for (const [name, ...args] of cmds) {
+                        if (name === 'rpush') m.rPush(args[0], args.slice(1).map(String));
+                        else m[camel[name]](...args.map(String));
+                    }
+                    return await m.exec();
+                },
+                watchTx: async (key, lkey, i) => {
+                    try {
+                        await c.watch(key);
+                        const v = Number((await c.get(key)) || 0);
+                        const out = await c.multi().set(key, String(v + 1))
+                            .rPush(lkey, String(i)).exec();
+                        const err = out.find((r) => r instanceof Error);
+                        if (err) throw err;
+                        return true;
+                    } catch (e) {
+                        if (e instanceof redis.WatchError) return false;
+                        throw e;
+                    } finally {
+                        await c.unwatch().catch(() => {});
+                    }
+                },
+                scriptLoad: (body) => c.scriptLoad(body),
+                evalsha: (sha, keys, args) => c.evalSha(sha, { keys, arguments: args.map(String) }),
+                publish: (ch, msg) => c.publish(ch, msg),
+                close: () => c.disconnect(),
+            };
+        },
+        subscribe: async (port, channels, onMessage) => {
+            const c = await mk(port);
+            await c.subscribe(channels, (msg, ch) => onMessage(ch, msg));
+            return { close: () => c.disconnect() };
+        },
+    };
+}
+
+// The application: each round writes through one of two proxies (SET, INCR,
+// a MULTI/EXEC of three writes, an EVALSHA; in loop 0 a WATCH/GET/MULTI/EXEC
+// increment on a connection of its own), never re-sending what failed; a
+// subscriber on the third proxy listens to its channel and +switch-master.
+// Half-way the master is killed; the rounds go on until some ran after the
+// subscriber heard the switch, then 30 messages are published and must all
+// arrive.
+async function app(libName) {
+    const lib = libName === 'ioredis' ? await ioredisLib() : await nodeRedisLib();
+    const cs = [await lib.connect(ports[0]), await lib.connect(ports[1 % ports.length])];
+    // WATCH needs a connection of its own (the loops share cs).
+    const wc = await lib.connect(ports[1 % ports.length]);
+    const got = [];
+    let switchedAt = 0;
+    const sub = await lib.subscribe(ports[2 % ports.length], ['pfw:news', '+switch-master'],
+        (ch, msg) => {
+            if (ch === '+switch-master') switchedAt = switchedAt || Date.now();
+            else got.push(msg);
+        });
+    const replyErrors = {};
+    const otherErrors = [];
+    const failed = (e) => {
+        if (lib.isReply(e)) {
+            const m = String(e.message).slice(0, 120);
+            replyErrors[m] = (replyErrors[m] || 0) + 1;
+        } else {
+            otherErrors.push(String(e && e.message || e).slice(0, 200));
+        }
+    };
+    const body = "redis.call('hset', KEYS[1], ARGV[1], ARGV[1]); return redis.call('hlen', KEYS[1])";
+    const sha = await cs[0].scriptLoad(body);
+    const out = { sets: [], txs: [], evals: [], setsNotRun: [], txsNotRun: [], evalsNotRun: [],
+                  watched: [], watchedNotRun: [], watchAborted: 0,
+                  incrAcked: 0, incrFailed: 0,
+                  rounds: 0, roundsAfterSwitch: 0 };
+    const N = 60;
+    const deadline = Date.now() + 25000;
+    let stop = false;
+    // Two loops at once, so that requests are in flight when the master
+    // dies: loop 0 (rounds 0..) asks for the kill half-way, loop 1 (rounds
+    // 1000..) does not wait for it.
+    const loop = async (w) => {
+        for (let n = 0; !stop; n++) {
+            const i = w * 1000 + n;
+            if (w === 0 && n === N / 2) await killMaster();
+            if (w === 0 && n >= N && switchedAt && out.roundsAfterSwitch >= 10) break;
+            if (Date.now() > deadline) {
+                throw new Error('rounds did not resume after the failover: ' +
+                                JSON.stringify({ i, switchedAt, out, replyErrors, otherErrors }));
+            }
+            const c = cs[(n + w) % 2];
+            let ok = true;
+            let notRun = false; // the error said the command did not run
+            const step = async (fn) => {
+                notRun = false;
+                try {
+                    return await fn();
+                } catch (e) {
+                    ok = false;
+                    failed(e);
+                    notRun = lib.isReply(e) && /(was not|nothing was) executed/.test(e.message);
+                    return undefined;
+                }
+            };
+            if ((await step(() => c.set('{pfw}k:' + i, 'v' + i))) === 'OK') out.sets.push(i);
+            else if (notRun) out.setsNotRun.push(i);
+            if ((await step(() => c.incr('{pfw}ctr'))) !== undefined) out.incrAcked++;
+            else out.incrFailed++;
+            const res = await step(() => c.multi([['rpush', '{pfw}txl', i],
+                                                  ['set', '{pfw}tx:' + i, i],
+                                                  ['incr', '{pfw}txctr']]));
+            if (res !== undefined) {
+                const errs = res.filter((r) => r instanceof Error);
+                errs.forEach(failed);
+                if (errs.length === 0) out.txs.push(i);
+                else ok = false;
+            } else if (notRun) {
+                out.txsNotRun.push(i);
+            }
+            if ((await step(() => c.evalsha(sha, ['{pfw}h'], [i]))) !== undefined) out.evals.push(i);
+            else if (notRun) out.evalsNotRun.push(i);
+            if (w === 0) {
+                const done = await step(() => wc.watchTx('{pfw}w', '{pfw}wl', i));
+                if (done === true) out.watched.push(i);
+                else if (done === false) out.watchAborted++;
+                else if (notRun) out.watchedNotRun.push(i);
+            }
+            out.rounds++;
+            if (switchedAt && ok) out.roundsAfterSwitch++;
+            await sleep(ok ? 5 : 50);
+        }
+        stop = true;
+    };
+    await Promise.all([loop(0), loop(1)]);
+    // Published once the subscriber heard +switch-master: every one arrives.
+    const want = [];
+    for (let j = 0; j < 30; j++) {
+        const msg = 'after:' + j;
+        for (;;) {
+            try {
+                await cs[j % 2].publish('pfw:news', msg);
+                want.push(msg);
+                break;
+            } catch (e) {
+                failed(e);
+                if (Date.now() > deadline) throw e;
+                await sleep(50);
+            }
+        }
+    }
+    const t0 = Date.now();
+    while (want.some((m) => !got.includes(m)) && Date.now() - t0 < 5000) await sleep(20);
+    out.afterSwitchPublished = want.length;
+    out.afterSwitchReceived = want.filter((m) => got.includes(m)).length;
+    out.switchHeard = switchedAt > 0;
+    out.replyErrors = replyErrors;
+    out.otherErrors = otherErrors;
+    for (const c of cs) await c.close();
+    await wc.close();
+    await sub.close();
+    return out;
+}
+
 (async () => {
-    const fns = { beequeue, ratelimit };
+    const fns = { beequeue, ratelimit, ioredis: () => app('ioredis'),
+                  'node-redis': () => app('node-redis') };
     if (!fns[which]) fail('unknown workload ' + which);
     const out = await fns[which]();
     console.log(JSON.stringify(Object.assign({ ok: true }, out)));

@@ -9,6 +9,13 @@ failover), and a kill -9 of the master in the middle of each run:
     and after the kill; it never lets more than its limit through;
   - redis-py's Lock: threads contend through different proxies; the lock is
     never held by two at once, and it keeps working after the failover.
+  - an application on ioredis, then on node-redis (npm): plain writes,
+    MULTI/EXEC, EVALSHA, WATCH/MULTI/EXEC through two proxies and a
+    subscriber on the third;
+    every acknowledged write is on the new master, no transaction is half
+    applied or applied twice, every error is a RESP error reply, the clients
+    go on after the failover and every message published after the
+    subscriber heard +switch-master reaches it.
 The blocking stream worker (XREADGROUP) through a failover is
 test_proxy_collections.py case j.
 
@@ -75,7 +82,7 @@ def wait_failover(rep, ps):
                  "proxy %d follows the new master" % p.port)
 
 
-def run_node(which, m, rep, ps):
+def run_node(which, m, rep, ps, quiet=False):
     """Run a workload of proxy_frameworks.js; kill m when it says "half"."""
     import test_proxy_clients as tpc
     tpc.ensure_node_clients()
@@ -101,7 +108,8 @@ def run_node(which, m, rep, ps):
     err = proc.stderr.read()
     check(killed_at is not None, "the master was not killed: %r %s" % (out, err[-2000:]))
     check(out is not None and out.get("ok"), "%s: %r %s" % (which, out, err[-2000:]))
-    print("     %s: %s" % (which, json.dumps(out)))
+    if not quiet:
+        print("     %s: %s" % (which, json.dumps(out)))
     wait_failover(rep, ps)
     return out
 
@@ -174,6 +182,68 @@ def case_lock_never_held_twice(c):
     check(overlap[0] == 0, "the lock was held by two at once %d times" % overlap[0])
 
 
+def app_across_a_failover(c, lib):
+    m, rep, ps = deployment(c)
+    out = run_node(lib, m, rep, ps, quiet=True)
+    print("     %s: %d rounds (%d after the switch), acknowledged %d SET, %d MULTI, %d EVALSHA,"
+          " %d WATCH/MULTI (%d aborted);"
+          " %d/%d messages after the switch; %d said not executed; errors %s"
+          % (lib, out["rounds"], out["roundsAfterSwitch"], len(out["sets"]), len(out["txs"]),
+             len(out["evals"]), len(out["watched"]), out["watchAborted"],
+             out["afterSwitchReceived"], out["afterSwitchPublished"],
+             len(out["setsNotRun"]) + len(out["txsNotRun"]) + len(out["evalsNotRun"])
+             + len(out["watchedNotRun"]),
+             json.dumps(out["replyErrors"])))
+    check(not out["otherErrors"], "errors that are not RESP error replies: %r" % out)
+    check(out["switchHeard"], "the subscriber never heard +switch-master: %r" % out)
+    check(out["roundsAfterSwitch"] >= 10, "the app did not go on: %r" % out)
+    check(out["afterSwitchReceived"] == out["afterSwitchPublished"] == 30,
+          "messages published after +switch-master lost: %r" % out)
+    # Read back on the new master itself.
+    r = client(rep)
+    for i in out["sets"]:
+        check(r.get("{pfw}k:%d" % i) == "v%d" % i, "acknowledged SET %d lost" % i)
+    txl = [int(x) for x in r.lrange("{pfw}txl", 0, -1)]
+    check(len(txl) == len(set(txl)), "a transaction ran twice: %r" % txl)
+    check(set(out["txs"]) <= set(txl), "acknowledged transactions lost: %r"
+          % sorted(set(out["txs"]) - set(txl)))
+    # all three writes of a transaction, or none
+    txkeys = set(int(k.split(":")[1]) for k in r.keys("{pfw}tx:*"))
+    check(txkeys == set(txl), "transactions half applied: %r"
+          % sorted(txkeys.symmetric_difference(txl)))
+    check(int(r.get("{pfw}txctr") or 0) == len(txl), "transaction counter != list")
+    ctr = int(r.get("{pfw}ctr") or 0)
+    check(out["incrAcked"] <= ctr <= out["incrAcked"] + out["incrFailed"],
+          "INCR count %d outside [acked, acked + failed]: %r" % (ctr, out))
+    fields = set(int(f) for f in r.hkeys("{pfw}h"))
+    check(set(out["evals"]) <= fields, "acknowledged EVALSHA writes lost: %r"
+          % sorted(set(out["evals"]) - fields))
+    # WATCH/GET/MULTI/EXEC increments: each one that ran did both writes.
+    wl = [int(x) for x in r.lrange("{pfw}wl", 0, -1)]
+    check(len(wl) == len(set(wl)), "a WATCH transaction ran twice: %r" % wl)
+    check(set(out["watched"]) <= set(wl), "acknowledged WATCH transactions lost: %r"
+          % sorted(set(out["watched"]) - set(wl)))
+    check(int(r.get("{pfw}w") or 0) == len(wl), "WATCH counter %r != %d pushes"
+          % (r.get("{pfw}w"), len(wl)))
+    check(not set(out["watchedNotRun"]) & set(wl), "WATCH transactions said not executed, "
+          "but ran: %r" % sorted(set(out["watchedNotRun"]) & set(wl)))
+    # An error that says the command did not run is true.
+    for i in out["setsNotRun"]:
+        check(r.exists("{pfw}k:%d" % i) == 0, "SET %d said not executed, but ran" % i)
+    check(not set(out["txsNotRun"]) & set(txl), "transactions said not executed, but ran: %r"
+          % sorted(set(out["txsNotRun"]) & set(txl)))
+    check(not set(out["evalsNotRun"]) & fields, "EVALSHA said not executed, but ran: %r"
+          % sorted(set(out["evalsNotRun"]) & fields))
+
+
+def case_ioredis_app(c):
+    app_across_a_failover(c, "ioredis")
+
+
+def case_node_redis_app(c):
+    app_across_a_failover(c, "node-redis")
+
+
 CASES = [
     ("a", "bee-queue: every acknowledged job succeeds across a kill -9 of the master",
      case_bee_queue_jobs_survive_a_failover),
@@ -181,6 +251,10 @@ CASES = [
      case_rate_limiter_through_a_failover),
     ("c", "redis-py Lock through three proxies: never held twice across a kill -9",
      case_lock_never_held_twice),
+    ("d", "ioredis app (writes, MULTI/EXEC, WATCH, EVALSHA, pub/sub) across a kill -9",
+     case_ioredis_app),
+    ("e", "node-redis app (writes, MULTI/EXEC, WATCH, EVALSHA, pub/sub) across a kill -9",
+     case_node_redis_app),
 ]
 
 

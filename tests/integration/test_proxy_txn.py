@@ -693,6 +693,121 @@ def case_fcall_after_node_restarted_empty(c):
 
 
 
+RLIB = ("#!lua name=rlib\n"
+        "redis.register_function('incrk', function(keys, args) "
+        "return redis.call('incr', keys[1]) end)\n"
+        "redis.register_function{function_name='getk', callback=function(keys, args) "
+        "return redis.call('get', keys[1]) end, flags={'no-writes'}}")
+
+
+def case_fcall_in_multi_library_lost(c):
+    m = c.node()
+    p = c.proxy(m.addr, ready=1)
+    pc = client(p)
+    check(pc.execute_command("FUNCTION", "LOAD", RLIB) == "rlib", "FUNCTION LOAD")
+    node = client(m)
+    a = Raw(p.port)
+    # Sent whole (one block on the pooled connection): the library goes
+    # ahead of MULTI.
+    node.execute_command("FUNCTION", "FLUSH")  # the master lost it (restarted empty)
+    a.send(("MULTI",), ("SET", "fm", "1"), ("FCALL", "incrk", "1", "fm"), ("EXEC",))
+    got = [a.reply() for _ in range(4)]
+    check(got == ["OK", "QUEUED", "QUEUED", ["OK", 2]],
+          "a whole transaction: never half applied: %r" % (got,))
+    # Pinned by WATCH: MULTI is on the node before the FCALL comes, so the
+    # library goes on another connection and EXEC waits for it.
+    node.execute_command("FUNCTION", "FLUSH")
+    check(a.call("WATCH", "fm") == "OK" and a.call("MULTI") == "OK"
+          and a.call("SET", "fm", "5") == "QUEUED"
+          and a.call("FCALL", "incrk", "1", "fm") == "QUEUED", "queued")
+    got = a.call("EXEC")
+    check(got == ["OK", 6], "an interactive transaction: %r" % (got,))
+    # The same with MULTI, FCALL and EXEC in one write behind the WATCH.
+    node.execute_command("FUNCTION", "FLUSH")
+    check(a.call("WATCH", "fm") == "OK", "WATCH")
+    a.send(("MULTI",), ("FCALL", "incrk", "1", "fm"), ("FCALL_RO", "getk", "1", "fm"),
+           ("EXEC",))
+    got = [a.reply() for _ in range(4)]
+    check(got == ["OK", "QUEUED", "QUEUED", [7, b"7"]], "pipelined behind WATCH: %r" % (got,))
+    # A FCALL between WATCH and MULTI (on the pinned connection) too.
+    node.execute_command("FUNCTION", "FLUSH")
+    check(a.call("WATCH", "fm") == "OK" and a.call("FCALL_RO", "getk", "1", "fm") == b"7"
+          and a.call("MULTI") == "OK" and a.call("FCALL", "incrk", "1", "fm") == "QUEUED"
+          and a.call("EXEC") == [8], "between WATCH and MULTI")
+    # MULTI without WATCH, pinned at its first key once answered; FCALL_RO.
+    node.execute_command("FUNCTION", "FLUSH")
+    check(a.call("MULTI") == "OK" and a.call("INCR", "fm") == "QUEUED"
+          and a.call("FCALL_RO", "getk", "1", "fm") == "QUEUED", "queued")
+    got = a.call("EXEC")
+    check(got == [9, b"9"], "FCALL_RO in an interactive transaction: %r" % (got,))
+    check(node.get("fm") == "9", "each call ran once")
+    # A library the node has is left as it is (no REPLACE): its own
+    # version of rlib answers.
+    node.execute_command("FUNCTION", "LOAD", "REPLACE", RLIB.replace(
+        "return redis.call('incr', keys[1])", "return 'node'"))
+    a.send(("MULTI",), ("FCALL", "incrk", "1", "fm"), ("EXEC",))
+    got = [a.reply() for _ in range(3)]
+    check(got == ["OK", "QUEUED", [b"node"]], "the node's library kept: %r" % (got,))
+    # A function the proxy knows nothing of is still the node's error.
+    a.send(("MULTI",), ("SET", "fm", "9"), ("FCALL", "nosuch", "0"), ("EXEC",))
+    got = [a.reply() for _ in range(4)]
+    check(got[:3] == ["OK", "QUEUED", "QUEUED"] and got[3][0] == "OK"
+          and isinstance(got[3][1], Err) and "Function not found" in got[3][1],
+          "an unknown function: %r" % (got,))
+
+
+def case_function_restore_kept_for_repair(c):
+    m = c.node()
+    p = c.proxy(m.addr, ready=1)
+    pc = client(p)
+    node = redis.Redis(host=LOCAL, port=m.port)  # bytes: the payload is binary
+    praw = redis.Redis(host=LOCAL, port=p.port)
+    node.execute_command("FUNCTION", "LOAD", RLIB)  # on the node: the proxy never saw it
+    payload = node.execute_command("FUNCTION", "DUMP")
+    node.execute_command("FUNCTION", "FLUSH")
+    check(praw.execute_command("FUNCTION", "RESTORE", payload) == b"OK", "RESTORE")
+    node.execute_command("FUNCTION", "FLUSH")  # the node lost it
+    check(pc.execute_command("FCALL", "incrk", 1, "fr") == 1, "FCALL repaired after RESTORE")
+    check(pc.execute_command("FCALL_RO", "getk", 1, "fr") == "1", "FCALL_RO")
+    # FLUSH policy: the libraries known before are replaced by the payload's.
+    other = "#!lua name=olib\nredis.register_function('otherf', function() return 7 end)"
+    check(pc.execute_command("FUNCTION", "LOAD", other) == "olib", "LOAD olib")
+    check(praw.execute_command("FUNCTION", "RESTORE", payload, "FLUSH") == b"OK",
+          "RESTORE FLUSH")
+    node.execute_command("FUNCTION", "FLUSH")
+    check(pc.execute_command("FCALL", "incrk", 1, "fr") == 2, "rlib repaired")
+    err = error_of(lambda: pc.execute_command("FCALL", "otherf", 0))
+    check(err == "Function not found", "olib went with the FLUSH policy: %r" % err)
+    # A RESTORE the node refuses teaches nothing.
+    err = error_of(lambda: praw.execute_command("FUNCTION", "RESTORE", b"bad payload"))
+    check(err is not None, "a bad payload is refused")
+
+
+def case_fcall_ro_on_replica_repaired(c):
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--read-policy", "replicas")
+    pc = client(p)
+    check(pc.execute_command("FUNCTION", "LOAD", RLIB) == "rlib", "FUNCTION LOAD")
+    check(pc.set("fro", "v") is True, "SET")
+    tp.wait_synced(m, *reps)
+    # The master lost its libraries (restarted empty) and the replicas
+    # follow it; a replica refuses FUNCTION LOAD.
+    client(m).execute_command("FUNCTION", "FLUSH")
+    tp.wait_synced(m, *reps)
+    for r in reps:
+        check(client(r).execute_command("FUNCTION", "LIST") == [], "the replica lost it")
+    before = cmdstat(m, "fcall_ro")
+    check(pc.execute_command("FCALL_RO", "getk", 1, "fro") == "v", "FCALL_RO repaired")
+    check(cmdstat(m, "fcall_ro") == before + 1, "it ran on the master, once")
+    tp.wait_synced(m, *reps)
+    for r in reps:
+        check(len(client(r).execute_command("FUNCTION", "LIST")) == 1,
+              "the library reached the replicas from the master")
+    for _ in range(4):
+        check(pc.execute_command("FCALL_RO", "getk", 1, "fro") == "v", "FCALL_RO")
+    check(cmdstat(m, "fcall_ro") == before + 1, "then on the replicas again")
+
+
 def case_whole_transactions_need_no_pinned_connection(c):
     g, p = three_groups(c, "--blocking-pool-size", "1")
     pc = client(p)
@@ -763,6 +878,12 @@ CASES = [
      case_fcall_after_node_restarted_empty),
     ("r", "a transaction sent whole runs as one block on the pooled connection (no pinning)",
      case_whole_transactions_need_no_pinned_connection),
+    ("s", "FCALL inside MULTI whose library the master lost: loaded before EXEC runs",
+     case_fcall_in_multi_library_lost),
+    ("t", "libraries that came with FUNCTION RESTORE are kept for the repair",
+     case_function_restore_kept_for_repair),
+    ("u", "FCALL_RO on a replica that lost the library: loaded on the master, run there",
+     case_fcall_ro_on_replica_repaired),
 ]
 
 
