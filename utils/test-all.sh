@@ -4,7 +4,12 @@
 # UBSan) and run "make check" there.  Ends with one line
 #   tests: N passed, M failed
 # summing both runs, and exits non-zero when anything failed.
-#   utils/test-all.sh [--sanitizers] [--no-deps]
+# With --sanitizers the default and the sanitizer build's suites run at the
+# same time (most suites wait on servers and timers, not on a CPU: the two
+# runs together took about as long as the sanitizer run alone), each into
+# its own log, printed whole when both are done; --serial runs them one
+# after the other, with their output as it comes.
+#   utils/test-all.sh [--sanitizers] [--serial] [--no-deps]
 #   CACHELY_TESTS=substr utils/test-all.sh    only suites whose name matches
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,12 +17,14 @@ top=$(pwd)
 start=$SECONDS
 
 sanitizers=0
+serial=0
 deps=1
 for a in "$@"; do
     case "$a" in
         --sanitizers) sanitizers=1 ;;
         --no-deps) deps=0 ;;
-        *) echo "usage: $0 [--sanitizers] [--no-deps]" >&2; exit 2 ;;
+        --serial) serial=1 ;;
+        *) echo "usage: $0 [--sanitizers] [--serial] [--no-deps]" >&2; exit 2 ;;
     esac
 done
 
@@ -45,7 +52,7 @@ fi
 # run_check <build dir> <label> [VAR=value...]: make check there, with those
 # variables in the environment, and add its counts.
 run_check() {
-    local dir=$1 label=$2 log line l p f rc
+    local dir=$1 label=$2 log rc
     shift 2
     log=$(mktemp)
     echo "==== make check in $dir ($label)"
@@ -57,6 +64,26 @@ run_check() {
         env "$@" make -C "$top/$dir" -j"$(nproc 2>/dev/null || echo 2)" check 2>&1 | tee "$log"
     fi
     rc=${PIPESTATUS[0]}
+    count_check "$label" "$log" "$rc"
+}
+
+# run_suites_bg <build dir> <log> [VAR=value...]: run the built suites of
+# that build in the background, output and exit status into <log> and
+# <log>.rc.  The programs must be built (make check-programs).
+run_suites_bg() {
+    local dir=$1 log=$2
+    shift 2
+    (
+        env "$@" CACHELY_BUILDDIR="$top/$dir" CACHELY_SRCDIR="$top" \
+            bash "$top/tests/run-all.sh" >"$log" 2>&1
+        echo $? >"$log.rc"
+    ) &
+}
+
+# count_check <label> <log> <exit status>: add a run's counts and the names
+# of what failed; removes the log.
+count_check() {
+    local label=$1 log=$2 rc=$3 line l p f
     line=$(grep -aE '^tests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
     # What failed goes to the end of the output too, where a tail sees it.
     while IFS= read -r l; do
@@ -95,7 +122,55 @@ lsan_works() {
     [[ "$out" == *"LeakSanitizer: detected memory leaks"* ]]
 }
 
-if ./utils/build.sh; then
+san_env=(CACHELY_SANITIZERS=1 ASAN_OPTIONS="abort_on_error=1"
+         UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+san_leaks() {
+    # tests/run-all.sh sets LSAN_OPTIONS (a suppression for Criterion's own
+    # leak at exit).
+    local leaks=1
+    if ! lsan_works; then
+        leaks=0
+        notes+=("test-all: LeakSanitizer does not work here (ptrace not allowed?); leak checks are off")
+    fi
+    san_env[1]="ASAN_OPTIONS=detect_leaks=$leaks:abort_on_error=1"
+}
+
+if [ "$sanitizers" = 1 ] && [ "$serial" = 0 ]; then
+    # Build everything first (the compilers would slow the suites), then
+    # run the two builds' suites side by side.
+    built=()
+    if ./utils/build.sh && make -C build -s -j2 check-programs >/dev/null; then
+        built+=(build)
+    else
+        notes+=("test-all: default build: build failed (counted as 1 failure)")
+        total_failed=$((total_failed + 1))
+    fi
+    if ./utils/build.sh --sanitizers && make -C build-san -s -j2 check-programs >/dev/null; then
+        built+=(build-san)
+        san_leaks
+    else
+        notes+=("test-all: sanitizer build: build failed (counted as 1 failure)")
+        total_failed=$((total_failed + 1))
+    fi
+    logs=$(mktemp -d)
+    for dir in "${built[@]}"; do
+        if [ "$dir" = build ]; then
+            run_suites_bg build "$logs/build.log"
+        else
+            run_suites_bg build-san "$logs/build-san.log" "${san_env[@]}"
+        fi
+    done
+    echo "==== the default and the sanitizer build's suites, side by side (logs follow)"
+    wait
+    for dir in "${built[@]}"; do
+        label="default build"
+        [ "$dir" = build-san ] && label="sanitizer build"
+        echo "==== make check in $dir ($label)"
+        cat "$logs/$dir.log"
+        count_check "$label" "$logs/$dir.log" "$(cat "$logs/$dir.log.rc" 2>/dev/null || echo 1)"
+    done
+    rm -rf "$logs"
+elif ./utils/build.sh; then
     run_check build "default build"
 else
     notes+=("test-all: default build: build failed (counted as 1 failure)")
@@ -103,20 +178,14 @@ else
 fi
 
 if [ "$sanitizers" = 1 ]; then
-    if ./utils/build.sh --sanitizers; then
-        leaks=1
-        if ! lsan_works; then
-            leaks=0
-            notes+=("test-all: LeakSanitizer does not work here (ptrace not allowed?); leak checks are off")
+    if [ "$serial" = 1 ]; then
+        if ./utils/build.sh --sanitizers; then
+            san_leaks
+            run_check build-san "sanitizer build" "${san_env[@]}"
+        else
+            notes+=("test-all: sanitizer build: build failed (counted as 1 failure)")
+            total_failed=$((total_failed + 1))
         fi
-        # tests/run-all.sh sets LSAN_OPTIONS (a suppression for Criterion's
-        # own leak at exit).
-        run_check build-san "sanitizer build" CACHELY_SANITIZERS=1 \
-            ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=1" \
-            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-    else
-        notes+=("test-all: sanitizer build: build failed (counted as 1 failure)")
-        total_failed=$((total_failed + 1))
     fi
     # Code that runs on a thread (lazy free) under ThreadSanitizer: only the
     # plain programs in tests/tsan (Criterion cannot start under TSan, and
