@@ -26,9 +26,11 @@ def free_port():
     return port
 
 
-def wait_ping(port, proc, timeout=5):
+def wait_ping(port, proc, timeout=30):
     """True once a PING to 127.0.0.1:port gets an answer; False when proc
-    exits or timeout seconds pass first."""
+    exits or timeout seconds pass first.  30 s: a restart that loads a
+    13 MB AOF under ASan took over 5 s on a busy machine (test_lists j), and
+    a server that dies is seen at once through proc.poll()."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
