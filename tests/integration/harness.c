@@ -253,7 +253,8 @@ harness_start_with_config(struct harness_server *s, const char *config,
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
-    if (harness_wait_for(ping_ok, s, 5000) != 1) {
+    /* 20 s: a busy machine running ASan builds starts a server slowly. */
+    if (harness_wait_for(ping_ok, s, 20000) != 1) {
         fprintf(stderr, "server on port %d did not start\n", s->port);
         harness_dump_log(s);
         return -1;
@@ -273,7 +274,9 @@ harness_stop(struct harness_server *s)
     int status = -1;
     char cmd[300];
     if (s->pid > 0) {
-        long long deadline = harness_now_ms() + 5000;
+        /* 15 s before SIGKILL (which a test reads as an unclean exit): a
+         * sanitizer build freeing a large keyspace on a busy machine. */
+        long long deadline = harness_now_ms() + 15000;
         kill(s->pid, SIGTERM);
         for (;;) {
             pid_t w = waitpid(s->pid, &status, WNOHANG);
