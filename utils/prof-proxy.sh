@@ -8,7 +8,8 @@
 #   proxy us / node us   CPU time (task-clock) per request
 #   sys/req              the proxy's system calls per request, and the
 #                        kinds that matter: read, write(v), epoll_wait,
-#                        epoll_ctl
+#                        epoll_ctl, io_uring_enter (io-uring yes batches
+#                        a loop turn's reads in one, its writes in one)
 # CPU time moves with the machine's load; the system call counts do not.
 # With --callgrind the proxy runs under valgrind's callgrind instead (slow:
 # use --requests 20000) and the table gives the instructions it executed
@@ -18,8 +19,10 @@
 # dir with BENCH_KEEP=1).
 #
 # Usage: utils/prof-proxy.sh [--record | --callgrind] [--requests N] [--tests "get set"]
-#        [--pipelines "1 16"]
+#        [--pipelines "1 16"] [--proxy-args "--io-uring no"]
 #   --requests N   requests per run at -P 1 (default 100000; -P 16 runs 5x)
+#   --proxy-args   extra options for cachely-proxy (--io-uring no: one
+#                  system call per read and write, to compare)
 # Environment: CACHELY_BUILDDIR (default build/ of this tree), PERF (perf).
 # Needs perf with the raw_syscalls tracepoints (root, or a low
 # perf_event_paranoid), redis-benchmark and redis-cli.
@@ -37,6 +40,7 @@ callgrind=0
 n1=100000
 tests="get set"
 pipelines="1 16"
+proxy_args=""
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -45,6 +49,7 @@ while [ $# -gt 0 ]; do
     --requests) n1=$2; shift ;;
     --tests) tests=$2; shift ;;
     --pipelines) pipelines=$2; shift ;;
+    --proxy-args) proxy_args=$2; shift ;;
     -h|--help)
         awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
@@ -74,8 +79,9 @@ if [ "$callgrind" = 1 ]; then
     wrap=(valgrind --tool=callgrind --instr-atstart=no
           --callgrind-out-file="$tmp/callgrind.out.%p" -q)
 fi
+# shellcheck disable=SC2086 # proxy_args is a list of options
 "${wrap[@]}" "$PROXY" --port "$pport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" --read-policy master \
-    --logfile "$tmp/proxy.log" &
+    --logfile "$tmp/proxy.log" $proxy_args &
 proxy_pid=$!
 bench_pids+=($!)
 if [ "$callgrind" = 1 ]; then
@@ -93,7 +99,7 @@ redis-benchmark -h 127.0.0.1 -p "$mport" -t set -r 100000 -n 300000 -P 16 -q >/d
 
 events=task-clock,raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write
 events=$events,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait
-events=$events,syscalls:sys_enter_epoll_ctl
+events=$events,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_io_uring_enter
 
 # count FILE EVENT: the count perf stat -x, wrote for EVENT (0 if absent).
 count() {
@@ -134,8 +140,8 @@ if [ "$callgrind" = 1 ]; then
     exit 0
 fi
 
-printf '%-9s %9s %9s %9s %8s %7s %7s %7s %7s %7s\n' test rps "proxy us" "node us" \
-    "px/node" sys/req read write epwait epctl
+printf '%-9s %9s %9s %9s %8s %7s %7s %7s %7s %7s %7s\n' test rps "proxy us" "node us" \
+    "px/node" sys/req read write epwait epctl uring
 for P in $pipelines; do
     n=$n1
     [ "$P" = 1 ] || n=$((n1 * 5))
@@ -163,10 +169,11 @@ for P in $pipelines; do
             -v wr="$(( $(count "$tmp/px.csv" syscalls:sys_enter_write) \
                      + $(count "$tmp/px.csv" syscalls:sys_enter_writev) ))" \
             -v ew="$(count "$tmp/px.csv" syscalls:sys_enter_epoll_wait)" \
-            -v ec="$(count "$tmp/px.csv" syscalls:sys_enter_epoll_ctl)" 'BEGIN {
-            printf "%-9s %9.0f %9.2f %9.2f %8.2f %7.2f %7.2f %7.2f %7.2f %7.2f\n",
+            -v ec="$(count "$tmp/px.csv" syscalls:sys_enter_epoll_ctl)" \
+            -v ur="$(count "$tmp/px.csv" syscalls:sys_enter_io_uring_enter)" 'BEGIN {
+            printf "%-9s %9.0f %9.2f %9.2f %8.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f\n",
                    t, rps, px * 1000 / n, node * 1000 / n, (node > 0 ? px / node : 0),
-                   sys / n, rd / n, wr / n, ew / n, ec / n }'
+                   sys / n, rd / n, wr / n, ew / n, ec / n, ur / n }'
         if [ "$record" = 1 ]; then
             "$PERF" report -i "$tmp/perf-$t-$P.data" --no-children --percent-limit 1.5 \
                 --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
