@@ -280,7 +280,8 @@ main(int argc, char **argv)
     command_setup();
     px->start_ms = util_mstime();
     px->base = event_base_new();
-    if (sockio_setup(px) != 0 || access_setup(px) != 0 || tlsctx_setup(px) != 0 || topology_setup(px) != 0 || failover_setup(px) != 0
+    if (sockio_setup(px) != 0
+        || access_setup(px) != 0 || tlsctx_setup(px) != 0 || topology_setup(px) != 0 || failover_setup(px) != 0
         || listen_setup(px) != 0
         || http_setup(px) != 0) {
         return 1;

@@ -71,6 +71,17 @@ ring_failed(struct sockio *io)
     iobatch_destroy(&io->ring);
 }
 
+/* An operation whose connection closed since it was queued: forgotten (a
+ * backend closed, maybe freed) or a session marked closing (freed only
+ * once the batch is over). */
+static int
+op_gone(const struct sockio_op *op)
+{
+    return op->p == NULL
+           || (op->kind == SOCKIO_SESSION
+               && (((const struct session *)op->p)->flags & SESSION_CLOSING));
+}
+
 /* ---- reads ---------------------------------------------------------------- */
 
 static void
@@ -196,10 +207,7 @@ sockio_read_pending(struct proxy *px)
          * entry, and its bytes are dropped with it. */
         for (size_t i = 0; i < io->ncur; i++) {
             struct sockio_op *op = &io->cur[i];
-            if (op->p == NULL) {
-                continue;
-            }
-            if (op->kind == SOCKIO_SESSION && (((struct session *)op->p)->flags & SESSION_CLOSING)) {
+            if (op_gone(op)) {
                 continue;
             }
             if (op->res == -ECANCELED || (failed && op->res == -saved)) {
@@ -278,10 +286,7 @@ sockio_flush(struct proxy *px)
         }
         for (size_t i = 0; i < io->ncur; i++) {
             struct sockio_op *op = &io->cur[i];
-            if (op->p == NULL) {
-                continue;
-            }
-            if (op->kind == SOCKIO_SESSION && (((struct session *)op->p)->flags & SESSION_CLOSING)) {
+            if (op_gone(op)) {
                 continue;
             }
             if (failed && op->res == -saved) {
