@@ -8,7 +8,8 @@
 #   proxy us / node us   CPU time (task-clock) per request
 #   sys/req              the proxy's system calls per request, and the
 #                        kinds that matter: read, write(v), epoll_wait,
-#                        epoll_ctl
+#                        epoll_ctl, io_uring_enter (io-uring yes batches
+#                        a loop turn's reads in one, its writes in one)
 # CPU time moves with the machine's load; the system call counts do not.
 # With --callgrind the proxy runs under valgrind's callgrind instead (slow:
 # use --requests 20000) and the table gives the instructions it executed
@@ -18,8 +19,14 @@
 # dir with BENCH_KEEP=1).
 #
 # Usage: utils/prof-proxy.sh [--record | --callgrind] [--requests N] [--tests "get set"]
-#        [--pipelines "1 16"]
+#        [--pipelines "1 16"] [--proxy-args "--io-uring no"]
 #   --requests N   requests per run at -P 1 (default 100000; -P 16 runs 5x)
+#   --proxy-args   extra options for cachely-proxy (--io-uring no: one
+#                  system call per read and write, to compare)
+#   --direct       after each proxied run, the same run straight to the node:
+#                  "direct us" is the node's CPU per request when it serves
+#                  the 50 clients itself (behind the proxy it serves the
+#                  proxy's few pooled connections, which batch its I/O)
 # Environment: CACHELY_BUILDDIR (default build/ of this tree), PERF (perf).
 # Needs perf with the raw_syscalls tracepoints (root, or a low
 # perf_event_paranoid), redis-benchmark and redis-cli.
@@ -37,6 +44,8 @@ callgrind=0
 n1=100000
 tests="get set"
 pipelines="1 16"
+proxy_args=""
+direct=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -45,6 +54,8 @@ while [ $# -gt 0 ]; do
     --requests) n1=$2; shift ;;
     --tests) tests=$2; shift ;;
     --pipelines) pipelines=$2; shift ;;
+    --proxy-args) proxy_args=$2; shift ;;
+    --direct) direct=1 ;;
     -h|--help)
         awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
@@ -74,8 +85,9 @@ if [ "$callgrind" = 1 ]; then
     wrap=(valgrind --tool=callgrind --instr-atstart=no
           --callgrind-out-file="$tmp/callgrind.out.%p" -q)
 fi
+# shellcheck disable=SC2086 # proxy_args is a list of options
 "${wrap[@]}" "$PROXY" --port "$pport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" --read-policy master \
-    --logfile "$tmp/proxy.log" &
+    --logfile "$tmp/proxy.log" $proxy_args &
 proxy_pid=$!
 bench_pids+=($!)
 if [ "$callgrind" = 1 ]; then
@@ -93,7 +105,7 @@ redis-benchmark -h 127.0.0.1 -p "$mport" -t set -r 100000 -n 300000 -P 16 -q >/d
 
 events=task-clock,raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write
 events=$events,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait
-events=$events,syscalls:sys_enter_epoll_ctl
+events=$events,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_io_uring_enter
 
 # count FILE EVENT: the count perf stat -x, wrote for EVENT (0 if absent).
 count() {
@@ -134,8 +146,10 @@ if [ "$callgrind" = 1 ]; then
     exit 0
 fi
 
-printf '%-9s %9s %9s %9s %8s %7s %7s %7s %7s %7s\n' test rps "proxy us" "node us" \
-    "px/node" sys/req read write epwait epctl
+printf '%-9s %9s %9s %9s %8s %7s %7s %7s %7s %7s %7s' test rps "proxy us" "node us" \
+    "px/node" sys/req read write epwait epctl uring
+[ "$direct" = 1 ] && printf ' %9s %7s' "direct us" "px/dir"
+echo
 for P in $pipelines; do
     n=$n1
     [ "$P" = 1 ] || n=$((n1 * 5))
@@ -157,16 +171,33 @@ for P in $pipelines; do
         wait $pp $np $rp 2>/dev/null || true
         px_ms=$(count "$tmp/px.csv" task-clock)
         node_ms=$(count "$tmp/node.csv" task-clock)
+        dir_ms=0
+        if [ "$direct" = 1 ]; then
+            "$PERF" stat -x, -e task-clock -p "$server_pid" -o "$tmp/direct.csv" &
+            dp=$!
+            sleep 0.3
+            redis-benchmark -h 127.0.0.1 -p "$mport" -c 50 -r 100000 -n "$n" -P "$P" -t "$t" \
+                -q >/dev/null 2>&1
+            kill -INT $dp
+            wait $dp 2>/dev/null || true
+            dir_ms=$(count "$tmp/direct.csv" task-clock)
+        fi
         awk -v t="$t -P$P" -v rps="$rps" -v n="$n" -v px="$px_ms" -v node="$node_ms" \
             -v sys="$(count "$tmp/px.csv" raw_syscalls:sys_enter)" \
             -v rd="$(count "$tmp/px.csv" syscalls:sys_enter_read)" \
             -v wr="$(( $(count "$tmp/px.csv" syscalls:sys_enter_write) \
                      + $(count "$tmp/px.csv" syscalls:sys_enter_writev) ))" \
             -v ew="$(count "$tmp/px.csv" syscalls:sys_enter_epoll_wait)" \
-            -v ec="$(count "$tmp/px.csv" syscalls:sys_enter_epoll_ctl)" 'BEGIN {
-            printf "%-9s %9.0f %9.2f %9.2f %8.2f %7.2f %7.2f %7.2f %7.2f %7.2f\n",
+            -v ec="$(count "$tmp/px.csv" syscalls:sys_enter_epoll_ctl)" \
+            -v ur="$(count "$tmp/px.csv" syscalls:sys_enter_io_uring_enter)" \
+            -v dir="$dir_ms" -v show_dir="$direct" 'BEGIN {
+            printf "%-9s %9.0f %9.2f %9.2f %8.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f",
                    t, rps, px * 1000 / n, node * 1000 / n, (node > 0 ? px / node : 0),
-                   sys / n, rd / n, wr / n, ew / n, ec / n }'
+                   sys / n, rd / n, wr / n, ew / n, ec / n, ur / n
+            if (show_dir) {
+                printf " %9.2f %7.2f", dir * 1000 / n, (dir > 0 ? px / dir : 0)
+            }
+            printf "\n" }'
         if [ "$record" = 1 ]; then
             "$PERF" report -i "$tmp/perf-$t-$P.data" --no-children --percent-limit 1.5 \
                 --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40

@@ -3,6 +3,7 @@
  * A connection that fails answers every request in flight on it with an
  * error: nothing is ever sent twice. */
 #include "proxy/proxy.h"
+#include "proxy/sockio.h"
 #include "core/alloc.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -98,6 +99,8 @@ backend_close(struct backend *b, const char *why)
         event_free(b->ev);
         b->ev = NULL;
     }
+    sockio_forget(b->node->px, b); /* its buffers go below */
+    b->pending_read = 0;
     if (b->conn != NULL) {
         conn_destroy(&b->conn); /* closes fd */
     } else if (b->fd >= 0) {
@@ -182,6 +185,16 @@ arm_write(struct proxy *px, struct backend *b, int on)
     b->write_armed = on;
 }
 
+/* After a write: arm the write event while output or a connect waits. */
+static void
+write_finish(struct proxy *px, struct backend *b)
+{
+    if (b->out_sent == b->out_len) {
+        b->out_len = b->out_sent = 0;
+    }
+    arm_write(px, b, b->out_len > b->out_sent || !b->connected || b->tls_wants_write);
+}
+
 static void
 backend_write(struct proxy *px, struct backend *b)
 {
@@ -204,14 +217,35 @@ backend_write(struct proxy *px, struct backend *b)
         }
         b->out_sent += (size_t)n;
     }
-    if (b->out_sent == b->out_len) {
-        b->out_len = b->out_sent = 0;
-    }
-    arm_write(px, b, b->out_len > b->out_sent || !b->connected || b->tls_wants_write);
+    write_finish(px, b);
 }
 
-static void
-backend_read(struct backend *b)
+void
+backend_write_plain(struct proxy *px, struct backend *b)
+{
+    backend_write(px, b);
+}
+
+void
+backend_write_done(struct proxy *px, struct backend *b, int res)
+{
+    if (res == -EINTR) {
+        backend_write(px, b);
+        return;
+    }
+    if (res < 0 && res != -EAGAIN && res != -EWOULDBLOCK) {
+        backend_close(b, strerror(-res));
+        return;
+    }
+    if (res > 0) {
+        b->out_sent += (size_t)res;
+    }
+    /* A short send filled the socket: the write event goes on. */
+    write_finish(px, b);
+}
+
+char *
+backend_read_buf(struct backend *b, size_t *room)
 {
     if (b->in_cap - b->in_len < 16384) {
         size_t cap = b->in_cap ? b->in_cap : 16384;
@@ -221,19 +255,37 @@ backend_read(struct backend *b)
         b->in = mem_realloc(b->in, cap);
         b->in_cap = cap;
     }
-    ssize_t n = conn_read(b->conn, b->in + b->in_len, b->in_cap - b->in_len);
-    if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    *room = b->in_cap - b->in_len;
+    if (*room > (size_t)1 << 30) {
+        *room = (size_t)1 << 30; /* a read's result fits an int */
+    }
+    return b->in + b->in_len;
+}
+
+static void
+backend_read(struct backend *b)
+{
+    size_t room;
+    char *buf = backend_read_buf(b, &room);
+    ssize_t n = conn_read(b->conn, buf, room);
+    backend_read_done(b, n < 0 ? -errno : (int)n);
+}
+
+void
+backend_read_done(struct backend *b, int res)
+{
+    if (res <= 0) {
+        if (res == -EAGAIN || res == -EWOULDBLOCK || res == -EINTR) {
             if (conn_wants(b->conn) == CONN_WANT_WRITE) {
                 b->tls_wants_write = 1;
                 arm_write(b->node->px, b, 1);
             }
             return;
         }
-        backend_close(b, n == 0 ? "closed by the node" : strerror(errno));
+        backend_close(b, res == 0 ? "closed by the node" : strerror(-res));
         return;
     }
-    b->in_len += (size_t)n;
+    b->in_len += (size_t)res;
     size_t off = 0;
     long long now = util_ustime();
     for (;;) {
@@ -299,7 +351,7 @@ backend_on_event(evutil_socket_t fd, short what, void *arg)
         b->tls_wants_write = 0;
         what |= EV_READ;
     }
-    if (what & EV_READ) {
+    if ((what & EV_READ) && !sockio_backend_read_later(b)) {
         /* Bytes TLS already decrypted do not make the socket readable. */
         do {
             backend_read(b);

@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "proxy/nodesub.h"
 #include "proxy/proxy.h"
+#include "proxy/sockio.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -279,7 +280,8 @@ main(int argc, char **argv)
     command_setup();
     px->start_ms = util_mstime();
     px->base = event_base_new();
-    if (access_setup(px) != 0 || tlsctx_setup(px) != 0 || topology_setup(px) != 0 || failover_setup(px) != 0
+    if (sockio_setup(px) != 0
+        || access_setup(px) != 0 || tlsctx_setup(px) != 0 || topology_setup(px) != 0 || failover_setup(px) != 0
         || listen_setup(px) != 0
         || http_setup(px) != 0) {
         return 1;
@@ -305,12 +307,12 @@ main(int argc, char **argv)
              px->cfg.bind, px->cfg.port, px->nnodes);
 
     while (!px->shutdown_asap) {
-        backend_flush_pending(px);
-        session_flush_pending(px);
+        sockio_flush(px); /* backend_flush_pending, session_flush_pending */
         session_free_closed(px);
         if (event_base_loop(px->base, EVLOOP_ONCE) < 0) {
             break;
         }
+        sockio_read_pending(px);
     }
 
     session_destroy_all(px);
@@ -320,6 +322,7 @@ main(int argc, char **argv)
     topology_teardown(px);
     script_teardown(px);
     access_teardown(px);
+    sockio_teardown(px);
     mem_free(px->pending_backends);
     event_free(px->cron);
     if (px->listen_fd >= 0) {

@@ -271,6 +271,10 @@ const struct option_def proxy_options[] = {
      "the proxy) and pubsub (subscribed clients, Sentinel event subscribers included)"},
     {"maxclients", OPT_INT, 0, "10000", 1, 1000000, NULL, OFF(maxclients), NULL, NULL, NULL,
      "maximum simultaneous client connections"},
+    {"io-uring", OPT_BOOL, 0, "yes", 0, 0, NULL, OFF(io_uring), NULL, NULL, NULL,
+     "batch the socket reads and writes of a loop turn (sessions and backend connections) "
+     "into one io_uring system call each (plain connections; falls back when the kernel "
+     "refuses)"},
     {"name", OPT_STRING, 0, "mymaster", 0, 0, NULL, OFF(name), NULL, NULL, NULL,
      "the master name Sentinel clients ask for (SENTINEL get-master-addr-by-name) when "
      "--nodes makes one group; with group lines each group's name is its master name"},

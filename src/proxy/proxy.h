@@ -31,6 +31,7 @@ struct fanout;
 struct http_port;
 struct peer;
 struct admin;
+struct sockio;
 struct peerlink;
 struct tr_client;
 struct conn;
@@ -71,6 +72,7 @@ struct proxy_config {
     long long backend_timeout_ms;
     long long maxclients;
     long long databases;         /* SELECT's range, as the nodes' databases */
+    int io_uring;                /* batch socket I/O (sockio.c) */
     /* TLS on the client port (tlsctx.c): the node's tls-* names; strings
      * owned, "" = not set */
     long long tls_port;          /* 0 = none */
@@ -189,6 +191,7 @@ struct backend {
     struct event *ev;            /* owned: read (and write while pending) */
     int write_armed;
     int pending;                 /* on the proxy's flush list */
+    int pending_read;            /* its read waits for the turn's batch (sockio.c) */
     char *out;                   /* owned: request bytes not yet written */
     size_t out_len, out_cap, out_sent;
     char *in;                    /* owned: reply bytes not yet consumed */
@@ -322,6 +325,7 @@ struct proxy {
     struct backend **pending_backends; /* owned array: backends to flush */
     size_t npending_backends, pending_backends_cap;
     struct session *close_list;
+    struct sockio *sockio;       /* owned (sockio.c): batched socket I/O */
     struct preq *preq_pool;      /* owned: freed requests kept for reuse (next) */
     size_t npreq_pool;
     uint64_t next_session_id;
@@ -544,6 +548,7 @@ enum session_flag {
                                       transaction (txn.c) still runs */
     SESSION_PEER = 1 << 7,         /* proved peer-auth (sentinel.c) */
     SESSION_PEER_REFUSED = 1 << 8, /* a peer request without it was logged */
+    SESSION_PENDING_READ = 1 << 9, /* its read waits for the turn's batch (sockio.c) */
 };
 
 /* A client connection.  session.c owns its life; client_cmd.c (CLIENT) and

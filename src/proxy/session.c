@@ -5,6 +5,7 @@
  * answers itself (PING, HELLO, AUTH, INFO...) take the same FIFO, so order
  * holds for them too. */
 #include "proxy/proxy.h"
+#include "proxy/sockio.h"
 #include "config.h"
 #include "core/acl.h"
 #include "core/alloc.h"
@@ -1266,6 +1267,22 @@ session_set_events(struct session *s, int want_write)
     }
 }
 
+/* After a write: close once the last reply of a closing session is out,
+ * else watch for writability while output waits. */
+static void
+write_finish(struct session *s)
+{
+    int pending = s->out_sent < s->out.len;
+    if (!pending) {
+        s->out.len = s->out_sent = 0;
+    }
+    if (!pending && s->head == NULL && (s->flags & SESSION_CLOSE_AFTER_REPLY)) {
+        session_close(s);
+        return;
+    }
+    session_set_events(s, pending);
+}
+
 static void
 session_write(struct session *s)
 {
@@ -1284,15 +1301,50 @@ session_write(struct session *s)
         s->out_sent += (size_t)n;
         s->last_ms = util_mstime();
     }
-    int pending = s->out_sent < s->out.len;
-    if (!pending) {
-        s->out.len = s->out_sent = 0;
+    write_finish(s);
+}
+
+void
+session_write_plain(struct session *s)
+{
+    session_write(s);
+}
+
+void
+session_write_done(struct session *s, int res)
+{
+    if (res == -EINTR) {
+        session_write(s);
+        return;
     }
-    if (!pending && s->head == NULL && (s->flags & SESSION_CLOSE_AFTER_REPLY)) {
+    if (res < 0 && res != -EAGAIN && res != -EWOULDBLOCK) {
         session_close(s);
         return;
     }
-    session_set_events(s, pending);
+    if (res > 0) {
+        s->out_sent += (size_t)res;
+        s->last_ms = util_mstime();
+    }
+    /* A short send filled the socket: the write event goes on. */
+    write_finish(s);
+}
+
+char *
+session_read_buf(struct session *s, size_t *room)
+{
+    if (s->qcap - s->qlen < SESSION_READ) {
+        size_t cap = s->qcap ? s->qcap : SESSION_READ;
+        while (cap - s->qlen < SESSION_READ) {
+            cap *= 2;
+        }
+        s->qbuf = mem_realloc(s->qbuf, cap);
+        s->qcap = cap;
+    }
+    *room = s->qcap - s->qlen;
+    if (*room > (size_t)1 << 30) {
+        *room = (size_t)1 << 30; /* a read's result fits an int */
+    }
+    return s->qbuf + s->qlen;
 }
 
 static void
@@ -1311,17 +1363,25 @@ session_on_event(evutil_socket_t fd, short what, void *arg)
     if (!(what & EV_READ) || (s->flags & SESSION_CLOSING)) {
         return;
     }
-    if (s->qcap - s->qlen < SESSION_READ) {
-        size_t cap = s->qcap ? s->qcap : SESSION_READ;
-        while (cap - s->qlen < SESSION_READ) {
-            cap *= 2;
-        }
-        s->qbuf = mem_realloc(s->qbuf, cap);
-        s->qcap = cap;
+    if (sockio_session_read_later(s)) {
+        return; /* read with the loop turn's batch */
     }
-    ssize_t n = conn_read(s->conn, s->qbuf + s->qlen, s->qcap - s->qlen);
+    size_t room;
+    char *buf = session_read_buf(s, &room);
+    ssize_t n = conn_read(s->conn, buf, room);
+    session_read_done(s, n < 0 ? -errno : (int)n, s->qlen);
+}
+
+void
+session_read_done(struct session *s, int n, size_t off)
+{
+    /* Input consumed since the read was queued (a transaction or a
+     * blocking command resumed it) moved the rest down. */
+    if (off != s->qlen && n > 0) {
+        memmove(s->qbuf + s->qlen, s->qbuf + off, (size_t)n);
+    }
     if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) {
+        if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR) {
             if (conn_wants(s->conn) == CONN_WANT_WRITE) {
                 s->read_wants_write = 1;
                 session_set_events(s, 1);
@@ -1495,6 +1555,9 @@ session_free(struct session *s)
         s->next->prev = s->prev;
     }
     px->nsessions--;
+    if (s->flags & SESSION_PENDING_READ) {
+        sockio_forget(px, s);
+    }
     event_free(s->ev);
     conn_destroy(&s->conn);
     resp_parser_free(&s->parser);
