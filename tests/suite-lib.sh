@@ -133,17 +133,25 @@ suite_fuzz_replay() { # bin
     suite_counted "$bin" "${seeds[@]}"
 }
 
-# The kind of suite and its name follow from where it lives.
-suite_run() { # path
-    local path=$1 base dir start
-    base=$(basename "$path")
-    dir=$(basename "$(dirname "$path")")
-    case "$dir/$base" in
+# suite_name_of <path>: sets suite_name (and suite_kind, "dir/base") from
+# where the suite lives; no subprocess.
+suite_name_of() {
+    local path=$1 base dir
+    base=${path##*/}
+    dir=${path%/*}
+    dir=${dir##*/}
+    suite_kind="$dir/$base"
+    case "$suite_kind" in
         fuzz/fuzz_*_replay) suite_name=${base} ;;
         unit/*.sh | compat/*.py | compat/*.sh | integration/*.py | tsan/*)
             suite_name="$dir/$base" ;;
         *) suite_name="tests/$dir/$base" ;;
     esac
+}
+
+suite_run() { # path
+    local path=$1 start
+    suite_name_of "$path"
     suite_passed=0
     suite_failed=0
     suite_notes=()
@@ -151,7 +159,7 @@ suite_run() { # path
     suite_wanted "$suite_name" || return 1
     echo "== $suite_name"
     start=$SECONDS
-    case "$dir/$base" in
+    case "$suite_kind" in
         fuzz/fuzz_*_replay) suite_fuzz_replay "$path" ;;
         */*.py) suite_counted /usr/bin/python3 "$path" ;;
         */*.sh) suite_counted bash "$path" ;;
