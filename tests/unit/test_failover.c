@@ -783,3 +783,65 @@ Test(failover, priority_0_down_syncing_or_silent_replicas_are_never_chosen)
     cr_assert_null(failover_select_replica(&px, g));
     stop();
 }
+
+/* ---- switchover (SENTINEL FAILOVER) ----------------------------------------- */
+
+/* Answer the INFO replication sent to port with a bulk holding
+ * "field:value". */
+static void
+answer_info(int port, const char *field, long long value)
+{
+    char text[128], resp[160];
+    snprintf(text, sizeof(text), "# Replication\r\n%s:%lld\r\n", field, value);
+    snprintf(resp, sizeof(resp), "$%zu\r\n%s\r\n", strlen(text), text);
+    struct peerlink *l = link_to(port);
+    struct fake_req *q = find_req(l, "INFO", "replication", NULL);
+    cr_assert_not_null(q, "no INFO replication to %d", port);
+    answer(l, q, resp);
+}
+
+/* The master is paused (its CLIENT PAUSE answered) and says its offset. */
+static void
+switchover_paused(long long master_offset)
+{
+    cr_assert_null(failover_start_switchover(&px, g, NULL));
+    cr_assert_eq(g->fo_state, FAILOVER_PAUSING);
+    struct peerlink *l = link_to(7000);
+    struct fake_req *q = find_req(l, "CLIENT", "PAUSE", "WRITE");
+    cr_assert_not_null(q, "the master was not paused");
+    answer(l, q, "+OK\r\n");
+    answer_info(7000, "master_repl_offset", master_offset);
+    cr_assert_eq(g->fo_pause_offset, master_offset);
+}
+
+Test(failover, a_switchover_promotes_once_the_replica_has_the_paused_offset)
+{
+    start(NULL, 0, 1);
+    r2->offset = 4000; /* the best replica, still behind */
+    switchover_paused(5000);
+    tick(PROBE);
+    cr_assert_eq(g->fo_state, FAILOVER_PAUSING, "promoted a replica that lags");
+    cr_assert_null(find_req(link_to(7002), "REPLICAOF", "NO", NULL));
+    answer_info(7002, "slave_repl_offset", 5000);
+    tick(PROBE);
+    cr_assert_eq(g->fo_state, FAILOVER_PROMOTING);
+    cr_assert_not_null(find_req(link_to(7002), "REPLICAOF", "NO", NULL));
+    stop();
+}
+
+Test(failover, a_switchover_whose_replica_never_catches_up_is_abandoned_and_unpaused)
+{
+    start(NULL, 0, 1);
+    r2->offset = 4000;
+    switchover_paused(5000);
+    long long started = g->fo_start_ms;
+    now_ms = started + FO_TIMEOUT - 1;
+    tick(1);
+    cr_assert_eq(g->fo_state, FAILOVER_PAUSING);
+    tick(1);
+    cr_assert_eq(g->fo_state, FAILOVER_NONE);
+    cr_assert_eq(g->master, m);
+    cr_assert_not_null(find_req(link_to(7000), "CLIENT", "UNPAUSE", NULL),
+                       "the master stays paused");
+    stop();
+}
