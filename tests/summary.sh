@@ -21,7 +21,14 @@ for t in "$@"; do
     listed[$t]=1
     trs=${t%.py}
     trs=${trs%.sh}.trs
-    [ -f "$trs" ] || continue
+    if [ ! -f "$trs" ]; then
+        # The driver itself failed (a filtered-out suite has a .trs too).
+        echo "!! $t left no result ($trs)"
+        failed=$((failed + 1))
+        failed_suites+=("$t")
+        failed_cases+=("$t: no result (see make's output above)")
+        continue
+    fi
     grep -q '^:cachely-name:' "$trs" || continue # filtered out by CACHELY_TESTS
     name=$(sed -n 's/^:cachely-name: //p' "$trs")
     p=$(grep -c '^:test-result: PASS' "$trs")
