@@ -60,7 +60,7 @@ suite_note_failures() {
 }
 
 suite_criterion() { # bin
-    local bin=$1 out p f c rc line
+    local bin=$1 out p f rc line
     out=$(mktemp)
     # Criterion runs cases in parallel; integration cases each start their
     # own server on a free port, so that is safe.
@@ -72,8 +72,10 @@ suite_criterion() { # bin
     if [ -n "$line" ]; then
         p=$(echo "$line" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
         f=$(echo "$line" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
-        c=$(echo "$line" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
-        f=$(( ${f:-0} + ${c:-0} ))
+        # Criterion's "Failing" already counts the crashed cases ("Tested: 3
+        # | Passing: 1 | Failing: 2 | Crashing: 1"): adding "Crashing" to it
+        # counted a crash twice.
+        f=${f:-0}
         if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
             # Every case passed but the runner itself failed (a sanitizer
             # report at exit, a crash after the summary): count it.
