@@ -29,6 +29,7 @@
  * With peer-auth set, a peer proves it knows the shared secret
  * (SENTINEL PEER-AUTH) before its votes and hellos count (sentinel.c). */
 #include "proxy/proxy.h"
+#include "proxy/failover_env.h"
 #include "proxy/peerlink.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -82,6 +83,26 @@ struct peer_req {
 };
 
 static void group_cron(struct proxy *px, struct group *g, long long now);
+
+/* The clock and the links (failover_env.h): the real ones unless a test
+ * set its own.  Failover reads them from its cron and its replies only,
+ * never per request. */
+static const struct failover_env default_env = {
+    .now_ms = util_mstime,
+    .link_create = peerlink_create,
+    .link_send = peerlink_send,
+    .link_state = peerlink_state,
+    .link_tls_refused = peerlink_tls_refused,
+    .link_replied = peerlink_replied,
+    .link_destroy = peerlink_destroy,
+};
+static const struct failover_env *env = &default_env;
+
+void
+failover_set_env(const struct failover_env *e)
+{
+    env = e != NULL ? e : &default_env;
+}
 
 int
 failover_peer_alive(const struct peer *p, long long now)
@@ -203,7 +224,7 @@ admin_on_reply(void *arg, const struct peerlink_reply *r)
         a->cb(a, r);
     }
     /* Safe inside the link's callback: it is freed once this returns. */
-    peerlink_destroy(&a->link);
+    env->link_destroy(&a->link);
 }
 
 /* Send one command to node n on a fresh connection (AUTH first when the
@@ -219,11 +240,11 @@ admin_command(struct proxy *px, struct node *n, struct group *g, long long epoch
     a->group = g;
     a->epoch = epoch;
     a->cb = cb;
-    a->deadline_ms = util_mstime() + px->cfg.failover_timeout_ms;
+    a->deadline_ms = env->now_ms() + px->cfg.failover_timeout_ms;
     a->next = px->admins;
     px->admins = a;
     snprintf(what, sizeof(what), "Node %s (failover command)", n->name);
-    a->link = peerlink_create(px->base, n->host, n->port, node_ctx(px), what);
+    a->link = env->link_create(px->base, n->host, n->port, node_ctx(px), what);
     if (a->link == NULL) {
         a->done = 1;
         if (cb) {
@@ -235,13 +256,13 @@ admin_command(struct proxy *px, struct node *n, struct group *g, long long epoch
     if (px->cfg.backend_password && px->cfg.backend_password[0]) {
         if (px->cfg.backend_user && px->cfg.backend_user[0]) {
             const char *auth[] = {"AUTH", px->cfg.backend_user, px->cfg.backend_password};
-            peerlink_send(a->link, 3, auth, NULL, NULL);
+            env->link_send(a->link, 3, auth, NULL, NULL);
         } else {
             const char *auth[] = {"AUTH", px->cfg.backend_password};
-            peerlink_send(a->link, 2, auth, NULL, NULL);
+            env->link_send(a->link, 2, auth, NULL, NULL);
         }
     }
-    peerlink_send(a->link, argc, argv, admin_on_reply, a);
+    env->link_send(a->link, argc, argv, admin_on_reply, a);
 }
 
 /* Drop timed-out admin connections (their callback runs with NULL), then
@@ -252,11 +273,11 @@ admin_cron(struct proxy *px, long long now)
 {
     for (struct admin *a = px->admins; a != NULL; a = a->next) {
         if (a->link != NULL && (now > a->deadline_ms
-                                || peerlink_state(a->link) == PEERLINK_FAILED)) {
+                                || env->link_state(a->link) == PEERLINK_FAILED)) {
             if (!a->done) {
                 log_warn("Node %s: no answer to the proxy's command in time", a->node->name);
             }
-            peerlink_destroy(&a->link); /* runs the callback with NULL */
+            env->link_destroy(&a->link); /* runs the callback with NULL */
         }
     }
     struct admin **pp = &px->admins;
@@ -311,7 +332,7 @@ peer_connect(struct proxy *px, struct peer *p, long long now)
     char what[340];
     snprintf(what, sizeof(what), "Peer %s", p->name);
     p->retry_ms = now + 200;
-    p->link = peerlink_create(px->base, p->host, p->port, peer_ctx(px), what);
+    p->link = env->link_create(px->base, p->host, p->port, peer_ctx(px), what);
     if (p->link == NULL) {
         return;
     }
@@ -322,11 +343,11 @@ peer_connect(struct proxy *px, struct peer *p, long long now)
     memset(p->asking, 0, TOPOLOGY_MAX_GROUPS);
     if (px->cfg.requirepass && px->cfg.requirepass[0]) {
         const char *auth[] = {"AUTH", px->cfg.requirepass};
-        peerlink_send(p->link, 2, auth, NULL, NULL);
+        env->link_send(p->link, 2, auth, NULL, NULL);
     }
     if (px->cfg.peer_auth && px->cfg.peer_auth[0]) {
         const char *auth[] = {"SENTINEL", "PEER-AUTH", px->cfg.peer_auth};
-        peerlink_send(p->link, 3, auth, peer_on_auth, p);
+        env->link_send(p->link, 3, auth, peer_on_auth, p);
     }
 }
 
@@ -339,7 +360,7 @@ peer_drop(struct peer *p, const char *why)
     if (p->link == NULL) {
         return;
     }
-    int refused = peerlink_tls_refused(p->link);
+    int refused = env->link_tls_refused(p->link);
     if (why != NULL) {
         log_warn("Peer %s: %s; reconnecting", p->name, why);
     } else if (p->announced) {
@@ -347,7 +368,7 @@ peer_drop(struct peer *p, const char *why)
     }
     p->connected = 0;
     p->announced = 0;
-    peerlink_destroy(&p->link); /* pending callbacks run with NULL */
+    env->link_destroy(&p->link); /* pending callbacks run with NULL */
     p->pending = 0;
     memset(p->asking, 0, TOPOLOGY_MAX_GROUPS);
     if (refused) {
@@ -361,7 +382,7 @@ peer_drop(struct peer *p, const char *why)
                      "above or the peer's log); retrying with a growing delay", p->name);
         }
     }
-    p->retry_ms = util_mstime() + (refused ? p->tls_backoff_ms : 200);
+    p->retry_ms = env->now_ms() + (refused ? p->tls_backoff_ms : 200);
 }
 
 static int
@@ -377,12 +398,12 @@ peer_send(struct peer *p, enum peer_req_kind kind, size_t gi, long long epoch, i
     q->kind = kind;
     q->gi = gi;
     q->epoch = epoch;
-    if (peerlink_send(p->link, argc, argv, peer_on_reply, q) != 0) {
+    if (env->link_send(p->link, argc, argv, peer_on_reply, q) != 0) {
         mem_free(q);
         return -1;
     }
     if (p->pending++ == 0) {
-        p->pending_since_ms = util_mstime();
+        p->pending_since_ms = env->now_ms();
     }
     return 0;
 }
@@ -426,7 +447,7 @@ peer_on_reply(void *arg, const struct peerlink_reply *reply)
     struct peer_req *q = arg;
     struct peer *p = q->p;
     struct proxy *px = p->px;
-    long long now = util_mstime();
+    long long now = env->now_ms();
 
     if (reply != NULL && p->link == q->link && p->pending > 0) {
         p->pending--;
@@ -491,7 +512,7 @@ peers_cron(struct proxy *px, long long now)
             }
             continue;
         }
-        enum peerlink_state st = peerlink_state(p->link);
+        enum peerlink_state st = env->link_state(p->link);
         if (st == PEERLINK_FAILED) {
             peer_drop(p, NULL);
             continue;
@@ -501,7 +522,7 @@ peers_cron(struct proxy *px, long long now)
         }
         /* Logged at the first reply: in TLS 1.3 the handshake ends on our
          * side before the peer checked our certificate. */
-        if (p->connected && !p->announced && peerlink_replied(p->link)) {
+        if (p->connected && !p->announced && env->link_replied(p->link)) {
             p->announced = 1;
             p->tls_refused_logged = 0;
             p->tls_backoff_ms = 0;
@@ -529,7 +550,7 @@ hello_now(struct proxy *px)
     for (size_t i = 0; i < px->npeers; i++) {
         struct peer *p = &px->peers[i];
         if (p->connected) {
-            p->hello_ms = util_mstime();
+            p->hello_ms = env->now_ms();
             send_hello(px, p);
         } else {
             p->hello_ms = 0;
@@ -568,7 +589,7 @@ failover_vote_request(struct proxy *px, const char *ip, int port, long long epoc
             failover_event(px, "+vote-for-leader", "%s %lld", runid, epoch);
             if (strcmp(runid, px->runid) != 0) {
                 /* Leave the candidate time to finish; ours would compete. */
-                g->fo_next_try_ms = util_mstime() + px->cfg.failover_timeout_ms;
+                g->fo_next_try_ms = env->now_ms() + px->cfg.failover_timeout_ms;
                 if (g->fo_state == FAILOVER_ELECTION) {
                     g->fo_state = FAILOVER_NONE;
                 }
@@ -623,7 +644,7 @@ struct node *
 failover_select_replica(struct proxy *px, struct group *g)
 {
     struct node *best = NULL;
-    long long now = util_mstime();
+    long long now = env->now_ms();
     for (size_t i = 0; i < px->nnodes; i++) {
         struct node *n = px->nodes[i];
         if (n->group != g || n == g->master || n->role != NODE_ROLE_REPLICA || !n->up
@@ -653,7 +674,7 @@ abort_failover(struct proxy *px, struct group *g, const char *why)
     g->fo_switchover = 0;
     g->fo_wait_until_ms = 0;
     /* Retry after a random delay, so competing candidates spread out. */
-    g->fo_next_try_ms = util_mstime() + px->cfg.failover_timeout_ms / 4
+    g->fo_next_try_ms = env->now_ms() + px->cfg.failover_timeout_ms / 4
                         + random() % (px->cfg.failover_timeout_ms / 4 + 1);
 }
 
@@ -665,7 +686,7 @@ send_replicaof(struct proxy *px, struct group *g, struct node *n, struct node *m
     snprintf(port, sizeof(port), "%d", m->port);
     snprintf(ep, sizeof(ep), "%lld", epoch);
     const char *argv[] = {"REPLICAOF", m->host, port, "EPOCH", ep};
-    n->reconf_sent_ms = util_mstime();
+    n->reconf_sent_ms = env->now_ms();
     admin_command(px, n, g, epoch, cb, 5, argv);
 }
 
@@ -725,7 +746,7 @@ promote(struct proxy *px, struct group *g, struct node *n)
     const char *argv[] = {"REPLICAOF", "NO", "ONE", "EPOCH", ep};
     g->fo_promoted = n;
     g->fo_state = FAILOVER_PROMOTING;
-    g->fo_start_ms = util_mstime();
+    g->fo_start_ms = env->now_ms();
     replica_event(px, "+selected-slave", g, n);
     admin_command(px, n, g, g->fo_epoch, on_promoted, 5, argv);
 }
@@ -883,7 +904,7 @@ const char *
 failover_start_switchover(struct proxy *px, struct group *g, struct node *target)
 {
     struct node *m = g->master;
-    long long now = util_mstime();
+    long long now = env->now_ms();
     if (g->fo_state != FAILOVER_NONE) {
         return "-INPROG Failover already in progress\r\n";
     }
@@ -1017,7 +1038,7 @@ group_cron(struct proxy *px, struct group *g, long long now)
 void
 failover_cron(struct proxy *px)
 {
-    long long now = util_mstime();
+    long long now = env->now_ms();
     peers_cron(px, now);
     for (size_t i = 0; i < px->ngroups; i++) {
         group_cron(px, &px->groups[i], now);
@@ -1075,12 +1096,12 @@ void
 failover_teardown(struct proxy *px)
 {
     for (size_t i = 0; i < px->npeers; i++) {
-        peerlink_destroy(&px->peers[i].link);
+        env->link_destroy(&px->peers[i].link);
     }
     while (px->admins) {
         struct admin *a = px->admins;
         a->cb = NULL;
-        peerlink_destroy(&a->link);
+        env->link_destroy(&a->link);
         px->admins = a->next;
         mem_free(a);
     }

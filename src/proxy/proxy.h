@@ -375,6 +375,11 @@ void topology_cron(struct proxy *px);
 /* The least silence that marks a node down (3 probe intervals); the most is
  * down-after-ms. */
 long long topology_detect_floor(const struct proxy *px);
+/* A probe found n alive at now: it is up, and the gap is learned. */
+void topology_node_alive(struct proxy *px, struct node *n, long long now);
+/* Mark n down (subjectively: this proxy's view) when its detector says its
+ * silence at now is past its bound.  Returns 1 when it marked it. */
+int topology_check_down(struct proxy *px, struct node *n, long long now);
 /* Add a node to group g (configured, or discovered as a replica) unless
  * known; returns it. */
 struct node *topology_add(struct proxy *px, struct group *g, const char *host, int port);

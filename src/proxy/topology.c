@@ -519,14 +519,7 @@ probe_consume(struct proxy *px, struct node *n)
                         || (sc.pos >= 8 && memcmp(r, "-LOADING", 8) == 0)
                         || (sc.pos >= 11 && memcmp(r, "-MASTERDOWN", 11) == 0);
             if (alive) {
-                long long now = util_mstime();
-                if (!n->up) {
-                    log_info("Node %s is up", n->name);
-                    n->incarnation++; /* back from down: maybe restarted */
-                }
-                detect_reply(&n->detect, now, n->up, px->cfg.down_after_ms);
-                n->up = 1;
-                n->last_ok_ms = now;
+                topology_node_alive(px, n, util_mstime());
             }
         } else if (r[0] == '$' || r[0] == '=') {
             const char *body = memchr(r, '\n', sc.pos);
@@ -688,6 +681,32 @@ topology_detect_floor(const struct proxy *px)
 }
 
 void
+topology_node_alive(struct proxy *px, struct node *n, long long now)
+{
+    if (!n->up) {
+        log_info("Node %s is up", n->name);
+        n->incarnation++; /* back from down: maybe restarted */
+    }
+    detect_reply(&n->detect, now, n->up, px->cfg.down_after_ms);
+    n->up = 1;
+    n->last_ok_ms = now;
+}
+
+int
+topology_check_down(struct proxy *px, struct node *n, long long now)
+{
+    if (!n->up
+        || !detect_down(&n->detect, now, topology_detect_floor(px), px->cfg.down_after_ms)) {
+        return 0;
+    }
+    log_warn("Node %s is down: no valid reply for %lld ms (its bound: %lld ms)", n->name,
+             now - n->last_ok_ms,
+             detect_timeout_ms(&n->detect, topology_detect_floor(px), px->cfg.down_after_ms));
+    n->up = 0;
+    return 1;
+}
+
+void
 topology_cron(struct proxy *px)
 {
     long long now = util_mstime();
@@ -699,13 +718,7 @@ topology_cron(struct proxy *px)
             }
             probe_send(px, n);
         }
-        if (n->up && detect_down(&n->detect, now, topology_detect_floor(px),
-                                 px->cfg.down_after_ms)) {
-            log_warn("Node %s is down: no valid reply for %lld ms (its bound: %lld ms)",
-                     n->name, now - n->last_ok_ms,
-                     detect_timeout_ms(&n->detect, topology_detect_floor(px),
-                                       px->cfg.down_after_ms));
-            n->up = 0;
+        if (topology_check_down(px, n, now)) {
             /* A hung probe connection is replaced. */
             probe_close(n);
         }
