@@ -24,6 +24,8 @@ enum entry_type {
     ENTRY_HASH = 4,
     ENTRY_STREAM = 6,
 };
+/* struct entry keeps the type in 3 bits. */
+_Static_assert(ENTRY_STREAM < 8, "entry types fit struct entry's type field");
 
 /* What OBJECT ENCODING reports depends on how Redis built the value, not only
  * on its bytes, so the entry remembers which path wrote it:
