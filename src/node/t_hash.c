@@ -11,6 +11,7 @@
 #include "node/repl.h"
 #include "node/server.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -749,6 +750,7 @@ hash_store(struct db *db, struct entry **ref, void *h)
     struct entry *e = *ref;
     if (tag_of(h) == TAG_INLINE) {
         /* Unchanged, or changed in place. */
+        assert(obj_inline_entry(h) == e);
         return e;
     }
     if (fits_inline(h)) {
