@@ -737,3 +737,19 @@ listpack_validate(const unsigned char *buf, size_t size, size_t *count)
     }
     return 0;
 }
+
+/* ==== Sizes of single elements ==== */
+
+size_t
+listpack_element_size(const unsigned char *p)
+{
+    return entry_size(p);
+}
+
+size_t
+listpack_encoded_size(const char *s, size_t len)
+{
+    struct lp_enc e;
+    enc_str(&e, s, len);
+    return e.size;
+}

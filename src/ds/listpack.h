@@ -124,6 +124,15 @@ unsigned char *listpack_delete_n(unsigned char *lp, unsigned char **p,
 unsigned char *listpack_delete_range(unsigned char *lp, long index,
                                      size_t count);
 
+/* ---- Sizes of single elements ---- */
+
+/* Bytes the element at p takes, backlen included. */
+size_t listpack_element_size(const unsigned char *p);
+/* Bytes s would take as an element (as an integer when it is a canonical
+ * one): when it equals listpack_element_size(p), listpack_replace(p, s)
+ * rewrites the element in place without reallocating or moving lp. */
+size_t listpack_encoded_size(const char *s, size_t len);
+
 /* ---- Untrusted input ---- */
 
 /* Full structural check of size bytes at buf as a listpack: header total

@@ -85,12 +85,12 @@ store(struct client *c, const struct resp_arg *key, struct entry **ref, void *h,
             hash_free(h);
             return;
         }
-        db_add_object(c->db, key->ptr, key->len, ENTRY_HASH, h, -1);
+        h = entry_obj(hash_add(c->db, key->ptr, key->len, h));
         if (event != NULL) {
             notify_key(c, NOTIFY_HASH, event, key);
         }
     } else {
-        entry_set_obj(*ref, h);
+        h = entry_obj(hash_store(c->db, ref, h));
         if (event != NULL) {
             notify_key(c, NOTIFY_HASH, event, key);
         }
@@ -348,7 +348,7 @@ cmd_hdel(struct client *c)
     if (deleted > 0) {
         store(c, &c->argv[1], ref, h, 1, "hdel");
     } else {
-        entry_set_obj(*ref, h);
+        hash_store(c->db, ref, h);
     }
     reply_int(c, deleted);
 }
@@ -950,7 +950,7 @@ hexpire_generic(struct client *c, enum time_unit unit)
         effect_emit(c, &ef, header);
         effect_hdel(c, &ef, key, fields, (size_t)n, deleted);
     } else {
-        entry_set_obj(*ref, h);
+        hash_store(c->db, ref, h);
         propagate_prevent(c);
     }
     mem_free(ef.argv);
@@ -1071,7 +1071,7 @@ cmd_hpersist(struct client *c)
         changed |= code == 1;
         reply_int(c, code);
     }
-    entry_set_obj(*ref, h);
+    hash_store(c->db, ref, h);
     if (changed) {
         db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
         notify_key(c, NOTIFY_HASH, "hpersist", &c->argv[1]);
@@ -1218,7 +1218,7 @@ cmd_hgetex(struct client *c)
         effect_emit(c, &ef, header);
         effect_hdel(c, &ef, key, fields, (size_t)a.n, deleted);
     } else {
-        entry_set_obj(*ref, h);
+        hash_store(c->db, ref, h);
         propagate_prevent(c);
     }
     mem_free(ef.argv);
@@ -1341,6 +1341,6 @@ cmd_hgetdel(struct client *c)
     if (changed) {
         store(c, &c->argv[1], ref, h, 1, "hdel");
     } else {
-        entry_set_obj(*ref, h);
+        hash_store(c->db, ref, h);
     }
 }

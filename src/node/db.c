@@ -380,6 +380,55 @@ db_store_object(struct db *db, const char *key, size_t keylen, unsigned type, vo
 }
 
 struct entry *
+db_add_value(struct db *db, const char *key, size_t keylen, unsigned type,
+             unsigned enc, const void *val, size_t vallen)
+{
+    struct entry *e = add_quiet(db, key, keylen, vallen, -1);
+    e->type = type;
+    e->enc = enc;
+    memcpy(entry_val(e), val, vallen);
+    if (db->ks->nlisteners > 0) {
+        db_signal(db, key, keylen, KEYSPACE_WRITTEN);
+    }
+    db_event(db, key, keylen, KEYSPACE_EV_NEW);
+    return e;
+}
+
+struct entry *
+db_set_value(struct db *db, struct entry **ref, unsigned enc, const void *val,
+             size_t vallen)
+{
+    struct entry *e = *ref;
+    size_t keylen = entry_keylen(e), oldlen = entry_vallen(e);
+    size_t need = entry_size(e->volatile_, keylen, vallen);
+    size_t oldsize = entry_size(e->volatile_, keylen, oldlen);
+    size_t have = mem_usable(e);
+    struct entry *n = e;
+    if (need <= have && need * 2 >= have) {
+        entry_set_vallen(e, vallen);
+    } else if (need < oldsize) {
+        /* Shrinking: the lengths' form may narrow, which moves the key
+         * down while the block still holds the old size. */
+        entry_set_vallen(e, vallen);
+        n = mem_realloc(e, need);
+    } else {
+        /* Exact size, no growth slack: a collection held inline is rewritten
+         * as a whole, not appended to byte by byte as APPEND does. */
+        n = mem_realloc(e, need);
+        entry_set_vallen(n, vallen);
+    }
+    if (n != e) {
+        dict_replace_at(ref, n);
+        if (n->volatile_) {
+            expire_index_moved(n);
+        }
+    }
+    memcpy(entry_val(n), val, vallen);
+    n->enc = enc;
+    return n;
+}
+
+struct entry *
 db_set(struct db *db, const char *key, size_t keylen, const char *val,
        size_t vallen, long long expire_ms, int keepttl)
 {
@@ -419,7 +468,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
      * then costs no allocation at all.  (A change of the lengths' width
      * moves the old value too, so the block must hold the old size.) */
     if (want_volatile == (int)e->volatile_ && need <= have && need * 2 >= have
-        && entry_wide_for(keylen, vallen) == (int)e->wide) {
+        && entry_lens_for(keylen, vallen) == e->lens) {
         entry_init_lens(e, keylen, vallen);
         e->enc = ENTRY_ENC_AUTO;
         memmove(entry_val(e), val, vallen);
@@ -603,8 +652,9 @@ db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
 struct entry *
 db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
 {
+    /* An inline object's bytes hold no pointers: copied as a string's. */
+    const struct obj_type *t = e->enc == ENTRY_ENC_INLINE ? NULL : obj_type_of(e->type);
     struct entry *n = add_quiet(dst, newkey, newlen, entry_vallen(e), entry_expire(e));
-    const struct obj_type *t = obj_type_of(e->type);
     if (t != NULL) {
         entry_set_obj(n, t->copy(entry_obj(e)));
     } else {

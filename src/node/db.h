@@ -163,6 +163,18 @@ struct entry *db_add_object(struct db *db, const char *key, size_t keylen,
  * was absent, as Redis's setKey does.  Returns the entry. */
 struct entry *db_store_object(struct db *db, const char *key, size_t keylen,
                               unsigned type, void *obj);
+/* Add a fresh entry of type (with enc) for an absent key whose value is
+ * the vallen bytes at val (an inline object: see entry_obj()); reports the
+ * "new" keyspace event and fires the change signal once the value is in. */
+struct entry *db_add_value(struct db *db, const char *key, size_t keylen,
+                           unsigned type, unsigned enc, const void *val,
+                           size_t vallen);
+/* Replace the value bytes of the entry at ref with the vallen bytes at val
+ * (not pointing into the entry) and set its enc, keeping its type, key, TTL
+ * and access bits; the entry may move (*ref follows).  No change signal: the
+ * caller signals the change it made (db_signal_modified).  Returns it. */
+struct entry *db_set_value(struct db *db, struct entry **ref, unsigned enc,
+                           const void *val, size_t vallen);
 /* Resize the value of the entry at ref (keeping the first
  * min(old, new) bytes); the entry may move.  Returns it. */
 struct entry *db_resize_value(struct db *db, struct entry **ref, size_t vallen);

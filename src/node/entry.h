@@ -24,6 +24,8 @@ enum entry_type {
     ENTRY_HASH = 4,
     ENTRY_STREAM = 6,
 };
+/* struct entry keeps the type in 3 bits. */
+_Static_assert(ENTRY_STREAM < 8, "entry types fit struct entry's type field");
 
 /* What OBJECT ENCODING reports depends on how Redis built the value, not only
  * on its bytes, so the entry remembers which path wrote it:
@@ -49,26 +51,41 @@ struct entry_ttl {
 
 /* A 16-byte header, then the variable part:
  *   [struct entry_ttl, when volatile_]
- *   [key and value lengths: one byte each, or four bytes each when wide]
+ *   [key and value lengths, in one of three forms (enum entry_lens)]
  *   [key bytes][value bytes]
- * Lengths take two bytes for the usual key shorter than 256 bytes with a
+ * The lengths take two bytes for the usual key shorter than 256 bytes with a
  * value shorter than 256 bytes, so a 10-byte key with a 32-byte value is a
  * 60-byte block (jemalloc's 64-byte class) where fixed 32-bit lengths made
- * it 66 bytes in the 80-byte class.  Read the lengths with entry_keylen()
- * and entry_vallen(); change them only through entry_init_lens() (a new
- * block) or entry_set_vallen() (moves the key when the width changes). */
+ * it 66 bytes in the 80-byte class; three bytes (a 16-bit value length) up
+ * to 64 KiB, so a small hash held inline (a 289-byte listpack under an
+ * 11-byte key) is 319 bytes, jemalloc's 320-byte class; eight past that.
+ * Read the lengths with entry_keylen() and entry_vallen(); change them only
+ * through entry_init_lens() (a new block) or entry_set_vallen() (moves the
+ * key when the form changes). */
+enum entry_lens {
+    ENTRY_LENS_NARROW = 0,      /* u8 key length, u8 value length */
+    ENTRY_LENS_MID = 1,         /* u8 key length, u16 value length */
+    ENTRY_LENS_WIDE = 2,        /* u32 key length, u32 value length */
+};
+
 struct entry {
     struct entry *next;         /* borrowed: next entry in the hash chain */
     uint32_t hash;              /* low 32 bits of the key hash */
     uint32_t lru : 24;          /* LRU clock or LFU (16-bit minutes, 8-bit log counter) */
-    uint32_t type : 4;          /* enum entry_type */
+    uint32_t type : 3;          /* enum entry_type */
     uint32_t volatile_ : 1;     /* has an entry_ttl block */
-    uint32_t enc : 2;           /* enum entry_enc */
-    uint32_t wide : 1;          /* lengths are 32-bit (a length > 255) */
+    uint32_t enc : 2;           /* enum entry_enc; ENTRY_ENC_INLINE for objects */
+    uint32_t lens : 2;          /* enum entry_lens */
     char data[];
 };
 
+/* enc of a non-string entry whose value bytes are the object itself rather
+ * than a pointer to it (a small hash's listpack: one allocation, no pointer;
+ * see entry_obj() in node/object.h).  Strings never use it. */
+#define ENTRY_ENC_INLINE 3
+
 #define ENTRY_NARROW_MAX 255    /* longest key or value with 1-byte lengths */
+#define ENTRY_MID_MAX 65535     /* longest value with the 16-bit form */
 
 static inline struct entry_ttl *
 entry_ttl(struct entry *e)
@@ -76,25 +93,36 @@ entry_ttl(struct entry *e)
     return (struct entry_ttl *)(void *)e->data;
 }
 
-static inline int
-entry_wide_for(size_t keylen, size_t vallen)
+/* The form of the lengths for a key and value this long. */
+static inline unsigned
+entry_lens_for(size_t keylen, size_t vallen)
 {
-    return keylen > ENTRY_NARROW_MAX || vallen > ENTRY_NARROW_MAX;
+    if (keylen > ENTRY_NARROW_MAX || vallen > ENTRY_MID_MAX) {
+        return ENTRY_LENS_WIDE;
+    }
+    return vallen > ENTRY_NARROW_MAX ? ENTRY_LENS_MID : ENTRY_LENS_NARROW;
+}
+
+/* Bytes the lengths take in a form. */
+static inline size_t
+entry_lens_size(unsigned lens)
+{
+    return lens == ENTRY_LENS_WIDE ? 8 : 2 + lens;
 }
 
 /* Bytes before the key: the header, the TTL block and the lengths. */
 static inline size_t
-entry_prefix_size(int is_volatile, int wide)
+entry_prefix_size(int is_volatile, unsigned lens)
 {
     return sizeof(struct entry) + (is_volatile ? sizeof(struct entry_ttl) : 0)
-           + (wide ? 8 : 2);
+           + entry_lens_size(lens);
 }
 
 /* Bytes a block for this key and value needs. */
 static inline size_t
 entry_size(int is_volatile, size_t keylen, size_t vallen)
 {
-    return entry_prefix_size(is_volatile, entry_wide_for(keylen, vallen)) + keylen
+    return entry_prefix_size(is_volatile, entry_lens_for(keylen, vallen)) + keylen
            + vallen;
 }
 
@@ -108,7 +136,7 @@ static inline size_t
 entry_keylen(const struct entry *e)
 {
     const unsigned char *l = entry_lens(e);
-    if (e->wide) {
+    if (e->lens == ENTRY_LENS_WIDE) {
         uint32_t v;
         memcpy(&v, l, sizeof(v));
         return v;
@@ -120,18 +148,23 @@ static inline size_t
 entry_vallen(const struct entry *e)
 {
     const unsigned char *l = entry_lens(e);
-    if (e->wide) {
+    switch (e->lens) {
+    case ENTRY_LENS_NARROW:
+        return l[1];
+    case ENTRY_LENS_MID:
+        return (size_t)l[1] | (size_t)l[2] << 8;
+    default: {
         uint32_t v;
         memcpy(&v, l + 4, sizeof(v));
         return v;
     }
-    return l[1];
+    }
 }
 
 static inline char *
 entry_key(const struct entry *e)
 {
-    return (char *)entry_lens(e) + (e->wide ? 8 : 2);
+    return (char *)entry_lens(e) + entry_lens_size(e->lens);
 }
 
 static inline char *
@@ -146,33 +179,41 @@ static inline void
 entry_init_lens(struct entry *e, size_t keylen, size_t vallen)
 {
     unsigned char *l = entry_lens(e);
-    e->wide = entry_wide_for(keylen, vallen) ? 1 : 0;
-    if (e->wide) {
+    e->lens = entry_lens_for(keylen, vallen);
+    switch (e->lens) {
+    case ENTRY_LENS_NARROW:
+        l[0] = (unsigned char)keylen;
+        l[1] = (unsigned char)vallen;
+        break;
+    case ENTRY_LENS_MID:
+        l[0] = (unsigned char)keylen;
+        l[1] = (unsigned char)vallen;
+        l[2] = (unsigned char)(vallen >> 8);
+        break;
+    default: {
         uint32_t k = (uint32_t)keylen, v = (uint32_t)vallen;
         memcpy(l, &k, sizeof(k));
         memcpy(l + 4, &v, sizeof(v));
-    } else {
-        l[0] = (unsigned char)keylen;
-        l[1] = (unsigned char)vallen;
+        break;
+    }
     }
 }
 
 /* Change the value's length, keeping the key and the first
- * min(old, new) value bytes; when the lengths' width changes they move by
- * six bytes, so the block must hold both the old and the new size. */
+ * min(old, new) value bytes; when the lengths' form changes the key and
+ * value move by the difference, so the block must hold both the old and
+ * the new size. */
 static inline void
 entry_set_vallen(struct entry *e, size_t vallen)
 {
     size_t keylen = entry_keylen(e);
-    int wide = entry_wide_for(keylen, vallen);
-    if (wide != (int)e->wide) {
+    unsigned lens = entry_lens_for(keylen, vallen);
+    if (lens != e->lens) {
         size_t old = entry_vallen(e);
         char *from = entry_key(e);
         size_t keep = keylen + (old < vallen ? old : vallen);
-        /* Move first: the wider lengths overwrite the key's first bytes. */
-        memmove(entry_lens(e) + (wide ? 8 : 2), from, keep);
-        entry_init_lens(e, keylen, vallen);
-        return;
+        /* Move first: wider lengths overwrite the key's first bytes. */
+        memmove(entry_lens(e) + entry_lens_size(lens), from, keep);
     }
     entry_init_lens(e, keylen, vallen);
 }

@@ -66,16 +66,39 @@ const char *obj_type_name(const struct entry *e);
 /* The entry type whose TYPE name is name[0..len), or -1 (SCAN ... TYPE). */
 int obj_type_by_name(const char *name, size_t len);
 
-/* The object a non-string entry points to. */
+/* Low bits of the object pointer entry_obj() makes for an inline object
+ * (enc ENTRY_ENC_INLINE: the entry's value bytes are the object itself; only
+ * small hashes use it, see t_hash.c): the entry's own address (16-byte
+ * aligned) with these bits set.  The type's functions recognise the tag and
+ * read the value bytes through obj_inline_entry(); free() of such an object
+ * frees nothing (the entry's block is the keyspace's) and must not touch
+ * the entry, which may already be gone (lazy free).  The value bytes hold
+ * no pointers, so an entry's copy (COPY) copies them as a string's. */
+#define OBJ_INLINE_TAG 3u
+
+/* The object a non-string entry points to (or an inline object's tagged
+ * entry address). */
 static inline void *
 entry_obj(const struct entry *e)
 {
+    if (e->enc == ENTRY_ENC_INLINE) {
+        return (void *)((uintptr_t)e | OBJ_INLINE_TAG);
+    }
     void *p;
     memcpy(&p, entry_val(e), sizeof(p));
     return p;
 }
 
-/* Point a non-string entry at a (new) object; the old one is not freed. */
+/* The entry of an inline object made by entry_obj(). */
+static inline struct entry *
+obj_inline_entry(const void *obj)
+{
+    return (struct entry *)((uintptr_t)obj & ~(uintptr_t)OBJ_INLINE_TAG);
+}
+
+/* Point a non-string entry at a (new) object; the old one is not freed.
+ * Not for an inline entry, whose value bytes are not a pointer: a type
+ * with inline objects stores through db_set_value(). */
 static inline void
 entry_set_obj(struct entry *e, void *obj)
 {

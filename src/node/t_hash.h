@@ -7,8 +7,9 @@
  *                                                    ("listpackex", as 7.4)
  *   tag 2  a struct hash_ht around a strmap, the value inline in the node
  *          and the field's expiry in aux.expire_ms   ("hashtable")
+ *   tag 3  tag 0 held inline in the key's entry      ("listpack")
  * Mutators take `void **hp` and may replace *hp (listpack moves, encoding
- * conversions); the caller stores the new pointer back into the entry.
+ * conversions); the caller stores the result back with hash_store().
  *
  * Field expiry: a field whose expiry is <= now is logically gone.  Readers
  * pass `now` (0 = apply no expiry, as on a replica applying its master's
@@ -135,6 +136,20 @@ size_t hash_random_fields(const void *h, long long now, struct hash_field *out,
 typedef void (*hash_scan_fn)(void *arg, const struct hash_field *f);
 unsigned long hash_scan(void *h, unsigned long cursor, long long now,
                         hash_scan_fn fn, void *arg);
+
+/* ---- keeping a hash in its entry ----
+ * A small listpack hash is held inline: its listpack is the entry's value
+ * (entry_obj() then names the entry; see HASH_INLINE_MAX in t_hash.c).  A
+ * mutator moves an inline hash's listpack to the heap before changing its
+ * size, so after changing a hash a caller puts it back with one of these
+ * (never entry_set_obj()); either one takes h over. */
+
+/* Add h as the new key in db (absent); returns the entry. */
+struct entry *hash_add(struct db *db, const char *key, size_t keylen, void *h);
+/* Store h, the changed hash of the entry at ref, back into it, inline when
+ * it fits; the entry may move (*ref follows).  No change signal.  Returns
+ * the entry (entry_obj() of it is the hash from now on). */
+struct entry *hash_store(struct db *db, struct entry **ref, void *h);
 
 /* ---- the type table ---- */
 

@@ -749,3 +749,34 @@ Test(listpack, random_operations_match_an_array_model)
     free(val);
     listpack_free(lp);
 }
+
+Test(listpack, encoded_size_predicts_the_element_and_in_place_replace)
+{
+    /* Strings across the 6/12/32-bit headers and backlen widths, canonical
+     * integers of every width, and non-canonical ones that stay strings. */
+    static char big[5000];
+    memset(big, 'x', sizeof(big));
+    const char *samples[] = {"", "a", "0", "127", "128", "-4096", "4095", "32767",
+                             "-8388608", "2147483647", "9223372036854775807",
+                             "007", "+1", "0000000000000123"};
+    size_t lens[] = {0, 63, 64, 126, 127, 4095, 4096, 5000};
+    unsigned char *lp = listpack_new();
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        lp = listpack_append(lp, samples[i], strlen(samples[i]));
+        cr_assert_eq(listpack_encoded_size(samples[i], strlen(samples[i])),
+                     listpack_element_size(listpack_last(lp)), "%s", samples[i]);
+    }
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        lp = listpack_append(lp, big, lens[i]);
+        cr_assert_eq(listpack_encoded_size(big, lens[i]),
+                     listpack_element_size(listpack_last(lp)), "%zu bytes", lens[i]);
+    }
+    /* Equal sizes: listpack_replace rewrites in place, the handle stays. */
+    unsigned char *p = listpack_first(lp);
+    p = listpack_next(lp, p);          /* "a" */
+    cr_assert_eq(listpack_encoded_size("b", 1), listpack_element_size(p));
+    unsigned char *same = listpack_replace(lp, &p, "b", 1);
+    cr_assert_eq(same, lp);
+    cr_assert_str_eq(str_of(listpack_next(lp, listpack_first(lp))), "b");
+    listpack_free(lp);
+}

@@ -335,3 +335,139 @@ Test(t_hash, scan_and_random_see_only_live_fields)
     cr_assert_eq(hash_random_fields(h, 400, out, 4), 0);
     hash_free(h);
 }
+
+/* ---- inline in the key's entry ----
+ * A small hash lives inside its keyspace entry; a model of a few keys is
+ * driven through hash_add/hash_store and the keyspace operations that move
+ * or copy an entry (TTL on/off, rename, copy, delete), checking after every
+ * step that the contents match and that a small pair listpack is inline. */
+#include "node/db.h"
+
+#define INL_KEYS 6
+#define INL_FIELDS 24
+struct inl_key {
+    int used[INL_FIELDS];
+    char value[INL_FIELDS][48];
+    int volatile_fields;         /* a field expiry was set: listpackex */
+};
+
+static void
+inl_check(struct db *db, const char *key, const struct inl_key *m)
+{
+    struct entry *e = db_lookup(db, key, strlen(key), LOOKUP_NOSTATS | LOOKUP_NOTOUCH);
+    size_t want = 0;
+    for (int i = 0; i < INL_FIELDS; i++) {
+        want += (size_t)m->used[i];
+    }
+    if (want == 0) {
+        cr_assert_null(e, "%s should be gone", key);
+        return;
+    }
+    cr_assert_not_null(e, "%s missing", key);
+    cr_assert_eq(e->type, ENTRY_HASH);
+    void *h = entry_obj(e);
+    cr_assert_eq(hash_length(h), want);
+    for (int i = 0; i < INL_FIELDS; i++) {
+        char f[16];
+        snprintf(f, sizeof(f), "f%d", i);
+        cr_assert(get_is(h, f, m->used[i] ? m->value[i] : NULL, 0), "%s %s", key, f);
+    }
+    if (hash_encoding(h) == HASH_ENC_LISTPACK) {
+        cr_assert_eq(e->enc, ENTRY_ENC_INLINE, "%s: a small listpack is inline", key);
+        cr_assert_eq(db_entry_memory(e), mem_usable(e), "one block");
+    } else {
+        cr_assert_neq(e->enc, ENTRY_ENC_INLINE);
+    }
+}
+
+Test(t_hash, inline_in_the_entry_against_a_model)
+{
+    struct keyspace ks;
+    keyspace_init(&ks, 2);
+    object_setup();
+    struct hash_limits lim = {16, 40};
+    struct inl_key *m = calloc(INL_KEYS, sizeof(*m));
+    struct inl_key *copies = calloc(INL_KEYS, sizeof(*copies));
+    srandom(20261206);
+    for (int op = 0; op < 20000; op++) {
+        int k = (int)(random() % INL_KEYS);
+        int i = (int)(random() % INL_FIELDS);
+        struct db *db = &ks.dbs[0];
+        char key[16], f[16];
+        snprintf(key, sizeof(key), "hash:%d", k);
+        snprintf(f, sizeof(f), "f%d", i);
+        struct entry **ref = db_lookup_ref(db, key, strlen(key), LOOKUP_WRITE);
+        switch (random() % 10) {
+        case 0: case 1: case 2: case 3: {
+            /* HSET, sizes straddling the in-place rewrite and the value
+             * limit (a longer value converts to hashtable). */
+            size_t vl = (size_t)(random() % 44);
+            char v[48];
+            for (size_t b = 0; b < vl; b++) {
+                v[b] = (char)('a' + random() % 26);
+            }
+            v[vl] = '\0';
+            void *h = ref != NULL ? entry_obj(*ref) : hash_new();
+            hash_set(&h, f, strlen(f), v, vl, 0, &lim);
+            if (ref != NULL) {
+                hash_store(db, ref, h);
+            } else {
+                hash_add(db, key, strlen(key), h);
+            }
+            m[k].used[i] = 1;
+            memcpy(m[k].value[i], v, vl + 1);
+            break;
+        }
+        case 4: case 5:
+            if (ref != NULL) {
+                void *h = entry_obj(*ref);
+                cr_assert_eq(hash_delete(&h, f, strlen(f)), m[k].used[i]);
+                hash_store(db, ref, h);
+                if (hash_length(entry_obj(*ref)) == 0) {
+                    db_delete_ref(db, ref);
+                    memset(&m[k], 0, sizeof(m[k]));
+                }
+                m[k].used[i] = 0;
+            }
+            break;
+        case 6:
+            /* A key TTL on or off moves the entry to a new block. */
+            if (ref != NULL) {
+                db_set_expire(db, ref, (*ref)->volatile_ ? -1 : ks.now_ms + 100000);
+            }
+            break;
+        case 7:
+            /* A field expiry (far away) makes it a listpackex: not inline. */
+            if (ref != NULL && m[k].used[i] && random() % 4 == 0) {
+                void *h = entry_obj(*ref);
+                cr_assert_eq(hash_set_expire(&h, f, strlen(f), ks.now_ms + 1000000,
+                                             HASH_COND_NONE, ks.now_ms), 1);
+                hash_store(db, ref, h);
+            }
+            break;
+        case 8:
+            /* RENAME to itself under a longer name and back. */
+            if (ref != NULL) {
+                char longer[300];
+                snprintf(longer, sizeof(longer), "%s-%0280d", key, op);
+                cr_assert_not_null(db_rename(db, key, strlen(key), longer, strlen(longer)));
+                inl_check(db, longer, &m[k]);
+                cr_assert_not_null(db_rename(db, longer, strlen(longer), key, strlen(key)));
+            }
+            break;
+        default:
+            /* COPY to db 1, then change the original: they stay apart. */
+            if (ref != NULL) {
+                db_delete(&ks.dbs[1], key, strlen(key));
+                db_copy(&ks.dbs[1], *ref, key, strlen(key));
+                copies[k] = m[k];
+            }
+            break;
+        }
+        inl_check(db, key, &m[k]);
+        inl_check(&ks.dbs[1], key, &copies[k]);
+    }
+    free(m);
+    free(copies);
+    keyspace_destroy(&ks);
+}
