@@ -645,4 +645,3 @@ cmd_hscan(struct client *c)
     mem_free(sc.items);
     mem_free(sc.copies);
 }
-

@@ -758,4 +758,3 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     mem_free(encoded);
 }
-
