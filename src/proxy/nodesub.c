@@ -5,10 +5,13 @@
 #include "proxy/nodesub.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/resp_scan.h"
 #include "core/util.h"
 #include "proxy/nodesub_int.h"
 #include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 #include "proxy/tracking.h"
 
 #include <errno.h>

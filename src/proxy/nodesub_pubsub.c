@@ -5,10 +5,16 @@
 #include "proxy/nodesub.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/backend.h"
+#include "proxy/fanout.h"
 #include "proxy/nodesub_int.h"
 #include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,8 +1,9 @@
 /* A reply under construction (pub/sub, SENTINEL, INFO, CLIENT LIST...): a
  * growable buffer with RESP helpers, sent to a session with rbuf_reply. */
-#include "proxy/proxy.h"
+#include "proxy/rbuf.h"
 #include "core/alloc.h"
 #include "core/resp.h"
+#include "proxy/session.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -5,18 +5,30 @@
  * answers itself (PING, HELLO, AUTH, INFO...) take the same FIFO, so order
  * holds for them too.  What a request does (local answer or routing) is
  * session_request.c. */
-#include "proxy/proxy.h"
+#include "proxy/session.h"
 #include "config.h"
 #include "core/acl.h"
 #include "core/alloc.h"
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/status.h"
 #include "core/util.h"
+#include "proxy/access.h"
+#include "proxy/backend.h"
+#include "proxy/client_cmd.h"
+#include "proxy/cursor.h"
+#include "proxy/fanout.h"
 #include "proxy/monitor.h"
+#include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/rbuf.h"
+#include "proxy/script.h"
 #include "proxy/session_int.h"
+#include "proxy/tlsctx.h"
+#include "proxy/topology.h"
 #include "proxy/tracking.h"
+#include "proxy/txn.h"
 
 #include <errno.h>
 #include <limits.h>

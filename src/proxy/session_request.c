@@ -4,15 +4,30 @@
  * by key to its group, a replica or the master per read policy, cursors,
  * blocking commands on dedicated connections, write-ack (WAIT behind a
  * write) and the session read policy's ROLE probes. */
-#include "proxy/proxy.h"
+#include "proxy/session.h"
 #include "core/acl.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/access.h"
+#include "proxy/backend.h"
+#include "proxy/client_cmd.h"
+#include "proxy/config_cmd.h"
+#include "proxy/cursor.h"
+#include "proxy/fanout.h"
+#include "proxy/info.h"
 #include "proxy/monitor.h"
+#include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/route.h"
+#include "proxy/script.h"
+#include "proxy/sentinel.h"
 #include "proxy/session_int.h"
+#include "proxy/topology.h"
 #include "proxy/tracking.h"
+#include "proxy/txn.h"
 
 #include <limits.h>
 #include <event2/event.h>

@@ -13,10 +13,21 @@
  * EXECABORT: the node dropped the queue with the connection, so nothing ran,
  * and nothing is ever sent again.  The state changes a MULTI queues
  * (SELECT, HELLO, CLIENT SETNAME) are txn_fx.c. */
-#include "proxy/proxy.h"
+#include "proxy/txn.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/backend.h"
+#include "proxy/cursor.h"
+#include "proxy/fanout.h"
+#include "proxy/proxy.h"
+#include "proxy/rbuf.h"
+#include "proxy/route.h"
+#include "proxy/script.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 #include "proxy/txn_int.h"
 
 #include <ctype.h>

@@ -2,9 +2,16 @@
  * inside MULTI): which commands they are, remembered by their place in
  * EXEC's array, and applied to the session and its connection once EXEC's
  * reply says they ran. */
-#include "proxy/proxy.h"
+#include "proxy/txn.h"
 #include "core/alloc.h"
+#include "core/command.h"
+#include "core/resp.h"
+#include "core/resp_scan.h"
 #include "core/util.h"
+#include "proxy/backend.h"
+#include "proxy/proxy.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 #include "proxy/txn_int.h"
 
 #include <stdlib.h>

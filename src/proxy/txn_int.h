@@ -6,11 +6,16 @@
 #define CACHELY_PROXY_TXN_INT_H
 
 #include "core/resp.h"
-#include "proxy/proxy.h"
+#include "proxy/rbuf.h"
 
 #include <stddef.h>
 
 struct command;
+struct session;
+struct group;
+struct node;
+struct backend;
+struct preq;
 
 /* A command inside MULTI that changes the connection's state: queued on
  * the pinned connection like any other (the node runs it at EXEC, so the
