@@ -3,12 +3,19 @@
  * command passes before it is routed, ACL LOG entries, and the ACL command
  * answered here for the proxy's users (never forwarded: the nodes have
  * theirs, and the proxy talks to them as backend-user). */
-#include "proxy/proxy.h"
+#include "proxy/access.h"
 #include "core/acl_int.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/client_cmd.h"
+#include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
+#include "proxy/txn.h"
 
 #include <stdio.h>
 #include <string.h>

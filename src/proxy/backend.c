@@ -2,12 +2,18 @@
  * them; replies are split with the reply scanner and handed back in order.
  * A connection that fails answers every request in flight on it with an
  * error: nothing is ever sent twice. */
-#include "proxy/proxy.h"
+#include "proxy/backend.h"
 #include "proxy/sockio.h"
 #include "core/alloc.h"
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/resp_scan.h"
 #include "core/util.h"
+#include "proxy/http.h"
+#include "proxy/proxy.h"
+#include "proxy/session.h"
+#include "proxy/tlsctx.h"
+#include "proxy/topology.h"
 
 #include <errno.h>
 #include <event2/event.h>

@@ -2,11 +2,16 @@
  * nodes only see the proxy's pooled connections), in Redis's formats and
  * with Redis's errors: ID, SETNAME, GETNAME, SETINFO, LIST, INFO, KILL,
  * NO-EVICT and HELP.  PAUSE/UNPAUSE concern a node and are refused. */
-#include "proxy/proxy.h"
+#include "proxy/client_cmd.h"
 #include "core/acl.h"
 #include "core/alloc.h"
+#include "core/command.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
 #include "proxy/tracking.h"
 
 #include <stdio.h>

@@ -2,11 +2,16 @@
  * glob patterns, SET of the options marked mutable (today the tls-* files
  * and settings, rebuilt live by tlsctx.c), REWRITE and HELP.  The nodes'
  * options are not reachable through the proxy: send CONFIG to a node. */
-#include "proxy/proxy.h"
+#include "proxy/config_cmd.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
 #include "core/option.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/proxy.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -15,9 +15,14 @@
  * restart (a new run_id) or start a full resync: the keys it holds may have
  * moved, so a cursor from before is refused with an error instead of
  * continuing into a silently partial iteration. */
-#include "proxy/proxy.h"
+#include "proxy/cursor.h"
 #include "core/alloc.h"
+#include "core/command.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/proxy.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 
 #include <errno.h>
 #include <stdio.h>

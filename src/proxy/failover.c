@@ -28,12 +28,15 @@
  * (core/conn: TLS to peers with tls-peers, to nodes with tls-backend).
  * With peer-auth set, a peer proves it knows the shared secret
  * (SENTINEL PEER-AUTH) before its votes and hellos count (sentinel.c). */
-#include "proxy/proxy.h"
+#include "proxy/failover.h"
 #include "proxy/failover_env.h"
-#include "proxy/peerlink.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "proxy/peerlink.h"
+#include "proxy/proxy.h"
+#include "proxy/pubsub.h"
+#include "proxy/topology.h"
 
 
 #include <stdarg.h>

@@ -6,9 +6,16 @@
  * parent request, which keeps its place in the session's reply order.  A
  * split is not atomic: some groups may apply their part while another
  * fails; the merged reply is then the first error. */
-#include "proxy/proxy.h"
+#include "proxy/fanout.h"
 #include "core/alloc.h"
+#include "core/command.h"
+#include "core/resp.h"
+#include "core/resp_scan.h"
 #include "core/util.h"
+#include "proxy/backend.h"
+#include "proxy/proxy.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,12 +3,20 @@
  * Prometheus /metrics and /topology as JSON, served by evhttp on the proxy's
  * event loop.  A cache request becomes an internal struct preq on a pooled
  * backend connection; its reply completes the HTTP request asynchronously. */
-#include "proxy/proxy.h"
+#include "proxy/http.h"
 #include "core/acl.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/http_util.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/access.h"
+#include "proxy/backend.h"
+#include "proxy/fanout.h"
+#include "proxy/proxy.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -22,7 +30,7 @@
 #define HTTP_MAX_BODY_SIZE (512LL * 1024 * 1024)
 
 /* Upper bounds of the node latency histogram's buckets, in microseconds;
- * one more bucket (+Inf) follows.  NODE_LATENCY_BUCKETS in proxy.h is the
+ * one more bucket (+Inf) follows.  NODE_LATENCY_BUCKETS in topology.h is the
  * number of entries here plus one. */
 static const long long latency_bounds_us[NODE_LATENCY_BUCKETS - 1] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000,

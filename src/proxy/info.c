@@ -7,11 +7,20 @@
  * two ask every group's master (INFO memory / keyspace) and answer when all
  * have replied: a master that cannot be reached or fails is left out of the
  * sums, and nodes_reporting in # Memory says how many answered. */
-#include "proxy/proxy.h"
+#include "proxy/info.h"
 #include "config.h"
 #include "core/alloc.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/backend.h"
+#include "proxy/client_cmd.h"
+#include "proxy/detect.h"
+#include "proxy/failover.h"
+#include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,9 +5,18 @@
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
+#include "proxy/access.h"
+#include "proxy/backend.h"
+#include "proxy/failover.h"
+#include "proxy/http.h"
 #include "proxy/nodesub.h"
 #include "proxy/proxy.h"
+#include "proxy/pubsub.h"
+#include "proxy/script.h"
+#include "proxy/session.h"
 #include "proxy/sockio.h"
+#include "proxy/tlsctx.h"
+#include "proxy/topology.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -19,8 +28,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-extern const struct option_def proxy_options[];
 
 static struct proxy proxy;
 

@@ -2,7 +2,10 @@
  * sessions and the line each command becomes. */
 #include "proxy/monitor.h"
 #include "core/alloc.h"
-#include "proxy/proxy.h"
+#include "core/command.h"
+#include "core/resp.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,12 +3,12 @@
  * core/conn, requests in order, each reply decoded and handed to the
  * request's callback.  It replaced hiredis's async API, which has no TLS. */
 #include "proxy/peerlink.h"
-#include "proxy/proxy.h"
 #include "core/alloc.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/resp_scan.h"
 #include "core/util.h"
+#include "proxy/rbuf.h"
 
 #include <errno.h>
 #include <event2/event.h>

@@ -6,10 +6,14 @@
  * PUBLISH and SPUBLISH are not here: they are routed to a master. */
 #include "proxy/pubsub.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/util.h"
 #include "proxy/nodesub.h"
 #include "proxy/proxy.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* The proxy's pub/sub as client sessions use it: the pub/sub commands, the
  * rule of RESP2 subscribed mode, and leaving every subscription on RESET or
- * when the session goes away.  pubsub_publish() (what the proxy's own
- * events call) is declared in proxy.h with the other cross-module calls.
+ * when the session goes away, and pubsub_publish(), which the proxy's own
+ * events call.
  *
  * A session's subscriptions are a struct pubsub_client that the session owns
  * through one pointer (NULL until its first subscription); the channels and
@@ -79,5 +79,12 @@ void pubsub_receivers(enum nodesub_kind kind, const char *channel, size_t len,
                       long long *sessions, long long *names);
 /* How many names of the kind have a subscriber. */
 size_t pubsub_topic_count(enum nodesub_kind kind);
+
+/* The proxy's own pub/sub: clients SUBSCRIBE/PSUBSCRIBE to its event
+ * channels (Sentinel's +switch-master, +sdown, ...).  Deliver msg on channel
+ * to every subscriber (pattern subscribers too); returns how many got it
+ * (0 when held back while a subscriber link re-subscribes after a
+ * failover: nodesub_defer_event). */
+long long pubsub_publish(struct proxy *px, const char *channel, const char *msg, size_t len);
 
 #endif

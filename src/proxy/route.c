@@ -2,7 +2,8 @@
  * (writes to the master, reads per policy), and a small override table says
  * which commands the proxy answers itself and which make no sense through a
  * pooled, shared connection. */
-#include "proxy/proxy.h"
+#include "proxy/route.h"
+#include "core/command.h"
 
 #include <string.h>
 

@@ -9,10 +9,18 @@
  * run.  The libraries loaded through the proxy are kept the same way, so a
  * FCALL answered "Function not found" (a node restarted empty) re-loads
  * them there and is sent once more. */
-#include "proxy/proxy.h"
+#include "proxy/script.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/sha1.h"
+#include "proxy/backend.h"
+#include "proxy/fanout.h"
+#include "proxy/proxy.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 
 #include <stdio.h>
 #include <stdlib.h>

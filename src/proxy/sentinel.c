@@ -3,10 +3,16 @@
  * Sentinels; and the two subcommands proxies use among themselves
  * (is-master-down-by-addr, as Sentinel does, and HELLO, which Sentinel does
  * over pub/sub on the nodes instead). */
-#include "proxy/proxy.h"
+#include "proxy/sentinel.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/failover.h"
+#include "proxy/proxy.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,10 @@
  * loop turn reads and writes in one system call, and handing the results
  * back to session.c and backend.c.  See sockio.h for why. */
 #include "proxy/sockio.h"
+#include "proxy/backend.h"
 #include "proxy/proxy.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
 #include "core/alloc.h"
 #include "core/conn.h"
 #include "core/iobatch.h"

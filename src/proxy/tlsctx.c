@@ -4,9 +4,11 @@
  * verifying the nodes with tls-ca-cert-file), rebuilt by CONFIG SET of a
  * tls-* option while open connections keep theirs.  core/conn does the
  * rest. */
-#include "proxy/proxy.h"
+#include "proxy/tlsctx.h"
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/option.h"
+#include "proxy/proxy.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -5,13 +5,23 @@
  * most down-after-ms).  INFO tells the role, the replication offset, a
  * replica's link state, and a master's replicas, which are added as nodes
  * (so --nodes may name the master alone). */
-#include "proxy/proxy.h"
+#include "proxy/topology.h"
 #include "core/alloc.h"
 #include "core/conn.h"
 #include "core/log.h"
+#include "core/resp.h"
+#include "core/resp_scan.h"
 #include "core/slot.h"
 #include "core/util.h"
+#include "proxy/backend.h"
+#include "proxy/detect.h"
+#include "proxy/failover.h"
+#include "proxy/fanout.h"
 #include "proxy/nodesub.h"
+#include "proxy/proxy.h"
+#include "proxy/session.h"
+#include "proxy/tlsctx.h"
+#include "proxy/txn.h"
 
 #include <errno.h>
 #include <event2/event.h>

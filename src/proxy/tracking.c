@@ -2,9 +2,13 @@
  * the keys they read, and the invalidation messages they get. */
 #include "proxy/tracking.h"
 #include "core/alloc.h"
+#include "core/command.h"
+#include "core/resp.h"
 #include "core/util.h"
 #include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/rbuf.h"
+#include "proxy/session.h"
 
 #include <stdint.h>
 #include <stdio.h>

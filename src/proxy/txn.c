@@ -11,11 +11,24 @@
  * Replies (+QUEUED, EXEC's array, the node's errors) pass through as the
  * node sends them.  A failover or a lost connection fails EXEC with
  * EXECABORT: the node dropped the queue with the connection, so nothing ran,
- * and nothing is ever sent again. */
-#include "proxy/proxy.h"
+ * and nothing is ever sent again.  The state changes a MULTI queues
+ * (SELECT, HELLO, CLIENT SETNAME) are txn_fx.c. */
+#include "proxy/txn.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
+#include "core/resp.h"
 #include "core/util.h"
+#include "proxy/backend.h"
+#include "proxy/cursor.h"
+#include "proxy/fanout.h"
+#include "proxy/proxy.h"
+#include "proxy/rbuf.h"
+#include "proxy/route.h"
+#include "proxy/script.h"
+#include "proxy/session.h"
+#include "proxy/topology.h"
+#include "proxy/txn_int.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -23,78 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* A command inside MULTI that changes the connection's state: queued on
- * the pinned connection like any other (the node runs it at EXEC, so the
- * commands after it run in its database / protocol), and applied to the
- * session once EXEC's reply says it ran. */
-enum txn_fx_kind {
-    FX_NONE = 0,
-    FX_SELECT,                   /* SELECT value */
-    FX_SETNAME,                  /* CLIENT SETNAME name */
-    FX_HELLO,                    /* HELLO [value] [SETNAME name] */
-};
-
-struct txn_fx_item {
-    size_t index;                /* its element in EXEC's array */
-    int kind;                    /* enum txn_fx_kind */
-    long long value;             /* SELECT's database, HELLO's protocol (0: none) */
-    char *name;                  /* owned: the name set, NULL when none */
-    int has_name;                /* a name is set ("" clears it) */
-};
-
-struct txn_fx {
-    struct txn_fx_item *items;   /* owned */
-    size_t n;
-};
-
-enum txn_state {
-    TXN_WATCHING = 1,            /* WATCH sent, no MULTI yet */
-    TXN_MULTI,                   /* MULTI seen: commands are queued */
-    TXN_DONE,                    /* ended; its replies may still be in flight on last */
-};
-
-struct txn {
-    int state;                   /* enum txn_state */
-    int dirty;                   /* the proxy refused a queued command: EXEC aborts */
-    int wrote;                   /* a queued command may write: WAIT after EXEC */
-    int lost;                    /* the pinned connection failed, or its node stopped
-                                    being the master: EXEC aborts */
-    struct group *g;             /* borrowed: the group, NULL until a key picks it */
-    struct node *node;           /* borrowed: the master the connection goes to */
-    struct backend *b;           /* borrowed from node->txn: NULL until pinned */
-    struct backend *kept;        /* borrowed from node->txn, still pinned to s: the
-                                    connection of an ended transaction whose replies
-                                    are awaited; the next transaction of a pipeline
-                                    takes it again, so that it runs after */
-    struct rbuf early;           /* owned: the commands queued while not pinned, sent
-                                    at EXEC (one block) or when pinned */
-    size_t *early_end;           /* owned: where each of them ends in early */
-    struct preq **early_req;     /* owned array of borrowed requests (on s's FIFO):
-                                    each one's reply, NULL once answered here */
-    size_t nearly;
-    int want_pin;                /* a command queued needs the pinned connection
-                                    (HELLO, CLIENT, SELECT, WAIT) */
-    int pin_deferred;            /* pin once s's earlier requests are answered */
-    size_t nqueued;              /* commands queued so far (EXEC's array) */
-    struct txn_fx *fx;           /* owned: the state changes queued, NULL when none;
-                                    handed to the EXEC request */
-    int fx_pending;              /* an EXEC carrying state changes was sent and has
-                                    not answered: what follows waits for it */
-    struct preq *multi_reply;    /* borrowed (on s's FIFO): MULTI's reply, not given
-                                    yet; the node's own +OK when the MULTI reaches it
-                                    in the same input, else the proxy's (txn_drained),
-                                    so a pipelined transaction's replies leave in one
-                                    write */
-    /* A FCALL queued: the proxy's libraries are loaded on the master (a
-     * node that lost one would fail the FCALL inside EXEC, the rest of the
-     * transaction applied), once per transaction. */
-    int libs_asked;              /* the loads are decided */
-    int libs_before_multi;       /* not pinned yet: they go ahead of MULTI */
-    int libs_pending;            /* sent on another connection (MULTI is out):
-                                    replies awaited, EXEC waits for them */
-    unsigned long long serial;   /* tells this transaction's loads from older ones */
-};
 
 /* ---- the per-node pool ------------------------------------------------------ */
 
@@ -479,20 +420,6 @@ txn_drained(struct session *s)
 /* ---- state ----------------------------------------------------------------------- */
 
 static void
-fx_free(struct txn_fx **fxp)
-{
-    struct txn_fx *fx = *fxp;
-    if (fx != NULL) {
-        for (size_t i = 0; i < fx->n; i++) {
-            mem_free(fx->items[i].name);
-        }
-        mem_free(fx->items);
-        mem_free(fx);
-        *fxp = NULL;
-    }
-}
-
-static void
 txn_free(struct txn **tp)
 {
     struct txn *t = *tp;
@@ -813,151 +740,6 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
         session_track_write(s, t->node, t->b); /* read-your-writes after EXEC */
     }
     txn_end(s, 0);
-}
-
-static int
-arg_is(const struct resp_arg *a, const char *w)
-{
-    size_t n = strlen(w);
-    return a->len == n && strncasecmp(a->ptr, w, n) == 0;
-}
-
-/* Which state change a local command inside MULTI is: FX_* (FX_NONE for
- * CLIENT GETNAME, which only reads the name), or -1 when it stays refused
- * (the proxy's own commands, HELLO with AUTH). */
-static int
-fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv)
-{
-    switch (cmd->id) {
-    case CMD_ID_SELECT:
-        return FX_SELECT;
-    case CMD_ID_CLIENT:
-        if (argc == 3 && arg_is(&argv[1], "setname")) {
-            return FX_SETNAME;
-        }
-        return argc == 2 && arg_is(&argv[1], "getname") ? FX_NONE : -1;
-    case CMD_ID_HELLO:
-        for (size_t i = 2; i < argc; i++) {
-            if (arg_is(&argv[i], "auth")) {
-                return -1; /* the node's users are not the proxy's */
-            }
-        }
-        return FX_HELLO;
-    default:
-        return -1;
-    }
-}
-
-/* Remember a state change queued as element t->nqueued of EXEC's array. */
-static void
-fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv)
-{
-    struct txn_fx_item it = {t->nqueued, kind, 0, NULL, 0};
-    if (kind == FX_SELECT) {
-        if (util_str2ll(argv[1].ptr, argv[1].len, &it.value) != 0) {
-            return; /* the node answers with an error: nothing changes */
-        }
-    } else if (kind == FX_SETNAME) {
-        it.name = mem_strndup(argv[2].ptr, argv[2].len);
-        it.has_name = 1;
-    } else if (kind == FX_HELLO) {
-        if (argc >= 2 && util_str2ll(argv[1].ptr, argv[1].len, &it.value) != 0) {
-            return;
-        }
-        for (size_t i = 2; i + 1 < argc; i++) {
-            if (arg_is(&argv[i], "setname")) {
-                mem_free(it.name);
-                it.name = mem_strndup(argv[i + 1].ptr, argv[i + 1].len);
-                it.has_name = 1;
-                i++;
-            }
-        }
-    } else {
-        return;
-    }
-    if (t->fx == NULL) {
-        t->fx = mem_calloc(sizeof(*t->fx));
-    }
-    t->fx->items = mem_realloc(t->fx->items, (t->fx->n + 1) * sizeof(*t->fx->items));
-    t->fx->items[t->fx->n++] = it;
-}
-
-static void
-set_name(char **dst, const struct txn_fx_item *it)
-{
-    mem_free(*dst);
-    *dst = it->name != NULL && it->name[0] != '\0' ? mem_strndup(it->name, strlen(it->name))
-                                                    : NULL;
-}
-
-static void
-fx_apply(struct session *s, struct backend *b, const struct txn_fx_item *it)
-{
-    struct proxy *px = b->node->px;
-    switch (it->kind) {
-    case FX_SELECT:
-        if (it->value >= 0 && it->value < px->cfg.databases) {
-            if (s != NULL) {
-                s->db = (int)it->value;
-            }
-            if (b->fd >= 0) {
-                b->db = (int)it->value;
-            }
-        }
-        break;
-    case FX_HELLO:
-        if (it->value == 2 || it->value == 3) {
-            if (s != NULL) {
-                s->resp = (int)it->value;
-            }
-            b->resp3 = it->value == 3; /* the node switched the connection */
-        }
-        break;
-    default:
-        break;
-    }
-    if (it->has_name) { /* CLIENT SETNAME, HELLO ... SETNAME */
-        if (s != NULL) {
-            set_name(&s->name, it);
-        }
-        if (b->fd >= 0) {
-            set_name(&b->name, it);
-        }
-    }
-}
-
-void
-txn_exec_replied(struct preq *r, const char *reply, size_t len)
-{
-    struct txn_fx *fx = r->txn_fx;
-    struct session *s = r->s;
-    struct backend *b = r->backend;
-    long long n = -1;
-    const char *nl;
-    r->txn_fx = NULL;
-    if (s != NULL && s->txn != NULL) {
-        s->txn->fx_pending = 0;
-    }
-    /* An array (not "*-1", an error or RESP3's null): the transaction ran. */
-    if (b != NULL && len > 3 && reply[0] == '*' && reply[1] != '-'
-        && (nl = memchr(reply, '\n', len)) != NULL) {
-        n = strtoll(reply + 1, NULL, 10);
-        size_t off = (size_t)(nl + 1 - reply);
-        for (long long i = 0; i < n && off < len; i++) {
-            struct resp_scan sc;
-            resp_scan_init(&sc);
-            if (resp_scan_next(&sc, reply + off, len - off) != 1) {
-                break;
-            }
-            for (size_t k = 0; k < fx->n; k++) {
-                if (fx->items[k].index == (size_t)i && sc.type != '-') {
-                    fx_apply(s, b, &fx->items[k]);
-                }
-            }
-            off += sc.pos;
-        }
-    }
-    fx_free(&fx);
 }
 
 static void

@@ -4,7 +4,9 @@
  * through topology.c's own functions (a node answers or stays silent), so
  * no socket is opened and nothing sleeps. */
 #include "proxy/failover_env.h"
+#include "proxy/failover.h"
 #include "proxy/proxy.h"
+#include "proxy/topology.h"
 #include "core/alloc.h"
 #include "core/log.h"
 

@@ -1,5 +1,9 @@
-#include "proxy/proxy.h"
 #include "core/alloc.h"
+#include "core/command.h"
+#include "proxy/cursor.h"
+#include "proxy/proxy.h"
+#include "proxy/route.h"
+#include "proxy/session.h"
 
 #include <criterion/criterion.h>
 #include <stdarg.h>

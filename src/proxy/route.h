@@ -1,0 +1,17 @@
+/* Which way a command goes through the proxy (route.c). */
+#ifndef CACHELY_PROXY_ROUTE_H
+#define CACHELY_PROXY_ROUTE_H
+
+struct command;
+
+enum route_kind {
+    ROUTE_LOCAL = 0,    /* answered by the proxy itself */
+    ROUTE_MASTER,       /* the group's master */
+    ROUTE_READ,         /* per read policy: a replica, else the master */
+    ROUTE_REFUSE,       /* not available through the proxy */
+};
+/* Classify a command (a top-level row of the command table) for the proxy:
+ * a pure function of its flags and name, so it can be unit-tested. */
+enum route_kind route_classify(const struct command *cmd);
+
+#endif

@@ -1,0 +1,197 @@
+/* Client sessions (session.c, session_request.c) and their requests.
+ *
+ * The data path: a session parses each request frame, the router picks a
+ * node from the command table's flags and the topology, and the frame's
+ * bytes are appended as received to one of that node's pooled backend
+ * connections (backend.h).  Each backend connection answers its requests in
+ * order; the reply's bytes go back to the session, which releases replies
+ * strictly in request order even when requests went to different nodes. */
+#ifndef CACHELY_PROXY_SESSION_H
+#define CACHELY_PROXY_SESSION_H
+
+#include "core/resp.h"
+#include "proxy/cursor.h"
+#include "proxy/rbuf.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct proxy;
+struct node;
+struct group;
+struct backend;
+struct fanout;
+struct txn;
+struct txn_fx;
+struct tr_client;
+struct pubsub_client;
+struct conn;
+struct event;
+struct acl_user;
+struct command;
+
+/* A client request waiting for its reply. */
+struct preq {
+    struct session *s;           /* borrowed; NULL once the session is gone */
+    struct preq *next;           /* the session's FIFO (owned by the session) */
+    struct preq *bnext;          /* the backend's in-flight FIFO */
+    struct node *node;           /* borrowed: where it went */
+    struct backend *backend;     /* borrowed: the connection it went on */
+    uint64_t affinity;           /* the session's id: picks its pooled connection */
+    char *reply;                 /* owned: reply bytes when done early */
+    size_t reply_len;
+    int done;
+    long long sent_us;
+    /* An internal request (the proxy's own, e.g. ROLE after a write in
+     * session mode): its reply goes to on_reply instead of the client, and
+     * it is not on the session's FIFO. */
+    void (*on_reply)(struct preq *r, const char *reply, size_t len);
+    struct preq *inext;          /* the session's internal list */
+    uint64_t probe_seq;          /* a ROLE probe: the number of its write */
+    void *ctx;                   /* borrowed: on_reply's context (info.c) */
+    int resp3;                   /* from a RESP3 session: goes on a RESP3 connection */
+    int select_db;               /* the database it must run in, + 1; 0: any (the
+                                    proxy's own ROLE, WAIT, INFO...) */
+    /* A part of a request split over groups (MGET, DEL... across groups):
+     * its reply goes to the fan-out, which answers the parent. */
+    struct fanout *fan;          /* borrowed */
+    int fan_idx;
+    /* write-ack: the write's reply waits here for its WAIT's answer. */
+    int ack_held;                /* the write's reply arrived and is held */
+    int ack_waiting;             /* a WAIT for this write is in flight */
+    struct preq *ack_parent;     /* on a WAIT: the write it acknowledges */
+    long long ack_need;          /* replicas required */
+    /* A write sent to a master: its frame, kept until the reply, so that a
+     * -READONLY from a master demoted meanwhile (a switchover: the write
+     * was held by CLIENT PAUSE and never ran) is sent to the new master. */
+    char *retry_frame;           /* owned, or retry_small, or NULL */
+    size_t retry_len;
+    /* A cursor command: the reply's cursor is re-encoded (cursor.c). */
+    int cursor_cmd;
+    int cursor_keyspace;
+    struct cursor cursor;        /* where this call of the iteration went */
+    /* An EVALSHA (script.c): a -NOSCRIPT reply is repaired once by loading
+     * the body on the node and sending the call again (retry_frame). */
+    int script_retry;
+    /* An EXEC whose transaction queued SELECT, HELLO or CLIENT SETNAME
+     * (txn.c): applied to the session and the connection once the reply
+     * says they ran. */
+    struct txn_fx *txn_fx;       /* owned */
+    int txn_own;                 /* a request of the transaction in MULTI (txn.c) */
+    /* A short write's retry_frame lives here instead of in an allocation
+     * of its own (session.c: forward); preq_alloc does not clear it.  Keep
+     * it last. */
+    char retry_small[128];
+};
+
+/* Take an accepted socket as a new session (TLS when tls is nonzero). */
+void session_accept(struct proxy *px, int fd, int tls);
+/* A request finished: its reply bytes. */
+void session_deliver(struct preq *r, const char *reply, size_t len);
+void session_resume(struct session *s);
+void session_flush_pending(struct proxy *px);
+/* Idle timeouts and output soft limits; from the cron. */
+void session_cron(struct proxy *px);
+void session_free_closed(struct proxy *px);
+void session_destroy_all(struct proxy *px);
+
+/* A reply the proxy makes itself (RESP bytes), in request order. */
+void session_reply(struct session *s, const char *p, size_t len);
+/* A new request at the end of s's FIFO, answered later with
+ * session_deliver (a reply assembled from several nodes). */
+struct preq *session_new_request(struct session *s);
+
+/* An error reply whose text may carry client bytes: fmt formats the text
+ * after '-' ("ERR unknown ..."), without CRLF; CR and LF in the result
+ * become spaces, as the node and Redis do, so the reply stays one line. */
+void session_error(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same into buf ("-...\r\n", NUL-terminated, truncated to cap); returns
+ * its length without the NUL. */
+size_t session_error_line(char *buf, size_t cap, const char *fmt, va_list ap);
+
+enum session_flag {
+    SESSION_AUTHENTICATED = 1 << 0,
+    SESSION_CLOSE_AFTER_REPLY = 1 << 1,
+    SESSION_CLOSING = 1 << 2,
+    SESSION_PENDING_WRITE = 1 << 3,
+    SESSION_WRITE_ARMED = 1 << 4,
+    SESSION_READ_OFF = 1 << 5,
+    SESSION_EOF = 1 << 6,          /* the client half-closed: input held for a
+                                      transaction (txn.c) still runs */
+    SESSION_PEER = 1 << 7,         /* proved peer-auth (sentinel.c) */
+    SESSION_PEER_REFUSED = 1 << 8, /* a peer request without it was logged */
+    SESSION_PENDING_READ = 1 << 9, /* its read waits for the turn's batch (sockio.c) */
+};
+
+/* A client connection.  session.c owns its life; client_cmd.c (CLIENT) and
+ * info.c read it. */
+struct session {
+    uint64_t id;
+    int fd;                        /* conn's socket */
+    struct conn *conn;             /* owned: plain or TLS */
+    int read_wants_write;          /* a TLS read waits for writability */
+    unsigned flags;
+    struct proxy *px;              /* borrowed */
+    struct event *ev;              /* owned */
+    char *qbuf;                    /* owned */
+    size_t qlen, qcap, qpos;
+    struct resp_parser parser;
+    struct preq *head, *tail;      /* owned FIFO of requests */
+    size_t pending;                /* requests not yet answered */
+    struct rbuf out;               /* owned: reply bytes not yet written */
+    size_t out_sent;
+    int resp;
+    long long write_offset;        /* master offset after our last write; -1
+                                      while that write's ROLE probe is out */
+    uint64_t write_seq;            /* writes tracked so far: each probe
+                                      carries its write's number */
+    struct preq *internal;         /* owned list (via inext) of our internal requests */
+    struct backend **own;          /* owned: per group, a private connection to its
+                                      master for write-ack writes (WAIT is per
+                                      connection and blocks it) */
+    char *name;                    /* owned */
+    char *lib_name, *lib_ver;      /* owned (CLIENT SETINFO), or NULL */
+    struct tr_client *tracking;    /* owned (tracking.c): CLIENT TRACKING state;
+                                      NULL when off */
+    struct pubsub_client *pubsub;  /* owned (pubsub.c): channels and patterns
+                                      subscribed to; NULL when none */
+    struct session *prev, *next;   /* the proxy's list */
+    struct session *pw_next;       /* pending-write list */
+    struct session *close_next;    /* close list */
+    char addr[64];                 /* the client's ip:port */
+    char laddr[64];                /* ours */
+    long long ctime_ms;            /* connected at */
+    long long last_ms;             /* last command at (CLIENT LIST idle, timeout) */
+    const struct command *lastcmd; /* borrowed from the command table; NULL before one */
+    size_t held;                   /* bytes of replies held for order (in preqs) */
+    long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
+    int db;                        /* the database SELECT chose */
+    struct backend *blocked_on;    /* borrowed: the dedicated connection its blocking
+                                      command runs on; its input waits meanwhile */
+    struct txn *txn;               /* owned (txn.c): its WATCH/MULTI state, NULL when none */
+    int txn_hold;                  /* txn.c held its input until replies arrive */
+    struct acl_user *user;         /* borrowed from px->acl (access.c): who it is */
+};
+/* Close s once the current callback unwinds (CLIENT KILL, limits). */
+void session_close(struct session *s);
+
+/* The session's protocol: 2 or 3 (HELLO). */
+int session_protocol(const struct session *s);
+struct proxy *session_proxy(const struct session *s);
+/* Close the sessions' private connections (write-ack) to n, failing what
+ * is in flight on them: n stopped being a master. */
+void session_drop_node(struct proxy *px, struct node *n);
+
+/* After write-ack's rules: send WAIT behind wr (already sent on b to g's
+ * master) and hold wr's reply until WAIT answers (session.c). */
+void session_ack_after(struct session *s, struct group *g, struct preq *wr);
+/* s's private connection to g's master for write-ack writes (WAIT blocks
+ * it), opened when needed; NULL when there is no master or it cannot be
+ * reached.  Owned by s. */
+struct backend *session_own_connection(struct session *s, struct group *g);
+/* In read-policy session: s wrote on master through connection on (a
+ * transaction's), so its reads wait for a replica holding that write. */
+void session_track_write(struct session *s, struct node *master, struct backend *on);
+
+#endif
