@@ -751,6 +751,43 @@ def plain_http_refused(port):
     return not data.startswith(b"HTTP/")
 
 
+def https_failures_logged(proc, port):
+    """Failed HTTPS handshakes on port are logged once each, with the peer's
+    address, and the port serves on: plain HTTP, then a client that refuses
+    the server's certificate (it trusts another CA only).  Returns True."""
+    c = certs()
+    peers = []
+    with socket.create_connection((LOCAL, port), timeout=10) as s:
+        peers.append(("%s:%d" % s.getsockname()[:2], "http request"))
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+    ctx = ssl.create_default_context(cafile=c.other_ca)
+    ctx.check_hostname = False
+    ctx.load_cert_chain(*c.client)
+    with socket.create_connection((LOCAL, port), timeout=10) as raw:
+        peers.append(("%s:%d" % raw.getsockname()[:2], "alert"))
+        try:
+            ctx.wrap_socket(raw).close()
+            check(False, "a client trusting another CA completed the handshake")
+        except ssl.SSLError:
+            pass
+    for peer, why in peers:
+        line = "HTTPS handshake with %s failed: " % peer
+        wait_for(lambda: line in log_text(proc), 10, "%r in the log" % line)
+    time.sleep(0.2)  # a second line for the same connection would come now
+    text = log_text(proc)
+    for peer, why in peers:
+        line = "HTTPS handshake with %s failed: " % peer
+        found = [x for x in text.splitlines() if line in x]
+        check(len(found) == 1 and why in found[0], "logged once (%s): %r" % (why, found))
+    check(curl(port, "/health")[2] == 200, "HTTPS still served after the failed handshakes")
+    return True
+
+
 def case_k_node_https(nodes):
     """http-tls yes: the node's HTTP port serves HTTPS with the tls-*
     certificates (curl --cacert), refuses plain HTTP, follows CONFIG SET of
@@ -769,6 +806,7 @@ def case_k_node_https(nodes):
     check(code == 200 and b"cachely_" in body, "HTTPS /metrics: %r" % body[:80])
     check(plain_http_refused(hp), "plain HTTP on the HTTPS port gets no answer")
     check(plain.ping(), "the node is alive after the plain-HTTP attempts")
+    check(https_failures_logged(n, hp), "failed HTTPS handshakes logged")
     check(peer_cert(hp) == c.der(c.server), "HTTPS shows tls-cert-file")
     plain.execute_command("CONFIG", "SET", "tls-cert-file", c.server2[0],
                           "tls-key-file", c.server2[1])
@@ -805,6 +843,7 @@ def case_l_proxy_https(nodes):
     check(code == 200 and body == b"via-proxy-https", "HTTPS GET via the proxy: %r" % body)
     check(curl(hp, "/topology")[2] == 200, "HTTPS /topology")
     check(plain_http_refused(hp), "plain HTTP on the proxy's HTTPS port gets no answer")
+    check(https_failures_logged(p, hp), "failed HTTPS handshakes logged by the proxy")
     check(peer_cert(hp) == c.der(c.server), "the proxy's HTTPS shows its certificate")
     check(client(p).ping(), "the proxy is alive")
 
