@@ -8,6 +8,7 @@ Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 import os
 import select
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -949,6 +950,77 @@ def case_m_proxy_reload_under_load(nodes):
         check("not supported through cachely-proxy" in str(e), str(e))
 
 
+def sighup_reload(proc, ports, fail_text):
+    """The certificate files of proc (tls-cert-file/tls-key-file named
+    live.crt/live.key in their own dir) are replaced in place by server2's
+    and proc gets SIGHUP: new handshakes on every port in ports show the new
+    certificate, an old TLS client goes on with the same connection.  Then a
+    key that does not match: SIGHUP changes nothing, says so in the log
+    (fail_text), and the process serves on."""
+    c = certs()
+    old = tls_client(proc)
+    first = old.client_id()
+    check(old.set("before-hup", "1"), "SET on the old connection")
+    for port in ports:
+        check(peer_cert(port, "client") == c.der(c.server), "the first certificate on %d" % port)
+    for src, dst in ((c.server2[0], proc.live_crt), (c.server2[1], proc.live_key)):
+        shutil.copyfile(src, dst + ".tmp")
+        os.replace(dst + ".tmp", dst)
+    os.kill(proc.proc.pid, signal.SIGHUP)
+    for port in ports:
+        wait_for(lambda: peer_cert(port, "client") == c.der(c.server2), 10,
+                 "a new handshake on %d shows the certificate read again after SIGHUP" % port)
+    check(old.client_id() == first and old.get("before-hup") == "1",
+          "the connection opened before SIGHUP goes on")
+    check("TLS configuration reloaded" in log_text(proc), "the reload is logged")
+    # A key of another certificate: refused, nothing changes.
+    shutil.copyfile(c.client[1], proc.live_key + ".tmp")
+    os.replace(proc.live_key + ".tmp", proc.live_key)
+    os.kill(proc.proc.pid, signal.SIGHUP)
+    wait_for(lambda: fail_text in log_text(proc), 10, "%r in the log" % fail_text)
+    for port in ports:
+        check(peer_cert(port, "client") == c.der(c.server2),
+              "a failed SIGHUP reload keeps the certificate on %d" % port)
+    check(old.ping() and tls_client(proc).ping(), "old and new TLS clients after it")
+    return True
+
+
+def live_cert_files(nodes):
+    """Copies of the server certificate and key in a dir of their own, for
+    SIGHUP to find replaced."""
+    c = certs()
+    d = tempfile.mkdtemp(prefix="cachely-tls-live-", dir=c.dir)
+    crt, key = os.path.join(d, "live.crt"), os.path.join(d, "live.key")
+    shutil.copyfile(c.server[0], crt)
+    shutil.copyfile(c.server[1], key)
+    return crt, key
+
+
+def case_o_sighup(nodes):
+    """SIGHUP reads the certificate files again, on the node (tls-port and
+    HTTPS) and on the proxy (tls-port, HTTPS), without dropping a
+    connection; a bad file changes nothing."""
+    c = certs()
+    crt, key = live_cert_files(nodes)
+    hp = cluster.free_port()
+    port = cluster.free_port()
+    n = nodes.node("--tls-port", port, "--tls-cert-file", crt, "--tls-key-file", key,
+                   "--tls-ca-cert-file", c.ca, "--http-port", hp, "--http-tls", "yes")
+    n.tls_port, n.live_crt, n.live_key = port, crt, key
+    check(sighup_reload(n, [port, hp], "Unable to update TLS configuration"),
+          "the node's SIGHUP reload")
+    check(client(n).ping(), "the node's plain port after the SIGHUPs")
+    crt, key = live_cert_files(nodes)
+    hp, port = cluster.free_port(), cluster.free_port()
+    p = nodes.proxy(n.addr, "--tls-port", port, "--http-port", hp, "--http-tls", "yes",
+                    "--tls-cert-file", crt, "--tls-key-file", key, "--tls-ca-cert-file", c.ca)
+    p.tls_port, p.live_crt, p.live_key = port, crt, key
+    wait_for(lambda: client(p).set("probe", "1"), 10, "the proxy routes writes")
+    check(sighup_reload(p, [port, hp], "Reload: the TLS certificates were not changed"),
+          "the proxy's SIGHUP reload")
+    check(client(p).get("before-hup") == "1", "the proxy routes after the SIGHUPs")
+
+
 CASES = [
     ("a", "redis-cli --tls and python ssl=True on tls-port", case_a_clients),
     ("b", "mutual TLS accepted and refused; auth-clients optional/no", case_b_mutual_tls),
@@ -966,6 +1038,8 @@ CASES = [
     ("l", "the node's HTTP port over HTTPS (http-tls)", case_k_node_https),
     ("m", "the proxy's HTTP port over HTTPS (http-tls)", case_l_proxy_https),
     ("n", "the proxy's CONFIG SET tls-* reloads live under load", case_m_proxy_reload_under_load),
+    ("o", "SIGHUP reads the certificates again (node and proxy), no connection dropped",
+     case_o_sighup),
 ]
 
 
