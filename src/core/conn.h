@@ -86,6 +86,11 @@ size_t conn_pending(const struct conn *c);
 /* After EAGAIN: which socket event the connection waits for. */
 enum conn_want conn_wants(const struct conn *c);
 
+/* 1 when the TLS handshake resumed a session: a client context keeps the
+ * newest session of each peer name (up to 64) and offers it on the next
+ * connection to that peer. */
+int conn_tls_resumed(const struct conn *c);
+
 int conn_fd(const struct conn *c);
 int conn_is_tls(const struct conn *c);
 /* "ip:port" of the peer; owned by the conn. */

@@ -11,10 +11,15 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 /* Request line and headers; values larger than this go in the body. */
 #define HTTP_UTIL_MAX_HEADERS_SIZE (1024 * 1024)
@@ -39,6 +44,46 @@ http_util_server_new(struct event_base *base, long long max_body_size,
     return evh;
 }
 
+/* A failed HTTPS handshake, logged once with the peer's address: evhttp
+ * owns the bufferevent's callbacks and closes the connection without a
+ * word, so the session's own info callback watches the handshake.  OpenSSL
+ * calls it when SSL_do_handshake returns; a return that put an error on
+ * the queue (not a want-read) is a failure: plain HTTP, no or an untrusted
+ * client certificate, a client that refused ours.  A peer that just closes
+ * is not logged (as for the tls-port).  The callback is removed once it
+ * logged or the handshake finished. */
+static void
+http_util_tls_info(const SSL *ssl, int where, int ret)
+{
+    if (where & SSL_CB_HANDSHAKE_DONE) {
+        SSL_set_info_callback((SSL *)ssl, NULL);
+        return;
+    }
+    if (!(where & SSL_CB_ACCEPT_EXIT) || ret > 0
+        || SSL_get_error(ssl, ret) != SSL_ERROR_SSL) {
+        return;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "?", msg[256];
+    int port = 0, fd = SSL_get_fd(ssl);
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+            port = ntohs(s4->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+            port = ntohs(s6->sin6_port);
+        }
+    }
+    /* Peeked, not taken: the bufferevent collects the errors itself. */
+    ERR_error_string_n(ERR_peek_last_error(), msg, sizeof(msg));
+    log_warn("HTTPS handshake with %s:%d failed: %s", ip, port, msg);
+    SSL_set_info_callback((SSL *)ssl, NULL);
+}
+
 /* evhttp's bevcb: the connection's bufferevent, TLS over a session of the
  * current context (evhttp sets the socket on it afterwards). */
 static struct bufferevent *
@@ -58,6 +103,7 @@ http_util_tls_bev(struct event_base *base, void *arg)
         bufferevent_free(pair[1]);
         return pair[0];
     }
+    SSL_set_info_callback(ssl, http_util_tls_info);
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (bev != NULL) {

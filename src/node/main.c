@@ -148,6 +148,21 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(srv->base);
 }
 
+/* SIGHUP (which Redis ignores): read the TLS certificates and keys again,
+ * with the current tls-* settings, as CONFIG SET of one of them does: files
+ * replaced in place reach new handshakes, open connections keep theirs.
+ * Nothing else is reloaded; without TLS it does nothing. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    char err[256];
+    (void)sig;
+    (void)what;
+    log_info("Received SIGHUP, reloading the TLS certificates");
+    (void)tls_apply_config(NULL, srv, err, sizeof(err)); /* logs the outcome */
+}
+
 static void
 write_pidfile(const char *path)
 {
@@ -313,8 +328,10 @@ main(int argc, char **argv)
     srv->close_event = event_new(srv->base, -1, 0, on_close_pending, srv);
     srv->sig_events[0] = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->sig_events[1] = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->sig_events[2] = evsignal_new(srv->base, SIGHUP, on_hup, srv);
     event_add(srv->sig_events[0], NULL);
     event_add(srv->sig_events[1], NULL);
+    event_add(srv->sig_events[2], NULL);
     schedule_cron(srv);
     {
         struct timeval tv = {0, 100000};

@@ -94,6 +94,7 @@ repl_link_start_connect(struct server *srv)
         return;
     }
     r->link_fd = fd;
+    r->last_io_ms = r->last_connect_ms; /* repl-timeout bounds the connect too */
     r->link_state = REPL_LINK_CONNECTING;
     r->handshake_step = 0;
     r->hs_len = 0;
@@ -103,15 +104,23 @@ repl_link_start_connect(struct server *srv)
     log_info("Connecting to MASTER %s:%d", r->master_host, r->master_port);
 }
 
-static int
-link_send(struct repl *r, size_t argc, const struct resp_arg *argv)
+/* The commands of a handshake step go out in one write (one TLS record). */
+static void
+link_queue(size_t argc, const struct resp_arg *argv)
 {
-    repl_enc_len = 0;
     repl_enc_command(argc, argv);
+}
+
+static int
+link_flush(struct repl *r)
+{
     return conn_write_all(r->link_conn, repl_enc_buf, repl_enc_len, 60000);
 }
 
-/* Handshake steps: each sends a command and reads one reply line. */
+/* Handshake steps.  As in Redis 7.0, AUTH and the REPLCONFs are sent in one
+ * go once PING answered, and their replies read in order; PSYNC follows the
+ * capa reply: three round trips to the stream instead of five, which is what
+ * a reconnect after a failover waits on (write-ack's WAIT with it). */
 enum hs_step { HS_PING = 0, HS_AUTH, HS_PORT, HS_CAPA, HS_PSYNC, HS_EOF_HEADER };
 
 static int
@@ -121,47 +130,42 @@ hs_send(struct server *srv)
     const char *user = srv->cfg.masteruser, *pass = srv->cfg.masterauth;
     char num[24], num2[24];
 
+    repl_enc_len = 0;
     switch (r->handshake_step) {
     case HS_PING: {
         struct resp_arg a[1] = {{"PING", 4}};
-        return link_send(r, 1, a);
+        link_queue(1, a);
+        return link_flush(r);
     }
     case HS_AUTH: {
         if (pass == NULL || pass[0] == '\0') {
-            r->handshake_step = HS_PORT;
-            return hs_send(srv);
-        }
-        if (user && user[0]) {
+            r->handshake_step = HS_PORT; /* no reply to wait for */
+        } else if (user && user[0]) {
             struct resp_arg a[3] = {{"AUTH", 4}, {user, strlen(user)}, {pass, strlen(pass)}};
-            return link_send(r, 3, a);
+            link_queue(3, a);
+        } else {
+            struct resp_arg a[2] = {{"AUTH", 4}, {pass, strlen(pass)}};
+            link_queue(2, a);
         }
-        struct resp_arg a[2] = {{"AUTH", 4}, {pass, strlen(pass)}};
-        return link_send(r, 2, a);
-    }
-    case HS_PORT: {
         /* As Redis: a replica on TLS announces its tls-port, the one its
          * own replicas and proxies must reach it on. */
         long long p = srv->cfg.replica_announce_port ? srv->cfg.replica_announce_port
                       : srv->cfg.tls_replication && srv->cfg.tls_port ? srv->cfg.tls_port
                                                                     : srv->cfg.port;
-        struct resp_arg a[3] = {{"REPLCONF", 8}, {"listening-port", 14},
+        struct resp_arg b[3] = {{"REPLCONF", 8}, {"listening-port", 14},
                                 {num, util_ll2str(num, p)}};
-        if (link_send(r, 3, a) != 0) {
-            return -1;
-        }
+        link_queue(3, b);
         if (srv->cfg.replica_announce_ip && srv->cfg.replica_announce_ip[0]) {
             /* One more reply to read: counted by hs_extra. */
-            struct resp_arg b[3] = {{"REPLCONF", 8}, {"ip-address", 10},
+            struct resp_arg c[3] = {{"REPLCONF", 8}, {"ip-address", 10},
                                     {srv->cfg.replica_announce_ip,
                                      strlen(srv->cfg.replica_announce_ip)}};
-            return link_send(r, 3, b);
+            link_queue(3, c);
         }
-        return 0;
-    }
-    case HS_CAPA: {
-        struct resp_arg a[5] = {{"REPLCONF", 8}, {"capa", 4}, {"eof", 3},
+        struct resp_arg d[5] = {{"REPLCONF", 8}, {"capa", 4}, {"eof", 3},
                                 {"capa", 4}, {"psync2", 6}};
-        return link_send(r, 5, a);
+        link_queue(5, d);
+        return link_flush(r);
     }
     case HS_PSYNC: {
         struct resp_arg a[3] = {{"PSYNC", 5}, {"?", 1}, {"-1", 2}};
@@ -171,7 +175,8 @@ hs_send(struct server *srv)
             a[2].ptr = num2;
             a[2].len = util_ll2str(num2, r->offset + 1);
         }
-        return link_send(r, 3, a);
+        link_queue(3, a);
+        return link_flush(r);
     }
     default:
         return 0;
@@ -270,8 +275,8 @@ hs_on_line(struct server *srv, const char *line, size_t len, const char *rest,
             log_warn("Unable to AUTH to MASTER: %.*s", (int)len, line);
             return -1;
         }
-        r->handshake_step = HS_PORT;
-        return hs_send(srv);
+        r->handshake_step = HS_PORT; /* its REPLCONF went with the AUTH */
+        return 0;
     case HS_PORT:
         if (line[0] == '-') {
             log_info("(Non critical) Master does not understand REPLCONF "
@@ -283,8 +288,8 @@ hs_on_line(struct server *srv, const char *line, size_t len, const char *rest,
             return 0;
         }
         r->hs_extra = 0;
-        r->handshake_step = HS_CAPA;
-        return hs_send(srv);
+        r->handshake_step = HS_CAPA; /* sent with the listening-port */
+        return 0;
     case HS_CAPA:
         r->handshake_step = HS_PSYNC;
         return hs_send(srv);
@@ -345,13 +350,17 @@ hs_on_line(struct server *srv, const char *line, size_t len, const char *rest,
     return -1;
 }
 
+/* The link while it connects: the TCP connect, then (tls-replication) the
+ * TLS handshake, each driven by socket events so that the node goes on
+ * serving its clients and the proxies' probes meanwhile: a handshake with a
+ * master that is slow to answer (loaded, paused) must not stall the event
+ * loop.  Once the session is up the replication handshake starts. */
 static void
-link_on_event(evutil_socket_t fd, short what, void *arg)
+link_on_connecting(struct server *srv, evutil_socket_t fd, short what)
 {
-    struct server *srv = arg;
     struct repl *r = &srv->repl;
 
-    if (r->link_state == REPL_LINK_CONNECTING) {
+    if (r->link_conn == NULL) {
         int err = 0;
         socklen_t el = sizeof(err);
         if (!(what & EV_WRITE)) {
@@ -371,17 +380,41 @@ link_on_event(evutil_socket_t fd, short what, void *arg)
             repl_link_drop(srv, "could not start a TLS session");
             return;
         }
-        log_info("MASTER <-> REPLICA sync started%s",
-                 srv->cfg.tls_replication ? " (TLS)" : "");
+        r->last_io_ms = util_mstime();
+    }
+    if (conn_handshake(r->link_conn) != 0) {
+        if (errno != EAGAIN) {
+            repl_link_drop(srv, "TLS handshake failed");
+            return;
+        }
         event_del(r->link_event);
-        event_assign(r->link_event, srv->base, fd, EV_READ | EV_PERSIST,
+        event_assign(r->link_event, srv->base, fd,
+                     EV_PERSIST | (conn_wants(r->link_conn) == CONN_WANT_WRITE ? EV_WRITE
+                                                                               : EV_READ),
                      link_on_event, srv);
         event_add(r->link_event, NULL);
-        r->link_state = REPL_LINK_HANDSHAKE;
-        r->handshake_step = HS_PING;
-        if (hs_send(srv) != 0) {
-            repl_link_drop(srv, "handshake write failed");
-        }
+        return;
+    }
+    log_info("MASTER <-> REPLICA sync started%s", srv->cfg.tls_replication ? " (TLS)" : "");
+    event_del(r->link_event);
+    event_assign(r->link_event, srv->base, fd, EV_READ | EV_PERSIST, link_on_event, srv);
+    event_add(r->link_event, NULL);
+    r->last_io_ms = util_mstime();
+    r->link_state = REPL_LINK_HANDSHAKE;
+    r->handshake_step = HS_PING;
+    if (hs_send(srv) != 0) {
+        repl_link_drop(srv, "handshake write failed");
+    }
+}
+
+static void
+link_on_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    struct repl *r = &srv->repl;
+
+    if (r->link_state == REPL_LINK_CONNECTING) {
+        link_on_connecting(srv, fd, what);
         return;
     }
     if (!(what & EV_READ)) {

@@ -27,7 +27,9 @@
  * Connections to peers and the one-shot node commands are peerlink.c's
  * (core/conn: TLS to peers with tls-peers, to nodes with tls-backend).
  * With peer-auth set, a peer proves it knows the shared secret
- * (SENTINEL PEER-AUTH) before its votes and hellos count (sentinel.c). */
+ * (SENTINEL PEER-AUTH) before its votes and hellos count (sentinel.c); with
+ * peer-user, a session authenticated as that ACL user counts as a peer, and
+ * our links AUTH as it. */
 #include "proxy/failover.h"
 #include "proxy/failover_env.h"
 #include "core/alloc.h"
@@ -322,7 +324,8 @@ peer_on_auth(void *arg, const struct peerlink_reply *r)
     struct peer *p = arg;
     if (r != NULL && r->type == '-' && !p->auth_refused_logged) {
         p->auth_refused_logged = 1;
-        log_warn("Peer %s refused our peer authentication (check peer-auth on both): %.*s",
+        log_warn("Peer %s refused our peer authentication (check peer-auth, peer-user and "
+                 "peer-pass on both): %.*s",
                  p->name, (int)r->len, r->str);
     } else if (r != NULL && r->type == '+') {
         p->auth_refused_logged = 0;
@@ -344,7 +347,12 @@ peer_connect(struct proxy *px, struct peer *p, long long now)
     p->pending = 0;
     p->hello_ms = 0;
     memset(p->asking, 0, TOPOLOGY_MAX_GROUPS);
-    if (px->cfg.requirepass && px->cfg.requirepass[0]) {
+    if (px->cfg.peer_user && px->cfg.peer_user[0]) {
+        /* The peers' ACL user: what it may run is the peer's to say. */
+        const char *auth[] = {"AUTH", px->cfg.peer_user,
+                              px->cfg.peer_pass ? px->cfg.peer_pass : ""};
+        peerlink_send(p->link, 3, auth, peer_on_auth, p);
+    } else if (px->cfg.requirepass && px->cfg.requirepass[0]) {
         const char *auth[] = {"AUTH", px->cfg.requirepass};
         env->link_send(p->link, 2, auth, NULL, NULL);
     }

@@ -142,8 +142,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /* SIGHUP: read the config file and command line again.  Routing and timing
- * options apply at once, and so does the topology (groups and nodes added,
- * slots reassigned); what needs a restart is logged and left as it is. */
+ * options apply at once, and so do the topology (groups and nodes added,
+ * slots reassigned) and the TLS certificates and settings (the files are
+ * read again); what needs a restart is logged and left as it is. */
 static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
@@ -203,6 +204,9 @@ on_reload(evutil_socket_t sig, short what, void *arg)
     if (access_reload(px) != 0) {
         log_error("Reload: the ACL users were not changed (see above)");
     }
+    /* Certificates replaced in place are read again: new handshakes get
+     * them, open connections keep theirs. */
+    (void)tlsctx_reload(px, &fresh);
     int applied = topology_apply(px, fresh.groups, fresh.nodes) == 0;
     if (!applied) {
         log_error("Reload: the new topology was not applied (see above)");

@@ -298,6 +298,11 @@ const struct option_def proxy_options[] = {
     {"peer-auth", OPT_STRING, OPT_SENSITIVE, "", 0, 0, NULL, OFF(peer_auth), NULL, NULL, NULL,
      "secret shared by the proxies: a peer proves it (SENTINEL PEER-AUTH) before its hellos "
      "and votes count; empty = any client may speak the peer protocol"},
+    {"peer-user", OPT_STRING, 0, "", 0, 0, NULL, OFF(peer_user), NULL, NULL, NULL,
+     "ACL user of the peers: a session authenticated as it may speak the peer protocol "
+     "(beside peer-auth's secret), and our links to the peers AUTH as it with peer-pass"},
+    {"peer-pass", OPT_STRING, OPT_SENSITIVE, "", 0, 0, NULL, OFF(peer_pass), NULL, NULL, NULL,
+     "password of peer-user, sent by our links to the peers"},
     {"loglevel", OPT_ENUM, 0, "notice", 0, 0, log_option_names, OFF(loglevel), NULL, NULL,
      NULL, "debug, verbose, notice or warning"},
     {"logfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(logfile), NULL, NULL, NULL,

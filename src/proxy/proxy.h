@@ -95,6 +95,8 @@ struct proxy_config {
     /* peer links (failover.c, peerlink.c) */
     int tls_peers;               /* connect to peers with TLS: list their tls-ports */
     char *peer_auth;             /* owned: shared secret peers prove; "" = none */
+    char *peer_user;             /* owned: ACL user peers authenticate as; "" = none */
+    char *peer_pass;             /* owned: peer_user's password, for our links */
 };
 
 struct proxy {

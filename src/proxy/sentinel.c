@@ -4,6 +4,7 @@
  * (is-master-down-by-addr, as Sentinel does, and HELLO, which Sentinel does
  * over pub/sub on the nodes instead). */
 #include "proxy/sentinel.h"
+#include "core/acl.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/resp.h"
@@ -277,24 +278,37 @@ cmd_failover(struct session *s, size_t argc, const struct resp_arg *argv, struct
     reply_str(s, err ? err : "+OK\r\n");
 }
 
-/* With peer-auth set, the peer protocol (HELLO, is-master-down-by-addr)
- * is only for sessions that proved the secret: anyone else's announcements
- * and votes would steer failovers.  Returns 1 when s may speak it, else
+/* With peer-auth or peer-user set, the peer protocol (HELLO,
+ * is-master-down-by-addr) is only for sessions that proved the secret or
+ * authenticated as the peer-user ACL user: anyone else's announcements and
+ * votes would steer failovers.  Returns 1 when s may speak it, else
  * answers the refusal (logged once per session). */
 static int
 peer_allowed(struct session *s, const struct resp_arg *sub)
 {
     struct proxy *px = session_proxy(s);
-    if (px->cfg.peer_auth == NULL || px->cfg.peer_auth[0] == '\0' || (s->flags & SESSION_PEER)) {
+    const char *pu = px->cfg.peer_user;
+    int secret = px->cfg.peer_auth != NULL && px->cfg.peer_auth[0] != '\0';
+    int by_user = pu != NULL && pu[0] != '\0';
+    if ((!secret && !by_user) || (s->flags & SESSION_PEER)) {
+        return 1;
+    }
+    if (by_user && s->user != NULL && strcmp(acl_user_name(s->user), pu) == 0) {
+        log_info("Peer %s authenticated as ACL user %s", s->addr, pu);
+        s->flags |= SESSION_PEER;
         return 1;
     }
     if (!(s->flags & SESSION_PEER_REFUSED)) {
         s->flags |= SESSION_PEER_REFUSED;
-        log_warn("Refused SENTINEL %.*s from %s: not authenticated as a peer (peer-auth)",
-                 (int)sub->len, sub->ptr, s->addr);
+        log_warn("Refused SENTINEL %.*s from %s: not authenticated as a peer (%s)",
+                 (int)sub->len, sub->ptr, s->addr,
+                 secret && by_user ? "peer-auth or peer-user" : secret ? "peer-auth"
+                                                                      : "peer-user");
     }
-    reply_str(s, "-NOPERM this proxy requires peer authentication: "
-                 "SENTINEL PEER-AUTH <secret> first\r\n");
+    reply_str(s, secret ? "-NOPERM this proxy requires peer authentication: "
+                          "SENTINEL PEER-AUTH <secret> first\r\n"
+                        : "-NOPERM this proxy requires peer authentication: "
+                          "AUTH as its peer-user first\r\n");
     return 0;
 }
 

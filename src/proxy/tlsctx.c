@@ -100,6 +100,55 @@ tlsctx_apply(const struct option_def *def, void *ctx, char *err, size_t errlen)
     return 0;
 }
 
+/* Swaps the reloadable tls-* values of a and b. */
+static void
+tlsctx_swap_settings(struct proxy_config *a, struct proxy_config *b)
+{
+#define SWAP(field)                                                         \
+    do {                                                                    \
+        __typeof__(a->field) tmp_ = a->field;                               \
+        a->field = b->field;                                                \
+        b->field = tmp_;                                                    \
+    } while (0)
+    SWAP(tls_cert_file);
+    SWAP(tls_key_file);
+    SWAP(tls_key_file_pass);
+    SWAP(tls_ca_cert_file);
+    SWAP(tls_ca_cert_dir);
+    SWAP(tls_client_cert_file);
+    SWAP(tls_client_key_file);
+    SWAP(tls_protocols);
+    SWAP(tls_ciphers);
+    SWAP(tls_ciphersuites);
+    SWAP(tls_auth_clients);
+    SWAP(tls_prefer_server_ciphers);
+    SWAP(tls_session_caching);
+    SWAP(tls_session_cache_size);
+    SWAP(tls_session_cache_timeout);
+#undef SWAP
+}
+
+int
+tlsctx_reload(struct proxy *px, struct proxy_config *fresh)
+{
+    char why[512];
+    if (fresh->tls_port != px->cfg.tls_port || fresh->tls_backend != px->cfg.tls_backend
+        || fresh->tls_peers != px->cfg.tls_peers || fresh->http_tls != px->cfg.http_tls) {
+        log_warn("Reload: tls-port, tls-backend, tls-peers and http-tls changes need a "
+                 "restart");
+    }
+    tlsctx_swap_settings(&px->cfg, fresh);
+    if (tlsctx_build(px, why, sizeof(why)) != 0) {
+        tlsctx_swap_settings(&px->cfg, fresh);
+        log_error("Reload: the TLS certificates were not changed: %s", why);
+        return -1;
+    }
+    if (px->tls_ctx != NULL || px->tls_backend_ctx != NULL) {
+        log_info("TLS configuration reloaded");
+    }
+    return 0;
+}
+
 void
 tlsctx_teardown(struct proxy *px)
 {

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct proxy;
+struct proxy_config;
 struct option_def;
 struct conn;
 
@@ -18,6 +19,13 @@ void tlsctx_teardown(struct proxy *px);
  * tls-* values, swapped in only when all build; open connections keep the
  * old ones.  Returns 0, or -1 with Redis's message in err. */
 int tlsctx_apply(const struct option_def *def, void *ctx, char *err, size_t errlen);
+/* SIGHUP: take fresh's tls-* files and settings (a configuration just read
+ * again; tls-port, tls-backend, tls-peers and http-tls need a restart) and
+ * rebuild the contexts, reading the files again even when their names did
+ * not change (certificates replaced in place).  On failure nothing changes.
+ * fresh keeps what was swapped out, for its owner to free.  Returns 0 or -1
+ * (logged). */
+int tlsctx_reload(struct proxy *px, struct proxy_config *fresh);
 /* A TLS server session over an accepted socket (takes fd), or NULL. */
 struct conn *tlsctx_accept(struct proxy *px, int fd);
 /* The connection for a socket connecting to a node (takes fd): TLS with

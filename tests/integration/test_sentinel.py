@@ -526,6 +526,55 @@ def case_i_peer_auth(c):
     print("     writes resumed %.2f s after the kill, with peer-auth" % took)
 
 
+def case_j_peer_user(c):
+    """peer-user: the proxies authenticate to each other as an ACL user that
+    may only run SENTINEL (and PING).  A client as the default user, or
+    authenticated as another user, gets -NOPERM for the peer protocol
+    (logged once per connection); a session AUTHed as the peer user is
+    answered; every link between the proxies authenticated that way (logged);
+    they fail over a killed master."""
+    m, reps = c.group()
+    d = tempfile.mkdtemp(prefix="cachely-sentinel-acl-")
+    acl = os.path.join(d, "users.acl")
+    with open(acl, "w") as f:
+        f.write("user default on nopass ~* &* +@all\n"
+                "user peer on >peer-pw-1 +sentinel +ping\n"
+                "user app on >app-pw-1 ~* &* +@all\n")
+    try:
+        ps = c.peer_proxies(m, 3, "--aclfile", acl, "--peer-user", "peer", "--peer-pass", "peer-pw-1")
+        raw = Raw(ps[0].port)
+        r = raw.call("SENTINEL", "HELLO", "99", "mymaster", LOCAL, str(reps[0].port), "99")
+        check(isinstance(r, Err) and r.startswith("NOPERM"), "HELLO as the default user: %r" % r)
+        check(raw.call("AUTH", "app", "app-pw-1") == "OK", "AUTH as another user")
+        r = raw.call("SENTINEL", "is-master-down-by-addr", LOCAL, str(m.port), "50", "f" * 40)
+        check(isinstance(r, Err) and r.startswith("NOPERM"), "a vote as another user: %r" % r)
+        check(info(client(ps[0]), "sentinel")["current_epoch"] == "0",
+              "no epoch adopted from a refused peer request")
+        check(log_text(ps[0]).count("not authenticated as a peer (peer-user)") == 1,
+              "the refusal is logged once for the connection")
+        check(raw.call("AUTH", "peer", "peer-pw-1") == "OK", "AUTH as the peer user")
+        r = raw.call("SENTINEL", "is-master-down-by-addr", LOCAL, str(m.port), "0", "*")
+        check(r == [0, b"*", 0], "the peer user's query is answered: %r" % r)
+        r = raw.call("GET", "x")
+        check(isinstance(r, Err) and r.startswith("NOPERM"), "the peer user may not GET: %r" % r)
+        raw.close()
+        for p in ps:
+            wait_for(lambda: log_text(p).count("authenticated as ACL user peer") >= 2, 5,
+                     "%d's two peers authenticated as the ACL user" % p.port)
+            check("peer-pw-1" not in log_text(p), "no password in the log")
+        t0 = time.time()
+        m.kill()
+        took = writes_resume(ps[1], t0)
+        nm = new_master(reps + [m], m)
+        check(nm in reps, "a replica was promoted")
+        for p in ps:
+            wait_for(lambda: master_addr(p) == (LOCAL, nm.port), BOUND_S, "every proxy follows")
+    finally:
+        os.remove(acl)
+        os.rmdir(d)
+    print("     writes resumed %.2f s after the kill, peers as an ACL user" % took)
+
+
 CASES = [
     ("blk", "a client blocked through the proxy gets an error in a switchover",
      case_blocked_client_through_a_switchover),
@@ -548,6 +597,8 @@ CASES = [
      case_h_switch_master_event),
     ("i", "peer-auth: unauthenticated hellos and votes refused and logged; failover works",
      case_i_peer_auth),
+    ("j", "peer-user: peers authenticate as an ACL user; others refused; failover works",
+     case_j_peer_user),
 ]
 
 

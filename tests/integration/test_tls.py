@@ -8,6 +8,7 @@ Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 import os
 import select
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -751,6 +752,48 @@ def plain_http_refused(port):
     return not data.startswith(b"HTTP/")
 
 
+def https_failures_logged(proc, port):
+    """Failed HTTPS handshakes on port are logged once each, with the peer's
+    address, and the port serves on: plain HTTP, then a TLS client with no
+    cipher in common.  Returns True."""
+    peers = []
+    with socket.create_connection((LOCAL, port), timeout=10) as s:
+        peers.append(("%s:%d" % s.getsockname()[:2], "http request"))
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+    # A TLS client the server cannot agree with: TLS 1.2 with ECDSA suites
+    # only, against an RSA certificate.  (A client that refuses the
+    # server's certificate is not used: its alert may be lost to the reset
+    # of its close, and a reset is not logged.)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
+    with socket.create_connection((LOCAL, port), timeout=10) as raw:
+        peers.append(("%s:%d" % raw.getsockname()[:2], "no shared cipher"))
+        try:
+            ctx.wrap_socket(raw).close()
+            check(False, "a client with no cipher in common completed the handshake")
+        except ssl.SSLError:
+            pass
+    for peer, why in peers:
+        line = "HTTPS handshake with %s failed: " % peer
+        wait_for(lambda: line in log_text(proc), 10, "%r (%s) in the log" % (line, why))
+    time.sleep(0.2)  # a second line for the same connection would come now
+    text = log_text(proc)
+    for peer, why in peers:
+        line = "HTTPS handshake with %s failed: " % peer
+        found = [x for x in text.splitlines() if line in x]
+        check(len(found) == 1 and why in found[0], "logged once (%s): %r" % (why, found))
+    check(curl(port, "/health")[2] == 200, "HTTPS still served after the failed handshakes")
+    return True
+
+
 def case_k_node_https(nodes):
     """http-tls yes: the node's HTTP port serves HTTPS with the tls-*
     certificates (curl --cacert), refuses plain HTTP, follows CONFIG SET of
@@ -769,6 +812,7 @@ def case_k_node_https(nodes):
     check(code == 200 and b"cachely_" in body, "HTTPS /metrics: %r" % body[:80])
     check(plain_http_refused(hp), "plain HTTP on the HTTPS port gets no answer")
     check(plain.ping(), "the node is alive after the plain-HTTP attempts")
+    check(https_failures_logged(n, hp), "failed HTTPS handshakes logged")
     check(peer_cert(hp) == c.der(c.server), "HTTPS shows tls-cert-file")
     plain.execute_command("CONFIG", "SET", "tls-cert-file", c.server2[0],
                           "tls-key-file", c.server2[1])
@@ -805,6 +849,7 @@ def case_l_proxy_https(nodes):
     check(code == 200 and body == b"via-proxy-https", "HTTPS GET via the proxy: %r" % body)
     check(curl(hp, "/topology")[2] == 200, "HTTPS /topology")
     check(plain_http_refused(hp), "plain HTTP on the proxy's HTTPS port gets no answer")
+    check(https_failures_logged(p, hp), "failed HTTPS handshakes logged by the proxy")
     check(peer_cert(hp) == c.der(c.server), "the proxy's HTTPS shows its certificate")
     check(client(p).ping(), "the proxy is alive")
 
@@ -905,6 +950,77 @@ def case_m_proxy_reload_under_load(nodes):
         check("not supported through cachely-proxy" in str(e), str(e))
 
 
+def sighup_reload(proc, ports, fail_text):
+    """The certificate files of proc (tls-cert-file/tls-key-file named
+    live.crt/live.key in their own dir) are replaced in place by server2's
+    and proc gets SIGHUP: new handshakes on every port in ports show the new
+    certificate, an old TLS client goes on with the same connection.  Then a
+    key that does not match: SIGHUP changes nothing, says so in the log
+    (fail_text), and the process serves on."""
+    c = certs()
+    old = tls_client(proc)
+    first = old.client_id()
+    check(old.set("before-hup", "1"), "SET on the old connection")
+    for port in ports:
+        check(peer_cert(port, "client") == c.der(c.server), "the first certificate on %d" % port)
+    for src, dst in ((c.server2[0], proc.live_crt), (c.server2[1], proc.live_key)):
+        shutil.copyfile(src, dst + ".tmp")
+        os.replace(dst + ".tmp", dst)
+    os.kill(proc.proc.pid, signal.SIGHUP)
+    for port in ports:
+        wait_for(lambda: peer_cert(port, "client") == c.der(c.server2), 10,
+                 "a new handshake on %d shows the certificate read again after SIGHUP" % port)
+    check(old.client_id() == first and old.get("before-hup") == "1",
+          "the connection opened before SIGHUP goes on")
+    check("TLS configuration reloaded" in log_text(proc), "the reload is logged")
+    # A key of another certificate: refused, nothing changes.
+    shutil.copyfile(c.client[1], proc.live_key + ".tmp")
+    os.replace(proc.live_key + ".tmp", proc.live_key)
+    os.kill(proc.proc.pid, signal.SIGHUP)
+    wait_for(lambda: fail_text in log_text(proc), 10, "%r in the log" % fail_text)
+    for port in ports:
+        check(peer_cert(port, "client") == c.der(c.server2),
+              "a failed SIGHUP reload keeps the certificate on %d" % port)
+    check(old.ping() and tls_client(proc).ping(), "old and new TLS clients after it")
+    return True
+
+
+def live_cert_files(nodes):
+    """Copies of the server certificate and key in a dir of their own, for
+    SIGHUP to find replaced."""
+    c = certs()
+    d = tempfile.mkdtemp(prefix="cachely-tls-live-", dir=c.dir)
+    crt, key = os.path.join(d, "live.crt"), os.path.join(d, "live.key")
+    shutil.copyfile(c.server[0], crt)
+    shutil.copyfile(c.server[1], key)
+    return crt, key
+
+
+def case_o_sighup(nodes):
+    """SIGHUP reads the certificate files again, on the node (tls-port and
+    HTTPS) and on the proxy (tls-port, HTTPS), without dropping a
+    connection; a bad file changes nothing."""
+    c = certs()
+    crt, key = live_cert_files(nodes)
+    hp = cluster.free_port()
+    port = cluster.free_port()
+    n = nodes.node("--tls-port", port, "--tls-cert-file", crt, "--tls-key-file", key,
+                   "--tls-ca-cert-file", c.ca, "--http-port", hp, "--http-tls", "yes")
+    n.tls_port, n.live_crt, n.live_key = port, crt, key
+    check(sighup_reload(n, [port, hp], "Unable to update TLS configuration"),
+          "the node's SIGHUP reload")
+    check(client(n).ping(), "the node's plain port after the SIGHUPs")
+    crt, key = live_cert_files(nodes)
+    hp, port = cluster.free_port(), cluster.free_port()
+    p = nodes.proxy(n.addr, "--tls-port", port, "--http-port", hp, "--http-tls", "yes",
+                    "--tls-cert-file", crt, "--tls-key-file", key, "--tls-ca-cert-file", c.ca)
+    p.tls_port, p.live_crt, p.live_key = port, crt, key
+    wait_for(lambda: client(p).set("probe", "1"), 10, "the proxy routes writes")
+    check(sighup_reload(p, [port, hp], "Reload: the TLS certificates were not changed"),
+          "the proxy's SIGHUP reload")
+    check(client(p).get("before-hup") == "1", "the proxy routes after the SIGHUPs")
+
+
 CASES = [
     ("a", "redis-cli --tls and python ssl=True on tls-port", case_a_clients),
     ("b", "mutual TLS accepted and refused; auth-clients optional/no", case_b_mutual_tls),
@@ -922,6 +1038,8 @@ CASES = [
     ("l", "the node's HTTP port over HTTPS (http-tls)", case_k_node_https),
     ("m", "the proxy's HTTP port over HTTPS (http-tls)", case_l_proxy_https),
     ("n", "the proxy's CONFIG SET tls-* reloads live under load", case_m_proxy_reload_under_load),
+    ("o", "SIGHUP reads the certificates again (node and proxy), no connection dropped",
+     case_o_sighup),
 ]
 
 
