@@ -25,6 +25,7 @@
 struct iobatch {
     int fd;                         /* the ring; owned */
     unsigned entries;               /* submission queue size */
+    unsigned min_ring;              /* smaller batches run as plain calls */
     /* submission ring (mapped) */
     void *sq_map;                   /* owned mapping */
     size_t sq_map_len;
@@ -84,6 +85,7 @@ iobatch_create(unsigned entries)
     b = mem_calloc(sizeof(*b));
     b->fd = fd;
     b->entries = p.sq_entries;
+    b->min_ring = IOBATCH_MIN_RING;
     b->sq_map_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
     b->cq_map_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
     if (p.features & IORING_FEAT_SINGLE_MMAP) {
@@ -158,6 +160,12 @@ iobatch_destroy(struct iobatch **bp)
     mem_free(b->msgs);
     mem_free(b);
     *bp = NULL;
+}
+
+void
+iobatch_set_min_ring(struct iobatch *b, unsigned n)
+{
+    b->min_ring = n;
 }
 
 unsigned
@@ -269,7 +277,7 @@ iobatch_run(struct iobatch *b, iobatch_done_fn done, void *arg)
     if (n == 0) {
         return 0;
     }
-    if (n < IOBATCH_MIN_RING) {
+    if (n < b->min_ring) {
         /* The entries stay unsubmitted (the tail does not move): the next
          * batch overwrites them. */
         for (unsigned i = 0; i < n; i++) {

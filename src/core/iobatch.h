@@ -14,13 +14,14 @@
  * therefore returns with every result known, and the caller handles them
  * exactly as it would handle read(2)/write(2) results.
  *
- * The ring is not free, though: on the kernel we measured (6.18, a VM) an
- * io_uring_enter costs about 150 ns plus 180 ns per operation, where a
- * plain recv(2) costs 135 ns in all, so a ring round trip only breaks even
- * at about 16 operations (a request and its reply over loopback TCP: 3.1 us
- * through the ring against 2.7 us plain for one client, 2.81 against 2.77
- * for 16, 2.78 against 2.80 for 64).  A batch smaller than
- * IOBATCH_MIN_RING therefore runs as plain calls, one per operation. */
+ * The ring is not free, though: on the kernel we measured (6.18, a VM
+ * without page-table isolation) an io_uring_enter costs about 150 ns plus
+ * 180 ns per operation, where a whole plain recv(2) costs 135 ns, so the
+ * ring only breaks even at about 16 operations.  utils/bench-iobatch.c,
+ * CPU per request and reply over loopback TCP, plain against ring: 1
+ * client 2.77 against 3.20 us, 4: 2.78 / 2.84, 16: 2.88 / 2.90, 64:
+ * 2.86 / 2.81.  A batch smaller than IOBATCH_MIN_RING therefore runs as
+ * plain calls, one per operation. */
 #ifndef CACHELY_CORE_IOBATCH_H
 #define CACHELY_CORE_IOBATCH_H
 
@@ -43,6 +44,11 @@ typedef void (*iobatch_done_fn)(void *tag, int res, void *arg);
  * plain read(2)/write(2). */
 struct iobatch *iobatch_create(unsigned entries);
 void iobatch_destroy(struct iobatch **bp);
+
+/* Batches of fewer than n operations run as plain calls (default
+ * IOBATCH_MIN_RING; 0 or 1: every batch goes through the ring).  For tests
+ * and utils/bench-iobatch.c. */
+void iobatch_set_min_ring(struct iobatch *b, unsigned n);
 
 /* Operations queued and not run yet, and how many more fit. */
 unsigned iobatch_queued(const struct iobatch *b);

@@ -28,9 +28,10 @@ record(void *tag, int res, void *arg)
 }
 
 /* n socket pairs; pair i: peer wrote "hello<i%10>" when i % 3 == 0, wrote
- * nothing when i % 3 == 1, closed when i % 3 == 2. */
+ * nothing when i % 3 == 1, closed when i % 3 == 2.  min_ring > 0 is passed
+ * to iobatch_set_min_ring (0 keeps the default). */
 static void
-check_batch(unsigned n)
+check_batch(unsigned n, unsigned min_ring)
 {
     int sv[MAXN][2];
     char buf[MAXN][16];
@@ -39,6 +40,9 @@ check_batch(unsigned n)
 
     if (b == NULL) {
         cr_skip_test("io_uring unavailable: %s", strerror(errno));
+    }
+    if (min_ring > 0) {
+        iobatch_set_min_ring(b, min_ring);
     }
     for (unsigned i = 0; i < n; i++) {
         cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
@@ -107,12 +111,18 @@ check_batch(unsigned n)
 
 Test(iobatch, a_small_batch_runs_as_plain_calls_with_the_same_results)
 {
-    check_batch(3);
-    check_batch(IOBATCH_MIN_RING - 1);
+    check_batch(3, 0);
+    check_batch(IOBATCH_MIN_RING - 1, 0);
 }
 
 Test(iobatch, a_large_batch_runs_through_the_ring)
 {
-    check_batch(IOBATCH_MIN_RING);
-    check_batch(MAXN);
+    check_batch(IOBATCH_MIN_RING, 0);
+    check_batch(MAXN, 0);
+}
+
+Test(iobatch, a_small_batch_forced_through_the_ring)
+{
+    check_batch(1, 1);
+    check_batch(3, 1);
 }
