@@ -25,6 +25,7 @@
 struct iobatch {
     int fd;                         /* the ring; owned */
     unsigned entries;               /* submission queue size */
+    unsigned min_ring;              /* smaller batches run as plain calls */
     /* submission ring (mapped) */
     void *sq_map;                   /* owned mapping */
     size_t sq_map_len;
@@ -84,6 +85,7 @@ iobatch_create(unsigned entries)
     b = mem_calloc(sizeof(*b));
     b->fd = fd;
     b->entries = p.sq_entries;
+    b->min_ring = IOBATCH_MIN_RING;
     b->sq_map_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
     b->cq_map_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
     if (p.features & IORING_FEAT_SINGLE_MMAP) {
@@ -158,6 +160,12 @@ iobatch_destroy(struct iobatch **bp)
     mem_free(b->msgs);
     mem_free(b);
     *bp = NULL;
+}
+
+void
+iobatch_set_min_ring(struct iobatch *b, unsigned n)
+{
+    b->min_ring = n;
 }
 
 unsigned
@@ -235,6 +243,31 @@ iobatch_send(struct iobatch *b, int fd, const struct iovec *iov, int iovcnt, voi
     return 0;
 }
 
+/* Run queued entry i with the plain system call it stands for; the result
+ * as a completion would give it. */
+static int
+run_plain(struct iobatch *b, unsigned i)
+{
+    const struct io_uring_sqe *sqe = &b->sqes[(*b->sq_tail + i) & *b->sq_mask];
+    void *addr = (void *)(uintptr_t)sqe->addr;
+    ssize_t r;
+
+    do {
+        switch (sqe->opcode) {
+        case IORING_OP_RECV:
+            r = recv(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
+            break;
+        case IORING_OP_SEND:
+            r = send(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
+            break;
+        default:
+            r = sendmsg(sqe->fd, addr, (int)sqe->msg_flags);
+            break;
+        }
+    } while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : (int)r;
+}
+
 int
 iobatch_run(struct iobatch *b, iobatch_done_fn done, void *arg)
 {
@@ -243,6 +276,14 @@ iobatch_run(struct iobatch *b, iobatch_done_fn done, void *arg)
 
     if (n == 0) {
         return 0;
+    }
+    if (n < b->min_ring) {
+        /* The entries stay unsubmitted (the tail does not move): the next
+         * batch overwrites them. */
+        for (unsigned i = 0; i < n; i++) {
+            b->res[i] = run_plain(b, i);
+        }
+        goto hand_out;
     }
     for (unsigned i = 0; i < n; i++) {
         b->res[i] = -ECANCELED;
@@ -289,6 +330,7 @@ iobatch_run(struct iobatch *b, iobatch_done_fn done, void *arg)
     }
     /* A callback may run another batch on this ring (a busy script serves
      * other clients from inside a command): hand out copies. */
+hand_out:;
     void *tags[n];
     int res[n];
     memcpy(tags, b->tags, n * sizeof(*tags));

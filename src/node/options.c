@@ -468,7 +468,8 @@ const struct option_def node_options[] = {
      "FLUSHDB/FLUSHALL without SYNC/ASYNC free in the background"},
     {"io-uring", OPT_BOOL, 0, "yes", 0, 0, NULL, OFF(io_uring), NULL, NULL, NULL,
      "batch the clients' socket reads and writes of a loop turn into one io_uring "
-     "system call each (plain connections; falls back when the kernel refuses)"},
+     "system call each when 16 or more are ready (plain connections; falls back "
+     "when the kernel refuses)"},
     {"busy-reply-threshold", OPT_INT, MUT, "5000", 0, LL_MAX, NULL, OFF(busy_reply_threshold),
      NULL, NULL, NULL,
      "milliseconds a script may run before other clients get -BUSY (0 = at once)"},
