@@ -153,8 +153,8 @@ Test(quicklist, count_fill_bounds_elements_per_node)
         push_cstr(ql, b, QUICKLIST_TAIL);
     }
     cr_assert_eq(ql->nnodes, 3);
-    cr_assert_eq(listpack_length(ql->head->lp), 4);
-    cr_assert_eq(listpack_length(ql->tail->lp), 2);
+    cr_assert_eq(ql->head->count, 4);
+    cr_assert_eq(ql->tail->count, 2);
     cr_assert_str_eq(at(ql, 0), "0");
     cr_assert_str_eq(at(ql, 9), "9");
     cr_assert_str_eq(at(ql, -3), "7");
@@ -174,7 +174,7 @@ Test(quicklist, byte_fill_bounds_node_size)
     }
     cr_assert_eq(quicklist_check(ql), 0);
     for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        cr_assert_leq(listpack_used_bytes(n->lp), 4096);
+        cr_assert_leq(n->used, 4096);
     }
     cr_assert_geq(ql->nnodes, 5);
     quicklist_destroy(&ql);
@@ -203,7 +203,7 @@ Test(quicklist, count_fill_node_stops_at_8k)
         push_cstr(ql, val, QUICKLIST_TAIL);
     }
     for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        cr_assert_leq(listpack_used_bytes(n->lp), 8192);
+        cr_assert_leq(n->used, 8192);
     }
     cr_assert_gt(ql->nnodes, 1);
     quicklist_destroy(&ql);
