@@ -2,7 +2,8 @@
  * program of list operations (push, pop, insert, set, delete while walking
  * either way, range delete, index) run against an array model under a fill
  * the first byte picks; contents are compared both ways after every
- * operation and the list's invariants checked.  Built by "make fuzz" with
+ * operation and the list's invariants checked (quicklist_check decodes
+ * every packed element and checks each node's skip index).  Built by "make fuzz" with
  * clang; the corpus (tests/fuzz/corpus/quicklist) is replayed under
  * "make check" through replay_main.c. */
 #include "ds/quicklist.h"
