@@ -8,6 +8,9 @@
 
 #include <string.h>
 
+_Static_assert(sizeof(struct quicklist) == 16, "the list header is jemalloc's 16 class");
+_Static_assert(sizeof(struct quicklist_node) == 24, "a node header is 24 bytes");
+
 /* Packed bytes per node for fill -1..-5. */
 static const size_t size_levels[] = {4096, 8192, 16384, 32768, 65536};
 /* A count-limited node stops growing here whatever its count. */
@@ -135,9 +138,13 @@ elem_get(const unsigned char *p, struct listpack_value *v)
 }
 
 /* ---- the skip index ----------------------------------------------------------
- * After a node's elements: nskip entries (16-bit element index, 16-bit
- * offset), indexes strictly increasing within 1..count-1.  Element 0 at
- * offset 0 is an implicit entry, the node's end (count) an implicit bound.
+ * After a node's elements, when it has entries: a 4-byte bias (16-bit index
+ * and offset), then nskip entries (16-bit element index, 16-bit offset),
+ * indexes strictly increasing within 1..count-1.  An entry's real index
+ * and offset are its stored ones plus the bias, modulo 2^16 (both fit 16
+ * bits in a node of several elements), so a push or pop at the head
+ * shifts every entry by changing the bias alone.  Element 0 at offset 0 is
+ * an implicit entry, the node's end (count) an implicit bound.
  * Invariant: no two neighbouring anchors are more than 2 * SKIP_STRIDE
  * elements apart, so any element is at most that many steps from one.
  * Pushes at the tail add an entry every SKIP_STRIDE elements; an insert
@@ -145,6 +152,14 @@ elem_get(const unsigned char *p, struct listpack_value *v)
  * a delete shifts them back and drops entries that became redundant. */
 #define SKIP_STRIDE 16
 #define SKIP_ENTRY 4
+#define SKIP_BIAS 4
+
+/* Bytes of a skip index of nskip entries. */
+static inline size_t
+skip_bytes(size_t nskip)
+{
+    return nskip > 0 ? SKIP_BIAS + nskip * SKIP_ENTRY : 0;
+}
 
 static inline unsigned char *
 skip_base(struct quicklist_node *n)
@@ -153,27 +168,48 @@ skip_base(struct quicklist_node *n)
 }
 
 static inline unsigned
+rd16(const unsigned char *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static inline void
+wr16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static inline unsigned
 skip_idx(const struct quicklist_node *n, unsigned j)
 {
-    const unsigned char *s = n->data + n->used + (size_t)j * SKIP_ENTRY;
-    return (unsigned)s[0] | (unsigned)s[1] << 8;
+    const unsigned char *b = n->data + n->used;
+    return (rd16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY) + rd16(b)) & 0xffff;
 }
 
 static inline unsigned
 skip_off(const struct quicklist_node *n, unsigned j)
 {
-    const unsigned char *s = n->data + n->used + (size_t)j * SKIP_ENTRY;
-    return (unsigned)s[2] | (unsigned)s[3] << 8;
+    const unsigned char *b = n->data + n->used;
+    return (rd16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY + 2) + rd16(b + 2)) & 0xffff;
 }
 
 static inline void
 skip_set(struct quicklist_node *n, unsigned j, unsigned idx, unsigned off)
 {
-    unsigned char *s = skip_base(n) + (size_t)j * SKIP_ENTRY;
-    s[0] = (unsigned char)idx;
-    s[1] = (unsigned char)(idx >> 8);
-    s[2] = (unsigned char)off;
-    s[3] = (unsigned char)(off >> 8);
+    unsigned char *b = skip_base(n);
+    wr16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY, (idx - rd16(b)) & 0xffff);
+    wr16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY + 2, (off - rd16(b + 2)) & 0xffff);
+}
+
+/* Shift every entry by di elements and doff bytes (either may be
+ * "negative", modulo 2^16). */
+static inline void
+skip_shift_all(struct quicklist_node *n, unsigned di, unsigned doff)
+{
+    unsigned char *b = skip_base(n);
+    wr16(b, (rd16(b) + di) & 0xffff);
+    wr16(b + 2, (rd16(b + 2) + doff) & 0xffff);
 }
 
 /* The first skip entry whose index is above i (nskip when none). */
@@ -181,6 +217,9 @@ static unsigned
 skip_after(const struct quicklist_node *n, unsigned i)
 {
     unsigned lo = 0, hi = n->nskip;
+    if (hi == 0 || skip_idx(n, hi - 1) <= i) {
+        return hi;  /* the tail: RPUSH, RPOP */
+    }
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
         if (skip_idx(n, mid) <= i) {
@@ -215,7 +254,7 @@ node_seek(const struct quicklist_node *n, unsigned i)
 static inline size_t
 node_alloc_size(size_t used, size_t nskip)
 {
-    return sizeof(struct quicklist_node) + used + nskip * SKIP_ENTRY;
+    return sizeof(struct quicklist_node) + used + skip_bytes(nskip);
 }
 
 /* Resize n's block to hold used bytes of elements and nskip entries (the
@@ -224,17 +263,18 @@ node_alloc_size(size_t used, size_t nskip)
 static struct quicklist_node *
 node_resize(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nskip)
 {
+    int is_head = ql != NULL && ql->head == n;
     struct quicklist_node *m = mem_realloc(n, node_alloc_size(used, nskip));
     if (m != n && ql != NULL) {
-        if (m->prev != NULL) {
-            m->prev->next = m;
-        } else {
+        if (is_head) {
             ql->head = m;
+        } else {
+            m->prev->next = m;
         }
         if (m->next != NULL) {
             m->next->prev = m;
         } else {
-            ql->tail = m;
+            ql->head->prev = m;  /* m is the tail */
         }
     }
     return m;
@@ -266,6 +306,9 @@ node_reindex(struct quicklist *ql, struct quicklist_node *n)
         n = node_resize(ql, n, n->used, want);
         n->nskip = (uint16_t)want;
     }
+    if (want > 0) {
+        memset(skip_base(n), 0, SKIP_BIAS);
+    }
     size_t off = 0;
     unsigned j = 0;
     for (unsigned i = 0; j < want; i++) {
@@ -283,7 +326,10 @@ skip_insert(struct quicklist *ql, struct quicklist_node *n, unsigned j, unsigned
             unsigned off)
 {
     n = node_resize(ql, n, n->used, (size_t)n->nskip + 1);
-    unsigned char *s = skip_base(n) + (size_t)j * SKIP_ENTRY;
+    if (n->nskip == 0) {
+        memset(skip_base(n), 0, SKIP_BIAS);
+    }
+    unsigned char *s = skip_base(n) + SKIP_BIAS + (size_t)j * SKIP_ENTRY;
     memmove(s + SKIP_ENTRY, s, (size_t)(n->nskip - j) * SKIP_ENTRY);
     n->nskip++;
     skip_set(n, j, idx, off);
@@ -294,7 +340,7 @@ skip_insert(struct quicklist *ql, struct quicklist_node *n, unsigned j, unsigned
 static void
 skip_remove(struct quicklist_node *n, unsigned j)
 {
-    unsigned char *s = skip_base(n) + (size_t)j * SKIP_ENTRY;
+    unsigned char *s = skip_base(n) + SKIP_BIAS + (size_t)j * SKIP_ENTRY;
     memmove(s, s + SKIP_ENTRY, (size_t)(n->nskip - j - 1) * SKIP_ENTRY);
     n->nskip--;
 }
@@ -310,15 +356,19 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     n = node_resize(ql, n, used + e->size, n->nskip);
     /* The skip index moves up by the element's size, then the elements
      * after it. */
-    memmove(n->data + used + e->size, n->data + used, (size_t)n->nskip * SKIP_ENTRY);
+    memmove(n->data + used + e->size, n->data + used, skip_bytes(n->nskip));
     memmove(n->data + off + e->size, n->data + off, used - off);
     elem_write(n->data + off, e);
     n->used = (uint32_t)(used + e->size);
     n->count = (uint16_t)(count + 1);
     unsigned j = skip_after(n, i == 0 ? 0 : i - 1);
     /* Entries at i or above now name the element after. */
-    for (unsigned k = j; k < n->nskip; k++) {
-        skip_set(n, k, skip_idx(n, k) + 1, skip_off(n, k) + (unsigned)e->size);
+    if (j == 0 && n->nskip > 0) {
+        skip_shift_all(n, 1, (unsigned)e->size);
+    } else {
+        for (unsigned k = j; k < n->nskip; k++) {
+            skip_set(n, k, skip_idx(n, k) + 1, skip_off(n, k) + (unsigned)e->size);
+        }
     }
     if (i == 0) {
         /* A head insert: a (1-based) entry at index 0 can't exist, but
@@ -349,7 +399,7 @@ node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     size_t sz = elem_size(n->data + off);
     size_t used = n->used;
     memmove(n->data + off, n->data + off + sz, used - off - sz);
-    memmove(n->data + used - sz, n->data + used, (size_t)n->nskip * SKIP_ENTRY);
+    memmove(n->data + used - sz, n->data + used, skip_bytes(n->nskip));
     n->used = (uint32_t)(used - sz);
     n->count--;
     unsigned j = skip_after(n, i == 0 ? 0 : i - 1);
@@ -358,10 +408,15 @@ node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     }
     /* Entry at i now names the element that followed, at the same offset;
      * entries above i shift down. */
-    for (unsigned k = j; k < n->nskip; k++) {
-        unsigned idx = skip_idx(n, k);
-        if (idx > i) {
-            skip_set(n, k, idx - 1, skip_off(n, k) - (unsigned)sz);
+    unsigned k = j;
+    if (k < n->nskip && skip_idx(n, k) == i) {
+        k++;
+    }
+    if (k == 0 && n->nskip > 0) {
+        skip_shift_all(n, 0xffff, (unsigned)(0x10000 - sz));
+    } else {
+        for (; k < n->nskip; k++) {
+            skip_set(n, k, skip_idx(n, k) - 1, skip_off(n, k) - (unsigned)sz);
         }
     }
     /* Drop an entry that became index 0, the end, or a duplicate. */
@@ -415,17 +470,19 @@ node_link(struct quicklist *ql, struct quicklist_node *at, struct quicklist_node
           int where)
 {
     if (at == NULL) {
-        at = where == LISTPACK_BEFORE ? ql->head : ql->tail;
+        at = where == LISTPACK_BEFORE ? ql->head : quicklist_tail(ql);
     }
     if (at == NULL) {
-        ql->head = ql->tail = n;
+        ql->head = n;
+        n->prev = n;
+        n->next = NULL;
     } else if (where == LISTPACK_BEFORE) {
         n->next = at;
-        n->prev = at->prev;
-        if (at->prev != NULL) {
-            at->prev->next = n;
-        } else {
+        n->prev = at->prev;  /* the tail when at is the head */
+        if (at == ql->head) {
             ql->head = n;
+        } else {
+            at->prev->next = n;
         }
         at->prev = n;
     } else {
@@ -434,27 +491,33 @@ node_link(struct quicklist *ql, struct quicklist_node *at, struct quicklist_node
         if (at->next != NULL) {
             at->next->prev = n;
         } else {
-            ql->tail = n;
+            ql->head->prev = n;  /* the new tail */
         }
         at->next = n;
     }
-    ql->nnodes++;
+}
+
+/* The node towards the head, or NULL at the head. */
+static inline struct quicklist_node *
+node_prev(const struct quicklist *ql, const struct quicklist_node *n)
+{
+    return n == ql->head ? NULL : n->prev;
 }
 
 static void
 node_unlink_free(struct quicklist *ql, struct quicklist_node *n)
 {
-    if (n->prev != NULL) {
-        n->prev->next = n->next;
+    struct quicklist_node *prev = n->prev, *next = n->next;
+    if (n == ql->head) {
+        ql->head = next;
     } else {
-        ql->head = n->next;
+        prev->next = next;
     }
-    if (n->next != NULL) {
-        n->next->prev = n->prev;
-    } else {
-        ql->tail = n->prev;
+    if (next != NULL) {
+        next->prev = prev;
+    } else if (ql->head != NULL) {
+        ql->head->prev = prev;  /* the new tail */
     }
-    ql->nnodes--;
     node_free(n);
 }
 
@@ -506,6 +569,16 @@ quicklist_dup(const struct quicklist *ql)
 }
 
 size_t
+quicklist_nodes(const struct quicklist *ql)
+{
+    size_t nodes = 0;
+    for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
+        nodes++;
+    }
+    return nodes;
+}
+
+size_t
 quicklist_bytes(const struct quicklist *ql)
 {
     size_t total = mem_usable(ql);
@@ -546,7 +619,7 @@ quicklist_push(struct quicklist *ql, const char *s, size_t len, int where)
 {
     struct elem e;
     elem_prepare(&e, s, len);
-    struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : ql->tail;
+    struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
     if (n == NULL || !node_allows(ql, n, e.size)) {
         n = node_new();
         node_link(ql, NULL, n, where == QUICKLIST_HEAD ? LISTPACK_BEFORE : LISTPACK_AFTER);
@@ -562,7 +635,7 @@ quicklist_push(struct quicklist *ql, const char *s, size_t len, int where)
 int
 quicklist_peek(const struct quicklist *ql, int where, struct listpack_value *v)
 {
-    const struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : ql->tail;
+    const struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
     if (n == NULL) {
         return -1;
     }
@@ -574,7 +647,7 @@ quicklist_peek(const struct quicklist *ql, int where, struct listpack_value *v)
 void
 quicklist_pop(struct quicklist *ql, int where)
 {
-    struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : ql->tail;
+    struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
     if (n == NULL) {
         return;
     }
@@ -616,7 +689,7 @@ quicklist_iter_at(struct quicklist *ql, long index, int dir, struct quicklist_it
     } else {
         /* Count from the tail: r elements after the one wanted. */
         size_t r = count - 1 - i;
-        n = ql->tail;
+        n = quicklist_tail(ql);
         while (r >= n->count) {
             r -= n->count;
             n = n->prev;
@@ -655,7 +728,7 @@ quicklist_next(struct quicklist_iter *it, struct listpack_value *v)
             elem_get(n->data + it->off, v);
             return 1;
         }
-        n = it->dir == QUICKLIST_HEAD ? n->next : n->prev;
+        n = it->dir == QUICKLIST_HEAD ? n->next : node_prev(it->ql, n);
         it->node = n;
         if (n == NULL) {
             return 0;
@@ -673,7 +746,7 @@ quicklist_iter_delete(struct quicklist_iter *it)
     struct quicklist *ql = it->ql;
     ql->count--;
     if (n->count == 1) {
-        struct quicklist_node *to = it->dir == QUICKLIST_HEAD ? n->next : n->prev;
+        struct quicklist_node *to = it->dir == QUICKLIST_HEAD ? n->next : node_prev(ql, n);
         node_unlink_free(ql, n);
         it->node = to;
         if (to != NULL) {
@@ -732,8 +805,9 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
         node_insert(ql, n, k, k < count ? node_seek(n, k) : n->used, &e);
         return;
     }
-    if (k == 0 && n->prev != NULL && node_allows(ql, n->prev, e.size)) {
-        node_insert(ql, n->prev, n->prev->count, n->prev->used, &e);
+    struct quicklist_node *prev = node_prev(ql, n);
+    if (k == 0 && prev != NULL && node_allows(ql, prev, e.size)) {
+        node_insert(ql, prev, prev->count, prev->used, &e);
         return;
     }
     if (k == count && n->next != NULL && node_allows(ql, n->next, e.size)) {
@@ -758,7 +832,7 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
     b = node_reindex(ql, b);
     /* n keeps elements ..k-1 and the skip entries below k. */
     unsigned keep = skip_after(n, k - 1);
-    memmove(n->data + off, skip_base(n), (size_t)keep * SKIP_ENTRY);
+    memmove(n->data + off, skip_base(n), skip_bytes(keep));
     n->used = (uint32_t)off;
     n->count = (uint16_t)k;
     n->nskip = (uint16_t)keep;
@@ -861,17 +935,16 @@ node_check(const struct quicklist_node *n)
 int
 quicklist_check(const struct quicklist *ql)
 {
-    size_t count = 0, nodes = 0;
+    size_t count = 0;
     const struct quicklist_node *prev = NULL;
     for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        if (n->prev != prev || node_check(n) != 0) {
+        if ((n != ql->head && n->prev != prev) || node_check(n) != 0) {
             return -1;
         }
         count += n->count;
-        nodes++;
         prev = n;
     }
-    if (prev != ql->tail || count != ql->count || nodes != ql->nnodes) {
+    if ((ql->head != NULL && ql->head->prev != prev) || count != ql->count) {
         return -1;
     }
     return 0;

@@ -36,7 +36,8 @@
  * quicklist.c).  Nodes move when they grow or shrink (realloc); the list
  * fixes its links, and iterators hold the node they are on. */
 struct quicklist_node {
-    struct quicklist_node *prev;  /* borrowed: towards the head */
+    struct quicklist_node *prev;  /* borrowed: towards the head; the head's
+                                     prev is the tail */
     struct quicklist_node *next;  /* owned by the list: towards the tail */
     uint32_t used;                /* bytes of packed elements */
     uint16_t count;               /* elements, never 0 */
@@ -44,13 +45,20 @@ struct quicklist_node {
     unsigned char data[];         /* elements, then the skip index */
 };
 
+/* 16 bytes (jemalloc's 16 class): the tail is head->prev and the count
+ * shares a word with the fill. */
 struct quicklist {
     struct quicklist_node *head;  /* owned (with every node after it) */
-    struct quicklist_node *tail;  /* borrowed */
-    size_t count;                 /* elements in every node */
-    unsigned nnodes;              /* 32 bits: keeps the header at 32 bytes */
-    int fill;                     /* list-max-listpack-size at creation */
+    unsigned long long count : 48;  /* elements in every node */
+    int fill : 16;                /* list-max-listpack-size at creation */
 };
+
+/* The tail node (NULL when empty). */
+static inline struct quicklist_node *
+quicklist_tail(const struct quicklist *ql)
+{
+    return ql->head != NULL ? ql->head->prev : NULL;
+}
 
 /* An iterator over the elements, in one direction, that can delete,
  * replace and insert at the element it last returned. */
@@ -77,6 +85,8 @@ quicklist_count(const struct quicklist *ql)
 {
     return ql->count;
 }
+/* Number of nodes, O(nodes).  For tests and DEBUG. */
+size_t quicklist_nodes(const struct quicklist *ql);
 /* Bytes owned (list header, nodes and listpacks by usable size). */
 size_t quicklist_bytes(const struct quicklist *ql);
 

@@ -152,9 +152,9 @@ Test(quicklist, count_fill_bounds_elements_per_node)
         snprintf(b, sizeof(b), "%d", i);
         push_cstr(ql, b, QUICKLIST_TAIL);
     }
-    cr_assert_eq(ql->nnodes, 3);
+    cr_assert_eq(quicklist_nodes(ql), 3);
     cr_assert_eq(ql->head->count, 4);
-    cr_assert_eq(ql->tail->count, 2);
+    cr_assert_eq(quicklist_tail(ql)->count, 2);
     cr_assert_str_eq(at(ql, 0), "0");
     cr_assert_str_eq(at(ql, 9), "9");
     cr_assert_str_eq(at(ql, -3), "7");
@@ -176,7 +176,7 @@ Test(quicklist, byte_fill_bounds_node_size)
     for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
         cr_assert_leq(n->used, 4096);
     }
-    cr_assert_geq(ql->nnodes, 5);
+    cr_assert_geq(quicklist_nodes(ql), 5);
     quicklist_destroy(&ql);
 }
 
@@ -188,7 +188,7 @@ Test(quicklist, oversized_element_gets_its_own_node)
     push_cstr(ql, "a", QUICKLIST_TAIL);
     push_cstr(ql, huge, QUICKLIST_TAIL);
     push_cstr(ql, "b", QUICKLIST_TAIL);
-    cr_assert_eq(ql->nnodes, 3);
+    cr_assert_eq(quicklist_nodes(ql), 3);
     cr_assert_eq(strlen(at(ql, 1)), sizeof(huge) - 1);
     quicklist_destroy(&ql);
 }
@@ -205,7 +205,7 @@ Test(quicklist, count_fill_node_stops_at_8k)
     for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
         cr_assert_leq(n->used, 8192);
     }
-    cr_assert_gt(ql->nnodes, 1);
+    cr_assert_gt(quicklist_nodes(ql), 1);
     quicklist_destroy(&ql);
 }
 
@@ -215,18 +215,18 @@ Test(quicklist, pop_frees_emptied_nodes)
     push_cstr(ql, "a", QUICKLIST_TAIL);
     push_cstr(ql, "b", QUICKLIST_TAIL);
     push_cstr(ql, "c", QUICKLIST_TAIL);
-    cr_assert_eq(ql->nnodes, 2);
+    cr_assert_eq(quicklist_nodes(ql), 2);
     struct listpack_value v;
     cr_assert_eq(quicklist_peek(ql, QUICKLIST_TAIL, &v), 0);
     cr_assert_eq(v.len, 1);
     cr_assert_eq(v.str[0], 'c');
     quicklist_pop(ql, QUICKLIST_TAIL);
-    cr_assert_eq(ql->nnodes, 1);
+    cr_assert_eq(quicklist_nodes(ql), 1);
     quicklist_pop(ql, QUICKLIST_HEAD);
     quicklist_pop(ql, QUICKLIST_HEAD);
-    cr_assert_eq(ql->nnodes, 0);
+    cr_assert_eq(quicklist_nodes(ql), 0);
     cr_assert_null(ql->head);
-    cr_assert_null(ql->tail);
+    cr_assert_null(quicklist_tail(ql));
     cr_assert_eq(quicklist_check(ql), 0);
     quicklist_destroy(&ql);
 }
@@ -245,7 +245,7 @@ Test(quicklist, insert_into_full_node_splits_it)
     quicklist_iter_insert(&it, "X", 1, LISTPACK_AFTER);
     cr_assert_eq(quicklist_check(ql), 0);
     cr_assert_eq(quicklist_count(ql), 5);
-    cr_assert_gt(ql->nnodes, 1);
+    cr_assert_gt(quicklist_nodes(ql), 1);
     const char *want[] = {"a", "b", "X", "c", "d"};
     for (int i = 0; i < 5; i++) {
         cr_assert_str_eq(at(ql, i), want[i]);
@@ -290,7 +290,7 @@ Test(quicklist, delete_range_drops_whole_nodes)
     cr_assert_str_eq(at(ql, 1), "1");
     cr_assert_str_eq(at(ql, 2), "10");
     cr_assert_str_eq(at(ql, 3), "11");
-    cr_assert_eq(ql->nnodes, 2);
+    cr_assert_eq(quicklist_nodes(ql), 2);
     quicklist_destroy(&ql);
 }
 
@@ -456,7 +456,7 @@ Test(quicklist, hundred_16_byte_elements_fit_one_1792_byte_block)
         snprintf(b, sizeof(b), "element-%08d", i);
         push_cstr(ql, b, QUICKLIST_TAIL);
     }
-    cr_assert_eq(ql->nnodes, 1);
+    cr_assert_eq(quicklist_nodes(ql), 1);
     cr_assert_eq(ql->head->used, 1700);
     cr_assert_leq(mem_usable(ql->head), 1792);
     cr_assert_eq(quicklist_check(ql), 0);
