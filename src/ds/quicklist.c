@@ -353,6 +353,27 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
 {
     size_t used = n->used;
     unsigned count = n->count;
+    if (i == count) {
+        /* At the tail (RPUSH, a snapshot's load): nothing after it moves,
+         * and a skip entry every SKIP_STRIDE elements comes in the same
+         * resize. */
+        size_t nskip = n->nskip;
+        unsigned a = nskip > 0 ? skip_idx(n, (unsigned)nskip - 1) : 0;
+        int add = i - a >= SKIP_STRIDE;
+        n = node_resize(ql, n, used + e->size, nskip + (size_t)add);
+        memmove(n->data + used + e->size, n->data + used, skip_bytes(nskip));
+        elem_write(n->data + used, e);
+        n->used = (uint32_t)(used + e->size);
+        n->count = (uint16_t)(count + 1);
+        if (add) {
+            if (nskip == 0) {
+                memset(skip_base(n), 0, SKIP_BIAS);
+            }
+            n->nskip++;
+            skip_set(n, (unsigned)nskip, i, (unsigned)used);
+        }
+        return n;
+    }
     n = node_resize(ql, n, used + e->size, n->nskip);
     /* The skip index moves up by the element's size, then the elements
      * after it. */
@@ -377,11 +398,7 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     }
     unsigned a = j > 0 ? skip_idx(n, j - 1) : 0;
     unsigned b = j < n->nskip ? skip_idx(n, j) : n->count;
-    if (i == count) {
-        if (i - a >= SKIP_STRIDE) {
-            n = skip_insert(ql, n, n->nskip, i, (unsigned)off);
-        }
-    } else if (b - a > 2 * SKIP_STRIDE) {
+    if (b - a > 2 * SKIP_STRIDE) {
         size_t aoff = j > 0 ? skip_off(n, j - 1) : 0;
         for (unsigned k = 0; k < SKIP_STRIDE; k++) {
             aoff += elem_size(n->data + aoff);
