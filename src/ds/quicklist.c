@@ -382,7 +382,8 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     elem_write(n->data + off, e);
     n->used = (uint32_t)(used + e->size);
     n->count = (uint16_t)(count + 1);
-    unsigned j = skip_after(n, i == 0 ? 0 : i - 1);
+    /* The first entry at i or above (every entry is above 0). */
+    unsigned j = i == 0 ? 0 : skip_after(n, i - 1);
     /* Entries at i or above now name the element after. */
     if (j == 0 && n->nskip > 0) {
         skip_shift_all(n, 1, (unsigned)e->size);
@@ -390,11 +391,6 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
         for (unsigned k = j; k < n->nskip; k++) {
             skip_set(n, k, skip_idx(n, k) + 1, skip_off(n, k) + (unsigned)e->size);
         }
-    }
-    if (i == 0) {
-        /* A head insert: a (1-based) entry at index 0 can't exist, but
-         * entry j = 0 may now sit at 1.. which is fine. */
-        j = 0;
     }
     unsigned a = j > 0 ? skip_idx(n, j - 1) : 0;
     unsigned b = j < n->nskip ? skip_idx(n, j) : n->count;
@@ -419,10 +415,8 @@ node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     memmove(n->data + used - sz, n->data + used, skip_bytes(n->nskip));
     n->used = (uint32_t)(used - sz);
     n->count--;
-    unsigned j = skip_after(n, i == 0 ? 0 : i - 1);
-    if (i == 0) {
-        j = 0;
-    }
+    /* The first entry at i or above (every entry is above 0). */
+    unsigned j = i == 0 ? 0 : skip_after(n, i - 1);
     /* Entry at i now names the element that followed, at the same offset;
      * entries above i shift down. */
     unsigned k = j;
@@ -662,20 +656,31 @@ quicklist_peek(const struct quicklist *ql, int where, struct listpack_value *v)
 }
 
 void
-quicklist_pop(struct quicklist *ql, int where)
+quicklist_pop_visit(struct quicklist *ql, int where, quicklist_value_fn fn, void *arg)
 {
     struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
     if (n == NULL) {
         return;
     }
+    unsigned i = where == QUICKLIST_HEAD ? 0 : n->count - 1u;
+    size_t off = i == 0 ? 0 : node_seek(n, i);
+    if (fn != NULL) {
+        struct listpack_value v;
+        elem_get(n->data + off, &v);
+        fn(arg, &v);
+    }
     ql->count--;
     if (n->count == 1) {
         node_unlink_free(ql, n);
-    } else if (where == QUICKLIST_HEAD) {
-        node_delete(ql, n, 0, 0);
     } else {
-        node_delete(ql, n, n->count - 1u, node_seek(n, n->count - 1u));
+        node_delete(ql, n, i, off);
     }
+}
+
+void
+quicklist_pop(struct quicklist *ql, int where)
+{
+    quicklist_pop_visit(ql, where, NULL, NULL);
 }
 
 /* ---- iteration -------------------------------------------------------------- */

@@ -97,6 +97,13 @@ int quicklist_peek(const struct quicklist *ql, int where,
                    struct listpack_value *v);
 /* Remove the head or tail element (the list must not be empty). */
 void quicklist_pop(struct quicklist *ql, int where);
+/* Called with an element about to be removed; v is valid during the call. */
+typedef void (*quicklist_value_fn)(void *arg, const struct listpack_value *v);
+/* Remove the head or tail element, first passing it to fn (NULL: none):
+ * one walk where quicklist_peek then quicklist_pop take two.  Nothing
+ * happens on an empty list. */
+void quicklist_pop_visit(struct quicklist *ql, int where, quicklist_value_fn fn,
+                         void *arg);
 
 /* Position it on element index (0 first, -1 last) to walk towards the tail
  * (dir QUICKLIST_HEAD) or the head (QUICKLIST_TAIL); the first
