@@ -231,6 +231,25 @@ skip_after(const struct quicklist_node *n, unsigned i)
     return lo;
 }
 
+/* The first skip entry whose index is i or above (nskip when none),
+ * without a search at either end. */
+static unsigned
+skip_from(const struct quicklist_node *n, unsigned i)
+{
+    unsigned k = n->nskip;
+    if (i == 0 || k == 0) {
+        return 0;  /* every entry is above 0 */
+    }
+    unsigned last = skip_idx(n, k - 1);
+    if (last < i) {
+        return k;
+    }
+    if (last == i && (k == 1 || skip_idx(n, k - 2) < i)) {
+        return k - 1;
+    }
+    return skip_after(n, i - 1);
+}
+
 /* Offset of element i (< count) of n. */
 static size_t
 node_seek(const struct quicklist_node *n, unsigned i)
@@ -382,8 +401,7 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     elem_write(n->data + off, e);
     n->used = (uint32_t)(used + e->size);
     n->count = (uint16_t)(count + 1);
-    /* The first entry at i or above (every entry is above 0). */
-    unsigned j = i == 0 ? 0 : skip_after(n, i - 1);
+    unsigned j = skip_from(n, i);
     /* Entries at i or above now name the element after. */
     if (j == 0 && n->nskip > 0) {
         skip_shift_all(n, 1, (unsigned)e->size);
@@ -415,8 +433,7 @@ node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     memmove(n->data + used - sz, n->data + used, skip_bytes(n->nskip));
     n->used = (uint32_t)(used - sz);
     n->count--;
-    /* The first entry at i or above (every entry is above 0). */
-    unsigned j = i == 0 ? 0 : skip_after(n, i - 1);
+    unsigned j = skip_from(n, i);
     /* Entry at i now names the element that followed, at the same offset;
      * entries above i shift down. */
     unsigned k = j;
