@@ -1,48 +1,494 @@
-/* The quicklist (see quicklist.h): listpack nodes in a doubly linked list,
- * node sizes bounded as Redis's list-max-listpack-size says. */
+/* The quicklist (see quicklist.h): nodes of packed elements in a doubly
+ * linked list, node sizes bounded as Redis's list-max-listpack-size says,
+ * and each node's skip index, which stands in for per-element backward
+ * lengths. */
 #include "ds/quicklist.h"
 #include "core/alloc.h"
+#include "core/util.h"
 
 #include <string.h>
 
-/* Listpack bytes per node for fill -1..-5. */
+_Static_assert(sizeof(struct quicklist) == 16, "the list header is jemalloc's 16 class");
+_Static_assert(sizeof(struct quicklist_node) == 24, "a node header is 24 bytes");
+
+/* Packed bytes per node for fill -1..-5. */
 static const size_t size_levels[] = {4096, 8192, 16384, 32768, 65536};
 /* A count-limited node stops growing here whatever its count. */
 #define QUICKLIST_SAFETY_BYTES 8192
-/* Encoding header and backlen an element adds beyond its bytes (a bound
- * that is close enough for deciding where the next element goes). */
-#define QUICKLIST_ELEM_OVERHEAD 11
+/* Skip entries hold 16-bit offsets, so a node of several elements keeps
+ * its elements within this many bytes (a lone element may be any size). */
+#define NODE_MULTI_MAX 65535
+
+/* ---- element encoding ------------------------------------------------------
+ *   0x00..0x7F  a string of 0..127 bytes follows
+ *   0x80..0xBF  a string of up to 16383 bytes: 6 high bits of its length
+ *               here, the low 8 in the next byte
+ *   0xC1..0xC8  an integer: 1..8 bytes of little-endian two's complement
+ *   0xF0        a string whose 32-bit little-endian length follows
+ * A string that is a canonical integer is always stored as an integer, so
+ * a string element never equals an integer one. */
+#define ENC_STR14 0x80
+#define ENC_INT 0xC0
+#define ENC_STR32 0xF0
+
+/* An element ready to be written. */
+struct elem {
+    const char *s;     /* borrowed: the caller's bytes (strings) */
+    size_t len;
+    long long ll;
+    int is_int;
+    unsigned ibytes;   /* integer bytes */
+    size_t size;       /* encoded bytes */
+};
+
+static void
+elem_prepare(struct elem *e, const char *s, size_t len)
+{
+    e->s = s;
+    e->len = len;
+    e->is_int = len <= 20 && util_str2ll(s, len, &e->ll) == 0;
+    if (e->is_int) {
+        unsigned k = 1;
+        while (k < 8 && (e->ll < -(1LL << (8 * k - 1)) || e->ll >= (1LL << (8 * k - 1)))) {
+            k++;
+        }
+        e->ibytes = k;
+        e->size = 1 + k;
+    } else if (len < 128) {
+        e->size = 1 + len;
+    } else if (len < 16384) {
+        e->size = 2 + len;
+    } else {
+        e->size = 5 + len;
+    }
+}
+
+static void
+elem_write(unsigned char *p, const struct elem *e)
+{
+    if (e->is_int) {
+        uint64_t u = (uint64_t)e->ll;
+        *p++ = (unsigned char)(ENC_INT + e->ibytes);
+        for (unsigned i = 0; i < e->ibytes; i++) {
+            p[i] = (unsigned char)(u >> (8 * i));
+        }
+        return;
+    }
+    size_t len = e->len;
+    if (len < 128) {
+        *p++ = (unsigned char)len;
+    } else if (len < 16384) {
+        *p++ = (unsigned char)(ENC_STR14 | (len >> 8));
+        *p++ = (unsigned char)(len & 0xff);
+    } else {
+        *p++ = ENC_STR32;
+        for (int i = 0; i < 4; i++) {
+            *p++ = (unsigned char)(len >> (8 * i));
+        }
+    }
+    memcpy(p, e->s, len);
+}
+
+/* Encoded size of the element at p. */
+static inline size_t
+elem_size(const unsigned char *p)
+{
+    unsigned b = p[0];
+    if (b < ENC_STR14) {
+        return 1 + b;
+    }
+    if (b < ENC_INT) {
+        return 2 + (((size_t)(b & 0x3f) << 8) | p[1]);
+    }
+    if (b != ENC_STR32) {
+        return 1 + (b - ENC_INT);
+    }
+    return 5 + ((size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24);
+}
+
+static void
+elem_get(const unsigned char *p, struct listpack_value *v)
+{
+    unsigned b = p[0];
+    v->ll = 0;
+    v->is_int = 0;
+    if (b < ENC_STR14) {
+        v->str = p + 1;
+        v->len = b;
+    } else if (b < ENC_INT) {
+        v->str = p + 2;
+        v->len = ((size_t)(b & 0x3f) << 8) | p[1];
+    } else if (b != ENC_STR32) {
+        unsigned k = b - ENC_INT;
+        uint64_t u = 0;
+        for (unsigned i = 0; i < k; i++) {
+            u |= (uint64_t)p[1 + i] << (8 * i);
+        }
+        if (k < 8 && (u >> (8 * k - 1)) & 1) {
+            u |= ~0ULL << (8 * k);  /* sign-extend */
+        }
+        v->str = NULL;
+        v->len = 0;
+        v->ll = (long long)u;
+        v->is_int = 1;
+    } else {
+        v->str = p + 5;
+        v->len = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
+    }
+}
+
+/* ---- the skip index ----------------------------------------------------------
+ * After a node's elements, when it has entries: a 4-byte bias (16-bit index
+ * and offset), then nskip entries (16-bit element index, 16-bit offset),
+ * indexes strictly increasing within 1..count-1.  An entry's real index
+ * and offset are its stored ones plus the bias, modulo 2^16 (both fit 16
+ * bits in a node of several elements), so a push or pop at the head
+ * shifts every entry by changing the bias alone.  Element 0 at offset 0 is
+ * an implicit entry, the node's end (count) an implicit bound.
+ * Invariant: no two neighbouring anchors are more than 2 * SKIP_STRIDE
+ * elements apart, so any element is at most that many steps from one.
+ * Pushes at the tail add an entry every SKIP_STRIDE elements; an insert
+ * elsewhere shifts the entries after it and splits a gap grown too wide;
+ * a delete shifts them back and drops entries that became redundant. */
+#define SKIP_STRIDE 16
+#define SKIP_ENTRY 4
+#define SKIP_BIAS 4
+
+/* Bytes of a skip index of nskip entries. */
+static inline size_t
+skip_bytes(size_t nskip)
+{
+    return nskip > 0 ? SKIP_BIAS + nskip * SKIP_ENTRY : 0;
+}
+
+static inline unsigned char *
+skip_base(struct quicklist_node *n)
+{
+    return n->data + n->used;
+}
+
+static inline unsigned
+rd16(const unsigned char *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static inline void
+wr16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static inline unsigned
+skip_idx(const struct quicklist_node *n, unsigned j)
+{
+    const unsigned char *b = n->data + n->used;
+    return (rd16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY) + rd16(b)) & 0xffff;
+}
+
+static inline unsigned
+skip_off(const struct quicklist_node *n, unsigned j)
+{
+    const unsigned char *b = n->data + n->used;
+    return (rd16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY + 2) + rd16(b + 2)) & 0xffff;
+}
+
+static inline void
+skip_set(struct quicklist_node *n, unsigned j, unsigned idx, unsigned off)
+{
+    unsigned char *b = skip_base(n);
+    wr16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY, (idx - rd16(b)) & 0xffff);
+    wr16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY + 2, (off - rd16(b + 2)) & 0xffff);
+}
+
+/* Shift every entry by di elements and doff bytes (either may be
+ * "negative", modulo 2^16). */
+static inline void
+skip_shift_all(struct quicklist_node *n, unsigned di, unsigned doff)
+{
+    unsigned char *b = skip_base(n);
+    wr16(b, (rd16(b) + di) & 0xffff);
+    wr16(b + 2, (rd16(b + 2) + doff) & 0xffff);
+}
+
+/* The first skip entry whose index is above i (nskip when none). */
+static unsigned
+skip_after(const struct quicklist_node *n, unsigned i)
+{
+    unsigned lo = 0, hi = n->nskip;
+    if (hi == 0 || skip_idx(n, hi - 1) <= i) {
+        return hi;  /* the tail: RPUSH, RPOP */
+    }
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (skip_idx(n, mid) <= i) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The first skip entry whose index is i or above (nskip when none),
+ * without a search at either end. */
+static unsigned
+skip_from(const struct quicklist_node *n, unsigned i)
+{
+    unsigned k = n->nskip;
+    if (i == 0 || k == 0) {
+        return 0;  /* every entry is above 0 */
+    }
+    unsigned last = skip_idx(n, k - 1);
+    if (last < i) {
+        return k;
+    }
+    if (last == i && (k == 1 || skip_idx(n, k - 2) < i)) {
+        return k - 1;
+    }
+    return skip_after(n, i - 1);
+}
+
+/* Offset of element i (< count) of n. */
+static size_t
+node_seek(const struct quicklist_node *n, unsigned i)
+{
+    unsigned j = skip_after(n, i);
+    unsigned at = 0;
+    size_t off = 0;
+    if (j > 0) {
+        at = skip_idx(n, j - 1);
+        off = skip_off(n, j - 1);
+    }
+    while (at < i) {
+        off += elem_size(n->data + off);
+        at++;
+    }
+    return off;
+}
 
 /* ---- nodes ---------------------------------------------------------------- */
+
+static inline size_t
+node_alloc_size(size_t used, size_t nskip)
+{
+    return sizeof(struct quicklist_node) + used + skip_bytes(nskip);
+}
+
+/* Resize n's block to hold used bytes of elements and nskip entries (the
+ * caller moves the bytes); links the moved node back into the list.  ql
+ * may be NULL for a node not yet linked. */
+static struct quicklist_node *
+node_resize(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nskip)
+{
+    int is_head = ql != NULL && ql->head == n;
+    struct quicklist_node *m = mem_realloc(n, node_alloc_size(used, nskip));
+    if (m != n && ql != NULL) {
+        if (is_head) {
+            ql->head = m;
+        } else {
+            m->prev->next = m;
+        }
+        if (m->next != NULL) {
+            m->next->prev = m;
+        } else {
+            ql->head->prev = m;  /* m is the tail */
+        }
+    }
+    return m;
+}
 
 static struct quicklist_node *
 node_new(void)
 {
     struct quicklist_node *n = mem_alloc(sizeof(*n));
     n->prev = n->next = NULL;
-    n->lp = listpack_new();
+    n->used = 0;
+    n->count = 0;
+    n->nskip = 0;
     return n;
 }
 
 static void
 node_free(struct quicklist_node *n)
 {
-    listpack_free(n->lp);
     mem_free(n);
 }
 
-/* May node take one more element of len bytes under the list's fill? */
-static int
-node_allows(const struct quicklist *ql, const struct quicklist_node *n, size_t len)
+/* Recompute n's whole skip index (after a bulk change). */
+static struct quicklist_node *
+node_reindex(struct quicklist *ql, struct quicklist_node *n)
 {
-    size_t sz = listpack_used_bytes(n->lp) + len + QUICKLIST_ELEM_OVERHEAD;
+    size_t want = n->count > 1 ? (size_t)(n->count - 1) / SKIP_STRIDE : 0;
+    if (want != n->nskip) {
+        n = node_resize(ql, n, n->used, want);
+        n->nskip = (uint16_t)want;
+    }
+    if (want > 0) {
+        memset(skip_base(n), 0, SKIP_BIAS);
+    }
+    size_t off = 0;
+    unsigned j = 0;
+    for (unsigned i = 0; j < want; i++) {
+        if (i > 0 && i % SKIP_STRIDE == 0) {
+            skip_set(n, j++, i, (unsigned)off);
+        }
+        off += elem_size(n->data + off);
+    }
+    return n;
+}
+
+/* Add a skip entry at position j for element idx at offset off. */
+static struct quicklist_node *
+skip_insert(struct quicklist *ql, struct quicklist_node *n, unsigned j, unsigned idx,
+            unsigned off)
+{
+    n = node_resize(ql, n, n->used, (size_t)n->nskip + 1);
+    if (n->nskip == 0) {
+        memset(skip_base(n), 0, SKIP_BIAS);
+    }
+    unsigned char *s = skip_base(n) + SKIP_BIAS + (size_t)j * SKIP_ENTRY;
+    memmove(s + SKIP_ENTRY, s, (size_t)(n->nskip - j) * SKIP_ENTRY);
+    n->nskip++;
+    skip_set(n, j, idx, off);
+    return n;
+}
+
+/* Drop skip entry j (the block keeps its size until the next resize). */
+static void
+skip_remove(struct quicklist_node *n, unsigned j)
+{
+    unsigned char *s = skip_base(n) + SKIP_BIAS + (size_t)j * SKIP_ENTRY;
+    memmove(s, s + SKIP_ENTRY, (size_t)(n->nskip - j - 1) * SKIP_ENTRY);
+    n->nskip--;
+}
+
+/* Insert e as element i (0..count) of n at offset off (node_seek(i), or
+ * used when i == count); returns the (moved) node. */
+static struct quicklist_node *
+node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t off,
+            const struct elem *e)
+{
+    size_t used = n->used;
+    unsigned count = n->count;
+    if (i == count) {
+        /* At the tail (RPUSH, a snapshot's load): nothing after it moves,
+         * and a skip entry every SKIP_STRIDE elements comes in the same
+         * resize. */
+        size_t nskip = n->nskip;
+        unsigned a = nskip > 0 ? skip_idx(n, (unsigned)nskip - 1) : 0;
+        int add = i - a >= SKIP_STRIDE;
+        n = node_resize(ql, n, used + e->size, nskip + (size_t)add);
+        memmove(n->data + used + e->size, n->data + used, skip_bytes(nskip));
+        elem_write(n->data + used, e);
+        n->used = (uint32_t)(used + e->size);
+        n->count = (uint16_t)(count + 1);
+        if (add) {
+            if (nskip == 0) {
+                memset(skip_base(n), 0, SKIP_BIAS);
+            }
+            n->nskip++;
+            skip_set(n, (unsigned)nskip, i, (unsigned)used);
+        }
+        return n;
+    }
+    n = node_resize(ql, n, used + e->size, n->nskip);
+    /* The skip index moves up by the element's size, then the elements
+     * after it. */
+    memmove(n->data + used + e->size, n->data + used, skip_bytes(n->nskip));
+    memmove(n->data + off + e->size, n->data + off, used - off);
+    elem_write(n->data + off, e);
+    n->used = (uint32_t)(used + e->size);
+    n->count = (uint16_t)(count + 1);
+    unsigned j = skip_from(n, i);
+    /* Entries at i or above now name the element after. */
+    if (j == 0 && n->nskip > 0) {
+        skip_shift_all(n, 1, (unsigned)e->size);
+    } else {
+        for (unsigned k = j; k < n->nskip; k++) {
+            skip_set(n, k, skip_idx(n, k) + 1, skip_off(n, k) + (unsigned)e->size);
+        }
+    }
+    unsigned a = j > 0 ? skip_idx(n, j - 1) : 0;
+    unsigned b = j < n->nskip ? skip_idx(n, j) : n->count;
+    if (b - a > 2 * SKIP_STRIDE) {
+        size_t aoff = j > 0 ? skip_off(n, j - 1) : 0;
+        for (unsigned k = 0; k < SKIP_STRIDE; k++) {
+            aoff += elem_size(n->data + aoff);
+        }
+        n = skip_insert(ql, n, j, a + SKIP_STRIDE, (unsigned)aoff);
+    }
+    return n;
+}
+
+/* Delete element i at offset off from n (the node may become empty; the
+ * caller frees it); returns the (moved) node. */
+static struct quicklist_node *
+node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t off)
+{
+    size_t sz = elem_size(n->data + off);
+    size_t used = n->used;
+    memmove(n->data + off, n->data + off + sz, used - off - sz);
+    memmove(n->data + used - sz, n->data + used, skip_bytes(n->nskip));
+    n->used = (uint32_t)(used - sz);
+    n->count--;
+    unsigned j = skip_from(n, i);
+    /* Entry at i now names the element that followed, at the same offset;
+     * entries above i shift down. */
+    unsigned k = j;
+    if (k < n->nskip && skip_idx(n, k) == i) {
+        k++;
+    }
+    if (k == 0 && n->nskip > 0) {
+        skip_shift_all(n, 0xffff, (unsigned)(0x10000 - sz));
+    } else {
+        for (; k < n->nskip; k++) {
+            skip_set(n, k, skip_idx(n, k) - 1, skip_off(n, k) - (unsigned)sz);
+        }
+    }
+    /* Drop an entry that became index 0, the end, or a duplicate. */
+    if (j < n->nskip) {
+        unsigned idx = skip_idx(n, j);
+        if (idx == 0 || idx >= n->count || (j > 0 && skip_idx(n, j - 1) == idx)) {
+            skip_remove(n, j);
+        } else if (j + 1 < n->nskip && skip_idx(n, j + 1) == idx) {
+            skip_remove(n, j + 1);
+        }
+    }
+    /* Merge a gap that became narrow. */
+    if (j < n->nskip) {
+        unsigned a = j > 0 ? skip_idx(n, j - 1) : 0;
+        unsigned b = j + 1 < n->nskip ? skip_idx(n, j + 1) : n->count;
+        if (b - a <= SKIP_STRIDE) {
+            skip_remove(n, j);
+        }
+    }
+    return node_resize(ql, n, n->used, n->nskip);
+}
+
+/* Encoded size of an element of len bytes at most (an integer is smaller). */
+static inline size_t
+elem_bound(size_t len)
+{
+    return len + (len < 128 ? 1 : len < 16384 ? 2 : 5);
+}
+
+/* May node take one more element of size bytes under the list's fill? */
+static int
+node_allows(const struct quicklist *ql, const struct quicklist_node *n, size_t size)
+{
+    size_t sz = (size_t)n->used + size;
+    if (sz > NODE_MULTI_MAX || n->count >= UINT16_MAX) {
+        return 0;
+    }
     if (ql->fill < 0) {
         return sz <= size_levels[-ql->fill - 1];
     }
     if (sz > QUICKLIST_SAFETY_BYTES) {
         return 0;
     }
-    return listpack_length(n->lp) < (size_t)ql->fill;
+    return n->count < (size_t)ql->fill;
 }
 
 /* Link n before (where LISTPACK_BEFORE) or after at; at NULL means the head
@@ -52,17 +498,19 @@ node_link(struct quicklist *ql, struct quicklist_node *at, struct quicklist_node
           int where)
 {
     if (at == NULL) {
-        at = where == LISTPACK_BEFORE ? ql->head : ql->tail;
+        at = where == LISTPACK_BEFORE ? ql->head : quicklist_tail(ql);
     }
     if (at == NULL) {
-        ql->head = ql->tail = n;
+        ql->head = n;
+        n->prev = n;
+        n->next = NULL;
     } else if (where == LISTPACK_BEFORE) {
         n->next = at;
-        n->prev = at->prev;
-        if (at->prev != NULL) {
-            at->prev->next = n;
-        } else {
+        n->prev = at->prev;  /* the tail when at is the head */
+        if (at == ql->head) {
             ql->head = n;
+        } else {
+            at->prev->next = n;
         }
         at->prev = n;
     } else {
@@ -71,27 +519,33 @@ node_link(struct quicklist *ql, struct quicklist_node *at, struct quicklist_node
         if (at->next != NULL) {
             at->next->prev = n;
         } else {
-            ql->tail = n;
+            ql->head->prev = n;  /* the new tail */
         }
         at->next = n;
     }
-    ql->nnodes++;
+}
+
+/* The node towards the head, or NULL at the head. */
+static inline struct quicklist_node *
+node_prev(const struct quicklist *ql, const struct quicklist_node *n)
+{
+    return n == ql->head ? NULL : n->prev;
 }
 
 static void
 node_unlink_free(struct quicklist *ql, struct quicklist_node *n)
 {
-    if (n->prev != NULL) {
-        n->prev->next = n->next;
+    struct quicklist_node *prev = n->prev, *next = n->next;
+    if (n == ql->head) {
+        ql->head = next;
     } else {
-        ql->head = n->next;
+        prev->next = next;
     }
-    if (n->next != NULL) {
-        n->next->prev = n->prev;
-    } else {
-        ql->tail = n->prev;
+    if (next != NULL) {
+        next->prev = prev;
+    } else if (ql->head != NULL) {
+        ql->head->prev = prev;  /* the new tail */
     }
-    ql->nnodes--;
     node_free(n);
 }
 
@@ -132,11 +586,10 @@ quicklist_dup(const struct quicklist *ql)
 {
     struct quicklist *copy = quicklist_create(ql->fill);
     for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        struct quicklist_node *c = mem_alloc(sizeof(*c));
-        size_t used = listpack_used_bytes(n->lp);
+        size_t size = node_alloc_size(n->used, n->nskip);
+        struct quicklist_node *c = mem_alloc(size);
+        memcpy(c, n, size);
         c->prev = c->next = NULL;
-        c->lp = mem_alloc(used);
-        memcpy(c->lp, n->lp, used);
         node_link(copy, NULL, c, LISTPACK_AFTER);
     }
     copy->count = ql->count;
@@ -144,13 +597,47 @@ quicklist_dup(const struct quicklist *ql)
 }
 
 size_t
+quicklist_nodes(const struct quicklist *ql)
+{
+    size_t nodes = 0;
+    for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
+        nodes++;
+    }
+    return nodes;
+}
+
+size_t
 quicklist_bytes(const struct quicklist *ql)
 {
     size_t total = mem_usable(ql);
     for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        total += mem_usable(n) + listpack_bytes(n->lp);
+        total += mem_usable(n);
     }
     return total;
+}
+
+/* ---- values ------------------------------------------------------------------ */
+
+int
+quicklist_value_equals(const struct listpack_value *v, const char *s, size_t len)
+{
+    if (v->is_int) {
+        char buf[LISTPACK_INT_BUF];
+        size_t l = util_ll2str(buf, v->ll);
+        return l == len && memcmp(buf, s, len) == 0;
+    }
+    return v->len == len && (len == 0 || memcmp(v->str, s, len) == 0);
+}
+
+const char *
+quicklist_value_str(const struct listpack_value *v, char buf[LISTPACK_INT_BUF], size_t *len)
+{
+    if (v->is_int) {
+        *len = util_ll2str(buf, v->ll);
+        return buf;
+    }
+    *len = v->len;
+    return (const char *)v->str;
 }
 
 /* ---- ends ------------------------------------------------------------------ */
@@ -158,15 +645,17 @@ quicklist_bytes(const struct quicklist *ql)
 void
 quicklist_push(struct quicklist *ql, const char *s, size_t len, int where)
 {
-    struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : ql->tail;
-    if (n == NULL || !node_allows(ql, n, len)) {
+    struct elem e;
+    elem_prepare(&e, s, len);
+    struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
+    if (n == NULL || !node_allows(ql, n, e.size)) {
         n = node_new();
         node_link(ql, NULL, n, where == QUICKLIST_HEAD ? LISTPACK_BEFORE : LISTPACK_AFTER);
     }
     if (where == QUICKLIST_HEAD) {
-        n->lp = listpack_prepend(n->lp, s, len);
+        node_insert(ql, n, 0, 0, &e);
     } else {
-        n->lp = listpack_append(n->lp, s, len);
+        node_insert(ql, n, n->count, n->used, &e);
     }
     ql->count++;
 }
@@ -174,27 +663,41 @@ quicklist_push(struct quicklist *ql, const char *s, size_t len, int where)
 int
 quicklist_peek(const struct quicklist *ql, int where, struct listpack_value *v)
 {
-    const struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : ql->tail;
+    const struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
     if (n == NULL) {
         return -1;
     }
-    listpack_get(where == QUICKLIST_HEAD ? listpack_first(n->lp) : listpack_last(n->lp), v);
+    size_t off = where == QUICKLIST_HEAD ? 0 : node_seek(n, n->count - 1u);
+    elem_get(n->data + off, v);
     return 0;
+}
+
+void
+quicklist_pop_visit(struct quicklist *ql, int where, quicklist_value_fn fn, void *arg)
+{
+    struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
+    if (n == NULL) {
+        return;
+    }
+    unsigned i = where == QUICKLIST_HEAD ? 0 : n->count - 1u;
+    size_t off = i == 0 ? 0 : node_seek(n, i);
+    if (fn != NULL) {
+        struct listpack_value v;
+        elem_get(n->data + off, &v);
+        fn(arg, &v);
+    }
+    ql->count--;
+    if (n->count == 1) {
+        node_unlink_free(ql, n);
+    } else {
+        node_delete(ql, n, i, off);
+    }
 }
 
 void
 quicklist_pop(struct quicklist *ql, int where)
 {
-    struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : ql->tail;
-    if (n == NULL) {
-        return;
-    }
-    unsigned char *p = where == QUICKLIST_HEAD ? listpack_first(n->lp) : listpack_last(n->lp);
-    n->lp = listpack_delete(n->lp, &p);
-    ql->count--;
-    if (listpack_length(n->lp) == 0) {
-        node_unlink_free(ql, n);
-    }
+    quicklist_pop_visit(ql, where, NULL, NULL);
 }
 
 /* ---- iteration -------------------------------------------------------------- */
@@ -217,27 +720,24 @@ quicklist_iter_at(struct quicklist *ql, long index, int dir, struct quicklist_it
     size_t off;
     if (i < count / 2) {
         n = ql->head;
-        size_t len = listpack_length(n->lp);
-        while (i >= len) {
-            i -= len;
+        while (i >= n->count) {
+            i -= n->count;
             n = n->next;
-            len = listpack_length(n->lp);
         }
         off = i;
     } else {
         /* Count from the tail: r elements after the one wanted. */
         size_t r = count - 1 - i;
-        n = ql->tail;
-        size_t len = listpack_length(n->lp);
-        while (r >= len) {
-            r -= len;
+        n = quicklist_tail(ql);
+        while (r >= n->count) {
+            r -= n->count;
             n = n->prev;
-            len = listpack_length(n->lp);
         }
-        off = len - 1 - r;
+        off = n->count - 1 - r;
     }
     it->node = n;
-    it->p = listpack_seek(n->lp, (long)off);
+    it->idx = (long)off;
+    it->off = node_seek(n, (unsigned)off);
     it->pending = 1;
     return 0;
 }
@@ -252,20 +752,28 @@ quicklist_next(struct quicklist_iter *it, struct listpack_value *v)
         }
         if (it->pending) {
             it->pending = 0;
-        } else if (it->p != NULL) {
-            it->p = it->dir == QUICKLIST_HEAD ? listpack_next(n->lp, it->p)
-                                              : listpack_prev(n->lp, it->p);
+        } else if (it->dir == QUICKLIST_HEAD) {
+            if (it->idx < n->count) {
+                it->off += elem_size(n->data + it->off);
+                it->idx++;
+            }
+        } else if (it->idx >= 0) {
+            it->idx--;
+            if (it->idx >= 0) {
+                it->off = node_seek(n, (unsigned)it->idx);
+            }
         }
-        if (it->p != NULL) {
-            listpack_get(it->p, v);
+        if (it->idx >= 0 && it->idx < n->count) {
+            elem_get(n->data + it->off, v);
             return 1;
         }
-        n = it->dir == QUICKLIST_HEAD ? n->next : n->prev;
+        n = it->dir == QUICKLIST_HEAD ? n->next : node_prev(it->ql, n);
         it->node = n;
         if (n == NULL) {
             return 0;
         }
-        it->p = it->dir == QUICKLIST_HEAD ? listpack_first(n->lp) : listpack_last(n->lp);
+        it->idx = it->dir == QUICKLIST_HEAD ? 0 : n->count - 1;
+        it->off = it->dir == QUICKLIST_HEAD ? 0 : node_seek(n, n->count - 1u);
         it->pending = 1;
     }
 }
@@ -275,118 +783,144 @@ quicklist_iter_delete(struct quicklist_iter *it)
 {
     struct quicklist_node *n = it->node;
     struct quicklist *ql = it->ql;
-    if (it->dir == QUICKLIST_HEAD) {
-        n->lp = listpack_delete(n->lp, &it->p);
-    } else {
-        unsigned char *prev = listpack_prev(n->lp, it->p);
-        size_t off = prev != NULL ? (size_t)(prev - n->lp) : 0;
-        n->lp = listpack_delete(n->lp, &it->p);
-        it->p = prev != NULL ? n->lp + off : NULL;
-    }
-    it->pending = 1;
     ql->count--;
-    if (listpack_length(n->lp) == 0) {
-        struct quicklist_node *to = it->dir == QUICKLIST_HEAD ? n->next : n->prev;
+    if (n->count == 1) {
+        struct quicklist_node *to = it->dir == QUICKLIST_HEAD ? n->next : node_prev(ql, n);
         node_unlink_free(ql, n);
         it->node = to;
-        it->p = NULL;
         if (to != NULL) {
-            it->p = it->dir == QUICKLIST_HEAD ? listpack_first(to->lp) : listpack_last(to->lp);
+            it->idx = it->dir == QUICKLIST_HEAD ? 0 : to->count - 1;
+            it->off = it->dir == QUICKLIST_HEAD ? 0 : node_seek(to, to->count - 1u);
         }
+        it->pending = 1;
+        return;
+    }
+    n = node_delete(ql, n, (unsigned)it->idx, it->off);
+    it->node = n;
+    if (it->dir == QUICKLIST_HEAD) {
+        /* The element that followed is now at idx, at the same offset (or
+         * idx is the count: the node is done). */
+        it->pending = 1;
+    } else {
+        /* Go on with the element before: let next() step back from here. */
+        it->pending = 0;
     }
 }
 
 void
 quicklist_iter_replace(struct quicklist_iter *it, const char *s, size_t len)
 {
-    it->node->lp = listpack_replace(it->node->lp, &it->p, s, len);
+    struct quicklist *ql = it->ql;
+    struct quicklist_node *n = it->node;
+    unsigned i = (unsigned)it->idx;
+    struct elem e;
+    elem_prepare(&e, s, len);
+    size_t old = elem_size(n->data + it->off);
+    if (n->count == 1 || (size_t)n->used - old + e.size <= NODE_MULTI_MAX) {
+        n = node_delete(ql, n, i, it->off);
+        node_insert(ql, n, i, it->off, &e);
+    } else {
+        /* Too big to share the node: it goes where an insert would put it. */
+        n = node_delete(ql, n, i, it->off);
+        ql->count--;
+        it->node = n;
+        it->idx = i;
+        it->off = i < n->count ? it->off : n->used;
+        quicklist_iter_insert(it, s, len, LISTPACK_BEFORE);
+    }
+    it->node = NULL;
 }
 
-/* Insert s so that it becomes element k (0..length) of node n. */
+/* Insert s so that it becomes element k (0..count) of node n. */
 static void
-insert_at(struct quicklist *ql, struct quicklist_node *n, size_t k, const char *s,
+insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char *s,
           size_t len)
 {
-    size_t count = listpack_length(n->lp);
+    struct elem e;
+    elem_prepare(&e, s, len);
+    unsigned count = n->count;
     ql->count++;
-    if (node_allows(ql, n, len)) {
-        if (k < count) {
-            unsigned char *p = listpack_seek(n->lp, (long)k);
-            n->lp = listpack_insert(n->lp, p, s, len, LISTPACK_BEFORE, NULL);
-        } else {
-            n->lp = listpack_append(n->lp, s, len);
-        }
+    if (node_allows(ql, n, e.size)) {
+        node_insert(ql, n, k, k < count ? node_seek(n, k) : n->used, &e);
         return;
     }
-    if (k == 0 && n->prev != NULL && node_allows(ql, n->prev, len)) {
-        n->prev->lp = listpack_append(n->prev->lp, s, len);
+    struct quicklist_node *prev = node_prev(ql, n);
+    if (k == 0 && prev != NULL && node_allows(ql, prev, e.size)) {
+        node_insert(ql, prev, prev->count, prev->used, &e);
         return;
     }
-    if (k == count && n->next != NULL && node_allows(ql, n->next, len)) {
-        n->next->lp = listpack_prepend(n->next->lp, s, len);
+    if (k == count && n->next != NULL && node_allows(ql, n->next, e.size)) {
+        node_insert(ql, n->next, 0, 0, &e);
         return;
     }
     struct quicklist_node *c = node_new();
-    c->lp = listpack_append(c->lp, s, len);
-    if (k == 0) {
-        node_link(ql, n, c, LISTPACK_BEFORE);
-        return;
-    }
-    if (k == count) {
-        node_link(ql, n, c, LISTPACK_AFTER);
+    if (k == 0 || k == count) {
+        node_link(ql, n, c, k == 0 ? LISTPACK_BEFORE : LISTPACK_AFTER);
+        node_insert(ql, c, 0, 0, &e);
         return;
     }
     /* Split n at k: elements k.. move to a new node b after it. */
+    size_t off = node_seek(n, k);
+    size_t tail = n->used - off;
     struct quicklist_node *b = node_new();
-    char buf[LISTPACK_INT_BUF];
-    for (unsigned char *p = listpack_seek(n->lp, (long)k); p != NULL;
-         p = listpack_next(n->lp, p)) {
-        size_t l;
-        const char *str = listpack_get_str(p, buf, &l);
-        b->lp = listpack_append(b->lp, str, l);
-    }
-    n->lp = listpack_delete_range(n->lp, (long)k, count - k);
+    b = node_resize(NULL, b, tail, 0);
+    memcpy(b->data, n->data + off, tail);
+    b->used = (uint32_t)tail;
+    b->count = (uint16_t)(count - k);
     node_link(ql, n, b, LISTPACK_AFTER);
-    if (node_allows(ql, n, len)) {
+    b = node_reindex(ql, b);
+    /* n keeps elements ..k-1 and the skip entries below k. */
+    unsigned keep = skip_after(n, k - 1);
+    memmove(n->data + off, skip_base(n), skip_bytes(keep));
+    n->used = (uint32_t)off;
+    n->count = (uint16_t)k;
+    n->nskip = (uint16_t)keep;
+    n = node_resize(ql, n, n->used, keep);
+    if (node_allows(ql, n, e.size)) {
         node_free(c);
-        n->lp = listpack_append(n->lp, s, len);
-    } else if (node_allows(ql, b, len)) {
+        node_insert(ql, n, n->count, n->used, &e);
+    } else if (node_allows(ql, b, e.size)) {
         node_free(c);
-        b->lp = listpack_prepend(b->lp, s, len);
+        node_insert(ql, b, 0, 0, &e);
     } else {
         node_link(ql, n, c, LISTPACK_AFTER);
+        node_insert(ql, c, 0, 0, &e);
     }
 }
 
 void
 quicklist_iter_insert(struct quicklist_iter *it, const char *s, size_t len, int where)
 {
-    struct quicklist_node *n = it->node;
-    size_t k = 0;
-    for (unsigned char *p = listpack_first(n->lp); p != it->p; p = listpack_next(n->lp, p)) {
-        k++;
-    }
-    insert_at(it->ql, n, k + (where == LISTPACK_AFTER ? 1 : 0), s, len);
+    insert_at(it->ql, it->node, (unsigned)it->idx + (where == LISTPACK_AFTER ? 1u : 0u), s,
+              len);
     it->node = NULL;
-    it->p = NULL;
 }
 
 void
 quicklist_delete_range(struct quicklist *ql, size_t start, size_t count)
 {
     struct quicklist_node *n = ql->head;
-    while (n != NULL && start >= listpack_length(n->lp)) {
-        start -= listpack_length(n->lp);
+    while (n != NULL && start >= n->count) {
+        start -= n->count;
         n = n->next;
     }
     while (n != NULL && count > 0) {
         struct quicklist_node *next = n->next;
-        size_t len = listpack_length(n->lp);
+        size_t len = n->count;
         size_t del = len - start < count ? len - start : count;
         if (start == 0 && del == len) {
             node_unlink_free(ql, n);
         } else {
-            n->lp = listpack_delete_range(n->lp, (long)start, del);
+            size_t from = node_seek(n, (unsigned)start);
+            size_t to = start + del < len ? node_seek(n, (unsigned)(start + del)) : n->used;
+            /* The elements after the range close up; the skip index is
+             * rebuilt (dropping it first keeps it out of the way). */
+            memmove(n->data + from, n->data + to, n->used - to);
+            n->used = (uint32_t)(n->used - (to - from));
+            n->count = (uint16_t)(len - del);
+            n->nskip = 0;
+            n = node_resize(ql, n, n->used, 0);
+            node_reindex(ql, n);
         }
         ql->count -= del;
         count -= del;
@@ -395,20 +929,61 @@ quicklist_delete_range(struct quicklist *ql, size_t start, size_t count)
     }
 }
 
+/* Check one node's elements and skip index. */
+static int
+node_check(const struct quicklist_node *n)
+{
+    if (n->count == 0 || (n->count > 1 && n->used > NODE_MULTI_MAX)) {
+        return -1;
+    }
+    size_t off = 0;
+    unsigned j = 0, last = 0;
+    for (unsigned i = 0; i < n->count; i++) {
+        if (off >= n->used) {
+            return -1;
+        }
+        if (j < n->nskip && skip_idx(n, j) == i) {
+            if (skip_off(n, j) != off || i - last > 2 * SKIP_STRIDE) {
+                return -1;
+            }
+            last = i;
+            j++;
+        }
+        unsigned b = n->data[off];
+        if (b >= ENC_INT && b != ENC_STR32 && (b == ENC_INT || b > ENC_INT + 8)) {
+            return -1;
+        }
+        size_t sz = elem_size(n->data + off);
+        if (sz > n->used - off) {
+            return -1;
+        }
+        struct listpack_value v;
+        long long ll;
+        elem_get(n->data + off, &v);
+        if (!v.is_int && util_str2ll((const char *)v.str, v.len, &ll) == 0) {
+            return -1;  /* a canonical integer stored as a string */
+        }
+        off += sz;
+    }
+    if (off != n->used || j != n->nskip || n->count - last > 2 * SKIP_STRIDE) {
+        return -1;
+    }
+    return 0;
+}
+
 int
 quicklist_check(const struct quicklist *ql)
 {
-    size_t count = 0, nodes = 0;
+    size_t count = 0;
     const struct quicklist_node *prev = NULL;
     for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        if (n->prev != prev || listpack_length(n->lp) == 0) {
+        if ((n != ql->head && n->prev != prev) || node_check(n) != 0) {
             return -1;
         }
-        count += listpack_length(n->lp);
-        nodes++;
+        count += n->count;
         prev = n;
     }
-    if (prev != ql->tail || count != ql->count || nodes != ql->nnodes) {
+    if ((ql->head != NULL && ql->head->prev != prev) || count != ql->count) {
         return -1;
     }
     return 0;

@@ -97,14 +97,18 @@ parse_side(struct client *c, const struct resp_arg *a)
 
 static const struct resp_arg side_names[2] = {{"LEFT", 4}, {"RIGHT", 5}};
 
-/* Pop one element from where, replying it as a bulk string. */
+static void
+pop_reply_fn(void *arg, const struct listpack_value *v)
+{
+    reply_value(arg, v);
+}
+
+/* Pop one element from where, replying it as a bulk string (one walk to
+ * the element, not a peek and a pop). */
 static void
 pop_reply(struct client *c, struct quicklist *ql, int where)
 {
-    struct listpack_value v;
-    quicklist_peek(ql, where, &v);
-    reply_value(c, &v);
-    quicklist_pop(ql, where);
+    quicklist_pop_visit(ql, where, pop_reply_fn, c);
 }
 
 /* ---- pushes -------------------------------------------------------------------- */

@@ -52,7 +52,7 @@ list_digest(const void *obj, uint64_t h[3])
     quicklist_iter_at((struct quicklist *)obj, 0, QUICKLIST_HEAD, &it);
     while (quicklist_next(&it, &v)) {
         size_t len;
-        const char *s = listpack_get_str(it.p, buf, &len);
+        const char *s = quicklist_value_str(&v, buf, &len);
         obj_digest_ordered(h, s, len, NULL, 0);
     }
 }
@@ -62,16 +62,13 @@ list_rewrite(const void *obj, const char *key, size_t keylen, struct obj_emitter
 {
     struct quicklist_iter it;
     struct listpack_value v;
-    char buf[LISTPACK_INT_BUF];
     obj_emit_begin(em, "RPUSH", key, keylen);
     quicklist_iter_at((struct quicklist *)obj, 0, QUICKLIST_HEAD, &it);
     while (quicklist_next(&it, &v)) {
         if (v.is_int) {
             obj_emit_arg_ll(em, v.ll);
         } else {
-            size_t len;
-            const char *s = listpack_get_str(it.p, buf, &len);
-            obj_emit_arg(em, s, len);
+            obj_emit_arg(em, (const char *)v.str, v.len);
         }
         obj_emit_item_end(em);
     }
@@ -144,7 +141,7 @@ list_insert(struct quicklist *ql, int where, const char *pivot, size_t plen,
     struct listpack_value v;
     quicklist_iter_at(ql, 0, QUICKLIST_HEAD, &it);
     while (quicklist_next(&it, &v)) {
-        if (listpack_compare(it.p, pivot, plen)) {
+        if (quicklist_value_equals(&v, pivot, plen)) {
             quicklist_iter_insert(&it, s, len, where);
             return 1;
         }
@@ -167,7 +164,7 @@ list_remove(struct quicklist *ql, long long count, const char *s, size_t len)
         quicklist_iter_at(ql, 0, QUICKLIST_HEAD, &it);
     }
     while (quicklist_next(&it, &v)) {
-        if (listpack_compare(it.p, s, len)) {
+        if (quicklist_value_equals(&v, s, len)) {
             quicklist_iter_delete(&it);
             removed++;
             if (limit != 0 && removed == limit) {
@@ -217,7 +214,7 @@ list_pos(struct quicklist *ql, const char *s, size_t len, long long rank,
     }
     quicklist_iter_at(ql, dir == QUICKLIST_HEAD ? 0 : -1, dir, &it);
     while ((maxlen == 0 || index < maxlen) && quicklist_next(&it, &v)) {
-        if (listpack_compare(it.p, s, len)) {
+        if (quicklist_value_equals(&v, s, len)) {
             matches++;
             if (matches >= rank) {
                 if (n == cap) {

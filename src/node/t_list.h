@@ -1,4 +1,4 @@
-/* The list type: its object-layer table (a quicklist of listpack nodes,
+/* The list type: its object-layer table (a quicklist of packed nodes,
  * "quicklist" for OBJECT ENCODING as in Redis 7.0) and the list operations
  * the LPUSH/LRANGE/LPOS/... handlers in cmd_list.c call. */
 #ifndef CACHELY_NODE_T_LIST_H

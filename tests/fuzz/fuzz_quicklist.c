@@ -2,7 +2,8 @@
  * program of list operations (push, pop, insert, set, delete while walking
  * either way, range delete, index) run against an array model under a fill
  * the first byte picks; contents are compared both ways after every
- * operation and the list's invariants checked.  Built by "make fuzz" with
+ * operation and the list's invariants checked (quicklist_check decodes
+ * every packed element and checks each node's skip index).  Built by "make fuzz" with
  * clang; the corpus (tests/fuzz/corpus/quicklist) is replayed under
  * "make check" through replay_main.c. */
 #include "ds/quicklist.h"
@@ -106,6 +107,22 @@ model_eq(const struct model *m, size_t i, const char *s, size_t len)
     return m->lens[i] == len && memcmp(m->items[i], s, len) == 0;
 }
 
+struct popped {
+    const struct model *m;
+    size_t index;    /* model index of the element popped */
+    int seen;        /* times the callback ran */
+};
+
+static void
+popped_check(void *arg, const struct listpack_value *v)
+{
+    static char out[FUZZ_VAL_MAX + 32];
+    struct popped *pv = arg;
+    size_t len = value_str(v, out);
+    FUZZ_CHECK(model_eq(pv->m, pv->index, out, len));
+    pv->seen++;
+}
+
 static void
 compare(struct quicklist *ql, const struct model *m)
 {
@@ -167,7 +184,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(quicklist_peek(ql, op == 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL, &v) == 0);
             len = value_str(&v, buf);
             FUZZ_CHECK(model_eq(&m, op == 2 ? 0 : m.n - 1, buf, len));
-            quicklist_pop(ql, op == 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL);
+            if (len & 1) {
+                quicklist_pop(ql, op == 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL);
+            } else {
+                /* The visited value is the one peeked. */
+                struct popped pv = {&m, op == 2 ? 0 : m.n - 1, 0};
+                quicklist_pop_visit(ql, op == 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL,
+                                    popped_check, &pv);
+                FUZZ_CHECK(pv.seen == 1);
+            }
             model_delete(&m, op == 2 ? 0 : m.n - 1);
             break;
         case 4: /* insert before/after element at */

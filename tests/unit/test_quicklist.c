@@ -152,9 +152,9 @@ Test(quicklist, count_fill_bounds_elements_per_node)
         snprintf(b, sizeof(b), "%d", i);
         push_cstr(ql, b, QUICKLIST_TAIL);
     }
-    cr_assert_eq(ql->nnodes, 3);
-    cr_assert_eq(listpack_length(ql->head->lp), 4);
-    cr_assert_eq(listpack_length(ql->tail->lp), 2);
+    cr_assert_eq(quicklist_nodes(ql), 3);
+    cr_assert_eq(ql->head->count, 4);
+    cr_assert_eq(quicklist_tail(ql)->count, 2);
     cr_assert_str_eq(at(ql, 0), "0");
     cr_assert_str_eq(at(ql, 9), "9");
     cr_assert_str_eq(at(ql, -3), "7");
@@ -174,9 +174,9 @@ Test(quicklist, byte_fill_bounds_node_size)
     }
     cr_assert_eq(quicklist_check(ql), 0);
     for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        cr_assert_leq(listpack_used_bytes(n->lp), 4096);
+        cr_assert_leq(n->used, 4096);
     }
-    cr_assert_geq(ql->nnodes, 5);
+    cr_assert_geq(quicklist_nodes(ql), 5);
     quicklist_destroy(&ql);
 }
 
@@ -188,7 +188,7 @@ Test(quicklist, oversized_element_gets_its_own_node)
     push_cstr(ql, "a", QUICKLIST_TAIL);
     push_cstr(ql, huge, QUICKLIST_TAIL);
     push_cstr(ql, "b", QUICKLIST_TAIL);
-    cr_assert_eq(ql->nnodes, 3);
+    cr_assert_eq(quicklist_nodes(ql), 3);
     cr_assert_eq(strlen(at(ql, 1)), sizeof(huge) - 1);
     quicklist_destroy(&ql);
 }
@@ -203,9 +203,9 @@ Test(quicklist, count_fill_node_stops_at_8k)
         push_cstr(ql, val, QUICKLIST_TAIL);
     }
     for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        cr_assert_leq(listpack_used_bytes(n->lp), 8192);
+        cr_assert_leq(n->used, 8192);
     }
-    cr_assert_gt(ql->nnodes, 1);
+    cr_assert_gt(quicklist_nodes(ql), 1);
     quicklist_destroy(&ql);
 }
 
@@ -215,18 +215,18 @@ Test(quicklist, pop_frees_emptied_nodes)
     push_cstr(ql, "a", QUICKLIST_TAIL);
     push_cstr(ql, "b", QUICKLIST_TAIL);
     push_cstr(ql, "c", QUICKLIST_TAIL);
-    cr_assert_eq(ql->nnodes, 2);
+    cr_assert_eq(quicklist_nodes(ql), 2);
     struct listpack_value v;
     cr_assert_eq(quicklist_peek(ql, QUICKLIST_TAIL, &v), 0);
     cr_assert_eq(v.len, 1);
     cr_assert_eq(v.str[0], 'c');
     quicklist_pop(ql, QUICKLIST_TAIL);
-    cr_assert_eq(ql->nnodes, 1);
+    cr_assert_eq(quicklist_nodes(ql), 1);
     quicklist_pop(ql, QUICKLIST_HEAD);
     quicklist_pop(ql, QUICKLIST_HEAD);
-    cr_assert_eq(ql->nnodes, 0);
+    cr_assert_eq(quicklist_nodes(ql), 0);
     cr_assert_null(ql->head);
-    cr_assert_null(ql->tail);
+    cr_assert_null(quicklist_tail(ql));
     cr_assert_eq(quicklist_check(ql), 0);
     quicklist_destroy(&ql);
 }
@@ -245,7 +245,7 @@ Test(quicklist, insert_into_full_node_splits_it)
     quicklist_iter_insert(&it, "X", 1, LISTPACK_AFTER);
     cr_assert_eq(quicklist_check(ql), 0);
     cr_assert_eq(quicklist_count(ql), 5);
-    cr_assert_gt(ql->nnodes, 1);
+    cr_assert_gt(quicklist_nodes(ql), 1);
     const char *want[] = {"a", "b", "X", "c", "d"};
     for (int i = 0; i < 5; i++) {
         cr_assert_str_eq(at(ql, i), want[i]);
@@ -290,7 +290,7 @@ Test(quicklist, delete_range_drops_whole_nodes)
     cr_assert_str_eq(at(ql, 1), "1");
     cr_assert_str_eq(at(ql, 2), "10");
     cr_assert_str_eq(at(ql, 3), "11");
-    cr_assert_eq(ql->nnodes, 2);
+    cr_assert_eq(quicklist_nodes(ql), 2);
     quicklist_destroy(&ql);
 }
 
@@ -445,4 +445,87 @@ Test(quicklist, random_operations_match_a_model_byte_fill)
     random_run(-1, 4, 6000);
     random_run(-2, 5, 6000);
     random_run(-5, 6, 4000);
+}
+
+Test(quicklist, hundred_16_byte_elements_fit_one_1792_byte_block)
+{
+    /* The bench-memory lists row: a listpack node took 2,048 + 32 bytes. */
+    struct quicklist *ql = quicklist_create(-2);
+    for (int i = 0; i < 100; i++) {
+        char b[17];
+        snprintf(b, sizeof(b), "element-%08d", i);
+        push_cstr(ql, b, QUICKLIST_TAIL);
+    }
+    cr_assert_eq(quicklist_nodes(ql), 1);
+    cr_assert_eq(ql->head->used, 1700);
+    cr_assert_leq(mem_usable(ql->head), 1792);
+    cr_assert_eq(quicklist_check(ql), 0);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, integers_round_trip_at_every_width)
+{
+    static const char *vals[] = {"0", "-1", "127", "-128", "128", "32767", "-32769",
+                                 "8388607", "-2147483648", "4294967296",
+                                 "-9223372036854775808", "9223372036854775807",
+                                 "007", "-0", "+1", "1 ", "99999999999999999999"};
+    size_t n = sizeof(vals) / sizeof(vals[0]);
+    struct quicklist *ql = quicklist_create(-2);
+    for (size_t i = 0; i < n; i++) {
+        push_cstr(ql, vals[i], QUICKLIST_TAIL);
+    }
+    cr_assert_eq(quicklist_check(ql), 0);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(at(ql, (long)i), vals[i]);
+    }
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, queue_at_both_ends_keeps_the_skip_index_exact)
+{
+    /* LPUSH + RPOP through one node: the skip entries shift with every
+     * push and pop, and the tail is always found from the nearest one. */
+    struct quicklist *ql = quicklist_create(-2);
+    long next_in = 0, next_out = 0;
+    for (int round = 0; round < 2000; round++) {
+        int pushes = 1 + round % 7;
+        for (int k = 0; k < pushes; k++) {
+            char b[32];
+            snprintf(b, sizeof(b), "job:%ld", next_in++);
+            push_cstr(ql, b, QUICKLIST_HEAD);
+        }
+        int pops = round % 5 + (quicklist_count(ql) > 300 ? 6 : 0);
+        for (int k = 0; k < pops && quicklist_count(ql) > 0; k++) {
+            struct listpack_value v;
+            char b[32], want[32];
+            cr_assert_eq(quicklist_peek(ql, QUICKLIST_TAIL, &v), 0);
+            value_str(&v, b, sizeof(b));
+            snprintf(want, sizeof(want), "job:%ld", next_out++);
+            cr_assert_str_eq(b, want);
+            quicklist_pop(ql, QUICKLIST_TAIL);
+        }
+        cr_assert_eq(quicklist_check(ql), 0);
+    }
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, replace_with_a_huge_value_moves_it_out_of_a_shared_node)
+{
+    struct quicklist *ql = quicklist_create(-5);
+    static char huge[70000];
+    memset(huge, 'h', sizeof(huge) - 1);
+    for (int i = 0; i < 50; i++) {
+        push_cstr(ql, "small", QUICKLIST_TAIL);
+    }
+    struct quicklist_iter it;
+    struct listpack_value v;
+    cr_assert_eq(quicklist_iter_at(ql, 20, QUICKLIST_HEAD, &it), 0);
+    cr_assert(quicklist_next(&it, &v));
+    quicklist_iter_replace(&it, huge, sizeof(huge) - 1);
+    cr_assert_eq(quicklist_check(ql), 0);
+    cr_assert_eq(quicklist_count(ql), 50);
+    cr_assert_eq(strlen(at(ql, 20)), sizeof(huge) - 1);
+    cr_assert_str_eq(at(ql, 19), "small");
+    cr_assert_str_eq(at(ql, 21), "small");
+    quicklist_destroy(&ql);
 }
