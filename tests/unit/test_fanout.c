@@ -205,3 +205,18 @@ Test(fanout_partial, a_group_with_no_master_is_named_in_the_error)
     rig_answer(na, ":1\r\n");
     cr_assert_str_eq(rig_output(s), "-ERR cachely-proxy: group b is not reachable\r\n");
 }
+
+Test(fanout, the_parts_of_a_client_that_left_are_answered_into_the_void)
+{
+    send1("MGET %s %s", ka1, kb1);
+    session_close(s);
+    session_free_closed(rig_px);
+    s = NULL;
+    /* The merged reply has no session to go to: it and the parent are
+     * freed (ASan checks) without touching the freed session. */
+    rig_answer(na, "*1\r\n$3\r\nva1\r\n");
+    rig_answer(nb, "*1\r\n$3\r\nvb1\r\n");
+    cr_assert_null(rig_busy(na));
+    cr_assert_null(rig_busy(nb));
+    cr_assert_null(rig_px->sessions);
+}
