@@ -190,3 +190,41 @@ Test(session_limit, replies_under_the_limit_keep_the_client)
     cr_assert_eq(rig_px->obuf_limit_kills, 0);
     cr_assert_eq(strlen(rig_output(s)), 34);
 }
+
+/* ---- a switchover under a pipeline ------------------------------------------- */
+
+static void
+setup_switch(void)
+{
+    rig_start(NULL, "127.0.0.1:7001,127.0.0.1:7002", read_master);
+    rig_master_up(7001);
+    rig_replica_up(7002, 7001, 1000);
+    rig_plug_all();
+    na = rig_node(7001);
+    nb = rig_node(7002);
+    s = rig_client();
+}
+
+TestSuite(session_switch, .init = setup_switch, .fini = rig_stop);
+
+Test(session_switch, a_write_refused_by_a_demoted_master_is_resent_to_the_new_one_in_its_place)
+{
+    const char *cmds[] = {"SET k0 v", "PING", NULL};
+    rig_pipeline(s, cmds);
+    topology_set_master(rig_px, &rig_px->groups[0], nb, 1); /* 7001 stays up */
+    rig_answer(na, "-READONLY You can't write against a read only replica.\r\n");
+    cr_assert_str_eq(rig_output(s), "", "the refusal is not the reply");
+    cr_assert_str_eq(rig_sent(nb), "*3\r\n$3\r\nSET\r\n$2\r\nk0\r\n$1\r\nv\r\n");
+    cr_assert_eq(rig_px->writes_redirected, 1);
+    rig_answer(nb, "+OK\r\n");
+    cr_assert_str_eq(rig_output(s), "+OK\r\n+PONG\r\n");
+}
+
+Test(session_switch, a_readonly_refusal_from_the_current_master_is_the_reply)
+{
+    const char *cmds[] = {"SET k0 v", NULL};
+    rig_pipeline(s, cmds);
+    rig_answer(na, "-READONLY You can't write against a read only replica.\r\n");
+    cr_assert_str_eq(rig_output(s), "-READONLY You can't write against a read only replica.\r\n");
+    cr_assert_eq(rig_px->writes_redirected, 0);
+}
