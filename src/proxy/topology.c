@@ -494,9 +494,10 @@ topology_set_master(struct proxy *px, struct group *g, struct node *n, long long
 }
 
 /* Consume probe replies: +PONG (or -LOADING/-MASTERDOWN, which Sentinel
- * also counts as alive), then the INFO bulk. */
-static int
-probe_consume(struct proxy *px, struct node *n)
+ * also counts as alive), then the INFO bulk.  Public so that the unit
+ * tests feed it replies without a socket. */
+int
+topology_probe_consume(struct proxy *px, struct node *n)
 {
     while (n->probe_auth_pending) {
         struct resp_scan sc;
@@ -637,7 +638,7 @@ probe_on_event(evutil_socket_t fd, short what, void *arg)
         return;
     }
     n->probe_len += (size_t)r;
-    if (probe_consume(px, n) != 0) {
+    if (topology_probe_consume(px, n) != 0) {
         log_warn("Bad probe reply from %s", n->name);
         probe_close(n);
         return;

@@ -139,6 +139,11 @@ void topology_set_master(struct proxy *px, struct group *g, struct node *n, long
  * routing statistics. */
 struct node *topology_read_target(struct proxy *px, struct group *g, int replica_ok,
                                   long long min_offset);
+/* Consume the probe replies n->probe_in holds (probe_len bytes; the AUTH
+ * reply first when probe_auth_pending, then probe_waiting replies: +PONG,
+ * then INFO's bulk), updating n's health and role and g's master.  Returns
+ * 0, or -1 on a malformed reply (the probe connection is then closed). */
+int topology_probe_consume(struct proxy *px, struct node *n);
 
 /* The AUTH command for the nodes (backend-password), RESP-encoded into a
  * mem_alloc'd buffer; NULL when no password is configured. */
