@@ -907,7 +907,7 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
             return 1;
         }
         if (t == NULL || t->state != TXN_MULTI) {
-            return 0; /* handle_request answers */
+            return 0; /* session_handle_request answers */
         }
         if (pinned) {
             send_client(s, t, frame, len); /* the node answers and flags it */
