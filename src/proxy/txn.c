@@ -433,7 +433,7 @@ txn_free(struct txn **tp)
             }
             release_conn(t->kept);
         }
-        fx_free(&t->fx);
+        txn_fx_free(&t->fx);
         answer_locally(t);
         rbuf_free(&t->early);
         mem_free(t->early_end);
@@ -483,7 +483,7 @@ txn_end(struct session *s, int close_conn)
     t->state = TXN_DONE;
     clear_buffer(t);
     t->nqueued = 0;
-    fx_free(&t->fx); /* handed to the EXEC when it went */
+    txn_fx_free(&t->fx); /* handed to the EXEC when it went */
 }
 
 void
@@ -802,7 +802,7 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
         return;
     }
     if (kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO
-        && (fx = fx_kind_of(cmd, argc, argv)) < 0) {
+        && (fx = txn_fx_kind_of(cmd, argc, argv)) < 0) {
         refuse_queued(s, t, "ERR cachely-proxy: '%s' inside MULTI is not supported", cmd->name);
         return;
     }
@@ -851,7 +851,7 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
         need_libs(s, t);
     }
     if (fx != FX_NONE) {
-        fx_add(t, fx, argc, argv);
+        txn_fx_add(t, fx, argc, argv);
     }
     t->nqueued++;
     if (t->b == NULL && !t->lost) {
