@@ -286,7 +286,7 @@ nodesub_pubsub(struct session *s, int sub, size_t argc,
         total += argv[i].len;
     }
     v->parent = session_new_request(s);
-    char *frame = proxy_encode(argc, argv, &flen);
+    char *frame = fanout_encode(argc, argv, &flen);
     for (size_t i = 0; i < v->nparts; i++) {
         struct node *m = px->groups[i].master;
         /* NUMPAT and NUMSUB read group 0's master only; SHARDNUMSUB the
@@ -379,7 +379,7 @@ nodesub_publish(struct session *s, int shard, size_t argc,
     struct publish *p = mem_calloc(sizeof(*p));
     struct preq *r = mem_calloc(sizeof(*r));
     size_t flen;
-    char *frame = proxy_encode(argc, argv, &flen);
+    char *frame = fanout_encode(argc, argv, &flen);
     p->parent = session_new_request(s);
     p->group = g ? (size_t)(g - px->groups) : 0;
     if (p->group < nodesub_nlinks && link_settled(nodesub_links[p->group])) {

@@ -598,7 +598,7 @@ forward_cursor(struct session *s, const struct cursor_spec *spec, size_t argc,
     argv[spec->arg].ptr = num;
     argv[spec->arg].len = util_ull2str(num, c.node_cursor);
     size_t len;
-    char *frame = proxy_encode(argc, argv, &len);
+    char *frame = fanout_encode(argc, argv, &len);
     argv[spec->arg] = saved;
     struct preq *r = session_preq_new(s);
     r->cursor_cmd = 1;
@@ -726,7 +726,7 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
     if (frame[0] != '*') {
-        encoded = proxy_encode(argc, argv, &framelen);
+        encoded = fanout_encode(argc, argv, &framelen);
         frame = encoded;
     }
     const struct cursor_spec *cspec = cursor_spec_of(cmd);

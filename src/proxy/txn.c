@@ -184,7 +184,7 @@ sync_conn(struct session *s, struct txn *t)
     if (strcmp(want, has) != 0) {
         struct resp_arg a[3] = {{"CLIENT", 6}, {"SETNAME", 7}, {want, strlen(want)}};
         size_t flen;
-        char *f = proxy_encode(3, a, &flen);
+        char *f = fanout_encode(3, a, &flen);
         if (send_internal(s, t, f, flen) == 0) {
             mem_free(b->name);
             b->name = s->name ? mem_strndup(s->name, strlen(s->name)) : NULL;
@@ -1101,7 +1101,7 @@ txn_request(struct session *s, const struct command *cmd, size_t argc, struct re
     /* Inline commands are re-encoded: the node gets a multibulk frame. */
     char *encoded = NULL;
     if (frame[0] != '*') {
-        encoded = proxy_encode(argc, argv, &len);
+        encoded = fanout_encode(argc, argv, &len);
         frame = encoded;
     }
     int rc = txn_dispatch(s, cmd, argc, argv, frame, len);
