@@ -388,7 +388,7 @@ reply_raw(struct client *c, const char *s, size_t len)
     if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING)) {
         return;
     }
-    queue_at_first_byte(c);
+    client_queue_at_first_byte(c);
     if (c->reply == NULL) {
         size_t room = CLIENT_BUF_SIZE - c->bufpos;
         size_t n = len < room ? len : room;

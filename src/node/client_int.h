@@ -10,7 +10,7 @@
  * client served or messaged by another's command before that command's
  * own reply, which Node's readiness-ordered reads depend on: issue 13). */
 static inline void
-queue_at_first_byte(struct client *c)
+client_queue_at_first_byte(struct client *c)
 {
     if (c->bufpos == 0 && c->reply == NULL
         && !(c->flags & (CLIENT_PENDING_WRITE | CLIENT_WRITE_ARMED))) {

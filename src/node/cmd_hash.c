@@ -33,17 +33,17 @@ hset_generic(struct client *c, int reply_ok_instead)
         return;
     }
     struct entry **ref;
-    void *h = lookup_write(c, &c->argv[1], &ref);
+    void *h = cmd_hash_lookup_write(c, &c->argv[1], &ref);
     if (h == NULL) {
         return;
     }
-    struct hash_limits lim = limits(c);
+    struct hash_limits lim = cmd_hash_limits(c);
     long long added = 0;
     for (size_t i = 2; i < c->argc; i += 2) {
         added += hash_set(&h, c->argv[i].ptr, c->argv[i].len, c->argv[i + 1].ptr,
                           c->argv[i + 1].len, 0, &lim);
     }
-    store(c, &c->argv[1], ref, h, 1, "hset");
+    cmd_hash_store(c, &c->argv[1], ref, h, 1, "hset");
     if (reply_ok_instead) {
         reply_ok(c);
     } else {
@@ -67,18 +67,18 @@ void
 cmd_hsetnx(struct client *c)
 {
     struct entry **ref;
-    void *h = lookup_write(c, &c->argv[1], &ref);
+    void *h = cmd_hash_lookup_write(c, &c->argv[1], &ref);
     struct hash_field f;
     if (h == NULL) {
         return;
     }
-    if (ref != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, now_of(c), &f)) {
+    if (ref != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, cmd_hash_now(c), &f)) {
         reply_int(c, 0);
         return;
     }
-    struct hash_limits lim = limits(c);
+    struct hash_limits lim = cmd_hash_limits(c);
     hash_set(&h, c->argv[2].ptr, c->argv[2].len, c->argv[3].ptr, c->argv[3].len, 0, &lim);
-    store(c, &c->argv[1], ref, h, 1, "hset");
+    cmd_hash_store(c, &c->argv[1], ref, h, 1, "hset");
     reply_int(c, 1);
 }
 
@@ -88,12 +88,12 @@ void
 cmd_hget(struct client *c)
 {
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     struct hash_field f;
     if (wrong) {
         return;
     }
-    if (h != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, now_of(c), &f)) {
+    if (h != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, cmd_hash_now(c), &f)) {
         reply_bulk(c, f.value, f.vlen);
     } else {
         reply_null(c);
@@ -104,14 +104,14 @@ void
 cmd_hmget(struct client *c)
 {
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     if (wrong) {
         return;
     }
     reply_array_len(c, (long long)(c->argc - 2));
     for (size_t i = 2; i < c->argc; i++) {
         struct hash_field f;
-        if (h != NULL && hash_get(h, c->argv[i].ptr, c->argv[i].len, now_of(c), &f)) {
+        if (h != NULL && hash_get(h, c->argv[i].ptr, c->argv[i].len, cmd_hash_now(c), &f)) {
             reply_bulk(c, f.value, f.vlen);
         } else {
             reply_null(c);
@@ -123,7 +123,7 @@ void
 cmd_hlen(struct client *c)
 {
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     if (!wrong) {
         reply_int(c, h != NULL ? (long long)hash_length(h) : 0);
     }
@@ -133,12 +133,12 @@ void
 cmd_hstrlen(struct client *c)
 {
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     struct hash_field f;
     if (wrong) {
         return;
     }
-    if (h != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, now_of(c), &f)) {
+    if (h != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, cmd_hash_now(c), &f)) {
         reply_int(c, (long long)f.vlen);
     } else {
         reply_int(c, 0);
@@ -149,11 +149,11 @@ void
 cmd_hexists(struct client *c)
 {
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     struct hash_field f;
     if (!wrong) {
         reply_int(c, h != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len,
-                                           now_of(c), &f));
+                                           cmd_hash_now(c), &f));
     }
 }
 
@@ -181,11 +181,11 @@ static void
 getall_generic(struct client *c, unsigned what)
 {
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     if (wrong) {
         return;
     }
-    long long n = h != NULL ? (long long)live_count(h, now_of(c)) : 0;
+    long long n = h != NULL ? (long long)live_count(h, cmd_hash_now(c)) : 0;
     if (what == (GETALL_KEYS | GETALL_VALS)) {
         reply_map_len(c, n);
     } else {
@@ -196,7 +196,7 @@ getall_generic(struct client *c, unsigned what)
     }
     struct hash_iter it;
     struct hash_field f;
-    hash_iter_init(&it, h, now_of(c));
+    hash_iter_init(&it, h, cmd_hash_now(c));
     while (hash_iter_next(&it, &f)) {
         if (what & GETALL_KEYS) {
             reply_bulk(c, f.field, f.flen);
@@ -232,7 +232,7 @@ void
 cmd_hdel(struct client *c)
 {
     int wrong;
-    struct entry **ref = lookup(c, &c->argv[1], LOOKUP_WRITE, &wrong);
+    struct entry **ref = cmd_hash_lookup(c, &c->argv[1], LOOKUP_WRITE, &wrong);
     if (wrong) {
         return;
     }
@@ -246,7 +246,7 @@ cmd_hdel(struct client *c)
         deleted += hash_delete(&h, c->argv[i].ptr, c->argv[i].len);
     }
     if (deleted > 0) {
-        store(c, &c->argv[1], ref, h, 1, "hdel");
+        cmd_hash_store(c, &c->argv[1], ref, h, 1, "hdel");
     } else {
         hash_store(c->db, ref, h);
     }
@@ -263,11 +263,11 @@ cmd_hincrby(struct client *c)
         return;
     }
     struct entry **ref;
-    void *h = lookup_write(c, &c->argv[1], &ref);
+    void *h = cmd_hash_lookup_write(c, &c->argv[1], &ref);
     if (h == NULL) {
         return;
     }
-    if (ref != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, now_of(c), &f)) {
+    if (ref != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, cmd_hash_now(c), &f)) {
         if (util_str2ll(f.value, f.vlen, &value) != 0) {
             reply_error(c, "hash value is not an integer");
             return;
@@ -284,9 +284,9 @@ cmd_hincrby(struct client *c)
     value += incr;
     char buf[24];
     size_t n = util_ll2str(buf, value);
-    struct hash_limits lim = limits(c);
+    struct hash_limits lim = cmd_hash_limits(c);
     hash_set(&h, c->argv[2].ptr, c->argv[2].len, buf, n, HASH_SET_KEEPTTL, &lim);
-    store(c, &c->argv[1], ref, h, 1, "hincrby");
+    cmd_hash_store(c, &c->argv[1], ref, h, 1, "hincrby");
     reply_int(c, value);
 }
 
@@ -322,11 +322,11 @@ cmd_hincrbyfloat(struct client *c)
         return;
     }
     struct entry **ref;
-    void *h = lookup_write(c, &c->argv[1], &ref);
+    void *h = cmd_hash_lookup_write(c, &c->argv[1], &ref);
     if (h == NULL) {
         return;
     }
-    if (ref != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, now_of(c), &f)) {
+    if (ref != NULL && hash_get(h, c->argv[2].ptr, c->argv[2].len, cmd_hash_now(c), &f)) {
         if (util_str2ld(f.value, f.vlen, &value) != 0) {
             reply_error(c, "hash value is not a float");
             return;
@@ -343,9 +343,9 @@ cmd_hincrbyfloat(struct client *c)
     }
     char buf[UTIL_LD_CHARS];
     size_t n = util_ld2str(buf, sizeof(buf), value);
-    struct hash_limits lim = limits(c);
+    struct hash_limits lim = cmd_hash_limits(c);
     hash_set(&h, c->argv[2].ptr, c->argv[2].len, buf, n, HASH_SET_KEEPTTL, &lim);
-    store(c, &c->argv[1], ref, h, 1, "hincrbyfloat");
+    cmd_hash_store(c, &c->argv[1], ref, h, 1, "hincrbyfloat");
     /* The result, not the increment: float rounding may differ elsewhere. */
     propagate_field_value(c, &c->argv[1], &c->argv[2], buf, n, has_ttl);
     reply_bulk(c, buf, n);
@@ -411,7 +411,7 @@ hscan_ctx_free(struct hscan_ctx *sc)
 static void
 hrandfield_distinct(struct client *c, void *h, size_t count, int withvalues)
 {
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     size_t len = live_count(h, now);
     if (count >= len) {
         struct hash_iter it;
@@ -478,7 +478,7 @@ cmd_hrandfield(struct client *c)
                            "-9223372036854775807 and 9223372036854775807");
             return;
         }
-        if (c->argc > 4 || (c->argc == 4 && !arg_is(&c->argv[3], "withvalues"))) {
+        if (c->argc > 4 || (c->argc == 4 && !cmd_hash_arg_is(&c->argv[3], "withvalues"))) {
             reply_syntax_error(c);
             return;
         }
@@ -491,11 +491,11 @@ cmd_hrandfield(struct client *c)
         }
     }
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     if (wrong) {
         return;
     }
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     if (c->argc == 2) {
         struct hash_field f;
         if (h == NULL || hash_random_fields(h, now, &f, 1) == 0) {
@@ -582,7 +582,7 @@ cmd_hscan(struct client *c)
         return;
     }
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     if (wrong) {
         return;
     }
@@ -593,7 +593,7 @@ cmd_hscan(struct client *c)
         return;
     }
     for (size_t i = 3; i < c->argc;) {
-        if (arg_is(&c->argv[i], "novalues")) {
+        if (cmd_hash_arg_is(&c->argv[i], "novalues")) {
             sc.novalues = 1;
             i++;
             continue;
@@ -602,7 +602,7 @@ cmd_hscan(struct client *c)
             reply_syntax_error(c);
             return;
         }
-        if (arg_is(&c->argv[i], "count")) {
+        if (cmd_hash_arg_is(&c->argv[i], "count")) {
             if (util_str2ll(c->argv[i + 1].ptr, c->argv[i + 1].len, &count) != 0) {
                 reply_not_integer(c);
                 return;
@@ -611,7 +611,7 @@ cmd_hscan(struct client *c)
                 reply_syntax_error(c);
                 return;
             }
-        } else if (arg_is(&c->argv[i], "match")) {
+        } else if (cmd_hash_arg_is(&c->argv[i], "match")) {
             sc.pattern = &c->argv[i + 1];
             if (sc.pattern->len == 1 && sc.pattern->ptr[0] == '*') {
                 sc.pattern = NULL;
@@ -622,7 +622,7 @@ cmd_hscan(struct client *c)
         }
         i += 2;
     }
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     if (hash_encoding(h) != HASH_ENC_HASHTABLE) {
         cursor = hash_scan(h, cursor, now, hscan_collect, &sc);
     } else {

@@ -33,7 +33,7 @@ static long long
 parse_fields(struct client *c, size_t at, size_t per)
 {
     long long n;
-    if (at >= c->argc || !arg_is(&c->argv[at - 1], "fields")) {
+    if (at >= c->argc || !cmd_hash_arg_is(&c->argv[at - 1], "fields")) {
         reply_error(c, "Mandatory argument FIELDS is missing or not at the right position");
         return -1;
     }
@@ -159,7 +159,7 @@ hexpire_generic(struct client *c, enum time_unit unit)
         {"nx", HASH_COND_NX}, {"xx", HASH_COND_XX}, {"gt", HASH_COND_GT}, {"lt", HASH_COND_LT},
     };
     for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
-        if (arg_is(&c->argv[3], conds[i].name)) {
+        if (cmd_hash_arg_is(&c->argv[3], conds[i].name)) {
             cond = conds[i].cond;
             at = 5;
         }
@@ -171,7 +171,7 @@ hexpire_generic(struct client *c, enum time_unit unit)
     const struct resp_arg *key = &c->argv[1];
     const struct resp_arg *fields = &c->argv[at + 1];
     int wrong;
-    struct entry **ref = lookup(c, key, LOOKUP_WRITE, &wrong);
+    struct entry **ref = cmd_hash_lookup(c, key, LOOKUP_WRITE, &wrong);
     if (wrong) {
         return;
     }
@@ -184,7 +184,7 @@ hexpire_generic(struct client *c, enum time_unit unit)
         return;
     }
     void *h = entry_obj(*ref);
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     /* A time already come deletes the fields (not on a replica applying
      * its master's stream: there the master's HDEL follows). */
     int delete_now = when <= c->srv->ks.now_ms && now != 0;
@@ -225,7 +225,7 @@ hexpire_generic(struct client *c, enum time_unit unit)
         reply_int(c, code);
     }
     if (set + ndel > 0) {
-        store(c, key, ref, h, 1, ndel > 0 ? "hdel" : "hexpire");
+        cmd_hash_store(c, key, ref, h, 1, ndel > 0 ? "hdel" : "hexpire");
         effect_emit(c, &ef, header);
         effect_hdel(c, &ef, key, fields, (size_t)n, deleted);
     } else {
@@ -272,11 +272,11 @@ httl_generic(struct client *c, enum ttl_kind kind)
         return;
     }
     int wrong;
-    void *h = lookup_read(c, &wrong);
+    void *h = cmd_hash_lookup_read(c, &wrong);
     if (wrong) {
         return;
     }
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     reply_array_len(c, n);
     for (long long i = 0; i < n; i++) {
         const struct resp_arg *f = &c->argv[4 + i];
@@ -330,7 +330,7 @@ cmd_hpersist(struct client *c)
         return;
     }
     int wrong;
-    struct entry **ref = lookup(c, &c->argv[1], LOOKUP_WRITE, &wrong);
+    struct entry **ref = cmd_hash_lookup(c, &c->argv[1], LOOKUP_WRITE, &wrong);
     if (wrong) {
         return;
     }
@@ -342,7 +342,7 @@ cmd_hpersist(struct client *c)
         return;
     }
     void *h = entry_obj(*ref);
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     int changed = 0;
     for (long long i = 0; i < n; i++) {
         const struct resp_arg *f = &c->argv[4 + i];
@@ -388,10 +388,10 @@ parse_ex_args(struct client *c, int is_set, size_t per, struct ex_args *a)
 {
     memset(a, 0, sizeof(*a));
     size_t i = 2;
-    for (; i < c->argc && !arg_is(&c->argv[i], "fields"); i++) {
+    for (; i < c->argc && !cmd_hash_arg_is(&c->argv[i], "fields"); i++) {
         const struct ex_opt *o = NULL;
         for (size_t k = 0; k < sizeof(ex_opts) / sizeof(ex_opts[0]); k++) {
-            if (arg_is(&c->argv[i], ex_opts[k].name)) {
+            if (cmd_hash_arg_is(&c->argv[i], ex_opts[k].name)) {
                 o = &ex_opts[k];
             }
         }
@@ -441,7 +441,7 @@ cmd_hgetex(struct client *c)
     const struct resp_arg *key = &c->argv[1];
     const struct resp_arg *fields = &c->argv[a.at + 1];
     int wrong;
-    struct entry **ref = lookup(c, key, LOOKUP_WRITE, &wrong);
+    struct entry **ref = cmd_hash_lookup(c, key, LOOKUP_WRITE, &wrong);
     if (wrong) {
         return;
     }
@@ -454,7 +454,7 @@ cmd_hgetex(struct client *c)
         return;
     }
     void *h = entry_obj(*ref);
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     int persist = a.expiry != NULL && !a.expiry->has_time;
     int delete_now = a.expiry != NULL && a.expiry->has_time && a.when <= c->srv->ks.now_ms
                      && now != 0;
@@ -493,7 +493,7 @@ cmd_hgetex(struct client *c)
         /* Redis 8's HGETEX: hdel for fields whose time had come, else
          * hpersist or hexpire. */
         const char *hgetex_event = ndel > 0 ? "hdel" : persist ? "hpersist" : "hexpire";
-        store(c, key, ref, h, 1, hgetex_event);
+        cmd_hash_store(c, key, ref, h, 1, hgetex_event);
         effect_emit(c, &ef, header);
         effect_hdel(c, &ef, key, fields, (size_t)a.n, deleted);
     } else {
@@ -514,11 +514,11 @@ cmd_hsetex(struct client *c)
     const struct resp_arg *key = &c->argv[1];
     const struct resp_arg *fields = &c->argv[a.at + 1];
     struct entry **ref;
-    void *h = lookup_write(c, key, &ref);
+    void *h = cmd_hash_lookup_write(c, key, &ref);
     if (h == NULL) {
         return;
     }
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     if (a.cond != NULL) {
         int want_exist = strcmp(a.cond->name, "fxx") == 0;
         for (long long i = 0; i < a.n; i++) {
@@ -538,7 +538,7 @@ cmd_hsetex(struct client *c)
     int keepttl = a.expiry != NULL && strcmp(a.expiry->name, "keepttl") == 0;
     int timed = a.expiry != NULL && a.expiry->has_time;
     int delete_now = timed && a.when <= c->srv->ks.now_ms && now != 0;
-    struct hash_limits lim = limits(c);
+    struct hash_limits lim = cmd_hash_limits(c);
     for (long long i = 0; i < a.n; i++) {
         const struct resp_arg *f = &fields[2 * i], *v = &fields[2 * i + 1];
         if (delete_now) {
@@ -550,7 +550,7 @@ cmd_hsetex(struct client *c)
             hash_set_expire(&h, f->ptr, f->len, a.when, HASH_COND_NONE, 0);
         }
     }
-    store(c, key, ref, h, 1, delete_now ? "hdel" : "hset");
+    cmd_hash_store(c, key, ref, h, 1, delete_now ? "hdel" : "hset");
     if (timed && !delete_now) {
         notify_key(c, NOTIFY_HASH, "hexpire", key);
     }
@@ -592,7 +592,7 @@ cmd_hgetdel(struct client *c)
         return;
     }
     int wrong;
-    struct entry **ref = lookup(c, &c->argv[1], LOOKUP_WRITE, &wrong);
+    struct entry **ref = cmd_hash_lookup(c, &c->argv[1], LOOKUP_WRITE, &wrong);
     if (wrong) {
         return;
     }
@@ -604,7 +604,7 @@ cmd_hgetdel(struct client *c)
         return;
     }
     void *h = entry_obj(*ref);
-    long long now = now_of(c);
+    long long now = cmd_hash_now(c);
     int changed = 0;
     for (long long i = 0; i < n; i++) {
         const struct resp_arg *f = &c->argv[4 + i];
@@ -618,7 +618,7 @@ cmd_hgetdel(struct client *c)
         }
     }
     if (changed) {
-        store(c, &c->argv[1], ref, h, 1, "hdel");
+        cmd_hash_store(c, &c->argv[1], ref, h, 1, "hdel");
     } else {
         hash_store(c->db, ref, h);
     }

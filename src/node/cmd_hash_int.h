@@ -19,7 +19,7 @@
 /* ---- lookups -------------------------------------------------------------- */
 
 static inline struct hash_limits
-limits(const struct client *c)
+cmd_hash_limits(const struct client *c)
 {
     struct hash_limits l = {(size_t)c->srv->cfg.hash_max_listpack_entries,
                             (size_t)c->srv->cfg.hash_max_listpack_value};
@@ -27,7 +27,7 @@ limits(const struct client *c)
 }
 
 static inline int
-arg_is(const struct resp_arg *a, const char *word)
+cmd_hash_arg_is(const struct resp_arg *a, const char *word)
 {
     size_t n = strlen(word);
     return a->len == n && strncasecmp(a->ptr, word, n) == 0;
@@ -37,7 +37,7 @@ arg_is(const struct resp_arg *a, const char *word)
  * ref, or NULL when absent; *wrong is set (and WRONGTYPE replied) when the
  * key holds another type. */
 static inline struct entry **
-lookup(struct client *c, const struct resp_arg *key, int flags, int *wrong)
+cmd_hash_lookup(struct client *c, const struct resp_arg *key, int flags, int *wrong)
 {
     struct entry **ref = db_lookup_ref(c->db, key->ptr, key->len, flags);
     *wrong = 0;
@@ -50,12 +50,12 @@ lookup(struct client *c, const struct resp_arg *key, int flags, int *wrong)
 }
 
 /* The hash at key for a write, created empty (not yet in the keyspace: see
- * store) when absent.  Returns the object, NULL after WRONGTYPE. */
+ * cmd_hash_store) when absent.  Returns the object, NULL after WRONGTYPE. */
 static inline void *
-lookup_write(struct client *c, const struct resp_arg *key, struct entry ***refp)
+cmd_hash_lookup_write(struct client *c, const struct resp_arg *key, struct entry ***refp)
 {
     int wrong;
-    struct entry **ref = lookup(c, key, LOOKUP_WRITE, &wrong);
+    struct entry **ref = cmd_hash_lookup(c, key, LOOKUP_WRITE, &wrong);
     *refp = ref;
     if (wrong) {
         return NULL;
@@ -68,8 +68,8 @@ lookup_write(struct client *c, const struct resp_arg *key, struct entry ***refp)
  * when the key is there to change, before a deletion's del (Redis's
  * order). */
 static inline void
-store(struct client *c, const struct resp_arg *key, struct entry **ref, void *h,
-      int changed, const char *event)
+cmd_hash_store(struct client *c, const struct resp_arg *key, struct entry **ref, void *h,
+               int changed, const char *event)
 {
     if (ref == NULL) {
         if (hash_length(h) == 0) {
@@ -100,7 +100,7 @@ store(struct client *c, const struct resp_arg *key, struct entry **ref, void *h,
 }
 
 static inline long long
-now_of(const struct client *c)
+cmd_hash_now(const struct client *c)
 {
     return hash_now(c->db);
 }
@@ -108,9 +108,9 @@ now_of(const struct client *c)
 /* The hash for a read command, or NULL (replying nothing when absent, so
  * the caller answers its own empty reply; *wrong after WRONGTYPE). */
 static inline void *
-lookup_read(struct client *c, int *wrong)
+cmd_hash_lookup_read(struct client *c, int *wrong)
 {
-    struct entry **ref = lookup(c, &c->argv[1], 0, wrong);
+    struct entry **ref = cmd_hash_lookup(c, &c->argv[1], 0, wrong);
     return ref != NULL ? entry_obj(*ref) : NULL;
 }
 

@@ -96,7 +96,7 @@ reply_bulk(struct client *c, const char *p, size_t len)
     /* Small values: one copy of header, body and CRLF into the buffer. */
     if (c->reply == NULL && c->bufpos + h + len + 2 <= CLIENT_BUF_SIZE
         && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
-        queue_at_first_byte(c);
+        client_queue_at_first_byte(c);
         char *o = c->buf + c->bufpos;
         memcpy(o, hdr, h);
         memcpy(o + h, p, len);

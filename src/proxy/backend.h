@@ -49,7 +49,12 @@ struct backend {
                                     by backend_close */
 };
 
+/* Make b an unconnected connection of n (b's memory is the caller's). */
 void backend_init(struct backend *b, struct node *n);
+/* Close b's socket (logging why at warn when it was open; NULL: quietly),
+ * fail the requests in flight on it, release a blocking session and free
+ * its buffers; b stays n's, to reconnect after a backoff (50 ms doubling
+ * to 1 s). */
 void backend_close(struct backend *b, const char *why);
 /* Queue a request frame on one of node's connections (on, when not NULL:
  * requests that must follow another one in order); the reply will be

@@ -64,7 +64,7 @@ fanout_can_spread(const struct command *cmd)
 }
 
 char *
-proxy_encode(size_t argc, const struct resp_arg *argv, size_t *lenp)
+fanout_encode(size_t argc, const struct resp_arg *argv, size_t *lenp)
 {
     size_t cap = 32, len;
     for (size_t i = 0; i < argc; i++) {
@@ -326,7 +326,7 @@ fanout_split(struct proxy *px, struct preq *parent, const struct command *cmd, s
             }
         }
         size_t len;
-        char *frame = proxy_encode(n, args, &len);
+        char *frame = fanout_encode(n, args, &len);
         send_part(px, f, part, &px->groups[g], (cmd->flags & CMD_WRITE) != 0, frame, len);
         mem_free(frame);
     }

@@ -24,6 +24,6 @@ void fanout_spread(struct proxy *px, struct preq *parent, const struct command *
 /* A part's reply arrived. */
 void fanout_part_done(struct preq *r, const char *reply, size_t len);
 /* Encode argv as a RESP multibulk frame (mem_alloc'd; *len set). */
-char *proxy_encode(size_t argc, const struct resp_arg *argv, size_t *len);
+char *fanout_encode(size_t argc, const struct resp_arg *argv, size_t *len);
 
 #endif

@@ -212,7 +212,7 @@ http_cache_send(struct proxy *px, struct evhttp_request *req, enum http_op op,
     c->r.on_reply = http_on_reply;
     c->req = req;
     c->op = op;
-    frame = proxy_encode(argc, argv, &len);
+    frame = fanout_encode(argc, argv, &len);
     rc = backend_send(px, target, NULL, &c->r, frame, len);
     if (rc != 0 && target != g->master && g->master != NULL) {
         px->routed_fallback++;

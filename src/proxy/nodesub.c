@@ -46,12 +46,12 @@ struct nodesub_event {
     struct nodesub_event *next;
 };
 
-struct proxy *g_px; /* borrowed; NULL until nodesub_cron's first
-                              call (main.c makes it before serving) */
-/* owned arrays of owned links, one per group (nlinks of each) */
-struct nodesub_link **links;  /* subscriber links */
+struct proxy *nodesub_px; /* borrowed; NULL until nodesub_cron's first
+                             call (main.c makes it before serving) */
+/* owned arrays of owned links, one per group (nodesub_nlinks of each) */
+struct nodesub_link **nodesub_links; /* subscriber links */
 static struct nodesub_link **tlinks; /* tracking links */
-size_t nlinks;
+size_t nodesub_nlinks;
 static struct nodesub_hold *holds; /* owned list */
 static struct nodesub_event *events; /* owned FIFO */
 static struct nodesub_event **events_tail = &events;
@@ -142,9 +142,9 @@ struct batch {
 };
 
 struct group *
-shard_group(const char *name, size_t len)
+nodesub_shard_group(const char *name, size_t len)
 {
-    return topology_group_of_key(g_px, name, len);
+    return topology_group_of_key(nodesub_px, name, len);
 }
 
 static void
@@ -161,8 +161,8 @@ batch_add(const char *name, size_t len, void *arg)
 {
     struct batch *b = arg;
     if (b->kind == NODESUB_SHARD) {
-        struct group *g = shard_group(name, len);
-        if (g == NULL || (size_t)(g - g_px->groups) != b->l->group) {
+        struct group *g = nodesub_shard_group(name, len);
+        if (g == NULL || (size_t)(g - nodesub_px->groups) != b->l->group) {
             return;
         }
     }
@@ -517,7 +517,7 @@ anything_subscribed(void)
 static long long
 hold_limit_ms(void)
 {
-    long long t = g_px != NULL ? g_px->cfg.backend_timeout_ms : 0;
+    long long t = nodesub_px != NULL ? nodesub_px->cfg.backend_timeout_ms : 0;
     return t > 0 ? t : HOLD_MAX_MS;
 }
 
@@ -528,7 +528,7 @@ hold_limit_ms(void)
 static int
 link_reachable(const struct nodesub_link *l)
 {
-    const struct node *m = g_px->groups[l->group].master;
+    const struct node *m = nodesub_px->groups[l->group].master;
     return m != NULL && m->up;
 }
 
@@ -539,8 +539,8 @@ link_reachable(const struct nodesub_link *l)
 static int
 hold_ready(struct nodesub_hold *h, long long now)
 {
-    for (size_t i = 0; i < h->nlinks && i < nlinks; i++) {
-        const struct nodesub_link *l = links[i];
+    for (size_t i = 0; i < h->nlinks && i < nodesub_nlinks; i++) {
+        const struct nodesub_link *l = nodesub_links[i];
         if (h->want[i] == 0) {
             continue;
         }
@@ -578,8 +578,8 @@ waiting:
 static int
 any_resyncing(long long now)
 {
-    for (size_t i = 0; i < nlinks; i++) {
-        const struct nodesub_link *l = links[i];
+    for (size_t i = 0; i < nodesub_nlinks; i++) {
+        const struct nodesub_link *l = nodesub_links[i];
         if (l->fd >= 0 && l->resync_since_ms != 0 && link_reachable(l)
             && now - l->resync_since_ms < hold_limit_ms()) {
             return 1;
@@ -601,8 +601,8 @@ release_events(long long now, int force)
         if (events == NULL) {
             events_tail = &events;
         }
-        if (g_px != NULL && !force) {
-            pubsub_publish(g_px, e->channel, e->msg, e->len);
+        if (nodesub_px != NULL && !force) {
+            pubsub_publish(nodesub_px, e->channel, e->msg, e->len);
         }
         mem_free(e->channel);
         mem_free(e->msg);
@@ -615,7 +615,7 @@ int
 nodesub_defer_event(const char *channel, const char *msg, size_t len)
 {
     long long now = util_mstime();
-    if (g_px == NULL || releasing_events
+    if (nodesub_px == NULL || releasing_events
         || (events == NULL && !any_resyncing(now))) {
         return 0;
     }
@@ -655,11 +655,11 @@ int
 nodesub_hold(struct session *s, const char *reply, size_t len)
 {
     int pending = 0;
-    if (g_px == NULL) {
+    if (nodesub_px == NULL) {
         return 0;
     }
-    for (size_t i = 0; i < nlinks; i++) {
-        const struct nodesub_link *l = links[i];
+    for (size_t i = 0; i < nodesub_nlinks; i++) {
+        const struct nodesub_link *l = nodesub_links[i];
         pending |= l->fd >= 0 ? l->acked < l->sent
                               : link_reachable(l) && anything_subscribed();
     }
@@ -672,11 +672,11 @@ nodesub_hold(struct session *s, const char *reply, size_t len)
     memcpy(h->reply, reply, len);
     h->len = len;
     h->deadline_ms = util_mstime() + hold_limit_ms();
-    h->nlinks = nlinks;
-    h->want = mem_calloc(nlinks * sizeof(*h->want));
-    h->gen = mem_calloc(nlinks * sizeof(*h->gen));
-    for (size_t i = 0; i < nlinks; i++) {
-        const struct nodesub_link *l = links[i];
+    h->nlinks = nodesub_nlinks;
+    h->want = mem_calloc(nodesub_nlinks * sizeof(*h->want));
+    h->gen = mem_calloc(nodesub_nlinks * sizeof(*h->gen));
+    for (size_t i = 0; i < nodesub_nlinks; i++) {
+        const struct nodesub_link *l = nodesub_links[i];
         h->gen[i] = l->gen;
         if (l->fd >= 0 && l->acked < l->sent) {
             h->want[i] = l->sent;
@@ -705,32 +705,32 @@ static void
 link_topic(struct nodesub_link *l, enum nodesub_kind kind, const char *name,
            size_t len, int on)
 {
-    struct node *master = g_px->groups[l->group].master;
+    struct node *master = nodesub_px->groups[l->group].master;
     if (l->fd >= 0) {
         send_names(l, kind, on, 1, &name, &len);
     } else if (on && master != NULL
                && (master->up || util_mstime() >= l->retry_at_ms)) {
         /* A master the probes see up is tried at once, backoff or not. */
-        link_connect(g_px, l, master);
+        link_connect(nodesub_px, l, master);
     }
 }
 
 void
 nodesub_topic(enum nodesub_kind kind, const char *name, size_t len, int on)
 {
-    if (g_px == NULL) {
+    if (nodesub_px == NULL) {
         return;
     }
     if (kind == NODESUB_SHARD) {
-        struct group *g = shard_group(name, len);
-        size_t gi = g ? (size_t)(g - g_px->groups) : nlinks;
-        if (gi < nlinks) {
-            link_topic(links[gi], kind, name, len, on);
+        struct group *g = nodesub_shard_group(name, len);
+        size_t gi = g ? (size_t)(g - nodesub_px->groups) : nodesub_nlinks;
+        if (gi < nodesub_nlinks) {
+            link_topic(nodesub_links[gi], kind, name, len, on);
         }
         return;
     }
-    for (size_t i = 0; i < nlinks; i++) {
-        link_topic(links[i], kind, name, len, on);
+    for (size_t i = 0; i < nodesub_nlinks; i++) {
+        link_topic(nodesub_links[i], kind, name, len, on);
     }
 }
 
@@ -768,26 +768,26 @@ void
 nodesub_cron(struct proxy *px)
 {
     long long now = util_mstime();
-    g_px = px;
-    if (nlinks < px->ngroups) {
+    nodesub_px = px;
+    if (nodesub_nlinks < px->ngroups) {
         /* New groups (a reload): links of their own. */
-        links = mem_realloc(links, px->ngroups * sizeof(*links));
+        nodesub_links = mem_realloc(nodesub_links, px->ngroups * sizeof(*nodesub_links));
         tlinks = mem_realloc(tlinks, px->ngroups * sizeof(*tlinks));
-        for (size_t i = nlinks; i < px->ngroups; i++) {
-            links[i] = mem_calloc(sizeof(**links));
-            links[i]->group = i;
-            links[i]->fd = -1;
-            resp_scan_init(&links[i]->scan);
+        for (size_t i = nodesub_nlinks; i < px->ngroups; i++) {
+            nodesub_links[i] = mem_calloc(sizeof(**nodesub_links));
+            nodesub_links[i]->group = i;
+            nodesub_links[i]->fd = -1;
+            resp_scan_init(&nodesub_links[i]->scan);
             tlinks[i] = mem_calloc(sizeof(**tlinks));
             tlinks[i]->group = i;
             tlinks[i]->fd = -1;
             tlinks[i]->tracking = 1;
             resp_scan_init(&tlinks[i]->scan);
         }
-        nlinks = px->ngroups;
+        nodesub_nlinks = px->ngroups;
     }
-    for (size_t i = 0; i < 2 * nlinks; i++) {
-        link_follow(px, i < nlinks ? links[i] : tlinks[i - nlinks], now);
+    for (size_t i = 0; i < 2 * nodesub_nlinks; i++) {
+        link_follow(px, i < nodesub_nlinks ? nodesub_links[i] : tlinks[i - nodesub_nlinks], now);
     }
     if (holds != NULL || events != NULL) {
         check_holds(now, 0);
@@ -798,13 +798,13 @@ void
 nodesub_master_changed(struct proxy *px, struct group *g)
 {
     size_t gi = (size_t)(g - px->groups);
-    if (g_px == NULL || gi >= nlinks) {
+    if (nodesub_px == NULL || gi >= nodesub_nlinks) {
         return;
     }
     /* The old master's connect backoff does not apply to the new one. */
-    links[gi]->retry_at_ms = tlinks[gi]->retry_at_ms = 0;
-    links[gi]->backoff_ms = tlinks[gi]->backoff_ms = 0;
-    link_follow(px, links[gi], util_mstime());
+    nodesub_links[gi]->retry_at_ms = tlinks[gi]->retry_at_ms = 0;
+    nodesub_links[gi]->backoff_ms = tlinks[gi]->backoff_ms = 0;
+    link_follow(px, nodesub_links[gi], util_mstime());
     link_follow(px, tlinks[gi], util_mstime());
 }
 
@@ -812,33 +812,33 @@ void
 nodesub_teardown(struct proxy *px)
 {
     (void)px;
-    for (size_t i = 0; i < nlinks; i++) {
-        link_close(links[i], "the proxy is stopping");
+    for (size_t i = 0; i < nodesub_nlinks; i++) {
+        link_close(nodesub_links[i], "the proxy is stopping");
         link_close(tlinks[i], "the proxy is stopping");
     }
     check_holds(util_mstime(), 1);
-    for (size_t i = 0; i < nlinks; i++) {
-        mem_free(links[i]->out);
-        mem_free(links[i]->in);
-        mem_free(links[i]);
+    for (size_t i = 0; i < nodesub_nlinks; i++) {
+        mem_free(nodesub_links[i]->out);
+        mem_free(nodesub_links[i]->in);
+        mem_free(nodesub_links[i]);
         mem_free(tlinks[i]->out);
         mem_free(tlinks[i]->in);
         mem_free(tlinks[i]);
     }
-    mem_free(links);
+    mem_free(nodesub_links);
     mem_free(tlinks);
-    links = NULL;
+    nodesub_links = NULL;
     tlinks = NULL;
-    nlinks = 0;
-    g_px = NULL;
+    nodesub_nlinks = 0;
+    nodesub_px = NULL;
 }
 
 size_t
 nodesub_links_up(void)
 {
     size_t n = 0;
-    for (size_t i = 0; i < nlinks; i++) {
-        n += links[i]->fd >= 0 && links[i]->connected;
+    for (size_t i = 0; i < nodesub_nlinks; i++) {
+        n += nodesub_links[i]->fd >= 0 && nodesub_links[i]->connected;
     }
     return n;
 }

@@ -45,13 +45,12 @@ struct nodesub_link {
     long long messages; /* messages received (statistics) */
 };
 
-/* A confirmation waiting for the links to catch up. */
 /* nodesub.c's state (see there) */
-extern struct proxy *g_px;
-extern struct nodesub_link **links;
-extern size_t nlinks;
+extern struct proxy *nodesub_px;
+extern struct nodesub_link **nodesub_links;
+extern size_t nodesub_nlinks;
 
 /* The group a shard channel's name hashes to. */
-struct group *shard_group(const char *name, size_t len);
+struct group *nodesub_shard_group(const char *name, size_t len);
 
 #endif

@@ -149,13 +149,13 @@ count_at(size_t i, const char *p, size_t n, long long v, void *arg)
 static int
 ours(size_t gi, enum nodesub_kind kind, const char *name, size_t len)
 {
-    if (gi >= nlinks || links[gi]->fd < 0 || !links[gi]->connected
+    if (gi >= nodesub_nlinks || nodesub_links[gi]->fd < 0 || !nodesub_links[gi]->connected
         || pubsub_subscribers(kind, name, len) == 0) {
         return 0;
     }
     if (kind == NODESUB_SHARD) {
-        struct group *g = shard_group(name, len);
-        return g != NULL && (size_t)(g - g_px->groups) == gi;
+        struct group *g = nodesub_shard_group(name, len);
+        return g != NULL && (size_t)(g - nodesub_px->groups) == gi;
     }
     return 1;
 }
@@ -213,8 +213,8 @@ view_finish(struct view *v)
             size_t len = v->argv[k].len;
             size_t gi = 0;
             if (shard) {
-                struct group *g = shard_group(name, len);
-                gi = g ? (size_t)(g - g_px->groups) : 0;
+                struct group *g = nodesub_shard_group(name, len);
+                gi = g ? (size_t)(g - nodesub_px->groups) : 0;
             }
             long long n = (long long)pubsub_subscribers(kind, name, len);
             if (gi < v->nparts && v->replies[gi] != NULL) {
@@ -260,7 +260,7 @@ int
 nodesub_pubsub(struct session *s, int sub, size_t argc,
                const struct resp_arg *argv)
 {
-    struct proxy *px = g_px;
+    struct proxy *px = nodesub_px;
     if (px == NULL) {
         return 0;
     }
@@ -286,7 +286,7 @@ nodesub_pubsub(struct session *s, int sub, size_t argc,
         total += argv[i].len;
     }
     v->parent = session_new_request(s);
-    char *frame = proxy_encode(argc, argv, &flen);
+    char *frame = fanout_encode(argc, argv, &flen);
     for (size_t i = 0; i < v->nparts; i++) {
         struct node *m = px->groups[i].master;
         /* NUMPAT and NUMSUB read group 0's master only; SHARDNUMSUB the
@@ -355,8 +355,8 @@ publish_reply(struct preq *r, const char *reply, size_t len)
     if (len > 0 && reply[0] == ':') {
         long long node = strtoll(reply + 1, NULL, 10);
         char out[32];
-        if (p->subst && p->group < nlinks && links[p->group]->gen == p->gen
-            && links[p->group]->fd >= 0) {
+        if (p->subst && p->group < nodesub_nlinks && nodesub_links[p->group]->gen == p->gen
+            && nodesub_links[p->group]->fd >= 0) {
             /* what the link received stands for the sessions */
             node = (node > p->names ? node - p->names : 0) + p->sessions;
         }
@@ -379,14 +379,14 @@ nodesub_publish(struct session *s, int shard, size_t argc,
     struct publish *p = mem_calloc(sizeof(*p));
     struct preq *r = mem_calloc(sizeof(*r));
     size_t flen;
-    char *frame = proxy_encode(argc, argv, &flen);
+    char *frame = fanout_encode(argc, argv, &flen);
     p->parent = session_new_request(s);
     p->group = g ? (size_t)(g - px->groups) : 0;
-    if (p->group < nlinks && link_settled(links[p->group])) {
+    if (p->group < nodesub_nlinks && link_settled(nodesub_links[p->group])) {
         /* Counted now: the node runs the PUBLISH after every confirmed
          * subscription, so it counts each name of ours that matches. */
         p->subst = 1;
-        p->gen = links[p->group]->gen;
+        p->gen = nodesub_links[p->group]->gen;
         pubsub_receivers(shard ? NODESUB_SHARD : NODESUB_CHANNEL, argv[1].ptr,
                          argv[1].len, &p->sessions, &p->names);
     }

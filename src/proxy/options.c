@@ -1,11 +1,11 @@
 /* Every cachely-proxy option; conf/cachely-proxy.conf documents the same
  * list. */
+#include "proxy/proxy.h"
 #include "core/acl.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
-#include "proxy/proxy.h"
 #include "proxy/tlsctx.h"
 
 #include <limits.h>

@@ -48,6 +48,7 @@ struct peerlink *peerlink_create(struct event_base *base, const char *host, int 
 int peerlink_send(struct peerlink *l, int argc, const char **argv, peerlink_reply_fn cb,
                   void *arg);
 
+/* Where l stands: connecting, up, or failed (then destroy it). */
 enum peerlink_state peerlink_state(const struct peerlink *l);
 
 /* The link failed in its TLS handshake (a certificate refused, either side):

@@ -13,6 +13,7 @@ struct rbuf {
     size_t len, cap;
 };
 
+/* Append len raw bytes (p is copied), a C string, or printf output. */
 void rbuf_add(struct rbuf *b, const void *p, size_t len);
 void rbuf_str(struct rbuf *b, const char *s);
 void rbuf_printf(struct rbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -280,7 +280,7 @@ script_as_eval(struct proxy *px, const struct command *cmd, size_t argc,
     a[0].len = strlen(a[0].ptr);
     a[1].ptr = e->body;
     a[1].len = e->len;
-    char *frame = proxy_encode(argc, a, len);
+    char *frame = fanout_encode(argc, a, len);
     if (a != stack) {
         mem_free(a);
     }
@@ -307,7 +307,7 @@ script_load_libs(struct session *s, struct node *n, struct backend *b,
     for (struct script_lib *l = s->px->scripts ? s->px->scripts->libs : NULL; l; l = l->next) {
         struct resp_arg load[3] = {{"FUNCTION", 8}, {"LOAD", 4}, {l->code, l->len}};
         size_t flen;
-        char *lf = proxy_encode(3, load, &flen);
+        char *lf = fanout_encode(3, load, &flen);
         struct preq *r = mem_calloc(sizeof(*r));
         r->on_reply = on_reply;
         r->ctx = ctx;
@@ -366,7 +366,7 @@ send_repair(struct preq *r, struct node *n, struct backend *b, struct script_ent
             argc = 4;
             l = l->next;
         }
-        char *lf = proxy_encode(argc, load, &flen);
+        char *lf = fanout_encode(argc, load, &flen);
         struct preq *lr = mem_calloc(sizeof(*lr));
         lr->on_reply = on_load_reply;
         lr->affinity = r->affinity;
@@ -737,7 +737,7 @@ fan_out(struct session *s, size_t argc, const struct resp_arg *argv, int mode, i
         f->learn_len = learn->len;
     }
     size_t flen;
-    char *frame = proxy_encode(argc, argv, &flen);
+    char *frame = fanout_encode(argc, argv, &flen);
     f->parent = session_new_request(s);
     f->mode = mode;
     f->primary = px->groups[0].master;

@@ -286,7 +286,7 @@ session_deliver(struct preq *r, const char *reply, size_t len)
 }
 
 struct preq *
-preq_new(struct session *s)
+session_preq_new(struct session *s)
 {
     struct preq *r = preq_alloc(s->px);
     r->s = s;
@@ -306,26 +306,26 @@ preq_new(struct session *s)
 struct preq *
 session_new_request(struct session *s)
 {
-    return preq_new(s);
+    return session_preq_new(s);
 }
 
 /* A reply the proxy makes itself, in request order. */
 void
-local_reply(struct session *s, const char *p, size_t len)
+session_local_reply(struct session *s, const char *p, size_t len)
 {
     if (s->head == NULL) {
         out_append(s, p, len);
         queue_write(s);
         return;
     }
-    struct preq *r = preq_new(s);
+    struct preq *r = session_preq_new(s);
     session_deliver(r, p, len);
 }
 
 void
 session_reply(struct session *s, const char *p, size_t len)
 {
-    local_reply(s, p, len);
+    session_local_reply(s, p, len);
 }
 
 int
@@ -368,7 +368,7 @@ session_error(struct session *s, const char *fmt, ...)
     va_start(ap, fmt);
     size_t n = session_error_line(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    local_reply(s, buf, n);
+    session_local_reply(s, buf, n);
 }
 
 /* Its blocking command completed: the session's waiting input runs (from
@@ -405,7 +405,7 @@ process_input(struct session *s)
             break;
         }
         if (s->parser.argc > 0) {
-            handle_request(s, frame, s->parser.consumed);
+            session_handle_request(s, frame, s->parser.consumed);
             if (s->txn_hold) {
                 break; /* held (txn.c): parsed again when resumed */
             }

@@ -11,11 +11,11 @@ struct session;
 struct preq;
 
 /* session.c: a reply the proxy makes itself, in request order */
-void local_reply(struct session *s, const char *p, size_t len);
+void session_local_reply(struct session *s, const char *p, size_t len);
 /* session.c: a new request at the end of s's FIFO */
-struct preq *preq_new(struct session *s);
+struct preq *session_preq_new(struct session *s);
 
 /* session_request.c: run one request frame of s (parsed in s->parser) */
-void handle_request(struct session *s, const char *frame, size_t framelen);
+void session_handle_request(struct session *s, const char *frame, size_t framelen);
 
 #endif

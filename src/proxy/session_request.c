@@ -51,7 +51,7 @@ local_replyf(struct session *s, const char *fmt, ...)
     if (n < 0) {
         return;
     }
-    local_reply(s, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    session_local_reply(s, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 static void
@@ -63,7 +63,7 @@ local_bulk(struct session *s, const char *p, size_t len)
     memcpy(buf, hdr, h);
     memcpy(buf + h, p, len);
     memcpy(buf + h + len, "\r\n", 2);
-    local_reply(s, buf, h + len + 2);
+    session_local_reply(s, buf, h + len + 2);
     mem_free(buf);
 }
 
@@ -408,7 +408,7 @@ static struct preq *
 forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
 {
     struct proxy *px = s->px;
-    struct preq *wr = preq_new(s);
+    struct preq *wr = session_preq_new(s);
     struct backend *own = g->master ? backend_open(px, own_connection(s, g)) : NULL;
     if (own == NULL || backend_send(px, g->master, own, wr, frame, len) != 0) {
         static const char err[] = "-ERR cachely-proxy: the master is not reachable\r\n";
@@ -459,7 +459,7 @@ session_ack_after(struct session *s, struct group *g, struct preq *wr)
 static struct backend *
 forward(struct session *s, struct node *n, const char *frame, size_t len, int write)
 {
-    struct preq *r = preq_new(s);
+    struct preq *r = session_preq_new(s);
     if (n != NULL && backend_send(s->px, n, NULL, r, frame, len) == 0) {
         if (write) {
             /* A short frame is kept in the request itself, except where
@@ -510,7 +510,7 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
             mem_free(idx);
         }
         if (fanout_can_spread(cmd)) {
-            fanout_spread(px, preq_new(s), cmd, frame, framelen);
+            fanout_spread(px, session_preq_new(s), cmd, frame, framelen);
             return NULL;
         }
         if (cmd->id == CMD_ID_RANDOMKEY) {
@@ -522,7 +522,7 @@ route_group(struct session *s, const struct command *cmd, size_t argc,
     for (size_t i = 1; i < nkeys && g != NULL; i++) {
         if (topology_group_of_key(px, argv[idx[i]].ptr, argv[idx[i]].len) != g) {
             if (fanout_can_split(cmd)) {
-                fanout_split(px, preq_new(s), cmd, argc, argv);
+                fanout_split(px, session_preq_new(s), cmd, argc, argv);
             } else {
                 px->crossslot_errors++;
                 session_error(s, "CROSSSLOT Keys in request don't hash to the same slot");
@@ -598,9 +598,9 @@ forward_cursor(struct session *s, const struct cursor_spec *spec, size_t argc,
     argv[spec->arg].ptr = num;
     argv[spec->arg].len = util_ull2str(num, c.node_cursor);
     size_t len;
-    char *frame = proxy_encode(argc, argv, &len);
+    char *frame = fanout_encode(argc, argv, &len);
     argv[spec->arg] = saved;
-    struct preq *r = preq_new(s);
+    struct preq *r = session_preq_new(s);
     r->cursor_cmd = 1;
     r->cursor_keyspace = spec->keyspace;
     r->cursor = c;
@@ -624,7 +624,7 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
 {
     struct proxy *px = s->px;
     struct node *n = g->master;
-    struct preq *r = preq_new(s);
+    struct preq *r = session_preq_new(s);
     int exhausted = 0;
     struct backend *b = NULL;
     char err[400];
@@ -656,7 +656,7 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
 }
 
 void
-handle_request(struct session *s, const char *frame, size_t framelen)
+session_handle_request(struct session *s, const char *frame, size_t framelen)
 {
     struct proxy *px = s->px;
     size_t argc = s->parser.argc;
@@ -702,7 +702,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
         char err[256];
         size_t n = pubsub_refuse(cmd, argc, argv, err, sizeof(err));
         if (n > 0) {
-            local_reply(s, err, n);
+            session_local_reply(s, err, n);
             return;
         }
     }
@@ -726,7 +726,7 @@ handle_request(struct session *s, const char *frame, size_t framelen)
     }
     /* Inline commands are re-encoded; multibulk frames go as they came. */
     if (frame[0] != '*') {
-        encoded = proxy_encode(argc, argv, &framelen);
+        encoded = fanout_encode(argc, argv, &framelen);
         frame = encoded;
     }
     const struct cursor_spec *cspec = cursor_spec_of(cmd);

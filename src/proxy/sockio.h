@@ -60,6 +60,10 @@ void session_write_done(struct session *s, int res);
 /* Write s's pending output with plain calls (TLS, or the ring failed). */
 void session_write_plain(struct session *s);
 
+/* The same for a backend connection: where its next read goes (room in
+ * *room), a read that returned res (appended at the end of its input), a
+ * send of its pending output that returned res, and a write with plain
+ * calls. */
 char *backend_read_buf(struct backend *b, size_t *room);
 void backend_read_done(struct backend *b, int res);
 void backend_write_done(struct proxy *px, struct backend *b, int res);

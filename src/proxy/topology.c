@@ -315,9 +315,9 @@ topology_auth_frame(const struct proxy *px, size_t *len)
     }
     if (user == NULL || user[0] == '\0') {
         a[1] = a[2];
-        return proxy_encode(2, a, len);
+        return fanout_encode(2, a, len);
     }
-    return proxy_encode(3, a, len);
+    return fanout_encode(3, a, len);
 }
 
 

@@ -184,7 +184,7 @@ sync_conn(struct session *s, struct txn *t)
     if (strcmp(want, has) != 0) {
         struct resp_arg a[3] = {{"CLIENT", 6}, {"SETNAME", 7}, {want, strlen(want)}};
         size_t flen;
-        char *f = proxy_encode(3, a, &flen);
+        char *f = fanout_encode(3, a, &flen);
         if (send_internal(s, t, f, flen) == 0) {
             mem_free(b->name);
             b->name = s->name ? mem_strndup(s->name, strlen(s->name)) : NULL;
@@ -433,7 +433,7 @@ txn_free(struct txn **tp)
             }
             release_conn(t->kept);
         }
-        fx_free(&t->fx);
+        txn_fx_free(&t->fx);
         answer_locally(t);
         rbuf_free(&t->early);
         mem_free(t->early_end);
@@ -483,7 +483,7 @@ txn_end(struct session *s, int close_conn)
     t->state = TXN_DONE;
     clear_buffer(t);
     t->nqueued = 0;
-    fx_free(&t->fx); /* handed to the EXEC when it went */
+    txn_fx_free(&t->fx); /* handed to the EXEC when it went */
 }
 
 void
@@ -802,7 +802,7 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
         return;
     }
     if (kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO
-        && (fx = fx_kind_of(cmd, argc, argv)) < 0) {
+        && (fx = txn_fx_kind_of(cmd, argc, argv)) < 0) {
         refuse_queued(s, t, "ERR cachely-proxy: '%s' inside MULTI is not supported", cmd->name);
         return;
     }
@@ -851,7 +851,7 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
         need_libs(s, t);
     }
     if (fx != FX_NONE) {
-        fx_add(t, fx, argc, argv);
+        txn_fx_add(t, fx, argc, argv);
     }
     t->nqueued++;
     if (t->b == NULL && !t->lost) {
@@ -907,7 +907,7 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
             return 1;
         }
         if (t == NULL || t->state != TXN_MULTI) {
-            return 0; /* handle_request answers */
+            return 0; /* session_handle_request answers */
         }
         if (pinned) {
             send_client(s, t, frame, len); /* the node answers and flags it */
@@ -1101,7 +1101,7 @@ txn_request(struct session *s, const struct command *cmd, size_t argc, struct re
     /* Inline commands are re-encoded: the node gets a multibulk frame. */
     char *encoded = NULL;
     if (frame[0] != '*') {
-        encoded = proxy_encode(argc, argv, &len);
+        encoded = fanout_encode(argc, argv, &len);
         frame = encoded;
     }
     int rc = txn_dispatch(s, cmd, argc, argv, frame, len);

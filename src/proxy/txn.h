@@ -35,7 +35,7 @@ void txn_progress(struct session *s, const struct preq *r);
  * group, while watching).  Returns 1 when handled (answered or sent). */
 int txn_request(struct session *s, const struct command *cmd, size_t argc,
                 struct resp_arg *argv, const char *frame, size_t len);
-/* The request must go to txn_request before handle_request's own checks
+/* The request must go to txn_request before session_handle_request's own checks
  * (s is in a transaction, or EXEC has a wrong arity: EXECABORT). */
 int txn_early(const struct session *s, const struct command *cmd, size_t argc);
 /* r is an EXEC carrying r->txn_fx: its reply (the node's, before write-ack

@@ -19,7 +19,7 @@
 #include <strings.h>
 
 void
-fx_free(struct txn_fx **fxp)
+txn_fx_free(struct txn_fx **fxp)
 {
     struct txn_fx *fx = *fxp;
     if (fx != NULL) {
@@ -43,7 +43,7 @@ arg_is(const struct resp_arg *a, const char *w)
  * CLIENT GETNAME, which only reads the name), or -1 when it stays refused
  * (the proxy's own commands, HELLO with AUTH). */
 int
-fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv)
+txn_fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv)
 {
     switch (cmd->id) {
     case CMD_ID_SELECT:
@@ -67,7 +67,7 @@ fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv)
 
 /* Remember a state change queued as element t->nqueued of EXEC's array. */
 void
-fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv)
+txn_fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv)
 {
     struct txn_fx_item it = {t->nqueued, kind, 0, NULL, 0};
     if (kind == FX_SELECT) {
@@ -174,5 +174,5 @@ txn_exec_replied(struct preq *r, const char *reply, size_t len)
             off += sc.pos;
         }
     }
-    fx_free(&fx);
+    txn_fx_free(&fx);
 }

@@ -89,9 +89,14 @@ struct txn {
     unsigned long long serial;   /* tells this transaction's loads from older ones */
 };
 
-/* txn_fx.c */
-void fx_free(struct txn_fx **fxp);
-int fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv);
-void fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv);
+/* txn_fx.c: free *fxp and its names (NULL is fine); sets *fxp = NULL. */
+void txn_fx_free(struct txn_fx **fxp);
+/* txn_fx.c: which state change a local command inside MULTI is: FX_* (FX_NONE
+ * when it changes nothing), or -1 when the proxy keeps refusing it. */
+int txn_fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv);
+/* txn_fx.c: record a change of the given kind, queued as element t->nqueued of
+ * EXEC's array, in t->fx (created when NULL, owned by t).  An argument the
+ * node will reject records nothing. */
+void txn_fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv);
 
 #endif
