@@ -70,6 +70,14 @@ struct acl_state {
     size_t nlog;
 };
 
+/* Is command id allowed by s's bitmap?  (Inline: the check runs it for
+ * every command.) */
+static inline int
+acl_sel_bit(const struct acl_selector *s, int id)
+{
+    return (s->allowed[id / 8] >> (id % 8)) & 1;
+}
+
 /* A growing NUL-terminated string for the rule text. */
 struct sbuf {
     char *p;      /* owned; NUL-terminated */
@@ -115,6 +123,24 @@ void acl_state_delete_user(struct acl_state *st, size_t pos);
 /* Write ACL LIST's lines to path (through a temp file and rename); -1 with
  * Redis's text in err. */
 int acl_state_save_file(struct acl_state *st, const char *path, char *err, size_t errlen);
+
+/* Between the core/acl*.c files (the binaries need none of these). */
+/* The user of that name, created (with acl-pubsub-default's channels) if
+ * st has none. */
+struct acl_user *acl_state_add(struct acl_state *st, const char *name, size_t len);
+/* Empty u as a user declared anew starts: off, no passwords, commands or
+ * keys, and the channels of acl-pubsub-default. */
+void acl_user_renew(struct acl_user *u);
+/* Make u the default user's start: on, nopass, ~* &* +@all. */
+void acl_user_init_default(struct acl_user *u);
+/* Replace dst's rules and passwords with a copy of src's (not its name). */
+void acl_user_copy(struct acl_user *dst, const struct acl_user *src);
+/* Add a password hash (64 hex digits; a duplicate is ignored). */
+void acl_user_add_hash(struct acl_user *u, const char *hex);
+/* One "user <name> <rules...>" line into st; -1 with Redis's text naming
+ * where (path:lineno) in err.  *seen_default tracks a second "default". */
+int acl_file_load_line(struct acl_state *st, const char *line, const char *where, int lineno,
+                       char *err, size_t errlen, int *seen_default);
 
 /* ACL HELP's lines between its header and the HELP entry, as Redis 7.0
  * prints them (NULL-terminated). */

@@ -233,6 +233,50 @@ resp_fmt_prefixed(char *dst, char prefix, long long n)
     return k;
 }
 
+/* The bytes of "<prefix><n>\r\n" for n >= 0. */
+static size_t
+prefixed_len(unsigned long long n)
+{
+    size_t digits = 1;
+    while (n >= 10) {
+        n /= 10;
+        digits++;
+    }
+    return 1 + digits + 2;
+}
+
+size_t
+resp_command_len(size_t argc, const struct resp_arg *argv)
+{
+    size_t len = prefixed_len(argc);
+    for (size_t i = 0; i < argc; i++) {
+        len += prefixed_len(argv[i].len) + argv[i].len + 2;
+    }
+    return len;
+}
+
+size_t
+resp_command_write(char *dst, size_t argc, const struct resp_arg *argv)
+{
+    size_t len = resp_fmt_prefixed(dst, '*', (long long)argc);
+    for (size_t i = 0; i < argc; i++) {
+        len += resp_fmt_prefixed(dst + len, '$', (long long)argv[i].len);
+        memcpy(dst + len, argv[i].ptr, argv[i].len);
+        len += argv[i].len;
+        dst[len++] = '\r';
+        dst[len++] = '\n';
+    }
+    return len;
+}
+
+char *
+resp_command_encode(size_t argc, const struct resp_arg *argv, size_t *len)
+{
+    char *out = mem_alloc(resp_command_len(argc, argv));
+    *len = resp_command_write(out, argc, argv);
+    return out;
+}
+
 static int
 hexval(int c)
 {

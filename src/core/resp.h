@@ -72,6 +72,17 @@ int resp_parser_next(struct resp_parser *p, const char *buf, size_t len);
 #define RESP_HDR_MAX 32
 size_t resp_fmt_prefixed(char *dst, char prefix, long long n);
 
+/* A command as a request frame: "*argc" and each argument as a bulk
+ * string.  resp_command_len is its exact size; resp_command_write writes it
+ * into dst (which must have that room) and returns the same count; and
+ * resp_command_encode returns it in a new mem_alloc'd block (the caller
+ * frees it) with its length in *len.  One encoder for every request a
+ * binary sends or feeds itself (the proxy's backend requests, the node's
+ * HTTP calls). */
+size_t resp_command_len(size_t argc, const struct resp_arg *argv);
+size_t resp_command_write(char *dst, size_t argc, const struct resp_arg *argv);
+char *resp_command_encode(size_t argc, const struct resp_arg *argv, size_t *len);
+
 /* Split an inline command line into arguments as redis-cli and Redis do
  * (quotes, \xHH escapes).  Writes unescaped bytes into out (capacity at
  * least len) and argument slices into args (capacity at least len/2+1).

@@ -116,25 +116,6 @@ acl_kill_clients_of(struct server *srv, struct acl_user *u, struct client *self)
     }
 }
 
-struct replace_ctx {
-    struct server *srv;
-    struct client *self;
-};
-
-static void
-user_gone(void *arg, struct acl_user *u)
-{
-    struct replace_ctx *rc = arg;
-    acl_kill_clients_of(rc->srv, u, rc->self);
-}
-
-void
-acl_replace_users(struct server *srv, struct acl_state *fresh, struct client *self)
-{
-    struct replace_ctx rc = {srv, self};
-    acl_state_replace_users(srv->acl, fresh, user_gone, &rc);
-}
-
 static int
 subscription_denied(void *arg, int kind, const char *name, size_t len)
 {

@@ -48,9 +48,6 @@ void acl_apply_requirepass(struct server *srv);
 
 /* Close the clients authenticated as u (self: after its reply). */
 void acl_kill_clients_of(struct server *srv, struct acl_user *u, struct client *self);
-/* Replace the users with fresh's (consumed); users kept by name stay the
- * same objects, the others' clients are closed. */
-void acl_replace_users(struct server *srv, struct acl_state *fresh, struct client *self);
 /* Close u's clients subscribed to a channel or pattern u may no longer use
  * (self: after its reply). */
 void acl_kill_pubsub_clients(struct server *srv, struct acl_user *u, struct client *self);

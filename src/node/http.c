@@ -170,24 +170,11 @@ http_call(struct server *srv, struct evhttp_request *req, enum http_kind kind,
     struct client *c = client_create_fake(srv, flags);
     c->user = user; /* the request runs with that user's permissions */
     struct http_call *hc = mem_alloc(sizeof(*hc));
-    char hdr[RESP_HDR_MAX];
-    size_t need = RESP_HDR_MAX, off = 0;
+    size_t need = resp_command_len(argc, argv);
 
-    for (size_t i = 0; i < argc; i++) {
-        need += RESP_HDR_MAX + argv[i].len + 2;
-    }
     c->qbuf = mem_alloc(need);
     c->qcap = need;
-    off += resp_fmt_prefixed(c->qbuf, '*', (long long)argc);
-    for (size_t i = 0; i < argc; i++) {
-        size_t h = resp_fmt_prefixed(hdr, '$', (long long)argv[i].len);
-        memcpy(c->qbuf + off, hdr, h);
-        memcpy(c->qbuf + off + h, argv[i].ptr, argv[i].len);
-        off += h + argv[i].len;
-        c->qbuf[off++] = '\r';
-        c->qbuf[off++] = '\n';
-    }
-    c->qlen = off;
+    c->qlen = resp_command_write(c->qbuf, argc, argv);
     snprintf(c->addr, sizeof(c->addr), "http");
     hc->req = req;
     hc->kind = kind;

@@ -10,8 +10,9 @@
 
 #include <string.h>
 
-static void
-buf_put(struct propagate *p, const char *s, size_t len)
+/* Room for len more bytes; returns where they go. */
+static char *
+buf_room(struct propagate *p, size_t len)
 {
     if (p->cap - p->len < len) {
         size_t cap = p->cap ? p->cap : 1024;
@@ -21,8 +22,7 @@ buf_put(struct propagate *p, const char *s, size_t len)
         p->buf = mem_realloc(p->buf, cap);
         p->cap = cap;
     }
-    memcpy(p->buf + p->len, s, len);
-    p->len += len;
+    return p->buf + p->len;
 }
 
 static void
@@ -43,14 +43,9 @@ propagate_effect_db(struct server *srv, int dbid, size_t argc,
                     const struct resp_arg *argv)
 {
     struct propagate *p = &srv->prop;
-    char hdr[RESP_HDR_MAX];
     size_t off = p->len;
-    buf_put(p, hdr, resp_fmt_prefixed(hdr, '*', (long long)argc));
-    for (size_t i = 0; i < argc; i++) {
-        buf_put(p, hdr, resp_fmt_prefixed(hdr, '$', (long long)argv[i].len));
-        buf_put(p, argv[i].ptr, argv[i].len);
-        buf_put(p, "\r\n", 2);
-    }
+    char *dst = buf_room(p, resp_command_len(argc, argv));
+    p->len += resp_command_write(dst, argc, argv);
     op_push(p, dbid, off, p->len - off);
 }
 

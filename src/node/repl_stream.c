@@ -131,20 +131,8 @@ enc_reserve(size_t more)
 void
 repl_enc_command(size_t argc, const struct resp_arg *argv)
 {
-    char hdr[RESP_HDR_MAX];
-    size_t h = resp_fmt_prefixed(hdr, '*', (long long)argc);
-    enc_reserve(h);
-    memcpy(repl_enc_buf + repl_enc_len, hdr, h);
-    repl_enc_len += h;
-    for (size_t i = 0; i < argc; i++) {
-        h = resp_fmt_prefixed(hdr, '$', (long long)argv[i].len);
-        enc_reserve(h + argv[i].len + 2);
-        memcpy(repl_enc_buf + repl_enc_len, hdr, h);
-        memcpy(repl_enc_buf + repl_enc_len + h, argv[i].ptr, argv[i].len);
-        repl_enc_len += h + argv[i].len;
-        repl_enc_buf[repl_enc_len++] = '\r';
-        repl_enc_buf[repl_enc_len++] = '\n';
-    }
+    enc_reserve(resp_command_len(argc, argv));
+    repl_enc_len += resp_command_write(repl_enc_buf + repl_enc_len, argc, argv);
 }
 
 /* Hand bytes of the stream to the backlog and to every replica. */

@@ -66,21 +66,7 @@ fanout_can_spread(const struct command *cmd)
 char *
 fanout_encode(size_t argc, const struct resp_arg *argv, size_t *lenp)
 {
-    size_t cap = 32, len;
-    for (size_t i = 0; i < argc; i++) {
-        cap += argv[i].len + 32;
-    }
-    char *out = mem_alloc(cap);
-    len = resp_fmt_prefixed(out, '*', (long long)argc);
-    for (size_t i = 0; i < argc; i++) {
-        len += resp_fmt_prefixed(out + len, '$', (long long)argv[i].len);
-        memcpy(out + len, argv[i].ptr, argv[i].len);
-        len += argv[i].len;
-        out[len++] = '\r';
-        out[len++] = '\n';
-    }
-    *lenp = len;
-    return out;
+    return resp_command_encode(argc, argv, lenp);
 }
 
 static void

@@ -8,10 +8,12 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/resp.h"
+#include "core/resp_writer.h"
 #include "core/util.h"
 #include "proxy/failover.h"
 #include "proxy/proxy.h"
 #include "proxy/rbuf.h"
+#include "proxy/rbuf_writer.h"
 #include "proxy/session.h"
 #include "proxy/topology.h"
 
@@ -21,17 +23,22 @@
 #include <string.h>
 #include <strings.h>
 
-static void
-sb_bulk(struct rbuf *b, const char *s)
-{
-    rbuf_bulk(b, s, strlen(s));
-}
-
-/* One instance's fields: a flat array in RESP2, a map in RESP3. */
+/* One instance's fields: a flat array in RESP2, a map in RESP3.  The
+ * pairs are written first (their number is known only at the end), then
+ * fields_emit puts the header before them. */
 struct fields {
-    struct rbuf body;
+    struct rbuf body;     /* owned: the pairs so far */
+    struct resp_writer w; /* writes into body */
     int count;
 };
+
+static void
+fields_init(struct fields *f)
+{
+    memset(&f->body, 0, sizeof(f->body));
+    rbuf_writer_init(&f->w, &f->body, 2); /* bulk strings only: any protocol */
+    f->count = 0;
+}
 
 static void
 field(struct fields *f, const char *name, const char *fmt, ...)
@@ -45,20 +52,16 @@ field(struct fields *f, const char *name, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(v, sizeof(v), fmt, ap);
     va_end(ap);
-    sb_bulk(&f->body, name);
-    sb_bulk(&f->body, v);
+    resp_writer_bulk_cstr(&f->w, name);
+    resp_writer_bulk_cstr(&f->w, v);
     f->count++;
 }
 
 static void
-fields_emit(struct rbuf *out, struct fields *f, int resp)
+fields_emit(struct resp_writer *out, struct fields *f)
 {
-    if (resp == 3) {
-        rbuf_printf(out, "%%%d\r\n", f->count);
-    } else {
-        rbuf_printf(out, "*%d\r\n", f->count * 2);
-    }
-    rbuf_add(out, f->body.p, f->body.len);
+    resp_writer_map(out, f->count);
+    resp_writer_raw(out, f->body.p, f->body.len);
     rbuf_free(&f->body);
     f->count = 0;
 }
@@ -70,13 +73,14 @@ since(long long ms, long long now)
 }
 
 static void
-master_fields(struct proxy *px, struct group *g, struct rbuf *out, int resp)
+master_fields(struct proxy *px, struct group *g, struct resp_writer *out)
 {
-    struct fields f = {{NULL, 0, 0}, 0};
+    struct fields f;
     struct node *m = g->master;
     long long now = util_mstime();
     long long replicas = 0;
     char flags[64];
+    fields_init(&f);
     for (size_t i = 0; i < px->nnodes; i++) {
         replicas += px->nodes[i]->group == g && px->nodes[i] != m
                     && px->nodes[i]->role == NODE_ROLE_REPLICA;
@@ -111,14 +115,15 @@ master_fields(struct proxy *px, struct group *g, struct rbuf *out, int resp)
     field(&f, "quorum", "%lld", failover_quorum(px));
     field(&f, "failover-timeout", "%lld", px->cfg.failover_timeout_ms);
     field(&f, "parallel-syncs", "%zu", px->nnodes);
-    fields_emit(out, &f, resp);
+    fields_emit(out, &f);
 }
 
 static void
-replica_fields(struct proxy *px, struct group *g, struct node *n, struct rbuf *out, int resp)
+replica_fields(struct proxy *px, struct group *g, struct node *n, struct resp_writer *out)
 {
-    struct fields f = {{NULL, 0, 0}, 0};
+    struct fields f;
     long long now = util_mstime();
+    fields_init(&f);
     field(&f, "name", "%s", n->name);
     field(&f, "ip", "%s", n->host);
     field(&f, "port", "%d", n->port);
@@ -142,14 +147,15 @@ replica_fields(struct proxy *px, struct group *g, struct node *n, struct rbuf *o
     field(&f, "slave-priority", "%lld", n->priority);
     field(&f, "slave-repl-offset", "%lld", n->offset);
     field(&f, "replica-announced", "%d", 1);
-    fields_emit(out, &f, resp);
+    fields_emit(out, &f);
 }
 
 static void
-peer_fields(struct proxy *px, struct group *g, struct peer *p, struct rbuf *out, int resp)
+peer_fields(struct proxy *px, struct group *g, struct peer *p, struct resp_writer *out)
 {
-    struct fields f = {{NULL, 0, 0}, 0};
+    struct fields f;
     long long now = util_mstime();
+    fields_init(&f);
     field(&f, "name", "%s", p->runid[0] ? p->runid : p->name);
     field(&f, "ip", "%s", p->host);
     field(&f, "port", "%d", p->port);
@@ -167,7 +173,7 @@ peer_fields(struct proxy *px, struct group *g, struct peer *p, struct rbuf *out,
     field(&f, "last-hello-message", "%lld", since(p->hello_ms, now));
     field(&f, "voted-leader", "%s", g->leader_epoch ? g->leader : "?");
     field(&f, "voted-leader-epoch", "%lld", g->leader_epoch);
-    fields_emit(out, &f, resp);
+    fields_emit(out, &f);
 }
 
 static void
@@ -346,11 +352,14 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
     struct proxy *px = session_proxy(s);
     int resp = session_protocol(s);
     struct rbuf b = {NULL, 0, 0};
+    struct resp_writer w;
     const struct resp_arg *sub = &argv[1];
     struct group *g;
 
+    rbuf_writer_init(&w, &b, resp);
+
     if (sub_is(sub, "myid")) {
-        sb_bulk(&b, px->runid);
+        resp_writer_bulk_cstr(&w, px->runid);
         reply_sb(s, &b);
     } else if (sub_is(sub, "get-master-addr-by-name")) {
         if (argc != 3) {
@@ -359,26 +368,27 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
         }
         g = failover_group_by_name(px, argv[2].ptr, argv[2].len);
         if (g == NULL || g->master == NULL) {
-            reply_str(s, resp == 3 ? "_\r\n" : "*-1\r\n");
+            resp_writer_null_array(&w);
+            reply_sb(s, &b);
             return;
         }
         char port[16];
         snprintf(port, sizeof(port), "%d", g->master->port);
-        rbuf_printf(&b, "*2\r\n");
-        sb_bulk(&b, g->master->host);
-        sb_bulk(&b, port);
+        resp_writer_array(&w, 2);
+        resp_writer_bulk_cstr(&w, g->master->host);
+        resp_writer_bulk_cstr(&w, port);
         reply_sb(s, &b);
     } else if (sub_is(sub, "masters")) {
-        rbuf_printf(&b, "*%zu\r\n", px->ngroups);
+        resp_writer_array(&w, (long long)px->ngroups);
         for (size_t i = 0; i < px->ngroups; i++) {
-            master_fields(px, &px->groups[i], &b, resp);
+            master_fields(px, &px->groups[i], &w);
         }
         reply_sb(s, &b);
     } else if (sub_is(sub, "master")) {
         if (argc != 3) {
             wrong_arity(s, sub);
         } else if ((g = named_group(s, &argv[2])) != NULL) {
-            master_fields(px, g, &b, resp);
+            master_fields(px, g, &w);
             reply_sb(s, &b);
         }
     } else if (sub_is(sub, "replicas") || sub_is(sub, "slaves")) {
@@ -390,11 +400,11 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
                 struct node *n = px->nodes[i];
                 count += n->group == g && n != g->master;
             }
-            rbuf_printf(&b, "*%zu\r\n", count);
+            resp_writer_array(&w, (long long)count);
             for (size_t i = 0; i < px->nnodes; i++) {
                 struct node *n = px->nodes[i];
                 if (n->group == g && n != g->master) {
-                    replica_fields(px, g, n, &b, resp);
+                    replica_fields(px, g, n, &w);
                 }
             }
             reply_sb(s, &b);
@@ -403,9 +413,9 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
         if (argc != 3) {
             wrong_arity(s, sub);
         } else if ((g = named_group(s, &argv[2])) != NULL) {
-            rbuf_printf(&b, "*%zu\r\n", px->npeers);
+            resp_writer_array(&w, (long long)px->npeers);
             for (size_t i = 0; i < px->npeers; i++) {
-                peer_fields(px, g, &px->peers[i], &b, resp);
+                peer_fields(px, g, &px->peers[i], &w);
             }
             reply_sb(s, &b);
         }
@@ -448,9 +458,10 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
             return;
         }
         failover_vote_request(px, ip, (int)port, epoch, runid, &down, &leader, &leader_epoch);
-        rbuf_printf(&b, "*3\r\n:%d\r\n", down);
-        sb_bulk(&b, leader);
-        rbuf_printf(&b, ":%lld\r\n", leader_epoch);
+        resp_writer_array(&w, 3);
+        resp_writer_int(&w, down);
+        resp_writer_bulk_cstr(&w, leader);
+        resp_writer_int(&w, leader_epoch);
         reply_sb(s, &b);
     } else if (sub_is(sub, "hello")) {
         /* SENTINEL HELLO <epoch> <name> <master-ip> <master-port> <config-epoch> */
@@ -473,9 +484,9 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
             return;
         }
         failover_hello(px, epoch, name, ip, (int)port, cepoch);
-        rbuf_printf(&b, "*2\r\n");
-        sb_bulk(&b, px->runid);
-        rbuf_printf(&b, ":%lld\r\n", px->current_epoch);
+        resp_writer_array(&w, 2);
+        resp_writer_bulk_cstr(&w, px->runid);
+        resp_writer_int(&w, px->current_epoch);
         reply_sb(s, &b);
     } else if (sub_is(sub, "reset") || sub_is(sub, "monitor") || sub_is(sub, "remove")
                || sub_is(sub, "set") || sub_is(sub, "config") || sub_is(sub, "flushconfig")

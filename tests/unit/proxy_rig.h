@@ -191,7 +191,7 @@ rig_pipeline(struct session *s, const char *const *cmds)
             argv[argc].ptr = w;
             argv[argc++].len = strlen(w);
         }
-        char *frame = proxy_encode(argc, argv, &len);
+        char *frame = fanout_encode(argc, argv, &len);
         cr_assert_lt(used + len, sizeof(all));
         memcpy(all + used, frame, len);
         used += len;

@@ -46,7 +46,7 @@ frame(const char *words)
         argv[argc].ptr = w;
         argv[argc++].len = strlen(w);
     }
-    char *f = proxy_encode(argc, argv, &len);
+    char *f = fanout_encode(argc, argv, &len);
     memcpy(out, f, len);
     out[len] = '\0';
     mem_free(f);

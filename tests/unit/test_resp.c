@@ -477,3 +477,52 @@ Test(resp, fmt_prefixed_writes_header_with_crlf)
     n = resp_fmt_prefixed(dst, ':', LLONG_MAX);
     cr_assert(memcmp(dst, ":9223372036854775807\r\n", n) == 0 && n == 22);
 }
+
+Test(resp, command_encode_is_a_multibulk_frame_of_exact_length)
+{
+    struct resp_arg argv[] = {{"SET", 3}, {"", 0}, {"a\r\nb", 4}};
+    size_t len;
+    char *f = resp_command_encode(3, argv, &len);
+    const char *want = "*3\r\n$3\r\nSET\r\n$0\r\n\r\n$4\r\na\r\nb\r\n";
+    cr_assert_eq(len, strlen(want));
+    cr_assert_eq(resp_command_len(3, argv), len);
+    cr_assert(memcmp(f, want, len) == 0);
+    mem_free(f);
+}
+
+Test(resp, command_len_counts_every_digit_of_long_lengths)
+{
+    /* 12 arguments (two digits), one of 100,000 bytes (six digits). */
+    static char big[100000];
+    struct resp_arg argv[12];
+    for (size_t i = 0; i < 12; i++) {
+        argv[i].ptr = "x";
+        argv[i].len = 1;
+    }
+    argv[5].ptr = big;
+    argv[5].len = sizeof(big);
+    size_t n = resp_command_len(12, argv);
+    char *dst = malloc(n + 16);
+    memset(dst, '#', n + 16);
+    cr_assert_eq(resp_command_write(dst, 12, argv), n);
+    cr_assert(memcmp(dst, "*12\r\n$1\r\nx\r\n", 12) == 0);
+    cr_assert_eq(dst[n], '#', "wrote past the computed length");
+    /* The parser reads back the same twelve arguments. */
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(resp_parser_next(&p, dst, n), STATUS_OK);
+    cr_assert_eq(p.argc, 12);
+    cr_assert_eq(p.argv[5].len, sizeof(big));
+    cr_assert_eq(p.consumed, n);
+    resp_parser_free(&p);
+    free(dst);
+}
+
+Test(resp, command_encode_of_no_arguments)
+{
+    size_t len;
+    char *f = resp_command_encode(0, NULL, &len);
+    cr_assert_eq(len, 4);
+    cr_assert(memcmp(f, "*0\r\n", 4) == 0);
+    mem_free(f);
+}
