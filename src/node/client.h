@@ -212,6 +212,12 @@ void client_update_auth(struct client *c);
  * All append to the client's output; the protocol version decides how nulls,
  * maps, sets, doubles and verbatim strings look. */
 void reply_raw(struct client *c, const char *s, size_t len);
+/* Contiguous room for up to want bytes of reply, written in place and
+ * then counted by reply_commit(c, n <= want), with no other reply in
+ * between: lets a long reply format its elements straight into the
+ * output.  NULL when this client's replies are dropped (write nothing). */
+char *reply_reserve(struct client *c, size_t want);
+void reply_commit(struct client *c, size_t n);
 static inline void
 reply_cstr_raw(struct client *c, const char *s)
 {

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,30 @@ static int
 str2ll(const char *s, long long *out)
 {
     return util_str2ll(s, strlen(s), out);
+}
+
+Test(util, ll2str_matches_snprintf_at_every_digit_count)
+{
+    char buf[24], want[24];
+    long long vals[] = {0, 9, 10, 99, 100, 999, 1000, 12345, 99999, 100000,
+                        1234567890123LL, -1, -10, -99, -100, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        size_t n = util_ll2str(buf, vals[i]);
+        snprintf(want, sizeof(want), "%lld", vals[i]);
+        cr_assert_str_eq(buf, want);
+        cr_assert_eq(n, strlen(want));
+    }
+    for (unsigned long long p = 1; p != 0 && p < ULLONG_MAX / 10; p *= 10) {
+        unsigned long long us[] = {p - 1, p, p + 1, p * 10 - 1};
+        for (size_t k = 0; k < 4; k++) {
+            size_t n = util_ull2str(buf, us[k]);
+            snprintf(want, sizeof(want), "%llu", us[k]);
+            cr_assert_str_eq(buf, want);
+            cr_assert_eq(n, strlen(want));
+        }
+    }
+    util_ull2str(buf, ULLONG_MAX);
+    cr_assert_str_eq(buf, "18446744073709551615");
 }
 
 Test(util, str2ll_parses_plain_integers)
