@@ -444,6 +444,19 @@ util_mstime(void)
 }
 
 long long
+util_clock_ms(struct util_clock *clk, long long mono_us)
+{
+    long long since = mono_us - clk->mono_us;
+    if (!clk->valid || since < 0 || since >= 1000) {
+        clk->real_us = util_ustime();
+        clk->mono_us = mono_us;
+        clk->valid = 1;
+        since = 0;
+    }
+    return (clk->real_us + since) / 1000;
+}
+
+long long
 util_monotonic_us(void)
 {
     struct timespec ts;

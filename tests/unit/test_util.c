@@ -41,6 +41,27 @@ Test(util, ll2str_matches_snprintf_at_every_digit_count)
     cr_assert_str_eq(buf, "18446744073709551615");
 }
 
+Test(util, clock_ms_follows_the_wall_clock)
+{
+    struct util_clock clk = {0};
+    long long before = util_mstime();
+    long long ms = util_clock_ms(&clk, util_monotonic_us());
+    long long after = util_mstime();
+    cr_assert(ms >= before && ms <= after, "%lld not in [%lld, %lld]", ms, before, after);
+    /* Within the millisecond the anchor holds: the monotonic time carries
+     * it forward. */
+    long long anchor = clk.real_us;
+    cr_assert_eq(util_clock_ms(&clk, clk.mono_us + 999), (anchor + 999) / 1000);
+    cr_assert_eq(clk.real_us, anchor);
+    /* A reading a millisecond on, or one that went back, takes a new one. */
+    long long mono = clk.mono_us;
+    long long later = util_clock_ms(&clk, mono + 5000);
+    cr_assert_eq(clk.mono_us, mono + 5000);
+    util_clock_ms(&clk, mono);
+    cr_assert_eq(clk.mono_us, mono);
+    cr_assert(later >= before && later <= util_mstime() + 1);
+}
+
 Test(util, str2ll_parses_plain_integers)
 {
     long long v = 123;
