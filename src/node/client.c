@@ -432,7 +432,7 @@ reply_raw(struct client *c, const char *s, size_t len)
 }
 
 char *
-reply_reserve(struct client *c, size_t want)
+reply_reserve(struct client *c, size_t want, size_t *room)
 {
     if ((c->flags & CLIENT_CLOSE_ASAP)
         || ((c->flags & CLIENT_MASTER) && !(c->flags & CLIENT_FORCE_REPLY))) {
@@ -443,12 +443,14 @@ reply_reserve(struct client *c, size_t want)
     }
     queue_at_first_byte(c);
     if (c->reply == NULL && CLIENT_BUF_SIZE - c->bufpos >= want) {
+        *room = CLIENT_BUF_SIZE - c->bufpos;
         return c->buf + c->bufpos;
     }
     /* The rest of buf (if any) stays unused: the output is buf up to
      * bufpos, then the blocks. */
     struct reply_block *t = c->reply_tail;
     if (t != NULL && t->size - t->used >= want) {
+        *room = t->size - t->used;
         return t->data + t->used;
     }
     size_t size = want > REPLY_BLOCK_MIN ? want : REPLY_BLOCK_MIN;
@@ -463,6 +465,7 @@ reply_reserve(struct client *c, size_t want)
         c->reply = b;
     }
     c->reply_tail = b;
+    *room = b->size;
     return b->data;
 }
 
@@ -473,9 +476,13 @@ reply_commit(struct client *c, size_t n)
         c->bufpos += n;
         return;
     }
-    c->reply_tail->used += n;
+    struct reply_block *t = c->reply_tail;
+    int fresh = t->used == 0;
+    t->used += n;
     c->reply_bytes += n;
-    check_output_limits(c);
+    if (fresh) {
+        check_output_limits(c);
+    }
 }
 
 /* The output still to send as at most max segments (buf first, then the

@@ -75,11 +75,29 @@ reply_value(struct client *c, const struct listpack_value *v)
  * ones go through reply_bulk, whose copy costs more than its calls). */
 #define INPLACE_MAX 1024
 
-/* reply_value for long replies (LRANGE): header, bytes and CRLF written
- * in one reserved span, with no intermediate copy.  Returns -1 when the
- * client's replies are dropped (nothing was written). */
+/* Bulk replies written straight into reserved output, counted once per
+ * reserved span: LRANGE's elements cost a format and a copy each. */
+struct bulk_writer {
+    struct client *c;  /* borrowed */
+    char *o;           /* borrowed from c's output: the span */
+    size_t room;       /* bytes of the span */
+    size_t used;       /* bytes written, not yet committed */
+};
+
+static void
+bulk_writer_flush(struct bulk_writer *w)
+{
+    if (w->used > 0) {
+        reply_commit(w->c, w->used);
+    }
+    w->o = NULL;
+    w->room = w->used = 0;
+}
+
+/* Write v as a bulk string; -1 when the client's replies are dropped
+ * (nothing more need be written). */
 static int
-reply_value_inplace(struct client *c, const struct listpack_value *v)
+bulk_writer_value(struct bulk_writer *w, const struct listpack_value *v)
 {
     char num[LISTPACK_INT_BUF];
     const char *s = (const char *)v->str;
@@ -88,24 +106,34 @@ reply_value_inplace(struct client *c, const struct listpack_value *v)
         len = util_ll2str(num, v->ll);
         s = num;
     } else if (len > INPLACE_MAX) {
-        reply_value(c, v);
+        bulk_writer_flush(w);
+        reply_value(w->c, v);
         return 0;
     }
     /* '$', at most 4 length digits, CRLF, the bytes, CRLF. */
-    char *o = reply_reserve(c, len + 9);
-    if (o == NULL) {
-        return -1;
+    size_t need = len + 9;
+    if (w->room - w->used < need) {
+        bulk_writer_flush(w);
+        w->o = reply_reserve(w->c, need, &w->room);
+        if (w->o == NULL) {
+            return -1;
+        }
     }
+    char *o = w->o + w->used;
     size_t k = 1;
     o[0] = '$';
-    k += util_ull2str(o + 1, len);
+    if (len < 10) {
+        o[k++] = (char)('0' + len);
+    } else {
+        k += util_ull2str(o + 1, len);
+    }
     o[k++] = '\r';
     o[k++] = '\n';
     memcpy(o + k, s, len);
     k += len;
     o[k++] = '\r';
     o[k++] = '\n';
-    reply_commit(c, k);
+    w->used += k;
     return 0;
 }
 
@@ -269,11 +297,13 @@ cmd_lrange(struct client *c)
     struct quicklist_iter it;
     struct listpack_value v;
     quicklist_iter_at(ql, (long)first, QUICKLIST_HEAD, &it);
+    struct bulk_writer w = {c, NULL, 0, 0};
     for (size_t i = 0; i < n && quicklist_next(&it, &v); i++) {
-        if (reply_value_inplace(c, &v) != 0) {
-            break;  /* replies dropped: the rest would be too */
+        if (bulk_writer_value(&w, &v) != 0) {
+            return;  /* replies dropped: the rest would be too */
         }
     }
+    bulk_writer_flush(&w);
 }
 
 void
