@@ -177,6 +177,23 @@ pop_reply(struct client *c, struct quicklist *ql, int where)
     quicklist_pop_visit(ql, where, pop_reply_fn, c);
 }
 
+static void
+pop_write_fn(void *arg, const struct listpack_value *v)
+{
+    bulk_writer_value(arg, v);  /* replies dropped: the pops go on */
+}
+
+/* Pop n elements from where, replying each (the count forms). */
+static void
+pop_reply_n(struct client *c, struct quicklist *ql, int where, size_t n)
+{
+    struct bulk_writer w = {c, NULL, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        quicklist_pop_visit(ql, where, pop_write_fn, &w);
+    }
+    bulk_writer_flush(&w);
+}
+
 /* ---- pushes -------------------------------------------------------------------- */
 
 /* LPUSH/RPUSH (only_existing 0) and LPUSHX/RPUSHX (1). */
@@ -254,9 +271,7 @@ pop_generic(struct client *c, int where)
         if (n == 0) {
             return;  /* nothing changed */
         }
-        for (size_t i = 0; i < n; i++) {
-            pop_reply(c, ql, where);
-        }
+        pop_reply_n(c, ql, where, n);
     }
     list_changed(c, key, ref, ql, where == QUICKLIST_HEAD ? "lpop" : "rpop");
 }
@@ -650,9 +665,7 @@ mpop_serve(struct client *c, const struct resp_arg *key, struct entry **ref,
     reply_array_len(c, 2);
     reply_bulk(c, key->ptr, key->len);
     reply_array_len(c, (long long)n);
-    for (size_t i = 0; i < n; i++) {
-        pop_reply(c, ql, where);
-    }
+    pop_reply_n(c, ql, where, n);
     list_changed(c, key, ref, ql, where == QUICKLIST_HEAD ? "lpop" : "rpop");
 }
 
