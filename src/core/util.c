@@ -138,14 +138,30 @@ util_str2d(const char *s, size_t len, double *out)
 size_t
 util_ull2str(char *dst, unsigned long long v)
 {
-    char tmp[21];
-    size_t n = 0, i;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (i = 0; i < n; i++) {
-        dst[i] = tmp[n - 1 - i];
+    /* Two digits per division (replies format a length or an integer for
+     * nearly every element they carry). */
+    static const char pairs[201] =
+        "0001020304050607080910111213141516171819"
+        "2021222324252627282930313233343536373839"
+        "4041424344454647484950515253545556575859"
+        "6061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    size_t n = 1;
+    for (unsigned long long t = v; t >= 10; t /= 10) {
+        n++;
+    }
+    size_t i = n;
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        dst[--i] = pairs[d + 1];
+        dst[--i] = pairs[d];
+    }
+    if (v >= 10) {
+        dst[--i] = pairs[v * 2 + 1];
+        dst[--i] = pairs[v * 2];
+    } else {
+        dst[--i] = (char)('0' + v);
     }
     dst[n] = '\0';
     return n;
@@ -425,6 +441,19 @@ long long
 util_mstime(void)
 {
     return util_ustime() / 1000;
+}
+
+long long
+util_clock_ms(struct util_clock *clk, long long mono_us)
+{
+    long long since = mono_us - clk->mono_us;
+    if (!clk->valid || since < 0 || since >= 1000) {
+        clk->real_us = util_ustime();
+        clk->mono_us = mono_us;
+        clk->valid = 1;
+        since = 0;
+    }
+    return (clk->real_us + since) / 1000;
 }
 
 long long

@@ -50,6 +50,19 @@ long long util_mstime(void);
 long long util_ustime(void);
 long long util_monotonic_us(void);
 
+/* Wall-clock time derived from monotonic readings: the wall clock is read
+ * again once the last reading is a millisecond old (or the monotonic one
+ * went back), so a caller that already holds a monotonic reading gets
+ * milliseconds since the epoch without a second clock call. */
+struct util_clock {
+    long long mono_us;           /* monotonic reading at the anchor */
+    long long real_us;           /* wall clock at the anchor */
+    int valid;
+};
+/* Milliseconds since the epoch at the monotonic time mono_us (a fresh
+ * util_monotonic_us() reading). */
+long long util_clock_ms(struct util_clock *clk, long long mono_us);
+
 /* Write all len bytes to fd, retrying after EINTR and, for a non-blocking
  * fd, waiting up to timeout_ms for room each time it is full.  Returns 0, or
  * -1 with errno set (ETIMEDOUT when the wait ran out). */

@@ -431,6 +431,60 @@ reply_raw(struct client *c, const char *s, size_t len)
     check_output_limits(c);
 }
 
+char *
+reply_reserve(struct client *c, size_t want, size_t *room)
+{
+    if ((c->flags & CLIENT_CLOSE_ASAP)
+        || ((c->flags & CLIENT_MASTER) && !(c->flags & CLIENT_FORCE_REPLY))) {
+        return NULL;
+    }
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING)) {
+        return NULL;
+    }
+    queue_at_first_byte(c);
+    if (c->reply == NULL && CLIENT_BUF_SIZE - c->bufpos >= want) {
+        *room = CLIENT_BUF_SIZE - c->bufpos;
+        return c->buf + c->bufpos;
+    }
+    /* The rest of buf (if any) stays unused: the output is buf up to
+     * bufpos, then the blocks. */
+    struct reply_block *t = c->reply_tail;
+    if (t != NULL && t->size - t->used >= want) {
+        *room = t->size - t->used;
+        return t->data + t->used;
+    }
+    size_t size = want > REPLY_BLOCK_MIN ? want : REPLY_BLOCK_MIN;
+    struct reply_block *b = mem_alloc(sizeof(*b) + size);
+    c->reply_alloc += mem_usable(b);
+    b->next = NULL;
+    b->size = mem_usable(b) - sizeof(*b);
+    b->used = 0;
+    if (t != NULL) {
+        t->next = b;
+    } else {
+        c->reply = b;
+    }
+    c->reply_tail = b;
+    *room = b->size;
+    return b->data;
+}
+
+void
+reply_commit(struct client *c, size_t n)
+{
+    if (c->reply == NULL) {
+        c->bufpos += n;
+        return;
+    }
+    struct reply_block *t = c->reply_tail;
+    int fresh = t->used == 0;
+    t->used += n;
+    c->reply_bytes += n;
+    if (fresh) {
+        check_output_limits(c);
+    }
+}
+
 /* The output still to send as at most max segments (buf first, then the
  * blocks), their byte total in *total.  Returns the segment count. */
 static int

@@ -212,6 +212,14 @@ void client_update_auth(struct client *c);
  * All append to the client's output; the protocol version decides how nulls,
  * maps, sets, doubles and verbatim strings look. */
 void reply_raw(struct client *c, const char *s, size_t len);
+/* Contiguous room for at least want bytes of reply, *room of them in all,
+ * written in place and then counted by reply_commit(c, n) with
+ * 0 < n <= *room and no other reply in between: lets a long reply format
+ * many elements straight into the output and count them once.  NULL when
+ * this client's replies are dropped (write nothing).  The output limits
+ * are checked when a commit starts a new block (every 16 KiB or so). */
+char *reply_reserve(struct client *c, size_t want, size_t *room);
+void reply_commit(struct client *c, size_t n);
 static inline void
 reply_cstr_raw(struct client *c, const char *s)
 {

@@ -71,6 +71,72 @@ reply_value(struct client *c, const struct listpack_value *v)
     }
 }
 
+/* Values up to this size are formatted straight into the output (larger
+ * ones go through reply_bulk, whose copy costs more than its calls). */
+#define INPLACE_MAX 1024
+
+/* Bulk replies written straight into reserved output, counted once per
+ * reserved span: LRANGE's elements cost a format and a copy each. */
+struct bulk_writer {
+    struct client *c;  /* borrowed */
+    char *o;           /* borrowed from c's output: the span */
+    size_t room;       /* bytes of the span */
+    size_t used;       /* bytes written, not yet committed */
+};
+
+static void
+bulk_writer_flush(struct bulk_writer *w)
+{
+    if (w->used > 0) {
+        reply_commit(w->c, w->used);
+    }
+    w->o = NULL;
+    w->room = w->used = 0;
+}
+
+/* Write v as a bulk string; -1 when the client's replies are dropped
+ * (nothing more need be written). */
+static int
+bulk_writer_value(struct bulk_writer *w, const struct listpack_value *v)
+{
+    char num[LISTPACK_INT_BUF];
+    const char *s = (const char *)v->str;
+    size_t len = v->len;
+    if (v->is_int) {
+        len = util_ll2str(num, v->ll);
+        s = num;
+    } else if (len > INPLACE_MAX) {
+        bulk_writer_flush(w);
+        reply_value(w->c, v);
+        return 0;
+    }
+    /* '$', at most 4 length digits, CRLF, the bytes, CRLF. */
+    size_t need = len + 9;
+    if (w->room - w->used < need) {
+        bulk_writer_flush(w);
+        w->o = reply_reserve(w->c, need, &w->room);
+        if (w->o == NULL) {
+            return -1;
+        }
+    }
+    char *o = w->o + w->used;
+    size_t k = 1;
+    o[0] = '$';
+    if (len < 10) {
+        o[k++] = (char)('0' + len);
+    } else {
+        k += util_ull2str(o + 1, len);
+    }
+    o[k++] = '\r';
+    o[k++] = '\n';
+    memcpy(o + k, s, len);
+    k += len;
+    o[k++] = '\r';
+    o[k++] = '\n';
+    w->used += k;
+    return 0;
+}
+
 static int
 parse_ll(struct client *c, const struct resp_arg *a, long long *out)
 {
@@ -109,6 +175,23 @@ static void
 pop_reply(struct client *c, struct quicklist *ql, int where)
 {
     quicklist_pop_visit(ql, where, pop_reply_fn, c);
+}
+
+static void
+pop_write_fn(void *arg, const struct listpack_value *v)
+{
+    bulk_writer_value(arg, v);  /* replies dropped: the pops go on */
+}
+
+/* Pop n elements from where, replying each (the count forms). */
+static void
+pop_reply_n(struct client *c, struct quicklist *ql, int where, size_t n)
+{
+    struct bulk_writer w = {c, NULL, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        quicklist_pop_visit(ql, where, pop_write_fn, &w);
+    }
+    bulk_writer_flush(&w);
 }
 
 /* ---- pushes -------------------------------------------------------------------- */
@@ -188,9 +271,7 @@ pop_generic(struct client *c, int where)
         if (n == 0) {
             return;  /* nothing changed */
         }
-        for (size_t i = 0; i < n; i++) {
-            pop_reply(c, ql, where);
-        }
+        pop_reply_n(c, ql, where, n);
     }
     list_changed(c, key, ref, ql, where == QUICKLIST_HEAD ? "lpop" : "rpop");
 }
@@ -231,9 +312,13 @@ cmd_lrange(struct client *c)
     struct quicklist_iter it;
     struct listpack_value v;
     quicklist_iter_at(ql, (long)first, QUICKLIST_HEAD, &it);
+    struct bulk_writer w = {c, NULL, 0, 0};
     for (size_t i = 0; i < n && quicklist_next(&it, &v); i++) {
-        reply_value(c, &v);
+        if (bulk_writer_value(&w, &v) != 0) {
+            return;  /* replies dropped: the rest would be too */
+        }
     }
+    bulk_writer_flush(&w);
 }
 
 void
@@ -580,9 +665,7 @@ mpop_serve(struct client *c, const struct resp_arg *key, struct entry **ref,
     reply_array_len(c, 2);
     reply_bulk(c, key->ptr, key->len);
     reply_array_len(c, (long long)n);
-    for (size_t i = 0; i < n; i++) {
-        pop_reply(c, ql, where);
-    }
+    pop_reply_n(c, ql, where, n);
     list_changed(c, key, ref, ql, where == QUICKLIST_HEAD ? "lpop" : "rpop");
 }
 

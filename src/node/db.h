@@ -5,6 +5,7 @@
 #ifndef CACHELY_NODE_DB_H
 #define CACHELY_NODE_DB_H
 
+#include "core/util.h"
 #include "node/dict.h"
 #include "node/entry.h"
 #include "node/expire.h"
@@ -60,6 +61,7 @@ struct keyspace {
     struct db *dbs;              /* owned array of ndb */
     int ndb;
     long long now_ms;            /* cached clock for the current command */
+    struct util_clock clock;     /* what dispatch derives now_ms from */
     int lfu;                     /* the eviction policy is an LFU one */
     int lfu_log_factor;
     int lfu_decay_time;          /* minutes */

@@ -264,7 +264,7 @@ dispatch_call(struct client *c, const struct command *cmd)
     if (!nested) {
         /* Nested calls see their caller's clock: a transaction or script
          * runs at one instant. */
-        srv->ks.now_ms = util_mstime();
+        srv->ks.now_ms = util_clock_ms(&srv->ks.clock, start);
         tracking_call_begin(c);
     }
     srv->ks.from_master = from_master;

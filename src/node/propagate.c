@@ -161,7 +161,12 @@ propagate_call_end(struct client *c, size_t mark, long long dirty_before)
         }
     } else if (p->nops == mark && !is_replica
         && srv->ks.dirty != dirty_before && cmd != NULL && (cmd->flags & CMD_WRITE)
-        && c->cmd_errors == 0) {
+        && c->cmd_errors == 0 && repl_stream_active(srv)) {
+        /* With no backlog and no AOF the flush would drop it: not encoding
+         * it was 5 % of an LPUSH at -P 16.  (Nothing turns the stream on
+         * between here and the flush but CONFIG SET appendonly in a
+         * transaction, whose rewrite's snapshot already holds this
+         * command's effect.) */
         propagate_effect(c, c->argc, c->argv);
     }
     if (--p->depth > 0) {

@@ -116,6 +116,9 @@ void repl_feed_command(struct server *srv, int dbid, size_t argc,
 void repl_feed_encoded(struct server *srv, int dbid, const char *cmd, size_t len);
 /* Append bytes received from our master to our backlog and replicas. */
 void repl_feed_raw(struct server *srv, const char *buf, size_t len);
+/* True when something reads the stream (a backlog, i.e. replicas were
+ * attached, or the AOF): otherwise feeding it does nothing. */
+int repl_stream_active(const struct server *srv);
 /* True when this node follows a master. */
 int repl_is_replica(const struct server *srv);
 

@@ -162,6 +162,12 @@ stream_active(const struct server *srv)
     return srv->repl.backlog != NULL || persist_aof_on(srv);
 }
 
+int
+repl_stream_active(const struct server *srv)
+{
+    return stream_active(srv);
+}
+
 void
 repl_feed_command(struct server *srv, int dbid, size_t argc,
                   const struct resp_arg *argv)

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,51 @@ static int
 str2ll(const char *s, long long *out)
 {
     return util_str2ll(s, strlen(s), out);
+}
+
+Test(util, ll2str_matches_snprintf_at_every_digit_count)
+{
+    char buf[24], want[24];
+    long long vals[] = {0, 9, 10, 99, 100, 999, 1000, 12345, 99999, 100000,
+                        1234567890123LL, -1, -10, -99, -100, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        size_t n = util_ll2str(buf, vals[i]);
+        snprintf(want, sizeof(want), "%lld", vals[i]);
+        cr_assert_str_eq(buf, want);
+        cr_assert_eq(n, strlen(want));
+    }
+    for (unsigned long long p = 1; p != 0 && p < ULLONG_MAX / 10; p *= 10) {
+        unsigned long long us[] = {p - 1, p, p + 1, p * 10 - 1};
+        for (size_t k = 0; k < 4; k++) {
+            size_t n = util_ull2str(buf, us[k]);
+            snprintf(want, sizeof(want), "%llu", us[k]);
+            cr_assert_str_eq(buf, want);
+            cr_assert_eq(n, strlen(want));
+        }
+    }
+    util_ull2str(buf, ULLONG_MAX);
+    cr_assert_str_eq(buf, "18446744073709551615");
+}
+
+Test(util, clock_ms_follows_the_wall_clock)
+{
+    struct util_clock clk = {0};
+    long long before = util_mstime();
+    long long ms = util_clock_ms(&clk, util_monotonic_us());
+    long long after = util_mstime();
+    cr_assert(ms >= before && ms <= after, "%lld not in [%lld, %lld]", ms, before, after);
+    /* Within the millisecond the anchor holds: the monotonic time carries
+     * it forward. */
+    long long anchor = clk.real_us;
+    cr_assert_eq(util_clock_ms(&clk, clk.mono_us + 999), (anchor + 999) / 1000);
+    cr_assert_eq(clk.real_us, anchor);
+    /* A reading a millisecond on, or one that went back, takes a new one. */
+    long long mono = clk.mono_us;
+    long long later = util_clock_ms(&clk, mono + 5000);
+    cr_assert_eq(clk.mono_us, mono + 5000);
+    util_clock_ms(&clk, mono);
+    cr_assert_eq(clk.mono_us, mono);
+    cr_assert(later >= before && later <= util_mstime() + 1);
 }
 
 Test(util, str2ll_parses_plain_integers)
