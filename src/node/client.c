@@ -441,7 +441,7 @@ reply_reserve(struct client *c, size_t want, size_t *room)
     if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING)) {
         return NULL;
     }
-    queue_at_first_byte(c);
+    client_queue_at_first_byte(c);
     if (c->reply == NULL && CLIENT_BUF_SIZE - c->bufpos >= want) {
         *room = CLIENT_BUF_SIZE - c->bufpos;
         return c->buf + c->bufpos;
