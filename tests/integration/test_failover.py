@@ -739,6 +739,21 @@ def case_kill9_tls(c):
         TLS = None
 
 
+def with_tls(case):
+    """The case with TLS on every link, as case_kill9_tls runs case_kill9:
+    the chaos scenarios once more over TLS (issue 15)."""
+    def run(c):
+        global TLS
+        TLS = tls_files()
+        try:
+            case(c)
+        finally:
+            shutil.rmtree(TLS["dir"], ignore_errors=True)
+            TLS = None
+    run.__doc__ = (case.__doc__ or "") + " (every link TLS)"
+    return run
+
+
 def case_stop(c):
     nodes, proxies = start_group(c)
     m = nodes[0]
@@ -958,6 +973,12 @@ CASES = [
     ("ppart", "one proxy cut away: no failover alone", case_proxy_partition, True),
     ("midsync", "a replica promoted while another is mid-sync", case_mid_sync, False),
     ("twice", "two failovers in a row", case_twice, False),
+    ("tstop", "SIGSTOP of the master, every link TLS", with_tls(case_stop), False),
+    ("tmpart", "master cut from the proxies, every link TLS", with_tls(case_master_partition),
+     True),
+    ("tppart", "one proxy cut away, every link TLS", with_tls(case_proxy_partition), True),
+    ("tmidsync", "a replica promoted mid-sync, every link TLS", with_tls(case_mid_sync), False),
+    ("ttwice", "two failovers in a row, every link TLS", with_tls(case_twice), False),
     ("down", "teardown leaves no process and no namespace", case_teardown, False),
 ]
 
