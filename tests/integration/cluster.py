@@ -8,6 +8,7 @@ A suite imports it after putting tests/integration on sys.path; this module
 puts tests/compat there in turn (for servers.py).  Run with /usr/bin/python3.
 """
 import os
+import select
 import shutil
 import signal
 import socket
@@ -218,6 +219,66 @@ def resp(*args):
         a = a if isinstance(a, bytes) else str(a).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+
+
+def bulk(v):
+    """v (bytes) as a RESP bulk string."""
+    return b"$%d\r\n%s\r\n" % (len(v), v)
+
+
+def read_exactly(s, n, deadline=30):
+    """Read n bytes from socket s (fewer if it closes) within deadline s."""
+    got = bytearray()
+    end = time.time() + deadline
+    while len(got) < n and time.time() < end:
+        r, _, _ = select.select([s], [], [], max(0.0, end - time.time()))
+        if not r:
+            break
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    return bytes(got)
+
+
+def read_line(s):
+    """The next line of socket s, without its CRLF."""
+    line = b""
+    while not line.endswith(b"\r\n"):
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        line += chunk
+    return line[:-2]
+
+
+def uring_state(proc):
+    """'on' when the process (a Node or Proxy) holds an io_uring, 'refused'
+    when it logged why it has none, else 'off'."""
+    pid = proc.proc.pid
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if "io_uring" in os.readlink("/proc/%d/fd/%s" % (pid, fd)):
+                    return "on"
+            except OSError:
+                pass
+    except OSError:
+        pass
+    with open(proc.log, errors="replace") as f:
+        return "refused" if "io_uring unavailable" in f.read() else "off"
+
+
+def check_uring(proc, mode):
+    """proc, started with --io-uring mode, holds a ring as that mode says
+    (or logged why the kernel refused one)."""
+    state = uring_state(proc)
+    if mode == "no":
+        check(state == "off", "io-uring no still opened an io_uring (%s)" % state)
+    else:
+        check(state != "off", "io-uring yes: no io_uring and no reason logged")
+        if state == "refused":
+            print("note: io_uring refused here; the plain path was checked")
 
 
 class Err(str):

@@ -27,23 +27,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cluster  # noqa: E402
-from cluster import LOCAL, check, client, info, wait_for  # noqa: E402
+from cluster import (LOCAL, bulk, check, check_uring, client, info,  # noqa: E402
+                     read_exactly, read_line, wait_for)
+from cluster import resp as cmd  # noqa: E402
 
 import redis  # noqa: E402
 
 MB = 1 << 20
-
-
-def cmd(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def bulk(v):
-    return b"$%d\r\n%s\r\n" % (len(v), v)
 
 
 def connect(p, rcvbuf=None):
@@ -54,32 +44,6 @@ def connect(p, rcvbuf=None):
     s.connect((LOCAL, p.port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
-
-
-def read_exactly(s, n, deadline=30):
-    """Read n bytes from s (or until it closes) within deadline seconds."""
-    got = bytearray()
-    end = time.time() + deadline
-    while len(got) < n and time.time() < end:
-        r, _, _ = select.select([s], [], [], max(0.0, end - time.time()))
-        if not r:
-            break
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            break
-        got += chunk
-    return bytes(got)
-
-
-def read_line(s):
-    """The rest of a line (without its CRLF)."""
-    line = b""
-    while not line.endswith(b"\r\n"):
-        chunk = s.recv(1)
-        if not chunk:
-            break
-        line += chunk
-    return line[:-2]
 
 
 def same(got, want, what):
@@ -185,23 +149,6 @@ class Relay:
 # ---- processes -----------------------------------------------------------------
 
 
-def uring_state(p):
-    """'on' when the process holds an io_uring, 'refused' when it logged
-    why it has none, else 'off'."""
-    pid = p.proc.pid
-    try:
-        for fd in os.listdir("/proc/%d/fd" % pid):
-            try:
-                if "io_uring" in os.readlink("/proc/%d/fd/%s" % (pid, fd)):
-                    return "on"
-            except OSError:
-                pass
-    except OSError:
-        pass
-    with open(p.log, errors="replace") as f:
-        return "refused" if "io_uring unavailable" in f.read() else "off"
-
-
 def proxy(c, nodes, mode):
     """A proxy (read-policy master) in front of nodes, once it sees the
     master; checks that io-uring mode is what it holds."""
@@ -209,13 +156,7 @@ def proxy(c, nodes, mode):
     r = client(p)
     wait_for(lambda: "master:127.0.0.1" in r.execute_command("INFO"), 10,
              "the proxy sees the master")
-    state = uring_state(p)
-    if mode == "no":
-        check(state == "off", "io-uring no still opened an io_uring (%s)" % state)
-    else:
-        check(state != "off", "io-uring yes: no io_uring and no reason logged")
-        if state == "refused":
-            print("note: io_uring refused here; the plain path was checked")
+    check_uring(p, mode)
     return p
 
 
