@@ -5,29 +5,10 @@
  * kinds of wait: on keys, in WAIT, held by CLIENT PAUSE. */
 #include <criterion/criterion.h>
 
-#include "core/conn.h"
-#include "core/command.h"
-#include "core/log.h"
-#include "core/option.h"
-#include "core/util.h"
-#include "node/block.h"
-#include "node/client.h"
-#include "node/db.h"
-#include "node/multi.h"
-#include "node/notify.h"
-#include "node/object.h"
-#include "node/options.h"
-#include "node/pause.h"
-#include "node/repl.h"
-#include "node/server.h"
-#include "node/slowlog.h"
-#include "node/tracking.h"
+#include "node_rig.h"
 
 #include <errno.h>
-#include <event2/event.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static struct server srv;
@@ -40,67 +21,25 @@ static struct client *cl[MAX_PEERS];
 static void
 setup(void)
 {
-    log_setup("/dev/null", LOG_LEVEL_ERROR);
-    command_setup();
-    memset(&srv, 0, sizeof(srv));
-    srv.opts.defs = node_options;
-    srv.opts.values = &srv.cfg;
-    cr_assert_eq(option_defaults(&srv.opts), 0);
-    keyspace_init(&srv.ks, (int)srv.cfg.databases);
-    srv.opts.ctx = &srv;
-    server_apply_config(&srv);
-    srv.base = event_base_new();
-    cr_assert_not_null(srv.base);
-    repl_setup(&srv);
-    pause_setup(&srv);
-    block_setup(&srv);
-    multi_setup(&srv);
-    notify_setup(&srv);
-    tracking_setup(&srv);
-    object_setup();
+    node_rig_start(&srv);
     for (int i = 0; i < MAX_PEERS; i++) {
-        int sv[2];
-        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-        fcntl(sv[0], F_SETFL, O_NONBLOCK);
-        fcntl(sv[1], F_SETFL, O_NONBLOCK);
-        peer[i] = sv[0];
-        cl[i] = client_create(&srv, conn_plain_create(sv[1], "unix"));
-        cr_assert_not_null(cl[i]);
+        cl[i] = node_rig_client(&srv, &peer[i]);
     }
 }
 
 static void
 teardown(void)
 {
-    while (srv.clients) {
-        struct client *c = srv.clients;
-        client_destroy(&c);
-    }
-    client_free_pending(&srv);
     for (int i = 0; i < MAX_PEERS; i++) {
         close(peer[i]);
     }
-    pause_teardown(&srv);
-    block_teardown(&srv);
-    multi_teardown(&srv);
-    tracking_teardown(&srv);
-    repl_teardown(&srv);
-    event_base_free(srv.base);
-    slowlog_reset(&srv);
-    keyspace_destroy(&srv.ks);
-    command_teardown();
-    option_free_values(&srv.opts);
+    node_rig_stop(&srv);
 }
 
-/* One turn of the main loop: callbacks ready now, then what main.c does
- * before sleeping. */
 static void
 loop_once(void)
 {
-    event_base_loop(srv.base, EVLOOP_NONBLOCK);
-    block_before_sleep(&srv);
-    repl_before_sleep(&srv);
-    client_flush_pending(&srv);
+    node_rig_loop_once(&srv);
 }
 
 /* Send one command (words separated by spaces) from peer i. */

@@ -6,109 +6,36 @@
  * limits that close a connection (Redis 7.0's error texts). */
 #include <criterion/criterion.h>
 
-#include "core/command.h"
-#include "core/conn.h"
-#include "core/log.h"
-#include "core/option.h"
-#include "core/util.h"
-#include "node/block.h"
-#include "node/client.h"
-#include "node/db.h"
-#include "node/multi.h"
-#include "node/notify.h"
-#include "node/object.h"
-#include "node/options.h"
-#include "node/pause.h"
-#include "node/repl.h"
-#include "node/server.h"
-#include "node/slowlog.h"
-#include "node/tracking.h"
+#include "node_rig.h"
 
 #include <errno.h>
-#include <event2/event.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static struct server srv;
 static int peer = -1;            /* the test's end of the socketpair */
 
-/* As main.c: clients closed by the server are freed from this event. */
-static void
-on_close_pending(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    client_free_pending(arg);
-}
-
 static void
 setup(void)
 {
-    log_setup("/dev/null", LOG_LEVEL_ERROR);
-    signal(SIGPIPE, SIG_IGN); /* writing to a connection the server closed */
-    command_setup();
-    memset(&srv, 0, sizeof(srv));
-    srv.opts.defs = node_options;
-    srv.opts.values = &srv.cfg;
-    cr_assert_eq(option_defaults(&srv.opts), 0);
-    keyspace_init(&srv.ks, (int)srv.cfg.databases);
-    srv.opts.ctx = &srv;
-    server_apply_config(&srv);
-    srv.base = event_base_new();
-    cr_assert_not_null(srv.base);
-    srv.close_event = event_new(srv.base, -1, 0, on_close_pending, &srv);
-    repl_setup(&srv);
-    pause_setup(&srv);
-    block_setup(&srv);
-    multi_setup(&srv);
-    notify_setup(&srv);
-    tracking_setup(&srv);
-    object_setup();
-    int sv[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    fcntl(sv[0], F_SETFL, O_NONBLOCK);
-    fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    peer = sv[0];
-    cr_assert_not_null(client_create(&srv, conn_plain_create(sv[1], "unix")));
+    node_rig_start(&srv);
+    node_rig_client(&srv, &peer);
 }
 
 static void
 teardown(void)
 {
-    while (srv.clients) {
-        struct client *c = srv.clients;
-        client_destroy(&c);
-    }
-    client_free_pending(&srv);
     close(peer);
-    pause_teardown(&srv);
-    block_teardown(&srv);
-    multi_teardown(&srv);
-    tracking_teardown(&srv);
-    repl_teardown(&srv);
-    event_free(srv.close_event);
-    event_base_free(srv.base);
-    slowlog_reset(&srv);
-    keyspace_destroy(&srv.ks);
-    command_teardown();
-    option_free_values(&srv.opts);
+    node_rig_stop(&srv);
 }
 
 TestSuite(client, .init = setup, .fini = teardown);
 
-/* One turn of the main loop: callbacks ready now, then what main.c does
- * before sleeping. */
 static void
 loop_once(void)
 {
-    event_base_loop(srv.base, EVLOOP_NONBLOCK);
-    block_before_sleep(&srv);
-    repl_before_sleep(&srv);
-    client_flush_pending(&srv);
+    node_rig_loop_once(&srv);
 }
 
 static void
