@@ -51,14 +51,5 @@ for t in "$S"/tests/compat/test_*.py "$S"/tests/compat/test_*.sh "$S"/tests/inte
     [ -f "$t" ] && run "$t"
 done
 
-# Where the time goes (CI has a budget): the slowest suites.
-if [ ${#timings[@]} -gt 0 ]; then
-    printf '%s\n' "${timings[@]}" | sort -rn | head -n 10 \
-        | awk '{ printf "slowest: %5d s  %s\n", $1, $2 }'
-fi
-if [ ${#failed_suites[@]} -gt 0 ]; then
-    echo "failed suites: ${failed_suites[*]}"
-    printf 'failed: %s\n' "${failed_cases[@]+"${failed_cases[@]}"}"
-fi
-echo "tests: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+# Where the time goes (CI has a budget), what failed, and the totals.
+suite_report

@@ -171,3 +171,20 @@ suite_run() { # path
     suite_seconds=$((SECONDS - start))
     return 0
 }
+
+# suite_report: the closing lines of a whole run from the globals passed,
+# failed, timings ("seconds name"), failed_suites and failed_cases: the ten
+# slowest suites, what failed, and "tests: N passed, M failed" (which
+# utils/test-all.sh and the CI read).  Returns 1 when anything failed.
+suite_report() {
+    if [ ${#timings[@]} -gt 0 ]; then
+        printf '%s\n' "${timings[@]}" | sort -rn | head -n 10 \
+            | awk '{ printf "slowest: %5d s  %s\n", $1, $2 }'
+    fi
+    if [ ${#failed_suites[@]} -gt 0 ]; then
+        echo "failed suites: ${failed_suites[*]}"
+        printf 'failed: %s\n' "${failed_cases[@]+"${failed_cases[@]}"}"
+    fi
+    echo "tests: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}

@@ -7,6 +7,7 @@
 # tree that TESTS does not list (it would never run).
 #   summary.sh <srcdir> <the TESTS entries...>
 set -u
+. "$(dirname "$0")/suite-lib.sh"
 S=$1
 shift
 passed=0
@@ -68,13 +69,4 @@ for f in "$S"/tests/unit/test_*.sh "$S"/tests/compat/test_*.py "$S"/tests/compat
     fi
 done
 
-if [ ${#timings[@]} -gt 0 ]; then
-    printf '%s\n' "${timings[@]}" | sort -rn | head -n 10 \
-        | awk '{ printf "slowest: %5d s  %s\n", $1, $2 }'
-fi
-if [ ${#failed_suites[@]} -gt 0 ]; then
-    echo "failed suites: ${failed_suites[*]}"
-    printf 'failed: %s\n' "${failed_cases[@]+"${failed_cases[@]}"}"
-fi
-echo "tests: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+suite_report
