@@ -11,7 +11,7 @@
 #include <strings.h>
 
 static struct command commands[CMD_ID__COUNT] = {
-#define CMD_ROW(id, par, nm, ar, fl, fk, lk, st, grp, snc, sum)                \
+#define CMD_ROW(id, par, nm, ar, fl, fk, lk, st, grp, snc, sum, fn)            \
     [CMD_ID_##id] = {CMD_ID_##id, CMD_ID_##par, nm, NULL, ar, fl, fk,    \
                      lk, st, grp, snc, sum, NULL, 0},
     CMD_LIST(CMD_ROW)

@@ -65,30 +65,37 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
 #define XP CMD_PUBSUB
 
 /* X(id, parent id or NONE, name, arity, flags, first key, last key, step,
- *   group, since, summary) */
+ *   group, since, summary, node handler)
+ * "node handler" names the node function that runs the command, without its
+ * cmd_ prefix (getrange: cmd_getrange in node/cmd_*.c), or none when the node
+ * has no handler (a container such as CONFIG, whose subcommands have them,
+ * or a row only the proxy answers, such as SENTINEL).  The node declares and
+ * binds its handlers from this column (node/handlers.h, node/handlers.c), so
+ * a new command is its row here, its handler and its type code; the proxy
+ * ignores the column. */
 #define CMD_LIST(X)                                                                        \
     /* strings */                                                                         \
-    X(GET, NONE, "get", 2, XR | XF, 1, 1, 1, "string", "1.0.0", "Return the value of a key") \
-    X(SET, NONE, "set", -3, XW | XM, 1, 1, 1, "string", "1.0.0", "Set a key's value, with optional expiry and conditions") \
-    X(SETNX, NONE, "setnx", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Set a key only when it is absent") \
-    X(SETEX, NONE, "setex", 4, XW | XM, 1, 1, 1, "string", "2.0.0", "Set a key with an expiry in seconds") \
-    X(PSETEX, NONE, "psetex", 4, XW | XM, 1, 1, 1, "string", "2.6.0", "Set a key with an expiry in milliseconds") \
-    X(GETSET, NONE, "getset", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Set a key and return its previous value") \
-    X(GETDEL, NONE, "getdel", 2, XW | XF, 1, 1, 1, "string", "6.2.0", "Return a key's value and delete the key") \
-    X(GETEX, NONE, "getex", -2, XW | XF, 1, 1, 1, "string", "6.2.0", "Return a key's value and change its expiry") \
-    X(MGET, NONE, "mget", -2, XR | XF, 1, -1, 1, "string", "1.0.0", "Return the values of several keys") \
-    X(MSET, NONE, "mset", -3, XW | XM, 1, -1, 2, "string", "1.0.1", "Set several keys") \
-    X(MSETNX, NONE, "msetnx", -3, XW | XM, 1, -1, 2, "string", "1.0.1", "Set several keys only when none exists") \
-    X(APPEND, NONE, "append", 3, XW | XM | XF, 1, 1, 1, "string", "2.0.0", "Append to a key's value") \
-    X(STRLEN, NONE, "strlen", 2, XR | XF, 1, 1, 1, "string", "2.2.0", "Return the length of a key's value") \
-    X(GETRANGE, NONE, "getrange", 4, XR, 1, 1, 1, "string", "2.4.0", "Return a substring of a key's value") \
-    X(SUBSTR, NONE, "substr", 4, XR, 1, 1, 1, "string", "1.0.0", "Return a substring of a key's value (old name of GETRANGE)") \
-    X(SETRANGE, NONE, "setrange", 4, XW | XM, 1, 1, 1, "string", "2.2.0", "Overwrite part of a key's value at an offset") \
-    X(INCR, NONE, "incr", 2, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Add one to a key's integer value") \
-    X(DECR, NONE, "decr", 2, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Subtract one from a key's integer value") \
-    X(INCRBY, NONE, "incrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Add an integer to a key's value") \
-    X(DECRBY, NONE, "decrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Subtract an integer from a key's value") \
-    X(INCRBYFLOAT, NONE, "incrbyfloat", 3, XW | XM | XF, 1, 1, 1, "string", "2.6.0", "Add a floating-point number to a key's value") \
+    X(GET, NONE, "get", 2, XR | XF, 1, 1, 1, "string", "1.0.0", "Return the value of a key", get) \
+    X(SET, NONE, "set", -3, XW | XM, 1, 1, 1, "string", "1.0.0", "Set a key's value, with optional expiry and conditions", set) \
+    X(SETNX, NONE, "setnx", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Set a key only when it is absent", setnx) \
+    X(SETEX, NONE, "setex", 4, XW | XM, 1, 1, 1, "string", "2.0.0", "Set a key with an expiry in seconds", setex) \
+    X(PSETEX, NONE, "psetex", 4, XW | XM, 1, 1, 1, "string", "2.6.0", "Set a key with an expiry in milliseconds", psetex) \
+    X(GETSET, NONE, "getset", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Set a key and return its previous value", getset) \
+    X(GETDEL, NONE, "getdel", 2, XW | XF, 1, 1, 1, "string", "6.2.0", "Return a key's value and delete the key", getdel) \
+    X(GETEX, NONE, "getex", -2, XW | XF, 1, 1, 1, "string", "6.2.0", "Return a key's value and change its expiry", getex) \
+    X(MGET, NONE, "mget", -2, XR | XF, 1, -1, 1, "string", "1.0.0", "Return the values of several keys", mget) \
+    X(MSET, NONE, "mset", -3, XW | XM, 1, -1, 2, "string", "1.0.1", "Set several keys", mset) \
+    X(MSETNX, NONE, "msetnx", -3, XW | XM, 1, -1, 2, "string", "1.0.1", "Set several keys only when none exists", msetnx) \
+    X(APPEND, NONE, "append", 3, XW | XM | XF, 1, 1, 1, "string", "2.0.0", "Append to a key's value", append) \
+    X(STRLEN, NONE, "strlen", 2, XR | XF, 1, 1, 1, "string", "2.2.0", "Return the length of a key's value", strlen) \
+    X(GETRANGE, NONE, "getrange", 4, XR, 1, 1, 1, "string", "2.4.0", "Return a substring of a key's value", getrange) \
+    X(SUBSTR, NONE, "substr", 4, XR, 1, 1, 1, "string", "1.0.0", "Return a substring of a key's value (old name of GETRANGE)", getrange) \
+    X(SETRANGE, NONE, "setrange", 4, XW | XM, 1, 1, 1, "string", "2.2.0", "Overwrite part of a key's value at an offset", setrange) \
+    X(INCR, NONE, "incr", 2, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Add one to a key's integer value", incr) \
+    X(DECR, NONE, "decr", 2, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Subtract one from a key's integer value", decr) \
+    X(INCRBY, NONE, "incrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Add an integer to a key's value", incrby) \
+    X(DECRBY, NONE, "decrby", 3, XW | XM | XF, 1, 1, 1, "string", "1.0.0", "Subtract an integer from a key's value", decrby) \
+    X(INCRBYFLOAT, NONE, "incrbyfloat", 3, XW | XM | XF, 1, 1, 1, "string", "2.6.0", "Add a floating-point number to a key's value", incrbyfloat) \
     CMD_LIST_LIST(X)                                                                      \
     CMD_LIST_BITS(X)                                                                      \
     CMD_LIST_HASH(X)                                                                      \
@@ -97,149 +104,149 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     CMD_LIST_SCRIPT(X)                                                                    \
     CMD_LIST_STREAM(X)                                                                    \
     /* keyspace */                                                                        \
-    X(DEL, NONE, "del", -2, XW, 1, -1, 1, "generic", "1.0.0", "Delete keys") \
-    X(UNLINK, NONE, "unlink", -2, XW | XF, 1, -1, 1, "generic", "4.0.0", "Delete keys (memory may be reclaimed later)") \
-    X(EXISTS, NONE, "exists", -2, XR | XF, 1, -1, 1, "generic", "1.0.0", "Count how many of the keys exist") \
-    X(TOUCH, NONE, "touch", -2, XR | XF, 1, -1, 1, "generic", "3.2.1", "Update the access time of keys") \
-    X(TYPE, NONE, "type", 2, XR | XF, 1, 1, 1, "generic", "1.0.0", "Return the type of a key's value") \
-    X(RENAME, NONE, "rename", 3, XW, 1, 2, 1, "generic", "1.0.0", "Rename a key, replacing the target") \
-    X(RENAMENX, NONE, "renamenx", 3, XW | XF, 1, 2, 1, "generic", "1.0.0", "Rename a key only when the target is absent") \
-    X(EXPIRE, NONE, "expire", -3, XW | XF, 1, 1, 1, "generic", "1.0.0", "Set a key's time to live in seconds") \
-    X(PEXPIRE, NONE, "pexpire", -3, XW | XF, 1, 1, 1, "generic", "2.6.0", "Set a key's time to live in milliseconds") \
-    X(EXPIREAT, NONE, "expireat", -3, XW | XF, 1, 1, 1, "generic", "1.2.0", "Set a key's expiry as a Unix time in seconds") \
-    X(PEXPIREAT, NONE, "pexpireat", -3, XW | XF, 1, 1, 1, "generic", "2.6.0", "Set a key's expiry as a Unix time in milliseconds") \
-    X(TTL, NONE, "ttl", 2, XR | XF, 1, 1, 1, "generic", "1.0.0", "Return a key's time to live in seconds") \
-    X(PTTL, NONE, "pttl", 2, XR | XF, 1, 1, 1, "generic", "2.6.0", "Return a key's time to live in milliseconds") \
-    X(EXPIRETIME, NONE, "expiretime", 2, XR | XF, 1, 1, 1, "generic", "7.0.0", "Return a key's expiry as a Unix time in seconds") \
-    X(PEXPIRETIME, NONE, "pexpiretime", 2, XR | XF, 1, 1, 1, "generic", "7.0.0", "Return a key's expiry as a Unix time in milliseconds") \
-    X(PERSIST, NONE, "persist", 2, XW | XF, 1, 1, 1, "generic", "2.2.0", "Remove a key's expiry") \
-    X(KEYS, NONE, "keys", 2, XR, 0, 0, 0, "generic", "1.0.0", "Return the keys matching a pattern") \
-    X(SCAN, NONE, "scan", -2, XR, 0, 0, 0, "generic", "2.8.0", "Iterate over the keyspace with a cursor") \
-    X(RANDOMKEY, NONE, "randomkey", 1, XR, 0, 0, 0, "generic", "1.0.0", "Return a random key") \
-    X(DBSIZE, NONE, "dbsize", 1, XR | XF, 0, 0, 0, "server", "1.0.0", "Return the number of keys in the database") \
-    X(FLUSHDB, NONE, "flushdb", -1, XW, 0, 0, 0, "server", "1.0.0", "Remove every key of the current database") \
-    X(FLUSHALL, NONE, "flushall", -1, XW, 0, 0, 0, "server", "1.0.0", "Remove every key of every database") \
-    X(SELECT, NONE, "select", 2, XL | XS | XF, 0, 0, 0, "connection", "1.0.0", "Change the connection's database") \
-    X(SWAPDB, NONE, "swapdb", 3, XW | XF, 0, 0, 0, "server", "4.0.0", "Swap two databases") \
-    X(MOVE, NONE, "move", 3, XW | XF, 1, 1, 1, "generic", "1.0.0", "Move a key to another database") \
-    X(COPY, NONE, "copy", -3, XW | XM, 1, 2, 1, "generic", "6.2.0", "Copy a key's value to another key") \
-    X(OBJECT, NONE, "object", -2, 0, 0, 0, 0, "generic", "2.2.3", "Inspect a key's internal object") \
-    X(OBJECT_ENCODING, OBJECT, "encoding", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return a key's internal encoding") \
-    X(OBJECT_FREQ, OBJECT, "freq", 3, XR, 2, 2, 1, "generic", "4.0.0", "Return a key's LFU access counter") \
-    X(OBJECT_IDLETIME, OBJECT, "idletime", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return seconds since a key was last accessed") \
-    X(OBJECT_REFCOUNT, OBJECT, "refcount", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return a key's reference count") \
-    X(OBJECT_HELP, OBJECT, "help", 2, XL | XS, 0, 0, 0, "generic", "6.2.0", "Describe the OBJECT subcommands") \
+    X(DEL, NONE, "del", -2, XW, 1, -1, 1, "generic", "1.0.0", "Delete keys", del) \
+    X(UNLINK, NONE, "unlink", -2, XW | XF, 1, -1, 1, "generic", "4.0.0", "Delete keys (memory may be reclaimed later)", unlink) \
+    X(EXISTS, NONE, "exists", -2, XR | XF, 1, -1, 1, "generic", "1.0.0", "Count how many of the keys exist", exists) \
+    X(TOUCH, NONE, "touch", -2, XR | XF, 1, -1, 1, "generic", "3.2.1", "Update the access time of keys", touch) \
+    X(TYPE, NONE, "type", 2, XR | XF, 1, 1, 1, "generic", "1.0.0", "Return the type of a key's value", type) \
+    X(RENAME, NONE, "rename", 3, XW, 1, 2, 1, "generic", "1.0.0", "Rename a key, replacing the target", rename) \
+    X(RENAMENX, NONE, "renamenx", 3, XW | XF, 1, 2, 1, "generic", "1.0.0", "Rename a key only when the target is absent", renamenx) \
+    X(EXPIRE, NONE, "expire", -3, XW | XF, 1, 1, 1, "generic", "1.0.0", "Set a key's time to live in seconds", expire) \
+    X(PEXPIRE, NONE, "pexpire", -3, XW | XF, 1, 1, 1, "generic", "2.6.0", "Set a key's time to live in milliseconds", pexpire) \
+    X(EXPIREAT, NONE, "expireat", -3, XW | XF, 1, 1, 1, "generic", "1.2.0", "Set a key's expiry as a Unix time in seconds", expireat) \
+    X(PEXPIREAT, NONE, "pexpireat", -3, XW | XF, 1, 1, 1, "generic", "2.6.0", "Set a key's expiry as a Unix time in milliseconds", pexpireat) \
+    X(TTL, NONE, "ttl", 2, XR | XF, 1, 1, 1, "generic", "1.0.0", "Return a key's time to live in seconds", ttl) \
+    X(PTTL, NONE, "pttl", 2, XR | XF, 1, 1, 1, "generic", "2.6.0", "Return a key's time to live in milliseconds", pttl) \
+    X(EXPIRETIME, NONE, "expiretime", 2, XR | XF, 1, 1, 1, "generic", "7.0.0", "Return a key's expiry as a Unix time in seconds", expiretime) \
+    X(PEXPIRETIME, NONE, "pexpiretime", 2, XR | XF, 1, 1, 1, "generic", "7.0.0", "Return a key's expiry as a Unix time in milliseconds", pexpiretime) \
+    X(PERSIST, NONE, "persist", 2, XW | XF, 1, 1, 1, "generic", "2.2.0", "Remove a key's expiry", persist) \
+    X(KEYS, NONE, "keys", 2, XR, 0, 0, 0, "generic", "1.0.0", "Return the keys matching a pattern", keys) \
+    X(SCAN, NONE, "scan", -2, XR, 0, 0, 0, "generic", "2.8.0", "Iterate over the keyspace with a cursor", scan) \
+    X(RANDOMKEY, NONE, "randomkey", 1, XR, 0, 0, 0, "generic", "1.0.0", "Return a random key", randomkey) \
+    X(DBSIZE, NONE, "dbsize", 1, XR | XF, 0, 0, 0, "server", "1.0.0", "Return the number of keys in the database", dbsize) \
+    X(FLUSHDB, NONE, "flushdb", -1, XW, 0, 0, 0, "server", "1.0.0", "Remove every key of the current database", flushdb) \
+    X(FLUSHALL, NONE, "flushall", -1, XW, 0, 0, 0, "server", "1.0.0", "Remove every key of every database", flushall) \
+    X(SELECT, NONE, "select", 2, XL | XS | XF, 0, 0, 0, "connection", "1.0.0", "Change the connection's database", select) \
+    X(SWAPDB, NONE, "swapdb", 3, XW | XF, 0, 0, 0, "server", "4.0.0", "Swap two databases", swapdb) \
+    X(MOVE, NONE, "move", 3, XW | XF, 1, 1, 1, "generic", "1.0.0", "Move a key to another database", move) \
+    X(COPY, NONE, "copy", -3, XW | XM, 1, 2, 1, "generic", "6.2.0", "Copy a key's value to another key", copy) \
+    X(OBJECT, NONE, "object", -2, 0, 0, 0, 0, "generic", "2.2.3", "Inspect a key's internal object", none) \
+    X(OBJECT_ENCODING, OBJECT, "encoding", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return a key's internal encoding", object_encoding) \
+    X(OBJECT_FREQ, OBJECT, "freq", 3, XR, 2, 2, 1, "generic", "4.0.0", "Return a key's LFU access counter", object_freq) \
+    X(OBJECT_IDLETIME, OBJECT, "idletime", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return seconds since a key was last accessed", object_idletime) \
+    X(OBJECT_REFCOUNT, OBJECT, "refcount", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return a key's reference count", object_refcount) \
+    X(OBJECT_HELP, OBJECT, "help", 2, XL | XS, 0, 0, 0, "generic", "6.2.0", "Describe the OBJECT subcommands", object_help) \
     /* connection */                                                                      \
-    X(PING, NONE, "ping", -1, XF, 0, 0, 0, "connection", "1.0.0", "Check the connection") \
-    X(ECHO, NONE, "echo", 2, XL | XS | XF, 0, 0, 0, "connection", "1.0.0", "Return the argument") \
-    X(QUIT, NONE, "quit", -1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "1.0.0", "Close the connection") \
-    X(RESET, NONE, "reset", 1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "6.2.0", "Reset the connection's state") \
-    X(AUTH, NONE, "auth", -2, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "1.0.0", "Authenticate the connection") \
-    X(HELLO, NONE, "hello", -1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "6.0.0", "Handshake: choose the protocol, authenticate, name the connection") \
-    X(CLIENT, NONE, "client", -2, 0, 0, 0, 0, "connection", "2.4.0", "Inspect and manage connections") \
-    X(CLIENT_ID, CLIENT, "id", 2, XN | XL | XS, 0, 0, 0, "connection", "5.0.0", "Return the connection's id") \
-    X(CLIENT_SETNAME, CLIENT, "setname", 3, XN | XL | XS, 0, 0, 0, "connection", "2.6.9", "Name the connection") \
-    X(CLIENT_GETNAME, CLIENT, "getname", 2, XN | XL | XS, 0, 0, 0, "connection", "2.6.9", "Return the connection's name") \
-    X(CLIENT_LIST, CLIENT, "list", -2, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "List the connections") \
-    X(CLIENT_INFO, CLIENT, "info", 2, XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "Describe this connection") \
-    X(CLIENT_KILL, CLIENT, "kill", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "Close connections") \
-    X(CLIENT_SETINFO, CLIENT, "setinfo", 4, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Record the client library's name or version") \
-    X(CLIENT_NO_EVICT, CLIENT, "no-evict", 3, XA | XN | XL | XS, 0, 0, 0, "connection", "7.0.0", "Exempt the connection from client eviction") \
-    X(CLIENT_TRACKING, CLIENT, "tracking", -3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Turn client-side caching invalidations on or off") \
-    X(CLIENT_CACHING, CLIENT, "caching", 3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Say whether the next command's keys are tracked (OPTIN/OPTOUT)") \
-    X(CLIENT_GETREDIR, CLIENT, "getredir", 2, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Return the client id invalidations are redirected to") \
-    X(CLIENT_TRACKINGINFO, CLIENT, "trackinginfo", 2, XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "Describe the connection's client-side caching state") \
-    X(CLIENT_REPLY, CLIENT, "reply", 3, XN | XL | XS, 0, 0, 0, "connection", "3.2.0", "Turn the connection's replies on, off, or off for the next command") \
-    X(CLIENT_NO_TOUCH, CLIENT, "no-touch", 3, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Let the connection's reads leave the keys' access time alone") \
-    X(CLIENT_PAUSE, CLIENT, "pause", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "3.0.0", "Hold normal clients' commands (all, or only writes) for a time") \
-    X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order") \
-    X(CLIENT_UNBLOCK, CLIENT, "unblock", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "5.0.0", "Release a client blocked on keys (with the timeout reply or an error)") \
-    X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands") \
+    X(PING, NONE, "ping", -1, XF, 0, 0, 0, "connection", "1.0.0", "Check the connection", ping) \
+    X(ECHO, NONE, "echo", 2, XL | XS | XF, 0, 0, 0, "connection", "1.0.0", "Return the argument", echo) \
+    X(QUIT, NONE, "quit", -1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "1.0.0", "Close the connection", quit) \
+    X(RESET, NONE, "reset", 1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "6.2.0", "Reset the connection's state", reset) \
+    X(AUTH, NONE, "auth", -2, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "1.0.0", "Authenticate the connection", auth) \
+    X(HELLO, NONE, "hello", -1, XN | XL | XS | XF | XU | XB, 0, 0, 0, "connection", "6.0.0", "Handshake: choose the protocol, authenticate, name the connection", hello) \
+    X(CLIENT, NONE, "client", -2, 0, 0, 0, 0, "connection", "2.4.0", "Inspect and manage connections", none) \
+    X(CLIENT_ID, CLIENT, "id", 2, XN | XL | XS, 0, 0, 0, "connection", "5.0.0", "Return the connection's id", client_id) \
+    X(CLIENT_SETNAME, CLIENT, "setname", 3, XN | XL | XS, 0, 0, 0, "connection", "2.6.9", "Name the connection", client_setname) \
+    X(CLIENT_GETNAME, CLIENT, "getname", 2, XN | XL | XS, 0, 0, 0, "connection", "2.6.9", "Return the connection's name", client_getname) \
+    X(CLIENT_LIST, CLIENT, "list", -2, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "List the connections", client_list) \
+    X(CLIENT_INFO, CLIENT, "info", 2, XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "Describe this connection", client_info) \
+    X(CLIENT_KILL, CLIENT, "kill", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "2.4.0", "Close connections", client_kill) \
+    X(CLIENT_SETINFO, CLIENT, "setinfo", 4, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Record the client library's name or version", client_setinfo) \
+    X(CLIENT_NO_EVICT, CLIENT, "no-evict", 3, XA | XN | XL | XS, 0, 0, 0, "connection", "7.0.0", "Exempt the connection from client eviction", client_no_evict) \
+    X(CLIENT_TRACKING, CLIENT, "tracking", -3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Turn client-side caching invalidations on or off", client_tracking) \
+    X(CLIENT_CACHING, CLIENT, "caching", 3, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Say whether the next command's keys are tracked (OPTIN/OPTOUT)", client_caching) \
+    X(CLIENT_GETREDIR, CLIENT, "getredir", 2, XN | XL | XS, 0, 0, 0, "connection", "6.0.0", "Return the client id invalidations are redirected to", client_getredir) \
+    X(CLIENT_TRACKINGINFO, CLIENT, "trackinginfo", 2, XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "Describe the connection's client-side caching state", client_trackinginfo) \
+    X(CLIENT_REPLY, CLIENT, "reply", 3, XN | XL | XS, 0, 0, 0, "connection", "3.2.0", "Turn the connection's replies on, off, or off for the next command", client_reply) \
+    X(CLIENT_NO_TOUCH, CLIENT, "no-touch", 3, XN | XL | XS, 0, 0, 0, "connection", "7.2.0", "Let the connection's reads leave the keys' access time alone", client_no_touch) \
+    X(CLIENT_PAUSE, CLIENT, "pause", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "3.0.0", "Hold normal clients' commands (all, or only writes) for a time", client_pause) \
+    X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order", client_unpause) \
+    X(CLIENT_UNBLOCK, CLIENT, "unblock", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "5.0.0", "Release a client blocked on keys (with the timeout reply or an error)", client_unblock) \
+    X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands", client_help) \
     /* transactions */                                                                    \
-    X(MULTI, NONE, "multi", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "1.2.0", "Start a transaction") \
-    X(EXEC, NONE, "exec", 1, XN | XL | XS | CMD_SKIP_SLOWLOG, 0, 0, 0, "transactions", "1.2.0", "Run the queued commands of a transaction") \
-    X(DISCARD, NONE, "discard", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.0.0", "Drop the queued commands of a transaction") \
-    X(WATCH, NONE, "watch", -2, XN | XL | XS | XF | XB, 1, -1, 1, "transactions", "2.2.0", "Make the next EXEC fail if any of the keys changes") \
-    X(UNWATCH, NONE, "unwatch", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.2.0", "Forget the watched keys") \
+    X(MULTI, NONE, "multi", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "1.2.0", "Start a transaction", multi) \
+    X(EXEC, NONE, "exec", 1, XN | XL | XS | CMD_SKIP_SLOWLOG, 0, 0, 0, "transactions", "1.2.0", "Run the queued commands of a transaction", exec) \
+    X(DISCARD, NONE, "discard", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.0.0", "Drop the queued commands of a transaction", discard) \
+    X(WATCH, NONE, "watch", -2, XN | XL | XS | XF | XB, 1, -1, 1, "transactions", "2.2.0", "Make the next EXEC fail if any of the keys changes", watch) \
+    X(UNWATCH, NONE, "unwatch", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "2.2.0", "Forget the watched keys", unwatch) \
     /* pub/sub (cachely-proxy answers the classic ones with its own event channels) */    \
-    X(SUBSCRIBE, NONE, "subscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels") \
-    X(UNSUBSCRIBE, NONE, "unsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave channels, or every channel when none is named") \
-    X(PSUBSCRIBE, NONE, "psubscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels matching glob patterns") \
-    X(PUNSUBSCRIBE, NONE, "punsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave patterns, or every pattern when none is named") \
-    X(PUBLISH, NONE, "publish", 3, XP | XL | XS | XF | CMD_MAY_REPLICATE, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel") \
-    X(PUBSUB, NONE, "pubsub", -2, 0, 0, 0, 0, "pubsub", "2.8.0", "Inspect channels and pattern subscriptions") \
-    X(PUBSUB_CHANNELS, PUBSUB, "channels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "List the channels with subscribers, optionally matching a pattern") \
-    X(PUBSUB_NUMSUB, PUBSUB, "numsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the subscribers of channels (pattern subscribers not included)") \
-    X(PUBSUB_NUMPAT, PUBSUB, "numpat", 2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the distinct patterns subscribed to") \
-    X(PUBSUB_SHARDCHANNELS, PUBSUB, "shardchannels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "7.0.0", "List the shard channels with subscribers, optionally matching a pattern") \
-    X(PUBSUB_SHARDNUMSUB, PUBSUB, "shardnumsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "7.0.0", "Count the subscribers of shard channels") \
-    X(SSUBSCRIBE, NONE, "ssubscribe", -2, XP | XN | XL | XS, 1, -1, 1, "pubsub", "7.0.0", "Receive the messages posted to shard channels") \
-    X(SUNSUBSCRIBE, NONE, "sunsubscribe", -1, XP | XN | XL | XS, 1, -1, 1, "pubsub", "7.0.0", "Leave shard channels, or every shard channel when none is named") \
-    X(SPUBLISH, NONE, "spublish", 3, XP | XL | XS | XF | CMD_MAY_REPLICATE, 1, 1, 1, "pubsub", "7.0.0", "Post a message to a shard channel") \
-    X(PUBSUB_HELP, PUBSUB, "help", 2, XL | XS, 0, 0, 0, "pubsub", "6.2.0", "Describe the PUBSUB subcommands") \
+    X(SUBSCRIBE, NONE, "subscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels", subscribe) \
+    X(UNSUBSCRIBE, NONE, "unsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave channels, or every channel when none is named", unsubscribe) \
+    X(PSUBSCRIBE, NONE, "psubscribe", -2, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Receive the messages posted to channels matching glob patterns", psubscribe) \
+    X(PUNSUBSCRIBE, NONE, "punsubscribe", -1, XP | XN | XL | XS, 0, 0, 0, "pubsub", "2.0.0", "Leave patterns, or every pattern when none is named", punsubscribe) \
+    X(PUBLISH, NONE, "publish", 3, XP | XL | XS | XF | CMD_MAY_REPLICATE, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel", publish) \
+    X(PUBSUB, NONE, "pubsub", -2, 0, 0, 0, 0, "pubsub", "2.8.0", "Inspect channels and pattern subscriptions", none) \
+    X(PUBSUB_CHANNELS, PUBSUB, "channels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "List the channels with subscribers, optionally matching a pattern", pubsub_channels) \
+    X(PUBSUB_NUMSUB, PUBSUB, "numsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the subscribers of channels (pattern subscribers not included)", pubsub_numsub) \
+    X(PUBSUB_NUMPAT, PUBSUB, "numpat", 2, XP | XL | XS, 0, 0, 0, "pubsub", "2.8.0", "Count the distinct patterns subscribed to", pubsub_numpat) \
+    X(PUBSUB_SHARDCHANNELS, PUBSUB, "shardchannels", -2, XP | XL | XS, 0, 0, 0, "pubsub", "7.0.0", "List the shard channels with subscribers, optionally matching a pattern", pubsub_shardchannels) \
+    X(PUBSUB_SHARDNUMSUB, PUBSUB, "shardnumsub", -2, XP | XL | XS, 0, 0, 0, "pubsub", "7.0.0", "Count the subscribers of shard channels", pubsub_shardnumsub) \
+    X(SSUBSCRIBE, NONE, "ssubscribe", -2, XP | XN | XL | XS, 1, -1, 1, "pubsub", "7.0.0", "Receive the messages posted to shard channels", ssubscribe) \
+    X(SUNSUBSCRIBE, NONE, "sunsubscribe", -1, XP | XN | XL | XS, 1, -1, 1, "pubsub", "7.0.0", "Leave shard channels, or every shard channel when none is named", sunsubscribe) \
+    X(SPUBLISH, NONE, "spublish", 3, XP | XL | XS | XF | CMD_MAY_REPLICATE, 1, 1, 1, "pubsub", "7.0.0", "Post a message to a shard channel", spublish) \
+    X(PUBSUB_HELP, PUBSUB, "help", 2, XL | XS, 0, 0, 0, "pubsub", "6.2.0", "Describe the PUBSUB subcommands", pubsub_help) \
     /* server */                                                                          \
-    X(COMMAND, NONE, "command", -1, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the commands") \
-    X(COMMAND_COUNT, COMMAND, "count", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Return the number of commands") \
-    X(COMMAND_INFO, COMMAND, "info", -2, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe commands by name") \
-    X(COMMAND_DOCS, COMMAND, "docs", -2, XL | XS, 0, 0, 0, "server", "7.0.0", "Return documentation of commands") \
-    X(COMMAND_LIST, COMMAND, "list", -2, XL | XS, 0, 0, 0, "server", "7.0.0", "List command names") \
-    X(COMMAND_GETKEYS, COMMAND, "getkeys", -4, XL | XS, 0, 0, 0, "server", "2.8.13", "Extract the keys of a command") \
-    X(COMMAND_HELP, COMMAND, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the COMMAND subcommands") \
-    X(TIME, NONE, "time", 1, XL | XS | XF, 0, 0, 0, "server", "2.6.0", "Return the server time") \
-    X(ROLE, NONE, "role", 1, XN | XL | XS | XF, 0, 0, 0, "server", "2.8.12", "Return the replication role") \
-    X(SENTINEL, NONE, "sentinel", -2, XA | XN | XL | XS, 0, 0, 0, "sentinel", "2.8.4", "Sentinel commands (answered by cachely-proxy; the node does not implement them)") \
-    X(INFO, NONE, "info", -1, XL | XS, 0, 0, 0, "server", "1.0.0", "Return information and statistics about the server") \
-    X(CONFIG, NONE, "config", -2, 0, 0, 0, 0, "server", "2.0.0", "Read and change the configuration") \
-    X(CONFIG_GET, CONFIG, "get", -3, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Return option values matching patterns") \
-    X(CONFIG_SET, CONFIG, "set", -4, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Change options at run time") \
-    X(CONFIG_RESETSTAT, CONFIG, "resetstat", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Reset the statistics") \
-    X(CONFIG_REWRITE, CONFIG, "rewrite", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.0", "Write the running configuration to the config file") \
-    X(CONFIG_HELP, CONFIG, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the CONFIG subcommands") \
-    X(MEMORY, NONE, "memory", -2, 0, 0, 0, 0, "server", "4.0.0", "Memory introspection") \
-    X(MEMORY_USAGE, MEMORY, "usage", -3, XR, 2, 2, 1, "server", "4.0.0", "Estimate the memory a key uses") \
-    X(MEMORY_STATS, MEMORY, "stats", 2, 0, 0, 0, 0, "server", "4.0.0", "Return memory statistics") \
-    X(MEMORY_HELP, MEMORY, "help", 2, XL | XS, 0, 0, 0, "server", "4.0.0", "Describe the MEMORY subcommands") \
-    X(MONITOR, NONE, "monitor", 1, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Stream every command the server runs") \
-    X(LATENCY, NONE, "latency", -2, 0, 0, 0, 0, "server", "2.8.13", "The latency monitor") \
-    X(LATENCY_LATEST, LATENCY, "latest", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latest latency samples of every event") \
-    X(LATENCY_HISTORY, LATENCY, "history", 3, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latency samples of an event") \
-    X(LATENCY_RESET, LATENCY, "reset", -2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Forget the samples of events") \
-    X(LATENCY_DOCTOR, LATENCY, "doctor", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return a human-readable latency report") \
-    X(LATENCY_HELP, LATENCY, "help", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the LATENCY subcommands") \
-    X(SLOWLOG, NONE, "slowlog", -2, 0, 0, 0, 0, "server", "2.2.12", "Inspect the slow command log") \
-    X(SLOWLOG_GET, SLOWLOG, "get", -2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return slow log entries") \
-    X(SLOWLOG_LEN, SLOWLOG, "len", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return the slow log's length") \
-    X(SLOWLOG_RESET, SLOWLOG, "reset", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Empty the slow log") \
-    X(SLOWLOG_HELP, SLOWLOG, "help", 2, XL | XS, 0, 0, 0, "server", "6.2.0", "Describe the SLOWLOG subcommands") \
+    X(COMMAND, NONE, "command", -1, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the commands", command) \
+    X(COMMAND_COUNT, COMMAND, "count", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Return the number of commands", command_count) \
+    X(COMMAND_INFO, COMMAND, "info", -2, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe commands by name", command_info) \
+    X(COMMAND_DOCS, COMMAND, "docs", -2, XL | XS, 0, 0, 0, "server", "7.0.0", "Return documentation of commands", command_docs) \
+    X(COMMAND_LIST, COMMAND, "list", -2, XL | XS, 0, 0, 0, "server", "7.0.0", "List command names", command_list) \
+    X(COMMAND_GETKEYS, COMMAND, "getkeys", -4, XL | XS, 0, 0, 0, "server", "2.8.13", "Extract the keys of a command", command_getkeys) \
+    X(COMMAND_HELP, COMMAND, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the COMMAND subcommands", command_help) \
+    X(TIME, NONE, "time", 1, XL | XS | XF, 0, 0, 0, "server", "2.6.0", "Return the server time", time) \
+    X(ROLE, NONE, "role", 1, XN | XL | XS | XF, 0, 0, 0, "server", "2.8.12", "Return the replication role", role) \
+    X(SENTINEL, NONE, "sentinel", -2, XA | XN | XL | XS, 0, 0, 0, "sentinel", "2.8.4", "Sentinel commands (answered by cachely-proxy; the node does not implement them)", none) \
+    X(INFO, NONE, "info", -1, XL | XS, 0, 0, 0, "server", "1.0.0", "Return information and statistics about the server", info) \
+    X(CONFIG, NONE, "config", -2, 0, 0, 0, 0, "server", "2.0.0", "Read and change the configuration", none) \
+    X(CONFIG_GET, CONFIG, "get", -3, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Return option values matching patterns", config_get) \
+    X(CONFIG_SET, CONFIG, "set", -4, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Change options at run time", config_set) \
+    X(CONFIG_RESETSTAT, CONFIG, "resetstat", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.0.0", "Reset the statistics", config_resetstat) \
+    X(CONFIG_REWRITE, CONFIG, "rewrite", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.0", "Write the running configuration to the config file", config_rewrite) \
+    X(CONFIG_HELP, CONFIG, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the CONFIG subcommands", config_help) \
+    X(MEMORY, NONE, "memory", -2, 0, 0, 0, 0, "server", "4.0.0", "Memory introspection", none) \
+    X(MEMORY_USAGE, MEMORY, "usage", -3, XR, 2, 2, 1, "server", "4.0.0", "Estimate the memory a key uses", memory_usage) \
+    X(MEMORY_STATS, MEMORY, "stats", 2, 0, 0, 0, 0, "server", "4.0.0", "Return memory statistics", memory_stats) \
+    X(MEMORY_HELP, MEMORY, "help", 2, XL | XS, 0, 0, 0, "server", "4.0.0", "Describe the MEMORY subcommands", memory_help) \
+    X(MONITOR, NONE, "monitor", 1, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Stream every command the server runs", monitor) \
+    X(LATENCY, NONE, "latency", -2, 0, 0, 0, 0, "server", "2.8.13", "The latency monitor", none) \
+    X(LATENCY_LATEST, LATENCY, "latest", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latest latency samples of every event", latency_latest) \
+    X(LATENCY_HISTORY, LATENCY, "history", 3, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latency samples of an event", latency_history) \
+    X(LATENCY_RESET, LATENCY, "reset", -2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Forget the samples of events", latency_reset) \
+    X(LATENCY_DOCTOR, LATENCY, "doctor", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return a human-readable latency report", latency_doctor) \
+    X(LATENCY_HELP, LATENCY, "help", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the LATENCY subcommands", latency_help) \
+    X(SLOWLOG, NONE, "slowlog", -2, 0, 0, 0, 0, "server", "2.2.12", "Inspect the slow command log", none) \
+    X(SLOWLOG_GET, SLOWLOG, "get", -2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return slow log entries", slowlog_get) \
+    X(SLOWLOG_LEN, SLOWLOG, "len", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return the slow log's length", slowlog_len) \
+    X(SLOWLOG_RESET, SLOWLOG, "reset", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Empty the slow log", slowlog_reset) \
+    X(SLOWLOG_HELP, SLOWLOG, "help", 2, XL | XS, 0, 0, 0, "server", "6.2.0", "Describe the SLOWLOG subcommands", slowlog_help) \
     /* replication */                                                                     \
-    X(REPLICAOF, NONE, "replicaof", -3, XA | XN | XS, 0, 0, 0, "server", "5.0.0", "Follow a master, or become a master with NO ONE (EPOCH <n>: a fencing token)") \
-    X(SLAVEOF, NONE, "slaveof", -3, XA | XN | XS, 0, 0, 0, "server", "1.0.0", "Old name of REPLICAOF") \
-    X(PSYNC, NONE, "psync", -3, XA | XN | XO, 0, 0, 0, "server", "2.8.0", "Replica handshake: resume the stream or ask for a full copy") \
-    X(SYNC, NONE, "sync", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Old replica handshake: always a full copy") \
-    X(REPLCONF, NONE, "replconf", -1, XA | XN | XL | XS | XB, 0, 0, 0, "server", "3.0.0", "Replica configuration and acknowledgements") \
-    X(WAIT, NONE, "wait", 3, XN, 0, 0, 0, "generic", "3.0.0", "Wait until replicas acknowledged this connection's writes") \
+    X(REPLICAOF, NONE, "replicaof", -3, XA | XN | XS, 0, 0, 0, "server", "5.0.0", "Follow a master, or become a master with NO ONE (EPOCH <n>: a fencing token)", replicaof) \
+    X(SLAVEOF, NONE, "slaveof", -3, XA | XN | XS, 0, 0, 0, "server", "1.0.0", "Old name of REPLICAOF", replicaof) \
+    X(PSYNC, NONE, "psync", -3, XA | XN | XO, 0, 0, 0, "server", "2.8.0", "Replica handshake: resume the stream or ask for a full copy", psync) \
+    X(SYNC, NONE, "sync", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Old replica handshake: always a full copy", sync) \
+    X(REPLCONF, NONE, "replconf", -1, XA | XN | XL | XS | XB, 0, 0, 0, "server", "3.0.0", "Replica configuration and acknowledgements", replconf) \
+    X(WAIT, NONE, "wait", 3, XN, 0, 0, 0, "generic", "3.0.0", "Wait until replicas acknowledged this connection's writes", wait) \
     /* persistence */                                                                     \
-    X(SAVE, NONE, "save", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Write a snapshot file now, blocking") \
-    X(BGSAVE, NONE, "bgsave", -1, XA | XN, 0, 0, 0, "server", "1.0.0", "Write a snapshot file in the background") \
-    X(LASTSAVE, NONE, "lastsave", 1, XL | XS | XF, 0, 0, 0, "server", "1.0.0", "Unix time of the last successful snapshot") \
-    X(BGREWRITEAOF, NONE, "bgrewriteaof", 1, XA | XN, 0, 0, 0, "server", "1.0.0", "Rewrite the append-only file in the background") \
-    X(SHUTDOWN, NONE, "shutdown", -1, XA | XN | XL | XS | XO | XB, 0, 0, 0, "server", "1.0.0", "Stop the server") \
-    X(DEBUG, NONE, "debug", -2, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Debugging helpers") \
+    X(SAVE, NONE, "save", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Write a snapshot file now, blocking", save) \
+    X(BGSAVE, NONE, "bgsave", -1, XA | XN, 0, 0, 0, "server", "1.0.0", "Write a snapshot file in the background", bgsave) \
+    X(LASTSAVE, NONE, "lastsave", 1, XL | XS | XF, 0, 0, 0, "server", "1.0.0", "Unix time of the last successful snapshot", lastsave) \
+    X(BGREWRITEAOF, NONE, "bgrewriteaof", 1, XA | XN, 0, 0, 0, "server", "1.0.0", "Rewrite the append-only file in the background", bgrewriteaof) \
+    X(SHUTDOWN, NONE, "shutdown", -1, XA | XN | XL | XS | XO | XB, 0, 0, 0, "server", "1.0.0", "Stop the server", shutdown) \
+    X(DEBUG, NONE, "debug", -2, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Debugging helpers", debug) \
     /* access control (node/acl.c) */                                                     \
-    X(ACL, NONE, "acl", -2, 0, 0, 0, 0, "server", "6.0.0", "Access control: users and their permissions") \
-    X(ACL_CAT, ACL, "cat", -2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the ACL categories, or the commands in one") \
-    X(ACL_DELUSER, ACL, "deluser", -3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Delete users and disconnect their clients") \
-    X(ACL_DRYRUN, ACL, "dryrun", -4, XA | XN | XL | XS, 0, 0, 0, "server", "7.0.0", "Say whether a user may run a command, without running it") \
-    X(ACL_GENPASS, ACL, "genpass", -2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Return random hex characters for a password") \
-    X(ACL_GETUSER, ACL, "getuser", 3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Describe a user's rules") \
-    X(ACL_LIST, ACL, "list", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the users as aclfile lines") \
-    X(ACL_LOAD, ACL, "load", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Reload the users from the aclfile") \
-    X(ACL_LOG, ACL, "log", -2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List recent permission denials and failed logins, or RESET them") \
-    X(ACL_SAVE, ACL, "save", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Write the users to the aclfile") \
-    X(ACL_SETUSER, ACL, "setuser", -3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Create or change a user") \
-    X(ACL_USERS, ACL, "users", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the user names") \
-    X(ACL_WHOAMI, ACL, "whoami", 2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Return the connection's user name") \
-    X(ACL_HELP, ACL, "help", 2, XL | XS, 0, 0, 0, "server", "6.0.0", "Describe the ACL subcommands")
+    X(ACL, NONE, "acl", -2, 0, 0, 0, 0, "server", "6.0.0", "Access control: users and their permissions", none) \
+    X(ACL_CAT, ACL, "cat", -2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the ACL categories, or the commands in one", acl_cat) \
+    X(ACL_DELUSER, ACL, "deluser", -3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Delete users and disconnect their clients", acl_deluser) \
+    X(ACL_DRYRUN, ACL, "dryrun", -4, XA | XN | XL | XS, 0, 0, 0, "server", "7.0.0", "Say whether a user may run a command, without running it", acl_dryrun) \
+    X(ACL_GENPASS, ACL, "genpass", -2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Return random hex characters for a password", acl_genpass) \
+    X(ACL_GETUSER, ACL, "getuser", 3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Describe a user's rules", acl_getuser) \
+    X(ACL_LIST, ACL, "list", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the users as aclfile lines", acl_list) \
+    X(ACL_LOAD, ACL, "load", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Reload the users from the aclfile", acl_load) \
+    X(ACL_LOG, ACL, "log", -2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List recent permission denials and failed logins, or RESET them", acl_log) \
+    X(ACL_SAVE, ACL, "save", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Write the users to the aclfile", acl_save) \
+    X(ACL_SETUSER, ACL, "setuser", -3, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Create or change a user", acl_setuser) \
+    X(ACL_USERS, ACL, "users", 2, XA | XN | XL | XS, 0, 0, 0, "server", "6.0.0", "List the user names", acl_users) \
+    X(ACL_WHOAMI, ACL, "whoami", 2, XN | XL | XS, 0, 0, 0, "server", "6.0.0", "Return the connection's user name", acl_whoami) \
+    X(ACL_HELP, ACL, "help", 2, XL | XS, 0, 0, 0, "server", "6.0.0", "Describe the ACL subcommands", acl_help)
 
 enum cmd_id {
 #define CMD_ID_ENUM(id, parent, name, ...) CMD_ID_##id,

@@ -17,7 +17,7 @@ awk '
     { print }
     /^#define CMD_LIST\(X\)/ {
         for (i = 0; i < 600; i++) {
-            printf "    X(FAKE%d, NONE, \"fake-%d\", 1, 0, 0, 0, 0, \"server\", \"1.0.0\", \"x\") \\\n", i, i
+            printf "    X(FAKE%d, NONE, \"fake-%d\", 1, 0, 0, 0, 0, \"server\", \"1.0.0\", \"x\", none) \\\n", i, i
         }
     }
 ' "$S/src/core/command.h" > "$tmp/core/command.h"
