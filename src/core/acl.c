@@ -356,7 +356,7 @@ acl_describe_rules(const char *rules, size_t len)
         i = j;
     }
     if (acl_setuser(st, "fuzz", 4, args, n, err, sizeof(err)) == 0) {
-        struct sbuf b = {NULL, 0, 0};
+        struct rbuf b = {NULL, 0, 0};
         acl_describe_user(acl_state_find(st, "fuzz", 4, NULL), &b);
         out = b.p;
     }

@@ -133,7 +133,7 @@ acl_read_file(const char *path, char *err, size_t errlen)
 int
 acl_state_save_file(struct acl_state *st, const char *path, char *err, size_t errlen)
 {
-    struct sbuf b = {NULL, 0, 0};
+    struct rbuf b = {NULL, 0, 0};
     char tmp[4096];
     FILE *f;
 

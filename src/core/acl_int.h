@@ -6,6 +6,7 @@
 
 #include "core/acl.h"
 #include "core/command.h"
+#include "core/rbuf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -78,16 +79,11 @@ acl_sel_bit(const struct acl_selector *s, int id)
     return (s->allowed[id / 8] >> (id % 8)) & 1;
 }
 
-/* A growing NUL-terminated string for the rule text. */
-struct sbuf {
-    char *p;      /* owned; NUL-terminated */
-    size_t len, cap;
-};
-
-void acl_sb_catlen(struct sbuf *b, const char *s, size_t n);
-void acl_sb_cat(struct sbuf *b, const char *s);
+/* The rule text is built in a core/rbuf.h buffer kept NUL-terminated. */
+void acl_sb_catlen(struct rbuf *b, const char *s, size_t n);
+void acl_sb_cat(struct rbuf *b, const char *s);
 /* Drop one trailing space. */
-void acl_sb_trim_space(struct sbuf *b);
+void acl_sb_trim_space(struct rbuf *b);
 
 /* Binary search by name; *pos (if not NULL) gets where it is or would go. */
 struct acl_user *acl_state_find(struct acl_state *st, const char *name, size_t len,
@@ -99,10 +95,10 @@ int acl_category_by_name(const char *name, size_t len);
 
 /* The text of a selector's commands, keys and channels, and of a whole user
  * as ACL LIST prints it (without "user "), appended to b. */
-void acl_describe_commands(const struct acl_selector *s, struct sbuf *b);
-void acl_describe_keys(const struct acl_selector *s, struct sbuf *b);
-void acl_describe_channels(const struct acl_selector *s, struct sbuf *b);
-void acl_describe_user(const struct acl_user *u, struct sbuf *b);
+void acl_describe_commands(const struct acl_selector *s, struct rbuf *b);
+void acl_describe_keys(const struct acl_selector *s, struct rbuf *b);
+void acl_describe_channels(const struct acl_selector *s, struct rbuf *b);
+void acl_describe_user(const struct acl_user *u, struct rbuf *b);
 
 /* ACL SETUSER's work: all rules or none.  Returns 0, or -1 with Redis's
  * message in err. */

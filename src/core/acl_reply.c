@@ -41,7 +41,7 @@ acl_reply_setuser(struct resp_writer *w, struct acl_state *st, size_t argc,
 static void
 selector_fields(struct resp_writer *w, const struct acl_selector *sel)
 {
-    struct sbuf t = {NULL, 0, 0};
+    struct rbuf t = {NULL, 0, 0};
     resp_writer_bulk_cstr(w, "commands");
     acl_describe_commands(sel, &t);
     resp_writer_bulk(w, t.p ? t.p : "", t.len);
@@ -120,7 +120,7 @@ acl_reply_list(struct resp_writer *w, struct acl_state *st)
 {
     resp_writer_array(w, (long long)st->nusers);
     for (size_t i = 0; i < st->nusers; i++) {
-        struct sbuf t = {NULL, 0, 0};
+        struct rbuf t = {NULL, 0, 0};
         acl_sb_cat(&t, "user ");
         acl_describe_user(st->users[i], &t);
         resp_writer_bulk(w, t.p, t.len);

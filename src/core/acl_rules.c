@@ -558,27 +558,20 @@ acl_user_init_default(struct acl_user *u)
 
 
 void
-acl_sb_catlen(struct sbuf *b, const char *s, size_t n)
+acl_sb_catlen(struct rbuf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        while (b->len + n + 1 > b->cap) {
-            b->cap = b->cap ? b->cap * 2 : 256;
-        }
-        b->p = mem_realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    rbuf_add(b, s, n);
+    rbuf_nul(b);
 }
 
 void
-acl_sb_cat(struct sbuf *b, const char *s)
+acl_sb_cat(struct rbuf *b, const char *s)
 {
     acl_sb_catlen(b, s, strlen(s));
 }
 
 void
-acl_sb_trim_space(struct sbuf *b)
+acl_sb_trim_space(struct rbuf *b)
 {
     if (b->len > 0 && b->p[b->len - 1] == ' ') {
         b->p[--b->len] = '\0';
@@ -590,7 +583,7 @@ acl_sb_trim_space(struct sbuf *b)
  * best while it fits more commands than it misfits, then name the single
  * commands (and subcommands) still different. */
 void
-acl_describe_commands(const struct acl_selector *s, struct sbuf *b)
+acl_describe_commands(const struct acl_selector *s, struct rbuf *b)
 {
     int additive = !(s->flags & SEL_ALLCOMMANDS);
     struct acl_selector fake, temp;
@@ -660,7 +653,7 @@ acl_describe_commands(const struct acl_selector *s, struct sbuf *b)
 }
 
 void
-acl_describe_keys(const struct acl_selector *s, struct sbuf *b)
+acl_describe_keys(const struct acl_selector *s, struct rbuf *b)
 {
     if (s->flags & SEL_ALLKEYS) {
         acl_sb_cat(b, "~* ");
@@ -675,7 +668,7 @@ acl_describe_keys(const struct acl_selector *s, struct sbuf *b)
 }
 
 void
-acl_describe_channels(const struct acl_selector *s, struct sbuf *b)
+acl_describe_channels(const struct acl_selector *s, struct rbuf *b)
 {
     if (s->flags & SEL_ALLCHANNELS) {
         acl_sb_cat(b, "&* ");
@@ -689,7 +682,7 @@ acl_describe_channels(const struct acl_selector *s, struct sbuf *b)
 }
 
 static void
-describe_selector(const struct acl_selector *s, struct sbuf *b)
+describe_selector(const struct acl_selector *s, struct rbuf *b)
 {
     acl_describe_keys(s, b);
     if (!(s->flags & SEL_ALLCHANNELS)) {
@@ -701,7 +694,7 @@ describe_selector(const struct acl_selector *s, struct sbuf *b)
 
 /* The rules that recreate u, as ACL LIST prints them (without "user "). */
 void
-acl_describe_user(const struct acl_user *u, struct sbuf *b)
+acl_describe_user(const struct acl_user *u, struct rbuf *b)
 {
     acl_sb_cat(b, u->name);
     acl_sb_cat(b, u->on ? " on" : " off");
@@ -739,7 +732,7 @@ merge_selector_args(const struct resp_arg *argv, size_t argc, char ***opsp, size
     for (size_t i = 0; i < argc; i++) {
         const struct resp_arg *a = &argv[i];
         if (a->len > 0 && a->ptr[0] == '(' && a->ptr[a->len - 1] != ')') {
-            struct sbuf b = {NULL, 0, 0};
+            struct rbuf b = {NULL, 0, 0};
             size_t j = i;
             acl_sb_catlen(&b, a->ptr, a->len);
             while (++j < argc) {

@@ -4,6 +4,7 @@
 #include "node/handlers.h"
 #include "node/acl.h"
 #include "core/alloc.h"
+#include "core/rbuf.h"
 #include "core/util.h"
 #include "node/block.h"
 #include "node/client.h"
@@ -158,22 +159,15 @@ conn_authenticate(struct client *c, const struct resp_arg *user,
 /* Append the CLIENT LIST line of cl, newline included, to *buf (owned,
  * grown as needed). */
 static void
-conn_append_description(char **buf, size_t *len, size_t *cap,
-                        const struct client *cl)
+conn_append_description(struct rbuf *b, const struct client *cl)
 {
     /* The fixed fields take well under 600 bytes; the strings a client
      * chooses come on top. */
     size_t room = 768 + (cl->name ? strlen(cl->name) : 0)
                   + (cl->lib_name ? strlen(cl->lib_name) : 0)
                   + (cl->lib_ver ? strlen(cl->lib_ver) : 0);
-    if (*cap - *len < room + 1) {
-        while (*cap - *len < room + 1) {
-            *cap = *cap ? *cap * 2 : 4096;
-        }
-        *buf = mem_realloc(*buf, *cap);
-    }
-    *len += client_describe(cl, *buf + *len, room);
-    (*buf)[(*len)++] = '\n';
+    b->len += client_describe(cl, rbuf_room(b, room + 1), room);
+    b->p[b->len++] = '\n';
 }
 
 static struct client *
@@ -387,8 +381,7 @@ void
 cmd_client_list(struct client *c)
 {
     struct server *srv = c->srv;
-    char *out = NULL;
-    size_t len = 0, cap = 0;
+    struct rbuf out = {0};
 
     /* Show this command in our own line, as Redis does; dispatch sets the
      * same value once the handler returns. */
@@ -410,7 +403,7 @@ cmd_client_list(struct client *c)
         }
         for (; cl; cl = cl->prev) {
             if (type < 0 || conn_client_type(cl) == type) {
-                conn_append_description(&out, &len, &cap, cl);
+                conn_append_description(&out, cl);
             }
         }
     } else if (c->argc > 3 && conn_arg_is(&c->argv[2], "id")) {
@@ -418,33 +411,32 @@ cmd_client_list(struct client *c)
         for (size_t j = 3; j < c->argc; j++) {
             long long id;
             if (util_str2ll(c->argv[j].ptr, c->argv[j].len, &id) != 0) {
-                mem_free(out);
+                rbuf_free(&out);
                 reply_error(c, "Invalid client ID");
                 return;
             }
             struct client *cl = conn_find_client(srv, id);
             if (cl != NULL) {
-                conn_append_description(&out, &len, &cap, cl);
+                conn_append_description(&out, cl);
             }
         }
     } else {
         reply_syntax_error(c);
         return;
     }
-    reply_verbatim(c, out ? out : "", len, "txt");
-    mem_free(out);
+    reply_verbatim(c, out.p ? out.p : "", out.len, "txt");
+    rbuf_free(&out);
 }
 
 void
 cmd_client_info(struct client *c)
 {
-    char *out = NULL;
-    size_t len = 0, cap = 0;
+    struct rbuf out = {0};
 
     c->lastcmd = c->cmd;
-    conn_append_description(&out, &len, &cap, c);
-    reply_verbatim(c, out, len, "txt");
-    mem_free(out);
+    conn_append_description(&out, c);
+    reply_verbatim(c, out.p, out.len, "txt");
+    rbuf_free(&out);
 }
 
 /* CLIENT KILL filters; a field left at its initial value matches all. */

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "core/alloc.h"
 #include "core/command.h"
+#include "core/rbuf.h"
 #include "core/util.h"
 #include "node/block.h"
 #include "node/client.h"
@@ -36,38 +37,6 @@
  * the baseline we are compatible with, not a particular Redis release — and
  * our own version in cachely_version. */
 #define INFO_REDIS_VERSION "7.0.0"
-
-/* ---- a growable text buffer ------------------------------------------- */
-
-struct info_buf {
-    char *p;       /* owned until handed to the caller */
-    size_t len;
-    size_t cap;
-};
-
-static void info_printf(struct info_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-info_printf(struct info_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)n;
-        b->p = mem_realloc(b->p, b->cap);
-    }
-}
 
 void
 info_bytes_human(char *buf, size_t len, unsigned long long n)
@@ -128,7 +97,7 @@ avg_samples(const long long *samples, int n)
 /* ---- sections --------------------------------------------------------- */
 
 static void
-section_server(struct server *srv, struct info_buf *b)
+section_server(struct server *srv, struct rbuf *b)
 {
     struct utsname un;
     long long uptime = server_uptime(srv);
@@ -137,7 +106,7 @@ section_server(struct server *srv, struct info_buf *b)
     if (uname(&un) != 0) {
         memset(&un, 0, sizeof(un));
     }
-    info_printf(b,
+    rbuf_printf(b,
                 "# Server\r\n"
                 "redis_version:%s\r\n"
                 "cachely_version:%s\r\n"
@@ -178,7 +147,7 @@ section_server(struct server *srv, struct info_buf *b)
 }
 
 static void
-section_clients(struct server *srv, struct info_buf *b)
+section_clients(struct server *srv, struct rbuf *b)
 {
     size_t max_in = 0, max_out = 0, blocked = 0;
     for (struct client *c = srv->clients; c; c = c->next) {
@@ -192,7 +161,7 @@ section_clients(struct server *srv, struct info_buf *b)
             max_out = out;
         }
     }
-    info_printf(b,
+    rbuf_printf(b,
                 "# Clients\r\n"
                 "connected_clients:%zu\r\n"
                 "cluster_connections:0\r\n"
@@ -207,7 +176,7 @@ section_clients(struct server *srv, struct info_buf *b)
 }
 
 static void
-section_memory(struct server *srv, struct info_buf *b)
+section_memory(struct server *srv, struct rbuf *b)
 {
     struct mem_allocator_stats as;
     size_t used = mem_used();
@@ -235,7 +204,7 @@ section_memory(struct server *srv, struct info_buf *b)
     info_bytes_human(h_peak, sizeof(h_peak), srv->mem_peak);
     info_bytes_human(h_sys, sizeof(h_sys), total_sys);
     info_bytes_human(h_max, sizeof(h_max), srv->cfg.maxmemory);
-    info_printf(b,
+    rbuf_printf(b,
                 "# Memory\r\n"
                 "used_memory:%zu\r\n"
                 "used_memory_human:%s\r\n"
@@ -286,13 +255,13 @@ section_memory(struct server *srv, struct info_buf *b)
 /* Redis's field names and order; persist.c keeps the values (fields for
  * features Cachely does not have, such as copy-on-write sizes, stay 0). */
 static void
-section_persistence(struct server *srv, struct info_buf *b)
+section_persistence(struct server *srv, struct rbuf *b)
 {
     const struct persist *ps = &srv->persist;
     long long now = util_mstime();
     int bgsave = ps->child_kind == PERSIST_CHILD_SAVE;
     int rewrite = ps->child_kind == PERSIST_CHILD_REWRITE;
-    info_printf(b,
+    rbuf_printf(b,
                 "# Persistence\r\n"
                 "loading:0\r\n"
                 "async_loading:0\r\n"
@@ -333,7 +302,7 @@ section_persistence(struct server *srv, struct info_buf *b)
                 ps->aof_last_rewrite_ok ? "ok" : "err", ps->aof_rewrites,
                 ps->aof_last_write_ok ? "ok" : "err");
     if (ps->aof_state != AOF_OFF) {
-        info_printf(b,
+        rbuf_printf(b,
                     "aof_current_size:%lld\r\n"
                     "aof_base_size:%lld\r\n"
                     "aof_pending_rewrite:%d\r\n"
@@ -346,7 +315,7 @@ section_persistence(struct server *srv, struct info_buf *b)
 }
 
 static void
-section_stats(struct server *srv, struct info_buf *b)
+section_stats(struct server *srv, struct rbuf *b)
 {
     const struct node_stats *st = &srv->stats;
     const struct keyspace *ks = &srv->ks;
@@ -357,7 +326,7 @@ section_stats(struct server *srv, struct info_buf *b)
     pubsub_stats(srv, &ps_channels, &ps_patterns, &ps_shard);
     tracking_stats(srv, &tr_clients, &tr_keys, &tr_items, &tr_prefixes);
 
-    info_printf(b,
+    rbuf_printf(b,
                 "# Stats\r\n"
                 "total_connections_received:%lld\r\n"
                 "total_commands_processed:%lld\r\n"
@@ -427,15 +396,15 @@ section_stats(struct server *srv, struct info_buf *b)
 /* Replication, with Redis's field names: the role, the attached replicas
  * (slaveN lines) or the link to our master, and the stream position. */
 static void
-section_replication(struct server *srv, struct info_buf *b)
+section_replication(struct server *srv, struct rbuf *b)
 {
     struct repl *r = &srv->repl;
     long long now = util_mstime();
 
-    info_printf(b, "# Replication\r\nrole:%s\r\n", repl_is_replica(srv) ? "slave" : "master");
+    rbuf_printf(b, "# Replication\r\nrole:%s\r\n", repl_is_replica(srv) ? "slave" : "master");
     if (repl_is_replica(srv)) {
         int up = r->link_state == REPL_LINK_CONNECTED;
-        info_printf(b,
+        rbuf_printf(b,
                     "master_host:%s\r\n"
                     "master_port:%d\r\n"
                     "master_link_status:%s\r\n"
@@ -447,7 +416,7 @@ section_replication(struct server *srv, struct info_buf *b)
                     r->last_io_ms ? (now - r->last_io_ms) / 1000 : -1,
                     r->link_state == REPL_LINK_TRANSFER, r->offset, r->offset);
         if (r->link_state == REPL_LINK_TRANSFER) {
-            info_printf(b,
+            rbuf_printf(b,
                         "master_sync_total_bytes:-1\r\n"
                         "master_sync_read_bytes:%lld\r\n"
                         "master_sync_left_bytes:-1\r\n"
@@ -457,18 +426,18 @@ section_replication(struct server *srv, struct info_buf *b)
                         r->last_io_ms ? (now - r->last_io_ms) / 1000 : -1);
         }
         if (!up) {
-            info_printf(b, "master_link_down_since_seconds:%lld\r\n",
+            rbuf_printf(b, "master_link_down_since_seconds:%lld\r\n",
                         r->link_down_since_ms ? (now - r->link_down_since_ms) / 1000 : -1);
         }
-        info_printf(b,
+        rbuf_printf(b,
                     "slave_priority:%lld\r\n"
                     "slave_read_only:%d\r\n"
                     "replica_announced:1\r\n",
                     srv->cfg.replica_priority, srv->cfg.replica_read_only);
     }
-    info_printf(b, "connected_slaves:%zu\r\n", r->nreplicas);
+    rbuf_printf(b, "connected_slaves:%zu\r\n", r->nreplicas);
     if (!repl_is_replica(srv) && srv->cfg.min_replicas_to_write > 0) {
-        info_printf(b, "min_slaves_good_slaves:%d\r\n", repl_good_replicas(srv));
+        rbuf_printf(b, "min_slaves_good_slaves:%d\r\n", repl_good_replicas(srv));
     }
     for (size_t i = 0; i < r->nreplicas; i++) {
         struct client *c = r->replicas[i];
@@ -480,13 +449,13 @@ section_replication(struct server *srv, struct info_buf *b)
             colon = strrchr(c->addr, ':');
             snprintf(ip, sizeof(ip), "%.*s", colon ? (int)(colon - c->addr) : 0, c->addr);
         }
-        info_printf(b, "slave%zu:ip=%s,port=%d,state=%s,offset=%lld,lag=%lld\r\n", i,
+        rbuf_printf(b, "slave%zu:ip=%s,port=%d,state=%s,offset=%lld,lag=%lld\r\n", i,
                     ip, c->repl_listening_port,
                     c->repl_state == REPLICA_ONLINE ? "online" : "wait_bgsave",
                     c->repl_ack_off,
                     c->repl_ack_ms ? (now - c->repl_ack_ms) / 1000 : 0);
     }
-    info_printf(b,
+    rbuf_printf(b,
                 "master_failover_state:no-failover\r\n"
                 "master_replid:%s\r\n"
                 "master_replid2:%s\r\n"
@@ -505,7 +474,7 @@ section_replication(struct server *srv, struct info_buf *b)
 }
 
 static void
-section_cpu(struct server *srv, struct info_buf *b)
+section_cpu(struct server *srv, struct rbuf *b)
 {
     struct rusage self, children, thread;
     (void)srv;
@@ -519,7 +488,7 @@ section_cpu(struct server *srv, struct info_buf *b)
 #else
     thread = self;
 #endif
-    info_printf(b,
+    rbuf_printf(b,
                 "# CPU\r\n"
                 "used_cpu_sys:%ld.%06ld\r\n"
                 "used_cpu_user:%ld.%06ld\r\n"
@@ -536,24 +505,24 @@ section_cpu(struct server *srv, struct info_buf *b)
 }
 
 static void
-section_modules(struct server *srv, struct info_buf *b)
+section_modules(struct server *srv, struct rbuf *b)
 {
     (void)srv;
-    info_printf(b, "# Modules\r\n");
+    rbuf_printf(b, "# Modules\r\n");
 }
 
 /* Every command row, subcommands included, that has been called or refused,
  * under its Redis 7 full name ("config|get"). */
 static void
-section_commandstats(struct server *srv, struct info_buf *b)
+section_commandstats(struct server *srv, struct rbuf *b)
 {
-    info_printf(b, "# Commandstats\r\n");
+    rbuf_printf(b, "# Commandstats\r\n");
     for (int id = 0; id < CMD_ID__COUNT; id++) {
         const struct command_stats *cs = &srv->cmdstats[id];
         if (cs->calls == 0 && cs->rejected_calls == 0 && cs->failed_calls == 0) {
             continue;
         }
-        info_printf(b,
+        rbuf_printf(b,
                     "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,"
                     "rejected_calls=%lld,failed_calls=%lld\r\n",
                     command_get((enum cmd_id)id)->fullname, cs->calls, cs->usec,
@@ -563,29 +532,29 @@ section_commandstats(struct server *srv, struct info_buf *b)
 }
 
 static void
-section_errorstats(struct server *srv, struct info_buf *b)
+section_errorstats(struct server *srv, struct rbuf *b)
 {
-    info_printf(b, "# Errorstats\r\n");
+    rbuf_printf(b, "# Errorstats\r\n");
     for (int i = 0; i < srv->stats.nerrors; i++) {
-        info_printf(b, "errorstat_%s:count=%lld\r\n", srv->stats.errors[i].prefix,
+        rbuf_printf(b, "errorstat_%s:count=%lld\r\n", srv->stats.errors[i].prefix,
                     srv->stats.errors[i].count);
     }
 }
 
 static void
-section_cluster(struct server *srv, struct info_buf *b)
+section_cluster(struct server *srv, struct rbuf *b)
 {
     (void)srv;
-    info_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+    rbuf_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
 }
 
 /* avg_ttl is exact here (Redis estimates it from samples): the mean of the
  * remaining milliseconds of the volatile keys, from the running sum. */
 static void
-section_keyspace(struct server *srv, struct info_buf *b)
+section_keyspace(struct server *srv, struct rbuf *b)
 {
     long long now = util_mstime();
-    info_printf(b, "# Keyspace\r\n");
+    rbuf_printf(b, "# Keyspace\r\n");
     for (int i = 0; i < srv->ks.ndb; i++) {
         struct db *db = &srv->ks.dbs[i];
         size_t keys = dict_size(&db->dict);
@@ -601,7 +570,7 @@ section_keyspace(struct server *srv, struct info_buf *b)
             avg = rest <= 0 ? 0 : rest >= (long double)LLONG_MAX ? LLONG_MAX
                                                                  : (long long)rest;
         }
-        info_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys,
+        rbuf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld\r\n", i, keys,
                     db->volatile_count, avg);
     }
 }
@@ -620,7 +589,7 @@ enum info_group {
 static const struct info_section {
     const char *name;
     unsigned groups;
-    void (*render)(struct server *srv, struct info_buf *b);
+    void (*render)(struct server *srv, struct rbuf *b);
 } info_sections[] = {
     {"server", INFO_D, section_server},
     {"clients", INFO_D, section_clients},
@@ -648,7 +617,7 @@ char *
 info_render(struct server *srv, const char *const *sections, const size_t *lens,
             int nsections, size_t *len)
 {
-    struct info_buf b = {mem_alloc(4096), 0, 4096};
+    struct rbuf b = {0};
     int want[INFO_NSECTIONS];
     int first = 1;
 
@@ -672,17 +641,17 @@ info_render(struct server *srv, const char *const *sections, const size_t *lens,
             }
         }
     }
-    b.p[0] = '\0';
     for (size_t k = 0; k < INFO_NSECTIONS; k++) {
         if (!want[k]) {
             continue;
         }
         if (!first) {
-            info_printf(&b, "\r\n");
+            rbuf_printf(&b, "\r\n");
         }
         first = 0;
         info_sections[k].render(srv, &b);
     }
+    rbuf_nul(&b);              /* callers get a C string, even when empty */
     *len = b.len;
     return b.p;
 }

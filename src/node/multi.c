@@ -4,6 +4,7 @@
 #include "node/multi.h"
 #include "core/alloc.h"
 #include "core/command.h"
+#include "core/rbuf.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
@@ -25,8 +26,7 @@ struct multi_state {
     struct multi_cmd *cmds;      /* owned array */
     size_t count, cap;
     uint32_t flags;              /* union of the queued commands' flags */
-    char *raw;                   /* owned: the master's block, held */
-    size_t rawlen, rawcap;
+    struct rbuf raw;             /* the master's block, held */
 };
 
 struct watch_key {
@@ -327,25 +327,10 @@ multi_client_gone(struct client *c)
     multi_discard(c);
     if (c->mstate != NULL) {
         mem_free(c->mstate->cmds);
-        mem_free(c->mstate->raw);
+        rbuf_free(&c->mstate->raw);
         mem_free(c->mstate);
         c->mstate = NULL;
     }
-}
-
-static void
-raw_put(struct multi_state *m, const char *s, size_t len)
-{
-    if (m->rawcap - m->rawlen < len) {
-        size_t cap = m->rawcap ? m->rawcap : 1024;
-        while (cap - m->rawlen < len) {
-            cap *= 2;
-        }
-        m->raw = mem_realloc(m->raw, cap);
-        m->rawcap = cap;
-    }
-    memcpy(m->raw + m->rawlen, s, len);
-    m->rawlen += len;
 }
 
 int
@@ -353,20 +338,18 @@ multi_master_applied(struct client *c, const char *frame, size_t len)
 {
     struct multi_state *m = c->mstate;
     if (c->flags & CLIENT_MULTI) {
-        raw_put(state_of(c), frame, len);
+        rbuf_add(&state_of(c)->raw, frame, len);
         return 1;
     }
-    if (m == NULL || m->rawlen == 0) {
+    if (m == NULL || m->raw.len == 0) {
         return 0;
     }
     /* The frame that ended the block (EXEC, or DISCARD): relay it all. */
-    raw_put(m, frame, len);
-    repl_master_applied(c, m->raw, m->rawlen);
-    m->rawlen = 0;
-    if (m->rawcap > 64 * 1024) {
-        mem_free(m->raw);
-        m->raw = NULL;
-        m->rawcap = 0;
+    rbuf_add(&m->raw, frame, len);
+    repl_master_applied(c, m->raw.p, m->raw.len);
+    m->raw.len = 0;
+    if (m->raw.cap > 64 * 1024) {
+        rbuf_free(&m->raw);
     }
     return 1;
 }

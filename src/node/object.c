@@ -161,24 +161,13 @@ obj_emitter_init(struct obj_emitter *em, obj_emit_write_fn fn, void *arg)
 void
 obj_emitter_release(struct obj_emitter *em)
 {
-    mem_free(em->args);
-    em->args = NULL;
-    em->argslen = em->argscap = 0;
+    rbuf_free(&em->args);
 }
 
 static void
 args_put(struct obj_emitter *em, const char *p, size_t len)
 {
-    if (em->argscap - em->argslen < len) {
-        size_t cap = em->argscap ? em->argscap : 4096;
-        while (cap - em->argslen < len) {
-            cap *= 2;
-        }
-        em->args = mem_realloc(em->args, cap);
-        em->argscap = cap;
-    }
-    memcpy(em->args + em->argslen, p, len);
-    em->argslen += len;
+    rbuf_add(&em->args, p, len);
 }
 
 static void
@@ -201,10 +190,10 @@ flush_batch(struct obj_emitter *em, size_t upto_len, size_t upto_nargs)
     em->write(em->arg, hdr, resp_fmt_prefixed(hdr, '*', (long long)(upto_nargs + 2)));
     write_bulk(em, em->cmd, em->cmdlen);
     write_bulk(em, em->key, em->keylen);
-    em->write(em->arg, em->args, upto_len);
+    em->write(em->arg, em->args.p, upto_len);
     /* Keep the open item's arguments (if any) for the next batch. */
-    memmove(em->args, em->args + upto_len, em->argslen - upto_len);
-    em->argslen -= upto_len;
+    memmove(em->args.p, em->args.p + upto_len, em->args.len - upto_len);
+    em->args.len -= upto_len;
     em->nargs -= upto_nargs;
     em->item_start -= upto_len;
     em->item_nargs_start -= upto_nargs;
@@ -223,7 +212,7 @@ obj_emit_begin(struct obj_emitter *em, const char *cmd, const char *key,
     memcpy(em->cmd, cmd, em->cmdlen);
     em->key = key;
     em->keylen = keylen;
-    em->argslen = em->nargs = em->items = 0;
+    em->args.len = em->nargs = em->items = 0;
     em->item_start = em->item_nargs_start = 0;
 }
 
@@ -255,10 +244,10 @@ void
 obj_emit_item_end(struct obj_emitter *em)
 {
     em->items++;
-    em->item_start = em->argslen;
+    em->item_start = em->args.len;
     em->item_nargs_start = em->nargs;
-    if (em->items >= OBJ_REWRITE_BATCH || em->argslen >= OBJ_REWRITE_BYTES) {
-        flush_batch(em, em->argslen, em->nargs);
+    if (em->items >= OBJ_REWRITE_BATCH || em->args.len >= OBJ_REWRITE_BYTES) {
+        flush_batch(em, em->args.len, em->nargs);
     }
 }
 
@@ -268,7 +257,7 @@ obj_emit_end(struct obj_emitter *em)
     if (em->items > 0) {
         flush_batch(em, em->item_start, em->item_nargs_start);
     }
-    em->argslen = em->nargs = em->items = 0;
+    em->args.len = em->nargs = em->items = 0;
     em->item_start = em->item_nargs_start = 0;
 }
 

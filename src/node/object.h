@@ -14,6 +14,7 @@
 #ifndef CACHELY_NODE_OBJECT_H
 #define CACHELY_NODE_OBJECT_H
 
+#include "core/rbuf.h"
 #include "node/entry.h"
 
 #include <stddef.h>
@@ -155,11 +156,10 @@ struct obj_emitter {
     size_t cmdlen;
     const char *key;             /* borrowed: during one rewrite() */
     size_t keylen;
-    char *args;                  /* owned: RESP-encoded arguments of the batch */
-    size_t argslen, argscap;
+    struct rbuf args;            /* RESP-encoded arguments of the batch */
     size_t nargs;                /* arguments in args */
     size_t items;                /* finished items in args */
-    size_t item_start;           /* argslen when the open item began */
+    size_t item_start;           /* args.len when the open item began */
     size_t item_nargs_start;
 };
 void obj_emitter_init(struct obj_emitter *em, obj_emit_write_fn fn, void *arg);

@@ -1,9 +1,10 @@
 /* The proxy's sink for core/resp_writer.h: bytes go into an rbuf, which the
- * caller hands to rbuf_reply; errors become the line session_error would
+ * caller hands to rbuf_reply (also here); errors become the line session_error would
  * have written (same length limit, CR/LF made spaces). */
 #include "proxy/rbuf_writer.h"
 #include "proxy/proxy.h"
 #include "proxy/rbuf.h"
+#include "proxy/session.h"
 
 #include <string.h>
 
@@ -48,4 +49,11 @@ void
 rbuf_writer_init(struct resp_writer *w, struct rbuf *b, int proto)
 {
     resp_writer_init(w, &rbuf_ops, b, proto);
+}
+
+void
+rbuf_reply(struct session *s, struct rbuf *b)
+{
+    session_reply(s, b->p, b->len);
+    b->len = 0;
 }

@@ -1,13 +1,25 @@
-/* A reply under construction (pub/sub, SENTINEL, INFO, CLIENT LIST...): a
- * growable buffer with RESP helpers, sent to a session with rbuf_reply. */
-#include "proxy/rbuf.h"
+/* A growable byte buffer with RESP helpers (see rbuf.h). */
+#include "core/rbuf.h"
 #include "core/alloc.h"
 #include "core/resp.h"
-#include "proxy/session.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+char *
+rbuf_grow(struct rbuf *b, size_t n)
+{
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len < n) {
+            cap *= 2;
+        }
+        b->p = mem_realloc(b->p, cap);
+        b->cap = cap;
+    }
+    return b->p + b->len;
+}
 
 void
 rbuf_add(struct rbuf *b, const void *p, size_t len)
@@ -15,15 +27,7 @@ rbuf_add(struct rbuf *b, const void *p, size_t len)
     if (len == 0) {
         return;
     }
-    if (b->cap - b->len < len) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len < len) {
-            cap *= 2;
-        }
-        b->p = mem_realloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, len);
+    memcpy(rbuf_room(b, len), p, len);
     b->len += len;
 }
 
@@ -50,14 +54,7 @@ rbuf_printf(struct rbuf *b, const char *fmt, ...)
     }
     /* Longer than the stack buffer (a long client name...): format again
      * into the buffer itself. */
-    if (b->cap - b->len <= (size_t)n) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len <= (size_t)n) {
-            cap *= 2;
-        }
-        b->p = mem_realloc(b->p, cap);
-        b->cap = cap;
-    }
+    rbuf_grow(b, (size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -90,10 +87,9 @@ rbuf_status_lines(struct rbuf *b, const char *const *lines, size_t n)
 }
 
 void
-rbuf_reply(struct session *s, struct rbuf *b)
+rbuf_nul(struct rbuf *b)
 {
-    session_reply(s, b->p, b->len);
-    b->len = 0;
+    *rbuf_room(b, 1) = '\0';
 }
 
 void
