@@ -233,6 +233,77 @@ resp_fmt_prefixed(char *dst, char prefix, long long n)
     return k;
 }
 
+static size_t
+fmt_lit(char *dst, const char *lit, size_t len)
+{
+    memcpy(dst, lit, len);
+    return len;
+}
+
+size_t
+resp_fmt_null(char *dst, int proto)
+{
+    return proto >= 3 ? fmt_lit(dst, "_\r\n", 3) : fmt_lit(dst, "$-1\r\n", 5);
+}
+
+size_t
+resp_fmt_null_array(char *dst, int proto)
+{
+    return proto >= 3 ? fmt_lit(dst, "_\r\n", 3) : fmt_lit(dst, "*-1\r\n", 5);
+}
+
+size_t
+resp_fmt_bool(char *dst, int b, int proto)
+{
+    if (proto >= 3) {
+        return fmt_lit(dst, b ? "#t\r\n" : "#f\r\n", 4);
+    }
+    return fmt_lit(dst, b ? ":1\r\n" : ":0\r\n", 4);
+}
+
+size_t
+resp_fmt_map(char *dst, long long n, int proto)
+{
+    return proto >= 3 ? resp_fmt_prefixed(dst, '%', n) : resp_fmt_prefixed(dst, '*', n * 2);
+}
+
+size_t
+resp_fmt_set(char *dst, long long n, int proto)
+{
+    return resp_fmt_prefixed(dst, proto >= 3 ? '~' : '*', n);
+}
+
+size_t
+resp_fmt_verbatim_hdr(char *dst, size_t len, const char *ext, int proto)
+{
+    if (proto < 3) {
+        return resp_fmt_prefixed(dst, '$', (long long)len);
+    }
+    size_t k = resp_fmt_prefixed(dst, '=', (long long)len + 4);
+    memcpy(dst + k, ext, 3);
+    dst[k + 3] = ':';
+    return k + 4;
+}
+
+size_t
+resp_fmt_double(char *dst, double d, int proto)
+{
+    char num[64];
+    size_t n = util_d2str(num, sizeof(num), d);
+    size_t k;
+    if (proto >= 3) {
+        dst[0] = ',';
+        k = 1;
+    } else {
+        k = resp_fmt_prefixed(dst, '$', (long long)n);
+    }
+    memcpy(dst + k, num, n);
+    k += n;
+    dst[k++] = '\r';
+    dst[k++] = '\n';
+    return k;
+}
+
 /* The bytes of "<prefix><n>\r\n" for n >= 0. */
 static size_t
 prefixed_len(unsigned long long n)

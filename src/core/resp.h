@@ -72,6 +72,22 @@ int resp_parser_next(struct resp_parser *p, const char *buf, size_t len);
 #define RESP_HDR_MAX 32
 size_t resp_fmt_prefixed(char *dst, char prefix, long long n);
 
+/* What RESP2 and RESP3 spell differently, written once for the node's
+ * replies and core/resp_writer: each writes into dst (RESP_HDR_MAX bytes;
+ * RESP_DOUBLE_MAX for a double) for protocol proto (2 or 3) and returns
+ * the length.  null: "_" or "$-1"; null_array: "_" or "*-1"; bool: "#t"
+ * or ":1"; map: "%n" or "*2n"; set: "~n" or "*n"; verbatim_hdr: what goes
+ * before len bytes of text ("=len+4" and "ext:", or "$len"); double:
+ * ",d" or the bulk "d", in util_d2str's digits. */
+size_t resp_fmt_null(char *dst, int proto);
+size_t resp_fmt_null_array(char *dst, int proto);
+size_t resp_fmt_bool(char *dst, int b, int proto);
+size_t resp_fmt_map(char *dst, long long n, int proto);
+size_t resp_fmt_set(char *dst, long long n, int proto);
+size_t resp_fmt_verbatim_hdr(char *dst, size_t len, const char *ext, int proto);
+#define RESP_DOUBLE_MAX 96
+size_t resp_fmt_double(char *dst, double d, int proto);
+
 /* A command as a request frame: "*argc" and each argument as a bulk
  * string.  resp_command_len is its exact size; resp_command_write writes it
  * into dst (which must have that room) and returns the same count; and

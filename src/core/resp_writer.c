@@ -38,17 +38,15 @@ resp_writer_array(struct resp_writer *w, long long n)
 void
 resp_writer_map(struct resp_writer *w, long long n)
 {
-    if (w->proto >= 3) {
-        prefixed(w, '%', n);
-    } else {
-        prefixed(w, '*', n * 2);
-    }
+    char b[RESP_HDR_MAX];
+    w->ops->raw(w->sink, b, resp_fmt_map(b, n, w->proto));
 }
 
 void
 resp_writer_set(struct resp_writer *w, long long n)
 {
-    prefixed(w, w->proto >= 3 ? '~' : '*', n);
+    char b[RESP_HDR_MAX];
+    w->ops->raw(w->sink, b, resp_fmt_set(b, n, w->proto));
 }
 
 void
@@ -119,47 +117,38 @@ resp_writer_int(struct resp_writer *w, long long v)
 void
 resp_writer_double(struct resp_writer *w, double d)
 {
-    char buf[64];
-    size_t n = util_d2str(buf, sizeof(buf), d);
-    if (w->proto >= 3) {
-        w->ops->raw(w->sink, ",", 1);
-        w->ops->raw(w->sink, buf, n);
-        w->ops->raw(w->sink, "\r\n", 2);
-    } else {
-        resp_writer_bulk(w, buf, n);
+    char b[RESP_DOUBLE_MAX];
+    if (w->proto < 3) {
+        /* A bulk of the digits: through the sink's bulk op when it has one. */
+        resp_writer_bulk(w, b, util_d2str(b, sizeof(b), d));
+        return;
     }
+    w->ops->raw(w->sink, b, resp_fmt_double(b, d, w->proto));
 }
 
 void
 resp_writer_null(struct resp_writer *w)
 {
-    if (w->proto >= 3) {
-        w->ops->raw(w->sink, "_\r\n", 3);
-    } else {
-        w->ops->raw(w->sink, "$-1\r\n", 5);
-    }
+    char b[RESP_HDR_MAX];
+    w->ops->raw(w->sink, b, resp_fmt_null(b, w->proto));
 }
 
 void
 resp_writer_null_array(struct resp_writer *w)
 {
-    if (w->proto >= 3) {
-        w->ops->raw(w->sink, "_\r\n", 3);
-    } else {
-        w->ops->raw(w->sink, "*-1\r\n", 5);
-    }
+    char b[RESP_HDR_MAX];
+    w->ops->raw(w->sink, b, resp_fmt_null_array(b, w->proto));
 }
 
 void
 resp_writer_verbatim(struct resp_writer *w, const char *p, size_t len, const char *ext)
 {
+    char b[RESP_HDR_MAX];
     if (w->proto < 3) {
         resp_writer_bulk(w, p, len);
         return;
     }
-    prefixed(w, '=', (long long)len + 4);
-    w->ops->raw(w->sink, ext, 3);
-    w->ops->raw(w->sink, ":", 1);
+    w->ops->raw(w->sink, b, resp_fmt_verbatim_hdr(b, len, ext, w->proto));
     w->ops->raw(w->sink, p, len);
     w->ops->raw(w->sink, "\r\n", 2);
 }
@@ -167,11 +156,8 @@ resp_writer_verbatim(struct resp_writer *w, const char *p, size_t len, const cha
 void
 resp_writer_bool(struct resp_writer *w, int b)
 {
-    if (w->proto >= 3) {
-        w->ops->raw(w->sink, b ? "#t\r\n" : "#f\r\n", 4);
-    } else {
-        w->ops->raw(w->sink, b ? ":1\r\n" : ":0\r\n", 4);
-    }
+    char buf[RESP_HDR_MAX];
+    w->ops->raw(w->sink, buf, resp_fmt_bool(buf, b, w->proto));
 }
 
 void

@@ -131,21 +131,15 @@ reply_bulk_ll(struct client *c, long long v)
 void
 reply_null(struct client *c)
 {
-    if (c->resp >= 3) {
-        reply_raw(c, "_\r\n", 3);
-    } else {
-        reply_raw(c, "$-1\r\n", 5);
-    }
+    char b[RESP_HDR_MAX];
+    reply_raw(c, b, resp_fmt_null(b, c->resp));
 }
 
 void
 reply_null_array(struct client *c)
 {
-    if (c->resp >= 3) {
-        reply_raw(c, "_\r\n", 3);
-    } else {
-        reply_raw(c, "*-1\r\n", 5);
-    }
+    char b[RESP_HDR_MAX];
+    reply_raw(c, b, resp_fmt_null_array(b, c->resp));
 }
 
 void
@@ -157,53 +151,36 @@ reply_array_len(struct client *c, long long n)
 void
 reply_map_len(struct client *c, long long n)
 {
-    if (c->resp >= 3) {
-        reply_prefixed(c, '%', n);
-    } else {
-        reply_prefixed(c, '*', n * 2);
-    }
+    char b[RESP_HDR_MAX];
+    reply_raw(c, b, resp_fmt_map(b, n, c->resp));
 }
 
 void
 reply_set_len(struct client *c, long long n)
 {
-    reply_prefixed(c, c->resp >= 3 ? '~' : '*', n);
+    char b[RESP_HDR_MAX];
+    reply_raw(c, b, resp_fmt_set(b, n, c->resp));
 }
 
 void
 reply_double(struct client *c, double d)
 {
-    char buf[64];
-    size_t n = util_d2str(buf, sizeof(buf), d);
-    if (c->resp >= 3) {
-        reply_raw(c, ",", 1);
-        reply_raw(c, buf, n);
-        reply_raw(c, "\r\n", 2);
-    } else {
-        reply_bulk(c, buf, n);
-    }
+    char b[RESP_DOUBLE_MAX];
+    reply_raw(c, b, resp_fmt_double(b, d, c->resp));
 }
 
 void
 reply_bool(struct client *c, int b)
 {
-    if (c->resp >= 3) {
-        reply_raw(c, b ? "#t\r\n" : "#f\r\n", 4);
-    } else {
-        reply_int(c, b ? 1 : 0);
-    }
+    char buf[RESP_HDR_MAX];
+    reply_raw(c, buf, resp_fmt_bool(buf, b, c->resp));
 }
 
 void
 reply_verbatim(struct client *c, const char *p, size_t len, const char *ext)
 {
-    if (c->resp < 3) {
-        reply_bulk(c, p, len);
-        return;
-    }
-    reply_prefixed(c, '=', (long long)len + 4);
-    reply_raw(c, ext, 3);
-    reply_raw(c, ":", 1);
+    char b[RESP_HDR_MAX];
+    reply_raw(c, b, resp_fmt_verbatim_hdr(b, len, ext, c->resp));
     reply_raw(c, p, len);
     reply_raw(c, "\r\n", 2);
 }
