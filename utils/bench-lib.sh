@@ -11,6 +11,12 @@
 # runs redis-benchmark and reports, besides requests/s and p50/p99, the
 # client's CPU share and each server's CPU per request, and names what
 # bounded the run.
+#
+# --pin (or BENCH_PIN=1) keeps the client and the servers off each other's
+# core: every server a script starts (all its threads) is bound to the last
+# CPU, redis-benchmark to the others, so a run does not depend on where the
+# scheduler happened to put them.  Meant for one server measured at a time
+# (bench-node); with a proxy in front, proxy and node share that CPU.
 
 # ---- options ----------------------------------------------------------------
 
@@ -26,6 +32,7 @@ bench_parse_args() {
             [ $# -ge 2 ] || { echo "--cpu-cap needs a percentage of a core" >&2; exit 2; }
             bench_cap=$2; shift ;;
         --cpu-cap=*) bench_cap=${1#--cpu-cap=} ;;
+        --pin) bench_pin=1 ;;
         --rounds)
             [ $# -ge 2 ] || { echo "--rounds needs a number" >&2; exit 2; }
             rounds=$2; shift ;;
@@ -196,6 +203,7 @@ bench_cgroup_check() {
 # bench_cap_pid NAME PID: with a cap, put PID in a fresh group
 # bench-<script pid>-NAME with quota cap % of period 100 ms.  No-op without.
 bench_cap_pid() {
+    bench_pin_pid "$2"
     [ -n "$bench_cap" ] || return 0
     local cg=$bench_cg_root/bench-$$-$1
     mkdir -p "$cg"
@@ -203,6 +211,20 @@ bench_cap_pid() {
     echo 100000 >"$cg/cpu.cfs_period_us"
     echo $((bench_cap * 1000)) >"$cg/cpu.cfs_quota_us"
     echo "$2" >"$cg/cgroup.procs"
+}
+
+# bench_pin_pid PID: with --pin, bind every thread of PID to the last CPU.
+bench_pin=${BENCH_PIN:-}
+bench_pin_pid() {
+    [ -n "$bench_pin" ] || return 0
+    taskset -a -p -c "$(( $(nproc) - 1 ))" "$1" >/dev/null
+}
+
+# The client's CPUs under --pin: all but the last (a command prefix).
+bench_client_pin() {
+    [ -n "$bench_pin" ] || return 0
+    local n; n=$(nproc)
+    if [ "$n" -gt 1 ]; then echo "taskset -c 0-$((n - 2))"; fi
 }
 
 # Called at exit after the servers are stopped: a group with tasks left (a
@@ -244,7 +266,7 @@ bench_measure() {
     t0=$(date +%s%N)
     # `times` in the subshell: its second line is its children's CPU, i.e.
     # redis-benchmark's ("0m1.234s 0m0.456s", user and sys).
-    out=$( ("${bench_client:-redis-benchmark}" --csv "$@" 2>/dev/null; times) ) \
+    out=$( ($(bench_client_pin) "${bench_client:-redis-benchmark}" --csv "$@" 2>/dev/null; times) ) \
         || { echo fail; return 0; }
     t1=$(date +%s%N)
     for pid in $pids; do after+=("$(bench_cpu_ticks "$pid")"); done

@@ -18,11 +18,12 @@
 # into fresh servers through redis-cli --pipe; VmRSS and used_memory are
 # printed with the ratio.
 #
-# Usage: utils/bench-node.sh [--quick] [--rounds N] [--cpu-cap PCT]
+# Usage: utils/bench-node.sh [--quick] [--rounds N] [--cpu-cap PCT] [--pin]
 #                            [--clients N] [--tests t1,t2] [--no-memory]
 #   --quick      fewer requests and one round (about a minute)
 #   --rounds N   rounds per test (default 3)
 #   --cpu-cap P  each server capped at P % of one core (root; cgroup v1)
+#   --pin        servers on the last CPU, redis-benchmark on the others
 #   --clients N  redis-benchmark clients (default 50)
 #   --tests L    only these redis-benchmark tests (comma-separated)
 #   --no-memory  skip the memory part
@@ -129,7 +130,8 @@ supports() { # port test
     local out
     case "$2" in
     set) out=$(redis-cli -h 127.0.0.1 -p "$1" set bench:probe x 2>&1) ;;
-    get) out=$(redis-cli -h 127.0.0.1 -p "$1" get bench:probe 2>&1) ;;
+    get) redis-cli -h 127.0.0.1 -p "$1" set bench:probe x >/dev/null 2>&1
+         out=$(redis-cli -h 127.0.0.1 -p "$1" get bench:probe 2>&1) ;;
     incr) out=$(redis-cli -h 127.0.0.1 -p "$1" incr bench:counter 2>&1) ;;
     mset) out=$(redis-cli -h 127.0.0.1 -p "$1" mset bench:a 1 bench:b 2 2>&1) ;;
     lpush|rpush|lpop|rpop|lrange_*)
