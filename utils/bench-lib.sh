@@ -235,7 +235,7 @@ bench_cpu_ticks() {
 # less than 90 % of a core, "client" when the client did and no server did,
 # "both" or "neither" otherwise.  Prints "fail" when redis-benchmark did.
 # bench_client (a variable) names another client taking redis-benchmark's
-# options and printing its CSV (utils/bench-txn.c).
+# options and printing its CSV (utils/bench-txn.c, utils/bench-blocking.c).
 bench_measure() {
     local pids=$1 n=$2; shift 2
     local tck before=() after=() pid t0 t1 out tm i=0
