@@ -257,7 +257,7 @@ bench_cpu_ticks() {
 # less than 90 % of a core, "client" when the client did and no server did,
 # "both" or "neither" otherwise.  Prints "fail" when redis-benchmark did.
 # bench_client (a variable) names another client taking redis-benchmark's
-# options and printing its CSV (utils/bench-txn.c).
+# options and printing its CSV (utils/bench-txn.c, utils/bench-blocking.c).
 bench_measure() {
     local pids=$1 n=$2; shift 2
     local tck before=() after=() pid t0 t1 out tm i=0
@@ -266,7 +266,10 @@ bench_measure() {
     t0=$(date +%s%N)
     # `times` in the subshell: its second line is its children's CPU, i.e.
     # redis-benchmark's ("0m1.234s 0m0.456s", user and sys).
-    out=$( ($(bench_client_pin) "${bench_client:-redis-benchmark}" --csv "$@" 2>/dev/null; times) ) \
+    # The client's stderr is shown only when no figure came out (through a
+    # proxy redis-benchmark warns about CONFIG on every run).
+    local err=${bench_tmp:-${TMPDIR:-/tmp}}/bench-client.err line
+    out=$( ($(bench_client_pin) "${bench_client:-redis-benchmark}" --csv "$@" 2>"$err"; times) ) \
         || { echo fail; return 0; }
     t1=$(date +%s%N)
     for pid in $pids; do after+=("$(bench_cpu_ticks "$pid")"); done
@@ -275,7 +278,7 @@ bench_measure() {
         deltas+="$(( ${after[$i]} - ${before[$i]} )) "
         i=$((i + 1))
     done
-    echo "$out" | awk -F'","' -v n="$n" -v wall="$(( (t1 - t0) / 1000 ))" \
+    line=$(echo "$out" | awk -F'","' -v n="$n" -v wall="$(( (t1 - t0) / 1000 ))" \
         -v tck="$tck" -v deltas="$deltas" -v cap="${bench_cap:-100}" '
         /^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$/ {
             split($0, a, " "); cpu = 0
@@ -295,5 +298,9 @@ bench_measure() {
             cbound = share >= 0.9
             b = sbound && !cbound ? "server" : cbound && !sbound ? "client" : sbound ? "both" : "neither"
             print line, b
-        }'
+        }')
+    if [ "$line" = fail ]; then
+        sed "s/^/client: /" "$err" >&2
+    fi
+    echo "$line"
 }

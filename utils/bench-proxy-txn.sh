@@ -1,22 +1,35 @@
-# Sourced by utils/bench-proxy.sh once its paths run: the MULTI/EXEC and
-# EVALSHA rows (see its header).  Uses its variables: here, tmp, paths,
-# rounds, div, PY, and its port_of / pids_of.
+# Sourced by utils/bench-proxy.sh once its paths run: the MULTI/EXEC,
+# EVALSHA and BLPOP/LPUSH ping-pong rows (see its header).  Uses its
+# variables: here, tmp, paths, rounds, div, PY, and its port_of / pids_of.
 
 txn_client=$tmp/bench-txn
+bpp_client=$tmp/bench-blocking
 # shellcheck disable=SC2046 # pkg-config prints several words
 if ! cc -O2 -o "$txn_client" "$here/utils/bench-txn.c" $(pkg-config --cflags --libs hiredis) \
         2>"$tmp/cc.log"; then
     echo "MULTI/EXEC rows skipped: bench-txn.c did not build ($(head -1 "$tmp/cc.log"))"
     txn_client=""
 fi
+# shellcheck disable=SC2046
+if ! cc -O2 -o "$bpp_client" "$here/utils/bench-blocking.c" \
+        $(pkg-config --cflags --libs hiredis) 2>"$tmp/cc.log"; then
+    echo "BLPOP rows skipped: bench-blocking.c did not build ($(head -1 "$tmp/cc.log"))"
+    bpp_client=""
+fi
+# blpop: 25 ping-pong pairs (50 connections, the -P 1 analogue of the other
+# rows' 50 clients); blpop1: one pair, latency-bound.  Neither at -P 16 (a
+# pair has one exchange in flight).  BENCH_PROXY_ONLY=blocking runs only them.
+txn_tests="multi evalsha blpop blpop1"
+if [ "${BENCH_PROXY_ONLY:-}" = blocking ]; then
+    txn_tests="blpop blpop1"
+fi
 # SCRIPT LOAD through the proxy reaches the node (every node, in general).
 sha=$(redis-cli -h 127.0.0.1 -p "$(port_of cachely)" SCRIPT LOAD "return redis.call('incr', KEYS[1])")
-tresults=$tmp/txn-results.txt   # path test pipeline rps p50
-trows=$tmp/txn-rows.txt         # as bench_measure prints
-: >"$tresults"
+trows=$tmp/txn-rows.txt         # path test pipeline, then as bench_measure prints
 : >"$trows"
 tn1=$((50000 / div))
 tn16=$((200000 / div))
+bn1=$((20000 / div))
 for round in $(seq "$rounds"); do
     set -- $paths
     for _ in $(seq $(( (round - 1) % $# ))); do set -- "${@:2}" "$1"; done
@@ -24,9 +37,20 @@ for round in $(seq "$rounds"); do
     for P in 1 16; do
         n=$tn1
         [ "$P" = 16 ] && n=$tn16
-        for t in multi evalsha; do
+        for t in $txn_tests; do
             for path in $order; do
-                if [ "$t" = multi ]; then
+                if [ "$t" = blpop ] || [ "$t" = blpop1 ]; then
+                    # twemproxy has no blocking commands.
+                    if [ "$P" != 1 ] || [ "$path" = twemproxy ] || [ -z "$bpp_client" ]; then
+                        continue
+                    fi
+                    bc=50 bn=$tn1
+                    if [ "$t" = blpop1 ]; then
+                        bc=2 bn=$bn1
+                    fi
+                    line=$(bench_client=$bpp_client bench_measure "$(pids_of "$path")" "$bn" \
+                           -h 127.0.0.1 -p "$(port_of "$path")" -c "$bc" -n "$bn" -P 1)
+                elif [ "$t" = multi ]; then
                     if [ "$path" = twemproxy ] || [ -z "$txn_client" ]; then
                         continue
                     fi
@@ -38,65 +62,81 @@ for round in $(seq "$rounds"); do
                            EVALSHA "$sha" 1 "txn:__rand_int__")
                 fi
                 [ "$line" != fail ] || { echo "$t failed on $path" >&2; exit 1; }
-                set -- $line
-                echo "$path $t $P $1 $2" >>"$tresults"
                 echo "$path $t $P $line" >>"$trows"
             done
         done
     done
-    echo "transactions/scripts round $round done"
+    echo "transactions/scripts/blocking round $round done"
 done
 
-"$PY" - "$tresults" "$paths" "$trows" <<'EOF'
+"$PY" - "$paths" "$trows" <<'EOF'
 import statistics
 import sys
 
-rows = [line.split() for line in open(sys.argv[1])]
-paths = sys.argv[2].split()
+# rows: path test P rps p50 p99 client-share node-cpu [proxy-cpu] bound
+# (bench_measure's line after path, test and P)
+rows = [line.split() for line in open(sys.argv[2])]
+paths = sys.argv[1].split()
+tests = (("multi", "1", "MULTI/EXEC -P1"), ("multi", "16", "MULTI/EXEC -P16"),
+         ("evalsha", "1", "EVALSHA -P1"), ("evalsha", "16", "EVALSHA -P16"),
+         ("blpop", "1", "BLPOP pp -P1"), ("blpop1", "1", "BLPOP pp 1 pair"))
+tests = [t for t in tests if any(r[1] == t[0] and r[2] == t[1] for r in rows)]
+
+
+def med(path, t, p, col):
+    """Median of column col over the rounds; None when no row has it (the
+    last column is the bound, never a figure)."""
+    sel = [float(r[col]) for r in rows if r[0] == path and r[1] == t and r[2] == p
+           and len(r) > col + 1]
+    return statistics.median(sel) if sel else None
+
+
 print()
-head = "%-13s" % "test"
+head = "%-16s" % "test"
 for path in paths:
-    head += " %11s %6s" % (path + " rps", "p50")
+    head += " %11s %6s %6s" % (path + " rps", "p50", "p99")
 head += "  %8s %8s" % ("cp/dir", "cp/tw")
 print(head)
 print("-" * len(head))
-for t, label in (("multi", "MULTI/EXEC"), ("evalsha", "EVALSHA")):
-    for p in ("1", "16"):
-        med = {}
-        line = "%-13s" % ("%s -P%s" % (label, p))
-        for path in paths:
-            sel = [r for r in rows if r[0] == path and r[1] == t and r[2] == p]
-            if sel:
-                med[path] = (statistics.median(float(r[3]) for r in sel),
-                             statistics.median(float(r[4]) for r in sel))
-                line += " %11.0f %6.3f" % med[path]
-            else:
-                line += " %11s %6s" % ("-", "-")
-        d, c, w = med.get("direct"), med.get("cachely"), med.get("twemproxy")
-        line += "  %8s" % ("%.2f" % (c[0] / d[0]) if c and d else "-")
-        line += " %8s" % ("%.2f" % (c[0] / w[0]) if c and w else "-")
-        print(line)
+for t, p, label in tests:
+    line = "%-16s" % label
+    rps = {}
+    for path in paths:
+        rps[path] = med(path, t, p, 3)
+        if rps[path] is None:
+            line += " %11s %6s %6s" % ("-", "-", "-")
+        else:
+            line += " %11.0f %6.3f %6.3f" % (rps[path], med(path, t, p, 4), med(path, t, p, 5))
+    d, c, w = rps.get("direct"), rps.get("cachely"), rps.get("twemproxy")
+    line += "  %8s" % ("%.2f" % (c / d) if c and d else "-")
+    line += " %8s" % ("%.2f" % (c / w) if c and w else "-")
+    print(line)
 print()
 # CPU per request (us, utime+stime from /proc): unlike rps, it holds on a
-# loaded machine.  trows: path test P rps p50 p99 share node-cpu [proxy-cpu] bound
-cpu_rows = [line.split() for line in open(sys.argv[3])]
-head = "%-13s" % "CPU us/req"
+# loaded machine.  "client": the load generator's CPU over the wall time
+# (1.00 = a whole core).
+head = "%-16s" % "CPU us/req"
 for path in paths:
     short = {"direct": "dir", "cachely": "cp", "twemproxy": "tw"}.get(path, path)
-    head += " %9s %9s" % (short + " node", short + " proxy")
+    head += " %9s" % (short + " node")
+    if path != "direct":
+        head += " %9s" % (short + " proxy")
+    head += " %9s" % (short + " client")
 print(head)
 print("-" * len(head))
-for t, label in (("multi", "MULTI/EXEC"), ("evalsha", "EVALSHA")):
-    for p in ("1", "16"):
-        line = "%-13s" % ("%s -P%s" % (label, p))
-        for path in paths:
-            sel = [r for r in cpu_rows if r[0] == path and r[1] == t and r[2] == p]
-            node = [float(r[7]) for r in sel if len(r) > 8]
-            proxy = [float(r[8]) for r in sel if len(r) > 9]
-            line += " %9s" % ("%.2f" % statistics.median(node) if node else "-")
-            line += " %9s" % ("%.2f" % statistics.median(proxy) if proxy else "-")
-        print(line)
+for t, p, label in tests:
+    line = "%-16s" % label
+    for path in paths:
+        node, proxy, share = med(path, t, p, 7), med(path, t, p, 8), med(path, t, p, 6)
+        line += " %9s" % ("%.2f" % node if node is not None else "-")
+        if path != "direct":
+            line += " %9s" % ("%.2f" % proxy if proxy is not None else "-")
+        line += " %9s" % ("%.2f" % share if share is not None else "-")
+    print(line)
 print()
 print("MULTI/EXEC: one request = MULTI, INCR txn:<n>, EXEC in one write (utils/bench-txn.c);")
 print("EVALSHA: a one-key INCR script (redis-benchmark); twemproxy has no MULTI.")
+print("BLPOP pp: BLPOP/LPUSH ping-pong (utils/bench-blocking.c); one request = one exchange,")
+print("a BLPOP served by the other side's LPUSH, its latency from the push sent to the pop")
+print("read; -P1: 25 pairs on 50 connections; 1 pair: 2 connections; twemproxy has no BLPOP.")
 EOF

@@ -16,15 +16,21 @@
 # per request (utime+stime from /proc) and what bounded the run; the
 # proxy's CPU per request over the node's is the figure to hold at <= 0.6.
 #
-# Transactions and scripts (a third table): MULTI/EXEC (utils/bench-txn.c,
-# built here with cc and hiredis: each request is MULTI, INCR, EXEC sent in
-# one write, as a client library sends a transaction) and EVALSHA of a
-# one-key INCR script (redis-benchmark), on txn:* keys (GET/SET fill key:* with
-# non-numbers), at -P 1 and -P 16, direct and
-# through cachely-proxy, interleaved the same way; twemproxy for EVALSHA
-# only (it has no MULTI), with the node's and the proxy's CPU per request
-# (the figure that holds on a loaded machine).  BENCH_PROXY_ONLY=txn runs
-# only these.
+# Transactions, scripts and blocking commands (a third table): MULTI/EXEC
+# (utils/bench-txn.c, built here with cc and hiredis: each request is
+# MULTI, INCR, EXEC sent in one write, as a client library sends a
+# transaction) and EVALSHA of a one-key INCR script (redis-benchmark), on
+# txn:* keys (GET/SET fill key:* with non-numbers), at -P 1 and -P 16; and
+# BLPOP/LPUSH ping-pong (utils/bench-blocking.c, also built here: pairs of
+# connections hand an element back and forth, each side waiting in BLPOP
+# for the other's LPUSH; one request = one exchange) with 25 pairs (50
+# connections, the -P 1 row) and with 1 pair (latency: p50/p99 from the
+# push sent to the pop read).  Direct and through cachely-proxy,
+# interleaved the same way; twemproxy for EVALSHA only (it has neither
+# MULTI nor blocking commands); with the node's and the proxy's CPU per
+# request and the client's CPU share (the CPU figures hold on a loaded
+# machine, the rates do not).  BENCH_PROXY_ONLY=txn runs only this table,
+# BENCH_PROXY_ONLY=blocking only its BLPOP rows.
 #
 # Usage: utils/bench-proxy.sh [--quick] [--rounds N] [--cpu-cap PCT]
 #   --quick      one round, -n divided by 5 (for checking the script)
@@ -48,6 +54,10 @@ rounds=3
 quick=0
 
 bench_parse_args "$@"
+case "${BENCH_PROXY_ONLY:-}" in
+''|txn|blocking) ;;
+*) echo "BENCH_PROXY_ONLY is txn or blocking" >&2; exit 2 ;;
+esac
 bench_cgroup_check
 div=1
 if [ "$quick" = 1 ]; then
@@ -139,7 +149,7 @@ pids_of() { # the node, then the proxy on the path
     esac
 }
 
-if [ "${BENCH_PROXY_ONLY:-}" != txn ]; then
+if [ -z "${BENCH_PROXY_ONLY:-}" ]; then
 # Fill the keyspace so that GETs find values.
 redis-benchmark -h 127.0.0.1 -p "$mport" -t set -r 100000 -n 300000 -P 16 -q >/dev/null
 

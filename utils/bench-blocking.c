@@ -1,0 +1,262 @@
+/* A BLPOP/LPUSH ping-pong load generator for utils/bench-proxy.sh
+ * (redis-benchmark has no blocking test).  C connections make C/2 pairs;
+ * each pair plays over two lists of its own, A's and B's: B waits in
+ * BLPOP on its list, A pushes to it with LPUSH and, once the push is
+ * acknowledged, waits in BLPOP on its own list; B, served, pushes to A's
+ * list and waits on its own again, and so on.  Every command waits for its
+ * reply before the next is sent, as a worker written with a plain client
+ * library does.  An exchange is one BLPOP served by the other side's push;
+ * its latency runs from the LPUSH being sent to the BLPOP's reply being
+ * read on the other connection (the hand-off a blocked worker sees).  A
+ * pair stops after its share of N exchanges, with one more push (not
+ * counted) that releases the side still waiting, so every connection ends
+ * idle.  Prints one CSV line as redis-benchmark --csv does:
+ *   "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
+ *   "p95_latency_ms","p99_latency_ms","max_latency_ms"
+ * where rps is exchanges per second.  Any unexpected reply fails.
+ *
+ * Usage (redis-benchmark's options, so bench_measure can run it):
+ *   bench-blocking [--csv] -h HOST -p PORT -c CONNECTIONS -n N [-P 1] [-r ignored]
+ * Build: cc -O2 -o bench-blocking bench-blocking.c $(pkg-config --cflags --libs hiredis) */
+#include <hiredis/hiredis.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum waiting { W_NONE, W_LPUSH, W_BLPOP };
+
+struct conn {
+    int fd;
+    redisReader *reader;
+    enum waiting waiting;        /* the reply due, W_NONE when idle */
+    char mine[64];               /* the list this side pops */
+    char theirs[64];             /* the list this side pushes to */
+    struct conn *peer;           /* borrowed: the other side of the pair */
+    long long pushed_us;         /* when the peer's last push to mine was sent */
+    long quota;                  /* exchanges the pair still has to make */
+    int last;                    /* this side's pop was the pair's last: its next
+                                    push only releases the peer */
+};
+
+static long long
+now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, buf + off, len - off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+static int
+send_cmd(struct conn *c, enum waiting what)
+{
+    char buf[256];
+    const char *key = what == W_LPUSH ? c->theirs : c->mine;
+    int len = what == W_LPUSH
+                  ? snprintf(buf, sizeof(buf), "*3\r\n$5\r\nLPUSH\r\n$%zu\r\n%s\r\n$1\r\nx\r\n",
+                             strlen(key), key)
+                  : snprintf(buf, sizeof(buf), "*3\r\n$5\r\nBLPOP\r\n$%zu\r\n%s\r\n$1\r\n0\r\n",
+                             strlen(key), key);
+    if (what == W_LPUSH) {
+        c->peer->pushed_us = now_us();
+    }
+    c->waiting = what;
+    return send_all(c->fd, buf, (size_t)len);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1";
+    int port = 6379;
+    long conns = 50, pipeline = 1, total = 100000;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(o, "--csv") == 0) {
+            continue;
+        }
+        if (v == NULL) {
+            fprintf(stderr, "usage: %s [--csv] -h HOST -p PORT -c CONNECTIONS -n N [-P 1]\n",
+                    argv[0]);
+            return 2;
+        }
+        if (strcmp(o, "-h") == 0) {
+            host = v;
+        } else if (strcmp(o, "-p") == 0) {
+            port = atoi(v);
+        } else if (strcmp(o, "-c") == 0) {
+            conns = atol(v);
+        } else if (strcmp(o, "-P") == 0) {
+            pipeline = atol(v);
+        } else if (strcmp(o, "-n") == 0) {
+            total = atol(v);
+        } else if (strcmp(o, "-r") != 0) {
+            fprintf(stderr, "unknown option %s\n", o);
+            return 2;
+        }
+        i++;
+    }
+    if (pipeline != 1) {
+        fprintf(stderr, "a ping-pong pair has one exchange in flight: -P 1 only\n");
+        return 2;
+    }
+    long pairs = conns / 2;
+    if (pairs < 1 || total < pairs) {
+        fprintf(stderr, "bad arguments: -c is at least 2, -n at least -c / 2\n");
+        return 2;
+    }
+    conns = pairs * 2;
+    struct conn *cs = calloc((size_t)conns, sizeof(*cs));
+    struct pollfd *pfd = calloc((size_t)conns, sizeof(*pfd));
+    long long *lat = malloc((size_t)total * sizeof(long long));
+    long nlat = 0, finished = 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (cs == NULL || pfd == NULL || lat == NULL || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        fprintf(stderr, "bad host or out of memory\n");
+        return 2;
+    }
+    for (long i = 0; i < conns; i++) {
+        int one = 1;
+        struct conn *c = &cs[i];
+        c->fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            perror("connect");
+            return 1;
+        }
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->reader = redisReaderCreate();
+        pfd[i].fd = c->fd;
+        pfd[i].events = POLLIN;
+        /* Lists of this run only: nothing left by an earlier one is popped. */
+        snprintf(c->mine, sizeof(c->mine), "bpp:%ld:%ld:%c", (long)getpid(), i / 2,
+                 i % 2 ? 'b' : 'a');
+        snprintf(c->theirs, sizeof(c->theirs), "bpp:%ld:%ld:%c", (long)getpid(), i / 2,
+                 i % 2 ? 'a' : 'b');
+        c->peer = &cs[i ^ 1];
+        c->quota = total / pairs + (i / 2 < total % pairs);
+    }
+    long long t0 = now_us();
+    /* B blocks first; A's push may still reach the node before B's BLPOP
+     * does (through a proxy they travel on different connections), which
+     * is then served at once: the pair's exchanges go on the same way. */
+    for (long i = 0; i < pairs; i++) {
+        if (send_cmd(&cs[2 * i + 1], W_BLPOP) != 0 || send_cmd(&cs[2 * i], W_LPUSH) != 0) {
+            fprintf(stderr, "write failed\n");
+            return 1;
+        }
+    }
+    while (finished < conns) {
+        if (poll(pfd, (nfds_t)conns, 10000) <= 0) {
+            fprintf(stderr, "no reply for 10 s\n");
+            return 1;
+        }
+        for (long i = 0; i < conns; i++) {
+            if (!(pfd[i].revents & (POLLIN | POLLERR | POLLHUP))) {
+                continue;
+            }
+            struct conn *c = &cs[i];
+            char buf[16384];
+            ssize_t n = read(c->fd, buf, sizeof(buf));
+            if (n <= 0) {
+                fprintf(stderr, "connection closed\n");
+                return 1;
+            }
+            redisReaderFeed(c->reader, buf, (size_t)n);
+            void *reply;
+            while (redisReaderGetReply(c->reader, &reply) == REDIS_OK && reply != NULL) {
+                redisReply *r = reply;
+                long long now = now_us();
+                int ok = c->waiting == W_LPUSH ? r->type == REDIS_REPLY_INTEGER
+                         : c->waiting == W_BLPOP
+                             ? r->type == REDIS_REPLY_ARRAY && r->elements == 2
+                                   && strcmp(r->element[0]->str, c->mine) == 0
+                             : 0;
+                if (!ok) {
+                    fprintf(stderr, "unexpected reply (type %d): %s\n", r->type,
+                            r->type == REDIS_REPLY_ERROR ? r->str : "");
+                    return 1;
+                }
+                freeReplyObject(reply);
+                enum waiting was = c->waiting;
+                c->waiting = W_NONE;
+                int rc = 0;
+                if (was == W_LPUSH) {
+                    /* Acknowledged: wait for the answer (the peer's next push,
+                     * or its releasing one), unless this was the release. */
+                    if (c->last) {
+                        finished++;
+                    } else {
+                        rc = send_cmd(c, W_BLPOP);
+                    }
+                } else if (c->quota > 0) {
+                    lat[nlat++] = now - c->pushed_us;
+                    c->quota--;
+                    c->peer->quota--;
+                    /* The pair's last pop still pushes once, to release the
+                     * other side's BLPOP; that one is not counted. */
+                    c->last = c->quota == 0;
+                    rc = send_cmd(c, W_LPUSH);
+                } else {
+                    finished++; /* released by the last push */
+                }
+                if (rc != 0) {
+                    fprintf(stderr, "write failed\n");
+                    return 1;
+                }
+            }
+        }
+    }
+    long long wall = now_us() - t0;
+    qsort(lat, (size_t)nlat, sizeof(*lat), cmp_ll);
+    double sum = 0;
+    for (long i = 0; i < nlat; i++) {
+        sum += (double)lat[i];
+    }
+#define PCT(p) ((double)lat[(long)((nlat - 1) * (p))] / 1000.0)
+    printf("\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\",\"p50_latency_ms\","
+           "\"p95_latency_ms\",\"p99_latency_ms\",\"max_latency_ms\"\n");
+    printf("\"BLPOP/LPUSH\",\"%.2f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\"\n",
+           (double)nlat * 1e6 / (double)wall, sum / (double)nlat / 1000.0, PCT(0), PCT(0.5),
+           PCT(0.95), PCT(0.99), PCT(1));
+    for (long i = 0; i < conns; i++) {
+        redisReaderFree(cs[i].reader);
+        close(cs[i].fd);
+    }
+    free(cs);
+    free(pfd);
+    free(lat);
+    return 0;
+}
