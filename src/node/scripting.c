@@ -237,7 +237,9 @@ script_command(lua_State *L)
         push_error_table(L, "ERR Please specify at least one argument for this redis lib call");
         return 1;
     }
-    struct resp_arg *argv = mem_alloc(sizeof(*argv) * (size_t)argc);
+    /* Most calls have a few arguments: those live on the stack. */
+    struct resp_arg argv_small[16];
+    struct resp_arg *argv = argc <= 16 ? argv_small : mem_alloc(sizeof(*argv) * (size_t)argc);
     for (int i = 0; i < argc; i++) {
         int t = lua_type(L, i + 1);
         if (t == LUA_TNUMBER && i < 64) {
@@ -248,7 +250,9 @@ script_command(lua_State *L)
             argv[i].ptr = (char *)lua_tolstring(L, i + 1, &len);
             argv[i].len = len;
         } else {
-            mem_free(argv);
+            if (argv != argv_small) {
+                mem_free(argv);
+            }
             push_error_table(L, "ERR Lua redis lib command arguments must be strings or integers");
             return 1;
         }
@@ -291,7 +295,9 @@ script_command(lua_State *L)
         }
     }
     if (err != NULL) {
-        mem_free(argv);
+        if (argv != argv_small) {
+            mem_free(argv);
+        }
         push_error_table(L, err);
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "cachely_counted");
@@ -307,14 +313,22 @@ script_command(lua_State *L)
     if (srv->ks.dirty != dirty) {
         run->wrote = 1;
     }
-    size_t len;
-    char *out = fake_reply(f, &len);
-    client_discard_reply(f);
-    mem_free(argv);
+    if (argv != argv_small) {
+        mem_free(argv);
+    }
     f->argc = 0;
     f->argv = NULL;
-    script_resp_to_lua(L, out, out + len, 0);
-    mem_free(out);
+    if (f->reply == NULL) {
+        /* The whole reply is in the client's buffer: read it there. */
+        script_resp_to_lua(L, f->buf, f->buf + f->bufpos, 0);
+        client_discard_reply(f);
+    } else {
+        size_t len;
+        char *out = fake_reply(f, &len);
+        client_discard_reply(f);
+        script_resp_to_lua(L, out, out + len, 0);
+        mem_free(out);
+    }
     if (lua_istable(L, -1) && script_table_field(L, "err", LUA_TSTRING)) {
         lua_pop(L, 1);
         lua_pushboolean(L, 1);
