@@ -56,11 +56,8 @@ parser_fail(struct resp_parser *p, const char *msg)
 }
 
 static void
-parser_reserve(struct resp_parser *p, size_t n)
+parser_grow(struct resp_parser *p, size_t n)
 {
-    if (n <= p->argv_cap) {
-        return;
-    }
     size_t cap = p->argv_cap ? p->argv_cap : 8;
     while (cap < n) {
         cap *= 2;
@@ -68,6 +65,46 @@ parser_reserve(struct resp_parser *p, size_t n)
     p->argv = mem_realloc(p->argv, cap * sizeof(*p->argv));
     p->offs = mem_realloc(p->offs, cap * sizeof(*p->offs));
     p->argv_cap = cap;
+}
+
+static inline void
+parser_reserve(struct resp_parser *p, size_t n)
+{
+    if (n > p->argv_cap) {
+        parser_grow(p, n);
+    }
+}
+
+/* The length at buf+from when it is the common case: "0" or up to 18
+ * digits without a sign or a leading zero, then '\r' with a byte after it
+ * in the buffer (find_crlf's condition).  Sets *v and returns the offset
+ * of the '\r'; else -1, and the caller takes the general path, which
+ * also finds every error.  Saves a memchr and a util_str2ll for each of
+ * a request's lengths. */
+static inline long
+fast_len(const char *buf, size_t len, size_t from, long long *v)
+{
+    size_t i = from, end = from + 18 < len ? from + 18 : len;
+    long long n = 0;
+    if (i >= len) {
+        return -1;
+    }
+    if (buf[i] == '0') {
+        i++;
+    } else {
+        while (i < end && (unsigned char)(buf[i] - '0') < 10) {
+            n = n * 10 + (buf[i] - '0');
+            i++;
+        }
+        if (i == from) {
+            return -1;
+        }
+    }
+    if (i + 1 >= len || buf[i] != '\r') {
+        return -1;
+    }
+    *v = n;
+    return (long)i;
 }
 
 /* Find "\r\n" terminating a line that starts at buf+from; returns the offset
@@ -144,16 +181,21 @@ resp_parser_next(struct resp_parser *p, const char *buf, size_t len)
         if (buf[0] != '*') {
             return parse_inline(p, buf, len);
         }
-        cr = find_crlf(buf, len, 1);
+        cr = fast_len(buf, len, 1, &ll);
         if (cr < 0) {
-            if (len > RESP_MAX_INLINE) {
-                return parser_fail(p, "too big mbulk count string");
+            cr = find_crlf(buf, len, 1);
+            if (cr < 0) {
+                if (len > RESP_MAX_INLINE) {
+                    return parser_fail(p, "too big mbulk count string");
+                }
+                p->need = len + 1;
+                return STATUS_AGAIN;
             }
-            p->need = len + 1;
-            return STATUS_AGAIN;
+            if (util_str2ll(buf + 1, (size_t)cr - 1, &ll) != 0) {
+                return parser_fail(p, "invalid multibulk length");
+            }
         }
-        if (util_str2ll(buf + 1, (size_t)cr - 1, &ll) != 0
-            || ll > p->max_multibulk_len) {
+        if (ll > p->max_multibulk_len) {
             return parser_fail(p, "invalid multibulk length");
         }
         if (ll > RESP_UNAUTH_MAX_MULTIBULK && p->unauthenticated) {
@@ -184,16 +226,22 @@ resp_parser_next(struct resp_parser *p, const char *buf, size_t len)
                          buf[p->pos]);
                 return parser_fail(p, msg);
             }
-            cr = find_crlf(buf, len, p->pos + 1);
+            cr = fast_len(buf, len, p->pos + 1, &ll);
             if (cr < 0) {
-                if (len - p->pos > RESP_MAX_INLINE) {
-                    return parser_fail(p, "too big bulk count string");
+                cr = find_crlf(buf, len, p->pos + 1);
+                if (cr < 0) {
+                    if (len - p->pos > RESP_MAX_INLINE) {
+                        return parser_fail(p, "too big bulk count string");
+                    }
+                    p->need = len + 1;
+                    return STATUS_AGAIN;
                 }
-                p->need = len + 1;
-                return STATUS_AGAIN;
+                if (util_str2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) != 0
+                    || ll < 0) {
+                    return parser_fail(p, "invalid bulk length");
+                }
             }
-            if (util_str2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) != 0
-                || ll < 0 || ll > p->max_bulk_len) {
+            if (ll > p->max_bulk_len) {
                 return parser_fail(p, "invalid bulk length");
             }
             if (ll > RESP_UNAUTH_MAX_BULK && p->unauthenticated) {

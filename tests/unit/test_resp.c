@@ -311,6 +311,28 @@ Test(resp, invalid_bulk_length_error)
     assert_error("*1\r\n$\r\n", 7, 0, "Protocol error: invalid bulk length");
 }
 
+/* The common lengths are read without util_str2ll; what that fast path
+ * does not take (a leading zero, a sign, a byte other than a digit before
+ * the CR, more than 18 digits) still gets the general path's answer. */
+Test(resp, lengths_outside_the_fast_path_keep_their_errors)
+{
+    assert_error("*1\r\n$03\r\nfoo\r\n", 14, 0, "Protocol error: invalid bulk length");
+    assert_error("*1\r\n$3x\r\nfoo\r\n", 14, 0, "Protocol error: invalid bulk length");
+    assert_error("*1\r\n$00\r\n\r\n", 11, 0, "Protocol error: invalid bulk length");
+    assert_error("*1\r\n$1234567890123456789\r\n", 26, 0,
+                 "Protocol error: invalid bulk length");
+    assert_error("*1x\r\n", 5, 0, "Protocol error: invalid multibulk length");
+    assert_error("*00\r\n", 5, 0, "Protocol error: invalid multibulk length");
+
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "*2\r\n$0\r\n\r\n$10\r\n0123456789\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 2);
+    ASSERT_ARG(&p, 0, "");
+    ASSERT_ARG(&p, 1, "0123456789");
+    resp_parser_free(&p);
+}
+
 Test(resp, rejects_negative_bulk_length)
 {
     assert_error("*1\r\n$-1\r\n", 9, 0, "Protocol error: invalid bulk length");
