@@ -274,14 +274,18 @@ dispatch_call(struct client *c, const struct command *cmd)
     c->redact = 0;
     fn(c);
     srv->ks.no_touch = saved_no_touch;
-    monitor_feed(c, cmd);
+    if (srv->monitors.n > 0) {
+        monitor_feed(c, cmd);
+    }
     tracking_command_done(c, cmd);
     if (!nested) {
         tracking_call_end(c, cmd);
     }
     long long dur = util_monotonic_us() - start;
-    latency_add_sample_if_needed(srv, (cmd->flags & CMD_FAST) ? "fast-command" : "command",
-                                 dur / 1000);
+    if (srv->cfg.latency_monitor_threshold > 0) {
+        latency_add_sample_if_needed(srv, (cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                                     dur / 1000);
+    }
     if (from_master && c->cmd_errors > 0) {
         log_warn("Command '%s' from our master failed", cmd->fullname);
     }

@@ -361,6 +361,10 @@ tracking_call_end(struct client *c, const struct command *cmd)
 {
     struct tracking *t = &c->srv->tracking;
     t->current = NULL;
+    if (!t->flush_pending && t->npending == 0 && c->tracking == NULL) {
+        t->plen = 0;
+        return; /* the usual call: nobody tracks, nothing to send */
+    }
     if (t->flush_pending) {
         t->flush_pending = 0;
         for (size_t i = 0; i < t->nclients; i++) {
