@@ -502,6 +502,9 @@ db_resize_value(struct db *db, struct entry **ref, size_t vallen)
     if (db->ks->nlisteners > 0) {
         db_signal(db, entry_key(e), keylen, KEYSPACE_WRITTEN);
     }
+    if (vallen == oldlen) {
+        return e; /* INCR of a counter of as many digits: nothing moves */
+    }
     if (need <= mem_usable(e) && (vallen >= oldlen || need * 2 >= mem_usable(e))) {
         entry_set_vallen(e, vallen);
         return e;
