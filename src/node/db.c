@@ -496,8 +496,6 @@ db_resize_value(struct db *db, struct entry **ref, size_t vallen)
 {
     struct entry *e = *ref;
     size_t keylen = entry_keylen(e), oldlen = entry_vallen(e);
-    size_t need = entry_size(e->volatile_, keylen, vallen);
-    size_t oldsize = entry_size(e->volatile_, keylen, oldlen);
     db->ks->dirty++;
     if (db->ks->nlisteners > 0) {
         db_signal(db, entry_key(e), keylen, KEYSPACE_WRITTEN);
@@ -505,6 +503,8 @@ db_resize_value(struct db *db, struct entry **ref, size_t vallen)
     if (vallen == oldlen) {
         return e; /* INCR of a counter of as many digits: nothing moves */
     }
+    size_t need = entry_size(e->volatile_, keylen, vallen);
+    size_t oldsize = entry_size(e->volatile_, keylen, oldlen);
     if (need <= mem_usable(e) && (vallen >= oldlen || need * 2 >= mem_usable(e))) {
         entry_set_vallen(e, vallen);
         return e;
