@@ -771,7 +771,7 @@ void
 tracking_setup(struct server *srv)
 {
     memset(&srv->tracking, 0, sizeof(srv->tracking));
-    keyspace_listen(&srv->ks, on_keyspace_change, srv);
+    keyspace_listen(&srv->ks, on_keyspace_change, srv, &srv->tracking.nclients);
 }
 
 void
