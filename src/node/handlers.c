@@ -2,7 +2,7 @@
  * handler here answers the unknown-command error on the node. */
 #include "node/handlers.h"
 
-static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
+const cmd_handler_fn handlers_by_id[CMD_ID__COUNT] = {
     [CMD_ID_GET] = cmd_get,
     [CMD_ID_SET] = cmd_set,
     [CMD_ID_SETNX] = cmd_setnx,
@@ -340,12 +340,6 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
     [CMD_ID_ACL_GENPASS] = cmd_acl_genpass,
     [CMD_ID_ACL_HELP] = cmd_acl_help,
 };
-
-cmd_handler_fn
-handlers_get(enum cmd_id id)
-{
-    return id >= 0 && id < CMD_ID__COUNT ? handlers[id] : 0;
-}
 
 int
 handlers_implements(const struct command *cmd)

@@ -10,7 +10,17 @@ struct client;
 typedef void (*cmd_handler_fn)(struct client *c);
 
 /* The handler bound to a command id, or NULL when the node has none. */
-cmd_handler_fn handlers_get(enum cmd_id id);
+/* The handler bound to each command id (NULL: none, a row only the proxy
+ * answers or a container).  Read through handlers_get, inline: dispatch
+ * asks twice per command. */
+extern const cmd_handler_fn handlers_by_id[CMD_ID__COUNT];
+
+static inline cmd_handler_fn
+handlers_get(enum cmd_id id)
+{
+    return (unsigned)id < (unsigned)CMD_ID__COUNT ? handlers_by_id[id] : NULL;
+}
+
 /* True when the node implements cmd: a handler is bound to it or, for a
  * container, to one of its subcommands.  The shared table also holds rows
  * only the proxy answers (SENTINEL): on the node they are unknown
