@@ -87,11 +87,6 @@ reply_prefixed(struct client *c, char prefix, long long n)
 void
 reply_int(struct client *c, long long v)
 {
-    static const char *small[] = {":0\r\n", ":1\r\n"};
-    if (v == 0 || v == 1) {
-        reply_raw(c, small[v], 4);
-        return;
-    }
     reply_prefixed(c, ':', v);
 }
 
