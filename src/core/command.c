@@ -49,6 +49,7 @@ static size_t ntoplevel;
 static char *fullnames[CMD_ID__COUNT];
 
 static unsigned char lookup_len[LOOKUP_SIZE]; /* strlen of lookup[h]'s name */
+static uint64_t lookup_key[LOOKUP_SIZE][2];   /* name_key of lookup[h]'s name */
 
 /* ASCII case folding, as tolower() in the C locale, without its call: the
  * lookup runs once per request on the node and on the proxy. */
@@ -58,14 +59,64 @@ fold(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-static unsigned
-name_hash(const char *s, size_t len)
+/* fold() on the eight bytes of x at once: 0x20 added to each byte in
+ * 'A'..'Z' (a byte with its high bit set is not ASCII and stays). */
+static inline uint64_t
+fold8(uint64_t x)
 {
-    unsigned h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ fold((unsigned char)s[i])) * 16777619u;
+    const uint64_t ones = 0x0101010101010101ULL;
+    uint64_t low7 = x & (0x7f * ones);
+    uint64_t ge_a = low7 + (0x80 - 'A') * ones;      /* high bit: >= 'A' */
+    uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones;  /* high bit: > 'Z' */
+    uint64_t upper = (ge_a ^ gt_z) & ~x & (0x80 * ones);
+    return x | (upper >> 2);
+}
+
+static inline uint64_t
+load64(const char *s)
+{
+    uint64_t v;
+    memcpy(&v, s, 8);
+    return v;
+}
+
+static inline uint64_t
+load32(const char *s)
+{
+    uint32_t v;
+    memcpy(&v, s, 4);
+    return v;
+}
+
+/* Two words that, with the length, stand for a name of up to 16 bytes
+ * exactly (overlapping loads cover every byte without reading past the
+ * name), case-folded; for a longer name, its first 16 bytes.  Dispatch
+ * compares these instead of looping over the bytes. */
+static inline void
+name_key(const char *s, size_t len, uint64_t k[2])
+{
+    if (len >= 8) {
+        k[0] = load64(s);
+        k[1] = load64(len <= 16 ? s + len - 8 : s + 8);
+    } else if (len >= 4) {
+        k[0] = load32(s) | load32(s + len - 4) << 32;
+        k[1] = 0;
+    } else if (len > 0) {
+        k[0] = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len >> 1] << 8
+               | (uint64_t)(unsigned char)s[len - 1] << 16;
+        k[1] = 0;
+    } else {
+        k[0] = k[1] = 0;
     }
-    return h;
+    k[0] = fold8(k[0]);
+    k[1] = fold8(k[1]);
+}
+
+static inline unsigned
+key_hash(const uint64_t k[2], size_t len)
+{
+    uint64_t h = (k[0] ^ (k[1] * 0x9e3779b97f4a7c15ULL) ^ len) * 0xc2b2ae3d27d4eb4fULL;
+    return (unsigned)(h >> 32);
 }
 
 static int
@@ -88,12 +139,17 @@ command_setup(void)
     for (int i = 0; i < CMD_ID__COUNT; i++) {
         struct command *c = &commands[i];
         if (c->parent == CMD_ID_NONE) {
-            unsigned h = name_hash(c->name, strlen(c->name)) & (LOOKUP_SIZE - 1);
+            size_t len = strlen(c->name);
+            uint64_t k[2];
+            name_key(c->name, len, k);
+            unsigned h = key_hash(k, len) & (LOOKUP_SIZE - 1);
             while (lookup[h] != NULL) {
                 h = (h + 1) & (LOOKUP_SIZE - 1);
             }
             lookup[h] = c;
-            lookup_len[h] = (unsigned char)strlen(c->name);
+            lookup_len[h] = (unsigned char)len;
+            lookup_key[h][0] = k[0];
+            lookup_key[h][1] = k[1];
             toplevel[ntoplevel++] = c;
             c->fullname = c->name;
         } else {
@@ -122,6 +178,7 @@ command_teardown(void)
     }
     memset(lookup, 0, sizeof(lookup));
     memset(lookup_len, 0, sizeof(lookup_len));
+    memset(lookup_key, 0, sizeof(lookup_key));
     ntoplevel = 0;
 }
 
@@ -134,10 +191,13 @@ command_get(enum cmd_id id)
 const struct command *
 command_lookup(const char *name, size_t len)
 {
-    unsigned h = name_hash(name, len) & (LOOKUP_SIZE - 1);
+    uint64_t k[2];
+    name_key(name, len, k);
+    unsigned h = key_hash(k, len) & (LOOKUP_SIZE - 1);
     while (lookup[h] != NULL) {
         const struct command *c = lookup[h];
-        if (lookup_len[h] == len && name_eq(c->name, name, len)) {
+        if (lookup_len[h] == len && lookup_key[h][0] == k[0] && lookup_key[h][1] == k[1]
+            && (len <= 16 || name_eq(c->name, name, len))) {
             return c;
         }
         h = (h + 1) & (LOOKUP_SIZE - 1);

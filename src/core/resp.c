@@ -56,11 +56,8 @@ parser_fail(struct resp_parser *p, const char *msg)
 }
 
 static void
-parser_reserve(struct resp_parser *p, size_t n)
+parser_grow(struct resp_parser *p, size_t n)
 {
-    if (n <= p->argv_cap) {
-        return;
-    }
     size_t cap = p->argv_cap ? p->argv_cap : 8;
     while (cap < n) {
         cap *= 2;
@@ -68,6 +65,46 @@ parser_reserve(struct resp_parser *p, size_t n)
     p->argv = mem_realloc(p->argv, cap * sizeof(*p->argv));
     p->offs = mem_realloc(p->offs, cap * sizeof(*p->offs));
     p->argv_cap = cap;
+}
+
+static inline void
+parser_reserve(struct resp_parser *p, size_t n)
+{
+    if (n > p->argv_cap) {
+        parser_grow(p, n);
+    }
+}
+
+/* The length at buf+from when it is the common case: "0" or up to 18
+ * digits without a sign or a leading zero, then '\r' with a byte after it
+ * in the buffer (find_crlf's condition).  Sets *v and returns the offset
+ * of the '\r'; else -1, and the caller takes the general path, which
+ * also finds every error.  Saves a memchr and a util_str2ll for each of
+ * a request's lengths. */
+static inline long
+fast_len(const char *buf, size_t len, size_t from, long long *v)
+{
+    size_t i = from, end = from + 18 < len ? from + 18 : len;
+    long long n = 0;
+    if (i >= len) {
+        return -1;
+    }
+    if (buf[i] == '0') {
+        i++;
+    } else {
+        while (i < end && (unsigned char)(buf[i] - '0') < 10) {
+            n = n * 10 + (buf[i] - '0');
+            i++;
+        }
+        if (i == from) {
+            return -1;
+        }
+    }
+    if (i + 1 >= len || buf[i] != '\r') {
+        return -1;
+    }
+    *v = n;
+    return (long)i;
 }
 
 /* Find "\r\n" terminating a line that starts at buf+from; returns the offset
@@ -84,6 +121,51 @@ find_crlf(const char *buf, size_t len, size_t from)
         return -1;
     }
     return nl - buf;
+}
+
+/* The usual request: the whole frame in buf, at most 64 arguments, every
+ * length on the fast path and within the limits.  Parsed in one pass with
+ * the state in locals; the state it leaves is the general path's after a
+ * whole frame.  Returns STATUS_OK, or STATUS_AGAIN when the general path
+ * must take the frame from its start (nothing in p changed but argv's
+ * capacity), which also finds any error. */
+static int
+parse_whole(struct resp_parser *p, const char *buf, size_t len)
+{
+    long long n, ll;
+    long cr = fast_len(buf, len, 1, &n);
+    if (cr < 0 || n <= 0 || n > 64 || n > p->max_multibulk_len
+        || (n > RESP_UNAUTH_MAX_MULTIBULK && p->unauthenticated)) {
+        return STATUS_AGAIN;
+    }
+    parser_reserve(p, (size_t)n);
+    size_t pos = (size_t)cr + 2;
+    for (long long i = 0; i < n; i++) {
+        if (pos >= len || buf[pos] != '$') {
+            return STATUS_AGAIN;
+        }
+        cr = fast_len(buf, len, pos + 1, &ll);
+        if (cr < 0 || ll > p->max_bulk_len
+            || (ll > RESP_UNAUTH_MAX_BULK && p->unauthenticated)) {
+            return STATUS_AGAIN;
+        }
+        pos = (size_t)cr + 2;
+        if (len - pos < (size_t)ll + 2) {
+            return STATUS_AGAIN;
+        }
+        p->offs[i] = pos;
+        p->argv[i].ptr = buf + pos;
+        p->argv[i].len = (size_t)ll;
+        pos += (size_t)ll + 2;
+    }
+    p->kind = '*';
+    p->multibulk_left = 0;
+    p->bulk_len = -1;
+    p->argc = (size_t)n;
+    p->pos = pos;
+    p->consumed = pos;
+    p->done = 1;
+    return STATUS_OK;
 }
 
 static int
@@ -144,16 +226,24 @@ resp_parser_next(struct resp_parser *p, const char *buf, size_t len)
         if (buf[0] != '*') {
             return parse_inline(p, buf, len);
         }
-        cr = find_crlf(buf, len, 1);
-        if (cr < 0) {
-            if (len > RESP_MAX_INLINE) {
-                return parser_fail(p, "too big mbulk count string");
-            }
-            p->need = len + 1;
-            return STATUS_AGAIN;
+        if (parse_whole(p, buf, len) == STATUS_OK) {
+            return STATUS_OK;
         }
-        if (util_str2ll(buf + 1, (size_t)cr - 1, &ll) != 0
-            || ll > p->max_multibulk_len) {
+        cr = fast_len(buf, len, 1, &ll);
+        if (cr < 0) {
+            cr = find_crlf(buf, len, 1);
+            if (cr < 0) {
+                if (len > RESP_MAX_INLINE) {
+                    return parser_fail(p, "too big mbulk count string");
+                }
+                p->need = len + 1;
+                return STATUS_AGAIN;
+            }
+            if (util_str2ll(buf + 1, (size_t)cr - 1, &ll) != 0) {
+                return parser_fail(p, "invalid multibulk length");
+            }
+        }
+        if (ll > p->max_multibulk_len) {
             return parser_fail(p, "invalid multibulk length");
         }
         if (ll > RESP_UNAUTH_MAX_MULTIBULK && p->unauthenticated) {
@@ -184,16 +274,22 @@ resp_parser_next(struct resp_parser *p, const char *buf, size_t len)
                          buf[p->pos]);
                 return parser_fail(p, msg);
             }
-            cr = find_crlf(buf, len, p->pos + 1);
+            cr = fast_len(buf, len, p->pos + 1, &ll);
             if (cr < 0) {
-                if (len - p->pos > RESP_MAX_INLINE) {
-                    return parser_fail(p, "too big bulk count string");
+                cr = find_crlf(buf, len, p->pos + 1);
+                if (cr < 0) {
+                    if (len - p->pos > RESP_MAX_INLINE) {
+                        return parser_fail(p, "too big bulk count string");
+                    }
+                    p->need = len + 1;
+                    return STATUS_AGAIN;
                 }
-                p->need = len + 1;
-                return STATUS_AGAIN;
+                if (util_str2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) != 0
+                    || ll < 0) {
+                    return parser_fail(p, "invalid bulk length");
+                }
             }
-            if (util_str2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &ll) != 0
-                || ll < 0 || ll > p->max_bulk_len) {
+            if (ll > p->max_bulk_len) {
                 return parser_fail(p, "invalid bulk length");
             }
             if (ll > RESP_UNAUTH_MAX_BULK && p->unauthenticated) {

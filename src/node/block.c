@@ -189,7 +189,7 @@ void
 block_setup(struct server *srv)
 {
     memset(&srv->block, 0, sizeof(srv->block));
-    keyspace_listen(&srv->ks, on_keyspace_change, srv);
+    keyspace_listen(&srv->ks, on_keyspace_change, srv, &srv->block.nkeys);
 }
 
 void

@@ -831,9 +831,13 @@ after_input(struct client *c)
 void
 client_process_input(struct client *c)
 {
+    /* Pipelined commands share clock readings (see dispatch_call), only
+     * within this input: anything between two inputs reads afresh. */
+    c->srv->call_clock_us = 0;
     c->flags |= CLIENT_IN_CALLBACK;
     process_input(c);
     c->flags &= ~CLIENT_IN_CALLBACK;
+    c->srv->call_clock_us = 0;
     after_input(c);
 }
 

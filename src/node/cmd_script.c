@@ -63,13 +63,8 @@ static int
 script_create(struct client *c, const char *body, size_t len, char sha[41])
 {
     lua_State *L = scripting_lua(c->srv, SCRIPTING_EVAL);
-    char fname[43];
     sha1_hex(body, len, sha);
-    snprintf(fname, sizeof(fname), "f_%s", sha);
-    lua_getfield(L, LUA_REGISTRYINDEX, fname);
-    int cached = !lua_isnil(L, -1);
-    lua_pop(L, 1);
-    if (cached) {
+    if (scripting_script_exists(c->srv, sha)) {
         return 0;
     }
     unsigned flags;
@@ -97,20 +92,16 @@ script_create(struct client *c, const char *body, size_t len, char sha[41])
     mem_free(copy);
     lua_getfield(L, LUA_REGISTRYINDEX, "cachely_env");
     lua_setfenv(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, fname);
-    /* flags and body, for EXISTS and the flags at run time */
-    lua_pushnumber(L, flags);
-    snprintf(fname, sizeof(fname), "F_%s", sha);
-    lua_setfield(L, LUA_REGISTRYINDEX, fname);
+    scripting_script_add(c->srv, sha, flags);
     return 0;
 }
 
 static void
 eval_generic(struct client *c, int evalsha, int readonly)
 {
-    lua_State *L = scripting_lua(c->srv, SCRIPTING_EVAL);
     long long numkeys;
-    char sha[41], fname[43];
+    char sha[41];
+    unsigned flags;
 
     if (function_numkeys(c, &numkeys) != 0) {
         return;
@@ -125,27 +116,20 @@ eval_generic(struct client *c, int evalsha, int readonly)
             sha[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
         }
         sha[40] = '\0';
-        snprintf(fname, sizeof(fname), "f_%s", sha);
-        lua_getfield(L, LUA_REGISTRYINDEX, fname);
-        int missing = lua_isnil(L, -1);
-        lua_pop(L, 1);
-        if (missing) {
-            reply_error(c, "-NOSCRIPT No matching script. Please use EVAL.");
-            return;
-        }
     } else if (script_create(c, c->argv[1].ptr, c->argv[1].len, sha) != 0) {
         return;
     }
-    snprintf(fname, sizeof(fname), "F_%s", sha);
-    lua_getfield(L, LUA_REGISTRYINDEX, fname);
-    unsigned flags = (unsigned)lua_tonumber(L, -1);
-    lua_pop(L, 1);
+    /* Pushes the function: scripting_run pops it, every other way out
+     * must. */
+    if (scripting_script_push(c->srv, sha, &flags) != 0) {
+        reply_error(c, "-NOSCRIPT No matching script. Please use EVAL.");
+        return;
+    }
     if (readonly && !(flags & SCRIPT_FLAG_EVAL_COMPAT) && !(flags & SCRIPT_FLAG_NO_WRITES)) {
+        lua_pop(scripting_lua(c->srv, SCRIPTING_EVAL), 1);
         reply_error(c, "Can not execute a script with write flag using *_ro command.");
         return;
     }
-    snprintf(fname, sizeof(fname), "f_%s", sha);
-    lua_getfield(L, LUA_REGISTRYINDEX, fname);
     scripting_run(c->srv, SCRIPTING_EVAL, c, sha, flags, readonly, (size_t)numkeys,
                   c->argv + 3, c->argc - 3 - (size_t)numkeys, c->argv + 3 + numkeys);
 }
@@ -190,21 +174,16 @@ cmd_script_load(struct client *c)
 void
 cmd_script_exists(struct client *c)
 {
-    lua_State *L = scripting_lua(c->srv, SCRIPTING_EVAL);
     reply_array_len(c, (long long)c->argc - 2);
     for (size_t i = 2; i < c->argc; i++) {
-        char fname[64];
+        char sha[40];
         int found = 0;
         if (c->argv[i].len == 40) {
-            snprintf(fname, sizeof(fname), "f_");
             for (int k = 0; k < 40; k++) {
                 char ch = c->argv[i].ptr[k];
-                fname[2 + k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+                sha[k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
             }
-            fname[42] = '\0';
-            lua_getfield(L, LUA_REGISTRYINDEX, fname);
-            found = !lua_isnil(L, -1);
-            lua_pop(L, 1);
+            found = scripting_script_exists(c->srv, sha);
         }
         reply_int(c, found);
     }

@@ -682,7 +682,7 @@ static void
 gwait_add(struct client *c, const struct resp_arg *keys, size_t n)
 {
     if (!gwait_listening) {
-        keyspace_listen(&c->srv->ks, gwait_on_change, NULL);
+        keyspace_listen(&c->srv->ks, gwait_on_change, NULL, &ngwait);
         gwait_listening = 1;
     }
     gwait_drop(c->id);

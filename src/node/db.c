@@ -143,11 +143,13 @@ db_entry_memory(struct entry *e)
 /* ---- the change signal ------------------------------------------------- */
 
 void
-keyspace_listen(struct keyspace *ks, keyspace_change_fn fn, void *ctx)
+keyspace_listen(struct keyspace *ks, keyspace_change_fn fn, void *ctx,
+                const size_t *active)
 {
     if (ks->nlisteners < KEYSPACE_MAX_LISTENERS) {
         ks->listeners[ks->nlisteners].fn = fn;
         ks->listeners[ks->nlisteners].ctx = ctx;
+        ks->listeners[ks->nlisteners].active = active;
         ks->nlisteners++;
     }
 }
@@ -157,7 +159,10 @@ db_signal(struct db *db, const char *key, size_t len, enum keyspace_change what)
 {
     struct keyspace *ks = db->ks;
     for (int i = 0; i < ks->nlisteners; i++) {
-        ks->listeners[i].fn(ks->listeners[i].ctx, db, key, len, what);
+        const size_t *a = ks->listeners[i].active;
+        if (a == NULL || *a != 0) {
+            ks->listeners[i].fn(ks->listeners[i].ctx, db, key, len, what);
+        }
     }
 }
 
@@ -230,7 +235,7 @@ db_delete_ref(struct db *db, struct entry **ref)
 {
     struct entry *e = dict_unlink(&db->dict, ref);
     db->ks->dirty++;
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, entry_key(e), entry_keylen(e), KEYSPACE_DELETED);
     }
     free_value(db->ks, e, db->ks->free_async);
@@ -325,7 +330,7 @@ db_reuse_string(struct db *db, const char *key, size_t keylen, size_t vallen)
         return NULL;
     }
     db->ks->dirty++;
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
     }
     entry_set_vallen(e, vallen);
@@ -339,7 +344,7 @@ db_add(struct db *db, const char *key, size_t keylen, size_t vallen,
        long long expire_ms)
 {
     struct entry *e = add_quiet(db, key, keylen, vallen, expire_ms);
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
     }
     db_event(db, key, keylen, KEYSPACE_EV_NEW);
@@ -353,7 +358,7 @@ add_object(struct db *db, const char *key, size_t keylen, unsigned type,
     struct entry *e = add_quiet(db, key, keylen, sizeof(obj), expire_ms);
     e->type = type;
     entry_set_obj(e, obj);
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
     }
     return e;
@@ -387,7 +392,7 @@ db_add_value(struct db *db, const char *key, size_t keylen, unsigned type,
     e->type = type;
     e->enc = enc;
     memcpy(entry_val(e), val, vallen);
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
     }
     db_event(db, key, keylen, KEYSPACE_EV_NEW);
@@ -436,7 +441,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
     struct entry **ref = dict_find_ref(&db->dict, key, keylen, h);
     struct entry *e;
     db->ks->dirty++;
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, key, keylen, KEYSPACE_WRITTEN);
     }
 
@@ -496,12 +501,15 @@ db_resize_value(struct db *db, struct entry **ref, size_t vallen)
 {
     struct entry *e = *ref;
     size_t keylen = entry_keylen(e), oldlen = entry_vallen(e);
-    size_t need = entry_size(e->volatile_, keylen, vallen);
-    size_t oldsize = entry_size(e->volatile_, keylen, oldlen);
     db->ks->dirty++;
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, entry_key(e), keylen, KEYSPACE_WRITTEN);
     }
+    if (vallen == oldlen) {
+        return e; /* INCR of a counter of as many digits: nothing moves */
+    }
+    size_t need = entry_size(e->volatile_, keylen, vallen);
+    size_t oldsize = entry_size(e->volatile_, keylen, oldlen);
     if (need <= mem_usable(e) && (vallen >= oldlen || need * 2 >= mem_usable(e))) {
         entry_set_vallen(e, vallen);
         return e;
@@ -536,7 +544,7 @@ db_set_expire(struct db *db, struct entry **ref, long long when_ms)
     struct entry *e = *ref;
     int want = when_ms >= 0;
     db->ks->dirty++;
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, entry_key(e), entry_keylen(e), KEYSPACE_WRITTEN);
     }
     if (want && e->volatile_) {
@@ -585,7 +593,7 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
     }
     struct entry *e = dict_unlink(&db->dict, ref);
     long long when = entry_expire(e);
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, key, keylen, KEYSPACE_DELETED);
     }
     if (e->volatile_) {
@@ -616,7 +624,7 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
     if (when >= 0) {
         ttl_link(db, e, when);
     }
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, newkey, newlen, KEYSPACE_WRITTEN);
     }
     db_event(db, newkey, newlen, KEYSPACE_EV_NEW);
@@ -641,7 +649,7 @@ db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
     if (when >= 0) {
         ttl_link(dst, e, when);
     }
-    if (src->ks->nlisteners > 0) {
+    if (keyspace_listening(src->ks)) {
         db_signal(src, key, keylen, KEYSPACE_DELETED);
         db_signal(dst, key, keylen, KEYSPACE_WRITTEN);
     }
@@ -662,7 +670,7 @@ db_copy(struct db *dst, struct entry *e, const char *newkey, size_t newlen)
     }
     n->type = e->type;
     n->enc = e->enc;            /* COPY keeps the encoding, as in Redis */
-    if (dst->ks->nlisteners > 0) {
+    if (keyspace_listening(dst->ks)) {
         db_signal(dst, newkey, newlen, KEYSPACE_WRITTEN);
     }
     /* Even over a replaced key: Redis's COPY deletes, then adds. */
@@ -686,7 +694,7 @@ db_flush(struct db *db)
     if (n > 0) {
         db->ks->dirty++;
     }
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, NULL, 0, KEYSPACE_FLUSHED);
     }
     dict_clear(&db->dict, entry_free_all, NULL);
@@ -705,7 +713,7 @@ db_flush_async(struct db *db)
         return 0;
     }
     db->ks->dirty++;
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, NULL, 0, KEYSPACE_FLUSHED);
     }
     struct dict *old = mem_alloc(sizeof(*old));
@@ -723,7 +731,7 @@ db_swap(struct db *a, struct db *b)
 {
     struct db tmp = *a;
     a->ks->dirty++;
-    if (a->ks->nlisteners > 0) {
+    if (keyspace_listening(a->ks)) {
         db_signal(a, NULL, 0, KEYSPACE_FLUSHED);
         db_signal(b, NULL, 0, KEYSPACE_FLUSHED);
     }

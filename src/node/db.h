@@ -73,6 +73,8 @@ struct keyspace {
     struct keyspace_listener {
         keyspace_change_fn fn;
         void *ctx;               /* borrowed */
+        const size_t *active;    /* borrowed: the listener has work only
+                                    while *active != 0 (NULL: always) */
     } listeners[KEYSPACE_MAX_LISTENERS];
     int nlisteners;
     int no_touch;                /* the running client set CLIENT NO-TOUCH */
@@ -116,8 +118,26 @@ db_lookup(struct db *db, const char *key, size_t len, int flags)
     return ref ? *ref : NULL;
 }
 
-/* Add a listener to the change signal (at most KEYSPACE_MAX_LISTENERS). */
-void keyspace_listen(struct keyspace *ks, keyspace_change_fn fn, void *ctx);
+/* Add a listener to the change signal (at most KEYSPACE_MAX_LISTENERS).
+ * active (may be NULL: always) points at the listener's count of what it
+ * watches (blocked keys, WATCHed keys, tracking clients...): while it is 0
+ * the listener is not called, and a write with no active listener skips
+ * the signal altogether (one test per listener instead of a call each). */
+void keyspace_listen(struct keyspace *ks, keyspace_change_fn fn, void *ctx,
+                     const size_t *active);
+
+/* Nonzero when some listener has work: db_signal would call one. */
+static inline int
+keyspace_listening(const struct keyspace *ks)
+{
+    for (int i = 0; i < ks->nlisteners; i++) {
+        const size_t *a = ks->listeners[i].active;
+        if (a == NULL || *a != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
 /* Fire the change signal for a key.  db_* functions fire it themselves;
  * a command that changes a collection in place (LPUSH onto an existing
  * list, HSET of a field, ...) calls db_signal_modified after the change. */
@@ -126,7 +146,7 @@ static inline void
 db_signal_modified(struct db *db, const char *key, size_t len)
 {
     db->ks->dirty++;
-    if (db->ks->nlisteners > 0) {
+    if (keyspace_listening(db->ks)) {
         db_signal(db, key, len, KEYSPACE_WRITTEN);
     }
 }

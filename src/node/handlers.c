@@ -3,7 +3,7 @@
  * unknown-command error on the node. */
 #include "node/handlers.h"
 
-static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
+const cmd_handler_fn handlers_by_id[CMD_ID__COUNT] = {
 #define HANDLER_ROW(id, par, nm, ar, fl, fk, lk, st, grp, snc, sum, fn)        \
     [CMD_ID_##id] = cmd_##fn,
     CMD_LIST(HANDLER_ROW)
@@ -11,19 +11,11 @@ static const cmd_handler_fn handlers[CMD_ID__COUNT] = {
 };
 
 /* What a row whose handler column is "none" binds: never called, since
- * handlers_get answers NULL for it. */
+ * handlers_get answers NULL for it (handlers.h). */
 void
 cmd_none(struct client *c)
 {
     (void)c;
-}
-
-cmd_handler_fn
-handlers_get(enum cmd_id id)
-{
-    cmd_handler_fn fn = id >= 0 && id < CMD_ID__COUNT ? handlers[id] : NULL;
-
-    return fn == cmd_none ? NULL : fn;
 }
 
 int

@@ -10,8 +10,6 @@
 struct client;
 typedef void (*cmd_handler_fn)(struct client *c);
 
-/* The handler bound to a command id, or NULL when the node has none. */
-cmd_handler_fn handlers_get(enum cmd_id id);
 /* True when the node implements cmd: a handler is bound to it or, for a
  * container, to one of its subcommands.  The shared table also holds rows
  * only the proxy answers (SENTINEL): on the node they are unknown
@@ -25,5 +23,18 @@ int handlers_implements(const struct command *cmd);
     void cmd_##fn(struct client *c);
 CMD_LIST(HANDLER_DECL)
 #undef HANDLER_DECL
+
+/* The handler bound to each command id, cmd_none for none.  Read through
+ * handlers_get, inline: dispatch asks twice per command. */
+extern const cmd_handler_fn handlers_by_id[CMD_ID__COUNT];
+
+/* The handler bound to a command id, or NULL when the node has none (a row
+ * only the proxy answers, or a container whose subcommands have them). */
+static inline cmd_handler_fn
+handlers_get(enum cmd_id id)
+{
+    cmd_handler_fn fn = (unsigned)id < (unsigned)CMD_ID__COUNT ? handlers_by_id[id] : NULL;
+    return fn == cmd_none ? NULL : fn;
+}
 
 #endif

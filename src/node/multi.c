@@ -207,7 +207,7 @@ void
 multi_setup(struct server *srv)
 {
     memset(&srv->watch, 0, sizeof(srv->watch));
-    keyspace_listen(&srv->ks, on_keyspace_change, srv);
+    keyspace_listen(&srv->ks, on_keyspace_change, srv, &srv->watch.count);
 }
 
 void

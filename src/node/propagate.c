@@ -44,6 +44,11 @@ propagate_effect_db(struct server *srv, int dbid, size_t argc,
 {
     struct propagate *p = &srv->prop;
     size_t off = p->len;
+    if (!repl_stream_active(srv)) {
+        /* No backlog and no AOF: the flush would drop it (the same reason
+         * propagate_call_end does not encode a verbatim command then). */
+        return;
+    }
     char *dst = buf_room(p, resp_command_len(argc, argv));
     p->len += resp_command_write(dst, argc, argv);
     op_push(p, dbid, off, p->len - off);
@@ -64,6 +69,9 @@ propagate_prevent(struct client *c)
 void
 propagate_key_state(struct client *c, const struct resp_arg *key)
 {
+    if (!repl_stream_active(c->srv)) {
+        return; /* see propagate_effect_db */
+    }
     struct entry *e = db_lookup(c->db, key->ptr, key->len,
                                 LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
     if (e == NULL) {
@@ -85,6 +93,9 @@ propagate_key_state(struct client *c, const struct resp_arg *key)
 void
 propagate_expire_state(struct client *c, const struct resp_arg *key)
 {
+    if (!repl_stream_active(c->srv)) {
+        return; /* see propagate_effect_db */
+    }
     struct entry *e = db_lookup(c->db, key->ptr, key->len,
                                 LOOKUP_NOTOUCH | LOOKUP_NOSTATS);
     char when[24];

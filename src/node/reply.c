@@ -73,6 +73,13 @@ reply_errorf(struct client *c, const char *fmt, ...)
 static inline void
 reply_prefixed(struct client *c, char prefix, long long n)
 {
+    /* Formatted in place when the buffer has room, as reply_bulk does. */
+    if (c->reply == NULL && c->bufpos + RESP_HDR_MAX <= CLIENT_BUF_SIZE
+        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
+        client_queue_at_first_byte(c);
+        c->bufpos += resp_fmt_prefixed(c->buf + c->bufpos, prefix, n);
+        return;
+    }
     char hdr[RESP_HDR_MAX];
     reply_raw(c, hdr, resp_fmt_prefixed(hdr, prefix, n));
 }
@@ -80,11 +87,6 @@ reply_prefixed(struct client *c, char prefix, long long n)
 void
 reply_int(struct client *c, long long v)
 {
-    static const char *small[] = {":0\r\n", ":1\r\n"};
-    if (v == 0 || v == 1) {
-        reply_raw(c, small[v], 4);
-        return;
-    }
     reply_prefixed(c, ':', v);
 }
 

@@ -26,6 +26,7 @@
 #include <lua-cjson.h>
 
 #include <event2/event.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +50,37 @@ struct script_run {
     long long start_ms;
 };
 
+/* One EVAL script in the cache: its compiled function is held in the EVAL
+ * interpreter's registry by ref. */
+struct script_slot {
+    char sha[40];                /* lowercase hex; sha[0] == 0: empty slot */
+    int ref;                     /* luaL_ref in the EVAL registry */
+    unsigned flags;              /* enum script_flag */
+};
+
+/* Registry refs of what every run reads, per interpreter: looked up by
+ * number rather than by name (a name is hashed and interned each time). */
+struct lua_refs {
+    int err_handler;             /* cachely_err_handler */
+    int globals;                 /* the raw globals table S */
+    int env;                     /* the proxy P scripts see (cachely_env) */
+    int keys_name, argv_name;    /* the strings "KEYS" and "ARGV" */
+};
+
 struct scripting {
     struct server *srv;          /* borrowed */
     lua_State *lua[2];           /* owned: EVAL's and the libraries' */
+    struct lua_refs refs[2];     /* into lua[kind]'s registry */
     struct client *fake;         /* owned: runs the scripts' commands */
     struct script_run *run;      /* borrowed from scripting_run's frame */
     unsigned long long runs;     /* scripts run (paces the GC steps) */
+    /* The EVAL scripts by SHA-1: open addressing, at most half full.  An
+     * EVALSHA finds its function and flags here with one hash of the SHA
+     * and one registry index, instead of formatting "f_<sha>" and "F_<sha>"
+     * and looking both up as Lua strings (a sixth of a small script's
+     * cost).  Emptied with the interpreter (SCRIPT FLUSH). */
+    struct script_slot *scripts; /* owned */
+    size_t nscripts, scripts_cap;
 };
 
 /* The hook and the C functions reach the state through this (one server
@@ -211,7 +237,9 @@ script_command(lua_State *L)
         push_error_table(L, "ERR Please specify at least one argument for this redis lib call");
         return 1;
     }
-    struct resp_arg *argv = mem_alloc(sizeof(*argv) * (size_t)argc);
+    /* Most calls have a few arguments: those live on the stack. */
+    struct resp_arg argv_small[16];
+    struct resp_arg *argv = argc <= 16 ? argv_small : mem_alloc(sizeof(*argv) * (size_t)argc);
     for (int i = 0; i < argc; i++) {
         int t = lua_type(L, i + 1);
         if (t == LUA_TNUMBER && i < 64) {
@@ -222,7 +250,9 @@ script_command(lua_State *L)
             argv[i].ptr = (char *)lua_tolstring(L, i + 1, &len);
             argv[i].len = len;
         } else {
-            mem_free(argv);
+            if (argv != argv_small) {
+                mem_free(argv);
+            }
             push_error_table(L, "ERR Lua redis lib command arguments must be strings or integers");
             return 1;
         }
@@ -265,7 +295,9 @@ script_command(lua_State *L)
         }
     }
     if (err != NULL) {
-        mem_free(argv);
+        if (argv != argv_small) {
+            mem_free(argv);
+        }
         push_error_table(L, err);
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "cachely_counted");
@@ -281,14 +313,22 @@ script_command(lua_State *L)
     if (srv->ks.dirty != dirty) {
         run->wrote = 1;
     }
-    size_t len;
-    char *out = fake_reply(f, &len);
-    client_discard_reply(f);
-    mem_free(argv);
+    if (argv != argv_small) {
+        mem_free(argv);
+    }
     f->argc = 0;
     f->argv = NULL;
-    script_resp_to_lua(L, out, out + len, 0);
-    mem_free(out);
+    if (f->reply == NULL) {
+        /* The whole reply is in the client's buffer: read it there. */
+        script_resp_to_lua(L, f->buf, f->buf + f->bufpos, 0);
+        client_discard_reply(f);
+    } else {
+        size_t len;
+        char *out = fake_reply(f, &len);
+        client_discard_reply(f);
+        script_resp_to_lua(L, out, out + len, 0);
+        mem_free(out);
+    }
     if (lua_istable(L, -1) && script_table_field(L, "err", LUA_TSTRING)) {
         lua_pop(L, 1);
         lua_pushboolean(L, 1);
@@ -542,6 +582,44 @@ lua_create(enum scripting_engine_kind kind)
 
 /* ---- setup ------------------------------------------------------------------ */
 
+static int
+ref_field(lua_State *L, const char *name)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, name);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static int
+ref_string(lua_State *L, const char *s)
+{
+    lua_pushstring(L, s);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* Create kind's interpreter and take the refs of what each run reads. */
+static void
+interp_open(struct scripting *s, enum scripting_engine_kind kind)
+{
+    lua_State *L = lua_create(kind);
+    struct lua_refs *r = &s->refs[kind];
+    lua_getglobal(L, "cachely_err_handler");
+    r->err_handler = luaL_ref(L, LUA_REGISTRYINDEX);
+    r->globals = ref_field(L, "cachely_globals");
+    r->env = ref_field(L, "cachely_env");
+    r->keys_name = ref_string(L, "KEYS");
+    r->argv_name = ref_string(L, "ARGV");
+    s->lua[kind] = L;
+}
+
+static void
+scripts_clear(struct scripting *s)
+{
+    mem_free(s->scripts);
+    s->scripts = NULL;
+    s->nscripts = 0;
+    s->scripts_cap = 0;
+}
+
 int
 scripting_setup(struct server *srv)
 {
@@ -549,8 +627,8 @@ scripting_setup(struct server *srv)
     s->srv = srv;
     current = s;
     srv->scripting = s;
-    s->lua[SCRIPTING_EVAL] = lua_create(SCRIPTING_EVAL);
-    s->lua[SCRIPTING_FUNCTION] = lua_create(SCRIPTING_FUNCTION);
+    interp_open(s, SCRIPTING_EVAL);
+    interp_open(s, SCRIPTING_FUNCTION);
     s->fake = client_create_fake(srv, CLIENT_DENY_BLOCKING | CLIENT_AUTHENTICATED);
     snprintf(s->fake->addr, sizeof(s->fake->addr), "lua");
     return 0;
@@ -568,6 +646,7 @@ scripting_teardown(struct server *srv)
             lua_close(s->lua[i]);
         }
     }
+    scripts_clear(s);
     client_destroy(&s->fake);
     mem_free(s);
     srv->scripting = NULL;
@@ -587,7 +666,77 @@ scripting_reset(struct server *srv, enum scripting_engine_kind kind)
 {
     struct scripting *s = srv->scripting;
     lua_close(s->lua[kind]);
-    s->lua[kind] = lua_create(kind);
+    if (kind == SCRIPTING_EVAL) {
+        scripts_clear(s); /* their refs died with the interpreter */
+    }
+    interp_open(s, kind);
+}
+
+/* ---- the EVAL scripts' cache ------------------------------------------------ */
+
+static struct script_slot *
+script_slot(struct scripting *s, const char sha[40])
+{
+    if (s->scripts_cap == 0) {
+        return NULL;
+    }
+    size_t mask = s->scripts_cap - 1;
+    for (size_t h = (size_t)util_hash(sha, 40) & mask;; h = (h + 1) & mask) {
+        struct script_slot *slot = &s->scripts[h];
+        if (slot->sha[0] == '\0' || memcmp(slot->sha, sha, 40) == 0) {
+            return slot;
+        }
+    }
+}
+
+int
+scripting_script_push(struct server *srv, const char sha[40], unsigned *flags)
+{
+    struct scripting *s = srv->scripting;
+    struct script_slot *slot = script_slot(s, sha);
+    if (slot == NULL || slot->sha[0] == '\0') {
+        return -1;
+    }
+    if (flags != NULL) {
+        *flags = slot->flags;
+    }
+    lua_rawgeti(s->lua[SCRIPTING_EVAL], LUA_REGISTRYINDEX, slot->ref);
+    return 0;
+}
+
+int
+scripting_script_exists(struct server *srv, const char sha[40])
+{
+    struct script_slot *slot = script_slot(srv->scripting, sha);
+    return slot != NULL && slot->sha[0] != '\0';
+}
+
+void
+scripting_script_add(struct server *srv, const char sha[40], unsigned flags)
+{
+    struct scripting *s = srv->scripting;
+    lua_State *L = s->lua[SCRIPTING_EVAL];
+    if ((s->nscripts + 1) * 2 > s->scripts_cap) {
+        struct script_slot *old = s->scripts;
+        size_t oldcap = s->scripts_cap;
+        s->scripts_cap = oldcap ? oldcap * 2 : 16;
+        s->scripts = mem_calloc(s->scripts_cap * sizeof(*s->scripts));
+        for (size_t i = 0; i < oldcap; i++) {
+            if (old[i].sha[0] != '\0') {
+                *script_slot(s, old[i].sha) = old[i];
+            }
+        }
+        mem_free(old);
+    }
+    struct script_slot *slot = script_slot(s, sha);
+    if (slot->sha[0] != '\0') {
+        luaL_unref(L, LUA_REGISTRYINDEX, slot->ref);
+    } else {
+        s->nscripts++;
+        memcpy(slot->sha, sha, 40);
+    }
+    slot->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    slot->flags = flags;
 }
 
 static const struct {
@@ -704,19 +853,25 @@ count_hook(lua_State *L, lua_Debug *ar)
     }
 }
 
+/* Push a new array of the n strings of a (its size known up front: no
+ * rehash as it fills); with name_ref, store it in the globals table S under
+ * that name instead. */
 static void
-set_array(lua_State *L, const char *name, size_t n, const struct resp_arg *a)
+set_array(lua_State *L, const struct lua_refs *r, int name_ref, size_t n,
+          const struct resp_arg *a)
 {
-    lua_newtable(L);
+    if (name_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->globals);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, name_ref);
+    }
+    lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         lua_pushlstring(L, a[i].ptr, a[i].len);
         lua_rawseti(L, -2, (int)i + 1);
     }
-    if (name != NULL) {
-        lua_getfield(L, LUA_REGISTRYINDEX, "cachely_globals");
-        lua_pushvalue(L, -2);
-        lua_setfield(L, -2, name);
-        lua_pop(L, 2);
+    if (name_ref != LUA_NOREF) {
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
     }
 }
 
@@ -767,15 +922,16 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
     run.start_ms = util_mstime();
 
     /* function on top: put the error handler under it */
-    lua_getglobal(L, "cachely_err_handler");
+    const struct lua_refs *r = &s->refs[kind];
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->err_handler);
     lua_insert(L, -2);
     int errfunc = lua_gettop(L) - 1;
     if (kind == SCRIPTING_EVAL) {
-        set_array(L, "KEYS", nkeys, keys);
-        set_array(L, "ARGV", nargs, args);
+        set_array(L, r, r->keys_name, nkeys, keys);
+        set_array(L, r, r->argv_name, nargs, args);
     } else {
-        set_array(L, NULL, nkeys, keys);
-        set_array(L, NULL, nargs, args);
+        set_array(L, r, LUA_NOREF, nkeys, keys);
+        set_array(L, r, LUA_NOREF, nargs, args);
         nparams = 2;
     }
     s->fake->db = caller->db;
@@ -828,7 +984,7 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
     }
     lua_pop(L, 2); /* result or error, and the error handler */
     /* A script's writes to its proxy's raw table (rawset) are undone. */
-    lua_getfield(L, LUA_REGISTRYINDEX, "cachely_env");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->env);
     for (;;) {
         lua_pushnil(L);
         if (!lua_next(L, -2)) {

@@ -37,6 +37,16 @@ struct lua_State *scripting_lua(struct server *srv, enum scripting_engine_kind k
 /* Close and re-create an interpreter (SCRIPT FLUSH, FUNCTION FLUSH). */
 void scripting_reset(struct server *srv, enum scripting_engine_kind kind);
 
+/* The EVAL scripts' cache, by SHA-1 (40 lowercase hex digits; emptied by
+ * scripting_reset of SCRIPTING_EVAL).  scripting_script_push pushes the
+ * script's function on the EVAL interpreter's stack and sets *flags (enum
+ * script_flag; flags may be NULL): 0, or -1 with nothing pushed when no
+ * such script is cached.  scripting_script_add pops the function on top
+ * of that stack and caches it under sha with flags. */
+int scripting_script_push(struct server *srv, const char sha[40], unsigned *flags);
+int scripting_script_exists(struct server *srv, const char sha[40]);
+void scripting_script_add(struct server *srv, const char sha[40], unsigned flags);
+
 /* Parse a flags list: "no-writes,allow-oom" style names, from a table of
  * strings (index at idx) or a comma-separated string.  Returns -1 for an
  * unknown flag. */

@@ -232,6 +232,10 @@ struct server {
     struct monitors monitors;         /* monitor.c's MONITOR clients */
     struct latency latency;           /* latency.c's events */
     struct propagate prop;            /* propagate.c's effects of the running call */
+    long long call_clock_us;          /* dispatch_call: the monotonic reading that
+                                         ended the last command of the input being
+                                         processed, the next one's start (0: none;
+                                         client_process_input clears it) */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
     struct client *close_list;        /* clients to free (singly linked via close_next) */

@@ -976,7 +976,7 @@ track_copy(const void *h)
 void
 hash_setup(struct server *srv)
 {
-    keyspace_listen(&srv->ks, on_change, srv);
+    keyspace_listen(&srv->ks, on_change, srv, &tracked_total);
 }
 
 struct reclaim_ctx {

@@ -356,11 +356,11 @@ tracking_command_done(struct client *c, const struct command *cmd)
     }
 }
 
-void
-tracking_call_end(struct client *c, const struct command *cmd)
+/* tracking_call_end's work when there is some, out of line so that the
+ * usual call (nobody tracks, nothing to send) costs no prologue. */
+static void __attribute__((noinline))
+call_end_send(struct client *c, const struct command *cmd, struct tracking *t)
 {
-    struct tracking *t = &c->srv->tracking;
-    t->current = NULL;
     if (t->flush_pending) {
         t->flush_pending = 0;
         for (size_t i = 0; i < t->nclients; i++) {
@@ -377,6 +377,18 @@ tracking_call_end(struct client *c, const struct command *cmd)
         && !(c->flags & CLIENT_MULTI)) {
         c->tracking->opts &= ~TRACKING_CACHING;
     }
+}
+
+void
+tracking_call_end(struct client *c, const struct command *cmd)
+{
+    struct tracking *t = &c->srv->tracking;
+    t->current = NULL;
+    if (!t->flush_pending && t->npending == 0 && c->tracking == NULL) {
+        t->plen = 0;
+        return;
+    }
+    call_end_send(c, cmd, t);
 }
 
 void
@@ -759,7 +771,7 @@ void
 tracking_setup(struct server *srv)
 {
     memset(&srv->tracking, 0, sizeof(srv->tracking));
-    keyspace_listen(&srv->ks, on_keyspace_change, srv);
+    keyspace_listen(&srv->ks, on_keyspace_change, srv, &srv->tracking.nclients);
 }
 
 void

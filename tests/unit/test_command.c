@@ -2,6 +2,7 @@
 #include "core/command.h"
 
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <string.h>
 
 static void
@@ -87,6 +88,32 @@ Test(command, every_top_level_name_is_found)
         cr_assert_eq(command_lookup(c->name, strlen(c->name)), c, "%s", c->name);
     }
     cr_assert_null(command_at(command_count()));
+}
+
+/* The lookup compares case-folded words, not bytes: every name in upper
+ * case is found, and changing any one byte (to another letter, or to the
+ * same letter with the high bit set, which is not ASCII) finds another
+ * command or none, also past the 16th byte of a long name. */
+Test(command, lookup_folds_case_and_tells_every_byte_apart)
+{
+    for (size_t i = 0; i < command_count(); i++) {
+        const struct command *c = command_at(i);
+        char name[64];
+        size_t len = strlen(c->name);
+        cr_assert_lt(len, sizeof(name));
+        for (size_t k = 0; k < len; k++) {
+            name[k] = (char)toupper((unsigned char)c->name[k]);
+        }
+        cr_assert_eq(command_lookup(name, len), c, "%s", c->name);
+        for (size_t k = 0; k < len; k++) {
+            char was = name[k];
+            name[k] = (char)(was ^ 0x80);
+            cr_assert_neq(command_lookup(name, len), c, "%s byte %zu high bit", c->name, k);
+            name[k] = was == 'Q' ? 'X' : 'Q';
+            cr_assert_neq(command_lookup(name, len), c, "%s byte %zu", c->name, k);
+            name[k] = was;
+        }
+    }
 }
 
 Test(command, count_covers_top_level_rows_only)

@@ -503,3 +503,40 @@ Test(db, random_operations_across_the_length_widths_match_a_model)
     }
     free(mk);
 }
+
+/* ---- the change signal's listeners --------------------------------------- */
+
+static int heard;
+
+static void
+count_heard(void *ctx, struct db *db, const char *key, size_t len, enum keyspace_change what)
+{
+    (void)ctx;
+    (void)db;
+    (void)key;
+    (void)len;
+    (void)what;
+    heard++;
+}
+
+/* A listener registered with an active count is called only while that
+ * count is not 0 (nobody WATCHes, blocks or tracks: writes skip it), and
+ * one registered without is always called. */
+Test(db, a_listener_is_called_only_while_its_count_is_not_zero)
+{
+    size_t active = 0;
+    heard = 0;
+    keyspace_listen(&ks, count_heard, NULL, &active);
+    set(&ks.dbs[0], "k", "1", -1);
+    set(&ks.dbs[0], "k", "2", -1);
+    cr_assert_eq(heard, 0);
+    cr_assert_eq(keyspace_listening(&ks), 0);
+    active = 1;
+    cr_assert_neq(keyspace_listening(&ks), 0);
+    set(&ks.dbs[0], "k", "3", -1);
+    cr_assert_eq(heard, 1);
+    active = 0;
+    keyspace_listen(&ks, count_heard, NULL, NULL);
+    set(&ks.dbs[0], "k", "4", -1);
+    cr_assert_eq(heard, 2);
+}

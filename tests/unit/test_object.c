@@ -224,7 +224,7 @@ setup(void)
     obj_register(ENTRY_LIST, &toy_type);
     toy_frees = 0;
     memset(signals, 0, sizeof(signals));
-    keyspace_listen(&ks, count_signal, NULL);
+    keyspace_listen(&ks, count_signal, NULL, NULL);
 }
 
 static void

@@ -311,6 +311,59 @@ Test(resp, invalid_bulk_length_error)
     assert_error("*1\r\n$\r\n", 7, 0, "Protocol error: invalid bulk length");
 }
 
+/* The common lengths are read without util_str2ll; what that fast path
+ * does not take (a leading zero, a sign, a byte other than a digit before
+ * the CR, more than 18 digits) still gets the general path's answer. */
+Test(resp, lengths_outside_the_fast_path_keep_their_errors)
+{
+    assert_error("*1\r\n$03\r\nfoo\r\n", 14, 0, "Protocol error: invalid bulk length");
+    assert_error("*1\r\n$3x\r\nfoo\r\n", 14, 0, "Protocol error: invalid bulk length");
+    assert_error("*1\r\n$00\r\n\r\n", 11, 0, "Protocol error: invalid bulk length");
+    assert_error("*1\r\n$1234567890123456789\r\n", 26, 0,
+                 "Protocol error: invalid bulk length");
+    assert_error("*1x\r\n", 5, 0, "Protocol error: invalid multibulk length");
+    assert_error("*00\r\n", 5, 0, "Protocol error: invalid multibulk length");
+
+    struct resp_parser p;
+    resp_parser_init(&p);
+    cr_assert_eq(parse_str(&p, "*2\r\n$0\r\n\r\n$10\r\n0123456789\r\n"), STATUS_OK);
+    cr_assert_eq(p.argc, 2);
+    ASSERT_ARG(&p, 0, "");
+    ASSERT_ARG(&p, 1, "0123456789");
+    resp_parser_free(&p);
+}
+
+/* A whole frame of up to 64 arguments takes the one-pass path, a longer
+ * one the general path: both give the same arguments and consume the
+ * frame, and the state left lets the next frame parse. */
+Test(resp, frames_on_either_side_of_the_one_pass_limit_parse_alike)
+{
+    for (size_t argc = 63; argc <= 66; argc++) {
+        char buf[2048];
+        size_t n = (size_t)snprintf(buf, sizeof(buf), "*%zu\r\n", argc);
+        for (size_t i = 0; i < argc; i++) {
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "$%zu\r\n%zu\r\n",
+                                  i < 10 ? (size_t)1 : i < 100 ? (size_t)2 : (size_t)3, i);
+        }
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "*1\r\n$4\r\nPING\r\n");
+        struct resp_parser p;
+        resp_parser_init(&p);
+        cr_assert_eq(resp_parser_next(&p, buf, n), STATUS_OK);
+        cr_assert_eq(p.argc, argc);
+        for (size_t i = 0; i < argc; i++) {
+            char want[8];
+            int w = snprintf(want, sizeof(want), "%zu", i);
+            assert_arg(&p, i, want, (size_t)w);
+        }
+        size_t used = p.consumed;
+        cr_assert_eq(resp_parser_next(&p, buf + used, n - used), STATUS_OK);
+        cr_assert_eq(p.argc, 1);
+        ASSERT_ARG(&p, 0, "PING");
+        cr_assert_eq(used + p.consumed, n);
+        resp_parser_free(&p);
+    }
+}
+
 Test(resp, rejects_negative_bulk_length)
 {
     assert_error("*1\r\n$-1\r\n", 9, 0, "Protocol error: invalid bulk length");
