@@ -10,21 +10,6 @@
 
 #include <string.h>
 
-/* Room for len more bytes; returns where they go. */
-static char *
-buf_room(struct propagate *p, size_t len)
-{
-    if (p->cap - p->len < len) {
-        size_t cap = p->cap ? p->cap : 1024;
-        while (cap - p->len < len) {
-            cap *= 2;
-        }
-        p->buf = mem_realloc(p->buf, cap);
-        p->cap = cap;
-    }
-    return p->buf + p->len;
-}
-
 static void
 op_push(struct propagate *p, int dbid, size_t off, size_t len)
 {
@@ -43,15 +28,15 @@ propagate_effect_db(struct server *srv, int dbid, size_t argc,
                     const struct resp_arg *argv)
 {
     struct propagate *p = &srv->prop;
-    size_t off = p->len;
+    size_t off = p->buf.len;
     if (!repl_stream_active(srv)) {
         /* No backlog and no AOF: the flush would drop it (the same reason
          * propagate_call_end does not encode a verbatim command then). */
         return;
     }
-    char *dst = buf_room(p, resp_command_len(argc, argv));
-    p->len += resp_command_write(dst, argc, argv);
-    op_push(p, dbid, off, p->len - off);
+    char *dst = rbuf_room(&p->buf, resp_command_len(argc, argv));
+    p->buf.len += resp_command_write(dst, argc, argv);
+    op_push(p, dbid, off, p->buf.len - off);
 }
 
 void
@@ -63,7 +48,7 @@ propagate_effect(struct client *c, size_t argc, const struct resp_arg *argv)
 void
 propagate_prevent(struct client *c)
 {
-    op_push(&c->srv->prop, c->db->id, c->srv->prop.len, 0);
+    op_push(&c->srv->prop, c->db->id, c->srv->prop.buf.len, 0);
 }
 
 void
@@ -142,7 +127,7 @@ flush_ops(struct server *srv)
         }
         for (size_t i = 0; i < p->nops; i++) {
             if (p->ops[i].len > 0) {
-                repl_feed_encoded(srv, p->ops[i].dbid, p->buf + p->ops[i].off,
+                repl_feed_encoded(srv, p->ops[i].dbid, p->buf.p + p->ops[i].off,
                                   p->ops[i].len);
             }
         }
@@ -151,7 +136,7 @@ flush_ops(struct server *srv)
         }
     }
     p->nops = 0;
-    p->len = 0;
+    p->buf.len = 0;
 }
 
 void
@@ -167,7 +152,7 @@ propagate_call_end(struct client *c, size_t mark, long long dirty_before)
          * propagated by us, whatever its handlers stated (a nested load,
          * e.g. DEBUG RELOAD, must not leak into the caller's frame). */
         if (p->nops > mark) {
-            p->len = p->ops[mark].off;
+            p->buf.len = p->ops[mark].off;
             p->nops = mark;
         }
     } else if (p->nops == mark && !is_replica
@@ -186,7 +171,7 @@ propagate_call_end(struct client *c, size_t mark, long long dirty_before)
     if (is_replica || (c->flags & CLIENT_MASTER)) {
         /* A replica relays its master's bytes; a loader feeds nothing. */
         p->nops = 0;
-        p->len = 0;
+        p->buf.len = 0;
         return;
     }
     if (p->nops > 0) {
@@ -198,7 +183,7 @@ propagate_call_end(struct client *c, size_t mark, long long dirty_before)
 void
 propagate_teardown(struct server *srv)
 {
-    mem_free(srv->prop.buf);
+    rbuf_free(&srv->prop.buf);
     mem_free(srv->prop.ops);
     memset(&srv->prop, 0, sizeof(srv->prop));
 }

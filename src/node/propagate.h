@@ -12,6 +12,7 @@
 #ifndef CACHELY_NODE_PROPAGATE_H
 #define CACHELY_NODE_PROPAGATE_H
 
+#include "core/rbuf.h"
 #include "core/resp.h"
 
 #include <stddef.h>
@@ -21,7 +22,7 @@ struct server;
 
 struct prop_op {
     int dbid;
-    size_t off;                  /* RESP-encoded command in prop.buf */
+    size_t off;                  /* RESP-encoded command in prop.buf.p */
     size_t len;                  /* 0: a marker that the call prevented
                                     propagation (propagate_prevent) */
 };
@@ -30,8 +31,7 @@ struct prop_op {
  * call; nested calls add to it). */
 struct propagate {
     int depth;                   /* call() nesting */
-    char *buf;                   /* owned: encoded commands */
-    size_t len, cap;
+    struct rbuf buf;             /* the encoded commands */
     struct prop_op *ops;         /* owned */
     size_t nops, opscap;
 };

@@ -142,9 +142,9 @@ repl_on_cron(evutil_socket_t fd, short what, void *arg)
             && now - r->last_ping_ms >= srv->cfg.repl_ping_replica_period * 1000) {
             struct resp_arg a[1] = {{"PING", 4}};
             r->last_ping_ms = now;
-            repl_enc_len = 0;
+            repl_enc.len = 0;
             repl_enc_command(1, a);
-            repl_stream_write(srv, repl_enc_buf, repl_enc_len);
+            repl_stream_write(srv, repl_enc.p, repl_enc.len);
         }
         for (size_t i = 0; i < r->nreplicas; i++) {
             struct client *c = r->replicas[i];
@@ -212,7 +212,5 @@ repl_teardown(struct server *srv)
     r->nreplicas = 0;
     mem_free(r->master_host);
     r->master_host = NULL;
-    mem_free(repl_enc_buf);
-    repl_enc_buf = NULL;
-    repl_enc_cap = 0;
+    rbuf_free(&repl_enc);
 }

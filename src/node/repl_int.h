@@ -3,6 +3,7 @@
 #ifndef CACHELY_NODE_REPL_INT_H
 #define CACHELY_NODE_REPL_INT_H
 
+#include "core/rbuf.h"
 #include "core/resp.h"
 
 #include <stddef.h>
@@ -18,10 +19,10 @@ void repl_backlog_free(struct repl *r);
 long long repl_backlog_first_offset(const struct repl *r);
 void repl_backlog_send_from(struct repl *r, struct client *c, long long from);
 
-/* repl_stream.c: one command encoded into repl_enc_buf (repl_enc_len bytes;
- * the buffer is reused by the next call), and bytes written to the stream */
-extern char *repl_enc_buf;
-extern size_t repl_enc_cap, repl_enc_len;
+/* repl_stream.c: commands encoded into repl_enc (callers empty it with
+ * repl_enc.len = 0 before a frame; the memory is reused), and bytes written
+ * to the stream */
+extern struct rbuf repl_enc;
 void repl_enc_command(size_t argc, const struct resp_arg *argv);
 void repl_stream_write(struct server *srv, const char *p, size_t len);
 void repl_on_keyspace_delete(void *ctx, struct db *db, const char *key, size_t len);

@@ -412,9 +412,9 @@ repl_before_sleep(struct server *srv)
     if (r->getack_pending && !pause_active(srv)) {
         if (r->nreplicas > 0) {
             struct resp_arg argv[3] = {{"REPLCONF", 8}, {"GETACK", 6}, {"*", 1}};
-            repl_enc_len = 0;
+            repl_enc.len = 0;
             repl_enc_command(3, argv);
-            repl_stream_write(srv, repl_enc_buf, repl_enc_len);
+            repl_stream_write(srv, repl_enc.p, repl_enc.len);
         }
         r->getack_pending = 0;
     }

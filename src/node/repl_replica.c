@@ -114,7 +114,7 @@ link_queue(size_t argc, const struct resp_arg *argv)
 static int
 link_flush(struct repl *r)
 {
-    return conn_write_all(r->link_conn, repl_enc_buf, repl_enc_len, 60000);
+    return conn_write_all(r->link_conn, repl_enc.p, repl_enc.len, 60000);
 }
 
 /* Handshake steps.  As in Redis 7.0, AUTH and the REPLCONFs are sent in one
@@ -130,7 +130,7 @@ hs_send(struct server *srv)
     const char *user = srv->cfg.masteruser, *pass = srv->cfg.masterauth;
     char num[24], num2[24];
 
-    repl_enc_len = 0;
+    repl_enc.len = 0;
     switch (r->handshake_step) {
     case HS_PING: {
         struct resp_arg a[1] = {{"PING", 4}};
@@ -526,10 +526,10 @@ repl_send_ack(struct server *srv)
         return;
     }
     struct resp_arg a[3] = {{"REPLCONF", 8}, {"ACK", 3}, {num, util_ll2str(num, r->offset)}};
-    repl_enc_len = 0;
+    repl_enc.len = 0;
     repl_enc_command(3, a);
     m->flags |= CLIENT_FORCE_REPLY;
-    reply_raw(m, repl_enc_buf, repl_enc_len);
+    reply_raw(m, repl_enc.p, repl_enc.len);
     m->flags &= ~CLIENT_FORCE_REPLY;
     client_queue_write(m);
 }

@@ -111,28 +111,13 @@ repl_backlog_send_from(struct repl *r, struct client *c, long long from)
 
 /* ---- the stream ------------------------------------------------------------ */
 
-char *repl_enc_buf;        /* scratch for encoding one command */
-size_t repl_enc_cap, repl_enc_len;
-
-static void
-enc_reserve(size_t more)
-{
-    if (repl_enc_len + more <= repl_enc_cap) {
-        return;
-    }
-    size_t cap = repl_enc_cap ? repl_enc_cap : 4096;
-    while (cap < repl_enc_len + more) {
-        cap *= 2;
-    }
-    repl_enc_buf = mem_realloc(repl_enc_buf, cap);
-    repl_enc_cap = cap;
-}
+struct rbuf repl_enc;      /* scratch for encoding commands */
 
 void
 repl_enc_command(size_t argc, const struct resp_arg *argv)
 {
-    enc_reserve(resp_command_len(argc, argv));
-    repl_enc_len += resp_command_write(repl_enc_buf + repl_enc_len, argc, argv);
+    char *dst = rbuf_room(&repl_enc, resp_command_len(argc, argv));
+    repl_enc.len += resp_command_write(dst, argc, argv);
 }
 
 /* Hand bytes of the stream to the backlog and to every replica. */
@@ -176,7 +161,7 @@ repl_feed_command(struct server *srv, int dbid, size_t argc,
     if (!stream_active(srv) || repl_is_replica(srv)) {
         return;
     }
-    repl_enc_len = 0;
+    repl_enc.len = 0;
     if (dbid >= 0 && dbid != r->stream_db) {
         char num[24];
         struct resp_arg sel[2] = {{"SELECT", 6}, {num, util_ll2str(num, dbid)}};
@@ -184,7 +169,7 @@ repl_feed_command(struct server *srv, int dbid, size_t argc,
         r->stream_db = dbid;
     }
     repl_enc_command(argc, argv);
-    repl_stream_write(srv, repl_enc_buf, repl_enc_len);
+    repl_stream_write(srv, repl_enc.p, repl_enc.len);
 }
 
 void
@@ -197,10 +182,10 @@ repl_feed_encoded(struct server *srv, int dbid, const char *cmd, size_t len)
     if (dbid >= 0 && dbid != r->stream_db) {
         char num[24];
         struct resp_arg sel[2] = {{"SELECT", 6}, {num, util_ll2str(num, dbid)}};
-        repl_enc_len = 0;
+        repl_enc.len = 0;
         repl_enc_command(2, sel);
         r->stream_db = dbid;
-        repl_stream_write(srv, repl_enc_buf, repl_enc_len);
+        repl_stream_write(srv, repl_enc.p, repl_enc.len);
     }
     repl_stream_write(srv, cmd, len);
 }

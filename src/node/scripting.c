@@ -839,7 +839,7 @@ count_hook(lua_State *L, lua_Debug *ar)
         /* SHUTDOWN NOSAVE: nothing of this script may reach the AOF or
          * the replicas. */
         srv->prop.nops = 0;
-        srv->prop.len = 0;
+        srv->prop.buf.len = 0;
         run->killed = 1;
     }
     if (run->killed) {
