@@ -53,6 +53,10 @@ struct script_lib {
                                     function repair loads it); 1: learned from
                                     a node (loaded before a transaction's FCALL,
                                     never over a node's own library) */
+    char *fns;                   /* owned: the names of its functions, each
+                                    NUL-terminated; NULL while not known (read
+                                    back after a FUNCTION LOAD) */
+    size_t fns_len;
     struct script_lib *next;     /* the cache's list */
 };
 
@@ -66,7 +70,10 @@ struct script_lib {
 struct fn_waiter {
     struct preq *r;              /* borrowed: a client's FCALL on its session's
                                     FIFO (r->s NULL once the session left: then
-                                    ours to free, through session_deliver) */
+                                    ours to free, through session_deliver); or
+                                    a transaction's internal request, answered
+                                    "+OK" when a library was learned */
+    int internal;                /* r is a transaction's internal request */
     char *reply;                 /* owned: the node's "Function not found" */
     size_t len;
     int mine;                    /* r->retry_frame is script.c's (freed here) */
@@ -82,8 +89,9 @@ struct fn_lookup {
     int left;                    /* FUNCTION LIST replies still expected */
     long long best;              /* rank of the node that defines it (lower
                                     wins), -1 while none */
-    char *lib, *code;            /* owned: the best node's library */
-    size_t lib_len, code_len;
+    char *lib, *code, *fns;      /* owned: the best node's library, its
+                                    functions' names */
+    size_t lib_len, code_len, fns_len;
     char best_node[300];         /* for the log */
     struct fn_waiter *waiters;   /* owned list, oldest first */
     struct fn_waiter **wtail;
@@ -222,6 +230,7 @@ lib_forget(struct proxy *px, const char *name, size_t len)
             c->bytes -= l->len;
             mem_free(l->name);
             mem_free(l->code);
+            mem_free(l->fns);
             mem_free(l);
         } else {
             pp = &l->next;
@@ -244,20 +253,23 @@ lib_find(struct proxy *px, const char *name, size_t len)
  * through the proxy (FUNCTION LOAD answered with the name, RESTORE read
  * back), or learned from a node, which never replaces a library loaded
  * through the proxy: what the application gave the proxy stays what its
- * repair loads. */
+ * repair loads.  fns (owned by the library from now on, freed when not
+ * kept): its functions' names, NULL when not known. */
 static void
 lib_learn(struct proxy *px, const char *name, size_t nlen, const char *code, size_t len,
-          int learned)
+          int learned, char *fns, size_t fns_len)
 {
     struct script_cache *c = cache_of(px);
     struct script_lib *old = lib_find(px, name, nlen);
     if (learned && old != NULL && !old->learned) {
+        mem_free(fns);
         return;
     }
     lib_forget(px, name, nlen);
     if (c->bytes + len > SCRIPT_CACHE_MAX_BYTES) {
         log_warn("Script cache full (%llu bytes): library %.*s is not kept for repair",
                  c->bytes, (int)nlen, name);
+        mem_free(fns);
         return;
     }
     struct script_lib *l = mem_calloc(sizeof(*l));
@@ -266,6 +278,8 @@ lib_learn(struct proxy *px, const char *name, size_t nlen, const char *code, siz
     memcpy(l->code, code, len);
     l->len = len;
     l->learned = learned;
+    l->fns = fns;
+    l->fns_len = fns_len;
     l->next = c->libs;
     c->libs = l;
     c->bytes += len;
@@ -754,6 +768,72 @@ listed_at(const char *q, const char *end, struct listed_lib *l)
     return elen;
 }
 
+/* The names of the functions of a listed library, each NUL-terminated,
+ * in a new allocation (*len set; NULL when none could be read). */
+static char *
+fns_collect(const struct listed_lib *l, size_t *len)
+{
+    const char *end = l->fns + l->fns_len, *q;
+    struct rbuf out = {0};
+    *len = 0;
+    if (l->fns == NULL || (q = memchr(l->fns, '\n', l->fns_len)) == NULL) {
+        return NULL;
+    }
+    long long n = strtoll(l->fns + 1, NULL, 10);
+    q++;
+    for (long long i = 0; i < n && q < end; i++) {
+        size_t elen = element_len(q, end);
+        const char *f_end = q + elen, *f = memchr(q, '\n', (size_t)(end - q));
+        if (elen == 0 || *q != '*' || f == NULL) {
+            break;
+        }
+        long long nf = strtoll(q + 1, NULL, 10);
+        f++;
+        for (long long k = 0; k + 1 < nf && f < f_end; k += 2) {
+            const char *key, *val;
+            size_t klen, vlen, used = bulk_at(f, f_end, &key, &klen);
+            if (used == 0) {
+                break;
+            }
+            f += used;
+            size_t vused = bulk_at(f, f_end, &val, &vlen);
+            if (vused != 0 && klen == 4 && memcmp(key, "name", 4) == 0) {
+                rbuf_add(&out, val, vlen);
+                rbuf_add(&out, "", 1);
+                break;
+            }
+            size_t velen = vused != 0 ? vused : element_len(f, f_end);
+            if (velen == 0) {
+                break;
+            }
+            f += velen;
+        }
+        q = f_end;
+    }
+    if (out.len == 0) {
+        rbuf_free(&out);
+        return NULL;
+    }
+    char *names = dup_reply(out.p, out.len);
+    *len = out.len;
+    rbuf_free(&out);
+    return names;
+}
+
+/* Is fn one of names (fns_collect's)? */
+static int
+names_have(const char *names, size_t len, const char *fn, size_t fnlen)
+{
+    for (size_t at = 0; names != NULL && at < len;) {
+        size_t n = strlen(names + at);
+        if (n == fnlen && memcmp(names + at, fn, fnlen) == 0) {
+            return 1;
+        }
+        at += n + 1;
+    }
+    return 0;
+}
+
 /* Learn every library of a FUNCTION LIST WITHCODE reply (RESP2: an array
  * of flat name/value arrays).  Returns how many. */
 static int
@@ -773,7 +853,9 @@ learn_listed(struct proxy *px, const char *p, size_t len)
             return learnt;
         }
         if (l.name != NULL && l.code != NULL) {
-            lib_learn(px, l.name, l.name_len, l.code, l.code_len, 0);
+            size_t fns_len;
+            char *fns = fns_collect(&l, &fns_len);
+            lib_learn(px, l.name, l.name_len, l.code, l.code_len, 0, fns, fns_len);
             learnt++;
         }
         q += used;
@@ -831,6 +913,53 @@ restore_relearn(struct script_fan *f, const char *reply, size_t len)
 }
 
 static void
+on_fns_read_back(struct preq *r, const char *reply, size_t len)
+{
+    struct proxy *px = r->ctx;
+    const char *end = reply + len, *q;
+    if (len < 4 || reply[0] != '*' || (q = memchr(reply, '\n', len)) == NULL) {
+        return; /* its functions stay unknown (a transaction then looks none up) */
+    }
+    q++;
+    for (long long i = 0, n = strtoll(reply + 1, NULL, 10); i < n && q < end; i++) {
+        struct listed_lib l;
+        size_t used = listed_at(q, end, &l);
+        if (used == 0) {
+            return;
+        }
+        struct script_lib *own = l.name ? lib_find(px, l.name, l.name_len) : NULL;
+        if (own != NULL && !own->learned && own->fns == NULL && l.code != NULL
+            && own->len == l.code_len && memcmp(own->code, l.code, l.code_len) == 0) {
+            own->fns = fns_collect(&l, &own->fns_len);
+        }
+        q += used;
+    }
+}
+
+/* A library loaded through the proxy: read its functions' names back from
+ * a node that loaded it (FUNCTION LIST answers them, FUNCTION LOAD does
+ * not), so a transaction can tell a function the proxy knows from one to
+ * look up.  The client's answer does not wait for it. */
+static void
+fns_read_back(struct script_fan *f, const char *name, size_t len)
+{
+    if (f->ok_node == NULL) {
+        return;
+    }
+    struct resp_arg a[5] = {{"FUNCTION", 8}, {"LIST", 4}, {"WITHCODE", 8},
+                            {"LIBRARYNAME", 11}, {name, len}};
+    size_t flen;
+    char *frame = fanout_encode(5, a, &flen);
+    struct preq *r = mem_calloc(sizeof(*r));
+    r->on_reply = on_fns_read_back;
+    r->ctx = f->px;
+    if (backend_send(f->px, f->ok_node, NULL, r, frame, flen) != 0) {
+        mem_free(r);
+    }
+    mem_free(frame);
+}
+
+static void
 fan_finish(struct script_fan *f)
 {
     struct rbuf out = {0};
@@ -854,7 +983,8 @@ fan_finish(struct script_fan *f)
         && (nl = memchr(out.p, '\n', out.len)) != NULL
         && (nlen = strtoll(out.p + 1, NULL, 10)) > 0
         && (size_t)(nl + 1 - out.p) + (size_t)nlen <= out.len) {
-        lib_learn(f->px, nl + 1, (size_t)nlen, f->learn, f->learn_len, 0);
+        lib_learn(f->px, nl + 1, (size_t)nlen, f->learn, f->learn_len, 0, NULL, 0);
+        fns_read_back(f, nl + 1, (size_t)nlen);
     }
     mem_free(f->learn);
     if (!restore_relearn(f, out.p, out.len)) {
@@ -977,8 +1107,8 @@ script_command(struct session *s, const struct command *cmd, size_t argc,
     }
     /* Functions are written on the masters; their replicas get them from
      * the replication stream (a replica refuses FUNCTION LOAD as a write).
-     * A name found nowhere may be defined now. */
-    if (!arg_is(&argv[1], "kill")) {
+     * After a LOAD or RESTORE a name found nowhere may be defined. */
+    if (arg_is(&argv[1], "load") || arg_is(&argv[1], "restore")) {
         misses_clear(px->scripts);
     }
     if (arg_is(&argv[1], "load")) {
@@ -1030,57 +1160,17 @@ script_command(struct session *s, const struct command *cmd, size_t argc,
  * backend-timeout-ms (a node that does not answer closes its connection,
  * which fails the request); a name found nowhere is remembered for
  * FN_MISS_TTL_MS, during which its calls get the node's error with no
- * extra round trip; a FUNCTION command through the proxy forgets them. */
+ * extra round trip; a FUNCTION LOAD or RESTORE through the proxy forgets
+ * them. */
 
 static const char fn_list[] = "*3\r\n$8\r\nFUNCTION\r\n$4\r\nLIST\r\n$8\r\nWITHCODE\r\n";
 
-/* Does the "functions" array of a listed library name function fn? */
-static int
-listed_defines(const struct listed_lib *l, const char *fn, size_t fnlen)
-{
-    const char *end = l->fns + l->fns_len, *q;
-    if (l->fns == NULL || (q = memchr(l->fns, '\n', l->fns_len)) == NULL) {
-        return 0;
-    }
-    long long n = strtoll(l->fns + 1, NULL, 10);
-    q++;
-    for (long long i = 0; i < n && q < end; i++) {
-        size_t elen = element_len(q, end);
-        const char *f_end = q + elen, *f = memchr(q, '\n', (size_t)(end - q));
-        if (elen == 0 || *q != '*' || f == NULL) {
-            return 0;
-        }
-        long long nf = strtoll(q + 1, NULL, 10);
-        f++;
-        for (long long k = 0; k + 1 < nf && f < f_end; k += 2) {
-            const char *key, *val;
-            size_t klen, vlen, used = bulk_at(f, f_end, &key, &klen);
-            if (used == 0) {
-                break;
-            }
-            f += used;
-            size_t vused = bulk_at(f, f_end, &val, &vlen);
-            if (vused != 0 && klen == 4 && memcmp(key, "name", 4) == 0) {
-                if (vlen == fnlen && memcmp(val, fn, fnlen) == 0) {
-                    return 1;
-                }
-                break;
-            }
-            size_t velen = vused != 0 ? vused : element_len(f, f_end);
-            if (velen == 0) {
-                break;
-            }
-            f += velen;
-        }
-        q = f_end;
-    }
-    return 0;
-}
-
 /* The library of a FUNCTION LIST WITHCODE reply that defines fn: 1 and
- * *out set when one does. */
+ * *out set, with its functions' names in *fns (owned by the caller), when
+ * one does. */
 static int
-listed_find(const char *p, size_t len, const char *fn, size_t fnlen, struct listed_lib *out)
+listed_find(const char *p, size_t len, const char *fn, size_t fnlen, struct listed_lib *out,
+            char **fns, size_t *fns_len)
 {
     const char *end = p + len, *q;
     if (len < 4 || p[0] != '*' || (q = memchr(p, '\n', len)) == NULL) {
@@ -1093,9 +1183,12 @@ listed_find(const char *p, size_t len, const char *fn, size_t fnlen, struct list
         if (used == 0) {
             return 0;
         }
-        if (out->name != NULL && out->code != NULL && listed_defines(out, fn, fnlen)) {
+        *fns = out->name != NULL && out->code != NULL ? fns_collect(out, fns_len) : NULL;
+        if (names_have(*fns, *fns_len, fn, fnlen)) {
             return 1;
         }
+        mem_free(*fns);
+        *fns = NULL;
         q += used;
     }
     return 0;
@@ -1171,7 +1264,14 @@ static void
 waiter_answer(struct fn_waiter *w, const struct repair_load *what, int repair)
 {
     struct preq *r = w->r;
-    if (!(repair && r->s != NULL && r->node->px->shutdown_asap == 0
+    if (w->internal) {
+        static const char ok[] = "+OK\r\n", none[] = "-ERR Function not found\r\n";
+        if (what->code != NULL) {
+            session_deliver(r, ok, sizeof(ok) - 1);
+        } else {
+            session_deliver(r, none, sizeof(none) - 1);
+        }
+    } else if (!(repair && r->s != NULL && r->node->px->shutdown_asap == 0
           && resend(r, NULL, what, w->ack))) {
         /* Nothing to load, or it cannot be: the node's own answer. */
         if (w->mine) {
@@ -1199,6 +1299,7 @@ lookup_free(struct fn_lookup *lk)
     mem_free(lk->name);
     mem_free(lk->lib);
     mem_free(lk->code);
+    mem_free(lk->fns);
     mem_free(lk);
 }
 
@@ -1213,7 +1314,8 @@ lookup_finish(struct fn_lookup *lk)
     if (found) {
         what.code = lk->code;
         what.code_len = lk->code_len;
-        lib_learn(px, lk->lib, lk->lib_len, lk->code, lk->code_len, 1);
+        lib_learn(px, lk->lib, lk->lib_len, lk->code, lk->code_len, 1, lk->fns, lk->fns_len);
+        lk->fns = NULL;
         log_info("Function %.*s: library %.*s found on %s; loading it where it is missing",
                  (int)lk->len, lk->name, (int)lk->lib_len, lk->lib, lk->best_node);
     } else {
@@ -1237,7 +1339,9 @@ on_list_reply(struct preq *q, const char *reply, size_t len)
     struct fn_lookup *lk = q->ctx;
     struct proxy *px = lk->px;
     struct listed_lib l;
-    if (q->node != NULL && listed_find(reply, len, lk->name, lk->len, &l)) {
+    char *fns;
+    size_t fns_len;
+    if (q->node != NULL && listed_find(reply, len, lk->name, lk->len, &l, &fns, &fns_len)) {
         long long rank = 0;
         if (lk->phase == 1) {
             rank = (long long)(q->node->group - px->groups);
@@ -1254,8 +1358,13 @@ on_list_reply(struct preq *q, const char *reply, size_t len)
             lk->lib_len = l.name_len;
             lk->code = dup_reply(l.code, l.code_len);
             lk->code_len = l.code_len;
+            mem_free(lk->fns);
+            lk->fns = fns;
+            lk->fns_len = fns_len;
+            fns = NULL;
             snprintf(lk->best_node, sizeof(lk->best_node), "%s", q->node->name);
         }
+        mem_free(fns);
     }
     if (--lk->left > 0) {
         return;
@@ -1271,57 +1380,79 @@ on_list_reply(struct preq *q, const char *reply, size_t len)
     lookup_finish(lk);
 }
 
-/* r got "Function not found" (reply) for a function the proxy may never
- * have seen loaded: hold it on a lookup of that name (started when none
- * is in flight).  Returns 0 when r is not held: the name was found nowhere
- * a moment ago, too many lookups are in flight, or no node can be asked. */
-static int
-fn_hold(struct preq *r, const char *reply, size_t len, int mine)
+/* The lookup of function fn: the one in flight, else a new one.  NULL
+ * when none is worth it: the name was found nowhere a moment ago, too many
+ * lookups are in flight, or no node can be asked. */
+static struct fn_lookup *
+lookup_get(struct proxy *px, const char *fn, size_t fnlen)
 {
-    struct proxy *px = r->node->px;
     struct script_cache *c = cache_of(px);
-    const char *fn;
-    size_t fnlen;
-    if (px->shutdown_asap || frame_arg1(r->retry_frame, r->retry_len, &fn, &fnlen) != 0) {
-        return 0;
+    if (px->shutdown_asap) {
+        return NULL;
     }
     struct fn_miss *m = miss_find(c, fn, fnlen);
     if (m != NULL && m->until_ms > util_mstime()) {
-        return 0;
+        return NULL;
     }
     struct fn_lookup *lk = c->lookups;
     while (lk != NULL && !(lk->len == fnlen && memcmp(lk->name, fn, fnlen) == 0)) {
         lk = lk->next;
     }
-    if (lk == NULL) {
-        if (c->nlookups >= FN_LOOKUPS_MAX) {
-            return 0;
-        }
-        lk = mem_calloc(sizeof(*lk));
-        lk->px = px;
-        lk->name = mem_strndup(fn, fnlen);
-        lk->len = fnlen;
-        lk->phase = 1;
-        lk->best = -1;
-        lk->wtail = &lk->waiters;
-        lk->left = 1; /* held while the requests go out */
-        lookup_send(lk);
-        if (lk->left == 1) {
-            lk->phase = 2;
-            lookup_send(lk);
-        }
-        lk->left--;
-        if (lk->left == 0) {
-            mem_free(lk->name);
-            mem_free(lk);
-            return 0;
-        }
-        lk->next = c->lookups;
-        c->lookups = lk;
-        c->nlookups++;
+    if (lk != NULL) {
+        return lk;
     }
+    if (c->nlookups >= FN_LOOKUPS_MAX) {
+        return NULL;
+    }
+    lk = mem_calloc(sizeof(*lk));
+    lk->px = px;
+    lk->name = mem_strndup(fn, fnlen);
+    lk->len = fnlen;
+    lk->phase = 1;
+    lk->best = -1;
+    lk->wtail = &lk->waiters;
+    lk->left = 1; /* held while the requests go out */
+    lookup_send(lk);
+    if (lk->left == 1) {
+        lk->phase = 2;
+        lookup_send(lk);
+    }
+    lk->left--;
+    if (lk->left == 0) {
+        mem_free(lk->name);
+        mem_free(lk);
+        return NULL;
+    }
+    lk->next = c->lookups;
+    c->lookups = lk;
+    c->nlookups++;
+    return lk;
+}
+
+static struct fn_waiter *
+lookup_wait(struct fn_lookup *lk, struct preq *r)
+{
     struct fn_waiter *w = mem_calloc(sizeof(*w));
     w->r = r;
+    *lk->wtail = w;
+    lk->wtail = &w->next;
+    return w;
+}
+
+/* r got "Function not found" (reply) for a function the proxy may never
+ * have seen loaded: hold it on the lookup of that name.  Returns 0 when r
+ * is not held (lookup_get found none worth it). */
+static int
+fn_hold(struct preq *r, const char *reply, size_t len, int mine)
+{
+    const char *fn;
+    size_t fnlen;
+    struct fn_lookup *lk;
+    if (frame_arg1(r->retry_frame, r->retry_len, &fn, &fnlen) != 0
+        || (lk = lookup_get(r->node->px, fn, fnlen)) == NULL) {
+        return 0;
+    }
+    struct fn_waiter *w = lookup_wait(lk, r);
     w->reply = dup_reply(reply, len);
     w->len = len;
     w->mine = mine;
@@ -1331,8 +1462,38 @@ fn_hold(struct preq *r, const char *reply, size_t len, int mine)
         detach_waits(r);
         w->ack = 1;
     }
-    *lk->wtail = w;
-    lk->wtail = &w->next;
+    return 1;
+}
+
+/* Does a library the proxy knows define fn, or may one (its functions not
+ * read back yet)? */
+static int
+fn_maybe_known(const struct proxy *px, const char *fn, size_t len)
+{
+    for (struct script_lib *l = px->scripts ? px->scripts->libs : NULL; l; l = l->next) {
+        if (l->fns == NULL || names_have(l->fns, l->fns_len, fn, len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+script_fn_learn(struct session *s, const char *fn, size_t len,
+                void (*on_reply)(struct preq *r, const char *reply, size_t len), void *ctx)
+{
+    struct fn_lookup *lk;
+    if (fn_maybe_known(s->px, fn, len) || (lk = lookup_get(s->px, fn, len)) == NULL) {
+        return 0;
+    }
+    struct preq *r = mem_calloc(sizeof(*r));
+    r->on_reply = on_reply;
+    r->ctx = ctx;
+    r->s = s;
+    r->affinity = s->id;
+    r->inext = s->internal;
+    s->internal = r;
+    lookup_wait(lk, r)->internal = 1;
     return 1;
 }
 
@@ -1351,7 +1512,9 @@ fn_teardown(struct proxy *px)
             struct fn_waiter *w = lk->waiters;
             lk->waiters = w->next;
             if (w->r->s == NULL) {
-                drop_frame(w->r);
+                if (!w->internal) {
+                    drop_frame(w->r);
+                }
                 mem_free(w->r);
             }
             mem_free(w->reply);

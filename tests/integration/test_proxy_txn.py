@@ -7,13 +7,16 @@ several groups answer CROSSSLOT, a client that leaves frees the connection,
 and a master killed during a transaction fails EXEC (nothing half-applied).
 SCRIPT LOAD reaches every node, SCRIPT EXISTS answers for the deployment, a
 NOSCRIPT from a node that missed a load is repaired, EVAL/EVALSHA/FCALL go
-where their keys live.  Real processes, redis-py and ioredis.
+where their keys live, and a function loaded on one node directly is looked
+up on the others and loaded where it is missing (cases v-y).  Real
+processes, redis-py and ioredis.
 
 Run with /usr/bin/python3.  Prints "N passed, M failed";
 CACHELY_PROXY_TXN_CASES=a,b runs only those cases.
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -973,6 +976,74 @@ def case_library_versions_ranked_by_group(c):
     check(lists_sent(*g) - before == 3, "one FUNCTION LIST per node: %d" % (lists_sent(*g) - before))
 
 
+def case_fcall_in_multi_looked_up(c):
+    g, p = three_groups(c)
+    pc = client(p)
+    kc = key_in(pc, g[2], "mx")
+    lib = ("#!lua name=mxlib\nredis.register_function('mxincr', "
+           "function(keys) return redis.call('incr', keys[1]) end)")
+    check(client(g[0]).execute_command("FUNCTION", "LOAD", lib) == "mxlib", "LOAD on a")
+    x = Raw(p.port)
+    # Never called through the proxy, first met inside MULTI: looked up
+    # before EXEC runs, loaded ahead of MULTI.
+    x.send(("MULTI",), ("SET", kc, "1"), ("FCALL", "mxincr", "1", kc), ("EXEC",))
+    got = [x.reply() for _ in range(4)]
+    check(got == ["OK", "QUEUED", "QUEUED", ["OK", 2]], "a whole transaction: %r" % (got,))
+    check(listed(g[2]) == {"mxlib": lib}, "loaded on c: %r" % listed(g[2]))
+    # An interactive transaction (MULTI already on the node): loaded on
+    # another connection, EXEC waits.
+    lib2 = ("#!lua name=mxlib2\nredis.register_function{function_name='mxget', "
+            "callback=function(keys) return redis.call('get', keys[1]) end, "
+            "flags={'no-writes'}}")
+    check(client(g[1]).execute_command("FUNCTION", "LOAD", lib2) == "mxlib2", "LOAD on b")
+    check(x.call("MULTI") == "OK" and x.call("INCR", kc) == "QUEUED"
+          and x.call("FCALL_RO", "mxget", "1", kc) == "QUEUED", "queued")
+    got = x.call("EXEC")
+    check(got == [3, b"3"], "an interactive transaction: %r" % (got,))
+    # Known from now on: a later transaction looks nothing up, even on a
+    # node that lost them (the known libraries go ahead of MULTI).
+    client(g[2]).execute_command("FUNCTION", "FLUSH")
+    before = lists_sent(*g)
+    x.send(("MULTI",), ("FCALL", "mxincr", "1", kc), ("EXEC",))
+    got = [x.reply() for _ in range(3)]
+    check(got == ["OK", "QUEUED", [4]], "known: %r" % (got,))
+    check(lists_sent(*g) == before, "no lookup")
+    # Found nowhere: EXEC carries the node's error, as on one Redis.
+    x.send(("MULTI",), ("SET", kc, "9"), ("FCALL", "nosuch", "1", kc), ("EXEC",))
+    got = [x.reply() for _ in range(4)]
+    check(got[:3] == ["OK", "QUEUED", "QUEUED"] and got[3][0] == "OK"
+          and isinstance(got[3][1], Err) and "Function not found" in got[3][1],
+          "found nowhere: %r" % (got,))
+    # A library loaded through the proxy: its functions are read back
+    # once, so its FCALLs in transactions look nothing up either.
+    plib = "#!lua name=plib\nredis.register_function('pf', function() return 'p' end)"
+    before = lists_sent(*g)
+    check(pc.execute_command("FUNCTION", "LOAD", plib) == "plib", "LOAD through the proxy")
+    wait_for(lambda: lists_sent(*g) == before + 1, 5, "its functions read back")
+    x.send(("MULTI",), ("FCALL", "pf", "1", kc), ("EXEC",))
+    got = [x.reply() for _ in range(3)]
+    check(got == ["OK", "QUEUED", [b"p"]], "plib: %r" % (got,))
+    check(lists_sent(*g) == before + 1, "no lookup for plib")
+
+
+def case_lookup_bounded_by_backend_timeout(c):
+    g, p = three_groups(c, "--backend-timeout-ms", "500")
+    pc = client(p)
+    kc = key_in(pc, g[2], "hb")
+    hl = "#!lua name=hl\nredis.register_function('hf', function() return 'h' end)"
+    check(client(g[1]).execute_command("FUNCTION", "LOAD", hl) == "hl", "LOAD on b")
+    g[0].proc.send_signal(signal.SIGSTOP)  # group a's master hangs: it ranks first
+    try:
+        t0 = time.time()
+        check(pc.execute_command("FCALL", "hf", 1, kc) == "h", "found on b")
+        took = time.time() - t0
+        check(0.4 < took < 3, "waited for a's answer up to backend-timeout-ms: %.2fs" % took)
+        err = error_of(lambda: pc.execute_command("FCALL", "nowhere", 1, kc))
+        check(err == "Function not found", "nowhere: %r" % err)
+    finally:
+        g[0].proc.send_signal(signal.SIGCONT)
+
+
 CASES = [
     ("a", "MULTI/EXEC replies through the proxy are the node's (errors too)",
      case_replies_are_the_nodes),
@@ -1015,6 +1086,10 @@ CASES = [
      case_fcall_of_a_library_loaded_on_one_node),
     ("w", "libraries that differ between groups: the first group's wins; one lookup at a time",
      case_library_versions_ranked_by_group),
+    ("x", "a FCALL inside MULTI of a function loaded on one node directly: looked up first",
+     case_fcall_in_multi_looked_up),
+    ("y", "a lookup waits for a hung master at most backend-timeout-ms",
+     case_lookup_bounded_by_backend_timeout),
 ]
 
 
