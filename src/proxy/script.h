@@ -46,5 +46,13 @@ int script_libs_known(const struct proxy *px);
 int script_load_libs(struct session *s, struct node *n, struct backend *b,
                      void (*on_reply)(struct preq *r, const char *reply, size_t len),
                      void *ctx);
+/* A FCALL of function fn is queued in a transaction of s: when no library
+ * the proxy knows defines it, look it up on the nodes as for a FCALL
+ * answered "Function not found", so that the libraries loaded before EXEC
+ * include it.  Returns 1 when a lookup will answer: an internal request of
+ * s whose reply ("+OK" when a library was learned, an error otherwise)
+ * goes to on_reply with ctx in r->ctx. */
+int script_fn_learn(struct session *s, const char *fn, size_t len,
+                    void (*on_reply)(struct preq *r, const char *reply, size_t len), void *ctx);
 
 #endif

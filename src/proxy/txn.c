@@ -759,6 +759,32 @@ on_libs_loaded(struct preq *r, const char *reply, size_t len)
     }
 }
 
+/* The lookup of a function no library the proxy knew defined ended: a
+ * library learned goes with the others (ahead of MULTI when it is not out
+ * yet, else on another connection, EXEC waiting for it). */
+static void
+on_fn_learned(struct preq *r, const char *reply, size_t len)
+{
+    struct session *s = r->s;
+    struct txn *t = s != NULL ? s->txn : NULL;
+    if (t == NULL || t->serial != (unsigned long long)(uintptr_t)r->ctx || t->libs_pending <= 0) {
+        return;
+    }
+    if (len > 0 && reply[0] == '+' && !t->lost && !t->dirty) {
+        t->libs_asked = 1;
+        if (t->b == NULL) {
+            t->libs_before_multi = 1;
+        } else {
+            t->libs_pending += script_load_libs(s, t->node, NULL, on_libs_loaded,
+                                                (void *)(uintptr_t)t->serial);
+        }
+    }
+    if (--t->libs_pending == 0 && s->txn_hold) {
+        s->txn_hold = 0;
+        session_resume(s); /* the EXEC held by txn_hold */
+    }
+}
+
 /* A FCALL is queued in t: make sure the master has the proxy's libraries
  * before EXEC runs (FUNCTION LOAD without REPLACE: a library it has stays;
  * "already exists" is the usual answer).  Ahead of MULTI on the same
@@ -849,6 +875,13 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if ((cmd->id == CMD_ID_FCALL || cmd->id == CMD_ID_FCALL_RO) && !t->libs_asked
         && !t->lost && script_libs_known(px)) {
         need_libs(s, t);
+    }
+    /* A function no library the proxy knows defines may be on a node: the
+     * proxy looks it up before EXEC runs (EXEC waits). */
+    if ((cmd->id == CMD_ID_FCALL || cmd->id == CMD_ID_FCALL_RO) && argc >= 3 && !t->lost
+        && script_fn_learn(s, argv[1].ptr, argv[1].len, on_fn_learned,
+                           (void *)(uintptr_t)t->serial)) {
+        t->libs_pending++;
     }
     if (fx != FX_NONE) {
         txn_fx_add(t, fx, argc, argv);

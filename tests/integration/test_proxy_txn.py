@@ -7,13 +7,16 @@ several groups answer CROSSSLOT, a client that leaves frees the connection,
 and a master killed during a transaction fails EXEC (nothing half-applied).
 SCRIPT LOAD reaches every node, SCRIPT EXISTS answers for the deployment, a
 NOSCRIPT from a node that missed a load is repaired, EVAL/EVALSHA/FCALL go
-where their keys live.  Real processes, redis-py and ioredis.
+where their keys live, and a function loaded on one node directly is looked
+up on the others and loaded where it is missing (cases v-y).  Real
+processes, redis-py and ioredis.
 
 Run with /usr/bin/python3.  Prints "N passed, M failed";
 CACHELY_PROXY_TXN_CASES=a,b runs only those cases.
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -846,6 +849,201 @@ def case_whole_transactions_need_no_pinned_connection(c):
           and b.call("EXEC") == [3], "then an interactive transaction runs")
 
 
+DLIB = ("#!lua name=dlib\n"
+        "redis.register_function('dincr', function(keys, args) "
+        "return redis.call('incr', keys[1]) end)")
+ROLIB = ("#!lua name=rolib\n"
+         "redis.register_function{function_name='dget', callback=function(keys, args) "
+         "return redis.call('get', keys[1]) end, flags={'no-writes'}}")
+
+
+def listed(node):
+    """{library name: code} of a node, read directly."""
+    out = {}
+    for lib in client(node).execute_command("FUNCTION", "LIST", "WITHCODE"):
+        d = dict(zip(lib[::2], lib[1::2]))
+        out[d["library_name"]] = d["library_code"]
+    return out
+
+
+def lists_sent(*nodes):
+    return sum(cmdstat(n, "function|list") for n in nodes)
+
+
+def case_fcall_of_a_library_loaded_on_one_node(c):
+    # Group a: one master; group b: a master and two replicas.  Reads go
+    # to replicas, so a FCALL_RO meets a replica that lacks the library.
+    a = c.node()
+    bm, breps = c.group()
+    p = c.proxy(None, "--group", "a 0-8191 %s" % a.addr, "--group", "b 8192-16383 %s" % bm.addr,
+                "--read-policy", "replicas", ready=4)
+    pc = client(p)
+    everyone = [a, bm] + breps
+    kb = key_in(pc, bm, "fb")
+    ka = key_in(pc, a, "fa")
+    # Loaded on group a's master directly: the proxy never saw it.
+    check(client(a).execute_command("FUNCTION", "LOAD", DLIB) == "dlib", "LOAD on a")
+    check(listed(bm) == {}, "group b has no library")
+    check(pc.execute_command("FCALL", "dincr", 1, kb) == 1, "FCALL for group b's key")
+    check(client(bm).get(kb) == "1", "it ran on group b's master, once")
+    check(listed(bm) == {"dlib": DLIB}, "the library loaded there byte for byte: %r" % listed(bm))
+    check(pc.execute_command("FCALL", "dincr", 1, kb) == 2, "then it is there")
+    check(pc.execute_command("FCALL", "dincr", 1, ka) == 1, "group a's own")
+    check(info(pc, "topology")["noscript_repairs"] == "1", "one repair")
+
+    # A function that exists nowhere keeps Redis's error; a second call
+    # soon after costs no lookup (no FUNCTION LIST reaches a node).
+    before = lists_sent(*everyone)
+    err = error_of(lambda: pc.execute_command("FCALL", "nowhere", 1, kb))
+    check(err == "Function not found", "nowhere: %r" % err)
+    asked = lists_sent(*everyone)
+    check(asked > before, "the deployment was asked")
+    t0 = time.time()
+    err = error_of(lambda: pc.execute_command("FCALL", "nowhere", 1, kb))
+    check(err == "Function not found", "nowhere again: %r" % err)
+    if time.time() - t0 < 0.5:
+        check(lists_sent(*everyone) == asked, "remembered as missing: no lookup")
+    # Loaded on a node later, it is found once the memory of the miss ends.
+    late = "#!lua name=late\nredis.register_function('nowhere', function() return 'late' end)"
+    check(client(a).execute_command("FUNCTION", "LOAD", late) == "late", "LOAD late on a")
+
+    def found_later():
+        try:
+            return pc.execute_command("FCALL", "nowhere", 1, kb) == "late"
+        except redis.ResponseError:
+            return False
+    wait_for(found_later, 5, "a function loaded later is found")
+
+    # FCALL_RO goes to a replica of b, which refuses FUNCTION LOAD: the
+    # library is loaded on b's master and the call runs there.
+    check(client(a).execute_command("FUNCTION", "LOAD", ROLIB) == "rolib", "LOAD rolib on a")
+    tp.wait_synced(bm, *breps)
+    before = cmdstat(bm, "fcall_ro")
+    check(pc.execute_command("FCALL_RO", "dget", 1, kb) == "2", "FCALL_RO repaired")
+    check(cmdstat(bm, "fcall_ro") == before + 1, "it ran on the master, once")
+    tp.wait_synced(bm, *breps)
+    for r in breps:
+        check("rolib" in listed(r), "the replicas got it from their master")
+    check(pc.execute_command("FCALL_RO", "dget", 1, kb) == "2", "then on a replica")
+
+    # A library learned so counts in a transaction: group b lost it (a
+    # restart), and the FCALL inside EXEC finds it loaded before EXEC.
+    client(bm).execute_command("FUNCTION", "FLUSH")
+    tp.wait_synced(bm, *breps)
+    x = Raw(p.port)
+    x.send(("MULTI",), ("FCALL", "dincr", "1", kb), ("EXEC",))
+    got = [x.reply() for _ in range(3)]
+    check(got == ["OK", "QUEUED", [3]], "a whole transaction: %r" % (got,))
+    client(bm).execute_command("FUNCTION", "FLUSH")
+    check(x.call("MULTI") == "OK" and x.call("FCALL", "dincr", "1", kb) == "QUEUED",
+          "queued")
+    check(x.call("EXEC") == [4], "an interactive transaction")
+    # Under write-ack the call sent again is acknowledged, not the first try.
+    p2 = c.proxy(None, "--group", "a 0-8191 %s" % a.addr, "--group", "b 8192-16383 %s" % bm.addr,
+                 "--write-ack", "all", ready=4)
+    ack = "#!lua name=ackl\nredis.register_function('ackincr', " \
+          "function(keys) return redis.call('incr', keys[1]) end)"
+    check(client(a).execute_command("FUNCTION", "LOAD", ack) == "ackl", "LOAD ackl on a")
+    before = cmdstat(bm, "wait")
+    kack = "{%s}ack" % kb
+    check(client(p2).execute_command("FCALL", "ackincr", 1, kack) == 1, "FCALL under write-ack")
+    for r in breps:
+        check(client(r).get(kack) == "1", "replica %s has the write when answered" % r.addr)
+    check(cmdstat(bm, "wait") == before + 2, "a new WAIT followed the call sent again: %d"
+          % (cmdstat(bm, "wait") - before))
+
+
+def case_library_versions_ranked_by_group(c):
+    g, p = three_groups(c)
+    pc = client(p)
+    kc = key_in(pc, g[2], "vc")
+    lib = "#!lua name=vlib\nredis.register_function('vf', function() return '%s' end)"
+    # Groups b and a disagree (b loaded first); c has none: a's wins.
+    check(client(g[1]).execute_command("FUNCTION", "LOAD", lib % "b") == "vlib", "b's")
+    check(client(g[0]).execute_command("FUNCTION", "LOAD", lib % "a") == "vlib", "a's")
+    for _ in range(3):
+        check(pc.execute_command("FCALL", "vf", 1, kc) == "a", "the first group's version")
+    check(listed(g[2]) == {"vlib": lib % "a"}, "loaded on c")
+    check(listed(g[1]) == {"vlib": lib % "b"}, "b's own is left as it is")
+    # Many clients calling the same missing function at once: one lookup.
+    other = "#!lua name=olib\nredis.register_function('of', function() return 'o' end)"
+    check(client(g[1]).execute_command("FUNCTION", "LOAD", other) == "olib", "olib on b")
+    before = lists_sent(*g)
+    x = Raw(p.port)
+    x.send(*[("FCALL", "of", "1", kc)] * 20)
+    got = [x.reply() for _ in range(20)]
+    check(got == [b"o"] * 20, "20 pipelined calls: %r" % (got[:3],))
+    check(lists_sent(*g) - before == 3, "one FUNCTION LIST per node: %d" % (lists_sent(*g) - before))
+
+
+def case_fcall_in_multi_looked_up(c):
+    g, p = three_groups(c)
+    pc = client(p)
+    kc = key_in(pc, g[2], "mx")
+    lib = ("#!lua name=mxlib\nredis.register_function('mxincr', "
+           "function(keys) return redis.call('incr', keys[1]) end)")
+    check(client(g[0]).execute_command("FUNCTION", "LOAD", lib) == "mxlib", "LOAD on a")
+    x = Raw(p.port)
+    # Never called through the proxy, first met inside MULTI: looked up
+    # before EXEC runs, loaded ahead of MULTI.
+    x.send(("MULTI",), ("SET", kc, "1"), ("FCALL", "mxincr", "1", kc), ("EXEC",))
+    got = [x.reply() for _ in range(4)]
+    check(got == ["OK", "QUEUED", "QUEUED", ["OK", 2]], "a whole transaction: %r" % (got,))
+    check(listed(g[2]) == {"mxlib": lib}, "loaded on c: %r" % listed(g[2]))
+    # An interactive transaction (MULTI already on the node): loaded on
+    # another connection, EXEC waits.
+    lib2 = ("#!lua name=mxlib2\nredis.register_function{function_name='mxget', "
+            "callback=function(keys) return redis.call('get', keys[1]) end, "
+            "flags={'no-writes'}}")
+    check(client(g[1]).execute_command("FUNCTION", "LOAD", lib2) == "mxlib2", "LOAD on b")
+    check(x.call("MULTI") == "OK" and x.call("INCR", kc) == "QUEUED"
+          and x.call("FCALL_RO", "mxget", "1", kc) == "QUEUED", "queued")
+    got = x.call("EXEC")
+    check(got == [3, b"3"], "an interactive transaction: %r" % (got,))
+    # Known from now on: a later transaction looks nothing up, even on a
+    # node that lost them (the known libraries go ahead of MULTI).
+    client(g[2]).execute_command("FUNCTION", "FLUSH")
+    before = lists_sent(*g)
+    x.send(("MULTI",), ("FCALL", "mxincr", "1", kc), ("EXEC",))
+    got = [x.reply() for _ in range(3)]
+    check(got == ["OK", "QUEUED", [4]], "known: %r" % (got,))
+    check(lists_sent(*g) == before, "no lookup")
+    # Found nowhere: EXEC carries the node's error, as on one Redis.
+    x.send(("MULTI",), ("SET", kc, "9"), ("FCALL", "nosuch", "1", kc), ("EXEC",))
+    got = [x.reply() for _ in range(4)]
+    check(got[:3] == ["OK", "QUEUED", "QUEUED"] and got[3][0] == "OK"
+          and isinstance(got[3][1], Err) and "Function not found" in got[3][1],
+          "found nowhere: %r" % (got,))
+    # A library loaded through the proxy: its functions are read back
+    # once, so its FCALLs in transactions look nothing up either.
+    plib = "#!lua name=plib\nredis.register_function('pf', function() return 'p' end)"
+    before = lists_sent(*g)
+    check(pc.execute_command("FUNCTION", "LOAD", plib) == "plib", "LOAD through the proxy")
+    wait_for(lambda: lists_sent(*g) == before + 1, 5, "its functions read back")
+    x.send(("MULTI",), ("FCALL", "pf", "1", kc), ("EXEC",))
+    got = [x.reply() for _ in range(3)]
+    check(got == ["OK", "QUEUED", [b"p"]], "plib: %r" % (got,))
+    check(lists_sent(*g) == before + 1, "no lookup for plib")
+
+
+def case_lookup_bounded_by_backend_timeout(c):
+    g, p = three_groups(c, "--backend-timeout-ms", "500")
+    pc = client(p)
+    kc = key_in(pc, g[2], "hb")
+    hl = "#!lua name=hl\nredis.register_function('hf', function() return 'h' end)"
+    check(client(g[1]).execute_command("FUNCTION", "LOAD", hl) == "hl", "LOAD on b")
+    g[0].proc.send_signal(signal.SIGSTOP)  # group a's master hangs: it ranks first
+    try:
+        t0 = time.time()
+        check(pc.execute_command("FCALL", "hf", 1, kc) == "h", "found on b")
+        took = time.time() - t0
+        check(0.4 < took < 3, "waited for a's answer up to backend-timeout-ms: %.2fs" % took)
+        err = error_of(lambda: pc.execute_command("FCALL", "nowhere", 1, kc))
+        check(err == "Function not found", "nowhere: %r" % err)
+    finally:
+        g[0].proc.send_signal(signal.SIGCONT)
+
+
 CASES = [
     ("a", "MULTI/EXEC replies through the proxy are the node's (errors too)",
      case_replies_are_the_nodes),
@@ -884,6 +1082,14 @@ CASES = [
      case_function_restore_kept_for_repair),
     ("u", "FCALL_RO on a replica that lost the library: loaded on the master, run there",
      case_fcall_ro_on_replica_repaired),
+    ("v", "a library loaded on one group's master directly serves FCALL for every group",
+     case_fcall_of_a_library_loaded_on_one_node),
+    ("w", "libraries that differ between groups: the first group's wins; one lookup at a time",
+     case_library_versions_ranked_by_group),
+    ("x", "a FCALL inside MULTI of a function loaded on one node directly: looked up first",
+     case_fcall_in_multi_looked_up),
+    ("y", "a lookup waits for a hung master at most backend-timeout-ms",
+     case_lookup_bounded_by_backend_timeout),
 ]
 
 
