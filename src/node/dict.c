@@ -4,6 +4,7 @@
 #include "node/dict.h"
 #include "core/alloc.h"
 #include "core/util.h"
+#include "node/lazyfree.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,12 @@ dict_init(struct dict *d)
     d->resize_allowed = 1;
 }
 
+/* The bucket arrays come from mem_calloc_large, so a table a resize
+ * leaves behind goes back to the kernel instead of staying resident. */
 static void
 table_free(struct dict_table *t)
 {
-    mem_free(t->buckets);
+    mem_free_large(t->buckets, t->size * sizeof(struct entry *));
     memset(t, 0, sizeof(*t));
 }
 
@@ -92,7 +95,8 @@ dict_rehash(struct dict *d, int n)
         d->rehash_idx++;
     }
     if ((size_t)d->rehash_idx >= d->t[0].size) {
-        table_free(&d->t[0]);
+        /* Unmapping a big table takes milliseconds: not inside a command. */
+        lazyfree_large(d->t[0].buckets, d->t[0].size * sizeof(struct entry *));
         d->t[0] = d->t[1];
         memset(&d->t[1], 0, sizeof(d->t[1]));
         d->rehash_idx = -1;
@@ -137,7 +141,7 @@ dict_resize_to(struct dict *d, size_t want)
     }
     n.size = size;
     n.mask = size - 1;
-    n.buckets = mem_calloc(size * sizeof(struct entry *));
+    n.buckets = mem_calloc_large(size * sizeof(struct entry *));
     if (d->t[0].buckets == NULL) {
         d->t[0] = n;
         return;
