@@ -25,6 +25,7 @@
 #endif
 
 static size_t used_memory;
+static size_t mapped_memory;    /* the part of used_memory mem_calloc_large mapped */
 
 static void
 mem_oom(size_t size)
@@ -112,6 +113,7 @@ mem_calloc_large(size_t size)
         mem_oom(size);
     }
     __atomic_add_fetch(&used_memory, len, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&mapped_memory, len, __ATOMIC_RELAXED);
     return p;
 }
 
@@ -127,6 +129,7 @@ mem_free_large(void *ptr, size_t size)
     }
     size_t len = page_round(size);
     __atomic_sub_fetch(&used_memory, len, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&mapped_memory, len, __ATOMIC_RELAXED);
     munmap(ptr, len);
 }
 
@@ -185,6 +188,12 @@ mem_allocator_stats(struct mem_allocator_stats *st)
     mallctl("stats.active", &st->active, &sz, NULL, 0);
     mallctl("stats.resident", &st->resident, &sz, NULL, 0);
     mallctl("stats.retained", &st->retained, &sz, NULL, 0);
+    /* The mapped arrays are allocations too, all of them touched (a hash
+     * table's buckets), though jemalloc never sees them. */
+    size_t mapped = __atomic_load_n(&mapped_memory, __ATOMIC_RELAXED);
+    st->allocated += mapped;
+    st->active += mapped;
+    st->resident += mapped;
 #endif
 }
 

@@ -23,7 +23,8 @@ char *mem_strndup(const char *s, size_t n);
  * until its decay runs, which happens only on later allocator activity,
  * and does not cut small blocks out of it, so the tables a growing hash
  * table leaves behind stayed in the RSS (8 MiB of 77 at 1,000,000 keys).
- * Otherwise it is mem_calloc.  Counted in mem_used like any block.
+ * Otherwise it is mem_calloc.  Counted in mem_used like any block, and
+ * in mem_allocator_stats' figures as if jemalloc held it.
  * mem_free_large needs the size the block was allocated with. */
 #define MEM_LARGE_MIN ((size_t)256 * 1024)
 void *mem_calloc_large(size_t size);
