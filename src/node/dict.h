@@ -47,8 +47,9 @@ dict_find(struct dict *d, const char *key, size_t len, uint64_t hash)
     struct entry **ref = dict_find_ref(d, key, len, hash);
     return ref ? *ref : NULL;
 }
-/* Insert an entry whose key is known to be absent; e->hash must be set. */
-void dict_insert(struct dict *d, struct entry *e);
+/* Insert an entry whose key is known to be absent; hash is dict_hash() of
+ * its key. */
+void dict_insert(struct dict *d, struct entry *e, uint64_t hash);
 /* Remove the entry at ref (from dict_find_ref) and return it. */
 struct entry *dict_unlink(struct dict *d, struct entry **ref);
 /* The entry at ref moved (realloc): make the table point to repl. */
