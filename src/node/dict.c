@@ -55,12 +55,6 @@ dict_clear(struct dict *d, void (*free_fn)(struct entry *e, void *arg),
     d->rehash_idx = -1;
 }
 
-uint64_t
-dict_hash(const char *key, size_t len)
-{
-    return util_hash(key, len);
-}
-
 static inline int
 dict_is_rehashing(const struct dict *d)
 {
