@@ -2,7 +2,8 @@
  * bytes an entry that would often push it into the next jemalloc class):
  * chain walks compare the key's length, then its bytes, which for a short
  * key sit in the cache line the length was read from, and a rehash hashes
- * each key it moves again, about two hashes per key over a table's growth. */
+ * each key it moves again: about one more hash per key a growing table
+ * holds, since each doubling moves the keys inserted before it. */
 #include "node/dict.h"
 #include "core/alloc.h"
 #include "core/util.h"

@@ -64,10 +64,11 @@ struct entry_ttl {
  * line for short keys).
  * The lengths take two bytes for the usual key shorter than 256 bytes with a
  * value shorter than 256 bytes, so a 10-byte key with a 32-byte value is a
- * 60-byte block (jemalloc's 64-byte class) where fixed 32-bit lengths made
- * it 66 bytes in the 80-byte class; three bytes (a 16-bit value length) up
- * to 64 KiB, so a small hash held inline (a 289-byte listpack under an
- * 11-byte key) is 319 bytes, jemalloc's 320-byte class; eight past that.
+ * 56-byte block (jemalloc's 64-byte class; with the 16-byte header that
+ * held the hash, fixed 32-bit lengths made it 66 bytes, the 80-byte class);
+ * three bytes (a 16-bit value length) up to 64 KiB, so a small hash held
+ * inline (a 289-byte listpack under an 11-byte key) is 315 bytes, jemalloc's
+ * 320-byte class; eight past that.
  * Read the lengths with entry_keylen() and entry_vallen(); change them only
  * through entry_init_lens() (a new block) or entry_set_vallen() (moves the
  * key when the form changes). */
