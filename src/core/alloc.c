@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #ifdef USE_JEMALLOC
@@ -24,6 +25,7 @@
 #endif
 
 static size_t used_memory;
+static size_t mapped_memory;    /* the part of used_memory mem_calloc_large mapped */
 
 static void
 mem_oom(size_t size)
@@ -75,6 +77,60 @@ mem_free(void *ptr)
     }
     __atomic_sub_fetch(&used_memory, usable_size(ptr), __ATOMIC_RELAXED);
     free(ptr);
+}
+
+/* Whether a large block of this size is mapped rather than malloc'ed.
+ * Under the sanitizers (libc malloc) every block stays a malloc block, so
+ * AddressSanitizer keeps watching it. */
+static int
+large_is_mapped(size_t size)
+{
+#ifdef USE_JEMALLOC
+    return size >= MEM_LARGE_MIN;
+#else
+    (void)size;
+    return 0;
+#endif
+}
+
+static size_t
+page_round(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (size + page - 1) & ~(page - 1);
+}
+
+void *
+mem_calloc_large(size_t size)
+{
+    if (!large_is_mapped(size)) {
+        return mem_calloc(size);
+    }
+    size_t len = page_round(size);
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (p == MAP_FAILED) {
+        mem_oom(size);
+    }
+    __atomic_add_fetch(&used_memory, len, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&mapped_memory, len, __ATOMIC_RELAXED);
+    return p;
+}
+
+void
+mem_free_large(void *ptr, size_t size)
+{
+    if (ptr == NULL) {
+        return;
+    }
+    if (!large_is_mapped(size)) {
+        mem_free(ptr);
+        return;
+    }
+    size_t len = page_round(size);
+    __atomic_sub_fetch(&used_memory, len, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&mapped_memory, len, __ATOMIC_RELAXED);
+    munmap(ptr, len);
 }
 
 char *
@@ -132,6 +188,12 @@ mem_allocator_stats(struct mem_allocator_stats *st)
     mallctl("stats.active", &st->active, &sz, NULL, 0);
     mallctl("stats.resident", &st->resident, &sz, NULL, 0);
     mallctl("stats.retained", &st->retained, &sz, NULL, 0);
+    /* The mapped arrays are allocations too, all of them touched (a hash
+     * table's buckets), though jemalloc never sees them. */
+    size_t mapped = __atomic_load_n(&mapped_memory, __ATOMIC_RELAXED);
+    st->allocated += mapped;
+    st->active += mapped;
+    st->resident += mapped;
 #endif
 }
 

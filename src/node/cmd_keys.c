@@ -945,8 +945,8 @@ cmd_memory_stats(struct client *c)
         /* The per-key headers are the compact entry's equivalent of Redis's
          * dictEntry; TTL blocks stand for its expires table. */
         size_t main_bytes = (d->t[0].size + d->t[1].size) * sizeof(struct entry *)
-                            + n * sizeof(struct entry);
-        size_t exp_bytes = db->volatile_count * sizeof(struct entry_ttl);
+                            + n * ENTRY_HEADER_SIZE;
+        size_t exp_bytes = db->volatile_count * ENTRY_TTL_SIZE;
         char name[32];
         snprintf(name, sizeof(name), "db.%d", i);
         reply_bulk_cstr(c, name);

@@ -168,11 +168,10 @@ db_signal(struct db *db, const char *key, size_t len, enum keyspace_change what)
 
 static struct entry *
 entry_new(struct keyspace *ks, const char *key, size_t keylen, size_t vallen,
-          uint32_t hash, int is_volatile)
+          int is_volatile)
 {
     struct entry *e = mem_alloc(entry_size(is_volatile, keylen, vallen));
     e->next = NULL;
-    e->hash = hash;
     e->type = ENTRY_STRING;
     e->volatile_ = is_volatile ? 1 : 0;
     e->enc = ENTRY_ENC_AUTO;
@@ -185,7 +184,7 @@ entry_new(struct keyspace *ks, const char *key, size_t keylen, size_t vallen,
 static void
 ttl_link(struct db *db, struct entry *e, long long when)
 {
-    entry_ttl(e)->expire_ms = when;
+    entry_set_expire(e, when);
     expire_index_add(&db->ttl, e);
     db->volatile_count++;
     db->expire_sum += (long double)when;
@@ -196,7 +195,7 @@ ttl_unlink(struct db *db, struct entry *e)
 {
     expire_index_remove(e);
     db->volatile_count--;
-    db->expire_sum -= (long double)entry_ttl(e)->expire_ms;
+    db->expire_sum -= (long double)entry_expire(e);
     if (db->volatile_count == 0) {
         db->expire_sum = 0;
     }
@@ -307,9 +306,8 @@ add_quiet(struct db *db, const char *key, size_t keylen, size_t vallen,
             db_delete_ref(db, old);
         }
     }
-    struct entry *e = entry_new(db->ks, key, keylen, vallen, (uint32_t)h,
-                                expire_ms >= 0);
-    dict_insert(&db->dict, e);
+    struct entry *e = entry_new(db->ks, key, keylen, vallen, expire_ms >= 0);
+    dict_insert(&db->dict, e, h);
     if (expire_ms >= 0) {
         ttl_link(db, e, expire_ms);
     }
@@ -446,9 +444,9 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
     }
 
     if (ref == NULL) {
-        e = entry_new(db->ks, key, keylen, vallen, (uint32_t)h, expire_ms >= 0);
+        e = entry_new(db->ks, key, keylen, vallen, expire_ms >= 0);
         memcpy(entry_val(e), val, vallen);
-        dict_insert(&db->dict, e);
+        dict_insert(&db->dict, e, h);
         db_event(db, key, keylen, KEYSPACE_EV_NEW);
         if (expire_ms >= 0) {
             ttl_link(db, e, expire_ms);
@@ -463,7 +461,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
         e->enc = ENTRY_ENC_AUTO;
     }
     if (keepttl && expire_ms < 0 && e->volatile_) {
-        expire_ms = entry_ttl(e)->expire_ms;
+        expire_ms = entry_expire(e);
     }
     int want_volatile = expire_ms >= 0;
     size_t need = entry_size(want_volatile, keylen, vallen);
@@ -484,8 +482,7 @@ db_set(struct db *db, const char *key, size_t keylen, const char *val,
         db_init_access(db->ks, e);
         return e;
     }
-    struct entry *n = entry_new(db->ks, key, keylen, vallen, (uint32_t)h,
-                                want_volatile);
+    struct entry *n = entry_new(db->ks, key, keylen, vallen, want_volatile);
     memcpy(entry_val(n), val, vallen);
     n->next = e->next;
     dict_replace_at(ref, n);
@@ -557,7 +554,7 @@ db_set_expire(struct db *db, struct entry **ref, long long when_ms)
     }
     size_t keylen = entry_keylen(e), vallen = entry_vallen(e);
     struct entry *n = mem_alloc(entry_size(want, keylen, vallen));
-    memcpy(n, e, sizeof(struct entry));
+    memcpy(n, e, ENTRY_HEADER_SIZE);
     n->volatile_ = want ? 1 : 0;
     entry_init_lens(n, keylen, vallen);
     memcpy(entry_key(n), entry_key(e), keylen + vallen);
@@ -613,14 +610,13 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
      * Its TTL block (already unlinked) is filled by ttl_link below. */
     size_t vallen = entry_vallen(e);
     struct entry *n = mem_alloc(entry_size(e->volatile_, newlen, vallen));
-    memcpy(n, e, sizeof(struct entry));
+    memcpy(n, e, ENTRY_HEADER_SIZE);
     entry_init_lens(n, newlen, vallen);
     memcpy(entry_key(n), newkey, newlen);
     memcpy(entry_val(n), entry_val(e), vallen);
     mem_free(e);
     e = n;
-    e->hash = (uint32_t)h;
-    dict_insert(&db->dict, e);
+    dict_insert(&db->dict, e, h);
     if (when >= 0) {
         ttl_link(db, e, when);
     }
@@ -634,9 +630,9 @@ db_rename(struct db *db, const char *key, size_t keylen, const char *newkey,
 struct entry *
 db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
 {
+    uint64_t h = dict_hash(key, keylen);
     src->ks->dirty++;
-    struct entry **ref = dict_find_ref(&src->dict, key, keylen,
-                                       dict_hash(key, keylen));
+    struct entry **ref = dict_find_ref(&src->dict, key, keylen, h);
     if (ref == NULL) {
         return NULL;
     }
@@ -645,7 +641,7 @@ db_move(struct db *src, struct db *dst, const char *key, size_t keylen)
     if (e->volatile_) {
         ttl_unlink(src, e);
     }
-    dict_insert(&dst->dict, e);
+    dict_insert(&dst->dict, e, h);
     if (when >= 0) {
         ttl_link(dst, e, when);
     }

@@ -243,7 +243,7 @@ keyspace_deletes_expired(const struct keyspace *ks)
 static inline int
 db_entry_expired(const struct db *db, struct entry *e)
 {
-    return e->volatile_ && entry_ttl(e)->expire_ms <= db->ks->now_ms;
+    return e->volatile_ && entry_expire(e) <= db->ks->now_ms;
 }
 /* Memory the entry takes (its block and, for collections, its object). */
 size_t db_entry_memory(struct entry *e);

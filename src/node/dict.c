@@ -1,9 +1,13 @@
-/* Chained hash table with incremental rehash.  Entries carry the low 32 bits
- * of their hash, so chain walks compare the hash before the key bytes and a
- * rehash never hashes a key again (tables are capped at 2^32 buckets). */
+/* Chained hash table with incremental rehash.  Entries carry no hash (4
+ * bytes an entry that would often push it into the next jemalloc class):
+ * chain walks compare the key's length, then its bytes, which for a short
+ * key sit in the cache line the length was read from, and a rehash hashes
+ * each key it moves again: about one more hash per key a growing table
+ * holds, since each doubling moves the keys inserted before it. */
 #include "node/dict.h"
 #include "core/alloc.h"
 #include "core/util.h"
+#include "node/lazyfree.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +23,12 @@ dict_init(struct dict *d)
     d->resize_allowed = 1;
 }
 
+/* The bucket arrays come from mem_calloc_large, so a table a resize
+ * leaves behind goes back to the kernel instead of staying resident. */
 static void
 table_free(struct dict_table *t)
 {
-    mem_free(t->buckets);
+    mem_free_large(t->buckets, t->size * sizeof(struct entry *));
     memset(t, 0, sizeof(*t));
 }
 
@@ -48,12 +54,6 @@ dict_clear(struct dict *d, void (*free_fn)(struct entry *e, void *arg),
         table_free(t);
     }
     d->rehash_idx = -1;
-}
-
-uint64_t
-dict_hash(const char *key, size_t len)
-{
-    return util_hash(key, len);
 }
 
 static inline int
@@ -83,7 +83,7 @@ dict_rehash(struct dict *d, int n)
         struct entry *e = d->t[0].buckets[d->rehash_idx];
         while (e) {
             struct entry *next = e->next;
-            size_t idx = e->hash & d->t[1].mask;
+            size_t idx = dict_hash(entry_key(e), entry_keylen(e)) & d->t[1].mask;
             e->next = d->t[1].buckets[idx];
             d->t[1].buckets[idx] = e;
             e = next;
@@ -92,7 +92,8 @@ dict_rehash(struct dict *d, int n)
         d->rehash_idx++;
     }
     if ((size_t)d->rehash_idx >= d->t[0].size) {
-        table_free(&d->t[0]);
+        /* Unmapping a big table takes milliseconds: not inside a command. */
+        lazyfree_large(d->t[0].buckets, d->t[0].size * sizeof(struct entry *));
         d->t[0] = d->t[1];
         memset(&d->t[1], 0, sizeof(d->t[1]));
         d->rehash_idx = -1;
@@ -137,7 +138,7 @@ dict_resize_to(struct dict *d, size_t want)
     }
     n.size = size;
     n.mask = size - 1;
-    n.buckets = mem_calloc(size * sizeof(struct entry *));
+    n.buckets = mem_calloc_large(size * sizeof(struct entry *));
     if (d->t[0].buckets == NULL) {
         d->t[0] = n;
         return;
@@ -175,10 +176,35 @@ dict_maybe_shrink(struct dict *d)
     }
 }
 
+static inline uint64_t
+load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* Key bytes equal, for two keys of length len.  From 8 to 32 bytes (most
+ * keys) overlapping word loads decide it without a call: a chain's other
+ * entries are rejected here now that entries keep no hash to compare. */
+static inline int
+key_equal(const char *a, const char *b, size_t len)
+{
+    if (len >= 8 && len <= 16) {
+        return ((load64(a) ^ load64(b)) | (load64(a + len - 8) ^ load64(b + len - 8))) == 0;
+    }
+    if (len > 16 && len <= 32) {
+        return ((load64(a) ^ load64(b)) | (load64(a + 8) ^ load64(b + 8))
+                | (load64(a + len - 16) ^ load64(b + len - 16))
+                | (load64(a + len - 8) ^ load64(b + len - 8)))
+               == 0;
+    }
+    return memcmp(a, b, len) == 0;
+}
+
 struct entry **
 dict_find_ref(struct dict *d, const char *key, size_t len, uint64_t hash)
 {
-    uint32_t h = (uint32_t)hash;
     if (dict_size(d) == 0) {
         return NULL;
     }
@@ -190,11 +216,10 @@ dict_find_ref(struct dict *d, const char *key, size_t len, uint64_t hash)
         if (t->size == 0) {
             break;
         }
-        struct entry **ref = &t->buckets[h & t->mask];
+        struct entry **ref = &t->buckets[hash & t->mask];
         while (*ref) {
             struct entry *e = *ref;
-            if (e->hash == h && entry_keylen(e) == len
-                && memcmp(entry_key(e), key, len) == 0) {
+            if (entry_keylen(e) == len && key_equal(entry_key(e), key, len)) {
                 return ref;
             }
             ref = &e->next;
@@ -207,7 +232,7 @@ dict_find_ref(struct dict *d, const char *key, size_t len, uint64_t hash)
 }
 
 void
-dict_insert(struct dict *d, struct entry *e)
+dict_insert(struct dict *d, struct entry *e, uint64_t hash)
 {
     struct dict_table *t;
     if (dict_is_rehashing(d)) {
@@ -215,7 +240,7 @@ dict_insert(struct dict *d, struct entry *e)
     }
     dict_expand_if_needed(d);
     t = dict_is_rehashing(d) ? &d->t[1] : &d->t[0];
-    size_t idx = e->hash & t->mask;
+    size_t idx = hash & t->mask;
     e->next = t->buckets[idx];
     t->buckets[idx] = e;
     d->count++;

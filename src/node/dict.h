@@ -5,6 +5,7 @@
 #ifndef CACHELY_NODE_DICT_H
 #define CACHELY_NODE_DICT_H
 
+#include "core/util.h"
 #include "node/entry.h"
 
 #include <stddef.h>
@@ -35,8 +36,13 @@ dict_size(const struct dict *d)
     return d->count;
 }
 
-/* Hash of a key as the dict uses it. */
-uint64_t dict_hash(const char *key, size_t len);
+/* Hash of a key as the dict uses it (inline: every lookup and every entry
+ * a rehash moves computes one). */
+static inline uint64_t
+dict_hash(const char *key, size_t len)
+{
+    return util_hash(key, len);
+}
 /* Find the link that points to the entry for key (so the caller can unlink
  * or replace it); NULL when absent.  Performs a rehash step. */
 struct entry **dict_find_ref(struct dict *d, const char *key, size_t len,
@@ -47,8 +53,9 @@ dict_find(struct dict *d, const char *key, size_t len, uint64_t hash)
     struct entry **ref = dict_find_ref(d, key, len, hash);
     return ref ? *ref : NULL;
 }
-/* Insert an entry whose key is known to be absent; e->hash must be set. */
-void dict_insert(struct dict *d, struct entry *e);
+/* Insert an entry whose key is known to be absent; hash is dict_hash() of
+ * its key. */
+void dict_insert(struct dict *d, struct entry *e, uint64_t hash);
 /* Remove the entry at ref (from dict_find_ref) and return it. */
 struct entry *dict_unlink(struct dict *d, struct entry **ref);
 /* The entry at ref moved (realloc): make the table point to repl. */

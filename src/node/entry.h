@@ -1,9 +1,10 @@
 /* The compact keyspace entry: key, value, TTL and LRU/LFU bits in a single
- * allocation.  A non-volatile 14-byte key with a 32-byte value is one 64-byte
- * jemalloc block; a volatile one adds a 24-byte TTL block (expiry time and the
- * TTL index links) and fits 96 bytes.  Redis spends about 120 bytes on the
- * non-volatile key (dictEntry, key sds, robj+embstr) and about 170 on the
- * volatile one (plus the expires dictEntry). */
+ * allocation.  A non-volatile 10-byte key with a 32-byte value is a 56-byte
+ * block in jemalloc's 64-byte class; a volatile one adds a 24-byte TTL block
+ * (expiry time and the TTL index links) and is 80 bytes, the 80-byte class.
+ * Redis spends about 120 bytes on the non-volatile key (dictEntry, key sds,
+ * robj+embstr) and about 170 on the volatile one (plus the expires
+ * dictEntry). */
 #ifndef CACHELY_NODE_ENTRY_H
 #define CACHELY_NODE_ENTRY_H
 
@@ -43,22 +44,31 @@ enum entry_enc {
 
 #define ENTRY_EMBSTR_MAX 44     /* longest value Redis stores as embstr */
 
+/* The TTL index's links, 8-byte aligned at offset 16 of a volatile entry. */
 struct entry_ttl {
-    long long expire_ms;        /* absolute Unix time in ms */
     struct entry *ttl_next;     /* borrowed: next entry in its TTL slot */
     struct entry **ttl_pprev;   /* borrowed: the link that points at us */
 };
 
-/* A 16-byte header, then the variable part:
- *   [struct entry_ttl, when volatile_]
+/* A 12-byte header, then the variable part:
+ *   [the TTL block, 24 bytes, when volatile_: the expiry time's low 32
+ *    bits, struct entry_ttl, its high 32 bits]
  *   [key and value lengths, in one of three forms (enum entry_lens)]
  *   [key bytes][value bytes]
+ * The expiry time is split around the links so that they stay aligned with
+ * no padding: a volatile 10-byte key with a 32-byte value is 80 bytes, where
+ * a 16-byte header and a whole 24-byte block made it 84, in the 96-byte
+ * class (16 MiB more per million such keys).  The entry keeps no hash: the
+ * table hashes the key again when it moves the entry to a bigger table, and
+ * compares lengths and bytes on lookup (the bytes share the header's cache
+ * line for short keys).
  * The lengths take two bytes for the usual key shorter than 256 bytes with a
  * value shorter than 256 bytes, so a 10-byte key with a 32-byte value is a
- * 60-byte block (jemalloc's 64-byte class) where fixed 32-bit lengths made
- * it 66 bytes in the 80-byte class; three bytes (a 16-bit value length) up
- * to 64 KiB, so a small hash held inline (a 289-byte listpack under an
- * 11-byte key) is 319 bytes, jemalloc's 320-byte class; eight past that.
+ * 56-byte block (jemalloc's 64-byte class; with the 16-byte header that
+ * held the hash, fixed 32-bit lengths made it 66 bytes, the 80-byte class);
+ * three bytes (a 16-bit value length) up to 64 KiB, so a small hash held
+ * inline (a 289-byte listpack under an 11-byte key) is 315 bytes, jemalloc's
+ * 320-byte class; eight past that.
  * Read the lengths with entry_keylen() and entry_vallen(); change them only
  * through entry_init_lens() (a new block) or entry_set_vallen() (moves the
  * key when the form changes). */
@@ -70,7 +80,6 @@ enum entry_lens {
 
 struct entry {
     struct entry *next;         /* borrowed: next entry in the hash chain */
-    uint32_t hash;              /* low 32 bits of the key hash */
     uint32_t lru : 24;          /* LRU clock or LFU (16-bit minutes, 8-bit log counter) */
     uint32_t type : 3;          /* enum entry_type */
     uint32_t volatile_ : 1;     /* has an entry_ttl block */
@@ -84,13 +93,24 @@ struct entry {
  * see entry_obj() in node/object.h).  Strings never use it. */
 #define ENTRY_ENC_INLINE 3
 
+/* Where the variable part starts (sizeof(struct entry) pads it to 16), and
+ * the size of the TTL block and of its pieces' offsets. */
+#define ENTRY_HEADER_SIZE offsetof(struct entry, data)
+#define ENTRY_TTL_SIZE 24
+#define ENTRY_TTL_LINKS 16      /* offset of struct entry_ttl in the entry */
+#define ENTRY_TTL_HIGH 32       /* offset of the expiry's high 32 bits */
+_Static_assert(offsetof(struct entry, data) == 12, "a 12-byte entry header");
+_Static_assert(ENTRY_TTL_LINKS % 8 == 0 && ENTRY_TTL_LINKS >= 12 + 4, "links aligned");
+_Static_assert(ENTRY_TTL_HIGH == ENTRY_TTL_LINKS + sizeof(struct entry_ttl), "layout");
+
 #define ENTRY_NARROW_MAX 255    /* longest key or value with 1-byte lengths */
 #define ENTRY_MID_MAX 65535     /* longest value with the 16-bit form */
 
+/* The TTL links of a volatile entry. */
 static inline struct entry_ttl *
 entry_ttl(struct entry *e)
 {
-    return (struct entry_ttl *)(void *)e->data;
+    return (struct entry_ttl *)(void *)((char *)e + ENTRY_TTL_LINKS);
 }
 
 /* The form of the lengths for a key and value this long. */
@@ -114,8 +134,7 @@ entry_lens_size(unsigned lens)
 static inline size_t
 entry_prefix_size(int is_volatile, unsigned lens)
 {
-    return sizeof(struct entry) + (is_volatile ? sizeof(struct entry_ttl) : 0)
-           + entry_lens_size(lens);
+    return ENTRY_HEADER_SIZE + (is_volatile ? ENTRY_TTL_SIZE : 0) + entry_lens_size(lens);
 }
 
 /* Bytes a block for this key and value needs. */
@@ -129,7 +148,7 @@ entry_size(int is_volatile, size_t keylen, size_t vallen)
 static inline unsigned char *
 entry_lens(const struct entry *e)
 {
-    return (unsigned char *)e->data + (e->volatile_ ? sizeof(struct entry_ttl) : 0);
+    return (unsigned char *)e->data + (e->volatile_ ? ENTRY_TTL_SIZE : 0);
 }
 
 static inline size_t
@@ -218,10 +237,27 @@ entry_set_vallen(struct entry *e, size_t vallen)
     entry_init_lens(e, keylen, vallen);
 }
 
+/* The absolute expiry time in Unix ms of a volatile entry, -1 for others. */
 static inline long long
-entry_expire(struct entry *e)
+entry_expire(const struct entry *e)
 {
-    return e->volatile_ ? entry_ttl(e)->expire_ms : -1;
+    uint32_t lo, hi;
+    if (!e->volatile_) {
+        return -1;
+    }
+    memcpy(&lo, e->data, sizeof(lo));
+    memcpy(&hi, (const char *)e + ENTRY_TTL_HIGH, sizeof(hi));
+    return (long long)((uint64_t)hi << 32 | lo);
+}
+
+/* Store the expiry time of a volatile entry. */
+static inline void
+entry_set_expire(struct entry *e, long long ms)
+{
+    uint64_t v = (uint64_t)ms;
+    uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+    memcpy(e->data, &lo, sizeof(lo));
+    memcpy((char *)e + ENTRY_TTL_HIGH, &hi, sizeof(hi));
 }
 
 /* The encoding name Redis 7.0 gives this value (OBJECT ENCODING, DEBUG

@@ -50,7 +50,7 @@ list_push(struct entry **head, struct entry *e)
 void
 expire_index_add(struct expire_index *ei, struct entry *e)
 {
-    long long tick = tick_of(entry_ttl(e)->expire_ms);
+    long long tick = tick_of(entry_expire(e));
     /* A time already walked past goes to the next slot to be walked, or it
      * would wait a whole turn. */
     if (tick < ei->next_tick) {
@@ -111,7 +111,7 @@ expire_index_cycle(struct expire_index *ei, long long now_ms,
         }
         struct entry *e = ei->pending;
         n++;
-        if (entry_ttl(e)->expire_ms <= now_ms) {
+        if (entry_expire(e) <= now_ms) {
             fn(e, arg);
         } else {
             expire_index_remove(e);

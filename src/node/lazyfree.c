@@ -11,8 +11,10 @@
 
 struct lazyfree_job {
     struct lazyfree_job *next;       /* owned: the rest of the queue */
-    const struct obj_type *type;     /* borrowed; NULL for a dict job */
-    void *obj;                       /* owned: the value, or a struct dict */
+    const struct obj_type *type;     /* borrowed; NULL for a dict or array job */
+    void *obj;                       /* owned: the value, a struct dict, or an
+                                        array from mem_calloc_large */
+    size_t large_size;               /* the array's size; 0 for the others */
 };
 
 static struct {
@@ -42,6 +44,8 @@ run_job(struct lazyfree_job *j)
 {
     if (j->type != NULL) {
         j->type->free(j->obj);
+    } else if (j->large_size > 0) {
+        mem_free_large(j->obj, j->large_size);
     } else {
         struct dict *d = j->obj;
         dict_clear(d, free_entry, NULL);
@@ -109,12 +113,13 @@ lazyfree_teardown(void)
 }
 
 static void
-enqueue(const struct obj_type *t, void *obj)
+enqueue(const struct obj_type *t, void *obj, size_t large_size)
 {
     struct lazyfree_job *j = mem_alloc(sizeof(*j));
     j->next = NULL;
     j->type = t;
     j->obj = obj;
+    j->large_size = large_size;
     pthread_mutex_lock(&lf.lock);
     if (lf.tail) {
         lf.tail->next = j;
@@ -134,7 +139,7 @@ lazyfree_object(const struct obj_type *t, void *obj)
         t->free(obj);
         return;
     }
-    enqueue(t, obj);
+    enqueue(t, obj, 0);
 }
 
 void
@@ -145,7 +150,20 @@ lazyfree_dict(struct dict *d)
         mem_free(d);
         return;
     }
-    enqueue(NULL, d);
+    enqueue(NULL, d, 0);
+}
+
+void
+lazyfree_large(void *p, size_t size)
+{
+    if (p == NULL) {
+        return;
+    }
+    if (!lf.running || size < LAZYFREE_PAGES_MIN) {
+        mem_free_large(p, size);
+        return;
+    }
+    enqueue(NULL, p, size);
 }
 
 size_t

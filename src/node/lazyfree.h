@@ -24,6 +24,12 @@ void lazyfree_object(const struct obj_type *t, void *obj);
 /* Free a detached database table and every entry in it in the background;
  * takes ownership of d (heap-allocated by the caller). */
 void lazyfree_dict(struct dict *d);
+/* Give back a big array from mem_calloc_large (size as allocated): in the
+ * background from LAZYFREE_PAGES_MIN bytes up, else now.  Unmapping touched
+ * pages took 44 us for 1 MiB, 127 us for 4 MiB and 0.6 ms for 16 MiB here:
+ * too long inside a command for the tables of a big keyspace. */
+#define LAZYFREE_PAGES_MIN ((size_t)1 << 20)
+void lazyfree_large(void *p, size_t size);
 /* Jobs queued or running, and values freed by the thread (INFO). */
 size_t lazyfree_pending(void);
 long long lazyfree_done(void);

@@ -68,7 +68,7 @@ propagate_key_state(struct client *c, const struct resp_arg *key)
     struct resp_arg argv[5] = {{"SET", 3}, *key, {entry_val(e), entry_vallen(e)},
                                {"PXAT", 4}, {when, 0}};
     if (e->volatile_) {
-        argv[4].len = util_ll2str(when, entry_ttl(e)->expire_ms);
+        argv[4].len = util_ll2str(when, entry_expire(e));
         propagate_effect(c, 5, argv);
     } else {
         propagate_effect(c, 3, argv);
@@ -92,7 +92,7 @@ propagate_expire_state(struct client *c, const struct resp_arg *key)
         argv[0] = (struct resp_arg){"PERSIST", 7};
         propagate_effect(c, 2, argv);
     } else {
-        argv[2].len = util_ll2str(when, entry_ttl(e)->expire_ms);
+        argv[2].len = util_ll2str(when, entry_expire(e));
         propagate_effect(c, 3, argv);
     }
 }

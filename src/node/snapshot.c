@@ -77,7 +77,7 @@ snap_emit_write(void *arg, const char *p, size_t len)
 static void
 snap_object(struct snap_writer *w, struct entry *e, const struct obj_type *t)
 {
-    if (e->volatile_ && entry_ttl(e)->expire_ms <= w->now_ms) {
+    if (e->volatile_ && entry_expire(e) <= w->now_ms) {
         return;
     }
     t->rewrite(entry_obj(e), entry_key(e), entry_keylen(e), &w->em);
@@ -86,7 +86,7 @@ snap_object(struct snap_writer *w, struct entry *e, const struct obj_type *t)
         char when[24];
         snap_put(w, "*3\r\n$9\r\nPEXPIREAT\r\n", 19);
         snap_arg(w, entry_key(e), entry_keylen(e));
-        snap_arg(w, when, util_ll2str(when, entry_ttl(e)->expire_ms));
+        snap_arg(w, when, util_ll2str(when, entry_expire(e)));
     }
 }
 
@@ -101,7 +101,7 @@ snap_entry(struct entry *e, void *arg)
     }
     if (e->volatile_) {
         char when[24];
-        long long t = entry_ttl(e)->expire_ms;
+        long long t = entry_expire(e);
         if (t <= w->now_ms) {
             return; /* logically expired: the master streams its DEL */
         }

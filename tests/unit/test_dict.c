@@ -3,12 +3,15 @@
  * while the table grows and shrinks between calls. */
 #include <criterion/criterion.h>
 
+#include "config.h"
 #include "core/alloc.h"
 #include "node/dict.h"
 #include "node/entry.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static struct entry *
 make_entry(const char *key)
@@ -16,7 +19,6 @@ make_entry(const char *key)
     size_t len = strlen(key);
     struct entry *e = mem_calloc(entry_size(0, len, 0));
     entry_init_lens(e, len, 0);
-    e->hash = (uint32_t)dict_hash(key, len);
     memcpy(entry_key(e), key, len);
     return e;
 }
@@ -33,7 +35,7 @@ insert_n(struct dict *d, int from, int to)
     char k[32];
     for (int i = from; i < to; i++) {
         key_name(k, sizeof(k), i);
-        dict_insert(d, make_entry(k));
+        dict_insert(d, make_entry(k), dict_hash(k, strlen(k)));
     }
 }
 
@@ -118,6 +120,61 @@ Test(dict, every_key_is_findable_during_an_incremental_rehash)
         cr_assert_not_null(find_ref(&d, i));
     }
     dict_clear(&d, NULL, NULL);
+}
+
+/* Bucket arrays from 256 KiB up are mapped pages: a grown table is counted
+ * once, the ones a resize left behind are not counted (they went back to
+ * the kernel), and clearing the dict returns the count to where it was.
+ * 100,000 keys take the table through the mapped sizes (2^15 to 2^17
+ * buckets) and through a rehash that ends with the old table unmapped. */
+static size_t entries_bytes;
+
+static void
+count_entry(struct entry *e, void *arg)
+{
+    (void)arg;
+    entries_bytes += mem_usable(e);
+}
+
+Test(dict, a_resized_table_gives_its_old_buckets_back)
+{
+    enum { N = 100000 };
+    struct dict d;
+    size_t before = mem_used();
+    dict_init(&d);
+    /* Grow until a rehash leaves a mapped table behind. */
+    int n = 0;
+    while (d.rehash_idx == -1 || d.t[0].size * sizeof(struct entry *) < MEM_LARGE_MIN) {
+        insert_n(&d, n, n + 1);
+        n++;
+    }
+    void *old = d.t[0].buckets;
+    insert_n(&d, n, N);
+    while (dict_rehash(&d, 1000)) {
+    }
+#ifdef USE_JEMALLOC
+    /* Its pages are no longer mapped at all (libc malloc keeps them). */
+    unsigned char vec[1];
+    cr_assert_eq(mincore(old, 4096, vec), -1, "the old table is still mapped");
+    cr_assert_eq(errno, ENOMEM);
+#else
+    (void)old;
+#endif
+    cr_assert_eq(d.t[1].size, 0);
+    cr_assert_geq(d.t[0].size * sizeof(struct entry *), MEM_LARGE_MIN,
+                  "the table reached the mapped sizes");
+    entries_bytes = 0;
+    dict_foreach(&d, count_entry, NULL);
+    size_t table = mem_used() - before - entries_bytes;
+    size_t want = d.t[0].size * sizeof(struct entry *);
+    /* libc malloc (sanitizer builds) may round a block up a little. */
+    cr_assert(table >= want && table < want + 4096,
+              "counted %zu bytes of buckets for a %zu-byte table", table, want);
+    for (int i = 0; i < N; i += 997) {
+        cr_assert_not_null(find_ref(&d, i), "key:%d lost", i);
+    }
+    dict_clear(&d, NULL, NULL);
+    cr_assert_eq(mem_used(), before, "clearing gives every byte back");
 }
 
 /* SCAN bookkeeping: how often each of the first n keys was returned. */
@@ -235,7 +292,7 @@ Test(dict, sample_returns_entries_of_the_dict)
     cr_assert_eq(got, 16);
     for (size_t i = 0; i < got; i++) {
         struct entry *e = out[i];
-        cr_assert_eq(dict_find(&d, entry_key(e), entry_keylen(e), e->hash), e,
+        cr_assert_eq(dict_find(&d, entry_key(e), entry_keylen(e), dict_hash(entry_key(e), entry_keylen(e))), e,
                      "sampled entry is in the dict");
     }
     /* A single entry is always the one sampled. */

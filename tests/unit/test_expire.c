@@ -23,7 +23,7 @@ make_entry(long long when)
 {
     struct entry *e = mem_calloc(entry_size(1, 0, 8));
     e->volatile_ = 1;
-    entry_ttl(e)->expire_ms = when;
+    entry_set_expire(e, when);
     return e;
 }
 
@@ -211,7 +211,7 @@ Test(expire, budget_stops_a_cycle_and_the_next_resumes)
      * command deleted its key): the walk must skip it. */
     struct entry *gone = NULL;
     for (int i = 0; i < N && gone == NULL; i++) {
-        if (!sink_has(&s, e[i]) && entry_ttl(e[i])->expire_ms == T0 + 300) {
+        if (!sink_has(&s, e[i]) && entry_expire(e[i]) == T0 + 300) {
             gone = e[i];
         }
     }

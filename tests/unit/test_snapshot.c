@@ -258,7 +258,7 @@ Test(snapshot, each_key_keeps_its_type_and_ttl)
         cr_assert_str_eq(obj_type_name(*b), obj_type_name(*a), "%s", keys[i]);
         cr_assert_eq((*b)->volatile_, (*a)->volatile_, "%s", keys[i]);
         if ((*a)->volatile_) {
-            cr_assert_eq(entry_ttl(*b)->expire_ms, entry_ttl(*a)->expire_ms, "%s", keys[i]);
+            cr_assert_eq(entry_expire(*b), entry_expire(*a), "%s", keys[i]);
         }
     }
     cr_assert((*db_lookup_ref(&two.ks.dbs[0], "bigset", 6, LOOKUP_NOTOUCH))->volatile_,
