@@ -13,6 +13,12 @@ scan_all(const char *s, size_t len)
     return rc == 1 ? (long)sc.pos : rc;
 }
 
+static long
+scan_str(const char *s)
+{
+    return scan_all(s, strlen(s));
+}
+
 static void
 expect_whole(const char *s)
 {
@@ -92,6 +98,35 @@ Test(resp_scan, rejects_garbage)
     cr_assert_eq(scan_all("$abc\r\n", 6), -1);
     cr_assert_eq(scan_all("*-2\r\n", 5), -1);
     cr_assert_eq(scan_all("+OK\rX\r\n", 7), -1);
+}
+
+/* Count lines ("$3", "*2") are read in one pass when their digits are
+ * plain; every other form must still be judged as the general path does. */
+Test(resp_scan, count_lines_read_in_one_pass_or_judged_as_before)
+{
+    expect_whole("$10\r\n0123456789\r\n");
+    expect_whole("*0\r\n");
+    expect_whole("$0\r\n\r\n");
+    /* 18 digits: the longest the one-pass reader takes */
+    cr_assert_eq(scan_str("$999999999999999999\r\nx"), 0);
+    /* 19 digits and more go through util_str2ll */
+    cr_assert_eq(scan_str("$1000000000000000000\r\nx"), 0);
+    cr_assert_eq(scan_str("*99999999999999999999\r\n"), -1);
+    /* a leading zero, a sign, a space: errors, as before */
+    cr_assert_eq(scan_str("$03\r\nabc\r\n"), -1);
+    cr_assert_eq(scan_str("$+3\r\nabc\r\n"), -1);
+    cr_assert_eq(scan_str("*1 \r\n:1\r\n"), -1);
+    /* a CR not followed by LF is an error; one at the end waits */
+    cr_assert_eq(scan_str("$3\rXabc\r\n"), -1);
+    cr_assert_eq(scan_str("$3\r"), 0);
+    cr_assert_eq(scan_str("$3"), 0);
+    /* a count line inside an aggregate, cut after each byte */
+    const char *r = "*2\r\n$12\r\nhello world!\r\n*1\r\n$0\r\n\r\n";
+    size_t len = strlen(r);
+    for (size_t cut = 0; cut < len; cut++) {
+        cr_assert_eq(scan_all(r, cut), 0, "cut at %zu", cut);
+    }
+    cr_assert_eq(scan_all(r, len), (long)len);
 }
 
 Test(resp_scan, depth_is_bounded)
