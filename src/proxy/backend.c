@@ -293,7 +293,7 @@ backend_read_done(struct backend *b, int res)
     }
     b->in_len += (size_t)res;
     size_t off = 0;
-    long long now = util_ustime();
+    long long now = proxy_turn_us(b->node->px);
     for (;;) {
         int rc = resp_scan_next(&b->scan, b->in + off, b->in_len - off);
         if (rc == 0) {
@@ -537,7 +537,7 @@ queue_request(struct proxy *px, struct backend *b, struct preq *r, const char *f
     b->out_len += len;
     r->node = b->node;
     r->backend = b;
-    r->sent_us = util_ustime();
+    r->sent_us = proxy_turn_us(px);
     r->bnext = NULL;
     if (b->tail) {
         b->tail->bnext = r;

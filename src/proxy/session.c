@@ -482,7 +482,7 @@ session_write(struct session *s)
             return;
         }
         s->out_sent += (size_t)n;
-        s->last_ms = util_mstime();
+        s->last_ms = proxy_turn_us(s->px) / 1000;
     }
     write_finish(s);
 }
@@ -506,7 +506,7 @@ session_write_done(struct session *s, int res)
     }
     if (res > 0) {
         s->out_sent += (size_t)res;
-        s->last_ms = util_mstime();
+        s->last_ms = proxy_turn_us(s->px) / 1000;
     }
     /* A short send filled the socket: the write event goes on. */
     write_finish(s);
@@ -596,7 +596,7 @@ session_read_done(struct session *s, int n, size_t off)
         return;
     }
     s->qlen += (size_t)n;
-    s->last_ms = util_mstime();
+    s->last_ms = proxy_turn_us(s->px) / 1000;
     if (s->qlen - s->qpos > s->px->cfg.client_query_buffer_limit) {
         log_warn("Closing client that reached max query buffer length: id=%llu addr=%s "
                  "(qbuf initial bytes: %zu)", (unsigned long long)s->id, s->addr, s->qlen);
@@ -672,7 +672,7 @@ session_accept(struct proxy *px, int fd, int tls)
     s->conn = conn;
     s->px = px;
     s->resp = 2;
-    s->ctime_ms = s->last_ms = util_mstime();
+    s->ctime_ms = s->last_ms = proxy_turn_us(s->px) / 1000;
     session_format_addr(fd, 0, s->addr, sizeof(s->addr));
     session_format_addr(fd, 1, s->laddr, sizeof(s->laddr));
     resp_parser_init(&s->parser);
