@@ -60,8 +60,9 @@ static int
 check_output_limit(struct session *s)
 {
     struct proxy *px = s->px;
-    const struct proxy_cob *lim =
-        &px->cfg.cob[client_cmd_is_pubsub(s) ? PROXY_COB_PUBSUB : PROXY_COB_NORMAL];
+    /* (A session with no subscription is no pub/sub client: no call.) */
+    int pubsub = s->pubsub != NULL && client_cmd_is_pubsub(s);
+    const struct proxy_cob *lim = &px->cfg.cob[pubsub ? PROXY_COB_PUBSUB : PROXY_COB_NORMAL];
     size_t used = s->out.len - s->out_sent + s->held;
     int over = lim->hard > 0 && used >= lim->hard;
     if (lim->soft > 0 && used >= lim->soft) {
@@ -415,7 +416,9 @@ process_input(struct session *s)
     if (s->txn != NULL) {
         txn_drained(s);
     }
-    if (s->qpos > 0) {
+    if (s->qpos > 0 && s->qpos == s->qlen) {
+        s->qlen = s->qpos = 0; /* all consumed, the usual case */
+    } else if (s->qpos > 0) {
         memmove(s->qbuf, s->qbuf + s->qpos, s->qlen - s->qpos);
         s->qlen -= s->qpos;
         s->qpos = 0;
