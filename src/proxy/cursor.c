@@ -48,6 +48,21 @@ static const struct cursor_spec cursor_specs[] = {
  * lookup: 0 not yet looked up, 1 none, 2 + k cursor_specs[k]. */
 static unsigned char spec_by_id[CMD_ID__COUNT];
 
+/* A command's first lookup, by name (apart, so that the usual path is a
+ * leaf that saves no registers). */
+static __attribute__((noinline)) unsigned char
+spec_find(const struct command *cmd)
+{
+    unsigned char k = 1;
+    for (size_t i = 0; i < sizeof(cursor_specs) / sizeof(cursor_specs[0]); i++) {
+        if (strcmp(cmd->name, cursor_specs[i].name) == 0) {
+            k = (unsigned char)(2 + i);
+        }
+    }
+    spec_by_id[cmd->id] = k;
+    return k;
+}
+
 const struct cursor_spec *
 cursor_spec_of(const struct command *cmd)
 {
@@ -56,13 +71,7 @@ cursor_spec_of(const struct command *cmd)
      * GET/SET, its strlen still 2 %). */
     unsigned char k = spec_by_id[cmd->id];
     if (k == 0) {
-        k = 1;
-        for (size_t i = 0; i < sizeof(cursor_specs) / sizeof(cursor_specs[0]); i++) {
-            if (strcmp(cmd->name, cursor_specs[i].name) == 0) {
-                k = (unsigned char)(2 + i);
-            }
-        }
-        spec_by_id[cmd->id] = k;
+        k = spec_find(cmd);
     }
     return k == 1 ? NULL : &cursor_specs[k - 2];
 }
