@@ -85,6 +85,20 @@ check_output_limit(struct session *s)
     return 1;
 }
 
+/* check_output_limit after a reply, without the call when no limit can
+ * apply: a session with no subscription under a normal class with no
+ * limits (Redis's default, 0 0 0). */
+static inline void
+after_output(struct session *s)
+{
+    const struct proxy_cob *normal = &s->px->cfg.cob[PROXY_COB_NORMAL];
+    if (s->pubsub == NULL && normal->hard == 0 && normal->soft == 0) {
+        s->obuf_soft_since_ms = 0;
+        return;
+    }
+    check_output_limit(s);
+}
+
 static void
 out_append(struct session *s, const char *p, size_t len)
 {
@@ -92,7 +106,7 @@ out_append(struct session *s, const char *p, size_t len)
         return; /* nobody will read it */
     }
     rbuf_add(&s->out, p, len);
-    check_output_limit(s);
+    after_output(s);
 }
 
 static void
@@ -283,7 +297,7 @@ session_deliver(struct preq *r, const char *reply, size_t len)
     r->reply_len = len;
     r->done = 1;
     s->held += len;
-    check_output_limit(s);
+    after_output(s);
 }
 
 struct preq *
