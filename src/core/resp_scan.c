@@ -77,8 +77,26 @@ resp_scan_next(struct resp_scan *s, const char *buf, size_t len)
         }
         char t = line[0];
         int counted = (t == '$' || t == '*') && plain_count(line, avail, &n, &linelen);
-        if (!counted) {
-            const char *cr = memchr(line, '\r', avail);
+        size_t i = 0; /* bytes known to hold no CR */
+        if (!counted && (t == '+' || t == ':')) {
+            /* A short status or integer (+OK, :1): its CR found by hand,
+             * cheaper than a call; a long one goes on with memchr. */
+            i = 1;
+            while (i < avail && i < 24 && line[i] != '\r') {
+                i++;
+            }
+        }
+        if (!counted && i > 0 && i < avail && line[i] == '\r') {
+            if (i + 1 >= avail) {
+                return 0;
+            }
+            if (line[i + 1] != '\n') {
+                s->error = 1;
+                return -1;
+            }
+            linelen = i;
+        } else if (!counted) {
+            const char *cr = memchr(line + i, '\r', avail - i);
             if (cr == NULL || (size_t)(cr - line) + 1 >= avail) {
                 return 0;
             }

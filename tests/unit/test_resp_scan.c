@@ -129,6 +129,27 @@ Test(resp_scan, count_lines_read_in_one_pass_or_judged_as_before)
     cr_assert_eq(scan_all(r, len), (long)len);
 }
 
+/* Status and integer lines look for their CR by hand for 24 bytes, then
+ * with memchr: both ways judge a line alike. */
+Test(resp_scan, short_and_long_status_lines_end_alike)
+{
+    expect_whole("+OK\r\n");
+    expect_whole(":0\r\n");
+    expect_whole("+0123456789012345678901\r\n");        /* CR at 23 */
+    expect_whole("+01234567890123456789012\r\n");       /* CR at 24 */
+    expect_whole("+0123456789012345678901234567890123456789\r\n");
+    expect_whole("*2\r\n:1\r\n+a much longer status line than 24 bytes\r\n");
+    cr_assert_eq(scan_str("+OK\r"), 0);
+    cr_assert_eq(scan_str("+OK"), 0);
+    cr_assert_eq(scan_str("+0123456789012345678901234567"), 0);
+    cr_assert_eq(scan_str("+OK\rX\r\n"), -1);
+    cr_assert_eq(scan_str(":12\r:"), -1);
+    cr_assert_eq(scan_str("+01234567890123456789012345\rX"), -1);
+    /* a CR as the first byte is no type: an error, not a wait */
+    cr_assert_eq(scan_str("\r\n+OK"), -1);
+    cr_assert_eq(scan_str("\rXYZ"), -1);
+}
+
 Test(resp_scan, depth_is_bounded)
 {
     char deep[40 * 4 + 8];
