@@ -445,6 +445,12 @@ process_input(struct session *s)
 static void
 session_set_events(struct session *s, int want_write)
 {
+    /* The usual case after a write, reading with nothing to wait for, as
+     * the event already is: decided from the flags at once. */
+    if (!want_write && !s->read_wants_write
+        && !(s->flags & (SESSION_CLOSE_AFTER_REPLY | SESSION_READ_OFF | SESSION_WRITE_ARMED))) {
+        return;
+    }
     int want_read = !(s->flags & SESSION_CLOSE_AFTER_REPLY);
     int have_read = !(s->flags & SESSION_READ_OFF);
     int have_write = !!(s->flags & SESSION_WRITE_ARMED);
