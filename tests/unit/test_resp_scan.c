@@ -150,6 +150,25 @@ Test(resp_scan, short_and_long_status_lines_end_alike)
     cr_assert_eq(scan_str("\rXYZ"), -1);
 }
 
+/* A lone bulk string or short status line is found without the general
+ * loop: every cut of it must still wait, and what follows it is not read. */
+Test(resp_scan, lone_bulk_and_status_replies_wait_when_cut)
+{
+    const char *replies[] = {"$5\r\nhello\r\n", "$0\r\n\r\n", "+OK\r\n",
+                             "+0123456789abcdefghij\r\n", "$-1\r\n"};
+    for (size_t k = 0; k < sizeof(replies) / sizeof(replies[0]); k++) {
+        size_t len = strlen(replies[k]);
+        for (size_t cut = 0; cut < len; cut++) {
+            cr_assert_eq(scan_all(replies[k], cut), 0, "%s cut at %zu", replies[k], cut);
+        }
+        cr_assert_eq(scan_all(replies[k], len), (long)len, "%s", replies[k]);
+    }
+    cr_assert_eq(scan_str("$1\r\na\r\n+OK\r\n"), 7);
+    cr_assert_eq(scan_str("+OK\r\n$1\r\na\r\n"), 5);
+    cr_assert_eq(scan_str("+OK\rX\r\n"), -1);
+    cr_assert_eq(scan_str("$3\r\nab"), 0);
+}
+
 Test(resp_scan, depth_is_bounded)
 {
     char deep[40 * 4 + 8];
