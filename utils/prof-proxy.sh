@@ -14,11 +14,16 @@
 # With --callgrind the proxy runs under valgrind's callgrind instead (slow:
 # use --requests 20000) and the table gives the instructions it executed
 # per request in user space (Ir/req), which no other process disturbs.
+# --callgrind-node does the same for the node behind the proxy (the proxy
+# runs natively), so proxy and node instructions per request compare; with
+# --direct as well, each run is repeated straight to the node ("direct
+# Ir/req": the node serving the 50 clients itself).
 # With --record the proxy is also sampled (perf record -g, cpu-clock) and
 # the top of `perf report` printed per run (perf.data kept under the temp
 # dir with BENCH_KEEP=1).
 #
-# Usage: utils/prof-proxy.sh [--record | --callgrind] [--requests N] [--tests "get set"]
+# Usage: utils/prof-proxy.sh [--record | --callgrind | --callgrind-node] [--requests N]
+#        [--tests "get set"]
 #        [--pipelines "1 16"] [--proxy-args "--io-uring no"]
 #   --requests N   requests per run at -P 1 (default 100000; -P 16 runs 5x)
 #   --proxy-args   extra options for cachely-proxy (--io-uring no: one
@@ -41,6 +46,7 @@ PERF=${PERF:-perf}
 PY=/usr/bin/python3
 record=0
 callgrind=0
+cg_node=0
 n1=100000
 tests="get set"
 pipelines="1 16"
@@ -51,6 +57,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --record) record=1 ;;
     --callgrind) callgrind=1 ;;
+    --callgrind-node) callgrind=1; cg_node=1 ;;
     --requests) n1=$2; shift ;;
     --tests) tests=$2; shift ;;
     --pipelines) pipelines=$2; shift ;;
@@ -72,30 +79,37 @@ done
 bench_init prof-proxy
 tmp=$bench_tmp
 
-mport=$(bench_free_port)
-"$SERVER" --port "$mport" --bind 127.0.0.1 --dir "$tmp" --logfile "$tmp/server.log" \
-    --save "" --appendonly no &
-server_pid=$!
-bench_pids+=($!)
-bench_wait_ping server "$mport" "$!"
-pport=$(bench_free_port)
 wrap=()
 if [ "$callgrind" = 1 ]; then
     bench_require valgrind callgrind_control
     wrap=(valgrind --tool=callgrind --instr-atstart=no
           --callgrind-out-file="$tmp/callgrind.out.%p" -q)
 fi
-# shellcheck disable=SC2086 # proxy_args is a list of options
-"${wrap[@]}" "$PROXY" --port "$pport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" --read-policy master \
-    --logfile "$tmp/proxy.log" $proxy_args &
-proxy_pid=$!
-bench_pids+=($!)
-if [ "$callgrind" = 1 ]; then
-    for _ in $(seq 200); do # valgrind starts slowly
-        [ "$(redis-cli -h 127.0.0.1 -p "$pport" PING 2>/dev/null)" = PONG ] && break
+swrap=() pwrap=("${wrap[@]}")
+if [ "$cg_node" = 1 ]; then
+    swrap=("${wrap[@]}") pwrap=()
+fi
+# cg_wait PORT: valgrind starts slowly.
+cg_wait() {
+    for _ in $(seq 200); do
+        [ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" = PONG ] && break
         sleep 0.1
     done
-fi
+}
+mport=$(bench_free_port)
+"${swrap[@]}" "$SERVER" --port "$mport" --bind 127.0.0.1 --dir "$tmp" \
+    --logfile "$tmp/server.log" --save "" --appendonly no &
+server_pid=$!
+bench_pids+=($!)
+[ "$cg_node" = 0 ] || cg_wait "$mport"
+bench_wait_ping server "$mport" "$!"
+pport=$(bench_free_port)
+# shellcheck disable=SC2086 # proxy_args is a list of options
+"${pwrap[@]}" "$PROXY" --port "$pport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" \
+    --read-policy master --logfile "$tmp/proxy.log" $proxy_args &
+proxy_pid=$!
+bench_pids+=($!)
+[ "$callgrind" = 0 ] || [ "$cg_node" = 1 ] || cg_wait "$pport"
 bench_wait_ping proxy "$pport" "$!"
 for _ in $(seq 400); do
     redis-cli -h 127.0.0.1 -p "$pport" INFO 2>/dev/null | grep -q "^master:127" && break
@@ -112,37 +126,57 @@ count() {
     awk -F, -v e="$2" '$3 == e || $3 == e ":u" { v = $1 } END { print v + 0 }' "$1"
 }
 
+# cg_run PID PORT TEST P N: one redis-benchmark run with PID's callgrind
+# instrumentation on; prints "rps Ir/req" and leaves the dump in $cg_file.
+cg_run() {
+    local pid=$1 port=$2 t=$3 P=$4 n=$5 rps ir="" f=""
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    rps=$(redis-benchmark --csv -h 127.0.0.1 -p "$port" -c 50 -r 100000 -n "$n" \
+          -P "$P" -t "$t" 2>/dev/null | awk -F'","' 'NR > 1 { print $2 }')
+    callgrind_control -i off "$pid" >/dev/null 2>&1
+    rm -f "$tmp"/callgrind.out.*.*
+    callgrind_control -d "$t-$P" "$pid" >/dev/null 2>&1
+    # The dump is written asynchronously: wait for its totals line.
+    for _ in $(seq 300); do
+        f=$(ls -t "$tmp"/callgrind.out.*.* 2>/dev/null | head -1)
+        if [ -n "$f" ]; then
+            ir=$(awk '/^totals:/ { print $2 }' "$f")
+        fi
+        [ -z "$ir" ] || break
+        sleep 0.1
+    done
+    cg_file=$f
+    awk -v rps="$rps" -v n="$n" -v ir="$ir" 'BEGIN { printf "%9.0f %9.0f", rps, ir / n }'
+}
+
 if [ "$callgrind" = 1 ]; then
-    printf '%-9s %9s %9s\n' test rps Ir/req
+    cg_pid=$proxy_pid
+    [ "$cg_node" = 0 ] || cg_pid=$server_pid
+    who=proxy
+    [ "$cg_node" = 0 ] || who=node
+    printf '%-9s %9s %9s' test rps "$who Ir/req"
+    [ "$direct" = 1 ] && [ "$cg_node" = 1 ] && printf ' %9s %13s' "rps" "direct Ir/req"
+    echo
     for P in $pipelines; do
         n=$n1
         [ "$P" = 1 ] || n=$((n1 * 5))
         for t in $tests; do
-            callgrind_control -z "$proxy_pid" >/dev/null 2>&1
-            callgrind_control -i on "$proxy_pid" >/dev/null 2>&1
-            rps=$(redis-benchmark --csv -h 127.0.0.1 -p "$pport" -c 50 -r 100000 -n "$n" \
-                  -P "$P" -t "$t" 2>/dev/null | awk -F'","' 'NR > 1 { print $2 }')
-            callgrind_control -i off "$proxy_pid" >/dev/null 2>&1
-            rm -f "$tmp"/callgrind.out.*.*
-            callgrind_control -d "$t-$P" "$proxy_pid" >/dev/null 2>&1
-            # The dump is written asynchronously: wait for its totals line.
-            ir=""
-            for _ in $(seq 300); do
-                f=$(ls -t "$tmp"/callgrind.out.*.* 2>/dev/null | head -1)
-                if [ -n "$f" ]; then
-                    ir=$(awk '/^totals:/ { print $2 }' "$f")
-                fi
-                [ -z "$ir" ] || break
-                sleep 0.1
-            done
-            awk -v t="$t -P$P" -v rps="$rps" -v n="$n" -v ir="$ir" \
-                'BEGIN { printf "%-9s %9.0f %9.0f\n", t, rps, ir / n }'
+            printf '%-9s ' "$t -P$P"
+            cg_run "$cg_pid" "$pport" "$t" "$P" "$n"
             if [ -n "${PROF_ANNOTATE:-}" ]; then
-                callgrind_annotate "$f" 2>/dev/null | sed -n '1,60p' | grep -E '^ *[0-9,]+ ' | head -40
+                echo
+                callgrind_annotate "$cg_file" 2>/dev/null | grep -E '^ *[0-9,]+ ' | head -40
             fi
+            if [ "$direct" = 1 ] && [ "$cg_node" = 1 ]; then
+                printf ' '
+                cg_run "$cg_pid" "$mport" "$t" "$P" "$n"
+            fi
+            echo
         done
     done
-    echo "Ir/req = instructions the proxy executed in user space per request (callgrind)."
+    echo "Ir/req = instructions the $who executed in user space per request (callgrind)" \
+         "through the proxy; direct: the same run straight to the node."
     exit 0
 fi
 

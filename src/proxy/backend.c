@@ -293,7 +293,7 @@ backend_read_done(struct backend *b, int res)
     }
     b->in_len += (size_t)res;
     size_t off = 0;
-    long long now = util_ustime();
+    long long now = proxy_turn_us(b->node->px);
     for (;;) {
         int rc = resp_scan_next(&b->scan, b->in + off, b->in_len - off);
         if (rc == 0) {
@@ -380,22 +380,27 @@ backend_on_event(evutil_socket_t fd, short what, void *arg)
  * which a pipeline spread over two connections would not guarantee.  A
  * connection that cannot be opened marks the node down at once, so reads
  * stop going to it before the probes notice. */
-static struct backend *
+static __attribute__((noinline)) struct backend *
+reconnect(struct proxy *px, struct node *n, struct backend *b)
+{
+    if (util_mstime() < b->retry_at_ms || backend_connect(px, b) != 0) {
+        if (n->up) {
+            log_warn("Node %s refused a connection: marking it down", n->name);
+            n->up = 0;
+        }
+        return NULL;
+    }
+    arm_write(px, b, 1);
+    return b;
+}
+
+static inline struct backend *
 pick_connection(struct proxy *px, struct node *n, uint64_t affinity, int resp3)
 {
     struct backend *b = &n->pool[affinity % (uint64_t)px->cfg.pool_size
                                  + (resp3 ? (uint64_t)px->cfg.pool_size : 0)];
-    if (b->fd < 0) {
-        if (util_mstime() < b->retry_at_ms || backend_connect(px, b) != 0) {
-            if (n->up) {
-                log_warn("Node %s refused a connection: marking it down", n->name);
-                n->up = 0;
-            }
-            return NULL;
-        }
-        arm_write(px, b, 1);
-    }
-    return b;
+    /* (The reconnection apart: this runs for every request.) */
+    return b->fd >= 0 ? b : reconnect(px, n, b);
 }
 
 struct backend *
@@ -537,7 +542,7 @@ queue_request(struct proxy *px, struct backend *b, struct preq *r, const char *f
     b->out_len += len;
     r->node = b->node;
     r->backend = b;
-    r->sent_us = util_ustime();
+    r->sent_us = proxy_turn_us(px);
     r->bnext = NULL;
     if (b->tail) {
         b->tail->bnext = r;

@@ -6,6 +6,7 @@
 #define CACHELY_PROXY_PROXY_H
 
 #include "core/option.h"
+#include "core/util.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -130,6 +131,10 @@ struct proxy {
     size_t npreq_pool;
     uint64_t next_session_id;
     long long start_ms;
+    /* The clock of this loop turn (proxy_turn_us): -1 until the turn reads
+     * it; 0 where no main loop runs (the unit tests' rig), so that every
+     * read there is a fresh one. */
+    long long turn_us;
     /* statistics */
     long long total_connections, total_commands, local_commands;
     long long routed_master, routed_replica, routed_fallback, route_errors;
@@ -157,6 +162,23 @@ struct proxy {
     struct script_cache *scripts; /* owned (script.c): sha -> body, for NOSCRIPT repair */
     long long txn_execs, txn_aborted, scripts_repaired;
 };
+
+/* The wall clock (util_ustime) as this loop turn first read it: the
+ * requests a turn reads, sends and answers carry one time, at one clock
+ * read per turn instead of two or three per request.  main.c sets turn_us
+ * to -1 before the loop sleeps, so the time is never older than the turn. */
+static inline long long
+proxy_turn_us(struct proxy *px)
+{
+    if (px->turn_us > 0) {
+        return px->turn_us;
+    }
+    long long now = util_ustime();
+    if (px->turn_us < 0) {
+        px->turn_us = now;
+    }
+    return now;
+}
 
 /* options.c: the option table, and read-policy's names (INFO prints them) */
 extern const struct option_def proxy_options[];

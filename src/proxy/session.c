@@ -60,8 +60,9 @@ static int
 check_output_limit(struct session *s)
 {
     struct proxy *px = s->px;
-    const struct proxy_cob *lim =
-        &px->cfg.cob[client_cmd_is_pubsub(s) ? PROXY_COB_PUBSUB : PROXY_COB_NORMAL];
+    /* (A session with no subscription is no pub/sub client: no call.) */
+    int pubsub = s->pubsub != NULL && client_cmd_is_pubsub(s);
+    const struct proxy_cob *lim = &px->cfg.cob[pubsub ? PROXY_COB_PUBSUB : PROXY_COB_NORMAL];
     size_t used = s->out.len - s->out_sent + s->held;
     int over = lim->hard > 0 && used >= lim->hard;
     if (lim->soft > 0 && used >= lim->soft) {
@@ -84,6 +85,20 @@ check_output_limit(struct session *s)
     return 1;
 }
 
+/* check_output_limit after a reply, without the call when no limit can
+ * apply: a session with no subscription under a normal class with no
+ * limits (Redis's default, 0 0 0). */
+static inline void
+after_output(struct session *s)
+{
+    const struct proxy_cob *normal = &s->px->cfg.cob[PROXY_COB_NORMAL];
+    if (s->pubsub == NULL && normal->hard == 0 && normal->soft == 0) {
+        s->obuf_soft_since_ms = 0;
+        return;
+    }
+    check_output_limit(s);
+}
+
 static void
 out_append(struct session *s, const char *p, size_t len)
 {
@@ -91,7 +106,7 @@ out_append(struct session *s, const char *p, size_t len)
         return; /* nobody will read it */
     }
     rbuf_add(&s->out, p, len);
-    check_output_limit(s);
+    after_output(s);
 }
 
 static void
@@ -139,7 +154,15 @@ preq_alloc(struct proxy *px)
     }
     px->preq_pool = r->next;
     px->npreq_pool--;
-    memset(r, 0, offsetof(struct preq, retry_small));
+    /* Cleared 64 bytes at a time: GCC 12 makes one memset of this size
+     * (236 bytes) a rep stosq, 17-18 ns here against 4 for the vector
+     * stores it makes of these, on every request. */
+    char *p = (char *)r;
+    size_t n = offsetof(struct preq, retry_small), i = 0;
+    for (; i + 64 <= n; i += 64) {
+        memset(p + i, 0, 64);
+    }
+    memset(p + i, 0, n - i);
     return r;
 }
 
@@ -282,7 +305,7 @@ session_deliver(struct preq *r, const char *reply, size_t len)
     r->reply_len = len;
     r->done = 1;
     s->held += len;
-    check_output_limit(s);
+    after_output(s);
 }
 
 struct preq *
@@ -415,7 +438,9 @@ process_input(struct session *s)
     if (s->txn != NULL) {
         txn_drained(s);
     }
-    if (s->qpos > 0) {
+    if (s->qpos > 0 && s->qpos == s->qlen) {
+        s->qlen = s->qpos = 0; /* all consumed, the usual case */
+    } else if (s->qpos > 0) {
         memmove(s->qbuf, s->qbuf + s->qpos, s->qlen - s->qpos);
         s->qlen -= s->qpos;
         s->qpos = 0;
@@ -428,6 +453,12 @@ process_input(struct session *s)
 static void
 session_set_events(struct session *s, int want_write)
 {
+    /* The usual case after a write, reading with nothing to wait for, as
+     * the event already is: decided from the flags at once. */
+    if (!want_write && !s->read_wants_write
+        && !(s->flags & (SESSION_CLOSE_AFTER_REPLY | SESSION_READ_OFF | SESSION_WRITE_ARMED))) {
+        return;
+    }
     int want_read = !(s->flags & SESSION_CLOSE_AFTER_REPLY);
     int have_read = !(s->flags & SESSION_READ_OFF);
     int have_write = !!(s->flags & SESSION_WRITE_ARMED);
@@ -482,7 +513,7 @@ session_write(struct session *s)
             return;
         }
         s->out_sent += (size_t)n;
-        s->last_ms = util_mstime();
+        s->last_ms = proxy_turn_us(s->px) / 1000;
     }
     write_finish(s);
 }
@@ -506,7 +537,7 @@ session_write_done(struct session *s, int res)
     }
     if (res > 0) {
         s->out_sent += (size_t)res;
-        s->last_ms = util_mstime();
+        s->last_ms = proxy_turn_us(s->px) / 1000;
     }
     /* A short send filled the socket: the write event goes on. */
     write_finish(s);
@@ -596,7 +627,7 @@ session_read_done(struct session *s, int n, size_t off)
         return;
     }
     s->qlen += (size_t)n;
-    s->last_ms = util_mstime();
+    s->last_ms = proxy_turn_us(s->px) / 1000;
     if (s->qlen - s->qpos > s->px->cfg.client_query_buffer_limit) {
         log_warn("Closing client that reached max query buffer length: id=%llu addr=%s "
                  "(qbuf initial bytes: %zu)", (unsigned long long)s->id, s->addr, s->qlen);
@@ -672,7 +703,7 @@ session_accept(struct proxy *px, int fd, int tls)
     s->conn = conn;
     s->px = px;
     s->resp = 2;
-    s->ctime_ms = s->last_ms = util_mstime();
+    s->ctime_ms = s->last_ms = proxy_turn_us(s->px) / 1000;
     session_format_addr(fd, 0, s->addr, sizeof(s->addr));
     session_format_addr(fd, 1, s->laddr, sizeof(s->laddr));
     resp_parser_init(&s->parser);

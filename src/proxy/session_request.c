@@ -663,8 +663,9 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
     struct resp_arg *argv = s->parser.argv;
     const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
     char *encoded = NULL;
+    int txn = txn_concerns(s->txn, cmd);
 
-    if (txn_hold(s, cmd)) {
+    if (txn && txn_hold(s, cmd)) {
         return; /* s->txn_hold: parsed again once s's earlier replies are in */
     }
     px->total_commands++;
@@ -679,7 +680,7 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
         }
     }
     /* Inside MULTI everything (unknown commands too) is the transaction's. */
-    if (txn_early(s, cmd, argc) && txn_request(s, cmd, argc, argv, frame, framelen)) {
+    if (txn && txn_early(s, cmd, argc) && txn_request(s, cmd, argc, argv, frame, framelen)) {
         return;
     }
     /* s->last_ms: set by the read that brought the request. */
@@ -698,7 +699,7 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
         session_error(s, "NOAUTH Authentication required.");
         return;
     }
-    if (s->resp == 2 && pubsub_count(s->pubsub) > 0) {
+    if (s->resp == 2 && s->pubsub != NULL && pubsub_count(s->pubsub) > 0) {
         char err[256];
         size_t n = pubsub_refuse(cmd, argc, argv, err, sizeof(err));
         if (n > 0) {
@@ -706,7 +707,7 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
             return;
         }
     }
-    if (txn_request(s, cmd, argc, argv, frame, framelen)
+    if ((txn && txn_request(s, cmd, argc, argv, frame, framelen))
         || script_command(s, cmd, argc, argv)) {
         return;
     }
@@ -717,7 +718,9 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
         return;
     }
     monitor_feed(s, cmd, argc, argv);
-    tracking_on_command(s, cmd, argc, argv);
+    if (s->tracking != NULL) {
+        tracking_on_command(s, cmd, argc, argv);
+    }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
         session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "

@@ -3,6 +3,7 @@
 #ifndef CACHELY_PROXY_TXN_H
 #define CACHELY_PROXY_TXN_H
 
+#include "core/command.h"
 #include "core/resp.h"
 
 #include <stddef.h>
@@ -35,6 +36,19 @@ void txn_progress(struct session *s, const struct preq *r);
  * group, while watching).  Returns 1 when handled (answered or sent). */
 int txn_request(struct session *s, const struct command *cmd, size_t argc,
                 struct resp_arg *argv, const char *frame, size_t len);
+/* Whether txn_hold, txn_early or txn_request can have anything to do with
+ * a request (cmd, NULL when unknown) of a session whose transaction state
+ * is t (its s->txn): 0 when it has none and cmd neither starts nor ends
+ * one, and all three would return 0.  Inline, so that a plain request
+ * skips the three calls. */
+static inline int
+txn_concerns(const struct txn *t, const struct command *cmd)
+{
+    return t != NULL
+           || (cmd != NULL
+               && (cmd->id == CMD_ID_MULTI || cmd->id == CMD_ID_WATCH || cmd->id == CMD_ID_EXEC
+                   || cmd->id == CMD_ID_DISCARD || cmd->id == CMD_ID_UNWATCH));
+}
 /* The request must go to txn_request before session_handle_request's own checks
  * (s is in a transaction, or EXEC has a wrong arity: EXECABORT). */
 int txn_early(const struct session *s, const struct command *cmd, size_t argc);

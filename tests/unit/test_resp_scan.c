@@ -13,6 +13,12 @@ scan_all(const char *s, size_t len)
     return rc == 1 ? (long)sc.pos : rc;
 }
 
+static long
+scan_str(const char *s)
+{
+    return scan_all(s, strlen(s));
+}
+
 static void
 expect_whole(const char *s)
 {
@@ -92,6 +98,75 @@ Test(resp_scan, rejects_garbage)
     cr_assert_eq(scan_all("$abc\r\n", 6), -1);
     cr_assert_eq(scan_all("*-2\r\n", 5), -1);
     cr_assert_eq(scan_all("+OK\rX\r\n", 7), -1);
+}
+
+/* Count lines ("$3", "*2") are read in one pass when their digits are
+ * plain; every other form must still be judged as the general path does. */
+Test(resp_scan, count_lines_read_in_one_pass_or_judged_as_before)
+{
+    expect_whole("$10\r\n0123456789\r\n");
+    expect_whole("*0\r\n");
+    expect_whole("$0\r\n\r\n");
+    /* 18 digits: the longest the one-pass reader takes */
+    cr_assert_eq(scan_str("$999999999999999999\r\nx"), 0);
+    /* 19 digits and more go through util_str2ll */
+    cr_assert_eq(scan_str("$1000000000000000000\r\nx"), 0);
+    cr_assert_eq(scan_str("*99999999999999999999\r\n"), -1);
+    /* a leading zero, a sign, a space: errors, as before */
+    cr_assert_eq(scan_str("$03\r\nabc\r\n"), -1);
+    cr_assert_eq(scan_str("$+3\r\nabc\r\n"), -1);
+    cr_assert_eq(scan_str("*1 \r\n:1\r\n"), -1);
+    /* a CR not followed by LF is an error; one at the end waits */
+    cr_assert_eq(scan_str("$3\rXabc\r\n"), -1);
+    cr_assert_eq(scan_str("$3\r"), 0);
+    cr_assert_eq(scan_str("$3"), 0);
+    /* a count line inside an aggregate, cut after each byte */
+    const char *r = "*2\r\n$12\r\nhello world!\r\n*1\r\n$0\r\n\r\n";
+    size_t len = strlen(r);
+    for (size_t cut = 0; cut < len; cut++) {
+        cr_assert_eq(scan_all(r, cut), 0, "cut at %zu", cut);
+    }
+    cr_assert_eq(scan_all(r, len), (long)len);
+}
+
+/* Status and integer lines look for their CR by hand for 24 bytes, then
+ * with memchr: both ways judge a line alike. */
+Test(resp_scan, short_and_long_status_lines_end_alike)
+{
+    expect_whole("+OK\r\n");
+    expect_whole(":0\r\n");
+    expect_whole("+0123456789012345678901\r\n");        /* CR at 23 */
+    expect_whole("+01234567890123456789012\r\n");       /* CR at 24 */
+    expect_whole("+0123456789012345678901234567890123456789\r\n");
+    expect_whole("*2\r\n:1\r\n+a much longer status line than 24 bytes\r\n");
+    cr_assert_eq(scan_str("+OK\r"), 0);
+    cr_assert_eq(scan_str("+OK"), 0);
+    cr_assert_eq(scan_str("+0123456789012345678901234567"), 0);
+    cr_assert_eq(scan_str("+OK\rX\r\n"), -1);
+    cr_assert_eq(scan_str(":12\r:"), -1);
+    cr_assert_eq(scan_str("+01234567890123456789012345\rX"), -1);
+    /* a CR as the first byte is no type: an error, not a wait */
+    cr_assert_eq(scan_str("\r\n+OK"), -1);
+    cr_assert_eq(scan_str("\rXYZ"), -1);
+}
+
+/* A lone bulk string or short status line is found without the general
+ * loop: every cut of it must still wait, and what follows it is not read. */
+Test(resp_scan, lone_bulk_and_status_replies_wait_when_cut)
+{
+    const char *replies[] = {"$5\r\nhello\r\n", "$0\r\n\r\n", "+OK\r\n",
+                             "+0123456789abcdefghij\r\n", "$-1\r\n"};
+    for (size_t k = 0; k < sizeof(replies) / sizeof(replies[0]); k++) {
+        size_t len = strlen(replies[k]);
+        for (size_t cut = 0; cut < len; cut++) {
+            cr_assert_eq(scan_all(replies[k], cut), 0, "%s cut at %zu", replies[k], cut);
+        }
+        cr_assert_eq(scan_all(replies[k], len), (long)len, "%s", replies[k]);
+    }
+    cr_assert_eq(scan_str("$1\r\na\r\n+OK\r\n"), 7);
+    cr_assert_eq(scan_str("+OK\r\n$1\r\na\r\n"), 5);
+    cr_assert_eq(scan_str("+OK\rX\r\n"), -1);
+    cr_assert_eq(scan_str("$3\r\nab"), 0);
 }
 
 Test(resp_scan, depth_is_bounded)
