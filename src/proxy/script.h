@@ -1,5 +1,5 @@
-/* Scripts and functions through the proxy (script.c): loaded on every
- * node, NOSCRIPT repaired. */
+/* Scripts and functions through the proxy (script.c, script_fan.c,
+ * script_lookup.c): loaded on every node, NOSCRIPT repaired. */
 #ifndef CACHELY_PROXY_SCRIPT_H
 #define CACHELY_PROXY_SCRIPT_H
 
