@@ -18,19 +18,11 @@
  * Usage (redis-benchmark's options, so bench_measure can run it):
  *   bench-blocking [--csv] -h HOST -p PORT -c CONNECTIONS -n N [-P 1] [-r ignored]
  * Build: cc -O2 -o bench-blocking bench-blocking.c $(pkg-config --cflags --libs hiredis) */
+#include "bench-client.h"
+
 #include <hiredis/hiredis.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 enum waiting { W_NONE, W_LPUSH, W_BLPOP };
 
@@ -47,38 +39,6 @@ struct conn {
                                     push only releases the peer */
 };
 
-static long long
-now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int
-cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int
-send_all(int fd, const char *buf, size_t len)
-{
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, buf + off, len - off);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    return 0;
-}
-
 static int
 send_cmd(struct conn *c, enum waiting what)
 {
@@ -90,45 +50,20 @@ send_cmd(struct conn *c, enum waiting what)
                   : snprintf(buf, sizeof(buf), "*3\r\n$5\r\nBLPOP\r\n$%zu\r\n%s\r\n$1\r\n0\r\n",
                              strlen(key), key);
     if (what == W_LPUSH) {
-        c->peer->pushed_us = now_us();
+        c->peer->pushed_us = bench_now_us();
     }
     c->waiting = what;
-    return send_all(c->fd, buf, (size_t)len);
+    return bench_send_all(c->fd, buf, (size_t)len);
 }
 
 int
 main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1";
-    int port = 6379;
-    long conns = 50, pipeline = 1, total = 100000;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(o, "--csv") == 0) {
-            continue;
-        }
-        if (v == NULL) {
-            fprintf(stderr, "usage: %s [--csv] -h HOST -p PORT -c CONNECTIONS -n N [-P 1]\n",
-                    argv[0]);
-            return 2;
-        }
-        if (strcmp(o, "-h") == 0) {
-            host = v;
-        } else if (strcmp(o, "-p") == 0) {
-            port = atoi(v);
-        } else if (strcmp(o, "-c") == 0) {
-            conns = atol(v);
-        } else if (strcmp(o, "-P") == 0) {
-            pipeline = atol(v);
-        } else if (strcmp(o, "-n") == 0) {
-            total = atol(v);
-        } else if (strcmp(o, "-r") != 0) {
-            fprintf(stderr, "unknown option %s\n", o);
-            return 2;
-        }
-        i++;
+    struct bench_opts o;
+    if (bench_parse_opts(argc, argv, &o, "[--csv] -h HOST -p PORT -c CONNECTIONS -n N [-P 1]") != 0) {
+        return 2;
     }
+    long conns = o.clients, pipeline = o.pipeline, total = o.total;
     if (pipeline != 1) {
         fprintf(stderr, "a ping-pong pair has one exchange in flight: -P 1 only\n");
         return 2;
@@ -143,20 +78,15 @@ main(int argc, char **argv)
     struct pollfd *pfd = calloc((size_t)conns, sizeof(*pfd));
     long long *lat = malloc((size_t)total * sizeof(long long));
     long nlat = 0, finished = 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (cs == NULL || pfd == NULL || lat == NULL || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        fprintf(stderr, "bad host or out of memory\n");
+    if (cs == NULL || pfd == NULL || lat == NULL) {
+        fprintf(stderr, "out of memory\n");
         return 2;
     }
     for (long i = 0; i < conns; i++) {
-        int one = 1;
         struct conn *c = &cs[i];
-        c->fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-            perror("connect");
+        if ((c->fd = bench_connect(&o)) < 0) {
             return 1;
         }
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->reader = redisReaderCreate();
         pfd[i].fd = c->fd;
         pfd[i].events = POLLIN;
@@ -168,7 +98,7 @@ main(int argc, char **argv)
         c->peer = &cs[i ^ 1];
         c->quota = total / pairs + (i / 2 < total % pairs);
     }
-    long long t0 = now_us();
+    long long t0 = bench_now_us();
     /* B blocks first; A's push may still reach the node before B's BLPOP
      * does (through a proxy they travel on different connections), which
      * is then served at once: the pair's exchanges go on the same way. */
@@ -198,7 +128,7 @@ main(int argc, char **argv)
             void *reply;
             while (redisReaderGetReply(c->reader, &reply) == REDIS_OK && reply != NULL) {
                 redisReply *r = reply;
-                long long now = now_us();
+                long long now = bench_now_us();
                 int ok = c->waiting == W_LPUSH ? r->type == REDIS_REPLY_INTEGER
                          : c->waiting == W_BLPOP
                              ? r->type == REDIS_REPLY_ARRAY && r->elements == 2
@@ -239,18 +169,7 @@ main(int argc, char **argv)
             }
         }
     }
-    long long wall = now_us() - t0;
-    qsort(lat, (size_t)nlat, sizeof(*lat), cmp_ll);
-    double sum = 0;
-    for (long i = 0; i < nlat; i++) {
-        sum += (double)lat[i];
-    }
-#define PCT(p) ((double)lat[(long)((nlat - 1) * (p))] / 1000.0)
-    printf("\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\",\"p50_latency_ms\","
-           "\"p95_latency_ms\",\"p99_latency_ms\",\"max_latency_ms\"\n");
-    printf("\"BLPOP/LPUSH\",\"%.2f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\"\n",
-           (double)nlat * 1e6 / (double)wall, sum / (double)nlat / 1000.0, PCT(0), PCT(0.5),
-           PCT(0.95), PCT(0.99), PCT(1));
+    bench_print_csv("BLPOP/LPUSH", lat, nlat, nlat, bench_now_us() - t0);
     for (long i = 0; i < conns; i++) {
         redisReaderFree(cs[i].reader);
         close(cs[i].fd);
