@@ -82,9 +82,7 @@ while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || { echo "--faults needs a list" >&2; exit 2; }
         faults=$(echo "$2" | tr , ' '); shift ;;
     --faults=*) faults=$(echo "${1#--faults=}" | tr , ' ') ;;
-    -h|--help)
-        awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
-        exit 0 ;;
+    -h|--help) bench_usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift

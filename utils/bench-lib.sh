@@ -37,10 +37,7 @@ bench_parse_args() {
             [ $# -ge 2 ] || { echo "--rounds needs a number" >&2; exit 2; }
             rounds=$2; shift ;;
         --rounds=*) rounds=${1#--rounds=} ;;
-        -h|--help)
-            # The comment block after the #! line, without its "# ".
-            awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
-            exit 0 ;;
+        -h|--help) bench_usage; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
         esac
         shift
@@ -51,6 +48,12 @@ bench_parse_args() {
     *[!0-9]*|0) echo "--cpu-cap needs a percentage of one core (1-100)" >&2; exit 2 ;;
     *) [ "$bench_cap" -le 100 ] || { echo "--cpu-cap is at most 100" >&2; exit 2; } ;;
     esac
+}
+
+# bench_usage: print the script's header comment (the block after the #!
+# line), without its "# ", as every -h/--help of utils/ does.
+bench_usage() {
+    awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
 }
 
 # bench_require TOOL...: exits 1 naming the first TOOL that is not found.

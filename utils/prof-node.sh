@@ -38,9 +38,7 @@ while [ $# -gt 0 ]; do
     --pipelines) pipelines=$2; shift ;;
     --annotate) annotate=1 ;;
     --only) only=$2; shift ;;
-    -h|--help)
-        awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
-        exit 0 ;;
+    -h|--help) bench_usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift

@@ -63,9 +63,7 @@ while [ $# -gt 0 ]; do
     --pipelines) pipelines=$2; shift ;;
     --proxy-args) proxy_args=$2; shift ;;
     --direct) direct=1 ;;
-    -h|--help)
-        awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'
-        exit 0 ;;
+    -h|--help) bench_usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
