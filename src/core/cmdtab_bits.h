@@ -18,7 +18,7 @@
     X(PFDEBUG, NONE, "pfdebug", 3, XW | XM | XA, 2, 2, 1, "hyperloglog", "2.8.9", "Inspect a HyperLogLog's internals", pfdebug) \
     X(PFSELFTEST, NONE, "pfselftest", 1, XA, 0, 0, 0, "hyperloglog", "2.8.9", "Run the HyperLogLog self test", pfselftest) \
     X(SORT, NONE, "sort", -2, XW | XM | CMD_MOVABLEKEYS, 1, 1, 1, "generic", "1.0.0", "Sort the elements of a list, set or sorted set", sort) \
-    X(SORT_RO, NONE, "sort_ro", -2, XR, 1, 1, 1, "generic", "7.0.0", "Sort the elements of a list, set or sorted set (read-only)", sort_ro) \
+    X(SORT_RO, NONE, "sort_ro", -2, XR | CMD_MOVABLEKEYS, 1, 1, 1, "generic", "7.0.0", "Sort the elements of a list, set or sorted set (read-only)", sort_ro) \
     X(GEOADD, NONE, "geoadd", -5, XW | XM, 1, 1, 1, "geo", "3.2.0", "Add points to a geospatial index", geoadd) \
     X(GEOPOS, NONE, "geopos", -2, XR, 1, 1, 1, "geo", "3.2.0", "Return the positions of members of a geospatial index", geopos) \
     X(GEODIST, NONE, "geodist", -4, XR, 1, 1, 1, "geo", "3.2.0", "Return the distance between two members of a geospatial index", geodist) \

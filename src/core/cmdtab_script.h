@@ -7,10 +7,10 @@
 #define XSCR (CMD_NOSCRIPT | CMD_SKIP_MONITOR | CMD_STALE | CMD_MOVABLEKEYS)
 
 #define CMD_LIST_SCRIPT(X)                                                                 \
-    X(EVAL, NONE, "eval", -3, XSCR | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "2.6.0", "Run a Lua script", eval) \
-    X(EVALSHA, NONE, "evalsha", -3, XSCR | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "2.6.0", "Run a cached Lua script by its SHA1", evalsha) \
-    X(EVAL_RO, NONE, "eval_ro", -3, XSCR | XR, 0, 0, 0, "scripting", "7.0.0", "Run a read-only Lua script", eval_ro) \
-    X(EVALSHA_RO, NONE, "evalsha_ro", -3, XSCR | XR, 0, 0, 0, "scripting", "7.0.0", "Run a cached read-only Lua script by its SHA1", evalsha_ro) \
+    X(EVAL, NONE, "eval", -3, XSCR | CMD_MAY_REPLICATE | CMD_NO_MANDATORY_KEYS, 0, 0, 0, "scripting", "2.6.0", "Run a Lua script", eval) \
+    X(EVALSHA, NONE, "evalsha", -3, XSCR | CMD_MAY_REPLICATE | CMD_NO_MANDATORY_KEYS, 0, 0, 0, "scripting", "2.6.0", "Run a cached Lua script by its SHA1", evalsha) \
+    X(EVAL_RO, NONE, "eval_ro", -3, XSCR | XR | CMD_NO_MANDATORY_KEYS, 0, 0, 0, "scripting", "7.0.0", "Run a read-only Lua script", eval_ro) \
+    X(EVALSHA_RO, NONE, "evalsha_ro", -3, XSCR | XR | CMD_NO_MANDATORY_KEYS, 0, 0, 0, "scripting", "7.0.0", "Run a cached read-only Lua script by its SHA1", evalsha_ro) \
     X(SCRIPT, NONE, "script", -2, 0, 0, 0, 0, "scripting", "2.6.0", "Manage the script cache", none) \
     X(SCRIPT_LOAD, SCRIPT, "load", 3, XN | XS, 0, 0, 0, "scripting", "2.6.0", "Cache a script and return its SHA1", script_load) \
     X(SCRIPT_EXISTS, SCRIPT, "exists", -3, XN, 0, 0, 0, "scripting", "2.6.0", "Tell which SHA1s are cached", script_exists) \
@@ -27,7 +27,7 @@
     X(FUNCTION_STATS, FUNCTION, "stats", 2, XN | XB, 0, 0, 0, "scripting", "7.0.0", "Describe the running function and the engines", function_stats) \
     X(FUNCTION_KILL, FUNCTION, "kill", 2, XN | XB, 0, 0, 0, "scripting", "7.0.0", "Stop the running function if it has not written", function_kill) \
     X(FUNCTION_HELP, FUNCTION, "help", 2, XL | XS, 0, 0, 0, "scripting", "7.0.0", "Describe the FUNCTION subcommands", function_help) \
-    X(FCALL, NONE, "fcall", -3, XSCR | CMD_MAY_REPLICATE, 0, 0, 0, "scripting", "7.0.0", "Call a library function", fcall) \
-    X(FCALL_RO, NONE, "fcall_ro", -3, XSCR | XR, 0, 0, 0, "scripting", "7.0.0", "Call a read-only library function", fcall_ro)
+    X(FCALL, NONE, "fcall", -3, XSCR | CMD_MAY_REPLICATE | CMD_NO_MANDATORY_KEYS, 0, 0, 0, "scripting", "7.0.0", "Call a library function", fcall) \
+    X(FCALL_RO, NONE, "fcall_ro", -3, XSCR | XR | CMD_NO_MANDATORY_KEYS, 0, 0, 0, "scripting", "7.0.0", "Call a read-only library function", fcall_ro)
 
 #endif

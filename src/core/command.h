@@ -35,6 +35,8 @@
     X(FAST, "fast")                                                         \
     X(NO_AUTH, "no_auth")                                                   \
     X(MAY_REPLICATE, "may_replicate")                                       \
+    X(NO_MANDATORY_KEYS, "no_mandatory_keys")                               \
+    X(NO_ASYNC_LOADING, "no_async_loading")                                 \
     X(NO_MULTI, "no_multi")                                                 \
     X(MOVABLEKEYS, "movablekeys")                                           \
     X(ALLOW_BUSY, "allow_busy")
@@ -49,6 +51,9 @@ enum cmd_flag_bit {
 #define CMD_FLAG_VALUE(sym, name) CMD_##sym = 1u << CMD_FLAG_BIT_##sym,
 enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
 #undef CMD_FLAG_VALUE
+
+/* Flags COMMAND INFO does not show: Redis 7.0 hides may_replicate. */
+#define CMD_FLAGS_HIDDEN CMD_MAY_REPLICATE
 
 /* Short spellings for the table below. */
 #define XW CMD_WRITE
@@ -219,17 +224,17 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(SLOWLOG_RESET, SLOWLOG, "reset", 2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Empty the slow log", slowlog_reset) \
     X(SLOWLOG_HELP, SLOWLOG, "help", 2, XL | XS, 0, 0, 0, "server", "6.2.0", "Describe the SLOWLOG subcommands", slowlog_help) \
     /* replication */                                                                     \
-    X(REPLICAOF, NONE, "replicaof", -3, XA | XN | XS, 0, 0, 0, "server", "5.0.0", "Follow a master, or become a master with NO ONE (EPOCH <n>: a fencing token)", replicaof) \
-    X(SLAVEOF, NONE, "slaveof", -3, XA | XN | XS, 0, 0, 0, "server", "1.0.0", "Old name of REPLICAOF", replicaof) \
-    X(PSYNC, NONE, "psync", -3, XA | XN | XO, 0, 0, 0, "server", "2.8.0", "Replica handshake: resume the stream or ask for a full copy", psync) \
-    X(SYNC, NONE, "sync", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Old replica handshake: always a full copy", sync) \
+    X(REPLICAOF, NONE, "replicaof", -3, XA | XN | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "5.0.0", "Follow a master, or become a master with NO ONE (EPOCH <n>: a fencing token)", replicaof) \
+    X(SLAVEOF, NONE, "slaveof", -3, XA | XN | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "1.0.0", "Old name of REPLICAOF", replicaof) \
+    X(PSYNC, NONE, "psync", -3, XA | XN | XO | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "2.8.0", "Replica handshake: resume the stream or ask for a full copy", psync) \
+    X(SYNC, NONE, "sync", 1, XA | XN | XO | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "1.0.0", "Old replica handshake: always a full copy", sync) \
     X(REPLCONF, NONE, "replconf", -1, XA | XN | XL | XS | XB, 0, 0, 0, "server", "3.0.0", "Replica configuration and acknowledgements", replconf) \
     X(WAIT, NONE, "wait", 3, XN, 0, 0, 0, "generic", "3.0.0", "Wait until replicas acknowledged this connection's writes", wait) \
     /* persistence */                                                                     \
-    X(SAVE, NONE, "save", 1, XA | XN | XO, 0, 0, 0, "server", "1.0.0", "Write a snapshot file now, blocking", save) \
-    X(BGSAVE, NONE, "bgsave", -1, XA | XN, 0, 0, 0, "server", "1.0.0", "Write a snapshot file in the background", bgsave) \
+    X(SAVE, NONE, "save", 1, XA | XN | XO | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "1.0.0", "Write a snapshot file now, blocking", save) \
+    X(BGSAVE, NONE, "bgsave", -1, XA | XN | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "1.0.0", "Write a snapshot file in the background", bgsave) \
     X(LASTSAVE, NONE, "lastsave", 1, XL | XS | XF, 0, 0, 0, "server", "1.0.0", "Unix time of the last successful snapshot", lastsave) \
-    X(BGREWRITEAOF, NONE, "bgrewriteaof", 1, XA | XN, 0, 0, 0, "server", "1.0.0", "Rewrite the append-only file in the background", bgrewriteaof) \
+    X(BGREWRITEAOF, NONE, "bgrewriteaof", 1, XA | XN | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "1.0.0", "Rewrite the append-only file in the background", bgrewriteaof) \
     X(SHUTDOWN, NONE, "shutdown", -1, XA | XN | XL | XS | XO | XB, 0, 0, 0, "server", "1.0.0", "Stop the server", shutdown) \
     X(DEBUG, NONE, "debug", -2, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Debugging helpers", debug) \
     /* access control (node/acl.c) */                                                     \

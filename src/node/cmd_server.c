@@ -155,17 +155,18 @@ reply_command_entry(struct client *c, const struct command *cmd)
 {
     const char *cats[ACL_MAX_CATS];
     size_t ncats = command_acl_categories(cmd, cats);
+    uint32_t shown = cmd->flags & ~(uint32_t)CMD_FLAGS_HIDDEN;
     int nflags = 0;
 
     reply_array_len(c, 10);
     reply_bulk_cstr(c, cmd->fullname);
     reply_int(c, cmd->arity);
     for (int bit = 0; bit < CMD_FLAG_BIT__COUNT; bit++) {
-        nflags += (cmd->flags >> bit) & 1;
+        nflags += (shown >> bit) & 1;
     }
     reply_set_len(c, nflags);
     for (int bit = 0; bit < CMD_FLAG_BIT__COUNT; bit++) {
-        if (cmd->flags & (1u << bit)) {
+        if (shown & (1u << bit)) {
             reply_status(c, command_flag_name(bit));
         }
     }
