@@ -9,6 +9,10 @@
 {CMD_ID_COMMAND_INFO, CAT(CONNECTION), 0},
 {CMD_ID_COMMAND_LIST, CAT(CONNECTION), 0},
 {CMD_ID_DBSIZE, CAT(KEYSPACE), 0},
+/* the cluster group's connection commands */
+{CMD_ID_READONLY, CAT(CONNECTION), 0},
+{CMD_ID_READWRITE, CAT(CONNECTION), 0},
+{CMD_ID_ASKING, CAT(CONNECTION), 0},
 /* read-only scripts are not @read in Redis: what they read is checked
  * command by command */
 {CMD_ID_EVAL_RO, 0, CAT(READ)},

@@ -199,6 +199,38 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(COMMAND_HELP, COMMAND, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the COMMAND subcommands", command_help) \
     X(TIME, NONE, "time", 1, XL | XS | XF, 0, 0, 0, "server", "2.6.0", "Return the server time", time) \
     X(ROLE, NONE, "role", 1, XN | XL | XS | XF, 0, 0, 0, "server", "2.8.12", "Return the replication role", role) \
+    /* no cluster mode: answered as a Redis 7.0 without cluster-enabled */ \
+    X(READONLY, NONE, "readonly", 1, XL | XS | XF, 0, 0, 0, "cluster", "3.0.0", "Enables read queries for a connection to a cluster replica node", cluster_disabled) \
+    X(READWRITE, NONE, "readwrite", 1, XL | XS | XF, 0, 0, 0, "cluster", "3.0.0", "Disables read queries for a connection to a cluster replica node", cluster_disabled) \
+    X(ASKING, NONE, "asking", 1, XF, 0, 0, 0, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect", cluster_disabled) \
+    X(CLUSTER, NONE, "cluster", -2, 0, 0, 0, 0, "cluster", "3.0.0", "A container for cluster commands", none) \
+    X(CLUSTER_ADDSLOTS, CLUSTER, "addslots", -3, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Assign new hash slots to receiving node", cluster_disabled) \
+    X(CLUSTER_ADDSLOTSRANGE, CLUSTER, "addslotsrange", -4, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "7.0.0", "Assign new hash slots to receiving node", cluster_disabled) \
+    X(CLUSTER_BUMPEPOCH, CLUSTER, "bumpepoch", 2, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Advance the cluster config epoch", cluster_disabled) \
+    X(CLUSTER_COUNT_FAILURE_REPORTS, CLUSTER, "count-failure-reports", 3, XA | XS, 0, 0, 0, "cluster", "3.0.0", "Return the number of failure reports active for a given node", cluster_disabled) \
+    X(CLUSTER_COUNTKEYSINSLOT, CLUSTER, "countkeysinslot", 3, XS, 0, 0, 0, "cluster", "3.0.0", "Return the number of local keys in the specified hash slot", cluster_disabled) \
+    X(CLUSTER_DELSLOTS, CLUSTER, "delslots", -3, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Set hash slots as unbound in receiving node", cluster_disabled) \
+    X(CLUSTER_DELSLOTSRANGE, CLUSTER, "delslotsrange", -4, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "7.0.0", "Set hash slots as unbound in receiving node", cluster_disabled) \
+    X(CLUSTER_FAILOVER, CLUSTER, "failover", -2, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Forces a replica to perform a manual failover of its master.", cluster_disabled) \
+    X(CLUSTER_FLUSHSLOTS, CLUSTER, "flushslots", 2, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Delete a node's own slots information", cluster_disabled) \
+    X(CLUSTER_FORGET, CLUSTER, "forget", 3, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Remove a node from the nodes table", cluster_disabled) \
+    X(CLUSTER_GETKEYSINSLOT, CLUSTER, "getkeysinslot", 4, XS, 0, 0, 0, "cluster", "3.0.0", "Return local key names in the specified hash slot", cluster_disabled) \
+    X(CLUSTER_HELP, CLUSTER, "help", 2, XL | XS, 0, 0, 0, "cluster", "5.0.0", "Show helpful text about the different subcommands", cluster_disabled) \
+    X(CLUSTER_INFO, CLUSTER, "info", 2, XS, 0, 0, 0, "cluster", "3.0.0", "Provides info about Redis Cluster node state", cluster_disabled) \
+    X(CLUSTER_KEYSLOT, CLUSTER, "keyslot", 3, XS, 0, 0, 0, "cluster", "3.0.0", "Returns the hash slot of the specified key", cluster_disabled) \
+    X(CLUSTER_LINKS, CLUSTER, "links", 2, XS, 0, 0, 0, "cluster", "7.0.0", "Returns a list of all TCP links to and from peer nodes in cluster", cluster_disabled) \
+    X(CLUSTER_MEET, CLUSTER, "meet", -4, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Force a node cluster to handshake with another node", cluster_disabled) \
+    X(CLUSTER_MYID, CLUSTER, "myid", 2, XS, 0, 0, 0, "cluster", "3.0.0", "Return the node id", cluster_disabled) \
+    X(CLUSTER_NODES, CLUSTER, "nodes", 2, XS, 0, 0, 0, "cluster", "3.0.0", "Get Cluster config for the node", cluster_disabled) \
+    X(CLUSTER_REPLICAS, CLUSTER, "replicas", 3, XA | XS, 0, 0, 0, "cluster", "5.0.0", "List replica nodes of the specified master node", cluster_disabled) \
+    X(CLUSTER_REPLICATE, CLUSTER, "replicate", 3, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Reconfigure a node as a replica of the specified master node", cluster_disabled) \
+    X(CLUSTER_RESET, CLUSTER, "reset", -2, XA | XN | XS, 0, 0, 0, "cluster", "3.0.0", "Reset a Redis Cluster node", cluster_disabled) \
+    X(CLUSTER_SAVECONFIG, CLUSTER, "saveconfig", 2, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Forces the node to save cluster state on disk", cluster_disabled) \
+    X(CLUSTER_SET_CONFIG_EPOCH, CLUSTER, "set-config-epoch", 3, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Set the configuration epoch in a new node", cluster_disabled) \
+    X(CLUSTER_SETSLOT, CLUSTER, "setslot", -4, XA | XS | CMD_NO_ASYNC_LOADING, 0, 0, 0, "cluster", "3.0.0", "Bind a hash slot to a specific node", cluster_disabled) \
+    X(CLUSTER_SHARDS, CLUSTER, "shards", 2, XS, 0, 0, 0, "cluster", "7.0.0", "Get array of cluster slots to node mappings", cluster_disabled) \
+    X(CLUSTER_SLAVES, CLUSTER, "slaves", 3, XA | XS, 0, 0, 0, "cluster", "3.0.0", "List replica nodes of the specified master node", cluster_disabled) \
+    X(CLUSTER_SLOTS, CLUSTER, "slots", 2, XS, 0, 0, 0, "cluster", "3.0.0", "Get array of Cluster slot to node mappings", cluster_disabled) \
     X(SENTINEL, NONE, "sentinel", -2, XA | XN | XL | XS, 0, 0, 0, "sentinel", "2.8.4", "Sentinel commands (answered by cachely-proxy; the node does not implement them)", none) \
     X(INFO, NONE, "info", -1, XL | XS, 0, 0, 0, "server", "1.0.0", "Return information and statistics about the server", info) \
     X(CONFIG, NONE, "config", -2, 0, 0, 0, 0, "server", "2.0.0", "Read and change the configuration", none) \
