@@ -214,6 +214,16 @@ size_t
 util_d2str(char *dst, size_t cap, double v)
 {
     int n;
+    /* An integral value below 10^15 prints under %.17g as its digits (no
+     * point, no exponent): formatted as an integer, which costs a tenth of
+     * snprintf's multi-precision digits (ZPOPMIN's score at -P 16 spent
+     * 2,000 instructions there).  -0 keeps its sign, as %.17g prints it. */
+    if (v > -1e15 && v < 1e15 && cap >= 24) {
+        long long i = (long long)v;
+        if ((double)i == v && (i != 0 || !signbit(v))) {
+            return util_ll2str(dst, i);
+        }
+    }
     if (isinf(v)) {
         n = snprintf(dst, cap, "%s", v > 0 ? "inf" : "-inf");
     } else {

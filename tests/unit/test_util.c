@@ -181,6 +181,37 @@ Test(util, ld2str_prints_infinity)
     cr_assert_str_eq(buf, "-inf");
 }
 
+/* ---- util_d2str --------------------------------------------------------- */
+
+/* util_d2str must print what %.17g prints (Redis 7.0's double replies),
+ * including through its integer shortcut and at that shortcut's edges. */
+static void
+assert_d2str_is_17g(double d)
+{
+    char want[64], got[64];
+    snprintf(want, sizeof(want), "%.17g", d);
+    size_t n = util_d2str(got, sizeof(got), d);
+    cr_assert_eq(n, strlen(want), "%s: length %zu", want, n);
+    cr_assert(memcmp(got, want, n) == 0, "%.17g printed as %.*s", d, (int)n, got);
+}
+
+Test(util, d2str_prints_like_percent_17g)
+{
+    static const double values[] = {
+        0.0, -0.0, 1.0, -1.0, 7.0, 10.0, 99999.0, 123456789.0, -123456789.0,
+        1e15 - 1, -(1e15 - 1), 1e15, -1e15, 1e15 + 1, 1e16, 1e17, 1e20,
+        0.5, -0.5, 1.5, 0.1, 3.14159, 1e-300, 2.5e-5, 123456789012345.5,
+        9007199254740993.0, 4503599627370495.5,
+    };
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        assert_d2str_is_17g(values[i]);
+    }
+    for (long long k = -100000; k <= 100000; k += 7) {
+        assert_d2str_is_17g((double)k);
+        assert_d2str_is_17g((double)k / 4);
+    }
+}
+
 /* ---- util_str2ld / util_str2d ------------------------------------------- */
 
 /* A number of len bytes: zeros, then "1" (it parses as 1 at any length). */
