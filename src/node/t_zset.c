@@ -555,14 +555,12 @@ zset_delete_ranks(struct zset *z, size_t first, size_t count)
         return;
     }
     /* Each delete may reshape the tree: take the member at rank first+1
-     * again every time. */
+     * again every time, by the counts. */
     while (count-- > 0) {
-        struct zbtree_pos p = zbtree_at(z->bt, first + 1);
-        if (p.leaf == NULL) {
+        struct strmap_node *ele = zbtree_delete_rank(z->bt, first + 1);
+        if (ele == NULL) {
             break;
         }
-        struct strmap_node *ele = zbtree_pos_ele(p);
-        zbtree_delete(z->bt, ele);
         strmap_unlink_node(z->map, ele);
     }
 }
