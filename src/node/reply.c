@@ -133,6 +133,13 @@ reply_bulk_ll(struct client *c, long long v)
 void
 reply_null(struct client *c)
 {
+    /* In place as reply_prefixed (SPOP, LPOP, GET of an absent key). */
+    if (c->reply == NULL && c->bufpos + RESP_HDR_MAX <= CLIENT_BUF_SIZE
+        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
+        client_queue_at_first_byte(c);
+        c->bufpos += resp_fmt_null(c->buf + c->bufpos, c->resp);
+        return;
+    }
     char b[RESP_HDR_MAX];
     reply_raw(c, b, resp_fmt_null(b, c->resp));
 }
