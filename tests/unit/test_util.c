@@ -37,6 +37,18 @@ Test(util, ll2str_matches_snprintf_at_every_digit_count)
             cr_assert_eq(n, strlen(want));
         }
     }
+    /* The digit count comes from the bit length: every power of two and
+     * its neighbours, and the 20-digit edge. */
+    for (int k = 0; k < 64; k++) {
+        unsigned long long us[] = {(1ULL << k) - 1, 1ULL << k, (1ULL << k) + 1,
+                                   10000000000000000000ULL - 1, 10000000000000000000ULL};
+        for (size_t j = 0; j < 5; j++) {
+            size_t n = util_ull2str(buf, us[j]);
+            snprintf(want, sizeof(want), "%llu", us[j]);
+            cr_assert_str_eq(buf, want);
+            cr_assert_eq(n, strlen(want));
+        }
+    }
     util_ull2str(buf, ULLONG_MAX);
     cr_assert_str_eq(buf, "18446744073709551615");
 }
