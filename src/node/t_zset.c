@@ -565,6 +565,20 @@ zset_delete_ranks(struct zset *z, size_t first, size_t count)
     }
 }
 
+int
+zset_pop_tree(struct zset *z, int max, size_t n, zset_member_fn fn, void *arg)
+{
+    if (z->lp != NULL || n >= z->bt->length) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct strmap_node *ele = zbtree_delete_rank(z->bt, max ? z->bt->length : 1);
+        fn(arg, strmap_node_key(ele), strmap_node_keylen(ele), strmap_node_score(ele));
+        strmap_unlink_node(z->map, ele);
+    }
+    return 1;
+}
+
 /* ---- iteration ----------------------------------------------------------- */
 
 void
