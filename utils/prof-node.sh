@@ -6,13 +6,22 @@
 # runs the same redis-benchmark command line (50 clients, -r 100000,
 # 32-byte values) with instrumentation switched on for that run only.
 # The table gives the instructions each server executed in user space per
-# request (Ir/req) and the ratio Cachely/Redis.  Tests: set, get, incr (the
-# -t tests of redis-benchmark) and evalsha (bench-node.sh's script: INCR
-# and EXPIRE on one random key).  System calls are not counted here.
+# request (Ir/req) and the ratio Cachely/Redis.  Tests: any -t test of
+# redis-benchmark (set, get, incr, lpush, rpush, lpop, rpop, sadd, spop,
+# hset, zadd, zpopmin, ...), run in the order given on one server each, and
+# evalsha (bench-node.sh's script: INCR and EXPIRE on one random key).
+# redis-benchmark's pops work on one key (mylist, myset, myzset), so a pop
+# with nothing pushed before it measures the empty-key path; that is what
+# bench-node.sh's -P 16 SPOP and ZPOPMIN rows time, after their -P 1 rounds
+# emptied the key.  With --fill, each lpop, rpop, spop or zpopmin run is
+# preceded (not counted) by twice its requests of lpush, sadd or zadd with
+# members random over 10^9, so that every counted pop finds an element;
+# its row is then named e.g. spop/full.  System calls are not counted here.
 #
 # Usage: utils/prof-node.sh [--requests N] [--tests "set get incr evalsha"]
-#        [--pipelines "16"] [--annotate] [--only cachely|redis]
+#        [--pipelines "16"] [--fill] [--annotate] [--only cachely|redis]
 #   --requests N   requests per run (default 100000)
+#   --fill         pops from a key filled first (see above)
 #   --annotate     after each Cachely run, the top of callgrind_annotate
 #                  (inclusive with PROF_INCLUSIVE=1); BENCH_KEEP=1 keeps
 #                  the callgrind.out files under the temp dir
@@ -29,6 +38,7 @@ n=100000
 tests="set get incr evalsha"
 pipelines="16"
 annotate=0
+fill=0
 only=""
 
 while [ $# -gt 0 ]; do
@@ -37,6 +47,7 @@ while [ $# -gt 0 ]; do
     --tests) tests=$2; shift ;;
     --pipelines) pipelines=$2; shift ;;
     --annotate) annotate=1 ;;
+    --fill) fill=1 ;;
     --only) only=$2; shift ;;
     -h|--help) bench_usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
@@ -69,9 +80,22 @@ start() {
     bench_wait_ping "$name" "$port" "$pid"
 }
 
+# filler TEST: the -t test that fills the key TEST pops (none for others).
+filler() {
+    case "$1" in
+    lpop|rpop) echo lpush ;;
+    spop) echo sadd ;;
+    zpopmin) echo zadd ;;
+    esac
+}
+
 # run NAME PORT PID TEST P: Ir/req of one benchmark run.
 run() {
     local name=$1 port=$2 pid=$3 t=$4 P=$5 f="" ir="" sha args
+    if [ "$fill" = 1 ] && [ -n "$(filler "$t")" ]; then
+        redis-benchmark -q -h 127.0.0.1 -p "$port" -c 50 -r 1000000000 -n $((2 * n)) \
+            -P 16 -t "$(filler "$t")" -d 32 >/dev/null 2>&1
+    fi
     if [ "$t" = evalsha ]; then
         sha=$(redis-cli -h 127.0.0.1 -p "$port" SCRIPT LOAD "$SCRIPT")
         args=(EVALSHA "$sha" 1 "bench:ev:__rand_int__" 60)
@@ -114,14 +138,16 @@ if [ "$only" != cachely ]; then
     rport=$port rpid=$pid
 fi
 
-printf '%-12s %12s %12s %7s\n' test "cachely Ir" "redis Ir" ratio
+printf '%-16s %12s %12s %7s\n' test "cachely Ir" "redis Ir" ratio
 for P in $pipelines; do
     for t in $tests; do
         c=0 r=0
         [ -z "$cpid" ] || c=$(run cachely "$cport" "$cpid" "$t" "$P")
         [ -z "$rpid" ] || r=$(run redis "$rport" "$rpid" "$t" "$P")
-        awk -v t="$t -P$P" -v c="$c" -v r="$r" 'BEGIN {
-            printf "%-12s %12d %12d %7s\n", t, c, r, (c && r) ? sprintf("%.2f", c / r) : "-" }'
+        label=$t
+        [ "$fill" = 0 ] || [ -z "$(filler "$t")" ] || label=$t/full
+        awk -v t="$label -P$P" -v c="$c" -v r="$r" 'BEGIN {
+            printf "%-16s %12d %12d %7s\n", t, c, r, (c && r) ? sprintf("%.2f", c / r) : "-" }'
     done
 done
 echo "Ir = instructions each server executed in user space per request (callgrind)."

@@ -146,9 +146,19 @@ util_ull2str(char *dst, unsigned long long v)
         "4041424344454647484950515253545556575859"
         "6061626364656667686970717273747576777879"
         "8081828384858687888990919293949596979899";
+    /* The digit count from the bit length (log10(2) ~ 1233/4096) and one
+     * comparison, not a division per digit. */
+    static const unsigned long long pow10[20] = {
+        1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+        100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+        1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+        1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+        1000000000000000000ULL, 10000000000000000000ULL,
+    };
     size_t n = 1;
-    for (unsigned long long t = v; t >= 10; t /= 10) {
-        n++;
+    if (v != 0) {
+        unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;
+        n = t + 1 - (v < pow10[t]);
     }
     size_t i = n;
     while (v >= 100) {
@@ -214,6 +224,16 @@ size_t
 util_d2str(char *dst, size_t cap, double v)
 {
     int n;
+    /* An integral value below 10^15 prints under %.17g as its digits (no
+     * point, no exponent): formatted as an integer, which costs a tenth of
+     * snprintf's multi-precision digits (ZPOPMIN's score at -P 16 spent
+     * 2,000 instructions there).  -0 keeps its sign, as %.17g prints it. */
+    if (v > -1e15 && v < 1e15 && cap >= 24) {
+        long long i = (long long)v;
+        if ((double)i == v && (i != 0 || !signbit(v))) {
+            return util_ll2str(dst, i);
+        }
+    }
     if (isinf(v)) {
         n = snprintf(dst, cap, "%s", v > 0 ? "inf" : "-inf");
     } else {

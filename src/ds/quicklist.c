@@ -278,17 +278,16 @@ node_alloc_size(size_t used, size_t nskip)
 
 /* Resize n's block to hold used bytes of elements and nskip entries (the
  * caller moves the bytes); links the moved node back into the list.  ql
- * may be NULL for a node not yet linked. */
+ * may be NULL for a node not yet linked.  The block stays while it fits
+ * with at most 1/2^slack_shift of it to spare (slack_shift 0: whatever
+ * it has to spare). */
 static struct quicklist_node *
-node_resize(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nskip)
+node_fit(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nskip,
+         unsigned slack_shift)
 {
-    /* A push or pop changes a node by a few bytes: while the block it has
-     * fits with at most 1/8 to spare, it stays (one size lookup where a
-     * realloc took two and the call; the allocator's own classes are
-     * spaced wider than that, so this keeps no more than it would). */
     size_t want = node_alloc_size(used, nskip);
     size_t have = mem_usable(n);
-    if (want <= have && (have - want) * 8 <= have) {
+    if (want <= have && (slack_shift == 0 || (have - want) << slack_shift <= have)) {
         return n;
     }
     int is_head = ql != NULL && ql->head == n;
@@ -306,6 +305,27 @@ node_resize(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t 
         }
     }
     return m;
+}
+
+/* node_fit for a node that shrank or whose size is set anew: a push or pop
+ * changes a node by a few bytes, so while the block it has fits with at
+ * most 1/8 to spare it stays (one size lookup where a realloc took two
+ * and the call; the allocator's own classes are spaced wider than that,
+ * so this keeps no more than it would). */
+static struct quicklist_node *
+node_resize(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nskip)
+{
+    return node_fit(ql, n, used, nskip, 3);
+}
+
+/* node_fit for a node that grew: whatever the block has to spare is kept.
+ * The 1/8 rule asked the allocator again at every push while a node grew
+ * through the low part of a size class (jemalloc's classes are 1/8 to 1/4
+ * apart), each time for the block it had. */
+static struct quicklist_node *
+node_grow(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nskip)
+{
+    return node_fit(ql, n, used, nskip, 0);
 }
 
 static struct quicklist_node *
@@ -353,7 +373,7 @@ static struct quicklist_node *
 skip_insert(struct quicklist *ql, struct quicklist_node *n, unsigned j, unsigned idx,
             unsigned off)
 {
-    n = node_resize(ql, n, n->used, (size_t)n->nskip + 1);
+    n = node_grow(ql, n, n->used, (size_t)n->nskip + 1);
     if (n->nskip == 0) {
         memset(skip_base(n), 0, SKIP_BIAS);
     }
@@ -388,7 +408,7 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
         size_t nskip = n->nskip;
         unsigned a = nskip > 0 ? skip_idx(n, (unsigned)nskip - 1) : 0;
         int add = i - a >= SKIP_STRIDE;
-        n = node_resize(ql, n, used + e->size, nskip + (size_t)add);
+        n = node_grow(ql, n, used + e->size, nskip + (size_t)add);
         memmove(n->data + used + e->size, n->data + used, skip_bytes(nskip));
         elem_write(n->data + used, e);
         n->used = (uint32_t)(used + e->size);
@@ -402,7 +422,7 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
         }
         return n;
     }
-    n = node_resize(ql, n, used + e->size, n->nskip);
+    n = node_grow(ql, n, used + e->size, n->nskip);
     /* The skip index moves up by the element's size, then the elements
      * after it. */
     memmove(n->data + used + e->size, n->data + used, skip_bytes(n->nskip));
@@ -432,9 +452,11 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
 }
 
 /* Delete element i at offset off from n (the node may become empty; the
- * caller frees it); returns the (moved) node. */
+ * caller frees it); returns the (moved) node.  The block is shrunk as
+ * node_fit says with slack_shift. */
 static struct quicklist_node *
-node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t off)
+node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t off,
+            unsigned slack_shift)
 {
     size_t sz = elem_size(n->data + off);
     size_t used = n->used;
@@ -473,7 +495,7 @@ node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
             skip_remove(n, j);
         }
     }
-    return node_resize(ql, n, n->used, n->nskip);
+    return node_fit(ql, n, n->used, n->nskip, slack_shift);
 }
 
 /* Encoded size of an element of len bytes at most (an integer is smaller). */
@@ -699,7 +721,11 @@ quicklist_pop_visit(struct quicklist *ql, int where, quicklist_value_fn fn, void
     if (n->count == 1) {
         node_unlink_free(ql, n);
     } else {
-        node_delete(ql, n, i, off);
+        /* An end node being popped keeps up to 1/4 to spare: below that a
+         * shrink always lands in a smaller size class, where at 1/8 it
+         * asked jemalloc again at every pop for the class it had until
+         * the node fell a whole class.  (Other deletes keep 1/8.) */
+        node_delete(ql, n, i, off, 2);
     }
 }
 
@@ -804,7 +830,7 @@ quicklist_iter_delete(struct quicklist_iter *it)
         it->pending = 1;
         return;
     }
-    n = node_delete(ql, n, (unsigned)it->idx, it->off);
+    n = node_delete(ql, n, (unsigned)it->idx, it->off, 3);
     it->node = n;
     if (it->dir == QUICKLIST_HEAD) {
         /* The element that followed is now at idx, at the same offset (or
@@ -826,11 +852,11 @@ quicklist_iter_replace(struct quicklist_iter *it, const char *s, size_t len)
     elem_prepare(&e, s, len);
     size_t old = elem_size(n->data + it->off);
     if (n->count == 1 || (size_t)n->used - old + e.size <= NODE_MULTI_MAX) {
-        n = node_delete(ql, n, i, it->off);
+        n = node_delete(ql, n, i, it->off, 3);
         node_insert(ql, n, i, it->off, &e);
     } else {
         /* Too big to share the node: it goes where an insert would put it. */
-        n = node_delete(ql, n, i, it->off);
+        n = node_delete(ql, n, i, it->off, 3);
         ql->count--;
         it->node = n;
         it->idx = i;

@@ -451,10 +451,20 @@ strmap_unlink_node(struct strmap *m, struct strmap_node *n)
 
 /* ==== Random access ==== */
 
+/* Random bits for the probes (xorshift64*, seeded once from random(), so
+ * from the process's srandom): glibc's random() takes a lock and was, at
+ * three calls per pick, a seventh of a SPOP (utils/prof-node.sh --fill). */
 static size_t
 rand_index(void)
 {
-    return (size_t)random() << 31 ^ (size_t)random();
+    static _Thread_local uint64_t x;
+    if (x == 0) {
+        x = ((uint64_t)random() << 31 ^ (uint64_t)random()) | 1;
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    return (size_t)((x * 0x2545F4914F6CDD1DULL) >> 1);
 }
 
 /* A random element of the chain at b (not NULL). */
@@ -465,7 +475,7 @@ chain_pick(struct strmap_node *b)
     for (struct strmap_node *p = b; p; p = p->next) {
         len++;
     }
-    size_t k = (size_t)random() % len;
+    size_t k = rand_index() % len;
     while (k--) {
         b = b->next;
     }

@@ -438,6 +438,38 @@ node_delete(struct zbtree *t, void *node, const struct strmap_node *e)
     return 1;
 }
 
+/* node_delete for the element at 0-based rank r below node (which holds
+ * more than r): found by the counts, as zbtree_at finds it, without
+ * comparing scores and members on the way.  Returns the element. */
+static struct strmap_node *
+node_delete_rank(struct zbtree *t, void *node, size_t r)
+{
+    if (node_is_leaf(node)) {
+        struct zbtree_leaf *l = node;
+        struct strmap_node *e = l->items[r];
+        memmove(&l->items[r], &l->items[r + 1], (l->n - r - 1) * sizeof(l->items[0]));
+        l->n--;
+        return e;
+    }
+    struct zbtree_inner *in = node;
+    unsigned i = 0;
+    while (i + 1 < in->n && r >= in->s[i].count) {
+        r -= in->s[i].count;
+        i++;
+    }
+    void *ch = in->s[i].child;
+    struct strmap_node *e = node_delete_rank(t, ch, r);
+    in->s[i].count--;
+    if (node_n(ch) > 0) {
+        slot_min(&in->s[i]);
+    }
+    unsigned cap = node_is_leaf(ch) ? LEAF_CAP : INNER_CAP;
+    if (node_n(ch) < cap / 4) {
+        rebalance(t, in, i);
+    }
+    return e;
+}
+
 /* A root left with one child hands the root to it. */
 static void
 collapse_root(struct zbtree *t)
@@ -458,6 +490,18 @@ zbtree_delete(struct zbtree *t, struct strmap_node *ele)
     t->length--;
     collapse_root(t);
     return 1;
+}
+
+struct strmap_node *
+zbtree_delete_rank(struct zbtree *t, size_t rank)
+{
+    if (rank == 0 || rank > t->length) {
+        return NULL;
+    }
+    struct strmap_node *e = node_delete_rank(t, t->root, rank - 1);
+    t->length--;
+    collapse_root(t);
+    return e;
 }
 
 /* ---- lookups ------------------------------------------------------------- */

@@ -68,6 +68,9 @@ int zbtree_cmp(double s1, const char *m1, size_t l1, double s2, const char *m2, 
 void zbtree_insert(struct zbtree *t, struct strmap_node *ele);
 /* Remove ele; returns 1 when it was there. */
 int zbtree_delete(struct zbtree *t, struct strmap_node *ele);
+/* Remove the element at 1-based rank (found by the counts, no comparing:
+ * ZPOPMIN, ZREMRANGEBYRANK); returns it, or NULL when out of range. */
+struct strmap_node *zbtree_delete_rank(struct zbtree *t, size_t rank);
 /* Set ele's score (ele->aux.score is written here), moving it as needed. */
 void zbtree_update(struct zbtree *t, struct strmap_node *ele, double newscore);
 /* 1-based rank of ele, 0 when absent. */

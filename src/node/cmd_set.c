@@ -10,6 +10,7 @@
 #include "node/notify.h"
 #include "node/object.h"
 #include "node/propagate.h"
+#include "node/repl.h"
 #include "node/server.h"
 #include "node/t_set.h"
 
@@ -219,6 +220,9 @@ cmd_scard(struct client *c)
 static void
 propagate_srem(struct client *c, const struct resp_arg *key, const struct set_vec *v)
 {
+    if (!repl_stream_active(c->srv)) {
+        return;  /* propagate_effect would drop them: skip the batch array */
+    }
     size_t cap = SET_POP_PROPAGATE_BATCH + 2;
     struct resp_arg *argv = mem_alloc(cap * sizeof(*argv));
     argv[0].ptr = "SREM";
@@ -235,6 +239,16 @@ propagate_srem(struct client *c, const struct resp_arg *key, const struct set_ve
         propagate_effect(c, n, argv);
     }
     mem_free(argv);
+}
+
+/* SPOP without count: reply the member and state it as SREM. */
+static void
+spop_one_fn(const char *p, size_t len, void *arg)
+{
+    struct client *c = arg;
+    reply_bulk(c, p, len);
+    struct resp_arg argv[3] = {{"SREM", 4}, c->argv[1], {p, len}};
+    propagate_effect(c, 3, argv);
 }
 
 void
@@ -281,6 +295,17 @@ cmd_spop(struct client *c)
         db_delete_ref(c->db, ref);
         notify_key(c, NOTIFY_GENERIC, "del", key);
         propagate_effect(c, 2, del);
+        return;
+    }
+    if (!with_count) {
+        set_pop_one(s, spop_one_fn, c);
+        notify_key(c, NOTIFY_SET, "spop", key);
+        if (set_card(s) == 0) {
+            db_delete_ref(c->db, ref);
+            notify_key(c, NOTIFY_GENERIC, "del", key);
+        } else {
+            db_signal_modified(c->db, key->ptr, key->len);
+        }
         return;
     }
     struct set_vec v = {0};

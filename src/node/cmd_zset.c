@@ -682,6 +682,22 @@ enum zpop_shape {
     ZPOP_KEY_NESTED,  /* ZMPOP/BZMPOP: key, [[member, score], ...] */
 };
 
+struct zpop_reply_ctx {
+    struct client *c;  /* borrowed */
+    int nested;        /* each member and score as an array of two */
+};
+
+static void
+zpop_reply_fn(void *arg, const char *m, size_t len, double score)
+{
+    struct zpop_reply_ctx *rc = arg;
+    if (rc->nested) {
+        reply_array_len(rc->c, 2);
+    }
+    reply_bulk(rc->c, m, len);
+    reply_double(rc->c, score);
+}
+
 /* Pop up to count members from the set at ref (not empty) and reply in
  * shape; returns how many were popped. */
 static size_t
@@ -707,18 +723,19 @@ zpop_from(struct client *c, struct entry **ref, struct zset *z, const struct res
         reply_array_len(c, (long long)n);
         break;
     }
+    int nested = shape == ZPOP_NESTED || shape == ZPOP_KEY_NESTED;
+    struct zpop_reply_ctx rc = {c, nested};
+    if (zset_pop_tree(z, max, n, zpop_reply_fn, &rc)) {
+        zset_after_remove(c, ref, z, key, max ? "zpopmax" : "zpopmin");
+        return n;
+    }
     struct zset_iter it;
     const char *m;
     size_t len;
     double score;
-    int nested = shape == ZPOP_NESTED || shape == ZPOP_KEY_NESTED;
     zset_iter_init(&it, z, max ? llen - 1 : 0, max);
     for (size_t i = 0; i < n && zset_iter_next(&it, &m, &len, &score); i++) {
-        if (nested) {
-            reply_array_len(c, 2);
-        }
-        reply_bulk(c, m, len);
-        reply_double(c, score);
+        zpop_reply_fn(&rc, m, len, score);
     }
     zset_delete_ranks(z, max ? llen - n : 0, n);
     zset_after_remove(c, ref, z, key, max ? "zpopmax" : "zpopmin");

@@ -77,7 +77,17 @@ reply_prefixed(struct client *c, char prefix, long long n)
     if (c->reply == NULL && c->bufpos + RESP_HDR_MAX <= CLIENT_BUF_SIZE
         && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
         client_queue_at_first_byte(c);
-        c->bufpos += resp_fmt_prefixed(c->buf + c->bufpos, prefix, n);
+        char *o = c->buf + c->bufpos;
+        if ((unsigned long long)n < 10) {
+            /* One digit (:0, :1, *0, *2...): no formatter call. */
+            o[0] = prefix;
+            o[1] = (char)('0' + n);
+            o[2] = '\r';
+            o[3] = '\n';
+            c->bufpos += 4;
+            return;
+        }
+        c->bufpos += resp_fmt_prefixed(o, prefix, n);
         return;
     }
     char hdr[RESP_HDR_MAX];
@@ -133,6 +143,13 @@ reply_bulk_ll(struct client *c, long long v)
 void
 reply_null(struct client *c)
 {
+    /* In place as reply_prefixed (SPOP, LPOP, GET of an absent key). */
+    if (c->reply == NULL && c->bufpos + RESP_HDR_MAX <= CLIENT_BUF_SIZE
+        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
+        client_queue_at_first_byte(c);
+        c->bufpos += resp_fmt_null(c->buf + c->bufpos, c->resp);
+        return;
+    }
     char b[RESP_HDR_MAX];
     reply_raw(c, b, resp_fmt_null(b, c->resp));
 }

@@ -286,6 +286,21 @@ set_pop(struct set *s, size_t count, struct set_vec *out)
 }
 
 void
+set_pop_one(struct set *s, set_scan_fn fn, void *arg)
+{
+    if (s->enc == SET_ENC_INTSET) {
+        struct set_elem e;
+        set_random(s, &e);
+        fn(e.p, e.len, arg);
+        intset_remove(&s->u.is, e.v);
+    } else {
+        struct strmap_node *n = strmap_random(s->u.map);
+        fn(strmap_node_key(n), strmap_node_keylen(n), arg);
+        strmap_unlink_node(s->u.map, n);
+    }
+}
+
+void
 set_random_members(struct set *s, size_t count, int uniq, struct set_vec *out)
 {
     size_t card = set_card(s);

@@ -109,6 +109,10 @@ void set_random_members(struct set *s, size_t count, int uniq, struct set_vec *o
 typedef void (*set_scan_fn)(const char *p, size_t len, void *arg);
 unsigned long set_scan(struct set *s, unsigned long cursor, size_t count,
                        set_scan_fn fn, void *arg);
+/* SPOP without count: remove one random member of s (not empty), chosen as
+ * set_pop chooses, handing it to fn first (its bytes live during the call
+ * only): no copy, no allocation. */
+void set_pop_one(struct set *s, set_scan_fn fn, void *arg);
 
 /* Set algebra over n sets (NULL entries are missing keys, i.e. empty).
  * The result is a new set (NULL when empty) built as Redis builds it: an

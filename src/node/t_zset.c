@@ -555,16 +555,28 @@ zset_delete_ranks(struct zset *z, size_t first, size_t count)
         return;
     }
     /* Each delete may reshape the tree: take the member at rank first+1
-     * again every time. */
+     * again every time, by the counts. */
     while (count-- > 0) {
-        struct zbtree_pos p = zbtree_at(z->bt, first + 1);
-        if (p.leaf == NULL) {
+        struct strmap_node *ele = zbtree_delete_rank(z->bt, first + 1);
+        if (ele == NULL) {
             break;
         }
-        struct strmap_node *ele = zbtree_pos_ele(p);
-        zbtree_delete(z->bt, ele);
         strmap_unlink_node(z->map, ele);
     }
+}
+
+int
+zset_pop_tree(struct zset *z, int max, size_t n, zset_member_fn fn, void *arg)
+{
+    if (z->lp != NULL || n >= z->bt->length) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct strmap_node *ele = zbtree_delete_rank(z->bt, max ? z->bt->length : 1);
+        fn(arg, strmap_node_key(ele), strmap_node_keylen(ele), strmap_node_score(ele));
+        strmap_unlink_node(z->map, ele);
+    }
+    return 1;
 }
 
 /* ---- iteration ----------------------------------------------------------- */

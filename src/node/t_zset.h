@@ -93,6 +93,13 @@ void zset_range_ranks(struct zset *z, const struct zset_range *r, size_t *first,
                       size_t *count);
 /* Remove count members from rank first. */
 void zset_delete_ranks(struct zset *z, size_t first, size_t count);
+/* ZPOPMIN/ZPOPMAX of n members from a set in its tree encoding holding
+ * more than n: each lowest (highest when max) member is taken out of the
+ * tree by rank, handed to fn, then freed (one walk down per member, where
+ * reading then deleting took two).  Returns 0, doing nothing, for a
+ * listpack or when n covers the whole set: use zset_delete_ranks then. */
+typedef void (*zset_member_fn)(void *arg, const char *m, size_t len, double score);
+int zset_pop_tree(struct zset *z, int max, size_t n, zset_member_fn fn, void *arg);
 
 /* Walk members from a rank, upward or (reverse) downward. */
 struct zset_iter {

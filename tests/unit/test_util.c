@@ -37,6 +37,18 @@ Test(util, ll2str_matches_snprintf_at_every_digit_count)
             cr_assert_eq(n, strlen(want));
         }
     }
+    /* The digit count comes from the bit length: every power of two and
+     * its neighbours, and the 20-digit edge. */
+    for (int k = 0; k < 64; k++) {
+        unsigned long long us[] = {(1ULL << k) - 1, 1ULL << k, (1ULL << k) + 1,
+                                   10000000000000000000ULL - 1, 10000000000000000000ULL};
+        for (size_t j = 0; j < 5; j++) {
+            size_t n = util_ull2str(buf, us[j]);
+            snprintf(want, sizeof(want), "%llu", us[j]);
+            cr_assert_str_eq(buf, want);
+            cr_assert_eq(n, strlen(want));
+        }
+    }
     util_ull2str(buf, ULLONG_MAX);
     cr_assert_str_eq(buf, "18446744073709551615");
 }
@@ -179,6 +191,37 @@ Test(util, ld2str_prints_infinity)
     cr_assert_str_eq(buf, "inf");
     cr_assert_eq(util_ld2str(buf, sizeof(buf), -1.0L / 0.0L), 4);
     cr_assert_str_eq(buf, "-inf");
+}
+
+/* ---- util_d2str --------------------------------------------------------- */
+
+/* util_d2str must print what %.17g prints (Redis 7.0's double replies),
+ * including through its integer shortcut and at that shortcut's edges. */
+static void
+assert_d2str_is_17g(double d)
+{
+    char want[64], got[64];
+    snprintf(want, sizeof(want), "%.17g", d);
+    size_t n = util_d2str(got, sizeof(got), d);
+    cr_assert_eq(n, strlen(want), "%s: length %zu", want, n);
+    cr_assert(memcmp(got, want, n) == 0, "%.17g printed as %.*s", d, (int)n, got);
+}
+
+Test(util, d2str_prints_like_percent_17g)
+{
+    static const double values[] = {
+        0.0, -0.0, 1.0, -1.0, 7.0, 10.0, 99999.0, 123456789.0, -123456789.0,
+        1e15 - 1, -(1e15 - 1), 1e15, -1e15, 1e15 + 1, 1e16, 1e17, 1e20,
+        0.5, -0.5, 1.5, 0.1, 3.14159, 1e-300, 2.5e-5, 123456789012345.5,
+        9007199254740993.0, 4503599627370495.5,
+    };
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        assert_d2str_is_17g(values[i]);
+    }
+    for (long long k = -100000; k <= 100000; k += 7) {
+        assert_d2str_is_17g((double)k);
+        assert_d2str_is_17g((double)k / 4);
+    }
 }
 
 /* ---- util_str2ld / util_str2d ------------------------------------------- */

@@ -1,8 +1,8 @@
 /* The order-statistic B+tree (ds/zbtree) against a sorted-array model:
  * random inserts, score updates and deletes checking every invariant
  * (order, counts, separators and their scores, leaf links), ranks, the
- * element at a rank, prefix counts, walks both ways, deleting everything,
- * and full leaves on in-order appends. */
+ * element at a rank, prefix counts, walks both ways, deleting everything
+ * (by element and by rank), and full leaves on in-order appends. */
 #include <criterion/criterion.h>
 
 #include "ds/zbtree.h"
@@ -80,7 +80,12 @@ zbtree_random_run(unsigned seed, int pool, int steps)
     while (md.n > 0) {
         long i = rand() % (long)md.n;
         struct strmap_node *n = strmap_find(map, md.v[i].m, md.v[i].len);
-        cr_assert_eq(zbtree_delete(t, n), 1);
+        if (k % 2 == 0) {
+            cr_assert_eq(zbtree_delete(t, n), 1);
+        } else {
+            /* Half of them by rank, as ZPOPMIN and ZREMRANGEBYRANK do. */
+            cr_assert_eq(zbtree_delete_rank(t, (size_t)i + 1), n);
+        }
         strmap_unlink_node(map, n);
         model_del(&md, i);
         if (++k % 101 == 0) {
