@@ -828,17 +828,26 @@ after_input(struct client *c)
     }
 }
 
-void
-client_process_input(struct client *c)
+/* Run every complete command in the query buffer.  Pipelined commands
+ * share clock readings (see dispatch_call), only within this input:
+ * anything between two inputs reads afresh.  now_us, when not 0, is a
+ * monotonic reading taken just before (the read that brought the input):
+ * the first command starts at it instead of reading the clock again. */
+static void
+process_input_at(struct client *c, long long now_us)
 {
-    /* Pipelined commands share clock readings (see dispatch_call), only
-     * within this input: anything between two inputs reads afresh. */
-    c->srv->call_clock_us = 0;
+    c->srv->call_clock_us = now_us;
     c->flags |= CLIENT_IN_CALLBACK;
     process_input(c);
     c->flags &= ~CLIENT_IN_CALLBACK;
     c->srv->call_clock_us = 0;
     after_input(c);
+}
+
+void
+client_process_input(struct client *c)
+{
+    process_input_at(c, 0);
 }
 
 /* Make room in the query buffer for the next read; returns how many bytes
@@ -901,7 +910,11 @@ read_result(struct client *c, ssize_t n)
         c->qbuf_peak = c->qlen;
     }
     srv->stats.net_input_bytes += n;
-    c->last_interaction_ms = srv->ks.now_ms = util_mstime();
+    /* One clock reading serves the client's idle time and the first
+     * command of the input (at one request per read, a read per turn, it
+     * was one of three readings per request). */
+    long long now_us = util_monotonic_us();
+    c->last_interaction_ms = srv->ks.now_ms = util_clock_ms(&srv->ks.clock, now_us);
     if (srv->cfg.client_query_buffer_limit > 0
         && c->qlen > srv->cfg.client_query_buffer_limit) {
         log_warn("Closing client that reached max query buffer length: id=%llu addr=%s (qbuf initial bytes: %zu)",
@@ -910,7 +923,7 @@ read_result(struct client *c, ssize_t n)
         client_close_async(c);
         return;
     }
-    client_process_input(c);
+    process_input_at(c, now_us);
     /* Shrink an idle, oversized query buffer. */
     if (c->qlen == 0 && c->qcap > 4 * READ_CHUNK) {
         mem_free(c->qbuf);
