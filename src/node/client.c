@@ -1024,6 +1024,80 @@ batch_read_apply(struct client *c, int res, size_t off)
     read_result(c, res);
 }
 
+/* Where the bulk string at b[*pos] ("$<len>\r\n<bytes>\r\n") holds its
+ * bytes, advancing *pos past it; NULL when it is not whole in b[0..n). */
+static const char *
+frame_bulk(const char *b, size_t n, size_t *pos, size_t *len)
+{
+    size_t i = *pos, l = 0;
+    if (i >= n || b[i] != '$') {
+        return NULL;
+    }
+    for (i++; i < n && b[i] >= '0' && b[i] <= '9' && l < (1u << 20); i++) {
+        l = l * 10 + (size_t)(b[i] - '0');
+    }
+    if (i + 2 > n || b[i] != '\r' || n - i - 2 < l + 2) {
+        return NULL;
+    }
+    *pos = i + 2 + l + 2;
+    *len = l;
+    return b + i + 2;
+}
+
+/* The first argument after the command name of the request at the start
+ * of b[0..n), a guess at its key; NULL when there is none. */
+static const char *
+frame_first_key(const char *b, size_t n, size_t *len)
+{
+    size_t i = 1;
+    if (n < 4 || b[0] != '*') {
+        return NULL;
+    }
+    while (i < n && b[i] != '\n') {
+        i++;
+    }
+    i++;
+    if (frame_bulk(b, n, &i, len) == NULL) {
+        return NULL;
+    }
+    return frame_bulk(b, n, &i, len);
+}
+
+/* Before a batch's commands run, one after the other: ask for the
+ * keyspace buckets, then the entries, that each client's first command is
+ * likely to look up, so that their cache misses overlap instead of
+ * stalling each command in turn (with one request per read, two misses
+ * per command were half the node's user time).  Only a hint: the key is a
+ * guess (the command's first argument), and nothing is changed. */
+static void
+batch_prefetch(struct read_batch *rb)
+{
+    uint64_t h[CLIENT_IO_BATCH];
+    unsigned char ok[CLIENT_IO_BATCH];
+    if (rb->n - rb->next < 2) {
+        return;
+    }
+    for (size_t i = rb->next; i < rb->n; i++) {
+        struct client *c = rb->c[i];
+        size_t klen;
+        const char *k = NULL;
+        ok[i] = 0;
+        if (rb->res[i] > 0 && rb->off[i] == 0 && c->qlen == 0 && c->db != NULL) {
+            k = frame_first_key(c->qbuf, (size_t)rb->res[i], &klen);
+        }
+        if (k != NULL) {
+            h[i] = dict_hash(k, klen);
+            dict_prefetch_bucket(&c->db->dict, h[i]);
+            ok[i] = 1;
+        }
+    }
+    for (size_t i = rb->next; i < rb->n; i++) {
+        if (ok[i]) {
+            dict_prefetch_entry(&rb->c[i]->db->dict, h[i]);
+        }
+    }
+}
+
 static void
 batch_hand_out(struct read_batch *rb)
 {
@@ -1072,6 +1146,7 @@ client_read_pending(struct server *srv)
         batch_top = &rb;
         reads_running++;
         int rc = iobatch_run(srv->iobatch, batch_read_done, &rb);
+        batch_prefetch(&rb);
         batch_hand_out(&rb);
         reads_running--;
         batch_top = rb.outer;
