@@ -232,6 +232,29 @@ dict_find_ref(struct dict *d, const char *key, size_t len, uint64_t hash)
 }
 
 void
+dict_prefetch_bucket(const struct dict *d, uint64_t hash)
+{
+    const struct dict_table *t = &d->t[0];
+    if (t->size > 0 && !dict_is_rehashing(d)) {
+        __builtin_prefetch(&t->buckets[hash & t->mask]);
+    }
+}
+
+void
+dict_prefetch_entry(const struct dict *d, uint64_t hash)
+{
+    const struct dict_table *t = &d->t[0];
+    if (t->size > 0 && !dict_is_rehashing(d)) {
+        const struct entry *e = t->buckets[hash & t->mask];
+        if (e != NULL) {
+            /* The lengths and the key's first bytes: what the lookup
+             * compares first. */
+            __builtin_prefetch(e);
+        }
+    }
+}
+
+void
 dict_insert(struct dict *d, struct entry *e, uint64_t hash)
 {
     struct dict_table *t;

@@ -53,6 +53,13 @@ dict_find(struct dict *d, const char *key, size_t len, uint64_t hash)
     struct entry **ref = dict_find_ref(d, key, len, hash);
     return ref ? *ref : NULL;
 }
+/* Hints for a lookup that comes soon, so that the cache misses of many
+ * lookups overlap (a loop turn's reads, before their commands run): the
+ * first asks for the bucket of hash, the second, called later, reads that
+ * bucket and asks for the first entry in it.  Neither changes anything;
+ * while the dict rehashes they do nothing. */
+void dict_prefetch_bucket(const struct dict *d, uint64_t hash);
+void dict_prefetch_entry(const struct dict *d, uint64_t hash);
 /* Insert an entry whose key is known to be absent; hash is dict_hash() of
  * its key. */
 void dict_insert(struct dict *d, struct entry *e, uint64_t hash);

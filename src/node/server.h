@@ -235,7 +235,8 @@ struct server {
     long long call_clock_us;          /* dispatch_call: the monotonic reading that
                                          ended the last command of the input being
                                          processed, the next one's start (0: none;
-                                         client_process_input clears it) */
+                                         set from the read's reading, else
+                                         cleared, when an input starts) */
     struct client *clients;           /* owned: doubly-linked list */
     size_t nclients;
     struct client *close_list;        /* clients to free (singly linked via close_next) */
