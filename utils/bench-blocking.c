@@ -20,10 +20,6 @@
  * Build: cc -O2 -o bench-blocking bench-blocking.c $(pkg-config --cflags --libs hiredis) */
 #include "bench-client.h"
 
-#include <hiredis/hiredis.h>
-
-#include <poll.h>
-
 enum waiting { W_NONE, W_LPUSH, W_BLPOP };
 
 struct conn {
@@ -109,8 +105,7 @@ main(int argc, char **argv)
         }
     }
     while (finished < conns) {
-        if (poll(pfd, (nfds_t)conns, 10000) <= 0) {
-            fprintf(stderr, "no reply for 10 s\n");
+        if (bench_poll(pfd, conns) != 0) {
             return 1;
         }
         for (long i = 0; i < conns; i++) {
@@ -118,13 +113,9 @@ main(int argc, char **argv)
                 continue;
             }
             struct conn *c = &cs[i];
-            char buf[16384];
-            ssize_t n = read(c->fd, buf, sizeof(buf));
-            if (n <= 0) {
-                fprintf(stderr, "connection closed\n");
+            if (bench_feed(c->fd, c->reader) != 0) {
                 return 1;
             }
-            redisReaderFeed(c->reader, buf, (size_t)n);
             void *reply;
             while (redisReaderGetReply(c->reader, &reply) == REDIS_OK && reply != NULL) {
                 redisReply *r = reply;

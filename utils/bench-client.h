@@ -1,17 +1,21 @@
 /* What utils/bench-txn.c and utils/bench-blocking.c share: redis-benchmark's
  * options (so bench_measure in bench-lib.sh runs them as it runs
  * redis-benchmark), a clock, connecting with TCP_NODELAY, a whole write,
- * and the one CSV line redis-benchmark --csv prints:
+ * waiting for and reading replies, and the one CSV line redis-benchmark
+ * --csv prints:
  *   "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
  *   "p95_latency_ms","p99_latency_ms","max_latency_ms"
  * Header only: each client is one file built with cc and hiredis. */
 #ifndef CACHELY_UTILS_BENCH_CLIENT_H
 #define CACHELY_UTILS_BENCH_CLIENT_H
 
+#include <hiredis/hiredis.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +109,31 @@ bench_send_all(int fd, const char *buf, size_t len)
         }
         off += (size_t)n;
     }
+    return 0;
+}
+
+/* Wait up to 10 s for input on pfd[0..n): 0, or -1 after saying why. */
+static int
+bench_poll(struct pollfd *pfd, long n)
+{
+    if (poll(pfd, (nfds_t)n, 10000) <= 0) {
+        fprintf(stderr, "no reply for 10 s\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Read what fd has into reader: 0, or -1 after saying why (closed). */
+static int
+bench_feed(int fd, redisReader *reader)
+{
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) {
+        fprintf(stderr, "connection closed\n");
+        return -1;
+    }
+    redisReaderFeed(reader, buf, (size_t)n);
     return 0;
 }
 

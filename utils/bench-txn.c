@@ -14,10 +14,6 @@
  * Build: cc -O2 -o bench-txn bench-txn.c $(pkg-config --cflags --libs hiredis) */
 #include "bench-client.h"
 
-#include <hiredis/hiredis.h>
-
-#include <poll.h>
-
 struct conn {
     int fd;
     redisReader *reader;
@@ -79,8 +75,7 @@ main(int argc, char **argv)
         started += pipeline;
     }
     while (done < started) {
-        if (poll(pfd, (nfds_t)clients, 10000) <= 0) {
-            fprintf(stderr, "no reply for 10 s\n");
+        if (bench_poll(pfd, clients) != 0) {
             return 1;
         }
         for (long i = 0; i < clients; i++) {
@@ -88,13 +83,9 @@ main(int argc, char **argv)
                 continue;
             }
             struct conn *c = &cs[i];
-            char buf[65536];
-            ssize_t n = read(c->fd, buf, sizeof(buf));
-            if (n <= 0) {
-                fprintf(stderr, "connection closed\n");
+            if (bench_feed(c->fd, c->reader) != 0) {
                 return 1;
             }
-            redisReaderFeed(c->reader, buf, (size_t)n);
             void *reply;
             while (c->expect > 0 && redisReaderGetReply(c->reader, &reply) == REDIS_OK
                    && reply != NULL) {
