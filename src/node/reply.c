@@ -70,14 +70,26 @@ reply_errorf(struct client *c, const char *fmt, ...)
     reply_error_len(c, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+/* Where n bytes of a reply can be written straight into the client's
+ * buffer (no reply block yet, room left, a client that gets its replies),
+ * the client queued for writing; NULL when reply_raw's general path must
+ * take them.  The caller adds what it wrote to c->bufpos. */
+static inline char *
+reply_inplace(struct client *c, size_t n)
+{
+    if (c->reply != NULL || c->bufpos + n > CLIENT_BUF_SIZE
+        || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
+        return NULL;
+    }
+    client_queue_at_first_byte(c);
+    return c->buf + c->bufpos;
+}
+
 static inline void
 reply_prefixed(struct client *c, char prefix, long long n)
 {
-    /* Formatted in place when the buffer has room, as reply_bulk does. */
-    if (c->reply == NULL && c->bufpos + RESP_HDR_MAX <= CLIENT_BUF_SIZE
-        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
-        client_queue_at_first_byte(c);
-        char *o = c->buf + c->bufpos;
+    char *o = reply_inplace(c, RESP_HDR_MAX);
+    if (o != NULL) {
         if ((unsigned long long)n < 10) {
             /* One digit (:0, :1, *0, *2...): no formatter call. */
             o[0] = prefix;
@@ -106,10 +118,8 @@ reply_bulk(struct client *c, const char *p, size_t len)
     char hdr[RESP_HDR_MAX];
     size_t h = resp_fmt_prefixed(hdr, '$', (long long)len);
     /* Small values: one copy of header, body and CRLF into the buffer. */
-    if (c->reply == NULL && c->bufpos + h + len + 2 <= CLIENT_BUF_SIZE
-        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
-        client_queue_at_first_byte(c);
-        char *o = c->buf + c->bufpos;
+    char *o = reply_inplace(c, h + len + 2);
+    if (o != NULL) {
         memcpy(o, hdr, h);
         memcpy(o + h, p, len);
         o[h + len] = '\r';
@@ -144,10 +154,9 @@ void
 reply_null(struct client *c)
 {
     /* In place as reply_prefixed (SPOP, LPOP, GET of an absent key). */
-    if (c->reply == NULL && c->bufpos + RESP_HDR_MAX <= CLIENT_BUF_SIZE
-        && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_MASTER | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP))) {
-        client_queue_at_first_byte(c);
-        c->bufpos += resp_fmt_null(c->buf + c->bufpos, c->resp);
+    char *o = reply_inplace(c, RESP_HDR_MAX);
+    if (o != NULL) {
+        c->bufpos += resp_fmt_null(o, c->resp);
         return;
     }
     char b[RESP_HDR_MAX];
