@@ -241,6 +241,28 @@ def read_exactly(s, n, deadline=30):
     return bytes(got)
 
 
+def send_set_get_incr(socks, rounds):
+    """Client k of socks sends, in one write, rounds times SET k<k>:<i % 17>
+    <a value of i>, GET of it and INCR cnt<k>; returns each client's
+    expected replies (bytes), in socks' order.  Many pipelines at once, as
+    the batched-I/O suites of the node and the proxy send them."""
+    want = []
+    for k, s in enumerate(socks):
+        req, rep = [], []
+        for i in range(rounds):
+            key = "k%d:%d" % (k, i % 17)
+            val = ("v%d.%d" % (k, i)).encode() * (1 + i % 5)
+            req.append(resp("SET", key, val))
+            rep.append(b"+OK\r\n")
+            req.append(resp("GET", key))
+            rep.append(bulk(val))
+            req.append(resp("INCR", "cnt%d" % k))
+            rep.append(b":%d\r\n" % (i + 1))
+        want.append(b"".join(rep))
+        s.sendall(b"".join(req))
+    return want
+
+
 def read_line(s):
     """The next line of socket s, without its CRLF."""
     line = b""

@@ -42,20 +42,7 @@ def many_clients(c, mode):
     """40 clients each send a 200-command pipeline at once, then read."""
     n = node(c, mode)
     socks = [connect(n) for _ in range(40)]
-    want = []
-    for k, s in enumerate(socks):
-        req, rep = [], []
-        for i in range(200):
-            key = "k%d:%d" % (k, i % 17)
-            val = ("v%d.%d" % (k, i)).encode() * (1 + i % 5)
-            req.append(cmd("SET", key, val))
-            rep.append(b"+OK\r\n")
-            req.append(cmd("GET", key))
-            rep.append(bulk(val))
-            req.append(cmd("INCR", "cnt%d" % k))
-            rep.append(b":%d\r\n" % (i + 1))
-        want.append(b"".join(rep))
-        s.sendall(b"".join(req))
+    want = cluster.send_set_get_incr(socks, 200)
     for k, s in enumerate(socks):
         got = read_exactly(s, len(want[k]))
         check(got == want[k], "client %d: %d of %d reply bytes, first difference at %d" % (

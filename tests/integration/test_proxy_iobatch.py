@@ -168,20 +168,7 @@ def many_clients_pipelining(c, mode):
     n = c.node("--save", "")
     p = proxy(c, n.addr, mode)
     socks = [connect(p) for _ in range(40)]
-    want = []
-    for k, s in enumerate(socks):
-        req, rep = [], []
-        for i in range(150):
-            key = "k%d:%d" % (k, i % 17)
-            val = ("v%d.%d" % (k, i)).encode() * (1 + i % 5)
-            req.append(cmd("SET", key, val))
-            rep.append(b"+OK\r\n")
-            req.append(cmd("GET", key))
-            rep.append(bulk(val))
-            req.append(cmd("INCR", "cnt%d" % k))
-            rep.append(b":%d\r\n" % (i + 1))
-        want.append(b"".join(rep))
-        s.sendall(b"".join(req))
+    want = cluster.send_set_get_incr(socks, 150)
     for k, s in enumerate(socks):
         same(read_exactly(s, len(want[k])), want[k], "client %d" % k)
         s.close()
