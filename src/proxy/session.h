@@ -164,6 +164,10 @@ struct session {
     long long ctime_ms;            /* connected at */
     long long last_ms;             /* last command at (CLIENT LIST idle, timeout) */
     const struct command *lastcmd; /* borrowed from the command table; NULL before one */
+    const struct command *seen_cmd; /* borrowed: the command seen_name named last
+                                       (session_request.c), NULL before one */
+    char seen_name[16];            /* its name as the client spelled it */
+    size_t seen_len;
     size_t held;                   /* bytes of replies held for order (in preqs) */
     long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
     int db;                        /* the database SELECT chose */

@@ -655,13 +655,31 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
     session_deliver(r, err, (size_t)k);
 }
 
+/* The command argv[0] names.  A client sends the same few names, spelled
+ * the same way, over and over: the last one found is kept per session and
+ * compared byte for byte first (cheaper than the table's hash). */
+static inline const struct command *
+lookup_command(struct session *s, const struct resp_arg *a)
+{
+    if (a->len == s->seen_len && memcmp(a->ptr, s->seen_name, a->len) == 0) {
+        return s->seen_cmd;
+    }
+    const struct command *cmd = command_lookup(a->ptr, a->len);
+    if (cmd != NULL && a->len <= sizeof(s->seen_name)) {
+        memcpy(s->seen_name, a->ptr, a->len);
+        s->seen_len = a->len;
+        s->seen_cmd = cmd;
+    }
+    return cmd;
+}
+
 void
 session_handle_request(struct session *s, const char *frame, size_t framelen)
 {
     struct proxy *px = s->px;
     size_t argc = s->parser.argc;
     struct resp_arg *argv = s->parser.argv;
-    const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    const struct command *cmd = lookup_command(s, &argv[0]);
     char *encoded = NULL;
     int txn = txn_concerns(s->txn, cmd);
 
@@ -708,7 +726,8 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
         }
     }
     if ((txn && txn_request(s, cmd, argc, argv, frame, framelen))
-        || script_command(s, cmd, argc, argv)) {
+        || ((cmd->id == CMD_ID_SCRIPT || cmd->id == CMD_ID_FUNCTION)
+            && script_command(s, cmd, argc, argv))) {
         return;
     }
     enum route_kind kind = route_classify(cmd);
