@@ -294,6 +294,10 @@ backend_read_done(struct backend *b, int res)
     b->in_len += (size_t)res;
     size_t off = 0;
     long long now = proxy_turn_us(b->node->px);
+    /* The requests of one loop turn share a send time: their replies, read
+     * together, share a latency and its bucket. */
+    long long last_lat = -1;
+    int last_k = 0;
     for (;;) {
         int rc = resp_scan_next(&b->scan, b->in + off, b->in_len - off);
         if (rc == 0) {
@@ -310,8 +314,14 @@ backend_read_done(struct backend *b, int res)
         }
         b->inflight--;
         r->bnext = NULL;
-        b->node->latency_us_sum += now - r->sent_us;
-        http_observe_latency(b->node, now - r->sent_us);
+        long long lat = now - r->sent_us;
+        b->node->latency_us_sum += lat;
+        if (lat == last_lat) {
+            b->node->latency_buckets[last_k]++;
+        } else {
+            last_k = http_observe_latency(b->node, lat);
+            last_lat = lat;
+        }
         if (b->scan.type == '-') {
             b->node->errors++;
         }
