@@ -178,7 +178,10 @@ preq_release(struct proxy *px, struct preq *r)
     px->npreq_pool++;
 }
 
-/* Release every answered request at the head of the FIFO. */
+static void run_flush(struct session *s, struct preq *r);
+
+/* Release every answered request at the head of the FIFO (and the replies
+ * a run that is first now holds). */
 static void
 release_ready(struct session *s)
 {
@@ -192,6 +195,9 @@ release_ready(struct session *s)
         out_append(s, r->reply, r->reply_len);
         mem_free(r->reply);
         preq_release(s->px, r);
+    }
+    if (s->head != NULL && s->head->more > 0 && s->head->reply != NULL) {
+        run_flush(s, s->head);
     }
     queue_write(s);
 }
@@ -225,6 +231,52 @@ redirect_write(struct preq *r, const char *reply, size_t len)
         mem_free(frame);
     }
     return sent;
+}
+
+/* Keep a reply of r, which an earlier request of s holds back, after
+ * those r holds already (a run's). */
+static void
+hold_reply(struct session *s, struct preq *r, const char *reply, size_t len)
+{
+    if (r->reply == NULL) {
+        r->reply = mem_alloc(len ? len : 1);
+    } else if (len > 0) {
+        r->reply = mem_realloc(r->reply, r->reply_len + len);
+    }
+    memcpy(r->reply + r->reply_len, reply, len);
+    r->reply_len += len;
+    s->held += len;
+    after_output(s);
+}
+
+/* The replies a run's request held while it was not first go out. */
+static void
+run_flush(struct session *s, struct preq *r)
+{
+    s->held -= r->reply_len;
+    out_append(s, r->reply, r->reply_len);
+    mem_free(r->reply);
+    r->reply = NULL;
+    r->reply_len = 0;
+}
+
+/* One reply of a run that is not its last: out at once when the run is
+ * first in s's FIFO, else held in it. */
+static void
+run_reply(struct session *s, struct preq *r, const char *reply, size_t len)
+{
+    r->more--;
+    if (s->head == r) {
+        if (r->reply != NULL) {
+            run_flush(s, r);
+        }
+        out_append(s, reply, len);
+        queue_write(s);
+        return;
+    }
+    if (!(s->flags & SESSION_CLOSING)) {
+        hold_reply(s, r, reply, len);
+    }
 }
 
 void
@@ -279,11 +331,21 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         return;
     }
     if (s == NULL) {
-        /* The client left; the reply has nobody to go to. */
+        /* The client left; the reply has nobody to go to (a run's request
+         * waits for its last one). */
+        if (r->more > 0) {
+            r->more--;
+            return;
+        }
+        mem_free(r->reply);
         mem_free(r);
         return;
     }
     s->pending--;
+    if (r->more > 0) {
+        run_reply(s, r, reply, len);
+        return;
+    }
     if (s->txn_hold || s->txn != NULL) {
         txn_progress(s, r);
     }
@@ -291,6 +353,9 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         s->head = r->next;
         if (s->head == NULL) {
             s->tail = NULL;
+        }
+        if (r->reply != NULL) {
+            run_flush(s, r); /* a run's earlier replies */
         }
         out_append(s, reply, len);
         preq_release(s->px, r);
@@ -300,12 +365,29 @@ session_deliver(struct preq *r, const char *reply, size_t len)
     if (s->flags & SESSION_CLOSING) {
         len = 0; /* nobody will read it */
     }
-    r->reply = mem_alloc(len ? len : 1);
-    memcpy(r->reply, reply, len);
-    r->reply_len = len;
+    hold_reply(s, r, reply, len);
     r->done = 1;
-    s->held += len;
-    after_output(s);
+}
+
+void
+session_deliver_run(struct preq *r, const char *replies, size_t len, unsigned n)
+{
+    struct session *s = r->s;
+    if (n <= r->more) {
+        /* Not its last: r stays for more. */
+        r->more -= n;
+        if (s != NULL) {
+            s->pending -= n;
+            r->more++; /* run_reply counts one */
+            run_reply(s, r, replies, len);
+        }
+        return;
+    }
+    if (s != NULL) {
+        s->pending -= n - 1; /* session_deliver counts the last */
+    }
+    r->more = 0;
+    session_deliver(r, replies, len);
 }
 
 struct preq *
@@ -435,6 +517,7 @@ process_input(struct session *s)
         }
         s->qpos += s->parser.consumed;
     }
+    s->run = NULL; /* a run is this input's */
     if (s->txn != NULL) {
         txn_drained(s);
     }

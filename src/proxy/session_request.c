@@ -451,16 +451,40 @@ session_ack_after(struct session *s, struct group *g, struct preq *wr)
     s->internal = w;
 }
 
+/* May a read of s sent to n join s's run (s->run, the request of the reads
+ * just before it, the last thing on its connection)?  Its reply then follows
+ * theirs on the same connection, as a request of its own would. */
+static inline int
+run_joins(const struct session *s, const struct node *n)
+{
+    const struct preq *p = s->run;
+    return p != NULL && p == s->tail && p->node == n && p->backend != NULL
+           && p->backend->tail == p && p->backend->fd >= 0 && p->select_db == s->db + 1
+           && p->resp3 == (s->resp == 3);
+}
+
 /* Forward the frame to node n; when n is a replica that cannot be reached,
  * the read goes to the group's master instead; when nothing can take it,
  * answer with an error.  write: 0 a read; 1 a write, whose frame is kept
  * for a -READONLY redirect; 2 the same, the frame in an allocation of its
- * own.  Returns the connection it went on, or NULL. */
+ * own.  run: a plain read (nothing attaches to its request after this),
+ * which may join the run of reads before it: one request, its frame added
+ * to theirs (a pipeline's reads cost one request, not one each).  Returns
+ * the connection it went on, or NULL. */
 static struct backend *
-forward(struct session *s, struct node *n, const char *frame, size_t len, int write)
+forward(struct session *s, struct node *n, const char *frame, size_t len, int write, int run)
 {
+    if (run && run_joins(s, n)) {
+        struct preq *p = s->run;
+        backend_extend(s->px, p->backend, p, frame, len);
+        s->pending++;
+        return p->backend;
+    }
     struct preq *r = session_preq_new(s);
     if (n != NULL && backend_send(s->px, n, NULL, r, frame, len) == 0) {
+        if (run) {
+            s->run = r;
+        }
         if (write) {
             /* A short frame is kept in the request itself, except where
              * script.c may take the frame over (and free it): a
@@ -786,7 +810,8 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
     struct node *target = topology_read_target(
         px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
     int write = kind != ROUTE_MASTER ? 0 : (cmd->flags & CMD_MOVABLEKEYS) ? 2 : 1;
-    struct backend *used = forward(s, target, frame, framelen, write);
+    int run = write == 0 && !(cmd->flags & CMD_MOVABLEKEYS) && s->tracking == NULL;
+    struct backend *used = forward(s, target, frame, framelen, write, run);
     if (used != NULL && (cmd->flags & CMD_MOVABLEKEYS) && argc >= 3) {
         script_forwarded(s, cmd, argc, argv, s->tail, frame, framelen);
     }
