@@ -316,6 +316,11 @@ backend_read_done(struct backend *b, int res)
         int whole = 1; /* b->scan is done with the frames counted */
         if (b->scan.type == '-') {
             b->node->errors++;
+            if (r->run_kept && r->s != NULL && span >= 9 && memcmp(b->in + off, "-READONLY", 9) == 0) {
+                /* A write of a run refused by a demoted master: each of the
+                 * run's writes left is redirected or answered alone. */
+                r = session_run_split(r);
+            }
         }
         if (r->more > 0) {
             /* A run (session_request.c): its replies read here go to the
@@ -325,6 +330,11 @@ backend_read_done(struct backend *b, int res)
                 rc = resp_scan_next(&b->scan, b->in + off + span, b->in_len - off - span);
                 if (rc <= 0) {
                     whole = 0; /* judged again at the top of the loop */
+                    break;
+                }
+                if (b->scan.type == '-' && r->run_kept) {
+                    /* A write run's error is judged alone (-READONLY). */
+                    resp_scan_init(&b->scan);
                     break;
                 }
                 if (b->scan.type == '-') {

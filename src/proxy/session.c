@@ -13,6 +13,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/resp.h"
+#include "core/resp_scan.h"
 #include "core/status.h"
 #include "core/util.h"
 #include "proxy/access.h"
@@ -283,6 +284,17 @@ void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->more > 0) {
+        /* A run's reply, not its last (a run is a plain request: none of
+         * the cases below is one; a write run's frames stay kept). */
+        if (s == NULL) {
+            r->more--; /* an orphan waits for its last */
+            return;
+        }
+        s->pending--;
+        run_reply(s, r, reply, len);
+        return;
+    }
     if (r->txn_fx != NULL) {
         txn_exec_replied(r, reply, len);
     }
@@ -331,21 +343,12 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         return;
     }
     if (s == NULL) {
-        /* The client left; the reply has nobody to go to (a run's request
-         * waits for its last one). */
-        if (r->more > 0) {
-            r->more--;
-            return;
-        }
+        /* The client left; the reply has nobody to go to. */
         mem_free(r->reply);
         mem_free(r);
         return;
     }
     s->pending--;
-    if (r->more > 0) {
-        run_reply(s, r, reply, len);
-        return;
-    }
     if (s->txn_hold || s->txn != NULL) {
         txn_progress(s, r);
     }
@@ -388,6 +391,90 @@ session_deliver_run(struct preq *r, const char *replies, size_t len, unsigned n)
     }
     r->more = 0;
     session_deliver(r, replies, len);
+}
+
+struct preq *
+session_run_split(struct preq *r)
+{
+    struct session *s = r->s;
+    struct backend *b = r->backend;
+    size_t left = (size_t)r->more + 1, total = 0, off = 0;
+    struct resp_scan sc;
+    /* The frames kept: the first (total - left) were answered. */
+    while (off < r->retry_len) {
+        resp_scan_init(&sc);
+        if (resp_scan_next(&sc, r->retry_frame + off, r->retry_len - off) != 1) {
+            break; /* cannot happen: the proxy wrote them whole */
+        }
+        off += sc.pos;
+        total++;
+    }
+    if (total < left) {
+        return r; /* (as above) the run goes on as it is */
+    }
+    off = 0;
+    for (size_t i = 0; i < total - left; i++) {
+        resp_scan_init(&sc);
+        resp_scan_next(&sc, r->retry_frame + off, r->retry_len - off);
+        off += sc.pos;
+    }
+    struct preq *first = NULL, *last = NULL;
+    for (size_t i = 0; i < left; i++) {
+        resp_scan_init(&sc);
+        resp_scan_next(&sc, r->retry_frame + off, r->retry_len - off);
+        struct preq *q = preq_alloc(s->px);
+        q->s = s;
+        q->affinity = r->affinity;
+        q->select_db = r->select_db;
+        q->resp3 = r->resp3;
+        q->node = r->node;
+        q->backend = b;
+        q->sent_us = r->sent_us;
+        q->retry_frame = sc.pos <= sizeof(q->retry_small) ? q->retry_small : mem_alloc(sc.pos);
+        memcpy(q->retry_frame, r->retry_frame + off, sc.pos);
+        q->retry_len = sc.pos;
+        off += sc.pos;
+        if (last != NULL) {
+            last->bnext = q;
+            last->next = q;
+        } else {
+            first = q;
+        }
+        last = q;
+    }
+    /* In r's place on the connection, right after it in the FIFO. */
+    last->bnext = r->bnext;
+    b->head = first;
+    if (b->tail == r) {
+        b->tail = last;
+    }
+    r->bnext = NULL;
+    last->next = r->next;
+    r->next = first;
+    if (s->tail == r) {
+        s->tail = last;
+    }
+    if (s->run == r) {
+        s->run = NULL;
+    }
+    mem_free(r->retry_frame);
+    r->retry_frame = NULL;
+    r->run_kept = 0;
+    r->more = 0;
+    /* r is answered with what it had. */
+    if (s->head == r) {
+        if (r->reply != NULL) {
+            run_flush(s, r);
+        }
+        s->head = first;
+        preq_release(s->px, r);
+    } else {
+        if (r->reply == NULL) {
+            r->reply = mem_alloc(1);
+        }
+        r->done = 1;
+    }
+    return first;
 }
 
 struct preq *

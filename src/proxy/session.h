@@ -86,6 +86,10 @@ struct preq {
      * last one, and until then the session's output takes each as it comes
      * (or r->reply keeps them while an earlier request is unanswered). */
     unsigned more;               /* replies still due after the next one */
+    int run_kept;                /* a run of writes: retry_frame holds all their
+                                    frames, in an allocation of retry_cap bytes
+                                    (a -READONLY splits it: session_run_split) */
+    size_t retry_cap;
     /* A short write's retry_frame lives here instead of in an allocation
      * of its own (session.c: forward); preq_alloc does not clear it.  Keep
      * it last. */
@@ -99,6 +103,12 @@ void session_deliver(struct preq *r, const char *reply, size_t len);
 /* n (> 1) replies of a run's request r (r->more + 1 at most) in one span
  * of bytes: as n calls of session_deliver, one append. */
 void session_deliver_run(struct preq *r, const char *replies, size_t len, unsigned n);
+/* r, first on its connection, is a run of writes whose next reply is
+ * -READONLY: its unanswered writes become requests of their own in its
+ * place (each with its frame, redirected or answered as a lone write is);
+ * r ends with the replies it had.  Returns the request now first on the
+ * connection. */
+struct preq *session_run_split(struct preq *r);
 void session_resume(struct session *s);
 void session_flush_pending(struct proxy *px);
 /* Idle timeouts and output soft limits; from the cron. */

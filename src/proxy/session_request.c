@@ -455,28 +455,58 @@ session_ack_after(struct session *s, struct group *g, struct preq *wr)
  * just before it, the last thing on its connection)?  Its reply then follows
  * theirs on the same connection, as a request of its own would. */
 static inline int
-run_joins(const struct session *s, const struct node *n)
+run_joins(const struct session *s, const struct node *n, int write)
 {
     const struct preq *p = s->run;
     return p != NULL && p == s->tail && p->node == n && p->backend != NULL
            && p->backend->tail == p && p->backend->fd >= 0 && p->select_db == s->db + 1
-           && p->resp3 == (s->resp == 3);
+           && p->resp3 == (s->resp == 3) && (p->retry_frame != NULL) == (write != 0);
+}
+
+/* A write joins run p: its frame is kept with the run's (for the -READONLY
+ * redirect, session_run_split). */
+static void
+run_keep(struct preq *p, const char *frame, size_t len)
+{
+    if (!p->run_kept || p->retry_cap - p->retry_len < len) {
+        size_t cap = p->run_kept ? p->retry_cap * 2 : 1024;
+        while (cap - p->retry_len < len) {
+            cap *= 2;
+        }
+        if (p->run_kept) {
+            p->retry_frame = mem_realloc(p->retry_frame, cap);
+        } else {
+            char *k = mem_alloc(cap);
+            memcpy(k, p->retry_frame, p->retry_len);
+            if (p->retry_frame != p->retry_small) {
+                mem_free(p->retry_frame);
+            }
+            p->retry_frame = k;
+            p->run_kept = 1;
+        }
+        p->retry_cap = cap;
+    }
+    memcpy(p->retry_frame + p->retry_len, frame, len);
+    p->retry_len += len;
 }
 
 /* Forward the frame to node n; when n is a replica that cannot be reached,
  * the read goes to the group's master instead; when nothing can take it,
  * answer with an error.  write: 0 a read; 1 a write, whose frame is kept
  * for a -READONLY redirect; 2 the same, the frame in an allocation of its
- * own.  run: a plain read (nothing attaches to its request after this),
- * which may join the run of reads before it: one request, its frame added
- * to theirs (a pipeline's reads cost one request, not one each).  Returns
- * the connection it went on, or NULL. */
+ * own.  run: a plain read or write (nothing attaches to its request after
+ * this), which may join the run of reads, or of writes, before it: one
+ * request, its frame added to theirs (a pipeline's reads cost one request,
+ * not one each).  Returns the connection it went on, or NULL. */
 static struct backend *
 forward(struct session *s, struct node *n, const char *frame, size_t len, int write, int run)
 {
-    if (run && run_joins(s, n)) {
+    if (run && run_joins(s, n, write)) {
         struct preq *p = s->run;
         backend_extend(s->px, p->backend, p, frame, len);
+        if (write) {
+            run_keep(p, frame, len);
+        }
         s->pending++;
         return p->backend;
     }
@@ -810,7 +840,7 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
     struct node *target = topology_read_target(
         px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
     int write = kind != ROUTE_MASTER ? 0 : (cmd->flags & CMD_MOVABLEKEYS) ? 2 : 1;
-    int run = write == 0 && !(cmd->flags & CMD_MOVABLEKEYS) && s->tracking == NULL;
+    int run = write != 2 && !(cmd->flags & CMD_MOVABLEKEYS) && s->tracking == NULL;
     struct backend *used = forward(s, target, frame, framelen, write, run);
     if (used != NULL && (cmd->flags & CMD_MOVABLEKEYS) && argc >= 3) {
         script_forwarded(s, cmd, argc, argv, s->tail, frame, framelen);
