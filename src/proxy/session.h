@@ -191,6 +191,8 @@ struct session {
                                        (session_request.c), NULL before one */
     char seen_name[16];            /* its name as the client spelled it */
     size_t seen_len;
+    int seen_kind;                 /* route_classify(seen_cmd) */
+    const struct cursor_spec *seen_cspec; /* borrowed: cursor_spec_of(seen_cmd) */
     size_t held;                   /* bytes of replies held for order (in preqs) */
     long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
     int db;                        /* the database SELECT chose */

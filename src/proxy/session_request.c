@@ -710,8 +710,9 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
 }
 
 /* The command argv[0] names.  A client sends the same few names, spelled
- * the same way, over and over: the last one found is kept per session and
- * compared byte for byte first (cheaper than the table's hash). */
+ * the same way, over and over: the last one found is kept per session
+ * (with its route and cursor kind) and compared byte for byte first
+ * (cheaper than the table's hash). */
 static inline const struct command *
 lookup_command(struct session *s, const struct resp_arg *a)
 {
@@ -723,6 +724,8 @@ lookup_command(struct session *s, const struct resp_arg *a)
         memcpy(s->seen_name, a->ptr, a->len);
         s->seen_len = a->len;
         s->seen_cmd = cmd;
+        s->seen_kind = (int)route_classify(cmd);
+        s->seen_cspec = cursor_spec_of(cmd);
     }
     return cmd;
 }
@@ -784,7 +787,9 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
             && script_command(s, cmd, argc, argv))) {
         return;
     }
-    enum route_kind kind = route_classify(cmd);
+    /* (Both answers depend on the command alone: kept with the name.) */
+    enum route_kind kind = cmd == s->seen_cmd ? (enum route_kind)s->seen_kind
+                                              : route_classify(cmd);
     if (kind == ROUTE_LOCAL) {
         run_local(s, cmd, argc, argv);
         monitor_feed(s, cmd, argc, argv); /* after: SELECT shows its new db */
@@ -805,7 +810,7 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
         encoded = fanout_encode(argc, argv, &framelen);
         frame = encoded;
     }
-    const struct cursor_spec *cspec = cursor_spec_of(cmd);
+    const struct cursor_spec *cspec = cmd == s->seen_cmd ? s->seen_cspec : cursor_spec_of(cmd);
     if (cspec != NULL) {
         forward_cursor(s, cspec, argc, argv);
         mem_free(encoded);
