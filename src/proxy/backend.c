@@ -332,8 +332,9 @@ backend_read_done(struct backend *b, int res)
                     whole = 0; /* judged again at the top of the loop */
                     break;
                 }
-                if (b->scan.type == '-' && r->run_kept) {
-                    /* A write run's error is judged alone (-READONLY). */
+                if ((b->scan.type == '-' && r->run_kept) || b->scan.type == '>') {
+                    /* A write run's error is judged alone (-READONLY), a
+                     * push frame is no request's reply. */
                     resp_scan_init(&b->scan);
                     break;
                 }

@@ -485,6 +485,7 @@ session_preq_new(struct session *s)
     r->affinity = s->id;
     r->select_db = s->db + 1;
     r->resp3 = s->resp == 3;
+    s->run = NULL; /* a request after a run ends it (forward makes r one) */
     if (s->tail) {
         s->tail->next = r;
     } else {
