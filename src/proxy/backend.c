@@ -316,7 +316,8 @@ backend_read_done(struct backend *b, int res)
         int whole = 1; /* b->scan is done with the frames counted */
         if (b->scan.type == '-') {
             b->node->errors++;
-            if (r->run_kept && r->s != NULL && span >= 9 && memcmp(b->in + off, "-READONLY", 9) == 0) {
+            if (r->run_kept && r->s != NULL && span >= 9
+                && memcmp(b->in + off, "-READONLY", 9) == 0) {
                 /* A write of a run refused by a demoted master: each of the
                  * run's writes left is redirected or answered alone. */
                 r = session_run_split(r);

@@ -451,9 +451,10 @@ session_ack_after(struct session *s, struct group *g, struct preq *wr)
     s->internal = w;
 }
 
-/* May a read of s sent to n join s's run (s->run, the request of the reads
- * just before it, the last thing on its connection)?  Its reply then follows
- * theirs on the same connection, as a request of its own would. */
+/* May a read (write: a write) of s sent to n join s's run (s->run, the
+ * request of the reads, or writes, just before it, the last thing on its
+ * connection)?  Its reply then follows theirs on the same connection, as a
+ * request of its own would. */
 static inline int
 run_joins(const struct session *s, const struct node *n, int write)
 {
