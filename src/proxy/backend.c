@@ -88,8 +88,11 @@ fail_inflight(struct backend *b, const char *why, int sent)
         struct preq *r = b->head;
         b->head = r->bnext;
         r->bnext = NULL;
-        b->node->errors++;
-        session_deliver(r, err, (size_t)n);
+        /* A run's requests each get the error (r goes with the last). */
+        for (unsigned k = r->more + 1; k > 0; k--) {
+            b->node->errors++;
+            session_deliver(r, err, (size_t)n);
+        }
     }
     b->tail = NULL;
     b->inflight = 0;
@@ -294,6 +297,10 @@ backend_read_done(struct backend *b, int res)
     b->in_len += (size_t)res;
     size_t off = 0;
     long long now = proxy_turn_us(b->node->px);
+    /* The requests of one loop turn share a send time: their replies, read
+     * together, share a latency and its bucket. */
+    long long last_lat = -1;
+    int last_k = 0;
     for (;;) {
         int rc = resp_scan_next(&b->scan, b->in + off, b->in_len - off);
         if (rc == 0) {
@@ -304,20 +311,68 @@ backend_read_done(struct backend *b, int res)
             return;
         }
         struct preq *r = b->head;
-        b->head = r->bnext;
-        if (b->head == NULL) {
-            b->tail = NULL;
-        }
-        b->inflight--;
-        r->bnext = NULL;
-        b->node->latency_us_sum += now - r->sent_us;
-        http_observe_latency(b->node, now - r->sent_us);
+        size_t span = b->scan.pos;
+        unsigned n = 1;
+        int whole = 1; /* b->scan is done with the frames counted */
         if (b->scan.type == '-') {
             b->node->errors++;
+            if (r->run_kept && r->s != NULL && span >= 9
+                && memcmp(b->in + off, "-READONLY", 9) == 0) {
+                /* A write of a run refused by a demoted master: each of the
+                 * run's writes left is redirected or answered alone. */
+                r = session_run_split(r);
+            }
         }
-        session_deliver(r, b->in + off, b->scan.pos);
-        off += b->scan.pos;
-        resp_scan_init(&b->scan);
+        if (r->more > 0) {
+            /* A run (session_request.c): its replies read here go to the
+             * session together, as one span. */
+            resp_scan_init(&b->scan);
+            while (n <= r->more) {
+                rc = resp_scan_next(&b->scan, b->in + off + span, b->in_len - off - span);
+                if (rc <= 0) {
+                    whole = 0; /* judged again at the top of the loop */
+                    break;
+                }
+                if ((b->scan.type == '-' && r->run_kept) || b->scan.type == '>') {
+                    /* A write run's error is judged alone (-READONLY), a
+                     * push frame is no request's reply. */
+                    resp_scan_init(&b->scan);
+                    break;
+                }
+                if (b->scan.type == '-') {
+                    b->node->errors++;
+                }
+                span += b->scan.pos;
+                n++;
+                resp_scan_init(&b->scan);
+            }
+        }
+        if (n > r->more) { /* its last reply: r leaves the connection */
+            b->head = r->bnext;
+            if (b->head == NULL) {
+                b->tail = NULL;
+            }
+            r->bnext = NULL;
+        }
+        b->inflight -= n;
+        long long lat = now - r->sent_us;
+        b->node->latency_us_sum += lat * (long long)n;
+        unsigned counted = 0;
+        if (lat != last_lat) {
+            last_k = http_observe_latency(b->node, lat);
+            last_lat = lat;
+            counted = 1;
+        }
+        b->node->latency_buckets[last_k] += n - counted;
+        if (n == 1) {
+            session_deliver(r, b->in + off, span);
+        } else {
+            session_deliver_run(r, b->in + off, span, n);
+        }
+        off += span;
+        if (whole) {
+            resp_scan_init(&b->scan);
+        }
         if (b->dedicated && b->head == NULL) {
             backend_release_blocking(b); /* its command completed */
         }
@@ -525,10 +580,9 @@ backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *
     return 0;
 }
 
-/* Append a request to b and remember r for its reply. */
-static void
-queue_request(struct proxy *px, struct backend *b, struct preq *r, const char *frame,
-              size_t len)
+/* Append a request's bytes to b's output, written at the end of the turn. */
+static inline void
+append_out(struct proxy *px, struct backend *b, const char *frame, size_t len)
 {
     if (b->out_cap - b->out_len < len) {
         size_t cap = b->out_cap ? b->out_cap : 16384;
@@ -540,16 +594,6 @@ queue_request(struct proxy *px, struct backend *b, struct preq *r, const char *f
     }
     memcpy(b->out + b->out_len, frame, len);
     b->out_len += len;
-    r->node = b->node;
-    r->backend = b;
-    r->sent_us = proxy_turn_us(px);
-    r->bnext = NULL;
-    if (b->tail) {
-        b->tail->bnext = r;
-    } else {
-        b->head = r;
-    }
-    b->tail = r;
     b->inflight++;
     b->node->requests++;
     if (!b->pending && b->connected) {
@@ -561,6 +605,32 @@ queue_request(struct proxy *px, struct backend *b, struct preq *r, const char *f
         px->pending_backends[px->npending_backends++] = b;
         b->pending = 1;
     }
+}
+
+/* Append a request to b and remember r for its reply. */
+static void
+queue_request(struct proxy *px, struct backend *b, struct preq *r, const char *frame,
+              size_t len)
+{
+    append_out(px, b, frame, len);
+    r->node = b->node;
+    r->backend = b;
+    r->sent_us = proxy_turn_us(px);
+    r->bnext = NULL;
+    if (b->tail) {
+        b->tail->bnext = r;
+    } else {
+        b->head = r;
+    }
+    b->tail = r;
+}
+
+void
+backend_extend(struct proxy *px, struct backend *b, struct preq *r, const char *frame,
+               size_t len)
+{
+    append_out(px, b, frame, len);
+    r->more++;
 }
 
 void

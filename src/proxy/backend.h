@@ -62,6 +62,11 @@ void backend_close(struct backend *b, const char *why);
  * is then untouched). */
 int backend_send(struct proxy *px, struct node *n, struct backend *on, struct preq *r,
                  const char *frame, size_t len);
+/* Add a request frame to r, the last request queued on b (b->tail), as one
+ * more of its run (r->more): its reply follows r's on b.  The caller checks
+ * that r is a run's request (session_request.c). */
+void backend_extend(struct proxy *px, struct backend *b, struct preq *r, const char *frame,
+                    size_t len);
 /* Reconnects and request timeouts; called from the cron. */
 void backend_cron(struct proxy *px, struct backend *b);
 /* Write what every backend queued during this loop iteration: requests from

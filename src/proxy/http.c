@@ -544,7 +544,7 @@ http_metrics(void *ctx, struct evhttp_request *req, const char *query)
     evbuffer_free(b);
 }
 
-void
+int
 http_observe_latency(struct node *n, long long us)
 {
     int k = 0;
@@ -552,6 +552,7 @@ http_observe_latency(struct node *n, long long us)
         k++;
     }
     n->latency_buckets[k]++;
+    return k;
 }
 
 /* ---- routing ------------------------------------------------------------ */

@@ -10,7 +10,9 @@ struct node;
  * (logged).  Teardown before topology_teardown; safe when not set up. */
 int http_setup(struct proxy *px);
 void http_teardown(struct proxy *px);
-/* Count one reply of node n that took us microseconds (backend.c). */
-void http_observe_latency(struct node *n, long long us);
+/* Count one reply of node n that took us microseconds (backend.c); returns
+ * the index of the bucket counted in (n->latency_buckets), so that replies
+ * of the same latency can be counted there directly. */
+int http_observe_latency(struct node *n, long long us);
 
 #endif

@@ -54,5 +54,9 @@ int script_load_libs(struct session *s, struct node *n, struct backend *b,
  * goes to on_reply with ctx in r->ctx. */
 int script_fn_learn(struct session *s, const char *fn, size_t len,
                     void (*on_reply)(struct preq *r, const char *reply, size_t len), void *ctx);
+/* Does a library the proxy knows define function fn, or may one (its
+ * functions not read back yet)?  0: a "Function not found" for it would
+ * start a lookup (script_lookup.c). */
+int script_fn_maybe_known(const struct proxy *px, const char *fn, size_t len);
 
 #endif

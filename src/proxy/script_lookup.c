@@ -33,6 +33,10 @@ struct fn_waiter {
     int mine;                    /* r->retry_frame is script.c's (freed here) */
     int ack;                     /* write-ack: r's first WAIT was detached; a
                                     new one follows the call sent again */
+    struct backend *pinned;      /* borrowed: the transaction connection r came
+                                    back on (a FCALL between WATCH and MULTI),
+                                    NULL when pooled; the call goes again on
+                                    it, or not at all */
     struct fn_waiter *next;
 };
 
@@ -190,7 +194,9 @@ waiter_answer(struct fn_waiter *w, const struct repair_load *what, int repair)
             session_deliver(r, none, sizeof(none) - 1);
         }
     } else if (!(repair && r->s != NULL && r->node->px->shutdown_asap == 0
-          && script_resend(r, NULL, what, w->ack))) {
+                 && (w->pinned == NULL
+                     || (w->pinned->fd >= 0 && w->pinned->txn_owner == r->s))
+                 && script_resend(r, w->pinned, what, w->ack))) {
         /* Nothing to load, or it cannot be: the node's own answer. */
         if (w->mine) {
             script_drop_frame(r);
@@ -374,6 +380,12 @@ script_fn_hold(struct preq *r, const char *reply, size_t len, int mine)
     w->reply = script_dup_reply(reply, len);
     w->len = len;
     w->mine = mine;
+    if (r->backend != NULL && r->backend->txn_owner != NULL && r->backend->txn_owner == r->s) {
+        /* Watching: the call runs again in order on its transaction's
+         * connection (the session's next requests wait for it: txn.c), never
+         * on another one, where it could follow the EXEC. */
+        w->pinned = r->backend;
+    }
     if (r->ack_waiting) {
         /* Its WAIT may answer while r waits here: it must not release r
          * (an error delivered needs none; a call sent again gets its own). */
@@ -383,10 +395,8 @@ script_fn_hold(struct preq *r, const char *reply, size_t len, int mine)
     return 1;
 }
 
-/* Does a library the proxy knows define fn, or may one (its functions not
- * read back yet)? */
-static int
-fn_maybe_known(const struct proxy *px, const char *fn, size_t len)
+int
+script_fn_maybe_known(const struct proxy *px, const char *fn, size_t len)
 {
     for (struct script_lib *l = px->scripts ? px->scripts->libs : NULL; l; l = l->next) {
         if (l->fns == NULL || script_names_have(l->fns, l->fns_len, fn, len)) {
@@ -401,7 +411,7 @@ script_fn_learn(struct session *s, const char *fn, size_t len,
                 void (*on_reply)(struct preq *r, const char *reply, size_t len), void *ctx)
 {
     struct fn_lookup *lk;
-    if (fn_maybe_known(s->px, fn, len) || (lk = lookup_get(s->px, fn, len)) == NULL) {
+    if (script_fn_maybe_known(s->px, fn, len) || (lk = lookup_get(s->px, fn, len)) == NULL) {
         return 0;
     }
     struct preq *r = mem_calloc(sizeof(*r));

@@ -13,6 +13,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/resp.h"
+#include "core/resp_scan.h"
 #include "core/status.h"
 #include "core/util.h"
 #include "proxy/access.h"
@@ -178,7 +179,10 @@ preq_release(struct proxy *px, struct preq *r)
     px->npreq_pool++;
 }
 
-/* Release every answered request at the head of the FIFO. */
+static void run_flush(struct session *s, struct preq *r);
+
+/* Release every answered request at the head of the FIFO (and the replies
+ * a run that is first now holds). */
 static void
 release_ready(struct session *s)
 {
@@ -192,6 +196,9 @@ release_ready(struct session *s)
         out_append(s, r->reply, r->reply_len);
         mem_free(r->reply);
         preq_release(s->px, r);
+    }
+    if (s->head != NULL && s->head->more > 0 && s->head->reply != NULL) {
+        run_flush(s, s->head);
     }
     queue_write(s);
 }
@@ -227,10 +234,67 @@ redirect_write(struct preq *r, const char *reply, size_t len)
     return sent;
 }
 
+/* Keep a reply of r, which an earlier request of s holds back, after
+ * those r holds already (a run's). */
+static void
+hold_reply(struct session *s, struct preq *r, const char *reply, size_t len)
+{
+    if (r->reply == NULL) {
+        r->reply = mem_alloc(len ? len : 1);
+    } else if (len > 0) {
+        r->reply = mem_realloc(r->reply, r->reply_len + len);
+    }
+    memcpy(r->reply + r->reply_len, reply, len);
+    r->reply_len += len;
+    s->held += len;
+    after_output(s);
+}
+
+/* The replies a run's request held while it was not first go out. */
+static void
+run_flush(struct session *s, struct preq *r)
+{
+    s->held -= r->reply_len;
+    out_append(s, r->reply, r->reply_len);
+    mem_free(r->reply);
+    r->reply = NULL;
+    r->reply_len = 0;
+}
+
+/* One reply of a run that is not its last: out at once when the run is
+ * first in s's FIFO, else held in it. */
+static void
+run_reply(struct session *s, struct preq *r, const char *reply, size_t len)
+{
+    r->more--;
+    if (s->head == r) {
+        if (r->reply != NULL) {
+            run_flush(s, r);
+        }
+        out_append(s, reply, len);
+        queue_write(s);
+        return;
+    }
+    if (!(s->flags & SESSION_CLOSING)) {
+        hold_reply(s, r, reply, len);
+    }
+}
+
 void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
     struct session *s = r->s;
+    if (r->more > 0) {
+        /* A run's reply, not its last (a run is a plain request: none of
+         * the cases below is one; a write run's frames stay kept). */
+        if (s == NULL) {
+            r->more--; /* an orphan waits for its last */
+            return;
+        }
+        s->pending--;
+        run_reply(s, r, reply, len);
+        return;
+    }
     if (r->txn_fx != NULL) {
         txn_exec_replied(r, reply, len);
     }
@@ -280,6 +344,7 @@ session_deliver(struct preq *r, const char *reply, size_t len)
     }
     if (s == NULL) {
         /* The client left; the reply has nobody to go to. */
+        mem_free(r->reply);
         mem_free(r);
         return;
     }
@@ -292,6 +357,9 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         if (s->head == NULL) {
             s->tail = NULL;
         }
+        if (r->reply != NULL) {
+            run_flush(s, r); /* a run's earlier replies */
+        }
         out_append(s, reply, len);
         preq_release(s->px, r);
         release_ready(s);
@@ -300,12 +368,113 @@ session_deliver(struct preq *r, const char *reply, size_t len)
     if (s->flags & SESSION_CLOSING) {
         len = 0; /* nobody will read it */
     }
-    r->reply = mem_alloc(len ? len : 1);
-    memcpy(r->reply, reply, len);
-    r->reply_len = len;
+    hold_reply(s, r, reply, len);
     r->done = 1;
-    s->held += len;
-    after_output(s);
+}
+
+void
+session_deliver_run(struct preq *r, const char *replies, size_t len, unsigned n)
+{
+    struct session *s = r->s;
+    if (n <= r->more) {
+        /* Not its last: r stays for more. */
+        r->more -= n;
+        if (s != NULL) {
+            s->pending -= n;
+            r->more++; /* run_reply counts one */
+            run_reply(s, r, replies, len);
+        }
+        return;
+    }
+    if (s != NULL) {
+        s->pending -= n - 1; /* session_deliver counts the last */
+    }
+    r->more = 0;
+    session_deliver(r, replies, len);
+}
+
+struct preq *
+session_run_split(struct preq *r)
+{
+    struct session *s = r->s;
+    struct backend *b = r->backend;
+    size_t left = (size_t)r->more + 1, total = 0, off = 0;
+    struct resp_scan sc;
+    /* The frames kept: the first (total - left) were answered. */
+    while (off < r->retry_len) {
+        resp_scan_init(&sc);
+        if (resp_scan_next(&sc, r->retry_frame + off, r->retry_len - off) != 1) {
+            break; /* cannot happen: the proxy wrote them whole */
+        }
+        off += sc.pos;
+        total++;
+    }
+    if (total < left) {
+        return r; /* (as above) the run goes on as it is */
+    }
+    off = 0;
+    for (size_t i = 0; i < total - left; i++) {
+        resp_scan_init(&sc);
+        resp_scan_next(&sc, r->retry_frame + off, r->retry_len - off);
+        off += sc.pos;
+    }
+    struct preq *first = NULL, *last = NULL;
+    for (size_t i = 0; i < left; i++) {
+        resp_scan_init(&sc);
+        resp_scan_next(&sc, r->retry_frame + off, r->retry_len - off);
+        struct preq *q = preq_alloc(s->px);
+        q->s = s;
+        q->affinity = r->affinity;
+        q->select_db = r->select_db;
+        q->resp3 = r->resp3;
+        q->node = r->node;
+        q->backend = b;
+        q->sent_us = r->sent_us;
+        q->retry_frame = sc.pos <= sizeof(q->retry_small) ? q->retry_small : mem_alloc(sc.pos);
+        memcpy(q->retry_frame, r->retry_frame + off, sc.pos);
+        q->retry_len = sc.pos;
+        off += sc.pos;
+        if (last != NULL) {
+            last->bnext = q;
+            last->next = q;
+        } else {
+            first = q;
+        }
+        last = q;
+    }
+    /* In r's place on the connection, right after it in the FIFO. */
+    last->bnext = r->bnext;
+    b->head = first;
+    if (b->tail == r) {
+        b->tail = last;
+    }
+    r->bnext = NULL;
+    last->next = r->next;
+    r->next = first;
+    if (s->tail == r) {
+        s->tail = last;
+    }
+    if (s->run == r) {
+        s->run = NULL;
+    }
+    mem_free(r->retry_frame);
+    r->retry_frame = NULL;
+    r->run_kept = 0;
+    r->more = 0;
+    /* r is answered with what it had. */
+    if (s->head == r) {
+        if (r->reply != NULL) {
+            run_flush(s, r);
+        }
+        s->head = first;
+        preq_release(s->px, r);
+    } else {
+        if (r->reply == NULL) {
+            r->reply = mem_alloc(1);
+        }
+        r->done = 1;
+    }
+    return first;
 }
 
 struct preq *
@@ -316,6 +485,7 @@ session_preq_new(struct session *s)
     r->affinity = s->id;
     r->select_db = s->db + 1;
     r->resp3 = s->resp == 3;
+    s->run = NULL; /* a request after a run ends it (forward makes r one) */
     if (s->tail) {
         s->tail->next = r;
     } else {
@@ -435,6 +605,7 @@ process_input(struct session *s)
         }
         s->qpos += s->parser.consumed;
     }
+    s->run = NULL; /* a run is this input's */
     if (s->txn != NULL) {
         txn_drained(s);
     }

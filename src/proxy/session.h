@@ -79,6 +79,17 @@ struct preq {
      * says they ran. */
     struct txn_fx *txn_fx;       /* owned */
     int txn_own;                 /* a request of the transaction in MULTI (txn.c) */
+    /* A run: plain reads of one session that followed each other in its
+     * input, went to the same connection with nothing between them there,
+     * and share this one request (session_request.c: forward).  Its
+     * replies come one by one; it leaves the connection's list with the
+     * last one, and until then the session's output takes each as it comes
+     * (or r->reply keeps them while an earlier request is unanswered). */
+    unsigned more;               /* replies still due after the next one */
+    int run_kept;                /* a run of writes: retry_frame holds all their
+                                    frames, in an allocation of retry_cap bytes
+                                    (a -READONLY splits it: session_run_split) */
+    size_t retry_cap;
     /* A short write's retry_frame lives here instead of in an allocation
      * of its own (session.c: forward); preq_alloc does not clear it.  Keep
      * it last. */
@@ -89,6 +100,15 @@ struct preq {
 void session_accept(struct proxy *px, int fd, int tls);
 /* A request finished: its reply bytes. */
 void session_deliver(struct preq *r, const char *reply, size_t len);
+/* n (> 1) replies of a run's request r (r->more + 1 at most) in one span
+ * of bytes: as n calls of session_deliver, one append. */
+void session_deliver_run(struct preq *r, const char *replies, size_t len, unsigned n);
+/* r, first on its connection, is a run of writes whose next reply is
+ * -READONLY: its unanswered writes become requests of their own in its
+ * place (each with its frame, redirected or answered as a lone write is);
+ * r ends with the replies it had.  Returns the request now first on the
+ * connection. */
+struct preq *session_run_split(struct preq *r);
 void session_resume(struct session *s);
 void session_flush_pending(struct proxy *px);
 /* Idle timeouts and output soft limits; from the cron. */
@@ -164,6 +184,15 @@ struct session {
     long long ctime_ms;            /* connected at */
     long long last_ms;             /* last command at (CLIENT LIST idle, timeout) */
     const struct command *lastcmd; /* borrowed from the command table; NULL before one */
+    struct preq *run;              /* borrowed (on the FIFO): the read run the next
+                                      plain read may join, NULL when none; cleared
+                                      when the input read is handled */
+    const struct command *seen_cmd; /* borrowed: the command seen_name named last
+                                       (session_request.c), NULL before one */
+    char seen_name[16];            /* its name as the client spelled it */
+    size_t seen_len;
+    int seen_kind;                 /* route_classify(seen_cmd) */
+    const struct cursor_spec *seen_cspec; /* borrowed: cursor_spec_of(seen_cmd) */
     size_t held;                   /* bytes of replies held for order (in preqs) */
     long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
     int db;                        /* the database SELECT chose */

@@ -451,16 +451,71 @@ session_ack_after(struct session *s, struct group *g, struct preq *wr)
     s->internal = w;
 }
 
+/* May a read (write: a write) of s sent to n join s's run (s->run, the
+ * request of the reads, or writes, just before it, the last thing on its
+ * connection)?  Its reply then follows theirs on the same connection, as a
+ * request of its own would. */
+static inline int
+run_joins(const struct session *s, const struct node *n, int write)
+{
+    const struct preq *p = s->run;
+    return p != NULL && p == s->tail && p->node == n && p->backend != NULL
+           && p->backend->tail == p && p->backend->fd >= 0 && p->select_db == s->db + 1
+           && p->resp3 == (s->resp == 3) && (p->retry_frame != NULL) == (write != 0);
+}
+
+/* A write joins run p: its frame is kept with the run's (for the -READONLY
+ * redirect, session_run_split). */
+static void
+run_keep(struct preq *p, const char *frame, size_t len)
+{
+    if (!p->run_kept || p->retry_cap - p->retry_len < len) {
+        size_t cap = p->run_kept ? p->retry_cap * 2 : 1024;
+        while (cap - p->retry_len < len) {
+            cap *= 2;
+        }
+        if (p->run_kept) {
+            p->retry_frame = mem_realloc(p->retry_frame, cap);
+        } else {
+            char *k = mem_alloc(cap);
+            memcpy(k, p->retry_frame, p->retry_len);
+            if (p->retry_frame != p->retry_small) {
+                mem_free(p->retry_frame);
+            }
+            p->retry_frame = k;
+            p->run_kept = 1;
+        }
+        p->retry_cap = cap;
+    }
+    memcpy(p->retry_frame + p->retry_len, frame, len);
+    p->retry_len += len;
+}
+
 /* Forward the frame to node n; when n is a replica that cannot be reached,
  * the read goes to the group's master instead; when nothing can take it,
  * answer with an error.  write: 0 a read; 1 a write, whose frame is kept
  * for a -READONLY redirect; 2 the same, the frame in an allocation of its
- * own.  Returns the connection it went on, or NULL. */
+ * own.  run: a plain read or write (nothing attaches to its request after
+ * this), which may join the run of reads, or of writes, before it: one
+ * request, its frame added to theirs (a pipeline's reads cost one request,
+ * not one each).  Returns the connection it went on, or NULL. */
 static struct backend *
-forward(struct session *s, struct node *n, const char *frame, size_t len, int write)
+forward(struct session *s, struct node *n, const char *frame, size_t len, int write, int run)
 {
+    if (run && run_joins(s, n, write)) {
+        struct preq *p = s->run;
+        backend_extend(s->px, p->backend, p, frame, len);
+        if (write) {
+            run_keep(p, frame, len);
+        }
+        s->pending++;
+        return p->backend;
+    }
     struct preq *r = session_preq_new(s);
     if (n != NULL && backend_send(s->px, n, NULL, r, frame, len) == 0) {
+        if (run) {
+            s->run = r;
+        }
         if (write) {
             /* A short frame is kept in the request itself, except where
              * script.c may take the frame over (and free it): a
@@ -655,13 +710,34 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
     session_deliver(r, err, (size_t)k);
 }
 
+/* The command argv[0] names.  A client sends the same few names, spelled
+ * the same way, over and over: the last one found is kept per session
+ * (with its route and cursor kind) and compared byte for byte first
+ * (cheaper than the table's hash). */
+static inline const struct command *
+lookup_command(struct session *s, const struct resp_arg *a)
+{
+    if (a->len == s->seen_len && memcmp(a->ptr, s->seen_name, a->len) == 0) {
+        return s->seen_cmd;
+    }
+    const struct command *cmd = command_lookup(a->ptr, a->len);
+    if (cmd != NULL && a->len <= sizeof(s->seen_name)) {
+        memcpy(s->seen_name, a->ptr, a->len);
+        s->seen_len = a->len;
+        s->seen_cmd = cmd;
+        s->seen_kind = (int)route_classify(cmd);
+        s->seen_cspec = cursor_spec_of(cmd);
+    }
+    return cmd;
+}
+
 void
 session_handle_request(struct session *s, const char *frame, size_t framelen)
 {
     struct proxy *px = s->px;
     size_t argc = s->parser.argc;
     struct resp_arg *argv = s->parser.argv;
-    const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    const struct command *cmd = lookup_command(s, &argv[0]);
     char *encoded = NULL;
     int txn = txn_concerns(s->txn, cmd);
 
@@ -708,10 +784,13 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
         }
     }
     if ((txn && txn_request(s, cmd, argc, argv, frame, framelen))
-        || script_command(s, cmd, argc, argv)) {
+        || ((cmd->id == CMD_ID_SCRIPT || cmd->id == CMD_ID_FUNCTION)
+            && script_command(s, cmd, argc, argv))) {
         return;
     }
-    enum route_kind kind = route_classify(cmd);
+    /* (Both answers depend on the command alone: kept with the name.) */
+    enum route_kind kind = cmd == s->seen_cmd ? (enum route_kind)s->seen_kind
+                                              : route_classify(cmd);
     if (kind == ROUTE_LOCAL) {
         run_local(s, cmd, argc, argv);
         monitor_feed(s, cmd, argc, argv); /* after: SELECT shows its new db */
@@ -732,7 +811,7 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
         encoded = fanout_encode(argc, argv, &framelen);
         frame = encoded;
     }
-    const struct cursor_spec *cspec = cursor_spec_of(cmd);
+    const struct cursor_spec *cspec = cmd == s->seen_cmd ? s->seen_cspec : cursor_spec_of(cmd);
     if (cspec != NULL) {
         forward_cursor(s, cspec, argc, argv);
         mem_free(encoded);
@@ -767,7 +846,8 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
     struct node *target = topology_read_target(
         px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
     int write = kind != ROUTE_MASTER ? 0 : (cmd->flags & CMD_MOVABLEKEYS) ? 2 : 1;
-    struct backend *used = forward(s, target, frame, framelen, write);
+    int run = write != 2 && !(cmd->flags & CMD_MOVABLEKEYS) && s->tracking == NULL;
+    struct backend *used = forward(s, target, frame, framelen, write, run);
     if (used != NULL && (cmd->flags & CMD_MOVABLEKEYS) && argc >= 3) {
         script_forwarded(s, cmd, argc, argv, s->tail, frame, framelen);
     }

@@ -530,6 +530,12 @@ txn_hold(struct session *s, const struct command *cmd)
 {
     struct txn *t = s->txn;
     int starts = cmd != NULL && (cmd->id == CMD_ID_MULTI || cmd->id == CMD_ID_WATCH);
+    if (t != NULL && t->fn_wait != NULL) {
+        /* A FCALL after WATCH may be called again on the pinned connection
+         * once its function is found: nothing may go there before it. */
+        s->txn_hold = 1;
+        return 1;
+    }
     if (t != NULL && t->state == TXN_DONE) {
         if (t->kept != NULL && starts && !t->fx_pending && !undone(s, NULL, t->kept, NULL)) {
             return 0; /* a pipelined transaction: it goes on the kept connection */
@@ -563,6 +569,9 @@ void
 txn_progress(struct session *s, const struct preq *r)
 {
     struct txn *t = s->txn;
+    if (t != NULL && t->fn_wait == r) {
+        t->fn_wait = NULL;
+    }
     if (t != NULL && t->state == TXN_DONE && t->kept != NULL
         && !undone(s, t->kept, NULL, r)) {
         /* The ended transaction's replies are in: its connection goes back. */
@@ -1091,6 +1100,17 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     char *as_eval = script_as_eval(px, cmd, argc, argv, &elen);
     struct preq *r = as_eval ? send_client(s, t, as_eval, elen) : send_client(s, t, frame, len);
     mem_free(as_eval);
+    if (r != NULL && (cmd->id == CMD_ID_FCALL || cmd->id == CMD_ID_FCALL_RO)) {
+        /* Armed as a routed FCALL is: a "Function not found" for a
+         * function loaded on another node only is looked up and the call
+         * sent again, on this connection (script_lookup.c).  Until then
+         * the session's next requests wait (txn_hold): a MULTI pipelined
+         * behind would otherwise reach the connection first. */
+        script_forwarded(s, cmd, argc, argv, r, frame, len);
+        if (!script_fn_maybe_known(px, argv[1].ptr, argv[1].len)) {
+            t->fn_wait = r;
+        }
+    }
     if (r != NULL && px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE)) {
         session_ack_after(s, t->g, r);
     }

@@ -87,6 +87,11 @@ struct txn {
     int libs_pending;            /* sent on another connection (MULTI is out):
                                     replies awaited, EXEC waits for them */
     unsigned long long serial;   /* tells this transaction's loads from older ones */
+    struct preq *fn_wait;        /* borrowed (on s's FIFO): a FCALL sent while
+                                    watching of a function no library the proxy
+                                    knows defines; the session's next requests
+                                    wait for its reply (a lookup may send it
+                                    again on the pinned connection) */
 };
 
 /* txn_fx.c: free *fxp and its names (NULL is fine); sets *fxp = NULL. */

@@ -340,6 +340,75 @@ def clients_close_with_replies_pending(c, mode):
              "closed clients are gone")
 
 
+def two_groups(c, mode, a_addr, b_addr):
+    """A proxy with group a (slots 0-8191: "{bar}" keys) at a_addr and group
+    b (8192-16383: "{foo}" keys) at b_addr."""
+    p = c.proxy(None, "--group", "a 0-8191 %s" % a_addr, "--group", "b 8192-16383 %s" % b_addr,
+                "--read-policy", "master", "--io-uring", mode)
+    r = client(p)
+    wait_for(lambda: get_or_error(r, "{bar}probe") is None
+             and get_or_error(r, "{foo}probe") is None, 10, "the proxy serves both groups")
+    return p
+
+
+def read_runs(c, mode):
+    """A pipeline's consecutive reads of one session to one connection go
+    as one request (a run): their replies stay in order behind a slower
+    request of another group, arrive whole when the node's bytes come in
+    7-byte pieces, and each gets the proxy's error when the connection is
+    cut in the middle of the run."""
+    na, nb = c.node("--save", ""), c.node("--save", "")
+    ra, rb = Relay(na), Relay(nb)
+    try:
+        p = two_groups(c, mode, ra.addr, rb.addr)
+        client(nb).set("{foo}x", "X" * 12000)
+        for i in range(30):
+            client(na).set("{bar}m%d" % i, ("%02d" % i) * 300)
+        ra.dribble = rb.dribble = 7
+        s = connect(p)
+        # A slow reply of group b first, then a run of 30 reads of group a
+        # (answered meanwhile: held, then, once the first reply is out,
+        # passed on as they come), a local reply, group b again, and a run.
+        req = cmd("GET", "{foo}x") + b"".join(cmd("GET", "{bar}m%d" % i) for i in range(30)) \
+            + cmd("PING") + cmd("STRLEN", "{foo}x") + b"".join(
+                cmd("GET", "{bar}m%d" % i) for i in range(29, -1, -1))
+        want = bulk(b"X" * 12000) + b"".join(bulk(b"%02d" % i * 300) for i in range(30)) \
+            + b"+PONG\r\n:12000\r\n" + b"".join(bulk(b"%02d" % i * 300) for i in range(29, -1, -1))
+        s.sendall(req)
+        same(read_exactly(s, len(want), 60), want, "runs behind a slower group")
+        ra.dribble = rb.dribble = 0
+        s.close()
+        # The run's connection cut in its second reply: the first whole,
+        # the three others the proxy's error.
+        client(na).set("{bar}big", "B" * MB)
+        s = connect(p)
+        wait_for(lambda: get_or_error(client(p), "{bar}big") == "B" * MB, 10, "big readable")
+        ra.cut_after(MB + MB // 2)
+        s.sendall(cmd("GET", "{bar}big") * 4)
+        buf = b""
+        end = time.time() + 20
+        while time.time() < end and buf.count(b"may or may not have been executed") < 3:
+            if select.select([s], [], [], 1)[0]:
+                chunk = s.recv(1 << 20)
+                check(chunk, "the proxy closed the client")
+                buf += chunk
+        first = bulk(b"B" * MB)
+        same(buf[:len(first)], first, "the first reply of the run")
+        lines = buf[len(first):].split(b"\r\n")
+        check(len(lines) == 4 and lines[3] == b"", "three more replies: %r" % (lines[:4],))
+        for k, line in enumerate(lines[:3]):
+            check(line.startswith(b"-ERR cachely-proxy: connection to ")
+                  and b"may or may not have been executed" in line,
+                  "reply %d of the cut run: %r" % (k + 2, line[:120]))
+        check(ra.cuts == 1, "the relay cut one connection")
+        wait_for(lambda: get_or_error(client(p), "{bar}big") == "B" * MB, 10,
+                 "the proxy serves again")
+        s.close()
+    finally:
+        ra.stop()
+        rb.stop()
+
+
 def both(fn):
     def run(c):
         for mode in ("yes", "no"):
@@ -354,6 +423,8 @@ CASES = [
     ("d", "a node connection closing in the middle of a 1 MB reply",
      both(backend_closes_mid_reply)),
     ("e", "clients closing with replies pending", both(clients_close_with_replies_pending)),
+    ("f", "runs of reads: held behind another group, dribbled, cut in the middle",
+     both(read_runs)),
 ]
 
 

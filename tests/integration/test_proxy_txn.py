@@ -8,7 +8,7 @@ and a master killed during a transaction fails EXEC (nothing half-applied).
 SCRIPT LOAD reaches every node, SCRIPT EXISTS answers for the deployment, a
 NOSCRIPT from a node that missed a load is repaired, EVAL/EVALSHA/FCALL go
 where their keys live, and a function loaded on one node directly is looked
-up on the others and loaded where it is missing (cases v-y).  Real
+up on the others and loaded where it is missing (cases v-z).  Real
 processes, redis-py and ioredis.
 
 Run with /usr/bin/python3.  Prints "N passed, M failed";
@@ -1044,6 +1044,45 @@ def case_lookup_bounded_by_backend_timeout(c):
         g[0].proc.send_signal(signal.SIGCONT)
 
 
+def case_fcall_after_watch_looked_up(c):
+    g, p = three_groups(c)
+    pc = client(p)
+    kc = key_in(pc, g[2], "wx")
+    pc.set(kc, "5")
+    rlib = ("#!lua name=wxr\nredis.register_function{function_name='wxget', "
+            "callback=function(keys) return redis.call('get', keys[1]) end, "
+            "flags={'no-writes'}}")
+    check(client(g[0]).execute_command("FUNCTION", "LOAD", rlib) == "wxr", "LOAD on a")
+    x = Raw(p.port)
+    # Pipelined after WATCH, before MULTI: looked up, loaded on the pinned
+    # connection's master, called again there before the MULTI behind it.
+    x.send(("WATCH", kc), ("FCALL", "wxget", "1", kc), ("MULTI",), ("SET", kc, "6"),
+           ("EXEC",))
+    got = [x.reply() for _ in range(5)]
+    check(got == ["OK", b"5", "OK", "QUEUED", ["OK"]], "pipelined: %r" % (got,))
+    check(listed(g[2]) == {"wxr": rlib}, "loaded on c: %r" % listed(g[2]))
+    # The WATCH still holds: another client's write aborts EXEC.
+    wlib = ("#!lua name=wxw\nredis.register_function{function_name='wxlen', "
+            "callback=function(keys) return redis.call('strlen', keys[1]) end, "
+            "flags={'no-writes'}}")
+    check(client(g[1]).execute_command("FUNCTION", "LOAD", wlib) == "wxw", "LOAD on b")
+    check(x.call("WATCH", kc) == "OK", "WATCH")
+    got = x.call("FCALL", "wxlen", "1", kc)
+    check(got == 1, "an interactive FCALL after WATCH: %r" % (got,))
+    pc.set(kc, "other")
+    check(x.call("MULTI") == "OK" and x.call("SET", kc, "8") == "QUEUED", "queued")
+    got = x.call("EXEC")
+    check(got is None, "another client's write aborts EXEC: %r" % (got,))
+    check(pc.get(kc) == "other", "nothing of the transaction ran")
+    # A function found nowhere: the node's error, and the WATCH goes on.
+    check(x.call("WATCH", kc) == "OK", "WATCH again")
+    got = x.call("FCALL", "wxnowhere", "1", kc)
+    check(isinstance(got, Err) and got == "ERR Function not found", "nowhere: %r" % (got,))
+    check(x.call("MULTI") == "OK" and x.call("SET", kc, "9") == "QUEUED", "queued again")
+    check(x.call("EXEC") == ["OK"], "EXEC after the error")
+    check(pc.get(kc) == "9", "it ran")
+
+
 CASES = [
     ("a", "MULTI/EXEC replies through the proxy are the node's (errors too)",
      case_replies_are_the_nodes),
@@ -1090,6 +1129,8 @@ CASES = [
      case_fcall_in_multi_looked_up),
     ("y", "a lookup waits for a hung master at most backend-timeout-ms",
      case_lookup_bounded_by_backend_timeout),
+    ("z", "a FCALL between WATCH and MULTI of a function loaded on one node directly",
+     case_fcall_after_watch_looked_up),
 ]
 
 

@@ -356,6 +356,55 @@ def case_e2_switchover_is_a_pause(c):
     check(not missing, "acknowledged writes lost: %d" % len(missing))
 
 
+def case_e3_pipelined_writes_through_a_switchover(c):
+    """As e2 with clients that pipeline 16 SETs at a time: the proxy sends a
+    pipeline's writes as one run, and a run held by the paused master and
+    refused once it is demoted is split, each write re-sent alone."""
+    m, reps = c.group()
+    ps = c.peer_proxies(m, 3, "--read-policy", "master")
+    acked, errors, stop = [], [], threading.Event()
+
+    def writer(tag):
+        r = client(ps[0], timeout=5)
+        i = 0
+        while not stop.is_set():
+            keys = ["%s:%d" % (tag, i + k) for k in range(16)]
+            pl = r.pipeline(transaction=False)
+            for k in keys:
+                pl.set(k, k)
+            try:
+                got = pl.execute(raise_on_error=False)
+            except redis.ConnectionError as e:
+                errors.append(str(e))
+                got = []
+            for k, g in zip(keys, got):
+                if g is True:
+                    acked.append(k)
+                else:
+                    errors.append(str(g))
+            i += 16
+    threads = [threading.Thread(target=writer, args=("p%d" % k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    check(client(ps[0]).execute_command("SENTINEL", "failover", "mymaster") == "OK",
+          "SENTINEL FAILOVER")
+    wait_for(lambda: master_addr(ps[0]) != (LOCAL, m.port), BOUND_S, "switched")
+    time.sleep(0.3)
+    stop.set()
+    for t in threads:
+        t.join()
+    st = info(client(ps[0]), "stats")
+    print("      %d acked writes, %d errors, %s redirected"
+          % (len(acked), len(errors), st.get("writes_redirected")))
+    check(not errors, "errors seen by the leader's clients: %r" % errors[:3])
+    nm = new_master(reps, m)
+    check(nm is not None, "a replica was promoted")
+    nc = client(nm)
+    missing = [k for k in acked if nc.get(k) != k]
+    check(not missing, "acknowledged writes lost: %d" % len(missing))
+
+
 def case_f_minority_does_not_fail_over(c):
     m, reps = c.group()
     ps = c.peer_proxies(m, 3)
@@ -589,6 +638,8 @@ CASES = [
      case_e_planned_switchover),
     ("e2", "switchover with write-ack master: held writes re-sent, clients see no error",
      case_e2_switchover_is_a_pause),
+    ("e3", "switchover: pipelined writes held by the paused master are each re-sent",
+     case_e3_pipelined_writes_through_a_switchover),
     ("f", "a minority (1 of 3 proxies) never fails over; the majority does",
      case_f_minority_does_not_fail_over),
     ("g", "a proxy started later adopts the newer configuration; nodes refuse older epochs",
