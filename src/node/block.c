@@ -891,7 +891,7 @@ tagged_push(struct client *c, uint64_t tag, const char *p, size_t len,
     if (p != NULL) {
         reply_raw(c, p, len);
     } else {
-        reply_raw(c, w->buf, w->bufpos);
+        /* An unbuffered waiter: its reply is all in blocks. */
         for (const struct reply_block *rb = w->reply; rb != NULL; rb = rb->next) {
             reply_raw(c, rb->data, rb->used);
         }
@@ -970,7 +970,7 @@ block_tagged_start(struct client *c, uint64_t tag, size_t argc,
     if (c->fd < 0) {
         flags |= CLIENT_DENY_BLOCKING;
     }
-    struct client *w = client_create_fake(srv, flags);
+    struct client *w = client_create_fake_unbuffered(srv, flags);
     w->db = c->db;
     w->user = c->user;
     w->resp = c->resp;
