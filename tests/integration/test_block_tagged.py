@@ -391,6 +391,18 @@ def case_i_errors(c):
     check(clients(r) == (0, 0), "nothing waiting")
     a.close()
     b.close()
+    # At most maxclients waits on one connection; then the push says so.
+    small = c.node("--save", "", "--maxclients", 4)
+    s = Raw(small.port)
+    s.send(*[("CACHELY.BLOCK", t, "BLPOP", "q", 0) for t in range(4)])
+    s.send(("CACHELY.BLOCK", 4, "BLPOP", "q", 0))
+    expect(s, push(4, b"-ERR max number of clients reached\r\n"), "the fifth wait")
+    rs = cluster.client(small)
+    check(clients(rs) == (4, 4), "four wait")
+    check(s.call("CACHELY.UNBLOCK", 0) == 1, "one dropped")
+    s.send(("CACHELY.BLOCK", 5, "BLPOP", "q", "0.01"))
+    expect(s, push(5, b"*-1\r\n"), "room again")
+    s.close()
 
 
 def case_j_other_blocking_commands(c):
