@@ -18,9 +18,7 @@
 #include "node/server.h"
 
 #include <event2/event.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -883,11 +881,16 @@ static void
 tagged_push(struct client *c, uint64_t tag, const char *p, size_t len,
             const struct client *w)
 {
-    char hdr[64];
-    int n = snprintf(hdr, sizeof(hdr), ">3\r\n$13\r\ncachely-block\r\n:%" PRIu64 "\r\n", tag);
+    static const char head[] = ">3\r\n$13\r\ncachely-block\r\n:";
+    char hdr[sizeof(head) + 24];
+    size_t n = sizeof(head) - 1;
+    memcpy(hdr, head, n);
+    n += util_ull2str(hdr + n, tag);
+    hdr[n++] = '\r';
+    hdr[n++] = '\n';
     unsigned pushing = c->flags & CLIENT_PUSHING;
     c->flags |= CLIENT_PUSHING;  /* CLIENT REPLY OFF does not silence it */
-    reply_raw(c, hdr, (size_t)n);
+    reply_raw(c, hdr, n);
     if (p != NULL) {
         reply_raw(c, p, len);
     } else {

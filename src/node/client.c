@@ -176,13 +176,14 @@ client_create_fake_unbuffered(struct server *srv, unsigned flags)
 {
     struct client *c = mem_alloc(offsetof(struct client, buf));
     memset(c, 0, offsetof(struct client, buf));
-    /* An empty first block: every writer appends to blocks once there is
+    /* A small first block: every writer appends to blocks once there is
      * one, and never touches buf (which is not there).  Only the output
      * limits free the blocks, and they close the client, which stops every
      * writer. */
-    struct reply_block *b = mem_alloc(sizeof(*b));
+    struct reply_block *b = mem_alloc(sizeof(*b) + 232);
+    c->reply_alloc = mem_usable(b);
     b->next = NULL;
-    b->size = 0;
+    b->size = mem_usable(b) - sizeof(*b);
     b->used = 0;
     c->reply = c->reply_tail = b;
     return fake_init(c, srv, flags);
