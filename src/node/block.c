@@ -912,6 +912,10 @@ tagged_done(struct client *w, void *arg)
     if (owner != NULL) {
         tagged_detach(tw);
         tagged_push(owner, tw->tag, NULL, 0, w);
+        /* A WAIT on the connection covers what its wait popped. */
+        if (w->woff > owner->woff) {
+            owner->woff = w->woff;
+        }
     }
     client_close_async(w);
 }

@@ -9,6 +9,7 @@ its own cachely-server processes on free 127.0.0.1 ports.  Run with
 M failed".  CACHELY_BLOCK_TAGGED_CASES=a,c runs only those.
 """
 import os
+import signal
 import socket
 import sys
 import time
@@ -314,6 +315,18 @@ def case_h_replica_and_aof(c):
     wait_for(lambda: sr.llen("q") == 0, 10, "the replica's LLEN matches")
     check(mr.execute_command("DEBUG", "DIGEST") == sr.execute_command("DEBUG", "DIGEST"),
           "same data")
+    # WAIT on the connection covers what a later-served wait popped.
+    check(a.call("WAIT", 1, 5000) == 1, "the replica has it all")
+    a.send(("CACHELY.BLOCK", 4, "BLPOP", "q", 0))
+    wait_waits(mr, 1, 1)
+    s.proc.send_signal(signal.SIGSTOP)
+    try:
+        mr.rpush("q", "late")
+        expect(a, push(4, b"*2\r\n$1\r\nq\r\n$4\r\nlate\r\n"), "served later")
+        check(a.call("WAIT", 1, 200) == 0, "WAIT waits for the served pop, not only older writes")
+    finally:
+        s.proc.send_signal(signal.SIGCONT)
+    check(a.call("WAIT", 1, 5000) == 1, "then acknowledged")
     # The append-only file has the pops, not CACHELY.BLOCK.
     aof = os.path.join(m.dir, "appendonly.cachely")
 
