@@ -291,6 +291,22 @@ def case_g_close_drops_waits(c):
     wait_waits(r, 0, 0)
     r.rpush("w0", "x")
     check(r.llen("w0") == 1, "nothing popped for closed connections")
+    # Held by CLIENT PAUSE when its connection closes: gone too, even with
+    # the element there when the pause ends; and QUIT behind a wait.
+    r.execute_command("CLIENT", "PAUSE", 60000, "WRITE")
+    a = Raw(n.port)
+    a.send(("CACHELY.BLOCK", 1, "BLPOP", "w0", 0), ("CACHELY.BLOCK", 2, "BLPOP", "w1", 0))
+    wait_waits(r, 2, 2)
+    a.close()
+    wait_waits(r, 0, 0)
+    r.execute_command("CLIENT", "UNPAUSE")
+    a = Raw(n.port)
+    a.send(("CACHELY.BLOCK", 1, "BLPOP", "w1", 0), ("QUIT",))
+    expect(a, b"+OK\r\n", "QUIT")
+    check(a.at_eof(), "closed")
+    wait_waits(r, 0, 0)
+    r.rpush("w1", "y")
+    check(r.llen("w0") == 1 and r.llen("w1") == 1, "nothing popped")
     check(r.ping(), "alive")
 
 
