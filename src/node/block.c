@@ -240,6 +240,7 @@ block_teardown(struct server *srv)
      * and held lists). */
     mem_free(b->ready);
     mem_free(b->wake);
+    mem_free(b->answered);
     memset(b, 0, sizeof(*b));
 }
 
@@ -666,7 +667,15 @@ serve_lists(struct server *srv)
     size_t cap = 0;
     size_t rh = 0, wh = 0;
 
-    while (rh < b->nready || wh < b->nwake) {
+    while (b->nanswered > 0 || rh < b->nready || wh < b->nwake) {
+        for (size_t i = 0; i < b->nanswered; i++) {
+            struct client *c = b->answered[i];
+            if (c != NULL) {
+                c->flags &= ~CLIENT_BLOCKED;
+                c->on_done(c, c->done_arg);  /* the push (adds no others) */
+            }
+        }
+        b->nanswered = 0;
         while (rh < b->nready) {
             struct block_key *k = b->ready[rh++];
             k->ready = 0;
@@ -722,7 +731,7 @@ serve_lists(struct server *srv)
 void
 block_serve_ready(struct server *srv)
 {
-    if (srv->block.nready > 0 && !srv->block.serving) {
+    if ((srv->block.nready > 0 || srv->block.nanswered > 0) && !srv->block.serving) {
         srv->block.serving = 1;
         serve_lists(srv);
         srv->block.serving = 0;
@@ -792,7 +801,15 @@ block_unblock_all(struct server *srv)
         state_free(c);
         reply_error(c, msg);
         if (c->flags & CLIENT_TAGWAIT) {
-            c->on_done(c, c->done_arg);  /* the push; its connection stays */
+            /* REPLICAOF may run inside EXEC on the very connection: its
+             * push goes out in the next pass; the connection stays. */
+            if (b->nanswered == b->answeredcap) {
+                b->answeredcap = b->answeredcap ? b->answeredcap * 2 : 8;
+                b->answered = mem_realloc(b->answered,
+                                          b->answeredcap * sizeof(*b->answered));
+            }
+            c->flags |= CLIENT_BLOCKED;  /* nothing runs it meanwhile */
+            b->answered[b->nanswered++] = c;
         } else if (!(c->flags & CLIENT_CLOSE_ASAP)) {
             c->flags |= CLIENT_CLOSE_AFTER_REPLY;
             if (c->ev_read != NULL) {
@@ -1022,6 +1039,12 @@ block_tagged_gone(struct client *c)
 {
     if (c->flags & CLIENT_TAGWAIT) {
         struct block_tagwait *tw = c->done_arg;
+        struct block *b = &c->srv->block;
+        for (size_t i = 0; i < b->nanswered; i++) {
+            if (b->answered[i] == c) {
+                b->answered[i] = NULL;  /* freed before its push went */
+            }
+        }
         if (tw != NULL) {
             tagged_detach(tw);
             mem_free(tw);

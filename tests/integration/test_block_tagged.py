@@ -508,6 +508,14 @@ def case_k_replicaof_releases(c):
     a.send(("CACHELY.BLOCK", 3, "BLPOP", "q", 0))
     expect(a, push(3, b"-READONLY You can't write against a read only replica.\r\n"),
            "READONLY on a replica")
+    # REPLICAOF inside the waits' connection's own EXEC: the push never
+    # splits EXEC's reply.
+    check(r.execute_command("REPLICAOF", "NO", "ONE") == "OK", "a master again")
+    a.send(("CACHELY.BLOCK", 4, "BLPOP", "q", 0))
+    wait_waits(r, 1, 1)
+    a.send(("MULTI",), ("REPLICAOF", LOCAL, other.port), ("PING",), ("EXEC",))
+    expect(a, b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n+PONG\r\n" + push(4, STATE_CHANGED),
+           "EXEC's reply whole, then the push")
     a.close()
 
 
