@@ -72,6 +72,7 @@ struct block_tagwait {
                                        owned by owner's tag set while owner
                                        is set, then by the close list */
     struct block_tagwait *chain;    /* borrowed: next in the tag set's bucket */
+    int answered;                   /* its push waits on block.answered */
 };
 
 /* A connection's waits by tag (c->tagset). */
@@ -809,6 +810,7 @@ block_unblock_all(struct server *srv)
                                           b->answeredcap * sizeof(*b->answered));
             }
             c->flags |= CLIENT_BLOCKED;  /* nothing runs it meanwhile */
+            ((struct block_tagwait *)c->done_arg)->answered = 1;
             b->answered[b->nanswered++] = c;
         } else if (!(c->flags & CLIENT_CLOSE_ASAP)) {
             c->flags |= CLIENT_CLOSE_AFTER_REPLY;
@@ -1023,8 +1025,9 @@ block_tagged_unblock(struct client *c, uint64_t tag, int how)
     }
     if (how != 0) {
         /* Held by CLIENT PAUSE: not released, as CLIENT UNBLOCK leaves a
-         * held client (its push comes when it runs). */
-        return block_unblock(tw->waiter, how == 2);
+         * held client (its push comes when it runs).  Already answered
+         * (REPLICAOF): its push follows. */
+        return tw->answered || block_unblock(tw->waiter, how == 2);
     }
     /* Dropped: the waiter may sit in a batch block_serve_ready is walking
      * (this may be a pipelined command of a client it just served), so it
