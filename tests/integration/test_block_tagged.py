@@ -475,6 +475,21 @@ def case_j_other_blocking_commands(c):
     expect(a, push(8, entry), "XREAD without BLOCK")
     expect(a, push(9, b"*-1\r\n"), "XREADGROUP without BLOCK, nothing new")
     wait_waits(r, 0, 0)
+    # A reply of many blocks, and a command too long to keep its waiter,
+    # between small ones (waiters are kept and reused).
+    vals = [b"%04d" % i + b"v" * 96 for i in range(1000)]
+    r.rpush("big", *vals)
+    a.send(("CACHELY.BLOCK", 20, "BLMPOP", 0, 1, "big", "LEFT", "COUNT", 1000))
+    body = b"*2\r\n$3\r\nbig\r\n*1000\r\n" + b"".join(b"$100\r\n%s\r\n" % v for v in vals)
+    expect(a, push(20, body), "a 100 KB reply")
+    longkey = "k" * 10000
+    a.send(("CACHELY.BLOCK", 21, "BLPOP", longkey, "0.01"), ("CACHELY.BLOCK", 22, "BLPOP", "q", "0.01"))
+    got = a.exact(2 * len(push(21, b"*-1\r\n")))
+    check(got in (push(21, b"*-1\r\n") + push(22, b"*-1\r\n"),
+                  push(22, b"*-1\r\n") + push(21, b"*-1\r\n")), "then small ones: %r" % got)
+    r.rpush(longkey, "x")
+    a.send(("CACHELY.BLOCK", 23, "BLPOP", longkey, 0))
+    expect(a, push(23, b"*2\r\n$10000\r\n" + longkey.encode() + b"\r\n$1\r\nx\r\n"), "long key")
     # The stream deleted under an XREADGROUP wait: its error as the push.
     a.send(("CACHELY.BLOCK", 10, "XREADGROUP", "GROUP", "g", "c1", "BLOCK", 0, "STREAMS", "st", ">"))
     wait_waits(r, 1, 1)
