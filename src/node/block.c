@@ -70,7 +70,8 @@ struct block_tagwait {
                                        wait is answered or dropped */
     struct client *waiter;          /* the fake client running the command;
                                        owned by owner's tag set while owner
-                                       is set, then by the close list */
+                                       is set, then by block.spare or the
+                                       close list (with this struct) */
     struct block_tagwait *chain;    /* borrowed: next in the tag set's bucket */
     int answered;                   /* its push waits on block.answered */
 };
