@@ -356,10 +356,11 @@ node_grow(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t ns
     return node_fit(ql, n, used, nskip, 0);
 }
 
+/* A node with a block of size bytes (at least its header). */
 static struct quicklist_node *
-node_new(void)
+node_new(size_t size)
 {
-    struct quicklist_node *n = mem_alloc(sizeof(*n));
+    struct quicklist_node *n = mem_alloc(size > sizeof(*n) ? size : sizeof(*n));
     n->prev = n->next = NULL;
     n->used = 0;
     n->count = 0;
@@ -434,12 +435,17 @@ node_limit(const struct quicklist *ql)
  * index move up once, leaving room for about a quarter of the node's
  * bytes more (within what the node may still take), so that a run of
  * head pushes moves each byte about four times in all where an insert at
- * offset 0 moved the whole node at every push.  Returns the (moved) node. */
+ * offset 0 moved the whole node at every push.  The block stays within the
+ * node's byte limit as node_allows counts it.  Returns the (moved) node. */
 static struct quicklist_node *
 node_open_front(struct quicklist *ql, struct quicklist_node *n, size_t need)
 {
     size_t used = n->used, limit = node_limit(ql);
-    size_t room = limit > used + need ? limit - used - need : 0;
+    size_t full = node_alloc_size(0, used + need, (size_t)n->nskip + 1);
+    size_t room = limit > full ? limit - full : 0;
+    /* Less what the skip index will add while the room fills. */
+    size_t grow = SKIP_ENTRY * (room / (need * SKIP_STRIDE) + 1);
+    room = room > grow ? room - grow : 0;
     size_t extra = used / 4 + need;
     size_t front = need + (extra < room ? extra : room);
     n = node_fit_front(ql, n, front, used, n->nskip, 0);
@@ -582,7 +588,12 @@ elem_bound(size_t len)
     return len + (len < 128 ? 1 : len < 16384 ? 2 : 5);
 }
 
-/* May node take one more element of size bytes under the list's fill? */
+/* May node take one more element of size bytes under the list's fill?
+ * The byte limit bounds the whole block without its front room (header,
+ * elements and a skip index one entry longer), as Redis's counts a
+ * listpack's header and end byte: a full node is then one allocator class
+ * (8,192 bytes at -2), where bounding the elements alone made it 8,192
+ * plus about 100 bytes, i.e. jemalloc's 10,240 class. */
 static int
 node_allows(const struct quicklist *ql, const struct quicklist_node *n, size_t size)
 {
@@ -590,10 +601,11 @@ node_allows(const struct quicklist *ql, const struct quicklist_node *n, size_t s
     if (sz > NODE_MULTI_MAX || n->count >= UINT16_MAX) {
         return 0;
     }
+    size_t block = node_alloc_size(0, sz, (size_t)n->nskip + 1);
     if (ql->fill < 0) {
-        return sz <= size_levels[-ql->fill - 1];
+        return block <= size_levels[-ql->fill - 1];
     }
-    if (sz > QUICKLIST_SAFETY_BYTES) {
+    if (block > QUICKLIST_SAFETY_BYTES) {
         return 0;
     }
     return n->count < (size_t)ql->fill;
@@ -655,6 +667,32 @@ node_unlink_free(struct quicklist *ql, struct quicklist_node *n)
         ql->head->prev = prev;  /* the new tail */
     }
     node_free(n);
+}
+
+/* A new end node for a push of e at where, the node there being full: the
+ * list grows at that end, so the node gets the whole block a full node
+ * fills (byte fills only) and no realloc follows while it fills, where
+ * growing it a size class at a time took one realloc, and a copy of the
+ * node, every nine 32-byte pushes.  A node for head pushes has its room at
+ * the front, keeping at the end what the skip index of that many elements
+ * of e's size takes. */
+static struct quicklist_node *
+node_new_end(const struct quicklist *ql, const struct elem *e, int where)
+{
+    if (ql->fill >= 0) {
+        return node_new(0);
+    }
+    size_t limit = size_levels[-ql->fill - 1];
+    if (node_alloc_size(0, e->size, 1) > limit) {
+        return node_new(0);  /* an element of its own */
+    }
+    struct quicklist_node *n = node_new(limit);
+    if (where == QUICKLIST_HEAD) {
+        size_t elems = (limit - sizeof(*n)) / e->size;
+        size_t front = limit - node_alloc_size(0, e->size, elems / SKIP_STRIDE + 1);
+        n->front = (uint32_t)front;
+    }
+    return n;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -761,7 +799,7 @@ quicklist_push(struct quicklist *ql, const char *s, size_t len, int where)
     elem_prepare(&e, s, len);
     struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
     if (n == NULL || !node_allows(ql, n, e.size)) {
-        n = node_new();
+        n = n == NULL ? node_new(0) : node_new_end(ql, &e, where);
         node_link(ql, NULL, n, where == QUICKLIST_HEAD ? LISTPACK_BEFORE : LISTPACK_AFTER);
     }
     if (where == QUICKLIST_HEAD) {
@@ -969,7 +1007,7 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
         node_insert(ql, n->next, 0, 0, &e);
         return;
     }
-    struct quicklist_node *c = node_new();
+    struct quicklist_node *c = node_new(0);
     if (k == 0 || k == count) {
         node_link(ql, n, c, k == 0 ? LISTPACK_BEFORE : LISTPACK_AFTER);
         node_insert(ql, c, 0, 0, &e);
@@ -978,7 +1016,7 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
     /* Split n at k: elements k.. move to a new node b after it. */
     size_t off = node_seek(n, k);
     size_t tail = n->used - off;
-    struct quicklist_node *b = node_new();
+    struct quicklist_node *b = node_new(0);
     b = node_resize(NULL, b, tail, 0);
     memcpy(node_elems(b), node_elems(n) + off, tail);
     b->used = (uint32_t)tail;

@@ -595,6 +595,34 @@ Test(quicklist, head_and_tail_mixed_keep_order)
     quicklist_destroy(&ql);
 }
 
+Test(quicklist, full_nodes_fit_the_fill_byte_limit_at_either_end)
+{
+    /* A full node of a -2 list is one 8,192-byte block, header and skip
+     * index included (bounding the elements alone made it 8,192 + ~100,
+     * jemalloc's 10,240 class), whether it filled from the tail or from
+     * the head. */
+    for (int where = 0; where < 2; where++) {
+        struct quicklist *ql = quicklist_create(-2);
+        for (int i = 0; i < 5000; i++) {
+            char b[40];
+            snprintf(b, sizeof(b), "%032d", i);
+            b[0] = 'x';
+            push_cstr(ql, b, where == 0 ? QUICKLIST_TAIL : QUICKLIST_HEAD);
+        }
+        cr_assert_eq(quicklist_check(ql), 0);
+        cr_assert_geq(quicklist_nodes(ql), 20);
+        struct quicklist_node *open_end = where == 0 ? quicklist_tail(ql) : ql->head;
+        for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
+            cr_assert_leq(mem_usable(n), 8192);
+            if (n != open_end) {
+                cr_assert_geq(n->count, 200, "a full node of 33-byte elements holds %u",
+                              n->count);
+            }
+        }
+        quicklist_destroy(&ql);
+    }
+}
+
 Test(quicklist, replace_with_a_huge_value_moves_it_out_of_a_shared_node)
 {
     struct quicklist *ql = quicklist_create(-5);
