@@ -523,7 +523,8 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
 
 /* Delete element i at offset off from n (the node may become empty; the
  * caller frees it); returns the (moved) node.  The block is shrunk as
- * node_fit says with slack_shift. */
+ * node_fit says with slack_shift; with 0 it is kept as it is, front room
+ * included. */
 static struct quicklist_node *
 node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t off,
             unsigned slack_shift)
@@ -574,6 +575,9 @@ node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     /* Room left at the front by pops is given back once it is twice the
      * elements' bytes: each byte moves about once in all, and a push at the
      * head right after a pop finds the room it needs. */
+    if (slack_shift == 0) {
+        return n;
+    }
     if (n->front > 2 * (size_t)n->used + 64) {
         memmove(n->data, node_elems(n), (size_t)n->used + skip_bytes(n->nskip));
         n->front = 0;
@@ -839,8 +843,14 @@ quicklist_pop_visit(struct quicklist *ql, int where, quicklist_value_fn fn, void
     ql->count--;
     if (n->count == 1) {
         node_unlink_free(ql, n);
+    } else if (ql->head->prev != ql->head) {
+        /* An end node of a list of several nodes keeps its block until it
+         * empties: the list is draining there, and shrinking it a size
+         * class at a time took a realloc, with a copy of the node, every
+         * nine 32-byte pops.  It holds no more than one full node. */
+        node_delete(ql, n, i, off, 0);
     } else {
-        /* An end node being popped keeps up to 1/4 to spare: below that a
+        /* A list's only node keeps up to 1/4 to spare: below that a
          * shrink always lands in a smaller size class, where at 1/8 it
          * asked jemalloc again at every pop for the class it had until
          * the node fell a whole class.  (Other deletes keep 1/8.) */
