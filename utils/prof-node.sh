@@ -11,9 +11,9 @@
 # hset, zadd, zpopmin, ...), run in the order given on one server each, and
 # evalsha (bench-node.sh's script: INCR and EXPIRE on one random key).
 # redis-benchmark's pops work on one key (mylist, myset, myzset), so a pop
-# with nothing pushed before it measures the empty-key path; that is what
-# bench-node.sh's -P 16 SPOP and ZPOPMIN rows time, after their -P 1 rounds
-# emptied the key.  With --fill, each lpop, rpop, spop or zpopmin run is
+# with nothing pushed before it measures the empty-key path (what
+# bench-node.sh's -P 16 SPOP and ZPOPMIN rows timed until it refilled the
+# key before each pop round).  With --fill, each lpop, rpop, spop or zpopmin run is
 # preceded (not counted) by twice its requests of lpush, sadd or zadd with
 # members random over 10^9, so that every counted pop finds an element;
 # its row is then named e.g. spop/full.  System calls are not counted here.

@@ -9,7 +9,7 @@
 #include <string.h>
 
 _Static_assert(sizeof(struct quicklist) == 16, "the list header is jemalloc's 16 class");
-_Static_assert(sizeof(struct quicklist_node) == 24, "a node header is 24 bytes");
+_Static_assert(sizeof(struct quicklist_node) == 32, "a node header is 32 bytes");
 
 /* Packed bytes per node for fill -1..-5. */
 static const size_t size_levels[] = {4096, 8192, 16384, 32768, 65536};
@@ -18,6 +18,14 @@ static const size_t size_levels[] = {4096, 8192, 16384, 32768, 65536};
 /* Skip entries hold 16-bit offsets, so a node of several elements keeps
  * its elements within this many bytes (a lone element may be any size). */
 #define NODE_MULTI_MAX 65535
+
+/* Where n's elements start: after the free room at its front.  (Takes a
+ * const node for the readers; the writers own the node they pass.) */
+static inline unsigned char *
+node_elems(const struct quicklist_node *n)
+{
+    return (unsigned char *)n->data + n->front;
+}
 
 /* ---- element encoding ------------------------------------------------------
  *   0x00..0x7F  a string of 0..127 bytes follows
@@ -164,7 +172,7 @@ skip_bytes(size_t nskip)
 static inline unsigned char *
 skip_base(struct quicklist_node *n)
 {
-    return n->data + n->used;
+    return node_elems(n) + n->used;
 }
 
 static inline unsigned
@@ -183,14 +191,14 @@ wr16(unsigned char *p, unsigned v)
 static inline unsigned
 skip_idx(const struct quicklist_node *n, unsigned j)
 {
-    const unsigned char *b = n->data + n->used;
+    const unsigned char *b = node_elems(n) + n->used;
     return (rd16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY) + rd16(b)) & 0xffff;
 }
 
 static inline unsigned
 skip_off(const struct quicklist_node *n, unsigned j)
 {
-    const unsigned char *b = n->data + n->used;
+    const unsigned char *b = node_elems(n) + n->used;
     return (rd16(b + SKIP_BIAS + (size_t)j * SKIP_ENTRY + 2) + rd16(b + 2)) & 0xffff;
 }
 
@@ -262,7 +270,7 @@ node_seek(const struct quicklist_node *n, unsigned i)
         off = skip_off(n, j - 1);
     }
     while (at < i) {
-        off += elem_size(n->data + off);
+        off += elem_size(node_elems(n) + off);
         at++;
     }
     return off;
@@ -271,27 +279,39 @@ node_seek(const struct quicklist_node *n, unsigned i)
 /* ---- nodes ---------------------------------------------------------------- */
 
 static inline size_t
-node_alloc_size(size_t used, size_t nskip)
+node_alloc_size(size_t front, size_t used, size_t nskip)
 {
-    return sizeof(struct quicklist_node) + used + skip_bytes(nskip);
+    return sizeof(struct quicklist_node) + front + used + skip_bytes(nskip);
 }
 
-/* Resize n's block to hold used bytes of elements and nskip entries (the
- * caller moves the bytes); links the moved node back into the list.  ql
+/* What the allocator gave n, kept in the node so that a push asks it only
+ * when the node outgrows its block (malloc_usable_size at every push was
+ * a twentieth of RPUSH's instructions).  A block past 4 GiB records less
+ * than it has: it only reallocates sooner. */
+static inline void
+node_set_cap(struct quicklist_node *n)
+{
+    size_t cap = mem_usable(n);
+    n->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+}
+
+/* Resize n's block to hold front free bytes, used bytes of elements and
+ * nskip entries (the caller moves the bytes); links the moved node back into the list.  ql
  * may be NULL for a node not yet linked.  The block stays while it fits
  * with at most 1/2^slack_shift of it to spare (slack_shift 0: whatever
  * it has to spare). */
 static struct quicklist_node *
-node_fit(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nskip,
-         unsigned slack_shift)
+node_fit_front(struct quicklist *ql, struct quicklist_node *n, size_t front, size_t used,
+               size_t nskip, unsigned slack_shift)
 {
-    size_t want = node_alloc_size(used, nskip);
-    size_t have = mem_usable(n);
+    size_t want = node_alloc_size(front, used, nskip);
+    size_t have = n->cap;
     if (want <= have && (slack_shift == 0 || (have - want) << slack_shift <= have)) {
         return n;
     }
     int is_head = ql != NULL && ql->head == n;
     struct quicklist_node *m = mem_realloc(n, want);
+    node_set_cap(m);
     if (m != n && ql != NULL) {
         if (is_head) {
             ql->head = m;
@@ -305,6 +325,14 @@ node_fit(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nsk
         }
     }
     return m;
+}
+
+/* node_fit_front with the front n has. */
+static inline struct quicklist_node *
+node_fit(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t nskip,
+         unsigned slack_shift)
+{
+    return node_fit_front(ql, n, n->front, used, nskip, slack_shift);
 }
 
 /* node_fit for a node that shrank or whose size is set anew: a push or pop
@@ -328,14 +356,17 @@ node_grow(struct quicklist *ql, struct quicklist_node *n, size_t used, size_t ns
     return node_fit(ql, n, used, nskip, 0);
 }
 
+/* A node with a block of size bytes (at least its header). */
 static struct quicklist_node *
-node_new(void)
+node_new(size_t size)
 {
-    struct quicklist_node *n = mem_alloc(sizeof(*n));
+    struct quicklist_node *n = mem_alloc(size > sizeof(*n) ? size : sizeof(*n));
     n->prev = n->next = NULL;
     n->used = 0;
     n->count = 0;
     n->nskip = 0;
+    n->front = 0;
+    node_set_cap(n);
     return n;
 }
 
@@ -363,7 +394,7 @@ node_reindex(struct quicklist *ql, struct quicklist_node *n)
         if (i > 0 && i % SKIP_STRIDE == 0) {
             skip_set(n, j++, i, (unsigned)off);
         }
-        off += elem_size(n->data + off);
+        off += elem_size(node_elems(n) + off);
     }
     return n;
 }
@@ -393,6 +424,36 @@ skip_remove(struct quicklist_node *n, unsigned j)
     n->nskip--;
 }
 
+/* The byte limit of one node of ql (as node_allows applies it). */
+static inline size_t
+node_limit(const struct quicklist *ql)
+{
+    return ql->fill < 0 ? size_levels[-ql->fill - 1] : QUICKLIST_SAFETY_BYTES;
+}
+
+/* Give n at least need free bytes at its front: the elements and the skip
+ * index move up once, leaving room for about a quarter of the node's
+ * bytes more (within what the node may still take), so that a run of
+ * head pushes moves each byte about four times in all where an insert at
+ * offset 0 moved the whole node at every push.  The block stays within the
+ * node's byte limit as node_allows counts it.  Returns the (moved) node. */
+static struct quicklist_node *
+node_open_front(struct quicklist *ql, struct quicklist_node *n, size_t need)
+{
+    size_t used = n->used, limit = node_limit(ql);
+    size_t full = node_alloc_size(0, used + need, (size_t)n->nskip + 1);
+    size_t room = limit > full ? limit - full : 0;
+    /* Less what the skip index will add while the room fills. */
+    size_t grow = SKIP_ENTRY * (room / (need * SKIP_STRIDE) + 1);
+    room = room > grow ? room - grow : 0;
+    size_t extra = used / 4 + need;
+    size_t front = need + (extra < room ? extra : room);
+    n = node_fit_front(ql, n, front, used, n->nskip, 0);
+    memmove(n->data + front, node_elems(n), used + skip_bytes(n->nskip));
+    n->front = (uint32_t)front;
+    return n;
+}
+
 /* Insert e as element i (0..count) of n at offset off (node_seek(i), or
  * used when i == count); returns the (moved) node. */
 static struct quicklist_node *
@@ -409,8 +470,8 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
         unsigned a = nskip > 0 ? skip_idx(n, (unsigned)nskip - 1) : 0;
         int add = i - a >= SKIP_STRIDE;
         n = node_grow(ql, n, used + e->size, nskip + (size_t)add);
-        memmove(n->data + used + e->size, n->data + used, skip_bytes(nskip));
-        elem_write(n->data + used, e);
+        memmove(node_elems(n) + used + e->size, node_elems(n) + used, skip_bytes(nskip));
+        elem_write(node_elems(n) + used, e);
         n->used = (uint32_t)(used + e->size);
         n->count = (uint16_t)(count + 1);
         if (add) {
@@ -422,12 +483,21 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
         }
         return n;
     }
-    n = node_grow(ql, n, used + e->size, n->nskip);
-    /* The skip index moves up by the element's size, then the elements
-     * after it. */
-    memmove(n->data + used + e->size, n->data + used, skip_bytes(n->nskip));
-    memmove(n->data + off + e->size, n->data + off, used - off);
-    elem_write(n->data + off, e);
+    if (i == 0) {
+        /* At the head (LPUSH): into the room at the front, where the
+         * elements and the skip index stay put. */
+        if (n->front < e->size) {
+            n = node_open_front(ql, n, e->size);
+        }
+        n->front -= (uint32_t)e->size;
+    } else {
+        n = node_grow(ql, n, used + e->size, n->nskip);
+        /* The skip index moves up by the element's size, then the
+         * elements after it. */
+        memmove(node_elems(n) + used + e->size, node_elems(n) + used, skip_bytes(n->nskip));
+        memmove(node_elems(n) + off + e->size, node_elems(n) + off, used - off);
+    }
+    elem_write(node_elems(n) + off, e);
     n->used = (uint32_t)(used + e->size);
     n->count = (uint16_t)(count + 1);
     unsigned j = skip_from(n, i);
@@ -444,7 +514,7 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
     if (b - a > 2 * SKIP_STRIDE) {
         size_t aoff = j > 0 ? skip_off(n, j - 1) : 0;
         for (unsigned k = 0; k < SKIP_STRIDE; k++) {
-            aoff += elem_size(n->data + aoff);
+            aoff += elem_size(node_elems(n) + aoff);
         }
         n = skip_insert(ql, n, j, a + SKIP_STRIDE, (unsigned)aoff);
     }
@@ -453,15 +523,22 @@ node_insert(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
 
 /* Delete element i at offset off from n (the node may become empty; the
  * caller frees it); returns the (moved) node.  The block is shrunk as
- * node_fit says with slack_shift. */
+ * node_fit says with slack_shift; with 0 it is kept as it is, front room
+ * included. */
 static struct quicklist_node *
 node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t off,
             unsigned slack_shift)
 {
-    size_t sz = elem_size(n->data + off);
+    size_t sz = elem_size(node_elems(n) + off);
     size_t used = n->used;
-    memmove(n->data + off, n->data + off + sz, used - off - sz);
-    memmove(n->data + used - sz, n->data + used, skip_bytes(n->nskip));
+    if (off == 0) {
+        /* The first element (LPOP): its bytes join the room at the front,
+         * and the rest, skip index included, stay where they are. */
+        n->front += (uint32_t)sz;
+    } else {
+        memmove(node_elems(n) + off, node_elems(n) + off + sz, used - off - sz);
+        memmove(node_elems(n) + used - sz, node_elems(n) + used, skip_bytes(n->nskip));
+    }
     n->used = (uint32_t)(used - sz);
     n->count--;
     unsigned j = skip_from(n, i);
@@ -495,6 +572,16 @@ node_delete(struct quicklist *ql, struct quicklist_node *n, unsigned i, size_t o
             skip_remove(n, j);
         }
     }
+    /* Room left at the front by pops is given back once it is twice the
+     * elements' bytes: each byte moves about once in all, and a push at the
+     * head right after a pop finds the room it needs. */
+    if (slack_shift == 0) {
+        return n;
+    }
+    if (n->front > 2 * (size_t)n->used + 64) {
+        memmove(n->data, node_elems(n), (size_t)n->used + skip_bytes(n->nskip));
+        n->front = 0;
+    }
     return node_fit(ql, n, n->used, n->nskip, slack_shift);
 }
 
@@ -505,7 +592,12 @@ elem_bound(size_t len)
     return len + (len < 128 ? 1 : len < 16384 ? 2 : 5);
 }
 
-/* May node take one more element of size bytes under the list's fill? */
+/* May node take one more element of size bytes under the list's fill?
+ * The byte limit bounds the whole block without its front room (header,
+ * elements and a skip index one entry longer), as Redis's counts a
+ * listpack's header and end byte: a full node is then one allocator class
+ * (8,192 bytes at -2), where bounding the elements alone made it 8,192
+ * plus about 100 bytes, i.e. jemalloc's 10,240 class. */
 static int
 node_allows(const struct quicklist *ql, const struct quicklist_node *n, size_t size)
 {
@@ -513,10 +605,11 @@ node_allows(const struct quicklist *ql, const struct quicklist_node *n, size_t s
     if (sz > NODE_MULTI_MAX || n->count >= UINT16_MAX) {
         return 0;
     }
+    size_t block = node_alloc_size(0, sz, (size_t)n->nskip + 1);
     if (ql->fill < 0) {
-        return sz <= size_levels[-ql->fill - 1];
+        return block <= size_levels[-ql->fill - 1];
     }
-    if (sz > QUICKLIST_SAFETY_BYTES) {
+    if (block > QUICKLIST_SAFETY_BYTES) {
         return 0;
     }
     return n->count < (size_t)ql->fill;
@@ -580,6 +673,38 @@ node_unlink_free(struct quicklist *ql, struct quicklist_node *n)
     node_free(n);
 }
 
+/* A new end node for a push of e at where, the node there being full: the
+ * list grows at that end, so the node starts at half the block a full
+ * node fills (byte fills only), where growing it a size class at a time
+ * from nothing took a realloc, with a copy of the node, every nine 32-byte
+ * pushes; four more take it to the full block.  (The whole block at once
+ * saved another 1 % of an RPUSH's instructions but held up to a full
+ * node's bytes unused at the end of a list just past one node.)  A node
+ * for head pushes has its room at the front, keeping at the end what the
+ * skip index of that many elements of e's size takes. */
+static struct quicklist_node *
+node_new_end(const struct quicklist *ql, const struct elem *e, int where)
+{
+    if (ql->fill >= 0) {
+        return node_new(0);
+    }
+    size_t limit = size_levels[-ql->fill - 1];
+    if (node_alloc_size(0, e->size, 1) > limit) {
+        return node_new(0);  /* an element of its own */
+    }
+    size_t block = limit / 2;
+    if (node_alloc_size(0, e->size, 1) > block) {
+        block = limit;
+    }
+    struct quicklist_node *n = node_new(block);
+    if (where == QUICKLIST_HEAD) {
+        size_t elems = (block - sizeof(*n)) / e->size;
+        size_t front = block - node_alloc_size(0, e->size, elems / SKIP_STRIDE + 1);
+        n->front = (uint32_t)front;
+    }
+    return n;
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 struct quicklist *
@@ -617,9 +742,13 @@ quicklist_dup(const struct quicklist *ql)
 {
     struct quicklist *copy = quicklist_create(ql->fill);
     for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        size_t size = node_alloc_size(n->used, n->nskip);
+        /* The copy has no room at its front. */
+        size_t size = node_alloc_size(0, n->used, n->nskip);
         struct quicklist_node *c = mem_alloc(size);
-        memcpy(c, n, size);
+        memcpy(c, n, sizeof(*c));
+        memcpy(c->data, node_elems(n), size - sizeof(*c));
+        c->front = 0;
+        node_set_cap(c);
         c->prev = c->next = NULL;
         node_link(copy, NULL, c, LISTPACK_AFTER);
     }
@@ -680,7 +809,7 @@ quicklist_push(struct quicklist *ql, const char *s, size_t len, int where)
     elem_prepare(&e, s, len);
     struct quicklist_node *n = where == QUICKLIST_HEAD ? ql->head : quicklist_tail(ql);
     if (n == NULL || !node_allows(ql, n, e.size)) {
-        n = node_new();
+        n = n == NULL ? node_new(0) : node_new_end(ql, &e, where);
         node_link(ql, NULL, n, where == QUICKLIST_HEAD ? LISTPACK_BEFORE : LISTPACK_AFTER);
     }
     if (where == QUICKLIST_HEAD) {
@@ -699,7 +828,7 @@ quicklist_peek(const struct quicklist *ql, int where, struct listpack_value *v)
         return -1;
     }
     size_t off = where == QUICKLIST_HEAD ? 0 : node_seek(n, n->count - 1u);
-    elem_get(n->data + off, v);
+    elem_get(node_elems(n) + off, v);
     return 0;
 }
 
@@ -714,14 +843,20 @@ quicklist_pop_visit(struct quicklist *ql, int where, quicklist_value_fn fn, void
     size_t off = i == 0 ? 0 : node_seek(n, i);
     if (fn != NULL) {
         struct listpack_value v;
-        elem_get(n->data + off, &v);
+        elem_get(node_elems(n) + off, &v);
         fn(arg, &v);
     }
     ql->count--;
     if (n->count == 1) {
         node_unlink_free(ql, n);
+    } else if (ql->head->prev != ql->head) {
+        /* An end node of a list of several nodes keeps its block until it
+         * empties: the list is draining there, and shrinking it a size
+         * class at a time took a realloc, with a copy of the node, every
+         * nine 32-byte pops.  It holds no more than one full node. */
+        node_delete(ql, n, i, off, 0);
     } else {
-        /* An end node being popped keeps up to 1/4 to spare: below that a
+        /* A list's only node keeps up to 1/4 to spare: below that a
          * shrink always lands in a smaller size class, where at 1/8 it
          * asked jemalloc again at every pop for the class it had until
          * the node fell a whole class.  (Other deletes keep 1/8.) */
@@ -789,7 +924,7 @@ quicklist_next(struct quicklist_iter *it, struct listpack_value *v)
             it->pending = 0;
         } else if (it->dir == QUICKLIST_HEAD) {
             if (it->idx < n->count) {
-                it->off += elem_size(n->data + it->off);
+                it->off += elem_size(node_elems(n) + it->off);
                 it->idx++;
             }
         } else if (it->idx >= 0) {
@@ -799,7 +934,7 @@ quicklist_next(struct quicklist_iter *it, struct listpack_value *v)
             }
         }
         if (it->idx >= 0 && it->idx < n->count) {
-            elem_get(n->data + it->off, v);
+            elem_get(node_elems(n) + it->off, v);
             return 1;
         }
         n = it->dir == QUICKLIST_HEAD ? n->next : node_prev(it->ql, n);
@@ -850,7 +985,7 @@ quicklist_iter_replace(struct quicklist_iter *it, const char *s, size_t len)
     unsigned i = (unsigned)it->idx;
     struct elem e;
     elem_prepare(&e, s, len);
-    size_t old = elem_size(n->data + it->off);
+    size_t old = elem_size(node_elems(n) + it->off);
     if (n->count == 1 || (size_t)n->used - old + e.size <= NODE_MULTI_MAX) {
         n = node_delete(ql, n, i, it->off, 3);
         node_insert(ql, n, i, it->off, &e);
@@ -888,7 +1023,7 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
         node_insert(ql, n->next, 0, 0, &e);
         return;
     }
-    struct quicklist_node *c = node_new();
+    struct quicklist_node *c = node_new(0);
     if (k == 0 || k == count) {
         node_link(ql, n, c, k == 0 ? LISTPACK_BEFORE : LISTPACK_AFTER);
         node_insert(ql, c, 0, 0, &e);
@@ -897,16 +1032,16 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
     /* Split n at k: elements k.. move to a new node b after it. */
     size_t off = node_seek(n, k);
     size_t tail = n->used - off;
-    struct quicklist_node *b = node_new();
+    struct quicklist_node *b = node_new(0);
     b = node_resize(NULL, b, tail, 0);
-    memcpy(b->data, n->data + off, tail);
+    memcpy(node_elems(b), node_elems(n) + off, tail);
     b->used = (uint32_t)tail;
     b->count = (uint16_t)(count - k);
     node_link(ql, n, b, LISTPACK_AFTER);
     b = node_reindex(ql, b);
     /* n keeps elements ..k-1 and the skip entries below k. */
     unsigned keep = skip_after(n, k - 1);
-    memmove(n->data + off, skip_base(n), skip_bytes(keep));
+    memmove(node_elems(n) + off, skip_base(n), skip_bytes(keep));
     n->used = (uint32_t)off;
     n->count = (uint16_t)k;
     n->nskip = (uint16_t)keep;
@@ -950,7 +1085,7 @@ quicklist_delete_range(struct quicklist *ql, size_t start, size_t count)
             size_t to = start + del < len ? node_seek(n, (unsigned)(start + del)) : n->used;
             /* The elements after the range close up; the skip index is
              * rebuilt (dropping it first keeps it out of the way). */
-            memmove(n->data + from, n->data + to, n->used - to);
+            memmove(node_elems(n) + from, node_elems(n) + to, n->used - to);
             n->used = (uint32_t)(n->used - (to - from));
             n->count = (uint16_t)(len - del);
             n->nskip = 0;
@@ -971,6 +1106,9 @@ node_check(const struct quicklist_node *n)
     if (n->count == 0 || (n->count > 1 && n->used > NODE_MULTI_MAX)) {
         return -1;
     }
+    if (node_alloc_size(n->front, n->used, n->nskip) > n->cap || n->cap > mem_usable(n)) {
+        return -1;
+    }
     size_t off = 0;
     unsigned j = 0, last = 0;
     for (unsigned i = 0; i < n->count; i++) {
@@ -984,17 +1122,17 @@ node_check(const struct quicklist_node *n)
             last = i;
             j++;
         }
-        unsigned b = n->data[off];
+        unsigned b = node_elems(n)[off];
         if (b >= ENC_INT && b != ENC_STR32 && (b == ENC_INT || b > ENC_INT + 8)) {
             return -1;
         }
-        size_t sz = elem_size(n->data + off);
+        size_t sz = elem_size(node_elems(n) + off);
         if (sz > n->used - off) {
             return -1;
         }
         struct listpack_value v;
         long long ll;
-        elem_get(n->data + off, &v);
+        elem_get(node_elems(n) + off, &v);
         if (!v.is_int && util_str2ll((const char *)v.str, v.len, &ll) == 0) {
             return -1;  /* a canonical integer stored as a string */
         }

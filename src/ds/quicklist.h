@@ -9,14 +9,15 @@
  * node of its own.  Nodes never stay empty: a node whose last element goes
  * is freed at once.
  *
- * A node is ONE allocation: a 24-byte header, the elements, then a small
+ * A node is ONE allocation: a 32-byte header, free room for pushes at the
+ * head (so that LPUSH and LPOP move no elements), the elements, then a small
  * skip index.  An element is a length byte (two for 128..16383 bytes, five
  * beyond) and its bytes, or a tag byte and a 1..8-byte integer for strings
  * that are canonical integers (as listpack stores them).  There is no
  * backward length: the skip index records the offset of about every 16th
  * element, so reaching element i (the tail for RPOP, the previous one when
  * walking backwards) walks at most 32 elements from the nearest entry.  For
- * 100 elements of 16 bytes a node is 1,748 bytes (jemalloc's 1,792 class)
+ * 100 elements of 16 bytes a node is 1,756 bytes (jemalloc's 1,792 class)
  * where a listpack node took 1,809 bytes plus a 24-byte node (2,048 + 32).
  *
  * Element values are read as struct listpack_value (ds/listpack.h); string
@@ -32,8 +33,8 @@
 #define QUICKLIST_HEAD 0
 #define QUICKLIST_TAIL 1
 
-/* One node: header, `used` bytes of elements, then nskip skip entries (see
- * quicklist.c).  Nodes move when they grow or shrink (realloc); the list
+/* One node: header, front free bytes, `used` bytes of elements, then nskip
+ * skip entries (see quicklist.c).  Nodes move when they grow or shrink (realloc); the list
  * fixes its links, and iterators hold the node they are on. */
 struct quicklist_node {
     struct quicklist_node *prev;  /* borrowed: towards the head; the head's
@@ -42,7 +43,12 @@ struct quicklist_node {
     uint32_t used;                /* bytes of packed elements */
     uint16_t count;               /* elements, never 0 */
     uint16_t nskip;               /* skip index entries after the elements */
-    unsigned char data[];         /* elements, then the skip index */
+    uint32_t front;               /* free bytes before the elements: room
+                                     for pushes at the head, left by pops */
+    uint32_t cap;                 /* usable bytes of the block, header
+                                     included, as the allocator said */
+    unsigned char data[];         /* front bytes free, the elements, then
+                                     the skip index */
 };
 
 /* 16 bytes (jemalloc's 16 class): the tail is head->prev and the count

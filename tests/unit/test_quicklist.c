@@ -509,6 +509,120 @@ Test(quicklist, queue_at_both_ends_keeps_the_skip_index_exact)
     quicklist_destroy(&ql);
 }
 
+Test(quicklist, head_pushes_use_front_room_within_a_quarter_more_bytes)
+{
+    /* LPUSH writes into room kept at the node's front instead of moving
+     * the node's elements each time; that room stays within about a
+     * quarter of the elements' bytes, so the list is not much bigger than
+     * the same elements pushed at the tail. */
+    struct quicklist *head = quicklist_create(-2), *tail = quicklist_create(-2);
+    for (int i = 0; i < 2000; i++) {
+        char b[17];
+        snprintf(b, sizeof(b), "element-%08d", i);
+        push_cstr(head, b, QUICKLIST_HEAD);
+        push_cstr(tail, b, QUICKLIST_TAIL);
+        cr_assert_eq(quicklist_check(head), 0);
+    }
+    for (int i = 0; i < 2000; i++) {
+        char b[17];
+        snprintf(b, sizeof(b), "element-%08d", 1999 - i);
+        cr_assert_str_eq(at(head, i), b);
+    }
+    cr_assert_leq(quicklist_bytes(head), quicklist_bytes(tail) * 5 / 4 + 2048);
+    quicklist_destroy(&head);
+    quicklist_destroy(&tail);
+}
+
+Test(quicklist, head_pops_give_the_room_back)
+{
+    /* LPOP leaves the popped bytes at the front; once that room is twice
+     * the elements left, they move down and the block shrinks. */
+    struct quicklist *ql = quicklist_create(-2);
+    for (int i = 0; i < 200; i++) {
+        char b[17];
+        snprintf(b, sizeof(b), "element-%08d", i);
+        push_cstr(ql, b, QUICKLIST_TAIL);
+    }
+    cr_assert_eq(quicklist_nodes(ql), 1);
+    for (int i = 0; i < 190; i++) {
+        char b[17];
+        snprintf(b, sizeof(b), "element-%08d", i);
+        cr_assert_str_eq(at(ql, 0), b);
+        quicklist_pop(ql, QUICKLIST_HEAD);
+        cr_assert_eq(quicklist_check(ql), 0);
+    }
+    cr_assert_eq(quicklist_count(ql), 10);
+    cr_assert_str_eq(at(ql, 0), "element-00000190");
+    cr_assert_str_eq(at(ql, 9), "element-00000199");
+    /* 10 elements of 17 bytes: at most 2 * 170 + 64 bytes of room. */
+    cr_assert_lt(mem_usable(ql->head), 1024);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, head_and_tail_mixed_keep_order)
+{
+    /* Pushes and pops at both ends on a small count fill (many nodes,
+     * each with room at its front), against a deque of numbers. */
+    struct quicklist *ql = quicklist_create(5);
+    long lo = 0, hi = 0;  /* the list holds lo..hi-1, head first */
+    unsigned r = 12345;
+    for (int step = 0; step < 20000; step++) {
+        r = r * 1103515245u + 12345u;
+        unsigned op = (r >> 16) % 4;
+        char b[24];
+        if (op == 0) {
+            snprintf(b, sizeof(b), "v%ld", --lo);
+            push_cstr(ql, b, QUICKLIST_HEAD);
+        } else if (op == 1) {
+            snprintf(b, sizeof(b), "v%ld", hi++);
+            push_cstr(ql, b, QUICKLIST_TAIL);
+        } else if (hi > lo) {
+            snprintf(b, sizeof(b), "v%ld", op == 2 ? lo : hi - 1);
+            cr_assert_str_eq(at(ql, op == 2 ? 0 : -1), b);
+            quicklist_pop(ql, op == 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL);
+            if (op == 2) {
+                lo++;
+            } else {
+                hi--;
+            }
+        }
+        cr_assert_eq(quicklist_count(ql), (size_t)(hi - lo));
+        if (step % 64 == 0) {
+            cr_assert_eq(quicklist_check(ql), 0);
+        }
+    }
+    cr_assert_eq(quicklist_check(ql), 0);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, full_nodes_fit_the_fill_byte_limit_at_either_end)
+{
+    /* A full node of a -2 list is one 8,192-byte block, header and skip
+     * index included (bounding the elements alone made it 8,192 + ~100,
+     * jemalloc's 10,240 class), whether it filled from the tail or from
+     * the head. */
+    for (int where = 0; where < 2; where++) {
+        struct quicklist *ql = quicklist_create(-2);
+        for (int i = 0; i < 5000; i++) {
+            char b[40];
+            snprintf(b, sizeof(b), "%032d", i);
+            b[0] = 'x';
+            push_cstr(ql, b, where == 0 ? QUICKLIST_TAIL : QUICKLIST_HEAD);
+        }
+        cr_assert_eq(quicklist_check(ql), 0);
+        cr_assert_geq(quicklist_nodes(ql), 20);
+        struct quicklist_node *open_end = where == 0 ? quicklist_tail(ql) : ql->head;
+        for (struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
+            cr_assert_leq(mem_usable(n), 8192);
+            if (n != open_end) {
+                cr_assert_geq(n->count, 200, "a full node of 33-byte elements holds %u",
+                              n->count);
+            }
+        }
+        quicklist_destroy(&ql);
+    }
+}
+
 Test(quicklist, replace_with_a_huge_value_moves_it_out_of_a_shared_node)
 {
     struct quicklist *ql = quicklist_create(-5);
