@@ -1,0 +1,455 @@
+/* Blocking commands on the pooled connections.  A session's BLPOP (or any
+ * CMD_BLOCKING command) goes to the owning master as
+ * CACHELY.BLOCK <tag> <its arguments> on the pooled connection the
+ * session's other requests use.  The node answers it with no in-order
+ * reply, only one push, >3 cachely-block <tag> <reply>, whenever the wait
+ * ends; the push's reply goes to the session as it is (the connection
+ * speaks the session's protocol).  A wait is a tag in one table: the push
+ * finds its session there, and a session, a connection or a master that
+ * goes away finds its waits there.  Nodes without the command keep the
+ * dedicated connections (backend.c: backend_take_blocking). */
+#include "proxy/blockmux.h"
+#include "core/alloc.h"
+#include "core/command.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "proxy/backend.h"
+#include "proxy/proxy.h"
+#include "proxy/session.h"
+#include "proxy/session_int.h"
+#include "proxy/topology.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* One outstanding CACHELY.BLOCK. */
+struct bmux_wait {
+    uint64_t tag;
+    struct session *s;           /* borrowed: the waiting session (its mux_wait) */
+    struct preq *r;              /* borrowed from s's FIFO: answered by the push */
+    struct backend *b;           /* borrowed: the pooled connection it went on */
+};
+
+/* The proxy's waits by tag: open addressing, linear probing.  Tags come
+ * from a counter, so tag & mask spreads them evenly. */
+struct blockmux {
+    uint64_t next_tag;           /* the last tag given; never reused */
+    struct bmux_wait **slots;    /* owned array of cap (the waits: owned) */
+    size_t cap, count;
+};
+
+static struct blockmux *
+table_of(struct proxy *px)
+{
+    if (px->bmux == NULL) {
+        px->bmux = mem_calloc(sizeof(*px->bmux));
+    }
+    return px->bmux;
+}
+
+static void
+table_insert(struct blockmux *t, struct bmux_wait *w)
+{
+    if (2 * (t->count + 1) > t->cap) {
+        size_t old_cap = t->cap;
+        struct bmux_wait **old = t->slots;
+        t->cap = old_cap ? old_cap * 2 : 64;
+        t->slots = mem_calloc(t->cap * sizeof(*t->slots));
+        t->count = 0;
+        for (size_t i = 0; i < old_cap; i++) {
+            if (old[i] != NULL) {
+                table_insert(t, old[i]);
+            }
+        }
+        mem_free(old);
+    }
+    size_t mask = t->cap - 1, i = (size_t)w->tag & mask;
+    while (t->slots[i] != NULL) {
+        i = (i + 1) & mask;
+    }
+    t->slots[i] = w;
+    t->count++;
+}
+
+/* The slot of tag, or cap when there is no such wait. */
+static size_t
+table_find(const struct blockmux *t, uint64_t tag)
+{
+    if (t == NULL || t->count == 0) {
+        return t ? t->cap : 0;
+    }
+    size_t mask = t->cap - 1;
+    for (size_t i = (size_t)tag & mask;; i = (i + 1) & mask) {
+        if (t->slots[i] == NULL) {
+            return t->cap;
+        }
+        if (t->slots[i]->tag == tag) {
+            return i;
+        }
+    }
+}
+
+/* Empty slot i, moving later entries of its probe run back so that every
+ * lookup still finds them. */
+static void
+table_remove_at(struct blockmux *t, size_t i)
+{
+    size_t mask = t->cap - 1;
+    t->slots[i] = NULL;
+    t->count--;
+    for (size_t j = (i + 1) & mask; t->slots[j] != NULL; j = (j + 1) & mask) {
+        size_t home = (size_t)t->slots[j]->tag & mask;
+        /* Entry j may fill the hole at i unless its home lies in (i, j]. */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            t->slots[i] = t->slots[j];
+            t->slots[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+/* Forget w (found at slot i): its session waits no more. */
+static void
+wait_forget(struct blockmux *t, size_t i)
+{
+    struct bmux_wait *w = t->slots[i];
+    table_remove_at(t, i);
+    w->b->node->mux_waits--;
+    if (w->s != NULL && w->s->mux_wait == w) {
+        w->s->mux_wait = NULL;
+        if (w->s->blocked_on == w->b) {
+            w->s->blocked_on = NULL;
+        }
+    }
+    mem_free(w);
+}
+
+int
+blockmux_usable(const struct proxy *px, const struct node *n)
+{
+    return px->cfg.blocking_mux && n->mux_ok;
+}
+
+long long
+blockmux_waits(const struct proxy *px)
+{
+    return px->bmux ? (long long)px->bmux->count : 0;
+}
+
+/* The node's in-order reply to our CACHELY.UNBLOCK: nothing to do (with
+ * :0 the push came earlier, or comes, and is dropped as unknown). */
+static void
+on_unblock_reply(struct preq *r, const char *reply, size_t len)
+{
+    (void)r;
+    (void)reply;
+    (void)len;
+}
+
+/* Queue CACHELY.UNBLOCK <tag> [mode] on b; r carries its reply (the
+ * caller's, or an internal one). */
+static int
+send_unblock(struct proxy *px, struct backend *b, struct preq *r, uint64_t tag,
+             const char *mode)
+{
+    char frame[128], num[24];
+    size_t nl = util_ull2str(num, tag);
+    int k = mode ? snprintf(frame, sizeof(frame), "*3\r\n$15\r\nCACHELY.UNBLOCK\r\n$%zu\r\n%s\r\n"
+                            "$%zu\r\n%s\r\n", nl, num, strlen(mode), mode)
+                 : snprintf(frame, sizeof(frame), "*2\r\n$15\r\nCACHELY.UNBLOCK\r\n$%zu\r\n%s\r\n",
+                            nl, num);
+    r->select_db = 0; /* any database */
+    return backend_send(px, b->node, b, r, frame, (size_t)k);
+}
+
+static void
+withdraw(struct proxy *px, struct bmux_wait *w)
+{
+    if (w->b->fd < 0) {
+        return; /* closed: the node dropped the wait with the connection */
+    }
+    struct preq *u = mem_calloc(sizeof(*u));
+    u->on_reply = on_unblock_reply;
+    if (send_unblock(px, w->b, u, w->tag, NULL) != 0) {
+        mem_free(u);
+    }
+}
+
+/* Remove r (the tail of b's in-flight list, just queued) from that list:
+ * the node gives CACHELY.BLOCK no in-order reply. */
+static void
+untrack(struct backend *b, struct preq *r, struct preq *before)
+{
+    struct preq *prev = NULL;
+    for (struct preq *q = before ? before : b->head; q != r; q = q->bnext) {
+        prev = q;
+    }
+    if (prev != NULL) {
+        prev->bnext = NULL;
+    } else {
+        b->head = NULL;
+    }
+    b->tail = prev;
+    b->inflight--;
+}
+
+void
+blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct command *cmd,
+                 size_t argc, const char *frame, size_t len)
+{
+    struct proxy *px = s->px;
+    struct blockmux *t = table_of(px);
+    long long limit = px->cfg.blocking_pool_size * BLOCKMUX_WAITS_PER_SLOT;
+    char err[400];
+    int k;
+
+    if (n->mux_waits >= limit) {
+        px->route_errors++;
+        k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %lld blocking commands already "
+                     "wait on %s (blocking-pool-size x %d); '%s' refused\r\n", n->mux_waits,
+                     n->name, BLOCKMUX_WAITS_PER_SLOT, cmd->name);
+        session_deliver(r, err, (size_t)k);
+        return;
+    }
+    struct backend *b = n->up ? backend_pick(px, n, r->affinity, r->resp3) : NULL;
+    const char *args = memchr(frame, '\n', len);
+    if (b == NULL || args == NULL) {
+        px->route_errors++;
+        k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n", n->name);
+        session_deliver(r, err, (size_t)k);
+        return;
+    }
+    args++;
+    /* *<argc + 2> CACHELY.BLOCK <tag>, then the client's arguments as sent. */
+    uint64_t tag = ++t->next_tag;
+    char head[96], num[24];
+    size_t nl = util_ull2str(num, tag);
+    int hl = snprintf(head, sizeof(head), "*%zu\r\n$13\r\nCACHELY.BLOCK\r\n$%zu\r\n%s\r\n",
+                      argc + 2, nl, num);
+    size_t rest = len - (size_t)(args - frame), total = (size_t)hl + rest;
+    char stack[512];
+    char *msg = total <= sizeof(stack) ? stack : mem_alloc(total);
+    memcpy(msg, head, (size_t)hl);
+    memcpy(msg + hl, args, rest);
+    struct preq *before = b->tail;
+    int rc = backend_send(px, n, b, r, msg, total);
+    if (msg != stack) {
+        mem_free(msg);
+    }
+    if (rc != 0) {
+        px->route_errors++;
+        k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n", n->name);
+        session_deliver(r, err, (size_t)k);
+        return;
+    }
+    untrack(b, r, before);
+    struct bmux_wait *w = mem_alloc(sizeof(*w));
+    w->tag = tag;
+    w->s = s;
+    w->r = r;
+    w->b = b;
+    table_insert(t, w);
+    n->mux_waits++;
+    s->mux_wait = w;
+    s->blocked_on = b; /* its input waits for the push */
+    px->routed_master++;
+}
+
+int
+blockmux_push(struct backend *b, const char *frame, size_t len)
+{
+    static const char env[] = ">3\r\n$13\r\ncachely-block\r\n:";
+    size_t el = sizeof(env) - 1;
+    if (len <= el || memcmp(frame, env, el) != 0) {
+        return 0;
+    }
+    const char *p = frame + el, *end = frame + len;
+    uint64_t tag = 0;
+    while (p < end && *p >= '0' && *p <= '9') {
+        tag = tag * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
+        return 0; /* not ours after all: an in-order reply breaks the connection */
+    }
+    p += 2;
+    struct proxy *px = b->node->px;
+    struct blockmux *t = px->bmux;
+    size_t i = table_find(t, tag);
+    if (t == NULL || i == t->cap || t->slots[i]->b != b) {
+        /* Withdrawn (the client left or an error answered it): dropped. */
+        return 1;
+    }
+    struct bmux_wait *w = t->slots[i];
+    struct session *s = w->s;
+    struct preq *r = w->r;
+    wait_forget(t, i);
+    session_deliver(r, p, (size_t)(end - p));
+    if (s != NULL) {
+        session_resume(s);
+    }
+    return 1;
+}
+
+/* Answer every wait that match() selects with err and forget it; withdraw
+ * it on the node first when asked. */
+static void
+fail_waits(struct proxy *px, int (*match)(const struct bmux_wait *w, const void *arg),
+           const void *arg, const char *err, size_t errlen, int do_withdraw)
+{
+    struct blockmux *t = px->bmux;
+    if (t == NULL || t->count == 0) {
+        return;
+    }
+    /* Collected first: forgetting one moves others within the table. */
+    size_t n = 0;
+    struct bmux_wait **hit = mem_alloc(t->count * sizeof(*hit));
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i] != NULL && match(t->slots[i], arg)) {
+            hit[n++] = t->slots[i];
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        struct bmux_wait *w = hit[k];
+        struct session *s = w->s;
+        struct preq *r = w->r;
+        struct node *node = w->b->node;
+        if (do_withdraw) {
+            withdraw(px, w);
+        }
+        wait_forget(t, table_find(t, w->tag));
+        node->errors++;
+        session_deliver(r, err, errlen);
+        if (s != NULL) {
+            session_resume(s);
+        }
+    }
+    mem_free(hit);
+}
+
+static int
+on_backend(const struct bmux_wait *w, const void *arg)
+{
+    return w->b == arg;
+}
+
+static int
+on_node(const struct bmux_wait *w, const void *arg)
+{
+    return w->b->node == arg;
+}
+
+void
+blockmux_backend_closed(struct backend *b, const char *why, int sent)
+{
+    struct proxy *px = b->node->px;
+    if (b >= b->node->pool && b < b->node->pool + 2 * px->cfg.pool_size) {
+        /* Maybe the node restarted as another version: its next INFO
+         * tells again whether it knows CACHELY.BLOCK. */
+        b->node->mux_ok = 0;
+    }
+    if (px->bmux == NULL || px->bmux->count == 0) {
+        return;
+    }
+    char err[512];
+    int n = sent ? snprintf(err, sizeof(err), "-ERR cachely-proxy: connection to %s lost (%s); "
+                            "the request may or may not have been executed\r\n",
+                            b->node->name, why)
+                 : snprintf(err, sizeof(err), "-ERR cachely-proxy: could not connect to %s "
+                            "(%s); the request was not executed\r\n", b->node->name, why);
+    fail_waits(px, on_backend, b, err, (size_t)n, 0);
+}
+
+void
+blockmux_node_demoted(struct proxy *px, struct node *n, const char *why)
+{
+    if (px->bmux == NULL || px->bmux->count == 0) {
+        return;
+    }
+    char err[512];
+    int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: connection to %s lost (%s); "
+                     "the request may or may not have been executed\r\n", n->name, why);
+    fail_waits(px, on_node, n, err, (size_t)k, 1);
+}
+
+void
+blockmux_session_gone(struct session *s)
+{
+    struct bmux_wait *w = s->mux_wait;
+    if (w == NULL) {
+        return;
+    }
+    struct proxy *px = s->px;
+    struct preq *r = w->r;
+    withdraw(px, w);
+    wait_forget(px->bmux, table_find(px->bmux, w->tag));
+    /* Its request is in no backend's list: nobody else frees it. */
+    if (r->s == NULL) {
+        mem_free(r);
+    }
+}
+
+void
+blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *argv)
+{
+    struct proxy *px = s->px;
+    long long id;
+    const char *mode = "TIMEOUT";
+    if (argc > 4) {
+        session_error(s, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                         "Try CLIENT HELP.", (int)argv[1].len, argv[1].ptr);
+        return;
+    }
+    if (util_str2ll(argv[2].ptr, argv[2].len, &id) != 0) {
+        session_error(s, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (argc == 4) {
+        if (argv[3].len == 5 && strncasecmp(argv[3].ptr, "error", 5) == 0) {
+            mode = "ERROR";
+        } else if (!(argv[3].len == 7 && strncasecmp(argv[3].ptr, "timeout", 7) == 0)) {
+            session_error(s, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    struct session *target = px->sessions;
+    while (target != NULL && (long long)target->id != id) {
+        target = target->next;
+    }
+    if (target == NULL || target->blocked_on == NULL || (target->flags & SESSION_CLOSING)) {
+        session_reply(s, ":0\r\n", 4);
+        return;
+    }
+    if (target->mux_wait == NULL) {
+        session_error(s, "ERR 'client|unblock' is not supported through cachely-proxy for a "
+                         "client blocked on a dedicated connection (blocking-mux no, or a "
+                         "node without CACHELY.BLOCK)");
+        return;
+    }
+    /* The node's :1 or :0 is the answer; the wait's push (the timeout's
+     * null or -UNBLOCKED) reaches the waiting session, before or after. */
+    struct bmux_wait *w = target->mux_wait;
+    struct preq *r = session_preq_new(s);
+    if (send_unblock(px, w->b, r, w->tag, mode) != 0) {
+        static const char err[] = "-ERR cachely-proxy: the blocked client's node is not "
+                                  "reachable\r\n";
+        session_deliver(r, err, sizeof(err) - 1);
+    }
+}
+
+void
+blockmux_teardown(struct proxy *px)
+{
+    struct blockmux *t = px->bmux;
+    if (t == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        mem_free(t->slots[i]);
+    }
+    mem_free(t->slots);
+    mem_free(t);
+    px->bmux = NULL;
+}
