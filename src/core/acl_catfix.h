@@ -28,3 +28,7 @@
 {CMD_ID_SORT, CAT(SET) | CAT(SORTEDSET) | CAT(LIST) | CAT(DANGEROUS), CAT(KEYSPACE)},
 {CMD_ID_SORT_RO, CAT(SET) | CAT(SORTEDSET) | CAT(LIST) | CAT(DANGEROUS), CAT(KEYSPACE)},
 {CMD_ID_WAIT, CAT(CONNECTION), CAT(KEYSPACE)},
+/* Cachely's tagged waits: blocking commands, though neither blocks its
+ * connection (so neither carries the blocking flag the proxy routes by) */
+{CMD_ID_CACHELY_BLOCK, CAT(BLOCKING), 0},
+{CMD_ID_CACHELY_UNBLOCK, CAT(BLOCKING), 0},

@@ -167,6 +167,9 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(CLIENT_UNPAUSE, CLIENT, "unpause", 2, XA | XN | XL | XS, 0, 0, 0, "connection", "6.2.0", "End a client pause: held commands run in order", client_unpause) \
     X(CLIENT_UNBLOCK, CLIENT, "unblock", -3, XA | XN | XL | XS, 0, 0, 0, "connection", "5.0.0", "Release a client blocked on keys (with the timeout reply or an error)", client_unblock) \
     X(CLIENT_HELP, CLIENT, "help", 2, XL | XS, 0, 0, 0, "connection", "5.0.0", "Describe the CLIENT subcommands", client_help) \
+    /* Cachely's own: blocking commands multiplexed on one connection (the proxy's) */ \
+    X(CACHELY_BLOCK, NONE, "cachely.block", -3, XN | XO | XL | XS, 0, 0, 0, "connection", "7.0.0", "Run a blocking command as a tagged wait whose reply comes as a push (Cachely only)", cachely_block) \
+    X(CACHELY_UNBLOCK, NONE, "cachely.unblock", -2, XN | XO | XL | XS, 0, 0, 0, "connection", "7.0.0", "Drop or release a tagged wait of this connection (Cachely only)", cachely_unblock) \
     /* transactions */                                                                    \
     X(MULTI, NONE, "multi", 1, XN | XL | XS | XF | XB, 0, 0, 0, "transactions", "1.2.0", "Start a transaction", multi) \
     X(EXEC, NONE, "exec", 1, XN | XL | XS | CMD_SKIP_SLOWLOG, 0, 0, 0, "transactions", "1.2.0", "Run the queued commands of a transaction", exec) \

@@ -3,19 +3,24 @@
  * FIFO of clients in WAIT, the FIFO of clients CLIENT PAUSE holds, a wake
  * list for deadlines, CLIENT UNBLOCK and WAITs whose count is reached, and
  * one pass before the loop sleeps that re-runs or answers the clients
- * concerned. */
+ * concerned; and the connections' tagged waits (CACHELY.BLOCK), each a
+ * socket-less waiter that goes through all of that as a client would. */
 #include "node/block.h"
 #include "core/alloc.h"
+#include "core/command.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/handlers.h"
 #include "node/pause.h"
 #include "node/repl.h"
 #include "node/server.h"
 
 #include <event2/event.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +61,30 @@ struct block_state {
     int timed_out;                  /* the deadline passed: answer timeout */
     int unblock_error;              /* CLIENT UNBLOCK ... ERROR */
     int waking;                     /* on the wake list */
+    int collected;                  /* block_unblock_all: already listed */
     enum block_timeout_reply reply;
 };
+
+/* One CACHELY.BLOCK wait: the waiter's done_arg. */
+struct block_tagwait {
+    uint64_t tag;
+    struct client *owner;           /* borrowed: the connection; NULL once the
+                                       wait is answered or dropped */
+    struct client *waiter;          /* the fake client running the command;
+                                       owned by owner's tag set while owner
+                                       is set, then by the close list */
+    struct block_tagwait *chain;    /* borrowed: next in the tag set's bucket */
+};
+
+/* A connection's waits by tag (c->tagset). */
+struct block_tagset {
+    struct block_tagwait **table;   /* owned array of owned chains */
+    size_t size;                    /* buckets, power of two */
+    size_t n;                       /* waits */
+};
+
+static int waiter_gone(const struct client *c);
+static void tagged_refresh(struct client *c);
 
 /* ---- the key table ------------------------------------------------------ */
 
@@ -249,7 +276,8 @@ block_parse_timeout(struct client *c, const struct resp_arg *arg,
 int
 block_allowed(const struct client *c)
 {
-    return c->fd >= 0 && !(c->flags & (CLIENT_DENY_BLOCKING | CLIENT_MASTER));
+    return (c->fd >= 0 || (c->flags & CLIENT_TAGWAIT))
+           && !(c->flags & (CLIENT_DENY_BLOCKING | CLIENT_MASTER));
 }
 
 static void
@@ -556,6 +584,10 @@ held_resume(struct server *srv)
     while (n-- > 0 && !pause_active(srv) && b->held_head != NULL && !srv->shutdown_asap) {
         struct client *c = b->held_head;
         held_unlink(b, c);
+        if (waiter_gone(c)) {
+            continue;  /* a tagged wait whose connection is closing */
+        }
+        tagged_refresh(c);
         client_process_input(c);
         ran++;
     }
@@ -619,6 +651,7 @@ static void
 rerun(struct client *c)
 {
     c->flags &= ~(CLIENT_BLOCKED | CLIENT_KEYWAIT);
+    tagged_refresh(c);
     client_process_input(c);
 }
 
@@ -657,7 +690,7 @@ serve_lists(struct server *srv)
             for (size_t i = 0; i < n; i++) {
                 struct client *c = batch[i];
                 if (c->bstate == NULL || !(c->flags & CLIENT_KEYWAIT)
-                    || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_PAUSED))
+                    || (c->flags & CLIENT_PAUSED) || waiter_gone(c)
                     || key_get(b, dbid, key, keylen, 0) == NULL) {
                     continue;
                 }
@@ -671,7 +704,7 @@ serve_lists(struct server *srv)
                 continue;
             }
             c->bstate->waking = 0;
-            if (c->flags & CLIENT_CLOSE_ASAP) {
+            if (waiter_gone(c)) {
                 continue;  /* block_client_gone frees its wait */
             }
             if (c->bstate->kind == BLOCK_ON_ACKS) {
@@ -715,4 +748,326 @@ block_before_sleep(struct server *srv)
         serve_lists(srv);
     } while (b->nheld > 0 && held_resume(srv) > 0);
     b->serving = 0;
+}
+
+/* ---- REPLICAOF: everyone waiting is released -------------------------------- */
+
+void
+block_unblock_all(struct server *srv)
+{
+    static const char msg[] = "-UNBLOCKED force unblock from blocking operation, "
+                              "instance state changed (master -> replica?)";
+    struct block *b = &srv->block;
+    struct client **list = NULL;
+    size_t n = 0, cap = 0;
+
+    /* List them first: releasing one frees keys of the table. */
+    for (size_t i = 0; i < b->size; i++) {
+        for (struct block_key *k = b->table[i]; k != NULL; k = k->chain) {
+            for (struct block_waiter *w = k->head; w != NULL; w = w->next) {
+                if (!w->c->bstate->collected) {
+                    if (n == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        list = mem_realloc(list, cap * sizeof(*list));
+                    }
+                    w->c->bstate->collected = 1;
+                    list[n++] = w->c;
+                }
+            }
+        }
+    }
+    for (struct block_state *st = b->acks_head; st != NULL; st = st->ack_next) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            list = mem_realloc(list, cap * sizeof(*list));
+        }
+        list[n++] = st->c;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct client *c = list[i];
+        if (c->flags & CLIENT_PAUSED) {
+            /* Woken, then held by CLIENT PAUSE: it runs again from the top
+             * when the pause ends (Redis leaves its postponed clients). */
+            c->bstate->collected = 0;
+            continue;
+        }
+        state_free(c);
+        reply_error(c, msg);
+        if (c->flags & CLIENT_TAGWAIT) {
+            c->on_done(c, c->done_arg);  /* the push; its connection stays */
+        } else if (!(c->flags & CLIENT_CLOSE_ASAP)) {
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            if (c->ev_read != NULL) {
+                event_del(c->ev_read);
+            }
+            client_queue_write(c);
+        }
+    }
+    mem_free(list);
+}
+
+/* ---- tagged waits (CACHELY.BLOCK) ------------------------------------------ */
+
+static uint64_t
+tag_hash(uint64_t tag)
+{
+    return (tag ^ (tag >> 29)) * 0xbf58476d1ce4e5b9ULL;
+}
+
+static struct block_tagwait **
+tagset_slot(struct block_tagset *ts, uint64_t tag)
+{
+    struct block_tagwait **pp = &ts->table[tag_hash(tag) & (ts->size - 1)];
+    while (*pp != NULL && (*pp)->tag != tag) {
+        pp = &(*pp)->chain;
+    }
+    return pp;
+}
+
+static struct block_tagwait *
+tagset_find(const struct client *c, uint64_t tag)
+{
+    return c->tagset != NULL ? *tagset_slot(c->tagset, tag) : NULL;
+}
+
+static void
+tagset_add(struct client *c, struct block_tagwait *tw)
+{
+    struct block_tagset *ts = c->tagset;
+    if (ts == NULL) {
+        ts = c->tagset = mem_calloc(sizeof(*ts));
+    }
+    if (ts->n >= ts->size) {
+        size_t size = ts->size ? ts->size * 2 : 8;
+        struct block_tagwait **t = mem_calloc(size * sizeof(*t));
+        for (size_t i = 0; i < ts->size; i++) {
+            struct block_tagwait *e = ts->table[i];
+            while (e != NULL) {
+                struct block_tagwait *next = e->chain;
+                e->chain = t[tag_hash(e->tag) & (size - 1)];
+                t[tag_hash(e->tag) & (size - 1)] = e;
+                e = next;
+            }
+        }
+        mem_free(ts->table);
+        ts->table = t;
+        ts->size = size;
+    }
+    struct block_tagwait **pp = &ts->table[tag_hash(tw->tag) & (ts->size - 1)];
+    tw->chain = *pp;
+    *pp = tw;
+    ts->n++;
+    c->srv->block.ntagged++;
+}
+
+/* The wait is over for its connection (answered or dropped): off the tag
+ * set.  The waiter stays until it is freed. */
+static void
+tagged_detach(struct block_tagwait *tw)
+{
+    struct client *owner = tw->owner;
+    if (owner == NULL) {
+        return;
+    }
+    struct block_tagwait **pp = tagset_slot(owner->tagset, tw->tag);
+    *pp = tw->chain;
+    tw->chain = NULL;
+    owner->tagset->n--;
+    owner->srv->block.ntagged--;
+    tw->owner = NULL;
+}
+
+/* Append the push >3 "cachely-block" :tag <reply> to c's output, the reply
+ * being len bytes at p, or (p NULL) everything the waiter w collected. */
+static void
+tagged_push(struct client *c, uint64_t tag, const char *p, size_t len,
+            const struct client *w)
+{
+    char hdr[64];
+    int n = snprintf(hdr, sizeof(hdr), ">3\r\n$13\r\ncachely-block\r\n:%" PRIu64 "\r\n", tag);
+    unsigned pushing = c->flags & CLIENT_PUSHING;
+    c->flags |= CLIENT_PUSHING;  /* CLIENT REPLY OFF does not silence it */
+    reply_raw(c, hdr, (size_t)n);
+    if (p != NULL) {
+        reply_raw(c, p, len);
+    } else {
+        reply_raw(c, w->buf, w->bufpos);
+        for (const struct reply_block *rb = w->reply; rb != NULL; rb = rb->next) {
+            reply_raw(c, rb->data, rb->used);
+        }
+    }
+    c->flags = (c->flags & ~CLIENT_PUSHING) | pushing;
+}
+
+/* A waiter's command returned (its on_done): what it answered goes to its
+ * connection, and the waiter is done. */
+static void
+tagged_done(struct client *w, void *arg)
+{
+    struct block_tagwait *tw = arg;
+    struct client *owner = tw->owner;
+    if (owner != NULL) {
+        tagged_detach(tw);
+        tagged_push(owner, tw->tag, NULL, 0, w);
+    }
+    client_close_async(w);
+}
+
+static int
+waiter_gone(const struct client *c)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        return 1;
+    }
+    if (c->flags & CLIENT_TAGWAIT) {
+        /* Its connection is closing: nothing may be popped for it. */
+        const struct block_tagwait *tw = c->done_arg;
+        return tw == NULL || tw->owner == NULL
+               || (tw->owner->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY));
+    }
+    return 0;
+}
+
+/* Before a waiter's command runs again: the connection may have
+ * authenticated as another user since (and the old one may be gone). */
+static void
+tagged_refresh(struct client *c)
+{
+    if (c->flags & CLIENT_TAGWAIT) {
+        const struct block_tagwait *tw = c->done_arg;
+        c->user = tw->owner->user;
+    }
+}
+
+void
+block_tagged_start(struct client *c, uint64_t tag, size_t argc,
+                   const struct resp_arg *argv)
+{
+    struct server *srv = c->srv;
+    static const char dup[] = "-ERR duplicate tag\r\n";
+    static const char notblocking[] = "-ERR CACHELY.BLOCK takes a blocking command\r\n";
+    static const char full[] = "-ERR max number of clients reached\r\n";
+
+    if (tagset_find(c, tag) != NULL) {
+        tagged_push(c, tag, dup, sizeof(dup) - 1, NULL);
+        return;
+    }
+    /* An unknown command is answered by dispatch below, as it would be on
+     * the connection. */
+    const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    if (cmd != NULL && handlers_implements(cmd) && !(cmd->flags & CMD_BLOCKING)) {
+        tagged_push(c, tag, notblocking, sizeof(notblocking) - 1, NULL);
+        return;
+    }
+    if (c->tagset != NULL && (long long)c->tagset->n >= srv->cfg.maxclients) {
+        tagged_push(c, tag, full, sizeof(full) - 1, NULL);
+        return;
+    }
+
+    /* The waiter is the connection as far as the command can tell: its
+     * database, user, protocol; a fake connection's waits may not block. */
+    unsigned flags = CLIENT_TAGWAIT | (c->flags & (CLIENT_AUTHENTICATED | CLIENT_NO_TOUCH));
+    if (c->fd < 0) {
+        flags |= CLIENT_DENY_BLOCKING;
+    }
+    struct client *w = client_create_fake(srv, flags);
+    w->db = c->db;
+    w->user = c->user;
+    w->resp = c->resp;
+    w->qcap = resp_command_len(argc, argv);
+    w->qbuf = mem_alloc(w->qcap);
+    w->qlen = resp_command_write(w->qbuf, argc, argv);
+
+    struct block_tagwait *tw = mem_calloc(sizeof(*tw));
+    tw->tag = tag;
+    tw->owner = c;
+    tw->waiter = w;
+    w->on_done = tagged_done;
+    w->done_arg = tw;
+    tagset_add(c, tw);
+    /* Answered now (tagged_done pushes it, in order with c's replies), or
+     * left waiting on keys or held by CLIENT PAUSE. */
+    client_process_input(w);
+}
+
+int
+block_tagged_unblock(struct client *c, uint64_t tag, int how)
+{
+    struct block_tagwait *tw = tagset_find(c, tag);
+    if (tw == NULL) {
+        return 0;
+    }
+    if (how != 0) {
+        /* Held by CLIENT PAUSE: not released, as CLIENT UNBLOCK leaves a
+         * held client (its push comes when it runs). */
+        return block_unblock(tw->waiter, how == 2);
+    }
+    /* Dropped: the waiter may sit in a batch block_serve_ready is walking
+     * (this may be a pipelined command of a client it just served), so it
+     * is freed later; closing, it is never run again. */
+    tagged_detach(tw);
+    client_close_async(tw->waiter);
+    return 1;
+}
+
+void
+block_tagged_gone(struct client *c)
+{
+    if (c->flags & CLIENT_TAGWAIT) {
+        struct block_tagwait *tw = c->done_arg;
+        if (tw != NULL) {
+            tagged_detach(tw);
+            mem_free(tw);
+            c->done_arg = NULL;
+        }
+        return;
+    }
+    struct block_tagset *ts = c->tagset;
+    if (ts == NULL) {
+        return;
+    }
+    /* The connection goes: its waits go silently.  (Never from inside a
+     * pass of block_before_sleep: clients are freed from the close list.) */
+    for (size_t i = 0; i < ts->size; i++) {
+        struct block_tagwait *tw = ts->table[i];
+        while (tw != NULL) {
+            struct block_tagwait *next = tw->chain;
+            struct client *w = tw->waiter;
+            tw->chain = NULL;
+            tw->owner = NULL;
+            ts->n--;
+            c->srv->block.ntagged--;
+            if (!(w->flags & CLIENT_CLOSE_ASAP)) {
+                client_destroy(&w);  /* frees tw */
+            }
+            tw = next;
+        }
+    }
+    mem_free(ts->table);
+    mem_free(ts);
+    c->tagset = NULL;
+}
+
+size_t
+block_tagged_waits(const struct server *srv)
+{
+    return srv->block.ntagged;
+}
+
+size_t
+block_tagged_blocked(const struct server *srv)
+{
+    size_t n = 0;
+    if (srv->block.ntagged == 0) {
+        return 0;
+    }
+    for (const struct client *c = srv->clients; c != NULL; c = c->next) {
+        const struct block_tagset *ts = c->tagset;
+        for (size_t i = 0; ts != NULL && i < ts->size; i++) {
+            for (const struct block_tagwait *tw = ts->table[i]; tw != NULL; tw = tw->chain) {
+                n += (tw->waiter->flags & CLIENT_BLOCKED) != 0;
+            }
+        }
+    }
+    return n;
 }

@@ -73,6 +73,7 @@ struct block {
     struct client *held_tail;    /* borrowed */
     size_t nheld;
     int serving;                 /* inside block_serve_ready: no recursion */
+    size_t ntagged;              /* CACHELY.BLOCK waits not yet answered */
 };
 
 void block_setup(struct server *srv);
@@ -136,5 +137,33 @@ size_t block_blocked_clients(const struct server *srv);
 size_t block_blocking_keys(const struct server *srv);
 /* Clients waiting with a deadline (INFO clients_in_timeout_table). */
 size_t block_timed_clients(const struct server *srv);
+
+/* ---- tagged waits (CACHELY.BLOCK) ---------------------------------------- */
+
+/* CACHELY.BLOCK for connection c, the envelope (arity, tag) already
+ * checked: run the blocking command argv[0..argc) as the wait tagged tag.
+ * Its outcome is one push on c, now (in order with c's replies) when it is
+ * answered at once, or later when it is served, times out or is released. */
+void block_tagged_start(struct client *c, uint64_t tag, size_t argc,
+                        const struct resp_arg *argv);
+/* CACHELY.UNBLOCK: how 0 drops the wait tagged tag silently; 1 (TIMEOUT)
+ * and 2 (ERROR) release it as CLIENT UNBLOCK would, its push following.
+ * Returns 1 when the wait was found (and, with 1 or 2, released), else 0. */
+int block_tagged_unblock(struct client *c, uint64_t tag, int how);
+/* c (a connection with waits, or a waiter) is being freed: a connection's
+ * waits are dropped without popping anything. */
+void block_tagged_gone(struct client *c);
+/* CACHELY.BLOCK waits not yet answered (INFO tagged_waits). */
+size_t block_tagged_waits(const struct server *srv);
+/* Of which waiting on keys or held by CLIENT PAUSE (INFO blocked_clients
+ * counts them with the connections in WAIT, on keys or held). */
+size_t block_tagged_blocked(const struct server *srv);
+
+/* REPLICAOF host port: as Redis 7.0, every client waiting on keys or in WAIT
+ * is answered -UNBLOCKED (... instance state changed ...) and closed once
+ * that is written; a tagged wait gets it as its push and its connection
+ * stays.  Commands held by CLIENT PAUSE stay held (they are checked afresh
+ * when they run). */
+void block_unblock_all(struct server *srv);
 
 #endif

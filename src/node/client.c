@@ -259,6 +259,9 @@ client_destroy(struct client **cp)
         return;
     }
     srv = c->srv;
+    if (c->tagset != NULL || (c->flags & CLIENT_TAGWAIT)) {
+        block_tagged_gone(c);
+    }
     if (c->bstate != NULL || (c->flags & CLIENT_PAUSED)) {
         block_client_gone(c);
     }

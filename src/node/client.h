@@ -17,6 +17,7 @@ struct db;
 struct command;
 struct event;
 struct block_state;
+struct block_tagset;
 struct multi_state;
 struct watch_key;
 struct pubsub_client;
@@ -65,6 +66,8 @@ enum client_flag {
     CLIENT_NO_TOUCH = 1 << 26,          /* CLIENT NO-TOUCH: reads leave LRU/LFU alone */
     CLIENT_PENDING_READ = 1 << 27,      /* readable: on the server's pending-read
                                            list (batched reads) */
+    CLIENT_TAGWAIT = 1 << 28,           /* a CACHELY.BLOCK wait (fake, block.c):
+                                           its reply goes to its connection */
 };
 
 struct reply_block {
@@ -136,6 +139,8 @@ struct client {
     char repl_ip[64];               /* announced or peer address */
     long long woff;                 /* stream offset after this client's last write */
     struct block_state *bstate;     /* owned by block.c; NULL unless waiting on keys */
+    struct block_tagset *tagset;    /* owned by block.c: the CACHELY.BLOCK waits
+                                     * of this connection; NULL before one */
     struct multi_state *mstate;     /* owned by multi.c; NULL before a MULTI */
     struct watch_key *watched;      /* owned by multi.c: WATCHed keys */
     struct pubsub_client *pubsub;   /* owned by pubsub.c; NULL before a subscription */

@@ -170,9 +170,11 @@ section_clients(struct server *srv, struct rbuf *b)
                 "client_recent_max_output_buffer:%zu\r\n"
                 "blocked_clients:%zu\r\n"
                 "tracking_clients:%zu\r\n"
-                "clients_in_timeout_table:%zu\r\n",
-                srv->nclients, srv->cfg.maxclients, max_in, max_out, blocked,
-                srv->tracking.nclients, block_timed_clients(srv));
+                "clients_in_timeout_table:%zu\r\n"
+                "tagged_waits:%zu\r\n",
+                srv->nclients, srv->cfg.maxclients, max_in, max_out,
+                blocked + block_tagged_blocked(srv), srv->tracking.nclients,
+                block_timed_clients(srv), block_tagged_waits(srv));
 }
 
 static void

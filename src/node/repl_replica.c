@@ -578,6 +578,8 @@ repl_set_master(struct server *srv, const char *host, int port)
         r->psync_known = 1;
         r->master_db = r->stream_db >= 0 ? r->stream_db : 0;
     }
+    /* Clients blocked on the master it was are released (Redis 7.0). */
+    block_unblock_all(srv);
     r->master_host = mem_strdup(host);
     r->master_port = port;
     srv->ks.is_replica = 1;
