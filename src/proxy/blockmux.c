@@ -402,10 +402,7 @@ blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *a
                          "Try CLIENT HELP.", (int)argv[1].len, argv[1].ptr);
         return;
     }
-    if (util_str2ll(argv[2].ptr, argv[2].len, &id) != 0) {
-        session_error(s, "ERR value is not an integer or out of range");
-        return;
-    }
+    /* Redis's order: the reason, then the id. */
     if (argc == 4) {
         if (argv[3].len == 5 && strncasecmp(argv[3].ptr, "error", 5) == 0) {
             mode = "ERROR";
@@ -413,6 +410,10 @@ blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *a
             session_error(s, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             return;
         }
+    }
+    if (util_str2ll(argv[2].ptr, argv[2].len, &id) != 0) {
+        session_error(s, "ERR value is not an integer or out of range");
+        return;
     }
     struct session *target = px->sessions;
     while (target != NULL && (long long)target->id != id) {

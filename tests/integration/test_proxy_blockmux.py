@@ -217,7 +217,13 @@ def case_e_client_unblock(c):
     check(w.call("PING") == "PONG", "the session is in step")
     for args, want in ((("CLIENT", "UNBLOCK", "x"), "ERR value is not an integer or out of range"),
                        (("CLIENT", "UNBLOCK", wid, "maybe"),
-                        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")):
+                        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+                       # redis-server 7.0 checks the reason before the id
+                       (("CLIENT", "UNBLOCK", "x", "maybe"),
+                        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+                       (("CLIENT", "UNBLOCK", wid, "error", "x"),
+                        "ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. "
+                        "Try CLIENT HELP.")):
         rep = Raw(p.port).call(*args)
         check(isinstance(rep, Err) and rep == want,
               "%r answered %r" % (args, rep))
