@@ -138,10 +138,132 @@ wait_forget(struct blockmux *t, size_t i)
     }
 }
 
-int
-blockmux_usable(const struct proxy *px, const struct node *n)
+static int
+in_pool(const struct proxy *px, const struct backend *b)
 {
-    return px->cfg.blocking_mux && n->mux_ok;
+    const struct node *n = b->node;
+    return n->pool != NULL && b >= n->pool && b < n->pool + 2 * px->cfg.pool_size;
+}
+
+static void wait_forget(struct blockmux *t, size_t i);
+
+/* A CACHELY.BLOCK sent behind the probe, on the node's word (INFO's
+ * tagged_waits), keeps a place in the in-order list: should the probe be
+ * refused, the node answers it in order too, and this takes that reply
+ * (the command did not run).  Removed once the probe is answered :0.
+ * ctx: the connection; probe_seq: the wait's tag. */
+static void
+on_provisional_reply(struct preq *m, const char *reply, size_t len)
+{
+    struct backend *b = m->ctx;
+    struct proxy *px = b->node->px;
+    struct blockmux *t = px->bmux;
+    size_t i = table_find(t, m->probe_seq);
+    if (b->fd < 0 || t == NULL || i == t->cap || t->slots[i]->b != b) {
+        return; /* closed (the waits got its error), or the client left */
+    }
+    char err[400];
+    int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s refused CACHELY.BLOCK (%.*s); "
+                     "the command was not executed\r\n", b->node->name,
+                     (int)(len > 3 ? (len > 100 ? 100 : len - 3) : 0), reply + 1);
+    struct session *s = t->slots[i]->s;
+    struct preq *r = t->slots[i]->r;
+    wait_forget(t, i);
+    b->node->errors++;
+    session_deliver(r, err, (size_t)k);
+    if (s != NULL) {
+        session_resume(s);
+    }
+}
+
+/* The second half of the probe (CACHELY.UNBLOCK 0): its :0 is the reply
+ * on_probe_reply sees when the first half was accepted. */
+static void
+on_probe_tail(struct preq *r, const char *reply, size_t len)
+{
+    (void)r;
+    (void)reply;
+    (void)len;
+}
+
+/* The in-order reply after the probe's CACHELY.BLOCK: when the node took
+ * it, that command's outcome was a push (dropped: tag 0 is never a wait's)
+ * and this is the :0 of the CACHELY.UNBLOCK behind it; otherwise it is its
+ * error (unknown command, NOPERM for the proxy's user), and the node's
+ * blocking commands keep dedicated connections. */
+static void
+on_probe_reply(struct preq *r, const char *reply, size_t len)
+{
+    struct backend *b = r->ctx;
+    if (b == NULL || r->backend != b || b->fd < 0) {
+        return;
+    }
+    b->mux_probing = 0;
+    b->mux_ready = len >= 2 && reply[0] == ':';
+    if (b->mux_ready && b->head != NULL && b->head->on_reply == on_probe_tail) {
+        struct preq *tail = b->head; /* answered: that was its reply */
+        b->head = tail->bnext;
+        if (b->tail == tail) {
+            b->tail = NULL;
+        }
+        b->inflight--;
+        mem_free(tail);
+    }
+    if (!b->mux_ready) {
+        if (!b->node->mux_refused) {
+            log_warn("Node %s refused CACHELY.BLOCK (%.*s): its blocking commands use "
+                     "dedicated connections", b->node->name,
+                     (int)(len > 2 ? (len > 80 ? 80 : len - 2) : 0), reply);
+        }
+        b->node->mux_refused = 1;
+        return;
+    }
+    b->node->mux_refused = 0;
+    /* The provisional places behind the probe get no reply: out. */
+    struct preq *prev = NULL, *q = b->head;
+    while (q != NULL) {
+        struct preq *next = q->bnext;
+        if (q->on_reply == on_provisional_reply) {
+            if (prev != NULL) {
+                prev->bnext = next;
+            } else {
+                b->head = next;
+            }
+            if (b->tail == q) {
+                b->tail = prev;
+            }
+            b->inflight--;
+            mem_free(q);
+        } else {
+            prev = q;
+        }
+        q = next;
+    }
+}
+
+void
+blockmux_connecting(struct proxy *px, struct backend *b)
+{
+    static const char probe[] = "*6\r\n$13\r\nCACHELY.BLOCK\r\n$1\r\n0\r\n$5\r\nXREAD\r\n"
+                                "$7\r\nSTREAMS\r\n$19\r\ncachely-proxy:probe\r\n$1\r\n0\r\n";
+    static const char probe_tail[] = "*2\r\n$15\r\nCACHELY.UNBLOCK\r\n$1\r\n0\r\n";
+    b->mux_ready = b->mux_probing = 0;
+    if (!in_pool(px, b)) {
+        return; /* dedicated, transaction and write-ack connections never carry it */
+    }
+    struct preq *r = mem_calloc(sizeof(*r)), *t = mem_calloc(sizeof(*t));
+    r->on_reply = on_probe_reply;
+    r->ctx = b;
+    t->on_reply = on_probe_tail;
+    if (backend_send(px, b->node, b, r, probe, sizeof(probe) - 1) != 0) {
+        mem_free(r);
+        mem_free(t);
+        return;
+    }
+    if (backend_send(px, b->node, b, t, probe_tail, sizeof(probe_tail) - 1) != 0) {
+        mem_free(t); /* cannot happen: the first one went */
+    }
+    b->mux_probing = 1;
 }
 
 long long
@@ -190,48 +312,60 @@ withdraw(struct proxy *px, struct bmux_wait *w)
 }
 
 /* Remove r (the tail of b's in-flight list, just queued) from that list:
- * the node gives CACHELY.BLOCK no in-order reply. */
+ * the node gives CACHELY.BLOCK no in-order reply.  A provisional place
+ * (marker, when not NULL) takes its position instead. */
 static void
-untrack(struct backend *b, struct preq *r, struct preq *before)
+untrack(struct backend *b, struct preq *r, struct preq *before, struct preq *marker)
 {
     struct preq *prev = NULL;
     for (struct preq *q = before ? before : b->head; q != r; q = q->bnext) {
         prev = q;
     }
-    if (prev != NULL) {
-        prev->bnext = NULL;
-    } else {
-        b->head = NULL;
+    if (marker != NULL) {
+        marker->node = r->node;
+        marker->backend = b;
+        marker->sent_us = r->sent_us;
+        marker->bnext = NULL;
     }
-    b->tail = prev;
-    b->inflight--;
+    if (prev != NULL) {
+        prev->bnext = marker;
+    } else {
+        b->head = marker;
+    }
+    b->tail = marker != NULL ? marker : prev;
+    b->inflight -= marker == NULL;
 }
 
-void
+int
 blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct command *cmd,
                  size_t argc, const char *frame, size_t len)
 {
     struct proxy *px = s->px;
-    struct blockmux *t = table_of(px);
     long long limit = px->cfg.blocking_pool_size * BLOCKMUX_WAITS_PER_SLOT;
     char err[400];
     int k;
 
+    if (!px->cfg.blocking_mux || !n->up) {
+        return 0;
+    }
+    /* A connection whose probe is still out goes on the node's word (its
+     * INFO), as the probe's failure closes it (on_probe_reply). */
+    struct backend *b = backend_pick(px, n, r->affinity, r->resp3);
+    if (b == NULL || !(b->mux_ready || (b->mux_probing && n->mux_ok && !n->mux_refused))) {
+        return 0;
+    }
+    struct blockmux *t = table_of(px);
     if (n->mux_waits >= limit) {
         px->route_errors++;
         k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %lld blocking commands already "
                      "wait on %s (blocking-pool-size x %d); '%s' refused\r\n", n->mux_waits,
                      n->name, BLOCKMUX_WAITS_PER_SLOT, cmd->name);
         session_deliver(r, err, (size_t)k);
-        return;
+        return 1;
     }
-    struct backend *b = n->up ? backend_pick(px, n, r->affinity, r->resp3) : NULL;
     const char *args = memchr(frame, '\n', len);
-    if (b == NULL || args == NULL) {
-        px->route_errors++;
-        k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n", n->name);
-        session_deliver(r, err, (size_t)k);
-        return;
+    if (args == NULL) {
+        return 0; /* cannot happen: a multibulk frame */
     }
     args++;
     /* *<argc + 2> CACHELY.BLOCK <tag>, then the client's arguments as sent
@@ -266,9 +400,16 @@ blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct
         px->route_errors++;
         k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n", n->name);
         session_deliver(r, err, (size_t)k);
-        return;
+        return 1;
     }
-    untrack(b, r, before);
+    struct preq *marker = NULL;
+    if (!b->mux_ready) {
+        marker = mem_calloc(sizeof(*marker));
+        marker->on_reply = on_provisional_reply;
+        marker->ctx = b;
+        marker->probe_seq = tag;
+    }
+    untrack(b, r, before, marker);
     struct bmux_wait *w = t->spare;
     if (w != NULL) {
         t->spare = w->next;
@@ -285,6 +426,7 @@ blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct
     s->mux_wait = w;
     s->blocked_on = b; /* its input waits for the push */
     px->routed_master++;
+    return 1;
 }
 
 int
@@ -375,11 +517,9 @@ void
 blockmux_backend_closed(struct backend *b, const char *why, int sent)
 {
     struct proxy *px = b->node->px;
-    if (b >= b->node->pool && b < b->node->pool + 2 * px->cfg.pool_size) {
-        /* Maybe the node restarted as another version: its next INFO
-         * tells again whether it knows CACHELY.BLOCK. */
-        b->node->mux_ok = 0;
-    }
+    /* The next connection asks again (the node may come back as another
+     * version, or with other ACL rules). */
+    b->mux_ready = b->mux_probing = 0;
     if (px->bmux == NULL || px->bmux->count == 0) {
         return;
     }

@@ -20,15 +20,22 @@ struct preq;
  * BLOCKMUX_WAITS_PER_SLOT.  Beyond it a blocking command is refused. */
 #define BLOCKMUX_WAITS_PER_SLOT 64
 
-/* Whether a blocking command for n goes multiplexed: blocking-mux is on and
- * n's INFO showed it knows CACHELY.BLOCK (tagged_waits). */
-int blockmux_usable(const struct proxy *px, const struct node *n);
+/* b (a connection of its node's pool) is being opened: ask the node, right
+ * behind AUTH and HELLO, whether this connection may carry CACHELY.BLOCK:
+ * CACHELY.BLOCK 0 XREAD STREAMS <key> 0 (answered at once, by a push, where
+ * the command exists and the proxy's user may run it; by an in-order error
+ * otherwise) and CACHELY.UNBLOCK 0 (:0) behind it.  b->mux_ready says so
+ * once answered. */
+void blockmux_connecting(struct proxy *px, struct backend *b);
 /* Send s's blocking command (frame: a multibulk of argc arguments; r: its
  * request, new at the end of s's FIFO) to n as CACHELY.BLOCK on s's pooled
- * connection; s waits (s->blocked_on) until the push answers r.  Answers r
- * with an error when n cannot take it. */
-void blockmux_forward(struct session *s, struct preq *r, struct node *n,
-                      const struct command *cmd, size_t argc, const char *frame, size_t len);
+ * connection; s waits (s->blocked_on) until the push answers r.  Returns 1
+ * when r is taken care of (sent, or answered with an error when n cannot
+ * take it); 0 when the command takes a dedicated connection instead:
+ * blocking-mux is off, or the connection has not confirmed CACHELY.BLOCK
+ * (a node without it, or its answer still on the way). */
+int blockmux_forward(struct session *s, struct preq *r, struct node *n,
+                     const struct command *cmd, size_t argc, const char *frame, size_t len);
 /* A push frame read on pooled connection b (frame[0] == '>').  Returns 1
  * when it was a cachely-block push (delivered, or dropped when its tag is
  * unknown), 0 when it is something else. */

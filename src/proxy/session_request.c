@@ -631,10 +631,8 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
     char err[400];
     int k;
 
-    if (n != NULL && blockmux_usable(px, n)) {
-        /* The pooled connection, as CACHELY.BLOCK (blockmux.c). */
-        blockmux_forward(s, r, n, cmd, s->parser.argc, frame, len);
-        return;
+    if (n != NULL && blockmux_forward(s, r, n, cmd, s->parser.argc, frame, len)) {
+        return; /* on the pooled connection, as CACHELY.BLOCK (blockmux.c) */
     }
     if (n != NULL && n->up) {
         b = backend_take_blocking(px, n, s, &exhausted);

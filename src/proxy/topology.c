@@ -376,7 +376,7 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
             px->current_epoch = n->epoch;
         }
     }
-    /* tagged_waits (Clients): the node takes CACHELY.BLOCK (blockmux.c). */
+    /* tagged_waits (Clients): the node has CACHELY.BLOCK (blockmux.c). */
     n->mux_ok = topology_info_field(text, len, "tagged_waits", v, sizeof(v));
     n->priority = 100;
     if (topology_info_field(text, len, "slave_priority", v, sizeof(v))) {

@@ -280,6 +280,44 @@ def case_g_blocking_mux_no_keeps_dedicated_connections(c):
     check(ws[0].reply() == [b"q", b"d"], "served multiplexed")
 
 
+def case_h_backend_user_without_the_command(c):
+    # The node has CACHELY.BLOCK but the proxy's user may not run it: each
+    # pooled connection asks first, and blocking commands take dedicated
+    # connections; none gets an error, and the shared connections stay in
+    # step.
+    m = c.node("--requirepass", "nodeadmin")
+    admin = client(m, password="nodeadmin")
+    admin.execute_command("ACL", "SETUSER", "proxy", "on", ">backendpw", "~*", "&*", "+@all",
+                          "-cachely.block")
+    p = c.proxy(m.addr, "--backend-user", "proxy", "--backend-password", "backendpw",
+                "--pool-size", "1", ready=1)
+    pc = client(p)
+
+    def routed():
+        try:
+            pc.get("ready")
+            return True
+        except redis.ResponseError as e:
+            return "not reachable" not in str(e)
+    wait_for(routed, 10, "the proxy routes to its node")
+    ws = [Raw(p.port) for _ in range(3)]
+    for w in ws:
+        w.send(("BLPOP", "q", "0"))
+    for i in range(20):
+        check(pc.set("k", i) is True and pc.get("k") == str(i), "the shared connection in step")
+    wait_for(lambda: int(cluster.info(admin, "clients")["blocked_clients"]) == 3, 10,
+             "three clients blocked")
+    check(int(cluster.info(admin, "clients")["tagged_waits"]) == 0, "none as a tagged wait")
+    pc.rpush("q", "a", "b", "c")
+    got = []
+    for w in ws:
+        rep = w.reply()
+        check(isinstance(rep, list), "served, not refused: %r" % (rep,))
+        got.append(rep[1])
+    check(sorted(got) == [b"a", b"b", b"c"], "all three served: %r" % got)
+    check(pc.execute_command("BLPOP", "q", "0.05") is None, "and a later one times out")
+
+
 CASES = [
     ("a", "1,000 blocked clients cost the node no connections, all served or released",
      case_a_thousand_blocked_clients_cost_no_connections),
@@ -294,6 +332,8 @@ CASES = [
      case_f_bound_per_node),
     ("g", "blocking-mux no keeps dedicated connections; CONFIG SET switches",
      case_g_blocking_mux_no_keeps_dedicated_connections),
+    ("h", "a backend user refused CACHELY.BLOCK: dedicated connections, no error",
+     case_h_backend_user_without_the_command),
 ]
 
 
