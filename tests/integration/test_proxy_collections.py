@@ -293,7 +293,7 @@ def case_stream_workers_survive_a_failover(c):
 
 CASES = [
     ("a", "lists through a default proxy", case_lists_through_a_default_proxy),
-    ("b", "blocking commands run on dedicated connections (timeouts, pipelining)",
+    ("b", "blocking commands through the proxy (timeouts, pipelining)",
      case_blocking_commands_on_dedicated_connections),
     ("d", "an exhausted blocking pool answers an error at once (blocking-mux no)",
      case_blocking_pool_exhausted_answers_at_once),
