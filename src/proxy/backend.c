@@ -175,7 +175,6 @@ backend_connect(struct proxy *px, struct backend *b)
         r->on_reply = on_hello_reply;
         queue_request(px, b, r, hello, sizeof(hello) - 1);
     }
-    blockmux_connecting(px, b);
     /* Writability tells when the connect finished. */
     b->write_armed = 0;
     return 0;

@@ -30,6 +30,11 @@ struct bmux_wait {
     struct preq *r;              /* borrowed from s's FIFO: answered by the push */
     struct backend *b;           /* borrowed: the pooled connection it went on */
     struct bmux_wait *next;      /* in the spare list, once freed */
+    /* Sent before its connection's probe answered (provisional): the
+     * client's frame, to send on a dedicated connection if refused. */
+    char *frame;                 /* owned, or NULL */
+    size_t frame_len;
+    const struct command *cmd;   /* borrowed from the command table */
 };
 
 /* The proxy's waits by tag: open addressing, linear probing.  Tags come
@@ -123,6 +128,8 @@ wait_forget(struct blockmux *t, size_t i)
     struct bmux_wait *w = t->slots[i];
     table_remove_at(t, i);
     w->b->node->mux_waits--;
+    mem_free(w->frame);
+    w->frame = NULL;
     if (w->s != NULL && w->s->mux_wait == w) {
         w->s->mux_wait = NULL;
         if (w->s->blocked_on == w->b) {
@@ -162,14 +169,37 @@ on_provisional_reply(struct preq *m, const char *reply, size_t len)
     if (b->fd < 0 || t == NULL || i == t->cap || t->slots[i]->b != b) {
         return; /* closed (the waits got its error), or the client left */
     }
-    char err[400];
-    int k = snprintf(err, sizeof(err), "-ERR cachely-proxy: %s refused CACHELY.BLOCK (%.*s); "
-                     "the command was not executed\r\n", b->node->name,
-                     (int)(len > 3 ? (len > 100 ? 100 : len - 3) : 0), reply + 1);
-    struct session *s = t->slots[i]->s;
-    struct preq *r = t->slots[i]->r;
+    /* Refused before anything ran: the command goes on a dedicated
+     * connection, as it would have from the start. */
+    struct bmux_wait *w = t->slots[i];
+    struct session *s = w->s;
+    struct preq *r = w->r;
+    struct node *n = b->node;
+    const struct command *cmd = w->cmd;
+    char *frame = w->frame;
+    size_t flen = w->frame_len;
+    w->frame = NULL;
     wait_forget(t, i);
-    b->node->errors++;
+    int exhausted = 0;
+    struct backend *d = n->up && frame != NULL ? backend_take_blocking(px, n, s, &exhausted)
+                                               : NULL;
+    if (d != NULL && backend_send(px, n, d, r, frame, flen) == 0) {
+        mem_free(frame);
+        return;
+    }
+    if (d != NULL) {
+        backend_release_blocking(d);
+    }
+    mem_free(frame);
+    char err[400];
+    int k = exhausted
+                ? snprintf(err, sizeof(err), "-ERR cachely-proxy: all %lld blocking connections "
+                           "to %s are in use (blocking-pool-size); '%s' refused\r\n",
+                           px->cfg.blocking_pool_size, n->name, cmd->name)
+                : snprintf(err, sizeof(err), "-ERR cachely-proxy: %s refused CACHELY.BLOCK "
+                           "(%.*s); the command was not executed\r\n", n->name,
+                           (int)(len > 3 ? (len > 100 ? 100 : len - 3) : 0), reply + 1);
+    n->errors++;
     session_deliver(r, err, (size_t)k);
     if (s != NULL) {
         session_resume(s);
@@ -241,13 +271,18 @@ on_probe_reply(struct preq *r, const char *reply, size_t len)
     }
 }
 
-void
-blockmux_connecting(struct proxy *px, struct backend *b)
+/* Before b's first CACHELY.BLOCK: ask the node whether this connection may
+ * carry it: CACHELY.BLOCK 0 XREAD STREAMS <key> 0 (answered at once, by a
+ * push, where the command exists and the proxy's user may run it; by an
+ * in-order error otherwise), and CACHELY.UNBLOCK 0 (:0) behind it.  Asked
+ * by the first blocking command, not at connect: connections that never
+ * carry one (replicas') never see it. */
+static void
+probe(struct proxy *px, struct backend *b)
 {
     static const char probe[] = "*6\r\n$13\r\nCACHELY.BLOCK\r\n$1\r\n0\r\n$5\r\nXREAD\r\n"
                                 "$7\r\nSTREAMS\r\n$19\r\ncachely-proxy:probe\r\n$1\r\n0\r\n";
     static const char probe_tail[] = "*2\r\n$15\r\nCACHELY.UNBLOCK\r\n$1\r\n0\r\n";
-    b->mux_ready = b->mux_probing = 0;
     if (!in_pool(px, b)) {
         return; /* dedicated, transaction and write-ack connections never carry it */
     }
@@ -351,6 +386,9 @@ blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct
     /* A connection whose probe is still out goes on the node's word (its
      * INFO), as the probe's failure closes it (on_probe_reply). */
     struct backend *b = backend_pick(px, n, r->affinity, r->resp3);
+    if (b != NULL && !b->mux_ready && !b->mux_probing && n->mux_ok && !n->mux_refused) {
+        probe(px, b);
+    }
     if (b == NULL || !(b->mux_ready || (b->mux_probing && n->mux_ok && !n->mux_refused))) {
         return 0;
     }
@@ -418,6 +456,13 @@ blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct
         w = mem_alloc(sizeof(*w));
     }
     w->tag = tag;
+    w->frame = NULL;
+    w->cmd = cmd;
+    if (marker != NULL) {
+        w->frame = mem_alloc(len);
+        memcpy(w->frame, frame, len);
+        w->frame_len = len;
+    }
     w->s = s;
     w->r = r;
     w->b = b;

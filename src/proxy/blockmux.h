@@ -20,13 +20,6 @@ struct preq;
  * BLOCKMUX_WAITS_PER_SLOT.  Beyond it a blocking command is refused. */
 #define BLOCKMUX_WAITS_PER_SLOT 64
 
-/* b (a connection of its node's pool) is being opened: ask the node, right
- * behind AUTH and HELLO, whether this connection may carry CACHELY.BLOCK:
- * CACHELY.BLOCK 0 XREAD STREAMS <key> 0 (answered at once, by a push, where
- * the command exists and the proxy's user may run it; by an in-order error
- * otherwise) and CACHELY.UNBLOCK 0 (:0) behind it.  b->mux_ready says so
- * once answered. */
-void blockmux_connecting(struct proxy *px, struct backend *b);
 /* Send s's blocking command (frame: a multibulk of argc arguments; r: its
  * request, new at the end of s's FIFO) to n as CACHELY.BLOCK on s's pooled
  * connection; s waits (s->blocked_on) until the push answers r.  Returns 1
