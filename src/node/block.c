@@ -18,9 +18,7 @@
 #include "node/server.h"
 
 #include <event2/event.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +72,7 @@ struct block_tagwait {
                                        owned by owner's tag set while owner
                                        is set, then by the close list */
     struct block_tagwait *chain;    /* borrowed: next in the tag set's bucket */
+    int answered;                   /* its push waits on block.answered */
 };
 
 /* A connection's waits by tag (c->tagset). */
@@ -242,6 +241,7 @@ block_teardown(struct server *srv)
      * and held lists). */
     mem_free(b->ready);
     mem_free(b->wake);
+    mem_free(b->answered);
     memset(b, 0, sizeof(*b));
 }
 
@@ -668,7 +668,15 @@ serve_lists(struct server *srv)
     size_t cap = 0;
     size_t rh = 0, wh = 0;
 
-    while (rh < b->nready || wh < b->nwake) {
+    while (b->nanswered > 0 || rh < b->nready || wh < b->nwake) {
+        for (size_t i = 0; i < b->nanswered; i++) {
+            struct client *c = b->answered[i];
+            if (c != NULL) {
+                c->flags &= ~CLIENT_BLOCKED;
+                c->on_done(c, c->done_arg);  /* the push (adds no others) */
+            }
+        }
+        b->nanswered = 0;
         while (rh < b->nready) {
             struct block_key *k = b->ready[rh++];
             k->ready = 0;
@@ -724,7 +732,7 @@ serve_lists(struct server *srv)
 void
 block_serve_ready(struct server *srv)
 {
-    if (srv->block.nready > 0 && !srv->block.serving) {
+    if ((srv->block.nready > 0 || srv->block.nanswered > 0) && !srv->block.serving) {
         srv->block.serving = 1;
         serve_lists(srv);
         srv->block.serving = 0;
@@ -794,7 +802,16 @@ block_unblock_all(struct server *srv)
         state_free(c);
         reply_error(c, msg);
         if (c->flags & CLIENT_TAGWAIT) {
-            c->on_done(c, c->done_arg);  /* the push; its connection stays */
+            /* REPLICAOF may run inside EXEC on the very connection: its
+             * push goes out in the next pass; the connection stays. */
+            if (b->nanswered == b->answeredcap) {
+                b->answeredcap = b->answeredcap ? b->answeredcap * 2 : 8;
+                b->answered = mem_realloc(b->answered,
+                                          b->answeredcap * sizeof(*b->answered));
+            }
+            c->flags |= CLIENT_BLOCKED;  /* nothing runs it meanwhile */
+            ((struct block_tagwait *)c->done_arg)->answered = 1;
+            b->answered[b->nanswered++] = c;
         } else if (!(c->flags & CLIENT_CLOSE_ASAP)) {
             c->flags |= CLIENT_CLOSE_AFTER_REPLY;
             if (c->ev_read != NULL) {
@@ -883,15 +900,20 @@ static void
 tagged_push(struct client *c, uint64_t tag, const char *p, size_t len,
             const struct client *w)
 {
-    char hdr[64];
-    int n = snprintf(hdr, sizeof(hdr), ">3\r\n$13\r\ncachely-block\r\n:%" PRIu64 "\r\n", tag);
+    static const char head[] = ">3\r\n$13\r\ncachely-block\r\n:";
+    char hdr[sizeof(head) + 24];
+    size_t n = sizeof(head) - 1;
+    memcpy(hdr, head, n);
+    n += util_ull2str(hdr + n, tag);
+    hdr[n++] = '\r';
+    hdr[n++] = '\n';
     unsigned pushing = c->flags & CLIENT_PUSHING;
     c->flags |= CLIENT_PUSHING;  /* CLIENT REPLY OFF does not silence it */
-    reply_raw(c, hdr, (size_t)n);
+    reply_raw(c, hdr, n);
     if (p != NULL) {
         reply_raw(c, p, len);
     } else {
-        reply_raw(c, w->buf, w->bufpos);
+        /* An unbuffered waiter: its reply is all in blocks. */
         for (const struct reply_block *rb = w->reply; rb != NULL; rb = rb->next) {
             reply_raw(c, rb->data, rb->used);
         }
@@ -909,6 +931,10 @@ tagged_done(struct client *w, void *arg)
     if (owner != NULL) {
         tagged_detach(tw);
         tagged_push(owner, tw->tag, NULL, 0, w);
+        /* A WAIT on the connection covers what its wait popped. */
+        if (w->woff > owner->woff) {
+            owner->woff = w->woff;
+        }
     }
     client_close_async(w);
 }
@@ -970,7 +996,7 @@ block_tagged_start(struct client *c, uint64_t tag, size_t argc,
     if (c->fd < 0) {
         flags |= CLIENT_DENY_BLOCKING;
     }
-    struct client *w = client_create_fake(srv, flags);
+    struct client *w = client_create_fake_unbuffered(srv, flags);
     w->db = c->db;
     w->user = c->user;
     w->resp = c->resp;
@@ -999,8 +1025,9 @@ block_tagged_unblock(struct client *c, uint64_t tag, int how)
     }
     if (how != 0) {
         /* Held by CLIENT PAUSE: not released, as CLIENT UNBLOCK leaves a
-         * held client (its push comes when it runs). */
-        return block_unblock(tw->waiter, how == 2);
+         * held client (its push comes when it runs).  Already answered
+         * (REPLICAOF): its push follows. */
+        return tw->answered || block_unblock(tw->waiter, how == 2);
     }
     /* Dropped: the waiter may sit in a batch block_serve_ready is walking
      * (this may be a pipelined command of a client it just served), so it
@@ -1015,6 +1042,12 @@ block_tagged_gone(struct client *c)
 {
     if (c->flags & CLIENT_TAGWAIT) {
         struct block_tagwait *tw = c->done_arg;
+        struct block *b = &c->srv->block;
+        for (size_t i = 0; i < b->nanswered; i++) {
+            if (b->answered[i] == c) {
+                b->answered[i] = NULL;  /* freed before its push went */
+            }
+        }
         if (tw != NULL) {
             tagged_detach(tw);
             mem_free(tw);

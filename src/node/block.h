@@ -63,6 +63,11 @@ struct block {
                                     or answer (deadline passed, CLIENT
                                     UNBLOCK, a WAIT's count reached) */
     size_t nwake, wakecap;
+    struct client **answered;    /* owned array of borrowed tagged waiters
+                                    answered outside a pass (REPLICAOF):
+                                    their pushes go out in the next pass,
+                                    never inside another command's reply */
+    size_t nanswered, answeredcap;
     struct block_state *acks_head; /* borrowed (owned by the clients): WAITs,
                                       oldest first */
     struct block_state *acks_tail; /* borrowed */

@@ -144,11 +144,10 @@ client_create(struct server *srv, struct conn *conn)
     return client_init(srv, conn, 0);
 }
 
-struct client *
-client_create_fake(struct server *srv, unsigned flags)
+/* A fake client in c (zeroed up to buf). */
+static struct client *
+fake_init(struct client *c, struct server *srv, unsigned flags)
 {
-    struct client *c = mem_alloc(sizeof(*c));
-    memset(c, 0, offsetof(struct client, buf));
     c->id = ++srv->next_client_id;
     c->fd = -1;
     c->flags = flags | CLIENT_FAKE;
@@ -162,6 +161,32 @@ client_create_fake(struct server *srv, unsigned flags)
     resp_parser_init(&c->parser);
     c->parser.max_bulk_len = (long long)srv->cfg.proto_max_bulk_len;
     return c;
+}
+
+struct client *
+client_create_fake(struct server *srv, unsigned flags)
+{
+    struct client *c = mem_alloc(sizeof(*c));
+    memset(c, 0, offsetof(struct client, buf));
+    return fake_init(c, srv, flags);
+}
+
+struct client *
+client_create_fake_unbuffered(struct server *srv, unsigned flags)
+{
+    struct client *c = mem_alloc(offsetof(struct client, buf));
+    memset(c, 0, offsetof(struct client, buf));
+    /* A small first block: every writer appends to blocks once there is
+     * one, and never touches buf (which is not there).  Only the output
+     * limits free the blocks, and they close the client, which stops every
+     * writer. */
+    struct reply_block *b = mem_alloc(sizeof(*b) + 232);
+    c->reply_alloc = mem_usable(b);
+    b->next = NULL;
+    b->size = mem_usable(b) - sizeof(*b);
+    b->used = 0;
+    c->reply = c->reply_tail = b;
+    return fake_init(c, srv, flags);
 }
 
 struct client *

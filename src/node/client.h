@@ -179,6 +179,10 @@ void client_process_input(struct client *c);
  * LIST nor counted against maxclients.  Free it with client_destroy, or
  * client_close_async from inside on_done. */
 struct client *client_create_fake(struct server *srv, unsigned flags);
+/* The same without the 16 KiB inline reply buffer, for a fake client that
+ * waits long and answers once (CACHELY.BLOCK's waiters): its replies are
+ * all in reply blocks (c->buf must not be read). */
+struct client *client_create_fake_unbuffered(struct server *srv, unsigned flags);
 /* Wrap a connection as a client that is not counted against maxclients
  * (the link to our master; takes conn).  Returns NULL on failure. */
 struct client *client_create_link(struct server *srv, struct conn *conn, unsigned flags);

@@ -1,8 +1,9 @@
 /* The blocking module with a real server state and real clients: each
  * client is a cachely client on one end of a socketpair, the test writes
  * commands into the other end and runs the loop's steps (read callbacks,
- * block_before_sleep, the reply flush) as main.c does.  Covers the three
- * kinds of wait: on keys, in WAIT, held by CLIENT PAUSE. */
+ * block_before_sleep, the reply flush) as main.c does.  Covers the four
+ * kinds of wait: on keys, in WAIT, held by CLIENT PAUSE, and tagged
+ * (CACHELY.BLOCK). */
 #include <criterion/criterion.h>
 
 #include "node_rig.h"
@@ -236,5 +237,63 @@ Test(block, a_key_wait_times_out_and_can_be_unblocked)
     expect_silence(0, 10);
     cr_assert_eq(block_unblock(cl[0], 1), 1);
     expect_reply(0, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n", 2000);
+    cr_assert_eq(block_blocking_keys(&srv), 0);
+}
+
+/* ---- tagged waits (CACHELY.BLOCK) ----------------------------------------------- */
+
+#define PUSH(tag) ">3\r\n$13\r\ncachely-block\r\n:" tag "\r\n"
+
+Test(block, a_tagged_wait_leaves_its_connection_running_and_pushes_when_served)
+{
+    send_cmd(0, "CACHELY.BLOCK 7 BLPOP q 0");
+    send_cmd(0, "PING");
+    expect_reply(0, "+PONG\r\n", 2000);
+    cr_assert_eq(block_tagged_waits(&srv), 1);
+    cr_assert_eq(block_tagged_blocked(&srv), 1);
+    cr_assert_eq(block_blocking_keys(&srv), 1);
+    cr_assert_not(cl[0]->flags & CLIENT_BLOCKED);
+    send_cmd(1, "RPUSH q x");
+    expect_reply(1, ":1\r\n", 2000);
+    expect_reply(0, PUSH("7") "*2\r\n$1\r\nq\r\n$1\r\nx\r\n", 2000);
+    cr_assert_eq(block_tagged_waits(&srv), 0);
+    cr_assert_eq(block_blocked_clients(&srv), 0);
+    cr_assert_eq(block_blocking_keys(&srv), 0);
+}
+
+Test(block, tagged_waits_go_with_their_connection_and_pop_nothing)
+{
+    send_cmd(0, "CACHELY.BLOCK 1 BLPOP q 0");
+    send_cmd(0, "CACHELY.BLOCK 2 BLPOP q 5");
+    expect_silence(0, 10);
+    cr_assert_eq(block_tagged_waits(&srv), 2);
+    cr_assert_eq(block_timed_clients(&srv), 1);
+    close(peer[0]);
+    peer[0] = -1;
+    for (int i = 0; i < 20 && block_tagged_waits(&srv) > 0; i++) {
+        loop_once();
+        usleep(1000);
+    }
+    cr_assert_eq(block_tagged_waits(&srv), 0);
+    cr_assert_eq(block_blocked_clients(&srv), 0);
+    cr_assert_eq(block_timed_clients(&srv), 0);
+    cr_assert_eq(block_blocking_keys(&srv), 0);
+    send_cmd(1, "RPUSH q x");
+    expect_reply(1, ":1\r\n", 2000);
+    cr_assert_neq(db_lookup(&srv.ks.dbs[0], "q", 1, 0), NULL);
+}
+
+Test(block, a_tagged_wait_released_by_tag_or_dropped)
+{
+    send_cmd(0, "CACHELY.BLOCK 3 BLPOP q 0");
+    expect_silence(0, 10);
+    cr_assert_eq(block_tagged_unblock(cl[0], 4, 1), 0);
+    cr_assert_eq(block_tagged_unblock(cl[0], 3, 1), 1);
+    expect_reply(0, PUSH("3") "*-1\r\n", 2000);
+    send_cmd(0, "CACHELY.BLOCK 3 BLPOP q 0");
+    expect_silence(0, 10);
+    cr_assert_eq(block_tagged_unblock(cl[0], 3, 0), 1);
+    expect_silence(0, 10);
+    cr_assert_eq(block_tagged_waits(&srv), 0);
     cr_assert_eq(block_blocking_keys(&srv), 0);
 }
