@@ -520,23 +520,28 @@ fail_waits(struct proxy *px, int (*match)(const struct bmux_wait *w, const void 
     if (t == NULL || t->count == 0) {
         return;
     }
-    /* Collected first: forgetting one moves others within the table. */
+    /* Collected first (by tag: answering one may end others, and a freed
+     * wait is reused). */
     size_t n = 0;
-    struct bmux_wait **hit = mem_alloc(t->count * sizeof(*hit));
+    uint64_t *hit = mem_alloc(t->count * sizeof(*hit));
     for (size_t i = 0; i < t->cap; i++) {
         if (t->slots[i] != NULL && t->slots[i] != TOMBSTONE && match(t->slots[i], arg)) {
-            hit[n++] = t->slots[i];
+            hit[n++] = t->slots[i]->tag;
         }
     }
     for (size_t k = 0; k < n; k++) {
-        struct bmux_wait *w = hit[k];
+        size_t i = table_find(t, hit[k]);
+        if (i == t->cap) {
+            continue;
+        }
+        struct bmux_wait *w = t->slots[i];
         struct session *s = w->s;
         struct preq *r = w->r;
         struct node *node = w->b->node;
         if (do_withdraw) {
             withdraw(px, w);
         }
-        wait_forget(t, table_find(t, w->tag));
+        wait_forget(t, i);
         node->errors++;
         session_deliver(r, err, errlen);
         if (s != NULL) {
