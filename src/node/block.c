@@ -70,7 +70,8 @@ struct block_tagwait {
                                        wait is answered or dropped */
     struct client *waiter;          /* the fake client running the command;
                                        owned by owner's tag set while owner
-                                       is set, then by the close list */
+                                       is set, then by block.spare or the
+                                       close list (with this struct) */
     struct block_tagwait *chain;    /* borrowed: next in the tag set's bucket */
     int answered;                   /* its push waits on block.answered */
 };
@@ -237,6 +238,9 @@ block_teardown(struct server *srv)
         }
     }
     mem_free(b->table);
+    for (size_t i = 0; i < b->nspare; i++) {
+        client_destroy(&b->spare[i]);
+    }
     /* Clients are freed before teardown (block_client_gone emptied the WAIT
      * and held lists). */
     mem_free(b->ready);
@@ -921,6 +925,38 @@ tagged_push(struct client *c, uint64_t tag, const char *p, size_t len,
     c->flags = (c->flags & ~CLIENT_PUSHING) | pushing;
 }
 
+/* Keep an answered waiter w for the next wait, or free it.  It may be on
+ * the stack (its own input loop, which then finds nothing more to run):
+ * nothing can take it from the spares before that loop returns, as no
+ * command runs in between. */
+static void
+waiter_recycle(struct client *w)
+{
+    struct block *b = &w->srv->block;
+    if (b->nspare == sizeof(b->spare) / sizeof(b->spare[0])
+        || (w->flags & CLIENT_CLOSE_ASAP) || w->bstate != NULL || w->reply == NULL
+        || w->qcap > 4096) {
+        client_close_async(w);
+        return;
+    }
+    struct reply_block *first = w->reply, *rb = first->next;
+    while (rb != NULL) {
+        struct reply_block *next = rb->next;
+        mem_free(rb);
+        rb = next;
+    }
+    first->next = NULL;
+    first->used = 0;
+    w->reply_tail = first;
+    w->reply_bytes = 0;
+    w->reply_alloc = mem_usable(first);
+    w->obuf_soft_since_ms = 0;
+    w->qlen = w->qpos = 0;
+    w->flags = CLIENT_FAKE | CLIENT_TAGWAIT;
+    w->woff = 0;
+    b->spare[b->nspare++] = w;
+}
+
 /* A waiter's command returned (its on_done): what it answered goes to its
  * connection, and the waiter is done. */
 static void
@@ -936,7 +972,8 @@ tagged_done(struct client *w, void *arg)
             owner->woff = w->woff;
         }
     }
-    client_close_async(w);
+    tw->answered = 0;
+    waiter_recycle(w);
 }
 
 static int
@@ -996,20 +1033,32 @@ block_tagged_start(struct client *c, uint64_t tag, size_t argc,
     if (c->fd < 0) {
         flags |= CLIENT_DENY_BLOCKING;
     }
-    struct client *w = client_create_fake_unbuffered(srv, flags);
+    struct block *b = &srv->block;
+    struct client *w;
+    struct block_tagwait *tw;
+    if (b->nspare > 0) {
+        w = b->spare[--b->nspare];
+        w->flags = flags | CLIENT_FAKE;
+        tw = w->done_arg;
+    } else {
+        w = client_create_fake_unbuffered(srv, flags);
+        tw = mem_calloc(sizeof(*tw));
+        tw->waiter = w;
+        w->on_done = tagged_done;
+        w->done_arg = tw;
+    }
     w->db = c->db;
     w->user = c->user;
     w->resp = c->resp;
-    w->qcap = resp_command_len(argc, argv);
-    w->qbuf = mem_alloc(w->qcap);
+    size_t len = resp_command_len(argc, argv);
+    if (w->qcap < len) {
+        mem_free(w->qbuf);
+        w->qbuf = mem_alloc(len);
+        w->qcap = len;
+    }
     w->qlen = resp_command_write(w->qbuf, argc, argv);
-
-    struct block_tagwait *tw = mem_calloc(sizeof(*tw));
     tw->tag = tag;
     tw->owner = c;
-    tw->waiter = w;
-    w->on_done = tagged_done;
-    w->done_arg = tw;
     tagset_add(c, tw);
     /* Answered now (tagged_done pushes it, in order with c's replies), or
      * left waiting on keys or held by CLIENT PAUSE. */

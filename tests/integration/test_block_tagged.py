@@ -87,6 +87,16 @@ def case_a_served_at_once(c):
     check(clients(r) == (0, 0), "nothing left waiting")
     # A wait served at once may be "unblocked" no more.
     check(a.call("CACHELY.UNBLOCK", 8) == 0, "UNBLOCK after the push: 0")
+    # RESP3's map for XREAD; CLIENT REPLY OFF silences replies, not pushes.
+    eid = r.xadd("s", {"f": "v"}).encode()
+    a.send(("CACHELY.BLOCK", 10, "XREAD", "STREAMS", "s", "0"))
+    expect(a, push(10, b"%%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$%d\r\n%s\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+                   % (len(eid), eid)), "XREAD's RESP3 map")
+    r.rpush("q", "z")
+    a.send(("CLIENT", "REPLY", "OFF"), ("CACHELY.BLOCK", 11, "BLPOP", "q", 0), ("GET", "nosuch"),
+           ("CLIENT", "REPLY", "ON"))
+    expect(a, push(11, b"*2\r\n$1\r\nq\r\n$1\r\nz\r\n") + b"+OK\r\n",
+           "the push through CLIENT REPLY OFF, then ON's +OK")
     a.close()
 
 
@@ -105,6 +115,15 @@ def case_b_blocks_then_served(c):
     expect(a, push(1, b"*2\r\n$1\r\nq\r\n$1\r\ne\r\n"), "served by the LPUSH")
     check(r.llen("q") == 0, "popped")
     wait_waits(r, 0, 0)
+    # A wait waits in the connection's database at the time.
+    a.send(("SELECT", 1), ("CACHELY.BLOCK", 3, "BLPOP", "q", 0), ("SELECT", 0))
+    expect(a, b"+OK\r\n+OK\r\n", "SELECTs")
+    wait_waits(r, 1, 1)
+    r.lpush("q", "db0")
+    check(quiet(a), "not served from db 0")
+    cluster.client(n, db=1).lpush("q", "db1")
+    expect(a, push(3, b"*2\r\n$1\r\nq\r\n$3\r\ndb1\r\n"), "served in db 1")
+    check(r.lpop("q") == "db0", "db 0's element stayed")
     # The same connection can also serve its own wait.
     a.send(("CACHELY.BLOCK", 2, "BRPOP", "q2", 0), ("RPUSH", "q2", "a", "b"), ("PING",))
     expect(a, b":2\r\n" + push(2, b"*2\r\n$2\r\nq2\r\n$1\r\nb\r\n") + b"+PONG\r\n",
@@ -475,6 +494,21 @@ def case_j_other_blocking_commands(c):
     expect(a, push(8, entry), "XREAD without BLOCK")
     expect(a, push(9, b"*-1\r\n"), "XREADGROUP without BLOCK, nothing new")
     wait_waits(r, 0, 0)
+    # A reply of many blocks, and a command too long to keep its waiter,
+    # between small ones (waiters are kept and reused).
+    vals = [b"%04d" % i + b"v" * 96 for i in range(1000)]
+    r.rpush("big", *vals)
+    a.send(("CACHELY.BLOCK", 20, "BLMPOP", 0, 1, "big", "LEFT", "COUNT", 1000))
+    body = b"*2\r\n$3\r\nbig\r\n*1000\r\n" + b"".join(b"$100\r\n%s\r\n" % v for v in vals)
+    expect(a, push(20, body), "a 100 KB reply")
+    longkey = "k" * 10000
+    a.send(("CACHELY.BLOCK", 21, "BLPOP", longkey, "0.01"), ("CACHELY.BLOCK", 22, "BLPOP", "q", "0.01"))
+    got = a.exact(2 * len(push(21, b"*-1\r\n")))
+    check(got in (push(21, b"*-1\r\n") + push(22, b"*-1\r\n"),
+                  push(22, b"*-1\r\n") + push(21, b"*-1\r\n")), "then small ones: %r" % got)
+    r.rpush(longkey, "x")
+    a.send(("CACHELY.BLOCK", 23, "BLPOP", longkey, 0))
+    expect(a, push(23, b"*2\r\n$10000\r\n" + longkey.encode() + b"\r\n$1\r\nx\r\n"), "long key")
     # The stream deleted under an XREADGROUP wait: its error as the push.
     a.send(("CACHELY.BLOCK", 10, "XREADGROUP", "GROUP", "g", "c1", "BLOCK", 0, "STREAMS", "st", ">"))
     wait_waits(r, 1, 1)
