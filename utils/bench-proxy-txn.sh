@@ -1,6 +1,8 @@
 # Sourced by utils/bench-proxy.sh once its paths run: the MULTI/EXEC,
 # EVALSHA and BLPOP/LPUSH ping-pong rows (see its header).  Uses its
-# variables: here, tmp, paths, rounds, div, PY, and its port_of / pids_of.
+# variables: here, tmp, paths, txn_paths (paths, maybe with dedicated: a
+# proxy with blocking-mux no, for the BLPOP rows), rounds, div, PY, and its
+# port_of / pids_of.
 
 txn_client=$tmp/bench-txn
 bpp_client=$tmp/bench-blocking
@@ -31,7 +33,7 @@ tn1=$((50000 / div))
 tn16=$((200000 / div))
 bn1=$((20000 / div))
 for round in $(seq "$rounds"); do
-    set -- $paths
+    set -- $txn_paths
     for _ in $(seq $(( (round - 1) % $# ))); do set -- "${@:2}" "$1"; done
     order="$*"
     for P in 1 16; do
@@ -51,11 +53,14 @@ for round in $(seq "$rounds"); do
                     line=$(bench_client=$bpp_client bench_measure "$(pids_of "$path")" "$bn" \
                            -h 127.0.0.1 -p "$(port_of "$path")" -c "$bc" -n "$bn" -P 1)
                 elif [ "$t" = multi ]; then
-                    if [ "$path" = twemproxy ] || [ -z "$txn_client" ]; then
+                    if [ "$path" = twemproxy ] || [ "$path" = dedicated ] \
+                           || [ -z "$txn_client" ]; then
                         continue
                     fi
                     line=$(bench_client=$txn_client bench_measure "$(pids_of "$path")" "$n" \
                            -h 127.0.0.1 -p "$(port_of "$path")" -c 50 -r 100000 -n "$n" -P "$P")
+                elif [ "$path" = dedicated ]; then
+                    continue
                 else
                     line=$(bench_measure "$(pids_of "$path")" "$n" -h 127.0.0.1 \
                            -p "$(port_of "$path")" -c 50 -r 100000 -n "$n" -P "$P" \
@@ -69,7 +74,7 @@ for round in $(seq "$rounds"); do
     echo "transactions/scripts/blocking round $round done"
 done
 
-"$PY" - "$paths" "$trows" <<'EOF'
+"$PY" - "$txn_paths" "$trows" <<'EOF'
 import statistics
 import sys
 
@@ -117,7 +122,7 @@ print()
 # (1.00 = a whole core).
 head = "%-16s" % "CPU us/req"
 for path in paths:
-    short = {"direct": "dir", "cachely": "cp", "twemproxy": "tw"}.get(path, path)
+    short = {"direct": "dir", "cachely": "cp", "twemproxy": "tw", "dedicated": "ded"}.get(path, path)
     head += " %9s" % (short + " node")
     if path != "direct":
         head += " %9s" % (short + " proxy")
@@ -139,4 +144,6 @@ print("EVALSHA: a one-key INCR script (redis-benchmark); twemproxy has no MULTI.
 print("BLPOP pp: BLPOP/LPUSH ping-pong (utils/bench-blocking.c); one request = one exchange,")
 print("a BLPOP served by the other side's LPUSH, its latency from the push sent to the pop")
 print("read; -P1: 25 pairs on 50 connections; 1 pair: 2 connections; twemproxy has no BLPOP.")
+if "dedicated" in paths:
+    print("dedicated: cachely-proxy with blocking-mux no (a node connection per blocked client).")
 EOF

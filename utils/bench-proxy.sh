@@ -30,7 +30,10 @@
 # MULTI nor blocking commands); with the node's and the proxy's CPU per
 # request and the client's CPU share (the CPU figures hold on a loaded
 # machine, the rates do not).  BENCH_PROXY_ONLY=txn runs only this table,
-# BENCH_PROXY_ONLY=blocking only its BLPOP rows.
+# BENCH_PROXY_ONLY=blocking only its BLPOP rows.  BENCH_PROXY_DEDICATED=1
+# adds a second cachely-proxy with blocking-mux no to the BLPOP rows
+# ("dedicated": a node connection per blocked client, as before
+# CACHELY.BLOCK), interleaved with the others.
 #
 # Usage: utils/bench-proxy.sh [--quick] [--rounds N] [--cpu-cap PCT]
 #   --quick      one round, -n divided by 5 (for checking the script)
@@ -112,6 +115,17 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 
+dedicated_pid="" dport=""
+if [ "${BENCH_PROXY_DEDICATED:-}" = 1 ]; then
+    dport=$(bench_free_port)
+    "$PROXY" --port "$dport" --bind 127.0.0.1 --nodes "127.0.0.1:$mport" \
+        --read-policy master --blocking-mux no --logfile "$tmp/proxy-dedicated.log" &
+    dedicated_pid=$!
+    bench_pids+=($!)
+    bench_cap_pid proxy-dedicated "$dedicated_pid"
+    bench_wait_ping proxy-dedicated "$dport" "$!"
+fi
+
 paths="direct cachely"
 if [ -z "$twem_note" ]; then
     tport=$(bench_free_port)
@@ -139,13 +153,17 @@ EOF
 fi
 
 port_of() {
-    case "$1" in direct) echo "$mport" ;; cachely) echo "$pport" ;; twemproxy) echo "$tport" ;; esac
+    case "$1" in
+    direct) echo "$mport" ;; cachely) echo "$pport" ;; twemproxy) echo "$tport" ;;
+    dedicated) echo "$dport" ;;
+    esac
 }
 pids_of() { # the node, then the proxy on the path
     case "$1" in
     direct) echo "$server_pid" ;;
     cachely) echo "$server_pid $proxy_pid" ;;
     twemproxy) echo "$server_pid $twem_pid" ;;
+    dedicated) echo "$server_pid $dedicated_pid" ;;
     esac
 }
 
@@ -242,6 +260,10 @@ print("cp = cachely-proxy, tw = twemproxy, dir = direct; +p50 = p50 added over d
 EOF
 "$PY" "$here/utils/bench-table.py" proxy "$rows" "$paths"
 echo "proxy log lines about lost/unreachable backends: $errors"
+fi
+txn_paths=$paths
+if [ -n "$dedicated_pid" ]; then
+    txn_paths="$paths dedicated" # the BLPOP rows only
 fi
 . "$here/utils/bench-proxy-txn.sh"
 if [ -n "$twem_note" ]; then

@@ -4,6 +4,7 @@
  * error: nothing is ever sent twice. */
 #include "proxy/backend.h"
 #include "proxy/sockio.h"
+#include "proxy/blockmux.h"
 #include "core/alloc.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -121,6 +122,7 @@ backend_close(struct backend *b, const char *why)
     b->connected = 0;
     b->write_armed = 0;
     fail_inflight(b, why ? why : "closed", sent);
+    blockmux_backend_closed(b, why ? why : "closed", sent);
     backend_release_blocking(b);
     b->db = 0;                   /* a new connection starts in database 0 */
     b->select_failed = 0;
@@ -305,6 +307,11 @@ backend_read_done(struct backend *b, int res)
         int rc = resp_scan_next(&b->scan, b->in + off, b->in_len - off);
         if (rc == 0) {
             break;
+        }
+        if (rc > 0 && b->scan.type == '>' && blockmux_push(b, b->in + off, b->scan.pos)) {
+            off += b->scan.pos; /* a CACHELY.BLOCK's outcome: no in-order reply */
+            resp_scan_init(&b->scan);
+            continue;
         }
         if (rc < 0 || b->head == NULL) {
             backend_close(b, rc < 0 ? "protocol error in a reply" : "unexpected reply");

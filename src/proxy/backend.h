@@ -40,6 +40,9 @@ struct backend {
     int backoff_ms;
     int dedicated;               /* one of a node's blocking connections */
     int resp3;                   /* speaks RESP3 (HELLO 3 sent first) */
+    int mux_ready;               /* a pooled one whose node took our CACHELY.BLOCK
+                                    probe: it carries CACHELY.BLOCK (blockmux.c) */
+    int mux_probing;             /* that probe's answer is on the way */
     struct session *blocked;     /* borrowed: the session whose blocking command it
                                     carries, NULL when idle (dedicated only) */
     struct session *txn_owner;   /* borrowed (txn.c): the session whose transaction is

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "proxy/proxy.h"
 #include "proxy/pubsub.h"
+#include "proxy/blockmux.h"
 #include "proxy/rbuf.h"
 #include "proxy/session.h"
 #include "proxy/tracking.h"
@@ -361,6 +362,9 @@ client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv)
     }
     case CMD_ID_CLIENT_KILL:
         cmd_kill(s, argc, argv);
+        break;
+    case CMD_ID_CLIENT_UNBLOCK:
+        blockmux_client_unblock(s, argc, argv);
         break;
     case CMD_ID_CLIENT_NO_EVICT:
         if (arg_is(&argv[2], "on") || arg_is(&argv[2], "off")) {

@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "proxy/access.h"
 #include "proxy/backend.h"
+#include "proxy/blockmux.h"
 #include "proxy/failover.h"
 #include "proxy/http.h"
 #include "proxy/nodesub.h"
@@ -332,6 +333,7 @@ main(int argc, char **argv)
     http_teardown(px);
     failover_teardown(px);
     topology_teardown(px);
+    blockmux_teardown(px);
     script_teardown(px);
     access_teardown(px);
     sockio_teardown(px);

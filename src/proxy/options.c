@@ -233,6 +233,10 @@ const struct option_def proxy_options[] = {
      "each blocked client holds one until its command completes; when all are in use a "
      "blocking command is refused at once (0 = refuse every blocking command); as many "
      "again for transactions (WATCH/MULTI to EXEC)"},
+    {"blocking-mux", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(blocking_mux), NULL, NULL, NULL,
+     "send blocking commands as CACHELY.BLOCK on the pooled connections to nodes that "
+     "know it (at most blocking-pool-size x 64 waits per node); no: a dedicated "
+     "connection per blocked client, as for nodes without it"},
     {"read-policy", OPT_ENUM, 0, "session", 0, 0, proxy_read_policy_names,
      OFF(read_policy), NULL, NULL, NULL,
      "session (default): reads go round robin to healthy replicas caught up within "

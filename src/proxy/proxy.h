@@ -20,6 +20,7 @@ struct group;
 struct http_port;
 struct peer;
 struct admin;
+struct blockmux;
 struct conn_tls_ctx;
 struct acl_state;
 struct preq;
@@ -50,6 +51,8 @@ struct proxy_config {
     char *backend_password;      /* owned; "" = nodes need no AUTH */
     long long pool_size;         /* backend connections per node */
     long long blocking_pool_size; /* dedicated connections per node for blocking commands */
+    int blocking_mux;            /* blocking commands as CACHELY.BLOCK on the pooled
+                                    connections (blockmux.c) where nodes know it */
     int read_policy;             /* enum read_policy */
     int write_ack;               /* 0: master only; N: N replicas; -1: all */
     long long write_ack_timeout_ms;
@@ -161,6 +164,7 @@ struct proxy {
     /* transactions and scripts (txn.c, script.c) */
     struct script_cache *scripts; /* owned (script.c): sha -> body, for NOSCRIPT repair */
     long long txn_execs, txn_aborted, scripts_repaired;
+    struct blockmux *bmux;       /* owned (blockmux.c): multiplexed waits by tag */
 };
 
 /* The wall clock (util_ustime) as this loop turn first read it: the

@@ -66,6 +66,10 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_BGSAVE] = ROUTE_REFUSE + 1,
     [CMD_ID_BGREWRITEAOF] = ROUTE_REFUSE + 1,
     [CMD_ID_LASTSAVE] = ROUTE_REFUSE + 1,
+    /* the proxy's own protocol with the nodes (blockmux.c): a client's
+     * would put a reply-less request on a shared connection */
+    [CMD_ID_CACHELY_BLOCK] = ROUTE_REFUSE + 1,
+    [CMD_ID_CACHELY_UNBLOCK] = ROUTE_REFUSE + 1,
 };
 
 enum route_kind

@@ -16,6 +16,7 @@
 #include "core/resp_scan.h"
 #include "core/status.h"
 #include "core/util.h"
+#include "proxy/blockmux.h"
 #include "proxy/access.h"
 #include "proxy/backend.h"
 #include "proxy/client_cmd.h"
@@ -916,6 +917,7 @@ session_free(struct session *s)
     txn_session_gone(s);
     /* A blocking command still waiting: closing its connection unblocks it
      * on the node (the connection goes back to the node's blocking pool). */
+    blockmux_session_gone(s); /* a multiplexed one: CACHELY.UNBLOCK (blockmux.c) */
     struct backend *blocked_on = s->blocked_on;
     s->blocked_on = NULL;
     if (blocked_on != NULL) {

@@ -30,6 +30,7 @@ struct conn;
 struct event;
 struct acl_user;
 struct command;
+struct bmux_wait;
 
 /* A client request waiting for its reply. */
 struct preq {
@@ -198,6 +199,9 @@ struct session {
     int db;                        /* the database SELECT chose */
     struct backend *blocked_on;    /* borrowed: the dedicated connection its blocking
                                       command runs on; its input waits meanwhile */
+    struct bmux_wait *mux_wait;    /* borrowed from blockmux.c's table: its blocking
+                                      command's wait when multiplexed (blocked_on is
+                                      then the pooled connection it went on) */
     struct txn *txn;               /* owned (txn.c): its WATCH/MULTI state, NULL when none */
     int txn_hold;                  /* txn.c held its input until replies arrive */
     struct acl_user *user;         /* borrowed from px->acl (access.c): who it is */

@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "proxy/access.h"
 #include "proxy/backend.h"
+#include "proxy/blockmux.h"
 #include "proxy/client_cmd.h"
 #include "proxy/config_cmd.h"
 #include "proxy/cursor.h"
@@ -685,6 +686,9 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
     char err[400];
     int k;
 
+    if (n != NULL && blockmux_forward(s, r, n, cmd, s->parser.argc, frame, len)) {
+        return; /* on the pooled connection, as CACHELY.BLOCK (blockmux.c) */
+    }
     if (n != NULL && n->up) {
         b = backend_take_blocking(px, n, s, &exhausted);
     }

@@ -14,6 +14,7 @@
 #include "core/slot.h"
 #include "core/util.h"
 #include "proxy/backend.h"
+#include "proxy/blockmux.h"
 #include "proxy/detect.h"
 #include "proxy/failover.h"
 #include "proxy/fanout.h"
@@ -32,7 +33,8 @@
 #include <unistd.h>
 
 static const char probe_request[] =
-    "*1\r\n$4\r\nPING\r\n*3\r\n$4\r\nINFO\r\n$6\r\nserver\r\n$11\r\nreplication\r\n";
+    "*1\r\n$4\r\nPING\r\n*4\r\n$4\r\nINFO\r\n$6\r\nserver\r\n$11\r\nreplication\r\n"
+    "$7\r\nclients\r\n";
 
 static void probe_on_event(evutil_socket_t fd, short what, void *arg);
 static void probe_send(struct proxy *px, struct node *n);
@@ -374,6 +376,8 @@ apply_info(struct proxy *px, struct node *n, const char *text, size_t len)
             px->current_epoch = n->epoch;
         }
     }
+    /* tagged_waits (Clients): the node has CACHELY.BLOCK (blockmux.c). */
+    n->mux_ok = topology_info_field(text, len, "tagged_waits", v, sizeof(v));
     n->priority = 100;
     if (topology_info_field(text, len, "slave_priority", v, sizeof(v))) {
         n->priority = atoll(v);
@@ -485,6 +489,7 @@ topology_set_master(struct proxy *px, struct group *g, struct node *n, long long
         for (long long k = 0; k < px->cfg.blocking_pool_size; k++) {
             backend_close(&old->blocking[k], "the node is no longer the group's master");
         }
+        blockmux_node_demoted(px, old, "the node is no longer the group's master");
         /* Transactions pinned to it fail at EXEC (txn.c). */
         txn_drop_node(px, old);
         g->switch_count++;

@@ -79,6 +79,11 @@ struct node {
     struct backend *blocking;    /* owned array of blocking_pool_size: each carries one
                                     session's blocking command at a time */
     long long blocking_busy;     /* how many of them carry one now */
+    int mux_ok;                  /* its INFO shows tagged_waits: it has CACHELY.BLOCK
+                                    (blockmux.c; each connection still asks) */
+    int mux_refused;             /* a connection's probe was refused (ACL?): only
+                                    confirmed connections carry CACHELY.BLOCK */
+    long long mux_waits;         /* CACHELY.BLOCK waits on it now (blockmux.c) */
     struct backend *txn;         /* owned (txn.c): blocking_pool_size connections, each
                                     pinned to one session's transaction at a time */
     long long txn_busy;          /* how many of them are pinned now */

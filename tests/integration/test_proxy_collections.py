@@ -1,9 +1,10 @@
 """Collections through cachely-proxy: non-blocking commands are routed by the
 command table (their keys, movable ones included), multi-key commands whose
 keys live in different shard groups answer CROSSSLOT as on Redis Cluster, and
-blocking commands run on dedicated connections to the owning master, taken
-from a bounded pool per node (blocking-pool-size): the client's timeout is the
-node's, a client that leaves frees its connection, an exhausted pool answers
+blocking commands run on the owning master, multiplexed on the pooled
+connections (test_proxy_blockmux.py) or, with blocking-mux no, on dedicated
+connections from a bounded pool per node (blocking-pool-size): the client's
+timeout is the node's, a client that leaves frees its connection, an exhausted pool answers
 an error at once, and a master killed while a client is blocked answers it an
 error (never a hang).
 
@@ -90,8 +91,10 @@ def case_blocking_commands_on_dedicated_connections(c):
 
 
 def case_blocking_pool_exhausted_answers_at_once(c):
+    # The dedicated connections (blocking-mux no, or nodes without
+    # CACHELY.BLOCK); the multiplexed bound: test_proxy_blockmux.py f.
     m, reps = c.group()
-    p = c.proxy(m.addr, "--blocking-pool-size", "2")
+    p = c.proxy(m.addr, "--blocking-pool-size", "2", "--blocking-mux", "no")
     pc = client(p)
     ws = [Raw(p.port) for _ in range(2)]
     for w in ws:
@@ -290,9 +293,9 @@ def case_stream_workers_survive_a_failover(c):
 
 CASES = [
     ("a", "lists through a default proxy", case_lists_through_a_default_proxy),
-    ("b", "blocking commands run on dedicated connections (timeouts, pipelining)",
+    ("b", "blocking commands through the proxy (timeouts, pipelining)",
      case_blocking_commands_on_dedicated_connections),
-    ("d", "an exhausted blocking pool answers an error at once",
+    ("d", "an exhausted blocking pool answers an error at once (blocking-mux no)",
      case_blocking_pool_exhausted_answers_at_once),
     ("e", "a blocked client that leaves frees its connection",
      case_blocked_client_that_leaves_frees_its_connection),

@@ -12,6 +12,7 @@
 
 #include "proxy/access.h"
 #include "proxy/backend.h"
+#include "proxy/blockmux.h"
 #include "proxy/fanout.h"
 #include "proxy/proxy.h"
 #include "proxy/session.h"
@@ -269,6 +270,7 @@ rig_stop(void)
     }
     session_destroy_all(rig_px);
     topology_teardown(rig_px);
+    blockmux_teardown(rig_px);
     access_teardown(rig_px);
     mem_free(rig_px->pending_backends);
     event_base_free(rig_px->base);
