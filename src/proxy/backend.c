@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -125,6 +126,7 @@ backend_close(struct backend *b, const char *why)
     blockmux_backend_closed(b, why ? why : "closed", sent);
     backend_release_blocking(b);
     b->db = 0;                   /* a new connection starts in database 0 */
+    b->node_client_id = 0;       /* ... with another client id */
     b->select_failed = 0;
     mem_free(b->name);           /* ... and with no name */
     b->name = NULL;
@@ -513,6 +515,16 @@ backend_pick_idle(struct backend *pool, long long n, int resp3,
     return spare;
 }
 
+/* The reply to the CLIENT ID a dedicated connection asks when it opens. */
+static void
+on_client_id(struct preq *r, const char *reply, size_t len)
+{
+    struct backend *b = r->ctx;
+    if (r->backend == b && b->fd >= 0 && len > 3 && reply[0] == ':') {
+        b->node_client_id = atoll(reply + 1);
+    }
+}
+
 static int
 blocking_busy(const struct backend *b)
 {
@@ -536,6 +548,13 @@ backend_take_blocking(struct proxy *px, struct node *n, struct session *s, int *
         if (backend_open(px, spare) == NULL) {
             return NULL;
         }
+        /* Its id on the node, for CLIENT UNBLOCK (blockmux.c), ahead of
+         * the command. */
+        static const char id[] = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
+        struct preq *q = mem_calloc(sizeof(*q));
+        q->on_reply = on_client_id;
+        q->ctx = spare;
+        queue_request(px, spare, q, id, sizeof(id) - 1);
     }
     spare->blocked = s;
     s->blocked_on = spare;

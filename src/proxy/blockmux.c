@@ -644,9 +644,28 @@ blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *a
         return;
     }
     if (target->mux_wait == NULL) {
-        session_error(s, "ERR 'client|unblock' is not supported through cachely-proxy for a "
-                         "client blocked on a dedicated connection (blocking-mux no, or a "
-                         "node without CACHELY.BLOCK)");
+        /* On a dedicated connection: the node's CLIENT UNBLOCK for it, sent
+         * on a pooled connection; the waiter's reply comes on its own.  Not
+         * once its reply is in and only its write-ack WAIT is out (it waits
+         * no more), nor before the node's id for it is known (its CLIENT
+         * ID is answered before its command runs). */
+        struct backend *d = target->blocked_on;
+        if (d->blocked != target || d->node_client_id <= 0
+            || (d->head != NULL && d->head->ack_parent != NULL)) {
+            session_reply(s, ":0\r\n", 4);
+            return;
+        }
+        char frame[128], num[24];
+        size_t nl = util_ll2str(num, d->node_client_id);
+        int k = snprintf(frame, sizeof(frame), "*4\r\n$6\r\nCLIENT\r\n$7\r\nUNBLOCK\r\n"
+                         "$%zu\r\n%s\r\n$%zu\r\n%s\r\n", nl, num, strlen(mode), mode);
+        struct preq *r = session_preq_new(s);
+        r->select_db = 0; /* any database */
+        if (backend_send(px, d->node, NULL, r, frame, (size_t)k) != 0) {
+            static const char err[] = "-ERR cachely-proxy: the blocked client's node is not "
+                                      "reachable\r\n";
+            session_deliver(r, err, sizeof(err) - 1);
+        }
         return;
     }
     /* The node's :1 or :0 is the answer; the wait's push (the timeout's

@@ -48,6 +48,10 @@ def node_connections(n):
     return int(clients_info(n)["connected_clients"])
 
 
+def proxy_blocked(pc):
+    return int(cluster.info(pc, "clients")["blocked_clients"])
+
+
 def case_a_thousand_blocked_clients_cost_no_connections(c):
     m = c.node()
     p = c.proxy(m.addr, ready=1)
@@ -205,10 +209,13 @@ def case_e_client_unblock(c):
     w = Raw(p.port)
     wid = w.call("CLIENT", "ID")
     check(pc.execute_command("CLIENT", "UNBLOCK", wid) == 0, "not blocked: 0")
+    check(proxy_blocked(pc) == 0, "the proxy's blocked_clients: 0")
     w.send(("BLPOP", "q", "0"))
     wait_for(lambda: node_tagged(m) == 1, 10, "the client waits")
+    check(proxy_blocked(pc) == 1, "the proxy's blocked_clients counts the multiplexed wait")
     check(pc.execute_command("CLIENT", "UNBLOCK", wid) == 1, "CLIENT UNBLOCK: 1")
     check(w.reply() is None, "TIMEOUT (the default): the waiter gets nil")
+    check(proxy_blocked(pc) == 0, "the proxy's blocked_clients: 0 again")
     w.send(("BRPOPLPUSH", "q", "d", "0"))
     wait_for(lambda: node_tagged(m) == 1, 10, "the client waits again")
     check(pc.execute_command("CLIENT", "UNBLOCK", wid, "ERROR") == 1, "UNBLOCK ERROR: 1")
@@ -270,9 +277,28 @@ def case_g_blocking_mux_no_keeps_dedicated_connections(c):
     wait_for(lambda: node_blocked(m) == 3, 10, "three clients blocked")
     check(node_tagged(m) == 0, "no tagged wait")
     check(node_connections(m) == before + 3, "one dedicated connection each")
+    check(proxy_blocked(pc) == 3, "the proxy's blocked_clients counts dedicated waits")
     pc.rpush("q", "a", "b", "c")
     got = sorted(w.reply()[1] for w in ws)
     check(got == [b"a", b"b", b"c"], "served: %r" % got)
+    check(proxy_blocked(pc) == 0, "the proxy's blocked_clients: 0 once served")
+    # CLIENT UNBLOCK reaches a client on a dedicated connection, as on Redis.
+    w = ws[1]
+    wid = w.call("CLIENT", "ID")
+    w.send(("BLPOP", "q", "0"))
+    wait_for(lambda: node_blocked(m) == 1, 10, "the client waits on its connection")
+    check(pc.execute_command("CLIENT", "UNBLOCK", wid) == 1, "dedicated: CLIENT UNBLOCK: 1")
+    check(w.reply() is None, "dedicated: TIMEOUT (the default): the waiter gets nil")
+    w.send(("BLMOVE", "q", "d", "LEFT", "LEFT", "0"))
+    wait_for(lambda: node_blocked(m) == 1, 10, "the client waits again")
+    check(pc.execute_command("CLIENT", "UNBLOCK", wid, "ERROR") == 1,
+          "dedicated: UNBLOCK ERROR: 1")
+    rep = w.reply()
+    check(isinstance(rep, Err) and rep == "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+          "dedicated: ERROR: the waiter gets %r" % (rep,))
+    check(pc.execute_command("CLIENT", "UNBLOCK", wid) == 0, "dedicated, not blocked: 0")
+    check(w.call("PING") == "PONG", "the session is in step")
+    check(node_blocked(m) == 0 and proxy_blocked(pc) == 0, "nobody waits")
     # CONFIG SET switches new commands to the pooled connections.
     check(pc.config_set("blocking-mux", "yes") is True, "CONFIG SET blocking-mux yes")
     ws[0].send(("BLPOP", "q", "0"))
