@@ -686,10 +686,7 @@ cmd_client_unblock(struct client *c)
                         "Try CLIENT HELP.", (int)c->argv[1].len, c->argv[1].ptr);
         return;
     }
-    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &id) != 0) {
-        reply_not_integer(c);
-        return;
-    }
+    /* Redis 7.0's order: the reason, then the id. */
     if (c->argc == 4) {
         const struct resp_arg *how = &c->argv[3];
         if (how->len == 5 && strncasecmp(how->ptr, "error", 5) == 0) {
@@ -698,6 +695,10 @@ cmd_client_unblock(struct client *c)
             reply_error(c, "CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             return;
         }
+    }
+    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &id) != 0) {
+        reply_not_integer(c);
+        return;
     }
     for (struct client *cl = c->srv->clients; cl != NULL; cl = cl->next) {
         if ((long long)cl->id == id) {

@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -125,6 +126,7 @@ backend_close(struct backend *b, const char *why)
     blockmux_backend_closed(b, why ? why : "closed", sent);
     backend_release_blocking(b);
     b->db = 0;                   /* a new connection starts in database 0 */
+    b->node_client_id = 0;       /* ... with another client id */
     b->select_failed = 0;
     mem_free(b->name);           /* ... and with no name */
     b->name = NULL;
@@ -304,6 +306,14 @@ backend_read_done(struct backend *b, int res)
     long long last_lat = -1;
     int last_k = 0;
     for (;;) {
+        if (b->scan.pos == 0 && off < b->in_len && b->in[off] == '>' && b->mux_ready) {
+            /* A CACHELY.BLOCK's outcome, its envelope known by heart. */
+            size_t took = blockmux_take_push(b, b->in + off, b->in_len - off);
+            if (took > 0) {
+                off += took;
+                continue;
+            }
+        }
         int rc = resp_scan_next(&b->scan, b->in + off, b->in_len - off);
         if (rc == 0) {
             break;
@@ -513,6 +523,16 @@ backend_pick_idle(struct backend *pool, long long n, int resp3,
     return spare;
 }
 
+/* The reply to the CLIENT ID a dedicated connection asks when it opens. */
+static void
+on_client_id(struct preq *r, const char *reply, size_t len)
+{
+    struct backend *b = r->ctx;
+    if (r->backend == b && b->fd >= 0 && len > 3 && reply[0] == ':') {
+        b->node_client_id = atoll(reply + 1);
+    }
+}
+
 static int
 blocking_busy(const struct backend *b)
 {
@@ -536,6 +556,13 @@ backend_take_blocking(struct proxy *px, struct node *n, struct session *s, int *
         if (backend_open(px, spare) == NULL) {
             return NULL;
         }
+        /* Its id on the node, for CLIENT UNBLOCK (blockmux.c), ahead of
+         * the command. */
+        static const char id[] = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
+        struct preq *q = mem_calloc(sizeof(*q));
+        q->on_reply = on_client_id;
+        q->ctx = spare;
+        queue_request(px, spare, q, id, sizeof(id) - 1);
     }
     spare->blocked = s;
     s->blocked_on = spare;

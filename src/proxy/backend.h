@@ -45,6 +45,8 @@ struct backend {
     int mux_probing;             /* that probe's answer is on the way */
     struct session *blocked;     /* borrowed: the session whose blocking command it
                                     carries, NULL when idle (dedicated only) */
+    long long node_client_id;    /* dedicated: the node's CLIENT ID for it (asked
+                                    when it opens), 0 while unknown (CLIENT UNBLOCK) */
     struct session *txn_owner;   /* borrowed (txn.c): the session whose transaction is
                                     pinned to it, NULL when idle (transaction pool) */
     char *name;                  /* owned (txn.c): the name CLIENT SETNAME gave this

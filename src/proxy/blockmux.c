@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/log.h"
+#include "core/resp_scan.h"
 #include "core/util.h"
 #include "proxy/backend.h"
 #include "proxy/proxy.h"
@@ -413,11 +414,18 @@ blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct
     char head[96], num[24];
     size_t nl = util_ull2str(num, tag), hl = 0;
     head[hl++] = '*';
-    hl += util_ull2str(head + hl, argc + 2);
+    if (argc + 2 < 10) {
+        head[hl++] = (char)('0' + argc + 2); /* the usual case: no conversion */
+    } else {
+        hl += util_ull2str(head + hl, argc + 2);
+    }
     static const char name[] = "\r\n$13\r\nCACHELY.BLOCK\r\n$";
     memcpy(head + hl, name, sizeof(name) - 1);
     hl += sizeof(name) - 1;
-    hl += util_ull2str(head + hl, nl);
+    if (nl >= 10) {
+        head[hl++] = (char)('0' + nl / 10); /* a tag has at most 20 digits */
+    }
+    head[hl++] = (char)('0' + nl % 10);
     head[hl++] = '\r';
     head[hl++] = '\n';
     memcpy(head + hl, num, nl);
@@ -474,40 +482,78 @@ blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct
     return 1;
 }
 
-int
-blockmux_push(struct backend *b, const char *frame, size_t len)
+/* The push of tag, read on b, answers its wait with reply (its bytes). */
+static void
+push_deliver(struct backend *b, uint64_t tag, const char *reply, size_t len)
 {
-    static const char env[] = ">3\r\n$13\r\ncachely-block\r\n:";
-    size_t el = sizeof(env) - 1;
-    if (len <= el || memcmp(frame, env, el) != 0) {
-        return 0;
-    }
-    const char *p = frame + el, *end = frame + len;
-    uint64_t tag = 0;
-    while (p < end && *p >= '0' && *p <= '9') {
-        tag = tag * 10 + (uint64_t)(*p - '0');
-        p++;
-    }
-    if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
-        return 0; /* not ours after all: an in-order reply breaks the connection */
-    }
-    p += 2;
     struct proxy *px = b->node->px;
     struct blockmux *t = px->bmux;
     size_t i = table_find(t, tag);
     if (t == NULL || i == t->cap || t->slots[i]->b != b) {
         /* Withdrawn (the client left or an error answered it): dropped. */
-        return 1;
+        return;
     }
     struct bmux_wait *w = t->slots[i];
     struct session *s = w->s;
     struct preq *r = w->r;
     wait_forget(t, i);
-    session_deliver(r, p, (size_t)(end - p));
+    session_deliver(r, reply, len);
     if (s != NULL) {
         session_resume(s);
     }
+}
+
+/* The envelope's fixed head, up to the tag's digits. */
+static const char push_env[] = ">3\r\n$13\r\ncachely-block\r\n:";
+
+/* After the envelope's head at frame[0..len): the tag and where the reply
+ * starts, or NULL when the tag line is not whole and plain. */
+static inline const char *
+push_tag(const char *frame, size_t len, uint64_t *tag)
+{
+    const char *p = frame + sizeof(push_env) - 1, *end = frame + len;
+    uint64_t v = 0;
+    while (p < end && *p >= '0' && *p <= '9') {
+        v = v * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
+        return NULL;
+    }
+    *tag = v;
+    return p + 2;
+}
+
+int
+blockmux_push(struct backend *b, const char *frame, size_t len)
+{
+    uint64_t tag;
+    const char *p;
+    if (len <= sizeof(push_env) - 1 || memcmp(frame, push_env, sizeof(push_env) - 1) != 0
+        || (p = push_tag(frame, len, &tag)) == NULL) {
+        return 0; /* not ours after all: an in-order reply breaks the connection */
+    }
+    push_deliver(b, tag, p, (size_t)(frame + len - p));
     return 1;
+}
+
+size_t
+blockmux_take_push(struct backend *b, const char *buf, size_t len)
+{
+    uint64_t tag;
+    const char *p;
+    struct resp_scan sc;
+    if (len <= sizeof(push_env) + 2 || memcmp(buf, push_env, sizeof(push_env) - 1) != 0
+        || (p = push_tag(buf, len, &tag)) == NULL) {
+        return 0;
+    }
+    resp_scan_init(&sc);
+    if (resp_scan_next(&sc, p, (size_t)(buf + len - p)) != 1) {
+        return 0; /* not whole yet (or not RESP): the general scan judges it */
+    }
+    size_t total = (size_t)(p - buf) + sc.pos;
+    push_deliver(b, tag, p, sc.pos);
+    return total;
 }
 
 /* Answer every wait that match() selects with err and forget it; withdraw
@@ -644,9 +690,28 @@ blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *a
         return;
     }
     if (target->mux_wait == NULL) {
-        session_error(s, "ERR 'client|unblock' is not supported through cachely-proxy for a "
-                         "client blocked on a dedicated connection (blocking-mux no, or a "
-                         "node without CACHELY.BLOCK)");
+        /* On a dedicated connection: the node's CLIENT UNBLOCK for it, sent
+         * on a pooled connection; the waiter's reply comes on its own.  Not
+         * once its reply is in and only its write-ack WAIT is out (it waits
+         * no more), nor before the node's id for it is known (its CLIENT
+         * ID is answered before its command runs). */
+        struct backend *d = target->blocked_on;
+        if (d->blocked != target || d->node_client_id <= 0
+            || (d->head != NULL && d->head->ack_parent != NULL)) {
+            session_reply(s, ":0\r\n", 4);
+            return;
+        }
+        char frame[128], num[24];
+        size_t nl = util_ll2str(num, d->node_client_id);
+        int k = snprintf(frame, sizeof(frame), "*4\r\n$6\r\nCLIENT\r\n$7\r\nUNBLOCK\r\n"
+                         "$%zu\r\n%s\r\n$%zu\r\n%s\r\n", nl, num, strlen(mode), mode);
+        struct preq *r = session_preq_new(s);
+        r->select_db = 0; /* any database */
+        if (backend_send(px, d->node, NULL, r, frame, (size_t)k) != 0) {
+            static const char err[] = "-ERR cachely-proxy: the blocked client's node is not "
+                                      "reachable\r\n";
+            session_deliver(r, err, sizeof(err) - 1);
+        }
         return;
     }
     /* The node's :1 or :0 is the answer; the wait's push (the timeout's

@@ -33,6 +33,12 @@ int blockmux_forward(struct session *s, struct preq *r, struct node *n,
  * when it was a cachely-block push (delivered, or dropped when its tag is
  * unknown), 0 when it is something else. */
 int blockmux_push(struct backend *b, const char *frame, size_t len);
+/* The same for a push at the start of buf[0..len) (b's unscanned input,
+ * buf[0] == '>'), found without scanning its envelope element by element:
+ * returns its length when it was a whole cachely-block push (delivered, or
+ * dropped), 0 otherwise (then the general scan and blockmux_push judge it;
+ * a push not yet whole among them). */
+size_t blockmux_take_push(struct backend *b, const char *buf, size_t len);
 /* b closed: the waits on it fail with the error its requests get (sent:
  * whether the connection had opened).  From backend_close. */
 void blockmux_backend_closed(struct backend *b, const char *why, int sent);

@@ -119,15 +119,21 @@ section_server(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
 static void
 section_clients(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
 {
-    size_t pubsub = 0;
+    size_t pubsub = 0, blocked = 0;
     (void)nd;
     for (struct session *s = px->sessions; s != NULL; s = s->next) {
         pubsub += client_cmd_is_pubsub(s);
+        /* Waiting in a blocking command: multiplexed (its tag) or on a
+         * dedicated connection; not once its reply only waits for a WAIT. */
+        const struct backend *d = s->blocked_on;
+        blocked += s->mux_wait != NULL
+                   || (d != NULL && d->blocked == s
+                       && !(d->head != NULL && d->head->ack_parent != NULL));
     }
     rbuf_printf(b, "# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\n"
-                   "maxclients:%lld\r\nblocked_clients:0\r\ntracking_clients:0\r\n"
+                   "maxclients:%lld\r\nblocked_clients:%zu\r\ntracking_clients:0\r\n"
                    "pubsub_clients:%zu\r\n",
-                px->nsessions, px->cfg.maxclients, pubsub);
+                px->nsessions, px->cfg.maxclients, blocked, pubsub);
 }
 
 static void

@@ -281,6 +281,18 @@ run_reply(struct session *s, struct preq *r, const char *reply, size_t len)
     }
 }
 
+/* Did a blocking command's reply serve (write something)?  Not its
+ * timeout's null (*-1, $-1 or RESP3's _) nor an error (-UNBLOCKED...). */
+static int
+blocking_served(const char *reply, size_t len)
+{
+    if (len == 0 || reply[0] == '-' || reply[0] == '_') {
+        return 0;
+    }
+    return !(len == 5 && (reply[0] == '*' || reply[0] == '$') && reply[1] == '-'
+             && reply[2] == '1');
+}
+
 void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
@@ -334,6 +346,14 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         r->on_reply(r, reply, len);
         mem_free(r);
         return;
+    }
+    if (r->block_ack) {
+        r->block_ack = 0;
+        if (s != NULL && blocking_served(reply, len)) {
+            /* It popped (or moved to the PEL): the WAIT goes behind it on
+             * its connection, which the node's WAIT then covers. */
+            session_ack_after(s, r->node->group, r);
+        }
     }
     if (r->ack_waiting && !r->ack_held) {
         /* A write-ack write: hold its reply until its WAIT answers. */

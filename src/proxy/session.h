@@ -63,6 +63,9 @@ struct preq {
     int ack_waiting;             /* a WAIT for this write is in flight */
     struct preq *ack_parent;     /* on a WAIT: the write it acknowledges */
     long long ack_need;          /* replicas required */
+    int block_ack;               /* a blocking write under write-ack (BLMOVE, BLPOP,
+                                    XREADGROUP...): once its reply says it served,
+                                    a WAIT follows it on its connection */
     /* A write sent to a master: its frame, kept until the reply, so that a
      * -READONLY from a master demoted meanwhile (a switchover: the write
      * was held by CLIENT PAUSE and never ran) is sent to the new master. */

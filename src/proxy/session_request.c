@@ -686,6 +686,10 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
     char err[400];
     int k;
 
+    /* A blocking write (all but XREAD) that serves follows write-ack as
+     * other writes do: session_deliver sends the WAIT once it answers. */
+    r->block_ack = px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE);
+
     if (n != NULL && blockmux_forward(s, r, n, cmd, s->parser.argc, frame, len)) {
         return; /* on the pooled connection, as CACHELY.BLOCK (blockmux.c) */
     }

@@ -11,6 +11,7 @@ Run with /usr/bin/python3 (Debian's python3-redis).  Prints "N passed, M
 failed".  CACHELY_PROXY_BLOCKMUX_CASES=a,b runs only those cases."""
 import os
 import select
+import signal
 import socket
 import sys
 import time
@@ -45,6 +46,10 @@ def node_tagged(n):
 
 def node_connections(n):
     return int(clients_info(n)["connected_clients"])
+
+
+def proxy_blocked(pc):
+    return int(cluster.info(pc, "clients")["blocked_clients"])
 
 
 def case_a_thousand_blocked_clients_cost_no_connections(c):
@@ -204,10 +209,13 @@ def case_e_client_unblock(c):
     w = Raw(p.port)
     wid = w.call("CLIENT", "ID")
     check(pc.execute_command("CLIENT", "UNBLOCK", wid) == 0, "not blocked: 0")
+    check(proxy_blocked(pc) == 0, "the proxy's blocked_clients: 0")
     w.send(("BLPOP", "q", "0"))
     wait_for(lambda: node_tagged(m) == 1, 10, "the client waits")
+    check(proxy_blocked(pc) == 1, "the proxy's blocked_clients counts the multiplexed wait")
     check(pc.execute_command("CLIENT", "UNBLOCK", wid) == 1, "CLIENT UNBLOCK: 1")
     check(w.reply() is None, "TIMEOUT (the default): the waiter gets nil")
+    check(proxy_blocked(pc) == 0, "the proxy's blocked_clients: 0 again")
     w.send(("BRPOPLPUSH", "q", "d", "0"))
     wait_for(lambda: node_tagged(m) == 1, 10, "the client waits again")
     check(pc.execute_command("CLIENT", "UNBLOCK", wid, "ERROR") == 1, "UNBLOCK ERROR: 1")
@@ -269,9 +277,28 @@ def case_g_blocking_mux_no_keeps_dedicated_connections(c):
     wait_for(lambda: node_blocked(m) == 3, 10, "three clients blocked")
     check(node_tagged(m) == 0, "no tagged wait")
     check(node_connections(m) == before + 3, "one dedicated connection each")
+    check(proxy_blocked(pc) == 3, "the proxy's blocked_clients counts dedicated waits")
     pc.rpush("q", "a", "b", "c")
     got = sorted(w.reply()[1] for w in ws)
     check(got == [b"a", b"b", b"c"], "served: %r" % got)
+    check(proxy_blocked(pc) == 0, "the proxy's blocked_clients: 0 once served")
+    # CLIENT UNBLOCK reaches a client on a dedicated connection, as on Redis.
+    w = ws[1]
+    wid = w.call("CLIENT", "ID")
+    w.send(("BLPOP", "q", "0"))
+    wait_for(lambda: node_blocked(m) == 1, 10, "the client waits on its connection")
+    check(pc.execute_command("CLIENT", "UNBLOCK", wid) == 1, "dedicated: CLIENT UNBLOCK: 1")
+    check(w.reply() is None, "dedicated: TIMEOUT (the default): the waiter gets nil")
+    w.send(("BLMOVE", "q", "d", "LEFT", "LEFT", "0"))
+    wait_for(lambda: node_blocked(m) == 1, 10, "the client waits again")
+    check(pc.execute_command("CLIENT", "UNBLOCK", wid, "ERROR") == 1,
+          "dedicated: UNBLOCK ERROR: 1")
+    rep = w.reply()
+    check(isinstance(rep, Err) and rep == "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+          "dedicated: ERROR: the waiter gets %r" % (rep,))
+    check(pc.execute_command("CLIENT", "UNBLOCK", wid) == 0, "dedicated, not blocked: 0")
+    check(w.call("PING") == "PONG", "the session is in step")
+    check(node_blocked(m) == 0 and proxy_blocked(pc) == 0, "nobody waits")
     # CONFIG SET switches new commands to the pooled connections.
     check(pc.config_set("blocking-mux", "yes") is True, "CONFIG SET blocking-mux yes")
     ws[0].send(("BLPOP", "q", "0"))
@@ -318,6 +345,77 @@ def case_h_backend_user_without_the_command(c):
     check(pc.execute_command("BLPOP", "q", "0.05") is None, "and a later one times out")
 
 
+def case_i_write_ack_after_blocking_writes(c):
+    # Under write-ack a blocking command that served wrote (a pop, a move,
+    # entries into a PEL): its reply waits for the WAIT, as other writes'
+    # do, multiplexed and on dedicated connections; a timeout's nil wrote
+    # nothing and waits for none.
+    m = c.node()
+    rep = c.node("--replicaof", "%s %d" % (tp.LOCAL, m.port))
+    tp.wait_synced(m, rep)
+    rc = client(rep)
+    for mux in ("yes", "no"):
+        p = c.proxy(m.addr, "--write-ack", "1", "--write-ack-timeout-ms", "300",
+                    "--blocking-mux", mux, ready=2)
+        pc = client(p)
+        w = Raw(p.port)
+        k = "wa-%s:" % mux
+        # Served after waiting: the replica has the move when the reply comes.
+        w.send(("BLMOVE", k + "src", k + "dst", "LEFT", "RIGHT", "0"))
+        wait_for(lambda: node_blocked(m) == 1, 10, "the BLMOVE waits (mux %s)" % mux)
+        pc.rpush(k + "src", "a")
+        check(w.reply() == b"a", "BLMOVE served")
+        check(rc.lrange(k + "dst", 0, -1) == ["a"] and rc.llen(k + "src") == 0,
+              "mux %s: the replica has the BLMOVE at once" % mux)
+        # Served at once, every write of the family.
+        pc.rpush(k + "l", *["e%d" % i for i in range(8)])
+        pc.zadd(k + "z", {"m%d" % i: i for i in range(6)})
+        pc.execute_command("XGROUP", "CREATE", k + "s", "g", "$", "MKSTREAM")
+        pc.xadd(k + "s", {"f": "v"})
+        left = [8]
+
+        def popped(n):
+            left[0] -= n
+            return rc.llen(k + "l") == left[0]
+        for args, ok in (
+                (("BLPOP", k + "l", "0"), lambda: popped(1)),
+                (("BRPOP", k + "l", "0"), lambda: popped(1)),
+                (("BLMPOP", "0", "1", k + "l", "LEFT", "COUNT", "2"), lambda: popped(2)),
+                (("BRPOPLPUSH", k + "l", k + "d2", "0"),
+                 lambda: popped(1) and rc.llen(k + "d2") == 1),
+                (("BLMOVE", k + "l", k + "d2", "RIGHT", "LEFT", "0"),
+                 lambda: popped(1) and rc.llen(k + "d2") == 2),
+                (("BZPOPMIN", k + "z", "0"), lambda: rc.zrange(k + "z", 0, 0) == ["m1"]),
+                (("BZPOPMAX", k + "z", "0"), lambda: rc.zrange(k + "z", -1, -1) == ["m4"]),
+                (("BZMPOP", "0", "1", k + "z", "MIN", "COUNT", "2"),
+                 lambda: rc.zcard(k + "z") == 2),
+                (("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", k + "s", ">"),
+                 lambda: rc.xpending(k + "s", "g")["pending"] == 1)):
+            got = w.call(*args)
+            check(got is not None and not isinstance(got, Err), "%s served: %r" % (args[0], got))
+            check(ok(), "mux %s: the replica has the %s at once" % (mux, args[0]))
+        # With the replica stopped: a served one is -NOTACKED after the
+        # timeout, as a write is; a timeout's nil is not held.
+        os.kill(rep.proc.pid, signal.SIGSTOP)
+        try:
+            t0 = time.time()
+            got = w.call("BLPOP", k + "l", "0")
+            took = time.time() - t0
+            check(isinstance(got, Err) and got.startswith(
+                "NOTACKED the write was applied on the master and acknowledged by 0 of 1"),
+                "mux %s: a served BLPOP with the replica stopped: %r" % (mux, got))
+            check(took >= 0.25, "mux %s: NOTACKED after %.0f ms (timeout 300)" % (mux, took * 1000))
+            t0 = time.time()
+            check(w.call("BLPOP", k + "none", "0.05") is None, "a timeout's nil")
+            took = time.time() - t0
+            check(took < 0.25, "mux %s: the nil waited for no WAIT (%.0f ms)" % (mux, took * 1000))
+        finally:
+            os.kill(rep.proc.pid, signal.SIGCONT)
+        tp.wait_synced(m, rep)
+        check(w.call("PING") == "PONG", "the session is in step")
+        w.close()
+
+
 CASES = [
     ("a", "1,000 blocked clients cost the node no connections, all served or released",
      case_a_thousand_blocked_clients_cost_no_connections),
@@ -334,6 +432,8 @@ CASES = [
      case_g_blocking_mux_no_keeps_dedicated_connections),
     ("h", "a backend user refused CACHELY.BLOCK: dedicated connections, no error",
      case_h_backend_user_without_the_command),
+    ("i", "write-ack: a served blocking write is acked before its reply; a nil is not",
+     case_i_write_ack_after_blocking_writes),
 ]
 
 
