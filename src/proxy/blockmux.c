@@ -386,7 +386,11 @@ blockmux_forward(struct session *s, struct preq *r, struct node *n, const struct
     }
     /* A connection whose probe is still out goes on the node's word (its
      * INFO), as the probe's failure closes it (on_probe_reply). */
-    struct backend *b = backend_pick(px, n, r->affinity, r->resp3);
+    /* Under write-ack a write's WAIT blocks the connection it follows on:
+     * such a command goes on the session's private connection, as its
+     * other writes do, so that no other session's requests wait behind it. */
+    struct backend *b = r->block_ack ? session_own_connection(s, n->group)
+                                     : backend_pick(px, n, r->affinity, r->resp3);
     if (b != NULL && !b->mux_ready && !b->mux_probing && n->mux_ok && !n->mux_refused) {
         probe(px, b);
     }

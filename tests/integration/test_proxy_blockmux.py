@@ -356,7 +356,8 @@ def case_i_write_ack_after_blocking_writes(c):
     rc = client(rep)
     for mux in ("yes", "no"):
         p = c.proxy(m.addr, "--write-ack", "1", "--write-ack-timeout-ms", "300",
-                    "--blocking-mux", mux, ready=2)
+                    "--blocking-mux", mux, "--read-policy", "master", "--pool-size", "1",
+                    ready=2)
         pc = client(p)
         w = Raw(p.port)
         k = "wa-%s:" % mux
@@ -399,7 +400,16 @@ def case_i_write_ack_after_blocking_writes(c):
         os.kill(rep.proc.pid, signal.SIGSTOP)
         try:
             t0 = time.time()
-            got = w.call("BLPOP", k + "l", "0")
+            w.send(("BLPOP", k + "l", "0"))
+            # Its WAIT holds the connection it follows on: the session's
+            # own, never the pooled one other sessions' requests use.
+            time.sleep(0.05)
+            t1 = time.time()
+            check(pc.get(k + "nothing") is None, "another session's GET")
+            other = time.time() - t1
+            check(other < 0.15, "mux %s: another session's GET waited %.0f ms behind the "
+                  "WAIT" % (mux, other * 1000))
+            got = w.reply()
             took = time.time() - t0
             check(isinstance(got, Err) and got.startswith(
                 "NOTACKED the write was applied on the master and acknowledged by 0 of 1"),
