@@ -1022,7 +1022,11 @@ block_tagged_start(struct client *c, uint64_t tag, size_t argc,
         tagged_push(c, tag, notblocking, sizeof(notblocking) - 1, NULL);
         return;
     }
-    if (c->tagset != NULL && (long long)c->tagset->n >= srv->cfg.maxclients) {
+    /* Each wait stands for a client that would have blocked on a
+     * connection of its own: maxclients bounds them all, whatever number
+     * of connections carry them (one connection's alone could otherwise
+     * be multiplied by every connection's). */
+    if ((long long)srv->block.ntagged >= srv->cfg.maxclients) {
         tagged_push(c, tag, full, sizeof(full) - 1, NULL);
         return;
     }

@@ -439,12 +439,17 @@ def case_i_errors(c):
     check(clients(r) == (0, 0), "nothing waiting")
     a.close()
     b.close()
-    # At most maxclients waits on one connection; then the push says so.
+    # At most maxclients waits in all; then the push says so.
     small = c.node("--save", "", "--maxclients", 4)
     s = Raw(small.port)
     s.send(*[("CACHELY.BLOCK", t, "BLPOP", "q", 0) for t in range(4)])
     s.send(("CACHELY.BLOCK", 4, "BLPOP", "q", 0))
     expect(s, push(4, b"-ERR max number of clients reached\r\n"), "the fifth wait")
+    # The bound is the node's, not each connection's.
+    s2 = Raw(small.port)
+    s2.send(("CACHELY.BLOCK", 1, "BLPOP", "q", 0))
+    expect(s2, push(1, b"-ERR max number of clients reached\r\n"), "a wait on another connection")
+    s2.close()
     rs = cluster.client(small)
     check(clients(rs) == (4, 4), "four wait")
     check(s.call("CACHELY.UNBLOCK", 0) == 1, "one dropped")
