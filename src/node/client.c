@@ -26,6 +26,7 @@
 #include "node/server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -949,15 +950,19 @@ client_read(struct client *c)
 }
 
 /* ---- batched reads (io_uring) ---------------------------------------------
- * With srv->iobatch, a readable plain socket is only queued by its event;
- * once the loop has run every callback, client_read_pending reads all the
- * queued sockets in one system call and then processes each client's input
- * in turn, as the per-event reads would have. */
+ * A readable plain socket is only queued by its event; once the loop has
+ * run every callback, client_read_pending reads all the queued sockets in
+ * one system call (srv->iobatch; without it, one read each) and then
+ * processes each client's input in turn, as the per-event reads would
+ * have. */
 
+/* Without a ring (io-uring no, valgrind, a kernel that refuses it) the
+ * batch still pays: each socket is read with its own call, but the
+ * commands run only once every read is in, after batch_prefetch. */
 static int
 read_batchable(const struct client *c)
 {
-    return c->srv->iobatch != NULL && c->conn != NULL && !conn_is_tls(c->conn);
+    return c->conn != NULL && !conn_is_tls(c->conn);
 }
 
 static void
@@ -1128,8 +1133,9 @@ client_read_pending(struct server *srv)
         /* Clients stay flagged (and unfreed: nothing frees a client until
          * client_free_pending below) while their read is in the batch. */
         unsigned k = 0;
+        rb.n = rb.next = 0;
         while (srv->pending_reads != NULL && k < CLIENT_IO_BATCH
-               && iobatch_room(srv->iobatch) > 0) {
+               && (srv->iobatch == NULL || iobatch_room(srv->iobatch) > 0)) {
             struct client *c = srv->pending_reads;
             srv->pending_reads = c->pr_next;
             c->pr_next = NULL;
@@ -1139,13 +1145,18 @@ client_read_pending(struct server *srv)
             }
             size_t room = read_prepare(c);
             rb.off[k++] = c->qlen;
+            if (srv->iobatch == NULL) {
+                ssize_t r = conn_read(c->conn, c->qbuf + c->qlen,
+                                      room > INT_MAX ? INT_MAX : room);
+                batch_read_done(c, r < 0 ? -errno : (int)r, &rb);
+                continue;
+            }
             iobatch_recv(srv->iobatch, c->fd, c->qbuf + c->qlen, room, c);
         }
-        rb.n = rb.next = 0;
         rb.outer = batch_top;
         batch_top = &rb;
         reads_running++;
-        int rc = iobatch_run(srv->iobatch, batch_read_done, &rb);
+        int rc = srv->iobatch != NULL ? iobatch_run(srv->iobatch, batch_read_done, &rb) : 0;
         batch_prefetch(&rb);
         batch_hand_out(&rb);
         reads_running--;
