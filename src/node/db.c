@@ -257,10 +257,20 @@ expire_now(struct db *db, struct entry **ref)
     ks->free_async = saved;
 }
 
+/* dict_hash, or the hash the read batch left for these very bytes. */
+static inline uint64_t
+key_hash(const struct keyspace *ks, const char *key, size_t len)
+{
+    if (key == ks->hint_key && len == ks->hint_len) {
+        return ks->hint_hash;
+    }
+    return dict_hash(key, len);
+}
+
 struct entry **
 db_lookup_ref(struct db *db, const char *key, size_t len, int flags)
 {
-    uint64_t h = dict_hash(key, len);
+    uint64_t h = key_hash(db->ks, key, len);
     struct entry **ref = dict_find_ref(&db->dict, key, len, h);
     struct keyspace *ks = db->ks;
 
@@ -295,7 +305,7 @@ static struct entry *
 add_quiet(struct db *db, const char *key, size_t keylen, size_t vallen,
           long long expire_ms)
 {
-    uint64_t h = dict_hash(key, keylen);
+    uint64_t h = key_hash(db->ks, key, keylen);
     db->ks->dirty++;
     if (!keyspace_deletes_expired(db->ks)) {
         /* A replica (or a paused node) hides expired keys without deleting
@@ -435,7 +445,7 @@ struct entry *
 db_set(struct db *db, const char *key, size_t keylen, const char *val,
        size_t vallen, long long expire_ms, int keepttl)
 {
-    uint64_t h = dict_hash(key, keylen);
+    uint64_t h = key_hash(db->ks, key, keylen);
     struct entry **ref = dict_find_ref(&db->dict, key, keylen, h);
     struct entry *e;
     db->ks->dirty++;

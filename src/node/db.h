@@ -89,6 +89,13 @@ struct keyspace {
     long long hits, misses;
     long long expired_keys, evicted_keys;
     long long expire_cycle_us;   /* CPU spent in active expiry */
+    /* A key hash the read batch already computed for its prefetch (see
+     * client.c): the lookups take it for a key at exactly hint_key with
+     * hint_len bytes, instead of hashing those bytes again.  Set only
+     * while that client's input runs, whose buffer holds the bytes. */
+    const char *hint_key;        /* borrowed from a query buffer, or NULL */
+    size_t hint_len;
+    uint64_t hint_hash;
 };
 
 /* Create/destroy the databases.  keyspace_destroy frees every entry. */

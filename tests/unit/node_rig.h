@@ -82,11 +82,14 @@ node_rig_client(struct server *srv, int *peer)
 }
 
 /* One turn of the main loop: callbacks ready now, then what main.c does
- * before sleeping. */
+ * before sleeping.  EVLOOP_ONCE as in main.c: a read event only queues its
+ * client for client_read_pending, so its socket stays readable, and
+ * EVLOOP_NONBLOCK alone would run the callbacks again and again. */
 static void
 node_rig_loop_once(struct server *srv)
 {
-    event_base_loop(srv->base, EVLOOP_NONBLOCK);
+    event_base_loop(srv->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    client_read_pending(srv);
     block_before_sleep(srv);
     repl_before_sleep(srv);
     client_flush_pending(srv);

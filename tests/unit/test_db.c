@@ -105,6 +105,25 @@ Test(db, lookups_count_hits_and_misses)
     cr_assert_eq(ks.misses, 1);
 }
 
+/* The read batch's hash hint (client.c) holds for the bytes at hint_key
+ * only: the same key elsewhere is hashed afresh, and a lookup at hint_key
+ * takes the hint as given (here a wrong one, to show it is taken). */
+Test(db, the_key_hash_hint_applies_to_its_own_bytes_only)
+{
+    struct db *db = &ks.dbs[0];
+    char in_qbuf[] = "key:1", elsewhere[] = "key:1";
+    set(db, "key:1", "v", -1);
+    ks.hint_key = in_qbuf;
+    ks.hint_len = 5;
+    ks.hint_hash = dict_hash("key:1", 5);
+    cr_assert_not_null(db_lookup(db, in_qbuf, 5, 0));
+    ks.hint_hash = ~dict_hash("key:1", 5);
+    cr_assert_not_null(db_lookup(db, elsewhere, 5, 0));
+    cr_assert_null(db_lookup(db, in_qbuf, 5, 0));
+    ks.hint_key = NULL;
+    cr_assert_not_null(db_lookup(db, in_qbuf, 5, 0));
+}
+
 Test(db, resize_keeps_the_prefix_and_ttl_links)
 {
     struct db *db = &ks.dbs[0];
