@@ -9,7 +9,8 @@
 # request (Ir/req) and the ratio Cachely/Redis.  Tests: any -t test of
 # redis-benchmark (set, get, incr, lpush, rpush, lpop, rpop, sadd, spop,
 # hset, zadd, zpopmin, ...), run in the order given on one server each, and
-# evalsha (bench-node.sh's script: INCR and EXPIRE on one random key).
+# evalsha (bench-node.sh's script: INCR and EXPIRE on one random key) and
+# xadd (bench-node.sh's row: one stream, one 32-byte field, IDs by the server).
 # redis-benchmark's pops work on one key (mylist, myset, myzset), so a pop
 # with nothing pushed before it measures the empty-key path (what
 # bench-node.sh's -P 16 SPOP and ZPOPMIN rows timed until it refilled the
@@ -99,6 +100,9 @@ run() {
     if [ "$t" = evalsha ]; then
         sha=$(redis-cli -h 127.0.0.1 -p "$port" SCRIPT LOAD "$SCRIPT")
         args=(EVALSHA "$sha" 1 "bench:ev:__rand_int__" 60)
+    elif [ "$t" = xadd ]; then
+        # bench-node.sh's xadd row (redis-benchmark's -t has none).
+        args=(XADD bench:stream '*' f:__rand_int__ 0123456789abcdef0123456789abcdef)
     else
         args=(-t "$t" -d 32)
     fi

@@ -17,6 +17,7 @@
 #include "node/db.h"
 #include "node/notify.h"
 #include "node/propagate.h"
+#include "node/repl.h"
 #include "node/server.h"
 #include "node/t_stream.h"
 
@@ -336,8 +337,11 @@ cmd_xadd(struct client *c)
         return;
     }
     size_t nf = (c->argc - field_pos) / 2;
-    const char **fv = mem_alloc(2 * nf * sizeof(*fv));
-    size_t *fl = mem_alloc(2 * nf * sizeof(*fl));
+    /* Fields then values; on the stack for the usual few fields. */
+    const char *fv_small[16];
+    size_t fl_small[16];
+    const char **fv = nf <= 8 ? fv_small : mem_alloc(2 * nf * sizeof(*fv));
+    size_t *fl = nf <= 8 ? fl_small : mem_alloc(2 * nf * sizeof(*fl));
     for (size_t i = 0; i < nf; i++) {
         fv[i] = c->argv[field_pos + 2 * i].ptr;
         fl[i] = c->argv[field_pos + 2 * i].len;
@@ -350,8 +354,10 @@ cmd_xadd(struct client *c)
         created = 1;
     }
     xstream_append(s->x, &id, nf, fv, fl, fv + nf, fl + nf);
-    mem_free(fv);
-    mem_free(fl);
+    if (fv != fv_small) {
+        mem_free(fv);
+        mem_free(fl);
+    }
     s->last_id = id;
     s->entries_added++;
     if (s->x->length == 1) {
@@ -362,7 +368,10 @@ cmd_xadd(struct client *c)
     } else {
         db_signal_modified(c->db, key->ptr, key->len);
     }
-    xreply_id(c, &id);
+    /* The ID formatted once, for the reply and for the propagated XADD. */
+    char idb[STREAM_ID_STRLEN];
+    size_t idl = stream_id_str(idb, &id);
+    reply_bulk(c, idb, idl);
     notify_key(c, NOTIFY_STREAM, "xadd", key);
     size_t trimmed = apply_trim(s, &a);
     if (trimmed > 0) {
@@ -370,12 +379,14 @@ cmd_xadd(struct client *c)
     }
     /* The effect: XADD with the ID it got (and the options that matter
      * for an existing stream), then an exact trim. */
-    char idb[STREAM_ID_STRLEN];
+    if (!repl_stream_active(c->srv)) {
+        return; /* no backlog and no AOF: nothing to encode (see propagate.c) */
+    }
     size_t ne = 0;
     struct resp_arg *eff = mem_alloc((c->argc + 4) * sizeof(*eff));
     eff[ne++] = (struct resp_arg){"XADD", 4};
     eff[ne++] = *key;
-    eff[ne++] = (struct resp_arg){idb, stream_id_str(idb, &id)};
+    eff[ne++] = (struct resp_arg){idb, idl};
     for (size_t i = field_pos; i < c->argc; i++) {
         eff[ne++] = c->argv[i];
     }

@@ -16,7 +16,11 @@
 size_t
 stream_id_str(char *buf, const struct xid *id)
 {
-    return (size_t)snprintf(buf, STREAM_ID_STRLEN, "%" PRIu64 "-%" PRIu64, id->ms, id->seq);
+    /* Not snprintf: XADD formats its new ID for the reply and for the
+     * propagated command, and snprintf was half of XADD's instructions. */
+    size_t n = util_ull2str(buf, id->ms);
+    buf[n++] = '-';
+    return n + util_ull2str(buf + n, id->seq);
 }
 
 static int
