@@ -352,20 +352,30 @@ resp_parser_next_quick(struct resp_parser *p, const char *buf, size_t len)
         const char *q = buf + pos + 1;
         size_t room = len - pos - 1; /* bytes from q on, >= 3 */
         size_t l = (size_t)(unsigned char)q[0] - '0';
-        size_t k = 1;
+        size_t k; /* digits; q[k] is the CR */
         if (l > 9) {
             return resp_parser_next(p, buf, len);
         }
-        if (l != 0) {
+        if (q[1] == '\r') {
+            k = 1; /* one digit, "0" included */
+        } else if (l == 0) {
+            return resp_parser_next(p, buf, len); /* a leading zero */
+        } else if (q[2] == '\r' && (unsigned)(unsigned char)q[1] - '0' < 10) {
+            l = l * 10 + (size_t)((unsigned char)q[1] - '0');
+            k = 2;
+        } else {
+            k = 1;
             while (k < 9 && k < room && (unsigned)(unsigned char)q[k] - '0' < 10) {
                 l = l * 10 + (size_t)((unsigned char)q[k] - '0');
                 k++;
             }
+            if (k >= room || q[k] != '\r') {
+                return resp_parser_next(p, buf, len);
+            }
         }
-        /* q[k] is the CR; the data starts after the LF's place and needs
-         * its own CRLF's place in the buffer, as resp_parser_next wants */
-        if (k >= room || q[k] != '\r' || room < k + 2 || room - k - 2 < l + 2
-            || (long long)l > lim) {
+        /* The data starts after the LF's place and needs its own CRLF's
+         * place in the buffer, as resp_parser_next wants. */
+        if (room < k + 4 + l || (long long)l > lim) {
             return resp_parser_next(p, buf, len);
         }
         av[i].ptr = q + k + 2;
