@@ -318,6 +318,81 @@ resp_parser_next(struct resp_parser *p, const char *buf, size_t len)
     return STATUS_OK;
 }
 
+/* The proxy's entry: one tight pass over the frame proxies see all the
+ * time (a whole multibulk frame of 1 to 9 arguments, each length written
+ * in at most 9 digits without a leading zero, within the limits), which
+ * fills argc/argv/consumed without the general path's resumable state or
+ * argument offsets.  Anything else, and any frame it is not sure of, goes
+ * to resp_parser_next from the frame's start, so results, errors and
+ * limits are resp_parser_next's (tests/fuzz/fuzz_resp.c compares them). */
+int
+resp_parser_next_quick(struct resp_parser *p, const char *buf, size_t len)
+{
+    if (p->error || (p->kind != 0 && !p->done) || len < 8 || buf[0] != '*') {
+        return resp_parser_next(p, buf, len);
+    }
+    unsigned d0 = (unsigned)(unsigned char)buf[1] - (unsigned)'1';
+    if (d0 > 8 || buf[2] != '\r' || buf[3] != '\n'
+        || (long long)d0 + 1 > p->max_multibulk_len) {
+        return resp_parser_next(p, buf, len);
+    }
+    size_t n = (size_t)d0 + 1; /* <= 9: under the pre-AUTH count limit too */
+    long long lim = p->max_bulk_len;
+    if (p->unauthenticated && lim > RESP_UNAUTH_MAX_BULK) {
+        lim = RESP_UNAUTH_MAX_BULK;
+    }
+    parser_reserve(p, n);
+    struct resp_arg *av = p->argv;
+    size_t pos = 4;
+    for (size_t i = 0; i < n; i++) {
+        /* pos <= len here: "$", a digit, CR, LF at least */
+        if (len - pos < 4 || buf[pos] != '$') {
+            return resp_parser_next(p, buf, len);
+        }
+        const char *q = buf + pos + 1;
+        size_t room = len - pos - 1; /* bytes from q on, >= 3 */
+        size_t l = (size_t)(unsigned char)q[0] - '0';
+        size_t k; /* digits; q[k] is the CR */
+        if (l > 9) {
+            return resp_parser_next(p, buf, len);
+        }
+        if (q[1] == '\r') {
+            k = 1; /* one digit, "0" included */
+        } else if (l == 0) {
+            return resp_parser_next(p, buf, len); /* a leading zero */
+        } else if (q[2] == '\r' && (unsigned)(unsigned char)q[1] - '0' < 10) {
+            l = l * 10 + (size_t)((unsigned char)q[1] - '0');
+            k = 2;
+        } else {
+            k = 1;
+            while (k < 9 && k < room && (unsigned)(unsigned char)q[k] - '0' < 10) {
+                l = l * 10 + (size_t)((unsigned char)q[k] - '0');
+                k++;
+            }
+            if (k >= room || q[k] != '\r') {
+                return resp_parser_next(p, buf, len);
+            }
+        }
+        /* The data starts after the LF's place and needs its own CRLF's
+         * place in the buffer, as resp_parser_next wants. */
+        if (room < k + 4 + l || (long long)l > lim) {
+            return resp_parser_next(p, buf, len);
+        }
+        av[i].ptr = q + k + 2;
+        av[i].len = l;
+        pos += 1 + k + 2 + l + 2;
+    }
+    p->kind = '*';
+    p->multibulk_left = 0;
+    p->bulk_len = -1;
+    p->argc = n;
+    p->pos = pos;
+    p->consumed = pos;
+    p->need = 0;
+    p->done = 1;
+    return STATUS_OK;
+}
+
 size_t
 resp_fmt_prefixed(char *dst, char prefix, long long n)
 {

@@ -67,6 +67,11 @@ void resp_parser_reset(struct resp_parser *p);
  * (need says how many in total at least), or STATUS_ERR with errstr set. */
 int resp_parser_next(struct resp_parser *p, const char *buf, size_t len);
 
+/* The same results as resp_parser_next, faster for the small whole
+ * multibulk frames a proxy forwards (GET, SET...); the general path takes
+ * everything else.  The proxy's parser; the node keeps resp_parser_next. */
+int resp_parser_next_quick(struct resp_parser *p, const char *buf, size_t len);
+
 /* Encoder helpers: each writes a RESP header such as "$5\r\n" or ":42\r\n"
  * into dst (which must have RESP_HDR_MAX bytes) and returns its length. */
 #define RESP_HDR_MAX 32

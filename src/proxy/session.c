@@ -608,7 +608,7 @@ process_input(struct session *s)
          * before AUTH only small frames, as the node allows. */
         s->parser.max_bulk_len = (long long)s->px->cfg.proto_max_bulk_len;
         s->parser.unauthenticated = !(s->flags & SESSION_AUTHENTICATED);
-        int rc = resp_parser_next(&s->parser, frame, s->qlen - s->qpos);
+        int rc = resp_parser_next_quick(&s->parser, frame, s->qlen - s->qpos);
         if (rc == STATUS_AGAIN) {
             break;
         }

@@ -7,7 +7,9 @@
  * len and any pointer kept across calls).  The frames and the error must not
  * depend on how the bytes were split.  It runs with Redis's default limits
  * and with small ones (pre-AUTH, tiny max_bulk_len), and feeds the raw input
- * to resp_split_inline as one line.  Built by "make fuzz" with clang; the
+ * to resp_split_inline as one line.  The proxy's resp_parser_next_quick
+ * parses every stream too, whole and in pieces, and must see exactly what
+ * resp_parser_next sees (frames, errors, what the error leaves).  Built by "make fuzz" with clang; the
  * corpus is replayed under "make check" through replay_main.c. */
 #include "core/resp.h"
 #include "core/alloc.h"
@@ -198,12 +200,15 @@ rng_next(uint64_t *s)
 
 enum feed_mode { FEED_WHOLE, FEED_PIECES, FEED_BYTES };
 
+/* The parser a run calls: the node's or the proxy's. */
+typedef int (*parse_fn)(struct resp_parser *p, const char *buf, size_t len);
+
 /* Parse data[0..size) delivered per mode, appending frames and the final
  * error (if any) to t. */
 static void
 run_stream(const uint8_t *data, size_t size, const struct limits *lim,
            enum feed_mode mode, uint64_t seed, int roundtrip,
-           struct transcript *t)
+           struct transcript *t, parse_fn parse)
 {
     struct resp_parser p;
     size_t start = 0; /* stream offset of the unconsumed bytes */
@@ -237,7 +242,7 @@ run_stream(const uint8_t *data, size_t size, const struct limits *lim,
             if (len > 0) {
                 memcpy(buf, data + start, len);
             }
-            rc = resp_parser_next(&p, buf, len);
+            rc = parse(&p, buf, len);
             if (rc == STATUS_OK) {
                 check_frame(&p, lim, buf, len);
                 transcript_frame(t, &p);
@@ -271,9 +276,19 @@ run_limits(const uint8_t *data, size_t size, const struct limits *lim,
            uint64_t seed, int roundtrip)
 {
     struct transcript whole = {0}, pieces = {0}, bytes = {0};
+    struct transcript qwhole = {0}, qpieces = {0};
 
-    run_stream(data, size, lim, FEED_WHOLE, seed, roundtrip, &whole);
-    run_stream(data, size, lim, FEED_PIECES, seed, 0, &pieces);
+    run_stream(data, size, lim, FEED_WHOLE, seed, roundtrip, &whole, resp_parser_next);
+    run_stream(data, size, lim, FEED_PIECES, seed, 0, &pieces, resp_parser_next);
+    /* The proxy's parser: the same frames and errors, however split. */
+    run_stream(data, size, lim, FEED_WHOLE, seed, 0, &qwhole, resp_parser_next_quick);
+    run_stream(data, size, lim, FEED_PIECES, seed, 0, &qpieces, resp_parser_next_quick);
+    FUZZ_CHECK(whole.len == qwhole.len);
+    FUZZ_CHECK(whole.len == 0 || memcmp(whole.buf, qwhole.buf, whole.len) == 0);
+    FUZZ_CHECK(pieces.len == qpieces.len);
+    FUZZ_CHECK(pieces.len == 0 || memcmp(pieces.buf, qpieces.buf, pieces.len) == 0);
+    free(qwhole.buf);
+    free(qpieces.buf);
     if (size > RESP_MAX_INLINE) {
         /* The "too big ... request/count string" errors depend on how much
          * is buffered when a line is still open (as in Redis), so only
@@ -285,7 +300,7 @@ run_limits(const uint8_t *data, size_t size, const struct limits *lim,
     FUZZ_CHECK(whole.len == pieces.len);
     FUZZ_CHECK(whole.len == 0 || memcmp(whole.buf, pieces.buf, whole.len) == 0);
     if (size <= FUZZ_BYTEWISE_MAX) {
-        run_stream(data, size, lim, FEED_BYTES, seed, 0, &bytes);
+        run_stream(data, size, lim, FEED_BYTES, seed, 0, &bytes, resp_parser_next);
         FUZZ_CHECK(whole.len == bytes.len);
         FUZZ_CHECK(whole.len == 0 || memcmp(whole.buf, bytes.buf, whole.len) == 0);
     }

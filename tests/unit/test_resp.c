@@ -579,3 +579,87 @@ Test(resp, command_encode_of_no_arguments)
     cr_assert(memcmp(f, "*0\r\n", 4) == 0);
     mem_free(f);
 }
+
+/* ---- resp_parser_next_quick (the proxy's) ------------------------------- */
+
+/* Parse input with both parsers under the same limits, frame after frame
+ * as a client's buffer would hand it over: the same status, frames, need
+ * and error every time. */
+static void
+assert_quick_same(const char *input, size_t len, long long max_bulk, long long max_mb,
+                  int unauth)
+{
+    struct resp_parser a, b;
+    resp_parser_init(&a);
+    resp_parser_init(&b);
+    a.max_bulk_len = b.max_bulk_len = max_bulk;
+    a.max_multibulk_len = b.max_multibulk_len = max_mb;
+    a.unauthenticated = b.unauthenticated = unauth;
+    size_t at = 0;
+    for (int frames = 0;; frames++) {
+        int ra = resp_parser_next(&a, input + at, len - at);
+        int rb = resp_parser_next_quick(&b, input + at, len - at);
+        cr_assert_eq(ra, rb, "frame %d: status %d vs quick %d", frames, ra, rb);
+        if (ra == STATUS_ERR) {
+            cr_assert_str_eq(a.errstr, b.errstr);
+            break;
+        }
+        if (ra == STATUS_AGAIN) {
+            cr_assert_eq(a.need, b.need);
+            break;
+        }
+        cr_assert_eq(a.consumed, b.consumed);
+        cr_assert_eq(a.argc, b.argc);
+        for (size_t i = 0; i < a.argc; i++) {
+            cr_assert_eq(a.argv[i].len, b.argv[i].len);
+            /* (an inline frame's arguments are in each parser's scratch) */
+            cr_assert(memcmp(a.argv[i].ptr, b.argv[i].ptr, a.argv[i].len) == 0);
+            if (input[at] == '*') {
+                cr_assert_eq(a.argv[i].ptr, b.argv[i].ptr, "frame %d arg %zu: at %td vs %td",
+                             frames, i, a.argv[i].ptr - input, b.argv[i].ptr - input);
+            }
+        }
+        at += a.consumed;
+    }
+    resp_parser_free(&a);
+    resp_parser_free(&b);
+}
+
+#define QUICK_SAME(lit, mb, mm, un) assert_quick_same((lit), sizeof(lit) - 1, (mb), (mm), (un))
+
+Test(resp, quick_parser_agrees_with_the_general_one)
+{
+    static const char pipe[] = "*2\r\n$3\r\nGET\r\n$16\r\nkey:000000012345\r\n"
+                               "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"
+                               "*2\r\n$3\r\nGET\r\n$16\r\nkey:0000";
+    QUICK_SAME(pipe, RESP_DEFAULT_MAX_BULK, INT_MAX, 0);
+    QUICK_SAME(pipe, 3, INT_MAX, 0);                  /* a bulk over the limit */
+    QUICK_SAME(pipe, RESP_DEFAULT_MAX_BULK, 2, 0);    /* SET's count over it */
+    QUICK_SAME("*1\r\n$20000\r\n", RESP_DEFAULT_MAX_BULK, INT_MAX, 1); /* pre-AUTH */
+    QUICK_SAME("*2\r\n$3\r\nGET\r\n$01\r\nk\r\n", RESP_DEFAULT_MAX_BULK, INT_MAX, 0);
+    QUICK_SAME("*2\rX$3\r\nGET\r\n$1\rXk\r\n", RESP_DEFAULT_MAX_BULK, INT_MAX, 0);
+    QUICK_SAME("*2\r\n$3\r\nGET\r\n$1234567890\r\nk\r\n", RESP_DEFAULT_MAX_BULK, INT_MAX, 0);
+    QUICK_SAME("*2\r\n$3\r\nGET\r\n$-1\r\n", RESP_DEFAULT_MAX_BULK, INT_MAX, 0);
+    QUICK_SAME("*2\r\n:3\r\nGET\r\n", RESP_DEFAULT_MAX_BULK, INT_MAX, 0);
+    QUICK_SAME("*12\r\n$1\r\na\r\n", RESP_DEFAULT_MAX_BULK, INT_MAX, 1);
+    QUICK_SAME("*0\r\n*1\r\n$4\r\nPING\r\nPING\r\n", RESP_DEFAULT_MAX_BULK, INT_MAX, 0);
+}
+
+Test(resp, quick_parser_resumes_a_partial_frame)
+{
+    static const char frame[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n";
+    struct resp_parser p;
+    resp_parser_init(&p);
+    /* Every split: AGAIN until the whole frame is there, then one frame. */
+    for (size_t cut = 0; cut < sizeof(frame) - 1; cut++) {
+        cr_assert_eq(resp_parser_next_quick(&p, frame, cut), STATUS_AGAIN, "cut %zu", cut);
+    }
+    cr_assert_eq(resp_parser_next_quick(&p, frame, sizeof(frame) - 1), STATUS_OK);
+    cr_assert_eq(p.argc, 3);
+    ASSERT_ARG(&p, 2, "hello");
+    cr_assert_eq(p.consumed, sizeof(frame) - 1);
+    /* and the next frame starts afresh */
+    cr_assert_eq(resp_parser_next_quick(&p, frame, sizeof(frame) - 1), STATUS_OK);
+    cr_assert_eq(p.argc, 3);
+    resp_parser_free(&p);
+}
