@@ -124,7 +124,8 @@ run() {
     if [ "$annotate" = 1 ] && [ "$name" = cachely ]; then
         local inc=()
         [ -z "${PROF_INCLUSIVE:-}" ] || inc=(--inclusive=yes)
-        callgrind_annotate "${inc[@]}" "$f" 2>/dev/null | grep -E '^ *[0-9,]+ ' | head -45 >&2
+        # head stops reading early: grep's SIGPIPE is no failure (pipefail)
+        callgrind_annotate "${inc[@]}" "$f" 2>/dev/null | grep -E '^ *[0-9,]+ ' | head -45 >&2 || true
         [ "${BENCH_KEEP:-0}" = 1 ] && cp "$f" "$tmp/$name/keep.$t-$P.out"
     fi
     echo $((ir / n))

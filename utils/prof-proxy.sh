@@ -164,7 +164,8 @@ if [ "$callgrind" = 1 ]; then
             cg_run "$cg_pid" "$pport" "$t" "$P" "$n"
             if [ -n "${PROF_ANNOTATE:-}" ]; then
                 echo
-                callgrind_annotate "$cg_file" 2>/dev/null | grep -E '^ *[0-9,]+ ' | head -40
+                # head stops reading early: grep's SIGPIPE is no failure (pipefail)
+                callgrind_annotate "$cg_file" 2>/dev/null | grep -E '^ *[0-9,]+ ' | head -40 || true
             fi
             if [ "$direct" = 1 ] && [ "$cg_node" = 1 ]; then
                 printf ' '
