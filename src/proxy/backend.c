@@ -77,15 +77,22 @@ backend_init(struct backend *b, struct node *n)
 /* Fails the requests queued on b.  On a connection that never opened
  * (sent == 0: refused, timed out while connecting) nothing reached the node,
  * so the client is told so and may retry a non-idempotent write safely. */
+size_t
+backend_lost_error(const struct backend *b, const char *why, int sent, char *err, size_t cap)
+{
+    int n = sent ? snprintf(err, cap, "-ERR cachely-proxy: connection to %s lost (%s); "
+                            "the request may or may not have been executed\r\n",
+                            b->node->name, why)
+                 : snprintf(err, cap, "-ERR cachely-proxy: could not connect to %s "
+                            "(%s); the request was not executed\r\n", b->node->name, why);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 static void
 fail_inflight(struct backend *b, const char *why, int sent)
 {
     char err[512];
-    int n = sent ? snprintf(err, sizeof(err), "-ERR cachely-proxy: connection to %s lost (%s); "
-                            "the request may or may not have been executed\r\n",
-                            b->node->name, why)
-                 : snprintf(err, sizeof(err), "-ERR cachely-proxy: could not connect to %s "
-                            "(%s); the request was not executed\r\n", b->node->name, why);
+    size_t n = backend_lost_error(b, why, sent, err, sizeof(err));
     while (b->head) {
         struct preq *r = b->head;
         b->head = r->bnext;
@@ -93,7 +100,7 @@ fail_inflight(struct backend *b, const char *why, int sent)
         /* A run's requests each get the error (r goes with the last). */
         for (unsigned k = r->more + 1; k > 0; k--) {
             b->node->errors++;
-            session_deliver(r, err, (size_t)n);
+            session_deliver(r, err, n);
         }
     }
     b->tail = NULL;

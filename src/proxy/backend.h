@@ -61,6 +61,10 @@ void backend_init(struct backend *b, struct node *n);
  * its buffers; b stays n's, to reconnect after a backoff (50 ms doubling
  * to 1 s). */
 void backend_close(struct backend *b, const char *why);
+/* The error a request lost with b gets (sent: it may have reached the
+ * node; else it was not executed), written into err[cap]; its length. */
+size_t backend_lost_error(const struct backend *b, const char *why, int sent, char *err,
+                          size_t cap);
 /* Queue a request frame on one of node's connections (on, when not NULL:
  * requests that must follow another one in order); the reply will be
  * delivered to r.  Returns 0, or -1 when the node cannot be reached now (r

@@ -624,12 +624,8 @@ blockmux_backend_closed(struct backend *b, const char *why, int sent)
         return;
     }
     char err[512];
-    int n = sent ? snprintf(err, sizeof(err), "-ERR cachely-proxy: connection to %s lost (%s); "
-                            "the request may or may not have been executed\r\n",
-                            b->node->name, why)
-                 : snprintf(err, sizeof(err), "-ERR cachely-proxy: could not connect to %s "
-                            "(%s); the request was not executed\r\n", b->node->name, why);
-    fail_waits(px, on_backend, b, err, (size_t)n, 0);
+    size_t n = backend_lost_error(b, why, sent, err, sizeof(err));
+    fail_waits(px, on_backend, b, err, n, 0);
 }
 
 void
