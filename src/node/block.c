@@ -770,18 +770,17 @@ block_unblock_all(struct server *srv)
     static const char msg[] = "-UNBLOCKED force unblock from blocking operation, "
                               "instance state changed (master -> replica?)";
     struct block *b = &srv->block;
-    struct client **list = NULL;
-    size_t n = 0, cap = 0;
-
-    /* List them first: releasing one frees keys of the table. */
+    if (b->nblocked == 0) {
+        return;
+    }
+    /* List them first: releasing one frees keys of the table.  Each has
+     * one wait state, and nblocked counts them all (keys and WAITs). */
+    struct client **list = mem_alloc(b->nblocked * sizeof(*list));
+    size_t n = 0;
     for (size_t i = 0; i < b->size; i++) {
         for (struct block_key *k = b->table[i]; k != NULL; k = k->chain) {
             for (struct block_waiter *w = k->head; w != NULL; w = w->next) {
                 if (!w->c->bstate->collected) {
-                    if (n == cap) {
-                        cap = cap ? cap * 2 : 16;
-                        list = mem_realloc(list, cap * sizeof(*list));
-                    }
                     w->c->bstate->collected = 1;
                     list[n++] = w->c;
                 }
@@ -789,10 +788,6 @@ block_unblock_all(struct server *srv)
         }
     }
     for (struct block_state *st = b->acks_head; st != NULL; st = st->ack_next) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            list = mem_realloc(list, cap * sizeof(*list));
-        }
         list[n++] = st->c;
     }
     for (size_t i = 0; i < n; i++) {
