@@ -157,7 +157,9 @@ lpool_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     void *b = lpool_get(p, nsize);
     if (b == NULL) {
-        return NULL;
+        /* Lua requires a shrink never to fail: keep the larger block (a
+         * later free files it by the smaller size, which it has room for). */
+        return nsize < osize ? ptr : NULL;
     }
     memcpy(b, ptr, osize < nsize ? osize : nsize);
     lpool_put(p, ptr, osize);
