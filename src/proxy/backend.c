@@ -538,6 +538,9 @@ on_client_id(struct preq *r, const char *reply, size_t len)
     if (r->backend == b && b->fd >= 0 && len > 3 && reply[0] == ':') {
         b->node_client_id = atoll(reply + 1);
     }
+    if (r->backend == b) {
+        blockmux_dedicated_id_known(b);
+    }
 }
 
 static int
@@ -587,6 +590,7 @@ backend_release_blocking(struct backend *b)
         return;
     }
     b->blocked = NULL;
+    blockmux_dedicated_id_known(b); /* a waiting CLIENT UNBLOCK now answers :0 */
     b->node->blocking_busy--;
     if (s->blocked_on == b) {
         s->blocked_on = NULL;

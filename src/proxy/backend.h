@@ -47,6 +47,10 @@ struct backend {
                                     carries, NULL when idle (dedicated only) */
     long long node_client_id;    /* dedicated: the node's CLIENT ID for it (asked
                                     when it opens), 0 while unknown (CLIENT UNBLOCK) */
+    struct preq *unblock_pending; /* owned: a CLIENT UNBLOCK of its session that came
+                                    while node_client_id was unknown; sent (or
+                                    answered :0) once the id is in (blockmux.c) */
+    int unblock_error;           /* that UNBLOCK's reason was ERROR */
     struct session *txn_owner;   /* borrowed (txn.c): the session whose transaction is
                                     pinned to it, NULL when idle (transaction pool) */
     char *name;                  /* owned (txn.c): the name CLIENT SETNAME gave this

@@ -657,6 +657,42 @@ blockmux_session_gone(struct session *s)
     }
 }
 
+static const char unreachable_err[] = "-ERR cachely-proxy: the blocked client's node is not "
+                                      "reachable\r\n";
+
+/* CLIENT UNBLOCK of dedicated connection d's node-side client, sent on a
+ * pooled connection of its node; the node's :1 or :0 answers r, and the
+ * waiter's reply comes on d. */
+static void
+send_dedicated_unblock(struct proxy *px, struct backend *d, struct preq *r, int error)
+{
+    char frame[128], num[24];
+    const char *mode = error ? "ERROR" : "TIMEOUT";
+    size_t nl = util_ll2str(num, d->node_client_id);
+    int k = snprintf(frame, sizeof(frame), "*4\r\n$6\r\nCLIENT\r\n$7\r\nUNBLOCK\r\n"
+                     "$%zu\r\n%s\r\n$%zu\r\n%s\r\n", nl, num, strlen(mode), mode);
+    r->select_db = 0; /* any database */
+    if (backend_send(px, d->node, NULL, r, frame, (size_t)k) != 0) {
+        session_deliver(r, unreachable_err, sizeof(unreachable_err) - 1);
+    }
+}
+
+void
+blockmux_dedicated_id_known(struct backend *d)
+{
+    struct preq *r = d->unblock_pending;
+    if (r == NULL) {
+        return;
+    }
+    d->unblock_pending = NULL;
+    if (d->blocked == NULL || d->node_client_id <= 0 || d->fd < 0
+        || (d->head != NULL && d->head->ack_parent != NULL)) {
+        session_deliver(r, ":0\r\n", 4);
+        return;
+    }
+    send_dedicated_unblock(d->node->px, d, r, d->unblock_error);
+}
+
 void
 blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *argv)
 {
@@ -690,28 +726,25 @@ blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *a
         return;
     }
     if (target->mux_wait == NULL) {
-        /* On a dedicated connection: the node's CLIENT UNBLOCK for it, sent
-         * on a pooled connection; the waiter's reply comes on its own.  Not
+        /* On a dedicated connection: the node's CLIENT UNBLOCK for it.  Not
          * once its reply is in and only its write-ack WAIT is out (it waits
-         * no more), nor before the node's id for it is known (its CLIENT
-         * ID is answered before its command runs). */
+         * no more).  Before the node's id for it is known (its CLIENT ID is
+         * answered before its command runs), the request waits for the id;
+         * a second one meanwhile answers :0, as it would once the first
+         * released the client. */
         struct backend *d = target->blocked_on;
-        if (d->blocked != target || d->node_client_id <= 0
-            || (d->head != NULL && d->head->ack_parent != NULL)) {
+        if (d->blocked != target || (d->head != NULL && d->head->ack_parent != NULL)
+            || d->unblock_pending != NULL) {
             session_reply(s, ":0\r\n", 4);
             return;
         }
-        char frame[128], num[24];
-        size_t nl = util_ll2str(num, d->node_client_id);
-        int k = snprintf(frame, sizeof(frame), "*4\r\n$6\r\nCLIENT\r\n$7\r\nUNBLOCK\r\n"
-                         "$%zu\r\n%s\r\n$%zu\r\n%s\r\n", nl, num, strlen(mode), mode);
         struct preq *r = session_preq_new(s);
-        r->select_db = 0; /* any database */
-        if (backend_send(px, d->node, NULL, r, frame, (size_t)k) != 0) {
-            static const char err[] = "-ERR cachely-proxy: the blocked client's node is not "
-                                      "reachable\r\n";
-            session_deliver(r, err, sizeof(err) - 1);
+        if (d->node_client_id <= 0) {
+            d->unblock_pending = r;
+            d->unblock_error = mode[0] == 'E';
+            return;
         }
+        send_dedicated_unblock(px, d, r, mode[0] == 'E');
         return;
     }
     /* The node's :1 or :0 is the answer; the wait's push (the timeout's
@@ -719,9 +752,7 @@ blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *a
     struct bmux_wait *w = target->mux_wait;
     struct preq *r = session_preq_new(s);
     if (send_unblock(px, w->b, r, w->tag, mode) != 0) {
-        static const char err[] = "-ERR cachely-proxy: the blocked client's node is not "
-                                  "reachable\r\n";
-        session_deliver(r, err, sizeof(err) - 1);
+        session_deliver(r, unreachable_err, sizeof(unreachable_err) - 1);
     }
 }
 

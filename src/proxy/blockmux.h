@@ -51,6 +51,11 @@ void blockmux_session_gone(struct session *s);
 /* CLIENT UNBLOCK <id> [TIMEOUT|ERROR] from s, for the proxy's sessions. */
 void blockmux_client_unblock(struct session *s, size_t argc, const struct resp_arg *argv);
 /* Waits outstanding on the nodes (INFO). */
+/* The CLIENT ID asked of dedicated connection d is answered (or d stops
+ * carrying its session's command, or closes): send the CLIENT UNBLOCK that
+ * waited for it, or answer it :0 when its session no longer waits there. */
+void blockmux_dedicated_id_known(struct backend *d);
+
 long long blockmux_waits(const struct proxy *px);
 void blockmux_teardown(struct proxy *px);
 

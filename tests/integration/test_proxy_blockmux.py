@@ -426,6 +426,36 @@ def case_i_write_ack_after_blocking_writes(c):
         w.close()
 
 
+def case_j_unblock_before_the_dedicated_connection_knows_its_id(c):
+    # A dedicated connection asks the node its CLIENT ID as it opens; a
+    # CLIENT UNBLOCK that comes before that answer waits for it instead of
+    # answering :0 while the client stays blocked.  The node is stopped so
+    # the answer is surely late.
+    m = c.node()
+    p = c.proxy(m.addr, "--blocking-mux", "no", ready=1)
+    pc = client(p)
+    pc.set("warm", 1)
+    w = Raw(p.port)
+    wid = w.call("CLIENT", "ID")
+    u, u2 = Raw(p.port), Raw(p.port)
+    os.kill(m.proc.pid, signal.SIGSTOP)
+    try:
+        w.send(("BLPOP", "q", "0"))
+        time.sleep(0.15)
+        u.send(("CLIENT", "UNBLOCK", wid, "ERROR"))
+        time.sleep(0.05)
+        u2.send(("CLIENT", "UNBLOCK", wid))
+        check(u2.reply() == 0, "a second UNBLOCK while the first waits: 0")
+    finally:
+        os.kill(m.proc.pid, signal.SIGCONT)
+    check(u.reply() == 1, "the UNBLOCK that waited for the node's id: 1")
+    rep = w.reply()
+    check(isinstance(rep, Err) and rep == "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+          "the waiter gets %r" % (rep,))
+    check(w.call("PING") == "PONG" and u.call("PING") == "PONG", "both sessions in step")
+    check(node_blocked(m) == 0 and proxy_blocked(pc) == 0, "nobody waits")
+
+
 CASES = [
     ("a", "1,000 blocked clients cost the node no connections, all served or released",
      case_a_thousand_blocked_clients_cost_no_connections),
@@ -444,6 +474,8 @@ CASES = [
      case_h_backend_user_without_the_command),
     ("i", "write-ack: a served blocking write is acked before its reply; a nil is not",
      case_i_write_ack_after_blocking_writes),
+    ("j", "CLIENT UNBLOCK before a new dedicated connection knows its node id waits for it",
+     case_j_unblock_before_the_dedicated_connection_knows_its_id),
 ]
 
 
