@@ -346,7 +346,12 @@ sort_generic(struct client *c, int readonly)
                 : e->type == ENTRY_SET ? (long long)set_card(entry_obj(e))
                                        : (long long)zset_length(entry_obj(e));
     }
-    long long start = lstart < 0 ? 0 : lstart;
+    /* Both clamped to the length first, as Redis 7.0 does, so that start +
+     * count cannot overflow (LIMIT 2 9223372036854775807 crashed the node). */
+    long long start = lstart < 0 ? 0 : lstart > total ? total : lstart;
+    if (lcount > total) {
+        lcount = total;
+    }
     long long end = lcount < 0 ? total - 1 : start + lcount - 1;
     if (start >= total) {
         start = total - 1;
