@@ -655,7 +655,8 @@ mpop_parse(struct client *c, size_t at, struct mpop_args *a)
 }
 
 /* Pop up to count elements of the non-empty list at key, replying
- * [key, [elements]]. */
+ * [key, [elements]].  Propagated as Redis 7.0 does: LPOP/RPOP key n, n the
+ * number popped. */
 static void
 mpop_serve(struct client *c, const struct resp_arg *key, struct entry **ref,
            struct quicklist *ql, int where, long long count)
@@ -667,6 +668,10 @@ mpop_serve(struct client *c, const struct resp_arg *key, struct entry **ref,
     reply_array_len(c, (long long)n);
     pop_reply_n(c, ql, where, n);
     list_changed(c, key, ref, ql, where == QUICKLIST_HEAD ? "lpop" : "rpop");
+    char nbuf[24];
+    struct resp_arg eff[3] = {{where == QUICKLIST_HEAD ? "LPOP" : "RPOP", 4}, *key,
+                              {nbuf, util_ll2str(nbuf, (long long)n)}};
+    propagate_effect(c, 3, eff);
 }
 
 /* The first non-empty list of a's keys, skipping the wrong-typed ones when
@@ -826,10 +831,5 @@ cmd_blmpop(struct client *c)
         return;
     }
     const struct resp_arg key = a.keys[which];
-    char countbuf[24];
-    size_t countlen = util_ll2str(countbuf, a.count);
     mpop_serve(c, &key, ref, ql, a.where, a.count);
-    struct resp_arg eff[6] = {{"LMPOP", 5}, {"1", 1}, key, side_names[a.where],
-                              {"COUNT", 5}, {countbuf, countlen}};
-    propagate_effect(c, 6, eff);
 }

@@ -916,8 +916,10 @@ zmpop_generic(struct client *c, int blocking)
         return;
     }
     struct resp_arg key = keys[idx];
+    /* Propagated with the number popped, as Redis 7.0 does. */
+    size_t len = zset_length(z), popped = (size_t)count < len ? (size_t)count : len;
     zpop_from(c, ref, z, &key, max, (size_t)count, ZPOP_KEY_NESTED);
-    zpop_propagate(c, &key, max, (size_t)count, 1);
+    zpop_propagate(c, &key, max, popped, 1);
 }
 
 void

@@ -264,14 +264,24 @@ def case_g_served_pops_propagate_effects(c):
         check(not isinstance(w.reply(), Err), "served")
     r.rpush("e6", "x")
     check(Raw(n.port).call("BLPOP", "e6", 0) == [b"e6", b"x"], "served at once")
+    # LMPOP, and BLMPOP served at once, go out as LPOP/RPOP key <number
+    # popped>, as on Redis 7.0 (not the COUNT asked).
+    r.rpush("e8", "p", "q")
+    check(Raw(n.port).call("LMPOP", 2, "e7", "e8", "LEFT", "COUNT", 10)
+          == [b"e8", [b"p", b"q"]], "LMPOP")
+    r.rpush("e9", "p", "q", "r")
+    check(Raw(n.port).call("BLMPOP", 0, 1, "e9", "RIGHT", "COUNT", 5)
+          == [b"e9", [b"r", b"q", b"p"]], "BLMPOP served at once")
     aof = read_aof(n).upper()
-    for blk in (b"BLPOP", b"BRPOP", b"BLMOVE", b"BRPOPLPUSH", b"BLMPOP"):
+    for blk in (b"BLPOP", b"BRPOP", b"BLMOVE", b"BRPOPLPUSH", b"BLMPOP", b"LMPOP"):
         check(b"$%d\r\n%s\r\n" % (len(blk), blk) not in aof, "%s in the AOF" % blk)
     for eff in (b"$4\r\nLPOP\r\n$2\r\nE1", b"$4\r\nRPOP\r\n$2\r\nE2",
                 b"$5\r\nLMOVE\r\n$2\r\nE3\r\n$2\r\nD3\r\n$4\r\nLEFT\r\n$5\r\nRIGHT",
                 b"$5\r\nLMOVE\r\n$2\r\nE4\r\n$2\r\nD4\r\n$5\r\nRIGHT\r\n$4\r\nLEFT",
-                b"$5\r\nLMPOP\r\n$1\r\n1\r\n$2\r\nE5\r\n$5\r\nRIGHT\r\n$5\r\nCOUNT\r\n$1\r\n2",
-                b"$4\r\nLPOP\r\n$2\r\nE6"):
+                b"$4\r\nRPOP\r\n$2\r\nE5\r\n$1\r\n2",
+                b"$4\r\nLPOP\r\n$2\r\nE6",
+                b"$4\r\nLPOP\r\n$2\r\nE8\r\n$1\r\n2",
+                b"$4\r\nRPOP\r\n$2\r\nE9\r\n$1\r\n3"):
         check(eff in aof, "effect %r missing from the AOF" % eff)
     d = digest(r)
     n.kill()

@@ -332,6 +332,30 @@ def case_h_memory_usage_and_eviction(c):
     check(used <= limit + 1024 * 1024, "used_memory %d over maxmemory %d" % (used, limit))
 
 
+def case_i_zmpop_propagates_the_number_popped(c):
+    # ZMPOP and BZMPOP go to the AOF (and replicas) as ZPOPMIN/ZPOPMAX key
+    # <number popped>, as on Redis 7.0: not the COUNT asked.
+    n = c.node("--save", "", "--appendonly", "yes", "--appendfsync", "always")
+    r = client(n)
+    r.zadd("z1", {"a": 1, "b": 2})
+    r.zadd("z2", {"a": 1, "b": 2, "c": 3})
+    check(cluster.Raw(n.port).call("ZMPOP", 2, "none", "z1", "MIN", "COUNT", 10)
+          == [b"z1", [[b"a", b"1"], [b"b", b"2"]]], "ZMPOP")
+    check(cluster.Raw(n.port).call("BZMPOP", 0, 1, "z2", "MAX", "COUNT", 2)
+          == [b"z2", [[b"c", b"3"], [b"b", b"2"]]], "BZMPOP served at once")
+    aof = b""
+    for root, _, files in os.walk(n.dir):
+        for f in files:
+            if "appendonly" in f:
+                with open(os.path.join(root, f), "rb") as fh:
+                    aof += fh.read()
+    aof = aof.upper()
+    check(b"ZMPOP" not in aof, "no ZMPOP/BZMPOP in the AOF")
+    for eff in (b"$7\r\nZPOPMIN\r\n$2\r\nZ1\r\n$1\r\n2",
+                b"$7\r\nZPOPMAX\r\n$2\r\nZ2\r\n$1\r\n2"):
+        check(eff in aof, "effect %r missing from the AOF" % eff)
+
+
 CASES = [
     ("a", "replication of a mixed sorted-set load (DEBUG DIGEST)", case_a_replication_mixed),
     ("b", "full sync of a %d-member sorted set under writes" % BIG,
@@ -347,6 +371,8 @@ CASES = [
      case_g_large_set_sampling_and_bulk_removal),
     ("h", "MEMORY USAGE grows with a sorted set; maxmemory evicts sorted sets",
      case_h_memory_usage_and_eviction),
+    ("i", "ZMPOP/BZMPOP propagate ZPOPMIN/ZPOPMAX with the number popped",
+     case_i_zmpop_propagates_the_number_popped),
 ]
 
 
