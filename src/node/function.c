@@ -1,6 +1,7 @@
 /* Function libraries and their commands: FUNCTION LOAD/DELETE/FLUSH/DUMP/
  * RESTORE/LIST/STATS/KILL/HELP, FCALL and FCALL_RO. */
 #include "node/function.h"
+#include "node/monitor.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -94,7 +95,10 @@ function_find(const char *name, size_t len, struct function_lib *skip)
             continue;
         }
         for (size_t i = 0; i < l->nfns; i++) {
-            if (strlen(l->fns[i].name) == len && memcmp(l->fns[i].name, name, len) == 0) {
+            /* Function names are case-insensitive across libraries, as in
+             * Redis 7.0 (FCALL test finds TEST; a library may not add Test
+             * beside another's test). */
+            if (strlen(l->fns[i].name) == len && strncasecmp(l->fns[i].name, name, len) == 0) {
                 return &l->fns[i];
             }
         }
@@ -361,16 +365,18 @@ void
 cmd_function_load(struct client *c)
 {
     int replace = 0;
-    size_t i = 2;
+    size_t i = c->argc - 1; /* the code is the last argument */
     char err[600];
     const char *name;
-    if (arg_is(c, 2, "replace")) {
+    /* Redis 7.0: every argument before the code is an option; REPLACE is
+     * the only one (it may repeat). */
+    for (size_t k = 2; k < i; k++) {
+        if (!arg_is(c, k, "replace")) {
+            reply_errorf(c, "Unknown option given: %.*s", (int)c->argv[k].len,
+                            c->argv[k].ptr);
+            return;
+        }
         replace = 1;
-        i = 3;
-    }
-    if (c->argc != i + 1) {
-        reply_error(c, "Function LOAD: wrong number of arguments");
-        return;
     }
     if (library_load(c->srv, c->argv[i].ptr, c->argv[i].len, replace, err,
                      sizeof(err), &name) != 0) {
@@ -685,6 +691,9 @@ static void
 fcall(struct client *c, int readonly)
 {
     long long numkeys;
+    if (c->srv->monitors.n > 0) {
+        monitor_feed_now(c); /* before the commands its function runs */
+    }
     struct function_def *d = function_find(c->argv[1].ptr, c->argv[1].len, NULL);
     if (d == NULL) {
         reply_error(c, "Function not found");
