@@ -7,6 +7,7 @@
 #include "node/client.h"
 #include "node/function.h"
 #include "node/handlers.h"
+#include "node/monitor.h"
 #include "node/propagate.h"
 #include "node/scripting.h"
 #include "node/server.h"
@@ -123,6 +124,9 @@ eval_generic(struct client *c, int evalsha, int readonly)
     char sha[41];
     unsigned flags;
 
+    if (c->srv->monitors.n > 0) {
+        monitor_feed_now(c); /* before the commands its script runs */
+    }
     if (function_numkeys(c, &numkeys) != 0) {
         return;
     }

@@ -41,8 +41,17 @@ repr(char *out, const char *s, size_t len)
 void
 monitor_feed(struct client *c, const struct command *cmd)
 {
+    if (cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)) {
+        return;
+    }
+    monitor_feed_now(c);
+}
+
+void
+monitor_feed_now(struct client *c)
+{
     struct monitors *m = &c->srv->monitors;
-    if (m->n == 0 || (cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))) {
+    if (m->n == 0) {
         return;
     }
     size_t cap = 64 + sizeof(c->addr);

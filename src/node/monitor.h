@@ -17,6 +17,11 @@ struct monitors {
 
 /* After a command ran for c: feed the monitors (cheap when there are none). */
 void monitor_feed(struct client *c, const struct command *cmd);
+/* Feed c's command line to the monitors now, whatever its flags: the
+ * script commands (EVAL*, FCALL*, flagged skip_monitor) call it as they
+ * start, so that the commands their script runs appear after them, as in
+ * Redis 7.0. */
+void monitor_feed_now(struct client *c);
 /* A closing or RESET client leaves the monitors. */
 void monitor_client_gone(struct client *c);
 void monitor_teardown(struct server *srv);
