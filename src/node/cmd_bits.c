@@ -487,7 +487,8 @@ bits_parse_type(struct client *c, const struct resp_arg *a, int *sign, int *bits
 }
 
 /* Apply one SET/INCRBY to the value p: replies the result (or a null when
- * OVERFLOW FAIL refuses it).  Returns 1 when it wrote. */
+ * OVERFLOW FAIL refuses it).  Returns 0 when it did not write, 1 when it
+ * wrote the value that was there, 2 when it changed the value. */
 static int
 bits_field_write(struct client *c, unsigned char *p, const struct bits_field_op *o)
 {
@@ -512,7 +513,7 @@ bits_field_write(struct client *c, unsigned char *p, const struct bits_field_op 
         }
         reply_int(c, ret);
         bits_set_unsigned(p, o->offset, o->bits, (uint64_t)nv);
-        return 1;
+        return nv != old ? 2 : 1;
     } else {
         uint64_t old = bits_get_unsigned(p, o->offset, o->bits), nv, wrapped = 0, ret;
         if (o->op == BITS_FOP_INCRBY) {
@@ -536,7 +537,7 @@ bits_field_write(struct client *c, unsigned char *p, const struct bits_field_op 
         }
         reply_int(c, (long long)ret);
         bits_set_unsigned(p, o->offset, o->bits, nv);
-        return 1;
+        return nv != old ? 2 : 1;
     }
 }
 
@@ -622,7 +623,10 @@ bits_field(struct client *c, int readonly_cmd)
     for (size_t k = 0; k < nops; k++) {
         const struct bits_field_op *o = &ops[k];
         if (o->op != BITS_FOP_GET) {
-            writes += bits_field_write(c, (unsigned char *)entry_val(e), o);
+            /* As Redis 7.0: a write counts when it changed the value or the
+             * key was created or grown for it. */
+            int w = bits_field_write(c, (unsigned char *)entry_val(e), o);
+            writes += w == 2 || (w == 1 && changed);
             continue;
         }
         /* GET reads through a zero-padded copy of the 9 bytes it may span,
@@ -638,10 +642,13 @@ bits_field(struct client *c, int readonly_cmd)
             reply_int(c, (long long)bits_get_unsigned(buf, o->offset - byte * 8, o->bits));
         }
     }
-    if (!readonly && !changed) {
-        db_signal_modified(c->db, key->ptr, key->len);
-    }
     if (writes > 0) {
+        if (!changed) {
+            db_signal_modified(c->db, key->ptr, key->len);
+        }
+        /* One dirty change per write, as Redis counts (creating or growing
+         * the key counted the first). */
+        c->db->ks->dirty += writes - 1;
         notify_key(c, NOTIFY_STRING, "setbit", key);
     }
 out:

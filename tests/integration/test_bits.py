@@ -120,12 +120,47 @@ def case_c_sort_store_goes_to_the_aof_as_its_effect(c):
         shutil.rmtree(data, ignore_errors=True)
 
 
+def case_d_unchanged_bits_are_not_a_change(c):
+    # As Redis 7.0: SETBIT/BITFIELD that leave the value as it was count no
+    # change (rdb_changes_since_last_save), one per write that changed it
+    # (or created/grew the key), and the unchanged ones reach no replica.
+    m = c.node("--save", "")
+    r = cluster.client(m)
+    rep = c.node("--save", "", "--replicaof", cluster.LOCAL, m.port)
+    rr = cluster.client(rep)
+    cluster.wait_for(lambda: cluster.info(rr, "replication")["master_link_status"] == "up",
+                     10, "link up")
+
+    def dirty():
+        return int(cluster.info(r, "persistence")["rdb_changes_since_last_save"])
+
+    d0 = dirty()
+    r.setbit("b1", 0, 0)
+    r.execute_command("BITFIELD", "b2", "SET", "i5", 0, 0)
+    check(dirty() == d0 + 2, "a created key is a change each")
+    off0 = int(cluster.info(r, "replication")["master_repl_offset"])
+    r.setbit("b1", 0, 0)
+    r.execute_command("BITFIELD", "b2", "SET", "i5", 0, 0)
+    r.execute_command("BITFIELD", "b2", "SET", "i5", 0, 0, "INCRBY", "u2", 5, 0)
+    check(dirty() == d0 + 2, "writes that change nothing: %d" % (dirty() - d0))
+    check(int(cluster.info(r, "replication")["master_repl_offset"]) == off0,
+          "nothing propagated for them")
+    r.setbit("b1", 0, 1)
+    r.execute_command("BITFIELD", "b2", "SET", "i5", 0, 1, "SET", "u3", 8, 5)
+    check(dirty() == d0 + 5, "one change per changing write: %d" % (dirty() - d0))
+    cluster.wait_for(lambda: rr.getbit("b1", 0) == 1
+                     and rr.execute_command("BITFIELD_RO", "b2", "GET", "u3", 8) == [5],
+                     10, "the replica has the changes")
+
+
 CASES = [
     ("a", "a mixed bitmap/HLL/SORT load replicates (digests, HLL bytes)",
      case_a_replication_of_a_mixed_load),
     ("b", "full sync of a 32 MB bitmap and a dense HLL", case_b_full_sync_of_a_large_bitmap),
     ("c", "SORT ... STORE in the AOF as DEL + RPUSH; AOF and snapshot reloads",
      case_c_sort_store_goes_to_the_aof_as_its_effect),
+    ("d", "SETBIT/BITFIELD that change nothing count no change, propagate nothing",
+     case_d_unchanged_bits_are_not_a_change),
 ]
 
 
