@@ -15,8 +15,9 @@
 # --pin (or BENCH_PIN=1) keeps the client and the servers off each other's
 # core: every server a script starts (all its threads) is bound to the last
 # CPU, redis-benchmark to the others, so a run does not depend on where the
-# scheduler happened to put them.  Meant for one server measured at a time
-# (bench-node); with a proxy in front, proxy and node share that CPU.
+# scheduler happened to put them.  With a proxy in front, proxy and node
+# share that CPU (each under its own cap): the client keeps a core of its
+# own, so with --cpu-cap the servers bound the run (see bench-proxy.sh).
 
 # ---- options ----------------------------------------------------------------
 

@@ -35,11 +35,20 @@
 # ("dedicated": a node connection per blocked client, as before
 # CACHELY.BLOCK), interleaved with the others.
 #
-# Usage: utils/bench-proxy.sh [--quick] [--rounds N] [--cpu-cap PCT]
+# Usage: utils/bench-proxy.sh [--quick] [--rounds N] [--cpu-cap PCT] [--pin]
 #   --quick      one round, -n divided by 5 (for checking the script)
 #   --rounds N   rounds (default 3)
 #   --cpu-cap P  the node, the proxy and twemproxy each capped at P % of a
 #                core (root; cgroup v1 cpu groups)
+#   --pin        the node and the proxies on the last CPU, the client alone
+#                on the others.  Use it with --cpu-cap 50 for the ratios:
+#                on two cores the proxy path is three busy processes (client,
+#                proxy, node), and unpinned the scheduler's placement decides
+#                the run.  Measured on the BLPOP row (25 pairs): the proxy
+#                spends 6.8-7.2 us per exchange when it shares a core with its
+#                node and 9.8-11.0 us when their wake-ups cross cores (an
+#                inter-processor interrupt, a VM exit here), so unpinned runs
+#                of one build gave 0.66-1.06 x direct, pinned ones 1.02-1.11.
 # Environment: CACHELY_BUILDDIR (default build/ of this tree; binaries in
 # its src/), NUTCRACKER (default nutcracker from PATH).  nutcracker is
 # installed with apt-get when missing and running as root; otherwise the
