@@ -286,6 +286,7 @@ static const char *const help_lines[] = {
     "    Kill connections. Options are: ID <id>, TYPE (NORMAL|MASTER|REPLICA|PUBSUB), "
     "USER <username>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO).",
     "NO-EVICT (ON|OFF)", "    Accepted; the proxy evicts no clients.",
+    "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
     "HELP", "    Print this help.",
 };
 
@@ -365,6 +366,22 @@ client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv)
         break;
     case CMD_ID_CLIENT_UNBLOCK:
         blockmux_client_unblock(s, argc, argv);
+        break;
+    case CMD_ID_CLIENT_REPLY:
+        /* The session's own replies: ON answers +OK, OFF and SKIP nothing
+         * (session_request.c drops the replies they cover). */
+        if (arg_is(&argv[2], "on")) {
+            s->reply_off = s->reply_skip = s->cur_silent = 0;
+            session_reply(s, "+OK\r\n", 5);
+        } else if (arg_is(&argv[2], "off")) {
+            s->reply_off = 1;
+        } else if (arg_is(&argv[2], "skip")) {
+            if (!s->reply_off) {
+                s->reply_skip = 1;
+            }
+        } else {
+            session_error(s, "ERR syntax error");
+        }
         break;
     case CMD_ID_CLIENT_NO_EVICT:
         if (arg_is(&argv[2], "on") || arg_is(&argv[2], "off")) {

@@ -373,6 +373,9 @@ session_deliver(struct preq *r, const char *reply, size_t len)
     if (s->txn_hold || s->txn != NULL) {
         txn_progress(s, r);
     }
+    if (r->silent) {
+        len = 0; /* CLIENT REPLY OFF/SKIP: in order, but nothing */
+    }
     if (s->head == r) {
         s->head = r->next;
         if (s->head == NULL) {
@@ -506,6 +509,7 @@ session_preq_new(struct session *s)
     r->affinity = s->id;
     r->select_db = s->db + 1;
     r->resp3 = s->resp == 3;
+    r->silent = s->cur_silent;
     s->run = NULL; /* a request after a run ends it (forward makes r one) */
     if (s->tail) {
         s->tail->next = r;
@@ -527,6 +531,9 @@ session_new_request(struct session *s)
 void
 session_local_reply(struct session *s, const char *p, size_t len)
 {
+    if (s->cur_silent) {
+        return; /* CLIENT REPLY OFF/SKIP */
+    }
     if (s->head == NULL) {
         out_append(s, p, len);
         queue_write(s);

@@ -94,6 +94,8 @@ struct preq {
                                     frames, in an allocation of retry_cap bytes
                                     (a -READONLY splits it: session_run_split) */
     size_t retry_cap;
+    int silent;                  /* CLIENT REPLY OFF/SKIP: its reply is dropped (kept
+                                    in order, zero bytes) */
     /* A short write's retry_frame lives here instead of in an allocation
      * of its own (session.c: forward); preq_alloc does not clear it.  Keep
      * it last. */
@@ -200,6 +202,10 @@ struct session {
     size_t held;                   /* bytes of replies held for order (in preqs) */
     long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
     int db;                        /* the database SELECT chose */
+    int reply_off;                 /* CLIENT REPLY OFF: no replies until ON */
+    int reply_skip;                /* CLIENT REPLY SKIP: the next command's dropped */
+    int cur_silent;                /* the request being handled answers nothing
+                                      (pushes still go out, as on Redis) */
     struct backend *blocked_on;    /* borrowed: the dedicated connection its blocking
                                       command runs on; its input waits meanwhile */
     struct bmux_wait *mux_wait;    /* borrowed from blockmux.c's table: its blocking

@@ -189,6 +189,7 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
     case CMD_ID_RESET:
         s->resp = 2;
         s->db = 0;
+        s->reply_off = s->reply_skip = s->cur_silent = 0; /* CLIENT REPLY ON */
         mem_free(s->name);
         s->name = NULL;
         pubsub_client_destroy(&s->pubsub);
@@ -746,19 +747,35 @@ lookup_command(struct session *s, const struct resp_arg *a)
     return cmd;
 }
 
+static void handle_request(struct session *s, const struct command *cmd, int txn,
+                           const char *frame, size_t framelen);
+
 void
 session_handle_request(struct session *s, const char *frame, size_t framelen)
 {
-    struct proxy *px = s->px;
-    size_t argc = s->parser.argc;
-    struct resp_arg *argv = s->parser.argv;
-    const struct command *cmd = lookup_command(s, &argv[0]);
-    char *encoded = NULL;
+    const struct command *cmd = lookup_command(s, &s->parser.argv[0]);
     int txn = txn_concerns(s->txn, cmd);
 
     if (txn && txn_hold(s, cmd)) {
         return; /* s->txn_hold: parsed again once s's earlier replies are in */
     }
+    /* CLIENT REPLY OFF or SKIP: this request's replies are dropped (its
+     * local ones in session_local_reply, a node's through its request). */
+    s->cur_silent = s->reply_off || s->reply_skip;
+    s->reply_skip = 0;
+    handle_request(s, cmd, txn, frame, framelen);
+    s->cur_silent = 0;
+}
+
+static void
+handle_request(struct session *s, const struct command *cmd, int txn, const char *frame,
+               size_t framelen)
+{
+    struct proxy *px = s->px;
+    size_t argc = s->parser.argc;
+    struct resp_arg *argv = s->parser.argv;
+    char *encoded = NULL;
+
     px->total_commands++;
     /* The session's ACL user, before anything is routed or queued (Redis's
      * order: unknown command, arity, NOAUTH, then the ACL).  A refusal in
@@ -815,6 +832,19 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
     if (s->tracking != NULL) {
         tracking_on_command(s, cmd, argc, argv);
     }
+    if (kind == ROUTE_REFUSE && argc >= 2
+        && (cmd->id == CMD_ID_OBJECT || cmd->id == CMD_ID_MEMORY)) {
+        /* OBJECT's subcommands and MEMORY USAGE read one key: they go where
+         * the key lives, as reads (the node answers arity and unknown
+         * subcommands with its own errors); MEMORY's others describe one
+         * node and stay refused. */
+        const struct command *sub = command_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+        if (cmd->id == CMD_ID_OBJECT
+            || (sub != NULL && (sub->id == CMD_ID_MEMORY_USAGE || sub->id == CMD_ID_MEMORY_HELP))) {
+            cmd = sub != NULL ? sub : cmd;
+            kind = ROUTE_READ;
+        }
+    }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;
         session_error(s, "ERR '%s' is not supported through cachely-proxy; send it "
@@ -861,7 +891,8 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
     struct node *target = topology_read_target(
         px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
     int write = kind != ROUTE_MASTER ? 0 : (cmd->flags & CMD_MOVABLEKEYS) ? 2 : 1;
-    int run = write != 2 && !(cmd->flags & CMD_MOVABLEKEYS) && s->tracking == NULL;
+    int run = write != 2 && !(cmd->flags & CMD_MOVABLEKEYS) && s->tracking == NULL
+              && !s->cur_silent;
     struct backend *used = forward(s, target, frame, framelen, write, run);
     if (used != NULL && (cmd->flags & CMD_MOVABLEKEYS) && argc >= 3) {
         script_forwarded(s, cmd, argc, argv, s->tail, frame, framelen);

@@ -582,7 +582,7 @@ def case_i2_auth(c):
 
 REFUSED = [("WAIT", 0, 0), ("MOVE", "k", 1), ("SWAPDB", 0, 1),
            ("DEBUG", "SLEEP", 0), ("SHUTDOWN", "NOSAVE"), ("SLOWLOG", "GET"),
-           ("MEMORY", "USAGE", "k"), ("OBJECT", "ENCODING", "k"), ("REPLICAOF", "NO", "ONE"),
+           ("MEMORY", "STATS"), ("REPLICAOF", "NO", "ONE"),
            ("SLAVEOF", "NO", "ONE"), ("PSYNC", "?", -1), ("SYNC",),
            ("REPLCONF", "listening-port", 1), ("SAVE",), ("BGSAVE",), ("BGREWRITEAOF",),
            ("LASTSAVE",)]

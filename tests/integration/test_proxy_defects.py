@@ -100,6 +100,70 @@ def case_crlf_in_argument_desyncs_replies(c):
           "connection out of step after the error")
 
 
+# ---- CLIENT REPLY ON/OFF/SKIP through the proxy --------------------------------
+
+CLIENT_REPLY_SCRIPT = [
+    ("CLIENT", "REPLY", "OFF"), ("SET", "a", "1"), ("GET", "a"), ("NOSUCH",),
+    ("CLIENT", "REPLY", "SKIP"), ("CLIENT", "REPLY", "ON"),
+    ("CLIENT", "REPLY", "SKIP"), ("GET", "a"), ("GET", "a"), ("CLIENT", "REPLY", "foo"),
+    ("CLIENT", "REPLY", "OFF"), ("MGET", "a", "b"), ("INCR", "n"), ("EVAL", "return 1", "0"),
+    ("CLIENT", "REPLY", "ON"), ("GET", "n"),
+    ("CLIENT", "REPLY", "SKIP"), ("PING",), ("RESET",), ("PING",),
+]
+
+
+def case_client_reply(c):
+    """CLIENT REPLY through the proxy: the bytes of redis-server, pipelined;
+    a subscriber with replies OFF still gets its messages."""
+    n = c.node()
+    p = c.proxy(n.addr, ready=1)
+    r = servers.Server("redis")
+    try:
+        data = b"".join(cluster.resp(*a) for a in CLIENT_REPLY_SCRIPT)
+        want = exact_replies(r.port, data, 7)
+        got = exact_replies(p.port, data, 7)
+        check(got == want, "proxy %r, redis-server %r" % (got, want))
+    finally:
+        r.stop()
+    check(got[-1] == b"+PONG\r\n", "the last reply is the PING's: %r" % got)
+    sub = Raw(p.port)
+    sub.send(("CLIENT", "REPLY", "OFF"))
+    sub.send(("SUBSCRIBE", "ch"))
+    pc = client(p)
+    wait_for(lambda: pc.publish("ch", "hi") == 1, 10, "the subscriber is in")
+    check(sub.reply() == [b"message", b"ch", b"hi"], "a message, not the SUBSCRIBE reply")
+
+
+def case_object_and_memory_usage_route_by_key(c):
+    """OBJECT's subcommands and MEMORY USAGE read one key: through the proxy
+    they reach the key's node (redis-server's bytes where they are
+    deterministic); MEMORY STATS describes one node and stays refused."""
+    nodes = [c.node() for _ in range(3)]
+    p = c.proxy(*[n.addr for n in nodes], ready=1)
+    r = servers.Server("redis")
+    script = [("SET", "k:int", "12"), ("SET", "k:str", "hello"), ("RPUSH", "k:list", "a"),
+              ("OBJECT", "ENCODING", "k:int"), ("OBJECT", "ENCODING", "k:str"),
+              ("OBJECT", "ENCODING", "k:list"), ("OBJECT", "ENCODING", "nosuch"),
+              ("OBJECT", "REFCOUNT", "nosuch"), ("OBJECT", "FREQ", "k:int"),
+              ("OBJECT", "ENCODING"), ("OBJECT", "NOSUCH", "x"), ("MEMORY", "USAGE", "nosuch"),
+              ("MEMORY", "USAGE"), ("PING",)]
+    try:
+        data = b"".join(cluster.resp(*a) for a in script)
+        want = exact_replies(r.port, data, len(script))
+        got = exact_replies(p.port, data, len(script))
+        check(got == want, "proxy %r, redis-server %r" % (got, want))
+    finally:
+        r.stop()
+    w = Raw(p.port)
+    for k in ("k:int", "k:list"):
+        check(w.call("OBJECT", "IDLETIME", k) >= 0, "IDLETIME " + k)
+        check(w.call("MEMORY", "USAGE", k) > 0, "MEMORY USAGE " + k)
+    check(len(w.call("OBJECT", "HELP")) > 4, "OBJECT HELP")
+    rep = w.call("MEMORY", "STATS")
+    check(isinstance(rep, Err) and "not supported through cachely-proxy" in rep,
+          "MEMORY STATS: %r" % (rep,))
+
+
 # ---- 2: out of the box a client does not read its own writes -------------------
 
 
@@ -710,6 +774,10 @@ def case_idle_timeout(c):
 CASES = [
     ("crlf", "CR/LF in an argument: errors stay one line (redis-server's bytes)",
      case_crlf_in_argument_desyncs_replies),
+    ("reply", "CLIENT REPLY ON/OFF/SKIP: redis-server's bytes; pushes still arrive",
+     case_client_reply),
+    ("object", "OBJECT and MEMORY USAGE reach the key's node (three groups)",
+     case_object_and_memory_usage_route_by_key),
     ("ryw", "default proxy: 2,000 pipelined SET/GET pairs, zero misses",
      case_default_proxy_reads_own_writes),
     ("ryw2", "a read behind a write still running waits for it (no earlier probe reopens replicas)",
