@@ -198,7 +198,7 @@ link_close(struct nodesub_link *l, const char *why)
     if (l->tracking && l->fd >= 0 && l->handshake == 0) {
         /* Writes from now until the next link are not announced: what the
          * sessions cached can no longer be vouched for. */
-        tracking_flush();
+        tracking_flush(0);
     }
     l->handshake = 0;
     if (l->fd >= 0) {
@@ -384,7 +384,8 @@ tracking_frame(struct nodesub_link *l, const char *frame, size_t len)
                      (int)(len > 2 ? len - 2 : 0), frame + 1);
         }
         if (l->handshake > 0 && --l->handshake == 0) {
-            tracking_flush(); /* the node tracks for us from now on */
+            tracking_flush(0); /* the node tracks for us from now on */
+            tracking_links_changed(0);
         }
         return;
     }
@@ -393,20 +394,31 @@ tracking_frame(struct nodesub_link *l, const char *frame, size_t len)
     }
     const char *p = frame + sizeof(inv) - 1, *end = frame + len;
     if (*p != '*') {
-        tracking_flush(); /* null: FLUSHALL / FLUSHDB on the node */
+        tracking_flush(1); /* null: FLUSHALL / FLUSHDB on the node */
         return;
     }
     long long n = strtoll(p + 1, NULL, 10);
     p = memchr(p, '\n', (size_t)(end - p)) + 1;
-    for (long long i = 0; i < n && p < end && *p == '$'; i++) {
+    if (n <= 0) {
+        return;
+    }
+    /* The frame is whole (resp_scan): at most one key per 4 bytes of it. */
+    size_t cap = (size_t)n < len / 4 + 1 ? (size_t)n : len / 4 + 1, k = 0;
+    const char **keys = mem_alloc(cap * sizeof(*keys));
+    size_t *lens = mem_alloc(cap * sizeof(*lens));
+    for (long long i = 0; i < n && k < cap && p < end && *p == '$'; i++) {
         long long klen = strtoll(p + 1, NULL, 10);
         p = memchr(p, '\n', (size_t)(end - p)) + 1;
         if (klen < 0 || p + klen > end) {
-            return;
+            break;
         }
-        tracking_invalidate(p, (size_t)klen);
+        keys[k] = p;
+        lens[k++] = (size_t)klen;
         p += klen + 2;
     }
+    tracking_invalidate(keys, lens, k);
+    mem_free(keys);
+    mem_free(lens);
 }
 
 static void
@@ -792,6 +804,7 @@ nodesub_cron(struct proxy *px)
     if (holds != NULL || events != NULL) {
         check_holds(now, 0);
     }
+    tracking_links_changed(now);
 }
 
 void
@@ -841,4 +854,34 @@ nodesub_links_up(void)
         n += nodesub_links[i]->fd >= 0 && nodesub_links[i]->connected;
     }
     return n;
+}
+
+int
+nodesub_tracking_ready(void)
+{
+    for (size_t i = 0; nodesub_px != NULL && i < nodesub_nlinks; i++) {
+        const struct nodesub_link *l = tlinks[i];
+        if (link_reachable(l) && !(l->fd >= 0 && l->handshake == 0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void
+nodesub_tracking_kick(void)
+{
+    for (size_t i = 0; nodesub_px != NULL && i < nodesub_nlinks; i++) {
+        struct nodesub_link *l = tlinks[i];
+        if (l->fd < 0) {
+            l->retry_at_ms = 0; /* wanted now: a session waits for it */
+            link_follow(nodesub_px, l, util_mstime());
+        }
+    }
+}
+
+long long
+nodesub_hold_limit_ms(void)
+{
+    return hold_limit_ms();
 }

@@ -80,4 +80,12 @@ void nodesub_publish(struct session *s, int shard, size_t argc,
 /* Links up and subscriptions they carry, for INFO / tests. */
 size_t nodesub_links_up(void);
 
+/* Every reachable group master tracks keys for the proxy (its tracking
+ * link is connected and its CLIENT TRACKING answered): 1, else 0. */
+int nodesub_tracking_ready(void);
+/* Connect the tracking links that are down now, not at the next cron. */
+void nodesub_tracking_kick(void);
+/* How long a session waits for the links (backend-timeout-ms). */
+long long nodesub_hold_limit_ms(void);
+
 #endif

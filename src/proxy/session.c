@@ -602,6 +602,15 @@ session_resume(struct session *s)
     }
 }
 
+void
+session_hold_input(struct session *s, int on)
+{
+    s->input_held = on;
+    if (!on) {
+        session_resume(s);
+    }
+}
+
 static void
 process_input(struct session *s)
 {
@@ -609,7 +618,7 @@ process_input(struct session *s)
      * one Redis connection (session_resume goes on). */
     while (!(s->flags & SESSION_CLOSING)
            && (!(s->flags & SESSION_CLOSE_AFTER_REPLY) || (s->flags & SESSION_EOF))
-           && s->blocked_on == NULL) {
+           && s->blocked_on == NULL && !s->input_held) {
         const char *frame = s->qbuf + s->qpos;
         /* Redis's limits, read each time (a reload or an AUTH changes them):
          * before AUTH only small frames, as the node allows. */

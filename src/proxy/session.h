@@ -116,6 +116,8 @@ void session_deliver_run(struct preq *r, const char *replies, size_t len, unsign
  * connection. */
 struct preq *session_run_split(struct preq *r);
 void session_resume(struct session *s);
+/* Stop (on 1) or restart (on 0) running s's input. */
+void session_hold_input(struct session *s, int on);
 void session_flush_pending(struct proxy *px);
 /* Idle timeouts and output soft limits; from the cron. */
 void session_cron(struct proxy *px);
@@ -204,6 +206,8 @@ struct session {
     int db;                        /* the database SELECT chose */
     int reply_off;                 /* CLIENT REPLY OFF: no replies until ON */
     int reply_skip;                /* CLIENT REPLY SKIP: the next command's dropped */
+    int input_held;                /* its input waits (tracking.c: CLIENT TRACKING ON
+                                      until the nodes track for the proxy) */
     int cur_silent;                /* the request being handled answers nothing
                                       (pushes still go out, as on Redis) */
     struct backend *blocked_on;    /* borrowed: the dedicated connection its blocking

@@ -5,6 +5,7 @@
 #include "core/command.h"
 #include "core/resp.h"
 #include "core/util.h"
+#include "proxy/nodesub.h"
 #include "proxy/proxy.h"
 #include "proxy/pubsub.h"
 #include "proxy/rbuf.h"
@@ -40,6 +41,11 @@ struct tr_client {
     char **wrote;             /* owned: NOLOOP, keys it wrote lately (owned) */
     size_t *wlens;            /* owned */
     size_t nwrote, capwrote;
+    struct preq *held;        /* borrowed: CLIENT TRACKING ON's +OK, held (and the
+                                 session's input with it) until the node
+                                 tracks for the proxy: else what it reads
+                                 meanwhile could change unannounced */
+    long long held_until_ms;
 };
 
 /* A key some session read, with those sessions. */
@@ -200,8 +206,19 @@ session_by_id(struct proxy *px, uint64_t id)
 /* Tell c that key (NULL: everything) changed, as Redis does: a push to a
  * RESP3 session, or a message on __redis__:invalidate to the RESP2 session
  * it redirects to (when that one is subscribed). */
+static void send_invalidation_keys(struct tr_client *c, const char *const *keys,
+                                   const size_t *lens, size_t n);
+
 static void
 send_invalidation(struct tr_client *c, const char *key, size_t len)
+{
+    send_invalidation_keys(c, key != NULL ? &key : NULL, &len, key != NULL);
+}
+
+/* Tell c that keys[0..n) changed (keys NULL: everything), in one message. */
+static void
+send_invalidation_keys(struct tr_client *c, const char *const *keys, const size_t *lens,
+                       size_t n)
 {
     struct session *to = c->s;
     struct rbuf b = {0};
@@ -231,11 +248,13 @@ send_invalidation(struct tr_client *c, const char *key, size_t len)
     if (session_protocol(to) == 3) {
         rbuf_bulk(&b, "invalidate", 10);
     }
-    if (key == NULL) {
+    if (keys == NULL) {
         rbuf_str(&b, session_protocol(to) == 3 ? "_\r\n" : "$-1\r\n");
     } else {
-        rbuf_hdr(&b, '*', 1);
-        rbuf_bulk(&b, key, len);
+        rbuf_hdr(&b, '*', (long long)n);
+        for (size_t i = 0; i < n; i++) {
+            rbuf_bulk(&b, keys[i], lens[i]);
+        }
     }
     session_reply(to, b.p, b.len);
     rbuf_free(&b);
@@ -257,40 +276,64 @@ own_write(struct tr_client *c, const char *key, size_t len)
 }
 
 void
-tracking_invalidate(const char *key, size_t len)
+tracking_invalidate(const char *const *keys, const size_t *lens, size_t n)
 {
-    struct tr_key *k = key_find(key, len, util_hash(key, len));
-    if (k != NULL) {
-        /* Default mode: each reader is told once, then must read again. */
+    /* Default mode: each reader of a key is told once, in a message of its
+     * own per key (Redis's trackingInvalidateKey), then must read again. */
+    for (size_t j = 0; j < n; j++) {
+        struct tr_key *k = key_find(keys[j], lens[j], util_hash(keys[j], lens[j]));
+        if (k == NULL) {
+            continue;
+        }
         for (size_t i = 0; i < k->nsubs; i++) {
             struct tr_client *c = k->subs[i];
             ptr_remove((void **)c->keys, &c->nkeys, k);
-            if (!((c->opts & TR_NOLOOP) && own_write(c, key, len))) {
-                send_invalidation(c, key, len);
+            if (!((c->opts & TR_NOLOOP) && own_write(c, keys[j], lens[j]))) {
+                send_invalidation(c, keys[j], lens[j]);
             }
         }
         key_free(k);
     }
+    /* BCAST: one message per prefix with every key of the batch under it,
+     * as Redis sends them once per event loop (the node's push is one
+     * loop's keys). */
+    const char **got = NULL;
+    size_t *glens = NULL;
     for (size_t i = 0; i < nclients; i++) {
         struct tr_client *c = clients[i];
         if (!(c->opts & TR_BCAST)) {
             continue;
         }
         for (size_t p = 0; p < c->nprefixes; p++) {
-            if (len >= c->plens[p] && memcmp(key, c->prefixes[p], c->plens[p]) == 0) {
-                if (!((c->opts & TR_NOLOOP) && own_write(c, key, len))) {
-                    send_invalidation(c, key, len);
+            size_t m = 0;
+            for (size_t j = 0; j < n; j++) {
+                if (lens[j] < c->plens[p] || memcmp(keys[j], c->prefixes[p], c->plens[p]) != 0
+                    || ((c->opts & TR_NOLOOP) && own_write(c, keys[j], lens[j]))) {
+                    continue;
                 }
-                break;
+                if (got == NULL) {
+                    got = mem_alloc(n * sizeof(*got));
+                    glens = mem_alloc(n * sizeof(*glens));
+                }
+                got[m] = keys[j];
+                glens[m++] = lens[j];
+            }
+            if (m > 0) {
+                send_invalidation_keys(c, got, glens, m);
             }
         }
     }
+    mem_free(got);
+    mem_free(glens);
 }
 
 void
-tracking_flush(void)
+tracking_flush(int all)
 {
     for (size_t i = 0; i < nclients; i++) {
+        if (!all && !(clients[i]->opts & TR_BCAST) && clients[i]->nkeys == 0) {
+            continue;
+        }
         forget_keys(clients[i]);
         send_invalidation(clients[i], NULL, 0);
     }
@@ -301,6 +344,10 @@ tracking_flush(void)
 static void
 client_free_state(struct tr_client *c)
 {
+    if (c->held != NULL) {
+        c->held->done = 1; /* answered nothing: freed with its session's queue */
+        c->held = NULL;
+    }
     forget_keys(c);
     for (size_t i = 0; i < c->nprefixes; i++) {
         mem_free(c->prefixes[i]);
@@ -506,7 +553,39 @@ cmd_tracking(struct session *s, size_t argc, const struct resp_arg *argv)
             c->plens[c->nprefixes++] = len;
         }
     }
+    if (c->held == NULL && !nodesub_tracking_ready()) {
+        /* The nodes do not track for the proxy yet (the links connect
+         * lazily): hold the session until they do, so that nothing it
+         * reads escapes them and it needs no flush once they are up. */
+        nodesub_tracking_kick();
+        c->held = session_new_request(s);
+        c->held_until_ms = util_mstime() + nodesub_hold_limit_ms();
+        session_hold_input(s, 1);
+        return;
+    }
     session_reply(s, "+OK\r\n", 5);
+}
+
+void
+tracking_links_changed(long long now)
+{
+    int ready = -1;
+    for (size_t i = 0; i < nclients; i++) {
+        struct tr_client *c = clients[i];
+        if (c->held == NULL) {
+            continue;
+        }
+        if (ready < 0) {
+            ready = nodesub_tracking_ready();
+        }
+        if (!ready && (now == 0 || now < c->held_until_ms)) {
+            continue;
+        }
+        struct preq *r = c->held;
+        c->held = NULL;
+        session_hold_input(c->s, 0);
+        session_deliver(r, "+OK\r\n", 5);
+    }
 }
 
 static void

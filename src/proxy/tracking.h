@@ -31,9 +31,20 @@ void tracking_on_command(struct session *s, const struct command *cmd,
 void tracking_session_gone(struct session *s);
 /* Sessions tracking now. */
 size_t tracking_session_count(void);
-/* key was written on a master (a tracking connection said so). */
-void tracking_invalidate(const char *key, size_t len);
-/* Every tracking session must drop everything it cached. */
-void tracking_flush(void);
+/* keys[0..n) were written on a master (a tracking connection said so, in
+ * one push: one event loop of the node). */
+void tracking_invalidate(const char *const *keys, const size_t *lens, size_t n);
+/* Every tracking session must drop everything it cached (a FLUSHALL on a
+ * node).  With all 0 (the proxy can no longer vouch for what sessions
+ * cached: its link to a node's invalidations was down or is new), only
+ * the sessions that may have cached something hear it: those in BCAST
+ * mode and those holding tracked keys; a session that read nothing yet
+ * gets no spurious flush (Redis sends none). */
+void tracking_flush(int all);
+
+/* The tracking links changed (a handshake answered; now: 0), or the cron
+ * ran (now: the time): sessions whose CLIENT TRACKING ON waits for the
+ * links get their +OK once every link is up, or at the hold's deadline. */
+void tracking_links_changed(long long now);
 
 #endif
