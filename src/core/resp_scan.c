@@ -8,32 +8,17 @@
 void
 resp_scan_init(struct resp_scan *s)
 {
-    /* Called once per reply: left[] and attr[] are written before they are
-     * read (at depth), so clearing them (300 bytes) would be wasted. */
     s->pos = 0;
-    s->depth = 0;
+    s->left = 1;
     s->type = 0;
     s->error = 0;
 }
 
-/* One element finished: count it against the open aggregates, closing
- * those that are complete.  Returns 1 when the whole reply is complete. */
-static int
+/* One element finished.  Returns 1 when the whole reply is complete. */
+static inline int
 element_done(struct resp_scan *s)
 {
-    while (s->depth > 0) {
-        if (--s->left[s->depth - 1] > 0) {
-            return 0;
-        }
-        /* An attribute annotates the element after it: closing it does not
-         * complete an element of the parent. */
-        int was_attr = s->attr[s->depth - 1];
-        s->depth--;
-        if (was_attr) {
-            return 0;
-        }
-    }
-    return 1;
+    return --s->left == 0;
 }
 
 /* A count line "<t><digits>\r\n" read in one pass, when its digits are
@@ -147,16 +132,19 @@ scan_general(struct resp_scan *s, const char *buf, size_t len)
                 }
                 continue;
             }
-            /* A map or attribute of n pairs holds 2n elements: a count whose
-             * double overflows is no reply a server could send. */
-            if (s->depth == RESP_SCAN_MAX_DEPTH
-                || ((t == '%' || t == '|') && n > LLONG_MAX / 2)) {
+            /* A map or attribute of n pairs holds 2n elements: a count that
+             * overflows the total is no reply a server could send. */
+            if (((t == '%' || t == '|') && n > LLONG_MAX / 2)
+                || ((t == '%' || t == '|') ? n * 2 : n) > LLONG_MAX - s->left) {
                 s->error = 1;
                 return -1;
             }
-            s->left[s->depth] = (t == '%' || t == '|') ? n * 2 : n;
-            s->attr[s->depth] = t == '|';
-            s->depth++;
+            /* An aggregate's n elements take its place; an attribute's come
+             * before the element it annotates, which is still expected. */
+            s->left += (t == '%' || t == '|') ? n * 2 : n;
+            if (t != '|') {
+                s->left--;
+            }
             continue;
         default:
             s->error = 1;
@@ -172,13 +160,14 @@ resp_scan_next(struct resp_scan *s, const char *buf, size_t len)
      * (SET's +OK), whole in buf on the first call: found here without
      * the general loop's setup.  Anything else, or a reply not yet whole,
      * goes the general way, which judges it as before. */
-    if (s->pos == 0 && s->depth == 0 && !s->error && len >= 4) {
+    if (s->pos == 0 && !s->error && len >= 4) {
         long long n;
         size_t linelen;
         if (buf[0] == '$' && plain_count(buf, len, &n, &linelen)
             && len - linelen - 2 >= (size_t)n + 2) {
             s->type = '$';
             s->pos = linelen + 2 + (size_t)n + 2;
+            s->left = 0;
             return 1;
         }
         if (buf[0] == '+') {
@@ -189,6 +178,7 @@ resp_scan_next(struct resp_scan *s, const char *buf, size_t len)
             if (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n') {
                 s->type = '+';
                 s->pos = i + 2;
+                s->left = 0;
                 return 1;
             }
         }

@@ -7,13 +7,16 @@
 
 #include <stddef.h>
 
-#define RESP_SCAN_MAX_DEPTH 32
-
+/* Nesting costs nothing here: the reply is complete when every element
+ * announced so far has been read, so one count is all the state (an
+ * aggregate of n swaps its own place for n places; an attribute adds its
+ * pairs in front of the element it annotates).  A node may nest replies
+ * as deep as it likes: a Lua script's self-referencing table comes back
+ * nested to Lua's stack limit, far beyond any fixed depth. */
 struct resp_scan {
     size_t pos;                           /* bytes of the reply scanned */
-    int depth;                            /* open aggregates */
-    long long left[RESP_SCAN_MAX_DEPTH];  /* elements still expected */
-    unsigned char attr[RESP_SCAN_MAX_DEPTH]; /* aggregate is an attribute */
+    long long left;                       /* elements still expected (1 at
+                                             the start, 0 when complete) */
     char type;                            /* first byte of the reply */
     int error;                            /* sticky */
 };

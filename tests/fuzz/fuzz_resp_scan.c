@@ -75,7 +75,7 @@ check_reply(const uint8_t *r, size_t len)
     FUZZ_CHECK(scan_copy(&sc, r, len) == 1);
     FUZZ_CHECK(sc.pos == len);
     FUZZ_CHECK(sc.type == (char)r[0]);
-    FUZZ_CHECK(sc.depth == 0);
+    FUZZ_CHECK(sc.left == 0);
     if (len <= FUZZ_BYTEWISE_MAX) {
         for (size_t k = 0; k < len; k++) {
             resp_scan_init(&sc);

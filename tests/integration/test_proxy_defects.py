@@ -164,6 +164,26 @@ def case_object_and_memory_usage_route_by_key(c):
           "MEMORY STATS: %r" % (rep,))
 
 
+def case_deeply_nested_reply(c):
+    """A reply nested deeper than the proxy's old scanner allowed (32): a
+    Lua table that holds itself comes back nested to the script engine's
+    stack limit.  The proxy passes the node's bytes, and the pooled
+    connection it came on (other sessions' requests ride it) stays up."""
+    n = c.node()
+    p = c.proxy(n.addr, ready=1)
+    data = cluster.resp("EVAL", "local a = {}; local b = {a}; a[1] = b; return a", "0")
+    want = exact_replies(n.port, data, 1)
+    got = exact_replies(p.port, data, 1)
+    check(want[0].count(b"*1\r\n") > 32, "the node nests it deeper than 32: %d"
+          % want[0].count(b"*1\r\n"))
+    check(got == want, "proxy %r..., node %r..." % (got[0][-60:], want[0][-60:]))
+    pc = client(p)
+    check(pc.set("after", "1") and pc.get("after") == "1", "the proxy serves on")
+    with open(p.log) as fh:
+        log = fh.read()
+    check("protocol error" not in log, "no backend connection lost to a protocol error")
+
+
 # ---- 2: out of the box a client does not read its own writes -------------------
 
 
@@ -778,6 +798,8 @@ CASES = [
      case_client_reply),
     ("object", "OBJECT and MEMORY USAGE reach the key's node (three groups)",
      case_object_and_memory_usage_route_by_key),
+    ("deep", "a reply nested deeper than 32 passes whole; the connection stays up",
+     case_deeply_nested_reply),
     ("ryw", "default proxy: 2,000 pipelined SET/GET pairs, zero misses",
      case_default_proxy_reads_own_writes),
     ("ryw2", "a read behind a write still running waits for it (no earlier probe reopens replicas)",
