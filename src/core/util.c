@@ -9,6 +9,7 @@
 #endif
 #include <fcntl.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <poll.h>
 #include <limits.h>
@@ -611,4 +612,35 @@ util_secure_equals(const char *a, size_t alen, const char *b, size_t blen)
         diff |= (unsigned char)(a[i] ^ b[i]);
     }
     return diff == 0;
+}
+
+size_t
+util_info_cpu(char *buf, size_t cap)
+{
+    struct rusage self, children, thread;
+    memset(&self, 0, sizeof(self));
+    memset(&children, 0, sizeof(children));
+    memset(&thread, 0, sizeof(thread));
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+#ifdef RUSAGE_THREAD
+    getrusage(RUSAGE_THREAD, &thread);
+#else
+    thread = self;
+#endif
+    int n = snprintf(buf, cap,
+                     "# CPU\r\n"
+                     "used_cpu_sys:%ld.%06ld\r\n"
+                     "used_cpu_user:%ld.%06ld\r\n"
+                     "used_cpu_sys_children:%ld.%06ld\r\n"
+                     "used_cpu_user_children:%ld.%06ld\r\n"
+                     "used_cpu_sys_main_thread:%ld.%06ld\r\n"
+                     "used_cpu_user_main_thread:%ld.%06ld\r\n",
+                     (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+                     (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+                     (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec,
+                     (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec,
+                     (long)thread.ru_stime.tv_sec, (long)thread.ru_stime.tv_usec,
+                     (long)thread.ru_utime.tv_sec, (long)thread.ru_utime.tv_usec);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }

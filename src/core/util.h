@@ -87,4 +87,8 @@ void util_random_hex(char *dst, size_t len);
  * passwords).  Returns 1 when equal. */
 int util_secure_equals(const char *a, size_t alen, const char *b, size_t blen);
 
+/* INFO's CPU section, as Redis 7.0 writes it (# CPU, used_cpu_sys ...
+ * from getrusage), into buf; returns its length.  512 bytes suffice. */
+size_t util_info_cpu(char *buf, size_t cap);
+
 #endif

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -478,32 +477,10 @@ section_replication(struct server *srv, struct rbuf *b)
 static void
 section_cpu(struct server *srv, struct rbuf *b)
 {
-    struct rusage self, children, thread;
+    char text[512];
     (void)srv;
-    memset(&self, 0, sizeof(self));
-    memset(&children, 0, sizeof(children));
-    memset(&thread, 0, sizeof(thread));
-    getrusage(RUSAGE_SELF, &self);
-    getrusage(RUSAGE_CHILDREN, &children);
-#ifdef RUSAGE_THREAD
-    getrusage(RUSAGE_THREAD, &thread);
-#else
-    thread = self;
-#endif
-    rbuf_printf(b,
-                "# CPU\r\n"
-                "used_cpu_sys:%ld.%06ld\r\n"
-                "used_cpu_user:%ld.%06ld\r\n"
-                "used_cpu_sys_children:%ld.%06ld\r\n"
-                "used_cpu_user_children:%ld.%06ld\r\n"
-                "used_cpu_sys_main_thread:%ld.%06ld\r\n"
-                "used_cpu_user_main_thread:%ld.%06ld\r\n",
-                (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
-                (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
-                (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec,
-                (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec,
-                (long)thread.ru_stime.tv_sec, (long)thread.ru_stime.tv_usec,
-                (long)thread.ru_utime.tv_sec, (long)thread.ru_utime.tv_usec);
+    util_info_cpu(text, sizeof(text));
+    rbuf_printf(b, "%s", text);
 }
 
 static void

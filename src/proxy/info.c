@@ -51,6 +51,7 @@ static void section_clients(struct proxy *px, struct rbuf *b, const struct info_
 static void section_memory(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_stats(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_replication(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
+static void section_cpu(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_sentinel(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_topology(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_keyspace(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
@@ -71,6 +72,7 @@ static const struct info_section {
     {"memory", INFO_D, NEEDS_NODES, section_memory},
     {"stats", INFO_D, 0, section_stats},
     {"replication", INFO_D, 0, section_replication},
+    {"cpu", INFO_D, 0, section_cpu},
     {"sentinel", INFO_D, 0, section_sentinel},
     {"topology", INFO_D, 0, section_topology},
     {"keyspace", INFO_D, NEEDS_NODES, section_keyspace},
@@ -188,6 +190,17 @@ section_replication(struct proxy *px, struct rbuf *b, const struct info_nodes *n
     (void)px;
     (void)nd;
     rbuf_printf(b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+}
+
+/* The proxy's own CPU, as a node reports its own (exporters read it). */
+static void
+section_cpu(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
+{
+    char text[512];
+    (void)px;
+    (void)nd;
+    util_info_cpu(text, sizeof(text));
+    rbuf_printf(b, "%s", text);
 }
 
 static void

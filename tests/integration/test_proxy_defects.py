@@ -469,9 +469,14 @@ def case_info_ignores_sections(c):
           == ["Server", "Clients", "Keyspace"], "INFO keyspace server clients: Redis's order")
     check(raw.call("INFO", "nosuchsection") == b"", "INFO of an unknown section")
     default = sections(raw.call("INFO"))
-    for name in ("Server", "Clients", "Memory", "Stats", "Replication", "Keyspace",
+    for name in ("Server", "Clients", "Memory", "Stats", "Replication", "CPU", "Keyspace",
                  "Sentinel", "Topology"):
         check(name in default, "INFO lacks # %s: %r" % (name, default))
+    # The proxy's own CPU, with Redis's field names (exporters read them).
+    cpu = pc.info("cpu")
+    check(sorted(cpu) == sorted("used_cpu_%s%s" % (k, t) for k in ("sys", "user")
+                                for t in ("", "_children", "_main_thread"))
+          and cpu["used_cpu_user"] >= 0, "INFO cpu %r" % cpu)
     for arg in ("default", "all", "everything"):
         check(sections(raw.call("INFO", arg)) == default, "INFO %s" % arg)
     ks = pc.info("keyspace")
