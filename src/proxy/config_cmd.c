@@ -109,7 +109,13 @@ config_set(struct session *s, size_t argc, const struct resp_arg *argv)
         values[i] = arg_dup(&argv[3 + 2 * i]);
     }
     if (option_set_many(&px->opts, n, names, values, err, sizeof(err)) != 0) {
-        session_error(s, "ERR %s", err);
+        /* Redis's words, and why: a node's settings (save, maxmemory, the
+         * encodings...) are not the proxy's to set. */
+        int unknown = strncmp(err, "Unknown option", 14) == 0;
+        session_error(s, "ERR %s%s", err,
+                      unknown ? " (cachely-proxy's own options only: set a node's settings "
+                                "on the node directly)"
+                              : "");
     } else {
         for (size_t i = 0; i < n; i++) {
             const struct option_def *d = option_find(&px->opts, names[i]);

@@ -929,7 +929,8 @@ def case_m_proxy_reload_under_load(nodes):
         check(False, "unknown option accepted")
     except redis.ResponseError as e:
         check(str(e) == "Unknown option or number of arguments for CONFIG SET - "
-              "'no-such-option'", str(e))
+              "'no-such-option' (cachely-proxy's own options only: set a node's settings "
+              "on the node directly)", str(e))
     check(pc.config_get("tls-cert-file") == {"tls-cert-file": c.server[0]},
           "refused changes left the certificate: %r" % pc.config_get("tls-cert-file"))
     check(peer_cert(port, "client") == c.der(c.server), "still the old certificate")
