@@ -8,6 +8,9 @@
 //              runs them (BRPOPLPUSH on a blocking connection, Lua to finish,
 //              stalled-job checks put back jobs cut by the kill); every
 //              acknowledged job must end 'succeeded'.
+//   bullmq     BullMQ: the same with its Queue and Worker (Lua scripts,
+//              BZPOPMIN on a blocking connection, locks that expire and
+//              the stalled-job check for jobs cut by the kill).
 //   ratelimit  rate-limiter-flexible: consumes before and after the kill;
 //              the points let through never exceed the limit.
 //   ioredis, node-redis
@@ -116,6 +119,60 @@ async function beequeue() {
     await worker.close(3000).catch(() => {});
     await producer.close(3000).catch(() => {});
     await reader.close(3000).catch(() => {});
+    return { acked: acked.length, done, refused, errors, ran: ran.size };
+}
+
+async function bullmq() {
+    const { Queue, Worker, Job } = require(path.join(__dirname, 'node_modules', 'bullmq'));
+    // BullMQ wants maxRetriesPerRequest null on its connections; a lock
+    // lost with the master (an active job's) expires in 2 s and the stalled
+    // check puts the job back.
+    const conn = (port) => ({ host: '127.0.0.1', port, maxRetriesPerRequest: null });
+    const queue = new Queue('pbq', { connection: conn(ports[0]) });
+    const ran = new Set();
+    let errors = 0;
+    const worker = new Worker('pbq', async (job) => { ran.add(job.id); return job.data.x * 2; },
+                              { connection: conn(ports[1]), concurrency: 4, lockDuration: 2000,
+                                stalledInterval: 1000, maxStalledCount: 10 });
+    worker.on('error', () => { errors++; });
+    queue.on('error', () => { errors++; });
+    await queue.waitUntilReady();
+    await worker.waitUntilReady();
+    const n = 60;
+    const acked = [];
+    let refused = 0;
+    for (let i = 0; i < n; i++) {
+        if (i === n / 2) await killMaster();
+        for (;;) {
+            try {
+                const job = await queue.add('j', { x: i }, { jobId: 'job' + i });
+                acked.push(job.id);
+                break;
+            } catch (e) {
+                refused++; // not acknowledged: added again (same jobId, so at most once)
+                await sleep(50);
+            }
+        }
+        await sleep(5);
+    }
+    // Every acknowledged job must end completed (read from the server).
+    const deadline = Date.now() + 25000;
+    let done = 0;
+    while (Date.now() < deadline) {
+        done = 0;
+        for (const id of acked) {
+            try {
+                const job = await Job.fromId(queue, id);
+                if (job && (await job.getState()) === 'completed') done++;
+            } catch (e) {
+                errors++;
+            }
+        }
+        if (done === acked.length) break;
+        await sleep(200);
+    }
+    await worker.close().catch(() => {});
+    await queue.close().catch(() => {});
     return { acked: acked.length, done, refused, errors, ran: ran.size };
 }
 
@@ -384,7 +441,7 @@ async function app(libName) {
 }
 
 (async () => {
-    const fns = { beequeue, ratelimit, ioredis: () => app('ioredis'),
+    const fns = { beequeue, bullmq, ratelimit, ioredis: () => app('ioredis'),
                   'node-redis': () => app('node-redis') };
     if (!fns[which]) fail('unknown workload ' + which);
     const out = await fns[which]();

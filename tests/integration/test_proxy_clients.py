@@ -32,7 +32,8 @@ NODE = shutil.which("node") or "/usr/bin/node"
 
 def node_modules_ready():
     return all(os.path.exists(os.path.join(CLIENTS, "node_modules", m, "package.json"))
-               for m in ("ioredis", "redis", "redis5"))
+               for m in ("ioredis", "redis", "redis5", "bee-queue", "bullmq",
+                         "rate-limiter-flexible"))
 
 
 def ensure_node_clients():

@@ -5,6 +5,8 @@ failover), and a kill -9 of the master in the middle of each run:
     dedicated proxy connection; every job whose save was acknowledged ends
     'succeeded' after the failover (stalled-job checks put back the jobs the
     kill cut);
+  - BullMQ (npm): the same with its Queue and Worker (Lua scripts, a worker
+    blocked in BZPOPMIN, job locks of 2 s and the stalled-job check);
   - rate-limiter-flexible (npm): consumes through all three proxies before
     and after the kill; it never lets more than its limit through;
   - redis-py's Lock: threads contend through different proxies; the lock is
@@ -119,6 +121,13 @@ def case_bee_queue_jobs_survive_a_failover(c):
     out = run_node("beequeue", m, rep, ps)
     check(out["acked"] == 60, "60 jobs acknowledged: %r" % out)
     check(out["done"] == out["acked"], "every acknowledged job succeeded: %r" % out)
+
+
+def case_bullmq_jobs_survive_a_failover(c):
+    m, rep, ps = deployment(c)
+    out = run_node("bullmq", m, rep, ps)
+    check(out["acked"] == 60, "60 jobs acknowledged: %r" % out)
+    check(out["done"] == out["acked"], "every acknowledged job completed: %r" % out)
 
 
 def case_rate_limiter_through_a_failover(c):
@@ -247,6 +256,8 @@ def case_node_redis_app(c):
 CASES = [
     ("a", "bee-queue: every acknowledged job succeeds across a kill -9 of the master",
      case_bee_queue_jobs_survive_a_failover),
+    ("f", "BullMQ: every acknowledged job completes across a kill -9 of the master",
+     case_bullmq_jobs_survive_a_failover),
     ("b", "rate-limiter-flexible: never more than the limit across a kill -9",
      case_rate_limiter_through_a_failover),
     ("c", "redis-py Lock through three proxies: never held twice across a kill -9",
