@@ -368,6 +368,23 @@ static const char *const confirm_words[NODESUB__COUNT][2] = {
     [NODESUB_SHARD] = {"sunsubscribe", "ssubscribe"},
 };
 
+/* Send b's (un)subscription confirmations to s and free b.  They wait
+ * until the nodes confirmed what the proxy asked of them for it
+ * (nodesub_hold): after SUBSCRIBE a message published reaches the client,
+ * after UNSUBSCRIBE a PUBLISH no longer counts the proxy's subscription.
+ * Like messages they are pushes, which CLIENT REPLY OFF does not silence
+ * (Redis 7.0). */
+static void
+confirm(struct session *s, struct rbuf *b)
+{
+    s->pushing = 1;
+    if (!nodesub_hold(s, b->p, b->len)) {
+        rbuf_reply(s, b);
+    }
+    s->pushing = 0;
+    rbuf_free(b);
+}
+
 /* SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name, with the
  * session's count after it (a repeated name changes nothing but is
  * confirmed again, as in Redis).  A name new to the proxy is subscribed on
@@ -387,10 +404,7 @@ subscribe(struct session *s, struct pubsub_client **cp, enum nodesub_kind kind, 
         confirm_head(&b, resp, confirm_words[kind][1], argv[i].ptr, argv[i].len);
         rbuf_hdr(&b, ':', (long long)confirm_count(c, kind));
     }
-    if (!nodesub_hold(s, b.p, b.len)) {
-        rbuf_reply(s, &b);
-    }
-    rbuf_free(&b);
+    confirm(s, &b);
 }
 
 /* UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE: the names given (each
@@ -426,8 +440,7 @@ unsubscribe(struct session *s, struct pubsub_client **cp, enum nodesub_kind kind
     if (c != NULL && pubsub_count(c) == 0) {
         pubsub_client_destroy(cp); /* a RESP2 session leaves subscribed mode */
     }
-    rbuf_reply(s, &b);
-    rbuf_free(&b);
+    confirm(s, &b);
 }
 
 static void
@@ -628,7 +641,9 @@ static void
 deliver(struct pubsub_client *c, struct rbuf *b)
 {
     b->p[0] = session_protocol(c->s) == 3 ? '>' : '*';
+    c->s->pushing = 1; /* a push: CLIENT REPLY OFF does not silence it */
     session_reply(c->s, b->p, b->len);
+    c->s->pushing = 0;
 }
 
 long long

@@ -509,7 +509,7 @@ session_preq_new(struct session *s)
     r->affinity = s->id;
     r->select_db = s->db + 1;
     r->resp3 = s->resp == 3;
-    r->silent = s->cur_silent;
+    r->silent = s->cur_silent && !s->pushing;
     s->run = NULL; /* a request after a run ends it (forward makes r one) */
     if (s->tail) {
         s->tail->next = r;
@@ -531,7 +531,7 @@ session_new_request(struct session *s)
 void
 session_local_reply(struct session *s, const char *p, size_t len)
 {
-    if (s->cur_silent) {
+    if (s->cur_silent && !s->pushing) {
         return; /* CLIENT REPLY OFF/SKIP */
     }
     if (s->head == NULL) {

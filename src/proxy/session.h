@@ -208,6 +208,8 @@ struct session {
     int reply_skip;                /* CLIENT REPLY SKIP: the next command's dropped */
     int input_held;                /* its input waits (tracking.c: CLIENT TRACKING ON
                                       until the nodes track for the proxy) */
+    int pushing;                   /* what is being sent is a push (pub/sub): never
+                                      silenced by cur_silent */
     int cur_silent;                /* the request being handled answers nothing
                                       (pushes still go out, as on Redis) */
     struct backend *blocked_on;    /* borrowed: the dedicated connection its blocking

@@ -126,12 +126,20 @@ def case_client_reply(c):
     finally:
         r.stop()
     check(got[-1] == b"+PONG\r\n", "the last reply is the PING's: %r" % got)
+    # Pub/sub confirmations and messages are pushes: CLIENT REPLY OFF does
+    # not silence them (redis-server sends them too).
     sub = Raw(p.port)
     sub.send(("CLIENT", "REPLY", "OFF"))
     sub.send(("SUBSCRIBE", "ch"))
+    check(sub.reply() == [b"subscribe", b"ch", 1], "the SUBSCRIBE confirmation")
     pc = client(p)
-    wait_for(lambda: pc.publish("ch", "hi") == 1, 10, "the subscriber is in")
-    check(sub.reply() == [b"message", b"ch", b"hi"], "a message, not the SUBSCRIBE reply")
+    check(pc.publish("ch", "hi") == 1, "one subscriber")
+    check(sub.reply() == [b"message", b"ch", b"hi"], "the message")
+    sub.send(("UNSUBSCRIBE",))
+    check(sub.reply() == [b"unsubscribe", b"ch", 0], "the UNSUBSCRIBE confirmation")
+    # Once it is confirmed the node no longer counts the proxy's
+    # subscription: PUBLISH says nobody heard it, as a node would.
+    check(pc.publish("ch", "again") == 0, "PUBLISH after UNSUBSCRIBE counts nobody")
 
 
 def case_object_and_memory_usage_route_by_key(c):
