@@ -7,6 +7,7 @@
 #include "node/handlers.h"
 #include "core/alloc.h"
 #include "core/command.h"
+#include "core/keyspec.h"
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
@@ -369,12 +370,17 @@ cmd_command_list(struct client *c)
     }
 }
 
-void
-cmd_command_getkeys(struct client *c)
+/* COMMAND GETKEYS and GETKEYSANDFLAGS, as Redis 7.0 answers both: the
+ * command (a container's subcommand when a word follows it), whether it
+ * has keys at all, then its arity, then the key specs' search
+ * (core/keyspec.c). */
+static void
+command_getkeys_reply(struct client *c, int with_flags)
 {
     const struct command *cmd = command_lookup(c->argv[2].ptr, c->argv[2].len);
     size_t argc = c->argc - 2;
-    size_t *idx, n;
+    struct keyspec_key *keys;
+    size_t n;
 
     /* A container with a subcommand word resolves to the subcommand; a
      * container alone is judged by its own arity, as Redis does. */
@@ -385,23 +391,53 @@ cmd_command_getkeys(struct client *c)
         reply_error(c, "Invalid command specified");
         return;
     }
+    if (!keyspec_has_keys(cmd)) {
+        reply_error(c, "The command has no key arguments");
+        return;
+    }
     if (!command_arity_ok(cmd, argc)) {
         reply_error(c, "Invalid number of arguments specified for command");
         return;
     }
-    idx = mem_alloc(argc * sizeof(*idx));
-    /* Movable keys (EVAL's numkeys...) too; such a command may name none. */
-    n = command_keys(cmd, argc, c->argv + 2, idx, argc);
-    if (n == 0 && !(cmd->flags & CMD_MOVABLEKEYS)) {
-        reply_error(c, "The command has no key arguments");
+    keys = mem_alloc((argc + 1) * sizeof(*keys));
+    n = keyspec_find(cmd, argc, c->argv + 2, keys);
+    if (n == 0 && !(cmd->flags & CMD_NO_MANDATORY_KEYS)) {
+        reply_error(c, "Invalid arguments specified for command");
     } else {
         reply_array_len(c, (long long)n);
         for (size_t i = 0; i < n; i++) {
-            const struct resp_arg *a = &c->argv[2 + idx[i]];
+            const struct resp_arg *a = &c->argv[2 + keys[i].pos];
+            if (!with_flags) {
+                reply_bulk(c, a->ptr, a->len);
+                continue;
+            }
+            int nflags = 0;
+            reply_array_len(c, 2);
             reply_bulk(c, a->ptr, a->len);
+            for (int bit = 0; bit < KSF_BIT__COUNT; bit++) {
+                nflags += (keys[i].flags >> bit) & 1;
+            }
+            reply_set_len(c, nflags);
+            for (int bit = 0; bit < KSF_BIT__COUNT; bit++) {
+                if (keys[i].flags & (1u << bit)) {
+                    reply_status(c, keyspec_flag_name(bit));
+                }
+            }
         }
     }
-    mem_free(idx);
+    mem_free(keys);
+}
+
+void
+cmd_command_getkeys(struct client *c)
+{
+    command_getkeys_reply(c, 0);
+}
+
+void
+cmd_command_getkeysandflags(struct client *c)
+{
+    command_getkeys_reply(c, 1);
 }
 
 void
@@ -422,6 +458,9 @@ cmd_command_help(struct client *c)
         "    every command when none is named.",
         "GETKEYS <full-command>",
         "    The key arguments of a complete command line.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    The key arguments of a complete command line, each with the flags",
+        "    of its key spec (RO, RW, OW, RM, access, update, insert, delete).",
         NULL,
     };
     reply_help(c, "COMMAND", lines);
