@@ -201,6 +201,7 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(COMMAND_GETKEYS, COMMAND, "getkeys", -4, XL | XS, 0, 0, 0, "server", "2.8.13", "Extract the keys of a command", command_getkeys) \
     X(COMMAND_GETKEYSANDFLAGS, COMMAND, "getkeysandflags", -4, XL | XS, 0, 0, 0, "server", "7.0.0", "Extract the keys of a command and how it uses each of them", command_getkeysandflags) \
     X(COMMAND_HELP, COMMAND, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the COMMAND subcommands", command_help) \
+    X(LOLWUT, NONE, "lolwut", -1, XR | XF, 0, 0, 0, "server", "5.0.0", "Draw a small picture and name the server's version", lolwut) \
     X(TIME, NONE, "time", 1, XL | XS | XF, 0, 0, 0, "server", "2.6.0", "Return the server time", time) \
     X(ROLE, NONE, "role", 1, XN | XL | XS | XF, 0, 0, 0, "server", "2.8.12", "Return the replication role", role) \
     /* no cluster mode: answered as a Redis 7.0 without cluster-enabled */ \

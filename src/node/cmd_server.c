@@ -3,6 +3,7 @@
  * read from the table in core/command.h and everything CONFIG touches from
  * the option table, so neither needs editing when a command or option is
  * added. */
+#include "config.h"
 #include "node/acl.h"
 #include "node/handlers.h"
 #include "core/alloc.h"
@@ -10,6 +11,7 @@
 #include "core/keyspec.h"
 #include "core/log.h"
 #include "core/option.h"
+#include "core/rbuf.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
@@ -20,6 +22,7 @@
 #include "node/slowlog.h"
 
 #include <errno.h>
+#include <math.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
@@ -464,6 +467,64 @@ cmd_command_help(struct client *c)
         NULL,
     };
     reply_help(c, "COMMAND", lines);
+}
+
+/* ==== LOLWUT ============================================================= */
+
+/* LOLWUT [VERSION v [width [height]]]: a landscape of rolling hills under
+ * a sun, its skyline the sum of three waves, drawn in plain ASCII, and the
+ * version line Redis ends with, naming Cachely.  Redis draws generative
+ * art here; this drawing is our own.  VERSION takes any integer, as in
+ * Redis; with 5 or 6 the next two numbers set the width and height. */
+static void
+lolwut_draw(struct rbuf *b, long long w, long long h)
+{
+    long long sun_x = w * 3 / 4, sun_y = h / 4;
+    for (long long y = 0; y < h; y++) {
+        for (long long x = 0; x < w; x++) {
+            double t = (double)x / (double)w * 6.283185307179586;
+            double ground = 0.55 + 0.18 * sin(2 * t) + 0.08 * sin(5 * t + 1.3)
+                            + 0.04 * sin(11 * t + 0.4);
+            long long top = (long long)(ground * (double)h);
+            long long dx = (x - sun_x) / 2, dy = y - sun_y;
+            char ch = ' ';
+            if (y > top) {
+                ch = (x + y) % 7 == 0 ? '\'' : (y - top) > h / 5 ? '#' : '=';
+            } else if (y == top) {
+                ch = '_';
+            } else if (dx * dx + dy * dy <= (h / 8 + 1) * (h / 8 + 1)) {
+                ch = 'O';
+            } else if ((x * 7 + y * 13) % 53 == 0 && y < top - 2) {
+                ch = '.';
+            }
+            rbuf_add(b, &ch, 1);
+        }
+        rbuf_add(b, "\n", 1);
+    }
+}
+
+void
+cmd_lolwut(struct client *c)
+{
+    long long version = 0, w = 60, h = 14;
+    struct rbuf b = {0};
+    /* Redis reads the numbers after the version only for its drawings (5
+     * and 6) and ignores them otherwise: so do we, for the errors' sake. */
+    if (c->argc >= 3 && arg_is(c, 1, "version")) {
+        int bad = arg_ll(c, 2, &version) != 0;
+        int sized = !bad && (version == 5 || version == 6);
+        if (bad || (sized && c->argc >= 4 && arg_ll(c, 3, &w) != 0)
+            || (sized && c->argc >= 5 && arg_ll(c, 4, &h) != 0)) {
+            reply_error(c, "value is not an integer or out of range");
+            return;
+        }
+    }
+    w = w < 1 ? 1 : w > 200 ? 200 : w;
+    h = h < 1 ? 1 : h > 60 ? 60 : h;
+    lolwut_draw(&b, w, h);
+    rbuf_printf(&b, "\nRolling hills at dusk. Cachely ver. %s\n", PACKAGE_VERSION);
+    reply_verbatim(c, b.p, b.len, "txt");
+    rbuf_free(&b);
 }
 
 /* ==== TIME, ROLE, INFO =================================================== */

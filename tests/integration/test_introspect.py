@@ -180,6 +180,19 @@ def case_f_latency_graph(c):
     check(len(bars) == 8 and bars[0] == "# " and bars[-1] == "##", "columns: %r" % bars)
 
 
+def case_g_lolwut(c):
+    """LOLWUT draws within the size asked and ends naming Cachely."""
+    n = c.node()
+    r = Raw(n.port)
+    text = r.call("LOLWUT", "VERSION", "5", "30", "6").decode()
+    lines = text.rstrip("\n").split("\n")
+    version = info(client(n), "server")["cachely_version"]
+    check(lines[-1].endswith("Cachely ver. " + version), "last line: %r" % lines[-1])
+    check(len(lines) == 8 and all(len(ln) == 30 for ln in lines[:6]), "6 rows of 30: %r" % lines)
+    check(str(r.call("LOLWUT", "VERSION", "x")) == "ERR value is not an integer or out of range",
+          "VERSION x")
+
+
 CASES = [
     ("a", "LATENCY with latency-monitor-threshold", case_a_latency),
     ("b", "MONITOR redacts AUTH and shows a transaction", case_b_monitor),
@@ -187,6 +200,7 @@ CASES = [
     ("d", "LATENCY HISTOGRAM rows, latency-tracking no, RESETSTAT", case_d_latency_histogram),
     ("e", "MEMORY DOCTOR, MALLOC-STATS and PURGE", case_e_memory),
     ("f", "LATENCY GRAPH", case_f_latency_graph),
+    ("g", "LOLWUT", case_g_lolwut),
 ]
 
 
