@@ -189,8 +189,8 @@ arg_atoi(const struct resp_arg *a)
  * keys, or -1 when a spec cannot be followed on this line (a count that
  * does not parse or does not fit, a spec of unknown shape). */
 static long
-search_specs(const struct keyspec *specs, int nspecs, const struct command *cmd, size_t argc,
-             const struct resp_arg *argv, struct keyspec_key *out)
+search_specs(const struct keyspec *specs, int nspecs, size_t argc, const struct resp_arg *argv,
+             struct keyspec_key *out, size_t cap)
 {
     long n = 0;
     long ac = (long)argc;
@@ -248,7 +248,7 @@ search_specs(const struct keyspec *specs, int nspecs, const struct command *cmd,
         if (last >= ac || last < first || first >= ac) {
             return -1;
         }
-        for (long i = first; i <= last; i += step) {
+        for (long i = first; i <= last && (size_t)n < cap; i += step) {
             out[n].pos = (size_t)i;
             out[n].flags = sp->flags;
             n++;
@@ -257,10 +257,10 @@ search_specs(const struct keyspec *specs, int nspecs, const struct command *cmd,
             return -1;
         }
     }
-    (void)cmd;
     return n;
 }
 
+/* Redis's callbacks find at most argc + 1 keys; out has that room. */
 static size_t
 fallback_find(int fb, const struct command *cmd, const struct keyspec *specs, size_t argc,
               const struct resp_arg *argv, struct keyspec_key *out)
@@ -337,6 +337,9 @@ size_t
 keyspec_find(const struct command *cmd, size_t argc, const struct resp_arg *argv,
              struct keyspec_key *out)
 {
+    /* out has room for argc + 1 keys (the header's contract): no table
+     * row finds more, and the spec search stops there all the same. */
+    size_t cap = argc + 1;
     const struct keyspec *specs;
     struct keyspec derived;
     int nspecs = specs_of(cmd, &specs, &derived);
@@ -347,7 +350,7 @@ keyspec_find(const struct command *cmd, size_t argc, const struct resp_arg *argv
         variable |= (specs[i].flags & KSF_VARIABLE_FLAGS) != 0;
     }
     if (!variable) {
-        long n = search_specs(specs, nspecs, cmd, argc, argv, out);
+        long n = search_specs(specs, nspecs, argc, argv, out, cap);
         if (n >= 0) {
             return (size_t)n;
         }

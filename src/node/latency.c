@@ -76,6 +76,7 @@ latency_add_sample_if_needed(struct server *srv, const char *event, long long ms
 void
 latency_teardown(struct server *srv)
 {
+    latency_reset_histograms(srv);
     while (srv->latency.events != NULL) {
         struct latency_event *e = srv->latency.events;
         srv->latency.events = e->next;
