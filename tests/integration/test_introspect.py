@@ -79,12 +79,12 @@ def case_c_latency_percentiles(c):
     check(st is not None and set(st) == {"p50", "p99", "p99.9"}, "debug's line: %r" % st)
     if st is None:
         return
-    check(st["p50"] < 2000, "p50 is a fast call: %r" % st)
-    check(20000 <= st["p99"] <= 20000 * (1 + 1 / 128.0) + 5000, "p99 ~ 20 ms: %r" % st)
-    check(20000 <= st["p99.9"] <= 20000 * (1 + 1 / 128.0) + 5000, "p99.9: %r" % st)
+    check(st["p50"] < 10000, "p50 is a fast call: %r" % st)
+    check(20000 <= st["p99"] <= 20000 * (1 + 1 / 128.0) + 15000, "p99 ~ 20 ms: %r" % st)
+    check(20000 <= st["p99.9"] <= 20000 * (1 + 1 / 128.0) + 15000, "p99.9: %r" % st)
     r.config_set("latency-tracking-info-percentiles", "0 50 100")
     st = latencystats(r)["debug"]
-    check(set(st) == {"p0", "p50", "p100"} and st["p0"] <= st["p50"] <= 2000 <= 20000 <= st["p100"],
+    check(set(st) == {"p0", "p50", "p100"} and st["p0"] <= st["p50"] < 10000 <= 20000 <= st["p100"],
           "p0 p50 p100: %r" % st)
 
 
@@ -95,7 +95,7 @@ def case_d_latency_histogram(c):
     r = Raw(n.port)
     r.call("CONFIG", "RESETSTAT")
     for i in range(20):
-        r.call("DEBUG", "SLEEP", "0.005" if i % 2 else "0")
+        r.call("DEBUG", "SLEEP", "0.02" if i % 2 else "0")
     h = r.call("LATENCY", "HISTOGRAM", "debug", "nosuch")
     check(isinstance(h, list) and len(h) == 2 and h[0] == b"debug", "one entry: %r" % h)
     if not (isinstance(h, list) and len(h) == 2):
@@ -108,9 +108,10 @@ def case_d_latency_histogram(c):
     # Labels are HDR's: the top of each power of two's first bucket, in usec.
     labels = [(1024 << k) * 129 // 128 // 1000 for k in range(20)]
     check(all(u in labels for u in us), "labels at powers of two: %r" % us)
-    fast = [cm for u, cm in zip(us, cum) if u < 4227]
-    check(fast and fast[-1] == 10, "10 fast calls under 4 ms: %r" % rows)
-    check(any(5000 <= u and cm == 20 for u, cm in zip(us, cum)), "5 ms calls: %r" % rows)
+    # (Generous: DEBUG SLEEP 0 can take milliseconds in the ASan build.)
+    fast = [cm for u, cm in zip(us, cum) if u < 20000]
+    check(fast and fast[-1] == 10, "10 fast calls under 16 ms: %r" % rows)
+    check(any(20000 <= u and cm == 20 for u, cm in zip(us, cum)), "20 ms calls: %r" % rows)
     r.call("CONFIG", "SET", "latency-tracking", "no")
     r.call("DEBUG", "SLEEP", "0")
     h = r.call("LATENCY", "HISTOGRAM", "debug")
