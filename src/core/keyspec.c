@@ -128,6 +128,17 @@ specs_of(const struct command *cmd, const struct keyspec **out, struct keyspec *
 }
 
 int
+keyspec_known(const struct command *cmd)
+{
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (rows[i].id == cmd->id) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
 keyspec_has_keys(const struct command *cmd)
 {
     const struct keyspec *specs;

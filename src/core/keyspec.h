@@ -59,6 +59,10 @@ int keyspec_has_keys(const struct command *cmd);
 size_t keyspec_find(const struct command *cmd, size_t argc,
                     const struct resp_arg *argv, struct keyspec_key *out);
 
+/* Whether the generated table has the command's specs (else they are
+ * derived from its first/last/step, which may not be Redis's flags). */
+int keyspec_known(const struct command *cmd);
+
 /* The name of a flag bit ("RO", "access"); "" past the last. */
 const char *keyspec_flag_name(int bit);
 

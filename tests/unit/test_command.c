@@ -307,6 +307,20 @@ Test(command, key_specs_find_the_tables_fixed_keys)
     }
 }
 
+/* A command with keys added to command.h needs Redis's specs in the
+ * generated table, or COMMAND GETKEYSANDFLAGS guesses its flags. */
+Test(command, every_command_with_keys_has_redis_key_specs)
+{
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        if (c->first_key > 0 || (c->flags & CMD_MOVABLEKEYS)) {
+            cr_assert(keyspec_known(c),
+                      "%s has keys but no row in core/keyspec_table.h: run "
+                      "utils/gen-keyspecs.py against redis-server 7.0", c->fullname);
+        }
+    }
+}
+
 Test(command, key_specs_fall_back_on_a_numkeys_that_does_not_parse)
 {
     /* ZUNIONSTORE d 2x a b: Redis's callback reads "2x" as 2 and lists
