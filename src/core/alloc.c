@@ -197,6 +197,68 @@ mem_allocator_stats(struct mem_allocator_stats *st)
 #endif
 }
 
+#ifdef USE_JEMALLOC
+struct report_buf {
+    char *p;      /* owned */
+    size_t len, cap;
+};
+
+/* malloc_stats_print's writer: jemalloc calls it with each piece of text
+ * (allocating here is allowed: Redis's own writer does). */
+static void
+report_write(void *ctx, const char *s)
+{
+    struct report_buf *b = ctx;
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        b->p = mem_realloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+}
+#endif
+
+char *
+mem_allocator_report(size_t *len)
+{
+#ifdef USE_JEMALLOC
+    struct report_buf b = {NULL, 0, 0};
+    malloc_stats_print(report_write, &b, NULL);
+    if (b.p == NULL) {
+        report_write(&b, "");
+    }
+    *len = b.len;
+    return b.p;
+#else
+    *len = 0;
+    return NULL;
+#endif
+}
+
+int
+mem_allocator_purge(void)
+{
+#ifdef USE_JEMALLOC
+    unsigned narenas = 0;
+    size_t sz = sizeof(narenas);
+    char name[64];
+    /* arena.<narenas>.purge is jemalloc's "every arena" (MALLCTL_ARENAS_ALL). */
+    if (mallctl("arenas.narenas", &narenas, &sz, NULL, 0) != 0) {
+        return -1;
+    }
+    snprintf(name, sizeof(name), "arena.%u.purge", narenas);
+    return mallctl(name, NULL, NULL, NULL, 0) == 0 ? 0 : -1;
+#else
+    malloc_trim(0);
+    return 0;
+#endif
+}
+
 const char *
 mem_allocator_name(void)
 {

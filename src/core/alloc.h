@@ -46,6 +46,13 @@ struct mem_allocator_stats {
     size_t retained;
 };
 void mem_allocator_stats(struct mem_allocator_stats *st);
+/* The allocator's own statistics report (jemalloc's malloc_stats_print
+ * text, MEMORY MALLOC-STATS), NUL-terminated, its length in *len; NULL when
+ * the allocator has none (libc).  Owned by the caller: mem_free(). */
+char *mem_allocator_report(size_t *len);
+/* Give the allocator's unused dirty pages back to the system (MEMORY
+ * PURGE): jemalloc purges every arena, libc trims its heap.  0 or -1. */
+int mem_allocator_purge(void);
 /* Name of the allocator, e.g. "jemalloc-5.3.0" or "libc". */
 const char *mem_allocator_name(void);
 

@@ -199,7 +199,9 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(COMMAND_DOCS, COMMAND, "docs", -2, XL | XS, 0, 0, 0, "server", "7.0.0", "Return documentation of commands", command_docs) \
     X(COMMAND_LIST, COMMAND, "list", -2, XL | XS, 0, 0, 0, "server", "7.0.0", "List command names", command_list) \
     X(COMMAND_GETKEYS, COMMAND, "getkeys", -4, XL | XS, 0, 0, 0, "server", "2.8.13", "Extract the keys of a command", command_getkeys) \
+    X(COMMAND_GETKEYSANDFLAGS, COMMAND, "getkeysandflags", -4, XL | XS, 0, 0, 0, "server", "7.0.0", "Extract the keys of a command and how it uses each of them", command_getkeysandflags) \
     X(COMMAND_HELP, COMMAND, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the COMMAND subcommands", command_help) \
+    X(LOLWUT, NONE, "lolwut", -1, XR | XF, 0, 0, 0, "server", "5.0.0", "Draw a small picture and name the server's version", lolwut) \
     X(TIME, NONE, "time", 1, XL | XS | XF, 0, 0, 0, "server", "2.6.0", "Return the server time", time) \
     X(ROLE, NONE, "role", 1, XN | XL | XS | XF, 0, 0, 0, "server", "2.8.12", "Return the replication role", role) \
     /* no cluster mode: answered as a Redis 7.0 without cluster-enabled */ \
@@ -245,6 +247,9 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(MEMORY, NONE, "memory", -2, 0, 0, 0, 0, "server", "4.0.0", "Memory introspection", none) \
     X(MEMORY_USAGE, MEMORY, "usage", -3, XR, 2, 2, 1, "server", "4.0.0", "Estimate the memory a key uses", memory_usage) \
     X(MEMORY_STATS, MEMORY, "stats", 2, 0, 0, 0, 0, "server", "4.0.0", "Return memory statistics", memory_stats) \
+    X(MEMORY_DOCTOR, MEMORY, "doctor", 2, 0, 0, 0, 0, "server", "4.0.0", "Return a short report on the node's memory, with advice", memory_doctor) \
+    X(MEMORY_MALLOC_STATS, MEMORY, "malloc-stats", 2, 0, 0, 0, 0, "server", "4.0.0", "Return the allocator's statistics report", memory_malloc_stats) \
+    X(MEMORY_PURGE, MEMORY, "purge", 2, 0, 0, 0, 0, "server", "4.0.0", "Give the allocator's unused pages back to the system", memory_purge) \
     X(MEMORY_HELP, MEMORY, "help", 2, XL | XS, 0, 0, 0, "server", "4.0.0", "Describe the MEMORY subcommands", memory_help) \
     X(MONITOR, NONE, "monitor", 1, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Stream every command the server runs", monitor) \
     X(LATENCY, NONE, "latency", -2, 0, 0, 0, 0, "server", "2.8.13", "The latency monitor", none) \
@@ -252,6 +257,8 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(LATENCY_HISTORY, LATENCY, "history", 3, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latency samples of an event", latency_history) \
     X(LATENCY_RESET, LATENCY, "reset", -2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Forget the samples of events", latency_reset) \
     X(LATENCY_DOCTOR, LATENCY, "doctor", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return a human-readable latency report", latency_doctor) \
+    X(LATENCY_GRAPH, LATENCY, "graph", 3, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return an ASCII chart of an event's latency samples", latency_graph) \
+    X(LATENCY_HISTOGRAM, LATENCY, "histogram", -2, XA | XN | XL | XS, 0, 0, 0, "server", "7.0.0", "Return the latency histograms of commands (latency-tracking)", latency_histogram) \
     X(LATENCY_HELP, LATENCY, "help", 2, XL | XS, 0, 0, 0, "server", "2.8.13", "Describe the LATENCY subcommands", latency_help) \
     X(SLOWLOG, NONE, "slowlog", -2, 0, 0, 0, 0, "server", "2.2.12", "Inspect the slow command log", none) \
     X(SLOWLOG_GET, SLOWLOG, "get", -2, XA | XL | XS, 0, 0, 0, "server", "2.2.12", "Return slow log entries", slowlog_get) \

@@ -10,7 +10,9 @@
 #include "node/db.h"
 #include "node/object.h"
 #include "node/propagate.h"
+#include "node/evict.h"
 #include "node/info.h"
+#include "core/rbuf.h"
 #include "node/server.h"
 
 #include <errno.h>
@@ -989,10 +991,139 @@ cmd_memory_stats(struct client *c)
     reply_int(c, (long long)rss - (long long)total);
 }
 
+static void
+human_bytes(char *buf, size_t len, double n)
+{
+    static const char *const units[] = {"B", "K", "M", "G", "T"};
+    int u = 0;
+    while (n >= 1024 && u < 4) {
+        n /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u == 0 ? "%.0f%s" : "%.2f%s", n, units[u]);
+}
+
+/* MEMORY DOCTOR's text: the node's memory figures, and a paragraph for each
+ * thing in them that deserves a look.  Thresholds: 5 MB before anything is
+ * judged, a peak over 1.5 times the current use, an RSS over 1.4 times it
+ * (and 10 MB more), clients' buffers over 200 KB each on average, 90 % of
+ * maxmemory. */
+static void
+memory_doctor_report(struct server *srv, struct rbuf *b)
+{
+    char used_h[32], peak_h[32], rss_h[32], max_h[32], cl_h[32];
+    size_t used = mem_used(), rss = mem_rss(), clients = memory_clients(srv);
+    size_t nclients = 0;
+    struct mem_allocator_stats as;
+    int findings = 0;
+
+    info_sample_peak(srv);
+    mem_allocator_stats(&as);
+    for (const struct client *cl = srv->clients; cl; cl = cl->next) {
+        nclients++;
+    }
+    human_bytes(used_h, sizeof(used_h), (double)used);
+    human_bytes(peak_h, sizeof(peak_h), (double)srv->mem_peak);
+    human_bytes(rss_h, sizeof(rss_h), (double)rss);
+    human_bytes(max_h, sizeof(max_h), (double)srv->cfg.maxmemory);
+    human_bytes(cl_h, sizeof(cl_h), (double)clients);
+    rbuf_printf(b, "Cachely memory report: %s in use (peak %s), %s resident, "
+                   "%zu client connection%s holding %s.\n",
+                used_h, peak_h, rss_h, nclients, nclients == 1 ? "" : "s", cl_h);
+    if (used < 5u << 20) {
+        rbuf_printf(b, "\nThere is too little data here (under 5M) to say anything "
+                       "useful about memory. Ask again once the node holds some keys.\n");
+        return;
+    }
+    if ((double)srv->mem_peak > 1.5 * (double)used) {
+        findings++;
+        rbuf_printf(b, "\n* The peak (%s) is well above what is in use now: much was "
+                       "freed since. The allocator may keep the freed pages resident; "
+                       "MEMORY PURGE hands the unused ones back.\n", peak_h);
+    }
+    if ((double)rss > 1.4 * (double)used && rss - used > 10u << 20) {
+        findings++;
+        rbuf_printf(b, "\n* Fragmentation is high: the process holds %.2f times the "
+                       "memory its data uses (%s resident for %s). MEMORY PURGE returns "
+                       "the allocator's idle pages; only a restart (or a replica "
+                       "promoted in its place) compacts the rest.\n",
+                    (double)rss / (double)used, rss_h, used_h);
+    } else if (as.allocated > 0 && (double)as.active > 1.1 * (double)as.allocated
+               && as.active - as.allocated > 10u << 20) {
+        findings++;
+        rbuf_printf(b, "\n* The allocator's pages are %.2f times fuller than the "
+                       "objects in them need (MEMORY STATS, allocator-fragmentation): "
+                       "many small values were freed among live ones.\n",
+                    (double)as.active / (double)as.allocated);
+    }
+    if (nclients > 0 && clients / nclients > 200u << 10) {
+        findings++;
+        rbuf_printf(b, "\n* Client connections hold %s, over 200K each on average: "
+                       "big replies waiting to be read, or big pipelines. CLIENT LIST "
+                       "shows each one's buffers (qbuf, omem); "
+                       "client-output-buffer-limit bounds them.\n", cl_h);
+    }
+    if (srv->cfg.maxmemory > 0
+        && (double)evict_used_memory(srv) >= 0.9 * (double)srv->cfg.maxmemory) {
+        findings++;
+        rbuf_printf(b, "\n* Memory is at %.0f%% of maxmemory (%s); with "
+                       "maxmemory-policy %s %s.\n",
+                    100.0 * (double)evict_used_memory(srv) / (double)srv->cfg.maxmemory,
+                    max_h, maxmemory_policy_names[srv->cfg.maxmemory_policy],
+                    srv->cfg.maxmemory_policy == MAXMEMORY_NOEVICTION
+                        ? "writes will be refused with -OOM once it is reached"
+                        : "keys are evicted to stay under it");
+    }
+    if (findings == 0) {
+        rbuf_printf(b, "\nNothing here looks wrong: fragmentation %.2f, no peak far above "
+                       "the current use, clients' buffers small%s.\n",
+                    used > 0 ? (double)rss / (double)used : 0.0,
+                    srv->cfg.maxmemory > 0 ? ", maxmemory not near" : "");
+    }
+}
+
+void
+cmd_memory_doctor(struct client *c)
+{
+    struct rbuf b = {0};
+    memory_doctor_report(c->srv, &b);
+    reply_verbatim(c, b.p, b.len, "txt");
+    rbuf_free(&b);
+}
+
+void
+cmd_memory_malloc_stats(struct client *c)
+{
+    size_t len;
+    char *text = mem_allocator_report(&len);
+    if (text == NULL) {
+        reply_bulk_cstr(c, "Stats not supported for the current allocator");
+        return;
+    }
+    reply_verbatim(c, text, len, "txt");
+    mem_free(text);
+}
+
+void
+cmd_memory_purge(struct client *c)
+{
+    if (mem_allocator_purge() != 0) {
+        reply_error(c, "Error purging dirty pages");
+        return;
+    }
+    reply_ok(c);
+}
+
 void
 cmd_memory_help(struct client *c)
 {
     static const char *const lines[] = {
+        "DOCTOR",
+        "    Return a short report on the node's memory, with advice.",
+        "MALLOC-STATS",
+        "    Return the allocator's statistics report (jemalloc's text).",
+        "PURGE",
+        "    Give the allocator's unused dirty pages back to the system.",
         "STATS",
         "    Return a map of memory figures: allocated and peak bytes, the",
         "    overhead of each database's tables, and the bytes held by data.",

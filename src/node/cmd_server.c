@@ -3,12 +3,15 @@
  * read from the table in core/command.h and everything CONFIG touches from
  * the option table, so neither needs editing when a command or option is
  * added. */
+#include "config.h"
 #include "node/acl.h"
 #include "node/handlers.h"
 #include "core/alloc.h"
 #include "core/command.h"
+#include "core/keyspec.h"
 #include "core/log.h"
 #include "core/option.h"
+#include "core/rbuf.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
@@ -19,6 +22,7 @@
 #include "node/slowlog.h"
 
 #include <errno.h>
+#include <math.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
@@ -369,12 +373,17 @@ cmd_command_list(struct client *c)
     }
 }
 
-void
-cmd_command_getkeys(struct client *c)
+/* COMMAND GETKEYS and GETKEYSANDFLAGS, as Redis 7.0 answers both: the
+ * command (a container's subcommand when a word follows it), whether it
+ * has keys at all, then its arity, then the key specs' search
+ * (core/keyspec.c). */
+static void
+command_getkeys_reply(struct client *c, int with_flags)
 {
     const struct command *cmd = command_lookup(c->argv[2].ptr, c->argv[2].len);
     size_t argc = c->argc - 2;
-    size_t *idx, n;
+    struct keyspec_key *keys;
+    size_t n;
 
     /* A container with a subcommand word resolves to the subcommand; a
      * container alone is judged by its own arity, as Redis does. */
@@ -385,23 +394,53 @@ cmd_command_getkeys(struct client *c)
         reply_error(c, "Invalid command specified");
         return;
     }
+    if (!keyspec_has_keys(cmd)) {
+        reply_error(c, "The command has no key arguments");
+        return;
+    }
     if (!command_arity_ok(cmd, argc)) {
         reply_error(c, "Invalid number of arguments specified for command");
         return;
     }
-    idx = mem_alloc(argc * sizeof(*idx));
-    /* Movable keys (EVAL's numkeys...) too; such a command may name none. */
-    n = command_keys(cmd, argc, c->argv + 2, idx, argc);
-    if (n == 0 && !(cmd->flags & CMD_MOVABLEKEYS)) {
-        reply_error(c, "The command has no key arguments");
+    keys = mem_alloc((argc + 1) * sizeof(*keys));
+    n = keyspec_find(cmd, argc, c->argv + 2, keys);
+    if (n == 0 && !(cmd->flags & CMD_NO_MANDATORY_KEYS)) {
+        reply_error(c, "Invalid arguments specified for command");
     } else {
         reply_array_len(c, (long long)n);
         for (size_t i = 0; i < n; i++) {
-            const struct resp_arg *a = &c->argv[2 + idx[i]];
+            const struct resp_arg *a = &c->argv[2 + keys[i].pos];
+            if (!with_flags) {
+                reply_bulk(c, a->ptr, a->len);
+                continue;
+            }
+            int nflags = 0;
+            reply_array_len(c, 2);
             reply_bulk(c, a->ptr, a->len);
+            for (int bit = 0; bit < KSF_BIT__COUNT; bit++) {
+                nflags += (keys[i].flags >> bit) & 1;
+            }
+            reply_set_len(c, nflags);
+            for (int bit = 0; bit < KSF_BIT__COUNT; bit++) {
+                if (keys[i].flags & (1u << bit)) {
+                    reply_status(c, keyspec_flag_name(bit));
+                }
+            }
         }
     }
-    mem_free(idx);
+    mem_free(keys);
+}
+
+void
+cmd_command_getkeys(struct client *c)
+{
+    command_getkeys_reply(c, 0);
+}
+
+void
+cmd_command_getkeysandflags(struct client *c)
+{
+    command_getkeys_reply(c, 1);
 }
 
 void
@@ -422,9 +461,70 @@ cmd_command_help(struct client *c)
         "    every command when none is named.",
         "GETKEYS <full-command>",
         "    The key arguments of a complete command line.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    The key arguments of a complete command line, each with the flags",
+        "    of its key spec (RO, RW, OW, RM, access, update, insert, delete).",
         NULL,
     };
     reply_help(c, "COMMAND", lines);
+}
+
+/* ==== LOLWUT ============================================================= */
+
+/* LOLWUT [VERSION v [width [height]]]: a landscape of rolling hills under
+ * a sun, its skyline the sum of three waves, drawn in plain ASCII, and the
+ * version line Redis ends with, naming Cachely.  Redis draws generative
+ * art here; this drawing is our own.  VERSION takes any integer, as in
+ * Redis; with 5 or 6 the next two numbers set the width and height. */
+static void
+lolwut_draw(struct rbuf *b, long long w, long long h)
+{
+    long long sun_x = w * 3 / 4, sun_y = h / 4;
+    for (long long y = 0; y < h; y++) {
+        for (long long x = 0; x < w; x++) {
+            double t = (double)x / (double)w * 6.283185307179586;
+            double ground = 0.55 + 0.18 * sin(2 * t) + 0.08 * sin(5 * t + 1.3)
+                            + 0.04 * sin(11 * t + 0.4);
+            long long top = (long long)(ground * (double)h);
+            long long dx = (x - sun_x) / 2, dy = y - sun_y;
+            char ch = ' ';
+            if (y > top) {
+                ch = (x + y) % 7 == 0 ? '\'' : (y - top) > h / 5 ? '#' : '=';
+            } else if (y == top) {
+                ch = '_';
+            } else if (dx * dx + dy * dy <= (h / 8 + 1) * (h / 8 + 1)) {
+                ch = 'O';
+            } else if ((x * 7 + y * 13) % 53 == 0 && y < top - 2) {
+                ch = '.';
+            }
+            rbuf_add(b, &ch, 1);
+        }
+        rbuf_add(b, "\n", 1);
+    }
+}
+
+void
+cmd_lolwut(struct client *c)
+{
+    long long version = 0, w = 60, h = 14;
+    struct rbuf b = {0};
+    /* Redis reads the numbers after the version only for its drawings (5
+     * and 6) and ignores them otherwise: so do we, for the errors' sake. */
+    if (c->argc >= 3 && arg_is(c, 1, "version")) {
+        int bad = arg_ll(c, 2, &version) != 0;
+        int sized = !bad && (version == 5 || version == 6);
+        if (bad || (sized && c->argc >= 4 && arg_ll(c, 3, &w) != 0)
+            || (sized && c->argc >= 5 && arg_ll(c, 4, &h) != 0)) {
+            reply_error(c, "value is not an integer or out of range");
+            return;
+        }
+    }
+    w = w < 1 ? 1 : w > 200 ? 200 : w;
+    h = h < 1 ? 1 : h > 60 ? 60 : h;
+    lolwut_draw(&b, w, h);
+    rbuf_printf(&b, "\nRolling hills at dusk. Cachely ver. %s\n", PACKAGE_VERSION);
+    reply_verbatim(c, b.p, b.len, "txt");
+    rbuf_free(&b);
 }
 
 /* ==== TIME, ROLE, INFO =================================================== */

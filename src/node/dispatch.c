@@ -16,6 +16,7 @@
 #include "node/tracking.h"
 #include "node/monitor.h"
 #include "node/latency.h"
+#include "ds/lathist.h"
 #include "node/pause.h"
 #include "node/block.h"
 #include "node/propagate.h"
@@ -302,6 +303,12 @@ dispatch_call(struct client *c, const struct command *cmd)
     struct command_stats *st = &srv->cmdstats[cmd->id];
     st->calls++;
     st->usec += dur;
+    if (srv->cfg.latency_tracking) {
+        if (st->hist == NULL) {
+            st->hist = lathist_create();
+        }
+        lathist_record_us(st->hist, dur);
+    }
     if (c->cmd_errors > 0) {
         st->failed_calls++;
     }

@@ -73,6 +73,7 @@ info_reset_stats(struct server *srv)
     memset(st, 0, sizeof(*st));
     st->start_ms = start;
     st->ops_sample_time_ms = util_mstime();
+    latency_reset_histograms(srv);
     memset(srv->cmdstats, 0, sizeof(srv->cmdstats));
     srv->ks.hits = 0;
     srv->ks.misses = 0;
@@ -580,6 +581,7 @@ static const struct info_section {
     {"modules", INFO_D, section_modules},
     {"commandstats", INFO_A, section_commandstats},
     {"errorstats", INFO_D, section_errorstats},
+    {"latencystats", INFO_A, latency_info_stats},
     {"cluster", INFO_D, section_cluster},
     {"keyspace", INFO_D, section_keyspace},
 };

@@ -27,6 +27,7 @@ struct evhttp;
 struct client;
 struct scripting;
 struct iobatch;
+struct lathist;
 
 /* Redis's maxmemory-policy names, in option order. */
 #define MAXMEMORY_POLICY_LIST(X)                                            \
@@ -150,6 +151,9 @@ struct node_config {
     long long busy_reply_threshold; /* ms before -BUSY (alias lua-time-limit) */
     int notify_keyspace_events;    /* enum notify_class bits */
     long long latency_monitor_threshold; /* ms; 0 = off */
+    int latency_tracking;          /* per-command histograms (INFO latencystats) */
+    int latency_npercentiles;      /* latency-tracking-info-percentiles ... */
+    double latency_percentiles[LATENCY_PERCENTILES_MAX]; /* ... 0..100 each */
     /* TLS (tls.c): Redis's tls-* options; strings owned, "" = not set */
     long long tls_port;            /* 0 = no TLS listener */
     char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
@@ -172,6 +176,9 @@ struct command_stats {
     long long usec;
     long long rejected_calls;
     long long failed_calls;
+    struct lathist *hist;  /* owned; NULL until a call is tracked
+                              (latency-tracking: INFO latencystats,
+                              LATENCY HISTOGRAM) */
 };
 
 struct slowlog_entry;

@@ -1,6 +1,7 @@
 """Introspection end to end: LATENCY records a slow command once
 latency-monitor-threshold is set; MONITOR shows AUTH's password as
-(redacted) and follows a transaction's commands.
+(redacted) and follows a transaction's commands; latency tracking reports
+percentiles and histograms of commands of known durations.
 
 Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 "N passed, M failed".  CACHELY_INTROSPECT_CASES=a,b runs only those.
@@ -12,7 +13,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cluster  # noqa: E402
-from cluster import Case, Raw, check, client, run_in  # noqa: E402
+from cluster import Case, Raw, check, client, info, run_in  # noqa: E402
 
 
 def case_a_latency(c):
@@ -52,9 +53,155 @@ def case_b_monitor(c):
     check(lines[0].split(" ")[1] == "[0", "database shown: %r" % lines[0])
 
 
+def latencystats(r):
+    """INFO latencystats as {command: {"p50": usec, ...}}."""
+    out = {}
+    text = r.execute_command("INFO", "latencystats")
+    for line in text.split("\r\n"):
+        if line.startswith("latency_percentiles_usec_"):
+            cmd, _, vals = line[len("latency_percentiles_usec_"):].partition(":")
+            out[cmd] = dict((kv.split("=")[0], float(kv.split("=")[1]))
+                            for kv in vals.split(",") if "=" in kv)
+    return out
+
+
+def case_c_latency_percentiles(c):
+    """90 DEBUG SLEEP 0 and 10 DEBUG SLEEP 0.02: p50 is a fast call, p99
+    and p99.9 the 20 ms ones, each within a bucket (1/128) plus the
+    sleep's overshoot."""
+    n = c.node()
+    r = client(n)
+    check(r.config_get("latency-tracking") == {"latency-tracking": "yes"}, "on by default")
+    r.config_resetstat()
+    for i in range(100):
+        r.execute_command("DEBUG", "SLEEP", "0.02" if i % 10 == 9 else "0")
+    st = latencystats(r).get("debug")
+    check(st is not None and set(st) == {"p50", "p99", "p99.9"}, "debug's line: %r" % st)
+    if st is None:
+        return
+    check(st["p50"] < 10000, "p50 is a fast call: %r" % st)
+    check(20000 <= st["p99"] <= 20000 * (1 + 1 / 128.0) + 15000, "p99 ~ 20 ms: %r" % st)
+    check(20000 <= st["p99.9"] <= 20000 * (1 + 1 / 128.0) + 15000, "p99.9: %r" % st)
+    r.config_set("latency-tracking-info-percentiles", "0 50 100")
+    st = latencystats(r)["debug"]
+    check(set(st) == {"p0", "p50", "p100"} and st["p0"] <= st["p50"] < 10000 <= 20000 <= st["p100"],
+          "p0 p50 p100: %r" % st)
+
+
+def case_d_latency_histogram(c):
+    """LATENCY HISTOGRAM: calls and cumulative counts at powers of two;
+    latency-tracking no stops recording; CONFIG RESETSTAT clears."""
+    n = c.node()
+    r = Raw(n.port)
+    r.call("CONFIG", "RESETSTAT")
+    for i in range(20):
+        r.call("DEBUG", "SLEEP", "0.02" if i % 2 else "0")
+    h = r.call("LATENCY", "HISTOGRAM", "debug", "nosuch")
+    check(isinstance(h, list) and len(h) == 2 and h[0] == b"debug", "one entry: %r" % h)
+    if not (isinstance(h, list) and len(h) == 2):
+        return
+    entry = dict(zip(h[1][0::2], h[1][1::2]))
+    check(entry.get(b"calls") == 20, "calls: %r" % entry)
+    rows = entry.get(b"histogram_usec", [])
+    us, cum = rows[0::2], rows[1::2]
+    check(us == sorted(us) and cum == sorted(cum) and cum[-1] == 20, "rows: %r" % rows)
+    # Labels are HDR's: the top of each power of two's first bucket, in usec.
+    labels = [(1024 << k) * 129 // 128 // 1000 for k in range(20)]
+    check(all(u in labels for u in us), "labels at powers of two: %r" % us)
+    # (Generous: DEBUG SLEEP 0 can take milliseconds in the ASan build.)
+    fast = [cm for u, cm in zip(us, cum) if u < 20000]
+    check(fast and fast[-1] == 10, "10 fast calls under 16 ms: %r" % rows)
+    check(any(20000 <= u and cm == 20 for u, cm in zip(us, cum)), "20 ms calls: %r" % rows)
+    r.call("CONFIG", "SET", "latency-tracking", "no")
+    r.call("DEBUG", "SLEEP", "0")
+    h = r.call("LATENCY", "HISTOGRAM", "debug")
+    check(dict(zip(h[1][0::2], h[1][1::2])).get(b"calls") == 20, "not recorded while off")
+    r.call("CONFIG", "RESETSTAT")
+    check(r.call("LATENCY", "HISTOGRAM", "debug") == [], "cleared by RESETSTAT")
+    r.call("CONFIG", "SET", "latency-tracking", "yes")
+    r.call("SET", "k", "v")
+    h = r.call("LATENCY", "HISTOGRAM", "config")
+    check(len(h) == 2 and h[0] == b"config|set", "a container names its subcommands: %r" % h)
+
+
+def case_e_memory(c):
+    """MEMORY PURGE, MALLOC-STATS and DOCTOR on a node that grows, frees
+    most of it, and nears maxmemory."""
+    n = c.node()
+    r = client(n)
+    raw = Raw(n.port)
+    doc = raw.call("MEMORY", "DOCTOR").decode()
+    check("too little data" in doc, "empty node: %r" % doc)
+    alloc = info(r, "memory")["mem_allocator"]
+    stats = raw.call("MEMORY", "MALLOC-STATS").decode()
+    if alloc.startswith("jemalloc"):
+        check("jemalloc statistics" in stats and "Allocated:" in stats,
+              "jemalloc's report: %r" % stats[:200])
+    else:
+        check(stats == "Stats not supported for the current allocator", "libc: %r" % stats)
+    with r.pipeline(transaction=False) as p:
+        for i in range(300000):
+            p.set("key:%d" % i, "x" * 100)
+        p.execute()
+    with r.pipeline(transaction=False) as p:
+        for i in range(60000, 300000):
+            p.delete("key:%d" % i)
+        p.execute()
+    doc = raw.call("MEMORY", "DOCTOR").decode()
+    check("in use" in doc and "The peak" in doc, "peak far above the use: %r" % doc)
+    rss = int(info(r, "memory")["used_memory_rss"])
+    check(raw.call("MEMORY", "PURGE") == "OK", "PURGE")
+    after = int(info(r, "memory")["used_memory_rss"])
+    if alloc.startswith("jemalloc"):
+        check(after < rss, "PURGE gave pages back: rss %d -> %d" % (rss, after))
+    used = int(info(r, "memory")["used_memory"])
+    r.config_set("maxmemory", str(int(used * 1.05)))
+    doc = raw.call("MEMORY", "DOCTOR").decode()
+    check("of maxmemory" in doc and "noeviction" in doc, "near maxmemory: %r" % doc)
+    r.config_set("maxmemory", "0")
+    e = raw.call("MEMORY", "PURGE", "x")
+    check(isinstance(e, Exception) or "wrong number" in str(e), "arity: %r" % e)
+
+
+def case_f_latency_graph(c):
+    """LATENCY GRAPH charts the monitor's samples, one column each."""
+    n = c.node()
+    r = Raw(n.port)
+    e = r.call("LATENCY", "GRAPH", "command")
+    check(str(e) == "ERR No samples available for event 'command'", "no samples: %r" % e)
+    r.call("CONFIG", "SET", "latency-monitor-threshold", "5")
+    for s in ("0.03", "0.01"):
+        r.call("DEBUG", "SLEEP", s)
+        time.sleep(1.05)
+    g = r.call("LATENCY", "GRAPH", "command").decode()
+    lines = g.split("\n")
+    check(lines[0].startswith("command: 2 samples, highest 3") and "lowest 1" in lines[0],
+          "header: %r" % lines[0])
+    bars = [ln.split("|", 1)[1] for ln in lines if "|" in ln]
+    check(len(bars) == 8 and bars[0] == "# " and bars[-1] == "##", "columns: %r" % bars)
+
+
+def case_g_lolwut(c):
+    """LOLWUT draws within the size asked and ends naming Cachely."""
+    n = c.node()
+    r = Raw(n.port)
+    text = r.call("LOLWUT", "VERSION", "5", "30", "6").decode()
+    lines = text.rstrip("\n").split("\n")
+    version = info(client(n), "server")["cachely_version"]
+    check(lines[-1].endswith("Cachely ver. " + version), "last line: %r" % lines[-1])
+    check(len(lines) == 8 and all(len(ln) == 30 for ln in lines[:6]), "6 rows of 30: %r" % lines)
+    check(str(r.call("LOLWUT", "VERSION", "x")) == "ERR value is not an integer or out of range",
+          "VERSION x")
+
+
 CASES = [
     ("a", "LATENCY with latency-monitor-threshold", case_a_latency),
     ("b", "MONITOR redacts AUTH and shows a transaction", case_b_monitor),
+    ("c", "INFO latencystats percentiles of known durations", case_c_latency_percentiles),
+    ("d", "LATENCY HISTOGRAM rows, latency-tracking no, RESETSTAT", case_d_latency_histogram),
+    ("e", "MEMORY DOCTOR, MALLOC-STATS and PURGE", case_e_memory),
+    ("f", "LATENCY GRAPH", case_f_latency_graph),
+    ("g", "LOLWUT", case_g_lolwut),
 ]
 
 

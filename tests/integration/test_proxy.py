@@ -582,7 +582,8 @@ def case_i2_auth(c):
 
 REFUSED = [("WAIT", 0, 0), ("MOVE", "k", 1), ("SWAPDB", 0, 1),
            ("DEBUG", "SLEEP", 0), ("SHUTDOWN", "NOSAVE"), ("SLOWLOG", "GET"),
-           ("MEMORY", "STATS"), ("REPLICAOF", "NO", "ONE"),
+           ("MEMORY", "STATS"), ("MEMORY", "DOCTOR"), ("MEMORY", "MALLOC-STATS"),
+           ("MEMORY", "PURGE"), ("REPLICAOF", "NO", "ONE"),
            ("SLAVEOF", "NO", "ONE"), ("PSYNC", "?", -1), ("SYNC",),
            ("REPLCONF", "listening-port", 1), ("SAVE",), ("BGSAVE",), ("BGREWRITEAOF",),
            ("LASTSAVE",)]
@@ -598,6 +599,20 @@ def case_i3_refused_commands(c):
                 % cmd[0].lower())
         check(e == want, "%s: %r" % (cmd[0], e))
     check(r.call("PING") == "PONG", "session still usable")
+    # COMMAND GETKEYSANDFLAGS is answered from the table like GETKEYS; the
+    # LATENCY subcommands go to the master, as the others do.
+    n = Raw(m.port)
+    for cmd in (("COMMAND", "GETKEYSANDFLAGS", "ZUNIONSTORE", "d", "2", "a", "b"),
+                ("COMMAND", "GETKEYSANDFLAGS", "PING", "x"),
+                ("LATENCY", "GRAPH", "command"), ("LATENCY", "HISTOGRAM", "nosuch")):
+        got, want = r.call(*cmd), n.call(*cmd)
+        check(got == want, "%s through the proxy: %r, the node: %r" % (cmd[:2], got, want))
+    n.call("CONFIG", "RESETSTAT")
+    r.call("LATENCY", "HISTOGRAM", "nosuch")
+    h = n.call("LATENCY", "HISTOGRAM", "latency|histogram")
+    check(isinstance(h, list) and len(h) == 2 and h[1][1] == 1,
+          "the proxy's LATENCY reached the master: %r" % h)
+    n.close()
     r.close()
     # Nothing reached the nodes: the master is still up and still a master.
     check(info(client(m), "replication")["role"] == "master", "master changed role")

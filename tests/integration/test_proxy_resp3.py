@@ -22,6 +22,9 @@ from cluster import Raw, check, client  # noqa: E402
 # Scripts about one node's own state (its connection, config, DEBUG,
 # CLIENT PAUSE, SAVE...): the proxy answers or refuses those itself.
 NODE_ONLY = {"conn", "server", "config", "debug", "pause", "encoding"}
+# One node's latency figures: INFO latencystats is the proxy's own INFO,
+# DEBUG SLEEP is refused, LATENCY goes to a master.
+NODE_ONLY |= {"latency"}
 # Connection-bound features the proxy does not carry yet (issue 14: node
 # pub/sub and tracking, MONITOR/LATENCY): refused or answered by the proxy
 # itself, so their scripts are not replayed.  multi, scripting and functions

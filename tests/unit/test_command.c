@@ -265,3 +265,77 @@ Test(command, flag_names_follow_the_bits)
     cr_assert_str_eq(command_flag_name(-1), "");
     cr_assert_str_eq(command_flag_name(CMD_FLAG_BIT__COUNT), "");
 }
+
+/* ---- key specs (core/keyspec.c) ----------------------------------------- */
+
+#include "core/keyspec.h"
+#include "core/resp.h"
+
+/* For every command whose keys do not move, the key specs (generated from
+ * Redis 7.0, or derived) find the keys command_keys() finds, on a line of
+ * plain words: the generated table and command.h agree. */
+Test(command, key_specs_find_the_tables_fixed_keys)
+{
+    static const char *const words[] = {"c", "s", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"};
+    struct resp_arg argv[10];
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        if (c->first_key <= 0 || (c->flags & CMD_MOVABLEKEYS) || id == CMD_ID_SET
+            || id == CMD_ID_BITFIELD) {
+            continue;
+        }
+        size_t argc = c->arity > 0 ? (size_t)c->arity : (size_t)(-c->arity) + 2;
+        for (size_t i = 0; i < argc; i++) {
+            argv[i].ptr = words[i];
+            argv[i].len = strlen(words[i]);
+        }
+        size_t idx[10];
+        struct keyspec_key keys[11];
+        size_t n = command_keys(c, argc, argv, idx, 10);
+        size_t m = keyspec_find(c, argc, argv, keys);
+        int notkey = id == CMD_ID_SSUBSCRIBE || id == CMD_ID_SUNSUBSCRIBE
+                     || id == CMD_ID_SPUBLISH;
+        cr_assert(keyspec_has_keys(c) == !notkey, "%s", c->fullname);
+        if (notkey) {
+            continue; /* shard channels: Redis's specs say not_key */
+        }
+        cr_assert_eq(m, n, "%s: %zu keys by spec, %zu by the table", c->fullname, m, n);
+        for (size_t i = 0; i < n; i++) {
+            cr_assert_eq(keys[i].pos, idx[i], "%s key %zu", c->fullname, i);
+            cr_assert(keys[i].flags != 0, "%s key %zu has no flags", c->fullname, i);
+        }
+    }
+}
+
+/* A command with keys added to command.h needs Redis's specs in the
+ * generated table, or COMMAND GETKEYSANDFLAGS guesses its flags. */
+Test(command, every_command_with_keys_has_redis_key_specs)
+{
+    for (int id = 0; id < CMD_ID__COUNT; id++) {
+        const struct command *c = command_get((enum cmd_id)id);
+        if (c->first_key > 0 || (c->flags & CMD_MOVABLEKEYS)) {
+            cr_assert(keyspec_known(c),
+                      "%s has keys but no row in core/keyspec_table.h: run "
+                      "utils/gen-keyspecs.py against redis-server 7.0", c->fullname);
+        }
+    }
+}
+
+Test(command, key_specs_fall_back_on_a_numkeys_that_does_not_parse)
+{
+    /* ZUNIONSTORE d 2x a b: Redis's callback reads "2x" as 2 and lists
+     * the sources, then the destination, all without flags. */
+    static const char *const w[] = {"zunionstore", "d", "2x", "a", "b"};
+    struct resp_arg argv[5];
+    struct keyspec_key keys[6];
+    for (size_t i = 0; i < 5; i++) {
+        argv[i].ptr = w[i];
+        argv[i].len = strlen(w[i]);
+    }
+    size_t n = keyspec_find(command_get(CMD_ID_ZUNIONSTORE), 5, argv, keys);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(keys[0].pos, 3);
+    cr_assert_eq(keys[1].pos, 4);
+    cr_assert_eq(keys[2].pos, 1);
+    cr_assert_eq(keys[0].flags | keys[1].flags | keys[2].flags, 0);
+}
