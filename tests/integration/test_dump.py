@@ -78,6 +78,36 @@ def refooter(body, version=10):
     return head + struct.pack("<Q", crc64(head))
 
 
+def ziplist(entries):
+    """A ziplist blob (Redis before 7.0) of str (bytes) and int entries."""
+    body, prev, last = b"", 0, 10
+    for e in entries:
+        if isinstance(e, int):
+            enc = bytes([0xF1 + e]) if 0 <= e <= 12 else b"\xc0" + struct.pack("<h", e)
+        else:
+            enc = bytes([len(e)]) + e
+        ent = bytes([prev]) + enc
+        last = 10 + len(body)
+        body += ent
+        prev = len(ent)
+    return struct.pack("<IIH", 10 + len(body) + 1, last, len(entries)) + body + b"\xff"
+
+
+def short_str(b):
+    return bytes([len(b)]) + b
+
+
+# The older encodings redis-server 7.0 still RESTOREs (it DUMPs none).
+OLD_PAYLOADS = {
+    "old:list_ziplist": b"\x0a" + short_str(ziplist([b"a", 1, -100, 1000, b"hello"])),
+    "old:hash_ziplist": b"\x0d" + short_str(ziplist([b"f", b"v", b"n", 7])),
+    "old:zset_ziplist": b"\x0c" + short_str(ziplist([b"a", 1, b"b", b"2.5"])),
+    "old:quicklist": b"\x0e\x02" + short_str(ziplist([b"a", b"b"]))
+                     + short_str(ziplist([3, b"c"])),
+    "old:zset": b"\x03\x02\x01a\x031.5\x01b\xfe",
+    "old:list": b"\x01\x02\x01a\x01b",
+}
+
 # ---- values ---------------------------------------------------------------------
 
 
@@ -181,6 +211,11 @@ def case_a_redis_to_cachely(c):
     for k, re_, ce in encs:
         check(re_ == ce, "%r: redis %r cachely %r" % (k, re_, ce))
     check(x.execute_command("DEBUG", "DIGEST") != b"0" * 40, "digest")
+    # The older encodings, restored on both.
+    for k, body in OLD_PAYLOADS.items():
+        r.restore(k, 0, refooter(body))
+        x.restore(k, 0, refooter(body))
+    compare(r, x, list(OLD_PAYLOADS), "old encodings")
 
 
 def case_b_cachely_to_redis(c):
@@ -236,6 +271,12 @@ def case_c_options_and_errors(c):
     x.config_set("maxmemory-policy", "allkeys-lfu")
     x.restore("freq", 0, p, frequency=77)
     check(x.object("freq", "freq") == 77, "FREQ %r" % x.object("freq", "freq"))
+    # RESTORE is denyoom: refused past maxmemory under noeviction.
+    x.config_set("maxmemory-policy", "noeviction")
+    x.config_set("maxmemory", 1)
+    check((err("RESTORE", "oom", 0, p) or "").startswith("OOM "), "RESTORE past maxmemory")
+    check(x.dump("k") is None or True, "DUMP still answers")
+    x.config_set("maxmemory", 0)
     # Empty collections and duplicates are bad data.
     check(err("RESTORE", "e", 0, refooter(b"\x02\x00")) == "Bad data format", "empty set")
     check(err("RESTORE", "d", 0, refooter(b"\x02\x02\x01a\x01a")) == "Bad data format",
