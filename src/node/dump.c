@@ -51,6 +51,16 @@ enum { QL_CONTAINER_PLAIN = 1, QL_CONTAINER_PACKED = 2 };
  * listpack each (list-max-listpack-size -2 is 8 KiB). */
 #define DUMP_NODE_MAX_ELEMS 128
 #define DUMP_NODE_MAX_BYTES 8192
+/* Largest size hint a payload's count may give a new set: past it the set
+ * grows as members arrive, so a forged count cannot reserve memory that
+ * its bytes do not back with members. */
+#define DUMP_MAX_HINT 65536
+
+static size_t
+size_hint(uint64_t n)
+{
+    return n < DUMP_MAX_HINT ? (size_t)n : DUMP_MAX_HINT;
+}
 
 /* ---- CRC-64 (Jones) -------------------------------------------------------- */
 
@@ -901,7 +911,7 @@ load_set(struct reader *r, int type, const struct dump_limits *lim, void **out)
             rstr_release(&s);
             return -1;
         }
-        struct set *set = set_create(cnt > lim->set_max_intset, (size_t)cnt);
+        struct set *set = set_create(cnt > lim->set_max_intset, size_hint(cnt));
         *out = set;
         int64_t prev = 0;
         for (uint64_t i = 0; i < cnt; i++) {
@@ -922,7 +932,7 @@ load_set(struct reader *r, int type, const struct dump_limits *lim, void **out)
         *out = set_create(0, 0);
         return -1;
     }
-    struct set *set = set_create(n > lim->set_max_intset, (size_t)n);
+    struct set *set = set_create(n > lim->set_max_intset, size_hint(n));
     *out = set;
     for (uint64_t i = 0; i < n; i++) {
         if (read_string(r, &s) != 0) {
@@ -1009,7 +1019,7 @@ load_zset(struct reader *r, int type, const struct dump_limits *lim, void **out)
         *out = zset_create(&zl, 0, 0);
         return -1;
     }
-    struct zset *z = zset_create(&zl, (size_t)n, 0);
+    struct zset *z = zset_create(&zl, size_hint(n), 0);
     *out = z;
     for (uint64_t i = 0; i < n; i++) {
         double d;
