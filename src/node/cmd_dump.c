@@ -25,17 +25,6 @@ arg_is(const struct resp_arg *a, const char *word)
     return a->len == n && strncasecmp(a->ptr, word, n) == 0;
 }
 
-static void
-reply_unsupported(struct client *c, int rc)
-{
-    if (rc == DUMP_ERR_STREAM) {
-        reply_error(c, "DUMP/RESTORE of streams is not implemented yet");
-    } else {
-        reply_error(c, "DUMP of a hash with field expirations is not supported "
-                       "(Redis 7.0's format has none)");
-    }
-}
-
 void
 cmd_dump(struct client *c)
 {
@@ -46,8 +35,9 @@ cmd_dump(struct client *c)
         return;
     }
     int rc = dump_serialize(e, &out);
-    if (rc != DUMP_OK) {
-        reply_unsupported(c, rc);
+    if (rc == DUMP_ERR_HASH_TTL) {
+        reply_error(c, "DUMP of a hash with field expirations is not supported "
+                       "(Redis 7.0's format has none)");
     } else {
         reply_bulk(c, out.p, out.len);
     }
@@ -160,12 +150,7 @@ cmd_restore(struct client *c)
     }
     struct dump_limits lim = limits_of(c);
     struct dump_value v;
-    int rc = dump_decode(c->argv[3].ptr, c->argv[3].len, &lim, &v);
-    if (rc == DUMP_ERR_STREAM) {
-        reply_unsupported(c, rc);
-        return;
-    }
-    if (rc != DUMP_OK) {
+    if (dump_decode(c->argv[3].ptr, c->argv[3].len, &lim, &v) != DUMP_OK) {
         reply_error(c, "Bad data format");
         return;
     }

@@ -4,10 +4,11 @@
  *
  * dump_serialize writes a value as redis-server 7.0 RESTOREs it;
  * dump_decode reads every encoding redis-server 7.0 DUMPs for strings,
- * lists, sets, sorted sets and hashes (and the older ziplist forms),
- * validating the whole payload before anything is handed back: a value is
- * built off the keyspace and returned whole, or freed and refused.  Streams
- * and hashes with field expirations are refused (no Redis 7.0 format).
+ * lists, sets, sorted sets, hashes and streams (and the older ziplist and
+ * Redis 6 stream forms), validating the whole payload before anything is
+ * handed back: a value is built off the keyspace and returned whole, or
+ * freed and refused.  Hashes with field expirations are refused (Redis
+ * 7.0's format has none).
  * Nothing here touches the keyspace or replies: cmd_dump.c does. */
 #ifndef CACHELY_NODE_DUMP_H
 #define CACHELY_NODE_DUMP_H
@@ -26,8 +27,7 @@ enum dump_status {
     DUMP_OK = 0,
     DUMP_ERR_BAD = -1,           /* malformed payload: "Bad data format" */
     DUMP_ERR_FOOTER = -2,        /* version or checksum wrong */
-    DUMP_ERR_STREAM = -3,        /* a stream: not serialized here */
-    DUMP_ERR_HASH_TTL = -4,      /* a hash with field expirations */
+    DUMP_ERR_HASH_TTL = -3,      /* a hash with field expirations */
 };
 
 /* What RESTORE builds objects under (the node's conversion options). */
@@ -49,8 +49,8 @@ struct dump_value {
 };
 
 /* Append the payload of e's value to out.  Returns DUMP_OK, or
- * DUMP_ERR_STREAM / DUMP_ERR_HASH_TTL (out unchanged) for what has no
- * Redis 7.0 form. */
+ * DUMP_ERR_HASH_TTL (out unchanged) for a hash with field expirations,
+ * which has no Redis 7.0 form. */
 int dump_serialize(const struct entry *e, struct rbuf *out);
 
 /* Check the footer: DUMP_OK, or DUMP_ERR_FOOTER when the payload is too
@@ -58,8 +58,7 @@ int dump_serialize(const struct entry *e, struct rbuf *out);
 int dump_verify(const char *p, size_t len);
 
 /* Decode a payload whose footer dump_verify accepted into *out.  Returns
- * DUMP_OK, DUMP_ERR_BAD (nothing held) or DUMP_ERR_STREAM (a stream
- * payload, refused). */
+ * DUMP_OK or DUMP_ERR_BAD (nothing held). */
 int dump_decode(const char *p, size_t len, const struct dump_limits *lim,
                 struct dump_value *out);
 /* Free what *v still owns (the caller clears the fields it took). */
