@@ -1516,8 +1516,12 @@ load_stream_group(struct reader *r, struct stream *s, int v2)
         rstr_release(&name);
         return -1;
     }
-    /* entries_read: (uint64)-1 is Redis's "unknown", as ours is -1. */
+    /* entries_read: (uint64)-1 is Redis's "unknown", as ours is -1; a
+     * Redis 6 group has none, and gets 7.0's estimate on load. */
     long long entries_read = er > (uint64_t)LLONG_MAX ? -1 : (long long)er;
+    if (!v2) {
+        entries_read = stream_estimate_distance(s, &last);
+    }
     struct sgroup *g = stream_group_create(s, name.p, name.len, &last, entries_read);
     rstr_release(&name);
     if (npel > 0) {

@@ -107,6 +107,12 @@ OLD_PAYLOADS = {
                      + short_str(ziplist([3, b"c"])),
     "old:zset": b"\x03\x02\x01a\x031.5\x01b\xfe",
     "old:list": b"\x01\x02\x01a\x01b",
+    # Redis 6's stream (type 15; entries 1-1 deleted, 2-1, 3-1; group g at
+    # 2-1 with no entries_read: 7.0 estimates it on load).
+    "old:stream6": b"\x0f\x01\x10\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00"
+                   b"\x00\x00\x01\xc3&0\x070\x00\x00\x00\x14\x00\x02\x01@\x00\x07\x81a\x02"
+                   b"\x00\x01\x03\x01\x00 \x01\x03\x01\x01\x04\x01@\x14\xc0\t\x00\x02\x80\t"
+                   b"\x01\x01\xff\x02\x03\x01\x01\x01g\x02\x01\x00\x00",
 }
 
 # ---- values ---------------------------------------------------------------------
