@@ -38,6 +38,8 @@ cmd_dump(struct client *c)
     if (rc == DUMP_ERR_HASH_TTL) {
         reply_error(c, "DUMP of a hash with field expirations is not supported "
                        "(Redis 7.0's format has none)");
+    } else if (rc != DUMP_OK) {
+        reply_error(c, "DUMP of this value's type is not supported");
     } else {
         reply_bulk(c, out.p, out.len);
     }
