@@ -2,7 +2,8 @@
  * crc64 check value, RDB length forms at their boundaries, string integer
  * encodings, LZF decompression of a redis-server payload and of malformed
  * input, footers, and payloads decoded into values (redis-server's bytes,
- * duplicates, empty collections, truncations) and written back. */
+ * duplicates, empty collections, truncations) and written back, streams
+ * included. */
 #include <criterion/criterion.h>
 
 #include "core/alloc.h"
@@ -218,4 +219,28 @@ Test(dump, intset_payload_converts_past_the_limit)
     cr_assert_eq(dump_decode(buf, n, &lim, &v), DUMP_OK);
     cr_assert_eq(((struct set *)v.obj)->enc, SET_ENC_INTSET);
     dump_value_release(&v);
+}
+
+Test(dump, stream_from_redis_round_trips_to_the_same_bytes)
+{
+    /* redis-server 7.0: XADD xs 1-1 a 1; DUMP xs */
+    static const char p[] =
+        "\x13\x01\x10\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x1c"
+        "\x1c\x00\x00\x00\x0a\x00\x01\x01\x00\x01\x01\x01\x81\x61\x02\x00\x01\x02\x01\x00"
+        "\x01\x00\x01\x01\x01\x04\x01\xff\x01\x01\x01\x01\x01\x00\x00\x01\x00\x0a\x00\x29"
+        "\x7d\x78\x0f\xd8\x8a\xa6\x2c";
+    struct dump_value v;
+    cr_assert_eq(dump_verify(p, sizeof(p) - 1), DUMP_OK);
+    cr_assert_eq(dump_decode(p, sizeof(p) - 1, &lim, &v), DUMP_OK);
+    cr_assert_eq(v.type, ENTRY_STREAM);
+    struct keyspace ks;
+    keyspace_init(&ks, 1);
+    struct entry *e = db_add_object(&ks.dbs[0], "x", 1, ENTRY_STREAM, v.obj, -1);
+    v.obj = NULL;
+    struct rbuf out = {0};
+    cr_assert_eq(dump_serialize(e, &out), DUMP_OK);
+    cr_assert_eq(out.len, sizeof(p) - 1);
+    cr_assert(memcmp(out.p, p, out.len) == 0);
+    rbuf_free(&out);
+    keyspace_destroy(&ks);
 }
