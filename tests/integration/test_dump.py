@@ -409,6 +409,8 @@ def case_g_fuzz(c):
     payloads = [r.dump(k) for k in r.keys() if len(r.dump(k)) < 20000]
     rnd = random.Random(11)
     outcomes = {}
+    xc = cluster.client(n)
+    used_before = int(info(xc, "memory")["used_memory"])
     for i in range(FUZZ_ROUNDS):
         p = rnd.choice(payloads)
         body = bytearray(p[:-10])
@@ -438,6 +440,11 @@ def case_g_fuzz(c):
         if i % 200 == 0:
             check(x.ping(), "the server is up after %d payloads" % i)
     check(x.ping(), "the server is up")
+    # Refused payloads leave nothing behind.
+    x.delete("f")
+    used_after = int(info(xc, "memory")["used_memory"])
+    check(used_after < used_before + 256 * 1024,
+          "used_memory %d before, %d after" % (used_before, used_after))
     check(outcomes.get("Bad data format", 0) > FUZZ_ROUNDS // 4, "outcomes %r" % outcomes)
     allowed = {"ok", "Bad data format", "DUMP payload version or checksum are wrong"}
     check(set(outcomes) <= allowed, "outcomes %r" % outcomes)
