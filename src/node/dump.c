@@ -17,6 +17,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* RDB value types (Redis 7.0's numbering). */
@@ -1497,33 +1498,72 @@ stash_find(struct pel_stash *a, size_t n, const struct xid *id)
     return NULL;
 }
 
+/* Names in t_stream.c's order (bytes, then length), for the sorted group
+ * and consumer arrays. */
 static int
-load_stream_group(struct reader *r, struct stream *s, int v2)
+name_order(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c != 0 ? c : (al < bl ? -1 : al > bl);
+}
+
+static int
+group_order(const void *a, const void *b)
+{
+    const struct sgroup *x = *(const struct sgroup *const *)a;
+    const struct sgroup *y = *(const struct sgroup *const *)b;
+    return name_order(x->name, x->namelen, y->name, y->namelen);
+}
+
+static int
+consumer_order(const void *a, const void *b)
+{
+    const struct sconsumer *x = *(const struct sconsumer *const *)a;
+    const struct sconsumer *y = *(const struct sconsumer *const *)b;
+    return name_order(x->name, x->namelen, y->name, y->namelen);
+}
+
+static char *
+name_dup(const struct rstr *n)
+{
+    char *d = mem_alloc(n->len + 1);
+    memcpy(d, n->p, n->len);
+    d[n->len] = '\0';
+    return d;
+}
+
+/* Read one group into *gp (a new group, not yet in the stream, owned by
+ * the caller even on failure).  Its consumers are built into one array
+ * and sorted once (t_stream.c inserts one at a time, in O(n) each: a
+ * payload of a million consumers must not take O(n^2)). */
+static int
+load_stream_group(struct reader *r, struct stream *s, int v2, struct sgroup **gp)
 {
     struct rstr name;
-    struct xid last;
     uint64_t er = UINT64_MAX, npel, ncons;
     struct pel_stash *pel = NULL;
     int rc = -1;
 
+    *gp = NULL;
     if (read_string(r, &name) != 0) {
         return -1;
     }
-    if (stream_group_find(s, name.p, name.len) != NULL || read_id(r, &last) != 0
-        || (v2 && dump_read_len(&r->p, r->end, &er) != 0)
+    struct sgroup *g = mem_calloc(sizeof(*g));
+    g->name = name_dup(&name);
+    g->namelen = name.len;
+    rstr_release(&name);
+    *gp = g;
+    if (read_id(r, &g->last_id) != 0 || (v2 && dump_read_len(&r->p, r->end, &er) != 0)
         || dump_read_len(&r->p, r->end, &npel) != 0
         || npel > (uint64_t)(r->end - r->p) / 17) {
-        rstr_release(&name);
         return -1;
     }
     /* entries_read: (uint64)-1 is Redis's "unknown", as ours is -1; a
      * Redis 6 group has none, and gets 7.0's estimate on load. */
-    long long entries_read = er > (uint64_t)LLONG_MAX ? -1 : (long long)er;
+    g->entries_read = er > (uint64_t)LLONG_MAX ? -1 : (long long)er;
     if (!v2) {
-        entries_read = stream_estimate_distance(s, &last);
+        g->entries_read = stream_estimate_distance(s, &g->last_id);
     }
-    struct sgroup *g = stream_group_create(s, name.p, name.len, &last, entries_read);
-    rstr_release(&name);
     if (npel > 0) {
         pel = mem_alloc((size_t)npel * sizeof(*pel));
     }
@@ -1535,24 +1575,29 @@ load_stream_group(struct reader *r, struct stream *s, int v2)
         }
         pel[i].owner = NULL;
     }
-    if (dump_read_len(&r->p, r->end, &ncons) != 0 || ncons > (uint64_t)(r->end - r->p)) {
+    /* Each consumer takes at least 10 bytes. */
+    if (dump_read_len(&r->p, r->end, &ncons) != 0
+        || ncons > (uint64_t)(r->end - r->p) / 10) {
         goto out;
+    }
+    if (ncons > 0) {
+        g->consumers = mem_alloc((size_t)ncons * sizeof(*g->consumers));
     }
     for (uint64_t i = 0; i < ncons; i++) {
         struct rstr cname;
-        long long seen;
         uint64_t nown;
-        int created;
         if (read_string(r, &cname) != 0) {
             goto out;
         }
-        struct sconsumer *c = stream_consumer_get(g, cname.p, cname.len, 0, &created);
+        struct sconsumer *c = mem_calloc(sizeof(*c));
+        c->name = name_dup(&cname);
+        c->namelen = cname.len;
         rstr_release(&cname);
-        if (!created || read_ms_time(r, &seen) != 0
+        g->consumers[g->nconsumers++] = c;
+        if (read_ms_time(r, &c->seen_time) != 0
             || dump_read_len(&r->p, r->end, &nown) != 0 || nown > npel) {
             goto out;
         }
-        c->seen_time = seen;
         for (uint64_t j = 0; j < nown; j++) {
             struct xid id;
             struct pel_stash *p;
@@ -1561,6 +1606,14 @@ load_stream_group(struct reader *r, struct stream *s, int v2)
                 goto out;
             }
             p->owner = c;
+        }
+    }
+    if (g->nconsumers > 1) {
+        qsort(g->consumers, g->nconsumers, sizeof(*g->consumers), consumer_order);
+        for (size_t i = 1; i < g->nconsumers; i++) {
+            if (consumer_order(&g->consumers[i - 1], &g->consumers[i]) == 0) {
+                goto out;        /* a consumer named twice */
+            }
         }
     }
     /* Every pending entry has its consumer (Redis's sanitizer's rule). */
@@ -1634,13 +1687,31 @@ load_stream(struct reader *r, int type, void **out)
         }
         s->entries_added = length;
     }
+    /* Each group takes at least 5 bytes.  The groups are read into one
+     * array, attached to the stream (which frees them) whatever happens,
+     * and sorted once. */
     if (dump_read_len(&r->p, r->end, &ngroups) != 0
-        || ngroups > (uint64_t)(r->end - r->p)) {
+        || ngroups > (uint64_t)(r->end - r->p) / 5) {
         return -1;
     }
+    if (ngroups == 0) {
+        return 0;
+    }
+    s->groups = mem_alloc((size_t)ngroups * sizeof(*s->groups));
     for (uint64_t i = 0; i < ngroups; i++) {
-        if (load_stream_group(r, s, v2) != 0) {
+        struct sgroup *g;
+        int rc = load_stream_group(r, s, v2, &g);
+        if (g != NULL) {
+            s->groups[s->ngroups++] = g;
+        }
+        if (rc != 0) {
             return -1;
+        }
+    }
+    qsort(s->groups, s->ngroups, sizeof(*s->groups), group_order);
+    for (size_t i = 1; i < s->ngroups; i++) {
+        if (group_order(&s->groups[i - 1], &s->groups[i]) == 0) {
+            return -1;           /* a group named twice */
         }
     }
     return 0;
