@@ -1,9 +1,11 @@
 /* DUMP/RESTORE payloads in Redis 7.0's format (see dump.h): the RDB pieces
  * they need (lengths, strings with integer and LZF encodings, binary and
- * text doubles, Redis's listpack, ziplist and intset blobs, stream nodes,
- * groups and consumers), the writer and the validating reader.  Written from the format's description; no code
+ * text doubles, Redis's listpack, ziplist and intset blobs), the writer and
+ * the validating reader; streams are dump_stream.c's.  Written from the format's description; no code
  * is shared with Redis. */
 #include "node/dump.h"
+
+#include "node/dump_int.h"
 
 #include "core/alloc.h"
 #include "core/util.h"
@@ -12,7 +14,6 @@
 #include "node/t_hash.h"
 #include "node/t_list.h"
 #include "node/t_set.h"
-#include "node/t_stream.h"
 #include "node/t_zset.h"
 
 #include <limits.h>
@@ -20,26 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RDB value types (Redis 7.0's numbering). */
-enum {
-    RDB_TYPE_STRING = 0,
-    RDB_TYPE_LIST = 1,
-    RDB_TYPE_SET = 2,
-    RDB_TYPE_ZSET = 3,
-    RDB_TYPE_HASH = 4,
-    RDB_TYPE_ZSET_2 = 5,
-    RDB_TYPE_HASH_ZIPMAP = 9,
-    RDB_TYPE_LIST_ZIPLIST = 10,
-    RDB_TYPE_SET_INTSET = 11,
-    RDB_TYPE_ZSET_ZIPLIST = 12,
-    RDB_TYPE_HASH_ZIPLIST = 13,
-    RDB_TYPE_LIST_QUICKLIST = 14,
-    RDB_TYPE_STREAM_LISTPACKS = 15,
-    RDB_TYPE_HASH_LISTPACK = 16,
-    RDB_TYPE_ZSET_LISTPACK = 17,
-    RDB_TYPE_LIST_QUICKLIST_2 = 18,
-    RDB_TYPE_STREAM_LISTPACKS_2 = 19,
-};
 
 /* String encodings after an 11xxxxxx length byte. */
 enum { RDB_ENC_INT8 = 0, RDB_ENC_INT16 = 1, RDB_ENC_INT32 = 2, RDB_ENC_LZF = 3 };
@@ -100,8 +81,8 @@ dump_crc64(uint64_t crc, const void *p, size_t len)
 
 /* ---- little helpers ----------------------------------------------------- */
 
-static uint64_t
-get_le(const unsigned char *p, int n)
+uint64_t
+dump_get_le(const unsigned char *p, int n)
 {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--) {
@@ -110,8 +91,8 @@ get_le(const unsigned char *p, int n)
     return v;
 }
 
-static void
-put_le(unsigned char *p, uint64_t v, int n)
+void
+dump_put_le(unsigned char *p, uint64_t v, int n)
 {
     for (int i = 0; i < n; i++) {
         p[i] = (unsigned char)(v >> (8 * i));
@@ -130,8 +111,8 @@ sign_extend(uint64_t v, int bits)
 
 /* A canonical decimal integer (what Redis stores as one): no sign but '-',
  * no leading zeros, no "-0", at most 20 bytes. */
-static int
-canonical_ll(const char *s, size_t len, long long *v)
+int
+dump_canonical_ll(const char *s, size_t len, long long *v)
 {
     char buf[LISTPACK_INT_BUF];
     if (len == 0 || len > 20 || util_str2ll(s, len, v) != 0) {
@@ -142,8 +123,8 @@ canonical_ll(const char *s, size_t len, long long *v)
 
 /* ---- writing ------------------------------------------------------------ */
 
-static void
-put_type(struct rbuf *out, unsigned char type)
+void
+dump_put_type(struct rbuf *out, unsigned char type)
 {
     rbuf_add(out, &type, 1);
 }
@@ -181,18 +162,18 @@ dump_write_string(struct rbuf *b, const char *s, size_t len)
     unsigned char buf[5];
     /* As Redis: a short canonical integer that fits 32 bits is stored as
      * one (so "12" dumps as the same bytes on both servers). */
-    if (len <= 11 && canonical_ll(s, len, &v) && v >= INT32_MIN && v <= INT32_MAX) {
+    if (len <= 11 && dump_canonical_ll(s, len, &v) && v >= INT32_MIN && v <= INT32_MAX) {
         if (v >= -128 && v <= 127) {
             buf[0] = 0xC0 | RDB_ENC_INT8;
             buf[1] = (unsigned char)(v & 0xff);
             rbuf_add(b, buf, 2);
         } else if (v >= -32768 && v <= 32767) {
             buf[0] = 0xC0 | RDB_ENC_INT16;
-            put_le(buf + 1, (uint64_t)v, 2);
+            dump_put_le(buf + 1, (uint64_t)v, 2);
             rbuf_add(b, buf, 3);
         } else {
             buf[0] = 0xC0 | RDB_ENC_INT32;
-            put_le(buf + 1, (uint64_t)v, 4);
+            dump_put_le(buf + 1, (uint64_t)v, 4);
             rbuf_add(b, buf, 5);
         }
         return;
@@ -215,27 +196,22 @@ lp_backlen(unsigned char *buf, uint64_t l)
     return n;
 }
 
-/* A Redis-format listpack being built in an rbuf. */
-struct lp_writer {
-    struct rbuf b;
-    size_t count;
-};
 
-static void
-lpw_init(struct lp_writer *w)
+void
+dump_lpw_init(struct dump_lpw *w)
 {
     memset(w, 0, sizeof(*w));
     unsigned char hdr[6] = {0};
     rbuf_add(&w->b, hdr, 6);
 }
 
-static void
-lpw_add(struct lp_writer *w, const char *s, size_t len)
+void
+dump_lpw_add(struct dump_lpw *w, const char *s, size_t len)
 {
     unsigned char hdr[9], back[5];
     size_t hl;
     long long v;
-    if (canonical_ll(s, len, &v)) {
+    if (dump_canonical_ll(s, len, &v)) {
         /* Integers as Redis's lpAppend stores them: the smallest form. */
         if (v >= 0 && v <= 127) {
             hdr[0] = (unsigned char)v;
@@ -247,19 +223,19 @@ lpw_add(struct lp_writer *w, const char *s, size_t len)
             hl = 2;
         } else if (v >= -32768 && v <= 32767) {
             hdr[0] = 0xF1;
-            put_le(hdr + 1, (uint64_t)v, 2);
+            dump_put_le(hdr + 1, (uint64_t)v, 2);
             hl = 3;
         } else if (v >= -8388608 && v <= 8388607) {
             hdr[0] = 0xF2;
-            put_le(hdr + 1, (uint64_t)v, 3);
+            dump_put_le(hdr + 1, (uint64_t)v, 3);
             hl = 4;
         } else if (v >= INT32_MIN && v <= INT32_MAX) {
             hdr[0] = 0xF3;
-            put_le(hdr + 1, (uint64_t)v, 4);
+            dump_put_le(hdr + 1, (uint64_t)v, 4);
             hl = 5;
         } else {
             hdr[0] = 0xF4;
-            put_le(hdr + 1, (uint64_t)v, 8);
+            dump_put_le(hdr + 1, (uint64_t)v, 8);
             hl = 9;
         }
         rbuf_add(&w->b, hdr, hl);
@@ -274,7 +250,7 @@ lpw_add(struct lp_writer *w, const char *s, size_t len)
             hl = 2;
         } else {
             hdr[0] = 0xF0;
-            put_le(hdr + 1, len, 4);
+            dump_put_le(hdr + 1, len, 4);
             hl = 5;
         }
         rbuf_add(&w->b, hdr, hl);
@@ -285,13 +261,13 @@ lpw_add(struct lp_writer *w, const char *s, size_t len)
 }
 
 /* Close the listpack and write it as an RDB string to out. */
-static void
-lpw_finish(struct lp_writer *w, struct rbuf *out)
+void
+dump_lpw_finish(struct dump_lpw *w, struct rbuf *out)
 {
     unsigned char end = 0xFF;
     rbuf_add(&w->b, &end, 1);
-    put_le((unsigned char *)w->b.p, w->b.len, 4);
-    put_le((unsigned char *)w->b.p + 4, w->count < 65535 ? w->count : 65535, 2);
+    dump_put_le((unsigned char *)w->b.p, w->b.len, 4);
+    dump_put_le((unsigned char *)w->b.p + 4, w->count < 65535 ? w->count : 65535, 2);
     dump_write_len(out, w->b.len);
     rbuf_add(out, w->b.p, w->b.len);
     rbuf_free(&w->b);
@@ -304,7 +280,7 @@ dump_list(struct quicklist *ql, struct rbuf *out)
     size_t nnodes = 0;
     struct quicklist_iter it;
     struct listpack_value v;
-    struct lp_writer w;
+    struct dump_lpw w;
     char buf[LISTPACK_INT_BUF];
     int open = 0;
 
@@ -314,22 +290,22 @@ dump_list(struct quicklist *ql, struct rbuf *out)
         const char *s = quicklist_value_str(&v, buf, &len);
         if (open && (w.count >= DUMP_NODE_MAX_ELEMS || w.b.len + len > DUMP_NODE_MAX_BYTES)) {
             dump_write_len(&nodes, QL_CONTAINER_PACKED);
-            lpw_finish(&w, &nodes);
+            dump_lpw_finish(&w, &nodes);
             nnodes++;
             open = 0;
         }
         if (!open) {
-            lpw_init(&w);
+            dump_lpw_init(&w);
             open = 1;
         }
-        lpw_add(&w, s, len);
+        dump_lpw_add(&w, s, len);
     }
     if (open) {
         dump_write_len(&nodes, QL_CONTAINER_PACKED);
-        lpw_finish(&w, &nodes);
+        dump_lpw_finish(&w, &nodes);
         nnodes++;
     }
-    put_type(out, RDB_TYPE_LIST_QUICKLIST_2);
+    dump_put_type(out, RDB_TYPE_LIST_QUICKLIST_2);
     dump_write_len(out, nnodes);
     rbuf_add(out, nodes.p, nodes.len);
     rbuf_free(&nodes);
@@ -347,21 +323,21 @@ dump_set(struct set *s, struct rbuf *out)
         size_t width = s->u.is->width, n = set_card(s);
         size_t bloblen = 8 + width * n;
         unsigned char *blob = mem_alloc(bloblen);
-        put_le(blob, width, 4);
-        put_le(blob + 4, n, 4);
+        dump_put_le(blob, width, 4);
+        dump_put_le(blob + 4, n, 4);
         size_t i = 0;
         set_iter_init(&it, s);
         while (set_iter_next(&it, &e)) {
-            put_le(blob + 8 + width * i++, (uint64_t)e.v, (int)width);
+            dump_put_le(blob + 8 + width * i++, (uint64_t)e.v, (int)width);
         }
         set_iter_done(&it);
-        put_type(out, RDB_TYPE_SET_INTSET);
+        dump_put_type(out, RDB_TYPE_SET_INTSET);
         dump_write_len(out, bloblen);
         rbuf_add(out, blob, bloblen);
         mem_free(blob);
         return;
     }
-    put_type(out, RDB_TYPE_SET);
+    dump_put_type(out, RDB_TYPE_SET);
     dump_write_len(out, set_card(s));
     set_iter_init(&it, s);
     while (set_iter_next(&it, &e)) {
@@ -380,19 +356,19 @@ dump_zset(struct zset *z, struct rbuf *out)
     if (z->lp != NULL) {
         /* As Redis 7.0 dumps a small sorted set: a listpack of member,
          * score pairs in order, scores as text. */
-        struct lp_writer w;
+        struct dump_lpw w;
         char sbuf[64];
-        lpw_init(&w);
+        dump_lpw_init(&w);
         zset_iter_init(&it, z, 0, 0);
         while (zset_iter_next(&it, &m, &len, &score)) {
-            lpw_add(&w, m, len);
-            lpw_add(&w, sbuf, zset_score_text(sbuf, score));
+            dump_lpw_add(&w, m, len);
+            dump_lpw_add(&w, sbuf, zset_score_text(sbuf, score));
         }
-        put_type(out, RDB_TYPE_ZSET_LISTPACK);
-        lpw_finish(&w, out);
+        dump_put_type(out, RDB_TYPE_ZSET_LISTPACK);
+        dump_lpw_finish(&w, out);
         return;
     }
-    put_type(out, RDB_TYPE_ZSET_2);
+    dump_put_type(out, RDB_TYPE_ZSET_2);
     dump_write_len(out, zset_length(z));
     /* Highest first, as Redis writes it (a load then appends in order). */
     zset_iter_init(&it, z, zset_length(z) - 1, 1);
@@ -400,7 +376,7 @@ dump_zset(struct zset *z, struct rbuf *out)
         unsigned char d[8];
         uint64_t bits;
         memcpy(&bits, &score, 8);
-        put_le(d, bits, 8);
+        dump_put_le(d, bits, 8);
         dump_write_string(out, m, len);
         rbuf_add(out, d, 8);
     }
@@ -412,19 +388,19 @@ dump_hash(const void *h, struct rbuf *out)
     struct hash_iter it;
     struct hash_field f;
     if (hash_encoding(h) == HASH_ENC_LISTPACK) {
-        struct lp_writer w;
-        lpw_init(&w);
+        struct dump_lpw w;
+        dump_lpw_init(&w);
         hash_iter_init(&it, h, 0);
         while (hash_iter_next(&it, &f)) {
-            lpw_add(&w, f.field, f.flen);
-            lpw_add(&w, f.value, f.vlen);
+            dump_lpw_add(&w, f.field, f.flen);
+            dump_lpw_add(&w, f.value, f.vlen);
         }
         hash_iter_done(&it);
-        put_type(out, RDB_TYPE_HASH_LISTPACK);
-        lpw_finish(&w, out);
+        dump_put_type(out, RDB_TYPE_HASH_LISTPACK);
+        dump_lpw_finish(&w, out);
         return;
     }
-    put_type(out, RDB_TYPE_HASH);
+    dump_put_type(out, RDB_TYPE_HASH);
     dump_write_len(out, hash_length(h));
     hash_iter_init(&it, h, 0);
     while (hash_iter_next(&it, &f)) {
@@ -432,172 +408,6 @@ dump_hash(const void *h, struct rbuf *out)
         dump_write_string(out, f.value, f.vlen);
     }
     hash_iter_done(&it);
-}
-
-/* ---- writing: streams ------------------------------------------------------
- * Redis 7.0's STREAM_LISTPACKS_2: nodes of up to 100 entries, each a
- * 16-byte big-endian key (its master ID, the first entry's) and a
- * listpack: [count, deleted, master field count, master fields..., 0],
- * then per entry [flags, ms-diff, seq-diff, (field count, field, value |
- * value when the fields are the master's: SAMEFIELDS) ..., element
- * count]; then length, last/first/max-deleted IDs, entries added, and the
- * groups with their PELs and consumers. */
-
-#define STREAM_NODE_ENTRIES 100
-#define STREAM_FLAG_DELETED 1
-#define STREAM_FLAG_SAMEFIELDS 2
-
-static void
-lpw_add_ll(struct lp_writer *w, long long v)
-{
-    char buf[LISTPACK_INT_BUF];
-    lpw_add(w, buf, util_ll2str(buf, v));
-}
-
-static void
-put_raw_id(struct rbuf *b, const struct xid *id)
-{
-    unsigned char k[16];
-    for (int i = 0; i < 8; i++) {
-        k[i] = (unsigned char)(id->ms >> (8 * (7 - i)));
-        k[8 + i] = (unsigned char)(id->seq >> (8 * (7 - i)));
-    }
-    rbuf_add(b, k, 16);
-}
-
-static void
-put_ms_time(struct rbuf *b, long long t)
-{
-    unsigned char d[8];
-    put_le(d, (uint64_t)t, 8);
-    rbuf_add(b, d, 8);
-}
-
-/* Whether entry e's fields are exactly the master's. */
-static int
-same_fields(const struct xentry *e, const struct xentry *master)
-{
-    if (e->nfields != master->nfields) {
-        return 0;
-    }
-    const unsigned char *fp = e->fields, *vp = e->values;
-    const unsigned char *mfp = master->fields, *mvp = master->values;
-    for (size_t i = 0; i < e->nfields; i++) {
-        const char *f, *v, *mf, *mv;
-        size_t fl, vl, mfl, mvl;
-        xentry_pair(&fp, &vp, &f, &fl, &v, &vl);
-        xentry_pair(&mfp, &mvp, &mf, &mfl, &mv, &mvl);
-        if (fl != mfl || memcmp(f, mf, fl) != 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static void
-stream_node_write(const struct xentry *ents, size_t n, struct rbuf *nodes)
-{
-    const struct xentry *m = &ents[0];
-    struct lp_writer w;
-    const unsigned char *fp, *vp;
-    const char *f, *v;
-    size_t fl, vl;
-
-    lpw_init(&w);
-    lpw_add_ll(&w, (long long)n);
-    lpw_add_ll(&w, 0);
-    lpw_add_ll(&w, (long long)m->nfields);
-    fp = m->fields;
-    vp = m->values;
-    for (size_t i = 0; i < m->nfields; i++) {
-        xentry_pair(&fp, &vp, &f, &fl, &v, &vl);
-        lpw_add(&w, f, fl);
-    }
-    lpw_add_ll(&w, 0);
-    for (size_t j = 0; j < n; j++) {
-        const struct xentry *e = &ents[j];
-        int same = same_fields(e, m);
-        lpw_add_ll(&w, same ? STREAM_FLAG_SAMEFIELDS : 0);
-        lpw_add_ll(&w, (long long)(e->id.ms - m->id.ms));
-        lpw_add_ll(&w, (long long)(e->id.seq - m->id.seq));
-        if (!same) {
-            lpw_add_ll(&w, (long long)e->nfields);
-        }
-        fp = e->fields;
-        vp = e->values;
-        for (size_t i = 0; i < e->nfields; i++) {
-            xentry_pair(&fp, &vp, &f, &fl, &v, &vl);
-            if (!same) {
-                lpw_add(&w, f, fl);
-            }
-            lpw_add(&w, v, vl);
-        }
-        lpw_add_ll(&w, (long long)(same ? e->nfields + 3 : 2 * e->nfields + 4));
-    }
-    dump_write_len(nodes, 16);
-    put_raw_id(nodes, &m->id);
-    lpw_finish(&w, nodes);
-}
-
-static void
-dump_stream(struct stream *s, struct rbuf *out)
-{
-    struct rbuf nodes = {0};
-    struct xentry ents[STREAM_NODE_ENTRIES];
-    size_t n = 0, nnodes = 0;
-    struct xstream_iter it;
-    struct xid lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX};
-
-    xstream_iter_init(&it, s->x, &lo, &hi, 0);
-    while (xstream_iter_next(&it, &ents[n])) {
-        if (++n == STREAM_NODE_ENTRIES) {
-            stream_node_write(ents, n, &nodes);
-            nnodes++;
-            n = 0;
-        }
-    }
-    if (n > 0) {
-        stream_node_write(ents, n, &nodes);
-        nnodes++;
-    }
-    put_type(out, RDB_TYPE_STREAM_LISTPACKS_2);
-    dump_write_len(out, nnodes);
-    rbuf_add(out, nodes.p, nodes.len);
-    rbuf_free(&nodes);
-    dump_write_len(out, s->x->length);
-    dump_write_len(out, s->last_id.ms);
-    dump_write_len(out, s->last_id.seq);
-    dump_write_len(out, s->first_id.ms);
-    dump_write_len(out, s->first_id.seq);
-    dump_write_len(out, s->max_deleted_id.ms);
-    dump_write_len(out, s->max_deleted_id.seq);
-    dump_write_len(out, s->entries_added);
-    dump_write_len(out, s->ngroups);
-    for (size_t i = 0; i < s->ngroups; i++) {
-        const struct sgroup *g = s->groups[i];
-        dump_write_string(out, g->name, g->namelen);
-        dump_write_len(out, g->last_id.ms);
-        dump_write_len(out, g->last_id.seq);
-        dump_write_len(out, (uint64_t)g->entries_read);   /* -1: unknown */
-        dump_write_len(out, g->npel);
-        for (size_t j = 0; j < g->npel; j++) {
-            put_raw_id(out, &g->pel[j].id);
-            put_ms_time(out, g->pel[j].delivery_time);
-            dump_write_len(out, g->pel[j].delivery_count);
-        }
-        dump_write_len(out, g->nconsumers);
-        for (size_t c = 0; c < g->nconsumers; c++) {
-            const struct sconsumer *cons = g->consumers[c];
-            dump_write_string(out, cons->name, cons->namelen);
-            put_ms_time(out, cons->seen_time);
-            dump_write_len(out, cons->npending);
-            for (size_t j = 0; j < g->npel; j++) {
-                if (g->pel[j].consumer == cons) {
-                    put_raw_id(out, &g->pel[j].id);
-                }
-            }
-        }
-    }
 }
 
 int
@@ -610,7 +420,7 @@ dump_serialize(const struct entry *e, struct rbuf *out)
     }
     switch (e->type) {
     case ENTRY_STRING:
-        put_type(out, RDB_TYPE_STRING);
+        dump_put_type(out, RDB_TYPE_STRING);
         dump_write_string(out, entry_val(e), entry_vallen(e));
         break;
     case ENTRY_LIST:
@@ -626,15 +436,15 @@ dump_serialize(const struct entry *e, struct rbuf *out)
         dump_hash(obj, out);
         break;
     case ENTRY_STREAM:
-        dump_stream(obj, out);
+        dump_stream_write(obj, out);
         break;
     default:
         return DUMP_ERR_BAD;
     }
     unsigned char foot[10];
-    put_le(foot, DUMP_RDB_VERSION, 2);
+    dump_put_le(foot, DUMP_RDB_VERSION, 2);
     rbuf_add(out, foot, 2);
-    put_le(foot, dump_crc64(0, out->p + start, out->len - start), 8);
+    dump_put_le(foot, dump_crc64(0, out->p + start, out->len - start), 8);
     rbuf_add(out, foot, 8);
     return DUMP_OK;
 }
@@ -722,29 +532,17 @@ dump_lzf_decompress(const unsigned char *in, size_t inlen, unsigned char *out,
     return op == outlen ? 0 : -1;
 }
 
-/* A reader over the payload's value part. */
-struct reader {
-    const unsigned char *p, *end;
-};
 
-/* A string read from the payload: bytes in the payload, in ibuf (an
- * integer encoding) or owned (LZF). */
-struct rstr {
-    const char *p;
-    size_t len;
-    char *own;                   /* owned, or NULL */
-    char ibuf[LISTPACK_INT_BUF];
-};
 
-static void
-rstr_release(struct rstr *s)
+void
+dump_rstr_release(struct dump_rstr *s)
 {
     mem_free(s->own);
     s->own = NULL;
 }
 
-static int
-read_string(struct reader *r, struct rstr *s)
+int
+dump_read_string(struct dump_reader *r, struct dump_rstr *s)
 {
     s->own = NULL;
     if (r->p >= r->end) {
@@ -785,7 +583,7 @@ read_string(struct reader *r, struct rstr *s)
         s->own = mem_alloc((size_t)len);
         if (dump_lzf_decompress(r->p, (size_t)clen, (unsigned char *)s->own,
                                 (size_t)len) != 0) {
-            rstr_release(s);
+            dump_rstr_release(s);
             return -1;
         }
         r->p += clen;
@@ -799,7 +597,7 @@ read_string(struct reader *r, struct rstr *s)
     if (r->end - r->p < n) {
         return -1;
     }
-    int64_t v = sign_extend(get_le(r->p, n), 8 * n);
+    int64_t v = sign_extend(dump_get_le(r->p, n), 8 * n);
     r->p += n;
     s->len = util_ll2str(s->ibuf, v);
     s->p = s->ibuf;
@@ -809,7 +607,7 @@ read_string(struct reader *r, struct rstr *s)
 /* The count of a collection: at least one element (Redis refuses empty
  * keys) and no more than the bytes left could hold. */
 static int
-read_count(struct reader *r, uint64_t *n)
+read_count(struct dump_reader *r, uint64_t *n)
 {
     if (dump_read_len(&r->p, r->end, n) != 0 || *n == 0
         || *n > (uint64_t)(r->end - r->p)) {
@@ -820,29 +618,19 @@ read_count(struct reader *r, uint64_t *n)
 
 /* ---- reading: packed blobs --------------------------------------------- */
 
-/* An iterator over the elements of a Redis listpack or ziplist blob,
- * checking the structure as it goes. */
-struct blob_iter {
-    const unsigned char *b;      /* borrowed: the blob */
-    size_t len, pos;
-    size_t count, seen;          /* header count (SIZE_MAX: unknown), read */
-    int ziplist;
-    size_t prev_raw;             /* ziplist: the previous entry's size */
-    size_t last_off;             /* ziplist: offset of the last entry */
-};
 
-static int
-blob_iter_init(struct blob_iter *it, const char *b, size_t len, int ziplist)
+int
+dump_blob_iter_init(struct dump_blob_iter *it, const char *b, size_t len, int ziplist)
 {
     memset(it, 0, sizeof(*it));
     it->b = (const unsigned char *)b;
     it->len = len;
     it->ziplist = ziplist;
     size_t hdr = ziplist ? 10 : 6;
-    if (len < hdr + 1 || get_le(it->b, 4) != len || it->b[len - 1] != 0xFF) {
+    if (len < hdr + 1 || dump_get_le(it->b, 4) != len || it->b[len - 1] != 0xFF) {
         return -1;
     }
-    uint64_t cnt = get_le(it->b + (ziplist ? 8 : 4), 2);
+    uint64_t cnt = dump_get_le(it->b + (ziplist ? 8 : 4), 2);
     it->count = cnt == (ziplist ? 0xFFFF : 65535) ? SIZE_MAX : (size_t)cnt;
     it->pos = hdr;
     it->last_off = hdr;
@@ -851,8 +639,8 @@ blob_iter_init(struct blob_iter *it, const char *b, size_t len, int ziplist)
 
 /* The next element into (*p, *len), an integer formatted in buf.  Returns
  * 1, 0 at the end (after checking the count), -1 when malformed. */
-static int
-blob_next(struct blob_iter *it, const char **p, size_t *len, char buf[LISTPACK_INT_BUF])
+int
+dump_blob_next(struct dump_blob_iter *it, const char **p, size_t *len, char buf[LISTPACK_INT_BUF])
 {
     const unsigned char *b = it->b;
     size_t pos = it->pos, room = it->len - 1 - pos;  /* before the 0xFF */
@@ -860,7 +648,7 @@ blob_next(struct blob_iter *it, const char **p, size_t *len, char buf[LISTPACK_I
         if (pos != it->len - 1 || (it->count != SIZE_MAX && it->seen != it->count)) {
             return -1;
         }
-        if (it->ziplist && get_le(b + 4, 4) != it->last_off) {
+        if (it->ziplist && dump_get_le(b + 4, 4) != it->last_off) {
             return -1;
         }
         return 0;
@@ -875,7 +663,7 @@ blob_next(struct blob_iter *it, const char **p, size_t *len, char buf[LISTPACK_I
             prev = b[pos];
             pl = 1;
         } else if (b[pos] == 254 && room >= 5) {
-            prev = (size_t)get_le(b + pos + 1, 4);
+            prev = (size_t)dump_get_le(b + pos + 1, 4);
             pl = 5;
         } else {
             return -1;
@@ -943,7 +731,7 @@ blob_next(struct blob_iter *it, const char **p, size_t *len, char buf[LISTPACK_I
             if (room < 5) {
                 return -1;
             }
-            slen = (size_t)get_le(b + pos + 1, 4);
+            slen = (size_t)dump_get_le(b + pos + 1, 4);
             off = 5;
         } else if (e >= 0xF1 && e <= 0xF4) {
             is_int = 1;
@@ -959,7 +747,7 @@ blob_next(struct blob_iter *it, const char **p, size_t *len, char buf[LISTPACK_I
     }
     size_t entry = off + datalen;  /* ziplist: whole entry; listpack: w/o backlen */
     if (is_int && intlen > 0) {
-        iv = sign_extend(get_le(b + pos + off, intlen), intbits);
+        iv = sign_extend(dump_get_le(b + pos + off, intlen), intbits);
     }
     if (!it->ziplist) {
         unsigned char back[5];
@@ -1004,33 +792,33 @@ hlim_of(const struct dump_limits *lim)
 static int
 list_add_blob(struct quicklist *ql, const char *b, size_t len, int ziplist)
 {
-    struct blob_iter it;
+    struct dump_blob_iter it;
     const char *p;
     size_t n;
     char buf[LISTPACK_INT_BUF];
     int rc;
-    if (blob_iter_init(&it, b, len, ziplist) != 0) {
+    if (dump_blob_iter_init(&it, b, len, ziplist) != 0) {
         return -1;
     }
-    while ((rc = blob_next(&it, &p, &n, buf)) == 1) {
+    while ((rc = dump_blob_next(&it, &p, &n, buf)) == 1) {
         quicklist_push(ql, p, n, QUICKLIST_TAIL);
     }
     return rc;
 }
 
 static int
-load_list(struct reader *r, int type, const struct dump_limits *lim, void **out)
+load_list(struct dump_reader *r, int type, const struct dump_limits *lim, void **out)
 {
     struct quicklist *ql = list_create(lim->list_fill);
-    struct rstr s;
+    struct dump_rstr s;
     uint64_t n, container = QL_CONTAINER_PACKED;
     *out = ql;
     if (type == RDB_TYPE_LIST_ZIPLIST) {
-        if (read_string(r, &s) != 0) {
+        if (dump_read_string(r, &s) != 0) {
             return -1;
         }
         int rc = list_add_blob(ql, s.p, s.len, 1);
-        rstr_release(&s);
+        dump_rstr_release(&s);
         return rc == 0 && quicklist_count(ql) > 0 ? 0 : -1;
     }
     if (read_count(r, &n) != 0) {
@@ -1042,7 +830,7 @@ load_list(struct reader *r, int type, const struct dump_limits *lim, void **out)
                 || (container != QL_CONTAINER_PLAIN && container != QL_CONTAINER_PACKED))) {
             return -1;
         }
-        if (read_string(r, &s) != 0) {
+        if (dump_read_string(r, &s) != 0) {
             return -1;
         }
         int rc = 0;
@@ -1055,7 +843,7 @@ load_list(struct reader *r, int type, const struct dump_limits *lim, void **out)
              * refused below. */
             rc = list_add_blob(ql, s.p, s.len, type == RDB_TYPE_LIST_QUICKLIST);
         }
-        rstr_release(&s);
+        dump_rstr_release(&s);
         if (rc != 0) {
             return -1;
         }
@@ -1064,37 +852,37 @@ load_list(struct reader *r, int type, const struct dump_limits *lim, void **out)
 }
 
 static int
-load_set(struct reader *r, int type, const struct dump_limits *lim, void **out)
+load_set(struct dump_reader *r, int type, const struct dump_limits *lim, void **out)
 {
-    struct rstr s;
+    struct dump_rstr s;
     uint64_t n;
     if (type == RDB_TYPE_SET_INTSET) {
-        if (read_string(r, &s) != 0) {
+        if (dump_read_string(r, &s) != 0) {
             return -1;
         }
         const unsigned char *b = (const unsigned char *)s.p;
-        uint64_t width = s.len >= 8 ? get_le(b, 4) : 0;
-        uint64_t cnt = s.len >= 8 ? get_le(b + 4, 4) : 0;
+        uint64_t width = s.len >= 8 ? dump_get_le(b, 4) : 0;
+        uint64_t cnt = s.len >= 8 ? dump_get_le(b + 4, 4) : 0;
         if ((width != 2 && width != 4 && width != 8) || cnt == 0
             || s.len != 8 + width * cnt) {
-            rstr_release(&s);
+            dump_rstr_release(&s);
             return -1;
         }
         struct set *set = set_create(cnt > lim->set_max_intset, size_hint(cnt));
         *out = set;
         int64_t prev = 0;
         for (uint64_t i = 0; i < cnt; i++) {
-            int64_t v = sign_extend(get_le(b + 8 + width * i, (int)width), (int)(8 * width));
+            int64_t v = sign_extend(dump_get_le(b + 8 + width * i, (int)width), (int)(8 * width));
             char buf[LISTPACK_INT_BUF];
             /* Strictly ascending: no duplicates, as an intset must be. */
             if (i > 0 && v <= prev) {
-                rstr_release(&s);
+                dump_rstr_release(&s);
                 return -1;
             }
             prev = v;
             set_add(set, buf, util_ll2str(buf, v), lim->set_max_intset);
         }
-        rstr_release(&s);
+        dump_rstr_release(&s);
         return 0;
     }
     if (read_count(r, &n) != 0) {
@@ -1104,11 +892,11 @@ load_set(struct reader *r, int type, const struct dump_limits *lim, void **out)
     struct set *set = set_create(n > lim->set_max_intset, size_hint(n));
     *out = set;
     for (uint64_t i = 0; i < n; i++) {
-        if (read_string(r, &s) != 0) {
+        if (dump_read_string(r, &s) != 0) {
             return -1;
         }
         int added = set_add(set, s.p, s.len, lim->set_max_intset);
-        rstr_release(&s);
+        dump_rstr_release(&s);
         if (!added) {
             return -1;           /* a duplicate member */
         }
@@ -1119,7 +907,7 @@ load_set(struct reader *r, int type, const struct dump_limits *lim, void **out)
 /* An RDB_TYPE_ZSET score: a length byte (253 nan, 254 +inf, 255 -inf)
  * then that many characters. */
 static int
-read_text_double(struct reader *r, double *d)
+read_text_double(struct dump_reader *r, double *d)
 {
     if (r->p >= r->end) {
         return -1;
@@ -1153,35 +941,35 @@ zset_add_new(struct zset *z, const struct zset_limits *zl, const char *m, size_t
 }
 
 static int
-load_zset(struct reader *r, int type, const struct dump_limits *lim, void **out)
+load_zset(struct dump_reader *r, int type, const struct dump_limits *lim, void **out)
 {
     struct zset_limits zl = zlim_of(lim);
-    struct rstr s;
+    struct dump_rstr s;
     uint64_t n;
     if (type == RDB_TYPE_ZSET_LISTPACK || type == RDB_TYPE_ZSET_ZIPLIST) {
         struct zset *z = zset_create(&zl, 0, 0);
-        struct blob_iter it;
+        struct dump_blob_iter it;
         const char *m, *sc;
         size_t mlen, sclen;
         char mbuf[LISTPACK_INT_BUF], sbuf[LISTPACK_INT_BUF];
         int rc;
         *out = z;
-        if (read_string(r, &s) != 0) {
+        if (dump_read_string(r, &s) != 0) {
             return -1;
         }
-        if (blob_iter_init(&it, s.p, s.len, type == RDB_TYPE_ZSET_ZIPLIST) != 0) {
-            rstr_release(&s);
+        if (dump_blob_iter_init(&it, s.p, s.len, type == RDB_TYPE_ZSET_ZIPLIST) != 0) {
+            dump_rstr_release(&s);
             return -1;
         }
-        while ((rc = blob_next(&it, &m, &mlen, mbuf)) == 1) {
+        while ((rc = dump_blob_next(&it, &m, &mlen, mbuf)) == 1) {
             double d;
-            if (blob_next(&it, &sc, &sclen, sbuf) != 1 || util_str2d(sc, sclen, &d) != 0
+            if (dump_blob_next(&it, &sc, &sclen, sbuf) != 1 || util_str2d(sc, sclen, &d) != 0
                 || zset_add_new(z, &zl, m, mlen, d) != 0) {
                 rc = -1;
                 break;
             }
         }
-        rstr_release(&s);
+        dump_rstr_release(&s);
         return rc == 0 && zset_length(z) > 0 ? 0 : -1;
     }
     if (read_count(r, &n) != 0) {
@@ -1192,7 +980,7 @@ load_zset(struct reader *r, int type, const struct dump_limits *lim, void **out)
     *out = z;
     for (uint64_t i = 0; i < n; i++) {
         double d;
-        if (read_string(r, &s) != 0) {
+        if (dump_read_string(r, &s) != 0) {
             return -1;
         }
         int rc;
@@ -1200,7 +988,7 @@ load_zset(struct reader *r, int type, const struct dump_limits *lim, void **out)
             if (r->end - r->p < 8) {
                 rc = -1;
             } else {
-                uint64_t bits = get_le(r->p, 8);
+                uint64_t bits = dump_get_le(r->p, 8);
                 memcpy(&d, &bits, 8);
                 r->p += 8;
                 rc = 0;
@@ -1211,7 +999,7 @@ load_zset(struct reader *r, int type, const struct dump_limits *lim, void **out)
         if (rc == 0) {
             rc = zset_add_new(z, &zl, s.p, s.len, d);
         }
-        rstr_release(&s);
+        dump_rstr_release(&s);
         if (rc != 0) {
             return -1;
         }
@@ -1223,495 +1011,55 @@ load_zset(struct reader *r, int type, const struct dump_limits *lim, void **out)
 }
 
 static int
-load_hash(struct reader *r, int type, const struct dump_limits *lim, void **out)
+load_hash(struct dump_reader *r, int type, const struct dump_limits *lim, void **out)
 {
     struct hash_limits hl = hlim_of(lim);
     void *h = hash_new();
     uint64_t n;
     *out = h;
     if (type == RDB_TYPE_HASH_LISTPACK || type == RDB_TYPE_HASH_ZIPLIST) {
-        struct rstr s;
-        struct blob_iter it;
+        struct dump_rstr s;
+        struct dump_blob_iter it;
         const char *f, *v;
         size_t flen, vlen;
         char fbuf[LISTPACK_INT_BUF], vbuf[LISTPACK_INT_BUF];
         int rc;
-        if (read_string(r, &s) != 0) {
+        if (dump_read_string(r, &s) != 0) {
             return -1;
         }
-        if (blob_iter_init(&it, s.p, s.len, type == RDB_TYPE_HASH_ZIPLIST) != 0) {
-            rstr_release(&s);
+        if (dump_blob_iter_init(&it, s.p, s.len, type == RDB_TYPE_HASH_ZIPLIST) != 0) {
+            dump_rstr_release(&s);
             return -1;
         }
-        while ((rc = blob_next(&it, &f, &flen, fbuf)) == 1) {
-            if (blob_next(&it, &v, &vlen, vbuf) != 1
+        while ((rc = dump_blob_next(&it, &f, &flen, fbuf)) == 1) {
+            if (dump_blob_next(&it, &v, &vlen, vbuf) != 1
                 || hash_set(&h, f, flen, v, vlen, 0, &hl) != 1) {
                 rc = -1;
                 break;
             }
         }
         *out = h;
-        rstr_release(&s);
+        dump_rstr_release(&s);
         return rc == 0 && hash_length(h) > 0 ? 0 : -1;
     }
     if (read_count(r, &n) != 0) {
         return -1;
     }
     for (uint64_t i = 0; i < n; i++) {
-        struct rstr f, v;
-        if (read_string(r, &f) != 0) {
+        struct dump_rstr f, v;
+        if (dump_read_string(r, &f) != 0) {
             return -1;
         }
-        if (read_string(r, &v) != 0) {
-            rstr_release(&f);
+        if (dump_read_string(r, &v) != 0) {
+            dump_rstr_release(&f);
             return -1;
         }
         int added = hash_set(&h, f.p, f.len, v.p, v.len, 0, &hl);
         *out = h;
-        rstr_release(&f);
-        rstr_release(&v);
+        dump_rstr_release(&f);
+        dump_rstr_release(&v);
         if (added != 1) {
             return -1;           /* a duplicate field */
-        }
-    }
-    return 0;
-}
-
-/* ---- reading: streams ----------------------------------------------------- */
-
-/* A growable list of byte strings copied out of a node (a listpack's
- * integers are formatted into temporary buffers, so they are copied). */
-struct strvec {
-    struct rbuf bytes;
-    size_t *off, *len;
-    size_t n, cap;
-};
-
-static void
-strvec_push(struct strvec *v, const char *p, size_t len)
-{
-    if (v->n == v->cap) {
-        v->cap = v->cap ? 2 * v->cap : 16;
-        v->off = mem_realloc(v->off, v->cap * sizeof(*v->off));
-        v->len = mem_realloc(v->len, v->cap * sizeof(*v->len));
-    }
-    v->off[v->n] = v->bytes.len;
-    v->len[v->n] = len;
-    v->n++;
-    rbuf_add(&v->bytes, p, len);
-}
-
-static void
-strvec_free(struct strvec *v)
-{
-    rbuf_free(&v->bytes);
-    mem_free(v->off);
-    mem_free(v->len);
-    memset(v, 0, sizeof(*v));
-}
-
-static const char *
-strvec_at(const struct strvec *v, size_t i)
-{
-    return v->bytes.p != NULL ? v->bytes.p + v->off[i] : "";
-}
-
-/* The next listpack element as an integer. */
-static int
-blob_next_ll(struct blob_iter *it, long long *v)
-{
-    const char *p;
-    size_t len;
-    char buf[LISTPACK_INT_BUF];
-    return blob_next(it, &p, &len, buf) == 1 && canonical_ll(p, len, v) ? 0 : -1;
-}
-
-static int
-read_raw_id(struct reader *r, struct xid *id)
-{
-    if (r->end - r->p < 16) {
-        return -1;
-    }
-    id->ms = id->seq = 0;
-    for (int i = 0; i < 8; i++) {
-        id->ms = (id->ms << 8) | r->p[i];
-        id->seq = (id->seq << 8) | r->p[8 + i];
-    }
-    r->p += 16;
-    return 0;
-}
-
-static int
-read_ms_time(struct reader *r, long long *t)
-{
-    if (r->end - r->p < 8) {
-        return -1;
-    }
-    *t = (long long)get_le(r->p, 8);
-    r->p += 8;
-    return 0;
-}
-
-static int
-read_id(struct reader *r, struct xid *id)
-{
-    return dump_read_len(&r->p, r->end, &id->ms) == 0
-                   && dump_read_len(&r->p, r->end, &id->seq) == 0
-               ? 0 : -1;
-}
-
-/* One node: its entries go into s in order, after *prev (*have_prev). */
-static int
-load_stream_node(struct stream *s, const struct xid *master, const char *lp, size_t lplen,
-                 struct xid *prev, int *have_prev)
-{
-    struct blob_iter it;
-    struct strvec mf = {0}, kv = {0};
-    long long count, deleted, nmaster, zero, v;
-    long long live = 0, dead = 0;
-    const char **fields = NULL, **values = NULL;
-    size_t *flens = NULL, *vlens = NULL, cap = 0;
-    int rc = -1;
-
-    if (blob_iter_init(&it, lp, lplen, 0) != 0 || blob_next_ll(&it, &count) != 0
-        || blob_next_ll(&it, &deleted) != 0 || blob_next_ll(&it, &nmaster) != 0
-        || nmaster < 0 || (size_t)nmaster > lplen) {
-        goto out;
-    }
-    for (long long i = 0; i < nmaster; i++) {
-        const char *p;
-        size_t len;
-        char buf[LISTPACK_INT_BUF];
-        if (blob_next(&it, &p, &len, buf) != 1) {
-            goto out;
-        }
-        strvec_push(&mf, p, len);
-    }
-    if (blob_next_ll(&it, &zero) != 0 || zero != 0) {
-        goto out;
-    }
-    for (;;) {
-        long long flags, msd, seqd, nf;
-        const char *p;
-        size_t len;
-        char buf[LISTPACK_INT_BUF];
-        int more = blob_next(&it, &p, &len, buf);
-        if (more == 0) {
-            break;
-        }
-        if (more < 0 || !canonical_ll(p, len, &flags) || flags < 0 || flags > 3
-            || blob_next_ll(&it, &msd) != 0 || blob_next_ll(&it, &seqd) != 0) {
-            goto out;
-        }
-        int same = (flags & STREAM_FLAG_SAMEFIELDS) != 0;
-        if (same) {
-            nf = nmaster;
-        } else if (blob_next_ll(&it, &nf) != 0 || nf < 1 || (size_t)nf > lplen) {
-            goto out;
-        }
-        if (nf < 1) {
-            goto out;
-        }
-        struct xid id = {master->ms + (uint64_t)msd, master->seq + (uint64_t)seqd};
-        kv.n = 0;
-        kv.bytes.len = 0;
-        for (long long i = 0; i < nf; i++) {
-            if (same) {
-                strvec_push(&kv, strvec_at(&mf, (size_t)i), mf.len[i]);
-            } else if (blob_next(&it, &p, &len, buf) != 1) {
-                goto out;
-            } else {
-                strvec_push(&kv, p, len);
-            }
-            if (blob_next(&it, &p, &len, buf) != 1) {
-                goto out;
-            }
-            strvec_push(&kv, p, len);
-        }
-        if (blob_next_ll(&it, &v) != 0 || v != (same ? nf + 3 : 2 * nf + 4)) {
-            goto out;
-        }
-        /* IDs ascend strictly across nodes, deleted entries included. */
-        if (*have_prev && xid_cmp(&id, prev) <= 0) {
-            goto out;
-        }
-        *prev = id;
-        *have_prev = 1;
-        if (flags & STREAM_FLAG_DELETED) {
-            dead++;
-            continue;
-        }
-        if ((size_t)nf > cap) {
-            cap = (size_t)nf;
-            fields = mem_realloc(fields, cap * sizeof(*fields));
-            values = mem_realloc(values, cap * sizeof(*values));
-            flens = mem_realloc(flens, cap * sizeof(*flens));
-            vlens = mem_realloc(vlens, cap * sizeof(*vlens));
-        }
-        for (size_t i = 0; i < (size_t)nf; i++) {
-            fields[i] = strvec_at(&kv, 2 * i);
-            flens[i] = kv.len[2 * i];
-            values[i] = strvec_at(&kv, 2 * i + 1);
-            vlens[i] = kv.len[2 * i + 1];
-        }
-        xstream_append(s->x, &id, (size_t)nf, fields, flens, values, vlens);
-        live++;
-    }
-    /* The master entry's counts agree, and the node is not empty. */
-    if (count == live && deleted == dead && live + dead > 0) {
-        rc = 0;
-    }
-out:
-    strvec_free(&mf);
-    strvec_free(&kv);
-    mem_free(fields);
-    mem_free(values);
-    mem_free(flens);
-    mem_free(vlens);
-    return rc;
-}
-
-/* A group's PEL as read, before the consumers claim its entries. */
-struct pel_stash {
-    struct xid id;
-    long long time;
-    uint64_t count;
-    struct sconsumer *owner;
-};
-
-static struct pel_stash *
-stash_find(struct pel_stash *a, size_t n, const struct xid *id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = xid_cmp(&a[mid].id, id);
-        if (c == 0) {
-            return &a[mid];
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return NULL;
-}
-
-/* Names in t_stream.c's order (bytes, then length), for the sorted group
- * and consumer arrays. */
-static int
-name_order(const char *a, size_t al, const char *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c != 0 ? c : (al < bl ? -1 : al > bl);
-}
-
-static int
-group_order(const void *a, const void *b)
-{
-    const struct sgroup *x = *(const struct sgroup *const *)a;
-    const struct sgroup *y = *(const struct sgroup *const *)b;
-    return name_order(x->name, x->namelen, y->name, y->namelen);
-}
-
-static int
-consumer_order(const void *a, const void *b)
-{
-    const struct sconsumer *x = *(const struct sconsumer *const *)a;
-    const struct sconsumer *y = *(const struct sconsumer *const *)b;
-    return name_order(x->name, x->namelen, y->name, y->namelen);
-}
-
-static char *
-name_dup(const struct rstr *n)
-{
-    char *d = mem_alloc(n->len + 1);
-    memcpy(d, n->p, n->len);
-    d[n->len] = '\0';
-    return d;
-}
-
-/* Read one group into *gp (a new group, not yet in the stream, owned by
- * the caller even on failure).  Its consumers are built into one array
- * and sorted once (t_stream.c inserts one at a time, in O(n) each: a
- * payload of a million consumers must not take O(n^2)). */
-static int
-load_stream_group(struct reader *r, struct stream *s, int v2, struct sgroup **gp)
-{
-    struct rstr name;
-    uint64_t er = UINT64_MAX, npel, ncons;
-    struct pel_stash *pel = NULL;
-    int rc = -1;
-
-    *gp = NULL;
-    if (read_string(r, &name) != 0) {
-        return -1;
-    }
-    struct sgroup *g = mem_calloc(sizeof(*g));
-    g->name = name_dup(&name);
-    g->namelen = name.len;
-    rstr_release(&name);
-    *gp = g;
-    if (read_id(r, &g->last_id) != 0 || (v2 && dump_read_len(&r->p, r->end, &er) != 0)
-        || dump_read_len(&r->p, r->end, &npel) != 0
-        || npel > (uint64_t)(r->end - r->p) / 17) {
-        return -1;
-    }
-    /* entries_read: (uint64)-1 is Redis's "unknown", as ours is -1; a
-     * Redis 6 group has none, and gets 7.0's estimate on load. */
-    g->entries_read = er > (uint64_t)LLONG_MAX ? -1 : (long long)er;
-    if (!v2) {
-        g->entries_read = stream_estimate_distance(s, &g->last_id);
-    }
-    if (npel > 0) {
-        pel = mem_alloc((size_t)npel * sizeof(*pel));
-    }
-    for (uint64_t i = 0; i < npel; i++) {
-        if (read_raw_id(r, &pel[i].id) != 0 || read_ms_time(r, &pel[i].time) != 0
-            || dump_read_len(&r->p, r->end, &pel[i].count) != 0
-            || (i > 0 && xid_cmp(&pel[i].id, &pel[i - 1].id) <= 0)) {
-            goto out;
-        }
-        pel[i].owner = NULL;
-    }
-    /* Each consumer takes at least 10 bytes. */
-    if (dump_read_len(&r->p, r->end, &ncons) != 0
-        || ncons > (uint64_t)(r->end - r->p) / 10) {
-        goto out;
-    }
-    if (ncons > 0) {
-        g->consumers = mem_alloc((size_t)ncons * sizeof(*g->consumers));
-    }
-    for (uint64_t i = 0; i < ncons; i++) {
-        struct rstr cname;
-        uint64_t nown;
-        if (read_string(r, &cname) != 0) {
-            goto out;
-        }
-        struct sconsumer *c = mem_calloc(sizeof(*c));
-        c->name = name_dup(&cname);
-        c->namelen = cname.len;
-        rstr_release(&cname);
-        g->consumers[g->nconsumers++] = c;
-        if (read_ms_time(r, &c->seen_time) != 0
-            || dump_read_len(&r->p, r->end, &nown) != 0 || nown > npel) {
-            goto out;
-        }
-        for (uint64_t j = 0; j < nown; j++) {
-            struct xid id;
-            struct pel_stash *p;
-            if (read_raw_id(r, &id) != 0 || (p = stash_find(pel, (size_t)npel, &id)) == NULL
-                || p->owner != NULL) {
-                goto out;
-            }
-            p->owner = c;
-        }
-    }
-    if (g->nconsumers > 1) {
-        qsort(g->consumers, g->nconsumers, sizeof(*g->consumers), consumer_order);
-        for (size_t i = 1; i < g->nconsumers; i++) {
-            if (consumer_order(&g->consumers[i - 1], &g->consumers[i]) == 0) {
-                goto out;        /* a consumer named twice */
-            }
-        }
-    }
-    /* Every pending entry has its consumer (Redis's sanitizer's rule). */
-    for (uint64_t i = 0; i < npel; i++) {
-        if (pel[i].owner == NULL) {
-            goto out;
-        }
-    }
-    for (uint64_t i = 0; i < npel; i++) {
-        struct spel *p = stream_pel_add(g, &pel[i].id, pel[i].owner, pel[i].time,
-                                        pel[i].count);
-        p->delivery_time = pel[i].time;
-    }
-    rc = 0;
-out:
-    mem_free(pel);
-    return rc;
-}
-
-static int
-load_stream(struct reader *r, int type, void **out)
-{
-    struct stream *s = stream_create();
-    uint64_t nnodes, length, ngroups;
-    struct xid prev = {0, 0}, last;
-    int have_prev = 0, v2 = type == RDB_TYPE_STREAM_LISTPACKS_2;
-    *out = s;
-
-    if (dump_read_len(&r->p, r->end, &nnodes) != 0 || nnodes > (uint64_t)(r->end - r->p)) {
-        return -1;
-    }
-    for (uint64_t i = 0; i < nnodes; i++) {
-        struct rstr key, lp;
-        struct xid master;
-        if (read_string(r, &key) != 0) {
-            return -1;
-        }
-        int ok = key.len == 16;
-        if (ok) {
-            struct reader kr = {(const unsigned char *)key.p,
-                                (const unsigned char *)key.p + 16};
-            read_raw_id(&kr, &master);
-        }
-        rstr_release(&key);
-        if (!ok || read_string(r, &lp) != 0) {
-            return -1;
-        }
-        /* The node's first entry is its master: the key names it. */
-        struct xid before = prev;
-        int had = have_prev;
-        int rc = load_stream_node(s, &master, lp.p, lp.len, &prev, &have_prev);
-        rstr_release(&lp);
-        if (rc != 0 || (had && xid_cmp(&master, &before) <= 0)) {
-            return -1;
-        }
-    }
-    if (dump_read_len(&r->p, r->end, &length) != 0 || length != s->x->length
-        || read_id(r, &last) != 0 || (have_prev && xid_cmp(&last, &prev) < 0)) {
-        return -1;
-    }
-    s->last_id = last;
-    if (v2) {
-        if (read_id(r, &s->first_id) != 0 || read_id(r, &s->max_deleted_id) != 0
-            || dump_read_len(&r->p, r->end, &s->entries_added) != 0) {
-            return -1;
-        }
-    } else {
-        /* Redis 6's streams: what 7.0 derives on load. */
-        if (xstream_first_id(s->x, &s->first_id) != 0) {
-            s->first_id.ms = s->first_id.seq = 0;
-        }
-        s->entries_added = length;
-    }
-    /* Each group takes at least 5 bytes.  The groups are read into one
-     * array, attached to the stream (which frees them) whatever happens,
-     * and sorted once. */
-    if (dump_read_len(&r->p, r->end, &ngroups) != 0
-        || ngroups > (uint64_t)(r->end - r->p) / 5) {
-        return -1;
-    }
-    if (ngroups == 0) {
-        return 0;
-    }
-    s->groups = mem_alloc((size_t)ngroups * sizeof(*s->groups));
-    for (uint64_t i = 0; i < ngroups; i++) {
-        struct sgroup *g;
-        int rc = load_stream_group(r, s, v2, &g);
-        if (g != NULL) {
-            s->groups[s->ngroups++] = g;
-        }
-        if (rc != 0) {
-            return -1;
-        }
-    }
-    qsort(s->groups, s->ngroups, sizeof(*s->groups), group_order);
-    for (size_t i = 1; i < s->ngroups; i++) {
-        if (group_order(&s->groups[i - 1], &s->groups[i]) == 0) {
-            return -1;           /* a group named twice */
         }
     }
     return 0;
@@ -1724,10 +1072,10 @@ dump_verify(const char *p, size_t len)
     if (len < 10) {
         return DUMP_ERR_FOOTER;
     }
-    if (get_le(b + len - 10, 2) > DUMP_RDB_VERSION) {
+    if (dump_get_le(b + len - 10, 2) > DUMP_RDB_VERSION) {
         return DUMP_ERR_FOOTER;
     }
-    if (dump_crc64(0, b, len - 8) != get_le(b + len - 8, 8)) {
+    if (dump_crc64(0, b, len - 8) != dump_get_le(b + len - 8, 8)) {
         return DUMP_ERR_FOOTER;
     }
     return DUMP_OK;
@@ -1750,7 +1098,7 @@ int
 dump_decode(const char *p, size_t len, const struct dump_limits *lim,
             struct dump_value *out)
 {
-    struct reader r = {(const unsigned char *)p, (const unsigned char *)p + len - 10};
+    struct dump_reader r = {(const unsigned char *)p, (const unsigned char *)p + len - 10};
     int rc;
     memset(out, 0, sizeof(*out));
     if (len < 11) {
@@ -1760,12 +1108,12 @@ dump_decode(const char *p, size_t len, const struct dump_limits *lim,
     void *obj = NULL;
     switch (type) {
     case RDB_TYPE_STRING: {
-        struct rstr s;
-        if (read_string(&r, &s) != 0) {
+        struct dump_rstr s;
+        if (dump_read_string(&r, &s) != 0) {
             return DUMP_ERR_BAD;
         }
         if (r.p != r.end) {
-            rstr_release(&s);
+            dump_rstr_release(&s);
             return DUMP_ERR_BAD;
         }
         out->type = ENTRY_STRING;
@@ -1806,7 +1154,7 @@ dump_decode(const char *p, size_t len, const struct dump_limits *lim,
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2:
         out->type = ENTRY_STREAM;
-        rc = load_stream(&r, type, &obj);
+        rc = dump_stream_load(&r, type, &obj);
         break;
     default:
         return DUMP_ERR_BAD;     /* modules, zipmaps, unknown types */
