@@ -32,6 +32,7 @@
     X(STALE, "stale")                                                       \
     X(SKIP_MONITOR, "skip_monitor")                                         \
     X(SKIP_SLOWLOG, "skip_slowlog")                                         \
+    X(ASKING, "asking")                                                     \
     X(FAST, "fast")                                                         \
     X(NO_AUTH, "no_auth")                                                   \
     X(MAY_REPLICATE, "may_replicate")                                       \
@@ -135,6 +136,9 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(SWAPDB, NONE, "swapdb", 3, XW | XF, 0, 0, 0, "server", "4.0.0", "Swap two databases", swapdb) \
     X(MOVE, NONE, "move", 3, XW | XF, 1, 1, 1, "generic", "1.0.0", "Move a key to another database", move) \
     X(COPY, NONE, "copy", -3, XW | XM, 1, 2, 1, "generic", "6.2.0", "Copy a key's value to another key", copy) \
+    X(DUMP, NONE, "dump", 2, XR, 1, 1, 1, "generic", "2.6.0", "Return a serialized form of a key's value (Redis 7.0's format)", dump) \
+    X(RESTORE, NONE, "restore", -4, XW | XM, 1, 1, 1, "generic", "2.6.0", "Create a key from a DUMP payload", restore) \
+    X(RESTORE_ASKING, NONE, "restore-asking", -4, XW | XM | CMD_ASKING, 1, 1, 1, "server", "3.0.0", "RESTORE as a cluster migration sends it", restore) \
     X(OBJECT, NONE, "object", -2, 0, 0, 0, 0, "generic", "2.2.3", "Inspect a key's internal object", none) \
     X(OBJECT_ENCODING, OBJECT, "encoding", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return a key's internal encoding", object_encoding) \
     X(OBJECT_FREQ, OBJECT, "freq", 3, XR, 2, 2, 1, "generic", "4.0.0", "Return a key's LFU access counter", object_freq) \

@@ -132,6 +132,27 @@ db_init_access(struct keyspace *ks, struct entry *e)
     e->lru = ks->lfu ? (lfu_minutes(ks) << 8) | LFU_INIT_VAL : lru_clock(ks);
 }
 
+void
+db_set_access(struct keyspace *ks, struct entry *e, long long idle_s, int freq)
+{
+    if (ks->lfu) {
+        if (freq >= 0) {
+            e->lru = (lfu_minutes(ks) << 8) | (uint32_t)(freq & 0xFF);
+        }
+        return;
+    }
+    if (idle_s >= 0) {
+        /* As Redis: an idle time reaching past the start of the wrapping
+         * clock becomes a time half a clock away. */
+        long long now = lru_clock(ks);
+        long long t = idle_s > now ? -1 : now - idle_s;
+        if (t < 0) {
+            t = (now + LRU_CLOCK_MAX / 2) % LRU_CLOCK_MAX;
+        }
+        e->lru = (uint32_t)t;
+    }
+}
+
 /* ---- entries ---------------------------------------------------------- */
 
 size_t

@@ -266,6 +266,9 @@ void db_touch(struct keyspace *ks, struct entry *e);
 /* Idle time in ms of an entry under LRU, and its LFU counter after decay. */
 long long db_idle_ms(const struct keyspace *ks, struct entry *e);
 unsigned db_lfu_counter(const struct keyspace *ks, struct entry *e);
+/* RESTORE's IDLETIME/FREQ: under an LFU policy set the counter to freq
+ * (when >= 0), else make the entry idle_s seconds idle (when >= 0). */
+void db_set_access(struct keyspace *ks, struct entry *e, long long idle_s, int freq);
 /* Reset the access bits of a new entry as the policy wants them. */
 void db_init_access(struct keyspace *ks, struct entry *e);
 

@@ -33,6 +33,8 @@ const char *const protected_action_names[] = {"no", "yes", "local", NULL};
 
 static const char *const acl_pubsub_names[] = {"allchannels", "resetchannels", NULL};
 
+static const char *const sanitize_dump_names[] = {"no", "yes", "clients", NULL};
+
 static int
 apply_requirepass(const struct option_def *def, void *ctx, char *err, size_t errlen)
 {
@@ -371,6 +373,9 @@ const struct option_def node_options[] = {
     {"enable-module-command", OPT_ENUM, 0, "no", 0, 0, protected_action_names,
      OFF(enable_module_command), NULL, NULL, NULL,
      "accepted for Redis compatibility; there are no modules"},
+    {"sanitize-dump-payload", OPT_ENUM, MUT, "no", 0, 0, sanitize_dump_names,
+     OFF(sanitize_dump_payload), NULL, NULL, NULL,
+     "accepted for Redis compatibility: RESTORE always validates a payload whole"},
     {"active-expire-effort", OPT_INT, MUT, "1", 1, 10, NULL, OFF(active_expire_effort),
      NULL, NULL, NULL, "share of each tick the active expiry may use (1-10)"},
     {"replicaof", OPT_STRING, 0, "", 0, 0, NULL, OFF(replicaof), NULL, NULL, NULL,

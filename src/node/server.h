@@ -104,6 +104,8 @@ struct node_config {
     int enable_debug_command;      /* enum protected_action */
     int enable_protected_configs;  /* enum protected_action */
     int enable_module_command;     /* enum protected_action; no modules here */
+    int sanitize_dump_payload;     /* no/yes/clients: accepted; RESTORE always
+                                      validates the whole payload */
     /* replication */
     char *replicaof;               /* owned; "host port" or "" */
     char *masterauth;              /* owned */
