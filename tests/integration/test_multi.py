@@ -212,6 +212,46 @@ def case_e_replica_read_only_tx(c):
     check(x.call("EXEC") is None, "EXEC after the master changed a watched key")
 
 
+def case_f_replicaof_inside_multi(c):
+    """Regression (Redis's unit/multi "MULTI / EXEC with REPLICAOF"): a
+    master demoted by REPLICAOF inside a transaction closed its replicas'
+    links at once; Redis 7.0 keeps them (they may continue with it) and
+    streams nothing of the transaction: what ran before it did, what ran in
+    it after REPLICAOF does not."""
+    m = c.node()
+    rep = c.node("--replicaof", "%s %d" % (LOCAL, m.port))
+    mc, rc = client(m), client(rep)
+    wait_for(lambda: info(rc, "replication").get("master_link_status") == "up", 20,
+             "replica link up")
+    ids = lambda: [l["id"] for l in mc.client_list(_type="replica")]
+    before = ids()
+    check(len(before) == 1, "one replica: %r" % before)
+    mc.set("foo", "bar")
+    wait_for(lambda: rc.get("foo") == "bar", 20, "foo replicated")
+    x = Raw(m.port)
+    x.call("MULTI")
+    x.call("SET", "foo2", "bar")
+    x.call("REPLICAOF", LOCAL, str(cluster.free_port()))
+    x.call("SET", "foo3", "bar")
+    check(x.call("EXEC") == ["OK", "OK", "OK"], "EXEC")
+    e = x.call("SET", "foo4", "bar")
+    check(isinstance(e, cluster.Err) and e.startswith("READONLY"), "SET after: %r" % e)
+    time.sleep(0.5)
+    check(ids() == before, "the replica's link was kept: %r, was %r" % (ids(), before))
+    check(info(rc, "replication").get("master_link_status") == "up",
+          "the replica's link is up")
+    check(rc.get("foo2") is None and rc.get("foo3") is None,
+          "nothing of the transaction reached the replica")
+    # REPLICAOF NO ONE drops them, as Redis does: they reconnect and learn
+    # the new replication ID.
+    check(x.call("REPLICAOF", "NO", "ONE") == "OK", "REPLICAOF NO ONE")
+    wait_for(lambda: ids() and ids() != before, 20, "the replica reconnected")
+    wait_for(lambda: info(rc, "replication").get("master_link_status") == "up", 20,
+             "replica link up again")
+    mc.set("foo5", "bar")
+    wait_for(lambda: rc.get("foo5") == "bar", 20, "foo5 replicated")
+
+
 CASES = [
     ("a", "WATCH races between two clients", case_a_watch_race),
     ("b", "kill -9 during EXEC, appendfsync always: all or nothing", case_b_kill9_mid_exec),
@@ -219,6 +259,8 @@ CASES = [
     ("d", "a replica applies transactions atomically", case_d_replica_atomic),
     ("e", "transactions on a read-only replica; WATCH vs the master's stream",
      case_e_replica_read_only_tx),
+    ("f", "REPLICAOF inside MULTI keeps the replicas, streams none of it",
+     case_f_replicaof_inside_multi),
 ]
 
 
