@@ -41,6 +41,8 @@
 #define READ_CHUNK (16 * 1024)
 /* Argument slots a connection keeps between commands (24 bytes each). */
 #define PARSER_KEEP_ARGS 1024
+/* Seconds after which an idle connection gives back its query buffer. */
+#define IDLE_TRIM_S 2
 #define BIG_ARG_READ (1024 * 1024)
 #define REPLY_BLOCK_MIN (16 * 1024)
 
@@ -1269,6 +1271,21 @@ client_protected_allowed(const struct client *c, int mode)
     }
     return (iplen == 9 && !memcmp(c->addr, "127.0.0.1", 9))
            || (iplen == 3 && !memcmp(c->addr, "::1", 3));
+}
+
+void
+client_trim_idle(struct client *c, long long now_ms)
+{
+    /* As Redis 7.0's clientsCronResizeQueryBuffer: idle for more than two
+     * seconds (CLIENT LIST then shows qbuf=0 qbuf-free=0).  A blocked or
+     * paused command stays in the buffer, so qlen is not 0 then. */
+    if (c->qlen == 0 && now_ms - c->last_interaction_ms > IDLE_TRIM_S * 1000) {
+        mem_free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = 0;
+        c->qpos = 0;
+        resp_parser_trim(&c->parser, 0);
+    }
 }
 
 void
