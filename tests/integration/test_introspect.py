@@ -103,6 +103,27 @@ def case_d_idle_client_gives_back_its_query_buffer(c):
     check(idle.call("STRLEN", "x") == 400000, "STRLEN")
 
 
+def case_e_lazyfree_counters(c):
+    """Regression: INFO's lazyfree_pending_objects and lazyfreed_objects
+    were always 0; Redis counts a value freed in the background as one, a
+    database flushed ASYNC as its keys, and CONFIG RESETSTAT zeroes the
+    second (Redis's unit/lazyfree waits on the first and reads the second)."""
+    n = c.node()
+    r = client(n)
+    mem = lambda: cluster.info(r, "memory")
+    r.sadd("big", *range(1000))
+    r.unlink("big")
+    cluster.wait_for(lambda: mem()["lazyfree_pending_objects"] == "0", 10, "drained")
+    check(mem()["lazyfreed_objects"] == "1", "one value: %r" % mem()["lazyfreed_objects"])
+    for i in range(100):
+        r.set("k%d" % i, 1)
+    r.flushdb(asynchronous=True)
+    cluster.wait_for(lambda: mem()["lazyfreed_objects"] == "101", 10,
+                     "FLUSHDB ASYNC counts its 100 keys")
+    r.config_resetstat()
+    check(mem()["lazyfreed_objects"] == "0", "CONFIG RESETSTAT zeroes it")
+
+
 CASES = [
     ("a", "LATENCY with latency-monitor-threshold", case_a_latency),
     ("b", "MONITOR redacts AUTH and shows a transaction", case_b_monitor),
@@ -110,6 +131,7 @@ CASES = [
           "memory back", case_c_big_command_memory_is_given_back),
     ("d", "an idle client's query buffer is freed after 2 s",
      case_d_idle_client_gives_back_its_query_buffer),
+    ("e", "INFO counts objects freed in the background", case_e_lazyfree_counters),
 ]
 
 
