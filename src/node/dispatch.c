@@ -225,8 +225,9 @@ dispatch_command(struct client *c)
     }
     /* While a script runs past busy-reply-threshold only allow-busy
      * commands (SCRIPT KILL, SHUTDOWN NOSAVE...) are answered. */
-    if (scripting_busy_reject(c, cmd)) {
-        reject(c, cmd);
+    const char *busy = scripting_busy_reject(c, cmd);
+    if (busy != NULL) {
+        reject_with(c, cmd, busy);
         return;
     }
     /* Last, as Redis: a client whose command is held by CLIENT PAUSE has

@@ -252,6 +252,33 @@ def case_f_replicaof_inside_multi(c):
     wait_for(lambda: rc.get("foo5") == "bar", 20, "foo5 replicated")
 
 
+def case_g_exec_during_busy_script(c):
+    """Regression (Redis's unit/multi "EXEC and script timeout"): an EXEC
+    that arrived while a script ran past busy-reply-threshold got a plain
+    -BUSY and left the client in MULTI; Redis 7.0 answers EXECABORT ...
+    because of: BUSY ... and ends the transaction, none of it run."""
+    n = c.node()
+    r = client(n)
+    r.config_set("busy-reply-threshold", "10")
+    r.set("xx", "1")
+    x = Raw(n.port)
+    x.call("MULTI")
+    check(x.call("INCR", "xx") == "QUEUED", "queued")
+    busy = Raw(n.port)
+    busy.send(("EVAL", "while true do end", "0"))
+    time.sleep(0.2)
+    want = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL "
+            "or SHUTDOWN NOSAVE.")
+    e = x.call("INCR", "xx")
+    check(e == want, "INCR while busy: %r" % e)
+    e = x.call("EXEC")
+    check(e == "EXECABORT Transaction discarded because of: " + want, "EXEC while busy: %r" % e)
+    check(r.script_kill(), "SCRIPT KILL")
+    busy.close()
+    check(x.call("PING", "asdf") == b"asdf", "out of MULTI after the abort")
+    check(r.get("xx") == "1", "nothing of the transaction ran: %r" % r.get("xx"))
+
+
 CASES = [
     ("a", "WATCH races between two clients", case_a_watch_race),
     ("b", "kill -9 during EXEC, appendfsync always: all or nothing", case_b_kill9_mid_exec),
@@ -261,6 +288,8 @@ CASES = [
      case_e_replica_read_only_tx),
     ("f", "REPLICAOF inside MULTI keeps the replicas, streams none of it",
      case_f_replicaof_inside_multi),
+    ("g", "EXEC while a script is busy aborts with the BUSY reason",
+     case_g_exec_during_busy_script),
 ]
 
 
