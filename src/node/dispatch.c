@@ -181,6 +181,10 @@ dispatch_command(struct client *c)
     uint32_t flags = cmd->flags;
     if (cmd->id == CMD_ID_EXEC) {
         flags |= multi_queued_flags(c);
+        /* As Redis 7.0: EXEC may run on a stale replica only when every
+         * queued command may (GET or PING queued before the link went
+         * down makes it answer EXECABORT ... MASTERDOWN). */
+        flags &= ~(multi_queued_lacking(c) & CMD_STALE);
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
         reject_with(c, cmd, "-NOAUTH Authentication required.");

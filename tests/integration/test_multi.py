@@ -279,6 +279,34 @@ def case_g_exec_during_busy_script(c):
     check(r.get("xx") == "1", "nothing of the transaction ran: %r" % r.get("xx"))
 
 
+def case_h_exec_on_a_stale_replica(c):
+    """Regression (Redis's unit/multi "exec with read commands and stale
+    replica state change"): with replica-serve-stale-data no, a GET or PING
+    queued before the node became a replica with no link ran in EXEC; Redis
+    7.0 answers EXECABORT ... MASTERDOWN when any queued command may not be
+    served stale, and runs the transaction once the node is a master again."""
+    n = c.node("--replica-serve-stale-data", "no")
+    r = client(n)
+    r.set("xx", "1")
+    dead = str(cluster.free_port())
+    x = Raw(n.port)
+    want = ("EXECABORT Transaction discarded because of: MASTERDOWN Link with "
+            "MASTER is down and replica-serve-stale-data is set to 'no'.")
+    for queued in (("GET", "xx"), ("PING",)):
+        x.call("MULTI")
+        check(x.call(*queued) == "QUEUED", "queued")
+        r.execute_command("REPLICAOF", LOCAL, dead)
+        e = x.call("EXEC")
+        check(e == want, "EXEC of %s on a stale replica: %r" % (queued[0], e))
+        r.execute_command("REPLICAOF", "NO", "ONE")
+    # MULTI itself is allowed on a stale replica.
+    r.execute_command("REPLICAOF", LOCAL, dead)
+    check(x.call("MULTI") == "OK", "MULTI on a stale replica")
+    r.execute_command("REPLICAOF", "NO", "ONE")
+    x.call("GET", "xx")
+    check(x.call("EXEC") == [b"1"], "EXEC once a master again")
+
+
 CASES = [
     ("a", "WATCH races between two clients", case_a_watch_race),
     ("b", "kill -9 during EXEC, appendfsync always: all or nothing", case_b_kill9_mid_exec),
@@ -290,6 +318,8 @@ CASES = [
      case_f_replicaof_inside_multi),
     ("g", "EXEC while a script is busy aborts with the BUSY reason",
      case_g_exec_during_busy_script),
+    ("h", "EXEC on a stale replica aborts when a queued command cannot run stale",
+     case_h_exec_on_a_stale_replica),
 ]
 
 
