@@ -523,25 +523,37 @@ strmap_random(struct strmap *m)
     if (m->pick_bound == 0) {
         m->pick_bound = STRMAP_PICK_BOUND;
     }
+    size_t span = nb - lo;
     for (int tries = 0; tries < STRMAP_PICK_TRIES; tries++) {
-        struct strmap_node *b = bucket_at(m, lo + rand_index() % (nb - lo));
-        if (b == NULL) {
+        /* Multiply-shift instead of two divisions per probe: rand_index
+         * gives 63 bits, and a pick takes several probes. */
+        uint64_t r = rand_index();
+        size_t idx = lo + (size_t)(((unsigned __int128)r * span) >> 63);
+        struct strmap_node *p = bucket_at(m, idx);
+        if (p == NULL) {
             continue;
         }
-        size_t len = 0;
-        for (struct strmap_node *p = b; p; p = p->next) {
-            len++;
+        size_t bound = m->pick_bound;
+        size_t k = (size_t)(((rand_index() & 0xffffffffu) * bound) >> 32);
+        /* Walk only to slot k; the chain's length matters only when it
+         * may pass the bound. */
+        size_t pos = 0;
+        while (pos < k && p != NULL) {
+            p = p->next;
+            pos++;
         }
-        if (len > m->pick_bound) {
-            m->pick_bound = len > UINT8_MAX ? UINT8_MAX : (uint8_t)len;
+        if (p == NULL) {
+            continue;
         }
-        size_t k = rand_index() % m->pick_bound;
-        if (k < len) {
-            while (k--) {
-                b = b->next;
+        if (k == bound - 1 && p->next != NULL) {
+            size_t len = bound;
+            for (struct strmap_node *q = p->next; q; q = q->next) {
+                len++;
             }
-            return b;
+            m->pick_bound = len > UINT8_MAX ? UINT8_MAX : (uint8_t)len;
+            continue;   /* draw again against the new bound */
         }
+        return p;
     }
     /* Only a very sparse table (shrinking paused by an iterator) gets
      * here: walk it. */
