@@ -33,6 +33,27 @@ resp_parser_free(struct resp_parser *p)
 }
 
 void
+resp_parser_trim(struct resp_parser *p, size_t max_args)
+{
+    if (p->kind != 0 && !p->done) {
+        return;     /* inside a frame: offs and argv are in use */
+    }
+    if (p->argv_cap > max_args) {
+        mem_free(p->argv);
+        mem_free(p->offs);
+        p->argv = NULL;
+        p->offs = NULL;
+        p->argv_cap = 0;
+        p->argc = 0;
+    }
+    if (p->scratch_cap > max_args * 16) {
+        mem_free(p->scratch);
+        p->scratch = NULL;
+        p->scratch_cap = 0;
+    }
+}
+
+void
 resp_parser_reset(struct resp_parser *p)
 {
     p->kind = 0;

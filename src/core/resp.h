@@ -57,6 +57,13 @@ struct resp_parser {
 
 void resp_parser_init(struct resp_parser *p);
 void resp_parser_free(struct resp_parser *p);
+/* Between frames (none begun, or the last one returned), free the argument
+ * vector if it has room for more than max_args arguments, and the inline
+ * scratch if it is bigger than 16 * max_args bytes: what one big command
+ * needed is not kept for the connection's life.  Inside a frame it does
+ * nothing.  The arrays grow again as arguments arrive.  argv is invalid
+ * afterwards. */
+void resp_parser_trim(struct resp_parser *p, size_t max_args);
 /* Forget any partial frame and a sticky error. */
 void resp_parser_reset(struct resp_parser *p);
 

@@ -1,5 +1,6 @@
 /* Number parsing/formatting, glob matching, hashing and clocks. */
 #include "core/util.h"
+#include "core/alloc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -127,9 +128,16 @@ util_str2ld(const char *s, size_t len, long double *out)
 int
 util_str2d(const char *s, size_t len, double *out)
 {
-    char buf[256];
+    /* Redis's string2d has no length limit: DBL_MAX written out in full
+     * takes 309 digits. */
+    char small[256];
+    char *buf = len < sizeof(small) ? small : mem_alloc(len + 1);
     long double v;
-    if (str2float(s, len, buf, sizeof(buf), 0, &v) != 0) {
+    int rc = str2float(s, len, buf, len < sizeof(small) ? sizeof(small) : len + 1, 0, &v);
+    if (buf != small) {
+        mem_free(buf);
+    }
+    if (rc != 0) {
         return -1;
     }
     *out = (double)v;

@@ -19,8 +19,8 @@ int util_str2ll(const char *s, size_t len, long long *out);
  * "inf" is accepted.  Inputs of UTIL_LD_CHARS bytes or more are refused,
  * as in Redis.  Returns 0 on success, -1 otherwise. */
 int util_str2ld(const char *s, size_t len, long double *out);
-/* Parse a double with the same rules (strtod's range and rounding); inputs
- * of 256 bytes or more are refused.  Returns 0 or -1. */
+/* Parse a double with the same rules (strtod's range and rounding), of any
+ * length, as Redis's string2d.  Returns 0 or -1. */
 int util_str2d(const char *s, size_t len, double *out);
 /* Format; returns length written (no NUL counted).  dst needs 21 bytes. */
 size_t util_ll2str(char *dst, long long v);

@@ -467,20 +467,45 @@ rand_index(void)
     return (size_t)((x * 0x2545F4914F6CDD1DULL) >> 1);
 }
 
-/* A random element of the chain at b (not NULL). */
-static struct strmap_node *
-chain_pick(struct strmap_node *b)
+/* The bucket at r of the two tables' buckets laid end to end. */
+static inline struct strmap_node *
+bucket_at(struct strmap *m, size_t r)
 {
-    size_t len = 0;
-    for (struct strmap_node *p = b; p; p = p->next) {
-        len++;
-    }
-    size_t k = rand_index() % len;
-    while (k--) {
-        b = b->next;
-    }
-    return b;
+    size_t s0 = m->t[0].size;
+    return r < s0 ? m->t[0].buckets[r] : m->t[1].buckets[r - s0];
 }
+
+/* The k-th node (k < count) in bucket order from bucket lo: exact, and
+ * cheap while the tables are small. */
+static struct strmap_node *
+nth_node(struct strmap *m, size_t lo, size_t nbuckets, size_t k)
+{
+    for (size_t r = lo; r < nbuckets; r++) {
+        for (struct strmap_node *p = bucket_at(m, r); p; p = p->next) {
+            if (k-- == 0) {
+                return p;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Uniform picks.  Picking a random non-empty bucket and then a node of its
+ * chain favours nodes alone in their bucket: in a 10-member set, one alone
+ * came up twice as often as one of a chain of two (Redis's own suite
+ * measured a chi-square of 58-101 over 1,000 picks where it wants < 40).
+ * Small tables are walked to a random index instead.  Large ones use
+ * rejection: a random bucket and a random slot below a bound on the chain
+ * length; the slot's node is taken if the chain reaches it, so every node
+ * is equally likely as long as the bound holds.  The bound is learnt from
+ * the chains probed (raised whenever a longer one is seen; never lowered),
+ * so only nodes in chains longer than any probed yet come up less often,
+ * by bound/length.  A probe costs one bucket read and a short chain walk;
+ * a pick takes buckets * bound / count probes (about 4-12 at the usual fill
+ * of 0.5-1). */
+#define STRMAP_PICK_WALK 128    /* buckets at or below which to walk */
+#define STRMAP_PICK_BOUND 4     /* a fresh map's chain bound */
+#define STRMAP_PICK_TRIES 4096  /* then settle for a non-uniform pick */
 
 struct strmap_node *
 strmap_random(struct strmap *m)
@@ -491,26 +516,48 @@ strmap_random(struct strmap *m)
     rehash_step(m);
     size_t s0 = m->t[0].size, s1 = rehashing(m) ? m->t[1].size : 0;
     size_t lo = rehashing(m) ? (size_t)m->rehash_idx : 0;
-    /* Random probes find a non-empty bucket quickly at >= 10% fill; a
-     * sparse table (shrink paused by an iterator) falls back to a walk. */
-    for (int tries = 0; tries < 1000; tries++) {
-        size_t r = lo + rand_index() % (s0 + s1 - lo);
-        struct strmap_node *b = r < s0 ? m->t[0].buckets[r]
-                                       : m->t[1].buckets[r - s0];
-        if (b) {
-            return chain_pick(b);
-        }
+    size_t nb = s0 + s1;
+    if (nb - lo <= STRMAP_PICK_WALK) {
+        return nth_node(m, lo, nb, rand_index() % m->count);
     }
-    size_t start = rand_index();
-    for (size_t i = 0; i < s0 + s1; i++) {
-        size_t r = (start + i) % (s0 + s1);
-        struct strmap_node *b = r < s0 ? m->t[0].buckets[r]
-                                       : m->t[1].buckets[r - s0];
-        if (b) {
-            return chain_pick(b);
-        }
+    if (m->pick_bound == 0) {
+        m->pick_bound = STRMAP_PICK_BOUND;
     }
-    return NULL;   /* not reached: count > 0 */
+    size_t span = nb - lo;
+    for (int tries = 0; tries < STRMAP_PICK_TRIES; tries++) {
+        /* Multiply-shift instead of two divisions per probe: rand_index
+         * gives 63 bits, and a pick takes several probes. */
+        uint64_t r = rand_index();
+        size_t idx = lo + (size_t)(((unsigned __int128)r * span) >> 63);
+        struct strmap_node *p = bucket_at(m, idx);
+        if (p == NULL) {
+            continue;
+        }
+        size_t bound = m->pick_bound;
+        size_t k = (size_t)(((rand_index() & 0xffffffffu) * bound) >> 32);
+        /* Walk only to slot k; the chain's length matters only when it
+         * may pass the bound. */
+        size_t pos = 0;
+        while (pos < k && p != NULL) {
+            p = p->next;
+            pos++;
+        }
+        if (p == NULL) {
+            continue;
+        }
+        if (k == bound - 1 && p->next != NULL) {
+            size_t len = bound;
+            for (struct strmap_node *q = p->next; q; q = q->next) {
+                len++;
+            }
+            m->pick_bound = len > UINT8_MAX ? UINT8_MAX : (uint8_t)len;
+            continue;   /* draw again against the new bound */
+        }
+        return p;
+    }
+    /* Only a very sparse table (shrinking paused by an iterator) gets
+     * here: walk it. */
+    return nth_node(m, lo, nb, rand_index() % m->count);
 }
 
 size_t

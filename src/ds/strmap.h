@@ -72,7 +72,8 @@ struct strmap {
     size_t node_bytes;          /* sum of mem_usable over nodes */
     long rehash_idx;            /* next t[0] bucket to move; -1 when not */
     int pause_rehash;           /* > 0 while iterators are active */
-    int kind;                   /* enum strmap_kind of every node */
+    uint8_t kind;               /* enum strmap_kind of every node */
+    uint8_t pick_bound;         /* strmap_random's chain length bound */
 };
 
 /* An iterator over every node.  While one is active (between
@@ -203,9 +204,10 @@ void strmap_unlink_node(struct strmap *m, struct strmap_node *n);
 
 /* ---- Random access and SCAN ---- */
 
-/* A random node, NULL when empty.  Picks a random non-empty bucket, then a
- * random node of its chain: fair enough for SRANDMEMBER / SPOP / HRANDFIELD
- * (nodes in long chains are slightly under-represented, as in Redis). */
+/* A random node, NULL when empty.  Every node is equally likely (exactly
+ * in tables of up to 128 buckets; in larger ones, except nodes in chains
+ * longer than any strmap_random has probed yet, which come up a little
+ * less often): for SRANDMEMBER / SPOP / HRANDFIELD / ZRANDMEMBER. */
 struct strmap_node *strmap_random(struct strmap *m);
 /* Fill out with up to n distinct nodes read from consecutive buckets from a
  * random position; returns how many (min(n, size)). */

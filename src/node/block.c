@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/entry.h"
 #include "node/handlers.h"
 #include "node/pause.h"
 #include "node/repl.h"
@@ -60,6 +61,8 @@ struct block_state {
     int unblock_error;              /* CLIENT UNBLOCK ... ERROR */
     int waking;                     /* on the wake list */
     int collected;                  /* block_unblock_all: already listed */
+    int want_type;                  /* KEYS: the enum entry_type a ready key
+                                       must hold to wake it; -1: any */
     enum block_timeout_reply reply;
 };
 
@@ -411,6 +414,44 @@ state_new(struct client *c, enum block_kind kind, long long timeout_ms)
     return st;
 }
 
+/* The type a list or sorted-set pop waits for.  As Redis 7.0, a written
+ * key wakes such a waiter only when it holds that type: a transaction that
+ * leaves a string under the key (ZADD, DEL, SET) lets it wait on instead of
+ * answering WRONGTYPE.  Other waits (streams) run again on any write. */
+static int
+wanted_type(const struct command *cmd)
+{
+    if (cmd == NULL) {
+        return -1;
+    }
+    switch (cmd->id) {
+    case CMD_ID_BLPOP:
+    case CMD_ID_BRPOP:
+    case CMD_ID_BLMOVE:
+    case CMD_ID_BRPOPLPUSH:
+    case CMD_ID_BLMPOP:
+        return ENTRY_LIST;
+    case CMD_ID_BZPOPMIN:
+    case CMD_ID_BZPOPMAX:
+    case CMD_ID_BZMPOP:
+        return ENTRY_ZSET;
+    default:
+        return -1;
+    }
+}
+
+/* Whether a waiter of this type should run again for key in db dbid. */
+static int
+key_holds(struct server *srv, int dbid, const char *key, size_t keylen, int want)
+{
+    if (want < 0) {
+        return 1;
+    }
+    struct entry *e = db_lookup(&srv->ks.dbs[dbid], key, keylen,
+                                LOOKUP_NOTOUCH | LOOKUP_NOSTATS | LOOKUP_NOEXPIRE);
+    return e != NULL && (int)e->type == want;
+}
+
 void
 block_on_keys(struct client *c, const struct resp_arg *keys, size_t nkeys,
               long long timeout_ms, enum block_timeout_reply reply)
@@ -440,6 +481,7 @@ block_on_keys(struct client *c, const struct resp_arg *keys, size_t nkeys,
     }
     st = state_new(c, BLOCK_ON_KEYS, timeout_ms);
     st->reply = reply;
+    st->want_type = wanted_type(c->cmd);
     st->waiters = mem_alloc((nkeys ? nkeys : 1) * sizeof(*st->waiters));
     for (size_t i = 0; i < nkeys; i++) {
         struct block_key *k = key_get(b, c->db->id, keys[i].ptr, keys[i].len, 1);
@@ -703,7 +745,8 @@ serve_lists(struct server *srv)
                 struct client *c = batch[i];
                 if (c->bstate == NULL || !(c->flags & CLIENT_KEYWAIT)
                     || (c->flags & CLIENT_PAUSED) || waiter_gone(c)
-                    || key_get(b, dbid, key, keylen, 0) == NULL) {
+                    || key_get(b, dbid, key, keylen, 0) == NULL
+                    || !key_holds(srv, dbid, key, keylen, c->bstate->want_type)) {
                     continue;
                 }
                 rerun(c);

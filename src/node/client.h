@@ -204,6 +204,10 @@ size_t client_pending_output(const struct client *c);
  * slow log shows "(redacted)" in its place, as Redis does.  The slow log
  * keeps at most 32 arguments, so indexes past 31 need no mark.  The marks
  * are cleared before each command runs. */
+/* Called about once a second: a connection idle for more than 2 s with no
+ * unread input frees its query buffer and parser arrays (16 KiB and more
+ * each), so idle connections hold next to nothing. */
+void client_trim_idle(struct client *c, long long now_ms);
 void client_redact_arg(struct client *c, size_t i);
 /* Nonzero when mode (enum protected_action: no, yes, local) lets c run a
  * protected action, "local" meaning a connection from 127.0.0.1 or ::1. */

@@ -44,9 +44,9 @@ cmd_acl_setuser(struct client *c)
     struct acl_cmd_ctx x = {c->srv, c};
     struct acl_reply_hooks h = {user_gone, user_narrowed, &x};
     struct resp_writer w;
-    /* Redis keeps the rules (passwords among them) out of the slow log and
-     * MONITOR, whether they apply or not. */
-    for (size_t i = 3; i < c->argc; i++) {
+    /* Redis keeps the user name and the rules (passwords among them) out
+     * of the slow log and MONITOR, whether they apply or not. */
+    for (size_t i = 2; i < c->argc; i++) {
         client_redact_arg(c, i);
     }
     reply_writer_init(&w, c);

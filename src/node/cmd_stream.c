@@ -969,7 +969,13 @@ xread_generic(struct client *c, int group_mode)
                                                          xnow_ms(), &created);
             cons->seen_time = xnow_ms();
             if (created) {
-                xpropagate_createconsumer(c, key, groups[k], consname);
+                /* As Redis 7.0: stated only for NOACK, whose reads leave
+                 * no XCLAIM to create the consumer on the replica; the
+                 * command itself never goes out (propagate_prevent). */
+                propagate_prevent(c);
+                if (noack) {
+                    xpropagate_createconsumer(c, key, groups[k], consname);
+                }
                 notify_key(c, NOTIFY_STREAM, "xgroup-createconsumer", key);
             }
             /* Only a change counts (a history read of nothing must not

@@ -182,6 +182,10 @@ dispatch_command(struct client *c)
     uint32_t flags = cmd->flags;
     if (cmd->id == CMD_ID_EXEC) {
         flags |= multi_queued_flags(c);
+        /* As Redis 7.0: EXEC may run on a stale replica only when every
+         * queued command may (GET or PING queued before the link went
+         * down makes it answer EXECABORT ... MASTERDOWN). */
+        flags &= ~(multi_queued_lacking(c) & CMD_STALE);
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
         reject_with(c, cmd, "-NOAUTH Authentication required.");
@@ -226,8 +230,9 @@ dispatch_command(struct client *c)
     }
     /* While a script runs past busy-reply-threshold only allow-busy
      * commands (SCRIPT KILL, SHUTDOWN NOSAVE...) are answered. */
-    if (scripting_busy_reject(c, cmd)) {
-        reject(c, cmd);
+    const char *busy = scripting_busy_reject(c, cmd);
+    if (busy != NULL) {
+        reject_with(c, cmd, busy);
         return;
     }
     /* Last, as Redis: a client whose command is held by CLIENT PAUSE has

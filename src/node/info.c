@@ -15,6 +15,7 @@
 #include "node/client.h"
 #include "node/db.h"
 #include "node/evict.h"
+#include "node/lazyfree.h"
 #include "node/persist.h"
 #include "node/repl.h"
 #include "node/server.h"
@@ -70,6 +71,7 @@ info_reset_stats(struct server *srv)
     struct node_stats *st = &srv->stats;
     long long start = st->start_ms;
 
+    lazyfree_reset_stats();
     memset(st, 0, sizeof(*st));
     st->start_ms = start;
     st->ops_sample_time_ms = util_mstime();
@@ -237,8 +239,8 @@ section_memory(struct server *srv, struct rbuf *b)
                 "mem_aof_buffer:%zu\r\n"
                 "mem_allocator:%s\r\n"
                 "active_defrag_running:0\r\n"
-                "lazyfree_pending_objects:0\r\n"
-                "lazyfreed_objects:0\r\n",
+                "lazyfree_pending_objects:%zu\r\n"
+                "lazyfreed_objects:%lld\r\n",
                 used, h_used, rss, h_rss, srv->mem_peak, h_peak,
                 srv->mem_peak ? (double)used * 100 / (double)srv->mem_peak : 0.0,
                 as.allocated, as.active, as.resident, total_sys, h_sys,
@@ -251,7 +253,8 @@ section_memory(struct server *srv, struct rbuf *b)
                 used ? (double)rss / (double)used : 0.0,
                 (long long)rss - (long long)used, unc.total, unc.backlog,
                 unc.backlog + unc.replica_buffers, replicas_mem, clients_mem,
-                unc.aof_buffers, mem_allocator_name());
+                unc.aof_buffers, mem_allocator_name(), lazyfree_pending_objects(),
+                lazyfree_freed_objects());
 }
 
 /* Redis's field names and order; persist.c keeps the values (fields for

@@ -15,6 +15,8 @@ struct lazyfree_job {
     void *obj;                       /* owned: the value, a struct dict, or an
                                         array from mem_calloc_large */
     size_t large_size;               /* the array's size; 0 for the others */
+    size_t objects;                  /* what INFO counts: 1 for a value, the
+                                        keys of a dict, 0 for an array */
 };
 
 static struct {
@@ -27,6 +29,8 @@ static struct {
     struct lazyfree_job *head, *tail;
     size_t pending;                  /* queued + running */
     long long done;
+    size_t pending_objects;          /* INFO lazyfree_pending_objects */
+    long long freed_objects;         /* INFO lazyfreed_objects */
 } lf = {.lock = PTHREAD_MUTEX_INITIALIZER,
         .wake = PTHREAD_COND_INITIALIZER,
         .idle = PTHREAD_COND_INITIALIZER};
@@ -71,11 +75,14 @@ lazyfree_main(void *arg)
             lf.tail = NULL;
         }
         pthread_mutex_unlock(&lf.lock);
+        size_t objects = j->objects;
         run_job(j);
         mem_free(j);
         pthread_mutex_lock(&lf.lock);
         lf.pending--;
         lf.done++;
+        lf.pending_objects -= objects;
+        lf.freed_objects += (long long)objects;
         if (lf.pending == 0) {
             pthread_cond_broadcast(&lf.idle);
         }
@@ -113,13 +120,14 @@ lazyfree_teardown(void)
 }
 
 static void
-enqueue(const struct obj_type *t, void *obj, size_t large_size)
+enqueue(const struct obj_type *t, void *obj, size_t large_size, size_t objects)
 {
     struct lazyfree_job *j = mem_alloc(sizeof(*j));
     j->next = NULL;
     j->type = t;
     j->obj = obj;
     j->large_size = large_size;
+    j->objects = objects;
     pthread_mutex_lock(&lf.lock);
     if (lf.tail) {
         lf.tail->next = j;
@@ -128,6 +136,7 @@ enqueue(const struct obj_type *t, void *obj, size_t large_size)
     }
     lf.tail = j;
     lf.pending++;
+    lf.pending_objects += objects;
     pthread_cond_signal(&lf.wake);
     pthread_mutex_unlock(&lf.lock);
 }
@@ -139,7 +148,7 @@ lazyfree_object(const struct obj_type *t, void *obj)
         t->free(obj);
         return;
     }
-    enqueue(t, obj, 0);
+    enqueue(t, obj, 0, 1);
 }
 
 void
@@ -150,7 +159,7 @@ lazyfree_dict(struct dict *d)
         mem_free(d);
         return;
     }
-    enqueue(NULL, d, 0);
+    enqueue(NULL, d, 0, dict_size(d));
 }
 
 void
@@ -163,7 +172,7 @@ lazyfree_large(void *p, size_t size)
         mem_free_large(p, size);
         return;
     }
-    enqueue(NULL, p, size);
+    enqueue(NULL, p, size, 0);
 }
 
 size_t
@@ -191,5 +200,31 @@ lazyfree_drain(void)
     while (lf.pending > 0) {
         pthread_cond_wait(&lf.idle, &lf.lock);
     }
+    pthread_mutex_unlock(&lf.lock);
+}
+
+size_t
+lazyfree_pending_objects(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    size_t n = lf.pending_objects;
+    pthread_mutex_unlock(&lf.lock);
+    return n;
+}
+
+long long
+lazyfree_freed_objects(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    long long n = lf.freed_objects;
+    pthread_mutex_unlock(&lf.lock);
+    return n;
+}
+
+void
+lazyfree_reset_stats(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    lf.freed_objects = 0;
     pthread_mutex_unlock(&lf.lock);
 }

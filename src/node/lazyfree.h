@@ -33,6 +33,12 @@ void lazyfree_large(void *p, size_t size);
 /* Jobs queued or running, and values freed by the thread (INFO). */
 size_t lazyfree_pending(void);
 long long lazyfree_done(void);
+/* INFO's lazyfree_pending_objects and lazyfreed_objects, counted as Redis
+ * does: a value is one object, a detached database as many as its keys, a
+ * big array none.  CONFIG RESETSTAT zeroes the second. */
+size_t lazyfree_pending_objects(void);
+long long lazyfree_freed_objects(void);
+void lazyfree_reset_stats(void);
 /* Wait until the queue is empty (tests, DEBUG, shutdown). */
 void lazyfree_drain(void);
 

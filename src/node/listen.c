@@ -176,11 +176,20 @@ listen_close(struct listen_set *ls)
     *ls->n = 0;
 }
 
+/* Remember the addresses the listeners use now. */
+static void
+note_bind(struct server *srv)
+{
+    mem_free(srv->listen_bind);
+    srv->listen_bind = mem_strdup(srv->cfg.bind);
+}
+
 int
 listen_setup(struct server *srv)
 {
     struct listen_set ls;
     listen_set_of(srv, 0, &ls);
+    note_bind(srv);
     return listen_open(srv, &ls, srv->cfg.port);
 }
 
@@ -195,6 +204,8 @@ listen_tls_setup(struct server *srv)
 void
 listen_teardown(struct server *srv)
 {
+    mem_free(srv->listen_bind);
+    srv->listen_bind = NULL;
     struct listen_set ls;
     listen_set_of(srv, 0, &ls);
     listen_close(&ls);
@@ -249,4 +260,54 @@ int
 listen_tls_rebind(struct server *srv, char *err, size_t errlen)
 {
     return rebind(srv, 1, srv->cfg.tls_port, err, errlen);
+}
+
+/* One port's listeners onto the addresses of cfg.bind.  The old sockets
+ * close first (the new ones want the same port), as in Redis; when an
+ * address cannot be bound the old addresses are bound again. */
+static int
+rebind_addresses(struct server *srv, int tls, char *err, size_t errlen)
+{
+    struct listen_set ls;
+    listen_set_of(srv, tls, &ls);
+    long long port = *ls.bound_port;
+    if (port == 0) {
+        return 0;
+    }
+    listen_close(&ls);
+    if (listen_open(srv, &ls, port) == 0) {
+        return 0;
+    }
+    listen_close(&ls);
+    char *wanted = srv->cfg.bind;
+    srv->cfg.bind = srv->listen_bind;
+    if (listen_open(srv, &ls, port) != 0) {
+        log_error("Could not bind the previous addresses again (%s)", srv->listen_bind);
+    }
+    srv->cfg.bind = wanted;
+    snprintf(err, errlen, "Failed to bind to specified addresses.");
+    return -1;
+}
+
+int
+listen_rebind_addresses(struct server *srv, char *err, size_t errlen)
+{
+    if (srv->listen_bind == NULL || strcmp(srv->listen_bind, srv->cfg.bind) == 0) {
+        return 0;   /* at startup, or unchanged */
+    }
+    if (rebind_addresses(srv, 0, err, errlen) != 0) {
+        return -1;
+    }
+    if (rebind_addresses(srv, 1, err, errlen) != 0) {
+        /* Put the plain listeners back where they were too. */
+        char ignored[128];
+        char *wanted = srv->cfg.bind;
+        srv->cfg.bind = srv->listen_bind;
+        rebind_addresses(srv, 0, ignored, sizeof(ignored));
+        srv->cfg.bind = wanted;
+        return -1;
+    }
+    log_info("Listening on %s", srv->cfg.bind);
+    note_bind(srv);
+    return 0;
 }

@@ -17,6 +17,11 @@ void listen_teardown(struct server *srv);
  * keeps listening where it was.  Returns 0, or -1 with Redis's error text
  * in err. */
 int listen_rebind(struct server *srv, char *err, size_t errlen);
+/* CONFIG SET bind: close the listeners (plain and TLS) and listen on the
+ * addresses of cfg.bind at the same ports, as Redis 7.0 does; when one
+ * cannot be bound, listen on the previous addresses again and return -1
+ * with "Failed to bind to specified addresses." in err. */
+int listen_rebind_addresses(struct server *srv, char *err, size_t errlen);
 /* The same for cfg.tls_port: its clients get TLS connections (tls.c's
  * context must exist first). */
 int listen_tls_setup(struct server *srv);

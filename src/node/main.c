@@ -64,6 +64,11 @@ static void
 clients_cron(struct server *srv)
 {
     long long now = util_mstime();
+    if (srv->cronloops % (srv->cfg.hz > 0 ? srv->cfg.hz : 1) == 0) {
+        for (struct client *c = srv->clients; c; c = c->next) {
+            client_trim_idle(c, now);
+        }
+    }
     if (srv->cfg.timeout <= 0) {
         return;
     }

@@ -26,6 +26,8 @@ struct multi_state {
     struct multi_cmd *cmds;      /* owned array */
     size_t count, cap;
     uint32_t flags;              /* union of the queued commands' flags */
+    uint32_t inv_flags;          /* union of their flags' complements: a
+                                    bit here means some command lacks it */
     struct rbuf raw;             /* the master's block, held */
 };
 
@@ -236,6 +238,7 @@ queue_free(struct multi_state *m)
     }
     m->count = 0;
     m->flags = 0;
+    m->inv_flags = 0;
 }
 
 int
@@ -277,6 +280,7 @@ multi_queue(struct client *c, const struct command *cmd)
     m->cmds[m->count].argv = argv;
     m->count++;
     m->flags |= cmd->flags;
+    m->inv_flags |= ~cmd->flags;
     reply_raw(c, "+QUEUED\r\n", 9);
     return 1;
 }
@@ -293,6 +297,12 @@ uint32_t
 multi_queued_flags(const struct client *c)
 {
     return (c->flags & CLIENT_MULTI) && c->mstate ? c->mstate->flags : 0;
+}
+
+uint32_t
+multi_queued_lacking(const struct client *c)
+{
+    return (c->flags & CLIENT_MULTI) && c->mstate ? c->mstate->inv_flags : 0;
 }
 
 long long

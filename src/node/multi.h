@@ -40,6 +40,9 @@ void multi_exec_abort(struct client *c, const char *msg);
 /* The union of the queued commands' flags (EXEC is checked as a write when
  * it holds one). */
 uint32_t multi_queued_flags(const struct client *c);
+/* The flags some queued command lacks (EXEC is refused on a stale replica
+ * when one queued command may not run there). */
+uint32_t multi_queued_lacking(const struct client *c);
 /* Commands queued (CLIENT LIST's multi=), -1 outside MULTI. */
 long long multi_queued_count(const struct client *c);
 /* Forget the transaction and every watched key (DISCARD, RESET). */

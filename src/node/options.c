@@ -186,6 +186,14 @@ apply_port(const struct option_def *def, void *ctx, char *err, size_t errlen)
     return listen_rebind(ctx, err, errlen);
 }
 
+/* CONFIG SET bind moves the listeners to the new addresses. */
+static int
+apply_bind(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    (void)def;
+    return listen_rebind_addresses(ctx, err, errlen);
+}
+
 /* CONFIG SET dir changes the working directory, where the snapshot and the
  * append-only file are written, as in Redis.  An append-only file already
  * open stays where it is until it is rewritten. */
@@ -282,7 +290,7 @@ apply_appendonly(const struct option_def *def, void *ctx, char *err, size_t errl
 const struct option_def node_options[] = {
     {"port", OPT_INT, MUT, "6379", 0, 65535, NULL, OFF(port), NULL, NULL, apply_port,
      "TCP port to listen on (0 = no TCP listener)"},
-    {"bind", OPT_STRING, 0, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, NULL,
+    {"bind", OPT_STRING, MUT, "127.0.0.1", 0, 0, NULL, OFF(bind), NULL, NULL, apply_bind,
      "addresses to listen on, space separated"},
     {"requirepass", OPT_STRING, MUT | OPT_SENSITIVE, "", 0, 0, NULL, OFF(requirepass),
      NULL, NULL, apply_requirepass, "the default user's password (empty = nopass)"},

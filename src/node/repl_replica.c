@@ -210,6 +210,19 @@ link_become_client(struct server *srv, const char *rest, size_t restlen)
     }
 }
 
+/* Close our own replicas' links, so that they reconnect and learn our
+ * replication ID (Redis's disconnectSlaves). */
+static void
+drop_replicas(struct repl *r)
+{
+    while (r->nreplicas > 0) {
+        struct client *c = r->replicas[0];
+        repl_replicas_remove(r, c);
+        c->flags &= ~CLIENT_REPLICA;
+        client_close_async(c);
+    }
+}
+
 static void
 begin_full_sync(struct server *srv, const char *replid, long long offset)
 {
@@ -224,12 +237,7 @@ begin_full_sync(struct server *srv, const char *replid, long long offset)
     r->backlog_histlen = 0;
     r->backlog_idx = 0;
     /* Our replicas followed the old history: they must resync. */
-    while (r->nreplicas > 0) {
-        struct client *c = r->replicas[0];
-        repl_replicas_remove(r, c);
-        c->flags &= ~CLIENT_REPLICA;
-        client_close_async(c);
-    }
+    drop_replicas(r);
     for (int i = 0; i < srv->ks.ndb; i++) {
         db_flush(&srv->ks.dbs[i]);
     }
@@ -321,6 +329,9 @@ hs_on_line(struct server *srv, const char *line, size_t len, const char *rest,
                 memcpy(r->replid, id, REPL_ID_LEN);
                 r->replid[REPL_ID_LEN] = '\0';
                 log_info("Master replication ID changed to %s", r->replid);
+                /* Our replicas must hear of it: they reconnect and resume
+                 * with the old id as our second one. */
+                drop_replicas(r);
             }
             r->psync_known = 1;
             log_info("Successful partial resynchronization with master.");
@@ -567,6 +578,9 @@ repl_set_master(struct server *srv, const char *host, int port)
             r->second_replid_offset = r->offset + 1;
             util_random_hex(r->replid, REPL_ID_LEN);
             r->stream_db = -1;
+            /* As Redis: our replicas reconnect to learn the new ID (they
+             * resume with the old one as our second). */
+            drop_replicas(r);
             log_info("MASTER MODE enabled (new replication id %s, keeping %s "
                      "up to offset %lld)", r->replid, r->replid2, r->offset);
         }
@@ -583,13 +597,12 @@ repl_set_master(struct server *srv, const char *host, int port)
     r->master_host = mem_strdup(host);
     r->master_port = port;
     srv->ks.is_replica = 1;
-    /* Our replicas must follow whatever history the new master gives us. */
-    while (r->nreplicas > 0) {
-        struct client *c = r->replicas[0];
-        repl_replicas_remove(r, c);
-        c->flags &= ~CLIENT_REPLICA;
-        client_close_async(c);
-    }
+    /* Our replicas stay connected, as in Redis 7.0: they may be able to
+     * continue with us.  They are dropped when the new master gives us a
+     * new history (a full sync or a changed replication ID), and get
+     * nothing meanwhile: what this node ran before becoming a replica was
+     * streamed to them, and what it runs after (the rest of a transaction
+     * that demoted it) is not. */
     repl_backlog_create(srv);
     r->link_state = REPL_LINK_CONNECT;
     r->link_down_since_ms = util_mstime();

@@ -1138,31 +1138,29 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
 
 /* ---- busy ----------------------------------------------------------------- */
 
-int
+const char *
 scripting_busy_reject(struct client *c, const struct command *cmd)
 {
     struct scripting *s = c->srv->scripting;
     if (s == NULL || s->run == NULL || !s->run->busy) {
-        return 0;
+        return NULL;
     }
     if (cmd->flags & CMD_ALLOW_BUSY) {
         if (cmd->id != CMD_ID_SHUTDOWN) {
-            return 0;
+            return NULL;
         }
         /* only SHUTDOWN NOSAVE while a script runs */
         if (c->argc == 2 && c->argv[1].len == 6
             && strncasecmp(c->argv[1].ptr, "nosave", 6) == 0) {
-            return 0;
+            return NULL;
         }
     }
     if (s->run->kind == SCRIPTING_EVAL) {
-        reply_error(c, "-BUSY Redis is busy running a script. You can only call "
-                       "SCRIPT KILL or SHUTDOWN NOSAVE.");
-    } else {
-        reply_error(c, "-BUSY Redis is busy running a script. You can only call "
-                       "FUNCTION KILL or SHUTDOWN NOSAVE.");
+        return "-BUSY Redis is busy running a script. You can only call "
+               "SCRIPT KILL or SHUTDOWN NOSAVE.";
     }
-    return 1;
+    return "-BUSY Redis is busy running a script. You can only call "
+           "FUNCTION KILL or SHUTDOWN NOSAVE.";
 }
 
 void

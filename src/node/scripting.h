@@ -62,11 +62,11 @@ void scripting_run(struct server *srv, enum scripting_engine_kind kind,
                    int readonly, size_t nkeys, const struct resp_arg *keys,
                    size_t nargs, const struct resp_arg *args);
 
-/* Nonzero when a script has run past busy-reply-threshold: dispatch
- * answers -BUSY to every command not flagged allow-busy (and to SHUTDOWN
- * without NOSAVE).  Writes the error reply and returns 1 when c's command
- * is refused. */
-int scripting_busy_reject(struct client *c, const struct command *cmd);
+/* While a script has run past busy-reply-threshold, dispatch refuses every
+ * command not flagged allow-busy (and SHUTDOWN without NOSAVE): returns the
+ * -BUSY error (static text) when c's command is refused, else NULL.  The
+ * caller replies (EXEC answers EXECABORT ... because of: BUSY ...). */
+const char *scripting_busy_reject(struct client *c, const struct command *cmd);
 /* SCRIPT KILL / FUNCTION KILL: writes the reply. */
 void scripting_kill(struct client *c, enum scripting_engine_kind kind);
 /* The running script's name and command line for FUNCTION STATS (NULL

@@ -221,6 +221,8 @@ struct server {
     int *listen_fds;                  /* owned */
     int nlisten;
     long long listen_port;            /* the port the listeners are bound to */
+    char *listen_bind;                /* owned: the cfg.bind they were opened
+                                         with (CONFIG SET bind falls back to it) */
     struct event *cron_event;         /* owned; runs hz times a second */
     struct event *expire_event;       /* owned; active expiry slices */
     struct event *close_event;        /* owned; frees clients marked to close */

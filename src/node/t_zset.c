@@ -49,19 +49,25 @@ const struct zset_set_reader *zset_set_reader = &zset_sets;
 int
 zset_parse_score(const char *s, size_t len, double *out)
 {
-    char buf[256];
+    char small[256];
     char *end;
     /* Redis's getDoubleFromObject: strtod over the whole argument, no
-     * leading space, no NaN, no overflow. */
-    if (len == 0 || len >= sizeof(buf) || s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')) {
+     * leading space, no NaN, no overflow, and no length limit (DBL_MAX
+     * written out in full takes 309 digits). */
+    if (len == 0 || s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')) {
         return -1;
     }
+    char *buf = len < sizeof(small) ? small : mem_alloc(len + 1);
     memcpy(buf, s, len);
     buf[len] = '\0';
     errno = 0;
     double d = strtod(buf, &end);
-    if ((size_t)(end - buf) != len || isnan(d)
-        || (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || d == 0.0))) {
+    int bad = (size_t)(end - buf) != len || isnan(d)
+              || (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || d == 0.0));
+    if (buf != small) {
+        mem_free(buf);
+    }
+    if (bad) {
         return -1;
     }
     *out = d;
@@ -369,7 +375,7 @@ zset_rank(struct zset *z, const char *m, size_t len, int reverse)
 static int
 zset_parse_score_end(const char *s, size_t len, double *v, int *ex)
 {
-    char buf[256];
+    char small[256];
     char *end;
     *ex = 0;
     if (len > 0 && s[0] == '(') {
@@ -377,17 +383,17 @@ zset_parse_score_end(const char *s, size_t len, double *v, int *ex)
         s++;
         len--;
     }
-    if (len >= sizeof(buf)) {
-        return -1;
-    }
-    /* Redis reads the end as a C string: strtod up to the first NUL. */
+    /* Redis reads the end as a C string: strtod up to the first NUL (of
+     * any length). */
+    char *buf = len < sizeof(small) ? small : mem_alloc(len + 1);
     memcpy(buf, s, len);
     buf[len] = '\0';
     *v = strtod(buf, &end);
-    if (*end != '\0' || isnan(*v)) {
-        return -1;
+    int bad = *end != '\0' || isnan(*v);
+    if (buf != small) {
+        mem_free(buf);
     }
-    return 0;
+    return bad ? -1 : 0;
 }
 
 int

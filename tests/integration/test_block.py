@@ -230,6 +230,35 @@ def case_f_disconnect_while_waiting(c):
     check(r.ping(), "server alive")
 
 
+def case_g_wrong_type_does_not_wake_a_pop(c):
+    """Regression (Redis's unit/type/zset and list "ZADD + DEL + SET should
+    not awake blocked client"): a transaction that left a string under the
+    key a BZPOPMIN or BLPOP waited on woke it with WRONGTYPE; Redis 7.0
+    wakes such a waiter only for a key of its type, so it waits on and pops
+    what a later ZADD / LPUSH brings."""
+    n = c.node("--save", "")
+    r = cluster.client(n)
+    for pop, push, want in (("BZPOPMIN", ("ZADD", "k", "1", "bar"), [b"k", b"bar", b"1"]),
+                            ("BLPOP", ("LPUSH", "k", "bar"), [b"k", b"bar"])):
+        w = Raw(n.port)
+        w.send((pop, "k", 0))
+        wait_blocked(r, 1)
+        x = Raw(n.port)
+        x.call("MULTI")
+        x.call(*push)
+        x.call("DEL", "k")
+        x.call("SET", "k", "foo")
+        check(x.call("EXEC") == [1, 1, "OK"], "EXEC")
+        check(nothing_within(w, 0.2), "%s woken by a string: %r" % (pop, w.buf))
+        check(blocked(r) == 1, "%s still blocked" % pop)
+        x.call("DEL", "k")
+        x.call(*push)
+        got = w.reply()
+        check(got == want, "%s popped %r" % (pop, got))
+        w.close()
+        x.close()
+
+
 CASES = [
     ("a", "WAIT times out with its count and keeps the pipeline", case_a_wait_timeout),
     ("b", "WAIT released by a replica's ACK", case_b_wait_released_by_acks),
@@ -238,6 +267,8 @@ CASES = [
     ("e", "CLIENT PAUSE WRITE holds writes, then releases them in order",
      case_e_pause_write_holds_then_releases),
     ("f", "a disconnect while in WAIT or held leaves nothing", case_f_disconnect_while_waiting),
+    ("g", "BZPOPMIN / BLPOP are not woken by a key of another type",
+     case_g_wrong_type_does_not_wake_a_pop),
 ]
 
 

@@ -1,7 +1,8 @@
 """Introspection end to end: LATENCY records a slow command once
 latency-monitor-threshold is set; MONITOR shows AUTH's password as
 (redacted) and follows a transaction's commands; latency tracking reports
-percentiles and histograms of commands of known durations.
+percentiles and histograms of commands of known durations; a big command's
+memory and an idle client's query buffer are given back.
 
 Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 "N passed, M failed".  CACHELY_INTROSPECT_CASES=a,b runs only those.
@@ -192,6 +193,75 @@ def case_g_lolwut(c):
     check(len(lines) == 8 and all(len(ln) == 30 for ln in lines[:6]), "6 rows of 30: %r" % lines)
     check(str(r.call("LOLWUT", "VERSION", "x")) == "ERR value is not an integer or out of range",
           "VERSION x")
+def used_memory(r):
+    return int(cluster.info(r, "memory")["used_memory"])
+
+
+def client_field(r, name, field):
+    for line in r.execute_command("CLIENT", "LIST").splitlines():
+        if ("name=%s " % name) in line:
+            return int(line.split(" %s=" % field)[1].split(" ")[0])
+    raise AssertionError("no client named %s" % name)
+
+
+def case_h_big_command_memory_is_given_back(c):
+    """Regression (Redis's unit/lazyfree "UNLINK can reclaim memory in
+    background"): one SADD of 100,000 members left its argument vector (3 MB)
+    with the connection for its life, so used_memory stayed 3 MB above where
+    it started after UNLINK of the set; Redis's suite wants it back under
+    twice the start."""
+    n = c.node()
+    r = client(n)
+    orig = used_memory(r)
+    r.sadd("myset", *range(100000))
+    peak = used_memory(r)
+    check(r.unlink("myset") == 1 and peak > orig + 1000000, "UNLINK")
+    try:
+        cluster.wait_for(lambda: used_memory(r) < orig + 200000, 10,
+                         "used_memory back near where it started")
+    except AssertionError:
+        pass
+    after = used_memory(r)
+    check(after < orig + 200000, "used_memory %d after, %d before, %d at the peak"
+          % (after, orig, peak))
+
+
+def case_i_idle_client_gives_back_its_query_buffer(c):
+    """Regression (Redis's unit/querybuf "query buffer resized correctly"):
+    an idle connection kept its 16 KiB query buffer forever, 160 MB over
+    10,000 idle clients; Redis 7.0 frees it after 2 s idle, and CLIENT LIST
+    then shows qbuf=0 qbuf-free=0."""
+    n = c.node()
+    r = client(n)
+    idle = Raw(n.port)
+    check(idle.call("CLIENT", "SETNAME", "idler") == "OK", "SETNAME")
+    check(client_field(r, "idler", "qbuf-free") > 0, "a buffer while busy")
+    cluster.wait_for(lambda: client_field(r, "idler", "qbuf") + client_field(
+        r, "idler", "qbuf-free") == 0, 10, "the idle client's buffer freed")
+    # It still works, and a big request after it too.
+    check(idle.call("SET", "x", "A" * 400000) == "OK", "SET after the trim")
+    check(idle.call("STRLEN", "x") == 400000, "STRLEN")
+
+
+def case_j_lazyfree_counters(c):
+    """Regression: INFO's lazyfree_pending_objects and lazyfreed_objects
+    were always 0; Redis counts a value freed in the background as one, a
+    database flushed ASYNC as its keys, and CONFIG RESETSTAT zeroes the
+    second (Redis's unit/lazyfree waits on the first and reads the second)."""
+    n = c.node()
+    r = client(n)
+    mem = lambda: cluster.info(r, "memory")
+    r.sadd("big", *range(1000))
+    r.unlink("big")
+    cluster.wait_for(lambda: mem()["lazyfree_pending_objects"] == "0", 10, "drained")
+    check(mem()["lazyfreed_objects"] == "1", "one value: %r" % mem()["lazyfreed_objects"])
+    for i in range(100):
+        r.set("k%d" % i, 1)
+    r.flushdb(asynchronous=True)
+    cluster.wait_for(lambda: mem()["lazyfreed_objects"] == "101", 10,
+                     "FLUSHDB ASYNC counts its 100 keys")
+    r.config_resetstat()
+    check(mem()["lazyfreed_objects"] == "0", "CONFIG RESETSTAT zeroes it")
 
 
 CASES = [
@@ -202,6 +272,11 @@ CASES = [
     ("e", "MEMORY DOCTOR, MALLOC-STATS and PURGE", case_e_memory),
     ("f", "LATENCY GRAPH", case_f_latency_graph),
     ("g", "LOLWUT", case_g_lolwut),
+    ("h", "a big command's argument vector is not kept: UNLINK gives the "
+          "memory back", case_h_big_command_memory_is_given_back),
+    ("i", "an idle client's query buffer is freed after 2 s",
+     case_i_idle_client_gives_back_its_query_buffer),
+    ("j", "INFO counts objects freed in the background", case_j_lazyfree_counters),
 ]
 
 

@@ -212,6 +212,101 @@ def case_e_replica_read_only_tx(c):
     check(x.call("EXEC") is None, "EXEC after the master changed a watched key")
 
 
+def case_f_replicaof_inside_multi(c):
+    """Regression (Redis's unit/multi "MULTI / EXEC with REPLICAOF"): a
+    master demoted by REPLICAOF inside a transaction closed its replicas'
+    links at once; Redis 7.0 keeps them (they may continue with it) and
+    streams nothing of the transaction: what ran before it did, what ran in
+    it after REPLICAOF does not."""
+    m = c.node()
+    rep = c.node("--replicaof", "%s %d" % (LOCAL, m.port))
+    mc, rc = client(m), client(rep)
+    wait_for(lambda: info(rc, "replication").get("master_link_status") == "up", 20,
+             "replica link up")
+    ids = lambda: [l["id"] for l in mc.client_list(_type="replica")]
+    before = ids()
+    check(len(before) == 1, "one replica: %r" % before)
+    mc.set("foo", "bar")
+    wait_for(lambda: rc.get("foo") == "bar", 20, "foo replicated")
+    x = Raw(m.port)
+    x.call("MULTI")
+    x.call("SET", "foo2", "bar")
+    x.call("REPLICAOF", LOCAL, str(cluster.free_port()))
+    x.call("SET", "foo3", "bar")
+    check(x.call("EXEC") == ["OK", "OK", "OK"], "EXEC")
+    e = x.call("SET", "foo4", "bar")
+    check(isinstance(e, cluster.Err) and e.startswith("READONLY"), "SET after: %r" % e)
+    time.sleep(0.5)
+    check(ids() == before, "the replica's link was kept: %r, was %r" % (ids(), before))
+    check(info(rc, "replication").get("master_link_status") == "up",
+          "the replica's link is up")
+    check(rc.get("foo2") is None and rc.get("foo3") is None,
+          "nothing of the transaction reached the replica")
+    # REPLICAOF NO ONE drops them, as Redis does: they reconnect and learn
+    # the new replication ID.
+    check(x.call("REPLICAOF", "NO", "ONE") == "OK", "REPLICAOF NO ONE")
+    wait_for(lambda: ids() and ids() != before, 20, "the replica reconnected")
+    wait_for(lambda: info(rc, "replication").get("master_link_status") == "up", 20,
+             "replica link up again")
+    mc.set("foo5", "bar")
+    wait_for(lambda: rc.get("foo5") == "bar", 20, "foo5 replicated")
+
+
+def case_g_exec_during_busy_script(c):
+    """Regression (Redis's unit/multi "EXEC and script timeout"): an EXEC
+    that arrived while a script ran past busy-reply-threshold got a plain
+    -BUSY and left the client in MULTI; Redis 7.0 answers EXECABORT ...
+    because of: BUSY ... and ends the transaction, none of it run."""
+    n = c.node()
+    r = client(n)
+    r.config_set("busy-reply-threshold", "10")
+    r.set("xx", "1")
+    x = Raw(n.port)
+    x.call("MULTI")
+    check(x.call("INCR", "xx") == "QUEUED", "queued")
+    busy = Raw(n.port)
+    busy.send(("EVAL", "while true do end", "0"))
+    time.sleep(0.2)
+    want = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL "
+            "or SHUTDOWN NOSAVE.")
+    e = x.call("INCR", "xx")
+    check(e == want, "INCR while busy: %r" % e)
+    e = x.call("EXEC")
+    check(e == "EXECABORT Transaction discarded because of: " + want, "EXEC while busy: %r" % e)
+    check(r.script_kill(), "SCRIPT KILL")
+    busy.close()
+    check(x.call("PING", "asdf") == b"asdf", "out of MULTI after the abort")
+    check(r.get("xx") == "1", "nothing of the transaction ran: %r" % r.get("xx"))
+
+
+def case_h_exec_on_a_stale_replica(c):
+    """Regression (Redis's unit/multi "exec with read commands and stale
+    replica state change"): with replica-serve-stale-data no, a GET or PING
+    queued before the node became a replica with no link ran in EXEC; Redis
+    7.0 answers EXECABORT ... MASTERDOWN when any queued command may not be
+    served stale, and runs the transaction once the node is a master again."""
+    n = c.node("--replica-serve-stale-data", "no")
+    r = client(n)
+    r.set("xx", "1")
+    dead = str(cluster.free_port())
+    x = Raw(n.port)
+    want = ("EXECABORT Transaction discarded because of: MASTERDOWN Link with "
+            "MASTER is down and replica-serve-stale-data is set to 'no'.")
+    for queued in (("GET", "xx"), ("PING",)):
+        x.call("MULTI")
+        check(x.call(*queued) == "QUEUED", "queued")
+        r.execute_command("REPLICAOF", LOCAL, dead)
+        e = x.call("EXEC")
+        check(e == want, "EXEC of %s on a stale replica: %r" % (queued[0], e))
+        r.execute_command("REPLICAOF", "NO", "ONE")
+    # MULTI itself is allowed on a stale replica.
+    r.execute_command("REPLICAOF", LOCAL, dead)
+    check(x.call("MULTI") == "OK", "MULTI on a stale replica")
+    r.execute_command("REPLICAOF", "NO", "ONE")
+    x.call("GET", "xx")
+    check(x.call("EXEC") == [b"1"], "EXEC once a master again")
+
+
 CASES = [
     ("a", "WATCH races between two clients", case_a_watch_race),
     ("b", "kill -9 during EXEC, appendfsync always: all or nothing", case_b_kill9_mid_exec),
@@ -219,6 +314,12 @@ CASES = [
     ("d", "a replica applies transactions atomically", case_d_replica_atomic),
     ("e", "transactions on a read-only replica; WATCH vs the master's stream",
      case_e_replica_read_only_tx),
+    ("f", "REPLICAOF inside MULTI keeps the replicas, streams none of it",
+     case_f_replicaof_inside_multi),
+    ("g", "EXEC while a script is busy aborts with the BUSY reason",
+     case_g_exec_during_busy_script),
+    ("h", "EXEC on a stale replica aborts when a queued command cannot run stale",
+     case_h_exec_on_a_stale_replica),
 ]
 
 

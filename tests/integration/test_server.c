@@ -796,11 +796,16 @@ slowlog_entry_args(redisReply *e, char *buf, size_t cap)
 
 /* Regression (issue 9 item 17): AUTH, HELLO AUTH and CONFIG SET of a
  * password showed the secret in clear in SLOWLOG GET; Redis shows
- * "(redacted)" in its place, also when the command failed. */
+ * "(redacted)" in its place, also when the command failed.  ACL SETUSER
+ * showed the user's name: Redis 7.0 redacts it with the rules (its suite's
+ * "SLOWLOG - Certain commands are omitted that contain sensitive
+ * information"), a refused one too. */
 Test(server, slowlog_redacts_passwords)
 {
     static const char *const args[] = {"--slowlog-log-slower-than", "0", NULL};
     static const char *const want[] = {
+        "ACL SETUSER (redacted) (redacted) (redacted)",
+        "ACL SETUSER (redacted) (redacted) (redacted)",
         "CONFIG SET maxmemory 0 masteruser (redacted)",
         "CONFIG SET masterauth (redacted) requirepass (redacted)",
         "HELLO 2 AUTH (redacted) (redacted) SETNAME n",
@@ -820,9 +825,13 @@ Test(server, slowlog_redacts_passwords)
     freeReplyObject(r);
     expect_ok("CONFIG SET masterauth secret4 requirepass secret5");
     expect_ok("CONFIG SET maxmemory 0 masteruser secret6");
-    r = harness_cmd(conn, "SLOWLOG GET 5");
-    cr_assert_eq(r->elements, 5);
-    for (size_t i = 0; i < 5; i++) {
+    r = harness_cmd(conn, "ACL SETUSER %s +get +set", "slowlog test user");
+    cr_assert_eq(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    expect_ok("ACL SETUSER slowlog-test-user on >secret7");
+    r = harness_cmd(conn, "SLOWLOG GET 7");
+    cr_assert_eq(r->elements, 7);
+    for (size_t i = 0; i < 7; i++) {
         slowlog_entry_args(r->element[i], text, sizeof(text));
         cr_assert_str_eq(text, want[i]);
     }

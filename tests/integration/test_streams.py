@@ -258,6 +258,36 @@ def case_e_save_and_aof_rewrite(c):
         shutil.rmtree(data, ignore_errors=True)
 
 
+def case_g_xreadgroup_propagation(c):
+    """Regression (Redis's unit/multi "MULTI propagation of XREADGROUP"): an
+    XREADGROUP that created its consumer also sent XGROUP CREATECONSUMER
+    before its XCLAIMs; Redis 7.0 sends it only for NOACK reads (which leave
+    no XCLAIM to create the consumer on the replica).  (Our XGROUP SETID
+    after the XCLAIMs, which Redis 7.0.15 sends only for NOACK, is kept: it
+    carries entries_read.)"""
+    m = c.node("--save", "")
+    mr = cluster.client(m)
+    mr.xadd("s", {"f": "1"}, id="1-1")
+    mr.xgroup_create("s", "g", id="0")
+    raw = Raw(m.port)
+    raw.send(("SYNC",))
+    hdr = raw.line().lstrip(b"\n")
+    raw.exact(int(hdr[1:]))
+    mr.xreadgroup("g", "c1", {"s": ">"})
+    mr.xadd("s", {"f": "2"}, id="2-1")
+    mr.xreadgroup("g", "c2", {"s": ">"}, noack=True)
+    mr.set("end", "1")
+    deadline = time.time() + 10
+    while b"end" not in raw.buf and time.time() < deadline:
+        raw.fill()
+    text = raw.buf
+    check(b"CREATECONSUMER\r\n$1\r\ns\r\n$1\r\ng\r\n$2\r\nc1" not in text,
+          "c1 (read with a PEL) sent CREATECONSUMER: %r" % text)
+    check(b"CREATECONSUMER\r\n$1\r\ns\r\n$1\r\ng\r\n$2\r\nc2" in text,
+          "the NOACK read sends CREATECONSUMER: %r" % text)
+    raw.close()
+
+
 CASES = [
     ("f", "regressions: XAUTOCLAIM huge COUNT, empty history read", case_f_regressions),
     ("a", "XREAD BLOCK: $ kept across re-runs, new key, timeout, DEL", case_a_xread_block_dollar),
@@ -266,6 +296,8 @@ CASES = [
     ("d", "consumer groups through a full sync and a mixed load", case_d_full_sync_and_load),
     ("e", "consumer groups through BGREWRITEAOF + restart and SAVE + restart",
      case_e_save_and_aof_rewrite),
+    ("g", "XREADGROUP sends CREATECONSUMER only for NOACK, as Redis 7.0",
+     case_g_xreadgroup_propagation),
 ]
 
 

@@ -98,6 +98,37 @@ Test(resp, parses_multibulk_command)
     resp_parser_free(&p);
 }
 
+/* A command with many arguments must not leave its argument vector with
+ * the connection (100,000 arguments took 3 MB): trimmed between frames,
+ * left alone inside one. */
+Test(resp, trim_frees_a_big_vector_between_frames_only)
+{
+    struct resp_parser p;
+    char big[4096];
+    size_t n = (size_t)snprintf(big, sizeof(big), "*2000\r\n");
+    for (int i = 0; i < 200; i++) {
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "$1\r\nx\r\n");
+    }
+    resp_parser_init(&p);
+    cr_assert_eq(resp_parser_next(&p, big, n), STATUS_AGAIN);
+    size_t cap = p.argv_cap;
+    cr_assert_geq(cap, 200);
+    resp_parser_trim(&p, 8);
+    cr_assert_eq(p.argv_cap, cap, "inside a frame the vector stays");
+    resp_parser_reset(&p);
+    resp_parser_trim(&p, 8);
+    cr_assert_eq(p.argv_cap, 0);
+    cr_assert_null(p.argv);
+    /* and it grows again */
+    cr_assert_eq(parse_str(&p, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), STATUS_OK);
+    ASSERT_ARG(&p, 2, "v");
+    resp_parser_trim(&p, 1024);
+    cr_assert_eq(p.argc, 3, "a small vector is kept");
+    resp_parser_trim(&p, 0);
+    cr_assert_eq(p.argv_cap, 0, "after a returned frame it may go");
+    resp_parser_free(&p);
+}
+
 Test(resp, multibulk_arguments_are_binary_safe)
 {
     struct resp_parser p;
