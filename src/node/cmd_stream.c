@@ -797,6 +797,14 @@ xread_generic(struct client *c, int group_mode)
         size_t moreargs = c->argc - i - 1;
         const struct resp_arg *o = &c->argv[i];
         if (xarg_is(o, "block") && moreargs) {
+            if (c->flags & CLIENT_SCRIPT) {
+                /* Redis 7.0 refuses the option itself from a script, before
+                 * reading the timeout, naming the command as it was
+                 * spelled. */
+                reply_errorf(c, "%.*s command is not allowed with BLOCK option from scripts",
+                             (int)c->argv[0].len, c->argv[0].ptr);
+                return;
+            }
             i++;
             if (util_str2ll(c->argv[i].ptr, c->argv[i].len, &timeout) != 0) {
                 reply_error(c, "timeout is not an integer or out of range");

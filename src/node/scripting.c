@@ -752,7 +752,7 @@ scripting_setup(struct server *srv)
     srv->scripting = s;
     interp_open(s, SCRIPTING_EVAL);
     interp_open(s, SCRIPTING_FUNCTION);
-    s->fake = client_create_fake(srv, CLIENT_DENY_BLOCKING | CLIENT_AUTHENTICATED);
+    s->fake = client_create_fake(srv, CLIENT_DENY_BLOCKING | CLIENT_AUTHENTICATED | CLIENT_SCRIPT);
     snprintf(s->fake->addr, sizeof(s->fake->addr), "lua");
     return 0;
 }
