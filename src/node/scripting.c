@@ -339,6 +339,58 @@ fake_reply(struct client *f, size_t *len)
     return out;
 }
 
+/* A redis.call's arguments read off the Lua stack: strings point into
+ * Lua's strings (valid while they stay on the stack), numbers are written
+ * as Redis 7.0 writes them (%.17g, whatever their position) into num. */
+struct lua_args {
+    int argc;
+    struct resp_arg *argv;   /* small, or owned when argc > 16 */
+    char (*num)[32];         /* small_num, or owned: the numbers' text */
+    struct resp_arg small[16];
+    char small_num[16][32];
+};
+
+static void
+lua_args_free(struct lua_args *a)
+{
+    if (a->argv != a->small) {
+        mem_free(a->argv);
+        mem_free(a->num);
+    }
+    a->argv = NULL;
+    a->num = NULL;
+}
+
+/* Read the argc > 0 values on L's stack into a.  Returns 0, or -1 (a freed)
+ * when one is neither a string nor a number. */
+static int
+lua_args_read(lua_State *L, int argc, struct lua_args *a)
+{
+    a->argc = argc;
+    if (argc <= 16) {
+        a->argv = a->small;
+        a->num = a->small_num;
+    } else {
+        a->argv = mem_alloc(sizeof(*a->argv) * (size_t)argc);
+        a->num = mem_alloc(sizeof(*a->num) * (size_t)argc);
+    }
+    for (int i = 0; i < argc; i++) {
+        int t = lua_type(L, i + 1);
+        if (t == LUA_TNUMBER) {
+            a->argv[i].len = number_arg(lua_tonumber(L, i + 1), a->num[i], sizeof(a->num[i]));
+            a->argv[i].ptr = a->num[i];
+        } else if (t == LUA_TSTRING) {
+            size_t len;
+            a->argv[i].ptr = (char *)lua_tolstring(L, i + 1, &len);
+            a->argv[i].len = len;
+        } else {
+            lua_args_free(a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Check and run one command for the running script; pushes its reply (or
  * an error table).  Returns 1 when the reply is an error. */
 static int
@@ -349,7 +401,7 @@ script_command(lua_State *L)
     struct server *srv = s->srv;
     struct client *f = s->fake;
     int argc = lua_gettop(L);
-    char numbuf[64][32];
+    struct lua_args args;
 
     if (run == NULL) {
         push_error_table(L, "ERR redis.call is only available while a script runs");
@@ -359,26 +411,12 @@ script_command(lua_State *L)
         push_error_table(L, "ERR Please specify at least one argument for this redis lib call");
         return 1;
     }
-    /* Most calls have a few arguments: those live on the stack. */
-    struct resp_arg argv_small[16];
-    struct resp_arg *argv = argc <= 16 ? argv_small : mem_alloc(sizeof(*argv) * (size_t)argc);
-    for (int i = 0; i < argc; i++) {
-        int t = lua_type(L, i + 1);
-        if (t == LUA_TNUMBER && i < 64) {
-            argv[i].len = number_arg(lua_tonumber(L, i + 1), numbuf[i], sizeof(numbuf[i]));
-            argv[i].ptr = numbuf[i];
-        } else if (t == LUA_TSTRING || t == LUA_TNUMBER) {
-            size_t len;
-            argv[i].ptr = (char *)lua_tolstring(L, i + 1, &len);
-            argv[i].len = len;
-        } else {
-            if (argv != argv_small) {
-                mem_free(argv);
-            }
-            push_error_table(L, "ERR Lua redis lib command arguments must be strings or integers");
-            return 1;
-        }
+    if (lua_args_read(L, argc, &args) != 0) {
+        lua_settop(L, 0);
+        push_error_table(L, "ERR Lua redis lib command arguments must be strings or integers");
+        return 1;
     }
+    struct resp_arg *argv = args.argv;
     const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
     const char *err = NULL;
     char aclmsg[512];
@@ -417,9 +455,10 @@ script_command(lua_State *L)
         }
     }
     if (err != NULL) {
-        if (argv != argv_small) {
-            mem_free(argv);
-        }
+        lua_args_free(&args);
+        /* The arguments may fill the C stack to Lua's limit (unpack of
+         * thousands): make room for the reply by dropping them. */
+        lua_settop(L, 0);
         push_error_table(L, err);
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "cachely_counted");
@@ -435,11 +474,10 @@ script_command(lua_State *L)
     if (srv->ks.dirty != dirty) {
         run->wrote = 1;
     }
-    if (argv != argv_small) {
-        mem_free(argv);
-    }
+    lua_args_free(&args);
     f->argc = 0;
     f->argv = NULL;
+    lua_settop(L, 0); /* the arguments are done with: room for the reply */
     if (f->reply == NULL) {
         /* The whole reply is in the client's buffer: read it there. */
         script_resp_to_lua(L, f->buf, f->buf + f->bufpos, 0);
