@@ -514,6 +514,44 @@ l_pcall(lua_State *L)
     return 1;
 }
 
+/* redis.acl_check_cmd(cmd, args...): may the script's caller run that
+ * command with those arguments?  A pure check, as Redis 7.0's: nothing
+ * goes to ACL LOG, and arity is not looked at. */
+static int
+l_acl_check_cmd(lua_State *L)
+{
+    struct scripting *s = current;
+    struct lua_args args;
+    int argc = lua_gettop(L);
+    if (s->run == NULL) {
+        return raise_error(L, "ERR redis.acl_check_cmd can only be called inside a script invocation");
+    }
+    if (argc == 0) {
+        lua_settop(L, 0);
+        return raise_error(L, "ERR Please specify at least one argument for this redis lib call");
+    }
+    if (lua_args_read(L, argc, &args) != 0) {
+        lua_settop(L, 0);
+        return raise_error(L, "ERR Lua redis lib command arguments must be strings or integers");
+    }
+    const struct command *cmd = command_lookup(args.argv[0].ptr, args.argv[0].len);
+    if (cmd != NULL && cmd->nsubs > 0 && argc >= 2) {
+        cmd = command_lookup_sub(cmd, args.argv[1].ptr, args.argv[1].len);
+    }
+    int allowed = 0;
+    if (cmd != NULL) {
+        size_t pos;
+        allowed = acl_check(s->run->caller->user, cmd, (size_t)argc, args.argv, &pos) == ACL_OK;
+    }
+    lua_args_free(&args);
+    lua_settop(L, 0);
+    if (cmd == NULL) {
+        return raise_error(L, "ERR Invalid command passed to redis.acl_check_cmd()");
+    }
+    lua_pushboolean(L, allowed);
+    return 1;
+}
+
 static int
 l_error_reply(lua_State *L)
 {
@@ -711,6 +749,7 @@ lua_create(enum scripting_engine_kind kind)
     common_api(L);
     set_fn(L, "call", l_call);
     set_fn(L, "pcall", l_pcall);
+    set_fn(L, "acl_check_cmd", l_acl_check_cmd);
     set_fn(L, "set_repl", l_set_repl);
     set_fn(L, "replicate_commands", l_true);
     set_fn(L, "breakpoint", l_false);
