@@ -514,6 +514,35 @@ l_pcall(lua_State *L)
     return 1;
 }
 
+/* The global pcall, as Redis 7.0 replaces it: an error table (what
+ * redis.call and the API raise) is caught as its "err" string, the way
+ * scripts written for Redis before 7 expect.  Called with nothing, Redis's
+ * calls its own placeholder and catches "attempt to call a boolean value":
+ * so does this. */
+static int
+l_lua_pcall(lua_State *L)
+{
+    int argc = lua_gettop(L);
+    if (argc == 0) {
+        lua_pushboolean(L, 1);
+        argc = 1;
+    }
+    lua_pushboolean(L, 1); /* the result's place */
+    lua_insert(L, 1);
+    if (lua_pcall(L, argc - 1, LUA_MULTRET, 0) != 0) {
+        lua_remove(L, 1);
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "err");
+            if (lua_isstring(L, -1)) {
+                lua_replace(L, -2);
+            }
+        }
+        lua_pushboolean(L, 0);
+        lua_insert(L, 1);
+    }
+    return lua_gettop(L);
+}
+
 /* redis.acl_check_cmd(cmd, args...): may the script's caller run that
  * command with those arguments?  A pure check, as Redis 7.0's: nothing
  * goes to ACL LOG, and arity is not looked at. */
@@ -744,6 +773,8 @@ lua_create(enum scripting_engine_kind kind)
             lua_pop(L, 1);
         }
     }
+    lua_pushcfunction(L, l_lua_pcall);
+    lua_setglobal(L, "pcall");
     /* redis */
     lua_newtable(L);
     common_api(L);
