@@ -699,6 +699,11 @@ fcall(struct client *c, int readonly)
         reply_error(c, "Function not found");
         return;
     }
+    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &numkeys) != 0) {
+        /* FCALL's own wording; EVAL's is the generic not-an-integer. */
+        reply_error(c, "Bad number of keys provided");
+        return;
+    }
     if (function_numkeys(c, &numkeys) != 0) {
         return;
     }
