@@ -405,10 +405,24 @@ cmd_function_delete(struct client *c)
     reply_ok(c);
 }
 
+/* A FUNCTION subcommand given too many arguments: Redis 7.0's wording,
+ * the subcommand as it was spelled. */
+static void
+reply_function_arity(struct client *c)
+{
+    int n = (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len);
+    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. Try FUNCTION HELP.",
+                 n, c->argv[1].ptr);
+}
+
 void
 cmd_function_flush(struct client *c)
 {
-    if (c->argc > 3 || (c->argc == 3 && !arg_is(c, 2, "async") && !arg_is(c, 2, "sync"))) {
+    if (c->argc > 3) {
+        reply_function_arity(c);
+        return;
+    }
+    if (c->argc == 3 && !arg_is(c, 2, "async") && !arg_is(c, 2, "sync")) {
         reply_error(c, "FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }
@@ -452,7 +466,7 @@ cmd_function_restore(struct client *c)
     char err[600];
     const char *name;
     if (c->argc > 4) {
-        reply_syntax_error(c);
+        reply_function_arity(c);
         return;
     }
     if (c->argc == 4) {
