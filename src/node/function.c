@@ -132,6 +132,19 @@ lua_raise(lua_State *L, const char *msg)
     return lua_error(L);
 }
 
+/* Where the libraries' globals resolve names: the table registered as
+ * "cachely_load_globals" (the load API) while a library's chunk runs, the
+ * scripts' globals "cachely_globals" otherwise (see the sandbox). */
+static void
+load_env_resolve(lua_State *L, const char *table)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "cachely_load_mt");
+    lua_pushstring(L, "__index");
+    lua_getfield(L, LUA_REGISTRYINDEX, table);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 /* redis.register_function(name, callback) or
  * redis.register_function{function_name=, callback=, flags=, description=} */
 int
@@ -296,7 +309,9 @@ library_load(struct server *srv, const char *code, size_t len, int replace,
     lua_getglobal(L, "cachely_err_handler");
     lua_insert(L, -2);
     loading = l;
+    load_env_resolve(L, "cachely_load_globals");
     int rc = lua_pcall(L, 0, 0, -2);
+    load_env_resolve(L, "cachely_globals");
     loading = NULL;
     if (rc != 0) {
         const char *msg = "execution failure";

@@ -285,12 +285,20 @@ static const char sandbox_src[] =
     "  if f then setfenv(f, P) end\n"
     "  return f, e\n"
     "end\n"
+    "-- A library's code runs in LP, one table for its load and its calls,\n"
+    "-- as Redis 7.0's: while FUNCTION LOAD runs the chunk, names resolve in\n"
+    "-- L (the library API alone: redis.register_function, redis.log...);\n"
+    "-- afterwards, in S.  C switches LPmt.__index (function.c), so a local\n"
+    "-- function defined at load time finds the runtime redis when called.\n"
     "local L = {}\n"
-    "for k, v in pairs(S) do L[k] = v end\n"
     "if G.cachely_lib_api then L.redis = ro(G.cachely_lib_api, true) end\n"
-    "local LP = ro(L, true)\n"
-    "L._G = LP\n"
-    "return S, P, LP\n";
+    "setmetatable(L, {__index = missing, __metatable = false})\n"
+    "local LPmt = {__index = S,\n"
+    "  __newindex = function() error('Attempt to modify a readonly table', 2) end,\n"
+    "  __metatable = false}\n"
+    "local LP = setmetatable({}, LPmt)\n"
+    "proxies[LP] = true\n"
+    "return S, P, LP, L, LPmt\n";
 
 /* ---- redis.* --------------------------------------------------------------- */
 
@@ -733,15 +741,11 @@ set_num(lua_State *L, const char *name, lua_Number v)
 }
 
 /* Fill the table on top with what both the runtime and the library-load
- * API have. */
+ * API have (Redis 7.0's load API: the log and the version, no more). */
 static void
 common_api(lua_State *L)
 {
     set_fn(L, "log", l_log);
-    set_fn(L, "sha1hex", l_sha1hex);
-    set_fn(L, "error_reply", l_error_reply);
-    set_fn(L, "status_reply", l_status_reply);
-    set_fn(L, "setresp", l_setresp);
     set_num(L, "LOG_DEBUG", LUA_LOG_DEBUG);
     set_num(L, "LOG_VERBOSE", LUA_LOG_VERBOSE);
     set_num(L, "LOG_NOTICE", LUA_LOG_NOTICE);
@@ -778,6 +782,10 @@ lua_create(enum scripting_engine_kind kind)
     /* redis */
     lua_newtable(L);
     common_api(L);
+    set_fn(L, "sha1hex", l_sha1hex);
+    set_fn(L, "error_reply", l_error_reply);
+    set_fn(L, "status_reply", l_status_reply);
+    set_fn(L, "setresp", l_setresp);
     set_fn(L, "call", l_call);
     set_fn(L, "pcall", l_pcall);
     set_fn(L, "acl_check_cmd", l_acl_check_cmd);
@@ -800,10 +808,12 @@ lua_create(enum scripting_engine_kind kind)
         lua_setglobal(L, "cachely_lib_api");
     }
     if (luaL_loadbuffer(L, sandbox_src, sizeof(sandbox_src) - 1, "=sandbox") != 0
-        || lua_pcall(L, 0, 3, 0) != 0) {
+        || lua_pcall(L, 0, 5, 0) != 0) {
         log_error("Lua sandbox setup failed: %s", lua_tostring(L, -1));
         abort();
     }
+    lua_setfield(L, LUA_REGISTRYINDEX, "cachely_load_mt");
+    lua_setfield(L, LUA_REGISTRYINDEX, "cachely_load_globals");
     lua_setfield(L, LUA_REGISTRYINDEX, "cachely_load_env");
     lua_setfield(L, LUA_REGISTRYINDEX, "cachely_env");
     lua_setfield(L, LUA_REGISTRYINDEX, "cachely_globals");
