@@ -785,6 +785,15 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
     return n > 0;
 }
 
+/* The stream at key, or NULL when there is none (or, for a woken reader,
+ * another type: it waits on as if the key were missing); no reply. */
+static struct stream *
+xread_stream(struct client *c, const struct resp_arg *key)
+{
+    struct entry **ref = db_lookup_ref(c->db, key->ptr, key->len, LOOKUP_WRITE);
+    return ref != NULL && (*ref)->type == ENTRY_STREAM ? entry_obj(*ref) : NULL;
+}
+
 static void
 xread_generic(struct client *c, int group_mode)
 {
@@ -871,12 +880,20 @@ xread_generic(struct client *c, int group_mode)
         const struct resp_arg *key = &c->argv[streams_arg + k];
         const struct resp_arg *ida = &c->argv[streams_arg + nstreams + k];
         struct stream *s;
-        if (xlookup(c, key, group_mode ? LOOKUP_WRITE : 0, NULL, &s) != 0) {
+        struct entry **ref = db_lookup_ref(c->db, key->ptr, key->len,
+                                           group_mode ? LOOKUP_WRITE : 0);
+        s = ref != NULL && (*ref)->type == ENTRY_STREAM ? entry_obj(*ref) : NULL;
+        if (ref != NULL && s == NULL && c->bstate == NULL) {
+            reply_wrongtype(c);
             goto done;
         }
+        /* A blocked reader whose key now holds another type: Redis 7.0
+         * treats XREAD's as waiting for a stream there, XREADGROUP's as
+         * gone (below). */
         if (group_mode) {
             if (s == NULL && c->bstate != NULL) {
-                /* Woken because the stream was deleted (Redis 7.0). */
+                /* Woken because the stream was deleted or replaced by
+                 * another type (Redis 7.0). */
                 reply_error(c, "-UNBLOCKED the stream key no longer exists");
                 gwait_drop(c->id);
                 goto done;
@@ -918,8 +935,7 @@ xread_generic(struct client *c, int group_mode)
     size_t nserve = 0;
     int *serve = mem_calloc(nstreams * sizeof(*serve));
     for (size_t k = 0; k < nstreams; k++) {
-        struct stream *s;
-        xlookup(c, &c->argv[streams_arg + k], LOOKUP_WRITE, NULL, &s);
+        struct stream *s = xread_stream(c, &c->argv[streams_arg + k]);
         if (s == NULL) {
             continue;
         }
@@ -949,8 +965,7 @@ xread_generic(struct client *c, int group_mode)
                 continue;
             }
             const struct resp_arg *key = &c->argv[streams_arg + k];
-            struct stream *s;
-            xlookup(c, key, LOOKUP_WRITE, NULL, &s);
+            struct stream *s = xread_stream(c, key);
             if (c->resp < 3) {
                 reply_array_len(c, 2);
             }

@@ -194,6 +194,49 @@ def case_f_regressions(c):
           "empty history read propagated nothing")
 
 
+def case_g_type_changed(c):
+    """A blocked reader's key replaced by another type (ext suite
+    stream-cgroups 'Blocking XREADGROUP: key type changed with SET' / 'with
+    transaction'): Redis 7.0 unblocks XREADGROUP with 'the stream key no
+    longer exists' and keeps XREAD waiting for a stream there.  Before, both
+    were woken with WRONGTYPE."""
+    n = c.node("--save", "")
+    r = cluster.client(n)
+    for how in ("set", "multi"):
+        r.delete("q")
+        r.xadd("q", {"f": "v"}, id="666-0")
+        r.xgroup_create("q", "g", id="$")
+        w = Raw(n.port)
+        w.send(("XREADGROUP", "GROUP", "g", "Alice", "BLOCK", 0, "STREAMS", "q", ">"))
+        wait_blocked(r, 1)
+        if how == "set":
+            r.set("q", "val1")
+        else:
+            p = r.pipeline(transaction=True)
+            p.delete("q")
+            p.sadd("q", "e1")
+            p.execute()
+        rep = w.reply()
+        check("UNBLOCKED the stream key no longer exists" in str(rep),
+              "XREADGROUP woken by %s: %r" % (how, rep))
+        check(blocked(r) == 0, "nobody left waiting after %s" % how)
+        w.close()
+    # XREAD waits on through a SET, and reads the stream created after it.
+    r.delete("q")
+    r.xadd("q", {"f": "v"}, id="1-1")
+    w = Raw(n.port)
+    w.send(("XREAD", "BLOCK", 0, "STREAMS", "q", "$"))
+    wait_blocked(r, 1)
+    r.set("q", "x")
+    time.sleep(0.1)
+    check(blocked(r) == 1, "XREAD still waiting after SET")
+    r.delete("q")
+    r.xadd("q", {"f": "v2"}, id="2-1")
+    rep = w.reply()
+    check(str(rep).find("2-1") >= 0 and "WRONGTYPE" not in str(rep), "XREAD got the new entry: %r" % rep)
+    w.close()
+
+
 # ---- replication and persistence ----------------------------------------------------
 
 
@@ -262,6 +305,7 @@ CASES = [
     ("f", "regressions: XAUTOCLAIM huge COUNT, empty history read", case_f_regressions),
     ("a", "XREAD BLOCK: $ kept across re-runs, new key, timeout, DEL", case_a_xread_block_dollar),
     ("b", "XREADGROUP BLOCK: FIFO, NOGROUP on destroy/DEL, timeout", case_b_xreadgroup_block),
+    ("g", "a blocked reader's key replaced by another type", case_g_type_changed),
     ("c", "XADD ~ and XREADGROUP effects on a replica", case_c_effects),
     ("d", "consumer groups through a full sync and a mixed load", case_d_full_sync_and_load),
     ("e", "consumer groups through BGREWRITEAOF + restart and SAVE + restart",
