@@ -132,6 +132,25 @@ lua_raise(lua_State *L, const char *msg)
     return lua_error(L);
 }
 
+/* FUNCTION LOAD's time limit for running a library's chunk, as Redis
+ * 7.0's (LOAD_TIMEOUT_MS): a chunk that loops forever fails the load
+ * instead of hanging the server.  What applies libraries accepted before
+ * (snapshot and AOF loading, our master's link: CLIENT_MASTER) has none,
+ * so a slower moment cannot drop a library (Redis's RDB load has none). */
+#define LOAD_TIMEOUT_US (500 * 1000LL)
+static long long load_deadline_us; /* monotonic; 0: no limit */
+
+static void
+load_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (load_deadline_us > 0 && util_monotonic_us() > load_deadline_us) {
+        /* Every line from now on, in case a pcall caught it. */
+        lua_sethook(L, load_hook, LUA_MASKLINE, 0);
+        lua_raise(L, "ERR FUNCTION LOAD timeout");
+    }
+}
+
 /* Where the libraries' globals resolve names: the table registered as
  * "cachely_load_globals" (the load API) while a library's chunk runs, the
  * scripts' globals "cachely_globals" otherwise (see the sandbox). */
@@ -246,10 +265,10 @@ function_lua_register(lua_State *L)
     return 0;
 }
 
-/* Load (or replace) a library from its source.  Returns 0, or -1 after
- * writing the error into err. */
+/* Load (or replace) a library from its source, its chunk limited in time
+ * when timeout is set.  Returns 0, or -1 after writing the error into err. */
 static int
-library_load(struct server *srv, const char *code, size_t len, int replace,
+library_load(struct server *srv, const char *code, size_t len, int replace, int timeout,
              char *err, size_t errcap, const char **libname)
 {
     lua_State *L = scripting_lua(srv, SCRIPTING_FUNCTION);
@@ -310,7 +329,13 @@ library_load(struct server *srv, const char *code, size_t len, int replace,
     lua_insert(L, -2);
     loading = l;
     load_env_resolve(L, "cachely_load_globals");
+    if (timeout) {
+        load_deadline_us = util_monotonic_us() + LOAD_TIMEOUT_US;
+        lua_sethook(L, load_hook, LUA_MASKCOUNT, 100000);
+    }
     int rc = lua_pcall(L, 0, 0, -2);
+    lua_sethook(L, NULL, 0, 0);
+    load_deadline_us = 0;
     load_env_resolve(L, "cachely_globals");
     loading = NULL;
     if (rc != 0) {
@@ -393,7 +418,8 @@ cmd_function_load(struct client *c)
         }
         replace = 1;
     }
-    if (library_load(c->srv, c->argv[i].ptr, c->argv[i].len, replace, err,
+    if (library_load(c->srv, c->argv[i].ptr, c->argv[i].len, replace,
+                     !(c->flags & CLIENT_MASTER), err,
                      sizeof(err), &name) != 0) {
         reply_error(c, err);
         return;
@@ -519,7 +545,8 @@ cmd_function_restore(struct client *c)
     for (off = mlen; off < len;) {
         const unsigned char *h = (const unsigned char *)p + off;
         size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-        if (library_load(c->srv, p + off + 4, n, policy == REPLACE, err, sizeof(err),
+        if (library_load(c->srv, p + off + 4, n, policy == REPLACE, !(c->flags & CLIENT_MASTER),
+                         err, sizeof(err),
                          &name) != 0) {
             reply_error(c, err);
             c->srv->ks.dirty++;
