@@ -178,30 +178,39 @@ function_lua_register(lua_State *L)
     if (l == NULL) {
         return lua_raise(L, "ERR redis.register_function can only be called on FUNCTION LOAD command");
     }
-    if (argc == 1 && lua_istable(L, 1)) {
+    if (argc == 1) {
+        if (!lua_istable(L, 1)) {
+            return lua_raise(L, "ERR calling redis.register_function with a single argument is only "
+                                "applicable to Lua table (representing named arguments).");
+        }
         lua_pushnil(L);
         while (lua_next(L, 1)) {
+            /* Redis 7.0 takes a number as a string here (and then finds
+             * no such argument); names in any case; numbers as names. */
+            if (lua_type(L, -2) == LUA_TNUMBER) {
+                return lua_raise(L, "ERR unknown argument given to redis.register_function");
+            }
             if (lua_type(L, -2) != LUA_TSTRING) {
                 return lua_raise(L, "ERR named argument key given to redis.register_function is not a string");
             }
             const char *k = lua_tostring(L, -2);
-            if (strcmp(k, "function_name") == 0) {
-                if (lua_type(L, -1) != LUA_TSTRING) {
+            if (strcasecmp(k, "function_name") == 0) {
+                if (!lua_isstring(L, -1)) {
                     return lua_raise(L, "ERR function_name argument given to redis.register_function must be a string");
                 }
                 name = lua_tolstring(L, -1, &nlen);
-            } else if (strcmp(k, "description") == 0) {
-                if (lua_type(L, -1) != LUA_TSTRING) {
+            } else if (strcasecmp(k, "description") == 0) {
+                if (!lua_isstring(L, -1)) {
                     return lua_raise(L, "ERR description argument given to redis.register_function must be a string");
                 }
                 desc = lua_tostring(L, -1);
-            } else if (strcmp(k, "callback") == 0) {
+            } else if (strcasecmp(k, "callback") == 0) {
                 if (lua_type(L, -1) != LUA_TFUNCTION) {
                     return lua_raise(L, "ERR callback argument given to redis.register_function must be a function");
                 }
                 lua_pushvalue(L, -1);
                 lua_setfield(L, LUA_REGISTRYINDEX, "cachely_pending_cb");
-            } else if (strcmp(k, "flags") == 0) {
+            } else if (strcasecmp(k, "flags") == 0) {
                 if (lua_type(L, -1) != LUA_TTABLE) {
                     return lua_raise(L, "ERR flags argument to redis.register_function must be a table representing function flags");
                 }
@@ -233,7 +242,7 @@ function_lua_register(lua_State *L)
             return lua_raise(L, "ERR redis.register_function must get a callback argument");
         }
     } else if (argc == 2) {
-        if (lua_type(L, 1) != LUA_TSTRING) {
+        if (!lua_isstring(L, 1)) {
             return lua_raise(L, "ERR first argument to redis.register_function must be a string");
         }
         if (lua_type(L, 2) != LUA_TFUNCTION) {
