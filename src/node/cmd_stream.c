@@ -252,7 +252,13 @@ parse_trim_args(struct client *c, struct trim_args *a, int xadd)
         return -1;
     }
     if (!a->limit_given) {
-        a->limit = a->approx ? 100LL * XSTREAM_NODE_ENTRIES : 0;
+        /* Redis 7.0: 100 nodes' worth, within 10000 when the entries are
+         * unlimited and 1000000 at most. */
+        long long per = c->srv->cfg.stream_node_max_entries;
+        a->limit = 0;
+        if (a->approx) {
+            a->limit = per > 0 && per <= 1000000 / 100 ? 100 * per : per > 0 ? 1000000 : 10000;
+        }
     }
     return 0;
 }
