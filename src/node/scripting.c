@@ -625,8 +625,36 @@ l_error_reply(lua_State *L)
         push_error_table(L, "ERR wrong number or type of arguments");
         return 1;
     }
-    const char *msg = lua_tostring(L, 1);
-    push_error_table(L, msg[0] == '-' ? msg + 1 : msg);
+    /* Redis 7.0's reading: the code is what comes before the first space
+     * (ERR when there is none), the message after it with CR/LF trimmed at
+     * both ends; '' gives "ERR ". */
+    size_t len;
+    const char *msg = lua_tolstring(L, 1, &len);
+    if (len > 0 && msg[0] == '-') {
+        msg++;
+        len--;
+    }
+    const char *sp = memchr(msg, ' ', len);
+    const char *code = sp != NULL ? msg : "ERR";
+    size_t codelen = sp != NULL ? (size_t)(sp - msg) : 3;
+    if (sp != NULL) {
+        len -= (size_t)(sp + 1 - msg);
+        msg = sp + 1;
+    }
+    while (len > 0 && (msg[0] == '\r' || msg[0] == '\n')) {
+        msg++;
+        len--;
+    }
+    while (len > 0 && (msg[len - 1] == '\r' || msg[len - 1] == '\n')) {
+        len--;
+    }
+    lua_newtable(L);
+    lua_pushstring(L, "err");
+    lua_pushlstring(L, code, codelen);
+    lua_pushliteral(L, " ");
+    lua_pushlstring(L, msg, len);
+    lua_concat(L, 3);
+    lua_settable(L, -3);
     return 1;
 }
 
