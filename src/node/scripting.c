@@ -485,6 +485,10 @@ script_command(lua_State *L)
             err = "ERR Write commands are not allowed from read-only scripts.";
         } else if (repl_is_replica(srv) && !(run->caller->flags & CLIENT_MASTER)) {
             err = "READONLY You can't write against a read only replica.";
+        } else if (!repl_is_replica(srv) && srv->cfg.min_replicas_to_write > 0
+                   && repl_good_replicas(srv) < srv->cfg.min_replicas_to_write) {
+            /* What an EVAL without flags finds only when it writes. */
+            err = "NOREPLICAS Not enough good replicas to write.";
         } else if ((cmd->flags & CMD_DENYOOM) && !run->wrote
                    && !(run->flags & SCRIPT_FLAG_ALLOW_OOM)
                    && srv->cfg.maxmemory > 0 && evict_perform(srv) != 0) {
@@ -1187,8 +1191,8 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
     /* Checks before a script starts, as Redis 7 does: any script without
      * allow-stale on a replica whose link is down (when stale data may not
      * be served); one that declares flags (a shebang, or any function) and
-     * may write, on a read-only replica and, without allow-oom, over
-     * maxmemory. */
+     * may write, on a read-only replica, without allow-oom over maxmemory,
+     * and on a master short of min-replicas-to-write good replicas. */
     if (!(caller->flags & CLIENT_MASTER)) {
         const char *err = NULL;
         int declared = !(flags & SCRIPT_FLAG_EVAL_COMPAT);
@@ -1203,6 +1207,11 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
         } else if (may_write && !(flags & SCRIPT_FLAG_ALLOW_OOM) && srv->cfg.maxmemory > 0
                    && evict_perform(srv) != 0) {
             err = "-OOM command not allowed when used memory > 'maxmemory'.";
+        } else if (may_write && !repl_is_replica(srv) && srv->cfg.min_replicas_to_write > 0
+                   && repl_good_replicas(srv) < srv->cfg.min_replicas_to_write) {
+            /* Redis 7.0 refuses a script that may write, as a write
+             * command, before it starts. */
+            err = "-NOREPLICAS Not enough good replicas to write.";
         }
         if (err != NULL) {
             lua_pop(L, 1);
