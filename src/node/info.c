@@ -536,10 +536,23 @@ section_commandstats(struct server *srv, struct rbuf *b)
 static void
 section_errorstats(struct server *srv, struct rbuf *b)
 {
+    /* In byte order of the codes, as Redis lists them (from a radix
+     * tree), whatever order they first happened in. */
+    int order[sizeof(srv->stats.errors) / sizeof(srv->stats.errors[0])];
+    int n = srv->stats.nerrors;
+    for (int i = 0; i < n; i++) {
+        int j = i;
+        while (j > 0 && strcmp(srv->stats.errors[order[j - 1]].prefix,
+                               srv->stats.errors[i].prefix) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
     rbuf_printf(b, "# Errorstats\r\n");
-    for (int i = 0; i < srv->stats.nerrors; i++) {
-        rbuf_printf(b, "errorstat_%s:count=%lld\r\n", srv->stats.errors[i].prefix,
-                    srv->stats.errors[i].count);
+    for (int k = 0; k < n; k++) {
+        rbuf_printf(b, "errorstat_%s:count=%lld\r\n", srv->stats.errors[order[k]].prefix,
+                    srv->stats.errors[order[k]].count);
     }
 }
 
