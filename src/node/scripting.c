@@ -496,6 +496,11 @@ script_command(lua_State *L)
         }
     }
     if (err != NULL) {
+        if (cmd != NULL) {
+            /* Redis counts a known command a script could not run as a
+             * rejected call of that command (INFO commandstats). */
+            srv->cmdstats[cmd->id].rejected_calls++;
+        }
         lua_args_free(&args);
         /* The arguments may fill the C stack to Lua's limit (unpack of
          * thousands): make room for the reply by dropping them. */

@@ -191,6 +191,59 @@ def case_stale_replica_runs_only_allow_stale_scripts():
         dead.close()
 
 
+def case_script_error_stats_match_redis():
+    """INFO commandstats and errorstats after scripts whose commands fail,
+    against a real redis-server (ext suite scripting 'Consistent eval error
+    reporting'): a command a script could not run counts as a rejected call
+    of it.  Before, the SET refused for OOM inside EVAL counted nothing."""
+    def stats(r):
+        out = {}
+        for sec in ("commandstats", "errorstats"):
+            for k, v in r.info(sec).items():
+                if isinstance(v, dict):
+                    v = {f: v[f] for f in ("calls", "rejected_calls", "failed_calls", "count")
+                         if f in v}
+                out[k] = v
+        out["total_error_replies"] = r.info("stats")["total_error_replies"]
+        return out
+
+    def scenario(r):
+        seen = []
+        steps = [
+            ("CONFIG", "SET", "maxmemory", "1"),
+            ("EVAL", "return redis.call('set','x','y')", 1, "x"),
+            ("EVAL", "local t = redis.pcall('set','x','y') return t['err']", 1, "x"),
+            ("EVAL", "return redis.pcall('set','x','y')", 1, "x"),
+            ("CONFIG", "SET", "maxmemory", "0"),
+            ("EVAL", "return redis.call('select',99)", 0),
+            ("EVAL", "return redis.pcall('select',99)", 0),
+            ("EVAL", "return redis.call('get')", 0),
+            ("EVAL", "return redis.call('nosuchcmd')", 0),
+            ("EVAL", "return redis.call('config', 'nosuchsub')", 0),
+            ("EVAL", "return redis.call('client', 'list', 'x', 'y')", 0),
+        ]
+        for step in steps:
+            if step[0] == "CONFIG" and step[3] == "1":
+                r.execute_command("CONFIG", "RESETSTAT")
+            try:
+                rep = r.execute_command(*step)
+            except redis.exceptions.ResponseError as e:
+                rep = "ERR:" + str(e).split(" script:")[0]
+            seen.append(rep)
+            if step[0] == "EVAL":
+                seen.append(stats(r))
+        return seen
+
+    mine, theirs = Server("cachely"), Server("redis")
+    try:
+        a, b = scenario(client(mine)), scenario(client(theirs))
+        for x, y in zip(a, b):
+            assert x == y, "cachely %r\n   redis %r" % (x, y)
+    finally:
+        mine.stop()
+        theirs.stop()
+
+
 def case_functions_survive_aof_rewrite():
     srv = Server("cachely", ["--appendonly", "yes", "--appendfsync", "always"])
     try:
