@@ -40,6 +40,21 @@ static struct function_lib *libs;
 /* The library being loaded (redis.register_function adds to it). */
 static struct function_lib *loading;
 
+void
+function_stats(size_t *nfunctions, size_t *nlibraries, size_t *bytes)
+{
+    *nfunctions = *nlibraries = *bytes = 0;
+    for (const struct function_lib *l = libs; l != NULL; l = l->next) {
+        (*nlibraries)++;
+        *nfunctions += l->nfns;
+        *bytes += sizeof(*l) + strlen(l->name) + 1 + l->code_len + l->nfns * sizeof(*l->fns);
+        for (size_t i = 0; i < l->nfns; i++) {
+            *bytes += strlen(l->fns[i].name) + 1
+                      + (l->fns[i].desc != NULL ? strlen(l->fns[i].desc) + 1 : 0);
+        }
+    }
+}
+
 static void
 lib_free(struct function_lib *l, lua_State *L)
 {

@@ -927,6 +927,18 @@ scripts_clear(struct scripting *s)
     s->scripts_cap = 0;
 }
 
+void
+scripting_memory(struct server *srv, struct scripting_mem *m)
+{
+    struct scripting *s = srv->scripting;
+    m->lua_eval = (size_t)lua_gc(s->lua[SCRIPTING_EVAL], LUA_GCCOUNT, 0) * 1024
+                  + (size_t)lua_gc(s->lua[SCRIPTING_EVAL], LUA_GCCOUNTB, 0);
+    m->lua_functions = (size_t)lua_gc(s->lua[SCRIPTING_FUNCTION], LUA_GCCOUNT, 0) * 1024
+                       + (size_t)lua_gc(s->lua[SCRIPTING_FUNCTION], LUA_GCCOUNTB, 0);
+    m->cached_scripts = s->nscripts;
+    m->scripts_eval = s->scripts_cap * sizeof(*s->scripts);
+}
+
 int
 scripting_setup(struct server *srv)
 {

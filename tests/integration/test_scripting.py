@@ -244,6 +244,46 @@ def case_script_error_stats_match_redis():
         theirs.stop()
 
 
+def case_info_memory_script_fields_match_redis():
+    """INFO memory's script lines, as redis-server names and orders them,
+    with the same counts (ext suite scripting 'SCRIPTING FLUSH ASYNC' reads
+    number_of_cached_scripts; before, INFO memory had none of them)."""
+    names = ["used_memory_lua", "used_memory_vm_eval", "used_memory_lua_human",
+             "used_memory_scripts_eval", "number_of_cached_scripts", "number_of_functions",
+             "number_of_libraries", "used_memory_vm_functions", "used_memory_vm_total",
+             "used_memory_vm_total_human", "used_memory_functions", "used_memory_scripts",
+             "used_memory_scripts_human"]
+
+    def lines(r):
+        info = r.info("memory")  # an ordered dict: the server's line order
+        return [k for k in info if k in names], info
+
+    def scenario(r):
+        out = []
+        for j in range(100):
+            r.script_load("return %d" % j)
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=ml\nredis.register_function('m1', function() return 1 end)"
+                          "\nredis.register_function('m2', function() return 2 end)")
+        order, v = lines(r)
+        out.append((order, v["number_of_cached_scripts"], v["number_of_functions"],
+                    v["number_of_libraries"]))
+        r.execute_command("SCRIPT", "FLUSH", "ASYNC")
+        r.execute_command("FUNCTION", "FLUSH")
+        order, v = lines(r)
+        out.append((order, v["number_of_cached_scripts"], v["number_of_functions"],
+                    v["number_of_libraries"]))
+        return out
+
+    mine, theirs = Server("cachely"), Server("redis")
+    try:
+        a, b = scenario(client(mine)), scenario(client(theirs))
+        assert a == b, "cachely %r\n   redis %r" % (a, b)
+    finally:
+        mine.stop()
+        theirs.stop()
+
+
 def case_functions_survive_aof_rewrite():
     srv = Server("cachely", ["--appendonly", "yes", "--appendfsync", "always"])
     try:
