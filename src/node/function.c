@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <strings.h>
 
 struct function_def {
@@ -289,6 +290,96 @@ function_lua_register(lua_State *L)
     return 0;
 }
 
+static int
+hexval(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* The next word of a shebang line in *pp..end, split as Redis splits
+ * arguments (blanks between words; "..." with \n, \xHH... escapes; '...'
+ * with \'; a closing quote must end the word).  Writes it NUL-terminated
+ * into out (cut to cap - 1 bytes).  Returns 1, 0 at the end, -1 on bad
+ * quoting. */
+static int
+shebang_next(const char **pp, const char *end, char *out, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+    int inq = 0, insq = 0;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\v' || *p == '\f')) {
+        p++;
+    }
+    if (p >= end || *p == '\0') {
+        *pp = p;
+        return 0;
+    }
+    for (;;) {
+        char ch;
+        if (inq) {
+            if (p >= end || *p == '\0') {
+                return -1;
+            }
+            if (*p == '\\' && p + 3 < end && p[1] == 'x' && hexval(p[2]) >= 0 && hexval(p[3]) >= 0) {
+                ch = (char)(hexval(p[2]) * 16 + hexval(p[3]));
+                p += 4;
+            } else if (*p == '\\' && p + 1 < end && p[1] != '\0') {
+                p++;
+                ch = *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t'
+                     : *p == 'b' ? '\b' : *p == 'a' ? '\a' : *p;
+                p++;
+            } else if (*p == '"') {
+                p++;
+                if (p < end && *p != '\0' && !isspace((unsigned char)*p)) {
+                    return -1;
+                }
+                break;
+            } else {
+                ch = *p++;
+            }
+        } else if (insq) {
+            if (p >= end || *p == '\0') {
+                return -1;
+            }
+            if (*p == '\\' && p + 1 < end && p[1] == '\'') {
+                ch = '\'';
+                p += 2;
+            } else if (*p == '\'') {
+                p++;
+                if (p < end && *p != '\0' && !isspace((unsigned char)*p)) {
+                    return -1;
+                }
+                break;
+            } else {
+                ch = *p++;
+            }
+        } else {
+            if (p >= end || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == '\0') {
+                break;
+            }
+            if (*p == '"') {
+                inq = 1;
+                p++;
+                continue;
+            }
+            if (*p == '\'') {
+                insq = 1;
+                p++;
+                continue;
+            }
+            ch = *p++;
+        }
+        if (n + 1 < cap) {
+            out[n++] = ch;
+        }
+    }
+    out[n] = '\0';
+    *pp = p;
+    return 1;
+}
+
 /* Load (or replace) a library from its source, its chunk limited in time
  * when timeout is set.  Returns 0, or -1 after writing the error into err. */
 static int
@@ -304,30 +395,46 @@ library_load(struct server *srv, const char *code, size_t len, int replace, int 
         snprintf(err, errcap, "Missing library metadata");
         return -1;
     }
-    /* "#!<engine> name=<lib> ..." */
-    char header[1024];
-    snprintf(header, sizeof(header), "%.*s", (int)(hlen - 2 < 1000 ? hlen - 2 : 1000), code + 2);
-    char *save = NULL;
-    char *tok = strtok_r(header, " ", &save);
-    if (tok == NULL || strcasecmp(tok, "lua") != 0) {
-        snprintf(err, errcap, "Engine '%s' not found", tok ? tok : "");
+    /* "#!<engine> name=<lib>": the line split as Redis 7.0 splits it (shell
+     * quoting, as in redis-cli), the metadata checked before the name and
+     * the name before the engine. */
+    if (nl == NULL) {
+        snprintf(err, errcap, "Invalid library metadata");
         return -1;
     }
-    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-        if (strncmp(tok, "name=", 5) == 0) {
-            snprintf(name, sizeof(name), "%s", tok + 5);
+    char engine[256], part[256];
+    const char *p = code, *end = code + hlen;
+    int nparts = 0, have_name = 0, wrc;
+    while ((wrc = shebang_next(&p, end, part, sizeof(part))) > 0) {
+        if (nparts++ == 0) {
+            snprintf(engine, sizeof(engine), "%s", strlen(part) >= 2 ? part + 2 : "");
+        } else if (strncasecmp(part, "name=", 5) == 0) {
+            if (have_name) {
+                snprintf(err, errcap, "Invalid metadata value, name argument was given multiple times");
+                return -1;
+            }
+            have_name = 1;
+            snprintf(name, sizeof(name), "%s", part + 5);
         } else {
-            snprintf(err, errcap, "Invalid metadata value given: %s", tok);
+            snprintf(err, errcap, "Invalid metadata value given: %s", part);
             return -1;
         }
     }
-    if (name[0] == '\0') {
+    if (wrc < 0 || nparts == 0) {
+        snprintf(err, errcap, "Invalid library metadata");
+        return -1;
+    }
+    if (!have_name) {
         snprintf(err, errcap, "Library name was not given");
         return -1;
     }
     if (!valid_name(name, strlen(name))) {
         snprintf(err, errcap, "Library names can only contain letters, numbers, or "
                               "underscores(_) and must be at least one character long");
+        return -1;
+    }
+    if (strcasecmp(engine, "lua") != 0) {
+        snprintf(err, errcap, "Engine '%s' not found", engine);
         return -1;
     }
     struct function_lib *old = lib_find(name, strlen(name));
