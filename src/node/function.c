@@ -199,6 +199,10 @@ function_lua_register(lua_State *L)
             return lua_raise(L, "ERR calling redis.register_function with a single argument is only "
                                 "applicable to Lua table (representing named arguments).");
         }
+        /* A callback left by a call that failed after reading it must not
+         * stand in for a missing one. */
+        lua_pushnil(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, "cachely_pending_cb");
         lua_pushnil(L);
         while (lua_next(L, 1)) {
             /* Redis 7.0 takes a number as a string here (and then finds
