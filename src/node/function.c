@@ -384,16 +384,13 @@ shebang_next(const char **pp, const char *end, char *out, size_t cap)
     return 1;
 }
 
-/* Load (or replace) a library from its source, its chunk limited in time
- * when timeout is set.  Returns 0, or -1 after writing the error into err. */
-static int
-library_load(struct server *srv, const char *code, size_t len, int replace, int timeout,
-             char *err, size_t errcap, const char **libname)
+/* Read a library's first line: its name into name (cap 256).  Returns
+ * the line's length, or -1 after writing Redis's error into err. */
+static long
+library_header(const char *code, size_t len, char *name, char *err, size_t errcap)
 {
-    lua_State *L = scripting_lua(srv, SCRIPTING_FUNCTION);
     const char *nl = memchr(code, '\n', len);
     size_t hlen = nl ? (size_t)(nl - code) : len;
-    char name[256] = "";
 
     if (len < 2 || code[0] != '#' || code[1] != '!') {
         snprintf(err, errcap, "Missing library metadata");
@@ -418,7 +415,7 @@ library_load(struct server *srv, const char *code, size_t len, int replace, int 
                 return -1;
             }
             have_name = 1;
-            snprintf(name, sizeof(name), "%s", part + 5);
+            snprintf(name, 256, "%s", part + 5);
         } else {
             snprintf(err, errcap, "Invalid metadata value given: %s", part);
             return -1;
@@ -441,6 +438,22 @@ library_load(struct server *srv, const char *code, size_t len, int replace, int 
         snprintf(err, errcap, "Engine '%s' not found", engine);
         return -1;
     }
+    return (long)hlen;
+}
+
+/* Load (or replace) a library from its source, its chunk limited in time
+ * when timeout is set.  Returns 0, or -1 after writing the error into err. */
+static int
+library_load(struct server *srv, const char *code, size_t len, int replace, int timeout,
+             char *err, size_t errcap, const char **libname)
+{
+    lua_State *L = scripting_lua(srv, SCRIPTING_FUNCTION);
+    char name[256] = "";
+    long h = library_header(code, len, name, err, errcap);
+    if (h < 0) {
+        return -1;
+    }
+    size_t hlen = (size_t)h;
     struct function_lib *old = lib_find(name, strlen(name));
     if (old != NULL && !replace) {
         snprintf(err, errcap, "Library '%s' already exists", name);
@@ -672,6 +685,21 @@ cmd_function_restore(struct client *c)
     if (off != len) {
         reply_error(c, "DUMP payload version or checksum are wrong");
         return;
+    }
+    if (policy == APPEND) {
+        /* Redis 7.0 restores all or nothing, and names a library that is
+         * already there its own way (no quotes, unlike FUNCTION LOAD). */
+        for (off = mlen; off < len;) {
+            const unsigned char *h = (const unsigned char *)p + off;
+            size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+            char lname[256] = "";
+            if (library_header(p + off + 4, n, lname, err, sizeof(err)) >= 0
+                && lib_find(lname, strlen(lname)) != NULL) {
+                reply_errorf(c, "Library %s already exists", lname);
+                return;
+            }
+            off += 4 + n;
+        }
     }
     if (policy == FLUSH) {
         function_clear(c->srv);

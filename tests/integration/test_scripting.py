@@ -284,6 +284,34 @@ def case_info_memory_script_fields_match_redis():
         theirs.stop()
 
 
+def case_function_restore_collision():
+    """FUNCTION RESTORE (APPEND) of a payload holding a library that exists:
+    Redis 7.0's 'Library lib1 already exists' (no quotes), and nothing of
+    the payload restored (ext suite functions 'test function restore with
+    function name collision').  Before, LOAD's quoted wording, and the
+    libraries before it in the payload were restored."""
+    srv = Server("cachely")
+    try:
+        r = client(srv)
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=lib0\nredis.register_function('f0', function() return 0 end)")
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=lib1\nredis.register_function('f1', function() return 1 end)")
+        payload = r.execute_command("FUNCTION", "DUMP")
+        r.execute_command("FUNCTION", "DELETE", "lib0")
+        try:
+            r.execute_command("FUNCTION", "RESTORE", payload)
+            raise AssertionError("restored over lib1")
+        except redis.exceptions.ResponseError as e:
+            assert str(e) == "Library lib1 already exists", e
+        libs = sorted(x[1] for x in r.execute_command("FUNCTION", "LIST"))
+        assert libs == [b"lib1"], libs
+        assert r.execute_command("FUNCTION", "RESTORE", payload, "REPLACE") == b"OK"
+        assert r.execute_command("FCALL", "f0", 0) == 0
+    finally:
+        srv.stop()
+
+
 def case_functions_survive_aof_rewrite():
     srv = Server("cachely", ["--appendonly", "yes", "--appendfsync", "always"])
     try:
