@@ -16,6 +16,7 @@
 #include "node/db.h"
 #include "node/evict.h"
 #include "node/function.h"
+#include "node/lazyfree.h"
 #include "node/persist.h"
 #include "node/repl.h"
 #include "node/scripting.h"
@@ -75,6 +76,7 @@ info_reset_stats(struct server *srv)
 
     memset(st, 0, sizeof(*st));
     st->start_ms = start;
+    lazyfree_reset_stats();
     st->ops_sample_time_ms = util_mstime();
     memset(srv->cmdstats, 0, sizeof(srv->cmdstats));
     srv->ks.hits = 0;
@@ -276,8 +278,8 @@ section_memory(struct server *srv, struct rbuf *b)
                 "mem_aof_buffer:%zu\r\n"
                 "mem_allocator:%s\r\n"
                 "active_defrag_running:0\r\n"
-                "lazyfree_pending_objects:0\r\n"
-                "lazyfreed_objects:0\r\n",
+                "lazyfree_pending_objects:%zu\r\n"
+                "lazyfreed_objects:%lld\r\n",
                 srv->cfg.maxmemory, h_max,
                 maxmemory_policy_names[srv->cfg.maxmemory_policy],
                 as.allocated ? (double)as.active / (double)as.allocated : 0.0,
@@ -287,7 +289,8 @@ section_memory(struct server *srv, struct rbuf *b)
                 used ? (double)rss / (double)used : 0.0,
                 (long long)rss - (long long)used, unc.total, unc.backlog,
                 unc.backlog + unc.replica_buffers, replicas_mem, clients_mem,
-                unc.aof_buffers, mem_allocator_name());
+                unc.aof_buffers, mem_allocator_name(), lazyfree_pending_objects(),
+                lazyfree_freed_objects());
 }
 
 /* Redis's field names and order; persist.c keeps the values (fields for

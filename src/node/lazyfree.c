@@ -15,6 +15,8 @@ struct lazyfree_job {
     void *obj;                       /* owned: the value, a struct dict, or an
                                         array from mem_calloc_large */
     size_t large_size;               /* the array's size; 0 for the others */
+    size_t objects;                  /* what INFO counts for it, as Redis: 1 a
+                                        value, a table's keys, 0 an array */
 };
 
 static struct {
@@ -27,6 +29,8 @@ static struct {
     struct lazyfree_job *head, *tail;
     size_t pending;                  /* queued + running */
     long long done;
+    size_t objects_pending;          /* INFO lazyfree_pending_objects */
+    long long objects_freed;         /* INFO lazyfreed_objects (RESETSTAT) */
 } lf = {.lock = PTHREAD_MUTEX_INITIALIZER,
         .wake = PTHREAD_COND_INITIALIZER,
         .idle = PTHREAD_COND_INITIALIZER};
@@ -71,11 +75,14 @@ lazyfree_main(void *arg)
             lf.tail = NULL;
         }
         pthread_mutex_unlock(&lf.lock);
+        size_t j_objects = j->objects;
         run_job(j);
         mem_free(j);
         pthread_mutex_lock(&lf.lock);
         lf.pending--;
         lf.done++;
+        lf.objects_pending -= j_objects;
+        lf.objects_freed += (long long)j_objects;
         if (lf.pending == 0) {
             pthread_cond_broadcast(&lf.idle);
         }
@@ -113,13 +120,14 @@ lazyfree_teardown(void)
 }
 
 static void
-enqueue(const struct obj_type *t, void *obj, size_t large_size)
+enqueue(const struct obj_type *t, void *obj, size_t large_size, size_t objects)
 {
     struct lazyfree_job *j = mem_alloc(sizeof(*j));
     j->next = NULL;
     j->type = t;
     j->obj = obj;
     j->large_size = large_size;
+    j->objects = objects;
     pthread_mutex_lock(&lf.lock);
     if (lf.tail) {
         lf.tail->next = j;
@@ -128,6 +136,7 @@ enqueue(const struct obj_type *t, void *obj, size_t large_size)
     }
     lf.tail = j;
     lf.pending++;
+    lf.objects_pending += objects;
     pthread_cond_signal(&lf.wake);
     pthread_mutex_unlock(&lf.lock);
 }
@@ -139,7 +148,7 @@ lazyfree_object(const struct obj_type *t, void *obj)
         t->free(obj);
         return;
     }
-    enqueue(t, obj, 0);
+    enqueue(t, obj, 0, 1);
 }
 
 void
@@ -150,7 +159,7 @@ lazyfree_dict(struct dict *d)
         mem_free(d);
         return;
     }
-    enqueue(NULL, d, 0);
+    enqueue(NULL, d, 0, dict_size(d));
 }
 
 void
@@ -163,7 +172,7 @@ lazyfree_large(void *p, size_t size)
         mem_free_large(p, size);
         return;
     }
-    enqueue(NULL, p, size);
+    enqueue(NULL, p, size, 0);
 }
 
 size_t
@@ -182,6 +191,32 @@ lazyfree_done(void)
     long long n = lf.done;
     pthread_mutex_unlock(&lf.lock);
     return n;
+}
+
+size_t
+lazyfree_pending_objects(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    size_t n = lf.objects_pending;
+    pthread_mutex_unlock(&lf.lock);
+    return n;
+}
+
+long long
+lazyfree_freed_objects(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    long long n = lf.objects_freed;
+    pthread_mutex_unlock(&lf.lock);
+    return n;
+}
+
+void
+lazyfree_reset_stats(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    lf.objects_freed = 0;
+    pthread_mutex_unlock(&lf.lock);
 }
 
 void

@@ -237,6 +237,32 @@ def case_g_type_changed(c):
     w.close()
 
 
+def case_h_lazyfree_counts(c):
+    """INFO lazyfreed_objects counts a big stream UNLINKed in the
+    background, not a small one, and CONFIG RESETSTAT zeroes it (ext suite
+    lazyfree 'lazy free a stream with all types of metadata' / '... with
+    deleted cgroup').  Before, INFO showed 0 whatever the thread freed."""
+    n = c.node("--save", "")
+    r = cluster.client(n)
+    r.execute_command("CONFIG", "RESETSTAT")
+    r.execute_command("CONFIG", "SET", "stream-node-max-entries", 5)
+    for j in range(1000):
+        r.xadd("big", {"foo" if j % 10 else "bar": j})
+    r.xgroup_create("big", "g", id="0")
+    r.xreadgroup("g", "Alice", {"big": ">"}, count=2)
+    r.unlink("big")
+    wait_for(lambda: info(r, "memory")["lazyfree_pending_objects"] == "0", 10, "lazyfree done")
+    check(info(r, "memory")["lazyfreed_objects"] == "1",
+          "big stream freed lazily: %r" % info(r, "memory")["lazyfreed_objects"])
+    r.execute_command("CONFIG", "RESETSTAT")
+    r.xadd("small", {"a": "b"})
+    r.xgroup_create("small", "bla", id="$")
+    r.xgroup_destroy("small", "bla")
+    r.unlink("small")
+    wait_for(lambda: info(r, "memory")["lazyfree_pending_objects"] == "0", 10, "lazyfree done")
+    check(info(r, "memory")["lazyfreed_objects"] == "0", "small stream freed at once")
+
+
 # ---- replication and persistence ----------------------------------------------------
 
 
@@ -306,6 +332,8 @@ CASES = [
     ("a", "XREAD BLOCK: $ kept across re-runs, new key, timeout, DEL", case_a_xread_block_dollar),
     ("b", "XREADGROUP BLOCK: FIFO, NOGROUP on destroy/DEL, timeout", case_b_xreadgroup_block),
     ("g", "a blocked reader's key replaced by another type", case_g_type_changed),
+    ("h", "INFO lazyfreed_objects after UNLINK of a big and a small stream",
+     case_h_lazyfree_counts),
     ("c", "XADD ~ and XREADGROUP effects on a replica", case_c_effects),
     ("d", "consumer groups through a full sync and a mixed load", case_d_full_sync_and_load),
     ("e", "consumer groups through BGREWRITEAOF + restart and SAVE + restart",
