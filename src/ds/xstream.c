@@ -252,6 +252,17 @@ node_shrink(struct xnode *n)
     }
 }
 
+static unsigned long long node_max_entries = XSTREAM_NODE_ENTRIES;
+static unsigned long long node_max_bytes = XSTREAM_NODE_BYTES;
+
+void
+xstream_set_node_limits(unsigned long long max_entries, unsigned long long max_bytes)
+{
+    node_max_entries = max_entries;
+    node_max_bytes = max_bytes == 0 || max_bytes > XSTREAM_NODE_BYTES_MAX
+                         ? XSTREAM_NODE_BYTES_MAX : max_bytes;
+}
+
 void
 xstream_append(struct xstream *s, const struct xid *id, size_t nfields,
                const char *const *fields, const size_t *flens,
@@ -261,8 +272,8 @@ xstream_append(struct xstream *s, const struct xid *id, size_t nfields,
     size_t vsize = strings_size(nfields, vlens);
     size_t fsize = strings_size(nfields, flens);
     if (n != NULL
-        && (n->total >= XSTREAM_NODE_ENTRIES
-            || (n->len + vsize + 21 > XSTREAM_NODE_BYTES && n->total > 0))) {
+        && ((node_max_entries > 0 && n->total >= node_max_entries)
+            || (n->len + vsize + 21 > node_max_bytes && n->total > 0))) {
         node_shrink(n);
         n = NULL;
     }
@@ -453,6 +464,7 @@ xstream_iter_init(struct xstream_iter *it, const struct xstream *s, const struct
     it->end = *end;
     it->rev = rev;
     it->noffs = 0;
+    it->more = 0;
     it->started = 0;
     it->done = 0;
     if (xid_cmp(start, end) > 0 || s->nnodes == 0) {
@@ -470,23 +482,46 @@ xstream_iter_init(struct xstream_iter *it, const struct xstream *s, const struct
     }
 }
 
+/* Reverse: hold the offsets of the last XSTREAM_ITER_WINDOW records that
+ * start before byte offset limit (records can only be walked forward).  A
+ * node within the default limits fits one window; a longer one costs a
+ * walk from its start per window. */
+static void
+iter_load_window(struct xstream_iter *it, const struct xnode *n, size_t limit)
+{
+    const unsigned char *p = node_records(n), *end = n->buf + limit;
+    uint32_t ring[XSTREAM_ITER_WINDOW];
+    size_t count = 0;
+    while (p < end) {
+        struct xentry e;
+        int flags;
+        ring[count % XSTREAM_ITER_WINDOW] = (uint32_t)(p - n->buf);
+        count++;
+        p = node_record(n, p, &e, &flags);
+    }
+    if (count <= XSTREAM_ITER_WINDOW) {
+        memcpy(it->offs, ring, count * sizeof(*ring));
+        it->noffs = count;
+        it->more = 0;
+    } else {
+        size_t head = count % XSTREAM_ITER_WINDOW, k = XSTREAM_ITER_WINDOW - head;
+        memcpy(it->offs, ring + head, k * sizeof(*ring));
+        memcpy(it->offs + k, ring, head * sizeof(*ring));
+        it->noffs = XSTREAM_ITER_WINDOW;
+        it->more = 1;
+    }
+    it->pos = it->noffs;
+}
+
 static void
 iter_load_node(struct xstream_iter *it)
 {
     const struct xnode *n = it->s->nodes[it->node];
-    const unsigned char *p = node_records(n), *end = n->buf + n->len;
     if (!it->rev) {
-        it->pos = (size_t)(p - n->buf);
+        it->pos = (size_t)(node_records(n) - n->buf);
         return;
     }
-    it->noffs = 0;
-    while (p < end) {
-        struct xentry e;
-        int flags;
-        it->offs[it->noffs++] = (uint32_t)(p - n->buf);
-        p = node_record(n, p, &e, &flags);
-    }
-    it->pos = it->noffs;
+    iter_load_window(it, n, n->len);
 }
 
 int
@@ -521,6 +556,10 @@ xstream_iter_next(struct xstream_iter *it, struct xentry *e)
             return 1;
         }
         if (it->pos == 0) {
+            if (it->more) {
+                iter_load_window(it, n, it->offs[0]);
+                continue;
+            }
             if (it->node == 0) {
                 it->done = 1;
                 break;

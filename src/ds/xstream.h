@@ -1,6 +1,7 @@
 /* Stream entry storage: entries (an ID and field/value pairs) in ID order,
- * packed into nodes of up to XSTREAM_NODE_ENTRIES entries or
- * XSTREAM_NODE_BYTES bytes.  In each node IDs are deltas from the node's
+ * packed into nodes of up to a number of entries and of bytes (by default
+ * XSTREAM_NODE_ENTRIES and XSTREAM_NODE_BYTES; xstream_set_node_limits).
+ * In each node IDs are deltas from the node's
  * first ID (varints) and an entry whose field names equal the node's
  * master fields (those of its first entry) stores only its values, as
  * Redis's listpack nodes do.  A deleted entry is flagged in place and the
@@ -13,6 +14,8 @@
 
 #define XSTREAM_NODE_ENTRIES 100
 #define XSTREAM_NODE_BYTES 4096
+#define XSTREAM_NODE_BYTES_MAX (1u << 30) /* a node never grows past this */
+#define XSTREAM_ITER_WINDOW 128           /* record offsets a reverse iterator holds */
 
 struct xid {
     uint64_t ms;
@@ -45,6 +48,12 @@ struct xentry {
 
 int xid_cmp(const struct xid *a, const struct xid *b);
 
+/* When an append starts a new node, for every stream of the process (as
+ * Redis's stream-node-max-entries / stream-node-max-bytes, read at each
+ * append): max_entries 0 is no count limit, max_bytes 0 (or past
+ * XSTREAM_NODE_BYTES_MAX) is XSTREAM_NODE_BYTES_MAX. */
+void xstream_set_node_limits(unsigned long long max_entries, unsigned long long max_bytes);
+
 struct xstream *xstream_create(void);
 void xstream_destroy(struct xstream **sp);
 struct xstream *xstream_copy(const struct xstream *s);
@@ -76,8 +85,12 @@ struct xstream_iter {
     int rev;
     size_t node;                 /* current node index */
     size_t pos;                  /* forward: byte offset; reverse: index in offs */
-    uint32_t offs[XSTREAM_NODE_ENTRIES + 1]; /* reverse: record offsets of the node */
+    /* reverse: the offsets of up to a window of the node's records, those
+     * just before where the previous window began; more: records before
+     * offs[0] remain (a node of more records is read window by window). */
+    uint32_t offs[XSTREAM_ITER_WINDOW];
     size_t noffs;
+    int more;
     int started, done;
 };
 void xstream_iter_init(struct xstream_iter *it, const struct xstream *s,

@@ -68,6 +68,8 @@ enum client_flag {
                                            list (batched reads) */
     CLIENT_TAGWAIT = 1 << 28,           /* a CACHELY.BLOCK wait (fake, block.c):
                                            its reply goes to its connection */
+    CLIENT_SCRIPT = 1 << 29,            /* the fake client scripts' commands run
+                                           on (XREAD BLOCK refuses it) */
 };
 
 struct reply_block {

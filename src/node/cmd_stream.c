@@ -252,7 +252,13 @@ parse_trim_args(struct client *c, struct trim_args *a, int xadd)
         return -1;
     }
     if (!a->limit_given) {
-        a->limit = a->approx ? 100LL * XSTREAM_NODE_ENTRIES : 0;
+        /* Redis 7.0: 100 nodes' worth, within 10000 when the entries are
+         * unlimited and 1000000 at most. */
+        long long per = c->srv->cfg.stream_node_max_entries;
+        a->limit = 0;
+        if (a->approx) {
+            a->limit = per > 0 && per <= 1000000 / 100 ? 100 * per : per > 0 ? 1000000 : 10000;
+        }
     }
     return 0;
 }
@@ -785,6 +791,15 @@ serve_group(struct client *c, const struct resp_arg *key, struct stream *s, stru
     return n > 0;
 }
 
+/* The stream at key, or NULL when there is none (or, for a woken reader,
+ * another type: it waits on as if the key were missing); no reply. */
+static struct stream *
+xread_stream(struct client *c, const struct resp_arg *key)
+{
+    struct entry **ref = db_lookup_ref(c->db, key->ptr, key->len, LOOKUP_WRITE);
+    return ref != NULL && (*ref)->type == ENTRY_STREAM ? entry_obj(*ref) : NULL;
+}
+
 static void
 xread_generic(struct client *c, int group_mode)
 {
@@ -797,6 +812,14 @@ xread_generic(struct client *c, int group_mode)
         size_t moreargs = c->argc - i - 1;
         const struct resp_arg *o = &c->argv[i];
         if (xarg_is(o, "block") && moreargs) {
+            if (c->flags & CLIENT_SCRIPT) {
+                /* Redis 7.0 refuses the option itself from a script, before
+                 * reading the timeout, naming the command as it was
+                 * spelled. */
+                reply_errorf(c, "%.*s command is not allowed with BLOCK option from scripts",
+                             (int)c->argv[0].len, c->argv[0].ptr);
+                return;
+            }
             i++;
             if (util_str2ll(c->argv[i].ptr, c->argv[i].len, &timeout) != 0) {
                 reply_error(c, "timeout is not an integer or out of range");
@@ -863,12 +886,20 @@ xread_generic(struct client *c, int group_mode)
         const struct resp_arg *key = &c->argv[streams_arg + k];
         const struct resp_arg *ida = &c->argv[streams_arg + nstreams + k];
         struct stream *s;
-        if (xlookup(c, key, group_mode ? LOOKUP_WRITE : 0, NULL, &s) != 0) {
+        struct entry **ref = db_lookup_ref(c->db, key->ptr, key->len,
+                                           group_mode ? LOOKUP_WRITE : 0);
+        s = ref != NULL && (*ref)->type == ENTRY_STREAM ? entry_obj(*ref) : NULL;
+        if (ref != NULL && s == NULL && c->bstate == NULL) {
+            reply_wrongtype(c);
             goto done;
         }
+        /* A blocked reader whose key now holds another type: Redis 7.0
+         * treats XREAD's as waiting for a stream there, XREADGROUP's as
+         * gone (below). */
         if (group_mode) {
             if (s == NULL && c->bstate != NULL) {
-                /* Woken because the stream was deleted (Redis 7.0). */
+                /* Woken because the stream was deleted or replaced by
+                 * another type (Redis 7.0). */
                 reply_error(c, "-UNBLOCKED the stream key no longer exists");
                 gwait_drop(c->id);
                 goto done;
@@ -910,8 +941,7 @@ xread_generic(struct client *c, int group_mode)
     size_t nserve = 0;
     int *serve = mem_calloc(nstreams * sizeof(*serve));
     for (size_t k = 0; k < nstreams; k++) {
-        struct stream *s;
-        xlookup(c, &c->argv[streams_arg + k], LOOKUP_WRITE, NULL, &s);
+        struct stream *s = xread_stream(c, &c->argv[streams_arg + k]);
         if (s == NULL) {
             continue;
         }
@@ -941,8 +971,7 @@ xread_generic(struct client *c, int group_mode)
                 continue;
             }
             const struct resp_arg *key = &c->argv[streams_arg + k];
-            struct stream *s;
-            xlookup(c, key, LOOKUP_WRITE, NULL, &s);
+            struct stream *s = xread_stream(c, key);
             if (c->resp < 3) {
                 reply_array_len(c, 2);
             }

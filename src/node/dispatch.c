@@ -306,20 +306,26 @@ dispatch_call(struct client *c, const struct command *cmd)
     block_call_done(c);
 
     struct command_stats *st = &srv->cmdstats[cmd->id];
-    st->calls++;
-    st->usec += dur;
-    if (srv->cfg.latency_tracking) {
-        if (st->hist == NULL) {
-            st->hist = lathist_create();
+    /* A command that blocked on keys counts when it is served or times out
+     * (its re-run), not also when it blocked: one call, as Redis 7.0's
+     * commandstats, total_commands_processed and slowlog have it. */
+    int keywait = (c->flags & CLIENT_KEYWAIT) != 0;
+    if (!keywait) {
+        st->calls++;
+        st->usec += dur;
+        srv->stats.total_commands++;
+        if (srv->cfg.latency_tracking) {
+            if (st->hist == NULL) {
+                st->hist = lathist_create();
+            }
+            lathist_record_us(st->hist, dur);
         }
-        lathist_record_us(st->hist, dur);
     }
     if (c->cmd_errors > 0) {
         st->failed_calls++;
     }
-    srv->stats.total_commands++;
     c->lastcmd = cmd;
-    if (!nested && dur >= srv->cfg.slowlog_log_slower_than
+    if (!nested && !keywait && dur >= srv->cfg.slowlog_log_slower_than
         && srv->cfg.slowlog_log_slower_than >= 0) {
         slowlog_maybe_add(srv, c, dur);
     }

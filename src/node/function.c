@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <strings.h>
 
 struct function_def {
@@ -39,6 +40,21 @@ struct function_lib {
 static struct function_lib *libs;
 /* The library being loaded (redis.register_function adds to it). */
 static struct function_lib *loading;
+
+void
+function_stats(size_t *nfunctions, size_t *nlibraries, size_t *bytes)
+{
+    *nfunctions = *nlibraries = *bytes = 0;
+    for (const struct function_lib *l = libs; l != NULL; l = l->next) {
+        (*nlibraries)++;
+        *nfunctions += l->nfns;
+        *bytes += sizeof(*l) + strlen(l->name) + 1 + l->code_len + l->nfns * sizeof(*l->fns);
+        for (size_t i = 0; i < l->nfns; i++) {
+            *bytes += strlen(l->fns[i].name) + 1
+                      + (l->fns[i].desc != NULL ? strlen(l->fns[i].desc) + 1 : 0);
+        }
+    }
+}
 
 static void
 lib_free(struct function_lib *l, lua_State *L)
@@ -132,6 +148,38 @@ lua_raise(lua_State *L, const char *msg)
     return lua_error(L);
 }
 
+/* FUNCTION LOAD's time limit for running a library's chunk, as Redis
+ * 7.0's (LOAD_TIMEOUT_MS): a chunk that loops forever fails the load
+ * instead of hanging the server.  What applies libraries accepted before
+ * (snapshot and AOF loading, our master's link: CLIENT_MASTER) has none,
+ * so a slower moment cannot drop a library (Redis's RDB load has none). */
+#define LOAD_TIMEOUT_US (500 * 1000LL)
+static long long load_deadline_us; /* monotonic; 0: no limit */
+
+static void
+load_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (load_deadline_us > 0 && util_monotonic_us() > load_deadline_us) {
+        /* Every line from now on, in case a pcall caught it. */
+        lua_sethook(L, load_hook, LUA_MASKLINE, 0);
+        lua_raise(L, "ERR FUNCTION LOAD timeout");
+    }
+}
+
+/* Where the libraries' globals resolve names: the table registered as
+ * "cachely_load_globals" (the load API) while a library's chunk runs, the
+ * scripts' globals "cachely_globals" otherwise (see the sandbox). */
+static void
+load_env_resolve(lua_State *L, const char *table)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "cachely_load_mt");
+    lua_pushstring(L, "__index");
+    lua_getfield(L, LUA_REGISTRYINDEX, table);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
 /* redis.register_function(name, callback) or
  * redis.register_function{function_name=, callback=, flags=, description=} */
 int
@@ -146,30 +194,43 @@ function_lua_register(lua_State *L)
     if (l == NULL) {
         return lua_raise(L, "ERR redis.register_function can only be called on FUNCTION LOAD command");
     }
-    if (argc == 1 && lua_istable(L, 1)) {
+    if (argc == 1) {
+        if (!lua_istable(L, 1)) {
+            return lua_raise(L, "ERR calling redis.register_function with a single argument is only "
+                                "applicable to Lua table (representing named arguments).");
+        }
+        /* A callback left by a call that failed after reading it must not
+         * stand in for a missing one. */
+        lua_pushnil(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, "cachely_pending_cb");
         lua_pushnil(L);
         while (lua_next(L, 1)) {
+            /* Redis 7.0 takes a number as a string here (and then finds
+             * no such argument); names in any case; numbers as names. */
+            if (lua_type(L, -2) == LUA_TNUMBER) {
+                return lua_raise(L, "ERR unknown argument given to redis.register_function");
+            }
             if (lua_type(L, -2) != LUA_TSTRING) {
                 return lua_raise(L, "ERR named argument key given to redis.register_function is not a string");
             }
             const char *k = lua_tostring(L, -2);
-            if (strcmp(k, "function_name") == 0) {
-                if (lua_type(L, -1) != LUA_TSTRING) {
+            if (strcasecmp(k, "function_name") == 0) {
+                if (!lua_isstring(L, -1)) {
                     return lua_raise(L, "ERR function_name argument given to redis.register_function must be a string");
                 }
                 name = lua_tolstring(L, -1, &nlen);
-            } else if (strcmp(k, "description") == 0) {
-                if (lua_type(L, -1) != LUA_TSTRING) {
+            } else if (strcasecmp(k, "description") == 0) {
+                if (!lua_isstring(L, -1)) {
                     return lua_raise(L, "ERR description argument given to redis.register_function must be a string");
                 }
                 desc = lua_tostring(L, -1);
-            } else if (strcmp(k, "callback") == 0) {
+            } else if (strcasecmp(k, "callback") == 0) {
                 if (lua_type(L, -1) != LUA_TFUNCTION) {
                     return lua_raise(L, "ERR callback argument given to redis.register_function must be a function");
                 }
                 lua_pushvalue(L, -1);
                 lua_setfield(L, LUA_REGISTRYINDEX, "cachely_pending_cb");
-            } else if (strcmp(k, "flags") == 0) {
+            } else if (strcasecmp(k, "flags") == 0) {
                 if (lua_type(L, -1) != LUA_TTABLE) {
                     return lua_raise(L, "ERR flags argument to redis.register_function must be a table representing function flags");
                 }
@@ -201,7 +262,7 @@ function_lua_register(lua_State *L)
             return lua_raise(L, "ERR redis.register_function must get a callback argument");
         }
     } else if (argc == 2) {
-        if (lua_type(L, 1) != LUA_TSTRING) {
+        if (!lua_isstring(L, 1)) {
             return lua_raise(L, "ERR first argument to redis.register_function must be a string");
         }
         if (lua_type(L, 2) != LUA_TFUNCTION) {
@@ -233,39 +294,138 @@ function_lua_register(lua_State *L)
     return 0;
 }
 
-/* Load (or replace) a library from its source.  Returns 0, or -1 after
- * writing the error into err. */
 static int
-library_load(struct server *srv, const char *code, size_t len, int replace,
-             char *err, size_t errcap, const char **libname)
+hexval(char ch)
 {
-    lua_State *L = scripting_lua(srv, SCRIPTING_FUNCTION);
+    return ch >= '0' && ch <= '9' ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* The next word of a shebang line in *pp..end, split as Redis splits
+ * arguments (blanks between words; "..." with \n, \xHH... escapes; '...'
+ * with \'; a closing quote must end the word).  Writes it NUL-terminated
+ * into out (cut to cap - 1 bytes).  Returns 1, 0 at the end, -1 on bad
+ * quoting. */
+static int
+shebang_next(const char **pp, const char *end, char *out, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+    int inq = 0, insq = 0;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\v' || *p == '\f')) {
+        p++;
+    }
+    if (p >= end || *p == '\0') {
+        *pp = p;
+        return 0;
+    }
+    for (;;) {
+        char ch;
+        if (inq) {
+            if (p >= end || *p == '\0') {
+                return -1;
+            }
+            if (*p == '\\' && p + 3 < end && p[1] == 'x' && hexval(p[2]) >= 0 && hexval(p[3]) >= 0) {
+                ch = (char)(hexval(p[2]) * 16 + hexval(p[3]));
+                p += 4;
+            } else if (*p == '\\' && p + 1 < end && p[1] != '\0') {
+                p++;
+                ch = *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t'
+                     : *p == 'b' ? '\b' : *p == 'a' ? '\a' : *p;
+                p++;
+            } else if (*p == '"') {
+                p++;
+                if (p < end && *p != '\0' && !isspace((unsigned char)*p)) {
+                    return -1;
+                }
+                break;
+            } else {
+                ch = *p++;
+            }
+        } else if (insq) {
+            if (p >= end || *p == '\0') {
+                return -1;
+            }
+            if (*p == '\\' && p + 1 < end && p[1] == '\'') {
+                ch = '\'';
+                p += 2;
+            } else if (*p == '\'') {
+                p++;
+                if (p < end && *p != '\0' && !isspace((unsigned char)*p)) {
+                    return -1;
+                }
+                break;
+            } else {
+                ch = *p++;
+            }
+        } else {
+            if (p >= end || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == '\0') {
+                break;
+            }
+            if (*p == '"') {
+                inq = 1;
+                p++;
+                continue;
+            }
+            if (*p == '\'') {
+                insq = 1;
+                p++;
+                continue;
+            }
+            ch = *p++;
+        }
+        if (n + 1 < cap) {
+            out[n++] = ch;
+        }
+    }
+    out[n] = '\0';
+    *pp = p;
+    return 1;
+}
+
+/* Read a library's first line: its name into name (cap 256).  Returns
+ * the line's length, or -1 after writing Redis's error into err. */
+static long
+library_header(const char *code, size_t len, char *name, char *err, size_t errcap)
+{
     const char *nl = memchr(code, '\n', len);
     size_t hlen = nl ? (size_t)(nl - code) : len;
-    char name[256] = "";
 
     if (len < 2 || code[0] != '#' || code[1] != '!') {
         snprintf(err, errcap, "Missing library metadata");
         return -1;
     }
-    /* "#!<engine> name=<lib> ..." */
-    char header[1024];
-    snprintf(header, sizeof(header), "%.*s", (int)(hlen - 2 < 1000 ? hlen - 2 : 1000), code + 2);
-    char *save = NULL;
-    char *tok = strtok_r(header, " ", &save);
-    if (tok == NULL || strcasecmp(tok, "lua") != 0) {
-        snprintf(err, errcap, "Engine '%s' not found", tok ? tok : "");
+    /* "#!<engine> name=<lib>": the line split as Redis 7.0 splits it (shell
+     * quoting, as in redis-cli), the metadata checked before the name and
+     * the name before the engine. */
+    if (nl == NULL) {
+        snprintf(err, errcap, "Invalid library metadata");
         return -1;
     }
-    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-        if (strncmp(tok, "name=", 5) == 0) {
-            snprintf(name, sizeof(name), "%s", tok + 5);
+    char engine[256], part[256];
+    const char *p = code, *end = code + hlen;
+    int nparts = 0, have_name = 0, wrc;
+    while ((wrc = shebang_next(&p, end, part, sizeof(part))) > 0) {
+        if (nparts++ == 0) {
+            snprintf(engine, sizeof(engine), "%s", strlen(part) >= 2 ? part + 2 : "");
+        } else if (strncasecmp(part, "name=", 5) == 0) {
+            if (have_name) {
+                snprintf(err, errcap, "Invalid metadata value, name argument was given multiple times");
+                return -1;
+            }
+            have_name = 1;
+            snprintf(name, 256, "%s", part + 5);
         } else {
-            snprintf(err, errcap, "Invalid metadata value given: %s", tok);
+            snprintf(err, errcap, "Invalid metadata value given: %s", part);
             return -1;
         }
     }
-    if (name[0] == '\0') {
+    if (wrc < 0 || nparts == 0) {
+        snprintf(err, errcap, "Invalid library metadata");
+        return -1;
+    }
+    if (!have_name) {
         snprintf(err, errcap, "Library name was not given");
         return -1;
     }
@@ -274,6 +434,26 @@ library_load(struct server *srv, const char *code, size_t len, int replace,
                               "underscores(_) and must be at least one character long");
         return -1;
     }
+    if (strcasecmp(engine, "lua") != 0) {
+        snprintf(err, errcap, "Engine '%s' not found", engine);
+        return -1;
+    }
+    return (long)hlen;
+}
+
+/* Load (or replace) a library from its source, its chunk limited in time
+ * when timeout is set.  Returns 0, or -1 after writing the error into err. */
+static int
+library_load(struct server *srv, const char *code, size_t len, int replace, int timeout,
+             char *err, size_t errcap, const char **libname)
+{
+    lua_State *L = scripting_lua(srv, SCRIPTING_FUNCTION);
+    char name[256] = "";
+    long h = library_header(code, len, name, err, errcap);
+    if (h < 0) {
+        return -1;
+    }
+    size_t hlen = (size_t)h;
     struct function_lib *old = lib_find(name, strlen(name));
     if (old != NULL && !replace) {
         snprintf(err, errcap, "Library '%s' already exists", name);
@@ -296,7 +476,15 @@ library_load(struct server *srv, const char *code, size_t len, int replace,
     lua_getglobal(L, "cachely_err_handler");
     lua_insert(L, -2);
     loading = l;
+    load_env_resolve(L, "cachely_load_globals");
+    if (timeout) {
+        load_deadline_us = util_monotonic_us() + LOAD_TIMEOUT_US;
+        lua_sethook(L, load_hook, LUA_MASKCOUNT, 100000);
+    }
     int rc = lua_pcall(L, 0, 0, -2);
+    lua_sethook(L, NULL, 0, 0);
+    load_deadline_us = 0;
+    load_env_resolve(L, "cachely_globals");
     loading = NULL;
     if (rc != 0) {
         const char *msg = "execution failure";
@@ -378,7 +566,8 @@ cmd_function_load(struct client *c)
         }
         replace = 1;
     }
-    if (library_load(c->srv, c->argv[i].ptr, c->argv[i].len, replace, err,
+    if (library_load(c->srv, c->argv[i].ptr, c->argv[i].len, replace,
+                     !(c->flags & CLIENT_MASTER), err,
                      sizeof(err), &name) != 0) {
         reply_error(c, err);
         return;
@@ -405,10 +594,24 @@ cmd_function_delete(struct client *c)
     reply_ok(c);
 }
 
+/* A FUNCTION subcommand given too many arguments: Redis 7.0's wording,
+ * the subcommand as it was spelled. */
+static void
+reply_function_arity(struct client *c)
+{
+    int n = (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len);
+    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. Try FUNCTION HELP.",
+                 n, c->argv[1].ptr);
+}
+
 void
 cmd_function_flush(struct client *c)
 {
-    if (c->argc > 3 || (c->argc == 3 && !arg_is(c, 2, "async") && !arg_is(c, 2, "sync"))) {
+    if (c->argc > 3) {
+        reply_function_arity(c);
+        return;
+    }
+    if (c->argc == 3 && !arg_is(c, 2, "async") && !arg_is(c, 2, "sync")) {
         reply_error(c, "FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }
@@ -452,7 +655,7 @@ cmd_function_restore(struct client *c)
     char err[600];
     const char *name;
     if (c->argc > 4) {
-        reply_syntax_error(c);
+        reply_function_arity(c);
         return;
     }
     if (c->argc == 4) {
@@ -483,6 +686,21 @@ cmd_function_restore(struct client *c)
         reply_error(c, "DUMP payload version or checksum are wrong");
         return;
     }
+    if (policy == APPEND) {
+        /* Redis 7.0 restores all or nothing, and names a library that is
+         * already there its own way (no quotes, unlike FUNCTION LOAD). */
+        for (off = mlen; off < len;) {
+            const unsigned char *h = (const unsigned char *)p + off;
+            size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+            char lname[256] = "";
+            if (library_header(p + off + 4, n, lname, err, sizeof(err)) >= 0
+                && lib_find(lname, strlen(lname)) != NULL) {
+                reply_errorf(c, "Library %s already exists", lname);
+                return;
+            }
+            off += 4 + n;
+        }
+    }
     if (policy == FLUSH) {
         function_clear(c->srv);
         scripting_reset(c->srv, SCRIPTING_FUNCTION);
@@ -490,7 +708,8 @@ cmd_function_restore(struct client *c)
     for (off = mlen; off < len;) {
         const unsigned char *h = (const unsigned char *)p + off;
         size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-        if (library_load(c->srv, p + off + 4, n, policy == REPLACE, err, sizeof(err),
+        if (library_load(c->srv, p + off + 4, n, policy == REPLACE, !(c->flags & CLIENT_MASTER),
+                         err, sizeof(err),
                          &name) != 0) {
             reply_error(c, err);
             c->srv->ks.dirty++;
@@ -697,6 +916,11 @@ fcall(struct client *c, int readonly)
     struct function_def *d = function_find(c->argv[1].ptr, c->argv[1].len, NULL);
     if (d == NULL) {
         reply_error(c, "Function not found");
+        return;
+    }
+    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &numkeys) != 0) {
+        /* FCALL's own wording; EVAL's is the generic not-an-integer. */
+        reply_error(c, "Bad number of keys provided");
         return;
     }
     if (function_numkeys(c, &numkeys) != 0) {

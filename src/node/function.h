@@ -13,6 +13,9 @@ struct lua_State;
 
 /* redis.register_function, available while a library loads. */
 int function_lua_register(struct lua_State *L);
+/* How many functions and libraries are loaded, and about how many bytes
+ * their registry takes (INFO memory). */
+void function_stats(size_t *nfunctions, size_t *nlibraries, size_t *bytes);
 /* Forget every library (the interpreter is reset by the caller). */
 void function_clear(struct server *srv);
 /* Call fn(arg, code, len) for each library's source, in load order (the

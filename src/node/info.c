@@ -15,9 +15,11 @@
 #include "node/client.h"
 #include "node/db.h"
 #include "node/evict.h"
+#include "node/function.h"
 #include "node/lazyfree.h"
 #include "node/persist.h"
 #include "node/repl.h"
+#include "node/scripting.h"
 #include "node/server.h"
 
 #include <event2/event.h>
@@ -74,6 +76,7 @@ info_reset_stats(struct server *srv)
     lazyfree_reset_stats();
     memset(st, 0, sizeof(*st));
     st->start_ms = start;
+    lazyfree_reset_stats();
     st->ops_sample_time_ms = util_mstime();
     latency_reset_histograms(srv);
     memset(srv->cmdstats, 0, sizeof(srv->cmdstats));
@@ -179,6 +182,38 @@ section_clients(struct server *srv, struct rbuf *b)
                 block_timed_clients(srv), block_tagged_waits(srv));
 }
 
+/* The scripts' lines of INFO memory, Redis 7.0's names and order: the two
+ * Lua heaps, the EVAL cache, the libraries. */
+static void
+section_memory_scripts(struct server *srv, struct rbuf *b)
+{
+    struct scripting_mem m;
+    size_t nfns, nlibs, fbytes;
+    char h_lua[32], h_vm[32], h_scripts[32];
+    scripting_memory(srv, &m);
+    function_stats(&nfns, &nlibs, &fbytes);
+    info_bytes_human(h_lua, sizeof(h_lua), m.lua_eval);
+    info_bytes_human(h_vm, sizeof(h_vm), m.lua_eval + m.lua_functions);
+    info_bytes_human(h_scripts, sizeof(h_scripts), m.scripts_eval + fbytes);
+    rbuf_printf(b,
+                "used_memory_lua:%zu\r\n"
+                "used_memory_vm_eval:%zu\r\n"
+                "used_memory_lua_human:%s\r\n"
+                "used_memory_scripts_eval:%zu\r\n"
+                "number_of_cached_scripts:%zu\r\n"
+                "number_of_functions:%zu\r\n"
+                "number_of_libraries:%zu\r\n"
+                "used_memory_vm_functions:%zu\r\n"
+                "used_memory_vm_total:%zu\r\n"
+                "used_memory_vm_total_human:%s\r\n"
+                "used_memory_functions:%zu\r\n"
+                "used_memory_scripts:%zu\r\n"
+                "used_memory_scripts_human:%s\r\n",
+                m.lua_eval, m.lua_eval, h_lua, m.scripts_eval, m.cached_scripts, nfns, nlibs,
+                m.lua_functions, m.lua_eval + m.lua_functions, h_vm, fbytes,
+                m.scripts_eval + fbytes, h_scripts);
+}
+
 static void
 section_memory(struct server *srv, struct rbuf *b)
 {
@@ -221,7 +256,12 @@ section_memory(struct server *srv, struct rbuf *b)
                 "allocator_active:%zu\r\n"
                 "allocator_resident:%zu\r\n"
                 "total_system_memory:%llu\r\n"
-                "total_system_memory_human:%s\r\n"
+                "total_system_memory_human:%s\r\n",
+                used, h_used, rss, h_rss, srv->mem_peak, h_peak,
+                srv->mem_peak ? (double)used * 100 / (double)srv->mem_peak : 0.0,
+                as.allocated, as.active, as.resident, total_sys, h_sys);
+    section_memory_scripts(srv, b);
+    rbuf_printf(b,
                 "maxmemory:%llu\r\n"
                 "maxmemory_human:%s\r\n"
                 "maxmemory_policy:%s\r\n"
@@ -241,9 +281,6 @@ section_memory(struct server *srv, struct rbuf *b)
                 "active_defrag_running:0\r\n"
                 "lazyfree_pending_objects:%zu\r\n"
                 "lazyfreed_objects:%lld\r\n",
-                used, h_used, rss, h_rss, srv->mem_peak, h_peak,
-                srv->mem_peak ? (double)used * 100 / (double)srv->mem_peak : 0.0,
-                as.allocated, as.active, as.resident, total_sys, h_sys,
                 srv->cfg.maxmemory, h_max,
                 maxmemory_policy_names[srv->cfg.maxmemory_policy],
                 as.allocated ? (double)as.active / (double)as.allocated : 0.0,
@@ -517,10 +554,23 @@ section_commandstats(struct server *srv, struct rbuf *b)
 static void
 section_errorstats(struct server *srv, struct rbuf *b)
 {
+    /* In byte order of the codes, as Redis lists them (from a radix
+     * tree), whatever order they first happened in. */
+    int order[sizeof(srv->stats.errors) / sizeof(srv->stats.errors[0])];
+    int n = srv->stats.nerrors;
+    for (int i = 0; i < n; i++) {
+        int j = i;
+        while (j > 0 && strcmp(srv->stats.errors[order[j - 1]].prefix,
+                               srv->stats.errors[i].prefix) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
     rbuf_printf(b, "# Errorstats\r\n");
-    for (int i = 0; i < srv->stats.nerrors; i++) {
-        rbuf_printf(b, "errorstat_%s:count=%lld\r\n", srv->stats.errors[i].prefix,
-                    srv->stats.errors[i].count);
+    for (int k = 0; k < n; k++) {
+        rbuf_printf(b, "errorstat_%s:count=%lld\r\n", srv->stats.errors[order[k]].prefix,
+                    srv->stats.errors[order[k]].count);
     }
 }
 

@@ -15,8 +15,8 @@ struct lazyfree_job {
     void *obj;                       /* owned: the value, a struct dict, or an
                                         array from mem_calloc_large */
     size_t large_size;               /* the array's size; 0 for the others */
-    size_t objects;                  /* what INFO counts: 1 for a value, the
-                                        keys of a dict, 0 for an array */
+    size_t objects;                  /* what INFO counts for it, as Redis: 1 a
+                                        value, a table's keys, 0 an array */
 };
 
 static struct {
@@ -29,8 +29,8 @@ static struct {
     struct lazyfree_job *head, *tail;
     size_t pending;                  /* queued + running */
     long long done;
-    size_t pending_objects;          /* INFO lazyfree_pending_objects */
-    long long freed_objects;         /* INFO lazyfreed_objects */
+    size_t objects_pending;          /* INFO lazyfree_pending_objects */
+    long long objects_freed;         /* INFO lazyfreed_objects (RESETSTAT) */
 } lf = {.lock = PTHREAD_MUTEX_INITIALIZER,
         .wake = PTHREAD_COND_INITIALIZER,
         .idle = PTHREAD_COND_INITIALIZER};
@@ -75,14 +75,14 @@ lazyfree_main(void *arg)
             lf.tail = NULL;
         }
         pthread_mutex_unlock(&lf.lock);
-        size_t objects = j->objects;
+        size_t j_objects = j->objects;
         run_job(j);
         mem_free(j);
         pthread_mutex_lock(&lf.lock);
         lf.pending--;
         lf.done++;
-        lf.pending_objects -= objects;
-        lf.freed_objects += (long long)objects;
+        lf.objects_pending -= j_objects;
+        lf.objects_freed += (long long)j_objects;
         if (lf.pending == 0) {
             pthread_cond_broadcast(&lf.idle);
         }
@@ -136,7 +136,7 @@ enqueue(const struct obj_type *t, void *obj, size_t large_size, size_t objects)
     }
     lf.tail = j;
     lf.pending++;
-    lf.pending_objects += objects;
+    lf.objects_pending += objects;
     pthread_cond_signal(&lf.wake);
     pthread_mutex_unlock(&lf.lock);
 }
@@ -193,21 +193,11 @@ lazyfree_done(void)
     return n;
 }
 
-void
-lazyfree_drain(void)
-{
-    pthread_mutex_lock(&lf.lock);
-    while (lf.pending > 0) {
-        pthread_cond_wait(&lf.idle, &lf.lock);
-    }
-    pthread_mutex_unlock(&lf.lock);
-}
-
 size_t
 lazyfree_pending_objects(void)
 {
     pthread_mutex_lock(&lf.lock);
-    size_t n = lf.pending_objects;
+    size_t n = lf.objects_pending;
     pthread_mutex_unlock(&lf.lock);
     return n;
 }
@@ -216,7 +206,7 @@ long long
 lazyfree_freed_objects(void)
 {
     pthread_mutex_lock(&lf.lock);
-    long long n = lf.freed_objects;
+    long long n = lf.objects_freed;
     pthread_mutex_unlock(&lf.lock);
     return n;
 }
@@ -225,6 +215,16 @@ void
 lazyfree_reset_stats(void)
 {
     pthread_mutex_lock(&lf.lock);
-    lf.freed_objects = 0;
+    lf.objects_freed = 0;
+    pthread_mutex_unlock(&lf.lock);
+}
+
+void
+lazyfree_drain(void)
+{
+    pthread_mutex_lock(&lf.lock);
+    while (lf.pending > 0) {
+        pthread_cond_wait(&lf.idle, &lf.lock);
+    }
     pthread_mutex_unlock(&lf.lock);
 }

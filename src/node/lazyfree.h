@@ -34,8 +34,9 @@ void lazyfree_large(void *p, size_t size);
 size_t lazyfree_pending(void);
 long long lazyfree_done(void);
 /* INFO's lazyfree_pending_objects and lazyfreed_objects, counted as Redis
- * does: a value is one object, a detached database as many as its keys, a
- * big array none.  CONFIG RESETSTAT zeroes the second. */
+ * 7.0 counts them (a value 1, a flushed table its keys; the big arrays
+ * given back in the background are not objects); RESETSTAT zeroes the
+ * second. */
 size_t lazyfree_pending_objects(void);
 long long lazyfree_freed_objects(void);
 void lazyfree_reset_stats(void);

@@ -275,22 +275,59 @@ static const char sandbox_src[] =
     "  if proxies[t] then error('Attempt to modify a readonly table', 0) end\n"
     "  return setmetatable_(t, mt)\n"
     "end\n"
-    "S.loadstring = function(s, name)\n"
+    "-- Precompiled (binary) chunks are refused: Redis's Lua reads every\n"
+    "-- chunk as text, and bytecode can break out of the sandbox.  A chunk\n"
+    "-- starting with the signature byte (27) goes to the text parser behind\n"
+    "-- a space, under its own chunk name: Redis's very error.\n"
+    "-- argument errors raised at the script's line, as the C functions'\n"
+    "local function badarg(fname, want, n, v)\n"
+    "  error('bad argument #1 to \\'' .. fname .. '\\' (' .. want .. ' expected, got ' ..\n"
+    "        (n == 0 and 'no value' or type(v)) .. ')', 3)\n"
+    "end\n"
+    "S.loadstring = function(...)\n"
+    "  local s, name = ...\n"
+    "  local t = type(s)\n"
+    "  if t ~= 'string' and t ~= 'number' then badarg('loadstring', 'string', select('#', ...), s) end\n"
+    "  if type(s) == 'string' and s:byte(1) == 27 then\n"
+    "    return loadstring(' ' .. s, name or s)\n"
+    "  end\n"
     "  local f, e = loadstring(s, name)\n"
     "  if f then setfenv(f, P) end\n"
     "  return f, e\n"
     "end\n"
-    "S.load = function(fn, name)\n"
-    "  local f, e = load(fn, name)\n"
+    "S.load = function(...)\n"
+    "  local fn, name = ...\n"
+    "  if type(fn) ~= 'function' then badarg('load', 'function', select('#', ...), fn) end\n"
+    "  local rd\n"
+    "  do\n"
+    "    local first = true\n"
+    "    rd = function()\n"
+    "      local piece = fn()\n"
+    "      if first and type(piece) == 'string' and piece ~= '' then\n"
+    "        first = false\n"
+    "        if piece:byte(1) == 27 then return ' ' .. piece end\n"
+    "      end\n"
+    "      return piece\n"
+    "    end\n"
+    "  end\n"
+    "  local f, e = load(rd, name)\n"
     "  if f then setfenv(f, P) end\n"
     "  return f, e\n"
     "end\n"
+    "-- A library's code runs in LP, one table for its load and its calls,\n"
+    "-- as Redis 7.0's: while FUNCTION LOAD runs the chunk, names resolve in\n"
+    "-- L (the library API alone: redis.register_function, redis.log...);\n"
+    "-- afterwards, in S.  C switches LPmt.__index (function.c), so a local\n"
+    "-- function defined at load time finds the runtime redis when called.\n"
     "local L = {}\n"
-    "for k, v in pairs(S) do L[k] = v end\n"
     "if G.cachely_lib_api then L.redis = ro(G.cachely_lib_api, true) end\n"
-    "local LP = ro(L, true)\n"
-    "L._G = LP\n"
-    "return S, P, LP\n";
+    "setmetatable(L, {__index = missing, __metatable = false})\n"
+    "local LPmt = {__index = S,\n"
+    "  __newindex = function() error('Attempt to modify a readonly table', 2) end,\n"
+    "  __metatable = false}\n"
+    "local LP = setmetatable({}, LPmt)\n"
+    "proxies[LP] = true\n"
+    "return S, P, LP, L, LPmt\n";
 
 /* ---- redis.* --------------------------------------------------------------- */
 
@@ -339,6 +376,58 @@ fake_reply(struct client *f, size_t *len)
     return out;
 }
 
+/* A redis.call's arguments read off the Lua stack: strings point into
+ * Lua's strings (valid while they stay on the stack), numbers are written
+ * as Redis 7.0 writes them (%.17g, whatever their position) into num. */
+struct lua_args {
+    int argc;
+    struct resp_arg *argv;   /* small, or owned when argc > 16 */
+    char (*num)[32];         /* small_num, or owned: the numbers' text */
+    struct resp_arg small[16];
+    char small_num[16][32];
+};
+
+static void
+lua_args_free(struct lua_args *a)
+{
+    if (a->argv != a->small) {
+        mem_free(a->argv);
+        mem_free(a->num);
+    }
+    a->argv = NULL;
+    a->num = NULL;
+}
+
+/* Read the argc > 0 values on L's stack into a.  Returns 0, or -1 (a freed)
+ * when one is neither a string nor a number. */
+static int
+lua_args_read(lua_State *L, int argc, struct lua_args *a)
+{
+    a->argc = argc;
+    if (argc <= 16) {
+        a->argv = a->small;
+        a->num = a->small_num;
+    } else {
+        a->argv = mem_alloc(sizeof(*a->argv) * (size_t)argc);
+        a->num = mem_alloc(sizeof(*a->num) * (size_t)argc);
+    }
+    for (int i = 0; i < argc; i++) {
+        int t = lua_type(L, i + 1);
+        if (t == LUA_TNUMBER) {
+            a->argv[i].len = number_arg(lua_tonumber(L, i + 1), a->num[i], sizeof(a->num[i]));
+            a->argv[i].ptr = a->num[i];
+        } else if (t == LUA_TSTRING) {
+            size_t len;
+            a->argv[i].ptr = (char *)lua_tolstring(L, i + 1, &len);
+            a->argv[i].len = len;
+        } else {
+            lua_args_free(a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Check and run one command for the running script; pushes its reply (or
  * an error table).  Returns 1 when the reply is an error. */
 static int
@@ -349,7 +438,7 @@ script_command(lua_State *L)
     struct server *srv = s->srv;
     struct client *f = s->fake;
     int argc = lua_gettop(L);
-    char numbuf[64][32];
+    struct lua_args args;
 
     if (run == NULL) {
         push_error_table(L, "ERR redis.call is only available while a script runs");
@@ -359,26 +448,12 @@ script_command(lua_State *L)
         push_error_table(L, "ERR Please specify at least one argument for this redis lib call");
         return 1;
     }
-    /* Most calls have a few arguments: those live on the stack. */
-    struct resp_arg argv_small[16];
-    struct resp_arg *argv = argc <= 16 ? argv_small : mem_alloc(sizeof(*argv) * (size_t)argc);
-    for (int i = 0; i < argc; i++) {
-        int t = lua_type(L, i + 1);
-        if (t == LUA_TNUMBER && i < 64) {
-            argv[i].len = number_arg(lua_tonumber(L, i + 1), numbuf[i], sizeof(numbuf[i]));
-            argv[i].ptr = numbuf[i];
-        } else if (t == LUA_TSTRING || t == LUA_TNUMBER) {
-            size_t len;
-            argv[i].ptr = (char *)lua_tolstring(L, i + 1, &len);
-            argv[i].len = len;
-        } else {
-            if (argv != argv_small) {
-                mem_free(argv);
-            }
-            push_error_table(L, "ERR Lua redis lib command arguments must be strings or integers");
-            return 1;
-        }
+    if (lua_args_read(L, argc, &args) != 0) {
+        lua_settop(L, 0);
+        push_error_table(L, "ERR Lua redis lib command arguments must be strings or integers");
+        return 1;
     }
+    struct resp_arg *argv = args.argv;
     const struct command *cmd = command_lookup(argv[0].ptr, argv[0].len);
     const char *err = NULL;
     char aclmsg[512];
@@ -410,6 +485,10 @@ script_command(lua_State *L)
             err = "ERR Write commands are not allowed from read-only scripts.";
         } else if (repl_is_replica(srv) && !(run->caller->flags & CLIENT_MASTER)) {
             err = "READONLY You can't write against a read only replica.";
+        } else if (!repl_is_replica(srv) && srv->cfg.min_replicas_to_write > 0
+                   && repl_good_replicas(srv) < srv->cfg.min_replicas_to_write) {
+            /* What an EVAL without flags finds only when it writes. */
+            err = "NOREPLICAS Not enough good replicas to write.";
         } else if ((cmd->flags & CMD_DENYOOM) && !run->wrote
                    && !(run->flags & SCRIPT_FLAG_ALLOW_OOM)
                    && srv->cfg.maxmemory > 0 && evict_perform(srv) != 0) {
@@ -417,9 +496,15 @@ script_command(lua_State *L)
         }
     }
     if (err != NULL) {
-        if (argv != argv_small) {
-            mem_free(argv);
+        if (cmd != NULL) {
+            /* Redis counts a known command a script could not run as a
+             * rejected call of that command (INFO commandstats). */
+            srv->cmdstats[cmd->id].rejected_calls++;
         }
+        lua_args_free(&args);
+        /* The arguments may fill the C stack to Lua's limit (unpack of
+         * thousands): make room for the reply by dropping them. */
+        lua_settop(L, 0);
         push_error_table(L, err);
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "cachely_counted");
@@ -435,11 +520,10 @@ script_command(lua_State *L)
     if (srv->ks.dirty != dirty) {
         run->wrote = 1;
     }
-    if (argv != argv_small) {
-        mem_free(argv);
-    }
+    lua_args_free(&args);
     f->argc = 0;
     f->argv = NULL;
+    lua_settop(L, 0); /* the arguments are done with: room for the reply */
     if (f->reply == NULL) {
         /* The whole reply is in the client's buffer: read it there. */
         script_resp_to_lua(L, f->buf, f->buf + f->bufpos, 0);
@@ -476,6 +560,73 @@ l_pcall(lua_State *L)
     return 1;
 }
 
+/* The global pcall, as Redis 7.0 replaces it: an error table (what
+ * redis.call and the API raise) is caught as its "err" string, the way
+ * scripts written for Redis before 7 expect.  Called with nothing, Redis's
+ * calls its own placeholder and catches "attempt to call a boolean value":
+ * so does this. */
+static int
+l_lua_pcall(lua_State *L)
+{
+    int argc = lua_gettop(L);
+    if (argc == 0) {
+        lua_pushboolean(L, 1);
+        argc = 1;
+    }
+    lua_pushboolean(L, 1); /* the result's place */
+    lua_insert(L, 1);
+    if (lua_pcall(L, argc - 1, LUA_MULTRET, 0) != 0) {
+        lua_remove(L, 1);
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "err");
+            if (lua_isstring(L, -1)) {
+                lua_replace(L, -2);
+            }
+        }
+        lua_pushboolean(L, 0);
+        lua_insert(L, 1);
+    }
+    return lua_gettop(L);
+}
+
+/* redis.acl_check_cmd(cmd, args...): may the script's caller run that
+ * command with those arguments?  A pure check, as Redis 7.0's: nothing
+ * goes to ACL LOG, and arity is not looked at. */
+static int
+l_acl_check_cmd(lua_State *L)
+{
+    struct scripting *s = current;
+    struct lua_args args;
+    int argc = lua_gettop(L);
+    if (s->run == NULL) {
+        return raise_error(L, "ERR redis.acl_check_cmd can only be called inside a script invocation");
+    }
+    if (argc == 0) {
+        lua_settop(L, 0);
+        return raise_error(L, "ERR Please specify at least one argument for this redis lib call");
+    }
+    if (lua_args_read(L, argc, &args) != 0) {
+        lua_settop(L, 0);
+        return raise_error(L, "ERR Lua redis lib command arguments must be strings or integers");
+    }
+    const struct command *cmd = command_lookup(args.argv[0].ptr, args.argv[0].len);
+    if (cmd != NULL && cmd->nsubs > 0 && argc >= 2) {
+        cmd = command_lookup_sub(cmd, args.argv[1].ptr, args.argv[1].len);
+    }
+    int allowed = 0;
+    if (cmd != NULL) {
+        size_t pos;
+        allowed = acl_check(s->run->caller->user, cmd, (size_t)argc, args.argv, &pos) == ACL_OK;
+    }
+    lua_args_free(&args);
+    lua_settop(L, 0);
+    if (cmd == NULL) {
+        return raise_error(L, "ERR Invalid command passed to redis.acl_check_cmd()");
+    }
+    lua_pushboolean(L, allowed);
+    return 1;
+}
+
 static int
 l_error_reply(lua_State *L)
 {
@@ -483,8 +634,36 @@ l_error_reply(lua_State *L)
         push_error_table(L, "ERR wrong number or type of arguments");
         return 1;
     }
-    const char *msg = lua_tostring(L, 1);
-    push_error_table(L, msg[0] == '-' ? msg + 1 : msg);
+    /* Redis 7.0's reading: the code is what comes before the first space
+     * (ERR when there is none), the message after it with CR/LF trimmed at
+     * both ends; '' gives "ERR ". */
+    size_t len;
+    const char *msg = lua_tolstring(L, 1, &len);
+    if (len > 0 && msg[0] == '-') {
+        msg++;
+        len--;
+    }
+    const char *sp = memchr(msg, ' ', len);
+    const char *code = sp != NULL ? msg : "ERR";
+    size_t codelen = sp != NULL ? (size_t)(sp - msg) : 3;
+    if (sp != NULL) {
+        len -= (size_t)(sp + 1 - msg);
+        msg = sp + 1;
+    }
+    while (len > 0 && (msg[0] == '\r' || msg[0] == '\n')) {
+        msg++;
+        len--;
+    }
+    while (len > 0 && (msg[len - 1] == '\r' || msg[len - 1] == '\n')) {
+        len--;
+    }
+    lua_newtable(L);
+    lua_pushstring(L, "err");
+    lua_pushlstring(L, code, codelen);
+    lua_pushliteral(L, " ");
+    lua_pushlstring(L, msg, len);
+    lua_concat(L, 3);
+    lua_settable(L, -3);
     return 1;
 }
 
@@ -628,15 +807,11 @@ set_num(lua_State *L, const char *name, lua_Number v)
 }
 
 /* Fill the table on top with what both the runtime and the library-load
- * API have. */
+ * API have (Redis 7.0's load API: the log and the version, no more). */
 static void
 common_api(lua_State *L)
 {
     set_fn(L, "log", l_log);
-    set_fn(L, "sha1hex", l_sha1hex);
-    set_fn(L, "error_reply", l_error_reply);
-    set_fn(L, "status_reply", l_status_reply);
-    set_fn(L, "setresp", l_setresp);
     set_num(L, "LOG_DEBUG", LUA_LOG_DEBUG);
     set_num(L, "LOG_VERBOSE", LUA_LOG_VERBOSE);
     set_num(L, "LOG_NOTICE", LUA_LOG_NOTICE);
@@ -668,11 +843,18 @@ lua_create(enum scripting_engine_kind kind)
             lua_pop(L, 1);
         }
     }
+    lua_pushcfunction(L, l_lua_pcall);
+    lua_setglobal(L, "pcall");
     /* redis */
     lua_newtable(L);
     common_api(L);
+    set_fn(L, "sha1hex", l_sha1hex);
+    set_fn(L, "error_reply", l_error_reply);
+    set_fn(L, "status_reply", l_status_reply);
+    set_fn(L, "setresp", l_setresp);
     set_fn(L, "call", l_call);
     set_fn(L, "pcall", l_pcall);
+    set_fn(L, "acl_check_cmd", l_acl_check_cmd);
     set_fn(L, "set_repl", l_set_repl);
     set_fn(L, "replicate_commands", l_true);
     set_fn(L, "breakpoint", l_false);
@@ -692,10 +874,12 @@ lua_create(enum scripting_engine_kind kind)
         lua_setglobal(L, "cachely_lib_api");
     }
     if (luaL_loadbuffer(L, sandbox_src, sizeof(sandbox_src) - 1, "=sandbox") != 0
-        || lua_pcall(L, 0, 3, 0) != 0) {
+        || lua_pcall(L, 0, 5, 0) != 0) {
         log_error("Lua sandbox setup failed: %s", lua_tostring(L, -1));
         abort();
     }
+    lua_setfield(L, LUA_REGISTRYINDEX, "cachely_load_mt");
+    lua_setfield(L, LUA_REGISTRYINDEX, "cachely_load_globals");
     lua_setfield(L, LUA_REGISTRYINDEX, "cachely_load_env");
     lua_setfield(L, LUA_REGISTRYINDEX, "cachely_env");
     lua_setfield(L, LUA_REGISTRYINDEX, "cachely_globals");
@@ -743,6 +927,18 @@ scripts_clear(struct scripting *s)
     s->scripts_cap = 0;
 }
 
+void
+scripting_memory(struct server *srv, struct scripting_mem *m)
+{
+    struct scripting *s = srv->scripting;
+    m->lua_eval = (size_t)lua_gc(s->lua[SCRIPTING_EVAL], LUA_GCCOUNT, 0) * 1024
+                  + (size_t)lua_gc(s->lua[SCRIPTING_EVAL], LUA_GCCOUNTB, 0);
+    m->lua_functions = (size_t)lua_gc(s->lua[SCRIPTING_FUNCTION], LUA_GCCOUNT, 0) * 1024
+                       + (size_t)lua_gc(s->lua[SCRIPTING_FUNCTION], LUA_GCCOUNTB, 0);
+    m->cached_scripts = s->nscripts;
+    m->scripts_eval = s->scripts_cap * sizeof(*s->scripts);
+}
+
 int
 scripting_setup(struct server *srv)
 {
@@ -752,7 +948,7 @@ scripting_setup(struct server *srv)
     srv->scripting = s;
     interp_open(s, SCRIPTING_EVAL);
     interp_open(s, SCRIPTING_FUNCTION);
-    s->fake = client_create_fake(srv, CLIENT_DENY_BLOCKING | CLIENT_AUTHENTICATED);
+    s->fake = client_create_fake(srv, CLIENT_DENY_BLOCKING | CLIENT_AUTHENTICATED | CLIENT_SCRIPT);
     snprintf(s->fake->addr, sizeof(s->fake->addr), "lua");
     return 0;
 }
@@ -1012,8 +1208,8 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
     /* Checks before a script starts, as Redis 7 does: any script without
      * allow-stale on a replica whose link is down (when stale data may not
      * be served); one that declares flags (a shebang, or any function) and
-     * may write, on a read-only replica and, without allow-oom, over
-     * maxmemory. */
+     * may write, on a read-only replica, without allow-oom over maxmemory,
+     * and on a master short of min-replicas-to-write good replicas. */
     if (!(caller->flags & CLIENT_MASTER)) {
         const char *err = NULL;
         int declared = !(flags & SCRIPT_FLAG_EVAL_COMPAT);
@@ -1028,6 +1224,11 @@ scripting_run(struct server *srv, enum scripting_engine_kind kind,
         } else if (may_write && !(flags & SCRIPT_FLAG_ALLOW_OOM) && srv->cfg.maxmemory > 0
                    && evict_perform(srv) != 0) {
             err = "-OOM command not allowed when used memory > 'maxmemory'.";
+        } else if (may_write && !repl_is_replica(srv) && srv->cfg.min_replicas_to_write > 0
+                   && repl_good_replicas(srv) < srv->cfg.min_replicas_to_write) {
+            /* Redis 7.0 refuses a script that may write, as a write
+             * command, before it starts. */
+            err = "-NOREPLICAS Not enough good replicas to write.";
         }
         if (err != NULL) {
             lua_pop(L, 1);

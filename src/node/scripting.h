@@ -29,6 +29,15 @@ enum script_flag {
 
 enum scripting_engine_kind { SCRIPTING_EVAL = 0, SCRIPTING_FUNCTION = 1 };
 
+/* What INFO memory shows of the scripts: the two interpreters' Lua heaps
+ * and the EVAL cache (its count and an estimate of its bytes). */
+struct scripting_mem {
+    size_t lua_eval, lua_functions;
+    size_t cached_scripts;
+    size_t scripts_eval;
+};
+void scripting_memory(struct server *srv, struct scripting_mem *m);
+
 int scripting_setup(struct server *srv);
 void scripting_teardown(struct server *srv);
 /* The interpreter of kind (EVAL scripts or function libraries).  Reset

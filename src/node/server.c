@@ -2,6 +2,7 @@
 #include "node/server.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "ds/xstream.h"
 
 #include <string.h>
 
@@ -18,6 +19,8 @@ server_apply_config(struct server *srv)
     srv->ks.lazy_expire = cfg->lazyfree_lazy_expire;
     srv->ks.lazy_evict = cfg->lazyfree_lazy_eviction;
     srv->ks.lazy_server_del = cfg->lazyfree_lazy_server_del;
+    xstream_set_node_limits((unsigned long long)cfg->stream_node_max_entries,
+                            cfg->stream_node_max_bytes);
 }
 
 long long

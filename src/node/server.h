@@ -138,6 +138,8 @@ struct node_config {
     long long list_compress_depth;
     long long set_max_intset_entries;
     unsigned long long hll_sparse_max_bytes;  /* sparse HLLs up to this size */
+    long long stream_node_max_entries;         /* per stream node; 0 = no limit */
+    unsigned long long stream_node_max_bytes;  /* per stream node; 0 = 1 GB */
     long long set_max_listpack_entries;
     long long set_max_listpack_value;
     long long zset_max_listpack_entries;

@@ -259,7 +259,54 @@ def case_g_wrong_type_does_not_wake_a_pop(c):
         x.close()
 
 
+def case_h_blocked_command_counts_once(c):
+    """A command that blocked on keys is one call in INFO commandstats and
+    total_commands_processed, whether it is served or times out, as in
+    Redis 7.0 (ext suite stream-cgroups 'XGROUP DESTROY should unblock
+    XREADGROUP with -NOGROUP' reads calls=1).  Before, the call that blocked
+    counted too: calls=2."""
+    n = c.node("--save", "")
+    r = cluster.client(n)
+    r.execute_command("CONFIG", "RESETSTAT")
+
+    def stat(cmd):
+        v = info(r, "commandstats").get("cmdstat_" + cmd, "calls=0,")
+        return dict(kv.split("=") for kv in v.split(",") if "=" in kv)
+
+    def total():
+        return int(info(r, "stats")["total_commands_processed"])
+
+    w = Raw(n.port)
+    w.send(("BLPOP", "bl", 0))
+    wait_blocked(r, 1)
+    r.rpush("bl", "a")
+    rep = w.reply()
+    check(rep is not None and "a" in str(rep), "served: %r" % rep)
+    check(stat("blpop")["calls"] == "1", "served BLPOP: one call: %r" % stat("blpop"))
+    w.send(("BLPOP", "bl2", "0.05"))
+    check(w.reply() is None, "timed out")
+    check(stat("blpop")["calls"] == "2", "timed-out BLPOP: one call: %r" % stat("blpop"))
+    r.xgroup_create("xs", "g", id="$", mkstream=True)
+    w.send(("XREADGROUP", "GROUP", "g", "c", "BLOCK", 0, "STREAMS", "xs", ">"))
+    wait_blocked(r, 1)
+    r.xgroup_destroy("xs", "g")
+    rep = w.reply()
+    check("NOGROUP" in str(rep), "NOGROUP: %r" % rep)
+    st = stat("xreadgroup")
+    check(st["calls"] == "1" and st["failed_calls"] == "1", "XREADGROUP: %r" % st)
+    # total_commands_processed: the BLPOP once, with the RPUSH and the INFO
+    # that reads it.
+    w.send(("BLPOP", "bl4", 0))
+    wait_blocked(r, 1)
+    mark = total()
+    r.rpush("bl4", "y")
+    w.reply()
+    check(total() - mark == 3, "RPUSH + one BLPOP + INFO: %d" % (total() - mark))
+    w.close()
+
+
 CASES = [
+    ("h", "a command blocked on keys is one call in the stats", case_h_blocked_command_counts_once),
     ("a", "WAIT times out with its count and keeps the pipeline", case_a_wait_timeout),
     ("b", "WAIT released by a replica's ACK", case_b_wait_released_by_acks),
     ("c", "CLIENT UNBLOCK of a WAIT (timeout and error)", case_c_client_unblock_wait),

@@ -191,6 +191,127 @@ def case_stale_replica_runs_only_allow_stale_scripts():
         dead.close()
 
 
+def case_script_error_stats_match_redis():
+    """INFO commandstats and errorstats after scripts whose commands fail,
+    against a real redis-server (ext suite scripting 'Consistent eval error
+    reporting'): a command a script could not run counts as a rejected call
+    of it.  Before, the SET refused for OOM inside EVAL counted nothing."""
+    def stats(r):
+        out = {}
+        for sec in ("commandstats", "errorstats"):
+            for k, v in r.info(sec).items():
+                if isinstance(v, dict):
+                    v = {f: v[f] for f in ("calls", "rejected_calls", "failed_calls", "count")
+                         if f in v}
+                out[k] = v
+        out["total_error_replies"] = r.info("stats")["total_error_replies"]
+        return out
+
+    def scenario(r):
+        seen = []
+        steps = [
+            ("CONFIG", "SET", "maxmemory", "1"),
+            ("EVAL", "return redis.call('set','x','y')", 1, "x"),
+            ("EVAL", "local t = redis.pcall('set','x','y') return t['err']", 1, "x"),
+            ("EVAL", "return redis.pcall('set','x','y')", 1, "x"),
+            ("CONFIG", "SET", "maxmemory", "0"),
+            ("EVAL", "return redis.call('select',99)", 0),
+            ("EVAL", "return redis.pcall('select',99)", 0),
+            ("EVAL", "return redis.call('get')", 0),
+            ("EVAL", "return redis.call('nosuchcmd')", 0),
+            ("EVAL", "return redis.call('config', 'nosuchsub')", 0),
+            ("EVAL", "return redis.call('client', 'list', 'x', 'y')", 0),
+        ]
+        for step in steps:
+            if step[0] == "CONFIG" and step[3] == "1":
+                r.execute_command("CONFIG", "RESETSTAT")
+            try:
+                rep = r.execute_command(*step)
+            except redis.exceptions.ResponseError as e:
+                rep = "ERR:" + str(e).split(" script:")[0]
+            seen.append(rep)
+            if step[0] == "EVAL":
+                seen.append(stats(r))
+        return seen
+
+    mine, theirs = Server("cachely"), Server("redis")
+    try:
+        a, b = scenario(client(mine)), scenario(client(theirs))
+        for x, y in zip(a, b):
+            assert x == y, "cachely %r\n   redis %r" % (x, y)
+    finally:
+        mine.stop()
+        theirs.stop()
+
+
+def case_info_memory_script_fields_match_redis():
+    """INFO memory's script lines, as redis-server names and orders them,
+    with the same counts (ext suite scripting 'SCRIPTING FLUSH ASYNC' reads
+    number_of_cached_scripts; before, INFO memory had none of them)."""
+    names = ["used_memory_lua", "used_memory_vm_eval", "used_memory_lua_human",
+             "used_memory_scripts_eval", "number_of_cached_scripts", "number_of_functions",
+             "number_of_libraries", "used_memory_vm_functions", "used_memory_vm_total",
+             "used_memory_vm_total_human", "used_memory_functions", "used_memory_scripts",
+             "used_memory_scripts_human"]
+
+    def lines(r):
+        info = r.info("memory")  # an ordered dict: the server's line order
+        return [k for k in info if k in names], info
+
+    def scenario(r):
+        out = []
+        for j in range(100):
+            r.script_load("return %d" % j)
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=ml\nredis.register_function('m1', function() return 1 end)"
+                          "\nredis.register_function('m2', function() return 2 end)")
+        order, v = lines(r)
+        out.append((order, v["number_of_cached_scripts"], v["number_of_functions"],
+                    v["number_of_libraries"]))
+        r.execute_command("SCRIPT", "FLUSH", "ASYNC")
+        r.execute_command("FUNCTION", "FLUSH")
+        order, v = lines(r)
+        out.append((order, v["number_of_cached_scripts"], v["number_of_functions"],
+                    v["number_of_libraries"]))
+        return out
+
+    mine, theirs = Server("cachely"), Server("redis")
+    try:
+        a, b = scenario(client(mine)), scenario(client(theirs))
+        assert a == b, "cachely %r\n   redis %r" % (a, b)
+    finally:
+        mine.stop()
+        theirs.stop()
+
+
+def case_function_restore_collision():
+    """FUNCTION RESTORE (APPEND) of a payload holding a library that exists:
+    Redis 7.0's 'Library lib1 already exists' (no quotes), and nothing of
+    the payload restored (ext suite functions 'test function restore with
+    function name collision').  Before, LOAD's quoted wording, and the
+    libraries before it in the payload were restored."""
+    srv = Server("cachely")
+    try:
+        r = client(srv)
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=lib0\nredis.register_function('f0', function() return 0 end)")
+        r.execute_command("FUNCTION", "LOAD",
+                          "#!lua name=lib1\nredis.register_function('f1', function() return 1 end)")
+        payload = r.execute_command("FUNCTION", "DUMP")
+        r.execute_command("FUNCTION", "DELETE", "lib0")
+        try:
+            r.execute_command("FUNCTION", "RESTORE", payload)
+            raise AssertionError("restored over lib1")
+        except redis.exceptions.ResponseError as e:
+            assert str(e) == "Library lib1 already exists", e
+        libs = sorted(x[1] for x in r.execute_command("FUNCTION", "LIST"))
+        assert libs == [b"lib1"], libs
+        assert r.execute_command("FUNCTION", "RESTORE", payload, "REPLACE") == b"OK"
+        assert r.execute_command("FCALL", "f0", 0) == 0
+    finally:
+        srv.stop()
+
+
 def case_functions_survive_aof_rewrite():
     srv = Server("cachely", ["--appendonly", "yes", "--appendfsync", "always"])
     try:

@@ -194,6 +194,75 @@ def case_f_regressions(c):
           "empty history read propagated nothing")
 
 
+def case_g_type_changed(c):
+    """A blocked reader's key replaced by another type (ext suite
+    stream-cgroups 'Blocking XREADGROUP: key type changed with SET' / 'with
+    transaction'): Redis 7.0 unblocks XREADGROUP with 'the stream key no
+    longer exists' and keeps XREAD waiting for a stream there.  Before, both
+    were woken with WRONGTYPE."""
+    n = c.node("--save", "")
+    r = cluster.client(n)
+    for how in ("set", "multi"):
+        r.delete("q")
+        r.xadd("q", {"f": "v"}, id="666-0")
+        r.xgroup_create("q", "g", id="$")
+        w = Raw(n.port)
+        w.send(("XREADGROUP", "GROUP", "g", "Alice", "BLOCK", 0, "STREAMS", "q", ">"))
+        wait_blocked(r, 1)
+        if how == "set":
+            r.set("q", "val1")
+        else:
+            p = r.pipeline(transaction=True)
+            p.delete("q")
+            p.sadd("q", "e1")
+            p.execute()
+        rep = w.reply()
+        check("UNBLOCKED the stream key no longer exists" in str(rep),
+              "XREADGROUP woken by %s: %r" % (how, rep))
+        check(blocked(r) == 0, "nobody left waiting after %s" % how)
+        w.close()
+    # XREAD waits on through a SET, and reads the stream created after it.
+    r.delete("q")
+    r.xadd("q", {"f": "v"}, id="1-1")
+    w = Raw(n.port)
+    w.send(("XREAD", "BLOCK", 0, "STREAMS", "q", "$"))
+    wait_blocked(r, 1)
+    r.set("q", "x")
+    time.sleep(0.1)
+    check(blocked(r) == 1, "XREAD still waiting after SET")
+    r.delete("q")
+    r.xadd("q", {"f": "v2"}, id="2-1")
+    rep = w.reply()
+    check(str(rep).find("2-1") >= 0 and "WRONGTYPE" not in str(rep), "XREAD got the new entry: %r" % rep)
+    w.close()
+
+
+def case_h_lazyfree_counts(c):
+    """INFO lazyfreed_objects counts a big stream UNLINKed in the
+    background, not a small one, and CONFIG RESETSTAT zeroes it (ext suite
+    lazyfree 'lazy free a stream with all types of metadata' / '... with
+    deleted cgroup').  Before, INFO showed 0 whatever the thread freed."""
+    n = c.node("--save", "")
+    r = cluster.client(n)
+    r.execute_command("CONFIG", "RESETSTAT")
+    r.execute_command("CONFIG", "SET", "stream-node-max-entries", 5)
+    for j in range(1000):
+        r.xadd("big", {"foo" if j % 10 else "bar": j})
+    r.xgroup_create("big", "g", id="0")
+    r.xreadgroup("g", "Alice", {"big": ">"}, count=2)
+    r.unlink("big")
+    wait_for(lambda: info(r, "memory")["lazyfree_pending_objects"] == "0", 10, "lazyfree done")
+    check(info(r, "memory")["lazyfreed_objects"] == "1",
+          "big stream freed lazily: %r" % info(r, "memory")["lazyfreed_objects"])
+    r.execute_command("CONFIG", "RESETSTAT")
+    r.xadd("small", {"a": "b"})
+    r.xgroup_create("small", "bla", id="$")
+    r.xgroup_destroy("small", "bla")
+    r.unlink("small")
+    wait_for(lambda: info(r, "memory")["lazyfree_pending_objects"] == "0", 10, "lazyfree done")
+    check(info(r, "memory")["lazyfreed_objects"] == "0", "small stream freed at once")
+
+
 # ---- replication and persistence ----------------------------------------------------
 
 
@@ -292,6 +361,9 @@ CASES = [
     ("f", "regressions: XAUTOCLAIM huge COUNT, empty history read", case_f_regressions),
     ("a", "XREAD BLOCK: $ kept across re-runs, new key, timeout, DEL", case_a_xread_block_dollar),
     ("b", "XREADGROUP BLOCK: FIFO, NOGROUP on destroy/DEL, timeout", case_b_xreadgroup_block),
+    ("g", "a blocked reader's key replaced by another type", case_g_type_changed),
+    ("h", "INFO lazyfreed_objects after UNLINK of a big and a small stream",
+     case_h_lazyfree_counts),
     ("c", "XADD ~ and XREADGROUP effects on a replica", case_c_effects),
     ("d", "consumer groups through a full sync and a mixed load", case_d_full_sync_and_load),
     ("e", "consumer groups through BGREWRITEAOF + restart and SAVE + restart",

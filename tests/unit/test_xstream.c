@@ -112,6 +112,37 @@ model_delete_at(size_t k)
 
 /* ---- cases ---- */
 
+Test(xstream, node_limits_set_the_cut_and_big_nodes_read_both_ways)
+{
+    /* stream-node-max-entries 0 (no count limit) and max-bytes 0 (1 GB):
+     * one node of 1000 entries, more than a reverse iterator's window, so
+     * a reverse read goes window by window; then 1 entry a node. */
+    struct xstream *s = xstream_create();
+    nmodel = 0;
+    xstream_set_node_limits(0, 0);
+    for (uint64_t i = 1; i <= 1000; i++) {
+        add(s, i, 0, 2, (int)(i % 7 == 0));
+    }
+    cr_assert_eq(s->nnodes, 1);
+    check_all(s);
+    struct xid lo = {3, 0}, hi = {700, 0};
+    check_range(s, lo, hi);
+    lo.ms = 129;
+    hi.ms = 257;
+    check_range(s, lo, hi);
+    cr_assert_eq(xstream_delete(s, &model[500].id), 1);
+    model_delete_at(500);
+    check_all(s);
+    xstream_set_node_limits(1, 4096);
+    for (uint64_t i = 1001; i <= 1005; i++) {
+        add(s, i, 0, 1, 0);
+    }
+    cr_assert_eq(s->nnodes, 6);
+    check_all(s);
+    xstream_set_node_limits(XSTREAM_NODE_ENTRIES, XSTREAM_NODE_BYTES);
+    xstream_destroy(&s);
+}
+
 Test(xstream, nodes_cut_at_entry_count_and_share_master_fields)
 {
     struct xstream *s = xstream_create();
