@@ -199,8 +199,10 @@ dispatch_command(struct client *c)
             return;
         }
     }
+    /* The master's stream is never refused: a replica evicting by its own
+     * maxmemory (replica-ignore-maxmemory no) must still apply it. */
     if (srv->cfg.maxmemory > 0 && evict_perform(srv) != 0
-        && oom_rejects(c, cmd, flags)) {
+        && oom_rejects(c, cmd, flags) && !(c->flags & CLIENT_MASTER)) {
         reject_with(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
         return;
     }
