@@ -890,6 +890,9 @@ const struct option_def node_options[] = {
     {"shutdown-on-sigterm", OPT_SPECIAL, MUT, "default", 0, 0, NULL, OFF(shutdown_on_sigterm),
      shutdown_flags_parse, shutdown_flags_format, NULL,
      "SHUTDOWN flags for SIGTERM: default, or any of save, nosave, now, force"},
+    {"tracking-table-max-keys", OPT_INT, MUT, "1000000", 0, LL_MAX, NULL,
+     OFF(tracking_table_max_keys), NULL, NULL, NULL,
+     "keys CLIENT TRACKING remembers; over it, random ones are invalidated (0 = no limit)"},
     /* accepted with only their default (node_option_refusals) */
     {"cluster-enabled", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(cluster_enabled), NULL, NULL, NULL,
      "refused when yes: no Redis Cluster mode (cachely-proxy shards)"},
@@ -1010,9 +1013,6 @@ const struct option_def node_options[] = {
      proc_title_parse, string_format, NULL, "no effect: the process title is not changed"},
     {"shutdown-timeout", OPT_INT, MUT | NOEFF, "10", 0, 2147483647, NULL,
      OFF(shutdown_timeout), NULL, NULL, NULL, "no effect: SHUTDOWN does not wait for replicas"},
-    {"tracking-table-max-keys", OPT_INT, MUT | NOEFF, "1000000", 0, LL_MAX, NULL,
-     OFF(tracking_table_max_keys), NULL, NULL, NULL, "no effect: the tracking table is not "
-     "capped"},
     {"unixsocketperm", OPT_SPECIAL, NOEFF, "0", 0, 0, NULL, OFF(unixsocketperm), octal_parse,
      octal_format, NULL, "no effect: no unix socket"},
     {"io-threads-do-reads", OPT_BOOL, NOEFF, "no", 0, 0, NULL, OFF(io_threads_do_reads), NULL,

@@ -169,6 +169,7 @@ struct node_config {
     int replica_ignore_maxmemory;  /* a replica never evicts (else it does) */
     int shutdown_on_sigint;        /* enum shutdown_flag bits */
     int shutdown_on_sigterm;       /* enum shutdown_flag bits */
+    long long tracking_table_max_keys; /* 0 = no limit */
     /* Redis 7.0 options accepted with no effect (OPT_NO_EFFECT), or that
      * accept only their default (node_option_refusals); kept so that CONFIG
      * GET shows, and CONFIG REWRITE keeps, what was set.  Strings owned. */
@@ -198,7 +199,6 @@ struct node_config {
     int set_proc_title;
     char *proc_title_template;
     long long shutdown_timeout;
-    long long tracking_table_max_keys;
     char *unixsocket;
     long long unixsocketperm;
     long long socket_mark_id;

@@ -4,7 +4,7 @@ added (redis70_params.conf) loads, CONFIG GET answers what the files set,
 CONFIG REWRITE writes a file that starts the server again with the same
 configuration, the parameters Cachely cannot honour stop the start with
 their reason, and the two with an effect (shutdown-on-sigterm/-sigint,
-replica-ignore-maxmemory) have it.
+replica-ignore-maxmemory, tracking-table-max-keys) have it.
 
 Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 "N passed, M failed".  CACHELY_CONFIG_COMPAT_CASES=a,b runs only those.
@@ -316,12 +316,41 @@ def case_e_replica_ignore_maxmemory(c):
     check("master_link_status:up" in rr.info("replication"), "link still up")
 
 
+def case_f_tracking_table_max_keys(c):
+    n = c.node()
+    a, b = cluster.Raw(n.port), cluster.Raw(n.port)
+    aid = a.call("CLIENT", "ID")
+    check(a.call("SUBSCRIBE", "__redis__:invalidate")[0] == b"subscribe", "SUBSCRIBE")
+    check(b.call("CONFIG", "SET", "tracking-table-max-keys", "2") == "OK", "CONFIG SET")
+    check(b.call("CLIENT", "TRACKING", "on", "REDIRECT", str(aid)) == "OK", "TRACKING")
+    for k in ("k1", "k2", "k3"):
+        b.call("GET", k)
+    # three keys read, limit two: before the next command one key picked at
+    # random is invalidated, as in Redis
+    check(b.call("PING") == "PONG", "PING")
+    msg = a.reply()
+    check(msg[:2] == [b"message", b"__redis__:invalidate"] and len(msg[2]) == 1
+          and msg[2][0] in (b"k1", b"k2", b"k3"), "one invalidation: %r" % msg)
+    keys = int(cluster.info(client(n), "stats").get("tracking_total_keys", -1))
+    check(keys == 2, "tracking_total_keys %d" % keys)
+    # 0: no limit
+    b.call("CONFIG", "SET", "tracking-table-max-keys", "0")
+    for i in range(10):
+        b.call("GET", "m%d" % i)
+    b.call("PING")
+    keys = int(cluster.info(client(n), "stats").get("tracking_total_keys", -1))
+    check(keys == 12, "no limit: tracking_total_keys %d" % keys)
+    a.close()
+    b.close()
+
+
 CASES = [
     ("a", "Redis 7.0.15's default.conf and every added parameter load", case_a_loads),
     ("b", "CONFIG REWRITE round trip of the Redis 7.0 parameters", case_b_rewrite_round_trip),
     ("c", "parameters Cachely cannot honour stop the start, with why", case_c_refused),
     ("d", "shutdown-on-sigterm / shutdown-on-sigint", case_d_shutdown_on_signals),
     ("e", "replica-ignore-maxmemory", case_e_replica_ignore_maxmemory),
+    ("f", "tracking-table-max-keys", case_f_tracking_table_max_keys),
 ]
 
 
