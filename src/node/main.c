@@ -323,6 +323,9 @@ main(int argc, char **argv)
         log_error("Failed listening on port %lld (tcp), aborting.", srv->cfg.port);
         return 1;
     }
+    if (listen_unix_setup(srv) != 0) {
+        return 1;
+    }
     if (tls_setup(srv) != 0) {
         return 1;
     }

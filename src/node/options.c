@@ -241,8 +241,6 @@ const struct option_refusal node_option_refusals[] = {
      "(cachely-proxy shards and fails over)"},
     {"io-threads", "cachely-server has no I/O threads (io-uring batches the socket "
      "I/O instead): only 1 is accepted"},
-    {"unixsocket", "unix sockets are not supported by cachely-server: listen on TCP "
-     "(port, bind) or TLS (tls-port)"},
     {"socket-mark-id", "socket marks are not supported by cachely-server: only 0 is "
      "accepted"},
     {"bind-source-addr", "bind-source-addr is not supported by cachely-server: "
@@ -890,6 +888,10 @@ const struct option_def node_options[] = {
     {"shutdown-on-sigterm", OPT_SPECIAL, MUT, "default", 0, 0, NULL, OFF(shutdown_on_sigterm),
      shutdown_flags_parse, shutdown_flags_format, NULL,
      "SHUTDOWN flags for SIGTERM: default, or any of save, nosave, now, force"},
+    {"unixsocket", OPT_STRING, 0, "", 0, 0, NULL, OFF(unixsocket), NULL, NULL, NULL,
+     "path of a unix socket to listen on as well (\"\" = none)"},
+    {"unixsocketperm", OPT_SPECIAL, 0, "0", 0, 0, NULL, OFF(unixsocketperm), octal_parse,
+     octal_format, NULL, "octal mode of the unix socket file (0 = as the umask leaves it)"},
     {"tracking-table-max-keys", OPT_INT, MUT, "1000000", 0, LL_MAX, NULL,
      OFF(tracking_table_max_keys), NULL, NULL, NULL,
      "keys CLIENT TRACKING remembers; over it, random ones are invalidated (0 = no limit)"},
@@ -898,8 +900,6 @@ const struct option_def node_options[] = {
      "refused when yes: no Redis Cluster mode (cachely-proxy shards)"},
     {"io-threads", OPT_INT, 0, "1", 1, 128, NULL, OFF(io_threads), NULL, NULL, NULL,
      "only 1: no I/O threads (io-uring batches socket I/O)"},
-    {"unixsocket", OPT_STRING, 0, "", 0, 0, NULL, OFF(unixsocket), NULL, NULL, NULL,
-     "only \"\": no unix socket listener"},
     {"socket-mark-id", OPT_INT, 0, "0", 0, 4294967295LL, NULL, OFF(socket_mark_id), NULL,
      NULL, NULL, "only 0: sockets are not marked"},
     {"bind-source-addr", OPT_STRING, MUT, "", 0, 0, NULL, OFF(bind_source_addr), NULL, NULL,
@@ -1013,8 +1013,6 @@ const struct option_def node_options[] = {
      proc_title_parse, string_format, NULL, "no effect: the process title is not changed"},
     {"shutdown-timeout", OPT_INT, MUT | NOEFF, "10", 0, 2147483647, NULL,
      OFF(shutdown_timeout), NULL, NULL, NULL, "no effect: SHUTDOWN does not wait for replicas"},
-    {"unixsocketperm", OPT_SPECIAL, NOEFF, "0", 0, 0, NULL, OFF(unixsocketperm), octal_parse,
-     octal_format, NULL, "no effect: no unix socket"},
     {"io-threads-do-reads", OPT_BOOL, NOEFF, "no", 0, 0, NULL, OFF(io_threads_do_reads), NULL,
      NULL, NULL, "no effect: no I/O threads"},
     /* Redis Cluster's: kept while cluster-enabled is no, as Redis does */

@@ -170,6 +170,8 @@ struct node_config {
     int shutdown_on_sigint;        /* enum shutdown_flag bits */
     int shutdown_on_sigterm;       /* enum shutdown_flag bits */
     long long tracking_table_max_keys; /* 0 = no limit */
+    char *unixsocket;              /* owned; "" = no unix socket listener */
+    long long unixsocketperm;      /* its file mode; 0 = as the umask leaves it */
     /* Redis 7.0 options accepted with no effect (OPT_NO_EFFECT), or that
      * accept only their default (node_option_refusals); kept so that CONFIG
      * GET shows, and CONFIG REWRITE keeps, what was set.  Strings owned. */
@@ -199,8 +201,6 @@ struct node_config {
     int set_proc_title;
     char *proc_title_template;
     long long shutdown_timeout;
-    char *unixsocket;
-    long long unixsocketperm;
     long long socket_mark_id;
     char *bind_source_addr;
     long long io_threads;
@@ -271,6 +271,8 @@ struct server {
     struct event **listen_events;     /* owned; one per bound address */
     int *listen_fds;                  /* owned */
     int nlisten;
+    struct event *unix_event;         /* owned; NULL without unixsocket */
+    int unix_fd;                      /* the unix socket listener, when unix_event */
     long long listen_port;            /* the port the listeners are bound to */
     struct event *cron_event;         /* owned; runs hz times a second */
     struct event *expire_event;       /* owned; active expiry slices */

@@ -4,7 +4,8 @@ added (redis70_params.conf) loads, CONFIG GET answers what the files set,
 CONFIG REWRITE writes a file that starts the server again with the same
 configuration, the parameters Cachely cannot honour stop the start with
 their reason, and the two with an effect (shutdown-on-sigterm/-sigint,
-replica-ignore-maxmemory, tracking-table-max-keys) have it.
+replica-ignore-maxmemory, tracking-table-max-keys, unixsocket and
+unixsocketperm) have it.
 
 Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 "N passed, M failed".  CACHELY_CONFIG_COMPAT_CASES=a,b runs only those.
@@ -12,6 +13,7 @@ Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,8 @@ sys.path.insert(0, HERE)
 import cluster  # noqa: E402
 from cluster import Case, LOCAL, Process, check, client, run_in, wait_for  # noqa: E402
 import servers  # noqa: E402
+
+import redis  # noqa: E402
 
 DEFAULT_CONF = os.path.join(HERE, "redis70_default.conf")
 PARAMS_CONF = os.path.join(HERE, "redis70_params.conf")
@@ -190,7 +194,7 @@ def case_c_refused(c):
             ("cluster-enabled yes", "cluster mode is not supported by cachely-server, "
                                     "see the proxy"),
             ("io-threads 4", "no I/O threads"),
-            ("unixsocket /tmp/redis.sock", "unix sockets are not supported"),
+            ("socket-mark-id 1", "socket marks are not supported"),
             ("maxmemory-clients 10%", "client eviction is not supported"),
             ("activedefrag yes", "Active defragmentation cannot be enabled"),
             ("io-threads 129", "argument must be between 1 and 128 inclusive"),
@@ -344,6 +348,39 @@ def case_f_tracking_table_max_keys(c):
     b.close()
 
 
+def case_g_unixsocket(c):
+    d = tempfile.mkdtemp(prefix="cachely-cfg-unix-")
+    path = os.path.join(d, "cachely.sock")
+    try:
+        with open(path, "w") as f:
+            f.write("a stale file where the socket goes\n")
+        n = c.node("--unixsocket", path, "--unixsocketperm", "770")
+        check(stat.S_ISSOCK(os.stat(path).st_mode), "a socket replaced the stale file")
+        check(stat.S_IMODE(os.stat(path).st_mode) == 0o770,
+              "mode %o" % stat.S_IMODE(os.stat(path).st_mode))
+        u = redis.Redis(unix_socket_path=path, decode_responses=True, socket_timeout=10)
+        check(u.set("k", "v") and client(n).get("k") == "v", "SET over the socket")
+        info = u.execute_command("CLIENT", "INFO")
+        check(("addr=%s:0 laddr=%s:0 " % (path, path)) in info and " flags=U " in info,
+              "CLIENT INFO as Redis shows a unix client: %r" % info)
+        check(u.config_get("unixsocket") == {"unixsocket": path}
+              and u.config_get("unixsocketperm") == {"unixsocketperm": "770"}, "CONFIG GET")
+        # local, as the loopback is: enable-debug-command local lets it in
+        check(u.execute_command("DEBUG", "SLEEP", "0") == "OK", "DEBUG from the socket")
+        m = cluster.Raw(n.port)
+        m.call("MONITOR")
+        u.get("k")
+        line = m.reply()
+        check(("[0 unix:%s]" % path) in line, "MONITOR shows unix:<path>: %r" % line)
+        m.close()
+        u.close()
+        check(n.stop() == 0, "clean stop")
+        c.nodes.remove(n)
+        check(not os.path.exists(path), "the socket file is removed at exit")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 CASES = [
     ("a", "Redis 7.0.15's default.conf and every added parameter load", case_a_loads),
     ("b", "CONFIG REWRITE round trip of the Redis 7.0 parameters", case_b_rewrite_round_trip),
@@ -351,6 +388,7 @@ CASES = [
     ("d", "shutdown-on-sigterm / shutdown-on-sigint", case_d_shutdown_on_signals),
     ("e", "replica-ignore-maxmemory", case_e_replica_ignore_maxmemory),
     ("f", "tracking-table-max-keys", case_f_tracking_table_max_keys),
+    ("g", "unixsocket and unixsocketperm", case_g_unixsocket),
 ]
 
 

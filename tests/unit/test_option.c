@@ -264,9 +264,9 @@ Test(option, refused_value_names_why_and_keeps_the_default)
                             sizeof(err)), -1);
     cr_assert(strstr(err, "no I/O threads") != NULL, "%s", err);
     cr_assert_eq(n.cfg.io_threads, 1);
-    cr_assert_eq(option_set(&n.t, option_find(&n.t, "unixsocket"), "/tmp/x.sock", err,
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "bind-source-addr"), "10.0.0.1", err,
                             sizeof(err)), -1);
-    cr_assert_str_eq(n.cfg.unixsocket, "");
+    cr_assert_str_eq(n.cfg.bind_source_addr, "");
     cr_assert_eq(option_set(&n.t, option_find(&n.t, "maxmemory-clients"), "101%", err,
                             sizeof(err)), -1);
     cr_assert_str_eq(err, "percentage argument must be less or equal to 100");
