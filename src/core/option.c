@@ -513,12 +513,6 @@ is_default(const struct option_table *t, const struct option_def *def)
 }
 
 int
-option_is_default(const struct option_table *t, const struct option_def *def)
-{
-    return is_default(t, def);
-}
-
-int
 option_no_effect_list(const struct option_table *t, char *buf, size_t len)
 {
     size_t off = 0;

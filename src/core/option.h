@@ -111,9 +111,6 @@ int option_parse_only(struct option_table *t, const struct option_def *def,
  * 0, or -1 with Redis's message (without "ERR ") in err. */
 int option_set_many(struct option_table *t, size_t n, char *const *names,
                     char *const *values, char *err, size_t errlen);
-/* 1 when def holds its default value (as CONFIG REWRITE decides whether
- * to write it), else 0. */
-int option_is_default(const struct option_table *t, const struct option_def *def);
 /* The names of the OPT_NO_EFFECT options set to something other than
  * their default, comma separated, into buf ("" when none); returns how
  * many there are. */

@@ -318,6 +318,17 @@ def case_e_replica_ignore_maxmemory(c):
     rm.set("last", "1")
     wait_for(lambda: rr.get("last") == "1", 10, "the stream still applies")
     check("master_link_status:up" in rr.info("replication"), "link still up")
+    # over its limit with noeviction, the replica still applies its master's
+    # writes: only its own clients' writes get -OOM
+    rr.config_set("maxmemory-policy", "noeviction")
+    p = rm.pipeline(transaction=False)
+    for i in range(1500):
+        p.set("c:%d" % i, value)
+    p.execute()
+    rm.set("last", "2")
+    wait_for(lambda: rr.get("last") == "2", 10, "the stream applies over the limit")
+    check(rr.exists("c:1499") == 1, "the master's writes applied")
+    check(int(cluster.info(rr, "memory")["used_memory"]) > limit, "the replica is over its limit")
 
 
 def case_f_tracking_table_max_keys(c):
