@@ -4,8 +4,8 @@ added (redis70_params.conf) loads, CONFIG GET answers what the files set,
 CONFIG REWRITE writes a file that starts the server again with the same
 configuration, the parameters Cachely cannot honour stop the start with
 their reason, and the two with an effect (shutdown-on-sigterm/-sigint,
-replica-ignore-maxmemory, tracking-table-max-keys, unixsocket and
-unixsocketperm) have it.
+replica-ignore-maxmemory, tracking-table-max-keys, unixsocket,
+unixsocketperm, stop-writes-on-bgsave-error) have it.
 
 Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 "N passed, M failed".  CACHELY_CONFIG_COMPAT_CASES=a,b runs only those.
@@ -392,6 +392,45 @@ def case_g_unixsocket(c):
         shutil.rmtree(d, ignore_errors=True)
 
 
+MISCONF = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
+           "to persist to disk. Commands that may modify the data set are disabled, because "
+           "this instance is configured to report errors during writes if RDB snapshotting "
+           "fails (stop-writes-on-bgsave-error option). Please check the Redis logs for "
+           "details about the RDB error.")
+
+
+def case_h_stop_writes_on_bgsave_error(c):
+    n = c.node("--save", "3600 1")
+    m = cluster.Raw(n.port)
+    check(m.call("SET", "a", "1") == "OK", "SET before")
+    # the snapshot cannot replace a directory of its name (root or not)
+    blocker = os.path.join(n.dir, "dump.cachely")
+    os.mkdir(blocker)
+    open(os.path.join(blocker, "keep"), "w").close()
+    try:
+        m.call("BGSAVE")
+        wait_for(lambda: "rdb_last_bgsave_status:err" in client(n).info("persistence"), 10,
+                 "the BGSAVE fails")
+        # as redis-server 7.0 answers (checked by hand against it)
+        check(m.call("SET", "a", "2") == MISCONF, "SET gets -MISCONF")
+        check(m.call("PING") == MISCONF, "PING gets -MISCONF")
+        check(m.call("GET", "a") == b"1", "reads go on")
+        m.call("MULTI")
+        check(m.call("SET", "a", "3") == MISCONF, "queued write refused")
+        check(m.call("EXEC").startswith("EXECABORT"), "EXECABORT")
+        check(m.call("CONFIG", "SET", "stop-writes-on-bgsave-error", "no") == "OK", "off")
+        check(m.call("SET", "a", "4") == "OK", "no: writes go on")
+        m.call("CONFIG", "SET", "stop-writes-on-bgsave-error", "yes")
+        check(m.call("SET", "a", "5") == MISCONF, "yes again")
+    finally:
+        shutil.rmtree(blocker, ignore_errors=True)
+    m.call("BGSAVE")
+    wait_for(lambda: "rdb_last_bgsave_status:ok" in client(n).info("persistence"), 10,
+             "a BGSAVE succeeds")
+    check(m.call("SET", "a", "6") == "OK", "writes again after a good BGSAVE")
+    m.close()
+
+
 CASES = [
     ("a", "Redis 7.0.15's default.conf and every added parameter load", case_a_loads),
     ("b", "CONFIG REWRITE round trip of the Redis 7.0 parameters", case_b_rewrite_round_trip),
@@ -400,6 +439,7 @@ CASES = [
     ("e", "replica-ignore-maxmemory", case_e_replica_ignore_maxmemory),
     ("f", "tracking-table-max-keys", case_f_tracking_table_max_keys),
     ("g", "unixsocket and unixsocketperm", case_g_unixsocket),
+    ("h", "stop-writes-on-bgsave-error", case_h_stop_writes_on_bgsave_error),
 ]
 
 
