@@ -43,8 +43,10 @@ option_alias(const struct option_table *t, const struct option_def *def)
     return NULL;
 }
 
+static int is_default(const struct option_table *t, const struct option_def *def);
+
 static int
-parse_value(struct option_table *t, const struct option_def *def,
+parse_typed(struct option_table *t, const struct option_def *def,
             const char *value, char *err, size_t errlen)
 {
     long long ll;
@@ -112,6 +114,68 @@ parse_value(struct option_table *t, const struct option_def *def,
         return def->parse(def, t->values, value, err, errlen);
     }
     return -1;
+}
+
+static const char *
+refusal(const struct option_table *t, const struct option_def *def)
+{
+    for (const struct option_refusal *r = t->refusals; r && r->name; r++) {
+        if (!strcasecmp(r->name, def->name)) {
+            return r->why;
+        }
+    }
+    return NULL;
+}
+
+static size_t
+field_size(const struct option_def *def)
+{
+    switch (def->type) {
+    case OPT_BOOL:
+    case OPT_ENUM:
+        return sizeof(int);
+    case OPT_INT:
+        return sizeof(long long);
+    case OPT_MEMORY:
+        return sizeof(unsigned long long);
+    case OPT_STRING:
+    case OPT_SPECIAL:
+        break;
+    }
+    return 0;
+}
+
+/* The type's checks first (a bad number gets the type's error, as in
+ * Redis), then an option_refusal's: a value other than the default is
+ * refused and the old one kept. */
+static int
+parse_value(struct option_table *t, const struct option_def *def,
+            const char *value, char *err, size_t errlen)
+{
+    const char *why = refusal(t, def);
+    unsigned char saved[sizeof(long long)];
+    size_t size = field_size(def);
+
+    if (why == NULL || def->type == OPT_SPECIAL) {
+        return parse_typed(t, def, value, err, errlen);
+    }
+    if (def->type == OPT_STRING) {
+        if (strcmp(value, def->defval) != 0) {
+            snprintf(err, errlen, "%s", why);
+            return -1;
+        }
+        return parse_typed(t, def, value, err, errlen);
+    }
+    memcpy(saved, (char *)t->values + def->offset, size);
+    if (parse_typed(t, def, value, err, errlen) != 0) {
+        return -1;
+    }
+    if (!is_default(t, def)) {
+        memcpy((char *)t->values + def->offset, saved, size);
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -417,42 +481,54 @@ option_load_args(struct option_table *t, int argc, char **argv, char *err,
 static int
 is_default(const struct option_table *t, const struct option_def *def)
 {
-    char cur[1024], dflt[1024];
+    char cur[4096], dflt[4096];
     struct option_table tmp = *t;
-    char *saved_str = NULL;
-    unsigned char saved[64];
-    char err[128];
-    size_t size = 0;
+    unsigned char saved[sizeof(long long)];
+    char err[512];
+    size_t size = field_size(def);
 
     option_format(t, def, cur, sizeof(cur));
-    /* Format the default through a scratch copy of the field. */
     switch (def->type) {
-    case OPT_BOOL:
-    case OPT_ENUM:
-        size = sizeof(int);
-        break;
-    case OPT_INT:
-        size = sizeof(long long);
-        break;
-    case OPT_MEMORY:
-        size = sizeof(unsigned long long);
-        break;
     case OPT_STRING: {
         const char *v = *FIELD(t, def, char *);
         return strcmp(v ? v : "", def->defval) == 0;
     }
     case OPT_SPECIAL:
-        return 0;
+        /* Word lists compare as CONFIG GET prints them: a default written
+         * with units ("256mb") never matches and is always written. */
+        return strcmp(cur, def->defval) == 0;
+    default:
+        break;
     }
-    (void)saved_str;
+    /* Format the default through a scratch copy of the field. */
     memcpy(saved, (char *)t->values + def->offset, size);
     tmp.ctx = NULL;
-    if (parse_value(&tmp, def, def->defval, err, sizeof(err)) != 0) {
+    if (parse_typed(&tmp, def, def->defval, err, sizeof(err)) != 0) {
+        memcpy((char *)t->values + def->offset, saved, size);
         return 0;
     }
     option_format(&tmp, def, dflt, sizeof(dflt));
     memcpy((char *)t->values + def->offset, saved, size);
     return strcmp(cur, dflt) == 0;
+}
+
+int
+option_no_effect_list(const struct option_table *t, char *buf, size_t len)
+{
+    size_t off = 0;
+    int n = 0;
+
+    buf[0] = '\0';
+    for (const struct option_def *d = t->defs; d->name != NULL; d++) {
+        if ((d->flags & OPT_NO_EFFECT) && !is_default(t, d)) {
+            if (off < len) {
+                off += (size_t)snprintf(buf + off, len - off, "%s%s", n ? ", " : "",
+                                        d->name);
+            }
+            n++;
+        }
+    }
+    return n;
 }
 
 /* Whether s can be written as it is: a non-empty run of printable
@@ -524,7 +600,9 @@ write_option(FILE *f, const struct option_table *t,
              const struct option_def *def)
 {
     fputs(def->name, f);
-    if (def->type == OPT_STRING) {
+    if (def->type == OPT_STRING || (def->flags & OPT_OWNS_STRING)) {
+        /* A string with a parser of its own is one word too, spaces and
+         * all (proc-title-template). */
         const char *v = *FIELD(t, def, char *);
         write_word(f, v ? v : "");
     } else {

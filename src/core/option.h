@@ -27,7 +27,11 @@ enum option_flag {
                              * lines as they are */
     OPT_OWNS_STRING = 1 << 5, /* an OPT_SPECIAL whose field (at its offset)
                                * is a heap string: option_free_values
-                               * frees it like an OPT_STRING's */
+                               * frees it like an OPT_STRING's, and CONFIG
+                               * REWRITE writes it as one word */
+    OPT_NO_EFFECT = 1 << 6,   /* a Redis option about machinery this binary
+                               * does not have: validated, stored, shown and
+                               * rewritten, but it changes nothing */
 };
 
 struct option_def;
@@ -64,6 +68,14 @@ struct option_alias {
     const char *name;
 };
 
+/* An option whose only accepted value is its default (cluster-enabled
+ * must stay "no"): any other value, from the config file, the command line
+ * or CONFIG SET, is refused with why, after the type's own checks. */
+struct option_refusal {
+    const char *name;
+    const char *why;
+};
+
 struct option_table {
     const struct option_def *defs;   /* borrowed; terminated by name NULL */
     void *values;                    /* borrowed; the struct offsets refer to */
@@ -71,6 +83,8 @@ struct option_table {
     char *config_file;               /* owned; absolute path or NULL */
     const struct option_alias *aliases; /* borrowed; terminated by alias
                                          * NULL; or NULL for none */
+    const struct option_refusal *refusals; /* borrowed; terminated by name
+                                            * NULL; or NULL for none */
 };
 
 /* Set every option to its default.  Returns 0 or -1 (a bad default). */
@@ -97,6 +111,10 @@ int option_parse_only(struct option_table *t, const struct option_def *def,
  * 0, or -1 with Redis's message (without "ERR ") in err. */
 int option_set_many(struct option_table *t, size_t n, char *const *names,
                     char *const *values, char *err, size_t errlen);
+/* The names of the OPT_NO_EFFECT options set to something other than
+ * their default, comma separated, into buf ("" when none); returns how
+ * many there are. */
+int option_no_effect_list(const struct option_table *t, char *buf, size_t len);
 /* Current value as CONFIG GET prints it. */
 void option_format(const struct option_table *t, const struct option_def *def,
                    char *buf, size_t len);

@@ -100,12 +100,21 @@ client_init(struct server *srv, struct conn *conn, unsigned flags)
     c->ctime_ms = util_mstime();
     c->last_interaction_ms = c->ctime_ms;
     c->repl_child = -1;
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        format_addr(&ss, c->addr, sizeof(c->addr));
-    }
-    sl = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        format_addr(&ss, c->laddr, sizeof(c->laddr));
+    int peer_ok = getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+    if (peer_ok && ss.ss_family == AF_UNIX) {
+        /* As Redis shows a unix socket client: the socket's path, port 0,
+         * on both ends, and flag U. */
+        c->flags |= CLIENT_UNIX_SOCKET;
+        snprintf(c->addr, sizeof(c->addr), "%s:0", srv->cfg.unixsocket);
+        snprintf(c->laddr, sizeof(c->laddr), "%s:0", srv->cfg.unixsocket);
+    } else {
+        if (peer_ok) {
+            format_addr(&ss, c->addr, sizeof(c->addr));
+        }
+        sl = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+            format_addr(&ss, c->laddr, sizeof(c->laddr));
+        }
     }
     resp_parser_init(&c->parser);
     c->parser.max_bulk_len = (long long)srv->cfg.proto_max_bulk_len;
@@ -1269,6 +1278,9 @@ client_protected_allowed(const struct client *c, int mode)
     if (mode != PROTECTED_LOCAL) {
         return 0;
     }
+    if (c->flags & CLIENT_UNIX_SOCKET) {
+        return 1; /* local, as Redis counts it */
+    }
     return (iplen == 9 && !memcmp(c->addr, "127.0.0.1", 9))
            || (iplen == 3 && !memcmp(c->addr, "::1", 3));
 }
@@ -1340,6 +1352,9 @@ client_describe(const struct client *c, char *buf, size_t len)
     }
     if (c->flags & CLIENT_NO_TOUCH) {
         flags[fi++] = 'T';
+    }
+    if (c->flags & CLIENT_UNIX_SOCKET) {
+        flags[fi++] = 'U';
     }
     if (fi == 0) {
         flags[fi++] = 'N';

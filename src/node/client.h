@@ -70,6 +70,7 @@ enum client_flag {
                                            its reply goes to its connection */
     CLIENT_SCRIPT = 1 << 29,            /* the fake client scripts' commands run
                                            on (XREAD BLOCK refuses it) */
+    CLIENT_UNIX_SOCKET = 1 << 30,       /* connected through unixsocket */
 };
 
 struct reply_block {
@@ -106,8 +107,9 @@ struct client {
     char *name;                     /* owned or NULL */
     char *lib_name;                 /* owned or NULL */
     char *lib_ver;                  /* owned or NULL */
-    char addr[64];
-    char laddr[64];
+    char addr[128];                /* "ip:port"; "<unixsocket>:0" (sun_path
+                                    * is at most 107 bytes) */
+    char laddr[128];
     long long ctime_ms;
     long long last_interaction_ms;
     long long cmd_errors;           /* errors replied during this command */

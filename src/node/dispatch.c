@@ -18,6 +18,7 @@
 #include "node/latency.h"
 #include "ds/lathist.h"
 #include "node/pause.h"
+#include "node/persist.h"
 #include "node/block.h"
 #include "node/propagate.h"
 #include "node/repl.h"
@@ -204,9 +205,24 @@ dispatch_command(struct client *c)
             return;
         }
     }
+    /* The master's stream is never refused: a replica evicting by its own
+     * maxmemory (replica-ignore-maxmemory no) must still apply it. */
     if (srv->cfg.maxmemory > 0 && evict_perform(srv) != 0
-        && oom_rejects(c, cmd, flags)) {
+        && oom_rejects(c, cmd, flags) && !(c->flags & CLIENT_MASTER)) {
         reject_with(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
+    /* stop-writes-on-bgsave-error: after a failed BGSAVE, writes (and PING,
+     * which health checks send) get -MISCONF until one succeeds.  The
+     * master's stream still applies (Redis would stop the replica unless
+     * replica-ignore-disk-write-errors). */
+    if (((flags & CMD_WRITE) || cmd->id == CMD_ID_PING) && !(c->flags & CLIENT_MASTER)
+        && persist_writes_denied(srv)) {
+        reject_with(c, cmd, "-MISCONF Redis is configured to save RDB snapshots, but it's "
+                    "currently unable to persist to disk. Commands that may modify the data "
+                    "set are disabled, because this instance is configured to report errors "
+                    "during writes if RDB snapshotting fails (stop-writes-on-bgsave-error "
+                    "option). Please check the Redis logs for details about the RDB error.");
         return;
     }
     if (!(c->flags & CLIENT_MASTER) && (err = reject_by_role(c, flags)) != NULL) {

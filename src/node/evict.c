@@ -414,9 +414,11 @@ evict_perform(struct server *srv)
     if (limit == 0 || evict_used_memory(srv) <= limit) {
         return 0;
     }
-    if (srv->ks.is_replica) {
-        /* As with Redis's replica-ignore-maxmemory: a replica mirrors its
-         * master's dataset, and the master's evictions arrive as DELs. */
+    if (srv->ks.is_replica && srv->cfg.replica_ignore_maxmemory) {
+        /* replica-ignore-maxmemory (default yes, as Redis): a replica
+         * mirrors its master's dataset, and the master's evictions arrive
+         * as DELs.  With no, it evicts by its own maxmemory, and its
+         * dataset may then differ from its master's. */
         return 0;
     }
     if (pause_active(srv)) {

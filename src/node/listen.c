@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Accept a bounded batch per wakeup so a connection storm cannot starve
@@ -201,6 +203,47 @@ listen_tls_setup(struct server *srv)
     return listen_open(srv, &ls, srv->cfg.tls_port);
 }
 
+/* unixsocket: a stale socket file is replaced, as Redis does; unixsocketperm
+ * (when not 0) sets its mode.  Its clients are plain connections. */
+int
+listen_unix_setup(struct server *srv)
+{
+    const char *path = srv->cfg.unixsocket;
+    struct sockaddr_un sa;
+    int fd;
+
+    if (path == NULL || path[0] == '\0') {
+        return 0;
+    }
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        log_error("Failed opening Unix socket: unix socket path too long (%zu), must be "
+                  "under %zu", strlen(path), sizeof(sa.sun_path));
+        return -1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_error("Failed opening Unix socket: %s", strerror(errno));
+        return -1;
+    }
+    unlink(path); /* a previous run's socket; nothing when there is none */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0
+        || (srv->cfg.unixsocketperm != 0 && chmod(path, (mode_t)srv->cfg.unixsocketperm) != 0)
+        || listen(fd, (int)srv->cfg.tcp_backlog) != 0) {
+        log_error("Failed opening Unix socket: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    evutil_make_socket_nonblocking(fd);
+    srv->unix_fd = fd;
+    srv->unix_event = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_accept, srv);
+    event_add(srv->unix_event, NULL);
+    log_info("The server is now ready to accept connections at %s", path);
+    return 0;
+}
+
 void
 listen_teardown(struct server *srv)
 {
@@ -211,6 +254,13 @@ listen_teardown(struct server *srv)
     listen_close(&ls);
     listen_set_of(srv, 1, &ls);
     listen_close(&ls);
+    if (srv->unix_event != NULL) {
+        event_free(srv->unix_event);
+        srv->unix_event = NULL;
+        close(srv->unix_fd);
+        log_info("Removing the unix socket file.");
+        unlink(srv->cfg.unixsocket);
+    }
 }
 
 static int

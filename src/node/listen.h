@@ -10,6 +10,8 @@ struct server;
  * 0).  Returns 0, or -1 when an address that is not optional ("-addr")
  * could not be bound (the sockets already opened stay open). */
 int listen_setup(struct server *srv);
+/* Listen on unixsocket when it is set.  Returns 0, or -1 (logged). */
+int listen_unix_setup(struct server *srv);
 /* Close every listener (plain and TLS). */
 void listen_teardown(struct server *srv);
 /* Move the listeners to the current cfg.port / cfg.bind: the new sockets

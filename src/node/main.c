@@ -143,14 +143,39 @@ on_close_pending(evutil_socket_t fd, short what, void *arg)
     client_free_pending(arg);
 }
 
+/* SIGTERM and SIGINT shut down as SHUTDOWN with the flags of
+ * shutdown-on-sigterm / shutdown-on-sigint would: a final snapshot when
+ * save points are set or "save" is given, none with "nosave", and a failed
+ * one keeps the server running unless "force" (as Redis 7.0 does).  "now"
+ * changes nothing: the shutdown never waits for replicas. */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct server *srv = arg;
+    int flags = sig == SIGINT ? srv->cfg.shutdown_on_sigint : srv->cfg.shutdown_on_sigterm;
+    int save = (flags & SHUTDOWN_FLAG_SAVE) ? 1 : (flags & SHUTDOWN_FLAG_NOSAVE) ? -1 : 0;
     (void)what;
     log_info("Received %s, scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (persist_shutdown(srv, save) != 0 && !(flags & SHUTDOWN_FLAG_FORCE)) {
+        log_warn("Errors trying to shut down the server. Check the logs for more "
+                 "information.");
+        return;
+    }
     srv->shutdown_asap = 1;
     event_base_loopbreak(srv->base);
+}
+
+/* Once, at startup: the Redis options set here that change nothing (they
+ * are kept for CONFIG GET and REWRITE; README, "Redis 7.0 options"). */
+static void
+log_no_effect_options(struct server *srv)
+{
+    char list[2048];
+    int n = option_no_effect_list(&srv->opts, list, sizeof(list));
+    if (n > 0) {
+        log_warn("%d Redis option%s set here with no effect in cachely-server "
+                 "(accepted for compatibility): %s", n, n == 1 ? " is" : "s are", list);
+    }
 }
 
 /* SIGHUP (which Redis ignores): read the TLS certificates and keys again,
@@ -242,6 +267,7 @@ main(int argc, char **argv)
     srv->opts.defs = node_options;
     srv->opts.values = &srv->cfg;
     srv->opts.aliases = node_option_aliases;
+    srv->opts.refusals = node_option_refusals;
     srv->opts.ctx = NULL;
     if (option_defaults(&srv->opts) != 0) {
         return 1;
@@ -288,6 +314,7 @@ main(int argc, char **argv)
     keyspace_init(&srv->ks, (int)srv->cfg.databases);
     srv->opts.ctx = srv;
     server_apply_config(srv);
+    log_no_effect_options(srv);
     if (acl_setup(srv) != 0) {
         return 1;
     }
@@ -299,6 +326,9 @@ main(int argc, char **argv)
     }
     if (listen_setup(srv) != 0) {
         log_error("Failed listening on port %lld (tcp), aborting.", srv->cfg.port);
+        return 1;
+    }
+    if (listen_unix_setup(srv) != 0) {
         return 1;
     }
     if (tls_setup(srv) != 0) {

@@ -54,15 +54,19 @@ monitor_feed_now(struct client *c)
     if (m->n == 0) {
         return;
     }
-    size_t cap = 64 + sizeof(c->addr);
+    size_t cap = 64 + sizeof(c->addr) + 8;
     for (size_t i = 0; i < c->argc; i++) {
         cap += c->argv[i].len * 4 + 16;
     }
     char *line = mem_alloc(cap);
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    size_t n = (size_t)snprintf(line, cap, "+%ld.%06ld [%d %s] ", (long)tv.tv_sec,
-                                (long)tv.tv_usec, c->db ? c->db->id : 0, c->addr);
+    /* A unix socket client reads "unix:<path>", as in Redis. */
+    size_t n = (size_t)snprintf(line, cap, "+%ld.%06ld [%d %s%s] ", (long)tv.tv_sec,
+                                (long)tv.tv_usec, c->db ? c->db->id : 0,
+                                (c->flags & CLIENT_UNIX_SOCKET) ? "unix:" : "",
+                                (c->flags & CLIENT_UNIX_SOCKET) ? c->srv->cfg.unixsocket
+                                                                : c->addr);
     for (size_t i = 0; i < c->argc; i++) {
         if (client_arg_redacted(c, i)) {
             n += repr(line + n, "(redacted)", 10);

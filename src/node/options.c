@@ -15,9 +15,13 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#define LL_MAX 0x7fffffffffffffffLL
+#define LL_MAX_VALUE 0x7fffffffffffffffULL
 
 const char *const maxmemory_policy_names[] = {
 #define MM_NAME(sym, name) name,
@@ -233,8 +237,348 @@ const struct option_alias node_option_aliases[] = {
     {"min-slaves-to-write", "min-replicas-to-write"},
     {"min-slaves-max-lag", "min-replicas-max-lag"},
     {"lua-time-limit", "busy-reply-threshold"},
+    {"slave-ignore-maxmemory", "replica-ignore-maxmemory"},
+    {"slave-lazy-flush", "replica-lazy-flush"},
+    {"cluster-slave-no-failover", "cluster-replica-no-failover"},
+    {"cluster-slave-validity-factor", "cluster-replica-validity-factor"},
     {NULL, NULL},
 };
+
+/* Redis 7.0 options that accept only their default here: any other value
+ * would promise what cachely-server does not do. */
+const struct option_refusal node_option_refusals[] = {
+    {"cluster-enabled", "cluster mode is not supported by cachely-server, see the proxy "
+     "(cachely-proxy shards and fails over)"},
+    {"io-threads", "cachely-server has no I/O threads (io-uring batches the socket "
+     "I/O instead): only 1 is accepted"},
+    {"socket-mark-id", "socket marks are not supported by cachely-server: only 0 is "
+     "accepted"},
+    {"bind-source-addr", "bind-source-addr is not supported by cachely-server: "
+     "outgoing connections use the address the system picks"},
+    /* Redis's own words when it is built without its patched jemalloc (as
+     * Debian's is): a client sees what such a Redis answers. */
+    {"activedefrag", "Active defragmentation cannot be enabled: it requires a Redis "
+     "server compiled with a modified Jemalloc like the one shipped by default with "
+     "the Redis source distribution"},
+    {NULL, NULL},
+};
+
+/* ---- Redis 7.0 options with their own syntax ----------------------------- */
+
+static const char *const shutdown_flag_names[] = {"default", "save", "nosave", "now",
+                                                  "force", NULL};
+
+/* shutdown-on-sigint/-sigterm: SHUTDOWN's flags, any of save, nosave, now,
+ * force ("default" adds none), with Redis's errors and its way of printing
+ * them back (in that order, "default" when none). */
+static int
+shutdown_flags_parse(const struct option_def *def, void *values, const char *value,
+                     char *err, size_t errlen)
+{
+    size_t len = strlen(value);
+    char **words = mem_alloc((len / 2 + 2) * sizeof(*words));
+    char *scratch = mem_alloc(len + 1);
+    int n = option_split_line(value, scratch, words, (int)(len / 2 + 2));
+    int flags = 0, rc = -1;
+
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (shutdown_flag_names[k] != NULL && strcasecmp(shutdown_flag_names[k], words[i])) {
+            k++;
+        }
+        if (shutdown_flag_names[k] == NULL) {
+            n = 0;
+            break;
+        }
+        flags |= k == 0 ? 0 : 1 << (k - 1);
+    }
+    if (n <= 0) {
+        snprintf(err, errlen, "argument(s) must be one of the following: "
+                 "default, save, nosave, now, force");
+    } else if ((flags & SHUTDOWN_FLAG_SAVE) && (flags & SHUTDOWN_FLAG_NOSAVE)) {
+        snprintf(err, errlen, "shutdown options SAVE and NOSAVE can't be used simultaneously");
+    } else {
+        *(int *)((char *)values + def->offset) = flags;
+        rc = 0;
+    }
+    mem_free(scratch);
+    mem_free(words);
+    return rc;
+}
+
+static void
+shutdown_flags_format(const struct option_def *def, const void *values, char *buf,
+                      size_t len)
+{
+    int flags = *(const int *)((const char *)values + def->offset);
+    size_t off = 0;
+
+    snprintf(buf, len, "default");
+    for (int k = 1; shutdown_flag_names[k] != NULL && off < len; k++) {
+        if (flags & (1 << (k - 1))) {
+            off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? " " : "",
+                                    shutdown_flag_names[k]);
+        }
+    }
+}
+
+/* oom-score-adj-values: three integers in -2000..2000. */
+static int
+oom_values_parse(const struct option_def *def, void *values, const char *value,
+                 char *err, size_t errlen)
+{
+    struct node_config *cfg = values;
+    char scratch[256], *words[4];
+    long long v[3];
+    int n;
+
+    (void)def;
+    n = strlen(value) < sizeof(scratch) ? option_split_line(value, scratch, words, 4) : 4;
+    if (n != 3) {
+        snprintf(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (util_str2ll(words[i], strlen(words[i]), &v[i]) != 0 || v[i] < -2000
+            || v[i] > 2000) {
+            snprintf(err, errlen, "Invalid oom-score-adj-values, elements must be "
+                     "between -2000 and 2000.");
+            return -1;
+        }
+    }
+    memcpy(cfg->oom_score_adj_values, v, sizeof(v));
+    return 0;
+}
+
+static void
+oom_values_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    const struct node_config *cfg = values;
+    (void)def;
+    snprintf(buf, len, "%lld %lld %lld", cfg->oom_score_adj_values[0],
+             cfg->oom_score_adj_values[1], cfg->oom_score_adj_values[2]);
+}
+
+/* oom-score-adj: "yes" is Redis's old name of "relative", and prints as
+ * "yes" whichever was given (Redis prints an enum's first name). */
+static const char *const oom_score_adj_names[] = {"no", "yes", "relative", "absolute", NULL};
+
+static int
+oom_adj_parse(const struct option_def *def, void *values, const char *value, char *err,
+              size_t errlen)
+{
+    struct node_config *cfg = values;
+    (void)def;
+    for (int i = 0; oom_score_adj_names[i] != NULL; i++) {
+        if (!strcasecmp(value, oom_score_adj_names[i])) {
+            cfg->oom_score_adj = i == 2 ? 1 : i;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "argument(s) must be one of the following: no, yes, relative, "
+             "absolute");
+    return -1;
+}
+
+static void
+oom_adj_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    const struct node_config *cfg = values;
+    (void)def;
+    snprintf(buf, len, "%s", oom_score_adj_names[cfg->oom_score_adj]);
+}
+
+/* unixsocketperm: octal, 0..777. */
+static int
+octal_parse(const struct option_def *def, void *values, const char *value, char *err,
+            size_t errlen)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(value, &end, 8);
+    if (errno != 0 || *end != '\0' || end == value) {
+        snprintf(err, errlen, "argument couldn't be parsed as an octal number");
+        return -1;
+    }
+    if (v < 0 || v > 0777) {
+        snprintf(err, errlen, "argument must be between 0 and 777 inclusive");
+        return -1;
+    }
+    *(long long *)((char *)values + def->offset) = v;
+    return 0;
+}
+
+static void
+octal_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llo", *(const long long *)((const char *)values + def->offset));
+}
+
+/* maxmemory-clients: bytes or a percentage of maxmemory (kept negative, as
+ * Redis keeps it).  There is no client eviction here, so only 0 is
+ * accepted, after Redis's own checks. */
+static int
+maxmemory_clients_parse(const struct option_def *def, void *values, const char *value,
+                        char *err, size_t errlen)
+{
+    struct node_config *cfg = values;
+    unsigned long long ull;
+    long long pct;
+    size_t len = strlen(value);
+
+    (void)def;
+    if (util_memtoull(value, &ull) == 0 && ull <= LL_MAX_VALUE) {
+        pct = (long long)ull;
+    } else if (len > 1 && value[len - 1] == '%'
+               && util_str2ll(value, len - 1, &pct) == 0 && pct >= 0) {
+        if (pct > 100) {
+            snprintf(err, errlen, "percentage argument must be less or equal to 100");
+            return -1;
+        }
+        pct = -pct;
+    } else {
+        snprintf(err, errlen, "argument must be a memory or percent value");
+        return -1;
+    }
+    if (pct != 0) {
+        snprintf(err, errlen, "client eviction is not supported by cachely-server: "
+                 "only 0 is accepted (limit clients with client-output-buffer-limit "
+                 "and client-query-buffer-limit)");
+        return -1;
+    }
+    cfg->maxmemory_clients = pct;
+    return 0;
+}
+
+static void
+maxmemory_clients_format(const struct option_def *def, const void *values, char *buf,
+                         size_t len)
+{
+    const struct node_config *cfg = values;
+    (void)def;
+    if (cfg->maxmemory_clients < 0) {
+        snprintf(buf, len, "%lld%%", -cfg->maxmemory_clients);
+    } else {
+        snprintf(buf, len, "%lld", cfg->maxmemory_clients);
+    }
+}
+
+/* A string option with a check of its own: the field is a heap string
+ * (OPT_OWNS_STRING). */
+static void
+set_owned_string(const struct option_def *def, void *values, const char *value)
+{
+    char **slot = (char **)((char *)values + def->offset);
+    mem_free(*slot);
+    *slot = mem_strdup(value);
+}
+
+static void
+string_format(const struct option_def *def, const void *values, char *buf, size_t len)
+{
+    const char *v = *(char *const *)((const char *)values + def->offset);
+    snprintf(buf, len, "%s", v ? v : "");
+}
+
+/* appenddirname: Redis 7's multi-part AOF directory.  Cachely's AOF is one
+ * file in dir, so the name is only kept, with Redis's checks. */
+static int
+appenddirname_parse(const struct option_def *def, void *values, const char *value,
+                    char *err, size_t errlen)
+{
+    if (value[0] == '\0') {
+        snprintf(err, errlen, "appenddirname can't be empty");
+        return -1;
+    }
+    if (strchr(value, '/') != NULL) {
+        snprintf(err, errlen, "appenddirname can't be a path, just a dirname");
+        return -1;
+    }
+    set_owned_string(def, values, value);
+    return 0;
+}
+
+static int
+hostname_parse(const struct option_def *def, void *values, const char *value, char *err,
+               size_t errlen)
+{
+    if (strlen(value) >= 256) {
+        snprintf(err, errlen, "Hostnames must be less than 256 characters");
+        return -1;
+    }
+    for (const char *p = value; *p; p++) {
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
+              || *p == '-' || *p == '.')) {
+            snprintf(err, errlen, "Hostnames may only contain alphanumeric characters, "
+                     "hyphens or dots");
+            return -1;
+        }
+    }
+    set_owned_string(def, values, value);
+    return 0;
+}
+
+/* proc-title-template: Redis's {variable} template, checked as Redis
+ * checks it (known variables, "{{" for a brace, something left once
+ * expanded with an empty title); the process title itself is not set. */
+static int
+proc_title_valid(const char *t)
+{
+    static const struct {
+        const char *name;
+        int nonempty;   /* expands to text even with an empty title */
+    } vars[] = {{"title", 0}, {"listen-addr", 1}, {"server-mode", 0}, {"config-file", 1},
+                {"port", 1}, {"tls-port", 1}, {"unixsocket", 0}};
+    int text = 0;
+
+    while (*t) {
+        if (*t != '{') {
+            text |= *t != ' ';
+            t++;
+            continue;
+        }
+        t++;
+        if (*t == '\0') {
+            return 0;
+        }
+        if (*t == '{') {
+            text = 1;
+            t++;
+            continue;
+        }
+        const char *end = strchr(t, '}');
+        size_t i, n = sizeof(vars) / sizeof(vars[0]);
+        if (end == NULL) {
+            return 0;
+        }
+        for (i = 0; i < n; i++) {
+            if (strlen(vars[i].name) == (size_t)(end - t)
+                && !strncmp(vars[i].name, t, (size_t)(end - t))) {
+                break;
+            }
+        }
+        if (i == n) {
+            return 0;
+        }
+        text |= vars[i].nonempty;
+        t = end + 1;
+    }
+    return text;
+}
+
+static int
+proc_title_parse(const struct option_def *def, void *values, const char *value, char *err,
+                 size_t errlen)
+{
+    if (!proc_title_valid(value)) {
+        snprintf(err, errlen, "template format is invalid or contains unknown variables");
+        return -1;
+    }
+    set_owned_string(def, values, value);
+    return 0;
+}
 
 /* ---- persistence options ---------------------------------------------- */
 
@@ -283,9 +627,19 @@ apply_appendonly(const struct option_def *def, void *ctx, char *err, size_t errl
     return persist_apply_appendonly(ctx, err, errlen);
 }
 
+static const char *const syslog_facility_names[] = {"user", "local0", "local1", "local2",
+    "local3", "local4", "local5", "local6", "local7", NULL};
+static const char *const supervised_names[] = {"upstart", "systemd", "auto", "no", NULL};
+static const char *const repl_diskless_load_names[] = {"disabled", "on-empty-db", "swapdb",
+                                                       NULL};
+static const char *const cluster_endpoint_names[] = {"ip", "hostname", "unknown-endpoint",
+                                                     NULL};
+static const char *const propagation_error_names[] = {"ignore", "panic", "panic-on-replicas",
+                                                      NULL};
+
 #define OFF(f) offsetof(struct node_config, f)
 #define MUT OPT_MUTABLE
-#define LL_MAX 0x7fffffffffffffffLL
+#define NOEFF OPT_NO_EFFECT
 
 const struct option_def node_options[] = {
     {"port", OPT_INT, MUT, "6379", 0, 65535, NULL, OFF(port), NULL, NULL, apply_port,
@@ -545,5 +899,181 @@ const struct option_def node_options[] = {
     {"tls-cluster", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(tls_cluster), NULL, NULL,
      tls_apply_config, "accepted for Redis compatibility (no cluster bus); "
      "turns TLS on like tls-port"},
+    /* ---- Redis 7.0 options: README's "Redis 7.0 options" table -------- */
+    /* with an effect here */
+    {"replica-ignore-maxmemory", OPT_BOOL, MUT, "yes", 0, 0, NULL,
+     OFF(replica_ignore_maxmemory), NULL, NULL, NULL,
+     "a replica leaves eviction to its master (no: it evicts at maxmemory itself)"},
+    {"shutdown-on-sigint", OPT_SPECIAL, MUT, "default", 0, 0, NULL, OFF(shutdown_on_sigint),
+     shutdown_flags_parse, shutdown_flags_format, NULL,
+     "SHUTDOWN flags for SIGINT: default, or any of save, nosave, now, force"},
+    {"shutdown-on-sigterm", OPT_SPECIAL, MUT, "default", 0, 0, NULL, OFF(shutdown_on_sigterm),
+     shutdown_flags_parse, shutdown_flags_format, NULL,
+     "SHUTDOWN flags for SIGTERM: default, or any of save, nosave, now, force"},
+    {"stop-writes-on-bgsave-error", OPT_BOOL, MUT, "yes", 0, 0, NULL,
+     OFF(stop_writes_on_bgsave_error), NULL, NULL, NULL,
+     "after a failed BGSAVE (with save points set), refuse writes and PING with "
+     "-MISCONF until one succeeds"},
+    {"unixsocket", OPT_STRING, 0, "", 0, 0, NULL, OFF(unixsocket), NULL, NULL, NULL,
+     "path of a unix socket to listen on as well (\"\" = none)"},
+    {"unixsocketperm", OPT_SPECIAL, 0, "0", 0, 0, NULL, OFF(unixsocketperm), octal_parse,
+     octal_format, NULL, "octal mode of the unix socket file (0 = as the umask leaves it)"},
+    {"tracking-table-max-keys", OPT_INT, MUT, "1000000", 0, LL_MAX, NULL,
+     OFF(tracking_table_max_keys), NULL, NULL, NULL,
+     "keys CLIENT TRACKING remembers; over it, random ones are invalidated (0 = no limit)"},
+    /* accepted with only their default (node_option_refusals) */
+    {"cluster-enabled", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(cluster_enabled), NULL, NULL, NULL,
+     "refused when yes: no Redis Cluster mode (cachely-proxy shards)"},
+    {"io-threads", OPT_INT, 0, "1", 1, 128, NULL, OFF(io_threads), NULL, NULL, NULL,
+     "only 1: no I/O threads (io-uring batches socket I/O)"},
+    {"socket-mark-id", OPT_INT, 0, "0", 0, 4294967295LL, NULL, OFF(socket_mark_id), NULL,
+     NULL, NULL, "only 0: sockets are not marked"},
+    {"bind-source-addr", OPT_STRING, MUT, "", 0, 0, NULL, OFF(bind_source_addr), NULL, NULL,
+     NULL, "only \"\": outgoing connections use the address the system picks"},
+    {"activedefrag", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(activedefrag), NULL, NULL, NULL,
+     "only no: no active defragmentation"},
+    {"maxmemory-clients", OPT_SPECIAL, MUT, "0", 0, 0, NULL, OFF(maxmemory_clients),
+     maxmemory_clients_parse, maxmemory_clients_format, NULL,
+     "only 0: no client eviction"},
+    /* accepted and kept, with no effect here (OPT_NO_EFFECT) */
+    {"always-show-logo", OPT_BOOL, NOEFF, "no", 0, 0, NULL, OFF(always_show_logo), NULL,
+     NULL, NULL, "no effect: there is no logo"},
+    {"activerehashing", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(activerehashing),
+     NULL, NULL, NULL, "no effect: tables rehash incrementally anyway"},
+    {"rdbcompression", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(rdbcompression), NULL,
+     NULL, NULL, "no effect: the snapshot is Cachely's own format, not RDB"},
+    {"rdbchecksum", OPT_BOOL, NOEFF, "yes", 0, 0, NULL, OFF(rdbchecksum), NULL, NULL, NULL,
+     "no effect: the snapshot is Cachely's own format, not RDB"},
+    {"rdb-save-incremental-fsync", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL,
+     OFF(rdb_save_incremental_fsync), NULL, NULL, NULL, "no effect"},
+    {"rdb-del-sync-files", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL, OFF(rdb_del_sync_files),
+     NULL, NULL, NULL, "no effect: replication writes no snapshot file"},
+    {"aof-rewrite-incremental-fsync", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL,
+     OFF(aof_rewrite_incremental_fsync), NULL, NULL, NULL, "no effect"},
+    {"aof-use-rdb-preamble", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL,
+     OFF(aof_use_rdb_preamble), NULL, NULL, NULL,
+     "no effect: a rewritten append-only file is commands"},
+    {"aof-timestamp-enabled", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL,
+     OFF(aof_timestamp_enabled), NULL, NULL, NULL, "no effect: no timestamp annotations"},
+    {"aof-disable-auto-gc", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL, OFF(aof_disable_auto_gc),
+     NULL, NULL, NULL, "no effect: the append-only file is one file, not a manifest"},
+    {"appenddirname", OPT_SPECIAL, OPT_OWNS_STRING | NOEFF, "appendonlydir", 0, 0, NULL,
+     OFF(appenddirname), appenddirname_parse, string_format, NULL,
+     "no effect: the append-only file is appendfilename in dir"},
+    {"no-appendfsync-on-rewrite", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL,
+     OFF(no_appendfsync_on_rewrite), NULL, NULL, NULL,
+     "no effect: appendfsync applies during rewrites too"},
+    {"jemalloc-bg-thread", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(jemalloc_bg_thread),
+     NULL, NULL, NULL, "no effect"},
+    {"dynamic-hz", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(dynamic_hz), NULL, NULL,
+     NULL, "no effect: hz is used as set"},
+    {"disable-thp", OPT_BOOL, NOEFF, "yes", 0, 0, NULL, OFF(disable_thp), NULL, NULL, NULL,
+     "no effect: transparent huge pages are left as the system sets them"},
+    {"server_cpulist", OPT_STRING, NOEFF, "", 0, 0, NULL, OFF(server_cpulist), NULL, NULL,
+     NULL, "no effect: no CPU affinity is set"},
+    {"bio_cpulist", OPT_STRING, NOEFF, "", 0, 0, NULL, OFF(bio_cpulist), NULL, NULL, NULL,
+     "no effect: no CPU affinity is set"},
+    {"aof_rewrite_cpulist", OPT_STRING, NOEFF, "", 0, 0, NULL, OFF(aof_rewrite_cpulist), NULL,
+     NULL, NULL, "no effect: no CPU affinity is set"},
+    {"bgsave_cpulist", OPT_STRING, NOEFF, "", 0, 0, NULL, OFF(bgsave_cpulist), NULL, NULL,
+     NULL, "no effect: no CPU affinity is set"},
+    {"active-defrag-ignore-bytes", OPT_MEMORY, MUT | NOEFF, "100mb", 1, LL_MAX, NULL,
+     OFF(active_defrag_ignore_bytes), NULL, NULL, NULL, "no effect: no active defrag"},
+    {"active-defrag-threshold-lower", OPT_INT, MUT | NOEFF, "10", 0, 1000, NULL,
+     OFF(active_defrag_threshold_lower), NULL, NULL, NULL, "no effect: no active defrag"},
+    {"active-defrag-threshold-upper", OPT_INT, MUT | NOEFF, "100", 0, 1000, NULL,
+     OFF(active_defrag_threshold_upper), NULL, NULL, NULL, "no effect: no active defrag"},
+    {"active-defrag-cycle-min", OPT_INT, MUT | NOEFF, "1", 1, 99, NULL,
+     OFF(active_defrag_cycle_min), NULL, NULL, NULL, "no effect: no active defrag"},
+    {"active-defrag-cycle-max", OPT_INT, MUT | NOEFF, "25", 1, 99, NULL,
+     OFF(active_defrag_cycle_max), NULL, NULL, NULL, "no effect: no active defrag"},
+    {"active-defrag-max-scan-fields", OPT_INT, MUT | NOEFF, "1000", 1, LL_MAX, NULL,
+     OFF(active_defrag_max_scan_fields), NULL, NULL, NULL, "no effect: no active defrag"},
+    {"oom-score-adj", OPT_SPECIAL, MUT | NOEFF, "no", 0, 0, NULL, OFF(oom_score_adj),
+     oom_adj_parse, oom_adj_format, NULL, "no effect: oom_score_adj is left alone"},
+    {"oom-score-adj-values", OPT_SPECIAL, MUT | NOEFF, "0 200 800", 0, 0, NULL, 0,
+     oom_values_parse, oom_values_format, NULL, "no effect: oom_score_adj is left alone"},
+    {"syslog-enabled", OPT_BOOL, NOEFF, "no", 0, 0, NULL, OFF(syslog_enabled), NULL, NULL,
+     NULL, "no effect: the log goes to logfile (or standard error)"},
+    {"syslog-ident", OPT_STRING, NOEFF, "redis", 0, 0, NULL, OFF(syslog_ident), NULL, NULL,
+     NULL, "no effect: no syslog"},
+    {"syslog-facility", OPT_ENUM, NOEFF, "local0", 0, 0, syslog_facility_names,
+     OFF(syslog_facility), NULL, NULL, NULL, "no effect: no syslog"},
+    {"supervised", OPT_ENUM, NOEFF, "no", 0, 0, supervised_names, OFF(supervised), NULL,
+     NULL, NULL, "no effect: no upstart/systemd notification (use Type=simple)"},
+    {"crash-log-enabled", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(crash_log_enabled),
+     NULL, NULL, NULL, "no effect: no crash report is written"},
+    {"crash-memcheck-enabled", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL,
+     OFF(crash_memcheck_enabled), NULL, NULL, NULL, "no effect: no crash memory test"},
+    {"ignore-warnings", OPT_STRING, MUT | NOEFF, "", 0, 0, NULL, OFF(ignore_warnings), NULL,
+     NULL, NULL, "no effect: Redis's startup system checks are not made"},
+    {"repl-disable-tcp-nodelay", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL,
+     OFF(repl_disable_tcp_nodelay), NULL, NULL, NULL, "no effect"},
+    {"repl-diskless-sync", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(repl_diskless_sync),
+     NULL, NULL, NULL, "no effect: a full sync always streams the snapshot"},
+    {"repl-diskless-sync-delay", OPT_INT, MUT | NOEFF, "5", 0, 2147483647, NULL,
+     OFF(repl_diskless_sync_delay), NULL, NULL, NULL, "no effect: a full sync starts at once"},
+    {"repl-diskless-sync-max-replicas", OPT_INT, MUT | NOEFF, "0", 0, 2147483647, NULL,
+     OFF(repl_diskless_sync_max_replicas), NULL, NULL, NULL, "no effect"},
+    {"repl-diskless-load", OPT_ENUM, MUT | NOEFF, "disabled", 0, 0, repl_diskless_load_names,
+     OFF(repl_diskless_load), NULL, NULL, NULL, "no effect: a replica loads as it reads"},
+    {"replica-announced", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(replica_announced),
+     NULL, NULL, NULL, "no effect"},
+    {"replica-ignore-disk-write-errors", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL,
+     OFF(replica_ignore_disk_write_errors), NULL, NULL, NULL, "no effect"},
+    {"replica-lazy-flush", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL, OFF(replica_lazy_flush),
+     NULL, NULL, NULL, "no effect"},
+    {"propagation-error-behavior", OPT_ENUM, MUT | NOEFF, "ignore", 0, 0,
+     propagation_error_names, OFF(propagation_error_behavior), NULL, NULL, NULL,
+     "no effect: a replica applies its master's stream and ignores its errors"},
+    {"maxmemory-eviction-tenacity", OPT_INT, MUT | NOEFF, "10", 0, 100, NULL,
+     OFF(maxmemory_eviction_tenacity), NULL, NULL, NULL,
+     "no effect: eviction frees enough at once"},
+    {"set-proc-title", OPT_BOOL, NOEFF, "yes", 0, 0, NULL, OFF(set_proc_title), NULL, NULL,
+     NULL, "no effect: the process title is not changed"},
+    {"proc-title-template", OPT_SPECIAL, MUT | OPT_OWNS_STRING | NOEFF,
+     "{title} {listen-addr} {server-mode}", 0, 0, NULL, OFF(proc_title_template),
+     proc_title_parse, string_format, NULL, "no effect: the process title is not changed"},
+    {"shutdown-timeout", OPT_INT, MUT | NOEFF, "10", 0, 2147483647, NULL,
+     OFF(shutdown_timeout), NULL, NULL, NULL, "no effect: SHUTDOWN does not wait for replicas"},
+    {"io-threads-do-reads", OPT_BOOL, NOEFF, "no", 0, 0, NULL, OFF(io_threads_do_reads), NULL,
+     NULL, NULL, "no effect: no I/O threads"},
+    /* Redis Cluster's: kept while cluster-enabled is no, as Redis does */
+    {"cluster-config-file", OPT_STRING, NOEFF, "nodes.conf", 0, 0, NULL,
+     OFF(cluster_config_file), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-port", OPT_INT, NOEFF, "0", 0, 65535, NULL, OFF(cluster_port), NULL, NULL, NULL,
+     "no effect: no cluster mode"},
+    {"cluster-node-timeout", OPT_INT, MUT | NOEFF, "15000", 0, LL_MAX, NULL,
+     OFF(cluster_node_timeout), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-migration-barrier", OPT_INT, MUT | NOEFF, "1", 0, 2147483647, NULL,
+     OFF(cluster_migration_barrier), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-replica-validity-factor", OPT_INT, MUT | NOEFF, "10", 0, 2147483647, NULL,
+     OFF(cluster_replica_validity_factor), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-replica-no-failover", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL,
+     OFF(cluster_replica_no_failover), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-require-full-coverage", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL,
+     OFF(cluster_require_full_coverage), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-allow-reads-when-down", OPT_BOOL, MUT | NOEFF, "no", 0, 0, NULL,
+     OFF(cluster_allow_reads_when_down), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-allow-pubsubshard-when-down", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL,
+     OFF(cluster_allow_pubsubshard_when_down), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-allow-replica-migration", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL,
+     OFF(cluster_allow_replica_migration), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-preferred-endpoint-type", OPT_ENUM, MUT | NOEFF, "ip", 0, 0,
+     cluster_endpoint_names, OFF(cluster_preferred_endpoint_type), NULL, NULL, NULL,
+     "no effect: no cluster mode"},
+    {"cluster-announce-ip", OPT_STRING, MUT | NOEFF, "", 0, 0, NULL, OFF(cluster_announce_ip),
+     NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-announce-hostname", OPT_SPECIAL, MUT | OPT_OWNS_STRING | NOEFF, "", 0, 0, NULL,
+     OFF(cluster_announce_hostname), hostname_parse, string_format, NULL,
+     "no effect: no cluster mode"},
+    {"cluster-announce-port", OPT_INT, MUT | NOEFF, "0", 0, 65535, NULL,
+     OFF(cluster_announce_port), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-announce-bus-port", OPT_INT, MUT | NOEFF, "0", 0, 65535, NULL,
+     OFF(cluster_announce_bus_port), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-announce-tls-port", OPT_INT, MUT | NOEFF, "0", 0, 65535, NULL,
+     OFF(cluster_announce_tls_port), NULL, NULL, NULL, "no effect: no cluster mode"},
+    {"cluster-link-sendbuf-limit", OPT_MEMORY, MUT | NOEFF, "0", 0, 0, NULL,
+     OFF(cluster_link_sendbuf_limit), NULL, NULL, NULL, "no effect: no cluster mode"},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };

@@ -6,5 +6,6 @@
 
 extern const struct option_def node_options[];
 extern const struct option_alias node_option_aliases[];
+extern const struct option_refusal node_option_refusals[];
 
 #endif

@@ -216,6 +216,13 @@ persist_lastsave(const struct server *srv)
 }
 
 int
+persist_writes_denied(const struct server *srv)
+{
+    return srv->cfg.stop_writes_on_bgsave_error && srv->cfg.nsave > 0
+           && !srv->persist.last_bgsave_ok;
+}
+
+int
 persist_shutdown(struct server *srv, int save)
 {
     struct persist *ps = &srv->persist;

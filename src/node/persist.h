@@ -107,6 +107,9 @@ int persist_load_buffer(struct server *srv, int aof, const char *buf, size_t len
 void persist_teardown(struct server *srv);
 /* True when stream bytes must reach the append-only file. */
 int persist_aof_on(const struct server *srv);
+/* True when writes are refused (-MISCONF) because the last BGSAVE failed:
+ * stop-writes-on-bgsave-error yes, with save points set, as Redis 7.0. */
+int persist_writes_denied(const struct server *srv);
 /* Bytes of the write stream (already RESP, SELECTs included) for the AOF. */
 void persist_feed(struct server *srv, const char *buf, size_t len);
 /* The config epoch (repl.config_epoch) changed: record it in the AOF, as

@@ -173,6 +173,66 @@ struct node_config {
     char *tls_client_key_file_pass;
     char *tls_dh_params_file;      /* accepted; OpenSSL 3's built-in groups serve */
     int tls_cluster;               /* accepted; there is no cluster bus */
+    /* Redis 7.0 options with an effect here (README "Redis 7.0 options") */
+    int replica_ignore_maxmemory;  /* a replica never evicts (else it does) */
+    int shutdown_on_sigint;        /* enum shutdown_flag bits */
+    int shutdown_on_sigterm;       /* enum shutdown_flag bits */
+    long long tracking_table_max_keys; /* 0 = no limit */
+    char *unixsocket;              /* owned; "" = no unix socket listener */
+    long long unixsocketperm;      /* its file mode; 0 = as the umask leaves it */
+    /* Redis 7.0 options accepted with no effect (OPT_NO_EFFECT), or that
+     * accept only their default (node_option_refusals); kept so that CONFIG
+     * GET shows, and CONFIG REWRITE keeps, what was set.  Strings owned. */
+    int always_show_logo, activerehashing, rdbcompression, rdbchecksum;
+    int rdb_save_incremental_fsync, aof_rewrite_incremental_fsync;
+    int rdb_del_sync_files, stop_writes_on_bgsave_error;
+    int jemalloc_bg_thread, dynamic_hz, disable_thp, activedefrag;
+    char *server_cpulist, *bio_cpulist, *aof_rewrite_cpulist, *bgsave_cpulist;
+    long long active_defrag_cycle_min, active_defrag_cycle_max;
+    long long active_defrag_threshold_lower, active_defrag_threshold_upper;
+    long long active_defrag_max_scan_fields;
+    unsigned long long active_defrag_ignore_bytes;
+    int oom_score_adj;             /* index into oom_score_adj_names */
+    long long oom_score_adj_values[3];
+    int syslog_enabled, syslog_facility, supervised;
+    char *syslog_ident;
+    int crash_log_enabled, crash_memcheck_enabled;
+    char *ignore_warnings;
+    char *appenddirname;
+    int aof_timestamp_enabled, aof_use_rdb_preamble, aof_disable_auto_gc;
+    int no_appendfsync_on_rewrite;
+    int repl_disable_tcp_nodelay, propagation_error_behavior;
+    int repl_diskless_sync, repl_diskless_load;
+    long long repl_diskless_sync_delay, repl_diskless_sync_max_replicas;
+    int replica_announced, replica_ignore_disk_write_errors, replica_lazy_flush;
+    long long maxmemory_eviction_tenacity;
+    int set_proc_title;
+    char *proc_title_template;
+    long long shutdown_timeout;
+    long long socket_mark_id;
+    char *bind_source_addr;
+    long long io_threads;
+    int io_threads_do_reads;
+    long long maxmemory_clients;   /* bytes, or -percent (Redis's storage) */
+    int cluster_enabled, cluster_replica_no_failover;
+    int cluster_require_full_coverage, cluster_allow_reads_when_down;
+    int cluster_allow_pubsubshard_when_down, cluster_allow_replica_migration;
+    int cluster_preferred_endpoint_type;
+    char *cluster_config_file, *cluster_announce_ip, *cluster_announce_hostname;
+    long long cluster_port, cluster_node_timeout, cluster_migration_barrier;
+    long long cluster_replica_validity_factor;
+    long long cluster_announce_port, cluster_announce_bus_port;
+    long long cluster_announce_tls_port;
+    unsigned long long cluster_link_sendbuf_limit;
+};
+
+/* shutdown-on-sigint / shutdown-on-sigterm: SHUTDOWN's flags, as bits
+ * (Redis's values: "default" is none of them). */
+enum shutdown_flag {
+    SHUTDOWN_FLAG_SAVE = 1,
+    SHUTDOWN_FLAG_NOSAVE = 2,
+    SHUTDOWN_FLAG_NOW = 4,
+    SHUTDOWN_FLAG_FORCE = 8,
 };
 
 struct command_stats {
@@ -222,6 +282,8 @@ struct server {
     struct event **listen_events;     /* owned; one per bound address */
     int *listen_fds;                  /* owned */
     int nlisten;
+    struct event *unix_event;         /* owned; NULL without unixsocket */
+    int unix_fd;                      /* the unix socket listener, when unix_event */
     long long listen_port;            /* the port the listeners are bound to */
     char *listen_bind;                /* owned: the cfg.bind they were opened
                                          with (CONFIG SET bind falls back to it) */

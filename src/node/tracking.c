@@ -12,6 +12,7 @@
 #include "node/handlers.h"
 #include "node/server.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -270,6 +271,9 @@ bcast_collect(struct tracking *t, const char *key, size_t len)
     }
 }
 
+static void drop_key(struct server *srv, struct tracking_key *k,
+                     struct tracking_key **where);
+
 static void
 invalidate_key(struct server *srv, const char *key, size_t len)
 {
@@ -282,6 +286,42 @@ invalidate_key(struct server *srv, const char *key, size_t len)
     if (k == NULL) {
         return;
     }
+    drop_key(srv, k, where);
+}
+
+/* tracking-table-max-keys: over the limit, keys chosen at random are
+ * invalidated (their readers told, as if they changed) until the table is
+ * back under it, as Redis does before each command; at most 100 keys per
+ * call more for each call in a row that could not finish, so that lowering
+ * the limit on a big table does not stall one command. */
+static void
+limit_table(struct server *srv)
+{
+    struct tracking *t = &srv->tracking;
+    size_t max = (size_t)srv->cfg.tracking_table_max_keys;
+    long effort;
+
+    if (max == 0 || t->count <= max) {
+        t->limit_rounds = 0;
+        return;
+    }
+    effort = 100L * (long)(t->limit_rounds + 1);
+    while (effort-- > 0 && t->count > max) {
+        size_t b = (size_t)random() & (t->size - 1);
+        while (t->buckets[b] == NULL) {
+            b = (b + 1) & (t->size - 1);
+        }
+        drop_key(srv, t->buckets[b], &t->buckets[b]);
+    }
+    t->limit_rounds = t->count > max ? t->limit_rounds + 1 : 0;
+}
+
+/* Unlink k (at *where) and send its invalidation to the clients that read
+ * it; the running command's client hears it after its reply. */
+static void
+drop_key(struct server *srv, struct tracking_key *k, struct tracking_key **where)
+{
+    struct tracking *t = &srv->tracking;
     *where = k->chain;
     t->count--;
     for (size_t i = 0; i < k->nids; i++) {
@@ -330,7 +370,12 @@ on_keyspace_change(void *ctx, struct db *db, const char *key, size_t len,
 void
 tracking_call_begin(struct client *c)
 {
-    c->srv->tracking.current = c;
+    struct tracking *t = &c->srv->tracking;
+    if (t->count > 0 && c->srv->cfg.tracking_table_max_keys > 0
+        && t->count > (size_t)c->srv->cfg.tracking_table_max_keys) {
+        limit_table(c->srv);
+    }
+    t->current = c;
 }
 
 void

@@ -26,6 +26,8 @@ struct tracking {
     char *pbuf;                      /* owned */
     size_t plen, pcap, npending, pendcap;
     int flush_pending;               /* a flush happened in this command */
+    unsigned limit_rounds;           /* calls in a row that left the table over
+                                        tracking-table-max-keys */
 };
 
 /* Per-client state (owned by the client; NULL when tracking never enabled). */

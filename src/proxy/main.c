@@ -151,7 +151,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 {
     struct proxy *px = arg;
     struct proxy_config fresh;
-    struct option_table t = {proxy_options, &fresh, NULL, NULL, NULL};
+    struct option_table t = {proxy_options, &fresh, NULL, NULL, NULL, NULL};
     char err[1024];
     (void)sig;
     (void)what;

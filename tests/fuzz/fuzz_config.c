@@ -81,6 +81,7 @@ loaded_init(struct loaded *l)
     memset(l, 0, sizeof(*l));
     l->t.defs = node_options;
     l->t.values = &l->cfg;
+    l->t.refusals = node_option_refusals;
     FUZZ_CHECK(option_defaults(&l->t) == 0);
 }
 

@@ -134,7 +134,7 @@ Test(option, defaults_load)
 Test(option, node_table_defaults_load)
 {
     struct node_config cfg;
-    struct option_table t = {node_options, &cfg, NULL, NULL, NULL};
+    struct option_table t = {node_options, &cfg, NULL, NULL, NULL, NULL};
     char buf[256];
     memset(&cfg, 0, sizeof(cfg));
     cr_assert_eq(option_defaults(&t), 0);
@@ -151,6 +151,208 @@ Test(option, find_ignores_case)
 {
     cr_assert_eq(option_find(&table, "COUNT"), option_find(&table, "count"));
     cr_assert_null(option_find(&table, "nosuch"));
+}
+
+static void write_file(const char *text);
+
+/* ---- Redis 7.0's parameters (README, "Redis 7.0 options") -------------- */
+
+/* A node table with its aliases and refusals, as main.c builds it. */
+struct node_table {
+    struct node_config cfg;
+    struct option_table t;
+};
+
+static void
+node_table_init(struct node_table *n)
+{
+    memset(n, 0, sizeof(*n));
+    n->t.defs = node_options;
+    n->t.values = &n->cfg;
+    n->t.aliases = node_option_aliases;
+    n->t.refusals = node_option_refusals;
+    cr_assert_eq(option_defaults(&n->t), 0);
+}
+
+/* Every name in Redis 7.0.15's CONFIG GET * but the five other work adds
+ * (stream-node-max-*, latency-tracking*, sanitize-dump-payload): before
+ * this table had them, a redis.conf stopped at the first one. */
+Test(option, every_redis70_parameter_is_known)
+{
+    static const char *const names[] = {
+    "acl-pubsub-default", "aclfile", "acllog-max-len", "active-defrag-cycle-max",
+    "active-defrag-cycle-min", "active-defrag-ignore-bytes",
+    "active-defrag-max-scan-fields", "active-defrag-threshold-lower",
+    "active-defrag-threshold-upper", "active-expire-effort", "activedefrag",
+    "activerehashing", "always-show-logo", "aof-disable-auto-gc", "aof-load-truncated",
+    "aof-rewrite-incremental-fsync", "aof-timestamp-enabled", "aof-use-rdb-preamble",
+    "aof_rewrite_cpulist", "appenddirname", "appendfilename", "appendfsync", "appendonly",
+    "auto-aof-rewrite-min-size", "auto-aof-rewrite-percentage", "bgsave_cpulist", "bind",
+    "bind-source-addr", "bio_cpulist", "busy-reply-threshold", "client-output-buffer-limit",
+    "client-query-buffer-limit", "cluster-allow-pubsubshard-when-down",
+    "cluster-allow-reads-when-down", "cluster-allow-replica-migration",
+    "cluster-announce-bus-port", "cluster-announce-hostname", "cluster-announce-ip",
+    "cluster-announce-port", "cluster-announce-tls-port", "cluster-config-file",
+    "cluster-enabled", "cluster-link-sendbuf-limit", "cluster-migration-barrier",
+    "cluster-node-timeout", "cluster-port", "cluster-preferred-endpoint-type",
+    "cluster-replica-no-failover", "cluster-replica-validity-factor",
+    "cluster-require-full-coverage", "cluster-slave-no-failover",
+    "cluster-slave-validity-factor", "crash-log-enabled", "crash-memcheck-enabled",
+    "daemonize", "databases", "dbfilename", "dir", "disable-thp", "dynamic-hz",
+    "enable-debug-command", "enable-module-command", "enable-protected-configs",
+    "hash-max-listpack-entries", "hash-max-listpack-value", "hash-max-ziplist-entries",
+    "hash-max-ziplist-value", "hll-sparse-max-bytes", "hz", "ignore-warnings", "io-threads",
+    "io-threads-do-reads", "jemalloc-bg-thread", "latency-monitor-threshold",
+    "lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
+    "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush", "lfu-decay-time",
+    "lfu-log-factor", "list-compress-depth", "list-max-listpack-size",
+    "list-max-ziplist-size", "logfile", "loglevel", "lua-time-limit", "masterauth",
+    "masteruser", "maxclients", "maxmemory", "maxmemory-clients",
+    "maxmemory-eviction-tenacity", "maxmemory-policy", "maxmemory-samples",
+    "min-replicas-max-lag", "min-replicas-to-write", "min-slaves-max-lag",
+    "min-slaves-to-write", "no-appendfsync-on-rewrite", "notify-keyspace-events",
+    "oom-score-adj", "oom-score-adj-values", "pidfile", "port", "proc-title-template",
+    "propagation-error-behavior", "protected-mode", "proto-max-bulk-len",
+    "rdb-del-sync-files", "rdb-save-incremental-fsync", "rdbchecksum", "rdbcompression",
+    "repl-backlog-size", "repl-backlog-ttl", "repl-disable-tcp-nodelay",
+    "repl-diskless-load", "repl-diskless-sync", "repl-diskless-sync-delay",
+    "repl-diskless-sync-max-replicas", "repl-ping-replica-period", "repl-ping-slave-period",
+    "repl-timeout", "replica-announce-ip", "replica-announce-port", "replica-announced",
+    "replica-ignore-disk-write-errors", "replica-ignore-maxmemory", "replica-lazy-flush",
+    "replica-priority", "replica-read-only", "replica-serve-stale-data", "replicaof",
+    "requirepass", "save", "server_cpulist", "set-max-intset-entries", "set-proc-title",
+    "shutdown-on-sigint", "shutdown-on-sigterm", "shutdown-timeout", "slave-announce-ip",
+    "slave-announce-port", "slave-ignore-maxmemory", "slave-lazy-flush", "slave-priority",
+    "slave-read-only", "slave-serve-stale-data", "slaveof", "slowlog-log-slower-than",
+    "slowlog-max-len", "socket-mark-id", "stop-writes-on-bgsave-error", "supervised",
+    "syslog-enabled", "syslog-facility", "syslog-ident", "tcp-backlog", "tcp-keepalive",
+    "timeout", "tls-auth-clients", "tls-ca-cert-dir", "tls-ca-cert-file", "tls-cert-file",
+    "tls-ciphers", "tls-ciphersuites", "tls-client-cert-file", "tls-client-key-file",
+    "tls-client-key-file-pass", "tls-cluster", "tls-dh-params-file", "tls-key-file",
+    "tls-key-file-pass", "tls-port", "tls-prefer-server-ciphers", "tls-protocols",
+    "tls-replication", "tls-session-cache-size", "tls-session-cache-timeout",
+    "tls-session-caching", "tracking-table-max-keys", "unixsocket", "unixsocketperm",
+    "zset-max-listpack-entries", "zset-max-listpack-value", "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
+    };
+    struct node_table n;
+    node_table_init(&n);
+    cr_assert_eq(sizeof(names) / sizeof(names[0]), 187);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        cr_expect_not_null(option_find(&n.t, names[i]), "%s unknown", names[i]);
+    }
+    option_free_values(&n.t);
+}
+
+Test(option, refused_value_names_why_and_keeps_the_default)
+{
+    struct node_table n;
+    char err[512];
+    node_table_init(&n);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "cluster-enabled"), "yes", err,
+                            sizeof(err)), -1);
+    cr_assert_str_eq(err, "cluster mode is not supported by cachely-server, see the proxy "
+                     "(cachely-proxy shards and fails over)");
+    cr_assert_eq(n.cfg.cluster_enabled, 0);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "cluster-enabled"), "NO", err,
+                            sizeof(err)), 0);
+    /* The type's own checks come first, with Redis's words. */
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "io-threads"), "200", err,
+                            sizeof(err)), -1);
+    cr_assert_str_eq(err, "argument must be between 1 and 128 inclusive");
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "io-threads"), "4", err,
+                            sizeof(err)), -1);
+    cr_assert(strstr(err, "no I/O threads") != NULL, "%s", err);
+    cr_assert_eq(n.cfg.io_threads, 1);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "bind-source-addr"), "10.0.0.1", err,
+                            sizeof(err)), -1);
+    cr_assert_str_eq(n.cfg.bind_source_addr, "");
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "maxmemory-clients"), "101%", err,
+                            sizeof(err)), -1);
+    cr_assert_str_eq(err, "percentage argument must be less or equal to 100");
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "maxmemory-clients"), "10%", err,
+                            sizeof(err)), -1);
+    cr_assert(strstr(err, "client eviction is not supported") != NULL, "%s", err);
+    option_free_values(&n.t);
+}
+
+Test(option, refused_value_in_a_file_names_the_line)
+{
+    struct node_table n;
+    char err[512];
+    node_table_init(&n);
+    write_file("always-show-logo yes\ncluster-enabled yes\n");
+    cr_assert_eq(option_load_file(&n.t, tmppath, err, sizeof(err)), -1);
+    cr_assert(strncmp(err, "line 2: 'cluster-enabled': cluster mode is not supported",
+                      56) == 0, "%s", err);
+    option_free_values(&n.t);
+}
+
+Test(option, no_effect_list_names_only_changed_options)
+{
+    struct node_table n;
+    char err[512], list[512];
+    node_table_init(&n);
+    cr_assert_eq(option_no_effect_list(&n.t, list, sizeof(list)), 0);
+    cr_assert_str_eq(list, "");
+    /* a default given explicitly changes nothing */
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "rdbcompression"), "yes", err,
+                            sizeof(err)), 0);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "always-show-logo"), "yes", err,
+                            sizeof(err)), 0);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "propagation-error-behavior"), "panic",
+                            err, sizeof(err)), 0);
+    /* an option with an effect is never listed */
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "replica-ignore-maxmemory"), "no", err,
+                            sizeof(err)), 0);
+    cr_assert_eq(option_no_effect_list(&n.t, list, sizeof(list)), 2);
+    cr_assert_str_eq(list, "always-show-logo, propagation-error-behavior");
+    option_free_values(&n.t);
+}
+
+Test(option, shutdown_flags_read_and_print_as_redis)
+{
+    struct node_table n;
+    char err[512], buf[128];
+    const struct option_def *d;
+    node_table_init(&n);
+    d = option_find(&n.t, "shutdown-on-sigterm");
+    option_format(&n.t, d, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "default");
+    cr_assert_eq(option_set(&n.t, d, "force nosave", err, sizeof(err)), 0);
+    option_format(&n.t, d, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "nosave force");
+    cr_assert_eq(n.cfg.shutdown_on_sigterm, SHUTDOWN_FLAG_NOSAVE | SHUTDOWN_FLAG_FORCE);
+    cr_assert_eq(option_set(&n.t, d, "save nosave", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "shutdown options SAVE and NOSAVE can't be used simultaneously");
+    cr_assert_eq(option_set(&n.t, d, "", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "argument(s) must be one of the following: default, save, nosave, "
+                     "now, force");
+    cr_assert_eq(option_set(&n.t, d, "now default", err, sizeof(err)), 0);
+    option_format(&n.t, d, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "now");
+    option_free_values(&n.t);
+}
+
+Test(option, rewrite_keeps_a_template_with_spaces_whole)
+{
+    struct node_table n, back;
+    char err[512], buf[256];
+    node_table_init(&n);
+    write_file("");
+    n.t.config_file = mem_strdup(tmppath);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "proc-title-template"),
+                            "{title}  x  {port}", err, sizeof(err)), 0);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "oom-score-adj-values"), "1 2 3", err,
+                            sizeof(err)), 0);
+    cr_assert_eq(option_rewrite(&n.t, err, sizeof(err)), 0, "%s", err);
+    node_table_init(&back);
+    cr_assert_eq(option_load_file(&back.t, tmppath, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(back.cfg.proc_title_template, "{title}  x  {port}");
+    option_format(&back.t, option_find(&back.t, "oom-score-adj-values"), buf, sizeof(buf));
+    cr_assert_str_eq(buf, "1 2 3");
+    option_free_values(&n.t);
+    option_free_values(&back.t);
 }
 
 /* ---- set, with Redis's wording ---------------------------------------- */
