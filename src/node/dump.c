@@ -4,6 +4,7 @@
  * the validating reader; streams are dump_stream.c's.  Written from the format's description; no code
  * is shared with Redis. */
 #include "node/dump.h"
+#include "core/crc64.h"
 
 #include "node/dump_int.h"
 
@@ -48,35 +49,12 @@ size_hint(uint64_t n)
 
 /* ---- CRC-64 (Jones) -------------------------------------------------------- */
 
-#define CRC64_JONES_REFLECTED 0x95ac9329ac4bc9b5ULL
-
-static uint64_t crc64_table[256];
-static int crc64_ready;
-
-static void
-crc64_init(void)
-{
-    for (unsigned i = 0; i < 256; i++) {
-        uint64_t c = i;
-        for (int k = 0; k < 8; k++) {
-            c = (c & 1) ? (c >> 1) ^ CRC64_JONES_REFLECTED : c >> 1;
-        }
-        crc64_table[i] = c;
-    }
-    crc64_ready = 1;
-}
+static struct crc64_table jones = CRC64_TABLE(0x95ac9329ac4bc9b5ULL);
 
 uint64_t
 dump_crc64(uint64_t crc, const void *p, size_t len)
 {
-    const unsigned char *s = p;
-    if (!crc64_ready) {
-        crc64_init();
-    }
-    for (size_t i = 0; i < len; i++) {
-        crc = crc64_table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
-    }
-    return crc;
+    return crc64_update(&jones, crc, p, len);
 }
 
 /* ---- little helpers ----------------------------------------------------- */

@@ -2,6 +2,7 @@
  * ECHO header and an ECHO trailer with a byte count and a CRC-64, written
  * to a temp file and renamed, checked whole before any of it is applied. */
 #include "node/snapfile.h"
+#include "core/crc64.h"
 #include "core/log.h"
 #include "core/resp.h"
 #include "core/status.h"
@@ -35,36 +36,12 @@
  * ones; check value of "123456789" is 0x995dc9bbdf1939fa), one table lookup
  * per byte.  crc64(0, ...) starts; passing the result back continues. */
 
-#define CRC64_POLY_REFLECTED 0xc96c5795d7870f42ULL
-
-static uint64_t crc64_table[256];
-static int crc64_ready;
-
-static void
-crc64_init(void)
-{
-    for (unsigned i = 0; i < 256; i++) {
-        uint64_t c = i;
-        for (int k = 0; k < 8; k++) {
-            c = (c & 1) ? (c >> 1) ^ CRC64_POLY_REFLECTED : c >> 1;
-        }
-        crc64_table[i] = c;
-    }
-    crc64_ready = 1;
-}
+static struct crc64_table ecma = CRC64_TABLE(0xc96c5795d7870f42ULL);
 
 static uint64_t
 crc64(uint64_t crc, const void *buf, size_t len)
 {
-    const unsigned char *p = buf;
-    if (!crc64_ready) {
-        crc64_init();
-    }
-    crc = ~crc;
-    for (size_t i = 0; i < len; i++) {
-        crc = crc64_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    }
-    return ~crc;
+    return ~crc64_update(&ecma, ~crc, buf, len);
 }
 
 /* ---- writing ---------------------------------------------------------------- */
