@@ -54,6 +54,26 @@ function killMaster() {
 }
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
+// How many of ids isDone says are done, asked again every 200 ms until all
+// are or ms pass; a failed question calls onError.
+async function countDone(ids, ms, isDone, onError) {
+    const deadline = Date.now() + ms;
+    let done = 0;
+    while (Date.now() < deadline) {
+        done = 0;
+        for (const id of ids) {
+            try {
+                if (await isDone(id)) done++;
+            } catch (e) {
+                onError(e);
+            }
+        }
+        if (done === ids.length) break;
+        await sleep(200);
+    }
+    return done;
+}
+
 async function beequeue() {
     const Queue = require(path.join(__dirname, 'node_modules', 'bee-queue'));
     const settings = {
@@ -100,21 +120,10 @@ async function beequeue() {
         await sleep(5);
     }
     // Every acknowledged job must end succeeded (read from the server).
-    const deadline = Date.now() + 20000;
-    let done = 0;
-    while (Date.now() < deadline) {
-        done = 0;
-        for (const id of acked) {
-            try {
-                const got = await reader.getJob(id);
-                if (got && got.status === 'succeeded') done++;
-            } catch (e) {
-                errors++;
-            }
-        }
-        if (done === acked.length) break;
-        await sleep(200);
-    }
+    const done = await countDone(acked, 20000, async (id) => {
+        const got = await reader.getJob(id);
+        return got && got.status === 'succeeded';
+    }, () => { errors++; });
     clearInterval(stallCheck);
     await worker.close(3000).catch(() => {});
     await producer.close(3000).catch(() => {});
@@ -156,21 +165,10 @@ async function bullmq() {
         await sleep(5);
     }
     // Every acknowledged job must end completed (read from the server).
-    const deadline = Date.now() + 25000;
-    let done = 0;
-    while (Date.now() < deadline) {
-        done = 0;
-        for (const id of acked) {
-            try {
-                const job = await Job.fromId(queue, id);
-                if (job && (await job.getState()) === 'completed') done++;
-            } catch (e) {
-                errors++;
-            }
-        }
-        if (done === acked.length) break;
-        await sleep(200);
-    }
+    const done = await countDone(acked, 25000, async (id) => {
+        const job = await Job.fromId(queue, id);
+        return job && (await job.getState()) === 'completed';
+    }, () => { errors++; });
     await worker.close().catch(() => {});
     await queue.close().catch(() => {});
     return { acked: acked.length, done, refused, errors, ran: ran.size };
