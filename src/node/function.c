@@ -1,6 +1,7 @@
 /* Function libraries and their commands: FUNCTION LOAD/DELETE/FLUSH/DUMP/
  * RESTORE/LIST/STATS/KILL/HELP, FCALL and FCALL_RO. */
 #include "node/function.h"
+#include "core/resp.h"
 #include "node/monitor.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -294,96 +295,6 @@ function_lua_register(lua_State *L)
     return 0;
 }
 
-static int
-hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0'
-           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
-/* The next word of a shebang line in *pp..end, split as Redis splits
- * arguments (blanks between words; "..." with \n, \xHH... escapes; '...'
- * with \'; a closing quote must end the word).  Writes it NUL-terminated
- * into out (cut to cap - 1 bytes).  Returns 1, 0 at the end, -1 on bad
- * quoting. */
-static int
-shebang_next(const char **pp, const char *end, char *out, size_t cap)
-{
-    const char *p = *pp;
-    size_t n = 0;
-    int inq = 0, insq = 0;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\v' || *p == '\f')) {
-        p++;
-    }
-    if (p >= end || *p == '\0') {
-        *pp = p;
-        return 0;
-    }
-    for (;;) {
-        char ch;
-        if (inq) {
-            if (p >= end || *p == '\0') {
-                return -1;
-            }
-            if (*p == '\\' && p + 3 < end && p[1] == 'x' && hexval(p[2]) >= 0 && hexval(p[3]) >= 0) {
-                ch = (char)(hexval(p[2]) * 16 + hexval(p[3]));
-                p += 4;
-            } else if (*p == '\\' && p + 1 < end && p[1] != '\0') {
-                p++;
-                ch = *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t'
-                     : *p == 'b' ? '\b' : *p == 'a' ? '\a' : *p;
-                p++;
-            } else if (*p == '"') {
-                p++;
-                if (p < end && *p != '\0' && !isspace((unsigned char)*p)) {
-                    return -1;
-                }
-                break;
-            } else {
-                ch = *p++;
-            }
-        } else if (insq) {
-            if (p >= end || *p == '\0') {
-                return -1;
-            }
-            if (*p == '\\' && p + 1 < end && p[1] == '\'') {
-                ch = '\'';
-                p += 2;
-            } else if (*p == '\'') {
-                p++;
-                if (p < end && *p != '\0' && !isspace((unsigned char)*p)) {
-                    return -1;
-                }
-                break;
-            } else {
-                ch = *p++;
-            }
-        } else {
-            if (p >= end || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == '\0') {
-                break;
-            }
-            if (*p == '"') {
-                inq = 1;
-                p++;
-                continue;
-            }
-            if (*p == '\'') {
-                insq = 1;
-                p++;
-                continue;
-            }
-            ch = *p++;
-        }
-        if (n + 1 < cap) {
-            out[n++] = ch;
-        }
-    }
-    out[n] = '\0';
-    *pp = p;
-    return 1;
-}
-
 /* Read a library's first line: its name into name (cap 256).  Returns
  * the line's length, or -1 after writing Redis's error into err. */
 static long
@@ -403,26 +314,34 @@ library_header(const char *code, size_t len, char *name, char *err, size_t errca
         snprintf(err, errcap, "Invalid library metadata");
         return -1;
     }
-    char engine[256], part[256];
-    const char *p = code, *end = code + hlen;
-    int nparts = 0, have_name = 0, wrc;
-    while ((wrc = shebang_next(&p, end, part, sizeof(part))) > 0) {
-        if (nparts++ == 0) {
-            snprintf(engine, sizeof(engine), "%s", strlen(part) >= 2 ? part + 2 : "");
-        } else if (strncasecmp(part, "name=", 5) == 0) {
+    char engine[256];
+    char *buf = mem_alloc(hlen + 1);
+    struct resp_arg *parts = mem_alloc((hlen / 2 + 2) * sizeof(*parts));
+    long nparts = resp_split_inline(code, hlen, buf, parts);
+    int have_name = 0, bad = nparts <= 0;
+    if (bad) {
+        snprintf(err, errcap, "Invalid library metadata");
+    }
+    for (long i = 0; !bad && i < nparts; i++) {
+        const struct resp_arg *a = &parts[i];
+        if (i == 0) {
+            snprintf(engine, sizeof(engine), "%.*s", a->len >= 2 ? (int)a->len - 2 : 0,
+                     a->len >= 2 ? a->ptr + 2 : "");
+        } else if (a->len >= 5 && strncasecmp(a->ptr, "name=", 5) == 0) {
             if (have_name) {
                 snprintf(err, errcap, "Invalid metadata value, name argument was given multiple times");
-                return -1;
+                bad = 1;
             }
             have_name = 1;
-            snprintf(name, 256, "%s", part + 5);
+            snprintf(name, 256, "%.*s", (int)a->len - 5, a->ptr + 5);
         } else {
-            snprintf(err, errcap, "Invalid metadata value given: %s", part);
-            return -1;
+            snprintf(err, errcap, "Invalid metadata value given: %.*s", (int)a->len, a->ptr);
+            bad = 1;
         }
     }
-    if (wrc < 0 || nparts == 0) {
-        snprintf(err, errcap, "Invalid library metadata");
+    mem_free(buf);
+    mem_free(parts);
+    if (bad) {
         return -1;
     }
     if (!have_name) {
