@@ -62,6 +62,7 @@ static struct tr_client **clients; /* owned array of owned clients */
 static size_t nclients, capclients;
 static struct tr_key **buckets;    /* owned array of owned chains */
 static size_t nbuckets, nkeys;
+static size_t nheld;               /* clients whose TRACKING ON's +OK is held */
 
 #define TR_NOLOOP_KEEP 64         /* written keys remembered per NOLOOP session */
 
@@ -347,6 +348,7 @@ client_free_state(struct tr_client *c)
     if (c->held != NULL) {
         c->held->done = 1; /* answered nothing: freed with its session's queue */
         c->held = NULL;
+        nheld--;
     }
     forget_keys(c);
     for (size_t i = 0; i < c->nprefixes; i++) {
@@ -560,6 +562,7 @@ cmd_tracking(struct session *s, size_t argc, const struct resp_arg *argv)
         nodesub_tracking_kick();
         c->held = session_new_request(s);
         c->held_until_ms = util_mstime() + nodesub_hold_limit_ms();
+        nheld++;
         session_hold_input(s, 1);
         return;
     }
@@ -570,7 +573,7 @@ void
 tracking_links_changed(long long now)
 {
     int ready = -1;
-    for (size_t i = 0; i < nclients; i++) {
+    for (size_t i = 0; nheld > 0 && i < nclients; i++) {
         struct tr_client *c = clients[i];
         if (c->held == NULL) {
             continue;
@@ -583,6 +586,7 @@ tracking_links_changed(long long now)
         }
         struct preq *r = c->held;
         c->held = NULL;
+        nheld--;
         session_hold_input(c->s, 0);
         session_deliver(r, "+OK\r\n", 5);
     }
