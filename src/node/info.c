@@ -220,8 +220,10 @@ section_memory(struct server *srv, struct rbuf *b)
     struct mem_allocator_stats as;
     size_t used = mem_used();
     size_t rss = mem_rss();
-    size_t clients_mem = 0, replicas_mem = 0;
+    size_t clients_mem = 0, replicas_mem = 0, lf_pending;
+    long long lf_freed;
     struct evict_uncounted unc;
+    lazyfree_object_counts(&lf_pending, &lf_freed);
     long pages = sysconf(_SC_PHYS_PAGES);
     long psize = sysconf(_SC_PAGESIZE);
     unsigned long long total_sys =
@@ -290,8 +292,7 @@ section_memory(struct server *srv, struct rbuf *b)
                 used ? (double)rss / (double)used : 0.0,
                 (long long)rss - (long long)used, unc.total, unc.backlog,
                 unc.backlog + unc.replica_buffers, replicas_mem, clients_mem,
-                unc.aof_buffers, mem_allocator_name(), lazyfree_pending_objects(),
-                lazyfree_freed_objects());
+                unc.aof_buffers, mem_allocator_name(), lf_pending, lf_freed);
 }
 
 /* Redis's field names and order; persist.c keeps the values (fields for

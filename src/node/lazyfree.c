@@ -193,22 +193,13 @@ lazyfree_done(void)
     return n;
 }
 
-size_t
-lazyfree_pending_objects(void)
+void
+lazyfree_object_counts(size_t *pending, long long *freed)
 {
     pthread_mutex_lock(&lf.lock);
-    size_t n = lf.objects_pending;
+    *pending = lf.objects_pending;
+    *freed = lf.objects_freed;
     pthread_mutex_unlock(&lf.lock);
-    return n;
-}
-
-long long
-lazyfree_freed_objects(void)
-{
-    pthread_mutex_lock(&lf.lock);
-    long long n = lf.objects_freed;
-    pthread_mutex_unlock(&lf.lock);
-    return n;
 }
 
 void

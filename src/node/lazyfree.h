@@ -36,9 +36,8 @@ long long lazyfree_done(void);
 /* INFO's lazyfree_pending_objects and lazyfreed_objects, counted as Redis
  * 7.0 counts them (a value 1, a flushed table its keys; the big arrays
  * given back in the background are not objects); RESETSTAT zeroes the
- * second. */
-size_t lazyfree_pending_objects(void);
-long long lazyfree_freed_objects(void);
+ * second.  Both read under one lock. */
+void lazyfree_object_counts(size_t *pending, long long *freed);
 void lazyfree_reset_stats(void);
 /* Wait until the queue is empty (tests, DEBUG, shutdown). */
 void lazyfree_drain(void);
