@@ -56,6 +56,21 @@ def exact_replies(port, data, n):
     return out
 
 
+def same_bytes_as_redis(port, commands, n, what):
+    """Send commands (argument tuples) pipelined to port and to a fresh
+    redis-server: the first n replies must be the same bytes.  Returns
+    port's."""
+    r = servers.Server("redis")
+    try:
+        data = b"".join(cluster.resp(*a) for a in commands)
+        want = exact_replies(r.port, data, n)
+        got = exact_replies(port, data, n)
+    finally:
+        r.stop()
+    check(got == want, "%s: proxy %r, redis-server %r" % (what, got, want))
+    return got
+
+
 # ---- 1: CR/LF inside an argument desynchronises the reply stream ---------------
 
 CRLF_SCRIPTS = [
@@ -117,14 +132,7 @@ def case_client_reply(c):
     a subscriber with replies OFF still gets its messages."""
     n = c.node()
     p = c.proxy(n.addr, ready=1)
-    r = servers.Server("redis")
-    try:
-        data = b"".join(cluster.resp(*a) for a in CLIENT_REPLY_SCRIPT)
-        want = exact_replies(r.port, data, 7)
-        got = exact_replies(p.port, data, 7)
-        check(got == want, "proxy %r, redis-server %r" % (got, want))
-    finally:
-        r.stop()
+    got = same_bytes_as_redis(p.port, CLIENT_REPLY_SCRIPT, 7, "CLIENT REPLY")
     check(got[-1] == b"+PONG\r\n", "the last reply is the PING's: %r" % got)
     # Pub/sub confirmations and messages are pushes: CLIENT REPLY OFF does
     # not silence them (redis-server sends them too).
@@ -148,20 +156,13 @@ def case_object_and_memory_usage_route_by_key(c):
     deterministic); MEMORY STATS describes one node and stays refused."""
     nodes = [c.node() for _ in range(3)]
     p = c.proxy(*[n.addr for n in nodes], ready=1)
-    r = servers.Server("redis")
     script = [("SET", "k:int", "12"), ("SET", "k:str", "hello"), ("RPUSH", "k:list", "a"),
               ("OBJECT", "ENCODING", "k:int"), ("OBJECT", "ENCODING", "k:str"),
               ("OBJECT", "ENCODING", "k:list"), ("OBJECT", "ENCODING", "nosuch"),
               ("OBJECT", "REFCOUNT", "nosuch"), ("OBJECT", "FREQ", "k:int"),
               ("OBJECT", "ENCODING"), ("OBJECT", "NOSUCH", "x"), ("MEMORY", "USAGE", "nosuch"),
               ("MEMORY", "USAGE"), ("PING",)]
-    try:
-        data = b"".join(cluster.resp(*a) for a in script)
-        want = exact_replies(r.port, data, len(script))
-        got = exact_replies(p.port, data, len(script))
-        check(got == want, "proxy %r, redis-server %r" % (got, want))
-    finally:
-        r.stop()
+    same_bytes_as_redis(p.port, script, len(script), "OBJECT / MEMORY USAGE")
     w = Raw(p.port)
     for k in ("k:int", "k:list"):
         check(w.call("OBJECT", "IDLETIME", k) >= 0, "IDLETIME " + k)
@@ -526,16 +527,9 @@ def case_select_refused(c):
     backend connections without seeing each other's keys; pipelines that
     switch databases stay correct; replicas, write-ack private connections,
     fan-out over groups and SCAN all work in the session's database."""
-    r = servers.Server("redis")
     m, reps = c.group()
     p = c.proxy(m.addr)
-    try:
-        script = b"".join(cluster.resp(*a) for a in SELECT_ERRORS)
-        want = exact_replies(r.port, script, len(SELECT_ERRORS))
-        got = exact_replies(p.port, script, len(SELECT_ERRORS))
-        check(got == want, "SELECT errors: proxy %r, redis-server %r" % (got, want))
-    finally:
-        r.stop()
+    same_bytes_as_redis(p.port, SELECT_ERRORS, len(SELECT_ERRORS), "SELECT errors")
     # Six sessions, one per database, over pool-size 2: each sees its own.
     sess = [client(p, db=d) for d in range(6)]
     for d, sc in enumerate(sess):
