@@ -54,6 +54,27 @@ function killMaster() {
 }
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
+// n jobs made by add(i) (which resolves to the job's id), the master killed
+// half-way; each refused add is tried again until it is acknowledged.
+async function addJobs(n, add) {
+    const acked = [];
+    let refused = 0;
+    for (let i = 0; i < n; i++) {
+        if (i === n / 2) await killMaster();
+        for (;;) {
+            try {
+                acked.push(await add(i));
+                break;
+            } catch (e) {
+                refused++;
+                await sleep(50);
+            }
+        }
+        await sleep(5);
+    }
+    return { acked, refused };
+}
+
 // How many of ids isDone says are done, asked again every 200 ms until all
 // are or ms pass; a failed question calls onError.
 async function countDone(ids, ms, isDone, onError) {
@@ -102,23 +123,9 @@ async function beequeue() {
     const stallCheck = setInterval(() => {
         worker.checkStalledJobs().catch(() => { errors++; });
     }, 500);
-    const n = 60;
-    const acked = [];
-    let refused = 0;
-    for (let i = 0; i < n; i++) {
-        if (i === n / 2) await killMaster();
-        for (;;) {
-            try {
-                const job = await producer.createJob({ x: i }).save();
-                acked.push(job.id);
-                break;
-            } catch (e) {
-                refused++; // not acknowledged: it may or may not exist; saved again
-                await sleep(50);
-            }
-        }
-        await sleep(5);
-    }
+    // A save not acknowledged may or may not exist: saved again.
+    const { acked, refused } = await addJobs(60, async (i) =>
+        (await producer.createJob({ x: i }).save()).id);
     // Every acknowledged job must end succeeded (read from the server).
     const done = await countDone(acked, 20000, async (id) => {
         const got = await reader.getJob(id);
@@ -147,23 +154,9 @@ async function bullmq() {
     queue.on('error', () => { errors++; });
     await queue.waitUntilReady();
     await worker.waitUntilReady();
-    const n = 60;
-    const acked = [];
-    let refused = 0;
-    for (let i = 0; i < n; i++) {
-        if (i === n / 2) await killMaster();
-        for (;;) {
-            try {
-                const job = await queue.add('j', { x: i }, { jobId: 'job' + i });
-                acked.push(job.id);
-                break;
-            } catch (e) {
-                refused++; // not acknowledged: added again (same jobId, so at most once)
-                await sleep(50);
-            }
-        }
-        await sleep(5);
-    }
+    // An add not acknowledged is made again (same jobId, so at most once).
+    const { acked, refused } = await addJobs(60, async (i) =>
+        (await queue.add('j', { x: i }, { jobId: 'job' + i })).id);
     // Every acknowledged job must end completed (read from the server).
     const done = await countDone(acked, 25000, async (id) => {
         const job = await Job.fromId(queue, id);
