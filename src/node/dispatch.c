@@ -216,7 +216,8 @@ dispatch_command(struct client *c)
      * which health checks send) get -MISCONF until one succeeds.  The
      * master's stream still applies (Redis would stop the replica unless
      * replica-ignore-disk-write-errors). */
-    if (((flags & CMD_WRITE) || cmd->id == CMD_ID_PING) && !(c->flags & CLIENT_MASTER)
+    if (!srv->persist.last_bgsave_ok /* almost always set: no call per write */
+        && ((flags & CMD_WRITE) || cmd->id == CMD_ID_PING) && !(c->flags & CLIENT_MASTER)
         && persist_writes_denied(srv)) {
         reject_with(c, cmd, "-MISCONF Redis is configured to save RDB snapshots, but it's "
                     "currently unable to persist to disk. Commands that may modify the data "
