@@ -27,7 +27,9 @@
 #   --cpu-cap P  each server capped at P % of one core (root; cgroup v1)
 #   --pin        servers on the last CPU, redis-benchmark on the others
 #   --clients N  redis-benchmark clients (default 50)
-#   --tests L    only these redis-benchmark tests (comma-separated)
+#   --tests L    only these redis-benchmark tests (comma-separated); also
+#                ping_mbulk (not run by default): the request path with no
+#                command work, next to utils/bench-floor.c's null server
 #   --no-memory  skip the memory part
 # Environment: CACHELY_BIN (default build/src/cachely-server of this tree),
 #              REDIS_BIN (default redis-server), KEYS_TO_LOAD (1000000).
@@ -168,6 +170,8 @@ supports() { # port test
     local out
     case "$2" in
     set) out=$(redis-cli -h 127.0.0.1 -p "$1" set bench:probe x 2>&1) ;;
+    ping_mbulk) out=$(redis-cli -h 127.0.0.1 -p "$1" ping 2>&1)
+         [ "$out" = PONG ] && out=x ;;
     get) redis-cli -h 127.0.0.1 -p "$1" set bench:probe x >/dev/null 2>&1
          out=$(redis-cli -h 127.0.0.1 -p "$1" get bench:probe 2>&1) ;;
     incr) out=$(redis-cli -h 127.0.0.1 -p "$1" incr bench:counter 2>&1) ;;
