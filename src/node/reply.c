@@ -21,6 +21,16 @@ void
 reply_status(struct client *c, const char *s)
 {
     size_t len = strlen(s);
+    char line[64];
+    /* One append for the usual short status (PONG, QUEUED, ...). */
+    if (len <= sizeof(line) - 3) {
+        line[0] = '+';
+        memcpy(line + 1, s, len);
+        line[len + 1] = '\r';
+        line[len + 2] = '\n';
+        reply_raw(c, line, len + 3);
+        return;
+    }
     reply_raw(c, "+", 1);
     reply_raw(c, s, len);
     reply_raw(c, "\r\n", 2);
