@@ -105,6 +105,22 @@ parser_reserve(struct resp_parser *p, size_t n)
 static inline long
 fast_len(const char *buf, size_t len, size_t from, long long *v)
 {
+    /* One or two digits, nearly every count and length, without the loop:
+     * the same answers as the loop below gives them. */
+    if (from + 3 < len) {
+        unsigned d0 = (unsigned)(unsigned char)buf[from] - (unsigned)'1';
+        unsigned d1 = (unsigned)(unsigned char)buf[from + 1] - (unsigned)'0';
+        if (d0 < 9) {
+            if (buf[from + 1] == '\r') {
+                *v = d0 + 1;
+                return (long)from + 1;
+            }
+            if (d1 < 10 && buf[from + 2] == '\r') {
+                *v = (long long)(d0 + 1) * 10 + d1;
+                return (long)from + 2;
+            }
+        }
+    }
     size_t i = from, end = from + 18 < len ? from + 18 : len;
     long long n = 0;
     if (i >= len) {
