@@ -1,6 +1,7 @@
 /* The connection layer (see conn.h): a plain-socket implementation and an
  * OpenSSL 3 one behind the same read/write/writev/pending/close calls. */
 #include "core/conn.h"
+#include "core/sysio.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
@@ -205,7 +206,7 @@ ssize_t
 conn_read(struct conn *c, void *buf, size_t len)
 {
     if (c->ssl == NULL) {
-        return read(c->fd, buf, len);
+        return sysio_read(c->fd, buf, len);
     }
     c->want = CONN_WANT_NONE;
     c->more = 0;
@@ -240,7 +241,7 @@ ssize_t
 conn_write(struct conn *c, const void *buf, size_t len)
 {
     if (c->ssl == NULL) {
-        return write(c->fd, buf, len);
+        return sysio_write(c->fd, buf, len);
     }
     if (len == 0) {
         return 0;
@@ -255,7 +256,7 @@ ssize_t
 conn_writev(struct conn *c, const struct iovec *iov, int iovcnt)
 {
     if (c->ssl == NULL) {
-        return writev(c->fd, iov, iovcnt);
+        return sysio_writev(c->fd, iov, iovcnt);
     }
     /* TLS has no gather write: one record per segment, stopping at the
      * first short write so the caller's accounting stays byte-exact. */

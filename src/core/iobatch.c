@@ -2,6 +2,7 @@
  * hand (linux/io_uring.h only), one submission queue entry per operation,
  * one io_uring_enter per run.  See iobatch.h for the contract. */
 #include "core/iobatch.h"
+#include "core/sysio.h"
 #include "core/alloc.h"
 
 #include <errno.h>
@@ -255,13 +256,13 @@ run_plain(struct iobatch *b, unsigned i)
     do {
         switch (sqe->opcode) {
         case IORING_OP_RECV:
-            r = recv(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
+            r = sysio_recv(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
             break;
         case IORING_OP_SEND:
-            r = send(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
+            r = sysio_send(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
             break;
         default:
-            r = sendmsg(sqe->fd, addr, (int)sqe->msg_flags);
+            r = sysio_sendmsg(sqe->fd, addr, (int)sqe->msg_flags);
             break;
         }
     } while (r < 0 && errno == EINTR);
