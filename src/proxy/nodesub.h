@@ -77,6 +77,24 @@ int nodesub_pubsub(struct session *s, int sub, size_t argc,
 void nodesub_publish(struct session *s, int shard, size_t argc,
                      const struct resp_arg *argv);
 
+/* What a PUBLISH (shard 0) or SPUBLISH (shard 1) to g's master sent now
+ * will count of this proxy's subscribers: nodesub_count_now() when it is
+ * sent (alone, or the EXEC of a transaction queueing it), then
+ * nodesub_count_fix() turns the node's count into Redis's, the proxy's
+ * link replaced by the sessions it serves (unchanged when the link was not
+ * settled or has reconnected since). */
+struct nodesub_count {
+    size_t group;
+    int subst;          /* the link carried every name when sent: the node
+                           counts it once per matching name (names) */
+    unsigned gen;       /* ... on this connection of the link */
+    long long sessions; /* the sessions those names stand for */
+    long long names;
+};
+void nodesub_count_now(struct proxy *px, const struct group *g, int shard, const char *channel,
+                       size_t len, struct nodesub_count *c);
+long long nodesub_count_fix(const struct nodesub_count *c, long long node);
+
 /* Links up and subscriptions they carry, for INFO / tests. */
 size_t nodesub_links_up(void);
 

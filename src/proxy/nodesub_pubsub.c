@@ -328,12 +328,7 @@ nodesub_pubsub(struct session *s, int sub, size_t argc,
  * count this proxy's sessions instead of its link. */
 struct publish {
     struct preq *parent; /* borrowed: the session's request, answered here */
-    size_t group;
-    int subst;          /* the link carried every name when sent: the node
-                           counts it once per matching name (names) */
-    unsigned gen;       /* ... on this connection of the link */
-    long long sessions; /* the sessions those names stand for */
-    long long names;
+    struct nodesub_count count;
 };
 
 /* Whether link l has every name of the set confirmed by its node: then a
@@ -348,18 +343,40 @@ link_settled(const struct nodesub_link *l)
            && l->resync_since_ms == 0;
 }
 
+void
+nodesub_count_now(struct proxy *px, const struct group *g, int shard, const char *channel,
+                  size_t len, struct nodesub_count *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->group = g ? (size_t)(g - px->groups) : 0;
+    if (c->group < nodesub_nlinks && link_settled(nodesub_links[c->group])) {
+        /* Counted now: the node runs the PUBLISH after every confirmed
+         * subscription, so it counts each name of ours that matches. */
+        c->subst = 1;
+        c->gen = nodesub_links[c->group]->gen;
+        pubsub_receivers(shard ? NODESUB_SHARD : NODESUB_CHANNEL, channel, len, &c->sessions,
+                         &c->names);
+    }
+}
+
+long long
+nodesub_count_fix(const struct nodesub_count *c, long long node)
+{
+    if (c->subst && c->group < nodesub_nlinks && nodesub_links[c->group]->gen == c->gen
+        && nodesub_links[c->group]->fd >= 0) {
+        /* what the link received stands for the sessions */
+        node = (node > c->names ? node - c->names : 0) + c->sessions;
+    }
+    return node;
+}
+
 static void
 publish_reply(struct preq *r, const char *reply, size_t len)
 {
     struct publish *p = r->ctx;
     if (len > 0 && reply[0] == ':') {
-        long long node = strtoll(reply + 1, NULL, 10);
+        long long node = nodesub_count_fix(&p->count, strtoll(reply + 1, NULL, 10));
         char out[32];
-        if (p->subst && p->group < nodesub_nlinks && nodesub_links[p->group]->gen == p->gen
-            && nodesub_links[p->group]->fd >= 0) {
-            /* what the link received stands for the sessions */
-            node = (node > p->names ? node - p->names : 0) + p->sessions;
-        }
         int n = snprintf(out, sizeof(out), ":%lld\r\n", node);
         session_deliver(p->parent, out, (size_t)n);
     } else {
@@ -381,15 +398,7 @@ nodesub_publish(struct session *s, int shard, size_t argc,
     size_t flen;
     char *frame = fanout_encode(argc, argv, &flen);
     p->parent = session_new_request(s);
-    p->group = g ? (size_t)(g - px->groups) : 0;
-    if (p->group < nodesub_nlinks && link_settled(nodesub_links[p->group])) {
-        /* Counted now: the node runs the PUBLISH after every confirmed
-         * subscription, so it counts each name of ours that matches. */
-        p->subst = 1;
-        p->gen = nodesub_links[p->group]->gen;
-        pubsub_receivers(shard ? NODESUB_SHARD : NODESUB_CHANNEL, argv[1].ptr,
-                         argv[1].len, &p->sessions, &p->names);
-    }
+    nodesub_count_now(px, g, shard, argv[1].ptr, argv[1].len, &p->count);
     r->on_reply = publish_reply;
     r->ctx = p;
     r->affinity = s->id;

@@ -735,7 +735,8 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     if (r != NULL && t->fx != NULL) {
         r->txn_fx = t->fx;
         t->fx = NULL;
-        t->fx_pending = 1;
+        /* A PUBLISH alone changes no state: nothing waits for it. */
+        t->fx_pending = txn_fx_sent(r->txn_fx, px, t->g);
         for (size_t i = 0; i < r->txn_fx->n; i++) {
             if (r->txn_fx->items[i].kind == FX_SELECT) {
                 t->b->db = -1; /* unknown until the reply: selected again */

@@ -497,6 +497,54 @@ def case_l_node_has_its_own_pubsub(c):
     r.close()
 
 
+def case_m_publish_inside_multi(c):
+    """PUBLISH and SPUBLISH inside MULTI (Celery's redis result backend
+    stores a result and publishes it in one transaction): queued, run by
+    EXEC, every subscriber hears them, and EXEC's array counts the
+    receivers as Redis does: the proxy's sessions, not its link."""
+    m, p = one_node_proxy(c)
+    subs = [Wire(p.port) for _ in range(3)]
+    subs[0].send(("SUBSCRIBE", "fw:ch"))
+    subs[1].send(("SUBSCRIBE", "fw:ch"))
+    subs[2].send(("PSUBSCRIBE", "fw:*"))
+    expect(subs[0], frame("subscribe", "fw:ch", 1), "SUBSCRIBE 1")
+    expect(subs[1], frame("subscribe", "fw:ch", 1), "SUBSCRIBE 2")
+    expect(subs[2], frame("psubscribe", "fw:*", 1), "PSUBSCRIBE")
+    direct = Wire(m.port)  # a subscriber on the node itself counts too
+    direct.send(("SUBSCRIBE", "fw:ch"))
+    expect(direct, frame("subscribe", "fw:ch", 1), "SUBSCRIBE on the node")
+    ssub = Wire(p.port)
+    ssub.send(("SSUBSCRIBE", "fw:sh"))
+    expect(ssub, frame("ssubscribe", "fw:sh", 1), "SSUBSCRIBE")
+    w = Wire(p.port)
+    w.send(("MULTI",), ("SET", "fw:result", "42"), ("PUBLISH", "fw:ch", "done"),
+           ("PUBLISH", "fw:nobody", "x"), ("SPUBLISH", "fw:sh", "s"), ("EXEC",))
+    got = w.frames(6)
+    want = [b"+OK\r\n"] + [b"+QUEUED\r\n"] * 4 + [b"*4\r\n+OK\r\n:4\r\n:1\r\n:1\r\n"]
+    check(got == want, "MULTI/SET/PUBLISH/PUBLISH/SPUBLISH/EXEC: %r, want %r" % (got, want))
+    expect(subs[0], message("fw:ch", "done"), "first subscriber")
+    expect(subs[1], message("fw:ch", "done"), "second subscriber")
+    expect(subs[2], pmessage("fw:*", "fw:ch", "done"), "pattern subscriber")
+    expect(subs[2], pmessage("fw:*", "fw:nobody", "x"), "pattern subscriber, second channel")
+    expect(direct, message("fw:ch", "done"), "the node's own subscriber")
+    expect(ssub, frame("smessage", "fw:sh", "s"), "shard subscriber")
+    check(client(p).get("fw:result") == "42", "the SET ran")
+    # Wrong arity is refused at queue time and EXEC aborts, as on Redis.
+    w.send(("MULTI",), ("PUBLISH", "fw:ch"), ("EXEC",))
+    got = w.frames(3)
+    want = [b"+OK\r\n",
+            b"-ERR wrong number of arguments for 'publish' command\r\n",
+            b"-EXECABORT Transaction discarded because of previous errors.\r\n"]
+    check(got == want, "PUBLISH with a missing argument: %r, want %r" % (got, want))
+    # redis-py's pipeline as Celery uses it.
+    r = client(p)
+    with r.pipeline() as pipe:
+        out = pipe.set("fw:k", "v").publish("fw:ch", "again").execute()
+    check(out == [True, 4], "pipeline(): %r" % (out,))
+    for x in subs + [direct, ssub, w]:
+        x.close()
+
+
 CASES = [
     ("a", "RESP2: confirmation counts; message and pmessage after a reload",
      case_a_resp2_messages),
@@ -520,6 +568,8 @@ CASES = [
      case_k_message_after_pending_replies),
     ("l", "cachely-server has pub/sub of its own; COMMAND lists it",
      case_l_node_has_its_own_pubsub),
+    ("m", "PUBLISH and SPUBLISH inside MULTI: queued, delivered, counted as Redis does",
+     case_m_publish_inside_multi),
 ]
 
 
