@@ -20,9 +20,10 @@ PACKAGES=(
     netcat-openbsd iproute2 procps valgrind nutcracker
     # real frameworks for tests/integration/test_frameworks.py and
     # test_proxy_frameworks.py: job queues (RQ, Celery, Sidekiq), Django's
-    # cache and sessions (django-redis), rate limits (limits)
-    python3-rq python3-celery python3-django-redis python3-limits
-    ruby-sidekiq
+    # cache and sessions (django-redis), Django Channels' layers, rate
+    # limits (limits)
+    python3-rq python3-celery python3-django-redis python3-channels-redis
+    python3-limits ruby-sidekiq
     # libFuzzer target (make fuzz)
     clang
     # Node.js clients (ioredis, node-redis) in tests/integration/test_proxy_clients.py

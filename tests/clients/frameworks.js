@@ -12,6 +12,11 @@
 //              (Lua acquire/extend/release); a held lock refuses
 //   bull       bull 4: 40 jobs, a delayed one and a failing one with a
 //              retry, four at a time; global events and job states
+//   cachemanager
+//              cache-manager 7 on keyv's @keyv/redis (node-redis 5): set,
+//              mset/mget, ttl, wrap (computed once), expiry, del, clear
+//   resque     node-resque: a queue, a scheduler (a job delayed 300 ms)
+//              and a worker; 30 jobs and a failing one
 // Prints one JSON line with what happened; exits non-zero on failure.
 'use strict';
 const path = require('path');
@@ -233,8 +238,62 @@ async function bull() {
     return { completed, failed, sum, counts, okStates };
 }
 
+async function cachemanager() {
+    const { createCache } = mod('cache-manager');
+    const { Keyv } = mod('keyv');
+    const KeyvRedis = mod('@keyv/redis').default;
+    const store = new KeyvRedis('redis://127.0.0.1:' + port);
+    const cache = createCache({ stores: [new Keyv({ store, namespace: 'fwcm' })] });
+    await cache.set('a', { x: 1 }, 30000);
+    const a = await cache.get('a');
+    await cache.mset([{ key: 'b', value: 2, ttl: 30000 }, { key: 'c', value: 3, ttl: 200 }]);
+    const m = await cache.mget(['a', 'b', 'c', 'zz']);
+    const ttl = await cache.ttl('b');
+    let calls = 0;
+    const w1 = await cache.wrap('w', async () => { calls++; return 42; }, 30000);
+    const w2 = await cache.wrap('w', async () => { calls++; return 43; }, 30000);
+    await sleep(400);
+    const expired = await cache.get('c');
+    await cache.del('a');
+    const gone = await cache.get('a');
+    await cache.clear();
+    const cleared = await cache.get('b');
+    await cache.disconnect();
+    return { a, m, ttlOk: ttl > Date.now() + 20000, w1, w2, calls, expired: expired === undefined || expired === null,
+             gone: gone === undefined || gone === null, cleared: cleared === undefined || cleared === null };
+}
+
+async function resque() {
+    const NR = mod('node-resque');
+    const connection = { host: '127.0.0.1', port, namespace: 'fwrq' };
+    let sum = 0, ran = 0;
+    const jobs = {
+        square: { perform: async (x) => { ran++; sum += x * x; return x * x; } },
+        boom: { perform: async () => { throw new Error('boom'); } },
+    };
+    const queue = new NR.Queue({ connection }, jobs);
+    await queue.connect();
+    await queue.connection.redis.flushdb();
+    for (let i = 0; i < 30; i++) await queue.enqueue('fw', 'square', [i]);
+    await queue.enqueueIn(300, 'fw', 'square', [100]);
+    await queue.enqueue('fw', 'boom', []);
+    const scheduler = new NR.Scheduler({ connection, timeout: 100 });
+    await scheduler.connect(); scheduler.start();
+    const worker = new NR.Worker({ connection, queues: ['fw'], timeout: 20 }, jobs);
+    let failures = 0;
+    worker.on('failure', () => failures++);
+    await worker.connect(); worker.start();
+    const t0 = Date.now();
+    while ((ran < 31 || failures < 1) && Date.now() - t0 < 15000) await sleep(50);
+    const failed = await queue.failedCount();
+    const stats = await queue.stats();
+    const left = await queue.length('fw');
+    await worker.end(); await scheduler.end(); await queue.end();
+    return { ran, sum, failures, failed, processed: Number(stats.processed || 0), left };
+}
+
 (async () => {
-    const fns = { ratelimit, beequeue, sessions, socketio, redlock, bull };
+    const fns = { ratelimit, beequeue, sessions, socketio, redlock, bull, cachemanager, resque };
     if (!fns[which]) fail('unknown workload ' + which);
     const out = await fns[which]();
     console.log(JSON.stringify(Object.assign({ ok: true }, out)));

@@ -15,8 +15,10 @@
     pub/sub fan-out, a lock;
   - Sidekiq (ruby-sidekiq): jobs pushed, scheduled and bulk, run by a real
     sidekiq process, a dead job;
-  - express-session + connect-redis, socket.io's redis adapter, redlock and
-    bull 4 (npm).
+  - Django Channels' channel layers (python3-channels-redis): groups over
+    Lua and BZPOPMIN, and the pub/sub layer;
+  - express-session + connect-redis, socket.io's redis adapter, redlock,
+    bull 4, cache-manager on @keyv/redis and node-resque (npm).
 test_proxy_frameworks.py runs the same workloads through a cachely-proxy.
 CACHELY_FW_SERVER=redis runs them against Debian's redis-server (to check
 the workloads themselves).  Run with /usr/bin/python3; prints
@@ -355,6 +357,49 @@ def case_sidekiq(c):
     check(out["processes"] == 1 and out["exited"] == 0, "the sidekiq process: %r" % out)
 
 
+def case_channels_redis(c):
+    """Django Channels' layers (python3-channels-redis): RedisChannelLayer
+    (groups in sorted sets, messages by Lua and BZPOPMIN) and
+    RedisPubSubChannelLayer (pub/sub)."""
+    import asyncio
+    core = need("channels_redis.core", "python3-channels-redis")
+    pubsub = need("channels_redis.pubsub", "python3-channels-redis")
+    n = server(c)
+
+    async def run():
+        a, b = (core.RedisChannelLayer(hosts=[(cluster.LOCAL, n.port)], prefix="fwch", expiry=10)
+                for _ in range(2))
+        ch1, ch2 = await a.new_channel(), await b.new_channel()
+        await a.group_add("room", ch1)
+        await b.group_add("room", ch2)
+        for i in range(10):
+            await a.group_send("room", {"type": "msg", "n": i})
+        for layer, ch in ((a, ch1), (b, ch2)):
+            got = [(await asyncio.wait_for(layer.receive(ch), 5))["n"] for _ in range(10)]
+            check(got == list(range(10)), "group messages %r" % got)
+        await a.send(ch2, {"type": "direct", "x": 1})
+        check(await asyncio.wait_for(b.receive(ch2), 5) == {"type": "direct", "x": 1}, "send")
+        await a.group_discard("room", ch1)
+        await a.group_send("room", {"type": "msg", "n": 99})
+        check((await asyncio.wait_for(b.receive(ch2), 5))["n"] == 99, "after group_discard")
+        await a.flush()
+        await b.flush()
+        url = "redis://%s:%d" % (cluster.LOCAL, n.port)
+        p1, p2 = (pubsub.RedisPubSubChannelLayer(hosts=[{"address": url}], prefix="fwps")
+                  for _ in range(2))
+        c1, c2 = await p1.new_channel(), await p2.new_channel()
+        await p1.group_add("g", c1)
+        await p2.group_add("g", c2)
+        await p1.group_send("g", {"type": "hi"})
+        for layer, ch in ((p1, c1), (p2, c2)):
+            got = await asyncio.wait_for(layer.receive(ch), 5)
+            check(got == {"type": "hi"}, "pub/sub layer: %r" % got)
+        await p1.flush()
+        await p2.flush()
+
+    asyncio.run(run())
+
+
 def case_express_sessions(c):
     out = node_workload(c, "sessions")
     check(out["counts"] == [4] * 5 and out["keys"] == 5 and out["ttlOk"]
@@ -385,6 +430,22 @@ def case_bull(c):
                             "delayed": 0, "paused": 0}, "bull counts: %r" % out)
 
 
+def case_cache_manager(c):
+    out = node_workload(c, "cachemanager")
+    check(out["a"] == {"x": 1} and out["m"] == [{"x": 1}, 2, 3, None] and out["ttlOk"],
+          "cache-manager: %r" % out)
+    check(out["w1"] == out["w2"] == 42 and out["calls"] == 1, "wrap: %r" % out)
+    check(out["expired"] and out["gone"] and out["cleared"], "expiry, del, clear: %r" % out)
+
+
+def case_node_resque(c):
+    out = node_workload(c, "resque")
+    check(out["ran"] == 31 and out["sum"] == sum(i * i for i in range(30)) + 100 * 100,
+          "node-resque jobs: %r" % out)
+    check(out["failures"] == 1 and out["failed"] == 1 and out["processed"] == 31
+          and out["left"] == 0, "node-resque: %r" % out)
+
+
 CASES = [
     ("rq", "RQ job queue: enqueue, burst worker, results, failed registry", case_rq_job_queue),
     ("lock", "redis-py Lock: no two holders, extend, release (Lua)", case_redis_py_lock),
@@ -410,6 +471,12 @@ CASES = [
      case_socketio_adapter),
     ("redlock", "redlock 4 (npm): never held twice, extend, refusal", case_redlock),
     ("bull", "bull 4 (npm): jobs, a delayed one, a failing one with a retry", case_bull),
+    ("channels", "Django Channels layers: groups (Lua, BZPOPMIN) and pub/sub",
+     case_channels_redis),
+    ("cachemanager", "cache-manager 7 on @keyv/redis (npm): set, mget, wrap, expiry",
+     case_cache_manager),
+    ("resque", "node-resque (npm): queue, scheduler, worker, a failing job",
+     case_node_resque),
 ]
 
 
