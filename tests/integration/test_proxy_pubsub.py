@@ -543,6 +543,27 @@ def case_m_publish_inside_multi(c):
     check(out == [True, 4], "pipeline(): %r" % (out,))
     for x in subs + [direct, ssub, w]:
         x.close()
+    # A transaction that arrives whole goes as one block on a pooled
+    # connection: PUBLISH does not pin it (every Celery result would take
+    # one of blocking-pool-size transaction connections).
+    m2 = c.node()
+    p1 = c.proxy(m2.addr, "--blocking-pool-size", "1", ready=1)
+    sub = Wire(p1.port)
+    sub.send(("SUBSCRIBE", "fw:ch"))
+    expect(sub, frame("subscribe", "fw:ch", 1), "SUBSCRIBE on the second proxy")
+    holder = Raw(p1.port)  # an open transaction holds the one pinned connection
+    check(holder.call("MULTI") == "OK" and holder.call("SET", "fw:h", "1") == "QUEUED",
+          "a transaction pinned")
+    w = Wire(p1.port)
+    w.send(("MULTI",), ("SET", "fw:result", "43"), ("PUBLISH", "fw:ch", "block"), ("EXEC",))
+    got = w.frames(4)
+    want = [b"+OK\r\n", b"+QUEUED\r\n", b"+QUEUED\r\n", b"*2\r\n+OK\r\n:1\r\n"]
+    check(got == want, "a whole MULTI/SET/PUBLISH/EXEC while the pool is taken: %r, want %r"
+          % (got, want))
+    expect(sub, message("fw:ch", "block"), "the second proxy's subscriber")
+    check(holder.call("EXEC") == ["OK"], "the pinned transaction")
+    for x in (sub, holder, w):
+        x.close()
 
 
 CASES = [
