@@ -62,6 +62,16 @@ void nodesub_topic(enum nodesub_kind kind, const char *name, size_t len,
  * order), 0 when nothing is pending: the caller replies itself. */
 int nodesub_hold(struct session *s, const char *reply, size_t len);
 
+/* Call fn(ctx, 1) once the nodes confirmed every subscription sent to them
+ * so far, with the same waits and limits as nodesub_hold (a PUBLISH that
+ * arrives right behind another session's SUBSCRIBE reaches that
+ * subscriber, as on one Redis that read the two in that order), and after
+ * every call deferred before; fn(ctx, 0) when the proxy stops first.
+ * Returns 1 when deferred, 0 when nothing is pending: the caller goes on
+ * now (fn is not called). */
+typedef void nodesub_after_fn(void *ctx, int go);
+int nodesub_after(nodesub_after_fn *fn, void *ctx);
+
 /* PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB (sub:
  * its CMD_ID_PUBSUB_*, arguments checked) for the deployment: asked of the
  * group masters and merged with this proxy's own subscriptions; the reply
