@@ -56,6 +56,8 @@ struct nodesub_link **nodesub_links; /* subscriber links */
 static struct nodesub_link **tlinks; /* tracking links */
 size_t nodesub_nlinks;
 static struct nodesub_hold *holds; /* owned list */
+static struct nodesub_hold **holds_tail = &holds; /* its last next */
+static size_t calls_held; /* holds with a call (nodesub_after) */
 static struct nodesub_event *events; /* owned FIFO */
 static struct nodesub_event **events_tail = &events;
 static int releasing_events; /* pubsub_publish called from release_events */
@@ -660,7 +662,11 @@ check_holds(long long now, int force)
             continue;
         }
         *pp = h->next;
+        if (*pp == NULL) {
+            holds_tail = pp;
+        }
         if (h->fn != NULL) {
+            calls_held--;
             h->fn(h->ctx, !force);
         } else {
             session_deliver(h->r, h->reply, h->len);
@@ -671,6 +677,15 @@ check_holds(long long now, int force)
         mem_free(h);
     }
     release_events(now, force);
+}
+
+/* Appended: released in the order made (session_deliver keeps each
+ * session's order anyway). */
+static void
+hold_append(struct nodesub_hold *h)
+{
+    *holds_tail = h;
+    holds_tail = &h->next;
 }
 
 /* A hold on every link with (un)subscriptions not confirmed yet, appended
@@ -706,13 +721,7 @@ hold_new(void)
             h->want[i] = UINT64_MAX;
         }
     }
-    /* Appended: released in the order made (session_deliver keeps each
-     * session's order anyway). */
-    struct nodesub_hold **pp = &holds;
-    while (*pp != NULL) {
-        pp = &(*pp)->next;
-    }
-    *pp = h;
+    hold_append(h);
     return h;
 }
 
@@ -733,25 +742,18 @@ nodesub_hold(struct session *s, const char *reply, size_t len)
 int
 nodesub_after(nodesub_after_fn *fn, void *ctx)
 {
-    int calls_held = 0;
-    for (const struct nodesub_hold *h = holds; h != NULL; h = h->next) {
-        calls_held |= h->fn != NULL;
-    }
     struct nodesub_hold *h = hold_new();
-    if (h == NULL && calls_held) {
+    if (h == NULL && calls_held > 0) {
         /* Nothing to wait for, but an earlier call still is: after it. */
         h = mem_calloc(sizeof(*h));
-        struct nodesub_hold **pp = &holds;
-        while (*pp != NULL) {
-            pp = &(*pp)->next;
-        }
-        *pp = h;
+        hold_append(h);
     }
     if (h == NULL) {
         return 0;
     }
     h->fn = fn;
     h->ctx = ctx;
+    calls_held++;
     return 1;
 }
 

@@ -596,8 +596,21 @@ def case_n_publish_right_behind_a_subscribe(c):
     check(messages == [message("race:%d" % i, "m%d" % i) for i in range(n)],
           "%d of %d messages reached the subscriber" % (len(messages), n))
     check(counts == [1] * n, "PUBLISH counts %r" % counts)
-    sub.close()
-    pub.close()
+    # Publishes held behind a subscription and those sent once it is
+    # confirmed keep their order.
+    ord_sub, other = Wire(p.port), Wire(p.port)
+    ord_sub.send(("SUBSCRIBE", "ord"))
+    expect(ord_sub, frame("subscribe", "ord", 1), "SUBSCRIBE ord")
+    for k in range(5):
+        other.send(("SUBSCRIBE", "other:%d" % k))
+        pub.send(*[("PUBLISH", "ord", "%d.%d" % (k, i)) for i in range(200)])
+        replies = [pub.reply() for _ in range(200)]
+        check(replies == [1] * 200, "pipelined PUBLISH replies %r" % replies[:5])
+        got = ord_sub.frames(200)
+        check(got == [message("ord", "%d.%d" % (k, i)) for i in range(200)],
+              "pipelined messages out of order or lost (round %d)" % k)
+    for x in (sub, pub, ord_sub, other):
+        x.close()
 
 
 CASES = [
