@@ -18,8 +18,12 @@ PACKAGES=(
     # tests
     libcriterion-dev redis-server redis-sentinel redis-tools python3 python3-redis
     netcat-openbsd iproute2 procps valgrind nutcracker
-    # a real job queue for tests/integration/test_frameworks.py
-    python3-rq
+    # real frameworks for tests/integration/test_frameworks.py and
+    # test_proxy_frameworks.py: job queues (RQ, Celery, Sidekiq), Django's
+    # cache and sessions (django-redis), Django Channels' layers, rate
+    # limits (limits)
+    python3-rq python3-celery python3-django-redis python3-channels-redis
+    python3-limits ruby-sidekiq
     # libFuzzer target (make fuzz)
     clang
     # Node.js clients (ioredis, node-redis) in tests/integration/test_proxy_clients.py
@@ -31,14 +35,19 @@ if ! command -v npm >/dev/null 2>&1; then
     PACKAGES+=(npm)
 fi
 
-# ioredis and node-redis from the npm registry, as tests/clients/package.json
-# and its package-lock.json pin them, into tests/clients/node_modules.
+# ioredis, node-redis and the Node.js frameworks from the npm registry, as
+# tests/clients/package.json and its package-lock.json pin them, into
+# tests/clients/node_modules.
 node_clients() {
     local dir
     dir="$(cd "$(dirname "$0")/.." && pwd)/tests/clients"
-    if [ -f "$dir/node_modules/ioredis/package.json" ] \
-        && [ -f "$dir/node_modules/redis/package.json" ] \
-        && [ -f "$dir/node_modules/redis5/package.json" ]; then
+    # Every dependency package.json names (a checkout that installed them
+    # before one was added installs again).
+    if command -v node >/dev/null 2>&1 && (cd "$dir" && node -e '
+        const fs = require("fs");
+        const deps = Object.keys(require("./package.json").dependencies);
+        process.exit(deps.every((d) => fs.existsSync("node_modules/" + d + "/package.json")) ? 0 : 1);
+        '); then
         echo "deps: Node.js test clients are installed"
         return 0
     fi

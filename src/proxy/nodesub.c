@@ -26,9 +26,12 @@
 #include <unistd.h>
 
 struct nodesub_hold {
-    struct preq *r; /* borrowed: the session's request (answered here) */
+    struct preq *r; /* borrowed: the session's request (answered here);
+                       NULL for a call (fn) */
     char *reply;    /* owned */
     size_t len;
+    nodesub_after_fn *fn; /* or called, with ctx (nodesub_after) */
+    void *ctx;
     long long deadline_ms;
     size_t nlinks;
     uint64_t *want; /* owned: per link, acked needed (0: nothing; a link
@@ -53,6 +56,8 @@ struct nodesub_link **nodesub_links; /* subscriber links */
 static struct nodesub_link **tlinks; /* tracking links */
 size_t nodesub_nlinks;
 static struct nodesub_hold *holds; /* owned list */
+static struct nodesub_hold **holds_tail = &holds; /* its last next */
+static size_t calls_held; /* holds with a call (nodesub_after) */
 static struct nodesub_event *events; /* owned FIFO */
 static struct nodesub_event **events_tail = &events;
 static int releasing_events; /* pubsub_publish called from release_events */
@@ -642,19 +647,30 @@ nodesub_defer_event(const char *channel, const char *msg, size_t len)
 }
 
 /* Release the holds that are ready (force: all, at teardown) in the order
- * they were made, then the events once no link is re-subscribing. */
+ * they were made, then the events once no link is re-subscribing.  A call
+ * (nodesub_after) waits for every call before it, ready or not. */
 static void
 check_holds(long long now, int force)
 {
     struct nodesub_hold **pp = &holds;
+    int call_waits = 0;
     while (*pp != NULL) {
         struct nodesub_hold *h = *pp;
-        if (!force && !hold_ready(h, now)) {
+        if (!force && ((h->fn != NULL && call_waits) || !hold_ready(h, now))) {
+            call_waits |= h->fn != NULL;
             pp = &h->next;
             continue;
         }
         *pp = h->next;
-        session_deliver(h->r, h->reply, h->len);
+        if (*pp == NULL) {
+            holds_tail = pp;
+        }
+        if (h->fn != NULL) {
+            calls_held--;
+            h->fn(h->ctx, !force);
+        } else {
+            session_deliver(h->r, h->reply, h->len);
+        }
         mem_free(h->reply);
         mem_free(h->want);
         mem_free(h->gen);
@@ -663,12 +679,23 @@ check_holds(long long now, int force)
     release_events(now, force);
 }
 
-int
-nodesub_hold(struct session *s, const char *reply, size_t len)
+/* Appended: released in the order made (session_deliver keeps each
+ * session's order anyway). */
+static void
+hold_append(struct nodesub_hold *h)
+{
+    *holds_tail = h;
+    holds_tail = &h->next;
+}
+
+/* A hold on every link with (un)subscriptions not confirmed yet, appended
+ * to holds (released in the order made); NULL when nothing is pending. */
+static struct nodesub_hold *
+hold_new(void)
 {
     int pending = 0;
     if (nodesub_px == NULL) {
-        return 0;
+        return NULL;
     }
     for (size_t i = 0; i < nodesub_nlinks; i++) {
         const struct nodesub_link *l = nodesub_links[i];
@@ -676,13 +703,9 @@ nodesub_hold(struct session *s, const char *reply, size_t len)
                               : link_reachable(l) && anything_subscribed();
     }
     if (!pending) {
-        return 0;
+        return NULL;
     }
     struct nodesub_hold *h = mem_calloc(sizeof(*h));
-    h->r = session_new_request(s);
-    h->reply = mem_alloc(len ? len : 1);
-    memcpy(h->reply, reply, len);
-    h->len = len;
     h->deadline_ms = util_mstime() + hold_limit_ms();
     h->nlinks = nodesub_nlinks;
     h->want = mem_calloc(nodesub_nlinks * sizeof(*h->want));
@@ -698,13 +721,39 @@ nodesub_hold(struct session *s, const char *reply, size_t len)
             h->want[i] = UINT64_MAX;
         }
     }
-    /* Appended: released in the order made (session_deliver keeps each
-     * session's order anyway). */
-    struct nodesub_hold **pp = &holds;
-    while (*pp != NULL) {
-        pp = &(*pp)->next;
+    hold_append(h);
+    return h;
+}
+
+int
+nodesub_hold(struct session *s, const char *reply, size_t len)
+{
+    struct nodesub_hold *h = hold_new();
+    if (h == NULL) {
+        return 0;
     }
-    *pp = h;
+    h->r = session_new_request(s);
+    h->reply = mem_alloc(len ? len : 1);
+    memcpy(h->reply, reply, len);
+    h->len = len;
+    return 1;
+}
+
+int
+nodesub_after(nodesub_after_fn *fn, void *ctx)
+{
+    struct nodesub_hold *h = hold_new();
+    if (h == NULL && calls_held > 0) {
+        /* Nothing to wait for, but an earlier call still is: after it. */
+        h = mem_calloc(sizeof(*h));
+        hold_append(h);
+    }
+    if (h == NULL) {
+        return 0;
+    }
+    h->fn = fn;
+    h->ctx = ctx;
+    calls_held++;
     return 1;
 }
 

@@ -62,6 +62,16 @@ void nodesub_topic(enum nodesub_kind kind, const char *name, size_t len,
  * order), 0 when nothing is pending: the caller replies itself. */
 int nodesub_hold(struct session *s, const char *reply, size_t len);
 
+/* Call fn(ctx, 1) once the nodes confirmed every subscription sent to them
+ * so far, with the same waits and limits as nodesub_hold (a PUBLISH that
+ * arrives right behind another session's SUBSCRIBE reaches that
+ * subscriber, as on one Redis that read the two in that order), and after
+ * every call deferred before; fn(ctx, 0) when the proxy stops first.
+ * Returns 1 when deferred, 0 when nothing is pending: the caller goes on
+ * now (fn is not called). */
+typedef void nodesub_after_fn(void *ctx, int go);
+int nodesub_after(nodesub_after_fn *fn, void *ctx);
+
 /* PUBSUB CHANNELS / NUMSUB / NUMPAT / SHARDCHANNELS / SHARDNUMSUB (sub:
  * its CMD_ID_PUBSUB_*, arguments checked) for the deployment: asked of the
  * group masters and merged with this proxy's own subscriptions; the reply
@@ -76,6 +86,24 @@ int nodesub_pubsub(struct session *s, int sub, size_t argc,
  * s in request order. */
 void nodesub_publish(struct session *s, int shard, size_t argc,
                      const struct resp_arg *argv);
+
+/* What a PUBLISH (shard 0) or SPUBLISH (shard 1) to g's master sent now
+ * will count of this proxy's subscribers: nodesub_count_now() when it is
+ * sent (alone, or the EXEC of a transaction queueing it), then
+ * nodesub_count_fix() turns the node's count into Redis's, the proxy's
+ * link replaced by the sessions it serves (unchanged when the link was not
+ * settled or has reconnected since). */
+struct nodesub_count {
+    size_t group;
+    int subst;          /* the link carried every name when sent: the node
+                           counts it once per matching name (names) */
+    unsigned gen;       /* ... on this connection of the link */
+    long long sessions; /* the sessions those names stand for */
+    long long names;
+};
+void nodesub_count_now(struct proxy *px, const struct group *g, int shard, const char *channel,
+                       size_t len, struct nodesub_count *c);
+long long nodesub_count_fix(const struct nodesub_count *c, long long node);
 
 /* Links up and subscriptions they carry, for INFO / tests. */
 size_t nodesub_links_up(void);

@@ -328,13 +328,23 @@ nodesub_pubsub(struct session *s, int sub, size_t argc,
  * count this proxy's sessions instead of its link. */
 struct publish {
     struct preq *parent; /* borrowed: the session's request, answered here */
-    size_t group;
-    int subst;          /* the link carried every name when sent: the node
-                           counts it once per matching name (names) */
-    unsigned gen;       /* ... on this connection of the link */
-    long long sessions; /* the sessions those names stand for */
-    long long names;
+    struct proxy *px;    /* borrowed */
+    size_t group;        /* px->groups index (SIZE_MAX: none) */
+    int shard;           /* SPUBLISH */
+    char *channel;       /* owned */
+    size_t channel_len;
+    char *frame;         /* owned until sent */
+    size_t flen;
+    struct nodesub_count count;
 };
+
+static void
+publish_free(struct publish *p)
+{
+    mem_free(p->channel);
+    mem_free(p->frame);
+    mem_free(p);
+}
 
 /* Whether link l has every name of the set confirmed by its node: then a
  * PUBLISH sent now is counted by the node once per matching name of ours.
@@ -348,24 +358,84 @@ link_settled(const struct nodesub_link *l)
            && l->resync_since_ms == 0;
 }
 
+void
+nodesub_count_now(struct proxy *px, const struct group *g, int shard, const char *channel,
+                  size_t len, struct nodesub_count *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->group = g ? (size_t)(g - px->groups) : 0;
+    if (c->group < nodesub_nlinks && link_settled(nodesub_links[c->group])) {
+        /* Counted now: the node runs the PUBLISH after every confirmed
+         * subscription, so it counts each name of ours that matches. */
+        c->subst = 1;
+        c->gen = nodesub_links[c->group]->gen;
+        pubsub_receivers(shard ? NODESUB_SHARD : NODESUB_CHANNEL, channel, len, &c->sessions,
+                         &c->names);
+    }
+}
+
+long long
+nodesub_count_fix(const struct nodesub_count *c, long long node)
+{
+    if (c->subst && c->group < nodesub_nlinks && nodesub_links[c->group]->gen == c->gen
+        && nodesub_links[c->group]->fd >= 0) {
+        /* what the link received stands for the sessions */
+        node = (node > c->names ? node - c->names : 0) + c->sessions;
+    }
+    return node;
+}
+
 static void
 publish_reply(struct preq *r, const char *reply, size_t len)
 {
     struct publish *p = r->ctx;
     if (len > 0 && reply[0] == ':') {
-        long long node = strtoll(reply + 1, NULL, 10);
+        long long node = nodesub_count_fix(&p->count, strtoll(reply + 1, NULL, 10));
         char out[32];
-        if (p->subst && p->group < nodesub_nlinks && nodesub_links[p->group]->gen == p->gen
-            && nodesub_links[p->group]->fd >= 0) {
-            /* what the link received stands for the sessions */
-            node = (node > p->names ? node - p->names : 0) + p->sessions;
-        }
         int n = snprintf(out, sizeof(out), ":%lld\r\n", node);
         session_deliver(p->parent, out, (size_t)n);
     } else {
         session_deliver(p->parent, reply, len);
     }
-    mem_free(p);
+    publish_free(p);
+}
+
+/* Send p's PUBLISH now (go), or answer it with an error (the proxy stops
+ * while it waits, or its master is not there). */
+static void
+publish_go(void *ctx, int go)
+{
+    struct publish *p = ctx;
+    struct proxy *px = p->px;
+    struct session *s = p->parent->s; /* NULL once the client left */
+    struct group *g = p->group < px->ngroups ? &px->groups[p->group] : NULL;
+    struct node *m = go && g != NULL ? g->master : NULL;
+    struct preq *r = mem_calloc(sizeof(*r));
+    nodesub_count_now(px, g, p->shard, p->channel, p->channel_len, &p->count);
+    r->on_reply = publish_reply;
+    r->ctx = p;
+    r->affinity = s != NULL ? s->id : 0;
+    r->s = s;
+    if (m != NULL && backend_send(px, m, NULL, r, p->frame, p->flen) == 0) {
+        if (s != NULL) {
+            r->inext = s->internal;
+            s->internal = r;
+        }
+        px->routed_master++;
+        mem_free(p->frame);
+        p->frame = NULL;
+        return;
+    }
+    char err[320];
+    int k = !go    ? snprintf(err, sizeof(err), "-ERR cachely-proxy: the proxy is stopping\r\n")
+            : m    ? snprintf(err, sizeof(err), "-ERR cachely-proxy: %s is not reachable\r\n",
+                              m->name)
+                   : snprintf(err, sizeof(err), "-ERR cachely-proxy: no master is known for "
+                                                "this group (yet)\r\n");
+    px->route_errors++;
+    mem_free(r);
+    session_deliver(p->parent, err, (size_t)k);
+    publish_free(p);
 }
 
 void
@@ -377,40 +447,16 @@ nodesub_publish(struct session *s, int shard, size_t argc,
                           ? topology_group_of_key(px, argv[1].ptr, argv[1].len)
                           : &px->groups[0];
     struct publish *p = mem_calloc(sizeof(*p));
-    struct preq *r = mem_calloc(sizeof(*r));
-    size_t flen;
-    char *frame = fanout_encode(argc, argv, &flen);
     p->parent = session_new_request(s);
-    p->group = g ? (size_t)(g - px->groups) : 0;
-    if (p->group < nodesub_nlinks && link_settled(nodesub_links[p->group])) {
-        /* Counted now: the node runs the PUBLISH after every confirmed
-         * subscription, so it counts each name of ours that matches. */
-        p->subst = 1;
-        p->gen = nodesub_links[p->group]->gen;
-        pubsub_receivers(shard ? NODESUB_SHARD : NODESUB_CHANNEL, argv[1].ptr,
-                         argv[1].len, &p->sessions, &p->names);
+    p->px = px;
+    p->group = g != NULL ? (size_t)(g - px->groups) : SIZE_MAX;
+    p->shard = shard;
+    p->channel = mem_strndup(argv[1].ptr, argv[1].len);
+    p->channel_len = argv[1].len;
+    p->frame = fanout_encode(argc, argv, &p->flen);
+    /* Behind the subscriptions the proxy received before it, as one Redis
+     * would run it (nothing is held when every link is caught up). */
+    if (!nodesub_after(publish_go, p)) {
+        publish_go(p, 1);
     }
-    r->on_reply = publish_reply;
-    r->ctx = p;
-    r->affinity = s->id;
-    r->s = s;
-    struct node *m = g ? g->master : NULL;
-    if (m != NULL && backend_send(px, m, NULL, r, frame, flen) == 0) {
-        r->inext = s->internal;
-        s->internal = r;
-        px->routed_master++;
-    } else {
-        char err[320];
-        int k =
-            m ? snprintf(err, sizeof(err),
-                         "-ERR cachely-proxy: %s is not reachable\r\n", m->name)
-              : snprintf(err, sizeof(err),
-                         "-ERR cachely-proxy: no master is known for "
-                         "this group (yet)\r\n");
-        px->route_errors++;
-        mem_free(r);
-        session_deliver(p->parent, err, (size_t)k);
-        mem_free(p);
-    }
-    mem_free(frame);
 }

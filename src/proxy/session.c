@@ -309,7 +309,13 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         return;
     }
     if (r->txn_fx != NULL) {
-        txn_exec_replied(r, reply, len);
+        size_t n;
+        char *fixed = txn_exec_replied(r, reply, len, &n);
+        if (fixed != NULL) { /* r->txn_fx is gone: delivered as any reply */
+            session_deliver(r, fixed, n);
+            mem_free(fixed);
+            return;
+        }
     }
     if (r->script_retry && script_deliver(r, reply, len)) {
         return;

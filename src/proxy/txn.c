@@ -677,6 +677,13 @@ exec_block(struct session *s, struct txn *t, struct group *g, const char *frame,
         session_error(s, "EXECABORT Transaction discarded because of previous errors.");
     } else {
         struct preq *r = session_new_request(s);
+        if (t->fx != NULL) {
+            /* Only PUBLISH and SPUBLISH (a state change pins): their
+             * counts are corrected in EXEC's reply. */
+            r->txn_fx = t->fx;
+            t->fx = NULL;
+            txn_fx_sent(r->txn_fx, px, g);
+        }
         int sent = send_on(s, n, b, r, frame, len) == 0;
         px->txn_execs++;
         if (ack && sent) {
@@ -735,7 +742,8 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     if (r != NULL && t->fx != NULL) {
         r->txn_fx = t->fx;
         t->fx = NULL;
-        t->fx_pending = 1;
+        /* A PUBLISH alone changes no state: nothing waits for it. */
+        t->fx_pending = txn_fx_sent(r->txn_fx, px, t->g);
         for (size_t i = 0; i < r->txn_fx->n; i++) {
             if (r->txn_fx->items[i].kind == FX_SELECT) {
                 t->b->db = -1; /* unknown until the reply: selected again */
@@ -869,7 +877,8 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (t->b == NULL && !t->lost && g != NULL) {
         t->g = g;
     }
-    if ((kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO)
+    if ((kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO
+         && fx != FX_PUBLISH && fx != FX_SPUBLISH)
         || cmd->id == CMD_ID_WAIT) {
         t->want_pin = 1; /* it concerns the connection itself */
     }

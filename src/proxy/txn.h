@@ -55,8 +55,10 @@ int txn_early(const struct session *s, const struct command *cmd, size_t argc);
 /* r is an EXEC carrying r->txn_fx: its reply (the node's, before write-ack
  * holds it) says which of the transaction's SELECT/HELLO/CLIENT SETNAME
  * ran; apply them to r's session (when still there) and connection, and
- * free r->txn_fx. */
-void txn_exec_replied(struct preq *r, const char *reply, size_t len);
+ * free r->txn_fx.  When it queued PUBLISH or SPUBLISH, returns the reply
+ * to deliver instead (*outlen bytes, to free with mem_free): their counts
+ * are this proxy's sessions, not its link; else NULL. */
+char *txn_exec_replied(struct preq *r, const char *reply, size_t len, size_t *outlen);
 /* s is between MULTI and EXEC (a refused command there aborts EXEC). */
 int txn_in_multi(const struct session *s);
 /* A command of s was refused (ACL) while in MULTI: EXEC will abort. */

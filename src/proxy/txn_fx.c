@@ -14,6 +14,7 @@
 #include "proxy/topology.h"
 #include "proxy/txn_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +26,7 @@ txn_fx_free(struct txn_fx **fxp)
     if (fx != NULL) {
         for (size_t i = 0; i < fx->n; i++) {
             mem_free(fx->items[i].name);
+            mem_free(fx->items[i].channel);
         }
         mem_free(fx->items);
         mem_free(fx);
@@ -40,8 +42,10 @@ arg_is(const struct resp_arg *a, const char *w)
 }
 
 /* Which state change a local command inside MULTI is: FX_* (FX_NONE for
- * CLIENT GETNAME, which only reads the name), or -1 when it stays refused
- * (the proxy's own commands, HELLO with AUTH). */
+ * CLIENT GETNAME, which only reads the name; FX_PUBLISH for PUBLISH and
+ * SPUBLISH, which go to the master like any other command but whose count
+ * the proxy corrects), or -1 when it stays refused (the proxy's own
+ * commands, HELLO with AUTH). */
 int
 txn_fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *argv)
 {
@@ -60,6 +64,10 @@ txn_fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *ar
             }
         }
         return FX_HELLO;
+    case CMD_ID_PUBLISH:
+        return FX_PUBLISH;
+    case CMD_ID_SPUBLISH:
+        return FX_SPUBLISH;
     default:
         return -1;
     }
@@ -69,8 +77,17 @@ txn_fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg *ar
 void
 txn_fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv)
 {
-    struct txn_fx_item it = {t->nqueued, kind, 0, NULL, 0};
-    if (kind == FX_SELECT) {
+    struct txn_fx_item it;
+    memset(&it, 0, sizeof(it));
+    it.index = t->nqueued;
+    it.kind = kind;
+    if (kind == FX_PUBLISH || kind == FX_SPUBLISH) {
+        if (argc != 3) {
+            return; /* refused before it is queued */
+        }
+        it.channel = mem_strndup(argv[1].ptr, argv[1].len);
+        it.channel_len = argv[1].len;
+    } else if (kind == FX_SELECT) {
         if (util_str2ll(argv[1].ptr, argv[1].len, &it.value) != 0) {
             return; /* the node answers with an error: nothing changes */
         }
@@ -143,36 +160,90 @@ fx_apply(struct session *s, struct backend *b, const struct txn_fx_item *it)
     }
 }
 
-void
-txn_exec_replied(struct preq *r, const char *reply, size_t len)
+static int
+is_publish(const struct txn_fx_item *it)
+{
+    return it->kind == FX_PUBLISH || it->kind == FX_SPUBLISH;
+}
+
+int
+txn_fx_sent(struct txn_fx *fx, struct proxy *px, const struct group *g)
+{
+    int state = 0;
+    for (size_t i = 0; i < fx->n; i++) {
+        struct txn_fx_item *it = &fx->items[i];
+        if (is_publish(it)) {
+            nodesub_count_now(px, g, it->kind == FX_SPUBLISH, it->channel, it->channel_len,
+                              &it->count);
+        } else {
+            state = 1;
+        }
+    }
+    return state;
+}
+
+char *
+txn_exec_replied(struct preq *r, const char *reply, size_t len, size_t *outlen)
 {
     struct txn_fx *fx = r->txn_fx;
     struct session *s = r->s;
     struct backend *b = r->backend;
     long long n = -1;
     const char *nl;
+    char *out = NULL;
+    size_t o = 0;
     r->txn_fx = NULL;
-    if (s != NULL && s->txn != NULL) {
-        s->txn->fx_pending = 0;
+    size_t publishes = 0;
+    for (size_t k = 0; k < fx->n; k++) {
+        publishes += is_publish(&fx->items[k]);
+    }
+    if (s != NULL && s->txn != NULL && publishes < fx->n) {
+        s->txn->fx_pending = 0; /* set by txn_fx_sent for this EXEC */
     }
     /* An array (not "*-1", an error or RESP3's null): the transaction ran. */
     if (b != NULL && len > 3 && reply[0] == '*' && reply[1] != '-'
         && (nl = memchr(reply, '\n', len)) != NULL) {
         n = strtoll(reply + 1, NULL, 10);
         size_t off = (size_t)(nl + 1 - reply);
+        if (publishes > 0) {
+            /* A count is at most 22 bytes (":" LLONG_MIN "\r\n"). */
+            out = mem_alloc(len + publishes * 24);
+            memcpy(out, reply, off);
+            o = off;
+        }
         for (long long i = 0; i < n && off < len; i++) {
             struct resp_scan sc;
             resp_scan_init(&sc);
             if (resp_scan_next(&sc, reply + off, len - off) != 1) {
                 break;
             }
+            int fixed = 0;
             for (size_t k = 0; k < fx->n; k++) {
-                if (fx->items[k].index == (size_t)i && sc.type != '-') {
-                    fx_apply(s, b, &fx->items[k]);
+                const struct txn_fx_item *it = &fx->items[k];
+                if (it->index != (size_t)i || sc.type == '-') {
+                    continue;
                 }
+                if (is_publish(it) && sc.type == ':') {
+                    long long c =
+                        nodesub_count_fix(&it->count, strtoll(reply + off + 1, NULL, 10));
+                    o += (size_t)snprintf(out + o, 24, ":%lld\r\n", c);
+                    fixed = 1;
+                } else {
+                    fx_apply(s, b, it);
+                }
+            }
+            if (out != NULL && !fixed) {
+                memcpy(out + o, reply + off, sc.pos);
+                o += sc.pos;
             }
             off += sc.pos;
         }
+        if (out != NULL) {
+            memcpy(out + o, reply + off, len - off); /* nothing, for a whole reply */
+            o += len - off;
+        }
     }
     txn_fx_free(&fx);
+    *outlen = o;
+    return out;
 }

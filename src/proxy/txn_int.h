@@ -6,11 +6,13 @@
 #define CACHELY_PROXY_TXN_INT_H
 
 #include "core/resp.h"
+#include "proxy/nodesub.h"
 #include "proxy/rbuf.h"
 
 #include <stddef.h>
 
 struct command;
+struct proxy;
 struct session;
 struct group;
 struct node;
@@ -26,6 +28,9 @@ enum txn_fx_kind {
     FX_SELECT,                   /* SELECT value */
     FX_SETNAME,                  /* CLIENT SETNAME name */
     FX_HELLO,                    /* HELLO [value] [SETNAME name] */
+    FX_PUBLISH,                  /* PUBLISH channel message: nothing changes, but its
+                                    count is corrected as a PUBLISH's alone is */
+    FX_SPUBLISH,                 /* SPUBLISH: the same */
 };
 
 struct txn_fx_item {
@@ -34,6 +39,11 @@ struct txn_fx_item {
     long long value;             /* SELECT's database, HELLO's protocol (0: none) */
     char *name;                  /* owned: the name set, NULL when none */
     int has_name;                /* a name is set ("" clears it) */
+    /* FX_(S)PUBLISH: the channel (owned) and what this proxy's
+     * subscribers were when EXEC went (txn_fx_sent) */
+    char *channel;
+    size_t channel_len;
+    struct nodesub_count count;
 };
 
 struct txn_fx {
@@ -103,5 +113,10 @@ int txn_fx_kind_of(const struct command *cmd, size_t argc, const struct resp_arg
  * EXEC's array, in t->fx (created when NULL, owned by t).  An argument the
  * node will reject records nothing. */
 void txn_fx_add(struct txn *t, int kind, size_t argc, const struct resp_arg *argv);
+/* txn_fx.c: the EXEC carrying fx goes to g's master now: each queued
+ * PUBLISH takes its count of this proxy's subscribers.  Returns 1 when fx
+ * changes the session's or connection's state (what follows waits for the
+ * reply), 0 when it holds only PUBLISH and SPUBLISH. */
+int txn_fx_sent(struct txn_fx *fx, struct proxy *px, const struct group *g);
 
 #endif

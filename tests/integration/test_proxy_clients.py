@@ -31,9 +31,12 @@ NODE = shutil.which("node") or "/usr/bin/node"
 
 
 def node_modules_ready():
+    """Every dependency tests/clients/package.json names is installed."""
+    import json
+    with open(os.path.join(CLIENTS, "package.json")) as f:
+        deps = json.load(f)["dependencies"]
     return all(os.path.exists(os.path.join(CLIENTS, "node_modules", m, "package.json"))
-               for m in ("ioredis", "redis", "redis5", "bee-queue", "bullmq",
-                         "rate-limiter-flexible"))
+               for m in deps)
 
 
 def ensure_node_clients():

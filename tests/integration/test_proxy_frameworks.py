@@ -21,6 +21,11 @@ failover), and a kill -9 of the master in the middle of each run:
 The blocking stream worker (XREADGROUP) through a failover is
 test_proxy_collections.py case j.
 
+The cases named "via-<name>" run test_frameworks.py's workload <name> (RQ,
+Celery, Sidekiq, bull, Django's cache and sessions, socket.io's adapter,
+redlock, ...) through a cachely-proxy with --read-policy master in front of
+one node, with no failover.
+
 Run with /usr/bin/python3.  Prints "N passed, M failed";
 CACHELY_PROXY_FW_CASES=a,b runs only those cases.
 """
@@ -35,6 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cluster  # noqa: E402
+import test_frameworks as tf  # noqa: E402
 import test_proxy as tp  # noqa: E402
 from cluster import LOCAL, check, client, info, wait_for  # noqa: E402
 
@@ -267,6 +273,18 @@ CASES = [
     ("e", "node-redis app (writes, MULTI/EXEC, WATCH, EVALSHA, pub/sub) across a kill -9",
      case_node_redis_app),
 ]
+
+
+def through_proxy(fn):
+    """test_frameworks.py's case fn, its server a proxy in front of a node."""
+    def case(c):
+        c.via_proxy = True
+        fn(c)
+    return case
+
+
+CASES += [("via-" + name, what + " (through a proxy)", through_proxy(fn))
+          for name, what, fn in tf.CASES]
 
 
 def main():
