@@ -364,6 +364,35 @@ Test(resp, lengths_outside_the_fast_path_keep_their_errors)
     resp_parser_free(&p);
 }
 
+/* Counts and lengths of one, two and three digits on either side of the
+ * one- and two-digit shortcut (9, 10, 99, 100), whole and split at every
+ * byte: each argument keeps its length. */
+Test(resp, one_two_and_three_digit_lengths_at_every_split)
+{
+    static char in[1024], want[1024], got[1024], expect[1024];
+    const size_t lens[] = {9, 10, 99, 100, 1, 0};
+    size_t n = 0, e = 0;
+    n += (size_t)snprintf(in + n, sizeof(in) - n, "*10\r\n");
+    for (int i = 0; i < 10; i++) {
+        size_t l = lens[i % 6];
+        n += (size_t)snprintf(in + n, sizeof(in) - n, "$%zu\r\n", l);
+        memset(in + n, 'a' + i, l);
+        memset(expect + e, 'a' + i, l);
+        n += l;
+        e += l;
+        memcpy(in + n, "\r\n", 2);
+        n += 2;
+        expect[e++] = i == 9 ? ';' : '|';
+    }
+    expect[e] = '\0';
+    describe_stream(in, n, n, want, sizeof(want));
+    cr_assert_str_eq(want, expect);
+    for (size_t split = 0; split <= n; split++) {
+        describe_stream(in, n, split, got, sizeof(got));
+        cr_assert_str_eq(got, want, "split at %zu", split);
+    }
+}
+
 /* A whole frame of up to 64 arguments takes the one-pass path, a longer
  * one the general path: both give the same arguments and consume the
  * frame, and the state left lets the next frame parse. */
