@@ -306,6 +306,13 @@ backend_read_done(struct backend *b, int res)
         return;
     }
     b->in_len += (size_t)res;
+    if (!b->node->up) {
+        /* A node marked down by the probes' silence (busy for a while: a
+         * FUNCTION LOAD cut at 500 ms, a long command) is answering again:
+         * up now, not at the next probe's reply, which its pooled
+         * connections' replies can overtake.  Nothing is learnt from it. */
+        topology_node_alive(b->node->px, b->node, util_mstime());
+    }
     size_t off = 0;
     long long now = proxy_turn_us(b->node->px);
     /* The requests of one loop turn share a send time: their replies, read
