@@ -193,6 +193,21 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     (void)tls_apply_config(NULL, srv, err, sizeof(err)); /* logs the outcome */
 }
 
+/* always-show-logo yes: a short banner of our own at startup, before "Ready
+ * to accept connections", with the "Port: N" and "PID: N" lines Redis's logo
+ * has (Redis's test suite waits for " PID: <pid>" in a server's output). */
+static void
+show_banner(struct server *srv)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "\n    cachely-server %s (%s), a Redis-compatible cache node\n"
+             "    Port: %lld\n"
+             "    PID: %d\n\n",
+             PACKAGE_VERSION, mem_allocator_name(), srv->cfg.port, (int)getpid());
+    log_raw(text);
+}
+
 static void
 write_pidfile(const char *path)
 {
@@ -373,6 +388,9 @@ main(int argc, char **argv)
         event_add(srv->expire_event, &tv);
     }
     write_pidfile(srv->cfg.pidfile);
+    if (srv->cfg.always_show_logo) {
+        show_banner(srv);
+    }
     log_info("cachely-server %s (%s) started, pid=%d, port=%lld, run_id=%s",
              PACKAGE_VERSION, mem_allocator_name(), (int)getpid(), srv->cfg.port,
              srv->run_id);

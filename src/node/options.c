@@ -675,6 +675,8 @@ const struct option_def node_options[] = {
      "log file path (empty = standard error)"},
     {"pidfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(pidfile), NULL, NULL, NULL,
      "write the process id to this file"},
+    {"always-show-logo", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(always_show_logo), NULL,
+     NULL, NULL, "yes: log a short banner (version, Port, PID) at startup"},
     {"daemonize", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(daemonize), NULL, NULL, NULL,
      "run in the background"},
     {"databases", OPT_INT, 0, "16", 1, 1024, NULL, OFF(databases), NULL, NULL, NULL,
@@ -936,8 +938,6 @@ const struct option_def node_options[] = {
      maxmemory_clients_parse, maxmemory_clients_format, NULL,
      "only 0: no client eviction"},
     /* accepted and kept, with no effect here (OPT_NO_EFFECT) */
-    {"always-show-logo", OPT_BOOL, NOEFF, "no", 0, 0, NULL, OFF(always_show_logo), NULL,
-     NULL, NULL, "no effect: there is no logo"},
     {"activerehashing", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(activerehashing),
      NULL, NULL, NULL, "no effect: tables rehash incrementally anyway"},
     {"rdbcompression", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(rdbcompression), NULL,
