@@ -146,7 +146,10 @@ static int
 sel_check(const struct acl_selector *s, const struct command *cmd, size_t argc,
           const struct resp_arg *argv, size_t *errpos)
 {
-    if (!acl_sel_bit(s, cmd->id)) {
+    /* As in Redis, the commands a connection may run before it
+     * authenticates (AUTH, HELLO, QUIT, RESET) need no command permission:
+     * a user without -@all or +auth can still switch users. */
+    if (!(cmd->flags & CMD_NO_AUTH) && !acl_sel_bit(s, cmd->id)) {
         *errpos = 0;
         return ACL_DENIED_CMD;
     }
