@@ -676,6 +676,16 @@ cmd_config_set(struct client *c)
                          "can't set immutable config", names[i]);
             goto done;
         }
+        /* Option values are C strings: a password with a NUL byte would
+         * be cut there, and its first part alone would then authenticate
+         * (Redis keeps requirepass and masterauth binary).  Refused. */
+        if ((defs[i]->flags & OPT_SENSITIVE)
+            && memchr(c->argv[3 + 2 * i].ptr, '\0', c->argv[3 + 2 * i].len) != NULL) {
+            reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
+                         "a password with a NUL byte is not supported by cachely-server",
+                         names[i]);
+            goto done;
+        }
         if ((defs[i]->flags & OPT_PROTECTED)
             && !client_protected_allowed(c, srv->cfg.enable_protected_configs)) {
             reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "

@@ -93,9 +93,30 @@ def case_b_soft_limit_without_traffic(c):
     slow.close()
 
 
+def case_c_nul_in_password_refused(c):
+    """auth.tcl "AUTH fails when binary password is wrong": option values
+    are C strings here, so a requirepass with a NUL byte is refused (it
+    was cut at the NUL, and its first part alone then authenticated)."""
+    n = c.node()
+    r = client(n)
+    for name in ("requirepass", "masterauth"):
+        try:
+            r.execute_command("CONFIG", "SET", name, b"abc\x00def")
+            check(False, "CONFIG SET %s with a NUL byte accepted" % name)
+        except redis.ResponseError as e:
+            check(("possibly related to argument '%s'" % name) in str(e)
+                  and "NUL byte" in str(e), "error %r" % str(e))
+    check(r.config_get("requirepass")["requirepass"] == "", "requirepass unchanged")
+    a = Raw(n.port)
+    reply = a.call("AUTH", "abc")
+    check(reply.startswith("ERR AUTH <password> called without any password configured"),
+          "AUTH abc: %r" % reply)
+
+
 CASES = [
     ("a", "a KEYS reply over the hard limit in block memory is cut", case_a_keys_cut_at_hard_limit),
     ("b", "a soft limit closes a client that gets no more output", case_b_soft_limit_without_traffic),
+    ("c", "a password with a NUL byte is refused, not cut", case_c_nul_in_password_refused),
 ]
 
 
