@@ -113,10 +113,37 @@ def case_c_nul_in_password_refused(c):
           "AUTH abc: %r" % reply)
 
 
+def case_d_exec_failed_calls(c):
+    """info.tcl "errorstats: failed call within MULTI/EXEC": the AUTH
+    error inside EXEC is AUTH's failed call; EXEC itself did not fail."""
+    n = c.node()
+    r = client(n)
+    r.config_resetstat()
+    m = Raw(n.port)
+    m.send(("MULTI",), ("SET", "a", "b"), ("AUTH", "a"), ("EXEC",))
+    check(m.reply() == "OK", "MULTI")
+    check(m.reply() == "QUEUED" and m.reply() == "QUEUED", "queued")
+    res = m.reply()
+    check(res[0] == "OK" and res[1].startswith("ERR AUTH"), "EXEC's replies %r" % res)
+    stats = info(r, "commandstats")
+    check(stats["cmdstat_exec"].endswith("rejected_calls=0,failed_calls=0"),
+          "cmdstat_exec %r" % stats["cmdstat_exec"])
+    check(stats["cmdstat_auth"].endswith("rejected_calls=0,failed_calls=1"),
+          "cmdstat_auth %r" % stats["cmdstat_auth"])
+    check(stats["cmdstat_set"].endswith("rejected_calls=0,failed_calls=0"),
+          "cmdstat_set %r" % stats["cmdstat_set"])
+    # EXEC's own error still counts as EXEC's
+    check(m.call("EXEC").startswith("ERR EXEC without MULTI"), "EXEC without MULTI")
+    stats = info(r, "commandstats")
+    check(stats["cmdstat_exec"].endswith("rejected_calls=0,failed_calls=1"),
+          "cmdstat_exec after EXEC without MULTI %r" % stats["cmdstat_exec"])
+
+
 CASES = [
     ("a", "a KEYS reply over the hard limit in block memory is cut", case_a_keys_cut_at_hard_limit),
     ("b", "a soft limit closes a client that gets no more output", case_b_soft_limit_without_traffic),
     ("c", "a password with a NUL byte is refused, not cut", case_c_nul_in_password_refused),
+    ("d", "an error inside EXEC is the inner command's failed call", case_d_exec_failed_calls),
 ]
 
 
