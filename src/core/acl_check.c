@@ -80,6 +80,18 @@ bitfield_writes(size_t argc, const struct resp_arg *argv)
     return 0;
 }
 
+/* SET ... GET returns the old value: a read as well as a write. */
+static int
+set_reads(size_t argc, const struct resp_arg *argv)
+{
+    for (size_t i = 3; i < argc; i++) {
+        if (argv[i].len == 3 && strncasecmp(argv[i].ptr, "get", 3) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The permission a command needs on its n-th key (ACL_PERM_*, 0 for none).
  * Redis reads this from per-key specs; our table has one flag per command,
  * refined by the lists above (checked against redis-server 7.0). */
@@ -88,6 +100,9 @@ key_perm(const struct command *cmd, size_t n, size_t argc, const struct resp_arg
 {
     if (metadata_only(cmd->id)) {
         return 0;
+    }
+    if (cmd->id == CMD_ID_SET) {
+        return set_reads(argc, argv) ? ACL_PERM_ALL : ACL_PERM_WRITE;
     }
     if (cmd->id == CMD_ID_BITFIELD) {
         return bitfield_writes(argc, argv) ? ACL_PERM_ALL : ACL_PERM_READ;
