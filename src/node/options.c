@@ -164,7 +164,8 @@ apply_runtime(const struct option_def *def, void *ctx, char *err, size_t errlen)
 }
 
 /* A new backlog size takes effect by starting a fresh backlog: replicas
- * that disconnect afterwards resync fully once. */
+ * that disconnect afterwards resync fully once.  As in Redis, a size below
+ * 16 KiB is accepted and raised to 16 KiB (CONFIG GET then shows that). */
 static int
 apply_backlog_size(const struct option_def *def, void *ctx, char *err, size_t errlen)
 {
@@ -172,6 +173,9 @@ apply_backlog_size(const struct option_def *def, void *ctx, char *err, size_t er
     (void)def;
     (void)err;
     (void)errlen;
+    if (srv->cfg.repl_backlog_size < REPL_BACKLOG_MIN_SIZE) {
+        srv->cfg.repl_backlog_size = REPL_BACKLOG_MIN_SIZE;
+    }
     if (srv->repl.backlog != NULL) {
         mem_free(srv->repl.backlog);
         srv->repl.backlog = mem_alloc((size_t)srv->cfg.repl_backlog_size);
@@ -760,7 +764,7 @@ const struct option_def node_options[] = {
     {"replica-announce-port", OPT_INT, MUT, "0", 0, 65535, NULL,
      OFF(replica_announce_port), NULL, NULL, NULL,
      "port this replica announces to its master (0 = its own port)"},
-    {"repl-backlog-size", OPT_MEMORY, MUT, "1mb", 16 * 1024, LL_MAX, NULL,
+    {"repl-backlog-size", OPT_MEMORY, MUT, "1mb", 1, LL_MAX, NULL,
      OFF(repl_backlog_size), NULL, NULL, apply_backlog_size,
      "bytes of stream kept for partial resyncs"},
     {"repl-backlog-ttl", OPT_INT, MUT, "3600", 0, 2147483647, NULL, OFF(repl_backlog_ttl),

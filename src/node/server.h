@@ -29,6 +29,10 @@ struct scripting;
 struct iobatch;
 struct lathist;
 
+/* The smallest replication backlog: smaller repl-backlog-size values are
+ * raised to it, as Redis does. */
+#define REPL_BACKLOG_MIN_SIZE (16 * 1024)
+
 /* Redis's maxmemory-policy names, in option order. */
 #define MAXMEMORY_POLICY_LIST(X)                                            \
     X(NOEVICTION, "noeviction")                                             \
@@ -115,7 +119,7 @@ struct node_config {
     long long replica_priority;
     char *replica_announce_ip;     /* owned */
     long long replica_announce_port;
-    unsigned long long repl_backlog_size;
+    unsigned long long repl_backlog_size; /* at least REPL_BACKLOG_MIN_SIZE once applied */
     long long repl_backlog_ttl;
     long long repl_timeout;
     long long repl_ping_replica_period;
