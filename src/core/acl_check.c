@@ -243,6 +243,41 @@ acl_check(struct acl_user *u, const struct command *cmd, size_t argc,
     return relevant;
 }
 
+static int
+sel_reads_all_keys(const struct acl_selector *s)
+{
+    if (s->flags & SEL_ALLKEYS) {
+        return 1;
+    }
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const struct acl_pattern *p = &s->keys[i];
+        if ((p->perm & ACL_PERM_READ) && p->len == 1 && p->pat[0] == '*') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+acl_check_unrestricted_read(struct acl_user *u, const struct command *cmd, size_t argc,
+                            const struct resp_arg *argv)
+{
+    size_t pos;
+    if (u == NULL) {
+        return 1;
+    }
+    if (sel_check(&u->root, cmd, argc, argv, &pos) == ACL_OK && sel_reads_all_keys(&u->root)) {
+        return 1;
+    }
+    for (size_t i = 0; i < u->nsels; i++) {
+        if (sel_check(&u->sels[i], cmd, argc, argv, &pos) == ACL_OK
+            && sel_reads_all_keys(&u->sels[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void
 acl_noperm_text(int r, enum acl_context ctx, const struct command *cmd, char *msg,
                 size_t msglen)
