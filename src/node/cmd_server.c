@@ -583,6 +583,10 @@ config_get_one(struct client *c, const struct option_def *d, const char *name,
     if (d->flags & OPT_FILE_ONLY) {
         return 0;
     }
+    if (match != NULL && (d->flags & OPT_EXACT_NAME)
+        && (match->len != strlen(name) || strncasecmp(match->ptr, name, match->len) != 0)) {
+        return 0;
+    }
     if (match == NULL || !emit) {
         return match != NULL;
     }

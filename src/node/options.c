@@ -767,6 +767,10 @@ const struct option_def node_options[] = {
     {"repl-backlog-size", OPT_MEMORY, MUT, "1mb", 1, LL_MAX, NULL,
      OFF(repl_backlog_size), NULL, NULL, apply_backlog_size,
      "bytes of stream kept for partial resyncs"},
+    {"rdb-key-save-delay", OPT_INT, MUT | OPT_HIDDEN | OPT_EXACT_NAME, "0", INT_MIN, INT_MAX,
+     NULL, OFF(rdb_key_save_delay), NULL, NULL, NULL,
+     "testing aid, as in Redis: microseconds slept per key written to a snapshot, full "
+     "sync or rewrite (negative -N: 1 us once in N keys)"},
     {"repl-backlog-ttl", OPT_INT, MUT, "3600", 0, 2147483647, NULL, OFF(repl_backlog_ttl),
      NULL, NULL, NULL, "free the backlog after this many seconds without replicas (0 = never)"},
     {"repl-timeout", OPT_INT, MUT, "60", 1, 2147483647, NULL, OFF(repl_timeout), NULL,

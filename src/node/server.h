@@ -121,6 +121,7 @@ struct node_config {
     long long replica_announce_port;
     unsigned long long repl_backlog_size; /* at least REPL_BACKLOG_MIN_SIZE once applied */
     long long repl_backlog_ttl;
+    long long rdb_key_save_delay; /* testing aid: us slept per key saved */
     long long repl_timeout;
     long long repl_ping_replica_period;
     long long min_replicas_to_write;

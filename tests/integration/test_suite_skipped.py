@@ -3,7 +3,8 @@
 client-output-buffer-limit counts the reply blocks' memory (a KEYS reply
 just over the limit is cut) and a soft limit closes a client that gets no
 more output; a password with a NUL byte is refused, never cut short; an
-error of a command EXEC runs is that command's failed call, not EXEC's.
+error of a command EXEC runs is that command's failed call, not EXEC's;
+the testing option rdb-key-save-delay slows a save down.
 (AUTH by a user without command permissions: tests/compat/acl.cmds.)
 
 Run with /usr/bin/python3 (Debian's python3-redis); CACHELY_BUILDDIR names
@@ -139,11 +140,32 @@ def case_d_exec_failed_calls(c):
           "cmdstat_exec after EXEC without MULTI %r" % stats["cmdstat_exec"])
 
 
+def case_e_rdb_key_save_delay(c):
+    """aofrw.tcl, shutdown.tcl and others slow a BGSAVE down with the
+    testing option rdb-key-save-delay (microseconds per key): 40 keys at
+    25 ms each keep the save running for about a second."""
+    n = c.node()
+    r = client(n)
+    for i in range(40):
+        r.set("k%d" % i, i)
+    r.config_set("rdb-key-save-delay", "25000")
+    check(r.config_get("rdb-key-save-delay") == {"rdb-key-save-delay": "25000"}, "CONFIG GET")
+    check("rdb-key-save-delay" not in r.config_get("*"), "not listed by CONFIG GET *")
+    r.bgsave()
+    time.sleep(0.4)
+    check(info(r, "persistence")["rdb_bgsave_in_progress"] == "1", "BGSAVE still running")
+    wait_for(lambda: info(r, "persistence")["rdb_bgsave_in_progress"] == "0", 10,
+             "BGSAVE done")
+    check(info(r, "persistence")["rdb_last_bgsave_status"] == "ok", "BGSAVE ok")
+    r.config_set("rdb-key-save-delay", "0")
+
+
 CASES = [
     ("a", "a KEYS reply over the hard limit in block memory is cut", case_a_keys_cut_at_hard_limit),
     ("b", "a soft limit closes a client that gets no more output", case_b_soft_limit_without_traffic),
     ("c", "a password with a NUL byte is refused, not cut", case_c_nul_in_password_refused),
     ("d", "an error inside EXEC is the inner command's failed call", case_d_exec_failed_calls),
+    ("e", "rdb-key-save-delay slows a BGSAVE down", case_e_rdb_key_save_delay),
 ]
 
 
