@@ -160,12 +160,34 @@ def case_e_rdb_key_save_delay(c):
     r.config_set("rdb-key-save-delay", "0")
 
 
+def case_f_aof_off_kills_rewrite_logged(c):
+    """aofrw.tcl "Turning off AOF kills the background writing child if
+    any" waits for "Killing ... AOF ... child" in the log."""
+    n = c.node()
+    r = client(n)
+    r.config_set("appendonly", "yes")
+    wait_for(lambda: info(r, "persistence")["aof_rewrite_in_progress"] == "0"
+             and info(r, "persistence")["aof_enabled"] == "1", 10, "first rewrite done")
+    r.set("k", "v")
+    r.config_set("rdb-key-save-delay", "10000000")
+    r.bgrewriteaof()
+    wait_for(lambda: info(r, "persistence")["aof_rewrite_in_progress"] == "1", 10,
+             "rewrite running")
+    r.config_set("appendonly", "no")
+    with open(n.log, errors="replace") as f:
+        log = f.read()
+    check("Killing running AOF rewrite child: " in log, "no kill line in %r" % log[-600:])
+    check(info(r, "persistence")["aof_rewrite_in_progress"] == "0", "rewrite stopped")
+    r.config_set("rdb-key-save-delay", "0")
+
+
 CASES = [
     ("a", "a KEYS reply over the hard limit in block memory is cut", case_a_keys_cut_at_hard_limit),
     ("b", "a soft limit closes a client that gets no more output", case_b_soft_limit_without_traffic),
     ("c", "a password with a NUL byte is refused, not cut", case_c_nul_in_password_refused),
     ("d", "an error inside EXEC is the inner command's failed call", case_d_exec_failed_calls),
     ("e", "rdb-key-save-delay slows a BGSAVE down", case_e_rdb_key_save_delay),
+    ("f", "turning AOF off logs the rewrite child's kill", case_f_aof_off_kills_rewrite_logged),
 ]
 
 
