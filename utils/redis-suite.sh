@@ -31,7 +31,10 @@
 #   --proxy    run through cachely-proxy (default: the node alone)
 #   --spawn    the suite starts cachely-servers itself (default files: the
 #              ones tagged external:skip as a whole); `--dump-logs`, so a
-#              failing test's server log is in the file's output
+#              failing test's server log is in the file's output.  A few
+#              tests of what Cachely deliberately lacks are skipped (listed
+#              below, with why), since the exception they raise would stop
+#              the rest of their file
 #   --out DIR  keep each file's output there (default: a temp dir, printed)
 #   files      unit files as the suite names them (default: every
 #              tests/unit and tests/unit/type file but the module, cluster,
@@ -133,6 +136,28 @@ EOF
     fi
     export CACHELY_SUITE_SERVER=$SERVER
 fi
+# --spawn: tests skipped by name (the suite's --skiptest; "/" starts a
+# regular expression), each raising an exception that stops its file.
+spawn_skip=(
+    # first-arg ACL rules (+select|0, +debug|digest) are refused (README)
+    "ACLs can block SELECT of all but a specific DB"
+    "ACLs can block all DEBUG subcommands except one"
+    "ACL GETUSER is able to translate back command permissions"
+    "ACL #5998 regression: memory leaks adding / removing subcommands"
+    # MIGRATE is not implemented (ACL DRYRUN ... MIGRATE)
+    "Test various commands for command permissions"
+    "Test various odd commands for key permissions"
+    # a password with a NUL byte is refused (option values are C strings)
+    "AUTH fails when binary password is wrong"
+    "AUTH succeeds when binary password is correct"
+    "MASTERAUTH test with binary password"
+    # no client eviction (maxmemory-clients only 0)
+    "/client eviction: true$"
+    # bind-source-addr only "" (outgoing connections use the system's pick)
+    "CONFIG SET bind-source-addr"
+    # DEBUG PAUSE-CRON is not implemented
+    "SHUTDOWN ABORT can cancel SIGTERM"
+)
 if [ ${#files[@]} -eq 0 ] && [ "$spawn" = 1 ]; then
     files=(unit/acl unit/acl-v2 unit/aofrw unit/auth unit/client-eviction unit/info
            unit/limits unit/maxmemory unit/memefficiency unit/networking unit/obuf-limits
@@ -158,8 +183,10 @@ total_ok=0 total_err=0 total_exc=0
 for f in "${files[@]}"; do
     name=$(echo "$f" | tr / _)
     if [ "$spawn" = 1 ]; then
+        skips=()
+        for t in "${spawn_skip[@]}"; do skips+=(--skiptest "$t"); done
         (cd "$suite" && timeout 900 tclsh tests/test_helper.tcl --clients 1 --single "$f" \
-            --timeout 120 --tags -needs:debug --dump-logs \
+            --timeout 120 --tags -needs:debug --dump-logs "${skips[@]}" \
             --baseport "${REDIS_SUITE_BASEPORT:-21111}" > "$out/$name.txt" 2>&1) || true
     else
         port=$(free_port)
