@@ -11,6 +11,7 @@
 #include "node/client.h"
 #include "node/notify.h"
 #include "node/db.h"
+#include "node/evict.h"
 #include "node/http.h"
 #include "node/info.h"
 #include "node/lazyfree.h"
@@ -330,6 +331,7 @@ main(int argc, char **argv)
     srv->stats.start_ms = util_mstime();
     srv->stats.ops_sample_time_ms = srv->stats.start_ms;
     keyspace_init(&srv->ks, (int)srv->cfg.databases);
+    keyspace_set_expand_veto(&srv->ks, evict_dict_expand_allowed, srv);
     srv->opts.ctx = srv;
     server_apply_config(srv);
     log_no_effect_options(srv);

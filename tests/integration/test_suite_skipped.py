@@ -4,7 +4,9 @@ client-output-buffer-limit counts the reply blocks' memory (a KEYS reply
 just over the limit is cut) and a soft limit closes a client that gets no
 more output; a password with a NUL byte is refused, never cut short; an
 error of a command EXEC runs is that command's failed call, not EXEC's;
-the testing option rdb-key-save-delay slows a save down.
+the testing option rdb-key-save-delay slows a save down; turning AOF off
+logs the rewrite child's kill; a keyspace table does not grow past
+maxmemory (evicting keys to pay for its buckets).
 (AUTH by a user without command permissions: tests/compat/acl.cmds.)
 
 Run with /usr/bin/python3 (Debian's python3-redis); CACHELY_BUILDDIR names
@@ -181,6 +183,32 @@ def case_f_aof_off_kills_rewrite_logged(c):
     r.config_set("rdb-key-save-delay", "0")
 
 
+def case_g_no_dict_growth_past_maxmemory(c):
+    """maxmemory.tcl "Don't rehash if used memory exceeds maxmemory after
+    rehash": 4,096 keys fill the table; with maxmemory 10 KiB above what
+    is used, the next key would double the table (a 64 KiB bucket array)
+    and evict about a quarter of the keys to pay for it.  The table waits
+    instead, as in Redis 7.0, and nothing is evicted."""
+    n = c.node()
+    r = client(n)
+    # as Redis's test: a command's first call would add its latency
+    # histogram (about 24 KB) to the memory measured
+    r.config_set("latency-tracking", "no")
+    r.config_set("maxmemory-policy", "allkeys-random")
+    r.eval("for i=0,4095 do redis.call('set', 'key:'..i, 'x') end", 0)
+    used = int(info(r, "memory")["used_memory"])
+    r.config_set("maxmemory", used + 10 * 1024)
+    r.set("k1", "v1")
+    r.set("k2", "v2")
+    check(r.dbsize() == 4098, "dbsize %d: keys evicted for the table's growth" % r.dbsize())
+    check(info(r, "stats")["evicted_keys"] == "0", "evicted_keys %s"
+          % info(r, "stats")["evicted_keys"])
+    # Past 1.618 keys a bucket the table grows anyway (and eviction pays).
+    r.config_set("maxmemory", 0)
+    r.eval("for i=4096,6999 do redis.call('set', 'key:'..i, 'x') end", 0)
+    check(r.dbsize() == 7002, "without maxmemory every key stays")
+
+
 CASES = [
     ("a", "a KEYS reply over the hard limit in block memory is cut", case_a_keys_cut_at_hard_limit),
     ("b", "a soft limit closes a client that gets no more output", case_b_soft_limit_without_traffic),
@@ -188,6 +216,7 @@ CASES = [
     ("d", "an error inside EXEC is the inner command's failed call", case_d_exec_failed_calls),
     ("e", "rdb-key-save-delay slows a BGSAVE down", case_e_rdb_key_save_delay),
     ("f", "turning AOF off logs the rewrite child's kill", case_f_aof_off_kills_rewrite_logged),
+    ("g", "the keyspace's table does not grow past maxmemory", case_g_no_dict_growth_past_maxmemory),
 ]
 
 
