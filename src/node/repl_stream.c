@@ -43,9 +43,6 @@ repl_backlog_create(struct server *srv)
     if (r->backlog != NULL) {
         return;
     }
-    if (srv->cfg.repl_backlog_size < REPL_BACKLOG_MIN_SIZE) {
-        srv->cfg.repl_backlog_size = REPL_BACKLOG_MIN_SIZE; /* a file's smaller value */
-    }
     r->backlog_size = (size_t)srv->cfg.repl_backlog_size;
     r->backlog = mem_alloc(r->backlog_size);
     r->backlog_idx = 0;

@@ -29,8 +29,9 @@ struct scripting;
 struct iobatch;
 struct lathist;
 
-/* The smallest replication backlog: smaller repl-backlog-size values are
- * raised to it, as Redis does. */
+/* The smallest backlog CONFIG SET repl-backlog-size gives: smaller values
+ * are raised to it, as Redis does (a config file's value is kept, as in
+ * Redis, whose resize runs on CONFIG SET only). */
 #define REPL_BACKLOG_MIN_SIZE (16 * 1024)
 
 /* Redis's maxmemory-policy names, in option order. */
@@ -119,7 +120,7 @@ struct node_config {
     long long replica_priority;
     char *replica_announce_ip;     /* owned */
     long long replica_announce_port;
-    unsigned long long repl_backlog_size; /* at least REPL_BACKLOG_MIN_SIZE once applied */
+    unsigned long long repl_backlog_size; /* CONFIG SET raises it to REPL_BACKLOG_MIN_SIZE */
     long long repl_backlog_ttl;
     long long rdb_key_save_delay; /* testing aid: us slept per key saved */
     long long repl_timeout;
