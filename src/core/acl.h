@@ -107,6 +107,12 @@ struct acl_user *acl_state_authenticate(struct acl_state *st, const char *user, 
  * NULL user may do anything (the master link, loaders). */
 int acl_check(struct acl_user *u, const struct command *cmd, size_t argc,
               const struct resp_arg *argv, size_t *errpos);
+/* Nonzero when one of u's selectors lets it run cmd with these arguments
+ * and read every key (allkeys, or a "*" pattern with read access): SORT's
+ * BY and GET read keys their arguments do not name, which only such a user
+ * may do (Redis 7.0).  A NULL user may. */
+int acl_check_unrestricted_read(struct acl_user *u, const struct command *cmd, size_t argc,
+                                const struct resp_arg *argv);
 /* Redis's error text for denial r (with its leading '-', no CRLF) into msg:
  * NOPERM at top level and in MULTI, the "ACLs rules changed" text for
  * ACL_CTX_EXEC, the script's -ERR text for ACL_CTX_LUA. */

@@ -80,6 +80,18 @@ bitfield_writes(size_t argc, const struct resp_arg *argv)
     return 0;
 }
 
+/* SET ... GET returns the old value: a read as well as a write. */
+static int
+set_reads(size_t argc, const struct resp_arg *argv)
+{
+    for (size_t i = 3; i < argc; i++) {
+        if (argv[i].len == 3 && strncasecmp(argv[i].ptr, "get", 3) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The permission a command needs on its n-th key (ACL_PERM_*, 0 for none).
  * Redis reads this from per-key specs; our table has one flag per command,
  * refined by the lists above (checked against redis-server 7.0). */
@@ -88,6 +100,9 @@ key_perm(const struct command *cmd, size_t n, size_t argc, const struct resp_arg
 {
     if (metadata_only(cmd->id)) {
         return 0;
+    }
+    if (cmd->id == CMD_ID_SET) {
+        return set_reads(argc, argv) ? ACL_PERM_ALL : ACL_PERM_WRITE;
     }
     if (cmd->id == CMD_ID_BITFIELD) {
         return bitfield_writes(argc, argv) ? ACL_PERM_ALL : ACL_PERM_READ;
@@ -146,7 +161,10 @@ static int
 sel_check(const struct acl_selector *s, const struct command *cmd, size_t argc,
           const struct resp_arg *argv, size_t *errpos)
 {
-    if (!acl_sel_bit(s, cmd->id)) {
+    /* As in Redis, the commands a connection may run before it
+     * authenticates (AUTH, HELLO, QUIT, RESET) need no command permission:
+     * a user without -@all or +auth can still switch users. */
+    if (!(cmd->flags & CMD_NO_AUTH) && !acl_sel_bit(s, cmd->id)) {
         *errpos = 0;
         return ACL_DENIED_CMD;
     }
@@ -223,6 +241,41 @@ acl_check(struct acl_user *u, const struct command *cmd, size_t argc,
     }
     *errpos = last;
     return relevant;
+}
+
+static int
+sel_reads_all_keys(const struct acl_selector *s)
+{
+    if (s->flags & SEL_ALLKEYS) {
+        return 1;
+    }
+    for (size_t i = 0; i < s->nkeys; i++) {
+        const struct acl_pattern *p = &s->keys[i];
+        if ((p->perm & ACL_PERM_READ) && p->len == 1 && p->pat[0] == '*') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+acl_check_unrestricted_read(struct acl_user *u, const struct command *cmd, size_t argc,
+                            const struct resp_arg *argv)
+{
+    size_t pos;
+    if (u == NULL) {
+        return 1;
+    }
+    if (sel_check(&u->root, cmd, argc, argv, &pos) == ACL_OK && sel_reads_all_keys(&u->root)) {
+        return 1;
+    }
+    for (size_t i = 0; i < u->nsels; i++) {
+        if (sel_check(&u->sels[i], cmd, argc, argv, &pos) == ACL_OK
+            && sel_reads_all_keys(&u->sels[i])) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void

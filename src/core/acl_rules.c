@@ -239,6 +239,26 @@ sel_apply(struct acl_selector *s, const char *op, size_t len)
     if ((op[0] == '+' || op[0] == '-') && len > 1 && op[1] != '@') {
         int on = op[0] == '+';
         const struct command *cmd = acl_lookup_command(op + 1, len - 1);
+        if (cmd == NULL && on) {
+            /* "+cmd|arg" where cmd has no such subcommand: Redis's
+             * first-arg rules, which we do not have.  Its errors, in its
+             * order: the part before the last '|' must be a command, not a
+             * subcommand, and the argument must not be empty. */
+            const char *bar = op + len;
+            while (bar > op + 1 && bar[-1] != '|') {
+                bar--;
+            }
+            if (bar > op + 1) {
+                size_t clen = (size_t)(bar - 1 - (op + 1));
+                const struct command *parent = acl_lookup_command(op + 1, clen);
+                errno = parent == NULL                 ? ENOENT
+                        : memchr(op + 1, '|', clen)    ? ECHILD
+                        : bar == op + len              ? EINVAL
+                        : parent->nsubs > 0            ? ENOENT /* no such subcommand */
+                                                       : ENOTSUP;
+                return -1;
+            }
+        }
         if (cmd == NULL) {
             errno = ENOENT;
             return -1;
@@ -485,6 +505,11 @@ acl_errno_text(int e)
                "hexadecimal characters";
     case EALREADY:
         return "Duplicate user found. A user can only be defined once in config files";
+    case ECHILD:
+        return "Allowing first-arg of a subcommand is not supported";
+    case ENOTSUP:
+        return "Allowing first-arg of a command (+command|arg) is not supported by "
+               "cachely-server";
     default:
         return "Unknown error";
     }

@@ -100,3 +100,11 @@ log_write(int level, const char *file, int line, const char *fmt, ...)
     va_end(ap);
     fputc('\n', out);
 }
+
+void
+log_raw(const char *text)
+{
+    FILE *out = log_file ? log_file : stderr;
+    fputs(text, out);
+    fflush(out);
+}

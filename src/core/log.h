@@ -27,6 +27,9 @@ int log_level_from_option(int index);
 
 void log_write(int level, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Write text to the log as it is, with no timestamp or level (a startup
+ * banner).  Printed whatever the level. */
+void log_raw(const char *text);
 
 #define log_at(lvl, ...)                                                    \
     do {                                                                    \

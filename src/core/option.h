@@ -32,6 +32,9 @@ enum option_flag {
     OPT_NO_EFFECT = 1 << 6,   /* a Redis option about machinery this binary
                                * does not have: validated, stored, shown and
                                * rewritten, but it changes nothing */
+    OPT_EXACT_NAME = 1 << 7,  /* CONFIG GET shows it only when asked by
+                               * its very name, never for a pattern
+                               * (Redis's hidden testing options) */
 };
 
 struct option_def;

@@ -384,6 +384,9 @@ client_pending_output(const struct client *c)
 
 /* ---- output ------------------------------------------------------------ */
 
+/* The output counted against client-output-buffer-limit is, as in Redis,
+ * the memory the reply blocks take (not the bytes they hold so far), the
+ * 16 KiB buffer aside: a reply just over the limit in bytes is over it. */
 static void
 check_output_limits(struct client *c)
 {
@@ -391,7 +394,7 @@ check_output_limits(struct client *c)
         &c->srv->cfg.cob[(c->flags & CLIENT_REPLICA)  ? COB_REPLICA
                          : (c->flags & CLIENT_PUBSUB) ? COB_PUBSUB
                                                       : COB_NORMAL];
-    size_t used = c->reply_bytes;
+    size_t used = c->reply_alloc;
     if (lim->hard == 0 && lim->soft == 0) {
         return;
     }
@@ -415,6 +418,14 @@ check_output_limits(struct client *c)
         c->srv->stats.client_obuf_limit_disconnections++;
         reply_blocks_free(c);
         client_close_async(c);
+    }
+}
+
+void
+client_check_output_limits(struct client *c)
+{
+    if (c->reply != NULL && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        check_output_limits(c);
     }
 }
 
@@ -1377,8 +1388,8 @@ client_describe(const struct client *c, char *buf, size_t len)
                      c->db ? c->db->id : 0, nsub, npsub, nssub,
                      multi_queued_count(c), c->qlen - c->qpos,
                      c->qcap - c->qlen, c->qcap, c->qbuf_peak, obl, oll,
-                     c->reply_bytes,
-                     sizeof(*c) + c->qcap + c->reply_bytes,
+                     c->reply_alloc,
+                     sizeof(*c) + c->qcap + c->reply_alloc,
                      (c->flags & CLIENT_WRITE_ARMED) ? "w" : "",
                      c->lastcmd ? c->lastcmd->fullname : "NULL",
                      c->user ? acl_user_name(c->user) : "(superuser)",

@@ -204,6 +204,10 @@ void client_read_pending(struct server *srv);
 void client_discard_reply(struct client *c);
 /* Output bytes not yet written. */
 size_t client_pending_output(const struct client *c);
+/* Apply client-output-buffer-limit to output already queued: the cron
+ * calls it, so a soft limit held for its seconds closes a client that
+ * gets no more replies (as Redis's clientsCron does). */
+void client_check_output_limits(struct client *c);
 /* Mark argument i of the current command as a secret (a password): the
  * slow log shows "(redacted)" in its place, as Redis does.  The slow log
  * keeps at most 32 arguments, so indexes past 31 need no mark.  The marks

@@ -583,6 +583,10 @@ config_get_one(struct client *c, const struct option_def *d, const char *name,
     if (d->flags & OPT_FILE_ONLY) {
         return 0;
     }
+    if (match != NULL && (d->flags & OPT_EXACT_NAME)
+        && (match->len != strlen(name) || strncasecmp(match->ptr, name, match->len) != 0)) {
+        return 0;
+    }
     if (match == NULL || !emit) {
         return match != NULL;
     }
@@ -674,6 +678,16 @@ cmd_config_set(struct client *c)
         if (!(defs[i]->flags & OPT_MUTABLE)) {
             reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
                          "can't set immutable config", names[i]);
+            goto done;
+        }
+        /* Option values are C strings: a password with a NUL byte would
+         * be cut there, and its first part alone would then authenticate
+         * (Redis keeps requirepass and masterauth binary).  Refused. */
+        if ((defs[i]->flags & OPT_SENSITIVE)
+            && memchr(c->argv[3 + 2 * i].ptr, '\0', c->argv[3 + 2 * i].len) != NULL) {
+            reply_errorf(c, "CONFIG SET failed (possibly related to argument '%s') - "
+                         "a password with a NUL byte is not supported by cachely-server",
+                         names[i]);
             goto done;
         }
         if ((defs[i]->flags & OPT_PROTECTED)

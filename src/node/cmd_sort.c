@@ -6,6 +6,7 @@
  * STORE propagates as its effect: DEL of the destination and RPUSHes of the
  * stored list (the BY/GET keys it read may differ on a replica in time). */
 #include "node/handlers.h"
+#include "core/acl.h"
 #include "core/alloc.h"
 #include "core/util.h"
 #include "node/client.h"
@@ -280,6 +281,12 @@ sort_propagate_store(struct client *c, const struct resp_arg *dst, struct quickl
     mem_free(argv);
 }
 
+static int
+sort_reads_allowed(struct client *c)
+{
+    return acl_check_unrestricted_read(c->user, c->cmd, c->argc, c->argv);
+}
+
 static void
 sort_generic(struct client *c, int readonly)
 {
@@ -314,7 +321,17 @@ sort_generic(struct client *c, int readonly)
         } else if (sort_arg_is(a, "by") && left >= 1) {
             sortby = &c->argv[++j];
             dontsort = memchr(sortby->ptr, '*', sortby->len) == NULL;
+            /* A BY pattern or a GET reads keys the arguments do not name:
+             * only for a user who may read every key, as in Redis. */
+            if (!dontsort && !sort_reads_allowed(c)) {
+                reply_error(c, "BY option of SORT denied due to insufficient ACL permissions.");
+                goto out;
+            }
         } else if (sort_arg_is(a, "get") && left >= 1) {
+            if (!sort_reads_allowed(c)) {
+                reply_error(c, "GET option of SORT denied due to insufficient ACL permissions.");
+                goto out;
+            }
             gets[ngets++] = &c->argv[++j];
         } else {
             reply_syntax_error(c);

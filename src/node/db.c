@@ -13,6 +13,26 @@
 #define LRU_CLOCK_MAX ((1 << 24) - 1)
 #define LFU_INIT_VAL 5
 
+/* An empty dict for db, with the keyspace's veto on growing. */
+static void
+db_dict_init(struct db *db)
+{
+    dict_init(&db->dict);
+    db->dict.expand_allowed = db->ks->dict_expand_allowed;
+    db->dict.expand_arg = db->ks->dict_expand_arg;
+}
+
+void
+keyspace_set_expand_veto(struct keyspace *ks, dict_expand_allowed_fn fn, void *arg)
+{
+    ks->dict_expand_allowed = fn;
+    ks->dict_expand_arg = arg;
+    for (int i = 0; i < ks->ndb; i++) {
+        ks->dbs[i].dict.expand_allowed = fn;
+        ks->dbs[i].dict.expand_arg = arg;
+    }
+}
+
 void
 keyspace_init(struct keyspace *ks, int ndb)
 {
@@ -725,7 +745,7 @@ db_flush(struct db *db)
         db_signal(db, NULL, 0, KEYSPACE_FLUSHED);
     }
     dict_clear(&db->dict, entry_free_all, NULL);
-    dict_init(&db->dict);
+    db_dict_init(db);
     expire_index_reset(&db->ttl, db->ks->now_ms);
     db->volatile_count = 0;
     db->expire_sum = 0;
@@ -745,7 +765,7 @@ db_flush_async(struct db *db)
     }
     struct dict *old = mem_alloc(sizeof(*old));
     *old = db->dict;
-    dict_init(&db->dict);
+    db_dict_init(db);
     expire_index_reset(&db->ttl, db->ks->now_ms);
     db->volatile_count = 0;
     db->expire_sum = 0;

@@ -85,6 +85,8 @@ struct keyspace {
     keyspace_event_fn on_event;  /* keyspace notifications, or NULL */
     void *on_event_ctx;          /* borrowed */
     long long dirty;             /* count of keyspace changes (propagation, saves) */
+    dict_expand_allowed_fn dict_expand_allowed; /* every database's dict's veto */
+    void *dict_expand_arg;       /* borrowed */
     /* statistics */
     long long hits, misses;
     long long expired_keys, evicted_keys;
@@ -100,6 +102,8 @@ struct keyspace {
 
 /* Create/destroy the databases.  keyspace_destroy frees every entry. */
 void keyspace_init(struct keyspace *ks, int ndb);
+/* Every database's dict (now and after a flush) asks fn before it grows. */
+void keyspace_set_expand_veto(struct keyspace *ks, dict_expand_allowed_fn fn, void *arg);
 void keyspace_destroy(struct keyspace *ks);
 /* Refresh the cached clock; call once per command. */
 void keyspace_tick(struct keyspace *ks);

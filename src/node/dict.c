@@ -159,6 +159,11 @@ dict_expand_if_needed(struct dict *d)
     }
     if (d->count >= d->t[0].size
         && (d->resize_allowed || d->count / d->t[0].size > DICT_FORCE_RATIO)) {
+        if (d->expand_allowed != NULL
+            && !d->expand_allowed(d->t[0].size * 2 * sizeof(struct entry *), d->count,
+                                  d->t[0].size, d->expand_arg)) {
+            return;
+        }
         dict_resize_to(d, d->count + 1);
     }
 }

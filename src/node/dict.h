@@ -17,12 +17,19 @@ struct dict_table {
     size_t mask;
 };
 
+/* May a dict holding count entries in size buckets grow by a bucket array
+ * of more_bytes?  Nonzero: yes. */
+typedef int (*dict_expand_allowed_fn)(size_t more_bytes, size_t count, size_t size,
+                                      void *arg);
+
 struct dict {
     struct dict_table t[2];
     size_t count;              /* entries in both tables */
     long rehash_idx;           /* -1 when not rehashing */
     int pause_rehash;          /* > 0 while a safe iteration runs */
     int resize_allowed;
+    dict_expand_allowed_fn expand_allowed; /* NULL: growing is always allowed */
+    void *expand_arg;          /* borrowed, for expand_allowed */
 };
 
 void dict_init(struct dict *d);

@@ -357,7 +357,10 @@ dispatch_call(struct client *c, const struct command *cmd)
     if (nested) {
         srv->ks.now_ms = saved_now;
         c->cmd = saved_cmd;
-        c->cmd_errors += saved_errors;
+        /* An error of a command EXEC runs is that command's failed call,
+         * not EXEC's (Redis 7.0's commandstats): the caller keeps only the
+         * errors it replied itself. */
+        c->cmd_errors = saved_errors;
     } else {
         /* Clients blocked on keys this command wrote are served now, before
          * the writer's next pipelined command (as Redis 7.0 does). */

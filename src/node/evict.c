@@ -100,6 +100,17 @@ evict_used_memory(const struct server *srv)
     return used > u.total ? used - u.total : 0;
 }
 
+int
+evict_dict_expand_allowed(size_t more_bytes, size_t count, size_t size, void *arg)
+{
+    const struct server *srv = arg;
+    unsigned long long limit = srv->cfg.maxmemory;
+    if (limit == 0 || (double)count / (double)size > 1.618) {
+        return 1;
+    }
+    return evict_used_memory(srv) + more_bytes <= limit;
+}
+
 /* ---- the candidate pool ------------------------------------------------ */
 
 static void

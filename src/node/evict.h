@@ -22,5 +22,10 @@ void evict_uncounted(const struct server *srv, struct evict_uncounted *u);
 /* Used memory as maxmemory counts it (bytes): mem_used() without the
  * replication and append-only buffers. */
 unsigned long long evict_used_memory(const struct server *srv);
+/* The keyspace dicts' veto on growing (arg: the server), as Redis 7.0's:
+ * while a dict holds at most 1.618 entries a bucket, it does not grow
+ * when its new bucket array would take memory past maxmemory (which would
+ * evict keys only to make room for the table). */
+int evict_dict_expand_allowed(size_t more_bytes, size_t count, size_t size, void *arg);
 
 #endif

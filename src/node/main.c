@@ -11,6 +11,7 @@
 #include "node/client.h"
 #include "node/notify.h"
 #include "node/db.h"
+#include "node/evict.h"
 #include "node/http.h"
 #include "node/info.h"
 #include "node/lazyfree.h"
@@ -68,6 +69,9 @@ clients_cron(struct server *srv)
         for (struct client *c = srv->clients; c; c = c->next) {
             client_trim_idle(c, now);
         }
+    }
+    for (struct client *c = srv->clients; c; c = c->next) {
+        client_check_output_limits(c);
     }
     if (srv->cfg.timeout <= 0) {
         return;
@@ -193,6 +197,21 @@ on_hup(evutil_socket_t sig, short what, void *arg)
     (void)tls_apply_config(NULL, srv, err, sizeof(err)); /* logs the outcome */
 }
 
+/* always-show-logo yes: a short banner of our own at startup, before "Ready
+ * to accept connections", with the "Port: N" and "PID: N" lines Redis's logo
+ * has (Redis's test suite waits for " PID: <pid>" in a server's output). */
+static void
+show_banner(struct server *srv)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "\n    cachely-server %s (%s), a Redis-compatible cache node\n"
+             "    Port: %lld\n"
+             "    PID: %d\n\n",
+             PACKAGE_VERSION, mem_allocator_name(), srv->cfg.port, (int)getpid());
+    log_raw(text);
+}
+
 static void
 write_pidfile(const char *path)
 {
@@ -312,6 +331,7 @@ main(int argc, char **argv)
     srv->stats.start_ms = util_mstime();
     srv->stats.ops_sample_time_ms = srv->stats.start_ms;
     keyspace_init(&srv->ks, (int)srv->cfg.databases);
+    keyspace_set_expand_veto(&srv->ks, evict_dict_expand_allowed, srv);
     srv->opts.ctx = srv;
     server_apply_config(srv);
     log_no_effect_options(srv);
@@ -373,6 +393,9 @@ main(int argc, char **argv)
         event_add(srv->expire_event, &tv);
     }
     write_pidfile(srv->cfg.pidfile);
+    if (srv->cfg.always_show_logo) {
+        show_banner(srv);
+    }
     log_info("cachely-server %s (%s) started, pid=%d, port=%lld, run_id=%s",
              PACKAGE_VERSION, mem_allocator_name(), (int)getpid(), srv->cfg.port,
              srv->run_id);

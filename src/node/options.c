@@ -164,7 +164,8 @@ apply_runtime(const struct option_def *def, void *ctx, char *err, size_t errlen)
 }
 
 /* A new backlog size takes effect by starting a fresh backlog: replicas
- * that disconnect afterwards resync fully once. */
+ * that disconnect afterwards resync fully once.  As in Redis, a size below
+ * 16 KiB is accepted and raised to 16 KiB (CONFIG GET then shows that). */
 static int
 apply_backlog_size(const struct option_def *def, void *ctx, char *err, size_t errlen)
 {
@@ -172,6 +173,9 @@ apply_backlog_size(const struct option_def *def, void *ctx, char *err, size_t er
     (void)def;
     (void)err;
     (void)errlen;
+    if (srv->cfg.repl_backlog_size < REPL_BACKLOG_MIN_SIZE) {
+        srv->cfg.repl_backlog_size = REPL_BACKLOG_MIN_SIZE;
+    }
     if (srv->repl.backlog != NULL) {
         mem_free(srv->repl.backlog);
         srv->repl.backlog = mem_alloc((size_t)srv->cfg.repl_backlog_size);
@@ -675,6 +679,8 @@ const struct option_def node_options[] = {
      "log file path (empty = standard error)"},
     {"pidfile", OPT_STRING, 0, "", 0, 0, NULL, OFF(pidfile), NULL, NULL, NULL,
      "write the process id to this file"},
+    {"always-show-logo", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(always_show_logo), NULL,
+     NULL, NULL, "yes: log a short banner (version, Port, PID) at startup"},
     {"daemonize", OPT_BOOL, 0, "no", 0, 0, NULL, OFF(daemonize), NULL, NULL, NULL,
      "run in the background"},
     {"databases", OPT_INT, 0, "16", 1, 1024, NULL, OFF(databases), NULL, NULL, NULL,
@@ -758,9 +764,13 @@ const struct option_def node_options[] = {
     {"replica-announce-port", OPT_INT, MUT, "0", 0, 65535, NULL,
      OFF(replica_announce_port), NULL, NULL, NULL,
      "port this replica announces to its master (0 = its own port)"},
-    {"repl-backlog-size", OPT_MEMORY, MUT, "1mb", 16 * 1024, LL_MAX, NULL,
+    {"repl-backlog-size", OPT_MEMORY, MUT, "1mb", 1, LL_MAX, NULL,
      OFF(repl_backlog_size), NULL, NULL, apply_backlog_size,
      "bytes of stream kept for partial resyncs"},
+    {"rdb-key-save-delay", OPT_INT, MUT | OPT_HIDDEN | OPT_EXACT_NAME, "0", INT_MIN, INT_MAX,
+     NULL, OFF(rdb_key_save_delay), NULL, NULL, NULL,
+     "testing aid, as in Redis: microseconds slept per key written to a snapshot, full "
+     "sync or rewrite (negative -N: 1 us once in N keys)"},
     {"repl-backlog-ttl", OPT_INT, MUT, "3600", 0, 2147483647, NULL, OFF(repl_backlog_ttl),
      NULL, NULL, NULL, "free the backlog after this many seconds without replicas (0 = never)"},
     {"repl-timeout", OPT_INT, MUT, "60", 1, 2147483647, NULL, OFF(repl_timeout), NULL,
@@ -936,8 +946,6 @@ const struct option_def node_options[] = {
      maxmemory_clients_parse, maxmemory_clients_format, NULL,
      "only 0: no client eviction"},
     /* accepted and kept, with no effect here (OPT_NO_EFFECT) */
-    {"always-show-logo", OPT_BOOL, NOEFF, "no", 0, 0, NULL, OFF(always_show_logo), NULL,
-     NULL, NULL, "no effect: there is no logo"},
     {"activerehashing", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(activerehashing),
      NULL, NULL, NULL, "no effect: tables rehash incrementally anyway"},
     {"rdbcompression", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(rdbcompression), NULL,

@@ -252,6 +252,8 @@ persist_apply_appendonly(struct server *srv, char *err, size_t errlen)
     if (!srv->cfg.appendonly) {
         if (ps->aof_state != AOF_OFF) {
             if (ps->child_kind == PERSIST_CHILD_REWRITE) {
+                /* Redis's words: its test suite waits for this line. */
+                log_info("Killing running AOF rewrite child: %ld", (long)ps->child);
                 child_stop(srv);
             }
             ps->aof_rewrite_scheduled = 0;

@@ -29,6 +29,11 @@ struct scripting;
 struct iobatch;
 struct lathist;
 
+/* The smallest backlog CONFIG SET repl-backlog-size gives: smaller values
+ * are raised to it, as Redis does (a config file's value is kept, as in
+ * Redis, whose resize runs on CONFIG SET only). */
+#define REPL_BACKLOG_MIN_SIZE (16 * 1024)
+
 /* Redis's maxmemory-policy names, in option order. */
 #define MAXMEMORY_POLICY_LIST(X)                                            \
     X(NOEVICTION, "noeviction")                                             \
@@ -115,8 +120,9 @@ struct node_config {
     long long replica_priority;
     char *replica_announce_ip;     /* owned */
     long long replica_announce_port;
-    unsigned long long repl_backlog_size;
+    unsigned long long repl_backlog_size; /* CONFIG SET raises it to REPL_BACKLOG_MIN_SIZE */
     long long repl_backlog_ttl;
+    long long rdb_key_save_delay; /* testing aid: us slept per key saved */
     long long repl_timeout;
     long long repl_ping_replica_period;
     long long min_replicas_to_write;

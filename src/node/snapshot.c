@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ struct snap_writer {
     int fd;
     int error;
     long long now_ms;
+    long long key_delay;         /* rdb-key-save-delay (see snap_entry) */
     snapshot_chunk_fn on_chunk;  /* sees the body bytes; NULL: none */
     void *chunk_arg;             /* borrowed */
     struct obj_emitter em;       /* collections write themselves through it */
@@ -95,6 +97,13 @@ snap_entry(struct entry *e, void *arg)
 {
     struct snap_writer *w = arg;
     const struct obj_type *type = obj_type_of(e->type);
+    /* rdb-key-save-delay, a testing aid as in Redis: sleep that many
+     * microseconds per key; a negative -N sleeps 1 us once in N keys. */
+    if (w->key_delay > 0) {
+        usleep((useconds_t)w->key_delay);
+    } else if (w->key_delay < 0 && random() % -w->key_delay == 0) {
+        usleep(1);
+    }
     if (type != NULL) {
         snap_object(w, e, type);
         return;
@@ -132,6 +141,7 @@ snap_function(void *arg, const char *code, size_t len)
 static void
 snap_body(struct server *srv, struct snap_writer *w)
 {
+    w->key_delay = srv->cfg.rdb_key_save_delay;
     function_each_code(srv, snap_function, w);
     for (int i = 0; i < srv->ks.ndb && !w->error; i++) {
         struct db *db = &srv->ks.dbs[i];

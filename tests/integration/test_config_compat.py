@@ -116,14 +116,18 @@ def case_a_loads(c):
               "notify-keyspace-events KEA")
         check(r.config_get("latency-monitor-threshold")["latency-monitor-threshold"] == "1",
               "latency-monitor-threshold")
-        # one line at startup names what has no effect here
+        # always-show-logo yes: the banner with the lines Redis's own test
+        # suite waits for (" PID: <pid>") and reads (Port)
         log = n.log_text()
+        check(("\n    PID: %d\n" % n.proc.pid) in log and ("\n    Port: %d\n" % n.port) in log,
+              "always-show-logo banner with PID and Port: %r" % log[:600])
+        # one line at startup names what has no effect here
         line = [x for x in log.splitlines() if "with no effect in cachely-server" in x]
         check(len(line) == 1, "one startup line on options with no effect: %r" % line)
-        for name in ("always-show-logo", "propagation-error-behavior", "rdbcompression",
-                     "cluster-node-timeout"):
+        for name in ("propagation-error-behavior", "rdbcompression", "cluster-node-timeout"):
             check(line and name in line[0], "%s named in %r" % (name, line))
-        for name in ("replica-ignore-maxmemory", "shutdown-on-sigterm", "notify-keyspace-events"):
+        for name in ("replica-ignore-maxmemory", "shutdown-on-sigterm", "notify-keyspace-events",
+                     "always-show-logo"):
             check(line and (" " + name + ",") not in line[0] + ",",
                   "%s (it has an effect) not named in %r" % (name, line))
     finally:

@@ -298,6 +298,9 @@ Test(option, no_effect_list_names_only_changed_options)
     /* a default given explicitly changes nothing */
     cr_assert_eq(option_set(&n.t, option_find(&n.t, "rdbcompression"), "yes", err,
                             sizeof(err)), 0);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "rdbchecksum"), "no", err,
+                            sizeof(err)), 0);
+    /* always-show-logo prints a banner: it has an effect */
     cr_assert_eq(option_set(&n.t, option_find(&n.t, "always-show-logo"), "yes", err,
                             sizeof(err)), 0);
     cr_assert_eq(option_set(&n.t, option_find(&n.t, "propagation-error-behavior"), "panic",
@@ -306,7 +309,7 @@ Test(option, no_effect_list_names_only_changed_options)
     cr_assert_eq(option_set(&n.t, option_find(&n.t, "replica-ignore-maxmemory"), "no", err,
                             sizeof(err)), 0);
     cr_assert_eq(option_no_effect_list(&n.t, list, sizeof(list)), 2);
-    cr_assert_str_eq(list, "always-show-logo, propagation-error-behavior");
+    cr_assert_str_eq(list, "rdbchecksum, propagation-error-behavior");
     option_free_values(&n.t);
 }
 
