@@ -282,6 +282,15 @@ db_delete_ref(struct db *db, struct entry **ref)
     entry_free(db, e);
 }
 
+void
+db_delete_ref_unsignalled(struct db *db, struct entry **ref)
+{
+    struct entry *e = dict_unlink(&db->dict, ref);
+    db->ks->dirty++;
+    free_value(db->ks, e, db->ks->free_async);
+    entry_free(db, e);
+}
+
 static void
 expire_now(struct db *db, struct entry **ref)
 {

@@ -218,6 +218,10 @@ struct entry *db_set_expire(struct db *db, struct entry **ref, long long when_ms
 int db_delete(struct db *db, const char *key, size_t len);
 /* Delete the entry at ref. */
 void db_delete_ref(struct db *db, struct entry **ref);
+/* db_delete_ref without its KEYSPACE_DELETED signal, which the caller sends
+ * afterwards (the evictor: what the deletion freed is measured alone, not
+ * with the invalidations the signal queues to tracking clients). */
+void db_delete_ref_unsignalled(struct db *db, struct entry **ref);
 /* Rename key to newkey within db (RENAME): newkey is deleted first when
  * present; the entry keeps its value, TTL and access bits, and its block is
  * resized in place rather than copied.  The caller has already looked key up

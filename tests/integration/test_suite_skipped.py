@@ -6,7 +6,8 @@ more output; a password with a NUL byte is refused, never cut short; an
 error of a command EXEC runs is that command's failed call, not EXEC's;
 the testing option rdb-key-save-delay slows a save down; turning AOF off
 logs the rewrite child's kill; a keyspace table does not grow past
-maxmemory (evicting keys to pay for its buckets).
+maxmemory (evicting keys to pay for its buckets); eviction counts what
+each key's deletion freed, not the tracking invalidations it queued.
 (AUTH by a user without command permissions: tests/compat/acl.cmds.)
 
 Run with /usr/bin/python3 (Debian's python3-redis); CACHELY_BUILDDIR names
@@ -213,6 +214,49 @@ def case_g_no_dict_growth_past_maxmemory(c):
     check(r.dbsize() == 7002, "without maxmemory every key stays")
 
 
+def case_h_tracking_no_eviction_feedback(c):
+    """maxmemory.tcl "client tracking don't cause eviction feedback loop",
+    made certain to bite: 30 RESP3 clients track 300 keys of 1,000-byte
+    names, then maxmemory goes 200,000 bytes under what is used, with
+    maxmemory-eviction-tenacity 100 (no time limit: one command evicts
+    all it must).  Each evicted key queues a 1 KB invalidation to each of
+    the 30 clients, so once their 16 KiB buffers are full the used total
+    grows with every key evicted; counting that total after each key (as
+    the loop did) evicted every key.  Each key now counts what its
+    deletion freed, as in Redis (the invalidations and the tracking
+    table's own copy of the name are dealt with after the count).  With
+    the old loop: 300 of 300 keys."""
+    n = c.node()
+    r = client(n)
+    r.config_set("latency-tracking", "no")
+    r.config_set("maxmemory-policy", "allkeys-lru")
+    r.config_set("maxmemory-eviction-tenacity", 100)
+    keys = ["%d%s" % (j, "x" * 1000) for j in range(300)]
+    for k in keys:
+        r.set(k, "x")
+    trackers = []
+    for _ in range(30):
+        t = Raw(n.port)
+        t.send(("HELLO", "3"), ("CLIENT", "TRACKING", "on"))
+        t.reply()
+        t.reply()
+        t.send(*[("GET", k) for k in keys])
+        for _ in keys:
+            t.reply()
+        trackers.append(t)
+    time.sleep(1.1)  # the cron trims the query buffers the GETs grew
+    used = int(info(r, "memory")["used_memory"])
+    r.config_set("maxmemory", used - 200000)
+    evicted = int(info(r, "stats")["evicted_keys"])  # INFO's call evicts
+    r.config_set("maxmemory", 0)
+    size = r.dbsize()
+    # A key with its 1,000-byte name frees about 1 KB: some 190 keys.
+    check(100 <= evicted <= 250, "%d keys evicted to free 200,000 bytes" % evicted)
+    check(size == 300 - evicted, "dbsize %d after %d evicted" % (size, evicted))
+    for t in trackers:
+        t.sock.close()
+
+
 CASES = [
     ("a", "a KEYS reply over the hard limit in block memory is cut", case_a_keys_cut_at_hard_limit),
     ("b", "a soft limit closes a client that gets no more output", case_b_soft_limit_without_traffic),
@@ -221,6 +265,7 @@ CASES = [
     ("e", "rdb-key-save-delay slows a BGSAVE down", case_e_rdb_key_save_delay),
     ("f", "turning AOF off logs the rewrite child's kill", case_f_aof_off_kills_rewrite_logged),
     ("g", "the keyspace's table does not grow past maxmemory", case_g_no_dict_growth_past_maxmemory),
+    ("h", "tracking invalidations do not feed eviction", case_h_tracking_no_eviction_feedback),
 ]
 
 
