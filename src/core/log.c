@@ -108,3 +108,23 @@ log_raw(const char *text)
     fputs(text, out);
     fflush(out);
 }
+
+void
+log_from_handler(const char *msg)
+{
+    /* Only write(2): async-signal-safe, unlike stdio.  Line-buffered stdio
+     * holds no partial line between log calls, so this line lands whole. */
+    int fd = log_file ? fileno(log_file) : STDERR_FILENO;
+    char line[256];
+    size_t n = 0;
+    const char *prefix = "signal-handler: ";
+    for (const char *p = prefix; *p && n < sizeof(line) - 2; p++) {
+        line[n++] = *p;
+    }
+    for (const char *p = msg; *p && n < sizeof(line) - 2; p++) {
+        line[n++] = *p;
+    }
+    line[n++] = '\n';
+    ssize_t w = write(fd, line, n);
+    (void)w;
+}

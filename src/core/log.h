@@ -30,6 +30,8 @@ void log_write(int level, const char *file, int line, const char *fmt, ...)
 /* Write text to the log as it is, with no timestamp or level (a startup
  * banner).  Printed whatever the level. */
 void log_raw(const char *text);
+/* One line from a signal handler: write(2) only, no timestamp. */
+void log_from_handler(const char *msg);
 
 #define log_at(lvl, ...)                                                    \
     do {                                                                    \

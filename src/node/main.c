@@ -25,6 +25,7 @@
 #include "node/server.h"
 #include "node/tls.h"
 #include "node/slowlog.h"
+#include "node/snapfile.h"
 #include "node/t_hash.h"
 
 #include <errno.h>
@@ -152,15 +153,38 @@ on_close_pending(evutil_socket_t fd, short what, void *arg)
  * save points are set or "save" is given, none with "nosave", and a failed
  * one keeps the server running unless "force" (as Redis 7.0 does).  "now"
  * changes nothing: the shutdown never waits for replicas. */
+static char insist_temp[64]; /* the final snapshot's temp file */
+
+/* A second SIGINT while the final snapshot is being written: as Redis, exit
+ * at once (status 1, not a clean shutdown) and remove the temp file.  The
+ * loop that reads signals does not run during the save, so without this
+ * the signal waited for the save's end. */
+static void
+on_insist(int sig)
+{
+    (void)sig;
+    log_from_handler("You insist... exiting now.");
+    unlink(insist_temp);
+    _exit(1);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct server *srv = arg;
     int flags = sig == SIGINT ? srv->cfg.shutdown_on_sigint : srv->cfg.shutdown_on_sigterm;
     int save = (flags & SHUTDOWN_FLAG_SAVE) ? 1 : (flags & SHUTDOWN_FLAG_NOSAVE) ? -1 : 0;
+    struct sigaction insist, old;
     (void)what;
     log_info("Received %s, scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    if (persist_shutdown(srv, save) != 0 && !(flags & SHUTDOWN_FLAG_FORCE)) {
+    snapfile_temp_name(getpid(), insist_temp, sizeof(insist_temp));
+    memset(&insist, 0, sizeof(insist));
+    insist.sa_handler = on_insist;
+    sigemptyset(&insist.sa_mask);
+    sigaction(SIGINT, &insist, &old);
+    int rc = persist_shutdown(srv, save);
+    sigaction(SIGINT, &old, NULL);
+    if (rc != 0 && !(flags & SHUTDOWN_FLAG_FORCE)) {
         log_warn("Errors trying to shut down the server. Check the logs for more "
                  "information.");
         return;

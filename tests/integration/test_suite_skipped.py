@@ -7,7 +7,8 @@ error of a command EXEC runs is that command's failed call, not EXEC's;
 the testing option rdb-key-save-delay slows a save down; turning AOF off
 logs the rewrite child's kill; a keyspace table does not grow past
 maxmemory (evicting keys to pay for its buckets); eviction counts what
-each key's deletion freed, not the tracking invalidations it queued.
+each key's deletion freed, not the tracking invalidations it queued; a
+second SIGINT during the final save exits at once.
 (AUTH by a user without command permissions: tests/compat/acl.cmds.)
 
 Run with /usr/bin/python3 (Debian's python3-redis); CACHELY_BUILDDIR names
@@ -15,7 +16,9 @@ the build.  Prints "N passed, M failed".  CACHELY_SKIPPED_CASES=a,c runs
 only those.
 """
 import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -257,6 +260,35 @@ def case_h_tracking_no_eviction_feedback(c):
         t.sock.close()
 
 
+def case_i_second_sigint_during_final_save(c):
+    """shutdown.tcl "Temp rdb will be deleted in signal handle": a SIGINT
+    starts the final snapshot, slowed down here (rdb-key-save-delay, about
+    2 s for 10,000 keys); a second SIGINT exits at once with status 1 and
+    removes the temp file, logging Redis's words.  Before, the signal
+    waited for the save to end (the loop that reads signals was not
+    running), and the process then exited cleanly."""
+    n = c.node("--save", "900 1", "--rdb-key-save-delay", "200")
+    r = client(n)
+    r.eval("for i=1,10000 do redis.call('set','k'..i,'v') end", 0)
+    pid = n.proc.pid
+    temp = os.path.join(n.dir, "temp-%d.cachely" % pid)
+    n.proc.send_signal(signal.SIGINT)
+    wait_for(lambda: os.path.exists(temp), 5, "the final save started")
+    t0 = time.time()
+    n.proc.send_signal(signal.SIGINT)
+    try:
+        rc = n.proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        rc = None
+    took = time.time() - t0
+    n.killed = True  # its status is checked here
+    check(rc == 1, "exit status %r %.2f s after the second SIGINT" % (rc, took))
+    check(not os.path.exists(temp), "the temp file is left behind")
+    with open(n.log, errors="replace") as f:
+        log = f.read()
+    check("You insist... exiting now." in log, "no insist line in %r" % log[-400:])
+
+
 CASES = [
     ("a", "a KEYS reply over the hard limit in block memory is cut", case_a_keys_cut_at_hard_limit),
     ("b", "a soft limit closes a client that gets no more output", case_b_soft_limit_without_traffic),
@@ -266,6 +298,7 @@ CASES = [
     ("f", "turning AOF off logs the rewrite child's kill", case_f_aof_off_kills_rewrite_logged),
     ("g", "the keyspace's table does not grow past maxmemory", case_g_no_dict_growth_past_maxmemory),
     ("h", "tracking invalidations do not feed eviction", case_h_tracking_no_eviction_feedback),
+    ("i", "a second SIGINT during the final save exits at once", case_i_second_sigint_during_final_save),
 ]
 
 
