@@ -85,12 +85,7 @@ acl_check_client(struct client *c, const struct command *cmd, size_t argc,
                  size_t msglen)
 {
     size_t pos;
-    const struct acl_selector *root = &c->user->root;
-    /* A user allowed every key and channel (the default user) needs only
-     * its command bit: what acl_check would find, without its two calls,
-     * for each request. */
-    if ((root->flags & (SEL_ALLKEYS | SEL_ALLCHANNELS)) == (SEL_ALLKEYS | SEL_ALLCHANNELS)
-        && acl_sel_bit(root, cmd->id)) {
+    if (acl_user_allowed_by_bit(c->user, cmd->id)) {
         return ACL_OK;
     }
     int r = acl_check(c->user, cmd, argc, argv, &pos);

@@ -197,13 +197,9 @@ dispatch_command(struct client *c)
         reject_with(c, cmd, "Command not allowed inside a transaction");
         return;
     }
-    /* acl_check_client's first test, here without its call (a callee-saved
-     * register frame for the slow path it holds): a user allowed every key
-     * and channel, as the default user, needs only the command's bit. */
-    if (c->user != NULL
-        && !((c->user->root.flags & (SEL_ALLKEYS | SEL_ALLCHANNELS))
-                 == (SEL_ALLKEYS | SEL_ALLCHANNELS)
-             && acl_sel_bit(&c->user->root, cmd->id))) {
+    /* The usual case tested here, without acl_check_client's call (and the
+     * callee-saved register frame its slow path needs). */
+    if (c->user != NULL && !acl_user_allowed_by_bit(c->user, cmd->id)) {
         char msg[512];
         if (acl_check_client(c, cmd, c->argc, c->argv,
                              (c->flags & CLIENT_MULTI) ? ACL_CTX_MULTI : ACL_CTX_TOPLEVEL,

@@ -134,14 +134,11 @@ access_authenticate(struct session *s, const struct resp_arg *user, const struct
     return u;
 }
 
-/* A user allowed every key and channel (the default user) needs only its
- * command bit: what acl_check finds, without its calls. */
+/* No user (no ACL), or acl_user_allowed_by_bit. */
 static inline int
 allowed_by_bit(const struct acl_user *u, const struct command *cmd)
 {
-    return u == NULL
-           || ((u->root.flags & (SEL_ALLKEYS | SEL_ALLCHANNELS)) == (SEL_ALLKEYS | SEL_ALLCHANNELS)
-               && acl_sel_bit(&u->root, cmd->id));
+    return u == NULL || acl_user_allowed_by_bit(u, cmd->id);
 }
 
 /* access_check for a container, or a user the bit alone does not clear
