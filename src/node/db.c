@@ -270,12 +270,12 @@ free_value(struct keyspace *ks, struct entry *e, int async)
     (void)ks;
 }
 
-void
-db_delete_ref(struct db *db, struct entry **ref)
+static void
+delete_ref(struct db *db, struct entry **ref, int signal)
 {
     struct entry *e = dict_unlink(&db->dict, ref);
     db->ks->dirty++;
-    if (keyspace_listening(db->ks)) {
+    if (signal && keyspace_listening(db->ks)) {
         db_signal(db, entry_key(e), entry_keylen(e), KEYSPACE_DELETED);
     }
     free_value(db->ks, e, db->ks->free_async);
@@ -283,12 +283,15 @@ db_delete_ref(struct db *db, struct entry **ref)
 }
 
 void
+db_delete_ref(struct db *db, struct entry **ref)
+{
+    delete_ref(db, ref, 1);
+}
+
+void
 db_delete_ref_unsignalled(struct db *db, struct entry **ref)
 {
-    struct entry *e = dict_unlink(&db->dict, ref);
-    db->ks->dirty++;
-    free_value(db->ks, e, db->ks->free_async);
-    entry_free(db, e);
+    delete_ref(db, ref, 0);
 }
 
 static void

@@ -66,21 +66,18 @@ static void
 clients_cron(struct server *srv)
 {
     long long now = util_mstime();
-    if (srv->cronloops % (srv->cfg.hz > 0 ? srv->cfg.hz : 1) == 0) {
-        for (struct client *c = srv->clients; c; c = c->next) {
+    int trim = srv->cronloops % (srv->cfg.hz > 0 ? srv->cfg.hz : 1) == 0;
+    /* One walk: once a second the idle buffers, every tick the output
+     * limits (a soft limit closes a client no further output reaches)
+     * and the idle timeout. */
+    for (struct client *c = srv->clients; c; c = c->next) {
+        if (trim) {
             client_trim_idle(c, now);
         }
-    }
-    for (struct client *c = srv->clients; c; c = c->next) {
         client_check_output_limits(c);
-    }
-    if (srv->cfg.timeout <= 0) {
-        return;
-    }
-    for (struct client *c = srv->clients; c; c = c->next) {
         /* As Redis, a client waiting in WAIT or held by CLIENT PAUSE is
          * not idle. */
-        if (now - c->last_interaction_ms > srv->cfg.timeout * 1000
+        if (srv->cfg.timeout > 0 && now - c->last_interaction_ms > srv->cfg.timeout * 1000
             && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_BLOCKED))) {
             log_debug("Closing idle client id=%llu", (unsigned long long)c->id);
             client_close_async(c);
