@@ -144,9 +144,6 @@ spawn_skip=(
     "ACLs can block all DEBUG subcommands except one"
     "ACL GETUSER is able to translate back command permissions"
     "ACL #5998 regression: memory leaks adding / removing subcommands"
-    # MIGRATE is not implemented (ACL DRYRUN ... MIGRATE)
-    "Test various commands for command permissions"
-    "Test various odd commands for key permissions"
     # a password with a NUL byte is refused (option values are C strings)
     "AUTH fails when binary password is wrong"
     "AUTH succeeds when binary password is correct"

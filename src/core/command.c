@@ -264,6 +264,9 @@ enum movable_kind {
     MOVABLE_GEO_STORE,   /* GEORADIUS*: the argument after the first STORE and
                             after the first STOREDIST from argv[at] on (Redis
                             7.0's keyword key specs) */
+    MOVABLE_MIGRATE,     /* MIGRATE: argv[3], or with KEYS (argv[3] empty)
+                            every argument after it, AUTH's one and AUTH2's
+                            two arguments skipped on the way */
 };
 static const struct movable_keys {
     enum cmd_id id;
@@ -298,6 +301,7 @@ static const struct movable_keys {
     {CMD_ID_SORT, MOVABLE_SORT_STORE, 2, NULL},
     {CMD_ID_GEORADIUS, MOVABLE_GEO_STORE, 6, NULL},
     {CMD_ID_GEORADIUSBYMEMBER, MOVABLE_GEO_STORE, 5, NULL},
+    {CMD_ID_MIGRATE, MOVABLE_MIGRATE, 6, NULL},
 
     /* (end of collections) */
     /* scripts and functions */
@@ -364,6 +368,26 @@ command_keys(const struct command *cmd, size_t argc, const struct resp_arg *argv
         }
         if (store != 0 && n < cap) {
             idx[n++] = store;
+        }
+        return n;
+    }
+    if (m->kind == MOVABLE_MIGRATE) {
+        for (size_t i = (size_t)m->at; i < argc; i++) {
+            if (argv[i].len == 4 && strncasecmp(argv[i].ptr, "auth", 4) == 0) {
+                i += 1;
+            } else if (argv[i].len == 5 && strncasecmp(argv[i].ptr, "auth2", 5) == 0) {
+                i += 2;
+            } else if (argv[i].len == 4 && strncasecmp(argv[i].ptr, "keys", 4) == 0) {
+                /* As Redis's callback: KEYS with a key in argv[3] finds
+                 * none (the command itself refuses that form). */
+                n = 0;
+                if (argc > 3 && argv[3].len == 0) {
+                    for (size_t k = i + 1; k < argc && n < cap; k++) {
+                        idx[n++] = k;
+                    }
+                }
+                break;
+            }
         }
         return n;
     }

@@ -138,6 +138,7 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(COPY, NONE, "copy", -3, XW | XM, 1, 2, 1, "generic", "6.2.0", "Copy a key's value to another key", copy) \
     X(DUMP, NONE, "dump", 2, XR, 1, 1, 1, "generic", "2.6.0", "Return a serialized form of a key's value (Redis 7.0's format)", dump) \
     X(RESTORE, NONE, "restore", -4, XW | XM, 1, 1, 1, "generic", "2.6.0", "Create a key from a DUMP payload", restore) \
+    X(MIGRATE, NONE, "migrate", -6, XW | CMD_MOVABLEKEYS, 3, 3, 1, "generic", "2.6.0", "Move keys to another instance: RESTORE there, DEL here", migrate) \
     X(RESTORE_ASKING, NONE, "restore-asking", -4, XW | XM | CMD_ASKING, 1, 1, 1, "server", "3.0.0", "RESTORE as a cluster migration sends it", restore) \
     X(OBJECT, NONE, "object", -2, 0, 0, 0, 0, "generic", "2.2.3", "Inspect a key's internal object", none) \
     X(OBJECT_ENCODING, OBJECT, "encoding", 3, XR, 2, 2, 1, "generic", "2.2.3", "Return a key's internal encoding", object_encoding) \

@@ -5,6 +5,7 @@
  * decide (SORT's STORE, SET's GET, a numkeys that does not parse), the
  * per-command fallback Redis uses, with the flags it gives. */
 #include "core/keyspec.h"
+#include "core/alloc.h"
 #include "core/resp.h"
 #include "core/util.h"
 
@@ -53,6 +54,7 @@ enum ks_fallback {
     FB_SORT_RO,  /* the key */
     FB_SET,      /* the key: RW access update with GET, else OW update */
     FB_BITFIELD, /* the key: RO access when only GET/OVERFLOW, else RW */
+    FB_MIGRATE,  /* argv[3], or the keys after KEYS (command_keys()) */
     FB_NONE,     /* a callback that finds nothing where the specs failed
                     (XREAD's odd tail; GEORADIUS's keyword specs never fail) */
 };
@@ -83,6 +85,7 @@ static const struct {
     {CMD_ID_EVALSHA_RO, FB_NUMKEYS, 0, 2, 3},
     {CMD_ID_FCALL, FB_NUMKEYS, 0, 2, 3},
     {CMD_ID_FCALL_RO, FB_NUMKEYS, 0, 2, 3},
+    {CMD_ID_MIGRATE, FB_MIGRATE, 0, 0, 0},
     {CMD_ID_XREAD, FB_NONE, 0, 0, 0},
     {CMD_ID_XREADGROUP, FB_NONE, 0, 0, 0},
     {CMD_ID_GEORADIUS, FB_NONE, 0, 0, 0},
@@ -337,6 +340,16 @@ fallback_find(int fb, const struct command *cmd, const struct keyspec *specs, si
         out[0].pos = 1;
         out[0].flags = readonly ? KSF_RO | KSF_ACCESS : KSF_RW | KSF_ACCESS | KSF_UPDATE;
         return 1;
+    }
+    case FB_MIGRATE: {
+        size_t *idx = mem_alloc((argc + 1) * sizeof(*idx));
+        size_t n = command_keys(cmd, argc, argv, idx, argc + 1);
+        for (size_t i = 0; i < n; i++) {
+            out[i].pos = idx[i];
+            out[i].flags = specs[0].flags;
+        }
+        mem_free(idx);
+        return n;
     }
     case FB_NONE:
         return 0;

@@ -6,6 +6,7 @@
 /* RUSAGE_THREAD (main-thread CPU) is a GNU extension. */
 #define _GNU_SOURCE
 #include "node/info.h"
+#include "node/migrate.h"
 #include "config.h"
 #include "core/alloc.h"
 #include "core/command.h"
@@ -404,7 +405,7 @@ section_stats(struct server *srv, struct rbuf *b)
                 "pubsubshard_channels:%lld\r\n"
                 "latest_fork_usec:0\r\n"
                 "total_forks:0\r\n"
-                "migrate_cached_sockets:0\r\n"
+                "migrate_cached_sockets:%zu\r\n"
                 "slave_expires_tracked_keys:0\r\n"
                 "active_defrag_hits:0\r\n"
                 "active_defrag_misses:0\r\n"
@@ -430,7 +431,7 @@ section_stats(struct server *srv, struct rbuf *b)
                 ks->expire_cycle_us / 1000, ks->evicted_keys, st->evicted_clients,
                 exceeded, ks->hits, ks->misses,
                 lookups ? (double)ks->hits / (double)lookups : 0.0,
-                ps_channels, ps_patterns, ps_shard, tr_keys, tr_items, tr_prefixes,
+                ps_channels, ps_patterns, ps_shard, migrate_cached_sockets(srv), tr_keys, tr_items, tr_prefixes,
                 st->unexpected_error_replies, st->total_error_replies,
                 st->client_qbuf_limit_disconnections,
                 st->client_obuf_limit_disconnections);

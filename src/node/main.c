@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/iobatch.h"
+#include "node/migrate.h"
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
@@ -104,6 +105,7 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     info_sample_peak(srv);
     persist_cron(srv);
     clients_cron(srv);
+    migrate_cron(srv);
     /* Incremental rehash and shrinking: 1 ms per database at most. */
     for (int i = 0; i < srv->ks.ndb; i++) {
         struct dict *d = &srv->ks.dbs[i].dict;
@@ -463,6 +465,7 @@ main(int argc, char **argv)
     event_free(srv->close_event);
     event_base_free(srv->base);
     iobatch_destroy(&srv->iobatch);
+    migrate_teardown(srv);
     slowlog_reset(srv);
     keyspace_destroy(&srv->ks);
     command_teardown();

@@ -27,6 +27,7 @@ struct evhttp;
 struct client;
 struct scripting;
 struct iobatch;
+struct migrate_cache;
 struct lathist;
 
 /* The smallest backlog CONFIG SET repl-backlog-size gives: smaller values
@@ -324,6 +325,8 @@ struct server {
     struct client *pending_writes;    /* clients with replies to write (pw_next list) */
     struct client *pending_reads;     /* readable clients to read in one batch
                                          (pr_next list) */
+    struct migrate_cache *migrate;    /* owned by cmd_migrate.c: connections to
+                                         MIGRATE targets (NULL: none yet) */
     struct iobatch *iobatch;          /* owned; NULL: a system call per read
                                          and per write (no io_uring) */
     uint64_t next_client_id;

@@ -9,7 +9,10 @@ round, to equal values and TTLs; RESTORE's options and their effects
 and an append-only file ending with equal digests; DUMP/RESTORE through a
 cachely-proxy; a refusal (hashes with field expirations); and thousands of
 truncated or bit-flipped payloads (checksum fixed up so that the decoder,
-not the footer check, sees them) that never crash the server.
+not the footer check, sees them) that never crash the server; and MIGRATE
+between nodes and redis-servers both ways (every type, a replica and the
+AOF seeing the deletions, options and errors replied as redis-server
+replies them, a hung and a restarted target, idle connections closed).
 
 Run with /usr/bin/python3 (Debian's python3-redis); CACHELY_BUILDDIR names
 the build.  Prints "N passed, M failed".  CACHELY_DUMP_CASES=a,c runs only
@@ -17,6 +20,7 @@ those cases.
 """
 import os
 import random
+import signal
 import struct
 import sys
 import time
@@ -452,6 +456,173 @@ def case_g_fuzz(c):
     check(set(outcomes) <= allowed, "outcomes %r" % outcomes)
 
 
+
+# ---- MIGRATE ------------------------------------------------------------------------
+
+
+def migrate(src, target, *args):
+    """MIGRATE from client src to server target's port; the reply, or the
+    error's text."""
+    try:
+        r = src.execute_command("MIGRATE", LOCAL, target.port, *args)
+        return r.decode() if isinstance(r, bytes) else r
+    except redis.ResponseError as e:
+        return "ERR:" + str(e)
+
+
+def case_h_migrate_every_type(c):
+    """Every type and encoding moves from a node (with a replica and an
+    AOF) to a second node, to redis-server, and from redis-server to a
+    node: equal values and TTLs at the target, gone from the source and
+    from its replica (one DEL propagated), and the AOF replays to the same."""
+    rs = c.redis()
+    r = raw(rs)
+    fill(r)
+    want = {k: value(r, k) for k in r.keys()}
+    ttls = {k: r.pttl(k) for k in want}
+    src = c.node("--appendonly", "yes")
+    rep = c.node("--replicaof", "%s %d" % (LOCAL, src.port))
+    dst = c.node()
+    x, y, d = raw(src), raw(rep), raw(dst)
+    yc, xc = cluster.client(rep), cluster.client(src)
+    wait_for(lambda: info(yc, "replication").get("master_link_status") == "up", 30,
+             "the replica's link")
+    keys = copy_all(r, x)
+    # redis-server -> Cachely: what the source had arrives whole.
+    rs2 = c.redis()
+    r2 = raw(rs2)
+    check(migrate(r, dst, "", 0, 5000, "COPY", "KEYS", *keys) == "OK", "redis -> cachely")
+    compare(r, d, keys, "redis -> cachely")
+    d.flushall()
+    # Cachely -> Cachely, and the source forgets them.
+    half = keys[: len(keys) // 2]
+    rest = keys[len(keys) // 2:]
+    check(migrate(x, dst, "", 0, 5000, "KEYS", *half) == "OK", "cachely -> cachely")
+    for k in half:
+        check(value(d, k) == want[k], "%r at the target" % k)
+        check((d.pttl(k) < 0) == (ttls[k] < 0), "%r TTL at the target" % k)
+        check(x.exists(k) == 0, "%r left the source" % k)
+    # Cachely -> redis-server, one key at a time (the cached connection).
+    for k in rest:
+        check(migrate(x, rs2, k, 0, 5000) == "OK", "cachely -> redis %r" % k)
+        check(value(r2, k) == want[k], "%r at redis-server" % k)
+    check(x.dbsize() == 0, "the source is empty")
+    check(info(xc, "stats").get("migrate_cached_sockets") == "2",
+          "two cached connections: %r" % info(xc, "stats").get("migrate_cached_sockets"))
+    wait_for(lambda: info(yc, "replication").get("slave_repl_offset")
+             == info(xc, "replication").get("master_repl_offset"), 30, "replica caught up")
+    check(y.dbsize() == 0, "the replica deleted them too: %d left" % y.dbsize())
+    src.kill()
+    src.start()
+    wait_for(lambda: raw(src).ping(), 30, "the source back")
+    wait_for(lambda: info(cluster.client(src), "persistence").get("loading") == "0", 60,
+             "AOF loaded")
+    check(raw(src).dbsize() == 0, "the AOF replays the deletions")
+
+
+class _Port:
+    """A port nothing listens on, for migrate()."""
+
+    def __init__(self, port):
+        self.port = port
+
+
+def same_replies(c, steps):
+    """Run steps(src, target) with a Cachely source and target, and with a
+    redis-server source and target; the replies must be equal."""
+    got = []
+    for kind in ("cachely", "redis"):
+        if kind == "cachely":
+            src, dst = raw(c.node()), c.node("--requirepass", "pw")
+        else:
+            src, dst = raw(c.redis()), c.redis()
+            raw(dst).config_set("requirepass", "pw")
+        got.append(steps(src, dst))
+    check(got[0] == got[1], "Cachely / redis-server replies differ:\n  %r\n  %r" % tuple(got))
+    return got[0]
+
+
+def case_i_migrate_options_and_errors(c):
+    """COPY, REPLACE, KEYS, AUTH, AUTH2, NOKEY, BUSYKEY, WRONGPASS, a closed
+    port, bad arguments: the same replies as a redis-server source."""
+    def steps(x, dst):
+        t = redis.Redis(host=LOCAL, port=dst.port, password="pw")
+        out = []
+        x.set("a", "1")
+        x.rpush("l", "p", "q")
+        x.set("e", "v", px=600000)
+        out.append(migrate(x, dst, "a", 0, 2000))  # NOAUTH from the target
+        out.append(x.exists("a"))
+        out.append(migrate(x, dst, "a", 0, 2000, "AUTH", "bad"))
+        out.append(migrate(x, dst, "a", 0, 2000, "AUTH", "pw"))
+        out.append((x.exists("a"), t.get("a")))
+        x.set("a", "2")
+        out.append(migrate(x, dst, "a", 0, 2000, "AUTH2", "default", "pw"))  # BUSYKEY
+        out.append(migrate(x, dst, "a", 0, 2000, "COPY", "REPLACE", "AUTH2", "default", "pw"))
+        out.append((x.get("a"), t.get("a")))
+        out.append(migrate(x, dst, "", 3, 2000, "AUTH", "pw", "KEYS", "l", "nosuch", "e"))
+        t3 = redis.Redis(host=LOCAL, port=dst.port, password="pw", db=3)
+        out.append((t3.lrange("l", 0, -1), t3.pttl("e") > 590000, x.exists("l", "e")))
+        out.append(migrate(x, dst, "nosuch", 0, 2000))
+        out.append(migrate(x, dst, "", 0, 2000, "KEYS", "nosuch1", "nosuch2"))
+        out.append(migrate(x, dst, "a", 0, 2000, "KEYS", "a"))
+        out.append(migrate(x, dst, "a", "x", 2000))
+        out.append(migrate(x, dst, "a", 0, "1.5"))
+        out.append(migrate(x, dst, "a", 0, 2000, "AUTH"))
+        out.append(migrate(x, dst, "a", 0, 2000, "AUTH2", "u"))
+        out.append(migrate(x, dst, "a", 0, 2000, "BOGUS"))
+        out.append(migrate(x, _Port(1), "a", 0, 500))
+        out.append(x.execute_command("COMMAND GETKEYS", "MIGRATE", LOCAL, 1, "", 0, 0,
+                                     "AUTH2", "u", "p", "KEYS", "k1", "k2"))
+        out.append(x.execute_command("COMMAND GETKEYS", "MIGRATE", LOCAL, 1, "k", 0, 0))
+        return out
+    same_replies(c, steps)
+
+
+def case_j_migrate_hung_and_restarted_target(c):
+    """A target that stops answering costs the timeout and an IOERR, with
+    the key kept; a target restarted since the last MIGRATE (its cached
+    connection dead) is reconnected to once, without an error; idle cached
+    connections are closed after 10 s."""
+    src, dst = c.node(), c.node()
+    x, d = raw(src), raw(dst)
+    xc = cluster.client(src)
+    x.set("k1", "v")
+    x.set("k2", "v")
+    check(migrate(x, dst, "k1", 0, 1000) == "OK", "first MIGRATE")
+    dst.kill()
+    dst.start()
+    wait_for(lambda: raw(dst).ping(), 30, "the target back")
+    check(migrate(x, dst, "k2", 0, 1000) == "OK", "MIGRATE over a dead cached connection")
+    check(raw(dst).get("k2") == b"v", "k2 arrived")
+    x.set("k3", "v")
+    os.kill(dst.proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        got = migrate(x, dst, "k3", 0, 300)
+        took = time.time() - t0
+    finally:
+        os.kill(dst.proc.pid, signal.SIGCONT)
+    check(got == "ERR:IOERR error or timeout reading to target instance", got)
+    check(0.25 < took < 2.0, "bounded by the timeout: %.2f s" % took)
+    check(x.get("k3") == b"v", "the key stays when the target did not answer")
+    check(info(xc, "stats").get("migrate_cached_sockets") == "0",
+          "the failed connection is not kept")
+    check(migrate(x, dst, "k3", 0, 1000) in ("OK", "ERR:Target instance replied with error: "
+                                             "BUSYKEY Target key name already exists."),
+          "after SIGCONT")
+    check(info(xc, "stats").get("migrate_cached_sockets") == "1", "cached again")
+    wait_for(lambda: info(xc, "stats").get("migrate_cached_sockets") == "0", 15,
+             "the idle connection closed after 10 s")
+    # A hash with field expirations cannot travel in Redis 7.0's format:
+    # refused before anything is sent, and the key stays.
+    x.hset("hf", mapping={"f": "v", "g": "w"})
+    x.execute_command("HEXPIRE", "hf", 100, "FIELDS", 1, "f")
+    got = migrate(x, dst, "hf", 0, 1000)
+    check(got.startswith("ERR:MIGRATE of a hash with field expirations is not supported"), got)
+    check(x.hlen("hf") == 2 and raw(dst).exists("hf") == 0, "nothing moved")
+
+
 CASES = [
     ("a", "redis-server DUMP -> Cachely RESTORE: every type and encoding, equal "
           "values, TTLs and encodings", case_a_redis_to_cachely),
@@ -464,6 +635,12 @@ CASES = [
      case_e_replica_and_aof),
     ("f", "DUMP/RESTORE through a cachely-proxy", case_f_through_proxy),
     ("g", "truncated and bit-flipped payloads: errors, never a crash", case_g_fuzz),
+    ("h", "MIGRATE of every type: node -> node, node -> redis-server, redis-server "
+          "-> node; the replica and the AOF see the deletions", case_h_migrate_every_type),
+    ("i", "MIGRATE's options and errors: the same replies as redis-server",
+     case_i_migrate_options_and_errors),
+    ("j", "MIGRATE: a hung target (timeout, key kept), a restarted target "
+          "(one reconnect), idle connections closed", case_j_migrate_hung_and_restarted_target),
 ]
 
 
