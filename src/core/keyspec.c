@@ -13,20 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-enum ks_begin { KS_BS_INDEX, KS_BS_KEYWORD, KS_BS_UNKNOWN };
-enum ks_find { KS_FK_RANGE, KS_FK_KEYNUM, KS_FK_UNKNOWN };
-
-struct keyspec {
-    unsigned flags;      /* enum keyspec_flag bits */
-    enum ks_begin begin;
-    int at;              /* INDEX: the index; KEYWORD: where the search starts
-                            (negative: from the end, backwards) */
-    const char *keyword; /* KEYWORD only */
-    enum ks_find find;
-    int a, b, c;         /* RANGE: lastkey, keystep, limit;
-                            KEYNUM: keynumidx, firstkey, keystep */
-};
-
 #define KS_MAX_SPECS 3
 struct keyspec_row {
     enum cmd_id id;
@@ -36,7 +22,21 @@ struct keyspec_row {
 
 static const struct keyspec_row rows[] = {
 #define KEYSPEC_ROW(id, n, ...) {CMD_ID_##id, n, {__VA_ARGS__}},
+#define KEYSPEC_TIPS(id, ...)
 #include "core/keyspec_table.h"
+#undef KEYSPEC_TIPS
+#undef KEYSPEC_ROW
+};
+
+#define KS_MAX_TIPS 4
+static const struct {
+    enum cmd_id id;
+    const char *tips[KS_MAX_TIPS + 1]; /* NULL-terminated */
+} tip_rows[] = {
+#define KEYSPEC_ROW(id, n, ...)
+#define KEYSPEC_TIPS(id, ...) {CMD_ID_##id, {__VA_ARGS__, NULL}},
+#include "core/keyspec_table.h"
+#undef KEYSPEC_TIPS
 #undef KEYSPEC_ROW
 };
 
@@ -106,8 +106,8 @@ fallback_of(const struct command *cmd)
 /* The command's specs: its generated row, or for a command Redis 7.0 does
  * not have, one range spec from the table's first/last/step (the shape
  * COMMAND INFO prints for it).  Returns the number of specs in *out. */
-static int
-specs_of(const struct command *cmd, const struct keyspec **out, struct keyspec *derived)
+int
+keyspec_specs(const struct command *cmd, const struct keyspec **out, struct keyspec *derived)
 {
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         if (rows[i].id == cmd->id) {
@@ -126,8 +126,26 @@ specs_of(const struct command *cmd, const struct keyspec **out, struct keyspec *
     derived->a = cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key;
     derived->b = cmd->key_step;
     derived->c = 0;
+    derived->notes = NULL;
     *out = derived;
     return 1;
+}
+
+const char *const *
+keyspec_tips(const struct command *cmd, size_t *n)
+{
+    for (size_t i = 0; i < sizeof(tip_rows) / sizeof(tip_rows[0]); i++) {
+        if (tip_rows[i].id == cmd->id) {
+            size_t k = 0;
+            while (tip_rows[i].tips[k] != NULL) {
+                k++;
+            }
+            *n = k;
+            return tip_rows[i].tips;
+        }
+    }
+    *n = 0;
+    return NULL;
 }
 
 int
@@ -146,7 +164,7 @@ keyspec_has_keys(const struct command *cmd)
 {
     const struct keyspec *specs;
     struct keyspec derived;
-    int n = specs_of(cmd, &specs, &derived);
+    int n = keyspec_specs(cmd, &specs, &derived);
     if (fallback_of(cmd) >= 0) {
         return 1;
     }
@@ -366,7 +384,7 @@ keyspec_find(const struct command *cmd, size_t argc, const struct resp_arg *argv
     size_t cap = argc + 1;
     const struct keyspec *specs;
     struct keyspec derived;
-    int nspecs = specs_of(cmd, &specs, &derived);
+    int nspecs = keyspec_specs(cmd, &specs, &derived);
     int fb = fallback_of(cmd);
     int variable = 0;
 

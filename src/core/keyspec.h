@@ -38,6 +38,22 @@ enum keyspec_flag_bit {
 enum keyspec_flag { KEYSPEC_FLAG_LIST(KEYSPEC_FLAG_VALUE) };
 #undef KEYSPEC_FLAG_VALUE
 
+enum ks_begin { KS_BS_INDEX, KS_BS_KEYWORD, KS_BS_UNKNOWN };
+enum ks_find { KS_FK_RANGE, KS_FK_KEYNUM, KS_FK_UNKNOWN };
+
+/* One of a command's key specs. */
+struct keyspec {
+    unsigned flags;      /* enum keyspec_flag bits */
+    enum ks_begin begin;
+    int at;              /* INDEX: the index; KEYWORD: where the search starts
+                            (negative: from the end, backwards) */
+    const char *keyword; /* KEYWORD only */
+    enum ks_find find;
+    int a, b, c;         /* RANGE: lastkey, keystep, limit;
+                            KEYNUM: keynumidx, firstkey, keystep */
+    const char *notes;   /* Redis's note on the spec, or NULL */
+};
+
 /* One key found in a command line: its argv index (0 = the command name)
  * and its spec's flags (0 where Redis's fallback gives none). */
 struct keyspec_key {
@@ -58,6 +74,18 @@ int keyspec_has_keys(const struct command *cmd);
  * "Invalid arguments specified for command" for the others. */
 size_t keyspec_find(const struct command *cmd, size_t argc,
                     const struct resp_arg *argv, struct keyspec_key *out);
+
+/* The command's key specs as COMMAND INFO shows them: its generated row,
+ * or for a command Redis 7.0 does not have, one range spec from the
+ * table's first/last/step, written to *derived.  Returns how many, *out
+ * pointing at them. */
+int keyspec_specs(const struct command *cmd, const struct keyspec **out,
+                  struct keyspec *derived);
+
+/* Redis 7.0's tips for the command (COMMAND INFO's eighth field:
+ * "nondeterministic_output", "request_policy:all_shards", ...): *n of
+ * them, or NULL and *n = 0. */
+const char *const *keyspec_tips(const struct command *cmd, size_t *n);
 
 /* Whether the generated table has the command's specs (else they are
  * derived from its first/last/step, which may not be Redis's flags). */

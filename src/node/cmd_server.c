@@ -111,46 +111,78 @@ command_in_category(const struct command *cmd, const char *cat, size_t len)
     return 0;
 }
 
-/* One key spec built from first/last/step: the range form Redis uses for
- * the same commands, so cluster-aware clients that read key specs route
- * correctly. */
+/* COMMAND INFO's key specs, as Redis 7.0 prints them (core/keyspec.h:
+ * Redis's own specs where it has the command, else one range spec from
+ * first/last/step), so that clients that route by key specs find the keys
+ * redis-server would give them. */
 static void
 reply_key_specs(struct client *c, const struct command *cmd)
 {
-    int rw = (cmd->flags & CMD_WRITE) != 0;
-    long long lastkey;
+    const struct keyspec *specs;
+    struct keyspec derived;
+    int n = keyspec_specs(cmd, &specs, &derived);
 
-    if (cmd->first_key <= 0) {
-        reply_set_len(c, 0);
-        return;
+    reply_set_len(c, n);
+    for (int i = 0; i < n; i++) {
+        const struct keyspec *sp = &specs[i];
+        int nflags = 0;
+        reply_map_len(c, sp->notes != NULL ? 4 : 3);
+        if (sp->notes != NULL) {
+            reply_bulk_cstr(c, "notes");
+            reply_bulk_cstr(c, sp->notes);
+        }
+        reply_bulk_cstr(c, "flags");
+        for (int bit = 0; bit < KSF_BIT__COUNT; bit++) {
+            nflags += (sp->flags >> bit) & 1;
+        }
+        reply_set_len(c, nflags);
+        for (int bit = 0; bit < KSF_BIT__COUNT; bit++) {
+            if (sp->flags & (1u << bit)) {
+                reply_status(c, keyspec_flag_name(bit));
+            }
+        }
+        reply_bulk_cstr(c, "begin_search");
+        reply_map_len(c, 2);
+        reply_bulk_cstr(c, "type");
+        if (sp->begin == KS_BS_INDEX) {
+            reply_bulk_cstr(c, "index");
+            reply_bulk_cstr(c, "spec");
+            reply_map_len(c, 1);
+            reply_bulk_cstr(c, "index");
+            reply_int(c, sp->at);
+        } else if (sp->begin == KS_BS_KEYWORD) {
+            reply_bulk_cstr(c, "keyword");
+            reply_bulk_cstr(c, "spec");
+            reply_map_len(c, 2);
+            reply_bulk_cstr(c, "keyword");
+            reply_bulk_cstr(c, sp->keyword);
+            reply_bulk_cstr(c, "startfrom");
+            reply_int(c, sp->at);
+        } else {
+            reply_bulk_cstr(c, "unknown");
+            reply_bulk_cstr(c, "spec");
+            reply_map_len(c, 0);
+        }
+        reply_bulk_cstr(c, "find_keys");
+        reply_map_len(c, 2);
+        reply_bulk_cstr(c, "type");
+        if (sp->find == KS_FK_UNKNOWN) {
+            reply_bulk_cstr(c, "unknown");
+            reply_bulk_cstr(c, "spec");
+            reply_map_len(c, 0);
+            continue;
+        }
+        int range = sp->find == KS_FK_RANGE;
+        reply_bulk_cstr(c, range ? "range" : "keynum");
+        reply_bulk_cstr(c, "spec");
+        reply_map_len(c, 3);
+        reply_bulk_cstr(c, range ? "lastkey" : "keynumidx");
+        reply_int(c, sp->a);
+        reply_bulk_cstr(c, range ? "keystep" : "firstkey");
+        reply_int(c, sp->b);
+        reply_bulk_cstr(c, range ? "limit" : "keystep");
+        reply_int(c, sp->c);
     }
-    lastkey = cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key;
-    reply_set_len(c, 1);
-    reply_map_len(c, 3);
-    reply_bulk_cstr(c, "flags");
-    reply_set_len(c, 2);
-    reply_status(c, rw ? "RW" : "RO");
-    reply_status(c, rw ? "update" : "access");
-    reply_bulk_cstr(c, "begin_search");
-    reply_map_len(c, 2);
-    reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, "index");
-    reply_bulk_cstr(c, "spec");
-    reply_map_len(c, 1);
-    reply_bulk_cstr(c, "index");
-    reply_int(c, cmd->first_key);
-    reply_bulk_cstr(c, "find_keys");
-    reply_map_len(c, 2);
-    reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, "range");
-    reply_bulk_cstr(c, "spec");
-    reply_map_len(c, 3);
-    reply_bulk_cstr(c, "lastkey");
-    reply_int(c, lastkey);
-    reply_bulk_cstr(c, "keystep");
-    reply_int(c, cmd->key_step);
-    reply_bulk_cstr(c, "limit");
-    reply_int(c, 0);
 }
 
 /* The ten-element COMMAND INFO entry of Redis 7.0. */
@@ -183,7 +215,12 @@ reply_command_entry(struct client *c, const struct command *cmd)
         snprintf(cat, sizeof(cat), "@%s", cats[i]);
         reply_status(c, cat);
     }
-    reply_set_len(c, 0); /* tips */
+    size_t ntips;
+    const char *const *tips = keyspec_tips(cmd, &ntips);
+    reply_set_len(c, (long long)ntips);
+    for (size_t i = 0; i < ntips; i++) {
+        reply_bulk_cstr(c, tips[i]);
+    }
     reply_key_specs(c, cmd);
     if (cmd->nsubs == 0) {
         reply_set_len(c, 0);

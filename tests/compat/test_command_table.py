@@ -1,5 +1,6 @@
 """COMMAND's view of every command Cachely shares with a real redis-server
-7.0: arity, flags, key positions and ACL categories, command by command
+7.0: arity, flags, key positions, ACL categories, tips and key specs
+(with their notes), command by command
 and subcommand by subcommand, as a client that reads COMMAND (for key
 positions, routing or ACL tooling) sees them.
 
@@ -20,7 +21,8 @@ KNOWN = {
     "replicaof": (1, -3),
     "slaveof": (1, -3),
 }
-FIELDS = ("arity", "flags", "first key", "last key", "step", "categories")
+FIELDS = ("arity", "flags", "first key", "last key", "step", "categories", "tips",
+          "key specs")
 
 
 def table(conn):
