@@ -808,7 +808,7 @@ const struct option_def node_options[] = {
      OFF(auto_aof_rewrite_min_size), NULL, NULL, NULL,
      "no automatic rewrite below this size"},
     /* collections (thresholds read by the type files) */
-    {"hash-max-listpack-entries", OPT_INT, MUT, "128", 0, LL_MAX, NULL, OFF(hash_max_listpack_entries), NULL, NULL, NULL,
+    {"hash-max-listpack-entries", OPT_INT, MUT, "512", 0, LL_MAX, NULL, OFF(hash_max_listpack_entries), NULL, NULL, NULL,
      "hashes with more fields use a hash table"},
     {"hash-max-listpack-value", OPT_INT, MUT, "64", 0, LL_MAX, NULL, OFF(hash_max_listpack_value), NULL, NULL, NULL,
      "hashes with a longer field or value use a hash table"},
@@ -832,7 +832,7 @@ const struct option_def node_options[] = {
      "sorted sets with more members use a skip list"},
     {"zset-max-listpack-value", OPT_INT, MUT, "64", 0, LL_MAX, NULL, OFF(zset_max_listpack_value), NULL, NULL, NULL,
      "sorted sets with a longer member use a skip list"},
-    {"hash-max-ziplist-entries", OPT_INT, MUT | OPT_HIDDEN, "128", 0, LL_MAX, NULL, OFF(hash_max_listpack_entries), NULL, NULL, NULL,
+    {"hash-max-ziplist-entries", OPT_INT, MUT | OPT_HIDDEN, "512", 0, LL_MAX, NULL, OFF(hash_max_listpack_entries), NULL, NULL, NULL,
      "old name of hash-max-listpack-entries"},
     {"hash-max-ziplist-value", OPT_INT, MUT | OPT_HIDDEN, "64", 0, LL_MAX, NULL, OFF(hash_max_listpack_value), NULL, NULL, NULL,
      "old name of hash-max-listpack-value"},
