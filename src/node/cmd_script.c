@@ -127,14 +127,16 @@ eval_generic(struct client *c, int evalsha, int readonly)
     if (c->srv->monitors.n > 0) {
         monitor_feed_now(c); /* before the commands its script runs */
     }
+    /* As Redis 7.0: an EVALSHA whose SHA cannot match (not 40 bytes) is
+     * NOSCRIPT before its key count is even read. */
+    if (evalsha && c->argv[1].len != 40) {
+        reply_error(c, "-NOSCRIPT No matching script. Please use EVAL.");
+        return;
+    }
     if (function_numkeys(c, &numkeys) != 0) {
         return;
     }
     if (evalsha) {
-        if (c->argv[1].len != 40) {
-            reply_error(c, "-NOSCRIPT No matching script. Please use EVAL.");
-            return;
-        }
         sha_lower(sha, c->argv[1].ptr);
         sha[40] = '\0';
     } else if (script_create(c, c->argv[1].ptr, c->argv[1].len, sha) != 0) {
