@@ -144,6 +144,43 @@ util_str2d(const char *s, size_t len, double *out)
     return 0;
 }
 
+int
+util_scan_cursor(const char *s, size_t len, unsigned long *out)
+{
+    const char *nul = memchr(s, '\0', len);
+    if (nul != NULL) {
+        len = (size_t)(nul - s);
+    }
+    if (len > 0 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))) {
+        return -1;
+    }
+    size_t i = 0;
+    int neg = 0;
+    if (i < len && (s[i] == '+' || s[i] == '-')) {
+        neg = s[i] == '-';
+        i++;
+    }
+    size_t first = i;
+    unsigned long v = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (ULONG_MAX - d) / 10) {
+            return -1; /* strtoul's ERANGE */
+        }
+        v = v * 10 + d;
+    }
+    if (i == first) {
+        /* No digits: strtoul stops at the start, which only "" passes. */
+        *out = 0;
+        return len == 0 ? 0 : -1;
+    }
+    if (i != len) {
+        return -1;
+    }
+    *out = neg ? 0UL - v : v;
+    return 0;
+}
+
 size_t
 util_ull2str(char *dst, unsigned long long v)
 {

@@ -10,6 +10,11 @@
 /* Parse a whole buffer as a signed 64-bit integer with no leading '+',
  * spaces or zeros (except "0" itself).  Returns 0 on success, -1 otherwise. */
 int util_str2ll(const char *s, size_t len, long long *out);
+/* A SCAN cursor as Redis 7.0 reads one (strtoul over the C string: up to a
+ * NUL byte; an optional sign, "-1" wrapping to the largest cursor; "" is
+ * 0; leading white space, anything after the digits and overflow are
+ * refused).  Returns 0, or -1 for "invalid cursor". */
+int util_scan_cursor(const char *s, size_t len, unsigned long *out);
 /* Redis's MAX_LONG_DOUBLE_CHARS: the longest long double INCRBYFLOAT parses
  * or prints (%.17Lf of a huge value takes ~4950 bytes). */
 #define UTIL_LD_CHARS (5 * 1024)

@@ -16,7 +16,6 @@
 #include "node/t_hash.h"
 #include "ds/strmap.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -528,24 +527,6 @@ cmd_hrandfield(struct client *c)
 
 /* ---- HSCAN ---------------------------------------------------------------------- */
 
-static int
-parse_cursor(const struct resp_arg *a, unsigned long *out)
-{
-    char buf[64];
-    char *end;
-    if (a->len == 0 || a->len >= sizeof(buf)) {
-        return -1;
-    }
-    memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r')) {
-        return -1;
-    }
-    errno = 0;
-    *out = strtoul(buf, &end, 10);
-    return end == buf + a->len && errno != ERANGE ? 0 : -1;
-}
-
 static void
 hscan_collect(void *arg, const struct hash_field *f)
 {
@@ -577,7 +558,7 @@ cmd_hscan(struct client *c)
     unsigned long cursor;
     long long count = 10;
     struct hscan_ctx sc = {0};
-    if (parse_cursor(&c->argv[2], &cursor) != 0) {
+    if (util_scan_cursor(c->argv[2].ptr, c->argv[2].len, &cursor) != 0) {
         reply_error(c, "invalid cursor");
         return;
     }

@@ -15,7 +15,6 @@
 #include "core/rbuf.h"
 #include "node/server.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,30 +441,6 @@ cmd_keys(struct client *c)
     reply_keys(c, &f);
 }
 
-/* Parse a SCAN cursor exactly as Redis 7.0 does with strtoul: an optional
- * sign, decimal digits, no leading space, no overflow, and nothing after
- * them up to a NUL, since Redis checks the end pointer for a NUL rather
- * than the length: "0\0x" and "" are cursor 0 there, so they are here. */
-static int
-parse_cursor(const struct resp_arg *a, unsigned long *out)
-{
-    char buf[64];
-    char *s = a->len < sizeof(buf) ? buf : mem_alloc(a->len + 1);
-    char *end;
-    int ok;
-
-    memcpy(s, a->ptr, a->len);
-    s[a->len] = '\0';
-    errno = 0;
-    *out = strtoul(s, &end, 10);
-    ok = !(a->len > 0 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
-         && *end == '\0' && errno != ERANGE;
-    if (s != buf) {
-        mem_free(s);
-    }
-    return ok ? 0 : -1;
-}
-
 void
 cmd_scan(struct client *c)
 {
@@ -473,7 +448,7 @@ cmd_scan(struct client *c)
     unsigned long cursor;
     unsigned long long count = 10;
 
-    if (parse_cursor(&c->argv[1], &cursor) != 0) {
+    if (util_scan_cursor(c->argv[1].ptr, c->argv[1].len, &cursor) != 0) {
         reply_error(c, "invalid cursor");
         return;
     }

@@ -14,7 +14,6 @@
 #include "node/server.h"
 #include "node/t_set.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -573,23 +572,6 @@ sscan_visit(const char *p, size_t len, void *arg)
     }
 }
 
-/* Redis's parseScanCursorOrReply: strtoul over the whole argument. */
-static int
-sscan_parse_cursor(const struct resp_arg *a, unsigned long *out)
-{
-    char buf[64];
-    char *end;
-    if (a->len == 0 || a->len >= sizeof(buf) || a->ptr[0] == ' '
-        || (a->ptr[0] >= '\t' && a->ptr[0] <= '\r')) {
-        return -1;
-    }
-    memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    errno = 0;
-    *out = strtoul(buf, &end, 10);
-    return end == buf + a->len && errno != ERANGE ? 0 : -1;
-}
-
 void
 cmd_sscan(struct client *c)
 {
@@ -599,7 +581,7 @@ cmd_sscan(struct client *c)
     int err;
     struct set *s;
 
-    if (sscan_parse_cursor(&c->argv[2], &cursor) != 0) {
+    if (util_scan_cursor(c->argv[2].ptr, c->argv[2].len, &cursor) != 0) {
         reply_error(c, "invalid cursor");
         return;
     }

@@ -14,7 +14,6 @@
 #include "node/t_zset.h"
 #include "node/cmd_zset.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -517,19 +516,8 @@ zscan_visit(const struct strmap_node *n, void *arg)
 void
 cmd_zscan(struct client *c)
 {
-    char cbuf[64];
-    const struct resp_arg *ca = &c->argv[2];
-    char *end;
-    if (ca->len == 0 || ca->len >= sizeof(cbuf) || ca->ptr[0] == ' '
-        || (ca->ptr[0] >= '\t' && ca->ptr[0] <= '\r')) {
-        reply_error(c, "invalid cursor");
-        return;
-    }
-    memcpy(cbuf, ca->ptr, ca->len);
-    cbuf[ca->len] = '\0';
-    errno = 0;
-    unsigned long cursor = strtoul(cbuf, &end, 10);
-    if (end != cbuf + ca->len || errno == ERANGE) {
+    unsigned long cursor;
+    if (util_scan_cursor(c->argv[2].ptr, c->argv[2].len, &cursor) != 0) {
         reply_error(c, "invalid cursor");
         return;
     }

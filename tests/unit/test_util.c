@@ -4,6 +4,7 @@
 #include "core/util.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,4 +520,37 @@ Test(util, hash_reads_only_len_bytes)
         cr_assert_eq(util_hash(x, len), util_hash(y, len), "len %zu", len);
     }
     cr_assert_neq(util_hash(x, 12), util_hash(y, 12));
+}
+
+/* util_scan_cursor against libc's strtoul, which Redis uses: every input
+ * strtoul takes whole (up to a NUL) with no leading space and no ERANGE
+ * is accepted with strtoul's value, and nothing else. */
+Test(util, scan_cursor_agrees_with_strtoul)
+{
+    static const char *const inputs[] = {
+        "", "0", "7", "+0", "-0", "-1", "+", "-", "++1", "12x", "x12", " 1", "1 ",
+        "\t1", "18446744073709551615", "18446744073709551616", "-18446744073709551615",
+        "-18446744073709551616", "0000000000000000000000000000000000000000000000000001",
+        "0x10", "1e3", "99999999999999999999999",
+    };
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        const char *s = inputs[i];
+        char *end;
+        errno = 0;
+        unsigned long want = strtoul(s, &end, 10);
+        int ok = !(s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')) && *end == '\0'
+                 && errno != ERANGE;
+        unsigned long got = 12345;
+        int rc = util_scan_cursor(s, strlen(s), &got);
+        cr_expect_eq(rc, ok ? 0 : -1, "\"%s\": %d, strtoul says %s", s, rc, ok ? "ok" : "no");
+        if (ok) {
+            cr_expect_eq(got, want, "\"%s\": %lu, strtoul %lu", s, got, want);
+        }
+    }
+    /* A NUL ends the cursor, as it ends Redis's C string. */
+    unsigned long got;
+    cr_expect_eq(util_scan_cursor("5\0junk", 6, &got), 0);
+    cr_expect_eq(got, 5);
+    cr_expect_eq(util_scan_cursor("\0", 1, &got), 0);
+    cr_expect_eq(got, 0);
 }
