@@ -1,8 +1,9 @@
 /* INFO on the proxy: Redis's section selection (INFO [section ...],
  * default, all, everything; unknown sections give nothing) over the
  * proxy's sections.  Server, Clients, Stats, Replication, Cluster (not
- * enabled) and the proxy's own Sentinel and Topology describe the proxy.  Memory describes the proxy
- * process (used_memory, used_memory_rss...) and adds nodes_* fields summed
+ * enabled) and the proxy's own Sentinel and Topology describe the proxy.
+ * Memory describes the proxy process (used_memory, used_memory_rss...) and
+ * adds nodes_* fields summed
  * over the groups' masters; Keyspace sums the masters' dbN lines.  Those
  * two ask every group's master (INFO memory / keyspace) and answer when all
  * have replied: a master that cannot be reached or fails is left out of the
