@@ -257,6 +257,12 @@ enum cmd_flag { CMD_FLAG_LIST(CMD_FLAG_VALUE) };
     X(MEMORY_PURGE, MEMORY, "purge", 2, 0, 0, 0, 0, "server", "4.0.0", "Give the allocator's unused pages back to the system", memory_purge) \
     X(MEMORY_HELP, MEMORY, "help", 2, XL | XS, 0, 0, 0, "server", "4.0.0", "Describe the MEMORY subcommands", memory_help) \
     X(MONITOR, NONE, "monitor", 1, XA | XN | XL | XS, 0, 0, 0, "server", "1.0.0", "Stream every command the server runs", monitor) \
+    X(MODULE, NONE, "module", -2, 0, 0, 0, 0, "server", "4.0.0", "Module management (Cachely loads no modules)", none) \
+    X(MODULE_LIST, MODULE, "list", 2, XA | XN, 0, 0, 0, "server", "4.0.0", "List the loaded modules: none", module_list) \
+    X(MODULE_LOAD, MODULE, "load", -3, XA | XN | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "4.0.0", "Load a module: refused, Cachely loads none", module_load) \
+    X(MODULE_LOADEX, MODULE, "loadex", -3, XA | XN | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "7.0.0", "Load a module with configurations: refused, Cachely loads none", module_load) \
+    X(MODULE_UNLOAD, MODULE, "unload", 3, XA | XN | CMD_NO_ASYNC_LOADING, 0, 0, 0, "server", "4.0.0", "Unload a module: there is none", module_unload) \
+    X(MODULE_HELP, MODULE, "help", 2, XL | XS, 0, 0, 0, "server", "5.0.0", "Describe the MODULE subcommands", module_help) \
     X(LATENCY, NONE, "latency", -2, 0, 0, 0, 0, "server", "2.8.13", "The latency monitor", none) \
     X(LATENCY_LATEST, LATENCY, "latest", 2, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latest latency samples of every event", latency_latest) \
     X(LATENCY_HISTORY, LATENCY, "history", 3, XA | XN | XL | XS, 0, 0, 0, "server", "2.8.13", "Return the latency samples of an event", latency_history) \

@@ -1,5 +1,5 @@
 /* DEBUG: the subcommands client test suites call (OBJECT, SLEEP, DIGEST,
- * RELOAD, LOADAOF, PROTOCOL, CHANGE-REPL-ID...), one table row each.  Who
+ * RELOAD, LOADAOF, PROTOCOL, CHANGE-REPL-ID, ERROR...), one table row each.  Who
  * may run DEBUG at all is dispatch's check (enable-debug-command). */
 #include "node/handlers.h"
 #include "core/log.h"
@@ -165,6 +165,30 @@ debug_change_repl_id(struct client *c)
     reply_ok(c);
 }
 
+/* ERROR <message>: the message as an error reply, verbatim ("-<message>",
+ * no ERR added, CR and LF as spaces), as Redis sends it: client suites
+ * fake a LOADING or READONLY reply with it.  Like Redis, not counted in
+ * the error statistics. */
+static void
+debug_error(struct client *c)
+{
+    const char *p = c->argv[2].ptr;
+    size_t len = c->argv[2].len;
+    char chunk[256];
+
+    reply_raw(c, "-", 1);
+    while (len > 0) {
+        size_t n = len < sizeof(chunk) ? len : sizeof(chunk);
+        for (size_t i = 0; i < n; i++) {
+            chunk[i] = (p[i] == '\r' || p[i] == '\n') ? ' ' : p[i];
+        }
+        reply_raw(c, chunk, n);
+        p += n;
+        len -= n;
+    }
+    reply_raw(c, "\r\n", 2);
+}
+
 /* ---- PROTOCOL: one value of each RESP3 type, as Redis sends them --------- */
 
 static void
@@ -316,6 +340,7 @@ static const struct {
     {"LOADAOF", 2, debug_loadaof},
     {"PROTOCOL", 3, debug_protocol},
     {"CHANGE-REPL-ID", 2, debug_change_repl_id},
+    {"ERROR", 3, debug_error},
     {"HELP", 2, debug_help},
 };
 
@@ -329,6 +354,9 @@ debug_help(struct client *c)
         "DIGEST",
         "    A fingerprint of the whole dataset: equal on nodes holding the",
         "    same keys, values and expiry times.",
+        "ERROR <string>",
+        "    Reply with <string> as an error, as it is: client test suites fake",
+        "    a LOADING or READONLY reply with it.",
         "LOADAOF",
         "    Write the append-only buffer to the file, then empty the server",
         "    and load the file back (needs appendonly yes).",

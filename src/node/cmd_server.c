@@ -540,6 +540,65 @@ lolwut_draw(struct rbuf *b, long long w, long long h)
     }
 }
 
+/* ---- MODULE: Cachely loads no modules ---------------------------------------
+ * LIST answers none; LOAD, LOADEX and UNLOAD answer what a Redis 7.0 answers
+ * for a module that does not load or is not there, after the same
+ * enable-module-command check (their protected flag in Redis). */
+
+static int
+module_allowed(struct client *c)
+{
+    if (client_protected_allowed(c, c->srv->cfg.enable_module_command)) {
+        return 1;
+    }
+    reply_error(c, "MODULE command not allowed. If the enable-module-command option is set "
+                   "to \"local\", you can run it from a local connection, otherwise you need "
+                   "to set this option in the configuration file, and then restart the server.");
+    return 0;
+}
+
+void
+cmd_module_list(struct client *c)
+{
+    reply_array_len(c, 0);
+}
+
+void
+cmd_module_load(struct client *c)
+{
+    if (module_allowed(c)) {
+        log_warn("MODULE %.*s %.*s refused: Cachely loads no modules",
+                    (int)c->argv[1].len, c->argv[1].ptr,
+                    (int)(c->argv[2].len > 256 ? 256 : c->argv[2].len), c->argv[2].ptr);
+        reply_error(c, "Error loading the extension. Please check the server logs.");
+    }
+}
+
+void
+cmd_module_unload(struct client *c)
+{
+    if (module_allowed(c)) {
+        reply_error(c, "Error unloading module: no such module with that name");
+    }
+}
+
+void
+cmd_module_help(struct client *c)
+{
+    static const char *const lines[] = {
+        "LIST",
+        "    The loaded modules: always none, Cachely loads no modules.",
+        "LOAD <path> [<arg> ...]",
+        "    Load a module: fails, Cachely loads no modules.",
+        "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+        "    Load a module with configurations: fails as LOAD does.",
+        "UNLOAD <name>",
+        "    Unload a module: there is none to unload.",
+        NULL,
+    };
+    reply_help(c, "MODULE", lines);
+}
+
 void
 cmd_lolwut(struct client *c)
 {

@@ -39,11 +39,11 @@ info_target(struct client *c, struct stream **sp)
 static void
 reply_lag(struct client *c, const struct stream *s, const struct sgroup *g)
 {
-    long long lag = stream_group_lag(s, g);
-    if (lag == -1 && !(s->entries_added == 0)) {
-        reply_null(c);
-    } else {
+    long long lag;
+    if (stream_group_lag(s, g, &lag)) {
         reply_int(c, lag);
+    } else {
+        reply_null(c);
     }
 }
 

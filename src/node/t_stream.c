@@ -691,30 +691,35 @@ stream_estimate_distance(const struct stream *s, const struct xid *id)
     return -1;
 }
 
-/* Whether the stream has deleted entries at or after start. */
+/* Whether the stream has deleted entries at or after start (a deletion
+ * before the first live entry does not count). */
 static int
 range_has_tombstones(const struct stream *s, const struct xid *start)
 {
-    if (s->x->length == 0 || id_is_zero(&s->max_deleted_id)) {
+    if (s->x->length == 0 || id_is_zero(&s->max_deleted_id)
+        || xid_cmp(&s->first_id, &s->max_deleted_id) > 0) {
         return 0;
     }
     return xid_cmp(start, &s->max_deleted_id) <= 0;
 }
 
-long long
-stream_group_lag(const struct stream *s, const struct sgroup *g)
+int
+stream_group_lag(const struct stream *s, const struct sgroup *g, long long *lag)
 {
     if (s->entries_added == 0) {
-        return 0;
+        *lag = 0;
+        return 1;
     }
     if (g->entries_read != -1 && !range_has_tombstones(s, &g->last_id)) {
-        return (long long)s->entries_added - g->entries_read;
+        *lag = (long long)s->entries_added - g->entries_read;
+        return 1;
     }
     long long er = stream_estimate_distance(s, &g->last_id);
     if (er == -1) {
-        return -1;
+        return 0;
     }
-    return (long long)s->entries_added - er;
+    *lag = (long long)s->entries_added - er;
+    return 1;
 }
 
 /* Exported for cmd_stream.c's XREADGROUP bookkeeping. */

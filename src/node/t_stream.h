@@ -93,9 +93,11 @@ void stream_pel_remove(struct sgroup *g, struct spel *p);
 
 /* Whether id exists (live) in the stream. */
 int stream_entry_exists(const struct stream *s, const struct xid *id);
-/* The group's lag / entries-read estimate as Redis 7.0 computes it:
- * returns -1 when unknown. */
+/* The entries-read estimate of an id as Redis 7.0 computes it: -1 when
+ * unknown. */
 long long stream_estimate_distance(const struct stream *s, const struct xid *id);
-long long stream_group_lag(const struct stream *s, const struct sgroup *g);
+/* The group's lag as Redis 7.0 computes it into *lag; 0 when unknown (a
+ * lag can itself be negative: ENTRIESREAD past the entries added). */
+int stream_group_lag(const struct stream *s, const struct sgroup *g, long long *lag);
 
 #endif

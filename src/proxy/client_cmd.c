@@ -4,6 +4,7 @@
  * NO-EVICT and HELP.  PAUSE/UNPAUSE concern a node and are refused. */
 #include "proxy/client_cmd.h"
 #include "core/acl.h"
+#include "core/acl_int.h"
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/resp.h"
@@ -166,6 +167,8 @@ struct kill_filter {
     const struct resp_arg *laddr;    /* borrowed from argv; NULL = any */
     int type;                        /* -1 = any */
     int skipme;
+    int by_user;                     /* USER given: only user's sessions */
+    const struct acl_user *user;     /* borrowed from px->acl */
 };
 
 static int
@@ -193,8 +196,11 @@ parse_kill_filter(struct session *s, size_t argc, const struct resp_arg *argv,
         } else if (arg_is(opt, "laddr")) {
             f->laddr = val;
         } else if (arg_is(opt, "user")) {
-            /* Every session runs as the default user. */
-            if (!arg_equals(val, "default")) {
+            /* One of the proxy's users (ACL SETUSER through the proxy
+             * makes them). */
+            f->by_user = 1;
+            f->user = s->px->acl ? acl_state_find(s->px->acl, val->ptr, val->len, NULL) : NULL;
+            if (s->px->acl ? f->user == NULL : !arg_equals(val, "default")) {
                 session_error(s, "ERR No such user '%.*s'", (int)val->len, val->ptr);
                 return -1;
             }
@@ -218,7 +224,7 @@ parse_kill_filter(struct session *s, size_t argc, const struct resp_arg *argv,
 static void
 cmd_kill(struct session *s, size_t argc, const struct resp_arg *argv)
 {
-    struct kill_filter f = {0, NULL, NULL, -1, 1};
+    struct kill_filter f = {0, NULL, NULL, -1, 1, 0, NULL};
     int old_form = argc == 3;
     long long killed = 0;
     if (old_form) {
@@ -231,7 +237,8 @@ cmd_kill(struct session *s, size_t argc, const struct resp_arg *argv)
     for (struct session *x = s->px->sessions; x != NULL; x = x->next) {
         if ((x->flags & SESSION_CLOSING) || (f.addr && !arg_equals(f.addr, x->addr))
             || (f.laddr && !arg_equals(f.laddr, x->laddr)) || (f.type >= 0 && type_of(x) != f.type)
-            || (f.id != 0 && (long long)x->id != f.id) || (x == s && f.skipme)) {
+            || (f.id != 0 && (long long)x->id != f.id) || (x == s && f.skipme)
+            || (f.by_user && s->px->acl && x->user != f.user)) {
             continue;
         }
         /* The caller still gets its reply; the others go at once. */

@@ -1,8 +1,9 @@
 /* INFO on the proxy: Redis's section selection (INFO [section ...],
  * default, all, everything; unknown sections give nothing) over the
- * proxy's sections.  Server, Clients, Stats, Replication and the proxy's own
- * Sentinel and Topology describe the proxy.  Memory describes the proxy
- * process (used_memory, used_memory_rss...) and adds nodes_* fields summed
+ * proxy's sections.  Server, Clients, Stats, Replication, Cluster (not
+ * enabled) and the proxy's own Sentinel and Topology describe the proxy.
+ * Memory describes the proxy process (used_memory, used_memory_rss...) and
+ * adds nodes_* fields summed
  * over the groups' masters; Keyspace sums the masters' dbN lines.  Those
  * two ask every group's master (INFO memory / keyspace) and answer when all
  * have replied: a master that cannot be reached or fails is left out of the
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define INFO_MAX_DBS 1024
@@ -52,6 +54,7 @@ static void section_memory(struct proxy *px, struct rbuf *b, const struct info_n
 static void section_stats(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_replication(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_cpu(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
+static void section_cluster(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_sentinel(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_topology(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_keyspace(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
@@ -73,6 +76,7 @@ static const struct info_section {
     {"stats", INFO_D, 0, section_stats},
     {"replication", INFO_D, 0, section_replication},
     {"cpu", INFO_D, 0, section_cpu},
+    {"cluster", INFO_D, 0, section_cluster},
     {"sentinel", INFO_D, 0, section_sentinel},
     {"topology", INFO_D, 0, section_topology},
     {"keyspace", INFO_D, NEEDS_NODES, section_keyspace},
@@ -111,11 +115,29 @@ static void
 section_server(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
 {
     long long up = (util_mstime() - px->start_ms) / 1000;
+    struct utsname un;
     (void)nd;
+    if (uname(&un) != 0) {
+        memset(&un, 0, sizeof(un));
+    }
+    /* os and arch_bits as Redis gives them: clients read them (redis-py's
+     * test suite reads arch_bits before its first test). */
     rbuf_printf(b, "# Server\r\ncachely_proxy_version:%s\r\nredis_version:7.0.0\r\n"
-                   "redis_mode:proxy\r\nprocess_id:%d\r\nrun_id:%s\r\ntcp_port:%lld\r\n"
+                   "redis_mode:proxy\r\nos:%s %s %s\r\narch_bits:%d\r\n"
+                   "process_id:%d\r\nrun_id:%s\r\ntcp_port:%lld\r\n"
                    "uptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n",
-                PACKAGE_VERSION, (int)getpid(), px->runid, px->cfg.port, up, up / 86400);
+                PACKAGE_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
+                (int)getpid(), px->runid, px->cfg.port, up, up / 86400);
+}
+
+/* Redis's cluster_enabled: 0, as the node says; the proxy's shard groups
+ * are not Redis Cluster (CLUSTER answers that cluster support is off). */
+static void
+section_cluster(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
+{
+    (void)px;
+    (void)nd;
+    rbuf_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
 }
 
 static void

@@ -124,40 +124,94 @@ redacted(const struct command *cmd, size_t argc, const struct resp_arg *argv,
     return 0;
 }
 
-/* monitor_feed's work when someone monitors (apart, so that the usual
- * call, with no monitor, is a leaf that saves no registers). */
-static __attribute__((noinline)) void
-feed(struct session *s, const struct command *cmd, size_t argc, const struct resp_arg *argv)
+/* Whether cmd (with its subcommand) is shown: a container's subcommand
+ * decides, as in Redis: ACL SETUSER (its rules hold passwords) is admin and
+ * never shown. */
+static int
+shown(const struct command *cmd, size_t argc, const struct resp_arg *argv)
 {
-    /* A container's subcommand decides, as in Redis: ACL SETUSER (its rules
-     * hold passwords) is admin and never shown. */
+    if (cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)) {
+        return 0;
+    }
     if (cmd->nsubs > 0 && argc >= 2) {
         const struct command *sub = command_lookup_sub(cmd, argv[1].ptr, argv[1].len);
         if (sub != NULL && (sub->flags & (CMD_ADMIN | CMD_SKIP_MONITOR))) {
-            return;
+            return 0;
         }
     }
+    return 1;
+}
+
+/* The arguments part of a line, with its CRLF. */
+static void
+format_args(struct rbuf *b, const struct command *cmd, size_t argc,
+            const struct resp_arg *argv)
+{
+    for (size_t i = 0; i < argc; i++) {
+        if (redacted(cmd, argc, argv, i)) {
+            repr(b, "(redacted)", 10);
+        } else {
+            repr(b, argv[i].ptr, argv[i].len);
+        }
+        if (i + 1 < argc) {
+            rbuf_add(b, " ", 1);
+        }
+    }
+    rbuf_add(b, "\r\n", 2);
+}
+
+/* One line (args: the arguments part, CRLF included) to every monitor. */
+static void
+send_line(struct session *s, const char *args, size_t len)
+{
     struct rbuf b = {0};
     struct timeval tv;
     gettimeofday(&tv, NULL);
     rbuf_printf(&b, "+%ld.%06ld [%d %s] ", (long)tv.tv_sec, (long)tv.tv_usec,
                 s->db, s->addr);
-    for (size_t i = 0; i < argc; i++) {
-        if (redacted(cmd, argc, argv, i)) {
-            repr(&b, "(redacted)", 10);
-        } else {
-            repr(&b, argv[i].ptr, argv[i].len);
-        }
-        if (i + 1 < argc) {
-            rbuf_add(&b, " ", 1);
-        }
-    }
-    rbuf_add(&b, "\r\n", 2);
+    rbuf_add(&b, args, len);
     /* Replying never frees a session (a limit only marks it closing). */
     for (size_t i = 0; i < nmonitors; i++) {
         session_reply(monitors[i], b.p, b.len);
     }
     rbuf_free(&b);
+}
+
+/* monitor_feed's work when someone monitors (apart, so that the usual
+ * call, with no monitor, is a leaf that saves no registers). */
+static __attribute__((noinline)) void
+feed(struct session *s, const struct command *cmd, size_t argc, const struct resp_arg *argv)
+{
+    if (!shown(cmd, argc, argv)) {
+        return;
+    }
+    struct rbuf b = {0};
+    format_args(&b, cmd, argc, argv);
+    send_line(s, b.p, b.len);
+    rbuf_free(&b);
+}
+
+void
+monitor_defer(struct rbuf *lines, const struct command *cmd, size_t argc,
+              const struct resp_arg *argv)
+{
+    if (nmonitors > 0 && shown(cmd, argc, argv)) {
+        format_args(lines, cmd, argc, argv);
+    }
+}
+
+void
+monitor_flush(struct session *s, struct rbuf *lines)
+{
+    size_t at = 0;
+    while (nmonitors > 0 && at < lines->len) {
+        /* Arguments are quoted: CR and LF inside show as \r and \n. */
+        const char *end = memchr(lines->p + at, '\n', lines->len - at);
+        size_t n = end ? (size_t)(end - (lines->p + at)) + 1 : lines->len - at;
+        send_line(s, lines->p + at, n);
+        at += n;
+    }
+    lines->len = 0;
 }
 
 void

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct session;
+struct rbuf;
 
 /* MONITOR: s becomes a monitor (+OK; a second MONITOR changes nothing). */
 void monitor_command(struct session *s);
@@ -20,6 +21,14 @@ void monitor_command(struct session *s);
  * AUTH's and HELLO's credentials show as "(redacted)". */
 void monitor_feed(struct session *s, const struct command *cmd, size_t argc,
                   const struct resp_arg *argv);
+/* A command queued in MULTI: its line is kept in lines (when someone
+ * monitors now), for monitor_flush when its EXEC goes, as a node shows a
+ * transaction's commands when EXEC runs them. */
+void monitor_defer(struct rbuf *lines, const struct command *cmd, size_t argc,
+                   const struct resp_arg *argv);
+/* The lines kept by monitor_defer to every monitor now, as s's; empties
+ * lines. */
+void monitor_flush(struct session *s, struct rbuf *lines);
 /* s stops monitoring (RESET, or it is being freed).  Safe when it was not
  * a monitor. */
 void monitor_session_gone(struct session *s);

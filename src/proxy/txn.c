@@ -22,6 +22,7 @@
 #include "proxy/backend.h"
 #include "proxy/cursor.h"
 #include "proxy/fanout.h"
+#include "proxy/monitor.h"
 #include "proxy/proxy.h"
 #include "proxy/rbuf.h"
 #include "proxy/route.h"
@@ -436,6 +437,7 @@ txn_free(struct txn **tp)
         txn_fx_free(&t->fx);
         answer_locally(t);
         rbuf_free(&t->early);
+        rbuf_free(&t->mon);
         mem_free(t->early_end);
         mem_free(t->early_req);
         mem_free(t);
@@ -483,6 +485,7 @@ txn_end(struct session *s, int close_conn)
     t->state = TXN_DONE;
     clear_buffer(t);
     t->nqueued = 0;
+    t->mon.len = 0; /* shown when the EXEC went, else never run */
     txn_fx_free(&t->fx); /* handed to the EXEC when it went */
 }
 
@@ -703,6 +706,7 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
     static const char discard[] = "*1\r\n$7\r\nDISCARD\r\n";
     char err[512];
     if (t->b == NULL && !t->lost && !t->want_pin && t->kept == NULL) {
+        monitor_flush(s, &t->mon);
         exec_block(s, t, t->g != NULL ? t->g : &px->groups[0], frame, len);
         return;
     }
@@ -737,6 +741,7 @@ handle_exec(struct session *s, struct txn *t, const char *frame, size_t len)
         txn_end(s, 1);
         return;
     }
+    monitor_flush(s, &t->mon);
     struct preq *r = send_client(s, t, frame, len);
     px->txn_execs++;
     if (r != NULL && t->fx != NULL) {
@@ -904,6 +909,7 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (fx != FX_NONE) {
         txn_fx_add(t, fx, argc, argv);
     }
+    monitor_defer(&t->mon, cmd, argc, argv);
     t->nqueued++;
     if (t->b == NULL && !t->lost) {
         buffer_frame(t, frame, len, session_new_request(s));
@@ -984,6 +990,9 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     case CMD_ID_QUIT:
         return 0;
     case CMD_ID_MULTI:
+        /* MONITOR shows what a node runs: MULTI, WATCH, UNWATCH, DISCARD
+         * and EXEC (after the commands it runs), their errors too. */
+        monitor_feed(s, cmd, argc, argv);
         if (t != NULL && t->state == TXN_MULTI) {
             if (pinned) {
                 send_client(s, t, frame, len);
@@ -1004,6 +1013,7 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
         t->multi_reply->txn_own = 1;
         return 1;
     case CMD_ID_WATCH: {
+        monitor_feed(s, cmd, argc, argv);
         if (t != NULL && t->state == TXN_MULTI) {
             if (pinned) {
                 send_client(s, t, frame, len);
@@ -1033,6 +1043,7 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
     }
     case CMD_ID_EXEC:
         if (t == NULL || t->state != TXN_MULTI) {
+            monitor_feed(s, cmd, argc, argv);
             if (pinned) {
                 send_client(s, t, frame, len);
             } else {
@@ -1041,8 +1052,10 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
             return 1;
         }
         handle_exec(s, t, frame, len);
+        monitor_feed(s, cmd, argc, argv);
         return 1;
     case CMD_ID_DISCARD:
+        monitor_feed(s, cmd, argc, argv);
         if (t == NULL || t->state != TXN_MULTI) {
             if (pinned) {
                 send_client(s, t, frame, len);
@@ -1060,10 +1073,12 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
         return 1;
     case CMD_ID_UNWATCH:
         if (t == NULL) {
+            monitor_feed(s, cmd, argc, argv);
             session_reply(s, "+OK\r\n", 5);
             return 1;
         }
         if (t->state == TXN_WATCHING) {
+            monitor_feed(s, cmd, argc, argv);
             send_client(s, t, frame, len);
             txn_end(s, 0);
             return 1;
@@ -1105,6 +1120,7 @@ txn_dispatch(struct session *s, const struct command *cmd, size_t argc, struct r
         t->libs_asked = 1;
         script_load_libs(s, t->node, t->b, on_ignored, NULL);
     }
+    monitor_feed(s, cmd, argc, argv);
     size_t elen;
     char *as_eval = script_as_eval(px, cmd, argc, argv, &elen);
     struct preq *r = as_eval ? send_client(s, t, as_eval, elen) : send_client(s, t, frame, len);

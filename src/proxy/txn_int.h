@@ -80,6 +80,8 @@ struct txn {
                                     (HELLO, CLIENT, SELECT, WAIT) */
     int pin_deferred;            /* pin once s's earlier requests are answered */
     size_t nqueued;              /* commands queued so far (EXEC's array) */
+    struct rbuf mon;             /* owned: MONITOR's lines of the queued commands,
+                                    shown when EXEC goes (monitor_defer) */
     struct txn_fx *fx;           /* owned: the state changes queued, NULL when none;
                                     handed to the EXEC request */
     int fx_pending;              /* an EXEC carrying state changes was sent and has

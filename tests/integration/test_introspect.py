@@ -2,7 +2,8 @@
 latency-monitor-threshold is set; MONITOR shows AUTH's password as
 (redacted) and follows a transaction's commands; latency tracking reports
 percentiles and histograms of commands of known durations; a big command's
-memory and an idle client's query buffer are given back.
+memory and an idle client's query buffer are given back; MODULE loads
+nothing.
 
 Run with /usr/bin/python3; CACHELY_BUILDDIR names the build.  Prints
 "N passed, M failed".  CACHELY_INTROSPECT_CASES=a,b runs only those.
@@ -264,6 +265,25 @@ def case_j_lazyfree_counters(c):
     check(mem()["lazyfreed_objects"] == "0", "CONFIG RESETSTAT zeroes it")
 
 
+def case_k_module(c):
+    """MODULE with enable-module-command yes: no module ever loads, with the
+    replies a Redis 7.0 gives for a module that does not load (checked
+    against redis-server 7.0.15) and the reason in the log; LIST answers
+    none.  (With the default, no, compat's server.cmds compares them.)"""
+    n = c.node("--enable-module-command", "yes")
+    r = Raw(n.port)
+    check(r.call("MODULE", "LIST") == [], "MODULE LIST: none")
+    for cmd in (("MODULE", "LOAD", "/nonexistent.so"), ("MODULE", "LOAD", "/x.so", "a"),
+                ("MODULE", "LOADEX", "/x.so", "CONFIG", "a", "b", "ARGS", "c")):
+        e = r.call(*cmd)
+        check(str(e) == "ERR Error loading the extension. Please check the server logs.",
+              "%s: %r" % (" ".join(cmd), e))
+    e = r.call("MODULE", "UNLOAD", "foo")
+    check(str(e) == "ERR Error unloading module: no such module with that name",
+          "UNLOAD: %r" % e)
+    check(r.call("PING") == "PONG", "still serving")
+
+
 CASES = [
     ("a", "LATENCY with latency-monitor-threshold", case_a_latency),
     ("b", "MONITOR redacts AUTH and shows a transaction", case_b_monitor),
@@ -277,6 +297,7 @@ CASES = [
     ("i", "an idle client's query buffer is freed after 2 s",
      case_i_idle_client_gives_back_its_query_buffer),
     ("j", "INFO counts objects freed in the background", case_j_lazyfree_counters),
+    ("k", "MODULE: LIST none, LOAD/LOADEX/UNLOAD fail as in Redis", case_k_module),
 ]
 
 

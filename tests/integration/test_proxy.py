@@ -542,6 +542,10 @@ def case_i1_local_commands(c):
     check(isinstance(e, bytes) and b" name=worker-1 " in e, "CLIENT LIST: %r" % e)
     text = r.call("INFO")
     check(b"# Topology" in text and b"node0:addr=" in text, "INFO %r" % text[:200])
+    # Redis's fields that clients read at connect (redis-py's test suite
+    # reads arch_bits and cluster_enabled before its first test).
+    check(b"\r\narch_bits:" in text and b"\r\nos:" in text, "INFO os, arch_bits")
+    check(b"# Cluster\r\ncluster_enabled:0\r\n" in text, "INFO # Cluster")
     check(r.call("RESET") == "RESET", "RESET")
     check(r.call("CLIENT", "GETNAME") is None, "name after RESET")
     # Node administration is refused with a clear error, never forwarded to

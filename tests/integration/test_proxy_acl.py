@@ -197,6 +197,20 @@ def acl_commands(p, aclfile):
     ws.close()
     check(admin.execute_command("ACL", "LOAD") == "OK", "LOAD")
     check("w" in admin.execute_command("ACL", "USERS"), "w back from the file")
+    # CLIENT KILL USER names the proxy's users and kills only their
+    # sessions (it knew only "default": redis-py's
+    # test_client_kill_filter_by_user).
+    k = socket.create_connection(("127.0.0.1", p.port), 5)
+    k.sendall(b"AUTH w wpw\r\n")
+    check(k.recv(64) == b"+OK\r\n", "w authenticated again")
+    check(admin.execute_command("CLIENT", "KILL", "USER", "w") == 1, "CLIENT KILL USER w")
+    k.settimeout(5)
+    check(k.recv(64) == b"", "w's session was killed")
+    k.close()
+    check(admin.execute_command("CLIENT", "KILL", "USER", "w") == 0, "no session of w left")
+    check(raw.call("ACL", "WHOAMI") == b"ro", "ro's session was not killed")
+    expect_error(lambda: admin.execute_command("CLIENT", "KILL", "USER", "nobody"),
+                 "No such user 'nobody'")
     # Subscribers lose a channel they may no longer use.
     admin.execute_command("ACL", "SETUSER", "sub", "on", "nopass", "&news", "+subscribe")
     s = socket.create_connection(("127.0.0.1", p.port), 5)

@@ -381,7 +381,15 @@ def case_g_monitor_lines(c):
     check(nmon.call("MONITOR") == "OK", "MONITOR on a node")
     cmds = [("SET", "k", 'a "b"\r\n\x01\\'), ("GET", "k"), ("SELECT", "2"),
             ("INCR", "n"), ("AUTH", "secret"), ("HELLO", "2", "AUTH", "u", "pw"),
-            ("PUBLISH", "ch", "x"), ("ECHO", "é")]
+            ("PUBLISH", "ch", "x"), ("ECHO", "é"),
+            # Transactions as a node shows them: WATCH, UNWATCH, MULTI,
+            # DISCARD, the queued commands when EXEC runs them, then EXEC
+            # (none of them showed through the proxy: redis-py's
+            # test_watch_reset_unwatch).
+            ("WATCH", "k"), ("GET", "k"), ("UNWATCH",), ("UNWATCH",), ("WATCH", "k"),
+            ("MULTI",), ("SET", "k", "1"), ("GET", "k"), ("EXEC",), ("MULTI",),
+            ("INCR", "n"), ("DISCARD",), ("EXEC",), ("MULTI",), ("MULTI",), ("PING",),
+            ("EXEC",)]
     via, direct = Raw(p.port), Raw(other.port)
     for cmd in cmds:
         via.call(*cmd)
@@ -399,8 +407,10 @@ def case_g_monitor_lines(c):
             addr, _, rest = rest.partition(b"] ")
             out.append((db, rest))
         return out
-    a, b = lines(mon, len(cmds)), lines(nmon, len(cmds))
+    # One line a command, but the INCR queued in the discarded MULTI.
+    a, b = lines(mon, len(cmds) - 1), lines(nmon, len(cmds) - 1)
     check(a == b, "proxy %r, node %r" % (a, b))
+    check(a[-1][1] == b'"EXEC"' and a[-2][1] == b'"PING"', "the transactions shown: %r" % a)
     check(a[4][1] == b'"AUTH" "(redacted)"', "AUTH redacted: %r" % a[4][1])
     check(a[3][0] == b"[2", "INCR after SELECT 2 in db 2: %r" % (a[3],))
     # A second monitor sees the first one's commands too; RESET ends it.
