@@ -253,6 +253,7 @@ KEYSPEC_TIPS(MEMORY_STATS, "nondeterministic_output", "request_policy:all_shards
 KEYSPEC_TIPS(MEMORY_DOCTOR, "nondeterministic_output", "request_policy:all_shards", "response_policy:special")
 KEYSPEC_TIPS(MEMORY_MALLOC_STATS, "nondeterministic_output", "request_policy:all_shards", "response_policy:special")
 KEYSPEC_TIPS(MEMORY_PURGE, "request_policy:all_shards", "response_policy:all_succeeded")
+KEYSPEC_TIPS(MODULE_LIST, "nondeterministic_output_order")
 KEYSPEC_TIPS(LATENCY_LATEST, "nondeterministic_output", "request_policy:all_nodes", "response_policy:special")
 KEYSPEC_TIPS(LATENCY_HISTORY, "nondeterministic_output", "request_policy:all_nodes", "response_policy:special")
 KEYSPEC_TIPS(LATENCY_RESET, "request_policy:all_nodes", "response_policy:all_succeeded")
