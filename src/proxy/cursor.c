@@ -79,17 +79,11 @@ cursor_spec_of(const struct command *cmd)
 int
 cursor_decode(const char *p, size_t len, struct cursor *c)
 {
-    char buf[32];
-    char *end;
-    /* As Redis reads a cursor (strtoul): digits only, no overflow. */
-    if (len == 0 || len >= sizeof(buf) || p[0] < '0' || p[0] > '9') {
-        return -1;
-    }
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (end != buf + len || errno == ERANGE || v >> (CURSOR_NODEIDX_SHIFT + 9) != 0) {
+    unsigned long v;
+    /* Read as Redis reads a cursor (util_scan_cursor: "" is 0); one that
+     * names more than the proxy encodes ("-1" is the largest) is not one
+     * of ours. */
+    if (util_scan_cursor(p, len, &v) != 0 || (unsigned long long)v >> (CURSOR_NODEIDX_SHIFT + 9) != 0) {
         return -1;
     }
     c->node_cursor = v & ((1ULL << CURSOR_NODE_BITS) - 1);
