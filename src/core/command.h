@@ -19,6 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The Redis release whose commands, replies and errors this table and its
+ * handlers reproduce (tests/compat compares against it byte for byte).
+ * HELLO's version and INFO's redis_version say it, on the node and the
+ * proxy alike: clients and tools gate features on it (">= 7" for RESP3,
+ * COMMAND DOCS ...).  Cachely's own version is cachely_version. */
+#define CACHELY_REDIS_VERSION "7.0.15"
+
 /* Flag names as COMMAND INFO prints them, in bit order. */
 #define CMD_FLAG_LIST(X)                                                    \
     X(WRITE, "write")                                                       \

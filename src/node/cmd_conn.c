@@ -19,10 +19,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* The Redis version HELLO reports.  Client libraries gate features (RESP3,
- * CLIENT SETINFO...) on it, so it names the Redis release whose behaviour
- * this server reproduces, not Cachely's own version. */
-#define CONN_REDIS_VERSION "7.0.15"
 
 /* The user AUTH <password> authenticates as. */
 #define CONN_DEFAULT_USER "default"
@@ -339,7 +335,7 @@ cmd_hello(struct client *c)
     reply_bulk_cstr(c, "server");
     reply_bulk_cstr(c, "redis");
     reply_bulk_cstr(c, "version");
-    reply_bulk_cstr(c, CONN_REDIS_VERSION);
+    reply_bulk_cstr(c, CACHELY_REDIS_VERSION);
     reply_bulk_cstr(c, "proto");
     reply_int(c, c->resp);
     reply_bulk_cstr(c, "id");

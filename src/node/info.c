@@ -33,13 +33,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-/* The version we claim in redis_version.  Cachely implements the Redis 7.0
- * protocol and command semantics (RESP3, HELLO, COMMAND DOCS, the 7.0 error
- * wording), and tools gate features on this string: redis-cli, client
- * libraries and exporters switch parsing on ">= 7".  So we report 7.0.0 —
- * the baseline we are compatible with, not a particular Redis release — and
- * our own version in cachely_version. */
-#define INFO_REDIS_VERSION "7.0.0"
 
 void
 info_bytes_human(char *buf, size_t len, unsigned long long n)
@@ -138,7 +131,7 @@ section_server(struct server *srv, struct rbuf *b)
                 "executable:%s\r\n"
                 "config_file:%s\r\n"
                 "io_threads_active:0\r\n",
-                INFO_REDIS_VERSION, PACKAGE_VERSION, un.sysname, un.release,
+                CACHELY_REDIS_VERSION, PACKAGE_VERSION, un.sysname, un.release,
                 un.machine, (int)(sizeof(long) * 8),
                 srv->base ? event_base_get_method(srv->base) : "",
 #ifdef __GNUC__

@@ -9,6 +9,7 @@
  * have replied: a master that cannot be reached or fails is left out of the
  * sums, and nodes_reporting in # Memory says how many answered. */
 #include "proxy/info.h"
+#include "core/command.h"
 #include "config.h"
 #include "core/alloc.h"
 #include "core/resp.h"
@@ -122,11 +123,11 @@ section_server(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
     }
     /* os and arch_bits as Redis gives them: clients read them (redis-py's
      * test suite reads arch_bits before its first test). */
-    rbuf_printf(b, "# Server\r\ncachely_proxy_version:%s\r\nredis_version:7.0.0\r\n"
+    rbuf_printf(b, "# Server\r\ncachely_proxy_version:%s\r\nredis_version:%s\r\n"
                    "redis_mode:proxy\r\nos:%s %s %s\r\narch_bits:%d\r\n"
                    "process_id:%d\r\nrun_id:%s\r\ntcp_port:%lld\r\n"
                    "uptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n",
-                PACKAGE_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
+                PACKAGE_VERSION, CACHELY_REDIS_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
                 (int)getpid(), px->runid, px->cfg.port, up, up / 86400);
 }
 

@@ -129,13 +129,15 @@ cmd_hello(struct session *s, size_t argc, struct resp_arg *argv)
     char id[24];
     int idl = (int)util_ull2str(id, s->id);
     if (s->resp == 3) {
-        local_replyf(s, "%%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n"
+        local_replyf(s, "%%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$%d\r\n%s\r\n"
                         "$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:%.*s\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
-                        "$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n", idl, id);
+                        "$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n",
+                     (int)strlen(CACHELY_REDIS_VERSION), CACHELY_REDIS_VERSION, idl, id);
     } else {
-        local_replyf(s, "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n"
+        local_replyf(s, "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$%d\r\n%s\r\n"
                         "$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:%.*s\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
-                        "$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n", idl, id);
+                        "$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n",
+                     (int)strlen(CACHELY_REDIS_VERSION), CACHELY_REDIS_VERSION, idl, id);
     }
 }
 

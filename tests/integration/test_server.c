@@ -225,7 +225,7 @@ Test(server, info_fields_carry_redis_names)
         snprintf(key, sizeof(key), "\n%s:", fields[i]);
         cr_assert(strstr(info, key) != NULL, "INFO lacks %s", fields[i]);
     }
-    cr_assert_str_eq(info_value(info, "redis_version", val, sizeof(val)), "7.0.0");
+    cr_assert_str_eq(info_value(info, "redis_version", val, sizeof(val)), "7.0.15");
     cr_assert_str_eq(info_value(info, "role", val, sizeof(val)), "master");
     cr_assert_eq(strlen(info_value(info, "master_replid", val, sizeof(val))), 40);
     cr_assert_eq(atoi(info_value(info, "tcp_port", val, sizeof(val))), srv.port);
