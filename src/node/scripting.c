@@ -468,7 +468,11 @@ script_command(lua_State *L)
             cmd = sub;
         }
     }
-    if (cmd == NULL || (handlers_get(cmd->id) == NULL)) {
+    if (cmd != NULL && cmd->nsubs > 0 && argc < 2) {
+        /* A container alone (XINFO): its own arity fails first, as in
+         * Redis. */
+        err = "ERR Wrong number of args calling Redis command from script";
+    } else if (cmd == NULL || (handlers_get(cmd->id) == NULL)) {
         err = "ERR Unknown Redis command called from script";
     } else if (!command_arity_ok(cmd, (size_t)argc)) {
         err = "ERR Wrong number of args calling Redis command from script";
