@@ -63,6 +63,11 @@ cmd_xinfo_stream(struct client *c)
     int full = 0;
     long long count = 10;
     struct stream *s;
+    /* The key first (no such key, WRONGTYPE), then the options, as Redis
+     * 7.0 checks them. */
+    if (info_target(c, &s) != 0) {
+        return;
+    }
     if (c->argc > 3) {
         if (!xarg_is(&c->argv[3], "full")) {
             xsubcommand_syntax_error(c, "XINFO");
@@ -80,9 +85,6 @@ cmd_xinfo_stream(struct client *c)
             xsubcommand_syntax_error(c, "XINFO");
             return;
         }
-    }
-    if (info_target(c, &s) != 0) {
-        return;
     }
     reply_map_len(c, full ? 9 : 10);
     reply_bulk_cstr(c, "length");
