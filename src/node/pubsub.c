@@ -583,14 +583,12 @@ list_channels(struct client *c, struct pubsub_table *t)
     }
 }
 
+/* A flat array of channel, count pairs in RESP3 too: Redis 7.0 answers
+ * no map here. */
 static void
 num_subs(struct client *c, struct pubsub_table *t)
 {
-    if (c->resp >= 3) {
-        reply_map_len(c, (long long)(c->argc - 2));
-    } else {
-        reply_array_len(c, (long long)(c->argc - 2) * 2);
-    }
+    reply_array_len(c, (long long)(c->argc - 2) * 2);
     for (size_t i = 2; i < c->argc; i++) {
         const struct resp_arg *a = &c->argv[i];
         struct pubsub_chan *ch = table_find(t, a->ptr, a->len, util_hash(a->ptr, a->len));
