@@ -1,5 +1,5 @@
-"""cachely-proxy regressions found by running client libraries' own test
-suites through a proxy (utils/suite-phpredis.sh, utils/suite-redis-rb.sh),
+"""Regressions found by running client libraries' own test suites against
+the node and through a proxy (utils/suite-phpredis.sh, utils/suite-redis-rb.sh),
 each case named after the suite's test that failed: real cachely-server
 nodes and a real cachely-proxy on free 127.0.0.1 ports.
 
@@ -8,7 +8,9 @@ the build.  Prints "N passed, M failed".  CACHELY_PROXY_SUITE_CASES=a,b
 runs only those cases.
 """
 import os
+import socket
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -105,6 +107,47 @@ def case_c_sentinel_flushconfig(c):
     check(isinstance(raw.call("SENTINEL", "RESET", "*"), Err), "RESET stays refused")
 
 
+def silent(port, data, wait=0.5):
+    """True when port answers nothing to data within wait seconds."""
+    s = socket.create_connection((cluster.LOCAL, port), 5)
+    try:
+        s.sendall(data)
+        s.settimeout(wait)
+        try:
+            return s.recv(100) == b""
+        except socket.timeout:
+            return True
+    finally:
+        s.close()
+
+
+# The first bytes of a TLS 1.2 ClientHello: a NUL byte comes before the
+# first newline, so Redis's inline parser (strchr) never sees a whole line.
+CLIENT_HELLO = bytes.fromhex("16030102000100 01fc0303".replace(" ", "")) + b"\x00" * 40 + \
+    b"\n\r" + b"\x01" * 20
+
+
+def case_d_tls_hello_on_a_plain_port(c):
+    """redis-rb test_connection_to_non_ssl_server: a TLS client on the plain
+    port got an error reply at once (the client then said 'wrong version
+    number'); Redis stays silent, since an inline line with a NUL byte before
+    its newline is never complete, and the handshake times out.  Node and
+    proxy alike; past 64 KB it is Redis's 'too big inline request'."""
+    m = c.node()
+    p = c.proxy(m.addr, ready=1)
+    for port, what in ((m.port, "node"), (p.port, "proxy")):
+        check(silent(port, CLIENT_HELLO), "%s answered a ClientHello" % what)
+        check(silent(port, b"SET a\x00 b\r\nPING\r\n"), "%s answered an inline NUL line" % what)
+        raw = Raw(port)
+        raw.sendraw(b"x\x00\n" + b"y" * (70 * 1024))
+        got = raw.reply()
+        check(got == Err("ERR Protocol error: too big inline request"), "%s: %r" % (what, got))
+        check(raw.at_eof(), "%s keeps the connection after a protocol error" % what)
+    t = time.time()
+    check(client(p).ping() and client(m).ping(), "still serving")
+    check(time.time() - t < 5, "slow")
+
+
 CASES = [
     ("a", "INFO has arch_bits and # Persistence over the masters (phpredis testInfo)",
      case_a_info_has_the_fields_clients_read),
@@ -112,6 +155,8 @@ CASES = [
      case_b_info_inside_multi),
     ("c", "SENTINEL FLUSHCONFIG answers +OK (phpredis testFlushconfig)",
      case_c_sentinel_flushconfig),
+    ("d", "a TLS ClientHello on the plain port gets no reply, as on Redis (redis-rb)",
+     case_d_tls_hello_on_a_plain_port),
 ]
 
 
