@@ -148,6 +148,24 @@ def case_d_tls_hello_on_a_plain_port(c):
     check(time.time() - t < 5, "slow")
 
 
+def case_e_config_set_timeout(c):
+    """redis-rb test_config_set: CONFIG SET timeout through the proxy was
+    refused ('can't set immutable config'); the proxy's own idle timeout is
+    a runtime setting as Redis's is, and takes effect at once."""
+    m = c.node()
+    p = c.proxy(m.addr, ready=1)
+    pc = client(p)
+    check(pc.config_set("timeout", 200) is True, "CONFIG SET timeout 200")
+    check(pc.config_get("timeout") == {"timeout": "200"}, "CONFIG GET timeout")
+    idle = Raw(p.port)
+    check(idle.call("PING") == "PONG", "PING")
+    check(pc.config_set("timeout", 1) is True, "CONFIG SET timeout 1")
+    t = time.time()
+    check(idle.at_eof(timeout=5), "an idle client outlived timeout 1")
+    check(time.time() - t < 4, "closed after %.1f s" % (time.time() - t))
+    check(pc.config_set("timeout", 0) is True and pc.ping(), "CONFIG SET timeout 0")
+
+
 CASES = [
     ("a", "INFO has arch_bits and # Persistence over the masters (phpredis testInfo)",
      case_a_info_has_the_fields_clients_read),
@@ -157,6 +175,8 @@ CASES = [
      case_c_sentinel_flushconfig),
     ("d", "a TLS ClientHello on the plain port gets no reply, as on Redis (redis-rb)",
      case_d_tls_hello_on_a_plain_port),
+    ("e", "CONFIG SET timeout through the proxy takes effect at once (redis-rb)",
+     case_e_config_set_timeout),
 ]
 
 
