@@ -5,9 +5,11 @@
 # Debian's redis-server 7.0 as the baseline (--redis).  The Redis class
 # runs in every mode; the RedisSentinel class runs against the proxy's
 # Sentinel API (--proxy) or a redis-sentinel monitoring the baseline server
-# (--redis) as "mymaster".  Prints one line per failed test and a count per
-# class; each test's output is kept in the output directory.  Not part of
-# CI: a run takes about a minute.
+# (--redis) as "mymaster"; not against the node alone.  Tests of what the
+# proxy refuses by design are skipped by name (listed below, with why).
+# Prints one line per failed test and a count per class; each test's output
+# is kept in the output directory.  Not part of CI: a run takes about a
+# minute.
 #
 # Each test runs in its own php process (a small runner written into the
 # suite's copy, exact test names): upstream's TestSuite::run stops the whole
