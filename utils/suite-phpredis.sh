@@ -9,7 +9,8 @@
 # proxy refuses by design are skipped by name (listed below, with why).
 # Prints one line per failed test and a count per class; each test's output
 # is kept in the output directory.  Not part of CI: a run takes about a
-# minute.
+# minute.  RedisArrayTest (client-side sharding, rehashing) runs too, with
+# upstream's runner, against four servers (or four node + proxy pairs).
 #
 # Each test runs in its own php process (a small runner written into the
 # suite's copy, exact test names): upstream's TestSuite::run stops the whole
@@ -68,7 +69,7 @@ fi
 
 # ---- the suite --------------------------------------------------------------
 suite=$CACHE/tests
-if [ ! -f "$CACHE/.prepared" ]; then
+if [ ! -f "$CACHE/.prepared.2" ]; then
     rm -rf "$CACHE"
     mkdir -p "$CACHE"
     txz=$(mktemp)
@@ -88,6 +89,12 @@ patch("RedisTest.php", "'tcp://' . $host . ':6379'", "'tcp://' . $host . ':' . $
 patch("RedisTest.php", '"/tmp/redis.sock"', "getenv('PHPREDIS_SOCK')", 5)
 patch("RedisSentinelTest.php", "new RedisSentinel($this->getHost())",
       "new RedisSentinel($this->getHost(), $this->getPort())")
+patch("RedisArrayTest.php", """        $newRing = ["$str_host:6379", "$str_host:6380", "$str_host:6381"];""",
+      """        $p = explode(',', getenv('PHPREDIS_RA_PORTS'));
+        $newRing = ["$str_host:$p[0]", "$str_host:$p[1]", "$str_host:$p[2]"];""")
+patch("RedisArrayTest.php",
+      """$serverList = ["$str_host:6379", "$str_host:6380", "$str_host:6381", "$str_host:6382"];""",
+      """$serverList = ["$str_host:$p[0]", "$str_host:$p[1]", "$str_host:$p[2]", "$str_host:$p[3]"];""")
 EOF
     # One test per process, exact names; a PHP error is a failed test.
     cat > "$suite/cachely-run.php" <<'EOF'
@@ -123,7 +130,7 @@ try {
 }
 echo "$status $name\n", implode('', $class::$errors), implode('', $class::$warnings);
 EOF
-    touch "$CACHE/.prepared"
+    touch "$CACHE/.prepared.2"
 fi
 
 # ---- skipped by name, each with its reason ----------------------------------
@@ -228,6 +235,47 @@ for class in "${classes[@]}"; do
     summary+=("$(printf '%-20s passed %3d  failed %3d  skipped %d  skipped by name %d' \
         "$class" "$ok" "$fail" "$skipped" "$named")")
 done
+stop_all
+
+# RedisArray (client-side sharding over four servers, rehashing when the
+# ring grows; with and without a per-node index): upstream's runner, which
+# stops at the first of its five test classes with a failure.  Four
+# servers, or four node + proxy pairs.
+if [ ${#only[@]} -eq 0 ]; then
+    ra_ports=()
+    for _ in 1 2 3 4; do
+        free_port p
+        if [ "$redis" = 1 ]; then
+            redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$out" \
+                --logfile "$out/redis-$p.log" &
+            pids+=($!)
+        else
+            free_port n
+            "$SERVER" --port "$n" --bind 127.0.0.1 --save "" --appendonly no --dir "$out" \
+                --logfile "$out/node-$n.log" &
+            pids+=($!)
+            if [ "$proxy" = 1 ]; then
+                wait_ping "$n"
+                "$PROXY" --port "$p" --bind 127.0.0.1 --nodes "127.0.0.1:$n" --read-policy master \
+                    --logfile "$out/proxy-$p.log" &
+                pids+=($!)
+            else
+                p=$n
+            fi
+        fi
+        ra_ports+=("$p")
+    done
+    for p in "${ra_ports[@]}"; do wait_ping "$p"; done
+    (cd "$suite" && PHPREDIS_RA_PORTS=$(IFS=,; echo "${ra_ports[*]}") timeout 600 php TestRedis.php \
+        --class RedisArray --host 127.0.0.1 --nocolors > "$out/RedisArray.txt" 2>&1) || true
+    ok=$({ grep -o '\[PASSED\]' "$out/RedisArray.txt" || true; } | wc -l)
+    fail=$({ grep -o '\[FAILED\]' "$out/RedisArray.txt" || true; } | wc -l)
+    if [ "$(grep -c 'All tests passed' "$out/RedisArray.txt" || true)" != 10 ]; then
+        fail=$((fail + 1))      # stopped early (a failure, a fatal error)
+        echo "FAILED RedisArray ($out/RedisArray.txt)"
+    fi
+    summary+=("$(printf '%-20s passed %3d  failed %3d' RedisArray "$ok" "$fail")")
+fi
 printf '%s\n' "${summary[@]}"
 echo "($(case $mode in proxy) echo "through cachely-proxy";; redis) echo "redis-server 7.0";; \
     *) echo "cachely-server";; esac); outputs in $out)"
