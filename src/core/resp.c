@@ -212,6 +212,15 @@ parse_inline(struct resp_parser *p, const char *buf, size_t len)
     size_t linelen;
     long n;
 
+    /* Redis finds the end of an inline line with strchr: a NUL byte before
+     * the newline hides it, and the request waits for more input until it
+     * is too big.  A TLS ClientHello sent to a plain port is such a line:
+     * Redis stays silent and the client's handshake times out (redis-rb's
+     * test_connection_to_non_ssl_server), where an error reply made the
+     * client report a TLS "wrong version number". */
+    if (nl != NULL && memchr(buf, '\0', (size_t)(nl - buf)) != NULL) {
+        nl = NULL;
+    }
     if (nl == NULL) {
         if (len > RESP_MAX_INLINE) {
             return parser_fail(p, "too big inline request");

@@ -1,7 +1,8 @@
 /* DEBUG: the subcommands client test suites call (OBJECT, SLEEP, DIGEST,
- * RELOAD, LOADAOF, PROTOCOL, CHANGE-REPL-ID, ERROR...), one table row each.  Who
+ * RELOAD, LOADAOF, PROTOCOL, CHANGE-REPL-ID, ERROR, POPULATE...), one table row each.  Who
  * may run DEBUG at all is dispatch's check (enable-debug-command). */
 #include "node/handlers.h"
+#include "core/alloc.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "node/client.h"
@@ -114,6 +115,73 @@ debug_digest(struct client *c)
     char digest[41];
     snapshot_digest(c->srv, digest);
     reply_status(c, digest);
+}
+
+/* ---- POPULATE --------------------------------------------------------------- */
+
+static void debug_syntax_error(struct client *c);
+
+/* Redis's getPositiveLongFromObjectOrReply: one message for both a
+ * non-integer and a negative value. */
+static int
+positive_arg(struct client *c, size_t i, long long *out)
+{
+    if (util_str2ll(c->argv[i].ptr, c->argv[i].len, out) != 0 || *out < 0) {
+        reply_error(c, "value is out of range, must be positive");
+        return -1;
+    }
+    return 0;
+}
+
+/* DEBUG POPULATE <count> [<prefix> [<size>]]: string keys <prefix>:0 ..
+ * <prefix>:<count-1> ("key" by default) holding "value:<n>", or that text
+ * in <size> bytes padded with zero bytes (cut when shorter); keys that exist
+ * are left as they are.  As Redis: names and values are formatted into 128
+ * bytes (a longer prefix is cut, a prefix stops at a NUL byte), and nothing
+ * is propagated (DEBUG never is).  Test suites (redis-rb's SCAN tests) fill
+ * a database this way. */
+static void
+debug_populate(struct client *c)
+{
+    long long count, size = 0;
+    char prefix[128], key[128], val[128];
+    if (c->argc > 5) {
+        debug_syntax_error(c);
+        return;
+    }
+    if (positive_arg(c, 2, &count) != 0 || (c->argc == 5 && positive_arg(c, 4, &size) != 0)) {
+        return;
+    }
+    if ((unsigned long long)size > c->srv->cfg.proto_max_bulk_len) {
+        /* Redis would try and run out of memory: no value can be longer. */
+        reply_error(c, "size is larger than proto-max-bulk-len");
+        return;
+    }
+    if (c->argc >= 4) {
+        size_t n = c->argv[3].len < sizeof(prefix) - 1 ? c->argv[3].len : sizeof(prefix) - 1;
+        memcpy(prefix, c->argv[3].ptr, n);
+        prefix[n] = '\0';
+    } else {
+        strcpy(prefix, "key");
+    }
+    char *buf = size > 0 ? mem_calloc((size_t)size) : NULL;
+    for (long long j = 0; j < count; j++) {
+        int klen = snprintf(key, sizeof(key), "%s:%llu", prefix, (unsigned long long)j);
+        klen = klen < (int)sizeof(key) ? klen : (int)sizeof(key) - 1;
+        if (db_lookup(c->db, key, (size_t)klen, LOOKUP_WRITE) != NULL) {
+            continue;
+        }
+        int vlen = snprintf(val, sizeof(val), "value:%llu", (unsigned long long)j);
+        if (buf == NULL) {
+            db_set(c->db, key, (size_t)klen, val, (size_t)vlen, -1, 0);
+        } else {
+            size_t n = (size_t)vlen < (size_t)size ? (size_t)vlen : (size_t)size;
+            memcpy(buf, val, n);
+            db_set(c->db, key, (size_t)klen, buf, (size_t)size, -1, 0);
+        }
+    }
+    mem_free(buf);
+    reply_ok(c);
 }
 
 /* ---- RELOAD, LOADAOF, CHANGE-REPL-ID ------------------------------------- */
@@ -341,6 +409,7 @@ static const struct {
     {"PROTOCOL", 3, debug_protocol},
     {"CHANGE-REPL-ID", 2, debug_change_repl_id},
     {"ERROR", 3, debug_error},
+    {"POPULATE", -3, debug_populate},
     {"HELP", 2, debug_help},
 };
 
@@ -363,6 +432,9 @@ debug_help(struct client *c)
         "OBJECT <key>",
         "    Low-level facts about a key: address, encoding, serialized length",
         "    and LRU clock.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>, or <prefix>:<num>; with",
+        "    <size>, each value is that many bytes. Existing keys are kept.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -381,11 +453,26 @@ debug_help(struct client *c)
     reply_help(c, "DEBUG", lines);
 }
 
-void
-cmd_debug(struct client *c)
+/* An unknown subcommand or a wrong number of arguments: Redis's wording
+ * first, so scripts matching it still work, then what this server supports. */
+static void
+debug_syntax_error(struct client *c)
 {
     char supported[256];
     size_t off = 0;
+    for (size_t i = 0; i < sizeof(debug_subs) / sizeof(debug_subs[0]); i++) {
+        off += (size_t)snprintf(supported + off, sizeof(supported) - off, "%s%s",
+                                i ? ", " : "", debug_subs[i].name);
+    }
+    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
+                 "Try DEBUG HELP. Supported: %s.",
+                 (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr,
+                 supported);
+}
+
+void
+cmd_debug(struct client *c)
+{
     int argc = (int)c->argc;
 
     for (size_t i = 0; i < sizeof(debug_subs) / sizeof(debug_subs[0]); i++) {
@@ -395,13 +482,6 @@ cmd_debug(struct client *c)
             debug_subs[i].fn(c);
             return;
         }
-        off += (size_t)snprintf(supported + off, sizeof(supported) - off, "%s%s",
-                                i ? ", " : "", debug_subs[i].name);
     }
-    /* Redis's wording first, so scripts matching it still work, then what
-     * this server supports. */
-    reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
-                 "Try DEBUG HELP. Supported: %s.",
-                 (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr,
-                 supported);
+    debug_syntax_error(c);
 }

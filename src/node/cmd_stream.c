@@ -508,18 +508,20 @@ void
 cmd_xdel(struct client *c)
 {
     struct xid id;
-    for (size_t j = 2; j < c->argc; j++) {
-        if (xparse_strict_id(c, &c->argv[j], 0, &id, NULL) != 0) {
-            return;
-        }
-    }
     struct stream *s;
+    /* As Redis 7.0: the key first (a missing one answers 0 whatever the
+     * IDs, a wrong type WRONGTYPE), then every ID before deleting any. */
     if (xlookup(c, &c->argv[1], LOOKUP_WRITE, NULL, &s) != 0) {
         return;
     }
     if (s == NULL) {
         reply_int(c, 0);
         return;
+    }
+    for (size_t j = 2; j < c->argc; j++) {
+        if (xparse_strict_id(c, &c->argv[j], 0, &id, NULL) != 0) {
+            return;
+        }
     }
     long long deleted = 0;
     for (size_t j = 2; j < c->argc; j++) {

@@ -3,11 +3,13 @@
  * proxy's sections.  Server, Clients, Stats, Replication, Cluster (not
  * enabled) and the proxy's own Sentinel and Topology describe the proxy.
  * Memory describes the proxy process (used_memory, used_memory_rss...) and
- * adds nodes_* fields summed
- * over the groups' masters; Keyspace sums the masters' dbN lines.  Those
- * two ask every group's master (INFO memory / keyspace) and answer when all
- * have replied: a master that cannot be reached or fails is left out of the
- * sums, and nodes_reporting in # Memory says how many answered. */
+ * adds nodes_* fields summed over the groups' masters; Keyspace sums the
+ * masters' dbN lines; Persistence (the proxy keeps nothing) has Redis's
+ * fields over the masters (changes summed, the oldest save time, in
+ * progress or failed when one is).  Those three ask every group's master
+ * (INFO memory / keyspace / persistence) and answer when all have replied:
+ * a master that cannot be reached or fails is left out of the sums, and
+ * nodes_reporting in # Memory says how many answered. */
 #include "proxy/info.h"
 #include "core/command.h"
 #include "config.h"
@@ -47,11 +49,17 @@ struct info_nodes {
     long long keys[INFO_MAX_DBS], expires[INFO_MAX_DBS];
     double ttl_weighted[INFO_MAX_DBS];   /* avg_ttl * expires, summed */
     unsigned char has_db[INFO_MAX_DBS];
+    /* # Persistence over the masters */
+    long long rdb_changes;               /* summed */
+    long long rdb_last_save_time;        /* the oldest; 0 = none reported */
+    int loading, rdb_bgsave, aof_enabled, aof_rewrite; /* any master */
+    int rdb_err, aof_rewrite_err, aof_write_err;        /* any master */
 };
 
 static void section_server(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_clients(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_memory(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
+static void section_persistence(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_stats(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_replication(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
 static void section_cpu(struct proxy *px, struct rbuf *b, const struct info_nodes *nd);
@@ -74,6 +82,7 @@ static const struct info_section {
     {"server", INFO_D, 0, section_server},
     {"clients", INFO_D, 0, section_clients},
     {"memory", INFO_D, NEEDS_NODES, section_memory},
+    {"persistence", INFO_D, NEEDS_NODES, section_persistence},
     {"stats", INFO_D, 0, section_stats},
     {"replication", INFO_D, 0, section_replication},
     {"cpu", INFO_D, 0, section_cpu},
@@ -127,8 +136,9 @@ section_server(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
                    "redis_mode:proxy\r\nos:%s %s %s\r\narch_bits:%d\r\n"
                    "process_id:%d\r\nrun_id:%s\r\ntcp_port:%lld\r\n"
                    "uptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n",
-                PACKAGE_VERSION, CACHELY_REDIS_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
-                (int)getpid(), px->runid, px->cfg.port, up, up / 86400);
+                PACKAGE_VERSION, CACHELY_REDIS_VERSION, un.sysname, un.release, un.machine,
+                (int)(sizeof(long) * 8), (int)getpid(), px->runid, px->cfg.port, up,
+                up / 86400);
 }
 
 /* Redis's cluster_enabled: 0, as the node says; the proxy's shard groups
@@ -185,6 +195,23 @@ section_memory(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
                    "nodes_maxmemory_human:%s\r\nnodes_reporting:%zu\r\nnodes_asked:%zu\r\n",
                 nd->used_memory, h_nused, nd->used_memory_rss, nd->maxmemory, h_nmax,
                 nd->answered, nd->asked);
+}
+
+/* Redis's fields, over the masters: clients (phpredis, monitoring) read
+ * rdb_changes_since_last_save and rdb_last_save_time to know whether the
+ * data was saved; a proxy has no data of its own to describe. */
+static void
+section_persistence(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
+{
+    (void)px;
+    rbuf_printf(b, "# Persistence\r\nloading:%d\r\nasync_loading:0\r\n"
+                   "rdb_changes_since_last_save:%lld\r\nrdb_bgsave_in_progress:%d\r\n"
+                   "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n"
+                   "aof_enabled:%d\r\naof_rewrite_in_progress:%d\r\n"
+                   "aof_last_bgrewrite_status:%s\r\naof_last_write_status:%s\r\n",
+                nd->loading, nd->rdb_changes, nd->rdb_bgsave, nd->rdb_last_save_time,
+                nd->rdb_err ? "err" : "ok", nd->aof_enabled, nd->aof_rewrite,
+                nd->aof_rewrite_err ? "err" : "ok", nd->aof_write_err ? "err" : "ok");
 }
 
 static void
@@ -313,13 +340,35 @@ field_ull(const char *text, size_t len, const char *name)
     return topology_info_field(text, len, name, v, sizeof(v)) ? strtoull(v, NULL, 10) : 0;
 }
 
-/* Add one master's INFO memory / keyspace text to the sums. */
+static int
+field_is(const char *text, size_t len, const char *name, const char *value)
+{
+    char v[64];
+    return topology_info_field(text, len, name, v, sizeof(v)) && strcmp(v, value) == 0;
+}
+
+/* Add one master's INFO memory / keyspace / persistence text to the sums. */
 static void
 nodes_add(struct info_nodes *nd, const char *text, size_t len)
 {
+    char v[64];
     nd->used_memory += field_ull(text, len, "used_memory");
     nd->used_memory_rss += field_ull(text, len, "used_memory_rss");
     nd->maxmemory += field_ull(text, len, "maxmemory");
+    nd->rdb_changes += (long long)field_ull(text, len, "rdb_changes_since_last_save");
+    if (topology_info_field(text, len, "rdb_last_save_time", v, sizeof(v))) {
+        long long t = strtoll(v, NULL, 10);
+        if (nd->rdb_last_save_time == 0 || t < nd->rdb_last_save_time) {
+            nd->rdb_last_save_time = t;
+        }
+    }
+    nd->loading |= field_ull(text, len, "loading") != 0;
+    nd->rdb_bgsave |= field_ull(text, len, "rdb_bgsave_in_progress") != 0;
+    nd->aof_enabled |= field_ull(text, len, "aof_enabled") != 0;
+    nd->aof_rewrite |= field_ull(text, len, "aof_rewrite_in_progress") != 0;
+    nd->rdb_err |= field_is(text, len, "rdb_last_bgsave_status", "err");
+    nd->aof_rewrite_err |= field_is(text, len, "aof_last_bgrewrite_status", "err");
+    nd->aof_write_err |= field_is(text, len, "aof_last_write_status", "err");
     const char *p = text, *end = text + len;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -415,7 +464,7 @@ info_command(struct session *s, size_t argc, const struct resp_arg *argv)
 {
     struct proxy *px = s->px;
     struct info_job *job = mem_calloc(sizeof(*job));
-    int memory = 0, keyspace = 0;
+    int memory = 0, keyspace = 0, persistence = 0;
 
     job->resp = s->resp;
     for (size_t k = 0; k < INFO_NSECTIONS; k++) {
@@ -436,9 +485,10 @@ info_command(struct session *s, size_t argc, const struct resp_arg *argv)
         if (job->want[k] && info_sections[k].needs_nodes) {
             memory |= !strcmp(info_sections[k].name, "memory");
             keyspace |= !strcmp(info_sections[k].name, "keyspace");
+            persistence |= !strcmp(info_sections[k].name, "persistence");
         }
     }
-    if (!memory && !keyspace) {
+    if (!memory && !keyspace && !persistence) {
         struct rbuf out = {0};
         info_render(px, job->want, &job->nodes, s->resp, &out);
         rbuf_reply(s, &out);
@@ -449,8 +499,10 @@ info_command(struct session *s, size_t argc, const struct resp_arg *argv)
     /* Ask every group's master; the reply keeps its place in the session's
      * order through the parent request. */
     char frame[96];
-    int flen = snprintf(frame, sizeof(frame), "*%d\r\n$4\r\nINFO\r\n%s%s", 1 + memory + keyspace,
-                        memory ? "$6\r\nmemory\r\n" : "", keyspace ? "$8\r\nkeyspace\r\n" : "");
+    int flen = snprintf(frame, sizeof(frame), "*%d\r\n$4\r\nINFO\r\n%s%s%s",
+                        1 + memory + keyspace + persistence, memory ? "$6\r\nmemory\r\n" : "",
+                        keyspace ? "$8\r\nkeyspace\r\n" : "",
+                        persistence ? "$11\r\npersistence\r\n" : "");
     job->parent = session_new_request(s);
     job->pending = 1;                        /* held while sending */
     for (size_t g = 0; g < px->ngroups; g++) {

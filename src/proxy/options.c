@@ -262,7 +262,7 @@ const struct option_def proxy_options[] = {
      "(its requests get errors); 0 = never"},
     {"databases", OPT_INT, 0, "16", 1, 1024, NULL, OFF(databases), NULL, NULL, NULL,
      "databases a client may SELECT (0 to databases-1); set it to the nodes' databases"},
-    {"timeout", OPT_INT, 0, "0", 0, 2147483647, NULL, OFF(timeout), NULL, NULL, NULL,
+    {"timeout", OPT_INT, MUT, "0", 0, 2147483647, NULL, OFF(timeout), NULL, NULL, NULL,
      "close clients idle for this many seconds (0 = never); subscribers are exempt"},
     {"client-query-buffer-limit", OPT_MEMORY, 0, "1gb", 1024 * 1024, LLONG_MAX, NULL,
      OFF(client_query_buffer_limit), NULL, NULL, NULL,

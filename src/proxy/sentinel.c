@@ -488,8 +488,18 @@ sentinel_command(struct session *s, size_t argc, const struct resp_arg *argv)
         resp_writer_bulk_cstr(&w, px->runid);
         resp_writer_int(&w, px->current_epoch);
         reply_sb(s, &b);
+    } else if (sub_is(sub, "flushconfig")) {
+        /* Sentinel saves its state (epochs, what it learned) to its config
+         * file.  The proxy's lives on the nodes (config_epoch) and its
+         * groups in its configuration, which nothing here changes: there
+         * is nothing to save, and clients (phpredis) expect +OK. */
+        if (argc != 2) {
+            wrong_arity(s, sub);
+            return;
+        }
+        reply_str(s, "+OK\r\n");
     } else if (sub_is(sub, "reset") || sub_is(sub, "monitor") || sub_is(sub, "remove")
-               || sub_is(sub, "set") || sub_is(sub, "config") || sub_is(sub, "flushconfig")
+               || sub_is(sub, "set") || sub_is(sub, "config")
                || sub_is(sub, "simulate-failure") || sub_is(sub, "debug")
                || sub_is(sub, "info-cache") || sub_is(sub, "pending-scripts")) {
         char name[64];

@@ -849,8 +849,10 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
                       (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].ptr, upper);
         return;
     }
-    if (kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO
-        && (fx = txn_fx_kind_of(cmd, argc, argv)) < 0) {
+    /* PING, ECHO and INFO are queued on the node: inside EXEC, INFO is the
+     * master's own (the proxy's needs the masters' replies first). */
+    int on_node = cmd->id == CMD_ID_PING || cmd->id == CMD_ID_ECHO || cmd->id == CMD_ID_INFO;
+    if (kind == ROUTE_LOCAL && !on_node && (fx = txn_fx_kind_of(cmd, argc, argv)) < 0) {
         refuse_queued(s, t, "ERR cachely-proxy: '%s' inside MULTI is not supported", cmd->name);
         return;
     }
@@ -882,8 +884,7 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (t->b == NULL && !t->lost && g != NULL) {
         t->g = g;
     }
-    if ((kind == ROUTE_LOCAL && cmd->id != CMD_ID_PING && cmd->id != CMD_ID_ECHO
-         && fx != FX_PUBLISH && fx != FX_SPUBLISH)
+    if ((kind == ROUTE_LOCAL && !on_node && fx != FX_PUBLISH && fx != FX_SPUBLISH)
         || cmd->id == CMD_ID_WAIT) {
         t->want_pin = 1; /* it concerns the connection itself */
     }

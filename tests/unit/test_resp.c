@@ -242,21 +242,38 @@ Test(resp, inline_empty_lines_are_empty_frames)
     resp_parser_free(&p);
 }
 
-/* Regression: an unquoted NUL byte in an inline line made resp_split_inline
- * loop forever, writing empty arguments past the end of argv (heap overflow
- * found by tests/fuzz/fuzz_resp).  Redis splits the line as a C string, so
- * the NUL ends the line. */
-Test(resp, inline_nul_byte_ends_the_line)
+/* An inline line with a NUL byte before its newline is never complete, as
+ * in Redis (strchr finds no newline past the NUL): it waits for more input,
+ * then fails as too big.  A TLS ClientHello on a plain port is such a line
+ * (redis-rb's test_connection_to_non_ssl_server expects the handshake to
+ * time out, not an error reply). */
+Test(resp, inline_nul_byte_before_newline_waits_as_redis)
 {
     struct resp_parser p;
     static const char in[] = "SET a\0 b\r\nPING\r\n";
     resp_parser_init(&p);
-    cr_assert_eq(resp_parser_next(&p, in, sizeof(in) - 1), STATUS_OK);
-    cr_assert_eq(p.argc, 2);
-    ASSERT_ARG(&p, 0, "SET");
-    ASSERT_ARG(&p, 1, "a");
-    cr_assert_eq(p.consumed, 10);
+    cr_assert_eq(resp_parser_next(&p, in, sizeof(in) - 1), STATUS_AGAIN);
+    cr_assert_eq(p.argc, 0);
     resp_parser_free(&p);
+
+    size_t n = RESP_MAX_INLINE + 16;
+    char *big = mem_alloc(n);
+    memset(big, 'x', n);
+    big[3] = '\0';
+    big[10] = '\n';
+    assert_error(big, n, 0, "Protocol error: too big inline request");
+    mem_free(big);
+}
+
+/* Regression: an unquoted NUL byte made resp_split_inline loop forever,
+ * writing empty arguments past the end of argv (heap overflow found by
+ * tests/fuzz/fuzz_resp).  Redis splits a line as a C string, so the NUL
+ * ends it. */
+Test(resp, split_inline_nul_byte_ends_the_line)
+{
+    char out[16];
+    struct resp_arg args[8];
+    cr_assert_eq(resp_split_inline("SET a\0 b", 8, out, args), 2);
 }
 
 Test(resp, split_inline_rejects_text_after_closing_quote)
