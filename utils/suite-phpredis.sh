@@ -146,25 +146,8 @@ declare -A skip=(
 # ---- servers ----------------------------------------------------------------
 out=${out:-$(mktemp -d /tmp/suite-phpredis.XXXXXX)}
 mkdir -p "$out"
-# A free port in 27000-27999 (this suite's range), another each call.
-next_port=$((27000 + RANDOM % 900))
-# free_port VAR: sets VAR (not a $(...) subshell, which would lose next_port).
-free_port() {
-    while :; do
-        next_port=$((next_port + 1)); [ "$next_port" -le 27999 ] || next_port=27000
-        if python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' \
-            "$next_port" 2>/dev/null; then printf -v "$1" %s "$next_port"; return; fi
-    done
-}
-wait_ping() { for _ in $(seq 100); do redis-cli -p "$1" PING 2>/dev/null | grep -q PONG && return; sleep 0.05; done; }
-pids=()
-stop_all() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.3
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    pids=()
-}
-trap stop_all EXIT
+SUITE_PORT_LO=27000 SUITE_PORT_HI=27999
+. "$here/utils/suite-lib.sh"
 
 free_port port
 sock=$out/server-$port.sock

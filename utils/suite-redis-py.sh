@@ -199,25 +199,10 @@ if [ "$target" = proxy ]; then
     for s in "${proxy_skip[@]}"; do echo "$s" >> "$out/skips.txt"; done
 fi
 
-port_next=${SUITE_PORT_BASE:-26000}
-free_port() {
-    while ! "$PY" -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' \
-            "$port_next" 2>/dev/null; do
-        port_next=$((port_next + 1))
-    done
-    echo "$port_next"
-    port_next=$((port_next + 1))
-}
-pids=()
-stop_all() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 0.3
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    pids=()
-}
-trap stop_all EXIT
+SUITE_PORT_LO=${SUITE_PORT_BASE:-26000} SUITE_PORT_HI=$(( ${SUITE_PORT_BASE:-26000} + 999 ))
+. "$here/utils/suite-lib.sh"
 
-port=$(free_port)
+free_port port
 if [ "$target" = redis ]; then
     /usr/bin/redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$out" \
         --logfile "$out/redis-$port.log" --enable-debug-command yes &
@@ -226,12 +211,11 @@ else
     "$SERVER" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$out" \
         --logfile "$out/node-$port.log" --enable-debug-command yes &
     pids+=($!)
-    port_next=$((port + 1))
 fi
 for _ in $(seq 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.05; done
 url_port=$port
 if [ "$target" = proxy ]; then
-    url_port=$(free_port)
+    free_port url_port
     "$PROXY" --port "$url_port" --bind 127.0.0.1 --nodes "127.0.0.1:$port" --read-policy master \
         --logfile "$out/proxy-$url_port.log" &
     pids+=($!)
