@@ -568,6 +568,7 @@ static void
 output_sent(struct client *c, size_t w)
 {
     c->srv->stats.net_output_bytes += w;
+    c->srv->stats.total_writes++;
     c->tot_net_out += w;
     size_t left = w;
     if (c->bufpos > 0) {
@@ -936,6 +937,7 @@ static void
 read_result(struct client *c, ssize_t n)
 {
     struct server *srv = c->srv;
+    srv->stats.total_reads++;
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
             if (conn_wants(c->conn) == CONN_WANT_WRITE && !c->read_wants_write) {

@@ -854,25 +854,6 @@ cmd_memory_usage(struct client *c)
     reply_int(c, (long long)db_key_memory(c->db, e));
 }
 
-/* Memory the keyspace held before any key was written: the database array
- * and every database's TTL wheel.  Stands in for Redis's startup.allocated
- * until the server records a process-wide figure. */
-static size_t
-memory_startup(const struct keyspace *ks)
-{
-    return (size_t)ks->ndb * (sizeof(struct db) + EXPIRE_SLOTS * sizeof(struct entry *));
-}
-
-static size_t
-memory_clients(const struct server *srv)
-{
-    size_t n = 0;
-    for (const struct client *cl = srv->clients; cl; cl = cl->next) {
-        n += sizeof(*cl) + cl->qcap + cl->reply_bytes;
-    }
-    return n;
-}
-
 /* Redis reports its ratios as floats widened to double; do the same so the
  * figures read alike. */
 static double
@@ -888,8 +869,8 @@ cmd_memory_stats(struct client *c)
     struct keyspace *ks = &srv->ks;
     struct mem_allocator_stats as;
     size_t total = mem_used();
-    size_t startup = memory_startup(ks);
-    size_t clients = memory_clients(srv);
+    size_t startup = info_memory_startup(srv);
+    size_t clients = info_memory_clients(srv);
     size_t overhead = startup + clients;
     size_t keys = 0;
     int used_dbs = 0;
@@ -914,16 +895,14 @@ cmd_memory_stats(struct client *c)
     reply_int(c, (long long)clients);
     for (int i = 0; i < ks->ndb; i++) {
         struct db *db = &ks->dbs[i];
-        const struct dict *d = &db->dict;
-        size_t n = dict_size(d);
+        size_t n = dict_size(&db->dict);
         if (n == 0) {
             continue;
         }
         /* The per-key headers are the compact entry's equivalent of Redis's
          * dictEntry; TTL blocks stand for its expires table. */
-        size_t main_bytes = (d->t[0].size + d->t[1].size) * sizeof(struct entry *)
-                            + n * ENTRY_HEADER_SIZE;
-        size_t exp_bytes = db->volatile_count * ENTRY_TTL_SIZE;
+        size_t main_bytes, exp_bytes;
+        info_db_overhead(db, &main_bytes, &exp_bytes);
         char name[32];
         snprintf(name, sizeof(name), "db.%d", i);
         reply_bulk_cstr(c, name);
@@ -987,7 +966,7 @@ static void
 memory_doctor_report(struct server *srv, struct rbuf *b)
 {
     char used_h[32], peak_h[32], rss_h[32], max_h[32], cl_h[32];
-    size_t used = mem_used(), rss = mem_rss(), clients = memory_clients(srv);
+    size_t used = mem_used(), rss = mem_rss(), clients = info_memory_clients(srv);
     size_t nclients = 0;
     struct mem_allocator_stats as;
     int findings = 0;

@@ -15,7 +15,9 @@
 #include "node/block.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/entry.h"
 #include "node/evict.h"
+#include "node/expire.h"
 #include "node/function.h"
 #include "node/lazyfree.h"
 #include "node/persist.h"
@@ -83,6 +85,43 @@ info_reset_stats(struct server *srv)
     info_sample_peak(srv);
 }
 
+size_t
+info_memory_startup(const struct server *srv)
+{
+    return (size_t)srv->ks.ndb * (sizeof(struct db) + EXPIRE_SLOTS * sizeof(struct entry *));
+}
+
+size_t
+info_memory_clients(const struct server *srv)
+{
+    size_t n = 0;
+    for (const struct client *cl = srv->clients; cl; cl = cl->next) {
+        n += sizeof(*cl) + cl->qcap + cl->reply_bytes;
+    }
+    return n;
+}
+
+void
+info_db_overhead(const struct db *db, size_t *main, size_t *expires)
+{
+    const struct dict *d = &db->dict;
+    *main = (d->t[0].size + d->t[1].size) * sizeof(struct entry *)
+            + dict_size(d) * ENTRY_HEADER_SIZE;
+    *expires = db->volatile_count * ENTRY_TTL_SIZE;
+}
+
+size_t
+info_memory_overhead(const struct server *srv)
+{
+    size_t total = info_memory_startup(srv) + info_memory_clients(srv);
+    for (int i = 0; i < srv->ks.ndb; i++) {
+        size_t main, expires;
+        info_db_overhead(&srv->ks.dbs[i], &main, &expires);
+        total += main + expires;
+    }
+    return total;
+}
+
 static long long
 avg_samples(const long long *samples, int n)
 {
@@ -117,6 +156,8 @@ section_server(struct server *srv, struct rbuf *b)
                 "arch_bits:%d\r\n"
                 "monotonic_clock:POSIX clock_gettime\r\n"
                 "multiplexing_api:%s\r\n"
+                /* Redis's name for the memory counter's __atomic builtins */
+                "atomicvar_api:atomic-builtin\r\n"
                 "gcc_version:%d.%d.%d\r\n"
                 "process_id:%d\r\n"
                 "process_supervised:no\r\n"
@@ -226,6 +267,9 @@ section_memory(struct server *srv, struct rbuf *b)
 
     info_sample_peak(srv);
     mem_allocator_stats(&as);
+    size_t startup = info_memory_startup(srv);
+    size_t overhead = info_memory_overhead(srv);
+    size_t dataset = used > overhead ? used - overhead : 0;
     for (struct client *c = srv->clients; c; c = c->next) {
         if (c->flags & CLIENT_REPLICA) {
             replicas_mem += sizeof(*c) + c->qcap + c->reply_alloc;
@@ -248,6 +292,10 @@ section_memory(struct server *srv, struct rbuf *b)
                 "used_memory_peak:%zu\r\n"
                 "used_memory_peak_human:%s\r\n"
                 "used_memory_peak_perc:%.2f%%\r\n"
+                "used_memory_overhead:%zu\r\n"
+                "used_memory_startup:%zu\r\n"
+                "used_memory_dataset:%zu\r\n"
+                "used_memory_dataset_perc:%.2f%%\r\n"
                 "allocator_allocated:%zu\r\n"
                 "allocator_active:%zu\r\n"
                 "allocator_resident:%zu\r\n"
@@ -255,6 +303,8 @@ section_memory(struct server *srv, struct rbuf *b)
                 "total_system_memory_human:%s\r\n",
                 used, h_used, rss, h_rss, srv->mem_peak, h_peak,
                 srv->mem_peak ? (double)used * 100 / (double)srv->mem_peak : 0.0,
+                overhead, startup, dataset,
+                used > startup ? (double)dataset * 100 / (double)(used - startup) : 0.0,
                 as.allocated, as.active, as.resident, total_sys, h_sys);
     section_memory_scripts(srv, b);
     rbuf_printf(b,
@@ -265,6 +315,8 @@ section_memory(struct server *srv, struct rbuf *b)
                 "allocator_frag_bytes:%lld\r\n"
                 "allocator_rss_ratio:%.2f\r\n"
                 "allocator_rss_bytes:%lld\r\n"
+                "rss_overhead_ratio:%.2f\r\n"
+                "rss_overhead_bytes:%lld\r\n"
                 "mem_fragmentation_ratio:%.2f\r\n"
                 "mem_fragmentation_bytes:%lld\r\n"
                 "mem_not_counted_for_evict:%zu\r\n"
@@ -272,6 +324,7 @@ section_memory(struct server *srv, struct rbuf *b)
                 "mem_total_replication_buffers:%zu\r\n"
                 "mem_clients_slaves:%zu\r\n"
                 "mem_clients_normal:%zu\r\n"
+                "mem_cluster_links:0\r\n" /* no cluster bus */
                 "mem_aof_buffer:%zu\r\n"
                 "mem_allocator:%s\r\n"
                 "active_defrag_running:0\r\n"
@@ -283,6 +336,8 @@ section_memory(struct server *srv, struct rbuf *b)
                 (long long)as.active - (long long)as.allocated,
                 as.active ? (double)as.resident / (double)as.active : 0.0,
                 (long long)as.resident - (long long)as.active,
+                as.resident ? (double)rss / (double)as.resident : 0.0,
+                (long long)rss - (long long)as.resident,
                 used ? (double)rss / (double)used : 0.0,
                 (long long)rss - (long long)used, unc.total, unc.backlog,
                 unc.backlog + unc.replica_buffers, replicas_mem, clients_mem,
@@ -412,6 +467,10 @@ section_stats(struct server *srv, struct rbuf *b)
                 "unexpected_error_replies:%lld\r\n"
                 "total_error_replies:%lld\r\n"
                 "dump_payload_sanitizations:0\r\n"
+                "total_reads_processed:%lld\r\n"
+                "total_writes_processed:%lld\r\n"
+                "io_threaded_reads_processed:0\r\n" /* no I/O threads */
+                "io_threaded_writes_processed:0\r\n"
                 "client_query_buffer_limit_disconnections:%lld\r\n"
                 "client_output_buffer_limit_disconnections:%lld\r\n",
                 st->total_connections, st->total_commands,
@@ -425,8 +484,8 @@ section_stats(struct server *srv, struct rbuf *b)
                 exceeded, ks->hits, ks->misses,
                 lookups ? (double)ks->hits / (double)lookups : 0.0,
                 ps_channels, ps_patterns, ps_shard, migrate_cached_sockets(srv), tr_keys, tr_items, tr_prefixes,
-                st->unexpected_error_replies, st->total_error_replies,
-                st->client_qbuf_limit_disconnections,
+                st->unexpected_error_replies, st->total_error_replies, st->total_reads,
+                st->total_writes, st->client_qbuf_limit_disconnections,
                 st->client_obuf_limit_disconnections);
 }
 

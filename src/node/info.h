@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+struct db;
 struct server;
 
 /* Render INFO for the given section names (NULL/0 = default sections).
@@ -24,6 +25,19 @@ void info_sample_peak(struct server *srv);
  * and per-error statistics, keyspace hits/misses/expired/evicted, and the
  * memory peak (restarted from current usage). */
 void info_reset_stats(struct server *srv);
+
+/* The memory figures INFO's used_memory_overhead/_startup/_dataset and
+ * MEMORY STATS share (Redis takes both from one function): */
+/* what the keyspace held before any key was written (the database array
+ * and each database's TTL wheel; Redis's startup.allocated), */
+size_t info_memory_startup(const struct server *srv);
+/* the clients' structures, query buffers and queued replies, */
+size_t info_memory_clients(const struct server *srv);
+/* a database's table: its bucket arrays and per-key headers (Redis's
+ * dictEntry) in *main, its TTL blocks (Redis's expires table) in *expires, */
+void info_db_overhead(const struct db *db, size_t *main, size_t *expires);
+/* and their sum, startup and clients included: used_memory_overhead. */
+size_t info_memory_overhead(const struct server *srv);
 
 /* Format bytes the way Redis's *_human fields do ("1.09M", "0B"); buf needs
  * 32 bytes. */

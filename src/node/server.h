@@ -262,6 +262,9 @@ struct node_stats {
     long long total_commands;
     long long net_input_bytes;
     long long net_output_bytes;
+    long long total_reads;            /* reads of client input (INFO's
+                                         total_reads_processed) */
+    long long total_writes;           /* writes that sent client output */
     long long total_error_replies;
     long long unexpected_error_replies;
     long long client_qbuf_limit_disconnections;

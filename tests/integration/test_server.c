@@ -214,7 +214,11 @@ Test(server, info_fields_carry_redis_names)
         "expired_keys", "evicted_keys", "keyspace_hits", "keyspace_misses",
         "keyspace_hit_ratio", "total_error_replies", "role", "connected_slaves",
         "master_replid", "master_repl_offset", "used_cpu_sys", "used_cpu_user",
-        "used_cpu_sys_children", "used_cpu_user_children", "cluster_enabled", NULL,
+        "used_cpu_sys_children", "used_cpu_user_children", "cluster_enabled",
+        "used_memory_overhead", "used_memory_startup", "used_memory_dataset",
+        "used_memory_dataset_perc", "rss_overhead_ratio", "rss_overhead_bytes",
+        "mem_cluster_links", "total_reads_processed", "total_writes_processed",
+        "io_threaded_reads_processed", "io_threaded_writes_processed", "atomicvar_api", NULL,
     };
     char val[128];
     char *info;
@@ -227,6 +231,16 @@ Test(server, info_fields_carry_redis_names)
     }
     cr_assert_str_eq(info_value(info, "redis_version", val, sizeof(val)), "7.0.15");
     cr_assert_str_eq(info_value(info, "role", val, sizeof(val)), "master");
+    /* The dataset is what the overhead leaves of used_memory (one INFO, one
+     * reading), and the overhead holds at least the startup figure. */
+    long long used = atoll(info_value(info, "used_memory", val, sizeof(val)));
+    long long over = atoll(info_value(info, "used_memory_overhead", val, sizeof(val)));
+    long long start = atoll(info_value(info, "used_memory_startup", val, sizeof(val)));
+    long long data = atoll(info_value(info, "used_memory_dataset", val, sizeof(val)));
+    cr_assert(start > 0 && over >= start && data == used - over,
+              "used %lld overhead %lld startup %lld dataset %lld", used, over, start, data);
+    cr_assert_gt(atoll(info_value(info, "total_reads_processed", val, sizeof(val))), 0);
+    cr_assert_gt(atoll(info_value(info, "total_writes_processed", val, sizeof(val))), 0);
     cr_assert_eq(strlen(info_value(info, "master_replid", val, sizeof(val))), 40);
     cr_assert_eq(atoi(info_value(info, "tcp_port", val, sizeof(val))), srv.port);
     cr_assert_gt(atoll(info_value(info, "used_memory", val, sizeof(val))), 0);
