@@ -4,6 +4,7 @@
  * pooled, shared connection. */
 #include "proxy/route.h"
 #include "core/command.h"
+#include "core/resp.h"
 
 #include <string.h>
 
@@ -71,6 +72,22 @@ static const unsigned char overrides[CMD_ID__COUNT] = {
     [CMD_ID_CACHELY_BLOCK] = ROUTE_REFUSE + 1,
     [CMD_ID_CACHELY_UNBLOCK] = ROUTE_REFUSE + 1,
 };
+
+const struct command *
+route_keyed_sub(const struct command *cmd, size_t argc, const struct resp_arg *argv)
+{
+    if (argc < 2 || (cmd->id != CMD_ID_OBJECT && cmd->id != CMD_ID_MEMORY)) {
+        return NULL;
+    }
+    const struct command *sub = command_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+    if (cmd->id == CMD_ID_OBJECT) {
+        return sub != NULL ? sub : cmd;
+    }
+    if (sub != NULL && (sub->id == CMD_ID_MEMORY_USAGE || sub->id == CMD_ID_MEMORY_HELP)) {
+        return sub;
+    }
+    return NULL; /* MEMORY's others describe one node */
+}
 
 enum route_kind
 route_classify(const struct command *cmd)

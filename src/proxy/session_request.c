@@ -834,18 +834,12 @@ handle_request(struct session *s, const struct command *cmd, int txn, const char
     if (s->tracking != NULL) {
         tracking_on_command(s, cmd, argc, argv);
     }
-    if (kind == ROUTE_REFUSE && argc >= 2
-        && (cmd->id == CMD_ID_OBJECT || cmd->id == CMD_ID_MEMORY)) {
-        /* OBJECT's subcommands and MEMORY USAGE read one key: they go where
-         * the key lives, as reads (the node answers arity and unknown
-         * subcommands with its own errors); MEMORY's others describe one
-         * node and stay refused. */
-        const struct command *sub = command_lookup_sub(cmd, argv[1].ptr, argv[1].len);
-        if (cmd->id == CMD_ID_OBJECT
-            || (sub != NULL && (sub->id == CMD_ID_MEMORY_USAGE || sub->id == CMD_ID_MEMORY_HELP))) {
-            cmd = sub != NULL ? sub : cmd;
-            kind = ROUTE_READ;
-        }
+    const struct command *keyed;
+    if (kind == ROUTE_REFUSE && (keyed = route_keyed_sub(cmd, argc, argv)) != NULL) {
+        /* They go where the key lives, as reads (the node answers arity
+         * and unknown subcommands with its own errors). */
+        cmd = keyed;
+        kind = ROUTE_READ;
     }
     if (kind == ROUTE_REFUSE) {
         px->route_errors++;

@@ -835,9 +835,11 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     struct proxy *px = s->px;
     enum route_kind kind = route_classify(cmd);
     int fx = FX_NONE;
-    if (kind == ROUTE_LOCAL && cmd->nsubs > 0 && argc >= 2
+    if (cmd->nsubs > 0 && argc >= 2
         && command_lookup_sub(cmd, argv[1].ptr, argv[1].len) == NULL) {
-        /* As a node does at queue time (and EXEC then aborts). */
+        /* As a node does at queue time (and EXEC then aborts), whether the
+         * container is the proxy's own or a node's (OBJECT, XINFO): the
+         * proxy may be buffering the transaction, not sending it yet. */
         char upper[32];
         size_t n = strlen(cmd->name) < sizeof(upper) - 1 ? strlen(cmd->name) : sizeof(upper) - 1;
         for (size_t i = 0; i < n; i++) {
@@ -855,6 +857,13 @@ queue_command(struct session *s, struct txn *t, const struct command *cmd, size_
     if (kind == ROUTE_LOCAL && !on_node && (fx = txn_fx_kind_of(cmd, argc, argv)) < 0) {
         refuse_queued(s, t, "ERR cachely-proxy: '%s' inside MULTI is not supported", cmd->name);
         return;
+    }
+    const struct command *keyed;
+    if (kind == ROUTE_REFUSE && (keyed = route_keyed_sub(cmd, argc, argv)) != NULL) {
+        /* OBJECT ENCODING k, MEMORY USAGE k: queued where the key is, as
+         * outside a transaction. */
+        cmd = keyed;
+        kind = ROUTE_READ;
     }
     if (kind == ROUTE_REFUSE && cmd->id != CMD_ID_WAIT) {
         /* WAIT is refused on shared connections only: it is the pinned

@@ -1087,6 +1087,32 @@ def case_fcall_after_watch_looked_up(c):
     check(pc.get(kc) == "9", "it ran")
 
 
+# OBJECT and MEMORY USAGE read one key: queued where it lives, as outside a
+# transaction; MEMORY STATS describes one node and stays refused.
+KEYED_INTROSPECTION = [("SET", "k", "12"), ("MULTI",), ("OBJECT", "ENCODING", "k"),
+                       ("MEMORY", "USAGE", "nokey"), ("OBJECT", "FREQ", "k"),
+                       ("OBJECT", "REFCOUNT", "nokey"), ("EXEC",), ("MULTI",),
+                       ("OBJECT", "BOGUS", "k"), ("OBJECT", "ENCODING", "k"), ("EXEC",)]
+
+
+def case_keyed_introspection_in_multi(c):
+    direct = c.node()
+    m, reps = c.group()
+    p = c.proxy(m.addr)
+    got = []
+    for target in (direct, p):
+        conn = Raw(target.port)
+        got.append([conn.call(*cmd) for cmd in KEYED_INTROSPECTION])
+        conn.close()
+    for cmd, want, have in zip(KEYED_INTROSPECTION, got[0], got[1]):
+        check(want == have, "%r: node %r, proxy %r" % (cmd, want, have))
+    a = Raw(p.port)
+    check(a.call("MULTI") == "OK", "MULTI")
+    refused = a.call("MEMORY", "STATS")
+    check(isinstance(refused, cluster.Err) and "not supported" in refused, repr(refused))
+    check(isinstance(a.call("EXEC"), cluster.Err), "EXEC aborts")
+
+
 CASES = [
     ("a", "MULTI/EXEC replies through the proxy are the node's (errors too)",
      case_replies_are_the_nodes),
@@ -1135,6 +1161,8 @@ CASES = [
      case_lookup_bounded_by_backend_timeout),
     ("z", "a FCALL between WATCH and MULTI of a function loaded on one node directly",
      case_fcall_after_watch_looked_up),
+    ("z1", "OBJECT and MEMORY USAGE inside MULTI: queued where the key lives, as on a node",
+     case_keyed_introspection_in_multi),
 ]
 
 
