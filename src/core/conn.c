@@ -249,7 +249,20 @@ conn_write(struct conn *c, const void *buf, size_t len)
     c->want = CONN_WANT_NONE;
     ERR_clear_error();
     int n = SSL_write(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
-    return n > 0 ? n : conn_tls_fail(c, n);
+    if (n > 0) {
+        return n;
+    }
+    /* A write never returns 0 for len > 0, as write(2) does not: a session
+     * the peer closed (SSL_ERROR_ZERO_RETURN, which a read reports as 0,
+     * end of input) fails with EPIPE.  Callers loop while writes make
+     * progress; the replica relay spun forever on a 0 when a replica
+     * switched masters during its full sync. */
+    ssize_t r = conn_tls_fail(c, n);
+    if (r == 0) {
+        errno = EPIPE;
+        return -1;
+    }
+    return r;
 }
 
 ssize_t
