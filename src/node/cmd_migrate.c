@@ -319,15 +319,6 @@ arg_is(const struct resp_arg *a, const char *word)
     return a->len == n && strncasecmp(a->ptr, word, n) == 0;
 }
 
-static char *
-arg_dup(const struct resp_arg *a)
-{
-    char *s = mem_alloc(a->len + 1);
-    memcpy(s, a->ptr, a->len);
-    s[a->len] = '\0';
-    return s;
-}
-
 struct migrate_req {
     const struct resp_arg *user, *pass; /* AUTH / AUTH2, or NULL */
     int copy, replace;
@@ -522,8 +513,8 @@ cmd_migrate(struct client *c)
         return;
     }
 
-    char *host = arg_dup(&c->argv[1]);
-    char *port = arg_dup(&c->argv[2]);
+    char *host = mem_strndup(c->argv[1].ptr, c->argv[1].len);
+    char *port = mem_strndup(c->argv[2].ptr, c->argv[2].len);
     char *name = mem_alloc(c->argv[1].len + c->argv[2].len + 2);
     snprintf(name, c->argv[1].len + c->argv[2].len + 2, "%s:%s", host, port);
     /* DEL and the deleted keys, for replicas and the AOF. */

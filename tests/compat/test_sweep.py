@@ -88,13 +88,13 @@ def shape_of(tree):
     return t
 
 
-def normal(name, tree, top=True):
+def normal(name, tree, in_exec=False):
     """What is compared of a reply: the whole tree, by type only for random
     or machine-dependent replies, sorted for sets in hash order.  Inside
     EXEC's array the command's own reply is normalised the same way."""
     t, v = tree
-    if top and t == b"*" and isinstance(v, list) and len(v) == 1 and name_in_exec[0]:
-        return (t, [normal(name, v[0], False)])
+    if in_exec and t == b"*" and isinstance(v, list) and len(v) == 1:
+        return (t, [normal(name, v[0])])
     if name in KIND_ONLY:
         return t
     if name in TYPE_ONLY:
@@ -102,9 +102,6 @@ def normal(name, tree, top=True):
     if name in UNORDERED and t in (b"*", b"~") and isinstance(v, list):
         return (t, sorted(repr(x) for x in v))
     return tree
-
-
-name_in_exec = [False]
 
 
 def wrap(mode, argv):
@@ -133,8 +130,7 @@ def sweep(res, mode, names, cach, red):
                 for _ in DATASET_B:
                     c.read()
                 replies = [c.read() for _ in lines]
-                name_in_exec[0] = mode == "multi"
-                got.append(([normal(name, tree) for _, tree in replies],
+                got.append(([normal(name, tree, mode == "multi") for _, tree in replies],
                             replies[which][0][:200]))
             if got[0][0] != got[1][0]:
                 differ.append("%s %r: %r | redis %r" % (name, shape, got[0][1], got[1][1]))
