@@ -482,8 +482,12 @@ script_deliver(struct preq *r, const char *reply, size_t len)
     const char *sha;
     size_t shalen;
     struct repair_load what = {0};
+    /* A call is sent again only when no later request of its session went
+     * out behind it: a repair then cannot run it after a command the client
+     * sent later (a client that pipelined more gets Redis's NOSCRIPT, and
+     * retries as it would against Redis). */
     int ok = r->s != NULL && r->node != NULL && r->backend != NULL && r->backend->fd >= 0
-             && r->retry_frame != NULL;
+             && r->retry_frame != NULL && r->next == NULL;
     int noscript = ok && len >= 9 && memcmp(reply, "-NOSCRIPT", 9) == 0
                    && script_frame_arg1(r->retry_frame, r->retry_len, &sha, &shalen) == 0
                    && (what.script = cache_find(r->node->px, sha, shalen)) != NULL;

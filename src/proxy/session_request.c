@@ -346,7 +346,10 @@ on_wait_reply(struct preq *w, const char *reply, size_t len)
     }
     char *held = wr->reply;
     size_t held_len = wr->reply_len;
+    /* wr is delivered afresh below, and held again when an earlier request
+     * of s is still out: its reply buffer starts empty. */
     wr->reply = NULL;
+    wr->reply_len = 0;
     wr->ack_held = 0;
     if (s == NULL) {
         mem_free(held);

@@ -775,6 +775,28 @@ def case_n_write_ack(c):
     for _ in range(300):
         pipe.incr("wa:n")
     check(pipe.execute() == list(range(1, 301)), "write-ack pipeline out of order")
+    # Writes pipelined behind an EVALSHA the master lost: the proxy does
+    # not repair it (load and call again) once later requests went out, as
+    # the call would then run after them; the client gets Redis's
+    # NOSCRIPT.  Each write's WAIT answers while the EVALSHA's reply is
+    # still out, so its reply is released and held again behind it.  The
+    # release kept the held reply's length, and holding it again wrote past
+    # the new buffer (AddressSanitizer caught it in BullMQ's failover
+    # test); the client read garbage before each reply.  The repair ran the
+    # call after the INCR behind it.
+    sha = pc.script_load("return redis.call('INCR', KEYS[1])")
+    client(m).script_flush()
+    w = Raw(p.port)
+    big = "v" * 300
+    w.send(("EVALSHA", sha, "1", "wa:e"), ("SET", "wa:big", big), ("INCR", "wa:e"),
+           ("RPUSH", "wa:l", "x"))
+    got = [w.reply() for _ in range(4)]
+    check(isinstance(got[0], Err) and got[0].startswith("NOSCRIPT")
+          and got[1:] == ["OK", 1, 1], "replies behind a lost EVALSHA: %r"
+          % [g[:20] if isinstance(g, bytes) else g for g in got])
+    check(w.call("EVALSHA", sha, "1", "wa:e") == 2, "alone, it is repaired")
+    check(w.call("PING") == "PONG", "the session is in step")
+    w.close()
     info = topology(pc)[0]
     check(int(info.get("writes_not_acked", 0)) == 1, "writes_not_acked %r" % info.get("writes_not_acked"))
 

@@ -973,11 +973,21 @@ def case_library_versions_ranked_by_group(c):
     other = "#!lua name=olib\nredis.register_function('of', function() return 'o' end)"
     check(client(g[1]).execute_command("FUNCTION", "LOAD", other) == "olib", "olib on b")
     before = lists_sent(*g)
-    x = Raw(p.port)
-    x.send(*[("FCALL", "of", "1", kc)] * 20)
-    got = [x.reply() for _ in range(20)]
-    check(got == [b"o"] * 20, "20 pipelined calls: %r" % (got[:3],))
+    xs = [Raw(p.port) for _ in range(20)]
+    for x in xs:
+        x.send(("FCALL", "of", "1", kc))
+    got = [x.reply() for x in xs]
+    check(got == [b"o"] * 20, "20 clients' calls: %r" % (got[:3],))
     check(lists_sent(*g) - before == 3, "one FUNCTION LIST per node: %d" % (lists_sent(*g) - before))
+    # One client's pipeline: only its last call is repaired (the others
+    # would run after the calls behind them); the rest get Redis's error.
+    pl = "#!lua name=plib\nredis.register_function('pf', function() return 'p' end)"
+    check(client(g[1]).execute_command("FUNCTION", "LOAD", pl) == "plib", "plib on b")
+    x = Raw(p.port)
+    x.send(*[("FCALL", "pf", "1", kc)] * 3)
+    got = [x.reply() for _ in range(3)]
+    check(got[2] == b"p" and all(isinstance(e, Err) and e == "ERR Function not found"
+                                 for e in got[:2]), "3 pipelined calls: %r" % (got,))
 
 
 def case_fcall_in_multi_looked_up(c):
