@@ -978,7 +978,11 @@ def case_library_versions_ranked_by_group(c):
         x.send(("FCALL", "of", "1", kc))
     got = [x.reply() for x in xs]
     check(got == [b"o"] * 20, "20 clients' calls: %r" % (got[:3],))
-    check(lists_sent(*g) - before == 3, "one FUNCTION LIST per node: %d" % (lists_sent(*g) - before))
+    # Calls that fail while a lookup is out wait for it: a lookup costs one
+    # FUNCTION LIST per node (3), and 20 clients cause far fewer than 20
+    # (one or two: the first may end before the last client's call fails).
+    sent = lists_sent(*g) - before
+    check(sent in (3, 6, 9), "FUNCTION LISTs for 20 clients' calls: %d" % sent)
     # One client's pipeline: only its last call is repaired (the others
     # would run after the calls behind them); the rest get Redis's error.
     pl = "#!lua name=plib\nredis.register_function('pf', function() return 'p' end)"
