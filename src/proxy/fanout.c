@@ -226,18 +226,35 @@ send_part(struct proxy *px, struct fanout *f, int idx, struct group *g, int is_w
           const char *frame, size_t len)
 {
     struct preq *r = mem_calloc(sizeof(*r));
+    struct session *s = f->parent->s;
     struct node *target =
         topology_read_target(px, g, !is_write && px->cfg.read_policy == READ_REPLICAS, 0);
     r->fan = f;
     r->fan_idx = idx;
     r->affinity = f->parent->affinity;
     r->select_db = f->parent->select_db;
-    if (target == NULL || backend_send(px, target, NULL, r, frame, len) != 0) {
+    /* Under write-ack a write part goes on the session's private
+     * connection to the master, its WAIT behind it, as the session's other
+     * writes (and a read part follows them there): the master runs them in
+     * the session's order.  Their replies (+OK, integers) read the same in
+     * RESP2 and RESP3, whatever that connection speaks. */
+    struct backend *on = s == NULL || px->cfg.write_ack == 0 || target == NULL ? NULL
+                         : is_write ? session_own_connection(s, g)
+                                    : session_ordered_connection(s, target);
+    if (target == NULL || (is_write && on == NULL && s != NULL && px->cfg.write_ack != 0)
+        || backend_send(px, target, on, r, frame, len) != 0) {
         char err[320];
         int n = snprintf(err, sizeof(err), "-ERR cachely-proxy: group %s is not reachable\r\n",
                          g->name);
         fanout_part_done(r, err, (size_t)n);
         mem_free(r);
+        return;
+    }
+    if (is_write && s != NULL) {
+        if (on != NULL) {
+            session_ack_after(s, g, r);
+        }
+        session_track_write(s, target, r->backend); /* read-your-writes */
     }
 }
 

@@ -293,6 +293,17 @@ blocking_served(const char *reply, size_t len)
              && reply[2] == '1');
 }
 
+/* A write-ack write answered: its reply waits in r until its WAIT answers
+ * (on_wait_reply). */
+static void
+hold_for_ack(struct preq *r, const char *reply, size_t len)
+{
+    r->reply = mem_alloc(len ? len : 1);
+    memcpy(r->reply, reply, len);
+    r->reply_len = len;
+    r->ack_held = 1;
+}
+
 void
 session_deliver(struct preq *r, const char *reply, size_t len)
 {
@@ -307,6 +318,15 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         s->pending--;
         run_reply(s, r, reply, len);
         return;
+    }
+    if (r->on_replica) {
+        r->on_replica = 0;
+        if (s != NULL && --s->replica_reads == 0 && s->txn_hold) {
+            /* A write held behind it goes on (parsed again; a hold of
+             * txn.c's is set again there). */
+            s->txn_hold = 0;
+            session_resume(s);
+        }
     }
     if (r->txn_fx != NULL) {
         size_t n;
@@ -333,6 +353,10 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         return;
     }
     if (r->fan != NULL) {
+        if (r->ack_waiting && !r->ack_held) {
+            hold_for_ack(r, reply, len); /* a split write's part */
+            return;
+        }
         fanout_part_done(r, reply, len);
         mem_free(r);
         return;
@@ -353,20 +377,21 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         mem_free(r);
         return;
     }
-    if (r->block_ack) {
-        r->block_ack = 0;
+    if (r->block_write) {
+        int ack = r->block_ack;
+        r->block_write = r->block_ack = 0;
         if (s != NULL && blocking_served(reply, len)) {
             /* It popped (or moved to the PEL): the WAIT goes behind it on
-             * its connection, which the node's WAIT then covers. */
-            session_ack_after(s, r->node->group, r);
+             * its connection, which the node's WAIT then covers, and the
+             * session's reads go to the master until a replica has it. */
+            if (ack) {
+                session_ack_after(s, r->node->group, r);
+            }
+            session_track_write(s, r->node, ack ? r->backend : NULL);
         }
     }
     if (r->ack_waiting && !r->ack_held) {
-        /* A write-ack write: hold its reply until its WAIT answers. */
-        r->reply = mem_alloc(len ? len : 1);
-        memcpy(r->reply, reply, len);
-        r->reply_len = len;
-        r->ack_held = 1;
+        hold_for_ack(r, reply, len);
         return;
     }
     if (s == NULL) {
@@ -975,6 +1000,7 @@ session_free(struct session *s)
         }
     }
     mem_free(s->own);
+    mem_free(s->ryw_more);
     if (s->prev) {
         s->prev->next = s->next;
     } else {

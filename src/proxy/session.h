@@ -50,6 +50,8 @@ struct preq {
     void (*on_reply)(struct preq *r, const char *reply, size_t len);
     struct preq *inext;          /* the session's internal list */
     uint64_t probe_seq;          /* a ROLE probe: the number of its write */
+    size_t probe_group;          /* a ROLE probe: its write's group index */
+    int on_replica;              /* counted in its session's replica_reads */
     void *ctx;                   /* borrowed: on_reply's context (info.c) */
     int resp3;                   /* from a RESP3 session: goes on a RESP3 connection */
     int select_db;               /* the database it must run in, + 1; 0: any (the
@@ -66,6 +68,8 @@ struct preq {
     int block_ack;               /* a blocking write under write-ack (BLMOVE, BLPOP,
                                     XREADGROUP...): once its reply says it served,
                                     a WAIT follows it on its connection */
+    int block_write;             /* a blocking write: once it served, the session's
+                                    reads go where its effect is (read-your-writes) */
     /* A write sent to a master: its frame, kept until the reply, so that a
      * -READONLY from a master demoted meanwhile (a switchover: the write
      * was held by CLIENT PAUSE and never ran) is sent to the new master. */
@@ -170,10 +174,16 @@ struct session {
     struct rbuf out;               /* owned: reply bytes not yet written */
     size_t out_sent;
     int resp;
-    long long write_offset;        /* master offset after our last write; -1
-                                      while that write's ROLE probe is out */
-    uint64_t write_seq;            /* writes tracked so far: each probe
+    /* Read-your-writes (read-policy session), per group: a master's
+     * offsets say nothing of another group's replicas. */
+    struct ryw {
+        long long offset;          /* the master's offset after our last write
+                                      there; -1 while its ROLE probe is out */
+        uint64_t seq;              /* writes tracked there so far: each probe
                                       carries its write's number */
+    } ryw;                         /* the first group's */
+    struct ryw *ryw_more;          /* owned, NULL until a write in another group:
+                                      TOPOLOGY_MAX_GROUPS entries, by group index */
     struct preq *internal;         /* owned list (via inext) of our internal requests */
     struct backend **own;          /* owned: per group, a private connection to its
                                       master for write-ack writes (WAIT is per
@@ -219,6 +229,9 @@ struct session {
                                       then the pooled connection it went on) */
     struct txn *txn;               /* owned (txn.c): its WATCH/MULTI state, NULL when none */
     int txn_hold;                  /* txn.c held its input until replies arrive */
+    unsigned replica_reads;        /* requests out on replicas: a write waits for
+                                      them (read-policy session), or a replica could
+                                      run one after the write overtook it */
     struct acl_user *user;         /* borrowed from px->acl (access.c): who it is */
 };
 /* Close s once the current callback unwinds (CLIENT KILL, limits). */
@@ -241,5 +254,8 @@ struct backend *session_own_connection(struct session *s, struct group *g);
 /* In read-policy session: s wrote on master through connection on (a
  * transaction's), so its reads wait for a replica holding that write. */
 void session_track_write(struct session *s, struct node *master, struct backend *on);
+/* The connection s's requests to n go on to keep their order there: its
+ * private one under write-ack once it has one, else NULL (any pooled). */
+struct backend *session_ordered_connection(const struct session *s, const struct node *n);
 
 #endif

@@ -265,6 +265,28 @@ run_local(struct session *s, const struct command *cmd, size_t argc, struct resp
 
 /* ---- requests -------------------------------------------------------------- */
 
+/* s's read-your-writes state in group index gi (allocated for the other
+ * groups on the first write there). */
+static struct ryw *
+ryw_of(struct session *s, size_t gi)
+{
+    if (gi == 0) {
+        return &s->ryw;
+    }
+    if (s->ryw_more == NULL) {
+        s->ryw_more = mem_calloc(TOPOLOGY_MAX_GROUPS * sizeof(*s->ryw_more));
+    }
+    return &s->ryw_more[gi];
+}
+
+/* The offset a replica of g must hold to serve s's reads (-1: none may). */
+static inline long long
+ryw_offset(const struct session *s, const struct group *g)
+{
+    size_t gi = (size_t)(g - s->px->groups);
+    return gi == 0 ? s->ryw.offset : s->ryw_more != NULL ? s->ryw_more[gi].offset : 0;
+}
+
 /* The ROLE reply after a write: "*3\r\n$6\r\nmaster\r\n:<offset>\r\n...". */
 static void
 on_role_reply(struct preq *r, const char *reply, size_t len)
@@ -272,13 +294,17 @@ on_role_reply(struct preq *r, const char *reply, size_t len)
     static const char prefix[] = "*3\r\n$6\r\nmaster\r\n:";
     long long off;
     struct session *s = r->s;
-    /* Only the probe of the session's last write decides: an earlier
-     * write's probe answered while a later one is out (on another pooled
-     * connection, or before the later reply) gives an offset the later
-     * write is not under, and a replica there would not have it
-     * (node-redis 5's 2,000 pipelined SET/GET pairs read one stale value
-     * that way). */
-    if (s == NULL || r->probe_seq != s->write_seq) {
+    /* Only the probe of the session's last write (in that group) decides:
+     * an earlier write's probe answered while a later one is out (on
+     * another pooled connection, or before the later reply) gives an
+     * offset the later write is not under, and a replica there would not
+     * have it (node-redis 5's 2,000 pipelined SET/GET pairs read one stale
+     * value that way). */
+    if (s == NULL) {
+        return;
+    }
+    struct ryw *w = ryw_of(s, r->probe_group);
+    if (r->probe_seq != w->seq) {
         return;
     }
     const char *p = reply + sizeof(prefix) - 1;
@@ -288,26 +314,28 @@ on_role_reply(struct preq *r, const char *reply, size_t len)
         || util_str2ll(p, (size_t)(cr - p), &off) != 0) {
         /* Not a master any more: reads stay on the master until the
          * topology settles, which is the safe side. */
-        s->write_offset = -1;
+        w->offset = -1;
         return;
     }
-    s->write_offset = off;
+    w->offset = off;
 }
 
 /* In session mode, ask the master for its offset right behind a write on
  * the same connection: once a replica's offset reaches it, the replica has
- * the write.  Until the answer arrives the session's reads go to the
- * master (write_offset is set to "unknown"). */
+ * the write.  Until the answer arrives the session's reads in that group
+ * go to the master (its offset is set to "unknown"). */
 static void
 track_write(struct session *s, struct node *master, struct backend *on)
 {
     static const char role[] = "*1\r\n$4\r\nROLE\r\n";
     struct preq *r = mem_calloc(sizeof(*r));
+    struct ryw *w = ryw_of(s, (size_t)(master->group - s->px->groups));
     r->s = s;
     r->affinity = s->id;
     r->on_reply = on_role_reply;
-    r->probe_seq = ++s->write_seq;
-    s->write_offset = -1;
+    r->probe_group = (size_t)(master->group - s->px->groups);
+    r->probe_seq = ++w->seq;
+    w->offset = -1;
     if (backend_send(s->px, master, on, r, role, sizeof(role) - 1) != 0) {
         /* No probe: reads stay on the master until a later write's probe
          * is answered. */
@@ -333,7 +361,8 @@ static void
 on_wait_reply(struct preq *w, const char *reply, size_t len)
 {
     struct preq *wr = w->ack_parent;
-    struct session *s = wr->s;
+    struct session *s = wr->s; /* NULL for a part of a split write (fanout.c) */
+    struct proxy *px = wr->node->px;
     long long acked = -1;
     char err[256];
     if (len > 3 && reply[0] == ':') {
@@ -351,7 +380,7 @@ on_wait_reply(struct preq *w, const char *reply, size_t len)
     wr->reply = NULL;
     wr->reply_len = 0;
     wr->ack_held = 0;
-    if (s == NULL) {
+    if (s == NULL && wr->fan == NULL) {
         mem_free(held);
         mem_free(wr);
         return;
@@ -359,7 +388,7 @@ on_wait_reply(struct preq *w, const char *reply, size_t len)
     if (held_len > 0 && held[0] == '-') {
         session_deliver(wr, held, held_len);          /* the write failed */
     } else if (acked >= wr->ack_need) {
-        s->px->writes_acked++;
+        px->writes_acked++;
         session_deliver(wr, held, held_len);
     } else {
         int n = acked < 0
@@ -368,8 +397,8 @@ on_wait_reply(struct preq *w, const char *reply, size_t len)
                                (int)(len > 2 ? (len > 100 ? 100 : len - 2) : 0), reply)
                     : snprintf(err, sizeof(err), "-NOTACKED the write was applied on the master "
                                "and acknowledged by %lld of %lld replicas within %lld ms\r\n",
-                               acked, wr->ack_need, s->px->cfg.write_ack_timeout_ms);
-        s->px->writes_not_acked++;
+                               acked, wr->ack_need, px->cfg.write_ack_timeout_ms);
+        px->writes_not_acked++;
         session_deliver(wr, err, (size_t)n);
     }
     mem_free(held);
@@ -424,6 +453,11 @@ forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
         return NULL;
     }
     session_ack_after(s, g, wr);
+    if (px->cfg.read_policy == READ_SESSION) {
+        /* Read-your-writes: the session's reads go to the master until
+         * the ROLE behind the WAIT says which replicas hold the write. */
+        track_write(s, g->master, own);
+    }
     return wr;
 }
 
@@ -456,6 +490,23 @@ session_ack_after(struct session *s, struct group *g, struct preq *wr)
     }
     w->inext = s->internal;
     s->internal = w;
+}
+
+/* The connection a request of s to n goes on: under write-ack, s's
+ * private connection to n once s has one (its writes and their WAITs go
+ * there), so that n runs s's requests in the order s sent them (on a pooled
+ * connection a read could run before the write sent ahead of it, or after
+ * one sent behind it, as the proxy writes its connections in any order);
+ * otherwise NULL (s's pooled connection).  A read behind a write waits for
+ * the write's WAIT, as its reply would anyway. */
+struct backend *
+session_ordered_connection(const struct session *s, const struct node *n)
+{
+    if (s->own == NULL || n->group == NULL || s->px->cfg.write_ack == 0) {
+        return NULL;
+    }
+    struct backend *b = s->own[n->group - s->px->groups];
+    return b != NULL && b->node == n && b->fd >= 0 && b->resp3 == (s->resp == 3) ? b : NULL;
 }
 
 /* May a read (write: a write) of s sent to n join s's run (s->run, the
@@ -519,9 +570,13 @@ forward(struct session *s, struct node *n, const char *frame, size_t len, int wr
         return p->backend;
     }
     struct preq *r = session_preq_new(s);
-    if (n != NULL && backend_send(s->px, n, NULL, r, frame, len) == 0) {
+    if (n != NULL && backend_send(s->px, n, session_ordered_connection(s, n), r, frame, len) == 0) {
         if (run) {
             s->run = r;
+        }
+        if (n != n->group->master) {
+            r->on_replica = 1;
+            s->replica_reads++;
         }
         if (write) {
             /* A short frame is kept in the request itself, except where
@@ -628,10 +683,9 @@ forward_cursor(struct session *s, const struct cursor_spec *spec, size_t argc,
     }
     if (c.node == 0) {
         int policy = px->cfg.read_policy;
-        int replica_ok = policy == READ_REPLICAS
-                         || (policy == READ_SESSION && s->write_offset >= 0);
-        n = topology_read_target(px, g, replica_ok,
-                                 policy == READ_SESSION ? s->write_offset : 0);
+        long long need = policy == READ_SESSION ? ryw_offset(s, g) : 0;
+        int replica_ok = policy == READ_REPLICAS || (policy == READ_SESSION && need >= 0);
+        n = topology_read_target(px, g, replica_ok, need);
         if (n == NULL) {
             px->route_errors++;
             session_error(s, "ERR cachely-proxy: no master is known for this group (yet)");
@@ -694,7 +748,8 @@ forward_blocking(struct session *s, struct group *g, const struct command *cmd,
 
     /* A blocking write (all but XREAD) that serves follows write-ack as
      * other writes do: session_deliver sends the WAIT once it answers. */
-    r->block_ack = px->cfg.write_ack != 0 && (cmd->flags & CMD_WRITE);
+    r->block_write = (cmd->flags & CMD_WRITE) != 0;
+    r->block_ack = px->cfg.write_ack != 0 && r->block_write;
 
     if (n != NULL && blockmux_forward(s, r, n, cmd, s->parser.argc, frame, len)) {
         return; /* on the pooled connection, as CACHELY.BLOCK (blockmux.c) */
@@ -755,6 +810,18 @@ lookup_command(struct session *s, const struct resp_arg *a)
 static void handle_request(struct session *s, const struct command *cmd, int txn,
                            const char *frame, size_t framelen);
 
+/* Has s a request still waiting for its node's reply? */
+static int
+undone_earlier(const struct session *s)
+{
+    for (const struct preq *r = s->head; r != NULL; r = r->next) {
+        if (!r->done) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void
 session_handle_request(struct session *s, const char *frame, size_t framelen)
 {
@@ -763,6 +830,25 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
 
     if (txn && txn_hold(s, cmd)) {
         return; /* s->txn_hold: parsed again once s's earlier replies are in */
+    }
+    if (cmd != NULL && s->replica_reads > 0 && s->px->cfg.read_policy == READ_SESSION
+        && ((cmd->flags & CMD_WRITE) || cmd->id == CMD_ID_EXEC || script_may_write(cmd))
+        && !(txn && cmd->id != CMD_ID_EXEC)) {
+        /* A write waits for the session's reads out on replicas: sent now,
+         * the master could apply it and a replica receive it before that
+         * replica runs an earlier read, which would see the later write.
+         * (Inside MULTI only EXEC sends anything.) */
+        s->txn_hold = 1;
+        return;
+    }
+    if (!txn && cmd != NULL && (cmd->flags & CMD_BLOCKING) && undone_earlier(s)) {
+        /* A blocking command goes on a connection of its own (or the
+         * multiplexed one): sent now, the node could run it before the
+         * session's earlier requests (a BLMOVE before the RPUSH pipelined
+         * ahead of it).  It waits for their replies, as it would run after
+         * them on one Redis connection. */
+        s->txn_hold = 1;
+        return;
     }
     /* CLIENT REPLY OFF or SKIP: this request's replies are dropped (its
      * local ones in session_local_reply, a node's through its request). */
@@ -884,11 +970,10 @@ handle_request(struct session *s, const struct command *cmd, int txn, const char
     int policy = px->cfg.read_policy;
     /* In session mode a read waits for nothing: it goes to a replica known
      * to hold the session's last write, else to the master. */
+    long long need = policy == READ_SESSION ? ryw_offset(s, g) : 0;
     int replica_ok = kind == ROUTE_READ
-                     && (policy == READ_REPLICAS
-                         || (policy == READ_SESSION && s->write_offset >= 0));
-    struct node *target = topology_read_target(
-        px, g, replica_ok, policy == READ_SESSION ? s->write_offset : 0);
+                     && (policy == READ_REPLICAS || (policy == READ_SESSION && need >= 0));
+    struct node *target = topology_read_target(px, g, replica_ok, need);
     int write = kind != ROUTE_MASTER ? 0 : (cmd->flags & CMD_MOVABLEKEYS) ? 2 : 1;
     int run = write != 2 && !(cmd->flags & CMD_MOVABLEKEYS) && s->tracking == NULL
               && !s->cur_silent;

@@ -775,6 +775,18 @@ def case_n_write_ack(c):
     for _ in range(300):
         pipe.incr("wa:n")
     check(pipe.execute() == list(range(1, 301)), "write-ack pipeline out of order")
+    # Read-your-writes (read-policy session) under write-ack: a read
+    # pipelined right behind the session's write sees it, whether it goes
+    # to the master (behind the write on its connection) or to a replica
+    # (only one known to hold it).  Reads went to a replica at once.
+    pipe = pc.pipeline(transaction=False)
+    for i in range(200):
+        pipe.incr("wa:r")
+        pipe.get("wa:r")
+    got = pipe.execute()
+    stale = [(got[i], got[i + 1]) for i in range(0, len(got), 2) if str(got[i]) != got[i + 1]]
+    check(not stale, "%d of 200 reads behind their write did not see it: %r"
+          % (len(stale), stale[:5]))
     # Writes pipelined behind an EVALSHA the master lost: the proxy does
     # not repair it (load and call again) once later requests went out, as
     # the call would then run after them; the client gets Redis's
@@ -789,10 +801,10 @@ def case_n_write_ack(c):
     w = Raw(p.port)
     big = "v" * 300
     w.send(("EVALSHA", sha, "1", "wa:e"), ("SET", "wa:big", big), ("INCR", "wa:e"),
-           ("RPUSH", "wa:l", "x"))
-    got = [w.reply() for _ in range(4)]
+           ("RPUSH", "wa:l", "x"), ("GET", "wa:big"))
+    got = [w.reply() for _ in range(5)]
     check(isinstance(got[0], Err) and got[0].startswith("NOSCRIPT")
-          and got[1:] == ["OK", 1, 1], "replies behind a lost EVALSHA: %r"
+          and got[1:] == ["OK", 1, 1, big.encode()], "replies behind a lost EVALSHA: %r"
           % [g[:20] if isinstance(g, bytes) else g for g in got])
     check(w.call("EVALSHA", sha, "1", "wa:e") == 2, "alone, it is repaired")
     check(w.call("PING") == "PONG", "the session is in step")

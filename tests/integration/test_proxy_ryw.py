@@ -1,0 +1,233 @@
+"""Read-your-writes through cachely-proxy under every write path.
+
+With --read-policy session (the default) a client's read never returns
+data older than its own last write, whatever the write was: a plain
+command, a blocking command served at once, a script, a transaction, a
+write split over groups, with or without --write-ack.  Each case sends
+random pipelines of writes, each followed by reads of what it wrote,
+through a proxy in front of masters with replicas, and checks every read
+against a model of the data.  Replicas get the reads whenever the proxy
+thinks they hold the session's last write, so a path that forgets to track
+its write is caught at once (a read pipelined right behind a write reaches
+a replica before the write does).  Real processes, raw RESP.
+
+Run with /usr/bin/python3.  Prints "N passed, M failed";
+CACHELY_PROXY_RYW_CASES=a,b runs only those cases.
+"""
+import os
+import random
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cluster  # noqa: E402
+import test_proxy as tp  # noqa: E402
+from cluster import LOCAL, Err, Raw, check, client, info  # noqa: E402
+
+SET_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1]) return 1"
+
+
+class Model:
+    """The keys' values as the client wrote them, and the reads to check."""
+
+    def __init__(self, rnd, keys):
+        self.rnd = rnd
+        self.keys = keys           # string keys (several groups when sharded)
+        self.strings = {}
+        self.lists = {"{l}a": [], "{l}b": []}
+        self.cmds = []             # (command tuple, expected reply or None)
+        self.n = 0
+
+    def send(self, cmd, want=None, check_it=False):
+        self.cmds.append((cmd, want, check_it))
+
+    def read_string(self, k):
+        self.send(("GET", k), self.strings.get(k), True)
+
+    def read_lists(self):
+        for k, v in self.lists.items():
+            self.send(("LRANGE", k, "0", "-1"), list(v), True)
+
+    def step(self):
+        self.n += 1
+        v = "v%d" % self.n
+        k = self.rnd.choice(self.keys)
+        op = self.rnd.choice(["set", "incr", "rpush", "blmove", "blpop", "eval", "multi",
+                              "del", "mset"])
+        if op == "set":
+            self.send(("SET", k, v))
+            self.strings[k] = v
+            self.read_string(k)
+        elif op == "incr":
+            cur = self.strings.get(k)
+            if cur is not None and not cur.isdigit():
+                self.send(("SET", k, "0"))
+                cur = "0"
+            self.send(("INCR", k))
+            self.strings[k] = str(int(cur or 0) + 1)
+            self.read_string(k)
+        elif op == "rpush":
+            src = self.rnd.choice(list(self.lists))
+            self.send(("RPUSH", src, v))
+            self.lists[src].append(v)
+            self.read_lists()
+        elif op in ("blmove", "blpop"):
+            src = self.rnd.choice(list(self.lists))
+            if not self.lists[src]:
+                self.send(("RPUSH", src, v))
+                self.lists[src].append(v)
+            if op == "blmove":
+                dst = [x for x in self.lists if x != src][0]
+                self.send(("BLMOVE", src, dst, "LEFT", "RIGHT", "0"))
+                self.lists[dst].append(self.lists[src].pop(0))
+            else:
+                self.send(("BLPOP", src, "0"))
+                self.lists[src].pop(0)
+            self.read_lists()
+        elif op == "eval":
+            self.send(("EVAL", SET_SCRIPT, "1", k, v))
+            self.strings[k] = v
+            self.read_string(k)
+        elif op == "multi":
+            # One group: the string shares the lists' hash tag.
+            self.send(("MULTI",))
+            self.send(("SET", "{l}s", v))
+            self.send(("RPUSH", "{l}a", v))
+            self.send(("EXEC",))
+            self.strings["{l}s"] = v
+            self.lists["{l}a"].append(v)
+            self.read_string("{l}s")
+            self.read_lists()
+        elif op == "del":
+            self.send(("DEL", k))
+            self.strings.pop(k, None)
+            self.read_string(k)
+        elif op == "mset":
+            # Keys in several groups when sharded: the proxy splits it.
+            ks = self.rnd.sample(self.keys, 3)
+            args = []
+            for i, x in enumerate(ks):
+                args += [x, "%s.%d" % (v, i)]
+                self.strings[x] = "%s.%d" % (v, i)
+            self.send(("MSET",) + tuple(args))
+            for x in ks:
+                self.read_string(x)
+
+
+def decoded(rep):
+    if isinstance(rep, bytes):
+        return rep.decode()
+    if isinstance(rep, list):
+        return [decoded(x) for x in rep]
+    return rep
+
+
+def run_pipelines(pc_port, rnd, keys, rounds=30, per=25):
+    model = Model(rnd, keys)
+    stale = []
+    w = Raw(pc_port)
+    for _ in range(rounds):
+        # Probes every 10 ms: after a pause the replicas hold the session's
+        # last write, and its next reads go to them.
+        time.sleep(0.03)
+        model.cmds = []
+        # Reads first: they may go to replicas (and the writes behind them
+        # must not overtake them there).
+        for k in keys:
+            model.read_string(k)
+        model.read_lists()
+        for _ in range(per):
+            model.step()
+        w.send(*[c for c, _, _ in model.cmds])
+        for cmd, want, check_it in model.cmds:
+            got = decoded(w.reply())
+            check(not isinstance(got, Err), "%r answered %r" % (cmd, got))
+            if check_it and got != want:
+                stale.append((cmd, got, want))
+    w.close()
+    check(not stale, "%d reads did not see the session's own write, e.g. %r"
+          % (len(stale), stale[:4]))
+
+
+def replica_reads(reps):
+    """GETs and LRANGEs the replicas ran."""
+    n = 0
+    for r in reps:
+        st = info(client(r), "commandstats")
+        for k in ("cmdstat_get", "cmdstat_lrange"):
+            if k in st:
+                n += int(st[k].split("calls=")[1].split(",")[0])
+    return n
+
+
+def checked(p, reps, seed, keys):
+    run_pipelines(p.port, random.Random(seed), keys)
+    # The replicas served some of the reads: the checks covered them.
+    n = replica_reads(reps)
+    check(n > 50, "only %d reads went to the replicas" % n)
+
+
+def one_group(c, *args):
+    m, reps = c.group()
+    return c.proxy(m.addr, "--probe-interval-ms", "10", *args), reps
+
+
+def case_a_plain(c):
+    checked(*one_group(c), 1, ["s%d" % i for i in range(6)])
+
+
+def case_b_write_ack_one(c):
+    checked(*one_group(c, "--write-ack", "1", "--write-ack-timeout-ms", "2000"), 2,
+            ["s%d" % i for i in range(6)])
+
+
+def case_c_write_ack_all(c):
+    checked(*one_group(c, "--write-ack", "all", "--write-ack-timeout-ms", "2000"), 3,
+            ["s%d" % i for i in range(6)])
+
+
+def two_groups(c, *args):
+    ms = []
+    for _ in range(2):
+        m = c.node()
+        r = c.node("--replicaof", "%s %d" % (LOCAL, m.port))
+        tp.wait_synced(m, r)
+        ms.append((m, r))
+    p = c.proxy(None, "--group", "a 0-8191 %s" % ms[0][0].addr,
+                "--group", "b 8192-16383 %s" % ms[1][0].addr,
+                "--probe-interval-ms", "10", *args, ready=4)
+    return p, [r for _, r in ms]
+
+
+def sharded_keys():
+    # Keys in both groups; the lists share a hash tag ({l}: one group).
+    return ["s%d" % i for i in range(8)]
+
+
+def case_d_sharded(c):
+    checked(*two_groups(c), 4, sharded_keys())
+
+
+def case_e_sharded_write_ack(c):
+    checked(*two_groups(c, "--write-ack", "1", "--write-ack-timeout-ms", "2000"), 5,
+            sharded_keys())
+
+
+CASES = [
+    ("a", "read-your-writes after every write path (write-ack master)", case_a_plain),
+    ("b", "read-your-writes after every write path (write-ack 1)", case_b_write_ack_one),
+    ("c", "read-your-writes after every write path (write-ack all)", case_c_write_ack_all),
+    ("d", "read-your-writes with two groups, split MSET (write-ack master)", case_d_sharded),
+    ("e", "read-your-writes with two groups, split MSET (write-ack 1)",
+     case_e_sharded_write_ack),
+]
+
+
+def main():
+    return cluster.run_cases(CASES, "proxy_ryw_", "CACHELY_PROXY_RYW_CASES",
+                             lambda fn: cluster.run_in(tp.Case(), fn))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
