@@ -416,7 +416,11 @@ publish_go(void *ctx, int go)
     r->ctx = p;
     r->affinity = s != NULL ? s->id : 0;
     r->s = s;
-    if (m != NULL && backend_send(px, m, NULL, r, p->frame, p->flen) == 0) {
+    /* Under write-ack on the session's private connection when it has one,
+     * behind its writes and their WAITs: subscribers hear it once the
+     * writes before it are acknowledged. */
+    struct backend *on = s != NULL && m != NULL ? session_ordered_connection(s, m) : NULL;
+    if (m != NULL && backend_send(px, m, on, r, p->frame, p->flen) == 0) {
         if (s != NULL) {
             r->inext = s->internal;
             s->internal = r;

@@ -841,6 +841,14 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
         s->txn_hold = 1;
         return;
     }
+    if (!txn && cmd != NULL && s->px->ngroups > 1
+        && (cmd->id == CMD_ID_PUBLISH || cmd->id == CMD_ID_SPUBLISH) && undone_earlier(s)) {
+        /* A PUBLISH goes to one group's master: a write the session sent
+         * ahead of it to another group runs first (a subscriber that hears
+         * it and reads the key finds the write). */
+        s->txn_hold = 1;
+        return;
+    }
     if (!txn && cmd != NULL && (cmd->flags & CMD_BLOCKING) && undone_earlier(s)) {
         /* A blocking command goes on a connection of its own (or the
          * multiplexed one): sent now, the node could run it before the

@@ -15,7 +15,10 @@ Run with /usr/bin/python3.  Prints "N passed, M failed";
 CACHELY_PROXY_RYW_CASES=a,b runs only those cases.
 """
 import os
+import os
 import random
+import select
+import signal
 import sys
 import time
 
@@ -187,7 +190,7 @@ def case_c_write_ack_all(c):
             ["s%d" % i for i in range(6)])
 
 
-def two_groups(c, *args):
+def two_groups(c, *args, probe_ms=10):
     ms = []
     for _ in range(2):
         m = c.node()
@@ -196,7 +199,7 @@ def two_groups(c, *args):
         ms.append((m, r))
     p = c.proxy(None, "--group", "a 0-8191 %s" % ms[0][0].addr,
                 "--group", "b 8192-16383 %s" % ms[1][0].addr,
-                "--probe-interval-ms", "10", *args, ready=4)
+                "--probe-interval-ms", str(probe_ms), *args, ready=4)
     return p, [r for _, r in ms]
 
 
@@ -214,6 +217,67 @@ def case_e_sharded_write_ack(c):
             sharded_keys())
 
 
+def publish_after_writes(p, where, rounds=300, stopped=None):
+    """A client pipelines SET n:<key> i then PUBLISH i; whoever hears
+    message i reads the key where(key) says: it must hold i or later.
+    stopped(key, i): a node to hold (SIGSTOP) for 50 ms while round i is
+    sent."""
+    sub = Raw(p.port)
+    sub.send(("SUBSCRIBE", "ryw-ch"))
+    sub.reply()
+    pub = Raw(p.port)
+    late = []
+    keys = ["n:%d" % i for i in range(4)]
+    direct = {k: client(where(k)) for k in keys}
+    for i in range(1, rounds + 1):
+        k = keys[i % len(keys)]
+        node = stopped(k, i) if stopped else None
+        if node is not None:
+            os.kill(node.proc.pid, signal.SIGSTOP)
+        pub.send(("SET", k, str(i)), ("PUBLISH", "ryw-ch", "%s %d" % (k, i)))
+        if node is not None:
+            # The SET cannot run while its node is stopped: the message
+            # must not come meanwhile.
+            early = select.select([sub.sock], [], [], 0.05)[0]
+            os.kill(node.proc.pid, signal.SIGCONT)
+            if early:
+                late.append((k, str(i), "heard while the SET's node was stopped"))
+        msg = sub.reply()
+        key, n = msg[2].decode().split()
+        have = direct[key].get(key)
+        if have is None or int(have) < int(n):
+            late.append((key, n, have))
+        got = (pub.reply(), pub.reply())
+        check(got == ("OK", 1), "SET and PUBLISH answered %r" % (got,))
+    check(not late, "%d messages arrived before the write sent ahead of them, e.g. %r"
+          % (len(late), late[:4]))
+
+
+def case_f_publish_after_write_ack(c):
+    # Under write-ack all the PUBLISH follows the write's WAIT: whoever
+    # hears it finds the write on every replica.
+    m, reps = c.group()
+    p = c.proxy(m.addr, "--write-ack", "all", "--write-ack-timeout-ms", "2000")
+    publish_after_writes(p, lambda k: reps[0])
+
+
+def case_g_publish_after_writes_in_another_group(c):
+    # The PUBLISH goes to the first group's master; a SET to the other
+    # group, whose master is stopped now and then, runs before it.
+    # (Probes every 100 ms: a master stopped for 50 ms is not taken for
+    # down.)
+    p, _ = two_groups(c, probe_ms=100)
+    pc = client(p)
+    masters = [n for n in c.nodes if info(client(n), "replication")["role"] == "master"]
+    owner = {}
+    for i in range(4):
+        k = "n:%d" % i
+        pc.set(k, "0")
+        owner[k] = [n for n in masters if client(n).get(k) == "0"][0]
+    publish_after_writes(p, lambda k: owner[k], rounds=100,
+                         stopped=lambda k, i: owner[k] if i % 10 == 0 else None)
+
+
 CASES = [
     ("a", "read-your-writes after every write path (write-ack master)", case_a_plain),
     ("b", "read-your-writes after every write path (write-ack 1)", case_b_write_ack_one),
@@ -221,6 +285,10 @@ CASES = [
     ("d", "read-your-writes with two groups, split MSET (write-ack master)", case_d_sharded),
     ("e", "read-your-writes with two groups, split MSET (write-ack 1)",
      case_e_sharded_write_ack),
+    ("f", "write-ack: a PUBLISH behind a write reaches subscribers after the write ran",
+     case_f_publish_after_write_ack),
+    ("g", "two groups: a PUBLISH behind a write in another group follows it",
+     case_g_publish_after_writes_in_another_group),
 ]
 
 
