@@ -34,3 +34,24 @@ stop_all() {
     pids=()
 }
 trap stop_all EXIT
+# suite_proxy_args MASTER_PORT OUT_DIR: the proxy's consistency options, in
+# the array proxy_args: read-policy master, or with suite_ack=1 (the
+# scripts' --proxy-ack) a replica of that master started first and
+# read-policy session with write-ack 1, so that reads go to the replica
+# once it holds the session's last write and every write waits for its
+# WAIT.  Needs SERVER (cachely-server).
+suite_proxy_args() {
+    proxy_args=(--read-policy master)
+    [ "${suite_ack:-0}" = 1 ] || return 0
+    local rport
+    free_port rport
+    "$SERVER" --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$2" \
+        --logfile "$2/node-$rport.log" --enable-debug-command yes \
+        --replicaof "127.0.0.1 $1" &
+    pids+=($!)
+    for _ in $(seq 100); do
+        redis-cli -p "$rport" INFO replication 2>/dev/null | grep -q "master_link_status:up" && break
+        sleep 0.05
+    done
+    proxy_args=(--read-policy session --write-ack 1 --write-ack-timeout-ms 2000)
+}

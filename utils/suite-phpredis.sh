@@ -26,8 +26,10 @@
 # test (not 26379).  Needs php-cli and php-redis (installed when root),
 # curl.
 #
-# Usage: utils/suite-phpredis.sh [--proxy|--redis] [--out DIR] [test ...]
+# Usage: utils/suite-phpredis.sh [--proxy|--proxy-ack|--redis] [--out DIR] [test ...]
 #   --proxy    through cachely-proxy in front of one node
+#   --proxy-ack  the same with a replica behind each proxy, read-policy
+#              session and write-ack 1
 #   --redis    Debian's redis-server 7.0 (and redis-sentinel), the baseline
 #   --out DIR  keep each test's output there (default: a temp dir, printed)
 #   test       exact test method names (default: all of both classes)
@@ -47,6 +49,7 @@ only=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --proxy) proxy=1 ;;
+    --proxy-ack) proxy=1 suite_ack=1 ;;
     --redis) redis=1 ;;
     --out) out=$2; shift ;;
     -h|--help) awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -142,6 +145,10 @@ declare -A skip=(
     ["proxy:testWait"]="WAIT is refused through the proxy (its write-ack option instead)"
     ["proxy:testSwapDB"]="SWAPDB is refused through the proxy"
 )
+if [ "${suite_ack:-0}" = 1 ]; then
+    # The test expects SENTINEL FAILOVER to fail for want of a replica.
+    skip["proxy:testFailover"]="--proxy-ack puts a replica behind the proxy: the failover succeeds"
+fi
 
 # ---- servers ----------------------------------------------------------------
 out=${out:-$(mktemp -d /tmp/suite-phpredis.XXXXXX)}
@@ -172,7 +179,8 @@ else
     target=$port
     if [ "$proxy" = 1 ]; then
         free_port target
-        "$PROXY" --port "$target" --bind 127.0.0.1 --nodes "127.0.0.1:$port" --read-policy master \
+        suite_proxy_args "$port" "$out"
+        "$PROXY" --port "$target" --bind 127.0.0.1 --nodes "127.0.0.1:$port" "${proxy_args[@]}" \
             --logfile "$out/proxy-$target.log" &
         pids+=($!)
         for _ in $(seq 100); do
@@ -239,7 +247,8 @@ if [ ${#only[@]} -eq 0 ]; then
             pids+=($!)
             if [ "$proxy" = 1 ]; then
                 wait_ping "$n"
-                "$PROXY" --port "$p" --bind 127.0.0.1 --nodes "127.0.0.1:$n" --read-policy master \
+                suite_proxy_args "$n" "$out"
+                "$PROXY" --port "$p" --bind 127.0.0.1 --nodes "127.0.0.1:$n" "${proxy_args[@]}" \
                     --logfile "$out/proxy-$p.log" &
                 pids+=($!)
             else

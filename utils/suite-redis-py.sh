@@ -52,12 +52,12 @@ MIRROR=${REDIS_PY_MIRROR:-/work/.mirror/redis+redis-py/repo}
 DEB_URL=http://deb.debian.org/debian/pool/main/p/python-redis/python-redis_4.3.4.orig.tar.gz
 DEB_SHA256=a3d3b6e86cc73c253fd5c02d174098abf3fa043dfdcb29689eb928f60a552fd6
 
-target=node out="" ack=0
+target=node out="" suite_ack=0
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --proxy) target=proxy ;;
-    --proxy-ack) target=proxy ack=1 ;;
+    --proxy-ack) target=proxy suite_ack=1 ;;
     --redis) target=redis ;;
     --out) out=$2; shift ;;
     -h|--help) awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -218,23 +218,9 @@ fi
 for _ in $(seq 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.05; done
 url_port=$port
 if [ "$target" = proxy ]; then
-    policy=(--read-policy master)
-    if [ "$ack" = 1 ]; then
-        # A replica, read-your-writes and write-ack: reads go to the replica
-        # once it holds the session's last write, writes wait for its WAIT.
-        free_port rport
-        "$SERVER" --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$out" \
-            --logfile "$out/node-$rport.log" --enable-debug-command yes \
-            --replicaof "127.0.0.1 $port" &
-        pids+=($!)
-        for _ in $(seq 100); do
-            redis-cli -p "$rport" INFO replication 2>/dev/null | grep -q "master_link_status:up" && break
-            sleep 0.05
-        done
-        policy=(--read-policy session --write-ack 1 --write-ack-timeout-ms 2000)
-    fi
+    suite_proxy_args "$port" "$out"
     free_port url_port
-    "$PROXY" --port "$url_port" --bind 127.0.0.1 --nodes "127.0.0.1:$port" "${policy[@]}" \
+    "$PROXY" --port "$url_port" --bind 127.0.0.1 --nodes "127.0.0.1:$port" "${proxy_args[@]}" \
         --logfile "$out/proxy-$url_port.log" &
     pids+=($!)
     for _ in $(seq 100); do

@@ -21,8 +21,10 @@
 # Sentinels): each run copies test/ and substitutes the ports it started.
 # Needs ruby, ruby-redis, ruby-minitest, ruby-mocha (installed when root).
 #
-# Usage: utils/suite-redis-rb.sh [--proxy|--redis] [--out DIR] [test/file.rb ...]
+# Usage: utils/suite-redis-rb.sh [--proxy|--proxy-ack|--redis] [--out DIR] [test/file.rb ...]
 #   --proxy    through cachely-proxy
+#   --proxy-ack  the same with a replica behind the proxy, read-policy
+#              session and write-ack 1 (test/redis and test/distributed)
 #   --redis    Debian's redis-server 7.0 and redis-sentinel, the baseline
 #   --out DIR  keep each file's output there (default: a temp dir, printed)
 #   files      test files as the suite names them (default: every file of
@@ -45,6 +47,7 @@ files=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --proxy) proxy=1 ;;
+    --proxy-ack) proxy=1 suite_ack=1 ;;
     --redis) redis=1 ;;
     --out) out=$2; shift ;;
     -h|--help) awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -206,7 +209,8 @@ for f in "${plain[@]}"; do
     target=$port sock=$out/server-$port.sock
     if [ "$proxy" = 1 ]; then
         free_port target
-        "$PROXY" --port "$target" --bind 127.0.0.1 --nodes "127.0.0.1:$port" --read-policy master \
+        suite_proxy_args "$port" "$out"
+        "$PROXY" --port "$target" --bind 127.0.0.1 --nodes "127.0.0.1:$port" "${proxy_args[@]}" \
             --logfile "$out/proxy-$target.log" &
         pids+=($!)
         wait_proxy "$target"
