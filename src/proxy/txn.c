@@ -647,8 +647,10 @@ exec_block(struct session *s, struct txn *t, struct group *g, const char *frame,
     /* Under write-ack the WAIT follows on the session's private
      * connection, as for its other writes. */
     int ack = px->cfg.write_ack != 0 && t->wrote && !t->dirty;
+    struct backend *on = n == NULL || ack ? NULL : session_ordered_connection(s, n);
     struct backend *b = n == NULL || !n->up ? NULL
                         : ack ? session_own_connection(s, g)
+                        : on != NULL ? on /* behind the session's acked writes */
                               : backend_pick(px, n, s->id, s->resp == 3);
     if (b == NULL) {
         answer_locally(t);

@@ -57,7 +57,7 @@ class Model:
         v = "v%d" % self.n
         k = self.rnd.choice(self.keys)
         op = self.rnd.choice(["set", "incr", "rpush", "blmove", "blpop", "eval", "multi",
-                              "del", "mset"])
+                              "del", "mset", "multiread"])
         if op == "set":
             self.send(("SET", k, v))
             self.strings[k] = v
@@ -102,6 +102,12 @@ class Model:
             self.lists["{l}a"].append(v)
             self.read_string("{l}s")
             self.read_lists()
+        elif op == "multiread":
+            # A transaction of reads: it runs after the writes before it.
+            self.send(("MULTI",))
+            self.send(("GET", "{l}s"))
+            self.send(("LRANGE", "{l}a", "0", "-1"))
+            self.send(("EXEC",), [self.strings.get("{l}s"), list(self.lists["{l}a"])], True)
         elif op == "del":
             self.send(("DEL", k))
             self.strings.pop(k, None)
