@@ -14,6 +14,7 @@ a replica before the write does).  Real processes, raw RESP.
 Run with /usr/bin/python3.  Prints "N passed, M failed";
 CACHELY_PROXY_RYW_CASES=a,b runs only those cases.
 """
+import hashlib
 import os
 import os
 import random
@@ -29,6 +30,7 @@ import test_proxy as tp  # noqa: E402
 from cluster import LOCAL, Err, Raw, check, client, info  # noqa: E402
 
 SET_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1]) return 1"
+SET_SHA = hashlib.sha1(SET_SCRIPT.encode()).hexdigest()
 
 
 class Model:
@@ -57,7 +59,7 @@ class Model:
         v = "v%d" % self.n
         k = self.rnd.choice(self.keys)
         op = self.rnd.choice(["set", "incr", "rpush", "blmove", "blpop", "eval", "multi",
-                              "del", "mset", "multiread"])
+                              "del", "mset", "multiread", "watch", "evalsha", "select"])
         if op == "set":
             self.send(("SET", k, v))
             self.strings[k] = v
@@ -102,6 +104,28 @@ class Model:
             self.lists["{l}a"].append(v)
             self.read_string("{l}s")
             self.read_lists()
+        elif op == "watch":
+            # A transaction pinned from its WATCH (its own connection).
+            self.send(("WATCH", "{l}s"))
+            self.send(("MULTI",))
+            self.send(("SET", "{l}s", v))
+            self.send(("RPUSH", "{l}a", v))
+            self.strings["{l}s"] = v
+            self.lists["{l}a"].append(v)
+            self.send(("EXEC",), ["OK", len(self.lists["{l}a"])], True)
+            self.read_string("{l}s")
+            self.read_lists()
+        elif op == "evalsha":
+            self.send(("EVALSHA", SET_SHA, "1", k, v))
+            self.strings[k] = v
+            self.read_string(k)
+        elif op == "select":
+            # Another database: its own keys, written and read there.
+            self.send(("SELECT", "3"))
+            self.send(("SET", "db3:" + k, v))
+            self.send(("GET", "db3:" + k), v, True)
+            self.send(("SELECT", "0"))
+            self.read_string(k)
         elif op == "multiread":
             # A transaction of reads: it runs after the writes before it.
             self.send(("MULTI",))
@@ -136,6 +160,7 @@ def run_pipelines(pc_port, rnd, keys, rounds=30, per=25):
     model = Model(rnd, keys)
     stale = []
     w = Raw(pc_port)
+    check(w.call("SCRIPT", "LOAD", SET_SCRIPT) == SET_SHA.encode(), "SCRIPT LOAD")
     for _ in range(rounds):
         # Probes every 10 ms: after a pause the replicas hold the session's
         # last write, and its next reads go to them.
