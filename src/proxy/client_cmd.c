@@ -78,13 +78,15 @@ client_cmd_describe(struct rbuf *b, const struct session *s)
                    "db=%d sub=%zu psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu ",
                 (unsigned long long)s->id, s->addr, s->laddr, s->fd, s->name ? s->name : "",
                 (now - s->ctime_ms) / 1000, (now - s->last_ms) / 1000,
-                type_of(s) == CLIENT_TYPE_PUBSUB ? "P" : "N", s->db, sub, psub,
+                type_of(s) == CLIENT_TYPE_PUBSUB ? (s->flags & SESSION_NO_EVICT ? "Pe" : "P")
+                                                 : (s->flags & SESSION_NO_EVICT ? "e" : "N"),
+                s->db, sub, psub,
                 pubsub_client_shards(s->pubsub),
                 s->qlen - s->qpos, s->qcap - s->qlen);
     rbuf_printf(b, "argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu "
                    "events=r%s cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
                 s->out.len - s->out_sent, s->out.cap,
-                sizeof(*s) + s->qcap + s->out.cap, (s->flags & SESSION_WRITE_ARMED) ? "w" : "",
+                session_memory(s), (s->flags & SESSION_WRITE_ARMED) ? "w" : "",
                 s->lastcmd ? s->lastcmd->fullname : "NULL", acl_user_name(s->user), s->resp,
                 s->lib_name ? s->lib_name : "", s->lib_ver ? s->lib_ver : "");
 }
@@ -292,7 +294,7 @@ static const char *const help_lines[] = {
     "KILL <option> <value> [<option> <value> [...]]",
     "    Kill connections. Options are: ID <id>, TYPE (NORMAL|MASTER|REPLICA|PUBSUB), "
     "USER <username>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO).",
-    "NO-EVICT (ON|OFF)", "    Accepted; the proxy evicts no clients.",
+    "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
     "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
     "HELP", "    Print this help.",
 };
@@ -392,6 +394,11 @@ client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv)
         break;
     case CMD_ID_CLIENT_NO_EVICT:
         if (arg_is(&argv[2], "on") || arg_is(&argv[2], "off")) {
+            if (arg_is(&argv[2], "on")) {
+                s->flags |= SESSION_NO_EVICT;
+            } else {
+                s->flags &= ~SESSION_NO_EVICT;
+            }
             session_reply(s, "+OK\r\n", 5);
         } else {
             session_error(s, "ERR syntax error");

@@ -228,10 +228,11 @@ section_stats(struct proxy *px, struct rbuf *b, const struct info_nodes *nd)
                    "writes_redirected:%lld\r\npubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
                    "client_query_buffer_limit_disconnections:%lld\r\n"
                    "client_output_buffer_limit_disconnections:%lld\r\n"
-                   "client_idle_timeout_disconnections:%lld\r\n",
+                   "client_idle_timeout_disconnections:%lld\r\nevicted_clients:%lld\r\n",
                 px->session_offset_probes, px->writes_acked, px->writes_not_acked,
                 px->writes_redirected, pubsub_channel_count(px), pubsub_pattern_count(px),
-                px->qbuf_limit_kills, px->obuf_limit_kills, px->timeout_kills);
+                px->qbuf_limit_kills, px->obuf_limit_kills, px->timeout_kills,
+                px->evicted_clients);
 }
 
 static void

@@ -320,6 +320,7 @@ main(int argc, char **argv)
 
     while (!px->shutdown_asap) {
         sockio_flush(px); /* backend_flush_pending, session_flush_pending */
+        session_evict(px); /* maxmemory-clients */
         session_free_closed(px);
         px->turn_us = -1; /* the next turn reads the clock once, on waking */
         if (event_base_loop(px->base, EVLOOP_ONCE) < 0) {

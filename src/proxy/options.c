@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/option.h"
 #include "core/util.h"
+#include "proxy/session.h"
 #include "proxy/tlsctx.h"
 
 #include <limits.h>
@@ -264,6 +265,12 @@ const struct option_def proxy_options[] = {
      "databases a client may SELECT (0 to databases-1); set it to the nodes' databases"},
     {"timeout", OPT_INT, MUT, "0", 0, 2147483647, NULL, OFF(timeout), NULL, NULL, NULL,
      "close clients idle for this many seconds (0 = never); subscribers are exempt"},
+    {"maxmemory-clients", OPT_MEMORY, MUT, "0", 0, LLONG_MAX, NULL, OFF(maxmemory_clients),
+     NULL, NULL, session_count_all,
+     "when all clients' buffers (input, replies waiting, a MULTI's queue) take more than "
+     "this, disconnect clients, the largest first, until they take less; 0 = no limit "
+     "(CLIENT NO-EVICT on exempts a client; the proxy has no maxmemory to take a "
+     "percentage of)"},
     {"client-query-buffer-limit", OPT_MEMORY, 0, "1gb", 1024 * 1024, LLONG_MAX, NULL,
      OFF(client_query_buffer_limit), NULL, NULL, NULL,
      "close a client whose unparsed input exceeds this"},

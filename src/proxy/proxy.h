@@ -78,6 +78,8 @@ struct proxy_config {
                                     (default tls-cert-file / tls-key-file) */
     /* client limits, with Redis's names and defaults */
     long long timeout;           /* close clients idle this many seconds; 0 = never */
+    unsigned long long maxmemory_clients; /* evict clients past this many bytes
+                                    together; 0 = never (session.c) */
     unsigned long long client_query_buffer_limit;
     unsigned long long proto_max_bulk_len;
     struct proxy_cob {
@@ -145,6 +147,8 @@ struct proxy {
     long long writes_redirected; /* -READONLY writes re-sent to a new master */
     long long rejected_connections; /* over maxclients */
     long long qbuf_limit_kills, obuf_limit_kills, timeout_kills; /* clients closed by limits */
+    long long evicted_clients;   /* closed by maxmemory-clients */
+    size_t clients_mem;          /* the sessions' counted memory (maxmemory-clients on) */
     size_t mem_peak;             /* used_memory's peak as INFO saw it */
     long long sessions_cron_ms;  /* session_cron's last run */
     int shutdown_asap;

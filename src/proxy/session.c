@@ -87,12 +87,99 @@ check_output_limit(struct session *s)
     return 1;
 }
 
+size_t
+session_memory(const struct session *s)
+{
+    return sizeof(*s) + s->qcap + s->out.cap + s->held + txn_memory(s->txn);
+}
+
+/* With maxmemory-clients on, s's share of the total follows what it takes
+ * now (nothing is counted when it is off: no cost on the request path). */
+static inline void
+count_memory(struct session *s)
+{
+    struct proxy *px = s->px;
+    if (px->cfg.maxmemory_clients > 0 && !(s->flags & SESSION_CLOSING)) {
+        size_t m = session_memory(s);
+        px->clients_mem = px->clients_mem - s->mem_counted + m;
+        s->mem_counted = m;
+    }
+}
+
+/* Stop counting s (it closes, or the limit went off). */
+static void
+uncount_memory(struct session *s)
+{
+    s->px->clients_mem -= s->mem_counted;
+    s->mem_counted = 0;
+}
+
+int
+session_count_all(const struct option_def *def, void *ctx, char *err, size_t errlen)
+{
+    struct proxy *px = ctx;
+    (void)def;
+    (void)err;
+    (void)errlen;
+    for (struct session *s = px->sessions; s != NULL; s = s->next) {
+        uncount_memory(s);
+        count_memory(s);
+    }
+    return 0;
+}
+
+static int
+by_memory_desc(const void *a, const void *b)
+{
+    size_t x = (*(struct session *const *)a)->mem_counted;
+    size_t y = (*(struct session *const *)b)->mem_counted;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void
+session_evict(struct proxy *px)
+{
+    unsigned long long limit = px->cfg.maxmemory_clients;
+    if (limit == 0 || px->clients_mem <= limit) {
+        return;
+    }
+    /* Rare (the clients outgrew the limit): every candidate, the largest
+     * first.  Never a client with NO-EVICT on. */
+    size_t n = 0, cap = 64;
+    struct session **all = mem_alloc(cap * sizeof(*all));
+    for (struct session *s = px->sessions; s != NULL; s = s->next) {
+        if (!(s->flags & (SESSION_CLOSING | SESSION_NO_EVICT))) {
+            if (n == cap) {
+                cap *= 2;
+                all = mem_realloc(all, cap * sizeof(*all));
+            }
+            all[n++] = s;
+        }
+    }
+    qsort(all, n, sizeof(*all), by_memory_desc);
+    for (size_t i = 0; i < n && px->clients_mem > limit; i++) {
+        struct session *s = all[i];
+        log_info("Evicting client: id=%llu addr=%s tot-mem=%zu (maxmemory-clients %llu, "
+                 "clients take %zu)", (unsigned long long)s->id, s->addr, s->mem_counted,
+                 limit, px->clients_mem);
+        px->evicted_clients++;
+        uncount_memory(s);
+        session_close(s);
+    }
+    if (px->clients_mem > limit) {
+        /* What is left is NO-EVICT clients' (Redis's words). */
+        log_warn("Over client maxmemory after evicting all evictable clients");
+    }
+    mem_free(all);
+}
+
 /* check_output_limit after a reply, without the call when no limit can
  * apply: a session with no subscription under a normal class with no
  * limits (Redis's default, 0 0 0). */
 static inline void
 after_output(struct session *s)
 {
+    count_memory(s);
     const struct proxy_cob *normal = &s->px->cfg.cob[PROXY_COB_NORMAL];
     if (s->pubsub == NULL && normal->hard == 0 && normal->soft == 0) {
         s->obuf_soft_since_ms = 0;
@@ -128,6 +215,7 @@ session_close(struct session *s)
     if (s->flags & SESSION_CLOSING) {
         return;
     }
+    uncount_memory(s); /* its memory goes at once for maxmemory-clients */
     s->flags |= SESSION_CLOSING;
     event_del(s->ev);
     s->close_next = s->px->close_list;
@@ -677,6 +765,7 @@ process_input(struct session *s)
     if (s->txn != NULL) {
         txn_drained(s);
     }
+    count_memory(s);
     if (s->qpos > 0 && s->qpos == s->qlen) {
         s->qlen = s->qpos = 0; /* all consumed, the usual case */
     } else if (s->qpos > 0) {
@@ -1049,6 +1138,7 @@ session_cron(struct proxy *px)
         if (s->obuf_soft_since_ms != 0) {
             check_output_limit(s);
         }
+        count_memory(s); /* (replies released since: held for order no more) */
     }
 }
 

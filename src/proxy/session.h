@@ -31,6 +31,7 @@ struct event;
 struct acl_user;
 struct command;
 struct bmux_wait;
+struct option_def;
 
 /* A client request waiting for its reply. */
 struct preq {
@@ -154,6 +155,7 @@ enum session_flag {
     SESSION_PEER = 1 << 7,         /* proved peer-auth (sentinel.c) */
     SESSION_PEER_REFUSED = 1 << 8, /* a peer request without it was logged */
     SESSION_PENDING_READ = 1 << 9, /* its read waits for the turn's batch (sockio.c) */
+    SESSION_NO_EVICT = 1 << 10,    /* CLIENT NO-EVICT on: maxmemory-clients spares it */
 };
 
 /* A client connection.  session.c owns its life; client_cmd.c (CLIENT) and
@@ -212,6 +214,7 @@ struct session {
     int seen_kind;                 /* route_classify(seen_cmd) */
     const struct cursor_spec *seen_cspec; /* borrowed: cursor_spec_of(seen_cmd) */
     size_t held;                   /* bytes of replies held for order (in preqs) */
+    size_t mem_counted;            /* its share of px->clients_mem (maxmemory-clients) */
     long long obuf_soft_since_ms;  /* over the soft output limit since (0: not) */
     int db;                        /* the database SELECT chose */
     int reply_off;                 /* CLIENT REPLY OFF: no replies until ON */
@@ -254,6 +257,16 @@ struct backend *session_own_connection(struct session *s, struct group *g);
 /* In read-policy session: s wrote on master through connection on (a
  * transaction's), so its reads wait for a replica holding that write. */
 void session_track_write(struct session *s, struct node *master, struct backend *on);
+/* What s takes (CLIENT LIST's tot-mem): the session, its input buffer, its
+ * replies waiting to be written or held for order, a MULTI's queue. */
+size_t session_memory(const struct session *s);
+/* maxmemory-clients' apply: count every session again (or forget the
+ * counts when it is 0).  An option_apply_fn; ctx is the proxy. */
+int session_count_all(const struct option_def *def, void *ctx, char *err, size_t errlen);
+/* Close sessions, the largest first, while they take more than
+ * maxmemory-clients together (once a turn, before closed sessions are
+ * freed). */
+void session_evict(struct proxy *px);
 /* The connection s's requests to n go on to keep their order there: its
  * private one under write-ack once it has one, else NULL (any pooled). */
 struct backend *session_ordered_connection(const struct session *s, const struct node *n);

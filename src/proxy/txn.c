@@ -489,6 +489,12 @@ txn_end(struct session *s, int close_conn)
     txn_fx_free(&t->fx); /* handed to the EXEC when it went */
 }
 
+size_t
+txn_memory(const struct txn *t)
+{
+    return t == NULL ? 0 : sizeof(*t) + t->early.cap + t->mon.cap;
+}
+
 void
 txn_session_gone(struct session *s)
 {

@@ -68,5 +68,7 @@ void txn_drained(struct session *s);
 /* s is being freed: release its pinned connection (closed: the node drops
  * the queued commands and the watches). */
 void txn_session_gone(struct session *s);
+/* Bytes t holds for its session (the queued commands); 0 for NULL. */
+size_t txn_memory(const struct txn *t);
 
 #endif

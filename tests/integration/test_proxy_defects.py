@@ -798,6 +798,77 @@ def case_idle_timeout(c):
     check(r.at_eof(5), "timeout set by a reload did not close an idle client")
 
 
+def case_client_eviction(c):
+    """maxmemory-clients: when the sessions' buffers together pass it, the
+    proxy closes sessions, the largest first, only until they are below
+    it; CLIENT NO-EVICT on spares one; CONFIG SET changes it at runtime
+    (the proxy evicted nobody, and had no such option)."""
+    n = c.node()
+    p = c.proxy(n.addr, ready=1)
+    pc = client(p)
+    check(pc.config_set("maxmemory-clients", "3000000"), "CONFIG SET maxmemory-clients")
+    check(pc.config_get("maxmemory-clients") == {"maxmemory-clients": "3000000"}, "CONFIG GET")
+    try:
+        pc.config_set("maxmemory-clients", "5%")
+        check(False, "a percentage was taken (the proxy has no maxmemory)")
+    except redis.ResponseError:
+        pass
+
+    def partial(nbytes, name, no_evict=False):
+        """A session named name whose input buffer holds nbytes of a bulk
+        that never ends."""
+        r = Raw(p.port)
+        check(r.call("CLIENT", "SETNAME", name) == "OK", "SETNAME")
+        if no_evict:
+            check(r.call("CLIENT", "NO-EVICT", "on") == "OK", "NO-EVICT on")
+        r.sendraw(b"*2\r\n$3\r\nGET\r\n$%d\r\n" % (nbytes + 100) + b"v" * nbytes)
+        return r
+
+    def tot_mem(name):
+        for line in pc.execute_command("CLIENT", "LIST").splitlines():
+            if "name=%s " % name in line:
+                return int(line.split("tot-mem=")[1].split()[0])
+        return None
+
+    evicted = lambda: int(stats(p)["evicted_clients"])  # noqa: E731
+    # Under the limit: counted (tot-mem covers the input buffer), kept.
+    a = partial(1000000, "a")
+    wait_for(lambda: (tot_mem("a") or 0) >= 1000000, 10, "tot-mem counts the input")
+    check(evicted() == 0, "evicted under the limit")
+    # Over it: the larger of two goes, the smaller stays (below once it left).
+    b = partial(2200000, "b")
+    wait_for(lambda: evicted() == 1, 10, "one client evicted")
+    check(closed_by_peer(b.sock, 5), "the larger client is still open")
+    check(tot_mem("a") is not None and tot_mem("b") is None, "the smaller one was evicted")
+    # A client that never reads its replies grows too.
+    pc.set("big", "x" * 400000)
+    sock, _ = nonreading(p.port, cluster.resp("GET", "big"), 40)
+    wait_for(lambda: evicted() == 2, 10, "the non-reading client evicted")
+    check(closed_by_peer(sock, 5), "the non-reading client is still open")
+    # NO-EVICT on spares a client: with the limit lowered below what a, d
+    # and this test's client take together, a goes (d is NO-EVICT), and
+    # eviction stops there.
+    d = partial(1000000, "d", no_evict=True)
+    wait_for(lambda: (tot_mem("d") or 0) >= 1000000, 10, "d's input counted")
+    check("flags=e " in [x for x in pc.execute_command("CLIENT", "LIST").splitlines()
+                         if "name=d " in x][0], "CLIENT LIST flags e")
+    time.sleep(0.2)
+    check(evicted() == 2, "evicted under the limit (%d)" % evicted())
+    check(pc.config_set("maxmemory-clients", "2000000"), "lower the limit")
+    wait_for(lambda: evicted() == 3, 10, "lowering the limit evicts")
+    check(closed_by_peer(a.sock, 5), "a is still open")
+    time.sleep(0.2)
+    check(evicted() == 3 and tot_mem("d") is not None, "d (NO-EVICT) was evicted")
+    # Off: nobody is evicted whatever the clients take.
+    check(pc.config_set("maxmemory-clients", "0"), "limit off")
+    e = partial(3000000, "e")
+    time.sleep(0.3)
+    check(evicted() == 3 and tot_mem("e") is not None, "evicted with the limit off")
+    check(pc.ping(), "the proxy serves")
+    for r in (d, e):
+        r.close()
+
+
 CASES = [
     ("crlf", "CR/LF in an argument: errors stay one line (redis-server's bytes)",
      case_crlf_in_argument_desyncs_replies),
@@ -831,6 +902,8 @@ CASES = [
      case_nonreading_subscriber_output_limit),
     ("timeout", "idle timeout closes idle clients, not active ones or subscribers",
      case_idle_timeout),
+    ("evict", "maxmemory-clients evicts the largest clients until below it; NO-EVICT spares",
+     case_client_eviction),
 ]
 
 
