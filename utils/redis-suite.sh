@@ -148,8 +148,6 @@ spawn_skip=(
     "AUTH fails when binary password is wrong"
     "AUTH succeeds when binary password is correct"
     "MASTERAUTH test with binary password"
-    # no client eviction (maxmemory-clients only 0)
-    "/client eviction: true$"
     # bind-source-addr only "" (outgoing connections use the system's pick)
     "CONFIG SET bind-source-addr"
     # DEBUG PAUSE-CRON is not implemented
