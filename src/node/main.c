@@ -102,6 +102,10 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     struct server *srv = arg;
     (void)fd;
     (void)what;
+    if (srv->cron_paused) {
+        schedule_cron(srv);
+        return;
+    }
     srv->cronloops++;
     keyspace_tick(&srv->ks);
     stats_sample(srv);

@@ -336,6 +336,7 @@ struct server {
                                          and per write (no io_uring) */
     uint64_t next_client_id;
     long long cronloops;
+    int cron_paused;                  /* DEBUG PAUSE-CRON 1: the cron does nothing */
 
     struct command_stats cmdstats[CMD_ID__COUNT];
     struct node_stats stats;

@@ -419,6 +419,38 @@ def case_k_off_and_config(c):
             check(err in str(e), "%s: %s" % (v, e))
 
 
+def case_l_output_from_others(c):
+    """A client whose output grows only from another client's commands (a
+    tracking redirect's invalidations, here with the cron paused, so
+    nothing but that growth can count it) is evicted before CLIENT LIST
+    ever shows it over the limit."""
+    n = c.node()
+    r = client(n)
+    r.execute_command("CLIENT", "NO-EVICT", "on")
+    r.config_set("maxmemory-clients", 3000000)
+    red = named(n, "redirected")
+    red.sendall(resp("CLIENT", "ID"))
+    rid = int(red.recv(64)[1:-2])
+    red.sendall(resp("SUBSCRIBE", "__redis__:invalidate"))
+    red.recv(1024)
+    x = client(n)
+    x.execute_command("CLIENT", "TRACKING", "on", "REDIRECT", rid, "BCAST")
+    key = "k" * (200 * KB)
+    sha = x.script_load("redis.call('incr', '%s')" % key)
+    r.execute_command("DEBUG", "PAUSE-CRON", 1)
+    try:
+        for _ in range(1000):
+            mem = field(r, "redirected", "tot-mem")
+            if mem is None:
+                break
+            check(mem < 3000000, "tot-mem %d reached the limit" % mem)
+            x.evalsha(sha, 0)
+        check(not exists(r, "redirected"), "the redirected client was evicted")
+    finally:
+        r.execute_command("DEBUG", "PAUSE-CRON", 0)
+    check(evicted(r) == 1, "evicted_clients %d" % evicted(r))
+
+
 CASES = [
     ("a", "an argument over the limit evicts; INFO and the log say so", case_a_large_argv),
     ("b", "a partial bulk: qbuf, tot-mem, eviction", case_b_query_buffer),
@@ -432,6 +464,8 @@ CASES = [
     ("i", "lowering the limit evicts at once", case_i_lowering_evicts),
     ("j", "largest first, only until within the limit", case_j_largest_first_until_below),
     ("k", "0 is off; values and errors", case_k_off_and_config),
+    ("l", "output pushed by other clients' commands counts (cron paused)",
+     case_l_output_from_others),
 ]
 
 
