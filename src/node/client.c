@@ -953,7 +953,7 @@ read_prepare(struct client *c)
          * (Redis sizes its buffer for the whole argument at once). */
         if (c->srv->cmem.on) {
             clientmem_update(c);
-            clientmem_check(c->srv, &c->srv->cmem);
+            clientmem_check(c->srv, &c->srv->cmem, c);
         }
     }
     return c->qcap - c->qlen;
@@ -1024,7 +1024,7 @@ read_result(struct client *c, ssize_t n)
      * before the next client's command runs. */
     if (srv->cmem.on) {
         clientmem_update(c);
-        clientmem_check(srv, &srv->cmem);
+        clientmem_check(srv, &srv->cmem, c);
     }
     /* Bytes TLS already decrypted do not make the socket readable again:
      * come back for them on the next loop turn, or a pipeline stalls. */

@@ -130,12 +130,12 @@ clientmem_before_sleep(struct server *srv)
         cm->over_logged = 0;
         return;
     }
-    clientmem_evict(srv);
+    clientmem_evict(srv, NULL);
     client_free_pending(srv);
 }
 
 void
-clientmem_evict(struct server *srv)
+clientmem_evict(struct server *srv, const struct client *self)
 {
     struct clientmem *cm = &srv->cmem;
     size_t limit = cm->limit;
@@ -155,7 +155,8 @@ clientmem_evict(struct server *srv)
     size_t n = 0;
     struct client **v = mem_alloc(srv->nclients * sizeof(*v) + sizeof(*v));
     for (struct client *c = srv->clients; c != NULL; c = c->next) {
-        if (c->mem_evictable && c->mem_counted > 0) {
+        if (c->mem_evictable && c->mem_counted > 0
+            && (c == self || !(c->flags & CLIENT_IN_CALLBACK))) {
             v[n++] = c;
         }
     }

@@ -35,18 +35,21 @@ void clientmem_forget(struct client *c);
 void clientmem_configure(struct server *srv);
 /* While the total is over the limit, close evictable clients, the largest
  * first: marked closing (client_close_async), freed by whoever frees the
- * close list next.  Called after a client's input ran (through
- * clientmem_check) and before the loop sleeps. */
-void clientmem_evict(struct server *srv);
+ * close list next.  self (or NULL) is the client whose input is being
+ * handled, which may be evicted; another client with a command on the
+ * stack (a busy script's caller) is not.  Called through clientmem_check
+ * after a client's input ran or its query buffer grew, before a command
+ * when maxmemory is set, and before the loop sleeps. */
+void clientmem_evict(struct server *srv, const struct client *self);
 /* Before the loop sleeps: what clientmem_check does, and the "nothing left
  * to evict" warning is re-armed once the total is within the limit. */
 void clientmem_before_sleep(struct server *srv);
 
 static inline void
-clientmem_check(struct server *srv, struct clientmem *cm)
+clientmem_check(struct server *srv, struct clientmem *cm, const struct client *self)
 {
     if (cm->total > cm->limit) {
-        clientmem_evict(srv);
+        clientmem_evict(srv, self);
     }
 }
 

@@ -212,7 +212,7 @@ dispatch_command(struct client *c)
      * pipeline's replies so far count), this one too perhaps. */
     if (srv->cfg.maxmemory > 0 && srv->cmem.on) {
         clientmem_update(c);
-        clientmem_check(srv, &srv->cmem);
+        clientmem_check(srv, &srv->cmem, c);
         if (c->flags & CLIENT_CLOSE_ASAP) {
             return;
         }
