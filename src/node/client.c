@@ -45,6 +45,8 @@
 /* Seconds after which an idle connection gives back its query buffer. */
 #define IDLE_TRIM_S 2
 #define BIG_ARG_READ (1024 * 1024)
+/* An argument this big is a big argument (Redis's PROTO_MBULK_BIG_ARG). */
+#define BIG_ARG_MIN (32 * 1024)
 #define REPLY_BLOCK_MIN (16 * 1024)
 
 static void client_on_read(evutil_socket_t fd, short what, void *arg);
@@ -926,10 +928,14 @@ read_prepare(struct client *c)
      * bounded steps), so the buffer grows with the bytes that arrive, never
      * with a declared length. */
     if (c->parser.need > c->qlen) {
-        /* (Room for what is missing is enough: a big argument that has
-         * all but its last bytes does not grow the buffer again.) */
         size_t missing = c->parser.need - c->qlen;
         want = missing < BIG_ARG_READ ? missing : BIG_ARG_READ;
+        /* Room for what is missing is enough inside a big argument (one
+         * that has all but its last bytes does not grow the buffer again);
+         * elsewhere a read gets at least a chunk of room. */
+        if (want < READ_CHUNK && c->parser.bulk_len < BIG_ARG_MIN) {
+            want = READ_CHUNK;
+        }
     }
     if (c->qcap - c->qlen < want) {
         size_t cap = c->qcap ? c->qcap : READ_CHUNK;
@@ -951,10 +957,7 @@ read_prepare(struct client *c)
         c->qcap = cap;
         /* A big argument on its way counts before the rest of it is read
          * (Redis sizes its buffer for the whole argument at once). */
-        if (c->srv->cmem.on) {
-            clientmem_update(c);
-            clientmem_check(c->srv, &c->srv->cmem, c);
-        }
+        CLIENTMEM_CHECK(c);
     }
     return c->qcap - c->qlen;
 }
@@ -1022,10 +1025,7 @@ read_result(struct client *c, ssize_t n)
     }
     /* As Redis before each command: over the limit, clients are evicted
      * before the next client's command runs. */
-    if (srv->cmem.on) {
-        clientmem_update(c);
-        clientmem_check(srv, &srv->cmem, c);
-    }
+    CLIENTMEM_CHECK(c);
     /* Bytes TLS already decrypted do not make the socket readable again:
      * come back for them on the next loop turn, or a pipeline stalls. */
     if (!(c->flags & CLIENT_CLOSE_ASAP) && conn_pending(c->conn) > 0
@@ -1414,7 +1414,7 @@ client_describe(const struct client *c, char *buf, size_t len)
     /* Redis moves a big argument (32 KiB or more) still arriving to the
      * start of its query buffer, and shows what it holds of it: so do we,
      * though our bytes stay where they are. */
-    if (p->kind == '*' && !p->done && p->bulk_len >= 32 * 1024 && p->pos <= qbuf
+    if (p->kind == '*' && !p->done && p->bulk_len >= BIG_ARG_MIN && p->pos <= qbuf
         && qbuf - p->pos <= (size_t)p->bulk_len + 2) {
         qbuf -= p->pos;
     }

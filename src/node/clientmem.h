@@ -61,4 +61,14 @@ clientmem_check(struct server *srv, struct clientmem *cm, const struct client *s
         }                                                                   \
     } while (0)
 
+/* The same, then evict while over the limit (c itself may go: check its
+ * CLIENT_CLOSE_ASAP after). */
+#define CLIENTMEM_CHECK(c)                                                  \
+    do {                                                                    \
+        if ((c)->srv->cmem.on) {                                            \
+            clientmem_update(c);                                            \
+            clientmem_check((c)->srv, &(c)->srv->cmem, (c));                \
+        }                                                                   \
+    } while (0)
+
 #endif

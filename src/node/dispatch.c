@@ -211,8 +211,7 @@ dispatch_command(struct client *c)
     /* As Redis: clients over maxmemory-clients go before keys do (a
      * pipeline's replies so far count), this one too perhaps. */
     if (srv->cfg.maxmemory > 0 && srv->cmem.on) {
-        clientmem_update(c);
-        clientmem_check(srv, &srv->cmem, c);
+        CLIENTMEM_CHECK(c);
         if (c->flags & CLIENT_CLOSE_ASAP) {
             return;
         }
