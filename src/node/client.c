@@ -923,6 +923,9 @@ static size_t
 read_prepare(struct client *c)
 {
     size_t want = READ_CHUNK;
+    /* maxmemory-clients on: size the buffer to a big argument as Redis
+     * does, since eviction counts it. */
+    int tight = c->srv->cmem.on;
 
     /* Inside a large argument, read up to what the frame still needs (in
      * bounded steps), so the buffer grows with the bytes that arrive, never
@@ -930,10 +933,12 @@ read_prepare(struct client *c)
     if (c->parser.need > c->qlen) {
         size_t missing = c->parser.need - c->qlen;
         want = missing < BIG_ARG_READ ? missing : BIG_ARG_READ;
-        /* Room for what is missing is enough inside a big argument (one
-         * that has all but its last bytes does not grow the buffer again);
-         * elsewhere a read gets at least a chunk of room. */
-        if (want < READ_CHUNK && c->parser.bulk_len < BIG_ARG_MIN) {
+        /* Room for what is missing is enough inside a big argument when
+         * client eviction counts the buffer (one that has all but its last
+         * bytes does not grow it again); otherwise a read gets at least a
+         * chunk of room, which takes the next frame's start in the same
+         * read (one read per big argument of a pipeline, not two). */
+        if (want < READ_CHUNK && (!tight || c->parser.bulk_len < BIG_ARG_MIN)) {
             want = READ_CHUNK;
         }
     }
@@ -942,14 +947,14 @@ read_prepare(struct client *c)
         while (cap - c->qlen < want) {
             cap *= 2;
         }
-        /* An argument that is at least half of its frame (a big value on
-         * its way) gets room for the frame up to its end, not up to twice
-         * that: the client takes what it sends, as Redis sizes its buffer
-         * for such an argument (client eviction counts it).  Growth stays
+        /* With eviction on, an argument that is at least half of its frame
+         * (a big value on its way) gets room for the frame up to its end,
+         * not up to twice that: the client takes what it sends, as Redis
+         * sizes its buffer for such an argument.  Growth stays
          * geometric, the frame being twice what came before the argument,
          * and never reaches past what doubling would have allocated. */
         size_t need = c->parser.need;
-        if (c->parser.bulk_len >= 0 && (size_t)c->parser.bulk_len >= need / 2
+        if (tight && c->parser.bulk_len >= 0 && (size_t)c->parser.bulk_len >= need / 2
             && need < cap && need >= c->qlen + want) {
             cap = need;
         }
