@@ -6,6 +6,7 @@
 #include "node/client.h"
 #include "node/client_int.h"
 #include "node/block.h"
+#include "node/clientmem.h"
 #include "core/alloc.h"
 #include "core/command.h"
 #include "core/conn.h"
@@ -44,6 +45,8 @@
 /* Seconds after which an idle connection gives back its query buffer. */
 #define IDLE_TRIM_S 2
 #define BIG_ARG_READ (1024 * 1024)
+/* An argument this big is a big argument (Redis's PROTO_MBULK_BIG_ARG). */
+#define BIG_ARG_MIN (32 * 1024)
 #define REPLY_BLOCK_MIN (16 * 1024)
 
 static void client_on_read(evutil_socket_t fd, short what, void *arg);
@@ -298,6 +301,9 @@ client_destroy(struct client **cp)
         return;
     }
     srv = c->srv;
+    if (c->mem_counted != 0) {
+        clientmem_forget(c);
+    }
     if (c->tagset != NULL || (c->flags & CLIENT_TAGWAIT)) {
         block_tagged_gone(c);
     }
@@ -352,6 +358,9 @@ client_close_async(struct client *c)
         return;
     }
     c->flags |= CLIENT_CLOSE_ASAP;
+    if (c->mem_counted != 0) {
+        clientmem_forget(c);
+    }
     if (!(c->flags & CLIENT_FAKE)) {
         event_del(c->ev_read);
         event_del(c->ev_write);
@@ -480,6 +489,7 @@ reply_raw(struct client *c, const char *s, size_t len)
         }
         c->reply_tail = b;
         c->reply_bytes += len;
+        CLIENTMEM_TOUCH(c);
     }
     check_output_limits(c);
 }
@@ -518,6 +528,7 @@ reply_reserve(struct client *c, size_t want, size_t *room)
         c->reply = b;
     }
     c->reply_tail = b;
+    CLIENTMEM_TOUCH(c);
     *room = b->size;
     return b->data;
 }
@@ -608,6 +619,7 @@ static int
 output_done(struct client *c)
 {
     int pending = c->bufpos > 0 || c->reply != NULL;
+    CLIENTMEM_TOUCH(c);
     if (pending && !(c->flags & CLIENT_WRITE_ARMED)) {
         event_add(c->ev_write, NULL);
         c->flags |= CLIENT_WRITE_ARMED;
@@ -902,6 +914,7 @@ void
 client_process_input(struct client *c)
 {
     process_input_at(c, 0);
+    CLIENTMEM_TOUCH(c);
 }
 
 /* Make room in the query buffer for the next read; returns how many bytes
@@ -910,22 +923,46 @@ static size_t
 read_prepare(struct client *c)
 {
     size_t want = READ_CHUNK;
+    /* maxmemory-clients on: size the buffer to a big argument as Redis
+     * does, since eviction counts it. */
+    int tight = c->srv->cmem.on;
 
     /* Inside a large argument, read up to what the frame still needs (in
      * bounded steps), so the buffer grows with the bytes that arrive, never
      * with a declared length. */
     if (c->parser.need > c->qlen) {
         size_t missing = c->parser.need - c->qlen;
-        want = missing < BIG_ARG_READ ? (missing > READ_CHUNK ? missing : READ_CHUNK)
-                                      : BIG_ARG_READ;
+        want = missing < BIG_ARG_READ ? missing : BIG_ARG_READ;
+        /* Room for what is missing is enough inside a big argument when
+         * client eviction counts the buffer (one that has all but its last
+         * bytes does not grow it again); otherwise a read gets at least a
+         * chunk of room, which takes the next frame's start in the same
+         * read (one read per big argument of a pipeline, not two). */
+        if (want < READ_CHUNK && (!tight || c->parser.bulk_len < BIG_ARG_MIN)) {
+            want = READ_CHUNK;
+        }
     }
     if (c->qcap - c->qlen < want) {
         size_t cap = c->qcap ? c->qcap : READ_CHUNK;
         while (cap - c->qlen < want) {
             cap *= 2;
         }
+        /* With eviction on, an argument that is at least half of its frame
+         * (a big value on its way) gets room for the frame up to its end,
+         * not up to twice that: the client takes what it sends, as Redis
+         * sizes its buffer for such an argument.  Growth stays
+         * geometric, the frame being twice what came before the argument,
+         * and never reaches past what doubling would have allocated. */
+        size_t need = c->parser.need;
+        if (tight && c->parser.bulk_len >= 0 && (size_t)c->parser.bulk_len >= need / 2
+            && need < cap && need >= c->qlen + want) {
+            cap = need;
+        }
         c->qbuf = mem_realloc(c->qbuf, cap);
         c->qcap = cap;
+        /* A big argument on its way counts before the rest of it is read
+         * (Redis sizes its buffer for the whole argument at once). */
+        CLIENTMEM_CHECK(c);
     }
     return c->qcap - c->qlen;
 }
@@ -991,6 +1028,9 @@ read_result(struct client *c, ssize_t n)
         }
         resp_parser_trim(&c->parser, PARSER_KEEP_ARGS);
     }
+    /* As Redis before each command: over the limit, clients are evicted
+     * before the next client's command runs. */
+    CLIENTMEM_CHECK(c);
     /* Bytes TLS already decrypted do not make the socket readable again:
      * come back for them on the next loop turn, or a pipeline stalls. */
     if (!(c->flags & CLIENT_CLOSE_ASAP) && conn_pending(c->conn) > 0
@@ -1374,6 +1414,15 @@ client_describe(const struct client *c, char *buf, size_t len)
     }
     flags[fi] = '\0';
     size_t obl = c->bufpos, oll = 0, nsub, npsub, nssub;
+    size_t qbuf = c->qlen - c->qpos;
+    const struct resp_parser *p = &c->parser;
+    /* Redis moves a big argument (32 KiB or more) still arriving to the
+     * start of its query buffer, and shows what it holds of it: so do we,
+     * though our bytes stay where they are. */
+    if (p->kind == '*' && !p->done && p->bulk_len >= BIG_ARG_MIN && p->pos <= qbuf
+        && qbuf - p->pos <= (size_t)p->bulk_len + 2) {
+        qbuf -= p->pos;
+    }
     pubsub_client_counts(c, &nsub, &npsub, &nssub);
     for (struct reply_block *b = c->reply; b; b = b->next) {
         oll++;
@@ -1381,17 +1430,16 @@ client_describe(const struct client *c, char *buf, size_t len)
     int n = snprintf(buf, len,
                      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                      "flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%lld qbuf=%zu "
-                     "qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu "
+                     "qbuf-free=%zu argv-mem=0 multi-mem=%zu rbs=%zu rbp=%zu obl=%zu "
                      "oll=%zu omem=%zu tot-mem=%zu events=r%s cmd=%s user=%s "
                      "redir=%lld resp=%d lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                      c->name ? c->name : "", (now - c->ctime_ms) / 1000,
                      (now - c->last_interaction_ms) / 1000, flags,
                      c->db ? c->db->id : 0, nsub, npsub, nssub,
-                     multi_queued_count(c), c->qlen - c->qpos,
-                     c->qcap - c->qlen, c->qcap, c->qbuf_peak, obl, oll,
-                     c->reply_alloc,
-                     sizeof(*c) + c->qcap + c->reply_alloc,
+                     multi_queued_count(c), qbuf,
+                     c->qcap - c->qlen, multi_client_mem(c), c->qcap, c->qbuf_peak, obl,
+                     oll, c->reply_alloc, clientmem_usage(c),
                      (c->flags & CLIENT_WRITE_ARMED) ? "w" : "",
                      c->lastcmd ? c->lastcmd->fullname : "NULL",
                      c->user ? acl_user_name(c->user) : "(superuser)",

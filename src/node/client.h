@@ -123,6 +123,11 @@ struct client {
     size_t reply_bytes;             /* bytes held in blocks */
     size_t reply_alloc;             /* bytes the blocks take (mem_usable) */
     long long obuf_soft_since_ms;   /* when the soft limit was first exceeded */
+    size_t mem_counted;             /* clientmem.c: the size this client is
+                                     * counted at in srv->cmem.total (0: not) */
+    int mem_evictable;              /* clientmem.c: counted as evictable too */
+    int mem_evicted;                /* clientmem.c closed it (CLIENT LIST no
+                                     * longer shows it) */
     long long tot_net_out;
 
     struct client *prev, *next;     /* borrowed: the server's list */

@@ -398,6 +398,9 @@ cmd_client_list(struct client *c)
             cl = cl->next;
         }
         for (; cl; cl = cl->prev) {
+            if (cl->mem_evicted) {
+                continue; /* Redis has freed it already */
+            }
             if (type < 0 || conn_client_type(cl) == type) {
                 conn_append_description(&out, cl);
             }
@@ -412,7 +415,7 @@ cmd_client_list(struct client *c)
                 return;
             }
             struct client *cl = conn_find_client(srv, id);
-            if (cl != NULL) {
+            if (cl != NULL && !cl->mem_evicted) {
                 conn_append_description(&out, cl);
             }
         }

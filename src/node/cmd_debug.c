@@ -109,6 +109,38 @@ debug_set_active_expire(struct client *c)
     reply_ok(c);
 }
 
+/* DEBUG PAUSE-CRON <0|1>: Redis's test aid; 1 stops everything the cron
+ * does (expiry ticks, client checks, the client-memory recount...). */
+static void
+debug_pause_cron(struct client *c)
+{
+    long long v;
+    if (util_str2ll(c->argv[2].ptr, c->argv[2].len, &v) != 0) {
+        reply_not_integer(c);
+        return;
+    }
+    c->srv->cron_paused = v != 0;
+    reply_ok(c);
+}
+
+/* DEBUG REPLYBUFFER PEAK-RESET-TIME <never|reset|ms> | RESIZING <0|1>:
+ * accepted for Redis's tests; a reply buffer here is a fixed 16 KiB,
+ * never resized, so there is nothing to change. */
+static void
+debug_replybuffer(struct client *c)
+{
+    long long v;
+    if (arg_is(c, 2, "resizing") && util_str2ll(c->argv[3].ptr, c->argv[3].len, &v) == 0) {
+        reply_ok(c);
+    } else if (arg_is(c, 2, "peak-reset-time")
+               && (arg_is(c, 3, "never") || arg_is(c, 3, "reset")
+                   || util_str2ll(c->argv[3].ptr, c->argv[3].len, &v) == 0)) {
+        reply_ok(c);
+    } else {
+        reply_syntax_error(c);
+    }
+}
+
 static void
 debug_digest(struct client *c)
 {
@@ -410,6 +442,8 @@ static const struct {
     {"CHANGE-REPL-ID", 2, debug_change_repl_id},
     {"ERROR", 3, debug_error},
     {"POPULATE", -3, debug_populate},
+    {"PAUSE-CRON", 3, debug_pause_cron},
+    {"REPLYBUFFER", 4, debug_replybuffer},
     {"HELP", 2, debug_help},
 };
 
@@ -435,6 +469,9 @@ debug_help(struct client *c)
         "POPULATE <count> [<prefix>] [<size>]",
         "    Create <count> string keys named key:<num>, or <prefix>:<num>; with",
         "    <size>, each value is that many bytes. Existing keys are kept.",
+        "PAUSE-CRON <0|1>",
+        "    1 stops the server's periodic work (expiry ticks, client checks,",
+        "    statistics); 0 resumes it.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -443,6 +480,8 @@ debug_help(struct client *c)
         "    Save the snapshot file and load it back in place. NOSAVE loads the",
         "    existing file; NOFLUSH keeps the keys present (the file's values win,",
         "    as with MERGE).",
+        "REPLYBUFFER PEAK-RESET-TIME <never|reset|ms> | RESIZING <0|1>",
+        "    Accepted: reply buffers are a fixed 16 KiB, never resized.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    0 stops expiring keys in the background (keys still expire when",
         "    accessed); 1 turns it back on.",

@@ -208,6 +208,14 @@ dispatch_command(struct client *c)
             return;
         }
     }
+    /* As Redis: clients over maxmemory-clients go before keys do (a
+     * pipeline's replies so far count), this one too perhaps. */
+    if (srv->cfg.maxmemory > 0 && srv->cmem.on) {
+        CLIENTMEM_CHECK(c);
+        if (c->flags & CLIENT_CLOSE_ASAP) {
+            return;
+        }
+    }
     /* The master's stream is never refused: a replica evicting by its own
      * maxmemory (replica-ignore-maxmemory no) must still apply it. */
     if (srv->cfg.maxmemory > 0 && evict_perform(srv) != 0

@@ -96,7 +96,7 @@ info_memory_clients(const struct server *srv)
 {
     size_t n = 0;
     for (const struct client *cl = srv->clients; cl; cl = cl->next) {
-        n += sizeof(*cl) + cl->qcap + cl->reply_bytes;
+        n += clientmem_usage(cl);
     }
     return n;
 }
@@ -271,10 +271,11 @@ section_memory(struct server *srv, struct rbuf *b)
     size_t overhead = info_memory_overhead(srv);
     size_t dataset = used > overhead ? used - overhead : 0;
     for (struct client *c = srv->clients; c; c = c->next) {
+        /* What CLIENT LIST's tot-mem says, summed, as Redis does. */
         if (c->flags & CLIENT_REPLICA) {
-            replicas_mem += sizeof(*c) + c->qcap + c->reply_alloc;
+            replicas_mem += clientmem_usage(c);
         } else {
-            clients_mem += sizeof(*c) + c->qcap + c->reply_bytes;
+            clients_mem += clientmem_usage(c);
         }
     }
     evict_uncounted(srv, &unc);

@@ -76,6 +76,9 @@ clients_cron(struct server *srv)
             client_trim_idle(c, now);
         }
         client_check_output_limits(c);
+        /* Output that grew while nothing of the client ran (a slow
+         * subscriber) is in the total by the next check. */
+        CLIENTMEM_TOUCH(c);
         /* As Redis, a client waiting in WAIT or held by CLIENT PAUSE is
          * not idle. */
         if (srv->cfg.timeout > 0 && now - c->last_interaction_ms > srv->cfg.timeout * 1000
@@ -99,6 +102,10 @@ on_cron(evutil_socket_t fd, short what, void *arg)
     struct server *srv = arg;
     (void)fd;
     (void)what;
+    if (srv->cron_paused) {
+        schedule_cron(srv);
+        return;
+    }
     srv->cronloops++;
     keyspace_tick(&srv->ks);
     stats_sample(srv);
@@ -431,6 +438,9 @@ main(int argc, char **argv)
         repl_before_sleep(srv);
         persist_before_sleep(srv);
         client_flush_pending(srv);
+        if (srv->cmem.on) {
+            clientmem_before_sleep(srv);
+        }
         if (event_base_loop(srv->base, EVLOOP_ONCE) < 0) {
             log_error("Event loop failed");
             break;

@@ -29,6 +29,8 @@ struct multi_state {
     uint32_t inv_flags;          /* union of their flags' complements: a
                                     bit here means some command lacks it */
     struct rbuf raw;             /* the master's block, held */
+    size_t queued_mem;           /* bytes the queued commands' copies take */
+    size_t watch_mem;            /* bytes the client's watched keys take */
 };
 
 struct watch_key {
@@ -98,7 +100,12 @@ unwatch_all(struct client *c)
         w = next;
     }
     c->watched = NULL;
+    if (c->mstate != NULL) {
+        c->mstate->watch_mem = 0;
+    }
 }
+
+static struct multi_state *state_of(struct client *c);
 
 static void
 watch_key(struct client *c, const char *key, size_t len)
@@ -128,6 +135,7 @@ watch_key(struct client *c, const char *key, size_t len)
     t->count++;
     w->next = c->watched;
     c->watched = w;
+    state_of(c)->watch_mem += sizeof(*w) + len;
 }
 
 static int
@@ -236,6 +244,7 @@ queue_free(struct multi_state *m)
     for (size_t i = 0; i < m->count; i++) {
         mem_free(m->cmds[i].argv);
     }
+    m->queued_mem = 0;
     m->count = 0;
     m->flags = 0;
     m->inv_flags = 0;
@@ -268,6 +277,7 @@ multi_queue(struct client *c, const struct command *cmd)
         bytes += c->argv[i].len;
     }
     struct resp_arg *argv = mem_alloc(c->argc * sizeof(*argv) + bytes + 1);
+    m->queued_mem += c->argc * sizeof(*argv) + bytes + 1;
     char *p = (char *)(argv + c->argc);
     for (size_t i = 0; i < c->argc; i++) {
         memcpy(p, c->argv[i].ptr, c->argv[i].len);
@@ -309,6 +319,16 @@ long long
 multi_queued_count(const struct client *c)
 {
     return (c->flags & CLIENT_MULTI) && c->mstate ? (long long)c->mstate->count : -1;
+}
+
+size_t
+multi_client_mem(const struct client *c)
+{
+    const struct multi_state *m = c->mstate;
+    if (m == NULL) {
+        return 0;
+    }
+    return sizeof(*m) + m->cap * sizeof(*m->cmds) + m->queued_mem + m->watch_mem;
 }
 
 void
@@ -440,6 +460,7 @@ cmd_exec(struct client *c)
     size_t count = m->count;
     m->cmds = NULL;
     m->count = m->cap = 0;
+    m->queued_mem = 0;
     m->flags = 0;
     c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
     unwatch_all(c);

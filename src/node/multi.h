@@ -45,6 +45,9 @@ uint32_t multi_queued_flags(const struct client *c);
 uint32_t multi_queued_lacking(const struct client *c);
 /* Commands queued (CLIENT LIST's multi=), -1 outside MULTI. */
 long long multi_queued_count(const struct client *c);
+/* Bytes c's transaction state takes: the queue (the copies of the queued
+ * commands, its array) and the watched keys (CLIENT LIST's multi-mem). */
+size_t multi_client_mem(const struct client *c);
 /* Forget the transaction and every watched key (DISCARD, RESET). */
 void multi_discard(struct client *c);
 /* Free a closing client's transaction state. */

@@ -421,8 +421,7 @@ octal_format(const struct option_def *def, const void *values, char *buf, size_t
 }
 
 /* maxmemory-clients: bytes or a percentage of maxmemory (kept negative, as
- * Redis keeps it).  There is no client eviction here, so only 0 is
- * accepted, after Redis's own checks. */
+ * Redis keeps it); clientmem.c reads it. */
 static int
 maxmemory_clients_parse(const struct option_def *def, void *values, const char *value,
                         char *err, size_t errlen)
@@ -444,12 +443,6 @@ maxmemory_clients_parse(const struct option_def *def, void *values, const char *
         pct = -pct;
     } else {
         snprintf(err, errlen, "argument must be a memory or percent value");
-        return -1;
-    }
-    if (pct != 0) {
-        snprintf(err, errlen, "client eviction is not supported by cachely-server: "
-                 "only 0 is accepted (limit clients with client-output-buffer-limit "
-                 "and client-query-buffer-limit)");
         return -1;
     }
     cfg->maxmemory_clients = pct;
@@ -671,6 +664,10 @@ const struct option_def node_options[] = {
      OFF(maxmemory_policy), NULL, NULL, apply_runtime,
      "what to evict at the limit: noeviction, allkeys-lru, volatile-lru, "
      "allkeys-lfu, volatile-lfu, allkeys-random, volatile-random, volatile-ttl"},
+    {"maxmemory-clients", OPT_SPECIAL, MUT, "0", 0, 0, NULL, OFF(maxmemory_clients),
+     maxmemory_clients_parse, maxmemory_clients_format, apply_runtime,
+     "close the largest clients while all clients' memory is over this (bytes, or N% of "
+     "maxmemory; 0 = off)"},
     {"maxmemory-samples", OPT_INT, MUT, "5", 1, 64, NULL, OFF(maxmemory_samples),
      NULL, NULL, NULL, "keys sampled per eviction"},
     {"loglevel", OPT_ENUM, MUT, "notice", 0, 0, log_option_names, OFF(loglevel), NULL,
@@ -942,9 +939,7 @@ const struct option_def node_options[] = {
      NULL, "only \"\": outgoing connections use the address the system picks"},
     {"activedefrag", OPT_BOOL, MUT, "no", 0, 0, NULL, OFF(activedefrag), NULL, NULL, NULL,
      "only no: no active defragmentation"},
-    {"maxmemory-clients", OPT_SPECIAL, MUT, "0", 0, 0, NULL, OFF(maxmemory_clients),
-     maxmemory_clients_parse, maxmemory_clients_format, NULL,
-     "only 0: no client eviction"},
+
     /* accepted and kept, with no effect here (OPT_NO_EFFECT) */
     {"activerehashing", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(activerehashing),
      NULL, NULL, NULL, "no effect: tables rehash incrementally anyway"},

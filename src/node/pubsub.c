@@ -30,6 +30,18 @@ struct pubsub_pat {
 
 enum sub_kind { SUB_CHANNEL, SUB_PATTERN, SUB_SHARD };
 
+/* What one subscription counts for in its client's memory (CLIENT LIST's
+ * tot-mem, client eviction): the entry that holds the name (a channel's is
+ * shared by its subscribers, but each is charged for it, as the client that
+ * stays subscribed keeps it alive), the name, and the two slots that link
+ * the client and the entry. */
+static size_t
+sub_cost(enum sub_kind kind, size_t len)
+{
+    size_t entry = kind == SUB_PATTERN ? sizeof(struct pubsub_pat) : sizeof(struct pubsub_chan);
+    return entry + len + 2 * sizeof(void *);
+}
+
 /* ---- tables ------------------------------------------------------------------ */
 
 static struct pubsub_chan *
@@ -229,6 +241,7 @@ subscribe_chan(struct client *c, enum sub_kind kind, const char *name, size_t le
     if (!have) {
         ptr_push((void ***)&ch->subs, &ch->nsubs, &ch->cap, c);
         ptr_push((void ***)mine, n, cap, ch);
+        s->mem += sub_cost(kind, len);
     }
     update_flag(c);
     reply_sub(c, kind == SUB_SHARD ? "ssubscribe" : "subscribe", name, len,
@@ -246,6 +259,7 @@ leave_chan(struct client *c, enum sub_kind kind, struct pubsub_chan *ch)
         return 0;
     }
     ptr_remove((void **)ch->subs, &ch->nsubs, c);
+    s->mem -= sub_cost(kind, ch->len);
     if (ch->nsubs == 0) {
         table_remove(table_of(c->srv, kind), ch);
     }
@@ -319,6 +333,7 @@ subscribe_pat(struct client *c, const char *pat, size_t len)
         memcpy(p->pat, pat, len);
         ptr_push((void ***)&ps->pats, &ps->npats, &ps->patcap, p);
         ptr_push((void ***)&s->pats, &s->npats, &s->patcap, p);
+        s->mem += sub_cost(SUB_PATTERN, len);
     }
     update_flag(c);
     reply_sub(c, "psubscribe", pat, len, sub_count(c, SUB_PATTERN));
@@ -329,6 +344,7 @@ leave_pat(struct client *c, struct pubsub_pat *p)
 {
     ptr_remove((void **)c->pubsub->pats, &c->pubsub->npats, p);
     ptr_remove((void **)c->srv->pubsub.pats, &c->srv->pubsub.npats, p);
+    c->pubsub->mem -= sub_cost(SUB_PATTERN, p->len);
     mem_free(p);
 }
 
@@ -360,6 +376,7 @@ unsubscribe_all_pats(struct client *c, int notify)
         struct pubsub_pat *p = s->pats[0];
         ptr_remove((void **)s->pats, &s->npats, p);
         ptr_remove((void **)c->srv->pubsub.pats, &c->srv->pubsub.npats, p);
+        s->mem -= sub_cost(SUB_PATTERN, p->len);
         update_flag(c);
         if (notify) {
             reply_sub(c, "punsubscribe", p->pat, p->len, sub_count(c, SUB_PATTERN));
@@ -393,6 +410,16 @@ pubsub_client_counts(const struct client *c, size_t *sub, size_t *psub, size_t *
     *sub = s ? s->nchans : 0;
     *psub = s ? s->npats : 0;
     *ssub = s ? s->nshards : 0;
+}
+
+size_t
+pubsub_client_mem(const struct client *c)
+{
+    const struct pubsub_client *s = c->pubsub;
+    if (s == NULL) {
+        return 0;
+    }
+    return sizeof(*s) + (s->chancap + s->shardcap + s->patcap) * sizeof(void *) + s->mem;
 }
 
 int

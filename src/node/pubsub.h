@@ -33,6 +33,8 @@ struct pubsub_client {
     size_t nshards, shardcap;
     struct pubsub_pat **pats;      /* borrowed from srv->pubsub.pats */
     size_t npats, patcap;
+    size_t mem;                    /* what the subscriptions count for (see
+                                      pubsub_client_mem) */
 };
 
 void pubsub_teardown(struct server *srv);
@@ -48,6 +50,9 @@ void pubsub_stats(const struct server *srv, long long *channels, long long *patt
 /* Subscription counts for CLIENT LIST (sub, psub, ssub). */
 void pubsub_client_counts(const struct client *c, size_t *sub, size_t *psub,
                           size_t *ssub);
+/* Bytes c's subscriptions count for (client eviction, CLIENT LIST's
+ * tot-mem): per subscription its entry, name and links. */
+size_t pubsub_client_mem(const struct client *c);
 /* Call fn for each subscription of c (kind: 0 a channel, 1 a pattern, 2 a
  * shard channel) until it returns nonzero; returns that value, or 0.  The
  * names are borrowed for the call only. */

@@ -21,6 +21,7 @@ server_apply_config(struct server *srv)
     srv->ks.lazy_server_del = cfg->lazyfree_lazy_server_del;
     xstream_set_node_limits((unsigned long long)cfg->stream_node_max_entries,
                             cfg->stream_node_max_bytes);
+    clientmem_configure(srv);
 }
 
 long long

@@ -7,6 +7,7 @@
 #include "core/command.h"
 #include "core/option.h"
 #include "node/block.h"
+#include "node/clientmem.h"
 #include "node/db.h"
 #include "node/multi.h"
 #include "node/pubsub.h"
@@ -315,6 +316,7 @@ struct server {
     struct pubsub pubsub;             /* pubsub.c's channels and patterns */
     struct tracking tracking;         /* tracking.c's client-side caching state */
     struct monitors monitors;         /* monitor.c's MONITOR clients */
+    struct clientmem cmem;            /* clientmem.c's counts (maxmemory-clients) */
     struct latency latency;           /* latency.c's events */
     struct propagate prop;            /* propagate.c's effects of the running call */
     long long call_clock_us;          /* dispatch_call: the monotonic reading that
@@ -334,6 +336,7 @@ struct server {
                                          and per write (no io_uring) */
     uint64_t next_client_id;
     long long cronloops;
+    int cron_paused;                  /* DEBUG PAUSE-CRON 1: the cron does nothing */
 
     struct command_stats cmdstats[CMD_ID__COUNT];
     struct node_stats stats;

@@ -525,6 +525,7 @@ disable(struct client *c)
         prefix_drop_client(t, tc->prefixes[i], c);
     }
     tc->nprefixes = 0;
+    tc->prefix_mem = 0;
     tc->opts = 0;
     tc->redirect = 0;
     for (size_t i = 0; i < t->nclients; i++) {
@@ -549,6 +550,16 @@ tracking_client_gone(struct client *c)
     mem_free(c->tracking->prefixes);
     mem_free(c->tracking);
     c->tracking = NULL;
+}
+
+size_t
+tracking_client_mem(const struct client *c)
+{
+    const struct tracking_client *tc = c->tracking;
+    if (tc == NULL) {
+        return 0;
+    }
+    return sizeof(*tc) + tc->prefixcap * sizeof(*tc->prefixes) + tc->prefix_mem;
 }
 
 void
@@ -711,6 +722,7 @@ cmd_client_tracking(struct client *c)
             tc->prefixes = grow(tc->prefixes, &tc->prefixcap, tc->nprefixes + 1,
                                 sizeof(*tc->prefixes));
             tc->prefixes[tc->nprefixes++] = p;
+            tc->prefix_mem += sizeof(*p) + 2 * sizeof(void *);
         }
         for (size_t i = 0; i < nprefix; i++) {
             const struct resp_arg *a = &c->argv[prefixes[i]];
@@ -727,6 +739,7 @@ cmd_client_tracking(struct client *c)
             tc->prefixes = grow(tc->prefixes, &tc->prefixcap, tc->nprefixes + 1,
                                 sizeof(*tc->prefixes));
             tc->prefixes[tc->nprefixes++] = p;
+            tc->prefix_mem += sizeof(*p) + p->len + 2 * sizeof(void *);
         }
     }
     reply_ok(c);

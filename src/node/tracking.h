@@ -36,6 +36,7 @@ struct tracking_client {
     uint64_t redirect;               /* 0: none */
     struct tracking_prefix **prefixes; /* borrowed from the server's list */
     size_t nprefixes, prefixcap;
+    size_t prefix_mem;               /* what the prefixes count for */
 };
 
 enum tracking_opt {
@@ -65,6 +66,9 @@ void tracking_client_gone(struct client *c);
 /* INFO: tracking clients, keys, items (key-client pairs), prefixes. */
 void tracking_stats(const struct server *srv, long long *clients, long long *keys,
                     long long *items, long long *prefixes);
+/* Bytes c's tracking state counts for (client eviction, CLIENT LIST's
+ * tot-mem): per BCAST prefix its entry, its name and links. */
+size_t tracking_client_mem(const struct client *c);
 /* CLIENT LIST's redir= value. */
 long long tracking_redirect_of(const struct client *c);
 

@@ -199,7 +199,7 @@ def case_c_refused(c):
                                     "see the proxy"),
             ("io-threads 4", "no I/O threads"),
             ("socket-mark-id 1", "socket marks are not supported"),
-            ("maxmemory-clients 10%", "client eviction is not supported"),
+            ("maxmemory-clients 101%", "percentage argument must be less or equal to 100"),
             ("activedefrag yes", "Active defragmentation cannot be enabled"),
             ("io-threads 129", "argument must be between 1 and 128 inclusive"),
             ("shutdown-on-sigterm save nosave", "SAVE and NOSAVE can't be used"),

@@ -271,8 +271,11 @@ Test(option, refused_value_names_why_and_keeps_the_default)
                             sizeof(err)), -1);
     cr_assert_str_eq(err, "percentage argument must be less or equal to 100");
     cr_assert_eq(option_set(&n.t, option_find(&n.t, "maxmemory-clients"), "10%", err,
-                            sizeof(err)), -1);
-    cr_assert(strstr(err, "client eviction is not supported") != NULL, "%s", err);
+                            sizeof(err)), 0);
+    cr_assert_eq(n.cfg.maxmemory_clients, -10);
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "maxmemory-clients"), "3mb", err,
+                            sizeof(err)), 0);
+    cr_assert_eq(n.cfg.maxmemory_clients, 3 * 1024 * 1024);
     option_free_values(&n.t);
 }
 
