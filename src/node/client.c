@@ -56,6 +56,8 @@ static void pending_read_unlink(struct client *c);
  * clients): clients are not freed meanwhile, one of them may still be
  * waiting for its bytes. */
 static int reads_running;
+/* client_hold_frees: a busy script serves other clients (scripting.c) */
+static int frees_held;
 
 static void
 format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -371,10 +373,18 @@ client_close_async(struct client *c)
 }
 
 void
+client_hold_frees(int hold)
+{
+    frees_held += hold ? 1 : -1;
+}
+
+void
 client_free_pending(struct server *srv)
 {
-    if (reads_running > 0) {
-        return; /* client_read_pending frees them once its batch is done */
+    if (reads_running > 0 || frees_held > 0) {
+        /* client_read_pending frees them once its batch is done; a busy
+         * script's nested serving leaves them to the close event. */
+        return;
     }
     while (srv->close_list) {
         struct client *c = srv->close_list;

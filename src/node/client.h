@@ -172,6 +172,10 @@ void client_destroy(struct client **cp);
 void client_close_async(struct client *c);
 /* Free every client on the close list (called from an event). */
 void client_free_pending(struct server *srv);
+/* While held (calls nest), client_free_pending frees nothing: a busy
+ * script serving other clients holds pointers to them (and its caller is on
+ * the stack); the close event frees them once the script is over. */
+void client_hold_frees(int hold);
 
 /* Try to write pending output now; arms the write event if the socket is
  * full.  Returns 0, or -1 when the connection failed (client is then closing). */

@@ -1097,7 +1097,12 @@ busy_serve(struct server *srv, struct script_run *run)
     size_t cap = (size_t)srv->nlisten + srv->nclients + 1, n = 0;
     struct pollfd *pfd = mem_alloc(cap * sizeof(*pfd));
     struct event **evs = mem_alloc(cap * sizeof(*evs));
+    struct client **who = mem_alloc(cap * sizeof(*who)); /* NULL: a listener */
+    /* A callback may mark other clients (and the caller) closing: none is
+     * freed before the script is over, so the pointers below stay good. */
+    client_hold_frees(1);
     for (int i = 0; i < srv->nlisten && n < cap; i++) {
+        who[n] = NULL;
         evs[n++] = srv->listen_events[i];
     }
     for (struct client *c = srv->clients; c != NULL && n < cap; c = c->next) {
@@ -1105,6 +1110,7 @@ busy_serve(struct server *srv, struct script_run *run)
             || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY))) {
             continue;
         }
+        who[n] = c;
         evs[n++] = c->ev_read;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1114,7 +1120,8 @@ busy_serve(struct server *srv, struct script_run *run)
     }
     if (poll(pfd, n, 0) > 0) {
         for (size_t i = 0; i < n; i++) {
-            if (pfd[i].revents != 0) {
+            if (pfd[i].revents != 0
+                && (who[i] == NULL || !(who[i]->flags & CLIENT_CLOSE_ASAP))) {
                 event_callback_fn cb = event_get_callback(evs[i]);
                 cb(pfd[i].fd, EV_READ, event_get_callback_arg(evs[i]));
             }
@@ -1122,9 +1129,11 @@ busy_serve(struct server *srv, struct script_run *run)
     }
     mem_free(pfd);
     mem_free(evs);
+    mem_free(who);
     /* The read callbacks only queue plain sockets for a batched read. */
     client_read_pending(srv);
     client_flush_pending(srv);
+    client_hold_frees(0);
 }
 
 static void
