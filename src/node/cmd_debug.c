@@ -497,11 +497,15 @@ debug_help(struct client *c)
 static void
 debug_syntax_error(struct client *c)
 {
-    char supported[256];
+    char supported[512];
     size_t off = 0;
     for (size_t i = 0; i < sizeof(debug_subs) / sizeof(debug_subs[0]); i++) {
-        off += (size_t)snprintf(supported + off, sizeof(supported) - off, "%s%s",
-                                i ? ", " : "", debug_subs[i].name);
+        int k = snprintf(supported + off, sizeof(supported) - off, "%s%s", i ? ", " : "",
+                         debug_subs[i].name);
+        if (k < 0 || (size_t)k >= sizeof(supported) - off) {
+            break; /* the list is cut short rather than overrun */
+        }
+        off += (size_t)k;
     }
     reply_errorf(c, "unknown subcommand or wrong number of arguments for '%.*s'. "
                  "Try DEBUG HELP. Supported: %s.",
