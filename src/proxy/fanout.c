@@ -238,10 +238,12 @@ send_part(struct proxy *px, struct fanout *f, int idx, struct group *g, int is_w
      * writes (and a read part follows them there): the master runs them in
      * the session's order.  Their replies (+OK, integers) read the same in
      * RESP2 and RESP3, whatever that connection speaks. */
-    struct backend *on = s == NULL || px->cfg.write_ack == 0 || target == NULL ? NULL
-                         : is_write ? session_own_connection(s, g)
-                                    : session_ordered_connection(s, target);
-    if (target == NULL || (is_write && on == NULL && s != NULL && px->cfg.write_ack != 0)
+    int acked = is_write && s != NULL && px->cfg.write_ack != 0;
+    struct backend *on = NULL;
+    if (target != NULL && s != NULL) {
+        on = acked ? session_own_connection(s, g) : session_ordered_connection(s, target);
+    }
+    if (target == NULL || (acked && on == NULL)
         || backend_send(px, target, on, r, frame, len) != 0) {
         char err[320];
         int n = snprintf(err, sizeof(err), "-ERR cachely-proxy: group %s is not reachable\r\n",
@@ -251,7 +253,7 @@ send_part(struct proxy *px, struct fanout *f, int idx, struct group *g, int is_w
         return;
     }
     if (is_write && s != NULL) {
-        if (on != NULL) {
+        if (acked) {
             session_ack_after(s, g, r);
         }
         session_track_write(s, target, r->backend); /* read-your-writes */

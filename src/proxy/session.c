@@ -87,6 +87,19 @@ check_output_limit(struct session *s)
     return 1;
 }
 
+int
+session_undone(const struct session *s, const struct backend *on, const struct backend *other,
+               const struct preq *skip)
+{
+    for (const struct preq *r = s->head; r != NULL; r = r->next) {
+        if (!r->done && r != skip && (on == NULL || r->backend == on)
+            && (other == NULL || r->backend != other)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 size_t
 session_memory(const struct session *s)
 {
@@ -408,12 +421,10 @@ session_deliver(struct preq *r, const char *reply, size_t len)
         return;
     }
     if (r->on_replica) {
+        /* (A write held behind it goes on: txn_progress, below.) */
         r->on_replica = 0;
-        if (s != NULL && --s->replica_reads == 0 && s->txn_hold) {
-            /* A write held behind it goes on (parsed again; a hold of
-             * txn.c's is set again there). */
-            s->txn_hold = 0;
-            session_resume(s);
+        if (s != NULL) {
+            s->replica_reads--;
         }
     }
     if (r->txn_fx != NULL) {

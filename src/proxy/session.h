@@ -257,6 +257,10 @@ struct backend *session_own_connection(struct session *s, struct group *g);
 /* In read-policy session: s wrote on master through connection on (a
  * transaction's), so its reads wait for a replica holding that write. */
 void session_track_write(struct session *s, struct node *master, struct backend *on);
+/* Is any request of s but skip not answered yet: on connection on (when
+ * not NULL), or anywhere but on other (when not NULL)? */
+int session_undone(const struct session *s, const struct backend *on,
+                   const struct backend *other, const struct preq *skip);
 /* What s takes (CLIENT LIST's tot-mem): the session, its input buffer, its
  * replies waiting to be written or held for order, a MULTI's queue. */
 size_t session_memory(const struct session *s);

@@ -287,6 +287,18 @@ ryw_offset(const struct session *s, const struct group *g)
     return gi == 0 ? s->ryw.offset : s->ryw_more != NULL ? s->ryw_more[gi].offset : 0;
 }
 
+/* Where a read of s in g goes: a replica known to hold s's last write
+ * there (read-policy session), any caught-up replica (replicas), else the
+ * master; only the master when read is 0. */
+static struct node *
+read_target(const struct session *s, struct group *g, int read)
+{
+    int policy = s->px->cfg.read_policy;
+    long long need = policy == READ_SESSION ? ryw_offset(s, g) : 0;
+    int replica_ok = read && (policy == READ_REPLICAS || (policy == READ_SESSION && need >= 0));
+    return topology_read_target(s->px, g, replica_ok, need);
+}
+
 /* The ROLE reply after a write: "*3\r\n$6\r\nmaster\r\n:<offset>\r\n...". */
 static void
 on_role_reply(struct preq *r, const char *reply, size_t len)
@@ -329,11 +341,12 @@ track_write(struct session *s, struct node *master, struct backend *on)
 {
     static const char role[] = "*1\r\n$4\r\nROLE\r\n";
     struct preq *r = mem_calloc(sizeof(*r));
-    struct ryw *w = ryw_of(s, (size_t)(master->group - s->px->groups));
+    size_t gi = (size_t)(master->group - s->px->groups);
+    struct ryw *w = ryw_of(s, gi);
     r->s = s;
     r->affinity = s->id;
     r->on_reply = on_role_reply;
-    r->probe_group = (size_t)(master->group - s->px->groups);
+    r->probe_group = gi;
     r->probe_seq = ++w->seq;
     w->offset = -1;
     if (backend_send(s->px, master, on, r, role, sizeof(role) - 1) != 0) {
@@ -453,11 +466,9 @@ forward_acked(struct session *s, struct group *g, const char *frame, size_t len)
         return NULL;
     }
     session_ack_after(s, g, wr);
-    if (px->cfg.read_policy == READ_SESSION) {
-        /* Read-your-writes: the session's reads go to the master until
-         * the ROLE behind the WAIT says which replicas hold the write. */
-        track_write(s, g->master, own);
-    }
+    /* Read-your-writes: the session's reads go to the master until the
+     * ROLE behind the WAIT says which replicas hold the write. */
+    session_track_write(s, g->master, own);
     return wr;
 }
 
@@ -682,10 +693,7 @@ forward_cursor(struct session *s, const struct cursor_spec *spec, size_t argc,
         c.group = (size_t)(g - px->groups);
     }
     if (c.node == 0) {
-        int policy = px->cfg.read_policy;
-        long long need = policy == READ_SESSION ? ryw_offset(s, g) : 0;
-        int replica_ok = policy == READ_REPLICAS || (policy == READ_SESSION && need >= 0);
-        n = topology_read_target(px, g, replica_ok, need);
+        n = read_target(s, g, 1);
         if (n == NULL) {
             px->route_errors++;
             session_error(s, "ERR cachely-proxy: no master is known for this group (yet)");
@@ -810,16 +818,38 @@ lookup_command(struct session *s, const struct resp_arg *a)
 static void handle_request(struct session *s, const struct command *cmd, int txn,
                            const char *frame, size_t framelen);
 
-/* Has s a request still waiting for its node's reply? */
+/* Must cmd wait (parsed again once s's earlier replies are in) so that
+ * the nodes run s's requests in s's order, although they go over several
+ * connections?  (txn: the transaction module takes cmd.) */
 static int
-undone_earlier(const struct session *s)
+waits_for_earlier(const struct session *s, const struct command *cmd, int txn)
 {
-    for (const struct preq *r = s->head; r != NULL; r = r->next) {
-        if (!r->done) {
-            return 1;
-        }
+    if (cmd == NULL) {
+        return 0;
     }
-    return 0;
+    /* A write waits for the session's reads out on replicas: sent now, the
+     * master could apply it and a replica receive it before that replica
+     * runs an earlier read, which would see the later write.  (Inside MULTI
+     * only EXEC sends anything.) */
+    if (s->replica_reads > 0 && s->px->cfg.read_policy == READ_SESSION
+        && (!txn || cmd->id == CMD_ID_EXEC)
+        && ((cmd->flags & CMD_WRITE) || cmd->id == CMD_ID_EXEC || script_may_write(cmd))) {
+        return 1;
+    }
+    if (txn) {
+        return 0;
+    }
+    /* A blocking command goes on a connection of its own (or the
+     * multiplexed one): sent now, the node could run it before the
+     * session's earlier requests (a BLMOVE before the RPUSH pipelined ahead
+     * of it); it runs after them on one Redis connection.  A PUBLISH goes
+     * to one group's master: a write the session sent ahead of it to
+     * another group runs first (a subscriber that hears it and reads the
+     * key finds the write). */
+    int ordered = (cmd->flags & CMD_BLOCKING)
+                  || (s->px->ngroups > 1
+                      && (cmd->id == CMD_ID_PUBLISH || cmd->id == CMD_ID_SPUBLISH));
+    return ordered && session_undone(s, NULL, NULL, NULL);
 }
 
 void
@@ -831,31 +861,8 @@ session_handle_request(struct session *s, const char *frame, size_t framelen)
     if (txn && txn_hold(s, cmd)) {
         return; /* s->txn_hold: parsed again once s's earlier replies are in */
     }
-    if (cmd != NULL && s->replica_reads > 0 && s->px->cfg.read_policy == READ_SESSION
-        && ((cmd->flags & CMD_WRITE) || cmd->id == CMD_ID_EXEC || script_may_write(cmd))
-        && !(txn && cmd->id != CMD_ID_EXEC)) {
-        /* A write waits for the session's reads out on replicas: sent now,
-         * the master could apply it and a replica receive it before that
-         * replica runs an earlier read, which would see the later write.
-         * (Inside MULTI only EXEC sends anything.) */
-        s->txn_hold = 1;
-        return;
-    }
-    if (!txn && cmd != NULL && s->px->ngroups > 1
-        && (cmd->id == CMD_ID_PUBLISH || cmd->id == CMD_ID_SPUBLISH) && undone_earlier(s)) {
-        /* A PUBLISH goes to one group's master: a write the session sent
-         * ahead of it to another group runs first (a subscriber that hears
-         * it and reads the key finds the write). */
-        s->txn_hold = 1;
-        return;
-    }
-    if (!txn && cmd != NULL && (cmd->flags & CMD_BLOCKING) && undone_earlier(s)) {
-        /* A blocking command goes on a connection of its own (or the
-         * multiplexed one): sent now, the node could run it before the
-         * session's earlier requests (a BLMOVE before the RPUSH pipelined
-         * ahead of it).  It waits for their replies, as it would run after
-         * them on one Redis connection. */
-        s->txn_hold = 1;
+    if (waits_for_earlier(s, cmd, txn)) {
+        s->txn_hold = 1; /* parsed again once s's earlier replies are in */
         return;
     }
     /* CLIENT REPLY OFF or SKIP: this request's replies are dropped (its
@@ -978,10 +985,7 @@ handle_request(struct session *s, const struct command *cmd, int txn, const char
     int policy = px->cfg.read_policy;
     /* In session mode a read waits for nothing: it goes to a replica known
      * to hold the session's last write, else to the master. */
-    long long need = policy == READ_SESSION ? ryw_offset(s, g) : 0;
-    int replica_ok = kind == ROUTE_READ
-                     && (policy == READ_REPLICAS || (policy == READ_SESSION && need >= 0));
-    struct node *target = topology_read_target(px, g, replica_ok, need);
+    struct node *target = read_target(s, g, kind == ROUTE_READ);
     int write = kind != ROUTE_MASTER ? 0 : (cmd->flags & CMD_MOVABLEKEYS) ? 2 : 1;
     int run = write != 2 && !(cmd->flags & CMD_MOVABLEKEYS) && s->tracking == NULL
               && !s->cur_silent;

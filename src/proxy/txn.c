@@ -519,21 +519,6 @@ txn_session_gone(struct session *s)
     txn_free(&s->txn); /* the kept connection goes back */
 }
 
-/* Is any request of s but skip not answered yet: on connection on (when
- * not NULL), or anywhere but on other (when not NULL)? */
-static int
-undone(const struct session *s, const struct backend *on, const struct backend *other,
-       const struct preq *skip)
-{
-    for (const struct preq *r = s->head; r != NULL; r = r->next) {
-        if (!r->done && r != skip && (on == NULL || r->backend == on)
-            && (other == NULL || r->backend != other)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int
 txn_hold(struct session *s, const struct command *cmd)
 {
@@ -546,12 +531,12 @@ txn_hold(struct session *s, const struct command *cmd)
         return 1;
     }
     if (t != NULL && t->state == TXN_DONE) {
-        if (t->kept != NULL && starts && !t->fx_pending && !undone(s, NULL, t->kept, NULL)) {
+        if (t->kept != NULL && starts && !t->fx_pending && !session_undone(s, NULL, t->kept, NULL)) {
             return 0; /* a pipelined transaction: it goes on the kept connection */
         }
         /* What follows a transaction runs after it (on other connections,
          * it could otherwise overtake the EXEC). */
-        if (t->kept != NULL && undone(s, t->kept, NULL, NULL)) {
+        if (t->kept != NULL && session_undone(s, t->kept, NULL, NULL)) {
             s->txn_hold = 1;
             return 1;
         }
@@ -563,7 +548,7 @@ txn_hold(struct session *s, const struct command *cmd)
      * MULTI otherwise goes at EXEC as one block on the session's pooled
      * connection (its private one under write-ack), in order with its other
      * requests there. */
-    if ((t == NULL && starts && cmd->id == CMD_ID_WATCH && undone(s, NULL, NULL, NULL))
+    if ((t == NULL && starts && cmd->id == CMD_ID_WATCH && session_undone(s, NULL, NULL, NULL))
         || (t != NULL && t->state == TXN_MULTI && t->b == NULL && t->want_pin && cmd != NULL
             && cmd->id == CMD_ID_EXEC && undone_earlier(s, NULL))
         || (t != NULL && t->state == TXN_MULTI && t->libs_pending > 0 && cmd != NULL
@@ -582,7 +567,7 @@ txn_progress(struct session *s, const struct preq *r)
         t->fn_wait = NULL;
     }
     if (t != NULL && t->state == TXN_DONE && t->kept != NULL
-        && !undone(s, t->kept, NULL, r)) {
+        && !session_undone(s, t->kept, NULL, r)) {
         /* The ended transaction's replies are in: its connection goes back. */
         release_conn(t->kept);
         t->kept = NULL;
@@ -653,11 +638,14 @@ exec_block(struct session *s, struct txn *t, struct group *g, const char *frame,
     /* Under write-ack the WAIT follows on the session's private
      * connection, as for its other writes. */
     int ack = px->cfg.write_ack != 0 && t->wrote && !t->dirty;
-    struct backend *on = n == NULL || ack ? NULL : session_ordered_connection(s, n);
-    struct backend *b = n == NULL || !n->up ? NULL
-                        : ack ? session_own_connection(s, g)
-                        : on != NULL ? on /* behind the session's acked writes */
-                              : backend_pick(px, n, s->id, s->resp == 3);
+    struct backend *b = NULL;
+    if (n != NULL && n->up) {
+        /* Without writes, behind the session's acked writes if it has any. */
+        b = ack ? session_own_connection(s, g) : session_ordered_connection(s, n);
+        if (b == NULL && !ack) {
+            b = backend_pick(px, n, s->id, s->resp == 3);
+        }
+    }
     if (b == NULL) {
         answer_locally(t);
         px->txn_aborted++;
