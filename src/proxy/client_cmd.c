@@ -394,11 +394,7 @@ client_cmd_run(struct session *s, size_t argc, const struct resp_arg *argv)
         break;
     case CMD_ID_CLIENT_NO_EVICT:
         if (arg_is(&argv[2], "on") || arg_is(&argv[2], "off")) {
-            if (arg_is(&argv[2], "on")) {
-                s->flags |= SESSION_NO_EVICT;
-            } else {
-                s->flags &= ~SESSION_NO_EVICT;
-            }
+            session_set_no_evict(s, arg_is(&argv[2], "on"));
             session_reply(s, "+OK\r\n", 5);
         } else {
             session_error(s, "ERR syntax error");

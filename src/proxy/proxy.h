@@ -149,6 +149,8 @@ struct proxy {
     long long qbuf_limit_kills, obuf_limit_kills, timeout_kills; /* clients closed by limits */
     long long evicted_clients;   /* closed by maxmemory-clients */
     size_t clients_mem;          /* the sessions' counted memory (maxmemory-clients on) */
+    size_t clients_mem_evictable; /* the part of it not NO-EVICT sessions' */
+    int clients_over_logged;     /* "over, nothing to evict" was logged */
     size_t mem_peak;             /* used_memory's peak as INFO saw it */
     long long sessions_cron_ms;  /* session_cron's last run */
     int shutdown_asap;

@@ -106,6 +106,18 @@ session_memory(const struct session *s)
     return sizeof(*s) + s->qcap + s->out.cap + s->held + txn_memory(s->txn);
 }
 
+/* Stop counting s (it closes, or the limit went off). */
+static void
+uncount_memory(struct session *s)
+{
+    struct proxy *px = s->px;
+    px->clients_mem -= s->mem_counted;
+    if (!(s->flags & SESSION_NO_EVICT)) {
+        px->clients_mem_evictable -= s->mem_counted;
+    }
+    s->mem_counted = 0;
+}
+
 /* With maxmemory-clients on, s's share of the total follows what it takes
  * now (nothing is counted when it is off: no cost on the request path). */
 static inline void
@@ -113,18 +125,21 @@ count_memory(struct session *s)
 {
     struct proxy *px = s->px;
     if (px->cfg.maxmemory_clients > 0 && !(s->flags & SESSION_CLOSING)) {
-        size_t m = session_memory(s);
-        px->clients_mem = px->clients_mem - s->mem_counted + m;
-        s->mem_counted = m;
+        uncount_memory(s);
+        s->mem_counted = session_memory(s);
+        px->clients_mem += s->mem_counted;
+        if (!(s->flags & SESSION_NO_EVICT)) {
+            px->clients_mem_evictable += s->mem_counted;
+        }
     }
 }
 
-/* Stop counting s (it closes, or the limit went off). */
-static void
-uncount_memory(struct session *s)
+void
+session_set_no_evict(struct session *s, int on)
 {
-    s->px->clients_mem -= s->mem_counted;
-    s->mem_counted = 0;
+    uncount_memory(s); /* counted again under its new flag */
+    s->flags = on ? s->flags | SESSION_NO_EVICT : s->flags & ~SESSION_NO_EVICT;
+    count_memory(s);
 }
 
 int
@@ -154,6 +169,16 @@ session_evict(struct proxy *px)
 {
     unsigned long long limit = px->cfg.maxmemory_clients;
     if (limit == 0 || px->clients_mem <= limit) {
+        px->clients_over_logged = 0;
+        return;
+    }
+    if (px->clients_mem_evictable == 0) {
+        /* Only NO-EVICT clients' memory is left: said once, not at every
+         * loop turn (Redis's words). */
+        if (!px->clients_over_logged) {
+            log_warn("Over client maxmemory after evicting all evictable clients");
+            px->clients_over_logged = 1;
+        }
         return;
     }
     /* Rare (the clients outgrew the limit): every candidate, the largest
@@ -178,10 +203,6 @@ session_evict(struct proxy *px)
         px->evicted_clients++;
         uncount_memory(s);
         session_close(s);
-    }
-    if (px->clients_mem > limit) {
-        /* What is left is NO-EVICT clients' (Redis's words). */
-        log_warn("Over client maxmemory after evicting all evictable clients");
     }
     mem_free(all);
 }

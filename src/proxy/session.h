@@ -264,6 +264,8 @@ int session_undone(const struct session *s, const struct backend *on,
 /* What s takes (CLIENT LIST's tot-mem): the session, its input buffer, its
  * replies waiting to be written or held for order, a MULTI's queue. */
 size_t session_memory(const struct session *s);
+/* CLIENT NO-EVICT on/off: s is spared by maxmemory-clients, or not. */
+void session_set_no_evict(struct session *s, int on);
 /* maxmemory-clients' apply: count every session again (or forget the
  * counts when it is 0).  An option_apply_fn; ctx is the proxy. */
 int session_count_all(const struct option_def *def, void *ctx, char *err, size_t errlen);
