@@ -3,6 +3,27 @@
 # process the script started, by PID, when it exits.  Source it after
 # setting SUITE_PORT_LO and SUITE_PORT_HI.
 
+# suite_options "$@": the options the suite scripts share (--proxy,
+# --proxy-ack, --redis, --out DIR, -h), into proxy, redis, suite_ack and
+# out; the other arguments in the array suite_rest.  An unknown option, or
+# --proxy with --redis, exits.
+suite_options() {
+    proxy=0 redis=0 out="" suite_ack=0 suite_rest=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --proxy) proxy=1 ;;
+        --proxy-ack) proxy=1 suite_ack=1 ;;
+        --redis) redis=1 ;;
+        --out) out=$2; shift ;;
+        -h|--help) awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "unknown option: $1" >&2; exit 2 ;;
+        *) suite_rest+=("$1") ;;
+        esac
+        shift
+    done
+    [ "$proxy$redis" != 11 ] || { echo "--proxy and --redis do not go together" >&2; exit 2; }
+}
+
 suite_next_port=$((SUITE_PORT_LO + RANDOM % (SUITE_PORT_HI - SUITE_PORT_LO - 99)))
 # free_port VAR: a port of the range nothing listens on, in VAR (a
 # $(...) subshell would lose suite_next_port); another one each call.

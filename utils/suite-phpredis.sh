@@ -44,21 +44,10 @@ CACHE=${PHPREDIS_SUITE_CACHE:-$HOME/.cache/cachely/phpredis-5.3.7}
 URL=http://deb.debian.org/debian/pool/main/p/php-redis/php-redis_5.3.7+4.3.0.orig.tar.xz
 SHA256=28eb4194a703a83d15bf05711e6f8941e3f3acf1c8f59e819ca1a90fe35f41b9
 
-proxy=0 redis=0 out=""
-only=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --proxy) proxy=1 ;;
-    --proxy-ack) proxy=1 suite_ack=1 ;;
-    --redis) redis=1 ;;
-    --out) out=$2; shift ;;
-    -h|--help) awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "unknown option: $1" >&2; exit 2 ;;
-    *) only+=("$1") ;;
-    esac
-    shift
-done
-[ "$proxy$redis" != 11 ] || { echo "--proxy and --redis do not go together" >&2; exit 2; }
+SUITE_PORT_LO=27000 SUITE_PORT_HI=27999
+. "$here/utils/suite-lib.sh"
+suite_options "$@"
+only=("${suite_rest[@]}")
 if [ "$redis" = 0 ]; then
     [ -x "$SERVER" ] || { echo "no $SERVER: build first (utils/build.sh)" >&2; exit 1; }
 fi
@@ -153,8 +142,6 @@ fi
 # ---- servers ----------------------------------------------------------------
 out=${out:-$(mktemp -d /tmp/suite-phpredis.XXXXXX)}
 mkdir -p "$out"
-SUITE_PORT_LO=27000 SUITE_PORT_HI=27999
-. "$here/utils/suite-lib.sh"
 
 free_port port
 sock=$out/server-$port.sock

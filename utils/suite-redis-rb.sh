@@ -42,21 +42,10 @@ GIT=${REDIS_RB_GIT:-https://github.com/redis/redis-rb.git}
 TAG=v4.8.0
 COMMIT=4e9d73d3bb47831fe720cbce7c47cb11dd3f4de9
 
-proxy=0 redis=0 out=""
-files=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --proxy) proxy=1 ;;
-    --proxy-ack) proxy=1 suite_ack=1 ;;
-    --redis) redis=1 ;;
-    --out) out=$2; shift ;;
-    -h|--help) awk 'NR == 1 { next } !/^#/ { exit } { print }' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "unknown option: $1" >&2; exit 2 ;;
-    *) files+=("$1") ;;
-    esac
-    shift
-done
-[ "$proxy$redis" != 11 ] || { echo "--proxy and --redis do not go together" >&2; exit 2; }
+SUITE_PORT_LO=27000 SUITE_PORT_HI=27999
+. "$here/utils/suite-lib.sh"
+suite_options "$@"
+files=("${suite_rest[@]}")
 if [ "$redis" = 0 ]; then
     [ -x "$SERVER" ] || { echo "no $SERVER: build first (utils/build.sh)" >&2; exit 1; }
 fi
@@ -114,8 +103,6 @@ done
 # ---- servers ----------------------------------------------------------------
 out=${out:-$(mktemp -d /tmp/suite-redis-rb.XXXXXX)}
 mkdir -p "$out"
-SUITE_PORT_LO=27000 SUITE_PORT_HI=27999
-. "$here/utils/suite-lib.sh"
 # start_server PORT [extra options]: redis-server (--redis) or cachely-server.
 start_server() {
     local p=$1; shift
