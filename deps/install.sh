@@ -13,6 +13,8 @@ PACKAGES=(
     # libevent-dev brings libevent_openssl (HTTPS) too
     libevent-dev libevent-openssl-2.1-7 libhiredis-dev libjemalloc-dev libssl-dev
     liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+    # LZF, Redis's compression (list nodes, DUMP and snapshot strings)
+    liblzf-dev
     # TLS tests make their own CA and certificates
     openssl
     # tests
