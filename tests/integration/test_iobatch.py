@@ -172,6 +172,75 @@ def busy_script_in_the_same_turn(c, mode):
             s.close()
 
 
+def pipelines_against_a_model(c, mode):
+    """Pipelines of random requests (SET, GET, INCR, DEL, EXISTS, APPEND,
+    SELECT among four databases, inline GETs, a 2 MB SET now and then) over
+    4,000 keys, so the keyspace grows through rehashes while they run; sent
+    in pieces of random size, so requests split across reads.  The node
+    looks each pipeline's keys up ahead of running them (client.c's
+    pipeline_prefetch) and reuses the hashes it took: every reply is
+    checked against a model, byte for byte."""
+    import random
+    rnd = random.Random(7)
+    n = node(c, mode)
+    model = [dict() for _ in range(4)]
+    for k in range(3):
+        s = connect(n)
+        db = 0
+        req, rep = [], []
+        for i in range(3000):
+            key = "key:%d" % rnd.randrange(4000)
+            op = rnd.random()
+            d = model[db]
+            if op < 0.04:
+                db = rnd.randrange(4)
+                req.append(cmd("SELECT", db))
+                rep.append(b"+OK\r\n")
+            elif op < 0.25:
+                val = b"v%d" % i * rnd.randrange(1, 4)
+                if rnd.random() < 0.003:
+                    val = b"x" * (2 << 20)
+                req.append(cmd("SET", key, val))
+                d[key] = val
+                rep.append(b"+OK\r\n")
+            elif op < 0.5:
+                req.append(cmd("GET", key))
+                rep.append(bulk(d[key]) if key in d else b"$-1\r\n")
+            elif op < 0.58:
+                req.append(b"GET " + key.encode() + b"\r\n")
+                rep.append(bulk(d[key]) if key in d else b"$-1\r\n")
+            elif op < 0.7:
+                ikey = "n" + key
+                v = int(d.get(ikey, b"0")) + 1
+                d[ikey] = b"%d" % v
+                req.append(cmd("INCR", ikey))
+                rep.append(b":%d\r\n" % v)
+            elif op < 0.8:
+                req.append(cmd("DEL", key, "n" + key))
+                gone = (key in d) + (("n" + key) in d)
+                d.pop(key, None)
+                d.pop("n" + key, None)
+                rep.append(b":%d\r\n" % gone)
+            elif op < 0.9:
+                req.append(cmd("EXISTS", key))
+                rep.append(b":%d\r\n" % (key in d))
+            else:
+                d[key] = d.get(key, b"") + b"a"
+                req.append(cmd("APPEND", key, "a"))
+                rep.append(b":%d\r\n" % len(d[key]))
+        data, want = b"".join(req), b"".join(rep)
+        pos = 0
+        while pos < len(data):
+            step = rnd.choice([7, 100, 4096, 16384, 70000])
+            s.sendall(data[pos:pos + step])
+            pos += step
+        got = read_exactly(s, len(want))
+        check(got == want, "pipeline %d: %d of %d reply bytes, first difference at %d" % (
+            k, len(got), len(want),
+            next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), len(got))))
+        s.close()
+
+
 def both(fn):
     def run(c):
         for mode in ("yes", "no"):
@@ -188,6 +257,8 @@ CASES = [
      both(blocked_client_served_before_its_read)),
     ("f", "clients read in the same turn as a busy script get -BUSY",
      both(busy_script_in_the_same_turn)),
+    ("g", "random pipelines over a growing keyspace, checked against a model",
+     both(pipelines_against_a_model)),
 ]
 
 
