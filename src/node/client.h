@@ -94,6 +94,9 @@ struct client {
     char *qbuf;                     /* owned; unconsumed input from qpos */
     size_t qlen, qcap, qpos;
     size_t qbuf_peak;
+    unsigned prefetch_skip;         /* pipelined requests to run without
+                                     * looking their keys up ahead (client.c,
+                                     * pipeline_prefetch) */
     struct resp_parser parser;
     size_t argc;                    /* the command being executed */
     struct resp_arg *argv;          /* borrowed from parser/qbuf */
