@@ -668,11 +668,12 @@ node_prev(const struct quicklist *ql, const struct quicklist_node *n)
 struct quicklist_lzf {
     struct quicklist ql;               /* first: the list's pointer is ours */
     unsigned depth;                    /* raw nodes at each end, > 0 */
-    struct quicklist_node *scratch;    /* owned: a compressed node decoded
-                                          for readers, or NULL */
-    const struct quicklist_node *scratch_of;  /* borrowed (compared only):
-                                          the node scratch holds, or NULL */
 };
+
+/* Where readers see a compressed node decoded: one per thread (the lists
+ * are the main thread's; a lazy free only frees), grown to the largest
+ * node decoded.  Owned by the thread. */
+static _Thread_local struct quicklist_node *view_scratch;
 
 static inline struct quicklist_lzf *
 lzf_of(const struct quicklist *ql)
@@ -684,15 +685,6 @@ static inline int
 node_is_lzf(const struct quicklist_node *n)
 {
     return n->nskip == QUICKLIST_NODE_LZF;
-}
-
-/* n is going away: the scratch node no longer stands for it. */
-static void
-node_forget(struct quicklist *ql, const struct quicklist_node *n)
-{
-    if (ql->lzf && lzf_of(ql)->scratch_of == n) {
-        lzf_of(ql)->scratch_of = NULL;
-    }
 }
 
 static void
@@ -709,7 +701,6 @@ node_unlink_free(struct quicklist *ql, struct quicklist_node *n)
     } else if (ql->head != NULL) {
         ql->head->prev = prev;  /* the new tail */
     }
-    node_forget(ql, n);
     node_free(n);
 }
 
@@ -788,7 +779,6 @@ node_replace(struct quicklist *ql, struct quicklist_node *n, struct quicklist_no
     if (track != NULL && *track == n) {
         *track = m;
     }
-    node_forget(ql, n);
     node_free(n);
 }
 
@@ -903,20 +893,16 @@ window_settle(struct quicklist *ql, struct quicklist_node **track)
     }
 }
 
-/* n itself, or the list's scratch node holding n decoded when n is
- * compressed (decoded again only when it held another node). */
+/* n itself, or n decoded into the thread's scratch node when n is
+ * compressed (valid until the next decode). */
 static const struct quicklist_node *
-node_view(struct quicklist *ql, const struct quicklist_node *n)
+node_view(const struct quicklist_node *n)
 {
     if (!node_is_lzf(n)) {
         return n;
     }
-    struct quicklist_lzf *z = lzf_of(ql);
-    if (z->scratch_of != n) {
-        z->scratch = node_decode(n, z->scratch);
-        z->scratch_of = n;
-    }
-    return z->scratch;
+    view_scratch = node_decode(n, view_scratch);
+    return view_scratch;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -982,9 +968,6 @@ quicklist_destroy(struct quicklist **qlp)
         node_free(n);
         n = next;
     }
-    if (ql->lzf) {
-        mem_free(lzf_of(ql)->scratch);
-    }
     mem_free(ql);
     *qlp = NULL;
 }
@@ -1026,9 +1009,6 @@ quicklist_bytes(const struct quicklist *ql)
     size_t total = mem_usable(ql);
     for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
         total += mem_usable(n);
-    }
-    if (ql->lzf && lzf_of(ql)->scratch != NULL) {
-        total += mem_usable(lzf_of(ql)->scratch);
     }
     return total;
 }
@@ -1169,7 +1149,7 @@ quicklist_iter_at(struct quicklist *ql, long index, int dir, struct quicklist_it
         off = n->count - 1 - r;
     }
     it->node = n;
-    it->view = node_view(ql, n);
+    it->view = node_view(n);
     it->idx = (long)off;
     it->off = node_seek(it->view, (unsigned)off);
     it->pending = 1;
@@ -1207,7 +1187,7 @@ quicklist_next(struct quicklist_iter *it, struct listpack_value *v)
         if (n == NULL) {
             return 0;
         }
-        it->view = node_view(it->ql, n);
+        it->view = node_view(n);
         it->idx = it->dir == QUICKLIST_HEAD ? 0 : n->count - 1;
         it->off = it->dir == QUICKLIST_HEAD ? 0 : node_seek(it->view, n->count - 1u);
         it->pending = 1;
@@ -1231,7 +1211,7 @@ quicklist_iter_delete(struct quicklist_iter *it)
         }
         struct quicklist_node *to = it->node;
         if (to != NULL) {
-            it->view = node_view(ql, to);
+            it->view = node_view(to);
             it->idx = it->dir == QUICKLIST_HEAD ? 0 : to->count - 1;
             it->off = it->dir == QUICKLIST_HEAD ? 0 : node_seek(it->view, to->count - 1u);
         }
@@ -1243,7 +1223,7 @@ quicklist_iter_delete(struct quicklist_iter *it)
         n = node_settle(ql, n, NULL);
     }
     it->node = n;
-    it->view = node_view(ql, n);
+    it->view = node_view(n);
     if (it->dir == QUICKLIST_HEAD) {
         /* The element that followed is now at idx, at the same offset (or
          * idx is the count: the node is done). */

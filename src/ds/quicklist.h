@@ -28,15 +28,15 @@
  * only the raw end nodes; when a node is made or freed at an end, the node
  * leaving (entering) the window is compressed (decompressed): a walk of
  * d links, once per node.  A compressed list's header is followed by its
- * depth and a scratch node (struct quicklist_lzf in quicklist.c), so a
- * list made with depth 0 keeps its 16 bytes and only a branch on the flag.
+ * depth (struct quicklist_lzf in quicklist.c), so a list made with depth
+ * 0 keeps its 16 bytes and pays only a branch on the flag.
  *
  * Element values are read as struct listpack_value (ds/listpack.h); string
  * values point into a node and are valid until the next mutation.  An
- * iterator reads a compressed node through the list's scratch node, which
- * holds one node decompressed at a time: its values are valid until the
- * iterator moves to another node, another iterator over the same list
- * reads a compressed node, or the next mutation.  A mutation through an
+ * iterator reads a compressed node decoded into a scratch node, one per
+ * thread: its values are valid until the iterator moves to another node,
+ * any iterator (over any list) reads a compressed node, or the next
+ * mutation.  A mutation through an
  * iterator decompresses its node in place, changes it and compresses it
  * again at once (so an LREM that deletes many elements of one interior
  * node decompresses and compresses it once per deletion).  No release
@@ -99,7 +99,7 @@ struct quicklist_iter {
     struct quicklist_node *node;  /* borrowed: node of idx, NULL when done */
     long idx;                     /* element last returned (or to return) in
                                      node; -1 or node->count: node done */
-    const struct quicklist_node *view;  /* borrowed: node, or the list's
+    const struct quicklist_node *view;  /* borrowed: node, or the thread's
                                      scratch copy of it when compressed */
     size_t off;                   /* its offset in view's elements */
     int dir;                      /* QUICKLIST_HEAD: forward, TAIL: backward */
@@ -129,7 +129,7 @@ quicklist_count(const struct quicklist *ql)
 /* Number of nodes, O(nodes).  For tests and DEBUG. */
 size_t quicklist_nodes(const struct quicklist *ql);
 /* Bytes owned (list header, nodes by usable size: compressed ones as
- * compressed, and the scratch node a read left). */
+ * compressed). */
 size_t quicklist_bytes(const struct quicklist *ql);
 
 /* Add s at the head or tail. */
