@@ -443,7 +443,8 @@ random_run_depth(int fill, unsigned depth, unsigned seed, int ops)
         }
     }
     assert_equal(ql, &m);
-    cr_assert(depth == 0 || most_compressed > 0, "some node was compressed (fill %d, seed %u)", fill, seed0);
+    cr_assert(depth == 0 || most_compressed > 0, "some node was compressed (fill %d, seed %u)",
+              fill, seed0);
     struct quicklist *copy = quicklist_dup(ql);
     cr_assert_eq(quicklist_compressed_nodes(copy), quicklist_compressed_nodes(ql));
     assert_equal(copy, &m);
