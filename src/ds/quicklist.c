@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/util.h"
 
+#include <lzf.h>
 #include <string.h>
 
 _Static_assert(sizeof(struct quicklist) == 16, "the list header is jemalloc's 16 class");
@@ -656,6 +657,36 @@ node_prev(const struct quicklist *ql, const struct quicklist_node *n)
     return n == ql->head ? NULL : n->prev;
 }
 
+/* Redis's rule: a node under 48 bytes is left alone, and so is one that
+ * LZF shrinks by fewer than 8 bytes. */
+#define LZF_MIN_BYTES 48
+#define LZF_MIN_GAIN 8
+/* Redis keeps the depth in 16 bits. */
+#define DEPTH_MAX 65535
+
+/* The header of a list made with a compress depth. */
+struct quicklist_lzf {
+    struct quicklist ql;               /* first: the list's pointer is ours */
+    unsigned depth;                    /* raw nodes at each end, > 0 */
+};
+
+/* Where readers see a compressed node decoded: one per thread (the lists
+ * are the main thread's; a lazy free only frees), grown to the largest
+ * node decoded.  Owned by the thread. */
+static _Thread_local struct quicklist_node *view_scratch;
+
+static inline struct quicklist_lzf *
+lzf_of(const struct quicklist *ql)
+{
+    return (struct quicklist_lzf *)(uintptr_t)ql;
+}
+
+static inline int
+node_is_lzf(const struct quicklist_node *n)
+{
+    return n->nskip == QUICKLIST_NODE_LZF;
+}
+
 static void
 node_unlink_free(struct quicklist *ql, struct quicklist_node *n)
 {
@@ -705,19 +736,223 @@ node_new_end(const struct quicklist *ql, const struct elem *e, int where)
     return n;
 }
 
+/* ---- compression ------------------------------------------------------------
+ * A compressed node is the raw node's header with nskip QUICKLIST_NODE_LZF
+ * and front the LZF byte count, then those bytes: the elements alone, the
+ * skip index being rebuilt when the node is decoded.  Nodes change form by
+ * replacement (a new block in the old one's place), so a caller holding a
+ * node across a settle passes its pointer as track. */
+
+/* 1 when n is among the depth nodes at either end of ql. */
+static int
+node_in_window(const struct quicklist *ql, const struct quicklist_node *n)
+{
+    const struct quicklist_node *a = n, *b = n;
+    for (unsigned i = lzf_of(ql)->depth; i > 0; i--) {
+        if (a == ql->head || b->next == NULL) {
+            return 1;
+        }
+        a = a->prev;
+        b = b->next;
+    }
+    return 0;
+}
+
+/* Put m (unlinked) in n's place and free n; *track follows when it was n. */
+static void
+node_replace(struct quicklist *ql, struct quicklist_node *n, struct quicklist_node *m,
+             struct quicklist_node **track)
+{
+    m->next = n->next;
+    if (n == ql->head) {
+        m->prev = n->prev == n ? m : n->prev;
+        ql->head = m;
+    } else {
+        m->prev = n->prev;
+        n->prev->next = m;
+    }
+    if (m->next != NULL) {
+        m->next->prev = m;
+    } else {
+        ql->head->prev = m;  /* m is the tail */
+    }
+    if (track != NULL && *track == n) {
+        *track = m;
+    }
+    node_free(n);
+}
+
+/* LZF bytes of n's elements into out (room bytes); their count, or 0 when
+ * the node is too small or they would not save LZF_MIN_GAIN bytes. */
+static size_t
+node_pack(const struct quicklist_node *n, unsigned char *out, size_t room)
+{
+    if (n->used < LZF_MIN_BYTES) {
+        return 0;
+    }
+    return lzf_compress(node_elems(n), n->used, out, (unsigned)room);
+}
+
+/* Bytes of output node_pack may use for n: less than that did not pay. */
+static inline size_t
+node_pack_room(const struct quicklist_node *n)
+{
+    return n->used > LZF_MIN_GAIN ? n->used - LZF_MIN_GAIN - 1 : 0;
+}
+
+/* n compressed in its place when LZF pays, else n. */
+static struct quicklist_node *
+node_compress(struct quicklist *ql, struct quicklist_node *n, struct quicklist_node **track)
+{
+    size_t room = node_pack_room(n);
+    if (n->used < LZF_MIN_BYTES) {
+        return n;
+    }
+    struct quicklist_node *m = mem_alloc(sizeof(*m) + room);
+    size_t lz = node_pack(n, m->data, room);
+    if (lz == 0) {
+        mem_free(m);
+        return n;
+    }
+    m = mem_realloc(m, sizeof(*m) + lz);
+    m->used = n->used;
+    m->count = n->count;
+    m->nskip = QUICKLIST_NODE_LZF;
+    m->front = (uint32_t)lz;
+    node_set_cap(m);
+    node_replace(ql, n, m, track);
+    return m;
+}
+
+/* Compressed n decoded into a raw node, unlinked, with its skip index:
+ * into m's block when m is not NULL (the scratch node), else a new one.
+ * Its used is what LZF gave back (n's when the node is sound). */
+static struct quicklist_node *
+node_decode(const struct quicklist_node *n, struct quicklist_node *m)
+{
+    size_t nskip = n->count > 1 ? (size_t)(n->count - 1) / SKIP_STRIDE : 0;
+    size_t want = node_alloc_size(0, n->used, nskip);
+    if (m == NULL || m->cap < want) {
+        m = mem_realloc(m, want);
+        node_set_cap(m);
+    }
+    m->prev = m->next = NULL;
+    m->front = 0;
+    m->nskip = 0;
+    m->count = n->count;
+    m->used = lzf_decompress(n->data, n->front, m->data, n->used);
+    return node_reindex(NULL, m);
+}
+
+/* Compressed n decoded in its place. */
+static struct quicklist_node *
+node_decompress(struct quicklist *ql, struct quicklist_node *n, struct quicklist_node **track)
+{
+    struct quicklist_node *m = node_decode(n, NULL);
+    node_replace(ql, n, m, track);
+    return m;
+}
+
+/* n in the form its place asks: raw within depth nodes of an end,
+ * compressed elsewhere when LZF pays.  Returns the node now there. */
+static struct quicklist_node *
+node_settle(struct quicklist *ql, struct quicklist_node *n, struct quicklist_node **track)
+{
+    int in = node_in_window(ql, n);
+    if (node_is_lzf(n)) {
+        return in ? node_decompress(ql, n, track) : n;
+    }
+    return in ? n : node_compress(ql, n, track);
+}
+
+/* After nodes came or went: the depth nodes at each end raw, and the two
+ * beyond them in the form their place asks.  Two suffice: an insert adds
+ * at most two nodes (a split), so a node leaves the window by at most two
+ * places; removals only bring nodes into it. */
+static void
+window_settle(struct quicklist *ql, struct quicklist_node **track)
+{
+    unsigned depth = lzf_of(ql)->depth;
+    struct quicklist_node *n = ql->head;
+    for (unsigned i = 0; n != NULL && i < depth + 2; i++) {
+        if (i >= depth) {
+            n = node_settle(ql, n, track);
+        } else if (node_is_lzf(n)) {
+            n = node_decompress(ql, n, track);
+        }
+        n = n->next;
+    }
+    n = quicklist_tail(ql);
+    for (unsigned i = 0; n != NULL && i < depth + 2; i++) {
+        if (i >= depth) {
+            n = node_settle(ql, n, track);
+        } else if (node_is_lzf(n)) {
+            n = node_decompress(ql, n, track);
+        }
+        n = node_prev(ql, n);
+    }
+}
+
+/* n itself, or n decoded into the thread's scratch node when n is
+ * compressed (valid until the next decode). */
+static const struct quicklist_node *
+node_view(const struct quicklist_node *n)
+{
+    if (!node_is_lzf(n)) {
+        return n;
+    }
+    view_scratch = node_decode(n, view_scratch);
+    return view_scratch;
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
-struct quicklist *
-quicklist_create(int fill)
+static void
+list_set_fill(struct quicklist *ql, int fill)
 {
-    struct quicklist *ql = mem_calloc(sizeof(*ql));
     if (fill < -5) {
         fill = -5;
     } else if (fill == 0) {
         fill = 1;
     }
     ql->fill = fill;
+}
+
+struct quicklist *
+quicklist_create(int fill)
+{
+    struct quicklist *ql = mem_calloc(sizeof(*ql));
+    list_set_fill(ql, fill);
     return ql;
+}
+
+struct quicklist *
+quicklist_create_compressed(int fill, unsigned long depth)
+{
+    if (depth == 0) {
+        return quicklist_create(fill);
+    }
+    struct quicklist_lzf *z = mem_calloc(sizeof(*z));
+    list_set_fill(&z->ql, fill);
+    z->ql.lzf = 1;
+    z->depth = depth > DEPTH_MAX ? DEPTH_MAX : (unsigned)depth;
+    return &z->ql;
+}
+
+unsigned
+quicklist_depth(const struct quicklist *ql)
+{
+    return ql->lzf ? lzf_of(ql)->depth : 0;
+}
+
+size_t
+quicklist_compressed_nodes(const struct quicklist *ql)
+{
+    size_t nodes = 0;
+    for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
+        nodes += node_is_lzf(n);
+    }
+    return nodes;
 }
 
 void
@@ -740,14 +975,16 @@ quicklist_destroy(struct quicklist **qlp)
 struct quicklist *
 quicklist_dup(const struct quicklist *ql)
 {
-    struct quicklist *copy = quicklist_create(ql->fill);
+    struct quicklist *copy = quicklist_create_compressed(ql->fill, quicklist_depth(ql));
     for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        /* The copy has no room at its front. */
-        size_t size = node_alloc_size(0, n->used, n->nskip);
+        /* The copy has no room at its front; a compressed node's bytes
+         * are copied as they are. */
+        int lzf = node_is_lzf(n);
+        size_t size = lzf ? sizeof(*n) + n->front : node_alloc_size(0, n->used, n->nskip);
         struct quicklist_node *c = mem_alloc(size);
         memcpy(c, n, sizeof(*c));
-        memcpy(c->data, node_elems(n), size - sizeof(*c));
-        c->front = 0;
+        memcpy(c->data, lzf ? n->data : node_elems(n), size - sizeof(*c));
+        c->front = lzf ? n->front : 0;
         node_set_cap(c);
         c->prev = c->next = NULL;
         node_link(copy, NULL, c, LISTPACK_AFTER);
@@ -811,6 +1048,9 @@ quicklist_push(struct quicklist *ql, const char *s, size_t len, int where)
     if (n == NULL || !node_allows(ql, n, e.size)) {
         n = n == NULL ? node_new(0) : node_new_end(ql, &e, where);
         node_link(ql, NULL, n, where == QUICKLIST_HEAD ? LISTPACK_BEFORE : LISTPACK_AFTER);
+        if (ql->lzf) {
+            window_settle(ql, NULL);  /* n, at an end, stays */
+        }
     }
     if (where == QUICKLIST_HEAD) {
         node_insert(ql, n, 0, 0, &e);
@@ -849,6 +1089,9 @@ quicklist_pop_visit(struct quicklist *ql, int where, quicklist_value_fn fn, void
     ql->count--;
     if (n->count == 1) {
         node_unlink_free(ql, n);
+        if (ql->lzf) {
+            window_settle(ql, NULL);
+        }
     } else if (ql->head->prev != ql->head) {
         /* An end node of a list of several nodes keeps its block until it
          * empties: the list is draining there, and shrinking it a size
@@ -906,8 +1149,9 @@ quicklist_iter_at(struct quicklist *ql, long index, int dir, struct quicklist_it
         off = n->count - 1 - r;
     }
     it->node = n;
+    it->view = node_view(n);
     it->idx = (long)off;
-    it->off = node_seek(n, (unsigned)off);
+    it->off = node_seek(it->view, (unsigned)off);
     it->pending = 1;
     return 0;
 }
@@ -920,21 +1164,22 @@ quicklist_next(struct quicklist_iter *it, struct listpack_value *v)
         if (n == NULL) {
             return 0;
         }
+        const struct quicklist_node *w = it->view;
         if (it->pending) {
             it->pending = 0;
         } else if (it->dir == QUICKLIST_HEAD) {
             if (it->idx < n->count) {
-                it->off += elem_size(node_elems(n) + it->off);
+                it->off += elem_size(node_elems(w) + it->off);
                 it->idx++;
             }
         } else if (it->idx >= 0) {
             it->idx--;
             if (it->idx >= 0) {
-                it->off = node_seek(n, (unsigned)it->idx);
+                it->off = node_seek(w, (unsigned)it->idx);
             }
         }
         if (it->idx >= 0 && it->idx < n->count) {
-            elem_get(node_elems(n) + it->off, v);
+            elem_get(node_elems(w) + it->off, v);
             return 1;
         }
         n = it->dir == QUICKLIST_HEAD ? n->next : node_prev(it->ql, n);
@@ -942,8 +1187,9 @@ quicklist_next(struct quicklist_iter *it, struct listpack_value *v)
         if (n == NULL) {
             return 0;
         }
+        it->view = node_view(n);
         it->idx = it->dir == QUICKLIST_HEAD ? 0 : n->count - 1;
-        it->off = it->dir == QUICKLIST_HEAD ? 0 : node_seek(n, n->count - 1u);
+        it->off = it->dir == QUICKLIST_HEAD ? 0 : node_seek(it->view, n->count - 1u);
         it->pending = 1;
     }
 }
@@ -953,20 +1199,31 @@ quicklist_iter_delete(struct quicklist_iter *it)
 {
     struct quicklist_node *n = it->node;
     struct quicklist *ql = it->ql;
+    if (node_is_lzf(n)) {
+        n = node_decompress(ql, n, NULL);
+    }
     ql->count--;
     if (n->count == 1) {
-        struct quicklist_node *to = it->dir == QUICKLIST_HEAD ? n->next : node_prev(ql, n);
+        it->node = it->dir == QUICKLIST_HEAD ? n->next : node_prev(ql, n);
         node_unlink_free(ql, n);
-        it->node = to;
+        if (ql->lzf) {
+            window_settle(ql, &it->node);
+        }
+        struct quicklist_node *to = it->node;
         if (to != NULL) {
+            it->view = node_view(to);
             it->idx = it->dir == QUICKLIST_HEAD ? 0 : to->count - 1;
-            it->off = it->dir == QUICKLIST_HEAD ? 0 : node_seek(to, to->count - 1u);
+            it->off = it->dir == QUICKLIST_HEAD ? 0 : node_seek(it->view, to->count - 1u);
         }
         it->pending = 1;
         return;
     }
     n = node_delete(ql, n, (unsigned)it->idx, it->off, 3);
+    if (ql->lzf) {
+        n = node_settle(ql, n, NULL);
+    }
     it->node = n;
+    it->view = node_view(n);
     if (it->dir == QUICKLIST_HEAD) {
         /* The element that followed is now at idx, at the same offset (or
          * idx is the count: the node is done). */
@@ -985,10 +1242,16 @@ quicklist_iter_replace(struct quicklist_iter *it, const char *s, size_t len)
     unsigned i = (unsigned)it->idx;
     struct elem e;
     elem_prepare(&e, s, len);
+    if (node_is_lzf(n)) {
+        n = node_decompress(ql, n, NULL);
+    }
     size_t old = elem_size(node_elems(n) + it->off);
     if (n->count == 1 || (size_t)n->used - old + e.size <= NODE_MULTI_MAX) {
         n = node_delete(ql, n, i, it->off, 3);
-        node_insert(ql, n, i, it->off, &e);
+        n = node_insert(ql, n, i, it->off, &e);
+        if (ql->lzf) {
+            node_settle(ql, n, NULL);
+        }
     } else {
         /* Too big to share the node: it goes where an insert would put it. */
         n = node_delete(ql, n, i, it->off, 3);
@@ -1001,8 +1264,10 @@ quicklist_iter_replace(struct quicklist_iter *it, const char *s, size_t len)
     it->node = NULL;
 }
 
-/* Insert s so that it becomes element k (0..count) of node n. */
-static void
+/* Insert s so that it becomes element k (0..count) of raw node n.  Returns
+ * the first of the at most three neighbouring nodes it changed or made
+ * (n among them), which a compressed list settles. */
+static struct quicklist_node *
 insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char *s,
           size_t len)
 {
@@ -1011,23 +1276,24 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
     unsigned count = n->count;
     ql->count++;
     if (node_allows(ql, n, e.size)) {
-        node_insert(ql, n, k, k < count ? node_seek(n, k) : n->used, &e);
-        return;
+        return node_insert(ql, n, k, k < count ? node_seek(n, k) : n->used, &e);
     }
+    /* A compressed neighbour takes nothing: decoding it for one element
+     * would cost more than the node this may make. */
     struct quicklist_node *prev = node_prev(ql, n);
-    if (k == 0 && prev != NULL && node_allows(ql, prev, e.size)) {
-        node_insert(ql, prev, prev->count, prev->used, &e);
-        return;
+    if (k == 0 && prev != NULL && !node_is_lzf(prev) && node_allows(ql, prev, e.size)) {
+        return node_insert(ql, prev, prev->count, prev->used, &e);
     }
-    if (k == count && n->next != NULL && node_allows(ql, n->next, e.size)) {
-        node_insert(ql, n->next, 0, 0, &e);
-        return;
+    struct quicklist_node *next = n->next;
+    if (k == count && next != NULL && !node_is_lzf(next) && node_allows(ql, next, e.size)) {
+        node_insert(ql, next, 0, 0, &e);
+        return n;
     }
     struct quicklist_node *c = node_new(0);
     if (k == 0 || k == count) {
         node_link(ql, n, c, k == 0 ? LISTPACK_BEFORE : LISTPACK_AFTER);
-        node_insert(ql, c, 0, 0, &e);
-        return;
+        c = node_insert(ql, c, 0, 0, &e);
+        return k == 0 ? c : n;
     }
     /* Split n at k: elements k.. move to a new node b after it. */
     size_t off = node_seek(n, k);
@@ -1048,7 +1314,7 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
     n = node_resize(ql, n, n->used, keep);
     if (node_allows(ql, n, e.size)) {
         node_free(c);
-        node_insert(ql, n, n->count, n->used, &e);
+        n = node_insert(ql, n, n->count, n->used, &e);
     } else if (node_allows(ql, b, e.size)) {
         node_free(c);
         node_insert(ql, b, 0, 0, &e);
@@ -1056,13 +1322,24 @@ insert_at(struct quicklist *ql, struct quicklist_node *n, unsigned k, const char
         node_link(ql, n, c, LISTPACK_AFTER);
         node_insert(ql, c, 0, 0, &e);
     }
+    return n;
 }
 
 void
 quicklist_iter_insert(struct quicklist_iter *it, const char *s, size_t len, int where)
 {
-    insert_at(it->ql, it->node, (unsigned)it->idx + (where == LISTPACK_AFTER ? 1u : 0u), s,
-              len);
+    struct quicklist *ql = it->ql;
+    struct quicklist_node *n = it->node;
+    if (node_is_lzf(n)) {
+        n = node_decompress(ql, n, NULL);
+    }
+    n = insert_at(ql, n, (unsigned)it->idx + (where == LISTPACK_AFTER ? 1u : 0u), s, len);
+    if (ql->lzf) {
+        for (int i = 0; i < 3 && n != NULL; i++) {
+            n = node_settle(ql, n, NULL)->next;
+        }
+        window_settle(ql, NULL);
+    }
     it->node = NULL;
 }
 
@@ -1081,6 +1358,9 @@ quicklist_delete_range(struct quicklist *ql, size_t start, size_t count)
         if (start == 0 && del == len) {
             node_unlink_free(ql, n);
         } else {
+            if (node_is_lzf(n)) {
+                n = node_decompress(ql, n, NULL);
+            }
             size_t from = node_seek(n, (unsigned)start);
             size_t to = start + del < len ? node_seek(n, (unsigned)(start + del)) : n->used;
             /* The elements after the range close up; the skip index is
@@ -1090,12 +1370,18 @@ quicklist_delete_range(struct quicklist *ql, size_t start, size_t count)
             n->count = (uint16_t)(len - del);
             n->nskip = 0;
             n = node_resize(ql, n, n->used, 0);
-            node_reindex(ql, n);
+            n = node_reindex(ql, n);
+            if (ql->lzf) {
+                node_settle(ql, n, NULL);
+            }
         }
         ql->count -= del;
         count -= del;
         start = 0;
         n = next;
+    }
+    if (ql->lzf) {
+        window_settle(ql, NULL);  /* nodes that came within depth of an end */
     }
 }
 
@@ -1144,17 +1430,67 @@ node_check(const struct quicklist_node *n)
     return 0;
 }
 
+/* Check compressed n: it decodes to a sound node of its count and bytes,
+ * and LZF paid. */
+static int
+node_check_lzf(const struct quicklist_node *n)
+{
+    if (sizeof(*n) + (size_t)n->front > n->cap || n->cap > mem_usable(n)
+        || n->front + LZF_MIN_GAIN >= n->used || n->used < LZF_MIN_BYTES) {
+        return -1;
+    }
+    struct quicklist_node *m = node_decode(n, NULL);
+    int rc = m->used == n->used && m->count == n->count ? node_check(m) : -1;
+    mem_free(m);
+    return rc;
+}
+
+/* 1 when raw n would be compressed: LZF pays. */
+static int
+node_packs(const struct quicklist_node *n)
+{
+    size_t room = node_pack_room(n);
+    unsigned char *out = mem_alloc(room + 1);
+    size_t lz = node_pack(n, out, room);
+    mem_free(out);
+    return lz > 0;
+}
+
+/* Each node's form for its place: raw within depth nodes of an end, else
+ * compressed unless LZF would not pay. */
+static int
+list_check_forms(const struct quicklist *ql)
+{
+    size_t depth = quicklist_depth(ql), nodes = quicklist_nodes(ql), i = 0;
+    if (depth == 0) {
+        return 0;
+    }
+    for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next, i++) {
+        int in = i < depth || nodes - 1 - i < depth;
+        if (node_is_lzf(n) ? in : !in && node_packs(n)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 quicklist_check(const struct quicklist *ql)
 {
     size_t count = 0;
     const struct quicklist_node *prev = NULL;
     for (const struct quicklist_node *n = ql->head; n != NULL; n = n->next) {
-        if ((n != ql->head && n->prev != prev) || node_check(n) != 0) {
+        if (n != ql->head && n->prev != prev) {
+            return -1;
+        }
+        if (node_is_lzf(n) ? !ql->lzf || node_check_lzf(n) != 0 : node_check(n) != 0) {
             return -1;
         }
         count += n->count;
         prev = n;
+    }
+    if (list_check_forms(ql) != 0) {
+        return -1;
     }
     if ((ql->head != NULL && ql->head->prev != prev) || count != ql->count) {
         return -1;

@@ -20,8 +20,27 @@
  * 100 elements of 16 bytes a node is 1,756 bytes (jemalloc's 1,792 class)
  * where a listpack node took 1,809 bytes plus a 24-byte node (2,048 + 32).
  *
+ * With a compress depth d > 0 (Redis's list-compress-depth) the d nodes at
+ * each end stay as above and every node between holds the LZF bytes of its
+ * elements instead (a compressed node: nskip is QUICKLIST_NODE_LZF, front
+ * the LZF byte count, used and count those of the elements), unless it is
+ * under 48 bytes or LZF saves less than 8 of them.  Pushes and pops touch
+ * only the raw end nodes; when a node is made or freed at an end, the node
+ * leaving (entering) the window is compressed (decompressed): a walk of
+ * d links, once per node.  A compressed list's header is followed by its
+ * depth (struct quicklist_lzf in quicklist.c), so a list made with depth
+ * 0 keeps its 16 bytes and pays only a branch on the flag.
+ *
  * Element values are read as struct listpack_value (ds/listpack.h); string
- * values point into a node and are valid until the next mutation. */
+ * values point into a node and are valid until the next mutation.  An
+ * iterator reads a compressed node decoded into a scratch node, one per
+ * thread: its values are valid until the iterator moves to another node,
+ * any iterator (over any list) reads a compressed node, or the next
+ * mutation.  A mutation through an
+ * iterator decompresses its node in place, changes it and compresses it
+ * again at once (so an LREM that deletes many elements of one interior
+ * node decompresses and compresses it once per deletion).  No release
+ * call is needed: the list is back in shape after every call. */
 #ifndef CACHELY_DS_QUICKLIST_H
 #define CACHELY_DS_QUICKLIST_H
 
@@ -42,20 +61,27 @@ struct quicklist_node {
     struct quicklist_node *next;  /* owned by the list: towards the tail */
     uint32_t used;                /* bytes of packed elements */
     uint16_t count;               /* elements, never 0 */
-    uint16_t nskip;               /* skip index entries after the elements */
+    uint16_t nskip;               /* skip index entries after the elements;
+                                     QUICKLIST_NODE_LZF: compressed */
     uint32_t front;               /* free bytes before the elements: room
-                                     for pushes at the head, left by pops */
+                                     for pushes at the head, left by pops;
+                                     compressed: the LZF bytes in data */
     uint32_t cap;                 /* usable bytes of the block, header
                                      included, as the allocator said */
     unsigned char data[];         /* front bytes free, the elements, then
                                      the skip index */
 };
 
+/* nskip of a compressed node: a real index has at most 65535 / 16. */
+#define QUICKLIST_NODE_LZF 0xFFFF
+
 /* 16 bytes (jemalloc's 16 class): the tail is head->prev and the count
  * shares a word with the fill. */
 struct quicklist {
     struct quicklist_node *head;  /* owned (with every node after it) */
-    unsigned long long count : 48;  /* elements in every node */
+    unsigned long long count : 47;  /* elements in every node */
+    unsigned long long lzf : 1;   /* made with a compress depth: the
+                                     header is a struct quicklist_lzf's */
     int fill : 16;                /* list-max-listpack-size at creation */
 };
 
@@ -73,7 +99,9 @@ struct quicklist_iter {
     struct quicklist_node *node;  /* borrowed: node of idx, NULL when done */
     long idx;                     /* element last returned (or to return) in
                                      node; -1 or node->count: node done */
-    size_t off;                   /* its offset in node->data */
+    const struct quicklist_node *view;  /* borrowed: node, or the thread's
+                                     scratch copy of it when compressed */
+    size_t off;                   /* its offset in view's elements */
     int dir;                      /* QUICKLIST_HEAD: forward, TAIL: backward */
     int pending;                  /* idx is the next element to return */
 };
@@ -81,9 +109,16 @@ struct quicklist_iter {
 /* A new empty list whose nodes follow fill (values below -5 act as -5,
  * 0 as 1).  Never NULL. */
 struct quicklist *quicklist_create(int fill);
+/* The same with compress depth depth (capped at 65535, as Redis's; 0 is
+ * quicklist_create). */
+struct quicklist *quicklist_create_compressed(int fill, unsigned long depth);
+/* The compress depth the list was made with (0: none). */
+unsigned quicklist_depth(const struct quicklist *ql);
+/* Compressed nodes, O(nodes).  For tests and DEBUG. */
+size_t quicklist_compressed_nodes(const struct quicklist *ql);
 /* Free a list and every node; sets *qlp to NULL (NULL is fine). */
 void quicklist_destroy(struct quicklist **qlp);
-/* A deep copy (same node layout). */
+/* A deep copy (same node layout, compressed nodes copied as they are). */
 struct quicklist *quicklist_dup(const struct quicklist *ql);
 
 static inline size_t
@@ -93,7 +128,8 @@ quicklist_count(const struct quicklist *ql)
 }
 /* Number of nodes, O(nodes).  For tests and DEBUG. */
 size_t quicklist_nodes(const struct quicklist *ql);
-/* Bytes owned (list header, nodes and listpacks by usable size). */
+/* Bytes owned (list header, nodes by usable size: compressed ones as
+ * compressed). */
 size_t quicklist_bytes(const struct quicklist *ql);
 
 /* Add s at the head or tail. */
@@ -145,7 +181,9 @@ void quicklist_delete_range(struct quicklist *ql, size_t start, size_t count);
 
 /* Check the list's invariants (counts, links, no empty node, every element
  * decodes within its node, the skip index is sorted, exact and no gap is
- * wider than 32); 0 when they hold, -1 otherwise.  For tests. */
+ * wider than 32; with a depth, the end nodes raw and every other node
+ * compressed unless LZF would not pay, compressed nodes decoding to such
+ * nodes); 0 when they hold, -1 otherwise.  For tests. */
 int quicklist_check(const struct quicklist *ql);
 
 #endif

@@ -52,6 +52,7 @@ limits_of(const struct client *c)
     const struct node_config *cfg = &c->srv->cfg;
     struct dump_limits l = {
         .list_fill = cfg->list_max_listpack_size,
+        .list_depth = cfg->list_compress_depth,
         .set_max_intset = cfg->set_max_intset_entries < 0 ? 0
                                                           : (size_t)cfg->set_max_intset_entries,
         .zset_max_entries = cfg->zset_max_listpack_entries < 0

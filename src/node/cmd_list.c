@@ -211,7 +211,8 @@ push_generic(struct client *c, int where, int only_existing)
             reply_int(c, 0);
             return;
         }
-        ql = list_create(c->srv->cfg.list_max_listpack_size);
+        ql = list_create(c->srv->cfg.list_max_listpack_size,
+                         c->srv->cfg.list_compress_depth);
         for (size_t i = 2; i < c->argc; i++) {
             quicklist_push(ql, c->argv[i].ptr, c->argv[i].len, where);
         }
@@ -547,7 +548,8 @@ move_serve(struct client *c, const struct resp_arg *src, struct quicklist *sql,
     quicklist_pop(sql, from);
     reply_bulk(c, val, len);
     if (dql == NULL) {
-        dql = list_create(c->srv->cfg.list_max_listpack_size);
+        dql = list_create(c->srv->cfg.list_max_listpack_size,
+                          c->srv->cfg.list_compress_depth);
         quicklist_push(dql, val, len, to);
         db_add_object(c->db, dst->ptr, dst->len, ENTRY_LIST, dql, -1);
     } else {

@@ -8,6 +8,7 @@
 #include "node/handlers.h"
 #include "core/acl.h"
 #include "core/alloc.h"
+#include "core/rbuf.h"
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
@@ -240,7 +241,9 @@ sort_load(struct entry *e, int window, long long start, long long count, int des
     return n;
 }
 
-/* SORT ... STORE's effect: DEL dst, then RPUSHes of at most 1024 values. */
+/* SORT ... STORE's effect: DEL dst, then RPUSHes of at most 1024 values.
+ * The values are copied: a compressed list's values last only while its
+ * iterator stays in one node. */
 static void
 sort_propagate_store(struct client *c, const struct resp_arg *dst, struct quicklist *ql)
 {
@@ -251,7 +254,8 @@ sort_propagate_store(struct client *c, const struct resp_arg *dst, struct quickl
     }
     enum { CHUNK = 1024 };
     struct resp_arg *argv = mem_alloc((CHUNK + 2) * sizeof(*argv));
-    char (*ints)[LISTPACK_INT_BUF] = mem_alloc(CHUNK * sizeof(*ints));
+    size_t *ends = mem_alloc(CHUNK * sizeof(*ends));
+    struct rbuf vals = {0};
     struct quicklist_iter it;
     struct listpack_value v;
     size_t n = 0;
@@ -261,23 +265,28 @@ sort_propagate_store(struct client *c, const struct resp_arg *dst, struct quickl
     for (;;) {
         int more = quicklist_next(&it, &v);
         if (more) {
-            if (v.is_int) {
-                size_t l = util_ll2str(ints[n], v.ll);
-                argv[2 + n] = (struct resp_arg){ints[n], l};
-            } else {
-                argv[2 + n] = (struct resp_arg){(const char *)v.str, v.len};
-            }
-            n++;
+            char buf[LISTPACK_INT_BUF];
+            size_t l;
+            const char *s = quicklist_value_str(&v, buf, &l);
+            rbuf_add(&vals, s, l);
+            ends[n++] = vals.len;
         }
         if ((!more && n > 0) || n == CHUNK) {
+            for (size_t i = 0; i < n; i++) {
+                size_t from = i > 0 ? ends[i - 1] : 0;
+                const char *p = vals.p != NULL ? vals.p + from : "";
+                argv[2 + i] = (struct resp_arg){p, ends[i] - from};
+            }
             propagate_effect(c, 2 + n, argv);
             n = 0;
+            vals.len = 0;
         }
         if (!more) {
             break;
         }
     }
-    mem_free(ints);
+    rbuf_free(&vals);
+    mem_free(ends);
     mem_free(argv);
 }
 
@@ -446,7 +455,8 @@ sort_generic(struct client *c, int readonly)
         }
         goto out;
     }
-    struct quicklist *ql = list_create(c->srv->cfg.list_max_listpack_size);
+    struct quicklist *ql = list_create(c->srv->cfg.list_max_listpack_size,
+                                       c->srv->cfg.list_compress_depth);
     for (long long j = start; j <= end; j++) {
         const char *el = ar.buf + items[j].off;
         if (ngets == 0) {

@@ -787,7 +787,7 @@ list_add_blob(struct quicklist *ql, const char *b, size_t len, int ziplist)
 static int
 load_list(struct dump_reader *r, int type, const struct dump_limits *lim, void **out)
 {
-    struct quicklist *ql = list_create(lim->list_fill);
+    struct quicklist *ql = list_create(lim->list_fill, lim->list_depth);
     struct dump_rstr s;
     uint64_t n, container = QL_CONTAINER_PACKED;
     *out = ql;

@@ -33,6 +33,7 @@ enum dump_status {
 /* What RESTORE builds objects under (the node's conversion options). */
 struct dump_limits {
     long long list_fill;         /* list-max-listpack-size */
+    long long list_depth;        /* list-compress-depth */
     size_t set_max_intset;       /* set-max-intset-entries */
     size_t zset_max_entries, zset_max_value;  /* zset-max-listpack-* */
     size_t hash_max_entries, hash_max_value;  /* hash-max-listpack-* */

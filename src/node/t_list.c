@@ -88,12 +88,13 @@ const struct obj_type list_type = {
 /* ---- operations ----------------------------------------------------------- */
 
 struct quicklist *
-list_create(long long fill)
+list_create(long long fill, long long depth)
 {
     if (fill > LIST_FILL_MAX) {
         fill = LIST_FILL_MAX;
     }
-    return quicklist_create(fill < INT_MIN ? INT_MIN : (int)fill);
+    return quicklist_create_compressed(fill < INT_MIN ? INT_MIN : (int)fill,
+                                       depth < 0 ? 0 : (unsigned long)depth);
 }
 
 size_t

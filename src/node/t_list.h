@@ -11,8 +11,10 @@
 
 extern const struct obj_type list_type;
 
-/* A new empty list whose nodes follow fill (list-max-listpack-size). */
-struct quicklist *list_create(long long fill);
+/* A new empty list whose nodes follow fill (list-max-listpack-size) and
+ * whose nodes beyond depth of either end are compressed
+ * (list-compress-depth; 0: none). */
+struct quicklist *list_create(long long fill, long long depth);
 
 /* Clamp LRANGE-style start/end (negative from the tail) to a list of len
  * elements; returns how many elements the range holds and sets *first. */

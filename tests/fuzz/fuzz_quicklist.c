@@ -3,7 +3,8 @@
  * either way, range delete, index) run against an array model under a fill
  * the first byte picks; contents are compared both ways after every
  * operation and the list's invariants checked (quicklist_check decodes
- * every packed element and checks each node's skip index).  Built by "make fuzz" with
+ * every packed element, compressed nodes included, checks each node's
+ * skip index and, at a compress depth, each node's form).  Built by "make fuzz" with
  * clang; the corpus (tests/fuzz/corpus/quicklist) is replayed under
  * "make check" through replay_main.c. */
 #include "ds/quicklist.h"
@@ -159,7 +160,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct reader r = {data, size};
     struct model m;
     m.n = 0;
-    struct quicklist *ql = quicklist_create(fills[next_byte(&r) % 11]);
+    /* The first byte picks the fill (b % 11) and the compress depth
+     * ((b / 11) % 4: 0 below 11, so older corpus files keep depth 0). */
+    unsigned first = next_byte(&r);
+    struct quicklist *ql = quicklist_create_compressed(fills[first % 11], (first / 11) % 4);
 
     while (r.left > 0) {
         unsigned op = next_byte(&r) % 8;

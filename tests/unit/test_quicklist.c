@@ -1,7 +1,8 @@
 /* quicklist: node sizing under count and byte fills, push/pop at both ends,
  * indexing from both ends, iterator delete/replace/insert (with node
  * splits), range deletion, copying, and a randomized run of every
- * operation against an array-of-strings model. */
+ * operation against an array-of-strings model, with and without a
+ * compress depth. */
 #include <criterion/criterion.h>
 
 #include "ds/quicklist.h"
@@ -314,13 +315,24 @@ Test(quicklist, dup_is_deep_and_equal)
 }
 
 /* Every operation, at random, against the model, under several fills. */
+/* With a depth, quicklist_check runs after every operation (it checks
+ * every node's form for its place). */
 static void
-random_run(int fill, unsigned seed, int ops)
+random_run_depth(int fill, unsigned depth, unsigned seed, int ops)
 {
-    struct quicklist *ql = quicklist_create(fill);
+    struct quicklist *ql = quicklist_create_compressed(fill, depth);
+    size_t most_compressed = 0;
+    unsigned seed0 = seed;
     struct model m = {0};
     char val[4000];
     char buf[4000];
+    /* A compressed run starts from a list of many nodes: the random
+     * operations alone keep lists short. */
+    for (int i = 0; depth > 0 && i < 600; i++) {
+        snprintf(val, sizeof(val), "element-number-%d-padding", i);
+        push_cstr(ql, val, QUICKLIST_TAIL);
+        model_insert(&m, m.n, val);
+    }
     for (int op = 0; op < ops; op++) {
         int kind = rand_r(&seed) % 100;
         random_value(val, sizeof(val), &seed);
@@ -421,16 +433,30 @@ random_run(int fill, unsigned seed, int ops)
                 cr_assert_str_eq(buf, m.items[k]);
             }
         }
+        if (depth > 0) {
+            cr_assert_eq(quicklist_check(ql), 0, "op %d", op);
+            size_t z = quicklist_compressed_nodes(ql);
+            most_compressed = z > most_compressed ? z : most_compressed;
+        }
         if (op % 97 == 0) {
             assert_equal(ql, &m);
         }
     }
     assert_equal(ql, &m);
+    cr_assert(depth == 0 || most_compressed > 0, "some node was compressed (fill %d, seed %u)",
+              fill, seed0);
     struct quicklist *copy = quicklist_dup(ql);
+    cr_assert_eq(quicklist_compressed_nodes(copy), quicklist_compressed_nodes(ql));
     assert_equal(copy, &m);
     quicklist_destroy(&copy);
     quicklist_destroy(&ql);
     model_free(&m);
+}
+
+static void
+random_run(int fill, unsigned seed, int ops)
+{
+    random_run_depth(fill, 0, seed, ops);
 }
 
 Test(quicklist, random_operations_match_a_model_count_fill)
@@ -641,5 +667,106 @@ Test(quicklist, replace_with_a_huge_value_moves_it_out_of_a_shared_node)
     cr_assert_eq(strlen(at(ql, 20)), sizeof(huge) - 1);
     cr_assert_str_eq(at(ql, 19), "small");
     cr_assert_str_eq(at(ql, 21), "small");
+    quicklist_destroy(&ql);
+}
+
+/* ---- compression (list-compress-depth) ---- */
+
+/* n elements like the brief's queue payloads, pushed at the tail. */
+static struct quicklist *
+padded_list(int fill, unsigned depth, int n)
+{
+    struct quicklist *ql = quicklist_create_compressed(fill, depth);
+    char buf[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(buf, sizeof(buf), "element-number-%d-padding", i);
+        push_cstr(ql, buf, QUICKLIST_TAIL);
+    }
+    return ql;
+}
+
+Test(quicklist, random_operations_match_a_model_compressed)
+{
+    random_run_depth(4, 1, 7, 3000);
+    random_run_depth(5, 2, 8, 3000);
+    random_run_depth(-1, 1, 9, 3000);
+    random_run_depth(-2, 3, 10, 2000);
+    random_run_depth(1, 2, 11, 1500);
+}
+
+Test(quicklist, depth_keeps_end_nodes_raw_and_compresses_the_rest)
+{
+    for (unsigned depth = 1; depth <= 3; depth++) {
+        struct quicklist *ql = padded_list(4, depth, 100);
+        cr_assert_eq(quicklist_nodes(ql), 25);
+        cr_assert_eq(quicklist_compressed_nodes(ql), 25 - 2 * depth);
+        cr_assert_eq(quicklist_check(ql), 0);
+        cr_assert_str_eq(at(ql, 50), "element-number-50-padding");
+        cr_assert_eq(quicklist_compressed_nodes(ql), 25 - 2 * depth, "a read decompresses nothing");
+        quicklist_destroy(&ql);
+    }
+}
+
+Test(quicklist, depth_zero_and_short_lists_compress_nothing)
+{
+    struct quicklist *ql = padded_list(4, 0, 100);
+    cr_assert_eq(quicklist_compressed_nodes(ql), 0);
+    quicklist_destroy(&ql);
+    ql = padded_list(4, 2, 16);  /* four nodes: all within depth of an end */
+    cr_assert_eq(quicklist_compressed_nodes(ql), 0);
+    quicklist_destroy(&ql);
+    ql = padded_list(1, 1, 10);  /* one 26-byte element per node: under 48 */
+    cr_assert_eq(quicklist_compressed_nodes(ql), 0);
+    cr_assert_eq(quicklist_check(ql), 0);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, depth_is_capped_at_65535)
+{
+    struct quicklist *ql = quicklist_create_compressed(-2, 1000000);
+    cr_assert_eq(quicklist_depth(ql), 65535);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, compressed_list_takes_less_memory)
+{
+    struct quicklist *raw = padded_list(-2, 0, 3000);
+    struct quicklist *lzf = padded_list(-2, 1, 3000);
+    size_t rb = quicklist_bytes(raw), zb = quicklist_bytes(lzf);
+    cr_assert_lt(zb * 2, rb, "%zu bytes compressed, %zu raw", zb, rb);
+    quicklist_destroy(&raw);
+    quicklist_destroy(&lzf);
+}
+
+Test(quicklist, pops_and_pushes_move_the_window)
+{
+    struct quicklist *ql = padded_list(4, 1, 100);
+    for (int i = 0; i < 60; i++) {
+        quicklist_pop(ql, i % 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL);
+        cr_assert_eq(quicklist_check(ql), 0, "after pop %d", i);
+    }
+    cr_assert_eq(quicklist_compressed_nodes(ql), quicklist_nodes(ql) - 2);
+    for (int i = 0; i < 60; i++) {
+        push_cstr(ql, "element-number-pushed-padding", i % 2 ? QUICKLIST_HEAD : QUICKLIST_TAIL);
+        cr_assert_eq(quicklist_check(ql), 0, "after push %d", i);
+    }
+    cr_assert_eq(quicklist_compressed_nodes(ql), quicklist_nodes(ql) - 2);
+    quicklist_destroy(&ql);
+}
+
+Test(quicklist, interior_changes_leave_the_node_compressed)
+{
+    struct quicklist *ql = padded_list(4, 1, 40);
+    struct quicklist_iter it;
+    struct listpack_value v;
+    cr_assert_eq(quicklist_iter_at(ql, 21, QUICKLIST_HEAD, &it), 0);
+    cr_assert(quicklist_next(&it, &v));
+    quicklist_iter_replace(&it, "element-number-replaced-padding", 31);
+    cr_assert_eq(quicklist_check(ql), 0);
+    cr_assert_str_eq(at(ql, 21), "element-number-replaced-padding");
+    cr_assert_eq(quicklist_compressed_nodes(ql), quicklist_nodes(ql) - 2);
+    quicklist_delete_range(ql, 10, 3);
+    cr_assert_eq(quicklist_check(ql), 0);
+    cr_assert_str_eq(at(ql, 10), "element-number-13-padding");
     quicklist_destroy(&ql);
 }

@@ -16,7 +16,7 @@
 static struct quicklist *
 make(long long fill, const char *const *items, size_t n)
 {
-    struct quicklist *ql = list_create(fill);
+    struct quicklist *ql = list_create(fill, 0);
     for (size_t i = 0; i < n; i++) {
         quicklist_push(ql, items[i], strlen(items[i]), QUICKLIST_TAIL);
     }
@@ -141,8 +141,8 @@ Test(t_list, table_names_copies_and_digests)
     const struct obj_type *t = obj_type_of(ENTRY_LIST);
     cr_assert_not_null(t);
     cr_assert_str_eq(t->name, "list");
-    struct quicklist *a = list_create(1);    /* one element per node */
-    struct quicklist *b = list_create(-5);   /* one node */
+    struct quicklist *a = list_create(1, 0);    /* one element per node */
+    struct quicklist *b = list_create(-5, 0);   /* one node */
     for (int i = 0; i < 300; i++) {
         char buf[32];
         int n = snprintf(buf, sizeof(buf), i % 3 ? "e%d" : "%d", i);
@@ -188,7 +188,7 @@ Test(t_list, rewrite_is_bounded_rpush_commands)
 {
     object_setup();
     const struct obj_type *t = obj_type_of(ENTRY_LIST);
-    struct quicklist *ql = list_create(-2);
+    struct quicklist *ql = list_create(-2, 0);
     for (int i = 0; i < 300; i++) {
         char buf[16];
         int n = snprintf(buf, sizeof(buf), "%d", i);
