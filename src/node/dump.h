@@ -77,8 +77,9 @@ int dump_read_len(const unsigned char **p, const unsigned char *end, uint64_t *l
 /* An RDB string: a 8/16/32-bit integer encoding for a canonical integer
  * that fits, else length and bytes. */
 void dump_write_string(struct rbuf *b, const char *s, size_t len);
-/* LZF decompression of in[0..inlen) into exactly outlen bytes: 0, or -1
- * when the input is malformed or does not make exactly outlen bytes. */
+/* LZF decompression of in[0..inlen) into exactly outlen bytes (liblzf's):
+ * 0, or -1 when the input is malformed or does not make exactly outlen
+ * bytes. */
 int dump_lzf_decompress(const unsigned char *in, size_t inlen, unsigned char *out,
                         size_t outlen);
 

@@ -141,6 +141,9 @@ Test(dump, lzf_decompresses_redis_s_output)
     cr_assert_eq(dump_lzf_decompress(in, sizeof(in), out, 41), -1);
     cr_assert_eq(dump_lzf_decompress(in, sizeof(in), big, 43), -1);
     cr_assert_eq(dump_lzf_decompress(in, 3, big, 3), -1);
+    /* A literal run past the input's end with room for it in the output:
+     * liblzf must check its input (it would read in[3] otherwise). */
+    cr_assert_eq(dump_lzf_decompress(in, 3, big, 4), -1);
     const unsigned char backref[] = {0x00, 0x61, 0x20, 0x05};
     cr_assert_eq(dump_lzf_decompress(backref, sizeof(backref), big, 4), -1);
 }
