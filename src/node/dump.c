@@ -452,6 +452,18 @@ dump_serialize(const struct entry *e, int compress, struct rbuf *out)
     return DUMP_OK;
 }
 
+long long
+dump_serialized_length(const struct entry *e, int compress)
+{
+    struct rbuf out = {0};
+    long long n = -1;
+    if (dump_serialize(e, compress, &out) == DUMP_OK) {
+        n = (long long)out.len - 1 - 10;     /* the type byte, the footer */
+    }
+    rbuf_free(&out);
+    return n;
+}
+
 /* ---- reading: RDB pieces ------------------------------------------------- */
 
 int

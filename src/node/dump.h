@@ -54,6 +54,11 @@ struct dump_value {
  * expirations, which has no Redis 7.0 form. */
 int dump_serialize(const struct entry *e, int compress, struct rbuf *out);
 
+/* The bytes of e's value in a payload, without the type byte and the
+ * footer: what Redis's DEBUG OBJECT calls serializedlength.  Returns -1
+ * when dump_serialize refuses the value. */
+long long dump_serialized_length(const struct entry *e, int compress);
+
 /* Check the footer: DUMP_OK, or DUMP_ERR_FOOTER when the payload is too
  * short, its version is newer than ours or its checksum does not match. */
 int dump_verify(const char *p, size_t len);

@@ -629,6 +629,12 @@ def case_j_migrate_hung_and_restarted_target(c):
     check(x.hlen("hf") == 2 and raw(dst).exists("hf") == 0, "nothing moved")
 
 
+def serialized_length(r, k):
+    text = r.execute_command("DEBUG", "OBJECT", k)
+    text = text if isinstance(text, bytes) else str(text).encode()
+    return int(text.split(b"serializedlength:")[1].split()[0])
+
+
 def restore_sent(target, src, key):
     """MIGRATE COPY REPLACE key from client src to server target; the
     RESTORE line target's MONITOR saw."""
@@ -644,9 +650,20 @@ def restore_sent(target, src, key):
 
 def case_k_rdbcompression(c):
     rs = c.redis()
-    x = raw(c.node())
+    n = c.node()
+    r, x = raw(rs), raw(n)
+    fill(x)
+    copy_all(x, r)
+    keys = (b"s:lzf", b"s:big", b"s:bin", b"s:rand", b"s:int", b"s:notcanon", b"l:small",
+            b"l:fat", b"set:int", b"z:long", b"z:small", b"h:small", b"h:long", b"x:tiny")
     for comp in ("yes", "no"):
         x.config_set("rdbcompression", comp)
+        r.config_set("rdbcompression", comp)
+        # DEBUG OBJECT counts the payload's bytes, compressed or not, as Redis.
+        for k in keys:
+            a, b = serialized_length(x, k), serialized_length(r, k)
+            check(a == b, "rdbcompression %s, %r: serializedlength %d, redis %d"
+                  % (comp, k, a, b))
         # MIGRATE sends what DUMP writes: "a" * 100 is c3 09 40 64 ... on Redis.
         x.set("run", b"a" * 100)
         sent = restore_sent(rs, x, "run")
@@ -672,8 +689,8 @@ CASES = [
      case_i_migrate_options_and_errors),
     ("j", "MIGRATE: a hung target (timeout, key kept), a restarted target "
           "(one reconnect), idle connections closed", case_j_migrate_hung_and_restarted_target),
-    ("k", "rdbcompression yes and no: MIGRATE's payload compressed or raw",
-     case_k_rdbcompression),
+    ("k", "rdbcompression yes and no: DEBUG OBJECT's serializedlength as redis-server's, "
+          "MIGRATE's payload compressed or raw", case_k_rdbcompression),
 ]
 
 
