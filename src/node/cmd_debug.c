@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "node/client.h"
 #include "node/db.h"
+#include "node/dump.h"
 #include "node/object.h"
 #include "node/persist.h"
 #include "node/repl.h"
@@ -28,32 +29,6 @@ arg_is(const struct client *c, size_t i, const char *word)
 
 /* ---- OBJECT, SLEEP, SET-ACTIVE-EXPIRE, DIGEST ------------------------------ */
 
-/* Bytes the value would take in an RDB file (without LZF compression):
- * small integers in their compact forms, strings with a length prefix. */
-static size_t
-debug_serialized_length(const char *v, size_t len)
-{
-    long long ll;
-    if (len <= 20 && util_str2ll(v, len, &ll) == 0) {
-        if (ll >= -128 && ll <= 127) {
-            return 2;
-        }
-        if (ll >= -32768 && ll <= 32767) {
-            return 3;
-        }
-        if (ll >= -2147483648LL && ll <= 2147483647LL) {
-            return 5;
-        }
-    }
-    if (len < 64) {
-        return 1 + len;
-    }
-    if (len < 16384) {
-        return 2 + len;
-    }
-    return (len <= 0xffffffffULL ? 5 : 9) + len;
-}
-
 static void
 debug_object(struct client *c)
 {
@@ -65,14 +40,14 @@ debug_object(struct client *c)
         return;
     }
     const struct obj_type *t = obj_type_of(e->type);
-    /* A collection's serialized length is the RDB's business: report the
-     * memory it owns instead. */
+    /* Redis's figure: the value's RDB bytes, compressed per rdbcompression.
+     * A hash with field expirations has none: the memory it owns instead. */
+    long long len = dump_serialized_length(e, c->srv->cfg.rdbcompression);
     snprintf(buf, sizeof(buf),
-             "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
+             "Value at:%p refcount:1 encoding:%s serializedlength:%lld lru:%u "
              "lru_seconds_idle:%lld",
              (void *)e, t ? t->encoding(entry_obj(e)) : entry_encoding(e),
-             t ? t->memory(entry_obj(e))
-               : debug_serialized_length(entry_val(e), entry_vallen(e)),
+             len >= 0 ? len : (long long)t->memory(entry_obj(e)),
              (unsigned)e->lru, c->srv->ks.lfu ? 0 : db_idle_ms(&c->srv->ks, e) / 1000);
     reply_status(c, buf);
 }

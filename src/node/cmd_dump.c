@@ -34,7 +34,7 @@ cmd_dump(struct client *c)
         reply_null(c);
         return;
     }
-    int rc = dump_serialize(e, &out);
+    int rc = dump_serialize(e, c->srv->cfg.rdbcompression, &out);
     if (rc == DUMP_ERR_HASH_TTL) {
         reply_error(c, "DUMP of a hash with field expirations is not supported "
                        "(Redis 7.0's format has none)");

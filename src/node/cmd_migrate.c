@@ -421,7 +421,7 @@ build_requests(struct client *c, const struct migrate_req *r, const struct resp_
             }
         }
         payload.len = 0;
-        if (dump_serialize(e, &payload) != DUMP_OK) {
+        if (dump_serialize(e, c->srv->cfg.rdbcompression, &payload) != DUMP_OK) {
             rbuf_free(&payload);
             reply_error(c, "MIGRATE of a hash with field expirations is not supported "
                            "(Redis 7.0's DUMP format has none)");

@@ -18,6 +18,7 @@
 #include "node/t_zset.h"
 
 #include <limits.h>
+#include <lzf.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,8 +134,31 @@ dump_write_len(struct rbuf *b, uint64_t len)
     }
 }
 
+/* Redis's rdbcompression: a string past 20 bytes (shorter ones never
+ * gain) as RDB_ENC_LZF, when LZF saves at least 4 bytes: its output may
+ * take len - 4 bytes at most.  Returns 1 when written, 0 when the string
+ * is to be written raw. */
+static int
+write_lzf(struct rbuf *b, const char *s, size_t len)
+{
+    if (len <= 20 || len > UINT_MAX) {
+        return 0;
+    }
+    unsigned char *z = mem_alloc(len - 4);
+    unsigned zlen = lzf_compress(s, (unsigned)len, z, (unsigned)(len - 4));
+    if (zlen > 0) {
+        unsigned char enc = 0xC0 | RDB_ENC_LZF;
+        rbuf_add(b, &enc, 1);
+        dump_write_len(b, zlen);
+        dump_write_len(b, len);
+        rbuf_add(b, z, zlen);
+    }
+    mem_free(z);
+    return zlen > 0;
+}
+
 void
-dump_write_string(struct rbuf *b, const char *s, size_t len)
+dump_write_string(struct rbuf *b, const char *s, size_t len, int compress)
 {
     long long v;
     unsigned char buf[5];
@@ -154,6 +178,9 @@ dump_write_string(struct rbuf *b, const char *s, size_t len)
             dump_put_le(buf + 1, (uint64_t)v, 4);
             rbuf_add(b, buf, 5);
         }
+        return;
+    }
+    if (compress && write_lzf(b, s, len)) {
         return;
     }
     dump_write_len(b, len);
@@ -240,19 +267,18 @@ dump_lpw_add(struct dump_lpw *w, const char *s, size_t len)
 
 /* Close the listpack and write it as an RDB string to out. */
 void
-dump_lpw_finish(struct dump_lpw *w, struct rbuf *out)
+dump_lpw_finish(struct dump_lpw *w, struct rbuf *out, int compress)
 {
     unsigned char end = 0xFF;
     rbuf_add(&w->b, &end, 1);
     dump_put_le((unsigned char *)w->b.p, w->b.len, 4);
     dump_put_le((unsigned char *)w->b.p + 4, w->count < 65535 ? w->count : 65535, 2);
-    dump_write_len(out, w->b.len);
-    rbuf_add(out, w->b.p, w->b.len);
+    dump_write_string(out, w->b.p, w->b.len, compress);
     rbuf_free(&w->b);
 }
 
 static void
-dump_list(struct quicklist *ql, struct rbuf *out)
+dump_list(struct quicklist *ql, struct rbuf *out, int compress)
 {
     struct rbuf nodes = {0};
     size_t nnodes = 0;
@@ -268,7 +294,7 @@ dump_list(struct quicklist *ql, struct rbuf *out)
         const char *s = quicklist_value_str(&v, buf, &len);
         if (open && (w.count >= DUMP_NODE_MAX_ELEMS || w.b.len + len > DUMP_NODE_MAX_BYTES)) {
             dump_write_len(&nodes, QL_CONTAINER_PACKED);
-            dump_lpw_finish(&w, &nodes);
+            dump_lpw_finish(&w, &nodes, compress);
             nnodes++;
             open = 0;
         }
@@ -280,7 +306,7 @@ dump_list(struct quicklist *ql, struct rbuf *out)
     }
     if (open) {
         dump_write_len(&nodes, QL_CONTAINER_PACKED);
-        dump_lpw_finish(&w, &nodes);
+        dump_lpw_finish(&w, &nodes, compress);
         nnodes++;
     }
     dump_put_type(out, RDB_TYPE_LIST_QUICKLIST_2);
@@ -290,7 +316,7 @@ dump_list(struct quicklist *ql, struct rbuf *out)
 }
 
 static void
-dump_set(struct set *s, struct rbuf *out)
+dump_set(struct set *s, struct rbuf *out, int compress)
 {
     struct set_iter it;
     struct set_elem e;
@@ -310,8 +336,7 @@ dump_set(struct set *s, struct rbuf *out)
         }
         set_iter_done(&it);
         dump_put_type(out, RDB_TYPE_SET_INTSET);
-        dump_write_len(out, bloblen);
-        rbuf_add(out, blob, bloblen);
+        dump_write_string(out, (const char *)blob, bloblen, compress);
         mem_free(blob);
         return;
     }
@@ -319,13 +344,13 @@ dump_set(struct set *s, struct rbuf *out)
     dump_write_len(out, set_card(s));
     set_iter_init(&it, s);
     while (set_iter_next(&it, &e)) {
-        dump_write_string(out, e.p, e.len);
+        dump_write_string(out, e.p, e.len, compress);
     }
     set_iter_done(&it);
 }
 
 static void
-dump_zset(struct zset *z, struct rbuf *out)
+dump_zset(struct zset *z, struct rbuf *out, int compress)
 {
     struct zset_iter it;
     const char *m;
@@ -343,7 +368,7 @@ dump_zset(struct zset *z, struct rbuf *out)
             dump_lpw_add(&w, sbuf, zset_score_text(sbuf, score));
         }
         dump_put_type(out, RDB_TYPE_ZSET_LISTPACK);
-        dump_lpw_finish(&w, out);
+        dump_lpw_finish(&w, out, compress);
         return;
     }
     dump_put_type(out, RDB_TYPE_ZSET_2);
@@ -355,13 +380,13 @@ dump_zset(struct zset *z, struct rbuf *out)
         uint64_t bits;
         memcpy(&bits, &score, 8);
         dump_put_le(d, bits, 8);
-        dump_write_string(out, m, len);
+        dump_write_string(out, m, len, compress);
         rbuf_add(out, d, 8);
     }
 }
 
 static void
-dump_hash(const void *h, struct rbuf *out)
+dump_hash(const void *h, struct rbuf *out, int compress)
 {
     struct hash_iter it;
     struct hash_field f;
@@ -375,21 +400,21 @@ dump_hash(const void *h, struct rbuf *out)
         }
         hash_iter_done(&it);
         dump_put_type(out, RDB_TYPE_HASH_LISTPACK);
-        dump_lpw_finish(&w, out);
+        dump_lpw_finish(&w, out, compress);
         return;
     }
     dump_put_type(out, RDB_TYPE_HASH);
     dump_write_len(out, hash_length(h));
     hash_iter_init(&it, h, 0);
     while (hash_iter_next(&it, &f)) {
-        dump_write_string(out, f.field, f.flen);
-        dump_write_string(out, f.value, f.vlen);
+        dump_write_string(out, f.field, f.flen, compress);
+        dump_write_string(out, f.value, f.vlen, compress);
     }
     hash_iter_done(&it);
 }
 
 int
-dump_serialize(const struct entry *e, struct rbuf *out)
+dump_serialize(const struct entry *e, int compress, struct rbuf *out)
 {
     size_t start = out->len;
     void *obj = e->type == ENTRY_STRING ? NULL : entry_obj(e);
@@ -399,22 +424,22 @@ dump_serialize(const struct entry *e, struct rbuf *out)
     switch (e->type) {
     case ENTRY_STRING:
         dump_put_type(out, RDB_TYPE_STRING);
-        dump_write_string(out, entry_val(e), entry_vallen(e));
+        dump_write_string(out, entry_val(e), entry_vallen(e), compress);
         break;
     case ENTRY_LIST:
-        dump_list(obj, out);
+        dump_list(obj, out, compress);
         break;
     case ENTRY_SET:
-        dump_set(obj, out);
+        dump_set(obj, out, compress);
         break;
     case ENTRY_ZSET:
-        dump_zset(obj, out);
+        dump_zset(obj, out, compress);
         break;
     case ENTRY_HASH:
-        dump_hash(obj, out);
+        dump_hash(obj, out, compress);
         break;
     case ENTRY_STREAM:
-        dump_stream_write(obj, out);
+        dump_stream_write(obj, out, compress);
         break;
     default:
         return DUMP_ERR_BAD;
@@ -425,6 +450,18 @@ dump_serialize(const struct entry *e, struct rbuf *out)
     dump_put_le(foot, dump_crc64(0, out->p + start, out->len - start), 8);
     rbuf_add(out, foot, 8);
     return DUMP_OK;
+}
+
+long long
+dump_serialized_length(const struct entry *e, int compress)
+{
+    struct rbuf out = {0};
+    long long n = -1;
+    if (dump_serialize(e, compress, &out) == DUMP_OK) {
+        n = (long long)out.len - 1 - 10;     /* the type byte, the footer */
+    }
+    rbuf_free(&out);
+    return n;
 }
 
 /* ---- reading: RDB pieces ------------------------------------------------- */
@@ -471,46 +508,14 @@ int
 dump_lzf_decompress(const unsigned char *in, size_t inlen, unsigned char *out,
                     size_t outlen)
 {
-    const unsigned char *ip = in, *iend = in + inlen;
-    size_t op = 0;
-    while (ip < iend) {
-        unsigned ctrl = *ip++;
-        if (ctrl < 32) {
-            /* A literal run of ctrl + 1 bytes. */
-            size_t n = ctrl + 1;
-            if ((size_t)(iend - ip) < n || outlen - op < n) {
-                return -1;
-            }
-            memcpy(out + op, ip, n);
-            ip += n;
-            op += n;
-        } else {
-            /* A back reference: length ctrl>>5 (7: plus a byte) + 2. */
-            size_t n = ctrl >> 5;
-            if (n == 7) {
-                if (ip >= iend) {
-                    return -1;
-                }
-                n += *ip++;
-            }
-            if (ip >= iend) {
-                return -1;
-            }
-            size_t back = ((size_t)(ctrl & 0x1f) << 8) + *ip++ + 1;
-            n += 2;
-            if (back > op || outlen - op < n) {
-                return -1;
-            }
-            /* Byte by byte: the source may overlap what is written. */
-            for (size_t i = 0; i < n; i++, op++) {
-                out[op] = out[op - back];
-            }
-        }
+    /* liblzf checks both ends (Debian builds it with CHECK_INPUT) and
+     * answers 0 for input that is malformed or does not fit; fewer bytes
+     * than declared is as bad. */
+    if (inlen > UINT_MAX || outlen > UINT_MAX || outlen == 0) {
+        return -1;
     }
-    return op == outlen ? 0 : -1;
+    return lzf_decompress(in, (unsigned)inlen, out, (unsigned)outlen) == outlen ? 0 : -1;
 }
-
-
 
 void
 dump_rstr_release(struct dump_rstr *s)

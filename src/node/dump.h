@@ -49,10 +49,16 @@ struct dump_value {
     void *obj;                   /* owned (collections) */
 };
 
-/* Append the payload of e's value to out.  Returns DUMP_OK, or
- * DUMP_ERR_HASH_TTL (out unchanged) for a hash with field expirations,
- * which has no Redis 7.0 form. */
-int dump_serialize(const struct entry *e, struct rbuf *out);
+/* Append the payload of e's value to out, its strings LZF-compressed as
+ * Redis's rdbcompression does when compress is set (else raw).  Returns
+ * DUMP_OK, or DUMP_ERR_HASH_TTL (out unchanged) for a hash with field
+ * expirations, which has no Redis 7.0 form. */
+int dump_serialize(const struct entry *e, int compress, struct rbuf *out);
+
+/* The bytes of e's value in a payload, without the type byte and the
+ * footer: what Redis's DEBUG OBJECT calls serializedlength.  Returns -1
+ * when dump_serialize refuses the value. */
+long long dump_serialized_length(const struct entry *e, int compress);
 
 /* Check the footer: DUMP_OK, or DUMP_ERR_FOOTER when the payload is too
  * short, its version is newer than ours or its checksum does not match. */
@@ -76,10 +82,12 @@ void dump_write_len(struct rbuf *b, uint64_t len);
  * truncated or an encoded-value marker. */
 int dump_read_len(const unsigned char **p, const unsigned char *end, uint64_t *len);
 /* An RDB string: a 8/16/32-bit integer encoding for a canonical integer
- * that fits, else length and bytes. */
-void dump_write_string(struct rbuf *b, const char *s, size_t len);
-/* LZF decompression of in[0..inlen) into exactly outlen bytes: 0, or -1
- * when the input is malformed or does not make exactly outlen bytes. */
+ * that fits, else (compress set) LZF when longer than 20 bytes and that
+ * saves 4 or more, else length and bytes. */
+void dump_write_string(struct rbuf *b, const char *s, size_t len, int compress);
+/* LZF decompression of in[0..inlen) into exactly outlen bytes (liblzf's):
+ * 0, or -1 when the input is malformed or does not make exactly outlen
+ * bytes. */
 int dump_lzf_decompress(const unsigned char *in, size_t inlen, unsigned char *out,
                         size_t outlen);
 

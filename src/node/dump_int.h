@@ -72,10 +72,11 @@ int dump_canonical_ll(const char *s, size_t len, long long *v);
 void dump_put_type(struct rbuf *out, unsigned char type);
 
 /* A listpack: start, add elements (canonical integers as integers), then
- * write it to out as an RDB string (the writer's buffer is freed). */
+ * write it to out as an RDB string, LZF-compressed when compress says so
+ * and it pays (the writer's buffer is freed). */
 void dump_lpw_init(struct dump_lpw *w);
 void dump_lpw_add(struct dump_lpw *w, const char *s, size_t len);
-void dump_lpw_finish(struct dump_lpw *w, struct rbuf *out);
+void dump_lpw_finish(struct dump_lpw *w, struct rbuf *out, int compress);
 
 /* An RDB string at r (advancing it): 0, or -1 when malformed; release
  * what it owns with dump_rstr_release. */
@@ -89,10 +90,11 @@ int dump_blob_iter_init(struct dump_blob_iter *it, const char *b, size_t len, in
 int dump_blob_next(struct dump_blob_iter *it, const char **p, size_t *len,
                    char buf[LISTPACK_INT_BUF]);
 
-/* dump_stream.c: write a stream (type STREAM_LISTPACKS_2), and read one
+/* dump_stream.c: write a stream (type STREAM_LISTPACKS_2; compress as
+ * dump_serialize's), and read one
  * of RDB type 15 or 19 into a new stream at *out (freed by the caller
  * through the type's table on failure too): 0 or -1. */
-void dump_stream_write(struct stream *s, struct rbuf *out);
+void dump_stream_write(struct stream *s, struct rbuf *out, int compress);
 int dump_stream_load(struct dump_reader *r, int type, void **out);
 
 #endif

@@ -74,7 +74,7 @@ same_fields(const struct xentry *e, const struct xentry *master)
 }
 
 static void
-stream_node_write(const struct xentry *ents, size_t n, struct rbuf *nodes)
+stream_node_write(const struct xentry *ents, size_t n, struct rbuf *nodes, int compress)
 {
     const struct xentry *m = &ents[0];
     struct dump_lpw w;
@@ -115,11 +115,11 @@ stream_node_write(const struct xentry *ents, size_t n, struct rbuf *nodes)
     }
     dump_write_len(nodes, 16);
     put_raw_id(nodes, &m->id);
-    dump_lpw_finish(&w, nodes);
+    dump_lpw_finish(&w, nodes, compress);
 }
 
 void
-dump_stream_write(struct stream *s, struct rbuf *out)
+dump_stream_write(struct stream *s, struct rbuf *out, int compress)
 {
     struct rbuf nodes = {0};
     struct xentry ents[STREAM_NODE_ENTRIES];
@@ -130,13 +130,13 @@ dump_stream_write(struct stream *s, struct rbuf *out)
     xstream_iter_init(&it, s->x, &lo, &hi, 0);
     while (xstream_iter_next(&it, &ents[n])) {
         if (++n == STREAM_NODE_ENTRIES) {
-            stream_node_write(ents, n, &nodes);
+            stream_node_write(ents, n, &nodes, compress);
             nnodes++;
             n = 0;
         }
     }
     if (n > 0) {
-        stream_node_write(ents, n, &nodes);
+        stream_node_write(ents, n, &nodes, compress);
         nnodes++;
     }
     dump_put_type(out, RDB_TYPE_STREAM_LISTPACKS_2);
@@ -154,7 +154,7 @@ dump_stream_write(struct stream *s, struct rbuf *out)
     dump_write_len(out, s->ngroups);
     for (size_t i = 0; i < s->ngroups; i++) {
         const struct sgroup *g = s->groups[i];
-        dump_write_string(out, g->name, g->namelen);
+        dump_write_string(out, g->name, g->namelen, compress);
         dump_write_len(out, g->last_id.ms);
         dump_write_len(out, g->last_id.seq);
         dump_write_len(out, (uint64_t)g->entries_read);   /* -1: unknown */
@@ -167,7 +167,7 @@ dump_stream_write(struct stream *s, struct rbuf *out)
         dump_write_len(out, g->nconsumers);
         for (size_t c = 0; c < g->nconsumers; c++) {
             const struct sconsumer *cons = g->consumers[c];
-            dump_write_string(out, cons->name, cons->namelen);
+            dump_write_string(out, cons->name, cons->namelen, compress);
             put_ms_time(out, cons->seen_time);
             dump_write_len(out, cons->npending);
             for (size_t j = 0; j < g->npel; j++) {

@@ -911,6 +911,9 @@ const struct option_def node_options[] = {
     {"replica-ignore-maxmemory", OPT_BOOL, MUT, "yes", 0, 0, NULL,
      OFF(replica_ignore_maxmemory), NULL, NULL, NULL,
      "a replica leaves eviction to its master (no: it evicts at maxmemory itself)"},
+    {"rdbcompression", OPT_BOOL, MUT, "yes", 0, 0, NULL, OFF(rdbcompression), NULL, NULL,
+     NULL, "LZF-compress the strings of DUMP and MIGRATE payloads as Redis does (the "
+     "snapshot is Cachely's own format)"},
     {"shutdown-on-sigint", OPT_SPECIAL, MUT, "default", 0, 0, NULL, OFF(shutdown_on_sigint),
      shutdown_flags_parse, shutdown_flags_format, NULL,
      "SHUTDOWN flags for SIGINT: default, or any of save, nosave, now, force"},
@@ -943,8 +946,6 @@ const struct option_def node_options[] = {
     /* accepted and kept, with no effect here (OPT_NO_EFFECT) */
     {"activerehashing", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(activerehashing),
      NULL, NULL, NULL, "no effect: tables rehash incrementally anyway"},
-    {"rdbcompression", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL, OFF(rdbcompression), NULL,
-     NULL, NULL, "no effect: the snapshot is Cachely's own format, not RDB"},
     {"rdbchecksum", OPT_BOOL, NOEFF, "yes", 0, 0, NULL, OFF(rdbchecksum), NULL, NULL, NULL,
      "no effect: the snapshot is Cachely's own format, not RDB"},
     {"rdb-save-incremental-fsync", OPT_BOOL, MUT | NOEFF, "yes", 0, 0, NULL,

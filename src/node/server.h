@@ -188,10 +188,11 @@ struct node_config {
     long long tracking_table_max_keys; /* 0 = no limit */
     char *unixsocket;              /* owned; "" = no unix socket listener */
     long long unixsocketperm;      /* its file mode; 0 = as the umask leaves it */
+    int rdbcompression;            /* DUMP payloads' strings LZF-compressed */
     /* Redis 7.0 options accepted with no effect (OPT_NO_EFFECT), or that
      * accept only their default (node_option_refusals); kept so that CONFIG
      * GET shows, and CONFIG REWRITE keeps, what was set.  Strings owned. */
-    int always_show_logo, activerehashing, rdbcompression, rdbchecksum;
+    int always_show_logo, activerehashing, rdbchecksum;
     int rdb_save_incremental_fsync, aof_rewrite_incremental_fsync;
     int rdb_del_sync_files, stop_writes_on_bgsave_error;
     int jemalloc_bg_thread, dynamic_hz, disable_thp, activedefrag;

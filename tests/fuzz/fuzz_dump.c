@@ -4,7 +4,8 @@
  *   bit 0  0: as a whole payload (its own footer: most inputs stop at the
  *          version/checksum check), 1: as the body only, with a valid
  *          version-10 footer put around it so that the decoder sees it;
- *   bit 1  small conversion limits (every collection converts early).
+ *   bit 1  small conversion limits (every collection converts early);
+ *   bit 2  DUMP again with rdbcompression no (else yes: LZF strings).
  * A refused payload must hold nothing afterwards (ASan/LSan see leaks).
  * An accepted one becomes a key, is DUMPed again, and that payload must
  * decode to a value with the same fingerprint (the types' DEBUG DIGEST).
@@ -119,7 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t h1[3], h2[3];
     fingerprint(e, h1);
     struct rbuf out = {0};
-    int rc = dump_serialize(e, &out);
+    int rc = dump_serialize(e, !(mode & 4), &out);
     FUZZ_CHECK(rc == DUMP_OK);
     FUZZ_CHECK(dump_verify(out.p, out.len) == DUMP_OK);
     FUZZ_CHECK(dump_decode(out.p, out.len, &lim, &v) == DUMP_OK);

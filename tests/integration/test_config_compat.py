@@ -124,10 +124,10 @@ def case_a_loads(c):
         # one line at startup names what has no effect here
         line = [x for x in log.splitlines() if "with no effect in cachely-server" in x]
         check(len(line) == 1, "one startup line on options with no effect: %r" % line)
-        for name in ("propagation-error-behavior", "rdbcompression", "cluster-node-timeout"):
+        for name in ("propagation-error-behavior", "rdbchecksum", "cluster-node-timeout"):
             check(line and name in line[0], "%s named in %r" % (name, line))
         for name in ("replica-ignore-maxmemory", "shutdown-on-sigterm", "notify-keyspace-events",
-                     "always-show-logo"):
+                     "always-show-logo", "rdbcompression"):
             check(line and (" " + name + ",") not in line[0] + ",",
                   "%s (it has an effect) not named in %r" % (name, line))
     finally:

@@ -256,12 +256,18 @@ def case_b_cachely_to_redis(c):
     fill(x)
     keys = copy_all(x, r)
     compare(x, r, keys, "cachely -> redis")
-    # Small values dump as the very bytes redis-server would.
-    # (Redis LZF-compresses a blob past 20 bytes when that saves 4: those
-    # differ, and RESTORE reads both.)
-    for k in (b"s:int", b"s:empty", b"l:small", b"set:int", b"z:tiny", b"h:tiny",
-              b"s:neg", b"s:i32", b"x:tiny"):
-        check(x.dump(k) == r.dump(k), "%r: payload %r vs redis %r" % (k, x.dump(k), r.dump(k)))
+    # Values whose layout does not hang on hashing dump as the very bytes
+    # redis-server would, LZF-compressed strings (rdbcompression yes) or
+    # raw (no) alike.
+    for comp in ("yes", "no"):
+        x.config_set("rdbcompression", comp)
+        r.config_set("rdbcompression", comp)
+        for k in (b"s:int", b"s:empty", b"l:small", b"set:int", b"z:tiny", b"h:tiny",
+                  b"s:neg", b"s:i32", b"x:tiny", b"s:bin", b"s:lzf", b"s:rand", b"s:big",
+                  b"z:small", b"z:long", b"set:int64", b"h:small"):
+            check(x.dump(k) == r.dump(k),
+                  "rdbcompression %s, %r: payload %r vs redis %r"
+                  % (comp, k, x.dump(k)[:80], r.dump(k)[:80]))
 
 
 def case_c_options_and_errors(c):
@@ -623,11 +629,53 @@ def case_j_migrate_hung_and_restarted_target(c):
     check(x.hlen("hf") == 2 and raw(dst).exists("hf") == 0, "nothing moved")
 
 
+def serialized_length(r, k):
+    text = r.execute_command("DEBUG", "OBJECT", k)
+    text = text if isinstance(text, bytes) else str(text).encode()
+    return int(text.split(b"serializedlength:")[1].split()[0])
+
+
+def restore_sent(target, src, key):
+    """MIGRATE COPY REPLACE key from client src to server target; the
+    RESTORE line target's MONITOR saw."""
+    mon = raw(target).monitor()
+    with mon:
+        reply = migrate(src, target, key, 0, 5000, "COPY", "REPLACE")
+        check(reply == "OK", "MIGRATE %r: %r" % (key, reply))
+        while True:
+            cmd = mon.next_command()["command"]
+            if cmd.startswith("RESTORE"):
+                return cmd
+
+
+def case_k_rdbcompression(c):
+    rs = c.redis()
+    n = c.node()
+    r, x = raw(rs), raw(n)
+    fill(x)
+    copy_all(x, r)
+    keys = (b"s:lzf", b"s:big", b"s:bin", b"s:rand", b"s:int", b"s:notcanon", b"l:small",
+            b"l:fat", b"set:int", b"z:long", b"z:small", b"h:small", b"h:long", b"x:tiny")
+    for comp in ("yes", "no"):
+        x.config_set("rdbcompression", comp)
+        r.config_set("rdbcompression", comp)
+        # DEBUG OBJECT counts the payload's bytes, compressed or not, as Redis.
+        for k in keys:
+            a, b = serialized_length(x, k), serialized_length(r, k)
+            check(a == b, "rdbcompression %s, %r: serializedlength %d, redis %d"
+                  % (comp, k, a, b))
+        # MIGRATE sends what DUMP writes: "a" * 100 is c3 09 40 64 ... on Redis.
+        x.set("run", b"a" * 100)
+        sent = restore_sent(rs, x, "run")
+        want = r"RESTORE run 0 \x00\xc3\t@d" if comp == "yes" else r"RESTORE run 0 \x00@daaaa"
+        check(sent.startswith(want), "rdbcompression %s: MIGRATE sent %r" % (comp, sent[:80]))
+
+
 CASES = [
     ("a", "redis-server DUMP -> Cachely RESTORE: every type and encoding, equal "
           "values, TTLs and encodings", case_a_redis_to_cachely),
-    ("b", "Cachely DUMP -> redis-server RESTORE: equal values; small payloads "
-          "byte-identical", case_b_cachely_to_redis),
+    ("b", "Cachely DUMP -> redis-server RESTORE: equal values; payloads "
+          "byte-identical, LZF or raw", case_b_cachely_to_redis),
     ("c", "RESTORE options and errors: BUSYKEY, TTL, checksum, version, ABSTTL, "
           "IDLETIME, FREQ, bad data, refusals", case_c_options_and_errors),
     ("d", "restore/del events; WATCH sees a RESTOREd key", case_d_events_and_watch),
@@ -641,6 +689,8 @@ CASES = [
      case_i_migrate_options_and_errors),
     ("j", "MIGRATE: a hung target (timeout, key kept), a restarted target "
           "(one reconnect), idle connections closed", case_j_migrate_hung_and_restarted_target),
+    ("k", "rdbcompression yes and no: DEBUG OBJECT's serializedlength as redis-server's, "
+          "MIGRATE's payload compressed or raw", case_k_rdbcompression),
 ]
 
 

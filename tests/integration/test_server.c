@@ -983,6 +983,29 @@ Test(server, debug_object_describes_a_key)
     expect_error("ERR no such key", "DEBUG OBJECT nokey");
 }
 
+Test(server, debug_object_serializedlength_counts_the_payload_as_redis)
+{
+    /* redis-server 7.0's figures: the value's bytes in a DUMP payload, LZF
+     * per rdbcompression; a collection's too (it used to be its memory). */
+    char *s;
+    start(NULL);
+    expect_ok("SET a %s", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    s = cmd_string("DEBUG OBJECT a");
+    cr_assert(strstr(s, " serializedlength:13 ") != NULL, "%s", s);
+    free(s);
+    expect_ok("CONFIG SET rdbcompression no");
+    s = cmd_string("DEBUG OBJECT a");
+    cr_assert(strstr(s, " serializedlength:102 ") != NULL, "%s", s);
+    free(s);
+    redisReply *r = redisCommand(conn, "RPUSH l a b");
+    cr_assert(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 2);
+    freeReplyObject(r);
+    s = cmd_string("DEBUG OBJECT l");
+    cr_assert(strstr(s, " serializedlength:16 ") != NULL, "%s", s);
+    free(s);
+}
+
 Test(server, debug_set_active_expire_and_unknown_subcommands)
 {
     redisReply *r;

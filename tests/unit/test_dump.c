@@ -55,7 +55,7 @@ assert_dumps_to(int type, struct dump_value *v, const char *p, size_t len)
     struct entry *e = db_add_object(&ks.dbs[0], "k", 1, type, v->obj, -1);
     v->obj = NULL;
     struct rbuf out = {0};
-    cr_assert_eq(dump_serialize(e, &out), DUMP_OK);
+    cr_assert_eq(dump_serialize(e, 1, &out), DUMP_OK);
     cr_assert_eq(out.len, len);
     cr_assert(memcmp(out.p, p, out.len) == 0);
     rbuf_free(&out);
@@ -118,11 +118,53 @@ Test(dump, strings_use_redis_s_integer_encodings)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct rbuf b = {0};
-        dump_write_string(&b, cases[i].s, strlen(cases[i].s));
+        dump_write_string(&b, cases[i].s, strlen(cases[i].s), 1);
         cr_assert_eq(b.len, cases[i].n, "%s", cases[i].s);
         cr_assert(memcmp(b.p, cases[i].bytes, b.len) == 0, "%s", cases[i].s);
         rbuf_free(&b);
     }
+}
+
+Test(dump, writes_long_strings_lzf_compressed_as_redis)
+{
+    /* redis-server 7.0's bytes (rdbcompression yes) for runs of 'a' and
+     * for a 25-byte string LZF cannot shrink by 4. */
+    static const struct {
+        size_t n;
+        const char *bytes;
+        size_t len;
+    } runs[] = {
+        {20, "\x14" "aaaaaaaaaaaaaaaaaaaa", 21},      /* 20 bytes: never tried */
+        {21, "\xc3\x06\x15\x01\x61\x61\xe0\x0a\x00", 9},
+        {24, "\xc3\x09\x18\x01\x61\x61\xe0\x0b\x00\x01\x61\x61", 12},
+        {100, "\xc3\x09\x40\x64\x01\x61\x61\xe0\x57\x00\x01\x61\x61", 13},
+    };
+    char a[100];
+    memset(a, 'a', sizeof(a));
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        struct rbuf b = {0};
+        dump_write_string(&b, a, runs[i].n, 1);
+        cr_assert_eq(b.len, runs[i].len, "%zu", runs[i].n);
+        cr_assert(memcmp(b.p, runs[i].bytes, b.len) == 0, "%zu", runs[i].n);
+        rbuf_free(&b);
+    }
+    const char *flat = "abcdefghijklmnopqrstuvwxy";
+    struct rbuf b = {0};
+    dump_write_string(&b, flat, 25, 1);
+    cr_assert_eq(b.len, 26);
+    cr_assert(b.p[0] == 25 && memcmp(b.p + 1, flat, 25) == 0);
+    rbuf_free(&b);
+}
+
+Test(dump, writes_strings_raw_without_compression)
+{
+    char a[100];
+    memset(a, 'a', sizeof(a));
+    struct rbuf b = {0};
+    dump_write_string(&b, a, sizeof(a), 0);
+    cr_assert_eq(b.len, 102);
+    cr_assert(memcmp(b.p, "\x40\x64", 2) == 0 && memcmp(b.p + 2, a, 100) == 0);
+    rbuf_free(&b);
 }
 
 Test(dump, lzf_decompresses_redis_s_output)
@@ -141,6 +183,9 @@ Test(dump, lzf_decompresses_redis_s_output)
     cr_assert_eq(dump_lzf_decompress(in, sizeof(in), out, 41), -1);
     cr_assert_eq(dump_lzf_decompress(in, sizeof(in), big, 43), -1);
     cr_assert_eq(dump_lzf_decompress(in, 3, big, 3), -1);
+    /* A literal run past the input's end with room for it in the output:
+     * liblzf must check its input (it would read in[3] otherwise). */
+    cr_assert_eq(dump_lzf_decompress(in, 3, big, 4), -1);
     const unsigned char backref[] = {0x00, 0x61, 0x20, 0x05};
     cr_assert_eq(dump_lzf_decompress(backref, sizeof(backref), big, 4), -1);
 }

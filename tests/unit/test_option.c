@@ -299,7 +299,7 @@ Test(option, no_effect_list_names_only_changed_options)
     cr_assert_eq(option_no_effect_list(&n.t, list, sizeof(list)), 0);
     cr_assert_str_eq(list, "");
     /* a default given explicitly changes nothing */
-    cr_assert_eq(option_set(&n.t, option_find(&n.t, "rdbcompression"), "yes", err,
+    cr_assert_eq(option_set(&n.t, option_find(&n.t, "activerehashing"), "yes", err,
                             sizeof(err)), 0);
     cr_assert_eq(option_set(&n.t, option_find(&n.t, "rdbchecksum"), "no", err,
                             sizeof(err)), 0);
