@@ -954,6 +954,15 @@ Test(server, time_and_role)
     freeReplyObject(r);
 }
 
+/* DEBUG OBJECT key's line holds needle. */
+static void
+expect_debug_object(const char *key, const char *needle)
+{
+    char *s = cmd_string("DEBUG OBJECT %s", key);
+    cr_assert(strstr(s, needle) != NULL, "%s", s);
+    free(s);
+}
+
 Test(server, debug_sleep_blocks_the_server)
 {
     long long t0;
@@ -972,14 +981,11 @@ Test(server, debug_object_describes_a_key)
     expect_ok("SET k hello");
     s = cmd_string("DEBUG OBJECT k");
     cr_assert(strncmp(s, "Value at:0x", 11) == 0, "%s", s);
-    cr_assert(strstr(s, " refcount:1 encoding:embstr serializedlength:6 lru:") != NULL, "%s",
-              s);
     cr_assert(strstr(s, " lru_seconds_idle:") != NULL, "%s", s);
     free(s);
+    expect_debug_object("k", " refcount:1 encoding:embstr serializedlength:6 lru:");
     expect_ok("SET n 123");
-    s = cmd_string("DEBUG OBJECT n");
-    cr_assert(strstr(s, "encoding:int serializedlength:2") != NULL, "%s", s);
-    free(s);
+    expect_debug_object("n", "encoding:int serializedlength:2");
     expect_error("ERR no such key", "DEBUG OBJECT nokey");
 }
 
@@ -987,23 +993,16 @@ Test(server, debug_object_serializedlength_counts_the_payload_as_redis)
 {
     /* redis-server 7.0's figures: the value's bytes in a DUMP payload, LZF
      * per rdbcompression; a collection's too (it used to be its memory). */
-    char *s;
     start(NULL);
     expect_ok("SET a %s", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    s = cmd_string("DEBUG OBJECT a");
-    cr_assert(strstr(s, " serializedlength:13 ") != NULL, "%s", s);
-    free(s);
+    expect_debug_object("a", " serializedlength:13 ");
     expect_ok("CONFIG SET rdbcompression no");
-    s = cmd_string("DEBUG OBJECT a");
-    cr_assert(strstr(s, " serializedlength:102 ") != NULL, "%s", s);
-    free(s);
+    expect_debug_object("a", " serializedlength:102 ");
     redisReply *r = redisCommand(conn, "RPUSH l a b");
     cr_assert(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 2);
     freeReplyObject(r);
-    s = cmd_string("DEBUG OBJECT l");
-    cr_assert(strstr(s, " serializedlength:16 ") != NULL, "%s", s);
-    free(s);
+    expect_debug_object("l", " serializedlength:16 ");
 }
 
 Test(server, debug_set_active_expire_and_unknown_subcommands)
