@@ -33,10 +33,9 @@ enum { QL_CONTAINER_PLAIN = 1, QL_CONTAINER_PACKED = 2 };
 /* Longest string a payload may decompress to (Redis's proto-max-bulk-len
  * default and string limit), so a forged LZF length cannot ask for more. */
 #define DUMP_MAX_STRING (512ULL * 1024 * 1024)
-/* Redis's quicklist nodes for DUMP: up to this many elements or bytes of
- * listpack each (list-max-listpack-size -2 is 8 KiB). */
-#define DUMP_NODE_MAX_ELEMS 128
-#define DUMP_NODE_MAX_BYTES 8192
+/* Redis 7.0's quicklist sizes: a listpack node of a list with fill -1..-5
+ * holds up to 4..64 KiB; with a count fill, at most 8 KiB. */
+#define DUMP_NODE_SAFETY_BYTES 8192
 /* Largest size hint a payload's count may give a new set: past it the set
  * grows as members arrive, so a forged count cannot reserve memory that
  * its bytes do not back with members. */
@@ -277,6 +276,24 @@ dump_lpw_finish(struct dump_lpw *w, struct rbuf *out, int compress)
     rbuf_free(&w->b);
 }
 
+/* Whether Redis 7.0 would start a new node rather than push an element of
+ * len bytes at the tail of a node of count elements and lp_bytes bytes of
+ * listpack, in a list of that fill: the node's bytes, plus the element's,
+ * plus 8 for its encoding, past the fill's size (fill -1..-5), or, for a
+ * count fill, the count reached or past 8 KiB.  A list built by RPUSH is
+ * laid out this way, so its DUMP is Redis's byte for byte; other histories
+ * (LPUSH, inserts, deletes) leave Redis nodes this does not reproduce. */
+static int
+dump_node_full(int fill, size_t lp_bytes, size_t len, size_t count)
+{
+    size_t new_sz = lp_bytes + len + 8;
+    if (fill < 0) {
+        int level = -fill - 1 < 4 ? -fill - 1 : 4;
+        return new_sz > ((size_t)4096 << level);
+    }
+    return new_sz > DUMP_NODE_SAFETY_BYTES || count >= (size_t)(fill > 0 ? fill : 1);
+}
+
 static void
 dump_list(struct quicklist *ql, struct rbuf *out, int compress)
 {
@@ -292,7 +309,8 @@ dump_list(struct quicklist *ql, struct rbuf *out, int compress)
     while (quicklist_next(&it, &v)) {
         size_t len;
         const char *s = quicklist_value_str(&v, buf, &len);
-        if (open && (w.count >= DUMP_NODE_MAX_ELEMS || w.b.len + len > DUMP_NODE_MAX_BYTES)) {
+        /* w.b has no end byte yet: Redis's size counts it. */
+        if (open && dump_node_full(ql->fill, w.b.len + 1, len, w.count)) {
             dump_write_len(&nodes, QL_CONTAINER_PACKED);
             dump_lpw_finish(&w, &nodes, compress);
             nnodes++;

@@ -671,6 +671,38 @@ def case_k_rdbcompression(c):
         check(sent.startswith(want), "rdbcompression %s: MIGRATE sent %r" % (comp, sent[:80]))
 
 
+def case_l_rpush_lists_dump_as_redis(c):
+    """Lists built by RPUSH, at several fills and sizes, one to thousands of
+    nodes (one-byte, integer, word and 50-3,000-byte elements, and a mix):
+    DUMP gives redis-server's bytes, Redis 7.0's node packing included."""
+    import random
+    rnd = random.Random(3)
+    rs = c.redis()
+    n = c.node()
+    r, x = raw(rs), raw(n)
+    differ = []
+    for fill in (-2, -1, -5, 5, 1):
+        for srv in (r, x):
+            srv.config_set("list-max-listpack-size", fill)
+        for count in (100, 1000, 5000):
+            for kind in ("a", "int", "word", "big", "mixed"):
+                vals = []
+                for _ in range(count):
+                    k = kind if kind != "mixed" else rnd.choice(["a", "int", "word", "big"])
+                    vals.append({"a": lambda: "a",
+                                 "int": lambda: str(rnd.randrange(-10**12, 10**12)),
+                                 "word": lambda: "w%d" % rnd.randrange(10**6),
+                                 "big": lambda: "x" * rnd.randrange(50, 3000)}[k]())
+                for srv in (r, x):
+                    srv.delete("l")
+                    for j in range(0, count, 500):
+                        srv.rpush("l", *vals[j:j + 500])
+                if r.dump("l") != x.dump("l"):
+                    differ.append((fill, count, kind))
+    check(not differ, "%d lists dump differently from redis-server, e.g. %r"
+          % (len(differ), differ[:4]))
+
+
 CASES = [
     ("a", "redis-server DUMP -> Cachely RESTORE: every type and encoding, equal "
           "values, TTLs and encodings", case_a_redis_to_cachely),
@@ -691,6 +723,8 @@ CASES = [
           "(one reconnect), idle connections closed", case_j_migrate_hung_and_restarted_target),
     ("k", "rdbcompression yes and no: DEBUG OBJECT's serializedlength as redis-server's, "
           "MIGRATE's payload compressed or raw", case_k_rdbcompression),
+    ("l", "lists built by RPUSH dump as redis-server's bytes, nodes and all",
+     case_l_rpush_lists_dump_as_redis),
 ]
 
 
