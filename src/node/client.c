@@ -819,19 +819,20 @@ struct prefetch_window {
     uint64_t hash[PREFETCH_WINDOW];
 };
 
-/* The length of the whole request at the start of b[0..n) ("*<argc>\r\n"
- * and argc bulk strings), or 0 when it is not all there (or is inline);
- * *key and *klen: its first argument after the command name (NULL: none),
- * a guess at its key. */
+/* The request at the start of b[0..n) ("*<argc>\r\n" and argc bulk
+ * strings): *key and *klen, its first argument after the command name (a
+ * guess at its key; NULL: none).  With whole, returns the request's
+ * length, or 0 when it is not all there (or is inline); without, the
+ * offset just past the key, or 0 (only the key need have arrived). */
 static size_t
-frame_scan(const char *b, size_t n, const char **key, size_t *klen)
+frame_scan(const char *b, size_t n, int whole, const char **key, size_t *klen)
 {
     size_t i = 1, argc = 0, len;
     *key = NULL;
     if (n < 4 || b[0] != '*') {
         return 0;
     }
-    for (; i < n && b[i] >= '0' && b[i] <= '9' && argc < 1024; i++) {
+    for (; i < n && b[i] >= '0' && b[i] <= '9' && argc < (1u << 20); i++) {
         argc = argc * 10 + (size_t)(b[i] - '0');
     }
     if (i + 2 > n || b[i] != '\r' || argc == 0) {
@@ -846,9 +847,12 @@ frame_scan(const char *b, size_t n, const char **key, size_t *klen)
         if (a == 1) {
             *key = p;
             *klen = len;
+            if (!whole) {
+                return i;
+            }
         }
     }
-    return i;
+    return whole ? i : 0;
 }
 
 /* Pipelined requests: ask for the keyspace buckets, then the entries, that
@@ -867,7 +871,7 @@ pipeline_prefetch(struct client *c, struct prefetch_window *w)
     int one_key = 1;
     while (w->n < PREFETCH_WINDOW) {
         unsigned i = w->n;
-        size_t len = frame_scan(b + pos, n - pos, &w->key[i], &w->klen[i]);
+        size_t len = frame_scan(b + pos, n - pos, 1, &w->key[i], &w->klen[i]);
         if (len == 0) {
             break;
         }
@@ -1285,25 +1289,6 @@ frame_bulk(const char *b, size_t n, size_t *pos, size_t *len)
     return b + i + 2;
 }
 
-/* The first argument after the command name of the request at the start
- * of b[0..n), a guess at its key; NULL when there is none. */
-static const char *
-frame_first_key(const char *b, size_t n, size_t *len)
-{
-    size_t i = 1;
-    if (n < 4 || b[0] != '*') {
-        return NULL;
-    }
-    while (i < n && b[i] != '\n') {
-        i++;
-    }
-    i++;
-    if (frame_bulk(b, n, &i, len) == NULL) {
-        return NULL;
-    }
-    return frame_bulk(b, n, &i, len);
-}
-
 /* Before a batch's commands run, one after the other: ask for the
  * keyspace buckets, then the entries, that each client's first command is
  * likely to look up, so that their cache misses overlap instead of
@@ -1320,7 +1305,7 @@ batch_prefetch(struct read_batch *rb)
         struct client *c = rb->c[i];
         const char *k = NULL;
         if (rb->res[i] > 0 && rb->off[i] == 0 && c->qlen == 0 && c->db != NULL) {
-            k = frame_first_key(c->qbuf, (size_t)rb->res[i], &rb->klen[i]);
+            frame_scan(c->qbuf, (size_t)rb->res[i], 0, &k, &rb->klen[i]);
         }
         rb->key[i] = k;
         if (k != NULL) {
