@@ -81,6 +81,18 @@ def evicted(r):
     return int(info(r, "stats")["evicted_clients"])
 
 
+def held_not_evicted(n, r, name, size, why):
+    """A client named name holds size bytes of a request: after 0.3 s it is
+    still there and nobody was evicted; then it closes and is gone."""
+    s = named(n, name)
+    partial(s, size)
+    wait_for(lambda: (field(r, name, "qbuf") or 0) >= size, 5, "%d bytes held" % size)
+    time.sleep(0.3)
+    check(exists(r, name) and evicted(r) == 0, why)
+    s.close()
+    wait_for(lambda: not exists(r, name), 5, "%s gone" % name)
+
+
 def case_a_large_argv(c):
     """A command whose argument goes over the limit closes its client; one
     under it runs.  INFO counts the eviction and the log names the client."""
@@ -139,13 +151,7 @@ def case_c_percent_of_maxmemory(c):
     r.execute_command("CLIENT", "NO-EVICT", "on")
     r.config_set("maxmemory-clients", "7%")
     check(r.config_get("maxmemory-clients")["maxmemory-clients"] == "7%", "shown as 7%")
-    s = named(n, "nolimit")
-    partial(s, 2 * MB)
-    wait_for(lambda: (field(r, "nolimit", "qbuf") or 0) >= 2 * MB, 5, "2 MB held")
-    time.sleep(0.3)
-    check(exists(r, "nolimit") and evicted(r) == 0, "a percentage of maxmemory 0 limits nothing")
-    s.close()
-    wait_for(lambda: not exists(r, "nolimit"), 5, "the first client gone")
+    held_not_evicted(n, r, "nolimit", 2 * MB, "a percentage of maxmemory 0 limits nothing")
     r.config_set("maxmemory", 6 * MB)
     limit = 6 * MB * 7 // 100
     s = named(n, "half")
@@ -398,13 +404,7 @@ def case_k_off_and_config(c):
     """maxmemory-clients 0 evicts nothing; its values and errors."""
     n = c.node()
     r = client(n)
-    s = named(n, "huge")
-    partial(s, 4 * MB)
-    wait_for(lambda: (field(r, "huge", "qbuf") or 0) >= 4 * MB, 5, "4 MB held")
-    time.sleep(0.3)
-    check(exists(r, "huge") and evicted(r) == 0, "no limit, no eviction")
-    s.close()
-    wait_for(lambda: not exists(r, "huge"), 5, "the client gone")
+    held_not_evicted(n, r, "huge", 4 * MB, "no limit, no eviction")
     for v, shown in (("1mb", "1048576"), ("10%", "10%"), ("0", "0"), ("100%", "100%")):
         r.config_set("maxmemory-clients", v)
         check(r.config_get("maxmemory-clients")["maxmemory-clients"] == shown, v)
